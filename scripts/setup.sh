@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The newcomer's one command: install everything, build, and run the main job.
+# Installs system packages (scripts/install-system-deps.sh), npm dependencies and the build, then
+# runs the most complete thing Margay has (see README "What runs today").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-system-deps.sh
+npm ci --no-audit --no-fund
+npm run build
+exec scripts/main-job.sh "$@"

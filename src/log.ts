@@ -1,0 +1,31 @@
+import { pino, type Logger, type LoggerOptions } from 'pino';
+
+export type { Logger } from 'pino';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * The one root logger of a process. Only a `main.ts` calls this; everything below receives a child
+ * logger through its constructor (`log.child({ component: 'routes' })`), never an imported singleton.
+ */
+export function createRootLogger(opts: {
+  readonly level: LogLevel;
+  readonly name: string;
+  readonly destination?: number | string;
+  readonly redact?: readonly string[];
+}): Logger {
+  const options: LoggerOptions = {
+    level: opts.level,
+    base: { app: opts.name, pid: process.pid },
+    redact: { paths: ['*.password', '*.*.password', 'password', ...(opts.redact ?? [])], censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    serializers: { err: pino.stdSerializers.err },
+  };
+  return pino(options, pino.destination({ dest: opts.destination ?? 2, sync: true }));
+}
+
+/** A logger that drops everything: for unit tests and library callers that pass none. */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}

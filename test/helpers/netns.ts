@@ -1,0 +1,90 @@
+import { randomBytes } from 'node:crypto';
+import { execa } from 'execa';
+
+/**
+ * Test namespaces, veths and bridges. Names carry a per-process unique prefix (`mt<pid36><rand>`),
+ * and everything made here is removed in `finally`, even when the test fails. The whole suite also
+ * runs inside scripts/in-sandbox.sh, whose exit trap deletes anything left over.
+ */
+const RUN_ID = `${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
+let counter = 0;
+
+/** A unique short name (≤ 15 chars, fits IFNAMSIZ) with a recognisable test prefix. */
+export function uniqueName(tag = 'n'): string {
+  counter += 1;
+  return `mt${tag}${RUN_ID}${counter.toString(36)}`.slice(0, 15);
+}
+
+export async function run(cmd: string, args: readonly string[], input?: string): Promise<string> {
+  const r = await execa(cmd, args, { input, reject: false });
+  if (r.exitCode !== 0) {
+    throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.exitCode}): ${r.stderr || r.stdout}`);
+  }
+  return r.stdout;
+}
+
+export async function createNetns(tag = 'ns'): Promise<string> {
+  const ns = uniqueName(tag);
+  await run('ip', ['netns', 'add', ns]);
+  await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  return ns;
+}
+
+/** Kills every process left in the namespace, then deletes it. Never throws. */
+export async function deleteNetns(ns: string): Promise<void> {
+  const pids = await execa('ip', ['netns', 'pids', ns], { reject: false });
+  for (const pid of pids.stdout.split(/\s+/).filter(Boolean)) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    }
+  }
+  await execa('ip', ['netns', 'del', ns], { reject: false });
+}
+
+/** Runs `fn` with a fresh namespace (loopback up) and always deletes it afterwards. */
+export async function withNetns<T>(fn: (ns: string) => Promise<T>, tag = 'ns'): Promise<T> {
+  const ns = await createNetns(tag);
+  try {
+    return await fn(ns);
+  } finally {
+    await deleteNetns(ns);
+  }
+}
+
+/** Several namespaces at once; all are deleted afterwards. */
+export async function withNetnses<T>(count: number, fn: (nses: string[]) => Promise<T>): Promise<T> {
+  const nses: string[] = [];
+  try {
+    for (let i = 0; i < count; i++) nses.push(await createNetns(`m${i}`));
+    return await fn(nses);
+  } finally {
+    for (const ns of nses) await deleteNetns(ns);
+  }
+}
+
+/**
+ * A veth pair between two namespaces with addresses, both ends up. `a`/`b` are CIDRs like
+ * '10.99.0.1/24'. Returns the interface names. Deleted with its namespaces.
+ */
+export async function linkNetns(
+  nsA: string,
+  nsB: string,
+  a: string,
+  b: string,
+): Promise<{ ifA: string; ifB: string }> {
+  const ifA = uniqueName('va');
+  const ifB = uniqueName('vb');
+  await run('ip', ['link', 'add', ifA, 'netns', nsA, 'type', 'veth', 'peer', 'name', ifB, 'netns', nsB]);
+  await run('ip', ['-n', nsA, 'addr', 'add', a, 'dev', ifA]);
+  await run('ip', ['-n', nsB, 'addr', 'add', b, 'dev', ifB]);
+  await run('ip', ['-n', nsA, 'link', 'set', ifA, 'up']);
+  await run('ip', ['-n', nsB, 'link', 'set', ifB, 'up']);
+  return { ifA, ifB };
+}
+
+/** Runs a command inside a namespace. */
+export async function inNetns(ns: string, cmd: string, args: readonly string[], input?: string): Promise<string> {
+  return run('ip', ['netns', 'exec', ns, cmd, ...args], input);
+}
