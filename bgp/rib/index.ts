@@ -1,0 +1,3 @@
+/** Public surface of the RIB: Adj-RIB-In, Loc-RIB with best path, Adj-RIB-Out and update generation. */
+export * from './types.js';
+export type { RibApi, OriginateAttrs } from './api.js';
