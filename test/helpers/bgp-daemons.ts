@@ -185,7 +185,7 @@ export async function startFrr(ns: string, bgpdConfig: string, opts: FrrOptions 
     const zpid = join(workdir, 'zebra.pid');
     const z = await execa(
       'ip',
-      ['netns', 'exec', ns, '/usr/lib/frr/zebra', '-d', '-S', '-P', '0', '-f', zconf, '-i', zpid, '--vty_socket', workdir, '-z', zserv],
+      ['netns', 'exec', ns, '/usr/lib/frr/zebra', '-d', '-P', '0', '-f', zconf, '-i', zpid, '--vty_socket', workdir, '-z', zserv],
       { reject: false },
     );
     if (z.exitCode !== 0) throw new Error(`zebra failed to start (exit ${z.exitCode}): ${z.stderr}`);

@@ -1,0 +1,242 @@
+/**
+ * BGP ingest benchmark: N IPv4 prefixes with realistic attributes, packed into full UPDATEs, over one
+ * eBGP session into a target; time until the target holds all N in its RIB and until it has
+ * re-advertised all N to a collector peer, and the target's peak RSS. Targets: margay-bgpd, BIRD,
+ * FRR, GoBGP — same machine, same run, median of `--runs`.
+ *
+ *   npm run build && scripts/in-sandbox.sh node dist/test/bench/bgp-ingest.js \
+ *     --sizes 100000,1000000 --targets margay,bird,frr,gobgp --runs 3
+ *
+ * Topology (inside the sandbox's private network namespace): the target runs in its own namespace
+ * `T`; the injector (AS 65001, 10.0.1.2) and the collector (AS 65003, 10.0.2.2) are worker threads of
+ * this process, each on its own veth into T (target: AS 65002, 10.0.1.1 / 10.0.2.1). The target's FIB
+ * is off (BIRD: no kernel protocol; FRR: zebra + bgpd -n; GoBGP: no zebra; margay-bgpd: fib disabled).
+ * RIB time is found by polling the target's own CLI every 25 ms plus the CLI's own latency (birdc ≈5 ms, vtysh ≈50 ms, gobgp ≈20 ms): it is an upper bound. The re-advertised time is exact (the collector sees the last prefix).
+ */
+import { Worker } from 'node:worker_threads';
+import { writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { execa, type ResultPromise } from 'execa';
+import { createNetns, deleteNetns, run } from '../helpers/netns.js';
+import { peakRss, sleep, startBird, startFrr, startGobgp, waitFor, type DaemonHandle } from '../helpers/bgp-daemons.js';
+import { ipToU32 } from './bgp-wire.js';
+
+type TargetKind = 'margay' | 'bird' | 'frr' | 'gobgp';
+interface Target {
+  readonly handle: DaemonHandle;
+  ribCount(): Promise<number>;
+}
+interface RunResult { ribSeconds: number; advSeconds: number; peakRssMb: number; sendSeconds: number }
+
+const TARGET_IP = { inj: '10.0.1.1', col: '10.0.2.1' };
+const PEER_IP = { inj: '10.0.1.2', col: '10.0.2.2' };
+const AS = { inj: 65001, target: 65002, col: 65003 };
+const BASE = ipToU32('100.64.0.0'); // /32s from 100.64.0.0/10: room for 4M
+const REPO = fileURLToPath(new URL('../../..', import.meta.url));
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
+}
+
+async function startTarget(kind: TargetKind, ns: string, workdir: string): Promise<Target> {
+  switch (kind) {
+    case 'bird': {
+      const h = await startBird(ns, `router id ${TARGET_IP.inj};
+protocol device {}
+protocol bgp inj { local ${TARGET_IP.inj} as ${AS.target}; neighbor ${PEER_IP.inj} as ${AS.inj}; ipv4 { import all; export none; }; }
+protocol bgp col { local ${TARGET_IP.col} as ${AS.target}; neighbor ${PEER_IP.col} as ${AS.col}; ipv4 { import none; export all; }; }`);
+      return { handle: h, ribCount: () => h.routeCount('inj') };
+    }
+    case 'frr': {
+      const h = await startFrr(ns, `frr defaults traditional
+router bgp ${AS.target}
+ bgp router-id ${TARGET_IP.inj}
+ no bgp ebgp-requires-policy
+ neighbor ${PEER_IP.inj} remote-as ${AS.inj}
+ neighbor ${PEER_IP.col} remote-as ${AS.col}`, { zebra: true, noKernel: true });
+      return { handle: h, ribCount: async () => (await h.peers())[PEER_IP.inj]?.pfxRcd ?? 0 };
+    }
+    case 'gobgp': {
+      const h = await startGobgp(ns, `[global.config]
+  as = ${AS.target}
+  router-id = "${TARGET_IP.inj}"
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "${PEER_IP.inj}"
+    peer-as = ${AS.inj}
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "${PEER_IP.col}"
+    peer-as = ${AS.col}
+`);
+      return {
+        handle: h,
+        ribCount: async () => {
+          const out = await h.gobgp('global', 'rib', 'summary');
+          const m = /Destination:\s*(\d+)/.exec(out);
+          return m ? Number(m[1]) : 0;
+        },
+      };
+    }
+    case 'margay':
+      return startMargay(ns, workdir);
+  }
+}
+
+/** margay-bgpd from the build, FIB off, RIB count from its control API via margayctl. */
+async function startMargay(ns: string, workdir: string): Promise<Target> {
+  const conf = join(workdir, 'margay-bgpd.yaml');
+  const socket = join(workdir, 'bgpd.sock');
+  await writeFile(conf, `routerId: ${TARGET_IP.inj}
+asn: ${AS.target}
+ebgpRequiresPolicy: false
+fib: { enabled: false }
+control: { socket: ${socket} }
+peers:
+  - { address: ${PEER_IP.inj}, asn: ${AS.inj}, passive: true }
+  - { address: ${PEER_IP.col}, asn: ${AS.col}, passive: true }
+`);
+  const child: ResultPromise = execa('ip', ['netns', 'exec', ns, process.execPath, join(REPO, 'dist/bgp/main.js'), '--config', conf, '--log-level', 'warn'], {
+    reject: false, detached: true, stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const pid = child.pid!;
+  const ctl = async (...args: string[]): Promise<string> =>
+    (await execa(process.execPath, [join(REPO, 'dist/src/cli/margayctl.js'), 'bgp', ...args, '--socket', socket])).stdout;
+  await waitFor('margay-bgpd control socket', async () => {
+    if (child.exitCode !== null && child.exitCode !== undefined) throw new Error(`margay-bgpd exited: ${stderr}`);
+    return ctl('peers', '-o', 'json').then(() => true);
+  }, 15_000, 100);
+  return {
+    handle: {
+      kind: 'bird' as never, ns, workdir,
+      pids: async () => [pid],
+      log: async () => stderr,
+      stop: async () => { try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ } await child; },
+    },
+    ribCount: async () => {
+      const peers = JSON.parse(await ctl('peers', '-o', 'json')) as { address: string; prefixesReceived?: number; prefixesAccepted?: number }[];
+      const p = peers.find((x) => x.address === PEER_IP.inj);
+      return p?.prefixesAccepted ?? p?.prefixesReceived ?? 0;
+    },
+  };
+}
+
+function startPeer(role: 'inject' | 'collect', count: number, attrSets: number): { w: Worker; next: (ev: string, timeoutMs: number) => Promise<Record<string, unknown>> } {
+  const w = new Worker(new URL('./bgp-peer-worker.js', import.meta.url), {
+    workerData: {
+      role, count, base: BASE, attrSets,
+      host: role === 'inject' ? TARGET_IP.inj : TARGET_IP.col, port: 179,
+      localAddress: role === 'inject' ? PEER_IP.inj : PEER_IP.col,
+      asn: role === 'inject' ? AS.inj : AS.col,
+      routerId: role === 'inject' ? PEER_IP.inj : PEER_IP.col,
+    },
+  });
+  const queue: Record<string, unknown>[] = [];
+  const waiters: (() => void)[] = [];
+  w.on('message', (m: Record<string, unknown>) => { queue.push(m); waiters.splice(0).forEach((f) => f()); });
+  const next = async (ev: string, timeoutMs: number): Promise<Record<string, unknown>> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = queue.findIndex((m) => m.ev === ev || m.ev === 'error');
+      if (i >= 0) {
+        const m = queue.splice(i, 1)[0]!;
+        if (m.ev === 'error') throw new Error(`${role} peer: ${String(m.message)}`);
+        return m;
+      }
+      if (Date.now() > deadline) throw new Error(`${role} peer: no '${ev}' within ${timeoutMs} ms`);
+      await new Promise<void>((r) => { waiters.push(r); setTimeout(r, 100); });
+    }
+  };
+  return { w, next };
+}
+
+async function oneRun(kind: TargetKind, count: number, attrSets: number, timeoutMs: number): Promise<RunResult> {
+  const ns = await createNetns('bt');
+  const workdir = await mkdtemp(join(tmpdir(), 'mgy-bench-'));
+  let target: Target | undefined;
+  const peers: Worker[] = [];
+  try {
+    for (const [side, ifn] of [['inj', 'mbi'], ['col', 'mbc']] as const) {
+      await run('ip', ['link', 'add', `${ifn}0`, 'type', 'veth', 'peer', 'name', `${ifn}1`, 'netns', ns]);
+      await run('ip', ['addr', 'add', `${PEER_IP[side]}/24`, 'dev', `${ifn}0`]);
+      await run('ip', ['link', 'set', `${ifn}0`, 'up']);
+      await run('ip', ['-n', ns, 'addr', 'add', `${TARGET_IP[side]}/24`, 'dev', `${ifn}1`]);
+      await run('ip', ['-n', ns, 'link', 'set', `${ifn}1`, 'up']);
+    }
+    target = await startTarget(kind, ns, workdir);
+    const inj = startPeer('inject', count, attrSets);
+    const col = startPeer('collect', count, attrSets);
+    peers.push(inj.w, col.w);
+    await Promise.all([inj.next('established', 30_000), col.next('established', 30_000)]);
+    await sleep(1500); // FRR's ~1 s update-group timer after a session comes up; same wait for all
+    inj.w.postMessage({ cmd: 'go' });
+    const sent = await inj.next('sent', timeoutMs);
+    const t0 = sent.t0 as number;
+    let ribAt: number | undefined;
+    const donePromise = col.next('done', timeoutMs);
+    let advAt: number | undefined;
+    void donePromise.then((m) => (advAt = m.t as number), () => undefined);
+    const deadline = Date.now() + timeoutMs;
+    while (ribAt === undefined) {
+      if ((await target.ribCount()) >= count) ribAt = performance.timeOrigin + performance.now();
+      else if (Date.now() > deadline) throw new Error(`${kind}: RIB did not reach ${count} within ${timeoutMs} ms`);
+      else await sleep(25);
+    }
+    await donePromise;
+    const pids = await target.handle.pids();
+    let rss = 0;
+    for (const p of pids) rss += await peakRss(p);
+    return { ribSeconds: (ribAt - t0) / 1000, advSeconds: (advAt! - t0) / 1000, peakRssMb: rss / 2 ** 20, sendSeconds: ((sent.t as number) - t0) / 1000 };
+  } catch (err) {
+    const log = target ? (await target.handle.log()).slice(-2000) : '';
+    throw new Error(`${kind} N=${count}: ${(err as Error).message}${log ? `\n--- target log tail ---\n${log}` : ''}`, { cause: err });
+  } finally {
+    await Promise.all(peers.map((w) => w.terminate()));
+    if (target) await target.handle.stop();
+    await deleteNetns(ns);
+    await rm(workdir, { recursive: true, force: true });
+  }
+}
+
+const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
+
+async function main(): Promise<void> {
+  if (process.env.MARGAY_IN_SANDBOX !== '1') {
+    console.error('run inside the sandbox: scripts/in-sandbox.sh node dist/test/bench/bgp-ingest.js [...]');
+    process.exit(2);
+  }
+  const sizes = arg('sizes', '100000,1000000').split(',').map(Number);
+  const targets = arg('targets', 'margay,bird,frr,gobgp').split(',') as TargetKind[];
+  const runs = Number(arg('runs', '3'));
+  const attrSets = Number(arg('attr-sets', '500'));
+  const timeoutMs = Number(arg('timeout', '240')) * 1000;
+  const rows: string[] = [];
+  console.log(`# BGP ingest benchmark: ${runs} runs each, median; /32 prefixes, ${attrSets} attribute sets, ≤4096-byte UPDATEs`);
+  for (const n of sizes) {
+    for (const kind of targets) {
+      const results: RunResult[] = [];
+      for (let r = 0; r < runs; r++) {
+        try {
+          const res = await oneRun(kind, n, attrSets, timeoutMs);
+          results.push(res);
+          console.log(`${kind} N=${n} run ${r + 1}: rib ${res.ribSeconds.toFixed(2)} s, re-advertised ${res.advSeconds.toFixed(2)} s, peak RSS ${res.peakRssMb.toFixed(0)} MB (injector wrote all in ${res.sendSeconds.toFixed(2)} s)`);
+        } catch (err) {
+          console.log(`${kind} N=${n} run ${r + 1}: FAILED — ${(err as Error).message}`);
+        }
+      }
+      if (results.length) {
+        rows.push(`| ${kind} | ${n} | ${median(results.map((x) => x.ribSeconds)).toFixed(2)} | ${median(results.map((x) => x.advSeconds)).toFixed(2)} | ${median(results.map((x) => x.peakRssMb)).toFixed(0)} | ${results.length}/${runs} |`);
+      } else rows.push(`| ${kind} | ${n} | failed | failed | – | 0/${runs} |`);
+    }
+  }
+  console.log('\n| target | N | in RIB (s) | re-advertised (s) | peak RSS (MB) | runs ok |\n| --- | --- | --- | --- | --- | --- |');
+  for (const r of rows) console.log(r);
+}
+
+await main();
