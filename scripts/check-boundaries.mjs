@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+// Enforces the layering rules of STYLE.md §2.1 that a compiler cannot:
+//   1. Pure cores (codec, FSM, RIB, policy, model, selector, calc graph, policy rendering) import no
+//      I/O, timers, logger or environment.
+//   2. No catch that swallows: an empty catch block anywhere in shipped code.
+// Why a script and not ESLint's no-restricted-imports: typescript-eslint's parser needs the
+// TypeScript JS API, which TypeScript 7 (the native compiler this project builds with) no longer
+// ships. This check is regex-based over source text, small, and has no dependencies.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+// The tree to check: the repo, or another root given as the first argument (used by its own test).
+const ROOT = process.argv[2] ?? new URL('..', import.meta.url).pathname;
+const PURE_DIRS = ['bgp/codec', 'bgp/fsm', 'bgp/rib', 'bgp/policy', 'src/model', 'src/selector', 'agent/calc', 'policy'];
+const SHIPPED_DIRS = ['src', 'agent', 'bgp', 'ipam', 'policy', 'cni'];
+const FORBIDDEN_IMPORTS = [
+  /^node:(net|dgram|child_process|fs|fs\/promises|http|https|http2|timers|timers\/promises|worker_threads|cluster|tls)$/,
+  /^(net|dgram|child_process|fs|http|https|timers)$/,
+  /^execa$/,
+  /^pino$/,
+  /\/log\.js$/,
+];
+const FORBIDDEN_CODE = [
+  [/\bprocess\.env\b/, 'reads process.env'],
+  [/\b(setTimeout|setInterval|setImmediate)\s*\(/, 'uses a timer'],
+  [/\bDate\.now\s*\(/, 'reads the wall clock (pass time in as an argument or event)'],
+];
+
+function* walk(dir) {
+  let entries;
+  try {
+    entries = readdirSync(dir);
+  } catch (err) {
+    if (err.code === 'ENOENT') return;
+    throw err;
+  }
+  for (const name of entries) {
+    const p = join(dir, name);
+    if (name === 'node_modules' || name === 'dist' || name === 'build') continue;
+    if (statSync(p).isDirectory()) yield* walk(p);
+    else if (p.endsWith('.ts') && !p.endsWith('.d.ts')) yield p;
+  }
+}
+
+const isTest = (p) => p.endsWith('.test.ts') || /\/testing\//.test(p) || /-bench\.ts$/.test(p);
+const problems = [];
+
+for (const dir of PURE_DIRS) {
+  for (const file of walk(join(ROOT, dir))) {
+    if (isTest(file)) continue;
+    const text = readFileSync(file, 'utf8');
+    const lines = text.split('\n');
+    lines.forEach((line, i) => {
+      const m = /^\s*(?:import|export)\b[^'"]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]/.exec(line);
+      const spec = m?.[1] ?? m?.[2];
+      if (spec && FORBIDDEN_IMPORTS.some((re) => re.test(spec))) {
+        problems.push(`${relative(ROOT, file)}:${i + 1}: pure core imports '${spec}' (STYLE §2.1.1)`);
+      }
+      const code = line.replace(/\/\/.*$/, '');
+      for (const [re, what] of FORBIDDEN_CODE) {
+        if (re.test(code) && !/^\s*\*/.test(line)) problems.push(`${relative(ROOT, file)}:${i + 1}: pure core ${what} (STYLE §2.1.1)`);
+      }
+    });
+  }
+}
+
+for (const dir of SHIPPED_DIRS) {
+  for (const file of walk(join(ROOT, dir))) {
+    const text = readFileSync(file, 'utf8');
+    const re = /catch\s*(\([^)]*\))?\s*\{\s*\}/g;
+    let m;
+    while ((m = re.exec(text))) {
+      const line = text.slice(0, m.index).split('\n').length;
+      problems.push(`${relative(ROOT, file)}:${line}: empty catch block swallows errors (STYLE §2.4)`);
+    }
+  }
+}
+
+if (problems.length) {
+  console.error(`check-boundaries: ${problems.length} problem(s):\n  ${problems.join('\n  ')}`);
+  process.exit(1);
+}
+console.log('check-boundaries: pure cores import no I/O; no empty catch blocks');
