@@ -24,3 +24,27 @@ export const OWNERSHIP = {
 } as const;
 
 export type Ownership = typeof OWNERSHIP;
+
+/** Route protocol numbers Margay writes (and the only ones it reads back as its own or removes). */
+export const OWNED_ROUTE_PROTOCOLS: readonly number[] = Object.values(OWNERSHIP.routeProtocol);
+
+export function isOwnedRouteProtocol(proto: number): boolean {
+  return OWNED_ROUTE_PROTOCOLS.includes(proto);
+}
+
+export function isOwnedChain(chain: string): boolean {
+  return chain.startsWith(OWNERSHIP.chainPrefix);
+}
+
+export function isOwnedIpset(name: string): boolean {
+  return name.startsWith(OWNERSHIP.ipsetPrefix);
+}
+
+export function isOwnedInterface(name: string): boolean {
+  return name.startsWith(OWNERSHIP.interfacePrefix);
+}
+
+/** True when an iptables rule comment marks the rule as Margay's (`mgy:<hash>`). */
+export function isOwnedRuleComment(comment: string | undefined): boolean {
+  return comment !== undefined && comment.startsWith(OWNERSHIP.ruleCommentPrefix);
+}

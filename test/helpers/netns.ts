@@ -88,3 +88,55 @@ export async function linkNetns(
 export async function inNetns(ns: string, cmd: string, args: readonly string[], input?: string): Promise<string> {
   return run('ip', ['netns', 'exec', ns, cmd, ...args], input);
 }
+
+/**
+ * A Linux bridge in `ns` (or in the sandbox's own namespace when `ns` is undefined), up, with an
+ * optional address. Deleted with its namespace, or by `deleteLink`.
+ */
+export async function createBridge(ns: string | undefined, opts: { name?: string; cidr?: string } = {}): Promise<string> {
+  const name = opts.name ?? uniqueName('br');
+  const ip = ns === undefined ? ['ip'] : ['ip', '-n', ns];
+  await run(ip[0]!, [...ip.slice(1), 'link', 'add', name, 'type', 'bridge']);
+  if (opts.cidr !== undefined) await run(ip[0]!, [...ip.slice(1), 'addr', 'add', opts.cidr, 'dev', name]);
+  await run(ip[0]!, [...ip.slice(1), 'link', 'set', name, 'up']);
+  return name;
+}
+
+/** Deletes a link if it still exists. Never throws for a link that is already gone. */
+export async function deleteLink(ns: string | undefined, name: string): Promise<void> {
+  const ip = ns === undefined ? [] : ['-n', ns];
+  await execa('ip', [...ip, 'link', 'del', name], { reject: false });
+}
+
+/** Runs `fn` with a fresh bridge in `ns` and always deletes the bridge afterwards. */
+export async function withBridge<T>(ns: string | undefined, fn: (bridge: string) => Promise<T>, cidr?: string): Promise<T> {
+  const br = await createBridge(ns, cidr === undefined ? {} : { cidr });
+  try {
+    return await fn(br);
+  } finally {
+    await deleteLink(ns, br);
+  }
+}
+
+/**
+ * A veth pair: one end (`hostIf`) in `hostNs` (the sandbox's namespace when undefined), optionally
+ * enslaved to `bridge`, the other end moved into `ns` and renamed `ifName` (default eth0), with an
+ * optional address. Both ends are up. Deleting either namespace removes the pair.
+ */
+export async function addVethToNetns(
+  ns: string,
+  opts: { hostNs?: string; bridge?: string; ifName?: string; cidr?: string; hostIf?: string } = {},
+): Promise<{ hostIf: string; ifName: string }> {
+  const hostIf = opts.hostIf ?? uniqueName('vh');
+  const tmp = uniqueName('vp');
+  const ifName = opts.ifName ?? 'eth0';
+  const hostIp = opts.hostNs === undefined ? [] : ['-n', opts.hostNs];
+  await run('ip', [...hostIp, 'link', 'add', hostIf, 'type', 'veth', 'peer', 'name', tmp]);
+  await run('ip', [...hostIp, 'link', 'set', tmp, 'netns', ns]);
+  await run('ip', ['-n', ns, 'link', 'set', tmp, 'name', ifName]);
+  if (opts.cidr !== undefined) await run('ip', ['-n', ns, 'addr', 'add', opts.cidr, 'dev', ifName]);
+  await run('ip', ['-n', ns, 'link', 'set', ifName, 'up']);
+  if (opts.bridge !== undefined) await run('ip', [...hostIp, 'link', 'set', hostIf, 'master', opts.bridge]);
+  await run('ip', [...hostIp, 'link', 'set', hostIf, 'up']);
+  return { hostIf, ifName };
+}

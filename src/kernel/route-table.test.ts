@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { InvariantError } from '../errors.js';
+import { silentLogger } from '../log.js';
+import { KernelBatchError } from './errors.js';
+import { IpRouteTable } from './route-table.js';
+import { FakeCommandRunner } from './testing/fake-command-runner.js';
+import { FakeRouteTable } from './testing/fake-route-table.js';
+
+const V4 = '[{"dst":"10.1.0.0/24","gateway":"10.9.0.2","dev":"d0","protocol":"109"},{"dst":"10.2.0.0/24","dev":"d0","protocol":"4"},{"dst":"10.3.0.0/24","dev":"d0","protocol":"110"}]';
+
+describe('IpRouteTable', () => {
+  it('lists both families in the target namespace and keeps only our protocols', async () => {
+    const runner = new FakeCommandRunner().on('-4 route show', { stdout: V4 }).on('-6 route show', { stdout: '[]' });
+    const rt = new IpRouteTable(runner, silentLogger(), 'nsA');
+    expect((await rt.list()).map((r) => r.dst)).toEqual(['10.1.0.0/24', '10.3.0.0/24']);
+    expect((await rt.list({ protos: [110], family: 4, table: 254 })).map((r) => r.dst)).toEqual(['10.3.0.0/24']);
+    expect(runner.lines).toContain('ip -n nsA -N -j -4 route show table all');
+    expect(runner.lines).toContain('ip -n nsA -N -j -4 route show table 254');
+    await expect(rt.list({ protos: [4] })).rejects.toThrow(InvariantError);
+  });
+
+  it('writes removes then replaces in one ip -force -batch', async () => {
+    const runner = new FakeCommandRunner().on('route show', { stdout: '[]' });
+    const rt = new IpRouteTable(runner, silentLogger());
+    await rt.apply({
+      replace: [{ dst: '10.5.0.0/26', table: 254, proto: 111, type: 'blackhole' }],
+      remove: [{ dst: '10.6.0.0/26', table: 254, proto: 111 }],
+    });
+    const batch = runner.commands.find((c) => c.argv.includes('-batch'))!;
+    expect(batch.argv).toEqual(['ip', '-force', '-batch', '-']);
+    expect(batch.stdin).toBe('route del 10.6.0.0/26 table 254 proto 111\nroute replace blackhole 10.5.0.0/26 table 254 proto 111\n');
+  });
+
+  it('names the failing lines, and ignores deleting a route that is already gone', async () => {
+    const runner = new FakeCommandRunner()
+      .on('route show', { stdout: '[]' })
+      .on('-batch', { exitCode: 1, stderr: 'RTNETLINK answers: No such process\nCommand failed -:1\nError: Nexthop has invalid gateway.\nCommand failed -:3\n' });
+    const rt = new IpRouteTable(runner, silentLogger());
+    const err = await rt.apply({
+      remove: [{ dst: '10.6.0.0/26', table: 254, proto: 109 }],
+      replace: [{ dst: '10.7.0.0/24', via: '10.9.0.2', table: 254, proto: 109 }, { dst: '10.8.0.0/24', via: '10.99.0.2', table: 254, proto: 109 }],
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KernelBatchError);
+    expect((err as KernelBatchError).code).toBe('MGY_KERNEL_OP');
+    expect((err as KernelBatchError).failures).toEqual([
+      { line: 3, text: 'route replace 10.8.0.0/24 via 10.99.0.2 table 254 proto 109', reason: 'Error: Nexthop has invalid gateway.' },
+    ]);
+    expect((err as Error).message).toContain('line 3 "route replace 10.8.0.0/24');
+  });
+
+  it('refuses to overwrite a foreign route with the same table, dst and metric, and applies the rest', async () => {
+    const runner = new FakeCommandRunner().on('-4 route show', { stdout: V4 });
+    const rt = new IpRouteTable(runner, silentLogger());
+    const err = await rt.apply({ replace: [{ dst: '10.2.0.0/24', dev: 'mgy1', table: 254, proto: 109 }, { dst: '10.4.0.0/24', dev: 'mgy1', table: 254, proto: 109 }] })
+      .catch((e: unknown) => e);
+    expect((err as KernelBatchError).failures[0]!.reason).toMatch(/proto 4/);
+    expect(runner.commands.find((c) => c.argv.includes('-batch'))!.stdin).toBe('route replace 10.4.0.0/24 dev mgy1 table 254 proto 109\n');
+  });
+
+  it('refuses to write or delete routes with a protocol Margay does not own', async () => {
+    const rt = new IpRouteTable(new FakeCommandRunner(), silentLogger());
+    await expect(rt.replace({ dst: '10.0.0.0/24', dev: 'x', table: 254, proto: 4 })).rejects.toThrow(InvariantError);
+    await expect(rt.remove({ dst: '10.0.0.0/24', table: 254, proto: 2 })).rejects.toThrow(/not one of Margay's/);
+  });
+});
+
+describe('FakeRouteTable', () => {
+  it('records ops, injects failures and never touches foreign routes', async () => {
+    const rt = new FakeRouteTable();
+    rt.seedForeign({ dst: '10.2.0.0/24', dev: 'eth0', table: 254, proto: 4 });
+    await rt.replace({ dst: '10.1.0.0/24', dev: 'mgy1', table: 254, proto: 109 });
+    await expect(rt.replace({ dst: '10.2.0.0/24', dev: 'mgy1', table: 254, proto: 109 })).rejects.toThrow(KernelBatchError);
+    rt.failNext(new InvariantError('boom'), /remove/);
+    await expect(rt.remove({ dst: '10.1.0.0/24', table: 254, proto: 109 })).rejects.toThrow('boom');
+    expect((await rt.list()).map((r) => r.dst)).toEqual(['10.1.0.0/24']);
+    expect(rt.routes.size).toBe(2);
+    expect(rt.ops).toEqual(['replace 10.1.0.0/24', 'replace 10.2.0.0/24', 'remove 10.1.0.0/24', 'list']);
+  });
+});

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/log.js';
+import { ExecaCommandRunner } from '../../src/kernel/command-runner.js';
+import { KernelBatchError } from '../../src/kernel/errors.js';
+import { OWNERSHIP } from '../../src/kernel/ownership.js';
+import { IpRouteTable } from '../../src/kernel/route-table.js';
+import type { KernelRoute } from '../../src/kernel/route-format.js';
+import { inNetns, linkNetns, run, withNetnses } from '../helpers/netns.js';
+
+const { workload: W, bgp: B, blackhole: H } = OWNERSHIP.routeProtocol;
+
+async function setUp(a: string, b: string, c: string): Promise<{ ifB: string; ifC: string }> {
+  const ab = await linkNetns(a, b, '10.60.1.1/24', '10.60.1.2/24');
+  const ac = await linkNetns(a, c, '10.60.2.1/24', '10.60.2.2/24');
+  await run('ip', ['-n', a, 'addr', 'add', 'fd60:1::1/64', 'dev', ab.ifA, 'nodad']);
+  await run('ip', ['-n', a, 'addr', 'add', 'fd60:2::1/64', 'dev', ac.ifA, 'nodad']);
+  return { ifB: ab.ifA, ifC: ac.ifA };
+}
+
+describe('IpRouteTable against the kernel', () => {
+  it('writes every route shape in one batch, reads back exactly those, and leaves foreign routes alone', async () => {
+    await withNetnses(3, async ([a, b, c]) => {
+      const { ifB, ifC } = await setUp(a!, b!, c!);
+      // A foreign route (proto static) that Margay must never list, overwrite or delete.
+      await run('ip', ['-n', a!, 'route', 'add', '10.70.9.0/24', 'via', '10.60.1.2', 'proto', 'static']);
+      const rt = new IpRouteTable(new ExecaCommandRunner(silentLogger()), silentLogger(), a!);
+      const routes: KernelRoute[] = [
+        { dst: '10.70.0.0/24', via: '10.60.1.2', dev: ifB, table: 254, proto: B, metric: 20 },
+        { dst: '10.70.1.0/24', table: 254, proto: B, nexthops: [{ via: '10.60.1.2', dev: ifB }, { via: '10.60.2.2', dev: ifC, weight: 3 }] },
+        { dst: '10.70.2.5/32', dev: ifC, scope: 'link', src: '10.60.2.1', table: 254, proto: W },
+        { dst: '10.70.3.0/26', type: 'blackhole', table: 254, proto: H },
+        { dst: '10.70.4.0/26', type: 'unreachable', table: 254, proto: H },
+        { dst: '10.70.5.0/24', via: '10.60.1.2', dev: ifB, table: 100, proto: B },
+        { dst: 'fd70:1::/64', via: 'fd60:1::2', dev: ifB, table: 254, proto: B },
+        { dst: 'fd70:2::/64', table: 254, proto: B, nexthops: [{ via: 'fd60:1::2', dev: ifB }, { via: 'fd60:2::2', dev: ifC }] },
+        { dst: 'fd70:3::/122', type: 'blackhole', table: 254, proto: H },
+      ];
+      await rt.apply({ replace: routes });
+      const key = (r: KernelRoute): string => `${r.table} ${r.dst}`;
+      const got = await rt.list();
+      expect([...got].sort((x, y) => key(x).localeCompare(key(y)))).toEqual([...routes].sort((x, y) => key(x).localeCompare(key(y))));
+      expect((await rt.list({ family: 6, protos: [H] })).map((r) => r.dst)).toEqual(['fd70:3::/122']);
+      expect((await rt.list({ table: 100 })).map((r) => r.dst)).toEqual(['10.70.5.0/24']);
+
+      // Replace is idempotent and updates in place.
+      await rt.replace({ dst: '10.70.0.0/24', via: '10.60.2.2', dev: ifC, table: 254, proto: B, metric: 20 });
+      expect((await rt.list()).filter((r) => r.dst === '10.70.0.0/24')).toEqual([
+        { dst: '10.70.0.0/24', via: '10.60.2.2', dev: ifC, table: 254, proto: B, metric: 20 },
+      ]);
+
+      // Deleting with our proto never deletes the foreign route with the same destination.
+      await rt.remove({ dst: '10.70.9.0/24', table: 254, proto: B });
+      // Overwriting the foreign route is refused; the rest of the batch is applied.
+      const err = await rt.apply({
+        replace: [{ dst: '10.70.9.0/24', dev: ifB, table: 254, proto: B }, { dst: '10.70.8.0/24', dev: ifB, table: 254, proto: B }],
+      }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(KernelBatchError);
+      expect((err as KernelBatchError).failures.map((f) => f.reason)).toEqual([expect.stringMatching(/proto 4/)]);
+      expect(await inNetns(a!, 'ip', ['route', 'show', '10.70.9.0/24'])).toContain('proto static');
+      expect((await rt.list()).map((r) => r.dst)).toContain('10.70.8.0/24');
+
+      // Removing everything we own leaves only the kernel's and the foreign routes.
+      await rt.apply({ remove: (await rt.list()).map((r) => ({ dst: r.dst, table: r.table, proto: r.proto, ...(r.metric === undefined ? {} : { metric: r.metric }) })) });
+      expect(await rt.list()).toEqual([]);
+      expect(await inNetns(a!, 'ip', ['route', 'show', '10.70.9.0/24'])).toContain('proto static');
+      // Removing again is a no-op, not an error.
+      await rt.remove({ dst: '10.70.3.0/26', table: 254, proto: H });
+    });
+  });
+
+  it('names the failing line of a batch and applies the others', async () => {
+    await withNetnses(3, async ([a, b, c]) => {
+      const { ifB } = await setUp(a!, b!, c!);
+      const rt = new IpRouteTable(new ExecaCommandRunner(silentLogger()), silentLogger(), a!);
+      const err = await rt.apply({
+        replace: [
+          { dst: '10.71.0.0/24', via: '10.60.1.2', table: 254, proto: B },
+          { dst: '10.71.1.0/24', via: '10.99.99.2', table: 254, proto: B },
+          { dst: '10.71.2.0/24', via: '10.60.1.2', dev: ifB, table: 254, proto: B },
+        ],
+      }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(KernelBatchError);
+      const f = (err as KernelBatchError).failures;
+      expect(f).toHaveLength(1);
+      expect(f[0]).toMatchObject({ line: 2, text: 'route replace 10.71.1.0/24 via 10.99.99.2 table 254 proto 110' });
+      expect(f[0]!.reason).toMatch(/gateway|unreachable/i);
+      expect((await rt.list()).map((r) => r.dst).sort()).toEqual(['10.71.0.0/24', '10.71.2.0/24']);
+    });
+  });
+});
