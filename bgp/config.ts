@@ -196,11 +196,11 @@ export const BgpdConfig = z
       .strictObject({
         enabled: z.boolean().default(false),
         table: z.number().int().min(1).max(4_294_967_295).default(254),
-        /** Which best paths go into the kernel: all learned ones, or only eBGP/iBGP-learned. */
-        routes: z.enum(['learned', 'ebgp', 'ibgp']).default('learned'),
+        /** Which learned best paths go into the kernel: those matching any entry (all when absent). */
+        prefixes: z.array(PrefixMatch).optional(),
         batchSize: z.number().int().min(1).max(100_000).default(1000),
       })
-      .default({ enabled: false, table: 254, routes: 'learned', batchSize: 1000 }),
+      .default({ enabled: false, table: 254, batchSize: 1000 }),
     control: z
       .strictObject({ socket: z.string().min(1).default('/run/margay/bgpd.sock') })
       .default({ socket: '/run/margay/bgpd.sock' }),
