@@ -141,6 +141,8 @@ export type FsmAction =
   | { readonly do: 'send'; readonly msg: Outbound }
   | { readonly do: 'startTimer'; readonly timer: TimerName; readonly seconds: number }
   | { readonly do: 'stopTimer'; readonly timer: TimerName }
+  /** Stop every timer of this connection. */
+  | { readonly do: 'stopTimers' }
   /** Record the negotiated session facts (OpenSent → OpenConfirm). */
   | { readonly do: 'negotiated'; readonly negotiated: Negotiated }
   | { readonly do: 'deliverUpdate'; readonly update: UpdateMessage }
