@@ -57,8 +57,8 @@ peers:
   - address: 10.0.0.2
     asn: internal
     routeReflectorClient: true
-    import: [pods]
-    export: [pods]
+    import: pods
+    export: pods
     password: s3cret
     maxPrefix: { limit: 1000 }
     families: [ipv4, ipv6]
@@ -87,7 +87,7 @@ originate:
     ['routerId: 10.0.0.1\nasn: 1\npeers: [{ address: 10.0.0.2, asn: 2, holdTime: 2 }]', 'peers[0].holdTime: must be 0 or ≥ 3'],
     ['routerId: 10.0.0.1\nasn: 1\npeers: [{ address: 10.0.0.2, asn: 2, hold: 9 }]', 'peers[0]: Unrecognized key: "hold"'],
     ['routerId: 10.0.0.1\nasn: 1\npeers: [{ address: nope, asn: 2 }]', 'peers[0].address: must be an IPv4 or IPv6'],
-    ['routerId: 10.0.0.1\nasn: 1\npeers: [{ address: 10.0.0.2, asn: 2, import: [x] }]', 'peers[0].import[0]: unknown policy "x"'],
+    ['routerId: 10.0.0.1\nasn: 1\npeers: [{ address: 10.0.0.2, asn: 2, import: x }]', 'peers[0].import: unknown policy "x"'],
     ['routerId: 10.0.0.1\nasn: 1\npeers: [{ address: 10.0.0.2, asn: 2 }, { address: 10.0.0.2, asn: 3 }]', 'peers[1].address: duplicate peer'],
     ['routerId: 10.0.0.1\nasn: 1\npeers: [{ address: 10.0.0.2, asn: 2, holdTime: 9, keepalive: 4 }]', 'peers[0].keepalive: must be ≤ holdTime / 3'],
     ['routerId: 10.0.0.1\nasn: 1\npeers: [{ address: 10.0.0.2, asn: 2, routeReflectorClient: true }]', 'peers[0].routeReflectorClient'],

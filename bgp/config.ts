@@ -139,8 +139,9 @@ const PeerBase = {
   gracefulRestart: GracefulRestartPeer.default({ enabled: true, restartTime: 120 }),
   families: z.array(Family).min(1).default(['ipv4']),
   extendedMessages: z.boolean().default(true),
-  import: z.array(z.string()).optional(),
-  export: z.array(z.string()).optional(),
+  /** Name of the import / export policy (see `policies`). */
+  import: z.string().optional(),
+  export: z.string().optional(),
   sourceAddress: IpAddress.optional(),
   description: z.string().max(200).optional(),
 };
@@ -208,10 +209,8 @@ export const BgpdConfig = z
   .superRefine((c, ctx) => {
     const names = new Set(Object.keys(c.policies));
     const seen = new Set<string>();
-    const checkRefs = (path: (string | number)[], refs: readonly string[] | undefined): void => {
-      refs?.forEach((n, i) => {
-        if (!names.has(n)) ctx.addIssue({ code: 'custom', path: [...path, i], message: `unknown policy "${n}"` });
-      });
+    const checkRefs = (path: (string | number)[], ref: string | undefined): void => {
+      if (ref !== undefined && !names.has(ref)) ctx.addIssue({ code: 'custom', path, message: `unknown policy "${ref}"` });
     };
     c.peers.forEach((p, i) => {
       const key = `${p.address.toLowerCase()}`;

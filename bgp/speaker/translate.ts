@@ -1,0 +1,197 @@
+/**
+ * Pure translation from margay-bgpd's validated config (bgp/config.ts) into what the modules below
+ * take: session inputs (bgp/session), RIB peer settings and options (bgp/rib), policy definitions
+ * (bgp/policy). Kept apart from the speaker so it is unit-tested without sockets.
+ */
+import { FAMILY, type FamilyKey } from '../codec/constants.js';
+import type { AddPathMode } from '../codec/types.js';
+import type { BgpdConfig, PeerConfig, PolicyConfig, ListenRangeConfig } from '../config.js';
+import type { PolicyDefinition, PolicyStatement } from '../policy/types.js';
+import type { Family, RibOptions, RibPeerConfig } from '../rib/types.js';
+import type { SessionConfigInput } from '../session/types.js';
+
+export type SpeakerConfig = Readonly<BgpdConfig>;
+/** A configured peer or one accepted from a listen range. */
+export type PeerSettings = Readonly<PeerConfig> | (Readonly<ListenRangeConfig> & { readonly address: string });
+
+export const FAMILY_KEY: Readonly<Record<Family, FamilyKey>> = { ipv4: FAMILY.IPV4_UNICAST, ipv6: FAMILY.IPV6_UNICAST };
+
+export function familyOfKey(k: FamilyKey): Family | undefined {
+  return k === FAMILY.IPV4_UNICAST ? 'ipv4' : k === FAMILY.IPV6_UNICAST ? 'ipv6' : undefined;
+}
+
+export function policyDefinition(name: string, p: Readonly<PolicyConfig>): PolicyDefinition {
+  const statements: PolicyStatement[] = p.rules.map((r, i) => {
+    const m = r.match;
+    const asPath = {
+      ...(m.asPathContains && { contains: m.asPathContains }),
+      ...(m.originAs && { originAs: m.originAs }),
+      ...(m.asPathMaxLength !== undefined && { maxLength: m.asPathMaxLength }),
+    };
+    const s = r.set;
+    return {
+      name: `${name}[${i}]`,
+      result: r.action,
+      match: {
+        ...(m.family && { family: m.family }),
+        ...(m.prefixes && { prefix: { entries: m.prefixes.map((e) => ({ prefix: e.prefix, ...(e.ge !== undefined && { ge: e.ge }), ...(e.le !== undefined && { le: e.le }) })) } }),
+        ...(m.communities && { community: { any: m.communities } }),
+        ...(m.largeCommunities && { largeCommunity: { any: m.largeCommunities } }),
+        ...(Object.keys(asPath).length > 0 && { asPath }),
+      },
+      ...(s && {
+        actions: {
+          ...(s.localPref !== undefined && { setLocalPref: s.localPref }),
+          ...(s.med !== undefined && { setMed: s.med }),
+          ...(s.addCommunities && { addCommunities: s.addCommunities }),
+          ...(s.removeCommunities && { removeCommunities: s.removeCommunities }),
+          ...(s.addLargeCommunities && { addLargeCommunities: s.addLargeCommunities }),
+          ...(s.nextHop !== undefined && { setNextHop: s.nextHop }),
+          ...(s.asPathPrepend !== undefined && { prepend: { count: s.asPathPrepend } }),
+        },
+      }),
+    };
+  });
+  return { name, statements, defaultResult: p.defaultAction };
+}
+
+/** Every named policy, compiled once per config. */
+export function policyDefinitions(c: SpeakerConfig): ReadonlyMap<string, PolicyDefinition> {
+  return new Map(Object.entries(c.policies).map(([n, p]) => [n, policyDefinition(n, p)] as const));
+}
+
+export function ribOptions(c: SpeakerConfig): RibOptions {
+  return {
+    localAs: c.asn,
+    routerId: c.routerId,
+    ...(c.routeReflector?.clusterId !== undefined && { clusterId: c.routeReflector.clusterId }),
+    ebgpRequiresPolicy: c.ebgpRequiresPolicy,
+    maxPaths: c.multipath.maxPaths,
+    trackBestChanges: true,
+  };
+}
+
+/** Peer ASN once known: numbers as configured, 'internal' = ours, else what the OPEN said. */
+export function resolvePeerAs(c: SpeakerConfig, p: PeerSettings, learned?: number): number | undefined {
+  if (typeof p.asn === 'number') return p.asn;
+  if (p.asn === 'internal') return c.asn;
+  return learned;
+}
+
+export function ribPeerConfig(
+  c: SpeakerConfig,
+  p: PeerSettings,
+  id: string,
+  facts: { readonly peerAs: number; readonly localAddress: string },
+  policies: ReadonlyMap<string, PolicyDefinition>,
+): RibPeerConfig {
+  const imp = p.import === undefined ? undefined : policies.get(p.import);
+  const exp = p.export === undefined ? undefined : policies.get(p.export);
+  return {
+    id,
+    address: p.address,
+    peerAs: facts.peerAs,
+    localAddress: facts.localAddress,
+    routeReflectorClient: p.routeReflectorClient,
+    nextHopSelf: p.nextHopSelf ? true : 'auto',
+    allowAsIn: p.allowasIn,
+    ...(p.maxPrefix !== undefined && { maxPrefixes: p.maxPrefix.limit }),
+    ...(imp && { importPolicy: imp }),
+    ...(exp && { exportPolicy: exp }),
+  };
+}
+
+function addPathMode(v: PeerSettings['addPath']): AddPathMode | undefined {
+  return v === 'none' ? undefined : v;
+}
+
+/** Session input for one peer. `restarting`: we are coming back from a restart (GR R bit). */
+export function sessionInput(
+  c: SpeakerConfig,
+  p: PeerSettings,
+  opts: { readonly restarting: boolean; readonly forwardingPreserved: boolean; readonly passive?: boolean },
+): SessionConfigInput {
+  const families = p.families.map((f) => FAMILY_KEY[f]);
+  const mode = addPathMode(p.addPath);
+  return {
+    peerAddress: p.address,
+    peerPort: p.port,
+    ...(p.sourceAddress !== undefined && { localAddress: p.sourceAddress }),
+    localAs: c.asn,
+    peerAs: p.asn,
+    routerId: c.routerId,
+    holdTimeSeconds: p.holdTime,
+    ...(p.keepalive !== undefined && { keepaliveSeconds: p.keepalive }),
+    connectRetrySeconds: p.connectRetry,
+    delayOpenSeconds: p.delayOpen,
+    passive: opts.passive ?? p.passive,
+    ...(p.password !== undefined && { md5Password: p.password }),
+    ...(p.ttlSecurity !== undefined && { ttlSecurityHops: p.ttlSecurity }),
+    families,
+    ...(mode !== undefined && { addPath: new Map(families.map((f) => [f, mode] as const)) }),
+    extendedMessages: p.extendedMessages,
+    gracefulRestart: p.gracefulRestart.enabled
+      ? {
+          restartTimeSeconds: p.gracefulRestart.restartTime,
+          restarting: opts.restarting,
+          notification: true,
+          forwardingPreserved: opts.forwardingPreserved ? families : [],
+        }
+      : undefined,
+  };
+}
+
+/**
+ * What changing a peer's config needs: nothing, a RIB-only update (policies, next-hop-self, ...; no
+ * reset), or a session reset (Cease 6) because something the OPEN carries changed.
+ */
+export function peerChange(a: PeerSettings, b: PeerSettings): 'none' | 'rib' | 'reset' {
+  const sessionKeys = [
+    'asn', 'port', 'passive', 'holdTime', 'keepalive', 'connectRetry', 'delayOpen', 'password', 'ttlSecurity',
+    'addPath', 'families', 'extendedMessages', 'gracefulRestart', 'sourceAddress',
+  ] as const;
+  for (const k of sessionKeys) if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) return 'reset';
+  const ribKeys = ['routeReflectorClient', 'nextHopSelf', 'allowasIn', 'maxPrefix', 'import', 'export'] as const;
+  for (const k of ribKeys) if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) return 'rib';
+  return 'none';
+}
+
+/** The listen range an address falls in, if any (first match). IPv4 and IPv6. */
+export function matchListenRange(c: SpeakerConfig, address: string): Readonly<ListenRangeConfig> | undefined {
+  return c.listenRanges.find((r) => cidrContains(r.prefix, address));
+}
+
+export function cidrContains(cidr: string, address: string): boolean {
+  const [net, lenText] = cidr.split('/');
+  const a = addressBytes(net!);
+  const b = addressBytes(address);
+  if (!a || !b || a.length !== b.length) return false;
+  let bits = Number(lenText);
+  for (let i = 0; i < a.length && bits > 0; i++, bits -= 8) {
+    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+    if ((a[i]! & mask) !== (b[i]! & mask)) return false;
+  }
+  return true;
+}
+
+function addressBytes(text: string): number[] | undefined {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(text);
+  if (mapped) return addressBytes(mapped[1]!);
+  if (text.includes('.') && !text.includes(':')) {
+    const parts = text.split('.').map(Number);
+    return parts.length === 4 && parts.every((x) => Number.isInteger(x) && x >= 0 && x <= 255) ? parts : undefined;
+  }
+  if (!text.includes(':')) return undefined;
+  const [head, tail] = text.split('::') as [string, string | undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  if (groups.length !== 8) return undefined;
+  const out: number[] = [];
+  for (const g of groups) {
+    const v = parseInt(g, 16);
+    if (!/^[0-9a-f]{1,4}$/i.test(g)) return undefined;
+    out.push(v >> 8, v & 0xff);
+  }
+  return out;
+}
