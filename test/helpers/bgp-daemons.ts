@@ -93,8 +93,10 @@ export interface BirdHandle extends DaemonHandle {
   birdc(...args: string[]): Promise<string>;
   /** Parsed `show protocols`: name → { proto, state, info }. */
   protocols(): Promise<Map<string, { proto: string; state: string; info: string }>>;
-  /** Number of routes in the table (`show route count`), optionally for one protocol. */
+  /** Number of routes in the table (`show route count`: walks the table, slow on big tables). */
   routeCount(protocol?: string): Promise<number>;
+  /** Routes a BGP protocol has imported (`show protocols all NAME`: O(1), fine to poll). */
+  importedCount(protocol: string): Promise<number>;
   /** Re-reads the config file after `writeConfig`. */
   reconfigure(config: string): Promise<void>;
 }
@@ -137,6 +139,11 @@ export async function startBird(ns: string, config: string): Promise<BirdHandle>
       const m = /(\d+) of (\d+) routes/.exec(out);
       if (!m) throw new Error(`unexpected birdc route count output: ${out}`);
       return Number(m[1]);
+    },
+    async importedCount(protocol: string) {
+      const out = await birdc('show', 'protocols', 'all', protocol);
+      const m = /Routes:\s+(\d+) imported/.exec(out);
+      return m ? Number(m[1]) : 0;
     },
     async reconfigure(newConfig: string) {
       await writeFile(conf, `log "${logFile}" all;\n${newConfig}\n`);
