@@ -1,0 +1,78 @@
+import { InvariantError, KernelOpError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { CommandRunner } from './command-runner.js';
+
+/**
+ * Kernel parameters under /proc/sys/net, per network namespace. /proc/sys/net belongs to the network
+ * namespace of the reading process, so a namespace is targeted with `ip netns exec NS sysctl ...`.
+ * Keys are given dotted (`net.ipv4.ip_forward`) or as a path (`net/ipv4/conf/eth0.100/rp_filter`,
+ * needed when an interface name holds a dot; see `confKey`). Keys are validated: only `net/...`,
+ * no empty, `.` or `..` segments, no characters outside [A-Za-z0-9_.@:+-], so a key can never
+ * name a file outside /proc/sys/net.
+ */
+export interface SysctlOps {
+  get(key: string): Promise<string>;
+  set(key: string, value: string | number): Promise<void>;
+  /** One `sysctl -w` for all entries; on failure the error names the keys that failed. */
+  setMany(entries: Readonly<Record<string, string | number>>): Promise<void>;
+}
+
+const SEGMENT = /^[A-Za-z0-9_@:+-][A-Za-z0-9_.@:+-]*$/;
+const VALUE = /^[A-Za-z0-9_.:\/ \t+-]*$/;
+
+/** The canonical (slash) form of a key, or an InvariantError saying why it is refused. */
+export function normalizeSysctlKey(key: string): string {
+  const path = key.includes('/') ? key : key.split('.').join('/');
+  const segs = path.split('/');
+  if (segs[0] !== 'net') throw new InvariantError(`sysctl key ${JSON.stringify(key)}: only net.* keys are allowed`);
+  for (const s of segs) {
+    if (!SEGMENT.test(s) || s === '.' || s === '..') {
+      throw new InvariantError(`sysctl key ${JSON.stringify(key)}: segment ${JSON.stringify(s)} is not allowed`);
+    }
+  }
+  if (segs.length < 3) throw new InvariantError(`sysctl key ${JSON.stringify(key)}: too short`);
+  return path;
+}
+
+/** `net/ipv4/conf/<iface>/<setting>` (or ipv6), safe for interface names with dots. */
+export function confKey(family: 4 | 6, iface: string, setting: string): string {
+  return normalizeSysctlKey(`net/ipv${family}/conf/${iface}/${setting}`);
+}
+
+export function validateSysctlValue(key: string, value: string | number): string {
+  const v = String(value);
+  if (!VALUE.test(v)) throw new InvariantError(`sysctl ${key}: value ${JSON.stringify(v)} is not allowed`);
+  return v;
+}
+
+export class ProcSysctlOps implements SysctlOps {
+  constructor(
+    private readonly runner: CommandRunner,
+    private readonly log: Logger,
+    readonly netns?: string,
+  ) {}
+
+  async get(key: string): Promise<string> {
+    const k = normalizeSysctlKey(key);
+    const r = await this.runner.run(['sysctl', '-n', k], this.#opts());
+    return r.stdout.replace(/\n$/, '');
+  }
+
+  async set(key: string, value: string | number): Promise<void> {
+    await this.setMany({ [key]: value });
+  }
+
+  async setMany(entries: Readonly<Record<string, string | number>>): Promise<void> {
+    const pairs = Object.entries(entries).map(([k, v]) => `${normalizeSysctlKey(k)}=${validateSysctlValue(k, v)}`);
+    if (pairs.length === 0) return;
+    const r = await this.runner.run(['sysctl', '-q', '-w', ...pairs], { ...this.#opts(), allowFailure: true });
+    if (r.exitCode !== 0 || r.stderr.trim() !== '') {
+      throw new KernelOpError(r.argv, r.exitCode, r.stderr);
+    }
+    this.log.info({ netns: this.netns, sysctls: entries }, 'sysctls set');
+  }
+
+  #opts(): { netns?: string } {
+    return this.netns === undefined ? {} : { netns: this.netns };
+  }
+}
