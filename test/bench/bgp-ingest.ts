@@ -49,7 +49,7 @@ async function startTarget(kind: TargetKind, ns: string, workdir: string): Promi
 protocol device {}
 protocol bgp inj { local ${TARGET_IP.inj} as ${AS.target}; neighbor ${PEER_IP.inj} as ${AS.inj}; ipv4 { import all; export none; }; }
 protocol bgp col { local ${TARGET_IP.col} as ${AS.target}; neighbor ${PEER_IP.col} as ${AS.col}; ipv4 { import none; export all; }; }`);
-      return { handle: h, ribCount: () => h.routeCount('inj') };
+      return { handle: h, ribCount: () => h.importedCount('inj') };
     }
     case 'frr': {
       const h = await startFrr(ns, `frr defaults traditional
@@ -199,6 +199,9 @@ async function oneRun(kind: TargetKind, count: number, attrSets: number, timeout
   } finally {
     await Promise.all(peers.map((w) => w.terminate()));
     if (target) await target.handle.stop();
+    // Delete our veth ends explicitly: a namespace's links go away asynchronously after `netns del`,
+    // and the next run reuses these names.
+    for (const ifn of ['mbi0', 'mbc0']) await execa('ip', ['link', 'del', ifn], { reject: false });
     await deleteNetns(ns);
     await rm(workdir, { recursive: true, force: true });
   }

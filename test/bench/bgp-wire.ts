@@ -48,7 +48,10 @@ export function encodeOpen(asn: number, routerId: string, holdTime: number): Buf
 export function encodeAttributes(i: number, localAs: number, nextHop: string): Buffer {
   const pathLen = 2 + (i % 5); // 2..6 ASNs
   const asns = [localAs];
-  for (let k = 1; k < pathLen; k++) asns.push(64_600 + ((i * 7 + k * 13) % 900) + (k === pathLen - 1 ? 100_000 : 0));
+  // Private ASNs well away from the benchmark's own 65001..65003 (a path through those would be
+  // dropped by loop detection); the origin AS is a 4-octet one, as on today's Internet.
+  for (let k = 1; k < pathLen - 1; k++) asns.push(64_600 + ((i * 7 + k * 13) % 300));
+  asns.push(4_200_000_000 + (i % 1000));
   const parts: Buffer[] = [];
   parts.push(Buffer.from([0x40, 1, 1, i % 3 === 0 ? 2 : 0])); // ORIGIN (IGP or INCOMPLETE)
   const asPath = Buffer.alloc(3 + 2 + 4 * asns.length);
