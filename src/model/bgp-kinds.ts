@@ -1,0 +1,159 @@
+import { z } from 'zod';
+import { MARGAY_API_VERSION } from './kinds.js';
+import { AsNumber, BgpPassword, Cidr, DnsSubdomain, Duration, Ip, SelectorString } from './fields.js';
+import { ObjectMetaSchema } from './metadata.js';
+import { parseIp } from './net.js';
+
+/**
+ * margay.dev/v1 BGPConfiguration and BGPPeer, Calico v3 field names and defaults. The object named
+ * `default` holds cluster-wide settings and gets Calico's defaults (mesh on, AS 64512, port 179,
+ * log level Info); `node.<name>` objects override per node and may not set cluster-wide fields.
+ */
+
+export const DEFAULT_AS_NUMBER = 64512;
+export const DEFAULT_BGP_PORT = 179;
+
+const U16 = '(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})';
+const U32 = '([0-9]{1,10})';
+const STANDARD_COMMUNITY = new RegExp(`^${U16}:${U16}$`);
+const LARGE_COMMUNITY = new RegExp(`^${U32}:${U32}:${U32}$`);
+
+export function isCommunityValue(v: string): boolean {
+  if (STANDARD_COMMUNITY.test(v)) return true;
+  return LARGE_COMMUNITY.test(v) && v.split(':').every((p) => Number(p) <= 4_294_967_295);
+}
+
+const Community = z.strictObject({
+  name: DnsSubdomain,
+  value: z.string().refine(isCommunityValue, 'must be "aa:nn" (16-bit parts) or "aa:nn:mm" (32-bit parts)'),
+});
+
+const CidrBlock = z.strictObject({ cidr: Cidr });
+
+/** Fields only the cluster-wide `default` BGPConfiguration may set. */
+const CLUSTER_ONLY = ['nodeToNodeMeshEnabled', 'asNumber', 'serviceClusterIPs', 'serviceExternalIPs',
+  'serviceLoadBalancerIPs', 'nodeMeshPassword', 'nodeMeshMaxRestartTime'] as const;
+
+const BGPConfigurationSpec = z
+  .strictObject({
+    logSeverityScreen: z.enum(['Debug', 'Info', 'Warning', 'Error', 'Fatal']).optional(),
+    nodeToNodeMeshEnabled: z.boolean().optional(),
+    asNumber: AsNumber.optional(),
+    serviceClusterIPs: z.array(CidrBlock).optional(),
+    serviceExternalIPs: z.array(CidrBlock).optional(),
+    serviceLoadBalancerIPs: z.array(CidrBlock).optional(),
+    listenPort: z.number().int().min(1).max(65_535).optional(),
+    bindMode: z.enum(['None', 'NodeIP']).optional(),
+    communities: z.array(Community).optional(),
+    prefixAdvertisements: z
+      .array(z.strictObject({ cidr: Cidr, communities: z.array(z.string()).min(1) }))
+      .optional(),
+    nodeMeshPassword: BgpPassword.optional(),
+    nodeMeshMaxRestartTime: Duration.optional(),
+    ignoredInterfaces: z.array(z.string().min(1)).optional(),
+  })
+  .superRefine((s, ctx) => {
+    const names = new Set((s.communities ?? []).map((c) => c.name));
+    s.prefixAdvertisements?.forEach((pa, i) =>
+      pa.communities.forEach((c, j) => {
+        if (!names.has(c) && !isCommunityValue(c)) {
+          ctx.addIssue({ code: 'custom', path: ['prefixAdvertisements', i, 'communities', j], message: `${JSON.stringify(c)} is neither a community defined in spec.communities nor a community value` });
+        }
+      }),
+    );
+  });
+
+export const BGPConfigurationSchema = z
+  .strictObject({
+    apiVersion: z.literal(MARGAY_API_VERSION),
+    kind: z.literal('BGPConfiguration'),
+    metadata: ObjectMetaSchema,
+    spec: BGPConfigurationSpec.prefault({}),
+  })
+  .superRefine((o, ctx) => {
+    const name = o.metadata.name;
+    if (name !== 'default' && !name.startsWith('node.')) {
+      ctx.addIssue({ code: 'custom', path: ['metadata', 'name'], message: 'must be "default" or "node.<node name>"' });
+    }
+    if (name === 'default') return;
+    for (const f of CLUSTER_ONLY) {
+      if (o.spec[f] !== undefined) ctx.addIssue({ code: 'custom', path: ['spec', f], message: 'can only be set on the BGPConfiguration named "default"' });
+    }
+  })
+  .transform((o) =>
+    o.metadata.name !== 'default'
+      ? o
+      : {
+          ...o,
+          spec: {
+            ...o.spec,
+            logSeverityScreen: o.spec.logSeverityScreen ?? 'Info',
+            nodeToNodeMeshEnabled: o.spec.nodeToNodeMeshEnabled ?? true,
+            asNumber: o.spec.asNumber ?? DEFAULT_AS_NUMBER,
+            listenPort: o.spec.listenPort ?? DEFAULT_BGP_PORT,
+          },
+        },
+  );
+
+/** A peer address with optional port: `10.0.0.1`, `10.0.0.1:1179`, `fd00::1`, `[fd00::1]:1179`. */
+export function parsePeerIp(s: string): { ip: string; family: 4 | 6; port?: number } | undefined {
+  const bracket = /^\[([^\]]+)\](?::([0-9]{1,5}))?$/.exec(s);
+  const v4port = /^([0-9.]+):([0-9]{1,5})$/.exec(s);
+  const [host, portText] = bracket ? [bracket[1]!, bracket[2]] : v4port ? [v4port[1]!, v4port[2]] : [s, undefined];
+  const ip = parseIp(host);
+  if (!ip || (bracket && ip.family !== 6)) return undefined;
+  if (portText === undefined) return { ip: ip.address, family: ip.family };
+  const port = Number(portText);
+  if (port < 1 || port > 65_535) return undefined;
+  return { ip: ip.address, family: ip.family, port };
+}
+
+const PeerIp = z.string().transform((s, ctx) => {
+  const p = parsePeerIp(s);
+  if (!p) {
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not an IP address with optional port ("10.0.0.1", "10.0.0.1:179", "[fd00::1]:179")` });
+    return z.NEVER;
+  }
+  if (p.port === undefined) return p.ip;
+  return p.family === 4 ? `${p.ip}:${p.port}` : `[${p.ip}]:${p.port}`;
+});
+
+const BGPPeerSpec = z
+  .strictObject({
+    node: DnsSubdomain.optional(),
+    nodeSelector: SelectorString.optional(),
+    peerIP: PeerIp.optional(),
+    asNumber: AsNumber.optional(),
+    peerSelector: SelectorString.optional(),
+    keepOriginalNextHop: z.boolean().default(false),
+    password: BgpPassword.optional(),
+    sourceAddress: z.enum(['UseNodeIP', 'None']).default('UseNodeIP'),
+    maxRestartTime: Duration.optional(),
+    numAllowedLocalASNumbers: z.number().int().min(0).optional(),
+    ttlSecurity: z.number().int().min(0).max(255).optional(),
+    reachableBy: Ip.optional(),
+    filters: z.array(DnsSubdomain).optional(),
+  })
+  .superRefine((s, ctx) => {
+    const add = (path: string, message: string): void => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (s.node !== undefined && s.nodeSelector !== undefined) add('nodeSelector', 'cannot be set together with node');
+    if (s.peerSelector !== undefined) {
+      if (s.peerIP !== undefined) add('peerIP', 'cannot be set together with peerSelector');
+      if (s.asNumber !== undefined) add('asNumber', 'cannot be set together with peerSelector (the remote nodes\' AS numbers are used)');
+    } else if (s.peerIP === undefined) {
+      add('peerIP', 'either peerIP (with asNumber) or peerSelector is required');
+    } else if (s.asNumber === undefined) {
+      add('asNumber', 'is required with peerIP');
+    }
+    if (s.reachableBy !== undefined && s.peerIP !== undefined) {
+      const peer = parsePeerIp(s.peerIP)!;
+      if (parseIp(s.reachableBy)!.family !== peer.family) add('reachableBy', 'must be the same IP family as peerIP');
+    }
+  });
+
+export const BGPPeerSchema = z.strictObject({
+  apiVersion: z.literal(MARGAY_API_VERSION),
+  kind: z.literal('BGPPeer'),
+  metadata: ObjectMetaSchema,
+  spec: BGPPeerSpec,
+});

@@ -1,0 +1,129 @@
+import { z } from 'zod';
+import { labelKeyProblem, labelValueProblem, parseSelector, SelectorParseError } from '../selector/index.js';
+import { parseCidr, parseIp } from './net.js';
+
+/**
+ * Zod building blocks shared by the kind schemas: names, selectors, CIDRs, IPs, AS numbers, ports,
+ * protocols, durations. Each one validates, normalises (canonical CIDR, numeric AS number...) and
+ * words its error so the message alone tells an operator what to fix.
+ */
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+export function dnsLabelProblem(s: string): string | undefined {
+  if (s.length > 63 || !DNS_LABEL.test(s)) {
+    return `${JSON.stringify(s)} must be a DNS-1123 label: at most 63 characters, lower-case alphanumerics or "-", starting and ending alphanumeric`;
+  }
+  return undefined;
+}
+
+export function dnsSubdomainProblem(s: string): string | undefined {
+  if (s.length > 253 || !DNS_SUBDOMAIN.test(s)) {
+    return `${JSON.stringify(s)} must be a DNS-1123 subdomain: at most 253 characters, lower-case alphanumerics, "-" or ".", starting and ending alphanumeric`;
+  }
+  return undefined;
+}
+
+/** A string schema checked by `problem` (returns the reason it is invalid, or undefined). */
+export function checkedString(problem: (s: string) => string | undefined) {
+  return z.string().superRefine((s, ctx) => {
+    const p = problem(s);
+    if (p !== undefined) ctx.addIssue({ code: 'custom', message: p });
+  });
+}
+
+export const DnsSubdomain = checkedString(dnsSubdomainProblem);
+export const DnsLabel = checkedString(dnsLabelProblem);
+
+/** Kubernetes labels: keys and values validated as the API server does. */
+export const Labels = z.record(z.string(), z.string()).superRefine((labels, ctx) => {
+  for (const [k, v] of Object.entries(labels)) {
+    const p = labelKeyProblem(k) ?? labelValueProblem(v);
+    if (p !== undefined) ctx.addIssue({ code: 'custom', message: p, path: [k] });
+  }
+});
+
+/** A Calico selector expression, checked with the selector parser. Kept as written. */
+export const SelectorString = z.string().superRefine((s, ctx) => {
+  try {
+    parseSelector(s);
+  } catch (err) {
+    if (!(err instanceof SelectorParseError)) throw err;
+    ctx.addIssue({ code: 'custom', message: `invalid selector: expected ${err.expected} at position ${err.position}, found ${err.found}` });
+  }
+});
+
+/** A CIDR, normalised to its network address (`10.0.0.5/24` → `10.0.0.0/24`). */
+export const Cidr = z.string().transform((s, ctx) => {
+  const c = parseCidr(s);
+  if (c) return c.cidr;
+  ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a valid CIDR (address/prefix)` });
+  return z.NEVER;
+});
+
+/** A CIDR or bare address (a /32 or /128), as Calico's `nets` accept; normalised. */
+export const Net = z.string().transform((s, ctx) => {
+  const c = parseCidr(s, { allowBareIp: true });
+  if (c) return c.cidr;
+  ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a valid CIDR or IP address` });
+  return z.NEVER;
+});
+
+/** An IPv4 or IPv6 address, canonicalised. */
+export const Ip = z.string().transform((s, ctx) => {
+  const ip = parseIp(s);
+  if (ip) return ip.address;
+  ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a valid IP address` });
+  return z.NEVER;
+});
+
+const MAX_ASN = 4_294_967_295;
+
+/** Parses an AS number: an integer, a decimal string or asdot `a.b` (each part 0..65535). */
+export function parseAsNumber(v: unknown): number | undefined {
+  let n: number | undefined;
+  if (typeof v === 'number') n = v;
+  else if (typeof v === 'string' && /^[0-9]{1,10}$/.test(v)) n = Number(v);
+  else if (typeof v === 'string' && /^[0-9]{1,5}\.[0-9]{1,5}$/.test(v)) {
+    const [hi, lo] = v.split('.').map(Number) as [number, number];
+    if (hi <= 65_535 && lo <= 65_535) n = hi * 65_536 + lo;
+  }
+  return n !== undefined && Number.isInteger(n) && n >= 1 && n <= MAX_ASN ? n : undefined;
+}
+
+/** AS number 1..4294967295, as a number or asdot string; normalised to a number. */
+export const AsNumber = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const n = parseAsNumber(v);
+  if (n !== undefined) return n;
+  ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v)} is not an AS number (1..4294967295, or asdot "a.b")` });
+  return z.NEVER;
+});
+
+export const PortNumber = z.number().int().min(1).max(65_535);
+
+/** Go duration text as metav1.Duration serialises it: `120s`, `1m30s`, `1.5h`, `500ms`. */
+const DURATION = /^(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+$/;
+const UNIT_MS: Readonly<Record<string, number>> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3600e3 };
+
+/** Milliseconds in a Go duration string, or undefined if it is not one. `0` alone is accepted. */
+export function parseGoDuration(s: string): number | undefined {
+  if (s === '0') return 0;
+  if (!DURATION.test(s)) return undefined;
+  let ms = 0;
+  for (const m of s.matchAll(/([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)/g)) ms += Number(m[1]) * UNIT_MS[m[2]!]!;
+  return ms;
+}
+
+export const Duration = z.string().superRefine((s, ctx) => {
+  if (parseGoDuration(s) === undefined) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a duration (e.g. "120s", "2m", "1h30m")` });
+});
+
+/** Kubernetes SecretKeySelector (the fields Margay reads). */
+export const SecretKeyRef = z.strictObject({
+  name: DnsSubdomain,
+  key: z.string().regex(/^[-._a-zA-Z0-9]+$/, 'must be a Secret key: alphanumerics, "-", "_" or "."'),
+  optional: z.boolean().optional(),
+});
+
+export const BgpPassword = z.strictObject({ secretKeyRef: SecretKeyRef });

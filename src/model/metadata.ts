@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { DnsLabel, DnsSubdomain, Labels } from './fields.js';
+
+/**
+ * ObjectMeta as Margay validates it. Known fields are typed and checked; anything else the API
+ * server puts there (ownerReferences, finalizers, managedFields...) passes through untouched so an
+ * update never drops it. Whether `namespace` is required is decided per kind in validate.ts.
+ */
+export const ObjectMetaSchema = z.looseObject({
+  name: DnsSubdomain,
+  namespace: DnsLabel.optional(),
+  labels: Labels.optional(),
+  annotations: z.record(z.string(), z.string()).optional(),
+  resourceVersion: z.string().optional(),
+  uid: z.string().optional(),
+  generation: z.number().int().optional(),
+  creationTimestamp: z.string().optional(),
+  deletionTimestamp: z.string().optional(),
+});
+
+/** Namespaces' own names are DNS-1123 labels, stricter than other objects' names. */
+export const NamespaceMetaSchema = ObjectMetaSchema.extend({ name: DnsLabel });
+
+export type ValidatedObjectMeta = z.output<typeof ObjectMetaSchema>;

@@ -1,0 +1,119 @@
+import { z } from 'zod';
+import { Net, SelectorString } from './fields.js';
+import { portNameProblem } from './k8s-kinds.js';
+import { parseCidr } from './net.js';
+
+/**
+ * Calico v3 policy rules (shared by NetworkPolicy and GlobalNetworkPolicy): action, protocol,
+ * ICMP, and source/destination entity rules with nets, selectors and ports. Values keep Calico's
+ * manifest form (a port is a number, an "a:b" range string or a name); parsePort() and
+ * parseProtocol() give the structured form the policy compiler needs.
+ */
+
+export const PROTOCOL_NAMES = ['TCP', 'UDP', 'ICMP', 'ICMPv6', 'SCTP', 'UDPLite'] as const;
+export type ProtocolName = (typeof PROTOCOL_NAMES)[number];
+export const PROTOCOL_NUMBERS: Readonly<Record<ProtocolName, number>> = { TCP: 6, UDP: 17, ICMP: 1, ICMPv6: 58, SCTP: 132, UDPLite: 136 };
+const PORT_PROTOCOLS: ReadonlySet<number> = new Set([6, 17, 132, 136]);
+
+/** Protocol number for a rule's protocol value (a name, any case, or 1..255). */
+export function parseProtocol(v: string | number): number | undefined {
+  if (typeof v === 'number') return Number.isInteger(v) && v >= 1 && v <= 255 ? v : undefined;
+  if (/^[0-9]{1,3}$/.test(v)) return parseProtocol(Number(v));
+  const name = PROTOCOL_NAMES.find((p) => p.toLowerCase() === v.toLowerCase());
+  return name ? PROTOCOL_NUMBERS[name] : undefined;
+}
+
+/** Protocol: a Calico name (canonical case) or a number 1..255. */
+const Protocol = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const n = parseProtocol(v);
+  if (n === undefined) {
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v)} is not a protocol (${PROTOCOL_NAMES.join(', ')} or 1..255)` });
+    return z.NEVER;
+  }
+  if (typeof v === 'string' && !/^[0-9]+$/.test(v)) return PROTOCOL_NAMES.find((p) => p.toLowerCase() === v.toLowerCase())!;
+  return n;
+});
+
+export type PortSpec =
+  | { readonly kind: 'range'; readonly min: number; readonly max: number }
+  | { readonly kind: 'named'; readonly name: string };
+
+/** Parses a rule port: `80`, `"80"`, `"8000:8080"` or a named port. Returns a reason on error. */
+export function parsePort(v: string | number): PortSpec | string {
+  const inRange = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 65_535;
+  if (typeof v === 'number') return inRange(v) ? { kind: 'range', min: v, max: v } : `port ${v} is out of range 0..65535`;
+  const m = /^([0-9]{1,5})(?::([0-9]{1,5}))?$/.exec(v);
+  if (m) {
+    const min = Number(m[1]);
+    const max = m[2] === undefined ? min : Number(m[2]);
+    if (!inRange(min) || !inRange(max)) return `port ${JSON.stringify(v)} is out of range 0..65535`;
+    if (min > max) return `port range ${JSON.stringify(v)} is reversed (first port above last)`;
+    return { kind: 'range', min, max };
+  }
+  const problem = portNameProblem(v);
+  return problem ?? { kind: 'named', name: v };
+}
+
+const Port = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const p = parsePort(v);
+  if (typeof p === 'string') {
+    ctx.addIssue({ code: 'custom', message: p });
+    return z.NEVER;
+  }
+  return p.kind === 'named' ? p.name : p.min === p.max ? p.min : `${p.min}:${p.max}`;
+});
+
+const EntityRule = z.strictObject({
+  nets: z.array(Net).optional(),
+  notNets: z.array(Net).optional(),
+  selector: SelectorString.optional(),
+  notSelector: SelectorString.optional(),
+  namespaceSelector: SelectorString.optional(),
+  ports: z.array(Port).optional(),
+  notPorts: z.array(Port).optional(),
+  serviceAccounts: z.strictObject({ names: z.array(z.string()).optional(), selector: SelectorString.optional() }).optional(),
+  services: z.strictObject({ name: z.string(), namespace: z.string().optional() }).optional(),
+});
+
+const IcmpFields = z
+  .strictObject({ type: z.number().int().min(0).max(254).optional(), code: z.number().int().min(0).max(255).optional() })
+  .refine((f) => f.code === undefined || f.type !== undefined, { message: 'code needs type', path: ['code'] });
+
+export const RuleSchema = z
+  .strictObject({
+    action: z.enum(['Allow', 'Deny', 'Log', 'Pass']),
+    ipVersion: z.union([z.literal(4), z.literal(6)], { error: 'must be 4 or 6' }).optional(),
+    protocol: Protocol.optional(),
+    notProtocol: Protocol.optional(),
+    icmp: IcmpFields.optional(),
+    notICMP: IcmpFields.optional(),
+    source: EntityRule.optional(),
+    destination: EntityRule.optional(),
+    metadata: z.strictObject({ annotations: z.record(z.string(), z.string()).optional() }).optional(),
+  })
+  .superRefine((r, ctx) => {
+    const proto = r.protocol === undefined ? undefined : parseProtocol(r.protocol);
+    for (const side of ['source', 'destination'] as const) {
+      const e = r[side];
+      if (!e) continue;
+      for (const f of ['ports', 'notPorts'] as const) {
+        if (e[f]?.length && (proto === undefined || !PORT_PROTOCOLS.has(proto))) {
+          ctx.addIssue({ code: 'custom', path: [side, f], message: 'ports need protocol TCP, UDP, SCTP or UDPLite' });
+        }
+      }
+      for (const f of ['nets', 'notNets'] as const) {
+        e[f]?.forEach((n, i) => {
+          if (r.ipVersion !== undefined && parseCidr(n)!.family !== r.ipVersion) {
+            ctx.addIssue({ code: 'custom', path: [side, f, i], message: `${n} is not IPv${r.ipVersion} (rule ipVersion)` });
+          }
+        });
+      }
+    }
+    for (const f of ['icmp', 'notICMP'] as const) {
+      if (r[f] && proto !== PROTOCOL_NUMBERS.ICMP && proto !== PROTOCOL_NUMBERS.ICMPv6) {
+        ctx.addIssue({ code: 'custom', path: [f], message: 'needs protocol ICMP or ICMPv6' });
+      }
+    }
+  });
+
+export type Rule = z.output<typeof RuleSchema>;

@@ -1,0 +1,162 @@
+import { z } from 'zod';
+import { ValidationError } from '../errors.js';
+import { BGPConfigurationSchema, BGPPeerSchema } from './bgp-kinds.js';
+import { BlockAffinitySchema, IPAMBlockSchema, IPAMConfigurationSchema, IPPoolSchema } from './ipam-kinds.js';
+import { K8sNetworkPolicySchema, NamespaceSchema, NodeSchema, PodSchema } from './k8s-kinds.js';
+import { KINDS, MARGAY_API_VERSION, kindFor, type KindId, type KindInfo, type Resource } from './kinds.js';
+import { GlobalNetworkPolicySchema, NetworkPolicySchema } from './policy-kinds.js';
+
+/**
+ * The validation edge for resources: everything read from a datastore, a manifest or the CLI goes
+ * through validateResource() once, and everything below works on the typed, defaulted result.
+ * A failure is one ValidationError naming the object, every bad field path and the reason.
+ * Calico-compatible: a Calico v3 manifest validates after changing apiVersion to margay.dev/v1.
+ */
+export const SCHEMAS = {
+  Pod: PodSchema,
+  Namespace: NamespaceSchema,
+  Node: NodeSchema,
+  K8sNetworkPolicy: K8sNetworkPolicySchema,
+  IPPool: IPPoolSchema,
+  IPAMBlock: IPAMBlockSchema,
+  BlockAffinity: BlockAffinitySchema,
+  IPAMConfiguration: IPAMConfigurationSchema,
+  BGPConfiguration: BGPConfigurationSchema,
+  BGPPeer: BGPPeerSchema,
+  NetworkPolicy: NetworkPolicySchema,
+  GlobalNetworkPolicy: GlobalNetworkPolicySchema,
+} as const satisfies Record<KindId, z.ZodType>;
+
+/** The validated, defaulted type of a kind, e.g. ResourceOf<'IPPool'>. */
+export type ResourceOf<K extends KindId> = z.output<(typeof SCHEMAS)[K]>;
+
+export type Pod = ResourceOf<'Pod'>;
+export type Namespace = ResourceOf<'Namespace'>;
+export type Node = ResourceOf<'Node'>;
+export type K8sNetworkPolicy = ResourceOf<'K8sNetworkPolicy'>;
+export type IPPool = ResourceOf<'IPPool'>;
+export type IPAMBlock = ResourceOf<'IPAMBlock'>;
+export type BlockAffinity = ResourceOf<'BlockAffinity'>;
+export type IPAMConfiguration = ResourceOf<'IPAMConfiguration'>;
+export type BGPConfiguration = ResourceOf<'BGPConfiguration'>;
+export type BGPPeer = ResourceOf<'BGPPeer'>;
+export type NetworkPolicy = ResourceOf<'NetworkPolicy'>;
+export type GlobalNetworkPolicy = ResourceOf<'GlobalNetworkPolicy'>;
+
+type Issue = { path: string; message: string };
+
+const CALICO_API_VERSIONS = new Set(['projectcalico.org/v3', 'crd.projectcalico.org/v1']);
+
+/** Validates any known resource: apiVersion/kind, metadata, kind-specific fields; applies defaults. */
+export function validateResource(raw: unknown): Resource {
+  return validateWith(raw, undefined);
+}
+
+/** Like validateResource, but the object must be of kind `kind`. */
+export function validateResourceOf<K extends KindId>(kind: K, raw: unknown): ResourceOf<K> {
+  return validateWith(raw, kind) as ResourceOf<K>;
+}
+
+/** The KindId of a resource (K8s vs Margay NetworkPolicy told apart by apiVersion), or undefined. */
+export function kindIdOf(r: { readonly apiVersion?: unknown; readonly kind?: unknown }): KindId | undefined {
+  if (typeof r.apiVersion !== 'string' || typeof r.kind !== 'string') return undefined;
+  return kindFor(r.apiVersion, r.kind)?.id;
+}
+
+/** Type guard over a validated resource. */
+export function isResourceOf<K extends KindId>(r: Resource, kind: K): r is Resource & ResourceOf<K> {
+  return kindIdOf(r) === kind;
+}
+
+function validateWith(raw: unknown, expected: KindId | undefined): Resource {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ValidationError(expected ?? 'resource', '(unnamed)', [{ path: '', message: `expected an object, got ${describe(raw)}` }]);
+  }
+  const obj = raw as Record<string, unknown>;
+  const label = objectLabel(obj);
+  const info = resolveKind(obj, label, expected);
+  const display = info.id === 'K8sNetworkPolicy' ? 'networking.k8s.io/v1 NetworkPolicy' : info.kind;
+
+  const issues: Issue[] = [];
+  const meta = obj.metadata as Record<string, unknown> | undefined;
+  const ns = typeof meta === 'object' && meta !== null ? meta.namespace : undefined;
+  if (info.namespaced && (ns === undefined || ns === '')) {
+    issues.push({ path: 'metadata.namespace', message: `required: ${display} is namespaced` });
+  } else if (!info.namespaced && ns !== undefined) {
+    issues.push({ path: 'metadata.namespace', message: `must not be set: ${display} is cluster-scoped` });
+  }
+  const result = SCHEMAS[info.id].safeParse(raw, { reportInput: true });
+  if (!result.success) issues.push(...result.error.issues.flatMap(toIssues));
+  if (issues.length > 0) throw new ValidationError(display, label, dedupe(issues));
+  return result.data as Resource;
+}
+
+function resolveKind(obj: Record<string, unknown>, label: string, expected: KindId | undefined): KindInfo {
+  const { apiVersion, kind } = obj;
+  const fail = (path: string, message: string): never => {
+    throw new ValidationError(typeof kind === 'string' ? kind : expected ?? 'resource', label, [{ path, message }]);
+  };
+  if (typeof apiVersion !== 'string') fail('apiVersion', `required string, got ${describe(apiVersion)}`);
+  if (typeof kind !== 'string') fail('kind', `required string, got ${describe(kind)}`);
+  const info = kindFor(apiVersion as string, kind as string);
+  if (!info) {
+    if (CALICO_API_VERSIONS.has(apiVersion as string) && Object.values(KINDS).some((k) => k.kind === kind && k.group === 'margay.dev')) {
+      fail('apiVersion', `${JSON.stringify(apiVersion)} is Calico's; change it to "${MARGAY_API_VERSION}"`);
+    }
+    const known = Object.values(KINDS).map((k) => `${k.apiVersion} ${k.kind}`).join(', ');
+    fail('kind', `unknown kind ${JSON.stringify(kind)} in apiVersion ${JSON.stringify(apiVersion)} (known: ${known})`);
+  }
+  if (expected !== undefined && info!.id !== expected) {
+    fail('kind', `expected ${KINDS[expected].apiVersion} ${KINDS[expected].kind}, got ${apiVersion as string} ${kind as string}`);
+  }
+  return info!;
+}
+
+function objectLabel(obj: Record<string, unknown>): string {
+  const meta = obj.metadata;
+  if (typeof meta !== 'object' || meta === null) return '(unnamed)';
+  const { name, namespace } = meta as Record<string, unknown>;
+  const n = typeof name === 'string' && name !== '' ? name : '(unnamed)';
+  return typeof namespace === 'string' && namespace !== '' ? `${namespace}/${n}` : n;
+}
+
+function toIssues(issue: z.core.$ZodIssue): Issue[] {
+  const path = formatPath(issue.path);
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return issue.keys.map((k) => ({ path: formatPath([...issue.path, k]), message: 'unknown field' }));
+    case 'invalid_type':
+      return [{ path, message: issue.input === undefined ? `required (${issue.expected})` : `expected ${issue.expected}, got ${describe(issue.input)}` }];
+    default:
+      return [{ path, message: issue.message }];
+  }
+}
+
+/** ['spec', 'ingress', 0, 'ports'] → `spec.ingress[0].ports`; odd keys → `labels["a/b"]`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else if (typeof p === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(p)) out += out === '' ? p : `.${p}`;
+    else out += `[${JSON.stringify(String(p))}]`;
+  }
+  return out;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return `string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  if (typeof v === 'object') return 'an object';
+  return `${typeof v} ${String(v)}`;
+}
+
+function dedupe(issues: Issue[]): Issue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const k = `${i.path}\u0000${i.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
