@@ -1,0 +1,376 @@
+import { watch as fsWatch, type FSWatcher } from 'node:fs';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { KINDS, type KindId, type Resource } from '../model/kinds.js';
+import { InvariantError, MargayError } from '../errors.js';
+import type { Datastore, DeleteOptions, ListOptions, ListResult, WatchEvent, WatchHandle, WatchOptions } from './types.js';
+import { DatastoreUnavailableError, VersionExpiredError } from './types.js';
+import { normalizeResource, objectKey, StoreState, type StoreContext } from './store-state.js';
+import { compileFilter, matchesFilter, startWatch, WatchHub } from './watch-hub.js';
+import { checkHistoryWindow, defaultStoreContext } from './memory.js';
+import { withFileLock, writeFileAtomic, type LockOptions } from './file-lock.js';
+import { countDocuments, hasNoObjects, manifestYaml, parseManifestText, replaceDocument } from './file-manifests.js';
+import type { ManifestProblem, Normalize } from './file-manifests.js';
+import { filesDiffer, newDb, readDb, scanManifestFiles, STATE_DIR, statKey, syncFiles } from './file-db.js';
+import type { FileDb, SourceRef } from './file-db.js';
+
+export interface FileDatastoreOptions {
+  readonly dir: string;
+  readonly log: Logger;
+  /** Changes kept for resuming watches (default 1000). */
+  readonly historyWindow?: number;
+  /** Periodic rescan, the fallback behind fs.watch (default 500 ms, at most 1000). */
+  readonly rescanIntervalMs?: number;
+  /** How long a write waits for the directory lock (default 10 s). */
+  readonly lockTimeoutMs?: number;
+  /** A lock older than this is broken even if its process seems alive (default 30 s). */
+  readonly staleLockMs?: number;
+  readonly validate?: (raw: unknown) => Resource;
+  /** Follow changes with fs.watch as well as the rescan (default true; false tests the fallback). */
+  readonly useFsWatch?: boolean;
+}
+
+/**
+ * The file datastore (`file:<dir>`): every *.yaml/*.yml under `dir` is desired state, as
+ * `kubectl apply -f` would create it; objects created through the API get one file each,
+ * `<plural>/<namespace>/<name>.yaml`. Versions, uids and the watch history live in the index
+ * `<dir>/.margay/state.json` (file-db.ts), so hand-written files stay as people wrote them.
+ *
+ * Every write and every re-read of changed files happens under the directory lock (file-lock.ts):
+ * read the index, fold in changed manifest files, check the resourceVersion (compare-and-swap),
+ * write the manifest and the index atomically, unlock. All processes sharing the directory thus
+ * see one history. Each process follows it with fs.watch plus a periodic rescan, and turns index
+ * changes into watch events (watch-hub.ts). Malformed files are listed by problems() and logged,
+ * and skipped; see docs/datastore.md.
+ */
+export class FileDatastore implements Datastore {
+  readonly #dir: string;
+  readonly #dbPath: string;
+  readonly #lockPath: string;
+  readonly #log: Logger;
+  readonly #lockOpts: LockOptions;
+  readonly #window: number;
+  readonly #ctx: StoreContext;
+  readonly #normalize: Normalize;
+  readonly #hub = new WatchHub();
+  #db: FileDb = newDb();
+  #dbStat: string | undefined;
+  #adopted = false;
+  #queue: Promise<unknown> = Promise.resolve();
+  #refreshing: Promise<void> | undefined;
+  #again = false;
+  #debounce: NodeJS.Timeout | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #fsWatchers: FSWatcher[] = [];
+  #closed = false;
+
+  private constructor(opts: FileDatastoreOptions) {
+    this.#dir = resolve(opts.dir);
+    this.#dbPath = join(this.#dir, STATE_DIR, 'state.json');
+    this.#lockPath = join(this.#dir, STATE_DIR, 'lock');
+    this.#log = opts.log;
+    this.#window = checkHistoryWindow(opts.historyWindow);
+    this.#ctx = defaultStoreContext(opts.validate);
+    this.#normalize = (raw) => normalizeResource(raw, this.#ctx);
+    this.#lockOpts = { timeoutMs: opts.lockTimeoutMs ?? 10_000, staleMs: opts.staleLockMs ?? 30_000, log: opts.log };
+  }
+
+  /** Opens (creating if needed) the directory, reads every manifest and starts following changes. */
+  static async open(opts: FileDatastoreOptions): Promise<FileDatastore> {
+    const rescan = opts.rescanIntervalMs ?? 500;
+    if (!Number.isInteger(rescan) || rescan < 10 || rescan > 1000) {
+      throw new DatastoreUnavailableError(`rescanIntervalMs must be an integer in 10..1000, got ${rescan}`);
+    }
+    const ds = new FileDatastore(opts);
+    try {
+      await mkdir(join(ds.#dir, STATE_DIR), { recursive: true });
+    } catch (err) {
+      throw new DatastoreUnavailableError(`cannot create file datastore directory ${ds.#dir}`, { cause: err });
+    }
+    await ds.#transact(undefined);
+    ds.#follow(rescan, opts.useFsWatch ?? true);
+    return ds;
+  }
+
+  /** Problems with the manifest files (bad YAML, invalid resources, duplicates): skipped documents. */
+  problems(): ManifestProblem[] {
+    return Object.values(this.#db.files).flatMap((f) => f.problems);
+  }
+
+  get directory(): string {
+    return this.#dir;
+  }
+
+  async list(kind: KindId, opts?: ListOptions): Promise<ListResult> {
+    const filter = compileFilter(opts);
+    await this.#catchUp();
+    const items = Object.values(this.#db.objects)
+      .filter((o) => o.kind === kind && matchesFilter(filter, o.object))
+      .map((o) => structuredClone(o.object));
+    return { items, resourceVersion: String(this.#db.revision) };
+  }
+
+  async get(kind: KindId, name: string, namespace?: string): Promise<Resource | undefined> {
+    await this.#catchUp();
+    const ns = KINDS[kind].namespaced ? namespace || 'default' : undefined;
+    const o = this.#db.objects[objectKey(kind, name, ns)];
+    return o && structuredClone(o.object);
+  }
+
+  async create(obj: Resource): Promise<Resource> {
+    return this.#transact(async (db, state) => {
+      const entry = state.create(structuredClone(obj));
+      const rel = await this.#freePath(entry.kind, entry.object);
+      await this.#writeManifest(db, rel, manifestYaml(entry.object), true);
+      db.sources[keyOf(entry.kind, entry.object)] = { file: rel, doc: 0 };
+      return structuredClone(entry.object);
+    });
+  }
+
+  async update(obj: Resource): Promise<Resource> {
+    return this.#transact(async (db, state) => {
+      const entry = state.update(structuredClone(obj));
+      const key = keyOf(entry.kind, entry.object);
+      await this.#rewriteDocument(db, sourceOf(db, key), key, manifestYaml(entry.object));
+      return structuredClone(entry.object);
+    });
+  }
+
+  async delete(kind: KindId, name: string, namespace?: string, opts?: DeleteOptions): Promise<void> {
+    await this.#transact(async (db, state) => {
+      const entry = state.delete(kind, name, namespace, opts?.resourceVersion);
+      const key = keyOf(kind, entry.object);
+      const src = sourceOf(db, key);
+      delete db.sources[key];
+      await this.#rewriteDocument(db, src, key, undefined);
+      for (const s of Object.values(db.sources)) {
+        if (s.file === src.file && s.doc > src.doc) (s as { doc: number }).doc--;
+      }
+    });
+  }
+
+  watch(kind: KindId, opts: WatchOptions, onEvent: (ev: WatchEvent) => void): WatchHandle {
+    if (this.#closed) throw new DatastoreUnavailableError(`file datastore ${this.#dir} is closed`);
+    return startWatch(this.#hub, () => this.#db, kind, opts, onEvent, (start) => {
+      // Start from the newest index, in the same queue that publishes changes: nothing lost or doubled.
+      void this.#serial(async () => {
+        try {
+          await this.#catchUpNow();
+        } catch (err) {
+          // The periodic rescan retries the re-read; start from the index last read meanwhile.
+          this.#log.warn({ err, kind }, 'watch start: re-reading the index failed');
+        }
+        start();
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#timer);
+    clearTimeout(this.#debounce);
+    for (const w of this.#fsWatchers) w.close();
+    this.#hub.stopAll();
+    await this.#queue;
+    await this.#refreshing;
+  }
+
+  // ---- transactions and following ----
+
+  /** Runs fn(...) under the directory lock on a fresh copy of the index, after folding in file changes. */
+  async #transact<T>(fn: ((db: FileDb, state: StoreState) => Promise<T>) | undefined): Promise<T> {
+    this.#checkOpen();
+    return this.#serial(() =>
+      withFileLock(this.#lockPath, this.#lockOpts, async () => {
+        const read = await readDb(this.#dbPath);
+        const db = read?.db ?? newDb();
+        const synced = await syncFiles(db, new StoreState(db, this.#ctx, this.#window), this.#dir, this.#normalize);
+        if (synced || !read) await this.#save(db);
+        else this.#adopt(db, read.stat);
+        if (!fn) return undefined as T;
+        const work = structuredClone(db); // a failed fn leaves no half-done change behind
+        const result = await fn(work, new StoreState(work, this.#ctx, this.#window));
+        await this.#save(work);
+        return result;
+      }),
+    ).catch((err: unknown) => {
+      if (err instanceof MargayError) throw err;
+      throw new DatastoreUnavailableError(`file datastore ${this.#dir}: ${(err as Error).message}`, { cause: err });
+    });
+  }
+
+  async #save(db: FileDb): Promise<void> {
+    await writeFileAtomic(this.#dbPath, JSON.stringify(db));
+    const stat = await statKey(this.#dbPath);
+    this.#adopt(db, stat);
+  }
+
+  /** Makes `db` this process's view and publishes its new journal entries to local watches. */
+  #adopt(db: FileDb, stat: string | undefined): void {
+    const prev = this.#adopted ? this.#db : undefined;
+    if (prev && prev.epoch === db.epoch && db.revision < prev.revision) return;
+    if (prev && prev.epoch !== db.epoch) {
+      this.#hub.failAll(new VersionExpiredError(`datastore index ${this.#dbPath} was recreated: relist`));
+    } else if (prev && prev.revision < db.compactedRevision) {
+      this.#hub.failAll(new VersionExpiredError(`fell behind the datastore history (at ${prev.revision}): relist`));
+    } else if (prev) {
+      this.#hub.publish(db.journal.filter((e) => e.rev > prev.revision));
+    }
+    this.#logProblems(prev, db);
+    this.#db = db;
+    this.#dbStat = stat;
+    this.#adopted = true;
+  }
+
+  #logProblems(prev: FileDb | undefined, db: FileDb): void {
+    const files = new Set([...Object.keys(db.files), ...Object.keys(prev?.files ?? {})]);
+    for (const file of files) {
+      const now = db.files[file]?.problems ?? [];
+      const before = prev?.files[file]?.problems ?? [];
+      if (JSON.stringify(now) === JSON.stringify(before)) continue;
+      for (const p of now) this.#log.warn({ file: p.file, line: p.line, reason: p.reason }, 'manifest problem: document skipped');
+      if (now.length === 0 && before.length > 0) this.#log.info({ file }, 'manifest problems resolved');
+    }
+  }
+
+  async #catchUp(): Promise<void> {
+    this.#checkOpen();
+    await this.#serial(() => this.#catchUpNow());
+  }
+
+  /** Re-reads the index if another process changed it (call inside the queue). */
+  async #catchUpNow(): Promise<void> {
+    if ((await statKey(this.#dbPath)) === this.#dbStat) return;
+    const read = await readDb(this.#dbPath);
+    if (read) this.#adopt(read.db, read.stat);
+  }
+
+  /** One operation at a time per process; the result (or error) goes to the caller. */
+  #serial<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(op);
+    this.#queue = run.then(
+      () => undefined,
+      () => undefined, // the error is the caller's, through `run`
+    );
+    return run;
+  }
+
+  #follow(rescanMs: number, useFsWatch: boolean): void {
+    this.#timer = setInterval(() => this.#kick(), rescanMs);
+    this.#timer.unref();
+    const watchDir = (dir: string, relevant: (name: string) => boolean) => {
+      try {
+        const w = fsWatch(dir, (_ev, name) => {
+          if (name === null || relevant(String(name))) this.#kickSoon();
+        });
+        w.on('error', (err) => this.#log.warn({ err, dir }, 'fs.watch failed; relying on the periodic rescan'));
+        w.unref();
+        this.#fsWatchers.push(w);
+      } catch (err) {
+        this.#log.warn({ err, dir }, 'fs.watch unavailable; relying on the periodic rescan');
+      }
+    };
+    if (!useFsWatch) return;
+    watchDir(this.#dir, (name) => !name.startsWith('.'));
+    watchDir(join(this.#dir, STATE_DIR), (name) => name === 'state.json');
+  }
+
+  #kickSoon(): void {
+    if (this.#debounce || this.#closed) return;
+    this.#debounce = setTimeout(() => {
+      this.#debounce = undefined;
+      this.#kick();
+    }, 20);
+  }
+
+  #kick(): void {
+    if (this.#closed) return;
+    if (this.#refreshing) {
+      this.#again = true;
+      return;
+    }
+    this.#refreshing = this.#refresh()
+      .catch((err: unknown) => this.#log.warn({ err, dir: this.#dir }, 'datastore refresh failed; retrying on the next scan'))
+      .finally(() => {
+        this.#refreshing = undefined;
+        if (this.#again) {
+          this.#again = false;
+          this.#kick();
+        }
+      });
+  }
+
+  async #refresh(): Promise<void> {
+    const differs = await this.#serial(async () => {
+      await this.#catchUpNow();
+      return filesDiffer(this.#db, await scanManifestFiles(this.#dir));
+    });
+    if (differs && !this.#closed) await this.#transact(undefined);
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new DatastoreUnavailableError(`file datastore ${this.#dir} is closed`);
+  }
+
+  // ---- manifest files ----
+
+  async #freePath(kind: KindId, obj: Resource): Promise<string> {
+    const { name, namespace } = obj.metadata;
+    const base = [KINDS[kind].plural, ...(namespace ? [safeName(namespace)] : []), safeName(name)].join('/');
+    for (let i = 0; ; i++) {
+      const rel = i === 0 ? `${base}.yaml` : `${base}.${i}.yaml`;
+      if ((await statKey(join(this.#dir, rel))) === undefined) return rel;
+    }
+  }
+
+  async #writeManifest(db: FileDb, rel: string, text: string, recordStat: boolean): Promise<void> {
+    const abs = join(this.#dir, rel);
+    await mkdir(dirname(abs), { recursive: true });
+    await writeFileAtomic(abs, text);
+    const stat = await statKey(abs);
+    // Not recording the stat makes the next sync re-read the file (fresh problem line numbers).
+    if (recordStat && stat !== undefined) db.files[rel] = { stat, problems: [] };
+  }
+
+  /** Replaces (or with undefined removes) the object's document in its file, keeping the others. */
+  async #rewriteDocument(db: FileDb, src: SourceRef, key: string, yamlText: string | undefined): Promise<void> {
+    const abs = join(this.#dir, src.file);
+    const text = await readFile(abs, 'utf8');
+    const clean = (db.files[src.file]?.problems.length ?? 0) === 0;
+    let next: string | undefined;
+    if (countDocuments(text) === 1 && src.doc === 0) {
+      next = yamlText;
+    } else {
+      const here = parseManifestText(text, src.file, this.#normalize).docs.find((d) => d.index === src.doc);
+      if (!here || keyOf(here.info.id, here.object) !== key) {
+        throw new DatastoreUnavailableError(
+          `cannot rewrite ${key} in ${src.file}: its document moved or is broken; fix the file first`,
+        );
+      }
+      next = replaceDocument(text, src.doc, yamlText);
+    }
+    if (next === undefined || hasNoObjects(next)) {
+      await unlink(abs);
+      delete db.files[src.file];
+      return;
+    }
+    await this.#writeManifest(db, src.file, next, clean);
+  }
+}
+
+function keyOf(kind: KindId, obj: Resource): string {
+  return objectKey(kind, obj.metadata.name, obj.metadata.namespace);
+}
+
+function sourceOf(db: FileDb, key: string): SourceRef {
+  const src = db.sources[key];
+  if (!src) throw new InvariantError(`file datastore: ${key} has no source file`);
+  return src;
+}
+
+/** A file-name-safe form of a Kubernetes name (they are DNS labels/subdomains; be safe anyway). */
+function safeName(s: string): string {
+  const t = s.replace(/[^A-Za-z0-9._-]/g, '_');
+  return t.startsWith('.') ? `_${t}` : t;
+}
