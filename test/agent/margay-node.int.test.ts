@@ -1,0 +1,43 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/bgp-daemons.js';
+
+// Runs the built binary (npm test builds first): dist/agent/main.js.
+const MAIN = new URL('../../dist/agent/main.js', import.meta.url).pathname;
+let dir: string | undefined;
+afterEach(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('margay-node binary', () => {
+  it('rejects bad settings with the flag, the variable and the reason; exit 2', async () => {
+    const r = await execa('node', [MAIN], { env: { NODENAME: 'Bad_Name' }, extendEnv: false, reject: false });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('--nodename / NODENAME');
+    expect(r.stderr).toContain('DNS-1123');
+  });
+
+  it('syncs a file datastore and reports ready; a malformed file does not stop it', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'mgy-node-'));
+    await writeFile(join(dir, 'ns.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n');
+    await writeFile(join(dir, 'broken.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: [oops\n');
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const child = execa('node', [MAIN, '--health-port', String(port), '--metrics-port', '0'], {
+      env: { NODENAME: 'node-a', MARGAY_DATASTORE: `file:${dir}`, MARGAY_LOG_LEVEL: 'info' },
+      reject: false,
+    });
+    try {
+      await waitFor('readiness 200', async () => (await fetch(`http://127.0.0.1:${port}/readiness`)).status === 200, 15_000, 100);
+      expect((await fetch(`http://127.0.0.1:${port}/liveness`)).status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const r = await child;
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toContain('datastore in sync');
+    expect(r.stderr).toContain('broken.yaml');
+  });
+});
