@@ -54,6 +54,8 @@ export interface DecodedAttributes {
   readonly problems: BgpProtocolError[];
   /** Spans (whole attribute, header included) of MP_REACH_NLRI / MP_UNREACH_NLRI. */
   readonly mpSpans: Span[];
+  /** Attribute types present (valid or not), indexed by type code. */
+  readonly present: Uint8Array;
   /** True when any attribute other than MP_UNREACH_NLRI is present (End-of-RIB detection). */
   readonly hasOtherThanMpUnreach: boolean;
 }
@@ -146,7 +148,7 @@ export function decodePathAttributes(msg: Buffer, start: number, end: number, op
     }
   }
   finishAs4(st);
-  return { attributes: st.a, action, problems, mpSpans, hasOtherThanMpUnreach: other };
+  return { attributes: st.a, action, problems, mpSpans, present: seen, hasOtherThanMpUnreach: other };
 }
 
 function attrListError(reason: string): BgpProtocolError {

@@ -41,7 +41,7 @@ export function decodeUpdate(msg: Buffer, opts: DecodeOptions): UpdateMessage {
   const a = decoded.attributes;
   let action = decoded.action;
   const problems = decoded.problems;
-  for (const p of missingMandatory(a, nlri)) {
+  for (const p of missingMandatory(a, nlri, decoded.present)) {
     problems.push(p);
     action = strongerAction(action, 'treat-as-withdraw') as typeof action;
   }
@@ -59,14 +59,17 @@ export function decodeUpdate(msg: Buffer, opts: DecodeOptions): UpdateMessage {
   };
 }
 
-/** RFC 7606 §3.d: missing well-known mandatory attributes with NLRI present → treat-as-withdraw (3/3). */
-function missingMandatory(a: PathAttributes, nlri: NlriList): BgpProtocolError[] {
+/**
+ * RFC 7606 §3.d: missing well-known mandatory attributes with NLRI present → treat-as-withdraw (3/3).
+ * An attribute that was present but malformed has already been reported as such.
+ */
+function missingMandatory(a: PathAttributes, nlri: NlriList, present: Uint8Array): BgpProtocolError[] {
   const hasReach = nlri.count > 0 || (a.mpReach !== undefined && a.mpReach.nlri.count > 0);
   if (!hasReach) return [];
   const need: number[] = [];
-  if (a.origin === undefined) need.push(ATTR.ORIGIN);
-  if (a.asPath === undefined) need.push(ATTR.AS_PATH);
-  if (nlri.count > 0 && a.nextHop === undefined) need.push(ATTR.NEXT_HOP);
+  if (present[ATTR.ORIGIN] === 0) need.push(ATTR.ORIGIN);
+  if (present[ATTR.AS_PATH] === 0) need.push(ATTR.AS_PATH);
+  if (nlri.count > 0 && present[ATTR.NEXT_HOP] === 0) need.push(ATTR.NEXT_HOP);
   return need.map(
     (t) => new BgpProtocolError(ERR.UPDATE, UPDATE_SUBCODE.MISSING_WELL_KNOWN, Buffer.from([t]), 'treat-as-withdraw', `missing well-known attribute ${t}`, t),
   );
