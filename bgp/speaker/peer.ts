@@ -1,0 +1,264 @@
+/**
+ * One peer inside the speaker: glue between its Session and the shared RIB. It owns the per-peer
+ * orchestration the RFCs put between the two:
+ *
+ *   session 'established' ─▶ rib.addPeer/updatePeer (real peer AS, our local address) ─▶ rib.peerUp
+ *                            (the RIB queues the whole table, then End-of-RIB) ─▶ speaker flushes
+ *   session 'update'      ─▶ rib.ingestUpdate ─▶ max-prefix (Cease 1 + restart after N s, RFC 4486)
+ *   session 'routeRefresh'─▶ rib.refreshOutbound / BoRR / EoRR (RFC 2918, RFC 7313)
+ *   session 'down'        ─▶ graceful restart helper (RFC 4724 + RFC 8538): keep routes stale, sweep
+ *                            after the peer's restart time or the stale-path time; else peerDown
+ *
+ * Timers here are the speaker's (GR restart/stale, max-prefix restart); the FSM's are the session's.
+ */
+import type { Logger } from '../../src/log.js';
+import { CEASE_SUBCODE, ERR } from '../codec/constants.js';
+import type { RouteRefreshMessage, UpdateMessage } from '../codec/types.js';
+import type { DownReason, Negotiated } from '../session/types.js';
+import type { Family, RibNegotiated } from '../rib/types.js';
+import type { SessionPort } from './ports.js';
+import { familyOfKey, type PeerSettings } from './translate.js';
+
+export interface PeerHost {
+  readonly log: Logger;
+  readonly stalePathSeconds: number;
+  /** Registers or updates the peer in the RIB once its AS and local address are known. */
+  ensureRibPeer(peer: SpeakerPeer, peerAs: number, localAddress: string): void;
+  rib(): import('./ports.js').RibPort;
+  /** Something to send or a best-path change may be pending. */
+  scheduleFlush(): void;
+  /** The peer sent End-of-RIB for a family (initial-sync tracking). */
+  endOfRib(peer: SpeakerPeer, family: Family): void;
+  /** A dynamic peer's session ended: the speaker forgets it. */
+  dynamicDown(peer: SpeakerPeer): void;
+  now(): number;
+}
+
+function describeDown(why: DownReason): string {
+  const n = why.received ?? why.sent;
+  if (!n) return why.reason;
+  const dir = why.received ? 'received' : 'sent';
+  const msg = 'shutdownMessage' in n && n.shutdownMessage ? ` "${n.shutdownMessage}"` : '';
+  return `${why.reason}: ${dir} NOTIFICATION ${'errorCode' in n ? n.errorCode : n.code}/${n.subcode}${msg}`;
+}
+
+function isHardReset(why: DownReason): boolean {
+  const code = why.received ? why.received.errorCode : why.sent?.code;
+  const sub = why.received ? why.received.subcode : why.sent?.subcode;
+  return code === ERR.CEASE && sub === CEASE_SUBCODE.HARD_RESET;
+}
+
+export class SpeakerPeer {
+  /** RIB key. */
+  readonly id: string;
+  established = false;
+  ribRegistered = false;
+  /** The RIB's settings for this peer are out of date (config changed while down). */
+  ribStale = false;
+  peerAs: number | undefined;
+  localAddress: string | undefined;
+  negotiated: Negotiated | undefined;
+  lastError: string | undefined;
+  /** Families still owed an End-of-RIB by the peer in this session. */
+  readonly pendingEor = new Set<Family>();
+  /** Set when max-prefix shut the session down (and the restart timer, if any). */
+  adminDown: 'max-prefix' | undefined;
+  prefixesAdvertisedBytes = 0;
+  #restartTimer: NodeJS.Timeout | undefined;
+  #staleTimer: NodeJS.Timeout | undefined;
+  #maxPrefixTimer: NodeJS.Timeout | undefined;
+  #sending = false;
+  #gracefulHelper = false;
+  #warnedMaxPrefix = false;
+  #sinceMs: number;
+  readonly log: Logger;
+
+  constructor(
+    public settings: PeerSettings,
+    readonly session: SessionPort,
+    readonly dynamic: boolean,
+    private readonly host: PeerHost,
+  ) {
+    this.id = settings.address;
+    this.log = host.log.child({ peer: settings.address, peerAsn: settings.asn });
+    this.#sinceMs = host.now();
+    session.on('established', (n) => this.#onEstablished(n));
+    session.on('update', (m) => this.#onUpdate(m));
+    session.on('updatesDone', () => host.scheduleFlush());
+    session.on('routeRefresh', (m) => this.#onRouteRefresh(m));
+    session.on('down', (why) => this.#onDown(why));
+    session.on('drain', () => {
+      this.#sending = false;
+      host.scheduleFlush();
+    });
+    session.on('stateChange', () => {
+      this.#sinceMs = host.now();
+    });
+  }
+
+  get sinceMs(): number {
+    return this.#sinceMs;
+  }
+
+  /** Ready to take outbound UPDATEs (Established and the socket not backed up). */
+  get writable(): boolean {
+    return this.established && !this.#sending;
+  }
+
+  /** Sends encoded UPDATEs; returns false when the socket is full (a 'drain' resumes the flush). */
+  send(buffers: Buffer[]): boolean {
+    const ok = this.session.send(buffers);
+    if (!ok) this.#sending = true;
+    return ok;
+  }
+
+  start(): void {
+    this.session.start();
+  }
+
+  /** Stop for good (deconfigured, changed, or speaker stopping). */
+  stop(notification?: { code: number; subcode: number; data: Buffer }): void {
+    this.#clearTimers();
+    this.session.stop(notification);
+  }
+
+  destroy(): void {
+    this.#clearTimers();
+    this.session.destroy();
+  }
+
+  #clearTimers(): void {
+    for (const t of [this.#restartTimer, this.#staleTimer, this.#maxPrefixTimer]) if (t) clearTimeout(t);
+    this.#restartTimer = this.#staleTimer = this.#maxPrefixTimer = undefined;
+  }
+
+  #onEstablished(n: Negotiated): void {
+    const rib = this.host.rib();
+    this.negotiated = n;
+    this.peerAs = n.peerAs;
+    this.localAddress = this.session.localAddress() ?? this.settings.sourceAddress ?? '0.0.0.0';
+    this.host.ensureRibPeer(this, n.peerAs, this.localAddress);
+    this.established = true;
+    this.#sending = false;
+    this.#warnedMaxPrefix = false;
+    this.lastError = undefined;
+    const families = [...n.families].map(familyOfKey).filter((f): f is Family => f !== undefined);
+    this.pendingEor.clear();
+    for (const f of families) this.pendingEor.add(f);
+    if (this.#restartTimer) clearTimeout(this.#restartTimer);
+    this.#restartTimer = undefined;
+    if (this.#gracefulHelper) {
+      // RFC 4724 §4.2: the peer is back. Families it did not keep forwarding state for (or all, when it
+      // no longer offers GR) are swept now; the rest wait for its End-of-RIB or the stale-path time.
+      const gr = n.peerGracefulRestart;
+      const kept = new Set((gr?.families ?? []).filter((f) => f.forwardingPreserved).map((f) => familyOfKey(f.family)));
+      for (const f of families) if (!gr || !kept.has(f)) rib.sweepStale(this.id, f);
+      if (this.#staleTimer) clearTimeout(this.#staleTimer);
+      this.#staleTimer = setTimeout(() => {
+        this.#staleTimer = undefined;
+        this.log.warn({ seconds: this.host.stalePathSeconds }, 'stale-path time passed without End-of-RIB: sweeping stale routes');
+        this.host.rib().sweepStale(this.id);
+        this.host.scheduleFlush();
+      }, this.host.stalePathSeconds * 1000);
+      this.#gracefulHelper = false;
+    }
+    const ribNeg: RibNegotiated = {
+      peerRouterId: n.peerRouterIdText,
+      fourOctetAs: n.fourOctetAs,
+      families,
+      addPathReceive: [...n.addPathReceive].map(familyOfKey).filter((f): f is Family => f !== undefined),
+      extendedMessages: n.extendedMessages,
+    };
+    rib.peerUp(this.id, ribNeg);
+    this.log.info({ peerAs: n.peerAs, routerId: n.peerRouterIdText, holdTime: n.holdTimeSeconds, families }, 'session established');
+    this.host.scheduleFlush();
+  }
+
+  #onUpdate(m: UpdateMessage): void {
+    const r = this.host.rib().ingestUpdate(this.id, {
+      withdrawn: m.withdrawn,
+      attrs: m.rawAttributes,
+      nlri: m.nlri,
+      treatAsWithdraw: m.action === 'treat-as-withdraw',
+    });
+    if (m.action !== 'none' && this.log.isLevelEnabled('warn')) {
+      this.log.warn({ action: m.action, problems: m.problems.map((p) => p.message) }, 'UPDATE handled per RFC 7606');
+    }
+    if (r.endOfRib) {
+      this.pendingEor.delete(r.endOfRib);
+      if (this.pendingEor.size === 0 && this.#staleTimer) {
+        clearTimeout(this.#staleTimer);
+        this.#staleTimer = undefined;
+      }
+      this.host.endOfRib(this, r.endOfRib);
+    }
+    if (r.maxPrefixExceeded) this.#onMaxPrefix(r.maxPrefixExceeded);
+  }
+
+  #onMaxPrefix(x: { readonly family: Family; readonly limit: number; readonly data: Uint8Array }): void {
+    const mp = this.settings.maxPrefix;
+    const action = mp?.action ?? 'restart';
+    if (action === 'warn') {
+      if (!this.#warnedMaxPrefix) this.log.warn({ family: x.family, limit: x.limit }, 'peer exceeded max-prefix (action warn)');
+      this.#warnedMaxPrefix = true;
+      return;
+    }
+    this.lastError = `max-prefix ${x.limit} exceeded (${x.family}): sent Cease 1`;
+    this.log.warn({ family: x.family, limit: x.limit, action }, 'peer exceeded max-prefix: Cease 1');
+    this.adminDown = 'max-prefix';
+    this.session.stop({ code: ERR.CEASE, subcode: CEASE_SUBCODE.MAX_PREFIXES, data: Buffer.from(x.data) });
+    if (action === 'restart') {
+      const seconds = mp?.restartSeconds ?? 60;
+      this.#maxPrefixTimer = setTimeout(() => {
+        this.#maxPrefixTimer = undefined;
+        this.adminDown = undefined;
+        this.log.info({ seconds }, 'max-prefix back-off over: restarting session');
+        this.session.start();
+      }, seconds * 1000);
+    }
+  }
+
+  #onRouteRefresh(m: RouteRefreshMessage): void {
+    const family = familyOfKey(m.afi * 256 + m.safi);
+    if (!family) return;
+    const rib = this.host.rib();
+    if (m.subtype === 0) rib.refreshOutbound(this.id, family);
+    else if (m.subtype === 1) rib.beginRouteRefresh(this.id, family);
+    else if (m.subtype === 2) rib.endRouteRefresh(this.id, family);
+    this.host.scheduleFlush();
+  }
+
+  #onDown(why: DownReason): void {
+    const wasUp = this.established;
+    this.established = false;
+    this.#sending = false;
+    if (why.error || why.received) this.lastError = describeDown(why);
+    if (!wasUp) return;
+    const n = this.negotiated;
+    const peerGr = n?.peerGracefulRestart;
+    const notified = why.sent !== undefined || why.received !== undefined;
+    // RFC 4724: helper mode when the TCP session just ends; RFC 8538: also after a NOTIFICATION when
+    // both sides set the N bit, except for Hard Reset. Our own max-prefix Cease is a hard stop.
+    const helper =
+      !!n?.localGracefulRestart && !!peerGr && this.adminDown === undefined &&
+      (!notified || (peerGr.notification && !isHardReset(why)));
+    if (this.ribRegistered) this.host.rib().peerDown(this.id, { gracefulRestart: helper });
+    this.log.info({ reason: describeDown(why), gracefulRestart: helper }, 'session down');
+    if (helper && peerGr) {
+      this.#gracefulHelper = true;
+      const seconds = peerGr.restartTimeSeconds;
+      if (this.#restartTimer) clearTimeout(this.#restartTimer);
+      this.#restartTimer = setTimeout(() => {
+        this.#restartTimer = undefined;
+        this.#gracefulHelper = false;
+        this.log.warn({ seconds }, 'peer did not come back within its restart time: sweeping stale routes');
+        this.host.rib().sweepStale(this.id);
+        this.host.scheduleFlush();
+        if (this.dynamic) this.host.dynamicDown(this);
+      }, seconds * 1000);
+    } else if (this.dynamic) {
+      this.host.dynamicDown(this);
+    }
+    this.host.scheduleFlush();
+  }
+}

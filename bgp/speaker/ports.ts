@@ -1,0 +1,52 @@
+/**
+ * What the speaker needs from the session layer (bgp/session, B2) and the RIB (bgp/rib, B3), as
+ * narrow ports. The real adapters are in adapters.ts; unit tests plug in fakes. Keeping the speaker
+ * behind these ports means it is tested without sockets and adapts to the modules in one place.
+ */
+import type { Logger } from '../../src/log.js';
+import type { OutNotification } from '../fsm/types.js';
+import type { RibApi } from '../rib/api.js';
+import type { PeerStatus, SessionConfigInput, SessionEvents } from '../session/types.js';
+
+export interface SessionPort {
+  on<E extends keyof SessionEvents>(event: E, fn: (...args: SessionEvents[E]) => void): unknown;
+  start(): void;
+  /** Sends the NOTIFICATION (if connected), closes, and stays Idle until start(). */
+  stop(notification?: OutNotification): void;
+  /** Queue encoded messages; false = the socket buffer is full, wait for 'drain'. */
+  send(messages: Buffer[]): boolean;
+  sendRouteRefresh(afi: number, safi: number, subtype?: number): void;
+  status(): PeerStatus;
+  /** Our address on the current connection (for next-hop-self), when connected. */
+  localAddress(): string | undefined;
+  /** Releases timers and sockets for good. */
+  destroy(): void;
+}
+
+export interface SessionFactory {
+  create(input: SessionConfigInput, log: Logger): SessionPort;
+}
+
+/** Incoming connections: the listener hands accepted sockets of configured peers to their sessions. */
+export interface ListenerPort {
+  /** Register a session for incoming connections from `address`. */
+  register(address: string, session: SessionPort): void;
+  unregister(address: string): void;
+  close(): Promise<void>;
+}
+
+export interface ListenerFactory {
+  /**
+   * Listens on the addresses/port. `onUnknown(address)` is asked about connections from addresses
+   * with no registered session (dynamic neighbours): it returns a session to hand the socket to, or
+   * undefined to refuse (the listener then closes the connection).
+   */
+  listen(
+    opts: { readonly addresses: readonly string[]; readonly port: number },
+    onUnknown: (address: string) => SessionPort | undefined,
+    log: Logger,
+  ): Promise<ListenerPort>;
+}
+
+export type RibPort = RibApi;
+export type RibFactory = (options: import('../rib/types.js').RibOptions) => RibPort;

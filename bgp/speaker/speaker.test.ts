@@ -1,0 +1,244 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { silentLogger } from '../../src/log.js';
+import { FakeRouteTable } from '../../src/kernel/testing/fake-route-table.js';
+import { FAMILY } from '../codec/constants.js';
+import { emptyNlriList } from '../codec/prefix.js';
+import type { UpdateMessage } from '../codec/types.js';
+import { parseBgpdConfig } from '../config.js';
+import { BgpSpeaker } from './speaker.js';
+import { FakeListener, FakeRib, FakeSessions } from './testing/fakes.js';
+import type { BestPathChange } from './types.js';
+
+const YAML = `
+routerId: 10.0.0.1
+asn: 65001
+listen: { addresses: [127.0.0.1], port: 1179 }
+originate: [{ prefix: 10.244.1.0/26, communities: ["65001:1"] }]
+policies:
+  all: { defaultAction: accept }
+peers:
+  - { address: 10.0.0.2, asn: 65002, import: all, export: all, maxPrefix: { limit: 10, restartSeconds: 30 } }
+  - { address: 10.0.0.3, asn: internal, routeReflectorClient: true }
+listenRanges:
+  - { prefix: 10.9.0.0/16, asn: external }
+gracefulRestart: { restartTime: 120, stalePathTime: 300 }
+`;
+
+function update(extra: Partial<UpdateMessage> = {}): UpdateMessage {
+  return {
+    type: 'update', withdrawn: emptyNlriList(1, 1), nlri: emptyNlriList(1, 1), attributes: {}, rawAttributes: Buffer.alloc(0),
+    attributeKey: Buffer.alloc(0), action: 'none', problems: [], ...extra,
+  };
+}
+
+async function setup(yaml = YAML, fib = false) {
+  const sessions = new FakeSessions();
+  const listener = new FakeListener();
+  const rib = new FakeRib();
+  const routeTable = new FakeRouteTable();
+  const config = parseBgpdConfig(fib ? `${yaml}\nfib: { enabled: true }\n` : yaml);
+  const speaker = new BgpSpeaker(config, {
+    log: silentLogger(), sessions, listener, ribFactory: () => rib, ...(fib && { routeTable }), restarting: false,
+  });
+  await speaker.start();
+  return { sessions, listener, rib, speaker, routeTable };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('BgpSpeaker', () => {
+  it('starts a session per peer, registers them with the listener and originates configured prefixes', async () => {
+    const { sessions, listener, rib } = await setup();
+    expect(sessions.created.map((s) => s.input.peerAddress)).toEqual(['10.0.0.2', '10.0.0.3']);
+    expect(sessions.created.every((s) => s.calls[0]?.[0] === 'start')).toBe(true);
+    expect([...listener.registered.keys()]).toEqual(['10.0.0.2', '10.0.0.3']);
+    expect(rib.named('originate')).toEqual([['originate', '10.244.1.0/26', { communities: ['65001:1'] }]]);
+  });
+
+  it('on Established registers the peer with its real AS and local address, then sends the RIB outbound', async () => {
+    const { sessions, rib } = await setup();
+    const s = sessions.last('10.0.0.2');
+    rib.outbound.set('10.0.0.2', [Buffer.from('u1'), Buffer.from('u2')]);
+    s.local = '10.0.0.1';
+    s.establish({ families: new Set([FAMILY.IPV4_UNICAST, FAMILY.IPV6_UNICAST]) });
+    expect(rib.named('addPeer')[0]![1]).toMatchObject({ id: '10.0.0.2', peerAs: 65002, localAddress: '10.0.0.1', maxPrefixes: 10 });
+    expect(rib.named('peerUp')[0]![2]).toMatchObject({ peerRouterId: '10.0.0.2', families: ['ipv4', 'ipv6'] });
+    await vi.advanceTimersByTimeAsync(1);
+    expect(s.sent.map(String)).toEqual(['u1', 'u2']);
+  });
+
+  it('stops sending when the socket is full and resumes on drain', async () => {
+    const { sessions, rib } = await setup();
+    const s = sessions.last('10.0.0.2');
+    s.establish();
+    s.writable = false;
+    rib.outbound.set('10.0.0.2', [Buffer.from('a')]);
+    s.emit('updatesDone');
+    await vi.advanceTimersByTimeAsync(1);
+    rib.outbound.set('10.0.0.2', [Buffer.from('b')]);
+    s.emit('updatesDone');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(s.sent.map(String)).toEqual(['a']);
+    s.writable = true;
+    s.emit('drain');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(s.sent.map(String)).toEqual(['a', 'b']);
+  });
+
+  it('feeds UPDATEs to the RIB (RFC 7606 treat-as-withdraw passed on)', async () => {
+    const { sessions, rib } = await setup();
+    const s = sessions.last('10.0.0.2');
+    s.establish();
+    const raw = Buffer.from([0x40, 1, 1, 0]);
+    s.emit('update', update({ rawAttributes: raw, action: 'treat-as-withdraw' }));
+    const [, id, u] = rib.named('ingestUpdate')[0]! as [string, string, { attrs: Buffer; treatAsWithdraw: boolean }];
+    expect(id).toBe('10.0.0.2');
+    expect(u.attrs).toBe(raw);
+    expect(u.treatAsWithdraw).toBe(true);
+  });
+
+  it('max-prefix: Cease 1 with the RIB data, then restarts after the configured back-off', async () => {
+    const { sessions, rib, speaker } = await setup();
+    const s = sessions.last('10.0.0.2');
+    s.establish();
+    const data = new Uint8Array([0, 1, 1, 0, 0, 0, 10]);
+    rib.nextIngest = { maxPrefixExceeded: { family: 'ipv4', limit: 10, data } };
+    s.emit('update', update());
+    const stop = s.calls.find((c) => c[0] === 'stop')![1] as { code: number; subcode: number; data: Buffer };
+    expect([stop.code, stop.subcode, [...stop.data]]).toEqual([6, 1, [...data]]);
+    expect(rib.named('peerDown').at(-1)).toEqual(['peerDown', '10.0.0.2', { gracefulRestart: false }]);
+    expect(speaker.peerStatus()[0]).toMatchObject({ state: 'Idle (max-prefix)', lastError: 'max-prefix 10 exceeded (ipv4): sent Cease 1' });
+    const starts = () => s.calls.filter((c) => c[0] === 'start').length;
+    await vi.advanceTimersByTimeAsync(29_000);
+    expect(starts()).toBe(1);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(starts()).toBe(2);
+  });
+
+  it('graceful restart helper: keeps routes stale on TCP loss, sweeps when the restart time passes', async () => {
+    const { sessions, rib } = await setup();
+    const s = sessions.last('10.0.0.2');
+    const gr = { restarting: false, notification: true, restartTimeSeconds: 60, families: [{ family: FAMILY.IPV4_UNICAST, forwardingPreserved: true }] };
+    s.establish({ peerGracefulRestart: gr });
+    s.emit('down', { reason: 'tcp-closed', error: true });
+    expect(rib.named('peerDown').at(-1)).toEqual(['peerDown', '10.0.0.2', { gracefulRestart: true }]);
+    await vi.advanceTimersByTimeAsync(59_000);
+    expect(rib.named('sweepStale')).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(rib.named('sweepStale')).toEqual([['sweepStale', '10.0.0.2', undefined]]);
+  });
+
+  it('graceful restart helper: peer back in time keeps preserved families until End-of-RIB, else stale-path time', async () => {
+    const { sessions, rib } = await setup();
+    const s = sessions.last('10.0.0.2');
+    const gr = { restarting: false, notification: true, restartTimeSeconds: 60, families: [{ family: FAMILY.IPV4_UNICAST, forwardingPreserved: true }] };
+    s.establish({ peerGracefulRestart: gr, families: new Set([FAMILY.IPV4_UNICAST, FAMILY.IPV6_UNICAST]) });
+    s.emit('down', { reason: 'tcp-closed', error: true });
+    await vi.advanceTimersByTimeAsync(10_000);
+    s.establish({ peerGracefulRestart: { ...gr, restarting: true }, families: new Set([FAMILY.IPV4_UNICAST, FAMILY.IPV6_UNICAST]) });
+    expect(rib.named('sweepStale')).toEqual([['sweepStale', '10.0.0.2', 'ipv6']]);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(rib.named('sweepStale')).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(240_000);
+    expect(rib.named('sweepStale').at(-1)).toEqual(['sweepStale', '10.0.0.2', undefined]);
+  });
+
+  it('no graceful restart after a Hard Reset, or when the peer did not offer it', async () => {
+    const { sessions, rib } = await setup();
+    const s = sessions.last('10.0.0.2');
+    const gr = { restarting: false, notification: true, restartTimeSeconds: 60, families: [] };
+    s.establish({ peerGracefulRestart: gr });
+    s.emit('down', { reason: 'notification-received', received: { type: 'notification', errorCode: 6, subcode: 9, data: Buffer.alloc(0) }, error: true });
+    expect(rib.named('peerDown').at(-1)![2]).toEqual({ gracefulRestart: false });
+    s.establish();
+    s.emit('down', { reason: 'tcp-closed', error: true });
+    expect(rib.named('peerDown').at(-1)![2]).toEqual({ gracefulRestart: false });
+  });
+
+  it('route refresh in: normal, BoRR and EoRR reach the RIB; refresh out sends ROUTE-REFRESH', async () => {
+    const { sessions, rib, speaker } = await setup();
+    const s = sessions.last('10.0.0.2');
+    s.establish();
+    for (const subtype of [0, 1, 2]) s.emit('routeRefresh', { type: 'route-refresh', afi: 1, safi: 1, subtype });
+    expect(rib.calls.filter((c) => /[Rr]efresh/.test(String(c[0])))).toEqual([
+      ['refreshOutbound', '10.0.0.2', 'ipv4'], ['beginRouteRefresh', '10.0.0.2', 'ipv4'], ['endRouteRefresh', '10.0.0.2', 'ipv4'],
+    ]);
+    expect(speaker.refresh('10.0.0.2', 'ipv6')).toBe(true);
+    expect(s.calls.at(-1)).toEqual(['refresh', '2/1/0']);
+  });
+
+  it('dynamic neighbours: accepted from a listen range, refused otherwise, forgotten when down', async () => {
+    const { listener, sessions, rib, speaker } = await setup();
+    expect(listener.onUnknown!('10.8.0.5')).toBeUndefined();
+    const sess = listener.onUnknown!('10.9.0.5');
+    expect(sess).toBe(sessions.last('10.9.0.5'));
+    expect(sessions.last('10.9.0.5').input).toMatchObject({ passive: true, peerAs: 'external' });
+    sessions.last('10.9.0.5').establish({ peerAs: 65099 });
+    expect(speaker.peerStatus().find((p) => p.address === '10.9.0.5')).toMatchObject({ dynamic: true, asn: 65099, type: 'ebgp' });
+    sessions.last('10.9.0.5').emit('down', { reason: 'tcp-closed', error: true });
+    expect(rib.named('removePeer')).toEqual([['removePeer', '10.9.0.5']]);
+    expect(speaker.peerStatus().map((p) => p.address)).toEqual(['10.0.0.2', '10.0.0.3']);
+  });
+
+  it('reconfigure: removed peer gets Cease 3, changed session Cease 6, policy change only updates the RIB, others untouched', async () => {
+    const { sessions, rib, speaker } = await setup();
+    const s2 = sessions.last('10.0.0.2');
+    const s3 = sessions.last('10.0.0.3');
+    s2.establish();
+    s3.establish({ peerAs: 65001, isIbgp: true });
+    const next = parseBgpdConfig(YAML.replace('all: { defaultAction: accept }', 'all: { defaultAction: reject }')
+      .replace('- { address: 10.0.0.3, asn: internal, routeReflectorClient: true }', '- { address: 10.0.0.4, asn: 65004, holdTime: 30 }'));
+    const sum = await speaker.reconfigure(next);
+    expect(sum).toMatchObject({ added: 1, removed: 1, reset: 0, updated: 1, unchanged: 0, restartedAll: false });
+    expect(s3.calls.find((c) => c[0] === 'stop')![1]).toMatchObject({ code: 6, subcode: 3 });
+    expect(rib.named('removePeer')).toEqual([['removePeer', '10.0.0.3']]);
+    expect(s2.calls.some((c) => c[0] === 'stop')).toBe(false);
+    expect((rib.named('updatePeer')[0]![1] as { importPolicy: { defaultResult: string } }).importPolicy.defaultResult).toBe('reject');
+    expect(sessions.last('10.0.0.4').calls[0]).toEqual(['start']);
+    const sum2 = await speaker.reconfigure(parseBgpdConfig(YAML.replace('import: all, export: all,', 'import: all, export: all, holdTime: 30,')));
+    expect(sum2).toMatchObject({ reset: 1, added: 1, removed: 1 });
+    expect(s2.calls.find((c) => c[0] === 'stop')![1]).toMatchObject({ code: 6, subcode: 6 });
+    expect(sessions.last('10.0.0.2')).not.toBe(s2);
+    expect(sessions.last('10.0.0.2').input.holdTimeSeconds).toBe(30);
+  });
+
+  it('reconfigure: originated prefixes are diffed', async () => {
+    const { rib, speaker } = await setup();
+    await speaker.reconfigure(parseBgpdConfig(YAML.replace('originate: [{ prefix: 10.244.1.0/26, communities: ["65001:1"] }]', 'originate: [{ prefix: 10.244.2.0/26 }]')));
+    expect(rib.named('withdrawOriginated')).toEqual([['withdrawOriginated', '10.244.1.0/26']]);
+    expect(rib.named('originate').at(-1)).toEqual(['originate', '10.244.2.0/26', {}]);
+  });
+
+  it('streams best-path changes to subscribers and learned ones into the FIB', async () => {
+    const { rib, speaker, routeTable, sessions } = await setup(YAML, true);
+    const seen: BestPathChange[] = [];
+    speaker.onBestPathChange((c) => seen.push(...c));
+    rib.bestChanges = [
+      { family: 'ipv4', prefix: '10.1.0.0/24', nextHops: ['10.0.0.2', '10.0.0.3'], local: false },
+      { family: 'ipv4', prefix: '10.244.1.0/26', nextHops: ['0.0.0.0'], local: true },
+    ];
+    sessions.last('10.0.0.2').emit('updatesDone');
+    await vi.advanceTimersByTimeAsync(10);
+    expect(seen.map((c) => c.prefix)).toEqual(['10.1.0.0/24', '10.244.1.0/26']);
+    expect([...routeTable.routes.values()]).toEqual([
+      { dst: '10.1.0.0/24', table: 254, proto: 110, nexthops: [{ via: '10.0.0.2' }, { via: '10.0.0.3' }] },
+    ]);
+  });
+
+  it('stop sends Cease 2 with the RFC 9003 message to every peer', async () => {
+    const { sessions, speaker, listener } = await setup();
+    const p = speaker.stop({ message: 'bye' });
+    await vi.advanceTimersByTimeAsync(100);
+    await p;
+    for (const s of sessions.created) {
+      const n = s.calls.find((c) => c[0] === 'stop')![1] as { code: number; subcode: number; data: Buffer };
+      expect([n.code, n.subcode, n.data.toString('hex')]).toEqual([6, 2, '03627965']);
+    }
+    expect(listener.closed).toBe(true);
+  });
+});

@@ -1,0 +1,467 @@
+/**
+ * BgpSpeaker: the engine the agent embeds and margay-bgpd runs standalone. Narrow interface:
+ * "these are my peers" (constructor, reconfigure), "advertise these prefixes" (advertise/withdraw),
+ * and a stream of best-path changes (onBestPathChange, plus FIB sync into the kernel when enabled).
+ *
+ *            listener ──accepted sockets──▶ SpeakerPeer ◀──▶ Session (bgp/session, FSM + socket)
+ *                                                │ ingest / peerUp / peerDown / refresh
+ *                                                ▼
+ *   advertise() ───originate──────────────────▶  Rib (bgp/rib: Adj-RIB-In, Loc-RIB, Adj-RIB-Out)
+ *                                                │ flush(): takeOutbound → session.send (backpressure)
+ *                                                │          takeBestPathChanges → subscribers, FIB
+ *                                                ▼
+ *                                       FibSyncLoop (bgp/fib) ──▶ RouteTable (src/kernel)
+ *
+ * Flushing runs on setImmediate in bounded slices (FLUSH_BUDGET bytes per peer per turn), so keepalives
+ * and hold timers of every session keep running while a big table moves (issue: "never starved").
+ */
+import type { Logger } from '../../src/log.js';
+import type { RouteTable } from '../../src/kernel/route-table.js';
+import { CEASE_SUBCODE, ERR } from '../codec/constants.js';
+import { shutdownData } from '../codec/notification.js';
+import { FibSync } from '../fib/fib-sync.js';
+import { FibSyncLoop } from '../fib/fib-loop.js';
+import type { Family, RibRoute } from '../rib/types.js';
+import { SpeakerPeer, type PeerHost } from './peer.js';
+import type { ListenerFactory, ListenerPort, RibFactory, RibPort, SessionFactory } from './ports.js';
+import {
+  cidrContains, matchListenRange, peerChange, policyDefinitions, ribOptions, ribPeerConfig, sessionInput,
+  type PeerSettings, type SpeakerConfig,
+} from './translate.js';
+import type { AnnounceRequest, BestPathChange, PeerStatusView, RibQuery, RibQueryResult, RibRouteView } from './types.js';
+
+export type { SpeakerConfig } from './translate.js';
+
+export interface SpeakerDeps {
+  readonly log: Logger;
+  /** The real Session / listener / Rib come from adapters.ts (`defaultSpeakerPorts()`); tests pass fakes. */
+  readonly sessions: SessionFactory;
+  readonly listener: ListenerFactory;
+  readonly ribFactory: RibFactory;
+  /** FIB sync target; FIB sync runs only when given and config.fib.enabled. */
+  readonly routeTable?: RouteTable;
+  /** We are restarting (GR R bit in the first OPENs). Default: true when the FIB already holds our routes. */
+  readonly restarting?: boolean;
+  readonly now?: () => number;
+}
+
+export interface ReconfigureSummary {
+  readonly added: number;
+  readonly removed: number;
+  readonly reset: number;
+  readonly updated: number;
+  readonly unchanged: number;
+  readonly restartedAll: boolean;
+}
+
+const FLUSH_BUDGET = 512 * 1024;
+const BEST_BATCH = 65_536;
+
+export class BgpSpeaker {
+  #config: SpeakerConfig;
+  readonly #log: Logger;
+  readonly #deps: SpeakerDeps;
+  #rib!: RibPort;
+  #policies = new Map<string, import('../policy/types.js').PolicyDefinition>();
+  readonly #peers = new Map<string, SpeakerPeer>();
+  #listener: ListenerPort | undefined;
+  #fib: FibSyncLoop | undefined;
+  readonly #subscribers = new Set<(changes: readonly BestPathChange[]) => void>();
+  #flushScheduled = false;
+  #started = false;
+  #stopped = false;
+  #inSyncTimer: NodeJS.Timeout | undefined;
+  readonly #host: PeerHost;
+
+  constructor(config: SpeakerConfig, deps: SpeakerDeps) {
+    this.#config = config;
+    this.#deps = deps;
+    this.#log = deps.log.child({ component: 'bgp-speaker' });
+    const self = this;
+    this.#host = {
+      log: this.#log,
+      get stalePathSeconds() {
+        return self.#config.gracefulRestart.stalePathTime;
+      },
+      ensureRibPeer: (p, peerAs, localAddress) => this.#ensureRibPeer(p, peerAs, localAddress),
+      rib: () => this.#rib,
+      scheduleFlush: () => this.#scheduleFlush(),
+      endOfRib: () => this.#checkInSync(),
+      dynamicDown: (p) => this.#forgetDynamic(p),
+      now: () => this.#now(),
+    };
+  }
+
+  get config(): SpeakerConfig {
+    return this.#config;
+  }
+
+  #now(): number {
+    return this.#deps.now?.() ?? Date.now();
+  }
+
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    this.#rib = this.#deps.ribFactory(ribOptions(this.#config));
+    this.#policies = new Map(policyDefinitions(this.#config));
+    let restarting = this.#deps.restarting ?? false;
+    if (this.#deps.routeTable && this.#config.fib.enabled) {
+      const accept = this.#fibAccept(this.#config);
+      const fib = new FibSync(this.#deps.routeTable, {
+        table: this.#config.fib.table,
+        batchSize: this.#config.fib.batchSize,
+        ...(accept && { accept }),
+      });
+      this.#fib = new FibSyncLoop(fib, this.#log.child({ component: 'fib' }));
+      if (this.#deps.restarting === undefined) {
+        const ours = await this.#deps.routeTable.list({ table: this.#config.fib.table, protos: [110] });
+        restarting = ours.length > 0;
+        if (restarting) this.#log.info({ routes: ours.length }, 'FIB holds our routes from a previous run: restarting gracefully');
+      }
+      this.#fib.kick();
+    }
+    for (const o of this.#config.originate) this.#originate(o.prefix, o);
+    const sessions = this.#deps.sessions;
+    for (const p of this.#config.peers) this.#addPeer(p, false, sessions, restarting);
+    const listen = this.#config.listen;
+    if (listen.addresses.length > 0 && listen.port > 0) {
+      this.#listener = await this.#deps.listener.listen(
+        listen,
+        (addr) => this.#acceptDynamic(addr, sessions),
+        this.#log.child({ component: 'listener' }),
+      );
+      for (const p of this.#peers.values()) this.#listener.register(p.settings.address, p.session);
+    }
+    for (const p of this.#peers.values()) p.start();
+    this.#checkInSync();
+    this.#inSyncTimer = setTimeout(() => {
+      this.#inSyncTimer = undefined;
+      this.#fib?.markInSync();
+    }, this.#config.gracefulRestart.restartTime * 1000);
+    this.#log.info({ asn: this.#config.asn, routerId: this.#config.routerId, peers: this.#peers.size }, 'speaker started');
+  }
+
+  /** Stops every session with Cease 2 (RFC 9003 message) and releases everything. FIB routes stay. */
+  async stop(opts: { readonly message?: string } = {}): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#inSyncTimer) clearTimeout(this.#inSyncTimer);
+    const data = opts.message ? shutdownData(opts.message) : Buffer.alloc(0);
+    for (const p of this.#peers.values()) p.stop({ code: ERR.CEASE, subcode: CEASE_SUBCODE.ADMIN_SHUTDOWN, data });
+    await this.#listener?.close();
+    // Give the NOTIFICATIONs a moment to leave before the sockets are destroyed.
+    await new Promise((r) => setTimeout(r, 50));
+    for (const p of this.#peers.values()) p.destroy();
+    this.#peers.clear();
+    if (this.#fib) {
+      await this.#fib.whenIdle();
+      this.#fib.stop();
+    }
+    this.#log.info('speaker stopped');
+  }
+
+  /** Applies a new config without dropping unaffected sessions. */
+  async reconfigure(next: SpeakerConfig): Promise<ReconfigureSummary> {
+    const cur = this.#config;
+    const global = ['asn', 'routerId', 'routeReflector', 'ebgpRequiresPolicy', 'multipath', 'listen'] as const;
+    if (global.some((k) => JSON.stringify(cur[k]) !== JSON.stringify(next[k]))) {
+      this.#log.warn('global BGP settings changed: restarting every session (Cease 6)');
+      const n = cur.peers.length;
+      await this.#restartAll(next);
+      return { added: next.peers.length, removed: n, reset: 0, updated: 0, unchanged: 0, restartedAll: true };
+    }
+    if (JSON.stringify(cur.fib) !== JSON.stringify(next.fib)) this.#log.warn('fib settings change takes effect on restart');
+    this.#config = next;
+    const oldPolicies = this.#policies;
+    this.#policies = new Map(policyDefinitions(next));
+    const policyChanged = (name: string | undefined): boolean =>
+      name !== undefined && JSON.stringify(oldPolicies.get(name)) !== JSON.stringify(this.#policies.get(name));
+    const sessions = this.#deps.sessions;
+    let added = 0, removed = 0, reset = 0, updated = 0, unchanged = 0;
+    const wanted = new Map(next.peers.map((p) => [p.address, p] as const));
+    for (const [addr, peer] of [...this.#peers]) {
+      if (peer.dynamic) {
+        const range = matchListenRange(next, addr);
+        if (!range || wanted.has(addr)) {
+          this.#removePeer(peer, CEASE_SUBCODE.PEER_DECONFIGURED);
+          removed++;
+        }
+        continue;
+      }
+      const want = wanted.get(addr);
+      if (!want) {
+        this.#removePeer(peer, CEASE_SUBCODE.PEER_DECONFIGURED);
+        removed++;
+        continue;
+      }
+      const change = peerChange(peer.settings, want);
+      if (change === 'reset') {
+        this.#removePeer(peer, CEASE_SUBCODE.OTHER_CONFIG_CHANGE, true);
+        const p = this.#addPeer(want, false, sessions, false);
+        p.ribRegistered = peer.ribRegistered;
+        p.ribStale = true;
+        this.#listener?.register(addr, p.session);
+        p.start();
+        reset++;
+      } else if (change === 'rib' || policyChanged(want.import) || policyChanged(want.export)) {
+        peer.settings = want;
+        if (peer.ribRegistered && peer.peerAs !== undefined) {
+          this.#rib.updatePeer(ribPeerConfig(next, want, peer.id, { peerAs: peer.peerAs, localAddress: peer.localAddress ?? '0.0.0.0' }, this.#policies));
+        }
+        updated++;
+      } else {
+        peer.settings = want;
+        unchanged++;
+      }
+    }
+    for (const p of next.peers) {
+      if (this.#peers.has(p.address)) continue;
+      const peer = this.#addPeer(p, false, sessions, false);
+      this.#listener?.register(p.address, peer.session);
+      peer.start();
+      added++;
+    }
+    this.#reconcileOriginated(cur, next);
+    this.#scheduleFlush();
+    return { added, removed, reset, updated, unchanged, restartedAll: false };
+  }
+
+  async #restartAll(next: SpeakerConfig): Promise<void> {
+    for (const p of this.#peers.values()) {
+      p.stop({ code: ERR.CEASE, subcode: CEASE_SUBCODE.OTHER_CONFIG_CHANGE, data: Buffer.alloc(0) });
+      p.destroy();
+    }
+    this.#peers.clear();
+    await this.#listener?.close();
+    this.#listener = undefined;
+    if (this.#inSyncTimer) clearTimeout(this.#inSyncTimer);
+    this.#fib?.stop();
+    this.#fib = undefined;
+    this.#config = next;
+    this.#started = false;
+    await this.start();
+  }
+
+  /** Originates prefixes. Returns how many were (re)announced. */
+  advertise(req: AnnounceRequest): number {
+    for (const p of req.prefixes) this.#originate(p, req);
+    this.#scheduleFlush();
+    return req.prefixes.length;
+  }
+
+  withdraw(prefixes: readonly string[]): number {
+    for (const p of prefixes) this.#rib.withdrawOriginated(p);
+    this.#scheduleFlush();
+    return prefixes.length;
+  }
+
+  /** Subscribes to best-path changes (learned and local); returns the unsubscribe function. */
+  onBestPathChange(cb: (changes: readonly BestPathChange[]) => void): () => void {
+    this.#subscribers.add(cb);
+    return () => this.#subscribers.delete(cb);
+  }
+
+  /** Asks a peer to re-send its routes (ROUTE-REFRESH, RFC 2918). */
+  refresh(address: string, family: Family = 'ipv4'): boolean {
+    const p = this.#peers.get(address);
+    if (!p?.established) return false;
+    p.session.sendRouteRefresh(family === 'ipv4' ? 1 : 2, 1, 0);
+    return true;
+  }
+
+  peerStatus(): PeerStatusView[] {
+    const now = this.#now();
+    return [...this.#peers.values()].map((p) => {
+      const st = p.session.status();
+      const counts = p.ribRegistered ? this.#rib.peerCounts(p.id) : { received: 0, accepted: 0, advertised: 0 };
+      const asn = p.peerAs ?? p.settings.asn;
+      const n = p.negotiated;
+      return {
+        address: p.settings.address,
+        port: p.settings.port,
+        asn,
+        ...(p.settings.description !== undefined && { description: p.settings.description }),
+        dynamic: p.dynamic,
+        type: typeof asn === 'number' ? (asn === this.#config.asn ? 'ibgp' : 'ebgp') : asn === 'internal' ? 'ibgp' : 'unknown',
+        state: p.adminDown === 'max-prefix' ? 'Idle (max-prefix)' : st.state,
+        uptimeSeconds: Math.max(0, Math.floor((now - (st.state === 'Established' && st.establishedAt ? st.establishedAt : st.stateSince || p.sinceMs)) / 1000)),
+        ...(n && st.state === 'Established' && { peerRouterId: n.peerRouterIdText, holdTime: n.holdTimeSeconds }),
+        families: p.settings.families,
+        prefixesReceived: counts.received,
+        prefixesAccepted: counts.accepted,
+        prefixesAdvertised: counts.advertised,
+        ...((p.lastError ?? st.lastError) !== undefined && { lastError: p.lastError ?? st.lastError }),
+        routeReflectorClient: p.settings.routeReflectorClient,
+      };
+    });
+  }
+
+  queryRib(q: RibQuery): RibQueryResult {
+    const limit = q.limit ?? 100;
+    const base = {
+      ...(q.family && { family: q.family }),
+      ...(q.peer !== undefined && { peer: q.peer }),
+      ...(q.bestOnly && { bestOnly: true }),
+    };
+    const v4 = this.#rib.countRoutes({ family: 'ipv4' });
+    const v6 = this.#rib.countRoutes({ family: 'ipv6' });
+    let matched: number;
+    let routes: readonly RibRoute[];
+    if (q.prefix === undefined) {
+      const fams: Family[] = q.family ? [q.family] : ['ipv4', 'ipv6'];
+      matched = fams.reduce((s, f) => {
+        const c = this.#rib.countRoutes({ family: f, ...(q.peer !== undefined && { peer: q.peer }) });
+        return s + (q.bestOnly ? c.prefixes : c.paths);
+      }, 0);
+      routes = limit === 0 ? [] : this.#rib.queryRoutes({ ...base, limit });
+    } else {
+      const all = this.#rib.queryRoutes({ ...base, ...(q.longer ? { within: q.prefix } : { prefix: q.prefix }) });
+      matched = all.length;
+      routes = all.slice(0, limit);
+    }
+    return {
+      matched,
+      prefixes: { ipv4: v4.prefixes, ipv6: v6.prefixes },
+      paths: { ipv4: v4.paths, ipv6: v6.paths },
+      routes: routes.map(viewOf),
+    };
+  }
+
+  // ------------------------------------------------------------------------------------------ peers
+
+  #addPeer(p: PeerSettings, dynamic: boolean, sessions: SessionFactory, restarting: boolean): SpeakerPeer {
+    const input = sessionInput(this.#config, p, { restarting, forwardingPreserved: restarting && this.#fib !== undefined, ...(dynamic && { passive: true }) });
+    const session = sessions.create(input, this.#log.child({ peer: p.address }));
+    const peer = new SpeakerPeer(p, session, dynamic, this.#host);
+    this.#peers.set(p.address, peer);
+    return peer;
+  }
+
+  #removePeer(peer: SpeakerPeer, subcode: number, keepRib = false): void {
+    peer.stop({ code: ERR.CEASE, subcode, data: Buffer.alloc(0) });
+    peer.destroy();
+    this.#listener?.unregister(peer.settings.address);
+    this.#peers.delete(peer.settings.address);
+    if (peer.ribRegistered && !keepRib) this.#rib.removePeer(peer.id);
+    if (peer.ribRegistered && keepRib) this.#rib.peerDown(peer.id);
+    peer.log.info({ subcode }, 'peer removed');
+  }
+
+  #acceptDynamic(address: string, sessions: SessionFactory): import('./ports.js').SessionPort | undefined {
+    const range = matchListenRange(this.#config, address);
+    if (!range || this.#stopped) return undefined;
+    const existing = this.#peers.get(address);
+    if (existing) return existing.session;
+    const peer = this.#addPeer({ ...range, address }, true, sessions, false);
+    this.#log.info({ peer: address, range: range.prefix }, 'dynamic neighbour accepted');
+    peer.start();
+    return peer.session;
+  }
+
+  #forgetDynamic(peer: SpeakerPeer): void {
+    if (this.#peers.get(peer.settings.address) !== peer) return;
+    this.#peers.delete(peer.settings.address);
+    if (peer.ribRegistered) this.#rib.removePeer(peer.id);
+    peer.destroy();
+    this.#scheduleFlush();
+  }
+
+  #ensureRibPeer(p: SpeakerPeer, peerAs: number, localAddress: string): void {
+    const cfg = ribPeerConfig(this.#config, p.settings, p.id, { peerAs, localAddress }, this.#policies);
+    if (!p.ribRegistered) {
+      this.#rib.addPeer(cfg);
+      p.ribRegistered = true;
+    } else if (p.ribStale || p.peerAs !== peerAs || p.localAddress !== localAddress) {
+      this.#rib.updatePeer(cfg);
+    }
+    p.ribStale = false;
+  }
+
+  // ------------------------------------------------------------------------------------ originate
+
+  #originate(prefix: string, a: { readonly nextHop?: string | undefined; readonly communities?: readonly string[]; readonly largeCommunities?: readonly string[]; readonly med?: number | undefined; readonly localPref?: number | undefined }): void {
+    this.#rib.originate(prefix, {
+      ...(a.nextHop !== undefined && { nextHop: a.nextHop }),
+      ...(a.communities && a.communities.length > 0 && { communities: a.communities }),
+      ...(a.largeCommunities && a.largeCommunities.length > 0 && { largeCommunities: a.largeCommunities }),
+      ...(a.med !== undefined && { med: a.med }),
+      ...(a.localPref !== undefined && { localPref: a.localPref }),
+    });
+  }
+
+  #reconcileOriginated(cur: SpeakerConfig, next: SpeakerConfig): void {
+    const before = new Map(cur.originate.map((o) => [o.prefix, JSON.stringify(o)] as const));
+    const after = new Set(next.originate.map((o) => o.prefix));
+    for (const p of before.keys()) if (!after.has(p)) this.#rib.withdrawOriginated(p);
+    for (const o of next.originate) if (before.get(o.prefix) !== JSON.stringify(o)) this.#originate(o.prefix, o);
+  }
+
+  // ---------------------------------------------------------------------------------------- flush
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled || this.#stopped || !this.#started) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#stopped) return;
+    let more = false;
+    for (const p of this.#peers.values()) {
+      if (!p.writable || !this.#rib.hasOutbound(p.id)) continue;
+      const bufs = this.#rib.takeOutbound(p.id, FLUSH_BUDGET);
+      if (bufs.length > 0 && !p.send(bufs)) continue; // resumes on 'drain'
+      if (this.#rib.hasOutbound(p.id)) more = true;
+    }
+    const changes = this.#rib.takeBestPathChanges(BEST_BATCH);
+    if (changes.length === BEST_BATCH) more = true;
+    if (changes.length > 0) {
+      const out: BestPathChange[] = changes.map((c) => ({ prefix: c.prefix, family: c.family, nextHops: c.nextHops ?? [], local: c.local }));
+      this.#fib?.push(out.filter((c) => !c.local || c.nextHops.length === 0).map((c) => ({ prefix: c.prefix, nextHops: c.local ? null : c.nextHops })));
+      for (const s of this.#subscribers) s(out);
+    }
+    if (more) this.#scheduleFlush();
+  }
+
+  #checkInSync(): void {
+    if (!this.#fib || this.#fib.fib.inSync) return;
+    const waiting = [...this.#peers.values()].some((p) => !p.dynamic && (!p.established || p.pendingEor.size > 0));
+    if (!waiting) this.#fib.markInSync();
+  }
+
+  #fibAccept(c: SpeakerConfig): ((prefix: string) => boolean) | undefined {
+    const ranges = c.fib.prefixes;
+    if (!ranges || ranges.length === 0) return undefined;
+    return (prefix) => {
+      const [addr, lenText] = prefix.split('/');
+      const len = Number(lenText);
+      return ranges.some((r) => {
+        const rl = Number(r.prefix.split('/')[1]);
+        const max = r.prefix.includes(':') ? 128 : 32;
+        const ge = r.ge ?? rl;
+        const le = r.le ?? (r.ge !== undefined ? max : rl);
+        return len >= ge && len <= le && cidrContains(r.prefix, addr!);
+      });
+    };
+  }
+}
+
+function viewOf(r: RibRoute): RibRouteView {
+  return {
+    prefix: r.prefix,
+    ...(r.pathId !== 0 && { pathId: r.pathId }),
+    from: r.peer,
+    nextHop: r.nextHop,
+    asPath: r.asPath,
+    origin: r.origin,
+    ...(r.med !== undefined && { med: r.med }),
+    ...(r.localPref !== undefined && { localPref: r.localPref }),
+    communities: r.communities,
+    largeCommunities: r.largeCommunities,
+    best: r.best,
+    ...(r.reason !== undefined && { reason: r.reason }),
+    ...(r.stale && { stale: true }),
+  };
+}
