@@ -1,4 +1,4 @@
-import { CST, isMap, LineCounter, Parser, parseAllDocuments, stringify, type Document } from 'yaml';
+import { CST, isMap, isScalar, LineCounter, Parser, parseAllDocuments, stringify, type Document } from 'yaml';
 import type { KindInfo, Resource } from '../model/kinds.js';
 import { InvariantError, MargayError, ValidationError } from '../errors.js';
 import { MANAGED_META, stripManaged } from './store-state.js';
@@ -42,7 +42,7 @@ export function parseManifestText(
       }
       return;
     }
-    if (doc.contents === null) return; // empty document: comments only, or a trailing '---'
+    if (isEmptyDocument(doc)) return; // comments only, or a trailing '---'
     if (!isMap(doc.contents)) {
       problems.push({ file, line: start, reason: 'document is not a mapping (expected a Kubernetes object)' });
       return;
@@ -131,5 +131,9 @@ export function replaceDocument(text: string, index: number, yamlText: string | 
 
 /** True when the text holds no object: only comments, whitespace and empty documents. */
 export function hasNoObjects(text: string): boolean {
-  return parseAllDocuments(text).every((d) => d.errors.length === 0 && d.contents === null);
+  return parseAllDocuments(text).every((d) => d.errors.length === 0 && isEmptyDocument(d));
+}
+
+function isEmptyDocument(doc: Document): boolean {
+  return doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null && doc.contents.source === '');
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { ConfigError } from '../errors.js';
+import { validateResource } from '../model/index.js';
 import type { Datastore } from './types.js';
 import { MemoryDatastore } from './memory.js';
 import { FileDatastore } from './file.js';
@@ -41,7 +42,13 @@ export async function openDatastore(spec: string, deps: OpenDatastoreDeps): Prom
 async function openKubernetes(deps: OpenDatastoreDeps): Promise<Datastore> {
   // Loaded lazily: only the kubernetes backend pulls in @kubernetes/client-node.
   const specifier: string = './kubernetes.js';
-  let mod: { openKubernetesDatastore?: (opts: { log: Logger; kubeconfig?: string }) => Promise<Datastore> };
+  let mod: {
+    openKubernetesDatastore?: (opts: {
+      log: Logger;
+      kubeconfig?: string;
+      validate?: (raw: unknown) => unknown;
+    }) => Promise<Datastore>;
+  };
   try {
     mod = (await import(specifier)) as typeof mod;
   } catch (err) {
@@ -55,6 +62,7 @@ async function openKubernetes(deps: OpenDatastoreDeps): Promise<Datastore> {
   }
   return mod.openKubernetesDatastore({
     log: deps.log.child({ component: 'datastore', backend: 'kubernetes' }),
+    validate: validateResource,
     ...(deps.kubeconfig !== undefined ? { kubeconfig: deps.kubeconfig } : {}),
   });
 }
