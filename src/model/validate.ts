@@ -85,7 +85,7 @@ function validateWith(raw: unknown, expected: KindId | undefined): Resource {
   } else if (!info.namespaced && ns !== undefined) {
     issues.push({ path: 'metadata.namespace', message: `must not be set: ${display} is cluster-scoped` });
   }
-  const result = SCHEMAS[info.id].safeParse(raw, { reportInput: true });
+  const result = SCHEMAS[info.id].safeParse(raw, { reportInput: true, error: errorMessage });
   if (!result.success) issues.push(...result.error.issues.flatMap(toIssues));
   if (issues.length > 0) throw new ValidationError(display, label, dedupe(issues));
   return result.data as Resource;
@@ -96,8 +96,9 @@ function resolveKind(obj: Record<string, unknown>, label: string, expected: Kind
   const fail = (path: string, message: string): never => {
     throw new ValidationError(typeof kind === 'string' ? kind : expected ?? 'resource', label, [{ path, message }]);
   };
-  if (typeof apiVersion !== 'string') fail('apiVersion', `required string, got ${describe(apiVersion)}`);
-  if (typeof kind !== 'string') fail('kind', `required string, got ${describe(kind)}`);
+  const needString = (v: unknown): string => (v === undefined ? 'required (string)' : `expected string, got ${describe(v)}`);
+  if (typeof apiVersion !== 'string') fail('apiVersion', needString(apiVersion));
+  if (typeof kind !== 'string') fail('kind', needString(kind));
   const info = kindFor(apiVersion as string, kind as string);
   if (!info) {
     if (CALICO_API_VERSIONS.has(apiVersion as string) && Object.values(KINDS).some((k) => k.kind === kind && k.group === 'margay.dev')) {
@@ -121,16 +122,28 @@ function objectLabel(obj: Record<string, unknown>): string {
 }
 
 function toIssues(issue: z.core.$ZodIssue): Issue[] {
-  const path = formatPath(issue.path);
-  switch (issue.code) {
-    case 'unrecognized_keys':
-      return issue.keys.map((k) => ({ path: formatPath([...issue.path, k]), message: 'unknown field' }));
-    case 'invalid_type':
-      return [{ path, message: issue.input === undefined ? `required (${issue.expected})` : `expected ${issue.expected}, got ${describe(issue.input)}` }];
-    default:
-      return [{ path, message: issue.message }];
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((k) => ({ path: formatPath([...issue.path, k]), message: 'unknown field' }));
   }
+  return [{ path: formatPath(issue.path), message: issue.message }];
 }
+
+/**
+ * Per-parse wording for zod's generic issues. A message set on a schema (`{ error }`, refine
+ * messages) takes precedence over this, so field-specific wording wins where it exists.
+ */
+const errorMessage: z.core.$ZodErrorMap = (issue) => {
+  switch (issue.code) {
+    case 'invalid_value': {
+      const options = issue.values.map((v) => JSON.stringify(v)).join(', ');
+      return issue.input === undefined ? `required, one of ${options}` : `must be one of ${options}, got ${describe(issue.input)}`;
+    }
+    case 'invalid_type':
+      return issue.input === undefined ? `required (${issue.expected})` : `expected ${issue.expected}, got ${describe(issue.input)}`;
+    default:
+      return undefined;
+  }
+};
 
 /** ['spec', 'ingress', 0, 'ports'] → `spec.ingress[0].ports`; odd keys → `labels["a/b"]`. */
 export function formatPath(path: readonly PropertyKey[]): string {

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../errors.js';
+import { KIND_IDS, formatPath, isResourceOf, kindIdOf, validateResource, validateResourceOf } from './index.js';
+import { catchValidationError } from './testing/catch-validation-error.js';
+
+describe('validateResource: the generic checks', () => {
+  it.each<[unknown, string]>([
+    ['a string', 'invalid resource "(unnamed)": (root): expected an object, got string "a string"'],
+    [[1], 'invalid resource "(unnamed)": (root): expected an object, got an array'],
+    [{ kind: 'IPPool', metadata: { name: 'p' } }, 'invalid IPPool "p": apiVersion: required (string)'],
+    [{ apiVersion: 'v1', metadata: { name: 'p' } }, 'invalid resource "p": kind: required (string)'],
+    [{ apiVersion: 'v1', kind: 7, metadata: { name: 'p' } }, 'invalid resource "p": kind: expected string, got number 7'],
+    [{ apiVersion: 'projectcalico.org/v3', kind: 'BGPPeer', metadata: { name: 'p' } }, 'invalid BGPPeer "p": apiVersion: "projectcalico.org/v3" is Calico\'s; change it to "margay.dev/v1"'],
+    [{ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n', namespace: 'x' } }, 'invalid Node "x/n": metadata.namespace: must not be set: Node is cluster-scoped'],
+    [{ apiVersion: 'margay.dev/v1', kind: 'IPPool' }, 'invalid IPPool "(unnamed)": metadata: required (object); spec: required (object)'],
+    [{ apiVersion: 'margay.dev/v1', kind: 'IPPool', metadata: {}, spec: { cidr: '10.0.0.0/8' } }, 'invalid IPPool "(unnamed)": metadata.name: required (string)'],
+    [{ apiVersion: 'margay.dev/v1', kind: 'IPPool', metadata: { name: 'p' }, spec: { cidr: '10.0.0.0/8' }, status: {} }, 'invalid IPPool "p": status: unknown field'],
+  ])('%j', (raw, msg) => {
+    expect(catchValidationError(() => validateResource(raw)).message).toBe(msg);
+  });
+
+  it('rejects unknown kinds, listing the known ones', () => {
+    const e = catchValidationError(() => validateResource({ apiVersion: 'v1', kind: 'Service', metadata: { name: 's' } }));
+    expect(e.issues[0]?.path).toBe('kind');
+    expect(e.message).toContain('unknown kind "Service" in apiVersion "v1" (known: v1 Pod, ');
+  });
+
+  it('reports every problem at once, with stable code and structured issues', () => {
+    const e = catchValidationError(() => validateResource({
+      apiVersion: 'margay.dev/v1', kind: 'IPPool', metadata: { name: 'Bad_Name', labels: { ok: 'yes', 'x/y/z': 'v' } },
+      spec: { cidr: 'nope', natOutgoing: 1, colour: 'red' },
+    }));
+    expect(e).toBeInstanceOf(ValidationError);
+    expect(e.code).toBe('MGY_VALIDATION');
+    expect(e.kind).toBe('IPPool');
+    expect(e.objectName).toBe('Bad_Name');
+    expect(e.issues.map((i) => i.path)).toEqual(['metadata.name', 'metadata.labels["x/y/z"]', 'spec.cidr', 'spec.natOutgoing', 'spec.colour']);
+  });
+
+  it('validateResourceOf checks the kind too', () => {
+    const e = catchValidationError(() => validateResourceOf('IPPool', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'n' } }));
+    expect(e.message).toBe('invalid Namespace "n": kind: expected margay.dev/v1 IPPool, got v1 Namespace');
+  });
+
+  it('tells Kubernetes and Margay NetworkPolicy apart', () => {
+    const k = validateResource({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'a', namespace: 'n' }, spec: { podSelector: {} } });
+    const m = validateResource({ apiVersion: 'margay.dev/v1', kind: 'NetworkPolicy', metadata: { name: 'a', namespace: 'n' } });
+    expect(kindIdOf(k)).toBe('K8sNetworkPolicy');
+    expect(kindIdOf(m)).toBe('NetworkPolicy');
+    expect(isResourceOf(k, 'K8sNetworkPolicy')).toBe(true);
+    expect(isResourceOf(k, 'NetworkPolicy')).toBe(false);
+  });
+
+  it('has a schema for every kind in kinds.ts', async () => {
+    const { SCHEMAS } = await import('./validate.js');
+    expect(Object.keys(SCHEMAS).sort()).toEqual([...KIND_IDS].sort());
+  });
+
+  it('formats paths', () => {
+    expect(formatPath(['spec', 'ingress', 0, 'ports', 1])).toBe('spec.ingress[0].ports[1]');
+    expect(formatPath(['metadata', 'labels', 'app.kubernetes.io/name'])).toBe('metadata.labels["app.kubernetes.io/name"]');
+    expect(formatPath([])).toBe('');
+  });
+});
