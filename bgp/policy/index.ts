@@ -1,2 +1,4 @@
 /** Public surface of the policy engine: config types and the compiler. */
 export * from './types.js';
+export { compilePolicy, PolicyCompileError, type CompiledPolicy, type RouteContext } from './compile.js';
+export { parseCommunity, formatCommunity, parseLargeCommunity, CommunitySyntaxError, WELL_KNOWN } from './community.js';

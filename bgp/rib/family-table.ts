@@ -1,0 +1,127 @@
+/**
+ * FamilyTable: all routing state of one address family in parallel typed arrays.
+ *   prefixes         PrefixTable (prefix → dense index)
+ *   head[p]          first path of prefix p (-1: none), paths linked through path.next
+ *   best[p]          Loc-RIB best path (-1: none), bestAttr[p] its attribute set id at last change,
+ *                    reason[p] the BestPathReason index
+ *   path pool        peer, pathId, inAttr (pre-policy set), attr (post-policy set, -1 = rejected),
+ *                    next, prefix, flags (stale), seq (arrival order, for oldest-path)
+ *   fib queue        prefixes whose best/multipath set changed, for the best-path change stream
+ * Adj-RIB-In of a peer is the set of pool paths with that peer; keeping pre-policy sets makes import
+ * policy re-application possible without a route refresh (soft reconfiguration for 4 bytes per path).
+ */
+import { IntQueue, PrefixTable, growTo } from './prefix-table.js';
+import type { Family } from './types.js';
+
+export const PATH_STALE = 1;
+
+export class FamilyTable {
+  readonly prefixes: PrefixTable;
+  head: Int32Array;
+  best: Int32Array;
+  bestAttr: Int32Array;
+  reason: Uint8Array;
+  /** 1: queued in fibQueue. 2: a best path was last reported (so a later 'none' must be reported). */
+  fibState: Uint8Array;
+  readonly fibQueue = new IntQueue();
+
+  pathPeer = new Uint16Array(1024);
+  pathId = new Uint32Array(1024);
+  pathInAttr = new Int32Array(1024);
+  pathAttr = new Int32Array(1024);
+  pathNext = new Int32Array(1024);
+  pathPrefix = new Int32Array(1024);
+  pathFlags = new Uint8Array(1024);
+  pathSeq = new Uint32Array(1024);
+  #pathTop = 0;
+  #freePath = -1;
+  pathCount = 0;
+  #seq = 0;
+
+  constructor(readonly family: Family, initialPrefixes = 1024) {
+    this.prefixes = new PrefixTable(family === 'ipv4' ? 1 : 4, initialPrefixes);
+    const n = this.prefixes.capacity;
+    this.head = new Int32Array(n).fill(-1);
+    this.best = new Int32Array(n).fill(-1);
+    this.bestAttr = new Int32Array(n).fill(-1);
+    this.reason = new Uint8Array(n);
+    this.fibState = new Uint8Array(n);
+  }
+
+  /** Keeps per-prefix arrays as large as the prefix table after an insert. */
+  syncCapacity(): void {
+    const n = this.prefixes.capacity;
+    if (this.head.length >= n) return;
+    this.head = growTo(this.head, n, -1);
+    this.best = growTo(this.best, n, -1);
+    this.bestAttr = growTo(this.bestAttr, n, -1);
+    this.reason = growTo(this.reason, n);
+    this.fibState = growTo(this.fibState, n);
+  }
+
+  /** Index of the path of (peer, pathId) under prefix p, or -1. */
+  findPath(p: number, peer: number, pid: number): number {
+    const peers = this.pathPeer, ids = this.pathId, next = this.pathNext;
+    for (let q = this.head[p]!; q >= 0; q = next[q]!) if (peers[q] === peer && ids[q] === pid) return q;
+    return -1;
+  }
+
+  allocPath(p: number, peer: number, pid: number, inAttr: number, attr: number): number {
+    let q = this.#freePath;
+    if (q >= 0) this.#freePath = this.pathNext[q]!;
+    else {
+      q = this.#pathTop++;
+      if (q >= this.pathPeer.length) this.#growPaths(q + 1);
+    }
+    this.pathPeer[q] = peer;
+    this.pathId[q] = pid;
+    this.pathInAttr[q] = inAttr;
+    this.pathAttr[q] = attr;
+    this.pathPrefix[q] = p;
+    this.pathFlags[q] = 0;
+    this.pathSeq[q] = ++this.#seq;
+    this.pathNext[q] = this.head[p]!;
+    this.head[p] = q;
+    this.pathCount++;
+    return q;
+  }
+
+  /** Unlinks and frees path q (caller releases its attribute references). */
+  freePath(q: number): void {
+    const p = this.pathPrefix[q]!;
+    const next = this.pathNext;
+    if (this.head[p] === q) this.head[p] = next[q]!;
+    else {
+      let r = this.head[p]!;
+      while (next[r] !== q) r = next[r]!;
+      next[r] = next[q]!;
+    }
+    this.pathPeer[q] = 0xffff;
+    this.pathPrefix[q] = -1;
+    next[q] = this.#freePath;
+    this.#freePath = q;
+    this.pathCount--;
+  }
+
+  /** Number of pool slots ever used (iterate 0..pathTop and skip pathPrefix < 0). */
+  get pathTop(): number { return this.#pathTop; }
+
+  touchSeq(q: number): void { this.pathSeq[q] = ++this.#seq; }
+
+  queueFib(p: number): void {
+    if ((this.fibState[p]! & 1) !== 0) return;
+    this.fibState[p] = this.fibState[p]! | 1;
+    this.fibQueue.push(p);
+  }
+
+  #growPaths(n: number): void {
+    this.pathPeer = growTo(this.pathPeer, n);
+    this.pathId = growTo(this.pathId, n);
+    this.pathInAttr = growTo(this.pathInAttr, n);
+    this.pathAttr = growTo(this.pathAttr, n);
+    this.pathNext = growTo(this.pathNext, n);
+    this.pathPrefix = growTo(this.pathPrefix, n);
+    this.pathFlags = growTo(this.pathFlags, n);
+    this.pathSeq = growTo(this.pathSeq, n);
+  }
+}

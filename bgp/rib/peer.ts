@@ -1,0 +1,74 @@
+/**
+ * Runtime state of one peer inside the RIB (index 0 is the local pseudo-peer for originated routes).
+ */
+import type { CompiledPolicy } from '../policy/compile.js';
+import { addressBytes } from '../policy/compile.js';
+import type { AttrSet } from './attr-store.js';
+import type { PeerFacts } from './best-path.js';
+import { familyOfAddress, parseIpv4, parseIpv6 } from './prefix.js';
+import type { IntQueue } from './prefix-table.js';
+import type { Family, RibNegotiated, RibPeerConfig } from './types.js';
+
+export const FAMILIES: readonly Family[] = ['ipv4', 'ipv6'];
+export const famIndex = (f: Family): number => (f === 'ipv4' ? 0 : 1);
+
+/** Adj-RIB-Out of one peer for one family. adv[p]: attribute set id advertised for prefix p, -1 none. */
+export interface OutState {
+  adv: Int32Array;
+  dirty: Uint8Array;
+  readonly queue: IntQueue;
+  eorPending: boolean;
+  /** After a route refresh: re-send even unchanged routes until the queue drains. */
+  force: boolean;
+  advertised: number;
+}
+
+export interface PeerRt extends PeerFacts {
+  readonly idx: number;
+  config: RibPeerConfig;
+  readonly local: boolean;
+  ibgp: boolean;
+  localAs: number;
+  routerId: number;
+  readonly addr: readonly number[];
+  igpCost: number | undefined;
+  up: boolean;
+  neg: RibNegotiated | undefined;
+  importPolicy: CompiledPolicy | undefined;
+  exportPolicy: CompiledPolicy | undefined;
+  /** Per family: received set id → import result (null: rejected). */
+  readonly importCache: [Map<number, AttrSet | null>, Map<number, AttrSet | null>];
+  /** Per family: Loc-RIB set id → per source peer index → export result. */
+  readonly exportCache: [Map<number, (AttrSet | null | undefined)[]>, Map<number, (AttrSet | null | undefined)[]>];
+  readonly received: [number, number];
+  readonly accepted: [number, number];
+  readonly out: [OutState | undefined, OutState | undefined];
+  /** Next hop 'self' per family (4, 16 or 32 bytes). */
+  selfNextHop: [Uint8Array, Uint8Array];
+}
+
+export function addrWords(text: string): number[] {
+  return familyOfAddress(text) === 'ipv4' ? [0, 0, 0xffff, parseIpv4(text)] : [...parseIpv6(text)];
+}
+
+/** Our next hop toward this peer per family (see RibPeerConfig.localAddress*). */
+export function selfNextHops(c: RibPeerConfig): [Uint8Array, Uint8Array] {
+  const local = addressBytes(c.localAddress);
+  const g6 = c.localAddressV6 !== undefined ? addressBytes(c.localAddressV6) : local.length === 16 ? local
+    : Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...local);
+  const v6 = c.localLinkLocalV6 !== undefined ? Uint8Array.of(...g6, ...addressBytes(c.localLinkLocalV6)) : g6;
+  const v4 = local.length === 4 ? local : v6;
+  return [v4, v6];
+}
+
+export function makePeer(idx: number, config: RibPeerConfig, localAs: number, local: boolean): PeerRt {
+  const las = config.localAs ?? localAs;
+  return {
+    idx, config, local, ibgp: !local && config.peerAs === las, localAs: las, routerId: 0,
+    addr: local ? [0, 0, 0, 0] : addrWords(config.address), igpCost: config.igpCost, up: local, neg: undefined,
+    importPolicy: undefined, exportPolicy: undefined,
+    importCache: [new Map(), new Map()], exportCache: [new Map(), new Map()],
+    received: [0, 0], accepted: [0, 0], out: [undefined, undefined],
+    selfNextHop: local ? [new Uint8Array(0), new Uint8Array(0)] : selfNextHops(config),
+  };
+}

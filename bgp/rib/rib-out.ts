@@ -1,0 +1,109 @@
+/**
+ * Adj-RIB-Out generation: drains a peer's dirty queue in chunks, computes what the peer should have
+ * for each prefix (export transform, cached per Loc-RIB set and source peer), skips prefixes whose
+ * advertised set is unchanged, groups the rest by outgoing set and writes packed UPDATEs. End-of-RIB
+ * follows once the initial table has been sent (RFC 4724).
+ */
+import { addressBytes } from '../policy/compile.js';
+import { parseCommunity, parseLargeCommunity } from '../policy/community.js';
+import type { OriginateAttrs } from './api.js';
+import type { AttrSet } from './attr-store.js';
+import { EMPTY_ATTRS, encodeAttrs, type RouteAttrs } from './attrs.js';
+import type { PeerRt } from './peer.js';
+import type { Rib } from './rib.js';
+import { exportTransform } from './transforms.js';
+import { UpdateWriter } from './update-writer.js';
+
+const CHUNK = 16384;
+
+export function originateAttrs(o: OriginateAttrs): RouteAttrs {
+  return {
+    ...EMPTY_ATTRS,
+    nextHop: o.nextHop !== undefined ? addressBytes(o.nextHop) : new Uint8Array(0),
+    communities: (o.communities ?? []).map(parseCommunity),
+    largeCommunities: (o.largeCommunities ?? []).flatMap((t) => [...parseLargeCommunity(t)]),
+    ...(o.med !== undefined && { med: o.med }),
+    ...(o.localPref !== undefined && { localPref: o.localPref }),
+  };
+}
+
+/** Encoded attribute block of `set` for peer T (cached on the set per flavour). */
+function wireOf(set: AttrSet, fourOctetAs: boolean, nextHopAttr: boolean): Uint8Array {
+  const k = Number(fourOctetAs) | (Number(nextHopAttr) << 1);
+  let w = set.wire.get(k);
+  if (w === undefined) set.wire.set(k, (w = encodeAttrs(set.attrs, { fourOctetAs, nextHopAttr })));
+  return w;
+}
+
+export function writeOutbound(rib: Rib, T: PeerRt, maxBytes: number): Buffer[] {
+  const w = new UpdateWriter(T.neg!.extendedMessages ? 65535 : 4096);
+  const store = rib.store, as4 = T.neg!.fourOctetAs;
+  const perPrefix = T.exportPolicy?.prefixDependent === true;
+  for (let f = 0; f < 2; f++) {
+    const o = T.out[f];
+    if (!o) continue;
+    const ft = rib.tables[f]!, fam = ft.family, cache = T.exportCache[f]!;
+    const withdraws: number[] = [];
+    const groups = new Map<number, number[]>();
+    while (w.bytes < maxBytes && o.queue.length > 0) {
+      withdraws.length = 0;
+      groups.clear();
+      let lastAttr = -2, lastSrc = -1, last: AttrSet | null = null;
+      const n = Math.min(CHUNK, o.queue.length);
+      for (let k = 0; k < n; k++) {
+        const pi = o.queue.shift();
+        o.dirty[pi] = 0;
+        const b = ft.best[pi]!;
+        let r: AttrSet | null = null;
+        if (b >= 0) {
+          const aid = ft.pathAttr[b]!, src = ft.pathPeer[b]!;
+          if (!perPrefix && aid === lastAttr && src === lastSrc) r = last;
+          else {
+            if (perPrefix) {
+              r = exportTransform(rib.env, T, rib.peers[src]!, store.get(aid), { family: fam, words: ft.prefixes.keyOf(pi), len: ft.prefixes.lens[pi]! });
+            } else {
+              let row = cache.get(aid);
+              if (row === undefined) cache.set(aid, (row = []));
+              let c = row[src];
+              if (c === undefined) row[src] = c = exportTransform(rib.env, T, rib.peers[src]!, store.get(aid), { family: fam, words: ft.prefixes.keyOf(pi), len: ft.prefixes.lens[pi]! });
+              r = c;
+            }
+            if (r) r = rib.live(r);
+            lastAttr = aid; lastSrc = src; last = r;
+          }
+        }
+        const rid = r ? r.id : -1, adv = o.adv[pi]!;
+        if (rid === adv && (!o.force || rid < 0)) continue;
+        if (rid < 0) {
+          withdraws.push(pi);
+          store.release(adv);
+          o.adv[pi] = -1;
+          o.advertised--;
+          continue;
+        }
+        if (rid !== adv) {
+          store.acquire(rid);
+          if (adv >= 0) store.release(adv); else o.advertised++;
+          o.adv[pi] = rid;
+        }
+        let g = groups.get(rid);
+        if (g === undefined) groups.set(rid, (g = []));
+        g.push(pi);
+      }
+      if (withdraws.length > 0) {
+        if (fam === 'ipv4') w.withdrawV4(ft.prefixes, withdraws, 0, withdraws.length);
+        else w.withdrawMp(fam, ft.prefixes, withdraws, 0, withdraws.length);
+      }
+      for (const [id, list] of groups) {
+        const set = store.get(id), nh = set.attrs.nextHop;
+        if (fam === 'ipv4' && nh.length === 4) w.announceV4(wireOf(set, as4, true), ft.prefixes, list, 0, list.length);
+        else w.announceMp(fam, nh, wireOf(set, as4, false), ft.prefixes, list, 0, list.length);
+      }
+    }
+    if (o.queue.length === 0) {
+      o.force = false;
+      if (o.eorPending && w.bytes < maxBytes) { w.endOfRib(fam); o.eorPending = false; }
+    }
+  }
+  return w.out;
+}

@@ -1,0 +1,366 @@
+/**
+ * Rib: Adj-RIB-In per peer, Loc-RIB with best path, Adj-RIB-Out per peer, and UPDATE generation.
+ *
+ * Data layout (designed for 1M prefixes with no per-prefix objects and no string keys):
+ *   - one FamilyTable per family: an open-addressing prefix hash on typed arrays giving dense prefix
+ *     indices, a path pool in parallel typed arrays linked per prefix, and best[]/reason[] per prefix;
+ *   - attribute sets interned by their bytes (AttrStore), referenced by id, refcounted;
+ *   - import/export transforms (rules + policy) evaluated once per attribute set and cached, unless a
+ *     policy matches on prefixes (then once per prefix, with a numeric prefix check);
+ *   - Adj-RIB-Out per peer and family: adv[] (set id per prefix) plus a dirty byte-map and queue;
+ *     takeOutbound groups dirty prefixes by outgoing set and writes NLRI bytes straight into UPDATEs.
+ * Pure: no I/O, no timers, no logger. Errors: RibStateError for calls that break the contract.
+ */
+import { MargayError } from '../../src/errors.js';
+import { compilePolicy } from '../policy/compile.js';
+import type { PolicyDefinition } from '../policy/types.js';
+import type { OriginateAttrs, RibApi } from './api.js';
+import { AttrStore, type AttrSet } from './attr-store.js';
+import { scanAttrs, type AttrScan } from './attrs.js';
+import { type BestPathEnv, multipathSet, selectBest } from './best-path.js';
+import { FamilyTable, PATH_STALE } from './family-table.js';
+import { FAMILIES, famIndex, makePeer, type PeerRt } from './peer.js';
+import { parseIpv4 } from './prefix.js';
+import { IntQueue, growTo } from './prefix-table.js';
+import { countRoutes, nextHopText, queryRoutes } from './rib-query.js';
+import { ingestUpdate } from './rib-ingest.js';
+import { originateAttrs, writeOutbound } from './rib-out.js';
+import { parsePrefix } from './prefix.js';
+import type { TransformEnv } from './transforms.js';
+import { importTransform } from './transforms.js';
+import type {
+  BestPathChange, Family, IngestResult, PeerRibCounts, RibNegotiated, RibOptions, RibPeerConfig, RibQuery, RibRoute,
+  RibUpdate,
+} from './types.js';
+
+export class RibStateError extends MargayError {
+  readonly code = 'MGY_BGP_RIB_STATE';
+}
+
+export class Rib implements RibApi {
+  readonly opts: Required<Omit<RibOptions, 'clusterId'>> & { readonly clusterId: string };
+  readonly store = new AttrStore();
+  readonly tables: readonly [FamilyTable, FamilyTable];
+  readonly peers: (PeerRt | undefined)[] = [];
+  readonly #byId = new Map<string, PeerRt>();
+  /** Up peers' Adj-RIB-Out per family, for dirty marking. */
+  readonly upOut: [PeerRt[], PeerRt[]] = [[], []];
+  readonly env: TransformEnv;
+  readonly bestEnv: [BestPathEnv, BestPathEnv];
+  readonly scan: AttrScan = { hash: 0, hasReachAttrs: false, mpReach: undefined, mpUnreach: undefined };
+
+  constructor(options: RibOptions, initialPrefixes = 1024) {
+    this.opts = {
+      ebgpRequiresPolicy: true, alwaysCompareMed: false, maxPaths: 1, multipathRelax: false, preferOldestEbgp: false,
+      defaultLocalPref: 100, trackBestChanges: true, clusterId: options.routerId, ...options,
+    };
+    this.tables = [new FamilyTable('ipv4', initialPrefixes), new FamilyTable('ipv6')];
+    this.peers[0] = makePeer(0, { id: 'local', address: '0.0.0.0', peerAs: options.localAs, localAddress: '0.0.0.0' }, options.localAs, true);
+    this.peers[0].routerId = parseIpv4(options.routerId);
+    this.env = {
+      store: this.store, localAs: options.localAs, routerId: parseIpv4(options.routerId),
+      clusterId: parseIpv4(this.opts.clusterId), ebgpRequiresPolicy: this.opts.ebgpRequiresPolicy,
+      defaultLocalPref: this.opts.defaultLocalPref,
+    };
+    const bo = { defaultLocalPref: this.opts.defaultLocalPref, alwaysCompareMed: this.opts.alwaysCompareMed, preferOldestEbgp: this.opts.preferOldestEbgp };
+    this.bestEnv = [
+      { ft: this.tables[0], store: this.store, peers: this.peers, opts: bo },
+      { ft: this.tables[1], store: this.store, peers: this.peers, opts: bo },
+    ];
+    this.store.onFree = (id) => {
+      for (const p of this.peers) {
+        if (!p) continue;
+        for (let f = 0; f < 2; f++) { p.importCache[f]!.delete(id); p.exportCache[f]!.delete(id); }
+      }
+    };
+  }
+
+  peer(id: string): PeerRt {
+    const p = this.#byId.get(id);
+    if (!p) throw new RibStateError(`unknown peer ${JSON.stringify(id)}`);
+    return p;
+  }
+
+  addPeer(config: RibPeerConfig): void {
+    if (this.#byId.has(config.id) || config.id === 'local') throw new RibStateError(`peer ${JSON.stringify(config.id)} already exists`);
+    let idx = this.peers.indexOf(undefined, 1);
+    if (idx < 0) idx = this.peers.length;
+    if (idx >= 0xffff) throw new RibStateError('too many peers');
+    const p = makePeer(idx, config, this.opts.localAs, false);
+    this.#setPolicies(p, config);
+    this.peers[idx] = p;
+    this.#byId.set(config.id, p);
+  }
+
+  #setPolicies(p: PeerRt, c: RibPeerConfig): void {
+    p.importPolicy = c.importPolicy ? compilePolicy(c.importPolicy) : undefined;
+    p.exportPolicy = c.exportPolicy ? compilePolicy(c.exportPolicy) : undefined;
+  }
+
+  removePeer(id: string): void {
+    const p = this.peer(id);
+    this.peerDown(id);
+    for (let f = 0; f < 2; f++) this.#removePaths(p, f, () => true);
+    this.peers[p.idx] = undefined;
+    this.#byId.delete(id);
+  }
+
+  updatePeer(config: RibPeerConfig): void {
+    const p = this.peer(config.id);
+    const wasUp = p.up, neg = p.neg;
+    if (config.address !== p.config.address || config.peerAs !== p.config.peerAs || config.localAs !== p.config.localAs) {
+      this.removePeer(config.id);
+      this.addPeer(config);
+      if (wasUp && neg) this.peerUp(config.id, neg);
+      return;
+    }
+    const fresh = makePeer(p.idx, config, this.opts.localAs, false);
+    p.config = config;
+    p.selfNextHop = fresh.selfNextHop;
+    p.igpCost = config.igpCost;
+    this.#setPolicies(p, config);
+    this.#reimport(p);
+    this.refreshOutbound(config.id);
+  }
+
+  setImportPolicy(id: string, policy: PolicyDefinition | undefined): void {
+    const p = this.peer(id);
+    this.updatePeer({ ...p.config, importPolicy: policy });
+  }
+
+  setExportPolicy(id: string, policy: PolicyDefinition | undefined): void {
+    const p = this.peer(id);
+    this.updatePeer({ ...p.config, exportPolicy: policy });
+  }
+
+  /** Re-applies import rules and policy to every stored path of p from its pre-policy set. */
+  #reimport(p: PeerRt): void {
+    for (let f = 0; f < 2; f++) {
+      p.importCache[f]!.clear();
+      p.exportCache[f]!.clear();
+      const ft = this.tables[f]!;
+      for (let q = 0; q < ft.pathTop; q++) {
+        if (ft.pathPrefix[q]! < 0 || ft.pathPeer[q] !== p.idx) continue;
+        const pi = ft.pathPrefix[q]!;
+        const r = importTransform(this.env, p, this.store.get(ft.pathInAttr[q]!), { family: ft.family, words: ft.prefixes.keyOf(pi), len: ft.prefixes.lens[pi]! });
+        const nid = r ? this.store.revive(r).id : -1, old = ft.pathAttr[q]!;
+        if (nid === old) continue;
+        if (nid >= 0) this.store.acquire(nid);
+        ft.pathAttr[q] = nid;
+        if (old >= 0) this.store.release(old);
+        p.accepted[f]! += Number(nid >= 0) - Number(old >= 0);
+        this.recompute(f, pi);
+      }
+    }
+    for (const t of this.peers) if (t) for (let f = 0; f < 2; f++) t.exportCache[f]!.clear();
+  }
+
+  peerUp(id: string, negotiated: RibNegotiated): void {
+    const p = this.peer(id);
+    if (p.up) this.peerDown(id, { gracefulRestart: true });
+    p.up = true;
+    p.neg = negotiated;
+    p.routerId = parseIpv4(negotiated.peerRouterId);
+    for (const fam of negotiated.families) {
+      const f = famIndex(fam), ft = this.tables[f]!;
+      const n = ft.prefixes.capacity;
+      const o = { adv: new Int32Array(n).fill(-1), dirty: new Uint8Array(n), queue: new IntQueue(), eorPending: true, force: false, advertised: 0 };
+      for (let i = 0; i < ft.prefixes.size; i++) if (ft.best[i]! >= 0) { o.dirty[i] = 1; o.queue.push(i); }
+      p.out[f] = o;
+      this.upOut[f]!.push(p);
+    }
+  }
+
+  peerDown(id: string, opts?: { readonly gracefulRestart?: boolean }): void {
+    const p = this.peer(id);
+    if (!p.up) return;
+    p.up = false;
+    for (let f = 0; f < 2; f++) {
+      const o = p.out[f];
+      if (o) {
+        for (let i = 0; i < o.adv.length; i++) if (o.adv[i]! >= 0) this.store.release(o.adv[i]!);
+        p.out[f] = undefined;
+        this.upOut[f] = this.upOut[f]!.filter((x) => x !== p) as PeerRt[];
+      }
+      if (opts?.gracefulRestart) this.#markStale(p, f);
+      else this.#removePaths(p, f, () => true);
+    }
+  }
+
+  #markStale(p: PeerRt, f: number): void {
+    const ft = this.tables[f]!;
+    for (let q = 0; q < ft.pathTop; q++) if (ft.pathPrefix[q]! >= 0 && ft.pathPeer[q] === p.idx) ft.pathFlags[q] = ft.pathFlags[q]! | PATH_STALE;
+  }
+
+  #removePaths(p: PeerRt, f: number, which: (q: number) => boolean): void {
+    const ft = this.tables[f]!;
+    for (let q = 0; q < ft.pathTop; q++) if (ft.pathPrefix[q]! >= 0 && ft.pathPeer[q] === p.idx && which(q)) this.removePath(f, q);
+  }
+
+  sweepStale(id: string, family?: Family): void {
+    const p = this.peer(id);
+    for (let f = 0; f < 2; f++) {
+      if (family !== undefined && famIndex(family) !== f) continue;
+      const ft = this.tables[f]!;
+      this.#removePaths(p, f, (q) => (ft.pathFlags[q]! & PATH_STALE) !== 0);
+    }
+  }
+
+  beginRouteRefresh(id: string, family: Family): void {
+    this.#markStale(this.peer(id), famIndex(family));
+  }
+
+  endRouteRefresh(id: string, family: Family): void {
+    this.sweepStale(id, family);
+  }
+
+  ingestUpdate(id: string, update: RibUpdate): IngestResult {
+    const p = this.peer(id);
+    if (!p.up || !p.neg) throw new RibStateError(`UPDATE from peer ${JSON.stringify(id)} that is not up`);
+    scanAttrs(update.attrs, 0, update.attrs.length, this.scan);
+    return ingestUpdate(this, p, update);
+  }
+
+  /** Removes path q of family f, releasing its sets and re-running best path for its prefix. */
+  removePath(f: number, q: number): void {
+    const ft = this.tables[f]!, p = this.peers[ft.pathPeer[q]!]!;
+    const pi = ft.pathPrefix[q]!, inA = ft.pathInAttr[q]!, a = ft.pathAttr[q]!;
+    ft.freePath(q);
+    p.received[f]!--;
+    if (a >= 0) p.accepted[f]!--;
+    this.store.release(inA);
+    if (a >= 0) this.store.release(a);
+    this.recompute(f, pi);
+  }
+
+  /** Best path for prefix pi of family f; on change, marks Adj-RIB-Out and FIB dirty. */
+  recompute(f: number, pi: number): void {
+    const ft = this.tables[f]!;
+    const sel = selectBest(this.bestEnv[f]!, pi);
+    const nAttr = sel.best >= 0 ? ft.pathAttr[sel.best]! : -1;
+    ft.reason[pi] = sel.reason;
+    if (sel.best !== ft.best[pi] || nAttr !== ft.bestAttr[pi]) {
+      ft.best[pi] = sel.best;
+      ft.bestAttr[pi] = nAttr;
+      const ups = this.upOut[f]!;
+      for (let k = 0; k < ups.length; k++) {
+        const o = ups[k]!.out[f]!;
+        if (o.dirty.length <= pi) { o.dirty = growTo(o.dirty, ft.prefixes.capacity); o.adv = growTo(o.adv, ft.prefixes.capacity, -1); }
+        if (o.dirty[pi] === 0) { o.dirty[pi] = 1; o.queue.push(pi); }
+      }
+      if (this.opts.trackBestChanges) ft.queueFib(pi);
+    } else if (this.opts.trackBestChanges && this.opts.maxPaths > 1) ft.queueFib(pi);
+  }
+
+  refreshOutbound(id: string, family?: Family): void {
+    const p = this.peer(id);
+    for (let f = 0; f < 2; f++) {
+      const o = p.out[f];
+      if (!o || (family !== undefined && famIndex(family) !== f)) continue;
+      p.exportCache[f]!.clear();
+      const ft = this.tables[f]!;
+      for (let i = 0; i < ft.prefixes.size; i++) {
+        if ((ft.best[i]! >= 0 || o.adv[i]! >= 0) && o.dirty[i] === 0) { o.dirty[i] = 1; o.queue.push(i); }
+      }
+      o.force = true;
+    }
+  }
+
+  originate(prefix: string, attrs: OriginateAttrs = {}): void {
+    const pp = parsePrefix(prefix), f = famIndex(pp.family), ft = this.tables[f]!;
+    const pi = pp.family === 'ipv4' ? ft.prefixes.intern1(pp.words[0]!, pp.len) : ft.prefixes.lookup4(pp.words, 0, pp.len, true);
+    ft.syncCapacity();
+    const set = this.store.intern(originateAttrs(attrs));
+    this.store.acquire(set.id); this.store.acquire(set.id);
+    const q = ft.findPath(pi, 0, 0);
+    if (q < 0) {
+      ft.allocPath(pi, 0, 0, set.id, set.id);
+      this.peers[0]!.received[f]!++; this.peers[0]!.accepted[f]!++;
+    } else {
+      const old = ft.pathAttr[q]!;
+      ft.pathInAttr[q] = set.id; ft.pathAttr[q] = set.id;
+      this.store.release(old); this.store.release(old);
+    }
+    this.recompute(f, pi);
+  }
+
+  withdrawOriginated(prefix: string): void {
+    const pp = parsePrefix(prefix), f = famIndex(pp.family), ft = this.tables[f]!;
+    const pi = pp.family === 'ipv4' ? ft.prefixes.find1(pp.words[0]!, pp.len) : ft.prefixes.lookup4(pp.words, 0, pp.len, false);
+    const q = pi < 0 ? -1 : ft.findPath(pi, 0, 0);
+    if (q >= 0) this.removePath(f, q);
+  }
+
+  takeOutbound(id: string, maxBytes: number): Buffer[] {
+    const p = this.peer(id);
+    if (!p.up || !p.neg) return [];
+    return writeOutbound(this, p, maxBytes);
+  }
+
+  hasOutbound(id: string): boolean {
+    const p = this.peer(id);
+    return p.out.some((o) => o !== undefined && (o.queue.length > 0 || o.eorPending));
+  }
+
+  takeBestPathChanges(max: number): BestPathChange[] {
+    const out: BestPathChange[] = [];
+    for (let f = 0; f < 2 && out.length < max; f++) {
+      const ft = this.tables[f]!;
+      while (ft.fibQueue.length > 0 && out.length < max) {
+        const pi = ft.fibQueue.shift();
+        const st = ft.fibState[pi]! & ~1;
+        const prefix = () => `${ft.family === 'ipv4' ? formatV4(ft.prefixes.keys[pi]!) : formatV6At(ft, pi)}/${ft.prefixes.lens[pi]}`;
+        const b = ft.best[pi]!;
+        if (b < 0) {
+          ft.fibState[pi] = 0;
+          if (st & 2) out.push({ family: ft.family, prefix: prefix(), nextHops: null, local: false });
+          continue;
+        }
+        ft.fibState[pi] = 2;
+        const local = ft.pathPeer[b] === 0;
+        const hops = multipathSet(this.bestEnv[f]!, pi, b, this.opts.maxPaths, this.opts.multipathRelax)
+          .map((q) => nextHopText(this.store.get(ft.pathAttr[q]!).attrs.nextHop))
+          .filter((h, i, a) => h !== '' && a.indexOf(h) === i);
+        out.push({ family: ft.family, prefix: prefix(), nextHops: hops, local });
+      }
+    }
+    return out;
+  }
+
+  queryRoutes(query: RibQuery): RibRoute[] {
+    return queryRoutes(this, query);
+  }
+
+  countRoutes(query: Pick<RibQuery, 'family' | 'peer'> = {}): { readonly prefixes: number; readonly paths: number } {
+    return countRoutes(this, query);
+  }
+
+  peerCounts(id: string): PeerRibCounts {
+    const p = this.peer(id);
+    return {
+      received: p.received[0] + p.received[1], accepted: p.accepted[0] + p.accepted[1],
+      advertised: (p.out[0]?.advertised ?? 0) + (p.out[1]?.advertised ?? 0),
+    };
+  }
+
+  /** Families in FAMILIES order (exported for helpers). */
+  static readonly families = FAMILIES;
+  /** Interned attribute sets (for benchmarks and tests). */
+  get attrSetCount(): number { return this.store.size; }
+  /** Keeps `set` alive check for helpers. */
+  live(set: AttrSet): AttrSet { return set.id >= 0 ? set : this.store.revive(set); }
+}
+
+function formatV4(v: number): string {
+  return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+}
+
+function formatV6At(ft: FamilyTable, pi: number): string {
+  return nextHopText(wordsToBytes(ft.prefixes.keyOf(pi)));
+}
+
+export function wordsToBytes(w: ArrayLike<number>): Uint8Array {
+  const out = new Uint8Array(w.length * 4);
+  for (let i = 0; i < w.length; i++) { out[4 * i] = w[i]! >>> 24; out[4 * i + 1] = (w[i]! >>> 16) & 255; out[4 * i + 2] = (w[i]! >>> 8) & 255; out[4 * i + 3] = w[i]! & 255; }
+  return out;
+}
