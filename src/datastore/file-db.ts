@@ -125,8 +125,11 @@ export async function syncFiles(db: FileDb, state: StoreState, dir: string, norm
     try {
       text = await readFile(join(dir, rel), 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // removed since the scan
-      throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') continue; // removed since the scan
+      // Unreadable (EACCES, EISDIR, EIO…): a problem of this file only; its objects are kept.
+      parsed.set(rel, { docs: [], problems: [{ file: rel, line: 1, reason: `cannot read file: ${code ?? String(err)}` }], stat: k });
+      continue;
     }
     parsed.set(rel, { ...parseManifestText(text, rel, normalize), stat: k });
   }

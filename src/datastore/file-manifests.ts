@@ -106,6 +106,16 @@ export function countDocuments(text: string): number {
   return n;
 }
 
+/** One document and nothing around it (no comment, marker or directive outside it): safe to rewrite whole. */
+export function isBareSingleDocument(text: string): boolean {
+  let docs = 0;
+  for (const tok of new Parser().parse(text)) {
+    if (tok.type === 'document') docs++;
+    else if (tok.type !== 'newline' && tok.type !== 'space') return false;
+  }
+  return docs === 1;
+}
+
 /**
  * Replaces document `index` of `text` with `yamlText` (or removes it when undefined), keeping the
  * bytes of every other document, comment and marker.

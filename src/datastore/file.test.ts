@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile, mkdir, readdir, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile, mkdir, readdir, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -176,6 +176,28 @@ describe('FileDatastore: manifests on disk', () => {
       (await store.get('Pod', 'web', 'team-a'))?.metadata.labels?.['app'] === 'web2' ? true : undefined,
     );
     expect(store.problems()).toEqual([]);
+  });
+
+  it('keeps comments around a single hand-written document it updates', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'ns.yaml');
+    await writeFile(file, '# owned by the platform team\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: solo\n');
+    const store = await openStore(dir);
+    const ns = (await store.get('Namespace', 'solo'))!;
+    await store.update({ ...ns, metadata: { ...ns.metadata, labels: { env: 'prod' } } });
+    const text = await readFile(file, 'utf8');
+    expect(text.startsWith('# owned by the platform team\n')).toBe(true);
+    expect(text).toContain('env: prod');
+  });
+
+  it('reports an unreadable manifest as a problem of that file only', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'cluster.yaml'), HAND_WRITTEN);
+    await mkdir(join(dir, 'adir'));
+    await symlink(join(dir, 'adir'), join(dir, 'trap.yaml'));
+    const store = await openStore(dir);
+    expect(store.problems()).toEqual([{ file: 'trap.yaml', line: 1, reason: 'cannot read file: EISDIR' }]);
+    expect((await store.list('Pod')).items).toHaveLength(2);
   });
 
   it('reports an object defined in two files once, as a duplicate', async () => {

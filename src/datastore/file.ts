@@ -6,11 +6,11 @@ import { KINDS, type KindId, type Resource } from '../model/kinds.js';
 import { InvariantError, MargayError } from '../errors.js';
 import type { Datastore, DeleteOptions, ListOptions, ListResult, WatchEvent, WatchHandle, WatchOptions } from './types.js';
 import { DatastoreUnavailableError, VersionExpiredError } from './types.js';
-import { normalizeResource, objectKey, StoreState, type StoreContext } from './store-state.js';
+import { namespaceFor, normalizeResource, objectKey, StoreState, type StoreContext } from './store-state.js';
 import { compileFilter, matchesFilter, startWatch, WatchHub } from './watch-hub.js';
 import { checkHistoryWindow, defaultStoreContext } from './memory.js';
 import { withFileLock, writeFileAtomic, type LockOptions } from './file-lock.js';
-import { countDocuments, hasNoObjects, manifestYaml, parseManifestText, replaceDocument } from './file-manifests.js';
+import { hasNoObjects, isBareSingleDocument, manifestYaml, parseManifestText, replaceDocument } from './file-manifests.js';
 import type { ManifestProblem, Normalize } from './file-manifests.js';
 import { filesDiffer, newDb, readDb, scanManifestFiles, STATE_DIR, statKey, syncFiles } from './file-db.js';
 import type { FileDb, SourceRef } from './file-db.js';
@@ -113,8 +113,7 @@ export class FileDatastore implements Datastore {
 
   async get(kind: KindId, name: string, namespace?: string): Promise<Resource | undefined> {
     await this.#catchUp();
-    const ns = KINDS[kind].namespaced ? namespace || 'default' : undefined;
-    const o = this.#db.objects[objectKey(kind, name, ns)];
+    const o = this.#db.objects[objectKey(kind, name, namespaceFor(kind, namespace))];
     return o && structuredClone(o.object);
   }
 
@@ -339,7 +338,7 @@ export class FileDatastore implements Datastore {
     const text = await readFile(abs, 'utf8');
     const clean = (db.files[src.file]?.problems.length ?? 0) === 0;
     let next: string | undefined;
-    if (countDocuments(text) === 1 && src.doc === 0) {
+    if (isBareSingleDocument(text)) {
       next = yamlText;
     } else {
       const here = parseManifestText(text, src.file, this.#normalize).docs.find((d) => d.index === src.doc);

@@ -21,6 +21,7 @@ describe('MemoryDatastore', () => {
   it('defaults the namespace of a namespaced kind and rejects one on a cluster-scoped kind', async () => {
     const store = new MemoryDatastore();
     expect((await store.create(podFixture(undefined, 'a'))).metadata.namespace).toBe('default');
+    expect((await store.get('Pod', 'a'))?.metadata.namespace).toBe('default');
     await expect(
       store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x', namespace: 'y' } }),
     ).rejects.toMatchObject({ code: 'MGY_VALIDATION' });

@@ -54,6 +54,11 @@ export function objectKey(kind: KindId, name: string, namespace: string | undefi
   return `${kind}/${namespace ?? ''}/${name}`;
 }
 
+/** The namespace an object of `kind` is stored under: "default" if namespaced and none is given. */
+export function namespaceFor(kind: KindId, namespace: string | undefined): string | undefined {
+  return KINDS[kind].namespaced ? namespace || 'default' : undefined;
+}
+
 export function displayName(name: string, namespace: string | undefined): string {
   return namespace ? `${namespace}/${name}` : name;
 }
@@ -129,7 +134,7 @@ export class StoreState {
   ) {}
 
   get(kind: KindId, name: string, namespace: string | undefined): Resource | undefined {
-    return this.snap.objects[objectKey(kind, name, namespace)]?.object;
+    return this.snap.objects[objectKey(kind, name, namespaceFor(kind, namespace))]?.object;
   }
 
   create(raw: unknown): JournalEntry {
@@ -164,7 +169,7 @@ export class StoreState {
   }
 
   delete(kind: KindId, name: string, namespace: string | undefined, expectedVersion?: string): JournalEntry {
-    const ns = KINDS[kind].namespaced ? namespace || 'default' : undefined;
+    const ns = namespaceFor(kind, namespace);
     const key = objectKey(kind, name, ns);
     const current = this.snap.objects[key]?.object;
     if (!current) throw new NotFoundError(kind, displayName(name, ns));
