@@ -30,8 +30,8 @@
  *   `bookmarkIntervalMs` (real: about a minute). Watches have no server-side default timeout.
  *
  * Test hooks: compact() (old versions → 410), expireWatches() (410 ERROR to open watches),
- * closeWatches(), failNext() (500/503 or a dropped connection), goDown()/comeUp() (refuse connections
- * on the same port), and `requests` (every request seen).
+ * closeWatches(), failNext()/clearFailures() (500/503 or a dropped connection), goDown()/comeUp()
+ * (refuse connections on the same port), `requests` (every request seen) and `bookmarksSent`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -68,6 +68,8 @@ export interface SeenRequest {
 export class FakeApiServer {
   readonly store: FakeStore;
   readonly requests: SeenRequest[] = [];
+  /** BOOKMARK events written so far, over all watches. */
+  bookmarksSent = 0;
   readonly #registry = new ResourceRegistry();
   readonly #handlers: ResourceHandlers;
   readonly #watches = new Set<OpenWatch>();
@@ -150,6 +152,10 @@ export class FakeApiServer {
   /** The next `count` requests matching `match` fail this way. */
   failNext(count: number, failure: InjectedFailure, match: (r: SeenRequest) => boolean = () => true): void {
     for (let i = 0; i < count; i += 1) this.#failures.push({ failure, match });
+  }
+
+  clearFailures(): void {
+    this.#failures.length = 0;
   }
 
   /** Stops accepting connections and drops every open one; the port stays reserved for comeUp(). */
@@ -300,9 +306,8 @@ export class FakeApiServer {
       case 'GET':
         if (name !== undefined) return this.#handlers.get(r);
         if (watch === 'true' || watch === '1') {
-          const w = serveWatch(this.store, r, res, { bookmarkIntervalMs: this.opts.bookmarkIntervalMs ?? 1000 }, (x) =>
-            this.#watches.delete(x),
-          );
+          const wopts = { bookmarkIntervalMs: this.opts.bookmarkIntervalMs ?? 1000, onBookmark: () => (this.bookmarksSent += 1) };
+          const w = serveWatch(this.store, r, res, wopts, (x) => this.#watches.delete(x));
           this.#watches.add(w);
           return undefined;
         }

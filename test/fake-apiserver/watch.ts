@@ -36,7 +36,7 @@ export function serveWatch(
   store: FakeStore,
   req: WatchRequest,
   res: ServerResponse,
-  opts: { readonly bookmarkIntervalMs: number },
+  opts: { readonly bookmarkIntervalMs: number; readonly onBookmark: () => void },
   onClosed: (w: OpenWatch) => void,
 ): OpenWatch {
   const sel = parseSelectors(req.def, req.query); // throws StatusError before any byte is written
@@ -99,6 +99,7 @@ export function serveWatch(
 
   if (req.query.get('allowWatchBookmarks') === 'true') {
     const tick = () => {
+      opts.onBookmark();
       write({
         type: 'BOOKMARK',
         object: { kind: req.def.kind, apiVersion: apiVersionOf(req.def), metadata: { resourceVersion: String(store.revision) } },
