@@ -62,3 +62,30 @@ describe('validateResource: the generic checks', () => {
     expect(formatPath([])).toBe('');
   });
 });
+
+describe('validation is idempotent for every kind', () => {
+  const M = 'margay.dev/v1';
+  const valid: unknown[] = [
+    { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'n', labels: { a: 'b' } }, spec: { nodeName: 'n1', containers: [{ name: 'c', ports: [{ containerPort: 80 }] }] }, status: { podIP: '10.0.0.1' } },
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'n', labels: { env: 'x' } } },
+    { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' }, spec: { podCIDR: '10.244.0.0/24' } },
+    { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'k', namespace: 'n' }, spec: { podSelector: {}, egress: [{ to: [{ ipBlock: { cidr: '10.0.0.1/8' } }], ports: [{ port: 53 }] }] } },
+    { apiVersion: M, kind: 'IPPool', metadata: { name: 'p' }, spec: { cidr: 'fd00::1/64' } },
+    { apiVersion: M, kind: 'IPAMBlock', metadata: { name: 'b' }, spec: { cidr: '10.0.0.0/29', affinity: 'host:n1' } },
+    { apiVersion: M, kind: 'BlockAffinity', metadata: { name: 'a' }, spec: { state: 'confirmed', node: 'n1', cidr: '10.0.0.0/26', deleted: 'false' } },
+    { apiVersion: M, kind: 'IPAMConfiguration', metadata: { name: 'default' } },
+    { apiVersion: M, kind: 'BGPConfiguration', metadata: { name: 'default' }, spec: { asNumber: '1.1' } },
+    { apiVersion: M, kind: 'BGPPeer', metadata: { name: 'tor' }, spec: { peerIP: '[FD00::1]:179', asNumber: '65000' } },
+    { apiVersion: M, kind: 'NetworkPolicy', metadata: { name: 'np', namespace: 'n' }, spec: { ingress: [{ action: 'Allow', protocol: 'tcp', destination: { ports: ['80'], nets: ['10.1.1.1'] } }] } },
+    { apiVersion: M, kind: 'GlobalNetworkPolicy', metadata: { name: 'g' }, spec: { egress: [{ action: 'Deny', protocol: 1, icmp: { type: 8 } }] } },
+  ];
+
+  it.each(valid.map((v) => [(v as { kind: string }).kind, v] as const))('%s', (_kind, raw) => {
+    const once = validateResource(raw);
+    expect(validateResource(JSON.parse(JSON.stringify(once)))).toEqual(once);
+  });
+
+  it('covers every kind', () => {
+    expect(new Set(valid.map((v) => kindIdOf(v as { apiVersion: string; kind: string }))).size).toBe(KIND_IDS.length);
+  });
+});
