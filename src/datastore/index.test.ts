@@ -28,3 +28,12 @@ describe('openDatastore', () => {
     expect((err as ConfigError).message).toContain(JSON.stringify(spec));
   });
 });
+
+describe('openDatastore kubernetes', () => {
+  it('reports an unreadable kubeconfig as a ConfigError', async () => {
+    const err = await openDatastore('kubernetes', { log: silentLogger(), kubeconfig: '/nonexistent/kubeconfig' }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ConfigError);
+  });
+});

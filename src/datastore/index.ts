@@ -41,26 +41,8 @@ export async function openDatastore(spec: string, deps: OpenDatastoreDeps): Prom
 
 async function openKubernetes(deps: OpenDatastoreDeps): Promise<Datastore> {
   // Loaded lazily: only the kubernetes backend pulls in @kubernetes/client-node.
-  const specifier: string = './kubernetes.js';
-  let mod: {
-    openKubernetesDatastore?: (opts: {
-      log: Logger;
-      kubeconfig?: string;
-      validate?: (raw: unknown) => unknown;
-    }) => Promise<Datastore>;
-  };
-  try {
-    mod = (await import(specifier)) as typeof mod;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
-    throw new ConfigError('datastore', 'the kubernetes backend (src/datastore/kubernetes.ts) is not built into this Margay', {
-      cause: err,
-    });
-  }
-  if (!mod.openKubernetesDatastore) {
-    throw new ConfigError('datastore', 'src/datastore/kubernetes.ts does not export openKubernetesDatastore');
-  }
-  return mod.openKubernetesDatastore({
+  const { openKubernetesDatastore } = await import('./kubernetes.js');
+  return openKubernetesDatastore({
     log: deps.log.child({ component: 'datastore', backend: 'kubernetes' }),
     validate: validateResource,
     ...(deps.kubeconfig !== undefined ? { kubeconfig: deps.kubeconfig } : {}),
