@@ -8,7 +8,7 @@ import { FakeApiServer } from './server.js';
 /**
  * Fidelity check with a real client: the machine's kubectl (offline, kubeconfig pointing at the fake)
  * gets, applies, watches and deletes through the fake exactly as against a cluster. The fake serves no
- * OpenAPI, so `apply` runs with --validate=false (a listed deviation).
+ * OpenAPI, so `apply` runs with  (a listed deviation).
  */
 const KUBECTL = '/usr/bin/kubectl';
 let server: FakeApiServer;
@@ -70,7 +70,7 @@ afterAll(async () => {
 describe('kubectl against the fake API server', () => {
   it('apply creates, re-apply patches (strategic merge for built-ins, merge patch for CRs), get reads back', async () => {
     writeFileSync(join(dir, 'm.yaml'), MANIFEST(26));
-    const first = await kubectl('apply', '--validate=false', '-f', join(dir, 'm.yaml'));
+    const first = await kubectl('apply', '-f', join(dir, 'm.yaml'));
     expect(first.stderr).toBe('');
     expect(first.stdout.split('\n')).toEqual([
       'ippool.margay.dev/pool-a created',
@@ -78,8 +78,11 @@ describe('kubectl against the fake API server', () => {
       'networkpolicy.networking.k8s.io/deny-all created',
       'globalnetworkpolicy.margay.dev/allow-dns created',
     ]);
+    const posts = server.requests.filter((r) => r.method === 'POST');
+    expect(posts.length).toBe(4);
+    for (const p of posts) expect(p.url).toContain('fieldValidation=Strict');
     writeFileSync(join(dir, 'm.yaml'), MANIFEST(27));
-    const second = await kubectl('apply', '--validate=false', '-f', join(dir, 'm.yaml'));
+    const second = await kubectl('apply', '-f', join(dir, 'm.yaml'));
     expect(second.stdout.split('\n')).toEqual([
       'ippool.margay.dev/pool-a configured',
       'pod/web unchanged',
@@ -108,7 +111,7 @@ describe('kubectl against the fake API server', () => {
     const missing = await kubectl('get', 'ippool', 'nope');
     expect(missing.exitCode).toBe(1);
     expect(missing.stderr).toBe('Error from server (NotFound): ippools.margay.dev "nope" not found');
-    const dup = await kubectl('create', '--validate=false', '-f', join(dir, 'm.yaml'));
+    const dup = await kubectl('create', '-f', join(dir, 'm.yaml'));
     expect(dup.stderr).toContain('Error from server (AlreadyExists): error when creating');
     expect(dup.stderr).toContain('ippools.margay.dev "pool-a" already exists');
   });

@@ -4,7 +4,7 @@
  * cluster. Custom resources are served only while their CustomResourceDefinition is stored; the CRDs
  * in deploy/crds/ are loaded at start (as `kubectl apply -f deploy/crds` would).
  *
- * Served: discovery (/version, /api, /api/v1, /apis, /apis/<g>, /apis/<g>/<v>), health (/healthz,
+ * Served: discovery (/version, /api, /api/v1, /apis, /apis/<g>, /apis/<g>/<v>, /openapi/v3), health (/healthz,
  * /readyz, /livez); core v1 pods, namespaces, nodes; networking.k8s.io/v1 networkpolicies;
  * apiextensions.k8s.io/v1 customresourcedefinitions; every CRD-defined resource. Verbs GET (object,
  * namespaced list, all-namespaces list, watch), POST, PUT, PATCH (merge, strategic-as-merge, JSON
@@ -22,8 +22,10 @@
  * - `/status` subresource paths act on the whole object. No other subresources (log, exec, scale...).
  * - LIST ignores `limit`/`continue` (always one page) and serves the latest state whatever
  *   `resourceVersion`/`resourceVersionMatch` say (except Exact below the compacted revision → 410).
- *   No `sendInitialEvents`. No legacy `/api/v1/watch/...` paths. No OpenAPI (/openapi/v2, /v3 → 404),
- *   so kubectl needs `--validate=false`. Aggregated discovery is not offered (clients fall back).
+ *   No `sendInitialEvents`. No legacy `/api/v1/watch/...` paths. Aggregated discovery is not offered
+ *   (clients fall back to the legacy documents).
+ * - OpenAPI: no /openapi/v2; /openapi/v3 lists paths and operations only (no schemas), declaring
+ *   server-side `fieldValidation`, which the fake accepts but does not enforce (unknown fields pass).
  * - Table output (`as=Table`) has only Name and Age columns.
  * - PUT of a missing object is 404 for every kind (the real server creates a few kinds on PUT).
  * - History is bounded by count (`historyLimit`), not by time; bookmarks come every
@@ -42,6 +44,7 @@ import { FakeStore } from './store.js';
 import { ResourceHandlers, ResourceRegistry, type ResourceRequest, type Reply } from './handlers.js';
 import { serveWatch, type OpenWatch } from './watch.js';
 import { Statuses, StatusError, type Status } from './status.js';
+import { openapiGroupVersion, openapiRoot } from './openapi.js';
 import { CRD_RESOURCE, apiGroup, apiGroupList, apiResourceList, apiVersions, VERSION_INFO } from './resources.js';
 
 export const DEFAULT_CRD_DIR = new URL('../../deploy/crds/', import.meta.url).pathname;
@@ -252,6 +255,12 @@ export class FakeApiServer {
     if (p === '/version') return { code: 200, body: VERSION_INFO };
     if (p === '/healthz' || p === '/readyz' || p === '/livez') return { code: 200, body: 'ok' };
     const all = this.#registry.all();
+    if (p === '/openapi/v3') return { code: 200, body: openapiRoot(all) };
+    if (p.startsWith('/openapi/v3/')) {
+      const doc = openapiGroupVersion(all, p.slice('/openapi/v3/'.length));
+      if (!doc) throw new StatusError(Statuses.unknownPath());
+      return { code: 200, body: doc };
+    }
     if (p === '/api') return { code: 200, body: apiVersions(`127.0.0.1:${this.#port}`) };
     if (p === '/api/v1') return { code: 200, body: apiResourceList('v1', all.filter((d) => d.group === '')) };
     if (p === '/apis') return { code: 200, body: apiGroupList(all) };
