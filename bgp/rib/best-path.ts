@@ -88,17 +88,18 @@ export function comparePaths(env: BestPathEnv, a: number, b: number, useMed = tr
   return d * STEP['path-id'];
 }
 
-export interface Selection { readonly best: number; readonly reason: number }
-const NONE: Selection = { best: -1, reason: 0 };
+/** Result of the last selectBest call (no allocation per prefix): best path (-1: none) and reason index. */
+export const selection = { best: -1, reason: 0 };
 
-/** Best accepted path of prefix p with its reason index, or best = -1. */
-export function selectBest(env: BestPathEnv, p: number): Selection {
+/** Best accepted path of prefix p and its reason index, written to `selection`. */
+export function selectBest(env: BestPathEnv, p: number): void {
   const { ft } = env;
   const attr = ft.pathAttr, next = ft.pathNext;
   let first = -1, count = 0;
   for (let q = ft.head[p]!; q >= 0; q = next[q]!) if (attr[q]! >= 0) { if (first < 0) first = q; count++; }
-  if (count === 0) return NONE;
-  if (count === 1) return { best: first, reason: 0 };
+  selection.reason = 0;
+  selection.best = first;
+  if (count <= 1) return;
   // Deterministic MED: winner per neighbour AS (with MED), then winners compared without MED.
   const groupBest = new Map<number, number>();
   for (let q = ft.head[p]!; q >= 0; q = next[q]!) {
@@ -116,7 +117,8 @@ export function selectBest(env: BestPathEnv, p: number): Selection {
     const c = comparePaths(env, best, q);
     reason = Math.max(reason, c < 0 ? -c : STEP.med);
   }
-  return { best, reason };
+  selection.best = best;
+  selection.reason = reason;
 }
 
 /** The best path plus paths equal to it up to MULTIPATH_STEP (same neighbour AS unless relaxed), best first. */

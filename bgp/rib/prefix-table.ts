@@ -25,16 +25,20 @@ export class PrefixTable {
 
   get capacity(): number { return this.lens.length; }
 
+  /** murmur3 fmix32 of the address mixed with the length. */
   static hash1(w0: number, len: number): number {
-    let h = Math.imul(w0 ^ (len << 24), 0x9e3779b1);
-    h ^= h >>> 15;
-    return Math.imul(h, 0x85ebca6b) ^ (h >>> 13);
+    let h = w0 ^ Math.imul(len + 1, 0x9e3779b1);
+    h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35);
+    return h ^ (h >>> 16);
   }
 
   static hash4(w: ArrayLike<number>, o: number, len: number): number {
-    let h = len;
-    for (let i = 0; i < 4; i++) { h = Math.imul(h ^ w[o + i]!, 0x9e3779b1); h ^= h >>> 15; }
-    return Math.imul(h, 0x85ebca6b) ^ (h >>> 13);
+    let h = Math.imul(len + 1, 0x9e3779b1);
+    for (let i = 0; i < 4; i++) { h = Math.imul(h ^ w[o + i]!, 0xcc9e2d51); h = (h << 15) | (h >>> 17); h = Math.imul(h, 0x1b873593); }
+    h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35);
+    return h ^ (h >>> 16);
   }
 
   /** IPv4: index of (addr, len), inserting when absent. */

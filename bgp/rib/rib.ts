@@ -17,7 +17,7 @@ import type { PolicyDefinition } from '../policy/types.js';
 import type { OriginateAttrs, RibApi } from './api.js';
 import { AttrStore, type AttrSet } from './attr-store.js';
 import { scanAttrs, type AttrScan } from './attrs.js';
-import { type BestPathEnv, multipathSet, selectBest } from './best-path.js';
+import { type BestPathEnv, multipathSet, selectBest, selection } from './best-path.js';
 import { FamilyTable, PATH_STALE } from './family-table.js';
 import { FAMILIES, famIndex, makePeer, type PeerRt } from './peer.js';
 import { parseIpv4 } from './prefix.js';
@@ -236,7 +236,8 @@ export class Rib implements RibApi {
   /** Best path for prefix pi of family f; on change, marks Adj-RIB-Out and FIB dirty. */
   recompute(f: number, pi: number): void {
     const ft = this.tables[f]!;
-    const sel = selectBest(this.bestEnv[f]!, pi);
+    selectBest(this.bestEnv[f]!, pi);
+    const sel = selection;
     const nAttr = sel.best >= 0 ? ft.pathAttr[sel.best]! : -1;
     ft.reason[pi] = sel.reason;
     if (sel.best !== ft.best[pi] || nAttr !== ft.bestAttr[pi]) {

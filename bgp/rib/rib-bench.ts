@@ -1,0 +1,92 @@
+/**
+ * RIB benchmark (prints figures; not a timed test). N IPv4 prefixes (default 1M, /24 from 11.0.0.0)
+ * with realistic attributes (distinct AS paths, communities, MED) are packed 800 per UPDATE from one
+ * eBGP peer, ingested (Adj-RIB-In → import policy → Loc-RIB best path), then the outbound UPDATEs for a
+ * second eBGP peer (collector) are produced. Reports ingest time, outbound time, heap and RSS.
+ *
+ *   npx esbuild bgp/rib/rib-bench.ts --bundle --platform=node --format=esm --outfile=/tmp/rib-bench.mjs \
+ *     && node --expose-gc /tmp/rib-bench.mjs [--prefixes N] [--runs R] [--per-update 800]
+ */
+import { performance } from 'node:perf_hooks';
+import { ATTR, ByteWriter, EMPTY_ATTRS, SEG, encodeAttrs, type RouteAttrs } from './attrs.js';
+import { Rib } from './rib.js';
+import { ribUpdateFromBody } from './update-view.js';
+import type { RibUpdate } from './types.js';
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+}
+
+const N = arg('prefixes', 1_000_000);
+const RUNS = arg('runs', 3);
+const PER = arg('per-update', 800);
+const ACCEPT = { name: 'all', statements: [], defaultResult: 'accept' as const };
+
+function makeUpdates(): RibUpdate[] {
+  const out: RibUpdate[] = [];
+  let seed = 7;
+  const rnd = (m: number): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed % m; };
+  for (let start = 0; start < N; start += PER) {
+    const n = Math.min(PER, N - start);
+    const pathLen = 2 + rnd(5);
+    const asns = [65001, ...Array.from({ length: pathLen }, () => 1000 + rnd(60000))];
+    const a: RouteAttrs = {
+      ...EMPTY_ATTRS, origin: rnd(3) === 0 ? 2 : 0, asPath: [{ type: SEG.AS_SEQUENCE, asns }],
+      nextHop: Uint8Array.of(10, 0, 0, 2), med: rnd(100), communities: [(65001 << 16) | rnd(500), (65001 << 16) | 1000],
+    };
+    const attrs = encodeAttrs(a, { fourOctetAs: true, nextHopAttr: true });
+    const w = new ByteWriter(4 + attrs.length + n * 4);
+    w.u16(0); w.u16(attrs.length); w.bytes(attrs);
+    for (let i = 0; i < n; i++) {
+      const v = (0x0b000000 + (start + i) * 256) >>> 0;
+      w.u8(24); w.u8(v >>> 24); w.u8((v >>> 16) & 255); w.u8((v >>> 8) & 255);
+    }
+    if (w.len + 19 > 4096) throw new Error(`UPDATE too large: ${w.len + 19}`);
+    out.push(ribUpdateFromBody(w.buf.subarray(0, w.len)));
+  }
+  void ATTR;
+  return out;
+}
+
+const mb = (n: number): string => (n / 1048576).toFixed(1);
+
+interface RunResult { ingest: number; out: number; cpu: number; msgs: number; bytes: number; heap: number; rss: number; sets: number }
+
+function run(updates: RibUpdate[]): RunResult {
+  (globalThis as { gc?: () => void }).gc?.();
+  const rib = new Rib({ localAs: 65000, routerId: '10.0.0.1', trackBestChanges: false });
+  rib.addPeer({ id: 'inj', address: '10.0.0.2', peerAs: 65001, localAddress: '10.0.0.1', importPolicy: ACCEPT, exportPolicy: ACCEPT });
+  rib.addPeer({ id: 'col', address: '10.0.1.2', peerAs: 65002, localAddress: '10.0.1.1', importPolicy: ACCEPT, exportPolicy: ACCEPT });
+  const neg = { fourOctetAs: true, families: ['ipv4' as const] };
+  rib.peerUp('inj', { ...neg, peerRouterId: '10.0.0.2' });
+  rib.peerUp('col', { ...neg, peerRouterId: '10.0.1.2' });
+  rib.takeOutbound('col', 1 << 20);
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (const u of updates) rib.ingestUpdate('inj', u);
+  const t1 = performance.now();
+  let msgs = 0, bytes = 0;
+  for (;;) {
+    const b = rib.takeOutbound('col', 1 << 20);
+    if (b.length === 0) break;
+    msgs += b.length;
+    for (const x of b) bytes += x.length;
+  }
+  const t2 = performance.now();
+  const c1 = process.cpuUsage(c0);
+  const mem = process.memoryUsage();
+  if (rib.countRoutes().prefixes !== N || rib.peerCounts('col').advertised !== N) throw new Error('bench: not all routes made it');
+  return { ingest: t1 - t0, out: t2 - t1, cpu: (c1.user + c1.system) / 1000, msgs, bytes, heap: mem.heapUsed, rss: mem.rss, sets: rib.attrSetCount };
+}
+
+const updates = makeUpdates();
+console.log(`prefixes ${N}, ${updates.length} UPDATEs of ≤${PER} NLRI, node ${process.version}`);
+const results: RunResult[] = [];
+for (let r = 0; r < RUNS; r++) {
+  const x = run(updates);
+  results.push(x);
+  console.log(`run ${r + 1}: ingest+best ${x.ingest.toFixed(0)} ms, outbound ${x.out.toFixed(0)} ms (${x.msgs} UPDATEs, ${mb(x.bytes)} MB), total ${(x.ingest + x.out).toFixed(0)} ms (cpu ${x.cpu.toFixed(0)} ms), heap ${mb(x.heap)} MB, rss ${mb(x.rss)} MB, attr sets ${x.sets}`);
+}
+const med = (f: (x: RunResult) => number): number => results.map(f).sort((a, b) => a - b)[Math.floor(results.length / 2)]!;
+console.log(`median: ingest+best ${med((x) => x.ingest).toFixed(0)} ms, outbound ${med((x) => x.out).toFixed(0)} ms, total ${med((x) => x.ingest + x.out).toFixed(0)} ms, cpu ${med((x) => x.cpu).toFixed(0)} ms, peak rss ${mb(Math.max(...results.map((x) => x.rss)))} MB`);
