@@ -1,4 +1,4 @@
-import type { Selector } from './ast.js';
+import type { Selector, ValueOp } from './ast.js';
 
 export type Labels = Readonly<Record<string, string>>;
 
@@ -71,3 +71,55 @@ export function selectorKeys(sel: Selector, out: Set<string> = new Set()): Set<s
       return out;
   }
 }
+
+export type CompiledSelector = (labels: Labels) => boolean;
+
+/**
+ * Compiles `sel` to a closure with the same result as evaluateSelector (property-tested), for hot
+ * paths that evaluate one selector against many label sets (policy and ipset membership).
+ */
+export function compileSelector(sel: Selector, opts: EvaluateOptions = {}): CompiledSelector {
+  switch (sel.op) {
+    case 'all':
+      return () => true;
+    case 'global': {
+      const v = opts.namespaced !== true;
+      return () => v;
+    }
+    case 'has': {
+      const k = sel.key;
+      return (l) => hasOwn.call(l, k);
+    }
+    case 'not': {
+      const inner = compileSelector(sel.operand, opts);
+      return (l) => !inner(l);
+    }
+    case 'and': {
+      const parts = sel.operands.map((o) => compileSelector(o, opts));
+      return (l) => parts.every((p) => p(l));
+    }
+    case 'or': {
+      const parts = sel.operands.map((o) => compileSelector(o, opts));
+      return (l) => parts.some((p) => p(l));
+    }
+    case 'in':
+    case 'notIn': {
+      const k = sel.key, set = new Set(sel.values), want = sel.op === 'in';
+      return (l) => (hasOwn.call(l, k) ? set.has(l[k]!) === want : !want);
+    }
+    default: {
+      const { key: k, value: v, op } = sel;
+      const test = VALUE_TESTS[op];
+      const absent = op === 'ne';
+      return (l) => (hasOwn.call(l, k) ? test(l[k]!, v) : absent);
+    }
+  }
+}
+
+const VALUE_TESTS: Readonly<Record<ValueOp, (actual: string, v: string) => boolean>> = {
+  eq: (a, v) => a === v,
+  ne: (a, v) => a !== v,
+  contains: (a, v) => a.includes(v),
+  startsWith: (a, v) => a.startsWith(v),
+  endsWith: (a, v) => a.endsWith(v),
+};

@@ -4,7 +4,7 @@
  */
 export { ALL, LABEL_KEY_PATTERN, andOf, canonicalSet, setNode, type Selector, type SetOp, type ValueOp } from './ast.js';
 export { InvalidSelectorError, SelectorParseError } from './errors.js';
-export { evaluateSelector, selectorKeys, type EvaluateOptions, type Labels } from './evaluate.js';
+export { compileSelector, evaluateSelector, selectorKeys, type CompiledSelector, type EvaluateOptions, type Labels } from './evaluate.js';
 export {
   labelKeyProblem,
   labelSelectorToSelector,

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalSet, evaluateSelector, parseSelector, printSelector, type Selector } from './index.js';
+import { canonicalSet, compileSelector, evaluateSelector, parseSelector, printSelector, type Selector } from './index.js';
 
 // Small alphabets so random label maps hit the selector's keys and values often.
 const KEYS = ['a', 'b', 'x.io/name', 'in', 'has', 'all', 'not', 'constructor', 'k-1_2'];
@@ -65,6 +65,12 @@ describe('selector properties', () => {
   it('evaluateSelector agrees with the reference evaluator', () => {
     fc.assert(fc.property(selectorArb, labelsArb, fc.boolean(), (sel, labels, namespaced) => {
       expect(evaluateSelector(sel, labels, { namespaced })).toBe(reference(sel, new Map(Object.entries(labels)), namespaced));
+    }), { numRuns: 3000 });
+  });
+
+  it('compileSelector agrees with evaluateSelector', () => {
+    fc.assert(fc.property(selectorArb, labelsArb, fc.boolean(), (sel, labels, namespaced) => {
+      expect(compileSelector(sel, { namespaced })(labels)).toBe(evaluateSelector(sel, labels, { namespaced }));
     }), { numRuns: 3000 });
   });
 
