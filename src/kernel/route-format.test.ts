@@ -74,6 +74,15 @@ describe('renderRouteArgs', () => {
     expect(() => renderRouteArgs({ dst: '10.0.0.0/24', via: '1.1.1.1', table: 254, proto: 109, nexthops: [{ via: '2.2.2.2' }] })).toThrow(InvariantError);
   });
 
+  it('compares routes in the canonical form the kernel reports', () => {
+    const listed = { dst: '10.0.0.0/24', table: 254, proto: 109, dev: 'mgy1' };
+    expect(sameRoute(listed, { ...listed, type: 'unicast', scope: 'global', metric: 0 })).toBe(true);
+    expect(sameRoute({ dst: 'fd00::/64', table: 254, proto: 110, metric: 1024, nexthops: [{ via: 'fd00::1', weight: 1 }] },
+      { dst: 'fd00::/64', table: 254, proto: 110, nexthops: [{ via: 'fd00::1' }] })).toBe(true);
+    expect(sameRoute(listed, { ...listed, metric: 5 })).toBe(false);
+    expect(sameRoute(listed, { ...listed, dev: 'mgy2' })).toBe(false);
+  });
+
   it('keys routes by table, dst and effective metric (IPv4 0, IPv6 1024)', () => {
     expect(routeKeyString({ dst: '10.0.0.0/24', table: 254 })).toBe('254|10.0.0.0/24|0');
     expect(routeKeyString({ dst: 'fd00::/64', table: 254 })).toBe('254|fd00::/64|1024');

@@ -168,7 +168,24 @@ export function renderRouteDeleteArgs(k: RouteKey): string[] {
   return a;
 }
 
+/**
+ * The form `parseRoutes` reads back: no `type: 'unicast'`, no `scope: 'global'`, no default metric
+ * (IPv4 0, IPv6 1024), no next-hop weight 1. Compare desired routes in this form with listed ones.
+ */
+export function canonicalRoute(r: KernelRoute): KernelRoute {
+  const { type, scope, metric, nexthops, ...rest } = r;
+  return {
+    ...rest,
+    ...(type === undefined || type === 'unicast' ? {} : { type }),
+    ...(scope === undefined || scope === 'global' ? {} : { scope }),
+    ...(metric === undefined || metric === effectiveMetric({ dst: r.dst }) ? {} : { metric }),
+    ...(nexthops === undefined
+      ? {}
+      : { nexthops: nexthops.map(({ weight, ...h }) => (weight === undefined || weight === 1 ? h : { ...h, weight })) }),
+  };
+}
+
 /** Two routes are equal when everything the kernel reports back is equal. */
 export function sameRoute(a: KernelRoute, b: KernelRoute): boolean {
-  return renderRouteArgs(a).join(' ') === renderRouteArgs(b).join(' ');
+  return renderRouteArgs(canonicalRoute(a)).join(' ') === renderRouteArgs(canonicalRoute(b)).join(' ');
 }

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../log.js';
+import { createKernelAdapters } from './adapters.js';
+import { FakeCommandRunner } from './testing/fake-command-runner.js';
+import { createFakeKernelAdapters } from './testing/fake-kernel-adapters.js';
+
+describe('createKernelAdapters', () => {
+  it('points every adapter at the namespace and uses the detected iptables backend', async () => {
+    const runner = new FakeCommandRunner()
+      .on('iptables-legacy-save', { stdout: '' })
+      .on('iptables-nft-save', { stdout: '*filter\n-A INPUT -j ACCEPT\nCOMMIT\n' })
+      .on('route show', { stdout: '[]' });
+    const k = await createKernelAdapters(runner, silentLogger(), { netns: 'node1' });
+    expect(k.iptables[4].mode).toBe('nft');
+    expect(k.iptables[6].family).toBe(6);
+    runner.commands.length = 0;
+    await k.routes.list({ family: 4 });
+    await k.sysctl.set('net.ipv4.ip_forward', 1);
+    await k.ipsets.listNames();
+    await k.iptables[6].save('filter');
+    expect(runner.lines).toEqual([
+      'ip -n node1 -N -j -4 route show table all',
+      'ip netns exec node1 sysctl -q -w net/ipv4/ip_forward=1',
+      'ip netns exec node1 ipset list -n',
+      'ip netns exec node1 ip6tables-nft-save -t filter',
+    ]);
+  });
+
+  it('honours an iptables override without probing', async () => {
+    const runner = new FakeCommandRunner();
+    const k = await createKernelAdapters(runner, silentLogger(), { iptablesMode: 'legacy' });
+    expect(k.iptables[4].mode).toBe('legacy');
+    expect(runner.commands).toEqual([]);
+  });
+
+  it('has a fake counterpart with the same shape', async () => {
+    const k = createFakeKernelAdapters();
+    await k.routes.replace({ dst: '10.0.0.0/26', type: 'blackhole', table: 254, proto: 111 });
+    expect(k.routes.ops).toEqual(['replace 10.0.0.0/26']);
+  });
+});

@@ -1,0 +1,58 @@
+import type { Logger } from '../log.js';
+import type { CommandRunner } from './command-runner.js';
+import { ConntrackToolOps, type ConntrackOps } from './conntrack-ops.js';
+import { IptablesRestoreBackend, type IptablesBackend } from './iptables-backend.js';
+import { detectIptablesMode, type IptablesMode } from './iptables-detect.js';
+import { IpsetRestoreBackend, type IpsetBackend } from './ipset-backend.js';
+import { IpLinkOps, type LinkOps } from './link-ops.js';
+import { IpNeighborOps, type NeighborOps } from './neighbor-ops.js';
+import { IpRouteTable, type RouteTable } from './route-table.js';
+import { ProcSysctlOps, type SysctlOps } from './sysctl-ops.js';
+
+/** Every kernel adapter for one network namespace. Reconcilers take the one they own. */
+export interface KernelAdapters {
+  readonly netns: string | undefined;
+  readonly links: LinkOps;
+  readonly routes: RouteTable;
+  readonly sysctl: SysctlOps;
+  readonly neighbors: NeighborOps;
+  readonly iptables: { readonly 4: IptablesBackend; readonly 6: IptablesBackend };
+  readonly ipsets: IpsetBackend;
+  readonly conntrack: ConntrackOps;
+}
+
+export interface KernelAdapterOptions {
+  /** Target namespace; the process's own when absent. */
+  readonly netns?: string;
+  /** `auto` (default) detects the host's backend; see iptables-detect.ts. */
+  readonly iptablesMode?: IptablesMode | 'auto';
+  /** Allow link and neighbour writes on interfaces without Margay's prefix (pod namespaces, the lab). */
+  readonly touchForeign?: boolean;
+}
+
+/**
+ * Builds the real adapters for one namespace, each with its own child logger
+ * (`{ component: 'kernel', adapter, netns }`). Detects the iptables backend once.
+ */
+export async function createKernelAdapters(runner: CommandRunner, log: Logger, opts: KernelAdapterOptions = {}): Promise<KernelAdapters> {
+  const netns = opts.netns;
+  const child = (adapter: string): Logger => log.child({ component: 'kernel', adapter, ...(netns === undefined ? {} : { netns }) });
+  const mode = await detectIptablesMode(runner, child('iptables-detect'), {
+    ...(netns === undefined ? {} : { netns }),
+    override: opts.iptablesMode ?? 'auto',
+  });
+  const scoped = { ...(netns === undefined ? {} : { netns }), touchForeign: opts.touchForeign ?? false };
+  return {
+    netns,
+    links: new IpLinkOps(runner, child('links'), scoped),
+    routes: new IpRouteTable(runner, child('routes'), netns),
+    sysctl: new ProcSysctlOps(runner, child('sysctl'), netns),
+    neighbors: new IpNeighborOps(runner, child('neighbors'), scoped),
+    iptables: {
+      4: new IptablesRestoreBackend(runner, child('iptables4'), 4, mode, netns),
+      6: new IptablesRestoreBackend(runner, child('iptables6'), 6, mode, netns),
+    },
+    ipsets: new IpsetRestoreBackend(runner, child('ipsets'), netns),
+    conntrack: new ConntrackToolOps(runner, child('conntrack'), netns),
+  };
+}
