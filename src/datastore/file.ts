@@ -256,15 +256,15 @@ export class FileDatastore implements Datastore {
   }
 
   #follow(rescanMs: number, useFsWatch: boolean): void {
+    // Not unref'd: an open store is a live resource (like the kubernetes backend's watch socket)
+    // and keeps the process up until close().
     this.#timer = setInterval(() => this.#kick(), rescanMs);
-    this.#timer.unref();
     const watchDir = (dir: string, relevant: (name: string) => boolean) => {
       try {
         const w = fsWatch(dir, (_ev, name) => {
           if (name === null || relevant(String(name))) this.#kickSoon();
         });
         w.on('error', (err) => this.#log.warn({ err, dir }, 'fs.watch failed; relying on the periodic rescan'));
-        w.unref();
         this.#fsWatchers.push(w);
       } catch (err) {
         this.#log.warn({ err, dir }, 'fs.watch unavailable; relying on the periodic rescan');
