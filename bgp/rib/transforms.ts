@@ -67,6 +67,7 @@ export function exportTransform(env: TransformEnv, T: PeerRt, S: PeerRt, A: Attr
   if (A.noAdvertise) return null;
   if (!T.ibgp && (A.noExport || A.noExportSubconfed)) return null;
   if (T.ibgp && S.ibgp && !(S.config.routeReflectorClient || T.config.routeReflectorClient)) return null;
+  if (T.ibgp && A.attrs.originatorId !== undefined && A.attrs.originatorId === T.routerId) return null;
   if (!T.ibgp && env.ebgpRequiresPolicy && !T.exportPolicy) return null;
   const fi = famIndex(pc.family);
   const self = T.selfNextHop[fi]!;

@@ -120,7 +120,10 @@ export interface IngestResult {
 export interface BestPathChange {
   readonly family: Family;
   readonly prefix: string;
-  /** Null: no route any more (withdraw from the FIB). Empty array never occurs. */
+  /**
+   * Null: no route any more (withdraw from the FIB). Learned routes have ≥ 1 next hop (all multipath
+   * next hops, best first); a locally originated best path has [] (or its configured next hop).
+   */
   readonly nextHops: readonly string[] | null;
   /** Locally originated best path (the FIB sync should not install it). */
   readonly local: boolean;
