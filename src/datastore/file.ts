@@ -3,7 +3,7 @@ import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { KINDS, type KindId, type Resource } from '../model/kinds.js';
-import { InvariantError, MargayError } from '../errors.js';
+import { ConfigError, InvariantError, MargayError } from '../errors.js';
 import type { Datastore, DeleteOptions, ListOptions, ListResult, WatchEvent, WatchHandle, WatchOptions } from './types.js';
 import { DatastoreUnavailableError, VersionExpiredError } from './types.js';
 import { namespaceFor, normalizeResource, objectKey, StoreState, type StoreContext } from './store-state.js';
@@ -80,7 +80,7 @@ export class FileDatastore implements Datastore {
   static async open(opts: FileDatastoreOptions): Promise<FileDatastore> {
     const rescan = opts.rescanIntervalMs ?? 500;
     if (!Number.isInteger(rescan) || rescan < 10 || rescan > 1000) {
-      throw new DatastoreUnavailableError(`rescanIntervalMs must be an integer in 10..1000, got ${rescan}`);
+      throw new ConfigError('datastore', `rescanIntervalMs must be an integer in 10..1000, got ${rescan}`);
     }
     const ds = new FileDatastore(opts);
     try {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { KindId, Resource } from '../model/kinds.js';
 import { validateResource } from '../model/index.js';
-import { ValidationError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import type { Datastore, DeleteOptions, ListOptions, ListResult, WatchEvent, WatchHandle, WatchOptions } from './types.js';
 import { DatastoreUnavailableError } from './types.js';
 import { emptySnapshot, StoreState, type StoreContext } from './store-state.js';
@@ -23,7 +23,7 @@ export function defaultStoreContext(validate: ((raw: unknown) => Resource) | und
 export function checkHistoryWindow(n: number | undefined): number {
   const w = n ?? DEFAULT_HISTORY_WINDOW;
   if (!Number.isInteger(w) || w < 1) {
-    throw new ValidationError('DatastoreOptions', 'historyWindow', [{ path: 'historyWindow', message: 'must be an integer ≥ 1' }]);
+    throw new ConfigError('datastore', `historyWindow must be an integer ≥ 1, got ${w}`);
   }
   return w;
 }
