@@ -31,3 +31,4 @@ export { defaultPolicyTypes } from './policy-kinds.js';
 export { portNameProblem } from './k8s-kinds.js';
 export { dnsLabelProblem, dnsSubdomainProblem, parseAsNumber, parseGoDuration } from './fields.js';
 export { addressCount, cidrContains, parseCidr, parseIp, type IpFamily, type ParsedCidr, type ParsedIp } from './net.js';
+export { blockAffinityHost, nodeAddresses, podIPs, resolveNamedPort } from './accessors.js';

@@ -6,7 +6,7 @@ import { DnsLabel, DnsSubdomain, Labels } from './fields.js';
  * server puts there (ownerReferences, finalizers, managedFields...) passes through untouched so an
  * update never drops it. Whether `namespace` is required is decided per kind in validate.ts.
  */
-export const ObjectMetaSchema = z.looseObject({
+const ObjectMetaFields = z.looseObject({
   name: DnsSubdomain,
   namespace: DnsLabel.optional(),
   labels: Labels.optional(),
@@ -18,7 +18,15 @@ export const ObjectMetaSchema = z.looseObject({
   deletionTimestamp: z.string().optional(),
 });
 
+/** Drops null-valued keys first: generated manifests carry `creationTimestamp: null`, `labels:`. */
+function dropNulls(m: unknown): unknown {
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) return m;
+  return Object.fromEntries(Object.entries(m).filter(([, v]) => v !== null));
+}
+
+export const ObjectMetaSchema = z.preprocess(dropNulls, ObjectMetaFields);
+
 /** Namespaces' own names are DNS-1123 labels, stricter than other objects' names. */
-export const NamespaceMetaSchema = ObjectMetaSchema.extend({ name: DnsLabel });
+export const NamespaceMetaSchema = z.preprocess(dropNulls, ObjectMetaFields.extend({ name: DnsLabel }));
 
 export type ValidatedObjectMeta = z.output<typeof ObjectMetaSchema>;

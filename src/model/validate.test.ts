@@ -12,6 +12,8 @@ describe('validateResource: the generic checks', () => {
     [{ apiVersion: 'v1', kind: 7, metadata: { name: 'p' } }, 'invalid resource "p": kind: expected string, got number 7'],
     [{ apiVersion: 'projectcalico.org/v3', kind: 'BGPPeer', metadata: { name: 'p' } }, 'invalid BGPPeer "p": apiVersion: "projectcalico.org/v3" is Calico\'s; change it to "margay.dev/v1"'],
     [{ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n', namespace: 'x' } }, 'invalid Node "x/n": metadata.namespace: must not be set: Node is cluster-scoped'],
+    [{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: null } }, 'invalid Pod "p": metadata.namespace: required: Pod is namespaced'],
+    [{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: '' } }, 'invalid Pod "p": metadata.namespace: required: Pod is namespaced'],
     [{ apiVersion: 'margay.dev/v1', kind: 'IPPool' }, 'invalid IPPool "(unnamed)": metadata: required (object); spec: required (object)'],
     [{ apiVersion: 'margay.dev/v1', kind: 'IPPool', metadata: {}, spec: { cidr: '10.0.0.0/8' } }, 'invalid IPPool "(unnamed)": metadata.name: required (string)'],
     [{ apiVersion: 'margay.dev/v1', kind: 'IPPool', metadata: { name: 'p' }, spec: { cidr: '10.0.0.0/8' }, status: {} }, 'invalid IPPool "p": status: unknown field'],

@@ -80,13 +80,17 @@ function validateWith(raw: unknown, expected: KindId | undefined): Resource {
   const issues: Issue[] = [];
   const meta = obj.metadata as Record<string, unknown> | undefined;
   const ns = typeof meta === 'object' && meta !== null ? meta.namespace : undefined;
-  if (info.namespaced && (ns === undefined || ns === '')) {
+  if (info.namespaced && (ns === undefined || ns === null || ns === '')) {
     issues.push({ path: 'metadata.namespace', message: `required: ${display} is namespaced` });
-  } else if (!info.namespaced && ns !== undefined) {
+  } else if (!info.namespaced && ns !== undefined && ns !== null) {
     issues.push({ path: 'metadata.namespace', message: `must not be set: ${display} is cluster-scoped` });
   }
   const result = SCHEMAS[info.id].safeParse(raw, { reportInput: true, error: errorMessage });
-  if (!result.success) issues.push(...result.error.issues.flatMap(toIssues));
+  if (!result.success) {
+    const zodIssues = result.error.issues.flatMap(toIssues);
+    // The namespace-scope issue above already says what is wrong with metadata.namespace.
+    issues.push(...(issues.length > 0 ? zodIssues.filter((i) => i.path !== 'metadata.namespace') : zodIssues));
+  }
   if (issues.length > 0) throw new ValidationError(display, label, dedupe(issues));
   return result.data as Resource;
 }
