@@ -295,6 +295,26 @@ describe('FileDatastore: locking across processes', () => {
     expect((await readdir(join(dir, '.margay'))).sort()).toEqual(['state.json']);
   });
 
+  it('breaks a lock held past staleLockMs even if its process lives', async () => {
+    const dir = await tempDir();
+    const store = await openStore(dir, { lockTimeoutMs: 2_000, staleLockMs: 1_000 });
+    const { hostname } = await import('node:os');
+    await writeFile(join(dir, '.margay', 'lock'), `${process.pid} ${hostname()} ${Date.now() - 60_000} old`);
+    await expect(store.create(podFixture('ns1', 'x'))).resolves.toBeTruthy();
+  });
+
+  it('rebuilds a deleted index from the manifests', async () => {
+    const dir = await tempDir();
+    const a = await openStore(dir);
+    const made = await a.create(podFixture('ns1', 'keep'));
+    await a.close();
+    await rm(join(dir, '.margay', 'state.json'));
+    const b = await openStore(dir);
+    const got = await b.get('Pod', 'keep', 'ns1');
+    expect(got?.metadata.labels).toEqual(made.metadata.labels);
+    expect(got?.metadata.uid).not.toBe(made.metadata.uid);
+  });
+
   it('waits for a live lock and times out with DatastoreUnavailableError', async () => {
     const dir = await tempDir();
     const store = await openStore(dir, { lockTimeoutMs: 200 });
