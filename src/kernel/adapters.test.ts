@@ -19,7 +19,9 @@ describe('createKernelAdapters', () => {
     await k.ipsets.listNames();
     await k.iptables[6].save('filter');
     expect(runner.lines).toEqual([
-      'ip -n node1 -N -j -4 route show table all',
+      'ip -n node1 -N -j -4 route show table all proto 109',
+      'ip -n node1 -N -j -4 route show table all proto 110',
+      'ip -n node1 -N -j -4 route show table all proto 111',
       'ip netns exec node1 sysctl -q -w net/ipv4/ip_forward=1',
       'ip netns exec node1 ipset list -n',
       'ip netns exec node1 ip6tables-nft-save -t filter',

@@ -10,12 +10,14 @@ const V4 = '[{"dst":"10.1.0.0/24","gateway":"10.9.0.2","dev":"d0","protocol":"10
 
 describe('IpRouteTable', () => {
   it('lists both families in the target namespace and keeps only our protocols', async () => {
-    const runner = new FakeCommandRunner().on('-4 route show', { stdout: V4 }).on('-6 route show', { stdout: '[]' });
+    const runner = new FakeCommandRunner()
+      .on('-4 route show table all proto 109', { stdout: '[{"dst":"10.1.0.0/24","gateway":"10.9.0.2","dev":"d0"}]' })
+      .on('-4 route show table 254 proto 110', { stdout: '[{"dst":"10.3.0.0/24","dev":"d0"}]' })
+      .on('route show', { stdout: '[]' });
     const rt = new IpRouteTable(runner, silentLogger(), 'nsA');
-    expect((await rt.list()).map((r) => r.dst)).toEqual(['10.1.0.0/24', '10.3.0.0/24']);
-    expect((await rt.list({ protos: [110], family: 4, table: 254 })).map((r) => r.dst)).toEqual(['10.3.0.0/24']);
-    expect(runner.lines).toContain('ip -n nsA -N -j -4 route show table all');
-    expect(runner.lines).toContain('ip -n nsA -N -j -4 route show table 254');
+    expect(await rt.list()).toEqual([{ dst: '10.1.0.0/24', via: '10.9.0.2', dev: 'd0', table: 254, proto: 109 }]);
+    expect(runner.lines).toEqual([109, 110, 111].flatMap((p) => [4, 6].map((f) => `ip -n nsA -N -j -${f} route show table all proto ${p}`)));
+    expect((await rt.list({ protos: [110], family: 4, table: 254 })).map((r) => [r.dst, r.proto])).toEqual([['10.3.0.0/24', 110]]);
     await expect(rt.list({ protos: [4] })).rejects.toThrow(InvariantError);
   });
 

@@ -56,8 +56,11 @@ export class IpRouteTable implements RouteTable {
   async list(filter: RouteFilter = {}): Promise<KernelRoute[]> {
     const protos = filter.protos ?? OWNED_ROUTE_PROTOCOLS;
     for (const p of protos) assertOwnedProto(p, 'route list');
-    const all = await this.#listAll(filter.family, filter.table);
-    return all.filter((r) => protos.includes(r.proto));
+    // One `ip route show ... proto P` per protocol and family: the kernel filters, so a node that
+    // also carries a full BGP table from another daemon does not have to parse all of it.
+    const out: KernelRoute[] = [];
+    for (const p of protos) out.push(...(await this.#listAll(filter.family, filter.table, p)));
+    return out;
   }
 
   async replace(route: KernelRoute): Promise<void> {
@@ -101,16 +104,18 @@ export class IpRouteTable implements RouteTable {
     if (this.log.isLevelEnabled('debug')) this.log.debug({ replaced: replaces.length, removed: removes.length }, 'routes applied');
   }
 
-  async #listAll(family: IpFamily | undefined, table: number | undefined): Promise<KernelRoute[]> {
+  async #listAll(family: IpFamily | undefined, table: number | undefined, proto?: number): Promise<KernelRoute[]> {
     const families: IpFamily[] = family === undefined ? [4, 6] : [family];
     const out: KernelRoute[] = [];
     for (const f of families) {
       const argv = [...this.#ip, '-N', '-j', `-${f}`, 'route', 'show', 'table', table === undefined ? 'all' : String(table)];
+      if (proto !== undefined) argv.push('proto', String(proto));
       const r = await this.runner.run(argv, { allowFailure: true });
       // A table that holds no route of this family does not exist yet: it is empty, not an error.
       if (r.exitCode !== 0 && /FIB table does not exist/.test(r.stderr)) continue;
       if (r.exitCode !== 0) throw new KernelOpError(r.argv, r.exitCode, r.stderr);
-      out.push(...parseRoutes(r.stdout, f));
+      // With a proto filter ip leaves the protocol out of its output; parseRoutes fills it in.
+      out.push(...parseRoutes(r.stdout, f, proto));
     }
     return out;
   }
