@@ -52,7 +52,10 @@ export interface Datastore {
   get(kind: KindId, name: string, namespace?: string): Promise<Resource | undefined>;
   /** Fails with AlreadyExistsError if it exists. Returns the stored object (with its version). */
   create(obj: Resource): Promise<Resource>;
-  /** Compare-and-swap on metadata.resourceVersion (required). ConflictError / NotFoundError. */
+  /**
+   * Compare-and-swap on metadata.resourceVersion (required: without it, ValidationError on
+   * metadata.resourceVersion). ConflictError (with both versions) / NotFoundError.
+   */
   update(obj: Resource): Promise<Resource>;
   /** NotFoundError if absent; ConflictError if a precondition version does not match. */
   delete(kind: KindId, name: string, namespace?: string, opts?: DeleteOptions): Promise<void>;
