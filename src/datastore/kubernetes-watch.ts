@@ -23,7 +23,7 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
-import { MargayError } from '../errors.js';
+import { MargayError, type ValidationError } from '../errors.js';
 import type { KindId, Resource } from '../model/kinds.js';
 import { Backoff, type BackoffOptions } from './kubernetes-backoff.js';
 import { KubeRestClient, kindInfo, queryString, resourcePath, type ApiStatus } from './kubernetes-rest.js';
@@ -45,9 +45,14 @@ export interface KubeWatchDeps {
   readonly watchTimeoutSeconds: number;
   readonly settleMs: number;
   readonly list: (kind: KindId, opts: ListOptions) => Promise<ListResult>;
-  /** Fills in apiVersion/kind and checks an object read from the API. */
-  readonly normalize: (kind: KindId, obj: unknown) => Resource;
+  /** Fills in apiVersion/kind and validates an object read from the API. */
+  readonly read: (kind: KindId, obj: unknown) => ReadResult;
 }
+
+/** An object read from the API: valid, or the object as sent with why it is invalid. */
+export type ReadResult =
+  | { readonly ok: true; readonly object: Resource }
+  | { readonly ok: false; readonly object: Resource; readonly error: ValidationError };
 
 type StreamEnd =
   | { readonly type: 'ended' }
@@ -59,6 +64,7 @@ interface WireEvent {
   readonly object: Record<string, unknown>;
 }
 
+const WIRE_TYPES = new Set(['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR']);
 const keyOf = (o: Resource): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 const rvOf = (v: string | undefined): bigint => (v !== undefined && /^\d+$/.test(v) ? BigInt(v) : 0n);
 
@@ -68,6 +74,8 @@ export class KubeWatch implements WatchHandle {
   #sleep: { timer: NodeJS.Timeout; wake: () => void } | undefined;
   #settle: NodeJS.Timeout | undefined;
   #lastRv = '';
+  /** Resume mode: objects last seen invalid (the consumer was told they are gone). */
+  readonly #invalid = new Set<string>();
   /** Informer mode: what the consumer has been told exists. */
   #known: Map<string, Resource> | undefined;
   /** Resume mode, until in-sync: the version to reach, and the highest listed change to see first. */
@@ -324,6 +332,10 @@ export class KubeWatch implements WatchHandle {
 
   /** Handles one event; returns how the stream ends if this event ends it. */
   #onWire(ev: WireEvent): StreamEnd | undefined {
+    if (typeof ev !== 'object' || ev === null || typeof ev.object !== 'object' || ev.object === null || !WIRE_TYPES.has(ev.type)) {
+      const error = new DatastoreUnavailableError(`${this.deps.client.server} sent a malformed watch event: ${JSON.stringify(ev).slice(0, 200)}`);
+      return { type: 'failed', error, fatal: false };
+    }
     if (ev.type === 'ERROR') {
       const st = ev.object as ApiStatus;
       if (st.code === 410) return { type: 'expired', message: st.message ?? 'Expired' };
@@ -332,16 +344,47 @@ export class KubeWatch implements WatchHandle {
     const meta = (ev.object.metadata ?? {}) as { resourceVersion?: string };
     if (meta.resourceVersion) this.#lastRv = meta.resourceVersion;
     if (ev.type !== 'BOOKMARK') {
-      const obj = this.deps.normalize(this.kind, ev.object);
-      const type = ev.type === 'ADDED' ? 'added' : ev.type === 'MODIFIED' ? 'modified' : 'deleted';
-      if (this.#known) {
-        if (type === 'deleted') this.#known.delete(keyOf(obj));
-        else this.#known.set(keyOf(obj), obj);
+      let r: ReadResult;
+      try {
+        r = this.deps.read(this.kind, ev.object);
+      } catch (err) {
+        if (!(err instanceof MargayError)) throw err;
+        return { type: 'failed', error: err, fatal: false }; // e.g. an object without metadata.name
       }
-      this.#emit({ type, object: obj });
+      this.#deliver(ev.type, r);
     }
     if (this.#pendingSync) this.#syncReached(rvOf(this.#lastRv));
     return undefined;
+  }
+
+  /**
+   * Delivers one change. An invalid object counts as absent: reported, and if the consumer had it,
+   * delivered as 'deleted'; when it becomes valid again it comes back as 'added'.
+   */
+  #deliver(type: 'ADDED' | 'MODIFIED' | 'DELETED', r: ReadResult): void {
+    const key = keyOf(r.object);
+    const had = this.#known ? this.#known.has(key) : !this.#invalid.has(key);
+    // What a 'deleted' carries: the object as now sent when valid, else the last valid state the
+    // consumer saw, stamped with the version of this change (versions only move forward).
+    const known = this.#known?.get(key);
+    const rv = r.object.metadata.resourceVersion;
+    const last = r.ok || !known ? r.object : { ...known, metadata: { ...known.metadata, ...(rv ? { resourceVersion: rv } : {}) } };
+    if (type === 'DELETED') {
+      this.#known?.delete(key);
+      this.#invalid.delete(key);
+      if (had) this.#emit({ type: 'deleted', object: last });
+      return;
+    }
+    if (!r.ok) {
+      this.#log.warn({ err: r.error, name: r.object.metadata.name, ns: r.object.metadata.namespace }, 'invalid object treated as absent');
+      this.#known?.delete(key);
+      this.#invalid.add(key);
+      if (had && type === 'MODIFIED') this.#emit({ type: 'deleted', object: last });
+      return;
+    }
+    this.#invalid.delete(key);
+    this.#known?.set(key, r.object);
+    this.#emit({ type: type === 'ADDED' || !had ? 'added' : 'modified', object: r.object });
   }
 
   #emit(ev: WatchEvent): void {

@@ -15,10 +15,11 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ConfigError, MargayError, ValidationError } from '../errors.js';
+import { validateResource } from '../model/index.js';
 import { KINDS, MARGAY_GROUP, kindFor, type KindId, type Resource } from '../model/kinds.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './kubernetes-backoff.js';
 import { KubeRestClient, KubernetesApiError, kindInfo, queryString, resourcePath, type ApiResponse } from './kubernetes-rest.js';
-import { KubeWatch } from './kubernetes-watch.js';
+import { KubeWatch, type ReadResult } from './kubernetes-watch.js';
 import {
   ConflictError,
   DatastoreUnavailableError,
@@ -42,7 +43,7 @@ export interface KubernetesDatastoreOptions {
   readonly watchTimeoutSeconds?: number;
   /** Resume-mode watches: quiet period after which the replay counts as complete (default 200 ms). */
   readonly settleMs?: number;
-  /** Validation applied to objects before they are written (e.g. the model's validateResource). */
+  /** Validation of objects written and read (default: the model's validateResource). */
   readonly validate?: (raw: unknown) => Resource;
 }
 
@@ -76,7 +77,7 @@ export class KubernetesDatastore implements Datastore {
     private readonly opts: KubernetesDatastoreOptions,
   ) {
     this.#client = new KubeRestClient(kc, opts.requestTimeoutMs ?? 30_000);
-    this.#log = opts.log.child({ component: 'datastore', backend: 'kubernetes', server: this.#client.server });
+    this.#log = opts.log.child({ server: this.#client.server });
     this.#backoff = { ...DEFAULT_BACKOFF, ...opts.backoff };
   }
 
@@ -109,7 +110,12 @@ export class KubernetesDatastore implements Datastore {
     if (res.status !== 200) throw this.#collectionError(res, kind, path);
     const body = res.body as { metadata?: { resourceVersion?: string }; items?: unknown[] };
     return {
-      items: (body.items ?? []).map((o) => this.#normalize(kind, o)),
+      items: (body.items ?? []).flatMap((raw) => {
+        const r = this.#read(kind, raw);
+        if (r.ok) return [r.object];
+        this.#log.warn({ err: r.error, kind, name: r.object.metadata.name, ns: r.object.metadata.namespace }, 'invalid object skipped');
+        return [];
+      }),
       resourceVersion: body.metadata?.resourceVersion ?? '',
     };
   }
@@ -120,7 +126,7 @@ export class KubernetesDatastore implements Datastore {
     const res = await this.#client.send('GET', resourcePath(kindInfo(kind), ns, name));
     if (res.status === 404) return undefined;
     if (res.status !== 200) throw this.#client.errorFor(res, kind, displayName(name, ns));
-    return this.#normalize(kind, res.body);
+    return this.#readOrThrow(kind, res.body);
   }
 
   async create(obj: Resource): Promise<Resource> {
@@ -131,7 +137,7 @@ export class KubernetesDatastore implements Datastore {
     if (res.status !== 200 && res.status !== 201) {
       throw this.#client.errorFor(res, kind, displayName(meta.name, meta.namespace));
     }
-    return this.#normalize(kind, res.body);
+    return this.#readOrThrow(kind, res.body);
   }
 
   async update(obj: Resource): Promise<Resource> {
@@ -144,7 +150,7 @@ export class KubernetesDatastore implements Datastore {
       ]);
     }
     const res = await this.#client.send('PUT', resourcePath(kindInfo(kind), namespace, name), object);
-    if (res.status === 200 || res.status === 201) return this.#normalize(kind, res.body);
+    if (res.status === 200 || res.status === 201) return this.#readOrThrow(kind, res.body);
     throw await this.#conflictOr(res, kind, name, namespace, resourceVersion);
   }
 
@@ -171,7 +177,7 @@ export class KubernetesDatastore implements Datastore {
         watchTimeoutSeconds: this.opts.watchTimeoutSeconds ?? 300,
         settleMs: this.opts.settleMs ?? 200,
         list: (k, o) => this.list(k, o),
-        normalize: (k, o) => this.#normalize(k, o),
+        read: (k, o) => this.#read(k, o),
       },
       kind,
       opts,
@@ -202,16 +208,21 @@ export class KubernetesDatastore implements Datastore {
     return kindInfo(kind).namespaced ? namespace || 'default' : undefined;
   }
 
-  /** Resolves the kind, validates, and normalises the namespace as the other backends do. */
+  /**
+   * Resolves the kind, validates, and normalises the namespace as the other backends do. Margay's own
+   * kinds are written as validated (with defaults); built-in kinds are checked but written as given,
+   * since the model keeps only the fields Margay uses and a PUT of that would erase the rest.
+   */
   #prepare(raw: Resource): { kind: KindId; object: Resource } {
-    const info = kindFor(String(raw.apiVersion), String(raw.kind));
+    const validated = this.#validate(raw);
+    const info = kindFor(validated.apiVersion, validated.kind);
     const name = String(raw.metadata?.name ?? '');
     if (!info) {
       throw new ValidationError(String(raw.kind), name, [
         { path: 'kind', message: `unknown apiVersion/kind ${String(raw.apiVersion)}/${String(raw.kind)}` },
       ]);
     }
-    const object = this.opts.validate ? this.opts.validate(raw) : structuredClone(raw);
+    const object = info.group === MARGAY_GROUP ? validated : structuredClone(raw);
     const meta = { ...object.metadata };
     if (info.namespaced) meta.namespace = meta.namespace || 'default';
     else if (meta.namespace) {
@@ -220,6 +231,32 @@ export class KubernetesDatastore implements Datastore {
       ]);
     } else delete meta.namespace;
     return { kind: info.id, object: { ...object, metadata: meta } };
+  }
+
+  /**
+   * An object read from the API, checked like one written: Margay's kinds come back validated (with
+   * defaults), built-in kinds as the server sent them once they pass. An invalid one is reported to
+   * the caller with its ValidationError (lists skip it, watches treat it as absent).
+   */
+  #read(kind: KindId, raw: unknown): ReadResult {
+    const object = this.#normalize(kind, raw);
+    try {
+      const validated = this.#validate(object);
+      return { ok: true, object: kindInfo(kind).group === MARGAY_GROUP ? validated : object };
+    } catch (err) {
+      if (err instanceof ValidationError) return { ok: false, object, error: err };
+      throw err;
+    }
+  }
+
+  #readOrThrow(kind: KindId, raw: unknown): Resource {
+    const r = this.#read(kind, raw);
+    if (!r.ok) throw r.error;
+    return r.object;
+  }
+
+  #validate(raw: Resource): Resource {
+    return (this.opts.validate ?? validateResource)(raw);
   }
 
   /** Objects read from the API: built-in kinds' list items lack apiVersion/kind. */

@@ -251,3 +251,42 @@ describe('kubernetes datastore against the fake API server', () => {
     expect((err as Error).message).toContain('deploy/crds');
   });
 });
+
+describe('kubernetes datastore: objects other clients wrote invalid', () => {
+  const pool = (cidr: string) => ({ apiVersion: 'margay.dev/v1', kind: 'IPPool', metadata: { name: 'pool-x' }, spec: { cidr } });
+  const put = async (obj: Record<string, unknown>) => {
+    const res = await fetch(`${server.url}/apis/margay.dev/v1/ippools/pool-x`, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(obj),
+    });
+    expect(res.status).toBe(200);
+    return (await res.json()) as Record<string, any>;
+  };
+
+  it('are skipped by list, refused by get with the field named, and absent from watches until fixed', async () => {
+    const store = await open();
+    await store.create(pool('10.1.0.0/16') as never);
+    const bad = server.create({ ...pool('not-a-cidr'), metadata: { name: 'pool-y' } }) as Record<string, any>;
+    expect(bad.metadata.name).toBe('pool-y');
+    expect((await store.list('IPPool')).items.map((p) => p.metadata.name)).toEqual(['pool-x']);
+    expect(logs.some((l) => l.msg === 'invalid object skipped' && l.name === 'pool-y')).toBe(true);
+    const err = await store.get('IPPool', 'pool-y').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'MGY_VALIDATION' });
+    expect((err as Error).message).toContain('spec.cidr');
+
+    const w = recordWatch(store, 'IPPool', {});
+    handles.push(w.handle);
+    await w.until('in-sync', (evs) => evs.some((e) => e.type === 'in-sync'));
+    const x = (await store.get('IPPool', 'pool-x'))!;
+    const broken = await put({ ...x, spec: { cidr: 'garbage' } });
+    await w.until('deleted', (evs) => evs.length >= 3);
+    await put({ ...broken, spec: { cidr: '10.2.0.0/16' } });
+    await w.until('re-added', (evs) => evs.length >= 4);
+    expect(summarize(w.events)).toEqual(['added:pool-x', 'in-sync', 'deleted:pool-x', 'added:pool-x']);
+    const readded = w.events[3] as unknown as { object: { spec: { cidr: string; blockSize?: number } } };
+    expect(readded.object.spec.cidr).toBe('10.2.0.0/16');
+    expect(readded.object.spec.blockSize).toBe(26); // the model's default, applied on read
+    expect(logs.some((l) => l.msg === 'invalid object treated as absent')).toBe(true);
+  });
+});
