@@ -136,7 +136,7 @@ export class SpeakerPeer {
     const rib = this.host.rib();
     this.negotiated = n;
     this.peerAs = n.peerAs;
-    this.localAddress = this.session.localAddress() ?? this.settings.sourceAddress ?? '0.0.0.0';
+    this.localAddress = (this.session.localAddress() ?? this.settings.sourceAddress ?? '0.0.0.0').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
     this.host.ensureRibPeer(this, n.peerAs, this.localAddress);
     this.established = true;
     this.#sending = false;

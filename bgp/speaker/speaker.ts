@@ -15,6 +15,7 @@
  * Flushing runs on setImmediate in bounded slices (FLUSH_BUDGET bytes per peer per turn), so keepalives
  * and hold timers of every session keep running while a big table moves (issue: "never starved").
  */
+import { assert } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import type { RouteTable } from '../../src/kernel/route-table.js';
 import { CEASE_SUBCODE, ERR } from '../codec/constants.js';
@@ -43,6 +44,11 @@ export interface SpeakerDeps {
   /** We are restarting (GR R bit in the first OPENs). Default: true when the FIB already holds our routes. */
   readonly restarting?: boolean;
   readonly now?: () => number;
+  /**
+   * Keep the RIB's best-path change stream (onBestPathChange). Default: only when FIB sync runs, since
+   * tracking costs time and memory at full-table scale.
+   */
+  readonly trackBestPaths?: boolean;
 }
 
 export interface ReconfigureSummary {
@@ -103,7 +109,8 @@ export class BgpSpeaker {
   async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
-    this.#rib = this.#deps.ribFactory(ribOptions(this.#config));
+    const fibOn = this.#deps.routeTable !== undefined && this.#config.fib.enabled;
+    this.#rib = this.#deps.ribFactory({ ...ribOptions(this.#config), trackBestChanges: this.#deps.trackBestPaths ?? fibOn });
     this.#policies = new Map(policyDefinitions(this.#config));
     let restarting = this.#deps.restarting ?? false;
     if (this.#deps.routeTable && this.#config.fib.enabled) {
@@ -258,6 +265,7 @@ export class BgpSpeaker {
 
   /** Subscribes to best-path changes (learned and local); returns the unsubscribe function. */
   onBestPathChange(cb: (changes: readonly BestPathChange[]) => void): () => void {
+    assert(this.#deps.trackBestPaths === true || (this.#deps.routeTable !== undefined && this.#config.fib.enabled), 'onBestPathChange needs deps.trackBestPaths');
     this.#subscribers.add(cb);
     return () => this.#subscribers.delete(cb);
   }
@@ -293,6 +301,7 @@ export class BgpSpeaker {
         prefixesAdvertised: counts.advertised,
         ...((p.lastError ?? st.lastError) !== undefined && { lastError: p.lastError ?? st.lastError }),
         routeReflectorClient: p.settings.routeReflectorClient,
+        flaps: st.flaps,
       };
     });
   }

@@ -25,6 +25,8 @@ export interface PeerStatusView {
   readonly prefixesAdvertised: number;
   readonly lastError?: string;
   readonly routeReflectorClient: boolean;
+  /** Times the session left Established. */
+  readonly flaps: number;
 }
 
 export interface RibQuery {

@@ -63,7 +63,7 @@ describe('bgp formatting', () => {
   it('formatPeers renders a table like birdc show protocols', () => {
     const p: PeerStatusView = {
       address: '10.0.0.2', port: 179, asn: 65002, dynamic: false, type: 'ebgp', state: 'Established', uptimeSeconds: 61,
-      families: ['ipv4'], prefixesReceived: 10, prefixesAccepted: 9, prefixesAdvertised: 3, routeReflectorClient: false,
+      families: ['ipv4'], prefixesReceived: 10, prefixesAccepted: 9, prefixesAdvertised: 3, routeReflectorClient: false, flaps: 0,
     };
     const text = formatPeers([p, { ...p, address: '10.0.0.3', state: 'Active', lastError: 'Hold timer expired (4/0)', dynamic: true }]);
     const lines = text.split('\n');

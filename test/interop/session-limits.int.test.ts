@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { sleep, startBird, waitFor, type BirdHandle } from '../helpers/bgp-daemons.js';
+import { run } from '../helpers/netns.js';
+import { startMargay, type MargayProcess } from './margay-process.js';
+import { startPeer, type RunningPeer } from './peers.js';
+import { cleanup, withTopology } from './scenario.js';
+
+// Session-level behaviour against BIRD 2: max-prefix (Cease 1 with data, then back-off and retry),
+// hold-timer expiry (the peer freezes: margay drops the session after its 3 s hold time), and
+// collision (both sides connect at once: one session survives and does not flap).
+
+function birdRunning(handle: BirdHandle): RunningPeer {
+  return {
+    kind: 'bird',
+    handle,
+    established: async () => (await handle.protocols()).get('margay')?.info.includes('Established') === true,
+    hasRoute: async (p) => (await handle.birdc('show', 'route', p)).includes(p.split('/')[0]!),
+    stop: () => handle.stop(),
+  };
+}
+
+describe('session limits and timers (BIRD 2)', () => {
+  it('max-prefix: Cease 1 to the peer, status shows it, session comes back after the back-off', async () => {
+    await withTopology(1, async ({ margayNs, links: [l] }) => {
+      const link = l!;
+      const peers: RunningPeer[] = [];
+      const margays: MargayProcess[] = [];
+      try {
+        const m = await startMargay(margayNs, (socket) => `
+routerId: ${link.margayIp}
+asn: 65001
+listen: { addresses: [${link.margayIp}], port: 179 }
+control: { socket: ${socket} }
+ebgpRequiresPolicy: false
+peers:
+  - { address: ${link.peerIp}, asn: 65002, connectRetry: 1, maxPrefix: { limit: 3, action: restart, restartSeconds: 4 } }
+`);
+        margays.push(m);
+        const statics = [1, 2, 3, 4, 5].map((i) => `route 192.0.${i}.0/24 blackhole;`).join(' ');
+        const bird = await startBird(link.ns, `router id ${link.peerIp};
+protocol device {}
+protocol static { ipv4; ${statics} }
+protocol bgp margay { local ${link.peerIp} as 65002; neighbor ${link.margayIp} as 65001; connect retry time 1; error wait time 1, 2;
+  ipv4 { import all; export all; }; }`);
+        peers.push(birdRunning(bird));
+        await waitFor('margay to send Cease 1', async () => /max-prefix 3 exceeded/.test((await m.peer(link.peerIp))?.lastError ?? ''), 30_000, 100);
+        expect((await m.peer(link.peerIp))?.state).toBe('Idle (max-prefix)');
+        const info = await bird.birdc('show', 'protocols', 'all', 'margay');
+        expect(info).toMatch(/Maximum number of prefixes reached/i);
+        // After the back-off the session is tried again (and trips again: the peer still sends 5).
+        await waitFor('a second attempt after the back-off', async () => (await bird.birdc('show', 'protocols', 'all', 'margay')).includes('Established') || (await m.peer(link.peerIp))?.state !== 'Idle (max-prefix)', 15_000, 100);
+      } finally {
+        await cleanup(peers, margays);
+      }
+    });
+  });
+
+  it('hold timer: a frozen peer is dropped after the 3 s hold time', async () => {
+    await withTopology(1, async ({ margayNs, links: [l] }) => {
+      const link = l!;
+      const peers: RunningPeer[] = [];
+      const margays: MargayProcess[] = [];
+      let frozen: number[] = [];
+      try {
+        const m = await startMargay(margayNs, (socket) => `
+routerId: ${link.margayIp}
+asn: 65001
+listen: { addresses: [${link.margayIp}], port: 179 }
+control: { socket: ${socket} }
+peers:
+  - { address: ${link.peerIp}, asn: 65002, holdTime: 3, connectRetry: 1 }
+`);
+        margays.push(m);
+        const bird = await startPeer('bird', { ns: link.ns, ip: link.peerIp, asn: 65002, routerId: link.peerIp, margayIp: link.margayIp, margayAsn: 65001, holdTime: 3 });
+        peers.push(bird);
+        await waitFor('Established', async () => (await m.peer(link.peerIp))?.state === 'Established', 30_000, 100);
+        expect((await m.peer(link.peerIp))?.holdTime).toBe(3);
+        frozen = await bird.handle.pids();
+        for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+        const t0 = Date.now();
+        await waitFor('hold timer expiry', async () => (await m.peer(link.peerIp))?.state !== 'Established', 10_000, 50);
+        const took = Date.now() - t0;
+        expect(took).toBeGreaterThan(1500);
+        expect((await m.peer(link.peerIp))?.lastError ?? '').toMatch(/hold/i);
+      } finally {
+        for (const pid of frozen) process.kill(pid, 'SIGCONT');
+        await cleanup(peers, margays);
+      }
+    });
+  });
+
+  it('collision: both sides connect at once, one session survives and stays up', async () => {
+    await withTopology(1, async ({ margayNs, links: [l] }) => {
+      const link = l!;
+      const peers: RunningPeer[] = [];
+      const margays: MargayProcess[] = [];
+      try {
+        // Link down while both sides start, so both have a connection attempt pending when it comes up.
+        const ifs = (await run('ip', ['-n', margayNs, '-o', 'link', 'show', 'type', 'veth'])).split('\n').map((x) => x.split(':')[1]!.trim().split('@')[0]!);
+        for (const i of ifs) await run('ip', ['-n', margayNs, 'link', 'set', i, 'down']);
+        const m = await startMargay(margayNs, (socket) => `
+routerId: ${link.margayIp}
+asn: 65001
+listen: { addresses: ["0.0.0.0"], port: 179 }
+control: { socket: ${socket} }
+peers:
+  - { address: ${link.peerIp}, asn: 65002, connectRetry: 1, holdTime: 9 }
+`);
+        margays.push(m);
+        const bird = await startBird(link.ns, `router id ${link.peerIp};
+protocol device {}
+protocol bgp margay { local ${link.peerIp} as 65002; neighbor ${link.margayIp} as 65001; start delay time 0; connect retry time 1; hold time 9;
+  ipv4 { import none; export none; }; }`);
+        peers.push(birdRunning(bird));
+        await sleep(2500);
+        for (const i of ifs) await run('ip', ['-n', margayNs, 'link', 'set', i, 'up']);
+        await waitFor('Established', async () => (await m.peer(link.peerIp))?.state === 'Established' && (await peers[0]!.established()), 30_000, 100);
+        await sleep(6000);
+        const st = (await m.peer(link.peerIp))!;
+        expect(st.state).toBe('Established');
+        expect(st.flaps).toBe(0);
+        expect(st.uptimeSeconds).toBeGreaterThanOrEqual(5);
+        expect(await peers[0]!.established()).toBe(true);
+      } finally {
+        await cleanup(peers, margays);
+      }
+    });
+  });
+});
