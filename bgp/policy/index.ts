@@ -2,3 +2,4 @@
 export * from './types.js';
 export { compilePolicy, PolicyCompileError, type CompiledPolicy, type RouteContext } from './compile.js';
 export { parseCommunity, formatCommunity, parseLargeCommunity, CommunitySyntaxError, WELL_KNOWN } from './community.js';
+export { policyFromBgpFilters, podCidrsOnlyPolicy, torExportPolicy, type CalicoBgpFilterRule, type CalicoBgpFilterSpec } from './calico.js';
