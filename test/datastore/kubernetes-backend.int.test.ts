@@ -120,6 +120,19 @@ describe('kubernetes datastore against the fake API server', () => {
     expect(summarize(w.events)).toEqual(['in-sync', 'error:MGY_DATASTORE_VERSION_EXPIRED']);
   });
 
+  it('a resumed watch with no changes of its kind after the version: in-sync once the replay has settled', async () => {
+    const store = await open({ settleMs: 50 });
+    await store.create(podFixture('default', 'a'));
+    const listed = await store.list('Pod');
+    const ns = await store.create(namespaceFixture('other-kind')); // the global version moves on, no pod event
+    const w = watchPods(store, { resourceVersion: listed.resourceVersion });
+    await w.until('in-sync', (evs) => evs.length > 0);
+    expect(w.events).toEqual([{ type: 'in-sync', resourceVersion: ns.metadata.resourceVersion }]);
+    await store.create(podFixture('default', 'b'));
+    await w.until('live add', (evs) => evs.length >= 2);
+    expect(summarize(w.events)).toEqual(['in-sync', 'added:default/b']);
+  });
+
   it('server down then up: requests fail naming the server, the watch backs off and recovers', async () => {
     const store = await open();
     const w = watchPods(store);
