@@ -189,11 +189,11 @@ export function parseAttrs(b: Uint8Array, start: number, end: number, fourOctetA
       case ATTR.AGGREGATOR: aggregator = len === 8 ? { as: u32(b, vs), address: u32(b, vs + 4) } : { as: u16(b, vs), address: u32(b, vs + 2) }; break;
       case ATTR.AS4_AGGREGATOR: if (!fourOctetAs && len === 8) as4Aggregator = { as: u32(b, vs), address: u32(b, vs + 4) }; break;
       case ATTR.COMMUNITIES: for (let o = vs; o + 4 <= ve; o += 4) communities.push(u32(b, o)); break;
-      case ATTR.LARGE_COMMUNITIES: for (let o = vs; o + 12 <= ve; o += 4) largeCommunities.push(u32(b, o)); break;
+      case ATTR.LARGE_COMMUNITIES: for (let o = vs; o + 4 <= ve - (len % 12); o += 4) largeCommunities.push(u32(b, o)); break;
       case ATTR.EXT_COMMUNITIES: extCommunities = b.slice(vs, ve); break;
       case ATTR.ORIGINATOR_ID: originatorId = u32(b, vs); break;
       case ATTR.CLUSTER_LIST: for (let o = vs; o + 4 <= ve; o += 4) clusterList.push(u32(b, o)); break;
-      default: unknown.push({ flags, type, value: b.slice(vs, ve) });
+      default: unknown.push({ flags: flags & ~FLAG.EXTENDED, type, value: b.slice(vs, ve) });
     }
     off = ve;
   }
