@@ -58,7 +58,7 @@ function main(): void {
         asPath: [{ type: 2, asns: [65001, 3356 + g, 174, 64512 + (g % 7)] }],
         nextHop: '192.0.2.1',
         med: g * 10,
-        communities: [(65001 << 16) | g, (65001 << 16) | 100],
+        communities: [65001 * 65536 + g, 65001 * 65536 + 100],
         largeCommunities: [{ global: 65001, local1: g, local2: 7 }],
       },
       enc,

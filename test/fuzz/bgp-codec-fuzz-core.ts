@@ -61,7 +61,7 @@ export function corpus(): Buffer[] {
     localPref: 200,
     atomicAggregate: true,
     aggregator: { asn: 4200000009, address: '192.0.2.9' },
-    communities: [0xffffff01, (65001 << 16) | 5],
+    communities: [0xffffff01, 65001 * 65536 + 5],
     originatorId: '10.0.0.1',
     clusterList: ['10.0.0.2', '10.0.0.3'],
     extCommunities: [Buffer.from('0002fde900000064', 'hex')],
