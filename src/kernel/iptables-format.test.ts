@@ -72,12 +72,12 @@ describe('rendering and quoting', () => {
 
 describe('assertOwnedRestoreLines', () => {
   it('accepts our chains and commented rules in foreign chains', () => {
-    assertOwnedRestoreLines([':mgy-a - [0:0]', '-A mgy-a -j ACCEPT', '-I INPUT -m comment --comment mgy:1 -j mgy-a', '-D INPUT -m comment --comment "mgy:1" -j mgy-a', '-F mgy-a', '-X mgy-a', '# note', '']);
+    assertOwnedRestoreLines([':mgy-a - [0:0]', '-A mgy-a -j ACCEPT', '-I INPUT -m comment --comment mgy:1 -j mgy-a', '-D INPUT -m comment --comment "mgy:1" -j mgy-a', '-F mgy-a', '-X mgy-a', '-R mgy-a 1 -j DROP', '# note', '']);
   });
 
   it.each([
     [':INPUT DROP [0:0]'], [':KUBE-SERVICES - [0:0]'], ['-A INPUT -j ACCEPT'], ['-A INPUT -m comment --comment "kube" -j DROP'],
-    ['-F INPUT'], ['-X KUBE-SERVICES'], ['-F'], ['*filter'], ['COMMIT'], ['-P INPUT DROP'], ['-D FORWARD 1'],
+    ['-F INPUT'], ['-X KUBE-SERVICES'], ['-F'], ['-R INPUT 1 -m comment --comment mgy:x -j ACCEPT'], ['*filter'], ['COMMIT'], ['-P INPUT DROP'], ['-D FORWARD 1'],
   ])('refuses %j', (line) => {
     expect(() => assertOwnedRestoreLines([line])).toThrow(InvariantError);
   });

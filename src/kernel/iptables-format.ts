@@ -183,7 +183,10 @@ export function assertOwnedRestoreLines(lines: readonly string[]): void {
       case '-N': case '-F': case '-X': case '-Z':
         if (!isOwnedChain(chain)) throw new InvariantError(`${where}: ${op} on a chain Margay does not own`);
         return;
-      case '-A': case '-I': case '-D': case '-R':
+      case '-R': // replaces by position: in a foreign chain that position may hold someone else's rule
+        if (!isOwnedChain(chain)) throw new InvariantError(`${where}: -R on a chain Margay does not own`);
+        return;
+      case '-A': case '-I': case '-D':
         if (!isOwnedChain(chain) && !isOwnedRuleComment(commentOf(toks))) {
           throw new InvariantError(`${where}: a rule in a foreign chain must carry a mgy: comment`);
         }
