@@ -62,6 +62,17 @@ export const Cidr = z.string().transform((s, ctx) => {
   return z.NEVER;
 });
 
+/**
+ * A CIDR with canonical address text (`FD00::1/64` → `fd00::1/64`) but host bits kept, for specs
+ * that reject host bits (IP pools, blocks) instead of silently masking them, as Calico does.
+ */
+export const CidrKeepingHostBits = z.string().transform((s, ctx) => {
+  const c = parseCidr(s);
+  if (c) return `${c.address}/${c.prefix}`;
+  ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a valid CIDR (address/prefix)` });
+  return z.NEVER;
+});
+
 /** A CIDR or bare address (a /32 or /128), as Calico's `nets` accept; normalised. */
 export const Net = z.string().transform((s, ctx) => {
   const c = parseCidr(s, { allowBareIp: true });

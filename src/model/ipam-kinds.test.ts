@@ -15,13 +15,13 @@ describe('IPPool', () => {
     });
   });
 
-  it('defaults blockSize 122 for IPv6 and normalises the CIDR', () => {
-    const p = validateResourceOf('IPPool', pool({ cidr: 'FD00:0::5/64', vxlanMode: 'CrossSubnet', natOutgoing: true, nodeSelector: 'zone == "a"' }));
+  it('defaults blockSize 122 for IPv6 and canonicalises the CIDR text', () => {
+    const p = validateResourceOf('IPPool', pool({ cidr: 'FD00:0::/64', vxlanMode: 'CrossSubnet', natOutgoing: true, nodeSelector: 'zone == "a"' }));
     expect(p.spec).toMatchObject({ cidr: 'fd00::/64', blockSize: 122, vxlanMode: 'CrossSubnet', natOutgoing: true, nodeSelector: 'zone == "a"' });
   });
 
   it('is idempotent: validating the output again gives the same object', () => {
-    const once = validateResource(pool({ cidr: '10.0.0.9/16', blockSize: 24 }));
+    const once = validateResource(pool({ cidr: '10.0.0.0/16', blockSize: 24 }));
     expect(validateResource(JSON.parse(JSON.stringify(once)))).toEqual(once);
   });
 
@@ -30,6 +30,9 @@ describe('IPPool', () => {
     [{ cidr: 'fd00::/64', blockSize: 26 }, 'spec.blockSize: 26 is out of range for an IPv6 pool (116..128)'],
     [{ cidr: '10.0.0.0/28' }, 'spec.cidr: 10.0.0.0/28 is smaller than one block (/26)'],
     [{ cidr: '10.0.0.0/33' }, 'spec.cidr: "10.0.0.0/33" is not a valid CIDR'],
+    [{ cidr: '10.0.0.5/16' }, 'spec.cidr: 10.0.0.5/16 has host bits set; use 10.0.0.0/16'],
+    [{ cidr: '169.254.0.0/20' }, 'spec.cidr: 169.254.0.0/20 overlaps the link-local range'],
+    [{ cidr: 'fe80::/64' }, 'spec.cidr: fe80::/64 overlaps the link-local range'],
     [{ cidr: '10.0.0.0/16', ipipMode: 'Sometimes' }, 'spec.ipipMode: must be one of'],
     [{ cidr: '10.0.0.0/16', ipipMode: 'Always', vxlanMode: 'Always' }, 'spec.vxlanMode: ipipMode and vxlanMode cannot both be enabled'],
     [{ cidr: 'fd00::/64', ipipMode: 'Always' }, 'spec.ipipMode: IPIP is IPv4 only'],
@@ -42,6 +45,10 @@ describe('IPPool', () => {
     const e = validationError(() => validateResource(pool(spec)));
     expect(e.message).toContain('invalid IPPool "pool-a": ');
     expect(e.message).toContain(msg);
+  });
+
+  it('accepts a disabled pool smaller than a block (Calico checks size only for enabled pools)', () => {
+    expect(validateResourceOf('IPPool', pool({ cidr: '10.0.0.0/28', disabled: true })).spec.blockSize).toBe(26);
   });
 });
 
@@ -66,6 +73,7 @@ describe('IPAMBlock', () => {
   });
 
   it.each<[Record<string, unknown>, string]>([
+    [{ cidr: '10.0.0.1/30' }, 'spec.cidr: 10.0.0.1/30 has host bits set; use 10.0.0.0/30'],
     [{ cidr: '10.0.0.0/30', allocations: [null] }, 'spec.allocations: must have one entry per address in 10.0.0.0/30 (4), has 1'],
     [{ cidr: '10.0.0.0/30', allocations: [0, null, null, null] }, 'spec.allocations[0]: attribute index 0 is beyond attributes (0)'],
     [{ cidr: '10.0.0.0/30', unallocated: [4] }, 'spec.unallocated[0]: ordinal 4 is outside the block (0..3)'],

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { MARGAY_API_VERSION } from './kinds.js';
-import { Cidr, DnsSubdomain, SelectorString } from './fields.js';
+import { Cidr, CidrKeepingHostBits, DnsSubdomain, SelectorString } from './fields.js';
 import { ObjectMetaSchema } from './metadata.js';
-import { addressCount, parseCidr } from './net.js';
+import { addressCount, cidrContains, parseCidr } from './net.js';
 
 /**
  * margay.dev/v1 IPAM kinds with Calico v3 field names and defaults: IPPool, IPAMBlock,
@@ -11,12 +11,15 @@ import { addressCount, parseCidr } from './net.js';
  */
 
 const EncapMode = z.enum(['Never', 'Always', 'CrossSubnet']);
+const LINK_LOCAL_V4 = parseCidr('169.254.0.0/16')!;
+const LINK_LOCAL_V6 = parseCidr('fe80::/10')!;
+
 export const BLOCK_SIZE_RANGE = { 4: [20, 32], 6: [116, 128] } as const;
 export const DEFAULT_BLOCK_SIZE = { 4: 26, 6: 122 } as const;
 
 const IPPoolSpec = z
   .strictObject({
-    cidr: Cidr,
+    cidr: CidrKeepingHostBits,
     blockSize: z.number().int().optional(),
     ipipMode: EncapMode.default('Never'),
     vxlanMode: EncapMode.default('Never'),
@@ -28,11 +31,18 @@ const IPPoolSpec = z
   })
   .superRefine((s, ctx) => {
     const c = parseCidr(s.cidr)!;
+    if (c.address !== c.network) {
+      ctx.addIssue({ code: 'custom', path: ['cidr'], message: `${s.cidr} has host bits set; use ${c.cidr}` });
+      return;
+    }
+    if (cidrContains(c.family === 4 ? LINK_LOCAL_V4 : LINK_LOCAL_V6, c) || cidrContains(c, c.family === 4 ? LINK_LOCAL_V4 : LINK_LOCAL_V6)) {
+      ctx.addIssue({ code: 'custom', path: ['cidr'], message: `${s.cidr} overlaps the link-local range` });
+    }
     const [min, max] = BLOCK_SIZE_RANGE[c.family];
     const bs = s.blockSize ?? DEFAULT_BLOCK_SIZE[c.family];
     if (bs < min || bs > max) {
       ctx.addIssue({ code: 'custom', path: ['blockSize'], message: `${bs} is out of range for an IPv${c.family} pool (${min}..${max})` });
-    } else if (c.prefix > bs) {
+    } else if (c.prefix > bs && !s.disabled) {
       ctx.addIssue({ code: 'custom', path: ['cidr'], message: `${s.cidr} is smaller than one block (/${bs}); use a prefix of /${bs} or shorter` });
     }
     if (c.family === 6 && s.ipipMode !== 'Never') {
@@ -64,7 +74,7 @@ const Ordinal = z.number().int().min(0);
 
 const IPAMBlockSpec = z
   .strictObject({
-    cidr: Cidr,
+    cidr: CidrKeepingHostBits,
     affinity: z.string().regex(/^(host|virtual):.+$/, 'must be "host:<node name>"').optional(),
     affinityClaimTime: z.string().optional(),
     strictAffinity: z.boolean().default(false),
@@ -77,6 +87,10 @@ const IPAMBlockSpec = z
   })
   .superRefine((s, ctx) => {
     const c = parseCidr(s.cidr)!;
+    if (c.address !== c.network) {
+      ctx.addIssue({ code: 'custom', path: ['cidr'], message: `${s.cidr} has host bits set; use ${c.cidr}` });
+      return;
+    }
     const size = addressCount(c.family, c.prefix);
     if (size > 4096n) {
       ctx.addIssue({ code: 'custom', path: ['cidr'], message: `a block of ${size} addresses is too large (at most 4096: /20 for IPv4, /116 for IPv6)` });

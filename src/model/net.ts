@@ -16,6 +16,8 @@ export interface ParsedCidr {
   readonly family: IpFamily;
   /** Canonical network address (host bits cleared). */
   readonly network: string;
+  /** The address as written, in canonical text (equals `network` when no host bits are set). */
+  readonly address: string;
   readonly prefix: number;
   /** `network/prefix`, the canonical CIDR text. */
   readonly cidr: string;
@@ -51,6 +53,7 @@ export function parseCidr(s: string, opts: { readonly allowBareIp?: boolean } = 
   return {
     family,
     network,
+    address: IPCIDR.createAddress(text.slice(0, slash)).correctForm(),
     prefix,
     cidr: `${network}/${prefix}`,
     first: c.start<bigint>({ type: 'bigInteger' }),

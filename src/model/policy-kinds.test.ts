@@ -28,21 +28,35 @@ describe('NetworkPolicy (margay.dev)', () => {
     expect(validateResourceOf('NetworkPolicy', np({ ingress: [{ action: 'Pass' }], egress: [{ action: 'Log' }] })).spec.types).toEqual(['Ingress', 'Egress']);
   });
 
+  it('allows named ports without a protocol, as libcalico-go', () => {
+    const r = validateResourceOf('NetworkPolicy', np({ ingress: [{ action: 'Allow', destination: { ports: ['http'] } }] }));
+    expect(r.spec.ingress?.[0]?.destination?.ports).toEqual(['http']);
+  });
+
   it('normalises protocols, ports and nets', () => {
     const r = validateResourceOf('NetworkPolicy', np({
       ingress: [{
         action: 'Allow', protocol: 'udp', notProtocol: 17,
-        source: { nets: ['10.0.0.5/8', '192.168.1.1'], notNets: ['FD00::/8'], ports: ['53', '1000:2000', 'dns'], notPorts: [0] },
+        source: { nets: ['10.0.0.5/8', '192.168.1.1'], notNets: ['10.1.0.0/16'], ports: ['53', '1000:2000', 'dns'], notPorts: [0] },
+        destination: { nets: ['10.2.0.0/16'] },
       }],
     })).spec.ingress![0]!;
     expect(r.protocol).toBe('UDP');
-    expect(r.source).toEqual({ nets: ['10.0.0.0/8', '192.168.1.1/32'], notNets: ['fd00::/8'], ports: [53, '1000:2000', 'dns'], notPorts: [0] });
+    expect(r.source).toEqual({ nets: ['10.0.0.0/8', '192.168.1.1/32'], notNets: ['10.1.0.0/16'], ports: [53, '1000:2000', 'dns'], notPorts: [0] });
+    const v6 = validateResourceOf('NetworkPolicy', np({ egress: [{ action: 'Allow', destination: { nets: ['FD00::1'] } }] }));
+    expect(v6.spec.egress?.[0]?.destination?.nets).toEqual(['fd00::1/128']);
   });
 
   it.each<[Record<string, unknown>, string]>([
     [{ ingress: [{ action: 'Accept' }] }, 'spec.ingress[0].action: must be one of'],
     [{ ingress: [{}] }, 'spec.ingress[0].action: required'],
-    [{ ingress: [{ action: 'Allow', destination: { ports: [80] } }] }, 'spec.ingress[0].destination.ports: ports need protocol TCP, UDP, SCTP or UDPLite'],
+    [{ ingress: [{ action: 'Allow', destination: { ports: [80] } }] }, 'spec.ingress[0].destination.ports: numeric ports need protocol TCP, UDP, SCTP or UDPLite'],
+    [{ ingress: [{ action: 'Allow', protocol: 'ICMP', destination: { ports: ['http'] } }] }, 'spec.ingress[0].destination.ports: ports need protocol TCP'],
+    [{ ingress: [{ action: 'Allow', source: { nets: ['10.0.0.0/8'] }, destination: { nets: ['fd00::/8'] } }] }, 'spec.ingress[0]: rule mixes IPv4 and IPv6 nets'],
+    [{ ingress: [{ action: 'Allow', source: { notNets: ['0.0.0.0/0'] } }] }, 'spec.ingress[0].source.notNets[0]: 0.0.0.0/0 in notNets matches no traffic at all'],
+    [{ ingress: [{ action: 'Allow', source: { selector: 'global()' } }] }, 'spec.ingress[0].source.selector: global() can only be used in namespaceSelector'],
+    [{ ingress: [{ action: 'Allow', source: { namespaceSelector: 'global() && has(a)' } }] }, 'spec.ingress[0].source.namespaceSelector: global() must be the whole namespaceSelector'],
+    [{ egress: [{ action: 'Allow', destination: { services: { name: 'kube-dns' }, selector: 'all()' } }] }, 'spec.egress[0].destination.services: cannot be combined with selector'],
     [{ ingress: [{ action: 'Allow', protocol: 'ICMP', destination: { ports: [80] } }] }, 'spec.ingress[0].destination.ports: ports need protocol'],
     [{ ingress: [{ action: 'Allow', protocol: 'TCP', destination: { ports: ['90:80'] } }] }, 'spec.ingress[0].destination.ports[0]: port range "90:80" is reversed'],
     [{ ingress: [{ action: 'Allow', protocol: 'TCP', destination: { ports: [70000] } }] }, 'spec.ingress[0].destination.ports[0]: port 70000 is out of range'],

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SelectorParseError, parseSelector, type Selector } from '../selector/index.js';
 import { Net, SelectorString } from './fields.js';
 import { portNameProblem } from './k8s-kinds.js';
 import { parseCidr } from './net.js';
@@ -93,27 +94,80 @@ export const RuleSchema = z
   })
   .superRefine((r, ctx) => {
     const proto = r.protocol === undefined ? undefined : parseProtocol(r.protocol);
+    const families = new Set<number>();
     for (const side of ['source', 'destination'] as const) {
       const e = r[side];
       if (!e) continue;
       for (const f of ['ports', 'notPorts'] as const) {
-        if (e[f]?.length && (proto === undefined || !PORT_PROTOCOLS.has(proto))) {
-          ctx.addIssue({ code: 'custom', path: [side, f], message: 'ports need protocol TCP, UDP, SCTP or UDPLite' });
+        const ports = e[f] ?? [];
+        // As libcalico-go: without a protocol only named ports are allowed; with one, it must have ports.
+        if (proto === undefined ? ports.some(isNumericPort) : ports.length > 0 && !PORT_PROTOCOLS.has(proto)) {
+          ctx.addIssue({ code: 'custom', path: [side, f], message: proto === undefined ? 'numeric ports need protocol TCP, UDP, SCTP or UDPLite' : 'ports need protocol TCP, UDP, SCTP or UDPLite' });
         }
       }
       for (const f of ['nets', 'notNets'] as const) {
         e[f]?.forEach((n, i) => {
-          if (r.ipVersion !== undefined && parseCidr(n)!.family !== r.ipVersion) {
+          const c = parseCidr(n)!;
+          families.add(c.family);
+          if (r.ipVersion !== undefined && c.family !== r.ipVersion) {
             ctx.addIssue({ code: 'custom', path: [side, f, i], message: `${n} is not IPv${r.ipVersion} (rule ipVersion)` });
+          }
+          if (f === 'notNets' && c.prefix === 0) {
+            ctx.addIssue({ code: 'custom', path: [side, f, i], message: `${n} in notNets matches no traffic at all` });
           }
         });
       }
+      checkEntitySelectors(e, side, ctx);
     }
+    if (families.size > 1) ctx.addIssue({ code: 'custom', path: [], message: 'rule mixes IPv4 and IPv6 nets' });
     for (const f of ['icmp', 'notICMP'] as const) {
       if (r[f] && proto !== PROTOCOL_NUMBERS.ICMP && proto !== PROTOCOL_NUMBERS.ICMPv6) {
         ctx.addIssue({ code: 'custom', path: [f], message: 'needs protocol ICMP or ICMPv6' });
       }
     }
   });
+
+/** A validated port that is a number or "a:b" range (not a name). */
+function isNumericPort(p: string | number): boolean {
+  return typeof p === 'number' || /^[0-9]+:[0-9]+$/.test(p);
+}
+
+type EntityRuleOut = z.output<typeof EntityRule>;
+
+/** libcalico-go's validateEntityRule: where global() may appear, and what services excludes. */
+function checkEntitySelectors(e: EntityRuleOut, side: string, ctx: z.RefinementCtx): void {
+  const add = (f: string, message: string): void => ctx.addIssue({ code: 'custom', path: [side, f], message });
+  for (const f of ['selector', 'notSelector'] as const) {
+    const sel = parsedOrUndefined(e[f]);
+    if (sel && hasGlobal(sel)) add(f, 'global() can only be used in namespaceSelector');
+  }
+  const ns = parsedOrUndefined(e.namespaceSelector);
+  if (ns && ns.op !== 'global' && hasGlobal(ns)) add('namespaceSelector', 'global() must be the whole namespaceSelector');
+  if (e.services) {
+    if (e.selector !== undefined || e.notSelector !== undefined) add('services', 'cannot be combined with selector or notSelector');
+    if (e.nets?.length || e.notNets?.length) add('services', 'cannot be combined with nets or notNets');
+    if (e.serviceAccounts) add('services', 'cannot be combined with serviceAccounts');
+  }
+}
+
+/** The parsed selector, or undefined when absent or invalid (its own field already reported it). */
+function parsedOrUndefined(src: string | undefined): Selector | undefined {
+  if (src === undefined) return undefined;
+  try {
+    return parseSelector(src);
+  } catch (err) {
+    if (err instanceof SelectorParseError) return undefined;
+    throw err;
+  }
+}
+
+function hasGlobal(sel: Selector): boolean {
+  switch (sel.op) {
+    case 'global': return true;
+    case 'not': return hasGlobal(sel.operand);
+    case 'and': case 'or': return sel.operands.some(hasGlobal);
+    default: return false;
+  }
+}
 
 export type Rule = z.output<typeof RuleSchema>;

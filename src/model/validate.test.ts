@@ -72,7 +72,7 @@ describe('validation is idempotent for every kind', () => {
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'n', labels: { env: 'x' } } },
     { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' }, spec: { podCIDR: '10.244.0.0/24' } },
     { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'k', namespace: 'n' }, spec: { podSelector: {}, egress: [{ to: [{ ipBlock: { cidr: '10.0.0.1/8' } }], ports: [{ port: 53 }] }] } },
-    { apiVersion: M, kind: 'IPPool', metadata: { name: 'p' }, spec: { cidr: 'fd00::1/64' } },
+    { apiVersion: M, kind: 'IPPool', metadata: { name: 'p' }, spec: { cidr: 'FD00::/64' } },
     { apiVersion: M, kind: 'IPAMBlock', metadata: { name: 'b' }, spec: { cidr: '10.0.0.0/29', affinity: 'host:n1' } },
     { apiVersion: M, kind: 'BlockAffinity', metadata: { name: 'a' }, spec: { state: 'confirmed', node: 'n1', cidr: '10.0.0.0/26', deleted: 'false' } },
     { apiVersion: M, kind: 'IPAMConfiguration', metadata: { name: 'default' } },
