@@ -169,6 +169,8 @@ export function parseAttrs(b: Uint8Array, start: number, end: number, fourOctetA
   const communities: number[] = [], largeCommunities: number[] = [], clusterList: number[] = [];
   const unknown: RawAttribute[] = [];
   let extCommunities = new Uint8Array(0);
+  // Copies (never views): the input may be a Buffer view of a socket chunk (Buffer#slice is a view).
+  const copy = (s: number, e: number): Uint8Array => new Uint8Array(b.subarray(s, e));
   let off = start;
   while (off < end) {
     const flags = b[off]!, type = b[off + 1]!;
@@ -180,8 +182,8 @@ export function parseAttrs(b: Uint8Array, start: number, end: number, fourOctetA
       case ATTR.ORIGIN: origin = b[vs]!; break;
       case ATTR.AS_PATH: asPath = parseAsPath(b, vs, ve, fourOctetAs ? 4 : 2); break;
       case ATTR.AS4_PATH: if (!fourOctetAs) as4Path = parseAsPath(b, vs, ve, 4); break;
-      case ATTR.NEXT_HOP: if (!mpNextHop) nextHop = b.slice(vs, ve); break;
-      case ATTR.MP_REACH: if (mpNextHop) { const nl = b[vs + 3]!; nextHop = b.slice(vs + 4, vs + 4 + nl); } break;
+      case ATTR.NEXT_HOP: if (!mpNextHop) nextHop = copy(vs, ve); break;
+      case ATTR.MP_REACH: if (mpNextHop) { const nl = b[vs + 3]!; nextHop = copy(vs + 4, vs + 4 + nl); } break;
       case ATTR.MP_UNREACH: break;
       case ATTR.MED: med = u32(b, vs); break;
       case ATTR.LOCAL_PREF: localPref = u32(b, vs); break;
@@ -190,10 +192,10 @@ export function parseAttrs(b: Uint8Array, start: number, end: number, fourOctetA
       case ATTR.AS4_AGGREGATOR: if (!fourOctetAs && len === 8) as4Aggregator = { as: u32(b, vs), address: u32(b, vs + 4) }; break;
       case ATTR.COMMUNITIES: for (let o = vs; o + 4 <= ve; o += 4) communities.push(u32(b, o)); break;
       case ATTR.LARGE_COMMUNITIES: for (let o = vs; o + 4 <= ve - (len % 12); o += 4) largeCommunities.push(u32(b, o)); break;
-      case ATTR.EXT_COMMUNITIES: extCommunities = b.slice(vs, ve); break;
+      case ATTR.EXT_COMMUNITIES: extCommunities = copy(vs, ve); break;
       case ATTR.ORIGINATOR_ID: originatorId = u32(b, vs); break;
       case ATTR.CLUSTER_LIST: for (let o = vs; o + 4 <= ve; o += 4) clusterList.push(u32(b, o)); break;
-      default: unknown.push({ flags: flags & ~FLAG.EXTENDED, type, value: b.slice(vs, ve) });
+      default: unknown.push({ flags: flags & ~FLAG.EXTENDED, type, value: copy(vs, ve) });
     }
     off = ve;
   }
