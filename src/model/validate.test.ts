@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../errors.js';
-import { KIND_IDS, formatPath, isResourceOf, kindIdOf, validateResource, validateResourceOf } from './index.js';
+import { KIND_IDS, formatPath, isResourceOf, kindIdOf, validateResource, validateResourceOf, type Resource } from './index.js';
 import { catchValidationError } from './testing/catch-validation-error.js';
 
 describe('validateResource: the generic checks', () => {
@@ -89,5 +89,14 @@ describe('validation is idempotent for every kind', () => {
 
   it('covers every kind', () => {
     expect(new Set(valid.map((v) => kindIdOf(v as { apiVersion: string; kind: string }))).size).toBe(KIND_IDS.length);
+  });
+});
+
+describe('types', () => {
+  it('every validated kind is assignable to Resource (checked by tsc)', async () => {
+    const { SCHEMAS } = await import('./validate.js');
+    const asResource = <K extends keyof typeof SCHEMAS>(k: K, raw: unknown): Resource => validateResourceOf(k, raw);
+    const r = asResource('BGPConfiguration', { apiVersion: 'margay.dev/v1', kind: 'BGPConfiguration', metadata: { name: 'default' } });
+    expect(r.metadata.name).toBe('default');
   });
 });
