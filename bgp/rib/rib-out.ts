@@ -49,7 +49,8 @@ export function writeOutbound(rib: Rib, T: PeerRt, maxBytes: number): Buffer[] {
       withdraws.length = 0;
       groups.clear();
       let lastAttr = -2, lastSrc = -1, last: AttrSet | null = null;
-      const n = Math.min(CHUNK, o.queue.length);
+      // Bounded by the remaining budget (≥ 2 bytes per NLRI, ~4 typical) so a small maxBytes is honoured.
+      const n = Math.min(CHUNK, o.queue.length, Math.max(64, Math.ceil((maxBytes - w.bytes) / 4)));
       for (let k = 0; k < n; k++) {
         const pi = o.queue.shift();
         o.dirty[pi] = 0;

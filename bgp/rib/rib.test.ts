@@ -76,3 +76,93 @@ describe('Rib ingest and re-advertisement', () => {
     expect(changes).toEqual([{ family: 'ipv6', prefix: '2001:db8:1::/48', nextHops: ['fd00::2'], local: false }]);
   });
 });
+
+describe('IPv6 and RFC 8950 next hops', () => {
+  it('announces IPv6 over an IPv4 session with an IPv4-mapped next hop when no IPv6 address is configured', () => {
+    const rib = setup();
+    up(rib, ebgp('a', '10.0.0.2', 65001));
+    rib.originate('2001:db8:5::/48');
+    const out = decodeOut(rib.takeOutbound('a', 1 << 20)).filter((m) => !m.endOfRib);
+    expect(out[0]!.announced).toEqual(['2001:db8:5::/48']);
+    expect([...out[0]!.attrs!.nextHop]).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 1]);
+  });
+
+  it('keeps a learned IPv6 next hop toward iBGP but drops its link-local part', () => {
+    const rib = setup();
+    up(rib, ebgp('e', 'fd00::2', 65001, { localAddress: 'fd00::1' }));
+    up(rib, ebgp('i', 'fd00::3', 65000, { localAddress: 'fd00::1' }));
+    const body = update({ announce: ['2001:db8:1::/48'], route: { asPath: [65001], attrs: { nextHop: Uint8Array.from([...new Array(16).fill(0xfd), ...new Array(16).fill(0xfe)]) } } });
+    rib.takeOutbound('i', 1 << 20);
+    rib.ingestUpdate('e', body);
+    const out = decodeOut(rib.takeOutbound('i', 1 << 20)).filter((m) => !m.endOfRib);
+    expect([...out[0]!.attrs!.nextHop]).toEqual(new Array(16).fill(0xfd));
+  });
+
+  it('accepts IPv4 routes with an IPv6 next hop and re-advertises them in MP_REACH only to peers that negotiated it', () => {
+    const rib = setup();
+    up(rib, ebgp('a', 'fd00::2', 65001, { localAddress: 'fd00::1' }), { extendedNextHopV4: true });
+    up(rib, ebgp('i1', 'fd00::3', 65000, { localAddress: 'fd00::1' }), { extendedNextHopV4: true });
+    up(rib, ebgp('i2', '10.0.0.3', 65000, { localAddress: '10.0.0.1' }));
+    rib.takeOutbound('i1', 1 << 20); rib.takeOutbound('i2', 1 << 20);
+    // IPv4 NLRI inside MP_REACH (AFI 1) with a 16-byte next hop
+    const nh = [0xfd, 0, ...new Array(13).fill(0), 2];
+    const attrs = Uint8Array.of(0x40, 1, 1, 0, 0x40, 2, 6, 2, 1, 0, 0, 0xfd, 0xe9, 0x90, 14, 0, 4 + 16 + 1 + 4, 0, 1, 1, 16, ...nh, 0, 24, 10, 9, 9);
+    rib.ingestUpdate('a', { attrs });
+    expect(rib.takeBestPathChanges(5)).toEqual([{ family: 'ipv4', prefix: '10.9.9.0/24', nextHops: ['fd00::2'], local: false }]);
+    const o1 = decodeOut(rib.takeOutbound('i1', 1 << 20)).filter((m) => !m.endOfRib);
+    expect(o1[0]!.announced).toEqual(['10.9.9.0/24']);
+    expect([...o1[0]!.attrs!.nextHop]).toEqual(nh);
+    const o2 = decodeOut(rib.takeOutbound('i2', 1 << 20)).filter((m) => !m.endOfRib);
+    expect([...o2[0]!.attrs!.nextHop]).toEqual([10, 0, 0, 1]); // falls back to self
+  });
+});
+
+describe('2-octet AS peers (RFC 6793)', () => {
+  it('merges AS4_PATH on receive and sends AS_TRANS with AS4_PATH', () => {
+    const rib = setup({ localAs: 4200000000 });
+    up(rib, ebgp('old', '10.0.0.2', 65001), { fourOctetAs: false });
+    up(rib, ebgp('new', '10.0.0.3', 65002));
+    rib.takeOutbound('old', 1 << 20);
+    rib.ingestUpdate('old', update({ announce: ['10.1.0.0/16'], route: { asPath: [65001, 4200000099], nextHop: '10.0.0.2' }, fourOctetAs: false }));
+    expect(rib.queryRoutes({})[0]!.asPath).toBe('65001 4200000099');
+    rib.ingestUpdate('new', update({ announce: ['10.2.0.0/16'], route: { asPath: [65002, 4200000098], nextHop: '10.0.0.3' } }));
+    const out = decodeOut(rib.takeOutbound('old', 1 << 20), false).filter((m) => !m.endOfRib);
+    expect(out[0]!.attrs!.asPath[0]!.asns).toEqual([4200000000, 65002, 4200000098]);
+  });
+});
+
+describe('peer and policy lifecycle', () => {
+  it('re-sends the table when the export policy changes and honours maxBytes', () => {
+    const rib = setup();
+    up(rib, ebgp('a', '10.0.0.2', 65001));
+    for (let i = 0; i < 3000; i++) rib.originate(`10.${i >> 8}.${i & 255}.0/24`);
+    const first = rib.takeOutbound('a', 1);
+    expect(first).toHaveLength(1);
+    expect(rib.hasOutbound('a')).toBe(true);
+    let n = decodeOut(first).flatMap((m) => m.announced).length;
+    for (let b = rib.takeOutbound('a', 1 << 20); b.length > 0; b = rib.takeOutbound('a', 1 << 20)) n += decodeOut(b).flatMap((m) => m.announced).length;
+    expect(n).toBe(3000);
+    rib.setExportPolicy('a', { name: 'only-10-0', defaultResult: 'reject', statements: [{ match: { prefix: { entries: [{ prefix: '10.0.0.0/16', le: 32 }] } } }] });
+    const out = decodeOut(rib.takeOutbound('a', 1 << 20));
+    expect(out.flatMap((m) => m.withdrawn)).toHaveLength(3000 - 256);
+    expect(rib.peerCounts('a').advertised).toBe(256);
+  });
+
+  it('removes a peer with all its routes', () => {
+    const rib = setup();
+    up(rib, ebgp('a', '10.0.0.2', 65001));
+    up(rib, ebgp('b', '10.0.0.3', 65002));
+    rib.takeOutbound('b', 1 << 20);
+    rib.ingestUpdate('a', update({ announce: ['10.1.0.0/16'], route: { asPath: [65001], nextHop: '10.0.0.2' } }));
+    rib.removePeer('a');
+    expect(rib.countRoutes()).toEqual({ prefixes: 0, paths: 0 });
+    expect(() => rib.peerCounts('a')).toThrow(/unknown peer/);
+    expect(decodeOut(rib.takeOutbound('b', 1 << 20)).flatMap((m) => m.withdrawn)).toEqual([]); // never sent
+  });
+
+  it('rejects UPDATEs from peers that are not up', () => {
+    const rib = setup();
+    rib.addPeer(ebgp('a', '10.0.0.2', 65001));
+    expect(() => rib.ingestUpdate('a', update({}))).toThrow(/not up/);
+  });
+});
