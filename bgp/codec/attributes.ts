@@ -42,18 +42,24 @@ const EXPECTED_FLAGS: Readonly<Record<FlagClass, number>> = {
   'optional-transitive': ATTR_FLAG.OPTIONAL | ATTR_FLAG.TRANSITIVE,
 };
 
-/** Where an MP attribute's value sits in the message, for NLRI views and the interning key. */
+/** One whole attribute (header included) in the message. */
 export interface Span {
   readonly start: number;
   readonly end: number;
+  readonly mp: boolean;
 }
 
 export interface DecodedAttributes {
   readonly attributes: PathAttributes;
   readonly action: 'none' | 'treat-as-withdraw' | 'attribute-discard';
   readonly problems: BgpProtocolError[];
-  /** Spans (whole attribute, header included) of MP_REACH_NLRI / MP_UNREACH_NLRI. */
-  readonly mpSpans: Span[];
+  /**
+   * The attributes that decoded cleanly and were kept, in received order (MP ones flagged). Every
+   * attribute that was malformed, duplicated, discarded or ignored is absent.
+   */
+  readonly kept: Span[];
+  /** True when `kept` is not the whole attribute section (something was dropped). */
+  readonly dropped: boolean;
   /** Attribute types present (valid or not), indexed by type code. */
   readonly present: Uint8Array;
   /** True when any attribute other than MP_UNREACH_NLRI is present (End-of-RIB detection). */
@@ -82,7 +88,7 @@ export function decodePathAttributes(msg: Buffer, start: number, end: number, op
   const st: State = { msg, opts, a: {}, as4Path: undefined, as4Aggregator: undefined };
   const problems: BgpProtocolError[] = [];
   let action: DecodedAttributes['action'] = 'none';
-  const mpSpans: Span[] = [];
+  const kept: Span[] = [];
   const seen = new Uint8Array(256);
   let other = false;
   const report = (e: BgpProtocolError): void => {
@@ -126,7 +132,7 @@ export function decodePathAttributes(msg: Buffer, start: number, end: number, op
     seen[type] = 1;
     const spec = SPEC.get(type);
     if (spec === undefined) {
-      decodeUnknown(st, flags, type, whole, headLen);
+      if (decodeUnknown(st, flags, type, whole, headLen)) kept.push({ start: attrStart, end: vEnd, mp: false });
       continue;
     }
     if (type === ATTR.LOCAL_PREF && !opts.isIbgp) {
@@ -139,16 +145,20 @@ export function decodePathAttributes(msg: Buffer, start: number, end: number, op
       report(attrError(type, UPDATE_SUBCODE.ATTRIBUTE_FLAGS, whole, spec.onMalformed, `attribute ${type} flags 0x${flags.toString(16)}`));
       continue;
     }
-    if (type === ATTR.MP_REACH_NLRI || type === ATTR.MP_UNREACH_NLRI) mpSpans.push({ start: attrStart, end: vEnd });
     try {
-      decodeKnown(st, type, vStart, vEnd);
+      if (decodeKnown(st, type, vStart, vEnd)) {
+        kept.push({ start: attrStart, end: vEnd, mp: type === ATTR.MP_REACH_NLRI || type === ATTR.MP_UNREACH_NLRI });
+      }
     } catch (e) {
       if (!(e instanceof Malformed)) throw e;
       report(attrError(type, e.subcode, whole, e.action ?? spec.onMalformed, `attribute ${type}: ${e.reason}`));
     }
   }
   finishAs4(st);
-  return { attributes: st.a, action, problems, mpSpans, present: seen, hasOtherThanMpUnreach: other };
+  let covered = start;
+  for (const k of kept) if (k.start === covered) covered = k.end;
+  const dropped = covered !== end;
+  return { attributes: st.a, action, problems, kept, dropped, present: seen, hasOtherThanMpUnreach: other };
 }
 
 function attrListError(reason: string): BgpProtocolError {
@@ -159,14 +169,16 @@ function attrError(type: number, subcode: number, whole: Buffer, action: ErrorAc
   return new BgpProtocolError(ERR.UPDATE, subcode, Buffer.from(whole), action, reason, type);
 }
 
-function decodeUnknown(st: State, flags: number, type: number, whole: Buffer, headLen: number): void {
+/** Returns true when the attribute is kept (optional transitive). */
+function decodeUnknown(st: State, flags: number, type: number, whole: Buffer, headLen: number): boolean {
   if ((flags & ATTR_FLAG.OPTIONAL) === 0) {
     // RFC 4271 §6.3: an unrecognized well-known attribute: 3/2 with the attribute as data.
     throw new BgpProtocolError(ERR.UPDATE, UPDATE_SUBCODE.UNRECOGNIZED_WELL_KNOWN, Buffer.from(whole), RESET, `unrecognized well-known attribute ${type}`, type);
   }
-  if ((flags & ATTR_FLAG.TRANSITIVE) === 0) return; // optional non-transitive: quietly ignored
+  if ((flags & ATTR_FLAG.TRANSITIVE) === 0) return false; // optional non-transitive: quietly ignored
   const raw: RawAttribute = { flags, type, value: whole.subarray(headLen) };
   st.a.unknown = [...(st.a.unknown ?? []), raw];
+  return true;
 }
 
 function fixedLen(v: number, n: number): void {
@@ -177,7 +189,8 @@ function multipleOf(v: number, n: number): void {
   if (v === 0 || v % n !== 0) throw new Malformed(UPDATE_SUBCODE.ATTRIBUTE_LENGTH, `length ${v} is not a positive multiple of ${n}`);
 }
 
-function decodeKnown(st: State, type: number, s: number, e: number): void {
+/** Decode one known attribute into `st`; false when it is deliberately ignored (not kept). */
+function decodeKnown(st: State, type: number, s: number, e: number): boolean {
   const { msg, a, opts } = st;
   const len = e - s;
   switch (type) {
@@ -185,77 +198,78 @@ function decodeKnown(st: State, type: number, s: number, e: number): void {
       fixedLen(len, 1);
       if (msg[s]! > 2) throw new Malformed(UPDATE_SUBCODE.INVALID_ORIGIN, `invalid ORIGIN ${msg[s]}`);
       a.origin = msg[s]! as Origin;
-      return;
+      return true;
     case ATTR.AS_PATH:
       a.asPath = decodeAsPath(msg, s, e, opts.fourOctetAs ? 4 : 2, false, opts);
-      return;
+      return true;
     case ATTR.NEXT_HOP:
       fixedLen(len, 4);
       checkIpv4NextHop(msg.readUInt32BE(s));
       a.nextHop = ipv4ToString(msg.readUInt32BE(s));
-      return;
+      return true;
     case ATTR.MED:
       fixedLen(len, 4);
       a.med = msg.readUInt32BE(s);
-      return;
+      return true;
     case ATTR.LOCAL_PREF:
       fixedLen(len, 4);
       a.localPref = msg.readUInt32BE(s);
-      return;
+      return true;
     case ATTR.ATOMIC_AGGREGATE:
       fixedLen(len, 0);
       a.atomicAggregate = true;
-      return;
+      return true;
     case ATTR.AGGREGATOR:
       a.aggregator = decodeAggregator(msg, s, len, opts.fourOctetAs ? 8 : 6);
-      return;
+      return true;
     case ATTR.COMMUNITIES: {
       multipleOf(len, 4);
       const c: number[] = [];
       for (let o = s; o < e; o += 4) c.push(msg.readUInt32BE(o));
       a.communities = c;
-      return;
+      return true;
     }
     case ATTR.ORIGINATOR_ID:
       fixedLen(len, 4);
       a.originatorId = ipv4ToString(msg.readUInt32BE(s));
-      return;
+      return true;
     case ATTR.CLUSTER_LIST: {
       multipleOf(len, 4);
       const c: string[] = [];
       for (let o = s; o < e; o += 4) c.push(ipv4ToString(msg.readUInt32BE(o)));
       a.clusterList = c;
-      return;
+      return true;
     }
     case ATTR.MP_REACH_NLRI:
       decodeMpReach(st, s, e);
-      return;
+      return true;
     case ATTR.MP_UNREACH_NLRI:
       decodeMpUnreach(st, s, e);
-      return;
+      return true;
     case ATTR.EXTENDED_COMMUNITIES: {
       multipleOf(len, 8);
       const c: Buffer[] = [];
       for (let o = s; o < e; o += 8) c.push(msg.subarray(o, o + 8));
       a.extCommunities = c;
-      return;
+      return true;
     }
     case ATTR.AS4_PATH:
-      if (opts.fourOctetAs) return; // RFC 6793 §4.1: a NEW speaker ignores AS4_PATH
+      if (opts.fourOctetAs) return false; // RFC 6793 §4.1: a NEW speaker ignores AS4_PATH
       st.as4Path = decodeAsPath(msg, s, e, 4, true, opts);
-      return;
+      return true;
     case ATTR.AS4_AGGREGATOR:
-      if (opts.fourOctetAs) return;
+      if (opts.fourOctetAs) return false;
       st.as4Aggregator = decodeAggregator(msg, s, len, 8);
-      return;
+      return true;
     case ATTR.LARGE_COMMUNITY: {
       multipleOf(len, 12);
       const c: LargeCommunity[] = [];
       for (let o = s; o < e; o += 12) c.push({ global: msg.readUInt32BE(o), local1: msg.readUInt32BE(o + 4), local2: msg.readUInt32BE(o + 8) });
       a.largeCommunities = c;
-      return;
+      return true;
     }
   }
+  return true;
 }
 
 /** RFC 4271 §6.3 semantic NEXT_HOP checks: not 0/8, loopback, multicast, class E or broadcast. */

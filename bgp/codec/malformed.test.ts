@@ -204,3 +204,33 @@ describe('unknown attributes', () => {
     expect(resetOf(update(GOOD, '00000001180a00'), decodeOptions({ addPathReceive: new Set([FAMILY.IPV4_UNICAST]) }))).toEqual([3, 10, '', 'session-reset']);
   });
 });
+
+describe('rawAttributes: only what the RIB may trust', () => {
+  it('is a zero-copy view of the received section when nothing was dropped', () => {
+    const b = update(GOOD);
+    const u = decodeU(b);
+    expect(hexOf(u.rawAttributes)).toBe(GOOD.replace(/ /g, ''));
+    expect(u.rawAttributes.buffer).toBe(b.buffer);
+    expect(u.receivedAttributes).toBe(u.rawAttributes);
+  });
+  it.each([
+    ['a malformed AGGREGATOR (discard)', GOOD + 'c007070000fde9c00002'],
+    ['LOCAL_PREF from eBGP', '40050400000064' + GOOD],
+    ['a duplicate ORIGIN', GOOD + '40010102'],
+    ['an unknown optional non-transitive attribute', '80640100' + GOOD],
+    ['AS4_PATH from a 4-octet speaker', GOOD + 'c011060201fa56ea01'],
+    ['an attribute list overrun (treat-as-withdraw)', GOOD + 'c0080c0000fde9'],
+    ['a malformed ORIGIN (treat-as-withdraw)', '4001020000' + AS_PATH + NEXT_HOP],
+  ])('drops %s', (_n, attrs) => {
+    const u = decodeU(update(attrs));
+    const want = attrs.startsWith('4001020000') ? AS_PATH + NEXT_HOP : GOOD;
+    expect(hexOf(u.rawAttributes)).toBe(want.replace(/ /g, ''));
+    expect(hexOf(u.receivedAttributes)).toBe(attrs.replace(/ /g, ''));
+  });
+  it('keeps MP attributes byte for byte and unknown optional transitive ones', () => {
+    const mp = '900e001a 0002 01 10 20010db8000000000000000000000001 00 20 20010db8'.replace(/ /g, '');
+    const u = decodeU(update(ORIGIN + AS_PATH + mp + 'c0630201ff' + '40060100', ''));
+    expect(hexOf(u.rawAttributes)).toBe((ORIGIN + AS_PATH + mp + 'c0630201ff').replace(/ /g, ''));
+    expect(hexOf(u.attributeKey)).toBe((ORIGIN + AS_PATH + 'c0630201ff' + '00020110' + '20010db8000000000000000000000001').replace(/ /g, ''));
+  });
+});

@@ -143,12 +143,20 @@ export interface UpdateMessage {
   /** IPv4 unicast NLRI (classic field). */
   readonly nlri: NlriList;
   readonly attributes: PathAttributes;
-  /** The whole path-attribute section as received (view). */
-  readonly rawAttributes: Buffer;
   /**
-   * Bytes that identify the attribute set for interning: the attribute section without MP_REACH_NLRI and
-   * MP_UNREACH_NLRI, followed by the MP_REACH next hop when present. A view when no MP attribute is present,
-   * otherwise a fresh copy (one per UPDATE, never per prefix).
+   * The path-attribute bytes the RIB may trust and intern: the section as received (a zero-copy view) when
+   * every attribute decoded cleanly; otherwise a copy (one per such UPDATE) holding only the attributes that
+   * were kept — RFC 7606 discarded, malformed, duplicate, ignored (AS4_* from a 4-octet peer) and unknown
+   * optional non-transitive attributes removed; MP_REACH/MP_UNREACH stay, byte for byte. After a
+   * treat-as-withdraw attribute-list overrun it ends where parsing stopped.
+   */
+  readonly rawAttributes: Buffer;
+  /** The whole path-attribute section exactly as received (view), for logs and debugging. */
+  readonly receivedAttributes: Buffer;
+  /**
+   * Bytes that identify the attribute set for interning: `rawAttributes` without MP_REACH_NLRI and
+   * MP_UNREACH_NLRI, followed by AFI, SAFI, next-hop length and next hop of MP_REACH when present. A view when
+   * no MP attribute is present and nothing was dropped, otherwise a copy (one per UPDATE, never per prefix).
    */
   readonly attributeKey: Buffer;
   /**

@@ -45,14 +45,17 @@ export function decodeUpdate(msg: Buffer, opts: DecodeOptions): UpdateMessage {
     problems.push(p);
     action = strongerAction(action, 'treat-as-withdraw') as typeof action;
   }
-  const rawAttributes = msg.subarray(attrStart, attrEnd);
+  const receivedAttributes = msg.subarray(attrStart, attrEnd);
+  const spans = decoded.kept;
+  const rawAttributes = decoded.dropped ? Buffer.concat(spans.map((k) => msg.subarray(k.start, k.end))) : receivedAttributes;
   return {
     type: 'update',
     withdrawn,
     nlri,
     attributes: a,
     rawAttributes,
-    attributeKey: attributeKey(msg, rawAttributes, attrStart, decoded.mpSpans, a),
+    receivedAttributes,
+    attributeKey: attributeKey(msg, rawAttributes, spans, decoded.dropped, a),
     action,
     problems,
     endOfRib: endOfRib(withdrawn, nlri, attrLen, a, decoded.hasOtherThanMpUnreach),
@@ -84,15 +87,10 @@ function endOfRib(withdrawn: NlriList, nlri: NlriList, attrLen: number, a: PathA
 }
 
 /** The interning key described on `UpdateMessage.attributeKey`. */
-function attributeKey(msg: Buffer, raw: Buffer, attrStart: number, mpSpans: readonly Span[], a: PathAttributes): Buffer {
-  if (mpSpans.length === 0) return raw;
-  const parts: Buffer[] = [];
-  let from = attrStart;
-  for (const sp of [...mpSpans].sort((x, y) => x.start - y.start)) {
-    parts.push(msg.subarray(from, sp.start));
-    from = sp.end;
-  }
-  parts.push(msg.subarray(from, attrStart + raw.length));
+function attributeKey(msg: Buffer, raw: Buffer, kept: readonly Span[], dropped: boolean, a: PathAttributes): Buffer {
+  const hasMp = kept.some((k) => k.mp);
+  if (!hasMp && !dropped) return raw;
+  const parts: Buffer[] = kept.filter((k) => !k.mp).map((k) => msg.subarray(k.start, k.end));
   if (a.mpReach) {
     const fam = Buffer.alloc(4);
     fam.writeUInt16BE(a.mpReach.afi, 0);
