@@ -3,20 +3,10 @@
  * negotiation of hold time and capabilities. Pure. The codec has already checked the message's syntax
  * (version, parameter and capability encoding); this checks what needs the session's configuration.
  */
-import { AFI, ERR, OPEN_SUBCODE, SAFI, familyKey, type FamilyKey } from '../codec/constants.js';
+import { AFI, SAFI, familyKey, type FamilyKey } from '../codec/constants.js';
+import { validateOpen as validateOpenSyntax } from '../codec/open.js';
 import type { OpenMessage } from '../codec/types.js';
 import type { FsmConfig, Negotiated, OutNotification, PeerAsSpec } from './types.js';
-
-function u16(v: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(v & 0xffff);
-  return b;
-}
-function u32(v: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(v >>> 0);
-  return b;
-}
 
 export function routerIdToText(id: number): string {
   return [id >>> 24, (id >>> 16) & 0xff, (id >>> 8) & 0xff, id & 0xff].join('.');
@@ -37,23 +27,16 @@ export function isPeerAsAcceptable(spec: PeerAsSpec, localAs: number, asn: numbe
 }
 
 /**
- * Checks an OPEN against the configuration. Returns the NOTIFICATION to send, or undefined when it is
- * acceptable. Data carried: 2/2 the offending AS (2 bytes from My AS, or 4 from the 4-octet capability),
- * 2/3 the received BGP Identifier, 2/6 the received hold time (as BIRD does).
+ * Checks an OPEN against the configuration with the codec's `validateOpen` (RFC 4271 §6.2, RFC 6286,
+ * RFC 7607). Returns the NOTIFICATION to send, or undefined when it is acceptable. Data carried (the
+ * codec's choice, as BIRD does): 2/2 the My AS field, 2/3 the received BGP Identifier, 2/6 the hold time.
  */
 export function validateOpen(open: OpenMessage, config: FsmConfig): OutNotification | undefined {
-  const fourOctet = open.capabilities.some((c) => c.kind === 'four-octet-as');
-  if (!isPeerAsAcceptable(config.peerAs, config.localAs, open.asn) || (open.myAs === 0 && !fourOctet)) {
-    return { code: ERR.OPEN, subcode: OPEN_SUBCODE.BAD_PEER_AS, data: fourOctet ? u32(open.asn) : u16(open.myAs) };
-  }
-  const isIbgp = open.asn === config.localAs;
-  if (open.bgpId === 0 || (isIbgp && open.bgpId === config.routerId)) {
-    return { code: ERR.OPEN, subcode: OPEN_SUBCODE.BAD_BGP_ID, data: u32(open.bgpId) };
-  }
-  if (open.holdTime === 1 || open.holdTime === 2) {
-    return { code: ERR.OPEN, subcode: OPEN_SUBCODE.UNACCEPTABLE_HOLD_TIME, data: u16(open.holdTime) };
-  }
-  return undefined;
+  const spec = config.peerAs;
+  // A range becomes the exact ASN when it matches, or 0 (never acceptable) when it does not.
+  const peerAs = typeof spec === 'object' ? (isPeerAsAcceptable(spec, config.localAs, open.asn) ? open.asn : 0) : spec;
+  const err = validateOpenSyntax(open, { localAs: config.localAs, localBgpId: config.routerId, peerAs });
+  return err ? { code: err.errorCode, subcode: err.subcode, data: err.data } : undefined;
 }
 
 /** Hold time is the smaller of both; keepalive a third of it unless configured lower (never 0 unless hold is). */

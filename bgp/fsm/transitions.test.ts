@@ -120,9 +120,9 @@ describe('OpenSent', () => {
     expect(s.actions).toContainEqual(notif(2, 6, Buffer.from([0, h])));
     expect(kinds(s.actions).slice(-2)).toEqual(['close', 'down']);
   });
-  it('a wrong peer AS is 2/2 with the 4-octet AS as data', () => {
-    const s = step('OpenSent', ctx(), { type: 'OpenReceived', open: open({ asn: 65099, capabilities: [{ kind: 'four-octet-as', asn: 65099 }] }) });
-    expect(s.actions).toContainEqual(notif(2, 2, Buffer.from([0, 0, 0xfe, 0x4b])));
+  it('a wrong peer AS is 2/2 with the My AS field as data', () => {
+    const s = step('OpenSent', ctx(), { type: 'OpenReceived', open: open({ myAs: 65099, asn: 65099, capabilities: [{ kind: 'four-octet-as', asn: 65099 }] }) });
+    expect(s.actions).toContainEqual(notif(2, 2, Buffer.from([0xfe, 0x4b])));
   });
   it('AS 0 is 2/2 (RFC 7607) even for an "external" peer', () => {
     const s = step('OpenSent', ctx({}, { peerAs: 'external' }), { type: 'OpenReceived', open: open({ myAs: 0, asn: 0, capabilities: [] }) });
