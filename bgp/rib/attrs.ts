@@ -163,12 +163,12 @@ export function mergeAs4Path(asPath: readonly AsPathSegment[], as4: readonly AsP
  * session's negotiated AS size; a 2-octet peer's AS4_PATH/AS4_AGGREGATOR are merged (RFC 6793).
  */
 export function parseAttrs(b: Uint8Array, start: number, end: number, fourOctetAs: boolean, mpNextHop = false): RouteAttrs {
-  let origin = 0, asPath: AsPathSegment[] = [], as4Path: AsPathSegment[] | undefined, nextHop = new Uint8Array(0);
+  let origin = 0, asPath: AsPathSegment[] = [], as4Path: AsPathSegment[] | undefined, nextHop: Uint8Array = new Uint8Array(0);
   let med: number | undefined, localPref: number | undefined, atomicAggregate = false, originatorId: number | undefined;
   let aggregator: { as: number; address: number } | undefined, as4Aggregator: typeof aggregator;
   const communities: number[] = [], largeCommunities: number[] = [], clusterList: number[] = [];
   const unknown: RawAttribute[] = [];
-  let extCommunities = new Uint8Array(0);
+  let extCommunities: Uint8Array = new Uint8Array(0);
   // Copies (never views): the input may be a Buffer view of a socket chunk (Buffer#slice is a view).
   const copy = (s: number, e: number): Uint8Array => new Uint8Array(b.subarray(s, e));
   let off = start;
