@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-system-deps.sh
-npm ci --no-audit --no-fund
+# `npm install` with the committed lock, not `npm ci`: npm 11 writes lockfiles without the
+# other platforms' optional packages (rollup/esbuild binaries) and its own `npm ci` then refuses
+# them as out of sync. `npm install` installs exactly the locked versions all the same.
+npm install --no-audit --no-fund
 npm run build
 exec scripts/main-job.sh "$@"
