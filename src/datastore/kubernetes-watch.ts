@@ -55,7 +55,8 @@ export type ReadResult =
   | { readonly ok: false; readonly object: Resource; readonly error: ValidationError };
 
 type StreamEnd =
-  | { readonly type: 'ended' }
+  /** The server ended the stream; `early` if it sent nothing and lasted under a second. */
+  | { readonly type: 'ended'; readonly early: boolean }
   | { readonly type: 'expired'; readonly message: string }
   | { readonly type: 'failed'; readonly error: MargayError; readonly fatal: boolean };
 
@@ -123,7 +124,14 @@ export class KubeWatch implements WatchHandle {
     while (!this.#stopped) {
       const end = await this.#streamOnce();
       if (this.#stopped) return;
-      if (end.type === 'ended') continue;
+      if (end.type === 'ended' && !end.early) continue;
+      if (end.type === 'ended') {
+        // A server or proxy that closes watches at once must not make this a busy loop.
+        const delay = this.#backoff.next();
+        this.#log.warn({ retryInMs: delay, attempt: this.#backoff.attempt }, 'watch stream ended at once; retrying');
+        await this.#pause(delay);
+        continue;
+      }
       if (end.type === 'expired') {
         if (this.#known === undefined) {
           this.#fail(new VersionExpiredError(`${this.kind} watch from resourceVersion ${this.#lastRv}: ${end.message}; relist`));
@@ -260,13 +268,14 @@ export class KubeWatch implements WatchHandle {
       return { type: 'failed', error: err as MargayError, fatal: false };
     }
     if (res.statusCode !== 200) return this.#refused(res, path);
-    this.#backoff.reset();
     if (this.#pendingSync) this.#syncReached(rvOf(this.#lastRv));
+    const openedAt = Date.now();
+    let received = false;
     return new Promise<StreamEnd>((resolve) => {
-      let result: StreamEnd = { type: 'ended' };
+      let result: StreamEnd | undefined;
       const lines = createInterface({ input: res, crlfDelay: Infinity });
       lines.on('line', (line) => {
-        if (line.trim() === '' || result.type !== 'ended' || this.#stopped) return;
+        if (line.trim() === '' || result !== undefined || this.#stopped) return;
         let ev: WireEvent;
         try {
           ev = JSON.parse(line) as WireEvent;
@@ -279,16 +288,19 @@ export class KubeWatch implements WatchHandle {
         if (end) {
           result = end;
           res.destroy();
+        } else if (!received) {
+          received = true;
+          this.#backoff.reset(); // the stream works: the next failure starts the back-off afresh
         }
       });
       // readline re-emits the response's errors (a dropped connection: 'aborted'); both are one failure.
       const onError = (err: Error) => {
-        if (result.type === 'ended' && !this.#stopped) result = { type: 'failed', error: client.unreachable('GET', path, err), fatal: false };
+        if (result === undefined && !this.#stopped) result = { type: 'failed', error: client.unreachable('GET', path, err), fatal: false };
       };
       res.on('error', onError);
       lines.on('error', onError);
       res.on('close', () => lines.close());
-      lines.on('close', () => resolve(result));
+      lines.on('close', () => resolve(result ?? { type: 'ended', early: !received && Date.now() - openedAt < 1000 }));
     });
   }
 

@@ -169,6 +169,20 @@ describe('kubernetes datastore against the fake API server', () => {
     expect(logs.filter((l) => l.msg === 'watch failed; retrying')).toHaveLength(2);
   });
 
+  it('watch streams that end at once are retried with growing back-off, not in a busy loop', async () => {
+    const store = await open();
+    const w = watchPods(store);
+    await w.until('in-sync', (evs) => evs.some((e) => e.type === 'in-sync'));
+    server.failNext(4, { emptyStream: true }, isWatch);
+    server.closeWatches();
+    await until('four early ends', () => logs.filter((l) => l.msg === 'watch stream ended at once; retrying').length >= 4);
+    const delays = logs.filter((l) => l.msg === 'watch stream ended at once; retrying').map((l) => l.retryInMs as number);
+    expect(delays[3]!).toBeGreaterThan(delays[0]!);
+    await store.create(podFixture('default', 'a'));
+    await w.until('live add', (evs) => evs.length >= 2);
+    expect(summarize(w.events)).toEqual(['in-sync', 'added:default/a']);
+  });
+
   it('stale update → ConflictError carrying both versions; stale delete precondition → ConflictError', async () => {
     const store = await open();
     const v1 = await store.create(podFixture('default', 'a', { v: '1' }));

@@ -32,7 +32,7 @@
  *   `bookmarkIntervalMs` (real: about a minute). Watches have no server-side default timeout.
  *
  * Test hooks: compact() (old versions → 410), expireWatches() (410 ERROR to open watches),
- * closeWatches(), failNext()/clearFailures() (500/503 or a dropped connection), goDown()/comeUp()
+ * closeWatches(), failNext()/clearFailures() (500/503, a dropped connection, an empty 200 stream), goDown()/comeUp()
  * (refuse connections on the same port), `requests` (every request seen) and `bookmarksSent`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -61,7 +61,8 @@ export interface FakeApiServerOptions {
   readonly bookmarkIntervalMs?: number;
 }
 
-export type InjectedFailure = { readonly status: 500 | 503 } | { readonly drop: true };
+/** A 500/503 Status, a connection dropped before any answer, or a watch answered 200 and ended at once. */
+export type InjectedFailure = { readonly status: 500 | 503 } | { readonly drop: true } | { readonly emptyStream: true };
 
 export interface SeenRequest {
   readonly method: string;
@@ -232,6 +233,11 @@ export class FakeApiServer {
       const { failure } = this.#failures.splice(i, 1)[0]!;
       if ('drop' in failure) {
         req.socket.destroy();
+        return;
+      }
+      if ('emptyStream' in failure) {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end();
         return;
       }
       send(res, failure.status, failure.status === 503 ? Statuses.unavailable('injected failure') : Statuses.internal('injected failure'));
