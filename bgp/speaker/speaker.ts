@@ -353,7 +353,10 @@ export class BgpSpeaker {
     this.#listener?.unregister(peer.settings.address);
     this.#peers.delete(peer.settings.address);
     if (peer.ribRegistered && !keepRib) this.#rib.removePeer(peer.id);
-    if (peer.ribRegistered && keepRib) this.#rib.peerDown(peer.id);
+    if (peer.ribRegistered && keepRib) {
+      this.#rib.peerDown(peer.id);
+      this.#rib.sweepStale(peer.id); // routes kept from an earlier graceful restart go too
+    }
     peer.log.info({ subcode }, 'peer removed');
   }
 
