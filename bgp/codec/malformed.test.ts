@@ -55,6 +55,11 @@ describe('header errors', () => {
   ])('1/2 for %s, data = length field', (_n, type, bodyLen, data) => {
     expect(resetOf(message(type, Buffer.alloc(bodyLen)))).toEqual([1, 2, data, 'session-reset']);
   });
+  it('1/2 for an UPDATE above 4096 unless extended messages were negotiated', () => {
+    const big = update(GOOD, '18'.concat('0a0000'.repeat(1)).repeat(1100));
+    expect(resetOf(big)).toEqual([1, 2, big.subarray(16, 18).toString('hex'), 'session-reset']);
+    expect(decodeU(big, decodeOptions({ extendedMessages: true })).nlri.count).toBe(1100);
+  });
   it('1/2 for an OPEN above 4096 even with extended messages', () => {
     expect(resetOf(message(1, Buffer.alloc(5000)), decodeOptions({ extendedMessages: true }))).toEqual([1, 2, '139b', 'session-reset']);
   });

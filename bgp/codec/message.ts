@@ -20,6 +20,7 @@ export function decodeMessage(msg: Buffer, opts: DecodeOptions): BgpMessage {
   if (type < MSG_TYPE.OPEN || type > MSG_TYPE.ROUTE_REFRESH) {
     throw sessionReset(ERR.HEADER, HEADER_SUBCODE.BAD_TYPE, Buffer.from([type]), `bad message type ${type}`);
   }
+  if (len > MAX_MESSAGE_LEN && !opts.extendedMessages) throw badLength(len);
   const min = MIN_LEN[type as MsgType];
   switch (type) {
     case MSG_TYPE.OPEN:

@@ -223,6 +223,8 @@ export interface FuzzFailure {
 }
 
 export type Decode = typeof decodeMessage;
+/** Receives every UPDATE the codec accepted (option-set index, message); see rib-sink.ts. */
+export type UpdateSink = (optionSet: number, u: UpdateMessage) => void;
 
 /** What the inputs did: decoded message kinds (with UPDATE actions) and protocol errors by code/subcode. */
 export type FuzzStats = Map<string, number>;
@@ -232,12 +234,14 @@ function count(stats: FuzzStats, key: string): void {
 }
 
 /** Decode one message under one option set; returns the non-protocol error if any. */
-function exercise(input: Buffer, opts: DecodeOptions, stats: FuzzStats, decode: Decode): unknown {
+function exercise(input: Buffer, o: number, stats: FuzzStats, decode: Decode, sink: UpdateSink | undefined): unknown {
+  const opts = OPTION_SETS[o]!;
   try {
     const msg = decode(input, opts);
     if (msg.type === 'update') {
       checkUpdate(msg, opts);
       count(stats, `ok update ${msg.action}`);
+      if (sink) sink(o, msg);
     } else {
       count(stats, `ok ${msg.type}`);
     }
@@ -262,6 +266,23 @@ function checkUpdate(u: UpdateMessage, opts: DecodeOptions): void {
   const expected = u.nlri.count + u.withdrawn.count + (u.attributes.mpReach?.nlri.count ?? 0);
   if (n !== expected) throw new Error(`NLRI count mismatch ${n} != ${expected}`);
   encodePathAttributes(u.attributes, { fourOctetAs: opts.fourOctetAs, extendedMessages: opts.extendedMessages });
+  checkAttributeBlock(u.rawAttributes);
+}
+
+/** rawAttributes must be a clean TLV sequence: exact end, no duplicate type. */
+function checkAttributeBlock(b: Buffer): void {
+  const seen = new Set<number>();
+  let off = 0;
+  while (off < b.length) {
+    if (off + 3 > b.length) throw new Error('rawAttributes: truncated header');
+    const ext = (b[off]! & 0x10) !== 0;
+    const len = ext ? b.readUInt16BE(off + 2) : b[off + 2]!;
+    const type = b[off + 1]!;
+    if (seen.has(type)) throw new Error(`rawAttributes: duplicate attribute ${type}`);
+    seen.add(type);
+    off += (ext ? 4 : 3) + len;
+  }
+  if (off !== b.length) throw new Error('rawAttributes: overrun');
 }
 
 /** Run `iterations` inputs; returns the failures (empty when clean). Stops after `maxFailures`. */
@@ -272,6 +293,8 @@ export function runFuzz(p: {
   stats?: FuzzStats;
   /** The decoder under test; only the harness self-test replaces it. */
   decode?: Decode;
+  /** Pipeline mode: every accepted UPDATE also goes here (the real RIB). */
+  sink?: UpdateSink;
   onProgress?: (done: number) => void;
 }): FuzzFailure[] {
   const stats = p.stats ?? new Map<string, number>();
@@ -293,12 +316,12 @@ export function runFuzz(p: {
       input = mutate(pool[Math.floor(r() * pool.length)]!, pool, r);
     }
     const o = i % OPTION_SETS.length;
-    const err = exercise(input, OPTION_SETS[o]!, stats, decode);
+    const err = exercise(input, o, stats, decode, p.sink);
     if (err !== undefined) failures.push({ input: input.toString('hex'), options: o, error: err });
     const framed = frameAll(input, r);
     if (framed.error !== undefined) failures.push({ input: input.toString('hex'), options: -1, error: framed.error });
     for (const m of framed.messages) {
-      const e2 = exercise(m, OPTION_SETS[(o + 1) % OPTION_SETS.length]!, stats, decode);
+      const e2 = exercise(m, (o + 1) % OPTION_SETS.length, stats, decode, p.sink);
       if (e2 !== undefined) failures.push({ input: m.toString('hex'), options: (o + 1) % OPTION_SETS.length, error: e2 });
     }
     if (p.onProgress && (i + 1) % 100_000 === 0) p.onProgress(i + 1);

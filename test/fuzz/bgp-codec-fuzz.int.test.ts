@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeMessage } from '../../bgp/codec/index.js';
 import { corpus, OPTION_SETS, runFuzz, type Decode } from './bgp-codec-fuzz-core.js';
+import { RibSink } from './rib-sink.js';
 
 describe('BGP codec fuzz', () => {
   it('every corpus seed decodes cleanly under every option set', () => {
@@ -20,6 +21,15 @@ describe('BGP codec fuzz', () => {
     for (const k of ['ok update none', 'ok update treat-as-withdraw', 'ok update attribute-discard', 'ok open', 'error 3/1', 'error 1/2']) {
       expect(stats.get(k) ?? 0, k).toBeGreaterThan(0);
     }
+  }, 120_000);
+
+  it('pipeline: 20k inputs decoded and ingested into the real RIB raise nothing but BgpProtocolError', () => {
+    const rib = new RibSink(OPTION_SETS);
+    const seed = Date.now() % 1_000_000;
+    const failures = runFuzz({ iterations: 20_000, seed, maxFailures: 3, sink: (o, u) => rib.ingest(o, u) });
+    expect(failures.map((f) => `seed ${seed} options ${f.options} input ${f.input}: ${String(f.error)}`)).toEqual([]);
+    expect(rib.counts.updates).toBeGreaterThan(500);
+    expect(rib.counts.announced).toBeGreaterThan(0);
   }, 120_000);
 
   it('the harness reports a decoder that throws anything else', () => {
