@@ -2,8 +2,7 @@
  * FamilyTable: all routing state of one address family in parallel typed arrays.
  *   prefixes         PrefixTable (prefix → dense index)
  *   head[p]          first path of prefix p (-1: none), paths linked through path.next
- *   best[p]          Loc-RIB best path (-1: none), bestAttr[p] its attribute set id at last change,
- *                    reason[p] the BestPathReason index
+ *   best[p]          Loc-RIB best path (-1: none), reason[p] the BestPathReason index
  *   path pool        peer, pathId, inAttr (pre-policy set), attr (post-policy set, -1 = rejected),
  *                    next, prefix, flags (stale), seq (arrival order, for oldest-path)
  *   fib queue        prefixes whose best/multipath set changed, for the best-path change stream
@@ -19,7 +18,6 @@ export class FamilyTable {
   readonly prefixes: PrefixTable;
   head: Int32Array;
   best: Int32Array;
-  bestAttr: Int32Array;
   reason: Uint8Array;
   /** 1: queued in fibQueue. 2: a best path was last reported (so a later 'none' must be reported). */
   fibState: Uint8Array;
@@ -43,7 +41,6 @@ export class FamilyTable {
     const n = this.prefixes.capacity;
     this.head = new Int32Array(n).fill(-1);
     this.best = new Int32Array(n).fill(-1);
-    this.bestAttr = new Int32Array(n).fill(-1);
     this.reason = new Uint8Array(n);
     this.fibState = new Uint8Array(n);
   }
@@ -54,7 +51,6 @@ export class FamilyTable {
     if (this.head.length >= n) return;
     this.head = growTo(this.head, n, -1);
     this.best = growTo(this.best, n, -1);
-    this.bestAttr = growTo(this.bestAttr, n, -1);
     this.reason = growTo(this.reason, n);
     this.fibState = growTo(this.fibState, n);
   }

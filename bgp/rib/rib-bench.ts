@@ -21,6 +21,7 @@ function arg(name: string, dflt: number): number {
 const N = arg('prefixes', 1_000_000);
 const RUNS = arg('runs', 3);
 const PER = arg('per-update', 800);
+const PREALLOC = arg('prealloc', 1024);
 const ACCEPT = { name: 'all', statements: [], defaultResult: 'accept' as const };
 
 function makeUpdates(): RibUpdate[] {
@@ -55,7 +56,7 @@ interface RunResult { ingest: number; out: number; cpu: number; msgs: number; by
 
 function run(updates: RibUpdate[]): RunResult {
   (globalThis as { gc?: () => void }).gc?.();
-  const rib = new Rib({ localAs: 65000, routerId: '10.0.0.1', trackBestChanges: false });
+  const rib = new Rib({ localAs: 65000, routerId: '10.0.0.1', trackBestChanges: false }, PREALLOC);
   rib.addPeer({ id: 'inj', address: '10.0.0.2', peerAs: 65001, localAddress: '10.0.0.1', importPolicy: ACCEPT, exportPolicy: ACCEPT });
   rib.addPeer({ id: 'col', address: '10.0.1.2', peerAs: 65002, localAddress: '10.0.1.1', importPolicy: ACCEPT, exportPolicy: ACCEPT });
   const neg = { fourOctetAs: true, families: ['ipv4' as const] };
@@ -76,12 +77,16 @@ function run(updates: RibUpdate[]): RunResult {
   const t2 = performance.now();
   const c1 = process.cpuUsage(c0);
   const mem = process.memoryUsage();
+  (globalThis as { gc?: () => void }).gc?.();
+  const live = process.memoryUsage();
+  console.log(`  after gc: rss ${mb(live.rss)} MB, heap ${mb(live.heapUsed)} MB, array buffers ${mb(live.arrayBuffers)} MB`);
   if (rib.countRoutes().prefixes !== N || rib.peerCounts('col').advertised !== N) throw new Error('bench: not all routes made it');
   return { ingest: t1 - t0, out: t2 - t1, cpu: (c1.user + c1.system) / 1000, msgs, bytes, heap: mem.heapUsed, rss: mem.rss, sets: rib.attrSetCount };
 }
 
+const rss0 = process.memoryUsage().rss;
 const updates = makeUpdates();
-console.log(`prefixes ${N}, ${updates.length} UPDATEs of ≤${PER} NLRI, node ${process.version}`);
+console.log(`baseline rss ${mb(rss0)} MB; prefixes ${N}, ${updates.length} UPDATEs of ≤${PER} NLRI, node ${process.version}`);
 const results: RunResult[] = [];
 for (let r = 0; r < RUNS; r++) {
   const x = run(updates);

@@ -104,7 +104,7 @@ function announceNlri(rib: Rib, P: PeerRt, fam: Family, A: AttrSet, b: Uint8Arra
     store.acquire(A.id);
     if (nid >= 0) store.acquire(nid);
     const pid = scratch[1]!;
-    let q = -1;
+    let q = -1, wasBest = false;
     for (let r = ft.head[pi]!; r >= 0; r = ft.pathNext[r]!) if (ft.pathPeer[r] === P.idx && ft.pathId[r] === pid) { q = r; break; }
     if (q < 0) {
       ft.allocPath(pi, P.idx, pid, A.id, nid);
@@ -119,8 +119,9 @@ function announceNlri(rib: Rib, P: PeerRt, fam: Family, A: AttrSet, b: Uint8Arra
       store.release(oldIn);
       if (old >= 0) store.release(old);
       P.accepted[f]! += Number(nid >= 0) - Number(old >= 0);
+      wasBest = ft.best[pi] === q && old !== nid;
     }
-    rib.recompute(f, pi);
+    rib.recompute(f, pi, wasBest);
   }
   if (imp) store.dropIfUnused(imp);
 }

@@ -149,7 +149,7 @@ export class Rib implements RibApi {
         ft.pathAttr[q] = nid;
         if (old >= 0) this.store.release(old);
         p.accepted[f]! += Number(nid >= 0) - Number(old >= 0);
-        this.recompute(f, pi);
+        this.recompute(f, pi, ft.best[pi] === q);
       }
     }
     for (const t of this.peers) if (t) for (let f = 0; f < 2; f++) t.exportCache[f]!.clear();
@@ -233,16 +233,17 @@ export class Rib implements RibApi {
     this.recompute(f, pi);
   }
 
-  /** Best path for prefix pi of family f; on change, marks Adj-RIB-Out and FIB dirty. */
-  recompute(f: number, pi: number): void {
+  /**
+   * Best path for prefix pi of family f; on change, marks Adj-RIB-Out and FIB dirty. `bestChanged`:
+   * the caller changed the attributes of the current best path (so the same index is still a change).
+   */
+  recompute(f: number, pi: number, bestChanged = false): void {
     const ft = this.tables[f]!;
     selectBest(this.bestEnv[f]!, pi);
     const sel = selection;
-    const nAttr = sel.best >= 0 ? ft.pathAttr[sel.best]! : -1;
     ft.reason[pi] = sel.reason;
-    if (sel.best !== ft.best[pi] || nAttr !== ft.bestAttr[pi]) {
+    if (sel.best !== ft.best[pi] || bestChanged) {
       ft.best[pi] = sel.best;
-      ft.bestAttr[pi] = nAttr;
       const ups = this.upOut[f]!;
       for (let k = 0; k < ups.length; k++) {
         const o = ups[k]!.out[f]!;
@@ -282,7 +283,7 @@ export class Rib implements RibApi {
       ft.pathInAttr[q] = set.id; ft.pathAttr[q] = set.id;
       this.store.release(old); this.store.release(old);
     }
-    this.recompute(f, pi);
+    this.recompute(f, pi, q >= 0 && ft.best[pi] === q);
   }
 
   withdrawOriginated(prefix: string): void {
