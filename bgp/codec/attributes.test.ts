@@ -24,8 +24,8 @@ function attrsArb(ibgp: boolean, confed: boolean): fc.Arbitrary<PathAttributes> 
       atomicAggregate: fc.constant(true),
       aggregator: fc.record({ asn, address: anyV4 }),
       communities: fc.array(fc.nat({ max: 0xffffffff }), { minLength: 1, maxLength: 10 }),
-      originatorId: anyV4,
-      clusterList: fc.array(anyV4, { minLength: 1, maxLength: 4 }),
+      originatorId: ibgp ? anyV4 : fc.constant(undefined),
+      clusterList: ibgp ? fc.array(anyV4, { minLength: 1, maxLength: 4 }) : fc.constant(undefined),
       extCommunities: fc.array(fc.uint8Array({ minLength: 8, maxLength: 8 }).map((u) => Buffer.from(u)), { minLength: 1, maxLength: 4 }),
       largeCommunities: fc.array(fc.record({ global: fc.nat({ max: 0xffffffff }), local1: fc.nat({ max: 0xffffffff }), local2: fc.nat({ max: 0xffffffff }) }), { minLength: 1, maxLength: 4 }),
       unknown: fc.array(

@@ -36,6 +36,8 @@ const SPEC: ReadonlyMap<number, AttrSpec> = new Map<number, AttrSpec>([
   [ATTR.AS4_AGGREGATOR, { cls: 'optional-transitive', onMalformed: DISCARD }],
   [ATTR.LARGE_COMMUNITY, { cls: 'optional-transitive', onMalformed: TAW }],
 ]);
+/** Attributes that only make sense inside an AS: discarded when an external peer sends them. */
+const IBGP_ONLY: ReadonlySet<number> = new Set([ATTR.LOCAL_PREF, ATTR.ORIGINATOR_ID, ATTR.CLUSTER_LIST]);
 const EXPECTED_FLAGS: Readonly<Record<FlagClass, number>> = {
   'well-known': ATTR_FLAG.TRANSITIVE,
   optional: ATTR_FLAG.OPTIONAL,
@@ -84,7 +86,11 @@ interface State {
 }
 
 /** Decode the attribute section `msg[start, end)`. Throws a BgpProtocolError for session-reset cases. */
-export function decodePathAttributes(msg: Buffer, start: number, end: number, opts: DecodeOptions): DecodedAttributes {
+/**
+ * `classicNlri`: the UPDATE carries IPv4 NLRI in the classic field. Without it NEXT_HOP is ignored
+ * (RFC 4760 §3), so a malformed one is only discarded.
+ */
+export function decodePathAttributes(msg: Buffer, start: number, end: number, opts: DecodeOptions, classicNlri = true): DecodedAttributes {
   const st: State = { msg, opts, a: {}, as4Path: undefined, as4Aggregator: undefined };
   const problems: BgpProtocolError[] = [];
   let action: DecodedAttributes['action'] = 'none';
@@ -135,14 +141,15 @@ export function decodePathAttributes(msg: Buffer, start: number, end: number, op
       if (decodeUnknown(st, flags, type, whole, headLen)) kept.push({ start: attrStart, end: vEnd, mp: false });
       continue;
     }
-    if (type === ATTR.LOCAL_PREF && !opts.isIbgp) {
-      // RFC 7606 §7.5: from an external peer LOCAL_PREF is discarded, well-formed or not.
-      report(attrError(type, 0, whole, DISCARD, 'LOCAL_PREF from an external peer'));
+    if (!opts.isIbgp && IBGP_ONLY.has(type)) {
+      // RFC 7606 §7.5, §7.9, §7.10: from an external peer these are discarded, well-formed or not.
+      report(attrError(type, 0, whole, DISCARD, `attribute ${type} from an external peer`));
       continue;
     }
+    const onMalformed = type === ATTR.NEXT_HOP && !classicNlri ? DISCARD : spec.onMalformed;
     if ((flags & (ATTR_FLAG.OPTIONAL | ATTR_FLAG.TRANSITIVE)) !== EXPECTED_FLAGS[spec.cls]) {
       // RFC 7606 §3.c: a flags conflict makes the attribute malformed; its own rule applies.
-      report(attrError(type, UPDATE_SUBCODE.ATTRIBUTE_FLAGS, whole, spec.onMalformed, `attribute ${type} flags 0x${flags.toString(16)}`));
+      report(attrError(type, UPDATE_SUBCODE.ATTRIBUTE_FLAGS, whole, onMalformed, `attribute ${type} flags 0x${flags.toString(16)}`));
       continue;
     }
     try {
@@ -151,7 +158,7 @@ export function decodePathAttributes(msg: Buffer, start: number, end: number, op
       }
     } catch (e) {
       if (!(e instanceof Malformed)) throw e;
-      report(attrError(type, e.subcode, whole, e.action ?? spec.onMalformed, `attribute ${type}: ${e.reason}`));
+      report(attrError(type, e.subcode, whole, e.action ?? onMalformed, `attribute ${type}: ${e.reason}`));
     }
   }
   finishAs4(st);

@@ -137,8 +137,6 @@ describe('UPDATE attributes: treat-as-withdraw (RFC 7606)', () => {
     ['COMMUNITIES length 0 → 3/5', GOOD + 'c00800', [3, 5, 'c00800']],
     ['EXTENDED COMMUNITIES length 7 → 3/5', GOOD + 'c0100700020000fde900', [3, 5, 'c0100700020000fde900']],
     ['LARGE_COMMUNITY length 8 → 3/5', GOOD + 'c020080000fde900000001', [3, 5, 'c020080000fde900000001']],
-    ['ORIGINATOR_ID length 3 → 3/5', GOOD + '800903010203', [3, 5, '800903010203']],
-    ['CLUSTER_LIST length 5 → 3/5', GOOD + '800a050102030405', [3, 5, '800a050102030405']],
     ['COMMUNITIES flagged non-transitive → 3/4', GOOD + '800804fde90064', [3, 4, '800804fde90064']],
     ['missing ORIGIN → 3/3', AS_PATH + NEXT_HOP, [3, 3, '01']],
     ['missing AS_PATH → 3/3', ORIGIN + NEXT_HOP, [3, 3, '02']],
@@ -147,6 +145,17 @@ describe('UPDATE attributes: treat-as-withdraw (RFC 7606)', () => {
     ['too few octets for an attribute header → 3/1', GOOD + 'c008', [3, 1, '']],
   ] as const)('%s', (_n, attrs, want) => {
     expect(problemOf(update(attrs))).toEqual([...want, 'treat-as-withdraw', 'treat-as-withdraw']);
+  });
+  it.each([
+    ['ORIGINATOR_ID length 3 → 3/5', GOOD + '800903010203', [3, 5, '800903010203']],
+    ['CLUSTER_LIST length 5 → 3/5', GOOD + '800a050102030405', [3, 5, '800a050102030405']],
+  ] as const)('%s (iBGP)', (_n, attrs, want) => {
+    expect(problemOf(update(attrs), IBGP)).toEqual([...want, 'treat-as-withdraw', 'treat-as-withdraw']);
+  });
+  it('a malformed NEXT_HOP is only discarded when there is no classic NLRI (RFC 4760 §3)', () => {
+    const mp = '800e1a 0002 01 10 20010db8000000000000000000000001 00 20 20010db8';
+    const u = decodeU(update(ORIGIN + AS_PATH + '40030400000000' + mp, ''));
+    expect([...reaction(u.problems[0]!), u.action]).toEqual([3, 8, '40030400000000', 'attribute-discard', 'attribute-discard']);
   });
   it('LOCAL_PREF of length 3 from iBGP → 3/5', () => {
     expect(problemOf(update(GOOD + '40050300006e'), IBGP)).toEqual([3, 5, '40050300006e', 'treat-as-withdraw', 'treat-as-withdraw']);
@@ -171,6 +180,8 @@ describe('UPDATE attributes: attribute discard', () => {
     ['AGGREGATOR with AS 0 (RFC 7607) → 3/9', 'c0070800000000c0000201', [3, 9, 'c0070800000000c0000201'], 'aggregator'],
     ['AGGREGATOR flagged well-known → 3/4', '40070800000001c0000201', [3, 4, '40070800000001c0000201'], 'aggregator'],
     ['LOCAL_PREF from eBGP', '40050400000064', [3, 0, '40050400000064'], 'localPref'],
+    ['ORIGINATOR_ID from eBGP (even malformed)', '800903010203', [3, 0, '800903010203'], 'originatorId'],
+    ['CLUSTER_LIST from eBGP', '800a040a000001', [3, 0, '800a040a000001'], 'clusterList'],
     ['duplicate ORIGIN → 3/1', '40010102', [3, 1, ''], 'none'],
     ['MP_REACH for a family not negotiated → 3/9', '800e0d 0002 80 04 c0000201 00 18 0a0000', [3, 9, '800e0d000280' + '04c0000201' + '00180a0000'], 'mpReach'],
   ] as const)('%s', (_n, extra, want, gone) => {

@@ -37,7 +37,7 @@ export function decodeUpdate(msg: Buffer, opts: DecodeOptions): UpdateMessage {
   const attrEnd = off + attrLen;
   const nlri = scanNlri(msg, attrEnd, end, AFI.IPV4, SAFI.UNICAST, addPath4);
   if (nlri === undefined) throw invalidNetwork('NLRI malformed');
-  const decoded = decodePathAttributes(msg, attrStart, attrEnd, opts);
+  const decoded = decodePathAttributes(msg, attrStart, attrEnd, opts, nlri.count > 0);
   const a = decoded.attributes;
   let action = decoded.action;
   const problems = decoded.problems;
