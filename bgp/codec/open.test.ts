@@ -110,6 +110,13 @@ describe('OPEN errors (RFC 4271 §6.2)', () => {
   it.each([0, 3])('accepts hold time %i', (h) => {
     expect(validateOpen({ ...m, holdTime: h }, want)).toBeUndefined();
   });
+  it('2/11 role mismatch (RFC 9234), accepted for a matching pair or no role', () => {
+    const withRole = (r: number): OpenMessage => ({ ...m, capabilities: [...m.capabilities, { kind: 'role', role: r }] });
+    expect(reaction(validateOpen(withRole(0), { ...want, localRole: 0 })!)).toEqual([2, 11, '', 'session-reset']);
+    expect(validateOpen(withRole(3), { ...want, localRole: 0 })).toBeUndefined();
+    expect(validateOpen(withRole(4), { ...want, localRole: 4 })).toBeUndefined();
+    expect(validateOpen(m, { ...want, localRole: 4 })).toBeUndefined();
+  });
   it('2/7 lists the missing required capabilities as data', () => {
     const e = validateOpen(m, { ...want, requiredCapabilities: [{ kind: 'multiprotocol', afi: 2, safi: 1 }, { kind: 'route-refresh' }] });
     expect(reaction(e!)).toEqual([2, 7, '010400020001', 'session-reset']);

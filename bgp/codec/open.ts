@@ -89,7 +89,18 @@ export interface OpenExpectation {
   readonly peerAs: number | 'internal' | 'external';
   /** Capabilities the peer must offer; a missing one gives 2/7 listing it. */
   readonly requiredCapabilities?: readonly Capability[] | undefined;
+  /** RFC 9234 BGP role we announce (eBGP only); a peer role that does not pair with it gives 2/11. */
+  readonly localRole?: number | undefined;
 }
+
+/** RFC 9234 §4.2: the allowed (local, remote) role pairs. */
+const ROLE_PAIRS: ReadonlyMap<number, number> = new Map([
+  [0, 3], // provider ↔ customer
+  [3, 0],
+  [1, 2], // route server ↔ RS client
+  [2, 1],
+  [4, 4], // peer ↔ peer
+]);
 
 /** RFC 4271 §6.2 checks against this session; undefined when the OPEN is acceptable. */
 export function validateOpen(open: OpenMessage, want: OpenExpectation): BgpProtocolError | undefined {
@@ -118,6 +129,10 @@ export function validateOpen(open: OpenMessage, want: OpenExpectation): BgpProto
     const data = Buffer.alloc(2);
     data.writeUInt16BE(open.holdTime);
     return sessionReset(ERR.OPEN, OPEN_SUBCODE.UNACCEPTABLE_HOLD_TIME, data, `unacceptable hold time ${open.holdTime}`);
+  }
+  const role = open.capabilities.find((c) => c.kind === 'role');
+  if (want.localRole !== undefined && role !== undefined && !ibgp && ROLE_PAIRS.get(want.localRole) !== role.role) {
+    return sessionReset(ERR.OPEN, OPEN_SUBCODE.ROLE_MISMATCH, EMPTY, `role ${role.role} does not pair with our role ${want.localRole}`);
   }
   const missing = (want.requiredCapabilities ?? []).filter((c) => !hasCapability(open.capabilities, c));
   if (missing.length > 0) {
