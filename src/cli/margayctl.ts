@@ -8,10 +8,16 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MargayError } from '../errors.js';
 import { BGP_GROUP } from './bgp.js';
-import { UsageError, type CliIo, type CommandGroup } from './command.js';
+import { UsageError, type CliIo, type Command, type CommandGroup } from './command.js';
+import { RESOURCE_COMMANDS } from './resources.js';
 
 export const GROUPS: Readonly<Record<string, CommandGroup>> = {
   bgp: BGP_GROUP,
+};
+
+/** Top-level verbs: `margayctl apply -f x.yaml`, `margayctl get ippools`. */
+export const VERBS: Readonly<Record<string, Command>> = {
+  ...RESOURCE_COMMANDS,
 };
 
 function help(groups: Readonly<Record<string, CommandGroup>>, group?: string): string {
@@ -21,7 +27,11 @@ function help(groups: Readonly<Record<string, CommandGroup>>, group?: string): s
     return `margayctl ${group}: ${g.summary}\n\nCommands:\n${lines.join('\n')}`;
   }
   const lines = Object.entries(groups).map(([n, g]) => `  ${n.padEnd(10)} ${g.summary}`);
-  return `usage: margayctl GROUP COMMAND [options]\n\nGroups:\n${lines.join('\n')}\n\nmargayctl GROUP --help lists its commands.`;
+  const verbs = Object.entries(VERBS).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`);
+  return (
+    `usage: margayctl COMMAND [options] | margayctl GROUP COMMAND [options]\n\nCommands:\n${verbs.join('\n')}\n\n` +
+    `Groups:\n${lines.join('\n')}\n\nmargayctl GROUP --help lists its commands.`
+  );
 }
 
 /** Runs margayctl with argv (without node and script). Returns the exit code: 0 ok, 1 failure, 2 usage. */
@@ -34,6 +44,9 @@ export async function runMargayctl(
   if (groupName === undefined || groupName === '--help' || groupName === '-h' || groupName === 'help') {
     io.out(help(groups));
     return groupName === undefined ? 2 : 0;
+  }
+  if (Object.hasOwn(VERBS, groupName)) {
+    return runCommand(groupName, VERBS[groupName]!, argv.slice(1), io);
   }
   const group = Object.hasOwn(groups, groupName) ? groups[groupName] : undefined;
   if (!group) {
@@ -49,6 +62,11 @@ export async function runMargayctl(
     io.err(`margayctl ${groupName}: unknown command "${cmdName}"\n\n${help(groups, groupName)}`);
     return 2;
   }
+  return runCommand(`${groupName} ${cmdName}`, cmd, rest, io);
+}
+
+/** Runs one command with uniform help, usage-error (exit 2) and MargayError (exit 1) handling. */
+async function runCommand(label: string, cmd: Command, rest: string[], io: CliIo): Promise<number> {
   if (rest.includes('--help') || rest.includes('-h')) {
     io.out(`${cmd.summary}\nusage: ${cmd.usage}`);
     return 0;
@@ -57,17 +75,17 @@ export async function runMargayctl(
     return await cmd.run(rest, io);
   } catch (err) {
     if (err instanceof UsageError) {
-      io.err(`margayctl ${groupName} ${cmdName}: ${err.message}\nusage: ${cmd.usage}`);
+      io.err(`margayctl ${label}: ${err.message}\nusage: ${cmd.usage}`);
       return 2;
     }
     // parseArgs throws TypeErrors with ERR_PARSE_ARGS_* codes for unknown or malformed options.
     const code = (err as NodeJS.ErrnoException).code;
     if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
-      io.err(`margayctl ${groupName} ${cmdName}: ${(err as Error).message}\nusage: ${cmd.usage}`);
+      io.err(`margayctl ${label}: ${(err as Error).message}\nusage: ${cmd.usage}`);
       return 2;
     }
     if (err instanceof MargayError) {
-      io.err(`margayctl ${groupName} ${cmdName}: ${err.message}`);
+      io.err(`margayctl ${label}: ${err.message}`);
       return 1;
     }
     throw err;
