@@ -7,7 +7,9 @@
 import { addressBytes } from '../policy/compile.js';
 import { parseCommunity, parseLargeCommunity } from '../policy/community.js';
 import type { OriginateAttrs } from './api.js';
-import type { AttrSet } from './attr-store.js';
+import type { AttrSet, AttrStore } from './attr-store.js';
+import type { FamilyTable } from './family-table.js';
+import type { Family } from './types.js';
 import { EMPTY_ATTRS, encodeAttrs, type RouteAttrs } from './attrs.js';
 import type { PeerRt } from './peer.js';
 import type { Rib } from './rib.js';
@@ -35,6 +37,11 @@ function wireOf(set: AttrSet, fourOctetAs: boolean, nextHopAttr: boolean): Uint8
   return w;
 }
 
+/** Per-chunk scratch (no per-prefix JS arrays): prefix and outgoing set per changed prefix, then grouped. */
+const chunkPi = new Int32Array(CHUNK);
+const chunkSet = new Int32Array(CHUNK);
+const grouped = new Int32Array(CHUNK);
+
 export function writeOutbound(rib: Rib, T: PeerRt, maxBytes: number): Buffer[] {
   const w = new UpdateWriter(T.neg!.extendedMessages ? 65535 : 4096);
   const store = rib.store, as4 = T.neg!.fourOctetAs;
@@ -43,14 +50,11 @@ export function writeOutbound(rib: Rib, T: PeerRt, maxBytes: number): Buffer[] {
     const o = T.out[f];
     if (!o) continue;
     const ft = rib.tables[f]!, fam = ft.family, cache = T.exportCache[f]!;
-    const withdraws: number[] = [];
-    const groups = new Map<number, number[]>();
     while (w.bytes < maxBytes && o.queue.length > 0) {
-      withdraws.length = 0;
-      groups.clear();
       let lastAttr = -2, lastSrc = -1, last: AttrSet | null = null;
       // Bounded by the remaining budget (≥ 2 bytes per NLRI, ~4 typical) so a small maxBytes is honoured.
       const n = Math.min(CHUNK, o.queue.length, Math.max(64, Math.ceil((maxBytes - w.bytes) / 4)));
+      let m = 0;
       for (let k = 0; k < n; k++) {
         const pi = o.queue.shift();
         o.dirty[pi] = 0;
@@ -60,13 +64,13 @@ export function writeOutbound(rib: Rib, T: PeerRt, maxBytes: number): Buffer[] {
           const aid = ft.pathAttr[b]!, src = ft.pathPeer[b]!;
           if (!perPrefix && aid === lastAttr && src === lastSrc) r = last;
           else {
-            if (perPrefix) {
-              r = exportTransform(rib.env, T, rib.peers[src]!, store.get(aid), { family: fam, words: ft.prefixes.keyOf(pi), len: ft.prefixes.lens[pi]! });
-            } else {
+            const pc = { family: fam, words: ft.prefixes.keyOf(pi), len: ft.prefixes.lens[pi]! };
+            if (perPrefix) r = exportTransform(rib.env, T, rib.peers[src]!, store.get(aid), pc);
+            else {
               let row = cache.get(aid);
               if (row === undefined) cache.set(aid, (row = []));
               let c = row[src];
-              if (c === undefined) row[src] = c = exportTransform(rib.env, T, rib.peers[src]!, store.get(aid), { family: fam, words: ft.prefixes.keyOf(pi), len: ft.prefixes.lens[pi]! });
+              if (c === undefined) row[src] = c = exportTransform(rib.env, T, rib.peers[src]!, store.get(aid), pc);
               r = c;
             }
             if (r) r = rib.live(r);
@@ -76,30 +80,18 @@ export function writeOutbound(rib: Rib, T: PeerRt, maxBytes: number): Buffer[] {
         const rid = r ? r.id : -1, adv = o.adv[pi]!;
         if (rid === adv && (!o.force || rid < 0)) continue;
         if (rid < 0) {
-          withdraws.push(pi);
           store.release(adv);
           o.adv[pi] = -1;
           o.advertised--;
-          continue;
-        }
-        if (rid !== adv) {
+        } else if (rid !== adv) {
           store.acquire(rid);
           if (adv >= 0) store.release(adv); else o.advertised++;
           o.adv[pi] = rid;
         }
-        let g = groups.get(rid);
-        if (g === undefined) groups.set(rid, (g = []));
-        g.push(pi);
+        chunkPi[m] = pi;
+        chunkSet[m++] = rid;
       }
-      if (withdraws.length > 0) {
-        if (fam === 'ipv4') w.withdrawV4(ft.prefixes, withdraws, 0, withdraws.length);
-        else w.withdrawMp(fam, ft.prefixes, withdraws, 0, withdraws.length);
-      }
-      for (const [id, list] of groups) {
-        const set = store.get(id), nh = set.attrs.nextHop;
-        if (fam === 'ipv4' && nh.length === 4) w.announceV4(wireOf(set, as4, true), ft.prefixes, list, 0, list.length);
-        else w.announceMp(fam, nh, wireOf(set, as4, false), ft.prefixes, list, 0, list.length);
-      }
+      emitGroups(w, ft, fam, m, store, as4);
     }
     if (o.queue.length === 0) {
       o.force = false;
@@ -107,4 +99,26 @@ export function writeOutbound(rib: Rib, T: PeerRt, maxBytes: number): Buffer[] {
     }
   }
   return w.out;
+}
+
+/** Groups chunk entries by outgoing set (withdrawals first) and writes them; runs of one set need no sort. */
+function emitGroups(w: UpdateWriter, ft: FamilyTable, fam: Family, m: number, store: AttrStore, as4: boolean): void {
+  if (m === 0) return;
+  const offsets = new Map<number, number>();
+  for (let k = 0; k < m; k++) offsets.set(chunkSet[k]!, (offsets.get(chunkSet[k]!) ?? 0) + 1);
+  let pos = 0;
+  const ranges: [number, number, number][] = [];
+  const order = [...offsets.keys()].sort((a, b) => a - b); // -1 (withdraw) first
+  for (const id of order) { const c = offsets.get(id)!; offsets.set(id, pos); ranges.push([id, pos, pos + c]); pos += c; }
+  for (let k = 0; k < m; k++) { const id = chunkSet[k]!; const at = offsets.get(id)!; grouped[at] = chunkPi[k]!; offsets.set(id, at + 1); }
+  for (const [id, from, to] of ranges) {
+    if (id < 0) {
+      if (fam === 'ipv4') w.withdrawV4(ft.prefixes, grouped, from, to);
+      else w.withdrawMp(fam, ft.prefixes, grouped, from, to);
+      continue;
+    }
+    const set = store.get(id), nh = set.attrs.nextHop;
+    if (fam === 'ipv4' && nh.length === 4) w.announceV4(wireOf(set, as4, true), ft.prefixes, grouped, from, to);
+    else w.announceMp(fam, nh, wireOf(set, as4, false), ft.prefixes, grouped, from, to);
+  }
 }
