@@ -70,6 +70,8 @@ export class SpeakerPeer {
   #sending = false;
   #gracefulHelper = false;
   #warnedMaxPrefix = false;
+  /** Stopped for good (deconfigured, reset, speaker stopping): no graceful-restart timers. */
+  #stopping = false;
   #sinceMs: number;
   readonly log: Logger;
 
@@ -118,6 +120,7 @@ export class SpeakerPeer {
 
   /** Stop for good (deconfigured, changed, or speaker stopping). */
   stop(notification?: { code: number; subcode: number; data: Buffer }): void {
+    this.#stopping = true;
     this.#clearTimers();
     this.session.stop(notification);
   }
@@ -240,7 +243,7 @@ export class SpeakerPeer {
     // RFC 4724: helper mode when the TCP session just ends; RFC 8538: also after a NOTIFICATION when
     // both sides set the N bit, except for Hard Reset. Our own max-prefix Cease is a hard stop.
     const helper =
-      !!n?.localGracefulRestart && !!peerGr && this.adminDown === undefined &&
+      !this.#stopping && !!n?.localGracefulRestart && !!peerGr && this.adminDown === undefined &&
       (!notified || (peerGr.notification && !isHardReset(why)));
     if (this.ribRegistered) this.host.rib().peerDown(this.id, { gracefulRestart: helper });
     this.log.info({ reason: describeDown(why), gracefulRestart: helper }, 'session down');
@@ -256,7 +259,7 @@ export class SpeakerPeer {
         this.host.scheduleFlush();
         if (this.dynamic) this.host.dynamicDown(this);
       }, seconds * 1000);
-    } else if (this.dynamic) {
+    } else if (this.dynamic && !this.#stopping) {
       this.host.dynamicDown(this);
     }
     this.host.scheduleFlush();

@@ -29,23 +29,20 @@ export interface SessionFactory {
 
 /** Incoming connections: the listener hands accepted sockets of configured peers to their sessions. */
 export interface ListenerPort {
-  /** Register a session for incoming connections from `address`. */
-  register(address: string, session: SessionPort): void;
-  unregister(address: string): void;
+  /** Register a session for incoming connections from its peer address (installs its MD5 key, GTSM). */
+  register(session: SessionPort): void;
+  unregister(session: SessionPort): void;
+  /**
+   * Dynamic neighbours: connections from `prefix` with no registered session are offered to `accept`,
+   * which returns a (started) session or undefined to refuse (the listener sends Cease 5 and closes).
+   */
+  addRange(range: { readonly prefix: string; readonly md5Password?: string | undefined; readonly ttlSecurityHops?: number | undefined },
+    accept: (address: string) => SessionPort | undefined): void;
   close(): Promise<void>;
 }
 
 export interface ListenerFactory {
-  /**
-   * Listens on the addresses/port. `onUnknown(address)` is asked about connections from addresses
-   * with no registered session (dynamic neighbours): it returns a session to hand the socket to, or
-   * undefined to refuse (the listener then closes the connection).
-   */
-  listen(
-    opts: { readonly addresses: readonly string[]; readonly port: number },
-    onUnknown: (address: string) => SessionPort | undefined,
-    log: Logger,
-  ): Promise<ListenerPort>;
+  listen(opts: { readonly addresses: readonly string[]; readonly port: number }, log: Logger): Promise<ListenerPort>;
 }
 
 export type RibPort = RibApi;

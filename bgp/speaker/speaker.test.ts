@@ -26,7 +26,7 @@ gracefulRestart: { restartTime: 120, stalePathTime: 300 }
 
 function update(extra: Partial<UpdateMessage> = {}): UpdateMessage {
   return {
-    type: 'update', withdrawn: emptyNlriList(1, 1), nlri: emptyNlriList(1, 1), attributes: {}, rawAttributes: Buffer.alloc(0),
+    type: 'update', withdrawn: emptyNlriList(1, 1), nlri: emptyNlriList(1, 1), attributes: {}, rawAttributes: Buffer.alloc(0), receivedAttributes: Buffer.alloc(0),
     attributeKey: Buffer.alloc(0), action: 'none', problems: [], ...extra,
   };
 }
@@ -174,8 +174,8 @@ describe('BgpSpeaker', () => {
 
   it('dynamic neighbours: accepted from a listen range, refused otherwise, forgotten when down', async () => {
     const { listener, sessions, rib, speaker } = await setup();
-    expect(listener.onUnknown!('10.8.0.5')).toBeUndefined();
-    const sess = listener.onUnknown!('10.9.0.5');
+    expect(listener.offer('10.8.0.5')).toBeUndefined();
+    const sess = listener.offer('10.9.0.5');
     expect(sess).toBe(sessions.last('10.9.0.5'));
     expect(sessions.last('10.9.0.5').input).toMatchObject({ passive: true, peerAs: 'external' });
     sessions.last('10.9.0.5').establish({ peerAs: 65099 });

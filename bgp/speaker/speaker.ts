@@ -133,12 +133,9 @@ export class BgpSpeaker {
     for (const p of this.#config.peers) this.#addPeer(p, false, sessions, restarting);
     const listen = this.#config.listen;
     if (listen.addresses.length > 0 && listen.port > 0) {
-      this.#listener = await this.#deps.listener.listen(
-        listen,
-        (addr) => this.#acceptDynamic(addr, sessions),
-        this.#log.child({ component: 'listener' }),
-      );
-      for (const p of this.#peers.values()) this.#listener.register(p.settings.address, p.session);
+      this.#listener = await this.#deps.listener.listen(listen, this.#log.child({ component: 'listener' }));
+      for (const p of this.#peers.values()) this.#listener.register(p.session);
+      this.#addRanges(this.#config.listenRanges);
     }
     for (const p of this.#peers.values()) p.start();
     this.#checkInSync();
@@ -208,7 +205,7 @@ export class BgpSpeaker {
         const p = this.#addPeer(want, false, sessions, false);
         p.ribRegistered = peer.ribRegistered;
         p.ribStale = true;
-        this.#listener?.register(addr, p.session);
+        this.#listener?.register(p.session);
         p.start();
         reset++;
       } else if (change === 'rib' || policyChanged(want.import) || policyChanged(want.export)) {
@@ -225,10 +222,12 @@ export class BgpSpeaker {
     for (const p of next.peers) {
       if (this.#peers.has(p.address)) continue;
       const peer = this.#addPeer(p, false, sessions, false);
-      this.#listener?.register(p.address, peer.session);
+      this.#listener?.register(peer.session);
       peer.start();
       added++;
     }
+    const oldRanges = new Set(cur.listenRanges.map((r) => JSON.stringify(r)));
+    this.#addRanges(next.listenRanges.filter((r) => !oldRanges.has(JSON.stringify(r))));
     this.#reconcileOriginated(cur, next);
     this.#scheduleFlush();
     return { added, removed, reset, updated, unchanged, restartedAll: false };
@@ -350,7 +349,7 @@ export class BgpSpeaker {
   #removePeer(peer: SpeakerPeer, subcode: number, keepRib = false): void {
     peer.stop({ code: ERR.CEASE, subcode, data: Buffer.alloc(0) });
     peer.destroy();
-    this.#listener?.unregister(peer.settings.address);
+    this.#listener?.unregister(peer.session);
     this.#peers.delete(peer.settings.address);
     if (peer.ribRegistered && !keepRib) this.#rib.removePeer(peer.id);
     if (peer.ribRegistered && keepRib) {
@@ -358,6 +357,15 @@ export class BgpSpeaker {
       this.#rib.sweepStale(peer.id); // routes kept from an earlier graceful restart go too
     }
     peer.log.info({ subcode }, 'peer removed');
+  }
+
+  /** Ranges go to the listener once; whether an address is still welcome is decided per connection. */
+  #addRanges(ranges: SpeakerConfig['listenRanges']): void {
+    for (const r of ranges) {
+      this.#listener?.addRange({ prefix: r.prefix, md5Password: r.password, ttlSecurityHops: r.ttlSecurity }, (addr) =>
+        this.#acceptDynamic(addr, this.#deps.sessions),
+      );
+    }
   }
 
   #acceptDynamic(address: string, sessions: SessionFactory): import('./ports.js').SessionPort | undefined {

@@ -16,8 +16,9 @@ import type { PeerStatusView } from '../../bgp/speaker/types.js';
 import { waitFor } from '../helpers/bgp-daemons.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
-// Inside bgp/ so that paths the code resolves relative to its own module (the native addon) still work.
-const BUNDLE = join(REPO, 'bgp', '.interop-build', 'margay-bgpd.mjs');
+// Three levels below the repo root, like dist/bgp/native/: the socket-option addon loader looks for
+// <here>/../../../bgp/native/build/Release, which then resolves to the repo's built addon.
+const BUNDLE = join(REPO, '.interop-build', 'bgp', 'native', 'margay-bgpd.mjs');
 let bundled: Promise<string> | undefined;
 
 export function bundleMargayBgpd(): Promise<string> {

@@ -12,6 +12,7 @@ import type {
 } from '../../rib/types.js';
 import type { Negotiated, PeerStatus, SessionConfigInput, SessionState } from '../../session/types.js';
 import type { ListenerFactory, ListenerPort, SessionFactory, SessionPort } from '../ports.js';
+import { cidrContains } from '../translate.js';
 
 export class FakeSession extends EventEmitter implements SessionPort {
   readonly calls: (string | OutNotification | undefined)[][] = [];
@@ -84,17 +85,24 @@ export class FakeSessions implements SessionFactory {
 
 export class FakeListener implements ListenerFactory, ListenerPort {
   readonly registered = new Map<string, SessionPort>();
-  onUnknown: ((address: string) => SessionPort | undefined) | undefined;
+  readonly ranges: { prefix: string; accept: (address: string) => SessionPort | undefined }[] = [];
   closed = false;
-  async listen(_o: unknown, onUnknown: (address: string) => SessionPort | undefined): Promise<ListenerPort> {
-    this.onUnknown = onUnknown;
+  async listen(): Promise<ListenerPort> {
     return this;
   }
-  register(address: string, session: SessionPort): void {
-    this.registered.set(address, session);
+  register(session: SessionPort): void {
+    this.registered.set((session as FakeSession).input.peerAddress, session);
   }
-  unregister(address: string): void {
-    this.registered.delete(address);
+  unregister(session: SessionPort): void {
+    this.registered.delete((session as FakeSession).input.peerAddress);
+  }
+  addRange(range: { prefix: string }, accept: (address: string) => SessionPort | undefined): void {
+    this.ranges.push({ prefix: range.prefix, accept });
+  }
+  /** What the real listener does for an unknown address: the first range containing it decides. */
+  offer(address: string): SessionPort | undefined {
+    const r = this.ranges.find((x) => cidrContains(x.prefix, address));
+    return r?.accept(address);
   }
   async close(): Promise<void> {
     this.closed = true;
