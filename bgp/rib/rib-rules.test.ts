@@ -308,3 +308,32 @@ describe('originated routes and the best-path change stream', () => {
     expect(adv.flatMap((m) => m.withdrawn)).toEqual([]); // announced then withdrawn before sending: nothing to say
   });
 });
+
+describe('reconfiguration', () => {
+  it('an unchanged peer config re-sends nothing; a route-reflector change re-evaluates other peers', () => {
+    const r = rib();
+    up(r, peer('i1', '10.0.0.2', 65000));
+    up(r, peer('i2', '10.0.0.3', 65000));
+    r.ingestUpdate('i1', update({ announce: ['10.1.0.0/16'], route: { nextHop: '10.0.0.2' } }));
+    expect(announced(r, 'i2')).toEqual([]);
+    r.updatePeer(peer('i1', '10.0.0.2', 65000));
+    expect(r.hasOutbound('i1') || r.hasOutbound('i2')).toBe(false);
+    r.updatePeer(peer('i1', '10.0.0.2', 65000, { routeReflectorClient: true }));
+    const a = announced(r, 'i2')[0]!;
+    expect(a.announced).toEqual(['10.1.0.0/16']);
+    expect(a.attrs!.originatorId).toBe(0x0a000002);
+  });
+
+  it('a re-added peer reusing an index gets fresh export decisions', () => {
+    const r = rib();
+    up(r, peer('i1', '10.0.0.2', 65000, { routeReflectorClient: true }));
+    up(r, peer('i2', '10.0.0.3', 65000));
+    r.ingestUpdate('i1', update({ announce: ['10.1.0.0/16'], route: { nextHop: '10.0.0.2' } }));
+    expect(announced(r, 'i2')).toHaveLength(1);
+    r.removePeer('i1');
+    expect(announced(r, 'i2').flatMap((m) => m.withdrawn)).toEqual(['10.1.0.0/16']);
+    up(r, peer('i3', '10.0.0.4', 65000)); // not a client: takes the freed index
+    r.ingestUpdate('i3', update({ announce: ['10.1.0.0/16'], route: { nextHop: '10.0.0.4' } }));
+    expect(announced(r, 'i2')).toEqual([]);
+  });
+});

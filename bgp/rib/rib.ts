@@ -19,7 +19,7 @@ import { AttrStore, type AttrSet } from './attr-store.js';
 import { scanAttrs, type AttrScan } from './attrs.js';
 import { type BestPathEnv, multipathSet, selectBest, selection } from './best-path.js';
 import { FamilyTable, PATH_STALE } from './family-table.js';
-import { FAMILIES, famIndex, makePeer, type PeerRt } from './peer.js';
+import { FAMILIES, famIndex, makePeer, type OutState, type PeerRt } from './peer.js';
 import { parseIpv4 } from './prefix.js';
 import { IntQueue, growTo } from './prefix-table.js';
 import { countRoutes, nextHopText, queryRoutes } from './rib-query.js';
@@ -103,6 +103,7 @@ export class Rib implements RibApi {
     for (let f = 0; f < 2; f++) this.#removePaths(p, f, () => true);
     this.peers[p.idx] = undefined;
     this.#byId.delete(id);
+    this.#clearExportCaches(); // caches are keyed by source peer index, which may be reused
   }
 
   updatePeer(config: RibPeerConfig): void {
@@ -114,13 +115,26 @@ export class Rib implements RibApi {
       if (wasUp && neg) this.peerUp(config.id, neg);
       return;
     }
+    const old = p.config;
+    const same = (k: keyof RibPeerConfig): boolean => JSON.stringify(old[k]) === JSON.stringify(config[k]);
+    const importChanged = !same('importPolicy') || !same('allowAsIn') || !same('igpCost') || !same('maxPrefixes');
+    const exportChanged = !same('exportPolicy') || !same('nextHopSelf') || !same('localAddress') || !same('localAddressV6')
+      || !same('localLinkLocalV6') || !same('sendMedToEbgp');
+    const rrChanged = !same('routeReflectorClient');
     const fresh = makePeer(p.idx, config, this.opts.localAs, false);
     p.config = config;
     p.selfNextHop = fresh.selfNextHop;
     p.igpCost = config.igpCost;
     this.#setPolicies(p, config);
-    this.#reimport(p);
-    this.refreshOutbound(config.id);
+    if (importChanged) this.#reimport(p, !same('igpCost'));
+    if (rrChanged) {
+      this.#clearExportCaches();
+      for (const t of this.peers) if (t?.up && !t.local) this.refreshOutbound(t.config.id);
+    } else if (exportChanged) this.refreshOutbound(config.id);
+  }
+
+  #clearExportCaches(): void {
+    for (const t of this.peers) if (t) for (let f = 0; f < 2; f++) t.exportCache[f]!.clear();
   }
 
   setImportPolicy(id: string, policy: PolicyDefinition | undefined): void {
@@ -134,7 +148,7 @@ export class Rib implements RibApi {
   }
 
   /** Re-applies import rules and policy to every stored path of p from its pre-policy set. */
-  #reimport(p: PeerRt): void {
+  #reimport(p: PeerRt, recomputeAll = false): void {
     for (let f = 0; f < 2; f++) {
       p.importCache[f]!.clear();
       p.exportCache[f]!.clear();
@@ -144,7 +158,7 @@ export class Rib implements RibApi {
         const pi = ft.pathPrefix[q]!;
         const r = importTransform(this.env, p, this.store.get(ft.pathInAttr[q]!), { family: ft.family, words: ft.prefixes.keyOf(pi), len: ft.prefixes.lens[pi]! });
         const nid = r ? this.store.revive(r).id : -1, old = ft.pathAttr[q]!;
-        if (nid === old) continue;
+        if (nid === old) { if (recomputeAll) this.recompute(f, pi); continue; }
         if (nid >= 0) this.store.acquire(nid);
         ft.pathAttr[q] = nid;
         if (old >= 0) this.store.release(old);
@@ -152,7 +166,7 @@ export class Rib implements RibApi {
         this.recompute(f, pi, ft.best[pi] === q);
       }
     }
-    for (const t of this.peers) if (t) for (let f = 0; f < 2; f++) t.exportCache[f]!.clear();
+    this.#clearExportCaches();
   }
 
   peerUp(id: string, negotiated: RibNegotiated): void {
@@ -161,6 +175,7 @@ export class Rib implements RibApi {
     p.up = true;
     p.neg = negotiated;
     p.routerId = parseIpv4(negotiated.peerRouterId);
+    this.#clearExportCaches(); // reflected routes carry this peer's router id
     for (const fam of negotiated.families) {
       const f = famIndex(fam), ft = this.tables[f]!;
       const n = ft.prefixes.capacity;
@@ -247,7 +262,7 @@ export class Rib implements RibApi {
       const ups = this.upOut[f]!;
       for (let k = 0; k < ups.length; k++) {
         const o = ups[k]!.out[f]!;
-        if (o.dirty.length <= pi) { o.dirty = growTo(o.dirty, ft.prefixes.capacity); o.adv = growTo(o.adv, ft.prefixes.capacity, -1); }
+        if (o.dirty.length <= pi) ensureOut(o, ft.prefixes.capacity);
         if (o.dirty[pi] === 0) { o.dirty[pi] = 1; o.queue.push(pi); }
       }
       if (this.opts.trackBestChanges) ft.queueFib(pi);
@@ -261,6 +276,7 @@ export class Rib implements RibApi {
       if (!o || (family !== undefined && famIndex(family) !== f)) continue;
       p.exportCache[f]!.clear();
       const ft = this.tables[f]!;
+      ensureOut(o, ft.prefixes.capacity);
       for (let i = 0; i < ft.prefixes.size; i++) {
         if ((ft.best[i]! >= 0 || o.adv[i]! >= 0) && o.dirty[i] === 0) { o.dirty[i] = 1; o.queue.push(i); }
       }
@@ -351,6 +367,11 @@ export class Rib implements RibApi {
   get attrSetCount(): number { return this.store.size; }
   /** Keeps `set` alive check for helpers. */
   live(set: AttrSet): AttrSet { return set.id >= 0 ? set : this.store.revive(set); }
+}
+
+function ensureOut(o: OutState, capacity: number): void {
+  o.dirty = growTo(o.dirty, capacity);
+  o.adv = growTo(o.adv, capacity, -1);
 }
 
 function formatV4(v: number): string {
