@@ -316,6 +316,7 @@ describe('reconfiguration', () => {
     up(r, peer('i2', '10.0.0.3', 65000));
     r.ingestUpdate('i1', update({ announce: ['10.1.0.0/16'], route: { nextHop: '10.0.0.2' } }));
     expect(announced(r, 'i2')).toEqual([]);
+    expect(announced(r, 'i1')).toEqual([]); // split horizon
     r.updatePeer(peer('i1', '10.0.0.2', 65000));
     expect(r.hasOutbound('i1') || r.hasOutbound('i2')).toBe(false);
     r.updatePeer(peer('i1', '10.0.0.2', 65000, { routeReflectorClient: true }));
