@@ -3,7 +3,7 @@
  */
 import type { Socket } from 'node:net';
 import type { FamilyKey } from '../codec/constants.js';
-import type { NotificationMessage, RouteRefreshMessage, UpdateMessage } from '../codec/types.js';
+import type { Capability, NotificationMessage, RouteRefreshMessage, UpdateMessage } from '../codec/types.js';
 import type { DownReason, FsmConfig, Negotiated, SessionState } from '../fsm/types.js';
 
 export type { DownReason, Negotiated, SessionState, PeerAsSpec, GracefulRestartOffer } from '../fsm/types.js';
@@ -36,6 +36,8 @@ export interface SessionConfig extends FsmConfig {
   readonly sliceMs: number;
   /** Stop reading the socket while this many received bytes wait for the consumer. */
   readonly maxBacklogBytes: number;
+  /** Extra capabilities for our OPEN (e.g. RFC 8950 extended next hop, RFC 9234 role). */
+  readonly extraCapabilities: readonly Capability[];
 }
 
 /** What callers give `makeSessionConfig`; everything not named has a default. */
@@ -64,6 +66,7 @@ export interface SessionConfigInput {
   readonly backoff?: Partial<BackoffConfig> | undefined;
   readonly sliceMs?: number | undefined;
   readonly maxBacklogBytes?: number | undefined;
+  readonly extraCapabilities?: readonly Capability[] | undefined;
 }
 
 /** Counters and facts for `margayctl bgp peers`. Prefix counts are the consumer's (the RIB's) to fill. */

@@ -1,0 +1,89 @@
+/**
+ * Session configuration: defaults filled and checked once, then frozen (STYLE 2.1.7). The daemon's YAML
+ * schema (bgp/config.ts) validates the operator's file; this checks what a programmatic caller passes.
+ */
+import { isIP } from 'node:net';
+import { ConfigError } from '../../src/errors.js';
+import { FAMILY, familyAfi, familySafi } from '../codec/constants.js';
+import type { Capability } from '../codec/types.js';
+import { routerIdFromText } from '../fsm/negotiate.js';
+import type { SessionConfig, SessionConfigInput } from './types.js';
+
+export const SESSION_DEFAULTS = {
+  peerPort: 179,
+  holdTimeSeconds: 90,
+  connectRetrySeconds: 30,
+  openHoldSeconds: 240,
+  /** RFC 9687 recommends max(8 minutes, 2 × hold time); see makeSessionConfig. */
+  sendHoldMinSeconds: 480,
+  backoff: { initialSeconds: 1, maxSeconds: 120, stableSeconds: 60 },
+  sliceMs: 20,
+  maxBacklogBytes: 4 * 1024 * 1024,
+} as const;
+
+function bad(field: string, why: string): never {
+  throw new ConfigError('bgp session', `${field}: ${why}`);
+}
+
+export function makeSessionConfig(i: SessionConfigInput): SessionConfig {
+  if (isIP(i.peerAddress) === 0) bad('peerAddress', 'must be an IPv4 or IPv6 address');
+  if (i.localAddress !== undefined && isIP(i.localAddress) === 0) bad('localAddress', 'must be an IPv4 or IPv6 address');
+  const routerId = routerIdFromText(i.routerId);
+  if (routerId === undefined || routerId === 0) bad('routerId', 'must be a non-zero dotted quad');
+  const hold = i.holdTimeSeconds ?? SESSION_DEFAULTS.holdTimeSeconds;
+  if (!Number.isInteger(hold) || hold < 0 || hold > 65535 || hold === 1 || hold === 2) bad('holdTimeSeconds', 'must be 0 or 3..65535');
+  if (!Number.isInteger(i.localAs) || i.localAs < 1 || i.localAs > 0xffffffff) bad('localAs', 'must be 1..4294967295');
+  if (i.md5Password !== undefined && (i.md5Password.length < 1 || Buffer.byteLength(i.md5Password) > 80)) bad('md5Password', 'must be 1..80 bytes');
+  if (i.ttlSecurityHops !== undefined && (!Number.isInteger(i.ttlSecurityHops) || i.ttlSecurityHops < 1 || i.ttlSecurityHops > 254)) {
+    bad('ttlSecurityHops', 'must be 1..254');
+  }
+  const sendHold = i.sendHoldSeconds ?? (hold === 0 ? 0 : Math.max(SESSION_DEFAULTS.sendHoldMinSeconds, 2 * hold));
+  const cfg: SessionConfig = {
+    peerAddress: i.peerAddress,
+    peerPort: i.peerPort ?? SESSION_DEFAULTS.peerPort,
+    localAddress: i.localAddress,
+    localAs: i.localAs,
+    peerAs: i.peerAs,
+    routerId,
+    holdTimeSeconds: hold,
+    keepaliveSeconds: i.keepaliveSeconds,
+    connectRetrySeconds: i.connectRetrySeconds ?? SESSION_DEFAULTS.connectRetrySeconds,
+    delayOpenSeconds: i.delayOpenSeconds ?? 0,
+    openHoldSeconds: i.openHoldSeconds ?? SESSION_DEFAULTS.openHoldSeconds,
+    sendHoldSeconds: sendHold,
+    passive: i.passive ?? false,
+    md5Password: i.md5Password,
+    ttlSecurityHops: i.ttlSecurityHops,
+    families: i.families ?? [FAMILY.IPV4_UNICAST],
+    addPath: i.addPath ?? new Map(),
+    extendedMessages: i.extendedMessages ?? true,
+    gracefulRestart: i.gracefulRestart,
+    backoff: { ...SESSION_DEFAULTS.backoff, ...i.backoff },
+    sliceMs: i.sliceMs ?? SESSION_DEFAULTS.sliceMs,
+    maxBacklogBytes: i.maxBacklogBytes ?? SESSION_DEFAULTS.maxBacklogBytes,
+    extraCapabilities: i.extraCapabilities ?? [],
+  };
+  return Object.freeze(cfg);
+}
+
+/** The capabilities of our OPEN for this configuration. */
+export function openCapabilities(c: SessionConfig): Capability[] {
+  const caps: Capability[] = c.families.map((f) => ({ kind: 'multiprotocol', afi: familyAfi(f), safi: familySafi(f) }));
+  caps.push({ kind: 'route-refresh' }, { kind: 'enhanced-route-refresh' }, { kind: 'four-octet-as', asn: c.localAs });
+  if (c.extendedMessages) caps.push({ kind: 'extended-message' });
+  if (c.addPath.size > 0) {
+    caps.push({ kind: 'add-path', families: [...c.addPath].map(([f, mode]) => ({ afi: familyAfi(f), safi: familySafi(f), mode })) });
+  }
+  const gr = c.gracefulRestart;
+  if (gr) {
+    caps.push({
+      kind: 'graceful-restart',
+      restarting: gr.restarting,
+      notification: gr.notification,
+      restartTime: gr.restartTimeSeconds,
+      families: c.families.map((f) => ({ afi: familyAfi(f), safi: familySafi(f), forwardingPreserved: gr.forwardingPreserved.includes(f) })),
+    });
+  }
+  caps.push(...c.extraCapabilities);
+  return caps;
+}
