@@ -260,9 +260,12 @@ export class Rib implements RibApi {
     if (sel.best !== ft.best[pi] || bestChanged) {
       ft.best[pi] = sel.best;
       const ups = this.upOut[f]!;
+      const src = sel.best >= 0 ? ft.pathPeer[sel.best]! : -1;
       for (let k = 0; k < ups.length; k++) {
-        const o = ups[k]!.out[f]!;
+        const t = ups[k]!, o = t.out[f]!;
         if (o.dirty.length <= pi) ensureOut(o, ft.prefixes.capacity);
+        // The new best came from this peer and nothing is advertised to it: nothing to send (split horizon).
+        if (t.idx === src && o.adv[pi] === -1) continue;
         if (o.dirty[pi] === 0) { o.dirty[pi] = 1; o.queue.push(pi); }
       }
       if (this.opts.trackBestChanges) ft.queueFib(pi);
