@@ -4,7 +4,7 @@
  * ORIGIN_PREFIX6 (v6, when the session carries IPv6) and accepts everything margay sends.
  */
 import { execa } from 'execa';
-import { startBird, startFrr, startGobgp, GOBGP_ESTABLISHED, type DaemonHandle } from '../helpers/bgp-daemons.js';
+import { startBird, startFrr, startGobgp, GOBGP_ESTABLISHED, type BirdHandle, type DaemonHandle } from '../helpers/bgp-daemons.js';
 
 export type DaemonKind = 'bird' | 'frr' | 'gobgp';
 export const DAEMONS: readonly DaemonKind[] = ['bird', 'frr', 'gobgp'];
@@ -58,14 +58,14 @@ export async function startPeer(kind: DaemonKind, s: PeerSpec): Promise<RunningP
     case 'bird': {
       const v6 = s.ip6
         ? `protocol static s6 { ipv6; route ${ORIGIN_PREFIX6.bird} blackhole; }
-protocol bgp margay6 { local ${s.ip6.own} as ${s.asn}; neighbor ${s.ip6.margay} as ${s.margayAsn}; hold time ${hold};
+protocol bgp margay6 { local ${s.ip6.own} as ${s.asn}; neighbor ${s.ip6.margay} as ${s.margayAsn}; hold time ${hold}; ${ibgp ? 'direct;' : ''}
   ${s.gracefulRestart ? 'graceful restart on;' : ''}
   ipv6 { import all; export all; ${ibgp ? 'next hop self; gateway direct;' : ''} }; }`
         : '';
       const h = await startBird(s.ns, `router id ${s.routerId};
 protocol device {}
 protocol static s4 { ipv4; route ${ORIGIN_PREFIX.bird} blackhole; }
-protocol bgp margay { local ${s.ip} as ${s.asn}; neighbor ${s.margayIp} as ${s.margayAsn}; hold time ${hold};
+protocol bgp margay { local ${s.ip} as ${s.asn}; neighbor ${s.margayIp} as ${s.margayAsn}; hold time ${hold}; ${ibgp ? 'direct;' : ''}
   ${s.gracefulRestart ? 'graceful restart on;' : ''}
   ipv4 { import all; export all; ${ibgp ? 'next hop self; gateway direct;' : ''} }; }
 ${v6}`);
@@ -76,7 +76,7 @@ ${v6}`);
           const p = await h.protocols();
           return p.get('margay')?.info.includes('Established') === true && (!s.ip6 || p.get('margay6')?.info.includes('Established') === true);
         },
-        hasRoute: async (prefix) => (await h.birdc('show', 'route', prefix, 'all')).includes(prefix.split('/')[0]!),
+        hasRoute: (prefix) => birdHasRoute(h, prefix),
         stop: () => h.stop(),
       };
     }
@@ -154,6 +154,16 @@ ${s.ip6 ? nb(s.ip6.margay, ['ipv6-unicast']) : ''}
         stop: () => h.stop(),
       };
     }
+  }
+}
+
+/** Whether BIRD's table holds `prefix` (birdc exits non-zero with "Network not found" when not). */
+export async function birdHasRoute(h: BirdHandle, prefix: string): Promise<boolean> {
+  try {
+    return (await h.birdc('show', 'route', prefix)).includes(prefix);
+  } catch (err) {
+    if (/Network not found/.test((err as Error).message)) return false;
+    throw err;
   }
 }
 

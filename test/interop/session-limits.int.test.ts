@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { sleep, startBird, waitFor, type BirdHandle } from '../helpers/bgp-daemons.js';
 import { run } from '../helpers/netns.js';
 import { startMargay, type MargayProcess } from './margay-process.js';
-import { startPeer, type RunningPeer } from './peers.js';
+import { birdHasRoute, startPeer, type RunningPeer } from './peers.js';
 import { cleanup, withTopology } from './scenario.js';
 
 // Session-level behaviour against BIRD 2: max-prefix (Cease 1 with data, then back-off and retry),
@@ -14,7 +14,7 @@ function birdRunning(handle: BirdHandle): RunningPeer {
     kind: 'bird',
     handle,
     established: async () => (await handle.protocols()).get('margay')?.info.includes('Established') === true,
-    hasRoute: async (p) => (await handle.birdc('show', 'route', p)).includes(p.split('/')[0]!),
+    hasRoute: (p) => birdHasRoute(handle, p),
     stop: () => handle.stop(),
   };
 }
