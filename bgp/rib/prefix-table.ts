@@ -25,12 +25,18 @@ export class PrefixTable {
 
   get capacity(): number { return this.lens.length; }
 
-  /** murmur3 fmix32 of the address mixed with the length. */
+  /**
+   * Slot of an IPv4 key. Everything but bits 8–11 of the address is mixed (murmur3 fmix32) to pick a
+   * group of 16 slots; bits 8–11 pick the slot within it. Neighbouring /24s (how tables arrive:
+   * UPDATEs are packed in prefix order) then share a cache line of the slot array, while any other
+   * difference, host bits included, still spreads keys over the table.
+   */
   static hash1(w0: number, len: number): number {
-    let h = w0 ^ Math.imul(len + 1, 0x9e3779b1);
+    let h = (w0 & ~0xf00) ^ Math.imul(len + 1, 0x9e3779b1);
     h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b);
     h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35);
-    return h ^ (h >>> 16);
+    h ^= h >>> 16;
+    return (h & ~15) | ((w0 >>> 8) & 15);
   }
 
   static hash4(w: ArrayLike<number>, o: number, len: number): number {
