@@ -101,16 +101,38 @@ export function writeOutbound(rib: Rib, T: PeerRt, maxBytes: number): Buffer[] {
   return w.out;
 }
 
-/** Groups chunk entries by outgoing set (withdrawals first) and writes them; runs of one set need no sort. */
+/**
+ * Groups chunk entries by outgoing set (withdrawals first) and writes them. Works on runs of equal
+ * sets (prefixes arrive packed per UPDATE, so runs are long): map operations per run, not per prefix.
+ */
 function emitGroups(w: UpdateWriter, ft: FamilyTable, fam: Family, m: number, store: AttrStore, as4: boolean): void {
   if (m === 0) return;
-  const offsets = new Map<number, number>();
-  for (let k = 0; k < m; k++) offsets.set(chunkSet[k]!, (offsets.get(chunkSet[k]!) ?? 0) + 1);
-  let pos = 0;
+  const counts = new Map<number, number>();
+  for (let a = 0; a < m; ) {
+    const id = chunkSet[a]!;
+    let b = a + 1;
+    while (b < m && chunkSet[b] === id) b++;
+    counts.set(id, (counts.get(id) ?? 0) + b - a);
+    a = b;
+  }
   const ranges: [number, number, number][] = [];
-  const order = [...offsets.keys()].sort((a, b) => a - b); // -1 (withdraw) first
-  for (const id of order) { const c = offsets.get(id)!; offsets.set(id, pos); ranges.push([id, pos, pos + c]); pos += c; }
-  for (let k = 0; k < m; k++) { const id = chunkSet[k]!; const at = offsets.get(id)!; grouped[at] = chunkPi[k]!; offsets.set(id, at + 1); }
+  const next = new Map<number, number>();
+  let pos = 0;
+  for (const id of [...counts.keys()].sort((x, y) => x - y)) { // -1 (withdraw) first
+    const c = counts.get(id)!;
+    next.set(id, pos);
+    ranges.push([id, pos, pos + c]);
+    pos += c;
+  }
+  for (let a = 0; a < m; ) {
+    const id = chunkSet[a]!;
+    let b = a + 1;
+    while (b < m && chunkSet[b] === id) b++;
+    const at = next.get(id)!;
+    grouped.set(chunkPi.subarray(a, b), at);
+    next.set(id, at + b - a);
+    a = b;
+  }
   for (const [id, from, to] of ranges) {
     if (id < 0) {
       if (fam === 'ipv4') w.withdrawV4(ft.prefixes, grouped, from, to);
