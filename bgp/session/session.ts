@@ -102,6 +102,7 @@ export class Session extends EventEmitter<SessionEvents> {
       stateSince: this.#stateSince,
       establishedAt: est?.establishedAt,
       negotiated: est?.negotiatedFacts,
+      openedBy: est ? (est.incoming ? 'peer' : 'us') : undefined,
       ...this.#counters,
       flaps: this.#flaps,
       failures: this.#failures,
