@@ -56,18 +56,23 @@ export async function startPeer(kind: DaemonKind, s: PeerSpec): Promise<RunningP
   const hold = s.holdTime ?? 90;
   switch (kind) {
     case 'bird': {
+      // iBGP next hops resolve recursively through `direct` interface routes plus a static route to the
+      // other test subnets via margay (route reflection hands us next hops that are not on our link).
+      // Only the s4/s6 routes are exported.
+      const ib = ibgp ? 'next hop self;' : '';
+      const gr = s.gracefulRestart ? 'graceful restart on;' : '';
       const v6 = s.ip6
         ? `protocol static s6 { ipv6; route ${ORIGIN_PREFIX6.bird} blackhole; }
-protocol bgp margay6 { local ${s.ip6.own} as ${s.asn}; neighbor ${s.ip6.margay} as ${s.margayAsn}; hold time ${hold}; ${ibgp ? 'direct;' : ''}
-  ${s.gracefulRestart ? 'graceful restart on;' : ''}
-  ipv6 { import all; export all; ${ibgp ? 'next hop self; gateway direct;' : ''} }; }`
+protocol bgp margay6 { local ${s.ip6.own} as ${s.asn}; neighbor ${s.ip6.margay} as ${s.margayAsn}; hold time ${hold}; ${gr}
+  ipv6 { import all; export where proto = "s6"; ${ib} }; }`
         : '';
       const h = await startBird(s.ns, `router id ${s.routerId};
 protocol device {}
+protocol direct { ipv4; ipv6; }
 protocol static s4 { ipv4; route ${ORIGIN_PREFIX.bird} blackhole; }
-protocol bgp margay { local ${s.ip} as ${s.asn}; neighbor ${s.margayIp} as ${s.margayAsn}; hold time ${hold}; ${ibgp ? 'direct;' : ''}
-  ${s.gracefulRestart ? 'graceful restart on;' : ''}
-  ipv4 { import all; export all; ${ibgp ? 'next hop self; gateway direct;' : ''} }; }
+protocol static nh4 { ipv4; route 10.10.0.0/16 via ${s.margayIp}; }
+protocol bgp margay { local ${s.ip} as ${s.asn}; neighbor ${s.margayIp} as ${s.margayAsn}; hold time ${hold}; ${gr}
+  ipv4 { import all; export where proto = "s4"; ${ib} }; }
 ${v6}`);
       return {
         kind,
