@@ -81,6 +81,14 @@ function run(updates: RibUpdate[]): RunResult {
   const live = process.memoryUsage();
   console.log(`  after gc: rss ${mb(live.rss)} MB, heap ${mb(live.heapUsed)} MB, array buffers ${mb(live.arrayBuffers)} MB`);
   if (rib.countRoutes().prefixes !== N || rib.peerCounts('col').advertised !== N) throw new Error('bench: not all routes made it');
+  // Session loss of the injector without graceful restart: every route withdrawn and sent out.
+  const t3 = performance.now();
+  rib.peerDown('inj');
+  let wd = 0;
+  for (let b = rib.takeOutbound('col', 1 << 20); b.length > 0; b = rib.takeOutbound('col', 1 << 20)) wd += b.length;
+  const t4 = performance.now();
+  if (rib.countRoutes().prefixes !== 0) throw new Error('bench: routes left after peerDown');
+  console.log(`  peer down: all ${N} withdrawn and ${wd} UPDATEs written in ${(t4 - t3).toFixed(0)} ms`);
   return { ingest: t1 - t0, out: t2 - t1, cpu: (c1.user + c1.system) / 1000, msgs, bytes, heap: mem.heapUsed, rss: mem.rss, sets: rib.attrSetCount };
 }
 
