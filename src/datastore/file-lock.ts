@@ -9,8 +9,16 @@ import { DatastoreUnavailableError } from './types.js';
  * A lock file shared by every process using one file datastore directory. Created atomically with
  * its content (a private file hard-linked to the lock name: link(2) fails with EEXIST while held), it
  * holds "pid host acquiredAtMs random". A lock is stale when its process is gone (same host) or it is
- * older than `staleMs`; a stale lock is moved aside with rename (atomic: of several processes
- * breaking it, one wins) and, if what was moved is not the lock that was judged stale, put back.
+ * older than `staleMs`.
+ *
+ * Breaking a stale lock is itself serialised by a second lock, `<lock>.break`, taken the same way:
+ * under it the breaker re-reads the lock and removes it only if it still names the holder judged
+ * stale. Without that, two processes that both judged one dead holder stale could each remove a lock
+ * (the second removing the fresh lock of a third process that acquired in between) and two processes
+ * would hold the lock at once, or a moved-aside live lock could outlive its release and lock everyone
+ * out. The break lock is held for two syscalls; if its own holder died there, it is moved aside by
+ * rename and checked (the residual race needs a breaker crash and two more breakers at once).
+ * The one window left is inherent to age-based staleness: a holder alive past `staleMs`.
  */
 export interface LockOptions {
   readonly timeoutMs: number;
@@ -30,24 +38,26 @@ export async function withFileLock<T>(path: string, opts: LockOptions, fn: () =>
 }
 
 async function acquire(path: string, opts: LockOptions): Promise<string> {
-  const token = `${process.pid} ${HOST} ${Date.now()} ${randomBytes(4).toString('hex')}`;
+  const token = newToken();
   const deadline = Date.now() + opts.timeoutMs;
   let delay = 1;
   for (;;) {
     if (await tryCreate(path, token)) return token;
     const holder = await readIfExists(path);
-    if (holder !== undefined && isStale(holder, opts.staleMs)) {
-      await breakStale(path, holder, opts.log);
-      continue;
-    }
+    if (holder === undefined) continue; // released between our attempt and the read
+    if (isStale(holder, opts.staleMs) && (await breakStale(path, holder, opts))) continue;
     if (Date.now() > deadline) {
       throw new DatastoreUnavailableError(
-        `timed out after ${opts.timeoutMs} ms waiting for lock ${path} (held by ${holder ?? 'nobody, now'})`,
+        `timed out after ${opts.timeoutMs} ms waiting for lock ${path} (held by ${holder})`,
       );
     }
     await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
     delay = Math.min(delay * 2, 20);
   }
+}
+
+function newToken(): string {
+  return `${process.pid} ${HOST} ${Date.now()} ${randomBytes(4).toString('hex')}`;
 }
 
 /** Creates the lock with its content in one step: write a private file, then link(2) it (EEXIST if held). */
@@ -85,25 +95,56 @@ export function isProcessAlive(pid: number): boolean {
   }
 }
 
-async function breakStale(path: string, holder: string, log: Logger): Promise<void> {
+/**
+ * Removes the lock at `path` if it still names `holder`, under the break lock. Returns false when
+ * another process is breaking it right now (the caller waits and looks again).
+ */
+async function breakStale(path: string, holder: string, opts: LockOptions): Promise<boolean> {
+  const breakPath = `${path}.break`;
+  const mine = newToken();
+  if (!(await tryCreate(breakPath, mine))) {
+    const breaker = await readIfExists(breakPath);
+    // A breaker that died inside its two syscalls: move its break lock aside (checked, see above).
+    if (breaker !== undefined && isStale(breaker, opts.staleMs)) await moveAsideIfHeldBy(breakPath, breaker, opts.log);
+    return false;
+  }
+  try {
+    if ((await readIfExists(path)) !== holder) return true; // someone else broke it first
+    await unlinkIfExists(path);
+    opts.log.warn({ lock: path, holder }, 'broke stale datastore lock');
+    return true;
+  } finally {
+    await unlinkIfExists(breakPath);
+  }
+}
+
+/** Last resort for the break lock only: rename it aside, and put it back if it was not `holder`'s. */
+async function moveAsideIfHeldBy(path: string, holder: string, log: Logger): Promise<void> {
   const aside = join(dirname(path), `.${basename(path)}.stale-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     await rename(path, aside);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // another process broke it first
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // another process moved it first
     throw new DatastoreUnavailableError(`cannot break stale lock ${path}`, { cause: err });
   }
   const moved = await readIfExists(aside);
   if (moved !== holder) {
-    // We moved a lock taken after our check: put it back unless someone holds the lock already.
     await link(aside, path).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'EEXIST') throw err;
-      log.error({ lock: path, holder: moved }, 'live lock displaced while breaking a stale one');
+      log.error({ lock: path, holder: moved }, 'live break lock displaced while breaking a stale one');
     });
   } else {
-    log.warn({ lock: path, holder }, 'broke stale datastore lock');
+    log.warn({ lock: path, holder }, 'broke stale datastore break lock');
   }
   await unlink(aside);
+}
+
+async function unlinkIfExists(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
 }
 
 async function release(path: string, token: string, log: Logger): Promise<void> {

@@ -1,12 +1,12 @@
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile, mkdir, readdir, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { build } from 'esbuild';
 import { pino, type Logger } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../log.js';
+import { bundleWorker } from '../../test/datastore/bundle-worker.js';
 import { datastoreContract, podFixture, recordWatch, summarize, withCounter, counterOf } from './contract.js';
 import { FileDatastore, type FileDatastoreOptions } from './file.js';
 
@@ -245,25 +245,12 @@ describe('FileDatastore: change notification', () => {
 });
 
 describe('FileDatastore: locking across processes', () => {
-  let worker: string;
+  let worker: { path: string; remove: () => Promise<void> };
   beforeAll(async () => {
-    // Workers run the TypeScript sources, bundled once (our code only; packages stay external and
-    // resolve from node_modules, hence the output location).
-    const outdir = resolve('node_modules/.cache/margay-datastore-test');
-    worker = join(outdir, `cas-worker-${process.pid}.mjs`);
-    await build({
-      entryPoints: [resolve('test/datastore/cas-worker.ts')],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      packages: 'external',
-      outfile: worker,
-      logLevel: 'error',
-    });
+    worker = await bundleWorker('test/datastore/cas-worker.ts');
   });
   afterAll(async () => {
-    await rm(worker, { force: true });
+    await worker.remove();
   });
 
   it('several processes incrementing one counter lose no update', async () => {
@@ -273,7 +260,7 @@ describe('FileDatastore: locking across processes', () => {
     const PROCS = 4;
     const EACH = 25;
     const outputs = await Promise.all(
-      Array.from({ length: PROCS }, () => promisify(execFile)(process.execPath, [worker, dir, 'counter', String(EACH)])),
+      Array.from({ length: PROCS }, () => promisify(execFile)(process.execPath, [worker.path, dir, 'counter', String(EACH)])),
     );
     const versions = outputs.flatMap((o) => (JSON.parse(o.stdout) as { versions: string[] }).versions);
     expect(versions).toHaveLength(PROCS * EACH);
