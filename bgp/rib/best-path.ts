@@ -85,7 +85,9 @@ export function comparePaths(env: BestPathEnv, a: number, b: number, useMed = tr
     if (d !== 0) return d * STEP['peer-address'];
   }
   d = cmpNum(ft.pathId[a]!, ft.pathId[b]!);
-  return d * STEP['path-id'];
+  if (d !== 0) return d * STEP['path-id'];
+  // Two sessions with one peer address (e.g. different ports): registration order decides.
+  return cmpNum(ft.pathPeer[a]!, ft.pathPeer[b]!) * STEP['peer-address'];
 }
 
 /** Result of the last selectBest call (no allocation per prefix): best path (-1: none) and reason index. */
