@@ -19,13 +19,12 @@ import { AttrStore, type AttrSet } from './attr-store.js';
 import { scanAttrs, type AttrScan } from './attrs.js';
 import { type BestPathEnv, multipathSet, selectBest, selection } from './best-path.js';
 import { FamilyTable, PATH_STALE } from './family-table.js';
-import { FAMILIES, famIndex, makePeer, type OutState, type PeerRt } from './peer.js';
-import { parseIpv4 } from './prefix.js';
+import { famIndex, makePeer, type OutState, type PeerRt } from './peer.js';
+import { formatPrefix, parseIpv4, parsePrefix } from './prefix.js';
 import { IntQueue, growTo } from './prefix-table.js';
 import { countRoutes, nextHopText, queryRoutes } from './rib-query.js';
 import { ingestUpdate } from './rib-ingest.js';
 import { originateAttrs, writeOutbound } from './rib-out.js';
-import { parsePrefix } from './prefix.js';
 import type { TransformEnv } from './transforms.js';
 import { importTransform } from './transforms.js';
 import type {
@@ -330,7 +329,7 @@ export class Rib implements RibApi {
       while (ft.fibQueue.length > 0 && out.length < max) {
         const pi = ft.fibQueue.shift();
         const st = ft.fibState[pi]! & ~1;
-        const prefix = () => `${ft.family === 'ipv4' ? formatV4(ft.prefixes.keys[pi]!) : formatV6At(ft, pi)}/${ft.prefixes.lens[pi]}`;
+        const prefix = () => formatPrefix(ft.family, ft.prefixes.keyOf(pi), ft.prefixes.lens[pi]!);
         const b = ft.best[pi]!;
         if (b < 0) {
           ft.fibState[pi] = 0;
@@ -364,25 +363,15 @@ export class Rib implements RibApi {
     };
   }
 
-  /** Families in FAMILIES order (exported for helpers). */
-  static readonly families = FAMILIES;
   /** Interned attribute sets (for benchmarks and tests). */
   get attrSetCount(): number { return this.store.size; }
-  /** Keeps `set` alive check for helpers. */
+  /** A cached transform result whose set may have been forgotten since: the live equal set. */
   live(set: AttrSet): AttrSet { return set.id >= 0 ? set : this.store.revive(set); }
 }
 
 function ensureOut(o: OutState, capacity: number): void {
   o.dirty = growTo(o.dirty, capacity);
   o.adv = growTo(o.adv, capacity, -1);
-}
-
-function formatV4(v: number): string {
-  return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
-}
-
-function formatV6At(ft: FamilyTable, pi: number): string {
-  return nextHopText(wordsToBytes(ft.prefixes.keyOf(pi)));
 }
 
 export function wordsToBytes(w: ArrayLike<number>): Uint8Array {
