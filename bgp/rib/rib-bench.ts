@@ -5,7 +5,8 @@
  * second eBGP peer (collector) are produced. Reports ingest time, outbound time, heap and RSS.
  *
  *   npx esbuild bgp/rib/rib-bench.ts --bundle --platform=node --format=esm --outfile=/tmp/rib-bench.mjs \
- *     && node --expose-gc /tmp/rib-bench.mjs [--prefixes N] [--runs R] [--per-update 800]
+ *     && node --expose-gc /tmp/rib-bench.mjs [--prefixes N] [--runs R] [--per-update 800] [--shuffle] [--v6]
+ * --shuffle: prefixes in random order instead of address order; --v6: IPv6 /48s in MP_REACH.
  */
 import { performance } from 'node:perf_hooks';
 import { ATTR, ByteWriter, EMPTY_ATTRS, SEG, encodeAttrs, type RouteAttrs } from './attrs.js';
@@ -20,7 +21,9 @@ function arg(name: string, dflt: number): number {
 
 const N = arg('prefixes', 1_000_000);
 const RUNS = arg('runs', 3);
-const PER = arg('per-update', 800);
+const V6 = process.argv.includes('--v6');
+const SHUFFLE = process.argv.includes('--shuffle');
+const PER = arg('per-update', V6 ? 500 : 800);
 const PREALLOC = arg('prealloc', 1024);
 const ACCEPT = { name: 'all', statements: [], defaultResult: 'accept' as const };
 
@@ -28,6 +31,8 @@ function makeUpdates(): RibUpdate[] {
   const out: RibUpdate[] = [];
   let seed = 7;
   const rnd = (m: number): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed % m; };
+  const order = Int32Array.from({ length: N }, (_, i) => i);
+  if (SHUFFLE) for (let i = N - 1; i > 0; i--) { const j = (Math.imul(i, 2654435761) >>> 0) % (i + 1); [order[i], order[j]] = [order[j]!, order[i]!]; }
   for (let start = 0; start < N; start += PER) {
     const n = Math.min(PER, N - start);
     const pathLen = 2 + rnd(5);
@@ -36,17 +41,28 @@ function makeUpdates(): RibUpdate[] {
       ...EMPTY_ATTRS, origin: rnd(3) === 0 ? 2 : 0, asPath: [{ type: SEG.AS_SEQUENCE, asns }],
       nextHop: Uint8Array.of(10, 0, 0, 2), med: rnd(100), communities: [(65001 << 16) | rnd(500), (65001 << 16) | 1000],
     };
-    const attrs = encodeAttrs(a, { fourOctetAs: true, nextHopAttr: true });
-    const w = new ByteWriter(4 + attrs.length + n * 4);
-    w.u16(0); w.u16(attrs.length); w.bytes(attrs);
-    for (let i = 0; i < n; i++) {
-      const v = (0x0b000000 + (start + i) * 256) >>> 0;
-      w.u8(24); w.u8(v >>> 24); w.u8((v >>> 16) & 255); w.u8((v >>> 8) & 255);
+    const w = new ByteWriter(4096);
+    if (V6) {
+      const attrs = encodeAttrs({ ...a, nextHop: new Uint8Array(0) }, { fourOctetAs: true, nextHopAttr: false });
+      w.u16(0);
+      const alAt = w.len; w.u16(0);
+      const at = w.beginAttr(0x80, ATTR.MP_REACH);
+      w.u16(2); w.u8(1); w.u8(16); w.bytes(Uint8Array.of(0xfd, 0, ...new Array<number>(13).fill(0), 2)); w.u8(0);
+      for (let i = 0; i < n; i++) { const v = order[start + i]!; w.u8(48); w.u16(0x2400); w.u16(v >>> 16); w.u16(v & 0xffff); }
+      w.endAttr(at);
+      w.bytes(attrs);
+      w.buf[alAt] = (w.len - alAt - 2) >>> 8; w.buf[alAt + 1] = (w.len - alAt - 2) & 255;
+    } else {
+      const attrs = encodeAttrs(a, { fourOctetAs: true, nextHopAttr: true });
+      w.u16(0); w.u16(attrs.length); w.bytes(attrs);
+      for (let i = 0; i < n; i++) {
+        const v = (0x0b000000 + order[start + i]! * 256) >>> 0;
+        w.u8(24); w.u8(v >>> 24); w.u8((v >>> 16) & 255); w.u8((v >>> 8) & 255);
+      }
     }
     if (w.len + 19 > 4096) throw new Error(`UPDATE too large: ${w.len + 19}`);
     out.push(ribUpdateFromBody(w.buf.subarray(0, w.len)));
   }
-  void ATTR;
   return out;
 }
 
@@ -57,9 +73,9 @@ interface RunResult { ingest: number; out: number; cpu: number; msgs: number; by
 function run(updates: RibUpdate[]): RunResult {
   (globalThis as { gc?: () => void }).gc?.();
   const rib = new Rib({ localAs: 65000, routerId: '10.0.0.1', trackBestChanges: false }, PREALLOC);
-  rib.addPeer({ id: 'inj', address: '10.0.0.2', peerAs: 65001, localAddress: '10.0.0.1', importPolicy: ACCEPT, exportPolicy: ACCEPT });
-  rib.addPeer({ id: 'col', address: '10.0.1.2', peerAs: 65002, localAddress: '10.0.1.1', importPolicy: ACCEPT, exportPolicy: ACCEPT });
-  const neg = { fourOctetAs: true, families: ['ipv4' as const] };
+  rib.addPeer({ id: 'inj', address: '10.0.0.2', peerAs: 65001, localAddress: '10.0.0.1', localAddressV6: 'fd00::1', importPolicy: ACCEPT, exportPolicy: ACCEPT });
+  rib.addPeer({ id: 'col', address: '10.0.1.2', peerAs: 65002, localAddress: '10.0.1.1', localAddressV6: 'fd01::1', importPolicy: ACCEPT, exportPolicy: ACCEPT });
+  const neg = { fourOctetAs: true, families: [V6 ? ('ipv6' as const) : ('ipv4' as const)] };
   rib.peerUp('inj', { ...neg, peerRouterId: '10.0.0.2' });
   rib.peerUp('col', { ...neg, peerRouterId: '10.0.1.2' });
   rib.takeOutbound('col', 1 << 20);
@@ -94,7 +110,7 @@ function run(updates: RibUpdate[]): RunResult {
 
 const rss0 = process.memoryUsage().rss;
 const updates = makeUpdates();
-console.log(`baseline rss ${mb(rss0)} MB; prefixes ${N}, ${updates.length} UPDATEs of ≤${PER} NLRI, node ${process.version}`);
+console.log(`baseline rss ${mb(rss0)} MB; ${V6 ? 'IPv6 /48' : 'IPv4 /24'} prefixes${SHUFFLE ? ' (shuffled)' : ''} ${N}, ${updates.length} UPDATEs of ≤${PER} NLRI, node ${process.version}`);
 const results: RunResult[] = [];
 for (let r = 0; r < RUNS; r++) {
   const x = run(updates);
