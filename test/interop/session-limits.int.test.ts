@@ -47,8 +47,11 @@ protocol bgp margay { local ${link.peerIp} as 65002; neighbor ${link.margayIp} a
         expect((await m.peer(link.peerIp))?.state).toBe('Idle (max-prefix)');
         const info = await bird.birdc('show', 'protocols', 'all', 'margay');
         expect(info).toMatch(/Maximum number of prefixes reached/i);
-        // After the back-off the session is tried again (and trips again: the peer still sends 5).
-        await waitFor('a second attempt after the back-off', async () => (await bird.birdc('show', 'protocols', 'all', 'margay')).includes('Established') || (await m.peer(link.peerIp))?.state !== 'Idle (max-prefix)', 15_000, 100);
+        // After the 4 s back-off the session is tried again (and trips again: the peer still sends 5).
+        const trips = (): number => (m.log().match(/peer exceeded max-prefix/g) ?? []).length;
+        const t0 = Date.now();
+        await waitFor('a second Cease 1 after the back-off', async () => trips() >= 2, 15_000, 100);
+        expect(Date.now() - t0).toBeGreaterThan(2500);
       } finally {
         await cleanup(peers, margays);
       }
