@@ -26,17 +26,19 @@ export class PrefixTable {
   get capacity(): number { return this.lens.length; }
 
   /**
-   * Slot of an IPv4 key. Everything but bits 8–11 of the address is mixed (murmur3 fmix32) to pick a
-   * group of 16 slots; bits 8–11 pick the slot within it. Neighbouring /24s (how tables arrive:
-   * UPDATEs are packed in prefix order) then share a cache line of the slot array, while any other
-   * difference, host bits included, still spreads keys over the table.
+   * Slot of an IPv4 key. The 4 address bits just above the prefix length (bits 8–11 of a /24, 0–3
+   * of a /32) pick the slot within a group of 16; everything else is mixed (murmur3 fmix32) to pick
+   * the group. Neighbouring prefixes of one length (how tables arrive: UPDATEs are packed in prefix
+   * order) then share a cache line of the slot array, while any other difference still spreads keys.
    */
   static hash1(w0: number, len: number): number {
-    let h = (w0 & ~0xf00) ^ Math.imul(len + 1, 0x9e3779b1);
+    const shift = 32 - len;
+    const low = len >= 4 ? (w0 >>> shift) & 15 : 0;
+    let h = (len >= 4 ? w0 & ~(15 << shift) : w0) ^ Math.imul(len + 1, 0x9e3779b1);
     h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b);
     h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35);
     h ^= h >>> 16;
-    return (h & ~15) | ((w0 >>> 8) & 15);
+    return (h & ~15) | low;
   }
 
   static hash4(w: ArrayLike<number>, o: number, len: number): number {
