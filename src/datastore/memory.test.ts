@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { datastoreContract, podFixture } from './contract.js';
 import { MemoryDatastore } from './memory.js';
+import type { WatchEvent, WatchOptions } from './types.js';
+
+/** The events a new watch delivers up to in-sync or an error (the memory store starts it at once). */
+async function collect(store: MemoryDatastore, opts: WatchOptions): Promise<WatchEvent[]> {
+  const events: WatchEvent[] = [];
+  const h = store.watch('Pod', opts, (ev) => events.push(ev));
+  await new Promise((r) => setImmediate(r));
+  h.stop();
+  return events;
+}
 
 datastoreContract('memory', async (opts) => {
   const store = new MemoryDatastore(opts);
@@ -37,11 +47,48 @@ describe('MemoryDatastore', () => {
 
   it('reports a bad label selector as the watch error and a list rejection', async () => {
     const store = new MemoryDatastore();
-    await expect(store.list('Pod', { labelSelector: 'a in (' })).rejects.toBeInstanceOf(Error);
-    const events: string[] = [];
-    store.watch('Pod', { labelSelector: 'a in (' }, (ev) => events.push(ev.type));
+    await expect(store.list('Pod', { labelSelector: 'a in (' })).rejects.toMatchObject({
+      code: 'MGY_SELECTOR_PARSE',
+      position: 6,
+    });
+    const events: WatchEvent[] = [];
+    store.watch('Pod', { labelSelector: 'a in (' }, (ev) => events.push(ev));
     await new Promise((r) => setImmediate(r));
-    expect(events).toEqual(['error']);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ type: 'error', error: { code: 'MGY_SELECTOR_PARSE' } });
+  });
+
+  it('watch from "0" is "any version", as in Kubernetes: the current state, even after compaction', async () => {
+    const store = new MemoryDatastore({ historyWindow: 2 });
+    let a = await store.create(podFixture('ns1', 'a'));
+    for (let i = 0; i < 4; i++) a = await store.update({ ...a, metadata: { ...a.metadata, labels: { i: String(i) } } });
+    await store.create(podFixture('ns1', 'b'));
+    await store.delete('Pod', 'b', 'ns1');
+    const events = await collect(store, { resourceVersion: '0' });
+    expect(events.map((e) => (e.type === 'added' ? `added:${e.object.metadata.name}:${e.object.metadata.labels!['i']}` : e.type)))
+      .toEqual(['added:a:3', 'in-sync']);
+  });
+
+  it('watch from a version newer than the store fails (it would silently skip every change up to it)', async () => {
+    const store = new MemoryDatastore();
+    const a = await store.create(podFixture('ns1', 'a'));
+    const future = String(Number(a.metadata.resourceVersion) + 5);
+    const events = await collect(store, { resourceVersion: future });
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ type: 'error', error: { code: 'MGY_DATASTORE_VERSION_EXPIRED' } });
+    expect((events[0] as { error: Error }).error.message).toMatch(/newer than the store's revision 1/);
+    // The current version itself is fine: nothing to replay, in sync at once.
+    expect(await collect(store, { resourceVersion: a.metadata.resourceVersion! })).toEqual([
+      { type: 'in-sync', resourceVersion: a.metadata.resourceVersion },
+    ]);
+  });
+
+  it('rejects a version it never issued', async () => {
+    const store = new MemoryDatastore();
+    for (const v of ['abc', '-1', '01', '1.5']) {
+      const events = await collect(store, { resourceVersion: v });
+      expect(events[0]).toMatchObject({ type: 'error', error: { code: 'MGY_DATASTORE_VERSION_EXPIRED' } });
+    }
   });
 
   it('refuses calls after close', async () => {

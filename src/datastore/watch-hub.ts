@@ -133,8 +133,11 @@ export class WatchHub {
 }
 
 /**
- * What a new watch delivers first: without a version, every matching object as 'added'; from a
- * version, the journal's changes after it; then 'in-sync'. Or the VersionExpiredError to fail with.
+ * What a new watch delivers first: without a version (or with "0", which Kubernetes reads as "any
+ * version": the current state), every matching object as 'added'; from a version, the journal's
+ * changes after it; then 'in-sync'. Or the VersionExpiredError to fail with: a version older than
+ * the history, one this store never issued, or one newer than its revision (Kubernetes answers
+ * "too large resource version"; resuming from it would silently skip every change up to it).
  */
 export function initialWatchEvents(
   snap: StoreSnapshot,
@@ -143,13 +146,21 @@ export function initialWatchEvents(
   resourceVersion: string | undefined,
 ): { events: WatchEvent[]; fromRev: number } | { error: VersionExpiredError } {
   const inSync: WatchEvent = { type: 'in-sync', resourceVersion: String(snap.revision) };
-  if (resourceVersion === undefined) {
+  if (resourceVersion === undefined || resourceVersion === '0') {
     const events: WatchEvent[] = Object.values(snap.objects)
       .filter((o) => o.kind === kind && matchesFilter(filter, o.object))
       .map((o) => ({ type: 'added', object: structuredClone(o.object) }));
     return { events: [...events, inSync], fromRev: snap.revision };
   }
   const from = parseRevision(resourceVersion);
+  if (from !== undefined && from > snap.revision) {
+    return {
+      error: new VersionExpiredError(
+        `resourceVersion ${JSON.stringify(resourceVersion)} is newer than the store's revision ${snap.revision} ` +
+          '(from another store, or an index that was recreated): relist',
+      ),
+    };
+  }
   const changes = from === undefined ? 'expired' : changesSince(snap, from);
   if (changes === 'expired') {
     return {
@@ -160,7 +171,7 @@ export function initialWatchEvents(
     };
   }
   const events = changes.flatMap((e) => eventFor(kind, filter, e) ?? []);
-  return { events: [...events, inSync], fromRev: Math.max(from!, snap.revision) };
+  return { events: [...events, inSync], fromRev: snap.revision };
 }
 
 /** Registers a watch on a hub from a snapshot (or fails it), as both in-process backends do. */
