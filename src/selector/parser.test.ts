@@ -76,6 +76,14 @@ describe('parseSelector + evaluateSelector (Calico semantics)', () => {
     expect(parseSelector('a\tstarts   with "x"')).toEqual({ op: 'startsWith', key: 'a', value: 'x' });
   });
 
+  it('accepts the words of a two-word operator touching, as libcalico-go does (notin, startswith)', () => {
+    expect(parseSelector('a notin {"x"}')).toEqual({ op: 'notIn', key: 'a', values: ['x'] });
+    expect(parseSelector('a startswith "x"')).toEqual({ op: 'startsWith', key: 'a', value: 'x' });
+    expect(parseSelector('a endswith"x"')).toEqual({ op: 'endsWith', key: 'a', value: 'x' });
+    expect(() => parseSelector('a notice {"x"}')).toThrow(/expected "not in"/);
+    expect(() => parseSelector('a inside {"x"}')).toThrow(/expected an operator/);
+  });
+
   it('global() is false for namespaced labels and true otherwise', () => {
     expect(m('global()', {}, true)).toBe(false);
     expect(m('global()', {}, false)).toBe(true);

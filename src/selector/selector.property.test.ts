@@ -1,11 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalSet, compileSelector, evaluateSelector, parseSelector, printSelector, type Selector } from './index.js';
+import {
+  canonicalSet, compileSelector, evaluateSelector, labelSelectorToSelector, parseK8sLabelSelectorString, parseSelector,
+  printSelector, type LabelSelector, type Selector,
+} from './index.js';
 
 // Small alphabets so random label maps hit the selector's keys and values often.
 const KEYS = ['a', 'b', 'x.io/name', 'in', 'has', 'all', 'not', 'constructor', 'k-1_2'];
 // No value holds both quote kinds (no string literal can express that), so every AST prints.
-const VALUES = ['', 'v', 'vv', 'w', 'a"b', "c'd", ' sp ', 'v.w'];
+// Values with selector syntax inside test the printer's quoting.
+const VALUES = ['', 'v', 'vv', 'w', 'a"b', "c'd", ' sp ', 'v.w', 'x && y', '}{,', 'a) || (b', '"', "'", '!=='];
 const key = fc.constantFrom(...KEYS);
 const value = fc.constantFrom(...VALUES);
 
@@ -78,5 +82,42 @@ describe('selector properties', () => {
     fc.assert(fc.property(selectorArb, labelsArb, (sel, labels) => {
       expect(evaluateSelector(parseSelector(printSelector(sel)), labels)).toBe(evaluateSelector(sel, labels));
     }), { numRuns: 1000 });
+  });
+
+  it('a Kubernetes LabelSelector, structured or as a query string, means what Kubernetes says it means', () => {
+    const k8sKey = fc.constantFrom('a', 'b', 'x.io/name', 'k-1_2');
+    const k8sValue = fc.constantFrom('', 'v', 'vv', 'w', 'v.w', 'A-9');
+    const req = fc.oneof(
+      fc.record({ key: k8sKey, operator: fc.constantFrom('In', 'NotIn'), values: fc.array(k8sValue, { minLength: 1, maxLength: 3 }) }),
+      fc.record({ key: k8sKey, operator: fc.constantFrom('Exists', 'DoesNotExist') }),
+    );
+    const lsArb = fc.record(
+      { matchLabels: fc.dictionary(k8sKey, k8sValue, { maxKeys: 2 }).map((d) => ({ ...d })), matchExpressions: fc.array(req, { maxLength: 3 }) },
+      { requiredKeys: [] },
+    );
+    const k8sLabels = fc.dictionary(k8sKey, k8sValue, { maxKeys: 4 }).map((d) => ({ ...d }));
+    // apimachinery's meaning, written directly (labels.Requirement.Matches).
+    const matches = (ls: LabelSelector, l: Record<string, string>): boolean =>
+      Object.entries(ls.matchLabels ?? {}).every(([k, v]) => Object.hasOwn(l, k) && l[k] === v) &&
+      (ls.matchExpressions ?? []).every((r) => {
+        const has = Object.hasOwn(l, r.key);
+        if (r.operator === 'Exists') return has;
+        if (r.operator === 'DoesNotExist') return !has;
+        if (r.operator === 'In') return has && r.values!.includes(l[r.key]!);
+        return !has || !r.values!.includes(l[r.key]!);
+      });
+    const query = (ls: LabelSelector): string =>
+      [
+        ...Object.entries(ls.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`),
+        ...(ls.matchExpressions ?? []).map((r) =>
+          r.operator === 'Exists' ? r.key
+            : r.operator === 'DoesNotExist' ? `!${r.key}`
+              : `${r.key} ${r.operator === 'In' ? 'in' : 'notin'} (${r.values!.join(',')})`),
+      ].join(',');
+    fc.assert(fc.property(lsArb, k8sLabels, (ls, labels) => {
+      const want = matches(ls, labels);
+      expect(evaluateSelector(labelSelectorToSelector(ls), labels)).toBe(want);
+      expect(evaluateSelector(parseK8sLabelSelectorString(query(ls)), labels)).toBe(want);
+    }), { numRuns: 2000 });
   });
 });

@@ -3,7 +3,8 @@ import { SelectorParseError } from './errors.js';
 /**
  * Tokenizer for Calico selector expressions, following libcalico-go's tokenizer: `has(k)`, `all()` and
  * `global()` are single tokens; a word directly after a label is read as an operator (`contains`,
- * `starts with`, `ends with`, `in`, `not in`), anywhere else as a label. Strings are single- or
+ * `starts with`, `ends with`, `in`, `not in`; the two words of one may touch: `notin`), anywhere
+ * else as a label. Strings are single- or
  * double-quoted with no escapes (so a string cannot contain its own quote character).
  */
 export type TokenKind =
@@ -95,7 +96,8 @@ export function tokenize(src: string): Token[] {
     } else if (c === '=' || c === '&' || c === '|') {
       fail(pos + 1, JSON.stringify(c + c));
     } else if (tokens.at(-1)?.kind === 'label') {
-      const op = OPERATOR_WORDS.find(([w1]) => wordAt(i, w1));
+      // As libcalico-go: a word boundary only after the last word, so `notin`, `startswith` work too.
+      const op = OPERATOR_WORDS.find(([w1, w2]) => (w2 === null ? wordAt(i, w1) : src.startsWith(w1, i)));
       if (!op) fail(pos, 'an operator (==, !=, in, not in, contains, starts with, ends with)');
       const [w1, w2, kind] = op!;
       i += w1.length;
