@@ -96,4 +96,39 @@ describe('MemoryDatastore', () => {
     await store.close();
     await expect(store.list('Pod')).rejects.toMatchObject({ code: 'MGY_DATASTORE_UNAVAILABLE' });
   });
+
+  it('a deletion carries the last state at the deletion\'s version, and reaches a label-filtered watch', async () => {
+    const store = new MemoryDatastore();
+    const a = await store.create(podFixture('ns1', 'a', { app: 'web' }));
+    const a2 = await store.update({ ...a, metadata: { ...a.metadata, annotations: { last: 'yes' } } });
+    const events: WatchEvent[] = [];
+    const h = store.watch('Pod', { labelSelector: 'app=web' }, (ev) => events.push(ev));
+    await store.delete('Pod', 'a', 'ns1');
+    await new Promise((r) => setImmediate(r));
+    h.stop();
+    expect(events.map((e) => e.type)).toEqual(['added', 'in-sync', 'deleted']);
+    const gone = (events[2] as Extract<WatchEvent, { type: 'deleted' }>).object;
+    expect(gone.metadata.labels).toEqual({ app: 'web' });
+    expect(gone.metadata.annotations).toEqual({ last: 'yes' });
+    expect(gone.metadata.uid).toBe(a.metadata.uid);
+    expect(gone.spec).toEqual(a2.spec);
+    expect(Number(gone.metadata.resourceVersion)).toBe(Number(a2.metadata.resourceVersion) + 1);
+  });
+
+  it('resumes from exactly the oldest version the history covers, and not one older', async () => {
+    const store = new MemoryDatastore({ historyWindow: 3 });
+    let a = await store.create(podFixture('ns1', 'a'));
+    const versions = [a.metadata.resourceVersion!];
+    for (let i = 0; i < 4; i++) {
+      a = await store.update({ ...a, metadata: { ...a.metadata, labels: { i: String(i) } } });
+      versions.push(a.metadata.resourceVersion!);
+    }
+    // Five changes (revisions 1..5), three kept (3, 4, 5): resuming after 2 needs exactly those.
+    const fromOldest = await collect(store, { resourceVersion: versions[1]! });
+    expect(fromOldest.map((e) => (e.type === 'modified' ? e.object.metadata.resourceVersion : e.type))).toEqual([
+      versions[2], versions[3], versions[4], 'in-sync',
+    ]);
+    const tooOld = await collect(store, { resourceVersion: versions[0]! });
+    expect(tooOld).toEqual([expect.objectContaining({ type: 'error', error: expect.objectContaining({ code: 'MGY_DATASTORE_VERSION_EXPIRED' }) })]);
+  });
 });
