@@ -41,12 +41,21 @@ export class PrefixTable {
     return (h & ~15) | low;
   }
 
+  /** IPv6 keys: like hash1, the 4 bits ending at the prefix length (within their word) pick the slot in a group. */
   static hash4(w: ArrayLike<number>, o: number, len: number): number {
+    const k = len > 0 ? (len - 1) >>> 5 : 0;
+    const shift = len > 0 ? 31 - ((len - 1) & 31) : 0;
+    const low = len > 0 ? (w[o + k]! >>> shift) & 15 : 0;
+    const clear = len > 0 ? ~(15 << shift) : -1;
     let h = Math.imul(len + 1, 0x9e3779b1);
-    for (let i = 0; i < 4; i++) { h = Math.imul(h ^ w[o + i]!, 0xcc9e2d51); h = (h << 15) | (h >>> 17); h = Math.imul(h, 0x1b873593); }
+    for (let i = 0; i < 4; i++) {
+      const v = i === k ? w[o + i]! & clear : w[o + i]!;
+      h = Math.imul(h ^ v, 0xcc9e2d51); h = (h << 15) | (h >>> 17); h = Math.imul(h, 0x1b873593);
+    }
     h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b);
     h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35);
-    return h ^ (h >>> 16);
+    h ^= h >>> 16;
+    return (h & ~15) | low;
   }
 
   /** IPv4: index of (addr, len), inserting when absent. */
