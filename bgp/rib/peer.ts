@@ -5,7 +5,7 @@ import type { CompiledPolicy } from '../policy/compile.js';
 import { addressBytes } from '../policy/compile.js';
 import type { AttrSet } from './attr-store.js';
 import type { PeerFacts } from './best-path.js';
-import { familyOfAddress, parseIpv4, parseIpv6 } from './prefix.js';
+import { familyOfAddress, parseIpv4, parseIpv6, parsePrefix, prefixWithin, type ParsedPrefix } from './prefix.js';
 import type { IntQueue } from './prefix-table.js';
 import type { Family, RibNegotiated, RibPeerConfig } from './types.js';
 
@@ -45,6 +45,17 @@ export interface PeerRt extends PeerFacts {
   readonly out: [OutState | undefined, OutState | undefined];
   /** Next hop 'self' per family (4, 16 or 32 bytes). */
   selfNextHop: [Uint8Array, Uint8Array];
+  /** RibPeerConfig.sharedSubnet, parsed. */
+  sharedSubnet: ParsedPrefix | undefined;
+}
+
+/** True when next hop bytes (4 or 16+) lie inside the subnet. */
+export function nextHopIn(nh: Uint8Array, net: ParsedPrefix): boolean {
+  const n = net.family === 'ipv4' ? 4 : 16;
+  if (nh.length < n || (n === 4 && nh.length !== 4)) return false;
+  const w: number[] = [];
+  for (let i = 0; i < n; i += 4) w.push(((nh[i]! << 24) | (nh[i + 1]! << 16) | (nh[i + 2]! << 8) | nh[i + 3]!) >>> 0);
+  return prefixWithin(w, n * 8, net.words, net.len);
 }
 
 export function addrWords(text: string): number[] {
@@ -70,5 +81,6 @@ export function makePeer(idx: number, config: RibPeerConfig, localAs: number, lo
     importCache: [new Map(), new Map()], exportCache: [new Map(), new Map()],
     received: [0, 0], accepted: [0, 0], out: [undefined, undefined],
     selfNextHop: local ? [new Uint8Array(0), new Uint8Array(0)] : selfNextHops(config),
+    sharedSubnet: config.sharedSubnet !== undefined ? parsePrefix(config.sharedSubnet) : undefined,
   };
 }

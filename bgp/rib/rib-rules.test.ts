@@ -68,6 +68,18 @@ describe('iBGP / eBGP rules', () => {
     expect([...announced(r, 'e2')[0]!.attrs!.nextHop]).toEqual([10, 0, 0, 4]);
   });
 
+  it('passes a third-party next hop on the subnet shared with an eBGP peer', () => {
+    const r = rib();
+    up(r, peer('e1', '10.0.0.4', 65001));
+    up(r, peer('e2', '10.0.0.5', 65002, { sharedSubnet: '10.0.0.0/24' }));
+    r.ingestUpdate('e1', update({ announce: ['10.9.0.0/16'], route: { asPath: [65001], nextHop: '10.0.0.4' } }));
+    r.ingestUpdate('e1', update({ announce: ['10.8.0.0/16'], route: { asPath: [65001], nextHop: '192.0.2.4' } }));
+    const out = announced(r, 'e2');
+    const nh = (p: string) => [...out.find((m) => m.announced.includes(p))!.attrs!.nextHop].join('.');
+    expect(nh('10.9.0.0/16')).toBe('10.0.0.4');
+    expect(nh('10.8.0.0/16')).toBe('10.0.0.1');
+  });
+
   it('prepends the per-session local AS toward eBGP', () => {
     const r = rib();
     up(r, peer('e1', '10.0.0.4', 65001));

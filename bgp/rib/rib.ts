@@ -118,11 +118,12 @@ export class Rib implements RibApi {
     const same = (k: keyof RibPeerConfig): boolean => JSON.stringify(old[k]) === JSON.stringify(config[k]);
     const importChanged = !same('importPolicy') || !same('allowAsIn') || !same('igpCost') || !same('maxPrefixes');
     const exportChanged = !same('exportPolicy') || !same('nextHopSelf') || !same('localAddress') || !same('localAddressV6')
-      || !same('localLinkLocalV6') || !same('sendMedToEbgp');
+      || !same('localLinkLocalV6') || !same('sendMedToEbgp') || !same('sharedSubnet');
     const rrChanged = !same('routeReflectorClient');
     const fresh = makePeer(p.idx, config, this.opts.localAs, false);
     p.config = config;
     p.selfNextHop = fresh.selfNextHop;
+    p.sharedSubnet = fresh.sharedSubnet;
     p.igpCost = config.igpCost;
     this.#setPolicies(p, config);
     if (importChanged) this.#reimport(p, !same('igpCost'));

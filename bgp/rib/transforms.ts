@@ -9,7 +9,7 @@ import { prependAs } from '../policy/compile.js';
 import type { AttrSet, AttrStore } from './attr-store.js';
 import type { RouteAttrs } from './attrs.js';
 import type { PeerRt } from './peer.js';
-import { famIndex } from './peer.js';
+import { famIndex, nextHopIn } from './peer.js';
 import type { Family } from './types.js';
 
 export interface TransformEnv {
@@ -78,7 +78,7 @@ export function exportTransform(env: TransformEnv, T: PeerRt, S: PeerRt, A: Attr
     const { localPref: _lp, originatorId: _oid, med, ...rest } = a;
     const keepMed = med !== undefined && (S.local || T.config.sendMedToEbgp === true);
     a = { ...rest, asPath: prependAs(a.asPath, T.localAs, 1), clusterList: [], ...(keepMed && { med }) };
-    nh = nhs === false ? stripLinkLocal(nh) : self;
+    nh = nhs === false || (nhs === 'auto' && T.sharedSubnet && nextHopIn(nh, T.sharedSubnet)) ? stripLinkLocal(nh) : self;
   } else {
     if (S.ibgp) a = { ...a, originatorId: a.originatorId ?? S.routerId, clusterList: [env.clusterId, ...a.clusterList] };
     if (a.localPref === undefined) a = { ...a, localPref: env.defaultLocalPref };

@@ -49,8 +49,13 @@ export interface RibPeerConfig {
   readonly localLinkLocalV6?: string;
   /** Route-reflector client (only meaningful on iBGP). */
   readonly routeReflectorClient?: boolean;
-  /** 'auto' (default): self toward eBGP, keep toward iBGP. */
+  /** 'auto' (default): self toward eBGP (except third-party, see sharedSubnet), keep toward iBGP. */
   readonly nextHopSelf?: boolean | 'auto';
+  /**
+   * The subnet this eBGP peer shares with us (e.g. '10.0.1.0/24'): with nextHopSelf 'auto', next hops
+   * inside it are passed on unchanged (third-party next hop, RFC 4271 §5.1.3).
+   */
+  readonly sharedSubnet?: string;
   /** Accept paths containing our AS up to this many times (default 0). */
   readonly allowAsIn?: number;
   /** Max accepted prefixes per family; exceeding it is reported by ingest. */
