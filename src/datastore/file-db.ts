@@ -131,25 +131,42 @@ export function filesDiffer(db: FileDb, onDisk: ReadonlyMap<string, string>): bo
  * re-read: its objects are created/modified, and objects it no longer defines are deleted — unless
  * the file has problems, in which case they are kept (last good version) until it is fixed. A
  * removed file's objects are deleted. An object defined in two files belongs to the first; the
- * second gets a problem. Returns true if the index changed.
+ * second gets a problem.
+ *
+ * A file modified less than `settleMs` ago, or that changed while it was read, is left for a later
+ * sync (`unsettled`): people and tools write files in place (`cat > f`, `cp`), and a file caught
+ * half-written can parse cleanly with documents missing, which would delete their objects for a
+ * moment (tearing down and rebuilding their dataplane). `changed`: the index changed.
  */
-export async function syncFiles(db: FileDb, state: StoreState, dir: string, normalize: Normalize): Promise<boolean> {
+export async function syncFiles(
+  db: FileDb,
+  state: StoreState,
+  dir: string,
+  normalize: Normalize,
+  settleMs: number,
+): Promise<{ changed: boolean; unsettled: number }> {
   const onDisk = await scanManifestFiles(dir);
-  if (!filesDiffer(db, onDisk)) return false;
+  if (!filesDiffer(db, onDisk)) return { changed: false, unsettled: 0 };
   const parsed = new Map<string, ReturnType<typeof parseManifestText> & { stat: string }>();
+  const settledBefore = BigInt(Date.now() - settleMs) * 1_000_000n;
+  let unsettled = 0;
   for (const [rel, k] of [...onDisk].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (db.files[rel]?.stat === k) continue;
-    let text: string;
+    let read;
     try {
-      text = await readFile(join(dir, rel), 'utf8');
+      read = await readSettled(join(dir, rel), settledBefore);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') continue; // removed since the scan
       // Unreadable (EACCES, EISDIR, EIO…): a problem of this file only; its objects are kept.
+      const code = (err as NodeJS.ErrnoException).code;
       parsed.set(rel, { docs: [], problems: [{ file: rel, line: 1, reason: `cannot read file: ${code ?? String(err)}` }], stat: k });
       continue;
     }
-    parsed.set(rel, { ...parseManifestText(text, rel, normalize), stat: k });
+    if (read === 'gone') continue; // removed since the scan
+    if (read === 'unsettled') {
+      unsettled++; // its record keeps the old stat, so the next sync looks again; its objects stay
+      continue;
+    }
+    parsed.set(rel, { ...parseManifestText(read.text, rel, normalize), stat: read.stat });
   }
   const gone = (rel: string) => !onDisk.has(rel) && !parsed.has(rel);
   // Deletions first, so an object that moved between files is not reported as a duplicate.
@@ -175,8 +192,37 @@ export async function syncFiles(db: FileDb, state: StoreState, dir: string, norm
     }
     db.files[rel] = { stat: p.stat, problems };
   }
-  for (const rel of Object.keys(db.files)) if (!onDisk.has(rel)) delete db.files[rel];
-  return true;
+  let changed = parsed.size > 0;
+  for (const rel of Object.keys(db.files)) {
+    if (onDisk.has(rel)) continue;
+    delete db.files[rel];
+    changed = true;
+  }
+  return { changed, unsettled };
+}
+
+/**
+ * Reads a manifest through one descriptor: its stat before and after the read must agree and show
+ * no modification after `settledBefore` (ns since the epoch), else 'unsettled'.
+ */
+async function readSettled(abs: string, settledBefore: bigint): Promise<{ text: string; stat: string } | 'unsettled' | 'gone'> {
+  let fh;
+  try {
+    fh = await open(abs, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
+    throw err;
+  }
+  try {
+    const before = await fh.stat({ bigint: true });
+    if (before.mtimeNs > settledBefore) return 'unsettled';
+    const text = await fh.readFile('utf8');
+    const after = await fh.stat({ bigint: true });
+    const stat = `${before.ino}:${before.size}:${before.mtimeNs}:${before.ctimeNs}`;
+    return stat === `${after.ino}:${after.size}:${after.mtimeNs}:${after.ctimeNs}` ? { text, stat } : 'unsettled';
+  } finally {
+    await fh.close();
+  }
 }
 
 function docKey(d: { info: { id: KindId }; object: { metadata: { name: string; namespace?: string } } }): string {

@@ -230,6 +230,22 @@ describe('FileDatastore: change notification', () => {
     });
   }
 
+  it('a file caught half-written is not applied: no objects vanish while it is rewritten in place', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'cluster.yaml');
+    await writeFile(file, HAND_WRITTEN);
+    const store = await openStore(dir, { rescanIntervalMs: 20, settleMs: 1_000 });
+    const w = recordWatch(store, 'Pod', {});
+    await w.until('in-sync', (evs) => evs.some((e) => e.type === 'in-sync'));
+    // `cat > cluster.yaml` caught after its first document: parses cleanly, two pods missing.
+    await writeFile(file, HAND_WRITTEN.slice(0, HAND_WRITTEN.indexOf('---')));
+    await new Promise((r) => setTimeout(r, 300)); // many rescans and fs.watch events meanwhile
+    await writeFile(file, HAND_WRITTEN.replace('app: web', 'app: done'));
+    await w.until('the finished file', (evs) => summarize(evs).includes('modified:team-a/web'));
+    expect(summarize(w.events)).toEqual(['added:team-a/web', 'added:team-a/db', 'in-sync', 'modified:team-a/web']);
+    expect(store.problems()).toEqual([]);
+  });
+
   it('another instance on the same directory sees API writes as watch events', async () => {
     const dir = await tempDir();
     const a = await openStore(dir);

@@ -29,6 +29,11 @@ export interface FileDatastoreOptions {
   readonly validate?: (raw: unknown) => Resource;
   /** Follow changes with fs.watch as well as the rescan (default true; false tests the fallback). */
   readonly useFsWatch?: boolean;
+  /**
+   * A manifest is read only once it has not been modified for this long (default 100 ms), so one
+   * caught half-written is not applied; open() waits for such files (at most 20 rounds).
+   */
+  readonly settleMs?: number;
 }
 
 /**
@@ -64,6 +69,10 @@ export class FileDatastore implements Datastore {
   #timer: NodeJS.Timeout | undefined;
   readonly #fsWatchers: FSWatcher[] = [];
   #closed = false;
+  readonly #settleMs: number;
+  /** Manifest files the last sync left for later (modified too recently or while read). */
+  #unsettled = 0;
+  #settleTimer: NodeJS.Timeout | undefined;
 
   private constructor(opts: FileDatastoreOptions) {
     this.#dir = resolve(opts.dir);
@@ -73,6 +82,7 @@ export class FileDatastore implements Datastore {
     this.#window = checkHistoryWindow(opts.historyWindow);
     this.#ctx = defaultStoreContext(opts.validate);
     this.#normalize = (raw) => normalizeResource(raw, this.#ctx);
+    this.#settleMs = opts.settleMs ?? 100;
     this.#lockOpts = { timeoutMs: opts.lockTimeoutMs ?? 10_000, staleMs: opts.staleLockMs ?? 30_000, log: opts.log };
   }
 
@@ -89,6 +99,10 @@ export class FileDatastore implements Datastore {
       throw new DatastoreUnavailableError(`cannot create file datastore directory ${ds.#dir}`, { cause: err });
     }
     await ds.#transact(undefined);
+    for (let round = 0; round < 20 && ds.#unsettled > 0; round++) {
+      await new Promise((r) => setTimeout(r, ds.#settleMs));
+      await ds.#transact(undefined);
+    }
     ds.#follow(rescan, opts.useFsWatch ?? true);
     return ds;
   }
@@ -169,6 +183,7 @@ export class FileDatastore implements Datastore {
     this.#closed = true;
     clearInterval(this.#timer);
     clearTimeout(this.#debounce);
+    clearTimeout(this.#settleTimer);
     for (const w of this.#fsWatchers) w.close();
     this.#hub.stopAll();
     await this.#queue;
@@ -184,8 +199,10 @@ export class FileDatastore implements Datastore {
       withFileLock(this.#lockPath, this.#lockOpts, async () => {
         const read = await readDb(this.#dbPath);
         const db = read?.db ?? newDb();
-        const synced = await syncFiles(db, new StoreState(db, this.#ctx, this.#window), this.#dir, this.#normalize);
-        if (synced || !read) await this.#save(db);
+        const state = new StoreState(db, this.#ctx, this.#window);
+        const { changed, unsettled } = await syncFiles(db, state, this.#dir, this.#normalize, this.#settleMs);
+        this.#noteUnsettled(unsettled);
+        if (changed || !read) await this.#save(db);
         else this.#adopt(db, read.stat);
         if (!fn) return undefined as T;
         const work = structuredClone(db); // a failed fn leaves no half-done change behind
@@ -273,6 +290,16 @@ export class FileDatastore implements Datastore {
     if (!useFsWatch) return;
     watchDir(this.#dir, (name) => !name.startsWith('.'));
     watchDir(join(this.#dir, STATE_DIR), (name) => name === 'state.json');
+  }
+
+  /** Looks again once files left unsettled should have settled (the rescan would, later). */
+  #noteUnsettled(n: number): void {
+    this.#unsettled = n;
+    if (n === 0 || this.#settleTimer || this.#closed) return;
+    this.#settleTimer = setTimeout(() => {
+      this.#settleTimer = undefined;
+      this.#kick();
+    }, this.#settleMs + 10);
   }
 
   #kickSoon(): void {

@@ -107,7 +107,7 @@ describe('MemoryDatastore', () => {
     await new Promise((r) => setImmediate(r));
     h.stop();
     expect(events.map((e) => e.type)).toEqual(['added', 'in-sync', 'deleted']);
-    const gone = (events[2] as Extract<WatchEvent, { type: 'deleted' }>).object;
+    const gone = (events[2] as Extract<WatchEvent, { object: unknown }>).object;
     expect(gone.metadata.labels).toEqual({ app: 'web' });
     expect(gone.metadata.annotations).toEqual({ last: 'yes' });
     expect(gone.metadata.uid).toBe(a.metadata.uid);
