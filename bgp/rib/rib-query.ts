@@ -29,7 +29,11 @@ export function queryRoutes(rib: Rib, q: RibQuery): RibRoute[] {
     if (q.family !== undefined && q.family !== ft.family) continue;
     if ((exact && exact.family !== ft.family) || (within && within.family !== ft.family)) continue;
     const env = rib.bestEnv[famIndex(ft.family)]!;
-    for (let pi = 0; pi < ft.prefixes.size && out.length < limit; pi++) {
+    // An exact prefix is one hash lookup; otherwise walk the table.
+    const only = exact ? (ft.family === 'ipv4' ? ft.prefixes.find1(exact.words[0]!, exact.len) : ft.prefixes.lookup4(exact.words, 0, exact.len, false)) : -1;
+    if (exact && only < 0) continue;
+    const [from, to] = exact ? [only, only + 1] : [0, ft.prefixes.size];
+    for (let pi = from; pi < to && out.length < limit; pi++) {
       if (ft.head[pi]! < 0) continue;
       const w = ft.prefixes.keyOf(pi), len = ft.prefixes.lens[pi]!;
       if (exact && (len !== exact.len || !prefixWithin(w, len, exact.words, exact.len))) continue;
