@@ -18,7 +18,7 @@ import {
   type PathAttributes,
   type PrefixBatch,
 } from '../../bgp/codec/index.js';
-import { startBird, startFrr, startGobgp, waitFor, type BirdHandle, type DaemonHandle, type FrrHandle, type GobgpHandle } from '../helpers/bgp-daemons.js';
+import { startBird, startFrr, startGobgp, type BirdHandle, type DaemonHandle, type FrrHandle, type GobgpHandle } from '../helpers/bgp-daemons.js';
 import { addVethToNetns, createNetns, deleteNetns, run } from '../helpers/netns.js';
 import { MiniSpeaker } from './mini-speaker.js';
 
@@ -178,6 +178,32 @@ protocol bgp t { local ${PEER} as ${THEIR_AS}; neighbor ${HOST} as 23456; enable
     expect(b).toContain(`BGP.aggregator: ${HOST} AS${OUR_AS}`);
   });
 
+  it('BIRD 2 with ADD-PATH: two paths per prefix told apart by path id (RFC 7911)', async () => {
+    const l = await lab();
+    const capsAp: Capability[] = [...caps(false), { kind: 'add-path', families: [{ afi: 1, safi: 1, mode: 'send' }] }];
+    const sp = new MiniSpeaker({ host: HOST, asn: OUR_AS, bgpId: 0x0aff0801, capabilities: capsAp });
+    cleanup.push(() => sp.close());
+    const h = (await startBird(
+      l.ns,
+      `router id ${PEER};
+protocol device {}
+protocol bgp t { local ${PEER} as ${THEIR_AS}; neighbor ${HOST} as ${OUR_AS};
+  ipv4 { add paths rx; import all; export none; }; }`,
+    )) as BirdHandle;
+    cleanup.push(() => h.stop());
+    const open = await sp.established;
+    expect(open.capabilities).toContainEqual({ kind: 'add-path', families: [{ afi: 1, safi: 1, mode: 'receive' }] });
+    const n = 500;
+    const one = batch(1, n);
+    const ids = (id: number): PrefixBatch => ({ ...one, pathIds: new Uint32Array(n).fill(id) });
+    const enc = { fourOctetAs: true, extendedMessages: false };
+    await sp.send(packUpdates({ attributes: encodePathAttributes(ATTRS_A, enc), prefixes: ids(1), addPath: true, maxMessageLength: 4096 }));
+    await sp.send(packUpdates({ attributes: encodePathAttributes({ ...ATTRS_B, nextHop: '10.255.8.3' }, enc), prefixes: ids(2), addPath: true, maxMessageLength: 4096 }));
+    await sp.send(packWithdrawals({ prefixes: ids(2), to: 100, addPath: true, maxMessageLength: 4096 }));
+    await expectCount(() => birdImported(h, 't'), 2 * n - 100, h);
+    expect(sp.notifications()).toEqual([]);
+  });
+
   it('FRR: counts per family after announcements and withdrawals', async () => {
     const l = await lab();
     const sp = speaker();
@@ -235,4 +261,3 @@ router bgp ${THEIR_AS}
   });
 });
 
-export type { DaemonHandle };
