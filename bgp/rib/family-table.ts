@@ -30,13 +30,15 @@ export class FamilyTable {
   pathNext = new Int32Array(1024);
   pathPrefix = new Int32Array(1024);
   pathFlags = new Uint8Array(1024);
-  pathSeq = new Uint32Array(1024);
+  /** Arrival order, kept only when `trackAge` (oldest-path tie-break): 4 bytes per path otherwise saved. */
+  pathSeq: Uint32Array;
   #pathTop = 0;
   #freePath = -1;
   pathCount = 0;
   #seq = 0;
 
-  constructor(readonly family: Family, initialPrefixes = 1024) {
+  constructor(readonly family: Family, initialPrefixes = 1024, readonly trackAge = false) {
+    this.pathSeq = new Uint32Array(trackAge ? 1024 : 0);
     this.prefixes = new PrefixTable(family === 'ipv4' ? 1 : 4, initialPrefixes);
     const n = this.prefixes.capacity;
     this.head = new Int32Array(n).fill(-1);
@@ -75,7 +77,7 @@ export class FamilyTable {
     this.pathAttr[q] = attr;
     this.pathPrefix[q] = p;
     this.pathFlags[q] = 0;
-    this.pathSeq[q] = ++this.#seq;
+    if (this.trackAge) this.pathSeq[q] = ++this.#seq;
     this.pathNext[q] = this.head[p]!;
     this.head[p] = q;
     this.pathCount++;
@@ -102,7 +104,7 @@ export class FamilyTable {
   /** Number of pool slots ever used (iterate 0..pathTop and skip pathPrefix < 0). */
   get pathTop(): number { return this.#pathTop; }
 
-  touchSeq(q: number): void { this.pathSeq[q] = ++this.#seq; }
+  touchSeq(q: number): void { if (this.trackAge) this.pathSeq[q] = ++this.#seq; }
 
   queueFib(p: number): void {
     if ((this.fibState[p]! & 1) !== 0) return;
@@ -118,6 +120,6 @@ export class FamilyTable {
     this.pathNext = growTo(this.pathNext, n);
     this.pathPrefix = growTo(this.pathPrefix, n);
     this.pathFlags = growTo(this.pathFlags, n);
-    this.pathSeq = growTo(this.pathSeq, n);
+    if (this.trackAge) this.pathSeq = growTo(this.pathSeq, n);
   }
 }

@@ -53,7 +53,7 @@ export class Rib implements RibApi {
       ebgpRequiresPolicy: true, alwaysCompareMed: false, maxPaths: 1, multipathRelax: false, preferOldestEbgp: false,
       defaultLocalPref: 100, trackBestChanges: true, clusterId: options.routerId, ...options,
     };
-    this.tables = [new FamilyTable('ipv4', initialPrefixes), new FamilyTable('ipv6')];
+    this.tables = [new FamilyTable('ipv4', initialPrefixes, this.opts.preferOldestEbgp), new FamilyTable('ipv6', 1024, this.opts.preferOldestEbgp)];
     this.peers[0] = makePeer(0, { id: 'local', address: '0.0.0.0', peerAs: options.localAs, localAddress: '0.0.0.0' }, options.localAs, true);
     this.peers[0].routerId = parseIpv4(options.routerId);
     this.env = {
