@@ -199,9 +199,9 @@ export const BgpdConfig = z
         table: z.number().int().min(1).max(4_294_967_295).default(254),
         /** Which learned best paths go into the kernel: those matching any entry (all when absent). */
         prefixes: z.array(PrefixMatch).optional(),
-        batchSize: z.number().int().min(1).max(100_000).default(1000),
+        batchSize: z.number().int().min(1).max(200_000).default(50_000),
       })
-      .default({ enabled: false, table: 254, batchSize: 1000 }),
+      .default({ enabled: false, table: 254, batchSize: 50_000 }),
     control: z
       .strictObject({ socket: z.string().min(1).default('/run/margay/bgpd.sock') })
       .default({ socket: '/run/margay/bgpd.sock' }),
