@@ -265,6 +265,15 @@ describe('route refresh', () => {
     expect(r.countRoutes()).toEqual({ prefixes: 2, paths: 2 });
   });
 
+  it('resolves named prefix lists from the RIB options', () => {
+    const r = rib({ prefixLists: [{ name: 'pods', entries: [{ prefix: '10.244.0.0/16', le: 32 }] }] });
+    up(r, peer('e1', '10.0.0.4', 65001, { importPolicy: { name: 'p', defaultResult: 'reject', statements: [{ match: { prefix: { list: 'pods' } } }] } }));
+    const res = r.ingestUpdate('e1', update({ announce: ['10.244.1.0/26', '10.1.0.0/16'], route: { asPath: [65001], nextHop: '10.0.0.4' } }));
+    expect(res.rejected).toBe(1);
+    expect(() => r.addPeer(peer('e2', '10.0.0.5', 65002, { importPolicy: { name: 'q', defaultResult: 'reject', statements: [{ match: { prefix: { list: 'nope' } } }] } })))
+      .toThrow(/unknown prefix list/);
+  });
+
   it('enhanced route refresh sweeps routes the peer did not re-send', () => {
     const r = rib();
     up(r, peer('e1', '10.0.0.4', 65001));

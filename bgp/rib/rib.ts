@@ -37,7 +37,7 @@ export class RibStateError extends MargayError {
 }
 
 export class Rib implements RibApi {
-  readonly opts: Required<Omit<RibOptions, 'clusterId'>> & { readonly clusterId: string };
+  readonly opts: Required<Omit<RibOptions, 'clusterId' | 'prefixLists'>> & { readonly clusterId: string; readonly prefixLists: RibOptions['prefixLists'] };
   readonly store = new AttrStore();
   readonly tables: readonly [FamilyTable, FamilyTable];
   readonly peers: (PeerRt | undefined)[] = [];
@@ -51,7 +51,7 @@ export class Rib implements RibApi {
   constructor(options: RibOptions, initialPrefixes = 1024) {
     this.opts = {
       ebgpRequiresPolicy: true, alwaysCompareMed: false, maxPaths: 1, multipathRelax: false, preferOldestEbgp: false,
-      defaultLocalPref: 100, trackBestChanges: true, clusterId: options.routerId, ...options,
+      defaultLocalPref: 100, trackBestChanges: true, clusterId: options.routerId, prefixLists: [], ...options,
     };
     this.tables = [new FamilyTable('ipv4', initialPrefixes, this.opts.preferOldestEbgp), new FamilyTable('ipv6', 1024, this.opts.preferOldestEbgp)];
     this.peers[0] = makePeer(0, { id: 'local', address: '0.0.0.0', peerAs: options.localAs, localAddress: '0.0.0.0' }, options.localAs, true);
@@ -91,9 +91,12 @@ export class Rib implements RibApi {
     this.#byId.set(config.id, p);
   }
 
+  /** Compiles first, assigns after: a bad policy (PolicyCompileError) leaves the peer unchanged. */
   #setPolicies(p: PeerRt, c: RibPeerConfig): void {
-    p.importPolicy = c.importPolicy ? compilePolicy(c.importPolicy) : undefined;
-    p.exportPolicy = c.exportPolicy ? compilePolicy(c.exportPolicy) : undefined;
+    const imp = c.importPolicy ? compilePolicy(c.importPolicy, this.opts.prefixLists) : undefined;
+    const exp = c.exportPolicy ? compilePolicy(c.exportPolicy, this.opts.prefixLists) : undefined;
+    p.importPolicy = imp;
+    p.exportPolicy = exp;
   }
 
   removePeer(id: string): void {
@@ -121,11 +124,11 @@ export class Rib implements RibApi {
       || !same('localLinkLocalV6') || !same('sendMedToEbgp') || !same('sharedSubnet');
     const rrChanged = !same('routeReflectorClient');
     const fresh = makePeer(p.idx, config, this.opts.localAs, false);
+    this.#setPolicies(p, config);
     p.config = config;
     p.selfNextHop = fresh.selfNextHop;
     p.sharedSubnet = fresh.sharedSubnet;
     p.igpCost = config.igpCost;
-    this.#setPolicies(p, config);
     if (importChanged) this.#reimport(p, !same('igpCost'));
     if (rrChanged) {
       this.#clearExportCaches();

@@ -2,7 +2,7 @@
  * Public types of the RIB (bgp/rib). The RIB is pure: no I/O, timers or logger. The speaker feeds it
  * decoded UPDATEs and session events and pulls encoded UPDATE buffers and best-path changes out.
  */
-import type { PolicyDefinition } from '../policy/types.js';
+import type { PolicyDefinition, PrefixList } from '../policy/types.js';
 
 /** Unicast families handled by the RIB. */
 export type Family = 'ipv4' | 'ipv6';
@@ -30,6 +30,8 @@ export interface RibOptions {
   readonly defaultLocalPref?: number;
   /** Keep the best-path change queue (for FIB sync). Default true. */
   readonly trackBestChanges?: boolean;
+  /** Named prefix lists that peer policies reference (`match.prefix.list`). */
+  readonly prefixLists?: readonly PrefixList[];
 }
 
 /** Static per-peer settings (from config). Session facts arrive later with `peerUp`. */
