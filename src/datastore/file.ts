@@ -65,6 +65,8 @@ export class FileDatastore implements Datastore {
   #queue: Promise<unknown> = Promise.resolve();
   #refreshing: Promise<void> | undefined;
   #again = false;
+  /** A walk of the manifest files is owed (fs.watch saw a manifest change, or the rescan timer). */
+  #scanPending = false;
   #debounce: NodeJS.Timeout | undefined;
   #timer: NodeJS.Timeout | undefined;
   readonly #fsWatchers: FSWatcher[] = [];
@@ -276,10 +278,12 @@ export class FileDatastore implements Datastore {
     // Not unref'd: an open store is a live resource (like the kubernetes backend's watch socket)
     // and keeps the process up until close().
     this.#timer = setInterval(() => this.#kick(), rescanMs);
-    const watchDir = (dir: string, relevant: (name: string) => boolean) => {
+    // An index change (another process wrote) needs only a re-read of the index, not a walk of
+    // every manifest: under a burst of writes each process would otherwise rescan per write.
+    const watchDir = (dir: string, relevant: (name: string) => boolean, scanFiles: boolean) => {
       try {
         const w = fsWatch(dir, (_ev, name) => {
-          if (name === null || relevant(String(name))) this.#kickSoon();
+          if (name === null || relevant(String(name))) this.#kickSoon(scanFiles);
         });
         w.on('error', (err) => this.#log.warn({ err, dir }, 'fs.watch failed; relying on the periodic rescan'));
         this.#fsWatchers.push(w);
@@ -288,8 +292,8 @@ export class FileDatastore implements Datastore {
       }
     };
     if (!useFsWatch) return;
-    watchDir(this.#dir, (name) => !name.startsWith('.'));
-    watchDir(join(this.#dir, STATE_DIR), (name) => name === 'state.json');
+    watchDir(this.#dir, (name) => !name.startsWith('.'), true);
+    watchDir(join(this.#dir, STATE_DIR), (name) => name === 'state.json', false);
   }
 
   /** Looks again once files left unsettled should have settled (the rescan would, later). */
@@ -302,35 +306,40 @@ export class FileDatastore implements Datastore {
     }, this.#settleMs + 10);
   }
 
-  #kickSoon(): void {
+  #kickSoon(scanFiles: boolean): void {
+    this.#scanPending ||= scanFiles;
     if (this.#debounce || this.#closed) return;
     this.#debounce = setTimeout(() => {
       this.#debounce = undefined;
-      this.#kick();
+      this.#kick(false);
     }, 20);
   }
 
-  #kick(): void {
+  /** Re-reads the index if it changed and, if asked now or since the last run, walks the manifests. */
+  #kick(scanFiles = true): void {
     if (this.#closed) return;
+    this.#scanPending ||= scanFiles;
     if (this.#refreshing) {
       this.#again = true;
       return;
     }
-    this.#refreshing = this.#refresh()
+    const scan = this.#scanPending;
+    this.#scanPending = false;
+    this.#refreshing = this.#refresh(scan)
       .catch((err: unknown) => this.#log.warn({ err, dir: this.#dir }, 'datastore refresh failed; retrying on the next scan'))
       .finally(() => {
         this.#refreshing = undefined;
         if (this.#again) {
           this.#again = false;
-          this.#kick();
+          this.#kick(false);
         }
       });
   }
 
-  async #refresh(): Promise<void> {
+  async #refresh(scanFiles: boolean): Promise<void> {
     const differs = await this.#serial(async () => {
       await this.#catchUpNow();
-      return filesDiffer(this.#db, await scanManifestFiles(this.#dir));
+      return scanFiles && filesDiffer(this.#db, await scanManifestFiles(this.#dir));
     });
     if (differs && !this.#closed) await this.#transact(undefined);
   }
