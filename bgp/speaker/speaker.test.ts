@@ -207,6 +207,18 @@ describe('BgpSpeaker', () => {
     expect(sessions.last('10.0.0.2').input.holdTimeSeconds).toBe(30);
   });
 
+  it('reconfigure: a global change (ASN) restarts every session with Cease 6 on a fresh RIB', async () => {
+    const { sessions, speaker, listener } = await setup();
+    const before = [...sessions.created];
+    const sum = await speaker.reconfigure(parseBgpdConfig(YAML.replace('asn: 65001', 'asn: 65009')));
+    expect(sum.restartedAll).toBe(true);
+    for (const s of before) expect(s.calls.find((c) => c[0] === 'stop')![1]).toMatchObject({ code: 6, subcode: 6 });
+    expect(listener.closed).toBe(true);
+    const fresh = sessions.created.slice(before.length);
+    expect(fresh.map((s) => [s.input.peerAddress, s.input.localAs])).toEqual([['10.0.0.2', 65009], ['10.0.0.3', 65009]]);
+    expect(fresh.every((s) => s.calls[0]?.[0] === 'start')).toBe(true);
+  });
+
   it('reconfigure: originated prefixes are diffed', async () => {
     const { rib, speaker } = await setup();
     await speaker.reconfigure(parseBgpdConfig(YAML.replace('originate: [{ prefix: 10.244.1.0/26, communities: ["65001:1"] }]', 'originate: [{ prefix: 10.244.2.0/26 }]')));

@@ -22,14 +22,15 @@ import { CEASE_SUBCODE, ERR } from '../codec/constants.js';
 import { shutdownData } from '../codec/notification.js';
 import { FibSync } from '../fib/fib-sync.js';
 import { FibSyncLoop } from '../fib/fib-loop.js';
-import type { Family, RibRoute } from '../rib/types.js';
+import type { Family } from '../rib/types.js';
 import { SpeakerPeer, type PeerHost } from './peer.js';
 import type { ListenerFactory, ListenerPort, RibFactory, RibPort, SessionFactory } from './ports.js';
 import {
   cidrContains, matchListenRange, peerChange, policyDefinitions, ribOptions, ribPeerConfig, sessionInput,
   type PeerSettings, type SpeakerConfig,
 } from './translate.js';
-import type { AnnounceRequest, BestPathChange, PeerStatusView, RibQuery, RibQueryResult, RibRouteView } from './types.js';
+import type { AnnounceRequest, BestPathChange, PeerStatusView, RibQuery, RibQueryResult } from './types.js';
+import { peerStatusView, queryRibView } from './views.js';
 
 export type { SpeakerConfig } from './translate.js';
 
@@ -279,61 +280,11 @@ export class BgpSpeaker {
 
   peerStatus(): PeerStatusView[] {
     const now = this.#now();
-    return [...this.#peers.values()].map((p) => {
-      const st = p.session.status();
-      const counts = p.ribRegistered ? this.#rib.peerCounts(p.id) : { received: 0, accepted: 0, advertised: 0 };
-      const asn = p.peerAs ?? p.settings.asn;
-      const n = p.negotiated;
-      return {
-        address: p.settings.address,
-        port: p.settings.port,
-        asn,
-        ...(p.settings.description !== undefined && { description: p.settings.description }),
-        dynamic: p.dynamic,
-        type: typeof asn === 'number' ? (asn === this.#config.asn ? 'ibgp' : 'ebgp') : asn === 'internal' ? 'ibgp' : 'unknown',
-        state: p.adminDown === 'max-prefix' ? 'Idle (max-prefix)' : st.state,
-        uptimeSeconds: Math.max(0, Math.floor((now - (st.state === 'Established' && st.establishedAt ? st.establishedAt : st.stateSince || p.sinceMs)) / 1000)),
-        ...(n && st.state === 'Established' && { peerRouterId: n.peerRouterIdText, holdTime: n.holdTimeSeconds }),
-        families: p.settings.families,
-        prefixesReceived: counts.received,
-        prefixesAccepted: counts.accepted,
-        prefixesAdvertised: counts.advertised,
-        ...((p.lastError ?? st.lastError) !== undefined && { lastError: p.lastError ?? st.lastError }),
-        routeReflectorClient: p.settings.routeReflectorClient,
-        flaps: st.flaps,
-      };
-    });
+    return [...this.#peers.values()].map((p) => peerStatusView(p, this.#rib, this.#config.asn, now));
   }
 
   queryRib(q: RibQuery): RibQueryResult {
-    const limit = q.limit ?? 100;
-    const base = {
-      ...(q.family && { family: q.family }),
-      ...(q.peer !== undefined && { peer: q.peer }),
-      ...(q.bestOnly && { bestOnly: true }),
-    };
-    const v4 = this.#rib.countRoutes({ family: 'ipv4' });
-    const v6 = this.#rib.countRoutes({ family: 'ipv6' });
-    let matched: number;
-    let routes: readonly RibRoute[];
-    if (q.prefix === undefined) {
-      const fams: Family[] = q.family ? [q.family] : ['ipv4', 'ipv6'];
-      matched = fams.reduce((s, f) => {
-        const c = this.#rib.countRoutes({ family: f, ...(q.peer !== undefined && { peer: q.peer }) });
-        return s + (q.bestOnly ? c.prefixes : c.paths);
-      }, 0);
-      routes = limit === 0 ? [] : this.#rib.queryRoutes({ ...base, limit });
-    } else {
-      const all = this.#rib.queryRoutes({ ...base, ...(q.longer ? { within: q.prefix } : { prefix: q.prefix }) });
-      matched = all.length;
-      routes = all.slice(0, limit);
-    }
-    return {
-      matched,
-      prefixes: { ipv4: v4.prefixes, ipv6: v6.prefixes },
-      paths: { ipv4: v4.paths, ipv6: v6.paths },
-      routes: routes.map(viewOf),
-    };
+    return queryRibView(this.#rib, q);
   }
 
   // ------------------------------------------------------------------------------------------ peers
@@ -466,22 +417,4 @@ export class BgpSpeaker {
       });
     };
   }
-}
-
-function viewOf(r: RibRoute): RibRouteView {
-  return {
-    prefix: r.prefix,
-    ...(r.pathId !== 0 && { pathId: r.pathId }),
-    from: r.peer,
-    nextHop: r.nextHop,
-    asPath: r.asPath,
-    origin: r.origin,
-    ...(r.med !== undefined && { med: r.med }),
-    ...(r.localPref !== undefined && { localPref: r.localPref }),
-    communities: r.communities,
-    largeCommunities: r.largeCommunities,
-    best: r.best,
-    ...(r.reason !== undefined && { reason: r.reason }),
-    ...(r.stale && { stale: true }),
-  };
 }
