@@ -81,6 +81,16 @@ export function setGtsm(fd: number, hops: number): void {
   call(`IP_MINTTL ${256 - hops}`, (a) => a.setMinTtl(fd, 256 - hops));
 }
 
+/** Outgoing TTL / hop limit only. */
+export function setTtl(fd: number, ttl: number): void {
+  call(`IP_TTL ${ttl}`, (a) => a.setTtl(fd, ttl));
+}
+
+/** Minimum incoming TTL / hop limit only (1 = no filter). */
+export function setMinTtl(fd: number, minTtl: number): void {
+  call(`IP_MINTTL ${minTtl}`, (a) => a.setMinTtl(fd, minTtl));
+}
+
 /** A fresh non-blocking TCP socket fd, bound to `localAddress` when given, for options-before-connect. */
 export function createTcpSocket(family: 4 | 6, localAddress?: string, localPort = 0): number {
   return call('socket/bind', (a) => a.createSocket(family, localAddress ?? '', localPort));

@@ -12,7 +12,7 @@ import net, { type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { parseAddress, parsePrefix, type ParsedPrefix } from '../codec/prefix.js';
 import { MargayError } from '../../src/errors.js';
-import { SocketOptionError, setGtsm, setTcpMd5 } from '../native/sockopt.js';
+import { SocketOptionError, setGtsm, setMinTtl, setTcpMd5, setTtl } from '../native/sockopt.js';
 import type { Session } from './session.js';
 import { connectionRejectedNotification } from './session.js';
 
@@ -93,7 +93,7 @@ export class BgpListener {
     this.#peers.set(addr, session);
     for (const srv of this.#servers) {
       this.#applyKey(srv, addr, session.config.md5Password);
-      if (session.config.ttlSecurityHops !== undefined) this.#applyTtl(srv);
+      if (this.#needsTtl()) this.#applyTtl(srv);
     }
   }
 
@@ -101,6 +101,7 @@ export class BgpListener {
     const addr = normalizeAddress(session.config.peerAddress);
     if (this.#peers.get(addr) !== session) return;
     this.#peers.delete(addr);
+    if (this.#needsTtl()) for (const srv of this.#servers) this.#applyTtl(srv);
     if (session.config.md5Password === undefined) return;
     for (const srv of this.#servers) {
       const fd = fdOf(srv);
@@ -114,7 +115,7 @@ export class BgpListener {
     this.#ranges.push({ ...range, parsed });
     for (const srv of this.#servers) {
       this.#applyKey(srv, range.prefix.split('/')[0]!, range.md5Password, parsed.length);
-      if (range.ttlSecurityHops !== undefined) this.#applyTtl(srv);
+      if (this.#needsTtl()) this.#applyTtl(srv);
     }
   }
 
@@ -123,8 +124,13 @@ export class BgpListener {
     this.#servers.length = 0;
   }
 
+  /** GTSM settings of everyone this listener may accept. */
+  #gtsmHops(): (number | undefined)[] {
+    return [...[...this.#peers.values()].map((p) => p.config.ttlSecurityHops), ...this.#ranges.map((r) => r.ttlSecurityHops)];
+  }
+
   #needsTtl(): boolean {
-    return [...this.#peers.values()].some((s) => s.config.ttlSecurityHops !== undefined) || this.#ranges.some((r) => r.ttlSecurityHops !== undefined);
+    return this.#gtsmHops().some((h) => h !== undefined);
   }
 
   #applyKey(server: Server, address: string, key: string | undefined, prefixLen?: number): void {
@@ -132,9 +138,19 @@ export class BgpListener {
     if (key !== undefined && fd !== undefined) setTcpMd5(fd, address, key, prefixLen);
   }
 
+  /**
+   * TTL 255 on the listening socket (the SYN-ACK and accepted sockets inherit it). When every peer it
+   * may accept uses GTSM, the minimum TTL goes on the listening socket too, so a far SYN never gets a
+   * connection; otherwise it is set per accepted socket (a segment that arrives between the handshake
+   * and that setsockopt would slip through, which is why the listener-wide setting is preferred).
+   */
   #applyTtl(server: Server): void {
     const fd = fdOf(server);
-    if (fd !== undefined) setGtsm(fd, 255); // TTL 255 out; min TTL 1 (no filter) until a socket is accepted
+    if (fd === undefined) return;
+    setTtl(fd, 255);
+    const hops = this.#gtsmHops();
+    const all = hops.length > 0 && hops.every((h) => h !== undefined);
+    setMinTtl(fd, all ? 256 - Math.max(...(hops as number[])) : 1);
   }
 
   #onConnection(socket: Socket): void {

@@ -147,6 +147,14 @@ export class Session extends EventEmitter<SessionEvents> {
       this.#quietly(() => est.dispatch({ type: 'TcpFailed', detail: 'peer reconnected (graceful restart)' }));
       this.#phase = 'running';
     }
+    const stale = this.#incoming;
+    if (this.#phase === 'running' && stale && stale !== est && (stale.state === 'OpenSent' || stale.state === 'Active')) {
+      // The peer opened a new connection while its previous one never got an OPEN through (e.g. GTSM or
+      // a firewall ate it): the peer has given up on that one, so do we.
+      this.#log.info({ state: stale.state }, 'replacing a stale incoming connection');
+      this.#incoming = undefined;
+      stale.abandon();
+    }
     if (this.#phase !== 'running' || this.#incoming !== undefined) {
       this.#log.info({ phase: this.#phase, busy: this.#incoming !== undefined }, 'refusing incoming connection');
       socket.on('error', (err) => this.#log.debug({ err }, 'refused connection error'));

@@ -21,3 +21,8 @@ export async function linkToHost(ns: string, hostCidr: string, nsCidr: string): 
   }
   return { hostIf, nsIf };
 }
+
+/** Deletes the pair now (a namespace's own deletion is asynchronous and may leave it for a while). */
+export async function unlinkFromHost(hostIf: string): Promise<void> {
+  await run('ip', ['link', 'del', hostIf]);
+}

@@ -13,7 +13,7 @@ import { makeSessionConfig, Session, TcpTransport } from '../../bgp/session/inde
 import { startBird, waitFor } from '../helpers/bgp-daemons.js';
 import { withNetns } from '../helpers/netns.js';
 import { RawBgpPeer } from '../helpers/raw-bgp-peer.js';
-import { linkToHost } from './host-link.js';
+import { linkToHost, unlinkFromHost } from './host-link.js';
 
 const N = 1_000_000;
 /** Simulated RIB work per UPDATE (on top of walking every prefix): ~1250 UPDATEs → ~8 s of CPU. */
@@ -33,7 +33,7 @@ function floodMessages(): Buffer[] {
 describe('never starved', () => {
   it('a hold-time-3 s session to BIRD stays Established while 1M prefixes arrive on another session', async () => {
     await withNetns(async (ns) => {
-      await linkToHost(ns, '10.78.0.1/24', '10.78.0.2/24');
+      const { hostIf } = await linkToHost(ns, '10.78.0.1/24', '10.78.0.2/24');
       const bird = await startBird(ns, `router id 10.78.0.2;
 protocol device {}
 protocol bgp margay {
@@ -106,6 +106,7 @@ protocol bgp margay {
         toBird.stop();
         server.close();
         await bird.stop();
+        await unlinkFromHost(hostIf);
       }
     });
   }, 180_000);

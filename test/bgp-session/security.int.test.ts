@@ -1,0 +1,244 @@
+/**
+ * Transport security against real peers in their own namespace: TCP-MD5 (RFC 2385) with the right and a
+ * wrong key against BIRD and FRR, in both directions (our outgoing socket and our listener), and GTSM
+ * (RFC 5082) against BIRD's `ttl security`: we send with TTL 255, and with GTSM on we accept only
+ * packets that arrive with TTL 255 (one hop).
+ */
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/log.js';
+import { BgpListener, isSockoptAvailable, makeSessionConfig, Session, TcpTransport, type SessionConfigInput } from '../../bgp/session/index.js';
+import { sleep, startBird, startFrr, waitFor, type BirdHandle } from '../helpers/bgp-daemons.js';
+import { withNetns } from '../helpers/netns.js';
+import { linkToHost, unlinkFromHost } from './host-link.js';
+
+const US = '10.79.0.1';
+const THEM = '10.79.0.2';
+const KEY = 'sesame-7f3a';
+/** How long a session that must not come up is watched (BIRD/FRR retry every 1–2 s meanwhile). */
+const NEVER_MS = 5000;
+const log = silentLogger();
+const transport = new TcpTransport();
+
+function ours(over: Partial<SessionConfigInput> = {}): Session {
+  return new Session(
+    makeSessionConfig({ peerAddress: THEM, localAddress: US, localAs: 65001, peerAs: 65002, routerId: US, holdTimeSeconds: 9, connectRetrySeconds: 1, ...over }),
+    { log, transport },
+  );
+}
+
+function bird(opts: { password?: string; passive?: boolean; ttlSecurity?: boolean }): string {
+  return `router id ${THEM};
+protocol device {}
+protocol bgp margay {
+  local ${THEM} as 65002; neighbor ${US} as 65001;
+  ${opts.password ? `password "${opts.password}";` : ''}
+  ${opts.passive ? 'passive on;' : 'connect delay time 1; connect retry time 1; error wait time 1, 2;'}
+  ${opts.ttlSecurity ? 'ttl security on;' : ''}
+  hold time 9;
+  ipv4 { import all; export none; };
+}`;
+}
+
+async function birdState(b: BirdHandle): Promise<string> {
+  return (await b.protocols()).get('margay')?.info ?? '';
+}
+
+/** Runs `fn` with a namespace holding THEM, linked to this process's namespace holding US. */
+async function withPeer(fn: (ns: string) => Promise<void>): Promise<void> {
+  await withNetns(async (ns) => {
+    const { hostIf } = await linkToHost(ns, `${US}/24`, `${THEM}/24`);
+    try {
+      await fn(ns);
+    } finally {
+      await unlinkFromHost(hostIf);
+    }
+  });
+}
+
+async function expectUp(s: Session, what: string): Promise<void> {
+  await waitFor(what, async () => s.state === 'Established', 15_000, 20);
+}
+
+/** The session never gets a single BGP message through: the kernel drops the unsigned/unsafe segments. */
+async function expectNeverUp(s: Session): Promise<void> {
+  await sleep(NEVER_MS);
+  expect(s.state).not.toBe('Established');
+  expect(s.status.messagesIn).toBe(0);
+}
+
+/** Not Established after a while; the peer's packets may reach us (GTSM filters only one direction). */
+async function expectNotEstablished(s: Session): Promise<void> {
+  await sleep(NEVER_MS);
+  expect(s.state).not.toBe('Established');
+  expect(s.status.keepalivesIn).toBe(0);
+}
+
+describe('TCP-MD5 and GTSM', () => {
+  it('needs the native addon (npm run build:native)', () => {
+    expect(isSockoptAvailable()).toBe(true);
+  });
+
+  describe('BIRD', () => {
+    it('right key, we connect: Established', async () => {
+      await withPeer(async (ns) => {
+        const b = await startBird(ns, bird({ password: KEY, passive: true }));
+        const s = ours({ md5Password: KEY });
+        try {
+          s.start();
+          await expectUp(s, 'MD5 session to BIRD');
+          expect(await birdState(b)).toContain('Established');
+        } finally {
+          s.stop();
+          await b.stop();
+        }
+      });
+    });
+
+    it('wrong key, we connect: no session', async () => {
+      await withPeer(async (ns) => {
+        const b = await startBird(ns, bird({ password: KEY, passive: true }));
+        const s = ours({ md5Password: 'not-the-key' });
+        try {
+          s.start();
+          await expectNeverUp(s);
+          expect(await birdState(b)).not.toContain('Established');
+        } finally {
+          s.stop();
+          await b.stop();
+        }
+      });
+    });
+
+    it('no key, BIRD wants one: no session', async () => {
+      await withPeer(async (ns) => {
+        const b = await startBird(ns, bird({ password: KEY, passive: true }));
+        const s = ours();
+        try {
+          s.start();
+          await expectNeverUp(s);
+        } finally {
+          s.stop();
+          await b.stop();
+        }
+      });
+    });
+
+    it('right key on our listener, BIRD connects: Established; wrong key: refused by the kernel', async () => {
+      await withPeer(async (ns) => {
+        const l = new BgpListener({ addresses: [US], port: 179, log });
+        await l.listen();
+        const s = ours({ md5Password: KEY, passive: true });
+        l.addPeer(s);
+        s.start();
+        const b = await startBird(ns, bird({ password: KEY }));
+        try {
+          await expectUp(s, 'BIRD connecting to our MD5 listener');
+          expect(s.status.openedBy).toBe('peer');
+          await b.reconfigure(bird({ password: 'wrong-key' }));
+          await b.birdc('restart', 'margay');
+          await waitFor('session down after BIRD changed its key', async () => s.state !== 'Established', 15_000, 50);
+          const before = s.status.messagesIn;
+          await sleep(NEVER_MS);
+          expect(s.state).not.toBe('Established');
+          expect(s.status.messagesIn).toBe(before);
+        } finally {
+          s.stop();
+          await l.close();
+          await b.stop();
+        }
+      });
+    });
+  });
+
+  describe('FRR', () => {
+    const frr = (password: string): string => `frr defaults traditional
+router bgp 65002
+ bgp router-id ${THEM}
+ no bgp ebgp-requires-policy
+ neighbor ${US} remote-as 65001
+ neighbor ${US} password ${password}
+ neighbor ${US} passive
+ neighbor ${US} timers 3 9`;
+
+    it('right key: Established', async () => {
+      await withPeer(async (ns) => {
+        const f = await startFrr(ns, frr(KEY));
+        const s = ours({ md5Password: KEY });
+        try {
+          s.start();
+          await expectUp(s, 'MD5 session to FRR');
+          await waitFor('FRR sees it Established', async () => (await f.peers())[US]?.state === 'Established', 10_000);
+        } finally {
+          s.stop();
+          await f.stop();
+        }
+      });
+    });
+
+    it('wrong key: no session', async () => {
+      await withPeer(async (ns) => {
+        const f = await startFrr(ns, frr(KEY));
+        const s = ours({ md5Password: 'not-the-key' });
+        try {
+          s.start();
+          await expectNeverUp(s);
+          expect((await f.peers())[US]?.state).not.toBe('Established');
+        } finally {
+          s.stop();
+          await f.stop();
+        }
+      });
+    });
+  });
+
+  describe('GTSM', () => {
+    it('we send with TTL 255: BIRD with ttl security accepts us; without GTSM it does not', async () => {
+      await withPeer(async (ns) => {
+        const b = await startBird(ns, bird({ passive: true, ttlSecurity: true }));
+        // DelayOpen: our OPEN (TTL 64) leaves only after BIRD's, i.e. after BIRD set its minimum TTL on
+        // the accepted socket; without it our OPEN can race BIRD's setsockopt and get through.
+        const plain = ours({ delayOpenSeconds: 5 });
+        try {
+          plain.start();
+          await expectNotEstablished(plain);
+          expect(await birdState(b)).not.toContain('Established');
+        } finally {
+          plain.stop();
+        }
+        // BIRD still holds the plain connection (our FIN had TTL 64 too, so it never arrived): restart it.
+        await b.birdc('restart', 'margay');
+        const s = ours({ ttlSecurityHops: 1 });
+        try {
+          s.start();
+          await expectUp(s, 'GTSM session to BIRD');
+        } finally {
+          s.stop();
+          await b.stop();
+        }
+      });
+    });
+
+    it('our listener with GTSM accepts only one-hop (TTL 255) packets', async () => {
+      await withPeer(async (ns) => {
+        const l = new BgpListener({ addresses: [US], port: 179, log });
+        await l.listen();
+        const s = ours({ ttlSecurityHops: 1, passive: true });
+        l.addPeer(s);
+        s.start();
+        // BIRD without ttl security sends eBGP with TTL 1: dropped by our minimum TTL of 255.
+        const b = await startBird(ns, bird({}));
+        try {
+          await expectNeverUp(s);
+          expect(await birdState(b)).not.toContain('Established');
+          await b.reconfigure(bird({ ttlSecurity: true }));
+          await b.birdc('restart', 'margay');
+          await expectUp(s, 'BIRD with ttl security connecting to our GTSM listener');
+        } finally {
+          s.stop();
+          await l.close();
+          await b.stop();
+        }
+      });
+    });
+  });
+});
