@@ -104,4 +104,27 @@ describe('ResourceCache', () => {
     expect(sched.delays).toEqual([0, 200, 400, 800, 1000, 1000]);
     cache.stop();
   });
+
+  it('a relisted object with a known version but a new uid (store index recreated) is an upsert', async () => {
+    const emits: ((ev: WatchEvent) => void)[] = [];
+    const store = { watch: (_k: KindId, _o: object, on: (ev: WatchEvent) => void) => { emits.push(on); return { stop() {} }; } } as unknown as Datastore;
+    const rec = recorder();
+    const sched = manualScheduler();
+    const cache = new ResourceCache(store, ['Namespace'], rec, silentLogger(), sched);
+    cache.start();
+    const a = (uid: string, v: string): Resource => ({ ...ns('a', { v }), metadata: { ...ns('a', { v }).metadata, uid, resourceVersion: '5' } });
+    emits[0]!({ type: 'added', object: a('u1', 'old') });
+    emits[0]!({ type: 'in-sync', resourceVersion: '5' });
+    emits[0]!({ type: 'error', error: new VersionExpiredError('index recreated') });
+    sched.fire();
+    emits[1]!({ type: 'added', object: a('u1', 'old') }); // the same object version: no change
+    emits[1]!({ type: 'in-sync', resourceVersion: '5' });
+    emits[1]!({ type: 'error', error: new VersionExpiredError('index recreated') });
+    sched.fire();
+    emits[2]!({ type: 'added', object: a('u2', 'new') });
+    emits[2]!({ type: 'in-sync', resourceVersion: '5' });
+    expect(rec.calls).toEqual(['upsert Namespace a {"v":"old"}', 'in-sync', 'upsert Namespace a {"v":"new"}']);
+    expect(cache.get('Namespace', 'a')?.metadata.uid).toBe('u2');
+    cache.stop();
+  });
 });

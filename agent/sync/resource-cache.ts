@@ -111,7 +111,10 @@ export class ResourceCache {
         const key = objectKey(ev.object);
         s.seenInResync?.add(key);
         const prev = s.objects.get(key);
-        if (prev && prev.metadata.resourceVersion === ev.object.metadata.resourceVersion) return;
+        // The same object version again (a relist): nothing changed. The uid counts too: a store whose
+        // history was recreated (file index rebuilt) can reuse a version number for other content.
+        const m = ev.object.metadata;
+        if (prev && prev.metadata.resourceVersion === m.resourceVersion && prev.metadata.uid === m.uid) return;
         s.objects.set(key, ev.object);
         this.consumer.upserted(kind, ev.object);
         return;
