@@ -87,6 +87,9 @@ describe('networking.k8s.io/v1 NetworkPolicy', () => {
     expect(p.spec.ingress?.[0]?.ports).toEqual([{ protocol: 'TCP', port: 6379 }, { protocol: 'TCP', port: 'http' }, { protocol: 'TCP', port: 32000, endPort: 32768 }]);
     expect(validateResourceOf('K8sNetworkPolicy', k8sNp({ podSelector: {}, egress: [{}] })).spec.policyTypes).toEqual(['Ingress', 'Egress']);
     expect(validateResourceOf('K8sNetworkPolicy', k8sNp({ podSelector: {}, policyTypes: ['Egress'] })).spec.policyTypes).toEqual(['Egress']);
+    // An empty list is defaulted too (len == 0 in the API server's defaulting), not "no types".
+    expect(validateResourceOf('K8sNetworkPolicy', k8sNp({ podSelector: {}, policyTypes: [], egress: [{}] })).spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(validateResourceOf('K8sNetworkPolicy', k8sNp({ podSelector: {}, policyTypes: [] })).spec.policyTypes).toEqual(['Ingress']);
   });
 
   it.each<[Record<string, unknown>, string]>([

@@ -136,7 +136,9 @@ export const K8sNetworkPolicySchema = z.object({
     })
     .transform((s) => ({
       ...s,
-      // API server default: Ingress always, Egress when the policy has egress rules.
-      policyTypes: s.policyTypes ?? (s.egress && s.egress.length > 0 ? ['Ingress', 'Egress'] as const : ['Ingress'] as const),
+      // API server default (SetDefaults_NetworkPolicy, also for an empty list): Ingress always,
+      // Egress when the policy has egress rules.
+      policyTypes: s.policyTypes?.length ? s.policyTypes
+        : s.egress && s.egress.length > 0 ? ['Ingress', 'Egress'] as const : ['Ingress'] as const,
     })),
 });
