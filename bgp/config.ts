@@ -143,6 +143,8 @@ const PeerBase = {
   import: z.string().optional(),
   export: z.string().optional(),
   sourceAddress: IpAddress.optional(),
+  /** Our IPv6 address announced as next hop for IPv6 routes on an IPv4 session (next-hop-self). */
+  ipv6NextHop: z.string().refine((v) => isIP(v) === 6, 'must be an IPv6 address').optional(),
   description: z.string().max(200).optional(),
 };
 

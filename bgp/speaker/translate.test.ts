@@ -15,7 +15,7 @@ policies:
         set: { localPref: 200, nextHop: self, asPathPrepend: 2 }
 peers:
   - { address: 10.0.0.2, asn: internal, import: pods, routeReflectorClient: true, addPath: receive, families: [ipv4, ipv6], password: pw }
-  - { address: 10.0.0.3, asn: external, passive: true, maxPrefix: { limit: 5 } }
+  - { address: 10.0.0.3, asn: external, passive: true, maxPrefix: { limit: 5 }, ipv6NextHop: "2001:db8::1" }
 listenRanges:
   - { prefix: 10.9.0.0/16, asn: 65009 }
 `);
@@ -55,7 +55,7 @@ describe('translate', () => {
     expect(r).toMatchObject({ id: '10.0.0.2', peerAs: 65001, routeReflectorClient: true, nextHopSelf: 'auto', allowAsIn: 0 });
     expect(r.importPolicy?.name).toBe('pods');
     expect(r.exportPolicy).toBeUndefined();
-    expect(ribPeerConfig(CONF, CONF.peers[1]!, 'x', { peerAs: 1, localAddress: '10.0.0.1' }, pol).maxPrefixes).toBe(5);
+    expect(ribPeerConfig(CONF, CONF.peers[1]!, 'x', { peerAs: 1, localAddress: '10.0.0.1' }, pol)).toMatchObject({ maxPrefixes: 5, localAddressV6: '2001:db8::1' });
   });
 
   it('classifies peer changes: session reset vs RIB-only vs none', () => {

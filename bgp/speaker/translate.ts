@@ -96,6 +96,7 @@ export function ribPeerConfig(
     nextHopSelf: p.nextHopSelf ? true : 'auto',
     allowAsIn: p.allowasIn,
     ...(p.maxPrefix !== undefined && { maxPrefixes: p.maxPrefix.limit }),
+    ...(p.ipv6NextHop !== undefined && { localAddressV6: p.ipv6NextHop }),
     ...(imp && { importPolicy: imp }),
     ...(exp && { exportPolicy: exp }),
   };
@@ -151,7 +152,7 @@ export function peerChange(a: PeerSettings, b: PeerSettings): 'none' | 'rib' | '
     'addPath', 'families', 'extendedMessages', 'gracefulRestart', 'sourceAddress',
   ] as const;
   for (const k of sessionKeys) if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) return 'reset';
-  const ribKeys = ['routeReflectorClient', 'nextHopSelf', 'allowasIn', 'maxPrefix', 'import', 'export'] as const;
+  const ribKeys = ['routeReflectorClient', 'nextHopSelf', 'allowasIn', 'maxPrefix', 'import', 'export', 'ipv6NextHop'] as const;
   for (const k of ribKeys) if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) return 'rib';
   return 'none';
 }
