@@ -9,7 +9,7 @@ import { silentLogger } from '../../src/log.js';
 import { packUpdates } from '../../bgp/codec/update-packer.js';
 import { encodePathAttributes } from '../../bgp/codec/attributes-encode.js';
 import type { RouteRefreshMessage, UpdateMessage } from '../../bgp/codec/types.js';
-import { BgpListener, makeSessionConfig, Session, TcpTransport, type SessionConfigInput } from '../../bgp/session/index.js';
+import { BgpListener, makeSessionConfig, Session, TcpTransport, type DownReason, type SessionConfigInput } from '../../bgp/session/index.js';
 import { RawBgpPeer } from '../helpers/raw-bgp-peer.js';
 
 const log = silentLogger();
@@ -168,5 +168,56 @@ describe('back-off', () => {
     for (let k = 1; k < gaps.length; k++) expect(gaps[k]!).toBeGreaterThan(gaps[k - 1]! * 1.3);
     expect(s.status.failures).toBeGreaterThanOrEqual(2);
     expect(s.status.lastError).toBe('notification-received (received 2/2)');
+  });
+});
+
+describe('send hold timer (RFC 9687)', () => {
+  it('a peer that stops reading is dropped with 8/0 once nothing could be written for sendHoldSeconds', async () => {
+    const { port, server, accepted } = await RawBgpPeer.listen('127.0.0.1');
+    cleanups.push(() => void server.close());
+    const s = session({ peerAddress: '127.0.0.1', peerPort: port, localAs: 65001, peerAs: 65002, routerId: '1.1.1.1', sendHoldSeconds: 2 });
+    const downs: DownReason[] = [];
+    s.on('down', (w) => downs.push(w));
+    s.start();
+    const raw = await accepted;
+    cleanups.push(() => raw.close());
+    await raw.handshake({ asn: 65002, bgpId: '2.2.2.2' });
+    await until('Established', () => s.state === 'Established');
+    raw.socket.pause(); // the peer stops reading: its receive window and our send buffer fill up
+    const N = 800;
+    const addresses = new Uint8Array(N * 4).map((_, k) => k);
+    const attributes = encodePathAttributes({ origin: 0, asPath: [{ type: 2, asns: [65001] }], nextHop: '192.0.2.1' }, { fourOctetAs: true, extendedMessages: false });
+    const msgs = packUpdates({ attributes, prefixes: { afi: 1, count: N, lengths: new Uint8Array(N).fill(32), addresses }, addPath: false, maxMessageLength: 4096 });
+    const t0 = Date.now();
+    const pump = (): void => {
+      while (s.state === 'Established') if (!s.send(msgs)) return void s.once('drain', pump);
+    };
+    pump();
+    await until('send hold expiry', () => downs.length > 0, 30_000);
+    expect(downs[0]).toMatchObject({ reason: 'send-hold-timer-expired', sent: { code: 8, subcode: 0 }, error: true });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(2000);
+    expect(s.status.lastError).toBe('send-hold-timer-expired (sent 8/0)');
+  });
+});
+
+describe('IPv6 transport', () => {
+  it('two sessions over ::1 with TCP-MD5 and GTSM on both the outgoing socket and the listener', async () => {
+    const l = await listener('::1');
+    const key = 'v6-key';
+    const b = session({ peerAddress: '::1', localAs: 65002, peerAs: 65001, routerId: '2.2.2.2', passive: true, md5Password: key, ttlSecurityHops: 1, families: [0x0201] });
+    l.addPeer(b);
+    b.start();
+    const a = session({ peerAddress: '::1', peerPort: l.ports[0], localAs: 65001, peerAs: 65002, routerId: '1.1.1.1', md5Password: key, ttlSecurityHops: 1, families: [0x0201] });
+    a.start();
+    await until('Established over IPv6', () => a.state === 'Established' && b.state === 'Established');
+    expect([...a.negotiated!.families]).toEqual([0x0201]);
+    // A wrong key from the same address never gets a message through.
+    a.stop();
+    await until('b down', () => b.state !== 'Established');
+    const c = session({ peerAddress: '::1', peerPort: l.ports[0], localAs: 65001, peerAs: 65002, routerId: '1.1.1.1', md5Password: 'wrong', families: [0x0201] });
+    c.start();
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(c.state).not.toBe('Established');
+    expect(c.status.messagesIn).toBe(0);
   });
 });
