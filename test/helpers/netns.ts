@@ -2,17 +2,21 @@ import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
 
 /**
- * Test namespaces, veths and bridges. Names carry a per-process unique prefix (`mt<pid36><rand>`),
+ * Test namespaces, veths and bridges. Names carry a per-process unique part (`mt<tag><pid><rand><n>`),
  * and everything made here is removed in `finally`, even when the test fails. The whole suite also
  * runs inside scripts/in-sandbox.sh, whose exit trap deletes anything left over.
  */
-const RUN_ID = `${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
+// Five characters: the pid modulo 36^3 in base 36, and one random byte. Truncating a longer id to
+// fit IFNAMSIZ, as an earlier version did, cut the counter off and repeated names.
+const RUN_ID = `${(process.pid % 46_656).toString(36).padStart(3, '0')}${randomBytes(1).toString('hex')}`;
 let counter = 0;
 
 /** A unique short name (≤ 15 chars, fits IFNAMSIZ) with a recognisable test prefix. */
 export function uniqueName(tag = 'n'): string {
   counter += 1;
-  return `mt${tag}${RUN_ID}${counter.toString(36)}`.slice(0, 15);
+  const name = `mt${tag}${RUN_ID}${counter.toString(36)}`;
+  if (name.length > 15) throw new Error(`test name ${name} is longer than IFNAMSIZ allows (15): use a shorter tag than ${JSON.stringify(tag)}`);
+  return name;
 }
 
 export async function run(cmd: string, args: readonly string[], input?: string): Promise<string> {
@@ -26,7 +30,12 @@ export async function run(cmd: string, args: readonly string[], input?: string):
 export async function createNetns(tag = 'ns'): Promise<string> {
   const ns = uniqueName(tag);
   await run('ip', ['netns', 'add', ns]);
-  await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  try {
+    await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  } catch (err) {
+    await deleteNetns(ns); // not handed out, so nobody else would delete it
+    throw err;
+  }
   return ns;
 }
 
