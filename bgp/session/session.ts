@@ -142,7 +142,7 @@ export class Session extends EventEmitter<SessionEvents> {
   acceptIncoming(socket: Socket): boolean {
     const est = this.#established;
     const n = est?.negotiatedFacts;
-    if (est && est === this.#incoming && n?.peerGracefulRestart !== undefined && n.localGracefulRestart) {
+    if (est && n?.peerGracefulRestart !== undefined && n.localGracefulRestart) {
       // RFC 4724 §4.2: a graceful-restart peer that reconnects has restarted; the old session is gone.
       this.#quietly(() => est.dispatch({ type: 'TcpFailed', detail: 'peer reconnected (graceful restart)' }));
       this.#phase = 'running';

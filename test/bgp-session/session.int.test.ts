@@ -146,6 +146,36 @@ describe('listener', () => {
   });
 });
 
+describe('graceful restart', () => {
+  it('a GR peer that reconnects while its session is Established has restarted: the old session ends, the new one comes up', async () => {
+    const l = await listener('127.0.0.1');
+    const s = session({
+      peerAddress: '127.0.0.1', localAs: 65001, peerAs: 65002, routerId: '1.1.1.1', passive: true,
+      gracefulRestart: { restartTimeSeconds: 120, restarting: false, notification: true, forwardingPreserved: [] },
+    });
+    const downs: DownReason[] = [];
+    s.on('down', (w) => downs.push(w));
+    l.addPeer(s);
+    s.start();
+    const gr = { asn: 65002, bgpId: '2.2.2.2', capabilities: [
+      { kind: 'multiprotocol', afi: 1, safi: 1 }, { kind: 'four-octet-as', asn: 65002 },
+      { kind: 'graceful-restart', restarting: false, notification: true, restartTime: 90, families: [{ afi: 1, safi: 1, forwardingPreserved: true }] },
+    ] } as const;
+    const first = await RawBgpPeer.connect('127.0.0.1', l.ports[0]!);
+    cleanups.push(() => first.close());
+    await first.handshake(gr);
+    await until('first Established', () => s.state === 'Established');
+    expect(s.negotiated?.peerGracefulRestart).toMatchObject({ notification: true, restartTimeSeconds: 90 });
+    const second = await RawBgpPeer.connect('127.0.0.1', l.ports[0]!);
+    cleanups.push(() => second.close());
+    await second.handshake({ ...gr, capabilities: gr.capabilities.map((c) => (c.kind === 'graceful-restart' ? { ...c, restarting: true } : c)) });
+    await until('second Established', () => s.state === 'Established' && downs.length === 1);
+    expect(downs[0]!.reason).toBe('tcp-failed: peer reconnected (graceful restart)');
+    expect(s.negotiated?.peerGracefulRestart?.restarting).toBe(true);
+    await first.closed;
+  });
+});
+
 describe('back-off', () => {
   it('a peer that rejects every OPEN is retried with growing delays, never at line rate', async () => {
     const { port, server } = await RawBgpPeer.listen('127.0.0.1');
