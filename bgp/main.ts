@@ -76,6 +76,7 @@ export async function startDaemon(configFile: string, log: Logger): Promise<Daem
     announce: (req) => ({ announced: speaker.advertise(req) }),
     withdraw: (prefixes) => ({ withdrawn: speaker.withdraw(prefixes) }),
     reload,
+    refresh: (peer, family) => ({ sent: speaker.refresh(peer, family) }),
   };
   let control: ControlServer;
   try {

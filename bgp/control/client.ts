@@ -78,6 +78,9 @@ export class ControlClient {
   async withdraw(prefixes: readonly string[]): Promise<{ withdrawn: number }> {
     return controlRequest(this.socketPath, 'POST', '/withdraw', { prefixes });
   }
+  async refresh(peer: string, family: 'ipv4' | 'ipv6' = 'ipv4'): Promise<{ sent: boolean }> {
+    return controlRequest(this.socketPath, 'POST', '/refresh', { peer, family });
+  }
   async reload(): Promise<{ reloaded: boolean; error?: string }> {
     return controlRequest(this.socketPath, 'POST', '/reload');
   }

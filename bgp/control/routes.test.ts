@@ -11,6 +11,7 @@ function recorder(): { h: ControlHandler; calls: unknown[] } {
     rib: (q: RibQuery) => (calls.push(['rib', q]), empty),
     announce: (r: AnnounceRequest) => (calls.push(['announce', r]), { announced: r.prefixes.length }),
     withdraw: (p) => (calls.push(['withdraw', p]), { withdrawn: p.length }),
+    refresh: (peer, family) => (calls.push(['refresh', peer, family]), { sent: true }),
     reload: async () => {
       throw new ConfigError('x', 'peers[0].asn: bad');
     },
@@ -47,6 +48,12 @@ describe('routeControlRequest', () => {
   it('POST /withdraw', async () => {
     const { h } = recorder();
     expect(await routeControlRequest(h, 'POST', '/withdraw', '{"prefixes":["2001:db8::/48"]}')).toEqual({ status: 200, body: { withdrawn: 1 } });
+  });
+  it('POST /refresh defaults to ipv4 and validates the family', async () => {
+    const { h, calls } = recorder();
+    expect(await routeControlRequest(h, 'POST', '/refresh', '{"peer":"10.0.0.2"}')).toEqual({ status: 200, body: { sent: true } });
+    expect(calls.at(-1)).toEqual(['refresh', '10.0.0.2', 'ipv4']);
+    expect((await routeControlRequest(h, 'POST', '/refresh', '{"peer":"10.0.0.2","family":"ipx"}')).status).toBe(400);
   });
   it('handler MargayErrors become 400 with their code', async () => {
     const { h } = recorder();

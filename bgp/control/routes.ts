@@ -6,6 +6,7 @@
  *   POST /announce  { prefixes, nextHop?, communities?, largeCommunities?, med?, localPref?, origin? }
  *   POST /withdraw  { prefixes }
  *   POST /reload                                  → { reloaded, error? }
+ *   POST /refresh   { peer, family? }             → { sent }  (ROUTE-REFRESH to the peer)
  * Errors are { error, code } with 400 (bad request), 404, 405 or 500.
  */
 import { isIP } from 'node:net';
@@ -19,6 +20,8 @@ export interface ControlHandler {
   announce(req: AnnounceRequest): { readonly announced: number };
   withdraw(prefixes: readonly string[]): { readonly withdrawn: number };
   reload(): Promise<{ readonly reloaded: boolean; readonly error?: string }>;
+  /** Send ROUTE-REFRESH to an Established peer; false when it is not up or did not negotiate it. */
+  refresh(peer: string, family: 'ipv4' | 'ipv6'): { readonly sent: boolean };
 }
 
 export interface ControlResponse {
@@ -41,6 +44,7 @@ const AnnounceBody = z.strictObject({
   origin: z.enum(['igp', 'egp', 'incomplete']).optional(),
 });
 const WithdrawBody = z.strictObject({ prefixes: z.array(Cidr).min(1).max(1_000_000) });
+const RefreshBody = z.strictObject({ peer: z.string().min(1), family: z.enum(['ipv4', 'ipv6']).default('ipv4') });
 const RibParams = z.strictObject({
   prefix: Cidr.optional(),
   longer: z.enum(['true', 'false']).optional(),
@@ -107,10 +111,17 @@ export async function routeControlRequest(
         if (!p.success) return bad(issuesText(p.error));
         return { status: 200, body: h.withdraw(p.data.prefixes) };
       }
+      case 'POST /refresh': {
+        const j = parseJson(body);
+        if (!j.ok) return bad('body is not JSON');
+        const p = RefreshBody.safeParse(j.value);
+        if (!p.success) return bad(issuesText(p.error));
+        return { status: 200, body: h.refresh(p.data.peer, p.data.family) };
+      }
       case 'POST /reload':
         return { status: 200, body: await h.reload() };
       default: {
-        const known = ['/peers', '/rib', '/announce', '/withdraw', '/reload'].includes(u.pathname);
+        const known = ['/peers', '/rib', '/announce', '/withdraw', '/reload', '/refresh'].includes(u.pathname);
         return known
           ? { status: 405, body: { error: `${method} not allowed on ${u.pathname}`, code: 'MGY_BGP_CONTROL_METHOD' } }
           : { status: 404, body: { error: `no such endpoint ${u.pathname}`, code: 'MGY_BGP_CONTROL_NOT_FOUND' } };

@@ -56,8 +56,8 @@ class SessionAdapter implements SessionPort {
   send(messages: Buffer[]): boolean {
     return this.inner.send(messages);
   }
-  sendRouteRefresh(afi: number, safi: number, subtype?: number): void {
-    this.inner.sendRouteRefresh(afi, safi, subtype);
+  sendRouteRefresh(afi: number, safi: number, subtype?: number): boolean {
+    return this.inner.sendRouteRefresh(afi, safi, subtype);
   }
   status(): PeerStatus {
     return this.inner.status;

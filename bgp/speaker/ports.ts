@@ -15,7 +15,8 @@ export interface SessionPort {
   stop(notification?: OutNotification): void;
   /** Queue encoded messages; false = the socket buffer is full, wait for 'drain'. */
   send(messages: Buffer[]): boolean;
-  sendRouteRefresh(afi: number, safi: number, subtype?: number): void;
+  /** False when the session is not up or the peer did not negotiate route refresh. */
+  sendRouteRefresh(afi: number, safi: number, subtype?: number): boolean;
   status(): PeerStatus;
   /** Our address on the current connection (for next-hop-self), when connected. */
   localAddress(): string | undefined;

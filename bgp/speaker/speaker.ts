@@ -274,8 +274,7 @@ export class BgpSpeaker {
   refresh(address: string, family: Family = 'ipv4'): boolean {
     const p = this.#peers.get(address);
     if (!p?.established) return false;
-    p.session.sendRouteRefresh(family === 'ipv4' ? 1 : 2, 1, 0);
-    return true;
+    return p.session.sendRouteRefresh(family === 'ipv4' ? 1 : 2, 1, 0);
   }
 
   peerStatus(): PeerStatusView[] {

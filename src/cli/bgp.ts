@@ -104,6 +104,27 @@ export const BGP_GROUP: CommandGroup = {
         return 0;
       },
     },
+    refresh: {
+      summary: 'ask a peer to re-send its routes (ROUTE-REFRESH, RFC 2918)',
+      usage: 'margayctl bgp refresh PEER [--family ipv4|ipv6] [--socket PATH]',
+      async run(args, io) {
+        const { values, positionals } = parseArgs({
+          args,
+          allowPositionals: true,
+          options: { ...SOCKET_OPT, family: { type: 'string', default: 'ipv4' } },
+          strict: true,
+        });
+        if (positionals.length !== 1) throw new UsageError('give exactly one PEER address');
+        if (values.family !== 'ipv4' && values.family !== 'ipv6') throw new UsageError('--family must be ipv4 or ipv6');
+        const r = await new ControlClient(values.socket).refresh(positionals[0]!, values.family);
+        if (!r.sent) {
+          io.err(`${positionals[0]}: not Established or route refresh not negotiated`);
+          return 1;
+        }
+        io.out(`route refresh sent to ${positionals[0]} (${values.family})`);
+        return 0;
+      },
+    },
     reload: {
       summary: 'make margay-bgpd re-read its config file (same as SIGHUP)',
       usage: 'margayctl bgp reload [--socket PATH]',

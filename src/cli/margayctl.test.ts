@@ -40,7 +40,7 @@ describe('runMargayctl dispatcher', () => {
     expect(await runMargayctl(['g', 'ok', '--help'], i, TEST_GROUPS)).toBe(0);
   });
   it('registers the bgp group with peers, rib, announce, withdraw, reload', () => {
-    expect(Object.keys(GROUPS.bgp!.commands).sort()).toEqual(['announce', 'peers', 'reload', 'rib', 'withdraw']);
+    expect(Object.keys(GROUPS.bgp!.commands).sort()).toEqual(['announce', 'peers', 'refresh', 'reload', 'rib', 'withdraw']);
   });
   it('bgp commands report an unreachable socket as exit 1 with a hint', async () => {
     const i = io();

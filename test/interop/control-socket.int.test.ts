@@ -22,6 +22,7 @@ const handler: ControlHandler = {
   announce: (r) => ({ announced: r.prefixes.length }),
   withdraw: (p) => ({ withdrawn: p.length }),
   reload: async () => ({ reloaded: false, error: 'peers[0].asn: bad' }),
+  refresh: (peer) => ({ sent: peer === '10.0.0.2' }),
 };
 
 describe('control socket', () => {

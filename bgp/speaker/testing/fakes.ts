@@ -37,8 +37,9 @@ export class FakeSession extends EventEmitter implements SessionPort {
     this.sent.push(...messages);
     return this.writable;
   }
-  sendRouteRefresh(afi: number, safi: number, subtype = 0): void {
+  sendRouteRefresh(afi: number, safi: number, subtype = 0): boolean {
     this.calls.push(['refresh', `${afi}/${safi}/${subtype}`]);
+    return this.state === 'Established';
   }
   status(): PeerStatus {
     return {
