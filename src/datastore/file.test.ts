@@ -212,16 +212,15 @@ describe('FileDatastore: manifests on disk', () => {
 
 describe('FileDatastore: change notification', () => {
   for (const useFsWatch of [true, false]) {
-    it(`a hand edit reaches a watcher within a second (${useFsWatch ? 'fs.watch' : 'rescan only'})`, async () => {
+    // The one-second bound is timed in test/datastore/file-notify.int.test.ts (no timed unit tests).
+    it(`a hand edit reaches a watcher (${useFsWatch ? 'fs.watch' : 'rescan only'})`, async () => {
       const dir = await tempDir();
       await writeFile(join(dir, 'cluster.yaml'), HAND_WRITTEN);
       const store = await openStore(dir, { useFsWatch });
       const w = recordWatch(store, 'Pod', {});
       await w.until('in-sync', (evs) => evs.some((e) => e.type === 'in-sync'));
-      const t0 = Date.now();
       await writeFile(join(dir, 'cluster.yaml'), HAND_WRITTEN.replace('app: web', 'app: changed'));
       await w.until('the modification', (evs) => summarize(evs).includes('modified:team-a/web'));
-      expect(Date.now() - t0).toBeLessThan(1_000);
       await mkdir(join(dir, 'more', 'nested'), { recursive: true });
       await writeFile(join(dir, 'more', 'nested', 'p.yml'), 'apiVersion: v1\nkind: Pod\nmetadata: {name: deep, namespace: x}\n');
       await w.until('the nested file', (evs) => summarize(evs).includes('added:x/deep'));
