@@ -18,6 +18,15 @@ describe('sysctl keys', () => {
   ])('refuses %j', (key) => {
     expect(() => normalizeSysctlKey(key)).toThrow(InvariantError);
   });
+
+  it.each([
+    ['kernel.yama.ptrace_scope', /only net\.\* keys/],
+    ['fs/protected/regular', /only net\.\* keys/],
+    ['net/ipv4/conf/../rp_filter', /segment "\.\." is not allowed/],
+    ['net.ipv4', /too short/],
+  ])('refuses %j for the right reason', (key, reason) => {
+    expect(() => normalizeSysctlKey(key)).toThrow(reason);
+  });
 });
 
 describe('ProcSysctlOps', () => {
