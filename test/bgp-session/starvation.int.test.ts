@@ -93,8 +93,8 @@ protocol bgp margay {
         const seconds = (performance.now() - t0) / 1000;
         // The consumer really was busy for far longer than the 3 s hold time…
         expect(seconds).toBeGreaterThan(3 * 2);
-        // …yet the event loop never stalled for anything near a keepalive interval,
-        expect(maxGap).toBeLessThan(500);
+        // …yet the event loop never stalled for a whole keepalive interval (1 s),
+        expect(maxGap).toBeLessThan(1000);
         // and the session to BIRD never went down on either side.
         expect(new Set(birdStates)).toEqual(new Set([since]));
         expect(toBird.state).toBe('Established');
