@@ -94,6 +94,12 @@ export class Session extends EventEmitter<SessionEvents> {
     return this.#established?.negotiatedFacts;
   }
 
+  /** Our address on the Established connection (undefined when not Established). */
+  get localAddress(): string | undefined {
+    const a = this.#established?.socket?.localAddress;
+    return a === undefined ? undefined : a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+  }
+
   get status(): PeerStatus {
     const est = this.#established;
     return {
@@ -102,6 +108,7 @@ export class Session extends EventEmitter<SessionEvents> {
       stateSince: this.#stateSince,
       establishedAt: est?.establishedAt,
       negotiated: est?.negotiatedFacts,
+      localAddress: this.localAddress,
       openedBy: est ? (est.incoming ? 'peer' : 'us') : undefined,
       ...this.#counters,
       flaps: this.#flaps,

@@ -77,6 +77,8 @@ export interface PeerStatus {
   readonly stateSince: number;
   readonly establishedAt?: number | undefined;
   readonly negotiated?: Negotiated | undefined;
+  /** Our address on the Established connection (for next-hop-self), IPv4-mapped forms normalised. */
+  readonly localAddress?: string | undefined;
   /** Which side opened the Established connection ('us' = outgoing, 'peer' = incoming). */
   readonly openedBy?: 'us' | 'peer' | undefined;
   readonly messagesIn: number;

@@ -52,6 +52,8 @@ describe('two Margay sessions', () => {
     // 2.2.2.2 > 1.1.1.1: the connection B opened survives, on both sides.
     expect(a.status.openedBy).toBe('peer');
     expect(b.status.openedBy).toBe('us');
+    expect(a.localAddress).toBe('127.0.0.1');
+    expect(b.status.localAddress).toBe('127.0.0.1');
     // Each side dumped its losing connection with Cease 7 (and that is not a failure).
     expect(a.status.notificationsOut + b.status.notificationsOut).toBeGreaterThanOrEqual(1);
     expect(a.status.failures + b.status.failures).toBe(0);
