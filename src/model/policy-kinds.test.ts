@@ -26,6 +26,10 @@ describe('NetworkPolicy (margay.dev)', () => {
     expect(validateResourceOf('NetworkPolicy', np()).spec).toEqual({ selector: 'all()', types: ['Ingress'] });
     expect(validateResourceOf('NetworkPolicy', np({ egress: [{ action: 'Deny' }] })).spec.types).toEqual(['Egress']);
     expect(validateResourceOf('NetworkPolicy', np({ ingress: [{ action: 'Pass' }], egress: [{ action: 'Log' }] })).spec.types).toEqual(['Ingress', 'Egress']);
+    // Empty rule lists count as no rules (len == 0 in libcalico-go), explicit types as given.
+    expect(validateResourceOf('NetworkPolicy', np({ egress: [] })).spec.types).toEqual(['Ingress']);
+    expect(validateResourceOf('NetworkPolicy', np({ ingress: [], egress: [{ action: 'Deny' }] })).spec.types).toEqual(['Egress']);
+    expect(validateResourceOf('NetworkPolicy', np({ types: ['Egress'] })).spec.types).toEqual(['Egress']);
   });
 
   it('allows named ports without a protocol, as libcalico-go', () => {
