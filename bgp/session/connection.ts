@@ -25,6 +25,7 @@ import { decodeMessage, decodeOptions } from '../codec/message.js';
 import { encodeNotification } from '../codec/notification.js';
 import { encodeKeepalive } from '../codec/route-refresh.js';
 import type { BgpMessage, DecodeOptions, OpenMessage, RouteRefreshMessage, UpdateMessage } from '../codec/types.js';
+import { jitter } from '../fsm/backoff.js';
 import { step } from '../fsm/transitions.js';
 import type { DownReason, FsmAction, FsmCtx, FsmEvent, Negotiated, SessionState, TimerName } from '../fsm/types.js';
 import type { SessionConfig } from './types.js';
@@ -92,6 +93,7 @@ export class Connection {
     private readonly owner: ConnectionOwner,
     private readonly log: Logger,
     private readonly clock: Clock,
+    private readonly random: () => number = Math.random,
   ) {}
 
   get state(): SessionState {
@@ -243,10 +245,12 @@ export class Connection {
   #startTimer(t: TimerName, seconds: number): void {
     this.#stopTimer(t);
     if (t === 'hold') this.#rxBytesAtHoldStart = this.#rxBytes;
+    // RFC 4271 §10: ConnectRetry and Keepalive are jittered (×0.75..1) so peers do not synchronise.
+    const ms = (t === 'connectRetry' || t === 'keepalive' ? jitter(seconds, this.random()) : seconds) * 1000;
     const h = this.clock.setTimeout(() => {
       this.#timers.delete(t);
       this.#timerFired(t, seconds);
-    }, seconds * 1000);
+    }, ms);
     this.#timers.set(t, h);
   }
 
@@ -272,12 +276,14 @@ export class Connection {
       return;
     }
     if (t === 'sendHold') {
+      // Expire only when data has been waiting with no write progress for the whole SendHoldTime.
+      const limit = this.config.sendHoldSeconds;
       const s = this.#socket;
-      const stuckMs = this.clock.now() - this.#lastWriteProgress;
       const pending = s !== undefined && (s.writableLength > 0 || this.#pendingWrites > 0);
-      if (!pending || stuckMs < seconds * 1000) {
-        if (!pending) this.#lastWriteProgress = this.clock.now();
-        this.#startTimer('sendHold', Math.max(0.001, seconds - (pending ? stuckMs / 1000 : 0)));
+      if (!pending) this.#lastWriteProgress = this.clock.now();
+      const stuckMs = this.clock.now() - this.#lastWriteProgress;
+      if (stuckMs < limit * 1000) {
+        this.#startTimer('sendHold', Math.max(0.001, limit - stuckMs / 1000));
         return;
       }
     }

@@ -169,7 +169,7 @@ export class Session extends EventEmitter<SessionEvents> {
       setTimeout(() => socket.destroy(), 1000).unref();
       return false;
     }
-    const conn = new Connection(true, this.config, this.#owner, this.#log.child({ conn: 'in' }), this.#clock);
+    const conn = new Connection(true, this.config, this.#owner, this.#log.child({ conn: 'in' }), this.#clock, this.#random);
     this.#incoming = conn;
     conn.adopt(socket);
     return true;
@@ -192,7 +192,7 @@ export class Session extends EventEmitter<SessionEvents> {
 
   #launch(): void {
     if (!this.config.passive && this.#outgoing === undefined) {
-      const conn = new Connection(false, this.config, this.#owner, this.#log.child({ conn: 'out' }), this.#clock);
+      const conn = new Connection(false, this.config, this.#owner, this.#log.child({ conn: 'out' }), this.#clock, this.#random);
       this.#outgoing = conn;
       conn.dispatch({ type: 'Start', passive: false });
     }
