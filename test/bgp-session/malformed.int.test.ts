@@ -204,6 +204,21 @@ describe('FSM errors (RFC 6608) and timers', () => {
     // While it lasted, we sent keepalives every second (a third of 3 s).
     expect(r.peer.received.filter((m) => m.type === 4).length).toBeGreaterThanOrEqual(3);
   });
+  it('stop() with a message sends Cease 2 with the RFC 9003 shutdown communication', async () => {
+    const r = await rig();
+    await establish(r);
+    r.session.stop({ message: 'maintenance' });
+    await expectNotification(r, 6, 2, '0b' + Buffer.from('maintenance').toString('hex'));
+    expect(r.session.state).toBe('Idle');
+  });
+  it('reset() for max-prefix sends Cease 1 with its data and counts a failure', async () => {
+    const r = await rig();
+    await establish(r);
+    r.session.reset({ code: 6, subcode: 1, data: Buffer.from('000101000003e8', 'hex') }, { error: true, minDelaySeconds: 30 });
+    await expectNotification(r, 6, 1, '000101000003e8');
+    expect(r.session.status.failures).toBe(1);
+    expect(r.session.state).toBe('Idle'); // backing off for at least 30 s
+  });
   it('a NOTIFICATION from the peer ends the session without an answer', async () => {
     const r = await rig();
     await establish(r);
