@@ -29,6 +29,8 @@ export interface PeerHost {
   scheduleFlush(): void;
   /** The peer sent End-of-RIB for a family (initial-sync tracking). */
   endOfRib(peer: SpeakerPeer, family: Family): void;
+  /** The session came up (initial-sync tracking). */
+  established(peer: SpeakerPeer): void;
   /** A dynamic peer's session ended: the speaker forgets it. */
   dynamicDown(peer: SpeakerPeer): void;
   now(): number;
@@ -59,7 +61,7 @@ export class SpeakerPeer {
   localAddress: string | undefined;
   negotiated: Negotiated | undefined;
   lastError: string | undefined;
-  /** Families still owed an End-of-RIB by the peer in this session. */
+  /** Families still owed an End-of-RIB by a graceful-restart peer in this session (others owe none). */
   readonly pendingEor = new Set<Family>();
   /** Set when max-prefix shut the session down (and the restart timer, if any). */
   adminDown: 'max-prefix' | undefined;
@@ -147,7 +149,7 @@ export class SpeakerPeer {
     this.lastError = undefined;
     const families = [...n.families].map(familyOfKey).filter((f): f is Family => f !== undefined);
     this.pendingEor.clear();
-    for (const f of families) this.pendingEor.add(f);
+    if (n.peerGracefulRestart) for (const f of families) this.pendingEor.add(f);
     if (this.#restartTimer) clearTimeout(this.#restartTimer);
     this.#restartTimer = undefined;
     if (this.#gracefulHelper) {
@@ -174,6 +176,7 @@ export class SpeakerPeer {
     };
     rib.peerUp(this.id, ribNeg);
     this.log.info({ peerAs: n.peerAs, routerId: n.peerRouterIdText, holdTime: n.holdTimeSeconds, families }, 'session established');
+    this.host.established(this);
     this.host.scheduleFlush();
   }
 

@@ -31,14 +31,14 @@ function update(extra: Partial<UpdateMessage> = {}): UpdateMessage {
   };
 }
 
-async function setup(yaml = YAML, fib = false) {
+async function setup(yaml = YAML, fib = false, restarting = false) {
   const sessions = new FakeSessions();
   const listener = new FakeListener();
   const rib = new FakeRib();
   const routeTable = new FakeRouteTable();
   const config = parseBgpdConfig(fib ? `${yaml}\nfib: { enabled: true }\n` : yaml);
   const speaker = new BgpSpeaker(config, {
-    log: silentLogger(), sessions, listener, ribFactory: () => rib, ...(fib && { routeTable }), restarting: false,
+    log: silentLogger(), sessions, listener, ribFactory: () => rib, ...(fib && { routeTable }), restarting,
   });
   await speaker.start();
   return { sessions, listener, rib, speaker, routeTable };
@@ -88,6 +88,38 @@ describe('BgpSpeaker', () => {
     s.emit('drain');
     await vi.advanceTimersByTimeAsync(1);
     expect(s.sent.map(String)).toEqual(['a', 'b']);
+  });
+
+  it('after our restart defers all advertising until every GR peer sent End-of-RIB (RFC 4724 §4.1)', async () => {
+    const { sessions, rib } = await setup(YAML, false, true);
+    const [s2, s3] = [sessions.last('10.0.0.2'), sessions.last('10.0.0.3')];
+    expect(s2.input.gracefulRestart).toMatchObject({ restarting: true });
+    const gr = { restarting: false, notification: true, restartTimeSeconds: 60, families: [{ family: FAMILY.IPV4_UNICAST, forwardingPreserved: true }] };
+    s2.establish({ peerGracefulRestart: gr });
+    s3.establish({ peerAs: 65001, isIbgp: true }); // no GR: owes no End-of-RIB
+    rib.outbound.set('10.0.0.2', [Buffer.from('to2')]);
+    rib.outbound.set('10.0.0.3', [Buffer.from('to3')]);
+    s2.emit('updatesDone');
+    await vi.advanceTimersByTimeAsync(1);
+    expect([...s2.sent, ...s3.sent]).toEqual([]);
+    rib.nextIngest = { endOfRib: 'ipv4' };
+    s2.emit('update', update());
+    s2.emit('updatesDone');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(s2.sent.map(String)).toEqual(['to2']);
+    expect(s3.sent.map(String)).toEqual(['to3']);
+  });
+
+  it('after our restart stops deferring once the restart time passes even if a peer never came', async () => {
+    const { sessions, rib } = await setup(YAML, false, true);
+    const s2 = sessions.last('10.0.0.2');
+    s2.establish();
+    rib.outbound.set('10.0.0.2', [Buffer.from('x')]);
+    s2.emit('updatesDone');
+    await vi.advanceTimersByTimeAsync(119_000);
+    expect(s2.sent).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1_001);
+    expect(s2.sent.map(String)).toEqual(['x']);
   });
 
   it('feeds UPDATEs to the RIB (RFC 7606 treat-as-withdraw passed on)', async () => {

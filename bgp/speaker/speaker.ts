@@ -78,6 +78,12 @@ export class BgpSpeaker {
   #started = false;
   #stopped = false;
   #inSyncTimer: NodeJS.Timeout | undefined;
+  /**
+   * RFC 4724 §4.1 selection deferral: after our own restart, hold every Adj-RIB-Out (and so our
+   * End-of-RIB) until each configured peer that does graceful restart has sent its End-of-RIB, or the
+   * restart time passed, so peers do not sweep routes we simply have not relearned yet.
+   */
+  #deferOutbound = false;
   readonly #host: PeerHost;
 
   constructor(config: SpeakerConfig, deps: SpeakerDeps) {
@@ -94,6 +100,7 @@ export class BgpSpeaker {
       rib: () => this.#rib,
       scheduleFlush: () => this.#scheduleFlush(),
       endOfRib: () => this.#checkInSync(),
+      established: () => this.#checkInSync(),
       dynamicDown: (p) => this.#forgetDynamic(p),
       now: () => this.#now(),
     };
@@ -131,6 +138,7 @@ export class BgpSpeaker {
     }
     for (const o of this.#config.originate) this.#originate(o.prefix, o);
     const sessions = this.#deps.sessions;
+    this.#deferOutbound = restarting;
     for (const p of this.#config.peers) this.#addPeer(p, false, sessions, restarting);
     const listen = this.#config.listen;
     if (listen.addresses.length > 0 && listen.port > 0) {
@@ -142,7 +150,7 @@ export class BgpSpeaker {
     this.#checkInSync();
     this.#inSyncTimer = setTimeout(() => {
       this.#inSyncTimer = undefined;
-      this.#fib?.markInSync();
+      this.#initialSyncDone('restart time passed');
     }, this.#config.gracefulRestart.restartTime * 1000);
     this.#log.info({ asn: this.#config.asn, routerId: this.#config.routerId, peers: this.#peers.size }, 'speaker started');
   }
@@ -380,7 +388,7 @@ export class BgpSpeaker {
     if (this.#stopped) return;
     let more = false;
     for (const p of this.#peers.values()) {
-      if (!p.writable || !this.#rib.hasOutbound(p.id)) continue;
+      if (this.#deferOutbound || !p.writable || !this.#rib.hasOutbound(p.id)) continue;
       const bufs = this.#rib.takeOutbound(p.id, FLUSH_BUDGET);
       if (bufs.length > 0 && !p.send(bufs)) continue; // resumes on 'drain'
       if (this.#rib.hasOutbound(p.id)) more = true;
@@ -395,10 +403,20 @@ export class BgpSpeaker {
     if (more) this.#scheduleFlush();
   }
 
+  /** Initial sync: every configured peer is up and, if it does graceful restart, has sent End-of-RIB. */
   #checkInSync(): void {
-    if (!this.#fib || this.#fib.fib.inSync) return;
+    if (!this.#deferOutbound && (!this.#fib || this.#fib.fib.inSync)) return;
     const waiting = [...this.#peers.values()].some((p) => !p.dynamic && (!p.established || p.pendingEor.size > 0));
-    if (!waiting) this.#fib.markInSync();
+    if (!waiting) this.#initialSyncDone('every peer sent End-of-RIB');
+  }
+
+  #initialSyncDone(why: string): void {
+    this.#fib?.markInSync();
+    if (this.#deferOutbound) {
+      this.#deferOutbound = false;
+      this.#log.info({ why }, 'graceful restart: route selection deferral over, advertising');
+      this.#scheduleFlush();
+    }
   }
 
   #fibAccept(c: SpeakerConfig): ((prefix: string) => boolean) | undefined {

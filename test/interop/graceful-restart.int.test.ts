@@ -67,6 +67,10 @@ describe.each(KINDS)('graceful restart with %s', (kind) => {
         await waitFor('session back', () => peer.established(), 30_000, 200);
         await waitFor(`${kind} to sweep ${DROP} after margay's End-of-RIB`, async () => !(await peer.hasRoute(DROP)), 30_000, 200);
         expect(await peer.hasRoute(KEEP)).toBe(true);
+        // margay found its routes in the FIB, so it restarted gracefully and deferred its advertisements
+        // until the peer's End-of-RIB (RFC 4724 §4.1).
+        expect(m2.log()).toContain('FIB holds our routes from a previous run: restarting gracefully');
+        expect(m2.log()).toContain('route selection deferral over');
         await waitFor('margay to learn the peer\'s route again', async () => (await m2.ctl.rib({ prefix: theirs })).matched > 0, 20_000, 200);
         await sleep(1500); // let the FIB loop run after the relearn
         monitor.kill('SIGTERM');
