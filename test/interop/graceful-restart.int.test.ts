@@ -5,7 +5,7 @@ import { startMargay, type MargayProcess } from './margay-process.js';
 import { kernelBgpRoutes, ORIGIN_PREFIX, startPeer, type DaemonKind, type RunningPeer } from './peers.js';
 import { cleanup, withTopology, type Link } from './scenario.js';
 
-// RFC 4724 graceful restart, both roles, with BIRD 2 and FRR.
+// RFC 4724 graceful restart, both roles, with BIRD 2, FRR and GoBGP.
 //  1. margay-bgpd restarts (SIGKILL: the session just ends): the peer keeps margay's routes while it is
 //     gone; after the restart and margay's End-of-RIB it sweeps the route margay no longer announces.
 //     Meanwhile margay's own FIB route (learned from the peer) is reconciled, not flushed: `ip monitor`
@@ -15,7 +15,7 @@ import { cleanup, withTopology, type Link } from './scenario.js';
 
 const KEEP = '10.244.1.0/26';
 const DROP = '10.244.2.0/26';
-const KINDS: readonly DaemonKind[] = ['bird', 'frr'];
+const KINDS: readonly DaemonKind[] = ['bird', 'frr', 'gobgp'];
 
 function margayYaml(l: Link, originate: readonly string[]) {
   return (socket: string) => `
