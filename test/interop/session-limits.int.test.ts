@@ -2,12 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { sleep, startBird, waitFor, type BirdHandle } from '../helpers/bgp-daemons.js';
 import { run } from '../helpers/netns.js';
 import { startMargay, type MargayProcess } from './margay-process.js';
-import { birdHasRoute, startPeer, type RunningPeer } from './peers.js';
+import { birdHasRoute, DAEMONS, startPeer, type RunningPeer } from './peers.js';
 import { cleanup, withTopology } from './scenario.js';
 
-// Session-level behaviour against BIRD 2: max-prefix (Cease 1 with data, then back-off and retry),
-// hold-timer expiry (the peer freezes: margay drops the session after its 3 s hold time), and
-// collision (both sides connect at once: one session survives and does not flap).
+// Session-level behaviour: max-prefix against BIRD 2 (Cease 1 with data, then back-off and retry),
+// hold-timer expiry against BIRD, FRR and GoBGP (the peer freezes: margay drops the session after its
+// 3 s hold time, after a full hold time of healthy keepalives), and collision against BIRD (both sides
+// connect at once: one session survives and does not flap).
 
 function birdRunning(handle: BirdHandle): RunningPeer {
   return {
@@ -19,7 +20,7 @@ function birdRunning(handle: BirdHandle): RunningPeer {
   };
 }
 
-describe('session limits and timers (BIRD 2)', () => {
+describe('session limits and timers', () => {
   it('max-prefix: Cease 1 to the peer, status shows it, session comes back after the back-off', async () => {
     await withTopology(1, async ({ margayNs, links: [l] }) => {
       const link = l!;
@@ -58,7 +59,7 @@ protocol bgp margay { local ${link.peerIp} as 65002; neighbor ${link.margayIp} a
     });
   });
 
-  it('hold timer: a frozen peer is dropped after the 3 s hold time', async () => {
+  it.each(DAEMONS)('hold timer: a frozen %s is dropped after the 3 s hold time', async (kind) => {
     await withTopology(1, async ({ margayNs, links: [l] }) => {
       const link = l!;
       const peers: RunningPeer[] = [];
@@ -74,11 +75,13 @@ peers:
   - { address: ${link.peerIp}, asn: 65002, holdTime: 3, connectRetry: 1 }
 `);
         margays.push(m);
-        const bird = await startPeer('bird', { ns: link.ns, ip: link.peerIp, asn: 65002, routerId: link.peerIp, margayIp: link.margayIp, margayAsn: 65001, holdTime: 3 });
-        peers.push(bird);
+        const peer = await startPeer(kind, { ns: link.ns, ip: link.peerIp, asn: 65002, routerId: link.peerIp, margayIp: link.margayIp, margayAsn: 65001, holdTime: 3 });
+        peers.push(peer);
         await waitFor('Established', async () => (await m.peer(link.peerIp))?.state === 'Established', 30_000, 100);
         expect((await m.peer(link.peerIp))?.holdTime).toBe(3);
-        frozen = await bird.handle.pids();
+        await sleep(4000); // a full hold time of keepalives both ways first
+        expect((await m.peer(link.peerIp))?.state).toBe('Established');
+        frozen = await peer.handle.pids();
         for (const pid of frozen) process.kill(pid, 'SIGSTOP');
         const t0 = Date.now();
         await waitFor('hold timer expiry', async () => (await m.peer(link.peerIp))?.state !== 'Established', 10_000, 50);
