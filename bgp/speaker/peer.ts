@@ -61,6 +61,8 @@ export class SpeakerPeer {
   localAddress: string | undefined;
   negotiated: Negotiated | undefined;
   lastError: string | undefined;
+  /** The session's own lastError when ours was recorded: once it differs, the session's is newer. */
+  lastErrorSnapshot: string | undefined;
   /** Families still owed an End-of-RIB by a graceful-restart peer in this session (others owe none). */
   readonly pendingEor = new Set<Family>();
   /** Set when max-prefix shut the session down (and the restart timer, if any). */
@@ -213,6 +215,7 @@ export class SpeakerPeer {
     this.log.warn({ family: x.family, limit: x.limit, action }, 'peer exceeded max-prefix: Cease 1');
     this.adminDown = 'max-prefix';
     this.session.stop({ code: ERR.CEASE, subcode: CEASE_SUBCODE.MAX_PREFIXES, data: Buffer.from(x.data) });
+    this.lastErrorSnapshot = this.session.status().lastError;
     if (action === 'restart') {
       const seconds = mp?.restartSeconds ?? 60;
       this.#maxPrefixTimer = setTimeout(() => {
@@ -238,7 +241,10 @@ export class SpeakerPeer {
     const wasUp = this.established;
     this.established = false;
     this.#sending = false;
-    if (why.error || why.received) this.lastError = describeDown(why);
+    if (why.error || why.received) {
+      this.lastError = describeDown(why);
+      this.lastErrorSnapshot = this.session.status().lastError;
+    }
     if (!wasUp) return;
     const n = this.negotiated;
     const peerGr = n?.peerGracefulRestart;

@@ -145,6 +145,8 @@ describe('BgpSpeaker', () => {
     expect([stop.code, stop.subcode, [...stop.data]]).toEqual([6, 1, [...data]]);
     expect(rib.named('peerDown').at(-1)).toEqual(['peerDown', '10.0.0.2', { gracefulRestart: false }]);
     expect(speaker.peerStatus()[0]).toMatchObject({ state: 'Idle (max-prefix)', lastError: 'max-prefix 10 exceeded (ipv4): sent Cease 1' });
+    s.lastErrorText = 'connect failed: ECONNREFUSED';
+    expect(speaker.peerStatus()[0]!.lastError).toBe('connect failed: ECONNREFUSED');
     const starts = () => s.calls.filter((c) => c[0] === 'start').length;
     await vi.advanceTimersByTimeAsync(29_000);
     expect(starts()).toBe(1);

@@ -13,7 +13,8 @@ export function peerStatusView(p: SpeakerPeer, rib: RibPort, localAsn: number, n
   const asn = p.peerAs ?? p.settings.asn;
   const n = p.negotiated;
   const since = st.state === 'Established' && st.establishedAt ? st.establishedAt : st.stateSince || p.sinceMs;
-  const lastError = p.lastError ?? st.lastError;
+  // Ours (max-prefix, the NOTIFICATION text) unless the session failed again since, e.g. while connecting.
+  const lastError = p.lastError !== undefined && st.lastError === p.lastErrorSnapshot ? p.lastError : (st.lastError ?? p.lastError);
   return {
     address: p.settings.address,
     port: p.settings.port,

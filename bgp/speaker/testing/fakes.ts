@@ -20,6 +20,8 @@ export class FakeSession extends EventEmitter implements SessionPort {
   state: SessionState = 'Idle';
   writable = true;
   local = '10.0.0.1';
+  /** What the session reports as its last error (the real one records connect and OPEN failures). */
+  lastErrorText: string | undefined;
   constructor(readonly input: SessionConfigInput) {
     super();
   }
@@ -45,6 +47,7 @@ export class FakeSession extends EventEmitter implements SessionPort {
     return {
       peerAddress: this.input.peerAddress, state: this.state, stateSince: 1000, messagesIn: 0, messagesOut: 0, updatesIn: 0,
       updatesOut: 0, keepalivesIn: 0, keepalivesOut: 0, notificationsIn: 0, notificationsOut: 0, flaps: 0, failures: 0, backlogBytes: 0,
+      lastError: this.lastErrorText,
     };
   }
   localAddress(): string | undefined {
