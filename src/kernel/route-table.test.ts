@@ -21,16 +21,35 @@ describe('IpRouteTable', () => {
     await expect(rt.list({ protos: [4] })).rejects.toThrow(InvariantError);
   });
 
-  it('writes removes then replaces in one ip -force -batch', async () => {
-    const runner = new FakeCommandRunner().on('route show', { stdout: '[]' });
+  it('writes removes and adds in one ip -force -batch, listing nothing when every key is free', async () => {
+    const runner = new FakeCommandRunner();
     const rt = new IpRouteTable(runner, silentLogger());
     await rt.apply({
       replace: [{ dst: '10.5.0.0/26', table: 254, proto: 111, type: 'blackhole' }],
       remove: [{ dst: '10.6.0.0/26', table: 254, proto: 111 }],
     });
-    const batch = runner.commands.find((c) => c.argv.includes('-batch'))!;
-    expect(batch.argv).toEqual(['ip', '-force', '-batch', '-']);
-    expect(batch.stdin).toBe('route del 10.6.0.0/26 table 254 proto 111\nroute replace blackhole 10.5.0.0/26 table 254 proto 111\n');
+    expect(runner.commands.map((c) => [c.argv.join(' '), c.stdin])).toEqual([
+      ['ip -force -batch -', 'route del 10.6.0.0/26 table 254 proto 111\nroute add blackhole 10.5.0.0/26 table 254 proto 111\n'],
+    ]);
+  });
+
+  it('replaces a key the kernel holds only after seeing the route there is ours', async () => {
+    const runner = new FakeCommandRunner()
+      .on('-batch', { exitCode: 1, stderr: 'RTNETLINK answers: File exists\nCommand failed -:2\n' }, { once: true })
+      .on('-4 route show table 254 proto 109', { stdout: '[{"dst":"10.8.0.0/24","gateway":"10.9.0.2","dev":"d0"}]' });
+    const rt = new IpRouteTable(runner, silentLogger());
+    await rt.apply({
+      replace: [{ dst: '10.7.0.0/24', via: '10.9.0.2', table: 254, proto: 109 }, { dst: '10.8.0.0/24', via: '10.9.0.3', table: 254, proto: 109 }],
+    });
+    const batches = runner.commands.filter((c) => c.argv.includes('-batch')).map((c) => c.stdin);
+    expect(batches).toEqual([
+      'route add 10.7.0.0/24 via 10.9.0.2 table 254 proto 109\nroute add 10.8.0.0/24 via 10.9.0.3 table 254 proto 109\n',
+      'route replace 10.8.0.0/24 via 10.9.0.3 table 254 proto 109\n',
+    ]);
+    // Only our own protocols were listed, in the one table concerned; no full listing.
+    expect(runner.lines.filter((l) => l.includes('route show'))).toEqual(
+      [109, 110, 111].map((p) => `ip -N -j -4 route show table 254 proto ${p}`),
+    );
   });
 
   it('names the failing lines, and ignores deleting a route that is already gone', async () => {
@@ -51,12 +70,20 @@ describe('IpRouteTable', () => {
   });
 
   it('refuses to overwrite a foreign route with the same table, dst and metric, and applies the rest', async () => {
-    const runner = new FakeCommandRunner().on('-4 route show', { stdout: V4 });
+    const runner = new FakeCommandRunner()
+      .on('-batch', { exitCode: 1, stderr: 'RTNETLINK answers: File exists\nCommand failed -:1\n' }, { once: true })
+      .on(/-4 route show table 254 proto/, { stdout: '[]' })
+      .on('-4 route show table 254', { stdout: V4 });
     const rt = new IpRouteTable(runner, silentLogger());
     const err = await rt.apply({ replace: [{ dst: '10.2.0.0/24', dev: 'mgy1', table: 254, proto: 109 }, { dst: '10.4.0.0/24', dev: 'mgy1', table: 254, proto: 109 }] })
       .catch((e: unknown) => e);
-    expect((err as KernelBatchError).failures[0]!.reason).toMatch(/proto 4/);
-    expect(runner.commands.find((c) => c.argv.includes('-batch'))!.stdin).toBe('route replace 10.4.0.0/24 dev mgy1 table 254 proto 109\n');
+    expect((err as KernelBatchError).failures).toEqual([
+      { line: 1, text: 'route replace 10.2.0.0/24 dev mgy1 table 254 proto 109', reason: 'would overwrite a route with proto 4, which Margay does not own' },
+    ]);
+    // One batch only: the free key was added, the taken one never replaced.
+    expect(runner.commands.filter((c) => c.argv.includes('-batch')).map((c) => c.stdin)).toEqual([
+      'route add 10.2.0.0/24 dev mgy1 table 254 proto 109\nroute add 10.4.0.0/24 dev mgy1 table 254 proto 109\n',
+    ]);
   });
 
   it('refuses to write or delete routes with a protocol Margay does not own', async () => {

@@ -71,6 +71,14 @@ export class IpRouteTable implements RouteTable {
     await this.apply({ remove: [key] });
   }
 
+  /**
+   * Two steps, so that filling a table never lists it: first one batch of `route del` and
+   * `route add` (NLM_F_EXCL: the kernel itself refuses a key that is taken, by anyone). Only for the
+   * adds refused with "File exists" does it list our own routes (kernel-side proto filter): those
+   * keys that are ours get a `route replace` in a second batch; the others belong to another
+   * protocol and are refused. Failures are reported against the logical batch (removes, then
+   * replaces as `route replace …`), whichever step ran them.
+   */
   async apply(changes: RouteChanges): Promise<void> {
     const removes = changes.remove ?? [];
     const replaces = changes.replace ?? [];
@@ -78,30 +86,78 @@ export class IpRouteTable implements RouteTable {
     for (const r of replaces) assertOwnedProto(r.proto, `route replace ${r.dst}`);
     if (removes.length + replaces.length === 0) return;
 
-    const refused: BatchLineFailure[] = [];
-    const lines = removes.map((k) => `route del ${renderRouteDeleteArgs(k).join(' ')}`);
-    const foreign = replaces.length > 0 ? await this.#foreignKeys(replaces) : new Map<string, number>();
-    for (const r of replaces) {
-      const line = `route replace ${renderRouteArgs(r).join(' ')}`;
-      const owner = foreign.get(routeKeyString(r));
-      if (owner === undefined) lines.push(line);
-      else refused.push({ line: 0, text: line, reason: `would overwrite a route with proto ${owner}, which Margay does not own` });
+    // Logical batch: what a caller reads in failures (line numbers and text).
+    const logical = [
+      ...removes.map((k) => `route del ${renderRouteDeleteArgs(k).join(' ')}`),
+      ...replaces.map((r) => `route replace ${renderRouteArgs(r).join(' ')}`),
+    ];
+    const first = logical.map((l, i) => (i < removes.length ? l : `route add ${l.slice('route replace '.length)}`));
+    const failures: BatchLineFailure[] = [];
+    const taken: number[] = []; // indexes into `replaces` whose key the kernel already holds
+    const step1 = await this.#batch(first);
+    for (const f of step1.failures) {
+      const i = f.line - 1;
+      if (i < removes.length && /No such process/.test(f.reason)) continue; // already gone: wanted
+      if (i >= removes.length && /File exists/.test(f.reason)) taken.push(i - removes.length);
+      else failures.push({ ...f, text: logical[i] ?? f.text });
     }
-    const input = lines.map((l) => `${l}\n`).join('');
-    const argv = [...this.#ip, '-force', '-batch', '-'];
-    const r = lines.length === 0 ? undefined : await this.runner.run(argv, { stdin: input, allowFailure: true });
-    const failed = r === undefined || r.exitCode === 0 ? [] : parseIpBatchFailures(r.stderr, input);
-    // Deleting a route that is already gone is what we wanted.
-    const real = failed.filter((f) => !(f.text.startsWith('route del ') && /No such process/.test(f.reason)));
-    if (r !== undefined && r.exitCode !== 0 && failed.length === 0) {
-      throw new KernelBatchError(r.argv, r.exitCode, r.stderr, []);
+    let argv = step1.argv;
+    if (taken.length > 0) {
+      const ours = await this.#ownKeys(taken.map((i) => replaces[i]!));
+      const again: number[] = [];
+      const foreign: number[] = [];
+      for (const i of taken) (ours.has(routeKeyString(replaces[i]!)) ? again : foreign).push(i);
+      if (foreign.length > 0) {
+        const owners = await this.#foreignOwners(foreign.map((i) => replaces[i]!));
+        for (const i of foreign) {
+          const owner = owners.get(routeKeyString(replaces[i]!));
+          const reason = `would overwrite a route with proto ${owner ?? '(unknown: gone since)'}, which Margay does not own`;
+          failures.push({ line: removes.length + i + 1, text: logical[removes.length + i]!, reason });
+        }
+      }
+      if (again.length > 0) {
+        const step2 = await this.#batch(again.map((i) => logical[removes.length + i]!));
+        argv = step2.argv;
+        for (const f of step2.failures) {
+          const i = again[f.line - 1]!;
+          failures.push({ ...f, line: removes.length + i + 1, text: logical[removes.length + i]! });
+        }
+      }
     }
-    const all = [...real, ...refused];
-    if (all.length > 0) {
-      this.log.warn({ failures: all.length, lines: lines.length }, 'route batch partly failed');
-      throw new KernelBatchError(r?.argv ?? argv, r?.exitCode ?? null, r?.stderr ?? '', all);
+    if (failures.length > 0) {
+      failures.sort((a, b) => a.line - b.line);
+      this.log.warn({ failures: failures.length, lines: logical.length }, 'route batch partly failed');
+      throw new KernelBatchError(argv, step1.exitCode, step1.stderr, failures);
     }
     if (this.log.isLevelEnabled('debug')) this.log.debug({ replaced: replaces.length, removed: removes.length }, 'routes applied');
+  }
+
+  /** One `ip -force -batch -`: the lines that failed (every other line is applied). */
+  async #batch(lines: readonly string[]): Promise<{ argv: readonly string[]; exitCode: number | null; stderr: string; failures: BatchLineFailure[] }> {
+    const input = lines.map((l) => `${l}\n`).join('');
+    const r = await this.runner.run([...this.#ip, '-force', '-batch', '-'], { stdin: input, allowFailure: true });
+    if (r.exitCode === 0) return { argv: r.argv, exitCode: 0, stderr: r.stderr, failures: [] };
+    const failures = parseIpBatchFailures(r.stderr, input);
+    if (failures.length === 0) throw new KernelBatchError(r.argv, r.exitCode, r.stderr, []);
+    return { argv: r.argv, exitCode: r.exitCode, stderr: r.stderr, failures };
+  }
+
+  /** Keys of our own routes among the families and tables of `routes` (kernel-side proto filter). */
+  async #ownKeys(routes: readonly KernelRoute[]): Promise<Set<string>> {
+    const keys = new Set<string>();
+    for (const { family, table } of scopesOf(routes)) {
+      for (const e of await this.list({ family, ...(table === undefined ? {} : { table }) })) keys.add(routeKeyString(e));
+    }
+    return keys;
+  }
+
+  /** Protocol of the route holding each key of `routes` (a full listing: only on a conflict). */
+  async #foreignOwners(routes: readonly KernelRoute[]): Promise<Map<string, number>> {
+    const owners = new Map<string, number>();
+    for (const { family, table } of scopesOf(routes)) {
+      for (const e of await this.#listAll(family, table)) if (!isOwnedRouteProtocol(e.proto)) owners.set(routeKeyString(e), e.proto);
+    }
+    return owners;
   }
 
   async #listAll(family: IpFamily | undefined, table: number | undefined, proto?: number): Promise<KernelRoute[]> {
@@ -119,16 +175,12 @@ export class IpRouteTable implements RouteTable {
     }
     return out;
   }
+}
 
-  /** Keys of routes of other protocols that a replace of one of `routes` would overwrite. */
-  async #foreignKeys(routes: readonly KernelRoute[]): Promise<Map<string, number>> {
-    const families = [...new Set(routes.map((r) => familyOf(r.dst)))];
-    const tables = [...new Set(routes.map((r) => r.table))];
-    const keys = new Map<string, number>();
-    for (const f of families) {
-      const existing = await this.#listAll(f, tables.length === 1 ? tables[0] : undefined);
-      for (const e of existing) if (!isOwnedRouteProtocol(e.proto)) keys.set(routeKeyString(e), e.proto);
-    }
-    return keys;
-  }
+/** The families to look at, each with its table when all routes of that family share one. */
+function scopesOf(routes: readonly KernelRoute[]): { family: IpFamily; table: number | undefined }[] {
+  return [...new Set(routes.map((r) => familyOf(r.dst)))].map((family) => {
+    const tables = new Set(routes.filter((r) => familyOf(r.dst) === family).map((r) => r.table));
+    return { family, table: tables.size === 1 ? [...tables][0] : undefined };
+  });
 }

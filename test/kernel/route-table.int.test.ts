@@ -48,6 +48,21 @@ describe('IpRouteTable against the kernel', () => {
         { dst: '10.70.0.0/24', via: '10.60.2.2', dev: ifC, table: 254, proto: B, metric: 20 },
       ]);
 
+      // IPv6 too (where `route add` could append a nexthop): the update replaces, in place.
+      await rt.apply({
+        replace: [
+          { dst: 'fd70:1::/64', via: 'fd60:2::2', dev: ifC, table: 254, proto: B },
+          { dst: 'fd70:2::/64', via: 'fd60:1::2', dev: ifB, table: 254, proto: B },
+          { dst: '10.70.1.0/24', via: '10.60.2.2', dev: ifC, table: 254, proto: B },
+        ],
+      });
+      const now = (await rt.list()).filter((r) => ['fd70:1::/64', 'fd70:2::/64', '10.70.1.0/24'].includes(r.dst));
+      expect(now.sort((x, y) => x.dst.localeCompare(y.dst))).toEqual([
+        { dst: '10.70.1.0/24', via: '10.60.2.2', dev: ifC, table: 254, proto: B },
+        { dst: 'fd70:1::/64', via: 'fd60:2::2', dev: ifC, table: 254, proto: B },
+        { dst: 'fd70:2::/64', via: 'fd60:1::2', dev: ifB, table: 254, proto: B },
+      ]);
+
       // Deleting with our proto never deletes the foreign route with the same destination.
       await rt.remove({ dst: '10.70.9.0/24', table: 254, proto: B });
       // Overwriting the foreign route is refused; the rest of the batch is applied.
