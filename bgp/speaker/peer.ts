@@ -31,6 +31,8 @@ export interface PeerHost {
   endOfRib(peer: SpeakerPeer, family: Family): void;
   /** The session came up (initial-sync tracking). */
   established(peer: SpeakerPeer): void;
+  /** The peer swapped its session: the listener must hand connections to `peer.session` now. */
+  sessionReplaced(peer: SpeakerPeer, old: SessionPort): void;
   /** A dynamic peer's session ended: the speaker forgets it. */
   dynamicDown(peer: SpeakerPeer): void;
   now(): number;
@@ -79,27 +81,56 @@ export class SpeakerPeer {
   #sinceMs: number;
   readonly log: Logger;
 
+  /**
+   * @param renew After our own restart the first session's OPENs carry the GR Restarting bit; that bit
+   *   belongs to the first OPEN only (RFC 4724 §3), so once that session has been up and goes down it
+   *   is replaced by one made with `renew` (Restarting bit clear).
+   */
   constructor(
     public settings: PeerSettings,
-    readonly session: SessionPort,
+    public session: SessionPort,
     readonly dynamic: boolean,
     private readonly host: PeerHost,
+    private renew?: () => SessionPort,
   ) {
     this.id = settings.address;
     this.log = host.log.child({ peer: settings.address, peerAsn: settings.asn });
     this.#sinceMs = host.now();
-    session.on('established', (n) => this.#onEstablished(n));
-    session.on('update', (m) => this.#onUpdate(m));
-    session.on('updatesDone', () => host.scheduleFlush());
-    session.on('routeRefresh', (m) => this.#onRouteRefresh(m));
-    session.on('down', (why) => this.#onDown(why));
-    session.on('drain', () => {
+    this.#attach(session);
+  }
+
+  #attach(session: SessionPort): void {
+    const host = this.host;
+    const mine = (fn: () => void) => () => {
+      if (this.session === session) fn();
+    };
+    session.on('established', (n) => mine(() => this.#onEstablished(n))());
+    session.on('update', (m) => mine(() => this.#onUpdate(m))());
+    session.on('updatesDone', mine(() => host.scheduleFlush()));
+    session.on('routeRefresh', (m) => mine(() => this.#onRouteRefresh(m))());
+    session.on('down', (why) => mine(() => this.#onDown(why))());
+    session.on('drain', mine(() => {
       this.#sending = false;
       host.scheduleFlush();
-    });
-    session.on('stateChange', () => {
+    }));
+    session.on('stateChange', mine(() => {
       this.#sinceMs = host.now();
-    });
+    }));
+  }
+
+  /** Swap in a session without the GR Restarting bit (see `renew`), inside the old one's 'down'. */
+  #renewSession(): void {
+    const make = this.renew;
+    this.renew = undefined;
+    if (!make) return;
+    const old = this.session;
+    const next = make();
+    this.session = next;
+    this.#attach(next);
+    this.host.sessionReplaced(this, old);
+    old.destroy(); // stops it before it schedules its own reconnect
+    if (this.adminDown === undefined) next.start();
+    this.log.info('session renewed without the graceful-restart Restarting bit');
   }
 
   get sinceMs(): number {
@@ -271,6 +302,7 @@ export class SpeakerPeer {
     } else if (this.dynamic && !this.#stopping) {
       this.host.dynamicDown(this);
     }
+    if (!this.#stopping) this.#renewSession();
     this.host.scheduleFlush();
   }
 }

@@ -110,6 +110,26 @@ describe('BgpSpeaker', () => {
     expect(s3.sent.map(String)).toEqual(['to3']);
   });
 
+  it('after our restart only the first session carries the Restarting bit; its successor does not', async () => {
+    const { sessions, listener, rib } = await setup(YAML, false, true);
+    const first = sessions.last('10.0.0.2');
+    first.establish();
+    first.emit('down', { reason: 'tcp-closed', error: true });
+    const second = sessions.last('10.0.0.2');
+    expect(second).not.toBe(first);
+    expect(first.input.gracefulRestart).toMatchObject({ restarting: true });
+    expect(second.input.gracefulRestart).toMatchObject({ restarting: false });
+    expect(first.calls.at(-1)).toEqual(['destroy']);
+    expect(second.calls).toEqual([['start']]);
+    expect(listener.registered.get('10.0.0.2')).toBe(second);
+    second.establish();
+    expect(rib.named('peerUp')).toHaveLength(2);
+    second.emit('down', { reason: 'tcp-closed', error: true });
+    expect(sessions.last('10.0.0.2')).toBe(second); // renewed once only
+    first.emit('update', update()); // a stray event from the old session is ignored
+    expect(rib.named('ingestUpdate')).toHaveLength(0);
+  });
+
   it('after our restart stops deferring once the restart time passes even if a peer never came', async () => {
     const { sessions, rib } = await setup(YAML, false, true);
     const s2 = sessions.last('10.0.0.2');

@@ -102,6 +102,10 @@ export class BgpSpeaker {
       endOfRib: () => this.#checkInSync(),
       established: () => this.#checkInSync(),
       dynamicDown: (p) => this.#forgetDynamic(p),
+      sessionReplaced: (p, old) => {
+        this.#listener?.register(p.session);
+        this.#listener?.unregister(old);
+      },
       now: () => this.#now(),
     };
   }
@@ -298,8 +302,12 @@ export class BgpSpeaker {
 
   #addPeer(p: PeerSettings, dynamic: boolean, sessions: SessionFactory, restarting: boolean): SpeakerPeer {
     const input = sessionInput(this.#config, p, { restarting, forwardingPreserved: restarting && this.#fib !== undefined, ...(dynamic && { passive: true }) });
-    const session = sessions.create(input, this.#log.child({ peer: p.address }));
-    const peer = new SpeakerPeer(p, session, dynamic, this.#host);
+    const log = this.#log.child({ peer: p.address });
+    const session = sessions.create(input, log);
+    const renew = restarting
+      ? () => sessions.create(sessionInput(this.#config, p, { restarting: false, forwardingPreserved: false }), log)
+      : undefined;
+    const peer = new SpeakerPeer(p, session, dynamic, this.#host, renew);
     this.#peers.set(p.address, peer);
     return peer;
   }

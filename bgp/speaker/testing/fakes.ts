@@ -98,7 +98,8 @@ export class FakeListener implements ListenerFactory, ListenerPort {
     this.registered.set((session as FakeSession).input.peerAddress, session);
   }
   unregister(session: SessionPort): void {
-    this.registered.delete((session as FakeSession).input.peerAddress);
+    const addr = (session as FakeSession).input.peerAddress;
+    if (this.registered.get(addr) === session) this.registered.delete(addr); // like BgpListener.removePeer
   }
   addRange(range: { prefix: string }, accept: (address: string) => SessionPort | undefined): void {
     this.ranges.push({ prefix: range.prefix, accept });
