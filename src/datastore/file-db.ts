@@ -148,13 +148,14 @@ export async function syncFiles(
   const onDisk = await scanManifestFiles(dir);
   if (!filesDiffer(db, onDisk)) return { changed: false, unsettled: 0 };
   const parsed = new Map<string, ReturnType<typeof parseManifestText> & { stat: string }>();
-  const settledBefore = BigInt(Date.now() - settleMs) * 1_000_000n;
+  const now = BigInt(Date.now()) * 1_000_000n;
+  const recent = { from: now - BigInt(settleMs) * 1_000_000n, to: now + FUTURE_TOLERANCE_NS };
   let unsettled = 0;
   for (const [rel, k] of [...onDisk].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (db.files[rel]?.stat === k) continue;
     let read;
     try {
-      read = await readSettled(join(dir, rel), settledBefore);
+      read = await readSettled(join(dir, rel), recent);
     } catch (err) {
       // Unreadable (EACCES, EISDIR, EIO…): a problem of this file only; its objects are kept.
       const code = (err as NodeJS.ErrnoException).code;
@@ -202,10 +203,20 @@ export async function syncFiles(
 }
 
 /**
- * Reads a manifest through one descriptor: its stat before and after the read must agree and show
- * no modification after `settledBefore` (ns since the epoch), else 'unsettled'.
+ * A modification time further ahead than this is not a write in progress (that would carry the
+ * current time) but a file stamped in the future (`cp -p` from a skewed clock, `touch -d`): it is
+ * read at once, or it would never be.
  */
-async function readSettled(abs: string, settledBefore: bigint): Promise<{ text: string; stat: string } | 'unsettled' | 'gone'> {
+const FUTURE_TOLERANCE_NS = 1_000_000_000n;
+
+/**
+ * Reads a manifest through one descriptor: its stat before and after the read must agree and its
+ * modification time must not fall in `recent` (ns since the epoch), else 'unsettled'.
+ */
+async function readSettled(
+  abs: string,
+  recent: { readonly from: bigint; readonly to: bigint },
+): Promise<{ text: string; stat: string } | 'unsettled' | 'gone'> {
   let fh;
   try {
     fh = await open(abs, 'r');
@@ -215,7 +226,7 @@ async function readSettled(abs: string, settledBefore: bigint): Promise<{ text: 
   }
   try {
     const before = await fh.stat({ bigint: true });
-    if (before.mtimeNs > settledBefore) return 'unsettled';
+    if (before.mtimeNs > recent.from && before.mtimeNs <= recent.to) return 'unsettled';
     const text = await fh.readFile('utf8');
     const after = await fh.stat({ bigint: true });
     const stat = `${before.ino}:${before.size}:${before.mtimeNs}:${before.ctimeNs}`;

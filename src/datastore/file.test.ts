@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile, mkdir, readdir, stat, symlink } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile, mkdir, readdir, stat, symlink, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -243,6 +243,15 @@ describe('FileDatastore: change notification', () => {
     await w.until('the finished file', (evs) => summarize(evs).includes('modified:team-a/web'));
     expect(summarize(w.events)).toEqual(['added:team-a/web', 'added:team-a/db', 'in-sync', 'modified:team-a/web']);
     expect(store.problems()).toEqual([]);
+  });
+
+  it('a file stamped in the future is read at once, not left waiting to settle', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'cluster.yaml'), HAND_WRITTEN);
+    const tomorrow = new Date(Date.now() + 86_400_000);
+    await utimes(join(dir, 'cluster.yaml'), tomorrow, tomorrow);
+    const store = await openStore(dir, { settleMs: 60_000 });
+    expect((await store.list('Pod')).items.map((p) => p.metadata.name).sort()).toEqual(['db', 'web']);
   });
 
   it('another instance on the same directory sees API writes as watch events', async () => {
