@@ -36,7 +36,7 @@ async function setup(yaml = YAML, fib = false, restarting = false) {
   const listener = new FakeListener();
   const rib = new FakeRib();
   const routeTable = new FakeRouteTable();
-  const config = parseBgpdConfig(fib ? `${yaml}\nfib: { enabled: true }\n` : yaml);
+  const config = parseBgpdConfig(fib && !yaml.includes('\nfib:') ? `${yaml}\nfib: { enabled: true }\n` : yaml);
   const speaker = new BgpSpeaker(config, {
     log: silentLogger(), sessions, listener, ribFactory: () => rib, ...(fib && { routeTable }), restarting,
   });
@@ -294,6 +294,14 @@ describe('BgpSpeaker', () => {
     expect([...routeTable.routes.values()]).toEqual([
       { dst: '10.1.0.0/24', table: 254, proto: 110, nexthops: [{ via: '10.0.0.2' }, { via: '10.0.0.3' }] },
     ]);
+  });
+
+  it('installs only the prefixes fib.prefixes selects', async () => {
+    const { rib, routeTable, sessions } = await setup(`${YAML}\nfib: { enabled: true, prefixes: [{ prefix: 10.1.0.0/16, le: 24 }] }\n`, true);
+    rib.bestChanges = ['10.1.2.0/24', '10.1.2.128/25', '10.2.0.0/24', '10.1.0.0/16'].map((prefix) => ({ family: 'ipv4' as const, prefix, nextHops: ['10.0.0.2'], local: false }));
+    sessions.last('10.0.0.2').emit('updatesDone');
+    await vi.advanceTimersByTimeAsync(10);
+    expect([...routeTable.routes.values()].map((r) => r.dst).sort()).toEqual(['10.1.0.0/16', '10.1.2.0/24']);
   });
 
   it('stop sends Cease 2 with the RFC 9003 message to every peer', async () => {
