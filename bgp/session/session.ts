@@ -274,7 +274,7 @@ export class Session extends EventEmitter<SessionEvents> {
       }),
     collides: (conn: Connection, open: OpenMessage): boolean => {
       const other = this.#other(conn);
-      const verdict = resolveCollision(this.config.routerId, open.bgpId, conn.incoming, other?.state);
+      const verdict = resolveCollision(this.config.routerId, open.bgpId, conn.incoming, other?.state, this.config.localAs, open.asn);
       if (verdict === 'none') return false;
       this.#log.info({ verdict, incoming: conn.incoming, other: other?.state }, 'connection collision');
       if (verdict === 'close-this') return true;
