@@ -17,6 +17,7 @@
  */
 import { assert } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
+import { OWNERSHIP } from '../../src/kernel/ownership.js';
 import type { RouteTable } from '../../src/kernel/route-table.js';
 import { CEASE_SUBCODE, ERR } from '../codec/constants.js';
 import { shutdownData } from '../codec/notification.js';
@@ -84,6 +85,8 @@ export class BgpSpeaker {
    * restart time passed, so peers do not sweep routes we simply have not relearned yet.
    */
   #deferOutbound = false;
+  /** start() called again by a global reconfigure: that is not a restart of ours (no GR R bit). */
+  #reconfiguring = false;
   readonly #host: PeerHost;
 
   constructor(config: SpeakerConfig, deps: SpeakerDeps) {
@@ -133,8 +136,8 @@ export class BgpSpeaker {
         ...(accept && { accept }),
       });
       this.#fib = new FibSyncLoop(fib, this.#log.child({ component: 'fib' }));
-      if (this.#deps.restarting === undefined) {
-        const ours = await this.#deps.routeTable.list({ table: this.#config.fib.table, protos: [110] });
+      if (this.#deps.restarting === undefined && !this.#reconfiguring) {
+        const ours = await this.#deps.routeTable.list({ table: this.#config.fib.table, protos: [OWNERSHIP.routeProtocol.bgp] });
         restarting = ours.length > 0;
         if (restarting) this.#log.info({ routes: ours.length }, 'FIB holds our routes from a previous run: restarting gracefully');
       }
@@ -259,7 +262,12 @@ export class BgpSpeaker {
     this.#fib = undefined;
     this.#config = next;
     this.#started = false;
-    await this.start();
+    this.#reconfiguring = true;
+    try {
+      await this.start();
+    } finally {
+      this.#reconfiguring = false;
+    }
   }
 
   /** Originates prefixes. Returns how many were (re)announced. */
