@@ -214,6 +214,8 @@ export class SpeakerPeer {
   }
 
   #onUpdate(m: UpdateMessage): void {
+    // After we ended the session mid-slice (max-prefix), messages still queued behind it are dropped.
+    if (!this.established) return;
     const r = this.host.rib().ingestUpdate(this.id, {
       withdrawn: m.withdrawn,
       attrs: m.rawAttributes,

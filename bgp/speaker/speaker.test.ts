@@ -164,6 +164,8 @@ describe('BgpSpeaker', () => {
     const stop = s.calls.find((c) => c[0] === 'stop')![1] as { code: number; subcode: number; data: Buffer };
     expect([stop.code, stop.subcode, [...stop.data]]).toEqual([6, 1, [...data]]);
     expect(rib.named('peerDown').at(-1)).toEqual(['peerDown', '10.0.0.2', { gracefulRestart: false }]);
+    s.emit('update', update()); // queued behind the Cease in the same slice: dropped, not fed to the RIB
+    expect(rib.named('ingestUpdate')).toHaveLength(1);
     expect(speaker.peerStatus()[0]).toMatchObject({ state: 'Idle (max-prefix)', lastError: 'max-prefix 10 exceeded (ipv4): sent Cease 1' });
     s.lastErrorText = 'connect failed: ECONNREFUSED';
     expect(speaker.peerStatus()[0]!.lastError).toBe('connect failed: ECONNREFUSED');
