@@ -23,6 +23,67 @@ describe('PrefixTable', () => {
     }), { numRuns: 50 });
   });
 
+  it('removes entries and reuses their indices, staying a Map under random insert/remove (IPv4 and IPv6)', () => {
+    fc.assert(fc.property(fc.boolean(), fc.array(fc.tuple(fc.boolean(), fc.nat(63), fc.nat(3)), { maxLength: 2000 }), (v6, ops) => {
+      const t = new PrefixTable(v6 ? 4 : 1, 16);
+      const model = new Map<number, number>(); // key number → index
+      // Keys sharing the high bits and lengths collide in the locality hash: long probe runs to shift.
+      const words = (k: number): Uint32Array => Uint32Array.of(0x0a000000 + (k << 8), 0, k, 0);
+      for (const [remove, k, l] of ops) {
+        const len = 24 + l, w = words(k), key = k * 4 + l;
+        if (remove) {
+          const i = model.get(key);
+          if (i === undefined) continue;
+          t.remove(i);
+          model.delete(key);
+        } else {
+          const i = v6 ? t.lookup4(w, 0, len, true) : t.intern1(w[0]!, len);
+          const prev = model.get(key);
+          if (prev !== undefined) expect(i).toBe(prev);
+          else { expect([...model.values()]).not.toContain(i); model.set(key, i); }
+        }
+        expect(t.count).toBe(model.size);
+      }
+      for (let k = 0; k < 64; k++) for (let l = 0; l < 4; l++) {
+        const w = words(k);
+        const got = v6 ? t.lookup4(w, 0, 24 + l, false) : t.find1(w[0]!, 24 + l);
+        expect(got).toBe(model.get(k * 4 + l) ?? -1);
+      }
+      // Reuse: the high-water mark never exceeds the most entries ever live at once.
+      expect(t.size).toBeLessThanOrEqual(Math.max(model.size, ops.length));
+    }), { numRuns: 200 });
+  });
+
+  it('does not grow under churn: insert N, remove all, insert N others', () => {
+    const t = new PrefixTable(1, 16);
+    const ids: number[] = [];
+    for (let i = 0; i < 5000; i++) ids.push(t.intern1((0x0b000000 + i * 256) >>> 0, 24));
+    const cap = t.capacity, bytes = t.bytes;
+    for (const i of ids) t.remove(i);
+    expect(t.count).toBe(0);
+    for (let i = 0; i < 5000; i++) expect(t.intern1((0x0c000000 + i * 256) >>> 0, 24)).toBeLessThan(5000);
+    expect(t.capacity).toBe(cap);
+    expect(t.bytes).toBe(bytes);
+    for (let i = 0; i < 5000; i++) expect(t.find1((0x0b000000 + i * 256) >>> 0, 24)).toBe(-1);
+  });
+
+  it('keeps working through many churn cycles on a full table (tombstones reused and rehashed away)', () => {
+    for (const words of [1, 4] as const) {
+      const t = new PrefixTable(words, 64);
+      const key = (c: number, i: number) => Uint32Array.of((c * 1000 + i * 7) >>> 0, c, i, 0);
+      let prev: number[] = [];
+      for (let c = 0; c < 60; c++) {
+        const ids = Array.from({ length: 64 }, (_, i) => { const w = key(c, i); return words === 1 ? t.intern1(w[0]!, 32) : t.lookup4(w, 0, 128, true); });
+        expect(new Set(ids).size).toBe(64);
+        for (let i = 0; i < 64; i++) { const w = key(c, i); expect(words === 1 ? t.find1(w[0]!, 32) : t.lookup4(w, 0, 128, false)).toBe(ids[i]); }
+        for (const i of prev) t.remove(i);
+        prev = ids;
+        expect(t.count).toBe(64);
+        expect(t.capacity).toBe(c === 0 ? 64 : 128); // grew once (64 + 64 live); never again
+      }
+    }
+  });
+
   it('finds nothing for absent keys', () => {
     const t = new PrefixTable(1);
     t.intern1(0x0a000000, 8);

@@ -1,17 +1,29 @@
 /**
- * PrefixTable: prefix → dense index, an open-addressing hash on typed arrays (no per-prefix objects,
- * no string keys). IPv4 keys are one u32 word + length, IPv6 keys four words + length. Indices are
- * dense and stable (0..size-1) so per-prefix state elsewhere lives in parallel typed arrays indexed by
- * them. Entries are never removed: a withdrawn prefix keeps its index (a few bytes) for reuse.
+ * PrefixTable: prefix → dense index, an open-addressing hash (linear probing) on typed arrays (no
+ * per-prefix objects, no string keys). IPv4 keys are one u32 word + length, IPv6 keys four words +
+ * length. Indices are dense and stable (0..size-1, `size` is the high-water mark) so per-prefix state
+ * elsewhere lives in parallel typed arrays indexed by them. `remove` frees an index (backward-shift
+ * deletion, no tombstones) and the next insert reuses it, so churn does not grow the table; the
+ * owner must only remove an index nothing else refers to (Rib.maybeFreePrefix checks that).
  */
+const EMPTY = -1;
+const TOMB = -2;
+
 export class PrefixTable {
   readonly words: number;
   /** Key words, `words` per index. */
   keys: Uint32Array;
   lens: Uint8Array;
+  /** High-water mark: indices in use are below it (freed ones have `lens` = FREE_LEN). */
   size = 0;
+  /** Live entries (size minus freed indices). */
+  count = 0;
   #slots: Int32Array;
   #mask: number;
+  /** Slots holding TOMB (a removed entry). */
+  #tombs = 0;
+  /** Freed indices: a stack linked through the first key word of each freed index (-1: empty). */
+  #free = -1;
 
   constructor(words: 1 | 4, initialCapacity = 1024) {
     this.words = words;
@@ -19,7 +31,7 @@ export class PrefixTable {
     while (cap < initialCapacity) cap *= 2;
     this.keys = new Uint32Array(cap * words);
     this.lens = new Uint8Array(cap);
-    this.#slots = new Int32Array(cap * 2).fill(-1);
+    this.#slots = new Int32Array(cap * 2).fill(EMPTY);
     this.#mask = cap * 2 - 1;
   }
 
@@ -61,18 +73,18 @@ export class PrefixTable {
   /** IPv4: index of (addr, len), inserting when absent. */
   intern1(w0: number, len: number): number {
     const slots = this.#slots, keys = this.keys, lens = this.lens, mask = this.#mask;
-    let s = PrefixTable.hash1(w0, len) & mask;
+    let s = PrefixTable.hash1(w0, len) & mask, tomb = -1;
     for (;;) {
       const i = slots[s]!;
-      if (i < 0) break;
-      if (keys[i] === w0 && lens[i] === len) return i;
+      if (i === EMPTY) break;
+      if (i >= 0) { if (keys[i] === w0 && lens[i] === len) return i; } else if (tomb < 0) tomb = s;
       s = (s + 1) & mask;
     }
-    if (this.size >= this.capacity) { this.#grow(); return this.intern1(w0, len); }
-    const i = this.size++;
+    if (this.#free < 0 && this.size >= this.capacity) { this.#grow(); return this.intern1(w0, len); }
+    const i = this.#newIndex();
     this.keys[i] = w0;
     this.lens[i] = len;
-    slots[s] = i;
+    this.#place(tomb, s, i);
     return i;
   }
 
@@ -82,8 +94,8 @@ export class PrefixTable {
     let s = PrefixTable.hash1(w0, len) & mask;
     for (;;) {
       const i = slots[s]!;
-      if (i < 0) return -1;
-      if (keys[i] === w0 && lens[i] === len) return i;
+      if (i === EMPTY) return -1;
+      if (i >= 0 && keys[i] === w0 && lens[i] === len) return i;
       s = (s + 1) & mask;
     }
   }
@@ -91,42 +103,108 @@ export class PrefixTable {
   /** IPv6 (or any 4-word key): index of (w[o..o+3], len), inserting when `insert`. */
   lookup4(w: ArrayLike<number>, o: number, len: number, insert: boolean): number {
     const slots = this.#slots, keys = this.keys, lens = this.lens, mask = this.#mask;
-    let s = PrefixTable.hash4(w, o, len) & mask;
+    let s = PrefixTable.hash4(w, o, len) & mask, tomb = -1;
     for (;;) {
       const i = slots[s]!;
-      if (i < 0) break;
+      if (i === EMPTY) break;
+      if (i < 0) { if (tomb < 0) tomb = s; s = (s + 1) & mask; continue; }
       const k = i * 4;
       if (lens[i] === len && keys[k] === w[o] && keys[k + 1] === w[o + 1] && keys[k + 2] === w[o + 2] && keys[k + 3] === w[o + 3]) return i;
       s = (s + 1) & mask;
     }
     if (!insert) return -1;
-    if (this.size >= this.capacity) { this.#grow(); return this.lookup4(w, o, len, true); }
-    const i = this.size++;
+    if (this.#free < 0 && this.size >= this.capacity) { this.#grow(); return this.lookup4(w, o, len, true); }
+    const i = this.#newIndex();
     for (let k = 0; k < 4; k++) this.keys[i * 4 + k] = w[o + k]!;
     this.lens[i] = len;
-    slots[s] = i;
+    this.#place(tomb, s, i);
     return i;
   }
+
+  /**
+   * Puts index i at the first tombstone of its probe run if there was one, else at empty slot s; when
+   * live entries plus tombstones pass 3/4 of the slots, rehashes to drop the tombstones (so probes
+   * always end at an empty slot). Removals alone never rehash: a peer going down stays sliceable.
+   */
+  #place(tomb: number, s: number, i: number): void {
+    if (tomb >= 0) { this.#slots[tomb] = i; this.#tombs--; return; }
+    this.#slots[s] = i;
+    if (this.#tombs > 0 && (this.count + this.#tombs) * 4 > this.#slots.length * 3) this.#rehash(this.#slots.length);
+  }
+
+  #newIndex(): number {
+    this.count++;
+    const i = this.#free;
+    if (i < 0) return this.size++;
+    this.#free = this.keys[i * this.words]! | 0;
+    return i;
+  }
+
+  /** Home slot of index i's key. */
+  #home(i: number): number {
+    return (this.words === 1 ? PrefixTable.hash1(this.keys[i]!, this.lens[i]!) : PrefixTable.hash4(this.keys, i * 4, this.lens[i]!)) & this.#mask;
+  }
+
+  /** True when index i holds a live prefix. */
+  isLive(i: number): boolean { return i < this.size && this.lens[i] !== FREE_LEN; }
+
+  /**
+   * Frees index i (live, and referenced by nothing else); a later insert reuses it. The slot becomes a
+   * tombstone (backward-shift deletion would read the key of every later entry of the probe run: a
+   * cache miss each when prefixes arrived out of order); tombstones are reused by inserts and dropped
+   * by the next rehash (see #place).
+   */
+  remove(i: number): void {
+    const slots = this.#slots, mask = this.#mask;
+    let s = this.#home(i);
+    while (slots[s] !== i) s = (s + 1) & mask;
+    slots[s] = TOMB;
+    this.lens[i] = FREE_LEN;
+    this.keys[i * this.words] = this.#free;
+    this.#free = i;
+    this.count--;
+    this.#tombs++;
+  }
+
+  /** Bytes held in typed arrays. */
+  get bytes(): number { return this.keys.byteLength + this.lens.byteLength + this.#slots.byteLength; }
 
   /** Words of index i (a view for IPv6, a fresh one-element array for IPv4). */
   keyOf(i: number): Uint32Array {
     return this.keys.subarray(i * this.words, i * this.words + this.words);
   }
 
+  /**
+   * Doubles capacity and rehashes in old slot order, not index order: an old slot's entries land near
+   * slot s or s + old length of the new array, so the rehash writes sequentially even when prefixes
+   * arrived in random order (index order would touch a random slot per entry: a cache and TLB miss each).
+   */
   #grow(): void {
     const cap = this.capacity * 2, w = this.words;
     const keys = new Uint32Array(cap * w); keys.set(this.keys); this.keys = keys;
     const lens = new Uint8Array(cap); lens.set(this.lens); this.lens = lens;
-    this.#slots = new Int32Array(cap * 2).fill(-1);
-    this.#mask = cap * 2 - 1;
+    this.#rehash(cap * 2);
+  }
+
+  /** New slot array of n slots (tombstones dropped), filled in old slot order. */
+  #rehash(n: number): void {
+    const old = this.#slots;
+    this.#slots = new Int32Array(n).fill(EMPTY);
+    this.#mask = n - 1;
+    this.#tombs = 0;
     const slots = this.#slots, mask = this.#mask;
-    for (let i = 0; i < this.size; i++) {
-      let s = (w === 1 ? PrefixTable.hash1(keys[i]!, lens[i]!) : PrefixTable.hash4(keys, i * 4, lens[i]!)) & mask;
-      while (slots[s]! >= 0) s = (s + 1) & mask;
-      slots[s] = i;
+    for (let s = 0; s < old.length; s++) {
+      const i = old[s]!;
+      if (i < 0) continue;
+      let t = this.#home(i);
+      while (slots[t] !== EMPTY) t = (t + 1) & mask;
+      slots[t] = i;
     }
   }
 }
+
+/** `lens` value of a freed index (no prefix is 255 bits long). */
+export const FREE_LEN = 255;
 
 /** Grows a typed array to at least n elements (doubling), keeping contents. */
 export function growTo<T extends Int32Array | Uint32Array | Uint8Array | Uint16Array | Float64Array>(a: T, n: number, fill?: number): T {
@@ -145,6 +223,7 @@ export class IntQueue {
   #head = 0;
   #tail = 0;
   get length(): number { return this.#tail - this.#head; }
+  get bytes(): number { return this.#a.byteLength; }
   push(v: number): void {
     if (this.#tail === this.#a.length) {
       if (this.#head > 0 && this.#head * 2 >= this.#a.length) {
