@@ -23,16 +23,22 @@ export interface MiniSpeakerOptions {
   readonly asn: number;
   readonly bgpId: number;
   readonly capabilities: readonly Capability[];
+  /** Send these bytes instead of our OPEN (malformed-OPEN tests). */
+  readonly openOverride?: Buffer | undefined;
 }
 
 export class MiniSpeaker {
   readonly received: BgpMessage[] = [];
+  /** Why the session never came up, once known. */
+  failure: unknown;
   readonly #server: Server;
   #sock: Socket | undefined;
   #keepalive: NodeJS.Timeout | undefined;
   #open: OpenMessage | undefined;
   #resolveUp: ((o: OpenMessage) => void) | undefined;
   #rejectUp: ((e: Error) => void) | undefined;
+  #markClosed: (() => void) | undefined;
+  readonly #closed = new Promise<void>((res) => (this.#markClosed = res));
   /** Resolves with the peer's OPEN once the peer's first KEEPALIVE arrived (session Established). */
   readonly established: Promise<OpenMessage>;
 
@@ -40,6 +46,10 @@ export class MiniSpeaker {
     this.established = new Promise<OpenMessage>((res, rej) => {
       this.#resolveUp = res;
       this.#rejectUp = rej;
+    });
+    // Tests that expect the peer to refuse us never await `established`: keep the failure as state.
+    this.established.then(undefined, (e: unknown) => {
+      this.failure = e;
     });
     this.#server = createServer((s) => this.#accept(s));
     this.#server.on('error', (e) => this.#rejectUp?.(e));
@@ -62,7 +72,7 @@ export class MiniSpeaker {
           if (msg.capabilities.some((c) => c.kind === 'extended-message') && this.o.capabilities.some((c) => c.kind === 'extended-message')) {
             framer.setMaxLength(MAX_EXTENDED_MESSAGE_LEN);
           }
-          s.write(encodeOpen({ asn: this.o.asn, holdTime: 90, bgpId: this.o.bgpId, capabilities: this.o.capabilities }));
+          s.write(this.o.openOverride ?? encodeOpen({ asn: this.o.asn, holdTime: 90, bgpId: this.o.bgpId, capabilities: this.o.capabilities }));
           s.write(encodeKeepalive());
           this.#keepalive = setInterval(() => s.write(encodeKeepalive()), 1000);
         } else if (msg.type === 'keepalive' && this.#open) {
@@ -73,7 +83,10 @@ export class MiniSpeaker {
       }
     });
     s.on('error', (e) => this.#rejectUp?.(e));
-    s.on('close', () => clearInterval(this.#keepalive));
+    s.on('close', () => {
+      clearInterval(this.#keepalive);
+      this.#markClosed?.();
+    });
   }
 
   /** Write messages, waiting for the socket to drain. */
@@ -81,6 +94,11 @@ export class MiniSpeaker {
     const s = this.#sock;
     if (!s) throw new Error('no session');
     for (const m of messages) if (!s.write(m)) await once(s, 'drain');
+  }
+
+  /** Resolves when the first accepted TCP session has closed (waits for one to be accepted). */
+  closed(): Promise<void> {
+    return this.#closed;
   }
 
   /** The NOTIFICATIONs the peer sent so far. */
