@@ -53,3 +53,19 @@ export interface RibApi {
   setImportPolicy(id: string, policy: PolicyDefinition | undefined): void;
   setExportPolicy(id: string, policy: PolicyDefinition | undefined): void;
 }
+
+/**
+ * Session loss and stale sweeps in bounded slices, so keepalives of other sessions are never starved
+ * by a full table going away (`Rib` implements it; `peerDown`/`sweepStale` stay synchronous). Usage:
+ * `startPeerDown(id)` then, from the event loop, `while (peerDownStep(20_000)) await setImmediate()`
+ * with outbound flushed between slices. A slice of 20k paths takes ≈5–10 ms.
+ */
+export interface RibSlicedRemoval {
+  /** As peerDown; without graceful restart the peer's paths are removed by peerDownStep. */
+  startPeerDown(id: string, opts?: { readonly gracefulRestart?: boolean }): void;
+  /** As sweepStale; the stale paths are removed by peerDownStep. */
+  startSweepStale(id: string, family?: Family): void;
+  /** Removes up to `budget` pending paths; true while work remains. */
+  peerDownStep(budget: number): boolean;
+  readonly peerDownPending: boolean;
+}

@@ -84,7 +84,7 @@ export function comparePaths(env: BestPathEnv, a: number, b: number, useMed = tr
     d = cmpNum(pa.addr[i]!, pb.addr[i]!);
     if (d !== 0) return d * STEP['peer-address'];
   }
-  d = cmpNum(ft.pathId[a]!, ft.pathId[b]!);
+  d = cmpNum(ft.pathIdOf(a), ft.pathIdOf(b));
   if (d !== 0) return d * STEP['path-id'];
   // Two sessions with one peer address (e.g. different ports): registration order decides.
   return cmpNum(ft.pathPeer[a]!, ft.pathPeer[b]!) * STEP['peer-address'];

@@ -3,8 +3,9 @@
  *   prefixes         PrefixTable (prefix → dense index)
  *   head[p]          first path of prefix p (-1: none), paths linked through path.next
  *   best[p]          Loc-RIB best path (-1: none), reason[p] the BestPathReason index
- *   path pool        peer, pathId, inAttr (pre-policy set), attr (post-policy set, -1 = rejected),
- *                    next, prefix, flags (stale), seq (arrival order, for oldest-path)
+ *   path pool        peer, pathId (allocated only once an ADD-PATH id ≠ 0 arrives), inAttr (pre-policy
+ *                    set), attr (post-policy set, -1 = rejected), next, prefix, flags (stale), seq
+ *                    (arrival order, only for oldest-path)
  *   fib queue        prefixes whose best/multipath set changed, for the best-path change stream
  * Adj-RIB-In of a peer is the set of pool paths with that peer; keeping pre-policy sets makes import
  * policy re-application possible without a route refresh (soft reconfiguration for 4 bytes per path).
@@ -24,7 +25,8 @@ export class FamilyTable {
   readonly fibQueue = new IntQueue();
 
   pathPeer = new Uint16Array(1024);
-  pathId = new Uint32Array(1024);
+  /** ADD-PATH ids; empty while every id is 0 (no ADD-PATH): read through pathIdOf. */
+  pathId = new Uint32Array(0);
   pathInAttr = new Int32Array(1024);
   pathAttr = new Int32Array(1024);
   pathNext = new Int32Array(1024);
@@ -57,10 +59,14 @@ export class FamilyTable {
     this.fibState = growTo(this.fibState, n);
   }
 
+  pathIdOf(q: number): number {
+    return q < this.pathId.length ? this.pathId[q]! : 0;
+  }
+
   /** Index of the path of (peer, pathId) under prefix p, or -1. */
   findPath(p: number, peer: number, pid: number): number {
-    const peers = this.pathPeer, ids = this.pathId, next = this.pathNext;
-    for (let q = this.head[p]!; q >= 0; q = next[q]!) if (peers[q] === peer && ids[q] === pid) return q;
+    const peers = this.pathPeer, next = this.pathNext;
+    for (let q = this.head[p]!; q >= 0; q = next[q]!) if (peers[q] === peer && this.pathIdOf(q) === pid) return q;
     return -1;
   }
 
@@ -72,7 +78,8 @@ export class FamilyTable {
       if (q >= this.pathPeer.length) this.#growPaths(q + 1);
     }
     this.pathPeer[q] = peer;
-    this.pathId[q] = pid;
+    if (pid !== 0 && this.pathId.length < this.pathPeer.length) this.pathId = growTo(this.pathId, this.pathPeer.length);
+    if (this.pathId.length > 0) this.pathId[q] = pid;
     this.pathInAttr[q] = inAttr;
     this.pathAttr[q] = attr;
     this.pathPrefix[q] = p;
@@ -112,9 +119,17 @@ export class FamilyTable {
     this.fibQueue.push(p);
   }
 
+  /** Bytes held in typed arrays. */
+  get bytes(): number {
+    return this.prefixes.bytes + this.head.byteLength + this.best.byteLength + this.reason.byteLength + this.fibState.byteLength
+      + this.pathPeer.byteLength + this.pathId.byteLength + this.pathInAttr.byteLength + this.pathAttr.byteLength
+      + this.pathNext.byteLength + this.pathPrefix.byteLength + this.pathFlags.byteLength + this.pathSeq.byteLength
+      + this.fibQueue.bytes;
+  }
+
   #growPaths(n: number): void {
     this.pathPeer = growTo(this.pathPeer, n);
-    this.pathId = growTo(this.pathId, n);
+    if (this.pathId.length > 0) this.pathId = growTo(this.pathId, n);
     this.pathInAttr = growTo(this.pathInAttr, n);
     this.pathAttr = growTo(this.pathAttr, n);
     this.pathNext = growTo(this.pathNext, n);

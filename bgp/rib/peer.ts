@@ -6,17 +6,20 @@ import { addressBytes } from '../policy/compile.js';
 import type { AttrSet } from './attr-store.js';
 import type { PeerFacts } from './best-path.js';
 import { familyOfAddress, parseIpv4, parseIpv6, parsePrefix, prefixWithin, type ParsedPrefix } from './prefix.js';
-import type { IntQueue } from './prefix-table.js';
+import type { DirtySet } from './dirty-set.js';
 import type { Family, RibNegotiated, RibPeerConfig } from './types.js';
 
 export const FAMILIES: readonly Family[] = ['ipv4', 'ipv6'];
 export const famIndex = (f: Family): number => (f === 'ipv4' ? 0 : 1);
 
-/** Adj-RIB-Out of one peer for one family. adv[p]: attribute set id advertised for prefix p, -1 none. */
+/**
+ * Adj-RIB-Out of one peer for one family. adv[p]: attribute set id advertised for prefix p, -1 none;
+ * it grows only when something is advertised (a peer that only sends costs nothing per prefix), so
+ * read it through `advOf`. dirty: prefixes waiting to be sent.
+ */
 export interface OutState {
   adv: Int32Array;
-  dirty: Uint8Array;
-  readonly queue: IntQueue;
+  readonly dirty: DirtySet;
   eorPending: boolean;
   /** After a route refresh: re-send even unchanged routes until the queue drains. */
   force: boolean;
@@ -47,6 +50,11 @@ export interface PeerRt extends PeerFacts {
   selfNextHop: [Uint8Array, Uint8Array];
   /** RibPeerConfig.sharedSubnet, parsed. */
   sharedSubnet: ParsedPrefix | undefined;
+}
+
+/** Set id advertised to o for prefix p, -1 for none. */
+export function advOf(o: OutState, p: number): number {
+  return p < o.adv.length ? o.adv[p]! : -1;
 }
 
 /** True when next hop bytes (4 or 16+) lie inside the subnet. */

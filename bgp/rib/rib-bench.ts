@@ -5,8 +5,10 @@
  * second eBGP peer (collector) are produced. Reports ingest time, outbound time, heap and RSS.
  *
  *   npx esbuild bgp/rib/rib-bench.ts --bundle --platform=node --format=esm --outfile=/tmp/rib-bench.mjs \
- *     && node --expose-gc /tmp/rib-bench.mjs [--prefixes N] [--runs R] [--per-update 800] [--shuffle] [--v6]
- * --shuffle: prefixes in random order instead of address order; --v6: IPv6 /48s in MP_REACH.
+ *     && node --expose-gc /tmp/rib-bench.mjs [--prefixes N] [--runs R] [--per-update 800] [--shuffle] [--v6] [--churn]
+ * --shuffle: prefixes in random order instead of address order; --v6: IPv6 /48s in MP_REACH;
+ * --churn: then withdraw all N and announce N other prefixes (memory must not double); peer down is
+ * also measured in slices (`peerDownStep`) with the longest slice reported.
  */
 import { performance } from 'node:perf_hooks';
 import { ATTR, ByteWriter, EMPTY_ATTRS, SEG, encodeAttrs, type RouteAttrs } from './attrs.js';
@@ -25,9 +27,10 @@ const V6 = process.argv.includes('--v6');
 const SHUFFLE = process.argv.includes('--shuffle');
 const PER = arg('per-update', V6 ? 500 : 800);
 const PREALLOC = arg('prealloc', 1024);
+const CHURN = process.argv.includes('--churn');
 const ACCEPT = { name: 'all', statements: [], defaultResult: 'accept' as const };
 
-function makeUpdates(): RibUpdate[] {
+function makeUpdates(base = 0x0b000000, withdraw = false): RibUpdate[] {
   const out: RibUpdate[] = [];
   let seed = 7;
   const rnd = (m: number): number => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed % m; };
@@ -54,11 +57,12 @@ function makeUpdates(): RibUpdate[] {
       w.buf[alAt] = (w.len - alAt - 2) >>> 8; w.buf[alAt + 1] = (w.len - alAt - 2) & 255;
     } else {
       const attrs = encodeAttrs(a, { fourOctetAs: true, nextHopAttr: true });
-      w.u16(0); w.u16(attrs.length); w.bytes(attrs);
+      if (withdraw) w.u16(n * 4); else { w.u16(0); w.u16(attrs.length); w.bytes(attrs); }
       for (let i = 0; i < n; i++) {
-        const v = (0x0b000000 + order[start + i]! * 256) >>> 0;
+        const v = (base + order[start + i]! * 256) >>> 0;
         w.u8(24); w.u8(v >>> 24); w.u8((v >>> 16) & 255); w.u8((v >>> 8) & 255);
       }
+      if (withdraw) w.u16(0);
     }
     if (w.len + 19 > 4096) throw new Error(`UPDATE too large: ${w.len + 19}`);
     out.push(ribUpdateFromBody(w.buf.subarray(0, w.len)));
@@ -95,21 +99,44 @@ function run(updates: RibUpdate[]): RunResult {
   const mem = process.memoryUsage();
   (globalThis as { gc?: () => void }).gc?.();
   const live = process.memoryUsage();
-  console.log(`  after gc: rss ${mb(live.rss)} MB, heap ${mb(live.heapUsed)} MB, array buffers ${mb(live.arrayBuffers)} MB`);
+  console.log(`  after gc: rss ${mb(live.rss)} MB, heap ${mb(live.heapUsed)}/${mb(live.heapTotal)} MB, array buffers ${mb(live.arrayBuffers)} MB, RIB typed arrays ${mb(rib.typedArrayBytes)} MB`);
   if (rib.countRoutes().prefixes !== N || rib.peerCounts('col').advertised !== N) throw new Error('bench: not all routes made it');
-  // Session loss of the injector without graceful restart: every route withdrawn and sent out.
+  const drain = (): number => { let n = 0; for (let b = rib.takeOutbound('col', 1 << 20); b.length > 0; b = rib.takeOutbound('col', 1 << 20)) n += b.length; return n; };
+  if (CHURN && !V6) {
+    const before = rib.typedArrayBytes;
+    const tc = performance.now();
+    for (const u of withdrawals) rib.ingestUpdate('inj', u);
+    drain();
+    for (const u of others) rib.ingestUpdate('inj', u);
+    drain();
+    (globalThis as { gc?: () => void }).gc?.();
+    const m = process.memoryUsage();
+    console.log(`  churn: withdrew ${N}, announced ${N} others in ${(performance.now() - tc).toFixed(0)} ms; RIB typed arrays ${mb(before)} → ${mb(rib.typedArrayBytes)} MB, prefix slots ${rib.prefixSlots.ipv4}, rss ${mb(m.rss)} MB`);
+    if (rib.prefixSlots.ipv4 !== N) throw new Error('bench: churn leaked prefix slots');
+  }
+  // Session loss of the injector without graceful restart: every route withdrawn and sent out, in
+  // slices of SLICE paths with the outbound written between slices (as the speaker does).
   const t3 = performance.now();
-  rib.peerDown('inj');
-  let wd = 0;
-  for (let b = rib.takeOutbound('col', 1 << 20); b.length > 0; b = rib.takeOutbound('col', 1 << 20)) wd += b.length;
+  rib.startPeerDown('inj');
+  let wd = 0, longest = 0, slices = 0;
+  for (let more = true; more; ) {
+    const s0 = performance.now();
+    more = rib.peerDownStep(SLICE);
+    wd += drain();
+    longest = Math.max(longest, performance.now() - s0);
+    slices++;
+  }
   const t4 = performance.now();
   if (rib.countRoutes().prefixes !== 0) throw new Error('bench: routes left after peerDown');
-  console.log(`  peer down: all ${N} withdrawn and ${wd} UPDATEs written in ${(t4 - t3).toFixed(0)} ms`);
+  console.log(`  peer down: all ${rib.prefixSlots.ipv4 === 0 ? N : -1} withdrawn and ${wd} UPDATEs written in ${(t4 - t3).toFixed(0)} ms, ${slices} slices of ${SLICE} paths, longest ${longest.toFixed(1)} ms`);
   return { ingest: t1 - t0, out: t2 - t1, cpu: (c1.user + c1.system) / 1000, msgs, bytes, heap: mem.heapUsed, rss: mem.rss, sets: rib.attrSetCount };
 }
 
+const SLICE = arg('slice', 20_000);
 const rss0 = process.memoryUsage().rss;
 const updates = makeUpdates();
+const withdrawals = CHURN ? makeUpdates(0x0b000000, true) : [];
+const others = CHURN ? makeUpdates(0x40000000) : [];
 console.log(`baseline rss ${mb(rss0)} MB; ${V6 ? 'IPv6 /48' : 'IPv4 /24'} prefixes${SHUFFLE ? ' (shuffled)' : ''} ${N}, ${updates.length} UPDATEs of ≤${PER} NLRI, node ${process.version}`);
 const results: RunResult[] = [];
 for (let r = 0; r < RUNS; r++) {

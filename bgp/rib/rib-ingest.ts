@@ -105,7 +105,7 @@ function announceNlri(rib: Rib, P: PeerRt, fam: Family, A: AttrSet, b: Uint8Arra
     if (nid >= 0) store.acquire(nid);
     const pid = scratch[1]!;
     let q = -1, wasBest = false;
-    for (let r = ft.head[pi]!; r >= 0; r = ft.pathNext[r]!) if (ft.pathPeer[r] === P.idx && ft.pathId[r] === pid) { q = r; break; }
+    for (let r = ft.head[pi]!; r >= 0; r = ft.pathNext[r]!) if (ft.pathPeer[r] === P.idx && ft.pathIdOf(r) === pid) { q = r; break; }
     if (q < 0) {
       ft.allocPath(pi, P.idx, pid, A.id, nid);
       P.received[f]!++;

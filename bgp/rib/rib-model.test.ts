@@ -14,7 +14,8 @@ const NEG: RibNegotiated = { peerRouterId: '1.1.1.1', fourOctetAs: true, familie
 type Op =
   | { op: 'announce'; peer: number; prefix: number; pathId: number; pathLen: number }
   | { op: 'withdraw'; peer: number; prefix: number; pathId: number }
-  | { op: 'down'; peer: number; gr: boolean }
+  | { op: 'down'; peer: number; gr: boolean; sliced: boolean }
+  | { op: 'step' }
   | { op: 'eor'; peer: number; family: Family }
   | { op: 'policy'; peer: number; strict: boolean }
   | { op: 'drain' };
@@ -22,7 +23,8 @@ type Op =
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('announce' as const), peer: fc.nat(2), prefix: fc.nat(PREFIXES.length - 1), pathId: fc.nat(1), pathLen: fc.integer({ min: 1, max: 3 }) }),
   fc.record({ op: fc.constant('withdraw' as const), peer: fc.nat(2), prefix: fc.nat(PREFIXES.length - 1), pathId: fc.nat(1) }),
-  fc.record({ op: fc.constant('down' as const), peer: fc.nat(2), gr: fc.boolean() }),
+  fc.record({ op: fc.constant('down' as const), peer: fc.nat(2), gr: fc.boolean(), sliced: fc.boolean() }),
+  fc.constant({ op: 'step' as const }),
   fc.record({ op: fc.constant('eor' as const), peer: fc.nat(2), family: fc.constantFrom<Family>('ipv4', 'ipv6') }),
   fc.record({ op: fc.constant('policy' as const), peer: fc.nat(2), strict: fc.boolean() }),
   fc.constant({ op: 'drain' as const }),
@@ -53,10 +55,12 @@ function run(ops: readonly Op[]): void {
   };
   for (const o of ops) {
     if (o.op === 'drain') { drain(); continue; }
+    if (o.op === 'step') { rib.peerDownStep(1); continue; } // one path of a pending sliced removal
     const id = PEERS[o.peer]!;
     if (o.op === 'down') {
       if (!up[o.peer]) { rib.peerUp(id, { ...NEG, peerRouterId: `10.9.0.${o.peer + 1}` }); up[o.peer] = true; continue; }
-      rib.peerDown(id, { gracefulRestart: o.gr });
+      if (o.sliced) rib.startPeerDown(id, { gracefulRestart: o.gr });
+      else rib.peerDown(id, { gracefulRestart: o.gr });
       up[o.peer] = false;
       adv.get(id)!.clear();
       for (const [k, v] of [...model]) if (k.startsWith(`${o.peer}|`)) { if (o.gr) v.stale = true; else model.delete(k); }
@@ -87,6 +91,7 @@ function run(ops: readonly Op[]): void {
       model.delete(key(o.peer, o.prefix, o.pathId));
     }
   }
+  while (rib.peerDownStep(2)); // finish sliced removals still pending
   // Adj-RIB-In matches the model (paths, stale flags, acceptance under the current policy).
   const routes = rib.queryRoutes({}).filter((r) => r.peer !== 'local');
   const got = routes.map((r) => `${PEERS.indexOf(r.peer as never)}|${PREFIXES.indexOf(r.prefix)}|${r.pathId}|${r.stale}`).sort();
@@ -111,6 +116,9 @@ function run(ops: readonly Op[]): void {
   expect(advertised.size).toBe(0);
   expect(rib.countRoutes()).toEqual({ prefixes: 0, paths: 0 });
   expect(rib.attrSetCount).toBe(0);
+  // Every prefix slot is freed once the FIB stream has been taken too (slots are reused, never leaked).
+  rib.takeBestPathChanges(1 << 20);
+  expect(rib.prefixSlots).toEqual({ ipv4: 0, ipv6: 0 });
 }
 
 describe('Rib against a reference model', () => {

@@ -11,7 +11,8 @@ import type { AttrSet, AttrStore } from './attr-store.js';
 import type { FamilyTable } from './family-table.js';
 import type { Family } from './types.js';
 import { EMPTY_ATTRS, encodeAttrs, type RouteAttrs } from './attrs.js';
-import type { PeerRt } from './peer.js';
+import { advOf, type PeerRt } from './peer.js';
+import { growTo } from './prefix-table.js';
 import type { Rib } from './rib.js';
 import { exportTransform } from './transforms.js';
 import { UpdateWriter } from './update-writer.js';
@@ -41,6 +42,8 @@ function wireOf(set: AttrSet, fourOctetAs: boolean, nextHopAttr: boolean): Uint8
 const chunkPi = new Int32Array(CHUNK);
 const chunkSet = new Int32Array(CHUNK);
 const grouped = new Int32Array(CHUNK);
+/** Prefixes of the chunk left without any path: their slots may be freed once written. */
+const emptied = new Int32Array(CHUNK);
 
 export function writeOutbound(rib: Rib, T: PeerRt, maxBytes: number): Buffer[] {
   const w = new UpdateWriter(T.neg!.extendedMessages ? 65535 : 4096);
@@ -50,15 +53,16 @@ export function writeOutbound(rib: Rib, T: PeerRt, maxBytes: number): Buffer[] {
     const o = T.out[f];
     if (!o) continue;
     const ft = rib.tables[f]!, fam = ft.family, cache = T.exportCache[f]!;
-    while (w.bytes < maxBytes && o.queue.length > 0) {
+    while (w.bytes < maxBytes && o.dirty.count > 0) {
       let lastAttr = -2, lastSrc = -1, last: AttrSet | null = null;
       // Bounded by the remaining budget (≥ 2 bytes per NLRI, ~4 typical) so a small maxBytes is honoured.
-      const n = Math.min(CHUNK, o.queue.length, Math.max(64, Math.ceil((maxBytes - w.bytes) / 4)));
-      let m = 0;
+      const n = Math.min(CHUNK, Math.max(64, Math.ceil((maxBytes - w.bytes) / 4)));
+      let m = 0, e = 0;
       for (let k = 0; k < n; k++) {
-        const pi = o.queue.shift();
-        o.dirty[pi] = 0;
+        const pi = o.dirty.take();
+        if (pi < 0) break;
         const b = ft.best[pi]!;
+        if (ft.head[pi]! < 0) emptied[e++] = pi;
         let r: AttrSet | null = null;
         if (b >= 0) {
           const aid = ft.pathAttr[b]!, src = ft.pathPeer[b]!;
@@ -77,13 +81,14 @@ export function writeOutbound(rib: Rib, T: PeerRt, maxBytes: number): Buffer[] {
             lastAttr = aid; lastSrc = src; last = r;
           }
         }
-        const rid = r ? r.id : -1, adv = o.adv[pi]!;
+        const rid = r ? r.id : -1, adv = advOf(o, pi);
         if (rid === adv && (!o.force || rid < 0)) continue;
         if (rid < 0) {
           store.release(adv);
           o.adv[pi] = -1;
           o.advertised--;
         } else if (rid !== adv) {
+          if (pi >= o.adv.length) o.adv = growTo(o.adv, ft.prefixes.capacity, -1);
           store.acquire(rid);
           if (adv >= 0) store.release(adv); else o.advertised++;
           o.adv[pi] = rid;
@@ -92,8 +97,9 @@ export function writeOutbound(rib: Rib, T: PeerRt, maxBytes: number): Buffer[] {
         chunkSet[m++] = rid;
       }
       emitGroups(w, ft, fam, m, store, as4);
+      for (let k = 0; k < e; k++) rib.maybeFreePrefix(f, emptied[k]!);
     }
-    if (o.queue.length === 0) {
+    if (o.dirty.count === 0) {
       o.force = false;
       if (o.eorPending && w.bytes < maxBytes) { w.endOfRib(fam); o.eorPending = false; }
     }

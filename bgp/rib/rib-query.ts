@@ -48,7 +48,7 @@ export function queryRoutes(rib: Rib, q: RibQuery): RibRoute[] {
         const accepted = ft.pathAttr[path]! >= 0;
         const a = rib.store.get(accepted ? ft.pathAttr[path]! : ft.pathInAttr[path]!).attrs;
         out.push({
-          family: ft.family, prefix, peer: rib.peers[pidx]!.config.id, pathId: ft.pathId[path]!,
+          family: ft.family, prefix, peer: rib.peers[pidx]!.config.id, pathId: ft.pathIdOf(path),
           best: path === best, multipath: multi.includes(path),
           ...(path === best && { reason: REASONS[ft.reason[pi]!]! }),
           stale: (ft.pathFlags[path]! & PATH_STALE) !== 0, accepted,

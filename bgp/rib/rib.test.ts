@@ -166,3 +166,105 @@ describe('peer and policy lifecycle', () => {
     expect(() => rib.ingestUpdate('a', update({}))).toThrow(/not up/);
   });
 });
+
+describe('Rib memory under churn', () => {
+  it('reuses prefix and path slots: announce N, withdraw all, announce N others does not grow', () => {
+    const rib = setup({ trackBestChanges: false });
+    up(rib, ebgp('a', '10.0.0.2', 65001));
+    up(rib, ebgp('b', '10.0.1.2', 65002));
+    const N = 20_000, PER = 500;
+    const prefixes = (base: number) => Array.from({ length: N }, (_, i) => `${base}.${(i >> 8) & 255}.${i & 255}.0/24`);
+    const drain = () => { for (let b = rib.takeOutbound('b', 1 << 20); b.length > 0; b = rib.takeOutbound('b', 1 << 20)); };
+    const announce = (ps: string[]) => {
+      for (let i = 0; i < ps.length; i += PER) rib.ingestUpdate('a', update({ announce: ps.slice(i, i + PER), route: { asPath: [65001, 100 + (i % 7)], nextHop: '10.0.0.2' } }));
+    };
+    const withdraw = (ps: string[]) => { for (let i = 0; i < ps.length; i += PER) rib.ingestUpdate('a', update({ withdraw: ps.slice(i, i + PER) })); };
+    announce(prefixes(20)); drain();
+    const bytes = rib.typedArrayBytes;
+    expect(rib.prefixSlots.ipv4).toBe(N);
+    withdraw(prefixes(20)); drain();
+    expect(rib.prefixSlots.ipv4).toBe(0);
+    expect(rib.countRoutes()).toEqual({ prefixes: 0, paths: 0 });
+    announce(prefixes(30)); drain();
+    expect(rib.prefixSlots.ipv4).toBe(N);
+    expect(rib.typedArrayBytes).toBe(bytes);
+    expect(rib.peerCounts('b').advertised).toBe(N);
+    expect(rib.queryRoutes({ prefix: '20.0.1.0/24' })).toEqual([]);
+    expect(rib.queryRoutes({ prefix: '30.0.1.0/24' })).toHaveLength(1);
+  });
+
+  it('keeps a withdrawn prefix slot until the withdrawal has been sent, then frees it', () => {
+    const rib = setup({ trackBestChanges: false });
+    up(rib, ebgp('a', '10.0.0.2', 65001));
+    up(rib, ebgp('b', '10.0.1.2', 65002));
+    rib.takeOutbound('b', 1 << 20);
+    rib.ingestUpdate('a', update({ announce: ['10.1.0.0/16'], route: { asPath: [65001], nextHop: '10.0.0.2' } }));
+    rib.takeOutbound('b', 1 << 20);
+    rib.ingestUpdate('a', update({ withdraw: ['10.1.0.0/16'] }));
+    expect(rib.prefixSlots.ipv4).toBe(1); // still owed to b as a withdrawal
+    rib.ingestUpdate('a', update({ announce: ['10.2.0.0/16'], route: { asPath: [65001], nextHop: '10.0.0.2' } }));
+    expect(rib.prefixSlots.ipv4).toBe(2);
+    const out = decodeOut(rib.takeOutbound('b', 1 << 20));
+    expect(out.flatMap((m) => m.withdrawn)).toEqual(['10.1.0.0/16']);
+    expect(out.flatMap((m) => m.announced)).toEqual(['10.2.0.0/16']);
+    expect(rib.prefixSlots.ipv4).toBe(1);
+  });
+});
+
+describe('sliced peer down', () => {
+  const N = 3000;
+  const prefixes = Array.from({ length: N }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.0/24`);
+  function loaded(): Rib {
+    const rib = setup({ trackBestChanges: false });
+    up(rib, ebgp('a', '10.0.0.2', 65001));
+    up(rib, ebgp('b', '10.0.1.2', 65002));
+    for (let i = 0; i < N; i += 500) rib.ingestUpdate('a', update({ announce: prefixes.slice(i, i + 500), route: { asPath: [65001], nextHop: '10.0.0.2' } }));
+    rib.takeOutbound('b', 1 << 22);
+    return rib;
+  }
+  const withdrawn = (rib: Rib) => decodeOut(rib.takeOutbound('b', 1 << 22)).flatMap((m) => m.withdrawn);
+
+  it('removes at most `budget` paths per step and ends where peerDown ends', () => {
+    const rib = loaded();
+    rib.startPeerDown('a');
+    expect(rib.peerDownPending).toBe(true);
+    expect(rib.countRoutes().paths).toBe(N); // nothing removed yet: the caller decides when
+    const got: string[] = [];
+    let steps = 0;
+    for (let more = true; more; steps++) {
+      const before = rib.countRoutes().paths;
+      more = rib.peerDownStep(700);
+      expect(before - rib.countRoutes().paths).toBeLessThanOrEqual(700);
+      got.push(...withdrawn(rib));
+    }
+    expect(steps).toBe(Math.ceil(N / 700) + (N % 700 === 0 ? 1 : 0));
+    expect(rib.peerDownPending).toBe(false);
+    expect(got.sort()).toEqual([...prefixes].sort());
+    expect(rib.countRoutes()).toEqual({ prefixes: 0, paths: 0 });
+    expect(rib.prefixSlots.ipv4).toBe(0);
+    expect(rib.peerCounts('b').advertised).toBe(0);
+  });
+
+  it('finishes a pending removal before the peer comes back up', () => {
+    const rib = loaded();
+    rib.startPeerDown('a');
+    rib.peerDownStep(100);
+    rib.peerUp('a', { ...NEG, peerRouterId: '10.0.0.2' });
+    expect(rib.peerDownPending).toBe(false);
+    expect(rib.countRoutes().paths).toBe(0);
+    rib.ingestUpdate('a', update({ announce: ['10.0.0.0/24'], route: { asPath: [65001], nextHop: '10.0.0.2' } }));
+    expect(rib.peerDownStep(100)).toBe(false);
+    expect(rib.countRoutes()).toEqual({ prefixes: 1, paths: 1 });
+  });
+
+  it('sweeps stale paths in slices after a graceful restart, keeping refreshed ones', () => {
+    const rib = loaded();
+    rib.peerDown('a', { gracefulRestart: true });
+    rib.peerUp('a', { ...NEG, peerRouterId: '10.0.0.2' });
+    rib.ingestUpdate('a', update({ announce: prefixes.slice(0, 10), route: { asPath: [65001, 7], nextHop: '10.0.0.2' } }));
+    rib.startSweepStale('a', 'ipv4');
+    while (rib.peerDownStep(500));
+    expect(rib.countRoutes()).toEqual({ prefixes: 10, paths: 10 });
+    expect(rib.queryRoutes({}).every((r) => !r.stale)).toBe(true);
+  });
+});

@@ -14,14 +14,14 @@
 import { MargayError } from '../../src/errors.js';
 import { compilePolicy } from '../policy/compile.js';
 import type { PolicyDefinition } from '../policy/types.js';
-import type { OriginateAttrs, RibApi } from './api.js';
+import type { OriginateAttrs, RibApi, RibSlicedRemoval } from './api.js';
 import { AttrStore, type AttrSet } from './attr-store.js';
 import { scanAttrs, type AttrScan } from './attrs.js';
 import { type BestPathEnv, multipathSet, selectBest, selection } from './best-path.js';
 import { FamilyTable, PATH_STALE } from './family-table.js';
-import { famIndex, makePeer, type OutState, type PeerRt } from './peer.js';
+import { DirtySet } from './dirty-set.js';
+import { advOf, famIndex, makePeer, type PeerRt } from './peer.js';
 import { formatPrefix, parseIpv4, parsePrefix } from './prefix.js';
-import { IntQueue, growTo } from './prefix-table.js';
 import { countRoutes, nextHopText, queryRoutes } from './rib-query.js';
 import { ingestUpdate } from './rib-ingest.js';
 import { originateAttrs, writeOutbound } from './rib-out.js';
@@ -36,7 +36,7 @@ export class RibStateError extends MargayError {
   readonly code = 'MGY_BGP_RIB_STATE';
 }
 
-export class Rib implements RibApi {
+export class Rib implements RibApi, RibSlicedRemoval {
   readonly opts: Required<Omit<RibOptions, 'clusterId' | 'prefixLists'>> & { readonly clusterId: string; readonly prefixLists: RibOptions['prefixLists'] };
   readonly store = new AttrStore();
   readonly tables: readonly [FamilyTable, FamilyTable];
@@ -46,6 +46,8 @@ export class Rib implements RibApi {
   readonly upOut: [PeerRt[], PeerRt[]] = [[], []];
   readonly env: TransformEnv;
   readonly bestEnv: [BestPathEnv, BestPathEnv];
+  /** Pending path removals (peer down, stale sweep), processed by peerDownStep. */
+  #jobs: { readonly peer: PeerRt; readonly f: number; cursor: number; readonly staleOnly: boolean }[] = [];
   readonly scan: AttrScan = { hash: 0, hasReachAttrs: false, mpReach: undefined, mpUnreach: undefined };
 
   constructor(options: RibOptions, initialPrefixes = 1024) {
@@ -102,6 +104,7 @@ export class Rib implements RibApi {
   removePeer(id: string): void {
     const p = this.peer(id);
     this.peerDown(id);
+    this.#finishJobs(p);
     for (let f = 0; f < 2; f++) this.#removePaths(p, f, () => true);
     this.peers[p.idx] = undefined;
     this.#byId.delete(id);
@@ -175,6 +178,7 @@ export class Rib implements RibApi {
   peerUp(id: string, negotiated: RibNegotiated): void {
     const p = this.peer(id);
     if (p.up) this.peerDown(id, { gracefulRestart: true });
+    this.#finishJobs(p);
     p.up = true;
     p.neg = negotiated;
     p.routerId = parseIpv4(negotiated.peerRouterId);
@@ -182,26 +186,92 @@ export class Rib implements RibApi {
     for (const fam of negotiated.families) {
       const f = famIndex(fam), ft = this.tables[f]!;
       const n = ft.prefixes.capacity;
-      const o = { adv: new Int32Array(n).fill(-1), dirty: new Uint8Array(n), queue: new IntQueue(), eorPending: true, force: false, advertised: 0 };
-      for (let i = 0; i < ft.prefixes.size; i++) if (ft.best[i]! >= 0) { o.dirty[i] = 1; o.queue.push(i); }
+      const o = { adv: new Int32Array(0), dirty: new DirtySet(), eorPending: true, force: false, advertised: 0 };
+      for (let i = 0; i < ft.prefixes.size; i++) if (ft.best[i]! >= 0) o.dirty.mark(i, n);
       p.out[f] = o;
       this.upOut[f]!.push(p);
     }
   }
 
   peerDown(id: string, opts?: { readonly gracefulRestart?: boolean }): void {
+    this.startPeerDown(id, opts);
+    this.#finishJobs(this.peer(id));
+  }
+
+  /**
+   * Session lost, without blocking: the peer's Adj-RIB-Out is dropped at once (and with
+   * `gracefulRestart` its paths are marked stale, a byte per path), but without it the paths are
+   * removed by `peerDownStep`, which the caller runs in slices between other work (keepalives). Until
+   * then the dead peer's paths still count for best path. peerUp, removePeer and a new stale marking
+   * of the same peer first finish its pending removal.
+   */
+  startPeerDown(id: string, opts?: { readonly gracefulRestart?: boolean }): void {
     const p = this.peer(id);
     if (!p.up) return;
+    this.#finishJobs(p); // a pending stale sweep must not take the paths this restart marks stale
     p.up = false;
     for (let f = 0; f < 2; f++) {
       const o = p.out[f];
       if (o) {
-        for (let i = 0; i < o.adv.length; i++) if (o.adv[i]! >= 0) this.store.release(o.adv[i]!);
         p.out[f] = undefined;
         this.upOut[f] = this.upOut[f]!.filter((x) => x !== p) as PeerRt[];
+        const ft = this.tables[f]!;
+        for (let i = 0; i < o.adv.length; i++) {
+          if (o.adv[i]! < 0) continue;
+          this.store.release(o.adv[i]!);
+          if (ft.head[i]! < 0) this.maybeFreePrefix(f, i);
+        }
       }
       if (opts?.gracefulRestart) this.#markStale(p, f);
-      else this.#removePaths(p, f, () => true);
+      else this.#jobs.push({ peer: p, f, cursor: 0, staleOnly: false });
+    }
+  }
+
+  /** Like sweepStale, but the removal is done by `peerDownStep` slices. */
+  startSweepStale(id: string, family?: Family): void {
+    const p = this.peer(id);
+    for (let f = 0; f < 2; f++) if (family === undefined || famIndex(family) === f) this.#jobs.push({ peer: p, f, cursor: 0, staleOnly: true });
+  }
+
+  /**
+   * Removes up to `budget` paths of pending peer-down / stale-sweep work (and scans at most 8 × budget
+   * pool slots), re-running best path and queueing withdrawals for them. True while work remains.
+   */
+  peerDownStep(budget: number): boolean {
+    let removed = 0, scanned = 0;
+    const scanMax = budget * 8;
+    while (this.#jobs.length > 0 && removed < budget && scanned < scanMax) {
+      const j = this.#jobs[0]!, ft = this.tables[j.f]!, idx = j.peer.idx;
+      const end = Math.min(ft.pathTop, j.cursor + (scanMax - scanned));
+      let q = j.cursor;
+      for (; q < end && removed < budget; q++) {
+        if (ft.pathPeer[q] !== idx || ft.pathPrefix[q]! < 0) continue;
+        if (j.staleOnly && (ft.pathFlags[q]! & PATH_STALE) === 0) continue;
+        this.removePath(j.f, q);
+        removed++;
+      }
+      scanned += q - j.cursor;
+      j.cursor = q;
+      if (q >= ft.pathTop) this.#jobs.shift();
+    }
+    return this.#jobs.length > 0;
+  }
+
+  /** True while peer-down / stale-sweep work is pending (see peerDownStep). */
+  get peerDownPending(): boolean { return this.#jobs.length > 0; }
+
+  /** Completes pending removal work of peer p synchronously (other peers' jobs stay queued). */
+  #finishJobs(p: PeerRt): void {
+    const mine = this.#jobs.filter((j) => j.peer === p);
+    if (mine.length === 0) return;
+    this.#jobs = this.#jobs.filter((j) => j.peer !== p);
+    const ft = (f: number) => this.tables[f]!;
+    for (const j of mine) {
+      const t = ft(j.f);
+      for (let q = j.cursor; q < t.pathTop; q++) {
+        if (t.pathPeer[q] !== p.idx || t.pathPrefix[q]! < 0) continue;
+        if (!j.staleOnly || (t.pathFlags[q]! & PATH_STALE) !== 0) this.removePath(j.f, q);
+      }
     }
   }
 
@@ -225,6 +295,7 @@ export class Rib implements RibApi {
   }
 
   beginRouteRefresh(id: string, family: Family): void {
+    this.#finishJobs(this.peer(id));
     this.#markStale(this.peer(id), famIndex(family));
   }
 
@@ -266,13 +337,31 @@ export class Rib implements RibApi {
       const src = sel.best >= 0 ? ft.pathPeer[sel.best]! : -1;
       for (let k = 0; k < ups.length; k++) {
         const t = ups[k]!, o = t.out[f]!;
-        if (o.dirty.length <= pi) ensureOut(o, ft.prefixes.capacity);
-        // The new best came from this peer and nothing is advertised to it: nothing to send (split horizon).
-        if (t.idx === src && o.adv[pi] === -1) continue;
-        if (o.dirty[pi] === 0) { o.dirty[pi] = 1; o.queue.push(pi); }
+        // Nothing advertised and either no best path or one from this peer (split horizon): nothing to send.
+        if ((sel.best < 0 || t.idx === src) && advOf(o, pi) === -1) continue;
+        o.dirty.mark(pi, ft.prefixes.capacity);
       }
       if (this.opts.trackBestChanges) ft.queueFib(pi);
     } else if (this.opts.trackBestChanges && this.opts.maxPaths > 1) ft.queueFib(pi);
+    if (ft.head[pi]! < 0) this.maybeFreePrefix(f, pi);
+  }
+
+  /**
+   * Frees prefix slot pi of family f for reuse once nothing refers to it: no path, not queued for the
+   * FIB stream, and for every up peer neither advertised nor waiting to be sent. Called wherever one of
+   * those references goes away (last path removed, outbound written, FIB change taken, peer down).
+   */
+  maybeFreePrefix(f: number, pi: number): void {
+    const ft = this.tables[f]!;
+    if (ft.head[pi]! >= 0 || ft.fibState[pi] !== 0 || !ft.prefixes.isLive(pi)) return;
+    const ups = this.upOut[f]!;
+    for (let k = 0; k < ups.length; k++) {
+      const o = ups[k]!.out[f]!;
+      if (advOf(o, pi) >= 0 || o.dirty.has(pi)) return;
+    }
+    ft.best[pi] = -1;
+    ft.reason[pi] = 0;
+    ft.prefixes.remove(pi);
   }
 
   refreshOutbound(id: string, family?: Family): void {
@@ -281,11 +370,8 @@ export class Rib implements RibApi {
       const o = p.out[f];
       if (!o || (family !== undefined && famIndex(family) !== f)) continue;
       p.exportCache[f]!.clear();
-      const ft = this.tables[f]!;
-      ensureOut(o, ft.prefixes.capacity);
-      for (let i = 0; i < ft.prefixes.size; i++) {
-        if ((ft.best[i]! >= 0 || o.adv[i]! >= 0) && o.dirty[i] === 0) { o.dirty[i] = 1; o.queue.push(i); }
-      }
+      const ft = this.tables[f]!, n = ft.prefixes.capacity;
+      for (let i = 0; i < ft.prefixes.size; i++) if (ft.best[i]! >= 0 || advOf(o, i) >= 0) o.dirty.mark(i, n);
       o.force = true;
     }
   }
@@ -323,7 +409,7 @@ export class Rib implements RibApi {
 
   hasOutbound(id: string): boolean {
     const p = this.peer(id);
-    return p.out.some((o) => o !== undefined && (o.queue.length > 0 || o.eorPending));
+    return p.out.some((o) => o !== undefined && (o.dirty.count > 0 || o.eorPending));
   }
 
   takeBestPathChanges(max: number): BestPathChange[] {
@@ -338,6 +424,7 @@ export class Rib implements RibApi {
         if (b < 0) {
           ft.fibState[pi] = 0;
           if (st & 2) out.push({ family: ft.family, prefix: prefix(), nextHops: null, local: false });
+          if (ft.head[pi]! < 0) this.maybeFreePrefix(f, pi);
           continue;
         }
         ft.fibState[pi] = 2;
@@ -367,15 +454,22 @@ export class Rib implements RibApi {
     };
   }
 
+  /** Bytes held in the RIB's typed arrays (prefix tables, path pools, Adj-RIB-Out), for benchmarks and tests. */
+  get typedArrayBytes(): number {
+    let n = this.tables[0].bytes + this.tables[1].bytes;
+    for (const p of this.peers) for (const o of p?.out ?? []) if (o) n += o.adv.byteLength + o.dirty.bytes;
+    return n;
+  }
+
+  /** Live prefix slots per family (freed slots are reused). */
+  get prefixSlots(): { readonly ipv4: number; readonly ipv6: number } {
+    return { ipv4: this.tables[0].prefixes.count, ipv6: this.tables[1].prefixes.count };
+  }
+
   /** Interned attribute sets (for benchmarks and tests). */
   get attrSetCount(): number { return this.store.size; }
   /** A cached transform result whose set may have been forgotten since: the live equal set. */
   live(set: AttrSet): AttrSet { return set.id >= 0 ? set : this.store.revive(set); }
-}
-
-function ensureOut(o: OutState, capacity: number): void {
-  o.dirty = growTo(o.dirty, capacity);
-  o.adv = growTo(o.adv, capacity, -1);
 }
 
 export function wordsToBytes(w: ArrayLike<number>): Uint8Array {
