@@ -69,7 +69,8 @@ function padCaps(bytes: number): string {
   }
   return out;
 }
-const UPDATE = rawMessage(2, hex('0000 0012 40010100 4002060201 0000fde9 400304 0a4e0101 180a0000'));
+/** ORIGIN (4) + AS_PATH 65001 (9) + NEXT_HOP (7) = 20 bytes of attributes, one NLRI 10.0.0.0/24. */
+const UPDATE = rawMessage(2, hex('0000 0014 40010100 4002060201 0000fde9 400304 0a4e0101 180a0000'));
 const routeRefresh = (body: string): Buffer => rawMessage(5, hex(body));
 
 type Outcome = string; // '2/1 0004', 'up', 'closed'
