@@ -26,6 +26,8 @@ import {
   Framer,
   nlriListToStrings,
   parseAddress,
+  treatAsWithdrawLists,
+  validateOpen,
   type DecodeOptions,
   type UpdateMessage,
 } from '../../bgp/codec/index.js';
@@ -243,12 +245,18 @@ function exercise(input: Buffer, o: number, stats: FuzzStats, decode: Decode, si
       count(stats, `ok update ${msg.action}`);
       if (sink) sink(o, msg);
     } else {
+      if (msg.type === 'open') {
+        // What the FSM does with every OPEN; its verdict is a value, never a throw.
+        const verdict = validateOpen(msg, { localAs: opts.localAs || 65000, localBgpId: 0x0a000001, peerAs: 'external', localRole: 0 });
+        if (verdict) encodeNotification(verdict.errorCode, verdict.subcode, verdict.data);
+      }
       count(stats, `ok ${msg.type}`);
     }
     return undefined;
   } catch (err) {
     if (err instanceof BgpProtocolError) {
       if (err.errorCode < 1 || err.errorCode > 8 || !(err.data instanceof Buffer)) return new Error(`odd protocol error ${err.errorCode}/${err.subcode}`, { cause: err });
+      encodeNotification(err.errorCode, err.subcode, err.data); // what the session sends back
       count(stats, `error ${err.errorCode}/${err.subcode}`);
       return undefined;
     }
@@ -267,6 +275,7 @@ function checkUpdate(u: UpdateMessage, opts: DecodeOptions): void {
   if (n !== expected) throw new Error(`NLRI count mismatch ${n} != ${expected}`);
   encodePathAttributes(u.attributes, { fourOctetAs: opts.fourOctetAs, extendedMessages: opts.extendedMessages });
   checkAttributeBlock(u.rawAttributes);
+  for (const l of treatAsWithdrawLists(u)) forEachNlri(l, visit);
 }
 
 /** rawAttributes must be a clean TLV sequence: exact end, no duplicate type. */
