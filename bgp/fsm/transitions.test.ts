@@ -176,6 +176,13 @@ describe('Established', () => {
     const v6: RouteRefreshMessage = { type: 'route-refresh', afi: 2, safi: 1, subtype: 0 };
     expect(step('Established', EST, { type: 'RouteRefreshReceived', refresh: v4 }).actions).toContainEqual({ do: 'deliverRouteRefresh', refresh: v4 });
     expect(kinds(step('Established', EST, { type: 'RouteRefreshReceived', refresh: v6 }).actions)).toEqual(['startTimer']);
+    // RFC 7313: unknown subtypes are ignored; BoRR/EoRR only count with enhanced route refresh negotiated.
+    const sub = (subtype: number): RouteRefreshMessage => ({ type: 'route-refresh', afi: 1, safi: 1, subtype });
+    const delivered = (c: FsmCtx, m: RouteRefreshMessage): boolean =>
+      step('Established', c, { type: 'RouteRefreshReceived', refresh: m }).actions.some((a) => a.do === 'deliverRouteRefresh');
+    const ENH = ctx({ negotiated: { ...NEGOTIATED, enhancedRouteRefresh: true } });
+    expect([0, 1, 2, 3, 255].map((t) => delivered(EST, sub(t)))).toEqual([true, false, false, false, false]);
+    expect([0, 1, 2, 3, 255].map((t) => delivered(ENH, sub(t)))).toEqual([true, true, true, false, false]);
   });
   it('send hold timer expiry closes with 8/0 (RFC 9687)', () => {
     const s = step('Established', EST, { type: 'TimerExpired', timer: 'sendHold' });

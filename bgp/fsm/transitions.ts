@@ -186,8 +186,13 @@ const TABLE: { readonly [S in SessionState]: StateTable } = {
     UpdateReceived: (c, ev) => go('Established', ...restartHold(c), { do: 'deliverUpdate', update: ev.update }),
     RouteRefreshReceived: (c, ev) => {
       const n = c.negotiated;
-      // RFC 2918 §4 / RFC 7313: a family we did not negotiate is ignored.
-      const known = n !== undefined && n.families.has(familyKey(ev.refresh.afi, ev.refresh.safi));
+      // RFC 2918 §4 / RFC 7313: a family we did not negotiate is ignored; so is a subtype other than 0, 1
+      // or 2 (RFC 7313 §5), and BoRR/EoRR (1, 2) unless enhanced route refresh was negotiated.
+      const sub = ev.refresh.subtype;
+      const known =
+        n !== undefined &&
+        n.families.has(familyKey(ev.refresh.afi, ev.refresh.safi)) &&
+        (sub === 0 || ((sub === 1 || sub === 2) && n.enhancedRouteRefresh));
       return go('Established', ...restartHold(c), ...(known ? [{ do: 'deliverRouteRefresh', refresh: ev.refresh } as const] : []));
     },
     TcpFailed: (_c, ev) => drop(`tcp-failed: ${ev.detail}`, true),

@@ -219,6 +219,22 @@ describe('FSM errors (RFC 6608) and timers', () => {
     expect(r.session.status.failures).toBe(1);
     expect(r.session.state).toBe('Idle'); // backing off for at least 30 s
   });
+  it('ROUTE-REFRESH: an unknown subtype, a family not negotiated, or BoRR without enhanced refresh are ignored (RFC 7313)', async () => {
+    const r = await rig();
+    const refreshes: unknown[] = [];
+    r.session.on('routeRefresh', (m) => refreshes.push(m));
+    await establish(r); // PEER offers route refresh but not enhanced route refresh
+    r.peer.send(rawMessage(5, hex('0001 07 01'))); // subtype 7
+    r.peer.send(rawMessage(5, hex('0002 00 01'))); // IPv6 unicast: not negotiated
+    r.peer.send(rawMessage(5, hex('0001 01 01'))); // BoRR
+    r.peer.send(rawMessage(5, hex('0001 00 01'))); // a real one
+    await until(() => refreshes.length === 1);
+    expect(refreshes[0]).toMatchObject({ afi: 1, safi: 1, subtype: 0 });
+    r.peer.send(update(GOOD)); // processed after them: the session is still up
+    await until(() => r.updates.length === 1);
+    expect(r.peer.received.filter((m) => m.type === 3)).toEqual([]);
+    expect(r.session.state).toBe('Established');
+  });
   it('a NOTIFICATION from the peer ends the session without an answer', async () => {
     const r = await rig();
     await establish(r);

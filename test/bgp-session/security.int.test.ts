@@ -4,6 +4,7 @@
  * (RFC 5082) against BIRD's `ttl security`: we send with TTL 255, and with GTSM on we accept only
  * packets that arrive with TTL 255 (one hop).
  */
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { BgpListener, isSockoptAvailable, makeSessionConfig, Session, TcpTransport, type SessionConfigInput } from '../../bgp/session/index.js';
@@ -189,6 +190,83 @@ router bgp 65002
         }
       });
     });
+    /** FRR as the active side toward our listener, with its own options lines. */
+    const frrActive = (lines: string): string => `frr defaults traditional
+router bgp 65002
+ bgp router-id ${THEM}
+ no bgp ebgp-requires-policy
+ neighbor ${US} remote-as 65001
+ neighbor ${US} timers 3 9
+ neighbor ${US} timers connect 1
+${lines}`;
+    /** Runs configuration lines in FRR's bgpd (vtysh, one -c per line). */
+    const frrConfigure = async (workdir: string, lines: string[]): Promise<void> => {
+      const args = ['--vty_socket', workdir, '-d', 'bgpd', '-c', 'configure terminal', '-c', 'router bgp 65002'];
+      for (const l of lines) args.push('-c', l);
+      await execa('vtysh', args);
+    };
+
+    it('FRR connects to our MD5 listener: right key Established; after FRR changes its key, nothing gets through', async () => {
+      await withPeer(async (ns) => {
+        const l = new BgpListener({ addresses: [US], port: 179, log });
+        await l.listen();
+        const s = ours({ md5Password: KEY, passive: true });
+        l.addPeer(s);
+        s.start();
+        const f = await startFrr(ns, frrActive(` neighbor ${US} password ${KEY}`));
+        try {
+          await expectUp(s, 'FRR connecting to our MD5 listener');
+          expect(s.status.openedBy).toBe('peer');
+          await frrConfigure(f.workdir, [`neighbor ${US} password wrong-key`]);
+          await waitFor('session down after FRR changed its key', async () => s.state !== 'Established', 20_000, 50);
+          const before = s.status.messagesIn;
+          await sleep(NEVER_MS);
+          expect(s.state).not.toBe('Established');
+          expect(s.status.messagesIn).toBe(before);
+        } finally {
+          s.stop();
+          await l.close();
+          await f.stop();
+        }
+      });
+    });
+  });
+
+  describe('key change on reload (our side)', () => {
+    it('a session re-made with a new key: the listener drops the old key and installs the new one', async () => {
+      await withPeer(async (ns) => {
+        const l = new BgpListener({ addresses: [US], port: 179, log });
+        await l.listen();
+        const s1 = ours({ md5Password: KEY, passive: true });
+        l.addPeer(s1);
+        s1.start();
+        const b = await startBird(ns, bird({ password: KEY }));
+        const s2 = ours({ md5Password: 'second-key', passive: true });
+        try {
+          await expectUp(s1, 'BIRD with the first key');
+          // Reload: the speaker stops the old session, swaps it in the listener, starts the new one.
+          s1.stop();
+          l.removePeer(s1);
+          l.addPeer(s2);
+          s2.start();
+          await b.reconfigure(bird({ password: 'second-key' }));
+          await b.birdc('restart', 'margay');
+          await expectUp(s2, 'BIRD with the second key');
+          // And back to the old key on BIRD's side: nothing gets through any more.
+          await b.reconfigure(bird({ password: KEY }));
+          await b.birdc('restart', 'margay');
+          await waitFor('down after BIRD went back to the old key', async () => s2.state !== 'Established', 20_000, 50);
+          const before = s2.status.messagesIn;
+          await sleep(NEVER_MS);
+          expect(s2.status.messagesIn).toBe(before);
+        } finally {
+          s1.stop();
+          s2.stop();
+          await l.close();
+          await b.stop();
+        }
+      });
+    });
   });
 
   describe('GTSM', () => {
@@ -237,6 +315,66 @@ router bgp 65002
           s.stop();
           await l.close();
           await b.stop();
+        }
+      });
+    });
+    const frrGtsm = (opts: { passive?: boolean; ttlSecurity?: boolean }): string => `frr defaults traditional
+router bgp 65002
+ bgp router-id ${THEM}
+ no bgp ebgp-requires-policy
+ neighbor ${US} remote-as 65001
+ neighbor ${US} timers 3 9
+ neighbor ${US} timers connect 1
+${opts.passive ? ` neighbor ${US} passive\n` : ''}${opts.ttlSecurity ? ` neighbor ${US} ttl-security hops 1\n` : ''}`;
+
+    it('FRR with ttl-security hops 1: our GTSM session comes up; a plain one (TTL 64) does not', async () => {
+      await withPeer(async (ns) => {
+        const f = await startFrr(ns, frrGtsm({ passive: true, ttlSecurity: true }));
+        // DelayOpen as with BIRD: our first TTL-64 segment with data leaves after FRR's OPEN.
+        const plain = ours({ delayOpenSeconds: 5 });
+        try {
+          plain.start();
+          await expectNotEstablished(plain);
+          expect((await f.peers())[US]?.state).not.toBe('Established');
+        } finally {
+          plain.stop();
+        }
+        await f.stop();
+        const f2 = await startFrr(ns, frrGtsm({ passive: true, ttlSecurity: true }));
+        const s = ours({ ttlSecurityHops: 1 });
+        try {
+          s.start();
+          await expectUp(s, 'GTSM session to FRR');
+          await waitFor('FRR sees it Established', async () => (await f2.peers())[US]?.state === 'Established', 10_000);
+        } finally {
+          s.stop();
+          await f2.stop();
+        }
+      });
+    });
+
+    it('our GTSM listener: FRR with ttl-security comes up; FRR without it (eBGP TTL 1) never gets a message through', async () => {
+      await withPeer(async (ns) => {
+        const l = new BgpListener({ addresses: [US], port: 179, log });
+        await l.listen();
+        const s = ours({ ttlSecurityHops: 1, passive: true });
+        l.addPeer(s);
+        s.start();
+        const f = await startFrr(ns, frrGtsm({}));
+        try {
+          await expectNeverUp(s);
+          await f.stop();
+          const f2 = await startFrr(ns, frrGtsm({ ttlSecurity: true }));
+          try {
+            await expectUp(s, 'FRR with ttl-security connecting to our GTSM listener');
+            expect(s.status.openedBy).toBe('peer');
+          } finally {
+            await f2.stop();
+          }
+        } finally {
+          s.stop();
+          await l.close();
+          await f.stop();
         }
       });
     });
