@@ -4,4 +4,4 @@ export { negotiate, negotiateTimers, validateOpen, isPeerAsAcceptable, routerIdF
 export { resolveCollision, type CollisionVerdict } from './collision.js';
 export { backoffSeconds, jitter, nextFailureCount, type BackoffParams } from './backoff.js';
 export * from './types.js';
-export { isGracefulRestartDown } from './graceful.js';
+export { hasNotificationBit, isGracefulRestartDown, withHardReset } from './graceful.js';

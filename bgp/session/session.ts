@@ -24,6 +24,7 @@ import { encodeRouteRefresh } from '../codec/route-refresh.js';
 import type { OpenMessage, RouteRefreshMessage, UpdateMessage } from '../codec/types.js';
 import { backoffSeconds, nextFailureCount } from '../fsm/backoff.js';
 import { resolveCollision } from '../fsm/collision.js';
+import { withHardReset } from '../fsm/graceful.js';
 import { STATES, type DownReason, type Negotiated, type OutNotification, type SessionState } from '../fsm/types.js';
 import { openCapabilities } from './config.js';
 import { Connection, REAL_CLOCK, type Clock, type ConnectionOwner } from './connection.js';
@@ -201,7 +202,10 @@ export class Session extends EventEmitter<SessionEvents> {
 
   #endConnections(n: OutNotification): void {
     const conns = [this.#outgoing, this.#incoming];
-    for (const c of conns) if (c) c.dispatch({ type: 'Stop', notification: n });
+    const est = this.#established;
+    // RFC 8538: with the N bit exchanged, a Cease that ends the session for good goes out as Hard Reset.
+    const hard = withHardReset(n, est?.negotiatedFacts, this.config.gracefulRestart?.notification === true);
+    for (const c of conns) if (c) c.dispatch({ type: 'Stop', notification: c === est ? hard : n });
     this.#outgoing = undefined;
     this.#incoming = undefined;
     this.#established = undefined;

@@ -211,6 +211,20 @@ describe('FSM errors (RFC 6608) and timers', () => {
     await expectNotification(r, 6, 2, '0b' + Buffer.from('maintenance').toString('hex'));
     expect(r.session.state).toBe('Idle');
   });
+  it('with the RFC 8538 N bit on both sides, stop() sends Hard Reset (Cease 9) wrapping Cease 2; without it, Cease 2', async () => {
+    const gr = { restartTimeSeconds: 120, restarting: false, notification: true, forwardingPreserved: [] };
+    const grCap = (n: boolean) => ({ kind: 'graceful-restart' as const, restarting: false, notification: n, restartTime: 120, families: [{ afi: 1, safi: 1, forwardingPreserved: false }] });
+    const caps = [{ kind: 'multiprotocol' as const, afi: 1, safi: 1 }, { kind: 'four-octet-as' as const, asn: 65002 }];
+    const msg = '03' + Buffer.from('bye').toString('hex');
+    const r = await rig({ gracefulRestart: gr });
+    await establish(r, { ...PEER, capabilities: [...caps, grCap(true)] });
+    r.session.stop({ message: 'bye' });
+    await expectNotification(r, 6, 9, '0602' + msg);
+    const r2 = await rig({ gracefulRestart: gr });
+    await establish(r2, { ...PEER, capabilities: [...caps, grCap(false)] });
+    r2.session.stop({ message: 'bye' });
+    await expectNotification(r2, 6, 2, msg);
+  });
   it('reset() for max-prefix sends Cease 1 with its data and counts a failure', async () => {
     const r = await rig();
     await establish(r);
