@@ -222,6 +222,12 @@ describe('FSM errors use the RFC 6608 subcode of the state', () => {
   });
 });
 
+describe('Start outside Idle (RFC 4271 §8.2.2: ignored)', () => {
+  it.each(STATES.filter((s) => s !== 'Idle'))('%s ignores Start', (state) => {
+    for (const passive of [false, true]) expect(step(state, EST, { type: 'Start', passive })).toEqual({ next: state, actions: [] });
+  });
+});
+
 describe('totality', () => {
   const events: FsmEvent[] = [
     { type: 'Start', passive: false }, { type: 'Start', passive: true },

@@ -209,6 +209,8 @@ const TABLE: { readonly [S in SessionState]: StateTable } = {
 
 /** One FSM transition. Pure: same input, same output. */
 export function step(state: SessionState, ctx: FsmCtx, ev: FsmEvent): Step {
+  // RFC 4271 §8.2.2: ManualStart/AutomaticStart in any state but Idle is ignored (not an FSM error).
+  if (ev.type === 'Start' && state !== 'Idle') return go(state);
   const h = TABLE[state][ev.type] as Handler<FsmEvent['type']> | undefined;
   return h ? h(ctx, ev as never) : fsmError(state, ctx, ev);
 }
