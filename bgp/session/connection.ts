@@ -6,10 +6,10 @@
  *   socket 'data' → Framer (views) → queue → pump: decode + FSM + deliver, for at most `sliceMs`, then
  *   setImmediate. Between slices the event loop runs timers (our keepalives go out) and reads sockets.
  *   While more than `maxBacklogBytes` wait in the queue the socket is paused (TCP pushes back on the
- *   peer). A hold timer that fires while messages wait, or after bytes arrived since it was armed, is
- *   re-armed instead of expiring: the peer is talking, we are just behind. Expiry is decided one event
- *   loop turn later (setImmediate), after the poll phase has read whatever the kernel holds, so a long
- *   synchronous stall elsewhere in the process cannot fake a dead peer.
+ *   peer). A hold timer that fires while messages wait, or when the poll phase right after it reads
+ *   more bytes, is re-armed instead of expiring: the peer is talking, we are just behind. Expiry is
+ *   decided one event loop turn later (setImmediate), after the poll phase has read whatever the kernel
+ *   holds, so a long synchronous stall elsewhere in the process cannot fake a dead peer.
  * Send path: KEEPALIVEs are written straight to the socket, independent of any caller's UPDATE queue;
  *   callers honour `send()` returning false (backpressure) so a keepalive is never stuck behind more than
  *   one socket buffer. The RFC 9687 SendHoldTimer closes the connection (8/0) when nothing could be
@@ -81,7 +81,6 @@ export class Connection {
   #pumpScheduled = false;
   #pausedByUs = false;
   #rxBytes = 0;
-  #rxBytesAtHoldStart = 0;
   #lastWriteProgress = 0;
   #pendingWrites = 0;
   #wasEstablished = false;
@@ -244,7 +243,6 @@ export class Connection {
 
   #startTimer(t: TimerName, seconds: number): void {
     this.#stopTimer(t);
-    if (t === 'hold') this.#rxBytesAtHoldStart = this.#rxBytes;
     // RFC 4271 §10: ConnectRetry and Keepalive are jittered (×0.75..1) so peers do not synchronise.
     const ms = (t === 'connectRetry' || t === 'keepalive' ? jitter(seconds, this.random()) : seconds) * 1000;
     const h = this.clock.setTimeout(() => {
@@ -267,10 +265,14 @@ export class Connection {
 
   #timerFired(t: TimerName, seconds: number): void {
     if (t === 'hold') {
-      // Decide after the poll phase has read what the kernel holds (see the design comment).
+      // Decide after the poll phase has read what the kernel holds (see the design comment): messages
+      // waiting, or bytes read in that very turn (we were behind, not the peer), re-arm it. Bytes of a
+      // partial message read earlier do not: a peer that sends half a message and stalls, or trickles
+      // bytes without ever completing one, still expires after one hold time.
+      const rxAtFire = this.#rxBytes;
       setImmediate(() => {
         if (this.#state === 'Idle' || this.#timers.has('hold')) return;
-        if (this.#queueBytes > 0 || this.#rxBytes !== this.#rxBytesAtHoldStart) this.#startTimer('hold', seconds);
+        if (this.#queueBytes > 0 || this.#rxBytes !== rxAtFire) this.#startTimer('hold', seconds);
         else this.dispatch({ type: 'TimerExpired', timer: 'hold' });
       });
       return;

@@ -204,6 +204,16 @@ describe('FSM errors (RFC 6608) and timers', () => {
     // While it lasted, we sent keepalives every second (a third of 3 s).
     expect(r.peer.received.filter((m) => m.type === 4).length).toBeGreaterThanOrEqual(3);
   });
+  it('hold timer expiry: half a message and then silence still expires after one hold time (3 s)', async () => {
+    const r = await rig({ holdTimeSeconds: 3 });
+    await establish(r);
+    const t0 = Date.now();
+    r.peer.send(Buffer.alloc(10, 0xff)); // the start of a marker, never completed
+    await expectNotification(r, 4, 0);
+    const waited = Date.now() - t0;
+    expect(waited).toBeGreaterThanOrEqual(2900);
+    expect(waited).toBeLessThan(4500); // not a second hold time because bytes had arrived
+  });
   it('stop() with a message sends Cease 2 with the RFC 9003 shutdown communication', async () => {
     const r = await rig();
     await establish(r);
