@@ -232,6 +232,88 @@ ${lines}`;
     });
   });
 
+  describe('IPv6', () => {
+    const US6 = 'fd00:79::1';
+    const THEM6 = 'fd00:79::2';
+    const bird6 = (password: string): string => `router id ${THEM};
+protocol device {}
+protocol bgp margay6 {
+  local ${THEM6} as 65002; neighbor ${US6} as 65001;
+  password "${password}"; passive on; hold time 9;
+  ipv6 { import all; export none; };
+}`;
+    const ours6 = (key: string): Session =>
+      ours({ peerAddress: THEM6, localAddress: US6, md5Password: key, families: [0x0201] });
+
+    it('MD5 over an IPv6 session to BIRD: right key Established, wrong key never gets a message through', async () => {
+      await withPeer(async (ns) => {
+        const hostIf = (await execa('ip', ['-o', 'addr', 'show', 'to', `${US}/32`])).stdout.split(/\s+/)[1]!;
+        const nsIf = (await execa('ip', ['-n', ns, '-o', 'addr', 'show', 'to', `${THEM}/32`])).stdout.split(/\s+/)[1]!;
+        await execa('ip', ['addr', 'add', `${US6}/64`, 'dev', hostIf, 'nodad']);
+        await execa('ip', ['-n', ns, 'addr', 'add', `${THEM6}/64`, 'dev', nsIf, 'nodad']);
+        const b = await startBird(ns, bird6(KEY));
+        const good = ours6(KEY);
+        try {
+          good.start();
+          await expectUp(good, 'MD5 IPv6 session to BIRD');
+          expect([...good.negotiated!.families]).toEqual([0x0201]);
+        } finally {
+          good.stop();
+        }
+        const bad = ours6('not-the-key');
+        try {
+          await b.birdc('restart', 'margay6');
+          bad.start();
+          await expectNeverUp(bad);
+        } finally {
+          bad.stop();
+          await b.stop();
+        }
+      });
+    });
+  });
+
+  describe('listen range (dynamic neighbours) with a key for the whole prefix (TCP_MD5SIG_EXT)', () => {
+    it('a neighbour in the range with the range key comes up; one with a wrong key never gets a message through', async () => {
+      const l = new BgpListener({ addresses: ['127.0.0.1'], port: 0, log });
+      await l.listen();
+      const made: Session[] = [];
+      l.addRange({
+        prefix: '127.0.5.0/24',
+        md5Password: KEY,
+        accept: (address) => {
+          const s = new Session(
+            makeSessionConfig({ peerAddress: address, localAs: 65001, peerAs: 'external', routerId: '1.1.1.1', passive: true, md5Password: KEY }),
+            { log, transport },
+          );
+          s.start();
+          made.push(s);
+          return s;
+        },
+      });
+      const client = (address: string, key: string): Session =>
+        new Session(
+          makeSessionConfig({ peerAddress: '127.0.0.1', peerPort: l.ports[0], localAddress: address, localAs: 65002, peerAs: 65001, routerId: address, md5Password: key }),
+          { log, transport },
+        );
+      const good = client('127.0.5.7', KEY);
+      const bad = client('127.0.5.8', 'not-the-key');
+      try {
+        good.start();
+        await expectUp(good, 'dynamic neighbour with the range key');
+        expect(made.map((s) => s.config.peerAddress)).toEqual(['127.0.5.7']);
+        bad.start();
+        await expectNeverUp(bad);
+        expect(made.length).toBe(1); // the kernel dropped its SYNs: no session was ever made for it
+      } finally {
+        good.stop();
+        bad.stop();
+        for (const s of made) s.stop();
+        await l.close();
+      }
+    });
+  });
+
   describe('key change on reload (our side)', () => {
     it('a session re-made with a new key: the listener drops the old key and installs the new one', async () => {
       await withPeer(async (ns) => {
