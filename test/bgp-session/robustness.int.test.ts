@@ -185,7 +185,7 @@ describe('the listener under abuse', () => {
       if (first.type === 1) accepted++;
       else refused++;
       if (i % 3 === 0) p.socket.resetAndDestroy();
-      else if (i % 3 === 1) p.send(Buffer.from(openBytes(PEER).subarray(0, 30))); // half an OPEN, then gone
+      else if (i % 3 === 1) p.socket.end(Buffer.from(openBytes(PEER).subarray(0, 30))); // half an OPEN, then FIN
       else p.close();
       await p.closed;
     }
@@ -272,6 +272,31 @@ describe('peer behaviour', () => {
     await until('both keepalives counted', () => s.status.keepalivesIn === 2);
     expect(p.received.filter((m) => m.type === 3)).toEqual([]);
   });
+});
+
+describe('OPEN + KEEPALIVE split into two writes at every byte boundary', () => {
+  it('every split point reaches Established', async () => {
+    const bytes = Buffer.concat([openBytes(PEER), rawMessage(4)]);
+    for (let at = 1; at < bytes.length; at++) {
+      const { port, server, accepted } = await RawBgpPeer.listen('127.0.0.1');
+      const s = new Session(makeSessionConfig({ peerAddress: '127.0.0.1', peerPort: port, localAs: 65001, peerAs: 65002, routerId: '192.0.2.1' }), { log, transport });
+      s.start();
+      const p = await accepted;
+      try {
+        p.socket.setNoDelay(true);
+        await p.waitForType(1);
+        p.send(bytes.subarray(0, at));
+        await new Promise((r) => setImmediate(r));
+        p.send(bytes.subarray(at));
+        await until(`Established with the split at byte ${at}`, () => s.state === 'Established', 3000);
+        expect(p.received.filter((m) => m.type === 3)).toEqual([]);
+      } finally {
+        s.stop();
+        p.close();
+        await new Promise<void>((r) => server.close(() => r()));
+      }
+    }
+  }, 60_000);
 });
 
 describe('collision with equal BGP identifiers (RFC 6286 §2.3)', () => {
