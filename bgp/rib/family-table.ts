@@ -2,7 +2,8 @@
  * FamilyTable: all routing state of one address family in parallel typed arrays.
  *   prefixes         PrefixTable (prefix → dense index)
  *   head[p]          first path of prefix p (-1: none), paths linked through path.next
- *   best[p]          Loc-RIB best path (-1: none), reason[p] the BestPathReason index
+ *   best path        kept first in its prefix's list with PATH_BEST set (bestOf(p); no best[] array:
+ *                    4 bytes per prefix saved), reason[p] the BestPathReason index
  *   path pool        peer, pathId (allocated only once an ADD-PATH id ≠ 0 arrives), inAttr (pre-policy
  *                    set), attr (post-policy set, -1 = rejected), next, prefix, flags (stale), seq
  *                    (arrival order, only for oldest-path)
@@ -14,11 +15,12 @@ import { IntQueue, PrefixTable, growTo } from './prefix-table.js';
 import type { Family } from './types.js';
 
 export const PATH_STALE = 1;
+/** The Loc-RIB best path of its prefix (always the head of the prefix's list). */
+export const PATH_BEST = 2;
 
 export class FamilyTable {
   readonly prefixes: PrefixTable;
   head: Int32Array;
-  best: Int32Array;
   reason: Uint8Array;
   /** 1: queued in fibQueue. 2: a best path was last reported (so a later 'none' must be reported). */
   fibState: Uint8Array;
@@ -44,7 +46,6 @@ export class FamilyTable {
     this.prefixes = new PrefixTable(family === 'ipv4' ? 1 : 4, initialPrefixes);
     const n = this.prefixes.capacity;
     this.head = new Int32Array(n).fill(-1);
-    this.best = new Int32Array(n).fill(-1);
     this.reason = new Uint8Array(n);
     this.fibState = new Uint8Array(n);
   }
@@ -54,9 +55,29 @@ export class FamilyTable {
     const n = this.prefixes.capacity;
     if (this.head.length >= n) return;
     this.head = growTo(this.head, n, -1);
-    this.best = growTo(this.best, n, -1);
     this.reason = growTo(this.reason, n);
     this.fibState = growTo(this.fibState, n);
+  }
+
+  /** Loc-RIB best path of prefix p, -1 for none. */
+  bestOf(p: number): number {
+    const h = this.head[p]!;
+    return h >= 0 && (this.pathFlags[h]! & PATH_BEST) !== 0 ? h : -1;
+  }
+
+  /** Makes q (a path of prefix p, or -1) the best path: flagged and moved to the head of the list. */
+  setBest(p: number, q: number): void {
+    const h = this.head[p]!, flags = this.pathFlags;
+    if (h >= 0) flags[h] = flags[h]! & ~PATH_BEST;
+    if (q < 0) return;
+    flags[q] = flags[q]! | PATH_BEST;
+    if (h === q) return;
+    const next = this.pathNext;
+    let r = h;
+    while (next[r] !== q) r = next[r]!;
+    next[r] = next[q]!;
+    next[q] = h;
+    this.head[p] = q;
   }
 
   pathIdOf(q: number): number {
@@ -85,8 +106,10 @@ export class FamilyTable {
     this.pathPrefix[q] = p;
     this.pathFlags[q] = 0;
     if (this.trackAge) this.pathSeq[q] = ++this.#seq;
-    this.pathNext[q] = this.head[p]!;
-    this.head[p] = q;
+    const h = this.head[p]!;
+    // The best path stays first: a new path goes right after it.
+    if (h >= 0 && (this.pathFlags[h]! & PATH_BEST) !== 0) { this.pathNext[q] = this.pathNext[h]!; this.pathNext[h] = q; }
+    else { this.pathNext[q] = h; this.head[p] = q; }
     this.pathCount++;
     return q;
   }
@@ -121,7 +144,7 @@ export class FamilyTable {
 
   /** Bytes held in typed arrays. */
   get bytes(): number {
-    return this.prefixes.bytes + this.head.byteLength + this.best.byteLength + this.reason.byteLength + this.fibState.byteLength
+    return this.prefixes.bytes + this.head.byteLength + this.reason.byteLength + this.fibState.byteLength
       + this.pathPeer.byteLength + this.pathId.byteLength + this.pathInAttr.byteLength + this.pathAttr.byteLength
       + this.pathNext.byteLength + this.pathPrefix.byteLength + this.pathFlags.byteLength + this.pathSeq.byteLength
       + this.fibQueue.bytes;

@@ -119,7 +119,7 @@ function announceNlri(rib: Rib, P: PeerRt, fam: Family, A: AttrSet, b: Uint8Arra
       store.release(oldIn);
       if (old >= 0) store.release(old);
       P.accepted[f]! += Number(nid >= 0) - Number(old >= 0);
-      wasBest = ft.best[pi] === q && old !== nid;
+      wasBest = ft.bestOf(pi) === q && old !== nid;
     }
     rib.recompute(f, pi, wasBest);
   }

@@ -61,7 +61,7 @@ export function writeOutbound(rib: Rib, T: PeerRt, maxBytes: number): Buffer[] {
       for (let k = 0; k < n; k++) {
         const pi = o.dirty.take();
         if (pi < 0) break;
-        const b = ft.best[pi]!;
+        const b = ft.bestOf(pi);
         if (ft.head[pi]! < 0) emptied[e++] = pi;
         let r: AttrSet | null = null;
         if (b >= 0) {

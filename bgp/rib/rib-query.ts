@@ -38,7 +38,7 @@ export function queryRoutes(rib: Rib, q: RibQuery): RibRoute[] {
       const w = ft.prefixes.keyOf(pi), len = ft.prefixes.lens[pi]!;
       if (exact && (len !== exact.len || !prefixWithin(w, len, exact.words, exact.len))) continue;
       if (within && !prefixWithin(w, len, within.words, within.len)) continue;
-      const best = ft.best[pi]!;
+      const best = ft.bestOf(pi);
       const multi = best >= 0 ? multipathSet(env, pi, best, rib.opts.maxPaths, rib.opts.multipathRelax) : [];
       const prefix = formatPrefix(ft.family, w, len);
       for (let path = ft.head[pi]!; path >= 0 && out.length < limit; path = ft.pathNext[path]!) {
@@ -68,7 +68,7 @@ export function countRoutes(rib: Rib, q: Pick<RibQuery, 'family' | 'peer'>): { p
   for (const ft of rib.tables) {
     if (q.family !== undefined && q.family !== ft.family) continue;
     if (peerIdx < 0) {
-      for (let pi = 0; pi < ft.prefixes.size; pi++) if (ft.best[pi]! >= 0) prefixes++;
+      for (let pi = 0; pi < ft.prefixes.size; pi++) if (ft.bestOf(pi) >= 0) prefixes++;
       paths += ft.pathCount;
       continue;
     }

@@ -169,7 +169,7 @@ export class Rib implements RibApi, RibSlicedRemoval {
         ft.pathAttr[q] = nid;
         if (old >= 0) this.store.release(old);
         p.accepted[f]! += Number(nid >= 0) - Number(old >= 0);
-        this.recompute(f, pi, ft.best[pi] === q);
+        this.recompute(f, pi, ft.bestOf(pi) === q);
       }
     }
     this.#clearExportCaches();
@@ -187,7 +187,7 @@ export class Rib implements RibApi, RibSlicedRemoval {
       const f = famIndex(fam), ft = this.tables[f]!;
       const n = ft.prefixes.capacity;
       const o = { adv: new Int32Array(0), dirty: new DirtySet(), eorPending: true, force: false, advertised: 0 };
-      for (let i = 0; i < ft.prefixes.size; i++) if (ft.best[i]! >= 0) o.dirty.mark(i, n);
+      for (let i = 0; i < ft.prefixes.size; i++) if (ft.bestOf(i) >= 0) o.dirty.mark(i, n);
       p.out[f] = o;
       this.upOut[f]!.push(p);
     }
@@ -314,12 +314,13 @@ export class Rib implements RibApi, RibSlicedRemoval {
   removePath(f: number, q: number): void {
     const ft = this.tables[f]!, p = this.peers[ft.pathPeer[q]!]!;
     const pi = ft.pathPrefix[q]!, inA = ft.pathInAttr[q]!, a = ft.pathAttr[q]!;
+    const wasBest = ft.bestOf(pi) === q;
     ft.freePath(q);
     p.received[f]!--;
     if (a >= 0) p.accepted[f]!--;
     this.store.release(inA);
     if (a >= 0) this.store.release(a);
-    this.recompute(f, pi);
+    this.recompute(f, pi, wasBest);
   }
 
   /**
@@ -331,8 +332,8 @@ export class Rib implements RibApi, RibSlicedRemoval {
     selectBest(this.bestEnv[f]!, pi);
     const sel = selection;
     ft.reason[pi] = sel.reason;
-    if (sel.best !== ft.best[pi] || bestChanged) {
-      ft.best[pi] = sel.best;
+    if (sel.best !== ft.bestOf(pi) || bestChanged) {
+      ft.setBest(pi, sel.best);
       const ups = this.upOut[f]!;
       const src = sel.best >= 0 ? ft.pathPeer[sel.best]! : -1;
       for (let k = 0; k < ups.length; k++) {
@@ -359,7 +360,6 @@ export class Rib implements RibApi, RibSlicedRemoval {
       const o = ups[k]!.out[f]!;
       if (advOf(o, pi) >= 0 || o.dirty.has(pi)) return;
     }
-    ft.best[pi] = -1;
     ft.reason[pi] = 0;
     ft.prefixes.remove(pi);
   }
@@ -371,7 +371,7 @@ export class Rib implements RibApi, RibSlicedRemoval {
       if (!o || (family !== undefined && famIndex(family) !== f)) continue;
       p.exportCache[f]!.clear();
       const ft = this.tables[f]!, n = ft.prefixes.capacity;
-      for (let i = 0; i < ft.prefixes.size; i++) if (ft.best[i]! >= 0 || advOf(o, i) >= 0) o.dirty.mark(i, n);
+      for (let i = 0; i < ft.prefixes.size; i++) if (ft.bestOf(i) >= 0 || advOf(o, i) >= 0) o.dirty.mark(i, n);
       o.force = true;
     }
   }
@@ -391,7 +391,7 @@ export class Rib implements RibApi, RibSlicedRemoval {
       ft.pathInAttr[q] = set.id; ft.pathAttr[q] = set.id;
       this.store.release(old); this.store.release(old);
     }
-    this.recompute(f, pi, q >= 0 && ft.best[pi] === q);
+    this.recompute(f, pi, q >= 0 && ft.bestOf(pi) === q);
   }
 
   withdrawOriginated(prefix: string): void {
@@ -420,7 +420,7 @@ export class Rib implements RibApi, RibSlicedRemoval {
         const pi = ft.fibQueue.shift();
         const st = ft.fibState[pi]! & ~1;
         const prefix = () => formatPrefix(ft.family, ft.prefixes.keyOf(pi), ft.prefixes.lens[pi]!);
-        const b = ft.best[pi]!;
+        const b = ft.bestOf(pi);
         if (b < 0) {
           ft.fibState[pi] = 0;
           if (st & 2) out.push({ family: ft.family, prefix: prefix(), nextHops: null, local: false });
