@@ -390,7 +390,9 @@ export class Connection {
         break;
       }
       if (this.#handle(item)) updates++;
-      if (updates > 0 && performance.now() >= deadline) break;
+      // Every message counts toward the slice (at least one per slice, so it always progresses): a
+      // flood of KEEPALIVEs or ROUTE-REFRESHes must not hold the loop any more than UPDATEs do.
+      if (performance.now() >= deadline) break;
     }
     if (updates > 0 && this.#state === 'Established') this.owner.updatesDone(this);
     if (this.#qHead >= this.#queue.length) this.#resetQueue();

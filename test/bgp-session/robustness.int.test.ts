@@ -9,6 +9,7 @@
 import { readdirSync } from 'node:fs';
 import net from 'node:net';
 import v8 from 'node:v8';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import vm from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
@@ -271,6 +272,32 @@ describe('peer behaviour', () => {
     expect(updates[0]!.nlri.count).toBe(1);
     await until('both keepalives counted', () => s.status.keepalivesIn === 2);
     expect(p.received.filter((m) => m.type === 3)).toEqual([]);
+  });
+});
+
+describe('never starved by non-UPDATE floods', () => {
+  it('2000 ROUTE-REFRESHes in one write, 1 ms of consumer work each: delivered in slices, the event loop keeps turning', async () => {
+    const { port, accepted } = await rawListener();
+    const s = session({ peerPort: port });
+    let refreshes = 0;
+    s.on('routeRefresh', () => {
+      refreshes++;
+      const until1ms = performance.now() + 1;
+      while (performance.now() < until1ms); // the consumer's work (e.g. re-advertising a table)
+    });
+    s.start();
+    const p = await accepted;
+    await p.handshake(PEER);
+    await until('Established', () => s.state === 'Established');
+    const h = monitorEventLoopDelay({ resolution: 5 });
+    h.enable();
+    p.send(Buffer.concat(Array.from({ length: 2000 }, () => rawMessage(5, Buffer.from([0, 1, 0, 1])))));
+    await until('all refreshes delivered', () => refreshes === 2000, 20_000);
+    h.disable();
+    const maxMs = h.max / 1e6;
+    console.log(`2000 ROUTE-REFRESHes × 1 ms: max event-loop delay ${Math.round(maxMs)} ms`);
+    expect(maxMs).toBeLessThan(500); // one slice is 20 ms; all 2000 at once would be ≥ 2000 ms
+    expect(s.state).toBe('Established');
   });
 });
 
