@@ -64,6 +64,8 @@ export interface RigOptions {
   /** YAML of the listen range entry's extra options, e.g. `maxPrefix: {...}`. */
   readonly rangeOptions?: string;
   readonly rangeAsn?: number | 'external' | 'internal';
+  /** margay-bgpd's ASN (default 65001). */
+  readonly asn?: number;
 }
 
 export async function withRig(fn: (r: Rig) => Promise<void>, opts: RigOptions = {}): Promise<void> {
@@ -81,7 +83,7 @@ export async function withRig(fn: (r: Rig) => Promise<void>, opts: RigOptions = 
       mns,
       (socket) => `
 routerId: 10.31.0.1
-asn: ${MARGAY_ASN}
+asn: ${opts.asn ?? MARGAY_ASN}
 listen: { addresses: ["0.0.0.0"], port: 179 }
 control: { socket: ${socket} }
 ebgpRequiresPolicy: false
@@ -97,7 +99,7 @@ ${opts.extraYaml ?? ''}
       `router id ${BIRD_IP};
 protocol device {}
 protocol direct { ipv4; }
-protocol bgp margay { local ${BIRD_IP} as ${BIRD_ASN}; neighbor ${MARGAY_BIRD_IP} as ${MARGAY_ASN}; connect retry time 1;
+protocol bgp margay { local ${BIRD_IP} as ${BIRD_ASN}; neighbor ${MARGAY_BIRD_IP} as ${opts.asn ?? MARGAY_ASN}; connect retry time 1;
   ipv4 { import all; export none; }; }`,
     );
     const b = bird;
