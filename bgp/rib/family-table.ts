@@ -37,6 +37,8 @@ export class FamilyTable {
   /** Arrival order, kept only when `trackAge` (oldest-path tie-break): 4 bytes per path otherwise saved. */
   pathSeq: Uint32Array;
   #pathTop = 0;
+  /** head[] is initialised (-1) below this prefix index. */
+  #headInit = 0;
   #freePath = -1;
   pathCount = 0;
   #seq = 0;
@@ -45,18 +47,24 @@ export class FamilyTable {
     this.pathSeq = new Uint32Array(trackAge ? 1024 : 0);
     this.prefixes = new PrefixTable(family === 'ipv4' ? 1 : 4, initialPrefixes);
     const n = this.prefixes.capacity;
-    this.head = new Int32Array(n).fill(-1);
+    this.head = new Int32Array(n);
     this.reason = new Uint8Array(n);
     this.fibState = new Uint8Array(n);
   }
 
-  /** Keeps per-prefix arrays as large as the prefix table after an insert. */
+  /**
+   * Keeps per-prefix arrays as large as the prefix table after an insert, and sets head = -1 for new
+   * indices as they appear (not for the whole array: reserved capacity stays untouched, see growTo).
+   */
   syncCapacity(): void {
     const n = this.prefixes.capacity;
-    if (this.head.length >= n) return;
-    this.head = growTo(this.head, n, -1);
-    this.reason = growTo(this.reason, n);
-    this.fibState = growTo(this.fibState, n);
+    if (this.head.length < n) {
+      this.head = growTo(this.head, n);
+      this.reason = growTo(this.reason, n);
+      this.fibState = growTo(this.fibState, n);
+    }
+    const size = this.prefixes.size, head = this.head;
+    while (this.#headInit < size) head[this.#headInit++] = -1;
   }
 
   /** Loc-RIB best path of prefix p, -1 for none. */
@@ -142,12 +150,10 @@ export class FamilyTable {
     this.fibQueue.push(p);
   }
 
-  /** Bytes held in typed arrays. */
+  /** Resident bytes of the typed arrays: per prefix and per path up to their high-water marks. */
   get bytes(): number {
-    return this.prefixes.bytes + this.head.byteLength + this.reason.byteLength + this.fibState.byteLength
-      + this.pathPeer.byteLength + this.pathId.byteLength + this.pathInAttr.byteLength + this.pathAttr.byteLength
-      + this.pathNext.byteLength + this.pathPrefix.byteLength + this.pathFlags.byteLength + this.pathSeq.byteLength
-      + this.fibQueue.bytes;
+    const perPath = 19 + (this.pathId.length > 0 ? 4 : 0) + (this.trackAge ? 4 : 0);
+    return this.prefixes.bytes + this.prefixes.size * 6 + this.#pathTop * perPath + this.fibQueue.bytes;
   }
 
   #growPaths(n: number): void {

@@ -13,9 +13,10 @@ export const FAMILIES: readonly Family[] = ['ipv4', 'ipv6'];
 export const famIndex = (f: Family): number => (f === 'ipv4' ? 0 : 1);
 
 /**
- * Adj-RIB-Out of one peer for one family. adv[p]: attribute set id advertised for prefix p, -1 none;
- * it grows only when something is advertised (a peer that only sends costs nothing per prefix), so
- * read it through `advOf`. dirty: prefixes waiting to be sent.
+ * Adj-RIB-Out of one peer for one family. adv[p]: 1 + attribute set id advertised for prefix p, 0 for
+ * none (zero is free: a reserved array needs no fill); it grows only when something is advertised (a
+ * peer that only sends costs nothing per prefix), so read it through `advOf`. dirty: prefixes waiting
+ * to be sent.
  */
 export interface OutState {
   adv: Int32Array;
@@ -54,7 +55,7 @@ export interface PeerRt extends PeerFacts {
 
 /** Set id advertised to o for prefix p, -1 for none. */
 export function advOf(o: OutState, p: number): number {
-  return p < o.adv.length ? o.adv[p]! : -1;
+  return p < o.adv.length ? o.adv[p]! - 1 : -1;
 }
 
 /** True when next hop bytes (4 or 16+) lie inside the subnet. */

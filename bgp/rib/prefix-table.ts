@@ -80,7 +80,7 @@ export class PrefixTable {
       if (i >= 0) { if (keys[i] === w0 && lens[i] === len) return i; } else if (tomb < 0) tomb = s;
       s = (s + 1) & mask;
     }
-    if (this.#free < 0 && this.size >= this.capacity) { this.#grow(); return this.intern1(w0, len); }
+    if (this.#free < 0 && this.size >= this.capacity) this.#grow();
     const i = this.#newIndex();
     this.keys[i] = w0;
     this.lens[i] = len;
@@ -113,7 +113,7 @@ export class PrefixTable {
       s = (s + 1) & mask;
     }
     if (!insert) return -1;
-    if (this.#free < 0 && this.size >= this.capacity) { this.#grow(); return this.lookup4(w, o, len, true); }
+    if (this.#free < 0 && this.size >= this.capacity) this.#grow();
     const i = this.#newIndex();
     for (let k = 0; k < 4; k++) this.keys[i * 4 + k] = w[o + k]!;
     this.lens[i] = len;
@@ -122,14 +122,16 @@ export class PrefixTable {
   }
 
   /**
-   * Puts index i at the first tombstone of its probe run if there was one, else at empty slot s; when
-   * live entries plus tombstones pass 3/4 of the slots, rehashes to drop the tombstones (so probes
-   * always end at an empty slot). Removals alone never rehash: a peer going down stays sliceable.
+   * Puts index i at the first tombstone of its probe run if there was one, else at empty slot s. When
+   * live entries plus tombstones pass half the slots, rehashes: to twice the slots if live entries
+   * alone fill 3/8, else at the same size to drop tombstones (so load stays ≤ 1/2 and probes end at an
+   * empty slot). Removals alone never rehash: a peer going down stays sliceable.
    */
   #place(tomb: number, s: number, i: number): void {
     if (tomb >= 0) { this.#slots[tomb] = i; this.#tombs--; return; }
-    this.#slots[s] = i;
-    if (this.#tombs > 0 && (this.count + this.#tombs) * 4 > this.#slots.length * 3) this.#rehash(this.#slots.length);
+    const slots = this.#slots, n = slots.length;
+    slots[s] = i;
+    if ((this.count + this.#tombs) * 2 > n) this.#rehash(this.count * 8 > n * 3 ? n * 2 : n);
   }
 
   #newIndex(): number {
@@ -166,27 +168,28 @@ export class PrefixTable {
     this.#tombs++;
   }
 
-  /** Bytes held in typed arrays. */
-  get bytes(): number { return this.keys.byteLength + this.lens.byteLength + this.#slots.byteLength; }
+  /**
+   * Resident bytes: the slot array plus keys and lengths up to the high-water mark (the rest of a
+   * reserved array is untouched zero pages, see growTo).
+   */
+  get bytes(): number { return this.size * (this.words * 4 + 1) + this.#slots.byteLength; }
 
   /** Words of index i (a view for IPv6, a fresh one-element array for IPv4). */
   keyOf(i: number): Uint32Array {
     return this.keys.subarray(i * this.words, i * this.words + this.words);
   }
 
-  /**
-   * Doubles capacity and rehashes in old slot order, not index order: an old slot's entries land near
-   * slot s or s + old length of the new array, so the rehash writes sequentially even when prefixes
-   * arrived in random order (index order would touch a random slot per entry: a cache and TLB miss each).
-   */
+  /** More room for keys (the slot array grows on its own, see #place). */
   #grow(): void {
-    const cap = this.capacity * 2, w = this.words;
-    const keys = new Uint32Array(cap * w); keys.set(this.keys); this.keys = keys;
-    const lens = new Uint8Array(cap); lens.set(this.lens); this.lens = lens;
-    this.#rehash(cap * 2);
+    this.lens = growTo(this.lens, this.size + 1);
+    this.keys = growTo(this.keys, this.lens.length * this.words);
   }
 
-  /** New slot array of n slots (tombstones dropped), filled in old slot order. */
+  /**
+   * New slot array of n slots (tombstones dropped), filled in old slot order, not index order: an old
+   * slot's entries land near slot s or s + old length, so the rehash writes sequentially even when
+   * prefixes arrived in random order (index order would touch a random slot per entry).
+   */
   #rehash(n: number): void {
     const old = this.#slots;
     this.#slots = new Int32Array(n).fill(EMPTY);
@@ -206,11 +209,23 @@ export class PrefixTable {
 /** `lens` value of a freed index (no prefix is 255 bits long). */
 export const FREE_LEN = 255;
 
-/** Grows a typed array to at least n elements (doubling), keeping contents. */
+/** Arrays growing past RESERVE_FROM elements jump to RESERVE elements at once (see growTo). */
+const RESERVE_FROM = 1 << 16;
+const RESERVE = 1 << 22;
+
+/**
+ * Grows a typed array to at least n elements (doubling), keeping contents. Without `fill`, an array
+ * passing RESERVE_FROM elements is reallocated once at RESERVE (4M) elements: a zeroed allocation that
+ * large is fresh anonymous memory (glibc mmap / top of heap) whose pages become resident only when
+ * written, so the RIB pays in RSS only for what it uses, and a table growing to a full Internet table
+ * copies nothing more and leaves no doubled-then-garbage arrays behind (they were 20+ MB at 1M
+ * prefixes, alive until V8's next full GC). With `fill` the new part is written, so no reserve.
+ */
 export function growTo<T extends Int32Array | Uint32Array | Uint8Array | Uint16Array | Float64Array>(a: T, n: number, fill?: number): T {
   if (a.length >= n) return a;
   let cap = Math.max(16, a.length);
   while (cap < n) cap *= 2;
+  if (fill === undefined && cap >= RESERVE_FROM && cap < RESERVE) cap = RESERVE;
   const b = new (a.constructor as new (n: number) => T)(cap);
   b.set(a);
   if (fill !== undefined) b.fill(fill, a.length);

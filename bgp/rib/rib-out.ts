@@ -85,13 +85,13 @@ export function writeOutbound(rib: Rib, T: PeerRt, maxBytes: number): Buffer[] {
         if (rid === adv && (!o.force || rid < 0)) continue;
         if (rid < 0) {
           store.release(adv);
-          o.adv[pi] = -1;
+          o.adv[pi] = 0;
           o.advertised--;
         } else if (rid !== adv) {
-          if (pi >= o.adv.length) o.adv = growTo(o.adv, ft.prefixes.capacity, -1);
+          if (pi >= o.adv.length) o.adv = growTo(o.adv, ft.prefixes.capacity);
           store.acquire(rid);
           if (adv >= 0) store.release(adv); else o.advertised++;
-          o.adv[pi] = rid;
+          o.adv[pi] = rid + 1;
         }
         chunkPi[m] = pi;
         chunkSet[m++] = rid;

@@ -172,8 +172,8 @@ describe('Rib memory under churn', () => {
     const rib = setup({ trackBestChanges: false });
     up(rib, ebgp('a', '10.0.0.2', 65001));
     up(rib, ebgp('b', '10.0.1.2', 65002));
-    const N = 20_000, PER = 500;
-    const prefixes = (base: number) => Array.from({ length: N }, (_, i) => `${base}.${(i >> 8) & 255}.${i & 255}.0/24`);
+    const N = 70_000, PER = 500; // past growTo's reserve threshold (65536): head[] initialised per new index
+    const prefixes = (base: number) => Array.from({ length: N }, (_, i) => `${base + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.0/24`);
     const drain = () => { for (let b = rib.takeOutbound('b', 1 << 20); b.length > 0; b = rib.takeOutbound('b', 1 << 20)); };
     const announce = (ps: string[]) => {
       for (let i = 0; i < ps.length; i += PER) rib.ingestUpdate('a', update({ announce: ps.slice(i, i + PER), route: { asPath: [65001, 100 + (i % 7)], nextHop: '10.0.0.2' } }));
@@ -185,12 +185,13 @@ describe('Rib memory under churn', () => {
     withdraw(prefixes(20)); drain();
     expect(rib.prefixSlots.ipv4).toBe(0);
     expect(rib.countRoutes()).toEqual({ prefixes: 0, paths: 0 });
-    announce(prefixes(30)); drain();
+    announce(prefixes(40)); drain();
     expect(rib.prefixSlots.ipv4).toBe(N);
     expect(rib.typedArrayBytes).toBe(bytes);
     expect(rib.peerCounts('b').advertised).toBe(N);
     expect(rib.queryRoutes({ prefix: '20.0.1.0/24' })).toEqual([]);
-    expect(rib.queryRoutes({ prefix: '30.0.1.0/24' })).toHaveLength(1);
+    expect(rib.queryRoutes({ prefix: '40.0.1.0/24' })).toHaveLength(1);
+    expect(rib.queryRoutes({ prefix: '41.1.1.0/24' })).toHaveLength(1); // an index above the reserve threshold
   });
 
   it('keeps a withdrawn prefix slot until the withdrawal has been sent, then frees it', () => {

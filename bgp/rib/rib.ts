@@ -216,9 +216,11 @@ export class Rib implements RibApi, RibSlicedRemoval {
         p.out[f] = undefined;
         this.upOut[f] = this.upOut[f]!.filter((x) => x !== p) as PeerRt[];
         const ft = this.tables[f]!;
-        for (let i = 0; i < o.adv.length; i++) {
-          if (o.adv[i]! < 0) continue;
-          this.store.release(o.adv[i]!);
+        const end = Math.min(o.adv.length, ft.prefixes.size);
+        for (let i = 0; i < end; i++) {
+          const a = o.adv[i]! - 1;
+          if (a < 0) continue;
+          this.store.release(a);
           if (ft.head[i]! < 0) this.maybeFreePrefix(f, i);
         }
       }
@@ -454,10 +456,18 @@ export class Rib implements RibApi, RibSlicedRemoval {
     };
   }
 
-  /** Bytes held in the RIB's typed arrays (prefix tables, path pools, Adj-RIB-Out), for benchmarks and tests. */
+  /**
+   * Resident bytes of the RIB's typed arrays (prefix tables, path pools, Adj-RIB-Out) up to their
+   * high-water marks, for benchmarks and tests; reserved but untouched capacity is not counted.
+   */
   get typedArrayBytes(): number {
     let n = this.tables[0].bytes + this.tables[1].bytes;
-    for (const p of this.peers) for (const o of p?.out ?? []) if (o) n += o.adv.byteLength + o.dirty.bytes;
+    for (const p of this.peers) {
+      for (let f = 0; f < 2; f++) {
+        const o = p?.out[f], size = this.tables[f]!.prefixes.size;
+        if (o) n += Math.min(o.adv.length, size) * 4 + Math.min(o.dirty.flags.length, size) + o.dirty.bytes - o.dirty.flags.byteLength;
+      }
+    }
     return n;
   }
 
