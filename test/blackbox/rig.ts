@@ -64,6 +64,8 @@ export interface RigOptions {
   /** YAML of the listen range entry's extra options, e.g. `maxPrefix: {...}`. */
   readonly rangeOptions?: string;
   readonly rangeAsn?: number | 'external' | 'internal';
+  /** Listen-range entries (YAML flow maps) placed before the default one, e.g. `{ prefix: 10.30.0.128/25, asn: internal }`. */
+  readonly extraRanges?: readonly string[];
   /** margay-bgpd's ASN (default 65001). */
   readonly asn?: number;
 }
@@ -90,7 +92,7 @@ ebgpRequiresPolicy: false
 peers:
   - { address: ${BIRD_IP}, asn: ${BIRD_ASN}, connectRetry: 1 }
 listenRanges:
-  - { prefix: 10.30.0.0/24, asn: ${opts.rangeAsn ?? RAW_ASN}${opts.rangeOptions ? `, ${opts.rangeOptions}` : ''} }
+${(opts.extraRanges ?? []).map((r) => `  - ${r}\n`).join('')}  - { prefix: 10.30.0.0/24, asn: ${opts.rangeAsn ?? RAW_ASN}${opts.rangeOptions ? `, ${opts.rangeOptions}` : ''} }
 ${opts.extraYaml ?? ''}
 `,
     );
