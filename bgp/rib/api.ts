@@ -63,6 +63,8 @@ export interface RibApi {
 export interface RibSlicedRemoval {
   /** As peerDown; without graceful restart the peer's paths are removed by peerDownStep. */
   startPeerDown(id: string, opts?: { readonly gracefulRestart?: boolean }): void;
+  /** As removePeer: the id is gone at once (may be added again); its routes go by peerDownStep. */
+  startRemovePeer(id: string): void;
   /** As sweepStale; the stale paths are removed by peerDownStep. */
   startSweepStale(id: string, family?: Family): void;
   /** Removes up to `budget` pending paths; true while work remains. */

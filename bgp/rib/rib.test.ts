@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PolicyDefinition } from '../policy/types.js';
-import { Rib } from './rib.js';
+import { Rib, RibStateError } from './rib.js';
 import { decodeOut, eorV6, update } from './test-helpers.js';
 import type { RibNegotiated, RibPeerConfig } from './types.js';
 
@@ -256,6 +256,22 @@ describe('sliced peer down', () => {
     rib.ingestUpdate('a', update({ announce: ['10.0.0.0/24'], route: { asPath: [65001], nextHop: '10.0.0.2' } }));
     expect(rib.peerDownStep(100)).toBe(false);
     expect(rib.countRoutes()).toEqual({ prefixes: 1, paths: 1 });
+  });
+
+  it('deletes a peer in slices: the id is free at once, its index only after its last path', () => {
+    const rib = loaded();
+    rib.startRemovePeer('a');
+    expect(() => rib.peer('a')).toThrow(RibStateError);
+    up(rib, ebgp('a', '10.0.0.2', 65001)); // the same id again, a new index
+    rib.ingestUpdate('a', update({ announce: ['10.0.0.0/24'], route: { asPath: [65001, 5], nextHop: '10.0.0.2' } }));
+    const slots = () => rib.peers.filter((p) => p !== undefined).length;
+    expect(slots()).toBe(4); // local, old a (retiring), b, new a
+    const got: string[] = [];
+    for (let more = true; more; ) { more = rib.peerDownStep(1000); got.push(...withdrawn(rib)); }
+    expect(slots()).toBe(3);
+    expect(got.sort()).toEqual(prefixes.filter((p) => p !== '10.0.0.0/24').sort());
+    expect(rib.countRoutes()).toEqual({ prefixes: 1, paths: 1 });
+    expect(rib.queryRoutes({ prefix: '10.0.0.0/24' })[0]).toMatchObject({ peer: 'a', asPath: '65001 5' });
   });
 
   it('sweeps stale paths in slices after a graceful restart, keeping refreshed ones', () => {

@@ -22,6 +22,7 @@ import { FamilyTable, PATH_STALE } from './family-table.js';
 import { DirtySet } from './dirty-set.js';
 import { advOf, famIndex, makePeer, type PeerRt } from './peer.js';
 import { formatPrefix, parseIpv4, parsePrefix } from './prefix.js';
+import { RemovalQueue } from './removal-queue.js';
 import { countRoutes, nextHopText, queryRoutes } from './rib-query.js';
 import { ingestUpdate } from './rib-ingest.js';
 import { originateAttrs, writeOutbound } from './rib-out.js';
@@ -46,8 +47,8 @@ export class Rib implements RibApi, RibSlicedRemoval {
   readonly upOut: [PeerRt[], PeerRt[]] = [[], []];
   readonly env: TransformEnv;
   readonly bestEnv: [BestPathEnv, BestPathEnv];
-  /** Pending path removals (peer down, stale sweep), processed by peerDownStep. */
-  #jobs: { readonly peer: PeerRt; readonly f: number; cursor: number; readonly staleOnly: boolean }[] = [];
+  /** Pending path removals (peer down, stale sweep, peer deleted), processed by peerDownStep. */
+  readonly #removals: RemovalQueue;
   readonly scan: AttrScan = { hash: 0, hasReachAttrs: false, mpReach: undefined, mpUnreach: undefined };
 
   constructor(options: RibOptions, initialPrefixes = 1024) {
@@ -58,6 +59,10 @@ export class Rib implements RibApi, RibSlicedRemoval {
     this.tables = [new FamilyTable('ipv4', initialPrefixes, this.opts.preferOldestEbgp), new FamilyTable('ipv6', 1024, this.opts.preferOldestEbgp)];
     this.peers[0] = makePeer(0, { id: 'local', address: '0.0.0.0', peerAs: options.localAs, localAddress: '0.0.0.0' }, options.localAs, true);
     this.peers[0].routerId = parseIpv4(options.routerId);
+    this.#removals = new RemovalQueue(this.tables, (f, q) => this.removePath(f, q), (p) => {
+      this.peers[p.idx] = undefined;
+      this.#clearExportCaches(); // caches are keyed by source peer index, which may be reused
+    });
     this.env = {
       store: this.store, localAs: options.localAs, routerId: parseIpv4(options.routerId),
       clusterId: parseIpv4(this.opts.clusterId), ebgpRequiresPolicy: this.opts.ebgpRequiresPolicy,
@@ -104,7 +109,7 @@ export class Rib implements RibApi, RibSlicedRemoval {
   removePeer(id: string): void {
     const p = this.peer(id);
     this.peerDown(id);
-    this.#finishJobs(p);
+    this.#removals.finish(p);
     for (let f = 0; f < 2; f++) this.#removePaths(p, f, () => true);
     this.peers[p.idx] = undefined;
     this.#byId.delete(id);
@@ -178,7 +183,7 @@ export class Rib implements RibApi, RibSlicedRemoval {
   peerUp(id: string, negotiated: RibNegotiated): void {
     const p = this.peer(id);
     if (p.up) this.peerDown(id, { gracefulRestart: true });
-    this.#finishJobs(p);
+    this.#removals.finish(p);
     p.up = true;
     p.neg = negotiated;
     p.routerId = parseIpv4(negotiated.peerRouterId);
@@ -195,7 +200,7 @@ export class Rib implements RibApi, RibSlicedRemoval {
 
   peerDown(id: string, opts?: { readonly gracefulRestart?: boolean }): void {
     this.startPeerDown(id, opts);
-    this.#finishJobs(this.peer(id));
+    this.#removals.finish(this.peer(id));
   }
 
   /**
@@ -208,7 +213,7 @@ export class Rib implements RibApi, RibSlicedRemoval {
   startPeerDown(id: string, opts?: { readonly gracefulRestart?: boolean }): void {
     const p = this.peer(id);
     if (!p.up) return;
-    this.#finishJobs(p); // a pending stale sweep must not take the paths this restart marks stale
+    this.#removals.finish(p); // a pending stale sweep must not take the paths this restart marks stale
     p.up = false;
     for (let f = 0; f < 2; f++) {
       const o = p.out[f];
@@ -225,57 +230,38 @@ export class Rib implements RibApi, RibSlicedRemoval {
         }
       }
       if (opts?.gracefulRestart) this.#markStale(p, f);
-      else this.#jobs.push({ peer: p, f, cursor: 0, staleOnly: false });
+      else this.#removals.push(p, f, false);
     }
   }
 
   /** Like sweepStale, but the removal is done by `peerDownStep` slices. */
   startSweepStale(id: string, family?: Family): void {
     const p = this.peer(id);
-    for (let f = 0; f < 2; f++) if (family === undefined || famIndex(family) === f) this.#jobs.push({ peer: p, f, cursor: 0, staleOnly: true });
+    for (let f = 0; f < 2; f++) if (family === undefined || famIndex(family) === f) this.#removals.push(p, f, true);
   }
 
   /**
-   * Removes up to `budget` paths of pending peer-down / stale-sweep work (and scans at most 8 × budget
-   * pool slots), re-running best path and queueing withdrawals for them. True while work remains.
+   * Like removePeer, without blocking: the id is gone at once (it may be added again), its routes are
+   * removed by `peerDownStep` slices, and its index is freed after the last of them.
+   */
+  startRemovePeer(id: string): void {
+    const p = this.peer(id);
+    this.startPeerDown(id);
+    this.#removals.removeAll(p);
+    this.#byId.delete(id);
+  }
+
+  /**
+   * Removes up to `budget` paths of pending peer-down / stale-sweep / peer-removal work (scanning at
+   * most 8 × budget pool slots), re-running best path and queueing withdrawals for them. True while
+   * work remains.
    */
   peerDownStep(budget: number): boolean {
-    let removed = 0, scanned = 0;
-    const scanMax = budget * 8;
-    while (this.#jobs.length > 0 && removed < budget && scanned < scanMax) {
-      const j = this.#jobs[0]!, ft = this.tables[j.f]!, idx = j.peer.idx;
-      const end = Math.min(ft.pathTop, j.cursor + (scanMax - scanned));
-      let q = j.cursor;
-      for (; q < end && removed < budget; q++) {
-        if (ft.pathPeer[q] !== idx || ft.pathPrefix[q]! < 0) continue;
-        if (j.staleOnly && (ft.pathFlags[q]! & PATH_STALE) === 0) continue;
-        this.removePath(j.f, q);
-        removed++;
-      }
-      scanned += q - j.cursor;
-      j.cursor = q;
-      if (q >= ft.pathTop) this.#jobs.shift();
-    }
-    return this.#jobs.length > 0;
+    return this.#removals.step(budget);
   }
 
-  /** True while peer-down / stale-sweep work is pending (see peerDownStep). */
-  get peerDownPending(): boolean { return this.#jobs.length > 0; }
-
-  /** Completes pending removal work of peer p synchronously (other peers' jobs stay queued). */
-  #finishJobs(p: PeerRt): void {
-    const mine = this.#jobs.filter((j) => j.peer === p);
-    if (mine.length === 0) return;
-    this.#jobs = this.#jobs.filter((j) => j.peer !== p);
-    const ft = (f: number) => this.tables[f]!;
-    for (const j of mine) {
-      const t = ft(j.f);
-      for (let q = j.cursor; q < t.pathTop; q++) {
-        if (t.pathPeer[q] !== p.idx || t.pathPrefix[q]! < 0) continue;
-        if (!j.staleOnly || (t.pathFlags[q]! & PATH_STALE) !== 0) this.removePath(j.f, q);
-      }
-    }
-  }
+  /** True while peer-down / stale-sweep / peer-removal work is pending (see peerDownStep). */
+  get peerDownPending(): boolean { return this.#removals.pending; }
 
   #markStale(p: PeerRt, f: number): void {
     const ft = this.tables[f]!;
@@ -297,7 +283,7 @@ export class Rib implements RibApi, RibSlicedRemoval {
   }
 
   beginRouteRefresh(id: string, family: Family): void {
-    this.#finishJobs(this.peer(id));
+    this.#removals.finish(this.peer(id));
     this.#markStale(this.peer(id), famIndex(family));
   }
 
