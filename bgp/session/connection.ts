@@ -3,8 +3,9 @@
  * A Session owns up to two (the one it opened, the one the peer opened) and resolves collisions.
  *
  * Receive path, built so keepalives and hold timers keep working while the consumer does heavy work:
- *   socket 'data' → Framer (views) → queue → pump: decode + FSM + deliver, for at most `sliceMs`, then
- *   setImmediate. Between slices the event loop runs timers (our keepalives go out) and reads sockets.
+ *   socket 'data' → Framer (views) → queue → pump: decode + FSM + deliver, for at most `sliceMs` per
+ *   event-loop turn across all connections (see `turn`), then setImmediate. Between slices the event
+ *   loop runs timers (our keepalives go out) and reads sockets.
  *   While more than `maxBacklogBytes` wait in the queue the socket is paused (TCP pushes back on the
  *   peer). A hold timer that fires while messages wait, or when the poll phase right after it reads
  *   more bytes, is re-armed instead of expiring: the peer is talking, we are just behind. Expiry is
@@ -60,6 +61,30 @@ export interface ConnectionOwner {
   routeRefresh(conn: Connection, msg: RouteRefreshMessage): void;
   drain(conn: Connection): void;
   counted(dir: 'in' | 'out', type: number): void;
+}
+
+/**
+ * One receive budget per event-loop turn for the whole process, shared by every connection: per-
+ * connection slices alone let N busy sessions hold the loop for N × sliceMs before timers (our
+ * keepalives) run. A pump works until the shared deadline (always at least one message, so each makes
+ * progress), then yields; the first to yield schedules the renewal, which runs first in the next check
+ * phase — after that turn's timers and poll phases — and the yielded pumps follow it. While nobody has
+ * yielded, a window older than the slice is simply renewed on entry.
+ */
+const turn = { start: 0, renewPending: false };
+function renewTurn(): void {
+  turn.start = performance.now();
+  turn.renewPending = false;
+}
+function turnDeadline(sliceMs: number): number {
+  const now = performance.now();
+  if (!turn.renewPending && now - turn.start >= sliceMs) turn.start = now;
+  return turn.start + sliceMs;
+}
+function yieldTurn(): void {
+  if (turn.renewPending) return;
+  turn.renewPending = true;
+  setImmediate(renewTurn);
 }
 
 const KEEPALIVE = encodeKeepalive();
@@ -377,7 +402,7 @@ export class Connection {
   /** Process queued messages for at most sliceMs, then yield (see the design comment). */
   #pump = (): void => {
     this.#pumpScheduled = false;
-    const deadline = performance.now() + this.config.sliceMs;
+    const deadline = turnDeadline(this.config.sliceMs);
     let updates = 0;
     const socket = this.#socket;
     while (this.#qHead < this.#queue.length && this.#socket === socket && socket !== undefined) {
@@ -402,6 +427,7 @@ export class Connection {
     }
     if (this.#queueBytes > 0 && this.#socket !== undefined) {
       this.#pumpScheduled = true;
+      yieldTurn();
       setImmediate(this.#pump);
     }
     if (this.#pausedByUs && this.#queueBytes <= this.config.maxBacklogBytes / 2) {

@@ -301,6 +301,52 @@ describe('never starved by non-UPDATE floods', () => {
   });
 });
 
+describe('one receive budget per loop turn for all sessions', () => {
+  it('16 sessions flooded at once (300 ROUTE-REFRESHes × 1 ms each): the loop still turns about every slice', async () => {
+    const N = 16;
+    let refreshes = 0;
+    const rigs = await Promise.all(
+      Array.from({ length: N }, async () => {
+        const { port, accepted } = await rawListener();
+        const s = session({ peerPort: port });
+        s.on('routeRefresh', () => {
+          refreshes++;
+          const until1ms = performance.now() + 1;
+          while (performance.now() < until1ms); // the consumer's work
+        });
+        s.start();
+        const p = await accepted;
+        await p.handshake(PEER);
+        await until('Established', () => s.state === 'Established');
+        return p;
+      }),
+    );
+    const flood = Buffer.concat(Array.from({ length: 300 }, () => rawMessage(5, Buffer.from([0, 1, 0, 1]))));
+    // Work done between two consecutive timer callbacks (a 1 ms timer re-armed from its own callback):
+    // counted in deliveries, not wall time, so CPU taken by other processes does not change it.
+    let last = 0;
+    let maxBetweenTimers = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const tick = (): void => {
+      maxBetweenTimers = Math.max(maxBetweenTimers, refreshes - last);
+      last = refreshes;
+      timer = setTimeout(tick, 1);
+    };
+    const h = monitorEventLoopDelay({ resolution: 5 });
+    h.enable();
+    tick();
+    for (const p of rigs) p.send(flood);
+    await until('all refreshes delivered', () => refreshes === N * 300, 30_000);
+    clearTimeout(timer);
+    h.disable();
+    console.log(`${N} sessions × 300 ROUTE-REFRESHes × 1 ms: at most ${maxBetweenTimers} deliveries between two timer callbacks; max event-loop delay ${Math.round(h.max / 1e6)} ms`);
+    // Per-connection slices allow N × 20 = 320 deliveries (1 ms each) and more between timer runs
+    // (measured before the shared budget: 582, with a 633 ms loop delay); one shared 20 ms budget allows
+    // about 20 plus one message per socket read (measured 49–64).
+    expect(maxBetweenTimers).toBeLessThan(150);
+  }, 60_000);
+});
+
 describe('OPEN + KEEPALIVE split into two writes at every byte boundary', () => {
   it('every split point reaches Established', async () => {
     const bytes = Buffer.concat([openBytes(PEER), rawMessage(4)]);
