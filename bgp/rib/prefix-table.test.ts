@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as fc from 'fast-check';
 import { formatIpv6, formatPrefix, parseIpv6, parsePrefix, PrefixSyntaxError } from './prefix.js';
-import { IntQueue, PrefixTable, growTo } from './prefix-table.js';
+import { IntQueue, PrefixTable, PrefixTableFullError, growTo } from './prefix-table.js';
 
 describe('PrefixTable', () => {
   it('behaves like a Map from prefix to a dense index, across growth (IPv4 and IPv6)', () => {
@@ -82,6 +82,12 @@ describe('PrefixTable', () => {
         expect(t.capacity).toBe(c === 0 ? 64 : 128); // grew once (64 + 64 live); never again
       }
     }
+  });
+
+  it('refuses a 2^25th prefix in one family (slot words hold 25 index bits) with a typed error', () => {
+    const t = new PrefixTable(1, 16);
+    t.size = 1 << 25; // as if full: the next new index would not fit
+    expect(() => t.intern1(0x0a000000, 8)).toThrow(PrefixTableFullError);
   });
 
   it('finds nothing for absent keys', () => {
