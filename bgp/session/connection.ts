@@ -109,6 +109,8 @@ export class Connection {
   #lastWriteProgress = 0;
   #pendingWrites = 0;
   #wasEstablished = false;
+  /** The peer closed while messages were still queued: TcpFailed waits until they are processed. */
+  #closedDetail: string | undefined;
   establishedAt = 0;
 
   constructor(
@@ -346,6 +348,16 @@ export class Connection {
     if (this.#socket !== socket) return;
     this.#socket = undefined;
     socket.destroy();
+    if (this.#state !== 'Idle' && this.#qHead < this.#queue.length) {
+      // What the peer sent before closing still counts, in order — a trailing NOTIFICATION above all
+      // (it decides the down reason and, with RFC 8538, whether routes are kept): drain, then fail.
+      this.#closedDetail = detail;
+      if (!this.#pumpScheduled) {
+        this.#pumpScheduled = true;
+        setImmediate(this.#pump);
+      }
+      return;
+    }
     this.#resetQueue();
     if (this.#state !== 'Idle') this.dispatch({ type: 'TcpFailed', detail });
   }
@@ -374,6 +386,7 @@ export class Connection {
   }
 
   #resetQueue(): void {
+    this.#closedDetail = undefined;
     this.#queue = [];
     this.#qHead = 0;
     this.#queueBytes = 0;
@@ -405,7 +418,8 @@ export class Connection {
     const deadline = turnDeadline(this.config.sliceMs);
     let updates = 0;
     const socket = this.#socket;
-    while (this.#qHead < this.#queue.length && this.#socket === socket && socket !== undefined) {
+    const draining = socket === undefined && this.#closedDetail !== undefined;
+    while (this.#qHead < this.#queue.length && (draining || (this.#socket === socket && socket !== undefined))) {
       const item = this.#queue[this.#qHead]!;
       this.#queue[this.#qHead++] = EMPTY_ITEM;
       this.#queueBytes -= item instanceof BgpProtocolError ? 1 : item.length;
@@ -420,12 +434,19 @@ export class Connection {
       if (performance.now() >= deadline) break;
     }
     if (updates > 0 && this.#state === 'Established') this.owner.updatesDone(this);
-    if (this.#qHead >= this.#queue.length) this.#resetQueue();
-    else if (this.#qHead > 4096) {
+    if (this.#qHead >= this.#queue.length) {
+      const closed = this.#closedDetail;
+      this.#resetQueue();
+      if (closed !== undefined) {
+        // Drained after the peer closed: now the connection fails.
+        if (this.#state !== 'Idle') this.dispatch({ type: 'TcpFailed', detail: closed });
+        return;
+      }
+    } else if (this.#qHead > 4096) {
       this.#queue = this.#queue.slice(this.#qHead);
       this.#qHead = 0;
     }
-    if (this.#queueBytes > 0 && this.#socket !== undefined) {
+    if (this.#queueBytes > 0 && (this.#socket !== undefined || this.#closedDetail !== undefined)) {
       this.#pumpScheduled = true;
       yieldTurn();
       setImmediate(this.#pump);

@@ -301,6 +301,29 @@ describe('never starved by non-UPDATE floods', () => {
   });
 });
 
+describe('what the peer sent before closing still counts', () => {
+  it('UPDATEs then Cease 2 then close, while we are behind: every UPDATE delivered, then down for the NOTIFICATION', async () => {
+    const { port, accepted } = await rawListener();
+    const s = session({ peerPort: port });
+    let updates = 0;
+    s.on('update', () => {
+      updates++;
+      const until2ms = performance.now() + 2;
+      while (performance.now() < until2ms); // a slow consumer: the queue is still full when the peer closes
+    });
+    s.start();
+    const p = await accepted;
+    await p.handshake(PEER);
+    await until('Established', () => s.state === 'Established');
+    const bye = rawMessage(3, Buffer.from([6, 2, 3, 0x62, 0x79, 0x65]));
+    p.socket.end(Buffer.concat([...Array.from({ length: 200 }, () => UPDATE), bye]));
+    await until('down', () => s.status.flaps === 1, 10_000);
+    expect(updates).toBe(200);
+    expect(s.status.lastError).toBe('notification-received (received 6/2 "bye")');
+    expect(s.status.notificationsIn).toBe(1);
+  });
+});
+
 describe('one receive budget per loop turn for all sessions', () => {
   it('16 sessions flooded at once (300 ROUTE-REFRESHes × 1 ms each): the loop still turns about every slice', async () => {
     const N = 16;
