@@ -29,6 +29,7 @@ import type { BgpMessage, DecodeOptions, OpenMessage, RouteRefreshMessage, Updat
 import { jitter } from '../fsm/backoff.js';
 import { step } from '../fsm/transitions.js';
 import type { DownReason, FsmAction, FsmCtx, FsmEvent, Negotiated, SessionState, TimerName } from '../fsm/types.js';
+import { turnDeadline, yieldTurn } from './receive-budget.js';
 import type { SessionConfig } from './types.js';
 
 /** Timers the driver uses; injectable so tests can drive time. */
@@ -61,30 +62,6 @@ export interface ConnectionOwner {
   routeRefresh(conn: Connection, msg: RouteRefreshMessage): void;
   drain(conn: Connection): void;
   counted(dir: 'in' | 'out', type: number): void;
-}
-
-/**
- * One receive budget per event-loop turn for the whole process, shared by every connection: per-
- * connection slices alone let N busy sessions hold the loop for N × sliceMs before timers (our
- * keepalives) run. A pump works until the shared deadline (always at least one message, so each makes
- * progress), then yields; the first to yield schedules the renewal, which runs first in the next check
- * phase — after that turn's timers and poll phases — and the yielded pumps follow it. While nobody has
- * yielded, a window older than the slice is simply renewed on entry.
- */
-const turn = { start: 0, renewPending: false };
-function renewTurn(): void {
-  turn.start = performance.now();
-  turn.renewPending = false;
-}
-function turnDeadline(sliceMs: number): number {
-  const now = performance.now();
-  if (!turn.renewPending && now - turn.start >= sliceMs) turn.start = now;
-  return turn.start + sliceMs;
-}
-function yieldTurn(): void {
-  if (turn.renewPending) return;
-  turn.renewPending = true;
-  setImmediate(renewTurn);
 }
 
 const KEEPALIVE = encodeKeepalive();
