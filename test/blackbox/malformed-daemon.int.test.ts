@@ -225,6 +225,28 @@ describe('margay-bgpd: malformed UPDATEs after a valid route (black box, RIB + B
     });
     expect(failures).toEqual([]);
   });
+
+  it('treat-as-withdraw covers every NLRI of the UPDATE and still applies its withdrawn routes', { timeout: 30_000 }, async () => {
+    await withRig(async (rig) => {
+      const ip = '10.30.0.99';
+      const peer = await rig.rawPeer(99);
+      try {
+        const [a, b, c, d] = ['10.190.1.0/24', '10.190.2.0/24', '10.190.3.0/24', '10.190.4.0/24'];
+        peer.send(update(good(ip), nlri(a) + nlri(b) + nlri(c) + nlri(d)));
+        await waitFor('all four at BIRD', async () => (await rig.birdRoute(d)) !== '' && (await rig.birdRoute(a)) !== '', 5000, 50);
+        // Bad ORIGIN: a and b treated as withdrawn; c withdrawn explicitly; d untouched.
+        peer.send(update('40010103' + AS_PATH + nh(ip), nlri(a) + nlri(b), nlri(c)));
+        peer.send(update(good(ip), nlri('10.190.9.0/24')));
+        await waitFor('sentinel at BIRD', async () => (await rig.birdRoute('10.190.9.0/24')) !== '', 5000, 50);
+        for (const gone of [a, b, c]) {
+          expect(await rig.ribFrom(gone, ip), gone).toEqual([]);
+          expect(await rig.birdRoute(gone), gone).toBe('');
+        }
+        expect((await rig.ribFrom(d, ip)).length).toBe(1);
+        expect(peer.received.filter((m) => m.type === 3)).toEqual([]);
+      } finally {
+        peer.close();
+      }
+    });
+  });
 });
-
-
