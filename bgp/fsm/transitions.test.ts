@@ -222,6 +222,15 @@ describe('FSM errors use the RFC 6608 subcode of the state', () => {
   });
 });
 
+describe('collision during DelayOpen', () => {
+  it.each(['Connect', 'Active'] as const)('%s with DelayOpen running: Cease 7, not an FSM error', (state) => {
+    const s = step(state, ctx({ delayOpenRunning: true }, { delayOpenSeconds: 5 }), { type: 'CollisionDump' });
+    expect(s.next).toBe('Idle');
+    expect(sentNotifications(s.actions)).toEqual([[6, 7]]);
+    expect(s.actions.at(-1)).toMatchObject({ do: 'down', why: { reason: 'collision', error: false } });
+  });
+});
+
 describe('Start outside Idle (RFC 4271 §8.2.2: ignored)', () => {
   it.each(STATES.filter((s) => s !== 'Idle'))('%s ignores Start', (state) => {
     for (const passive of [false, true]) expect(step(state, EST, { type: 'Start', passive })).toEqual({ next: state, actions: [] });

@@ -132,6 +132,8 @@ function waitingState(state: 'Connect' | 'Active'): StateTable {
     OpenReceived: (c, ev) => (c.delayOpenRunning === true ? onOpen(c, ev, true) : fsmError(state, c, ev)),
     NotificationReceived: (_c, ev) => onNotification(ev),
     ProtocolError: (c, ev) => (c.delayOpenRunning === true ? onProtocolError(ev) : drop('protocol-error', true)),
+    // An OPEN during DelayOpen lost the collision (§6.8): Cease 7, as in OpenSent.
+    CollisionDump: (c) => (c.delayOpenRunning === true ? collision() : drop('collision', false)),
     TimerExpired: (c, ev) => {
       switch (ev.timer) {
         case 'connectRetry': // drop any attempt in progress and try again
