@@ -89,6 +89,7 @@ interface Case {
 
 /** 19 header + 9 fixed + 7 extended-parameter heads + 14 (MP, 4-octet AS, extended message) + padding. */
 const OPEN_LEN_4200 = open(extParams(MP4 + AS4 + '0600' + padCaps(4200 - 19 - 9 - 7 - 14)));
+const OPEN_LEN_4200_PLAIN = open(extParams(MP4 + AS4 + padCaps(4200 - 19 - 9 - 7 - 12)));
 
 const CASES: Case[] = [
   // OPEN message errors (RFC 4271 §6.2, RFC 5492, RFC 6286, RFC 7607, RFC 9072)
@@ -116,6 +117,8 @@ const CASES: Case[] = [
   { name: 'duplicate capabilities: accepted', phase: 'open', bytes: open(capsParam(MP4 + MP4 + AS4 + AS4 + '0200 0200')), want: 'up' },
   { name: 'several MP capabilities incl. an unknown family: accepted', phase: 'open', bytes: open(capsParam(MP4 + '0104 00020001 0104 00630001' + AS4)), want: 'up' },
   { name: 'OPEN of 4200 bytes with the extended-message capability', phase: 'open', bytes: OPEN_LEN_4200, want: '1/2 1068' },
+  { name: 'OPEN of 4200 bytes without it', phase: 'open', bytes: OPEN_LEN_4200_PLAIN, want: '1/2 1068' },
+  { name: 'OPEN of exactly 4096 bytes: accepted', phase: 'open', bytes: open(extParams(MP4 + AS4 + padCaps(4096 - 19 - 9 - 7 - 12))), want: 'up' },
   { name: 'KEEPALIVE instead of OPEN (OpenSent)', phase: 'open', bytes: rawMessage(4), want: '5/1 ' },
   // RFC 6608: 5/2. BIRD 2.0.12 reads nothing more on an incoming connection in OpenConfirm until it
   // becomes the session's (its rx loop stops while `p->conn != conn`): no reaction within the window.
