@@ -17,7 +17,7 @@ import { hex, ipHex, nlri, update, withRig, type Rig } from './rig.js';
 type Expect =
   | { kind: 'reset'; code: number; subcode: number; data?: string }
   | { kind: 'withdraw' }
-  | { kind: 'keep'; check?: (rib: { med?: number; localPref?: number; origin: string; asPath: string; communities: readonly string[] }, bird: string) => void };
+  | { kind: 'keep'; check?: (rib: { med?: number; localPref?: number; origin: string; asPath: string; communities: readonly string[]; largeCommunities: readonly string[] }, bird: string) => void };
 
 interface Case {
   readonly name: string;
@@ -35,6 +35,11 @@ const nh = (ip: string): string => `400304${ipHex(ip)}`;
 /** COMMUNITIES 65002:77: marks that the malformed UPDATE was applied (transitive, so BIRD sees it too). */
 const MARK = 'c00804fdea004d';
 const good = (ip: string): string => ORIGIN + AS_PATH + nh(ip);
+/** MP_UNREACH_NLRI for IPv4 unicast (flags 0x80). */
+function mpUnreach4(prefixes: string): string {
+  const body = hex(`000101${prefixes}`);
+  return `800f${body.length.toString(16).padStart(2, '0')}${body.toString('hex')}`;
+}
 /** MP_REACH_NLRI for IPv4 unicast (flags 0x80, lengths computed). */
 function mpReach4(nextHop: string, prefixes: string): string {
   const body = hex(`000101${(nextHop.length / 2).toString(16).padStart(2, '0')}${nextHop}00${prefixes}`);
@@ -53,6 +58,9 @@ const CASES: readonly Case[] = [
   { name: 'NEXT_HOP multicast 224.0.0.5', rfc: '4271 §6.3 (semantic: route ignored)', bytes: (p) => update(ORIGIN + AS_PATH + '400304e0000005', nlri(p)), want: { kind: 'withdraw' } },
   { name: 'MED length 3', rfc: '7606 §7.4', bytes: (p, ip) => update(good(ip) + '800403000001', nlri(p)), want: { kind: 'withdraw' } },
   { name: 'COMMUNITIES length 3', rfc: '7606 §7.8', bytes: (p, ip) => update(good(ip) + 'c00803fde900', nlri(p)), want: { kind: 'withdraw' } },
+  { name: 'EXTENDED_COMMUNITIES length 7', rfc: '7606 §7.14', bytes: (p, ip) => update(good(ip) + 'c010070002fdea000000', nlri(p)), want: { kind: 'withdraw' } },
+  { name: 'LARGE_COMMUNITY length 11', rfc: '8092 §6', bytes: (p, ip) => update(good(ip) + 'c0200b0000fdea0000000100000002'.slice(0, 28), nlri(p)), want: { kind: 'withdraw' } },
+  { name: 'MP_UNREACH_NLRI alone (no other attribute needed)', rfc: '4760 §4', bytes: (p) => update(mpUnreach4(nlri(p))), want: { kind: 'withdraw' } },
   { name: 'missing NEXT_HOP', rfc: '7606 §3(d)', bytes: (p) => update(ORIGIN + AS_PATH, nlri(p)), want: { kind: 'withdraw' } },
   { name: 'missing ORIGIN', rfc: '7606 §3(d)', bytes: (p, ip) => update(AS_PATH + nh(ip), nlri(p)), want: { kind: 'withdraw' } },
   { name: 'missing AS_PATH', rfc: '7606 §3(d)', bytes: (p, ip) => update(ORIGIN + nh(ip), nlri(p)), want: { kind: 'withdraw' } },
@@ -93,6 +101,19 @@ const CASES: readonly Case[] = [
     rfc: '6793 §6 (discard)',
     bytes: (p, ip) => update(good(ip) + MARK + 'c0110a0202 0000fdea 0000fde7', nlri(p)),
     want: { kind: 'keep', check: (r) => expect(r.asPath).toBe('65002') },
+  },
+  {
+    name: 'extended and large communities (passed on)',
+    rfc: '4360 / 8092',
+    bytes: (p, ip) => update(good(ip) + MARK + 'c010080002fdea00000001' + 'c0200c0000fdea0000000100000002', nlri(p)),
+    want: {
+      kind: 'keep',
+      check: (r, bird) => {
+        expect(r.largeCommunities).toEqual(['65002:1:2']);
+        expect(bird).toMatch(/BGP\.ext_community: \(rt, 65002, 1\)/);
+        expect(bird).toMatch(/BGP\.large_community: \(65002, 1, 2\)/);
+      },
+    },
   },
   {
     name: 'duplicate ORIGIN (first wins)',
