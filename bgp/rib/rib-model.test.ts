@@ -16,6 +16,7 @@ type Op =
   | { op: 'withdraw'; peer: number; prefix: number; pathId: number }
   | { op: 'down'; peer: number; gr: boolean; sliced: boolean }
   | { op: 'step' }
+  | { op: 'remove'; peer: number }
   | { op: 'eor'; peer: number; family: Family }
   | { op: 'policy'; peer: number; strict: boolean }
   | { op: 'drain' };
@@ -25,6 +26,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('withdraw' as const), peer: fc.nat(2), prefix: fc.nat(PREFIXES.length - 1), pathId: fc.nat(1) }),
   fc.record({ op: fc.constant('down' as const), peer: fc.nat(2), gr: fc.boolean(), sliced: fc.boolean() }),
   fc.constant({ op: 'step' as const }),
+  fc.record({ op: fc.constant('remove' as const), peer: fc.nat(2) }),
   fc.record({ op: fc.constant('eor' as const), peer: fc.nat(2), family: fc.constantFrom<Family>('ipv4', 'ipv6') }),
   fc.record({ op: fc.constant('policy' as const), peer: fc.nat(2), strict: fc.boolean() }),
   fc.constant({ op: 'drain' as const }),
@@ -34,10 +36,11 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 function run(ops: readonly Op[]): void {
   const rib = new Rib({ localAs: 65000, routerId: '9.9.9.9', maxPaths: 4 });
   const strict = [false, false, false];
-  PEERS.forEach((id, i) => {
+  const addUp = (id: string, i: number) => {
     rib.addPeer({ id, address: `10.9.0.${i + 1}`, peerAs: 65001 + i, localAddress: '10.9.0.100', localAddressV6: 'fd00::100', importPolicy: ACCEPT, exportPolicy: ACCEPT });
     rib.peerUp(id, { ...NEG, peerRouterId: `10.9.0.${i + 1}` });
-  });
+  };
+  PEERS.forEach(addUp);
   rib.addPeer({ id: 'col', address: '10.9.0.99', peerAs: 65099, localAddress: '10.9.0.100', localAddressV6: 'fd00::100', importPolicy: ACCEPT, exportPolicy: ACCEPT });
   rib.peerUp('col', NEG);
   const up = [true, true, true];
@@ -57,6 +60,15 @@ function run(ops: readonly Op[]): void {
     if (o.op === 'drain') { drain(); continue; }
     if (o.op === 'step') { rib.peerDownStep(1); continue; } // one path of a pending sliced removal
     const id = PEERS[o.peer]!;
+    if (o.op === 'remove') { // deleted in slices, the same id re-added and up at once
+      rib.startRemovePeer(id);
+      addUp(id, o.peer);
+      up[o.peer] = true;
+      strict[o.peer] = false;
+      adv.get(id)!.clear();
+      for (const k of [...model.keys()]) if (k.startsWith(`${o.peer}|`)) model.delete(k);
+      continue;
+    }
     if (o.op === 'down') {
       if (!up[o.peer]) { rib.peerUp(id, { ...NEG, peerRouterId: `10.9.0.${o.peer + 1}` }); up[o.peer] = true; continue; }
       if (o.sliced) rib.startPeerDown(id, { gracefulRestart: o.gr });
