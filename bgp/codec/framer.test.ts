@@ -53,6 +53,14 @@ describe('Framer', () => {
     expect([e.errorCode, e.subcode, e.action, hex(e.data)]).toEqual([1, 1, 'session-reset', '']);
   });
 
+  it('keeps the messages framed before a bad header in the same chunk (caller-owned out)', () => {
+    const garbage = Buffer.alloc(19, 0xfe);
+    const out: Buffer[] = [];
+    const e = catchError(() => new Framer().push(Buffer.concat([KEEPALIVE, UPDATE, garbage]), out));
+    expect([e.errorCode, e.subcode]).toEqual([1, 1]);
+    expect(out.map(hex)).toEqual([hex(KEEPALIVE), hex(UPDATE)]);
+  });
+
   it('rejects a bad marker byte even before 16 bytes are in', () => {
     const e = catchError(() => new Framer().push(Buffer.from([0xff, 0xfe])));
     expect([e.errorCode, e.subcode]).toEqual([1, 1]);

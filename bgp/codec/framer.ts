@@ -47,8 +47,12 @@ export class Framer {
     return this.#pending.length;
   }
 
-  push(chunk: Buffer): Buffer[] {
-    const out: Buffer[] = [];
+  /**
+   * Whole messages from `chunk`, appended to `out` (a fresh array by default). When a header error
+   * follows good messages in the same chunk, the good ones are already in `out` when the error is
+   * thrown: pass your own `out` to keep them (a peer's NOTIFICATION followed by garbage is still seen).
+   */
+  push(chunk: Buffer, out: Buffer[] = []): Buffer[] {
     const buf = chunk;
     let off = 0;
     if (this.#pending.length > 0) {

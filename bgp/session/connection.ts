@@ -372,14 +372,20 @@ export class Connection {
   #onData(socket: Socket, chunk: Buffer): void {
     if (this.#socket !== socket) return;
     this.#rxBytes += chunk.length;
+    const framed: Buffer[] = [];
+    let error: BgpProtocolError | undefined;
     try {
-      for (const m of this.#framer.push(chunk)) {
-        this.#queue.push(m);
-        this.#queueBytes += m.length;
-      }
+      this.#framer.push(chunk, framed);
     } catch (err) {
       if (!(err instanceof BgpProtocolError)) throw err; // not a protocol error: a bug, crash loudly
-      this.#queue.push(err);
+      error = err; // messages framed before the bad header are still processed first
+    }
+    for (const m of framed) {
+      this.#queue.push(m);
+      this.#queueBytes += m.length;
+    }
+    if (error) {
+      this.#queue.push(error);
       this.#queueBytes += 1;
     }
     if (this.#queueBytes > this.config.maxBacklogBytes && !this.#pausedByUs) {

@@ -267,4 +267,12 @@ describe('FSM errors (RFC 6608) and timers', () => {
     expect(r.peer.received.filter((m) => m.type === 3)).toEqual([]);
     expect(r.session.status.lastError).toBe('notification-received (received 6/2 "bye")');
   });
+  it('a NOTIFICATION followed by garbage in the same segment is still read as the NOTIFICATION (no 1/1 answer)', async () => {
+    const r = await rig();
+    await establish(r);
+    r.peer.send(Buffer.concat([rawMessage(3, hex('0602 03 627965')), Buffer.alloc(19, 0xfe)]));
+    await r.peer.closed;
+    expect(r.peer.received.filter((m) => m.type === 3)).toEqual([]);
+    expect(r.session.status.lastError).toBe('notification-received (received 6/2 "bye")');
+  });
 });
