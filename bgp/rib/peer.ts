@@ -24,6 +24,11 @@ export interface OutState {
   eorPending: boolean;
   /** After a route refresh: re-send even unchanged routes until the queue drains. */
   force: boolean;
+  /**
+   * A refresh marked every prefix and nothing has been written since: a further refresh (a peer
+   * sending ROUTE-REFRESH in a loop, or several policy changes in a row) needs no new table walk.
+   */
+  refreshMarked: boolean;
   advertised: number;
 }
 

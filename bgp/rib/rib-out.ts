@@ -53,6 +53,7 @@ export function writeOutbound(rib: Rib, T: PeerRt, maxBytes: number): Buffer[] {
     const o = T.out[f];
     if (!o) continue;
     const ft = rib.tables[f]!, fam = ft.family, cache = T.exportCache[f]!;
+    if (o.dirty.count > 0 && w.bytes < maxBytes) o.refreshMarked = false; // some marks are consumed now
     while (w.bytes < maxBytes && o.dirty.count > 0) {
       let lastAttr = -2, lastSrc = -1, last: AttrSet | null = null;
       // Bounded by the remaining budget (≥ 2 bytes per NLRI, ~4 typical) so a small maxBytes is honoured.

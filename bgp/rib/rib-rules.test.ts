@@ -255,6 +255,22 @@ describe('route refresh', () => {
     expect(announced(r, 'e1').flatMap((m) => m.announced)).toEqual(['10.244.0.0/26']);
   });
 
+  it('coalesces repeated requests before anything is sent, but a request after a partial send re-sends everything', () => {
+    const r = rib();
+    up(r, peer('e1', '10.0.0.4', 65001));
+    const prefixes = Array.from({ length: 3000 }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.0/24`);
+    for (const p of prefixes) r.originate(p);
+    expect(announced(r, 'e1').flatMap((m) => m.announced)).toHaveLength(3000);
+    for (let i = 0; i < 50; i++) r.refreshOutbound('e1');
+    expect(announced(r, 'e1').flatMap((m) => m.announced).sort()).toEqual([...prefixes].sort());
+    r.refreshOutbound('e1');
+    const first = decodeOut(r.takeOutbound('e1', 4096)).flatMap((m) => m.announced); // part of the table
+    expect(first.length).toBeGreaterThan(0);
+    expect(first.length).toBeLessThan(3000);
+    r.refreshOutbound('e1'); // the peer asks again: the part already sent must go again too
+    expect(announced(r, 'e1').flatMap((m) => m.announced).sort()).toEqual([...prefixes].sort());
+  });
+
   it('re-applies a changed import policy to stored routes (soft reconfiguration)', () => {
     const r = rib();
     up(r, peer('e1', '10.0.0.4', 65001));

@@ -191,7 +191,7 @@ export class Rib implements RibApi, RibSlicedRemoval {
     for (const fam of negotiated.families) {
       const f = famIndex(fam), ft = this.tables[f]!;
       const n = ft.prefixes.capacity;
-      const o = { adv: new Int32Array(0), dirty: new DirtySet(), eorPending: true, force: false, advertised: 0 };
+      const o = { adv: new Int32Array(0), dirty: new DirtySet(), eorPending: true, force: false, refreshMarked: false, advertised: 0 };
       for (let i = 0; i < ft.prefixes.size; i++) if (ft.bestOf(i) >= 0) o.dirty.mark(i, n);
       p.out[f] = o;
       this.upOut[f]!.push(p);
@@ -358,9 +358,11 @@ export class Rib implements RibApi, RibSlicedRemoval {
       const o = p.out[f];
       if (!o || (family !== undefined && famIndex(family) !== f)) continue;
       p.exportCache[f]!.clear();
+      if (o.force && o.refreshMarked) continue; // every prefix is still marked from the last refresh
       const ft = this.tables[f]!, n = ft.prefixes.capacity;
       for (let i = 0; i < ft.prefixes.size; i++) if (ft.bestOf(i) >= 0 || advOf(o, i) >= 0) o.dirty.mark(i, n);
       o.force = true;
+      o.refreshMarked = true;
     }
   }
 
