@@ -203,6 +203,46 @@ describe('margay-bgpd session rules toward raw peers', () => {
   });
 });
 
+describe('margay-bgpd FSM errors from a raw peer (RFC 4271 §8, RFC 6608)', () => {
+  it('UPDATE in OpenConfirm: NOTIFICATION 5/2', async () => {
+    const a = await addr(rig, 62);
+    const p = await RawBgpPeer.connect(MARGAY_RAW_IP, 179, a);
+    try {
+      p.sendOpen({ asn: 65002, bgpId: a });
+      await p.waitForType(1);
+      p.send(update(ORIGIN + `400206 0201 ${as4(65002)}` + nh(a), nlri('10.140.0.0/24')));
+      const n = await p.notification();
+      expect([n.code, n.subcode]).toEqual([5, 2]);
+    } finally {
+      p.close();
+    }
+  });
+
+  it('KEEPALIVE before any OPEN: NOTIFICATION 5/1', async () => {
+    const a = await addr(rig, 63);
+    const p = await RawBgpPeer.connect(MARGAY_RAW_IP, 179, a);
+    try {
+      p.sendKeepalive();
+      const n = await p.notification();
+      expect([n.code, n.subcode]).toEqual([5, 1]);
+    } finally {
+      p.close();
+    }
+  });
+
+  it('ignores a ROUTE-REFRESH for a family that was not negotiated (RFC 2918 §4)', async () => {
+    const p = await rig.rawPeer(64);
+    try {
+      p.send(Buffer.from(`${'ff'.repeat(16)}0017 05 0002 00 01`.replace(/\s/g, ''), 'hex'));
+      p.send(update(ORIGIN + `400206 0201 ${as4(65002)}` + nh('10.30.0.64'), nlri('10.140.1.0/24')));
+      await waitFor('sentinel in RIB', async () => (await rig.ribFrom('10.140.1.0/24', '10.30.0.64')).length === 1, 5000, 20);
+      expect(p.received.filter((m) => m.type === 3)).toEqual([]);
+    } finally {
+      p.close();
+    }
+  });
+});
+
 /** Makes sure host address 10.30.0.n exists (rawPeer adds it on first use; here we connect ourselves). */
 async function addr(r: Rig, n: number): Promise<string> {
   const { run } = await import('../helpers/netns.js');
