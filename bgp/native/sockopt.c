@@ -8,6 +8,8 @@
  *                                        a non-blocking, close-on-exec TCP socket (bound when an
  *                                        address is given) so options can be set before connect().
  *   closeFd(fd)                          for cleanup when wrapping the fd fails.
+ *   execve(file, argv[], env[])          replaces the process image (margay-bgpd re-executes itself
+ *                                        with V8/glibc memory settings; only returns by throwing).
  * Errors throw a JS Error whose code is "MGY_SOCKOPT" and whose message names the call and errno.
  * Plain node_api.h (N-API 8), no C++ and no dependencies.
  */
@@ -16,9 +18,11 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -202,6 +206,59 @@ static napi_value close_fd(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* Copies a JS string[] into a NULL-terminated, malloc'd char*[] (NULL on error). */
+static char **str_array(napi_env env, napi_value arr) {
+  uint32_t n = 0;
+  if (napi_get_array_length(env, arr, &n) != napi_ok) return NULL;
+  char **out = calloc((size_t)n + 1, sizeof(char *));
+  if (!out) return NULL;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v;
+    size_t len = 0;
+    if (napi_get_element(env, arr, i, &v) != napi_ok || !get_str(env, v, NULL, 0, &len)) goto fail;
+    out[i] = malloc(len + 1);
+    if (!out[i] || !get_str(env, v, out[i], len + 1, &len)) goto fail;
+  }
+  return out;
+fail:
+  for (uint32_t i = 0; i < n; i++) free(out[i]);
+  free(out);
+  return NULL;
+}
+
+static void free_array(char **a) {
+  if (!a) return;
+  for (char **p = a; *p; p++) free(*p);
+  free(a);
+}
+
+/* execve(file, argv, env): does not return on success. */
+static napi_value exec_ve(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char file[4096];
+  size_t len;
+  if (argc < 3 || !get_str(env, argv[0], file, sizeof file, &len)) return throw_msg(env, "execve(file, argv, env)");
+  char **args = str_array(env, argv[1]);
+  char **envp = str_array(env, argv[2]);
+  if (!args || !envp) {
+    free_array(args);
+    free_array(envp);
+    return throw_msg(env, "execve: argv and env must be string arrays");
+  }
+  /* Node marks stdio close-on-exec; the new image must inherit it (as Node 23's process.execve does). */
+  for (int fd = 0; fd <= 2; fd++) {
+    int fl = fcntl(fd, F_GETFD);
+    if (fl >= 0 && (fl & FD_CLOEXEC)) fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
+  }
+  execve(file, args, envp);
+  int err = errno;
+  free_array(args);
+  free_array(envp);
+  return throw_errno(env, "execve", err);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"setMd5", NULL, set_md5, NULL, NULL, NULL, napi_default, NULL},
@@ -209,6 +266,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"setMinTtl", NULL, set_min_ttl, NULL, NULL, NULL, napi_default, NULL},
       {"createSocket", NULL, create_socket, NULL, NULL, NULL, napi_default, NULL},
       {"closeFd", NULL, close_fd, NULL, NULL, NULL, napi_default, NULL},
+      {"execve", NULL, exec_ve, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -18,6 +18,7 @@ interface Addon {
   setMinTtl(fd: number, minTtl: number): void;
   createSocket(family: 4 | 6, localAddress: string, localPort: number): number;
   closeFd(fd: number): void;
+  execve(file: string, argv: readonly string[], env: readonly string[]): never;
 }
 
 /** A socket option could not be set (the kernel said no). */
@@ -99,4 +100,12 @@ export function createTcpSocket(family: 4 | 6, localAddress?: string, localPort 
 /** Closes an fd made by createTcpSocket that never got wrapped in a net.Socket. */
 export function closeFd(fd: number): void {
   call('close', (a) => a.closeFd(fd));
+}
+
+/**
+ * Replaces the process image (execve(2)); returns only by throwing. margay-bgpd uses it to restart
+ * itself with V8 flags that cannot be changed at run time (see bgp/main.ts).
+ */
+export function execve(file: string, argv: readonly string[], env: readonly string[]): never {
+  return call('execve', (a) => a.execve(file, argv, env));
 }
