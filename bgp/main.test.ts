@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { main } from './main.js';
+import { main, TUNED_ENV, tunedExec } from './main.js';
 
 // margay-bgpd's edge: usage and configuration errors exit 2 before anything starts. (Running the
 // daemon itself is covered by test/interop/daemon.int.test.ts.)
@@ -23,5 +23,21 @@ describe('margay-bgpd main', () => {
 
   it('exits 2 when the config file cannot be read', async () => {
     expect(await main(['--config', '/nonexistent/margay-bgpd.yaml', '--log-level', 'silent'], {})).toBe(2);
+  });
+});
+
+describe('tunedExec (memory settings by re-exec)', () => {
+  it('re-executes once with the V8 flag and the malloc threshold, keeping argv and env', () => {
+    const plan = tunedExec('/usr/bin/node', ['--enable-source-maps'], ['/usr/bin/node', '/x/main.js', '--config', 'c.yaml'], { PATH: '/bin' });
+    expect(plan?.argv).toEqual(['/usr/bin/node', '--max-semi-space-size=2', '--enable-source-maps', '/x/main.js', '--config', 'c.yaml']);
+    expect(plan?.env).toEqual(['PATH=/bin', 'MALLOC_MMAP_THRESHOLD_=131072', `${TUNED_ENV}=1`]);
+  });
+  it('never loops, and leaves what the operator chose', () => {
+    expect(tunedExec('/n', [], ['/n', 'm.js'], { [TUNED_ENV]: '1' })).toBeUndefined();
+    expect(tunedExec('/n', [], ['/n', 'm.js'], { [TUNED_ENV]: '0' })).toBeUndefined();
+    const own = tunedExec('/n', ['--max_semi_space_size=8'], ['/n', 'm.js'], { NODE_OPTIONS: '', MALLOC_MMAP_THRESHOLD_: '65536' });
+    expect(own?.argv).toEqual(['/n', '--max_semi_space_size=8', 'm.js']);
+    expect(own?.env).toContain('MALLOC_MMAP_THRESHOLD_=65536');
+    expect(tunedExec('/n', [], ['/n', 'm.js'], { NODE_OPTIONS: '--max-semi-space-size=4' })?.argv).toEqual(['/n', 'm.js']);
   });
 });
