@@ -190,12 +190,12 @@ export class SpeakerPeer {
       // no longer offers GR) are swept now; the rest wait for its End-of-RIB or the stale-path time.
       const gr = n.peerGracefulRestart;
       const kept = new Set((gr?.families ?? []).filter((f) => f.forwardingPreserved).map((f) => familyOfKey(f.family)));
-      for (const f of families) if (!gr || !kept.has(f)) rib.sweepStale(this.id, f);
+      for (const f of families) if (!gr || !kept.has(f)) rib.startSweepStale(this.id, f);
       if (this.#staleTimer) clearTimeout(this.#staleTimer);
       this.#staleTimer = setTimeout(() => {
         this.#staleTimer = undefined;
         this.log.warn({ seconds: this.host.stalePathSeconds }, 'stale-path time passed without End-of-RIB: sweeping stale routes');
-        this.host.rib().sweepStale(this.id);
+        this.host.rib().startSweepStale(this.id);
         this.host.scheduleFlush();
       }, this.host.stalePathSeconds * 1000);
       this.#gracefulHelper = false;
@@ -287,7 +287,7 @@ export class SpeakerPeer {
     const helper =
       !this.#stopping && !!n?.localGracefulRestart && !!peerGr && this.adminDown === undefined &&
       (!notified || (peerGr.notification && !isHardReset(why)));
-    if (this.ribRegistered) this.host.rib().peerDown(this.id, { gracefulRestart: helper });
+    if (this.ribRegistered) this.host.rib().startPeerDown(this.id, { gracefulRestart: helper });
     this.log.info({ reason: describeDown(why), gracefulRestart: helper }, 'session down');
     if (helper && peerGr) {
       this.#gracefulHelper = true;
@@ -297,7 +297,7 @@ export class SpeakerPeer {
         this.#restartTimer = undefined;
         this.#gracefulHelper = false;
         this.log.warn({ seconds }, 'peer did not come back within its restart time: sweeping stale routes');
-        this.host.rib().sweepStale(this.id);
+        this.host.rib().startSweepStale(this.id);
         this.host.scheduleFlush();
         if (this.dynamic) this.host.dynamicDown(this);
       }, seconds * 1000);

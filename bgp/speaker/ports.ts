@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../../src/log.js';
 import type { OutNotification } from '../fsm/types.js';
-import type { RibApi } from '../rib/api.js';
+import type { RibApi, RibSlicedRemoval } from '../rib/api.js';
 import type { PeerStatus, SessionConfigInput, SessionEvents } from '../session/types.js';
 
 export interface SessionPort {
@@ -46,5 +46,6 @@ export interface ListenerFactory {
   listen(opts: { readonly addresses: readonly string[]; readonly port: number }, log: Logger): Promise<ListenerPort>;
 }
 
-export type RibPort = RibApi;
+/** The RIB with sliced peer removal: losing a session with 1M paths never blocks the event loop. */
+export type RibPort = RibApi & RibSlicedRemoval;
 export type RibFactory = (options: import('../rib/types.js').RibOptions) => RibPort;

@@ -163,7 +163,7 @@ describe('BgpSpeaker', () => {
     s.emit('update', update());
     const stop = s.calls.find((c) => c[0] === 'stop')![1] as { code: number; subcode: number; data: Buffer };
     expect([stop.code, stop.subcode, [...stop.data]]).toEqual([6, 1, [...data]]);
-    expect(rib.named('peerDown').at(-1)).toEqual(['peerDown', '10.0.0.2', { gracefulRestart: false }]);
+    expect(rib.named('startPeerDown').at(-1)).toEqual(['startPeerDown', '10.0.0.2', { gracefulRestart: false }]);
     s.emit('update', update()); // queued behind the Cease in the same slice: dropped, not fed to the RIB
     expect(rib.named('ingestUpdate')).toHaveLength(1);
     expect(speaker.peerStatus()[0]).toMatchObject({ state: 'Idle (max-prefix)', lastError: 'max-prefix 10 exceeded (ipv4): sent Cease 1' });
@@ -176,17 +176,59 @@ describe('BgpSpeaker', () => {
     expect(starts()).toBe(2);
   });
 
+  it('a lost session is removed in slices, one peerDownStep per flush turn, with the other peers drained in between', async () => {
+    const { sessions, rib } = await setup();
+    const [s2, s3] = [sessions.last('10.0.0.2'), sessions.last('10.0.0.3')];
+    s2.establish();
+    s3.establish({ peerAs: 65001, isIbgp: true });
+    await vi.advanceTimersByTimeAsync(1);
+    rib.sliceSteps = 3;
+    let slice = 0;
+    const step = rib.peerDownStep.bind(rib);
+    rib.peerDownStep = (budget: number): boolean => {
+      const more = step(budget);
+      rib.outbound.set('10.0.0.3', [Buffer.from(`withdraw-${++slice}`)]); // what the RIB queues per slice
+      return more;
+    };
+    s2.emit('down', { reason: 'tcp-closed', error: true });
+    expect(rib.named('startPeerDown').at(-1)).toEqual(['startPeerDown', '10.0.0.2', { gracefulRestart: false }]);
+    expect(rib.named('peerDownStep')).toEqual([]); // nothing removed inside the 'down' handler
+    for (let k = 1; k <= 3; k++) {
+      await vi.advanceTimersToNextTimerAsync(); // one event-loop turn: timers and I/O run between slices
+      expect(rib.named('peerDownStep')).toEqual(Array.from({ length: k }, () => ['peerDownStep', 20_000]));
+      expect(s3.sent.map(String)).toEqual(Array.from({ length: k }, (_, i) => `withdraw-${i + 1}`));
+    }
+    expect(rib.peerDownPending).toBe(false);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(rib.named('peerDownStep')).toHaveLength(3);
+  });
+
+  it('a removed peer and a reset peer hand their paths to sliced removal', async () => {
+    const { sessions, rib, speaker } = await setup();
+    sessions.last('10.0.0.2').establish();
+    sessions.last('10.0.0.3').establish({ peerAs: 65001, isIbgp: true });
+    await speaker.reconfigure(parseBgpdConfig(YAML
+      .replace('- { address: 10.0.0.3, asn: internal, routeReflectorClient: true }', '')
+      .replace('import: all, export: all,', 'import: all, export: all, holdTime: 30,')));
+    expect(rib.named('startRemovePeer')).toEqual([['startRemovePeer', '10.0.0.3']]);
+    expect(rib.named('startSweepStale')).toEqual([['startSweepStale', '10.0.0.2', undefined]]);
+    expect(rib.named('removePeer').concat(rib.named('peerDown'), rib.named('sweepStale'))).toEqual([]);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(rib.peerDownPending).toBe(false);
+    expect(rib.named('peerDownStep').length).toBeGreaterThan(0);
+  });
+
   it('graceful restart helper: keeps routes stale on TCP loss, sweeps when the restart time passes', async () => {
     const { sessions, rib } = await setup();
     const s = sessions.last('10.0.0.2');
     const gr = { restarting: false, notification: true, restartTimeSeconds: 60, families: [{ family: FAMILY.IPV4_UNICAST, forwardingPreserved: true }] };
     s.establish({ peerGracefulRestart: gr });
     s.emit('down', { reason: 'tcp-closed', error: true });
-    expect(rib.named('peerDown').at(-1)).toEqual(['peerDown', '10.0.0.2', { gracefulRestart: true }]);
+    expect(rib.named('startPeerDown').at(-1)).toEqual(['startPeerDown', '10.0.0.2', { gracefulRestart: true }]);
     await vi.advanceTimersByTimeAsync(59_000);
-    expect(rib.named('sweepStale')).toEqual([]);
+    expect(rib.named('startSweepStale')).toEqual([]);
     await vi.advanceTimersByTimeAsync(1_000);
-    expect(rib.named('sweepStale')).toEqual([['sweepStale', '10.0.0.2', undefined]]);
+    expect(rib.named('startSweepStale')).toEqual([['startSweepStale', '10.0.0.2', undefined]]);
   });
 
   it('graceful restart helper: peer back in time keeps preserved families until End-of-RIB, else stale-path time', async () => {
@@ -197,11 +239,11 @@ describe('BgpSpeaker', () => {
     s.emit('down', { reason: 'tcp-closed', error: true });
     await vi.advanceTimersByTimeAsync(10_000);
     s.establish({ peerGracefulRestart: { ...gr, restarting: true }, families: new Set([FAMILY.IPV4_UNICAST, FAMILY.IPV6_UNICAST]) });
-    expect(rib.named('sweepStale')).toEqual([['sweepStale', '10.0.0.2', 'ipv6']]);
+    expect(rib.named('startSweepStale')).toEqual([['startSweepStale', '10.0.0.2', 'ipv6']]);
     await vi.advanceTimersByTimeAsync(60_000);
-    expect(rib.named('sweepStale')).toHaveLength(1);
+    expect(rib.named('startSweepStale')).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(240_000);
-    expect(rib.named('sweepStale').at(-1)).toEqual(['sweepStale', '10.0.0.2', undefined]);
+    expect(rib.named('startSweepStale').at(-1)).toEqual(['startSweepStale', '10.0.0.2', undefined]);
   });
 
   it('no graceful restart after a Hard Reset, or when the peer did not offer it', async () => {
@@ -210,10 +252,10 @@ describe('BgpSpeaker', () => {
     const gr = { restarting: false, notification: true, restartTimeSeconds: 60, families: [] };
     s.establish({ peerGracefulRestart: gr });
     s.emit('down', { reason: 'notification-received', received: { type: 'notification', errorCode: 6, subcode: 9, data: Buffer.alloc(0) }, error: true });
-    expect(rib.named('peerDown').at(-1)![2]).toEqual({ gracefulRestart: false });
+    expect(rib.named('startPeerDown').at(-1)![2]).toEqual({ gracefulRestart: false });
     s.establish();
     s.emit('down', { reason: 'tcp-closed', error: true });
-    expect(rib.named('peerDown').at(-1)![2]).toEqual({ gracefulRestart: false });
+    expect(rib.named('startPeerDown').at(-1)![2]).toEqual({ gracefulRestart: false });
   });
 
   it('route refresh in: normal, BoRR and EoRR reach the RIB; refresh out sends ROUTE-REFRESH', async () => {
@@ -237,7 +279,7 @@ describe('BgpSpeaker', () => {
     sessions.last('10.9.0.5').establish({ peerAs: 65099 });
     expect(speaker.peerStatus().find((p) => p.address === '10.9.0.5')).toMatchObject({ dynamic: true, asn: 65099, type: 'ebgp' });
     sessions.last('10.9.0.5').emit('down', { reason: 'tcp-closed', error: true });
-    expect(rib.named('removePeer')).toEqual([['removePeer', '10.9.0.5']]);
+    expect(rib.named('startRemovePeer')).toEqual([['startRemovePeer', '10.9.0.5']]);
     expect(speaker.peerStatus().map((p) => p.address)).toEqual(['10.0.0.2', '10.0.0.3']);
   });
 
@@ -252,7 +294,7 @@ describe('BgpSpeaker', () => {
     const sum = await speaker.reconfigure(next);
     expect(sum).toMatchObject({ added: 1, removed: 1, reset: 0, updated: 1, unchanged: 0, restartedAll: false });
     expect(s3.calls.find((c) => c[0] === 'stop')![1]).toMatchObject({ code: 6, subcode: 3 });
-    expect(rib.named('removePeer')).toEqual([['removePeer', '10.0.0.3']]);
+    expect(rib.named('startRemovePeer')).toEqual([['startRemovePeer', '10.0.0.3']]);
     expect(s2.calls.some((c) => c[0] === 'stop')).toBe(false);
     expect((rib.named('updatePeer')[0]![1] as { importPolicy: { defaultResult: string } }).importPolicy.defaultResult).toBe('reject');
     expect(sessions.last('10.0.0.4').calls[0]).toEqual(['start']);

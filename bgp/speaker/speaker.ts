@@ -64,6 +64,8 @@ export interface ReconfigureSummary {
 
 const FLUSH_BUDGET = 512 * 1024;
 const BEST_BATCH = 65_536;
+/** Paths a lost session gives up per flush slice (≈ 10–25 ms at 1M paths, docs/bgp-rib.md). */
+const PEER_DOWN_BUDGET = 20_000;
 
 export class BgpSpeaker {
   #config: SpeakerConfig;
@@ -325,10 +327,10 @@ export class BgpSpeaker {
     peer.destroy();
     this.#listener?.unregister(peer.session);
     this.#peers.delete(peer.settings.address);
-    if (peer.ribRegistered && !keepRib) this.#rib.removePeer(peer.id);
+    if (peer.ribRegistered && !keepRib) this.#rib.startRemovePeer(peer.id);
     if (peer.ribRegistered && keepRib) {
-      this.#rib.peerDown(peer.id);
-      this.#rib.sweepStale(peer.id); // routes kept from an earlier graceful restart go too
+      this.#rib.startPeerDown(peer.id);
+      this.#rib.startSweepStale(peer.id); // routes kept from an earlier graceful restart go too
     }
     peer.log.info({ subcode }, 'peer removed');
   }
@@ -356,7 +358,7 @@ export class BgpSpeaker {
   #forgetDynamic(peer: SpeakerPeer): void {
     if (this.#peers.get(peer.settings.address) !== peer) return;
     this.#peers.delete(peer.settings.address);
-    if (peer.ribRegistered) this.#rib.removePeer(peer.id);
+    if (peer.ribRegistered) this.#rib.startRemovePeer(peer.id);
     peer.destroy();
     this.#scheduleFlush();
   }
@@ -403,6 +405,12 @@ export class BgpSpeaker {
     this.#flushScheduled = false;
     if (this.#stopped) return;
     let more = false;
+    // A lost session's paths go in slices; withdrawals each slice queues are sent below, and keepalives
+    // and hold timers run between slices.
+    if (this.#rib.peerDownPending) {
+      this.#rib.peerDownStep(PEER_DOWN_BUDGET);
+      more = true;
+    }
     for (const p of this.#peers.values()) {
       if (this.#deferOutbound || !p.writable || !this.#rib.hasOutbound(p.id)) continue;
       const bufs = this.#rib.takeOutbound(p.id, FLUSH_BUDGET);

@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../../../src/log.js';
 import { FAMILY } from '../../codec/constants.js';
 import type { OutNotification } from '../../fsm/types.js';
-import type { OriginateAttrs, RibApi } from '../../rib/api.js';
+import type { OriginateAttrs, RibApi, RibSlicedRemoval } from '../../rib/api.js';
 import type {
   BestPathChange, Family, IngestResult, PeerRibCounts, RibNegotiated, RibPeerConfig, RibQuery, RibRoute, RibUpdate,
 } from '../../rib/types.js';
@@ -114,8 +114,13 @@ export class FakeListener implements ListenerFactory, ListenerPort {
   }
 }
 
-/** Records every call; outbound and best-path queues are filled by the test. */
-export class FakeRib implements RibApi {
+/**
+ * Records every call; outbound and best-path queues are filled by the test. Sliced removal: each
+ * start* call queues `sliceSteps` steps of pending work, `peerDownStep` runs one (recorded with its budget).
+ */
+export class FakeRib implements RibApi, RibSlicedRemoval {
+  sliceSteps = 1;
+  #pendingSteps = 0;
   readonly calls: unknown[][] = [];
   readonly outbound = new Map<string, Buffer[]>();
   bestChanges: BestPathChange[] = [];
@@ -133,6 +138,15 @@ export class FakeRib implements RibApi {
   peerUp(id: string, n: RibNegotiated): void { this.#c('peerUp', id, n); }
   peerDown(id: string, o?: { gracefulRestart?: boolean }): void { this.#c('peerDown', id, o); }
   sweepStale(id: string, f?: Family): void { this.#c('sweepStale', id, f); }
+  startPeerDown(id: string, o?: { readonly gracefulRestart?: boolean }): void { this.#c('startPeerDown', id, o); this.#pendingSteps += this.sliceSteps; }
+  startSweepStale(id: string, f?: Family): void { this.#c('startSweepStale', id, f); this.#pendingSteps += this.sliceSteps; }
+  startRemovePeer(id: string): void { this.#c('startRemovePeer', id); this.#pendingSteps += this.sliceSteps; }
+  peerDownStep(budget: number): boolean {
+    this.#c('peerDownStep', budget);
+    if (this.#pendingSteps > 0) this.#pendingSteps--;
+    return this.#pendingSteps > 0;
+  }
+  get peerDownPending(): boolean { return this.#pendingSteps > 0; }
   beginRouteRefresh(id: string, f: Family): void { this.#c('beginRouteRefresh', id, f); }
   endRouteRefresh(id: string, f: Family): void { this.#c('endRouteRefresh', id, f); }
   ingestUpdate(id: string, u: RibUpdate): IngestResult {
