@@ -5,8 +5,11 @@
  * FRR, GoBGP — same machine, same run, median of `--runs`.
  *
  *   npm run build && scripts/in-sandbox.sh node dist/test/bench/bgp-ingest.js \
- *     --sizes 100000,1000000 --targets margay,bird,frr,gobgp --runs 3
+ *     --sizes 100000,1000000 --targets margay,bird,frr,gobgp --runs 3 [--shuffle]
  *
+ * `--shuffle` sends the same prefixes in a fixed pseudo-random order instead of address order.
+ * margay-bgpd starts as shipped (`node dist/bgp/main.js`, which re-executes itself with its memory
+ * settings); `MARGAY_BGPD_TUNED=0` in the environment measures it without them.
  * Topology (inside the sandbox's private network namespace): the target runs in its own namespace
  * `T`; the injector (AS 65001, 10.0.1.2) and the collector (AS 65003, 10.0.2.2) are worker threads of
  * this process, each on its own veth into T (target: AS 65002, 10.0.1.1 / 10.0.2.1). The target's FIB
@@ -15,7 +18,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { writeFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -127,10 +130,12 @@ peers:
   };
 }
 
+const SHUFFLE = process.argv.includes('--shuffle');
+
 function startPeer(role: 'inject' | 'collect', count: number, attrSets: number): { w: Worker; next: (ev: string, timeoutMs: number) => Promise<Record<string, unknown>> } {
   const w = new Worker(new URL('./bgp-peer-worker.js', import.meta.url), {
     workerData: {
-      role, count, base: BASE, attrSets,
+      role, count, base: BASE, attrSets, shuffle: SHUFFLE,
       host: role === 'inject' ? TARGET_IP.inj : TARGET_IP.col, port: 179,
       localAddress: role === 'inject' ? PEER_IP.inj : PEER_IP.col,
       asn: role === 'inject' ? AS.inj : AS.col,
@@ -220,7 +225,7 @@ async function main(): Promise<void> {
   const attrSets = Number(arg('attr-sets', '500'));
   const timeoutMs = Number(arg('timeout', '240')) * 1000;
   const rows: string[] = [];
-  console.log(`# BGP ingest benchmark: ${runs} runs each, median; /32 prefixes, ${attrSets} attribute sets, ≤4096-byte UPDATEs`);
+  console.log(`# BGP ingest benchmark: ${runs} runs each, median; /32 prefixes, ${attrSets} attribute sets, ≤4096-byte UPDATEs, prefixes ${SHUFFLE ? 'in shuffled order' : 'in address order'}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   for (const n of sizes) {
     for (const kind of targets) {
       const results: RunResult[] = [];
@@ -240,6 +245,7 @@ async function main(): Promise<void> {
   }
   console.log('\n| target | N | in RIB (s) | re-advertised (s) | peak RSS (MB) | runs ok |\n| --- | --- | --- | --- | --- | --- |');
   for (const r of rows) console.log(r);
+  console.log(`\nload average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 }
 
 await main();

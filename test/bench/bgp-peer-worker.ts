@@ -19,6 +19,7 @@ export interface PeerWorkerData {
   readonly count: number;
   readonly base: number;
   readonly attrSets: number;
+  readonly shuffle: boolean;
 }
 
 const now = (): number => performance.timeOrigin + performance.now();
@@ -27,7 +28,7 @@ const port = parentPort!;
 const post = (m: Record<string, unknown>): void => port.postMessage(m);
 
 const updates = data.role === 'inject'
-  ? buildUpdates({ count: data.count, base: data.base, localAs: data.asn, nextHop: data.localAddress, attrSets: data.attrSets })
+  ? buildUpdates({ count: data.count, base: data.base, localAs: data.asn, nextHop: data.localAddress, attrSets: data.attrSets, shuffle: data.shuffle })
   : undefined;
 const counter = new NlriCounter(data.base, data.count);
 let established = false;

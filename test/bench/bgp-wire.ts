@@ -74,9 +74,27 @@ export function encodeAttributes(i: number, localAs: number, nextHop: string): B
   return Buffer.concat(parts);
 }
 
+/** 0..n-1 in a deterministic pseudo-random order (Fisher–Yates over xorshift32 from `seed`). */
+export function shuffledOrder(n: number, seed = 0x9e3779b9): Uint32Array {
+  const out = new Uint32Array(n);
+  for (let i = 0; i < n; i++) out[i] = i;
+  let x = seed >>> 0 || 1;
+  for (let i = n - 1; i > 0; i--) {
+    x ^= x << 13; x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5; x >>>= 0;
+    const j = x % (i + 1);
+    const t = out[i]!;
+    out[i] = out[j]!;
+    out[j] = t;
+  }
+  return out;
+}
+
 /**
- * N /32 prefixes base, base+1, ... packed into UPDATEs of at most 4096 bytes, `attrSets` distinct
- * attribute sets rotating per UPDATE. Returns one contiguous buffer of back-to-back UPDATEs.
+ * N /32 prefixes base, base+1, ... (or, with `shuffle`, the same set in a pseudo-random order) packed
+ * into UPDATEs of at most 4096 bytes, `attrSets` distinct attribute sets rotating per UPDATE. Returns
+ * one contiguous buffer of back-to-back UPDATEs.
  */
 export function buildUpdates(opts: {
   readonly count: number;
@@ -85,7 +103,9 @@ export function buildUpdates(opts: {
   readonly nextHop: string;
   readonly attrSets: number;
   readonly maxLen?: number;
+  readonly shuffle?: boolean;
 }): { buf: Buffer; messages: number } {
+  const order = opts.shuffle ? shuffledOrder(opts.count) : undefined;
   const maxLen = opts.maxLen ?? 4096;
   const attrs: Buffer[] = [];
   for (let i = 0; i < opts.attrSets; i++) attrs.push(encodeAttributes(i, opts.localAs, opts.nextHop));
@@ -107,7 +127,7 @@ export function buildUpdates(opts: {
     a.copy(out, off);
     off += a.length;
     for (let k = 0; k < n; k++) {
-      const addr = (opts.base + next + k) >>> 0;
+      const addr = (opts.base + (order ? order[next + k]! : next + k)) >>> 0;
       out[off] = 32;
       out.writeUInt32BE(addr, off + 1);
       off += 5;
