@@ -146,5 +146,40 @@ describe('margay-bgpd capabilities (black box)', () => {
     await waitFor(`${keep} flushed`, async () => (await rig.ribFrom(keep, ip)).length === 0, 5000, 20);
     await waitFor(`${keep} withdrawn at BIRD`, async () => (await rig.birdRoute(keep)) === '', 5000, 50);
   });
-});
 
+  it('GR helper: stale routes are swept when the peer is not back within its restart time (RFC 4724 §4.2)', { timeout: 20_000 }, async () => {
+    const ip = '10.30.0.14';
+    const pfx = '10.160.7.0/24';
+    const p = await rig.rawPeer(14, { capabilities: [...baseCaps(), { ...grCap(false), restartTime: 2 } as Capability] });
+    p.send(update(good(ip), nlri(pfx)));
+    p.send(EOR);
+    await waitFor(`${pfx} at BIRD`, async () => (await rig.birdRoute(pfx)) !== '', 5000, 50);
+    p.close(); // TCP just ends: graceful
+    await waitFor('stale', async () => (await rig.ribFrom(pfx, ip))[0]?.stale === true, 5000, 20);
+    const t0 = Date.now();
+    await waitFor(`${pfx} swept`, async () => (await rig.ribFrom(pfx, ip)).length === 0, 10_000, 50);
+    expect(Date.now() - t0).toBeGreaterThan(1000);
+    await waitFor(`${pfx} withdrawn at BIRD`, async () => (await rig.birdRoute(pfx)) === '', 5000, 50);
+  });
+
+  it('GR helper: a peer that comes back without the GR capability gets its stale routes flushed (RFC 4724 §4.2)', { timeout: 20_000 }, async () => {
+    const ip = '10.30.0.15';
+    const [a, b] = ['10.160.8.0/24', '10.160.9.0/24'];
+    let p = await rig.rawPeer(15, { capabilities: [...baseCaps(), grCap(false)] });
+    p.send(update(good(ip), nlri(a) + nlri(b)));
+    p.send(EOR);
+    await waitFor(`${b} at BIRD`, async () => (await rig.birdRoute(b)) !== '', 5000, 50);
+    p.close();
+    await waitFor('stale', async () => (await rig.ribFrom(a, ip))[0]?.stale === true, 5000, 20);
+    p = await waitFor('reconnected', () => rig.rawPeer(15).catch(() => undefined), 10_000, 200);
+    try {
+      // Only `a` again, and no End-of-RIB: `b` must already be gone, as GR was not negotiated this time.
+      p.send(update(good(ip), nlri(a)));
+      await waitFor(`${b} flushed`, async () => (await rig.ribFrom(b, ip)).length === 0, 5000, 20);
+      await waitFor(`${b} withdrawn at BIRD`, async () => (await rig.birdRoute(b)) === '', 5000, 50);
+      await waitFor(`${a} fresh`, async () => (await rig.ribFrom(a, ip))[0]?.stale === false || (await rig.ribFrom(a, ip))[0]?.stale === undefined, 5000, 20);
+    } finally {
+      p.close();
+    }
+  });
+});
