@@ -7,6 +7,10 @@ import { cleanup, withTopology } from './scenario.js';
 // Issue point 9, "never starved": while 1M prefixes arrive on one session (BIRD A, 1M static /32s) and
 // are re-advertised on another (BIRD B), the session to B — hold time 3 s on both sides — stays
 // Established throughout: keepalives and hold timers keep working while margay-bgpd does heavy work.
+// Then A is cut (BIRD A killed, its TCP session closed; no graceful restart toward A, else its routes
+// would rightly stay for BIRD's 120 s restart time): margay-bgpd removes A's 1M paths in slices
+// (RIB peerDownStep) and withdraws all of them toward B, and B's 3 s session again never leaves
+// Established.
 
 const N = Number(process.env.MARGAY_STARVE_N ?? 1_000_000);
 
@@ -21,7 +25,7 @@ function running(h: BirdHandle): RunningPeer {
 }
 
 describe('never starved', () => {
-  it(`a 3 s hold-time session stays Established while ${N} prefixes arrive on another and are re-advertised to it`, async () => {
+  it(`a 3 s hold-time session stays Established while ${N} prefixes arrive on another and are re-advertised to it, then withdrawn when that session is cut`, async () => {
     await withTopology(2, async ({ margayNs, links }) => {
       const [la, lb] = [links[0]!, links[1]!];
       const peers: RunningPeer[] = [];
@@ -34,7 +38,7 @@ listen: { addresses: ["0.0.0.0"], port: 179 }
 control: { socket: ${socket} }
 ebgpRequiresPolicy: false
 peers:
-  - { address: ${la.peerIp}, asn: 65002, connectRetry: 1, passive: true }
+  - { address: ${la.peerIp}, asn: 65002, connectRetry: 1, passive: true, gracefulRestart: { enabled: false } }
   - { address: ${lb.peerIp}, asn: 65003, connectRetry: 1, holdTime: 3 }
 `);
         margays.push(m);
@@ -74,6 +78,29 @@ protocol bgp margay { local ${la.peerIp} as 65002; neighbor ${la.margayIp} as 65
         expect((await b.protocols()).get('margay')?.info).toContain('Established');
         expect(await b.log()).not.toMatch(/Hold timer expired/i);
         expect((await m.peer(la.peerIp))!.prefixesAccepted).toBe(N);
+
+        // Cut A: its session closes with N paths in margay's RIB; B must get every withdrawal.
+        await peers.pop()!.stop();
+        const t1 = Date.now();
+        let sawDownCut = false;
+        await waitFor(`B to have all ${N} prefixes withdrawn`, async () => {
+          const st2 = await m.peer(lb.peerIp);
+          if (st2?.state !== 'Established') sawDownCut = true;
+          const out = await b.birdc('show', 'route', 'count');
+          const got = /(\d+) of \d+ routes/.exec(out);
+          return got !== null && Number(got[1]) === 0;
+        }, 180_000, 200);
+        console.log(`never-starved: ${N} withdrawals through margay-bgpd to B in ${((Date.now() - t1) / 1000).toFixed(1)} s after A was cut`);
+        await sleep(4000); // one more hold time after the withdrawal burst
+        const after = (await m.peer(lb.peerIp))!;
+        expect(sawDownCut).toBe(false);
+        expect(after.state).toBe('Established');
+        expect(after.flaps).toBe(flapsBefore);
+        expect((await b.protocols()).get('margay')?.info).toContain('Established');
+        expect(await b.log()).not.toMatch(/Hold timer expired/i);
+        expect((await m.peer(la.peerIp))!.state).not.toBe('Established');
+        const rib = await m.ctl.rib({ limit: 0 });
+        expect([rib.paths.ipv4, rib.prefixes.ipv4]).toEqual([0, 0]); // every path of A gone from the RIB
       } finally {
         await cleanup(peers, margays);
       }
