@@ -203,6 +203,53 @@ describe('margay-bgpd session rules toward raw peers', () => {
   });
 });
 
+describe('margay-bgpd message size (RFC 4271 §4.1, RFC 8654)', () => {
+  /**
+   * An UPDATE of exactly `size` bytes: /32 NLRI (5 bytes each) under 10.142/16 or 10.143/16, plus a small
+   * unknown optional transitive attribute to hit the size. Returns the UPDATE and its prefix count.
+   */
+  function sized(ip: string, second: number, size: number): { bytes: Buffer; count: number } {
+    const head = ORIGIN + `4002060201${as4(65002)}` + nh(ip);
+    const base = update(head, '').length + 3;
+    const k = (size - base) % 5;
+    const count = (size - base - k) / 5;
+    const nl = Array.from({ length: count }, (_, i) => `200a${second.toString(16)}${(i >> 8).toString(16).padStart(2, '0')}${(i & 255).toString(16).padStart(2, '0')}`).join('');
+    const bytes = update(head + `c0fa${k.toString(16).padStart(2, '0')}${'ab'.repeat(k)}`, nl);
+    if (bytes.length !== size) throw new Error(`built ${bytes.length} bytes, wanted ${size}`);
+    return { bytes, count };
+  }
+  const counted = async (prefix: string): Promise<number> => (await rig.margay.ctl.rib({ prefix, longer: true, limit: 1 })).matched;
+
+  it('without extended messages: 4096 bytes are fine, 4097 gets 1/2 with the length as data', async () => {
+    const caps = [{ kind: 'multiprotocol', afi: 1, safi: 1 }, { kind: 'four-octet-as', asn: 65002 }] as const;
+    const p = await rig.rawPeer(65, { capabilities: [...caps] });
+    try {
+      const ok = sized('10.30.0.65', 142, 4096);
+      p.send(ok.bytes);
+      await waitFor('4096-byte UPDATE applied', async () => (await counted('10.142.0.0/16')) === ok.count, 5000, 20);
+      p.send(sized('10.30.0.65', 143, 4097).bytes);
+      const n = await p.notification();
+      expect(n).toEqual({ code: 1, subcode: 2, data: '1001' });
+    } finally {
+      p.close();
+    }
+  });
+
+  it('with extended messages on both sides: a 20000-byte UPDATE is accepted', async () => {
+    const caps = [{ kind: 'multiprotocol', afi: 1, safi: 1 }, { kind: 'four-octet-as', asn: 65002 }, { kind: 'extended-message' }] as const;
+    const p = await rig.rawPeer(66, { capabilities: [...caps] });
+    try {
+      expect(p.received.find((m) => m.type === 1)!.open!.capabilities.map((c) => c.kind)).toContain('extended-message');
+      const big = sized('10.30.0.66', 144, 20_000);
+      p.send(big.bytes);
+      await waitFor('20000-byte UPDATE applied', async () => (await counted('10.144.0.0/16')) === big.count, 5000, 20);
+      expect(p.received.filter((m) => m.type === 3)).toEqual([]);
+    } finally {
+      p.close();
+    }
+  });
+});
+
 describe('margay-bgpd FSM errors from a raw peer (RFC 4271 §8, RFC 6608)', () => {
   it('UPDATE in OpenConfirm: NOTIFICATION 5/2', async () => {
     const a = await addr(rig, 62);
