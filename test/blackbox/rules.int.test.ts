@@ -135,4 +135,20 @@ describe('margay-bgpd iBGP/eBGP rules', () => {
     expect(best?.from).toBe('10.30.0.130');
     expect(best?.reason).toBe('local-pref');
   });
+
+  it('prepends to a full 255-AS AS_SEQUENCE by opening a new segment (RFC 4271 §5.1.2)', async () => {
+    const p = '10.150.8.0/24';
+    const asns = [65002, ...Array.from({ length: 254 }, (_, i) => 64600 + i)];
+    const body = `02ff${asns.map(as4).join('')}`;
+    ebgpA.send(update(ORIGIN + `5002${(body.length / 2).toString(16).padStart(4, '0')}${body}` + nh('10.30.0.10'), nlri(p)));
+    let bird = '';
+    await waitFor(`${p} at BIRD`, async () => (bird = await rig.birdRoute(p)) !== '', 5000, 50);
+    // BIRD truncates long paths in `show route all`: ask it with a filter instead.
+    expect(bird).toMatch(/BGP\.as_path: 65001 65002 64600 /);
+    expect(await rig.bird.birdc('show', 'route', p, 'where', 'bgp_path.len', '=', '256')).toContain(p);
+    const u = attrsOf(await ebgpB.waitFor(announcing(p), 5000));
+    expect(u.get(2)!.slice(0, 12), 'a new 1-AS segment in front').toBe(`0201${as4(65001)}`);
+    expect(u.get(2)!.slice(12, 16), 'then the full 255-AS segment').toBe('02ff');
+  });
 });
+
