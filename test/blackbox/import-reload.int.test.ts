@@ -1,7 +1,8 @@
 /**
  * Import policy changed by SIGHUP on a configured peer: routes the old policy rejected must appear
  * once the policy is gone, without resetting the session (the issue: reload "without dropping
- * unaffected sessions"; RFC 2918 route refresh or a kept Adj-RIB-In are both fine ways to get there).
+ * unaffected sessions"; RFC 2918 route refresh or a kept Adj-RIB-In are both fine ways to get there),
+ * and the received / accepted / advertised counts an operator reads in `margayctl bgp peers`.
  */
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
@@ -25,6 +26,9 @@ describe('margay-bgpd import policy reload', () => {
         p.send(update(good(ip), nlri('10.100.1.0/24') + nlri('10.244.5.0/24')));
         await waitFor('10.244.5.0/24 at BIRD', async () => (await rig.birdRoute('10.244.5.0/24')) !== '', 5000, 50);
         expect(await rig.birdRoute('10.100.1.0/24'), 'rejected by import policy').toBe('');
+        // What `margayctl bgp peers` shows: 2 received, 1 accepted; BIRD was sent exactly what it imported.
+        expect(await m.peer(ip)).toMatchObject({ prefixesReceived: 2, prefixesAccepted: 1 });
+        await waitFor('advertised count matches BIRD', async () => (await m.peer('10.31.0.2'))?.prefixesAdvertised === (await rig.bird.importedCount('margay')), 5000, 100);
         const from = p.received.length;
         await m.reload(base.replace('peers:\n', peerLine('')) + policy);
         await waitFor(
@@ -37,7 +41,7 @@ describe('margay-bgpd import policy reload', () => {
           200,
         );
         expect(p.received.filter((x) => x.type === 3)).toEqual([]);
-        expect((await m.peer(ip))?.flaps).toBe(0);
+        expect(await m.peer(ip)).toMatchObject({ flaps: 0, prefixesReceived: 2, prefixesAccepted: 2 });
         expect(p.isClosed).toBe(false);
       } finally {
         p.close();
