@@ -21,8 +21,16 @@ describe('margay-bgpd main', () => {
     }
   });
 
-  it('exits 2 when the config file cannot be read', async () => {
-    expect(await main(['--config', '/nonexistent/margay-bgpd.yaml', '--log-level', 'silent'], {})).toBe(2);
+  it('exits 2 with one plain line naming the file when the config cannot be read or is invalid', async () => {
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(await main(['--config', '/nonexistent/margay-bgpd.yaml', '--log-level', 'silent'], {})).toBe(2);
+      const line = String(err.mock.calls.at(-1)?.[0]);
+      expect(line).toMatch(/^margay-bgpd: invalid configuration \(\/nonexistent\/margay-bgpd\.yaml\): cannot read: ENOENT/);
+      expect(line.split('\n').filter(Boolean)).toHaveLength(1); // no stack, no JSON
+    } finally {
+      err.mockRestore();
+    }
   });
 });
 

@@ -162,8 +162,13 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, tuni
   try {
     daemon = await startDaemon(values.config, log);
   } catch (err) {
+    if (err instanceof ConfigError) {
+      // An operator's mistake, not a crash: one plain line naming the file and the field, no stack.
+      process.stderr.write(`margay-bgpd: ${err.message}\n`);
+      return 2;
+    }
     log.fatal({ err }, 'margay-bgpd failed to start');
-    return err instanceof ConfigError ? 2 : 1;
+    return 1;
   }
   log.info({ pid: process.pid, config: values.config }, 'margay-bgpd running');
   return new Promise<number>((resolve) => {
