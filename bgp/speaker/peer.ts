@@ -70,9 +70,13 @@ export class SpeakerPeer {
   /** Set when max-prefix shut the session down (and the restart timer, if any). */
   adminDown: 'max-prefix' | undefined;
   prefixesAdvertisedBytes = 0;
+  /** Families owed an EoRR (RFC 7313 §4): sent by the speaker's flush once the re-advertisement is out. */
+  readonly pendingEorr = new Set<Family>();
   #restartTimer: NodeJS.Timeout | undefined;
   #staleTimer: NodeJS.Timeout | undefined;
   #maxPrefixTimer: NodeJS.Timeout | undefined;
+  /** RFC 7313 §4 receiver: per family, purge after BoRR when the EoRR does not come. */
+  readonly #eorrTimers = new Map<Family, NodeJS.Timeout>();
   #sending = false;
   #gracefulHelper = false;
   #warnedMaxPrefix = false;
@@ -168,6 +172,8 @@ export class SpeakerPeer {
   #clearTimers(): void {
     for (const t of [this.#restartTimer, this.#staleTimer, this.#maxPrefixTimer]) if (t) clearTimeout(t);
     this.#restartTimer = this.#staleTimer = this.#maxPrefixTimer = undefined;
+    for (const t of this.#eorrTimers.values()) clearTimeout(t);
+    this.#eorrTimers.clear();
   }
 
   #onEstablished(n: Negotiated): void {
@@ -182,6 +188,7 @@ export class SpeakerPeer {
     this.lastError = undefined;
     const families = [...n.families].map(familyOfKey).filter((f): f is Family => f !== undefined);
     this.pendingEor.clear();
+    this.pendingEorr.clear();
     if (n.peerGracefulRestart) for (const f of families) this.pendingEor.add(f);
     if (this.#restartTimer) clearTimeout(this.#restartTimer);
     this.#restartTimer = undefined;
@@ -264,15 +271,42 @@ export class SpeakerPeer {
     const family = familyOfKey(m.afi * 256 + m.safi);
     if (!family) return;
     const rib = this.host.rib();
-    if (m.subtype === 0) rib.refreshOutbound(this.id, family);
-    else if (m.subtype === 1) rib.beginRouteRefresh(this.id, family);
-    else if (m.subtype === 2) rib.endRouteRefresh(this.id, family);
+    if (m.subtype === 0) {
+      // RFC 7313 §4: with enhanced route refresh the re-advertisement is bracketed by BoRR and EoRR.
+      if (this.negotiated?.enhancedRouteRefresh === true && this.session.sendRouteRefresh(m.afi, m.safi, 1)) this.pendingEorr.add(family);
+      rib.refreshOutbound(this.id, family);
+    } else if (m.subtype === 1) {
+      rib.beginRouteRefresh(this.id, family);
+      // RFC 7313 §4: an EoRR that never comes must not keep stale routes forever.
+      const old = this.#eorrTimers.get(family);
+      if (old) clearTimeout(old);
+      this.#eorrTimers.set(family, setTimeout(() => {
+        this.#eorrTimers.delete(family);
+        this.log.warn({ family, seconds: this.host.stalePathSeconds }, 'no EoRR within the stale-path time: purging routes not re-advertised');
+        this.host.rib().endRouteRefresh(this.id, family);
+        this.host.scheduleFlush();
+      }, this.host.stalePathSeconds * 1000));
+    } else if (m.subtype === 2) {
+      const t = this.#eorrTimers.get(family);
+      if (t) clearTimeout(t);
+      this.#eorrTimers.delete(family);
+      rib.endRouteRefresh(this.id, family);
+    }
     this.host.scheduleFlush();
+  }
+
+  /** Sends the EoRRs owed once the RIB has nothing more queued for this peer (RFC 7313 §4). */
+  sendPendingEorr(): void {
+    for (const f of this.pendingEorr) this.session.sendRouteRefresh(f === 'ipv4' ? 1 : 2, 1, 2);
+    this.pendingEorr.clear();
   }
 
   #onDown(why: DownReason): void {
     const wasUp = this.established;
     this.established = false;
+    this.pendingEorr.clear();
+    for (const t of this.#eorrTimers.values()) clearTimeout(t);
+    this.#eorrTimers.clear();
     this.#sending = false;
     if (why.error || why.received) {
       this.lastError = describeDown(why);

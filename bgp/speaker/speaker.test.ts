@@ -270,6 +270,41 @@ describe('BgpSpeaker', () => {
     expect(s.calls.at(-1)).toEqual(['refresh', '2/1/0']);
   });
 
+  it('enhanced route refresh out: BoRR, the re-advertisement, then EoRR (RFC 7313 §4)', async () => {
+    const { sessions, rib } = await setup();
+    const s = sessions.last('10.0.0.2');
+    s.establish({ enhancedRouteRefresh: true });
+    await vi.advanceTimersByTimeAsync(1);
+    s.emit('routeRefresh', { type: 'route-refresh', afi: 1, safi: 1, subtype: 0 });
+    rib.outbound.set('10.0.0.2', [Buffer.from('table')]);
+    expect(s.calls.filter((c) => c[0] === 'refresh')).toEqual([['refresh', '1/1/1']]);
+    s.sent.length = 0;
+    await vi.advanceTimersByTimeAsync(1);
+    expect(s.sent.map(String)).toEqual(['table']);
+    expect(s.calls.filter((c) => c[0] === 'refresh')).toEqual([['refresh', '1/1/1'], ['refresh', '1/1/2']]);
+    // Without enhanced route refresh: a plain re-send, no BoRR/EoRR.
+    s.establish({ enhancedRouteRefresh: false });
+    s.emit('routeRefresh', { type: 'route-refresh', afi: 1, safi: 1, subtype: 0 });
+    await vi.advanceTimersByTimeAsync(1);
+    expect(s.calls.filter((c) => c[0] === 'refresh')).toHaveLength(2);
+  });
+
+  it('enhanced route refresh in: BoRR without EoRR purges after the stale-path time', async () => {
+    const { sessions, rib } = await setup();
+    const s = sessions.last('10.0.0.2');
+    s.establish({ enhancedRouteRefresh: true });
+    s.emit('routeRefresh', { type: 'route-refresh', afi: 1, safi: 1, subtype: 1 });
+    await vi.advanceTimersByTimeAsync(299_000);
+    expect(rib.named('endRouteRefresh')).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(rib.named('endRouteRefresh')).toEqual([['endRouteRefresh', '10.0.0.2', 'ipv4']]);
+    // An EoRR in time cancels the timer.
+    s.emit('routeRefresh', { type: 'route-refresh', afi: 1, safi: 1, subtype: 1 });
+    s.emit('routeRefresh', { type: 'route-refresh', afi: 1, safi: 1, subtype: 2 });
+    await vi.advanceTimersByTimeAsync(400_000);
+    expect(rib.named('endRouteRefresh')).toHaveLength(2);
+  });
+
   it('dynamic neighbours: accepted from a listen range, refused otherwise, forgotten when down', async () => {
     const { listener, sessions, rib, speaker } = await setup();
     expect(listener.offer('10.8.0.5')).toBeUndefined();

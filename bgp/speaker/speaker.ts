@@ -412,10 +412,13 @@ export class BgpSpeaker {
       more = true;
     }
     for (const p of this.#peers.values()) {
-      if (this.#deferOutbound || !p.writable || !this.#rib.hasOutbound(p.id)) continue;
-      const bufs = this.#rib.takeOutbound(p.id, FLUSH_BUDGET);
-      if (bufs.length > 0 && !p.send(bufs)) continue; // resumes on 'drain'
+      if (this.#deferOutbound || !p.writable) continue;
+      if (this.#rib.hasOutbound(p.id)) {
+        const bufs = this.#rib.takeOutbound(p.id, FLUSH_BUDGET);
+        if (bufs.length > 0 && !p.send(bufs)) continue; // resumes on 'drain'
+      }
       if (this.#rib.hasOutbound(p.id)) more = true;
+      else if (p.pendingEorr.size > 0) p.sendPendingEorr();
     }
     const changes = this.#rib.takeBestPathChanges(BEST_BATCH);
     if (changes.length === BEST_BATCH) more = true;
