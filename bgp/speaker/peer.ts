@@ -69,6 +69,8 @@ export class SpeakerPeer {
   readonly pendingEor = new Set<Family>();
   /** Set when max-prefix shut the session down (and the restart timer, if any). */
   adminDown: 'max-prefix' | undefined;
+  /** When max-prefix shut the session down: until when (ms, Infinity for `shutdown`) it stays out. */
+  maxPrefixUntil: number | undefined;
   prefixesAdvertisedBytes = 0;
   /** Families owed an EoRR (RFC 7313 §4): sent by the speaker's flush once the re-advertisement is out. */
   readonly pendingEorr = new Set<Family>();
@@ -254,6 +256,7 @@ export class SpeakerPeer {
     this.lastError = `max-prefix ${x.limit} exceeded (${x.family}): sent Cease 1`;
     this.log.warn({ family: x.family, limit: x.limit, action }, 'peer exceeded max-prefix: Cease 1');
     this.adminDown = 'max-prefix';
+    this.maxPrefixUntil = action === 'restart' ? this.host.now() + (mp?.restartSeconds ?? 60) * 1000 : Infinity;
     this.session.stop({ code: ERR.CEASE, subcode: CEASE_SUBCODE.MAX_PREFIXES, data: Buffer.from(x.data) });
     this.lastErrorSnapshot = this.session.status().lastError;
     if (action === 'restart') {
@@ -261,6 +264,7 @@ export class SpeakerPeer {
       this.#maxPrefixTimer = setTimeout(() => {
         this.#maxPrefixTimer = undefined;
         this.adminDown = undefined;
+        this.maxPrefixUntil = undefined;
         this.log.info({ seconds }, 'max-prefix back-off over: restarting session');
         this.session.start();
       }, seconds * 1000);

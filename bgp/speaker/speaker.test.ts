@@ -305,6 +305,23 @@ describe('BgpSpeaker', () => {
     expect(rib.named('endRouteRefresh')).toHaveLength(2);
   });
 
+  it('a dynamic neighbour shut down by max-prefix stays refused for restartSeconds although it is forgotten', async () => {
+    const yaml = YAML.replace('{ prefix: 10.9.0.0/16, asn: external }', '{ prefix: 10.9.0.0/16, asn: external, import: all, maxPrefix: { limit: 2, restartSeconds: 5 } }');
+    const { listener, sessions, rib, speaker } = await setup(yaml);
+    expect(listener.offer('10.9.0.5')).toBeDefined();
+    const s = sessions.last('10.9.0.5');
+    s.establish({ peerAs: 65099 });
+    rib.nextIngest = { maxPrefixExceeded: { family: 'ipv4', limit: 2, data: new Uint8Array([0, 1, 1, 0, 0, 0, 2]) } };
+    s.emit('update', update());
+    expect(speaker.peerStatus().some((p) => p.address === '10.9.0.5')).toBe(false); // forgotten
+    await vi.advanceTimersByTimeAsync(1_500);
+    expect(listener.offer('10.9.0.5')).toBeUndefined();
+    expect(listener.offer('10.9.0.6')).toBeDefined(); // others are not affected
+    await vi.advanceTimersByTimeAsync(3_600);
+    expect(listener.offer('10.9.0.5')).toBe(sessions.last('10.9.0.5'));
+    expect(sessions.created.filter((x) => x.input.peerAddress === '10.9.0.5')).toHaveLength(2);
+  });
+
   it('dynamic neighbours: accepted from a listen range, refused otherwise, forgotten when down', async () => {
     const { listener, sessions, rib, speaker } = await setup();
     expect(listener.offer('10.8.0.5')).toBeUndefined();

@@ -66,6 +66,8 @@ const FLUSH_BUDGET = 512 * 1024;
 const BEST_BATCH = 65_536;
 /** Paths a lost session gives up per flush slice (≈ 10–25 ms at 1M paths, docs/bgp-rib.md). */
 const PEER_DOWN_BUDGET = 20_000;
+/** Dynamic neighbours remembered in max-prefix back-off at most (oldest forgotten first). */
+const DYNAMIC_BACKOFF_MAX = 4096;
 
 export class BgpSpeaker {
   #config: SpeakerConfig;
@@ -74,6 +76,11 @@ export class BgpSpeaker {
   #rib!: RibPort;
   #policies = new Map<string, import('../policy/types.js').PolicyDefinition>();
   readonly #peers = new Map<string, SpeakerPeer>();
+  /**
+   * Dynamic neighbours are forgotten with their session, but a max-prefix back-off (RFC 4486) must
+   * outlive it: address → until (ms; Infinity for `action: shutdown`), bounded, expired entries dropped.
+   */
+  readonly #dynamicBackoff = new Map<string, number>();
   #listener: ListenerPort | undefined;
   #fib: FibSyncLoop | undefined;
   readonly #subscribers = new Set<(changes: readonly BestPathChange[]) => void>();
@@ -246,6 +253,7 @@ export class BgpSpeaker {
     }
     const oldRanges = new Set(cur.listenRanges.map((r) => JSON.stringify(r)));
     this.#addRanges(next.listenRanges.filter((r) => !oldRanges.has(JSON.stringify(r))));
+    if (JSON.stringify(cur.listenRanges) !== JSON.stringify(next.listenRanges)) this.#dynamicBackoff.clear(); // a reload lets them retry
     this.#reconcileOriginated(cur, next);
     this.#scheduleFlush();
     return { added, removed, reset, updated, unchanged, restartedAll: false };
@@ -349,6 +357,14 @@ export class BgpSpeaker {
     if (!range || this.#stopped) return undefined;
     const existing = this.#peers.get(address);
     if (existing) return existing.session;
+    const until = this.#dynamicBackoff.get(address);
+    if (until !== undefined) {
+      if (until > this.#now()) {
+        this.#log.info({ peer: address, range: range.prefix, untilMs: until }, 'dynamic neighbour refused: max-prefix back-off');
+        return undefined;
+      }
+      this.#dynamicBackoff.delete(address);
+    }
     const peer = this.#addPeer({ ...range, address }, true, sessions, false);
     this.#log.info({ peer: address, range: range.prefix }, 'dynamic neighbour accepted');
     peer.start();
@@ -358,9 +374,23 @@ export class BgpSpeaker {
   #forgetDynamic(peer: SpeakerPeer): void {
     if (this.#peers.get(peer.settings.address) !== peer) return;
     this.#peers.delete(peer.settings.address);
+    if (peer.maxPrefixUntil !== undefined && peer.maxPrefixUntil > this.#now()) this.#rememberBackoff(peer.settings.address, peer.maxPrefixUntil);
     if (peer.ribRegistered) this.#rib.startRemovePeer(peer.id);
     peer.destroy();
     this.#scheduleFlush();
+  }
+
+  /** Bounded: expired entries are dropped first, then the oldest. */
+  #rememberBackoff(address: string, until: number): void {
+    const now = this.#now();
+    for (const [a, u] of this.#dynamicBackoff) if (u <= now) this.#dynamicBackoff.delete(a);
+    this.#dynamicBackoff.delete(address);
+    while (this.#dynamicBackoff.size >= DYNAMIC_BACKOFF_MAX) {
+      const oldest = this.#dynamicBackoff.keys().next().value;
+      if (oldest === undefined) break;
+      this.#dynamicBackoff.delete(oldest);
+    }
+    this.#dynamicBackoff.set(address, until);
   }
 
   #ensureRibPeer(p: SpeakerPeer, peerAs: number, localAddress: string): void {
