@@ -139,6 +139,11 @@ const PeerBase = {
   gracefulRestart: GracefulRestartPeer.default({ enabled: true, restartTime: 120 }),
   families: z.array(Family).min(1).default(['ipv4']),
   extendedMessages: z.boolean().default(true),
+  /**
+   * RFC 8950: offer IPv4 unicast routes with IPv6 next hops (Extended Next Hop capability, like FRR's
+   * `capability extended-nexthop`). Default: on for IPv6 sessions that carry ipv4.
+   */
+  extendedNextHop: z.boolean().optional(),
   /** Name of the import / export policy (see `policies`). */
   import: z.string().optional(),
   export: z.string().optional(),

@@ -210,7 +210,7 @@ function decodeMpReach(st: State, s: number, e: number): boolean {
     // RFC 4760 §7 leaves ignoring an unexpected family to us: the attribute is discarded (as BIRD does).
     throw new Malformed(UPDATE_SUBCODE.OPTIONAL_ATTRIBUTE, `MP_REACH_NLRI for family ${afi}/${safi} not negotiated`, DISCARD);
   }
-  const okNh = afi === AFI.IPV6 ? nhLen === 16 || nhLen === 32 : nhLen === 4 || nhLen === 16 || nhLen === 32;
+  const okNh = afi === AFI.IPV6 ? nhLen === 16 || nhLen === 32 : nhLen === 4 || ((nhLen === 16 || nhLen === 32) && opts.extendedNextHopV4 !== false);
   if (!okNh) throw mpError(`MP_REACH_NLRI next hop length ${nhLen}`);
   const nextHop = msg.subarray(s + 4, s + 4 + nhLen);
   const nlriStart = s + 4 + nhLen + 1; // skip the reserved (SNPA) octet

@@ -208,6 +208,12 @@ export interface DecodeOptions {
   readonly peerAs: number;
   /** Enhanced route refresh negotiated: a ROUTE-REFRESH of bad length is 7/1 instead of 1/2. */
   readonly enhancedRouteRefresh?: boolean | undefined;
+  /**
+   * RFC 8950 for IPv4 unicast: true = negotiated; false = not negotiated, so an IPv4 MP_REACH_NLRI with
+   * a 16- or 32-byte next hop is a next-hop length error (RFC 8950 §3, RFC 7606 §7.11: session reset);
+   * undefined = not checked (accepted).
+   */
+  readonly extendedNextHopV4?: boolean | undefined;
 }
 
 /** Facts the encoder needs toward one peer. */

@@ -48,6 +48,16 @@ describe('negotiation', () => {
     expect(n.fourOctetAs).toBe(false);
     expect(n.routeRefresh).toBe(false);
   });
+  it('RFC 8950 IPv4 with IPv6 next hops only when both sides offer it', () => {
+    const enhe = { kind: 'extended-next-hop', entries: [{ afi: 1, safi: 1, nextHopAfi: 2 }] } as const;
+    const open = (caps: OpenMessage['capabilities']): OpenMessage =>
+      ({ type: 'open', version: 4, myAs: 65002, asn: 65002, holdTime: 90, bgpId: 2, extendedParams: false, capabilities: caps });
+    expect(negotiate(open([enhe]), { ...CONFIG, extendedNextHop: true }).extendedNextHopV4).toBe(true);
+    expect(negotiate(open([enhe]), CONFIG).extendedNextHopV4).toBe(false);
+    expect(negotiate(open([]), { ...CONFIG, extendedNextHop: true }).extendedNextHopV4).toBe(false);
+    const ipv6Only = { kind: 'extended-next-hop', entries: [{ afi: 2, safi: 1, nextHopAfi: 1 }] } as const;
+    expect(negotiate(open([ipv6Only]), { ...CONFIG, extendedNextHop: true }).extendedNextHopV4).toBe(false);
+  });
   it('peer AS specs and router id text', () => {
     expect(isPeerAsAcceptable('internal', 5, 5)).toBe(true);
     expect(isPeerAsAcceptable('external', 5, 5)).toBe(false);

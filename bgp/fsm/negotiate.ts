@@ -61,6 +61,7 @@ export function negotiate(open: OpenMessage, config: FsmConfig): Negotiated {
   let routeRefresh = false;
   let enhancedRouteRefresh = false;
   let extendedMessages = false;
+  let peerEnheV4 = false;
   let peerGracefulRestart: Negotiated['peerGracefulRestart'];
   for (const c of caps) {
     switch (c.kind) {
@@ -78,6 +79,9 @@ export function negotiate(open: OpenMessage, config: FsmConfig): Negotiated {
         break;
       case 'extended-message':
         extendedMessages = true;
+        break;
+      case 'extended-next-hop':
+        if (c.entries.some((e) => e.afi === AFI.IPV4 && e.safi === SAFI.UNICAST && e.nextHopAfi === AFI.IPV6)) peerEnheV4 = true;
         break;
       case 'add-path':
         for (const f of c.families) peerAddPath.set(familyKey(f.afi, f.safi), f.mode);
@@ -120,6 +124,7 @@ export function negotiate(open: OpenMessage, config: FsmConfig): Negotiated {
     extendedMessages: extendedMessages && config.extendedMessages,
     routeRefresh: routeRefresh || enhancedRouteRefresh,
     enhancedRouteRefresh,
+    extendedNextHopV4: peerEnheV4 && config.extendedNextHop === true && families.has(familyKey(AFI.IPV4, SAFI.UNICAST)),
     peerGracefulRestart,
     localGracefulRestart: config.gracefulRestart !== undefined,
     peerOpen: open,

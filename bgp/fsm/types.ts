@@ -56,6 +56,8 @@ export interface FsmConfig {
   readonly addPath: ReadonlyMap<FamilyKey, AddPathMode>;
   readonly extendedMessages: boolean;
   readonly gracefulRestart?: GracefulRestartOffer | undefined;
+  /** RFC 8950: we offer IPv4 unicast NLRI with IPv6 next hops (when ipv4 is among `families`). */
+  readonly extendedNextHop?: boolean | undefined;
 }
 
 /** Facts agreed in the OPEN exchange (RFC 4271 §4.2 plus capabilities, RFC 5492). */
@@ -79,6 +81,8 @@ export interface Negotiated {
   readonly extendedMessages: boolean;
   readonly routeRefresh: boolean;
   readonly enhancedRouteRefresh: boolean;
+  /** RFC 8950: both sides offered IPv4 unicast NLRI with IPv6 next hops. */
+  readonly extendedNextHopV4?: boolean | undefined;
   /** The peer's graceful-restart capability, when it sent one. */
   readonly peerGracefulRestart?:
     | {

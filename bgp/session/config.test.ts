@@ -45,4 +45,10 @@ describe('session config', () => {
       },
     ]);
   });
+  it('offers RFC 8950 extended next hop for IPv4 unicast only when asked and ipv4 is carried', () => {
+    const enhe = { kind: 'extended-next-hop', entries: [{ afi: 1, safi: 1, nextHopAfi: 2 }] };
+    expect(openCapabilities(makeSessionConfig({ ...BASE, extendedNextHop: true }))).toContainEqual(enhe);
+    expect(openCapabilities(makeSessionConfig(BASE)).map((c) => c.kind)).not.toContain('extended-next-hop');
+    expect(openCapabilities(makeSessionConfig({ ...BASE, extendedNextHop: true, families: [FAMILY.IPV6_UNICAST] })).map((c) => c.kind)).not.toContain('extended-next-hop');
+  });
 });

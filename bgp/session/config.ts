@@ -4,7 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { ConfigError } from '../../src/errors.js';
-import { FAMILY, familyAfi, familySafi } from '../codec/constants.js';
+import { AFI, FAMILY, SAFI, familyAfi, familySafi } from '../codec/constants.js';
 import type { Capability } from '../codec/types.js';
 import { routerIdFromText } from '../fsm/negotiate.js';
 import type { SessionConfig, SessionConfigInput } from './types.js';
@@ -57,6 +57,7 @@ export function makeSessionConfig(i: SessionConfigInput): SessionConfig {
     families: i.families ?? [FAMILY.IPV4_UNICAST],
     addPath: i.addPath ?? new Map(),
     extendedMessages: i.extendedMessages ?? true,
+    extendedNextHop: i.extendedNextHop ?? false,
     gracefulRestart: i.gracefulRestart,
     backoff: { ...SESSION_DEFAULTS.backoff, ...i.backoff },
     sliceMs: i.sliceMs ?? SESSION_DEFAULTS.sliceMs,
@@ -71,6 +72,9 @@ export function openCapabilities(c: SessionConfig): Capability[] {
   const caps: Capability[] = c.families.map((f) => ({ kind: 'multiprotocol', afi: familyAfi(f), safi: familySafi(f) }));
   caps.push({ kind: 'route-refresh' }, { kind: 'enhanced-route-refresh' }, { kind: 'four-octet-as', asn: c.localAs });
   if (c.extendedMessages) caps.push({ kind: 'extended-message' });
+  if (c.extendedNextHop === true && c.families.includes(FAMILY.IPV4_UNICAST)) {
+    caps.push({ kind: 'extended-next-hop', entries: [{ afi: AFI.IPV4, safi: SAFI.UNICAST, nextHopAfi: AFI.IPV6 }] });
+  }
   if (c.addPath.size > 0) {
     caps.push({ kind: 'add-path', families: [...c.addPath].map(([f, mode]) => ({ afi: familyAfi(f), safi: familySafi(f), mode })) });
   }

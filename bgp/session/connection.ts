@@ -210,6 +210,7 @@ export class Connection {
       localAs: n.localAs,
       peerAs: n.peerAs,
       enhancedRouteRefresh: n.enhancedRouteRefresh,
+      extendedNextHopV4: n.extendedNextHopV4 === true,
     });
     if (n.extendedMessages) this.#framer.setMaxLength(MAX_EXTENDED_MESSAGE_LEN);
     this.owner.negotiated(this, n);

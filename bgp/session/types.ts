@@ -62,6 +62,8 @@ export interface SessionConfigInput {
   readonly families?: readonly FamilyKey[] | undefined;
   readonly addPath?: FsmConfig['addPath'] | undefined;
   readonly extendedMessages?: boolean | undefined;
+  /** RFC 8950: offer IPv4 unicast with IPv6 next hops (default false). */
+  readonly extendedNextHop?: boolean | undefined;
   readonly gracefulRestart?: FsmConfig['gracefulRestart'];
   readonly backoff?: Partial<BackoffConfig> | undefined;
   readonly sliceMs?: number | undefined;

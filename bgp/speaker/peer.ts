@@ -215,6 +215,7 @@ export class SpeakerPeer {
       families,
       addPathReceive: [...n.addPathReceive].map(familyOfKey).filter((f): f is Family => f !== undefined),
       extendedMessages: n.extendedMessages,
+      extendedNextHopV4: n.extendedNextHopV4 === true,
     };
     rib.peerUp(this.id, ribNeg);
     this.log.info({ peerAs: n.peerAs, routerId: n.peerRouterIdText, holdTime: n.holdTimeSeconds, families }, 'session established');

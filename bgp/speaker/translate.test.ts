@@ -46,6 +46,17 @@ describe('translate', () => {
     expect(sessionInput(CONF, CONF.peers[1]!, { restarting: false, forwardingPreserved: false }).addPath).toBeUndefined();
   });
 
+  it('offers RFC 8950 by default on IPv6 sessions that carry ipv4; the option overrides', () => {
+    const base = CONF.peers[0]!;
+    const enhe = (p: Partial<typeof base>): boolean | undefined => sessionInput(CONF, { ...base, ...p }, { restarting: false, forwardingPreserved: false }).extendedNextHop;
+    expect(enhe({})).toBe(false);
+    expect(enhe({ address: 'fd00::2' })).toBe(true);
+    expect(enhe({ address: 'fd00::2', families: ['ipv6'] })).toBe(false);
+    expect(enhe({ address: 'fd00::2', extendedNextHop: false })).toBe(false);
+    expect(enhe({ extendedNextHop: true })).toBe(true);
+    expect(peerChange(base, { ...base, extendedNextHop: true })).toBe('reset');
+  });
+
   it('builds RIB peer settings and resolves internal/external ASNs', () => {
     const pol = policyDefinitions(CONF);
     expect(resolvePeerAs(CONF, CONF.peers[0]!)).toBe(65001);

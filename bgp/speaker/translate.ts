@@ -3,6 +3,7 @@
  * take: session inputs (bgp/session), RIB peer settings and options (bgp/rib), policy definitions
  * (bgp/policy). Kept apart from the speaker so it is unit-tested without sockets.
  */
+import { isIP } from 'node:net';
 import { FAMILY, type FamilyKey } from '../codec/constants.js';
 import type { AddPathMode } from '../codec/types.js';
 import type { BgpdConfig, PeerConfig, PolicyConfig, ListenRangeConfig } from '../config.js';
@@ -131,6 +132,7 @@ export function sessionInput(
     families,
     ...(mode !== undefined && { addPath: new Map(families.map((f) => [f, mode] as const)) }),
     extendedMessages: p.extendedMessages,
+    extendedNextHop: extendedNextHopWanted(p),
     gracefulRestart: p.gracefulRestart.enabled
       ? {
           restartTimeSeconds: p.gracefulRestart.restartTime,
@@ -142,6 +144,11 @@ export function sessionInput(
   };
 }
 
+/** RFC 8950 offered: as configured, else on for IPv6 sessions that carry ipv4. */
+export function extendedNextHopWanted(p: Pick<PeerSettings, 'address' | 'families' | 'extendedNextHop'>): boolean {
+  return p.extendedNextHop ?? (isIP(p.address) === 6 && p.families.includes('ipv4'));
+}
+
 /**
  * What changing a peer's config needs: nothing, a RIB-only update (policies, next-hop-self, ...; no
  * reset), or a session reset (Cease 6) because something the OPEN carries changed.
@@ -149,7 +156,7 @@ export function sessionInput(
 export function peerChange(a: PeerSettings, b: PeerSettings): 'none' | 'rib' | 'reset' {
   const sessionKeys = [
     'asn', 'port', 'passive', 'holdTime', 'keepalive', 'connectRetry', 'delayOpen', 'password', 'ttlSecurity',
-    'addPath', 'families', 'extendedMessages', 'gracefulRestart', 'sourceAddress',
+    'addPath', 'families', 'extendedMessages', 'extendedNextHop', 'gracefulRestart', 'sourceAddress',
   ] as const;
   for (const k of sessionKeys) if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) return 'reset';
   const ribKeys = ['routeReflectorClient', 'nextHopSelf', 'allowasIn', 'maxPrefix', 'import', 'export', 'ipv6NextHop'] as const;
