@@ -3,7 +3,7 @@
  */
 import type { PolicyDefinition } from '../policy/types.js';
 import type {
-  BestPathChange, Family, IngestResult, PeerRibCounts, RibNegotiated, RibPeerConfig, RibQuery, RibRoute, RibUpdate,
+  UnsendableRoute, BestPathChange, Family, IngestResult, PeerRibCounts, RibNegotiated, RibPeerConfig, RibQuery, RibRoute, RibUpdate,
 } from './types.js';
 
 export interface OriginateAttrs {
@@ -70,4 +70,14 @@ export interface RibSlicedRemoval {
   /** Removes up to `budget` pending paths; true while work remains. */
   peerDownStep(budget: number): boolean;
   readonly peerDownPending: boolean;
+}
+
+/** Events the pure RIB cannot log itself: the speaker drains and logs them (`Rib` implements it). */
+export interface RibDiagnostics {
+  /**
+   * Routes withheld from a peer because their attributes do not fit its messages, since the last call
+   * (at most 1000 are kept between calls; `unsendableTotal` counts all).
+   */
+  takeUnsendable(): UnsendableRoute[];
+  readonly unsendableTotal: number;
 }

@@ -25,6 +25,8 @@ export interface AttrSet {
   readonly noExportSubconfed: boolean;
   /** Encoded attribute blocks per flavour (bit 0: 4-octet AS, bit 1: NEXT_HOP attribute). */
   readonly wire: Map<number, Uint8Array>;
+  /** Peers (indices) for which this Loc-RIB set's routes were reported too big (Rib.takeUnsendable). */
+  unsendableTo: number[] | undefined;
 }
 
 export const TAG_CANONICAL = 0xff;
@@ -43,7 +45,7 @@ function makeSet(hash: number, key: Uint8Array, attrs: RouteAttrs): AttrSet {
     id: -1, hash, key, attrs, refs: 0,
     localPref: attrs.localPref, asPathLen: asPathLength(attrs.asPath), med: attrs.med ?? 0, neighborAs,
     noExport: c.includes(WELL_KNOWN['no-export']), noAdvertise: c.includes(WELL_KNOWN['no-advertise']),
-    noExportSubconfed: c.includes(WELL_KNOWN['no-export-subconfed']), wire: new Map(),
+    noExportSubconfed: c.includes(WELL_KNOWN['no-export-subconfed']), wire: new Map(), unsendableTo: undefined,
   };
 }
 

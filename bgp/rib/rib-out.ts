@@ -15,7 +15,7 @@ import { advOf, type PeerRt } from './peer.js';
 import { growTo } from './prefix-table.js';
 import type { Rib } from './rib.js';
 import { exportTransform } from './transforms.js';
-import { UpdateWriter } from './update-writer.js';
+import { UpdateWriter, mpOverhead, nlriBytes, v4Overhead } from './update-writer.js';
 
 const CHUNK = 16384;
 
@@ -38,16 +38,29 @@ function wireOf(set: AttrSet, fourOctetAs: boolean, nextHopAttr: boolean): Uint8
   return w;
 }
 
+/**
+ * Bytes left for NLRI in one UPDATE carrying `set` to a peer (limit `maxLen`), in the form the writer
+ * will use (classic IPv4 fields, or MP_REACH). Negative or small: the route cannot be sent to the peer
+ * (RFC 4271 §9.2). Cheap after the first call: the encoded block is cached on the set.
+ */
+export function roomFor(set: AttrSet, fam: Family, as4: boolean, maxLen: number): number {
+  const nh = set.attrs.nextHop;
+  return fam === 'ipv4' && nh.length === 4 ? maxLen - v4Overhead(wireOf(set, as4, true).length)
+    : maxLen - mpOverhead(nh.length, wireOf(set, as4, false).length);
+}
+
 /** Per-chunk scratch (no per-prefix JS arrays): prefix and outgoing set per changed prefix, then grouped. */
 const chunkPi = new Int32Array(CHUNK);
 const chunkSet = new Int32Array(CHUNK);
 const grouped = new Int32Array(CHUNK);
 /** Prefixes of the chunk left without any path: their slots may be freed once written. */
 const emptied = new Int32Array(CHUNK);
+/** Export sets withheld in the current chunk (too big for the peer). */
+const unsent: AttrSet[] = [];
 
 export function writeOutbound(rib: Rib, T: PeerRt, maxBytes: number): Buffer[] {
   const w = new UpdateWriter(T.neg!.extendedMessages ? 65535 : 4096);
-  const store = rib.store, as4 = T.neg!.fourOctetAs;
+  const store = rib.store, as4 = T.neg!.fourOctetAs, maxLen = w.maxLen;
   const perPrefix = T.exportPolicy?.prefixDependent === true;
   for (let f = 0; f < 2; f++) {
     const o = T.out[f];
@@ -55,7 +68,7 @@ export function writeOutbound(rib: Rib, T: PeerRt, maxBytes: number): Buffer[] {
     const ft = rib.tables[f]!, fam = ft.family, cache = T.exportCache[f]!;
     if (o.dirty.count > 0 && w.bytes < maxBytes) o.refreshMarked = false; // some marks are consumed now
     while (w.bytes < maxBytes && o.dirty.count > 0) {
-      let lastAttr = -2, lastSrc = -1, last: AttrSet | null = null;
+      let lastAttr = -2, lastSrc = -1, last: AttrSet | null = null, lastRoom = 0;
       // Bounded by the remaining budget (≥ 2 bytes per NLRI, ~4 typical) so a small maxBytes is honoured.
       const n = Math.min(CHUNK, Math.max(64, Math.ceil((maxBytes - w.bytes) / 4)));
       let m = 0, e = 0;
@@ -64,10 +77,10 @@ export function writeOutbound(rib: Rib, T: PeerRt, maxBytes: number): Buffer[] {
         if (pi < 0) break;
         const b = ft.bestOf(pi);
         if (ft.head[pi]! < 0) emptied[e++] = pi;
-        let r: AttrSet | null = null;
+        let r: AttrSet | null = null, room = 0;
         if (b >= 0) {
           const aid = ft.pathAttr[b]!, src = ft.pathPeer[b]!;
-          if (!perPrefix && aid === lastAttr && src === lastSrc) r = last;
+          if (!perPrefix && aid === lastAttr && src === lastSrc) { r = last; room = lastRoom; }
           else {
             const pc = { family: fam, words: ft.prefixes.keyOf(pi), len: ft.prefixes.lens[pi]! };
             if (perPrefix) r = exportTransform(rib.env, T, rib.peers[src]!, store.get(aid), pc);
@@ -78,8 +91,14 @@ export function writeOutbound(rib: Rib, T: PeerRt, maxBytes: number): Buffer[] {
               if (c === undefined) row[src] = c = exportTransform(rib.env, T, rib.peers[src]!, store.get(aid), pc);
               r = c;
             }
-            if (r) r = rib.live(r);
-            lastAttr = aid; lastSrc = src; last = r;
+            if (r) { r = rib.live(r); room = roomFor(r, fam, as4, maxLen); }
+            lastAttr = aid; lastSrc = src; last = r; lastRoom = room;
+          }
+          // Attributes too big for this peer's messages: not advertised (withdrawn if it was), reported once per Loc-RIB set.
+          if (r !== null && room < 17 && nlriBytes(ft.prefixes.lens[pi]!) > room) {
+            rib.noteUnsendable(T, store.get(ft.pathAttr[b]!), fam, pi, maxLen - room + nlriBytes(ft.prefixes.lens[pi]!), maxLen);
+            if (unsent[unsent.length - 1] !== r) unsent.push(r);
+            r = null;
           }
         }
         const rid = r ? r.id : -1, adv = advOf(o, pi);
@@ -99,6 +118,9 @@ export function writeOutbound(rib: Rib, T: PeerRt, maxBytes: number): Buffer[] {
       }
       emitGroups(w, ft, fam, m, store, as4);
       for (let k = 0; k < e; k++) rib.maybeFreePrefix(f, emptied[k]!);
+      // A withheld set nothing else took is forgotten (the export cache revives it when needed).
+      for (const s of unsent) store.dropIfUnused(s);
+      unsent.length = 0;
     }
     if (o.dirty.count === 0) {
       o.force = false;

@@ -14,7 +14,7 @@
 import { MargayError } from '../../src/errors.js';
 import { compilePolicy } from '../policy/compile.js';
 import type { PolicyDefinition } from '../policy/types.js';
-import type { OriginateAttrs, RibApi, RibSlicedRemoval } from './api.js';
+import type { OriginateAttrs, RibApi, RibDiagnostics, RibSlicedRemoval } from './api.js';
 import { AttrStore, type AttrSet } from './attr-store.js';
 import { scanAttrs, type AttrScan } from './attrs.js';
 import { type BestPathEnv, multipathSet, selectBest, selection } from './best-path.js';
@@ -30,14 +30,14 @@ import type { TransformEnv } from './transforms.js';
 import { importTransform } from './transforms.js';
 import type {
   BestPathChange, Family, IngestResult, PeerRibCounts, RibNegotiated, RibOptions, RibPeerConfig, RibQuery, RibRoute,
-  RibUpdate,
+  RibUpdate, UnsendableRoute,
 } from './types.js';
 
 export class RibStateError extends MargayError {
   readonly code = 'MGY_BGP_RIB_STATE';
 }
 
-export class Rib implements RibApi, RibSlicedRemoval {
+export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics {
   readonly opts: Required<Omit<RibOptions, 'clusterId' | 'prefixLists'>> & { readonly clusterId: string; readonly prefixLists: RibOptions['prefixLists'] };
   readonly store = new AttrStore();
   readonly tables: readonly [FamilyTable, FamilyTable];
@@ -50,6 +50,8 @@ export class Rib implements RibApi, RibSlicedRemoval {
   /** Pending path removals (peer down, stale sweep, peer deleted), processed by peerDownStep. */
   readonly #removals: RemovalQueue;
   readonly scan: AttrScan = { hash: 0, hasReachAttrs: false, mpReach: undefined, mpUnreach: undefined };
+  #unsendable: UnsendableRoute[] = [];
+  unsendableTotal = 0;
 
   constructor(options: RibOptions, initialPrefixes = 1024) {
     this.opts = {
@@ -462,6 +464,22 @@ export class Rib implements RibApi, RibSlicedRemoval {
   /** Live prefix slots per family (freed slots are reused). */
   get prefixSlots(): { readonly ipv4: number; readonly ipv6: number } {
     return { ipv4: this.tables[0].prefixes.count, ipv6: this.tables[1].prefixes.count };
+  }
+
+  /** writeOutbound found `set`'s route (a Loc-RIB set) too big for T's messages: queued once per set and peer. */
+  noteUnsendable(T: PeerRt, set: AttrSet, fam: Family, pi: number, needed: number, limit: number): void {
+    if (set.unsendableTo?.includes(T.idx)) return;
+    (set.unsendableTo ??= []).push(T.idx);
+    this.unsendableTotal++;
+    const ft = this.tables[famIndex(fam)]!;
+    const prefix = formatPrefix(fam, ft.prefixes.keyOf(pi), ft.prefixes.lens[pi]!);
+    if (this.#unsendable.length < 1000) this.#unsendable.push({ peer: T.config.id, family: fam, prefix, needed, limit });
+  }
+
+  takeUnsendable(): UnsendableRoute[] {
+    const out = this.#unsendable;
+    this.#unsendable = [];
+    return out;
   }
 
   /** Interned attribute sets (for benchmarks and tests). */

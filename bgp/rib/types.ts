@@ -181,3 +181,19 @@ export interface PeerRibCounts {
   readonly accepted: number;
   readonly advertised: number;
 }
+
+/**
+ * A route not advertised to a peer because its path attributes leave no room for its NLRI in that
+ * peer's maximum UPDATE (4096 bytes, or 65535 with extended messages; RFC 4271 §9.2, RFC 8654 §4).
+ * If an earlier version was advertised it is withdrawn. Reported once per attribute set (as held in the
+ * Loc-RIB) and peer: other prefixes with the same attributes are withheld silently.
+ */
+export interface UnsendableRoute {
+  readonly peer: string;
+  readonly family: Family;
+  /** The first prefix found with these attributes. */
+  readonly prefix: string;
+  /** Bytes an UPDATE with only this prefix would take, and the peer's limit. */
+  readonly needed: number;
+  readonly limit: number;
+}

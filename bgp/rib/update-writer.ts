@@ -5,6 +5,7 @@
  * are carved from large slabs to avoid one allocation per message. IPv4 with an IPv4 next hop uses the
  * classic fields; IPv6, and IPv4 with an IPv6 next hop (RFC 8950), use MP_REACH / MP_UNREACH.
  */
+import { InvariantError } from '../../src/errors.js';
 import { ATTR, FLAG } from './attrs.js';
 import type { PrefixTable } from './prefix-table.js';
 import { AFI, SAFI_UNICAST, type Family } from './types.js';
@@ -13,12 +14,37 @@ const HEADER = 19;
 const TYPE_UPDATE = 2;
 const SLAB = 256 * 1024;
 
+/** Bytes of an UPDATE before its first NLRI with the classic fields: header, both length fields, attributes. */
+export function v4Overhead(attrLen: number): number {
+  return HEADER + 4 + attrLen;
+}
+
+/**
+ * The same for MP_REACH: header, length fields, MP_REACH's extended-length header, AFI, SAFI, next hop
+ * length, next hop, reserved byte, then the other attributes.
+ */
+export function mpOverhead(nextHopLen: number, attrLen: number): number {
+  return HEADER + 4 + 4 + 3 + 1 + nextHopLen + 1 + attrLen;
+}
+
+/** Bytes one NLRI of this prefix length takes (no ADD-PATH id: ADD-PATH send is not implemented). */
+export function nlriBytes(len: number): number {
+  return 1 + ((len + 7) >>> 3);
+}
+
+/** Callers must drop routes whose attributes leave no room for their NLRI (see rib-out `roomFor`). */
+function noProgress(what: string, overhead: number, maxLen: number): InvariantError {
+  return new InvariantError(`UpdateWriter.${what}: ${overhead} bytes before the NLRI leave no room for the next prefix within ${maxLen}`);
+}
+
 export class UpdateWriter {
   readonly out: Buffer[] = [];
   bytes = 0;
   #slab = Buffer.allocUnsafe(0);
   #slabOff = 0;
-  constructor(readonly maxLen: number) {}
+  constructor(readonly maxLen: number) {
+    if (!(maxLen >= 4096 && maxLen <= 65535)) throw new InvariantError(`UpdateWriter: message limit ${maxLen} outside 4096..65535`);
+  }
 
   #begin(): Buffer {
     if (this.#slab.length - this.#slabOff < this.maxLen) { this.#slab = Buffer.allocUnsafe(Math.max(SLAB, this.maxLen)); this.#slabOff = 0; }
@@ -70,7 +96,9 @@ export class UpdateWriter {
 
   /** IPv4 announcements with classic NEXT_HOP (attrs already contain it). */
   announceV4(attrs: Uint8Array, t: PrefixTable, idx: ArrayLike<number>, from: number, to: number): void {
+    const over = v4Overhead(attrs.length);
     while (from < to) {
+      if (over + nlriBytes(t.lens[idx[from]!]!) > this.maxLen) throw noProgress('announceV4', over, this.maxLen);
       const b = this.#begin();
       b.writeUInt16BE(0, HEADER);
       b.writeUInt16BE(attrs.length, HEADER + 2);
@@ -83,7 +111,9 @@ export class UpdateWriter {
 
   /** MP_REACH announcements (IPv6, or IPv4 with an IPv6 next hop). */
   announceMp(family: Family, nextHop: Uint8Array, attrs: Uint8Array, t: PrefixTable, idx: ArrayLike<number>, from: number, to: number): void {
+    const over = mpOverhead(nextHop.length, attrs.length);
     while (from < to) {
+      if (over + nlriBytes(t.lens[idx[from]!]!) > this.maxLen) throw noProgress('announceMp', over, this.maxLen);
       const b = this.#begin();
       b.writeUInt16BE(0, HEADER);
       let pos = HEADER + 4;
