@@ -7,6 +7,7 @@ import type { AttrSet } from './attr-store.js';
 import type { PeerFacts } from './best-path.js';
 import { familyOfAddress, parseIpv4, parseIpv6, parsePrefix, prefixWithin, type ParsedPrefix } from './prefix.js';
 import type { DirtySet } from './dirty-set.js';
+import { nextHopFacts, type NextHopFacts } from './next-hop-check.js';
 import type { Family, RibNegotiated, RibPeerConfig } from './types.js';
 
 export const FAMILIES: readonly Family[] = ['ipv4', 'ipv6'];
@@ -56,6 +57,8 @@ export interface PeerRt extends PeerFacts {
   selfNextHop: [Uint8Array, Uint8Array];
   /** RibPeerConfig.sharedSubnet, parsed. */
   sharedSubnet: ParsedPrefix | undefined;
+  /** Own addresses and connected subnets for the received NEXT_HOP checks (next-hop-check.ts). */
+  nextHopFacts: NextHopFacts;
 }
 
 /** Set id advertised to o for prefix p, -1 for none. */
@@ -88,13 +91,15 @@ export function selfNextHops(c: RibPeerConfig): [Uint8Array, Uint8Array] {
 
 export function makePeer(idx: number, config: RibPeerConfig, localAs: number, local: boolean): PeerRt {
   const las = config.localAs ?? localAs;
+  const ibgp = !local && config.peerAs === las;
   return {
-    idx, config, local, ibgp: !local && config.peerAs === las, localAs: las, routerId: 0,
+    idx, config, local, ibgp, localAs: las, routerId: 0,
     addr: local ? [0, 0, 0, 0] : addrWords(config.address), igpCost: config.igpCost, up: local, neg: undefined,
     importPolicy: undefined, exportPolicy: undefined,
     importCache: [new Map(), new Map()], exportCache: [new Map(), new Map()],
     received: [0, 0], accepted: [0, 0], out: [undefined, undefined],
     selfNextHop: local ? [new Uint8Array(0), new Uint8Array(0)] : selfNextHops(config),
     sharedSubnet: config.sharedSubnet !== undefined ? parsePrefix(config.sharedSubnet) : undefined,
+    nextHopFacts: local ? { locals: [], direct: undefined } : nextHopFacts(config, ibgp),
   };
 }

@@ -6,6 +6,7 @@ import { PATH_STALE } from './family-table.js';
 import { famIndex } from './peer.js';
 import { formatIpv4, formatIpv6, formatPrefix, parsePrefix, prefixWithin } from './prefix.js';
 import type { Rib } from './rib.js';
+import { importCheck } from './transforms.js';
 import type { RibQuery, RibRoute } from './types.js';
 
 export function nextHopText(nh: Uint8Array): string {
@@ -47,11 +48,13 @@ export function queryRoutes(rib: Rib, q: RibQuery): RibRoute[] {
         if (q.bestOnly && path !== best) continue;
         const accepted = ft.pathAttr[path]! >= 0;
         const a = rib.store.get(accepted ? ft.pathAttr[path]! : ft.pathInAttr[path]!).attrs;
+        const P = rib.peers[pidx]!;
         out.push({
-          family: ft.family, prefix, peer: rib.peers[pidx]!.config.id, pathId: ft.pathIdOf(path),
+          family: ft.family, prefix, peer: P.config.id, pathId: ft.pathIdOf(path),
           best: path === best, multipath: multi.includes(path),
           ...(path === best && { reason: REASONS[ft.reason[pi]!]! }),
           stale: (ft.pathFlags[path]! & PATH_STALE) !== 0, accepted,
+          ...(!accepted && { rejection: importCheck(rib.env, P, a) ?? 'import-policy' }),
           nextHop: nextHopText(a.nextHop), asPath: asPathText(a.asPath), origin: ORIGIN[a.origin] ?? 'incomplete',
           ...(a.localPref !== undefined && { localPref: a.localPref }), ...(a.med !== undefined && { med: a.med }),
           communities: a.communities.map(formatCommunity), largeCommunities: formatLargeCommunities(a.largeCommunities),

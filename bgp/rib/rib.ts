@@ -129,7 +129,9 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics {
     }
     const old = p.config;
     const same = (k: keyof RibPeerConfig): boolean => JSON.stringify(old[k]) === JSON.stringify(config[k]);
-    const importChanged = !same('importPolicy') || !same('allowAsIn') || !same('igpCost') || !same('maxPrefixes');
+    const importChanged = !same('importPolicy') || !same('allowAsIn') || !same('igpCost') || !same('maxPrefixes')
+      || !same('localAddress') || !same('localAddressV6') || !same('localLinkLocalV6') || !same('localAddresses')
+      || !same('connectedSubnets') || !same('multihop');
     const exportChanged = !same('exportPolicy') || !same('nextHopSelf') || !same('localAddress') || !same('localAddressV6')
       || !same('localLinkLocalV6') || !same('sendMedToEbgp') || !same('sharedSubnet');
     const rrChanged = !same('routeReflectorClient');
@@ -138,6 +140,7 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics {
     p.config = config;
     p.selfNextHop = fresh.selfNextHop;
     p.sharedSubnet = fresh.sharedSubnet;
+    p.nextHopFacts = fresh.nextHopFacts;
     p.igpCost = config.igpCost;
     if (importChanged) this.#reimport(p, !same('igpCost'));
     if (rrChanged) {

@@ -10,7 +10,8 @@ import type { AttrSet, AttrStore } from './attr-store.js';
 import type { RouteAttrs } from './attrs.js';
 import type { PeerRt } from './peer.js';
 import { famIndex, nextHopIn } from './peer.js';
-import type { Family } from './types.js';
+import { checkNextHop } from './next-hop-check.js';
+import type { Family, RouteRejection } from './types.js';
 
 export interface TransformEnv {
   readonly store: AttrStore;
@@ -33,16 +34,24 @@ function countAs(a: RouteAttrs, asn: number): number {
   return n;
 }
 
+/** The checks before import policy (next hop, loops, RFC 8212): why `a` from P cannot be used, if so. */
+export function importCheck(env: TransformEnv, P: PeerRt, a: RouteAttrs): RouteRejection | undefined {
+  const nh = checkNextHop(P.nextHopFacts, a.nextHop);
+  if (nh !== undefined) return nh;
+  const allow = P.config.allowAsIn ?? 0;
+  if (countAs(a, P.localAs) > allow || (P.localAs !== env.localAs && countAs(a, env.localAs) > allow)) return 'as-path-loop';
+  if (P.ibgp) {
+    if (a.originatorId === env.routerId) return 'originator-id';
+    if (a.clusterList.includes(env.clusterId)) return 'cluster-list';
+  } else if (env.ebgpRequiresPolicy && !P.importPolicy) return 'no-import-policy';
+  return undefined;
+}
+
 /** Adj-RIB-In → Loc-RIB candidate: null when the path must not be used. */
 export function importTransform(env: TransformEnv, P: PeerRt, A: AttrSet, pc: PrefixCtx): AttrSet | null {
   let a = A.attrs;
-  const allow = P.config.allowAsIn ?? 0;
-  if (countAs(a, P.localAs) > allow || (P.localAs !== env.localAs && countAs(a, env.localAs) > allow)) return null;
-  if (P.ibgp) {
-    if (a.originatorId === env.routerId) return null;
-    if (a.clusterList.includes(env.clusterId)) return null;
-  } else {
-    if (env.ebgpRequiresPolicy && !P.importPolicy) return null;
+  if (importCheck(env, P, a) !== undefined) return null;
+  if (!P.ibgp) {
     if (a.localPref !== undefined || a.originatorId !== undefined || a.clusterList.length > 0) {
       const { localPref: _lp, originatorId: _oid, ...rest } = a;
       a = { ...rest, clusterList: [] };

@@ -68,6 +68,20 @@ export interface RibPeerConfig {
   readonly sendMedToEbgp?: boolean;
   /** IGP cost to reach this peer's next hops (lower wins); omit when unknown (step skipped). */
   readonly igpCost?: number;
+  /**
+   * Our other addresses (any interface, v4 or v6 text). A received NEXT_HOP equal to one of them, or to
+   * localAddress / localAddressV6 / localLinkLocalV6, makes the path ineligible: 'next-hop-local'
+   * (RFC 4271 §6.3). Unspecified addresses (0.0.0.0, ::) are ignored.
+   */
+  readonly localAddresses?: readonly string[];
+  /**
+   * Subnets (CIDRs, v4 and v6) of the interface this session runs over. When given, a single-hop eBGP
+   * peer's next hop on none of them makes the path ineligible: 'next-hop-unreachable' (RFC 4271
+   * §5.1.3, §9.1.2.1); IPv6 link-local next hops count as on the link. Omitted: no such check.
+   */
+  readonly connectedSubnets?: readonly string[];
+  /** eBGP multihop session: connectedSubnets is not checked. */
+  readonly multihop?: boolean;
 }
 
 /** What the session negotiated, given to `peerUp`. */
@@ -140,6 +154,11 @@ export type BestPathReason =
   | 'only-path' | 'local-pref' | 'local-origin' | 'as-path-length' | 'origin' | 'med' | 'ebgp-over-ibgp'
   | 'igp-cost' | 'oldest-ebgp' | 'router-id' | 'cluster-list-length' | 'peer-address' | 'path-id';
 
+/** Why a received path is not accepted (RibRoute.rejection). */
+export type RouteRejection =
+  | 'next-hop-local' | 'next-hop-unreachable' | 'as-path-loop' | 'originator-id' | 'cluster-list'
+  | 'no-import-policy' | 'import-policy';
+
 /** One path as shown by `margayctl bgp rib`. */
 export interface RibRoute {
   readonly family: Family;
@@ -154,6 +173,11 @@ export interface RibRoute {
   readonly stale: boolean;
   /** False when import policy or loop checks rejected it (kept for soft reconfiguration). */
   readonly accepted: boolean;
+  /**
+   * When not accepted, why: an ineligible next hop (RFC 4271 §6.3 / §9.1.2.1), a loop (own AS beyond
+   * allowAsIn, our ORIGINATOR_ID or cluster id), RFC 8212 (eBGP without import policy), or the policy.
+   */
+  readonly rejection?: RouteRejection;
   readonly nextHop: string;
   readonly asPath: string;
   readonly origin: 'igp' | 'egp' | 'incomplete';
