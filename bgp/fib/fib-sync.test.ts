@@ -31,6 +31,27 @@ describe('FibSync', () => {
     expect(kernel(rt)).toEqual({ '10.2.0.0/24': '10.0.0.3', '10.3.0.0/24': '10.0.0.2' });
   });
 
+  it('writes IPv6 next hops of IPv4 prefixes and link-local next hops with their device; reads them back unchanged', async () => {
+    const rt = new FakeRouteTable();
+    const fib = new FibSync(rt, { table: T, batchSize: 100 });
+    fib.setBestPaths([
+      { prefix: '10.1.0.0/24', nextHops: ['2001:db8::2'] },
+      { prefix: '10.2.0.0/24', nextHops: ['fe80::1%v0'] },
+      { prefix: '10.3.0.0/24', nextHops: ['fe80::2%v0', 'fe80::1%v1'] },
+    ]);
+    expect(await fib.apply()).toEqual({ replaced: 3, removed: 0, unchanged: 0 });
+    const routes = [...rt.routes.values()].sort((a, b) => a.dst.localeCompare(b.dst));
+    expect(routes.map((r) => ({ dst: r.dst, via: r.via, dev: r.dev, nexthops: r.nexthops }))).toEqual([
+      { dst: '10.1.0.0/24', via: '2001:db8::2', dev: undefined, nexthops: undefined },
+      { dst: '10.2.0.0/24', via: 'fe80::1', dev: 'v0', nexthops: undefined },
+      { dst: '10.3.0.0/24', via: undefined, dev: undefined, nexthops: [{ via: 'fe80::1', dev: 'v1' }, { via: 'fe80::2', dev: 'v0' }] },
+    ]);
+    // After a restart the same desired state touches nothing.
+    const again = new FibSync(rt, { table: T, batchSize: 100 });
+    again.setBestPaths([{ prefix: '10.1.0.0/24', nextHops: ['2001:db8::2'] }, { prefix: '10.2.0.0/24', nextHops: ['fe80::1%v0'] }, { prefix: '10.3.0.0/24', nextHops: ['fe80::1%v1', 'fe80::2%v0'] }]);
+    expect(await again.apply()).toEqual({ replaced: 0, removed: 0, unchanged: 3 });
+  });
+
   it('on restart keeps unchanged routes untouched and removes stale ones only after in-sync', async () => {
     const rt = new FakeRouteTable();
     rt.routes.set(`${T}|10.1.0.0/24|0`, { dst: '10.1.0.0/24', table: T, proto: BGP, via: '10.0.0.2' });

@@ -23,7 +23,10 @@ import type { RouteTable } from '../../src/kernel/route-table.js';
 
 export interface FibChange {
   readonly prefix: string;
-  /** Empty or null: no route any more. */
+  /**
+   * Empty or null: no route any more. A link-local IPv6 next hop names its device as `fe80::1%eth0`
+   * (the kernel needs one); an IPv6 next hop of an IPv4 prefix (RFC 8950) becomes `via inet6`.
+   */
   readonly nextHops: readonly string[] | null;
 }
 
@@ -59,9 +62,21 @@ function sameHops(a: readonly string[] | undefined, b: readonly string[] | undef
   return true;
 }
 
+const isLinkLocal = (ip: string): boolean => /^fe[89ab][0-9a-f]:/i.test(ip);
+
+/** A next hop as FibChange spells it: the device only for link-local addresses (`fe80::1%eth0`). */
+function hopText(via: string, dev: string | undefined): string {
+  return dev !== undefined && isLinkLocal(via) ? `${via}%${dev}` : via;
+}
+
 function hopsOf(r: KernelRoute): string[] {
-  if (r.nexthops && r.nexthops.length > 0) return r.nexthops.map((h) => h.via).sort();
-  return r.via === undefined ? [] : [r.via];
+  if (r.nexthops && r.nexthops.length > 0) return r.nexthops.map((h) => hopText(h.via, h.dev)).sort();
+  return r.via === undefined ? [] : [hopText(r.via, r.dev)];
+}
+
+function nextHopOf(hop: string): { via: string; dev?: string } {
+  const i = hop.indexOf('%');
+  return i < 0 ? { via: hop } : { via: hop.slice(0, i), dev: hop.slice(i + 1) };
 }
 
 export class FibSync {
@@ -177,6 +192,6 @@ export class FibSync {
 
   #route(prefix: string, hops: readonly string[]): KernelRoute {
     const base = { dst: prefix, table: this.opts.table, proto: PROTO };
-    return hops.length === 1 ? { ...base, via: hops[0]! } : { ...base, nexthops: hops.map((via) => ({ via })) };
+    return hops.length === 1 ? { ...base, ...nextHopOf(hops[0]!) } : { ...base, nexthops: hops.map(nextHopOf) };
   }
 }

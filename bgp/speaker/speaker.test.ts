@@ -5,7 +5,7 @@ import { FAMILY } from '../codec/constants.js';
 import { emptyNlriList } from '../codec/prefix.js';
 import type { UpdateMessage } from '../codec/types.js';
 import { parseBgpdConfig } from '../config.js';
-import { BgpSpeaker } from './speaker.js';
+import { BgpSpeaker, type SpeakerDeps } from './speaker.js';
 import { FakeListener, FakeRib, FakeSessions } from './testing/fakes.js';
 import type { BestPathChange } from './types.js';
 
@@ -31,14 +31,14 @@ function update(extra: Partial<UpdateMessage> = {}): UpdateMessage {
   };
 }
 
-async function setup(yaml = YAML, fib = false, restarting = false) {
+async function setup(yaml = YAML, fib = false, restarting = false, extra: Partial<SpeakerDeps> = {}) {
   const sessions = new FakeSessions();
   const listener = new FakeListener();
   const rib = new FakeRib();
   const routeTable = new FakeRouteTable();
   const config = parseBgpdConfig(fib && !yaml.includes('\nfib:') ? `${yaml}\nfib: { enabled: true }\n` : yaml);
   const speaker = new BgpSpeaker(config, {
-    log: silentLogger(), sessions, listener, ribFactory: () => rib, ...(fib && { routeTable }), restarting,
+    log: silentLogger(), sessions, listener, ribFactory: () => rib, ...(fib && { routeTable }), restarting, ...extra,
   });
   await speaker.start();
   return { sessions, listener, rib, speaker, routeTable };
@@ -390,6 +390,22 @@ describe('BgpSpeaker', () => {
     expect([...routeTable.routes.values()]).toEqual([
       { dst: '10.1.0.0/24', table: 254, proto: 110, nexthops: [{ via: '10.0.0.2' }, { via: '10.0.0.3' }] },
     ]);
+  });
+
+  it('installs link-local next hops on the device of the session they came over', async () => {
+    const eth = (address: string, cidr: string) => ({ address, cidr, netmask: '255.255.255.0', family: 'IPv4' as const, mac: '', internal: false });
+    const interfaces = () => ({ eth3: [eth('10.0.0.1', '10.0.0.1/24')] });
+    const { rib, routeTable, sessions } = await setup(YAML, true, false, { interfaces });
+    sessions.last('10.0.0.2').establish(); // local address 10.0.0.1 (on eth3)
+    const route = { family: 'ipv4' as const, pathId: 0, best: true, multipath: false, stale: false, accepted: true, asPath: '65002', origin: 'igp' as const, communities: [], largeCommunities: [] };
+    rib.routes = [{ ...route, prefix: '10.1.0.0/24', peer: '10.0.0.2', nextHop: 'fe80::2' }];
+    rib.bestChanges = [
+      { family: 'ipv4', prefix: '10.1.0.0/24', nextHops: ['fe80::2'], local: false },
+      { family: 'ipv4', prefix: '10.2.0.0/24', nextHops: ['fe80::9'], local: false }, // no path says where: not installed
+    ];
+    sessions.last('10.0.0.2').emit('updatesDone');
+    await vi.advanceTimersByTimeAsync(10);
+    expect([...routeTable.routes.values()]).toEqual([{ dst: '10.1.0.0/24', table: 254, proto: 110, via: 'fe80::2', dev: 'eth3' }]);
   });
 
   it('installs only the prefixes fib.prefixes selects', async () => {

@@ -24,10 +24,11 @@ import { shutdownData } from '../codec/notification.js';
 import { FibSync } from '../fib/fib-sync.js';
 import { FibSyncLoop } from '../fib/fib-loop.js';
 import type { Family } from '../rib/types.js';
+import { deviceOf, fibChanges, systemInterfaces, type InterfaceSource } from './interfaces.js';
 import { SpeakerPeer, type PeerHost } from './peer.js';
 import type { ListenerFactory, ListenerPort, RibFactory, RibPort, SessionFactory } from './ports.js';
 import {
-  cidrContains, matchListenRange, peerChange, policyDefinitions, ribOptions, ribPeerConfig, sessionInput,
+  fibAccept, matchListenRange, peerChange, policyDefinitions, ribOptions, ribPeerConfig, sessionInput,
   type PeerSettings, type SpeakerConfig,
 } from './translate.js';
 import type { AnnounceRequest, BestPathChange, PeerStatusView, RibQuery, RibQueryResult } from './types.js';
@@ -51,6 +52,8 @@ export interface SpeakerDeps {
    * tracking costs time and memory at full-table scale.
    */
   readonly trackBestPaths?: boolean;
+  /** This host's interfaces (link-local next hops, NEXT_HOP checks); default os.networkInterfaces(). */
+  readonly interfaces?: InterfaceSource;
 }
 
 export interface ReconfigureSummary {
@@ -138,7 +141,7 @@ export class BgpSpeaker {
     this.#policies = new Map(policyDefinitions(this.#config));
     let restarting = this.#deps.restarting ?? false;
     if (this.#deps.routeTable && this.#config.fib.enabled) {
-      const accept = this.#fibAccept(this.#config);
+      const accept = fibAccept(this.#config);
       const fib = new FibSync(this.#deps.routeTable, {
         table: this.#config.fib.table,
         batchSize: this.#config.fib.batchSize,
@@ -454,10 +457,17 @@ export class BgpSpeaker {
     if (changes.length === BEST_BATCH) more = true;
     if (changes.length > 0) {
       const out: BestPathChange[] = changes.map((c) => ({ prefix: c.prefix, family: c.family, nextHops: c.nextHops ?? [], local: c.local }));
-      this.#fib?.push(out.filter((c) => !c.local || c.nextHops.length === 0).map((c) => ({ prefix: c.prefix, nextHops: c.local ? null : c.nextHops })));
+      if (this.#fib) this.#fib.push(fibChanges(out, (prefix, family, hop) => this.#deviceFor(prefix, family, hop), (prefix, hop) => this.#log.warn({ prefix, nextHop: hop }, 'link-local next hop on no known device: not installed')));
       for (const s of this.#subscribers) s(out);
     }
     if (more) this.#scheduleFlush();
+  }
+
+  /** The device of the session a link-local next hop was learned over (FIB: `via fe80::1 dev X`). */
+  #deviceFor(prefix: string, family: Family, hop: string): string | undefined {
+    const from = this.#rib.queryRoutes({ prefix, family }).find((r) => r.nextHop === hop && r.peer !== 'local');
+    const local = from && this.#peers.get(from.peer)?.localAddress;
+    return local === undefined ? undefined : deviceOf((this.#deps.interfaces ?? systemInterfaces)(), local);
   }
 
   /** Initial sync: every configured peer is up and, if it does graceful restart, has sent End-of-RIB. */
@@ -474,21 +484,5 @@ export class BgpSpeaker {
       this.#log.info({ why }, 'graceful restart: route selection deferral over, advertising');
       this.#scheduleFlush();
     }
-  }
-
-  #fibAccept(c: SpeakerConfig): ((prefix: string) => boolean) | undefined {
-    const ranges = c.fib.prefixes;
-    if (!ranges || ranges.length === 0) return undefined;
-    return (prefix) => {
-      const [addr, lenText] = prefix.split('/');
-      const len = Number(lenText);
-      return ranges.some((r) => {
-        const rl = Number(r.prefix.split('/')[1]);
-        const max = r.prefix.includes(':') ? 128 : 32;
-        const ge = r.ge ?? rl;
-        const le = r.le ?? (r.ge !== undefined ? max : rl);
-        return len >= ge && len <= le && cidrContains(r.prefix, addr!);
-      });
-    };
   }
 }

@@ -203,3 +203,20 @@ function addressBytes(text: string): number[] | undefined {
   }
   return out;
 }
+
+/** The FIB's prefix filter (`fib.prefixes`, with ge/le); undefined = every prefix. */
+export function fibAccept(c: SpeakerConfig): ((prefix: string) => boolean) | undefined {
+  const ranges = c.fib.prefixes;
+  if (!ranges || ranges.length === 0) return undefined;
+  return (prefix) => {
+    const [addr, lenText] = prefix.split('/');
+    const len = Number(lenText);
+    return ranges.some((r) => {
+      const rl = Number(r.prefix.split('/')[1]);
+      const max = r.prefix.includes(':') ? 128 : 32;
+      const ge = r.ge ?? rl;
+      const le = r.le ?? (r.ge !== undefined ? max : rl);
+      return len >= ge && len <= le && cidrContains(r.prefix, addr!);
+    });
+  };
+}

@@ -83,7 +83,8 @@ function num(v: unknown, names: Record<string, number>, fallback: number): numbe
   return names[s] ?? -1; // a name we do not know is never one of ours
 }
 
-interface RawNextHop { gateway?: string; dev?: string; weight?: number }
+/** A gateway of the other family (IPv4 route via an IPv6 next hop, RFC 5549/8950) comes as `via: {family, host}`. */
+interface RawNextHop { gateway?: string; via?: { family?: string; host?: string }; dev?: string; weight?: number }
 interface RawRoute extends RawNextHop {
   type?: string; dst?: string; table?: string | number; protocol?: string | number; scope?: string | number;
   prefsrc?: string; metric?: number; nexthops?: RawNextHop[];
@@ -113,14 +114,15 @@ export function parseRoutes(json: string, family: IpFamily, defaultProto = -1): 
     if (type !== 'unicast') route.type = type;
     if (r.nexthops && r.nexthops.length > 0) {
       route.nexthops = r.nexthops.map((h) => ({
-        via: h.gateway ?? '',
+        via: h.gateway ?? h.via?.host ?? '',
         ...(h.dev === undefined ? {} : { dev: h.dev }),
         ...(h.weight === undefined || h.weight === 1 ? {} : { weight: h.weight }),
       }));
     } else {
       // The kernel hangs IPv6 blackhole/unreachable routes on lo; that is not part of what we wrote.
       if (r.dev !== undefined && !(type !== 'unicast' && r.dev === 'lo')) route.dev = r.dev;
-      if (r.gateway !== undefined) route.via = r.gateway;
+      const gw = r.gateway ?? r.via?.host;
+      if (gw !== undefined) route.via = gw;
     }
     if (scopeName === 'link' || scopeName === 'host') route.scope = scopeName;
     if (r.prefsrc !== undefined) route.src = r.prefsrc;
@@ -131,6 +133,11 @@ export function parseRoutes(json: string, family: IpFamily, defaultProto = -1): 
 }
 
 const TOKEN = /^[A-Za-z0-9_.:/@+-]+$/;
+
+/** `via ADDR`, or `via inet6 ADDR` for an IPv6 gateway of an IPv4 route (which ip needs spelled out). */
+function viaArgs(dst: string, via: string): string[] {
+  return familyOf(dst) === 4 && via.includes(':') ? ['via', 'inet6', tok(via, 'via')] : ['via', tok(via, 'via')];
+}
 
 function tok(v: string | number, what: string): string {
   const s = String(v);
@@ -146,7 +153,7 @@ export function renderRouteArgs(r: KernelRoute): string[] {
   if (r.nexthops && r.nexthops.length > 0) {
     if (r.via !== undefined || r.dev !== undefined) throw new InvariantError(`route ${r.dst}: nexthops exclude via/dev`);
   } else {
-    if (r.via !== undefined) a.push('via', tok(r.via, 'via'));
+    if (r.via !== undefined) a.push(...viaArgs(r.dst, r.via));
     if (r.dev !== undefined) a.push('dev', tok(r.dev, 'dev'));
   }
   a.push('table', tok(r.table, 'table'), 'proto', tok(r.proto, 'proto'));
@@ -154,7 +161,7 @@ export function renderRouteArgs(r: KernelRoute): string[] {
   if (r.src !== undefined) a.push('src', tok(r.src, 'src'));
   if (r.metric !== undefined) a.push('metric', tok(r.metric, 'metric'));
   for (const h of r.nexthops ?? []) {
-    a.push('nexthop', 'via', tok(h.via, 'via'));
+    a.push('nexthop', ...viaArgs(r.dst, h.via));
     if (h.dev !== undefined) a.push('dev', tok(h.dev, 'dev'));
     if (h.weight !== undefined) a.push('weight', tok(h.weight, 'weight'));
   }

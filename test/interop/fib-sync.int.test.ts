@@ -55,6 +55,35 @@ describe('FIB sync (real kernel)', () => {
     });
   });
 
+  it('writes IPv4 routes with IPv6 next hops (RFC 8950), link-local ones with their device, and reads them back unchanged', async () => {
+    await withNetnses(2, async ([nsA, other]) => {
+      const ns = nsA!;
+      const { ifA } = await linkNetns(ns, other!, '10.50.0.1/24', '10.50.0.200/24');
+      await run('ip', ['-n', ns, '-6', 'addr', 'add', 'fd50::1/64', 'dev', ifA, 'nodad']);
+      const fib = fibFor(ns);
+      fib.setBestPaths([
+        { prefix: '10.61.1.0/24', nextHops: ['fd50::2'] },
+        { prefix: '10.61.2.0/24', nextHops: [`fe80::2%${ifA}`] },
+        { prefix: '10.61.3.0/24', nextHops: [`fe80::2%${ifA}`, `fe80::3%${ifA}`] },
+        { prefix: 'fd61::/64', nextHops: [`fe80::2%${ifA}`] },
+      ]);
+      expect(await fib.apply()).toEqual({ replaced: 4, removed: 0, unchanged: 0 });
+      expect(await inNetns(ns, 'ip', ['-4', 'route', 'show', '10.61.1.0/24'])).toContain(`via inet6 fd50::2 dev ${ifA} proto 110`);
+      expect(await inNetns(ns, 'ip', ['-4', 'route', 'show', '10.61.2.0/24'])).toContain(`via inet6 fe80::2 dev ${ifA} proto 110`);
+      expect(await inNetns(ns, 'ip', ['-4', 'route', 'show', '10.61.3.0/24'])).toMatch(new RegExp(`nexthop via inet6 fe80::2 dev ${ifA} weight 1\\s+nexthop via inet6 fe80::3 dev ${ifA}`));
+      expect(await inNetns(ns, 'ip', ['-6', 'route', 'show', 'fd61::/64'])).toContain(`via fe80::2 dev ${ifA} proto 110`);
+      // A restarted FibSync reads them back as the same routes: nothing rewritten.
+      const again = fibFor(ns);
+      again.setBestPaths([
+        { prefix: '10.61.1.0/24', nextHops: ['fd50::2'] },
+        { prefix: '10.61.2.0/24', nextHops: [`fe80::2%${ifA}`] },
+        { prefix: '10.61.3.0/24', nextHops: [`fe80::3%${ifA}`, `fe80::2%${ifA}`] },
+        { prefix: 'fd61::/64', nextHops: [`fe80::2%${ifA}`] },
+      ]);
+      expect(await again.apply()).toEqual({ replaced: 0, removed: 0, unchanged: 4 });
+    });
+  });
+
   it('after a restart touches only what changed, and removes stale routes only once in sync', async () => {
     await withNetnses(2, async ([nsA, other]) => {
       const ns = nsA!;

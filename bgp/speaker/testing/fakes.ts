@@ -165,7 +165,9 @@ export class FakeRib implements RibApi, RibSlicedRemoval {
   }
   hasOutbound(id: string): boolean { return (this.outbound.get(id)?.length ?? 0) > 0; }
   takeBestPathChanges(max: number): BestPathChange[] { return this.bestChanges.splice(0, max); }
-  queryRoutes(q: RibQuery): RibRoute[] { this.#c('queryRoutes', q); return []; }
+  /** What queryRoutes answers (filtered by exact prefix). */
+  routes: RibRoute[] = [];
+  queryRoutes(q: RibQuery): RibRoute[] { this.#c('queryRoutes', q); return this.routes.filter((r) => q.prefix === undefined || r.prefix === q.prefix); }
   countRoutes(): { prefixes: number; paths: number } { return { prefixes: 0, paths: 0 }; }
   peerCounts(): PeerRibCounts { return this.counts; }
   setImportPolicy(): void { this.#c('setImportPolicy'); }

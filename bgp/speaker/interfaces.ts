@@ -1,0 +1,80 @@
+/**
+ * What the speaker needs to know about this host's interfaces (os.networkInterfaces(), in the
+ * process's network namespace): the device a session runs over (link-local next hops in the FIB need
+ * it), our own addresses and the connected subnets of that device (NEXT_HOP checks, RFC 4271 §5.1.3).
+ * Pure functions over a snapshot; the snapshot source is a port so tests pass a table.
+ */
+import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
+import type { FibChange } from '../fib/fib-sync.js';
+import type { BestPathChange, Family } from './types.js';
+
+export type InterfaceTable = NodeJS.Dict<NetworkInterfaceInfo[]>;
+export type InterfaceSource = () => InterfaceTable;
+
+export const systemInterfaces: InterfaceSource = () => networkInterfaces();
+
+export const isLinkLocal = (ip: string): boolean => /^fe[89ab][0-9a-f]:/i.test(ip);
+
+/** `fe80::1%eth0` → address and zone; IPv4-mapped IPv6 (`::ffff:10.0.0.1`) → the IPv4 address. */
+export function splitZone(address: string): { address: string; zone: string | undefined } {
+  const i = address.indexOf('%');
+  const a = (i < 0 ? address : address.slice(0, i)).replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+  return { address: a.toLowerCase(), zone: i < 0 ? undefined : address.slice(i + 1) };
+}
+
+/** The device that holds `address` (its zone id when it has one). */
+export function deviceOf(table: InterfaceTable, address: string): string | undefined {
+  const { address: a, zone } = splitZone(address);
+  if (zone !== undefined && zone !== '' && !/^\d+$/.test(zone)) return zone;
+  for (const [name, infos] of Object.entries(table)) {
+    if (infos?.some((x) => x.address.toLowerCase() === a && (zone === undefined || x.scopeid === Number(zone)))) return name;
+  }
+  return undefined;
+}
+
+/** Every address configured on this host (loopback included). */
+export function localAddresses(table: InterfaceTable): string[] {
+  return Object.values(table).flatMap((infos) => (infos ?? []).map((x) => x.address.toLowerCase()));
+}
+
+/** The connected subnets (CIDR) of the device holding `address`, all families; [] when not found. */
+export function connectedSubnets(table: InterfaceTable, address: string): string[] {
+  const dev = deviceOf(table, address);
+  if (dev === undefined) return [];
+  return (table[dev] ?? []).filter((x) => x.cidr !== null).map((x) => x.cidr!);
+}
+
+/**
+ * Best-path changes as FIB changes: locally originated best paths are not installed (their removal
+ * is), and a link-local next hop gets its device (`fe80::1%eth0`) from `deviceFor`; one whose device
+ * is unknown is left out (the kernel would refuse it), with `unresolved` told.
+ */
+export function fibChanges(
+  changes: readonly BestPathChange[],
+  deviceFor: (prefix: string, family: Family, hop: string) => string | undefined,
+  unresolved: (prefix: string, hop: string) => void,
+): FibChange[] {
+  const out: FibChange[] = [];
+  for (const c of changes) {
+    if (c.local && c.nextHops.length > 0) continue;
+    if (c.local) {
+      out.push({ prefix: c.prefix, nextHops: null });
+      continue;
+    }
+    if (!c.nextHops.some(isLinkLocal)) {
+      out.push({ prefix: c.prefix, nextHops: c.nextHops });
+      continue;
+    }
+    const hops: string[] = [];
+    for (const h of c.nextHops) {
+      if (!isLinkLocal(h) || h.includes('%')) hops.push(h);
+      else {
+        const dev = deviceFor(c.prefix, c.family, h);
+        if (dev === undefined) unresolved(c.prefix, h);
+        else hops.push(`${h}%${dev}`);
+      }
+    }
+    out.push({ prefix: c.prefix, nextHops: hops });
+  }
+  return out;
+}
