@@ -144,6 +144,11 @@ const PeerBase = {
    * `capability extended-nexthop`). Default: on for IPv6 sessions that carry ipv4.
    */
   extendedNextHop: z.boolean().optional(),
+  /**
+   * eBGP peer not directly connected: its NEXT_HOPs need not be on the session interface's subnets.
+   * Default: multihop when the peer's address is on none of them, or ttlSecurity > 1.
+   */
+  multihop: z.boolean().optional(),
   /** Name of the import / export policy (see `policies`). */
   import: z.string().optional(),
   export: z.string().optional(),

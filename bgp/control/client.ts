@@ -69,6 +69,7 @@ export class ControlClient {
     if (q.family !== undefined) p.set('family', q.family);
     if (q.bestOnly !== undefined) p.set('best', String(q.bestOnly));
     if (q.limit !== undefined) p.set('limit', String(q.limit));
+    if (q.rejected !== undefined) p.set('rejected', String(q.rejected));
     const qs = p.toString();
     return controlRequest<RibQueryResult>(this.socketPath, 'GET', `/rib${qs ? `?${qs}` : ''}`);
   }

@@ -2,7 +2,7 @@
  * The control API's routing, pure: (method, url, body) → (status, JSON). The HTTP shell in server.ts
  * only moves bytes. Endpoints:
  *   GET  /peers                                   → { peers: PeerStatusView[] }
- *   GET  /rib?prefix=&longer=&peer=&family=&best=&limit=  → RibQueryResult
+ *   GET  /rib?prefix=&longer=&peer=&family=&best=&limit=&rejected=  → RibQueryResult
  *   POST /announce  { prefixes, nextHop?, communities?, largeCommunities?, med?, localPref?, origin? }
  *   POST /withdraw  { prefixes }
  *   POST /reload                                  → { reloaded, error? }
@@ -52,6 +52,7 @@ const RibParams = z.strictObject({
   family: z.enum(['ipv4', 'ipv6']).optional(),
   best: z.enum(['true', 'false']).optional(),
   limit: z.coerce.number().int().min(0).max(10_000_000).optional(),
+  rejected: z.enum(['true', 'false']).optional(),
 });
 
 function bad(error: string): ControlResponse {
@@ -94,6 +95,7 @@ export async function routeControlRequest(
           ...(p.data.family !== undefined && { family: p.data.family }),
           ...(p.data.best !== undefined && { bestOnly: p.data.best === 'true' }),
           ...(p.data.limit !== undefined && { limit: p.data.limit }),
+          ...(p.data.rejected !== undefined && { rejected: p.data.rejected === 'true' }),
         };
         return { status: 200, body: h.rib(q) };
       }

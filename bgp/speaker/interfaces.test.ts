@@ -1,6 +1,6 @@
 import type { NetworkInterfaceInfo } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { connectedSubnets, deviceOf, fibChanges, localAddresses, splitZone, type InterfaceTable } from './interfaces.js';
+import { connectedSubnets, deviceOf, fibChanges, linkFacts, localAddresses, splitZone, type InterfaceTable } from './interfaces.js';
 
 const v4 = (address: string, cidr: string): NetworkInterfaceInfo =>
   ({ address, netmask: '255.255.255.0', family: 'IPv4', mac: '00:00:00:00:00:00', internal: false, cidr });
@@ -28,6 +28,20 @@ describe('interfaces', () => {
     expect(localAddresses(TABLE)).toContain('fd00::1');
     expect(connectedSubnets(TABLE, '10.0.0.1')).toEqual(['10.0.0.1/24', 'fd00::1/64', 'fe80::1/64']);
     expect(connectedSubnets(TABLE, '10.9.9.9')).toEqual([]);
+  });
+
+  it('gives the RIB its NEXT_HOP facts: our addresses, the session link subnets, multihop', () => {
+    const direct = linkFacts(TABLE, '10.0.0.1', '10.0.0.2', {});
+    expect(direct).toEqual({
+      localAddresses: ['127.0.0.1', '10.0.0.1', 'fd00::1', 'fe80::1', '192.0.2.1'],
+      connectedSubnets: ['10.0.0.1/24', 'fd00::1/64', 'fe80::1/64'],
+      multihop: false,
+    });
+    expect(linkFacts(TABLE, '10.0.0.1', '10.7.0.2', {}).multihop, 'peer on no connected subnet').toBe(true);
+    expect(linkFacts(TABLE, '10.0.0.1', '10.0.0.2', { ttlSecurity: 2 }).multihop, 'GTSM allows 2 hops').toBe(true);
+    expect(linkFacts(TABLE, '10.0.0.1', '10.7.0.2', { multihop: false }).multihop, 'configured').toBe(false);
+    expect(linkFacts(TABLE, 'fd00::1', 'fe80::2%eth0', {}).multihop).toBe(false);
+    expect(linkFacts(TABLE, '10.5.5.5', '10.5.5.6', {}).connectedSubnets, 'interface unknown: no subnet check').toBeUndefined();
   });
 
   it('turns best-path changes into FIB changes: local ones out, link-local next hops with their device', () => {

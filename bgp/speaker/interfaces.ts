@@ -6,6 +6,7 @@
  */
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import type { FibChange } from '../fib/fib-sync.js';
+import { cidrContains } from './translate.js';
 import type { BestPathChange, Family } from './types.js';
 
 export type InterfaceTable = NodeJS.Dict<NetworkInterfaceInfo[]>;
@@ -42,6 +43,37 @@ export function connectedSubnets(table: InterfaceTable, address: string): string
   const dev = deviceOf(table, address);
   if (dev === undefined) return [];
   return (table[dev] ?? []).filter((x) => x.cidr !== null).map((x) => x.cidr!);
+}
+
+/** What the RIB's NEXT_HOP checks need to know about one session (RibPeerConfig fields of the same names). */
+export interface LinkFacts {
+  /** Every address of this host: a received NEXT_HOP equal to one is ignored (RFC 4271 §6.3). */
+  readonly localAddresses: readonly string[];
+  /** Subnets of the interface the session runs over; absent when that interface is unknown (no check). */
+  readonly connectedSubnets?: readonly string[];
+  /** Not a single-hop peer: its next hops need not be on those subnets. */
+  readonly multihop: boolean;
+}
+
+/**
+ * The facts for a session from `localAddress` to `peerAddress`. Multihop unless configured otherwise:
+ * when the peer's address is on none of the session interface's subnets, or GTSM allows more than
+ * one hop (RFC 5082).
+ */
+export function linkFacts(
+  table: InterfaceTable,
+  localAddress: string,
+  peerAddress: string,
+  opts: { readonly multihop?: boolean | undefined; readonly ttlSecurity?: number | undefined },
+): LinkFacts {
+  const subnets = connectedSubnets(table, localAddress);
+  const peer = splitZone(peerAddress).address;
+  const direct = subnets.some((c) => cidrContains(c, peer));
+  return {
+    localAddresses: localAddresses(table).filter((a) => a !== '0.0.0.0' && a !== '::'),
+    ...(subnets.length > 0 && { connectedSubnets: subnets }),
+    multihop: opts.multihop ?? (!direct || (opts.ttlSecurity ?? 1) > 1),
+  };
 }
 
 /**

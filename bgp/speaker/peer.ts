@@ -62,6 +62,8 @@ export class SpeakerPeer {
   peerAs: number | undefined;
   localAddress: string | undefined;
   negotiated: Negotiated | undefined;
+  /** What the RIB's NEXT_HOP checks were last given for this peer (bgp/speaker/interfaces.ts). */
+  linkFacts: import('./interfaces.js').LinkFacts | undefined;
   lastError: string | undefined;
   /** The session's own lastError when ours was recorded: once it differs, the session's is newer. */
   lastErrorSnapshot: string | undefined;

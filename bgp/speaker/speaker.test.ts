@@ -408,6 +408,20 @@ describe('BgpSpeaker', () => {
     expect([...routeTable.routes.values()]).toEqual([{ dst: '10.1.0.0/24', table: 254, proto: 110, via: 'fe80::2', dev: 'eth3' }]);
   });
 
+  it('the RIB view hides paths that are kept but not accepted unless asked (rejected=true)', async () => {
+    const { rib, speaker } = await setup();
+    const route = { family: 'ipv4' as const, prefix: '10.1.0.0/24', pathId: 0, multipath: false, stale: false, asPath: '65002', origin: 'igp' as const, communities: [], largeCommunities: [] };
+    rib.routes = [
+      { ...route, peer: '10.0.0.2', best: true, accepted: true, nextHop: '10.0.0.2' },
+      { ...route, peer: '10.0.0.3', best: false, accepted: false, rejection: 'next-hop-unreachable', nextHop: '10.99.0.1' },
+    ];
+    expect(speaker.queryRib({ prefix: '10.1.0.0/24' }).routes.map((r) => r.from)).toEqual(['10.0.0.2']);
+    const all = speaker.queryRib({ prefix: '10.1.0.0/24', rejected: true });
+    expect(all.matched).toBe(2);
+    expect(all.routes[1]).toMatchObject({ from: '10.0.0.3', accepted: false, rejection: 'next-hop-unreachable' });
+    expect(all.routes[0]).not.toHaveProperty('accepted');
+  });
+
   it('installs only the prefixes fib.prefixes selects', async () => {
     const { rib, routeTable, sessions } = await setup(`${YAML}\nfib: { enabled: true, prefixes: [{ prefix: 10.1.0.0/16, le: 24 }] }\n`, true);
     rib.bestChanges = ['10.1.2.0/24', '10.1.2.128/25', '10.2.0.0/24', '10.1.0.0/16'].map((prefix) => ({ family: 'ipv4' as const, prefix, nextHops: ['10.0.0.2'], local: false }));

@@ -24,7 +24,7 @@ import { shutdownData } from '../codec/notification.js';
 import { FibSync } from '../fib/fib-sync.js';
 import { FibSyncLoop } from '../fib/fib-loop.js';
 import type { Family } from '../rib/types.js';
-import { deviceOf, fibChanges, systemInterfaces, type InterfaceSource } from './interfaces.js';
+import { deviceOf, fibChanges, linkFacts, systemInterfaces, type InterfaceSource } from './interfaces.js';
 import { SpeakerPeer, type PeerHost } from './peer.js';
 import type { ListenerFactory, ListenerPort, RibFactory, RibPort, SessionFactory } from './ports.js';
 import {
@@ -239,7 +239,9 @@ export class BgpSpeaker {
       } else if (change === 'rib' || policyChanged(want.import) || policyChanged(want.export)) {
         peer.settings = want;
         if (peer.ribRegistered && peer.peerAs !== undefined) {
-          this.#rib.updatePeer(ribPeerConfig(next, want, peer.id, { peerAs: peer.peerAs, localAddress: peer.localAddress ?? '0.0.0.0' }, this.#policies));
+          const local = peer.localAddress ?? '0.0.0.0';
+          peer.linkFacts = linkFacts((this.#deps.interfaces ?? systemInterfaces)(), local, want.address, want);
+          this.#rib.updatePeer(ribPeerConfig(next, want, peer.id, { peerAs: peer.peerAs, localAddress: local, link: peer.linkFacts }, this.#policies));
         }
         updated++;
       } else {
@@ -397,11 +399,14 @@ export class BgpSpeaker {
   }
 
   #ensureRibPeer(p: SpeakerPeer, peerAs: number, localAddress: string): void {
-    const cfg = ribPeerConfig(this.#config, p.settings, p.id, { peerAs, localAddress }, this.#policies);
+    const link = linkFacts((this.#deps.interfaces ?? systemInterfaces)(), localAddress, p.settings.address, p.settings);
+    const linkChanged = JSON.stringify(link) !== JSON.stringify(p.linkFacts);
+    p.linkFacts = link;
+    const cfg = ribPeerConfig(this.#config, p.settings, p.id, { peerAs, localAddress, link }, this.#policies);
     if (!p.ribRegistered) {
       this.#rib.addPeer(cfg);
       p.ribRegistered = true;
-    } else if (p.ribStale || p.peerAs !== peerAs || p.localAddress !== localAddress) {
+    } else if (p.ribStale || linkChanged || p.peerAs !== peerAs || p.localAddress !== localAddress) {
       this.#rib.updatePeer(cfg);
     }
     p.ribStale = false;

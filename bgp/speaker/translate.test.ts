@@ -57,6 +57,13 @@ describe('translate', () => {
     expect(peerChange(base, { ...base, extendedNextHop: true })).toBe('reset');
   });
 
+  it('passes the NEXT_HOP facts to the RIB', () => {
+    const link = { localAddresses: ['10.0.0.1'], connectedSubnets: ['10.0.0.0/24'], multihop: false };
+    expect(ribPeerConfig(CONF, CONF.peers[1]!, 'x', { peerAs: 65002, localAddress: '10.0.0.1', link }, new Map())).toMatchObject(link);
+    expect(ribPeerConfig(CONF, CONF.peers[1]!, 'x', { peerAs: 65002, localAddress: '10.0.0.1' }, new Map())).not.toHaveProperty('connectedSubnets');
+    expect(peerChange(CONF.peers[1]!, { ...CONF.peers[1]!, multihop: true })).toBe('rib');
+  });
+
   it('builds RIB peer settings and resolves internal/external ASNs', () => {
     const pol = policyDefinitions(CONF);
     expect(resolvePeerAs(CONF, CONF.peers[0]!)).toBe(65001);

@@ -10,6 +10,7 @@ import type { BgpdConfig, PeerConfig, PolicyConfig, ListenRangeConfig } from '..
 import type { PolicyDefinition, PolicyStatement } from '../policy/types.js';
 import type { Family, RibOptions, RibPeerConfig } from '../rib/types.js';
 import type { SessionConfigInput } from '../session/types.js';
+import type { LinkFacts } from './interfaces.js';
 
 export type SpeakerConfig = Readonly<BgpdConfig>;
 /** A configured peer or one accepted from a listen range. */
@@ -83,7 +84,7 @@ export function ribPeerConfig(
   c: SpeakerConfig,
   p: PeerSettings,
   id: string,
-  facts: { readonly peerAs: number; readonly localAddress: string },
+  facts: { readonly peerAs: number; readonly localAddress: string; readonly link?: LinkFacts | undefined },
   policies: ReadonlyMap<string, PolicyDefinition>,
 ): RibPeerConfig {
   const imp = p.import === undefined ? undefined : policies.get(p.import);
@@ -98,6 +99,11 @@ export function ribPeerConfig(
     allowAsIn: p.allowasIn,
     ...(p.maxPrefix !== undefined && { maxPrefixes: p.maxPrefix.limit }),
     ...(p.ipv6NextHop !== undefined && { localAddressV6: p.ipv6NextHop }),
+    ...(facts.link && {
+      localAddresses: facts.link.localAddresses,
+      ...(facts.link.connectedSubnets && { connectedSubnets: facts.link.connectedSubnets }),
+      multihop: facts.link.multihop,
+    }),
     ...(imp && { importPolicy: imp }),
     ...(exp && { exportPolicy: exp }),
   };
@@ -159,7 +165,7 @@ export function peerChange(a: PeerSettings, b: PeerSettings): 'none' | 'rib' | '
     'addPath', 'families', 'extendedMessages', 'extendedNextHop', 'gracefulRestart', 'sourceAddress',
   ] as const;
   for (const k of sessionKeys) if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) return 'reset';
-  const ribKeys = ['routeReflectorClient', 'nextHopSelf', 'allowasIn', 'maxPrefix', 'import', 'export', 'ipv6NextHop'] as const;
+  const ribKeys = ['routeReflectorClient', 'nextHopSelf', 'allowasIn', 'maxPrefix', 'import', 'export', 'ipv6NextHop', 'multihop'] as const;
   for (const k of ribKeys) if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) return 'rib';
   return 'none';
 }

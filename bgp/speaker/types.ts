@@ -40,6 +40,11 @@ export interface RibQuery {
   readonly bestOnly?: boolean;
   /** Maximum routes returned (counts are always complete). Default 100. */
   readonly limit?: number;
+  /**
+   * Also paths that are kept but not accepted (import policy, loop, ineligible NEXT_HOP), with
+   * `accepted: false` and `rejection` — like `birdc show route filtered`. Default: hidden.
+   */
+  readonly rejected?: boolean;
 }
 
 export interface RibRouteView {
@@ -58,6 +63,9 @@ export interface RibRouteView {
   /** Why the best path won (RFC 4271 §9.1 step), when best. */
   readonly reason?: string;
   readonly stale?: boolean;
+  /** Only on paths shown with `rejected`: not accepted, and why (e.g. 'next-hop-unreachable'). */
+  readonly accepted?: false;
+  readonly rejection?: string;
 }
 
 export interface RibQueryResult {

@@ -38,6 +38,7 @@ export function peerStatusView(p: SpeakerPeer, rib: RibPort, localAsn: number, n
 /** Counts are always complete; `routes` stops at `limit` (default 100). */
 export function queryRibView(rib: RibPort, q: RibQuery): RibQueryResult {
   const limit = q.limit ?? 100;
+  const shown = (r: RibRoute): boolean => q.rejected === true || r.accepted;
   const base = {
     ...(q.family && { family: q.family }),
     ...(q.peer !== undefined && { peer: q.peer }),
@@ -53,9 +54,10 @@ export function queryRibView(rib: RibPort, q: RibQuery): RibQueryResult {
       const c = rib.countRoutes({ family: f, ...(q.peer !== undefined && { peer: q.peer }) });
       return s + (q.bestOnly ? c.prefixes : c.paths);
     }, 0);
-    routes = limit === 0 ? [] : rib.queryRoutes({ ...base, limit });
+    // `limit` counts paths before rejected ones are hidden (the RIB lists both).
+    routes = limit === 0 ? [] : rib.queryRoutes({ ...base, limit }).filter(shown);
   } else {
-    const all = rib.queryRoutes({ ...base, ...(q.longer ? { within: q.prefix } : { prefix: q.prefix }) });
+    const all = rib.queryRoutes({ ...base, ...(q.longer ? { within: q.prefix } : { prefix: q.prefix }) }).filter(shown);
     matched = all.length;
     routes = all.slice(0, limit);
   }
@@ -82,5 +84,6 @@ export function routeView(r: RibRoute): RibRouteView {
     best: r.best,
     ...(r.reason !== undefined && { reason: r.reason }),
     ...(r.stale && { stale: true }),
+    ...(!r.accepted && { accepted: false as const, ...(r.rejection !== undefined && { rejection: r.rejection }) }),
   };
 }
