@@ -14,16 +14,16 @@ import { readFile } from 'node:fs/promises';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+// Only light modules load statically: the tuned re-exec below happens before the daemon's module graph
+// (zod, pino, execa, the speaker) is loaded, so it costs one bare Node start. The rest is imported
+// where it is used.
 import { ConfigError, MargayError } from '../src/errors.js';
-import { ExecaCommandRunner } from '../src/kernel/command-runner.js';
-import { IpRouteTable } from '../src/kernel/route-table.js';
-import { createRootLogger, LOG_LEVELS, type LogLevel, type Logger } from '../src/log.js';
-import { parseBgpdConfig, type BgpdConfig } from './config.js';
+import type { LogLevel, Logger } from '../src/log.js';
+import type { BgpdConfig } from './config.js';
 import { execve, isSockoptAvailable } from './native/sockopt.js';
-import { startControlServer, type ControlServer } from './control/server.js';
+import type { ControlServer } from './control/server.js';
 import type { ControlHandler } from './control/routes.js';
-import { defaultSpeakerPorts } from './speaker/adapters.js';
-import { BgpSpeaker } from './speaker/speaker.js';
+import type { BgpSpeaker } from './speaker/speaker.js';
 
 /**
  * Memory settings margay-bgpd runs with (measured with test/bench/bgp-ingest.ts at 1M prefixes: peak RSS
@@ -72,6 +72,7 @@ async function loadConfig(file: string): Promise<Readonly<BgpdConfig>> {
   } catch (err) {
     throw new ConfigError(file, `cannot read: ${(err as Error).message}`, { cause: err });
   }
+  const { parseBgpdConfig } = await import('./config.js');
   return parseBgpdConfig(text, file);
 }
 
@@ -85,6 +86,10 @@ export interface Daemon {
 /** Starts the daemon from a config file: speaker, FIB sync (when enabled), control API. */
 export async function startDaemon(configFile: string, log: Logger): Promise<Daemon> {
   let config = await loadConfig(configFile);
+  const [{ ExecaCommandRunner }, { IpRouteTable }, { startControlServer }, { defaultSpeakerPorts }, { BgpSpeaker }] = await Promise.all([
+    import('../src/kernel/command-runner.js'), import('../src/kernel/route-table.js'), import('./control/server.js'),
+    import('./speaker/adapters.js'), import('./speaker/speaker.js'),
+  ]);
   const routeTable = config.fib.enabled ? new IpRouteTable(new ExecaCommandRunner(log.child({ component: 'kernel' })), log.child({ component: 'fib' })) : undefined;
   const speaker = new BgpSpeaker(config, { log, ...defaultSpeakerPorts(), ...(routeTable && { routeTable }) });
   await speaker.start();
@@ -151,6 +156,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, tuni
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  const { createRootLogger, LOG_LEVELS } = await import('../src/log.js');
   const level = values['log-level'] ?? env.MARGAY_LOG_LEVEL ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(level) || values.config === undefined) {
     process.stderr.write(`margay-bgpd: ${values.config === undefined ? '--config is required' : `unknown log level "${level}"`}\n${USAGE}\n`);
