@@ -52,7 +52,7 @@ export function formatRib(r: RibQueryResult, countOnly: boolean): string {
     x.localPref === undefined ? '' : String(x.localPref),
     x.med === undefined ? '' : String(x.med),
     `${x.asPath}${x.asPath ? ' ' : ''}${x.origin === 'igp' ? 'i' : x.origin === 'egp' ? 'e' : '?'}`,
-    [...x.communities, ...x.largeCommunities].join(' ') + (x.stale ? ' (stale)' : '') + (x.best && x.reason ? ` [${x.reason}]` : ''),
+    [...x.communities, ...x.largeCommunities].join(' ') + (x.stale ? ' (stale)' : '') + (x.accepted === false ? ` (rejected: ${x.rejection ?? 'unknown'})` : '') + (x.best && x.reason ? ` [${x.reason}]` : ''),
   ]);
   const more = r.matched > r.routes.length ? `\n(${r.matched - r.routes.length} more not shown; use --limit)` : '';
   return `${renderTable(['   PREFIX', 'NEXT HOP', 'FROM', 'LPREF', 'MED', 'PATH', 'COMMUNITIES'], rows)}${more}\n${counts}`;

@@ -31,7 +31,7 @@ export const BGP_GROUP: CommandGroup = {
     rib: {
       summary: 'show routes in the RIB with filters and counts',
       usage:
-        'margayctl bgp rib [--prefix P [--longer]] [--peer ADDR|local] [--family ipv4|ipv6] [--best] [--limit N] [--count] [--socket PATH] [-o json]',
+        'margayctl bgp rib [--prefix P [--longer]] [--peer ADDR|local] [--family ipv4|ipv6] [--best] [--rejected] [--limit N] [--count] [--socket PATH] [-o json]',
       async run(args, io) {
         const { values } = parseArgs({
           args,
@@ -42,6 +42,7 @@ export const BGP_GROUP: CommandGroup = {
             peer: { type: 'string' },
             family: { type: 'string' },
             best: { type: 'boolean', default: false },
+            rejected: { type: 'boolean', default: false },
             limit: { type: 'string' },
             count: { type: 'boolean', default: false },
           },
@@ -58,6 +59,7 @@ export const BGP_GROUP: CommandGroup = {
           ...(values.peer !== undefined && { peer: values.peer }),
           ...(values.family !== undefined && { family: values.family }),
           ...(values.best && { bestOnly: true }),
+          ...(values.rejected && { rejected: true }),
           limit,
         });
         io.out(outputMode(values.output) === 'json' ? JSON.stringify(r, null, 2) : formatRib(r, values.count));
