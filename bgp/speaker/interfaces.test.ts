@@ -53,6 +53,7 @@ describe('interfaces', () => {
         { prefix: '10.3.0.0/24', family: 'ipv4', nextHops: ['10.0.0.1'], local: true },
         { prefix: '10.4.0.0/24', family: 'ipv4', nextHops: ['fe80::2', 'fd00::2'], local: false },
         { prefix: 'fd01::/64', family: 'ipv6', nextHops: ['fe80::9'], local: false },
+        { prefix: 'fd02::/64', family: 'ipv6', nextHops: ['fe80::9'], local: false },
       ],
       (_p, _f, hop) => (hop === 'fe80::2' ? 'eth0' : undefined),
       (p, hop) => unresolved.push(`${p} ${hop}`),
@@ -62,6 +63,7 @@ describe('interfaces', () => {
       { prefix: '10.2.0.0/24', nextHops: null },
       { prefix: '10.4.0.0/24', nextHops: ['fe80::2%eth0', 'fd00::2'] },
       { prefix: 'fd01::/64', nextHops: [] },
+      { prefix: 'fd02::/64', nextHops: [] },
     ]);
     expect(unresolved).toEqual(['fd01::/64 fe80::9']);
   });

@@ -79,7 +79,7 @@ export function linkFacts(
 /**
  * Best-path changes as FIB changes: locally originated best paths are not installed (their removal
  * is), and a link-local next hop gets its device (`fe80::1%eth0`) from `deviceFor`; one whose device
- * is unknown is left out (the kernel would refuse it), with `unresolved` told.
+ * is unknown is left out (the kernel would refuse it), with `unresolved` told once per next hop and call.
  */
 export function fibChanges(
   changes: readonly BestPathChange[],
@@ -87,6 +87,7 @@ export function fibChanges(
   unresolved: (prefix: string, hop: string) => void,
 ): FibChange[] {
   const out: FibChange[] = [];
+  const told = new Set<string>();
   for (const c of changes) {
     if (c.local && c.nextHops.length > 0) continue;
     if (c.local) {
@@ -102,8 +103,10 @@ export function fibChanges(
       if (!isLinkLocal(h) || h.includes('%')) hops.push(h);
       else {
         const dev = deviceFor(c.prefix, c.family, h);
-        if (dev === undefined) unresolved(c.prefix, h);
-        else hops.push(`${h}%${dev}`);
+        if (dev === undefined) {
+          if (!told.has(h)) unresolved(c.prefix, h);
+          told.add(h);
+        } else hops.push(`${h}%${dev}`);
       }
     }
     out.push({ prefix: c.prefix, nextHops: hops });
