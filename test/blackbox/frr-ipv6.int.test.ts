@@ -1,8 +1,7 @@
 /**
- * One IPv6 session with FRR carrying IPv6 unicast (FRR sends global + link-local next hops, 32 bytes:
- * margay-bgpd keeps the global one) and IPv4 unicast toward FRR, which announced RFC 8950 extended
- * next hop (`neighbor X capability extended-nexthop`), so margay's IPv4 route gets its IPv6 next hop.
- * The receiving direction (margay announcing the capability) is a known gap: see docs/bgp-acceptance.md.
+ * IPv4 routes over an IPv6 session with FRR (RFC 8950, `neighbor X capability extended-nexthop`), and
+ * IPv6 routes whose next hop FRR sends as global + link-local (32 bytes): margay-bgpd must keep the
+ * global next hop and advertise its own IPv6 address back.
  */
 import { describe, expect, it } from 'vitest';
 import { startFrr, waitFor, type FrrHandle } from '../helpers/bgp-daemons.js';
@@ -15,7 +14,7 @@ function asPeer(h: FrrHandle): RunningPeer {
 }
 
 describe('margay-bgpd and FRR over one IPv6 session', () => {
-  it('exchanges IPv6 routes (32-byte next hops) and sends IPv4 routes with an IPv6 next hop to a peer that can take them (RFC 8950)', { timeout: 60_000 }, async () => {
+  it('exchanges IPv6 routes (32-byte next hops) and IPv4 routes with IPv6 next hops (RFC 8950)', { timeout: 60_000 }, async () => {
     await withTopology(1, async ({ margayNs, links: [l] }) => {
       const link = l!;
       const peers: RunningPeer[] = [];
@@ -67,8 +66,11 @@ peers:
           return (j.paths?.length ?? 0) > 0;
         }, 20_000, 200);
 
-        // RFC 8950, sending side: FRR announced the extended next hop capability, so margay may send
-        // its IPv4 route with its IPv6 address as next hop (MP_REACH, AFI 1).
+        // RFC 8950: both sides announced the capability, and IPv4 routes flow with IPv6 next hops.
+        const nb = await frr.vtyshJson<Record<string, { neighborCapabilities?: Record<string, unknown> }>>(`show bgp neighbors ${link.margayIp6} json`);
+        expect(JSON.stringify(nb[link.margayIp6]?.neighborCapabilities?.['extendedNexthop'] ?? null), 'extended next hop negotiated').toMatch(/advertisedAndReceived/);
+        await waitFor('198.51.100.0/24 in margay (IPv6 next hop)', async () => (await m.ctl.rib({ prefix: '198.51.100.0/24' })).matched === 1, 20_000, 200);
+        expect((await m.ctl.rib({ prefix: '198.51.100.0/24' })).routes[0]!.nextHop).toContain(link.peerIp6);
         await waitFor('10.244.1.0/24 at FRR with an IPv6 next hop', async () => {
           const j = await frr.vtyshJson<{ paths?: { nexthops?: { ip?: string }[] }[] }>('show bgp ipv4 unicast 10.244.1.0/24 json');
           return j.paths?.some((p) => p.nexthops?.some((n) => n.ip === link.margayIp6)) === true;

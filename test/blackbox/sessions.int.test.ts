@@ -167,6 +167,29 @@ describe('margay-bgpd session rules toward raw peers', () => {
     }
   });
 
+  it('brackets the re-sent table with BoRR/EoRR when enhanced route refresh is agreed (RFC 7313 §4)', async () => {
+    await rig.margay.ctl.announce({ prefixes: ['10.120.0.0/24'] });
+    const caps = [{ kind: 'multiprotocol', afi: 1, safi: 1 }, { kind: 'four-octet-as', asn: 65002 }, { kind: 'route-refresh' }, { kind: 'enhanced-route-refresh' }] as const;
+    const p = await rig.rawPeer(40, { capabilities: [...caps] });
+    try {
+      const theirs = p.received.find((m) => m.type === 1)!.open!.capabilities.map((c) => c.kind);
+      expect(theirs, 'margay-bgpd advertised enhanced route refresh').toContain('enhanced-route-refresh');
+      const first = await updateFor(p, '10.120.0.0/24');
+      const eor = await p.waitFor((m) => m.type === 2 && m.bytes.length === 23, 5000);
+      expect(p.received.indexOf(eor), 'End-of-RIB after the table').toBeGreaterThan(p.received.indexOf(first));
+      const from = p.received.length;
+      p.send(Buffer.from('ffffffffffffffffffffffffffffffff0017050001 0001'.replace(/\s/g, ''), 'hex'));
+      await updateFor(p, '10.120.0.0/24', from);
+      await p.waitFor((m) => m.type === 5 && m.bytes[21] === 2, 3000, from).catch(() => undefined);
+      const rr = p.received.slice(from).filter((m) => m.type === 5).map((m) => m.bytes.subarray(19).toString('hex'));
+      expect(rr, 'BoRR then EoRR (RFC 7313 §4)').toEqual(['00010101', '00010201']);
+      expect(p.received.filter((m) => m.type === 3)).toEqual([]);
+    } finally {
+      p.close();
+      await rig.margay.ctl.withdraw(['10.120.0.0/24']);
+    }
+  });
+
   it("withdraws a peer's routes downstream when it sends Cease (RFC 9003 message)", async () => {
     const p = await rig.rawPeer(50);
     const prefix = '10.130.0.0/24';
