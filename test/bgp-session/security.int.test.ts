@@ -378,27 +378,37 @@ protocol bgp margay6 {
       });
     });
 
+    /** Our listener with a passive GTSM (1 hop) session for the peer; both closed afterwards. */
+    async function withGtsmListener(fn: (s: Session) => Promise<void>): Promise<void> {
+      const l = new BgpListener({ addresses: [US], port: 179, log });
+      await l.listen();
+      const s = ours({ ttlSecurityHops: 1, passive: true });
+      l.addPeer(s);
+      s.start();
+      try {
+        await fn(s);
+      } finally {
+        s.stop();
+        await l.close();
+      }
+    }
+
     it('our listener with GTSM accepts only one-hop (TTL 255) packets', async () => {
-      await withPeer(async (ns) => {
-        const l = new BgpListener({ addresses: [US], port: 179, log });
-        await l.listen();
-        const s = ours({ ttlSecurityHops: 1, passive: true });
-        l.addPeer(s);
-        s.start();
-        // BIRD without ttl security sends eBGP with TTL 1: dropped by our minimum TTL of 255.
-        const b = await startBird(ns, bird({}));
-        try {
-          await expectNeverUp(s);
-          expect(await birdState(b)).not.toContain('Established');
-          await b.reconfigure(bird({ ttlSecurity: true }));
-          await b.birdc('restart', 'margay');
-          await expectUp(s, 'BIRD with ttl security connecting to our GTSM listener');
-        } finally {
-          s.stop();
-          await l.close();
-          await b.stop();
-        }
-      });
+      await withPeer((ns) =>
+        withGtsmListener(async (s) => {
+          // BIRD without ttl security sends eBGP with TTL 1: dropped by our minimum TTL of 255.
+          const b = await startBird(ns, bird({}));
+          try {
+            await expectNeverUp(s);
+            expect(await birdState(b)).not.toContain('Established');
+            await b.reconfigure(bird({ ttlSecurity: true }));
+            await b.birdc('restart', 'margay');
+            await expectUp(s, 'BIRD with ttl security connecting to our GTSM listener');
+          } finally {
+            await b.stop();
+          }
+        }),
+      );
     });
     const frrGtsm = (opts: { passive?: boolean; ttlSecurity?: boolean }): string => `frr defaults traditional
 router bgp 65002
@@ -436,16 +446,14 @@ ${opts.passive ? ` neighbor ${US} passive\n` : ''}${opts.ttlSecurity ? ` neighbo
     });
 
     it('our GTSM listener: FRR with ttl-security comes up; FRR without it (eBGP TTL 1) never gets a message through', async () => {
-      await withPeer(async (ns) => {
-        const l = new BgpListener({ addresses: [US], port: 179, log });
-        await l.listen();
-        const s = ours({ ttlSecurityHops: 1, passive: true });
-        l.addPeer(s);
-        s.start();
-        const f = await startFrr(ns, frrGtsm({}));
-        try {
-          await expectNeverUp(s);
-          await f.stop();
+      await withPeer((ns) =>
+        withGtsmListener(async (s) => {
+          const f = await startFrr(ns, frrGtsm({}));
+          try {
+            await expectNeverUp(s);
+          } finally {
+            await f.stop();
+          }
           const f2 = await startFrr(ns, frrGtsm({ ttlSecurity: true }));
           try {
             await expectUp(s, 'FRR with ttl-security connecting to our GTSM listener');
@@ -453,12 +461,8 @@ ${opts.passive ? ` neighbor ${US} passive\n` : ''}${opts.ttlSecurity ? ` neighbo
           } finally {
             await f2.stop();
           }
-        } finally {
-          s.stop();
-          await l.close();
-          await f.stop();
-        }
-      });
+        }),
+      );
     });
   });
 });
