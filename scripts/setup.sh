@@ -5,9 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-system-deps.sh
-# `npm install` with the committed lock, not `npm ci`: npm 11 writes lockfiles without the
-# other platforms' optional packages (rollup/esbuild binaries) and its own `npm ci` then refuses
-# them as out of sync. `npm install` installs exactly the locked versions all the same.
-npm install --no-audit --no-fund
+scripts/install-node.sh
+# Node 24 lives in /usr/local/bin; make sure this shell finds it before the system's Node 20.
+export PATH="/usr/local/bin:$PATH"; hash -r
+# The committed lockfile is complete (every platform's optional packages): install exactly it.
+npm ci --no-audit --no-fund
 npm run build
 exec scripts/main-job.sh "$@"
