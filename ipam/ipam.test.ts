@@ -86,4 +86,48 @@ describe('Ipam.assign', () => {
     await expect(ipam.assign(req('c1'))).rejects.toThrow(IpamNoPoolError);
     await expect(ipam.assign(req('c1'))).rejects.toThrow(/there is no IPv4 IPPool/);
   });
+
+  it('never hands out reserved addresses', async () => {
+    const { ipam } = await setup([
+      pool('p', '10.65.0.0/29', { blockSize: 29 }),
+      { apiVersion: M, kind: 'IPReservation', metadata: { name: 'r' }, spec: { reservedCIDRs: ['10.65.0.0/30', '10.65.0.6'] } },
+    ]);
+    const got = [];
+    for (let i = 0; i < 3; i++) got.push((await ipam.assign(req(`c${i}`))).addresses[0]!.address);
+    expect(got).toEqual(['10.65.0.4', '10.65.0.5', '10.65.0.7']);
+    await expect(ipam.assign(req('c9'))).rejects.toBeInstanceOf(IpamExhaustedError);
+    await expect(ipam.assign(req('cf', { addresses: ['10.65.0.1'] }))).rejects.toThrow('address 10.65.0.1 cannot be assigned: it is reserved (IPReservation 10.65.0.0/30)');
+  });
+
+  it('reads pool choice and fixed addresses from the pod and namespace annotations', async () => {
+    const { ipam } = await setup([
+      pool('a', '10.65.0.0/24'),
+      pool('b', '10.66.0.0/24'),
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ns', annotations: { 'margay.dev/ipv4pools': '["b"]' } } },
+      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p1', namespace: 'ns' } },
+      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p2', namespace: 'ns', annotations: { 'margay.dev/ipv4pools': '["a"]' } } },
+      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p3', namespace: 'ns', annotations: { 'margay.dev/ipAddrs': '["10.65.0.200"]' } } },
+    ]);
+    expect((await ipam.assign(req('c1', { pod: { namespace: 'ns', name: 'p1' } }))).addresses[0]).toMatchObject({ pool: 'b', source: 'namespace-annotation' });
+    expect((await ipam.assign(req('c2', { pod: { namespace: 'ns', name: 'p2' } }))).addresses[0]).toMatchObject({ pool: 'a', source: 'pod-annotation' });
+    const fixed = await ipam.assign(req('c3', { pod: { namespace: 'ns', name: 'p3' } }));
+    expect(fixed.addresses[0]).toMatchObject({ address: '10.65.0.200', block: '10.65.0.192/26', source: 'fixed' });
+    await expect(ipam.assign(req('c4', { addresses: ['10.65.0.200'] }))).rejects.toThrow('address 10.65.0.200 cannot be assigned: it is already allocated to k8s-pod-network.c3');
+    await expect(ipam.assign(req('c5', { addresses: ['192.0.2.1'] }))).rejects.toThrow(/it is in no IPPool/);
+  });
+
+  it('rejects hostile handle parts before touching the store', async () => {
+    const { ipam, ds } = await setup([pool('p', '10.65.0.0/24')]);
+    await expect(ipam.assign(req('../etc'))).rejects.toThrow(/container id "..\/etc" must start with a letter or digit/);
+    await expect(ipam.assign({ ...req('c1'), network: '' })).rejects.toThrow(/network name/);
+    expect((await ds.list('IPAMBlock')).items).toEqual([]);
+  });
+
+  it('rolls back the IPv4 address when IPv6 fails (all or nothing)', async () => {
+    const { ipam, ds } = await setup([pool('p', '10.65.0.0/24')]);
+    await expect(ipam.assign(req('c1', { ipv6: true }))).rejects.toThrow(/no IPv6 pool/);
+    const blocks = (await ds.list('IPAMBlock')).items;
+    expect(blocks.every((b) => (b.spec as { allocations: unknown[] }).allocations.every((a) => a === null))).toBe(true);
+    expect((await ds.list('IPAMHandle')).items).toEqual([]);
+  });
 });
