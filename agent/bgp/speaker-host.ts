@@ -113,7 +113,7 @@ export class BgpHost {
     });
     for (const d of step.dropped) this.#log.info(d, 'peer retired (make-before-break)');
     for (const a of step.retiring.keys()) if (!this.#retiring.has(a)) this.#log.info({ peer: a }, 'peer retiring: kept until its routes are learned elsewhere');
-    const config = validateBgpdConfig({ ...plan.config, peers: step.peers.map(({ description: _d, ...p }) => p) }, 'planned BGP configuration');
+    const config = validateBgpdConfig({ ...plan.config, peers: step.peers }, 'planned BGP configuration');
     this.#retiring = step.retiring;
     if (!this.#speaker) {
       const restarting = this.#stale.size > 0;
