@@ -4,12 +4,12 @@
  * the agent's route reconciler through a sink; the speaker itself never writes the kernel here.
  *
  *   update(PlannerInput) ──coalesced──▶ planBgp ─▶ stepTransition ─▶ speaker.start / reconfigure
- *   speaker best-path changes ────────▶ sink.learned()   (plus stale kernel routes seeded at start,
- *                                                          swept after the speaker's initial sync)
+ *   speaker best-path changes ────────▶ sink.learned()
+ *   speaker initial sync (End-of-RIB) ─▶ sink.learnedInSync()   (stale remote routes may go now)
  *
  * Restart without disruption: when the kernel still holds BGP routes from a previous run, the
  * speaker starts "restarting" (GR R bit and F bit in its OPENs, advertising deferred until peers'
- * End-of-RIB) and those routes stay programmed until the initial sync says which are gone. stop()
+ * End-of-RIB); the route reconciler keeps those routes until learnedInSync. stop()
  * abandons the sessions without a NOTIFICATION (a Cease would make peers flush our routes; with the
  * N bit the speaker would send a Hard Reset): the process exit closes the TCP connections, peers
  * keep forwarding as graceful-restart helpers until we are back.
@@ -39,14 +39,16 @@ export interface LearnedRoute {
 
 export interface LearnedRouteSink {
   learned(routes: readonly LearnedRoute[]): void;
+  /** Every peer sent End-of-RIB (or the restart time passed): learned routes are complete. */
+  learnedInSync(): void;
 }
 
 export interface BgpHostDeps {
   readonly log: Logger;
   readonly createSpeaker: (config: SpeakerConfig, opts: { readonly restarting: boolean }) => SpeakerLike;
   readonly sink: LearnedRouteSink;
-  /** BGP routes found in the kernel at start (a previous run's): kept until the initial sync. */
-  readonly staleRoutes: readonly LearnedRoute[];
+  /** The kernel held our BGP routes at start: a graceful restart (GR R and F bits). */
+  readonly restarting: boolean;
   readonly settleMs?: number;
   readonly maxRetireMs?: number;
   readonly coalesceMs?: number;
@@ -64,16 +66,9 @@ export class BgpHost {
   #running: Promise<void> = Promise.resolve();
   #stopped = false;
   #problems = '';
-  readonly #stale = new Map<string, LearnedRoute>();
 
   constructor(private readonly deps: BgpHostDeps) {
     this.#log = deps.log;
-    for (const r of deps.staleRoutes) this.#stale.set(r.prefix, r);
-  }
-
-  /** Seeds the sink with last run's kernel routes so nothing is removed before BGP re-learns them. */
-  start(): void {
-    if (this.#stale.size > 0) this.deps.sink.learned([...this.#stale.values()]);
   }
 
   /** New cluster state; re-planned after a short coalescing delay. */
@@ -116,13 +111,17 @@ export class BgpHost {
     const config = validateBgpdConfig({ ...plan.config, peers: step.peers }, 'planned BGP configuration');
     this.#retiring = step.retiring;
     if (!this.#speaker) {
-      const restarting = this.#stale.size > 0;
+      const restarting = this.deps.restarting;
       const s = this.deps.createSpeaker(config, { restarting });
       s.onBestPathChange((changes) => this.#onBest(changes));
       await s.start();
       this.#speaker = s;
       this.#log.info({ asn: config.asn, routerId: config.routerId, peers: config.peers.length, restarting }, 'BGP speaker started');
-      void s.whenInitialSync().then((why) => this.#sweepStale(why));
+      void s.whenInitialSync().then((why) => {
+        if (this.#stopped) return;
+        this.#log.info({ why }, 'BGP initial sync done: learned routes complete');
+        this.deps.sink.learnedInSync();
+      });
     } else {
       const r = await this.#speaker.reconfigure(config);
       this.#log.info({ summary: r, peers: config.peers.length, originate: config.originate.length }, 'BGP configuration applied');
@@ -150,18 +149,9 @@ export class BgpHost {
     const out: LearnedRoute[] = [];
     for (const c of changes) {
       if (c.local) continue;
-      this.#stale.delete(c.prefix);
       out.push({ prefix: c.prefix, family: c.family, nextHops: c.nextHops });
     }
     if (out.length > 0) this.deps.sink.learned(out);
-  }
-
-  #sweepStale(why: string): void {
-    if (this.#stopped) return;
-    const gone = [...this.#stale.values()].map((r) => ({ ...r, nextHops: [] }));
-    this.#stale.clear();
-    this.#log.info({ why, swept: gone.length }, 'BGP initial sync done: stale routes swept');
-    if (gone.length > 0) this.deps.sink.learned(gone);
   }
 
   #now(): number {

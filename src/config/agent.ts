@@ -38,6 +38,8 @@ export interface AgentConfig {
   /** Run the embedded BGP speaker (MARGAY_NETWORKING_BACKEND=bgp) or not (none: host-gw routes only). */
   readonly bgp: boolean;
   readonly runDir: string;
+  /** BGP password secrets: <dir>/<secret name>/<key>. */
+  readonly secretsDir: string;
   readonly healthPort: number;
   readonly healthHost: string;
   readonly metricsPort: number;
@@ -66,6 +68,7 @@ export const AGENT_SETTINGS = {
   as: { env: 'AS', def: undefined, help: 'this node\'s AS number 1..4294967295 (default: the cluster\'s, BGPConfiguration asNumber)' },
   'networking-backend': { env: 'MARGAY_NETWORKING_BACKEND', def: 'bgp', help: '"bgp" (embedded speaker) or "none" (routes from block affinities only)' },
   'run-dir': { env: 'MARGAY_RUN_DIR', def: '/run/margay', help: 'sockets (CNI, BGP status) live here' },
+  'secrets-dir': { env: 'MARGAY_SECRETS_DIR', def: '/etc/margay/secrets', help: 'BGP passwords: secretKeyRef {name, key} is read from <dir>/<name>/<key>' },
   'health-port': { env: 'MARGAY_HEALTH_PORT', def: '9099', help: '/liveness and /readiness port 0..65535 (0 = off)' },
   'health-host': { env: 'MARGAY_HEALTH_HOST', def: '127.0.0.1', help: 'address the health and metrics ports bind to' },
   'metrics-port': { env: 'MARGAY_METRICS_PORT', def: '9091', help: 'Prometheus /metrics port 0..65535 (0 = off)' },
@@ -100,6 +103,7 @@ const Raw = z.object({
     .regex(DNS1123_SUBDOMAIN, 'must be a DNS-1123 subdomain (lowercase letters, digits, "-" and ".")'),
   kubeconfig: z.string().min(1).optional(),
   'run-dir': z.string().regex(/^\//, 'must be an absolute path'),
+  'secrets-dir': z.string().regex(/^\//, 'must be an absolute path'),
   'health-port': intInRange(0, 65_535),
   'health-host': z.string().refine((s) => isIP(s) !== 0, 'must be an IP address'),
   'metrics-port': intInRange(0, 65_535),
@@ -194,6 +198,7 @@ export function loadAgentConfig(argv: readonly string[], env: Readonly<Record<st
     asNumber: v.as,
     bgp: v['networking-backend'] === 'bgp',
     runDir: v['run-dir'],
+    secretsDir: v['secrets-dir'],
     healthPort: v['health-port'],
     healthHost: v['health-host'],
     metricsPort: v['metrics-port'],
