@@ -123,8 +123,11 @@ export class BgpHost {
         this.deps.sink.learnedInSync();
       });
     } else {
-      const r = await this.#speaker.reconfigure(config);
-      this.#log.info({ summary: r, peers: config.peers.length, originate: config.originate.length }, 'BGP configuration applied');
+      const r = (await this.#speaker.reconfigure(config)) as Partial<Record<'added' | 'removed' | 'reset' | 'updated', number>>;
+      const changed = (r.added ?? 0) + (r.removed ?? 0) + (r.reset ?? 0) + (r.updated ?? 0) > 0;
+      if (changed || this.#log.isLevelEnabled('debug')) {
+        this.#log[changed ? 'info' : 'debug']({ summary: r, peers: config.peers.length, originate: config.originate.length }, 'BGP configuration applied');
+      }
     }
     this.#applied = step.peers;
     if (this.#retireTimer) clearTimeout(this.#retireTimer);

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster, sleep, waitFor, type AgentNode, type Pod } from './cluster.js';
+import { continuousPing } from './ping.js';
 
 // Restart without disruption: SIGTERM and kill -9 of margay-node while pods on two nodes ping each
 // other continuously. Nothing the agent programmed is removed (routes, iptables, ipsets read back
@@ -28,22 +28,6 @@ async function kernelState(n: AgentNode): Promise<string> {
   const ipt = (await execa('ip', ['netns', 'exec', n.ns, 'iptables-save'])).stdout.split('\n').filter((l) => l.includes('mgy')).sort();
   const sets = (await execa('ip', ['netns', 'exec', n.ns, 'ipset', 'list', '-n'])).stdout.split('\n').filter((l) => l.startsWith('mgy')).sort();
   return [...routes, ...ipt, ...sets].join('\n');
-}
-
-function continuousPing(from: Pod, to: Pod): { stop(): Promise<{ sent: number; received: number; text: string }> } {
-  const p = spawn('ip', ['netns', 'exec', from.ns, 'ping', '-i', '0.05', '-W', '1', to.ip], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  p.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  return {
-    async stop() {
-      const done = new Promise<void>((r) => p.once('exit', () => r()));
-      p.kill('SIGINT');
-      await done;
-      const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
-      return { sent: Number(m?.[1] ?? 0), received: Number(m?.[2] ?? -1), text: out.split('\n').slice(-4).join('\n') };
-    },
-  };
 }
 
 describe('margay-node restart without disruption (2 nodes, real kernel)', () => {
