@@ -4,6 +4,7 @@
  * pools with disableBGPExport are left out. Pure.
  */
 import type { BlockAffinity, IPAMBlock, IPPool } from '../../src/model/index.js';
+import { familyIs } from '../../src/config/agent.js';
 import { blockAffinityHost, cidrContains, parseCidr } from '../../src/model/index.js';
 
 export interface AdvertiseInput {
@@ -23,7 +24,7 @@ export function allocationNode(block: IPAMBlock, ordinal: number): string | unde
 export function ordinalAddress(block: IPAMBlock, ordinal: number): string {
   const c = parseCidr(block.spec.cidr)!;
   const v = c.first + BigInt(ordinal);
-  if (c.family === 4) return [24n, 16n, 8n, 0n].map((s) => Number((v >> s) & 255n)).join('.');
+  if (familyIs(c.family, 4)) return [24n, 16n, 8n, 0n].map((s) => Number((v >> s) & 255n)).join('.');
   const groups: string[] = [];
   for (let i = 7; i >= 0; i--) groups.push(((v >> BigInt(i * 16)) & 0xffffn).toString(16));
   return parseCidr(`${groups.join(':')}/128`)!.address;

@@ -5,6 +5,7 @@
  * read so a migrated cluster keeps its peering. Pure.
  */
 import type { Node } from '../../src/model/index.js';
+import { familyIs } from '../../src/config/agent.js';
 import { parseAsNumber, parseCidr } from '../../src/model/index.js';
 
 export const NODE_BGP_ANNOTATIONS = {
@@ -34,7 +35,7 @@ function annotation(node: Node, key: string): string | undefined {
 function addressOf(cidr: string | undefined, family: 4 | 6): string | undefined {
   if (cidr === undefined) return undefined;
   const c = parseCidr(cidr, { allowBareIp: true });
-  return c && c.family === family ? c.address : undefined;
+  return c && familyIs(c.family, family) ? c.address : undefined;
 }
 
 export function nodeBgp(node: Node): NodeBgp {

@@ -19,6 +19,7 @@ import type { BGPConfiguration, BGPPeer, IPPool } from '../../src/model/index.js
 import { DEFAULT_AS_NUMBER, DEFAULT_BGP_PORT, parseCidr, parseGoDuration, parsePeerIp } from '../../src/model/index.js';
 import { compileSelector, parseSelector } from '../../src/selector/index.js';
 import type { NodeBgp } from './node-bgp.js';
+import { familyIs } from '../../src/config/agent.js';
 
 export interface SecretRef {
   readonly name: string;
@@ -98,7 +99,7 @@ function exportPolicy(pools: readonly IPPool[]): Record<string, unknown> {
   for (const p of sorted) {
     const c = parseCidr(p.spec.cidr);
     if (!c) continue;
-    const max = c.family === 4 ? 32 : 128;
+    const max = familyIs(c.family, 4) ? 32 : 128;
     rules.push({
       match: { prefixes: [{ prefix: c.cidr, ge: c.prefix, le: max }] },
       action: p.spec.disableBGPExport ? 'reject' : 'accept',

@@ -11,9 +11,9 @@ import { ConfigError } from '../errors.js';
 import { LOG_LEVELS } from '../log.js';
 import { parseCidr } from '../model/net.js';
 import { loadDefaultPools, POOL_SETTINGS, type DefaultPools } from './default-pool.js';
-import { parseIpAutodetection, type IpAutodetection, type IpFamilyNumber } from './ip-autodetection.js';
+import { familyIs, parseIpAutodetection, type IpAutodetection, type IpFamilyNumber } from './ip-autodetection.js';
 
-export { IP_AUTODETECTION_METHODS, parseIpAutodetection, type IpAutodetection } from './ip-autodetection.js';
+export { familyIs, IP_AUTODETECTION_METHODS, parseIpAutodetection, type IpAutodetection } from './ip-autodetection.js';
 export type { DefaultPool, DefaultPools } from './default-pool.js';
 
 export type DatastoreSpec = { readonly type: 'kubernetes' } | { readonly type: 'file'; readonly dir: string };
@@ -142,7 +142,7 @@ function parseIpSetting(value: string, method: string, family: IpFamilyNumber): 
     return { autodetect: m };
   }
   const [address, len] = value.split('/');
-  const ok = address !== undefined && isIP(address) === family && (len === undefined || parseCidr(value)?.family === family);
+  const ok = address !== undefined && isIP(address) === family && (len === undefined || familyIs(parseCidr(value)?.family, family));
   if (!ok) fail(ipName, `must be an IPv${family} address (optionally with /prefix-length), "autodetect" or "none", got ${JSON.stringify(value)}`);
   return { address: address!, prefixLength: len === undefined ? undefined : Number(len) };
 }

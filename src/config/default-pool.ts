@@ -6,6 +6,13 @@
  */
 import { BLOCK_SIZE_RANGE, DEFAULT_BLOCK_SIZE } from '../model/ipam-kinds.js';
 import { parseCidr } from '../model/net.js';
+import { familyIs } from './ip-autodetection.js';
+
+/** A per-family table keyed 4/6 or ipv4/ipv6 (src/model spells it either way across versions). */
+function rangeOf<T>(table: object, family: 4 | 6): T {
+  const t = table as Record<string, T>;
+  return (t[String(family)] ?? t[`ipv${family}`])!;
+}
 
 export interface DefaultPool {
   readonly name: string;
@@ -21,10 +28,10 @@ export interface DefaultPools {
 
 export const POOL_SETTINGS = {
   'ipv4pool-cidr': { env: 'MARGAY_IPV4POOL_CIDR', def: '192.168.0.0/16', help: 'default IPv4 pool, created when no IPPool exists' },
-  'ipv4pool-block-size': { env: 'MARGAY_IPV4POOL_BLOCK_SIZE', def: '26', help: `its block prefix length ${BLOCK_SIZE_RANGE[4][0]}..${BLOCK_SIZE_RANGE[4][1]}` },
+  'ipv4pool-block-size': { env: 'MARGAY_IPV4POOL_BLOCK_SIZE', def: '26', help: `its block prefix length ${rangeOf<readonly number[]>(BLOCK_SIZE_RANGE, 4).join('..')}` },
   'ipv4pool-nat-outgoing': { env: 'MARGAY_IPV4POOL_NAT_OUTGOING', def: 'true', help: 'masquerade traffic leaving the pool (true|false)' },
   'ipv6pool-cidr': { env: 'MARGAY_IPV6POOL_CIDR', def: undefined, help: 'default IPv6 pool (none unless set)' },
-  'ipv6pool-block-size': { env: 'MARGAY_IPV6POOL_BLOCK_SIZE', def: '122', help: `its block prefix length ${BLOCK_SIZE_RANGE[6][0]}..${BLOCK_SIZE_RANGE[6][1]}` },
+  'ipv6pool-block-size': { env: 'MARGAY_IPV6POOL_BLOCK_SIZE', def: '122', help: `its block prefix length ${rangeOf<readonly number[]>(BLOCK_SIZE_RANGE, 6).join('..')}` },
   'ipv6pool-nat-outgoing': { env: 'MARGAY_IPV6POOL_NAT_OUTGOING', def: 'false', help: 'masquerade IPv6 traffic leaving the pool (true|false)' },
   'no-default-pools': { env: 'MARGAY_NO_DEFAULT_POOLS', def: 'false', help: 'true: never create default pools' },
 } as const;
@@ -46,10 +53,10 @@ function pool(raw: Readonly<Record<string, string>>, family: 4 | 6, fail: Fail):
   const text = raw[cidrName];
   if (text === undefined) return undefined;
   const c = parseCidr(text);
-  if (!c || c.family !== family) fail(cidrName, `must be an IPv${family} CIDR, got ${JSON.stringify(text)}`);
+  if (!c || !familyIs(c.family, family)) fail(cidrName, `must be an IPv${family} CIDR, got ${JSON.stringify(text)}`);
   if (c.address !== c.network) fail(cidrName, `${text} has host bits set; use ${c.cidr}`);
-  const [min, max] = BLOCK_SIZE_RANGE[family];
-  const sizeText = raw[sizeName] ?? String(DEFAULT_BLOCK_SIZE[family]);
+  const [min, max] = rangeOf(BLOCK_SIZE_RANGE, family) as readonly [number, number];
+  const sizeText = raw[sizeName] ?? String(rangeOf(DEFAULT_BLOCK_SIZE, family));
   const blockSize = /^\d+$/.test(sizeText) ? Number(sizeText) : Number.NaN;
   if (!(blockSize >= min && blockSize <= max)) fail(sizeName, `must be a whole number in ${min}..${max}, got ${JSON.stringify(sizeText)}`);
   if (c.prefix > blockSize) fail(cidrName, `${c.cidr} is smaller than one /${blockSize} block; use a prefix of /${blockSize} or shorter`);

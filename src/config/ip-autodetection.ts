@@ -21,6 +21,14 @@ export type IpAutodetection =
 
 export type IpFamilyNumber = 4 | 6;
 
+/**
+ * True when a parsed address family (`4`/`6` or `'ipv4'`/`'ipv6'`, as src/model and src/net spell
+ * it) is `n`: config and agent code compare families through this one place.
+ */
+export function familyIs(f: unknown, n: IpFamilyNumber): boolean {
+  return f === n || f === `ipv${n}`;
+}
+
 function regexProblem(patterns: readonly string[], key: string): string | undefined {
   if (patterns.length === 0) return `${key}= needs one or more interface name regexes, e.g. ${key}=eth.*`;
   for (const p of patterns) {
@@ -58,7 +66,7 @@ export function parseIpAutodetection(value: string, family: IpFamilyNumber = 4):
       if (cidrs.length === 0) return `cidr= needs one or more ${fam} CIDRs, e.g. cidr=${family === 4 ? '10.0.0.0/8' : 'fd00::/8'}`;
       for (const c of cidrs) {
         const parsed = parseCidr(c);
-        if (!parsed || parsed.family !== family) return `cidr= value ${JSON.stringify(c)} is not an ${fam} CIDR`;
+        if (!parsed || !familyIs(parsed.family, family)) return `cidr= value ${JSON.stringify(c)} is not an ${fam} CIDR`;
       }
       return { method: 'cidr', cidrs };
     }
