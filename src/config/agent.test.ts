@@ -26,6 +26,7 @@ describe('loadAgentConfig', () => {
       asNumber: undefined,
       bgp: true,
       runDir: '/run/margay',
+      secretsDir: '/etc/margay/secrets',
       healthPort: 9099,
       healthHost: '127.0.0.1',
       metricsPort: 9091,
