@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { createBridge, createNetns, deleteLink, deleteNetns, run, uniqueName } from '../helpers/netns.js';
 
@@ -12,9 +13,12 @@ import { createBridge, createNetns, deleteLink, deleteNetns, run, uniqueName } f
  * shared file datastore, a margay-node process per node (the built dist/agent/main.js, as an
  * operator runs it) and pods made through the built CNI plugin. Everything is removed by stop().
  */
-export const AGENT = new URL('../../dist/agent/main.js', import.meta.url).pathname;
-export const PLUGIN = new URL('../../dist/cni/margay', import.meta.url).pathname;
-export const MARGAYCTL = new URL('../../dist/src/cli/margayctl.js', import.meta.url).pathname;
+// The repo, whether this file runs from test/agent (vitest) or dist/test/agent (a compiled bench).
+const HERE = fileURLToPath(import.meta.url);
+export const REPO = HERE.includes('/dist/test/') ? HERE.slice(0, HERE.indexOf('/dist/test/')) : resolve(dirname(HERE), '../..');
+export const AGENT = join(REPO, 'dist/agent/main.js');
+export const PLUGIN = join(REPO, 'dist/cni/margay');
+export const MARGAYCTL = join(REPO, 'dist/src/cli/margayctl.js');
 
 export interface AgentNode {
   readonly name: string;
