@@ -168,9 +168,9 @@ export class Cluster {
     const conf = { cniVersion: '1.0.0', name: 'k8s-pod-network', type: 'margay', ipam: { type: 'margay-ipam' }, agentSocket: await this.cniSocket(n) };
     const r = await execa('ip', ['netns', 'exec', n.ns, PLUGIN], {
       env: { CNI_COMMAND: 'ADD', CNI_CONTAINERID: containerId, CNI_IFNAME: 'eth0', CNI_NETNS: `/run/netns/${ns}`, CNI_PATH: '/usr/lib/cni' },
-      extendEnv: false, input: JSON.stringify(conf), reject: false, timeout: 30_000,
+      extendEnv: false, input: JSON.stringify(conf), reject: false, timeout: 120_000,
     });
-    if (r.exitCode !== 0) throw new Error(`CNI ADD on ${n.name} failed (${r.exitCode}): ${r.stdout} ${r.stderr}`);
+    if (r.exitCode !== 0) throw new Error(`CNI ADD on ${n.name} failed (${r.timedOut ? 'timed out' : `exit ${r.exitCode}`}): ${r.stdout} ${r.stderr}`);
     const out = JSON.parse(r.stdout) as { ips: { address: string }[] };
     const pod = { ns, ip: out.ips[0]!.address.split('/')[0]!, node: n };
     this.pods.push(pod);

@@ -108,7 +108,7 @@ async function main(): Promise<void> {
     c.start(n);
     await c.waitReady(n, 60_000);
     const t0 = performance.now();
-    for (let i = 0; i < PODS; i += 8) await Promise.all(Array.from({ length: Math.min(8, PODS - i) }, (_, j) => c.addPod(n, `bench-${i + j}`)));
+    for (let i = 0; i < PODS; i += 4) await Promise.all(Array.from({ length: Math.min(4, PODS - i) }, (_, j) => c.addPod(n, `bench-${i + j}`)));
     process.stderr.write(`setup: ${PODS} pods in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
     await waitFor('all routes', async () => (await countRoutes(n.ns, 110)) >= BLOCKS && (await countRoutes(n.ns, 109)) >= PODS, 120_000, 500);
 
