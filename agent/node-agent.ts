@@ -263,14 +263,9 @@ export class NodeAgent {
     const cache = this.#cache;
     if (!this.#bgp || !cache) return;
     const c = this.config;
-    const nodes = new Map<string, NodeBgp>();
-    for (const n of cache.list('Node')) {
-      const b = nodeBgp(n as Node);
-      nodes.set(b.name, b);
-    }
-    this.#bgp.update({
+    this.#bgp.update(() => ({
       nodeName: c.nodeName,
-      nodes,
+      nodes: new Map(cache.list('Node').map((n) => nodeBgp(n as Node)).map((b): [string, NodeBgp] => [b.name, b])),
       configs: cache.list('BGPConfiguration') as BGPConfiguration[],
       peers: cache.list('BGPPeer') as BGPPeer[],
       pools: cache.list('IPPool') as IPPool[],
@@ -281,7 +276,7 @@ export class NodeAgent {
         pools: cache.list('IPPool') as IPPool[],
       }),
       password: (ref) => readSecret(c.secretsDir, ref, this.#log),
-    });
+    }));
   }
 
   /** SIGTERM: components stop in reverse order; the dataplane stays as it is in the kernel. */

@@ -58,7 +58,7 @@ export interface BgpHostDeps {
 export class BgpHost {
   readonly #log: Logger;
   #speaker: SpeakerLike | undefined;
-  #input: PlannerInput | undefined;
+  #input: (() => PlannerInput) | undefined;
   #applied: readonly PlannedPeer[] = [];
   #retiring: ReadonlyMap<string, RetiringPeer> = new Map();
   #timer: NodeJS.Timeout | undefined;
@@ -71,9 +71,12 @@ export class BgpHost {
     this.#log = deps.log;
   }
 
-  /** New cluster state; re-planned after a short coalescing delay. */
-  update(input: PlannerInput): void {
-    this.#input = input;
+  /**
+   * New cluster state; re-planned after a short coalescing delay. A function is called only when
+   * the plan is made, so a burst of datastore changes costs one read of the state.
+   */
+  update(input: PlannerInput | (() => PlannerInput)): void {
+    this.#input = typeof input === 'function' ? input : () => input;
     if (this.#stopped || this.#timer) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
@@ -90,7 +93,7 @@ export class BgpHost {
 
   async #apply(): Promise<void> {
     if (this.#stopped || !this.#input) return;
-    const plan = planBgp(this.#input);
+    const plan = planBgp(this.#input());
     const problems = plan.problems.join('; ');
     if (problems !== this.#problems) {
       this.#problems = problems;
