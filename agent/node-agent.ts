@@ -139,7 +139,12 @@ export class NodeAgent {
     const cache = new ResourceCache(store, AGENT_KINDS, {
       upserted: (kind, obj) => this.#changed(kind, () => graph.upserted(kind, obj)),
       removed: (kind, key, last) => this.#changed(kind, () => graph.removed(kind, key, last)),
-      inSync: () => void this.#onInSync(store, cacheLog),
+      inSync: () =>
+        void this.#onInSync(store, cacheLog).catch((err: unknown) => {
+          // A bug, not an outage (those are retried inside): say so loudly and stay up; readiness shows it.
+          cacheLog.error({ err }, 'post-sync start-up failed');
+          this.health.setReady('startup', false);
+        }),
     }, cacheLog);
     this.#cache = cache;
     this.metrics.setProviders({

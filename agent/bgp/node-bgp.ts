@@ -39,7 +39,8 @@ function addressOf(cidr: string | undefined, family: 4 | 6): string | undefined 
 }
 
 export function nodeBgp(node: Node): NodeBgp {
-  const spec = node.spec.bgp;
+  // A Node straight from the API server may lack spec altogether.
+  const spec = (node.spec as Node['spec'] | undefined)?.bgp;
   const asText = annotation(node, NODE_BGP_ANNOTATIONS.asNumber);
   const rr = spec?.routeReflectorClusterID ?? annotation(node, NODE_BGP_ANNOTATIONS.rrClusterId);
   return {
@@ -66,7 +67,7 @@ export interface OwnNodeBgp {
  */
 export function withOwnBgp(node: Node, own: OwnNodeBgp, mode: 'file' | 'kubernetes'): Node | undefined {
   if (mode === 'file') {
-    const cur = node.spec.bgp ?? {};
+    const cur = (node.spec as Node['spec'] | undefined)?.bgp ?? {};
     const next = {
       ...cur,
       ...(own.ipv4Cidr !== undefined ? { ipv4Address: own.ipv4Cidr } : {}),
@@ -77,7 +78,7 @@ export function withOwnBgp(node: Node, own: OwnNodeBgp, mode: 'file' | 'kubernet
     if (own.ipv6Cidr === undefined) delete next.ipv6Address;
     if (own.asNumber === undefined) delete next.asNumber;
     if (JSON.stringify(next) === JSON.stringify(cur)) return undefined;
-    return { ...node, spec: { ...node.spec, bgp: next } };
+    return { ...node, spec: { ...(node.spec ?? {}), bgp: next } };
   }
   const ann: Record<string, string> = { ...(node.metadata.annotations ?? {}) };
   const set = (k: string, v: string | undefined): void => {

@@ -179,3 +179,11 @@ describe('node BGP records', () => {
     expect(nodeBgp(k)).toMatchObject({ ipv4: '10.0.0.1', asNumber: 65010 });
   });
 });
+
+describe('nodeBgp on a Node without spec (as the API server may return it)', () => {
+  it('reads annotations and does not throw', () => {
+    const n = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'k1', annotations: { 'margay.dev/IPv4Address': '10.0.0.7/24' } } } as unknown as Node;
+    expect(nodeBgp(n)).toMatchObject({ name: 'k1', ipv4: '10.0.0.7' });
+    expect(withOwnBgp(n, { ipv4Cidr: '10.0.0.7/24', ipv6Cidr: undefined, asNumber: undefined }, 'file')?.spec.bgp).toEqual({ ipv4Address: '10.0.0.7/24' });
+  });
+});
