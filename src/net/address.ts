@@ -205,3 +205,8 @@ export function unmapIpv4(a: IpAddress): IpAddress {
 export function ipVersionOf(family: IpFamily): 4 | 6 {
   return family === 'ipv4' ? 4 : 6;
 }
+
+/** Network-order bytes of address text (4 or 16); throws PrefixSyntaxError. */
+export function parseAddressBytes(text: string): Uint8Array {
+  return addressToBytes(parseAddress(text));
+}

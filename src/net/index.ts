@@ -20,6 +20,7 @@ export {
   type IpAddress,
   type IpFamily,
   parseAddress,
+  parseAddressBytes,
   sameAddress,
   tryParseAddress,
   unmapIpv4,
