@@ -4,7 +4,7 @@
  * the RIB can keep the interned set. `prefixDependent` is false when no statement looks at the prefix;
  * the RIB then evaluates once per attribute set and caches the result (O(attribute sets), not prefixes).
  */
-import { MargayError } from '../../src/errors.js';
+import { ConfigError, MargayError } from '../../src/errors.js';
 import { parseAddressBytes } from '../../src/net/index.js';
 import { SEG, asPathLength, type AsPathSegment, type RouteAttrs } from '../rib/attrs.js';
 import { parsePrefix, prefixWithin } from '../rib/prefix.js';
@@ -48,7 +48,7 @@ export function compilePrefixEntries(entries: readonly PrefixListEntry[]): Compi
     const max = p.family === 'ipv4' ? 32 : 128;
     const ge = e.ge ?? p.len;
     const le = e.le ?? (e.ge !== undefined ? max : p.len);
-    if (ge < p.len || le < ge || le > max) throw new RangeError(`bad ge/le for ${e.prefix}: need len ≤ ge ≤ le ≤ ${max}`);
+    if (ge < p.len || le < ge || le > max) throw new ConfigError('bgp prefix list', `bad ge/le for ${e.prefix}: need len ≤ ge ≤ le ≤ ${max}`);
     return { family: p.family, words: p.words, len: p.len, ge, le, permit: (e.action ?? 'permit') === 'permit' };
   });
 }
@@ -108,7 +108,7 @@ function compileMatch(m: PolicyMatch, lists: ReadonlyMap<string, CompiledEntry[]
   if (m.prefix) {
     prefixDependent = true;
     const named = m.prefix.list !== undefined ? lists.get(m.prefix.list) : [];
-    if (named === undefined) throw new RangeError(`unknown prefix list ${JSON.stringify(m.prefix.list)}`);
+    if (named === undefined) throw new ConfigError('bgp policy', `unknown prefix list ${JSON.stringify(m.prefix.list)}`);
     const inline = compilePrefixEntries(m.prefix.entries ?? []);
     const invert = m.prefix.invert === true;
     preds.push((_a, c) => ((matchPrefixEntries(named, c) ?? matchPrefixEntries(inline, c) ?? false) !== invert));
