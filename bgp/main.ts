@@ -176,7 +176,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, tuni
     log.fatal({ err }, 'margay-bgpd failed to start');
     return 1;
   }
-  log.info({ pid: process.pid, config: values.config }, 'margay-bgpd running');
+  log.info({ config: values.config }, 'margay-bgpd running'); // pid: in every line's base
   return new Promise<number>((resolve) => {
     let stopping = false;
     const onStop = (signal: NodeJS.Signals): void => {

@@ -147,7 +147,7 @@ export class BgpSpeaker {
         batchSize: this.#config.fib.batchSize,
         ...(accept && { accept }),
       });
-      this.#fib = new FibSyncLoop(fib, this.#log.child({ component: 'fib' }));
+      this.#fib = new FibSyncLoop(fib, this.#deps.log.child({ component: 'fib' }));
       if (this.#deps.restarting === undefined && !this.#reconfiguring) {
         const ours = await this.#deps.routeTable.list({ table: this.#config.fib.table, protos: [OWNERSHIP.routeProtocol.bgp] });
         restarting = ours.length > 0;
@@ -161,7 +161,7 @@ export class BgpSpeaker {
     for (const p of this.#config.peers) this.#addPeer(p, false, sessions, restarting);
     const listen = this.#config.listen;
     if (listen.addresses.length > 0 && listen.port > 0) {
-      this.#listener = await this.#deps.listener.listen(listen, this.#log.child({ component: 'listener' }));
+      this.#listener = await this.#deps.listener.listen(listen, this.#deps.log.child({ component: 'bgp-listener' }));
       for (const p of this.#peers.values()) this.#listener.register(p.session);
       this.#addRanges(this.#config.listenRanges);
     }
