@@ -17,7 +17,8 @@ export const SESSION_DEFAULTS = {
   /** RFC 9687 recommends max(8 minutes, 2 × hold time); see makeSessionConfig. */
   sendHoldMinSeconds: 480,
   backoff: { initialSeconds: 1, maxSeconds: 120, stableSeconds: 60 },
-  sliceMs: 20,
+  /** Receive work per event-loop turn (shared by all sessions and the speaker's flush): bounds control API latency. */
+  sliceMs: 10,
   /**
    * Receive back-pressure (connection.ts): the socket is paused while more than the high-water mark of
    * received bytes waits for the consumer and resumed once at most the low-water mark does. What a peer
