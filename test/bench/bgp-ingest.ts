@@ -165,7 +165,13 @@ peers:
       kind: 'bird' as never, ns, workdir,
       pids: async () => [pid],
       log: async () => stderr,
-      stop: async () => { try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ } await child; },
+      // SIGTERM (a clean stop, so `--cpu-prof` in NODE_OPTIONS writes its profile), SIGKILL after 5 s.
+      stop: async () => {
+        try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ }
+        const t = setTimeout(() => { try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ } }, 5000);
+        await child;
+        clearTimeout(t);
+      },
     },
     ribCount: async () => {
       const p = (await client.peers()).find((x) => x.address === PEER_IP.inj);
