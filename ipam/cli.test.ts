@@ -20,7 +20,7 @@ function io() {
   return { out, err, io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) } };
 }
 
-async function seed(): Promise<string[]> {
+async function seed(): Promise<[string, string]> {
   const ds = await openDatastore(`file:${dir}`, { log: silentLogger() });
   await ds.create({ apiVersion: 'margay.dev/v1', kind: 'IPPool', metadata: { name: 'p' }, spec: { cidr: '10.70.0.0/24', blockSize: 28 } });
   await ds.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'live', namespace: 'ns' } });
