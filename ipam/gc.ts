@@ -44,6 +44,7 @@ function candidateKey(p: CheckProblem): string | undefined {
     case 'orphaned-allocation':
       return p.releasable ? `${p.kind}|${p.address}|${p.sequenceNumber}` : undefined;
     case 'orphaned-handle':
+    case 'handle-count-mismatch':
       return `${p.kind}|${p.handleId}|${p.handleVersion}`;
     case 'pending-affinity':
     case 'affinity-without-block':
@@ -83,6 +84,10 @@ async function actOn(ipam: Ipam, problems: readonly CheckProblem[]): Promise<Omi
   for (const p of problems.filter((x) => x.kind === 'orphaned-handle')) {
     if (await deleteEmptyHandle(ipam, p.handleId!, p.handleVersion!)) deletedHandles.push(p.handleId!);
   }
+  for (const id of new Set(problems.filter((x) => x.kind === 'handle-count-mismatch').map((p) => `${p.handleId}\u0000${p.handleVersion}`))) {
+    const [handleId, version] = id.split('\u0000') as [string, string];
+    await recountHandle(ipam, handleId, version);
+  }
   const releasedNodes = [...new Set(problems.filter((p) => p.kind === 'block-of-unknown-node').map((p) => p.node!))];
   for (const node of releasedNodes) await releaseNode(ipam, node);
   const removedAffinities: string[] = [];
@@ -120,6 +125,27 @@ async function deleteEmptyHandle(ipam: Ipam, handleId: string, version: string):
     throw err;
   }
   return true;
+}
+
+/**
+ * Rewrites a handle's per-block counts from the blocks, only if the handle is still at `version`
+ * (an assign in flight changes it first). Counts are what release visits, so a block where the
+ * handle holds addresses is never dropped.
+ */
+async function recountHandle(ipam: Ipam, handleId: string, version: string): Promise<void> {
+  const h = await ipam.bs.getHandle(handleId);
+  if (!h || h.metadata.resourceVersion !== version) return;
+  const block: Record<string, number> = {};
+  for (const b of await ipam.bs.listBlocks()) {
+    for (const a of allocationsOf(b)) if (a.handleId === handleId) block[a.block] = (block[a.block] ?? 0) + 1;
+  }
+  try {
+    if (Object.keys(block).length === 0) await ipam.bs.deleteHandle(h);
+    else await ipam.bs.updateHandle(h, { ...h.spec, block });
+  } catch (err) {
+    if ((err as { code?: string }).code === 'MGY_DATASTORE_CONFLICT' || (err as { code?: string }).code === 'MGY_DATASTORE_NOT_FOUND') return;
+    throw err;
+  }
 }
 
 /**
