@@ -25,7 +25,7 @@ describe('Ipam.assign', () => {
     const a = await ipam.assign(req('c1'));
     const b = await ipam.assign(req('c2'));
     expect(a.addresses).toHaveLength(1);
-    expect(a.addresses[0]).toMatchObject({ family: 4, pool: 'p', borrowed: false, source: 'node-selector' });
+    expect(a.addresses[0]).toMatchObject({ family: 'ipv4', pool: 'p', borrowed: false, source: 'node-selector' });
     const block = a.addresses[0]!.block;
     expect(b.addresses[0]!.block).toBe(block);
     expect(b.addresses[0]!.ordinal).toBe(a.addresses[0]!.ordinal + 1);

@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Datastore } from '../src/datastore/index.js';
 import type { IPAMBlock, IPAMConfiguration, IPAMHandle } from '../src/model/index.js';
-import { formatCidr, toAddr, toRange, type IpFamily, type Range } from './addr.js';
+import { bitsOf, formatCidr, toAddr, toRange, type IpFamily, type Range } from './addr.js';
 import { addressOf, allocateOrdinals, blockRange, newBlockSpec, ordinalOf, pruneReleaseTimes, type AllocationAttrs } from './block.js';
 import { IpamAddressInUseError, IpamExhaustedError, IpamRequestError } from './errors.js';
 import { planBorrow, planClaim, planFromOwnBlocks, poolOfBlock, poolUsage, type BlockAlloc, type PlanContext } from './plan.js';
@@ -116,11 +116,11 @@ export class Ipam {
       if (fixed.length > 0) {
         for (const a of fixed) out.push(await this.#assignFixed(cluster, req, a, hs, attrs));
       } else {
-        for (const family of [4, 6] as const) {
-          if (family === 4 ? req.ipv4 === false : req.ipv6 !== true) continue;
+        for (const family of ['ipv4', 'ipv6'] as const) {
+          if (family === 'ipv4' ? req.ipv4 === false : req.ipv6 !== true) continue;
           const choice = choosePools({
             family, use: req.use ?? 'Workload', pools: cluster.pools, nodeName: req.node, nodeLabels,
-            podAnnotations: podAnn, namespaceAnnotations: nsAnn, cniPools: family === 4 ? req.ipv4Pools : req.ipv6Pools,
+            podAnnotations: podAnn, namespaceAnnotations: nsAnn, cniPools: family === 'ipv4' ? req.ipv4Pools : req.ipv6Pools,
           });
           if (choice.pools.length === 0) continue;
           out.push(await this.#assignAuto(cluster, req.node, family, choice.pools, choice.source, hs, attrs));
@@ -182,7 +182,7 @@ export class Ipam {
 
   async #assignAuto(cluster: ClusterState, node: string, family: IpFamily, pools: readonly UsablePool[], source: PoolSource, hs: HandleState, attrs: AllocationAttrs): Promise<AssignedAddress> {
     let refresh = false;
-    return retrying(this.retry, `assigning an IPv${family} address on ${node}`, async () => {
+    return retrying(this.retry, `assigning an ${family} address on ${node}`, async () => {
       const ctx = this.planContext(cluster);
       const own = await this.ownBlocks(node, refresh);
       const wasCached = !refresh;
@@ -251,7 +251,7 @@ export class Ipam {
     if (!pool) throw new IpamAddressInUseError(text, 'it is in no IPPool; fixed addresses must come from a configured pool');
     const reserved = cluster.reservations.find((r) => r.family === a.family && a.value >= r.first && a.value <= r.last);
     if (reserved) throw new IpamAddressInUseError(text, `it is reserved (IPReservation ${reserved.cidr})`);
-    const shift = BigInt((a.family === 4 ? 32 : 128) - pool.pool.spec.blockSize);
+    const shift = BigInt(bitsOf(a.family) - pool.pool.spec.blockSize);
     const first = (a.value >> shift) << shift;
     const cidr = formatCidr(a.family, first, pool.pool.spec.blockSize);
     return retrying(this.retry, `assigning fixed address ${text}`, async () => {
@@ -296,7 +296,7 @@ export class Ipam {
         });
       });
     }
-    return out.sort((x, y) => x.family - y.family);
+    return out.sort((x, y) => (x.family < y.family ? -1 : x.family > y.family ? 1 : 0));
   }
 
   /** Releases every address of the handle and deletes it. Idempotent: an unknown handle releases nothing. */
