@@ -42,6 +42,8 @@ export interface CniServerOptions {
   readonly runner?: CommandRunner;
   readonly veths?: WorkloadVethOps;
   readonly sysctl?: SysctlOps;
+  /** Per-step milliseconds of each ADD (benchmarks). */
+  readonly onSteps?: (steps: Readonly<Record<string, number>>) => void;
 }
 
 export class CniSocketInUseError extends MargayError {
@@ -83,6 +85,7 @@ export class CniServer {
       sysctl: this.o.sysctl ?? new ProcSysctlOps(runner, log.child({ component: 'kernel', adapter: 'sysctl' }), undefined, { direct: true }),
       mtu: this.o.mtu ?? (() => 1500),
       ...(this.o.programmedTimeoutMs !== undefined ? { programmedTimeoutMs: this.o.programmedTimeoutMs } : {}),
+      ...(this.o.onSteps !== undefined ? { onSteps: this.o.onSteps } : {}),
     });
     await mkdir(dirname(socketPath), { recursive: true, mode: 0o755 });
     await removeStaleSocket(socketPath);
