@@ -6,7 +6,7 @@ import {
   CNI_ERROR, CniError, EXEC_PATH, EXIT_HEADER, MAX_REQUEST_BYTES, answerVersion, decodeExecRequest, defaultSocketPath,
   parseRequest, versionResult, WireError,
 } from '../../cni/index.js';
-import { MargayError } from '../../src/errors.js';
+import { InvariantError, MargayError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import type { CommandRunner, SysctlOps, WorkloadVethOps } from '../../src/kernel/index.js';
 import { ExecaCommandRunner, IpWorkloadVethOps, ProcSysctlOps } from '../../src/kernel/index.js';
@@ -62,7 +62,7 @@ export class CniServer {
   constructor(private readonly o: CniServerOptions) {}
 
   get socketPath(): string {
-    if (this.#socketPath === undefined) throw new Error('CniServer not started');
+    if (this.#socketPath === undefined) throw new InvariantError('CniServer not started');
     return this.#socketPath;
   }
 
