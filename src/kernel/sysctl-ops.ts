@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { InvariantError, KernelOpError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CommandRunner } from './command-runner.js';
@@ -46,11 +47,18 @@ export function validateSysctlValue(key: string, value: string | number): string
 }
 
 export class ProcSysctlOps implements SysctlOps {
+  /**
+   * `direct: true` (only without `netns`: the process's own namespace) writes /proc/sys/net files
+   * itself instead of starting `sysctl`: the CNI server sets a few per-veth keys on every pod ADD.
+   */
   constructor(
     private readonly runner: CommandRunner,
     private readonly log: Logger,
     readonly netns?: string,
-  ) {}
+    private readonly opts: { readonly direct?: boolean } = {},
+  ) {
+    if (opts.direct === true && netns !== undefined) throw new InvariantError('direct sysctl writes only work in the own network namespace');
+  }
 
   async get(key: string): Promise<string> {
     const k = normalizeSysctlKey(key);
@@ -65,6 +73,18 @@ export class ProcSysctlOps implements SysctlOps {
   async setMany(entries: Readonly<Record<string, string | number>>): Promise<void> {
     const pairs = Object.entries(entries).map(([k, v]) => `${normalizeSysctlKey(k)}=${validateSysctlValue(k, v)}`);
     if (pairs.length === 0) return;
+    if (this.opts.direct === true) {
+      for (const [k, v] of Object.entries(entries)) {
+        const path = `/proc/sys/${normalizeSysctlKey(k)}`;
+        try {
+          await writeFile(path, `${validateSysctlValue(k, v)}\n`);
+        } catch (err) {
+          throw new KernelOpError(['write', path], null, (err as Error).message, { cause: err });
+        }
+      }
+      if (this.log.isLevelEnabled('debug')) this.log.debug({ sysctls: entries }, 'sysctls written');
+      return;
+    }
     const r = await this.runner.run(['sysctl', '-q', '-w', ...pairs], { ...this.#opts(), allowFailure: true });
     if (r.exitCode !== 0 || r.stderr.trim() !== '') {
       throw new KernelOpError(r.argv, r.exitCode, r.stderr);
