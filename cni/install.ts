@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ConfigError } from '../src/errors.js';
 
 export interface InstallOptions {
   readonly binDir: string;
@@ -84,11 +85,11 @@ function optionsFrom(argv: readonly string[], env: NodeJS.ProcessEnv): InstallOp
     strict: true,
   });
   const mtu = values.mtu === undefined ? undefined : Number(values.mtu);
-  if (mtu !== undefined && (!Number.isInteger(mtu) || mtu < 68 || mtu > 65_535)) throw new Error(`--mtu ${values.mtu}: must be an integer from 68 to 65535`);
+  if (mtu !== undefined && (!Number.isInteger(mtu) || mtu < 68 || mtu > 65_535)) throw new ConfigError('margay-install-cni', `--mtu ${values.mtu}: must be an integer from 68 to 65535`);
   const cniVersion = values['cni-version'] ?? '1.0.0';
-  if (!['0.3.1', '0.4.0', '1.0.0', '1.1.0'].includes(cniVersion)) throw new Error(`--cni-version ${cniVersion}: must be 0.3.1, 0.4.0, 1.0.0 or 1.1.0`);
+  if (!['0.3.1', '0.4.0', '1.0.0', '1.1.0'].includes(cniVersion)) throw new ConfigError('margay-install-cni', `--cni-version ${cniVersion}: must be 0.3.1, 0.4.0, 1.0.0 or 1.1.0`);
   const confName = values['conf-name'] ?? env.CNI_CONF_NAME ?? '10-margay.conflist';
-  if (!/^[A-Za-z0-9_.-]+\.conflist$/.test(confName)) throw new Error(`conf name ${JSON.stringify(confName)} must be a file name ending in .conflist`);
+  if (!/^[A-Za-z0-9_.-]+\.conflist$/.test(confName)) throw new ConfigError('margay-install-cni', `conf name ${JSON.stringify(confName)} must be a file name ending in .conflist`);
   return {
     binDir: values['bin-dir'] ?? env.CNI_BIN_DIR ?? '/opt/cni/bin',
     confDir: values['conf-dir'] ?? env.CNI_NET_DIR ?? '/etc/cni/net.d',

@@ -11,7 +11,8 @@ import { statSync } from 'node:fs';
 import { request } from 'node:http';
 import { CNI_ERROR, CniError, EXEC_PATH, EXIT_HEADER, MAX_STDIN_BYTES, answerVersion, defaultSocketPath, encodeExecRequest, versionResult } from './index.js';
 
-const TIMEOUT_MS = 120_000;
+const configured = Number(process.env.MARGAY_CNI_TIMEOUT_MS);
+const TIMEOUT_MS = Number.isInteger(configured) && configured > 0 && configured < 3_600_000 ? configured : 120_000;
 
 async function readStdin(): Promise<Buffer> {
   if (process.stdin.isTTY) return Buffer.alloc(0);

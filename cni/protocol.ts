@@ -5,6 +5,8 @@
  *
  * Supported: spec 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0; commands ADD, DEL, CHECK, VERSION, STATUS, GC.
  */
+import { MargayError } from '../src/errors.js';
+
 export const SUPPORTED_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
 export const LATEST_VERSION = '1.1.0';
 export const COMMANDS = ['ADD', 'DEL', 'CHECK', 'VERSION', 'STATUS', 'GC'] as const;
@@ -48,14 +50,14 @@ export interface CniErrorResult {
 }
 
 /** A spec error, printed as JSON on stdout with a non-zero exit. */
-export class CniError extends Error {
+export class CniError extends MargayError {
+  readonly code = 'MGY_CNI';
   constructor(
     readonly cniCode: number,
     readonly msg: string,
     readonly details?: string,
   ) {
     super(details ? `${msg}: ${details}` : msg);
-    this.name = 'CniError';
   }
   toResult(cniVersion: string): CniErrorResult {
     return { cniVersion, code: this.cniCode, msg: this.msg, ...(this.details ? { details: this.details } : {}) };

@@ -4,7 +4,7 @@
  * margay runs after another plugin in a chain, the previous result's interfaces, addresses and
  * routes come first and the indexes of Margay's own addresses are shifted past them.
  */
-import { compareVersions } from './protocol.js';
+import { CNI_ERROR, CniError, compareVersions } from './protocol.js';
 
 export interface AttachmentInterface {
   readonly name: string;
@@ -73,9 +73,9 @@ export function ipamAddresses(result: unknown): string[] {
   const out: string[] = [];
   for (const ip of ips) {
     const addr = ip.address;
-    if (typeof addr !== 'string' || !/^[0-9a-fA-F.:]+\/\d{1,3}$/.test(addr)) throw new Error(`IPAM result has an invalid address ${JSON.stringify(addr)}`);
+    if (typeof addr !== 'string' || !/^[0-9a-fA-F.:]+\/\d{1,3}$/.test(addr)) throw new CniError(CNI_ERROR.decodeFailure, 'IPAM result is not usable', `invalid address ${JSON.stringify(addr)}`);
     out.push(addr);
   }
-  if (out.length === 0) throw new Error('IPAM result has no addresses');
+  if (out.length === 0) throw new CniError(CNI_ERROR.decodeFailure, 'IPAM result is not usable', 'no addresses');
   return out;
 }

@@ -11,7 +11,8 @@ import { poolOfBlock } from './plan.js';
  * - leaked-allocation: allocated to a pod that no longer exists;
  * - orphaned-allocation: allocated to a handle that has no IPAMHandle object;
  * - orphaned-handle: an IPAMHandle holding no address in any block;
- * - handle-count-mismatch: a handle's per-block count differs from the block (informational);
+ * - handle-count-mismatch: a handle's per-block count differs from the block (an interrupted
+ *   assign; GC rewrites the counts);
  * - pending-affinity / affinity-without-block / block-of-unknown-node: claim or node-GC leftovers;
  * - pod-address-not-allocated: a pod reports an address of a pool that IPAM does not hold for it.
  * The report is JSON-serialisable; `releasable` problems carry what a safe release needs
@@ -147,7 +148,7 @@ export function checkSnapshot(s: Snapshot, now: Date): CheckReport {
     }
     for (const [cidr, n] of Object.entries(h.spec.block)) {
       const actual = perHandleBlock.get(`${h.spec.handleID}\u0000${cidr}`) ?? 0;
-      if (actual !== n) add({ kind: 'handle-count-mismatch', message: `handle ${h.spec.handleID} counts ${n} in ${cidr}, the block holds ${actual}`, handleId: h.spec.handleID, block: cidr, releasable: false });
+      if (actual !== n) add({ kind: 'handle-count-mismatch', message: `handle ${h.spec.handleID} counts ${n} in ${cidr}, the block holds ${actual}`, handleId: h.spec.handleID, handleVersion: h.metadata.resourceVersion!, block: cidr, releasable: true });
     }
   }
   const blockByCidr = new Map(s.blocks.map((b) => [b.spec.cidr, b]));

@@ -32,7 +32,7 @@ export interface PoolUsage {
 export class IpamExhaustedError extends MargayError {
   readonly code = 'MGY_IPAM_EXHAUSTED';
   constructor(
-    readonly family: 4 | 6,
+    readonly family: 'ipv4' | 'ipv6',
     readonly node: string,
     readonly pools: readonly PoolUsage[],
     readonly retryable: boolean,
@@ -40,7 +40,7 @@ export class IpamExhaustedError extends MargayError {
   ) {
     const usage = pools.map((p) => `${p.pool} ${p.cidr}: ${p.allocated} allocated, ${p.reserved} reserved, ${p.cooling} cooling of ${p.capacity}`);
     super(
-      `no free IPv${family} address for node ${node} in pool(s) ${usage.join('; ') || '(none)'}. ` +
+      `no free ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address for node ${node} in pool(s) ${usage.join('; ') || '(none)'}. ` +
         (retryable
           ? 'Some addresses were released moments ago and become usable after IPAMConfiguration minReuseAgeSeconds; retry shortly.'
           : 'Add an IPPool (or widen one), or free addresses: `margayctl ipam check` lists leaked ones and `margayctl ipam release --from-report` frees them.'),

@@ -25,7 +25,7 @@ describe('Ipam.assign', () => {
     const a = await ipam.assign(req('c1'));
     const b = await ipam.assign(req('c2'));
     expect(a.addresses).toHaveLength(1);
-    expect(a.addresses[0]).toMatchObject({ family: 4, pool: 'p', borrowed: false, source: 'node-selector' });
+    expect(a.addresses[0]).toMatchObject({ family: 'ipv4', pool: 'p', borrowed: false, source: 'node-selector' });
     const block = a.addresses[0]!.block;
     expect(b.addresses[0]!.block).toBe(block);
     expect(b.addresses[0]!.ordinal).toBe(a.addresses[0]!.ordinal + 1);
@@ -129,5 +129,20 @@ describe('Ipam.assign', () => {
     const blocks = (await ds.list('IPAMBlock')).items;
     expect(blocks.every((b) => (b.spec as { allocations: unknown[] }).allocations.every((a) => a === null))).toBe(true);
     expect((await ds.list('IPAMHandle')).items).toEqual([]);
+  });
+
+  it('a burst of concurrent assigns on one node shares block writes and gets distinct addresses', async () => {
+    const { ipam, ds } = await setup([pool('p', '10.65.0.0/24', { blockSize: 26 })]);
+    let blockWrites = 0;
+    const update = ds.update.bind(ds);
+    ds.update = async (o) => {
+      if (o.kind === 'IPAMBlock') blockWrites++;
+      return update(o);
+    };
+    const got = await Promise.all(Array.from({ length: 100 }, (_x, i) => ipam.assign(req(`b${i}`))));
+    const addrs = got.map((r) => r.addresses[0]!.address);
+    expect(new Set(addrs).size).toBe(100);
+    expect(blockWrites).toBeLessThan(20); // 100 writes without group commit
+    expect((await ipam.check()).problems).toEqual([]);
   });
 });

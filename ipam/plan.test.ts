@@ -52,7 +52,7 @@ describe('pool choice', () => {
     pool('tun', '10.3.0.0/16', { allowedUses: ['Tunnel'] }),
     pool('v6', 'fd00::/64'),
   ]).pools;
-  const base = { family: 4 as const, use: 'Workload' as const, pools: all, nodeName: 'n1', nodeLabels: {} };
+  const base = { family: 'ipv4' as const, use: 'Workload' as const, pools: all, nodeName: 'n1', nodeLabels: {} };
   const names = (c: { pools: readonly { pool: IPPool }[] }) => c.pools.map((p) => p.pool.metadata.name);
 
   it('pod annotation, then namespace annotation, then CNI config, then node selector', () => {
@@ -62,7 +62,7 @@ describe('pool choice', () => {
     expect(choosePools({ ...base, cniPools: ['default', 'fd00::/64'] })).toMatchObject({ source: 'cni-config' });
     expect(names(choosePools(base))).toEqual(['default']);
     expect(names(choosePools({ ...base, nodeLabels: { zone: 'edge' } }))).toEqual(['default', 'edge']);
-    expect(names(choosePools({ ...base, family: 6 }))).toEqual(['v6']);
+    expect(names(choosePools({ ...base, family: 'ipv6' as const }))).toEqual(['v6']);
   });
 
   it('refuses missing, disabled and wrong-use pools by name, and malformed annotations', () => {

@@ -131,7 +131,8 @@ function resolveRequested(names: readonly string[], input: PoolChoiceInput, wher
  * for IPv4): the caller then assigns no address of this family.
  */
 export function choosePools(input: PoolChoiceInput): PoolChoice {
-  const key = input.family === 4 ? ANNOTATION.ipv4Pools : ANNOTATION.ipv6Pools;
+  const key = input.family === 'ipv4' ? ANNOTATION.ipv4Pools : ANNOTATION.ipv6Pools;
+  const v = input.family === 'ipv4' ? 'IPv4' : 'IPv6';
   const fromPod = parseListAnnotation(input.podAnnotations, key, 'the pod');
   if (fromPod) return { pools: resolveRequested(fromPod, input, `the pod annotation ${key}`), source: 'pod-annotation' };
   const fromNs = parseListAnnotation(input.namespaceAnnotations, key, 'the namespace');
@@ -145,9 +146,9 @@ export function choosePools(input: PoolChoiceInput): PoolChoice {
   if (pools.length === 0) {
     const all = input.pools.filter((p) => p.range.family === input.family);
     const why = all.length === 0
-      ? `there is no IPv${input.family} IPPool; create one (margayctl apply -f pool.yaml)`
-      : `none of the IPv${input.family} pools (${all.map((p) => `${p.pool.metadata.name}${p.pool.spec.disabled ? ' disabled' : ''} nodeSelector ${p.pool.spec.nodeSelector}`).join('; ')}) is enabled for ${input.use} and selects node ${input.nodeName}`;
-    throw new IpamNoPoolError(`no IPv${input.family} pool for node ${input.nodeName}: ${why}`);
+      ? `there is no ${v} IPPool; create one (margayctl apply -f pool.yaml)`
+      : `none of the ${v} pools (${all.map((p) => `${p.pool.metadata.name}${p.pool.spec.disabled ? ' disabled' : ''} nodeSelector ${p.pool.spec.nodeSelector}`).join('; ')}) is enabled for ${input.use} and selects node ${input.nodeName}`;
+    throw new IpamNoPoolError(`no ${v} pool for node ${input.nodeName}: ${why}`);
   }
   return { pools, source: 'node-selector' };
 }

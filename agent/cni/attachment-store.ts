@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { MargayError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
+
+export class CniStateError extends MargayError {
+  readonly code = 'MGY_CNI_STATE';
+}
 
 /**
  * What the CNI server made for each attachment (network + container + interface), one small JSON
@@ -50,7 +55,7 @@ export class AttachmentStore {
       const path = join(this.dir, name);
       try {
         const r = JSON.parse(await readFile(path, 'utf8')) as AttachmentRecord;
-        if (typeof r.hostIf !== 'string' || !Array.isArray(r.addresses) || fileOf(keyOf(r)) !== name) throw new Error('not an attachment record');
+        if (typeof r.hostIf !== 'string' || !Array.isArray(r.addresses) || fileOf(keyOf(r)) !== name) throw new CniStateError(`${path} is not an attachment record`);
         this.#records.set(keyOf(r), r);
       } catch (err) {
         this.log.warn({ err, file: path }, 'unreadable attachment record moved aside');

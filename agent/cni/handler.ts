@@ -37,6 +37,8 @@ export interface CniHandlerOptions {
   readonly programmedTimeoutMs?: number;
   /** Deadline for a delegated IPAM plugin run. */
   readonly delegateTimeoutMs?: number;
+  /** Called after each ADD with the milliseconds each step took (benchmarks, debug logs). */
+  readonly onSteps?: (steps: Readonly<Record<string, number>>) => void;
 }
 
 type Undo = { readonly what: string; readonly run: () => Promise<void> | void };
@@ -95,10 +97,21 @@ export class CniHandler {
       await this.o.store.delete(key);
     }
     const undos: Undo[] = [];
+    const steps: Record<string, number> = {};
+    let mark = performance.now();
+    const lap = (name: string): void => {
+      const now = performance.now();
+      steps[name] = now - mark;
+      mark = now;
+    };
     const step = async <T>(what: string, code: number, fn: () => Promise<T>, undo?: Undo): Promise<T> => {
       if (undo !== undefined) undos.push(undo);
+      const t0 = performance.now();
       try {
-        return await fn();
+        const v = await fn();
+        steps[what] = performance.now() - t0;
+        mark = performance.now();
+        return v;
       } catch (err) {
         if (err instanceof CniError) throw err;
         throw new CniError(code, `${what} failed`, err instanceof Error ? err.message : String(err));
@@ -122,23 +135,33 @@ export class CniHandler {
         undos.push({ what: `${ipamType} DEL`, run: async () => void (await this.#delegate(req, 'DEL')) });
         addresses = ipamAddresses(await this.#delegate(req, 'ADD')).map(hostCidr);
       }
+      lap('ipam');
       const hostIf = id === undefined ? hostIfName(undefined, containerId, ifName) : hostIfName(id, containerId, ifName);
       const spec: WorkloadVethSpec = {
         hostIf, podIf: ifName, netnsPath: req.netns!, mtu: req.config.mtu ?? this.o.mtu(), hostMac: HOST_VETH_MAC,
         podMac: randomPodMac(), owner: containerId, addresses, gateways: POD_GATEWAY, routeProto: OWNERSHIP.routeProtocol.workload,
       };
       await this.#createVeth(spec, key, log, undos);
-      await step('host interface settings', MARGAY_CNI_ERROR.interfaceSetupFailed, () => this.o.sysctl.setMany(hostSysctls(hostIf, addresses)));
-      await step('pod interface setup', MARGAY_CNI_ERROR.interfaceSetupFailed, () => this.o.veths.configurePodSide(spec));
+      lap('host veth');
       const record: AttachmentRecord = {
         network, containerId, ifName, netns: spec.netnsPath, hostIf, podMac: spec.podMac, mtu: spec.mtu, addresses, ipamType, handleId,
         ...(id ?? {}),
       };
+      // Independent of each other once the pair exists: host sysctls, the pod side, the record.
+      undos.push({ what: 'delete attachment record', run: () => this.o.store.delete(key) });
+      const parallel = await Promise.allSettled([
+        step('host interface settings', MARGAY_CNI_ERROR.interfaceSetupFailed, () => this.o.sysctl.setMany(hostSysctls(hostIf, addresses))),
+        step('pod interface setup', MARGAY_CNI_ERROR.interfaceSetupFailed, () => this.o.veths.configurePodSide(spec)),
+        step('attachment record', CNI_ERROR.ioFailure, () => this.o.store.save(record)),
+      ]);
+      const failed = parallel.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
       await step('endpoint registration', MARGAY_CNI_ERROR.endpointFailed, async () => this.o.endpoints.register(registration(record, podObject)), {
         what: 'unregister endpoint', run: () => this.o.endpoints.unregister(key),
       });
-      await step('attachment record', CNI_ERROR.ioFailure, () => this.o.store.save(record), { what: 'delete attachment record', run: () => this.o.store.delete(key) });
       await this.#waitProgrammed(key, log);
+      lap('wait programmed');
+      this.o.onSteps?.(steps);
       return renderResult(req.config.cniVersion, {
         host: { name: hostIf, mac: HOST_VETH_MAC, mtu: spec.mtu },
         pod: { name: ifName, mac: spec.podMac, mtu: spec.mtu, sandbox: spec.netnsPath },

@@ -6,7 +6,7 @@ import {
   CNI_ERROR, CniError, EXEC_PATH, EXIT_HEADER, MAX_REQUEST_BYTES, answerVersion, decodeExecRequest, defaultSocketPath,
   parseRequest, versionResult, WireError,
 } from '../../cni/index.js';
-import { MargayError } from '../../src/errors.js';
+import { InvariantError, MargayError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import type { CommandRunner, SysctlOps, WorkloadVethOps } from '../../src/kernel/index.js';
 import { ExecaCommandRunner, IpWorkloadVethOps, ProcSysctlOps } from '../../src/kernel/index.js';
@@ -42,6 +42,8 @@ export interface CniServerOptions {
   readonly runner?: CommandRunner;
   readonly veths?: WorkloadVethOps;
   readonly sysctl?: SysctlOps;
+  /** Per-step milliseconds of each ADD (benchmarks). */
+  readonly onSteps?: (steps: Readonly<Record<string, number>>) => void;
 }
 
 export class CniSocketInUseError extends MargayError {
@@ -60,7 +62,7 @@ export class CniServer {
   constructor(private readonly o: CniServerOptions) {}
 
   get socketPath(): string {
-    if (this.#socketPath === undefined) throw new Error('CniServer not started');
+    if (this.#socketPath === undefined) throw new InvariantError('CniServer not started');
     return this.#socketPath;
   }
 
@@ -83,6 +85,7 @@ export class CniServer {
       sysctl: this.o.sysctl ?? new ProcSysctlOps(runner, log.child({ component: 'kernel', adapter: 'sysctl' }), undefined, { direct: true }),
       mtu: this.o.mtu ?? (() => 1500),
       ...(this.o.programmedTimeoutMs !== undefined ? { programmedTimeoutMs: this.o.programmedTimeoutMs } : {}),
+      ...(this.o.onSteps !== undefined ? { onSteps: this.o.onSteps } : {}),
     });
     await mkdir(dirname(socketPath), { recursive: true, mode: 0o755 });
     await removeStaleSocket(socketPath);

@@ -187,6 +187,7 @@ static const char *env(const char *k) {
 }
 
 static void check_environment(const char *cmd) {
+  for (size_t i = 0; i < sizeof FORWARDED_VARS / sizeof *FORWARDED_VARS; i++) (void)env(FORWARDED_VARS[i]);
   static const char *const cmds[] = {"ADD", "DEL", "CHECK", "VERSION", "STATUS", "GC"};
   int known = 0;
   for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) known |= strcmp(cmd, cmds[i]) == 0;

@@ -71,7 +71,7 @@ export class Rig {
 
   env(cmd: string, containerId: string, netnsPath: string | undefined, args = '', ifName = 'eth0'): Record<string, string> {
     return {
-      CNI_COMMAND: cmd, CNI_CONTAINERID: containerId, CNI_IFNAME: ifName, CNI_PATH: CNI_BIN,
+      CNI_COMMAND: cmd, CNI_CONTAINERID: containerId, CNI_IFNAME: ifName, CNI_PATH: CNI_BIN, PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
       ...(netnsPath !== undefined ? { CNI_NETNS: netnsPath } : {}), ...(args ? { CNI_ARGS: args } : {}),
     };
   }
