@@ -364,11 +364,15 @@ export class Dataplane implements DataplaneSink {
     return false;
   }
 
-  /** Queues conntrack flushes for addresses `before` had that no endpoint has any more. */
+  /**
+   * Queues conntrack flushes for addresses `before` had that `after` has not — unless the same veth
+   * (the same pod, re-keyed: a pod-derived endpoint replaced by its registration) still holds them.
+   * An address handed to a different pod is flushed, so the new pod inherits no flow of the old.
+   */
   #flushGoneAddresses(before: LocalEndpoint, after: LocalEndpoint | undefined): void {
     const still = new Set<string>();
-    for (const e of this.#endpoints.values()) for (const n of [...e.ipv4Nets, ...e.ipv6Nets]) still.add(n);
-    if (after !== undefined) for (const n of [...after.ipv4Nets, ...after.ipv6Nets]) still.add(n);
+    for (const e of this.#endpoints.values()) if (e.iface === before.iface) for (const n of [...e.ipv4Nets, ...e.ipv6Nets]) still.add(n);
+    if (after !== undefined && after.iface === before.iface) for (const n of [...after.ipv4Nets, ...after.ipv6Nets]) still.add(n);
     for (const n of [...before.ipv4Nets, ...before.ipv6Nets]) if (!still.has(n)) this.conntrack.queueFlush(n);
   }
 }
