@@ -74,6 +74,7 @@ export class Dataplane implements DataplaneSink {
   #again = false;
   #stopped = false;
   #failures = 0;
+  #backingOff = false;
   #timer: { cancel(): void } | undefined;
   #refreshTimer: { cancel(): void } | undefined;
   #idle: (() => void)[] = [];
@@ -196,7 +197,12 @@ export class Dataplane implements DataplaneSink {
       this.#again = true;
       return;
     }
-    if (this.#timer === undefined) this.#timer = this.#timers.setTimeout(() => void this.#run(), 0);
+    if (this.#timer !== undefined && !this.#backingOff) return;
+    // New desired state is tried at once, even while backing off from an unrelated failure (the
+    // failure count stays, so a persistent error still backs off when nothing changes).
+    this.#timer?.cancel();
+    this.#backingOff = false;
+    this.#timer = this.#timers.setTimeout(() => void this.#run(), 0);
   }
 
   /** Resolves when no apply is running or scheduled. */
@@ -294,6 +300,7 @@ export class Dataplane implements DataplaneSink {
 
   async #run(): Promise<void> {
     this.#timer = undefined;
+    this.#backingOff = false;
     this.#running = true;
     this.#again = false;
     let delay: number | undefined;
@@ -312,7 +319,10 @@ export class Dataplane implements DataplaneSink {
       this.#running = false;
     }
     if (this.#stopped) return this.#wakeIdle();
-    if (delay !== undefined) this.#timer = this.#timers.setTimeout(() => void this.#run(), delay);
+    if (delay !== undefined) {
+      this.#backingOff = true;
+      this.#timer = this.#timers.setTimeout(() => void this.#run(), delay);
+    }
     else if (this.#again) this.#timer = this.#timers.setTimeout(() => void this.#run(), 0);
     // Still pending after a clean pass (e.g. a route held back for a conntrack flush): try again soon.
     else if (this.#all.some((r) => r.hasPending)) this.#timer = this.#timers.setTimeout(() => void this.#run(), this.#initialBackoffMs);

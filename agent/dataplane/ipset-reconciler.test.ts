@@ -19,15 +19,18 @@ describe('IpsetReconciler (fake ipset)', () => {
     expect(be.sets.get('KUBE-X')?.members).toEqual(['10.0.0.1']);
   });
 
-  it('swaps through a temporary set when the type changed, and destroys unwanted sets only in the removal phase', async () => {
+  it('swaps through a temporary set when the create options changed; recreates on a type change; removes last', async () => {
     const be = new FakeIpsetBackend();
-    be.seedForeign({ name: 'mgy4-all-pools', type: 'hash:ip', family: 'inet' }, ['10.0.0.1']);
+    be.seedForeign({ name: 'mgy4-all-pools', type: 'hash:net', family: 'inet', maxelem: 1024 }, ['10.0.0.0/8']);
+    be.seedForeign({ name: 'mgy4-typed', type: 'hash:ip', family: 'inet' }, ['10.0.0.1']);
     be.seedForeign({ name: 'mgy4-stale', type: 'hash:net', family: 'inet' });
     be.inUse.add('mgy4-all-pools');
     const r = new IpsetReconciler(be);
-    r.setIpset({ family: 4, name: 'mgy4-all-pools', type: 'hash:net', members: ['10.1.0.0/16'] });
+    r.setIpset({ family: 4, name: 'mgy4-all-pools', type: 'hash:net', members: ['10.1.0.0/16'], maxElem: 4096 });
+    r.setIpset({ family: 4, name: 'mgy4-typed', type: 'hash:net', members: ['10.2.0.0/16'] });
     await r.applyUpdates();
     expect(be.sets.get('mgy4-all-pools')).toEqual({ spec: { name: 'mgy4-all-pools', type: 'hash:net', family: 'inet' }, members: ['10.1.0.0/16'] });
+    expect(be.sets.get('mgy4-typed')).toEqual({ spec: { name: 'mgy4-typed', type: 'hash:net', family: 'inet' }, members: ['10.2.0.0/16'] });
     expect([...be.sets.keys()].some((n) => n.startsWith('mgyt-'))).toBe(false);
     expect(be.sets.has('mgy4-stale')).toBe(true);
     await r.applyRemovals();

@@ -65,4 +65,18 @@ describe('RouteReconciler (fake route table)', () => {
     await rr.apply();
     expect([...table.routes.keys()]).toEqual(['254|10.0.0.6/32|0']);
   });
+
+  it('a route the kernel refuses (a foreign route in the way) stays pending without holding the others back', async () => {
+    const table = new FakeRouteTable();
+    table.seedForeign({ dst: '10.0.9.0/26', type: 'blackhole', table: 254, proto: 3 });
+    const rr = new RouteReconciler(table);
+    rr.setRoute({ dst: '10.0.9.0/26', kind: 'blackhole' });
+    rr.setRoute({ dst: '10.0.0.5/32', kind: 'workload', dev: 'mgy1' });
+    await expect(rr.apply()).rejects.toBeInstanceOf(ApplyError);
+    expect(rr.isProgrammed('10.0.0.5/32')).toBe(true);
+    expect(rr.isProgrammed('10.0.9.0/26')).toBe(false);
+    expect(table.routes.get('254|10.0.9.0/26|0')?.proto).toBe(3);
+    await expect(rr.apply()).rejects.toBeInstanceOf(ApplyError);
+    expect(table.routes.get('254|10.0.0.5/32|0')?.dev).toBe('mgy1');
+  });
 });

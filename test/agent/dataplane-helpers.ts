@@ -57,6 +57,11 @@ export async function withNode<T>(
     (node as { made?: string[] }).made = made;
     try {
       return await fn(node);
+    } catch (err) {
+      // What the dataplane last saw, to make a failure explain itself.
+      const r = dp.lastReport;
+      if (r !== undefined) process.stderr.write(`last apply: ${JSON.stringify({ ms: r.ms, stats: r.stats, errors: r.errors.map((e) => `${String(e)} <- ${String((e as Error).cause)}`) })}\n`);
+      throw err;
     } finally {
       await dp.stop();
     }
@@ -95,7 +100,8 @@ export async function addPod(node: TestNode, key: string, v4?: string, v6?: stri
 export async function eventually(check: () => Promise<boolean>, ms: number, what: string): Promise<number> {
   const t0 = performance.now();
   for (;;) {
-    if (await check()) return performance.now() - t0;
+    // A failing command (the object is not there yet) counts as "not yet".
+    if (await check().catch(() => false)) return performance.now() - t0;
     if (performance.now() - t0 > ms) throw new Error(`not within ${ms} ms: ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
