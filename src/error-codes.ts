@@ -43,6 +43,9 @@ export const ERROR_CODES = {
   MGY_BGP_CONTROL_METHOD: 'control API: method not allowed on this endpoint (HTTP 405)',
   MGY_BGP_CONTROL_NOT_FOUND: 'control API: no such endpoint (HTTP 404)',
   MGY_BGP_CONTROL_INTERNAL: 'control API: an unexpected error while serving the request (HTTP 500)',
+  // -- agent dataplane
+  MGY_DATAPLANE_APPLY: 'a dataplane reconciler (routes, iptables, ipsets, ...) failed to apply; it resyncs and the loop retries with back-off',
+  MGY_DATAPLANE_ENDPOINT_WAIT: 'a workload endpoint was not programmed in time (or was removed / the dataplane stopped) while a caller waited for it',
   // -- lab
   MGY_LAB_DAEMON: 'a lab daemon (BIRD, FRR, GoBGP, margay-bgpd) failed to start or a command to it failed',
   MGY_LAB_TIMEOUT: 'the lab waited too long for a daemon or a condition',

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { KindId, Resource } from '../../src/model/kinds.js';
+import type { CacheConsumer } from '../sync/resource-cache.js';
 import { CalcGraph } from './graph.js';
 import { affinity, block, namespace, node, pod, pool, RecordingSink } from './testing/fixtures.js';
 import type { CalcConfig, DesiredChain, WorkloadEndpointRegistration } from './types.js';
@@ -31,6 +32,11 @@ const CLUSTER: [KindId, Resource][] = [
 ];
 
 describe('CalcGraph: sequences of datastore states', () => {
+  it('is a ResourceCache consumer (the agent wires cache → graph directly)', () => {
+    const consumer: CacheConsumer = graph().g;
+    expect(typeof consumer.upserted).toBe('function');
+  });
+
   it('emits nothing before in-sync, then the full desired state in dependency order', () => {
     const { sink, g } = graph();
     for (const [k, o] of CLUSTER) g.upserted(k, o);

@@ -14,7 +14,7 @@ const IFACE = 'mgy0123456789a';
 
 function setUp(config = CONFIG) {
   const kernel = createFakeKernelAdapters();
-  const dp = new Dataplane(kernel, silentLogger(), { families: [4, 6], refreshIntervalMs: 0, initialBackoffMs: 1, maxBackoffMs: 5 });
+  const dp = new Dataplane(kernel, silentLogger(), { families: [4, 6], refreshIntervalMs: 0, backoff: { initial: 1, max: 5, jitter: [1, 1] } });
   const graph = new CalcGraph(config, dp);
   return { kernel, dp, graph };
 }

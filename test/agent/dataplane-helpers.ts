@@ -46,7 +46,7 @@ export async function withNode<T>(
   try {
     const log = silentLogger();
     const kernel = await createKernelAdapters(new ExecaCommandRunner(log), log, { netns: ns });
-    const dp = new Dataplane(kernel, log, { families: [4, 6], refreshIntervalMs: 0, initialBackoffMs: 20, maxBackoffMs: 200, ...opts.dataplane });
+    const dp = new Dataplane(kernel, log, { families: [4, 6], refreshIntervalMs: 0, backoff: { initial: 20, max: 200, jitter: [1, 1] }, ...opts.dataplane });
     const config: CalcConfig = { nodeName: NODE, routingMode: 'host-gw', ipv4: true, ipv6: true, hostMtu: 1500, ...opts.config };
     const graph = new CalcGraph(config, dp);
     const node: TestNode = {
