@@ -49,6 +49,14 @@ export const ERROR_CODES = {
   MGY_IPAM_EXHAUSTED: 'every candidate IP pool is full for this node; says whether retrying shortly helps (addresses cooling down)',
   MGY_IPAM_ADDRESS_IN_USE: 'a fixed address is already allocated, reserved (IPReservation), or in no pool',
   MGY_IPAM_CONTENDED: 'IPAM compare-and-swap kept losing to concurrent writers; retryable',
+  // -- agent dataplane
+  MGY_DATAPLANE_APPLY: 'a dataplane reconciler (routes, iptables, ipsets, ...) failed to apply; it resyncs and the loop retries with back-off',
+  MGY_DATAPLANE_ENDPOINT_WAIT: 'a workload endpoint was not programmed in time (or was removed / the dataplane stopped) while a caller waited for it',
+  // -- agent (margay-node)
+  MGY_IP_AUTODETECT: 'IP_AUTODETECTION_METHOD found no address for the node (names the method and the addresses seen)',
+  MGY_NODE_NOT_REGISTERED: 'Kubernetes mode: the Node object does not exist yet (kubelet registers it); retried',
+  MGY_AGENT_CONTROL_READ_ONLY: 'the agent status socket refuses announce/withdraw: the agent originates its blocks from the datastore',
+  MGY_CNI_IPAM_CONFIG: 'the CNI netconf ipam section is invalid (assign_ipv4/assign_ipv6 not booleans, pools not a list)',
   // -- lab
   MGY_LAB_DAEMON: 'a lab daemon (BIRD, FRR, GoBGP, margay-bgpd) failed to start or a command to it failed',
   MGY_LAB_TIMEOUT: 'the lab waited too long for a daemon or a condition',

@@ -1,31 +1,38 @@
 /**
- * Address helpers the graph needs (pure). Thin over src/model/net.ts; kept in one place so the
- * switch to src/net (layering) touches only this file.
+ * Address helpers the graph needs (pure), on src/net (the one address toolkit). The graph and the
+ * kernel adapters spell families 4 and 6; src/net spells them 'ipv4' and 'ipv6' — converted here.
  */
-import { parseCidr, type ParsedCidr } from '../../src/model/net.js';
+import { formatAddress as formatNetAddress, formatPrefix, ipVersionOf, tryParsePrefix, type IpFamily as NetFamily } from '../../src/net/index.js';
 import type { IpFamily } from './types.js';
 
-/** A canonical CIDR (`10.0.0.5/32`, `fd00::/64`); a bare address becomes a host prefix. Undefined when invalid. */
-export function canonicalCidr(text: string): ParsedCidr | undefined {
-  return parseCidr(text.trim(), { allowBareIp: true });
+/** A parsed CIDR: canonical text, family 4|6, network (as a number) and length. */
+export interface Cidr {
+  readonly family: IpFamily;
+  /** Canonical `network/length` (`10.0.0.5/32`, `fd00::/64`). */
+  readonly cidr: string;
+  /** Canonical address part as written (host bits kept). */
+  readonly address: string;
+  readonly network: bigint;
+  readonly prefix: number;
+}
+
+const netFamily = (f: IpFamily): NetFamily => (f === 4 ? 'ipv4' : 'ipv6');
+
+/** A canonical CIDR; a bare address becomes a host prefix. Undefined when invalid. */
+export function canonicalCidr(text: string): Cidr | undefined {
+  const p = tryParsePrefix(text.trim(), { allowBareAddress: true });
+  if (p === undefined) return undefined;
+  return { family: ipVersionOf(p.family), cidr: formatPrefix(p), address: formatNetAddress(p.address), network: p.network, prefix: p.length };
 }
 
 /** The canonical host prefix of an address or host CIDR (`10.0.0.5` → `10.0.0.5/32`); undefined otherwise. */
 export function hostPrefix(text: string): string | undefined {
   const c = canonicalCidr(text);
-  if (c === undefined) return undefined;
-  const full = c.family === 4 ? 32 : 128;
-  return c.prefix === full ? c.cidr : undefined;
+  return c !== undefined && c.prefix === (c.family === 4 ? 32 : 128) ? c.cidr : undefined;
 }
 
 export function familyOfCidr(cidr: string): IpFamily {
   return cidr.includes(':') ? 6 : 4;
-}
-
-/** Address part of a CIDR. */
-export function addressOf(cidr: string): string {
-  const i = cidr.indexOf('/');
-  return i < 0 ? cidr : cidr.slice(0, i);
 }
 
 const BLOCK_PREFIXES: Record<IpFamily, readonly number[]> = {
@@ -33,25 +40,23 @@ const BLOCK_PREFIXES: Record<IpFamily, readonly number[]> = {
   6: Array.from({ length: 13 }, (_, i) => 116 + i),
 };
 
-/** Key of the network of `first` at `prefix` (no string formatting: cheap to compute for many prefixes). */
-export function networkKey(family: IpFamily, first: bigint, prefix: number): string {
+/** Key of the network of `address` at `prefix` (no string formatting: cheap for many prefixes). */
+export function networkKey(family: IpFamily, address: bigint, prefix: number): string {
   const bits = family === 4 ? 32 : 128;
   const mask = ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - prefix)) - 1n);
-  return `${family}|${prefix}|${first & mask}`;
+  return `${family}|${prefix}|${address & mask}`;
 }
 
 /** Keys of every block size IPAM allows (/20../32, /116../128) that could hold `addr`. */
-export function candidateBlockKeys(addr: ParsedCidr): string[] {
-  return BLOCK_PREFIXES[addr.family].map((p) => networkKey(addr.family, addr.first, p));
+export function candidateBlockKeys(addr: Cidr): string[] {
+  return BLOCK_PREFIXES[addr.family].map((p) => networkKey(addr.family, addr.network, p));
 }
 
-export function blockKeyOf(block: ParsedCidr): string {
-  return networkKey(block.family, block.first, block.prefix);
+export function blockKeyOf(block: Cidr): string {
+  return networkKey(block.family, block.network, block.prefix);
 }
 
 /** Text of the address `value` in `family` (canonical: IPv6 compressed, lower case). */
 export function formatAddress(family: IpFamily, value: bigint): string {
-  if (family === 4) return [24, 16, 8, 0].map((s) => Number((value >> BigInt(s)) & 255n)).join('.');
-  const groups = Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(112 - 16 * i)) & 0xffffn).toString(16));
-  return canonicalCidr(groups.join(':'))!.address;
+  return formatNetAddress({ family: netFamily(family), value });
 }

@@ -54,7 +54,7 @@ function borrowedFromBlock(block: Resource): Allocation[] {
     if (a === null || a === undefined) return;
     const node = attrs[a]?.secondary?.['node'];
     if (node === undefined || node === host) return;
-    const addr = formatAddress(c.family, c.first + BigInt(ordinal));
+    const addr = formatAddress(c.family, c.network + BigInt(ordinal));
     out.push({ dst: `${addr}/${c.family === 4 ? 32 : 128}`, node });
   });
   return out;

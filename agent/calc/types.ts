@@ -124,6 +124,8 @@ export interface DesiredIpset {
   readonly type: 'hash:net' | 'hash:ip';
   /** Canonical CIDRs or addresses, sorted. */
   readonly members: readonly string[];
+  /** Capacity (`maxelem`); the kernel's default (65536) when absent. */
+  readonly maxElem?: number;
 }
 
 /**

@@ -14,7 +14,7 @@ const IFACE = 'mgy0123456789a';
 
 function setUp(config = CONFIG) {
   const kernel = createFakeKernelAdapters();
-  const dp = new Dataplane(kernel, silentLogger(), { families: [4, 6], refreshIntervalMs: 0, initialBackoffMs: 1, maxBackoffMs: 5 });
+  const dp = new Dataplane(kernel, silentLogger(), { families: [4, 6], refreshIntervalMs: 0, backoff: { initial: 1, max: 5, jitter: [1, 1] } });
   const graph = new CalcGraph(config, dp);
   return { kernel, dp, graph };
 }
@@ -63,5 +63,45 @@ describe('Dataplane driven by the CalcGraph (fake kernel)', () => {
   it('waitForEndpoint times out with a typed error', async () => {
     const { dp } = setUp();
     await expect(dp.waitForEndpoint('nope', { timeoutMs: 5 })).rejects.toBeInstanceOf(EndpointWaitError);
+  });
+
+  it('orders a pass: conntrack flush, ipset updates, rules and routes, ipset removals last', async () => {
+    const { kernel, dp, graph } = setUp();
+    dp.start();
+    graph.upserted('IPPool', pool('p', '10.1.0.0/16', true));
+    graph.inSync();
+    await dp.whenIdle();
+    const ops: string[] = [];
+    const tap = (name: string, inj: { ops: string[] }) => {
+      const orig = inj.ops.push.bind(inj.ops);
+      inj.ops.push = (...items: string[]) => { for (const i of items) ops.push(`${name} ${i}`); return orig(...items); };
+    };
+    tap('ipset', kernel.ipsets.faults);
+    tap('ipt4', kernel.iptables[4].faults);
+    tap('ct', kernel.conntrack.faults);
+    tap('route', kernel.routes.faults);
+    graph.registerEndpoint({ key: 'a', iface: 'mgy0000000000a', ipv4Nets: ['10.1.0.5/32'], ipv6Nets: [] });
+    await dp.waitForEndpoint('a', { timeoutMs: 1000 });
+    // The same address for a new pod: its old flows go first, then the route is programmed again.
+    graph.batch(() => {
+      graph.unregisterEndpoint('a');
+      graph.registerEndpoint({ key: 'b', iface: 'mgy0000000000b', ipv4Nets: ['10.1.0.5/32'], ipv6Nets: [] });
+      graph.upserted('IPPool', pool('p', '10.2.0.0/16', true));
+    });
+    await dp.waitForEndpoint('b', { timeoutMs: 1000 });
+    const pass = ops.slice(ops.indexOf('ct delete 10.1.0.5'));
+    expect(pass[0]).toBe('ct delete 10.1.0.5');
+    expect(pass.findIndex((o) => o.startsWith('ipset restore'))).toBeLessThan(pass.findIndex((o) => o.startsWith('ipt4 restore')));
+    expect(kernel.routes.routes.get('254|10.1.0.5/32|0')?.dev).toBe('mgy0000000000b');
+    await dp.stop();
+  });
+
+  it('a removed endpoint rejects its waiters', async () => {
+    const { dp, graph } = setUp();
+    graph.inSync();
+    const wait = dp.waitForEndpoint('x', { timeoutMs: 5000 });
+    graph.registerEndpoint({ key: 'x', iface: 'mgy0000000000x', ipv4Nets: ['10.1.0.9/32'], ipv6Nets: [] });
+    graph.unregisterEndpoint('x');
+    await expect(wait).rejects.toMatchObject({ reason: 'removed' });
   });
 });

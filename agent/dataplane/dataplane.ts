@@ -30,15 +30,16 @@ import { NeighborReconciler } from './neighbor-reconciler.js';
 import type { Reconciler } from './reconciler.js';
 import { RouteReconciler } from './route-reconciler.js';
 import { globalSysctls, interfaceSysctls, SysctlReconciler } from './sysctl-reconciler.js';
-import { backoffDelay, realTimers, type Timers } from './timers.js';
+import { Backoff, realClock, type BackoffPolicy, type Clock, type Timer } from '../../src/runtime/index.js';
+import { DEFAULT_APPLY_BACKOFF } from './backoff-policy.js';
 
 export interface DataplaneOptions {
   readonly families: readonly IpFamily[];
   /** Full re-read of the kernel this often (drift repair). Default 90 s, like Felix's refresh intervals. */
   readonly refreshIntervalMs?: number;
-  readonly initialBackoffMs?: number;
-  readonly maxBackoffMs?: number;
-  readonly timers?: Timers;
+  /** Retry policy after a failed apply (default DEFAULT_APPLY_BACKOFF). */
+  readonly backoff?: BackoffPolicy;
+  readonly clock?: Clock;
   /** Called after every apply pass (metrics: apply time, errors, restore calls). */
   readonly onApply?: (report: ApplyReport) => void;
 }
@@ -65,17 +66,16 @@ export class Dataplane implements DataplaneSink {
   readonly #all: Reconciler[];
   readonly #endpoints = new Map<string, LocalEndpoint>();
   readonly #waiters = new Map<string, Set<Waiter>>();
-  readonly #timers: Timers;
+  readonly #clock: Clock;
+  readonly #backoff: Backoff;
   readonly #refreshMs: number;
-  readonly #initialBackoffMs: number;
-  readonly #maxBackoffMs: number;
   #inSync = false;
   #running = false;
   #again = false;
   #stopped = false;
-  #failures = 0;
-  #timer: { cancel(): void } | undefined;
-  #refreshTimer: { cancel(): void } | undefined;
+  #backingOff = false;
+  #timer: Timer | undefined;
+  #refreshTimer: Timer | undefined;
   #idle: (() => void)[] = [];
   #applies = 0;
   lastReport: ApplyReport | undefined;
@@ -96,10 +96,9 @@ export class Dataplane implements DataplaneSink {
     this.links = new LinkReconciler(kernel.links);
     this.sysctls.setOwner('global', globalSysctls(opts.families));
     this.#all = [this.conntrack, this.ipsets, ...Object.values(ipt), this.routes, this.neighbors, this.sysctls, this.links];
-    this.#timers = opts.timers ?? realTimers;
+    this.#clock = opts.clock ?? realClock;
+    this.#backoff = new Backoff(opts.backoff ?? DEFAULT_APPLY_BACKOFF);
     this.#refreshMs = opts.refreshIntervalMs ?? 90_000;
-    this.#initialBackoffMs = opts.initialBackoffMs ?? 200;
-    this.#maxBackoffMs = opts.maxBackoffMs ?? 30_000;
   }
 
   // ---- DataplaneSink (called by the calc graph's sequencer, in dependency order) ----
@@ -196,7 +195,12 @@ export class Dataplane implements DataplaneSink {
       this.#again = true;
       return;
     }
-    if (this.#timer === undefined) this.#timer = this.#timers.setTimeout(() => void this.#run(), 0);
+    if (this.#timer !== undefined && !this.#backingOff) return;
+    // New desired state is tried at once, even while backing off from an unrelated failure (the
+    // failure count stays, so a persistent error still backs off when nothing changes).
+    this.#timer?.cancel();
+    this.#backingOff = false;
+    this.#timer = this.#clock.setTimeout(() => void this.#run(), 0);
   }
 
   /** Resolves when no apply is running or scheduled. */
@@ -221,7 +225,7 @@ export class Dataplane implements DataplaneSink {
 
   /** True when nothing desired is waiting to be written (and the last pass had no error). */
   get isProgrammed(): boolean {
-    return this.#inSync && this.#failures === 0 && !this.#all.some((r) => r.hasPending);
+    return this.#inSync && this.#backoff.attempt === 0 && !this.#all.some((r) => r.hasPending);
   }
 
   /**
@@ -248,7 +252,7 @@ export class Dataplane implements DataplaneSink {
       if (opts.signal?.aborted) return onAbort();
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       if (opts.timeoutMs !== undefined) {
-        timer = this.#timers.setTimeout(
+        timer = this.#clock.setTimeout(
           () => done(new EndpointWaitError(key, 'timeout', `endpoint ${key} not programmed within ${opts.timeoutMs} ms`)),
           opts.timeoutMs,
         );
@@ -261,7 +265,7 @@ export class Dataplane implements DataplaneSink {
 
   /** One apply pass over every reconciler, in order. Errors are collected, not thrown. */
   async applyOnce(): Promise<ApplyReport> {
-    const t0 = this.#timers.now();
+    const t0 = this.#clock.now();
     const stats: Record<string, ApplyStats> = {};
     const errors: unknown[] = [];
     const run = async (name: string, fn: () => Promise<ApplyStats>): Promise<boolean> => {
@@ -285,7 +289,7 @@ export class Dataplane implements DataplaneSink {
     // Sets may still be referenced by rules that failed to update: remove them only after a clean pass.
     if (parallel.slice(0, Object.keys(this.iptables).length).every(Boolean)) await run('ipsets-removal', () => this.ipsets.applyRemovals());
     this.#applies++;
-    const report = { ms: this.#timers.now() - t0, stats, errors };
+    const report = { ms: this.#clock.now() - t0, stats, errors };
     this.lastReport = report;
     this.#settleProgrammed();
     this.opts.onApply?.(report);
@@ -294,34 +298,37 @@ export class Dataplane implements DataplaneSink {
 
   async #run(): Promise<void> {
     this.#timer = undefined;
+    this.#backingOff = false;
     this.#running = true;
     this.#again = false;
     let delay: number | undefined;
     try {
       const report = await this.applyOnce();
       if (report.errors.length > 0) {
-        this.#failures++;
-        delay = backoffDelay(this.#failures, this.#initialBackoffMs, this.#maxBackoffMs);
-        for (const err of report.errors) this.log.warn({ err, failures: this.#failures, retryInMs: delay }, 'dataplane apply failed; will resync and retry');
+        delay = this.#backoff.next();
+        for (const err of report.errors) this.log.warn({ err, failures: this.#backoff.attempt, retryInMs: delay }, 'dataplane apply failed; will resync and retry');
       } else {
-        if (this.#failures > 0) this.log.info({ after: this.#failures }, 'dataplane apply recovered');
-        this.#failures = 0;
+        if (this.#backoff.attempt > 0) this.log.info({ after: this.#backoff.attempt }, 'dataplane apply recovered');
+        this.#backoff.reset();
         if (this.log.isLevelEnabled('debug')) this.log.debug({ ms: report.ms, stats: report.stats }, 'dataplane applied');
       }
     } finally {
       this.#running = false;
     }
     if (this.#stopped) return this.#wakeIdle();
-    if (delay !== undefined) this.#timer = this.#timers.setTimeout(() => void this.#run(), delay);
-    else if (this.#again) this.#timer = this.#timers.setTimeout(() => void this.#run(), 0);
+    if (delay !== undefined) {
+      this.#backingOff = true;
+      this.#timer = this.#clock.setTimeout(() => void this.#run(), delay);
+    }
+    else if (this.#again) this.#timer = this.#clock.setTimeout(() => void this.#run(), 0);
     // Still pending after a clean pass (e.g. a route held back for a conntrack flush): try again soon.
-    else if (this.#all.some((r) => r.hasPending)) this.#timer = this.#timers.setTimeout(() => void this.#run(), this.#initialBackoffMs);
+    else if (this.#all.some((r) => r.hasPending)) this.#timer = this.#clock.setTimeout(() => void this.#run(), this.#backoff.policy.initial);
     else this.#wakeIdle();
   }
 
   #scheduleRefresh(): void {
     if (this.#stopped || this.#refreshMs <= 0) return;
-    this.#refreshTimer = this.#timers.setTimeout(() => {
+    this.#refreshTimer = this.#clock.setTimeout(() => {
       this.#refreshTimer = undefined;
       if (this.#inSync) this.queueResync();
       this.#scheduleRefresh();
@@ -364,11 +371,15 @@ export class Dataplane implements DataplaneSink {
     return false;
   }
 
-  /** Queues conntrack flushes for addresses `before` had that no endpoint has any more. */
+  /**
+   * Queues conntrack flushes for addresses `before` had that `after` has not — unless the same veth
+   * (the same pod, re-keyed: a pod-derived endpoint replaced by its registration) still holds them.
+   * An address handed to a different pod is flushed, so the new pod inherits no flow of the old.
+   */
   #flushGoneAddresses(before: LocalEndpoint, after: LocalEndpoint | undefined): void {
     const still = new Set<string>();
-    for (const e of this.#endpoints.values()) for (const n of [...e.ipv4Nets, ...e.ipv6Nets]) still.add(n);
-    if (after !== undefined) for (const n of [...after.ipv4Nets, ...after.ipv6Nets]) still.add(n);
+    for (const e of this.#endpoints.values()) if (e.iface === before.iface) for (const n of [...e.ipv4Nets, ...e.ipv6Nets]) still.add(n);
+    if (after !== undefined && after.iface === before.iface) for (const n of [...after.ipv4Nets, ...after.ipv6Nets]) still.add(n);
     for (const n of [...before.ipv4Nets, ...before.ipv6Nets]) if (!still.has(n)) this.conntrack.queueFlush(n);
   }
 }

@@ -14,4 +14,4 @@ export { NeighborReconciler } from './neighbor-reconciler.js';
 export { SysctlReconciler } from './sysctl-reconciler.js';
 export { LinkReconciler } from './link-reconciler.js';
 export { ConntrackFlusher } from './conntrack-flusher.js';
-export { realTimers, type Timers } from './timers.js';
+export { DEFAULT_APPLY_BACKOFF } from './backoff-policy.js';

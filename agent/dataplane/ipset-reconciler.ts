@@ -24,6 +24,9 @@ interface SetState {
   readonly members: Set<string>;
 }
 
+/** What `ipset create` uses when no maxelem is given. */
+const DEFAULT_MAXELEM = 65536;
+
 /** `10.0.0.1/32` → `10.0.0.1` (as ipset prints it); other prefixes unchanged. */
 export function ipsetMember(m: string): string {
   return m.endsWith('/32') && !m.includes(':') ? m.slice(0, -3) : m.endsWith('/128') ? m.slice(0, -4) : m;
@@ -35,12 +38,14 @@ export class IpsetReconciler implements Reconciler {
   #actual = new Map<string, SetState>();
   readonly #dirty = new Set<string>();
   #resync = true;
+  /** Read from the kernel at least once; a later queued (periodic) resync does not unprogram anything. */
+  #read = false;
 
   constructor(private readonly backend: IpsetBackend) {}
 
   setIpset(s: DesiredIpset): void {
     this.#desired.set(s.name, {
-      spec: { name: s.name, type: s.type, family: s.family === 4 ? 'inet' : 'inet6' },
+      spec: { name: s.name, type: s.type, family: s.family === 4 ? 'inet' : 'inet6', ...(s.maxElem === undefined ? {} : { maxelem: s.maxElem }) },
       members: new Set(s.members.map(ipsetMember)),
     });
     this.#dirty.add(s.name);
@@ -60,7 +65,7 @@ export class IpsetReconciler implements Reconciler {
   }
 
   isProgrammed(name: string): boolean {
-    return !this.#resync && !this.#dirty.has(name);
+    return this.#read && !this.#dirty.has(name);
   }
 
   async apply(): Promise<ApplyStats> {
@@ -72,23 +77,33 @@ export class IpsetReconciler implements Reconciler {
   async applyUpdates(): Promise<ApplyStats> {
     let upserted = 0;
     try {
-      if (this.#resync) await this.#read();
+      if (this.#resync) await this.#readKernel();
       const lines: string[] = [];
       const written: string[] = [];
       for (const name of this.#dirty) {
         const want = this.#desired.get(name);
         if (want === undefined) continue;
         const have = this.#actual.get(name);
+        const before = lines.length;
         if (have === undefined) {
           lines.push(renderCreate(want.spec), ...[...want.members].map((m) => renderAdd(name, m)));
-        } else if (have.spec.type !== want.spec.type || have.spec.family !== want.spec.family) {
+        } else if (have.spec.type === want.spec.type && have.spec.family === want.spec.family && (want.spec.maxelem ?? DEFAULT_MAXELEM) !== (have.spec.maxelem ?? DEFAULT_MAXELEM)) {
+          // Same kind, other create options: rebuilt aside and swapped in, so rules using the set never
+          // see it missing or half-filled.
           const tmp = tempIpsetName(name);
           lines.push(renderCreate({ ...want.spec, name: tmp }), renderFlush(tmp), ...[...want.members].map((m) => renderAdd(tmp, m)));
           lines.push(renderSwap(tmp, name), renderDestroy(tmp));
+        } else if (have.spec.type !== want.spec.type || have.spec.family !== want.spec.family) {
+          // The kernel swaps only sets of the same type and family (ip_set_swap: "features must not
+          // change"), so another type means destroy and create — refused while a rule still uses the
+          // set, which the error then names. Margay's set names carry their family and never change
+          // type; this is for sets left by another version.
+          lines.push(renderDestroy(name), renderCreate(want.spec), ...[...want.members].map((m) => renderAdd(name, m)));
         } else {
           for (const m of have.members) if (!want.members.has(m)) lines.push(renderDel(name, m));
           for (const m of want.members) if (!have.members.has(m)) lines.push(renderAdd(name, m));
         }
+        if (lines.length > before) upserted++;
         written.push(name);
       }
       if (lines.length > 0) await this.backend.restore(lines);
@@ -96,7 +111,6 @@ export class IpsetReconciler implements Reconciler {
         const want = this.#desired.get(name)!;
         this.#actual.set(name, { spec: want.spec, members: new Set(want.members) });
         this.#dirty.delete(name);
-        upserted++;
       }
       return { upserted, deleted: 0 };
     } catch (err) {
@@ -108,7 +122,7 @@ export class IpsetReconciler implements Reconciler {
   async applyRemovals(): Promise<ApplyStats> {
     let deleted = 0;
     try {
-      if (this.#resync) await this.#read();
+      if (this.#resync) await this.#readKernel();
       const gone = [...this.#dirty].filter((n) => !this.#desired.has(n));
       const lines = gone.filter((n) => this.#actual.has(n)).map(renderDestroy);
       if (lines.length > 0) await this.backend.restore(lines);
@@ -123,15 +137,21 @@ export class IpsetReconciler implements Reconciler {
     }
   }
 
-  async #read(): Promise<void> {
+  async #readKernel(): Promise<void> {
     const sets = await this.backend.list();
     this.#actual = new Map();
     for (const s of sets) {
-      this.#actual.set(s.name, { spec: { name: s.name, type: s.type, ...(s.family === undefined ? {} : { family: s.family }) }, members: new Set(s.members) });
+      const spec: IpsetSpec = {
+        name: s.name, type: s.type,
+        ...(s.family === undefined ? {} : { family: s.family }),
+        ...(s.maxelem === undefined ? {} : { maxelem: s.maxelem }),
+      };
+      this.#actual.set(s.name, { spec, members: new Set(s.members) });
       // Ours but unknown to the graph (or a temporary left by a crash): removed after the rules.
       this.#dirty.add(s.name);
     }
     for (const n of this.#desired.keys()) this.#dirty.add(n);
     this.#resync = false;
+        this.#read = true;
   }
 }

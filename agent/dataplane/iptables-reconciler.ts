@@ -37,6 +37,8 @@ interface TableState {
   kernelRules: Map<string, SavedTable['chains'][number]['rules']>;
   readonly dirty: Set<string>;
   resync: boolean;
+  /** Read from the kernel at least once (before that, nothing is known to be programmed). */
+  read: boolean;
 }
 
 export interface IptablesApplyStats extends ApplyStats {
@@ -51,7 +53,7 @@ export class IptablesReconciler implements Reconciler {
 
   constructor(private readonly backend: IptablesBackend) {
     this.name = `iptables${backend.family}`;
-    const state = (): TableState => ({ desired: new Map(), actual: new Map(), kernelRules: new Map(), dirty: new Set(), resync: true });
+    const state = (): TableState => ({ desired: new Map(), actual: new Map(), kernelRules: new Map(), dirty: new Set(), resync: true, read: false });
     this.#tables = { filter: state(), nat: state() };
   }
 
@@ -78,7 +80,7 @@ export class IptablesReconciler implements Reconciler {
   /** True when the chain is in the kernel as desired (or absent as desired). */
   isProgrammed(table: ChainTable, name: string): boolean {
     const t = this.#tables[table];
-    return !t.resync && !t.dirty.has(name);
+    return t.read && !t.dirty.has(name);
   }
 
   async apply(): Promise<IptablesApplyStats> {
@@ -146,6 +148,7 @@ export class IptablesReconciler implements Reconciler {
     for (const k of t.actual.keys()) t.dirty.add(k);
     for (const k of t.desired.keys()) t.dirty.add(k);
     t.resync = false;
+    t.read = true;
   }
 
   /** Inserts missing jumps from the kernel's chains and deletes stale ones of ours. */

@@ -14,6 +14,8 @@ export class LinkReconciler implements Reconciler {
   readonly #actual = new Map<string, number>();
   readonly #dirty = new Set<string>();
   #resync = true;
+  /** Read from the kernel at least once; a later queued (periodic) resync does not unprogram anything. */
+  #read = false;
 
   constructor(private readonly links: LinkOps) {}
 
@@ -37,7 +39,7 @@ export class LinkReconciler implements Reconciler {
   }
 
   isProgrammed(iface: string): boolean {
-    return !this.#resync && !this.#dirty.has(iface);
+    return this.#read && !this.#dirty.has(iface);
   }
 
   async apply(): Promise<ApplyStats> {
@@ -54,6 +56,7 @@ export class LinkReconciler implements Reconciler {
         this.#dirty.clear();
         for (const i of this.#desired.keys()) if (present.has(i)) this.#dirty.add(i);
         this.#resync = false;
+        this.#read = true;
       }
       for (const iface of [...this.#dirty]) {
         const want = this.#desired.get(iface);

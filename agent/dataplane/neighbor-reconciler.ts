@@ -17,6 +17,8 @@ export class NeighborReconciler implements Reconciler {
   readonly #tracker = new DeltaTracker<NeighborEntry>((a, b) => a.lladdr.toLowerCase() === b.lladdr.toLowerCase());
   readonly #byOwner = new Map<string, readonly NeighborEntry[]>();
   #resync = true;
+  /** Read from the kernel at least once; a later queued (periodic) resync does not unprogram anything. */
+  #read = false;
 
   constructor(private readonly ops: NeighborOps) {}
 
@@ -40,7 +42,7 @@ export class NeighborReconciler implements Reconciler {
   }
 
   isProgrammed(owner: string): boolean {
-    return !this.#resync && (this.#byOwner.get(owner) ?? []).every((e) => !this.#tracker.isPending(keyOf(e)));
+    return this.#read && (this.#byOwner.get(owner) ?? []).every((e) => !this.#tracker.isPending(keyOf(e)));
   }
 
   async apply(): Promise<ApplyStats> {
@@ -52,6 +54,7 @@ export class NeighborReconciler implements Reconciler {
         const ours = all.filter((n) => isOwnedInterface(n.dev) && n.state.includes('PERMANENT') && n.lladdr !== undefined);
         this.#tracker.replaceActual(ours.map((n) => [keyOf(n), { dst: n.dst, dev: n.dev, lladdr: n.lladdr! }] as const));
         this.#resync = false;
+        this.#read = true;
       }
       const replace = [...this.#tracker.pendingUpdates()].map(([, e]) => e);
       const remove = [...this.#tracker.pendingDeletions()].map(([, e]) => ({ dst: e.dst, dev: e.dev }));

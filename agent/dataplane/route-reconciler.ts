@@ -15,6 +15,7 @@
  */
 import { OWNERSHIP } from '../../src/kernel/ownership.js';
 import { canonicalRoute, MAIN_TABLE, routeKeyString, sameRoute, type KernelRoute, type NextHop, type RouteKey } from '../../src/kernel/route-format.js';
+import { KernelBatchError } from '../../src/kernel/errors.js';
 import type { RouteTable } from '../../src/kernel/route-table.js';
 import type { DesiredRoute } from '../calc/types.js';
 import { DeltaTracker } from './delta-tracker.js';
@@ -34,7 +35,8 @@ function nextHopOf(hop: string): NextHop {
 export function kernelRouteOf(r: DesiredRoute, table = MAIN_TABLE): KernelRoute {
   switch (r.kind) {
     case 'workload':
-      return { dst: r.dst, dev: r.dev!, scope: 'link', table, proto: PROTO.workload };
+      // IPv6 has no route scopes (the kernel neither keeps nor prints one).
+      return { dst: r.dst, dev: r.dev!, ...(r.dst.includes(':') ? {} : { scope: 'link' as const }), table, proto: PROTO.workload };
     case 'blackhole':
       return { dst: r.dst, type: 'blackhole', table, proto: PROTO.blackhole };
     case 'remote': {
@@ -45,12 +47,50 @@ export function kernelRouteOf(r: DesiredRoute, table = MAIN_TABLE): KernelRoute 
   }
 }
 
+/**
+ * RouteTable.apply, turning a KernelBatchError into the set of refused indexes into
+ * [...remove, ...replace] (its logical line order). Any other error is rethrown.
+ */
+async function applyReportingLines(
+  table: RouteTable,
+  replace: KernelRoute[],
+  remove: RouteKey[],
+): Promise<{ failed: Set<number>; error?: KernelBatchError }> {
+  try {
+    await table.apply({ replace, remove });
+    return { failed: new Set() };
+  } catch (err) {
+    if (!(err instanceof KernelBatchError) || err.failures.length === 0) throw err;
+    return { failed: new Set(err.failures.map((f) => f.line - 1)), error: err };
+  }
+}
+
+/**
+ * Is the kernel's route (`actual`) what we asked for (`desired`)? The kernel fills in the device of
+ * a next hop we gave only an address for; that is not a difference.
+ */
+export function routeSatisfies(actual: KernelRoute, desired: KernelRoute): boolean {
+  let a = actual;
+  if (desired.dev === undefined && a.dev !== undefined && a.via !== undefined) a = { ...a, dev: undefined } as KernelRoute;
+  if (desired.nexthops !== undefined && a.nexthops !== undefined && a.nexthops.length === desired.nexthops.length) {
+    a = { ...a, nexthops: a.nexthops.map((h, i) => (desired.nexthops![i]!.dev === undefined ? { ...h, dev: undefined } : h)) };
+  }
+  return sameRoute(stripUndefined(a), desired);
+}
+
+function stripUndefined(r: KernelRoute): KernelRoute {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(r)) if (v !== undefined) out[k] = k === 'nexthops' ? (v as NextHop[]).map((h) => Object.fromEntries(Object.entries(h).filter(([, x]) => x !== undefined))) : v;
+  return out as unknown as KernelRoute;
+}
+
 export class RouteReconciler implements Reconciler {
   readonly name = 'routes';
-  readonly #routes = new DeltaTracker<KernelRoute>(sameRoute);
+  readonly #routes = new DeltaTracker<KernelRoute>(routeSatisfies);
   /** Keys this process wrote (safe to remove before learned routes are in sync). */
   readonly #installed = new Set<string>();
   #resync = true;
+  #read = false;
   #learnedInSync = false;
 
   constructor(
@@ -83,7 +123,9 @@ export class RouteReconciler implements Reconciler {
 
   /** True when the route to `dst` is in the kernel as desired (or not desired and absent). */
   isProgrammed(dst: string): boolean {
-    return !this.#resync && !this.#routes.isPending(routeKeyString({ dst, table: this.tableId }));
+    // Not tied to a pending resync: one route the kernel keeps refusing (a foreign route in the way)
+    // must not hold every new pod back.
+    return this.#read && !this.#routes.isPending(routeKeyString({ dst, table: this.tableId }));
   }
 
   async apply(): Promise<ApplyStats> {
@@ -94,6 +136,7 @@ export class RouteReconciler implements Reconciler {
         const actual = await this.table.list({ table: this.tableId });
         this.#routes.replaceActual(actual.map((r) => [routeKeyString(r), canonicalRoute(r)] as const));
         this.#resync = false;
+        this.#read = true;
       }
       const replace: KernelRoute[] = [];
       const remove: RouteKey[] = [];
@@ -106,19 +149,22 @@ export class RouteReconciler implements Reconciler {
       }
       for (const [, r] of this.#routes.pendingUpdates()) if (!this.isBlocked(r.dst)) replace.push(r);
       if (replace.length + remove.length > 0) {
-        await this.table.apply({ replace, remove });
-        for (const r of remove) {
+        const { failed, error } = await applyReportingLines(this.table, replace, remove);
+        for (const [i, r] of remove.entries()) {
+          if (failed.has(i)) continue;
           const k = routeKeyString(r);
           this.#routes.markDeleted(k);
           this.#installed.delete(k);
         }
-        for (const r of replace) {
+        for (const [i, r] of replace.entries()) {
+          if (failed.has(remove.length + i)) continue;
           const k = routeKeyString(r);
           this.#routes.markApplied(k, r);
           this.#installed.add(k);
         }
-        upserted = replace.length;
-        deleted = remove.length;
+        upserted = replace.length - [...failed].filter((i) => i >= remove.length).length;
+        deleted = remove.length - [...failed].filter((i) => i < remove.length).length;
+        if (error !== undefined) throw error; // the refused lines stay pending; the rest is done
       }
       this.#routes.settle();
       return { upserted, deleted };

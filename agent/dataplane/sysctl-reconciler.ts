@@ -47,6 +47,8 @@ export class SysctlReconciler implements Reconciler {
   readonly #applied = new Map<string, string>();
   readonly #dirty = new Set<string>();
   #resync = true;
+  /** Read from the kernel at least once; a later queued (periodic) resync does not unprogram anything. */
+  #read = false;
 
   constructor(private readonly ops: SysctlOps) {}
 
@@ -83,7 +85,7 @@ export class SysctlReconciler implements Reconciler {
 
   isProgrammed(owner: string): boolean {
     const keys = this.#owners.get(owner);
-    return !this.#resync && (keys === undefined || Object.keys(keys).every((k) => !this.#dirty.has(k)));
+    return this.#read && (keys === undefined || Object.keys(keys).every((k) => !this.#dirty.has(k)));
   }
 
   async apply(): Promise<ApplyStats> {
@@ -99,6 +101,7 @@ export class SysctlReconciler implements Reconciler {
           else this.#dirty.add(k);
         }
         this.#resync = false;
+        this.#read = true;
       }
       const write: Record<string, string> = {};
       for (const k of this.#dirty) {
