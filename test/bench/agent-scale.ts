@@ -7,7 +7,10 @@
  * the kernel, and the agent's RSS (VmRSS once ready, VmHWM peak). Reference in the same run: the same
  * 5250 routes written by one plain `ip -batch` into an empty namespace.
  *
- *   npm run build && scripts/in-sandbox.sh node dist/test/bench/agent-scale.js [--pods 250] [--blocks 5000] [--runs 3]
+ *   npm run build && scripts/in-sandbox.sh node dist/test/bench/agent-scale.js [--pods 250] [--blocks 5000] [--runs 3] [--untuned]
+ *
+ * `--untuned` starts every run with MARGAY_NODE_TUNED=0 (no memory-settings re-exec, agent/main.ts),
+ * for the comparison in docs/agent.md.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
@@ -18,7 +21,7 @@ import { ControlClient } from '../../bgp/index.js';
 import { Cluster, httpGet, REPO, sleep, waitFor, type AgentNode } from '../agent/cluster.js';
 import { createNetns, deleteNetns, run } from '../helpers/netns.js';
 
-const { values } = parseArgs({ options: { pods: { type: 'string', default: '250' }, blocks: { type: 'string', default: '5000' }, runs: { type: 'string', default: '3' } } });
+const { values } = parseArgs({ options: { pods: { type: 'string', default: '250' }, blocks: { type: 'string', default: '5000' }, runs: { type: 'string', default: '3' }, untuned: { type: 'boolean', default: false } } });
 const PODS = Number(values.pods);
 const BLOCKS = Number(values.blocks);
 const RUNS = Number(values.runs);
@@ -119,7 +122,7 @@ async function main(): Promise<void> {
       await sleep(500);
       const load = loadavg()[0]!;
       const t = performance.now();
-      c.start(n);
+      c.start(n, values.untuned ? { MARGAY_NODE_TUNED: '0' } : {});
       const pid = n.proc!.pid!;
       await waitFor('all routes back', async () => (await countRoutes(n.ns, 110)) >= BLOCKS && (await countRoutes(n.ns, 109)) >= PODS, 120_000, 100);
       const routes = (performance.now() - t) / 1000;
@@ -135,7 +138,7 @@ async function main(): Promise<void> {
     const routesMed = rows.map((x) => x.routes).sort((a, b) => a - b)[Math.floor(rows.length / 2)]!;
     const refMed = [...ref].sort((a, b) => a - b)[1]!;
     const lines = [
-      `margay-node scale bench: ${PODS} local endpoints, ${BLOCKS} remote blocks over BGP, ${RUNS} runs (median (min–max))`,
+      `margay-node scale bench: ${PODS} local endpoints, ${BLOCKS} remote blocks over BGP, ${RUNS} runs${values.untuned ? ', untuned (MARGAY_NODE_TUNED=0)' : ''} (median (min–max))`,
       `  load average at start of runs: ${rows.map((x) => x.load.toFixed(1)).join(', ')}`,
       `  in-sync → first full programming (s):  ${stats(rows.map((x) => x.first))}`,
       `  process start → all ${BLOCKS + PODS} routes in kernel (s): ${stats(rows.map((x) => x.routes))}`,
