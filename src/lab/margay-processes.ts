@@ -35,8 +35,8 @@ export function binPath(bin: 'margay-node' | 'margayctl' | 'margay-bgpd' | 'marg
 export interface MargayDaemon {
   readonly proc: SpawnedProcess;
   readonly workdir: string;
-  /** SIGTERM, wait (SIGKILL after `timeoutMs`). Returns the exit code when this process started it. */
-  stop(timeoutMs?: number): Promise<number | null | undefined>;
+  /** SIGTERM, wait (SIGKILL after `timeoutMs`). Returns the exit code (null after a signal). */
+  stop(timeoutMs?: number): Promise<number | null>;
   /** SIGKILL: a crash. */
   kill(): Promise<void>;
   log(): Promise<string>;
@@ -48,11 +48,11 @@ function daemon(proc: SpawnedProcess, workdir: string): MargayDaemon {
     workdir,
     async stop(timeoutMs = 10_000) {
       await stopProcess(proc, { signal: 'SIGTERM', timeoutMs });
-      return proc.hasExited() ? await proc.exited : undefined;
+      return proc.exited; // this process started it: its exit event follows the kernel's at once
     },
     async kill() {
       await stopProcess(proc, { signal: 'SIGKILL' });
-      if (proc.hasExited()) await proc.exited;
+      await proc.exited;
     },
     log: () => logTail(proc.logFile!, 1 << 20),
   };
@@ -108,7 +108,8 @@ export async function startMargayBgpd(o: BgpdOptions): Promise<BgpdDaemon> {
   };
 }
 
-function canConnect(socket: string): Promise<boolean> {
+/** Whether a unix socket accepts a connection now. */
+export function canConnect(socket: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(socket);
     s.once('connect', () => {

@@ -29,6 +29,10 @@ export interface NodeSpec {
   readonly loopback?: readonly string[];
   /** Extra sysctls set inside the namespace (only there). */
   readonly sysctls?: Readonly<Record<string, string>>;
+  /** Linux bridges made in this namespace before the links (link ends join them with `master`). */
+  readonly bridges?: readonly { readonly name: string; readonly addresses?: readonly string[] }[];
+  /** Static routes added after the links: `dst` a CIDR or "default", `via` an address (its family picks -4/-6). */
+  readonly routes?: readonly { readonly dst: string; readonly via: string }[];
 }
 
 /** The caller's own network namespace as a link end (sandbox-only, see `allowHostLinks`). */
@@ -41,6 +45,8 @@ export interface LinkEnd {
   readonly ifName: string;
   /** CIDRs on this end; IPv6 ones are added `nodad` so they are usable at once. */
   readonly addresses?: readonly string[];
+  /** A bridge of this end's node to enslave the end to. */
+  readonly master?: string;
 }
 
 export interface LinkSpec {
@@ -81,6 +87,16 @@ export function validateSpec(spec: TopologySpec): TopologySpec {
     if (names.has(n.name)) throw new TopologySpecError(`nodes[${i}].name`, `${JSON.stringify(n.name)} appears twice`);
     names.add(n.name);
     (n.loopback ?? []).forEach((c, j) => cidrFamily(c, `nodes[${i}].loopback[${j}]`));
+    (n.bridges ?? []).forEach((b, j) => {
+      if (!IFNAME_RE.test(b.name)) throw new TopologySpecError(`nodes[${i}].bridges[${j}].name`, `${JSON.stringify(b.name)} must be 1-15 chars of [A-Za-z0-9_.-]`);
+      (b.addresses ?? []).forEach((c, k) => cidrFamily(c, `nodes[${i}].bridges[${j}].addresses[${k}]`));
+    });
+    (n.routes ?? []).forEach((r, j) => {
+      if (isIP(r.via) === 0) throw new TopologySpecError(`nodes[${i}].routes[${j}].via`, `${JSON.stringify(r.via)} is not an IP address`);
+      if (r.dst !== 'default' && cidrFamily(r.dst, `nodes[${i}].routes[${j}].dst`) !== isIP(r.via)) {
+        throw new TopologySpecError(`nodes[${i}].routes[${j}]`, `${r.dst} and ${r.via} are of different families`);
+      }
+    });
     for (const k of Object.keys(n.sysctls ?? {})) {
       if (!/^net\.[a-z0-9_.\-/]+$/.test(k)) throw new TopologySpecError(`nodes[${i}].sysctls`, `${JSON.stringify(k)}: only net.* keys (they are per namespace)`);
     }
@@ -100,6 +116,9 @@ export function validateSpec(spec: TopologySpec): TopologySpec {
       if (ifaces.has(key)) throw new TopologySpecError(`${field}.ifName`, `${end.ifName} is used twice in ${end.node}`);
       ifaces.add(key);
       (end.addresses ?? []).forEach((c, j) => cidrFamily(c, `${field}.addresses[${j}]`));
+      if (end.master !== undefined && !spec.nodes.find((n) => n.name === end.node)?.bridges?.some((b) => b.name === end.master)) {
+        throw new TopologySpecError(`${field}.master`, `${end.node} has no bridge ${JSON.stringify(end.master)}`);
+      }
     }
     if (l.a.node === l.b.node) throw new TopologySpecError(`links[${i}]`, 'both ends are in the same namespace');
   });

@@ -14,6 +14,7 @@
  * The interop suite, the black-box rig, the GTSM host link, the BGP demo and `margayctl lab` are all
  * presets of this (presets.ts).
  */
+import { isIP } from 'node:net';
 import type { CommandResult, CommandRunner, RunOptions } from '../kernel/index.js';
 import type { Logger } from '../log.js';
 import { TopologyError } from './errors.js';
@@ -72,11 +73,20 @@ export async function upTopology(spec: TopologySpec, deps: TopologyDeps): Promis
       const pairs = Object.entries(sysctls).map(([k, v]) => `${k}=${v}`);
       if (pairs.length > 0) await runner.run(['sysctl', '-q', '-w', ...pairs], { netns: ns });
       for (const c of n.loopback ?? []) await runner.run(addrArgv(ns, 'lo', c));
+      for (const b of n.bridges ?? []) {
+        await runner.run(['ip', '-n', ns, 'link', 'add', 'name', b.name, 'type', 'bridge']);
+        await configureEnd(runner, ns, { node: n.name, ifName: b.name, ...(b.addresses ? { addresses: b.addresses } : {}) });
+      }
     }
     for (const l of spec.links ?? []) {
       const hostEnd = l.a.node === HOST ? l.a : l.b.node === HOST ? l.b : undefined;
       if (hostEnd) await make({ kind: 'host-link', name: hostEnd.ifName }, () => addLink(runner, l, nsOf));
       else await addLink(runner, l, nsOf);
+    }
+    for (const n of spec.nodes) {
+      for (const r of n.routes ?? []) {
+        await runner.run(['ip', '-n', nsOf(n.name), isIP(r.via) === 6 ? '-6' : '-4', 'route', 'add', r.dst, 'via', r.via]);
+      }
     }
     deps.log.info({ prefix: spec.prefix, namespaces: spec.nodes.length, links: spec.links?.length ?? 0 }, 'topology up');
   } catch (err) {
@@ -130,6 +140,7 @@ function addrArgv(ns: string | undefined, dev: string, cidr: string): string[] {
 }
 
 async function configureEnd(runner: CommandRunner, ns: string | undefined, end: LinkEnd): Promise<void> {
+  if (end.master !== undefined) await runner.run([...ipIn(ns), 'link', 'set', 'dev', end.ifName, 'master', end.master]);
   for (const c of end.addresses ?? []) await runner.run(addrArgv(ns, end.ifName, c));
   await runner.run([...ipIn(ns), 'link', 'set', 'dev', end.ifName, 'up']);
 }
