@@ -5,6 +5,7 @@
  * the CNI_* environment and the network config on stdin; removal runs DEL, then deletes the
  * namespace and the object. Each pod then runs a pod-agent (probe.ts) in its namespace.
  */
+import { mkdir } from 'node:fs/promises';
 import { execa } from 'execa';
 import { applyManifests, type Datastore } from '../datastore/index.js';
 import { LabProcessError } from './errors.js';
@@ -62,6 +63,7 @@ export function podObject(p: Pick<LabPod, 'name' | 'namespace' | 'node'>): Recor
 /** Starts the pod-agent in `ns` and waits for its control socket; the record goes to state at once. */
 export async function startPodAgent(ctx: LabContext, state: LabState, label: string, ns: string, save: () => Promise<void>): Promise<ProcessRecord> {
   const socket = labPaths(ctx.dir).agentSocket(label);
+  await mkdir(labPaths(ctx.dir).agents, { recursive: true });
   const proc = await spawnDaemon({
     name: `pod-agent ${label}`,
     file: `agent-${label}`,
