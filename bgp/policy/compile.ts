@@ -5,8 +5,9 @@
  * the RIB then evaluates once per attribute set and caches the result (O(attribute sets), not prefixes).
  */
 import { MargayError } from '../../src/errors.js';
+import { parseAddressBytes } from '../../src/net/index.js';
 import { SEG, asPathLength, type AsPathSegment, type RouteAttrs } from '../rib/attrs.js';
-import { familyOfAddress, parseIpv4, parseIpv6, parsePrefix, prefixWithin } from '../rib/prefix.js';
+import { parsePrefix, prefixWithin } from '../rib/prefix.js';
 import type { Family } from '../rib/types.js';
 import { parseCommunity, parseLargeCommunity } from './community.js';
 import type { CommunityMatch, PolicyActions, PolicyDefinition, PolicyMatch, PrefixList, PrefixListEntry } from './types.js';
@@ -145,16 +146,6 @@ function compileMatch(m: PolicyMatch, lists: ReadonlyMap<string, CompiledEntry[]
   return { pred: (a, c) => preds.every((p) => p(a, c)), prefixDependent };
 }
 
-export function addressBytes(text: string): Uint8Array {
-  if (familyOfAddress(text) === 'ipv4') {
-    const v = parseIpv4(text);
-    return Uint8Array.of(v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255);
-  }
-  const w = parseIpv6(text), out = new Uint8Array(16);
-  for (let i = 0; i < 4; i++) { out[4 * i] = w[i]! >>> 24; out[4 * i + 1] = (w[i]! >>> 16) & 255; out[4 * i + 2] = (w[i]! >>> 8) & 255; out[4 * i + 3] = w[i]! & 255; }
-  return out;
-}
-
 export function prependAs(path: readonly AsPathSegment[], as: number, count: number): AsPathSegment[] {
   if (count <= 0) return [...path];
   const add = new Array<number>(count).fill(as);
@@ -207,7 +198,7 @@ function compileActions(x: PolicyActions): (a: RouteAttrs, c: RouteContext) => R
     });
   }
   if (x.setNextHop !== undefined) {
-    const fixed = x.setNextHop === 'self' ? undefined : addressBytes(x.setNextHop);
+    const fixed = x.setNextHop === 'self' ? undefined : parseAddressBytes(x.setNextHop);
     steps.push((a, c) => ({ ...a, nextHop: fixed ?? c.selfNextHop }));
   }
   if (x.prepend) { const p = x.prepend; steps.push((a, c) => ({ ...a, asPath: prependAs(a.asPath, p.as ?? c.localAs, p.count) })); }

@@ -4,7 +4,7 @@
  * advertised set is unchanged, groups the rest by outgoing set and writes packed UPDATEs. End-of-RIB
  * follows once the initial table has been sent (RFC 4724).
  */
-import { addressBytes } from '../policy/compile.js';
+import { parseAddressBytes } from '../../src/net/index.js';
 import { parseCommunity, parseLargeCommunity } from '../policy/community.js';
 import type { OriginateAttrs } from './api.js';
 import type { AttrSet, AttrStore } from './attr-store.js';
@@ -22,7 +22,7 @@ const CHUNK = 16384;
 export function originateAttrs(o: OriginateAttrs): RouteAttrs {
   return {
     ...EMPTY_ATTRS,
-    nextHop: o.nextHop !== undefined ? addressBytes(o.nextHop) : new Uint8Array(0),
+    nextHop: o.nextHop !== undefined ? parseAddressBytes(o.nextHop) : new Uint8Array(0),
     communities: (o.communities ?? []).map(parseCommunity),
     largeCommunities: (o.largeCommunities ?? []).flatMap((t) => [...parseLargeCommunity(t)]),
     ...(o.med !== undefined && { med: o.med }),

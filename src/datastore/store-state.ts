@@ -88,7 +88,22 @@ export function normalizeResource(raw: unknown, ctx: StoreContext): { info: Kind
     ]);
   }
   if (!info.namespaced) delete meta.namespace;
+  checkAnnotationSize(info.kind, meta.name, meta.annotations);
   return { info, object: { ...object, metadata: meta } };
+}
+
+/** Kubernetes' limit on the total size of an object's annotations (keys + values, bytes). */
+export const MAX_ANNOTATIONS_BYTES = 256 * 1024;
+
+function checkAnnotationSize(kind: string, name: string, annotations: Readonly<Record<string, string>> | undefined): void {
+  if (!annotations) return;
+  let total = 0;
+  for (const [k, v] of Object.entries(annotations)) total += Buffer.byteLength(k) + Buffer.byteLength(String(v));
+  if (total > MAX_ANNOTATIONS_BYTES) {
+    throw new ValidationError(kind, name, [
+      { path: 'metadata.annotations', message: `total size ${total} bytes exceeds the limit of ${MAX_ANNOTATIONS_BYTES} bytes (256 KiB, as in Kubernetes)` },
+    ]);
+  }
 }
 
 function withDefaultNamespace(raw: unknown): unknown {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { MARGAY_API_VERSION } from './kinds.js';
 import { Cidr, CidrKeepingHostBits, DnsSubdomain, SelectorString } from './fields.js';
 import { ObjectMetaSchema } from './metadata.js';
+import { ipVersionOf } from '../net/index.js';
 import { addressCount, cidrContains, parseCidr } from './net.js';
 
 /**
@@ -14,8 +15,8 @@ const EncapMode = z.enum(['Never', 'Always', 'CrossSubnet']);
 const LINK_LOCAL_V4 = parseCidr('169.254.0.0/16')!;
 const LINK_LOCAL_V6 = parseCidr('fe80::/10')!;
 
-export const BLOCK_SIZE_RANGE = { 4: [20, 32], 6: [116, 128] } as const;
-export const DEFAULT_BLOCK_SIZE = { 4: 26, 6: 122 } as const;
+export const BLOCK_SIZE_RANGE = { ipv4: [20, 32], ipv6: [116, 128] } as const;
+export const DEFAULT_BLOCK_SIZE = { ipv4: 26, ipv6: 122 } as const;
 
 const IPPoolSpec = z
   .strictObject({
@@ -35,17 +36,17 @@ const IPPoolSpec = z
       ctx.addIssue({ code: 'custom', path: ['cidr'], message: `${s.cidr} has host bits set; use ${c.cidr}` });
       return;
     }
-    if (cidrContains(c.family === 4 ? LINK_LOCAL_V4 : LINK_LOCAL_V6, c) || cidrContains(c, c.family === 4 ? LINK_LOCAL_V4 : LINK_LOCAL_V6)) {
+    if (cidrContains(c.family === 'ipv4' ? LINK_LOCAL_V4 : LINK_LOCAL_V6, c) || cidrContains(c, c.family === 'ipv4' ? LINK_LOCAL_V4 : LINK_LOCAL_V6)) {
       ctx.addIssue({ code: 'custom', path: ['cidr'], message: `${s.cidr} overlaps the link-local range` });
     }
     const [min, max] = BLOCK_SIZE_RANGE[c.family];
     const bs = s.blockSize ?? DEFAULT_BLOCK_SIZE[c.family];
     if (bs < min || bs > max) {
-      ctx.addIssue({ code: 'custom', path: ['blockSize'], message: `${bs} is out of range for an IPv${c.family} pool (${min}..${max})` });
+      ctx.addIssue({ code: 'custom', path: ['blockSize'], message: `${bs} is out of range for an IPv${ipVersionOf(c.family)} pool (${min}..${max})` });
     } else if (c.prefix > bs && !s.disabled) {
       ctx.addIssue({ code: 'custom', path: ['cidr'], message: `${s.cidr} is smaller than one block (/${bs}); use a prefix of /${bs} or shorter` });
     }
-    if (c.family === 6 && s.ipipMode !== 'Never') {
+    if (c.family === 'ipv6' && s.ipipMode !== 'Never') {
       ctx.addIssue({ code: 'custom', path: ['ipipMode'], message: 'IPIP is IPv4 only; must be Never for an IPv6 pool' });
     }
     if (s.ipipMode !== 'Never' && s.vxlanMode !== 'Never') {
