@@ -13,7 +13,7 @@ import { cniPlugin, labPaths, NETCONF, podAgentScript, type LabContext } from '.
 import type { LabPod } from './lab-plan.js';
 import type { LabPodState, LabState } from './lab-state.js';
 import { canConnect } from './margay-processes.js';
-import { spawnDaemon, stopProcess, type ProcessRecord } from './processes.js';
+import { spawnDaemon, stopProcess, toRecord, type ProcessRecord } from './processes.js';
 import { nsName } from './topology-spec.js';
 import { waitFor } from './wait.js';
 
@@ -72,7 +72,7 @@ export async function startPodAgent(ctx: LabContext, state: LabState, label: str
     argv: [process.execPath, '--max-old-space-size=32', podAgentScript(), '--control', socket],
     env: ctx.env,
   });
-  const { exited: _e, hasExited: _h, ...rec } = proc;
+  const rec = toRecord(proc);
   state.processes.push(rec);
   await save();
   await waitFor(`pod-agent ${label} control socket`, async () => {

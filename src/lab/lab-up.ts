@@ -20,7 +20,7 @@ import { createPod, startPodAgent } from './lab-pods.js';
 import { labReport, matrixFor } from './lab-report.js';
 import { lockLab, readState, writeState, type LabState } from './lab-state.js';
 import { startMargayNode, type NodeAgent } from './margay-processes.js';
-import { isRunning } from './processes.js';
+import { isRunning, toRecord } from './processes.js';
 import type { Matrix } from './probe.js';
 import { startTor } from './tor.js';
 import { upTopology } from './topology.js';
@@ -130,7 +130,7 @@ async function startAgents(ctx: LabContext, state: LabState, plan: LabPlan, save
         ...(plan.options.mode === 'ebgp' ? { AS: String(n.asn) } : {}),
       },
     });
-    const { exited: _e, hasExited: _h, ...rec } = a.proc;
+    const rec = toRecord(a.proc);
     state.processes.push(rec);
     await save();
     agents.push(a);

@@ -46,6 +46,11 @@ export interface SpawnedProcess extends ProcessRecord {
   hasExited(): boolean;
 }
 
+/** The plain, serialisable record of a process (drops a SpawnedProcess's promise and methods). */
+export function toRecord(p: ProcessRecord): ProcessRecord {
+  return { name: p.name, ns: p.ns, pid: p.pid, startTime: p.startTime, pidFile: p.pidFile, logFile: p.logFile };
+}
+
 /** Starts argv detached inside `ns` (`ip netns exec` runs it in place, so the pid is the process's own). */
 export async function spawnDaemon(spec: SpawnSpec): Promise<SpawnedProcess> {
   const base = spec.file ?? spec.name.replace(/\s+/g, '-');

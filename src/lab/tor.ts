@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { LabProcessError } from './errors.js';
 import type { LabPlan, TorKind } from './lab-plan.js';
 import { binPath, startMargayBgpd } from './margay-processes.js';
-import type { ProcessRecord } from './processes.js';
+import { toRecord, type ProcessRecord } from './processes.js';
 import { startBird, startFrr } from './reference-daemons.js';
 
 export interface SessionRow {
@@ -92,7 +92,7 @@ export async function startTor(kind: TorKind, plan: LabPlan, ns: string, workdir
       const d = await startMargayBgpd({ ns, workdir, name: 'tor', logLevel: 'warn', config: (socket) => bgpdTorConfig(plan, socket) });
       return {
         kind,
-        records: [d.proc],
+        records: [toRecord(d.proc)],
         async sessions() {
           const r = await execa(process.execPath, [binPath('margayctl'), 'bgp', 'peers', '-o', 'json', '--socket', d.socket], { reject: false });
           if (r.exitCode !== 0) throw new LabProcessError('margayctl', `bgp peers: ${r.stderr}`);

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { LabProcessError } from '../errors.js';
-import { logTail, spawnDaemon } from '../processes.js';
+import { logTail, spawnDaemon, toRecord } from '../processes.js';
 import type { ProcessRecord } from '../processes.js';
 import { waitFor } from '../wait.js';
 import { makeWorkdir, stopRecords, type DaemonHandle, type DaemonOptions } from './common.js';
@@ -54,7 +54,7 @@ export async function startGobgp(ns: string, tomlConfig: string, opts: DaemonOpt
     kind: 'gobgp',
     ns,
     workdir,
-    records: [proc],
+    records: [toRecord(proc)],
     gobgp,
     async neighbors() {
       const out = await gobgp('neighbor', '-j');
