@@ -45,6 +45,9 @@ export function cniPlugin(): { argv: string[]; dir: string } {
   return existsSync(bin) ? { argv: [bin], dir } : { argv: [process.execPath, join(dir, 'main.js')], dir };
 }
 
+/** Where the CNI plugin looks for its node's agent socket (cni-<netns inode>.sock). */
+export const CNI_DIR = '/run/margay';
+
 export const NETCONF = { cniVersion: '1.0.0', name: 'k8s-pod-network', type: 'margay', ipam: { type: 'margay-ipam' } } as const;
 
 export function section(title: string): string {

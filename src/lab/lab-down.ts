@@ -3,9 +3,9 @@
  * `up` crashed part-way. Processes are stopped by their recorded pid (and start time), newest first;
  * then the journaled namespaces and links go; then the files the lab wrote in its dir.
  */
-import { readdir, rm, rmdir } from 'node:fs/promises';
+import { readdir, readlink, rm, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type LabContext } from './lab-context.js';
+import { CNI_DIR, type LabContext } from './lab-context.js';
 import { lockLab, readState, removeState, writeState } from './lab-state.js';
 import { stopProcess } from './processes.js';
 import { teardown } from './topology.js';
@@ -34,6 +34,10 @@ export async function labDown(ctx: LabContext, opts: { readonly locked?: boolean
       state.processes = state.processes.filter((x) => x !== p);
       await writeState(state);
     }
+    for (const link of state.cniLinks) await removeOurLink(link, ctx.dir);
+    if (state.madeCniDir) await removeDirIfEmpty(CNI_DIR);
+    state.cniLinks = [];
+    state.madeCniDir = false;
     const removed = state.entries.length;
     await teardown(state.entries, ctx);
     state.entries = [];
@@ -47,6 +51,19 @@ export async function labDown(ctx: LabContext, opts: { readonly locked?: boolean
     await unlock?.();
     if (!opts.locked) await removeDirIfEmpty(ctx.dir);
   }
+}
+
+/** Removes a symlink only if it is one and points into the lab dir (never someone else's socket). */
+async function removeOurLink(link: string, dir: string): Promise<void> {
+  let target: string;
+  try {
+    target = await readlink(link);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EINVAL') return; // gone, or not a symlink: not ours
+    throw err;
+  }
+  if (target.startsWith(`${dir}/`)) await unlink(link);
 }
 
 async function removeDirIfEmpty(dir: string): Promise<void> {

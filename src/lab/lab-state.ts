@@ -31,6 +31,12 @@ export interface LabState {
   readonly options: LabOptions;
   phase: 'building' | 'up' | 'failed';
   entries: TopologyEntry[];
+  /**
+   * Symlinks the lab made so the CNI plugin finds each node's agent where it looks
+   * (/run/margay/cni-<netns inode>.sock → the agent's private run dir), and whether it made that dir.
+   */
+  cniLinks: string[];
+  madeCniDir: boolean;
   processes: ProcessRecord[];
   pods: LabPodState[];
 }
@@ -59,6 +65,8 @@ const StateSchema = z.strictObject({
   }),
   phase: z.enum(['building', 'up', 'failed']),
   entries: z.array(z.strictObject({ kind: z.enum(['netns', 'host-link']), name: z.string() })),
+  cniLinks: z.array(z.string().regex(/^\/run\/margay\/cni-\d+\.sock$/)),
+  madeCniDir: z.boolean(),
   processes: z.array(Record_),
   pods: z.array(
     z.strictObject({ name: z.string(), namespace: z.string(), node: z.string(), containerId: z.string(), netns: z.string(), ips: z.array(z.string()) }),

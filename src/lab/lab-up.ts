@@ -9,11 +9,13 @@
  * `up` on a lab that is already up with the same options only reports; with other options it refuses.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, stat, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { applyManifests, openDatastore, type Datastore } from '../datastore/index.js';
 import { LabProcessError, LabStateError, LabTimeoutError } from './errors.js';
-import { labPaths, section, type LabContext } from './lab-context.js';
+import { CNI_DIR, labPaths, section, type LabContext } from './lab-context.js';
 import { labDown } from './lab-down.js';
 import { planLab, validateOptions, type LabOptions, type LabPlan } from './lab-plan.js';
 import { createPod, startPodAgent } from './lab-pods.js';
@@ -62,7 +64,7 @@ export async function labUp(ctx: LabContext, options: LabOptions, opts: { readon
 async function build(ctx: LabContext, options: LabOptions, convergeMs: number): Promise<UpResult> {
   const started = performance.now();
   const prefix = `mgy${options.name}${randomBytes(2).toString('hex')}`;
-  const state: LabState = { version: 1, name: options.name, prefix, dir: ctx.dir, options, phase: 'building', entries: [], processes: [], pods: [] };
+  const state: LabState = { version: 1, name: options.name, prefix, dir: ctx.dir, options, phase: 'building', entries: [], cniLinks: [], madeCniDir: false, processes: [], pods: [] };
   const save = (): Promise<void> => writeState(state);
   await save();
   const plan = planLab(options, prefix);
@@ -89,6 +91,7 @@ async function build(ctx: LabContext, options: LabOptions, convergeMs: number): 
       .catch(async (err: unknown) => {
         throw new LabProcessError('margay-node', (err as Error).message, (await Promise.all(agents.map(async (a) => `[${a.nodeName}] ${(await a.log()).slice(-1500)}`))).join('\n'));
       });
+    if (plan.pods.length > 0) for (const a of agents) await linkCniSocket(state, a, save);
     ctx.out(`lab ${options.name}: ToR (${options.tor}) and ${agents.length} margay-node agents up in ${ms(started)}`);
 
     for (const n of plan.nodes) await startPodAgent(ctx, state, n.name, nsName(prefix, n.name), save);
@@ -136,6 +139,26 @@ async function startAgents(ctx: LabContext, state: LabState, plan: LabPlan, save
     agents.push(a);
   }
   return agents;
+}
+
+/**
+ * The plugin looks for its node's agent at /run/margay/cni-<inode of its netns>.sock. Lab agents keep
+ * private run dirs (their other sockets share names), so the lab links that path to the socket in
+ * the agent's run dir — recorded in state first, removed by down.
+ */
+async function linkCniSocket(state: LabState, a: NodeAgent, save: () => Promise<void>): Promise<void> {
+  const ino = (await stat(`/run/netns/${a.ns}`)).ino;
+  const target = join(a.runDir, `cni-${ino}.sock`);
+  await waitFor(`${a.nodeName}'s CNI socket ${target}`, async () => existsSync(target), 30_000, 100);
+  if (!existsSync(CNI_DIR)) {
+    state.madeCniDir = true;
+    await save();
+    await mkdir(CNI_DIR, { recursive: true, mode: 0o755 });
+  }
+  const link = join(CNI_DIR, `cni-${ino}.sock`);
+  state.cniLinks.push(link);
+  await save();
+  await symlink(target, link);
 }
 
 /** Waits until every pod reaches every other pod (TCP and UDP, no NAT); false on timeout. */
