@@ -15,6 +15,7 @@ import { realpathSync, rmSync } from 'node:fs';
 import { connect, createServer, isIPv6 } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { LabProcessError } from './errors.js';
 
 export const PROBE_PORT = 7000;
 const MAX_REQUEST = 1 << 20;
@@ -90,11 +91,11 @@ export function probe(targets: readonly ProbeTarget[], timeoutMs: number): Promi
 
 function parseRequest(line: string): { targets: ProbeTarget[]; timeoutMs: number } {
   const req = JSON.parse(line) as { probe?: unknown; timeoutMs?: unknown };
-  if (!Array.isArray(req.probe) || req.probe.length > MAX_TARGETS) throw new Error(`"probe" must be an array of at most ${MAX_TARGETS} targets`);
+  if (!Array.isArray(req.probe) || req.probe.length > MAX_TARGETS) throw new LabProcessError('pod-agent', `"probe" must be an array of at most ${MAX_TARGETS} targets`);
   const targets = req.probe.map((t: { ip?: unknown; proto?: unknown; port?: unknown }, i) => {
-    if (typeof t.ip !== 'string' || (t.proto !== 'tcp' && t.proto !== 'udp')) throw new Error(`probe[${i}] needs "ip" and "proto" (tcp|udp)`);
+    if (typeof t.ip !== 'string' || (t.proto !== 'tcp' && t.proto !== 'udp')) throw new LabProcessError('pod-agent', `probe[${i}] needs "ip" and "proto" (tcp|udp)`);
     const port = t.port === undefined ? PROBE_PORT : Number(t.port);
-    if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new Error(`probe[${i}].port must be 1..65535`);
+    if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new LabProcessError('pod-agent', `probe[${i}].port must be 1..65535`);
     return { ip: t.ip, proto: t.proto, port } as ProbeTarget;
   });
   const timeoutMs = typeof req.timeoutMs === 'number' && req.timeoutMs >= 50 && req.timeoutMs <= 30_000 ? req.timeoutMs : 1500;
