@@ -49,6 +49,9 @@ export const ERROR_CODES = {
   MGY_IPAM_EXHAUSTED: 'every candidate IP pool is full for this node; says whether retrying shortly helps (addresses cooling down)',
   MGY_IPAM_ADDRESS_IN_USE: 'a fixed address is already allocated, reserved (IPReservation), or in no pool',
   MGY_IPAM_CONTENDED: 'IPAM compare-and-swap kept losing to concurrent writers; retryable',
+  // -- agent dataplane
+  MGY_DATAPLANE_APPLY: 'a dataplane reconciler (routes, iptables, ipsets, ...) failed to apply; it resyncs and the loop retries with back-off',
+  MGY_DATAPLANE_ENDPOINT_WAIT: 'a workload endpoint was not programmed in time (or was removed / the dataplane stopped) while a caller waited for it',
   // -- lab
   MGY_LAB_SPEC: 'a lab or topology spec is malformed (names the field and the reason)',
   MGY_LAB_TOPOLOGY: 'building or tearing down a lab topology failed (what was built is removed again)',
