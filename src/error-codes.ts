@@ -58,8 +58,11 @@ export const ERROR_CODES = {
   MGY_AGENT_CONTROL_READ_ONLY: 'the agent status socket refuses announce/withdraw: the agent originates its blocks from the datastore',
   MGY_CNI_IPAM_CONFIG: 'the CNI netconf ipam section is invalid (assign_ipv4/assign_ipv6 not booleans, pools not a list)',
   // -- lab
-  MGY_LAB_DAEMON: 'a lab daemon (BIRD, FRR, GoBGP, margay-bgpd) failed to start or a command to it failed',
+  MGY_LAB_SPEC: 'a lab or topology spec is malformed (names the field and the reason)',
+  MGY_LAB_TOPOLOGY: 'building or tearing down a lab topology failed (what was built is removed again)',
+  MGY_LAB_PROCESS: 'a lab process (margay-node, margay-bgpd, BIRD, FRR, GoBGP, pod-agent, CNI plugin) failed to start, died or could not be stopped',
   MGY_LAB_TIMEOUT: 'the lab waited too long for a daemon or a condition',
+  MGY_LAB_STATE: 'a lab\'s state file or lab dir is missing, malformed, busy or belongs to another lab',
 } as const satisfies Record<`MGY_${string}`, string>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -35,7 +35,7 @@ class Injected implements WorkloadVethOps, SysctlOps {
   remove(h: string) { return this.real.remove(h); }
   inspectPod(n: string, i: string) { return this.real.inspectPod(n, i); }
   get(k: string) { return this.sys.get(k); }
-  getMany(k: readonly string[]) { return this.sys.getMany(k); }
+  getMany(keys: readonly string[]) { return this.sys.getMany(keys); }
   set(k: string, v: string | number) { return this.sys.set(k, v); }
   async setMany(e: Readonly<Record<string, string | number>>): Promise<void> {
     if (this.point === 'sysctl') throw new KernelOpError(['write', '/proc/sys/net/ipv4/conf/x/proxy_arp'], null, 'EACCES');
