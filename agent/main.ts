@@ -7,13 +7,13 @@
  *
  * The only place that reads process.env and creates the root logger.
  */
-import { loadAgentConfig, type AgentConfig } from '../src/config/agent.js';
+import { loadAgentConfig, type AgentConfig } from '../src/config/index.js';
 import { openDatastore } from '../src/datastore/index.js';
 import { ConfigError, MargayError } from '../src/errors.js';
 import { createRootLogger } from '../src/log.js';
-import type { KindId } from '../src/model/kinds.js';
+import type { KindId } from '../src/model/index.js';
 import { HealthServer } from './health.js';
-import { ResourceCache } from './sync/resource-cache.js';
+import { ResourceCache } from './sync/index.js';
 
 /** Every kind the agent reads (ARCHITECTURE.md §3 "Resources"). */
 export const AGENT_KINDS: readonly KindId[] = [

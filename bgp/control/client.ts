@@ -1,7 +1,7 @@
 /** Client side of the control API (margayctl bgp, tests). */
 import { request } from 'node:http';
 import { MargayError } from '../../src/errors.js';
-import type { AnnounceRequest, PeerStatusView, RibQuery, RibQueryResult } from '../speaker/types.js';
+import type { AnnounceRequest, PeerStatusView, RibQuery, RibQueryResult } from '../speaker/index.js';
 
 export class ControlClientError extends MargayError {
   readonly code = 'MGY_BGP_CONTROL_CLIENT';

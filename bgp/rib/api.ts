@@ -1,7 +1,7 @@
 /**
  * The method surface of `Rib` (bgp/rib/rib.ts), published first so the speaker can code against it.
  */
-import type { PolicyDefinition } from '../policy/types.js';
+import type { PolicyDefinition } from '../policy/index.js';
 import type {
   UnsendableRoute, BestPathChange, Family, IngestResult, PeerRibCounts, RibNegotiated, RibPeerConfig, RibQuery, RibRoute, RibUpdate,
 } from './types.js';

@@ -1,7 +1,7 @@
 /**
  * Runtime state of one peer inside the RIB (index 0 is the local pseudo-peer for originated routes).
  */
-import type { CompiledPolicy } from '../policy/compile.js';
+import type { CompiledPolicy } from '../policy/index.js';
 import { parseAddressBytes } from '../../src/net/index.js';
 import type { AttrSet } from './attr-store.js';
 import type { PeerFacts } from './best-path.js';

@@ -12,8 +12,8 @@
  * Pure: no I/O, no timers, no logger. Errors: RibStateError for calls that break the contract.
  */
 import { MargayError } from '../../src/errors.js';
-import { compilePolicy } from '../policy/compile.js';
-import type { PolicyDefinition } from '../policy/types.js';
+import { compilePolicy } from '../policy/index.js';
+import type { PolicyDefinition } from '../policy/index.js';
 import type { OriginateAttrs, RibApi, RibDiagnostics, RibSlicedRemoval } from './api.js';
 import { AttrStore, type AttrSet } from './attr-store.js';
 import { scanAttrs, type AttrScan } from './attrs.js';

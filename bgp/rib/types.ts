@@ -3,7 +3,7 @@
  * decoded UPDATEs and session events and pulls encoded UPDATE buffers and best-path changes out.
  */
 import type { IpFamily } from '../../src/net/index.js';
-import type { PolicyDefinition, PrefixList } from '../policy/types.js';
+import type { PolicyDefinition, PrefixList } from '../policy/index.js';
 
 /** Unicast families handled by the RIB. */
 /** The address family, spelled as everywhere in Margay (src/net). */

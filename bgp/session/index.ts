@@ -21,4 +21,4 @@ export { BgpListener, normalizeAddress, type ListenRange, type ListenerOptions }
 export { TcpTransport } from './transport.js';
 export { makeSessionConfig, openCapabilities, SESSION_DEFAULTS } from './config.js';
 export { REAL_CLOCK, type Clock } from './connection.js';
-export { isSockoptAvailable, SocketOptionError } from '../native/sockopt.js';
+export { isSockoptAvailable, SocketOptionError } from '../native/index.js';

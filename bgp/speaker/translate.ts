@@ -5,12 +5,12 @@
  */
 import { prefixTextContains } from '../../src/net/index.js';
 import { isIP } from 'node:net';
-import { FAMILY, type FamilyKey } from '../codec/constants.js';
-import type { AddPathMode } from '../codec/types.js';
+import { FAMILY, type FamilyKey } from '../codec/index.js';
+import type { AddPathMode } from '../codec/index.js';
 import type { BgpdConfig, PeerConfig, PolicyConfig, ListenRangeConfig } from '../config.js';
-import type { PolicyDefinition, PolicyStatement } from '../policy/types.js';
-import type { Family, RibOptions, RibPeerConfig } from '../rib/types.js';
-import type { SessionConfigInput } from '../session/types.js';
+import type { PolicyDefinition, PolicyStatement } from '../policy/index.js';
+import type { Family, RibOptions, RibPeerConfig } from '../rib/index.js';
+import type { SessionConfigInput } from '../session/index.js';
 import type { LinkFacts } from './interfaces.js';
 
 export type SpeakerConfig = Readonly<BgpdConfig>;

@@ -1,4 +1,4 @@
-import type { KindId, Resource } from '../model/kinds.js';
+import type { KindId, Resource } from '../model/index.js';
 import type { Datastore } from './types.js';
 import { ConflictError, AlreadyExistsError } from './types.js';
 import { normalizeResource, sameContent, type StoreContext } from './store-state.js';

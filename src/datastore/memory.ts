@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { KindId, Resource } from '../model/kinds.js';
+import type { KindId, Resource } from '../model/index.js';
 import { validateResource } from '../model/index.js';
 import { ConfigError } from '../errors.js';
 import type { Datastore, DeleteOptions, ListOptions, ListResult, WatchEvent, WatchHandle, WatchOptions } from './types.js';

@@ -1,4 +1,4 @@
-import { KINDS, kindFor, type KindId, type KindInfo, type Resource } from '../model/kinds.js';
+import { KINDS, kindFor, type KindId, type KindInfo, type Resource } from '../model/index.js';
 import { ValidationError } from '../errors.js';
 import { AlreadyExistsError, ConflictError, NotFoundError } from './types.js';
 

@@ -1,0 +1,2 @@
+/** src/config: the folder's public surface; other folders import from here. */
+export { loadAgentConfig, type AgentConfig } from './agent.js';
