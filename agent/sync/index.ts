@@ -1,2 +1,10 @@
-/** agent/sync: the folder's public surface; other folders import from here. */
-export { ResourceCache } from './resource-cache.js';
+/** agent/sync: the typed, in-sync resource cache between the datastore and the calculation graph. */
+export {
+  objectKey,
+  ResourceCache,
+  WATCH_BACKOFF,
+  type CacheConsumer,
+  type RemoveArgs,
+  type ResourceCacheOptions,
+  type UpsertArgs,
+} from './resource-cache.js';
