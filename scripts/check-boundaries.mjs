@@ -17,7 +17,7 @@ import { join, relative } from 'node:path';
 const ROOT = process.argv[2] ?? new URL('..', import.meta.url).pathname;
 const WARN_LINES = 400;
 const MAX_LINES = 500;
-const PURE_DIRS = ['bgp/attrs', 'bgp/codec', 'bgp/fsm', 'bgp/rib', 'bgp/policy', 'src/model', 'src/selector', 'src/net', 'agent/calc', 'policy'];
+const PURE_DIRS = ['bgp/attrs', 'bgp/codec', 'bgp/fsm', 'bgp/rib', 'bgp/route-policy', 'src/model', 'src/selector', 'src/net', 'agent/calc', 'policy'];
 const SHIPPED_DIRS = ['src', 'agent', 'bgp', 'ipam', 'policy', 'cni'];
 const FORBIDDEN_IMPORTS = [
   /^node:(net|dgram|child_process|fs|fs\/promises|http|https|http2|timers|timers\/promises|worker_threads|cluster|tls)$/,

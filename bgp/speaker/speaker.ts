@@ -75,7 +75,7 @@ export class BgpSpeaker {
   readonly #log: Logger;
   readonly #deps: SpeakerDeps;
   #rib!: RibPort;
-  #policies = new Map<string, import('../policy/types.js').PolicyDefinition>();
+  #policies = new Map<string, import('../route-policy/types.js').RoutePolicy>();
   readonly #peers = new Map<string, SpeakerPeer>();
   /**
    * Dynamic neighbours are forgotten with their session, but a max-prefix back-off (RFC 4486) must
