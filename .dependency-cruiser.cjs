@@ -76,14 +76,18 @@ module.exports = {
         'Composition roots import folders through index.ts too; only their dynamic imports may name a file ' +
         '(lazy loading keeps start-up fast: load the one module a command needs, not the whole barrel).',
       severity: 'error',
-      from: { path: ROOTS },
-      to: { path: `^${TOP}/[^/]+/`, pathNot: ['/index\\.ts$', TESTS], dependencyTypesNot: ['dynamic-import'] },
+      from: { path: '^(agent|bgp|cni|src/cli)/(?:main|margayctl)\\.ts$' },
+      to: {
+        path: [`^${TOP}/[^/]+/`, '^(bgp|ipam|policy|cni|agent)/[^/]+\\.ts$'],
+        pathNot: ['/index\\.ts$', TESTS, ROOTS, '^src/[^/]+\\.ts$', '^$1/[^/]+\\.ts$'],
+        dependencyTypesNot: ['dynamic-import'],
+      },
     },
     {
       name: 'feature-top-file-not-via-index',
       comment: "From outside a feature folder, import its top-level index.ts, not its other top-level files.",
       severity: 'error',
-      from: { path: `^${TOP}/`, pathNot: TESTS },
+      from: { path: `^${TOP}/`, pathNot: [TESTS, ROOTS] },
       to: { path: '^(bgp|ipam|policy|cni|agent)/[^/]+\\.ts$', pathNot: ['^$1/', '/index\\.ts$', ROOTS] },
     },
   ],

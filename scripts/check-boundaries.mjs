@@ -17,6 +17,9 @@ import { join, relative } from 'node:path';
 const ROOT = process.argv[2] ?? new URL('..', import.meta.url).pathname;
 const WARN_LINES = 400;
 const MAX_LINES = 500;
+// Files over MAX_LINES when the rule arrived, each allowed its current size until its owner splits
+// it (it may shrink, not grow). Remove an entry once the file is back under the limit.
+const SIZE_BASELINE = { 'bgp/session/connection.ts': 514 };
 const PURE_DIRS = ['bgp/attrs', 'bgp/codec', 'bgp/fsm', 'bgp/rib', 'bgp/route-policy', 'src/model', 'src/selector', 'src/net', 'agent/calc', 'policy'];
 const SHIPPED_DIRS = ['src', 'agent', 'bgp', 'ipam', 'policy', 'cni'];
 const FORBIDDEN_IMPORTS = [
@@ -82,7 +85,9 @@ for (const dir of SHIPPED_DIRS) {
     }
     if (isTest(file)) continue;
     const lines = text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
-    if (lines > MAX_LINES) problems.push(`${relative(ROOT, file)}: ${lines} lines, over the ${MAX_LINES}-line limit: split it by layer or protocol (STYLE §2.3)`);
+    const allowed = SIZE_BASELINE[relative(ROOT, file)];
+    if (allowed !== undefined && lines <= allowed) warnings.push(`${relative(ROOT, file)}: ${lines} lines, over ${MAX_LINES} (baseline ${allowed}: split it)`);
+    else if (lines > MAX_LINES) problems.push(`${relative(ROOT, file)}: ${lines} lines, over the ${MAX_LINES}-line limit: split it by layer or protocol (STYLE §2.3)`);
     else if (lines > WARN_LINES) warnings.push(`${relative(ROOT, file)}: ${lines} lines (warn above ${WARN_LINES}, fail above ${MAX_LINES})`);
     const bare = /\bthrow new (Error|TypeError|RangeError)\(/g;
     while ((m = bare.exec(text))) {

@@ -43,6 +43,12 @@ export const ERROR_CODES = {
   MGY_BGP_CONTROL_METHOD: 'control API: method not allowed on this endpoint (HTTP 405)',
   MGY_BGP_CONTROL_NOT_FOUND: 'control API: no such endpoint (HTTP 404)',
   MGY_BGP_CONTROL_INTERNAL: 'control API: an unexpected error while serving the request (HTTP 500)',
+  // -- IPAM (ipam/errors.ts)
+  MGY_IPAM_BAD_REQUEST: 'an IPAM request is malformed (handle id characters, unparsable pool/ipAddrs annotation, not an address)',
+  MGY_IPAM_NO_POOL: 'no enabled IP pool can serve the request (none selects the node, or a named pool is missing/disabled)',
+  MGY_IPAM_EXHAUSTED: 'every candidate IP pool is full for this node; says whether retrying shortly helps (addresses cooling down)',
+  MGY_IPAM_ADDRESS_IN_USE: 'a fixed address is already allocated, reserved (IPReservation), or in no pool',
+  MGY_IPAM_CONTENDED: 'IPAM compare-and-swap kept losing to concurrent writers; retryable',
   // -- lab
   MGY_LAB_DAEMON: 'a lab daemon (BIRD, FRR, GoBGP, margay-bgpd) failed to start or a command to it failed',
   MGY_LAB_TIMEOUT: 'the lab waited too long for a daemon or a condition',

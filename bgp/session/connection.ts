@@ -30,6 +30,7 @@ import type { BgpMessage, DecodeOptions, OpenMessage, RouteRefreshMessage, Updat
 import { jitter } from '../fsm/index.js';
 import { step } from '../fsm/index.js';
 import type { DownReason, FsmAction, FsmCtx, FsmEvent, Negotiated, SessionState, TimerName } from '../fsm/index.js';
+import { OWN_NEXT_HOP_LOG_MS, OwnNextHopWatch } from './own-next-hop.js';
 import { turnDeadline, yieldTurn } from './receive-budget.js';
 import type { SessionConfig } from './types.js';
 
@@ -76,6 +77,7 @@ export class Connection {
   #queueBytes = 0;
   #pumpScheduled = false;
   #pausedByUs = false;
+  readonly #pauses = { paused: 0, resumed: 0, maxBacklog: 0 };
   #rxBytes = 0;
   #lastWriteProgress = 0;
   #pendingWrites = 0;
@@ -83,6 +85,7 @@ export class Connection {
   /** The peer closed while messages were still queued: TcpFailed waits until they are processed. */
   #closedDetail: string | undefined;
   establishedAt = 0;
+  #ownNextHop = new OwnNextHopWatch(undefined);
 
   constructor(
     readonly incoming: boolean,
@@ -101,6 +104,13 @@ export class Connection {
   }
   get backlogBytes(): number {
     return this.#queueBytes;
+  }
+  get bytesRead(): number {
+    return this.#rxBytes;
+  }
+  /** Receive back-pressure so far: times the socket was paused / resumed, the largest backlog seen. */
+  get backPressure(): Readonly<{ paused: number; resumed: number; maxBacklog: number; pausedNow: boolean }> {
+    return { ...this.#pauses, pausedNow: this.#pausedByUs };
   }
   get socket(): Socket | undefined {
     return this.#socket;
@@ -179,6 +189,7 @@ export class Connection {
         this.owner.routeRefresh(this, a.refresh);
         return;
       case 'up':
+        this.#ownNextHop = new OwnNextHopWatch(this.#socket?.localAddress);
         this.#wasEstablished = true;
         this.establishedAt = this.clock.now();
         this.#lastWriteProgress = this.clock.now();
@@ -358,6 +369,12 @@ export class Connection {
   }
 
   #resetQueue(): void {
+    if (this.#pausedByUs) {
+      // Nothing waits any more: a socket we paused (if still ours) reads again.
+      this.#pausedByUs = false;
+      this.#pauses.resumed++;
+      this.#socket?.resume();
+    }
     this.#closedDetail = undefined;
     this.#queue = [];
     this.#qHead = 0;
@@ -385,8 +402,10 @@ export class Connection {
     }
     if (this.#queueBytes > this.config.maxBacklogBytes && !this.#pausedByUs) {
       this.#pausedByUs = true;
+      this.#pauses.paused++;
       socket.pause();
     }
+    if (this.#queueBytes > this.#pauses.maxBacklog) this.#pauses.maxBacklog = this.#queueBytes;
     if (!this.#pumpScheduled) this.#pump();
   }
 
@@ -429,11 +448,21 @@ export class Connection {
       yieldTurn();
       setImmediate(this.#pump);
     }
-    if (this.#pausedByUs && this.#queueBytes <= this.config.maxBacklogBytes / 2) {
+    if (this.#pausedByUs && this.#queueBytes <= this.config.resumeBacklogBytes) {
       this.#pausedByUs = false;
+      this.#pauses.resumed++;
       this.#socket?.resume();
     }
   };
+
+  /** RFC 4271 §6.3: a NEXT_HOP that is our own address SHOULD be logged (the RIB ignores the route). */
+  #logOwnNextHop(): void {
+    const w = this.#ownNextHop;
+    this.log.warn(
+      { nextHop: w.address, updates: w.takeCount(), perMinutes: OWN_NEXT_HOP_LOG_MS / 60_000 },
+      'UPDATE with our own address as NEXT_HOP: routes ignored (RFC 4271 §6.3)',
+    );
+  }
 
   /** Decode one message and feed the FSM. Returns true for an UPDATE. */
   #handle(m: Buffer): boolean {
@@ -458,9 +487,11 @@ export class Connection {
         return false;
       case 'update':
         this.owner.counted('in', MSG_TYPE.UPDATE);
+        // The one log line per RFC 7606 problem UPDATE (the speaker does not log them again).
         if (msg.problems.length > 0 && this.log.isLevelEnabled('warn')) {
           this.log.warn({ action: msg.action, problems: msg.problems.map((p) => p.message) }, 'UPDATE with RFC 7606 problems');
         }
+        if (this.#ownNextHop.check(msg, this.clock.now())) this.#logOwnNextHop();
         this.dispatch({ type: 'UpdateReceived', update: msg });
         return true;
       case 'keepalive':

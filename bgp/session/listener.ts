@@ -16,6 +16,7 @@ import { MargayError } from '../../src/errors.js';
 import { SocketOptionError, setGtsm, setMinTtl, setTcpMd5, setTtl } from '../native/index.js';
 import type { Session } from './session.js';
 import { connectionRejectedNotification } from './session.js';
+import { childWithout } from './log-bindings.js';
 
 export interface ListenRange {
   /** CIDR, e.g. '10.0.0.0/24'. */
@@ -62,7 +63,7 @@ export class BgpListener {
   readonly #log: Logger;
 
   constructor(private readonly opts: ListenerOptions) {
-    this.#log = opts.log.child({ component: 'bgp-listener' });
+    this.#log = childWithout(opts.log, { component: 'bgp-listener' });
   }
 
   /** Bind every address. Port 0 picks a free port (see `ports`). */

@@ -29,6 +29,7 @@ import { withHardReset } from '../fsm/index.js';
 import { STATES, type DownReason, type Negotiated, type OutNotification, type SessionState } from '../fsm/index.js';
 import { openCapabilities } from './config.js';
 import { Connection, REAL_CLOCK, type Clock, type ConnectionOwner } from './connection.js';
+import { childWithout } from './log-bindings.js';
 import type { PeerStatus, SessionConfig, SessionEvents, Transport } from './types.js';
 
 export interface SessionDeps {
@@ -81,7 +82,8 @@ export class Session extends EventEmitter<SessionEvents> {
   constructor(config: SessionConfig, deps: SessionDeps) {
     super();
     this.config = config;
-    this.#log = deps.log.child({ peer: config.peerAddress, peerAs: config.peerAs });
+    // The speaker's logger already names the peer: bind only what it lacks (no repeated JSON keys).
+    this.#log = childWithout(deps.log, { peer: config.peerAddress, peerAs: config.peerAs });
     this.#transport = deps.transport;
     this.#clock = deps.clock ?? REAL_CLOCK;
     this.#random = deps.random ?? Math.random;
@@ -118,6 +120,9 @@ export class Session extends EventEmitter<SessionEvents> {
       lastError: this.#lastError,
       lastDown: this.#lastDown,
       backlogBytes: (this.#outgoing?.backlogBytes ?? 0) + (this.#incoming?.backlogBytes ?? 0),
+      receivePauses: est?.backPressure.paused ?? 0,
+      bytesIn: est?.bytesRead ?? 0,
+      backlogMaxBytes: est?.backPressure.maxBacklog ?? 0,
     };
   }
 
@@ -303,7 +308,8 @@ export class Session extends EventEmitter<SessionEvents> {
       this.#established = conn;
       this.#refresh();
       const n = conn.negotiatedFacts!;
-      this.#log.info({ holdTime: n.holdTimeSeconds, peerRouterId: n.peerRouterIdText, peerAs: n.peerAs }, 'session established');
+      // The one 'session established' / 'session down' line per session (the speaker logs neither).
+      this.#log.info({ holdTime: n.holdTimeSeconds, peerRouterId: n.peerRouterIdText, remoteAs: n.peerAs, families: [...n.families] }, 'session established');
       this.emit('established', n);
     },
     down: (conn: Connection, why: DownReason) => {
@@ -318,7 +324,7 @@ export class Session extends EventEmitter<SessionEvents> {
       this.#refresh();
       if (wasUp) {
         this.#flaps += 1;
-        this.#log.warn({ reason: why.reason, upSeconds: Math.round(upSeconds) }, 'session down');
+        this.#log.warn({ reason: describe(why), upSeconds: Math.round(upSeconds) }, 'session down');
         this.emit('down', why);
       }
       if (!this.#ending) this.#scheduleRestart();

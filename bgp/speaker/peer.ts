@@ -221,8 +221,7 @@ export class SpeakerPeer {
       extendedMessages: n.extendedMessages,
       extendedNextHopV4: n.extendedNextHopV4 === true,
     };
-    rib.peerUp(this.id, ribNeg);
-    this.log.info({ peerAs: n.peerAs, routerId: n.peerRouterIdText, holdTime: n.holdTimeSeconds, families }, 'session established');
+    rib.peerUp(this.id, ribNeg); // 'session established' is logged once, by the session
     this.host.established(this);
     this.host.scheduleFlush();
   }
@@ -236,9 +235,6 @@ export class SpeakerPeer {
       nlri: m.nlri,
       treatAsWithdraw: m.action === 'treat-as-withdraw',
     });
-    if (m.action !== 'none' && this.log.isLevelEnabled('warn')) {
-      this.log.warn({ action: m.action, problems: m.problems.map((p) => p.message) }, 'UPDATE handled per RFC 7606');
-    }
     if (r.endOfRib) {
       this.pendingEor.delete(r.endOfRib);
       if (this.pendingEor.size === 0 && this.#staleTimer) {
@@ -331,7 +327,8 @@ export class SpeakerPeer {
       !this.#stopping && !!n?.localGracefulRestart && !!peerGr && this.adminDown === undefined &&
       (!notified || (peerGr.notification && !isHardReset(why)));
     if (this.ribRegistered) this.host.rib().startPeerDown(this.id, { gracefulRestart: helper });
-    this.log.info({ reason: describeDown(why), gracefulRestart: helper }, 'session down');
+    // 'session down' itself is logged once, by the session; here only what the speaker decided.
+    if (helper) this.log.info({ restartSeconds: peerGr?.restartTimeSeconds }, 'peer down: graceful-restart helper keeps its routes as stale');
     if (helper && peerGr) {
       this.#gracefulHelper = true;
       const seconds = peerGr.restartTimeSeconds;

@@ -12,10 +12,11 @@
  *                                                ▼
  *                                       FibSyncLoop (bgp/fib) ──▶ RouteTable (src/kernel)
  *
- * Flushing runs on setImmediate in bounded slices (FLUSH_BUDGET bytes per peer per turn), so keepalives
+ * Flushing runs on setImmediate in time-bounded slices (steps of FLUSH_STEP bytes per peer), so keepalives
  * and hold timers of every session keep running while a big table moves (issue: "never starved").
  */
 import { type Clock, realClock, sleep, type Timer } from '../../src/runtime/index.js';
+import { DynamicBackoff } from './dynamic-backoff.js';
 import { planReconfigure, type ReconfigureAction, type ReconfigureSummary } from './reconfigure-plan.js';
 import { assert } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
@@ -25,6 +26,7 @@ import { CEASE_SUBCODE, ERR } from '../codec/index.js';
 import { shutdownData } from '../codec/index.js';
 import { FibSync } from '../fib/index.js';
 import { FibSyncLoop } from '../fib/index.js';
+import { flushDeadline, yieldFlushTurn } from '../session/index.js';
 import type { Family } from '../rib/index.js';
 import { deviceOf, fibChanges, linkFacts, systemInterfaces, type InterfaceSource } from './interfaces.js';
 import { SpeakerPeer, type PeerHost } from './peer.js';
@@ -63,8 +65,9 @@ export interface SpeakerDeps {
 
 export type { ReconfigureSummary } from './reconfigure-plan.js';
 
-const FLUSH_BUDGET = 512 * 1024;
-const BEST_BATCH = 65_536;
+/** Outbound bytes per peer per flush step, and best-path changes per step (see #flush). */
+const FLUSH_STEP = 64 * 1024;
+const BEST_STEP = 4096;
 /** Paths a lost session gives up per flush slice (≈ 10–25 ms at 1M paths, docs/bgp-rib.md). */
 const PEER_DOWN_BUDGET = 20_000;
 /** Dynamic neighbours remembered in max-prefix back-off at most (oldest forgotten first). */
@@ -77,11 +80,8 @@ export class BgpSpeaker {
   #rib!: RibPort;
   #policies = new Map<string, import('../route-policy/types.js').RoutePolicy>();
   readonly #peers = new Map<string, SpeakerPeer>();
-  /**
-   * Dynamic neighbours are forgotten with their session, but a max-prefix back-off (RFC 4486) must
-   * outlive it: address → until (ms; Infinity for `action: shutdown`), bounded, expired entries dropped.
-   */
-  readonly #dynamicBackoff = new Map<string, number>();
+  /** Max-prefix back-off of dynamic neighbours, outliving their sessions (dynamic-backoff.ts). */
+  readonly #dynamicBackoff = new DynamicBackoff(DYNAMIC_BACKOFF_MAX);
   #listener: ListenerPort | undefined;
   #fib: FibSyncLoop | undefined;
   readonly #subscribers = new Set<(changes: readonly BestPathChange[]) => void>();
@@ -148,7 +148,7 @@ export class BgpSpeaker {
         batchSize: this.#config.fib.batchSize,
         ...(accept && { accept }),
       });
-      this.#fib = new FibSyncLoop(fib, this.#log.child({ component: 'fib' }));
+      this.#fib = new FibSyncLoop(fib, this.#deps.log.child({ component: 'fib' }));
       if (this.#deps.restarting === undefined && !this.#reconfiguring) {
         const ours = await this.#deps.routeTable.list({ table: this.#config.fib.table, protos: [OWNERSHIP.routeProtocol.bgp] });
         restarting = ours.length > 0;
@@ -162,7 +162,7 @@ export class BgpSpeaker {
     for (const p of this.#config.peers) this.#addPeer(p, false, sessions, restarting);
     const listen = this.#config.listen;
     if (listen.addresses.length > 0 && listen.port > 0) {
-      this.#listener = await this.#deps.listener.listen(listen, this.#log.child({ component: 'listener' }));
+      this.#listener = await this.#deps.listener.listen(listen, this.#deps.log.child({ component: 'bgp-listener' }));
       for (const p of this.#peers.values()) this.#listener.register(p.session);
       this.#addRanges(this.#config.listenRanges);
     }
@@ -364,13 +364,10 @@ export class BgpSpeaker {
     if (!range || this.#stopped) return undefined;
     const existing = this.#peers.get(address);
     if (existing) return existing.session;
-    const until = this.#dynamicBackoff.get(address);
+    const until = this.#dynamicBackoff.refusedUntil(address, this.#now());
     if (until !== undefined) {
-      if (until > this.#now()) {
-        this.#log.info({ peer: address, range: range.prefix, untilMs: until }, 'dynamic neighbour refused: max-prefix back-off');
-        return undefined;
-      }
-      this.#dynamicBackoff.delete(address);
+      this.#log.info({ peer: address, range: range.prefix, untilMs: until }, 'dynamic neighbour refused: max-prefix back-off');
+      return undefined;
     }
     const peer = this.#addPeer({ ...range, address }, true, sessions, false);
     this.#log.info({ peer: address, range: range.prefix }, 'dynamic neighbour accepted');
@@ -381,23 +378,10 @@ export class BgpSpeaker {
   #forgetDynamic(peer: SpeakerPeer): void {
     if (this.#peers.get(peer.settings.address) !== peer) return;
     this.#peers.delete(peer.settings.address);
-    if (peer.maxPrefixUntil !== undefined && peer.maxPrefixUntil > this.#now()) this.#rememberBackoff(peer.settings.address, peer.maxPrefixUntil);
+    if (peer.maxPrefixUntil !== undefined && peer.maxPrefixUntil > this.#now()) this.#dynamicBackoff.remember(peer.settings.address, peer.maxPrefixUntil, this.#now());
     if (peer.ribRegistered) this.#rib.startRemovePeer(peer.id);
     peer.destroy();
     this.#scheduleFlush();
-  }
-
-  /** Bounded: expired entries are dropped first, then the oldest. */
-  #rememberBackoff(address: string, until: number): void {
-    const now = this.#now();
-    for (const [a, u] of this.#dynamicBackoff) if (u <= now) this.#dynamicBackoff.delete(a);
-    this.#dynamicBackoff.delete(address);
-    while (this.#dynamicBackoff.size >= DYNAMIC_BACKOFF_MAX) {
-      const oldest = this.#dynamicBackoff.keys().next().value;
-      if (oldest === undefined) break;
-      this.#dynamicBackoff.delete(oldest);
-    }
-    this.#dynamicBackoff.set(address, until);
   }
 
   #ensureRibPeer(p: SpeakerPeer, peerAs: number, localAddress: string): void {
@@ -451,23 +435,44 @@ export class BgpSpeaker {
       this.#rib.peerDownStep(PEER_DOWN_BUDGET);
       more = true;
     }
-    for (const p of this.#peers.values()) {
-      if (this.#deferOutbound || !p.writable) continue;
-      if (this.#rib.hasOutbound(p.id)) {
-        const bufs = this.#rib.takeOutbound(p.id, FLUSH_BUDGET);
-        if (bufs.length > 0 && !p.send(bufs)) continue; // resumes on 'drain'
+    // Time-sliced (issue 8 §5): steps of FLUSH_STEP bytes per peer while this event-loop turn's budget
+    // (shared with the sessions' receive pumps, bgp/session) lasts, at least one round per call.
+    const deadline = flushDeadline();
+    let round: boolean;
+    do {
+      round = false;
+      more = false;
+      for (const p of this.#peers.values()) {
+        if (this.#deferOutbound || !p.writable) continue;
+        if (this.#rib.hasOutbound(p.id)) {
+          const bufs = this.#rib.takeOutbound(p.id, FLUSH_STEP);
+          if (bufs.length > 0 && !p.send(bufs)) continue; // resumes on 'drain'
+        }
+        if (this.#rib.hasOutbound(p.id)) round = more = true;
+        else if (p.pendingEorr.size > 0) p.sendPendingEorr();
       }
-      if (this.#rib.hasOutbound(p.id)) more = true;
-      else if (p.pendingEorr.size > 0) p.sendPendingEorr();
+    } while (round && performance.now() < deadline);
+    if (this.#rib.peerDownPending) more = true;
+    let changes = this.#rib.takeBestPathChanges(BEST_STEP);
+    while (changes.length > 0) {
+      this.#publish(changes);
+      if (changes.length < BEST_STEP) break;
+      if (performance.now() >= deadline) {
+        more = true;
+        break;
+      }
+      changes = this.#rib.takeBestPathChanges(BEST_STEP);
     }
-    const changes = this.#rib.takeBestPathChanges(BEST_BATCH);
-    if (changes.length === BEST_BATCH) more = true;
-    if (changes.length > 0) {
-      const out: BestPathChange[] = changes.map((c) => ({ prefix: c.prefix, family: c.family, nextHops: c.nextHops ?? [], local: c.local }));
-      if (this.#fib) this.#fib.push(fibChanges(out, (prefix, family, hop) => this.#deviceFor(prefix, family, hop), (prefix, hop) => this.#log.warn({ prefix, nextHop: hop }, 'link-local next hop on no known device: not installed')));
-      for (const s of this.#subscribers) s(out);
+    if (more) {
+      yieldFlushTurn();
+      this.#scheduleFlush();
     }
-    if (more) this.#scheduleFlush();
+  }
+
+  #publish(changes: ReturnType<RibPort['takeBestPathChanges']>): void {
+    const out: BestPathChange[] = changes.map((c) => ({ prefix: c.prefix, family: c.family, nextHops: c.nextHops ?? [], local: c.local }));
+    if (this.#fib) this.#fib.push(fibChanges(out, (prefix, family, hop) => this.#deviceFor(prefix, family, hop), (prefix, hop) => this.#log.warn({ prefix, nextHop: hop }, 'link-local next hop on no known device: not installed')));
+    for (const s of this.#subscribers) s(out);
   }
 
   /** The device of the session a link-local next hop was learned over (FIB: `via fe80::1 dev X`). */

@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { KINDS, kindFor, type KindId, type KindInfo, type Resource } from '../model/index.js';
-import { ValidationError } from '../errors.js';
+import { ConfigError, ValidationError } from '../errors.js';
 import { AlreadyExistsError, ConflictError, NotFoundError } from './types.js';
 
 /**
@@ -41,6 +42,21 @@ export interface StoreContext {
   readonly now: () => Date;
   /** Validates and defaults a resource (model's validateResource); throws ValidationError. */
   readonly validate: (raw: unknown) => Resource;
+}
+
+/** A StoreContext with random uids and the wall clock, validating with `validate`. */
+export function storeContext(validate: (raw: unknown) => Resource): StoreContext {
+  return { newUid: randomUUID, now: () => new Date(), validate };
+}
+
+export const DEFAULT_HISTORY_WINDOW = 1000;
+
+export function checkHistoryWindow(n: number | undefined): number {
+  const w = n ?? DEFAULT_HISTORY_WINDOW;
+  if (!Number.isInteger(w) || w < 1) {
+    throw new ConfigError('datastore', `historyWindow must be an integer ≥ 1, got ${w}`);
+  }
+  return w;
 }
 
 /** Store-managed metadata: assigned by the store, never taken from the caller. */
@@ -88,7 +104,22 @@ export function normalizeResource(raw: unknown, ctx: StoreContext): { info: Kind
     ]);
   }
   if (!info.namespaced) delete meta.namespace;
+  checkAnnotationSize(info.kind, meta.name, meta.annotations);
   return { info, object: { ...object, metadata: meta } };
+}
+
+/** Kubernetes' limit on the total size of an object's annotations (keys + values, bytes). */
+export const MAX_ANNOTATIONS_BYTES = 256 * 1024;
+
+function checkAnnotationSize(kind: string, name: string, annotations: Readonly<Record<string, string>> | undefined): void {
+  if (!annotations) return;
+  let total = 0;
+  for (const [k, v] of Object.entries(annotations)) total += Buffer.byteLength(k) + Buffer.byteLength(String(v));
+  if (total > MAX_ANNOTATIONS_BYTES) {
+    throw new ValidationError(kind, name, [
+      { path: 'metadata.annotations', message: `total size ${total} bytes exceeds the limit of ${MAX_ANNOTATIONS_BYTES} bytes (256 KiB, as in Kubernetes)` },
+    ]);
+  }
 }
 
 function withDefaultNamespace(raw: unknown): unknown {

@@ -47,6 +47,13 @@ export interface DeleteOptions {
   readonly resourceVersion?: string;
 }
 
+/** Whether a backend can read its storage at all (file backend: the database file is there and readable). */
+export interface DatastoreStatus {
+  readonly readable: boolean;
+  /** Why not, when not readable. */
+  readonly reason?: string;
+}
+
 export interface Datastore {
   list(kind: KindId, opts?: ListOptions): Promise<ListResult>;
   get(kind: KindId, name: string, namespace?: string): Promise<Resource | undefined>;
@@ -61,6 +68,11 @@ export interface Datastore {
   delete(kind: KindId, name: string, namespace?: string, opts?: DeleteOptions): Promise<void>;
   watch(kind: KindId, opts: WatchOptions, onEvent: (ev: WatchEvent) => void): WatchHandle;
   close(): Promise<void>;
+  /**
+   * Optional (file backend): calls `cb` now and whenever the storage becomes unreadable or readable
+   * again (e.g. margay-node's /readiness). Returns an unsubscribe function.
+   */
+  onStatus?(cb: (status: DatastoreStatus) => void): () => void;
 }
 
 export class ConflictError extends MargayError {

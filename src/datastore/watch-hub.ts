@@ -94,6 +94,16 @@ export class WatchHub {
     for (const w of [...this.#watchers]) this.fail(w, error);
   }
 
+  /** Fails the started watchers that still need changes at or before `rev` (compacted away). */
+  failBehind(rev: number, error: MargayError): void {
+    for (const w of [...this.#watchers]) if (w.started && w.fromRev < rev) this.fail(w, error);
+  }
+
+  /** Number of live watchers. */
+  get size(): number {
+    return this.#watchers.size;
+  }
+
   publish(entries: readonly JournalEntry[]): void {
     if (entries.length === 0) return;
     for (const w of this.#watchers) {

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import { DatastoreUnavailableError } from './types.js';
+import { DatastoreUnavailableError } from '../types.js';
 
 /**
  * A lock file shared by every process using one file datastore directory. Created atomically with

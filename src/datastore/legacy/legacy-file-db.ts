@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import type { KindId } from '../model/index.js';
-import { DatastoreUnavailableError } from './types.js';
-import { emptySnapshot, objectKey, StoreState, type StoreSnapshot } from './store-state.js';
-import { parseManifestText, type ManifestProblem, type Normalize } from './file-manifests.js';
+import type { KindId } from '../../model/index.js';
+import { DatastoreUnavailableError } from '../types.js';
+import { emptySnapshot, objectKey, StoreState, type StoreSnapshot } from '../store-state.js';
+import { parseManifestText, type ManifestProblem, type Normalize } from '../file-manifests.js';
 
 /**
  * The file datastore's index, `<dir>/.margay/state.json`: the StoreSnapshot (objects with their
