@@ -80,4 +80,17 @@ describe('check and gc', () => {
     expect(blocks.some((b) => b.cidr === b1.addresses[0]!.block)).toBe(false);
     expect((await ds.list('BlockAffinity')).items.every((a) => (a.spec as { node: string }).node === 'node-a')).toBe(true);
   });
+
+  it('a leaked allocation whose handle also counts another block (interrupted assign): GC leaves nothing', async () => {
+    const { ds, ipam } = await setup();
+    await ds.create(pod('ns', 'a'));
+    await ipam.assign(req('ca', { pod: { namespace: 'ns', name: 'a' } }));
+    const h = (await ds.get('IPAMHandle', 'net.ca'))!;
+    await ds.update({ ...h, spec: { ...(h.spec as object), block: { ...(h.spec as { block: object }).block, '10.65.0.240/28': 1 } } });
+    expect((await ipam.check()).problems.map((p) => p.kind)).toEqual(['handle-count-mismatch']);
+    await ds.delete('Pod', 'a', 'ns');
+    const r = await ipam.gc({ gracePeriodMs: 0 });
+    expect(r.deletedHandles).toEqual(['net.ca']);
+    expect((await ipam.check()).problems).toEqual([]);
+  });
 });

@@ -81,6 +81,12 @@ async function actOn(ipam: Ipam, problems: readonly CheckProblem[]): Promise<Omi
     ? await releaseAddresses(ipam, allocs.map((p) => ({ address: p.address!, handleId: p.handleId, sequenceNumber: p.sequenceNumber })))
     : { released: [], skipped: [] };
   const deletedHandles: string[] = [];
+  // A released allocation's handle may still count other blocks (an interrupted assign): recount it
+  // from the blocks, which deletes it when it holds nothing any more.
+  for (const handleId of new Set(rel.released.map((r) => r.handleId).filter((h): h is string => h !== undefined))) {
+    const h = await ipam.bs.getHandle(handleId);
+    if (h && (await recountHandle(ipam, handleId, h.metadata.resourceVersion!)) === 'deleted') deletedHandles.push(handleId);
+  }
   for (const p of problems.filter((x) => x.kind === 'orphaned-handle')) {
     if (await deleteEmptyHandle(ipam, p.handleId!, p.handleVersion!)) deletedHandles.push(p.handleId!);
   }
@@ -132,18 +138,24 @@ async function deleteEmptyHandle(ipam: Ipam, handleId: string, version: string):
  * (an assign in flight changes it first). Counts are what release visits, so a block where the
  * handle holds addresses is never dropped.
  */
-async function recountHandle(ipam: Ipam, handleId: string, version: string): Promise<void> {
+async function recountHandle(ipam: Ipam, handleId: string, version: string): Promise<'deleted' | 'recounted' | 'unchanged'> {
   const h = await ipam.bs.getHandle(handleId);
-  if (!h || h.metadata.resourceVersion !== version) return;
+  if (!h || h.metadata.resourceVersion !== version) return 'unchanged';
   const block: Record<string, number> = {};
   for (const b of await ipam.bs.listBlocks()) {
     for (const a of allocationsOf(b)) if (a.handleId === handleId) block[a.block] = (block[a.block] ?? 0) + 1;
   }
+  const same = Object.keys(block).length === Object.keys(h.spec.block).length && Object.entries(block).every(([k, n]) => h.spec.block[k] === n);
+  if (same) return 'unchanged';
   try {
-    if (Object.keys(block).length === 0) await ipam.bs.deleteHandle(h);
-    else await ipam.bs.updateHandle(h, { ...h.spec, block });
+    if (Object.keys(block).length === 0) {
+      await ipam.bs.deleteHandle(h);
+      return 'deleted';
+    }
+    await ipam.bs.updateHandle(h, { ...h.spec, block });
+    return 'recounted';
   } catch (err) {
-    if ((err as { code?: string }).code === 'MGY_DATASTORE_CONFLICT' || (err as { code?: string }).code === 'MGY_DATASTORE_NOT_FOUND') return;
+    if ((err as { code?: string }).code === 'MGY_DATASTORE_CONFLICT' || (err as { code?: string }).code === 'MGY_DATASTORE_NOT_FOUND') return 'unchanged';
     throw err;
   }
 }

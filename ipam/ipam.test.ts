@@ -130,4 +130,19 @@ describe('Ipam.assign', () => {
     expect(blocks.every((b) => (b.spec as { allocations: unknown[] }).allocations.every((a) => a === null))).toBe(true);
     expect((await ds.list('IPAMHandle')).items).toEqual([]);
   });
+
+  it('a burst of concurrent assigns on one node shares block writes and gets distinct addresses', async () => {
+    const { ipam, ds } = await setup([pool('p', '10.65.0.0/24', { blockSize: 26 })]);
+    let blockWrites = 0;
+    const update = ds.update.bind(ds);
+    ds.update = async (o) => {
+      if (o.kind === 'IPAMBlock') blockWrites++;
+      return update(o);
+    };
+    const got = await Promise.all(Array.from({ length: 100 }, (_x, i) => ipam.assign(req(`b${i}`))));
+    const addrs = got.map((r) => r.addresses[0]!.address);
+    expect(new Set(addrs).size).toBe(100);
+    expect(blockWrites).toBeLessThan(20); // 100 writes without group commit
+    expect((await ipam.check()).problems).toEqual([]);
+  });
 });

@@ -5,11 +5,12 @@ import type { IPAMBlock, IPAMConfiguration, IPAMHandle } from '../src/model/inde
 import { bitsOf, formatCidr, toAddr, toRange, type IpFamily, type Range } from './addr.js';
 import { addressOf, allocateOrdinals, blockRange, newBlockSpec, ordinalOf, pruneReleaseTimes, type AllocationAttrs } from './block.js';
 import { IpamAddressInUseError, IpamExhaustedError, IpamRequestError } from './errors.js';
-import { planBorrow, planClaim, planFromOwnBlocks, poolOfBlock, poolUsage, type BlockAlloc, type PlanContext } from './plan.js';
+import { planBorrow, planClaim, poolOfBlock, poolUsage, type BlockAlloc, type PlanContext } from './plan.js';
 import { ANNOTATION, choosePools, parseListAnnotation, usablePools, type PoolSource, type UsablePool } from './pools.js';
 import { releaseHandle, releaseAddresses } from './release.js';
 import { BlockStore, RETRY, retrying, type RetryPolicy } from './store.js';
 import { claimBlock } from './claim.js';
+import { OwnBlockBatcher } from './batch.js';
 import { checkSnapshot, usageOf, type CheckReport, type UsageReport } from './check.js';
 import { cniGc, loadSnapshot, releaseFromReport, releaseNode, runGc, type GcMemory, type GcOptions, type GcResult } from './gc.js';
 import type { CniAttachment, AssignRequest, AssignResult, AssignedAddress, ReleaseRequest, ReleaseResult, ReleasedAddress } from './types.js';
@@ -60,6 +61,7 @@ export class Ipam {
   /** node → block CIDR → last version seen of its own blocks. */
   readonly #own = new Map<string, Map<string, IPAMBlock>>();
   readonly #gcMemory: GcMemory = new Map();
+  readonly #batcher: OwnBlockBatcher;
 
   constructor(opts: IpamOptions) {
     this.bs = new BlockStore(opts.store);
@@ -67,6 +69,18 @@ export class Ipam {
     this.now = opts.now ?? Date.now;
     this.retry = { maxAttempts: opts.maxAttempts ?? 40, sleep: opts.sleep ?? ((ms) => delay(ms)), random: opts.random ?? Math.random };
     this.#clusterCacheMs = opts.clusterCacheMs ?? 1000;
+    this.#batcher = new OwnBlockBatcher({
+      maxAttempts: this.retry.maxAttempts,
+      sleep: this.retry.sleep,
+      random: this.retry.random,
+      now: this.now,
+      minReuseAgeMs: async () => (await this.cluster()).config.minReuseAgeSeconds * 1000,
+      planContext: async () => this.planContext(await this.cluster()),
+      ownBlocks: (node, refresh) => this.ownBlocks(node, refresh),
+      updateBlock: (b, spec) => this.bs.updateBlock(b, spec),
+      refreshBlock: async (cidr) => this.noteBlock(await this.bs.getBlock(cidr), cidr),
+      noteBlock: (b, cidr) => this.noteBlock(b, cidr),
+    });
   }
 
   /** Forget cached pools, reservations, configuration and own blocks. */
@@ -181,15 +195,11 @@ export class Ipam {
   }
 
   async #assignAuto(cluster: ClusterState, node: string, family: IpFamily, pools: readonly UsablePool[], source: PoolSource, hs: HandleState, attrs: AllocationAttrs): Promise<AssignedAddress> {
-    let refresh = false;
     return retrying(this.retry, `assigning an ${family} address on ${node}`, async () => {
+      const mine = await this.#batcher.take(node, pools, source, hs, attrs);
+      if (mine) return mine;
+      // The node's blocks are full: claim a new one (then back to the batcher), else borrow.
       const ctx = this.planContext(cluster);
-      const own = await this.ownBlocks(node, refresh);
-      const wasCached = !refresh;
-      refresh = true;
-      const mine = planFromOwnBlocks([...own.values()], pools, 1, ctx);
-      if (mine) return (await this.#commit(mine, hs, attrs, node, source, false)) ?? RETRY;
-      if (wasCached) return RETRY; // the cache may hide room freed by another process: look again
       const all = await this.bs.listBlocks();
       const cfg = cluster.config;
       const ownCount = all.filter((b) => b.spec.affinity === `host:${node}`).length;
@@ -200,7 +210,6 @@ export class Ipam {
           if (cidr === undefined) continue;
           const claimed = await claimBlock(this, node, cidr, cfg.strictAffinity);
           if (claimed) this.noteBlock(claimed, cidr);
-          refresh = claimed === undefined;
           return RETRY;
         }
       }

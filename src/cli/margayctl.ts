@@ -13,6 +13,7 @@ import { UsageError, type CliIo, type Command, type CommandGroup, type LazyComma
 export const GROUPS: Readonly<Record<string, LazyCommandGroup>> = {
   bgp: { summary: 'BGP speaker (margay-bgpd): sessions, routes, announce/withdraw', load: async () => (await import('../../bgp/cli/index.js')).BGP_GROUP },
   ipam: { summary: 'IP address management: usage, consistency check, release, garbage collection', load: async () => (await import('../../ipam/cli.js')).IPAM_GROUP },
+  lab: { summary: 'a Margay cluster on this machine in network namespaces (ToR, nodes, pods, outside)', load: async () => (await import('../lab/cli.js')).LAB_GROUP },
 };
 
 const resources = async (): Promise<typeof import('./resources.js')> => import('./resources.js');

@@ -3,11 +3,12 @@
  * store (`file:<tmpdir>`) and, for reference, the memory store; and Debian's host-local IPAM plugin
  * (one exec per ADD/DEL, as a runtime calls it) in the same run, for a ratio against a real tool.
  *
- *   npm run build && node dist/test/bench/ipam.js [--count 2000] [--runs 3] [--nodes 1] [--stores file,memory] [--host-local 200]
+ *   npm run build && node dist/test/bench/ipam.js [--count 2000] [--runs 3] [--nodes 1] [--concurrency 1,32]
+ *     [--stores file,memory] [--host-local 200]
  *
  * Each run: a fresh store with one /16 pool (blockSize 26); `count` assigns spread over `nodes`
- * simulated nodes (one Ipam each, run one after another: the per-call cost, not parallelism), then
- * `count` releases by handle. Prints the median rate with min–max over runs, and the load average.
+ * simulated nodes (one Ipam each), with `concurrency` requests in flight (1: the per-call cost; 32: a
+ * burst of pods, where concurrent assigns share block writes), then `count` releases by handle. Prints the median rate with min–max over runs, and the load average.
  */
 import { execFile } from 'node:child_process';
 import { access, mkdtemp, rm } from 'node:fs/promises';
@@ -24,14 +25,17 @@ const { values } = parseArgs({
     count: { type: 'string', default: '2000' },
     runs: { type: 'string', default: '3' },
     nodes: { type: 'string', default: '1' },
+    concurrency: { type: 'string', default: '1,32' },
     stores: { type: 'string', default: 'file,memory' },
     'host-local': { type: 'string', default: '200' },
   },
 });
 const COUNT = Number(values.count), RUNS = Number(values.runs), NODES = Number(values.nodes);
+const CONCURRENCY = values.concurrency.split(',').map(Number);
 const HOST_LOCAL = '/usr/lib/cni/host-local';
 
-interface Rates { assign: number; release: number }
+/** Wall-clock rates, and assigns per second of this process's CPU time (less sensitive to a busy machine). */
+interface Rates { assign: number; release: number; assignCpu?: number }
 
 async function withStore<T>(kind: string, fn: (s: Datastore) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'mgy-ipam-bench-'));
@@ -44,20 +48,30 @@ async function withStore<T>(kind: string, fn: (s: Datastore) => Promise<T>): Pro
   }
 }
 
-async function runMargay(kind: string): Promise<Rates> {
+async function runMargay(kind: string, inFlight: number): Promise<Rates> {
   return withStore(kind, async (store) => {
     await store.create({ apiVersion: 'margay.dev/v1', kind: 'IPPool', metadata: { name: 'bench' }, spec: { cidr: '10.96.0.0/16', blockSize: 26 } });
     const ipams = Array.from({ length: NODES }, () => new Ipam({ store, log: silentLogger() }));
     const t0 = performance.now();
-    for (let i = 0; i < COUNT; i++) {
-      await ipams[i % NODES]!.assign({ network: 'bench', containerId: `c${i}`, node: `node-${i % NODES}`, pod: { namespace: 'bench', name: `p${i}` }, podAnnotations: {}, namespaceAnnotations: {} });
-    }
+    const c0 = process.cpuUsage();
+    let next = 0;
+    const lane = async () => {
+      for (let i = next++; i < COUNT; i = next++) {
+        await ipams[i % NODES]!.assign({ network: 'bench', containerId: `c${i}`, node: `node-${i % NODES}`, pod: { namespace: 'bench', name: `p${i}` }, podAnnotations: {}, namespaceAnnotations: {} });
+      }
+    };
+    await Promise.all(Array.from({ length: inFlight }, lane));
     const t1 = performance.now();
-    for (let i = 0; i < COUNT; i++) await ipams[i % NODES]!.releaseByHandle(`bench.c${i}`);
+    const c1 = process.cpuUsage(c0);
+    next = 0;
+    const releaseLane = async () => {
+      for (let i = next++; i < COUNT; i = next++) await ipams[i % NODES]!.releaseByHandle(`bench.c${i}`);
+    };
+    await Promise.all(Array.from({ length: inFlight }, releaseLane));
     const t2 = performance.now();
     const report = await ipams[0]!.check();
     if (report.summary.allocations !== 0 || report.problems.length !== 0) throw new Error(`bench left state behind: ${JSON.stringify(report.summary)}`);
-    return { assign: (COUNT * 1000) / (t1 - t0), release: (COUNT * 1000) / (t2 - t1) };
+    return { assign: (COUNT * 1000) / (t1 - t0), release: (COUNT * 1000) / (t2 - t1), assignCpu: (COUNT * 1e6) / (c1.user + c1.system) };
   });
 }
 
@@ -95,9 +109,11 @@ const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 console.log(`IPAM bench: ${COUNT} assigns then ${COUNT} releases, ${NODES} node(s), ${RUNS} runs; load before: ${load()}`);
 const rows: [string, Rates[]][] = [];
 for (const kind of values.stores.split(',').filter(Boolean)) {
-  const rs: Rates[] = [];
-  for (let r = 0; r < RUNS; r++) rs.push(await runMargay(kind));
-  rows.push([`margay Ipam, ${kind} store`, rs]);
+  for (const c of CONCURRENCY) {
+    const rs: Rates[] = [];
+    for (let r = 0; r < RUNS; r++) rs.push(await runMargay(kind, c));
+    rows.push([`margay Ipam, ${kind} store, ${c} in flight`, rs]);
+  }
 }
 const hl = Number(values['host-local']);
 let hlAvailable = hl > 0;
@@ -113,6 +129,7 @@ if (hlAvailable) {
   rows.push([`host-local plugin (${hl} exec ADD/DEL)`, rs]);
 }
 for (const [name, rs] of rows) {
-  console.log(`${name.padEnd(40)} assign ${summary(rs.map((r) => r.assign)).padEnd(34)} release ${summary(rs.map((r) => r.release))}`);
+  const cpu = rs.every((r) => r.assignCpu !== undefined) ? `  assign per CPU-second ${summary(rs.map((r) => r.assignCpu!))}` : '';
+  console.log(`${name.padEnd(46)} assign ${summary(rs.map((r) => r.assign)).padEnd(34)} release ${summary(rs.map((r) => r.release)).padEnd(34)}${cpu}`);
 }
 console.log(`load after: ${load()}`);
