@@ -1,7 +1,7 @@
 import type { KindId, KindInfo, Resource } from '../model/kinds.js';
 import { ValidationError } from '../errors.js';
 import { AlreadyExistsError, ConflictError, NotFoundError } from './types.js';
-import { displayName, namespaceFor, normalizeResource, sameContent, type ChangeType, type JournalEntry, type StoreContext } from './store-state.js';
+import { displayName, namespaceFor, sameContent, type ChangeType, type JournalEntry, type StoreContext } from './store-state.js';
 import type { ChangeRow, ObjectRow, SqliteDb } from './sqlite-db.js';
 
 /**
@@ -11,6 +11,11 @@ import type { ChangeRow, ObjectRow, SqliteDb } from './sqlite-db.js';
  * version check and the write it guards are one atomic step across processes. The change log keeps
  * the last `historyWindow` changes; older ones are deleted (compacted) in the same transaction.
  */
+export interface Normalized {
+  readonly info: KindInfo;
+  readonly object: Resource;
+}
+
 export interface OwnerInfo {
   /** The manifest file that owns the object (undefined: API-created). */
   readonly source: string | undefined;
@@ -44,15 +49,16 @@ export class ObjectTable {
 
   // ---- mutations: call inside SqliteDb.writeTx ----
 
-  create(raw: unknown): JournalEntry {
-    const { info, object } = normalizeResource(raw, this.ctx);
+  /** `n` is normalizeResource's result, computed before the transaction (validation holds no lock). */
+  create(n: Normalized): JournalEntry {
+    const { info, object } = n;
     const { name, namespace } = object.metadata;
     if (this.row(info.id, name, namespace)) throw new AlreadyExistsError(info.id, displayName(name, namespace));
     return this.put(info.id, object, undefined, undefined);
   }
 
-  update(raw: unknown): JournalEntry {
-    const { info, object } = normalizeResource(raw, this.ctx);
+  update(n: Normalized): JournalEntry {
+    const { info, object } = n;
     const { name, namespace, resourceVersion } = object.metadata;
     if (!resourceVersion) {
       throw new ValidationError(info.kind, displayName(name, namespace), [
