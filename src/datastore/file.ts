@@ -156,7 +156,7 @@ export class FileDatastore implements Datastore {
     return this.#read(`listing ${kind}`, () =>
       this.#sql.readTx(() => {
         const items: Resource[] = [];
-        for (const body of this.#objects.bodies(kind, ns)) {
+        for (const body of this.#objects.iterateBodies(kind, ns)) {
           const o = JSON.parse(body) as Resource;
           if (matchesFilter(filter, o)) items.push(o);
         }

@@ -47,6 +47,12 @@ export class ObjectTable {
     return rows.map((r) => r.body);
   }
 
+  /** The same, one at a time (a large list never holds every JSON text at once). */
+  *iterateBodies(kind: KindId, namespace: string | undefined): Generator<string> {
+    const it = namespace === undefined ? this.sql.st.listKind.iterate(kind) : this.sql.st.listKindNs.iterate(kind, namespace);
+    for (const r of it) yield (r as { body: string }).body;
+  }
+
   // ---- mutations: call inside SqliteDb.writeTx ----
 
   /** `n` is normalizeResource's result, computed before the transaction (validation holds no lock). */

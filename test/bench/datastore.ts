@@ -188,15 +188,20 @@ async function bench(backend: Backend, n: number, runs: number, secs: number): P
     const watchLat = lastJson<{ lat: number[] }>(wout).lat;
     await store.close();
 
-    const rss: number[] = [];
-    for (let r = 0; r < Math.max(3, Math.min(runs, 5)); r++) {
-      const cmd =
-        backend === 'new'
-          ? [join(REPO, 'dist/src/cli/margayctl.js'), 'get', 'pods', '-A', '--datastore', `file:${dir}`]
-          : [SELF, '--role', 'legacy-get', '--dir', dir];
+    const peakRss = (cmd: string[]): number => {
       const res = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, ...cmd], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
       if (res.status !== 0) throw new Error(`get failed: ${res.stderr}`);
-      rss.push(Number(res.stderr.trim().split('\n').pop()) / 1024);
+      return Number(res.stderr.trim().split('\n').pop()) / 1024;
+    };
+    const rss: number[] = [];
+    const rssLight: number[] = [];
+    for (let r = 0; r < Math.max(3, Math.min(runs, 5)); r++) {
+      if (backend === 'new') {
+        rss.push(peakRss([join(REPO, 'dist/src/cli/margayctl.js'), 'get', 'pods', '-A', '--datastore', `file:${dir}`]));
+        rssLight.push(peakRss([join(REPO, 'dist/test/bench/datastore-get.js'), dir]));
+      } else {
+        rss.push(peakRss([SELF, '--role', 'legacy-get', '--dir', dir]));
+      }
     }
     return {
       backend,
@@ -208,6 +213,7 @@ async function bench(backend: Backend, n: number, runs: number, secs: number): P
       casConflicts: casRes.reduce((a, c) => a + c.conflicts, 0),
       watchMs: stats(watchLat),
       getRssMb: stats(rss),
+      ...(rssLight.length ? { getLightRssMb: stats(rssLight) } : {}),
       load: loadavg().map(r1),
     };
   } finally {
@@ -234,12 +240,12 @@ async function main(): Promise<void> {
   }
   type S = ReturnType<typeof stats>;
   const fmt = (s: S) => `${r1(s.median)} (${r1(s.min)}–${r1(s.max)})`;
-  process.stdout.write('\n| backend | open+list ms | write ms median (min–max, p90) | CAS writes/s (4 procs) | watch ms median (p99, max) | get peak RSS MB | load |\n|---|---|---|---|---|---|---|\n');
+  process.stdout.write('\n| backend | open+list ms | write ms median (min–max, p90) | CAS writes/s (4 procs) | watch ms median (p99, max) | get peak RSS MB (light reader) | load |\n|---|---|---|---|---|---|---|\n');
   for (const r of rows) {
     const w = r['writeMs'] as S;
     const wl = r['watchMs'] as S;
     process.stdout.write(
-      `| ${String(r['backend'])} | ${fmt(r['openListMs'] as S)} | ${r1(w.median)} (${r1(w.min)}–${r1(w.max)}, p90 ${r1(w.p90)}) | ${String(r['casPerSec'])} | ${r1(wl.median)} (p99 ${r1(wl.p99)}, max ${r1(wl.max)}) | ${fmt(r['getRssMb'] as S)} | ${(r['load'] as number[]).join(' ')} |\n`,
+      `| ${String(r['backend'])} | ${fmt(r['openListMs'] as S)} | ${r1(w.median)} (${r1(w.min)}–${r1(w.max)}, p90 ${r1(w.p90)}) | ${String(r['casPerSec'])} | ${r1(wl.median)} (p99 ${r1(wl.p99)}, max ${r1(wl.max)}) | ${fmt(r['getRssMb'] as S)}${r['getLightRssMb'] ? ` (${fmt(r['getLightRssMb'] as S)})` : ''} | ${(r['load'] as number[]).join(' ')} |\n`,
     );
   }
 }
