@@ -54,7 +54,7 @@ async function main(): Promise<number> {
     AGENT_KINDS,
     {
       upserted: (kind, obj) => cacheLog.isLevelEnabled('debug') && cacheLog.debug({ kind, name: obj.metadata.name }, 'upserted'),
-      removed: (kind, key) => cacheLog.isLevelEnabled('debug') && cacheLog.debug({ kind, key }, 'removed'),
+      removed: (kind, key, _last) => cacheLog.isLevelEnabled('debug') && cacheLog.debug({ kind, key }, 'removed'),
       inSync: () => {
         health.setReady('datastore', true);
         cacheLog.info({ kinds: cache.status() }, 'datastore in sync');

@@ -176,7 +176,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, tuni
     log.fatal({ err }, 'margay-bgpd failed to start');
     return 1;
   }
-  log.info({ pid: process.pid, config: values.config }, 'margay-bgpd running');
+  log.info({ config: values.config }, 'margay-bgpd running'); // pid: in every line's base
   return new Promise<number>((resolve) => {
     let stopping = false;
     const onStop = (signal: NodeJS.Signals): void => {
@@ -220,8 +220,11 @@ function isMain(): boolean {
 }
 
 if (isMain()) {
-  // Before anything else touches stdio or the heap grows: the re-exec replaces this image.
-  const tuning = reexecTuned();
+  // Before anything else touches stdio or the heap grows: the re-exec replaces this image. Not for
+  // --help or a usage error, which would pay a second Node start for nothing (docs/startup.md).
+  const args = process.argv.slice(2);
+  const daemon = !args.some((a) => a === '--help' || a === '-h') && args.some((a) => a === '--config' || a === '-c' || a.startsWith('--config='));
+  const tuning = daemon ? reexecTuned() : 'tuned';
   main(process.argv.slice(2), process.env, tuning).then(
     (code) => process.exit(code),
     (err: unknown) => {

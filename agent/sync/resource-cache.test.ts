@@ -3,7 +3,8 @@ import { MemoryDatastore } from '../../src/datastore/memory.js';
 import { DatastoreUnavailableError, VersionExpiredError, type Datastore, type WatchEvent } from '../../src/datastore/types.js';
 import type { KindId, Resource } from '../../src/model/kinds.js';
 import { silentLogger } from '../../src/log.js';
-import { ResourceCache, type CacheConsumer, type Scheduler } from './resource-cache.js';
+import type { Clock } from '../../src/runtime/index.js';
+import { ResourceCache, type CacheConsumer } from './resource-cache.js';
 
 const ns = (name: string, labels: Record<string, string> = {}): Resource => ({
   apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels },
@@ -15,19 +16,19 @@ function recorder(): CacheConsumer & { calls: string[] } {
   return {
     calls,
     upserted: (k, o) => calls.push(`upsert ${k} ${o.metadata.name} ${JSON.stringify(o.metadata.labels ?? {})}`),
-    removed: (k, key) => calls.push(`remove ${k} ${key}`),
+    removed: (k, key, _last) => calls.push(`remove ${k} ${key}`),
     inSync: () => calls.push('in-sync'),
   };
 }
 
-/** A scheduler the test drives by hand: no real timers. */
-function manualScheduler(): Scheduler & { fire(): void; delays: number[] } {
+/** A clock the test drives by hand: no real timers. */
+function manualScheduler(): Clock & { fire(): void; delays: number[] } {
   let pending: (() => void)[] = [];
   const delays: number[] = [];
   return {
     delays,
     setTimeout(fn, ms) { delays.push(ms); pending.push(fn); return { cancel: () => { pending = pending.filter((f) => f !== fn); } }; },
-    random: () => 1,
+    now: () => 0,
     fire() { const p = pending; pending = []; p.forEach((f) => f()); },
   };
 }
@@ -70,7 +71,7 @@ describe('ResourceCache', () => {
     });
     const rec = recorder();
     const sched = manualScheduler();
-    const cache = new ResourceCache(store, ['Namespace'], rec, silentLogger(), sched);
+    const cache = new ResourceCache(store, ['Namespace'], rec, silentLogger(), { clock: sched, random: () => 1 });
     cache.start();
     await flush();
     expect(rec.calls).toContain('in-sync');
@@ -96,7 +97,7 @@ describe('ResourceCache', () => {
       watch: (kind: KindId, opts: object, on: (ev: WatchEvent) => void) => { emit = on; return { stop() {} }; },
     });
     const sched = manualScheduler();
-    const cache = new ResourceCache(store, ['Namespace'], recorder(), silentLogger(), sched, { initialMs: 100, maxMs: 1000 });
+    const cache = new ResourceCache(store, ['Namespace'], recorder(), silentLogger(), { clock: sched, random: () => 1, backoff: { initial: 100, max: 1000 } });
     cache.start();
     emit!({ type: 'error', error: new VersionExpiredError('410 Gone') });
     sched.fire();
@@ -110,7 +111,7 @@ describe('ResourceCache', () => {
     const store = { watch: (_k: KindId, _o: object, on: (ev: WatchEvent) => void) => { emits.push(on); return { stop() {} }; } } as unknown as Datastore;
     const rec = recorder();
     const sched = manualScheduler();
-    const cache = new ResourceCache(store, ['Namespace'], rec, silentLogger(), sched);
+    const cache = new ResourceCache(store, ['Namespace'], rec, silentLogger(), { clock: sched, random: () => 1 });
     cache.start();
     const a = (uid: string, v: string): Resource => ({ ...ns('a', { v }), metadata: { ...ns('a', { v }).metadata, uid, resourceVersion: '5' } });
     emits[0]!({ type: 'added', object: a('u1', 'old') });
@@ -126,5 +127,36 @@ describe('ResourceCache', () => {
     expect(rec.calls).toEqual(['upsert Namespace a {"v":"old"}', 'in-sync', 'upsert Namespace a {"v":"new"}']);
     expect(cache.get('Namespace', 'a')?.metadata.uid).toBe('u2');
     cache.stop();
+  });
+});
+
+describe('ResourceCache typing', () => {
+  it('delivers objects typed by kind: a switch on kind narrows the object, no cast', async () => {
+    const store = new MemoryDatastore();
+    await store.create({ apiVersion: 'margay.dev/v1', kind: 'IPPool', metadata: { name: 'p' }, spec: { cidr: '10.0.0.0/16' } });
+    await store.create(node('n1'));
+    const seen: string[] = [];
+    const cache = new ResourceCache(store, ['IPPool', 'Node'], {
+      upserted: (kind, obj) => {
+        switch (kind) {
+          case 'IPPool':
+            seen.push(`pool ${obj.spec.cidr} /${obj.spec.blockSize}`); // typed: IPPool spec fields
+            break;
+          case 'Node':
+            seen.push(`node ${obj.metadata.name}`);
+            break;
+        }
+      },
+      removed: () => {},
+      inSync: () => seen.push('in-sync'),
+    }, silentLogger());
+    await cache.start();
+    await flush();
+    expect(seen.sort()).toEqual(['in-sync', 'node n1', 'pool 10.0.0.0/16 /26']);
+    const pool = cache.get('IPPool', 'p');
+    expect(pool?.spec.cidr).toBe('10.0.0.0/16');
+    expect(cache.list('Node').map((n) => n.metadata.name)).toEqual(['n1']);
+    await cache.stop();
+    await cache.stop(); // idempotent
   });
 });

@@ -5,8 +5,7 @@
  */
 import { needsAs4 } from './as4.js';
 import { AS_PATH_SEGMENT, AS_TRANS, ATTR, ATTR_FLAG } from './constants.js';
-import { PrefixSyntaxError } from './errors.js';
-import { parseAddress } from './prefix.js';
+import { addressToBytes, parseAddress, PrefixSyntaxError } from '../../src/net/index.js';
 import type { AsPathSegment, EncodeOptions, PathAttributes } from './types.js';
 
 const WK = ATTR_FLAG.TRANSITIVE;
@@ -33,9 +32,9 @@ function u32(v: number): Buffer {
 }
 
 function ipv4(text: string): Buffer {
-  const b = parseAddress(text);
-  if (!b || b.length !== 4) throw new PrefixSyntaxError(text);
-  return b;
+  const a = parseAddress(text);
+  if (a.family !== 'ipv4') throw new PrefixSyntaxError(text, 'expected an IPv4 address');
+  return Buffer.from(addressToBytes(a));
 }
 
 /** AS_PATH / AS4_PATH value with 2- or 4-octet ASNs; segments longer than 255 are split. */

@@ -49,10 +49,5 @@ export function protocolError(
   return new BgpProtocolError(code, subcode, Buffer.from(data), action, message, attrType);
 }
 
-/** A prefix or address given as text (config, CLI, tests) is not valid. */
-export class PrefixSyntaxError extends MargayError {
-  readonly code = 'MGY_BGP_PREFIX_SYNTAX';
-  constructor(readonly text: string) {
-    super(`not an IPv4 or IPv6 prefix: ${JSON.stringify(text)}`);
-  }
-}
+/** Prefix/address text errors are src/net's one PrefixSyntaxError (MGY_PREFIX_SYNTAX). */
+export { PrefixSyntaxError } from '../../src/net/index.js';

@@ -3,7 +3,7 @@
  * conversion for humans, tests and config. Nothing here allocates per prefix except the text helpers.
  */
 import { AFI } from './constants.js';
-import { PrefixSyntaxError } from './errors.js';
+import { addressToBytes, formatIpv4, formatIpv6Bytes, parsePrefix as netParsePrefix, tryParseAddress, tryParsePrefix } from '../../src/net/index.js';
 import type { NlriList } from './types.js';
 
 export function maxPrefixLen(afi: number): number {
@@ -76,26 +76,11 @@ export function readIpv4Prefix(prefixLen: number, buf: Buffer, byteOff: number):
   return v >>> 0;
 }
 
-export function ipv4ToString(v: number): string {
-  return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
-}
+/** Dotted-quad text of a u32 (src/net's formatter). */
+export const ipv4ToString = formatIpv4;
 
-export function ipv6ToString(b: Uint8Array, off = 0): string {
-  const words: number[] = [];
-  for (let i = 0; i < 8; i++) words.push((b[off + 2 * i]! << 8) | b[off + 2 * i + 1]!);
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (words[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && words[j] === 0) j++;
-    if (j - i > bestLen && j - i > 1) { bestStart = i; bestLen = j - i; }
-    i = j;
-  }
-  const hex = words.map((w) => w.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
-}
+/** RFC 5952 text of 16 address bytes at `off` (src/net's formatter). */
+export const ipv6ToString = formatIpv6Bytes;
 
 /** Text of one NLRI prefix, e.g. `10.0.0.0/24` or `2001:db8::/32`. */
 export function nlriToString(afi: number, prefixLen: number, buf: Buffer, byteOff: number): string {
@@ -125,68 +110,18 @@ export interface ParsedPrefix {
   readonly address: Buffer;
 }
 
-/** Parse an IPv4 or IPv6 address (no prefix length) into 4 or 16 bytes; undefined when invalid. */
+/** An IPv4 or IPv6 address (no prefix length) as 4 or 16 bytes; undefined when invalid (src/net syntax). */
 export function parseAddress(text: string): Buffer | undefined {
-  if (text.includes(':')) return parseIpv6(text);
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  const out = Buffer.alloc(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
-    if (!/^\d{1,3}$/.test(p) || Number(p) > 255) return undefined;
-    out[i] = Number(p);
-  }
-  return out;
-}
-
-function parseIpv6(text: string): Buffer | undefined {
-  let s = text;
-  const lastColon = s.lastIndexOf(':');
-  const last = s.slice(lastColon + 1);
-  if (last.includes('.')) {
-    const v4 = parseAddress(last);
-    if (!v4 || v4.length !== 4) return undefined;
-    s = `${s.slice(0, lastColon + 1)}${v4.readUInt16BE(0).toString(16)}:${v4.readUInt16BE(2).toString(16)}`;
-  }
-  const halves = s.split('::');
-  if (halves.length > 2) return undefined;
-  const parse = (h: string): number[] | undefined => {
-    if (h === '') return [];
-    const out: number[] = [];
-    for (const w of h.split(':')) {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(w)) return undefined;
-      out.push(parseInt(w, 16));
-    }
-    return out;
-  };
-  const head = parse(halves[0]!);
-  const rest = halves.length === 2 ? parse(halves[1]!) : [];
-  if (!head || !rest) return undefined;
-  const words = [...head];
-  if (halves.length === 2) {
-    const fill = 8 - head.length - rest.length;
-    if (fill < 1) return undefined;
-    for (let i = 0; i < fill; i++) words.push(0);
-    words.push(...rest);
-  }
-  if (words.length !== 8) return undefined;
-  const out = Buffer.alloc(16);
-  words.forEach((w, i) => out.writeUInt16BE(w, 2 * i));
-  return out;
+  const a = tryParseAddress(text);
+  return a && Buffer.from(addressToBytes(a));
 }
 
 /** Parse `10.0.0.0/24` or `2001:db8::/32`; host bits are cleared. Undefined when not a valid prefix. */
 export function parsePrefix(text: string): ParsedPrefix | undefined {
-  const slash = text.indexOf('/');
-  if (slash < 0) return undefined;
-  const address = parseAddress(text.slice(0, slash));
-  const lenText = text.slice(slash + 1);
-  if (!address || !/^\d{1,3}$/.test(lenText)) return undefined;
-  const length = Number(lenText);
-  const afi = address.length === 16 ? AFI.IPV6 : AFI.IPV4;
-  if (length > maxPrefixLen(afi)) return undefined;
-  for (let bit = length; bit < address.length * 8; bit++) address[bit >>> 3]! &= ~(0x80 >>> (bit & 7));
-  return { afi, length, address };
+  const p = tryParsePrefix(text);
+  if (!p) return undefined;
+  const address = Buffer.from(addressToBytes({ family: p.family, value: p.network }));
+  return { afi: p.family === 'ipv6' ? AFI.IPV6 : AFI.IPV4, length: p.length, address };
 }
 
 /** Encode one prefix in wire format into `out` at `off`; returns the new offset. */
@@ -205,9 +140,8 @@ export function writeNlri(out: Buffer, off: number, prefixLen: number, address: 
 /** Wire bytes of prefixes given as text (tests, CLI, origination). */
 export function encodePrefixes(texts: readonly string[], pathIds?: readonly number[]): Buffer {
   const parsed = texts.map((t) => {
-    const p = parsePrefix(t);
-    if (!p) throw new PrefixSyntaxError(t);
-    return p;
+    const p = netParsePrefix(t);
+    return { length: p.length, address: addressToBytes({ family: p.family, value: p.network }) };
   });
   const size = parsed.reduce((s, p) => s + 1 + (pathIds ? 4 : 0) + ((p.length + 7) >>> 3), 0);
   const out = Buffer.alloc(size);

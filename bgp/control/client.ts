@@ -1,5 +1,8 @@
-/** Client side of the control API (margayctl bgp, tests). */
-import { request } from 'node:http';
+/**
+ * Client side of the control API (margayctl bgp, tests). node:http is imported on first use: loading it
+ * pulls in much of Node's networking stack, which margayctl commands that never call the daemon must
+ * not pay for at start-up (docs/startup.md).
+ */
 import { MargayError } from '../../src/errors.js';
 import type { AnnounceRequest, PeerStatusView, RibQuery, RibQueryResult } from '../speaker/types.js';
 
@@ -19,6 +22,7 @@ export const DEFAULT_CONTROL_SOCKET = '/run/margay/bgpd.sock';
 
 export async function controlRequest<T>(socketPath: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
+  const { request } = await import('node:http');
   return new Promise<T>((resolve, reject) => {
     const req = request(
       {

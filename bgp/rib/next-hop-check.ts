@@ -9,8 +9,8 @@
  *     reachable"). Only when the speaker gave connectedSubnets; IPv6 link-local next hops (and a 32-byte
  *     next hop with a link-local part) are on the link by definition.
  */
-import { addressBytes } from '../policy/compile.js';
-import { parsePrefix, prefixWithin, type ParsedPrefix } from './prefix.js';
+import { parseAddressBytes } from '../../src/net/index.js';
+import { parsePrefix, prefixWithin, type ParsedPrefix } from '../attrs/index.js';
 import type { RibPeerConfig } from './types.js';
 
 export type NextHopRejection = 'next-hop-local' | 'next-hop-unreachable';
@@ -26,7 +26,7 @@ const isZero = (b: Uint8Array): boolean => b.every((x) => x === 0);
 
 export function nextHopFacts(c: RibPeerConfig, ibgp: boolean): NextHopFacts {
   const texts = [c.localAddress, c.localAddressV6, c.localLinkLocalV6, ...(c.localAddresses ?? [])];
-  const locals = texts.filter((t): t is string => t !== undefined).map(addressBytes).filter((b) => !isZero(b));
+  const locals = texts.filter((t): t is string => t !== undefined).map(parseAddressBytes).filter((b) => !isZero(b));
   const direct = !ibgp && c.multihop !== true && c.connectedSubnets !== undefined ? c.connectedSubnets.map(parsePrefix) : undefined;
   return { locals, direct };
 }

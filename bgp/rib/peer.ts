@@ -2,10 +2,10 @@
  * Runtime state of one peer inside the RIB (index 0 is the local pseudo-peer for originated routes).
  */
 import type { CompiledPolicy } from '../policy/compile.js';
-import { addressBytes } from '../policy/compile.js';
+import { parseAddressBytes } from '../../src/net/index.js';
 import type { AttrSet } from './attr-store.js';
 import type { PeerFacts } from './best-path.js';
-import { familyOfAddress, parseIpv4, parseIpv6, parsePrefix, prefixWithin, type ParsedPrefix } from './prefix.js';
+import { familyOfAddress, parseIpv4, parseIpv6, parsePrefix, prefixWithin, type ParsedPrefix } from '../attrs/index.js';
 import type { DirtySet } from './dirty-set.js';
 import { nextHopFacts, type NextHopFacts } from './next-hop-check.js';
 import type { Family, RibNegotiated, RibPeerConfig } from './types.js';
@@ -81,10 +81,10 @@ export function addrWords(text: string): number[] {
 
 /** Our next hop toward this peer per family (see RibPeerConfig.localAddress*). */
 export function selfNextHops(c: RibPeerConfig): [Uint8Array, Uint8Array] {
-  const local = addressBytes(c.localAddress);
-  const g6 = c.localAddressV6 !== undefined ? addressBytes(c.localAddressV6) : local.length === 16 ? local
+  const local = parseAddressBytes(c.localAddress);
+  const g6 = c.localAddressV6 !== undefined ? parseAddressBytes(c.localAddressV6) : local.length === 16 ? local
     : Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...local);
-  const v6 = c.localLinkLocalV6 !== undefined ? Uint8Array.of(...g6, ...addressBytes(c.localLinkLocalV6)) : g6;
+  const v6 = c.localLinkLocalV6 !== undefined ? Uint8Array.of(...g6, ...parseAddressBytes(c.localLinkLocalV6)) : g6;
   const v4 = local.length === 4 ? local : v6;
   return [v4, v6];
 }

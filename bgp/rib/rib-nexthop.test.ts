@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PolicyDefinition } from '../policy/types.js';
 import { checkNextHop, nextHopFacts } from './next-hop-check.js';
-import { addressBytes } from '../policy/compile.js';
+import { parseAddressBytes } from '../../src/net/index.js';
 import { Rib } from './rib.js';
 import { decodeOut, update } from './test-helpers.js';
 import type { RibNegotiated, RibPeerConfig } from './types.js';
@@ -82,7 +82,7 @@ describe('received NEXT_HOP checks', () => {
     v6('2001:db8:2::/48', 'fd00:99::5');
     v6('2001:db8:3::/48', 'fd00:30::5');
     v6('2001:db8:4::/48', 'fe80::5');
-    v6('2001:db8:5::/48', Uint8Array.of(...addressBytes('fd00:99::5'), ...addressBytes('fe80::5')));
+    v6('2001:db8:5::/48', Uint8Array.of(...parseAddressBytes('fd00:99::5'), ...parseAddressBytes('fe80::5')));
     const got = Object.fromEntries(rib.queryRoutes({ family: 'ipv6' }).map((r) => [r.prefix, r.rejection ?? 'ok']));
     expect(got).toEqual({
       '2001:db8:1::/48': 'next-hop-local', '2001:db8:2::/48': 'next-hop-unreachable', '2001:db8:3::/48': 'ok',
@@ -117,8 +117,8 @@ describe('received NEXT_HOP checks', () => {
     const f = nextHopFacts({ id: 'x', address: '10.0.0.2', peerAs: 2, localAddress: '0.0.0.0', connectedSubnets: ['10.0.0.0/30'] }, false);
     expect(f.locals).toEqual([]);
     expect(checkNextHop(f, Uint8Array.of(0, 0, 0, 0))).toBe('next-hop-unreachable');
-    expect(checkNextHop(f, addressBytes('::ffff:10.0.0.2'))).toBeUndefined();
-    expect(checkNextHop(f, addressBytes('10.0.0.5'))).toBe('next-hop-unreachable');
+    expect(checkNextHop(f, parseAddressBytes('::ffff:10.0.0.2'))).toBeUndefined();
+    expect(checkNextHop(f, parseAddressBytes('10.0.0.5'))).toBe('next-hop-unreachable');
     expect(checkNextHop(f, new Uint8Array(0))).toBeUndefined();
   });
 });

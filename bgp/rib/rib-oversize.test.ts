@@ -8,8 +8,8 @@ import * as fc from 'fast-check';
 import { InvariantError } from '../../src/errors.js';
 import type { PolicyDefinition } from '../policy/types.js';
 import { EMPTY_ATTRS, SEG, encodeAttrs, type RouteAttrs } from './attrs.js';
-import { addressBytes } from '../policy/compile.js';
-import { formatPrefix, parsePrefix } from './prefix.js';
+import { parseAddressBytes } from '../../src/net/index.js';
+import { formatPrefix, parsePrefix } from '../attrs/index.js';
 import { PrefixTable } from './prefix-table.js';
 import { Rib } from './rib.js';
 import { decodeOut, update } from './test-helpers.js';
@@ -129,7 +129,7 @@ describe('attributes too big for the peer (RFC 4271 §9.2)', () => {
       rib.ingestUpdate('a', update({ announce: prefixes, route: { asPath, nextHop: nh } }));
       expect(received(drain(rib, 'b', limit, c.as4)).size).toBe(prefixes.length);
       // What b should be sent, encoded independently of the RIB: prepend, next-hop-self, Partial bit.
-      const self = c.v6 ? [...addressBytes('2001:db8::1'), ...(c.linkLocal ? addressBytes('fe80::1') : [])] : [10, 0, 1, 1];
+      const self = c.v6 ? [...parseAddressBytes('2001:db8::1'), ...(c.linkLocal ? parseAddressBytes('fe80::1') : [])] : [10, 0, 1, 1];
       const base = (size: number): RouteAttrs => ({
         ...EMPTY_ATTRS, asPath: [{ type: SEG.AS_SEQUENCE, asns: [65000, ...asPath] }], nextHop: Uint8Array.from(self), unknown: [unknownAttr(size)],
       });

@@ -1,7 +1,7 @@
 /** Builders for unit tests and the benchmark: UPDATE bodies from readable inputs. */
-import { addressBytes } from '../policy/compile.js';
+import { parseAddressBytes } from '../../src/net/index.js';
 import { ATTR, ByteWriter, EMPTY_ATTRS, FLAG, SEG, encodeAttrs, parseAttrs, scanAttrs, type AttrScan, type RouteAttrs } from './attrs.js';
-import { formatIpv6, parseIpv6, parsePrefix } from './prefix.js';
+import { formatIpv6, parseIpv6, parsePrefix } from '../attrs/index.js';
 import { wordsToBytes } from './rib.js';
 import type { RibUpdate } from './types.js';
 import { ribUpdateFromBody, ribUpdateFromMessage } from './update-view.js';
@@ -23,7 +23,7 @@ export function attrsOf(r: TestRoute): RouteAttrs {
     ...EMPTY_ATTRS,
     origin: r.origin ?? 0,
     asPath: r.asPath && r.asPath.length > 0 ? [{ type: SEG.AS_SEQUENCE, asns: [...r.asPath] }] : [],
-    nextHop: r.nextHop !== undefined ? addressBytes(r.nextHop) : new Uint8Array(0),
+    nextHop: r.nextHop !== undefined ? parseAddressBytes(r.nextHop) : new Uint8Array(0),
     communities: [...(r.communities ?? [])],
     clusterList: [...(r.clusterList ?? [])],
     ...(r.localPref !== undefined && { localPref: r.localPref }),

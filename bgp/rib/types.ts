@@ -2,10 +2,12 @@
  * Public types of the RIB (bgp/rib). The RIB is pure: no I/O, timers or logger. The speaker feeds it
  * decoded UPDATEs and session events and pulls encoded UPDATE buffers and best-path changes out.
  */
+import type { IpFamily } from '../../src/net/index.js';
 import type { PolicyDefinition, PrefixList } from '../policy/types.js';
 
 /** Unicast families handled by the RIB. */
-export type Family = 'ipv4' | 'ipv6';
+/** The address family, spelled as everywhere in Margay (src/net). */
+export type Family = IpFamily;
 export const AFI = { ipv4: 1, ipv6: 2 } as const;
 export const SAFI_UNICAST = 1;
 

@@ -17,8 +17,17 @@ export const SESSION_DEFAULTS = {
   /** RFC 9687 recommends max(8 minutes, 2 × hold time); see makeSessionConfig. */
   sendHoldMinSeconds: 480,
   backoff: { initialSeconds: 1, maxSeconds: 120, stableSeconds: 60 },
-  sliceMs: 20,
-  maxBacklogBytes: 4 * 1024 * 1024,
+  /** Receive work per event-loop turn (shared by all sessions and the speaker's flush): bounds control API latency. */
+  sliceMs: 5,
+  /**
+   * Receive back-pressure (connection.ts): the socket is paused while more than the high-water mark of
+   * received bytes waits for the consumer and resumed once at most the low-water mark does. What a peer
+   * can have in flight beyond that is the kernel's socket buffers (TCP pushes back from there on).
+   */
+  maxBacklogBytes: 1024 * 1024,
+  resumeBacklogBytes: 256 * 1024,
+  /** SO_RCVBUF (0: leave the kernel's autotuning on); needs the native addon. */
+  receiveBufferBytes: 256 * 1024,
 } as const;
 
 function bad(field: string, why: string): never {
@@ -38,6 +47,11 @@ export function makeSessionConfig(i: SessionConfigInput): SessionConfig {
     bad('ttlSecurityHops', 'must be 1..254');
   }
   const sendHold = i.sendHoldSeconds ?? (hold === 0 ? 0 : Math.max(SESSION_DEFAULTS.sendHoldMinSeconds, 2 * hold));
+  const high = i.maxBacklogBytes ?? SESSION_DEFAULTS.maxBacklogBytes;
+  if (!Number.isInteger(high) || high < 4096) bad('maxBacklogBytes', 'must be an integer ≥ 4096');
+  if (i.resumeBacklogBytes !== undefined && (!Number.isInteger(i.resumeBacklogBytes) || i.resumeBacklogBytes < 0 || i.resumeBacklogBytes >= high)) {
+    bad('resumeBacklogBytes', 'must be an integer in 0..maxBacklogBytes-1');
+  }
   const cfg: SessionConfig = {
     peerAddress: i.peerAddress,
     peerPort: i.peerPort ?? SESSION_DEFAULTS.peerPort,
@@ -61,7 +75,9 @@ export function makeSessionConfig(i: SessionConfigInput): SessionConfig {
     gracefulRestart: i.gracefulRestart,
     backoff: { ...SESSION_DEFAULTS.backoff, ...i.backoff },
     sliceMs: i.sliceMs ?? SESSION_DEFAULTS.sliceMs,
-    maxBacklogBytes: i.maxBacklogBytes ?? SESSION_DEFAULTS.maxBacklogBytes,
+    maxBacklogBytes: high,
+    receiveBufferBytes: i.receiveBufferBytes ?? SESSION_DEFAULTS.receiveBufferBytes,
+    resumeBacklogBytes: i.resumeBacklogBytes ?? Math.min(SESSION_DEFAULTS.resumeBacklogBytes, Math.floor(high / 4)),
     extraCapabilities: i.extraCapabilities ?? [],
   };
   return Object.freeze(cfg);

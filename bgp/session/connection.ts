@@ -16,6 +16,7 @@
  *   one socket buffer. The RFC 9687 SendHoldTimer closes the connection (8/0) when nothing could be
  *   written for `sendHoldSeconds` while data was pending.
  */
+import { type Clock, realClock, type Timer } from '../../src/runtime/index.js';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
@@ -27,23 +28,18 @@ import { encodeNotification } from '../codec/notification.js';
 import { encodeKeepalive } from '../codec/route-refresh.js';
 import type { BgpMessage, DecodeOptions, OpenMessage, RouteRefreshMessage, UpdateMessage } from '../codec/types.js';
 import { jitter } from '../fsm/backoff.js';
+import { isSockoptAvailable, setRecvBuffer, SocketOptionError } from '../native/sockopt.js';
 import { step } from '../fsm/transitions.js';
 import type { DownReason, FsmAction, FsmCtx, FsmEvent, Negotiated, SessionState, TimerName } from '../fsm/types.js';
+import { OWN_NEXT_HOP_LOG_MS, OwnNextHopWatch } from './own-next-hop.js';
 import { turnDeadline, yieldTurn } from './receive-budget.js';
 import type { SessionConfig } from './types.js';
 
-/** Timers the driver uses; injectable so tests can drive time. */
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+/** Timers the driver uses: src/runtime's Clock, injectable so tests can drive time. */
+export type { Clock } from '../../src/runtime/index.js';
 
-export const REAL_CLOCK: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
+/** @deprecated use `realClock` from src/runtime. */
+export const REAL_CLOCK: Clock = realClock;
 
 /** What a Connection reports to its Session. */
 export interface ConnectionOwner {
@@ -76,12 +72,13 @@ export class Connection {
   #framer = new Framer();
   #decode: DecodeOptions = decodeOptions();
   #negotiated: Negotiated | undefined;
-  readonly #timers = new Map<TimerName, unknown>();
+  readonly #timers = new Map<TimerName, Timer>();
   #queue: Queued[] = [];
   #qHead = 0;
   #queueBytes = 0;
   #pumpScheduled = false;
   #pausedByUs = false;
+  readonly #pauses = { paused: 0, resumed: 0, maxBacklog: 0 };
   #rxBytes = 0;
   #lastWriteProgress = 0;
   #pendingWrites = 0;
@@ -89,6 +86,7 @@ export class Connection {
   /** The peer closed while messages were still queued: TcpFailed waits until they are processed. */
   #closedDetail: string | undefined;
   establishedAt = 0;
+  #ownNextHop = new OwnNextHopWatch(undefined);
 
   constructor(
     readonly incoming: boolean,
@@ -107,6 +105,13 @@ export class Connection {
   }
   get backlogBytes(): number {
     return this.#queueBytes;
+  }
+  get bytesRead(): number {
+    return this.#rxBytes;
+  }
+  /** Receive back-pressure so far: times the socket was paused / resumed, the largest backlog seen. */
+  get backPressure(): Readonly<{ paused: number; resumed: number; maxBacklog: number; pausedNow: boolean }> {
+    return { ...this.#pauses, pausedNow: this.#pausedByUs };
   }
   get socket(): Socket | undefined {
     return this.#socket;
@@ -185,6 +190,7 @@ export class Connection {
         this.owner.routeRefresh(this, a.refresh);
         return;
       case 'up':
+        this.#ownNextHop = new OwnNextHopWatch(this.#socket?.localAddress);
         this.#wasEstablished = true;
         this.establishedAt = this.clock.now();
         this.#lastWriteProgress = this.clock.now();
@@ -259,12 +265,12 @@ export class Connection {
 
   #stopTimer(t: TimerName): void {
     const h = this.#timers.get(t);
-    if (h !== undefined) this.clock.clearTimeout(h);
+    h?.cancel();
     this.#timers.delete(t);
   }
 
   #clearTimers(): void {
-    for (const h of this.#timers.values()) this.clock.clearTimeout(h);
+    for (const h of this.#timers.values()) h.cancel();
     this.#timers.clear();
   }
 
@@ -307,9 +313,11 @@ export class Connection {
     const connecting = socket.connecting;
     if (connecting) {
       socket.once('connect', () => {
-        if (this.#socket === socket) this.dispatch({ type: 'TcpConnected' });
+        if (this.#socket !== socket) return;
+        this.#capReceiveBuffer(socket);
+        this.dispatch({ type: 'TcpConnected' });
       });
-    }
+    } else this.#capReceiveBuffer(socket);
     socket.on('data', (chunk: Buffer) => this.#onData(socket, chunk));
     socket.on('drain', () => {
       if (this.#socket === socket) this.owner.drain(this);
@@ -320,6 +328,27 @@ export class Connection {
       this.#lost(socket, err.message);
     });
     socket.on('close', () => this.#lost(socket, 'connection closed by peer'));
+  }
+
+  /**
+   * Caps the kernel's receive buffer (SO_RCVBUF, autotuning off): with the user-space high-water mark
+   * this bounds everything read ahead of the consumer, so TCP pushes back on a fast peer early instead
+   * of the kernel absorbing megabytes first. Needs the native addon; without it autotuning stays.
+   */
+  #capReceiveBuffer(socket: Socket): void {
+    const bytes = this.config.receiveBufferBytes;
+    const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    if (bytes <= 0 || fd === undefined || fd < 0) return;
+    if (!isSockoptAvailable()) {
+      this.log.debug('native addon not built: kernel receive buffer left to autotuning');
+      return;
+    }
+    try {
+      setRecvBuffer(fd, bytes);
+    } catch (err) {
+      if (!(err instanceof SocketOptionError)) throw err;
+      this.log.warn({ err, bytes }, 'cannot cap the kernel receive buffer; back-pressure starts later');
+    }
   }
 
   #lost(socket: Socket, detail: string): void {
@@ -364,6 +393,12 @@ export class Connection {
   }
 
   #resetQueue(): void {
+    if (this.#pausedByUs) {
+      // Nothing waits any more: a socket we paused (if still ours) reads again.
+      this.#pausedByUs = false;
+      this.#pauses.resumed++;
+      this.#socket?.resume();
+    }
     this.#closedDetail = undefined;
     this.#queue = [];
     this.#qHead = 0;
@@ -391,8 +426,10 @@ export class Connection {
     }
     if (this.#queueBytes > this.config.maxBacklogBytes && !this.#pausedByUs) {
       this.#pausedByUs = true;
+      this.#pauses.paused++;
       socket.pause();
     }
+    if (this.#queueBytes > this.#pauses.maxBacklog) this.#pauses.maxBacklog = this.#queueBytes;
     if (!this.#pumpScheduled) this.#pump();
   }
 
@@ -435,11 +472,21 @@ export class Connection {
       yieldTurn();
       setImmediate(this.#pump);
     }
-    if (this.#pausedByUs && this.#queueBytes <= this.config.maxBacklogBytes / 2) {
+    if (this.#pausedByUs && this.#queueBytes <= this.config.resumeBacklogBytes) {
       this.#pausedByUs = false;
+      this.#pauses.resumed++;
       this.#socket?.resume();
     }
   };
+
+  /** RFC 4271 §6.3: a NEXT_HOP that is our own address SHOULD be logged (the RIB ignores the route). */
+  #logOwnNextHop(): void {
+    const w = this.#ownNextHop;
+    this.log.warn(
+      { nextHop: w.address, updates: w.takeCount(), perMinutes: OWN_NEXT_HOP_LOG_MS / 60_000 },
+      'UPDATE with our own address as NEXT_HOP: routes ignored (RFC 4271 §6.3)',
+    );
+  }
 
   /** Decode one message and feed the FSM. Returns true for an UPDATE. */
   #handle(m: Buffer): boolean {
@@ -464,9 +511,11 @@ export class Connection {
         return false;
       case 'update':
         this.owner.counted('in', MSG_TYPE.UPDATE);
+        // The one log line per RFC 7606 problem UPDATE (the speaker does not log them again).
         if (msg.problems.length > 0 && this.log.isLevelEnabled('warn')) {
           this.log.warn({ action: msg.action, problems: msg.problems.map((p) => p.message) }, 'UPDATE with RFC 7606 problems');
         }
+        if (this.#ownNextHop.check(msg, this.clock.now())) this.#logOwnNextHop();
         this.dispatch({ type: 'UpdateReceived', update: msg });
         return true;
       case 'keepalive':

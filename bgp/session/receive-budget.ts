@@ -1,6 +1,7 @@
 /**
- * The receive budget the Connections' pumps share (see connection.ts). Module state on purpose: the
- * budget is the process's, like the event loop it protects.
+ * The per-turn work budget the Connections' pumps share (see connection.ts), and the speaker's flush
+ * with them (flushDeadline). Module state on purpose: the budget is the process's, like the event loop
+ * it protects — a control API request waits behind at most about one budget per event-loop phase.
  */
 import { performance } from 'node:perf_hooks';
 
@@ -26,4 +27,15 @@ export function yieldTurn(): void {
   if (turn.renewPending) return;
   turn.renewPending = true;
   setImmediate(renewTurn);
+}
+
+/** The budget per turn for work outside a session (the speaker's flush): the sessions' default slice. */
+export const FLUSH_SLICE_MS = 5;
+/** Deadline of the current turn's budget for the speaker's flush (shared with the receive pumps). */
+export function flushDeadline(): number {
+  return turnDeadline(FLUSH_SLICE_MS);
+}
+/** The flush ran out of budget: renew it after this turn's timers and I/O. */
+export function yieldFlushTurn(): void {
+  yieldTurn();
 }

@@ -14,6 +14,7 @@
  * when stopped or backing off. Back-off (backoff.ts) grows with consecutive failures and resets only
  * after a session stayed up for `backoff.stableSeconds`.
  */
+import type { Timer } from '../../src/runtime/index.js';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -28,6 +29,7 @@ import { withHardReset } from '../fsm/graceful.js';
 import { STATES, type DownReason, type Negotiated, type OutNotification, type SessionState } from '../fsm/types.js';
 import { openCapabilities } from './config.js';
 import { Connection, REAL_CLOCK, type Clock, type ConnectionOwner } from './connection.js';
+import { childWithout } from './log-bindings.js';
 import type { PeerStatus, SessionConfig, SessionEvents, Transport } from './types.js';
 
 export interface SessionDeps {
@@ -67,7 +69,7 @@ export class Session extends EventEmitter<SessionEvents> {
   #established: Connection | undefined;
   #reported: SessionState = 'Idle';
   #stateSince: number;
-  #backoffTimer: unknown;
+  #backoffTimer: Timer | undefined;
   #failures = 0;
   #flaps = 0;
   #lastDown: DownReason | undefined;
@@ -80,7 +82,8 @@ export class Session extends EventEmitter<SessionEvents> {
   constructor(config: SessionConfig, deps: SessionDeps) {
     super();
     this.config = config;
-    this.#log = deps.log.child({ peer: config.peerAddress, peerAs: config.peerAs });
+    // The speaker's logger already names the peer: bind only what it lacks (no repeated JSON keys).
+    this.#log = childWithout(deps.log, { peer: config.peerAddress, peerAs: config.peerAs });
     this.#transport = deps.transport;
     this.#clock = deps.clock ?? REAL_CLOCK;
     this.#random = deps.random ?? Math.random;
@@ -117,6 +120,9 @@ export class Session extends EventEmitter<SessionEvents> {
       lastError: this.#lastError,
       lastDown: this.#lastDown,
       backlogBytes: (this.#outgoing?.backlogBytes ?? 0) + (this.#incoming?.backlogBytes ?? 0),
+      receivePauses: est?.backPressure.paused ?? 0,
+      bytesIn: est?.bytesRead ?? 0,
+      backlogMaxBytes: est?.backPressure.maxBacklog ?? 0,
     };
   }
 
@@ -222,7 +228,7 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   #cancelBackoff(): void {
-    if (this.#backoffTimer !== undefined) this.#clock.clearTimeout(this.#backoffTimer);
+    this.#backoffTimer?.cancel();
     this.#backoffTimer = undefined;
   }
 
@@ -302,7 +308,8 @@ export class Session extends EventEmitter<SessionEvents> {
       this.#established = conn;
       this.#refresh();
       const n = conn.negotiatedFacts!;
-      this.#log.info({ holdTime: n.holdTimeSeconds, peerRouterId: n.peerRouterIdText, peerAs: n.peerAs }, 'session established');
+      // The one 'session established' / 'session down' line per session (the speaker logs neither).
+      this.#log.info({ holdTime: n.holdTimeSeconds, peerRouterId: n.peerRouterIdText, remoteAs: n.peerAs, families: [...n.families] }, 'session established');
       this.emit('established', n);
     },
     down: (conn: Connection, why: DownReason) => {
@@ -317,7 +324,7 @@ export class Session extends EventEmitter<SessionEvents> {
       this.#refresh();
       if (wasUp) {
         this.#flaps += 1;
-        this.#log.warn({ reason: why.reason, upSeconds: Math.round(upSeconds) }, 'session down');
+        this.#log.warn({ reason: describe(why), upSeconds: Math.round(upSeconds) }, 'session down');
         this.emit('down', why);
       }
       if (!this.#ending) this.#scheduleRestart();

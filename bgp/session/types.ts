@@ -34,8 +34,12 @@ export interface SessionConfig extends FsmConfig {
   readonly backoff: BackoffConfig;
   /** Receive side: deliver UPDATEs for at most this many milliseconds, then yield to the event loop. */
   readonly sliceMs: number;
-  /** Stop reading the socket while this many received bytes wait for the consumer. */
+  /** High-water mark: stop reading the socket while more than this many received bytes wait for the consumer. */
   readonly maxBacklogBytes: number;
+  /** Low-water mark: resume reading once at most this many wait (< maxBacklogBytes). */
+  readonly resumeBacklogBytes: number;
+  /** The socket's kernel receive buffer (SO_RCVBUF); 0 leaves autotuning on. */
+  readonly receiveBufferBytes: number;
   /** Extra capabilities for our OPEN (e.g. RFC 8950 extended next hop, RFC 9234 role). */
   readonly extraCapabilities: readonly Capability[];
 }
@@ -68,6 +72,8 @@ export interface SessionConfigInput {
   readonly backoff?: Partial<BackoffConfig> | undefined;
   readonly sliceMs?: number | undefined;
   readonly maxBacklogBytes?: number | undefined;
+  readonly resumeBacklogBytes?: number | undefined;
+  readonly receiveBufferBytes?: number | undefined;
   readonly extraCapabilities?: readonly Capability[] | undefined;
 }
 
@@ -99,6 +105,11 @@ export interface PeerStatus {
   readonly lastDown?: DownReason | undefined;
   /** Received bytes waiting for the consumer (flow control). */
   readonly backlogBytes: number;
+  /** Receive back-pressure on the Established connection: times its socket was paused, largest backlog. */
+  readonly receivePauses?: number | undefined;
+  /** Bytes read from the Established connection's socket so far. */
+  readonly bytesIn?: number | undefined;
+  readonly backlogMaxBytes?: number | undefined;
 }
 
 /** Events a Session emits (typed EventEmitter). */

@@ -12,9 +12,10 @@
  *                                                ▼
  *                                       FibSyncLoop (bgp/fib) ──▶ RouteTable (src/kernel)
  *
- * Flushing runs on setImmediate in bounded slices (FLUSH_BUDGET bytes per peer per turn), so keepalives
+ * Flushing runs on setImmediate in time-bounded slices (steps of FLUSH_STEP bytes per peer), so keepalives
  * and hold timers of every session keep running while a big table moves (issue: "never starved").
  */
+import { type Clock, realClock, sleep, type Timer } from '../../src/runtime/index.js';
 import { assert } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import { OWNERSHIP } from '../../src/kernel/ownership.js';
@@ -23,6 +24,7 @@ import { CEASE_SUBCODE, ERR } from '../codec/constants.js';
 import { shutdownData } from '../codec/notification.js';
 import { FibSync } from '../fib/fib-sync.js';
 import { FibSyncLoop } from '../fib/fib-loop.js';
+import { flushDeadline, yieldFlushTurn } from '../session/index.js';
 import type { Family } from '../rib/types.js';
 import { deviceOf, fibChanges, linkFacts, systemInterfaces, type InterfaceSource } from './interfaces.js';
 import { SpeakerPeer, type PeerHost } from './peer.js';
@@ -46,6 +48,9 @@ export interface SpeakerDeps {
   readonly routeTable?: RouteTable;
   /** We are restarting (GR R bit in the first OPENs). Default: true when the FIB already holds our routes. */
   readonly restarting?: boolean;
+  /** Time and timers (default: the real clock). */
+  readonly clock?: Clock;
+  /** @deprecated pass `clock`; still honoured for the current time when `clock` is absent. */
   readonly now?: () => number;
   /**
    * Keep the RIB's best-path change stream (onBestPathChange). Default: only when FIB sync runs, since
@@ -65,8 +70,9 @@ export interface ReconfigureSummary {
   readonly restartedAll: boolean;
 }
 
-const FLUSH_BUDGET = 512 * 1024;
-const BEST_BATCH = 65_536;
+/** Outbound bytes per peer per flush step, and best-path changes per step (see #flush). */
+const FLUSH_STEP = 32 * 1024;
+const BEST_STEP = 4096;
 /** Paths a lost session gives up per flush slice (≈ 10–25 ms at 1M paths, docs/bgp-rib.md). */
 const PEER_DOWN_BUDGET = 20_000;
 /** Dynamic neighbours remembered in max-prefix back-off at most (oldest forgotten first). */
@@ -90,7 +96,8 @@ export class BgpSpeaker {
   #flushScheduled = false;
   #started = false;
   #stopped = false;
-  #inSyncTimer: NodeJS.Timeout | undefined;
+  #inSyncTimer: Timer | undefined;
+  readonly #clock: Clock;
   /**
    * RFC 4724 §4.1 selection deferral: after our own restart, hold every Adj-RIB-Out (and so our
    * End-of-RIB) until each configured peer that does graceful restart has sent its End-of-RIB, or the
@@ -104,6 +111,7 @@ export class BgpSpeaker {
   constructor(config: SpeakerConfig, deps: SpeakerDeps) {
     this.#config = config;
     this.#deps = deps;
+    this.#clock = deps.clock ?? (deps.now ? { ...realClock, now: deps.now } : realClock);
     this.#log = deps.log.child({ component: 'bgp-speaker' });
     const self = this;
     this.#host = {
@@ -122,6 +130,7 @@ export class BgpSpeaker {
         this.#listener?.unregister(old);
       },
       now: () => this.#now(),
+      clock: this.#clock,
     };
   }
 
@@ -130,7 +139,7 @@ export class BgpSpeaker {
   }
 
   #now(): number {
-    return this.#deps.now?.() ?? Date.now();
+    return this.#clock.now();
   }
 
   async start(): Promise<void> {
@@ -147,7 +156,7 @@ export class BgpSpeaker {
         batchSize: this.#config.fib.batchSize,
         ...(accept && { accept }),
       });
-      this.#fib = new FibSyncLoop(fib, this.#log.child({ component: 'fib' }));
+      this.#fib = new FibSyncLoop(fib, this.#deps.log.child({ component: 'fib' }));
       if (this.#deps.restarting === undefined && !this.#reconfiguring) {
         const ours = await this.#deps.routeTable.list({ table: this.#config.fib.table, protos: [OWNERSHIP.routeProtocol.bgp] });
         restarting = ours.length > 0;
@@ -161,13 +170,13 @@ export class BgpSpeaker {
     for (const p of this.#config.peers) this.#addPeer(p, false, sessions, restarting);
     const listen = this.#config.listen;
     if (listen.addresses.length > 0 && listen.port > 0) {
-      this.#listener = await this.#deps.listener.listen(listen, this.#log.child({ component: 'listener' }));
+      this.#listener = await this.#deps.listener.listen(listen, this.#deps.log.child({ component: 'bgp-listener' }));
       for (const p of this.#peers.values()) this.#listener.register(p.session);
       this.#addRanges(this.#config.listenRanges);
     }
     for (const p of this.#peers.values()) p.start();
     this.#checkInSync();
-    this.#inSyncTimer = setTimeout(() => {
+    this.#inSyncTimer = this.#clock.setTimeout(() => {
       this.#inSyncTimer = undefined;
       this.#initialSyncDone('restart time passed');
     }, this.#config.gracefulRestart.restartTime * 1000);
@@ -178,12 +187,12 @@ export class BgpSpeaker {
   async stop(opts: { readonly message?: string } = {}): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    if (this.#inSyncTimer) clearTimeout(this.#inSyncTimer);
+    this.#inSyncTimer?.cancel();
     const data = opts.message ? shutdownData(opts.message) : Buffer.alloc(0);
     for (const p of this.#peers.values()) p.stop({ code: ERR.CEASE, subcode: CEASE_SUBCODE.ADMIN_SHUTDOWN, data });
     await this.#listener?.close();
     // Give the NOTIFICATIONs a moment to leave before the sockets are destroyed.
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(this.#clock, 50);
     for (const p of this.#peers.values()) p.destroy();
     this.#peers.clear();
     if (this.#fib) {
@@ -272,7 +281,7 @@ export class BgpSpeaker {
     this.#peers.clear();
     await this.#listener?.close();
     this.#listener = undefined;
-    if (this.#inSyncTimer) clearTimeout(this.#inSyncTimer);
+    this.#inSyncTimer?.cancel();
     this.#fib?.stop();
     this.#fib = undefined;
     this.#config = next;
@@ -449,23 +458,44 @@ export class BgpSpeaker {
       this.#rib.peerDownStep(PEER_DOWN_BUDGET);
       more = true;
     }
-    for (const p of this.#peers.values()) {
-      if (this.#deferOutbound || !p.writable) continue;
-      if (this.#rib.hasOutbound(p.id)) {
-        const bufs = this.#rib.takeOutbound(p.id, FLUSH_BUDGET);
-        if (bufs.length > 0 && !p.send(bufs)) continue; // resumes on 'drain'
+    // Time-sliced (issue 8 §5): steps of FLUSH_STEP bytes per peer while this event-loop turn's budget
+    // (shared with the sessions' receive pumps, bgp/session) lasts, at least one round per call.
+    const deadline = flushDeadline();
+    let round: boolean;
+    do {
+      round = false;
+      more = false;
+      for (const p of this.#peers.values()) {
+        if (this.#deferOutbound || !p.writable) continue;
+        if (this.#rib.hasOutbound(p.id)) {
+          const bufs = this.#rib.takeOutbound(p.id, FLUSH_STEP);
+          if (bufs.length > 0 && !p.send(bufs)) continue; // resumes on 'drain'
+        }
+        if (this.#rib.hasOutbound(p.id)) round = more = true;
+        else if (p.pendingEorr.size > 0) p.sendPendingEorr();
       }
-      if (this.#rib.hasOutbound(p.id)) more = true;
-      else if (p.pendingEorr.size > 0) p.sendPendingEorr();
+    } while (round && performance.now() < deadline);
+    if (this.#rib.peerDownPending) more = true;
+    let changes = this.#rib.takeBestPathChanges(BEST_STEP);
+    while (changes.length > 0) {
+      this.#publish(changes);
+      if (changes.length < BEST_STEP) break;
+      if (performance.now() >= deadline) {
+        more = true;
+        break;
+      }
+      changes = this.#rib.takeBestPathChanges(BEST_STEP);
     }
-    const changes = this.#rib.takeBestPathChanges(BEST_BATCH);
-    if (changes.length === BEST_BATCH) more = true;
-    if (changes.length > 0) {
-      const out: BestPathChange[] = changes.map((c) => ({ prefix: c.prefix, family: c.family, nextHops: c.nextHops ?? [], local: c.local }));
-      if (this.#fib) this.#fib.push(fibChanges(out, (prefix, family, hop) => this.#deviceFor(prefix, family, hop), (prefix, hop) => this.#log.warn({ prefix, nextHop: hop }, 'link-local next hop on no known device: not installed')));
-      for (const s of this.#subscribers) s(out);
+    if (more) {
+      yieldFlushTurn();
+      this.#scheduleFlush();
     }
-    if (more) this.#scheduleFlush();
+  }
+
+  #publish(changes: ReturnType<RibPort['takeBestPathChanges']>): void {
+    const out: BestPathChange[] = changes.map((c) => ({ prefix: c.prefix, family: c.family, nextHops: c.nextHops ?? [], local: c.local }));
+    if (this.#fib) this.#fib.push(fibChanges(out, (prefix, family, hop) => this.#deviceFor(prefix, family, hop), (prefix, hop) => this.#log.warn({ prefix, nextHop: hop }, 'link-local next hop on no known device: not installed')));
+    for (const s of this.#subscribers) s(out);
   }
 
   /** The device of the session a link-local next hop was learned over (FIB: `via fe80::1 dev X`). */

@@ -3,6 +3,7 @@
  * take: session inputs (bgp/session), RIB peer settings and options (bgp/rib), policy definitions
  * (bgp/policy). Kept apart from the speaker so it is unit-tested without sockets.
  */
+import { prefixTextContains } from '../../src/net/index.js';
 import { isIP } from 'node:net';
 import { FAMILY, type FamilyKey } from '../codec/constants.js';
 import type { AddPathMode } from '../codec/types.js';
@@ -175,40 +176,8 @@ export function matchListenRange(c: SpeakerConfig, address: string): Readonly<Li
   return c.listenRanges.find((r) => cidrContains(r.prefix, address));
 }
 
-export function cidrContains(cidr: string, address: string): boolean {
-  const [net, lenText] = cidr.split('/');
-  const a = addressBytes(net!);
-  const b = addressBytes(address);
-  if (!a || !b || a.length !== b.length) return false;
-  let bits = Number(lenText);
-  for (let i = 0; i < a.length && bits > 0; i++, bits -= 8) {
-    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
-    if ((a[i]! & mask) !== (b[i]! & mask)) return false;
-  }
-  return true;
-}
-
-function addressBytes(text: string): number[] | undefined {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(text);
-  if (mapped) return addressBytes(mapped[1]!);
-  if (text.includes('.') && !text.includes(':')) {
-    const parts = text.split('.').map(Number);
-    return parts.length === 4 && parts.every((x) => Number.isInteger(x) && x >= 0 && x <= 255) ? parts : undefined;
-  }
-  if (!text.includes(':')) return undefined;
-  const [head, tail] = text.split('::') as [string, string | undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  if (groups.length !== 8) return undefined;
-  const out: number[] = [];
-  for (const g of groups) {
-    const v = parseInt(g, 16);
-    if (!/^[0-9a-f]{1,4}$/i.test(g)) return undefined;
-    out.push(v >> 8, v & 0xff);
-  }
-  return out;
-}
+/** @deprecated use prefixTextContains from src/net. */
+export const cidrContains = prefixTextContains;
 
 /** The FIB's prefix filter (`fib.prefixes`, with ge/le); undefined = every prefix. */
 export function fibAccept(c: SpeakerConfig): ((prefix: string) => boolean) | undefined {

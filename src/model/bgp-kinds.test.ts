@@ -103,10 +103,10 @@ describe('helpers', () => {
     for (const bad of [0, -1, 1.5, '65536.0', 'x', '', '1.2.3']) expect(parseAsNumber(bad)).toBeUndefined();
   });
   it('parsePeerIp splits address and port', () => {
-    expect(parsePeerIp('10.0.0.1:1179')).toEqual({ ip: '10.0.0.1', family: 4, port: 1179 });
-    expect(parsePeerIp('fd00::1')).toEqual({ ip: 'fd00::1', family: 6 });
-    expect(parsePeerIp('[fd00::1]:179')).toEqual({ ip: 'fd00::1', family: 6, port: 179 });
-    expect(parsePeerIp('fd00::1:179')).toEqual({ ip: 'fd00::1:179', family: 6 });
+    expect(parsePeerIp('10.0.0.1:1179')).toEqual({ ip: '10.0.0.1', family: 'ipv4', port: 1179 });
+    expect(parsePeerIp('fd00::1')).toEqual({ ip: 'fd00::1', family: 'ipv6' });
+    expect(parsePeerIp('[fd00::1]:179')).toEqual({ ip: 'fd00::1', family: 'ipv6', port: 179 });
+    expect(parsePeerIp('fd00::1:179')).toEqual({ ip: 'fd00::1:179', family: 'ipv6' });
     expect(parsePeerIp('10.0.0.1:0')).toBeUndefined();
   });
 });

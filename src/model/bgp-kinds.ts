@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { MARGAY_API_VERSION } from './kinds.js';
 import { AsNumber, BgpPassword, Cidr, DnsSubdomain, Duration, Ip, SelectorString } from './fields.js';
 import { ObjectMetaSchema } from './metadata.js';
-import { parseIp } from './net.js';
+import { type IpFamily, parseIp } from './net.js';
 
 /**
  * margay.dev/v1 BGPConfiguration and BGPPeer, Calico v3 field names and defaults. The object named
@@ -96,12 +96,12 @@ export const BGPConfigurationSchema = z
   );
 
 /** A peer address with optional port: `10.0.0.1`, `10.0.0.1:1179`, `fd00::1`, `[fd00::1]:1179`. */
-export function parsePeerIp(s: string): { ip: string; family: 4 | 6; port?: number } | undefined {
+export function parsePeerIp(s: string): { ip: string; family: IpFamily; port?: number } | undefined {
   const bracket = /^\[([^\]]+)\](?::([0-9]{1,5}))?$/.exec(s);
   const v4port = /^([0-9.]+):([0-9]{1,5})$/.exec(s);
   const [host, portText] = bracket ? [bracket[1]!, bracket[2]] : v4port ? [v4port[1]!, v4port[2]] : [s, undefined];
   const ip = parseIp(host);
-  if (!ip || (bracket && ip.family !== 6)) return undefined;
+  if (!ip || (bracket && ip.family !== 'ipv6')) return undefined;
   if (portText === undefined) return { ip: ip.address, family: ip.family };
   const port = Number(portText);
   if (port < 1 || port > 65_535) return undefined;
@@ -115,7 +115,7 @@ const PeerIp = z.string().transform((s, ctx) => {
     return z.NEVER;
   }
   if (p.port === undefined) return p.ip;
-  return p.family === 4 ? `${p.ip}:${p.port}` : `[${p.ip}]:${p.port}`;
+  return p.family === 'ipv4' ? `${p.ip}:${p.port}` : `[${p.ip}]:${p.port}`;
 });
 
 const BGPPeerSpec = z

@@ -1,10 +1,11 @@
-import IPCIDR from 'ip-cidr';
-
 /**
- * IP address and CIDR parsing for validation: strict syntax (no leading zeros, no zone ids),
- * canonical text (IPv6 compressed, lower case) and the network address of a prefix.
+ * Address and CIDR checks for resource validation, on top of src/net (the one parser): strict
+ * syntax, canonical text, and the range of a prefix. Returns undefined instead of throwing, as the
+ * zod refinements want.
  */
-export type IpFamily = 4 | 6;
+import { familyBits, formatAddress, formatPrefix, type IpFamily, lastAddress, prefixContains, prefixSize, tryParseAddress, tryParsePrefix } from '../net/index.js';
+
+export type { IpFamily } from '../net/index.js';
 
 export interface ParsedIp {
   readonly family: IpFamily;
@@ -25,48 +26,38 @@ export interface ParsedCidr {
   readonly last: bigint;
 }
 
-const PREFIX = /^(0|[1-9][0-9]{0,2})$/;
-
 export function parseIp(s: string): ParsedIp | undefined {
-  if (s.includes('/') || s.includes('%') || !IPCIDR.isValidAddress(s)) return undefined;
-  const a = IPCIDR.createAddress(s);
-  return { family: a.v4 ? 4 : 6, address: a.correctForm() };
+  const a = tryParseAddress(s);
+  return a && { family: a.family, address: formatAddress(a) };
 }
 
 /** Parses `addr/prefix`; with `allowBareIp`, a bare address is a /32 or /128. */
 export function parseCidr(s: string, opts: { readonly allowBareIp?: boolean } = {}): ParsedCidr | undefined {
-  let text = s;
-  if (!s.includes('/')) {
-    const ip = opts.allowBareIp ? parseIp(s) : undefined;
-    if (!ip) return undefined;
-    text = `${ip.address}/${ip.family === 4 ? 32 : 128}`;
-  }
-  const slash = text.indexOf('/');
-  const prefixText = text.slice(slash + 1);
-  if (!PREFIX.test(prefixText) || text.includes('%') || !IPCIDR.isValidCIDR(text)) return undefined;
-  const c = new IPCIDR(text);
-  const family: IpFamily = c.address.v4 ? 4 : 6;
-  const prefix = Number(prefixText);
-  if (prefix > (family === 4 ? 32 : 128)) return undefined;
-  const start = c.start<IPCIDR.Address>({ type: 'addressObject' });
-  const network = start.correctForm();
+  const p = tryParsePrefix(s, { allowBareAddress: opts.allowBareIp === true });
+  if (!p) return undefined;
   return {
-    family,
-    network,
-    address: IPCIDR.createAddress(text.slice(0, slash)).correctForm(),
-    prefix,
-    cidr: `${network}/${prefix}`,
-    first: c.start<bigint>({ type: 'bigInteger' }),
-    last: c.end<bigint>({ type: 'bigInteger' }),
+    family: p.family,
+    network: formatAddress({ family: p.family, value: p.network }),
+    address: formatAddress(p.address),
+    prefix: p.length,
+    cidr: formatPrefix(p),
+    first: p.network,
+    last: lastAddress(p).value,
   };
 }
 
 /** True when `inner` lies entirely inside `outer` (same family). */
 export function cidrContains(outer: ParsedCidr, inner: ParsedCidr): boolean {
-  return outer.family === inner.family && inner.first >= outer.first && inner.last <= outer.last;
+  return prefixContains(
+    { family: outer.family, network: outer.first, length: outer.prefix },
+    { family: inner.family, network: inner.first, length: inner.prefix },
+  );
 }
 
 /** Number of addresses in a prefix of length `prefix` in `family`. */
 export function addressCount(family: IpFamily, prefix: number): bigint {
-  return 1n << BigInt((family === 4 ? 32 : 128) - prefix);
+  return prefixSize({ family, length: prefix });
 }
+
+/** Address width of a family: 32 or 128. */
+export const familyWidth = familyBits;

@@ -1,3 +1,4 @@
+import { ipVersionOf } from '../net/index.js';
 import { z } from 'zod';
 import { SelectorParseError, parseSelector, type Selector } from '../selector/index.js';
 import { Net, SelectorString } from './fields.js';
@@ -108,8 +109,8 @@ export const RuleSchema = z
       for (const f of ['nets', 'notNets'] as const) {
         e[f]?.forEach((n, i) => {
           const c = parseCidr(n)!;
-          families.add(c.family);
-          if (r.ipVersion !== undefined && c.family !== r.ipVersion) {
+          families.add(ipVersionOf(c.family));
+          if (r.ipVersion !== undefined && ipVersionOf(c.family) !== r.ipVersion) {
             ctx.addIssue({ code: 'custom', path: [side, f, i], message: `${n} is not IPv${r.ipVersion} (rule ipVersion)` });
           }
           if (f === 'notNets' && c.prefix === 0) {

@@ -8,13 +8,19 @@
  *     --sizes 100000,1000000 --targets margay,bird,frr,gobgp --runs 3 [--shuffle]
  *
  * `--shuffle` sends the same prefixes in a fixed pseudo-random order instead of address order.
+ * `--per-update K` packs at most K prefixes per UPDATE (`--per-update 1`: one prefix per UPDATE).
+ * `--control-probe` (margay and BIRD): while the table arrives, one client sends status requests back to
+ *   back on the target's control socket over one kept-open connection — margay-bgpd `GET /peers` (what
+ *   `margayctl bgp peers` sends), BIRD `show protocols` on bird.ctl — and the latencies are reported (p50/p99/max), next to the same
+ *   probe on the idle daemon just before; BIRD's figures are the reference for this machine's load.
  * margay-bgpd starts as shipped (`node dist/bgp/main.js`, which re-executes itself with its memory
  * settings); `MARGAY_BGPD_TUNED=0` in the environment measures it without them.
  * Topology (inside the sandbox's private network namespace): the target runs in its own namespace
  * `T`; the injector (AS 65001, 10.0.1.2) and the collector (AS 65003, 10.0.2.2) are worker threads of
  * this process, each on its own veth into T (target: AS 65002, 10.0.1.1 / 10.0.2.1). The target's FIB
  * is off (BIRD: no kernel protocol; FRR: zebra + bgpd -n; GoBGP: no zebra; margay-bgpd: fib disabled).
- * RIB time is found by polling the target's own CLI every 25 ms plus the CLI's own latency (birdc ≈5 ms, vtysh ≈50 ms, gobgp ≈20 ms): it is an upper bound. The re-advertised time is exact (the collector sees the last prefix).
+ * RIB time is found by polling the target every 25 ms plus the poll's own latency (birdc ≈5 ms, vtysh ≈50 ms, gobgp ≈20 ms; margay-bgpd:
+ * its control API from this process, ≈2 ms idle): it is an upper bound. The re-advertised time is exact (the collector sees the last prefix).
  */
 import { Worker } from 'node:worker_threads';
 import { writeFile, mkdtemp, rm } from 'node:fs/promises';
@@ -25,14 +31,18 @@ import { performance } from 'node:perf_hooks';
 import { execa, type ResultPromise } from 'execa';
 import { createNetns, deleteNetns, run } from '../helpers/netns.js';
 import { peakRss, sleep, startBird, startFrr, startGobgp, waitFor, type DaemonHandle } from '../helpers/bgp-daemons.js';
+import { ControlClient } from '../../bgp/control/client.js';
 import { ipToU32 } from './bgp-wire.js';
 
 type TargetKind = 'margay' | 'bird' | 'frr' | 'gobgp';
 interface Target {
   readonly handle: DaemonHandle;
   ribCount(): Promise<number>;
+  /** margay only: one control API status request (what `margayctl bgp peers` sends). */
+  probe?(): Promise<unknown>;
 }
-interface RunResult { ribSeconds: number; advSeconds: number; peakRssMb: number; sendSeconds: number }
+interface Probe { idle: number[]; busy: number[] }
+interface RunResult { ribSeconds: number; advSeconds: number; peakRssMb: number; sendSeconds: number; probe?: Probe }
 
 const TARGET_IP = { inj: '10.0.1.1', col: '10.0.2.1' };
 const PEER_IP = { inj: '10.0.1.2', col: '10.0.2.2' };
@@ -52,7 +62,7 @@ async function startTarget(kind: TargetKind, ns: string, workdir: string): Promi
 protocol device {}
 protocol bgp inj { local ${TARGET_IP.inj} as ${AS.target}; neighbor ${PEER_IP.inj} as ${AS.inj}; ipv4 { import all; export none; }; }
 protocol bgp col { local ${TARGET_IP.col} as ${AS.target}; neighbor ${PEER_IP.col} as ${AS.col}; ipv4 { import none; export all; }; }`);
-      return { handle: h, ribCount: () => h.importedCount('inj') };
+      return { handle: h, ribCount: () => h.importedCount('inj'), probe: birdStatusProbe(join(h.workdir, 'bird.ctl')) };
     }
     case 'frr': {
       const h = await startFrr(ns, `frr defaults traditional
@@ -90,7 +100,77 @@ router bgp ${AS.target}
   }
 }
 
-/** margay-bgpd from the build, FIB off, RIB count from its control API via margayctl. */
+/**
+ * BIRD's status request on its own control socket, without a birdc process per request: one connection,
+ * `show protocols` (what `birdc show protocols` sends), the reply read up to its last line (a 4-digit
+ * code followed by a space). The same kind of probe as margay's GET /peers, for a ratio in the same run.
+ */
+function birdStatusProbe(ctlPath: string): () => Promise<unknown> {
+  let conn: Promise<{ sock: import('node:net').Socket; read: () => Promise<string> }> | undefined;
+  const open = async () => {
+    const { connect } = await import('node:net');
+    const sock = connect(ctlPath);
+    let buf = '';
+    let wake: (() => void) | undefined;
+    sock.on('data', (d: Buffer) => { buf += d.toString(); wake?.(); });
+    sock.on('error', () => wake?.());
+    const read = async (): Promise<string> => {
+      for (;;) {
+        const m = /(^|\n)\d{4} [^\n]*\n/.exec(buf);
+        if (m) { const out = buf.slice(0, m.index + m[0].length); buf = buf.slice(m.index + m[0].length); return out; }
+        if (sock.destroyed) throw new Error('BIRD control socket closed');
+        await new Promise<void>((r) => (wake = r));
+      }
+    };
+    await new Promise<void>((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject); });
+    await read(); // "0001 BIRD x.y ready."
+    return { sock, read };
+  };
+  return async () => {
+    conn ??= open();
+    const c = await conn;
+    c.sock.write('show protocols\n');
+    return c.read();
+  };
+}
+
+/**
+ * margay-bgpd's status request over one persistent HTTP/1.1 connection written by hand (like BIRD's
+ * probe: no client library, no connection per request), response read by its content-length.
+ */
+function margayStatusProbe(socketPath: string): () => Promise<unknown> {
+  let conn: Promise<{ sock: import('node:net').Socket; read: () => Promise<string> }> | undefined;
+  const open = async () => {
+    const { connect } = await import('node:net');
+    const sock = connect(socketPath);
+    let buf = Buffer.alloc(0);
+    let wake: (() => void) | undefined;
+    sock.on('data', (d: Buffer) => { buf = Buffer.concat([buf, d]); wake?.(); });
+    sock.on('error', () => wake?.());
+    const read = async (): Promise<string> => {
+      for (;;) {
+        const head = buf.indexOf('\r\n\r\n');
+        if (head >= 0) {
+          const m = /content-length: *(\d+)/i.exec(buf.subarray(0, head).toString());
+          const end = head + 4 + Number(m?.[1] ?? 0);
+          if (buf.length >= end) { const out = buf.subarray(head + 4, end).toString(); buf = buf.subarray(end); return out; }
+        }
+        if (sock.destroyed) throw new Error('margay-bgpd control socket closed');
+        await new Promise<void>((r) => (wake = r));
+      }
+    };
+    await new Promise<void>((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject); });
+    return { sock, read };
+  };
+  return async () => {
+    conn ??= open();
+    const c = await conn;
+    c.sock.write('GET /peers HTTP/1.1\r\nHost: margay-bgpd\r\n\r\n');
+    return c.read();
+  };
+}
+
+/** margay-bgpd from the build, FIB off, RIB count from its control API. */
 async function startMargay(ns: string, workdir: string): Promise<Target> {
   const conf = join(workdir, 'margay-bgpd.yaml');
   const socket = join(workdir, 'bgpd.sock');
@@ -109,33 +189,56 @@ peers:
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const pid = child.pid!;
-  const ctl = async (...args: string[]): Promise<string> =>
-    (await execa(process.execPath, [join(REPO, 'dist/src/cli/margayctl.js'), 'bgp', ...args, '--socket', socket])).stdout;
+  // The control API from this process (no margayctl process per poll: that cost ≈0.3 s of CPU each on
+  // this 2-core machine, taken from the target under test).
+  const client = new ControlClient(socket);
   await waitFor('margay-bgpd control socket', async () => {
     if (child.exitCode !== null && child.exitCode !== undefined) throw new Error(`margay-bgpd exited: ${stderr}`);
-    return ctl('peers', '-o', 'json').then(() => true);
+    return client.peers().then(() => true, () => false);
   }, 15_000, 100);
   return {
     handle: {
       kind: 'bird' as never, ns, workdir,
       pids: async () => [pid],
       log: async () => stderr,
-      stop: async () => { try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ } await child; },
+      // SIGTERM (a clean stop, so `--cpu-prof` in NODE_OPTIONS writes its profile), SIGKILL after 5 s.
+      stop: async () => {
+        try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ }
+        const t = setTimeout(() => { try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ } }, 5000);
+        await child;
+        clearTimeout(t);
+      },
     },
     ribCount: async () => {
-      const peers = JSON.parse(await ctl('peers', '-o', 'json')) as { address: string; prefixesReceived?: number; prefixesAccepted?: number }[];
-      const p = peers.find((x) => x.address === PEER_IP.inj);
+      const p = (await client.peers()).find((x) => x.address === PEER_IP.inj);
       return p?.prefixesAccepted ?? p?.prefixesReceived ?? 0;
     },
+    probe: margayStatusProbe(socket),
   };
 }
 
 const SHUFFLE = process.argv.includes('--shuffle');
+const CONTROL_PROBE = process.argv.includes('--control-probe');
+const PER_UPDATE = process.argv.includes('--per-update') ? Number(arg('per-update', '0')) : undefined;
+
+/** Back-to-back status requests until `stop()`; latencies in ms. */
+function startProbe(t: Target): { stop(): Promise<number[]> } {
+  const lat: number[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const t0 = performance.now();
+      await t.probe!();
+      lat.push(performance.now() - t0);
+    }
+  })();
+  return { async stop() { running = false; await loop; return lat; } };
+}
 
 function startPeer(role: 'inject' | 'collect', count: number, attrSets: number): { w: Worker; next: (ev: string, timeoutMs: number) => Promise<Record<string, unknown>> } {
   const w = new Worker(new URL('./bgp-peer-worker.js', import.meta.url), {
     workerData: {
-      role, count, base: BASE, attrSets, shuffle: SHUFFLE,
+      role, count, base: BASE, attrSets, shuffle: SHUFFLE, ...(PER_UPDATE !== undefined && { perUpdate: PER_UPDATE }),
       host: role === 'inject' ? TARGET_IP.inj : TARGET_IP.col, port: 179,
       localAddress: role === 'inject' ? PEER_IP.inj : PEER_IP.col,
       asn: role === 'inject' ? AS.inj : AS.col,
@@ -179,7 +282,15 @@ async function oneRun(kind: TargetKind, count: number, attrSets: number, timeout
     const col = startPeer('collect', count, attrSets);
     peers.push(inj.w, col.w);
     await Promise.all([inj.next('established', 30_000), col.next('established', 30_000)]);
-    await sleep(1500); // FRR's ~1 s update-group timer after a session comes up; same wait for all
+    let idle: number[] = [];
+    if (CONTROL_PROBE && target.probe) {
+      const p = startProbe(target);
+      await sleep(1500);
+      idle = await p.stop();
+    } else {
+      await sleep(1500); // FRR's ~1 s update-group timer after a session comes up; same wait for all
+    }
+    const busyProbe = CONTROL_PROBE && target.probe ? startProbe(target) : undefined;
     inj.w.postMessage({ cmd: 'go' });
     const sent = await inj.next('sent', timeoutMs);
     const t0 = sent.t0 as number;
@@ -194,10 +305,14 @@ async function oneRun(kind: TargetKind, count: number, attrSets: number, timeout
       else await sleep(25);
     }
     await donePromise;
+    const busy = busyProbe ? await busyProbe.stop() : undefined;
     const pids = await target.handle.pids();
     let rss = 0;
     for (const p of pids) rss += await peakRss(p);
-    return { ribSeconds: (ribAt - t0) / 1000, advSeconds: (advAt! - t0) / 1000, peakRssMb: rss / 2 ** 20, sendSeconds: ((sent.t as number) - t0) / 1000 };
+    return {
+      ribSeconds: (ribAt - t0) / 1000, advSeconds: (advAt! - t0) / 1000, peakRssMb: rss / 2 ** 20, sendSeconds: ((sent.t as number) - t0) / 1000,
+      ...(busy && { probe: { idle, busy } }),
+    };
   } catch (err) {
     const log = target ? (await target.handle.log()).slice(-2000) : '';
     throw new Error(`${kind} N=${count}: ${(err as Error).message}${log ? `\n--- target log tail ---\n${log}` : ''}`, { cause: err });
@@ -213,6 +328,10 @@ async function oneRun(kind: TargetKind, count: number, attrSets: number, timeout
 }
 
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
+const pct = (xs: readonly number[], q: number): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] ?? NaN; };
+const latency = (xs: readonly number[]): string =>
+  `n=${xs.length} p50 ${pct(xs, 0.5).toFixed(1)} ms, p99 ${pct(xs, 0.99).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms`;
+const probes = new Map<string, Probe[]>();
 
 async function main(): Promise<void> {
   if (process.env.MARGAY_IN_SANDBOX !== '1') {
@@ -225,7 +344,7 @@ async function main(): Promise<void> {
   const attrSets = Number(arg('attr-sets', '500'));
   const timeoutMs = Number(arg('timeout', '240')) * 1000;
   const rows: string[] = [];
-  console.log(`# BGP ingest benchmark: ${runs} runs each, median; /32 prefixes, ${attrSets} attribute sets, ≤4096-byte UPDATEs, prefixes ${SHUFFLE ? 'in shuffled order' : 'in address order'}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(`# BGP ingest benchmark: ${runs} runs each, median; /32 prefixes, ${attrSets} attribute sets, ≤4096-byte UPDATEs${PER_UPDATE !== undefined ? `, ≤${PER_UPDATE} prefixes per UPDATE` : ''}, prefixes ${SHUFFLE ? 'in shuffled order' : 'in address order'}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   for (const n of sizes) {
     for (const kind of targets) {
       const results: RunResult[] = [];
@@ -234,17 +353,25 @@ async function main(): Promise<void> {
           const res = await oneRun(kind, n, attrSets, timeoutMs);
           results.push(res);
           console.log(`${kind} N=${n} run ${r + 1}: rib ${res.ribSeconds.toFixed(2)} s, re-advertised ${res.advSeconds.toFixed(2)} s, peak RSS ${res.peakRssMb.toFixed(0)} MB (injector wrote all in ${res.sendSeconds.toFixed(2)} s)`);
+          if (res.probe) {
+            console.log(`  control API GET /peers: idle ${latency(res.probe.idle)}; during ingest ${latency(res.probe.busy)}`);
+            probes.set(kind, [...(probes.get(kind) ?? []), res.probe]);
+          }
         } catch (err) {
           console.log(`${kind} N=${n} run ${r + 1}: FAILED — ${(err as Error).message}`);
         }
       }
       if (results.length) {
-        rows.push(`| ${kind} | ${n} | ${median(results.map((x) => x.ribSeconds)).toFixed(2)} | ${median(results.map((x) => x.advSeconds)).toFixed(2)} | ${median(results.map((x) => x.peakRssMb)).toFixed(0)} | ${results.length}/${runs} |`);
+        const spread = (xs: number[], d: number): string => `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)})`;
+        rows.push(`| ${kind} | ${n} | ${spread(results.map((x) => x.ribSeconds), 2)} | ${spread(results.map((x) => x.advSeconds), 2)} | ${spread(results.map((x) => x.peakRssMb), 0)} | ${results.length}/${runs} |`);
       } else rows.push(`| ${kind} | ${n} | failed | failed | – | 0/${runs} |`);
     }
   }
-  console.log('\n| target | N | in RIB (s) | re-advertised (s) | peak RSS (MB) | runs ok |\n| --- | --- | --- | --- | --- | --- |');
+  console.log('\n| target | N | in RIB (s) median (min–max) | re-advertised (s) | peak RSS (MB) | runs ok |\n| --- | --- | --- | --- | --- | --- |');
   for (const r of rows) console.log(r);
+  for (const [kind, ps] of probes) {
+    console.log(`\n${kind} control socket status requests (all runs pooled): idle ${latency(ps.flatMap((p) => p.idle))}; during ingest ${latency(ps.flatMap((p) => p.busy))}`);
+  }
   console.log(`\nload average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 }
 

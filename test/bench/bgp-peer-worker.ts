@@ -20,6 +20,7 @@ export interface PeerWorkerData {
   readonly base: number;
   readonly attrSets: number;
   readonly shuffle: boolean;
+  readonly perUpdate?: number;
 }
 
 const now = (): number => performance.timeOrigin + performance.now();
@@ -28,7 +29,7 @@ const port = parentPort!;
 const post = (m: Record<string, unknown>): void => port.postMessage(m);
 
 const updates = data.role === 'inject'
-  ? buildUpdates({ count: data.count, base: data.base, localAs: data.asn, nextHop: data.localAddress, attrSets: data.attrSets, shuffle: data.shuffle })
+  ? buildUpdates({ count: data.count, base: data.base, localAs: data.asn, nextHop: data.localAddress, attrSets: data.attrSets, shuffle: data.shuffle, ...(data.perUpdate !== undefined && { perUpdate: data.perUpdate }) })
   : undefined;
 const counter = new NlriCounter(data.base, data.count);
 let established = false;

@@ -104,12 +104,16 @@ export function buildUpdates(opts: {
   readonly attrSets: number;
   readonly maxLen?: number;
   readonly shuffle?: boolean;
+  /** At most this many prefixes per UPDATE (default: as many as fit). */
+  readonly perUpdate?: number;
 }): { buf: Buffer; messages: number } {
   const order = opts.shuffle ? shuffledOrder(opts.count) : undefined;
   const maxLen = opts.maxLen ?? 4096;
   const attrs: Buffer[] = [];
   for (let i = 0; i < opts.attrSets; i++) attrs.push(encodeAttributes(i, opts.localAs, opts.nextHop));
-  const out = Buffer.alloc(opts.count * 5 + Math.ceil(opts.count / 700) * (23 + 64) + 4096);
+  const perUpdate = opts.perUpdate ?? Infinity;
+  const maxAttr = attrs.reduce((m, a) => Math.max(m, a.length), 0);
+  const out = Buffer.alloc(opts.count * 5 + Math.ceil(opts.count / Math.min(700, perUpdate)) * (23 + maxAttr) + 4096);
   let off = 0;
   let messages = 0;
   let next = 0;
@@ -117,7 +121,7 @@ export function buildUpdates(opts: {
     const a = attrs[messages % attrs.length]!;
     const start = off;
     const room = Math.floor((maxLen - 23 - a.length) / 5);
-    const n = Math.min(room, opts.count - next);
+    const n = Math.min(room, perUpdate, opts.count - next);
     const len = 23 + a.length + n * 5;
     header(out, off, len, TYPE.UPDATE);
     off += 19;
