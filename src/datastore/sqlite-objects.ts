@@ -140,12 +140,17 @@ export class ObjectTable {
     return this.#log({ rev, type, kind, object: stored, ...(prev ? { prevLabels: prev.metadata.labels ?? {} } : {}) }, body);
   }
 
+  /** The counter as read in this transaction (read once per write; #log writes it back). */
+  #counter: { revision: number; compacted: number } | undefined;
+
   #nextRevision(): number {
-    return this.sql.counter().revision + 1;
+    this.#counter = this.sql.counter();
+    return this.#counter.revision + 1;
   }
 
   #log(entry: JournalEntry, body = JSON.stringify(entry.object)): JournalEntry {
-    const { compacted } = this.sql.counter();
+    const { compacted } = this.#counter ?? this.sql.counter();
+    this.#counter = undefined;
     const prevLabels = entry.prevLabels ? JSON.stringify(entry.prevLabels) : null;
     this.sql.st.insertChange.run(entry.rev, entry.type, entry.kind, body, prevLabels);
     const nextCompacted = Math.max(compacted, entry.rev - this.historyWindow);
