@@ -3,6 +3,8 @@
 //   1. Pure cores (codec, FSM, RIB, policy, model, selector, calc graph, policy rendering) import no
 //      I/O, timers, logger or environment.
 //   2. No catch that swallows: an empty catch block anywhere in shipped code.
+//   3. No bare `throw new Error(...)` in shipped code: every error is a MargayError with an MGY_* code
+//      (catalogue: src/error-codes.ts).
 // Why a script and not ESLint's no-restricted-imports: typescript-eslint's parser needs the
 // TypeScript JS API, which TypeScript 7 (the native compiler this project builds with) no longer
 // ships. This check is regex-based over source text, small, and has no dependencies.
@@ -42,7 +44,7 @@ function* walk(dir) {
   }
 }
 
-const isTest = (p) => p.endsWith('.test.ts') || /\/testing\//.test(p) || /-bench\.ts$/.test(p);
+const isTest = (p) => p.endsWith('.test.ts') || /\/testing\//.test(p) || /-bench\.ts$/.test(p) || /test-helpers\.ts$/.test(p) || /\/contract(-fixtures)?\.ts$/.test(p);
 const problems = [];
 
 for (const dir of PURE_DIRS) {
@@ -73,6 +75,12 @@ for (const dir of SHIPPED_DIRS) {
       const line = text.slice(0, m.index).split('\n').length;
       problems.push(`${relative(ROOT, file)}:${line}: empty catch block swallows errors (STYLE §2.4)`);
     }
+    if (isTest(file)) continue;
+    const bare = /\bthrow new (Error|TypeError|RangeError)\(/g;
+    while ((m = bare.exec(text))) {
+      const line = text.slice(0, m.index).split('\n').length;
+      problems.push(`${relative(ROOT, file)}:${line}: bare ${m[1]} thrown; use a MargayError subclass with an MGY_* code (STYLE §2.4)`);
+    }
   }
 }
 
@@ -80,4 +88,4 @@ if (problems.length) {
   console.error(`check-boundaries: ${problems.length} problem(s):\n  ${problems.join('\n  ')}`);
   process.exit(1);
 }
-console.log('check-boundaries: pure cores import no I/O; no empty catch blocks');
+console.log('check-boundaries: pure cores import no I/O; no empty catch blocks; no bare Error thrown');

@@ -3,21 +3,25 @@
  * are picked up by the next one), and after a failure logs it and retries with capped back-off.
  */
 import type { Logger } from '../../src/log.js';
+import { Backoff, type Clock, realClock, type Timer } from '../../src/runtime/index.js';
 import type { FibChange, FibSync } from './fib-sync.js';
 
 export class FibSyncLoop {
   #running = false;
   #again = false;
-  #timer: NodeJS.Timeout | undefined;
-  #failures = 0;
+  #timer: Timer | undefined;
+  readonly #backoff: Backoff;
   #stopped = false;
   #idle: (() => void)[] = [];
 
   constructor(
     readonly fib: FibSync,
     private readonly log: Logger,
-    private readonly maxBackoffMs = 30_000,
-  ) {}
+    maxBackoffMs = 30_000,
+    private readonly clock: Clock = realClock,
+  ) {
+    this.#backoff = new Backoff({ initial: 500, max: maxBackoffMs, jitter: [1, 1] });
+  }
 
   push(changes: readonly FibChange[]): void {
     if (changes.length === 0) return;
@@ -38,7 +42,7 @@ export class FibSyncLoop {
       this.#again = true;
       return;
     }
-    if (this.#timer === undefined) this.#timer = setTimeout(() => void this.#run(), 0);
+    if (this.#timer === undefined) this.#timer = this.clock.setTimeout(() => void this.#run(), 0);
   }
 
   /** Resolves once no apply is running or scheduled (tests, shutdown). */
@@ -49,7 +53,7 @@ export class FibSyncLoop {
 
   stop(): void {
     this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer?.cancel();
     this.#timer = undefined;
     if (!this.#running) this.#settle();
   }
@@ -61,18 +65,17 @@ export class FibSyncLoop {
     let delay: number | undefined;
     try {
       const stats = await this.fib.apply();
-      this.#failures = 0;
+      this.#backoff.reset();
       if (stats.replaced + stats.removed > 0) this.log.info(stats, 'FIB updated');
     } catch (err) {
-      this.#failures++;
-      delay = Math.min(this.maxBackoffMs, 500 * 2 ** Math.min(this.#failures - 1, 10));
-      this.log.warn({ err, failures: this.#failures, retryInMs: delay }, 'FIB apply failed; will resync and retry');
+      delay = this.#backoff.next();
+      this.log.warn({ err, failures: this.#backoff.attempt, retryInMs: delay }, 'FIB apply failed; will resync and retry');
     } finally {
       this.#running = false;
     }
     if (this.#stopped) return this.#settle();
-    if (delay !== undefined) this.#timer = setTimeout(() => void this.#run(), delay);
-    else if (this.#again) this.#timer = setTimeout(() => void this.#run(), 0);
+    if (delay !== undefined) this.#timer = this.clock.setTimeout(() => void this.#run(), delay);
+    else if (this.#again) this.#timer = this.clock.setTimeout(() => void this.#run(), 0);
     else this.#settle();
   }
 

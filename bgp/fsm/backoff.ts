@@ -7,6 +7,8 @@
  * for `stableSeconds`: a peer that establishes and then breaks every time keeps backing off, so it can
  * never make us flap at line rate.
  */
+import { backoffDelay } from '../../src/runtime/index.js';
+
 export interface BackoffParams {
   readonly initialSeconds: number;
   readonly maxSeconds: number;
@@ -21,12 +23,13 @@ export function nextFailureCount(prev: number, error: boolean, upSeconds: number
 
 /** Seconds to stay Idle before the next attempt. `random` in [0, 1). 0 failures: start at once. */
 export function backoffSeconds(failures: number, p: BackoffParams, random: number): number {
-  if (failures <= 0) return 0;
-  const base = Math.min(p.maxSeconds, p.initialSeconds * 2 ** Math.min(failures - 1, 30));
-  return base * (0.75 + 0.25 * random);
+  return backoffDelay(failures, { initial: p.initialSeconds, max: p.maxSeconds, jitter: RFC4271_JITTER }, random);
 }
 
 /** RFC 4271 §10 jitter for ConnectRetry and Keepalive timers: a factor in [0.75, 1]. */
 export function jitter(seconds: number, random: number): number {
-  return seconds * (0.75 + 0.25 * random);
+  return seconds * (RFC4271_JITTER[0] + (RFC4271_JITTER[1] - RFC4271_JITTER[0]) * random);
 }
+
+/** RFC 4271 §10: timers are multiplied by a random factor in [0.75, 1]. */
+const RFC4271_JITTER = [0.75, 1] as const;

@@ -4,12 +4,13 @@
  * the RIB can keep the interned set. `prefixDependent` is false when no statement looks at the prefix;
  * the RIB then evaluates once per attribute set and caches the result (O(attribute sets), not prefixes).
  */
-import { MargayError } from '../../src/errors.js';
+import { ConfigError, MargayError } from '../../src/errors.js';
 import { parseAddressBytes } from '../../src/net/index.js';
-import { SEG, asPathLength, type AsPathSegment, type RouteAttrs } from '../rib/attrs.js';
-import { parsePrefix, prefixWithin } from '../rib/prefix.js';
-import type { Family } from '../rib/types.js';
-import { parseCommunity, parseLargeCommunity } from './community.js';
+import type { IpFamily as Family } from '../../src/net/index.js';
+import {
+  SEG, asPathLength, asPathText, parseCommunity, parseLargeCommunity, parsePrefix, prefixWithin, prependAs,
+  type AsPathSegment, type RouteAttrs,
+} from '../attrs/index.js';
 import type { CommunityMatch, PolicyActions, PolicyDefinition, PolicyMatch, PrefixList, PrefixListEntry } from './types.js';
 
 export class PolicyCompileError extends MargayError {
@@ -48,7 +49,7 @@ export function compilePrefixEntries(entries: readonly PrefixListEntry[]): Compi
     const max = p.family === 'ipv4' ? 32 : 128;
     const ge = e.ge ?? p.len;
     const le = e.le ?? (e.ge !== undefined ? max : p.len);
-    if (ge < p.len || le < ge || le > max) throw new RangeError(`bad ge/le for ${e.prefix}: need len ≤ ge ≤ le ≤ ${max}`);
+    if (ge < p.len || le < ge || le > max) throw new ConfigError('bgp prefix list', `bad ge/le for ${e.prefix}: need len ≤ ge ≤ le ≤ ${max}`);
     return { family: p.family, words: p.words, len: p.len, ge, le, permit: (e.action ?? 'permit') === 'permit' };
   });
 }
@@ -60,13 +61,6 @@ export function matchPrefixEntries(entries: readonly CompiledEntry[], ctx: Route
     if (prefixWithin(ctx.words, ctx.len, e.words, e.len)) return e.permit;
   }
   return undefined;
-}
-
-export function asPathText(path: readonly AsPathSegment[]): string {
-  return path
-    .map((s) => (s.type === SEG.AS_SET || s.type === SEG.CONFED_SET ? `{${s.asns.join(' ')}}` : s.asns.join(' ')))
-    .filter((t) => t !== '')
-    .join(' ');
 }
 
 const textCache = new WeakMap<readonly AsPathSegment[], string>();
@@ -108,7 +102,7 @@ function compileMatch(m: PolicyMatch, lists: ReadonlyMap<string, CompiledEntry[]
   if (m.prefix) {
     prefixDependent = true;
     const named = m.prefix.list !== undefined ? lists.get(m.prefix.list) : [];
-    if (named === undefined) throw new RangeError(`unknown prefix list ${JSON.stringify(m.prefix.list)}`);
+    if (named === undefined) throw new ConfigError('bgp policy', `unknown prefix list ${JSON.stringify(m.prefix.list)}`);
     const inline = compilePrefixEntries(m.prefix.entries ?? []);
     const invert = m.prefix.invert === true;
     preds.push((_a, c) => ((matchPrefixEntries(named, c) ?? matchPrefixEntries(inline, c) ?? false) !== invert));
@@ -144,16 +138,6 @@ function compileMatch(m: PolicyMatch, lists: ReadonlyMap<string, CompiledEntry[]
   if (m.origin) { const o = { igp: 0, egp: 1, incomplete: 2 }[m.origin]; preds.push((a) => a.origin === o); }
   if (m.local !== undefined) { const l = m.local; preds.push((_a, c) => c.local === l); }
   return { pred: (a, c) => preds.every((p) => p(a, c)), prefixDependent };
-}
-
-export function prependAs(path: readonly AsPathSegment[], as: number, count: number): AsPathSegment[] {
-  if (count <= 0) return [...path];
-  const add = new Array<number>(count).fill(as);
-  const first = path[0];
-  if (first && first.type === SEG.AS_SEQUENCE && first.asns.length + count <= 255) {
-    return [{ type: SEG.AS_SEQUENCE, asns: [...add, ...first.asns] }, ...path.slice(1)];
-  }
-  return [{ type: SEG.AS_SEQUENCE, asns: add }, ...path];
 }
 
 function compileActions(x: PolicyActions): (a: RouteAttrs, c: RouteContext) => RouteAttrs {

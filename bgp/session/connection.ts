@@ -16,6 +16,7 @@
  *   one socket buffer. The RFC 9687 SendHoldTimer closes the connection (8/0) when nothing could be
  *   written for `sendHoldSeconds` while data was pending.
  */
+import { type Clock, realClock, type Timer } from '../../src/runtime/index.js';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
@@ -34,18 +35,11 @@ import { OWN_NEXT_HOP_LOG_MS, OwnNextHopWatch } from './own-next-hop.js';
 import { turnDeadline, yieldTurn } from './receive-budget.js';
 import type { SessionConfig } from './types.js';
 
-/** Timers the driver uses; injectable so tests can drive time. */
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+/** Timers the driver uses: src/runtime's Clock, injectable so tests can drive time. */
+export type { Clock } from '../../src/runtime/index.js';
 
-export const REAL_CLOCK: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
+/** @deprecated use `realClock` from src/runtime. */
+export const REAL_CLOCK: Clock = realClock;
 
 /** What a Connection reports to its Session. */
 export interface ConnectionOwner {
@@ -78,7 +72,7 @@ export class Connection {
   #framer = new Framer();
   #decode: DecodeOptions = decodeOptions();
   #negotiated: Negotiated | undefined;
-  readonly #timers = new Map<TimerName, unknown>();
+  readonly #timers = new Map<TimerName, Timer>();
   #queue: Queued[] = [];
   #qHead = 0;
   #queueBytes = 0;
@@ -293,12 +287,12 @@ export class Connection {
 
   #stopTimer(t: TimerName): void {
     const h = this.#timers.get(t);
-    if (h !== undefined) this.clock.clearTimeout(h);
+    h?.cancel();
     this.#timers.delete(t);
   }
 
   #clearTimers(): void {
-    for (const h of this.#timers.values()) this.clock.clearTimeout(h);
+    for (const h of this.#timers.values()) h.cancel();
     this.#timers.clear();
   }
 

@@ -8,6 +8,7 @@
  * listening sockets send with TTL 255 (inherited by accepted sockets, so the SYN-ACK already carries it)
  * and each accepted socket of a GTSM peer gets its minimum TTL before any BGP message is read.
  */
+import { PrefixSyntaxError } from '../../src/net/index.js';
 import net, { type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { parseAddress, parsePrefix, type ParsedPrefix } from '../codec/prefix.js';
@@ -112,7 +113,7 @@ export class BgpListener {
 
   addRange(range: ListenRange): void {
     const parsed = parsePrefix(range.prefix);
-    if (!parsed) throw new TypeError(`not a prefix: ${range.prefix}`);
+    if (!parsed) throw new PrefixSyntaxError(range.prefix, 'not a listen-range prefix');
     this.#ranges.push({ ...range, parsed });
     for (const srv of this.#servers) {
       this.#applyKey(srv, range.prefix.split('/')[0]!, range.md5Password, parsed.length);

@@ -14,6 +14,7 @@
  * when stopped or backing off. Back-off (backoff.ts) grows with consecutive failures and resets only
  * after a session stayed up for `backoff.stableSeconds`.
  */
+import type { Timer } from '../../src/runtime/index.js';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -68,7 +69,7 @@ export class Session extends EventEmitter<SessionEvents> {
   #established: Connection | undefined;
   #reported: SessionState = 'Idle';
   #stateSince: number;
-  #backoffTimer: unknown;
+  #backoffTimer: Timer | undefined;
   #failures = 0;
   #flaps = 0;
   #lastDown: DownReason | undefined;
@@ -227,7 +228,7 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   #cancelBackoff(): void {
-    if (this.#backoffTimer !== undefined) this.#clock.clearTimeout(this.#backoffTimer);
+    this.#backoffTimer?.cancel();
     this.#backoffTimer = undefined;
   }
 

@@ -2,6 +2,7 @@
  * The real ports behind the speaker: B3's Rib and B2's Session / BgpListener / TcpTransport. This is
  * the one place that adapts their exact surfaces to the speaker's narrow ports (ports.ts).
  */
+import { InvariantError } from '../../src/errors.js';
 import type { Socket } from 'node:net';
 import type { Logger } from '../../src/log.js';
 import type { OutNotification } from '../fsm/types.js';
@@ -89,7 +90,7 @@ export function defaultSessionFactory(transport: Transport = new TcpTransport())
 }
 
 function innerOf(s: SessionPort): TrackedSession {
-  if (!(s instanceof SessionAdapter)) throw new TypeError('the BGP listener needs sessions made by defaultSessionFactory');
+  if (!(s instanceof SessionAdapter)) throw new InvariantError('the BGP listener needs sessions made by defaultSessionFactory');
   return s.inner;
 }
 

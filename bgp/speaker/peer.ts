@@ -11,6 +11,7 @@
  *
  * Timers here are the speaker's (GR restart/stale, max-prefix restart); the FSM's are the session's.
  */
+import type { Clock, Timer } from '../../src/runtime/index.js';
 import type { Logger } from '../../src/log.js';
 import { CEASE_SUBCODE, ERR } from '../codec/constants.js';
 import type { RouteRefreshMessage, UpdateMessage } from '../codec/types.js';
@@ -36,6 +37,7 @@ export interface PeerHost {
   /** A dynamic peer's session ended: the speaker forgets it. */
   dynamicDown(peer: SpeakerPeer): void;
   now(): number;
+  readonly clock: Clock;
 }
 
 function describeDown(why: DownReason): string {
@@ -76,11 +78,11 @@ export class SpeakerPeer {
   prefixesAdvertisedBytes = 0;
   /** Families owed an EoRR (RFC 7313 §4): sent by the speaker's flush once the re-advertisement is out. */
   readonly pendingEorr = new Set<Family>();
-  #restartTimer: NodeJS.Timeout | undefined;
-  #staleTimer: NodeJS.Timeout | undefined;
-  #maxPrefixTimer: NodeJS.Timeout | undefined;
+  #restartTimer: Timer | undefined;
+  #staleTimer: Timer | undefined;
+  #maxPrefixTimer: Timer | undefined;
   /** RFC 7313 §4 receiver: per family, purge after BoRR when the EoRR does not come. */
-  readonly #eorrTimers = new Map<Family, NodeJS.Timeout>();
+  readonly #eorrTimers = new Map<Family, Timer>();
   #sending = false;
   #gracefulHelper = false;
   #warnedMaxPrefix = false;
@@ -174,9 +176,9 @@ export class SpeakerPeer {
   }
 
   #clearTimers(): void {
-    for (const t of [this.#restartTimer, this.#staleTimer, this.#maxPrefixTimer]) if (t) clearTimeout(t);
+    for (const t of [this.#restartTimer, this.#staleTimer, this.#maxPrefixTimer]) t?.cancel();
     this.#restartTimer = this.#staleTimer = this.#maxPrefixTimer = undefined;
-    for (const t of this.#eorrTimers.values()) clearTimeout(t);
+    for (const t of this.#eorrTimers.values()) t.cancel();
     this.#eorrTimers.clear();
   }
 
@@ -194,7 +196,7 @@ export class SpeakerPeer {
     this.pendingEor.clear();
     this.pendingEorr.clear();
     if (n.peerGracefulRestart) for (const f of families) this.pendingEor.add(f);
-    if (this.#restartTimer) clearTimeout(this.#restartTimer);
+    this.#restartTimer?.cancel();
     this.#restartTimer = undefined;
     if (this.#gracefulHelper) {
       // RFC 4724 §4.2: the peer is back. Families it did not keep forwarding state for (or all, when it
@@ -202,8 +204,8 @@ export class SpeakerPeer {
       const gr = n.peerGracefulRestart;
       const kept = new Set((gr?.families ?? []).filter((f) => f.forwardingPreserved).map((f) => familyOfKey(f.family)));
       for (const f of families) if (!gr || !kept.has(f)) rib.startSweepStale(this.id, f);
-      if (this.#staleTimer) clearTimeout(this.#staleTimer);
-      this.#staleTimer = setTimeout(() => {
+      this.#staleTimer?.cancel();
+      this.#staleTimer = this.host.clock.setTimeout(() => {
         this.#staleTimer = undefined;
         this.log.warn({ seconds: this.host.stalePathSeconds }, 'stale-path time passed without End-of-RIB: sweeping stale routes');
         this.host.rib().startSweepStale(this.id);
@@ -236,7 +238,7 @@ export class SpeakerPeer {
     if (r.endOfRib) {
       this.pendingEor.delete(r.endOfRib);
       if (this.pendingEor.size === 0 && this.#staleTimer) {
-        clearTimeout(this.#staleTimer);
+        this.#staleTimer.cancel();
         this.#staleTimer = undefined;
       }
       this.host.endOfRib(this, r.endOfRib);
@@ -260,7 +262,7 @@ export class SpeakerPeer {
     this.lastErrorSnapshot = this.session.status().lastError;
     if (action === 'restart') {
       const seconds = mp?.restartSeconds ?? 60;
-      this.#maxPrefixTimer = setTimeout(() => {
+      this.#maxPrefixTimer = this.host.clock.setTimeout(() => {
         this.#maxPrefixTimer = undefined;
         this.adminDown = undefined;
         this.maxPrefixUntil = undefined;
@@ -282,8 +284,8 @@ export class SpeakerPeer {
       rib.beginRouteRefresh(this.id, family);
       // RFC 7313 §4: an EoRR that never comes must not keep stale routes forever.
       const old = this.#eorrTimers.get(family);
-      if (old) clearTimeout(old);
-      this.#eorrTimers.set(family, setTimeout(() => {
+      old?.cancel();
+      this.#eorrTimers.set(family, this.host.clock.setTimeout(() => {
         this.#eorrTimers.delete(family);
         this.log.warn({ family, seconds: this.host.stalePathSeconds }, 'no EoRR within the stale-path time: purging routes not re-advertised');
         this.host.rib().endRouteRefresh(this.id, family);
@@ -291,7 +293,7 @@ export class SpeakerPeer {
       }, this.host.stalePathSeconds * 1000));
     } else if (m.subtype === 2) {
       const t = this.#eorrTimers.get(family);
-      if (t) clearTimeout(t);
+      t?.cancel();
       this.#eorrTimers.delete(family);
       rib.endRouteRefresh(this.id, family);
     }
@@ -308,7 +310,7 @@ export class SpeakerPeer {
     const wasUp = this.established;
     this.established = false;
     this.pendingEorr.clear();
-    for (const t of this.#eorrTimers.values()) clearTimeout(t);
+    for (const t of this.#eorrTimers.values()) t.cancel();
     this.#eorrTimers.clear();
     this.#sending = false;
     if (why.error || why.received) {
@@ -330,8 +332,8 @@ export class SpeakerPeer {
     if (helper && peerGr) {
       this.#gracefulHelper = true;
       const seconds = peerGr.restartTimeSeconds;
-      if (this.#restartTimer) clearTimeout(this.#restartTimer);
-      this.#restartTimer = setTimeout(() => {
+      this.#restartTimer?.cancel();
+      this.#restartTimer = this.host.clock.setTimeout(() => {
         this.#restartTimer = undefined;
         this.#gracefulHelper = false;
         this.log.warn({ seconds }, 'peer did not come back within its restart time: sweeping stale routes');

@@ -15,6 +15,7 @@
  * Flushing runs on setImmediate in time-bounded slices (steps of FLUSH_STEP bytes per peer), so keepalives
  * and hold timers of every session keep running while a big table moves (issue: "never starved").
  */
+import { type Clock, realClock, sleep, type Timer } from '../../src/runtime/index.js';
 import { assert } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import { OWNERSHIP } from '../../src/kernel/ownership.js';
@@ -47,6 +48,9 @@ export interface SpeakerDeps {
   readonly routeTable?: RouteTable;
   /** We are restarting (GR R bit in the first OPENs). Default: true when the FIB already holds our routes. */
   readonly restarting?: boolean;
+  /** Time and timers (default: the real clock). */
+  readonly clock?: Clock;
+  /** @deprecated pass `clock`; still honoured for the current time when `clock` is absent. */
   readonly now?: () => number;
   /**
    * Keep the RIB's best-path change stream (onBestPathChange). Default: only when FIB sync runs, since
@@ -92,7 +96,8 @@ export class BgpSpeaker {
   #flushScheduled = false;
   #started = false;
   #stopped = false;
-  #inSyncTimer: NodeJS.Timeout | undefined;
+  #inSyncTimer: Timer | undefined;
+  readonly #clock: Clock;
   /**
    * RFC 4724 §4.1 selection deferral: after our own restart, hold every Adj-RIB-Out (and so our
    * End-of-RIB) until each configured peer that does graceful restart has sent its End-of-RIB, or the
@@ -106,6 +111,7 @@ export class BgpSpeaker {
   constructor(config: SpeakerConfig, deps: SpeakerDeps) {
     this.#config = config;
     this.#deps = deps;
+    this.#clock = deps.clock ?? (deps.now ? { ...realClock, now: deps.now } : realClock);
     this.#log = deps.log.child({ component: 'bgp-speaker' });
     const self = this;
     this.#host = {
@@ -124,6 +130,7 @@ export class BgpSpeaker {
         this.#listener?.unregister(old);
       },
       now: () => this.#now(),
+      clock: this.#clock,
     };
   }
 
@@ -132,7 +139,7 @@ export class BgpSpeaker {
   }
 
   #now(): number {
-    return this.#deps.now?.() ?? Date.now();
+    return this.#clock.now();
   }
 
   async start(): Promise<void> {
@@ -169,7 +176,7 @@ export class BgpSpeaker {
     }
     for (const p of this.#peers.values()) p.start();
     this.#checkInSync();
-    this.#inSyncTimer = setTimeout(() => {
+    this.#inSyncTimer = this.#clock.setTimeout(() => {
       this.#inSyncTimer = undefined;
       this.#initialSyncDone('restart time passed');
     }, this.#config.gracefulRestart.restartTime * 1000);
@@ -180,12 +187,12 @@ export class BgpSpeaker {
   async stop(opts: { readonly message?: string } = {}): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    if (this.#inSyncTimer) clearTimeout(this.#inSyncTimer);
+    this.#inSyncTimer?.cancel();
     const data = opts.message ? shutdownData(opts.message) : Buffer.alloc(0);
     for (const p of this.#peers.values()) p.stop({ code: ERR.CEASE, subcode: CEASE_SUBCODE.ADMIN_SHUTDOWN, data });
     await this.#listener?.close();
     // Give the NOTIFICATIONs a moment to leave before the sockets are destroyed.
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(this.#clock, 50);
     for (const p of this.#peers.values()) p.destroy();
     this.#peers.clear();
     if (this.#fib) {
@@ -274,7 +281,7 @@ export class BgpSpeaker {
     this.#peers.clear();
     await this.#listener?.close();
     this.#listener = undefined;
-    if (this.#inSyncTimer) clearTimeout(this.#inSyncTimer);
+    this.#inSyncTimer?.cancel();
     this.#fib?.stop();
     this.#fib = undefined;
     this.#config = next;

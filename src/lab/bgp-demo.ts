@@ -25,6 +25,7 @@ import { execa, type ResultPromise } from 'execa';
 import { ExecaCommandRunner, IpLinkOps, IpNetnsOps, ProcSysctlOps } from '../kernel/index.js';
 import { createRootLogger } from '../log.js';
 import { startBird, waitFor, type BirdHandle } from './reference-daemons.js';
+import { LabDaemonError } from './errors.js';
 
 const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 const PREFIX = `mgydemo${process.pid.toString(36)}`;
@@ -75,7 +76,7 @@ originate:
 
 async function margayctl(n: DemoNode, ...args: string[]): Promise<string> {
   const r = await execa(process.execPath, [join(REPO, 'dist/src/cli/margayctl.js'), 'bgp', ...args, '--socket', n.socket!], { reject: false });
-  if (r.exitCode !== 0) throw new Error(`margayctl bgp ${args.join(' ')}: ${r.stderr}`);
+  if (r.exitCode !== 0) throw new LabDaemonError(`margayctl bgp ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 }
 

@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, writeFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { LabDaemonError, LabTimeoutError } from './errors.js';
 
 /**
  * The reference BGP daemons (BIRD 2, FRR bgpd (+zebra), GoBGP), started by hand inside a test's own
@@ -34,7 +35,7 @@ async function readPid(file: string, timeoutMs = 5000): Promise<number> {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    if (Date.now() > deadline) throw new Error(`daemon did not write its pid file ${file} within ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new LabTimeoutError(`daemon did not write its pid file ${file} within ${timeoutMs} ms`);
     await sleep(20);
   }
 }
@@ -55,7 +56,7 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
       lastErr = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastErr });
+      throw new LabTimeoutError(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastErr });
     }
     await sleep(everyMs);
   }
@@ -110,11 +111,11 @@ export async function startBird(ns: string, config: string): Promise<BirdHandle>
   const logFile = join(workdir, 'bird.log');
   await writeFile(conf, `log "${logFile}" all;\n${config}\n`);
   const r = await execa('ip', ['netns', 'exec', ns, 'bird', '-c', conf, '-s', ctl, '-P', pidFile], { reject: false });
-  if (r.exitCode !== 0) throw new Error(`bird failed to start (exit ${r.exitCode}): ${r.stderr}`);
+  if (r.exitCode !== 0) throw new LabDaemonError(`bird failed to start (exit ${r.exitCode}): ${r.stderr}`);
   const pid = await readPid(pidFile);
   const birdc = async (...args: string[]): Promise<string> => {
     const out = await execa('birdc', ['-s', ctl, ...args], { reject: false });
-    if (out.exitCode !== 0) throw new Error(`birdc ${args.join(' ')} failed: ${out.stderr || out.stdout}`);
+    if (out.exitCode !== 0) throw new LabDaemonError(`birdc ${args.join(' ')} failed: ${out.stderr || out.stdout}`);
     return out.stdout.replace(/^BIRD [\d.]+ ready\.\n?/, '');
   };
   return {
@@ -138,7 +139,7 @@ export async function startBird(ns: string, config: string): Promise<BirdHandle>
     async routeCount(protocol?: string) {
       const out = await birdc('show', 'route', ...(protocol ? ['protocol', protocol] : []), 'count');
       const m = /(\d+) of (\d+) routes/.exec(out);
-      if (!m) throw new Error(`unexpected birdc route count output: ${out}`);
+      if (!m) throw new LabDaemonError(`unexpected birdc route count output: ${out}`);
       return Number(m[1]);
     },
     async importedCount(protocol: string) {
@@ -196,7 +197,7 @@ export async function startFrr(ns: string, bgpdConfig: string, opts: FrrOptions 
       ['netns', 'exec', ns, '/usr/lib/frr/zebra', '-d', '-P', '0', '-f', zconf, '-i', zpid, '--vty_socket', workdir, '-z', zserv],
       { reject: false },
     );
-    if (z.exitCode !== 0) throw new Error(`zebra failed to start (exit ${z.exitCode}): ${z.stderr}`);
+    if (z.exitCode !== 0) throw new LabDaemonError(`zebra failed to start (exit ${z.exitCode}): ${z.stderr}`);
     await readPid(zpid);
     pidFiles.push(zpid);
   }
@@ -204,11 +205,11 @@ export async function startFrr(ns: string, bgpdConfig: string, opts: FrrOptions 
   if (!opts.zebra) args.unshift('-Z');
   if (opts.noKernel) args.unshift('-n');
   const r = await execa('ip', ['netns', 'exec', ns, '/usr/lib/frr/bgpd', ...args], { reject: false });
-  if (r.exitCode !== 0) throw new Error(`bgpd failed to start (exit ${r.exitCode}): ${r.stderr}`);
+  if (r.exitCode !== 0) throw new LabDaemonError(`bgpd failed to start (exit ${r.exitCode}): ${r.stderr}`);
   const pids = await Promise.all(pidFiles.map((f) => readPid(f)));
   const vtysh = async (command: string, daemon: 'bgpd' | 'zebra' = 'bgpd'): Promise<string> => {
     const out = await execa('vtysh', ['--vty_socket', workdir, '-d', daemon, '-c', command], { reject: false });
-    if (out.exitCode !== 0) throw new Error(`vtysh -c '${command}' failed: ${out.stderr || out.stdout}`);
+    if (out.exitCode !== 0) throw new LabDaemonError(`vtysh -c '${command}' failed: ${out.stderr || out.stdout}`);
     return out.stdout;
   };
   const vtyshJson = async <T>(command: string): Promise<T> => JSON.parse(await vtysh(command)) as T;
@@ -273,14 +274,14 @@ export async function startGobgp(ns: string, tomlConfig: string): Promise<GobgpH
   child.stdout?.on('data', (d: Buffer) => (logText += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (logText += d.toString()));
   const pid = child.pid;
-  if (pid === undefined) throw new Error('gobgpd failed to spawn');
+  if (pid === undefined) throw new LabDaemonError('gobgpd failed to spawn');
   const gobgp = async (...args: string[]): Promise<string> => {
     const out = await execa('gobgp', ['--target', sock, ...args], { reject: false });
-    if (out.exitCode !== 0) throw new Error(`gobgp ${args.join(' ')} failed: ${out.stderr || out.stdout}`);
+    if (out.exitCode !== 0) throw new LabDaemonError(`gobgp ${args.join(' ')} failed: ${out.stderr || out.stdout}`);
     return out.stdout;
   };
   await waitFor('gobgpd API socket', async () => {
-    if (!(await isAlive(pid))) throw new Error(`gobgpd exited: ${logText}`);
+    if (!(await isAlive(pid))) throw new LabDaemonError(`gobgpd exited: ${logText}`);
     return gobgp('global').then(() => true);
   }, 10_000, 50);
   return {
@@ -311,6 +312,6 @@ export async function startGobgp(ns: string, tomlConfig: string): Promise<GobgpH
 export async function peakRss(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const m = /VmHWM:\s+(\d+) kB/.exec(status);
-  if (!m) throw new Error(`no VmHWM in /proc/${pid}/status`);
+  if (!m) throw new LabDaemonError(`no VmHWM in /proc/${pid}/status`);
   return Number(m[1]) * 1024;
 }

@@ -2,6 +2,8 @@
  * The one time seam. Code that waits or reads the time takes a `Clock`; production passes
  * `realClock`, tests pass a `FakeClock` and move time by hand, so no unit test sleeps.
  */
+import { InvariantError } from '../errors.js';
+
 export interface Timer {
   /** Idempotent; a timer that already fired ignores it. */
   cancel(): void;
@@ -93,7 +95,7 @@ export class FakeClock implements Clock {
       if (!next) return;
       this.advance(next.at - this.#now);
     }
-    throw new Error(`FakeClock.runAll: still ${this.#pending.length} timer(s) after ${maxTimers}`);
+    throw new InvariantError(`FakeClock.runAll: still ${this.#pending.length} timer(s) after ${maxTimers}`);
   }
 
   #sorted(): Pending[] {

@@ -40,4 +40,14 @@ describe('scripts/check-boundaries.mjs', () => {
     expect(r.stderr).toContain('agent/x.ts:1: empty catch block');
     expect(r.stderr).not.toContain('a.test.ts');
   });
+  it('rejects a bare Error thrown in shipped code, but not in tests', async () => {
+    const dir = await tree({
+      'agent/y.ts': "export function f(): never {\n  throw new Error('boom');\n}\n",
+      'agent/y.test.ts': "throw new Error('fine in a test');\n",
+    });
+    const r = await execa('node', [SCRIPT, dir], { reject: false });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('agent/y.ts:2: bare Error thrown');
+    expect(r.stderr).not.toContain('y.test.ts');
+  });
 });
