@@ -20,7 +20,7 @@ describe('CNI protocol', () => {
     expect(r).toMatchObject({
       command: 'ADD', containerId: 'abc123', netns: '/var/run/netns/x', ifName: 'eth0',
       args: { K8S_POD_NAMESPACE: 'default', K8S_POD_NAME: 'web-0' }, path: ['/opt/cni/bin', '/usr/lib/cni'],
-      config: { cniVersion: '1.0.0', name: 'k8s-pod-network', agentSocket: '/run/margay/cni.sock' },
+      config: { cniVersion: '1.0.0', name: 'k8s-pod-network', ipamType: 'margay-ipam' },
     });
   });
 
@@ -50,7 +50,14 @@ describe('CNI protocol', () => {
     [ADD_ENV, JSON.stringify({ cniVersion: 'x', name: 'n', type: 'margay' }), CNI_ERROR.invalidNetworkConfig, 'cniVersion'],
     [ADD_ENV, JSON.stringify({ cniVersion: '1.0.0', type: 'margay' }), CNI_ERROR.invalidNetworkConfig, '"name" is required'],
     [ADD_ENV, JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'calico' }), CNI_ERROR.invalidNetworkConfig, '"type" must be "margay"'],
-    [ADD_ENV, JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'margay', ipam: { type: 'host-local' } }), CNI_ERROR.unsupportedField, 'ipam.type'],
+    [ADD_ENV, JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'margay', ipam: { type: 7 } }), CNI_ERROR.invalidNetworkConfig, 'ipam must be an object'],
+    [ADD_ENV, JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'margay', ipam: { type: '../x' } }), CNI_ERROR.invalidNetworkConfig, 'ipam must be an object'],
+    [ADD_ENV, JSON.stringify({ cniVersion: '1.0.0', name: '-n', type: 'margay' }), CNI_ERROR.invalidNetworkConfig, '"name" is required'],
+    [ADD_ENV, JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'margay', mtu: 20 }), CNI_ERROR.invalidNetworkConfig, 'mtu'],
+    [ADD_ENV, JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'margay', agentSocket: 'rel.sock' }), CNI_ERROR.invalidNetworkConfig, 'agentSocket'],
+    [ADD_ENV, JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'margay', prevResult: [] }), CNI_ERROR.decodeFailure, 'prevResult'],
+    [{ ...ADD_ENV, CNI_NETNS: 'relative/ns' }, CONF, CNI_ERROR.invalidEnvironment, 'CNI_NETNS'],
+    [{ CNI_COMMAND: 'GC' }, JSON.stringify({ cniVersion: '1.1.0', name: 'n', type: 'margay', 'cni.dev/valid-attachments': [{ containerID: 1 }] }), CNI_ERROR.invalidNetworkConfig, 'valid-attachments[0]'],
     [{ CNI_COMMAND: 'STATUS' }, CONF, CNI_ERROR.incompatibleVersion, 'STATUS needs cniVersion 1.1.0'],
     [{ ...ADD_ENV, CNI_COMMAND: 'CHECK' }, JSON.stringify({ cniVersion: '0.3.1', name: 'n', type: 'margay' }), CNI_ERROR.incompatibleVersion, 'CHECK needs cniVersion 0.4.0'],
   ])('rejects %o / %s with code %i (%s)', (env, stdin, code, text) => {
@@ -58,6 +65,13 @@ describe('CNI protocol', () => {
     expect(e.cniCode).toBe(code);
     expect(e.message).toContain(text);
     expect(e.toResult('1.0.0')).toMatchObject({ cniVersion: '1.0.0', code });
+  });
+
+  it('reads GC valid attachments, host-local delegation, mtu and prevResult', () => {
+    const gc = parseRequest({ CNI_COMMAND: 'GC' }, JSON.stringify({ cniVersion: '1.1.0', name: 'n', type: 'margay', 'cni.dev/valid-attachments': [{ containerID: 'a', ifname: 'eth0' }] }));
+    expect(gc.config.validAttachments).toEqual([{ containerId: 'a', ifName: 'eth0' }]);
+    const add = parseRequest(ADD_ENV, JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'margay', mtu: 1400, ipam: { type: 'host-local' }, prevResult: { ips: [] } }));
+    expect(add.config).toMatchObject({ ipamType: 'host-local', mtu: 1400, prevResult: { ips: [] } });
   });
 
   it('parses CNI_ARGS, tolerating empty pairs', () => {

@@ -227,11 +227,10 @@ export class FileDatastore implements Datastore {
     if (this.#closed) return;
     try {
       this.#dataVersion = this.#sql.dataVersion();
-      this.#feed.pump();
-      this.#setStatus({ readable: true });
+      this.#feed.pump(); // readable again is decided by #checkHealth only (no flapping)
     } catch (err) {
-      this.#log.warn({ err, dir: this.#dir }, 'reading the change log failed; retrying');
-      this.#setStatus({ readable: false, reason: `cannot read the database: ${(err as Error).message}` });
+      // Logged once by #setStatus when readability changes; the poll timer retries.
+      this.#setStatus({ readable: false, reason: `cannot read the change log: ${(err as Error).message}` });
     }
   }
 

@@ -15,3 +15,4 @@ export * from './ownership.js';
 export * from './route-format.js';
 export * from './route-table.js';
 export * from './sysctl-ops.js';
+export * from './workload-veth.js';

@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { InvariantError, KernelOpError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CommandRunner } from './command-runner.js';
@@ -12,6 +13,8 @@ import type { CommandRunner } from './command-runner.js';
  */
 export interface SysctlOps {
   get(key: string): Promise<string>;
+  /** Several keys in one `sysctl`: canonical (slash) key → value, or undefined for a key that does not exist. */
+  getMany(keys: readonly string[]): Promise<Map<string, string | undefined>>;
   set(key: string, value: string | number): Promise<void>;
   /** One `sysctl -w` for all entries; on failure the error names the keys that failed. */
   setMany(entries: Readonly<Record<string, string | number>>): Promise<void>;
@@ -39,6 +42,11 @@ export function confKey(family: 4 | 6, iface: string, setting: string): string {
   return normalizeSysctlKey(`net/ipv${family}/conf/${iface}/${setting}`);
 }
 
+/** How `sysctl` prints a key: segments joined by dots, dots inside a segment shown as slashes. */
+export function printedSysctlKey(key: string): string {
+  return normalizeSysctlKey(key).split('/').map((s) => s.replace(/\./g, '/')).join('.');
+}
+
 export function validateSysctlValue(key: string, value: string | number): string {
   const v = String(value);
   if (!VALUE.test(v)) throw new InvariantError(`sysctl ${key}: value ${JSON.stringify(v)} is not allowed`);
@@ -46,16 +54,42 @@ export function validateSysctlValue(key: string, value: string | number): string
 }
 
 export class ProcSysctlOps implements SysctlOps {
+  /**
+   * `direct: true` (only without `netns`: the process's own namespace) writes /proc/sys/net files
+   * itself instead of starting `sysctl`: the CNI server sets a few per-veth keys on every pod ADD.
+   */
   constructor(
     private readonly runner: CommandRunner,
     private readonly log: Logger,
     readonly netns?: string,
-  ) {}
+    private readonly opts: { readonly direct?: boolean } = {},
+  ) {
+    if (opts.direct === true && netns !== undefined) throw new InvariantError('direct sysctl writes only work in the own network namespace');
+  }
 
   async get(key: string): Promise<string> {
     const k = normalizeSysctlKey(key);
     const r = await this.runner.run(['sysctl', '-n', k], this.#opts());
     return r.stdout.replace(/\n$/, '');
+  }
+
+  async getMany(keys: readonly string[]): Promise<Map<string, string | undefined>> {
+    const norm = keys.map(normalizeSysctlKey);
+    const out = new Map<string, string | undefined>(norm.map((k) => [k, undefined]));
+    if (norm.length === 0) return out;
+    // sysctl prints `a.b.c = v`, with dots inside a segment (eth0.100) shown as slashes.
+    const printed = new Map(norm.map((k) => [printedSysctlKey(k), k]));
+    const r = await this.runner.run(['sysctl', ...norm], { ...this.#opts(), allowFailure: true });
+    for (const line of r.stdout.split('\n')) {
+      const i = line.indexOf(' = ');
+      if (i < 0) continue;
+      const k = printed.get(line.slice(0, i));
+      if (k !== undefined) out.set(k, line.slice(i + 3));
+    }
+    // A missing key is reported on stderr and left undefined; anything else is a failure.
+    const other = r.stderr.split('\n').filter((l) => l.trim() !== '' && !/cannot stat|No such file or directory/.test(l));
+    if (r.exitCode !== 0 && other.length > 0) throw new KernelOpError(r.argv, r.exitCode, r.stderr);
+    return out;
   }
 
   async set(key: string, value: string | number): Promise<void> {
@@ -65,6 +99,18 @@ export class ProcSysctlOps implements SysctlOps {
   async setMany(entries: Readonly<Record<string, string | number>>): Promise<void> {
     const pairs = Object.entries(entries).map(([k, v]) => `${normalizeSysctlKey(k)}=${validateSysctlValue(k, v)}`);
     if (pairs.length === 0) return;
+    if (this.opts.direct === true) {
+      for (const [k, v] of Object.entries(entries)) {
+        const path = `/proc/sys/${normalizeSysctlKey(k)}`;
+        try {
+          await writeFile(path, `${validateSysctlValue(k, v)}\n`);
+        } catch (err) {
+          throw new KernelOpError(['write', path], null, (err as Error).message, { cause: err });
+        }
+      }
+      if (this.log.isLevelEnabled('debug')) this.log.debug({ sysctls: entries }, 'sysctls written');
+      return;
+    }
     const r = await this.runner.run(['sysctl', '-q', '-w', ...pairs], { ...this.#opts(), allowFailure: true });
     if (r.exitCode !== 0 || r.stderr.trim() !== '') {
       throw new KernelOpError(r.argv, r.exitCode, r.stderr);

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileDatastore } from '../../src/datastore/file.js';
 import { counterOf, podFixture, withCounter } from '../../src/datastore/contract-fixtures.js';
 import { silentLogger } from '../../src/log.js';
-import { bundleWorker } from './bundle-worker.js';
 
 /**
  * The file datastore under many OS processes (issue 6 §4): compare-and-swap across processes, a write
@@ -19,15 +19,17 @@ async function tempDir(): Promise<string> {
   dirs.push(d);
   return d;
 }
-type Worker = { path: string; remove: () => Promise<void> };
-const workers: Record<string, Worker> = {};
-beforeAll(async () => {
-  for (const w of ['cas-worker', 'lock-holder-worker', 'kill-writer-worker', 'apply-worker']) {
-    workers[w] = await bundleWorker(`test/datastore/${w}.ts`);
+// The workers run from the build (`npm run build` first): compiled by tsc they keep the store's lazy
+// imports lazy (an esbuild bundle hoists every external import, @kubernetes/client-node included,
+// which cost each of the many worker processes a second of CPU).
+const WORKERS = ['cas-worker', 'lock-holder-worker', 'kill-writer-worker', 'apply-worker'];
+const workerPath = (w: string): string => join('dist/test/datastore', `${w}.js`);
+beforeAll(() => {
+  for (const w of WORKERS) {
+    if (!existsSync(workerPath(w))) throw new Error(`${workerPath(w)} missing: run \`npm run build\` before the integration tests`);
   }
-}, 60_000);
+});
 afterAll(async () => {
-  for (const w of Object.values(workers)) await w.remove();
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
@@ -38,7 +40,7 @@ interface Run {
   readonly done: Promise<number | null>;
 }
 function run(worker: string, args: string[], stdin: 'ignore' | 'pipe' = 'ignore'): Run {
-  const child = spawn(process.execPath, [workers[worker]!.path, ...args], { stdio: [stdin, 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [workerPath(worker), ...args], { stdio: [stdin, 'pipe', 'pipe'] });
   const r: Run = { child, stdout: '', stderr: '', done: undefined as unknown as Promise<number | null> };
   child.stdout!.on('data', (b: Buffer) => (r.stdout += b.toString()));
   child.stderr!.on('data', (b: Buffer) => (r.stderr += b.toString()));

@@ -10,3 +10,4 @@ export * from './fake-netns-ops.js';
 export * from './fake-route-table.js';
 export * from './fake-sysctl-ops.js';
 export * from './fake-kernel-adapters.js';
+export * from './fake-workload-veth-ops.js';

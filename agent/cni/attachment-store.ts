@@ -1,0 +1,94 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MargayError } from '../../src/errors.js';
+import type { Logger } from '../../src/log.js';
+
+export class CniStateError extends MargayError {
+  readonly code = 'MGY_CNI_STATE';
+}
+
+/**
+ * What the CNI server made for each attachment (network + container + interface), one small JSON
+ * file each under the agent's state directory, written atomically (temp + rename). It is how DEL
+ * and GC know which veth and handle belong to a container after an agent restart, and how a
+ * restarted agent re-registers its pods' endpoints with the calculation graph. The kernel alias on
+ * the host veth (src/kernel/workload-veth.ts) is the second witness when this file is gone.
+ */
+export interface AttachmentRecord {
+  readonly network: string;
+  readonly containerId: string;
+  readonly ifName: string;
+  readonly netns: string;
+  readonly hostIf: string;
+  readonly podMac: string;
+  readonly mtu: number;
+  /** Pod addresses, /32 and /128. */
+  readonly addresses: readonly string[];
+  readonly ipamType: string;
+  readonly handleId: string;
+  readonly namespace?: string;
+  readonly pod?: string;
+}
+
+export function attachmentKey(network: string, containerId: string, ifName: string): string {
+  return `${network}/${containerId}/${ifName}`;
+}
+
+export const keyOf = (r: Pick<AttachmentRecord, 'network' | 'containerId' | 'ifName'>): string => attachmentKey(r.network, r.containerId, r.ifName);
+
+const fileOf = (key: string): string => `${createHash('sha1').update(key).digest('hex')}.json`;
+
+export class AttachmentStore {
+  readonly #records = new Map<string, AttachmentRecord>();
+
+  constructor(
+    private readonly dir: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** Reads every record; an unreadable file is logged (named) and moved aside, never fatal. */
+  async load(): Promise<AttachmentRecord[]> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    for (const name of await readdir(this.dir)) {
+      if (!name.endsWith('.json')) continue;
+      const path = join(this.dir, name);
+      try {
+        const r = JSON.parse(await readFile(path, 'utf8')) as AttachmentRecord;
+        if (typeof r.hostIf !== 'string' || !Array.isArray(r.addresses) || fileOf(keyOf(r)) !== name) throw new CniStateError(`${path} is not an attachment record`);
+        this.#records.set(keyOf(r), r);
+      } catch (err) {
+        this.log.warn({ err, file: path }, 'unreadable attachment record moved aside');
+        await rename(path, `${path}.bad`);
+      }
+    }
+    return [...this.#records.values()];
+  }
+
+  get(key: string): AttachmentRecord | undefined {
+    return this.#records.get(key);
+  }
+
+  all(): AttachmentRecord[] {
+    return [...this.#records.values()];
+  }
+
+  /** Other records that name the same host veth (a pod re-created under the same name). */
+  othersOn(hostIf: string, key: string): AttachmentRecord[] {
+    return this.all().filter((r) => r.hostIf === hostIf && keyOf(r) !== key);
+  }
+
+  async save(r: AttachmentRecord): Promise<void> {
+    const key = keyOf(r);
+    const path = join(this.dir, fileOf(key));
+    const tmp = `${path}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify(r), { mode: 0o600 });
+    await rename(tmp, path);
+    this.#records.set(key, r);
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(join(this.dir, fileOf(key)), { force: true });
+    this.#records.delete(key);
+  }
+}

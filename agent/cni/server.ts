@@ -1,0 +1,223 @@
+import { chmod, mkdir, stat, unlink } from 'node:fs/promises';
+import { createConnection } from 'node:net';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { dirname, join } from 'node:path';
+import {
+  CNI_ERROR, CniError, EXEC_PATH, EXIT_HEADER, MAX_REQUEST_BYTES, answerVersion, decodeExecRequest, defaultSocketPath,
+  parseRequest, versionResult, WireError,
+} from '../../cni/index.js';
+import { InvariantError, MargayError } from '../../src/errors.js';
+import type { Logger } from '../../src/log.js';
+import type { CommandRunner, SysctlOps, WorkloadVethOps } from '../../src/kernel/index.js';
+import { ExecaCommandRunner, IpWorkloadVethOps, ProcSysctlOps } from '../../src/kernel/index.js';
+import { AttachmentStore, keyOf } from './attachment-store.js';
+import { CniHandler, endpointRegistration } from './handler.js';
+import type { CniIpam, EndpointRegistry, PodDirectory } from './ports.js';
+
+/**
+ * margay-node's CNI endpoint: HTTP/1.1 on a unix socket (wire format in cni/wire.ts), served to the
+ * `margay` plugin binary. Hostile-input safe: a request larger than MAX_REQUEST_BYTES is refused
+ * while it streams, a client has `requestTimeoutMs` to send it, at most `maxConcurrent` commands
+ * run at once (the rest queue), and every answer is a CNI result or a CNI error, never a hang.
+ */
+export interface CniServerOptions {
+  readonly nodeName: string;
+  readonly ipam: CniIpam;
+  readonly endpoints: EndpointRegistry;
+  readonly pods: PodDirectory;
+  readonly log: Logger;
+  /** Default: <runDir>/cni-<inode of this process's netns>.sock (what the plugin looks for). */
+  readonly socketPath?: string;
+  /** Default /run/margay. */
+  readonly runDir?: string;
+  /** Attachment records; default <runDir>/cni-<netns inode>.d. */
+  readonly stateDir?: string;
+  /** Pod MTU when the netconf gives none; default 1500. */
+  readonly mtu?: () => number;
+  /** Wait after ADD for the endpoint to be in the kernel (0: do not); default 0. */
+  readonly programmedTimeoutMs?: number;
+  readonly maxConcurrent?: number;
+  readonly requestTimeoutMs?: number;
+  /** Kernel adapters; defaults are the real ones in this process's network namespace. */
+  readonly runner?: CommandRunner;
+  readonly veths?: WorkloadVethOps;
+  readonly sysctl?: SysctlOps;
+  /** Per-step milliseconds of each ADD (benchmarks). */
+  readonly onSteps?: (steps: Readonly<Record<string, number>>) => void;
+}
+
+export class CniSocketInUseError extends MargayError {
+  readonly code = 'MGY_CNI_SOCKET_IN_USE';
+}
+
+export class CniServer {
+  #server: Server | undefined;
+  #handler: CniHandler | undefined;
+  #store: AttachmentStore | undefined;
+  #socketPath: string | undefined;
+  #running = 0;
+  readonly #queue: (() => void)[] = [];
+  readonly #inflight = new Set<Promise<unknown>>();
+
+  constructor(private readonly o: CniServerOptions) {}
+
+  get socketPath(): string {
+    if (this.#socketPath === undefined) throw new InvariantError('CniServer not started');
+    return this.#socketPath;
+  }
+
+  /** Loads attachment records, re-registers their endpoints, then listens. Idempotent. */
+  async start(): Promise<void> {
+    if (this.#server !== undefined) return;
+    const runDir = this.o.runDir ?? '/run/margay';
+    const ino = (await stat('/proc/self/ns/net', { bigint: true })).ino;
+    const socketPath = this.o.socketPath ?? defaultSocketPath(ino, runDir);
+    const log = this.o.log;
+    const runner = this.o.runner ?? new ExecaCommandRunner(log.child({ component: 'kernel' }));
+    const store = new AttachmentStore(this.o.stateDir ?? join(runDir, `cni-${ino}.d`), log.child({ component: 'cni-state' }));
+    const records = await store.load();
+    for (const r of records) this.o.endpoints.register(endpointRegistration(r));
+    if (records.length > 0) log.info({ attachments: records.length }, 're-registered endpoints of existing attachments');
+    this.#store = store;
+    this.#handler = new CniHandler({
+      nodeName: this.o.nodeName, ipam: this.o.ipam, endpoints: this.o.endpoints, pods: this.o.pods, store, log,
+      veths: this.o.veths ?? new IpWorkloadVethOps(runner, log.child({ component: 'kernel', adapter: 'veth' })),
+      sysctl: this.o.sysctl ?? new ProcSysctlOps(runner, log.child({ component: 'kernel', adapter: 'sysctl' }), undefined, { direct: true }),
+      mtu: this.o.mtu ?? (() => 1500),
+      ...(this.o.programmedTimeoutMs !== undefined ? { programmedTimeoutMs: this.o.programmedTimeoutMs } : {}),
+      ...(this.o.onSteps !== undefined ? { onSteps: this.o.onSteps } : {}),
+    });
+    await mkdir(dirname(socketPath), { recursive: true, mode: 0o755 });
+    await removeStaleSocket(socketPath);
+    const server = createServer((req, res) => this.#onRequest(req, res));
+    server.requestTimeout = this.o.requestTimeoutMs ?? 10_000;
+    server.headersTimeout = Math.min(server.requestTimeout, 5_000);
+    server.maxHeadersCount = 32;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    await chmod(socketPath, 0o600);
+    this.#server = server;
+    this.#socketPath = socketPath;
+    log.info({ socket: socketPath, attachments: records.length }, 'CNI server listening');
+  }
+
+  /** Stops accepting, waits for running commands, removes the socket. Idempotent. */
+  async stop(): Promise<void> {
+    const server = this.#server;
+    if (server === undefined) return;
+    this.#server = undefined;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+    await Promise.allSettled([...this.#inflight]);
+    await unlink(this.socketPath).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  }
+
+  /** Attachments this agent holds (for status and tests). */
+  attachments(): { key: string; hostIf: string; addresses: readonly string[] }[] {
+    return (this.#store?.all() ?? []).map((r) => ({ key: keyOf(r), hostIf: r.hostIf, addresses: r.addresses }));
+  }
+
+  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method !== 'POST' || req.url !== EXEC_PATH) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end(`only POST ${EXEC_PATH}\n`);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let refused = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_REQUEST_BYTES && !refused) {
+        refused = true;
+        answer(res, 1, new CniError(CNI_ERROR.decodeFailure, 'failed to decode request', `larger than ${MAX_REQUEST_BYTES} bytes`).toResult('1.1.0'), true);
+      } else if (!refused) {
+        chunks.push(c);
+      }
+    });
+    req.on('end', () => {
+      if (refused) return;
+      const p = this.#run(Buffer.concat(chunks)).then(({ exit, out }) => answer(res, exit, out, false));
+      this.#inflight.add(p);
+      void p.finally(() => this.#inflight.delete(p));
+    });
+    req.on('error', (err) => this.o.log.warn({ err }, 'CNI request stream failed'));
+  }
+
+  async #run(body: Buffer): Promise<{ exit: number; out: unknown }> {
+    let stdin = '';
+    const started = performance.now();
+    let log = this.o.log;
+    try {
+      const wire = decodeExecRequest(body);
+      stdin = wire.stdin;
+      if (wire.env.CNI_COMMAND === 'VERSION') return { exit: 0, out: versionResult(stdin) };
+      const req = parseRequest(wire.env, stdin);
+      log = this.o.log.child({ cmd: req.command, containerId: req.containerId, ifName: req.ifName });
+      await this.#slot();
+      try {
+        const out = await this.#handler!.handle(req, log);
+        log.info({ ms: Math.round(performance.now() - started) }, 'CNI command done');
+        return { exit: 0, out };
+      } finally {
+        this.#release();
+      }
+    } catch (err) {
+      const e = err instanceof CniError ? err
+        : err instanceof WireError ? new CniError(CNI_ERROR.decodeFailure, 'failed to decode request', err.message)
+        : new CniError(CNI_ERROR.ioFailure, 'internal error', err instanceof Error ? err.message : String(err));
+      if (!(err instanceof CniError || err instanceof WireError)) log.error({ err }, 'CNI command failed unexpectedly');
+      else log.warn({ code: e.cniCode, msg: e.msg, details: e.details, ms: Math.round(performance.now() - started) }, 'CNI command failed');
+      return { exit: 1, out: e.toResult(answerVersion(stdin)) };
+    }
+  }
+
+  async #slot(): Promise<void> {
+    if (this.#running < (this.o.maxConcurrent ?? 32)) {
+      this.#running++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.#queue.push(resolve));
+  }
+
+  #release(): void {
+    const next = this.#queue.shift();
+    if (next !== undefined) next();
+    else this.#running--;
+  }
+}
+
+function answer(res: ServerResponse, exit: number, out: unknown, close: boolean): void {
+  const body = out === null || out === undefined ? '' : `${JSON.stringify(out)}\n`;
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    [EXIT_HEADER]: String(exit),
+    ...(close ? { connection: 'close' } : {}),
+  });
+  res.end(body);
+}
+
+/** A socket file nobody answers on is stale (agent crashed): remove it. A live one is an error. */
+async function removeStaleSocket(path: string): Promise<void> {
+  const alive = await new Promise<boolean>((resolve) => {
+    const c = createConnection(path);
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+  if (alive) throw new CniSocketInUseError(`CNI socket ${path} is in use: another margay-node already serves this network namespace`);
+  await unlink(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
+}
