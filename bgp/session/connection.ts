@@ -86,6 +86,9 @@ export class Connection {
   /** The peer closed while messages were still queued: TcpFailed waits until they are processed. */
   #closedDetail: string | undefined;
   establishedAt = 0;
+  #holdSeconds = 0;
+  /** clock.now() at which the hold timer expires unless restarted again (see #startTimer). */
+  #holdDeadline = 0;
   #ownNextHop = new OwnNextHopWatch(undefined);
 
   constructor(
@@ -253,6 +256,16 @@ export class Connection {
   // ------------------------------------------------------------------------------------- timers
 
   #startTimer(t: TimerName, seconds: number): void {
+    if (t === 'hold' && this.#timers.has('hold') && seconds === this.#holdSeconds) {
+      // Restarted by every KEEPALIVE and UPDATE: move the deadline only; the armed timer, when it
+      // fires early, re-arms itself for what is left (one timer per hold time, not one per message).
+      this.#holdDeadline = this.clock.now() + seconds * 1000;
+      return;
+    }
+    if (t === 'hold') {
+      this.#holdSeconds = seconds;
+      this.#holdDeadline = this.clock.now() + seconds * 1000;
+    }
     this.#stopTimer(t);
     // RFC 4271 §10: ConnectRetry and Keepalive are jittered (×0.75..1) so peers do not synchronise.
     const ms = (t === 'connectRetry' || t === 'keepalive' ? jitter(seconds, this.random()) : seconds) * 1000;
@@ -261,6 +274,15 @@ export class Connection {
       this.#timerFired(t, seconds);
     }, ms);
     this.#timers.set(t, h);
+  }
+
+  /** The hold timer's real timeout, `ms` from now, keeping the deadline (see #startTimer). */
+  #armHold(ms: number, seconds: number): void {
+    const h = this.clock.setTimeout(() => {
+      this.#timers.delete('hold');
+      this.#timerFired('hold', seconds);
+    }, ms);
+    this.#timers.set('hold', h);
   }
 
   #stopTimer(t: TimerName): void {
@@ -275,6 +297,10 @@ export class Connection {
   }
 
   #timerFired(t: TimerName, seconds: number): void {
+    if (t === 'hold' && this.#holdDeadline > this.clock.now()) {
+      this.#armHold(this.#holdDeadline - this.clock.now(), seconds);
+      return;
+    }
     if (t === 'hold') {
       // Decide after the poll phase has read what the kernel holds (see the design comment): messages
       // waiting, or bytes read in that very turn (we were behind, not the peer), re-arm it. Bytes of a
