@@ -6,14 +6,34 @@
  *
  * The only place that reads process.env and creates the root logger.
  */
-import { agentHelp, loadAgentConfig, type AgentConfig } from '../src/config/agent.js';
-import { ConfigError, MargayError } from '../src/errors.js';
-import { createRootLogger } from '../src/log.js';
-import { NodeAgent } from './node-agent.js';
+import { execve, isSockoptAvailable } from '../bgp/native/sockopt.js';
+import type { AgentConfig } from '../src/config/agent.js';
 
-export { AGENT_KINDS } from './node-agent.js';
+/**
+ * Memory settings margay-node runs with, as margay-bgpd does (bgp/main.ts): V8 sizes its young
+ * generation when the heap is created and glibc reads MALLOC_MMAP_THRESHOLD_ at its first malloc, so
+ * a process started without them re-executes itself once, same pid (SIGTERM, `ip netns exec` and
+ * supervisors keep working), before loading anything heavy. Measured with test/bench/agent-scale.ts
+ * (docs/agent.md): most of the default RSS was an idle 32–64 MB young generation.
+ * `MARGAY_NODE_TUNED` marks the second image; setting it yourself disables the re-exec.
+ */
+export const TUNED_ENV = 'MARGAY_NODE_TUNED';
+const TUNED_V8_FLAGS = ['--max-semi-space-size=2'];
+const TUNED_MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '131072' };
+
+function reexecTuned(): void {
+  if (process.env[TUNED_ENV] !== undefined || !isSockoptAvailable()) return;
+  const opts = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`;
+  const flags = TUNED_V8_FLAGS.filter((f) => !opts.includes(f.split('=')[0]!));
+  const env: Record<string, string> = { ...TUNED_MALLOC_ENV };
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  env[TUNED_ENV] = '1';
+  execve(process.execPath, [process.execPath, ...flags, ...process.execArgv, ...process.argv.slice(1)], Object.entries(env).map(([k, v]) => `${k}=${v}`));
+}
 
 async function main(argv: readonly string[]): Promise<number> {
+  const { agentHelp, loadAgentConfig } = await import('../src/config/agent.js');
+  const { ConfigError } = await import('../src/errors.js');
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(`${agentHelp()}\n`);
     return 0;
@@ -28,7 +48,10 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     throw err;
   }
+  const { createRootLogger } = await import('../src/log.js');
+  const { NodeAgent } = await import('./node-agent.js');
   const log = createRootLogger({ level: config.logLevel, name: 'margay-node', format: config.logFormat });
+  if (process.env[TUNED_ENV] !== '1') log.warn({ reason: isSockoptAvailable() ? `${TUNED_ENV} set` : 'native addon not built' }, 'memory settings not applied');
   const agent = new NodeAgent(config, log);
   const stopped = new Promise<string>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
@@ -56,10 +79,13 @@ async function main(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
+const args = process.argv.slice(2);
+if (!args.includes('--help') && !args.includes('-h')) reexecTuned();
+main(args).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    const msg = err instanceof MargayError ? `${err.code}: ${err.message}` : String((err as Error)?.stack ?? err);
+    const code = (err as { code?: unknown }).code;
+    const msg = typeof code === 'string' && code.startsWith('MGY_') ? `${code}: ${(err as Error).message}` : String((err as Error)?.stack ?? err);
     process.stderr.write(`margay-node: fatal: ${msg}\n`);
     process.exit(1);
   },

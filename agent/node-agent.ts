@@ -174,7 +174,7 @@ export class NodeAgent {
       agentControlHandler({ peers: () => this.#bgp?.peers() ?? [], rib: (q) => this.#bgp?.speaker?.queryRib(q) }),
       log.child({ component: 'status-socket' }),
     );
-    cache.start();
+    await cache.start();
     log.info({ node: c.nodeName, datastore: datastoreSpec(c), bgp: c.bgp }, 'started; waiting for the datastore to be in sync');
   }
 

@@ -51,7 +51,7 @@ beforeAll(async () => {
   await waitFor('agent ready', async () => (await httpGet(`${HEALTH}/readiness`)).status === 200, 45_000, 300).catch(async (err: unknown) => {
     throw new Error(`${(err as Error).message}\n${(await readFile(join(dir, 'agent.log'), 'utf8')).split('\n').slice(-30).join('\n')}`);
   });
-}, 60_000);
+}, 110_000);
 
 afterAll(async () => {
   agent?.kill('SIGKILL');

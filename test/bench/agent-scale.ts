@@ -7,7 +7,10 @@
  * the kernel, and the agent's RSS (VmRSS once ready, VmHWM peak). Reference in the same run: the same
  * 5250 routes written by one plain `ip -batch` into an empty namespace.
  *
- *   npm run build && scripts/in-sandbox.sh node dist/test/bench/agent-scale.js [--pods 250] [--blocks 5000] [--runs 3]
+ *   npm run build && scripts/in-sandbox.sh node dist/test/bench/agent-scale.js [--pods 250] [--blocks 5000] [--runs 3] [--untuned]
+ *
+ * `--untuned` starts every run with MARGAY_NODE_TUNED=0 (no memory-settings re-exec, agent/main.ts);
+ * `--compare` alternates tuned and untuned runs on the same setup and reports both.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
@@ -18,7 +21,7 @@ import { ControlClient } from '../../bgp/index.js';
 import { Cluster, httpGet, REPO, sleep, waitFor, type AgentNode } from '../agent/cluster.js';
 import { createNetns, deleteNetns, run } from '../helpers/netns.js';
 
-const { values } = parseArgs({ options: { pods: { type: 'string', default: '250' }, blocks: { type: 'string', default: '5000' }, runs: { type: 'string', default: '3' } } });
+const { values } = parseArgs({ options: { pods: { type: 'string', default: '250' }, blocks: { type: 'string', default: '5000' }, runs: { type: 'string', default: '3' }, untuned: { type: 'boolean', default: false }, compare: { type: 'boolean', default: false } } });
 const PODS = Number(values.pods);
 const BLOCKS = Number(values.blocks);
 const RUNS = Number(values.runs);
@@ -112,14 +115,16 @@ async function main(): Promise<void> {
     process.stderr.write(`setup: ${PODS} pods in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
     await waitFor('all routes', async () => (await countRoutes(n.ns, 110)) >= BLOCKS && (await countRoutes(n.ns, 109)) >= PODS, 120_000, 500);
 
-    const rows: { first: number; ready: number; routes: number; rss: number; hwm: number; load: number }[] = [];
-    for (let r = 0; r < RUNS; r++) {
+    type Row = { first: number; ready: number; routes: number; rss: number; hwm: number; load: number; untuned: boolean };
+    const rows: Row[] = [];
+    for (let r = 0; r < RUNS * (values.compare ? 2 : 1); r++) {
+      const untuned = values.untuned || (values.compare && r % 2 === 1);
       await c.stopAgent(n, 'SIGTERM');
       await flushDataplane(n.ns);
       await sleep(500);
       const load = loadavg()[0]!;
       const t = performance.now();
-      c.start(n);
+      c.start(n, untuned ? { MARGAY_NODE_TUNED: '0' } : {});
       const pid = n.proc!.pid!;
       await waitFor('all routes back', async () => (await countRoutes(n.ns, 110)) >= BLOCKS && (await countRoutes(n.ns, 109)) >= PODS, 120_000, 100);
       const routes = (performance.now() - t) / 1000;
@@ -128,22 +133,27 @@ async function main(): Promise<void> {
       const first = (await metric(n, c, 'margay_first_programming_seconds')) ?? Number.NaN;
       const status = await readFile(`/proc/${pid}/status`, 'utf8');
       const kb = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
-      rows.push({ first, ready, routes, rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024, load });
+      rows.push({ first, ready, routes, rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024, load, untuned });
       process.stderr.write(`run ${r + 1}: ${JSON.stringify(rows.at(-1))}\n`);
     }
     const ref = [await ipBatchReference(BLOCKS + PODS), await ipBatchReference(BLOCKS + PODS), await ipBatchReference(BLOCKS + PODS)];
-    const routesMed = rows.map((x) => x.routes).sort((a, b) => a - b)[Math.floor(rows.length / 2)]!;
+    const lines: string[] = [];
     const refMed = [...ref].sort((a, b) => a - b)[1]!;
-    const lines = [
-      `margay-node scale bench: ${PODS} local endpoints, ${BLOCKS} remote blocks over BGP, ${RUNS} runs (median (min–max))`,
-      `  load average at start of runs: ${rows.map((x) => x.load.toFixed(1)).join(', ')}`,
-      `  in-sync → first full programming (s):  ${stats(rows.map((x) => x.first))}`,
-      `  process start → all ${BLOCKS + PODS} routes in kernel (s): ${stats(rows.map((x) => x.routes))}`,
-      `  process start → ready (s):             ${stats(rows.map((x) => x.ready))}`,
-      `  RSS when ready (MB):                   ${stats(rows.map((x) => x.rss))}`,
-      `  peak RSS, VmHWM (MB):                  ${stats(rows.map((x) => x.hwm))}`,
-      `  reference: ip -batch of ${BLOCKS + PODS} routes (s): ${stats(ref)}; start→routes / ip -batch = ${(routesMed / refMed).toFixed(1)}×`,
-    ];
+    for (const group of [false, true]) {
+      const rs = rows.filter((x) => x.untuned === group);
+      if (rs.length === 0) continue;
+      const routesMed = rs.map((x) => x.routes).sort((a, b) => a - b)[Math.floor(rs.length / 2)]!;
+      lines.push(
+        `margay-node scale bench: ${PODS} local endpoints, ${BLOCKS} remote blocks over BGP, ${rs.length} runs, ${group ? 'untuned (MARGAY_NODE_TUNED=0)' : 'as shipped (tuned)'} (median (min–max))`,
+        `  load average at start of runs: ${rs.map((x) => x.load.toFixed(1)).join(', ')}`,
+        `  in-sync → first full programming (s):  ${stats(rs.map((x) => x.first))}`,
+        `  process start → all ${BLOCKS + PODS} routes in kernel (s): ${stats(rs.map((x) => x.routes))}`,
+        `  process start → ready (s):             ${stats(rs.map((x) => x.ready))}`,
+        `  RSS when ready (MB):                   ${stats(rs.map((x) => x.rss))}`,
+        `  peak RSS, VmHWM (MB):                  ${stats(rs.map((x) => x.hwm))}`,
+        `  reference: ip -batch of ${BLOCKS + PODS} routes (s): ${stats(ref)}; start→routes / ip -batch = ${(routesMed / refMed).toFixed(1)}×`,
+      );
+    }
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     await tor.stop();
