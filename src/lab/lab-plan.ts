@@ -152,11 +152,18 @@ function labManifests(o: LabOptions, nodes: readonly LabNode[]): Record<string, 
   out.push({ apiVersion: 'margay.dev/v1', kind: 'BGPPeer', metadata: { name: 'tor' }, spec: { peerIP: TOR_IP, asNumber: TOR_ASN } });
   if (o.dualStack) out.push({ apiVersion: 'margay.dev/v1', kind: 'BGPPeer', metadata: { name: 'tor-v6' }, spec: { peerIP: TOR_IP6, asNumber: TOR_ASN } });
   if (o.mode === 'rr') {
+    // Both directions spelled out: clients peer with the reflectors, reflectors with every node.
     out.push({
       apiVersion: 'margay.dev/v1',
       kind: 'BGPPeer',
       metadata: { name: 'to-route-reflectors' },
       spec: { nodeSelector: 'all()', peerSelector: "route-reflector == 'true'" },
+    });
+    out.push({
+      apiVersion: 'margay.dev/v1',
+      kind: 'BGPPeer',
+      metadata: { name: 'route-reflectors-to-all' },
+      spec: { nodeSelector: "route-reflector == 'true'", peerSelector: 'all()' },
     });
   }
   return out;

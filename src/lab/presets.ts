@@ -1,6 +1,7 @@
 /**
- * Topology presets: the rigs the test suites and the BGP demo used to build by hand, as specs for
- * upTopology. Each takes the instance's unique prefix.
+ * Topology presets: the rigs the test suites used to build by hand, as specs for upTopology. Each
+ * takes the instance's unique prefix. (The lab's own topology is planned in lab-plan.ts; the BGP
+ * demo it replaced retired with `margayctl lab`.)
  */
 import { HOST, type LinkSpec, type TopologySpec } from './topology-spec.js';
 
@@ -40,42 +41,5 @@ export function blackboxSpec(prefix: string, hostIf: string): TopologySpec {
       { a: { node: HOST, ifName: hostIf, addresses: [`${BLACKBOX.HOST_IP}/24`] }, b: { node: 'bm', ifName: 'raw', addresses: [`${BLACKBOX.MARGAY_RAW_IP}/24`] } },
       { a: { node: 'bm', ifName: 'bird', addresses: [`${BLACKBOX.MARGAY_BIRD_IP}/24`] }, b: { node: 'bb', ifName: 'margay', addresses: [`${BLACKBOX.BIRD_IP}/24`] } },
     ],
-  };
-}
-
-export interface DemoNode {
-  readonly name: string;
-  readonly asn: number;
-  readonly addr: string;
-  readonly torAddr: string;
-  readonly block: string;
-  readonly pod: string;
-  /** The node's uplink (up<i>) and the ToR's downlink to it (down<i>). */
-  readonly uplink: string;
-}
-
-/** The BGP demo's nodes: node-1 and node-2, each /24 to the ToR, a /26 pod block, one stand-in pod. */
-export const DEMO_NODES: readonly DemoNode[] = [1, 2].map((i) => ({
-  name: `node-${i}`,
-  asn: 64600 + i,
-  addr: `10.10.${i}.2`,
-  torAddr: `10.10.${i}.1`,
-  block: `10.244.${i}.0/26`,
-  pod: `10.244.${i}.10`,
-  uplink: `up${i - 1}`,
-}));
-
-/**
- * The BGP demo: a forwarding ToR and two nodes, each with its stand-in pod on loopback (the dummy
- * link type may be missing in containers).
- */
-export function bgpDemoSpec(prefix: string): TopologySpec {
-  return {
-    prefix,
-    nodes: [{ name: 'tor', forwarding: true }, ...DEMO_NODES.map((n) => ({ name: n.name, forwarding: true, loopback: [`${n.pod}/32`] }))],
-    links: DEMO_NODES.map((n, i) => ({
-      a: { node: n.name, ifName: n.uplink, addresses: [`${n.addr}/24`] },
-      b: { node: 'tor', ifName: `down${i}`, addresses: [`${n.torAddr}/24`] },
-    })),
   };
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FakeCommandRunner } from '../kernel/testing/index.js';
 import { silentLogger } from '../log.js';
 import { TopologyError, TopologySpecError } from './errors.js';
-import { bgpDemoSpec, blackboxSpec, interopSpec } from './presets.js';
+import { blackboxSpec, interopSpec } from './presets.js';
 import { upTopology, type TopologyEntry } from './topology.js';
 import { HOST, validateSpec, type TopologySpec } from './topology-spec.js';
 
@@ -42,7 +42,6 @@ describe('validateSpec', () => {
   it('accepts the presets', () => {
     expect(() => validateSpec(interopSpec('mtio1', 3))).not.toThrow();
     expect(() => validateSpec(blackboxSpec('mtbb1', 'vh1'))).not.toThrow();
-    expect(() => validateSpec(bgpDemoSpec('mgydemo1'))).not.toThrow();
   });
 });
 
