@@ -56,10 +56,11 @@ export class CniHandler {
 
   constructor(private readonly o: CniHandlerOptions) {}
 
-  async handle(req: CniRequest, log: Logger): Promise<CniResult | null> {
+  /** `steps` (optional) receives the milliseconds each ADD step took, for the caller's log line. */
+  async handle(req: CniRequest, log: Logger, steps: Record<string, number> = {}): Promise<CniResult | null> {
     switch (req.command) {
       case 'ADD':
-        return this.#locks.run(this.#key(req), () => this.#add(req, log));
+        return this.#locks.run(this.#key(req), () => this.#add(req, log, steps));
       case 'DEL':
         await this.#locks.run(this.#key(req), () => this.#del(req, log));
         return null;
@@ -81,7 +82,7 @@ export class CniHandler {
     return attachmentKey(req.config.name, req.containerId!, req.ifName!);
   }
 
-  async #add(req: CniRequest, log: Logger): Promise<CniResult> {
+  async #add(req: CniRequest, log: Logger, steps: Record<string, number>): Promise<CniResult> {
     const id = podIdentity(req.args);
     const containerId = req.containerId!;
     const ifName = req.ifName!;
@@ -97,7 +98,6 @@ export class CniHandler {
       await this.o.store.delete(key);
     }
     const undos: Undo[] = [];
-    const steps: Record<string, number> = {};
     let mark = performance.now();
     const lap = (name: string): void => {
       const now = performance.now();

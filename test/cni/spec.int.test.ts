@@ -88,19 +88,23 @@ describe('CNI spec behaviours (real kernel)', () => {
     expect((await execa('ls', [`${dataDir}/k8s-pod-network`])).stdout).not.toContain('10.77.0.2');
   });
 
-  it('without agentSocket the plugin finds the agent serving its network namespace', async () => {
+  it.each([
+    ['listening at /run/margay itself', { socketPath: undefined, runDir: '/run/margay' }],
+    ['with another run directory, through the discovery link', { discoveryLink: true }],
+  ])('without agentSocket the plugin finds the agent serving its network namespace (%s)', async (_n, opts) => {
     await execa('mkdir', ['-p', '/run/margay']);
     await execa('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'margay-run', '/run/margay']);
     const second = new Rig();
     try {
-      await second.start({ socketPath: undefined, runDir: '/run/margay' });
-      expect(second.server.socketPath).toMatch(/^\/run\/margay\/cni-\d+\.sock$/);
+      await second.start(opts);
       const pod = await second.pod();
       const conf = { cniVersion: '1.0.0', name: 'k8s-pod-network', type: 'margay', ipam: { type: 'margay-ipam' } };
       const r = await exec(PLUGIN, second.env('ADD', 'disc1', pod.path), JSON.stringify(conf));
       expect(r.code).toBe(0);
       expect(second.ipam.handles.has('k8s-pod-network.disc1')).toBe(true);
       expect((await exec(PLUGIN, second.env('DEL', 'disc1', pod.path), JSON.stringify(conf))).code).toBe(0);
+      await second.server.stop();
+      expect((await execa('ls', ['-A', '/run/margay'])).stdout).toBe('');
     } finally {
       await second.stop();
       await execa('umount', ['/run/margay']);
