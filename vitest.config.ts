@@ -12,6 +12,8 @@ export default defineConfig({
           name: 'unit',
           include: ['{src,agent,bgp,ipam,policy,cni}/**/*.test.ts', 'test/**/*.unit.test.ts'],
           environment: 'node',
+          // Property tests and child-process tests get slow on a loaded 2-core machine; a hang still fails.
+          testTimeout: 20_000,
         },
       },
       {

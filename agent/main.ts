@@ -46,6 +46,8 @@ async function main(): Promise<number> {
     log,
     ...(config.kubeconfig !== undefined ? { kubeconfig: config.kubeconfig } : {}),
   });
+  // The file datastore reports when its database cannot be read at all: not ready meanwhile.
+  store.onStatus?.((s) => health.setReady('datastore-storage', s.readable));
   const cacheLog = log.child({ component: 'cache' });
   const cache = new ResourceCache(
     store,

@@ -157,6 +157,18 @@ static napi_value set_min_ttl(napi_env env, napi_callback_info info) {
   return set_level_opt(env, info, IP_MINTTL, IPV6_MINHOPCOUNT, "setsockopt(IP_MINTTL)");
 }
 
+/* setRcvBuf(fd, bytes): SO_RCVBUF, which also turns off the kernel's receive-buffer autotuning. */
+static napi_value set_rcvbuf(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t fd, v;
+  if (argc < 2 || !get_int(env, argv[0], &fd) || !get_int(env, argv[1], &v)) return throw_msg(env, "expected (fd, bytes)");
+  int val = v;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &val, sizeof val) != 0) return throw_errno(env, "setsockopt(SO_RCVBUF)", errno);
+  return NULL;
+}
+
 /* createSocket(family 4|6, localAddress|"" , localPort) -> fd */
 static napi_value create_socket(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -264,6 +276,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"setMd5", NULL, set_md5, NULL, NULL, NULL, napi_default, NULL},
       {"setTtl", NULL, set_ttl, NULL, NULL, NULL, napi_default, NULL},
       {"setMinTtl", NULL, set_min_ttl, NULL, NULL, NULL, napi_default, NULL},
+      {"setRcvBuf", NULL, set_rcvbuf, NULL, NULL, NULL, napi_default, NULL},
       {"createSocket", NULL, create_socket, NULL, NULL, NULL, napi_default, NULL},
       {"closeFd", NULL, close_fd, NULL, NULL, NULL, napi_default, NULL},
       {"execve", NULL, exec_ve, NULL, NULL, NULL, napi_default, NULL},

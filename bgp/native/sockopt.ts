@@ -16,6 +16,7 @@ interface Addon {
   setMd5(fd: number, address: string, key: string, prefixLen: number): void;
   setTtl(fd: number, ttl: number): void;
   setMinTtl(fd: number, minTtl: number): void;
+  setRcvBuf(fd: number, bytes: number): void;
   createSocket(family: 4 | 6, localAddress: string, localPort: number): number;
   closeFd(fd: number): void;
   execve(file: string, argv: readonly string[], env: readonly string[]): never;
@@ -90,6 +91,15 @@ export function setTtl(fd: number, ttl: number): void {
 /** Minimum incoming TTL / hop limit only (1 = no filter). */
 export function setMinTtl(fd: number, minTtl: number): void {
   call(`IP_MINTTL ${minTtl}`, (a) => a.setMinTtl(fd, minTtl));
+}
+
+/**
+ * SO_RCVBUF on `fd` (the kernel doubles it for its bookkeeping): caps what the kernel holds for us and
+ * turns off its autotuning, so a peer that outruns the reader is pushed back by TCP early (session
+ * back-pressure, bgp/session/connection.ts).
+ */
+export function setRecvBuffer(fd: number, bytes: number): void {
+  call(`SO_RCVBUF ${bytes}`, (a) => a.setRcvBuf(fd, bytes));
 }
 
 /** A fresh non-blocking TCP socket fd, bound to `localAddress` when given, for options-before-connect. */

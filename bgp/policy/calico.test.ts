@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EMPTY_ATTRS } from '../rib/attrs.js';
-import { parsePrefix } from '../rib/prefix.js';
+import { parsePrefix } from '../attrs/index.js';
 import { PolicyCompileError, compilePolicy } from './compile.js';
 import { podCidrsOnlyPolicy, policyFromBgpFilters, torExportPolicy } from './calico.js';
 import type { PolicyDefinition } from './types.js';

@@ -3,7 +3,7 @@
  * BGPFilter: first matching rule wins, default Accept) and the defaults a cluster needs (nodes accept
  * only pod CIDRs from each other; only pod blocks and chosen service IPs go to the top-of-rack router).
  */
-import { parsePrefix } from '../rib/prefix.js';
+import { parsePrefix } from '../attrs/index.js';
 import { PolicyCompileError } from './compile.js';
 import type { PolicyDefinition, PolicyStatement, PrefixListEntry } from './types.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EMPTY_ATTRS, SEG, type RouteAttrs } from '../rib/attrs.js';
-import { parsePrefix } from '../rib/prefix.js';
-import { parseCommunity } from './community.js';
+import { parsePrefix } from '../attrs/index.js';
+import { parseCommunity } from '../attrs/index.js';
 import { PolicyCompileError, compilePolicy, type RouteContext } from './compile.js';
 import type { PolicyDefinition } from './types.js';
 

@@ -6,10 +6,11 @@
  */
 import { ConfigError, MargayError } from '../../src/errors.js';
 import { parseAddressBytes } from '../../src/net/index.js';
-import { SEG, asPathLength, type AsPathSegment, type RouteAttrs } from '../rib/attrs.js';
-import { parsePrefix, prefixWithin } from '../rib/prefix.js';
-import type { Family } from '../rib/types.js';
-import { parseCommunity, parseLargeCommunity } from './community.js';
+import type { IpFamily as Family } from '../../src/net/index.js';
+import {
+  SEG, asPathLength, asPathText, parseCommunity, parseLargeCommunity, parsePrefix, prefixWithin, prependAs,
+  type AsPathSegment, type RouteAttrs,
+} from '../attrs/index.js';
 import type { CommunityMatch, PolicyActions, PolicyDefinition, PolicyMatch, PrefixList, PrefixListEntry } from './types.js';
 
 export class PolicyCompileError extends MargayError {
@@ -60,13 +61,6 @@ export function matchPrefixEntries(entries: readonly CompiledEntry[], ctx: Route
     if (prefixWithin(ctx.words, ctx.len, e.words, e.len)) return e.permit;
   }
   return undefined;
-}
-
-export function asPathText(path: readonly AsPathSegment[]): string {
-  return path
-    .map((s) => (s.type === SEG.AS_SET || s.type === SEG.CONFED_SET ? `{${s.asns.join(' ')}}` : s.asns.join(' ')))
-    .filter((t) => t !== '')
-    .join(' ');
 }
 
 const textCache = new WeakMap<readonly AsPathSegment[], string>();
@@ -144,16 +138,6 @@ function compileMatch(m: PolicyMatch, lists: ReadonlyMap<string, CompiledEntry[]
   if (m.origin) { const o = { igp: 0, egp: 1, incomplete: 2 }[m.origin]; preds.push((a) => a.origin === o); }
   if (m.local !== undefined) { const l = m.local; preds.push((_a, c) => c.local === l); }
   return { pred: (a, c) => preds.every((p) => p(a, c)), prefixDependent };
-}
-
-export function prependAs(path: readonly AsPathSegment[], as: number, count: number): AsPathSegment[] {
-  if (count <= 0) return [...path];
-  const add = new Array<number>(count).fill(as);
-  const first = path[0];
-  if (first && first.type === SEG.AS_SEQUENCE && first.asns.length + count <= 255) {
-    return [{ type: SEG.AS_SEQUENCE, asns: [...add, ...first.asns] }, ...path.slice(1)];
-  }
-  return [{ type: SEG.AS_SEQUENCE, asns: add }, ...path];
 }
 
 function compileActions(x: PolicyActions): (a: RouteAttrs, c: RouteContext) => RouteAttrs {

@@ -7,7 +7,7 @@
  * keyed by `canonicalKey`. Derived best-path fields are computed once per set.
  */
 import { canonicalKey, asPathLength, hashBytes, SEG, type RouteAttrs } from './attrs.js';
-import { WELL_KNOWN } from '../policy/community.js';
+import { WELL_KNOWN } from '../attrs/index.js';
 
 export interface AttrSet {
   id: number;

@@ -5,60 +5,15 @@
  * Attribute type codes and flags per RFC 4271 §4.3, 4456, 4760, 6793, 1997, 4360, 8092.
  */
 import { MargayError } from '../../src/errors.js';
+import { AS_TRANS, ATTR, FLAG, SEG, asPathLength, mergeAs4Path, type AsPathSegment, type RawAttribute, type RouteAttrs } from '../attrs/index.js';
 
-export const ATTR = {
-  ORIGIN: 1, AS_PATH: 2, NEXT_HOP: 3, MED: 4, LOCAL_PREF: 5, ATOMIC_AGGREGATE: 6, AGGREGATOR: 7,
-  COMMUNITIES: 8, ORIGINATOR_ID: 9, CLUSTER_LIST: 10, MP_REACH: 14, MP_UNREACH: 15, EXT_COMMUNITIES: 16,
-  AS4_PATH: 17, AS4_AGGREGATOR: 18, LARGE_COMMUNITIES: 32,
-} as const;
-export const FLAG = { OPTIONAL: 0x80, TRANSITIVE: 0x40, PARTIAL: 0x20, EXTENDED: 0x10 } as const;
-export const SEG = { AS_SET: 1, AS_SEQUENCE: 2, CONFED_SEQUENCE: 3, CONFED_SET: 4 } as const;
-export const AS_TRANS = 23456;
+export { AS_TRANS, ATTR, EMPTY_ATTRS, FLAG, SEG, asPathLength, mergeAs4Path, type AsPathSegment, type RawAttribute, type RouteAttrs } from '../attrs/index.js';
 
 /** Raised when bytes handed to the RIB are not what the codec should have validated: a caller bug. */
 export class RibInputError extends MargayError {
   readonly code = 'MGY_BGP_RIB_INPUT';
 }
 
-export interface AsPathSegment {
-  readonly type: number;
-  readonly asns: readonly number[];
-}
-
-export interface RawAttribute {
-  readonly flags: number;
-  readonly type: number;
-  readonly value: Uint8Array;
-}
-
-export interface RouteAttrs {
-  /** 0 IGP, 1 EGP, 2 INCOMPLETE. */
-  readonly origin: number;
-  readonly asPath: readonly AsPathSegment[];
-  /** 4 bytes (IPv4), 16 (IPv6 global) or 32 (global + link-local); empty when none. */
-  readonly nextHop: Uint8Array;
-  readonly med?: number;
-  readonly localPref?: number;
-  readonly atomicAggregate: boolean;
-  readonly aggregator?: { readonly as: number; readonly address: number };
-  /** RFC 1997 communities as u32, in received order. */
-  readonly communities: readonly number[];
-  /** RFC 4360 extended communities, 8 bytes each, concatenated. */
-  readonly extCommunities: Uint8Array;
-  /** RFC 8092 large communities as flat triples. */
-  readonly largeCommunities: readonly number[];
-  readonly originatorId?: number;
-  readonly clusterList: readonly number[];
-  /** Unrecognised attributes: optional transitive ones are passed on with the Partial bit. */
-  readonly unknown: readonly RawAttribute[];
-}
-
-export const EMPTY_ATTRS: RouteAttrs = {
-  origin: 0, asPath: [], nextHop: new Uint8Array(0), atomicAggregate: false, communities: [],
-  extCommunities: new Uint8Array(0), largeCommunities: [], clusterList: [], unknown: [],
-};
-
-/** Where MP_REACH / MP_UNREACH sit inside an attribute block (offsets into the same buffer). */
 export interface MpLocation {
   readonly afi: number;
   readonly safi: number;
@@ -133,29 +88,6 @@ function parseAsPath(b: Uint8Array, s: number, e: number, asSize: number): AsPat
     segs.push({ type, asns });
   }
   return segs;
-}
-
-export function asPathLength(path: readonly AsPathSegment[]): number {
-  let n = 0;
-  for (const s of path) n += s.type === SEG.AS_SEQUENCE ? s.asns.length : s.type === SEG.AS_SET ? 1 : 0;
-  return n;
-}
-
-/** RFC 6793 §4.2.3: rebuild the 4-octet path from AS_PATH (with AS_TRANS) and AS4_PATH. */
-export function mergeAs4Path(asPath: readonly AsPathSegment[], as4: readonly AsPathSegment[]): AsPathSegment[] {
-  const n2 = asPathLength(asPath), n4 = asPathLength(as4);
-  if (n4 > n2) return [...asPath];
-  let keep = n2 - n4;
-  const out: AsPathSegment[] = [];
-  for (const s of asPath) {
-    if (keep <= 0) break;
-    if (s.type === SEG.AS_SET) { out.push(s); keep -= 1; continue; }
-    if (s.type !== SEG.AS_SEQUENCE) { out.push(s); continue; }
-    const take = Math.min(keep, s.asns.length);
-    out.push({ type: s.type, asns: s.asns.slice(0, take) });
-    keep -= take;
-  }
-  return [...out, ...as4];
 }
 
 /**

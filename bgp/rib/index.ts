@@ -3,5 +3,5 @@ export * from './types.js';
 export type { RibApi, OriginateAttrs } from './api.js';
 export { Rib, RibStateError } from './rib.js';
 export { RibInputError } from './attrs.js';
-export { PrefixSyntaxError } from './prefix.js';
+export { PrefixSyntaxError } from '../attrs/index.js';
 export { ribUpdateFromBody, ribUpdateFromMessage } from './update-view.js';

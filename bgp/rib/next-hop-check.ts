@@ -10,7 +10,7 @@
  *     next hop with a link-local part) are on the link by definition.
  */
 import { parseAddressBytes } from '../../src/net/index.js';
-import { parsePrefix, prefixWithin, type ParsedPrefix } from './prefix.js';
+import { parsePrefix, prefixWithin, type ParsedPrefix } from '../attrs/index.js';
 import type { RibPeerConfig } from './types.js';
 
 export type NextHopRejection = 'next-hop-local' | 'next-hop-unreachable';

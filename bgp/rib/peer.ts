@@ -5,7 +5,7 @@ import type { CompiledPolicy } from '../policy/compile.js';
 import { parseAddressBytes } from '../../src/net/index.js';
 import type { AttrSet } from './attr-store.js';
 import type { PeerFacts } from './best-path.js';
-import { familyOfAddress, parseIpv4, parseIpv6, parsePrefix, prefixWithin, type ParsedPrefix } from './prefix.js';
+import { familyOfAddress, parseIpv4, parseIpv6, parsePrefix, prefixWithin, type ParsedPrefix } from '../attrs/index.js';
 import type { DirtySet } from './dirty-set.js';
 import { nextHopFacts, type NextHopFacts } from './next-hop-check.js';
 import type { Family, RibNegotiated, RibPeerConfig } from './types.js';

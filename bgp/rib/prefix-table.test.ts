@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as fc from 'fast-check';
-import { formatIpv6, formatPrefix, parseIpv6, parsePrefix, PrefixSyntaxError } from './prefix.js';
+import { formatIpv6, formatPrefix, parseIpv6, parsePrefix, PrefixSyntaxError } from '../attrs/index.js';
 import { IntQueue, PrefixTable, PrefixTableFullError, growTo } from './prefix-table.js';
 
 describe('PrefixTable', () => {

@@ -9,8 +9,8 @@ import { ATTR, FLAG, RibInputError, parseAttrs, type MpLocation } from './attrs.
 import type { FamilyTable } from './family-table.js';
 import { PATH_STALE } from './family-table.js';
 import { famIndex, type PeerRt } from './peer.js';
-import { mask32 } from './prefix.js';
-import type { Rib } from './rib.js';
+import { mask32 } from '../attrs/index.js';
+import type { RibCore } from './rib-core.js';
 import { importTransform } from './transforms.js';
 import type { Family, IngestResult, RibUpdate } from './types.js';
 
@@ -64,7 +64,7 @@ function prefixIndex(ft: FamilyTable, v6: boolean, insert: boolean): number {
   return pi;
 }
 
-function withdrawNlri(rib: Rib, P: PeerRt, fam: Family, b: Uint8Array, o: number, end: number, c: Counts): void {
+function withdrawNlri(rib: RibCore, P: PeerRt, fam: Family, b: Uint8Array, o: number, end: number, c: Counts): void {
   const f = famIndex(fam), ft = rib.tables[f]!, v6 = fam === 'ipv6';
   const addPath = P.neg!.addPathReceive?.includes(fam) === true;
   while (o < end) {
@@ -77,7 +77,7 @@ function withdrawNlri(rib: Rib, P: PeerRt, fam: Family, b: Uint8Array, o: number
   }
 }
 
-function announceNlri(rib: Rib, P: PeerRt, fam: Family, A: AttrSet, b: Uint8Array, o: number, end: number, c: Counts): void {
+function announceNlri(rib: RibCore, P: PeerRt, fam: Family, A: AttrSet, b: Uint8Array, o: number, end: number, c: Counts): void {
   const f = famIndex(fam), ft = rib.tables[f]!, v6 = fam === 'ipv6', store = rib.store;
   const addPath = P.neg!.addPathReceive?.includes(fam) === true;
   const perPrefix = P.importPolicy?.prefixDependent === true;
@@ -144,7 +144,7 @@ function mpKey(b: Uint8Array, mp: MpLocation | undefined): Uint8Array {
   return out;
 }
 
-export function ingestUpdate(rib: Rib, P: PeerRt, u: RibUpdate): IngestResult {
+export function ingestUpdate(rib: RibCore, P: PeerRt, u: RibUpdate): IngestResult {
   const c: Counts = { announced: 0, withdrawn: 0, rejected: 0 };
   const scan = rib.scan, attrs = u.attrs, as4 = P.neg!.fourOctetAs;
   const nlri = u.nlri, wd = u.withdrawn;

@@ -5,7 +5,7 @@
  * follows once the initial table has been sent (RFC 4724).
  */
 import { parseAddressBytes } from '../../src/net/index.js';
-import { parseCommunity, parseLargeCommunity } from '../policy/community.js';
+import { parseCommunity, parseLargeCommunity } from '../attrs/index.js';
 import type { OriginateAttrs } from './api.js';
 import type { AttrSet, AttrStore } from './attr-store.js';
 import type { FamilyTable } from './family-table.js';
@@ -13,7 +13,7 @@ import type { Family } from './types.js';
 import { EMPTY_ATTRS, encodeAttrs, type RouteAttrs } from './attrs.js';
 import { advOf, type PeerRt } from './peer.js';
 import { growTo } from './prefix-table.js';
-import type { Rib } from './rib.js';
+import type { RibCore } from './rib-core.js';
 import { exportTransform } from './transforms.js';
 import { UpdateWriter, mpOverhead, nlriBytes, v4Overhead } from './update-writer.js';
 
@@ -58,7 +58,7 @@ const emptied = new Int32Array(CHUNK);
 /** Export sets withheld in the current chunk (too big for the peer). */
 const unsent: AttrSet[] = [];
 
-export function writeOutbound(rib: Rib, T: PeerRt, maxBytes: number): Buffer[] {
+export function writeOutbound(rib: RibCore, T: PeerRt, maxBytes: number): Buffer[] {
   const w = new UpdateWriter(T.neg!.extendedMessages ? 65535 : 4096);
   const store = rib.store, as4 = T.neg!.fourOctetAs, maxLen = w.maxLen;
   const perPrefix = T.exportPolicy?.prefixDependent === true;

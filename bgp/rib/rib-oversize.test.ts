@@ -9,7 +9,7 @@ import { InvariantError } from '../../src/errors.js';
 import type { PolicyDefinition } from '../policy/types.js';
 import { EMPTY_ATTRS, SEG, encodeAttrs, type RouteAttrs } from './attrs.js';
 import { parseAddressBytes } from '../../src/net/index.js';
-import { formatPrefix, parsePrefix } from './prefix.js';
+import { formatPrefix, parsePrefix } from '../attrs/index.js';
 import { PrefixTable } from './prefix-table.js';
 import { Rib } from './rib.js';
 import { decodeOut, update } from './test-helpers.js';

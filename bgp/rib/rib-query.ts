@@ -1,11 +1,11 @@
 /** Read-only views of the RIB for `margayctl bgp rib`: route listing with filters, and counts. */
-import { formatCommunity, formatLargeCommunities } from '../policy/community.js';
-import { asPathText } from '../policy/compile.js';
+import { formatCommunity, formatLargeCommunities } from '../attrs/index.js';
+import { asPathText } from '../attrs/index.js';
 import { REASONS, multipathSet } from './best-path.js';
 import { PATH_STALE } from './family-table.js';
 import { famIndex } from './peer.js';
-import { formatIpv4, formatIpv6, formatPrefix, parsePrefix, prefixWithin } from './prefix.js';
-import type { Rib } from './rib.js';
+import { formatIpv4, formatIpv6, formatPrefix, parsePrefix, prefixWithin } from '../attrs/index.js';
+import type { RibCore } from './rib-core.js';
 import { importCheck } from './transforms.js';
 import type { RibQuery, RibRoute } from './types.js';
 
@@ -20,7 +20,7 @@ export function nextHopText(nh: Uint8Array): string {
 
 const ORIGIN = ['igp', 'egp', 'incomplete'] as const;
 
-export function queryRoutes(rib: Rib, q: RibQuery): RibRoute[] {
+export function queryRoutes(rib: RibCore, q: RibQuery): RibRoute[] {
   const out: RibRoute[] = [];
   const limit = q.limit ?? Infinity;
   const exact = q.prefix !== undefined ? parsePrefix(q.prefix) : undefined;
@@ -65,7 +65,7 @@ export function queryRoutes(rib: Rib, q: RibQuery): RibRoute[] {
   return out;
 }
 
-export function countRoutes(rib: Rib, q: Pick<RibQuery, 'family' | 'peer'>): { prefixes: number; paths: number } {
+export function countRoutes(rib: RibCore, q: Pick<RibQuery, 'family' | 'peer'>): { prefixes: number; paths: number } {
   const peerIdx = q.peer === undefined ? -1 : q.peer === 'local' ? 0 : rib.peer(q.peer).idx;
   let prefixes = 0, paths = 0;
   for (const ft of rib.tables) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WELL_KNOWN } from '../policy/community.js';
+import { WELL_KNOWN } from '../attrs/index.js';
 import type { PolicyDefinition } from '../policy/types.js';
 import { Rib } from './rib.js';
 import { decodeOut, update } from './test-helpers.js';

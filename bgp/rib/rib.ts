@@ -21,8 +21,9 @@ import { type BestPathEnv, multipathSet, selectBest, selection } from './best-pa
 import { FamilyTable, PATH_STALE } from './family-table.js';
 import { DirtySet } from './dirty-set.js';
 import { advOf, famIndex, makePeer, type PeerRt } from './peer.js';
-import { formatPrefix, parseIpv4, parsePrefix } from './prefix.js';
+import { formatPrefix, parseIpv4, parsePrefix } from '../attrs/index.js';
 import { RemovalQueue } from './removal-queue.js';
+import type { RibCore, RibCoreOptions } from './rib-core.js';
 import { countRoutes, nextHopText, queryRoutes } from './rib-query.js';
 import { ingestUpdate } from './rib-ingest.js';
 import { originateAttrs, writeOutbound } from './rib-out.js';
@@ -37,8 +38,8 @@ export class RibStateError extends MargayError {
   readonly code = 'MGY_BGP_RIB_STATE';
 }
 
-export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics {
-  readonly opts: Required<Omit<RibOptions, 'clusterId' | 'prefixLists'>> & { readonly clusterId: string; readonly prefixLists: RibOptions['prefixLists'] };
+export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
+  readonly opts: RibCoreOptions;
   readonly store = new AttrStore();
   readonly tables: readonly [FamilyTable, FamilyTable];
   readonly peers: (PeerRt | undefined)[] = [];

@@ -1,7 +1,7 @@
 /** Builders for unit tests and the benchmark: UPDATE bodies from readable inputs. */
 import { parseAddressBytes } from '../../src/net/index.js';
 import { ATTR, ByteWriter, EMPTY_ATTRS, FLAG, SEG, encodeAttrs, parseAttrs, scanAttrs, type AttrScan, type RouteAttrs } from './attrs.js';
-import { formatIpv6, parseIpv6, parsePrefix } from './prefix.js';
+import { formatIpv6, parseIpv6, parsePrefix } from '../attrs/index.js';
 import { wordsToBytes } from './rib.js';
 import type { RibUpdate } from './types.js';
 import { ribUpdateFromBody, ribUpdateFromMessage } from './update-view.js';

@@ -5,7 +5,7 @@
  * per attribute set when the peer's policy does not look at the prefix.
  */
 import type { RouteContext } from '../policy/compile.js';
-import { prependAs } from '../policy/compile.js';
+import { prependAs } from '../attrs/index.js';
 import type { AttrSet, AttrStore } from './attr-store.js';
 import type { RouteAttrs } from './attrs.js';
 import type { PeerRt } from './peer.js';

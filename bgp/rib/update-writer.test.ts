@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as fc from 'fast-check';
 import { EMPTY_ATTRS, SEG, encodeAttrs } from './attrs.js';
-import { formatPrefix, parsePrefix } from './prefix.js';
+import { formatPrefix, parsePrefix } from '../attrs/index.js';
 import { PrefixTable } from './prefix-table.js';
 import { decodeOut } from './test-helpers.js';
 import { UpdateWriter } from './update-writer.js';

@@ -18,7 +18,7 @@ export const SESSION_DEFAULTS = {
   sendHoldMinSeconds: 480,
   backoff: { initialSeconds: 1, maxSeconds: 120, stableSeconds: 60 },
   /** Receive work per event-loop turn (shared by all sessions and the speaker's flush): bounds control API latency. */
-  sliceMs: 10,
+  sliceMs: 5,
   /**
    * Receive back-pressure (connection.ts): the socket is paused while more than the high-water mark of
    * received bytes waits for the consumer and resumed once at most the low-water mark does. What a peer
@@ -26,6 +26,8 @@ export const SESSION_DEFAULTS = {
    */
   maxBacklogBytes: 1024 * 1024,
   resumeBacklogBytes: 256 * 1024,
+  /** SO_RCVBUF (0: leave the kernel's autotuning on); needs the native addon. */
+  receiveBufferBytes: 256 * 1024,
 } as const;
 
 function bad(field: string, why: string): never {
@@ -74,6 +76,7 @@ export function makeSessionConfig(i: SessionConfigInput): SessionConfig {
     backoff: { ...SESSION_DEFAULTS.backoff, ...i.backoff },
     sliceMs: i.sliceMs ?? SESSION_DEFAULTS.sliceMs,
     maxBacklogBytes: high,
+    receiveBufferBytes: i.receiveBufferBytes ?? SESSION_DEFAULTS.receiveBufferBytes,
     resumeBacklogBytes: i.resumeBacklogBytes ?? Math.min(SESSION_DEFAULTS.resumeBacklogBytes, Math.floor(high / 4)),
     extraCapabilities: i.extraCapabilities ?? [],
   };

@@ -28,6 +28,7 @@ import { encodeNotification } from '../codec/notification.js';
 import { encodeKeepalive } from '../codec/route-refresh.js';
 import type { BgpMessage, DecodeOptions, OpenMessage, RouteRefreshMessage, UpdateMessage } from '../codec/types.js';
 import { jitter } from '../fsm/backoff.js';
+import { isSockoptAvailable, setRecvBuffer, SocketOptionError } from '../native/sockopt.js';
 import { step } from '../fsm/transitions.js';
 import type { DownReason, FsmAction, FsmCtx, FsmEvent, Negotiated, SessionState, TimerName } from '../fsm/types.js';
 import { OWN_NEXT_HOP_LOG_MS, OwnNextHopWatch } from './own-next-hop.js';
@@ -312,9 +313,11 @@ export class Connection {
     const connecting = socket.connecting;
     if (connecting) {
       socket.once('connect', () => {
-        if (this.#socket === socket) this.dispatch({ type: 'TcpConnected' });
+        if (this.#socket !== socket) return;
+        this.#capReceiveBuffer(socket);
+        this.dispatch({ type: 'TcpConnected' });
       });
-    }
+    } else this.#capReceiveBuffer(socket);
     socket.on('data', (chunk: Buffer) => this.#onData(socket, chunk));
     socket.on('drain', () => {
       if (this.#socket === socket) this.owner.drain(this);
@@ -325,6 +328,27 @@ export class Connection {
       this.#lost(socket, err.message);
     });
     socket.on('close', () => this.#lost(socket, 'connection closed by peer'));
+  }
+
+  /**
+   * Caps the kernel's receive buffer (SO_RCVBUF, autotuning off): with the user-space high-water mark
+   * this bounds everything read ahead of the consumer, so TCP pushes back on a fast peer early instead
+   * of the kernel absorbing megabytes first. Needs the native addon; without it autotuning stays.
+   */
+  #capReceiveBuffer(socket: Socket): void {
+    const bytes = this.config.receiveBufferBytes;
+    const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    if (bytes <= 0 || fd === undefined || fd < 0) return;
+    if (!isSockoptAvailable()) {
+      this.log.debug('native addon not built: kernel receive buffer left to autotuning');
+      return;
+    }
+    try {
+      setRecvBuffer(fd, bytes);
+    } catch (err) {
+      if (!(err instanceof SocketOptionError)) throw err;
+      this.log.warn({ err, bytes }, 'cannot cap the kernel receive buffer; back-pressure starts later');
+    }
   }
 
   #lost(socket: Socket, detail: string): void {

@@ -30,7 +30,7 @@ export function yieldTurn(): void {
 }
 
 /** The budget per turn for work outside a session (the speaker's flush): the sessions' default slice. */
-export const FLUSH_SLICE_MS = 10;
+export const FLUSH_SLICE_MS = 5;
 /** Deadline of the current turn's budget for the speaker's flush (shared with the receive pumps). */
 export function flushDeadline(): number {
   return turnDeadline(FLUSH_SLICE_MS);

@@ -38,6 +38,8 @@ export interface SessionConfig extends FsmConfig {
   readonly maxBacklogBytes: number;
   /** Low-water mark: resume reading once at most this many wait (< maxBacklogBytes). */
   readonly resumeBacklogBytes: number;
+  /** The socket's kernel receive buffer (SO_RCVBUF); 0 leaves autotuning on. */
+  readonly receiveBufferBytes: number;
   /** Extra capabilities for our OPEN (e.g. RFC 8950 extended next hop, RFC 9234 role). */
   readonly extraCapabilities: readonly Capability[];
 }
@@ -71,6 +73,7 @@ export interface SessionConfigInput {
   readonly sliceMs?: number | undefined;
   readonly maxBacklogBytes?: number | undefined;
   readonly resumeBacklogBytes?: number | undefined;
+  readonly receiveBufferBytes?: number | undefined;
   readonly extraCapabilities?: readonly Capability[] | undefined;
 }
 

@@ -6,7 +6,7 @@
  */
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import type { FibChange } from '../fib/fib-sync.js';
-import { cidrContains } from './translate.js';
+import { prefixTextContains } from '../../src/net/index.js';
 import type { BestPathChange, Family } from './types.js';
 
 export type InterfaceTable = NodeJS.Dict<NetworkInterfaceInfo[]>;
@@ -68,7 +68,7 @@ export function linkFacts(
 ): LinkFacts {
   const subnets = connectedSubnets(table, localAddress);
   const peer = splitZone(peerAddress).address;
-  const direct = subnets.some((c) => cidrContains(c, peer));
+  const direct = subnets.some((c) => prefixTextContains(c, peer));
   return {
     localAddresses: localAddresses(table).filter((a) => a !== '0.0.0.0' && a !== '::'),
     ...(subnets.length > 0 && { connectedSubnets: subnets }),

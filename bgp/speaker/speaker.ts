@@ -71,7 +71,7 @@ export interface ReconfigureSummary {
 }
 
 /** Outbound bytes per peer per flush step, and best-path changes per step (see #flush). */
-const FLUSH_STEP = 64 * 1024;
+const FLUSH_STEP = 32 * 1024;
 const BEST_STEP = 4096;
 /** Paths a lost session gives up per flush slice (≈ 10–25 ms at 1M paths, docs/bgp-rib.md). */
 const PEER_DOWN_BUDGET = 20_000;

@@ -3,7 +3,7 @@
  * take: session inputs (bgp/session), RIB peer settings and options (bgp/rib), policy definitions
  * (bgp/policy). Kept apart from the speaker so it is unit-tested without sockets.
  */
-import { prefixContainsAddress, tryParseAddress, tryParsePrefix, unmapIpv4 } from '../../src/net/index.js';
+import { prefixTextContains } from '../../src/net/index.js';
 import { isIP } from 'node:net';
 import { FAMILY, type FamilyKey } from '../codec/constants.js';
 import type { AddPathMode } from '../codec/types.js';
@@ -176,12 +176,8 @@ export function matchListenRange(c: SpeakerConfig, address: string): Readonly<Li
   return c.listenRanges.find((r) => cidrContains(r.prefix, address));
 }
 
-/** True when `address` lies in `cidr` (an IPv4-mapped IPv6 address counts as IPv4); false on bad text. */
-export function cidrContains(cidr: string, address: string): boolean {
-  const p = tryParsePrefix(cidr);
-  const a = tryParseAddress(address);
-  return p !== undefined && a !== undefined && prefixContainsAddress(p, unmapIpv4(a));
-}
+/** @deprecated use prefixTextContains from src/net. */
+export const cidrContains = prefixTextContains;
 
 /** The FIB's prefix filter (`fib.prefixes`, with ge/le); undefined = every prefix. */
 export function fibAccept(c: SpeakerConfig): ((prefix: string) => boolean) | undefined {

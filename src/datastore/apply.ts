@@ -4,6 +4,8 @@ import { ConflictError, AlreadyExistsError } from './types.js';
 import { normalizeResource, sameContent, type StoreContext } from './store-state.js';
 import { parseManifestText, type ManifestProblem } from './file-manifests.js';
 import { defaultStoreContext } from './memory.js';
+import { ValidationError } from '../errors.js';
+import { poolOverlapProblem } from '../model/ipam-kinds.js';
 
 export type ApplyAction = 'created' | 'configured' | 'unchanged';
 
@@ -25,9 +27,36 @@ const MAX_ATTEMPTS = 10;
  */
 export async function applyManifests(store: Datastore, docs: readonly unknown[]): Promise<ApplyResult[]> {
   const ctx: StoreContext = defaultStoreContext(undefined);
+  await refuseOverlappingPools(store, ctx, docs);
   const out: ApplyResult[] = [];
   for (const raw of docs) out.push(await applyOne(store, ctx, raw));
   return out;
+}
+
+/** IP pools must not overlap (each other, or stored ones not being replaced): refused before anything is written. */
+async function refuseOverlappingPools(store: Datastore, ctx: StoreContext, docs: readonly unknown[]): Promise<void> {
+  type PoolLike = Parameters<typeof poolOverlapProblem>[0];
+  const pools: PoolLike[] = [];
+  for (const raw of docs) {
+    const n = normalizedOrUndefined(raw, ctx); // an invalid document is reported by applyOne, in order
+    if (n?.info.id === 'IPPool') pools.push(n.object as unknown as PoolLike);
+  }
+  if (pools.length === 0) return;
+  const names = new Set(pools.map((p) => p.metadata.name));
+  const stored = (await store.list('IPPool')).items.map((o) => o as unknown as PoolLike).filter((o) => !names.has(o.metadata.name));
+  for (const [i, p] of pools.entries()) {
+    const problem = poolOverlapProblem(p, [...stored, ...pools.slice(0, i)]);
+    if (problem) throw new ValidationError('IPPool', p.metadata.name, [{ path: 'spec.cidr', message: problem }]);
+  }
+}
+
+function normalizedOrUndefined(raw: unknown, ctx: StoreContext): ReturnType<typeof normalizeResource> | undefined {
+  try {
+    return normalizeResource(raw, ctx);
+  } catch (err) {
+    if (err instanceof ValidationError) return undefined;
+    throw err;
+  }
 }
 
 async function applyOne(store: Datastore, ctx: StoreContext, raw: unknown): Promise<ApplyResult> {

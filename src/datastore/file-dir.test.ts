@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
@@ -220,6 +220,21 @@ describe('FileDatastore: manifest files are desired state', () => {
     });
     expect((await store.list('Pod')).items).toHaveLength(2);
     expect(await store.get('Namespace', 'inner')).toBeTruthy();
+  });
+});
+
+describe('FileDatastore: health', () => {
+  it('reports unreadable while its database file is gone, readable again when it is back', async () => {
+    const dir = await tempDir();
+    const store = await openStore(dir);
+    const seen: boolean[] = [];
+    store.onStatus((s) => seen.push(s.readable));
+    await rename(join(dir, '.margay'), join(dir, '.margay-away'));
+    await eventually('unreadable', async () => (seen.at(-1) === false ? true : undefined));
+    expect(store.status().reason).toMatch(/store\.db is gone or was replaced/);
+    await rename(join(dir, '.margay-away'), join(dir, '.margay'));
+    await eventually('readable', async () => (seen.at(-1) === true ? true : undefined));
+    expect(seen).toEqual([true, false, true]);
   });
 });
 

@@ -1,4 +1,4 @@
-import { watch as fsWatch, statSync, type FSWatcher } from 'node:fs';
+import { existsSync, watch as fsWatch, statSync, type FSWatcher } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
@@ -6,15 +6,13 @@ import type { KindId, Resource } from '../model/kinds.js';
 import { ConfigError, MargayError } from '../errors.js';
 import type { Datastore, DatastoreStatus, DeleteOptions, ListOptions, ListResult, WatchEvent, WatchHandle, WatchOptions } from './types.js';
 import { DatastoreUnavailableError } from './types.js';
-import { namespaceFor, normalizeResource, type StoreContext } from './store-state.js';
+import { checkHistoryWindow, namespaceFor, normalizeResource, storeContext, type StoreContext } from './store-state.js';
 import { compileFilter, matchesFilter } from './watch-hub.js';
-import { checkHistoryWindow, defaultStoreContext } from './memory.js';
 import type { ManifestProblem, Normalize } from './file-manifests.js';
 import { SqliteDb, withBusyRetry } from './sqlite-db.js';
 import { ObjectTable } from './sqlite-objects.js';
 import { ChangeFeed } from './change-feed.js';
 import { knownFiles, syncManifests } from './manifest-sync.js';
-import { importLegacyIndex } from './legacy-import.js';
 
 export interface FileDatastoreOptions {
   readonly dir: string;
@@ -104,8 +102,14 @@ export class FileDatastore implements Datastore {
     const sql = await SqliteDb.open(join(dir, STATE_DIR, DB_FILE), busyMs);
     let ds: FileDatastore | undefined;
     try {
-      ds = new FileDatastore(opts, dir, sql, defaultStoreContext(opts.validate));
-      await importLegacyIndex(dir, sql, ds.#write, opts.log);
+      // Loaded only when needed: the model's validators (zod) and the old layout's importer (yaml)
+      // cost a process ~20 MB and ~0.3 s CPU that a reader (margayctl get) does not need.
+      const validate = opts.validate ?? (await import('../model/index.js')).validateResource;
+      ds = new FileDatastore(opts, dir, sql, storeContext(validate));
+      if (existsSync(join(dir, STATE_DIR, 'state.json'))) {
+        const { importLegacyIndex } = await import('./legacy-import.js');
+        await importLegacyIndex(dir, sql, ds.#write, opts.log);
+      }
       await ds.#syncNow();
       for (let round = 0; round < 20 && ds.#lastUnsettled > 0; round++) {
         await new Promise((r) => setTimeout(r, ds!.#settleMs));
@@ -223,11 +227,10 @@ export class FileDatastore implements Datastore {
     if (this.#closed) return;
     try {
       this.#dataVersion = this.#sql.dataVersion();
-      this.#feed.pump();
-      this.#setStatus({ readable: true });
+      this.#feed.pump(); // readable again is decided by #checkHealth only (no flapping)
     } catch (err) {
-      this.#log.warn({ err, dir: this.#dir }, 'reading the change log failed; retrying');
-      this.#setStatus({ readable: false, reason: `cannot read the database: ${(err as Error).message}` });
+      // Logged once by #setStatus when readability changes; the poll timer retries.
+      this.#setStatus({ readable: false, reason: `cannot read the change log: ${(err as Error).message}` });
     }
   }
 

@@ -35,5 +35,5 @@ describe('openDatastore kubernetes', () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(ConfigError);
-  });
+  }, 30_000); // loading @kubernetes/client-node takes seconds on a busy machine
 });

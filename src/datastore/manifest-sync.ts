@@ -4,7 +4,7 @@ import type { KindId, Resource } from '../model/kinds.js';
 import { MargayError } from '../errors.js';
 import { DatastoreUnavailableError } from './types.js';
 import { objectKey, stripManaged, type JournalEntry } from './store-state.js';
-import { parseManifestText, type ManifestDoc, type ManifestProblem, type Normalize } from './file-manifests.js';
+import type { ManifestDoc, ManifestProblem, Normalize } from './file-manifests.js';
 import { examine, readManifest, scanManifestDir, type ScannedFile } from './manifest-dir.js';
 import type { FileRow, ObjectRow, SqliteDb } from './sqlite-db.js';
 import type { ObjectTable } from './sqlite-objects.js';
@@ -85,6 +85,7 @@ export async function syncManifests(deps: SyncDeps, now: () => number): Promise<
       parsed.push({ file: f, docs: [], problems: [{ file: f.rel, line: 1, reason: read.problem }] });
       continue;
     }
+    const { parseManifestText } = await import('./file-manifests.js'); // yaml: loaded only when a file is read
     const p = parseManifestText(read.text, f.rel, deps.normalize);
     parsed.push({ file: f, docs: p.docs, problems: p.problems });
   }

@@ -1,13 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import type { KindId, Resource } from '../model/kinds.js';
 import { validateResource } from '../model/index.js';
-import { ConfigError } from '../errors.js';
 import type { Datastore, DeleteOptions, ListOptions, ListResult, WatchEvent, WatchHandle, WatchOptions } from './types.js';
 import { DatastoreUnavailableError } from './types.js';
-import { emptySnapshot, StoreState, type StoreContext } from './store-state.js';
+import { checkHistoryWindow, emptySnapshot, storeContext, StoreState, type StoreContext } from './store-state.js';
 import { compileFilter, matchesFilter, startWatch, WatchHub } from './watch-hub.js';
 
-export const DEFAULT_HISTORY_WINDOW = 1000;
+export { checkHistoryWindow, DEFAULT_HISTORY_WINDOW } from './store-state.js';
 
 export interface MemoryDatastoreOptions {
   /** How many changes a watch can resume across (older versions get VersionExpiredError). */
@@ -17,15 +15,7 @@ export interface MemoryDatastoreOptions {
 }
 
 export function defaultStoreContext(validate: ((raw: unknown) => Resource) | undefined): StoreContext {
-  return { newUid: randomUUID, now: () => new Date(), validate: validate ?? validateResource };
-}
-
-export function checkHistoryWindow(n: number | undefined): number {
-  const w = n ?? DEFAULT_HISTORY_WINDOW;
-  if (!Number.isInteger(w) || w < 1) {
-    throw new ConfigError('datastore', `historyWindow must be an integer ≥ 1, got ${w}`);
-  }
-  return w;
+  return storeContext(validate ?? validateResource);
 }
 
 /**

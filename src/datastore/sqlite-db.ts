@@ -93,6 +93,12 @@ export async function withBusyRetry<T>(what: string, timeoutMs: number, attempt:
   }
 }
 
+function schemaOf(db: DatabaseSync): string | undefined {
+  const t = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
+  if (!t) return undefined;
+  return (db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as { value: string } | undefined)?.value;
+}
+
 /** Prepared statements, made once per connection. */
 export class Statements {
   readonly counter: StatementSync;
@@ -175,8 +181,8 @@ export class SqliteDb {
       });
       const s = db;
       await withBusyRetry(`creating the schema of ${path}`, busyTimeoutMs, () => {
-        const mode = s.prepare('PRAGMA journal_mode').get() as { journal_mode: string };
-        if (mode.journal_mode !== 'wal') s.exec('PRAGMA journal_mode = WAL');
+        // An existing database opens without the write lock: readers open while a writer is stopped.
+        if (schemaOf(s) === SCHEMA_VERSION) return;
         s.exec('BEGIN IMMEDIATE');
         try {
           s.exec(SCHEMA);

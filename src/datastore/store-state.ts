@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { KINDS, kindFor, type KindId, type KindInfo, type Resource } from '../model/kinds.js';
-import { ValidationError } from '../errors.js';
+import { ConfigError, ValidationError } from '../errors.js';
 import { AlreadyExistsError, ConflictError, NotFoundError } from './types.js';
 
 /**
@@ -41,6 +42,21 @@ export interface StoreContext {
   readonly now: () => Date;
   /** Validates and defaults a resource (model's validateResource); throws ValidationError. */
   readonly validate: (raw: unknown) => Resource;
+}
+
+/** A StoreContext with random uids and the wall clock, validating with `validate`. */
+export function storeContext(validate: (raw: unknown) => Resource): StoreContext {
+  return { newUid: randomUUID, now: () => new Date(), validate };
+}
+
+export const DEFAULT_HISTORY_WINDOW = 1000;
+
+export function checkHistoryWindow(n: number | undefined): number {
+  const w = n ?? DEFAULT_HISTORY_WINDOW;
+  if (!Number.isInteger(w) || w < 1) {
+    throw new ConfigError('datastore', `historyWindow must be an integer ≥ 1, got ${w}`);
+  }
+  return w;
 }
 
 /** Store-managed metadata: assigned by the store, never taken from the caller. */

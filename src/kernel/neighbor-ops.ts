@@ -1,6 +1,7 @@
 import { InvariantError, KernelOpError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CommandRunner } from './command-runner.js';
+import { KernelBatchError, parseIpBatchFailures } from './errors.js';
 import { validateIfName } from './link-ops.js';
 import { isOwnedInterface } from './ownership.js';
 
@@ -31,6 +32,11 @@ export interface NeighborOps {
   replaceProxy(entry: { readonly dst: string; readonly dev: string }): Promise<void>;
   /** Idempotent: a missing entry is not an error. */
   delete(entry: { readonly dst: string; readonly dev: string; readonly proxy?: boolean }): Promise<void>;
+  /**
+   * Permanent entries replaced and entries deleted in one `ip -force -batch -`: every line is tried;
+   * a KernelBatchError names the lines the kernel refused (a delete of a missing entry is not one).
+   */
+  apply(changes: { readonly replace?: readonly NeighborEntry[]; readonly remove?: readonly { readonly dst: string; readonly dev: string }[] }): Promise<void>;
 }
 
 const ADDR = /^[0-9a-fA-F.:]+$/;
@@ -105,6 +111,28 @@ export class IpNeighborOps implements NeighborOps {
       throw new KernelOpError(r.argv, r.exitCode, r.stderr);
     }
     if (this.log.isLevelEnabled('debug')) this.log.debug({ dst: e.dst, dev: e.dev, exitCode: r.exitCode }, 'neighbour deleted');
+  }
+
+  async apply(changes: { readonly replace?: readonly NeighborEntry[]; readonly remove?: readonly { readonly dst: string; readonly dev: string }[] }): Promise<void> {
+    const lines: string[] = [];
+    for (const e of changes.remove ?? []) {
+      this.#guard(e.dev);
+      lines.push(`neigh del ${check(e.dst, ADDR, 'address')} dev ${validateIfName(e.dev)}`);
+    }
+    for (const e of changes.replace ?? []) {
+      this.#guard(e.dev);
+      lines.push(`neigh replace ${check(e.dst, ADDR, 'address')} lladdr ${check(e.lladdr, MAC, 'MAC')} dev ${validateIfName(e.dev)} nud permanent`);
+    }
+    if (lines.length === 0) return;
+    const input = lines.map((l) => `${l}\n`).join('');
+    const r = await this.runner.run([...this.#ip, '-force', '-batch', '-'], { stdin: input, allowFailure: true });
+    if (r.exitCode === 0) return;
+    const failures = parseIpBatchFailures(r.stderr, input).filter(
+      (f) => !(f.text.startsWith('neigh del') && /No such file or directory|Cannot find device/.test(f.reason)),
+    );
+    if (failures.length > 0 || parseIpBatchFailures(r.stderr, input).length === 0) {
+      throw new KernelBatchError(r.argv, r.exitCode, r.stderr, failures);
+    }
   }
 
   #guard(dev: string): void {

@@ -13,6 +13,8 @@ import type { CommandRunner } from './command-runner.js';
  */
 export interface SysctlOps {
   get(key: string): Promise<string>;
+  /** Several keys in one `sysctl`: canonical (slash) key → value, or undefined for a key that does not exist. */
+  getMany(keys: readonly string[]): Promise<Map<string, string | undefined>>;
   set(key: string, value: string | number): Promise<void>;
   /** One `sysctl -w` for all entries; on failure the error names the keys that failed. */
   setMany(entries: Readonly<Record<string, string | number>>): Promise<void>;
@@ -40,6 +42,11 @@ export function confKey(family: 4 | 6, iface: string, setting: string): string {
   return normalizeSysctlKey(`net/ipv${family}/conf/${iface}/${setting}`);
 }
 
+/** How `sysctl` prints a key: segments joined by dots, dots inside a segment shown as slashes. */
+export function printedSysctlKey(key: string): string {
+  return normalizeSysctlKey(key).split('/').map((s) => s.replace(/\./g, '/')).join('.');
+}
+
 export function validateSysctlValue(key: string, value: string | number): string {
   const v = String(value);
   if (!VALUE.test(v)) throw new InvariantError(`sysctl ${key}: value ${JSON.stringify(v)} is not allowed`);
@@ -64,6 +71,25 @@ export class ProcSysctlOps implements SysctlOps {
     const k = normalizeSysctlKey(key);
     const r = await this.runner.run(['sysctl', '-n', k], this.#opts());
     return r.stdout.replace(/\n$/, '');
+  }
+
+  async getMany(keys: readonly string[]): Promise<Map<string, string | undefined>> {
+    const norm = keys.map(normalizeSysctlKey);
+    const out = new Map<string, string | undefined>(norm.map((k) => [k, undefined]));
+    if (norm.length === 0) return out;
+    // sysctl prints `a.b.c = v`, with dots inside a segment (eth0.100) shown as slashes.
+    const printed = new Map(norm.map((k) => [printedSysctlKey(k), k]));
+    const r = await this.runner.run(['sysctl', ...norm], { ...this.#opts(), allowFailure: true });
+    for (const line of r.stdout.split('\n')) {
+      const i = line.indexOf(' = ');
+      if (i < 0) continue;
+      const k = printed.get(line.slice(0, i));
+      if (k !== undefined) out.set(k, line.slice(i + 3));
+    }
+    // A missing key is reported on stderr and left undefined; anything else is a failure.
+    const other = r.stderr.split('\n').filter((l) => l.trim() !== '' && !/cannot stat|No such file or directory/.test(l));
+    if (r.exitCode !== 0 && other.length > 0) throw new KernelOpError(r.argv, r.exitCode, r.stderr);
+    return out;
   }
 
   async set(key: string, value: string | number): Promise<void> {

@@ -16,6 +16,8 @@ export {
   type GlobalNetworkPolicy,
   type IPAMBlock,
   type IPAMConfiguration,
+  type IPAMHandle,
+  type IPReservation,
   type IPPool,
   type K8sNetworkPolicy,
   type Namespace,
@@ -24,7 +26,7 @@ export {
   type Pod,
   type ResourceOf,
 } from './validate.js';
-export { BLOCK_SIZE_RANGE, DEFAULT_BLOCK_SIZE, blockAffinityName, ipamBlockName } from './ipam-kinds.js';
+export { BLOCK_SIZE_RANGE, DEFAULT_BLOCK_SIZE, blockAffinityName, ipamBlockName, ipamHandleName, poolOverlapProblem } from './ipam-kinds.js';
 export { DEFAULT_AS_NUMBER, DEFAULT_BGP_PORT, isCommunityValue, parsePeerIp } from './bgp-kinds.js';
 export { PROTOCOL_NAMES, PROTOCOL_NUMBERS, parsePort, parseProtocol, type PortSpec, type ProtocolName, type Rule } from './policy-rules.js';
 export { defaultPolicyTypes } from './policy-kinds.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { blockAffinityName, ipamBlockName, validateResource, validateResourceOf } from './index.js';
+import { blockAffinityName, ipamBlockName, ipamHandleName, poolOverlapProblem, validateResource, validateResourceOf } from './index.js';
 import { catchValidationError as validationError } from './testing/catch-validation-error.js';
 
 const M = 'margay.dev/v1';
@@ -118,7 +118,7 @@ describe('IPAMConfiguration', () => {
   const cfg = (name: string, spec?: Record<string, unknown>) => ({ apiVersion: M, kind: 'IPAMConfiguration', metadata: { name }, ...(spec ? { spec } : {}) });
 
   it('applies defaults, with or without a spec', () => {
-    const want = { strictAffinity: false, maxBlocksPerHost: 0, autoAllocateBlocks: true };
+    const want = { strictAffinity: false, maxBlocksPerHost: 0, autoAllocateBlocks: true, minReuseAgeSeconds: 10 };
     expect(validateResourceOf('IPAMConfiguration', cfg('default')).spec).toEqual(want);
     expect(validateResourceOf('IPAMConfiguration', cfg('default', { strictAffinity: true, maxBlocksPerHost: 4 })).spec)
       .toEqual({ ...want, strictAffinity: true, maxBlocksPerHost: 4 });
@@ -130,5 +130,38 @@ describe('IPAMConfiguration', () => {
     ['default', { autoAllocate: true }, 'spec.autoAllocate: unknown field'],
   ])('rejects %s %j', (name, spec, msg) => {
     expect(validationError(() => validateResource(cfg(name, spec))).message).toContain(msg);
+  });
+});
+
+describe('IPAMHandle and IPReservation', () => {
+  it('validates a Calico handle and keeps Margay network/containerID', () => {
+    const h = validateResourceOf('IPAMHandle', { apiVersion: M, kind: 'IPAMHandle', metadata: { name: 'k8s-pod-network.abc' }, spec: { handleID: 'k8s-pod-network.abc', block: { '10.0.0.0/26': 1 }, network: 'k8s-pod-network', containerID: 'abc' } });
+    expect(h.spec).toEqual({ handleID: 'k8s-pod-network.abc', block: { '10.0.0.0/26': 1 }, deleted: false, network: 'k8s-pod-network', containerID: 'abc' });
+    expect(validationError(() => validateResource({ apiVersion: M, kind: 'IPAMHandle', metadata: { name: 'h' }, spec: { handleID: '', block: { x: -1 } } })).message)
+      .toMatch(/spec.handleID: .*spec.block.x: Too small/);
+  });
+
+  it('names handles by their id when it is a DNS subdomain, else a safe form plus a hash', () => {
+    expect(ipamHandleName('k8s-pod-network.0123abc')).toBe('k8s-pod-network.0123abc');
+    const a = ipamHandleName('Net_1.ABC'), b = ipamHandleName('net_1.abc');
+    expect(a).toMatch(/^net-1\.abc-[0-9a-f]{16}$/);
+    expect(a).not.toBe(b);
+  });
+
+  it('normalises reserved CIDRs and bare addresses', () => {
+    const r = validateResourceOf('IPReservation', { apiVersion: M, kind: 'IPReservation', metadata: { name: 'r' }, spec: { reservedCIDRs: ['10.0.0.7', '10.0.1.5/24', 'FD00::1'] } });
+    expect(r.spec.reservedCIDRs).toEqual(['10.0.0.7/32', '10.0.1.0/24', 'fd00::1/128']);
+    expect(validationError(() => validateResource({ apiVersion: M, kind: 'IPReservation', metadata: { name: 'r' }, spec: { reservedCIDRs: ['x'] } })).message)
+      .toContain('spec.reservedCIDRs[0]: "x" is not a valid CIDR or IP address');
+  });
+});
+
+describe('poolOverlapProblem', () => {
+  const p = (name: string, cidr: string) => ({ metadata: { name }, spec: { cidr } });
+  it('names both pools when CIDRs overlap, ignores the same pool and other families', () => {
+    expect(poolOverlapProblem(p('b', '10.0.1.0/24'), [p('a', '10.0.0.0/16')])).toBe(
+      'IPPool "b" (10.0.1.0/24) overlaps IPPool "a" (10.0.0.0/16); pools must not overlap',
+    );
+    expect(poolOverlapProblem(p('a', '10.0.0.0/24'), [p('a', '10.0.0.0/16'), p('c', 'fd00::/64'), p('d', '10.1.0.0/16')])).toBeUndefined();
   });
 });

@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { MARGAY_API_VERSION } from './kinds.js';
-import { Cidr, CidrKeepingHostBits, DnsSubdomain, SelectorString } from './fields.js';
+import { Cidr, CidrKeepingHostBits, DnsSubdomain, Net, SelectorString } from './fields.js';
 import { ObjectMetaSchema } from './metadata.js';
 import { ipVersionOf } from '../net/index.js';
 import { addressCount, cidrContains, parseCidr } from './net.js';
 
 /**
  * margay.dev/v1 IPAM kinds with Calico v3 field names and defaults: IPPool, IPAMBlock,
- * BlockAffinity, IPAMConfiguration. Specs are strict: an unknown field is an error (a typo must
+ * BlockAffinity, IPAMConfiguration, IPAMHandle, IPReservation. Specs are strict: an unknown field is an error (a typo must
  * not silently change behaviour).
  */
 
@@ -85,6 +85,9 @@ const IPAMBlockSpec = z
     deleted: z.boolean().default(false),
     sequenceNumber: z.number().int().min(0).default(0),
     sequenceNumberForAllocation: z.record(z.string(), z.number().int().min(0)).optional(),
+    // Margay: when each free ordinal was last released (unix ms), so it is not handed out again
+    // before IPAMConfiguration.minReuseAgeSeconds has passed. Entries older than that are dropped.
+    releaseTimes: z.record(z.string().regex(/^(0|[1-9][0-9]*)$/, 'must be an ordinal'), z.number().int().min(0)).optional(),
   })
   .superRefine((s, ctx) => {
     const c = parseCidr(s.cidr)!;
@@ -156,6 +159,8 @@ const IPAMConfigurationSpec = z.strictObject({
   strictAffinity: z.boolean().default(false),
   maxBlocksPerHost: z.number().int().min(0).default(0),
   autoAllocateBlocks: z.boolean().default(true),
+  // Margay: a released address is not handed out again for this long (late packets, stale conntrack).
+  minReuseAgeSeconds: z.number().int().min(0).max(86_400).default(10),
 });
 
 export const IPAMConfigurationSchema = z.strictObject({
@@ -176,4 +181,77 @@ export function ipamBlockName(cidr: string): string {
 /** Calico's object name for a node's affinity to a block: `<node>-<block name>`. */
 export function blockAffinityName(node: string, cidr: string): string {
   return `${node}-${ipamBlockName(cidr)}`;
+}
+
+const IPAMHandleSpec = z.strictObject({
+  handleID: z.string().min(1).max(1024),
+  /** Block CIDR → number of addresses this handle holds there. */
+  block: z.record(z.string(), z.number().int().min(0)).default({}),
+  deleted: z.boolean().default(false),
+  // Margay: the CNI network and container id the handle was made from (`<network>.<containerId>`
+  // cannot be split back unambiguously: both may contain dots). CNI GC matches on these.
+  network: z.string().min(1).max(256).optional(),
+  containerID: z.string().min(1).max(512).optional(),
+});
+
+export const IPAMHandleSchema = z.strictObject({
+  apiVersion: z.literal(MARGAY_API_VERSION),
+  kind: z.literal('IPAMHandle'),
+  metadata: ObjectMetaSchema,
+  spec: IPAMHandleSpec,
+});
+
+const IPReservationSpec = z.strictObject({
+  /** Addresses (bare IP or CIDR) IPAM never hands out. */
+  reservedCIDRs: z.array(Net).max(10_000).default([]),
+});
+
+export const IPReservationSchema = z.strictObject({
+  apiVersion: z.literal(MARGAY_API_VERSION),
+  kind: z.literal('IPReservation'),
+  metadata: ObjectMetaSchema,
+  spec: IPReservationSpec,
+});
+
+const HANDLE_NAME_SAFE = /^[a-z0-9]([-a-z0-9.]{0,200}[a-z0-9])?$/;
+
+/**
+ * The object name of an IPAMHandle: the handle id itself when it is already a valid DNS subdomain
+ * (Calico's names), else a lower-cased, character-safe form plus a hash of the exact id, so two ids
+ * differing only in case or in a replaced character never share an object.
+ */
+export function ipamHandleName(handleId: string): string {
+  if (HANDLE_NAME_SAFE.test(handleId) && !handleId.includes('..')) return handleId;
+  const safe = handleId.toLowerCase().replace(/[^-a-z0-9.]/g, '-').replace(/\.{2,}/g, '.').slice(0, 180).replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
+  return `${safe || 'handle'}-${fnv1a64(handleId)}`;
+}
+
+/** FNV-1a 64-bit of a string's UTF-16 code units, as 16 hex digits (stable, no crypto needed). */
+function fnv1a64(s: string): string {
+  let h = 0xcbf29ce484222325n;
+  for (let i = 0; i < s.length; i++) {
+    h ^= BigInt(s.charCodeAt(i));
+    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return h.toString(16).padStart(16, '0');
+}
+
+/**
+ * Why `pool` may not be stored next to `others` (another pool whose CIDR overlaps), or undefined.
+ * Pools are compared by name: the same pool being replaced never conflicts with itself.
+ */
+export function poolOverlapProblem(
+  pool: { readonly metadata: { readonly name: string }; readonly spec: { readonly cidr: string } },
+  others: Iterable<{ readonly metadata: { readonly name: string }; readonly spec: { readonly cidr: string } }>,
+): string | undefined {
+  const c = parseCidr(pool.spec.cidr);
+  if (!c) return undefined;
+  for (const o of others) {
+    if (o.metadata.name === pool.metadata.name) continue;
+    const oc = parseCidr(o.spec.cidr);
+    if (oc && oc.family === c.family && oc.first <= c.last && c.first <= oc.last) {
+      return `IPPool ${JSON.stringify(pool.metadata.name)} (${c.cidr}) overlaps IPPool ${JSON.stringify(o.metadata.name)} (${oc.cidr}); pools must not overlap`;
+    }
+  }
+  return undefined;
 }

@@ -31,6 +31,8 @@ export const KINDS = {
   IPAMBlock: k('IPAMBlock', MARGAY_API_VERSION, 'IPAMBlock', 'ipamblocks', false),
   BlockAffinity: k('BlockAffinity', MARGAY_API_VERSION, 'BlockAffinity', 'blockaffinities', false),
   IPAMConfiguration: k('IPAMConfiguration', MARGAY_API_VERSION, 'IPAMConfiguration', 'ipamconfigurations', false),
+  IPAMHandle: k('IPAMHandle', MARGAY_API_VERSION, 'IPAMHandle', 'ipamhandles', false),
+  IPReservation: k('IPReservation', MARGAY_API_VERSION, 'IPReservation', 'ipreservations', false),
   BGPConfiguration: k('BGPConfiguration', MARGAY_API_VERSION, 'BGPConfiguration', 'bgpconfigurations', false),
   BGPPeer: k('BGPPeer', MARGAY_API_VERSION, 'BGPPeer', 'bgppeers', false),
   NetworkPolicy: k('NetworkPolicy', MARGAY_API_VERSION, 'NetworkPolicy', 'networkpolicies', true),

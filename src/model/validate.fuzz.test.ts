@@ -8,6 +8,8 @@ const FIELDS: Partial<Record<KindId, string[]>> = {
   IPPool: ['cidr', 'blockSize', 'ipipMode', 'vxlanMode', 'natOutgoing', 'nodeSelector', 'allowedUses', 'disabled'],
   IPAMBlock: ['cidr', 'affinity', 'allocations', 'unallocated', 'attributes', 'deleted', 'sequenceNumber'],
   BlockAffinity: ['state', 'node', 'cidr', 'deleted'],
+  IPAMHandle: ['handleID', 'block', 'deleted', 'network', 'containerID'],
+  IPReservation: ['reservedCIDRs'],
   BGPConfiguration: ['asNumber', 'listenPort', 'communities', 'prefixAdvertisements', 'serviceClusterIPs'],
   BGPPeer: ['peerIP', 'asNumber', 'peerSelector', 'node', 'nodeSelector', 'reachableBy', 'password'],
   NetworkPolicy: ['selector', 'types', 'ingress', 'egress', 'order'],

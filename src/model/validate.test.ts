@@ -76,6 +76,8 @@ describe('validation is idempotent for every kind', () => {
     { apiVersion: M, kind: 'IPAMBlock', metadata: { name: 'b' }, spec: { cidr: '10.0.0.0/29', affinity: 'host:n1' } },
     { apiVersion: M, kind: 'BlockAffinity', metadata: { name: 'a' }, spec: { state: 'confirmed', node: 'n1', cidr: '10.0.0.0/26', deleted: 'false' } },
     { apiVersion: M, kind: 'IPAMConfiguration', metadata: { name: 'default' } },
+    { apiVersion: M, kind: 'IPAMHandle', metadata: { name: 'k8s-pod-network.abc' }, spec: { handleID: 'k8s-pod-network.abc', block: { '10.0.0.0/26': 1 } } },
+    { apiVersion: M, kind: 'IPReservation', metadata: { name: 'r' }, spec: { reservedCIDRs: ['10.0.0.1', 'FD00::/120'] } },
     { apiVersion: M, kind: 'BGPConfiguration', metadata: { name: 'default' }, spec: { asNumber: '1.1' } },
     { apiVersion: M, kind: 'BGPPeer', metadata: { name: 'tor' }, spec: { peerIP: '[FD00::1]:179', asNumber: '65000' } },
     { apiVersion: M, kind: 'NetworkPolicy', metadata: { name: 'np', namespace: 'n' }, spec: { ingress: [{ action: 'Allow', protocol: 'tcp', destination: { ports: ['80'], nets: ['10.1.1.1'] } }] } },

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ValidationError } from '../errors.js';
 import { BGPConfigurationSchema, BGPPeerSchema } from './bgp-kinds.js';
-import { BlockAffinitySchema, IPAMBlockSchema, IPAMConfigurationSchema, IPPoolSchema } from './ipam-kinds.js';
+import { BlockAffinitySchema, IPAMBlockSchema, IPAMConfigurationSchema, IPAMHandleSchema, IPPoolSchema, IPReservationSchema } from './ipam-kinds.js';
 import { K8sNetworkPolicySchema, NamespaceSchema, NodeSchema, PodSchema } from './k8s-kinds.js';
 import { KINDS, MARGAY_API_VERSION, kindFor, type KindId, type KindInfo, type Resource } from './kinds.js';
 import { GlobalNetworkPolicySchema, NetworkPolicySchema } from './policy-kinds.js';
@@ -21,6 +21,8 @@ export const SCHEMAS = {
   IPAMBlock: IPAMBlockSchema,
   BlockAffinity: BlockAffinitySchema,
   IPAMConfiguration: IPAMConfigurationSchema,
+  IPAMHandle: IPAMHandleSchema,
+  IPReservation: IPReservationSchema,
   BGPConfiguration: BGPConfigurationSchema,
   BGPPeer: BGPPeerSchema,
   NetworkPolicy: NetworkPolicySchema,
@@ -38,6 +40,8 @@ export type IPPool = ResourceOf<'IPPool'>;
 export type IPAMBlock = ResourceOf<'IPAMBlock'>;
 export type BlockAffinity = ResourceOf<'BlockAffinity'>;
 export type IPAMConfiguration = ResourceOf<'IPAMConfiguration'>;
+export type IPAMHandle = ResourceOf<'IPAMHandle'>;
+export type IPReservation = ResourceOf<'IPReservation'>;
 export type BGPConfiguration = ResourceOf<'BGPConfiguration'>;
 export type BGPPeer = ResourceOf<'BGPPeer'>;
 export type NetworkPolicy = ResourceOf<'NetworkPolicy'>;

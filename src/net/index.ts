@@ -43,6 +43,7 @@ export {
   prefixMask,
   prefixOf,
   prefixSize,
+  prefixTextContains,
   samePrefix,
   subPrefixes,
   tryParseAddressOrPrefix,

@@ -11,6 +11,7 @@ import {
   type IpFamily,
   parseAddress,
   tryParseAddress,
+  unmapIpv4,
 } from './address.js';
 import { PrefixSyntaxError } from './errors.js';
 
@@ -174,4 +175,14 @@ export function tryParseAddressOrPrefix(text: string): ParsedPrefix | undefined 
     return a && { family: a.family, network: a.value, length: familyBits(a.family), address: a, hostBits: false };
   }
   return tryParsePrefix(text);
+}
+
+/**
+ * True when the address text lies in the prefix text; an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`,
+ * as sockets report IPv4 peers on a dual-stack listener) counts as its IPv4 address. False on bad text.
+ */
+export function prefixTextContains(prefix: string, address: string): boolean {
+  const p = tryParsePrefix(prefix);
+  const a = tryParseAddress(address);
+  return p !== undefined && a !== undefined && prefixContainsAddress(p, unmapIpv4(a));
 }

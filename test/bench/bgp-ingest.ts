@@ -10,8 +10,8 @@
  * `--shuffle` sends the same prefixes in a fixed pseudo-random order instead of address order.
  * `--per-update K` packs at most K prefixes per UPDATE (`--per-update 1`: one prefix per UPDATE).
  * `--control-probe` (margay and BIRD): while the table arrives, one client sends status requests back to
- *   back on the target's control socket — margay-bgpd `GET /peers` (what `margayctl bgp peers` sends),
- *   BIRD `show protocols` on bird.ctl — and the latencies are reported (p50/p99/max), next to the same
+ *   back on the target's control socket over one kept-open connection — margay-bgpd `GET /peers` (what
+ *   `margayctl bgp peers` sends), BIRD `show protocols` on bird.ctl — and the latencies are reported (p50/p99/max), next to the same
  *   probe on the idle daemon just before; BIRD's figures are the reference for this machine's load.
  * margay-bgpd starts as shipped (`node dist/bgp/main.js`, which re-executes itself with its memory
  * settings); `MARGAY_BGPD_TUNED=0` in the environment measures it without them.
@@ -134,6 +134,42 @@ function birdStatusProbe(ctlPath: string): () => Promise<unknown> {
   };
 }
 
+/**
+ * margay-bgpd's status request over one persistent HTTP/1.1 connection written by hand (like BIRD's
+ * probe: no client library, no connection per request), response read by its content-length.
+ */
+function margayStatusProbe(socketPath: string): () => Promise<unknown> {
+  let conn: Promise<{ sock: import('node:net').Socket; read: () => Promise<string> }> | undefined;
+  const open = async () => {
+    const { connect } = await import('node:net');
+    const sock = connect(socketPath);
+    let buf = Buffer.alloc(0);
+    let wake: (() => void) | undefined;
+    sock.on('data', (d: Buffer) => { buf = Buffer.concat([buf, d]); wake?.(); });
+    sock.on('error', () => wake?.());
+    const read = async (): Promise<string> => {
+      for (;;) {
+        const head = buf.indexOf('\r\n\r\n');
+        if (head >= 0) {
+          const m = /content-length: *(\d+)/i.exec(buf.subarray(0, head).toString());
+          const end = head + 4 + Number(m?.[1] ?? 0);
+          if (buf.length >= end) { const out = buf.subarray(head + 4, end).toString(); buf = buf.subarray(end); return out; }
+        }
+        if (sock.destroyed) throw new Error('margay-bgpd control socket closed');
+        await new Promise<void>((r) => (wake = r));
+      }
+    };
+    await new Promise<void>((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject); });
+    return { sock, read };
+  };
+  return async () => {
+    conn ??= open();
+    const c = await conn;
+    c.sock.write('GET /peers HTTP/1.1\r\nHost: margay-bgpd\r\n\r\n');
+    return c.read();
+  };
+}
+
 /** margay-bgpd from the build, FIB off, RIB count from its control API. */
 async function startMargay(ns: string, workdir: string): Promise<Target> {
   const conf = join(workdir, 'margay-bgpd.yaml');
@@ -177,7 +213,7 @@ peers:
       const p = (await client.peers()).find((x) => x.address === PEER_IP.inj);
       return p?.prefixesAccepted ?? p?.prefixesReceived ?? 0;
     },
-    probe: () => client.peers(),
+    probe: margayStatusProbe(socket),
   };
 }
 

@@ -1,6 +1,7 @@
 /**
  * Black-box rig: margay-bgpd as a real process (the same bundle test/interop runs, built from
  * bgp/main.ts) in its own namespace, seen only through the wire, its control socket and the kernel.
+ * The namespaces and links are the lab topology's `blackboxSpec` preset (src/lab/presets.ts).
  *
  *   test process (raw peers, one source address each: 10.30.0.<10+i>)
  *        │ veth 10.30.0.0/24 (host side .2…, margay .1)
@@ -11,15 +12,17 @@
  */
 import { execa } from 'execa';
 import { startBird, waitFor, type BirdHandle } from '../helpers/bgp-daemons.js';
-import { createNetns, deleteNetns, linkNetns, run } from '../helpers/netns.js';
+import { BLACKBOX, blackboxSpec } from '../../src/lab/presets.js';
+import { upTopology, type Topology } from '../../src/lab/topology.js';
+import { labDeps, run, uniqueName, uniquePrefix } from '../helpers/netns.js';
 import { RawBgpPeer, rawMessage, type RawOpen } from '../helpers/raw-bgp-peer.js';
-import { linkToHost } from '../bgp-session/host-link.js';
+import { waitHostLinkUp } from '../bgp-session/host-link.js';
 import { removeWorkdir, startMargay, type MargayProcess } from '../interop/margay-process.js';
 import type { RibRouteView } from '../../bgp/speaker/types.js';
 
-export const MARGAY_RAW_IP = '10.30.0.1';
-export const MARGAY_BIRD_IP = '10.31.0.1';
-export const BIRD_IP = '10.31.0.2';
+export const MARGAY_RAW_IP = BLACKBOX.MARGAY_RAW_IP;
+export const MARGAY_BIRD_IP = BLACKBOX.MARGAY_BIRD_IP;
+export const BIRD_IP = BLACKBOX.BIRD_IP;
 export const RAW_ASN = 65002;
 export const BIRD_ASN = 65003;
 export const MARGAY_ASN = 65001;
@@ -71,16 +74,15 @@ export interface RigOptions {
 }
 
 export async function withRig(fn: (r: Rig) => Promise<void>, opts: RigOptions = {}): Promise<void> {
-  const made: string[] = [];
+  let topo: Topology | undefined;
   let margay: MargayProcess | undefined;
   let bird: BirdHandle | undefined;
   try {
-    const mns = await createNetns('bm');
-    made.push(mns);
-    const bns = await createNetns('bb');
-    made.push(bns);
-    const { hostIf } = await linkToHost(mns, '10.30.0.2/24', `${MARGAY_RAW_IP}/24`);
-    await linkNetns(mns, bns, `${MARGAY_BIRD_IP}/24`, `${BIRD_IP}/24`);
+    const hostIf = uniqueName('vh');
+    topo = await upTopology(blackboxSpec(uniquePrefix('bb'), hostIf), labDeps());
+    await waitHostLinkUp(hostIf);
+    const mns = topo.ns('bm');
+    const bns = topo.ns('bb');
     margay = await startMargay(
       mns,
       (socket) => `
@@ -144,6 +146,6 @@ protocol bgp margay { local ${BIRD_IP} as ${BIRD_ASN}; neighbor ${MARGAY_BIRD_IP
       await margay.kill();
       await removeWorkdir(margay.workdir);
     }
-    for (const ns of made.reverse()) await deleteNetns(ns);
+    await topo?.down();
   }
 }

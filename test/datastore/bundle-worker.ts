@@ -15,7 +15,7 @@ export async function bundleWorker(entry: string): Promise<{ path: string; remov
     bundle: true,
     platform: 'node',
     format: 'esm',
-    target: 'node20',
+    target: 'node24',
     packages: 'external',
     outfile: path,
     logLevel: 'error',

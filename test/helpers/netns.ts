@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
+import { ExecaCommandRunner } from '../../src/kernel/index.js';
+import type { TopologyDeps } from '../../src/lab/topology.js';
+import { silentLogger } from '../../src/log.js';
 
 /**
  * Test namespaces, veths and bridges. Names carry a per-process unique part (`mt<tag><pid><rand><n>`),
@@ -17,6 +20,22 @@ export function uniqueName(tag = 'n'): string {
   const name = `mt${tag}${RUN_ID}${counter.toString(36)}`;
   if (name.length > 15) throw new Error(`test name ${name} is longer than IFNAMSIZ allows (15): use a shorter tag than ${JSON.stringify(tag)}`);
   return name;
+}
+
+/**
+ * A unique topology prefix (`[a-z][a-z0-9]*`) for src/lab's upTopology: `mt<tag><run id><n>`, so a
+ * topology's namespaces (`<prefix>-<node>`) are recognisable as this test run's.
+ */
+export function uniquePrefix(tag = 't'): string {
+  if (!/^[a-z]{1,4}$/.test(tag)) throw new Error(`topology prefix tag ${JSON.stringify(tag)} must be 1-4 lowercase letters`);
+  counter += 1;
+  return `mt${tag}${RUN_ID}${counter.toString(36)}`;
+}
+
+/** What upTopology needs, for tests: the real command runner and a silent logger. */
+export function labDeps(): TopologyDeps {
+  const log = silentLogger();
+  return { runner: new ExecaCommandRunner(log), log };
 }
 
 export async function run(cmd: string, args: readonly string[], input?: string): Promise<string> {

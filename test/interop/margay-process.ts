@@ -1,18 +1,20 @@
 /**
  * margay-bgpd as a real process inside a test namespace, for the interop suite. The daemon is bundled
  * once per test run from bgp/main.ts with esbuild (so the suite does not depend on a full `npm run
- * build`), started with `ip netns exec NS node BUNDLE --config FILE`, queried through its control
- * socket (the same client margayctl uses), and stopped by its pid: SIGTERM for a clean stop (Cease 2),
- * SIGKILL to simulate a crash (the TCP sessions just end: graceful-restart territory).
+ * build`), started by src/lab's startMargayBgpd (`ip netns exec NS node BUNDLE --config FILE`, pid
+ * file and log in its work dir), queried through its control socket (the same client margayctl uses),
+ * and stopped by its recorded pid: SIGTERM for a clean stop (Cease 2), SIGKILL to simulate a crash
+ * (the TCP sessions just end: graceful-restart territory).
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { execa, type ResultPromise } from 'execa';
 import { ControlClient } from '../../bgp/control/client.js';
 import type { PeerStatusView } from '../../bgp/speaker/types.js';
+import { startMargayBgpd } from '../../src/lab/margay-processes.js';
 import { waitFor } from '../helpers/bgp-daemons.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -53,68 +55,43 @@ export interface MargayProcess {
   stop(): Promise<number | undefined>;
   /** SIGKILL: a crash. */
   kill(): Promise<void>;
+  /** This run's log (a restart in the same work dir starts a fresh view). */
   log(): string;
 }
 
+/**
+ * Starts the bundle with src/lab's process helper (detached, pid file and log in the work dir,
+ * stopped by its recorded pid) and waits until the control API answers.
+ */
 export async function startMargay(ns: string, yaml: (socket: string) => string, opts: { workdir?: string } = {}): Promise<MargayProcess> {
   const bundle = await bundleMargayBgpd();
   const workdir = opts.workdir ?? (await mkdtemp(join(tmpdir(), 'mgy-bgpd-')));
-  const socket = join(workdir, 'bgpd.sock');
-  const configFile = join(workdir, 'bgpd.yaml');
-  await writeFile(configFile, yaml(socket));
-  const child: ResultPromise = execa('ip', ['netns', 'exec', ns, process.execPath, bundle, '--config', configFile, '--log-level', 'debug'], {
-    reject: false,
-    cwd: REPO,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const ctl = new ControlClient(socket);
-  // `ip netns exec` execs node in place, so the pid is the daemon's.
-  const pid = child.pid!;
+  const logFile = join(workdir, 'margay-bgpd.log');
+  const logStart = existsSync(logFile) ? statSync(logFile).size : 0;
+  const log = (): string => (existsSync(logFile) ? readFileSync(logFile).subarray(logStart).toString('utf8') : '');
+  const d = await startMargayBgpd({ ns, workdir, config: yaml, entry: bundle, logLevel: 'debug', cwd: REPO });
+  const ctl = new ControlClient(d.socket);
   try {
-    await waitFor(
-      'margay-bgpd control socket',
-      async () => {
-        if (child.exitCode !== null && child.exitCode !== undefined) throw new Error(`margay-bgpd exited ${child.exitCode}: ${stderr.slice(-3000)}`);
-        return ctl.peers().then(() => true);
-      },
-      20_000,
-      50,
-    );
+    await waitFor('margay-bgpd control API', () => ctl.peers().then(() => true), 20_000, 50);
   } catch (err) {
-    child.kill('SIGKILL');
-    throw new Error(`margay-bgpd did not start: ${(err as Error).message}\n${stderr.slice(-3000)}`, { cause: err });
+    await d.kill();
+    throw new Error(`margay-bgpd did not start: ${(err as Error).message}\n${log().slice(-3000)}`, { cause: err });
   }
-  let exited = false;
-  void child.then(() => {
-    exited = true;
-  });
   return {
     ns,
     workdir,
-    configFile,
+    configFile: d.configFile,
     ctl,
-    pid,
+    pid: d.proc.pid,
     async peer(address) {
       return (await ctl.peers()).find((p) => p.address === address);
     },
-    async reload(next) {
-      await writeFile(configFile, next);
-      process.kill(pid, 'SIGHUP');
-    },
+    reload: (next) => d.reload(next),
     async stop() {
-      if (!exited) process.kill(pid, 'SIGTERM');
-      const r = await child;
-      return r.exitCode;
+      return (await d.stop()) ?? undefined;
     },
-    async kill() {
-      if (!exited) process.kill(pid, 'SIGKILL');
-      await child;
-    },
-    log: () => stderr,
+    kill: () => d.kill(),
+    log,
   };
 }
 

@@ -1,9 +1,12 @@
 /**
- * Topology helpers for the interop suite: margay-bgpd in one namespace, each reference daemon in its
- * own, joined by veths with IPv4 and IPv6 (nodad, so addresses are usable at once). Everything is
- * created here and deleted in `finally`.
+ * The interop suite's topology, a preset of the lab topology (src/lab/presets.ts `interopSpec`):
+ * margay-bgpd in one namespace, each reference daemon in its own, joined by veths with IPv4 and IPv6
+ * (nodad, so addresses are usable at once). Everything is created by upTopology and removed by its
+ * down() in `finally`.
  */
-import { deleteNetns, createNetns, linkNetns, run } from '../helpers/netns.js';
+import { interopSpec } from '../../src/lab/presets.js';
+import { upTopology } from '../../src/lab/topology.js';
+import { labDeps, uniquePrefix } from '../helpers/netns.js';
 import type { DaemonKind, RunningPeer } from './peers.js';
 import type { MargayProcess } from './margay-process.js';
 import { removeWorkdir } from './margay-process.js';
@@ -24,23 +27,16 @@ export interface Topology {
 }
 
 export async function withTopology(count: number, fn: (t: Topology) => Promise<void>): Promise<void> {
-  const made: string[] = [];
+  const topo = await upTopology(interopSpec(uniquePrefix('io'), count), labDeps());
   try {
-    const margayNs = await createNetns('mg');
-    made.push(margayNs);
     const links: Link[] = [];
     for (let i = 0; i < count; i++) {
-      const ns = await createNetns(`d${i}`);
-      made.push(ns);
       const n = i + 1;
-      const { ifA, ifB } = await linkNetns(margayNs, ns, `10.10.${n}.1/24`, `10.10.${n}.2/24`);
-      await run('ip', ['-n', margayNs, 'addr', 'add', `fd00:10:${n}::1/64`, 'dev', ifA, 'nodad']);
-      await run('ip', ['-n', ns, 'addr', 'add', `fd00:10:${n}::2/64`, 'dev', ifB, 'nodad']);
-      links.push({ ns, margayIp: `10.10.${n}.1`, peerIp: `10.10.${n}.2`, margayIp6: `fd00:10:${n}::1`, peerIp6: `fd00:10:${n}::2` });
+      links.push({ ns: topo.ns(`d${i}`), margayIp: `10.10.${n}.1`, peerIp: `10.10.${n}.2`, margayIp6: `fd00:10:${n}::1`, peerIp6: `fd00:10:${n}::2` });
     }
-    await fn({ margayNs, links });
+    await fn({ margayNs: topo.ns('margay'), links });
   } finally {
-    for (const ns of made.reverse()) await deleteNetns(ns);
+    await topo.down();
   }
 }
 

@@ -62,8 +62,10 @@ export class FakeIpsetBackend implements IpsetBackend {
         case 'flush': need(t[1]).members = []; return;
         case 'swap': {
           const a = need(t[1]), b = need(t[2]);
-          if (a.spec.type !== b.spec.type) fail('The sets cannot be swapped: their type does not match');
-          [a.members, b.members] = [b.members, a.members];
+          // The kernel swaps whole sets (names exchanged); it refuses only a family (or dimension) mismatch.
+          if (a.spec.family !== b.spec.family) fail('The sets cannot be swapped: their type does not match');
+          this.sets.set(t[1]!, { spec: { ...b.spec, name: t[1]! }, members: b.members });
+          this.sets.set(t[2]!, { spec: { ...a.spec, name: t[2]! }, members: a.members });
           return;
         }
         case 'destroy':

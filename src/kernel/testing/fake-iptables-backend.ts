@@ -85,12 +85,24 @@ export class FakeIptablesBackend implements IptablesBackend {
       const [op, chain, ...args] = tokenizeIptablesLine(t);
       const c = work.get(chain!) ?? fail(`Chain '${chain}' does not exist`);
       const target = args[args.indexOf('-j') + 1];
-      if ((op === '-A' || op === '-I') && args.includes('-j') && target !== undefined && /^[a-z]/.test(target) && !work.has(target)) {
+      if ((op === '-A' || op === '-I' || op === '-R') && args.includes('-j') && target !== undefined && /^[a-z]/.test(target) && !work.has(target)) {
         fail(`Chain '${target}' does not exist`);
       }
+      // Positional forms, as iptables takes them: -I CHAIN N rule, -D CHAIN N, -R CHAIN N rule.
+      const pos = /^[0-9]+$/.test(args[0] ?? '') ? Number(args[0]) : undefined;
+      const rule = pos === undefined ? args : args.slice(1);
       if (op === '-A') c.rules.push(args);
-      else if (op === '-I') c.rules.unshift(args);
-      else if (op === '-D') {
+      else if (op === '-I') {
+        const at = (pos ?? 1) - 1;
+        if (at < 0 || at > c.rules.length) fail('Index of insertion too big.');
+        c.rules.splice(at, 0, rule);
+      } else if (op === '-R') {
+        if (pos === undefined || pos < 1 || pos > c.rules.length) fail('Index of replacement too big.');
+        c.rules[pos! - 1] = rule;
+      } else if (op === '-D' && pos !== undefined && args.length === 1) {
+        if (pos < 1 || pos > c.rules.length) fail('Index of deletion too big.');
+        c.rules.splice(pos - 1, 1);
+      } else if (op === '-D') {
         const idx = c.rules.findIndex((r) => r.join('\u0000') === args.join('\u0000'));
         if (idx < 0) fail('Bad rule (does a matching rule exist in that chain?)');
         c.rules.splice(idx, 1);

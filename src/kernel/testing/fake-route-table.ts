@@ -55,11 +55,13 @@ export class FakeRouteTable implements RouteTable {
       if (cur !== undefined && cur.proto === k.proto) this.routes.delete(routeKeyString(k));
     }
     const refused: { line: number; text: string; reason: string }[] = [];
-    for (const r of changes.replace ?? []) {
+    const removes = changes.remove?.length ?? 0;
+    for (const [i, r] of (changes.replace ?? []).entries()) {
       this.faults.record(`replace ${r.dst}`);
       const cur = this.routes.get(routeKeyString(r));
       if (cur !== undefined && !isOwnedRouteProtocol(cur.proto)) {
-        refused.push({ line: 0, text: `route replace ${r.dst}`, reason: `would overwrite a route with proto ${cur.proto}` });
+        // Line numbers as IpRouteTable reports them: removes first, then replaces, 1-based.
+        refused.push({ line: removes + i + 1, text: `route replace ${r.dst}`, reason: `would overwrite a route with proto ${cur.proto}` });
       } else {
         this.routes.set(routeKeyString(r), r);
       }

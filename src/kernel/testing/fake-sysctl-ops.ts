@@ -30,6 +30,12 @@ export class FakeSysctlOps implements SysctlOps {
     return v;
   }
 
+  async getMany(keys: readonly string[]): Promise<Map<string, string | undefined>> {
+    const norm = keys.map(normalizeSysctlKey);
+    this.faults.record(`getMany ${norm.length}`);
+    return new Map(norm.map((k) => [k, this.values.get(k)]));
+  }
+
   async set(key: string, value: string | number): Promise<void> {
     await this.setMany({ [key]: value });
   }

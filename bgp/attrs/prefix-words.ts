@@ -11,10 +11,12 @@ import {
   parseAddress,
   parsePrefix as netParsePrefix,
   PrefixSyntaxError,
+  type IpFamily,
 } from '../../src/net/index.js';
-import type { Family } from './types.js';
 
 export { formatIpv4, PrefixSyntaxError };
+
+type Family = IpFamily;
 
 export interface ParsedPrefix {
   readonly family: Family;

@@ -1,0 +1,188 @@
+/**
+ * IptablesReconciler: Margay's chains in the filter and nat tables of one family, and the jumps to
+ * them from the kernel's chains (like Felix's iptables Table).
+ *
+ *   chainUpdated/Removed ──▶ desired: chain → hashed rules     actual: chain → rule hashes (read back)
+ *                                      └──── dirty chains, diffed per rule ─────┘
+ *                                                   │ one `iptables-restore --noflush` per table
+ *                                                   ▼
+ *                                          IptablesBackend.restore
+ *
+ * - Only chains named `mgy-…` and rules carrying a `mgy:` comment are read as ours or touched.
+ * - Per apply, only chains whose hashes differ are written, and within a chain only the rules that
+ *   changed (`-D N`, `-I N`), so the restore input grows with the change, not the table.
+ * - The jumps FORWARD/INPUT/OUTPUT → mgy-… (filter) and POSTROUTING → mgy-POSTROUTING (nat) are
+ *   inserted at the top once, when their target chain is desired; stale jumps of ours are deleted.
+ * - Resync (first apply, after errors, periodically): `iptables-save` of the table, so a flushed
+ *   chain, a deleted jump or a rule added by hand inside our chains is repaired.
+ */
+import type { IptablesBackend } from '../../src/kernel/iptables-backend.js';
+import { renderRuleDelete, type IptablesTable, type SavedTable } from '../../src/kernel/iptables-format.js';
+import type { ChainTable, RuleArgs } from '../calc/types.js';
+import { ApplyError, type ApplyStats } from './errors.js';
+import { hashOfComment, hashRules, renderChainEdit, renderChainRemoval, renderHashedRule, type HashedRule } from './iptables-render.js';
+import type { Reconciler } from './reconciler.js';
+
+/** Kernel chain → our chain it jumps to, per table. */
+export const KERNEL_JUMPS: Readonly<Record<ChainTable, readonly (readonly [string, string])[]>> = {
+  filter: [['FORWARD', 'mgy-FORWARD'], ['INPUT', 'mgy-INPUT'], ['OUTPUT', 'mgy-OUTPUT']],
+  nat: [['POSTROUTING', 'mgy-POSTROUTING']],
+};
+
+interface TableState {
+  readonly desired: Map<string, HashedRule[]>;
+  /** Our chains in the kernel: rule hashes in order ('' for a rule without our comment). */
+  actual: Map<string, string[]>;
+  /** Our rules in the kernel's chains (for the jumps): chain → saved rules of ours. */
+  kernelRules: Map<string, SavedTable['chains'][number]['rules']>;
+  readonly dirty: Set<string>;
+  resync: boolean;
+  /** Read from the kernel at least once (before that, nothing is known to be programmed). */
+  read: boolean;
+}
+
+export interface IptablesApplyStats extends ApplyStats {
+  /** Bytes of restore input written per table in this apply. */
+  readonly bytes: Readonly<Record<ChainTable, number>>;
+}
+
+export class IptablesReconciler implements Reconciler {
+  readonly name: string;
+  readonly #tables: Record<ChainTable, TableState>;
+  lastStats: IptablesApplyStats = { upserted: 0, deleted: 0, bytes: { filter: 0, nat: 0 } };
+
+  constructor(private readonly backend: IptablesBackend) {
+    this.name = `iptables${backend.family}`;
+    const state = (): TableState => ({ desired: new Map(), actual: new Map(), kernelRules: new Map(), dirty: new Set(), resync: true, read: false });
+    this.#tables = { filter: state(), nat: state() };
+  }
+
+  setChain(table: ChainTable, name: string, rules: readonly RuleArgs[]): void {
+    const t = this.#tables[table];
+    t.desired.set(name, hashRules(name, rules));
+    t.dirty.add(name);
+  }
+
+  removeChain(table: ChainTable, name: string): void {
+    const t = this.#tables[table];
+    t.desired.delete(name);
+    t.dirty.add(name);
+  }
+
+  queueResync(): void {
+    for (const t of Object.values(this.#tables)) t.resync = true;
+  }
+
+  get hasPending(): boolean {
+    return Object.values(this.#tables).some((t) => t.resync || t.dirty.size > 0);
+  }
+
+  /** True when the chain is in the kernel as desired (or absent as desired). */
+  isProgrammed(table: ChainTable, name: string): boolean {
+    const t = this.#tables[table];
+    return t.read && !t.dirty.has(name);
+  }
+
+  async apply(): Promise<IptablesApplyStats> {
+    let upserted = 0;
+    let deleted = 0;
+    const bytes: Record<ChainTable, number> = { filter: 0, nat: 0 };
+    for (const table of ['filter', 'nat'] as const) {
+      const t = this.#tables[table];
+      try {
+        if (t.resync) await this.#read(table, t);
+        if (t.dirty.size === 0) continue;
+        const decls: string[] = [];
+        const body: string[] = [];
+        const removals: string[] = [];
+        const writtenChains: [string, string[] | undefined][] = [];
+        for (const chain of t.dirty) {
+          const want = t.desired.get(chain);
+          const have = t.actual.get(chain);
+          if (want === undefined) {
+            if (have !== undefined) {
+              removals.push(...renderChainRemoval(chain));
+              writtenChains.push([chain, undefined]);
+              deleted++;
+            }
+            continue;
+          }
+          const hashes = want.map((r) => r.hash);
+          if (have !== undefined && sameList(have, hashes)) continue;
+          const edit = renderChainEdit(chain, have, want);
+          decls.push(...edit.decls);
+          body.push(...edit.body);
+          writtenChains.push([chain, hashes]);
+          upserted++;
+        }
+        const jumps = this.#jumpLines(table, t);
+        const lines = [...decls, ...body, ...jumps.lines, ...removals];
+        if (lines.length > 0) {
+          await this.backend.restore(table as IptablesTable, lines);
+          bytes[table] = lines.reduce((n, l) => n + l.length + 1, 0);
+        }
+        for (const [chain, hashes] of writtenChains) {
+          if (hashes === undefined) t.actual.delete(chain);
+          else t.actual.set(chain, hashes);
+        }
+        for (const [chain, rules] of jumps.after) t.kernelRules.set(chain, rules);
+        t.dirty.clear();
+      } catch (err) {
+        t.resync = true;
+        this.lastStats = { upserted, deleted, bytes };
+        throw new ApplyError(`${this.name}/${table}`, { upserted, deleted }, { cause: err });
+      }
+    }
+    this.lastStats = { upserted, deleted, bytes };
+    return this.lastStats;
+  }
+
+  async #read(table: ChainTable, t: TableState): Promise<void> {
+    const saved = await this.backend.save(table as IptablesTable);
+    t.actual = new Map();
+    t.kernelRules = new Map();
+    for (const c of saved.chains) {
+      if (c.owned) t.actual.set(c.name, c.rules.map((r) => hashOfComment(r.comment)));
+      else t.kernelRules.set(c.name, c.rules.filter((r) => r.owned));
+    }
+    for (const k of t.actual.keys()) t.dirty.add(k);
+    for (const k of t.desired.keys()) t.dirty.add(k);
+    t.resync = false;
+    t.read = true;
+  }
+
+  /** Inserts missing jumps from the kernel's chains and deletes stale ones of ours. */
+  #jumpLines(table: ChainTable, t: TableState): { lines: string[]; after: [string, SavedTable['chains'][number]['rules']][] } {
+    const lines: string[] = [];
+    const after: [string, SavedTable['chains'][number]['rules']][] = [];
+    for (const [kernelChain, target] of KERNEL_JUMPS[table]) {
+      const want = t.desired.has(target) ? hashRules(kernelChain, [['-j', target]])[0]! : undefined;
+      const have = t.kernelRules.get(kernelChain) ?? [];
+      let present = false;
+      const keep: typeof have[number][] = [];
+      for (const r of have) {
+        if (want !== undefined && !present && hashOfComment(r.comment) === want.hash) {
+          present = true;
+          keep.push(r);
+        } else {
+          lines.push(renderRuleDelete(r));
+        }
+      }
+      if (want !== undefined && !present) {
+        lines.push(renderHashedRule('-I', kernelChain, want, 1));
+        keep.push({ chain: kernelChain, args: ['-m', 'comment', '--comment', `mgy:${want.hash}`, ...want.args], comment: `mgy:${want.hash}`, owned: true });
+      }
+      if (lines.length > 0 || keep.length !== have.length) after.push([kernelChain, keep]);
+    }
+    return { lines, after };
+  }
+
+  /** Restore input of the last apply, for the bench and tests. */
+  get lastBytes(): Readonly<Record<ChainTable, number>> {
+    return this.lastStats.bytes;
+  }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

@@ -1,0 +1,66 @@
+import { AlreadyExistsError } from '../src/datastore/index.js';
+import type { BlockAffinity, IPAMBlock } from '../src/model/index.js';
+import { newBlockSpec } from './block.js';
+import type { Ipam } from './ipam.js';
+import { RETRY, retrying } from './store.js';
+
+/**
+ * Claims block `cidr` for `node`, as Calico's claimAffineBlock: a pending BlockAffinity, then the
+ * IPAMBlock created with the node's affinity (create fails if any node got there first: the block
+ * object is the arbiter), then the affinity confirmed. Returns the block when the node holds it,
+ * undefined when another node won (its pending affinity is removed again).
+ *
+ * A crash between the steps leaves a pending affinity (no block: GC removes it after the grace
+ * period; block present: the next claim or GC confirms it) and never a block without a known owner.
+ */
+export async function claimBlock(ipam: Ipam, node: string, cidr: string, strictAffinity: boolean): Promise<IPAMBlock | undefined> {
+  const bs = ipam.bs;
+  let aff: BlockAffinity | undefined = await bs.getAffinity(node, cidr);
+  if (!aff) {
+    try {
+      aff = await bs.createAffinity(node, cidr, 'pending');
+    } catch (err) {
+      if (!(err instanceof AlreadyExistsError)) throw err;
+      aff = await bs.getAffinity(node, cidr);
+    }
+  }
+  let block: IPAMBlock | undefined;
+  try {
+    block = await bs.createBlock(newBlockSpec(cidr, node, strictAffinity, new Date(ipam.now()).toISOString()));
+    ipam.log.info({ node, cidr }, 'claimed IPAM block');
+  } catch (err) {
+    if (!(err instanceof AlreadyExistsError)) throw err;
+    block = await bs.getBlock(cidr);
+    if (!block || block.spec.affinity !== `host:${node}`) {
+      if (aff && aff.spec.state === 'pending') await dropAffinity(ipam, node, cidr);
+      return undefined;
+    }
+  }
+  if (aff?.spec.state !== 'confirmed') await confirmAffinity(ipam, node, cidr);
+  return block;
+}
+
+async function confirmAffinity(ipam: Ipam, node: string, cidr: string): Promise<void> {
+  await retrying(ipam.retry, `confirming the affinity of ${node} to ${cidr}`, async () => {
+    const a = await ipam.bs.getAffinity(node, cidr);
+    if (!a) {
+      await ipam.bs.createAffinity(node, cidr, 'confirmed');
+      return true;
+    }
+    if (a.spec.state === 'confirmed') return true;
+    await ipam.bs.updateAffinity(a, { ...a.spec, state: 'confirmed' });
+    return true;
+  });
+}
+
+/** Removes a node's affinity object for `cidr` (if there), retrying on races. */
+export async function dropAffinity(ipam: Ipam, node: string, cidr: string): Promise<void> {
+  await retrying(ipam.retry, `removing the affinity of ${node} to ${cidr}`, async () => {
+    const a = await ipam.bs.getAffinity(node, cidr);
+    if (!a) return true;
+    await ipam.bs.deleteAffinity(a);
+    return true;
+  });
+}
+
+export { RETRY };

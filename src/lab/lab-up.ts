@@ -1,0 +1,188 @@
+/**
+ * `margayctl lab up`: builds the lab from its plan, recording every step in the state file before
+ * taking it, so `lab down` can undo a crashed `up`:
+ *
+ *   lock → state (prefix) → topology (journal) → ToR daemon → manifests into the shared file datastore
+ *   → margay-node per node (ready) → pod-agents in nodes and outside → pods (object, netns, CNI ADD,
+ *   pod-agent) → wait for the matrix → report (sessions, routes, pods, matrix)
+ *
+ * `up` on a lab that is already up with the same options only reports; with other options it refuses.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, stat, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { applyManifests, openDatastore, type Datastore } from '../datastore/index.js';
+import { LabProcessError, LabStateError, LabTimeoutError } from './errors.js';
+import { CNI_DIR, labPaths, section, type LabContext } from './lab-context.js';
+import { labDown } from './lab-down.js';
+import { planLab, validateOptions, type LabOptions, type LabPlan } from './lab-plan.js';
+import { createPod, startPodAgent } from './lab-pods.js';
+import { labReport, matrixFor } from './lab-report.js';
+import { lockLab, readState, writeState, type LabState } from './lab-state.js';
+import { startMargayNode, type NodeAgent } from './margay-processes.js';
+import { isRunning, toRecord } from './processes.js';
+import type { Matrix } from './probe.js';
+import { startTor } from './tor.js';
+import { upTopology } from './topology.js';
+import { nsName } from './topology-spec.js';
+import { waitFor } from './wait.js';
+
+export interface UpResult {
+  readonly state: LabState;
+  readonly matrix: Matrix | undefined;
+  readonly ok: boolean;
+}
+
+export async function labUp(ctx: LabContext, options: LabOptions, opts: { readonly convergeMs?: number } = {}): Promise<UpResult> {
+  validateOptions(options);
+  const unlock = await lockLab(ctx.dir);
+  try {
+    const existing = await readState(ctx.dir);
+    if (existing) {
+      if (existing.name !== options.name) throw new LabStateError(`${ctx.dir} holds lab ${existing.name}, not ${options.name}`);
+      if (existing.phase === 'up') {
+        if (!isDeepStrictEqual(existing.options, options)) {
+          throw new LabStateError(`lab ${options.name} is up with other options (${JSON.stringify(existing.options)}): run margayctl lab down first`);
+        }
+        const dead = [];
+        for (const p of existing.processes) if (!(await isRunning(p))) dead.push(p.name);
+        if (dead.length > 0) throw new LabStateError(`lab ${options.name} is up but these processes died: ${dead.join(', ')}; run margayctl lab down, then up`);
+        ctx.out(`lab ${options.name} is already up (prefix ${existing.prefix}); nothing to build`);
+        return await report(ctx, existing, planLab(existing.options, existing.prefix));
+      }
+      ctx.out(`lab ${options.name}: removing what an earlier, unfinished up left (${existing.entries.length} namespaces/links, ${existing.processes.length} processes)`);
+      await labDown(ctx, { locked: true });
+    }
+    return await build(ctx, options, opts.convergeMs ?? 60_000);
+  } finally {
+    await unlock();
+  }
+}
+
+async function build(ctx: LabContext, options: LabOptions, convergeMs: number): Promise<UpResult> {
+  const started = performance.now();
+  const prefix = `mgy${options.name}${randomBytes(2).toString('hex')}`;
+  const state: LabState = { version: 1, name: options.name, prefix, dir: ctx.dir, options, phase: 'building', entries: [], cniLinks: [], madeCniDir: false, processes: [], pods: [] };
+  const save = (): Promise<void> => writeState(state);
+  await save();
+  const plan = planLab(options, prefix);
+  const paths = labPaths(ctx.dir);
+  let store: Datastore | undefined;
+  try {
+    await upTopology(plan.spec, { runner: ctx.runner, log: ctx.log, journal: async (entries) => {
+      state.entries = [...entries];
+      await save();
+    } });
+    ctx.out(`lab ${options.name}: ${plan.spec.nodes.length} namespaces (prefix ${prefix}) in ${ms(started)}`);
+
+    await mkdir(paths.tor, { recursive: true });
+    const tor = await startTor(options.tor, plan, nsName(prefix, 'tor'), paths.tor);
+    state.processes.push(...tor.records);
+    await save();
+
+    await mkdir(paths.datastore, { recursive: true });
+    store = await openDatastore(`file:${paths.datastore}`, { log: ctx.log });
+    await applyManifests(store, plan.manifests);
+
+    const agents = await startAgents(ctx, state, plan, save);
+    await waitFor('every margay-node to be ready', async () => (await Promise.all(agents.map((a) => a.ready()))).every(Boolean), 60_000, 250)
+      .catch(async (err: unknown) => {
+        throw new LabProcessError('margay-node', (err as Error).message, (await Promise.all(agents.map(async (a) => `[${a.nodeName}] ${(await a.log()).slice(-1500)}`))).join('\n'));
+      });
+    if (plan.pods.length > 0) for (const a of agents) await linkCniSocket(state, a, save);
+    ctx.out(`lab ${options.name}: ToR (${options.tor}) and ${agents.length} margay-node agents up in ${ms(started)}`);
+
+    for (const n of plan.nodes) await startPodAgent(ctx, state, n.name, nsName(prefix, n.name), save);
+    await startPodAgent(ctx, state, 'outside', nsName(prefix, 'outside'), save);
+    for (const pod of plan.pods) await createPod(ctx, state, store, pod, save);
+    ctx.out(`lab ${options.name}: ${plan.pods.length} pods added through the CNI plugin in ${ms(started)}`);
+
+    state.phase = 'up';
+    await save();
+    const converged = await converge(state, plan, convergeMs);
+    ctx.out(`lab ${options.name}: ${converged ? 'every pod reaches every pod' : 'NOT converged'} after ${ms(started)}`);
+    return await report(ctx, state, plan);
+  } catch (err) {
+    state.phase = 'failed';
+    await save();
+    throw err;
+  } finally {
+    await store?.close();
+  }
+}
+
+async function startAgents(ctx: LabContext, state: LabState, plan: LabPlan, save: () => Promise<void>): Promise<NodeAgent[]> {
+  const agents: NodeAgent[] = [];
+  for (const n of plan.nodes) {
+    const workdir = labPaths(ctx.dir).node(n.name);
+    await mkdir(workdir, { recursive: true });
+    const a = await startMargayNode({
+      ns: nsName(state.prefix, n.name),
+      workdir,
+      nodeName: n.name,
+      datastore: `file:${labPaths(ctx.dir).datastore}`,
+      ip: `${n.ip}/24`,
+      ...(n.ip6 !== undefined ? { ip6: `${n.ip6}/64` } : {}),
+      env: {
+        ...ctx.env,
+        MARGAY_NO_DEFAULT_POOLS: 'true',
+        MARGAY_METRICS_PORT: '0',
+        MARGAY_NETWORKING_BACKEND: plan.options.mode === 'host-gw' ? 'none' : 'bgp',
+        ...(plan.options.mode === 'ebgp' ? { AS: String(n.asn) } : {}),
+      },
+    });
+    const rec = toRecord(a.proc);
+    state.processes.push(rec);
+    await save();
+    agents.push(a);
+  }
+  return agents;
+}
+
+/**
+ * The plugin looks for its node's agent at /run/margay/cni-<inode of its netns>.sock. Lab agents keep
+ * private run dirs (their other sockets share names), so the lab links that path to the socket in
+ * the agent's run dir — recorded in state first, removed by down.
+ */
+async function linkCniSocket(state: LabState, a: NodeAgent, save: () => Promise<void>): Promise<void> {
+  const ino = (await stat(`/run/netns/${a.ns}`)).ino;
+  const target = join(a.runDir, `cni-${ino}.sock`);
+  await waitFor(`${a.nodeName}'s CNI socket ${target}`, async () => existsSync(target), 30_000, 100);
+  if (!existsSync(CNI_DIR)) {
+    state.madeCniDir = true;
+    await save();
+    await mkdir(CNI_DIR, { recursive: true, mode: 0o755 });
+  }
+  const link = join(CNI_DIR, `cni-${ino}.sock`);
+  state.cniLinks.push(link);
+  await save();
+  await symlink(target, link);
+}
+
+/** Waits until every pod reaches every other pod (TCP and UDP, no NAT); false on timeout. */
+async function converge(state: LabState, plan: LabPlan, timeoutMs: number): Promise<boolean> {
+  if (state.pods.length < 2) return true;
+  try {
+    await waitFor('every pod to reach every other pod', async () => {
+      const m = await matrixFor(state, plan, { podsOnly: true, timeoutMs: 800 });
+      return m.cells.every((c) => c.verdict === 'ok' || c.verdict === 'self');
+    }, timeoutMs, 500);
+    return true;
+  } catch (err) {
+    if (err instanceof LabTimeoutError) return false;
+    throw err;
+  }
+}
+
+async function report(ctx: LabContext, state: LabState, plan: LabPlan): Promise<UpResult> {
+  const { text, matrix, ok } = await labReport(ctx, state, plan);
+  ctx.out(section(`lab ${state.name}`));
+  ctx.out(text);
+  return { state, matrix, ok };
+}
+
+function ms(start: number): string {
+  return `${((performance.now() - start) / 1000).toFixed(1)} s`;
+}

@@ -1,0 +1,192 @@
+/**
+ * Lab processes: every daemon the lab or a test rig starts (margay-node, margay-bgpd, BIRD, FRR,
+ * GoBGP) runs inside a namespace of its topology with all its files (config, pid file, log, control
+ * socket) in a private work dir, and is stopped by the pid it recorded — never by name.
+ *
+ * A ProcessRecord is plain data (it goes into a lab's state file), and carries the process's start
+ * time from /proc/PID/stat: a stop first checks that PID still is the process that was started, so
+ * a recycled pid is never signalled. Processes are started detached (their own session, output to a
+ * log file), so they outlive a `margayctl lab up` that started them.
+ */
+import { spawn } from 'node:child_process';
+import { openSync, closeSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LabProcessError } from './errors.js';
+import { sleep, waitFor } from './wait.js';
+
+export interface ProcessRecord {
+  /** What it is, for messages and file names: "bird", "margay-node node-1", ... */
+  readonly name: string;
+  /** The network namespace it runs in (undefined: the caller's own). */
+  readonly ns: string | undefined;
+  readonly pid: number;
+  /** Field 22 of /proc/PID/stat at start: tells this process apart from a later one with the same pid. */
+  readonly startTime: string;
+  readonly pidFile: string;
+  readonly logFile: string | undefined;
+}
+
+export interface SpawnSpec {
+  readonly name: string;
+  readonly ns: string | undefined;
+  readonly argv: readonly string[];
+  /** Private work dir: `<file>.pid` and `<file>.log` go here. */
+  readonly workdir: string;
+  /** Base for the pid and log file names (default: name with spaces as dashes). */
+  readonly file?: string;
+  /** The whole environment of the process (default: this process's). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly cwd?: string;
+}
+
+export interface SpawnedProcess extends ProcessRecord {
+  /** Resolves with the exit code (null after a signal) when this process started it. */
+  readonly exited: Promise<number | null>;
+  hasExited(): boolean;
+}
+
+/** The plain, serialisable record of a process (drops a SpawnedProcess's promise and methods). */
+export function toRecord(p: ProcessRecord): ProcessRecord {
+  return { name: p.name, ns: p.ns, pid: p.pid, startTime: p.startTime, pidFile: p.pidFile, logFile: p.logFile };
+}
+
+/** Starts argv detached inside `ns` (`ip netns exec` runs it in place, so the pid is the process's own). */
+export async function spawnDaemon(spec: SpawnSpec): Promise<SpawnedProcess> {
+  const base = spec.file ?? spec.name.replace(/\s+/g, '-');
+  const logFile = join(spec.workdir, `${base}.log`);
+  const pidFile = join(spec.workdir, `${base}.pid`);
+  const argv = spec.ns === undefined ? [...spec.argv] : ['ip', 'netns', 'exec', spec.ns, ...spec.argv];
+  const fd = openSync(logFile, 'a');
+  let exitCode: number | null | undefined;
+  let child;
+  try {
+    child = spawn(argv[0]!, argv.slice(1), {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      ...(spec.env !== undefined ? { env: spec.env } : {}),
+      ...(spec.cwd !== undefined ? { cwd: spec.cwd } : {}),
+    });
+  } finally {
+    closeSync(fd);
+  }
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.once('error', (err) => reject(new LabProcessError(spec.name, `could not start ${argv[0]}: ${err.message}`, '', { cause: err })));
+    child.once('exit', (code) => {
+      exitCode = code;
+      resolve(code);
+    });
+  });
+  exited.catch(() => undefined); // observed by callers through `exited`; keep an early spawn error from being unhandled
+  child.unref();
+  const pid = child.pid;
+  if (pid === undefined) {
+    await exited; // rejects with the spawn error
+    throw new LabProcessError(spec.name, `could not start ${argv[0]}`);
+  }
+  await writeFile(pidFile, `${pid}\n`);
+  const startTime = (await procStartTime(pid)) ?? '';
+  return {
+    name: spec.name,
+    ns: spec.ns,
+    pid,
+    startTime,
+    pidFile,
+    logFile,
+    exited,
+    hasExited: () => exitCode !== undefined,
+  };
+}
+
+/** Start time (jiffies since boot) of a live, non-zombie process; undefined when it is gone. */
+export async function procStartTime(pid: number): Promise<string | undefined> {
+  let stat: string;
+  try {
+    stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ESRCH') return undefined;
+    throw err;
+  }
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
+  return fields[19];
+}
+
+/** Reads a pid file a daemon writes itself (BIRD, FRR), waiting for it to appear. */
+export async function adoptPidFile(
+  name: string,
+  pidFile: string,
+  ns: string | undefined,
+  logFile: string | undefined,
+  timeoutMs = 5000,
+): Promise<ProcessRecord> {
+  const pid = await waitFor(`${name} to write its pid file ${pidFile}`, async () => {
+    try {
+      const n = Number((await readFile(pidFile, 'utf8')).trim());
+      return Number.isInteger(n) && n > 0 ? n : undefined;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }, timeoutMs, 20);
+  const startTime = await procStartTime(pid);
+  if (startTime === undefined) throw new LabProcessError(name, `pid ${pid} from ${pidFile} is not running`, logFile ? await logTail(logFile) : '');
+  return { name, ns, pid, startTime, pidFile, logFile };
+}
+
+/** Whether the recorded process is still the one running under its pid. */
+export async function isRunning(rec: Pick<ProcessRecord, 'pid' | 'startTime'>): Promise<boolean> {
+  const t = await procStartTime(rec.pid);
+  return t !== undefined && (rec.startTime === '' || t === rec.startTime);
+}
+
+export type StopOutcome = 'stopped' | 'killed' | 'gone';
+
+/**
+ * Sends `signal` (default SIGTERM) to the recorded pid if it is still that process, waits up to
+ * `timeoutMs`, then SIGKILLs. 'gone': it was not running (or the pid now belongs to another process).
+ */
+export async function stopProcess(
+  rec: Pick<ProcessRecord, 'name' | 'pid' | 'startTime'>,
+  opts: { readonly signal?: NodeJS.Signals; readonly timeoutMs?: number } = {},
+): Promise<StopOutcome> {
+  if (!(await isRunning(rec))) return 'gone';
+  const signal = opts.signal ?? 'SIGTERM';
+  if (!signalQuietly(rec.pid, signal)) return 'gone';
+  if (await waitGone(rec, signal === 'SIGKILL' ? 5000 : (opts.timeoutMs ?? 5000))) return signal === 'SIGKILL' ? 'killed' : 'stopped';
+  if (signal !== 'SIGKILL') {
+    signalQuietly(rec.pid, 'SIGKILL');
+    if (await waitGone(rec, 5000)) return 'killed';
+  }
+  throw new LabProcessError(rec.name, `pid ${rec.pid} did not exit after SIGKILL`);
+}
+
+async function waitGone(rec: Pick<ProcessRecord, 'pid' | 'startTime'>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!(await isRunning(rec))) return true;
+    await sleep(15);
+  }
+  return !(await isRunning(rec));
+}
+
+function signalQuietly(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw err;
+  }
+}
+
+/** The last `bytes` of a log file ('' when it does not exist). */
+export async function logTail(file: string, bytes = 4000): Promise<string> {
+  try {
+    const text = await readFile(file, 'utf8');
+    return text.slice(-bytes);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw err;
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * One lab topology: namespaces, veths, addresses and per-namespace sysctls built from a declarative
+ * TopologySpec (topology-spec.ts), torn down by exactly what was built.
+ *
+ *   spec ──validateSpec──▶ upTopology ──(journal each thing *before* making it)──▶ Topology
+ *                                                                                  │ down()
+ *   journal entries (in memory, or a lab's state file) ──teardown (reverse order)──┘
+ *
+ * Writing the journal entry before the kernel object means a crash at any point leaves a journal
+ * that names everything that might exist; teardown is idempotent, so removing a namespace that was
+ * never made is fine. Nothing outside the spec's namespaces is touched, except the host end of a
+ * HOST link, which only sandboxed test rigs may ask for (`allowHostLinks`).
+ *
+ * The interop suite, the black-box rig, the GTSM host link, the BGP demo and `margayctl lab` are all
+ * presets of this (presets.ts).
+ */
+import { isIP } from 'node:net';
+import type { CommandResult, CommandRunner, RunOptions } from '../kernel/index.js';
+import type { Logger } from '../log.js';
+import { TopologyError } from './errors.js';
+import { HOST, cidrFamily, nsName, validateSpec, type LinkEnd, type LinkSpec, type TopologySpec } from './topology-spec.js';
+
+export type TopologyEntry = { readonly kind: 'netns'; readonly name: string } | { readonly kind: 'host-link'; readonly name: string };
+
+export interface TopologyDeps {
+  readonly runner: CommandRunner;
+  readonly log: Logger;
+  /**
+   * Called with every entry so far before each object is made, and again without it when making it
+   * failed (a lab persists the list to its state file).
+   */
+  readonly journal?: (entries: readonly TopologyEntry[]) => Promise<void>;
+}
+
+export interface Topology {
+  readonly spec: TopologySpec;
+  /** Namespace names in creation order. */
+  readonly namespaces: readonly string[];
+  /** The namespace of a node. Throws for an unknown node. */
+  ns(node: string): string;
+  /** Runs argv inside a node's namespace. */
+  exec(node: string, argv: readonly string[], opts?: Omit<RunOptions, 'netns'>): Promise<CommandResult>;
+  /** Removes everything this topology made (idempotent). */
+  down(): Promise<void>;
+}
+
+/** Builds the spec. On any failure removes what was already made, then throws TopologyError. */
+export async function upTopology(spec: TopologySpec, deps: TopologyDeps): Promise<Topology> {
+  validateSpec(spec);
+  const entries: TopologyEntry[] = [];
+  // Journal first, then make; if making fails the object is not ours (it may be someone else's
+  // namespace of the same name), so the entry goes again.
+  const make = async (e: TopologyEntry, fn: () => Promise<unknown>): Promise<void> => {
+    entries.push(e);
+    if (deps.journal) await deps.journal([...entries]);
+    try {
+      await fn();
+    } catch (err) {
+      entries.pop();
+      if (deps.journal) await deps.journal([...entries]);
+      throw err;
+    }
+  };
+  const { runner } = deps;
+  const nsOf = (node: string): string => nsName(spec.prefix, node);
+  try {
+    for (const n of spec.nodes) {
+      const ns = nsOf(n.name);
+      await make({ kind: 'netns', name: ns }, () => runner.run(['ip', 'netns', 'add', ns]));
+      await runner.run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+      const sysctls: Record<string, string> = { ...(n.sysctls ?? {}) };
+      if (n.forwarding) Object.assign(sysctls, { 'net.ipv4.ip_forward': '1', 'net.ipv6.conf.all.forwarding': '1' });
+      const pairs = Object.entries(sysctls).map(([k, v]) => `${k}=${v}`);
+      if (pairs.length > 0) await runner.run(['sysctl', '-q', '-w', ...pairs], { netns: ns });
+      for (const c of n.loopback ?? []) await runner.run(addrArgv(ns, 'lo', c));
+      for (const b of n.bridges ?? []) {
+        await runner.run(['ip', '-n', ns, 'link', 'add', 'name', b.name, 'type', 'bridge']);
+        await configureEnd(runner, ns, { node: n.name, ifName: b.name, ...(b.addresses ? { addresses: b.addresses } : {}) });
+      }
+    }
+    for (const l of spec.links ?? []) {
+      const hostEnd = l.a.node === HOST ? l.a : l.b.node === HOST ? l.b : undefined;
+      if (hostEnd) await make({ kind: 'host-link', name: hostEnd.ifName }, () => addLink(runner, l, nsOf));
+      else await addLink(runner, l, nsOf);
+    }
+    for (const n of spec.nodes) {
+      for (const r of n.routes ?? []) {
+        await runner.run(['ip', '-n', nsOf(n.name), isIP(r.via) === 6 ? '-6' : '-4', 'route', 'add', r.dst, 'via', r.via]);
+      }
+    }
+    deps.log.info({ prefix: spec.prefix, namespaces: spec.nodes.length, links: spec.links?.length ?? 0 }, 'topology up');
+  } catch (err) {
+    try {
+      await teardown(entries, deps);
+      if (deps.journal) await deps.journal([]);
+    } catch (cleanupErr) {
+      deps.log.error({ err: cleanupErr, prefix: spec.prefix }, 'cleanup after a failed topology build failed too');
+    }
+    throw new TopologyError(`building topology ${spec.prefix} failed: ${(err as Error).message}`, { cause: err });
+  }
+  let downed: Promise<void> | undefined;
+  const known = new Set(spec.nodes.map((n) => n.name));
+  const ns = (node: string): string => {
+    if (!known.has(node)) throw new TopologyError(`topology ${spec.prefix} has no node ${JSON.stringify(node)}`);
+    return nsOf(node);
+  };
+  return {
+    spec,
+    namespaces: spec.nodes.map((n) => nsOf(n.name)),
+    ns,
+    exec: (node, argv, opts = {}) => runner.run(argv, { ...opts, netns: ns(node) }),
+    down() {
+      downed ??= teardown(entries, deps);
+      return downed;
+    },
+  };
+}
+
+/**
+ * One veth pair with its addresses, both ends up. Made from inside the first end's namespace (`ip
+ * -n`), so the caller's own namespace never sees it unless an end is HOST. `nsOf` maps node names to
+ * namespaces.
+ */
+export async function addLink(runner: CommandRunner, l: LinkSpec, nsOf: (node: string) => string): Promise<void> {
+  const [a, b] = l.b.node === HOST ? [l.b, l.a] : [l.a, l.b];
+  const nsA = a.node === HOST ? undefined : nsOf(a.node);
+  const nsB = nsOf(b.node);
+  await runner.run([...ipIn(nsA), 'link', 'add', 'name', a.ifName, 'type', 'veth', 'peer', 'name', b.ifName, 'netns', nsB]);
+  await configureEnd(runner, nsA, a);
+  await configureEnd(runner, nsB, b);
+}
+
+function ipIn(ns: string | undefined): string[] {
+  return ns === undefined ? ['ip'] : ['ip', '-n', ns];
+}
+
+function addrArgv(ns: string | undefined, dev: string, cidr: string): string[] {
+  const v6 = cidrFamily(cidr, dev) === 6;
+  return [...ipIn(ns), 'addr', 'add', cidr, 'dev', dev, ...(v6 ? ['nodad'] : [])];
+}
+
+async function configureEnd(runner: CommandRunner, ns: string | undefined, end: LinkEnd): Promise<void> {
+  if (end.master !== undefined) await runner.run([...ipIn(ns), 'link', 'set', 'dev', end.ifName, 'master', end.master]);
+  for (const c of end.addresses ?? []) await runner.run(addrArgv(ns, end.ifName, c));
+  await runner.run([...ipIn(ns), 'link', 'set', 'dev', end.ifName, 'up']);
+}
+
+/**
+ * Removes what the entries name, newest first: host-side links, then namespaces (after killing any
+ * process still inside one: only processes started in a namespace this topology made can be there).
+ * Idempotent; tries every entry and throws one TopologyError listing what could not be removed.
+ */
+export async function teardown(entries: readonly TopologyEntry[], deps: Pick<TopologyDeps, 'runner' | 'log'>): Promise<void> {
+  const failures: string[] = [];
+  for (const e of [...entries].reverse()) {
+    try {
+      if (e.kind === 'host-link') {
+        const r = await deps.runner.run(['ip', 'link', 'del', 'dev', e.name], { allowFailure: true });
+        if (r.exitCode !== 0 && !/Cannot find device|does not exist/.test(r.stderr)) failures.push(`link ${e.name}: ${r.stderr.trim()}`);
+        continue;
+      }
+      const pids = await deps.runner.run(['ip', 'netns', 'pids', e.name], { allowFailure: true });
+      for (const pid of pids.stdout.split(/\s+/).filter(Boolean).map(Number)) {
+        deps.log.warn({ netns: e.name, pid }, 'process still in a lab namespace at teardown: killing it');
+        killQuietly(pid);
+      }
+      const r = await deps.runner.run(['ip', 'netns', 'del', e.name], { allowFailure: true });
+      if (r.exitCode !== 0 && !/No such file or directory/.test(r.stderr)) failures.push(`netns ${e.name}: ${r.stderr.trim()}`);
+    } catch (err) {
+      failures.push(`${e.kind} ${e.name}: ${(err as Error).message}`);
+    }
+  }
+  if (failures.length > 0) throw new TopologyError(`teardown left ${failures.length} object(s): ${failures.join('; ')}`);
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
