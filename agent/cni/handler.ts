@@ -335,17 +335,18 @@ function hostCidr(a: string): string {
   return `${ip}/${ip.includes(':') ? 128 : 32}`;
 }
 
+/**
+ * Per-veth keys. `forwarding` is not among them: a new device inherits conf/default/forwarding,
+ * which follows the node's ip_forward; writing it takes the rtnl lock with trylock-and-restart,
+ * which costs seconds while a burst of ADDs holds that lock for veth creation.
+ */
 function hostSysctls(hostIf: string, addresses: readonly string[]): Record<string, number> {
   const s: Record<string, number> = {};
   if (addresses.some((a) => !a.includes(':'))) {
     s[`net/ipv4/conf/${hostIf}/proxy_arp`] = 1;
     s[`net/ipv4/neigh/${hostIf}/proxy_delay`] = 0;
-    s[`net/ipv4/conf/${hostIf}/forwarding`] = 1;
   }
-  if (addresses.some((a) => a.includes(':'))) {
-    s[`net/ipv6/conf/${hostIf}/accept_ra`] = 0;
-    s[`net/ipv6/conf/${hostIf}/forwarding`] = 1;
-  }
+  if (addresses.some((a) => a.includes(':'))) s[`net/ipv6/conf/${hostIf}/accept_ra`] = 0;
   return s;
 }
 
