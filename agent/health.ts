@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
  */
 export class HealthServer {
   readonly #ready = new Map<string, boolean>();
+  readonly #checks = new Map<string, () => boolean>();
   #server: Server | undefined;
 
   constructor(private readonly log: Logger) {}
@@ -18,8 +19,15 @@ export class HealthServer {
     this.#ready.set(reporter, ready);
   }
 
+  /** A reporter evaluated at each /readiness request (state that is cheap to read live). */
+  setCheck(reporter: string, check: () => boolean): void {
+    this.#checks.set(reporter, check);
+  }
+
   notReady(): string[] {
-    return [...this.#ready].filter(([, r]) => !r).map(([n]) => n);
+    const out = [...this.#ready].filter(([, r]) => !r).map(([n]) => n);
+    for (const [n, check] of this.#checks) if (!check()) out.push(n);
+    return out;
   }
 
   async listen(port: number, host = '127.0.0.1'): Promise<number> {
@@ -50,6 +58,7 @@ export class HealthServer {
   async close(): Promise<void> {
     const s = this.#server;
     if (!s) return;
+    this.#server = undefined;
     await new Promise<void>((resolve) => s.close(() => resolve()));
   }
 }

@@ -1,34 +1,46 @@
 #!/usr/bin/env node
 /**
- * margay-node, the per-node agent. Today it validates its configuration, opens the datastore, keeps an
- * in-sync cache of every kind the agent reads (ResourceCache: relists and back-off on failures) and
- * serves liveness/readiness. The calculation graph and the dataplane reconcilers attach to the cache's
- * consumer interface (agent issue); until they exist the agent programs nothing in the kernel.
+ * margay-node, the per-node agent: validates its configuration, then runs NodeAgent (node-agent.ts:
+ * datastore → cache → calc graph → dataplane, CNI server, embedded BGP speaker, health, metrics)
+ * until SIGTERM/SIGINT, which stops the parts in order and leaves the dataplane in place.
  *
  * The only place that reads process.env and creates the root logger.
  */
-import { loadAgentConfig, type AgentConfig } from '../src/config/agent.js';
-import { openDatastore } from '../src/datastore/index.js';
-import { ConfigError, MargayError } from '../src/errors.js';
-import { createRootLogger } from '../src/log.js';
-import type { KindId } from '../src/model/kinds.js';
-import { HealthServer } from './health.js';
-import { ResourceCache } from './sync/resource-cache.js';
+import { execve, isSockoptAvailable } from '../bgp/native/sockopt.js';
+import type { AgentConfig } from '../src/config/agent.js';
 
-/** Every kind the agent reads (ARCHITECTURE.md §3 "Resources"). */
-export const AGENT_KINDS: readonly KindId[] = [
-  'Node', 'Namespace', 'Pod', 'K8sNetworkPolicy', 'IPPool', 'IPAMBlock', 'BlockAffinity',
-  'IPAMConfiguration', 'BGPConfiguration', 'BGPPeer', 'NetworkPolicy', 'GlobalNetworkPolicy',
-];
+/**
+ * Memory settings margay-node runs with, as margay-bgpd does (bgp/main.ts): V8 sizes its young
+ * generation when the heap is created and glibc reads MALLOC_MMAP_THRESHOLD_ at its first malloc, so
+ * a process started without them re-executes itself once, same pid (SIGTERM, `ip netns exec` and
+ * supervisors keep working), before loading anything heavy. Measured with test/bench/agent-scale.ts
+ * (docs/agent.md): most of the default RSS was an idle 32–64 MB young generation.
+ * `MARGAY_NODE_TUNED` marks the second image; setting it yourself disables the re-exec.
+ */
+export const TUNED_ENV = 'MARGAY_NODE_TUNED';
+const TUNED_V8_FLAGS = ['--max-semi-space-size=2'];
+const TUNED_MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '131072' };
 
-function datastoreSpec(c: AgentConfig): string {
-  return c.datastore.type === 'kubernetes' ? 'kubernetes' : `file:${c.datastore.dir}`;
+function reexecTuned(): void {
+  if (process.env[TUNED_ENV] !== undefined || !isSockoptAvailable()) return;
+  const opts = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`;
+  const flags = TUNED_V8_FLAGS.filter((f) => !opts.includes(f.split('=')[0]!));
+  const env: Record<string, string> = { ...TUNED_MALLOC_ENV };
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  env[TUNED_ENV] = '1';
+  execve(process.execPath, [process.execPath, ...flags, ...process.execArgv, ...process.argv.slice(1)], Object.entries(env).map(([k, v]) => `${k}=${v}`));
 }
 
-async function main(): Promise<number> {
+async function main(argv: readonly string[]): Promise<number> {
+  const { agentHelp, loadAgentConfig } = await import('../src/config/agent.js');
+  const { ConfigError } = await import('../src/errors.js');
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${agentHelp()}\n`);
+    return 0;
+  }
   let config: AgentConfig;
   try {
-    config = loadAgentConfig(process.argv.slice(2), process.env);
+    config = loadAgentConfig(argv, process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`margay-node: ${err.message}\n`);
@@ -36,52 +48,44 @@ async function main(): Promise<number> {
     }
     throw err;
   }
-  const log = createRootLogger({ level: config.logLevel, name: 'margay-node' });
-  log.info({ node: config.nodeName, datastore: datastoreSpec(config) }, 'starting');
-  const health = new HealthServer(log.child({ component: 'health' }));
-  health.setReady('datastore', false);
-  if (config.healthPort !== 0) await health.listen(config.healthPort);
-
-  const store = await openDatastore(datastoreSpec(config), {
-    log,
-    ...(config.kubeconfig !== undefined ? { kubeconfig: config.kubeconfig } : {}),
+  const { createRootLogger } = await import('../src/log.js');
+  const { NodeAgent } = await import('./node-agent.js');
+  const log = createRootLogger({ level: config.logLevel, name: 'margay-node', format: config.logFormat });
+  if (process.env[TUNED_ENV] !== '1') log.warn({ reason: isSockoptAvailable() ? `${TUNED_ENV} set` : 'native addon not built' }, 'memory settings not applied');
+  const agent = new NodeAgent(config, log);
+  const stopped = new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
   });
-  // The file datastore reports when its database cannot be read at all: not ready meanwhile.
-  store.onStatus?.((s) => health.setReady('datastore-storage', s.readable));
-  const cacheLog = log.child({ component: 'cache' });
-  const cache = new ResourceCache(
-    store,
-    AGENT_KINDS,
-    {
-      upserted: (kind, obj) => cacheLog.isLevelEnabled('debug') && cacheLog.debug({ kind, name: obj.metadata.name }, 'upserted'),
-      removed: (kind, key, _last) => cacheLog.isLevelEnabled('debug') && cacheLog.debug({ kind, key }, 'removed'),
-      inSync: () => {
-        health.setReady('datastore', true);
-        cacheLog.info({ kinds: cache.status() }, 'datastore in sync');
-      },
-    },
-    cacheLog,
+  const started = agent.start().then(
+    () => undefined,
+    (err: unknown) => err,
   );
-  cache.start();
-
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string): void => {
-      log.info({ signal }, 'stopping');
-      resolve();
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
-  cache.stop();
-  await store.close();
-  await health.close();
+  const first = await Promise.race([stopped, started.then((e) => ({ failed: e }))]);
+  if (typeof first === 'object' && first.failed !== undefined) {
+    const err = first.failed;
+    if (err instanceof ConfigError) {
+      process.stderr.write(`margay-node: ${err.message}\n`);
+      await agent.stop();
+      return 2;
+    }
+    log.fatal({ err }, 'start failed');
+    await agent.stop();
+    return 1;
+  }
+  const signal = typeof first === 'string' ? first : await stopped;
+  log.info({ signal }, 'stopping');
+  await agent.stop();
   return 0;
 }
 
-main().then(
+const args = process.argv.slice(2);
+if (!args.includes('--help') && !args.includes('-h')) reexecTuned();
+main(args).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    const msg = err instanceof MargayError ? `${err.code}: ${err.message}` : String((err as Error)?.stack ?? err);
+    const code = (err as { code?: unknown }).code;
+    const msg = typeof code === 'string' && code.startsWith('MGY_') ? `${code}: ${(err as Error).message}` : String((err as Error)?.stack ?? err);
     process.stderr.write(`margay-node: fatal: ${msg}\n`);
     process.exit(1);
   },

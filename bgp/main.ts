@@ -63,7 +63,16 @@ function reexecTuned(): string {
   return execve(process.execPath, plan.argv, plan.env);
 }
 
-const USAGE = 'usage: margay-bgpd --config FILE [--log-level fatal|error|warn|info|debug|trace]';
+const USAGE = [
+  'usage: margay-bgpd --config FILE [--log-level LEVEL]',
+  '',
+  '  flag          environment        default   meaning',
+  '  -c, --config  (none)             (required) YAML configuration (docs/bgp.md)',
+  '  --log-level   MARGAY_LOG_LEVEL   info      fatal, error, warn, info, debug, trace',
+  '  -h, --help                                 this text',
+  '',
+  'Signals: SIGHUP reloads the configuration; SIGTERM stops (Cease 2 to every peer).',
+].join('\n');
 
 async function loadConfig(file: string): Promise<Readonly<BgpdConfig>> {
   let text: string;

@@ -1,4 +1,6 @@
+import { writeSync } from 'node:fs';
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import { formatPrettyLine } from './log-pretty.js';
 
 export type { Logger } from 'pino';
 
@@ -14,6 +16,8 @@ export function createRootLogger(opts: {
   readonly name: string;
   readonly destination?: number | string;
   readonly redact?: readonly string[];
+  /** 'json' (default): one object per line; 'pretty': human-readable lines (see log-pretty.ts). */
+  readonly format?: 'json' | 'pretty';
 }): Logger {
   const options: LoggerOptions = {
     level: opts.level,
@@ -22,6 +26,10 @@ export function createRootLogger(opts: {
     timestamp: pino.stdTimeFunctions.isoTime,
     serializers: { err: pino.stdSerializers.err },
   };
+  if (opts.format === 'pretty') {
+    const fd = typeof opts.destination === 'number' ? opts.destination : 2;
+    return pino(options, { write: (line: string) => void writeSync(fd, formatPrettyLine(line)) });
+  }
   return pino(options, pino.destination({ dest: opts.destination ?? 2, sync: true }));
 }
 

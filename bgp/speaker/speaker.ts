@@ -59,6 +59,11 @@ export interface SpeakerDeps {
   readonly trackBestPaths?: boolean;
   /** This host's interfaces (link-local next hops, NEXT_HOP checks); default os.networkInterfaces(). */
   readonly interfaces?: InterfaceSource;
+  /**
+   * Forwarding state survives our restart outside the speaker (margay-node's route reconciler keeps
+   * the kernel routes): set the GR F bit when restarting even without FIB sync here.
+   */
+  readonly forwardingPreserved?: boolean;
 }
 
 export interface ReconfigureSummary {
@@ -93,6 +98,8 @@ export class BgpSpeaker {
   #listener: ListenerPort | undefined;
   #fib: FibSyncLoop | undefined;
   readonly #subscribers = new Set<(changes: readonly BestPathChange[]) => void>();
+  readonly #initialSyncWaiters = new Set<(why: string) => void>();
+  #initialSync: string | undefined;
   #flushScheduled = false;
   #started = false;
   #stopped = false;
@@ -333,7 +340,8 @@ export class BgpSpeaker {
   // ------------------------------------------------------------------------------------------ peers
 
   #addPeer(p: PeerSettings, dynamic: boolean, sessions: SessionFactory, restarting: boolean): SpeakerPeer {
-    const input = sessionInput(this.#config, p, { restarting, forwardingPreserved: restarting && this.#fib !== undefined, ...(dynamic && { passive: true }) });
+    const preserved = restarting && (this.#fib !== undefined || this.#deps.forwardingPreserved === true);
+    const input = sessionInput(this.#config, p, { restarting, forwardingPreserved: preserved, ...(dynamic && { passive: true }) });
     const log = this.#log.child({ peer: p.address });
     const session = sessions.create(input, log);
     const renew = restarting
@@ -507,12 +515,30 @@ export class BgpSpeaker {
 
   /** Initial sync: every configured peer is up and, if it does graceful restart, has sent End-of-RIB. */
   #checkInSync(): void {
-    if (!this.#deferOutbound && (!this.#fib || this.#fib.fib.inSync)) return;
+    if (!this.#deferOutbound && (!this.#fib || this.#fib.fib.inSync)) {
+      if (this.#initialSync === undefined) this.#initialSyncDone('not restarting');
+      return;
+    }
     const waiting = [...this.#peers.values()].some((p) => !p.dynamic && (!p.established || p.pendingEor.size > 0));
     if (!waiting) this.#initialSyncDone('every peer sent End-of-RIB');
   }
 
+  /**
+   * Resolves once the initial sync after start is over (every configured peer up and, with graceful
+   * restart, its End-of-RIB received; or the restart time passed): learned routes are complete, stale
+   * ones may be swept. Only tracked when restarting or with FIB sync; otherwise resolves at start.
+   */
+  whenInitialSync(): Promise<string> {
+    if (this.#initialSync !== undefined) return Promise.resolve(this.#initialSync);
+    return new Promise((resolve) => this.#initialSyncWaiters.add(resolve));
+  }
+
   #initialSyncDone(why: string): void {
+    if (this.#initialSync === undefined) {
+      this.#initialSync = why;
+      for (const w of this.#initialSyncWaiters) w(why);
+      this.#initialSyncWaiters.clear();
+    }
     this.#fib?.markInSync();
     if (this.#deferOutbound) {
       this.#deferOutbound = false;

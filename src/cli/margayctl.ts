@@ -8,6 +8,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MargayError } from '../errors.js';
 import { BGP_GROUP } from './bgp.js';
+import { NODE_GROUP } from './node.js';
 import { IPAM_GROUP } from '../../ipam/cli.js';
 import { UsageError, type CliIo, type Command, type CommandGroup } from './command.js';
 import { RESOURCE_COMMANDS } from './resources.js';
@@ -15,6 +16,7 @@ import { LAB_GROUP } from '../lab/cli.js';
 
 export const GROUPS: Readonly<Record<string, CommandGroup>> = {
   bgp: BGP_GROUP,
+  node: NODE_GROUP,
   ipam: IPAM_GROUP,
   lab: LAB_GROUP,
 };

@@ -1,83 +1,125 @@
 /**
  * margay-node's configuration: command-line flags with environment equivalents named like Calico's
  * (ARCHITECTURE.md §3), validated once at the edge, then frozen. A flag beats its environment
- * variable; every error names the flag *and* the variable and says what is wrong.
- *
- *   flag                     env                       default
- *   --nodename               NODENAME                  (required; `hostname` is not guessed)
- *   --datastore              MARGAY_DATASTORE          file:/var/lib/margay/datastore
- *   --kubeconfig             KUBECONFIG                (in-cluster when unset)
- *   --ip                     IP                        autodetect
- *   --ip-autodetection       IP_AUTODETECTION_METHOD   first-found
- *   --run-dir                MARGAY_RUN_DIR            /run/margay
- *   --health-port            MARGAY_HEALTH_PORT        9099 (0 = off)
- *   --metrics-port           MARGAY_METRICS_PORT       9091 (0 = off)
- *   --log-level              MARGAY_LOG_LEVEL          info
+ * variable; every error names the flag *and* the variable and says what is wrong (and the range, for
+ * numbers). The table SETTINGS is the single source for parsing and for `--help`.
  */
-import { isIPv4 } from 'node:net';
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { LOG_LEVELS } from '../log.js';
+import { parseCidr } from '../model/net.js';
+import { loadDefaultPools, POOL_SETTINGS, type DefaultPools } from './default-pool.js';
+import { familyIs, parseIpAutodetection, type IpAutodetection, type IpFamilyNumber } from './ip-autodetection.js';
 
-export const IP_AUTODETECTION_METHODS = ['first-found', 'can-reach=', 'interface=', 'cidr=', 'kubernetes-internal-ip'] as const;
-
-/** IP_AUTODETECTION_METHOD, parsed. */
-export type IpAutodetection =
-  | { readonly method: 'first-found' }
-  | { readonly method: 'can-reach'; readonly destination: string }
-  | { readonly method: 'interface'; readonly patterns: readonly string[] }
-  | { readonly method: 'cidr'; readonly cidrs: readonly string[] }
-  | { readonly method: 'kubernetes-internal-ip' };
+export { familyIs, IP_AUTODETECTION_METHODS, parseIpAutodetection, type IpAutodetection } from './ip-autodetection.js';
+export type { DefaultPool, DefaultPools } from './default-pool.js';
 
 export type DatastoreSpec = { readonly type: 'kubernetes' } | { readonly type: 'file'; readonly dir: string };
+
+/** An explicit address (with optional /len), autodetection, or none (this family is off). */
+export type IpSetting =
+  | { readonly address: string; readonly prefixLength: number | undefined }
+  | { readonly autodetect: IpAutodetection }
+  | { readonly none: true };
+
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export interface AgentConfig {
   readonly nodeName: string;
   readonly datastore: DatastoreSpec;
   readonly kubeconfig: string | undefined;
-  /** An explicit IPv4 address (with optional /len), or autodetection. */
-  readonly ip: { readonly address: string; readonly prefixLength: number | undefined } | { readonly autodetect: IpAutodetection };
+  readonly ip: IpSetting;
+  readonly ip6: IpSetting;
+  /** This node's AS number (AS); undefined = the cluster's (BGPConfiguration default asNumber). */
+  readonly asNumber: number | undefined;
+  /** Run the embedded BGP speaker (MARGAY_NETWORKING_BACKEND=bgp) or not (none: host-gw routes only). */
+  readonly bgp: boolean;
   readonly runDir: string;
+  /** BGP password secrets: <dir>/<secret name>/<key>. */
+  readonly secretsDir: string;
   readonly healthPort: number;
+  readonly healthHost: string;
   readonly metricsPort: number;
   readonly logLevel: (typeof LOG_LEVELS)[number];
+  readonly logFormat: LogFormat;
+  /** Pools to create at start when the datastore has no IPPool at all. */
+  readonly defaultPools: DefaultPools;
+  /** Datastore retry back-off while unreachable (ms). */
+  readonly datastoreRetry: { readonly initialMs: number; readonly maxMs: number };
 }
 
-const SETTINGS = {
-  nodename: { env: 'NODENAME' },
-  datastore: { env: 'MARGAY_DATASTORE' },
-  kubeconfig: { env: 'KUBECONFIG' },
-  ip: { env: 'IP' },
-  'ip-autodetection': { env: 'IP_AUTODETECTION_METHOD' },
-  'run-dir': { env: 'MARGAY_RUN_DIR' },
-  'health-port': { env: 'MARGAY_HEALTH_PORT' },
-  'metrics-port': { env: 'MARGAY_METRICS_PORT' },
-  'log-level': { env: 'MARGAY_LOG_LEVEL' },
-} as const;
-type SettingName = keyof typeof SETTINGS;
+interface Setting {
+  readonly env: string;
+  readonly def: string | undefined;
+  readonly help: string;
+}
+
+export const AGENT_SETTINGS = {
+  nodename: { env: 'NODENAME', def: undefined, help: 'this node\'s Kubernetes name (required; the hostname is not guessed)' },
+  datastore: { env: 'MARGAY_DATASTORE', def: 'file:/var/lib/margay/datastore', help: '"kubernetes" or "file:<absolute dir>"' },
+  kubeconfig: { env: 'KUBECONFIG', def: undefined, help: 'kubeconfig for the kubernetes datastore (in-cluster when unset)' },
+  ip: { env: 'IP', def: 'autodetect', help: 'IPv4 address[/len] of this node, "autodetect" or "none"' },
+  'ip-autodetection': { env: 'IP_AUTODETECTION_METHOD', def: 'first-found', help: 'first-found, can-reach=IP, interface=RE,..., skip-interface=RE,..., cidr=CIDR,..., kubernetes-internal-ip' },
+  ip6: { env: 'IP6', def: 'none', help: 'IPv6 address[/len] of this node, "autodetect" or "none"' },
+  'ip6-autodetection': { env: 'IP6_AUTODETECTION_METHOD', def: 'first-found', help: 'as --ip-autodetection, for IPv6' },
+  as: { env: 'AS', def: undefined, help: 'this node\'s AS number 1..4294967295 (default: the cluster\'s, BGPConfiguration asNumber)' },
+  'networking-backend': { env: 'MARGAY_NETWORKING_BACKEND', def: 'bgp', help: '"bgp" (embedded speaker) or "none" (routes from block affinities only)' },
+  'run-dir': { env: 'MARGAY_RUN_DIR', def: '/run/margay', help: 'sockets (CNI, BGP status) live here' },
+  'secrets-dir': { env: 'MARGAY_SECRETS_DIR', def: '/etc/margay/secrets', help: 'BGP passwords: secretKeyRef {name, key} is read from <dir>/<name>/<key>' },
+  'health-port': { env: 'MARGAY_HEALTH_PORT', def: '9099', help: '/liveness and /readiness port 0..65535 (0 = off)' },
+  'health-host': { env: 'MARGAY_HEALTH_HOST', def: '127.0.0.1', help: 'address the health and metrics ports bind to' },
+  'metrics-port': { env: 'MARGAY_METRICS_PORT', def: '9091', help: 'Prometheus /metrics port 0..65535 (0 = off)' },
+  'log-level': { env: 'MARGAY_LOG_LEVEL', def: 'info', help: LOG_LEVELS.join(', ') },
+  'log-format': { env: 'MARGAY_LOG_FORMAT', def: 'json', help: '"json" (one object per line) or "pretty" (human-readable)' },
+  'datastore-retry-max': { env: 'MARGAY_DATASTORE_RETRY_MAX_MS', def: '30000', help: 'longest wait between datastore retries, 100..600000 ms' },
+  ...POOL_SETTINGS,
+} as const satisfies Record<string, Setting>;
+export type SettingName = keyof typeof AGENT_SETTINGS;
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
-const Port = z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0).max(65_535);
+/** A whole number in [min, max]; every error says the range. */
+export function intInRange(min: number, max: number): z.ZodType<number, string> {
+  const range = `a whole number in ${min}..${max}`;
+  return z
+    .string()
+    .transform((s, ctx) => {
+      const n = /^-?\d+$/.test(s.trim()) ? Number(s) : Number.NaN;
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `must be ${range}, got ${JSON.stringify(s)}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+}
 
-const Raw = z.strictObject({
+const Raw = z.object({
   nodename: z
     .string({ error: 'is required (the Kubernetes node name of this machine)' })
     .max(253, 'must be at most 253 characters')
     .regex(DNS1123_SUBDOMAIN, 'must be a DNS-1123 subdomain (lowercase letters, digits, "-" and ".")'),
-  datastore: z.string().default('file:/var/lib/margay/datastore'),
   kubeconfig: z.string().min(1).optional(),
-  ip: z.string().optional(),
-  'ip-autodetection': z.string().default('first-found'),
-  'run-dir': z.string().regex(/^\//, 'must be an absolute path').default('/run/margay'),
-  'health-port': Port.default(9099),
-  'metrics-port': Port.default(9091),
-  'log-level': z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  'run-dir': z.string().regex(/^\//, 'must be an absolute path'),
+  'secrets-dir': z.string().regex(/^\//, 'must be an absolute path'),
+  'health-port': intInRange(0, 65_535),
+  'health-host': z.string().refine((s) => isIP(s) !== 0, 'must be an IP address'),
+  'metrics-port': intInRange(0, 65_535),
+  'log-level': z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }),
+  'log-format': z.enum(LOG_FORMATS, { error: `must be one of ${LOG_FORMATS.join(', ')}` }),
+  'networking-backend': z.enum(['bgp', 'none'], { error: 'must be "bgp" or "none"' }),
+  as: intInRange(1, 4_294_967_295).optional(),
+  'datastore-retry-max': intInRange(100, 600_000),
 });
 
-function fail(name: SettingName, message: string): never {
-  throw new ConfigError(`--${name} / ${SETTINGS[name].env}`, message);
+export function settingLabel(name: SettingName): string {
+  return `--${name} / ${AGENT_SETTINGS[name].env}`;
+}
+
+export function fail(name: SettingName, message: string): never {
+  throw new ConfigError(settingLabel(name), message);
 }
 
 export function parseDatastoreSpec(spec: string, name: SettingName = 'datastore'): DatastoreSpec {
@@ -90,43 +132,41 @@ export function parseDatastoreSpec(spec: string, name: SettingName = 'datastore'
   return fail(name, `must be "kubernetes" or "file:<absolute dir>", got ${JSON.stringify(spec)}`);
 }
 
-function isCidr4(s: string): boolean {
-  const [addr, len, extra] = s.split('/');
-  return extra === undefined && addr !== undefined && isIPv4(addr) && len !== undefined && /^\d{1,2}$/.test(len) && Number(len) <= 32;
+function parseIpSetting(value: string, method: string, family: IpFamilyNumber): IpSetting {
+  const ipName: SettingName = family === 4 ? 'ip' : 'ip6';
+  const methodName: SettingName = family === 4 ? 'ip-autodetection' : 'ip6-autodetection';
+  if (value === 'none') return { none: true };
+  if (value === 'autodetect') {
+    const m = parseIpAutodetection(method, family);
+    if (typeof m === 'string') fail(methodName, m);
+    return { autodetect: m };
+  }
+  const [address, len] = value.split('/');
+  const ok = address !== undefined && isIP(address) === family && (len === undefined || familyIs(parseCidr(value)?.family, family));
+  if (!ok) fail(ipName, `must be an IPv${family} address (optionally with /prefix-length), "autodetect" or "none", got ${JSON.stringify(value)}`);
+  return { address: address!, prefixLength: len === undefined ? undefined : Number(len) };
 }
 
-export function parseIpAutodetection(value: string): IpAutodetection {
-  const name: SettingName = 'ip-autodetection';
-  if (value === 'first-found') return { method: 'first-found' };
-  if (value === 'kubernetes-internal-ip') return { method: 'kubernetes-internal-ip' };
-  const eq = value.indexOf('=');
-  const key = eq < 0 ? value : value.slice(0, eq);
-  const arg = eq < 0 ? '' : value.slice(eq + 1);
-  switch (key) {
-    case 'can-reach':
-      if (!isIPv4(arg)) fail(name, `can-reach= needs an IPv4 address, got ${JSON.stringify(arg)}`);
-      return { method: 'can-reach', destination: arg };
-    case 'interface': {
-      const patterns = arg.split(',').filter(Boolean);
-      if (patterns.length === 0) fail(name, 'interface= needs one or more interface name regexes, e.g. interface=eth.*');
-      for (const p of patterns) {
-        try {
-          new RegExp(p);
-        } catch (err) {
-          throw new ConfigError(`--${name} / ${SETTINGS[name].env}`, `interface= pattern ${JSON.stringify(p)} is not a valid regex`, { cause: err });
-        }
-      }
-      return { method: 'interface', patterns };
-    }
-    case 'cidr': {
-      const cidrs = arg.split(',').filter(Boolean);
-      if (cidrs.length === 0) fail(name, 'cidr= needs one or more IPv4 CIDRs, e.g. cidr=10.0.0.0/8');
-      for (const c of cidrs) if (!isCidr4(c)) fail(name, `cidr= value ${JSON.stringify(c)} is not an IPv4 CIDR`);
-      return { method: 'cidr', cidrs };
-    }
-    default:
-      return fail(name, `unknown method ${JSON.stringify(value)}; use one of ${IP_AUTODETECTION_METHODS.join(', ')}`);
+/** The value of each setting: flag, else environment, else default (empty strings count as unset). */
+function collect(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  let flags: Record<string, string | boolean | undefined>;
+  try {
+    flags = parseArgs({
+      args: [...argv],
+      options: Object.fromEntries(Object.keys(AGENT_SETTINGS).map((k) => [k, { type: 'string' as const }])),
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (err) {
+    throw new ConfigError('command line', `${(err as Error).message} (margay-node --help lists the flags)`, { cause: err });
   }
+  const raw: Record<string, string> = {};
+  for (const [name, s] of Object.entries(AGENT_SETTINGS) as [SettingName, Setting][]) {
+    const v = flags[name] ?? env[s.env];
+    if (typeof v === 'string' && v !== '') raw[name] = v;
+    else if (s.def !== undefined) raw[name] = s.def;
+  }
+  return raw;
 }
 
 /**
@@ -134,51 +174,52 @@ export function parseIpAutodetection(value: string): IpAutodetection {
  * Throws ConfigError naming the setting (flag and env var) and the problem.
  */
 export function loadAgentConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): AgentConfig {
-  let flags: Record<string, string | boolean | undefined>;
-  try {
-    flags = parseArgs({
-      args: [...argv],
-      options: Object.fromEntries(Object.keys(SETTINGS).map((k) => [k, { type: 'string' as const }])),
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (err) {
-    throw new ConfigError('command line', (err as Error).message, { cause: err });
-  }
-  const raw: Record<string, string> = {};
-  for (const [name, { env: envName }] of Object.entries(SETTINGS)) {
-    const v = flags[name] ?? env[envName];
-    if (typeof v === 'string' && v !== '') raw[name] = v;
-  }
+  const raw = collect(argv, env);
   const r = Raw.safeParse(raw);
   if (!r.success) {
     const issue = r.error.issues[0]!;
-    const name = String(issue.path[0]) as SettingName;
-    fail(name, issue.message);
+    fail(String(issue.path[0]) as SettingName, issue.message);
   }
   const v = r.data;
-  let ip: AgentConfig['ip'];
-  if (v.ip !== undefined && v.ip !== 'autodetect') {
-    const [address, len] = v.ip.split('/');
-    if (address === undefined || !isIPv4(address) || (len !== undefined && !isCidr4(v.ip))) {
-      fail('ip', `must be an IPv4 address (optionally with /prefix-length) or "autodetect", got ${JSON.stringify(v.ip)}`);
-    }
-    ip = { address, prefixLength: len === undefined ? undefined : Number(len) };
-  } else {
-    ip = { autodetect: parseIpAutodetection(v['ip-autodetection']) };
-  }
-  const datastore = parseDatastoreSpec(v.datastore);
+  const ip = parseIpSetting(raw.ip!, raw['ip-autodetection']!, 4);
+  const ip6 = parseIpSetting(raw.ip6!, raw['ip6-autodetection']!, 6);
+  if ('none' in ip && 'none' in ip6) fail('ip', 'IP and IP6 are both "none": the node needs at least one address');
+  const datastore = parseDatastoreSpec(raw.datastore!);
   if (v['health-port'] !== 0 && v['health-port'] === v['metrics-port']) {
     fail('metrics-port', `must differ from the health port (both ${v['health-port']})`);
   }
+  const defaultPools = loadDefaultPools(raw, (name, msg) => fail(name as SettingName, msg));
   return Object.freeze({
     nodeName: v.nodename,
     datastore,
     kubeconfig: v.kubeconfig,
     ip: Object.freeze(ip),
+    ip6: Object.freeze(ip6),
+    asNumber: v.as,
+    bgp: v['networking-backend'] === 'bgp',
     runDir: v['run-dir'],
+    secretsDir: v['secrets-dir'],
     healthPort: v['health-port'],
+    healthHost: v['health-host'],
     metricsPort: v['metrics-port'],
     logLevel: v['log-level'],
+    logFormat: v['log-format'],
+    defaultPools,
+    datastoreRetry: Object.freeze({ initialMs: Math.min(250, v['datastore-retry-max']), maxMs: v['datastore-retry-max'] }),
   });
+}
+
+/** `margay-node --help`: every flag, its variable and its default, from the one table. */
+export function agentHelp(): string {
+  const rows = (Object.entries(AGENT_SETTINGS) as [SettingName, Setting][]).map(([name, s]) =>
+    `  --${name.padEnd(22)} ${s.env.padEnd(32)} ${(s.def ?? '(unset)').padEnd(32)} ${s.help}`,
+  );
+  return [
+    'usage: margay-node [--flag value ...]   (each flag also reads its environment variable; a flag wins)',
+    '',
+    `  ${'flag'.padEnd(24)} ${'environment'.padEnd(32)} ${'default'.padEnd(32)} meaning`,
+    ...rows,
+    '',
+    'Signals: SIGTERM/SIGINT stop the agent and leave the dataplane in place (restart without disruption).',
+  ].join('\n');
 }

@@ -126,6 +126,8 @@ const BGPPeerSpec = z
     asNumber: AsNumber.optional(),
     peerSelector: SelectorString.optional(),
     keepOriginalNextHop: z.boolean().default(false),
+    /** Calico 3.30: Auto (default: next-hop-self toward eBGP, kept toward iBGP), Self, or Keep. */
+    nextHopMode: z.enum(['Auto', 'Self', 'Keep']).optional(),
     password: BgpPassword.optional(),
     sourceAddress: z.enum(['UseNodeIP', 'None']).default('UseNodeIP'),
     maxRestartTime: Duration.optional(),
@@ -145,6 +147,7 @@ const BGPPeerSpec = z
     } else if (s.asNumber === undefined) {
       add('asNumber', 'is required with peerIP');
     }
+    if (s.nextHopMode !== undefined && s.keepOriginalNextHop && s.nextHopMode !== 'Keep') add('nextHopMode', 'conflicts with keepOriginalNextHop: true (use nextHopMode: Keep alone)');
     if (s.reachableBy !== undefined && s.peerIP !== undefined) {
       const peer = parsePeerIp(s.peerIP)!;
       if (parseIp(s.reachableBy)!.family !== peer.family) add('reachableBy', 'must be the same IP family as peerIP');

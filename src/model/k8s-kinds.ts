@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InvalidSelectorError, labelSelectorToSelector } from '../selector/index.js';
-import { Cidr, Ip, PortNumber, checkedString } from './fields.js';
+import { AsNumber, Cidr, CidrKeepingHostBits, Ip, PortNumber, checkedString } from './fields.js';
 import { NamespaceMetaSchema, ObjectMetaSchema } from './metadata.js';
 import { parseCidr, cidrContains } from './net.js';
 
@@ -60,7 +60,24 @@ export const NodeSchema = z.object({
   apiVersion: z.literal('v1'),
   kind: z.literal('Node'),
   metadata: ObjectMetaSchema,
-  spec: z.object({ podCIDR: Cidr.optional(), podCIDRs: z.array(Cidr).optional() }).prefault({}),
+  spec: z
+    .object({
+      podCIDR: Cidr.optional(),
+      podCIDRs: z.array(Cidr).optional(),
+      /**
+       * Margay's (and Calico's v3 Node) BGP settings for the node, recorded by its agent in file mode;
+       * in Kubernetes mode the agent uses the margay.dev/IPv4Address, ... annotations instead.
+       */
+      bgp: z
+        .strictObject({
+          ipv4Address: CidrKeepingHostBits.optional(),
+          ipv6Address: CidrKeepingHostBits.optional(),
+          asNumber: AsNumber.optional(),
+          routeReflectorClusterID: z.ipv4({ error: 'must be an IPv4-formatted cluster ID like 224.0.0.1' }).optional(),
+        })
+        .optional(),
+    })
+    .prefault({}),
   status: z
     .object({ addresses: z.array(z.object({ type: z.string(), address: z.string() })).optional() })
     .optional(),

@@ -1,7 +1,8 @@
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hostIfName } from '../../agent/cni/index.js';
-import { FakeExhaustedError, MemoryIpam } from '../../agent/cni/testing/fakes.js';
+import { MemoryIpam } from '../../agent/cni/testing/fakes.js';
+import { IpamExhaustedError } from '../../ipam/index.js';
 import { CNI_BIN, mgyLinks, PLUGIN, Rig, exec } from './harness.js';
 
 // Spec behaviours beyond ADD/DEL: STATUS, GC, version negotiation, error codes decided by the
@@ -28,7 +29,7 @@ describe('CNI spec behaviours (real kernel)', () => {
     const links = await mgyLinks();
     const r = await rig.plugin(rig.env('ADD', 'e4', (await rig.pod()).path), rig.conf());
     expect(r.out).toMatchObject({ cniVersion: '1.0.0', code: 101, msg: 'IP address assignment failed' });
-    expect(String(r.out?.details)).toContain('add an IPPool');
+    expect(String(r.out?.details)).toContain('Add an IPPool');
     expect(await mgyLinks()).toEqual(links);
     expect(rig.ipam.handles.has('k8s-pod-network.e4')).toBe(false);
   });
@@ -115,9 +116,7 @@ describe('CNI spec behaviours (real kernel)', () => {
     const pod = await rig.pod();
     rig.ipam.failNext = new Error('boom');
     expect((await rig.plugin(rig.env('ADD', 'f1', pod.path), rig.conf())).out).toMatchObject({ code: 102 });
-    const retry = new FakeExhaustedError('cooling');
-    Object.defineProperty(retry, 'retryable', { value: true });
-    rig.ipam.failNext = retry;
+    rig.ipam.failNext = new IpamExhaustedError('ipv4', 'node-a', [], true);
     expect((await rig.plugin(rig.env('ADD', 'f1', pod.path), rig.conf())).out).toMatchObject({ code: 11 });
   });
 });

@@ -1,0 +1,192 @@
+/**
+ * BgpHost: the agent's BGP component. It turns cluster state into the embedded speaker's config
+ * (planner.ts), applies changes make-before-break (transition.ts), and passes learned best paths to
+ * the agent's route reconciler through a sink; the speaker itself never writes the kernel here.
+ *
+ *   update(PlannerInput) ──coalesced──▶ planBgp ─▶ stepTransition ─▶ speaker.start / reconfigure
+ *   speaker best-path changes ────────▶ sink.learned()
+ *   speaker initial sync (End-of-RIB) ─▶ sink.learnedInSync()   (stale remote routes may go now)
+ *
+ * Restart without disruption: when the kernel still holds BGP routes from a previous run, the
+ * speaker starts "restarting" (GR R bit and F bit in its OPENs, advertising deferred until peers'
+ * End-of-RIB); the route reconciler keeps those routes until learnedInSync. stop()
+ * abandons the sessions without a NOTIFICATION (a Cease would make peers flush our routes; with the
+ * N bit the speaker would send a Hard Reset): the process exit closes the TCP connections, peers
+ * keep forwarding as graceful-restart helpers until we are back.
+ */
+import type { SpeakerConfig } from '../../bgp/index.js';
+import { validateBgpdConfig, type BestPathChange, type PeerStatusView, type RibQuery, type RibQueryResult } from '../../bgp/index.js';
+import type { Logger } from '../../src/log.js';
+import { planBgp, type PlannedPeer, type PlannerInput } from './planner.js';
+import { stepTransition, type PeerFacts, type RetiringPeer } from './transition.js';
+
+/** What the host needs of the speaker (BgpSpeaker implements it). */
+export interface SpeakerLike {
+  start(): Promise<void>;
+  reconfigure(next: SpeakerConfig): Promise<unknown>;
+  peerStatus(): PeerStatusView[];
+  queryRib(q: RibQuery): RibQueryResult;
+  onBestPathChange(cb: (changes: readonly BestPathChange[]) => void): () => void;
+  whenInitialSync(): Promise<string>;
+}
+
+export interface LearnedRoute {
+  readonly prefix: string;
+  readonly family: 'ipv4' | 'ipv6';
+  /** Empty: withdrawn. */
+  readonly nextHops: readonly string[];
+}
+
+export interface LearnedRouteSink {
+  learned(routes: readonly LearnedRoute[]): void;
+  /** Every peer sent End-of-RIB (or the restart time passed): learned routes are complete. */
+  learnedInSync(): void;
+}
+
+export interface BgpHostDeps {
+  readonly log: Logger;
+  readonly createSpeaker: (config: SpeakerConfig, opts: { readonly restarting: boolean }) => SpeakerLike;
+  readonly sink: LearnedRouteSink;
+  /** The kernel held our BGP routes at start: a graceful restart (GR R and F bits). */
+  readonly restarting: boolean;
+  readonly settleMs?: number;
+  readonly maxRetireMs?: number;
+  readonly coalesceMs?: number;
+  readonly now?: () => number;
+}
+
+export class BgpHost {
+  readonly #log: Logger;
+  #speaker: SpeakerLike | undefined;
+  #input: (() => PlannerInput) | undefined;
+  #applied: readonly PlannedPeer[] = [];
+  #retiring: ReadonlyMap<string, RetiringPeer> = new Map();
+  #timer: NodeJS.Timeout | undefined;
+  #retireTimer: NodeJS.Timeout | undefined;
+  #running: Promise<void> = Promise.resolve();
+  #stopped = false;
+  #problems = '';
+
+  constructor(private readonly deps: BgpHostDeps) {
+    this.#log = deps.log;
+  }
+
+  /**
+   * New cluster state; re-planned after a short coalescing delay. A function is called only when
+   * the plan is made, so a burst of datastore changes costs one read of the state.
+   */
+  update(input: PlannerInput | (() => PlannerInput)): void {
+    this.#input = typeof input === 'function' ? input : () => input;
+    if (this.#stopped || this.#timer) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#enqueue();
+    }, this.deps.coalesceMs ?? 20);
+  }
+
+  #enqueue(): void {
+    this.#running = this.#running.then(() => this.#apply()).catch((err: unknown) => {
+      this.#log.error({ err }, 'applying BGP configuration failed; retrying');
+      this.update(this.#input!);
+    });
+  }
+
+  async #apply(): Promise<void> {
+    if (this.#stopped || !this.#input) return;
+    const plan = planBgp(this.#input());
+    const problems = plan.problems.join('; ');
+    if (problems !== this.#problems) {
+      this.#problems = problems;
+      for (const p of plan.problems) this.#log.warn({ problem: p }, 'BGP configuration problem');
+    }
+    if (!plan.config) return;
+    const step = stepTransition({
+      desired: plan.config.peers,
+      current: this.#applied,
+      retiring: this.#retiring,
+      facts: (a) => this.#facts(a),
+      nowMs: this.#now(),
+      settleMs: this.deps.settleMs ?? 2000,
+      maxWaitMs: this.deps.maxRetireMs ?? 60_000,
+    });
+    for (const d of step.dropped) this.#log.info(d, 'peer retired (make-before-break)');
+    for (const a of step.retiring.keys()) if (!this.#retiring.has(a)) this.#log.info({ peer: a }, 'peer retiring: kept until its routes are learned elsewhere');
+    const config = validateBgpdConfig({ ...plan.config, peers: step.peers }, 'planned BGP configuration');
+    this.#retiring = step.retiring;
+    if (!this.#speaker) {
+      const restarting = this.deps.restarting;
+      const s = this.deps.createSpeaker(config, { restarting });
+      s.onBestPathChange((changes) => this.#onBest(changes));
+      await s.start();
+      this.#speaker = s;
+      this.#log.info({ asn: config.asn, routerId: config.routerId, peers: config.peers.length, restarting }, 'BGP speaker started');
+      void s.whenInitialSync().then((why) => {
+        if (this.#stopped) return;
+        this.#log.info({ why }, 'BGP initial sync done: learned routes complete');
+        this.deps.sink.learnedInSync();
+      });
+    } else {
+      const r = (await this.#speaker.reconfigure(config)) as Partial<Record<'added' | 'removed' | 'reset' | 'updated', number>>;
+      const changed = (r.added ?? 0) + (r.removed ?? 0) + (r.reset ?? 0) + (r.updated ?? 0) > 0;
+      if (changed || this.#log.isLevelEnabled('debug')) {
+        this.#log[changed ? 'info' : 'debug']({ summary: r, peers: config.peers.length, originate: config.originate.length }, 'BGP configuration applied');
+      }
+    }
+    this.#applied = step.peers;
+    if (this.#retireTimer) clearTimeout(this.#retireTimer);
+    if (step.retiring.size > 0 && !this.#stopped) {
+      this.#retireTimer = setTimeout(() => this.#enqueue(), 500);
+    }
+  }
+
+  #facts(address: string): PeerFacts {
+    const st = this.#speaker?.peerStatus().find((p) => p.address === address);
+    const established = st?.state === 'Established';
+    if (!established || !this.#speaker) return { established, covered: false };
+    const retiring = new Set([...this.#retiring.keys(), address]);
+    const learned = this.#speaker.queryRib({ peer: address, limit: 1_000_000 }).routes;
+    const covered = learned.every((r) =>
+      this.#speaker!.queryRib({ prefix: r.prefix, limit: 1000 }).routes.some((o) => !retiring.has(o.from) && o.from !== 'local' && o.nextHop === r.nextHop),
+    );
+    return { established, covered };
+  }
+
+  #onBest(changes: readonly BestPathChange[]): void {
+    const out: LearnedRoute[] = [];
+    for (const c of changes) {
+      if (c.local) continue;
+      out.push({ prefix: c.prefix, family: c.family, nextHops: c.nextHops });
+    }
+    if (out.length > 0) this.deps.sink.learned(out);
+  }
+
+  #now(): number {
+    return this.deps.now?.() ?? Date.now();
+  }
+
+  /** Configured peers (not those retiring) and whether each is Established. */
+  peers(): PeerStatusView[] {
+    return this.#speaker?.peerStatus() ?? [];
+  }
+
+  /** Ready when every configured peer is Established (true with none configured). */
+  allPeersEstablished(): boolean {
+    const want = this.#applied.filter((p) => !this.#retiring.has(p.address)).map((p) => p.address);
+    const up = new Set(this.peers().filter((p) => p.state === 'Established').map((p) => p.address));
+    return want.every((a) => up.has(a));
+  }
+
+  get speaker(): SpeakerLike | undefined {
+    return this.#speaker;
+  }
+
+  /** Stops planning; sessions are abandoned without a NOTIFICATION (see the design comment). */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#retireTimer) clearTimeout(this.#retireTimer);
+    await this.#running;
+    this.#log.info('BGP stopped: sessions left for the process exit to close (peers keep our routes)');
+  }
+}

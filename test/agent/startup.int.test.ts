@@ -1,0 +1,47 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AGENT, Cluster, httpGet, sleep, waitFor } from './cluster.js';
+
+// Start-up: an unreachable datastore is retried while the agent says not-ready (it never exits), and
+// it becomes ready once the datastore is there; configuration errors exit 2 naming the setting.
+let c: Cluster;
+
+beforeAll(async () => {
+  c = await new Cluster(83, '10.183.0.0/16').setUp(1);
+}, 30_000);
+
+afterAll(async () => {
+  await c?.stop();
+});
+
+describe('margay-node start-up', () => {
+  it('datastore unreachable at start: alive, not ready, retrying with back-off; ready once it is reachable', async () => {
+    const n = c.nodes[0]!;
+    const blocker = join(c.dir, 'blocker');
+    await writeFile(blocker, 'a file where the datastore directory should be\n');
+    c.start(n, { MARGAY_DATASTORE: `file:${join(blocker, 'ds')}`, MARGAY_DATASTORE_RETRY_MAX_MS: '500' });
+    await waitFor('health port up', async () => (await httpGet(c.url(n, '/liveness'))).status === 200, 20_000);
+    const r = await httpGet(c.url(n, '/readiness'));
+    expect(r.status).toBe(503);
+    expect(r.body).toContain('datastore');
+    await sleep(1500);
+    expect(n.proc?.exitCode).toBeNull(); // still running: never exits for an unreachable datastore
+    expect(await c.logTail(n, 200)).toContain('datastore unreachable; not ready, retrying');
+    expect(await c.routes(n, 111)).toEqual([]); // nothing written to the kernel before in-sync
+    await rm(blocker);
+    await mkdir(blocker);
+    await c.waitReady(n, 30_000);
+    expect(await c.logTail(n, 200)).toContain('datastore reachable');
+  });
+
+  it('configuration errors exit 2 with the flag, the variable and the range; --help lists every setting', async () => {
+    const bad = await execa(process.execPath, [AGENT], { env: { NODENAME: 'n1', AS: '0' }, extendEnv: false, reject: false });
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain('invalid configuration (--as / AS): must be a whole number in 1..4294967295, got "0"');
+    const help = await execa(process.execPath, [AGENT, '--help'], { extendEnv: false, reject: false });
+    expect(help.exitCode).toBe(0);
+    for (const v of ['NODENAME', 'MARGAY_DATASTORE', 'IP_AUTODETECTION_METHOD', 'IP6', 'AS', 'MARGAY_LOG_FORMAT', 'MARGAY_IPV4POOL_CIDR']) expect(help.stdout).toContain(v);
+  });
+});
