@@ -37,10 +37,10 @@ module.exports = {
     },
     {
       name: 'feature-imports-upward',
-      comment: 'Feature folders (layer 1) must not import agent/, src/lab or a composition root.',
+      comment: 'Feature folders (layer 1) must not import agent/ or src/lab (roots: see agent-imports-root).',
       severity: 'error',
       from: { path: FEATURES, pathNot: ROOTS },
-      to: { path: ['^agent/', '^src/lab/', ROOTS] },
+      to: { path: ['^agent/', '^src/lab/'] },
     },
     {
       name: 'agent-imports-root',
@@ -60,21 +60,34 @@ module.exports = {
       name: 'cross-folder-not-via-index',
       comment: "Reach another folder only through its index.ts (its public surface), e.g. '../rib/index.js'.",
       severity: 'error',
-      from: { path: `^${TOP}/([^/]+)/`, pathNot: TESTS },
+      from: { path: `^${TOP}/([^/]+)/`, pathNot: [TESTS, ROOTS] },
       to: { path: `^${TOP}/[^/]+/`, pathNot: ['^$1/$2/', '/index\\.ts$', TESTS] },
     },
     {
       name: 'top-file-cross-folder-not-via-index',
       comment: "A folder's own top-level files reach its sub-folders only through their index.ts too.",
       severity: 'error',
-      from: { path: `^${TOP}/[^/]+\\.ts$`, pathNot: TESTS },
+      from: { path: `^${TOP}/[^/]+\\.ts$`, pathNot: [TESTS, ROOTS] },
       to: { path: `^${TOP}/[^/]+/`, pathNot: ['/index\\.ts$', TESTS] },
+    },
+    {
+      name: 'root-static-import-not-via-index',
+      comment:
+        'Composition roots import folders through index.ts too; only their dynamic imports may name a file ' +
+        '(lazy loading keeps start-up fast: load the one module a command needs, not the whole barrel).',
+      severity: 'error',
+      from: { path: '^(agent|bgp|cni|src/cli)/(?:main|margayctl)\\.ts$' },
+      to: {
+        path: [`^${TOP}/[^/]+/`, '^(bgp|ipam|policy|cni|agent)/[^/]+\\.ts$'],
+        pathNot: ['/index\\.ts$', TESTS, ROOTS, '^src/[^/]+\\.ts$', '^$1/[^/]+\\.ts$'],
+        dependencyTypesNot: ['dynamic-import'],
+      },
     },
     {
       name: 'feature-top-file-not-via-index',
       comment: "From outside a feature folder, import its top-level index.ts, not its other top-level files.",
       severity: 'error',
-      from: { path: `^${TOP}/`, pathNot: TESTS },
+      from: { path: `^${TOP}/`, pathNot: [TESTS, ROOTS] },
       to: { path: '^(bgp|ipam|policy|cni|agent)/[^/]+\\.ts$', pathNot: ['^$1/', '/index\\.ts$', ROOTS] },
     },
   ],

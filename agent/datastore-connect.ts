@@ -4,7 +4,7 @@
  * same). Only a ConfigError (an operator's mistake in the spec) ends the attempt, since retrying
  * cannot fix it. Stopping (the signal) ends the wait.
  */
-import type { Datastore } from '../src/datastore/types.js';
+import type { Datastore } from '../src/datastore/index.js';
 import { ConfigError } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
 

@@ -6,9 +6,9 @@
  */
 import { createSocket } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
-import type { IpAutodetection, IpSetting } from '../src/config/agent.js';
+import type { IpAutodetection, IpSetting } from '../src/config/index.js';
 import { MargayError } from '../src/errors.js';
-import { cidrContains, parseCidr } from '../src/model/net.js';
+import { cidrContains, parseCidr } from '../src/model/index.js';
 
 export class IpAutodetectError extends MargayError {
   readonly code = 'MGY_IP_AUTODETECT';

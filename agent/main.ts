@@ -6,8 +6,8 @@
  *
  * The only place that reads process.env and creates the root logger.
  */
-import { execve, isSockoptAvailable } from '../bgp/native/sockopt.js';
-import type { AgentConfig } from '../src/config/agent.js';
+import { execve, isSockoptAvailable } from '../bgp/native/index.js';
+import type { AgentConfig } from '../src/config/index.js';
 
 /**
  * Memory settings margay-node runs with, as margay-bgpd does (bgp/main.ts): V8 sizes its young

@@ -16,16 +16,16 @@
  * the apply in progress), datastore, servers. The kernel state stays as it is.
  */
 import { BgpSpeaker, defaultSpeakerPorts, startControlServer, type ControlServer } from '../bgp/index.js';
-import type { AgentConfig } from '../src/config/agent.js';
+import type { AgentConfig } from '../src/config/index.js';
 import { openDatastore } from '../src/datastore/index.js';
-import type { Datastore } from '../src/datastore/types.js';
+import type { Datastore } from '../src/datastore/index.js';
 import { createKernelAdapters, ExecaCommandRunner, OWNERSHIP, type IptablesBackend, type KernelAdapters } from '../src/kernel/index.js';
 import type { Logger } from '../src/log.js';
 import type { BGPConfiguration, BGPPeer, BlockAffinity, IPAMBlock, IPPool, KindId, Node } from '../src/model/index.js';
 import { Ipam } from '../ipam/index.js';
-import { advertisedPrefixes } from './bgp/advertise.js';
-import { nodeBgp, type NodeBgp } from './bgp/node-bgp.js';
-import { BgpHost } from './bgp/speaker-host.js';
+import { advertisedPrefixes } from './bgp/index.js';
+import { nodeBgp, type NodeBgp } from './bgp/index.js';
+import { BgpHost } from './bgp/index.js';
 import { CalcGraph, CALC_KINDS } from './calc/index.js';
 import { CniServer } from './cni/index.js';
 import { connectDatastore } from './datastore-connect.js';
@@ -39,7 +39,7 @@ import { AgentMetrics } from './metrics.js';
 import { ensureDefaultPools, recordNodeBgp } from './node-register.js';
 import { readSecret } from './secrets.js';
 import { agentControlHandler } from './status-socket.js';
-import { ResourceCache } from './sync/resource-cache.js';
+import { ResourceCache } from './sync/index.js';
 
 /** Every kind the agent reads (ARCHITECTURE.md §3 "Resources"). */
 export const AGENT_KINDS: readonly KindId[] = [

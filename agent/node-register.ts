@@ -5,12 +5,12 @@
  * when a family has none (calico-node's CALICO_IPV4POOL_CIDR behaviour). Writes are
  * compare-and-swap, retried on conflict.
  */
-import type { DefaultPools } from '../src/config/agent.js';
-import { AlreadyExistsError, ConflictError, type Datastore } from '../src/datastore/types.js';
+import type { DefaultPools } from '../src/config/index.js';
+import { AlreadyExistsError, ConflictError, type Datastore } from '../src/datastore/index.js';
 import { MargayError } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
 import { MARGAY_API_VERSION, type IPPool, type Node, type Resource } from '../src/model/index.js';
-import { withOwnBgp, type OwnNodeBgp } from './bgp/node-bgp.js';
+import { withOwnBgp, type OwnNodeBgp } from './bgp/index.js';
 
 export class NodeNotRegisteredError extends MargayError {
   readonly code = 'MGY_NODE_NOT_REGISTERED';

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../src/log.js';
-import type { SecretRef } from './bgp/planner.js';
+import type { SecretRef } from './bgp/index.js';
 
 const SAFE = /^[A-Za-z0-9][-._A-Za-z0-9]*$/;
 

@@ -1,11 +1,41 @@
 /**
- * The BGP speaker as other folders use it (ARCHITECTURE.md §2: other folders are reached through
- * their index.ts): the engine, its default ports, config validation and the public views.
+ * bgp/: the public surface of the BGP speaker for the agent and other folders (layer 1). The agent
+ * embeds BgpSpeaker with peers from BGPPeer/BGPConfiguration and calls `reconfigure` (planned by the
+ * pure `planReconfigure`) on every change.
  */
-export { BgpSpeaker, type ReconfigureSummary, type SpeakerConfig, type SpeakerDeps } from './speaker/speaker.js';
-export { defaultSpeakerPorts } from './speaker/adapters.js';
-export type { AnnounceRequest, BestPathChange, Family, PeerStatusView, RibQuery, RibQueryResult, RibRouteView } from './speaker/types.js';
-export { validateBgpdConfig, type BgpdConfig, type PeerConfig } from './config.js';
-export { startControlServer, type ControlServer } from './control/server.js';
-export type { ControlHandler } from './control/routes.js';
-export { ControlClient } from './control/client.js';
+export {
+  BgpSpeaker,
+  defaultListenerFactory,
+  defaultRibFactory,
+  defaultSessionFactory,
+  defaultSpeakerPorts,
+  GLOBAL_KEYS,
+  planReconfigure,
+  systemInterfaces,
+  type AnnounceRequest,
+  type BestPathChange,
+  type Family,
+  type RibRouteView,
+  type InterfaceSource,
+  type PeerStatusView,
+  type ReconfigureAction,
+  type ReconfigurePlan,
+  type ReconfigureState,
+  type ReconfigureSummary,
+  type RibQuery,
+  type RibQueryResult,
+  type RunningPeer,
+  type SpeakerConfig,
+  type SpeakerDeps,
+} from './speaker/index.js';
+export {
+  BgpdConfig,
+  parseBgpdConfig,
+  validateBgpdConfig,
+  type ListenRangeConfig,
+  type OriginatedRouteConfig,
+  type PeerConfig,
+  type PolicyConfig,
+} from './config.js';
+export { FibSync, FibSyncLoop, type FibChange } from './fib/index.js';
+export { ControlClient, DEFAULT_CONTROL_SOCKET, startControlServer, type ControlHandler, type ControlServer } from './control/index.js';

@@ -20,10 +20,10 @@ import { parseArgs } from 'node:util';
 import { ConfigError, MargayError } from '../src/errors.js';
 import type { LogLevel, Logger } from '../src/log.js';
 import type { BgpdConfig } from './config.js';
-import { execve, isSockoptAvailable } from './native/sockopt.js';
-import type { ControlServer } from './control/server.js';
-import type { ControlHandler } from './control/routes.js';
-import type { BgpSpeaker } from './speaker/speaker.js';
+import { execve, isSockoptAvailable } from './native/index.js';
+import type { ControlServer } from './control/index.js';
+import type { ControlHandler } from './control/index.js';
+import type { BgpSpeaker } from './speaker/index.js';
 
 /**
  * Memory settings margay-bgpd runs with (measured with test/bench/bgp-ingest.ts at 1M prefixes: peak RSS

@@ -11,8 +11,9 @@ import type { AssignedAddress } from './types.js';
  * (a burst of pods) queue here; one drainer plans k free ordinals of one block for the k waiting
  * handles, counts each handle up, and writes the block once (one compare-and-swap for k addresses,
  * instead of k writes racing for the same block and retrying). A lost swap counts the handles down
- * again and re-plans on the fresh block. Waiters the node's blocks have no room for get undefined:
- * the caller then claims a new block (or borrows) and comes back.
+ * again and re-plans on the fresh block. When the node's blocks are full the drainer claims a new
+ * block once for the whole batch; waiters still without room get undefined (the caller borrows, or
+ * reports the pool exhausted).
  */
 export interface HandleCounter {
   add(cidr: string, n: number): Promise<void>;
@@ -29,6 +30,8 @@ export interface BatchPorts {
   updateBlock(block: IPAMBlock, spec: IPAMBlock['spec']): Promise<IPAMBlock>;
   refreshBlock(cidr: string): Promise<void>;
   noteBlock(b: IPAMBlock, cidr: string): void;
+  /** Claims a new block for the node in one of the pools; false when none can be claimed. */
+  claim(node: string, pools: readonly UsablePool[]): Promise<boolean>;
 }
 
 interface Waiter {
@@ -85,6 +88,7 @@ export class OwnBlockBatcher {
     let pending = batch;
     let failures = 0;
     let refresh = false;
+    let claims = 0;
     while (pending.length > 0) {
       const ctx = await this.ports.planContext();
       const own = await this.ports.ownBlocks(q.node, refresh);
@@ -94,6 +98,8 @@ export class OwnBlockBatcher {
           refresh = true; // the cache may hide room freed by another process: look once more
           continue;
         }
+        // One claim for the whole batch (not one per waiter); the new block is in the cache.
+        if (claims++ < 4 && (await this.ports.claim(q.node, q.pools))) continue;
         for (const w of pending) w.resolve(undefined);
         return;
       }

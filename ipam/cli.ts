@@ -5,8 +5,8 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import type { CliIo, Command, CommandGroup } from '../src/cli/command.js';
-import { UsageError } from '../src/cli/command.js';
+import type { CliIo, Command, CommandGroup } from '../src/cli/index.js';
+import { UsageError } from '../src/cli/index.js';
 import { openDatastore } from '../src/datastore/index.js';
 import { createRootLogger, silentLogger } from '../src/log.js';
 import type { CheckReport, UsageRow } from './check.js';

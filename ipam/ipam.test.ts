@@ -131,7 +131,7 @@ describe('Ipam.assign', () => {
     expect((await ds.list('IPAMHandle')).items).toEqual([]);
   });
 
-  it('a burst of concurrent assigns on one node shares block writes and gets distinct addresses', async () => {
+  it('a burst of concurrent assigns (and then releases) on one node shares block writes; distinct addresses', async () => {
     const { ipam, ds } = await setup([pool('p', '10.65.0.0/24', { blockSize: 26 })]);
     let blockWrites = 0;
     const update = ds.update.bind(ds);
@@ -144,5 +144,10 @@ describe('Ipam.assign', () => {
     expect(new Set(addrs).size).toBe(100);
     expect(blockWrites).toBeLessThan(20); // 100 writes without group commit
     expect((await ipam.check()).problems).toEqual([]);
+    blockWrites = 0;
+    const released = await Promise.all(got.map((r) => ipam.releaseByHandle(r.handleId)));
+    expect(released.map((r) => r.map((x) => x.address)).flat().sort()).toEqual([...addrs].sort());
+    expect(blockWrites).toBeLessThan(20);
+    expect((await ipam.check()).summary).toMatchObject({ allocations: 0, handles: 0 });
   });
 });

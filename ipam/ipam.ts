@@ -58,6 +58,9 @@ export class Ipam {
   readonly retry: RetryPolicy;
   readonly #clusterCacheMs: number;
   #cluster: ClusterState | undefined;
+  #clusterLoad: Promise<ClusterState> | undefined;
+  /** node → its labels and when they were read (cached like the cluster state). */
+  readonly #nodeLabels = new Map<string, { labels: Record<string, string>; at: number }>();
   /** node → block CIDR → last version seen of its own blocks. */
   readonly #own = new Map<string, Map<string, IPAMBlock>>();
   readonly #gcMemory: GcMemory = new Map();
@@ -80,18 +83,28 @@ export class Ipam {
       updateBlock: (b, spec) => this.bs.updateBlock(b, spec),
       refreshBlock: async (cidr) => this.noteBlock(await this.bs.getBlock(cidr), cidr),
       noteBlock: (b, cidr) => this.noteBlock(b, cidr),
+      claim: (node, pools) => this.#claimFor(node, pools),
     });
   }
 
   /** Forget cached pools, reservations, configuration and own blocks. */
   invalidate(): void {
     this.#cluster = undefined;
+    this.#nodeLabels.clear();
     this.#own.clear();
   }
 
   async cluster(): Promise<ClusterState> {
     const now = this.now();
     if (this.#cluster && now - this.#cluster.loadedAt < this.#clusterCacheMs && now >= this.#cluster.loadedAt) return this.#cluster;
+    // Concurrent callers share one load (a burst must not reload the same objects 32 times).
+    this.#clusterLoad ??= this.#loadCluster(now).finally(() => {
+      this.#clusterLoad = undefined;
+    });
+    return this.#clusterLoad;
+  }
+
+  async #loadCluster(now: number): Promise<ClusterState> {
     const [pools, reservations, config] = await Promise.all([this.bs.listPools(), this.bs.listReservations(), this.bs.config()]);
     const u = usablePools(pools);
     for (const c of u.conflicts) this.log.warn({ ignored: c.ignored, kept: c.kept }, c.message);
@@ -159,7 +172,7 @@ export class Ipam {
 
   async #context(req: AssignRequest): Promise<[Record<string, string> | undefined, Record<string, string> | undefined, Record<string, string>]> {
     let podAnn = req.podAnnotations, nsAnn = req.namespaceAnnotations;
-    const nodeP = this.bs.getNode(req.node);
+    const nodeP = this.#labelsOf(req.node);
     if (req.pod && (podAnn === undefined || nsAnn === undefined)) {
       const [pod, ns] = await Promise.all([
         podAnn === undefined ? this.bs.getPod(req.pod.namespace, req.pod.name) : undefined,
@@ -168,8 +181,17 @@ export class Ipam {
       podAnn ??= pod?.metadata.annotations;
       nsAnn ??= ns?.metadata.annotations;
     }
-    const node = await nodeP;
-    return [podAnn, nsAnn, node?.metadata.labels ?? {}];
+    return [podAnn, nsAnn, await nodeP];
+  }
+
+  async #labelsOf(node: string): Promise<Record<string, string>> {
+    const now = this.now();
+    const c = this.#nodeLabels.get(node);
+    if (c && now - c.at < this.#clusterCacheMs && now >= c.at) return c.labels;
+    const labels = (await this.bs.getNode(node))?.metadata.labels ?? {};
+    if (this.#nodeLabels.size > 10_000) this.#nodeLabels.clear();
+    this.#nodeLabels.set(node, { labels, at: now });
+    return labels;
   }
 
   planContext(cluster: ClusterState): PlanContext {
@@ -198,21 +220,11 @@ export class Ipam {
     return retrying(this.retry, `assigning an ${family} address on ${node}`, async () => {
       const mine = await this.#batcher.take(node, pools, source, hs, attrs);
       if (mine) return mine;
-      // The node's blocks are full: claim a new one (then back to the batcher), else borrow.
+      // The node's blocks are full and no block could be claimed: borrow, else exhausted.
       const ctx = this.planContext(cluster);
       const all = await this.bs.listBlocks();
       const cfg = cluster.config;
-      const ownCount = all.filter((b) => b.spec.affinity === `host:${node}`).length;
-      if (cfg.autoAllocateBlocks && (cfg.maxBlocksPerHost === 0 || ownCount < cfg.maxBlocksPerHost)) {
-        const existing = new Set(all.map((b) => b.spec.cidr));
-        for (const pool of pools) {
-          const cidr = planClaim(pool, existing, node, ctx);
-          if (cidr === undefined) continue;
-          const claimed = await claimBlock(this, node, cidr, cfg.strictAffinity);
-          if (claimed) this.noteBlock(claimed, cidr);
-          return RETRY;
-        }
-      }
+      if (await this.#claimFor(node, pools, all)) return RETRY;
       if (!cfg.strictAffinity) {
         const borrow = planBorrow(all.filter((b) => b.spec.affinity !== `host:${node}`), pools, 1, ctx);
         if (borrow) return (await this.#commit(borrow, hs, attrs, node, source, true)) ?? RETRY;
@@ -220,6 +232,26 @@ export class Ipam {
       const usage = poolUsage(pools, all, ctx);
       throw new IpamExhaustedError(family, node, usage, usage.some((u) => u.cooling > 0));
     });
+  }
+
+  /** Claims a block for `node` in the first of `pools` with one free; false when none can be. */
+  async #claimFor(node: string, pools: readonly UsablePool[], known?: readonly IPAMBlock[]): Promise<boolean> {
+    const cluster = await this.cluster();
+    const cfg = cluster.config;
+    if (!cfg.autoAllocateBlocks) return false;
+    const all = known ?? (await this.bs.listBlocks());
+    const ownCount = all.filter((b) => b.spec.affinity === `host:${node}`).length;
+    if (cfg.maxBlocksPerHost !== 0 && ownCount >= cfg.maxBlocksPerHost) return false;
+    const existing = new Set(all.map((b) => b.spec.cidr));
+    const ctx = this.planContext(cluster);
+    for (const pool of pools) {
+      const cidr = planClaim(pool, existing, node, ctx);
+      if (cidr === undefined) continue;
+      const claimed = await claimBlock(this, node, cidr, cfg.strictAffinity);
+      if (claimed) this.noteBlock(claimed, cidr);
+      return true; // claimed, or lost the race for it: either way there may be room now
+    }
+    return false;
   }
 
   /** Carries out one BlockAlloc: count the handle up, CAS the block; undefined when the block changed. */

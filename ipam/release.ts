@@ -31,23 +31,72 @@ interface BlockRelease {
   readonly skipped: { address: string; reason: string }[];
 }
 
-/** Frees what `pick` chooses in one block (re-picked on every attempt, against the fresh version). */
-export async function releaseInBlock(ipam: Ipam, cidr: string, pick: (b: IPAMBlock) => ReleaseItem[]): Promise<BlockRelease> {
+interface ReleaseWaiter {
+  readonly pick: (b: IPAMBlock) => ReleaseItem[];
+  resolve(r: BlockRelease): void;
+  reject(err: unknown): void;
+}
+
+/** Per Ipam: block CIDR → releases waiting for that block (group commit, as batch.ts for assigns). */
+const queues = new WeakMap<Ipam, Map<string, ReleaseWaiter[]>>();
+
+/**
+ * Frees what `pick` chooses in one block (re-picked on every attempt, against the fresh version).
+ * Concurrent releases of one block (a burst of pod deletions) share one compare-and-swap: the
+ * first caller drains the queue, applying every waiting pick to the same block version.
+ */
+export function releaseInBlock(ipam: Ipam, cidr: string, pick: (b: IPAMBlock) => ReleaseItem[]): Promise<BlockRelease> {
+  let byBlock = queues.get(ipam);
+  if (!byBlock) queues.set(ipam, (byBlock = new Map()));
+  const map = byBlock;
+  return new Promise((resolve, reject) => {
+    const q = map.get(cidr);
+    if (q) {
+      q.push({ pick, resolve, reject });
+      return;
+    }
+    const fresh: ReleaseWaiter[] = [{ pick, resolve, reject }];
+    map.set(cidr, fresh);
+    void (async () => {
+      try {
+        while (fresh.length > 0) {
+          const batch = fresh.splice(0, fresh.length);
+          try {
+            const results = await releaseBatch(ipam, cidr, batch.map((w) => w.pick));
+            batch.forEach((w, i) => w.resolve(results[i]!));
+          } catch (err) {
+            for (const w of batch) w.reject(err);
+          }
+        }
+      } finally {
+        map.delete(cidr);
+      }
+    })();
+  });
+}
+
+async function releaseBatch(ipam: Ipam, cidr: string, picks: readonly ((b: IPAMBlock) => ReleaseItem[])[]): Promise<BlockRelease[]> {
   return retrying(ipam.retry, `releasing addresses in block ${cidr}`, async () => {
     const b = await ipam.bs.getBlock(cidr);
-    if (!b) return { released: [], skipped: [] };
-    const items = pick(b);
-    if (items.length === 0) return { released: [], skipped: [] };
-    const cfg = (await ipam.cluster()).config;
-    const out = releaseOrdinals(b.spec, items, ipam.now(), cfg.minReuseAgeSeconds * 1000);
-    if (out.released.length > 0) {
-      const stored = await ipam.bs.updateBlock(b, out.spec);
+    if (!b) return picks.map(() => ({ released: [], skipped: [] }));
+    const minAge = (await ipam.cluster()).config.minReuseAgeSeconds * 1000;
+    let spec = b.spec;
+    const results: BlockRelease[] = [];
+    for (const pick of picks) {
+      const items = pick({ ...b, spec });
+      const before = spec;
+      const out = items.length > 0 ? releaseOrdinals(spec, items, ipam.now(), minAge) : { spec, released: [], skipped: [] };
+      spec = out.spec;
+      results.push({
+        released: out.released.map((ord) => ({ address: addressOf(cidr, ord), block: cidr, handleId: before.attributes[before.allocations[ord]!]?.handle_id })),
+        skipped: out.skipped.map((x) => ({ address: addressOf(cidr, x.ordinal), reason: x.reason })),
+      });
+    }
+    if (spec !== b.spec) {
+      const stored = await ipam.bs.updateBlock(b, spec);
       ipam.noteBlock(stored, cidr);
     }
-    return {
-      released: out.released.map((ord) => ({ address: addressOf(cidr, ord), block: cidr, handleId: b.spec.attributes[b.spec.allocations[ord]!]?.handle_id })),
-      skipped: out.skipped.map((s) => ({ address: addressOf(cidr, s.ordinal), reason: s.reason })),
-    };
+    return results;
   });
 }
 

@@ -18,7 +18,7 @@ function* sources(dir: string): Generator<string> {
     const p = join(dir, n);
     if (n === 'node_modules' || n === 'build' || n === 'dist') continue;
     if (statSync(p).isDirectory()) yield* sources(p);
-    else if (p.endsWith('.ts') && !p.endsWith('.test.ts') && !p.endsWith('.d.ts')) yield p;
+    else if (p.endsWith('.ts') && !p.endsWith('.test.ts') && !p.endsWith('.d.ts') && !/\/testing\/|test-helpers\.ts$/.test(p)) yield p;
   }
 }
 

@@ -56,11 +56,11 @@ export const ERROR_CODES = {
   MGY_IP_AUTODETECT: 'IP_AUTODETECTION_METHOD found no address for the node (names the method and the addresses seen)',
   MGY_NODE_NOT_REGISTERED: 'Kubernetes mode: the Node object does not exist yet (kubelet registers it); retried',
   MGY_AGENT_CONTROL_READ_ONLY: 'the agent status socket refuses announce/withdraw: the agent originates its blocks from the datastore',
-  // -- CNI (cni/, agent/cni)
-  MGY_CNI: 'a CNI spec error (code, msg, details) answered to the plugin and printed by it; docs/cni.md lists the codes',
-  MGY_CNI_STATE: 'an attachment record in the agent\'s CNI state directory is unreadable (moved aside as .bad)',
-  MGY_CNI_SOCKET_IN_USE: 'another margay-node already serves this network namespace\'s CNI socket',
   MGY_CNI_IPAM_CONFIG: 'the CNI netconf ipam section is invalid (assign_ipv4/assign_ipv6 not booleans, pools not a list)',
+  // -- CNI
+  MGY_CNI: 'the CNI plugin answers a spec error (printed as CNI error JSON with its spec code, non-zero exit)',
+  MGY_CNI_STATE: "the agent's stored CNI attachments could not be read or written",
+  MGY_CNI_SOCKET_IN_USE: "the agent's CNI socket path is held by another live agent",
   // -- lab
   MGY_LAB_SPEC: 'a lab or topology spec is malformed (names the field and the reason)',
   MGY_LAB_TOPOLOGY: 'building or tearing down a lab topology failed (what was built is removed again)',

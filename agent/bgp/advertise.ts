@@ -4,7 +4,7 @@
  * pools with disableBGPExport are left out. Pure.
  */
 import type { BlockAffinity, IPAMBlock, IPPool } from '../../src/model/index.js';
-import { familyIs } from '../../src/config/agent.js';
+import { familyIs } from '../../src/config/index.js';
 import { blockAffinityHost, cidrContains, parseCidr } from '../../src/model/index.js';
 
 export interface AdvertiseInput {

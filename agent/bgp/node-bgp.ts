@@ -5,7 +5,7 @@
  * read so a migrated cluster keeps its peering. Pure.
  */
 import type { Node } from '../../src/model/index.js';
-import { familyIs } from '../../src/config/agent.js';
+import { familyIs } from '../../src/config/index.js';
 import { parseAsNumber, parseCidr } from '../../src/model/index.js';
 
 export const NODE_BGP_ANNOTATIONS = {

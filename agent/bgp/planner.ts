@@ -19,7 +19,7 @@ import type { BGPConfiguration, BGPPeer, IPPool } from '../../src/model/index.js
 import { DEFAULT_AS_NUMBER, DEFAULT_BGP_PORT, parseCidr, parseGoDuration, parsePeerIp } from '../../src/model/index.js';
 import { compileSelector, parseSelector } from '../../src/selector/index.js';
 import type { NodeBgp } from './node-bgp.js';
-import { familyIs } from '../../src/config/agent.js';
+import { familyIs } from '../../src/config/index.js';
 
 export interface SecretRef {
   readonly name: string;

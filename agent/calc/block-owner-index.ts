@@ -10,7 +10,7 @@
  * undeleted BlockAffinity stands in for a block the graph has not seen (yet). A deleted block, or
  * an affinity that is pending or being deleted, owns nothing.
  */
-import type { Resource } from '../../src/model/kinds.js';
+import type { Resource } from '../../src/model/index.js';
 import { canonicalCidr } from './addr.js';
 
 export interface BlockOwnerListener {

@@ -3,7 +3,7 @@
  * it reads; an upsert or removal is handed to those nodes as `(key, object | undefined)` (undefined:
  * removed), in registration order. Kinds nobody reads are ignored. Pure and synchronous.
  */
-import type { KindId, Resource } from '../../src/model/kinds.js';
+import type { KindId, Resource } from '../../src/model/index.js';
 import type { ResourceUpdate } from './types.js';
 
 export type ResourceHandler = (key: string, obj: Resource | undefined) => void;

@@ -14,7 +14,7 @@
  * deferred to `flush()`.
  */
 import { createHash } from 'node:crypto';
-import type { Resource } from '../../src/model/kinds.js';
+import type { Resource } from '../../src/model/index.js';
 import { hostPrefix } from './addr.js';
 import type { CalcConfig, LocalEndpoint, WorkloadEndpointRegistration } from './types.js';
 

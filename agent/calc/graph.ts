@@ -24,7 +24,7 @@
  *                                                                               -OUTPUT, nat -POSTROUTING
  *  in-sync ─────────────────────▶ Sequencer: holds everything until then, then emits in dependency order
  */
-import type { KindId, Resource } from '../../src/model/kinds.js';
+import type { KindId, Resource } from '../../src/model/index.js';
 import { BlockOwnerIndex } from './block-owner-index.js';
 import { EndpointChainRenderer } from './chain-renderer.js';
 import { Dispatcher } from './dispatcher.js';

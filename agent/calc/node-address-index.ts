@@ -8,7 +8,7 @@
  * `margay.dev/IPv6Address` (and Calico's `projectcalico.org/…`, for migrated clusters), then the
  * first `InternalIP` of each family in status.addresses. A prefix length (`10.0.0.1/24`) is dropped.
  */
-import type { Resource } from '../../src/model/kinds.js';
+import type { Resource } from '../../src/model/index.js';
 import { canonicalCidr } from './addr.js';
 import type { IpFamily } from './types.js';
 

@@ -8,7 +8,7 @@
  * uses them (static-chains.ts) never refers to a missing set. A disabled pool still counts as "a
  * pool" (its addresses stay in use until released), as in Calico.
  */
-import type { Resource } from '../../src/model/kinds.js';
+import type { Resource } from '../../src/model/index.js';
 import { canonicalCidr } from './addr.js';
 import { allPoolsIpset, masqPoolsIpset } from './names.js';
 import type { DesiredIpset, IpFamily } from './types.js';

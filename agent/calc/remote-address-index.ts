@@ -12,7 +12,7 @@
  * (as Calico's IPAM writes it). The Pod wins when both speak for one address. Work is deferred to
  * `flush()`, so loading thousands of blocks is linear.
  */
-import type { Resource } from '../../src/model/kinds.js';
+import type { Resource } from '../../src/model/index.js';
 import { blockKeyOf, candidateBlockKeys, canonicalCidr, formatAddress } from './addr.js';
 
 export interface RemoteAddressListener {

@@ -3,7 +3,7 @@
  * inputs below into a stream of desired-state updates (DataplaneSink), and the dataplane
  * (agent/dataplane) turns those into kernel state. Nothing here knows about processes or timers.
  */
-import type { KindId, Resource } from '../../src/model/kinds.js';
+import type { KindId, Resource } from '../../src/model/index.js';
 
 export type IpFamily = 4 | 6;
 

@@ -4,7 +4,7 @@
  * old pod's NAT or established-flow verdicts). Until the flush has succeeded, `isBlocked(dst)` holds
  * the route to that address back (RouteReconciler). Failures keep the address queued and retry.
  */
-import type { ConntrackOps } from '../../src/kernel/conntrack-ops.js';
+import type { ConntrackOps } from '../../src/kernel/index.js';
 import { ApplyError, type ApplyStats } from './errors.js';
 import type { Reconciler } from './reconciler.js';
 

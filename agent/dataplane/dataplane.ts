@@ -17,10 +17,10 @@
  * - `waitForEndpoint(key)` resolves once the endpoint's routes, chains, neighbours, sysctls and MTU
  *   are in the kernel (for CNI ADD to return only when the pod is reachable).
  */
-import type { KernelAdapters } from '../../src/kernel/adapters.js';
+import type { KernelAdapters } from '../../src/kernel/index.js';
 import type { Logger } from '../../src/log.js';
-import { CHAINS, fromWorkloadChain, toWorkloadChain } from '../calc/names.js';
-import type { ChainTable, DataplaneSink, DesiredChain, DesiredIpset, DesiredRoute, IpFamily, LocalEndpoint } from '../calc/types.js';
+import { CHAINS, fromWorkloadChain, toWorkloadChain } from '../calc/index.js';
+import type { ChainTable, DataplaneSink, DesiredChain, DesiredIpset, DesiredRoute, IpFamily, LocalEndpoint } from '../calc/index.js';
 import { ConntrackFlusher } from './conntrack-flusher.js';
 import { EndpointWaitError, type ApplyStats } from './errors.js';
 import { IptablesReconciler } from './iptables-reconciler.js';

@@ -13,9 +13,9 @@
  * use them, removals after"). Members are compared in the form `ipset save` prints (a host prefix
  * without its /32 or /128).
  */
-import type { IpsetBackend } from '../../src/kernel/ipset-backend.js';
-import { renderAdd, renderCreate, renderDel, renderDestroy, renderFlush, renderSwap, tempIpsetName, type IpsetSpec } from '../../src/kernel/ipset-format.js';
-import type { DesiredIpset } from '../calc/types.js';
+import type { IpsetBackend } from '../../src/kernel/index.js';
+import { renderAdd, renderCreate, renderDel, renderDestroy, renderFlush, renderSwap, tempIpsetName, type IpsetSpec } from '../../src/kernel/index.js';
+import type { DesiredIpset } from '../calc/index.js';
 import { ApplyError, type ApplyStats } from './errors.js';
 import type { Reconciler } from './reconciler.js';
 

@@ -16,9 +16,9 @@
  * - Resync (first apply, after errors, periodically): `iptables-save` of the table, so a flushed
  *   chain, a deleted jump or a rule added by hand inside our chains is repaired.
  */
-import type { IptablesBackend } from '../../src/kernel/iptables-backend.js';
-import { renderRuleDelete, type IptablesTable, type SavedTable } from '../../src/kernel/iptables-format.js';
-import type { ChainTable, RuleArgs } from '../calc/types.js';
+import type { IptablesBackend } from '../../src/kernel/index.js';
+import { renderRuleDelete, type IptablesTable, type SavedTable } from '../../src/kernel/index.js';
+import type { ChainTable, RuleArgs } from '../calc/index.js';
 import { ApplyError, type ApplyStats } from './errors.js';
 import { hashOfComment, hashRules, renderChainEdit, renderChainRemoval, renderHashedRule, type HashedRule } from './iptables-render.js';
 import type { Reconciler } from './reconciler.js';

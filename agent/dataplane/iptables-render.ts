@@ -8,9 +8,9 @@
  * and the diff stays proportional to the change (Felix hashes by position and rewrites the tail).
  */
 import { createHash } from 'node:crypto';
-import { quoteIptablesArg, renderChainDecl, renderDeleteChain, renderFlushChain, validateChainName } from '../../src/kernel/iptables-format.js';
-import { OWNERSHIP } from '../../src/kernel/ownership.js';
-import type { RuleArgs } from '../calc/types.js';
+import { quoteIptablesArg, renderChainDecl, renderDeleteChain, renderFlushChain, validateChainName } from '../../src/kernel/index.js';
+import { OWNERSHIP } from '../../src/kernel/index.js';
+import type { RuleArgs } from '../calc/index.js';
 
 export interface HashedRule {
   readonly hash: string;

@@ -4,7 +4,7 @@
  * not exist (yet, or any more) is not an error: there is nothing to set. Without a resync a new
  * veth's MTU is set without reading it first (one `ip link set` — idempotent).
  */
-import type { LinkOps } from '../../src/kernel/link-ops.js';
+import type { LinkOps } from '../../src/kernel/index.js';
 import { ApplyError, type ApplyStats } from './errors.js';
 import type { Reconciler } from './reconciler.js';
 

@@ -4,8 +4,8 @@
  * apply. Only permanent entries on `mgy` interfaces are read back as ours; one that is not desired
  * (the pod is gone, the veth stayed) is deleted. Entries on a veth that has gone are skipped.
  */
-import type { NeighborEntry, NeighborOps } from '../../src/kernel/neighbor-ops.js';
-import { isOwnedInterface } from '../../src/kernel/ownership.js';
+import type { NeighborEntry, NeighborOps } from '../../src/kernel/index.js';
+import { isOwnedInterface } from '../../src/kernel/index.js';
 import { DeltaTracker } from './delta-tracker.js';
 import { ApplyError, type ApplyStats } from './errors.js';
 import type { Reconciler } from './reconciler.js';

@@ -13,11 +13,11 @@
  *   so an agent restart does not withdraw routes BGP has not re-learned yet.
  * - `isBlocked(dst)` holds back a route (conntrack of a reused pod address not yet flushed).
  */
-import { OWNERSHIP } from '../../src/kernel/ownership.js';
-import { canonicalRoute, MAIN_TABLE, routeKeyString, sameRoute, type KernelRoute, type NextHop, type RouteKey } from '../../src/kernel/route-format.js';
-import { KernelBatchError } from '../../src/kernel/errors.js';
-import type { RouteTable } from '../../src/kernel/route-table.js';
-import type { DesiredRoute } from '../calc/types.js';
+import { OWNERSHIP } from '../../src/kernel/index.js';
+import { canonicalRoute, MAIN_TABLE, routeKeyString, sameRoute, type KernelRoute, type NextHop, type RouteKey } from '../../src/kernel/index.js';
+import { KernelBatchError } from '../../src/kernel/index.js';
+import type { RouteTable } from '../../src/kernel/index.js';
+import type { DesiredRoute } from '../calc/index.js';
 import { DeltaTracker } from './delta-tracker.js';
 import { ApplyError, type ApplyStats } from './errors.js';
 import type { Reconciler } from './reconciler.js';

@@ -10,9 +10,9 @@
  * by hand is set back within the refresh interval. Keys of an interface that has gone (the pod was
  * deleted before its endpoint was) are skipped, not retried forever.
  */
-import type { SysctlOps } from '../../src/kernel/sysctl-ops.js';
-import { normalizeSysctlKey } from '../../src/kernel/sysctl-ops.js';
-import type { IpFamily } from '../calc/types.js';
+import type { SysctlOps } from '../../src/kernel/index.js';
+import { normalizeSysctlKey } from '../../src/kernel/index.js';
+import type { IpFamily } from '../calc/index.js';
 import { ApplyError, type ApplyStats } from './errors.js';
 import type { Reconciler } from './reconciler.js';
 

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import type { Datastore, WatchEvent, WatchHandle } from '../../src/datastore/types.js';
-import { VersionExpiredError } from '../../src/datastore/types.js';
-import type { KindId, Resource } from '../../src/model/kinds.js';
-import type { ResourceOf } from '../../src/model/validate.js';
+import type { Datastore, WatchEvent, WatchHandle } from '../../src/datastore/index.js';
+import { VersionExpiredError } from '../../src/datastore/index.js';
+import type { KindId, Resource } from '../../src/model/index.js';
+import type { ResourceOf } from '../../src/model/index.js';
 import { Backoff, type BackoffPolicy, type Clock, Lifecycle, realClock, type Service, type Timer } from '../../src/runtime/index.js';
 /**
  * ResourceCache keeps an in-memory copy of the kinds the agent reads, fed by one datastore watch per

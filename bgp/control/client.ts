@@ -4,7 +4,7 @@
  * not pay for at start-up (docs/startup.md).
  */
 import { MargayError } from '../../src/errors.js';
-import type { AnnounceRequest, PeerStatusView, RibQuery, RibQueryResult } from '../speaker/types.js';
+import type { AnnounceRequest, PeerStatusView, RibQuery, RibQueryResult } from '../speaker/index.js';
 
 export class ControlClientError extends MargayError {
   readonly code = 'MGY_BGP_CONTROL_CLIENT';

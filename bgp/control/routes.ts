@@ -12,7 +12,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { MargayError } from '../../src/errors.js';
-import type { AnnounceRequest, PeerStatusView, RibQuery, RibQueryResult } from '../speaker/types.js';
+import type { AnnounceRequest, PeerStatusView, RibQuery, RibQueryResult } from '../speaker/index.js';
 
 export interface ControlHandler {
   peers(): readonly PeerStatusView[];

@@ -17,9 +17,9 @@
  *   FibApplyError; the FibSyncLoop logs it and retries with back-off.
  */
 import { MargayError } from '../../src/errors.js';
-import { OWNERSHIP } from '../../src/kernel/ownership.js';
-import type { KernelRoute, RouteKey } from '../../src/kernel/route-format.js';
-import type { RouteTable } from '../../src/kernel/route-table.js';
+import { OWNERSHIP } from '../../src/kernel/index.js';
+import type { KernelRoute, RouteKey } from '../../src/kernel/index.js';
+import type { RouteTable } from '../../src/kernel/index.js';
 
 export interface FibChange {
   readonly prefix: string;

@@ -8,7 +8,7 @@
  *    a Hard Reset (Cease 9); an administrative stop or de-configuration by us is the caller's decision and
  *    is reported as not graceful here.
  */
-import { CEASE_SUBCODE, ERR } from '../codec/constants.js';
+import { CEASE_SUBCODE, ERR } from '../codec/index.js';
 import type { DownReason, Negotiated, OutNotification } from './types.js';
 
 export function isGracefulRestartDown(why: DownReason, n: Negotiated, localNotificationBit: boolean): boolean {

@@ -3,9 +3,9 @@
  * negotiation of hold time and capabilities. Pure. The codec has already checked the message's syntax
  * (version, parameter and capability encoding); this checks what needs the session's configuration.
  */
-import { AFI, SAFI, familyKey, type FamilyKey } from '../codec/constants.js';
-import { validateOpen as validateOpenSyntax } from '../codec/open.js';
-import type { OpenMessage } from '../codec/types.js';
+import { AFI, SAFI, familyKey, type FamilyKey } from '../codec/index.js';
+import { validateOpen as validateOpenSyntax } from '../codec/index.js';
+import type { OpenMessage } from '../codec/index.js';
 import type { FsmConfig, Negotiated, OutNotification, PeerAsSpec } from './types.js';
 
 export function routerIdToText(id: number): string {

@@ -9,7 +9,7 @@
  *  - a failed outgoing connect in Connect goes to Active and waits for ConnectRetry (as BIRD does);
  *  - an event a state does not expect is an FSM error (5/<RFC 6608 subcode>) once TCP is up, else ignored.
  */
-import { CEASE_SUBCODE, ERR, FSM_SUBCODE, familyKey } from '../codec/constants.js';
+import { CEASE_SUBCODE, ERR, FSM_SUBCODE, familyKey } from '../codec/index.js';
 import { negotiate, validateOpen } from './negotiate.js';
 import type { DownReason, FsmAction, FsmCtx, FsmEvent, OutNotification, SessionState, Step, TimerName } from './types.js';
 

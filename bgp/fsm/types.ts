@@ -5,9 +5,9 @@
  * opened), resolves collisions between them (collision.ts, §6.8) and applies back-off between attempts
  * (backoff.ts). Timers, sockets and sends come back as data: the FSM never does I/O.
  */
-import type { FamilyKey } from '../codec/constants.js';
-import type { AddPathMode, OpenMessage, UpdateMessage, RouteRefreshMessage, NotificationMessage } from '../codec/types.js';
-import type { BgpProtocolError } from '../codec/errors.js';
+import type { FamilyKey } from '../codec/index.js';
+import type { AddPathMode, OpenMessage, UpdateMessage, RouteRefreshMessage, NotificationMessage } from '../codec/index.js';
+import type { BgpProtocolError } from '../codec/index.js';
 
 export const STATES = ['Idle', 'Connect', 'Active', 'OpenSent', 'OpenConfirm', 'Established'] as const;
 export type SessionState = (typeof STATES)[number];

@@ -1,7 +1,7 @@
 /**
  * The method surface of `Rib` (bgp/rib/rib.ts), published first so the speaker can code against it.
  */
-import type { PolicyDefinition } from '../policy/types.js';
+import type { RoutePolicy } from '../route-policy/index.js';
 import type {
   UnsendableRoute, BestPathChange, Family, IngestResult, PeerRibCounts, RibNegotiated, RibPeerConfig, RibQuery, RibRoute, RibUpdate,
 } from './types.js';
@@ -50,8 +50,8 @@ export interface RibApi {
   queryRoutes(query: RibQuery): RibRoute[];
   countRoutes(query?: Pick<RibQuery, 'family' | 'peer'>): { readonly prefixes: number; readonly paths: number };
   peerCounts(id: string): PeerRibCounts;
-  setImportPolicy(id: string, policy: PolicyDefinition | undefined): void;
-  setExportPolicy(id: string, policy: PolicyDefinition | undefined): void;
+  setImportPolicy(id: string, policy: RoutePolicy | undefined): void;
+  setExportPolicy(id: string, policy: RoutePolicy | undefined): void;
 }
 
 /**

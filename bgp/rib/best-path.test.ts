@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { PolicyDefinition } from '../policy/types.js';
+import type { RoutePolicy } from '../route-policy/types.js';
 import { SEG } from './attrs.js';
 import { Rib } from './rib.js';
 import { update, type TestRoute } from './test-helpers.js';
 import type { RibOptions, RibPeerConfig } from './types.js';
 
-const ACCEPT: PolicyDefinition = { name: 'all', statements: [], defaultResult: 'accept' };
+const ACCEPT: RoutePolicy = { name: 'all', statements: [], defaultResult: 'accept' };
 
 interface P { id: string; address: string; as: number; routerId?: string; igpCost?: number }
 

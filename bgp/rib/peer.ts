@@ -1,7 +1,7 @@
 /**
  * Runtime state of one peer inside the RIB (index 0 is the local pseudo-peer for originated routes).
  */
-import type { CompiledPolicy } from '../policy/compile.js';
+import type { CompiledRoutePolicy } from '../route-policy/index.js';
 import { parseAddressBytes } from '../../src/net/index.js';
 import type { AttrSet } from './attr-store.js';
 import type { PeerFacts } from './best-path.js';
@@ -44,8 +44,8 @@ export interface PeerRt extends PeerFacts {
   igpCost: number | undefined;
   up: boolean;
   neg: RibNegotiated | undefined;
-  importPolicy: CompiledPolicy | undefined;
-  exportPolicy: CompiledPolicy | undefined;
+  importPolicy: CompiledRoutePolicy | undefined;
+  exportPolicy: CompiledRoutePolicy | undefined;
   /** Per family: received set id → import result (null: rejected). */
   readonly importCache: [Map<number, AttrSet | null>, Map<number, AttrSet | null>];
   /** Per family: Loc-RIB set id → per source peer index → export result. */

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import * as fc from 'fast-check';
-import type { PolicyDefinition } from '../policy/types.js';
+import type { RoutePolicy } from '../route-policy/types.js';
 import { Rib } from './rib.js';
 import { decodeOut, update } from './test-helpers.js';
 import type { Family, RibNegotiated } from './types.js';
 
-const ACCEPT: PolicyDefinition = { name: 'all', statements: [], defaultResult: 'accept' };
-const ONLY_LOW: PolicyDefinition = { name: 'low', defaultResult: 'reject', statements: [{ match: { prefix: { entries: [{ prefix: '10.0.0.0/24', le: 32 }, { prefix: '2001:db8::/40', le: 128 }] } } }] };
+const ACCEPT: RoutePolicy = { name: 'all', statements: [], defaultResult: 'accept' };
+const ONLY_LOW: RoutePolicy = { name: 'low', defaultResult: 'reject', statements: [{ match: { prefix: { entries: [{ prefix: '10.0.0.0/24', le: 32 }, { prefix: '2001:db8::/40', le: 128 }] } } }] };
 const PREFIXES = ['10.0.0.0/24', '10.0.1.0/24', '10.0.0.128/25', '2001:db8::/48', '2001:db9::/48'];
 const PEERS = ['p1', 'p2', 'p3'] as const;
 const NEG: RibNegotiated = { peerRouterId: '1.1.1.1', fourOctetAs: true, families: ['ipv4', 'ipv6'], addPathReceive: ['ipv4', 'ipv6'] };

@@ -4,14 +4,14 @@
  * advertised, counted as not accepted, shown with its reason.
  */
 import { describe, expect, it } from 'vitest';
-import type { PolicyDefinition } from '../policy/types.js';
+import type { RoutePolicy } from '../route-policy/types.js';
 import { checkNextHop, nextHopFacts } from './next-hop-check.js';
 import { parseAddressBytes } from '../../src/net/index.js';
 import { Rib } from './rib.js';
 import { decodeOut, update } from './test-helpers.js';
 import type { RibNegotiated, RibPeerConfig } from './types.js';
 
-const ACCEPT: PolicyDefinition = { name: 'all', statements: [], defaultResult: 'accept' };
+const ACCEPT: RoutePolicy = { name: 'all', statements: [], defaultResult: 'accept' };
 const NEG: RibNegotiated = { peerRouterId: '9.9.9.9', fourOctetAs: true, families: ['ipv4', 'ipv6'] };
 
 /** The black-box rig's shape: raw peers on 10.30.0.0/24 (we are .1), a collector on 10.31.0.0/24. */

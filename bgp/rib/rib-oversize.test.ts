@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import * as fc from 'fast-check';
 import { InvariantError } from '../../src/errors.js';
-import type { PolicyDefinition } from '../policy/types.js';
+import type { RoutePolicy } from '../route-policy/types.js';
 import { EMPTY_ATTRS, SEG, encodeAttrs, type RouteAttrs } from './attrs.js';
 import { parseAddressBytes } from '../../src/net/index.js';
 import { formatPrefix, parsePrefix } from '../attrs/index.js';
@@ -16,7 +16,7 @@ import { decodeOut, update } from './test-helpers.js';
 import type { RibNegotiated, RibPeerConfig } from './types.js';
 import { UpdateWriter } from './update-writer.js';
 
-const ACCEPT: PolicyDefinition = { name: 'all', statements: [], defaultResult: 'accept' };
+const ACCEPT: RoutePolicy = { name: 'all', statements: [], defaultResult: 'accept' };
 const NEG: RibNegotiated = { peerRouterId: '9.9.9.9', fourOctetAs: true, families: ['ipv4', 'ipv6'] };
 const unknownAttr = (size: number) => ({ flags: 0xc0, type: 0xfa, value: new Uint8Array(size).fill(0x5a) });
 

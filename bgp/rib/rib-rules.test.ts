@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { WELL_KNOWN } from '../attrs/index.js';
-import type { PolicyDefinition } from '../policy/types.js';
+import type { RoutePolicy } from '../route-policy/types.js';
 import { Rib } from './rib.js';
 import { decodeOut, update } from './test-helpers.js';
 import type { RibNegotiated, RibOptions, RibPeerConfig } from './types.js';
 
-const ACCEPT: PolicyDefinition = { name: 'all', statements: [], defaultResult: 'accept' };
+const ACCEPT: RoutePolicy = { name: 'all', statements: [], defaultResult: 'accept' };
 const NEG: RibNegotiated = { peerRouterId: '9.9.9.9', fourOctetAs: true, families: ['ipv4'] };
 const BIG = 1 << 20;
 

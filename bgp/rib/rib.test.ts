@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { PolicyDefinition } from '../policy/types.js';
+import type { RoutePolicy } from '../route-policy/types.js';
 import { Rib, RibStateError } from './rib.js';
 import { decodeOut, eorV6, update } from './test-helpers.js';
 import type { RibNegotiated, RibPeerConfig } from './types.js';
 
-const ACCEPT: PolicyDefinition = { name: 'all', statements: [], defaultResult: 'accept' };
+const ACCEPT: RoutePolicy = { name: 'all', statements: [], defaultResult: 'accept' };
 const NEG: RibNegotiated = { peerRouterId: '9.9.9.9', fourOctetAs: true, families: ['ipv4', 'ipv6'] };
 
 function ebgp(id: string, address: string, peerAs: number, extra: Partial<RibPeerConfig> = {}): RibPeerConfig {

@@ -12,8 +12,8 @@
  * Pure: no I/O, no timers, no logger. Errors: RibStateError for calls that break the contract.
  */
 import { MargayError } from '../../src/errors.js';
-import { compilePolicy } from '../policy/compile.js';
-import type { PolicyDefinition } from '../policy/types.js';
+import { compileRoutePolicy } from '../route-policy/index.js';
+import type { RoutePolicy } from '../route-policy/index.js';
 import type { OriginateAttrs, RibApi, RibDiagnostics, RibSlicedRemoval } from './api.js';
 import { AttrStore, type AttrSet } from './attr-store.js';
 import { scanAttrs, type AttrScan } from './attrs.js';
@@ -101,10 +101,10 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
     this.#byId.set(config.id, p);
   }
 
-  /** Compiles first, assigns after: a bad policy (PolicyCompileError) leaves the peer unchanged. */
+  /** Compiles first, assigns after: a bad policy (RoutePolicyCompileError) leaves the peer unchanged. */
   #setPolicies(p: PeerRt, c: RibPeerConfig): void {
-    const imp = c.importPolicy ? compilePolicy(c.importPolicy, this.opts.prefixLists) : undefined;
-    const exp = c.exportPolicy ? compilePolicy(c.exportPolicy, this.opts.prefixLists) : undefined;
+    const imp = c.importPolicy ? compileRoutePolicy(c.importPolicy, this.opts.prefixLists) : undefined;
+    const exp = c.exportPolicy ? compileRoutePolicy(c.exportPolicy, this.opts.prefixLists) : undefined;
     p.importPolicy = imp;
     p.exportPolicy = exp;
   }
@@ -154,12 +154,12 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
     for (const t of this.peers) if (t) for (let f = 0; f < 2; f++) t.exportCache[f]!.clear();
   }
 
-  setImportPolicy(id: string, policy: PolicyDefinition | undefined): void {
+  setImportPolicy(id: string, policy: RoutePolicy | undefined): void {
     const p = this.peer(id);
     this.updatePeer({ ...p.config, importPolicy: policy });
   }
 
-  setExportPolicy(id: string, policy: PolicyDefinition | undefined): void {
+  setExportPolicy(id: string, policy: RoutePolicy | undefined): void {
     const p = this.peer(id);
     this.updatePeer({ ...p.config, exportPolicy: policy });
   }

@@ -4,7 +4,7 @@
  * Pure functions of (peer, source peer, attribute set, prefix context); the RIB caches their results
  * per attribute set when the peer's policy does not look at the prefix.
  */
-import type { RouteContext } from '../policy/compile.js';
+import type { RouteContext } from '../route-policy/index.js';
 import { prependAs } from '../attrs/index.js';
 import type { AttrSet, AttrStore } from './attr-store.js';
 import type { RouteAttrs } from './attrs.js';

@@ -3,7 +3,7 @@
  * decoded UPDATEs and session events and pulls encoded UPDATE buffers and best-path changes out.
  */
 import type { IpFamily } from '../../src/net/index.js';
-import type { PolicyDefinition, PrefixList } from '../policy/types.js';
+import type { RoutePolicy, PrefixList } from '../route-policy/index.js';
 
 /** Unicast families handled by the RIB. */
 /** The address family, spelled as everywhere in Margay (src/net). */
@@ -64,8 +64,8 @@ export interface RibPeerConfig {
   readonly allowAsIn?: number;
   /** Max accepted prefixes per family; exceeding it is reported by ingest. */
   readonly maxPrefixes?: number;
-  readonly importPolicy?: PolicyDefinition;
-  readonly exportPolicy?: PolicyDefinition;
+  readonly importPolicy?: RoutePolicy;
+  readonly exportPolicy?: RoutePolicy;
   /** Send MED to this eBGP peer (default: MED is not propagated to other ASes). */
   readonly sendMedToEbgp?: boolean;
   /** IGP cost to reach this peer's next hops (lower wins); omit when unknown (step skipped). */

@@ -4,9 +4,9 @@
  */
 import { isIP } from 'node:net';
 import { ConfigError } from '../../src/errors.js';
-import { AFI, FAMILY, SAFI, familyAfi, familySafi } from '../codec/constants.js';
-import type { Capability } from '../codec/types.js';
-import { routerIdFromText } from '../fsm/negotiate.js';
+import { AFI, FAMILY, SAFI, familyAfi, familySafi } from '../codec/index.js';
+import type { Capability } from '../codec/index.js';
+import { routerIdFromText } from '../fsm/index.js';
 import type { SessionConfig, SessionConfigInput } from './types.js';
 
 export const SESSION_DEFAULTS = {

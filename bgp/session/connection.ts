@@ -20,17 +20,17 @@ import { type Clock, realClock, type Timer } from '../../src/runtime/index.js';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { MAX_EXTENDED_MESSAGE_LEN, MSG_TYPE } from '../codec/constants.js';
-import { BgpProtocolError } from '../codec/errors.js';
-import { Framer } from '../codec/framer.js';
-import { decodeMessage, decodeOptions } from '../codec/message.js';
-import { encodeNotification } from '../codec/notification.js';
-import { encodeKeepalive } from '../codec/route-refresh.js';
-import type { BgpMessage, DecodeOptions, OpenMessage, RouteRefreshMessage, UpdateMessage } from '../codec/types.js';
-import { jitter } from '../fsm/backoff.js';
-import { isSockoptAvailable, setRecvBuffer, SocketOptionError } from '../native/sockopt.js';
-import { step } from '../fsm/transitions.js';
-import type { DownReason, FsmAction, FsmCtx, FsmEvent, Negotiated, SessionState, TimerName } from '../fsm/types.js';
+import { MAX_EXTENDED_MESSAGE_LEN, MSG_TYPE } from '../codec/index.js';
+import { BgpProtocolError } from '../codec/index.js';
+import { Framer } from '../codec/index.js';
+import { decodeMessage, decodeOptions } from '../codec/index.js';
+import { encodeNotification } from '../codec/index.js';
+import { encodeKeepalive } from '../codec/index.js';
+import type { BgpMessage, DecodeOptions, OpenMessage, RouteRefreshMessage, UpdateMessage } from '../codec/index.js';
+import { jitter } from '../fsm/index.js';
+import { isSockoptAvailable, setRecvBuffer, SocketOptionError } from '../native/index.js';
+import { step } from '../fsm/index.js';
+import type { DownReason, FsmAction, FsmCtx, FsmEvent, Negotiated, SessionState, TimerName } from '../fsm/index.js';
 import { OWN_NEXT_HOP_LOG_MS, OwnNextHopWatch } from './own-next-hop.js';
 import { turnDeadline, yieldTurn } from './receive-budget.js';
 import type { SessionConfig } from './types.js';
@@ -86,6 +86,9 @@ export class Connection {
   /** The peer closed while messages were still queued: TcpFailed waits until they are processed. */
   #closedDetail: string | undefined;
   establishedAt = 0;
+  #holdSeconds = 0;
+  /** clock.now() at which the hold timer expires unless restarted again (see #startTimer). */
+  #holdDeadline = 0;
   #ownNextHop = new OwnNextHopWatch(undefined);
 
   constructor(
@@ -253,6 +256,16 @@ export class Connection {
   // ------------------------------------------------------------------------------------- timers
 
   #startTimer(t: TimerName, seconds: number): void {
+    if (t === 'hold' && this.#timers.has('hold') && seconds === this.#holdSeconds) {
+      // Restarted by every KEEPALIVE and UPDATE: move the deadline only; the armed timer, when it
+      // fires early, re-arms itself for what is left (one timer per hold time, not one per message).
+      this.#holdDeadline = this.clock.now() + seconds * 1000;
+      return;
+    }
+    if (t === 'hold') {
+      this.#holdSeconds = seconds;
+      this.#holdDeadline = this.clock.now() + seconds * 1000;
+    }
     this.#stopTimer(t);
     // RFC 4271 §10: ConnectRetry and Keepalive are jittered (×0.75..1) so peers do not synchronise.
     const ms = (t === 'connectRetry' || t === 'keepalive' ? jitter(seconds, this.random()) : seconds) * 1000;
@@ -261,6 +274,15 @@ export class Connection {
       this.#timerFired(t, seconds);
     }, ms);
     this.#timers.set(t, h);
+  }
+
+  /** The hold timer's real timeout, `ms` from now, keeping the deadline (see #startTimer). */
+  #armHold(ms: number, seconds: number): void {
+    const h = this.clock.setTimeout(() => {
+      this.#timers.delete('hold');
+      this.#timerFired('hold', seconds);
+    }, ms);
+    this.#timers.set('hold', h);
   }
 
   #stopTimer(t: TimerName): void {
@@ -275,6 +297,10 @@ export class Connection {
   }
 
   #timerFired(t: TimerName, seconds: number): void {
+    if (t === 'hold' && this.#holdDeadline > this.clock.now()) {
+      this.#armHold(this.#holdDeadline - this.clock.now(), seconds);
+      return;
+    }
     if (t === 'hold') {
       // Decide after the poll phase has read what the kernel holds (see the design comment): messages
       // waiting, or bytes read in that very turn (we were behind, not the peer), re-arm it. Bytes of a

@@ -22,4 +22,4 @@ export { TcpTransport } from './transport.js';
 export { makeSessionConfig, openCapabilities, SESSION_DEFAULTS } from './config.js';
 export { REAL_CLOCK, type Clock } from './connection.js';
 export { flushDeadline, yieldFlushTurn } from './receive-budget.js';
-export { isSockoptAvailable, SocketOptionError } from '../native/sockopt.js';
+export { isSockoptAvailable, SocketOptionError } from '../native/index.js';

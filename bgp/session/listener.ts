@@ -11,9 +11,9 @@
 import { PrefixSyntaxError } from '../../src/net/index.js';
 import net, { type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { parseAddress, parsePrefix, type ParsedPrefix } from '../codec/prefix.js';
+import { parseAddress, parsePrefix, type ParsedPrefix } from '../codec/index.js';
 import { MargayError } from '../../src/errors.js';
-import { SocketOptionError, setGtsm, setMinTtl, setTcpMd5, setTtl } from '../native/sockopt.js';
+import { SocketOptionError, setGtsm, setMinTtl, setTcpMd5, setTtl } from '../native/index.js';
 import type { Session } from './session.js';
 import { connectionRejectedNotification } from './session.js';
 import { childWithout } from './log-bindings.js';

@@ -6,8 +6,8 @@
  * line per OWN_NEXT_HOP_LOG_MS carrying how many UPDATEs it stands for — a peer sending a whole table
  * this way must not flood the log. Pure apart from the clock value it is given.
  */
-import { parseAddress } from '../codec/prefix.js';
-import type { UpdateMessage } from '../codec/types.js';
+import { parseAddress } from '../codec/index.js';
+import type { UpdateMessage } from '../codec/index.js';
 
 export const OWN_NEXT_HOP_LOG_MS = 60_000;
 

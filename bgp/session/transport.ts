@@ -5,7 +5,7 @@
  */
 import net, { type Socket } from 'node:net';
 import { MargayError } from '../../src/errors.js';
-import { closeFd, createTcpSocket, setGtsm, setTcpMd5 } from '../native/sockopt.js';
+import { closeFd, createTcpSocket, setGtsm, setTcpMd5 } from '../native/index.js';
 import type { ConnectOptions, Transport } from './types.js';
 
 export class TcpTransport implements Transport {

@@ -2,11 +2,11 @@
  * Public types of a BGP session (one configured or dynamic peer). See session.ts for the design.
  */
 import type { Socket } from 'node:net';
-import type { FamilyKey } from '../codec/constants.js';
-import type { Capability, NotificationMessage, RouteRefreshMessage, UpdateMessage } from '../codec/types.js';
-import type { DownReason, FsmConfig, Negotiated, SessionState } from '../fsm/types.js';
+import type { FamilyKey } from '../codec/index.js';
+import type { Capability, NotificationMessage, RouteRefreshMessage, UpdateMessage } from '../codec/index.js';
+import type { DownReason, FsmConfig, Negotiated, SessionState } from '../fsm/index.js';
 
-export type { DownReason, Negotiated, SessionState, PeerAsSpec, GracefulRestartOffer } from '../fsm/types.js';
+export type { DownReason, Negotiated, SessionState, PeerAsSpec, GracefulRestartOffer } from '../fsm/index.js';
 
 /** Exponential, capped, jittered back-off between connection attempts after errors. */
 export interface BackoffConfig {

@@ -5,10 +5,10 @@
 import { InvariantError } from '../../src/errors.js';
 import type { Socket } from 'node:net';
 import type { Logger } from '../../src/log.js';
-import type { OutNotification } from '../fsm/types.js';
-import { Rib } from '../rib/rib.js';
+import type { OutNotification } from '../fsm/index.js';
+import { Rib } from '../rib/index.js';
 import { BgpListener, makeSessionConfig, normalizeAddress, Session, TcpTransport } from '../session/index.js';
-import type { ConnectOptions, PeerStatus, SessionConfigInput, SessionEvents, Transport } from '../session/types.js';
+import type { ConnectOptions, PeerStatus, SessionConfigInput, SessionEvents, Transport } from '../session/index.js';
 import type { ListenerFactory, ListenerPort, RibFactory, SessionFactory, SessionPort } from './ports.js';
 
 export const defaultRibFactory: RibFactory = (options) => new Rib(options);

@@ -5,7 +5,7 @@
  * Pure functions over a snapshot; the snapshot source is a port so tests pass a table.
  */
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
-import type { FibChange } from '../fib/fib-sync.js';
+import type { FibChange } from '../fib/index.js';
 import { prefixTextContains } from '../../src/net/index.js';
 import type { BestPathChange, Family } from './types.js';
 

@@ -13,10 +13,10 @@
  */
 import type { Clock, Timer } from '../../src/runtime/index.js';
 import type { Logger } from '../../src/log.js';
-import { CEASE_SUBCODE, ERR } from '../codec/constants.js';
-import type { RouteRefreshMessage, UpdateMessage } from '../codec/types.js';
-import type { DownReason, Negotiated } from '../session/types.js';
-import type { Family, RibNegotiated } from '../rib/types.js';
+import { CEASE_SUBCODE, ERR } from '../codec/index.js';
+import type { RouteRefreshMessage, UpdateMessage } from '../codec/index.js';
+import type { DownReason, Negotiated } from '../session/index.js';
+import type { Family, RibNegotiated } from '../rib/index.js';
 import type { SessionPort } from './ports.js';
 import { familyOfKey, type PeerSettings } from './translate.js';
 

@@ -4,9 +4,9 @@
  * behind these ports means it is tested without sockets and adapts to the modules in one place.
  */
 import type { Logger } from '../../src/log.js';
-import type { OutNotification } from '../fsm/types.js';
-import type { RibApi, RibSlicedRemoval } from '../rib/api.js';
-import type { PeerStatus, SessionConfigInput, SessionEvents } from '../session/types.js';
+import type { OutNotification } from '../fsm/index.js';
+import type { RibApi, RibSlicedRemoval } from '../rib/index.js';
+import type { PeerStatus, SessionConfigInput, SessionEvents } from '../session/index.js';
 
 export interface SessionPort {
   on<E extends keyof SessionEvents>(event: E, fn: (...args: SessionEvents[E]) => void): unknown;

@@ -16,21 +16,22 @@
  * and hold timers of every session keep running while a big table moves (issue: "never starved").
  */
 import { type Clock, realClock, sleep, type Timer } from '../../src/runtime/index.js';
+import { DynamicBackoff } from './dynamic-backoff.js';
+import { planReconfigure, type ReconfigureAction, type ReconfigureSummary } from './reconfigure-plan.js';
 import { assert } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
-import { OWNERSHIP } from '../../src/kernel/ownership.js';
-import type { RouteTable } from '../../src/kernel/route-table.js';
-import { CEASE_SUBCODE, ERR } from '../codec/constants.js';
-import { shutdownData } from '../codec/notification.js';
-import { FibSync } from '../fib/fib-sync.js';
-import { FibSyncLoop } from '../fib/fib-loop.js';
+import { OWNERSHIP } from '../../src/kernel/index.js';
+import { CEASE_SUBCODE, ERR } from '../codec/index.js';
+import { shutdownData } from '../codec/index.js';
+import { FibSync } from '../fib/index.js';
+import { FibSyncLoop } from '../fib/index.js';
 import { flushDeadline, yieldFlushTurn } from '../session/index.js';
-import type { Family } from '../rib/types.js';
-import { deviceOf, fibChanges, linkFacts, systemInterfaces, type InterfaceSource } from './interfaces.js';
+import type { Family } from '../rib/index.js';
+import { deviceOf, fibChanges, linkFacts, systemInterfaces } from './interfaces.js';
 import { SpeakerPeer, type PeerHost } from './peer.js';
-import type { ListenerFactory, ListenerPort, RibFactory, RibPort, SessionFactory } from './ports.js';
+import type { ListenerPort, RibPort, SessionFactory } from './ports.js';
 import {
-  fibAccept, matchListenRange, peerChange, policyDefinitions, ribOptions, ribPeerConfig, sessionInput,
+  fibAccept, matchListenRange, policyDefinitions, ribOptions, ribPeerConfig, sessionInput,
   type PeerSettings, type SpeakerConfig,
 } from './translate.js';
 import type { AnnounceRequest, BestPathChange, PeerStatusView, RibQuery, RibQueryResult } from './types.js';
@@ -38,42 +39,10 @@ import { peerStatusView, queryRibView } from './views.js';
 
 export type { SpeakerConfig } from './translate.js';
 
-export interface SpeakerDeps {
-  readonly log: Logger;
-  /** The real Session / listener / Rib come from adapters.ts (`defaultSpeakerPorts()`); tests pass fakes. */
-  readonly sessions: SessionFactory;
-  readonly listener: ListenerFactory;
-  readonly ribFactory: RibFactory;
-  /** FIB sync target; FIB sync runs only when given and config.fib.enabled. */
-  readonly routeTable?: RouteTable;
-  /** We are restarting (GR R bit in the first OPENs). Default: true when the FIB already holds our routes. */
-  readonly restarting?: boolean;
-  /** Time and timers (default: the real clock). */
-  readonly clock?: Clock;
-  /** @deprecated pass `clock`; still honoured for the current time when `clock` is absent. */
-  readonly now?: () => number;
-  /**
-   * Keep the RIB's best-path change stream (onBestPathChange). Default: only when FIB sync runs, since
-   * tracking costs time and memory at full-table scale.
-   */
-  readonly trackBestPaths?: boolean;
-  /** This host's interfaces (link-local next hops, NEXT_HOP checks); default os.networkInterfaces(). */
-  readonly interfaces?: InterfaceSource;
-  /**
-   * Forwarding state survives our restart outside the speaker (margay-node's route reconciler keeps
-   * the kernel routes): set the GR F bit when restarting even without FIB sync here.
-   */
-  readonly forwardingPreserved?: boolean;
-}
+import type { SpeakerDeps } from './speaker-deps.js';
+export type { SpeakerDeps };
 
-export interface ReconfigureSummary {
-  readonly added: number;
-  readonly removed: number;
-  readonly reset: number;
-  readonly updated: number;
-  readonly unchanged: number;
-  readonly restartedAll: boolean;
-}
+export type { ReconfigureSummary } from './reconfigure-plan.js';
 
 /** Outbound bytes per peer per flush step, and best-path changes per step (see #flush). */
 const FLUSH_STEP = 32 * 1024;
@@ -88,13 +57,10 @@ export class BgpSpeaker {
   readonly #log: Logger;
   readonly #deps: SpeakerDeps;
   #rib!: RibPort;
-  #policies = new Map<string, import('../policy/types.js').PolicyDefinition>();
+  #policies = new Map<string, import('../route-policy/types.js').RoutePolicy>();
   readonly #peers = new Map<string, SpeakerPeer>();
-  /**
-   * Dynamic neighbours are forgotten with their session, but a max-prefix back-off (RFC 4486) must
-   * outlive it: address → until (ms; Infinity for `action: shutdown`), bounded, expired entries dropped.
-   */
-  readonly #dynamicBackoff = new Map<string, number>();
+  /** Max-prefix back-off of dynamic neighbours, outliving their sessions (dynamic-backoff.ts). */
+  readonly #dynamicBackoff = new DynamicBackoff(DYNAMIC_BACKOFF_MAX);
   #listener: ListenerPort | undefined;
   #fib: FibSyncLoop | undefined;
   readonly #subscribers = new Set<(changes: readonly BestPathChange[]) => void>();
@@ -209,75 +175,76 @@ export class BgpSpeaker {
     this.#log.info('speaker stopped');
   }
 
-  /** Applies a new config without dropping unaffected sessions. */
+  /**
+   * Applies a new config without dropping unaffected sessions: planReconfigure (pure, in
+   * reconfigure-plan.ts) decides, this carries the plan out.
+   */
   async reconfigure(next: SpeakerConfig): Promise<ReconfigureSummary> {
     const cur = this.#config;
-    const global = ['asn', 'routerId', 'routeReflector', 'ebgpRequiresPolicy', 'multipath', 'listen'] as const;
-    if (global.some((k) => JSON.stringify(cur[k]) !== JSON.stringify(next[k]))) {
+    const running = [...this.#peers.values()].map((p) => ({ address: p.settings.address, dynamic: p.dynamic, settings: p.settings }));
+    const plan = planReconfigure({ config: cur, peers: running }, next);
+    if (plan.summary.restartedAll) {
       this.#log.warn('global BGP settings changed: restarting every session (Cease 6)');
-      const n = cur.peers.length;
       await this.#restartAll(next);
-      return { added: next.peers.length, removed: n, reset: 0, updated: 0, unchanged: 0, restartedAll: true };
+      return plan.summary;
     }
-    if (JSON.stringify(cur.fib) !== JSON.stringify(next.fib)) this.#log.warn('fib settings change takes effect on restart');
     this.#config = next;
-    const oldPolicies = this.#policies;
     this.#policies = new Map(policyDefinitions(next));
-    const policyChanged = (name: string | undefined): boolean =>
-      name !== undefined && JSON.stringify(oldPolicies.get(name)) !== JSON.stringify(this.#policies.get(name));
+    for (const a of plan.actions) this.#applyReconfigure(a, cur, next);
+    this.#scheduleFlush();
+    return plan.summary;
+  }
+
+  #applyReconfigure(a: ReconfigureAction, cur: SpeakerConfig, next: SpeakerConfig): void {
     const sessions = this.#deps.sessions;
-    let added = 0, removed = 0, reset = 0, updated = 0, unchanged = 0;
-    const wanted = new Map(next.peers.map((p) => [p.address, p] as const));
-    for (const [addr, peer] of [...this.#peers]) {
-      if (peer.dynamic) {
-        const range = matchListenRange(next, addr);
-        if (!range || wanted.has(addr)) {
-          this.#removePeer(peer, CEASE_SUBCODE.PEER_DECONFIGURED);
-          removed++;
-        }
-        continue;
-      }
-      const want = wanted.get(addr);
-      if (!want) {
-        this.#removePeer(peer, CEASE_SUBCODE.PEER_DECONFIGURED);
-        removed++;
-        continue;
-      }
-      const change = peerChange(peer.settings, want);
-      if (change === 'reset') {
-        this.#removePeer(peer, CEASE_SUBCODE.OTHER_CONFIG_CHANGE, true);
-        const p = this.#addPeer(want, false, sessions, false);
-        p.ribRegistered = peer.ribRegistered;
+    switch (a.do) {
+      case 'restart-all': // handled by reconfigure (async)
+        return;
+      case 'warn':
+        this.#log.warn(a.message);
+        return;
+      case 'remove-peer':
+        this.#removePeer(this.#peers.get(a.address)!, CEASE_SUBCODE.PEER_DECONFIGURED);
+        return;
+      case 'reset-peer': {
+        const old = this.#peers.get(a.address)!;
+        this.#removePeer(old, CEASE_SUBCODE.OTHER_CONFIG_CHANGE, true);
+        const p = this.#addPeer(a.peer, false, sessions, false);
+        p.ribRegistered = old.ribRegistered;
         p.ribStale = true;
         this.#listener?.register(p.session);
         p.start();
-        reset++;
-      } else if (change === 'rib' || policyChanged(want.import) || policyChanged(want.export)) {
-        peer.settings = want;
+        return;
+      }
+      case 'update-peer': {
+        const peer = this.#peers.get(a.address)!;
+        peer.settings = a.peer;
         if (peer.ribRegistered && peer.peerAs !== undefined) {
           const local = peer.localAddress ?? '0.0.0.0';
-          peer.linkFacts = linkFacts((this.#deps.interfaces ?? systemInterfaces)(), local, want.address, want);
-          this.#rib.updatePeer(ribPeerConfig(next, want, peer.id, { peerAs: peer.peerAs, localAddress: local, link: peer.linkFacts }, this.#policies));
+          peer.linkFacts = linkFacts((this.#deps.interfaces ?? systemInterfaces)(), local, a.peer.address, a.peer);
+          this.#rib.updatePeer(ribPeerConfig(next, a.peer, peer.id, { peerAs: peer.peerAs, localAddress: local, link: peer.linkFacts }, this.#policies));
         }
-        updated++;
-      } else {
-        peer.settings = want;
-        unchanged++;
+        return;
       }
+      case 'keep-peer':
+        this.#peers.get(a.address)!.settings = a.peer;
+        return;
+      case 'add-peer': {
+        const peer = this.#addPeer(a.peer, false, sessions, false);
+        this.#listener?.register(peer.session);
+        peer.start();
+        return;
+      }
+      case 'add-listen-ranges':
+        this.#addRanges(a.ranges);
+        return;
+      case 'clear-dynamic-backoff':
+        this.#dynamicBackoff.clear();
+        return;
+      case 'reconcile-originated':
+        this.#reconcileOriginated(cur, next);
+        return;
     }
-    for (const p of next.peers) {
-      if (this.#peers.has(p.address)) continue;
-      const peer = this.#addPeer(p, false, sessions, false);
-      this.#listener?.register(peer.session);
-      peer.start();
-      added++;
-    }
-    const oldRanges = new Set(cur.listenRanges.map((r) => JSON.stringify(r)));
-    this.#addRanges(next.listenRanges.filter((r) => !oldRanges.has(JSON.stringify(r))));
-    if (JSON.stringify(cur.listenRanges) !== JSON.stringify(next.listenRanges)) this.#dynamicBackoff.clear(); // a reload lets them retry
-    this.#reconcileOriginated(cur, next);
-    this.#scheduleFlush();
-    return { added, removed, reset, updated, unchanged, restartedAll: false };
   }
 
   async #restartAll(next: SpeakerConfig): Promise<void> {
@@ -366,7 +333,7 @@ export class BgpSpeaker {
   }
 
   /** Ranges go to the listener once; whether an address is still welcome is decided per connection. */
-  #addRanges(ranges: SpeakerConfig['listenRanges']): void {
+  #addRanges(ranges: readonly SpeakerConfig['listenRanges'][number][]): void {
     for (const r of ranges) {
       this.#listener?.addRange({ prefix: r.prefix, md5Password: r.password, ttlSecurityHops: r.ttlSecurity }, (addr) =>
         this.#acceptDynamic(addr, this.#deps.sessions),
@@ -379,13 +346,10 @@ export class BgpSpeaker {
     if (!range || this.#stopped) return undefined;
     const existing = this.#peers.get(address);
     if (existing) return existing.session;
-    const until = this.#dynamicBackoff.get(address);
+    const until = this.#dynamicBackoff.refusedUntil(address, this.#now());
     if (until !== undefined) {
-      if (until > this.#now()) {
-        this.#log.info({ peer: address, range: range.prefix, untilMs: until }, 'dynamic neighbour refused: max-prefix back-off');
-        return undefined;
-      }
-      this.#dynamicBackoff.delete(address);
+      this.#log.info({ peer: address, range: range.prefix, untilMs: until }, 'dynamic neighbour refused: max-prefix back-off');
+      return undefined;
     }
     const peer = this.#addPeer({ ...range, address }, true, sessions, false);
     this.#log.info({ peer: address, range: range.prefix }, 'dynamic neighbour accepted');
@@ -396,23 +360,10 @@ export class BgpSpeaker {
   #forgetDynamic(peer: SpeakerPeer): void {
     if (this.#peers.get(peer.settings.address) !== peer) return;
     this.#peers.delete(peer.settings.address);
-    if (peer.maxPrefixUntil !== undefined && peer.maxPrefixUntil > this.#now()) this.#rememberBackoff(peer.settings.address, peer.maxPrefixUntil);
+    if (peer.maxPrefixUntil !== undefined && peer.maxPrefixUntil > this.#now()) this.#dynamicBackoff.remember(peer.settings.address, peer.maxPrefixUntil, this.#now());
     if (peer.ribRegistered) this.#rib.startRemovePeer(peer.id);
     peer.destroy();
     this.#scheduleFlush();
-  }
-
-  /** Bounded: expired entries are dropped first, then the oldest. */
-  #rememberBackoff(address: string, until: number): void {
-    const now = this.#now();
-    for (const [a, u] of this.#dynamicBackoff) if (u <= now) this.#dynamicBackoff.delete(a);
-    this.#dynamicBackoff.delete(address);
-    while (this.#dynamicBackoff.size >= DYNAMIC_BACKOFF_MAX) {
-      const oldest = this.#dynamicBackoff.keys().next().value;
-      if (oldest === undefined) break;
-      this.#dynamicBackoff.delete(oldest);
-    }
-    this.#dynamicBackoff.set(address, until);
   }
 
   #ensureRibPeer(p: SpeakerPeer, peerAs: number, localAddress: string): void {

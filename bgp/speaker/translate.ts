@@ -5,12 +5,12 @@
  */
 import { prefixTextContains } from '../../src/net/index.js';
 import { isIP } from 'node:net';
-import { FAMILY, type FamilyKey } from '../codec/constants.js';
-import type { AddPathMode } from '../codec/types.js';
+import { FAMILY, type FamilyKey } from '../codec/index.js';
+import type { AddPathMode } from '../codec/index.js';
 import type { BgpdConfig, PeerConfig, PolicyConfig, ListenRangeConfig } from '../config.js';
-import type { PolicyDefinition, PolicyStatement } from '../policy/types.js';
-import type { Family, RibOptions, RibPeerConfig } from '../rib/types.js';
-import type { SessionConfigInput } from '../session/types.js';
+import type { RoutePolicy, RoutePolicyStatement } from '../route-policy/index.js';
+import type { Family, RibOptions, RibPeerConfig } from '../rib/index.js';
+import type { SessionConfigInput } from '../session/index.js';
 import type { LinkFacts } from './interfaces.js';
 
 export type SpeakerConfig = Readonly<BgpdConfig>;
@@ -23,8 +23,8 @@ export function familyOfKey(k: FamilyKey): Family | undefined {
   return k === FAMILY.IPV4_UNICAST ? 'ipv4' : k === FAMILY.IPV6_UNICAST ? 'ipv6' : undefined;
 }
 
-export function policyDefinition(name: string, p: Readonly<PolicyConfig>): PolicyDefinition {
-  const statements: PolicyStatement[] = p.rules.map((r, i) => {
+export function policyDefinition(name: string, p: Readonly<PolicyConfig>): RoutePolicy {
+  const statements: RoutePolicyStatement[] = p.rules.map((r, i) => {
     const m = r.match;
     const asPath = {
       ...(m.asPathContains && { contains: m.asPathContains }),
@@ -59,7 +59,7 @@ export function policyDefinition(name: string, p: Readonly<PolicyConfig>): Polic
 }
 
 /** Every named policy, compiled once per config. */
-export function policyDefinitions(c: SpeakerConfig): ReadonlyMap<string, PolicyDefinition> {
+export function policyDefinitions(c: SpeakerConfig): ReadonlyMap<string, RoutePolicy> {
   return new Map(Object.entries(c.policies).map(([n, p]) => [n, policyDefinition(n, p)] as const));
 }
 
@@ -86,7 +86,7 @@ export function ribPeerConfig(
   p: PeerSettings,
   id: string,
   facts: { readonly peerAs: number; readonly localAddress: string; readonly link?: LinkFacts | undefined },
-  policies: ReadonlyMap<string, PolicyDefinition>,
+  policies: ReadonlyMap<string, RoutePolicy>,
 ): RibPeerConfig {
   const imp = p.import === undefined ? undefined : policies.get(p.import);
   const exp = p.export === undefined ? undefined : policies.get(p.export);

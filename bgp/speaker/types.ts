@@ -3,7 +3,10 @@
  * prints and what the agent reads. No codec, RIB or session types leak through here.
  */
 
-export type Family = 'ipv4' | 'ipv6';
+import type { IpFamily } from '../../src/net/index.js';
+
+/** The address family, spelled as everywhere in Margay (src/net). */
+export type Family = IpFamily;
 
 /** One BGP session as an operator sees it (`birdc show protocols`, `calicoctl node status`). */
 export interface PeerStatusView {

@@ -2,7 +2,7 @@
  * The operator's views of the speaker (control API, margayctl): pure functions from a peer / the RIB
  * to the JSON-friendly types in types.ts.
  */
-import type { Family, RibRoute } from '../rib/types.js';
+import type { Family, RibRoute } from '../rib/index.js';
 import type { SpeakerPeer } from './peer.js';
 import type { RibPort } from './ports.js';
 import type { PeerStatusView, RibQuery, RibQueryResult, RibRouteView } from './types.js';

@@ -18,6 +18,21 @@ export interface CommandGroup {
   readonly commands: Readonly<Record<string, Command>>;
 }
 
+/**
+ * A group registered by name and summary only; its module is imported on first use, so `margayctl`
+ * loads just the code of the command it runs (start-up time).
+ */
+export interface LazyCommandGroup {
+  readonly summary: string;
+  load(): Promise<CommandGroup>;
+}
+
+/** A top-level verb registered lazily, like a group. */
+export interface LazyCommand {
+  readonly summary: string;
+  load(): Promise<Command>;
+}
+
 export class UsageError extends MargayError {
   readonly code = 'MGY_CLI_USAGE';
 }

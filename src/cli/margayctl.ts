@@ -1,36 +1,42 @@
 #!/usr/bin/env node
 /**
  * margayctl: a table-driven subcommand dispatcher. `margayctl GROUP COMMAND [args]`. Each group lives
- * in its own file and registers here in GROUPS (one line per group); the dispatcher itself knows
- * nothing about any group.
+ * in its feature folder (bgp/cli, ...) and registers here in GROUPS with its summary and a dynamic
+ * import, so a command loads only its own group's code; the dispatcher itself knows nothing about any
+ * group. This file is a composition root: the one place that reaches into every feature's CLI.
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MargayError } from '../errors.js';
-import { BGP_GROUP } from './bgp.js';
-import { NODE_GROUP } from './node.js';
-import { IPAM_GROUP } from '../../ipam/cli.js';
-import { UsageError, type CliIo, type Command, type CommandGroup } from './command.js';
-import { RESOURCE_COMMANDS } from './resources.js';
-import { LAB_GROUP } from '../lab/cli.js';
+import { UsageError, type CliIo, type Command, type CommandGroup, type LazyCommand, type LazyCommandGroup } from './index.js';
 
-export const GROUPS: Readonly<Record<string, CommandGroup>> = {
-  bgp: BGP_GROUP,
-  node: NODE_GROUP,
-  ipam: IPAM_GROUP,
-  lab: LAB_GROUP,
+export const GROUPS: Readonly<Record<string, LazyCommandGroup>> = {
+  bgp: { summary: 'BGP speaker (margay-bgpd): sessions, routes, announce/withdraw', load: async () => (await import('../../bgp/cli/index.js')).BGP_GROUP },
+  ipam: { summary: 'IP address management: usage, consistency check, release, garbage collection', load: async () => (await import('../../ipam/cli.js')).IPAM_GROUP },
+  node: { summary: 'this node\'s agent (margay-node): BGP session status', load: async () => (await import('../../agent/cli/node.js')).NODE_GROUP },
+  lab: { summary: 'a Margay cluster on this machine in network namespaces (ToR, nodes, pods, outside)', load: async () => (await import('../lab/cli.js')).LAB_GROUP },
 };
+
+const resources = async (): Promise<typeof import('./resources.js')> => import('./resources.js');
 
 /** Top-level verbs: `margayctl apply -f x.yaml`, `margayctl get ippools`. */
-export const VERBS: Readonly<Record<string, Command>> = {
-  ...RESOURCE_COMMANDS,
+export const VERBS: Readonly<Record<string, LazyCommand>> = {
+  apply: { summary: 'create or update resources from YAML files (multi-document), a directory, or - for stdin', load: async () => (await resources()).RESOURCE_COMMANDS.apply! },
+  get: { summary: 'list or show resources (table, -o yaml, -o json)', load: async () => (await resources()).RESOURCE_COMMANDS.get! },
+  delete: { summary: 'delete a resource by kind and name, or every resource in YAML files', load: async () => (await resources()).RESOURCE_COMMANDS.delete! },
 };
 
-function help(groups: Readonly<Record<string, CommandGroup>>, group?: string): string {
+type AnyGroup = CommandGroup | LazyCommandGroup;
+
+async function loadGroup(g: AnyGroup): Promise<CommandGroup> {
+  return 'load' in g ? g.load() : g;
+}
+
+function help(groups: Readonly<Record<string, AnyGroup>>, group?: CommandGroup & { readonly name: string }): string {
   if (group !== undefined) {
-    const g = groups[group]!;
+    const g = group;
     const lines = Object.entries(g.commands).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}\n             ${c.usage}`);
-    return `margayctl ${group}: ${g.summary}\n\nCommands:\n${lines.join('\n')}`;
+    return `margayctl ${group.name}: ${g.summary}\n\nCommands:\n${lines.join('\n')}`;
   }
   const lines = Object.entries(groups).map(([n, g]) => `  ${n.padEnd(10)} ${g.summary}`);
   const verbs = Object.entries(VERBS).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`);
@@ -44,7 +50,7 @@ function help(groups: Readonly<Record<string, CommandGroup>>, group?: string): s
 export async function runMargayctl(
   argv: readonly string[],
   io: CliIo,
-  groups: Readonly<Record<string, CommandGroup>> = GROUPS,
+  groups: Readonly<Record<string, AnyGroup>> = GROUPS,
 ): Promise<number> {
   const [groupName, cmdName, ...rest] = argv;
   if (groupName === undefined || groupName === '--help' || groupName === '-h' || groupName === 'help') {
@@ -52,20 +58,21 @@ export async function runMargayctl(
     return groupName === undefined ? 2 : 0;
   }
   if (Object.hasOwn(VERBS, groupName)) {
-    return runCommand(groupName, VERBS[groupName]!, argv.slice(1), io);
+    return runCommand(groupName, await VERBS[groupName]!.load(), argv.slice(1), io);
   }
-  const group = Object.hasOwn(groups, groupName) ? groups[groupName] : undefined;
-  if (!group) {
+  const lazy = Object.hasOwn(groups, groupName) ? groups[groupName] : undefined;
+  if (!lazy) {
     io.err(`margayctl: unknown group "${groupName}"\n\n${help(groups)}`);
     return 2;
   }
+  const group = { ...(await loadGroup(lazy)), name: groupName };
   if (cmdName === undefined || cmdName === '--help' || cmdName === '-h') {
-    io.out(help(groups, groupName));
+    io.out(help(groups, group));
     return cmdName === undefined ? 2 : 0;
   }
   const cmd = Object.hasOwn(group.commands, cmdName) ? group.commands[cmdName] : undefined;
   if (!cmd) {
-    io.err(`margayctl ${groupName}: unknown command "${cmdName}"\n\n${help(groups, groupName)}`);
+    io.err(`margayctl ${groupName}: unknown command "${cmdName}"\n\n${help(groups, group)}`);
     return 2;
   }
   return runCommand(`${groupName} ${cmdName}`, cmd, rest, io);

@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { LOG_LEVELS } from '../log.js';
-import { parseCidr } from '../model/net.js';
+import { parseCidr } from '../model/index.js';
 import { loadDefaultPools, POOL_SETTINGS, type DefaultPools } from './default-pool.js';
 import { familyIs, parseIpAutodetection, type IpAutodetection, type IpFamilyNumber } from './ip-autodetection.js';
 

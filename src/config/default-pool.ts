@@ -4,8 +4,8 @@
  * equivalents, MARGAY_NO_DEFAULT_POOLS). Defaults as Calico's: 192.168.0.0/16, /26 blocks, NAT
  * outgoing on; IPv6 only when a CIDR is given (/122 blocks, NAT outgoing off).
  */
-import { BLOCK_SIZE_RANGE, DEFAULT_BLOCK_SIZE } from '../model/ipam-kinds.js';
-import { parseCidr } from '../model/net.js';
+import { BLOCK_SIZE_RANGE, DEFAULT_BLOCK_SIZE } from '../model/index.js';
+import { parseCidr } from '../model/index.js';
 import { familyIs } from './ip-autodetection.js';
 
 /** A per-family table keyed 4/6 or ipv4/ipv6 (src/model spells it either way across versions). */

@@ -5,7 +5,7 @@
  * setting in its error.
  */
 import { isIP } from 'node:net';
-import { parseCidr } from '../model/net.js';
+import { parseCidr } from '../model/index.js';
 
 export const IP_AUTODETECTION_METHODS = [
   'first-found', 'can-reach=', 'interface=', 'skip-interface=', 'cidr=', 'kubernetes-internal-ip',

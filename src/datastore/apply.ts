@@ -1,11 +1,11 @@
-import type { KindId, Resource } from '../model/kinds.js';
+import type { KindId, Resource } from '../model/index.js';
 import type { Datastore } from './types.js';
 import { ConflictError, AlreadyExistsError } from './types.js';
 import { normalizeResource, sameContent, type StoreContext } from './store-state.js';
 import { parseManifestText, type ManifestProblem } from './file-manifests.js';
 import { defaultStoreContext } from './memory.js';
 import { ValidationError } from '../errors.js';
-import { poolOverlapProblem } from '../model/ipam-kinds.js';
+import { poolOverlapProblem } from '../model/index.js';
 
 export type ApplyAction = 'created' | 'configured' | 'unchanged';
 

@@ -1,4 +1,4 @@
-import type { KindId, Resource } from '../model/kinds.js';
+import type { KindId, Resource } from '../model/index.js';
 import { MargayError } from '../errors.js';
 import type { WatchEvent, WatchHandle, WatchOptions } from './types.js';
 import { DatastoreUnavailableError, VersionExpiredError } from './types.js';
@@ -31,13 +31,10 @@ export class ChangeFeed {
 
   /** Publishes changes committed since the last call (by anyone). Synchronous. */
   pump(): void {
+    if (this.hub.size === 0) return; // nobody to tell; a new watch starts from its own snapshot
     this.sql.readTx(() => {
       const { revision, compacted } = this.sql.counter();
       if (revision <= this.#published) return;
-      if (this.hub.size === 0) {
-        this.#published = revision;
-        return;
-      }
       if (this.#published < compacted) {
         this.hub.failBehind(
           compacted,
@@ -65,6 +62,7 @@ export class ChangeFeed {
       this.hub.fail(watcher, err); // a bad selector is the watch's error event
       return handle;
     }
+    const first = this.hub.size === 0;
     const { handle, watcher } = this.hub.create(kind, filter, onEvent);
     let init: { events: WatchEvent[]; fromRev: number } | { error: MargayError };
     try {
@@ -72,8 +70,13 @@ export class ChangeFeed {
     } catch (err) {
       init = { error: new DatastoreUnavailableError(`starting a watch of ${kind}: ${(err as Error).message}`, { cause: err }) };
     }
-    if ('error' in init) this.hub.fail(watcher, init.error);
-    else this.hub.start(watcher, init.events, init.fromRev);
+    if ('error' in init) {
+      this.hub.fail(watcher, init.error);
+    } else {
+      // With no watcher nothing was published meanwhile: continue from this snapshot.
+      if (first) this.#published = Math.max(this.#published, init.fromRev);
+      this.hub.start(watcher, init.events, init.fromRev);
+    }
     return handle;
   }
 

@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../log.js';
+// Loaded up front: the store imports the model's validators lazily, on its first write, and under
+// vitest's transform that first import can take seconds on a busy machine (a test timeout, not a bug).
+import '../model/index.js';
 import type { Resource } from '../model/kinds.js';
 import { podFixture, recordWatch, summarize } from './contract.js';
 import { FileDatastore, type FileDatastoreOptions } from './file.js';

@@ -1,5 +1,5 @@
 import { CST, isMap, isScalar, LineCounter, Parser, parseAllDocuments, stringify, type Document } from 'yaml';
-import type { KindInfo, Resource } from '../model/kinds.js';
+import type { KindInfo, Resource } from '../model/index.js';
 import { InvariantError, MargayError, ValidationError } from '../errors.js';
 import { MANAGED_META, stripManaged } from './store-state.js';
 

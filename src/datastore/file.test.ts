@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { silentLogger } from '../log.js';
+// Loaded up front: the store imports the model's validators lazily, on its first write, and under
+// vitest's transform that first import can take seconds on a busy machine (a test timeout, not a bug).
+import '../model/index.js';
 import { datastoreContract } from './contract.js';
 import { FileDatastore } from './file.js';
 

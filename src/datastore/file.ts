@@ -2,15 +2,15 @@ import { existsSync, watch as fsWatch, statSync, type FSWatcher } from 'node:fs'
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import type { KindId, Resource } from '../model/kinds.js';
-import { ConfigError, MargayError } from '../errors.js';
+import type { KindId, Resource } from '../model/index.js';
+import { ConfigError, InvariantError, MargayError } from '../errors.js';
 import type { Datastore, DatastoreStatus, DeleteOptions, ListOptions, ListResult, WatchEvent, WatchHandle, WatchOptions } from './types.js';
 import { DatastoreUnavailableError } from './types.js';
-import { checkHistoryWindow, namespaceFor, normalizeResource, storeContext, type StoreContext } from './store-state.js';
+import { checkHistoryWindow, namespaceFor, normalizeResource, storeContext } from './store-state.js';
 import { compileFilter, matchesFilter } from './watch-hub.js';
 import type { ManifestProblem, Normalize } from './file-manifests.js';
 import { SqliteDb, withBusyRetry } from './sqlite-db.js';
-import { ObjectTable } from './sqlite-objects.js';
+import { ObjectTable, type Normalized } from './sqlite-objects.js';
 import { ChangeFeed } from './change-feed.js';
 import { knownFiles, syncManifests } from './manifest-sync.js';
 
@@ -68,9 +68,16 @@ export class FileDatastore implements Datastore {
   #status: DatastoreStatus = { readable: true };
   readonly #statusListeners = new Set<(s: DatastoreStatus) => void>();
   #dbIdentity: string | undefined;
+  #validate: ((raw: unknown) => Resource) | undefined;
+  readonly #customValidate: ((raw: unknown) => Resource) | undefined;
   #lastHealthCheck = 0;
 
-  private constructor(opts: FileDatastoreOptions, dir: string, sql: SqliteDb, ctx: StoreContext) {
+  private constructor(opts: FileDatastoreOptions, dir: string, sql: SqliteDb) {
+    this.#customValidate = opts.validate;
+    const ctx = storeContext((raw) => {
+      if (!this.#validate) throw new InvariantError('file datastore: validator used before it was loaded');
+      return this.#validate(raw);
+    });
     this.#dir = dir;
     this.#log = opts.log;
     this.#sql = sql;
@@ -104,8 +111,7 @@ export class FileDatastore implements Datastore {
     try {
       // Loaded only when needed: the model's validators (zod) and the old layout's importer (yaml)
       // cost a process ~20 MB and ~0.3 s CPU that a reader (margayctl get) does not need.
-      const validate = opts.validate ?? (await import('../model/index.js')).validateResource;
-      ds = new FileDatastore(opts, dir, sql, storeContext(validate));
+      ds = new FileDatastore(opts, dir, sql);
       if (existsSync(join(dir, STATE_DIR, 'state.json'))) {
         const { importLegacyIndex } = await import('./legacy-import.js');
         await importLegacyIndex(dir, sql, ds.#write, opts.log);
@@ -150,7 +156,7 @@ export class FileDatastore implements Datastore {
     return this.#read(`listing ${kind}`, () =>
       this.#sql.readTx(() => {
         const items: Resource[] = [];
-        for (const body of this.#objects.bodies(kind, ns)) {
+        for (const body of this.#objects.iterateBodies(kind, ns)) {
           const o = JSON.parse(body) as Resource;
           if (matchesFilter(filter, o)) items.push(o);
         }
@@ -164,13 +170,15 @@ export class FileDatastore implements Datastore {
   }
 
   async create(obj: Resource): Promise<Resource> {
-    const e = await this.#write('create', () => this.#objects.create(obj));
+    const n = await this.#normalized(obj);
+    const e = await this.#write('create', () => this.#objects.create(n));
     this.#pump();
     return structuredClone(e.object);
   }
 
   async update(obj: Resource): Promise<Resource> {
-    const e = await this.#write('update', () => this.#objects.update(obj));
+    const n = await this.#normalized(obj);
+    const e = await this.#write('update', () => this.#objects.update(n));
     this.#pump();
     return structuredClone(e.object);
   }
@@ -199,6 +207,21 @@ export class FileDatastore implements Datastore {
   }
 
   // ---- transactions ----
+
+  /**
+   * Validates outside the transaction (the write lock is held only for the check and the write).
+   * The model's validators (zod) are loaded on the first write: a reader (margayctl get) never pays
+   * the ~20 MB and ~0.3 s CPU they cost.
+   */
+  async #normalized(obj: Resource): Promise<Normalized> {
+    this.#checkOpen();
+    await this.#loadValidator();
+    return this.#normalize(structuredClone(obj));
+  }
+
+  #loadValidator = async (): Promise<void> => {
+    this.#validate ??= this.#customValidate ?? (await import('../model/index.js')).validateResource;
+  };
 
   #write = async <T>(what: string, fn: () => T): Promise<T> => {
     this.#checkOpen();
@@ -240,7 +263,15 @@ export class FileDatastore implements Datastore {
 
   async #syncNow(): Promise<void> {
     const r = await syncManifests(
-      { dir: this.#dir, sql: this.#sql, objects: this.#objects, normalize: this.#normalize, settleMs: this.#settleMs, write: this.#write },
+      {
+        dir: this.#dir,
+        sql: this.#sql,
+        objects: this.#objects,
+        normalize: this.#normalize,
+        prepare: this.#loadValidator,
+        settleMs: this.#settleMs,
+        write: this.#write,
+      },
       Date.now,
     );
     this.#lastUnsettled = r.unsettled;

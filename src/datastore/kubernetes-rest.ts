@@ -10,7 +10,7 @@ import { request as httpRequest, type ClientRequest, type IncomingMessage, type 
 import { request as httpsRequest } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { MargayError, ValidationError } from '../errors.js';
-import { KINDS, type KindId, type KindInfo } from '../model/kinds.js';
+import { KINDS, type KindId, type KindInfo } from '../model/index.js';
 import {
   AlreadyExistsError,
   ConflictError,

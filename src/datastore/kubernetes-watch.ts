@@ -24,7 +24,7 @@ import type { ClientRequest, IncomingMessage } from 'node:http';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
 import { MargayError, type ValidationError } from '../errors.js';
-import type { KindId, Resource } from '../model/kinds.js';
+import type { KindId, Resource } from '../model/index.js';
 import { Backoff, type BackoffOptions } from './kubernetes-backoff.js';
 import { KubeRestClient, kindInfo, queryString, resourcePath, type ApiStatus } from './kubernetes-rest.js';
 import {

@@ -1,7 +1,7 @@
 import { mkdir, readdir, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import { KINDS, type KindId, type Resource } from '../model/kinds.js';
+import { KINDS, type KindId, type Resource } from '../model/index.js';
 import { DatastoreUnavailableError } from './types.js';
 import { stripManaged } from './store-state.js';
 import type { SqliteDb } from './sqlite-db.js';

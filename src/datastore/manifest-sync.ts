@@ -1,6 +1,6 @@
 import { lstatSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import type { KindId, Resource } from '../model/kinds.js';
+import type { KindId, Resource } from '../model/index.js';
 import { MargayError } from '../errors.js';
 import { DatastoreUnavailableError } from './types.js';
 import { objectKey, stripManaged, type JournalEntry } from './store-state.js';
@@ -45,6 +45,8 @@ export interface SyncDeps {
   readonly sql: SqliteDb;
   readonly objects: ObjectTable;
   readonly normalize: Normalize;
+  /** Makes `normalize` usable (loads the validators); called before the first file is parsed. */
+  readonly prepare: () => Promise<void>;
   readonly settleMs: number;
   /** Runs a write transaction with SQLITE_BUSY retry. */
   readonly write: <T>(what: string, fn: () => T) => Promise<T>;
@@ -85,6 +87,7 @@ export async function syncManifests(deps: SyncDeps, now: () => number): Promise<
       parsed.push({ file: f, docs: [], problems: [{ file: f.rel, line: 1, reason: read.problem }] });
       continue;
     }
+    await deps.prepare();
     const { parseManifestText } = await import('./file-manifests.js'); // yaml: loaded only when a file is read
     const p = parseManifestText(read.text, f.rel, deps.normalize);
     parsed.push({ file: f, docs: p.docs, problems: p.problems });

@@ -1,4 +1,4 @@
-import type { KindId, Resource } from '../model/kinds.js';
+import type { KindId, Resource } from '../model/index.js';
 import { validateResource } from '../model/index.js';
 import type { Datastore, DeleteOptions, ListOptions, ListResult, WatchEvent, WatchHandle, WatchOptions } from './types.js';
 import { DatastoreUnavailableError } from './types.js';

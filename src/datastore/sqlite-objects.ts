@@ -1,7 +1,7 @@
-import type { KindId, KindInfo, Resource } from '../model/kinds.js';
+import type { KindId, KindInfo, Resource } from '../model/index.js';
 import { ValidationError } from '../errors.js';
 import { AlreadyExistsError, ConflictError, NotFoundError } from './types.js';
-import { displayName, namespaceFor, normalizeResource, sameContent, type ChangeType, type JournalEntry, type StoreContext } from './store-state.js';
+import { displayName, namespaceFor, sameContent, type ChangeType, type JournalEntry, type StoreContext } from './store-state.js';
 import type { ChangeRow, ObjectRow, SqliteDb } from './sqlite-db.js';
 
 /**
@@ -11,6 +11,11 @@ import type { ChangeRow, ObjectRow, SqliteDb } from './sqlite-db.js';
  * version check and the write it guards are one atomic step across processes. The change log keeps
  * the last `historyWindow` changes; older ones are deleted (compacted) in the same transaction.
  */
+export interface Normalized {
+  readonly info: KindInfo;
+  readonly object: Resource;
+}
+
 export interface OwnerInfo {
   /** The manifest file that owns the object (undefined: API-created). */
   readonly source: string | undefined;
@@ -42,17 +47,24 @@ export class ObjectTable {
     return rows.map((r) => r.body);
   }
 
+  /** The same, one at a time (a large list never holds every JSON text at once). */
+  *iterateBodies(kind: KindId, namespace: string | undefined): Generator<string> {
+    const it = namespace === undefined ? this.sql.st.listKind.iterate(kind) : this.sql.st.listKindNs.iterate(kind, namespace);
+    for (const r of it) yield (r as { body: string }).body;
+  }
+
   // ---- mutations: call inside SqliteDb.writeTx ----
 
-  create(raw: unknown): JournalEntry {
-    const { info, object } = normalizeResource(raw, this.ctx);
+  /** `n` is normalizeResource's result, computed before the transaction (validation holds no lock). */
+  create(n: Normalized): JournalEntry {
+    const { info, object } = n;
     const { name, namespace } = object.metadata;
     if (this.row(info.id, name, namespace)) throw new AlreadyExistsError(info.id, displayName(name, namespace));
     return this.put(info.id, object, undefined, undefined);
   }
 
-  update(raw: unknown): JournalEntry {
-    const { info, object } = normalizeResource(raw, this.ctx);
+  update(n: Normalized): JournalEntry {
+    const { info, object } = n;
     const { name, namespace, resourceVersion } = object.metadata;
     if (!resourceVersion) {
       throw new ValidationError(info.kind, displayName(name, namespace), [
@@ -128,12 +140,17 @@ export class ObjectTable {
     return this.#log({ rev, type, kind, object: stored, ...(prev ? { prevLabels: prev.metadata.labels ?? {} } : {}) }, body);
   }
 
+  /** The counter as read in this transaction (read once per write; #log writes it back). */
+  #counter: { revision: number; compacted: number } | undefined;
+
   #nextRevision(): number {
-    return this.sql.counter().revision + 1;
+    this.#counter = this.sql.counter();
+    return this.#counter.revision + 1;
   }
 
   #log(entry: JournalEntry, body = JSON.stringify(entry.object)): JournalEntry {
-    const { compacted } = this.sql.counter();
+    const { compacted } = this.#counter ?? this.sql.counter();
+    this.#counter = undefined;
     const prevLabels = entry.prevLabels ? JSON.stringify(entry.prevLabels) : null;
     this.sql.st.insertChange.run(entry.rev, entry.type, entry.kind, body, prevLabels);
     const nextCompacted = Math.max(compacted, entry.rev - this.historyWindow);

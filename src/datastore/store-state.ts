@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { KINDS, kindFor, type KindId, type KindInfo, type Resource } from '../model/kinds.js';
+import { KINDS, kindFor, type KindId, type KindInfo, type Resource } from '../model/index.js';
 import { ConfigError, ValidationError } from '../errors.js';
 import { AlreadyExistsError, ConflictError, NotFoundError } from './types.js';
 

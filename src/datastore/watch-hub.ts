@@ -1,4 +1,4 @@
-import type { KindId, Resource } from '../model/kinds.js';
+import type { KindId, Resource } from '../model/index.js';
 import { MargayError } from '../errors.js';
 import { evaluateSelector, parseK8sLabelSelectorString } from '../selector/index.js';
 import type { ListOptions, WatchEvent, WatchHandle, WatchOptions } from './types.js';

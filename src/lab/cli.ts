@@ -6,8 +6,8 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
-import { UsageError, type CliIo, type Command, type CommandGroup } from '../cli/command.js';
-import { RESOURCE_COMMANDS } from '../cli/resources.js';
+import { UsageError, type CliIo, type Command, type CommandGroup } from '../cli/index.js';
+import { RESOURCE_COMMANDS } from '../cli/index.js';
 import { PrerequisiteError } from '../errors.js';
 import { ExecaCommandRunner } from '../kernel/index.js';
 import { createRootLogger, type LogLevel } from '../log.js';

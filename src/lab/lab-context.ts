@@ -48,7 +48,13 @@ export function cniPlugin(): { argv: string[]; dir: string } {
 /** Where the CNI plugin looks for its node's agent socket (cni-<netns inode>.sock). */
 export const CNI_DIR = '/run/margay';
 
-export const NETCONF = { cniVersion: '1.0.0', name: 'k8s-pod-network', type: 'margay', ipam: { type: 'margay-ipam' } } as const;
+/**
+ * The network config the lab's runtime hands the plugin: the plain one; dual stack asks IPAM for an
+ * IPv6 address too, as Calico's dual-stack netconf does (`assign_ipv6`).
+ */
+export function netconf(dualStack: boolean): Record<string, unknown> {
+  return { cniVersion: '1.0.0', name: 'k8s-pod-network', type: 'margay', ipam: { type: 'margay-ipam', ...(dualStack ? { assign_ipv4: 'true', assign_ipv6: 'true' } : {}) } };
+}
 
 export function section(title: string): string {
   return `\n== ${title} ${'='.repeat(Math.max(0, 70 - title.length))}`;

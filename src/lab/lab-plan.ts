@@ -150,6 +150,7 @@ function labManifests(o: LabOptions, nodes: readonly LabNode[]): Record<string, 
   // The ToR is a global peer (Calico's usual L3 design); in route-reflector mode the clients peer
   // with the reflector(s) by selector, and the reflectors with each other.
   out.push({ apiVersion: 'margay.dev/v1', kind: 'BGPPeer', metadata: { name: 'tor' }, spec: { peerIP: TOR_IP, asNumber: TOR_ASN } });
+  if (o.dualStack) out.push({ apiVersion: 'margay.dev/v1', kind: 'BGPPeer', metadata: { name: 'tor-v6' }, spec: { peerIP: TOR_IP6, asNumber: TOR_ASN } });
   if (o.mode === 'rr') {
     out.push({
       apiVersion: 'margay.dev/v1',

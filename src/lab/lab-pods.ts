@@ -9,7 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { execa } from 'execa';
 import { applyManifests, type Datastore } from '../datastore/index.js';
 import { LabProcessError } from './errors.js';
-import { cniPlugin, labPaths, NETCONF, podAgentScript, type LabContext } from './lab-context.js';
+import { cniPlugin, labPaths, netconf, podAgentScript, type LabContext } from './lab-context.js';
 import type { LabPod } from './lab-plan.js';
 import type { LabPodState, LabState } from './lab-state.js';
 import { canConnect } from './margay-processes.js';
@@ -24,7 +24,7 @@ export interface CniRun {
 }
 
 /** Execs the CNI plugin inside the node's namespace, as the node's container runtime would. */
-export async function runCni(ctx: LabContext, nodeNs: string, command: 'ADD' | 'DEL' | 'CHECK', pod: LabPodState): Promise<CniRun> {
+export async function runCni(ctx: LabContext, nodeNs: string, command: 'ADD' | 'DEL' | 'CHECK', pod: LabPodState, dualStack: boolean): Promise<CniRun> {
   const plugin = cniPlugin();
   const env = {
     PATH: ctx.env.PATH ?? '/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
@@ -38,7 +38,7 @@ export async function runCni(ctx: LabContext, nodeNs: string, command: 'ADD' | '
   const r = await execa('ip', ['netns', 'exec', nodeNs, ...plugin.argv], {
     env,
     extendEnv: false,
-    input: JSON.stringify(NETCONF),
+    input: JSON.stringify(netconf(dualStack)),
     reject: false,
     timeout: 60_000,
   });
@@ -96,7 +96,7 @@ export async function createPod(ctx: LabContext, state: LabState, store: Datasto
   const ps: LabPodState = { name: pod.name, namespace: pod.namespace, node: pod.node, containerId: pod.containerId, netns, ips: [] };
   state.pods.push(ps);
   await save();
-  const r = await runCni(ctx, nsName(state.prefix, pod.node), 'ADD', ps);
+  const r = await runCni(ctx, nsName(state.prefix, pod.node), 'ADD', ps, state.options.dualStack);
   if (r.code !== 0) {
     throw new LabProcessError(`CNI ADD ${pod.namespace}/${pod.name}`, `the plugin exited ${r.code}: ${r.stdout.trim() || r.stderr.trim()}`);
   }
@@ -117,7 +117,7 @@ export async function deletePod(ctx: LabContext, state: LabState, store: Datasto
     state.processes = state.processes.filter((p) => p !== agent);
     await save();
   }
-  const r = await runCni(ctx, nsName(state.prefix, pod.node), 'DEL', pod);
+  const r = await runCni(ctx, nsName(state.prefix, pod.node), 'DEL', pod, state.options.dualStack);
   if (r.code !== 0) throw new LabProcessError(`CNI DEL ${pod.namespace}/${pod.name}`, `the plugin exited ${r.code}: ${r.stdout.trim() || r.stderr.trim()}`);
   await ctx.runner.run(['ip', 'netns', 'del', pod.netns], { allowFailure: true });
   await store.delete('Pod', pod.name, pod.namespace).catch((err: unknown) => {

@@ -5,7 +5,7 @@
  */
 import type { CommandResult } from '../kernel/index.js';
 import { labPaths, section, type LabContext } from './lab-context.js';
-import { OUTSIDE_IP, OUTSIDE_IP6, type LabPlan } from './lab-plan.js';
+import { OUTSIDE_IP, type LabPlan } from './lab-plan.js';
 import type { LabState } from './lab-state.js';
 import { formatMatrix, runMatrix, type Matrix, type ProbeEndpoint } from './probe.js';
 import { torSessionsCommand } from './tor.js';
@@ -19,7 +19,9 @@ export function endpoints(state: LabState, plan: LabPlan, dir: string, podsOnly:
     .map((p) => ({ label: p.name, kind: 'pod', node: p.node, ips: p.ips, control: sock(p.name) }));
   if (podsOnly) return { sources: pods, destinations: pods };
   const nodes: ProbeEndpoint[] = plan.nodes.map((n) => ({ label: n.name, kind: 'node', node: n.name, ips: [n.ip, ...(n.ip6 ? [n.ip6] : [])], control: sock(n.name) }));
-  const outside: ProbeEndpoint = { label: 'outside', kind: 'outside', ips: [OUTSIDE_IP, ...(plan.options.dualStack ? [OUTSIDE_IP6] : [])], control: sock('outside') };
+  // The outside is probed over IPv4 only: the IPv6 pool has no NAT-outgoing and the outside has no
+  // route to pod addresses, so IPv6 to it fails by design.
+  const outside: ProbeEndpoint = { label: 'outside', kind: 'outside', ips: [OUTSIDE_IP], control: sock('outside') };
   return { sources: [...pods, ...nodes], destinations: [...pods, outside] };
 }
 

@@ -48,11 +48,11 @@ function daemon(proc: SpawnedProcess, workdir: string): MargayDaemon {
     workdir,
     async stop(timeoutMs = 10_000) {
       await stopProcess(proc, { signal: 'SIGTERM', timeoutMs });
-      return proc.exited; // this process started it: its exit event follows the kernel's at once
+      return proc.waitExit(); // this process started it: its exit event follows the kernel's at once
     },
     async kill() {
       await stopProcess(proc, { signal: 'SIGKILL' });
-      await proc.exited;
+      await proc.waitExit();
     },
     log: () => logTail(proc.logFile!, 1 << 20),
   };

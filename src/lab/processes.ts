@@ -41,9 +41,11 @@ export interface SpawnSpec {
 }
 
 export interface SpawnedProcess extends ProcessRecord {
-  /** Resolves with the exit code (null after a signal) when this process started it. */
+  /** Resolves with the exit code (null after a signal). Does not keep this process alive: see waitExit. */
   readonly exited: Promise<number | null>;
   hasExited(): boolean;
+  /** Waits for the exit, keeping this process alive meanwhile (the child is unref'd otherwise). */
+  waitExit(): Promise<number | null>;
 }
 
 /** The plain, serialisable record of a process (drops a SpawnedProcess's promise and methods). */
@@ -95,6 +97,14 @@ export async function spawnDaemon(spec: SpawnSpec): Promise<SpawnedProcess> {
     logFile,
     exited,
     hasExited: () => exitCode !== undefined,
+    async waitExit() {
+      child.ref();
+      try {
+        return await exited;
+      } finally {
+        child.unref();
+      }
+    },
   };
 }
 

@@ -24,11 +24,15 @@ export interface TorHandle {
 
 export function birdTorConfig(plan: LabPlan): string {
   const peers = plan.options.mode === 'host-gw' ? [] : plan.nodes;
+  const v6 = plan.tor.ip6 !== undefined;
   return `router id ${plan.tor.ip};
 protocol device {}
 protocol kernel k4 { ipv4 { export where source = RTS_BGP; }; merge paths on; }
+${v6 ? 'protocol kernel k6 { ipv6 { export where source = RTS_BGP; }; merge paths on; }' : ''}
 template bgp node { local as ${plan.tor.asn}; hold time 9; connect retry time 1; ipv4 { import all; export where source = RTS_BGP; }; }
+template bgp node6 { local as ${plan.tor.asn}; hold time 9; connect retry time 1; ipv6 { import all; export where source = RTS_BGP; }; }
 ${peers.map((n) => `protocol bgp ${n.name.replace('-', '_')} from node { neighbor ${n.ip} as ${n.asn}; }`).join('\n')}
+${v6 ? peers.map((n) => `protocol bgp ${n.name.replace('-', '_')}_v6 from node6 { neighbor ${n.ip6} as ${n.asn}; }`).join('\n') : ''}
 `;
 }
 
@@ -41,8 +45,11 @@ export function frrTorConfig(plan: LabPlan): string {
     ' no bgp ebgp-requires-policy',
     ' no bgp network import-check',
     ...peers.flatMap((n) => [` neighbor ${n.ip} remote-as ${n.asn}`, ` neighbor ${n.ip} timers 3 9`, ` neighbor ${n.ip} timers connect 1`]),
+    ...(plan.tor.ip6 ? peers.flatMap((n) => [` neighbor ${n.ip6} remote-as ${n.asn}`, ` neighbor ${n.ip6} timers 3 9`, ` neighbor ${n.ip6} timers connect 1`]) : []),
     ' address-family ipv4 unicast',
+    ...(plan.tor.ip6 ? peers.map((n) => `  no neighbor ${n.ip6} activate`) : []),
     ' exit-address-family',
+    ...(plan.tor.ip6 ? [' address-family ipv6 unicast', ...peers.map((n) => `  neighbor ${n.ip6} activate`), ' exit-address-family'] : []),
   ].join('\n');
 }
 
@@ -54,7 +61,7 @@ ebgpRequiresPolicy: false
 fib: { enabled: true }
 control: { socket: ${socket} }
 peers:
-${peers.map((n) => `  - { address: ${n.ip}, asn: ${n.asn}, holdTime: 9, connectRetry: 1, description: ${n.name} }`).join('\n') || '  []'}
+${[...peers.map((n) => `  - { address: ${n.ip}, asn: ${n.asn}, holdTime: 9, connectRetry: 1, description: ${n.name} }`), ...(plan.tor.ip6 ? peers.map((n) => `  - { address: "${n.ip6}", asn: ${n.asn}, holdTime: 9, connectRetry: 1, description: ${n.name}-v6 }`) : [])].join('\n') || '  []'}
 `.replace('peers:\n  []', 'peers: []');
 }
 
@@ -70,8 +77,9 @@ export async function startTor(kind: TorKind, plan: LabPlan, ns: string, workdir
           const rows: SessionRow[] = [];
           for (const [name, p] of await h.protocols()) {
             if (p.proto !== 'BGP') continue;
-            const node = plan.nodes.find((n) => n.name.replace('-', '_') === name);
-            rows.push({ peer: node ? `${node.name} ${node.ip}` : name, state: p.info.split(' ')[0] || p.state });
+            const node = plan.nodes.find((n) => n.name.replace('-', '_') === name.replace(/_v6$/, ''));
+            const addr = name.endsWith('_v6') ? node?.ip6 : node?.ip;
+            rows.push({ peer: node ? `${node.name} ${addr}` : name, state: p.info.split(' ')[0] || p.state });
           }
           return rows;
         },

@@ -56,16 +56,19 @@ const r1 = (x: number) => Math.round(x * 10) / 10;
 // ---- child roles ----
 
 async function roleOpenList(backend: Backend, dir: string): Promise<void> {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const store = await openStore(backend, dir);
   const { items } = await store.list('Pod');
   const ms = performance.now() - t0;
+  const c = process.cpuUsage(c0);
   await store.close();
-  process.stdout.write(`${JSON.stringify({ ms, items: items.length })}\n`);
+  process.stdout.write(`${JSON.stringify({ ms, cpuMs: (c.user + c.system) / 1000, items: items.length })}\n`);
 }
 
 async function roleCas(backend: Backend, dir: string, worker: number, secs: number, objects: number): Promise<void> {
   const store = await openStore(backend, dir);
+  const c0 = process.cpuUsage();
   let writes = 0;
   let conflicts = 0;
   const until = performance.now() + secs * 1000;
@@ -82,8 +85,9 @@ async function roleCas(backend: Backend, dir: string, worker: number, secs: numb
       conflicts++;
     }
   }
+  const c = process.cpuUsage(c0);
   await store.close();
-  process.stdout.write(`${JSON.stringify({ writes, conflicts, secs })}\n`);
+  process.stdout.write(`${JSON.stringify({ writes, conflicts, secs, cpuMs: (c.user + c.system) / 1000 })}\n`);
 }
 
 async function roleWatch(backend: Backend, dir: string, expected: number): Promise<void> {
@@ -153,7 +157,12 @@ async function bench(backend: Backend, n: number, runs: number, secs: number): P
   try {
     const populateMs = await populate(backend, dir, n);
     const openList: number[] = [];
-    for (let r = 0; r < runs; r++) openList.push(lastJson<{ ms: number }>(await child(['--role', 'open-list', '--backend', backend, '--dir', dir])).ms);
+    const openListCpu: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      const o = lastJson<{ ms: number; cpuMs: number }>(await child(['--role', 'open-list', '--backend', backend, '--dir', dir]));
+      openList.push(o.ms);
+      openListCpu.push(o.cpuMs);
+    }
 
     const store = await openStore(backend, dir);
     const writeMs: number[] = [];
@@ -168,7 +177,7 @@ async function bench(backend: Backend, n: number, runs: number, secs: number): P
     const cas = await Promise.all(
       [0, 1, 2, 3].map((w) => child(['--role', 'cas', '--backend', backend, '--dir', dir, '--worker', String(w), '--secs', String(secs), '--objects', String(n)])),
     );
-    const casRes = cas.map((o) => lastJson<{ writes: number; conflicts: number }>(o));
+    const casRes = cas.map((o) => lastJson<{ writes: number; conflicts: number; cpuMs: number }>(o));
     const casPerSec = casRes.reduce((a, c) => a + c.writes, 0) / secs;
 
     const changes = backend === 'new' ? 200 : 20;
@@ -188,26 +197,34 @@ async function bench(backend: Backend, n: number, runs: number, secs: number): P
     const watchLat = lastJson<{ lat: number[] }>(wout).lat;
     await store.close();
 
-    const rss: number[] = [];
-    for (let r = 0; r < Math.max(3, Math.min(runs, 5)); r++) {
-      const cmd =
-        backend === 'new'
-          ? [join(REPO, 'dist/src/cli/margayctl.js'), 'get', 'pods', '-A', '--datastore', `file:${dir}`]
-          : [SELF, '--role', 'legacy-get', '--dir', dir];
+    const peakRss = (cmd: string[]): number => {
       const res = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, ...cmd], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
       if (res.status !== 0) throw new Error(`get failed: ${res.stderr}`);
-      rss.push(Number(res.stderr.trim().split('\n').pop()) / 1024);
+      return Number(res.stderr.trim().split('\n').pop()) / 1024;
+    };
+    const rss: number[] = [];
+    const rssLight: number[] = [];
+    for (let r = 0; r < Math.max(3, Math.min(runs, 5)); r++) {
+      if (backend === 'new') {
+        rss.push(peakRss([join(REPO, 'dist/src/cli/margayctl.js'), 'get', 'pods', '-A', '--datastore', `file:${dir}`]));
+        rssLight.push(peakRss([join(REPO, 'dist/test/bench/datastore-get.js'), dir]));
+      } else {
+        rss.push(peakRss([SELF, '--role', 'legacy-get', '--dir', dir]));
+      }
     }
     return {
       backend,
       objects: n,
       populateMs: Math.round(populateMs),
       openListMs: stats(openList),
+      openListCpuMs: stats(openListCpu),
       writeMs: stats(writeMs),
       casPerSec: Math.round(casPerSec),
       casConflicts: casRes.reduce((a, c) => a + c.conflicts, 0),
+      casCpuMsPerWrite: r1(casRes.reduce((a, c) => a + c.cpuMs, 0) / Math.max(1, casRes.reduce((a, c) => a + c.writes, 0))),
       watchMs: stats(watchLat),
       getRssMb: stats(rss),
+      ...(rssLight.length ? { getLightRssMb: stats(rssLight) } : {}),
       load: loadavg().map(r1),
     };
   } finally {
@@ -234,12 +251,12 @@ async function main(): Promise<void> {
   }
   type S = ReturnType<typeof stats>;
   const fmt = (s: S) => `${r1(s.median)} (${r1(s.min)}–${r1(s.max)})`;
-  process.stdout.write('\n| backend | open+list ms | write ms median (min–max, p90) | CAS writes/s (4 procs) | watch ms median (p99, max) | get peak RSS MB | load |\n|---|---|---|---|---|---|---|\n');
+  process.stdout.write('\n| backend | open+list ms (CPU ms) | write ms median (min–max, p90) | CAS writes/s (4 procs; CPU ms/write) | watch ms median (p99, max) | get peak RSS MB (light reader) | load |\n|---|---|---|---|---|---|---|\n');
   for (const r of rows) {
     const w = r['writeMs'] as S;
     const wl = r['watchMs'] as S;
     process.stdout.write(
-      `| ${String(r['backend'])} | ${fmt(r['openListMs'] as S)} | ${r1(w.median)} (${r1(w.min)}–${r1(w.max)}, p90 ${r1(w.p90)}) | ${String(r['casPerSec'])} | ${r1(wl.median)} (p99 ${r1(wl.p99)}, max ${r1(wl.max)}) | ${fmt(r['getRssMb'] as S)} | ${(r['load'] as number[]).join(' ')} |\n`,
+      `| ${String(r['backend'])} | ${fmt(r['openListMs'] as S)} (CPU ${r1((r['openListCpuMs'] as S).median)}) | ${r1(w.median)} (${r1(w.min)}–${r1(w.max)}, p90 ${r1(w.p90)}) | ${String(r['casPerSec'])} (${String(r['casCpuMsPerWrite'])}) | ${r1(wl.median)} (p99 ${r1(wl.p99)}, max ${r1(wl.max)}) | ${fmt(r['getRssMb'] as S)}${r['getLightRssMb'] ? ` (${fmt(r['getLightRssMb'] as S)})` : ''} | ${(r['load'] as number[]).join(' ')} |\n`,
     );
   }
 }

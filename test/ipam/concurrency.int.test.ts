@@ -17,7 +17,7 @@ import { bundleWorker } from '../datastore/bundle-worker.js';
  * addresses are held for it.
  */
 const NODES = ['node-0', 'node-0', 'node-1', 'node-2'];
-const CHURN_MS = Number(process.env.MARGAY_IPAM_CHURN_MS ?? 15_000);
+const CHURN_MS = Number(process.env.MARGAY_IPAM_CHURN_MS ?? 10_000);
 
 let worker: { path: string; remove: () => Promise<void> };
 let dir: string;

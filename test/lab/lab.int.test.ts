@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -9,7 +10,12 @@ import { uniquePrefix } from '../helpers/netns.js';
 
 // `margayctl lab` as an operator runs it (the built CLI), inside the sandbox.
 const CTL = new URL('../../dist/src/cli/margayctl.js', import.meta.url).pathname;
-const lab = (...args: string[]) => execa(process.execPath, [CTL, 'lab', ...args], { reject: false, timeout: 120_000 });
+const lab = async (...args: string[]) => {
+  const t = performance.now();
+  const r = await execa(process.execPath, [CTL, 'lab', ...args], { reject: false, timeout: 120_000 });
+  if (process.env.MARGAY_TEST_TIMINGS) process.stderr.write(`lab ${args.slice(0, 2).join(' ')}: ${Math.round(performance.now() - t)} ms\n`);
+  return r;
+};
 const netns = async (): Promise<string[]> => (await execa('ip', ['netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]!).filter(Boolean);
 
 describe('margayctl lab (topology, ToR, agents, probes, state)', () => {
@@ -19,6 +25,7 @@ describe('margayctl lab (topology, ToR, agents, probes, state)', () => {
     const dirA = `/tmp/margay-lab-test-${a}`;
     const dirB = `/tmp/margay-lab-test-${b}`;
     const before = await netns();
+    let done = false;
     try {
       const [ua, ub] = await Promise.all([
         lab('up', '--name', a, '--dir', dirA, '--nodes', '2', '--pods', '0', '--tor', 'bird'),
@@ -62,11 +69,14 @@ describe('margayctl lab (topology, ToR, agents, probes, state)', () => {
       expect(await netns()).toEqual(before);
       await expect(readFile(join(dirA, 'state.json'))).rejects.toThrow(/ENOENT/);
       expect((await lab('down', '--name', a, '--dir', dirA)).stdout).toContain('nothing to remove');
+      done = true;
     } finally {
-      await lab('down', '--name', a, '--dir', dirA);
-      await lab('down', '--name', b, '--dir', dirB);
+      if (!done) {
+        await lab('down', '--name', a, '--dir', dirA);
+        await lab('down', '--name', b, '--dir', dirB);
+      }
     }
-  }, 150_000);
+  }, 240_000);
 
   it('down after up was killed part-way removes what it had made', async () => {
     const n = uniquePrefix('lc').slice(0, 12);
@@ -87,7 +97,7 @@ describe('margayctl lab (topology, ToR, agents, probes, state)', () => {
       for (const p of s.processes) expect(await isRunning(p)).toBe(false);
     } finally {
       up.kill('SIGKILL');
-      await lab('down', '--name', n, '--dir', dir);
+      if (existsSync(dir)) await lab('down', '--name', n, '--dir', dir);
     }
   }, 120_000);
 });

@@ -2,7 +2,7 @@ import { watch as fsWatch, type FSWatcher } from 'node:fs';
 import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { KINDS, type KindId, type Resource } from '../../model/kinds.js';
+import { KINDS, type KindId, type Resource } from '../../model/index.js';
 import { ConfigError, InvariantError, MargayError } from '../../errors.js';
 import type { Datastore, DeleteOptions, ListOptions, ListResult, WatchEvent, WatchHandle, WatchOptions } from '../types.js';
 import { DatastoreUnavailableError, VersionExpiredError } from '../types.js';

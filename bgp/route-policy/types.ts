@@ -13,7 +13,7 @@
  *                     '{1 2}', e.g. '^65001( |$)' (neighbour 65001) or '(^| )65010$' (origin 65010).
  */
 
-export type PolicyResult = 'accept' | 'reject';
+export type RoutePolicyResult = 'accept' | 'reject';
 
 /** One entry of a prefix list: a route matches when it lies inside `prefix` and ge ≤ its length ≤ le. */
 export interface PrefixListEntry {
@@ -32,7 +32,7 @@ export interface PrefixList {
 }
 
 export interface PrefixMatch {
-  /** Name of a prefix list from `PolicySet.prefixLists`. */
+  /** Name of a prefix list from `RoutePolicySet.prefixLists`. */
   readonly list?: string;
   /** Inline entries (checked after `list`). */
   readonly entries?: readonly PrefixListEntry[];
@@ -65,7 +65,7 @@ export interface AsPathMatch {
 }
 
 /** All given conditions must hold (AND). An empty match matches everything. */
-export interface PolicyMatch {
+export interface RoutePolicyMatch {
   readonly family?: 'ipv4' | 'ipv6';
   readonly prefix?: PrefixMatch;
   readonly community?: CommunityMatch;
@@ -79,7 +79,7 @@ export interface PolicyMatch {
   readonly local?: boolean;
 }
 
-export interface PolicyActions {
+export interface RoutePolicyActions {
   readonly setLocalPref?: number;
   /** A number sets MED; 'remove' deletes it. */
   readonly setMed?: number | 'remove';
@@ -96,23 +96,23 @@ export interface PolicyActions {
   readonly setOrigin?: 'igp' | 'egp' | 'incomplete';
 }
 
-export interface PolicyStatement {
+export interface RoutePolicyStatement {
   readonly name?: string;
-  readonly match?: PolicyMatch;
-  readonly actions?: PolicyActions;
+  readonly match?: RoutePolicyMatch;
+  readonly actions?: RoutePolicyActions;
   /** 'accept'/'reject' end evaluation; 'next' applies the actions and continues. Default 'accept'. */
-  readonly result?: PolicyResult | 'next';
+  readonly result?: RoutePolicyResult | 'next';
 }
 
-export interface PolicyDefinition {
+export interface RoutePolicy {
   readonly name: string;
-  readonly statements: readonly PolicyStatement[];
+  readonly statements: readonly RoutePolicyStatement[];
   /** Result when no statement ended evaluation. */
-  readonly defaultResult: PolicyResult;
+  readonly defaultResult: RoutePolicyResult;
 }
 
 /** What the daemon config hands over: named prefix lists and policies, referenced by name per peer. */
-export interface PolicySet {
+export interface RoutePolicySet {
   readonly prefixLists?: readonly PrefixList[];
-  readonly policies: readonly PolicyDefinition[];
+  readonly policies: readonly RoutePolicy[];
 }

@@ -1,5 +1,5 @@
 /** Pure text rendering for `margayctl bgp` (tables an operator reads like `birdc show protocols`). */
-import type { PeerStatusView, RibQueryResult } from '../../bgp/speaker/types.js';
+import type { PeerStatusView, RibQueryResult } from '../speaker/index.js';
 
 export function formatDuration(seconds: number): string {
   const s = Math.max(0, Math.floor(seconds));

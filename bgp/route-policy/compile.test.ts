@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { EMPTY_ATTRS, SEG, type RouteAttrs } from '../rib/attrs.js';
 import { parsePrefix } from '../attrs/index.js';
 import { parseCommunity } from '../attrs/index.js';
-import { PolicyCompileError, compilePolicy, type RouteContext } from './compile.js';
-import type { PolicyDefinition } from './types.js';
+import { RoutePolicyCompileError, compileRoutePolicy, type RouteContext } from './compile.js';
+import type { RoutePolicy } from './types.js';
 
 function ctx(prefix: string, extra: Partial<RouteContext> = {}): RouteContext {
   const p = parsePrefix(prefix);
@@ -12,8 +12,8 @@ function ctx(prefix: string, extra: Partial<RouteContext> = {}): RouteContext {
 
 const attrs = (x: Partial<RouteAttrs> = {}): RouteAttrs => ({ ...EMPTY_ATTRS, asPath: [{ type: SEG.AS_SEQUENCE, asns: [65001, 65010] }], nextHop: Uint8Array.of(10, 0, 0, 2), ...x });
 
-function run(def: Omit<PolicyDefinition, 'name'>, prefix: string, a = attrs(), c: Partial<RouteContext> = {}) {
-  return compilePolicy({ name: 't', ...def }).evaluate(a, ctx(prefix, c));
+function run(def: Omit<RoutePolicy, 'name'>, prefix: string, a = attrs(), c: Partial<RouteContext> = {}) {
+  return compileRoutePolicy({ name: 't', ...def }).evaluate(a, ctx(prefix, c));
 }
 
 describe('prefix lists', () => {
@@ -31,7 +31,7 @@ describe('prefix lists', () => {
     const exact = { defaultResult: 'reject' as const, statements: [{ match: { prefix: { entries: [{ prefix: '10.0.0.0/8' }] } } }] };
     expect(run(exact, '10.0.0.0/8')).not.toBeNull();
     expect(run(exact, '10.0.0.0/9')).toBeNull();
-    const p = compilePolicy(
+    const p = compileRoutePolicy(
       { name: 'named', defaultResult: 'reject', statements: [{ match: { prefix: { list: 'l' } } }] },
       [{ name: 'l', entries: [{ prefix: '10.1.0.0/16', le: 32, action: 'deny' }, { prefix: '10.0.0.0/8', le: 32 }] }],
     );
@@ -117,7 +117,7 @@ describe('actions and flow', () => {
   });
 
   it('evaluates first match, "next" continues, default applies at the end', () => {
-    const def: Omit<PolicyDefinition, 'name'> = {
+    const def: Omit<RoutePolicy, 'name'> = {
       defaultResult: 'reject',
       statements: [
         { match: { community: { any: ['65000:9'] } }, result: 'reject' },
@@ -128,15 +128,15 @@ describe('actions and flow', () => {
     expect(run(def, '10.0.0.0/8')!.localPref).toBe(50);
     expect(run(def, '10.0.0.0/8', attrs({ communities: [parseCommunity('65000:9')] }))).toBeNull();
     expect(run(def, '10.0.0.0/8', attrs({ asPath: [] }))).toBeNull();
-    expect(compilePolicy({ name: 'x', ...def }).prefixDependent).toBe(false);
+    expect(compileRoutePolicy({ name: 'x', ...def }).prefixDependent).toBe(false);
   });
 
   it('reports bad input naming the policy and statement', () => {
-    expect(() => compilePolicy({ name: 'bad', defaultResult: 'accept', statements: [{ name: 's1', match: { community: { any: ['x:y'] } } }] }))
-      .toThrow(PolicyCompileError);
-    expect(() => compilePolicy({ name: 'bad', defaultResult: 'accept', statements: [{ match: { prefix: { entries: [{ prefix: '10.0.0.0/8', ge: 4 }] } } }] }))
+    expect(() => compileRoutePolicy({ name: 'bad', defaultResult: 'accept', statements: [{ name: 's1', match: { community: { any: ['x:y'] } } }] }))
+      .toThrow(RoutePolicyCompileError);
+    expect(() => compileRoutePolicy({ name: 'bad', defaultResult: 'accept', statements: [{ match: { prefix: { entries: [{ prefix: '10.0.0.0/8', ge: 4 }] } } }] }))
       .toThrow(/policy "bad" statement 0/);
-    expect(() => compilePolicy({ name: 'bad', defaultResult: 'accept', statements: [{ match: { prefix: { list: 'nope' } } }] }))
+    expect(() => compileRoutePolicy({ name: 'bad', defaultResult: 'accept', statements: [{ match: { prefix: { list: 'nope' } } }] }))
       .toThrow(/unknown prefix list/);
   });
 });

@@ -2,10 +2,9 @@
  * `margayctl bgp peers|rib|announce|withdraw|reload`: talks to margay-bgpd's control socket.
  */
 import { parseArgs } from 'node:util';
-import { ControlClient, DEFAULT_CONTROL_SOCKET } from '../../bgp/control/client.js';
+import { UsageError, type CommandGroup } from '../../src/cli/index.js';
+import { ControlClient, DEFAULT_CONTROL_SOCKET } from '../control/index.js';
 import { formatPeers, formatRib } from './bgp-format.js';
-import type { CommandGroup } from './command.js';
-import { UsageError } from './command.js';
 
 const SOCKET_OPT = { socket: { type: 'string', default: DEFAULT_CONTROL_SOCKET }, output: { type: 'string', short: 'o' } } as const;
 

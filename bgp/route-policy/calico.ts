@@ -4,8 +4,8 @@
  * only pod CIDRs from each other; only pod blocks and chosen service IPs go to the top-of-rack router).
  */
 import { parsePrefix } from '../attrs/index.js';
-import { PolicyCompileError } from './compile.js';
-import type { PolicyDefinition, PolicyStatement, PrefixListEntry } from './types.js';
+import { RoutePolicyCompileError } from './compile.js';
+import type { RoutePolicy, RoutePolicyStatement, PrefixListEntry } from './types.js';
 
 export interface CalicoBgpFilterRule {
   readonly action: 'Accept' | 'Reject';
@@ -23,17 +23,17 @@ export interface CalicoBgpFilterSpec {
   readonly importV6?: readonly CalicoBgpFilterRule[];
 }
 
-function ruleStatement(policy: string, r: CalicoBgpFilterRule, family: 'ipv4' | 'ipv6', i: number): PolicyStatement {
+function ruleStatement(policy: string, r: CalicoBgpFilterRule, family: 'ipv4' | 'ipv6', i: number): RoutePolicyStatement {
   if (r.interface !== undefined) {
-    throw new PolicyCompileError(policy, `${family} rule ${i}`, 'interface matches are not supported (Margay originates routes explicitly, not from kernel interfaces)');
+    throw new RoutePolicyCompileError(policy, `${family} rule ${i}`, 'interface matches are not supported (Margay originates routes explicitly, not from kernel interfaces)');
   }
   const result = r.action === 'Accept' ? 'accept' : 'reject';
   if (r.cidr === undefined) {
-    if (r.matchOperator !== undefined) throw new PolicyCompileError(policy, `${family} rule ${i}`, 'matchOperator needs cidr');
+    if (r.matchOperator !== undefined) throw new RoutePolicyCompileError(policy, `${family} rule ${i}`, 'matchOperator needs cidr');
     return { name: `${family}-${i}`, match: { family, ...(r.source && { local: false }) }, result };
   }
   const p = parsePrefix(r.cidr);
-  if (p.family !== family) throw new PolicyCompileError(policy, `${family} rule ${i}`, `cidr ${r.cidr} is not ${family}`);
+  if (p.family !== family) throw new RoutePolicyCompileError(policy, `${family} rule ${i}`, `cidr ${r.cidr} is not ${family}`);
   const max = family === 'ipv4' ? 32 : 128;
   const op = r.matchOperator ?? 'In';
   const exact = op === 'Equal' || op === 'NotEqual';
@@ -47,8 +47,8 @@ function ruleStatement(policy: string, r: CalicoBgpFilterRule, family: 'ipv4' | 
 }
 
 /** One policy for a peer's import or export from its BGPFilters, in order; unmatched routes are accepted. */
-export function policyFromBgpFilters(name: string, filters: readonly CalicoBgpFilterSpec[], direction: 'import' | 'export'): PolicyDefinition {
-  const statements: PolicyStatement[] = [];
+export function policyFromBgpFilters(name: string, filters: readonly CalicoBgpFilterSpec[], direction: 'import' | 'export'): RoutePolicy {
+  const statements: RoutePolicyStatement[] = [];
   for (const f of filters) {
     const v4 = direction === 'import' ? f.importV4 : f.exportV4;
     const v6 = direction === 'import' ? f.importV6 : f.exportV6;
@@ -64,7 +64,7 @@ const within = (cidr: string): PrefixListEntry => {
 };
 
 /** Node-to-node import: only routes inside the IP pools (blocks and borrowed /32, /128), nothing else. */
-export function podCidrsOnlyPolicy(name: string, poolCidrs: readonly string[]): PolicyDefinition {
+export function podCidrsOnlyPolicy(name: string, poolCidrs: readonly string[]): RoutePolicy {
   return {
     name,
     defaultResult: 'reject',
@@ -76,7 +76,7 @@ export function podCidrsOnlyPolicy(name: string, poolCidrs: readonly string[]): 
  * Export to a top-of-rack router: pod blocks inside the pools and the chosen service CIDRs/IPs
  * (exactly as configured or more specific), nothing else.
  */
-export function torExportPolicy(name: string, poolCidrs: readonly string[], serviceCidrs: readonly string[]): PolicyDefinition {
+export function torExportPolicy(name: string, poolCidrs: readonly string[], serviceCidrs: readonly string[]): RoutePolicy {
   return {
     name,
     defaultResult: 'reject',

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { EMPTY_ATTRS } from '../rib/attrs.js';
 import { parsePrefix } from '../attrs/index.js';
-import { PolicyCompileError, compilePolicy } from './compile.js';
+import { RoutePolicyCompileError, compileRoutePolicy } from './compile.js';
 import { podCidrsOnlyPolicy, policyFromBgpFilters, torExportPolicy } from './calico.js';
-import type { PolicyDefinition } from './types.js';
+import type { RoutePolicy } from './types.js';
 
-function accepts(def: PolicyDefinition, prefix: string, local = false): boolean {
+function accepts(def: RoutePolicy, prefix: string, local = false): boolean {
   const p = parsePrefix(prefix);
-  return compilePolicy(def).evaluate(EMPTY_ATTRS, { family: p.family, words: p.words, len: p.len, local, selfNextHop: new Uint8Array(4), localAs: 1 }) !== null;
+  return compileRoutePolicy(def).evaluate(EMPTY_ATTRS, { family: p.family, words: p.words, len: p.len, local, selfNextHop: new Uint8Array(4), localAs: 1 }) !== null;
 }
 
 describe('Calico BGPFilter', () => {
@@ -41,7 +41,7 @@ describe('Calico BGPFilter', () => {
     const ne = policyFromBgpFilters('n', [{ importV4: [{ action: 'Reject', matchOperator: 'NotEqual', cidr: '10.0.0.0/8' }] }], 'import');
     expect(accepts(ne, '10.0.0.0/8')).toBe(true);
     expect(accepts(ne, '10.0.0.0/9')).toBe(false);
-    expect(() => policyFromBgpFilters('x', [{ exportV4: [{ action: 'Reject', interface: '*.calico' }] }], 'export')).toThrow(PolicyCompileError);
+    expect(() => policyFromBgpFilters('x', [{ exportV4: [{ action: 'Reject', interface: '*.calico' }] }], 'export')).toThrow(RoutePolicyCompileError);
     expect(() => policyFromBgpFilters('x', [{ exportV4: [{ action: 'Reject', cidr: 'fd00::/8' }] }], 'export')).toThrow(/not ipv4/);
   });
 });

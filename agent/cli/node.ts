@@ -5,8 +5,8 @@
 import { parseArgs } from 'node:util';
 import { ControlClient } from '../../bgp/index.js';
 import type { PeerStatusView } from '../../bgp/index.js';
-import type { CommandGroup } from './command.js';
-import { UsageError } from './command.js';
+import type { CommandGroup } from '../../src/cli/index.js';
+import { UsageError } from '../../src/cli/index.js';
 
 export const DEFAULT_NODE_SOCKET = '/run/margay/bgp.sock';
 

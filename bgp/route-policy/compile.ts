@@ -1,5 +1,5 @@
 /**
- * Policy compiler: a PolicyDefinition becomes a closure over parsed, numeric matchers. Evaluation is
+ * Policy compiler: a RoutePolicy becomes a closure over parsed, numeric matchers. Evaluation is
  * copy-on-write: an accepted route whose actions change nothing returns the same RouteAttrs object, so
  * the RIB can keep the interned set. `prefixDependent` is false when no statement looks at the prefix;
  * the RIB then evaluates once per attribute set and caches the result (O(attribute sets), not prefixes).
@@ -11,9 +11,9 @@ import {
   SEG, asPathLength, asPathText, parseCommunity, parseLargeCommunity, parsePrefix, prefixWithin, prependAs,
   type AsPathSegment, type RouteAttrs,
 } from '../attrs/index.js';
-import type { CommunityMatch, PolicyActions, PolicyDefinition, PolicyMatch, PrefixList, PrefixListEntry } from './types.js';
+import type { CommunityMatch, RoutePolicyActions, RoutePolicy, RoutePolicyMatch, PrefixList, PrefixListEntry } from './types.js';
 
-export class PolicyCompileError extends MargayError {
+export class RoutePolicyCompileError extends MargayError {
   readonly code = 'MGY_BGP_POLICY';
   constructor(readonly policy: string, readonly where: string, detail: string, options?: ErrorOptions) {
     super(`policy ${JSON.stringify(policy)} ${where}: ${detail}`, options);
@@ -34,7 +34,7 @@ export interface RouteContext {
   readonly localAs: number;
 }
 
-export interface CompiledPolicy {
+export interface CompiledRoutePolicy {
   readonly name: string;
   readonly prefixDependent: boolean;
   /** Returns the (possibly new) attributes when accepted, null when rejected. */
@@ -95,7 +95,7 @@ function compileCommunityMatch(m: CommunityMatch, values: (a: RouteAttrs) => rea
   };
 }
 
-function compileMatch(m: PolicyMatch, lists: ReadonlyMap<string, CompiledEntry[]>): { pred: Pred; prefixDependent: boolean } {
+function compileMatch(m: RoutePolicyMatch, lists: ReadonlyMap<string, CompiledEntry[]>): { pred: Pred; prefixDependent: boolean } {
   const preds: Pred[] = [];
   let prefixDependent = false;
   if (m.family) { const f = m.family; preds.push((_a, c) => c.family === f); }
@@ -140,7 +140,7 @@ function compileMatch(m: PolicyMatch, lists: ReadonlyMap<string, CompiledEntry[]
   return { pred: (a, c) => preds.every((p) => p(a, c)), prefixDependent };
 }
 
-function compileActions(x: PolicyActions): (a: RouteAttrs, c: RouteContext) => RouteAttrs {
+function compileActions(x: RoutePolicyActions): (a: RouteAttrs, c: RouteContext) => RouteAttrs {
   const steps: ((a: RouteAttrs, c: RouteContext) => RouteAttrs)[] = [];
   if (x.setLocalPref !== undefined) { const v = x.setLocalPref; steps.push((a) => (a.localPref === v ? a : { ...a, localPref: v })); }
   if (x.setMed !== undefined) {
@@ -189,11 +189,11 @@ function compileActions(x: PolicyActions): (a: RouteAttrs, c: RouteContext) => R
   return (a, c) => steps.reduce((acc, s) => s(acc, c), a);
 }
 
-export function compilePolicy(def: PolicyDefinition, prefixLists: readonly PrefixList[] = []): CompiledPolicy {
+export function compileRoutePolicy(def: RoutePolicy, prefixLists: readonly PrefixList[] = []): CompiledRoutePolicy {
   const lists = new Map<string, CompiledEntry[]>();
   for (const l of prefixLists) {
     try { lists.set(l.name, compilePrefixEntries(l.entries)); }
-    catch (err) { throw new PolicyCompileError(def.name, `prefix list ${JSON.stringify(l.name)}`, String((err as Error).message), { cause: err }); }
+    catch (err) { throw new RoutePolicyCompileError(def.name, `prefix list ${JSON.stringify(l.name)}`, String((err as Error).message), { cause: err }); }
   }
   let prefixDependent = false;
   const stmts = def.statements.map((s, i) => {
@@ -202,7 +202,7 @@ export function compilePolicy(def: PolicyDefinition, prefixLists: readonly Prefi
       prefixDependent ||= m.prefixDependent;
       return { pred: m.pred, act: compileActions(s.actions ?? {}), result: s.result ?? 'accept' };
     } catch (err) {
-      throw new PolicyCompileError(def.name, `statement ${s.name ?? i}`, String((err as Error).message), { cause: err });
+      throw new RoutePolicyCompileError(def.name, `statement ${s.name ?? i}`, String((err as Error).message), { cause: err });
     }
   });
   const dflt = def.defaultResult;
