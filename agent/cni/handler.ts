@@ -56,10 +56,11 @@ export class CniHandler {
 
   constructor(private readonly o: CniHandlerOptions) {}
 
-  async handle(req: CniRequest, log: Logger): Promise<CniResult | null> {
+  /** `steps` (optional) receives the milliseconds each ADD step took, for the caller's log line. */
+  async handle(req: CniRequest, log: Logger, steps: Record<string, number> = {}): Promise<CniResult | null> {
     switch (req.command) {
       case 'ADD':
-        return this.#locks.run(this.#key(req), () => this.#add(req, log));
+        return this.#locks.run(this.#key(req), () => this.#add(req, log, steps));
       case 'DEL':
         await this.#locks.run(this.#key(req), () => this.#del(req, log));
         return null;
@@ -81,7 +82,7 @@ export class CniHandler {
     return attachmentKey(req.config.name, req.containerId!, req.ifName!);
   }
 
-  async #add(req: CniRequest, log: Logger): Promise<CniResult> {
+  async #add(req: CniRequest, log: Logger, steps: Record<string, number>): Promise<CniResult> {
     const id = podIdentity(req.args);
     const containerId = req.containerId!;
     const ifName = req.ifName!;
@@ -97,7 +98,6 @@ export class CniHandler {
       await this.o.store.delete(key);
     }
     const undos: Undo[] = [];
-    const steps: Record<string, number> = {};
     let mark = performance.now();
     const lap = (name: string): void => {
       const now = performance.now();
@@ -335,17 +335,18 @@ function hostCidr(a: string): string {
   return `${ip}/${ip.includes(':') ? 128 : 32}`;
 }
 
+/**
+ * Per-veth keys. `forwarding` is not among them: a new device inherits conf/default/forwarding,
+ * which follows the node's ip_forward; writing it takes the rtnl lock with trylock-and-restart,
+ * which costs seconds while a burst of ADDs holds that lock for veth creation.
+ */
 function hostSysctls(hostIf: string, addresses: readonly string[]): Record<string, number> {
   const s: Record<string, number> = {};
   if (addresses.some((a) => !a.includes(':'))) {
     s[`net/ipv4/conf/${hostIf}/proxy_arp`] = 1;
     s[`net/ipv4/neigh/${hostIf}/proxy_delay`] = 0;
-    s[`net/ipv4/conf/${hostIf}/forwarding`] = 1;
   }
-  if (addresses.some((a) => a.includes(':'))) {
-    s[`net/ipv6/conf/${hostIf}/accept_ra`] = 0;
-    s[`net/ipv6/conf/${hostIf}/forwarding`] = 1;
-  }
+  if (addresses.some((a) => a.includes(':'))) s[`net/ipv6/conf/${hostIf}/accept_ra`] = 0;
   return s;
 }
 

@@ -1,4 +1,4 @@
-import { chmod, mkdir, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, readlink, stat, symlink, unlink } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
@@ -30,6 +30,12 @@ export interface CniServerOptions {
   readonly socketPath?: string;
   /** Default /run/margay. */
   readonly runDir?: string;
+  /**
+   * When the socket is not at the path the plugin derives by itself (a run directory other than
+   * /run/margay, as the lab gives each agent), also place a symlink there so a netconf without
+   * `agentSocket` still finds this agent. Default true; failure to create it is logged, not fatal.
+   */
+  readonly discoveryLink?: boolean;
   /** Attachment records; default <runDir>/cni-<netns inode>.d. */
   readonly stateDir?: string;
   /** Pod MTU when the netconf gives none; default 1500. */
@@ -55,6 +61,7 @@ export class CniServer {
   #handler: CniHandler | undefined;
   #store: AttachmentStore | undefined;
   #socketPath: string | undefined;
+  #link: string | undefined;
   #running = 0;
   readonly #queue: (() => void)[] = [];
   readonly #inflight = new Set<Promise<unknown>>();
@@ -103,6 +110,8 @@ export class CniServer {
     await chmod(socketPath, 0o600);
     this.#server = server;
     this.#socketPath = socketPath;
+    const discoverable = defaultSocketPath(ino);
+    if (socketPath !== discoverable && (this.o.discoveryLink ?? true)) await this.#placeLink(discoverable, socketPath);
     log.info({ socket: socketPath, attachments: records.length }, 'CNI server listening');
   }
 
@@ -119,6 +128,23 @@ export class CniServer {
     await unlink(this.socketPath).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });
+    const link = this.#link;
+    this.#link = undefined;
+    // Only our own link: another agent may have replaced it since.
+    if (link !== undefined && (await readlink(link).catch(() => undefined)) === this.socketPath) await unlink(link).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  }
+
+  async #placeLink(link: string, target: string): Promise<void> {
+    try {
+      await mkdir(dirname(link), { recursive: true, mode: 0o755 });
+      await removeStaleSocket(link);
+      await symlink(target, link);
+      this.#link = link;
+    } catch (err) {
+      this.o.log.warn({ err, link, socket: target }, 'could not place the discovery link: plugins need agentSocket in their netconf');
+    }
   }
 
   /** Attachments this agent holds (for status and tests). */
@@ -162,10 +188,14 @@ export class CniServer {
       if (wire.env.CNI_COMMAND === 'VERSION') return { exit: 0, out: versionResult(stdin) };
       const req = parseRequest(wire.env, stdin);
       log = this.o.log.child({ cmd: req.command, containerId: req.containerId, ifName: req.ifName });
+      const queued = performance.now();
       await this.#slot();
+      const queuedMs = Math.round(performance.now() - queued);
       try {
-        const out = await this.#handler!.handle(req, log);
-        log.info({ ms: Math.round(performance.now() - started) }, 'CNI command done');
+        const steps: Record<string, number> = {};
+        const out = await this.#handler!.handle(req, log, steps);
+        const rounded = Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, Math.round(v)]));
+        log.info({ ms: Math.round(performance.now() - started), queuedMs, steps: rounded }, 'CNI command done');
         return { exit: 0, out };
       } finally {
         this.#release();

@@ -3,7 +3,9 @@
  * side with Debian's ptp + host-local in the same run, interleaved call by call so both see the
  * same machine load. Also the cost of each step of a margay ADD and of the plugin start itself.
  *
- *   npm run build && scripts/in-sandbox.sh node dist/test/bench/cni.js [--rounds 30]
+ *   npm run build && scripts/in-sandbox.sh node dist/test/bench/cni.js [--rounds 30] [--burst 100]
+ *
+ * --burst N: N ADDs started at once (then N DELs), margay and then ptp + host-local (0: skip).
  *
  * The agent side runs in this process (the sandbox namespace plays the node) with the real IPAM
  * service over an in-memory datastore; the plugins are exec'd exactly as a runtime does.
@@ -17,8 +19,9 @@ import { CniServer } from '../../agent/cni/index.js';
 import { MapPods, MemoryIpam, RecordingEndpoints } from '../../agent/cni/testing/fakes.js';
 import { silentLogger } from '../../src/log.js';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '30' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '30' }, burst: { type: 'string', default: '100' } } });
 const ROUNDS = Number(values.rounds);
+const BURST = Number(values.burst);
 const PLUGIN = new URL('../../cni/margay', import.meta.url).pathname;
 const NODE_PLUGIN = new URL('../../cni/main.js', import.meta.url).pathname;
 const CNI_BIN = '/usr/lib/cni';
@@ -85,6 +88,27 @@ async function main(): Promise<void> {
       version.node.push(await timed(process.execPath, [NODE_PLUGIN], { CNI_COMMAND: 'VERSION' }, '{"cniVersion":"1.0.0"}'));
       version.status.push(await timed(PLUGIN, [], { CNI_COMMAND: 'STATUS' }, statusConf));
     }
+    const burst = { margay: 0, ptp: 0, margayDel: 0, ptpDel: 0, load: '' };
+    if (BURST > 0) {
+      const bns: string[] = [];
+      for (let i = 0; i < 2 * BURST; i++) {
+        const n = `mgyburst${i}`;
+        await execa('ip', ['netns', 'add', n]);
+        netns.push(n);
+        bns.push(n);
+      }
+      const benv = (cmd: string, i: number) => ({ CNI_COMMAND: cmd, CNI_CONTAINERID: `burst${i}`, CNI_NETNS: `/run/netns/${bns[i]}`, CNI_IFNAME: 'eth0', CNI_PATH: CNI_BIN });
+      const all = async (bin: string, cmd: string, from: number, conf: string): Promise<number> => {
+        const t = performance.now();
+        await Promise.all(Array.from({ length: BURST }, (_, i) => timed(bin, [], benv(cmd, from + i), conf)));
+        return performance.now() - t;
+      };
+      burst.load = await loadavg();
+      burst.margay = await all(PLUGIN, 'ADD', 0, margayConf);
+      burst.ptp = await all(`${CNI_BIN}/ptp`, 'ADD', BURST, ptpConf);
+      burst.margayDel = await all(PLUGIN, 'DEL', 0, margayConf);
+      burst.ptpDel = await all(`${CNI_BIN}/ptp`, 'DEL', BURST, ptpConf);
+    }
     const load1 = await loadavg();
     const a = { m: stats(add.margay), p: stats(add.ptp) };
     const d = { m: stats(del.margay), p: stats(del.ptp) };
@@ -100,6 +124,15 @@ async function main(): Promise<void> {
       `| VERSION, compiled forwarder (process start) | ${fmt(stats(version.forwarder))} | |`,
       `| VERSION, Node fallback (process start) | ${fmt(stats(version.node))} | |`,
       `| STATUS, forwarder → agent round trip | ${fmt(stats(version.status))} | |`,
+      ...(BURST > 0 ? [
+        '',
+        `${BURST} ADDs started at once, then ${BURST} DELs (load average before: ${burst.load}):`,
+        '',
+        '| burst | margay ms | ptp + host-local ms | margay / ptp |',
+        '| --- | --- | --- | --- |',
+        `| ${BURST} × ADD | ${burst.margay.toFixed(0)} | ${burst.ptp.toFixed(0)} | ${(burst.margay / burst.ptp).toFixed(2)}× |`,
+        `| ${BURST} × DEL | ${burst.margayDel.toFixed(0)} | ${burst.ptpDel.toFixed(0)} | ${(burst.margayDel / burst.ptpDel).toFixed(2)}× |`,
+      ] : []),
       '',
       '| margay ADD step (agent side) | median ms | min–max ms | p90 ms |',
       '| --- | --- | --- | --- |',

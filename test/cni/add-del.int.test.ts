@@ -51,9 +51,13 @@ describe('CNI ADD / DEL / CHECK (real kernel)', () => {
     // The node's own address on the sandbox namespace's loopback (no dummy module on every kernel),
     // and an uplink with a default route: proxy ARP answers for 169.254.1.1 only when the node has
     // a route for it (Calico's nodes have the same requirement).
+    // The node forwards (margay-node's dataplane sets ip_forward; new veths inherit it): proxy ARP
+    // answers only on an interface that forwards.
     const up = uniqueName('u');
+    const forward = (await run('sysctl', ['-n', 'net.ipv4.ip_forward'])).trim();
     let server: Server | undefined;
     try {
+      await run('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
       await run('ip', ['link', 'add', up, 'type', 'veth', 'peer', 'name', `${up}p`]);
       await run('ip', ['addr', 'add', '192.0.2.1/24', 'dev', up]);
       await run('ip', ['link', 'set', up, 'up']);
@@ -71,6 +75,7 @@ describe('CNI ADD / DEL / CHECK (real kernel)', () => {
       await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
       await execa('ip', ['addr', 'del', '10.250.0.1/32', 'dev', 'lo'], { reject: false });
       await execa('ip', ['link', 'del', up], { reject: false });
+      await run('sysctl', ['-q', '-w', `net.ipv4.ip_forward=${forward}`]);
     }
   });
 

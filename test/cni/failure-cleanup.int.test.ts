@@ -3,7 +3,7 @@ import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KernelOpError } from '../../src/errors.js';
 import {
-  ExecaCommandRunner, IpWorkloadVethOps, ProcSysctlOps, type SysctlOps, type WorkloadVethOps, type WorkloadVethSpec,
+  ExecaCommandRunner, IpWorkloadVethOps, ProcSysctlOps, type WorkloadVethOps, type WorkloadVethSpec,
 } from '../../src/kernel/index.js';
 import { silentLogger } from '../../src/log.js';
 import { run } from '../helpers/netns.js';
@@ -15,9 +15,19 @@ const log = silentLogger();
 const runner = new ExecaCommandRunner(log);
 type Point = 'ipam' | 'create-late' | 'sysctl' | 'pod-side' | 'register' | 'record';
 
-class Injected implements WorkloadVethOps, SysctlOps {
+/** The real sysctl adapter with an injectable failure (a subclass keeps every other method real). */
+class InjectedSysctl extends ProcSysctlOps {
+  constructor(private readonly point: Point) {
+    super(runner, log, undefined, { direct: true });
+  }
+  override async setMany(e: Readonly<Record<string, string | number>>): Promise<void> {
+    if (this.point === 'sysctl') throw new KernelOpError(['write', '/proc/sys/net/ipv4/conf/x/proxy_arp'], null, 'EACCES');
+    await super.setMany(e);
+  }
+}
+
+class Injected implements WorkloadVethOps {
   readonly real = new IpWorkloadVethOps(runner, log);
-  readonly sys = new ProcSysctlOps(runner, log, undefined, { direct: true });
   constructor(private readonly point: Point) {}
   async createHostSide(spec: WorkloadVethSpec): Promise<void> {
     await this.real.createHostSide(spec);
@@ -34,13 +44,6 @@ class Injected implements WorkloadVethOps, SysctlOps {
   ownerOf(h: string) { return this.real.ownerOf(h); }
   remove(h: string) { return this.real.remove(h); }
   inspectPod(n: string, i: string) { return this.real.inspectPod(n, i); }
-  get(k: string) { return this.sys.get(k); }
-  getMany(keys: readonly string[]) { return this.sys.getMany(keys); }
-  set(k: string, v: string | number) { return this.sys.set(k, v); }
-  async setMany(e: Readonly<Record<string, string | number>>): Promise<void> {
-    if (this.point === 'sysctl') throw new KernelOpError(['write', '/proc/sys/net/ipv4/conf/x/proxy_arp'], null, 'EACCES');
-    await this.sys.setMany(e);
-  }
 }
 
 let rig: Rig | undefined;
@@ -51,8 +54,7 @@ afterEach(async () => {
 
 describe('a failed ADD leaves nothing behind', () => {
   it.each<Point>(['ipam', 'create-late', 'sysctl', 'pod-side', 'register', 'record'])('failure at %s', async (point) => {
-    const inj = new Injected(point);
-    rig = await new Rig().start({ veths: inj, sysctl: inj });
+    rig = await new Rig().start({ veths: new Injected(point), sysctl: new InjectedSysctl(point) });
     rig.pods.add('default', 'web-1');
     if (point === 'ipam') rig.ipam.failNext = new Error('datastore says no');
     if (point === 'register') rig.endpoints.failNext = new Error('calc graph refused');

@@ -52,7 +52,7 @@ export class Rig {
     this.dir = await mkdtemp(join(tmpdir(), 'mgy-cni-'));
     this.server = new CniServer({
       nodeName: 'node-a', ipam: this.ipam, endpoints: this.endpoints, pods: this.pods, log: silentLogger(),
-      socketPath: join(this.dir, 'cni.sock'), stateDir: join(this.dir, 'state'), ...extra,
+      socketPath: join(this.dir, 'cni.sock'), stateDir: join(this.dir, 'state'), discoveryLink: false, ...extra,
     });
     await this.server.start();
     return this;

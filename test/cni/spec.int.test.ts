@@ -1,7 +1,8 @@
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hostIfName } from '../../agent/cni/index.js';
-import { FakeExhaustedError, MemoryIpam } from '../../agent/cni/testing/fakes.js';
+import { MemoryIpam } from '../../agent/cni/testing/fakes.js';
+import { IpamExhaustedError } from '../../ipam/index.js';
 import { CNI_BIN, mgyLinks, PLUGIN, Rig, exec } from './harness.js';
 
 // Spec behaviours beyond ADD/DEL: STATUS, GC, version negotiation, error codes decided by the
@@ -28,7 +29,7 @@ describe('CNI spec behaviours (real kernel)', () => {
     const links = await mgyLinks();
     const r = await rig.plugin(rig.env('ADD', 'e4', (await rig.pod()).path), rig.conf());
     expect(r.out).toMatchObject({ cniVersion: '1.0.0', code: 101, msg: 'IP address assignment failed' });
-    expect(String(r.out?.details)).toContain('add an IPPool');
+    expect(String(r.out?.details)).toContain('Add an IPPool');
     expect(await mgyLinks()).toEqual(links);
     expect(rig.ipam.handles.has('k8s-pod-network.e4')).toBe(false);
   });
@@ -88,19 +89,23 @@ describe('CNI spec behaviours (real kernel)', () => {
     expect((await execa('ls', [`${dataDir}/k8s-pod-network`])).stdout).not.toContain('10.77.0.2');
   });
 
-  it('without agentSocket the plugin finds the agent serving its network namespace', async () => {
+  it.each([
+    ['listening at /run/margay itself', { socketPath: undefined, runDir: '/run/margay' }],
+    ['with another run directory, through the discovery link', { discoveryLink: true }],
+  ])('without agentSocket the plugin finds the agent serving its network namespace (%s)', async (_n, opts) => {
     await execa('mkdir', ['-p', '/run/margay']);
     await execa('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'margay-run', '/run/margay']);
     const second = new Rig();
     try {
-      await second.start({ socketPath: undefined, runDir: '/run/margay' });
-      expect(second.server.socketPath).toMatch(/^\/run\/margay\/cni-\d+\.sock$/);
+      await second.start(opts);
       const pod = await second.pod();
       const conf = { cniVersion: '1.0.0', name: 'k8s-pod-network', type: 'margay', ipam: { type: 'margay-ipam' } };
       const r = await exec(PLUGIN, second.env('ADD', 'disc1', pod.path), JSON.stringify(conf));
       expect(r.code).toBe(0);
       expect(second.ipam.handles.has('k8s-pod-network.disc1')).toBe(true);
       expect((await exec(PLUGIN, second.env('DEL', 'disc1', pod.path), JSON.stringify(conf))).code).toBe(0);
+      await second.server.stop();
+      expect((await execa('ls', ['-A', '/run/margay'])).stdout).toBe('');
     } finally {
       await second.stop();
       await execa('umount', ['/run/margay']);
@@ -111,9 +116,7 @@ describe('CNI spec behaviours (real kernel)', () => {
     const pod = await rig.pod();
     rig.ipam.failNext = new Error('boom');
     expect((await rig.plugin(rig.env('ADD', 'f1', pod.path), rig.conf())).out).toMatchObject({ code: 102 });
-    const retry = new FakeExhaustedError('cooling');
-    Object.defineProperty(retry, 'retryable', { value: true });
-    rig.ipam.failNext = retry;
+    rig.ipam.failNext = new IpamExhaustedError('ipv4', 'node-a', [], true);
     expect((await rig.plugin(rig.env('ADD', 'f1', pod.path), rig.conf())).out).toMatchObject({ code: 11 });
   });
 });

@@ -1,12 +1,6 @@
-import { MargayError } from '../../../src/errors.js';
+import { IpamExhaustedError } from '../../../ipam/index.js';
 import type { Resource } from '../../../src/model/index.js';
 import type { CniIpam, EndpointRegistry, IpamAssignRequest, PodDirectory, WorkloadEndpointRegistration } from '../ports.js';
-
-/** Test double for IPAM exhaustion, with the IPAM service's code. */
-export class FakeExhaustedError extends MargayError {
-  readonly code = 'MGY_IPAM_EXHAUSTED';
-  readonly retryable = false;
-}
 
 /**
  * In-memory IPv4 (optionally IPv6) IPAM for CNI tests only: hands out the next free address of one
@@ -33,7 +27,7 @@ export class MemoryIpam implements CniIpam {
     const used = new Set([...this.handles.values()].flat());
     let v4: string | undefined;
     for (let i = 1; i <= this.size && v4 === undefined; i++) if (!used.has(`${this.v4Base}${i}/32`)) v4 = `${this.v4Base}${i}/32`;
-    if (v4 === undefined) throw new FakeExhaustedError(`no free IPv4 address in ${this.v4Base}0 (${this.size} used): add an IPPool`);
+    if (v4 === undefined) throw new IpamExhaustedError('ipv4', 'test-node', [], false);
     const out = [v4];
     if (this.v6Base !== undefined) out.push(`${this.v6Base}${v4.split('.')[3]!.replace('/32', '')}/128`);
     this.handles.set(req.handleId, out);
