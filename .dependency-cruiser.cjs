@@ -85,7 +85,7 @@ module.exports = {
     },
     {
       name: 'feature-top-file-not-via-index',
-      comment: "From outside a feature folder, import its top-level index.ts, not its other top-level files.",
+      comment: 'From outside a feature folder, import its top-level index.ts, not its other top-level files.',
       severity: 'error',
       from: { path: `^${TOP}/`, pathNot: [TESTS, ROOTS] },
       to: { path: '^(bgp|ipam|policy|cni|agent)/[^/]+\\.ts$', pathNot: ['^$1/', '/index\\.ts$', ROOTS] },

@@ -28,16 +28,23 @@ describe('chooseAddress', () => {
 
 describe('resolveNodeIp', () => {
   it('takes an explicit address and its prefix length from the interface', async () => {
-    expect(await resolveNodeIp({ address: '10.0.0.5', prefixLength: undefined }, 4, { addresses: () => HOST })).toEqual({ address: '10.0.0.5', prefixLength: 24, iface: 'eth0' });
+    expect(await resolveNodeIp({ address: '10.0.0.5', prefixLength: undefined }, 4, { addresses: () => HOST })).toEqual(
+      { address: '10.0.0.5', prefixLength: 24, iface: 'eth0' },
+    );
   });
   it('none is no address', async () => {
     expect(await resolveNodeIp({ none: true }, 6, { addresses: () => HOST })).toBeUndefined();
   });
   it('kubernetes-internal-ip reads the Node', async () => {
-    const r = await resolveNodeIp({ autodetect: { method: 'kubernetes-internal-ip' } }, 4, { addresses: () => HOST, internalIp: async () => '192.168.7.2' });
+    const r = await resolveNodeIp({ autodetect: { method: 'kubernetes-internal-ip' } }, 4, {
+      addresses: () => HOST,
+      internalIp: async () => '192.168.7.2',
+    });
     expect(r).toEqual({ address: '192.168.7.2', prefixLength: 24, iface: 'eth1' });
   });
   it('names the method and what it saw when nothing matches', async () => {
-    await expect(resolveNodeIp({ autodetect: { method: 'cidr', cidrs: ['11.0.0.0/8'] } }, 4, { addresses: () => HOST })).rejects.toThrow(/cidr: no interface address matches \(saw .*eth0:10\.0\.0\.5/);
+    await expect(
+      resolveNodeIp({ autodetect: { method: 'cidr', cidrs: ['11.0.0.0/8'] } }, 4, { addresses: () => HOST }),
+    ).rejects.toThrow(/cidr: no interface address matches \(saw .*eth0:10\.0\.0\.5/);
   });
 });

@@ -29,8 +29,22 @@ export interface DetectedIp {
 
 /** Interfaces first-found never picks (Calico's list plus Margay's own `mgy` prefix). */
 export const FIRST_FOUND_EXCLUDE = [
-  /^lo$/, /^docker/, /^cbr/, /^dummy/, /^virbr/, /^lxcbr/, /^veth/, /^cali/, /^tunl/, /^flannel/, /^kube-ipvs/,
-  /^cni/, /^vxlan/, /^wireguard/, /^wg-/, /^mgy/,
+  /^lo$/,
+  /^docker/,
+  /^cbr/,
+  /^dummy/,
+  /^virbr/,
+  /^lxcbr/,
+  /^veth/,
+  /^cali/,
+  /^tunl/,
+  /^flannel/,
+  /^kube-ipvs/,
+  /^cni/,
+  /^vxlan/,
+  /^wireguard/,
+  /^wg-/,
+  /^mgy/,
 ];
 
 function usable(a: HostAddress): boolean {
@@ -44,7 +58,11 @@ function anchored(patterns: readonly string[]): RegExp[] {
 }
 
 /** Pure choice for every method but can-reach and kubernetes-internal-ip. */
-export function chooseAddress(addrs: readonly HostAddress[], family: 4 | 6, m: IpAutodetection): HostAddress | undefined {
+export function chooseAddress(
+  addrs: readonly HostAddress[],
+  family: 4 | 6,
+  m: IpAutodetection,
+): HostAddress | undefined {
   const cands = addrs.filter((a) => a.family === family && usable(a));
   switch (m.method) {
     case 'first-found':
@@ -55,7 +73,9 @@ export function chooseAddress(addrs: readonly HostAddress[], family: 4 | 6, m: I
     }
     case 'skip-interface': {
       const res = anchored(m.patterns);
-      return cands.find((a) => !res.some((re) => re.test(a.iface)) && !FIRST_FOUND_EXCLUDE.some((re) => re.test(a.iface)));
+      return cands.find(
+        (a) => !res.some((re) => re.test(a.iface)) && !FIRST_FOUND_EXCLUDE.some((re) => re.test(a.iface)),
+      );
     }
     case 'cidr': {
       const nets = m.cidrs.map((c) => parseCidr(c)!);
@@ -111,24 +131,38 @@ export async function resolveNodeIp(
   };
   if ('address' in setting) {
     const on = addrs.find((a) => a.address === setting.address);
-    return { address: setting.address, prefixLength: setting.prefixLength ?? on?.prefixLength ?? (family === 4 ? 32 : 128), iface: on?.iface };
+    return {
+      address: setting.address,
+      prefixLength: setting.prefixLength ?? on?.prefixLength ?? (family === 4 ? 32 : 128),
+      iface: on?.iface,
+    };
   }
   const m = setting.autodetect;
   if (m.method === 'can-reach') {
     try {
       return withLen(await sourceAddressToward(m.destination, family));
     } catch (err) {
-      throw new IpAutodetectError(`IPv${family} autodetection can-reach=${m.destination}: no route (${(err as Error).message})`, { cause: err });
+      throw new IpAutodetectError(
+        `IPv${family} autodetection can-reach=${m.destination}: no route (${(err as Error).message})`,
+        { cause: err },
+      );
     }
   }
   if (m.method === 'kubernetes-internal-ip') {
     const ip = await deps.internalIp?.();
-    if (ip === undefined) throw new IpAutodetectError(`IPv${family} autodetection kubernetes-internal-ip: the Node has no InternalIP address`);
+    if (ip === undefined)
+      throw new IpAutodetectError(
+        `IPv${family} autodetection kubernetes-internal-ip: the Node has no InternalIP address`,
+      );
     return withLen(ip);
   }
   const a = chooseAddress(addrs, family, m);
   if (!a) {
-    const seen = addrs.filter((x) => x.family === family).map((x) => `${x.iface}:${x.address}`).join(', ') || 'none';
+    const seen =
+      addrs
+        .filter((x) => x.family === family)
+        .map((x) => `${x.iface}:${x.address}`)
+        .join(', ') || 'none';
     throw new IpAutodetectError(`IPv${family} autodetection ${m.method}: no interface address matches (saw ${seen})`);
   }
   return { address: a.address, prefixLength: a.prefixLength, iface: a.iface };

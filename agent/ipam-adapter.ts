@@ -23,7 +23,8 @@ function flag(cfg: Readonly<Record<string, unknown>>, key: string, def: boolean)
 function pools(cfg: Readonly<Record<string, unknown>>, key: string): string[] | undefined {
   const v = cfg[key];
   if (v === undefined) return undefined;
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new IpamConfigError(`ipam.${key} must be a list of pool names or CIDRs`);
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
+    throw new IpamConfigError(`ipam.${key} must be a list of pool names or CIDRs`);
   return v as string[];
 }
 
@@ -32,7 +33,8 @@ export function cniIpamAdapter(ipam: Ipam, nodeName: string, blocks: () => reado
     async assign(req: IpamAssignRequest): Promise<readonly string[]> {
       const cfg = req.ipamConfig;
       const suffix = `.${req.containerId}`;
-      if (!req.handleId.endsWith(suffix)) throw new IpamConfigError(`handle ${req.handleId} does not end with the container id ${req.containerId}`);
+      if (!req.handleId.endsWith(suffix))
+        throw new IpamConfigError(`handle ${req.handleId} does not end with the container id ${req.containerId}`);
       const network = req.handleId.slice(0, -suffix.length);
       const ann = (req.podObject?.metadata as { annotations?: Record<string, string> } | undefined)?.annotations;
       const v4Pools = pools(cfg, 'ipv4_pools');
@@ -41,7 +43,8 @@ export function cniIpamAdapter(ipam: Ipam, nodeName: string, blocks: () => reado
         network,
         containerId: req.containerId,
         node: nodeName,
-        ...(req.namespace !== undefined && req.pod !== undefined && { pod: { namespace: req.namespace, name: req.pod } }),
+        ...(req.namespace !== undefined &&
+          req.pod !== undefined && { pod: { namespace: req.namespace, name: req.pod } }),
         ipv4: flag(cfg, 'assign_ipv4', true),
         ipv6: flag(cfg, 'assign_ipv6', false),
         ...(v4Pools && { ipv4Pools: v4Pools }),

@@ -7,7 +7,12 @@ import type { IPAMBlock, IPPool } from '../src/model/index.js';
 import { blockAffinityHost, cidrContains, parseCidr } from '../src/model/index.js';
 import type { IpamUsage } from './metrics.js';
 
-export function ipamUsage(nodeName: string, blocks: Iterable<IPAMBlock>, pools: Iterable<IPPool>, podExists: (ns: string, name: string) => boolean): IpamUsage[] {
+export function ipamUsage(
+  nodeName: string,
+  blocks: Iterable<IPAMBlock>,
+  pools: Iterable<IPPool>,
+  podExists: (ns: string, name: string) => boolean,
+): IpamUsage[] {
   const poolList = [...pools].map((p) => ({ name: p.metadata.name, cidr: parseCidr(p.spec.cidr)! }));
   const usage = new Map<string, { inUse: number; borrowed: number; gcCandidates: number }>();
   for (const b of blocks) {
@@ -23,7 +28,8 @@ export function ipamUsage(nodeName: string, blocks: Iterable<IPAMBlock>, pools: 
       const u = usage.get(pool) ?? { inUse: 0, borrowed: 0, gcCandidates: 0 };
       u.inUse++;
       if (host !== nodeName) u.borrowed++;
-      if (attr.namespace !== undefined && attr.pod !== undefined && !podExists(attr.namespace, attr.pod)) u.gcCandidates++;
+      if (attr.namespace !== undefined && attr.pod !== undefined && !podExists(attr.namespace, attr.pod))
+        u.gcCandidates++;
       usage.set(pool, u);
     }
   }

@@ -28,7 +28,11 @@ function reexecTuned(): void {
   const env: Record<string, string> = { ...TUNED_MALLOC_ENV };
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   env[TUNED_ENV] = '1';
-  execve(process.execPath, [process.execPath, ...flags, ...process.execArgv, ...process.argv.slice(1)], Object.entries(env).map(([k, v]) => `${k}=${v}`));
+  execve(
+    process.execPath,
+    [process.execPath, ...flags, ...process.execArgv, ...process.argv.slice(1)],
+    Object.entries(env).map(([k, v]) => `${k}=${v}`),
+  );
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -51,7 +55,11 @@ async function main(argv: readonly string[]): Promise<number> {
   const { createRootLogger } = await import('../src/log.js');
   const { NodeAgent } = await import('./node-agent.js');
   const log = createRootLogger({ level: config.logLevel, name: 'margay-node', format: config.logFormat });
-  if (process.env[TUNED_ENV] !== '1') log.warn({ reason: isSockoptAvailable() ? `${TUNED_ENV} set` : 'native addon not built' }, 'memory settings not applied');
+  if (process.env[TUNED_ENV] !== '1')
+    log.warn(
+      { reason: isSockoptAvailable() ? `${TUNED_ENV} set` : 'native addon not built' },
+      'memory settings not applied',
+    );
   const agent = new NodeAgent(config, log);
   const stopped = new Promise<string>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
@@ -85,7 +93,10 @@ main(args).then(
   (code) => process.exit(code),
   (err: unknown) => {
     const code = (err as { code?: unknown }).code;
-    const msg = typeof code === 'string' && code.startsWith('MGY_') ? `${code}: ${(err as Error).message}` : String((err as Error)?.stack ?? err);
+    const msg =
+      typeof code === 'string' && code.startsWith('MGY_')
+        ? `${code}: ${(err as Error).message}`
+        : String((err as Error)?.stack ?? err);
     process.stderr.write(`margay-node: fatal: ${msg}\n`);
     process.exit(1);
   },

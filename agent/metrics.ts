@@ -48,20 +48,43 @@ export class AgentMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [r],
     });
-    this.applyFailures = new Counter({ name: 'margay_int_dataplane_failures_total', help: 'Dataplane apply batches that failed (retried with back-off and a resync).', registers: [r] });
+    this.applyFailures = new Counter({
+      name: 'margay_int_dataplane_failures_total',
+      help: 'Dataplane apply batches that failed (retried with back-off and a resync).',
+      registers: [r],
+    });
     this.policyDelay = new Histogram({
       name: 'margay_policy_implementation_delay_seconds',
       help: 'Datastore change seen → its dataplane change in the kernel (Cilium: cilium_policy_implementation_delay).',
       buckets: [0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [r],
     });
-    this.iptablesRestoreCalls = new Counter({ name: 'margay_iptables_restore_calls_total', help: 'iptables-restore runs (Felix: felix_iptables_restore_calls).', registers: [r] });
-    this.iptablesRestoreErrors = new Counter({ name: 'margay_iptables_restore_errors_total', help: 'iptables-restore runs that failed (Felix: felix_iptables_restore_errors).', registers: [r] });
-    this.resyncs = new Counter({ name: 'margay_resyncs_started_total', help: 'Full datastore resyncs started (Felix: felix_resyncs_started).', registers: [r] });
-    this.firstProgramming = new Gauge({ name: 'margay_first_programming_seconds', help: 'Datastore in sync → first full dataplane programming done.', registers: [r] });
+    this.iptablesRestoreCalls = new Counter({
+      name: 'margay_iptables_restore_calls_total',
+      help: 'iptables-restore runs (Felix: felix_iptables_restore_calls).',
+      registers: [r],
+    });
+    this.iptablesRestoreErrors = new Counter({
+      name: 'margay_iptables_restore_errors_total',
+      help: 'iptables-restore runs that failed (Felix: felix_iptables_restore_errors).',
+      registers: [r],
+    });
+    this.resyncs = new Counter({
+      name: 'margay_resyncs_started_total',
+      help: 'Full datastore resyncs started (Felix: felix_resyncs_started).',
+      registers: [r],
+    });
+    this.firstProgramming = new Gauge({
+      name: 'margay_first_programming_seconds',
+      help: 'Datastore in sync → first full dataplane programming done.',
+      registers: [r],
+    });
     const self = this;
     new Gauge({
-      name: 'margay_bgp_peers', help: 'BGP sessions per state (calicoctl node status).', labelNames: ['state'], registers: [r],
+      name: 'margay_bgp_peers',
+      help: 'BGP sessions per state (calicoctl node status).',
+      labelNames: ['state'],
+      registers: [r],
       collect() {
         this.reset();
         const counts = new Map<string, number>(BGP_STATES.map((s) => [s, 0]));
@@ -70,39 +93,65 @@ export class AgentMetrics {
       },
     });
     new Gauge({
-      name: 'margay_bgp_session_established', help: '1 when the BGP session with the peer is Established.', labelNames: ['peer'], registers: [r],
+      name: 'margay_bgp_session_established',
+      help: '1 when the BGP session with the peer is Established.',
+      labelNames: ['peer'],
+      registers: [r],
       collect() {
         this.reset();
-        for (const p of self.#providers?.bgpPeers() ?? []) this.set({ peer: p.address }, p.state === 'Established' ? 1 : 0);
+        for (const p of self.#providers?.bgpPeers() ?? [])
+          this.set({ peer: p.address }, p.state === 'Established' ? 1 : 0);
       },
     });
     const ipam = (name: string, help: string, pick: (u: IpamUsage) => number): void => {
       new Gauge({
-        name, help, labelNames: ['ippool'], registers: [r],
+        name,
+        help,
+        labelNames: ['ippool'],
+        registers: [r],
         collect() {
           this.reset();
           for (const u of self.#providers?.ipam() ?? []) this.set({ ippool: u.pool }, pick(u));
         },
       });
     };
-    ipam('margay_ipam_allocations_in_use', 'Addresses allocated to this node\'s workloads (kube-controllers: ipam_allocations_in_use).', (u) => u.inUse);
-    ipam('margay_ipam_allocations_borrowed', 'Of those, addresses in blocks affine to another node (ipam_allocations_borrowed).', (u) => u.borrowed);
-    ipam('margay_ipam_allocations_gc_candidates', 'Allocations of this node whose pod no longer exists (ipam_allocations_gc_candidates).', (u) => u.gcCandidates);
+    ipam(
+      'margay_ipam_allocations_in_use',
+      "Addresses allocated to this node's workloads (kube-controllers: ipam_allocations_in_use).",
+      (u) => u.inUse,
+    );
+    ipam(
+      'margay_ipam_allocations_borrowed',
+      'Of those, addresses in blocks affine to another node (ipam_allocations_borrowed).',
+      (u) => u.borrowed,
+    );
+    ipam(
+      'margay_ipam_allocations_gc_candidates',
+      'Allocations of this node whose pod no longer exists (ipam_allocations_gc_candidates).',
+      (u) => u.gcCandidates,
+    );
     new Gauge({
-      name: 'margay_active_local_endpoints', help: 'Local workload endpoints (Felix: felix_active_local_endpoints).', registers: [r],
+      name: 'margay_active_local_endpoints',
+      help: 'Local workload endpoints (Felix: felix_active_local_endpoints).',
+      registers: [r],
       collect() {
         this.set(self.#providers?.localEndpoints() ?? 0);
       },
     });
     new Gauge({
-      name: 'margay_routes', help: 'Routes Margay wants in the kernel, by kind.', labelNames: ['kind'], registers: [r],
+      name: 'margay_routes',
+      help: 'Routes Margay wants in the kernel, by kind.',
+      labelNames: ['kind'],
+      registers: [r],
       collect() {
         this.reset();
         for (const [kind, n] of Object.entries(self.#providers?.routes() ?? {})) this.set({ kind }, n);
       },
     });
     new Gauge({
-      name: 'margay_datastore_in_sync', help: '1 once the datastore has delivered every kind (Felix: felix_resync_state).', registers: [r],
+      name: 'margay_datastore_in_sync',
+      help: '1 once the datastore has delivered every kind (Felix: felix_resync_state).',
+      registers: [r],
       collect() {
         this.set(self.#providers?.inSync() ? 1 : 0);
       },

@@ -19,7 +19,13 @@ import { BgpSpeaker, defaultSpeakerPorts, startControlServer, type ControlServer
 import type { AgentConfig } from '../src/config/index.js';
 import { openDatastore } from '../src/datastore/index.js';
 import type { Datastore } from '../src/datastore/index.js';
-import { createKernelAdapters, ExecaCommandRunner, OWNERSHIP, type IptablesBackend, type KernelAdapters } from '../src/kernel/index.js';
+import {
+  createKernelAdapters,
+  ExecaCommandRunner,
+  OWNERSHIP,
+  type IptablesBackend,
+  type KernelAdapters,
+} from '../src/kernel/index.js';
 import type { Logger } from '../src/log.js';
 import type { BGPConfiguration, BGPPeer, BlockAffinity, IPAMBlock, IPPool, KindId, Node } from '../src/model/index.js';
 import { Ipam } from '../ipam/index.js';
@@ -43,10 +49,27 @@ import { ResourceCache } from './sync/index.js';
 
 /** Every kind the agent reads (ARCHITECTURE.md §3 "Resources"). */
 export const AGENT_KINDS: readonly KindId[] = [
-  'Node', 'Namespace', 'Pod', 'K8sNetworkPolicy', 'IPPool', 'IPAMBlock', 'BlockAffinity',
-  'IPAMConfiguration', 'BGPConfiguration', 'BGPPeer', 'NetworkPolicy', 'GlobalNetworkPolicy',
+  'Node',
+  'Namespace',
+  'Pod',
+  'K8sNetworkPolicy',
+  'IPPool',
+  'IPAMBlock',
+  'BlockAffinity',
+  'IPAMConfiguration',
+  'BGPConfiguration',
+  'BGPPeer',
+  'NetworkPolicy',
+  'GlobalNetworkPolicy',
 ];
-const BGP_INPUT_KINDS = new Set<KindId>(['Node', 'BGPConfiguration', 'BGPPeer', 'IPPool', 'IPAMBlock', 'BlockAffinity']);
+const BGP_INPUT_KINDS = new Set<KindId>([
+  'Node',
+  'BGPConfiguration',
+  'BGPPeer',
+  'IPPool',
+  'IPAMBlock',
+  'BlockAffinity',
+]);
 const CALC = new Set<KindId>(CALC_KINDS);
 
 function datastoreSpec(c: AgentConfig): string {
@@ -107,13 +130,17 @@ export class NodeAgent {
     this.health.setCheck('dataplane', () => this.#dataplane?.isProgrammed === true);
     if (c.bgp) this.health.setCheck('bgp', () => this.#bgp?.speaker !== undefined && this.#bgp.allPeersEstablished());
     if (c.healthPort !== 0) await this.health.listen(c.healthPort, c.healthHost);
-    if (c.metricsPort !== 0) await this.metrics.listen(c.metricsPort, c.healthHost, log.child({ component: 'metrics' }));
+    if (c.metricsPort !== 0)
+      await this.metrics.listen(c.metricsPort, c.healthHost, log.child({ component: 'metrics' }));
 
     const runner = new ExecaCommandRunner(log.child({ component: 'exec' }));
     const kernel = await createKernelAdapters(runner, log);
     this.#kernel = {
       ...kernel,
-      iptables: { 4: countingIptables(kernel.iptables[4], this.metrics), 6: countingIptables(kernel.iptables[6], this.metrics) },
+      iptables: {
+        4: countingIptables(kernel.iptables[4], this.metrics),
+        6: countingIptables(kernel.iptables[6], this.metrics),
+      },
     };
     const families = [...('none' in c.ip ? [] : [4 as const]), ...('none' in c.ip6 ? [] : [6 as const])];
     const dataplane = new Dataplane(this.#kernel, log.child({ component: 'dataplane' }), {
@@ -122,34 +149,52 @@ export class NodeAgent {
     });
     this.#dataplane = dataplane;
     const graph = new CalcGraph(
-      { nodeName: c.nodeName, routingMode: c.bgp ? 'bgp' : 'host-gw', ipv4: families.includes(4), ipv6: families.includes(6), hostMtu: 1500 },
+      {
+        nodeName: c.nodeName,
+        routingMode: c.bgp ? 'bgp' : 'host-gw',
+        ipv4: families.includes(4),
+        ipv6: families.includes(6),
+        hostMtu: 1500,
+      },
       this.#desired.wrap(dataplane),
     );
     this.#graph = graph;
     dataplane.start();
 
     const store = await connectDatastore(
-      () => openDatastore(datastoreSpec(c), { log, ...(c.kubeconfig !== undefined ? { kubeconfig: c.kubeconfig } : {}) }),
+      () =>
+        openDatastore(datastoreSpec(c), { log, ...(c.kubeconfig !== undefined ? { kubeconfig: c.kubeconfig } : {}) }),
       { log: log.child({ component: 'datastore' }), policy: c.datastoreRetry, signal: this.#abort.signal },
     );
     this.#store = store;
     const ipam = new Ipam({ store, log: log.child({ component: 'ipam' }) });
 
     const cacheLog = log.child({ component: 'cache' });
-    const cache = new ResourceCache(store, AGENT_KINDS, {
-      upserted: (kind, obj) => this.#changed(kind, () => graph.upserted(kind, obj)),
-      removed: (kind, key, last) => this.#changed(kind, () => graph.removed(kind, key, last)),
-      inSync: () =>
-        void this.#onInSync(store, cacheLog).catch((err: unknown) => {
-          // A bug, not an outage (those are retried inside): say so loudly and stay up; readiness shows it.
-          cacheLog.error({ err }, 'post-sync start-up failed');
-          this.health.setReady('startup', false);
-        }),
-    }, cacheLog);
+    const cache = new ResourceCache(
+      store,
+      AGENT_KINDS,
+      {
+        upserted: (kind, obj) => this.#changed(kind, () => graph.upserted(kind, obj)),
+        removed: (kind, key, last) => this.#changed(kind, () => graph.removed(kind, key, last)),
+        inSync: () =>
+          void this.#onInSync(store, cacheLog).catch((err: unknown) => {
+            // A bug, not an outage (those are retried inside): say so loudly and stay up; readiness shows it.
+            cacheLog.error({ err }, 'post-sync start-up failed');
+            this.health.setReady('startup', false);
+          }),
+      },
+      cacheLog,
+    );
     this.#cache = cache;
     this.metrics.setProviders({
       bgpPeers: () => this.#bgp?.peers() ?? [],
-      ipam: () => ipamUsage(c.nodeName, cache.list('IPAMBlock') as IPAMBlock[], cache.list('IPPool') as IPPool[], (ns, name) => cache.get('Pod', `${ns}/${name}`) !== undefined),
+      ipam: () =>
+        ipamUsage(
+          c.nodeName,
+          cache.list('IPAMBlock') as IPAMBlock[],
+          cache.list('IPPool') as IPPool[],
+          (ns, name) => cache.get('Pod', `${ns}/${name}`) !== undefined,
+        ),
       localEndpoints: () => this.#desired.endpoints.size,
       routes: () => this.#desired.routeCounts(),
       inSync: () => cache.isInSync,
@@ -161,7 +206,11 @@ export class NodeAgent {
       endpoints: {
         register: (reg) => graph.registerEndpoint(reg),
         unregister: (key) => graph.unregisterEndpoint(key),
-        waitProgrammed: (key, timeoutMs) => dataplane.waitForEndpoint(key, { timeoutMs }).then(() => true, () => false),
+        waitProgrammed: (key, timeoutMs) =>
+          dataplane.waitForEndpoint(key, { timeoutMs }).then(
+            () => true,
+            () => false,
+          ),
       },
       pods: { getPod: async (ns, name) => cache.get('Pod', `${ns}/${name}`) ?? (await store.get('Pod', name, ns)) },
       log: log.child({ component: 'cni' }),
@@ -175,7 +224,10 @@ export class NodeAgent {
       log.child({ component: 'status-socket' }),
     );
     await cache.start();
-    log.info({ node: c.nodeName, datastore: datastoreSpec(c), bgp: c.bgp }, 'started; waiting for the datastore to be in sync');
+    log.info(
+      { node: c.nodeName, datastore: datastoreSpec(c), bgp: c.bgp },
+      'started; waiting for the datastore to be in sync',
+    );
   }
 
   #changed(kind: KindId, feed: () => void): void {
@@ -204,7 +256,14 @@ export class NodeAgent {
     this.#inSyncAt = Date.now();
     this.#graph!.inSync();
     this.health.setReady('datastore', true);
-    log.info({ kinds: this.#cache!.status().map((k) => `${k.kind}=${k.objects}`).join(' ') }, 'datastore in sync');
+    log.info(
+      {
+        kinds: this.#cache!.status()
+          .map((k) => `${k.kind}=${k.objects}`)
+          .join(' '),
+      },
+      'datastore in sync',
+    );
     for (let attempt = 1; !this.#abort.signal.aborted; attempt++) {
       try {
         await this.#register(store);
@@ -260,7 +319,8 @@ export class NodeAgent {
           forwardingPreserved: true,
         }),
     });
-    if (ours.length > 0) this.#log.info({ routes: ours.length }, 'kernel holds BGP routes from a previous run: graceful restart');
+    if (ours.length > 0)
+      this.#log.info({ routes: ours.length }, 'kernel holds BGP routes from a previous run: graceful restart');
     this.#replanBgp();
   }
 
@@ -270,7 +330,12 @@ export class NodeAgent {
     const c = this.config;
     this.#bgp.update(() => ({
       nodeName: c.nodeName,
-      nodes: new Map(cache.list('Node').map((n) => nodeBgp(n as Node)).map((b): [string, NodeBgp] => [b.name, b])),
+      nodes: new Map(
+        cache
+          .list('Node')
+          .map((n) => nodeBgp(n as Node))
+          .map((b): [string, NodeBgp] => [b.name, b]),
+      ),
       configs: cache.list('BGPConfiguration') as BGPConfiguration[],
       peers: cache.list('BGPPeer') as BGPPeer[],
       pools: cache.list('IPPool') as IPPool[],

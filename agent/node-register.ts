@@ -20,13 +20,19 @@ const CAS_ATTEMPTS = 8;
 
 export async function recordNodeBgp(
   store: Datastore,
-  o: { readonly nodeName: string; readonly mode: 'file' | 'kubernetes'; readonly own: OwnNodeBgp; readonly log: Logger },
+  o: {
+    readonly nodeName: string;
+    readonly mode: 'file' | 'kubernetes';
+    readonly own: OwnNodeBgp;
+    readonly log: Logger;
+  },
 ): Promise<void> {
   for (let i = 1; ; i++) {
     const cur = (await store.get('Node', o.nodeName)) as Node | undefined;
     try {
       if (!cur) {
-        if (o.mode === 'kubernetes') throw new NodeNotRegisteredError(`Node ${o.nodeName} does not exist yet (kubelet registers it)`);
+        if (o.mode === 'kubernetes')
+          throw new NodeNotRegisteredError(`Node ${o.nodeName} does not exist yet (kubelet registers it)`);
         const fresh = { apiVersion: 'v1', kind: 'Node', metadata: { name: o.nodeName }, spec: {} } as unknown as Node;
         await store.create(withOwnBgp(fresh, o.own, 'file') as unknown as Resource);
         o.log.info({ node: o.nodeName, ...o.own }, 'node created with its BGP address');
@@ -47,9 +53,13 @@ export async function recordNodeBgp(
 /** Creates the default pool of each family that has no IPPool at all. Returns the names created. */
 export async function ensureDefaultPools(store: Datastore, pools: DefaultPools, log: Logger): Promise<string[]> {
   const existing = (await store.list('IPPool')).items as unknown as IPPool[];
-  const has = (family: 'ipv4' | 'ipv6'): boolean => existing.some((p) => p.spec.cidr.includes(':') === (family === 'ipv6'));
+  const has = (family: 'ipv4' | 'ipv6'): boolean =>
+    existing.some((p) => p.spec.cidr.includes(':') === (family === 'ipv6'));
   const created: string[] = [];
-  for (const [family, pool] of [['ipv4', pools.v4], ['ipv6', pools.v6]] as const) {
+  for (const [family, pool] of [
+    ['ipv4', pools.v4],
+    ['ipv6', pools.v6],
+  ] as const) {
     if (!pool || has(family)) continue;
     try {
       await store.create({
@@ -59,7 +69,10 @@ export async function ensureDefaultPools(store: Datastore, pools: DefaultPools, 
         spec: { cidr: pool.cidr, blockSize: pool.blockSize, natOutgoing: pool.natOutgoing, nodeSelector: 'all()' },
       });
       created.push(pool.name);
-      log.info({ pool: pool.name, cidr: pool.cidr, blockSize: pool.blockSize, natOutgoing: pool.natOutgoing }, 'default IP pool created');
+      log.info(
+        { pool: pool.name, cidr: pool.cidr, blockSize: pool.blockSize, natOutgoing: pool.natOutgoing },
+        'default IP pool created',
+      );
     } catch (err) {
       if (!(err instanceof AlreadyExistsError)) throw err;
       log.info({ pool: pool.name }, 'default IP pool created by another agent meanwhile');

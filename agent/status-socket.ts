@@ -10,14 +10,21 @@ export class AgentControlError extends MargayError {
   readonly code = 'MGY_AGENT_CONTROL_READ_ONLY';
 }
 
-const EMPTY_RIB: RibQueryResult = { matched: 0, prefixes: { ipv4: 0, ipv6: 0 }, paths: { ipv4: 0, ipv6: 0 }, routes: [] };
+const EMPTY_RIB: RibQueryResult = {
+  matched: 0,
+  prefixes: { ipv4: 0, ipv6: 0 },
+  paths: { ipv4: 0, ipv6: 0 },
+  routes: [],
+};
 
 export function agentControlHandler(src: {
   peers(): PeerStatusView[];
   rib(q: RibQuery): RibQueryResult | undefined;
 }): ControlHandler {
   const refuse = (): never => {
-    throw new AgentControlError('margay-node originates its IPAM blocks from the datastore; announce/withdraw only on margay-bgpd');
+    throw new AgentControlError(
+      'margay-node originates its IPAM blocks from the datastore; announce/withdraw only on margay-bgpd',
+    );
   };
   return {
     peers: () => src.peers(),

@@ -84,16 +84,40 @@ originate:
   it.each([
     ['routerId: 10.0.0.1\nasn: 0', 'asn:'],
     ['routerId: 1.2.3\nasn: 1', 'routerId:'],
-    ['routerId: 10.0.0.1\nasn: 1\npeers: [{ address: 10.0.0.2, asn: 2, holdTime: 2 }]', 'peers[0].holdTime: must be 0 or ≥ 3'],
-    ['routerId: 10.0.0.1\nasn: 1\npeers: [{ address: 10.0.0.2, asn: 2, hold: 9 }]', 'peers[0]: Unrecognized key: "hold"'],
+    [
+      'routerId: 10.0.0.1\nasn: 1\npeers: [{ address: 10.0.0.2, asn: 2, holdTime: 2 }]',
+      'peers[0].holdTime: must be 0 or ≥ 3',
+    ],
+    [
+      'routerId: 10.0.0.1\nasn: 1\npeers: [{ address: 10.0.0.2, asn: 2, hold: 9 }]',
+      'peers[0]: Unrecognized key: "hold"',
+    ],
     ['routerId: 10.0.0.1\nasn: 1\npeers: [{ address: nope, asn: 2 }]', 'peers[0].address: must be an IPv4 or IPv6'],
-    ['routerId: 10.0.0.1\nasn: 1\npeers: [{ address: 10.0.0.2, asn: 2, import: x }]', 'peers[0].import: unknown policy "x"'],
-    ['routerId: 10.0.0.1\nasn: 1\npeers: [{ address: 10.0.0.2, asn: 2 }, { address: 10.0.0.2, asn: 3 }]', 'peers[1].address: duplicate peer'],
-    ['routerId: 10.0.0.1\nasn: 1\npeers: [{ address: 10.0.0.2, asn: 2, holdTime: 9, keepalive: 4 }]', 'peers[0].keepalive: must be ≤ holdTime / 3'],
-    ['routerId: 10.0.0.1\nasn: 1\npeers: [{ address: 10.0.0.2, asn: 2, routeReflectorClient: true }]', 'peers[0].routeReflectorClient'],
+    [
+      'routerId: 10.0.0.1\nasn: 1\npeers: [{ address: 10.0.0.2, asn: 2, import: x }]',
+      'peers[0].import: unknown policy "x"',
+    ],
+    [
+      'routerId: 10.0.0.1\nasn: 1\npeers: [{ address: 10.0.0.2, asn: 2 }, { address: 10.0.0.2, asn: 3 }]',
+      'peers[1].address: duplicate peer',
+    ],
+    [
+      'routerId: 10.0.0.1\nasn: 1\npeers: [{ address: 10.0.0.2, asn: 2, holdTime: 9, keepalive: 4 }]',
+      'peers[0].keepalive: must be ≤ holdTime / 3',
+    ],
+    [
+      'routerId: 10.0.0.1\nasn: 1\npeers: [{ address: 10.0.0.2, asn: 2, routeReflectorClient: true }]',
+      'peers[0].routeReflectorClient',
+    ],
     ['routerId: 10.0.0.1\nasn: 1\noriginate: [{ prefix: 10.0.0.0/33 }]', 'originate[0].prefix'],
-    ['routerId: 10.0.0.1\nasn: 1\npolicies: { p: { rules: [{ match: { prefixes: [{ prefix: 10.0.0.0/16, ge: 8 }] } }] } }', 'policies.p.rules[0].match.prefixes[0].ge: must be ≥ the prefix length 16'],
-    ['routerId: 10.0.0.1\nasn: 1\npolicies: { p: { rules: [{ set: { addCommunities: ["70000:1"] } }] } }', 'policies.p.rules[0].set.addCommunities[0]'],
+    [
+      'routerId: 10.0.0.1\nasn: 1\npolicies: { p: { rules: [{ match: { prefixes: [{ prefix: 10.0.0.0/16, ge: 8 }] } }] } }',
+      'policies.p.rules[0].match.prefixes[0].ge: must be ≥ the prefix length 16',
+    ],
+    [
+      'routerId: 10.0.0.1\nasn: 1\npolicies: { p: { rules: [{ set: { addCommunities: ["70000:1"] } }] } }',
+      'policies.p.rules[0].set.addCommunities[0]',
+    ],
   ])('rejects %j naming the field', (yaml, expected) => {
     const err = errorOf(() => parseBgpdConfig(yaml));
     expect(err.code).toBe('MGY_CONFIG');

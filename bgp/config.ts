@@ -30,16 +30,14 @@ export function parseAsn(v: number | string): number | undefined {
   return undefined;
 }
 
-const Asn = z
-  .union([z.number(), z.string()])
-  .transform((v, ctx) => {
-    const asn = parseAsn(v);
-    if (asn === undefined) {
-      ctx.addIssue({ code: 'custom', message: `not an AS number (1..${ASN_MAX}, or asdot like 1.10)` });
-      return z.NEVER;
-    }
-    return asn;
-  });
+const Asn = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const asn = parseAsn(v);
+  if (asn === undefined) {
+    ctx.addIssue({ code: 'custom', message: `not an AS number (1..${ASN_MAX}, or asdot like 1.10)` });
+    return z.NEVER;
+  }
+  return asn;
+});
 
 const IpAddress = z.string().refine((v) => isIP(v) !== 0, 'must be an IPv4 or IPv6 address');
 const Cidr = z.union([z.cidrv4(), z.cidrv6()], { error: 'must be a CIDR like 10.0.0.0/24 or 2001:db8::/32' });
@@ -154,7 +152,10 @@ const PeerBase = {
   export: z.string().optional(),
   sourceAddress: IpAddress.optional(),
   /** Our IPv6 address announced as next hop for IPv6 routes on an IPv4 session (next-hop-self). */
-  ipv6NextHop: z.string().refine((v) => isIP(v) === 6, 'must be an IPv6 address').optional(),
+  ipv6NextHop: z
+    .string()
+    .refine((v) => isIP(v) === 6, 'must be an IPv6 address')
+    .optional(),
   description: z.string().max(200).optional(),
 };
 
@@ -222,7 +223,8 @@ export const BgpdConfig = z
     const names = new Set(Object.keys(c.policies));
     const seen = new Set<string>();
     const checkRefs = (path: (string | number)[], ref: string | undefined): void => {
-      if (ref !== undefined && !names.has(ref)) ctx.addIssue({ code: 'custom', path, message: `unknown policy "${ref}"` });
+      if (ref !== undefined && !names.has(ref))
+        ctx.addIssue({ code: 'custom', path, message: `unknown policy "${ref}"` });
     };
     c.peers.forEach((p, i) => {
       const key = `${p.address.toLowerCase()}`;
@@ -234,7 +236,11 @@ export const BgpdConfig = z
         ctx.addIssue({ code: 'custom', path: ['peers', i, 'keepalive'], message: 'must be ≤ holdTime / 3' });
       }
       if (p.routeReflectorClient && p.asn !== 'internal' && p.asn !== c.asn) {
-        ctx.addIssue({ code: 'custom', path: ['peers', i, 'routeReflectorClient'], message: 'only iBGP peers can be clients' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['peers', i, 'routeReflectorClient'],
+          message: 'only iBGP peers can be clients',
+        });
       }
     });
     c.listenRanges.forEach((r, i) => {

@@ -38,4 +38,10 @@ export {
   type PolicyConfig,
 } from './config.js';
 export { FibSync, FibSyncLoop, type FibChange } from './fib/index.js';
-export { ControlClient, DEFAULT_CONTROL_SOCKET, startControlServer, type ControlHandler, type ControlServer } from './control/index.js';
+export {
+  ControlClient,
+  DEFAULT_CONTROL_SOCKET,
+  startControlServer,
+  type ControlHandler,
+  type ControlServer,
+} from './control/index.js';

@@ -26,7 +26,9 @@ describe('margay-bgpd main', () => {
     try {
       expect(await main(['--config', '/nonexistent/margay-bgpd.yaml', '--log-level', 'silent'], {})).toBe(2);
       const line = String(err.mock.calls.at(-1)?.[0]);
-      expect(line).toMatch(/^margay-bgpd: invalid configuration \(\/nonexistent\/margay-bgpd\.yaml\): cannot read: ENOENT/);
+      expect(line).toMatch(
+        /^margay-bgpd: invalid configuration \(\/nonexistent\/margay-bgpd\.yaml\): cannot read: ENOENT/,
+      );
       expect(line.split('\n').filter(Boolean)).toHaveLength(1); // no stack, no JSON
     } finally {
       err.mockRestore();
@@ -36,16 +38,34 @@ describe('margay-bgpd main', () => {
 
 describe('tunedExec (memory settings by re-exec)', () => {
   it('re-executes once with the V8 flag and the malloc threshold, keeping argv and env', () => {
-    const plan = tunedExec('/usr/bin/node', ['--enable-source-maps'], ['/usr/bin/node', '/x/main.js', '--config', 'c.yaml'], { PATH: '/bin' });
-    expect(plan?.argv).toEqual(['/usr/bin/node', '--max-semi-space-size=2', '--enable-source-maps', '/x/main.js', '--config', 'c.yaml']);
+    const plan = tunedExec(
+      '/usr/bin/node',
+      ['--enable-source-maps'],
+      ['/usr/bin/node', '/x/main.js', '--config', 'c.yaml'],
+      { PATH: '/bin' },
+    );
+    expect(plan?.argv).toEqual([
+      '/usr/bin/node',
+      '--max-semi-space-size=2',
+      '--enable-source-maps',
+      '/x/main.js',
+      '--config',
+      'c.yaml',
+    ]);
     expect(plan?.env).toEqual(['PATH=/bin', 'MALLOC_MMAP_THRESHOLD_=131072', `${TUNED_ENV}=1`]);
   });
   it('never loops, and leaves what the operator chose', () => {
     expect(tunedExec('/n', [], ['/n', 'm.js'], { [TUNED_ENV]: '1' })).toBeUndefined();
     expect(tunedExec('/n', [], ['/n', 'm.js'], { [TUNED_ENV]: '0' })).toBeUndefined();
-    const own = tunedExec('/n', ['--max_semi_space_size=8'], ['/n', 'm.js'], { NODE_OPTIONS: '', MALLOC_MMAP_THRESHOLD_: '65536' });
+    const own = tunedExec('/n', ['--max_semi_space_size=8'], ['/n', 'm.js'], {
+      NODE_OPTIONS: '',
+      MALLOC_MMAP_THRESHOLD_: '65536',
+    });
     expect(own?.argv).toEqual(['/n', '--max_semi_space_size=8', 'm.js']);
     expect(own?.env).toContain('MALLOC_MMAP_THRESHOLD_=65536');
-    expect(tunedExec('/n', [], ['/n', 'm.js'], { NODE_OPTIONS: '--max-semi-space-size=4' })?.argv).toEqual(['/n', 'm.js']);
+    expect(tunedExec('/n', [], ['/n', 'm.js'], { NODE_OPTIONS: '--max-semi-space-size=4' })?.argv).toEqual([
+      '/n',
+      'm.js',
+    ]);
   });
 });

@@ -39,7 +39,10 @@ export const TUNED_MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '131072' } as const;
 
 /** The command line and environment of the tuned re-exec, or undefined when none is needed. Pure. */
 export function tunedExec(
-  execPath: string, execArgv: readonly string[], argv: readonly string[], env: NodeJS.ProcessEnv,
+  execPath: string,
+  execArgv: readonly string[],
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
 ): { readonly argv: readonly string[]; readonly env: readonly string[] } | undefined {
   if (env[TUNED_ENV] !== undefined) return undefined;
   const has = (flag: string): boolean => {
@@ -52,7 +55,10 @@ export function tunedExec(
   for (const [k, v] of Object.entries(env)) if (v !== undefined) next[k] = v;
   for (const [k, v] of Object.entries(TUNED_MALLOC_ENV)) next[k] ??= v;
   next[TUNED_ENV] = '1';
-  return { argv: [execPath, ...flags, ...execArgv, ...argv.slice(1)], env: Object.entries(next).map(([k, v]) => `${k}=${v}`) };
+  return {
+    argv: [execPath, ...flags, ...execArgv, ...argv.slice(1)],
+    env: Object.entries(next).map(([k, v]) => `${k}=${v}`),
+  };
 }
 
 /** Re-executes with the tuned settings (does not return) or says why it runs as it is. */
@@ -95,11 +101,17 @@ export interface Daemon {
 /** Starts the daemon from a config file: speaker, FIB sync (when enabled), control API. */
 export async function startDaemon(configFile: string, log: Logger): Promise<Daemon> {
   let config = await loadConfig(configFile);
-  const [{ ExecaCommandRunner }, { IpRouteTable }, { startControlServer }, { defaultSpeakerPorts }, { BgpSpeaker }] = await Promise.all([
-    import('../src/kernel/command-runner.js'), import('../src/kernel/route-table.js'), import('./control/server.js'),
-    import('./speaker/adapters.js'), import('./speaker/speaker.js'),
-  ]);
-  const routeTable = config.fib.enabled ? new IpRouteTable(new ExecaCommandRunner(log.child({ component: 'kernel' })), log.child({ component: 'fib' })) : undefined;
+  const [{ ExecaCommandRunner }, { IpRouteTable }, { startControlServer }, { defaultSpeakerPorts }, { BgpSpeaker }] =
+    await Promise.all([
+      import('../src/kernel/command-runner.js'),
+      import('../src/kernel/route-table.js'),
+      import('./control/server.js'),
+      import('./speaker/adapters.js'),
+      import('./speaker/speaker.js'),
+    ]);
+  const routeTable = config.fib.enabled
+    ? new IpRouteTable(new ExecaCommandRunner(log.child({ component: 'kernel' })), log.child({ component: 'fib' }))
+    : undefined;
   const speaker = new BgpSpeaker(config, { log, ...defaultSpeakerPorts(), ...(routeTable && { routeTable }) });
   await speaker.start();
   let reloading: Promise<{ reloaded: boolean; error?: string }> | undefined;
@@ -108,7 +120,8 @@ export async function startDaemon(configFile: string, log: Logger): Promise<Daem
     reloading = (async () => {
       try {
         const next = await loadConfig(configFile);
-        if (next.control.socket !== config.control.socket) log.warn({ socket: next.control.socket }, 'control socket change takes effect on restart');
+        if (next.control.socket !== config.control.socket)
+          log.warn({ socket: next.control.socket }, 'control socket change takes effect on restart');
         const summary = await speaker.reconfigure(next);
         config = next;
         log.info(summary, 'configuration reloaded');
@@ -154,7 +167,11 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, tuni
   try {
     ({ values } = parseArgs({
       args: [...argv],
-      options: { config: { type: 'string', short: 'c' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        config: { type: 'string', short: 'c' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
       strict: true,
     }));
   } catch (err) {
@@ -168,7 +185,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, tuni
   const { createRootLogger, LOG_LEVELS } = await import('../src/log.js');
   const level = values['log-level'] ?? env.MARGAY_LOG_LEVEL ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(level) || values.config === undefined) {
-    process.stderr.write(`margay-bgpd: ${values.config === undefined ? '--config is required' : `unknown log level "${level}"`}\n${USAGE}\n`);
+    process.stderr.write(
+      `margay-bgpd: ${values.config === undefined ? '--config is required' : `unknown log level "${level}"`}\n${USAGE}\n`,
+    );
     return 2;
   }
   const log = createRootLogger({ level: level as LogLevel, name: 'margay-bgpd', redact: ['config.peers[*].password'] });
@@ -232,7 +251,9 @@ if (isMain()) {
   // Before anything else touches stdio or the heap grows: the re-exec replaces this image. Not for
   // --help or a usage error, which would pay a second Node start for nothing (docs/startup.md).
   const args = process.argv.slice(2);
-  const daemon = !args.some((a) => a === '--help' || a === '-h') && args.some((a) => a === '--config' || a === '-c' || a.startsWith('--config='));
+  const daemon =
+    !args.some((a) => a === '--help' || a === '-h') &&
+    args.some((a) => a === '--config' || a === '-c' || a.startsWith('--config='));
   const tuning = daemon ? reexecTuned() : 'tuned';
   main(process.argv.slice(2), process.env, tuning).then(
     (code) => process.exit(code),

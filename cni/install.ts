@@ -79,17 +79,29 @@ function optionsFrom(argv: readonly string[], env: NodeJS.ProcessEnv): InstallOp
   const { values } = parseArgs({
     args: [...argv],
     options: {
-      'bin-dir': { type: 'string' }, 'conf-dir': { type: 'string' }, 'conf-name': { type: 'string' }, source: { type: 'string' },
-      mtu: { type: 'string' }, 'agent-socket': { type: 'string' }, 'no-chain': { type: 'boolean' }, 'cni-version': { type: 'string' },
+      'bin-dir': { type: 'string' },
+      'conf-dir': { type: 'string' },
+      'conf-name': { type: 'string' },
+      source: { type: 'string' },
+      mtu: { type: 'string' },
+      'agent-socket': { type: 'string' },
+      'no-chain': { type: 'boolean' },
+      'cni-version': { type: 'string' },
     },
     strict: true,
   });
   const mtu = values.mtu === undefined ? undefined : Number(values.mtu);
-  if (mtu !== undefined && (!Number.isInteger(mtu) || mtu < 68 || mtu > 65_535)) throw new ConfigError('margay-install-cni', `--mtu ${values.mtu}: must be an integer from 68 to 65535`);
+  if (mtu !== undefined && (!Number.isInteger(mtu) || mtu < 68 || mtu > 65_535))
+    throw new ConfigError('margay-install-cni', `--mtu ${values.mtu}: must be an integer from 68 to 65535`);
   const cniVersion = values['cni-version'] ?? '1.0.0';
-  if (!['0.3.1', '0.4.0', '1.0.0', '1.1.0'].includes(cniVersion)) throw new ConfigError('margay-install-cni', `--cni-version ${cniVersion}: must be 0.3.1, 0.4.0, 1.0.0 or 1.1.0`);
+  if (!['0.3.1', '0.4.0', '1.0.0', '1.1.0'].includes(cniVersion))
+    throw new ConfigError('margay-install-cni', `--cni-version ${cniVersion}: must be 0.3.1, 0.4.0, 1.0.0 or 1.1.0`);
   const confName = values['conf-name'] ?? env.CNI_CONF_NAME ?? '10-margay.conflist';
-  if (!/^[A-Za-z0-9_.-]+\.conflist$/.test(confName)) throw new ConfigError('margay-install-cni', `conf name ${JSON.stringify(confName)} must be a file name ending in .conflist`);
+  if (!/^[A-Za-z0-9_.-]+\.conflist$/.test(confName))
+    throw new ConfigError(
+      'margay-install-cni',
+      `conf name ${JSON.stringify(confName)} must be a file name ending in .conflist`,
+    );
   return {
     binDir: values['bin-dir'] ?? env.CNI_BIN_DIR ?? '/opt/cni/bin',
     confDir: values['conf-dir'] ?? env.CNI_NET_DIR ?? '/etc/cni/net.d',

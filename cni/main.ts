@@ -9,7 +9,17 @@
  */
 import { statSync } from 'node:fs';
 import { request } from 'node:http';
-import { CNI_ERROR, CniError, EXEC_PATH, EXIT_HEADER, MAX_STDIN_BYTES, answerVersion, defaultSocketPath, encodeExecRequest, versionResult } from './index.js';
+import {
+  CNI_ERROR,
+  CniError,
+  EXEC_PATH,
+  EXIT_HEADER,
+  MAX_STDIN_BYTES,
+  answerVersion,
+  defaultSocketPath,
+  encodeExecRequest,
+  versionResult,
+} from './index.js';
 
 const configured = Number(process.env.MARGAY_CNI_TIMEOUT_MS);
 const TIMEOUT_MS = Number.isInteger(configured) && configured > 0 && configured < 3_600_000 ? configured : 120_000;
@@ -20,7 +30,12 @@ async function readStdin(): Promise<Buffer> {
   let size = 0;
   for await (const c of process.stdin) {
     size += (c as Buffer).length;
-    if (size > MAX_STDIN_BYTES) throw new CniError(CNI_ERROR.decodeFailure, 'failed to decode network configuration', `stdin is larger than ${MAX_STDIN_BYTES} bytes`);
+    if (size > MAX_STDIN_BYTES)
+      throw new CniError(
+        CNI_ERROR.decodeFailure,
+        'failed to decode network configuration',
+        `stdin is larger than ${MAX_STDIN_BYTES} bytes`,
+      );
     chunks.push(c as Buffer);
   }
   return Buffer.concat(chunks);
@@ -40,13 +55,20 @@ function socketPath(stdin: string): string {
 function forward(path: string, body: Buffer): Promise<{ exit: number; out: Buffer }> {
   return new Promise((resolve, reject) => {
     const r = request(
-      { socketPath: path, path: EXEC_PATH, method: 'POST', timeout: TIMEOUT_MS, headers: { 'content-type': 'application/x-margay-cni', 'content-length': body.length } },
+      {
+        socketPath: path,
+        path: EXEC_PATH,
+        method: 'POST',
+        timeout: TIMEOUT_MS,
+        headers: { 'content-type': 'application/x-margay-cni', 'content-length': body.length },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const exit = Number(res.headers[EXIT_HEADER]);
-          if (res.statusCode !== 200 || !Number.isInteger(exit)) reject(new Error(`unexpected answer: HTTP ${res.statusCode}`));
+          if (res.statusCode !== 200 || !Number.isInteger(exit))
+            reject(new Error(`unexpected answer: HTTP ${res.statusCode}`));
           else resolve({ exit, out: Buffer.concat(chunks) });
         });
         res.on('error', reject);
@@ -72,12 +94,19 @@ try {
     res = await forward(path, encodeExecRequest(process.env, raw));
   } catch (err) {
     const code = process.env.CNI_COMMAND === 'STATUS' ? CNI_ERROR.pluginNotAvailable : CNI_ERROR.tryAgainLater;
-    throw new CniError(code, 'margay-node is not answering', `${path}: ${(err as Error).message} (is margay-node running on this node?)`);
+    throw new CniError(
+      code,
+      'margay-node is not answering',
+      `${path}: ${(err as Error).message} (is margay-node running on this node?)`,
+    );
   }
   process.stdout.write(res.out);
   process.exit(res.exit);
 } catch (err) {
-  const e = err instanceof CniError ? err : new CniError(CNI_ERROR.ioFailure, 'internal error', (err as Error).stack ?? String(err));
+  const e =
+    err instanceof CniError
+      ? err
+      : new CniError(CNI_ERROR.ioFailure, 'internal error', (err as Error).stack ?? String(err));
   process.stdout.write(`${JSON.stringify(e.toResult(answerVersion(stdin)))}\n`);
   process.stderr.write(`margay: ${e.message}\n`);
   process.exit(1);

@@ -148,12 +148,20 @@ function parseConfig(stdin: string, command: CniCommand): NetworkConfig {
     throw new CniError(CNI_ERROR.decodeFailure, 'failed to decode network configuration', (err as Error).message);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new CniError(CNI_ERROR.decodeFailure, 'failed to decode network configuration', 'stdin must be a JSON object');
+    throw new CniError(
+      CNI_ERROR.decodeFailure,
+      'failed to decode network configuration',
+      'stdin must be a JSON object',
+    );
   }
   const o = raw as Record<string, unknown>;
   const cniVersion = o.cniVersion;
   if (typeof cniVersion !== 'string' || !/^\d+\.\d+\.\d+$/.test(cniVersion)) {
-    throw new CniError(CNI_ERROR.invalidNetworkConfig, 'invalid network configuration', 'cniVersion must be a version like "1.0.0"');
+    throw new CniError(
+      CNI_ERROR.invalidNetworkConfig,
+      'invalid network configuration',
+      'cniVersion must be a version like "1.0.0"',
+    );
   }
   if (!(SUPPORTED_VERSIONS as readonly string[]).includes(cniVersion)) {
     throw new CniError(
@@ -164,41 +172,86 @@ function parseConfig(stdin: string, command: CniCommand): NetworkConfig {
   }
   if (command === 'STATUS' || command === 'GC') {
     if (compareVersions(cniVersion, '1.1.0') < 0) {
-      throw new CniError(CNI_ERROR.incompatibleVersion, 'incompatible CNI version', `${command} needs cniVersion 1.1.0 or later, config has ${cniVersion}`);
+      throw new CniError(
+        CNI_ERROR.incompatibleVersion,
+        'incompatible CNI version',
+        `${command} needs cniVersion 1.1.0 or later, config has ${cniVersion}`,
+      );
     }
   }
   if (command === 'CHECK' && compareVersions(cniVersion, '0.4.0') < 0) {
-    throw new CniError(CNI_ERROR.incompatibleVersion, 'incompatible CNI version', `CHECK needs cniVersion 0.4.0 or later, config has ${cniVersion}`);
+    throw new CniError(
+      CNI_ERROR.incompatibleVersion,
+      'incompatible CNI version',
+      `CHECK needs cniVersion 0.4.0 or later, config has ${cniVersion}`,
+    );
   }
   const name = o.name;
   if (typeof name !== 'string' || !NETWORK_NAME.test(name)) {
-    throw new CniError(CNI_ERROR.invalidNetworkConfig, 'invalid network configuration', '"name" is required and must be alphanumeric with _ . - (not first)');
+    throw new CniError(
+      CNI_ERROR.invalidNetworkConfig,
+      'invalid network configuration',
+      '"name" is required and must be alphanumeric with _ . - (not first)',
+    );
   }
   if (o.type !== 'margay') {
-    throw new CniError(CNI_ERROR.invalidNetworkConfig, 'invalid network configuration', `"type" must be "margay", got ${JSON.stringify(o.type)}`);
+    throw new CniError(
+      CNI_ERROR.invalidNetworkConfig,
+      'invalid network configuration',
+      `"type" must be "margay", got ${JSON.stringify(o.type)}`,
+    );
   }
   let ipamType = 'margay-ipam';
   if (o.ipam !== undefined) {
     const ipam = o.ipam as Record<string, unknown> | null;
-    if (typeof ipam !== 'object' || ipam === null || Array.isArray(ipam) || typeof ipam.type !== 'string' || !IPAM_TYPE.test(ipam.type)) {
-      throw new CniError(CNI_ERROR.invalidNetworkConfig, 'invalid network configuration', 'ipam must be an object with "type": "margay-ipam" or a standard IPAM plugin\'s name');
+    if (
+      typeof ipam !== 'object' ||
+      ipam === null ||
+      Array.isArray(ipam) ||
+      typeof ipam.type !== 'string' ||
+      !IPAM_TYPE.test(ipam.type)
+    ) {
+      throw new CniError(
+        CNI_ERROR.invalidNetworkConfig,
+        'invalid network configuration',
+        'ipam must be an object with "type": "margay-ipam" or a standard IPAM plugin\'s name',
+      );
     }
     ipamType = ipam.type;
   }
   const agentSocket = o.agentSocket;
-  if (agentSocket !== undefined && (typeof agentSocket !== 'string' || !agentSocket.startsWith('/') || agentSocket.length > 107)) {
-    throw new CniError(CNI_ERROR.invalidNetworkConfig, 'invalid network configuration', 'agentSocket must be an absolute path of at most 107 bytes');
+  if (
+    agentSocket !== undefined &&
+    (typeof agentSocket !== 'string' || !agentSocket.startsWith('/') || agentSocket.length > 107)
+  ) {
+    throw new CniError(
+      CNI_ERROR.invalidNetworkConfig,
+      'invalid network configuration',
+      'agentSocket must be an absolute path of at most 107 bytes',
+    );
   }
   const mtu = o.mtu;
   if (mtu !== undefined && (typeof mtu !== 'number' || !Number.isInteger(mtu) || mtu < 68 || mtu > 65_535)) {
-    throw new CniError(CNI_ERROR.invalidNetworkConfig, 'invalid network configuration', 'mtu must be an integer from 68 to 65535');
+    throw new CniError(
+      CNI_ERROR.invalidNetworkConfig,
+      'invalid network configuration',
+      'mtu must be an integer from 68 to 65535',
+    );
   }
   const prev = o.prevResult;
   if (prev !== undefined && (typeof prev !== 'object' || prev === null || Array.isArray(prev))) {
-    throw new CniError(CNI_ERROR.decodeFailure, 'failed to decode network configuration', 'prevResult must be an object');
+    throw new CniError(
+      CNI_ERROR.decodeFailure,
+      'failed to decode network configuration',
+      'prevResult must be an object',
+    );
   }
   return {
-    cniVersion, name, type: 'margay', ipamType, raw: o,
+    cniVersion,
+    name,
+    type: 'margay',
+    ipamType,
+    raw: o,
     ...(agentSocket !== undefined ? { agentSocket: agentSocket as string } : {}),
     ...(mtu !== undefined ? { mtu: mtu as number } : {}),
     ...(prev !== undefined ? { prevResult: prev as Record<string, unknown> } : {}),
@@ -210,12 +263,20 @@ function parseConfig(stdin: string, command: CniCommand): NetworkConfig {
 function parseValidAttachments(v: unknown): { containerId: string; ifName: string }[] {
   if (v === undefined || v === null) return [];
   if (!Array.isArray(v) || v.length > 1_000_000) {
-    throw new CniError(CNI_ERROR.invalidNetworkConfig, 'invalid network configuration', 'cni.dev/valid-attachments must be a list');
+    throw new CniError(
+      CNI_ERROR.invalidNetworkConfig,
+      'invalid network configuration',
+      'cni.dev/valid-attachments must be a list',
+    );
   }
   return v.map((a: unknown, i) => {
     const o = a as Record<string, unknown> | null;
     if (typeof o !== 'object' || o === null || typeof o.containerID !== 'string' || typeof o.ifname !== 'string') {
-      throw new CniError(CNI_ERROR.invalidNetworkConfig, 'invalid network configuration', `cni.dev/valid-attachments[${i}] needs string "containerID" and "ifname"`);
+      throw new CniError(
+        CNI_ERROR.invalidNetworkConfig,
+        'invalid network configuration',
+        `cni.dev/valid-attachments[${i}] needs string "containerID" and "ifname"`,
+      );
     }
     return { containerId: o.containerID, ifName: o.ifname };
   });
@@ -226,7 +287,11 @@ export function parseRequest(env: Readonly<Record<string, string | undefined>>, 
   const command = env.CNI_COMMAND;
   if (!command) throw new CniError(CNI_ERROR.invalidEnvironment, 'invalid environment', 'CNI_COMMAND is not set');
   if (!(COMMANDS as readonly string[]).includes(command)) {
-    throw new CniError(CNI_ERROR.invalidEnvironment, 'invalid environment', `unknown CNI_COMMAND "${command}"; expected one of ${COMMANDS.join(', ')}`);
+    throw new CniError(
+      CNI_ERROR.invalidEnvironment,
+      'invalid environment',
+      `unknown CNI_COMMAND "${command}"; expected one of ${COMMANDS.join(', ')}`,
+    );
   }
   const cmd = command as CniCommand;
   for (const v of REQUIRED_ENV[cmd]) {
@@ -234,15 +299,27 @@ export function parseRequest(env: Readonly<Record<string, string | undefined>>, 
   }
   const containerId = env.CNI_CONTAINERID || undefined;
   if (containerId !== undefined && !CONTAINER_ID.test(containerId)) {
-    throw new CniError(CNI_ERROR.invalidEnvironment, 'invalid environment', `CNI_CONTAINERID "${containerId}" must be alphanumeric with _ . -`);
+    throw new CniError(
+      CNI_ERROR.invalidEnvironment,
+      'invalid environment',
+      `CNI_CONTAINERID "${containerId}" must be alphanumeric with _ . -`,
+    );
   }
   const ifName = env.CNI_IFNAME || undefined;
   if (ifName !== undefined && (ifName.length > 15 || ifName === '.' || ifName === '..' || IFNAME_BAD.test(ifName))) {
-    throw new CniError(CNI_ERROR.invalidEnvironment, 'invalid environment', `CNI_IFNAME "${ifName}" is not a valid interface name`);
+    throw new CniError(
+      CNI_ERROR.invalidEnvironment,
+      'invalid environment',
+      `CNI_IFNAME "${ifName}" is not a valid interface name`,
+    );
   }
   const netns = env.CNI_NETNS || undefined;
   if (netns !== undefined && (!netns.startsWith('/') || netns.length > 4096 || netns.includes('\0'))) {
-    throw new CniError(CNI_ERROR.invalidEnvironment, 'invalid environment', `CNI_NETNS "${netns.slice(0, 200)}" must be an absolute path`);
+    throw new CniError(
+      CNI_ERROR.invalidEnvironment,
+      'invalid environment',
+      `CNI_NETNS "${netns.slice(0, 200)}" must be an absolute path`,
+    );
   }
   const config = parseConfig(stdin, cmd);
   return {

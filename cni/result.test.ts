@@ -5,7 +5,10 @@ const ATT: Attachment = {
   host: { name: 'mgy0123456789a', mac: 'ee:ee:ee:ee:ee:ee', mtu: 1450 },
   pod: { name: 'eth0', mac: '02:00:00:00:00:01', mtu: 1450, sandbox: '/run/netns/p' },
   addresses: ['10.0.0.5/32', 'fd00::5/128'],
-  routes: [{ dst: '0.0.0.0/0', gw: '169.254.1.1' }, { dst: '::/0', gw: 'fe80::ecee:eeff:feee:eeee' }],
+  routes: [
+    { dst: '0.0.0.0/0', gw: '169.254.1.1' },
+    { dst: '::/0', gw: 'fe80::ecee:eeff:feee:eeee' },
+  ],
 };
 
 describe('CNI results per version', () => {
@@ -28,7 +31,12 @@ describe('CNI results per version', () => {
   });
 
   it('after another plugin in a chain: keeps its result first and shifts our interface index', () => {
-    const prev = { interfaces: [{ name: 'x' }], ips: [{ address: '192.168.0.2/24', interface: 0 }], routes: [{ dst: '192.168.0.0/16' }], dns: { nameservers: ['1.1.1.1'] } };
+    const prev = {
+      interfaces: [{ name: 'x' }],
+      ips: [{ address: '192.168.0.2/24', interface: 0 }],
+      routes: [{ dst: '192.168.0.0/16' }],
+      dns: { nameservers: ['1.1.1.1'] },
+    };
     const r = renderResult('1.0.0', ATT, prev);
     expect(r.interfaces.map((i) => i.name)).toEqual(['x', 'mgy0123456789a', 'eth0']);
     expect(r.ips.map((i) => i.interface)).toEqual([0, 2, 2]);

@@ -62,7 +62,10 @@ export function renderResult(cniVersion: string, a: Attachment, prev?: Readonly<
     cniVersion,
     interfaces: [...prevIfs, iface(a.host), iface(a.pod)],
     ips: [...list(prev?.ips), ...ips],
-    routes: [...list(prev?.routes), ...a.routes.map((r) => ({ dst: r.dst, ...(r.gw !== undefined ? { gw: r.gw } : {}) }))],
+    routes: [
+      ...list(prev?.routes),
+      ...a.routes.map((r) => ({ dst: r.dst, ...(r.gw !== undefined ? { gw: r.gw } : {}) })),
+    ],
     dns: typeof prevDns === 'object' && prevDns !== null ? (prevDns as Record<string, unknown>) : (a.dns ?? {}),
   };
 }
@@ -73,7 +76,12 @@ export function ipamAddresses(result: unknown): string[] {
   const out: string[] = [];
   for (const ip of ips) {
     const addr = ip.address;
-    if (typeof addr !== 'string' || !/^[0-9a-fA-F.:]+\/\d{1,3}$/.test(addr)) throw new CniError(CNI_ERROR.decodeFailure, 'IPAM result is not usable', `invalid address ${JSON.stringify(addr)}`);
+    if (typeof addr !== 'string' || !/^[0-9a-fA-F.:]+\/\d{1,3}$/.test(addr))
+      throw new CniError(
+        CNI_ERROR.decodeFailure,
+        'IPAM result is not usable',
+        `invalid address ${JSON.stringify(addr)}`,
+      );
     out.push(addr);
   }
   if (out.length === 0) throw new CniError(CNI_ERROR.decodeFailure, 'IPAM result is not usable', 'no addresses');

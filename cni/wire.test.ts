@@ -5,7 +5,10 @@ describe('plugin ⇄ agent wire format', () => {
   it('round-trips the CNI_* variables and stdin, dropping every other variable', () => {
     const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_ARGS: 'A=1;B=2', HOME: '/root', CNI_PATH: '' };
     const body = encodeExecRequest(env, '{"cniVersion":"1.0.0"}');
-    expect(decodeExecRequest(body)).toEqual({ env: { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_ARGS: 'A=1;B=2', CNI_PATH: '' }, stdin: '{"cniVersion":"1.0.0"}' });
+    expect(decodeExecRequest(body)).toEqual({
+      env: { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_ARGS: 'A=1;B=2', CNI_PATH: '' },
+      stdin: '{"cniVersion":"1.0.0"}',
+    });
   });
 
   it.each([

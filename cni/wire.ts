@@ -12,7 +12,14 @@
  */
 export const EXEC_PATH = '/cni/v1/exec';
 export const EXIT_HEADER = 'x-cni-exit';
-export const FORWARDED_VARS = ['CNI_COMMAND', 'CNI_CONTAINERID', 'CNI_NETNS', 'CNI_IFNAME', 'CNI_ARGS', 'CNI_PATH'] as const;
+export const FORWARDED_VARS = [
+  'CNI_COMMAND',
+  'CNI_CONTAINERID',
+  'CNI_NETNS',
+  'CNI_IFNAME',
+  'CNI_ARGS',
+  'CNI_PATH',
+] as const;
 /** stdin (1 MiB) plus the variables (64 KiB each): the agent refuses larger requests. */
 export const MAX_STDIN_BYTES = 1 << 20;
 export const MAX_REQUEST_BYTES = MAX_STDIN_BYTES + FORWARDED_VARS.length * 65_600 + 16;
@@ -63,7 +70,8 @@ export function decodeExecRequest(body: Buffer): ExecRequest {
     const entry = body.subarray(off, nul).toString('utf8');
     const eq = entry.indexOf('=');
     const key = eq > 0 ? entry.slice(0, eq) : '';
-    if (!(FORWARDED_VARS as readonly string[]).includes(key)) throw new WireError(`unexpected environment entry ${JSON.stringify(entry.slice(0, 40))}`);
+    if (!(FORWARDED_VARS as readonly string[]).includes(key))
+      throw new WireError(`unexpected environment entry ${JSON.stringify(entry.slice(0, 40))}`);
     if (key in env) throw new WireError(`${key} is given twice`);
     env[key] = entry.slice(eq + 1);
     off = nul + 1;

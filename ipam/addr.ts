@@ -1,4 +1,12 @@
-import { familyBits, formatAddress, formatPrefix, lastAddress, tryParseAddress, tryParsePrefix, type IpFamily } from '../src/net/index.js';
+import {
+  familyBits,
+  formatAddress,
+  formatPrefix,
+  lastAddress,
+  tryParseAddress,
+  tryParsePrefix,
+  type IpFamily,
+} from '../src/net/index.js';
 
 /**
  * IPAM's view of addresses, on the shared toolkit src/net: a CIDR as an inclusive range of
@@ -18,7 +26,9 @@ export interface Range {
 /** Parses a CIDR (host bits cleared) or undefined when it is not one. */
 export function toRange(cidr: string, opts: { readonly allowBareIp?: boolean } = {}): Range | undefined {
   const p = tryParsePrefix(cidr, { allowBareAddress: opts.allowBareIp === true });
-  return p && { family: p.family, first: p.network, last: lastAddress(p).value, prefix: p.length, cidr: formatPrefix(p) };
+  return (
+    p && { family: p.family, first: p.network, last: lastAddress(p).value, prefix: p.length, cidr: formatPrefix(p) }
+  );
 }
 
 /** An address as (family, bigint), or undefined when the text is not an address. */

@@ -55,7 +55,13 @@ export class OwnBlockBatcher {
   constructor(private readonly ports: BatchPorts) {}
 
   /** An address from the node's own blocks, or undefined when they have no room. */
-  take(node: string, pools: readonly UsablePool[], source: PoolSource, hs: HandleCounter, attrs: AllocationAttrs): Promise<AssignedAddress | undefined> {
+  take(
+    node: string,
+    pools: readonly UsablePool[],
+    source: PoolSource,
+    hs: HandleCounter,
+    attrs: AllocationAttrs,
+  ): Promise<AssignedAddress | undefined> {
     const key = `${node}\u0000${pools.map((p) => p.pool.metadata.name).join(',')}`;
     return new Promise((resolve, reject) => {
       let q = this.#queues.get(key);
@@ -124,7 +130,8 @@ export class OwnBlockBatcher {
           await this.ports.refreshBlock(cidr);
           if (!isRace(err)) throw err;
           refresh = true;
-          if (++failures >= this.ports.maxAttempts) throw new IpamContendedError(`assigning addresses in block ${cidr}`, failures, { cause: err });
+          if (++failures >= this.ports.maxAttempts)
+            throw new IpamContendedError(`assigning addresses in block ${cidr}`, failures, { cause: err });
           await this.ports.sleep(this.ports.random() * Math.min(64, 2 ** failures));
           pending = pending.filter((w) => !group.includes(w) || ok.includes(w));
           continue;

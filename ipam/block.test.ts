@@ -1,15 +1,33 @@
 import { describe, expect, it } from 'vitest';
 import { formatAddr, toAddr, toRange } from './addr.js';
-import { addressOf, allocateOrdinals, blockCidrAt, countBlock, newBlockSpec, ordinalOf, ordinalsOfHandle, releaseOrdinals, reservedOrdinals, usableOrdinals } from './block.js';
+import {
+  addressOf,
+  allocateOrdinals,
+  blockCidrAt,
+  countBlock,
+  newBlockSpec,
+  ordinalOf,
+  ordinalsOfHandle,
+  releaseOrdinals,
+  reservedOrdinals,
+  usableOrdinals,
+} from './block.js';
 
 const attrs = (h: string) => ({ handleId: h, secondary: { node: 'n1' } });
 const free = { reserved: new Set<number>(), nowMs: 1000, minReuseAgeMs: 500 };
 
 describe('addresses', () => {
   it.each([
-    ['10.0.0.1', '10.0.0.1'], ['0.0.0.0', '0.0.0.0'], ['255.255.255.255', '255.255.255.255'],
-    ['fd00::1', 'fd00::1'], ['FD00:0:0:0:0:0:0:1', 'fd00::1'], ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
-    ['2001:db8::', '2001:db8::'], ['::', '::'], ['1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8'], ['1:0:3:4:5:6:7:8', '1:0:3:4:5:6:7:8'],
+    ['10.0.0.1', '10.0.0.1'],
+    ['0.0.0.0', '0.0.0.0'],
+    ['255.255.255.255', '255.255.255.255'],
+    ['fd00::1', 'fd00::1'],
+    ['FD00:0:0:0:0:0:0:1', 'fd00::1'],
+    ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
+    ['2001:db8::', '2001:db8::'],
+    ['::', '::'],
+    ['1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8'],
+    ['1:0:3:4:5:6:7:8', '1:0:3:4:5:6:7:8'],
   ])('%s round-trips to %s (RFC 5952)', (text, canon) => {
     const a = toAddr(text)!;
     expect(formatAddr(a.family, a.value)).toBe(canon);
@@ -46,7 +64,9 @@ describe('block allocation', () => {
     const stale = releaseOrdinals(s, [{ ordinal: 0, sequenceNumber: seq }], 2000, 500);
     expect(stale.released).toEqual([]);
     expect(stale.skipped[0]!.reason).toMatch(/re-allocated since/);
-    expect(releaseOrdinals(s, [{ ordinal: 0, handleId: 'h1' }], 2000, 500).skipped[0]!.reason).toBe('held by handle h2');
+    expect(releaseOrdinals(s, [{ ordinal: 0, handleId: 'h1' }], 2000, 500).skipped[0]!.reason).toBe(
+      'held by handle h2',
+    );
     expect(releaseOrdinals(s, [{ ordinal: 3 }], 2000, 500).skipped[0]!.reason).toBe('not allocated');
   });
 
@@ -55,7 +75,13 @@ describe('block allocation', () => {
     s = releaseOrdinals(s, [{ ordinal: 0 }], 1000, 500).spec;
     expect(s.attributes).toEqual([{ handle_id: 'h1', secondary: { node: 'n1' } }]);
     expect(usableOrdinals(s, { ...free, nowMs: 1200 })).toEqual([2, 3]);
-    expect(countBlock(s, { ...free, nowMs: 1200 })).toEqual({ size: 4, allocated: 1, reserved: 0, cooling: 1, usable: 2 });
+    expect(countBlock(s, { ...free, nowMs: 1200 })).toEqual({
+      size: 4,
+      allocated: 1,
+      reserved: 0,
+      cooling: 1,
+      usable: 2,
+    });
     expect(usableOrdinals(s, { ...free, nowMs: 1500 })).toEqual([2, 3, 0]);
     s = releaseOrdinals(s, [{ ordinal: 1 }], 5000, 500).spec;
     expect(s.releaseTimes).toEqual({ 1: 5000 }); // ordinal 0's old entry pruned
@@ -63,7 +89,11 @@ describe('block allocation', () => {
   });
 
   it('skips reserved ordinals', () => {
-    const r = reservedOrdinals('10.0.0.0/29', [toRange('10.0.0.2/31')!, toRange('10.0.0.7/32')!, toRange('fd00::/64')!]);
+    const r = reservedOrdinals('10.0.0.0/29', [
+      toRange('10.0.0.2/31')!,
+      toRange('10.0.0.7/32')!,
+      toRange('fd00::/64')!,
+    ]);
     expect([...r].sort()).toEqual([2, 3, 7]);
     const s = newBlockSpec('10.0.0.0/29', 'n1', false, 't');
     expect(usableOrdinals(s, { ...free, reserved: r })).toEqual([0, 1, 4, 5, 6]);

@@ -95,7 +95,8 @@ export interface BlockCounts {
 
 export function countBlock(spec: BlockSpec, o: FreeOptions): BlockCounts {
   const size = spec.allocations.length;
-  let cooling = 0, usable = 0;
+  let cooling = 0,
+    usable = 0;
   for (const ord of spec.unallocated) {
     if (o.reserved.has(ord)) continue;
     if (isCooling(spec, ord, o)) cooling++;
@@ -108,7 +109,8 @@ export function countBlock(spec: BlockSpec, o: FreeOptions): BlockCounts {
 }
 
 function sameSecondary(a: Readonly<Record<string, string>> | undefined, b: Readonly<Record<string, string>>): boolean {
-  const ak = Object.keys(a ?? {}), bk = Object.keys(b);
+  const ak = Object.keys(a ?? {}),
+    bk = Object.keys(b);
   return ak.length === bk.length && bk.every((k) => a?.[k] === b[k]);
 }
 
@@ -126,7 +128,8 @@ export function allocateOrdinals(spec: BlockSpec, ordinals: readonly number[], a
   const taken = new Set<number>();
   const releaseTimes = { ...spec.releaseTimes };
   for (const ord of ordinals) {
-    if (allocations[ord] !== null || taken.has(ord)) throw new InvariantError(`ordinal ${ord} of ${spec.cidr} is not free`);
+    if (allocations[ord] !== null || taken.has(ord))
+      throw new InvariantError(`ordinal ${ord} of ${spec.cidr} is not free`);
     allocations[ord] = idx;
     taken.add(ord);
     seq += 1;
@@ -159,7 +162,12 @@ export interface ReleaseOutcome {
 }
 
 /** Frees the given ordinals where their checks pass; the others are listed in `skipped` with why. */
-export function releaseOrdinals(spec: BlockSpec, items: readonly ReleaseItem[], nowMs: number, minReuseAgeMs: number): ReleaseOutcome {
+export function releaseOrdinals(
+  spec: BlockSpec,
+  items: readonly ReleaseItem[],
+  nowMs: number,
+  minReuseAgeMs: number,
+): ReleaseOutcome {
   const allocations = spec.allocations.slice();
   const seqFor = { ...spec.sequenceNumberForAllocation };
   const releaseTimes = { ...spec.releaseTimes };
@@ -170,7 +178,10 @@ export function releaseOrdinals(spec: BlockSpec, items: readonly ReleaseItem[], 
     if (a === undefined) skipped.push({ ordinal: it.ordinal, reason: 'outside the block' });
     else if (a === null) skipped.push({ ordinal: it.ordinal, reason: 'not allocated' });
     else if (it.sequenceNumber !== undefined && seqFor[String(it.ordinal)] !== it.sequenceNumber) {
-      skipped.push({ ordinal: it.ordinal, reason: `re-allocated since (sequence ${seqFor[String(it.ordinal)] ?? 'unknown'}, not ${it.sequenceNumber})` });
+      skipped.push({
+        ordinal: it.ordinal,
+        reason: `re-allocated since (sequence ${seqFor[String(it.ordinal)] ?? 'unknown'}, not ${it.sequenceNumber})`,
+      });
     } else if (it.handleId !== undefined && spec.attributes[a]?.handle_id !== it.handleId) {
       skipped.push({ ordinal: it.ordinal, reason: `held by handle ${spec.attributes[a]?.handle_id ?? '(none)'}` });
     } else {
@@ -240,7 +251,12 @@ export function isEmptyBlock(spec: BlockSpec): boolean {
 }
 
 /** A fresh, empty block spec for `cidr` (affine to `node` when given). */
-export function newBlockSpec(cidr: string, node: string | undefined, strictAffinity: boolean, claimTime: string): BlockSpec {
+export function newBlockSpec(
+  cidr: string,
+  node: string | undefined,
+  strictAffinity: boolean,
+  claimTime: string,
+): BlockSpec {
   const n = blockSize(cidr);
   return {
     cidr,

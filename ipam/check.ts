@@ -114,59 +114,138 @@ export function checkSnapshot(s: Snapshot, now: Date): CheckReport {
       const hk = `${a.handleId ?? ''}\u0000${a.block}`;
       perHandleBlock.set(hk, (perHandleBlock.get(hk) ?? 0) + 1);
       const podKey = a.namespace && a.pod ? `${a.namespace}/${a.pod}` : undefined;
-      const base = { address: a.address, block: a.block, ...(a.handleId ? { handleId: a.handleId } : {}), ...(a.sequenceNumber !== undefined ? { sequenceNumber: a.sequenceNumber } : {}), ...(podKey ? { pod: podKey } : {}), ...(a.node ? { node: a.node } : {}) };
+      const base = {
+        address: a.address,
+        block: a.block,
+        ...(a.handleId ? { handleId: a.handleId } : {}),
+        ...(a.sequenceNumber !== undefined ? { sequenceNumber: a.sequenceNumber } : {}),
+        ...(podKey ? { pod: podKey } : {}),
+        ...(a.node ? { node: a.node } : {}),
+      };
       if (pods && podKey && !pods.has(podKey)) {
-        add({ kind: 'leaked-allocation', message: `${a.address} is allocated to pod ${podKey}, which does not exist`, ...base, releasable: a.sequenceNumber !== undefined });
+        add({
+          kind: 'leaked-allocation',
+          message: `${a.address} is allocated to pod ${podKey}, which does not exist`,
+          ...base,
+          releasable: a.sequenceNumber !== undefined,
+        });
       } else if (!a.handleId || !handles.has(a.handleId)) {
-        add({ kind: 'orphaned-allocation', message: `${a.address} is allocated to handle ${a.handleId ?? '(none)'}, which does not exist`, ...base, releasable: podKey === undefined && a.sequenceNumber !== undefined });
+        add({
+          kind: 'orphaned-allocation',
+          message: `${a.address} is allocated to handle ${a.handleId ?? '(none)'}, which does not exist`,
+          ...base,
+          releasable: podKey === undefined && a.sequenceNumber !== undefined,
+        });
       }
     }
   }
   for (const [address, list] of byAddress) {
-    if (list.length > 1) add({ kind: 'duplicate-address', message: `${address} is allocated ${list.length} times (blocks ${list.map((a) => a.block).join(', ')})`, address, releasable: false });
+    if (list.length > 1)
+      add({
+        kind: 'duplicate-address',
+        message: `${address} is allocated ${list.length} times (blocks ${list.map((a) => a.block).join(', ')})`,
+        address,
+        releasable: false,
+      });
   }
   if (s.pods) {
     const users = new Map<string, string[]>();
     for (const p of s.pods) {
       if (p.spec?.hostNetwork) continue;
-      for (const ip of podIPs(p)) users.set(ip, [...(users.get(ip) ?? []), `${p.metadata.namespace}/${p.metadata.name}`]);
+      for (const ip of podIPs(p))
+        users.set(ip, [...(users.get(ip) ?? []), `${p.metadata.namespace}/${p.metadata.name}`]);
     }
     for (const [ip, who] of users) {
-      if (who.length > 1) add({ kind: 'duplicate-address', message: `${ip} is used by ${who.length} pods: ${who.join(', ')}`, address: ip, releasable: false });
+      if (who.length > 1)
+        add({
+          kind: 'duplicate-address',
+          message: `${ip} is used by ${who.length} pods: ${who.join(', ')}`,
+          address: ip,
+          releasable: false,
+        });
       const a = toAddr(ip);
-      const inPool = a && s.pools.some((p) => p.range.family === a.family && a.value >= p.range.first && a.value <= p.range.last);
+      const inPool =
+        a && s.pools.some((p) => p.range.family === a.family && a.value >= p.range.first && a.value <= p.range.last);
       const held = byAddress.get(toAddr(ip) ? ip : '')?.some((x) => who.includes(`${x.namespace}/${x.pod}`));
-      if (inPool && !held) add({ kind: 'pod-address-not-allocated', message: `pod ${who.join(', ')} uses ${ip}, which IPAM does not hold for it`, address: ip, pod: who[0]!, releasable: false });
+      if (inPool && !held)
+        add({
+          kind: 'pod-address-not-allocated',
+          message: `pod ${who.join(', ')} uses ${ip}, which IPAM does not hold for it`,
+          address: ip,
+          pod: who[0]!,
+          releasable: false,
+        });
     }
   }
   for (const h of s.handles) {
-    const holds = Object.keys(h.spec.block).some((cidr) => (perHandleBlock.get(`${h.spec.handleID}\u0000${cidr}`) ?? 0) > 0)
-      || [...perHandleBlock.keys()].some((k) => k.startsWith(`${h.spec.handleID}\u0000`));
+    const holds =
+      Object.keys(h.spec.block).some((cidr) => (perHandleBlock.get(`${h.spec.handleID}\u0000${cidr}`) ?? 0) > 0) ||
+      [...perHandleBlock.keys()].some((k) => k.startsWith(`${h.spec.handleID}\u0000`));
     if (!holds) {
-      add({ kind: 'orphaned-handle', message: `handle ${h.spec.handleID} holds no address`, handleId: h.spec.handleID, handleVersion: h.metadata.resourceVersion!, releasable: true });
+      add({
+        kind: 'orphaned-handle',
+        message: `handle ${h.spec.handleID} holds no address`,
+        handleId: h.spec.handleID,
+        handleVersion: h.metadata.resourceVersion!,
+        releasable: true,
+      });
       continue;
     }
     for (const [cidr, n] of Object.entries(h.spec.block)) {
       const actual = perHandleBlock.get(`${h.spec.handleID}\u0000${cidr}`) ?? 0;
-      if (actual !== n) add({ kind: 'handle-count-mismatch', message: `handle ${h.spec.handleID} counts ${n} in ${cidr}, the block holds ${actual}`, handleId: h.spec.handleID, handleVersion: h.metadata.resourceVersion!, block: cidr, releasable: true });
+      if (actual !== n)
+        add({
+          kind: 'handle-count-mismatch',
+          message: `handle ${h.spec.handleID} counts ${n} in ${cidr}, the block holds ${actual}`,
+          handleId: h.spec.handleID,
+          handleVersion: h.metadata.resourceVersion!,
+          block: cidr,
+          releasable: true,
+        });
     }
   }
   const blockByCidr = new Map(s.blocks.map((b) => [b.spec.cidr, b]));
   for (const a of s.affinities) {
     const b = blockByCidr.get(a.spec.cidr);
-    if (a.spec.state === 'pending') add({ kind: 'pending-affinity', message: `affinity of ${a.spec.node} to ${a.spec.cidr} is still pending (an interrupted claim)`, node: a.spec.node, block: a.spec.cidr, releasable: false });
-    else if (!b || b.spec.affinity !== `host:${a.spec.node}`) add({ kind: 'affinity-without-block', message: `affinity of ${a.spec.node} to ${a.spec.cidr} has no block affine to that node`, node: a.spec.node, block: a.spec.cidr, releasable: false });
+    if (a.spec.state === 'pending')
+      add({
+        kind: 'pending-affinity',
+        message: `affinity of ${a.spec.node} to ${a.spec.cidr} is still pending (an interrupted claim)`,
+        node: a.spec.node,
+        block: a.spec.cidr,
+        releasable: false,
+      });
+    else if (!b || b.spec.affinity !== `host:${a.spec.node}`)
+      add({
+        kind: 'affinity-without-block',
+        message: `affinity of ${a.spec.node} to ${a.spec.cidr} has no block affine to that node`,
+        node: a.spec.node,
+        block: a.spec.cidr,
+        releasable: false,
+      });
   }
   if (s.nodes && s.nodes.length > 0) {
     const nodes = new Set(s.nodes.map((n) => n.metadata.name));
     for (const b of s.blocks) {
       const host = b.spec.affinity?.startsWith('host:') ? b.spec.affinity.slice(5) : undefined;
-      if (host && !nodes.has(host)) add({ kind: 'block-of-unknown-node', message: `block ${b.spec.cidr} is affine to node ${host}, which does not exist`, node: host, block: b.spec.cidr, releasable: false });
+      if (host && !nodes.has(host))
+        add({
+          kind: 'block-of-unknown-node',
+          message: `block ${b.spec.cidr} is affine to node ${host}, which does not exist`,
+          node: host,
+          block: b.spec.cidr,
+          releasable: false,
+        });
     }
   }
   const counts: Partial<Record<ProblemKind, number>> = {};
   for (const p of problems) counts[p.kind] = (counts[p.kind] ?? 0) + 1;
-  return { format: REPORT_FORMAT, generatedAt: now.toISOString(), summary: { blocks: s.blocks.length, allocations, handles: s.handles.length, problems: counts }, problems };
+  return {
+    format: REPORT_FORMAT,
+    generatedAt: now.toISOString(),
+    summary: { blocks: s.blocks.length, allocations, handles: s.handles.length, problems: counts },
+    problems,
+  };
 }
 
 export interface UsageRow {
@@ -189,7 +268,9 @@ export function usageOf(pools: readonly UsablePool[], blocks: readonly IPAMBlock
   const blockRows: UsageRow[] = [];
   const nodeRows = new Map<string, { allocated: number; blocks: number; size: number }>();
   const poolAlloc = new Map<string, { allocated: number; blocks: number }>();
-  for (const b of [...blocks].sort((x, y) => (blockRange(x.spec.cidr).first < blockRange(y.spec.cidr).first ? -1 : 1))) {
+  for (const b of [...blocks].sort((x, y) =>
+    blockRange(x.spec.cidr).first < blockRange(y.spec.cidr).first ? -1 : 1,
+  )) {
     const allocated = b.spec.allocations.filter((a) => a !== null).length;
     const node = b.spec.affinity?.replace(/^host:/, '');
     const size = blockSize(b.spec.cidr);
@@ -203,8 +284,15 @@ export function usageOf(pools: readonly UsablePool[], blocks: readonly IPAMBlock
     }
   }
   return {
-    pools: pools.map((p) => ({ name: p.pool.metadata.name, cidr: p.range.cidr, size: p.range.last - p.range.first + 1n, ...(poolAlloc.get(p.pool.metadata.name) ?? { allocated: 0, blocks: 0 }) })),
+    pools: pools.map((p) => ({
+      name: p.pool.metadata.name,
+      cidr: p.range.cidr,
+      size: p.range.last - p.range.first + 1n,
+      ...(poolAlloc.get(p.pool.metadata.name) ?? { allocated: 0, blocks: 0 }),
+    })),
     blocks: blockRows,
-    nodes: [...nodeRows].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, r]) => ({ name, size: r.size, allocated: r.allocated, blocks: r.blocks })),
+    nodes: [...nodeRows]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([name, r]) => ({ name, size: r.size, allocated: r.allocated, blocks: r.blocks })),
   };
 }

@@ -13,7 +13,12 @@ import { RETRY, retrying } from './store.js';
  * A crash between the steps leaves a pending affinity (no block: GC removes it after the grace
  * period; block present: the next claim or GC confirms it) and never a block without a known owner.
  */
-export async function claimBlock(ipam: Ipam, node: string, cidr: string, strictAffinity: boolean): Promise<IPAMBlock | undefined> {
+export async function claimBlock(
+  ipam: Ipam,
+  node: string,
+  cidr: string,
+  strictAffinity: boolean,
+): Promise<IPAMBlock | undefined> {
   const bs = ipam.bs;
   let aff: BlockAffinity | undefined = await bs.getAffinity(node, cidr);
   if (!aff) {

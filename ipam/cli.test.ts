@@ -16,17 +16,33 @@ afterEach(async () => {
 });
 
 function io() {
-  const out: string[] = [], err: string[] = [];
+  const out: string[] = [],
+    err: string[] = [];
   return { out, err, io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) } };
 }
 
 async function seed(): Promise<[string, string]> {
   const ds = await openDatastore(`file:${dir}`, { log: silentLogger() });
-  await ds.create({ apiVersion: 'margay.dev/v1', kind: 'IPPool', metadata: { name: 'p' }, spec: { cidr: '10.70.0.0/24', blockSize: 28 } });
+  await ds.create({
+    apiVersion: 'margay.dev/v1',
+    kind: 'IPPool',
+    metadata: { name: 'p' },
+    spec: { cidr: '10.70.0.0/24', blockSize: 28 },
+  });
   await ds.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'live', namespace: 'ns' } });
   const ipam = new Ipam({ store: ds, log: silentLogger() });
-  const a = await ipam.assign({ network: 'net', containerId: 'c1', node: 'n1', pod: { namespace: 'ns', name: 'live' } });
-  const b = await ipam.assign({ network: 'net', containerId: 'c2', node: 'n1', pod: { namespace: 'ns', name: 'gone' } });
+  const a = await ipam.assign({
+    network: 'net',
+    containerId: 'c1',
+    node: 'n1',
+    pod: { namespace: 'ns', name: 'live' },
+  });
+  const b = await ipam.assign({
+    network: 'net',
+    containerId: 'c2',
+    node: 'n1',
+    pod: { namespace: 'ns', name: 'gone' },
+  });
   await ds.close();
   return [a.addresses[0]!.address, b.addresses[0]!.address];
 }
@@ -47,10 +63,14 @@ describe('margayctl ipam', () => {
     const report = join(dir, 'report.json');
     const c = io();
     expect(await runMargayctl(['ipam', 'check', '-o', report, '--datastore', `file:${dir}`], c.io)).toBe(1);
-    expect(c.out.join('\n')).toMatch(new RegExp(`leaked-allocation\\s+${leaked.replace(/\./g, '\\.')}\\s+net\\.c2\\s+ns/gone\\s+yes`));
+    expect(c.out.join('\n')).toMatch(
+      new RegExp(`leaked-allocation\\s+${leaked.replace(/\./g, '\\.')}\\s+net\\.c2\\s+ns/gone\\s+yes`),
+    );
     expect(JSON.parse(await readFile(report, 'utf8')).problems).toHaveLength(1);
     const r = io();
-    expect(await runMargayctl(['ipam', 'release', '--from-report', report, '--datastore', `file:${dir}`], r.io)).toBe(0);
+    expect(await runMargayctl(['ipam', 'release', '--from-report', report, '--datastore', `file:${dir}`], r.io)).toBe(
+      0,
+    );
     expect(r.out.join('\n')).toContain(`released ${leaked} (handle net.c2)`);
     const again = io();
     expect(await runMargayctl(['ipam', 'check', '--datastore', `file:${dir}`], again.io)).toBe(0);
@@ -63,13 +83,28 @@ describe('margayctl ipam', () => {
   it('release refuses a file that is not a report and wrong flag combinations', async () => {
     await seed();
     const bad = io();
-    expect(await runMargayctl(['ipam', 'release', '--from-report', join(dir, 'nope.json'), '--datastore', `file:${dir}`], bad.io)).toBe(2);
+    expect(
+      await runMargayctl(
+        ['ipam', 'release', '--from-report', join(dir, 'nope.json'), '--datastore', `file:${dir}`],
+        bad.io,
+      ),
+    ).toBe(2);
     expect(bad.err.join('\n')).toMatch(/cannot read .*nope.json: ENOENT/);
     const both = io();
-    expect(await runMargayctl(['ipam', 'release', '--ip', '10.70.0.1', '--handle', 'x', '--datastore', `file:${dir}`], both.io)).toBe(2);
+    expect(
+      await runMargayctl(
+        ['ipam', 'release', '--ip', '10.70.0.1', '--handle', 'x', '--datastore', `file:${dir}`],
+        both.io,
+      ),
+    ).toBe(2);
     const notReport = io();
     await writeFile(join(dir, 'other.json'), '{"format":"something-else","problems":[]}');
-    expect(await runMargayctl(['ipam', 'release', '--from-report', join(dir, 'other.json'), '--datastore', `file:${dir}`], notReport.io)).toBe(1);
+    expect(
+      await runMargayctl(
+        ['ipam', 'release', '--from-report', join(dir, 'other.json'), '--datastore', `file:${dir}`],
+        notReport.io,
+      ),
+    ).toBe(1);
     expect(notReport.err.join('\n')).toMatch(/not a margayctl ipam check report/);
   });
 });

@@ -38,7 +38,10 @@ export class IpamExhaustedError extends MargayError {
     readonly retryable: boolean,
     options?: ErrorOptions,
   ) {
-    const usage = pools.map((p) => `${p.pool} ${p.cidr}: ${p.allocated} allocated, ${p.reserved} reserved, ${p.cooling} cooling of ${p.capacity}`);
+    const usage = pools.map(
+      (p) =>
+        `${p.pool} ${p.cidr}: ${p.allocated} allocated, ${p.reserved} reserved, ${p.cooling} cooling of ${p.capacity}`,
+    );
     super(
       `no free ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address for node ${node} in pool(s) ${usage.join('; ') || '(none)'}. ` +
         (retryable
@@ -52,7 +55,11 @@ export class IpamExhaustedError extends MargayError {
 /** A fixed address (annotation or request) is already allocated to another handle, or reserved. */
 export class IpamAddressInUseError extends MargayError {
   readonly code = 'MGY_IPAM_ADDRESS_IN_USE';
-  constructor(readonly address: string, readonly reason: string, options?: ErrorOptions) {
+  constructor(
+    readonly address: string,
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
     super(`address ${address} cannot be assigned: ${reason}`, options);
   }
 }
@@ -60,7 +67,11 @@ export class IpamAddressInUseError extends MargayError {
 /** Compare-and-swap kept losing to concurrent writers for too long. Retryable. */
 export class IpamContendedError extends MargayError {
   readonly code = 'MGY_IPAM_CONTENDED';
-  constructor(readonly what: string, readonly attempts: number, options?: ErrorOptions) {
+  constructor(
+    readonly what: string,
+    readonly attempts: number,
+    options?: ErrorOptions,
+  ) {
     super(`gave up ${what} after ${attempts} conflicting concurrent updates; retry`, options);
   }
 }

@@ -1,5 +1,12 @@
 import type { IPAMBlock } from '../src/model/index.js';
-import { allocationsOf, checkSnapshot, REPORT_FORMAT, type CheckProblem, type CheckReport, type Snapshot } from './check.js';
+import {
+  allocationsOf,
+  checkSnapshot,
+  REPORT_FORMAT,
+  type CheckProblem,
+  type CheckReport,
+  type Snapshot,
+} from './check.js';
 import { dropAffinity } from './claim.js';
 import { IpamRequestError } from './errors.js';
 import type { Ipam } from './ipam.js';
@@ -14,7 +21,12 @@ import type { CniAttachment, ReleasedAddress } from './types.js';
  */
 export async function loadSnapshot(ipam: Ipam): Promise<Snapshot> {
   const [blocks, handles, affinities, pods, nodes, cluster] = await Promise.all([
-    ipam.bs.listBlocks(), ipam.bs.listHandles(), ipam.bs.listAffinities(), ipam.bs.listPods(), ipam.bs.listNodes(), ipam.cluster(),
+    ipam.bs.listBlocks(),
+    ipam.bs.listHandles(),
+    ipam.bs.listAffinities(),
+    ipam.bs.listPods(),
+    ipam.bs.listNodes(),
+    ipam.cluster(),
   ]);
   return { blocks, handles, affinities, pods, nodes, pools: cluster.pools };
 }
@@ -77,20 +89,27 @@ export async function runGc(ipam: Ipam, memory: GcMemory, opts: GcOptions = {}):
 
 async function actOn(ipam: Ipam, problems: readonly CheckProblem[]): Promise<Omit<GcResult, 'waiting'>> {
   const allocs = problems.filter((p) => p.kind === 'leaked-allocation' || p.kind === 'orphaned-allocation');
-  const rel = allocs.length > 0
-    ? await releaseAddresses(ipam, allocs.map((p) => ({ address: p.address!, handleId: p.handleId, sequenceNumber: p.sequenceNumber })))
-    : { released: [], skipped: [] };
+  const rel =
+    allocs.length > 0
+      ? await releaseAddresses(
+          ipam,
+          allocs.map((p) => ({ address: p.address!, handleId: p.handleId, sequenceNumber: p.sequenceNumber })),
+        )
+      : { released: [], skipped: [] };
   const deletedHandles: string[] = [];
   // A released allocation's handle may still count other blocks (an interrupted assign): recount it
   // from the blocks, which deletes it when it holds nothing any more.
   for (const handleId of new Set(rel.released.map((r) => r.handleId).filter((h): h is string => h !== undefined))) {
     const h = await ipam.bs.getHandle(handleId);
-    if (h && (await recountHandle(ipam, handleId, h.metadata.resourceVersion!)) === 'deleted') deletedHandles.push(handleId);
+    if (h && (await recountHandle(ipam, handleId, h.metadata.resourceVersion!)) === 'deleted')
+      deletedHandles.push(handleId);
   }
   for (const p of problems.filter((x) => x.kind === 'orphaned-handle')) {
     if (await deleteEmptyHandle(ipam, p.handleId!, p.handleVersion!)) deletedHandles.push(p.handleId!);
   }
-  for (const id of new Set(problems.filter((x) => x.kind === 'handle-count-mismatch').map((p) => `${p.handleId}\u0000${p.handleVersion}`))) {
+  for (const id of new Set(
+    problems.filter((x) => x.kind === 'handle-count-mismatch').map((p) => `${p.handleId}\u0000${p.handleVersion}`),
+  )) {
     const [handleId, version] = id.split('\u0000') as [string, string];
     await recountHandle(ipam, handleId, version);
   }
@@ -127,7 +146,11 @@ async function deleteEmptyHandle(ipam: Ipam, handleId: string, version: string):
   try {
     await ipam.bs.deleteHandle(h);
   } catch (err) {
-    if ((err as { code?: string }).code === 'MGY_DATASTORE_CONFLICT' || (err as { code?: string }).code === 'MGY_DATASTORE_NOT_FOUND') return false;
+    if (
+      (err as { code?: string }).code === 'MGY_DATASTORE_CONFLICT' ||
+      (err as { code?: string }).code === 'MGY_DATASTORE_NOT_FOUND'
+    )
+      return false;
     throw err;
   }
   return true;
@@ -138,14 +161,20 @@ async function deleteEmptyHandle(ipam: Ipam, handleId: string, version: string):
  * (an assign in flight changes it first). Counts are what release visits, so a block where the
  * handle holds addresses is never dropped.
  */
-async function recountHandle(ipam: Ipam, handleId: string, version: string): Promise<'deleted' | 'recounted' | 'unchanged'> {
+async function recountHandle(
+  ipam: Ipam,
+  handleId: string,
+  version: string,
+): Promise<'deleted' | 'recounted' | 'unchanged'> {
   const h = await ipam.bs.getHandle(handleId);
   if (!h || h.metadata.resourceVersion !== version) return 'unchanged';
   const block: Record<string, number> = {};
   for (const b of await ipam.bs.listBlocks()) {
     for (const a of allocationsOf(b)) if (a.handleId === handleId) block[a.block] = (block[a.block] ?? 0) + 1;
   }
-  const same = Object.keys(block).length === Object.keys(h.spec.block).length && Object.entries(block).every(([k, n]) => h.spec.block[k] === n);
+  const same =
+    Object.keys(block).length === Object.keys(h.spec.block).length &&
+    Object.entries(block).every(([k, n]) => h.spec.block[k] === n);
   if (same) return 'unchanged';
   try {
     if (Object.keys(block).length === 0) {
@@ -155,7 +184,11 @@ async function recountHandle(ipam: Ipam, handleId: string, version: string): Pro
     await ipam.bs.updateHandle(h, { ...h.spec, block });
     return 'recounted';
   } catch (err) {
-    if ((err as { code?: string }).code === 'MGY_DATASTORE_CONFLICT' || (err as { code?: string }).code === 'MGY_DATASTORE_NOT_FOUND') return 'unchanged';
+    if (
+      (err as { code?: string }).code === 'MGY_DATASTORE_CONFLICT' ||
+      (err as { code?: string }).code === 'MGY_DATASTORE_NOT_FOUND'
+    )
+      return 'unchanged';
     throw err;
   }
 }
@@ -164,8 +197,12 @@ async function recountHandle(ipam: Ipam, handleId: string, version: string): Pro
  * A node is gone: its empty blocks are deleted, its non-empty ones lose their affinity (other nodes
  * may then borrow from them; the addresses stay allocated until released), its affinities go.
  */
-export async function releaseNode(ipam: Ipam, node: string): Promise<{ deletedBlocks: string[]; unaffinedBlocks: string[] }> {
-  const deletedBlocks: string[] = [], unaffinedBlocks: string[] = [];
+export async function releaseNode(
+  ipam: Ipam,
+  node: string,
+): Promise<{ deletedBlocks: string[]; unaffinedBlocks: string[] }> {
+  const deletedBlocks: string[] = [],
+    unaffinedBlocks: string[] = [];
   for (const b0 of await ipam.bs.listBlocks()) {
     if (b0.spec.affinity !== `host:${node}`) continue;
     const cidr = b0.spec.cidr;
@@ -205,7 +242,8 @@ export async function cniGc(ipam: Ipam, network: string, valid: readonly CniAtta
   const known = new Set((await ipam.bs.listHandles()).map((h) => h.spec.handleID));
   for (const b of await ipam.bs.listBlocks()) {
     for (const a of allocationsOf(b)) {
-      if (a.handleId?.startsWith(`${network}.`) && !keep.has(a.handleId) && !known.has(a.handleId)) orphans.push({ address: a.address, handleId: a.handleId, sequenceNumber: a.sequenceNumber });
+      if (a.handleId?.startsWith(`${network}.`) && !keep.has(a.handleId) && !known.has(a.handleId))
+        orphans.push({ address: a.address, handleId: a.handleId, sequenceNumber: a.sequenceNumber });
     }
   }
   for (const h of stale) await releaseHandle(ipam, h);
@@ -217,14 +255,21 @@ export async function cniGc(ipam: Ipam, network: string, valid: readonly CniAtta
 export async function releaseFromReport(ipam: Ipam, report: unknown): Promise<Omit<GcResult, 'waiting'>> {
   const r = report as Partial<CheckReport> | null;
   if (!r || typeof r !== 'object' || r.format !== REPORT_FORMAT || !Array.isArray(r.problems)) {
-    throw new IpamRequestError(`not a margayctl ipam check report (expected "format": "${REPORT_FORMAT}" and a problems list)`);
+    throw new IpamRequestError(
+      `not a margayctl ipam check report (expected "format": "${REPORT_FORMAT}" and a problems list)`,
+    );
   }
-  const problems = r.problems.filter((p): p is CheckProblem => typeof p === 'object' && p !== null && (p as CheckProblem).releasable === true);
+  const problems = r.problems.filter(
+    (p): p is CheckProblem => typeof p === 'object' && p !== null && (p as CheckProblem).releasable === true,
+  );
   // Leaked allocations: only if the pod is still gone now.
   const current = checkSnapshot(await loadSnapshot(ipam), new Date(ipam.now()));
   const stillBad = new Set(current.problems.map((p) => candidateKey(p)).filter((k): k is string => k !== undefined));
-  return actOn(ipam, problems.filter((p) => {
-    const k = candidateKey(p);
-    return k !== undefined && stillBad.has(k);
-  }));
+  return actOn(
+    ipam,
+    problems.filter((p) => {
+      const k = candidateKey(p);
+      return k !== undefined && stillBad.has(k);
+    }),
+  );
 }

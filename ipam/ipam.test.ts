@@ -17,7 +17,12 @@ async function setup(objs: Resource[], now = { t: 1_000_000 }) {
   return { ds, ipam, now };
 }
 
-const req = (containerId: string, extra: Partial<AssignRequest> = {}): AssignRequest => ({ network: 'k8s-pod-network', containerId, node: 'node-a', ...extra });
+const req = (containerId: string, extra: Partial<AssignRequest> = {}): AssignRequest => ({
+  network: 'k8s-pod-network',
+  containerId,
+  node: 'node-a',
+  ...extra,
+});
 
 describe('Ipam.assign', () => {
   it('claims a block for the node and hands out its addresses in order', async () => {
@@ -29,8 +34,13 @@ describe('Ipam.assign', () => {
     const block = a.addresses[0]!.block;
     expect(b.addresses[0]!.block).toBe(block);
     expect(b.addresses[0]!.ordinal).toBe(a.addresses[0]!.ordinal + 1);
-    expect((await ds.list('BlockAffinity')).items.map((x) => (x.spec as { state: string }).state)).toEqual(['confirmed']);
-    expect((await ds.get('IPAMHandle', 'k8s-pod-network.c1'))?.spec).toMatchObject({ handleID: 'k8s-pod-network.c1', block: { [block]: 1 } });
+    expect((await ds.list('BlockAffinity')).items.map((x) => (x.spec as { state: string }).state)).toEqual([
+      'confirmed',
+    ]);
+    expect((await ds.get('IPAMHandle', 'k8s-pod-network.c1'))?.spec).toMatchObject({
+      handleID: 'k8s-pod-network.c1',
+      block: { [block]: 1 },
+    });
   });
 
   it('is idempotent for a handle that already holds addresses', async () => {
@@ -44,7 +54,10 @@ describe('Ipam.assign', () => {
   it('assigns dual stack', async () => {
     const { ipam } = await setup([pool('v4', '10.65.0.0/24'), pool('v6', 'fd00:65::/120', { blockSize: 124 })]);
     const a = await ipam.assign(req('c1', { ipv6: true }));
-    expect(a.addresses.map((x) => x.address)).toEqual([expect.stringMatching(/^10\.65\.0\./), expect.stringMatching(/^fd00:65::/)]);
+    expect(a.addresses.map((x) => x.address)).toEqual([
+      expect.stringMatching(/^10\.65\.0\./),
+      expect.stringMatching(/^fd00:65::/),
+    ]);
   });
 
   it('releases by handle and does not reuse the address before the minimum age', async () => {
@@ -68,7 +81,12 @@ describe('Ipam.assign', () => {
     await ipam.assign(req('c1'));
     const b = await ipam.assign(req('c2', { node: 'node-b' }));
     expect(b.addresses[0]!.borrowed).toBe(true);
-    await ds.create({ apiVersion: M, kind: 'IPAMConfiguration', metadata: { name: 'default' }, spec: { strictAffinity: true } });
+    await ds.create({
+      apiVersion: M,
+      kind: 'IPAMConfiguration',
+      metadata: { name: 'default' },
+      spec: { strictAffinity: true },
+    });
     await expect(ipam.assign(req('c3', { node: 'node-c' }))).rejects.toBeInstanceOf(IpamExhaustedError);
   });
 
@@ -77,7 +95,9 @@ describe('Ipam.assign', () => {
     for (let i = 0; i < 4; i++) await ipam.assign(req(`c${i}`));
     const err = await ipam.assign(req('cx')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IpamExhaustedError);
-    expect((err as Error).message).toMatch(/no free IPv4 address for node node-a in pool\(s\) p 10\.65\.0\.0\/30: 4 allocated.*Add an IPPool/);
+    expect((err as Error).message).toMatch(
+      /no free IPv4 address for node node-a in pool\(s\) p 10\.65\.0\.0\/30: 4 allocated.*Add an IPPool/,
+    );
     expect(await ds.get('IPAMHandle', 'k8s-pod-network.cx')).toBeUndefined();
   });
 
@@ -90,35 +110,64 @@ describe('Ipam.assign', () => {
   it('never hands out reserved addresses', async () => {
     const { ipam } = await setup([
       pool('p', '10.65.0.0/29', { blockSize: 29 }),
-      { apiVersion: M, kind: 'IPReservation', metadata: { name: 'r' }, spec: { reservedCIDRs: ['10.65.0.0/30', '10.65.0.6'] } },
+      {
+        apiVersion: M,
+        kind: 'IPReservation',
+        metadata: { name: 'r' },
+        spec: { reservedCIDRs: ['10.65.0.0/30', '10.65.0.6'] },
+      },
     ]);
     const got = [];
     for (let i = 0; i < 3; i++) got.push((await ipam.assign(req(`c${i}`))).addresses[0]!.address);
     expect(got).toEqual(['10.65.0.4', '10.65.0.5', '10.65.0.7']);
     await expect(ipam.assign(req('c9'))).rejects.toBeInstanceOf(IpamExhaustedError);
-    await expect(ipam.assign(req('cf', { addresses: ['10.65.0.1'] }))).rejects.toThrow('address 10.65.0.1 cannot be assigned: it is reserved (IPReservation 10.65.0.0/30)');
+    await expect(ipam.assign(req('cf', { addresses: ['10.65.0.1'] }))).rejects.toThrow(
+      'address 10.65.0.1 cannot be assigned: it is reserved (IPReservation 10.65.0.0/30)',
+    );
   });
 
   it('reads pool choice and fixed addresses from the pod and namespace annotations', async () => {
     const { ipam } = await setup([
       pool('a', '10.65.0.0/24'),
       pool('b', '10.66.0.0/24'),
-      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ns', annotations: { 'margay.dev/ipv4pools': '["b"]' } } },
+      {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: 'ns', annotations: { 'margay.dev/ipv4pools': '["b"]' } },
+      },
       { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p1', namespace: 'ns' } },
-      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p2', namespace: 'ns', annotations: { 'margay.dev/ipv4pools': '["a"]' } } },
-      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p3', namespace: 'ns', annotations: { 'margay.dev/ipAddrs': '["10.65.0.200"]' } } },
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'p2', namespace: 'ns', annotations: { 'margay.dev/ipv4pools': '["a"]' } },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'p3', namespace: 'ns', annotations: { 'margay.dev/ipAddrs': '["10.65.0.200"]' } },
+      },
     ]);
-    expect((await ipam.assign(req('c1', { pod: { namespace: 'ns', name: 'p1' } }))).addresses[0]).toMatchObject({ pool: 'b', source: 'namespace-annotation' });
-    expect((await ipam.assign(req('c2', { pod: { namespace: 'ns', name: 'p2' } }))).addresses[0]).toMatchObject({ pool: 'a', source: 'pod-annotation' });
+    expect((await ipam.assign(req('c1', { pod: { namespace: 'ns', name: 'p1' } }))).addresses[0]).toMatchObject({
+      pool: 'b',
+      source: 'namespace-annotation',
+    });
+    expect((await ipam.assign(req('c2', { pod: { namespace: 'ns', name: 'p2' } }))).addresses[0]).toMatchObject({
+      pool: 'a',
+      source: 'pod-annotation',
+    });
     const fixed = await ipam.assign(req('c3', { pod: { namespace: 'ns', name: 'p3' } }));
     expect(fixed.addresses[0]).toMatchObject({ address: '10.65.0.200', block: '10.65.0.192/26', source: 'fixed' });
-    await expect(ipam.assign(req('c4', { addresses: ['10.65.0.200'] }))).rejects.toThrow('address 10.65.0.200 cannot be assigned: it is already allocated to k8s-pod-network.c3');
+    await expect(ipam.assign(req('c4', { addresses: ['10.65.0.200'] }))).rejects.toThrow(
+      'address 10.65.0.200 cannot be assigned: it is already allocated to k8s-pod-network.c3',
+    );
     await expect(ipam.assign(req('c5', { addresses: ['192.0.2.1'] }))).rejects.toThrow(/it is in no IPPool/);
   });
 
   it('rejects hostile handle parts before touching the store', async () => {
     const { ipam, ds } = await setup([pool('p', '10.65.0.0/24')]);
-    await expect(ipam.assign(req('../etc'))).rejects.toThrow(/container id "..\/etc" must start with a letter or digit/);
+    await expect(ipam.assign(req('../etc'))).rejects.toThrow(
+      /container id "..\/etc" must start with a letter or digit/,
+    );
     await expect(ipam.assign({ ...req('c1'), network: '' })).rejects.toThrow(/network name/);
     expect((await ds.list('IPAMBlock')).items).toEqual([]);
   });
@@ -146,7 +195,12 @@ describe('Ipam.assign', () => {
     expect((await ipam.check()).problems).toEqual([]);
     blockWrites = 0;
     const released = await Promise.all(got.map((r) => ipam.releaseByHandle(r.handleId)));
-    expect(released.map((r) => r.map((x) => x.address)).flat().sort()).toEqual([...addrs].sort());
+    expect(
+      released
+        .map((r) => r.map((x) => x.address))
+        .flat()
+        .sort(),
+    ).toEqual([...addrs].sort());
     expect(blockWrites).toBeLessThan(20);
     expect((await ipam.check()).summary).toMatchObject({ allocations: 0, handles: 0 });
   });

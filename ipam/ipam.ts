@@ -3,17 +3,49 @@ import type { Logger } from 'pino';
 import type { Datastore } from '../src/datastore/index.js';
 import type { IPAMBlock, IPAMConfiguration, IPAMHandle } from '../src/model/index.js';
 import { bitsOf, formatCidr, toAddr, toRange, type IpFamily, type Range } from './addr.js';
-import { addressOf, allocateOrdinals, blockRange, newBlockSpec, ordinalOf, pruneReleaseTimes, type AllocationAttrs } from './block.js';
+import {
+  addressOf,
+  allocateOrdinals,
+  blockRange,
+  newBlockSpec,
+  ordinalOf,
+  pruneReleaseTimes,
+  type AllocationAttrs,
+} from './block.js';
 import { IpamAddressInUseError, IpamExhaustedError, IpamRequestError } from './errors.js';
 import { planBorrow, planClaim, poolOfBlock, poolUsage, type BlockAlloc, type PlanContext } from './plan.js';
-import { ANNOTATION, choosePools, parseListAnnotation, usablePools, type PoolSource, type UsablePool } from './pools.js';
+import {
+  ANNOTATION,
+  choosePools,
+  parseListAnnotation,
+  usablePools,
+  type PoolSource,
+  type UsablePool,
+} from './pools.js';
 import { releaseHandle, releaseAddresses } from './release.js';
 import { BlockStore, RETRY, retrying, type RetryPolicy } from './store.js';
 import { claimBlock } from './claim.js';
 import { OwnBlockBatcher } from './batch.js';
 import { checkSnapshot, usageOf, type CheckReport, type UsageReport } from './check.js';
-import { cniGc, loadSnapshot, releaseFromReport, releaseNode, runGc, type GcMemory, type GcOptions, type GcResult } from './gc.js';
-import type { CniAttachment, AssignRequest, AssignResult, AssignedAddress, ReleaseRequest, ReleaseResult, ReleasedAddress } from './types.js';
+import {
+  cniGc,
+  loadSnapshot,
+  releaseFromReport,
+  releaseNode,
+  runGc,
+  type GcMemory,
+  type GcOptions,
+  type GcResult,
+} from './gc.js';
+import type {
+  CniAttachment,
+  AssignRequest,
+  AssignResult,
+  AssignedAddress,
+  ReleaseRequest,
+  ReleaseResult,
+  ReleasedAddress,
+} from './types.js';
 
 export interface IpamOptions {
   readonly store: Datastore;
@@ -70,7 +102,11 @@ export class Ipam {
     this.bs = new BlockStore(opts.store);
     this.log = opts.log;
     this.now = opts.now ?? Date.now;
-    this.retry = { maxAttempts: opts.maxAttempts ?? 40, sleep: opts.sleep ?? ((ms) => delay(ms)), random: opts.random ?? Math.random };
+    this.retry = {
+      maxAttempts: opts.maxAttempts ?? 40,
+      sleep: opts.sleep ?? ((ms) => delay(ms)),
+      random: opts.random ?? Math.random,
+    };
     this.#clusterCacheMs = opts.clusterCacheMs ?? 1000;
     this.#batcher = new OwnBlockBatcher({
       maxAttempts: this.retry.maxAttempts,
@@ -96,7 +132,8 @@ export class Ipam {
 
   async cluster(): Promise<ClusterState> {
     const now = this.now();
-    if (this.#cluster && now - this.#cluster.loadedAt < this.#clusterCacheMs && now >= this.#cluster.loadedAt) return this.#cluster;
+    if (this.#cluster && now - this.#cluster.loadedAt < this.#clusterCacheMs && now >= this.#cluster.loadedAt)
+      return this.#cluster;
     // Concurrent callers share one load (a burst must not reload the same objects 32 times).
     this.#clusterLoad ??= this.#loadCluster(now).finally(() => {
       this.#clusterLoad = undefined;
@@ -105,10 +142,16 @@ export class Ipam {
   }
 
   async #loadCluster(now: number): Promise<ClusterState> {
-    const [pools, reservations, config] = await Promise.all([this.bs.listPools(), this.bs.listReservations(), this.bs.config()]);
+    const [pools, reservations, config] = await Promise.all([
+      this.bs.listPools(),
+      this.bs.listReservations(),
+      this.bs.config(),
+    ]);
     const u = usablePools(pools);
     for (const c of u.conflicts) this.log.warn({ ignored: c.ignored, kept: c.kept }, c.message);
-    const ranges = reservations.flatMap((r) => r.spec.reservedCIDRs.map((c) => toRange(c, { allowBareIp: true })!).filter(Boolean));
+    const ranges = reservations.flatMap((r) =>
+      r.spec.reservedCIDRs.map((c) => toRange(c, { allowBareIp: true })!).filter(Boolean),
+    );
     this.#cluster = { pools: u.pools, reservations: ranges, config, loadedAt: now };
     return this.#cluster;
   }
@@ -146,14 +189,21 @@ export class Ipam {
         for (const family of ['ipv4', 'ipv6'] as const) {
           if (family === 'ipv4' ? req.ipv4 === false : req.ipv6 !== true) continue;
           const choice = choosePools({
-            family, use: req.use ?? 'Workload', pools: cluster.pools, nodeName: req.node, nodeLabels,
-            podAnnotations: podAnn, namespaceAnnotations: nsAnn, cniPools: family === 'ipv4' ? req.ipv4Pools : req.ipv6Pools,
+            family,
+            use: req.use ?? 'Workload',
+            pools: cluster.pools,
+            nodeName: req.node,
+            nodeLabels,
+            podAnnotations: podAnn,
+            namespaceAnnotations: nsAnn,
+            cniPools: family === 'ipv4' ? req.ipv4Pools : req.ipv6Pools,
           });
           if (choice.pools.length === 0) continue;
           out.push(await this.#assignAuto(cluster, req.node, family, choice.pools, choice.source, hs, attrs));
         }
       }
-      if (out.length === 0) throw new IpamRequestError(`nothing to assign for ${handleId}: neither IPv4 nor IPv6 requested`);
+      if (out.length === 0)
+        throw new IpamRequestError(`nothing to assign for ${handleId}: neither IPv4 nor IPv6 requested`);
     } catch (err) {
       if (out.length > 0 || hs.touched) await this.#rollback(handleId, err);
       throw err;
@@ -170,8 +220,11 @@ export class Ipam {
     }
   }
 
-  async #context(req: AssignRequest): Promise<[Record<string, string> | undefined, Record<string, string> | undefined, Record<string, string>]> {
-    let podAnn = req.podAnnotations, nsAnn = req.namespaceAnnotations;
+  async #context(
+    req: AssignRequest,
+  ): Promise<[Record<string, string> | undefined, Record<string, string> | undefined, Record<string, string>]> {
+    let podAnn = req.podAnnotations,
+      nsAnn = req.namespaceAnnotations;
     const nodeP = this.#labelsOf(req.node);
     if (req.pod && (podAnn === undefined || nsAnn === undefined)) {
       const [pod, ns] = await Promise.all([
@@ -195,14 +248,19 @@ export class Ipam {
   }
 
   planContext(cluster: ClusterState): PlanContext {
-    return { reservations: cluster.reservations, nowMs: this.now(), minReuseAgeMs: cluster.config.minReuseAgeSeconds * 1000 };
+    return {
+      reservations: cluster.reservations,
+      nowMs: this.now(),
+      minReuseAgeMs: cluster.config.minReuseAgeSeconds * 1000,
+    };
   }
 
   async ownBlocks(node: string, refresh: boolean): Promise<Map<string, IPAMBlock>> {
     let own = this.#own.get(node);
     if (!own || refresh) {
       own = new Map();
-      for (const b of await this.bs.listBlocks()) if (b.spec.affinity === `host:${node}` && !b.spec.deleted) own.set(b.spec.cidr, b);
+      for (const b of await this.bs.listBlocks())
+        if (b.spec.affinity === `host:${node}` && !b.spec.deleted) own.set(b.spec.cidr, b);
       this.#own.set(node, own);
     }
     return own;
@@ -216,7 +274,15 @@ export class Ipam {
     }
   }
 
-  async #assignAuto(cluster: ClusterState, node: string, family: IpFamily, pools: readonly UsablePool[], source: PoolSource, hs: HandleState, attrs: AllocationAttrs): Promise<AssignedAddress> {
+  async #assignAuto(
+    cluster: ClusterState,
+    node: string,
+    family: IpFamily,
+    pools: readonly UsablePool[],
+    source: PoolSource,
+    hs: HandleState,
+    attrs: AllocationAttrs,
+  ): Promise<AssignedAddress> {
     return retrying(this.retry, `assigning an ${family} address on ${node}`, async () => {
       const mine = await this.#batcher.take(node, pools, source, hs, attrs);
       if (mine) return mine;
@@ -226,11 +292,21 @@ export class Ipam {
       const cfg = cluster.config;
       if (await this.#claimFor(node, pools, all)) return RETRY;
       if (!cfg.strictAffinity) {
-        const borrow = planBorrow(all.filter((b) => b.spec.affinity !== `host:${node}`), pools, 1, ctx);
+        const borrow = planBorrow(
+          all.filter((b) => b.spec.affinity !== `host:${node}`),
+          pools,
+          1,
+          ctx,
+        );
         if (borrow) return (await this.#commit(borrow, hs, attrs, node, source, true)) ?? RETRY;
       }
       const usage = poolUsage(pools, all, ctx);
-      throw new IpamExhaustedError(family, node, usage, usage.some((u) => u.cooling > 0));
+      throw new IpamExhaustedError(
+        family,
+        node,
+        usage,
+        usage.some((u) => u.cooling > 0),
+      );
     });
   }
 
@@ -255,11 +331,22 @@ export class Ipam {
   }
 
   /** Carries out one BlockAlloc: count the handle up, CAS the block; undefined when the block changed. */
-  async #commit(a: BlockAlloc, hs: HandleState, attrs: AllocationAttrs, node: string, source: PoolSource | 'fixed', borrowed: boolean): Promise<AssignedAddress | undefined> {
+  async #commit(
+    a: BlockAlloc,
+    hs: HandleState,
+    attrs: AllocationAttrs,
+    node: string,
+    source: PoolSource | 'fixed',
+    borrowed: boolean,
+  ): Promise<AssignedAddress | undefined> {
     const cidr = a.block.spec.cidr;
     await hs.add(cidr, a.ordinals.length);
     const cfg = (await this.cluster()).config;
-    const spec = allocateOrdinals(pruneReleaseTimes(a.block.spec, this.now(), cfg.minReuseAgeSeconds * 1000), a.ordinals, attrs);
+    const spec = allocateOrdinals(
+      pruneReleaseTimes(a.block.spec, this.now(), cfg.minReuseAgeSeconds * 1000),
+      a.ordinals,
+      attrs,
+    );
     let stored: IPAMBlock;
     try {
       stored = await this.bs.updateBlock(a.block, spec);
@@ -285,11 +372,20 @@ export class Ipam {
     };
   }
 
-  async #assignFixed(cluster: ClusterState, req: AssignRequest, text: string, hs: HandleState, attrs: AllocationAttrs): Promise<AssignedAddress> {
+  async #assignFixed(
+    cluster: ClusterState,
+    req: AssignRequest,
+    text: string,
+    hs: HandleState,
+    attrs: AllocationAttrs,
+  ): Promise<AssignedAddress> {
     const a = toAddr(text);
     if (!a) throw new IpamRequestError(`fixed address ${JSON.stringify(text)} is not an IP address`);
-    const pool = cluster.pools.find((p) => p.range.family === a.family && a.value >= p.range.first && a.value <= p.range.last);
-    if (!pool) throw new IpamAddressInUseError(text, 'it is in no IPPool; fixed addresses must come from a configured pool');
+    const pool = cluster.pools.find(
+      (p) => p.range.family === a.family && a.value >= p.range.first && a.value <= p.range.last,
+    );
+    if (!pool)
+      throw new IpamAddressInUseError(text, 'it is in no IPPool; fixed addresses must come from a configured pool');
     const reserved = cluster.reservations.find((r) => r.family === a.family && a.value >= r.first && a.value <= r.last);
     if (reserved) throw new IpamAddressInUseError(text, `it is reserved (IPReservation ${reserved.cidr})`);
     const shift = BigInt(bitsOf(a.family) - pool.pool.spec.blockSize);
@@ -311,7 +407,16 @@ export class Ipam {
       if (owner !== `host:${req.node}` && block.spec.strictAffinity) {
         throw new IpamAddressInUseError(text, `its block ${cidr} is strictly affine to ${owner ?? 'no node'}`);
       }
-      return (await this.#commit({ block, pool: poolOfBlock(cidr, [pool])!, ordinals: [ord] }, hs, attrs, req.node, 'fixed', false)) ?? RETRY;
+      return (
+        (await this.#commit(
+          { block, pool: poolOfBlock(cidr, [pool])!, ordinals: [ord] },
+          hs,
+          attrs,
+          req.node,
+          'fixed',
+          false,
+        )) ?? RETRY
+      );
     });
   }
 
@@ -383,24 +488,37 @@ export class Ipam {
 }
 
 function isRaceErr(err: unknown): boolean {
-  return (err as { code?: string }).code === 'MGY_DATASTORE_CONFLICT' || (err as { code?: string }).code === 'MGY_DATASTORE_NOT_FOUND';
+  return (
+    (err as { code?: string }).code === 'MGY_DATASTORE_CONFLICT' ||
+    (err as { code?: string }).code === 'MGY_DATASTORE_NOT_FOUND'
+  );
 }
 
 function checkRequest(req: AssignRequest): void {
   if (!HANDLE_CHARS.test(req.network) || req.network.length > 256) {
-    throw new IpamRequestError(`network name ${JSON.stringify(req.network)} must start with a letter or digit and hold only letters, digits, _ . - (at most 256)`);
+    throw new IpamRequestError(
+      `network name ${JSON.stringify(req.network)} must start with a letter or digit and hold only letters, digits, _ . - (at most 256)`,
+    );
   }
   if (!HANDLE_CHARS.test(req.containerId) || req.containerId.length > 512) {
-    throw new IpamRequestError(`container id ${JSON.stringify(req.containerId)} must start with a letter or digit and hold only letters, digits, _ . - (at most 512)`);
+    throw new IpamRequestError(
+      `container id ${JSON.stringify(req.containerId)} must start with a letter or digit and hold only letters, digits, _ . - (at most 512)`,
+    );
   }
-  if (req.node === '' || req.node.length > 253) throw new IpamRequestError(`node name ${JSON.stringify(req.node)} is empty or too long`);
+  if (req.node === '' || req.node.length > 253)
+    throw new IpamRequestError(`node name ${JSON.stringify(req.node)} is empty or too long`);
 }
 
 /** The handle of one assign call: counted up before each block write, down when a write loses. */
 class HandleState {
   touched = false;
   #h: IPAMHandle | undefined;
-  constructor(readonly ipam: Ipam, readonly handleId: string, readonly req: AssignRequest, prior: IPAMHandle | undefined) {
+  constructor(
+    readonly ipam: Ipam,
+    readonly handleId: string,
+    readonly req: AssignRequest,
+    prior: IPAMHandle | undefined,
+  ) {
     this.#h = prior;
   }
 
@@ -411,7 +529,13 @@ class HandleState {
       const h = this.#h;
       if (!h) {
         if (n < 0) return undefined;
-        return this.ipam.bs.createHandle({ handleID: this.handleId, block: { [cidr]: n }, deleted: false, network: this.req.network, containerID: this.req.containerId });
+        return this.ipam.bs.createHandle({
+          handleID: this.handleId,
+          block: { [cidr]: n },
+          deleted: false,
+          network: this.req.network,
+          containerID: this.req.containerId,
+        });
       }
       const block = { ...h.spec.block, [cidr]: Math.max(0, (h.spec.block[cidr] ?? 0) + n) };
       if (block[cidr] === 0) delete block[cidr];

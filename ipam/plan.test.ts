@@ -7,7 +7,12 @@ import { choosePools, usablePools } from './pools.js';
 
 const M = 'margay.dev/v1';
 const pool = (name: string, cidr: string, spec: Record<string, unknown> = {}, ts?: string): IPPool =>
-  validateResourceOf('IPPool', { apiVersion: M, kind: 'IPPool', metadata: { name, ...(ts ? { creationTimestamp: ts } : {}) }, spec: { cidr, ...spec } });
+  validateResourceOf('IPPool', {
+    apiVersion: M,
+    kind: 'IPPool',
+    metadata: { name, ...(ts ? { creationTimestamp: ts } : {}) },
+    spec: { cidr, ...spec },
+  });
 const block = (cidr: string, node: string | undefined, used: number[] = [], strict = false): IPAMBlock => {
   let spec = newBlockSpec(cidr, node, strict, 't');
   if (used.length) spec = allocateOrdinals(spec, used, { handleId: 'x', secondary: {} });
@@ -16,12 +21,21 @@ const block = (cidr: string, node: string | undefined, used: number[] = [], stri
 const ctx = { reservations: [], nowMs: 0, minReuseAgeMs: 0 };
 
 describe('plan', () => {
-  const pools = usablePools([pool('a', '10.0.0.0/24', { blockSize: 30 }), pool('b', '10.1.0.0/24', { blockSize: 30 })]).pools;
+  const pools = usablePools([
+    pool('a', '10.0.0.0/24', { blockSize: 30 }),
+    pool('b', '10.1.0.0/24', { blockSize: 30 }),
+  ]).pools;
 
   it('takes from own blocks in pool order, then block order', () => {
     const own = [block('10.1.0.0/30', 'n1'), block('10.0.0.4/30', 'n1', [0]), block('10.0.0.0/30', 'n1', [0, 1, 2, 3])];
-    expect(planFromOwnBlocks(own, pools, 2, ctx)).toMatchObject({ block: { spec: { cidr: '10.0.0.4/30' } }, ordinals: [1, 2] });
-    expect(planFromOwnBlocks(own, [pools[1]!], 1, ctx)).toMatchObject({ block: { spec: { cidr: '10.1.0.0/30' } }, ordinals: [0] });
+    expect(planFromOwnBlocks(own, pools, 2, ctx)).toMatchObject({
+      block: { spec: { cidr: '10.0.0.4/30' } },
+      ordinals: [1, 2],
+    });
+    expect(planFromOwnBlocks(own, [pools[1]!], 1, ctx)).toMatchObject({
+      block: { spec: { cidr: '10.1.0.0/30' } },
+      ordinals: [0],
+    });
     expect(planFromOwnBlocks([block('10.0.0.0/30', 'n1', [0, 1, 2, 3])], pools, 1, ctx)).toBeUndefined();
   });
 
@@ -56,9 +70,22 @@ describe('pool choice', () => {
   const names = (c: { pools: readonly { pool: IPPool }[] }) => c.pools.map((p) => p.pool.metadata.name);
 
   it('pod annotation, then namespace annotation, then CNI config, then node selector', () => {
-    expect(choosePools({ ...base, podAnnotations: { 'margay.dev/ipv4pools': '["edge"]' }, namespaceAnnotations: { 'margay.dev/ipv4pools': '["default"]' } }))
-      .toMatchObject({ source: 'pod-annotation' });
-    expect(names(choosePools({ ...base, namespaceAnnotations: { 'margay.dev/ipv4pools': '["10.1.0.0/16"]' }, cniPools: ['default'] }))).toEqual(['edge']);
+    expect(
+      choosePools({
+        ...base,
+        podAnnotations: { 'margay.dev/ipv4pools': '["edge"]' },
+        namespaceAnnotations: { 'margay.dev/ipv4pools': '["default"]' },
+      }),
+    ).toMatchObject({ source: 'pod-annotation' });
+    expect(
+      names(
+        choosePools({
+          ...base,
+          namespaceAnnotations: { 'margay.dev/ipv4pools': '["10.1.0.0/16"]' },
+          cniPools: ['default'],
+        }),
+      ),
+    ).toEqual(['edge']);
     expect(choosePools({ ...base, cniPools: ['default', 'fd00::/64'] })).toMatchObject({ source: 'cni-config' });
     expect(names(choosePools(base))).toEqual(['default']);
     expect(names(choosePools({ ...base, nodeLabels: { zone: 'edge' } }))).toEqual(['default', 'edge']);
@@ -66,16 +93,27 @@ describe('pool choice', () => {
   });
 
   it('refuses missing, disabled and wrong-use pools by name, and malformed annotations', () => {
-    expect(() => choosePools({ ...base, cniPools: ['nope'] })).toThrow('the CNI network config names IP pool "nope", which does not exist');
-    expect(() => choosePools({ ...base, podAnnotations: { 'margay.dev/ipv4pools': '["off"]' } })).toThrow(/which is disabled/);
+    expect(() => choosePools({ ...base, cniPools: ['nope'] })).toThrow(
+      'the CNI network config names IP pool "nope", which does not exist',
+    );
+    expect(() => choosePools({ ...base, podAnnotations: { 'margay.dev/ipv4pools': '["off"]' } })).toThrow(
+      /which is disabled/,
+    );
     expect(() => choosePools({ ...base, cniPools: ['tun'] })).toThrow(/allowedUses \(Tunnel\) exclude Workload/);
     expect(() => choosePools({ ...base, podAnnotations: { 'margay.dev/ipv4pools': 'edge' } })).toThrow(/is not JSON/);
-    expect(() => choosePools({ ...base, podAnnotations: { 'margay.dev/ipv4pools': '[1]' } })).toThrow(/JSON list of at most 64 strings/);
+    expect(() => choosePools({ ...base, podAnnotations: { 'margay.dev/ipv4pools': '[1]' } })).toThrow(
+      /JSON list of at most 64 strings/,
+    );
   });
 
   it('ignores the newer of two overlapping pools and says so', () => {
-    const u = usablePools([pool('new', '10.0.1.0/24', {}, '2026-02-01T00:00:00Z'), pool('old', '10.0.0.0/16', {}, '2026-01-01T00:00:00Z')]);
+    const u = usablePools([
+      pool('new', '10.0.1.0/24', {}, '2026-02-01T00:00:00Z'),
+      pool('old', '10.0.0.0/16', {}, '2026-01-01T00:00:00Z'),
+    ]);
     expect(u.pools.map((p) => p.pool.metadata.name)).toEqual(['old']);
-    expect(u.conflicts[0]!.message).toBe('IPPool "new" (10.0.1.0/24) overlaps IPPool "old" (10.0.0.0/16); ignoring the newer one');
+    expect(u.conflicts[0]!.message).toBe(
+      'IPPool "new" (10.0.1.0/24) overlaps IPPool "old" (10.0.0.0/16); ignoring the newer one',
+    );
   });
 });

@@ -1,6 +1,15 @@
 import type { IPAMBlock } from '../src/model/index.js';
 import { bitsOf, type Range } from './addr.js';
-import { blockCidrAt, blockCount, blockRange, blockSize, countBlock, reservedOrdinals, usableOrdinals, type FreeOptions } from './block.js';
+import {
+  blockCidrAt,
+  blockCount,
+  blockRange,
+  blockSize,
+  countBlock,
+  reservedOrdinals,
+  usableOrdinals,
+  type FreeOptions,
+} from './block.js';
 import type { PoolUsage } from './errors.js';
 import type { UsablePool } from './pools.js';
 
@@ -35,7 +44,12 @@ export function poolOfBlock(cidr: string, pools: readonly UsablePool[]): UsableP
   return pools.find((p) => p.range.family === r.family && r.first >= p.range.first && r.last <= p.range.last);
 }
 
-function firstWithRoom(blocks: readonly IPAMBlock[], pools: readonly UsablePool[], count: number, ctx: PlanContext): BlockAlloc | undefined {
+function firstWithRoom(
+  blocks: readonly IPAMBlock[],
+  pools: readonly UsablePool[],
+  count: number,
+  ctx: PlanContext,
+): BlockAlloc | undefined {
   const ranked: { block: IPAMBlock; pool: UsablePool; rank: number }[] = [];
   for (const block of blocks) {
     if (block.spec.deleted) continue;
@@ -51,18 +65,34 @@ function firstWithRoom(blocks: readonly IPAMBlock[], pools: readonly UsablePool[
 }
 
 function compareCidr(a: string, b: string): number {
-  const ra = blockRange(a), rb = blockRange(b);
+  const ra = blockRange(a),
+    rb = blockRange(b);
   return ra.first < rb.first ? -1 : ra.first > rb.first ? 1 : 0;
 }
 
 /** Addresses from the node's own blocks: the first block with room, up to `count` of its ordinals. */
-export function planFromOwnBlocks(own: readonly IPAMBlock[], pools: readonly UsablePool[], count: number, ctx: PlanContext): BlockAlloc | undefined {
+export function planFromOwnBlocks(
+  own: readonly IPAMBlock[],
+  pools: readonly UsablePool[],
+  count: number,
+  ctx: PlanContext,
+): BlockAlloc | undefined {
   return firstWithRoom(own, pools, count, ctx);
 }
 
 /** Addresses borrowed from another node's (or no node's) block; strict-affinity blocks are never lent. */
-export function planBorrow(others: readonly IPAMBlock[], pools: readonly UsablePool[], count: number, ctx: PlanContext): BlockAlloc | undefined {
-  return firstWithRoom(others.filter((b) => !b.spec.strictAffinity), pools, count, ctx);
+export function planBorrow(
+  others: readonly IPAMBlock[],
+  pools: readonly UsablePool[],
+  count: number,
+  ctx: PlanContext,
+): BlockAlloc | undefined {
+  return firstWithRoom(
+    others.filter((b) => !b.spec.strictAffinity),
+    pools,
+    count,
+    ctx,
+  );
 }
 
 /** A stable per-node starting point, so nodes claiming at once rarely race for the same block. */
@@ -77,7 +107,12 @@ export function nodeHash(node: string): bigint {
  * starting at a node-dependent index and wrapping; undefined when the pool has no free block.
  * `existing` holds the CIDRs of every block of the pool (any node's).
  */
-export function planClaim(pool: UsablePool, existing: ReadonlySet<string>, node: string, ctx: PlanContext): string | undefined {
+export function planClaim(
+  pool: UsablePool,
+  existing: ReadonlySet<string>,
+  node: string,
+  ctx: PlanContext,
+): string | undefined {
   const prefix = pool.pool.spec.blockSize;
   if (prefix > bitsOf(pool.range.family) || prefix < pool.range.prefix) return undefined;
   const n = blockCount(pool.range, prefix);
@@ -96,7 +131,9 @@ export function planClaim(pool: UsablePool, existing: ReadonlySet<string>, node:
 /** Usage of each candidate pool over all its blocks: for the exhausted error and `ipam show`. */
 export function poolUsage(pools: readonly UsablePool[], blocks: readonly IPAMBlock[], ctx: PlanContext): PoolUsage[] {
   return pools.map((p) => {
-    let allocated = 0, reserved = 0, cooling = 0;
+    let allocated = 0,
+      reserved = 0,
+      cooling = 0;
     for (const b of blocks) {
       if (poolOfBlock(b.spec.cidr, [p]) === undefined) continue;
       const c = countBlock(b.spec, freeOptions(b.spec.cidr, ctx));

@@ -49,7 +49,8 @@ export interface PoolConflict {
 }
 
 function poolOrder(a: IPPool, b: IPPool): number {
-  const ta = a.metadata.creationTimestamp ?? '', tb = b.metadata.creationTimestamp ?? '';
+  const ta = a.metadata.creationTimestamp ?? '',
+    tb = b.metadata.creationTimestamp ?? '';
   if (ta !== tb) return ta < tb ? -1 : 1;
   return a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0;
 }
@@ -61,7 +62,9 @@ export function usablePools(pools: readonly IPPool[]): { pools: UsablePool[]; co
   for (const pool of [...pools].sort(poolOrder)) {
     const range = toRange(pool.spec.cidr);
     if (!range) continue;
-    const clash = out.find((o) => o.range.family === range.family && o.range.first <= range.last && range.first <= o.range.last);
+    const clash = out.find(
+      (o) => o.range.family === range.family && o.range.first <= range.last && range.first <= o.range.last,
+    );
     if (clash) {
       conflicts.push({
         ignored: pool.metadata.name,
@@ -76,17 +79,26 @@ export function usablePools(pools: readonly IPPool[]): { pools: UsablePool[]; co
 }
 
 /** Parses a JSON list-of-strings annotation; a malformed one is a request error naming it. */
-export function parseListAnnotation(annotations: Readonly<Record<string, string>> | undefined, key: string, where: string): string[] | undefined {
+export function parseListAnnotation(
+  annotations: Readonly<Record<string, string>> | undefined,
+  key: string,
+  where: string,
+): string[] | undefined {
   const text = annotations?.[key];
   if (text === undefined) return undefined;
   let v: unknown;
   try {
     v = JSON.parse(text);
   } catch (err) {
-    throw new IpamRequestError(`${where} annotation ${key} is not JSON (expected a list like ["pool-a"]): ${JSON.stringify(text.slice(0, 80))}`, { cause: err });
+    throw new IpamRequestError(
+      `${where} annotation ${key} is not JSON (expected a list like ["pool-a"]): ${JSON.stringify(text.slice(0, 80))}`,
+      { cause: err },
+    );
   }
   if (!Array.isArray(v) || v.some((x) => typeof x !== 'string') || v.length > 64) {
-    throw new IpamRequestError(`${where} annotation ${key} must be a JSON list of at most 64 strings, got ${JSON.stringify(text.slice(0, 80))}`);
+    throw new IpamRequestError(
+      `${where} annotation ${key} must be a JSON list of at most 64 strings, got ${JSON.stringify(text.slice(0, 80))}`,
+    );
   }
   return v as string[];
 }
@@ -113,12 +125,20 @@ function resolveRequested(names: readonly string[], input: PoolChoiceInput, wher
   for (const n of names) {
     const asRange = toRange(n);
     if (asRange && asRange.family !== input.family) continue;
-    const found = input.pools.find((p) => p.pool.metadata.name === n || (asRange !== undefined && p.range.cidr === asRange.cidr));
-    if (!found) throw new IpamNoPoolError(`${where} names IP pool ${JSON.stringify(n)}, which does not exist; create it or fix the list`);
+    const found = input.pools.find(
+      (p) => p.pool.metadata.name === n || (asRange !== undefined && p.range.cidr === asRange.cidr),
+    );
+    if (!found)
+      throw new IpamNoPoolError(
+        `${where} names IP pool ${JSON.stringify(n)}, which does not exist; create it or fix the list`,
+      );
     if (found.range.family !== input.family) continue;
-    if (found.pool.spec.disabled) throw new IpamNoPoolError(`${where} names IP pool ${JSON.stringify(n)}, which is disabled`);
+    if (found.pool.spec.disabled)
+      throw new IpamNoPoolError(`${where} names IP pool ${JSON.stringify(n)}, which is disabled`);
     if (!allows(found.pool, input.use)) {
-      throw new IpamNoPoolError(`${where} names IP pool ${JSON.stringify(n)}, whose allowedUses (${found.pool.spec.allowedUses.join(', ')}) exclude ${input.use}`);
+      throw new IpamNoPoolError(
+        `${where} names IP pool ${JSON.stringify(n)}, whose allowedUses (${found.pool.spec.allowedUses.join(', ')}) exclude ${input.use}`,
+      );
     }
     if (!out.includes(found)) out.push(found);
   }
@@ -134,20 +154,30 @@ export function choosePools(input: PoolChoiceInput): PoolChoice {
   const key = input.family === 'ipv4' ? ANNOTATION.ipv4Pools : ANNOTATION.ipv6Pools;
   const v = input.family === 'ipv4' ? 'IPv4' : 'IPv6';
   const fromPod = parseListAnnotation(input.podAnnotations, key, 'the pod');
-  if (fromPod) return { pools: resolveRequested(fromPod, input, `the pod annotation ${key}`), source: 'pod-annotation' };
+  if (fromPod)
+    return { pools: resolveRequested(fromPod, input, `the pod annotation ${key}`), source: 'pod-annotation' };
   const fromNs = parseListAnnotation(input.namespaceAnnotations, key, 'the namespace');
-  if (fromNs) return { pools: resolveRequested(fromNs, input, `the namespace annotation ${key}`), source: 'namespace-annotation' };
+  if (fromNs)
+    return {
+      pools: resolveRequested(fromNs, input, `the namespace annotation ${key}`),
+      source: 'namespace-annotation',
+    };
   if (input.cniPools && input.cniPools.length > 0) {
     return { pools: resolveRequested(input.cniPools, input, 'the CNI network config'), source: 'cni-config' };
   }
   const pools = input.pools.filter(
-    (p) => p.range.family === input.family && !p.pool.spec.disabled && allows(p.pool, input.use) && selectorFor(p.pool.spec.nodeSelector)(input.nodeLabels),
+    (p) =>
+      p.range.family === input.family &&
+      !p.pool.spec.disabled &&
+      allows(p.pool, input.use) &&
+      selectorFor(p.pool.spec.nodeSelector)(input.nodeLabels),
   );
   if (pools.length === 0) {
     const all = input.pools.filter((p) => p.range.family === input.family);
-    const why = all.length === 0
-      ? `there is no ${v} IPPool; create one (margayctl apply -f pool.yaml)`
-      : `none of the ${v} pools (${all.map((p) => `${p.pool.metadata.name}${p.pool.spec.disabled ? ' disabled' : ''} nodeSelector ${p.pool.spec.nodeSelector}`).join('; ')}) is enabled for ${input.use} and selects node ${input.nodeName}`;
+    const why =
+      all.length === 0
+        ? `there is no ${v} IPPool; create one (margayctl apply -f pool.yaml)`
+        : `none of the ${v} pools (${all.map((p) => `${p.pool.metadata.name}${p.pool.spec.disabled ? ' disabled' : ''} nodeSelector ${p.pool.spec.nodeSelector}`).join('; ')}) is enabled for ${input.use} and selects node ${input.nodeName}`;
     throw new IpamNoPoolError(`no ${v} pool for node ${input.nodeName}: ${why}`);
   }
   return { pools, source: 'node-selector' };

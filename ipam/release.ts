@@ -16,7 +16,9 @@ export async function releaseHandle(ipam: Ipam, handleId: string): Promise<Relea
     const h = await ipam.bs.getHandle(handleId);
     if (!h) return true;
     for (const cidr of Object.keys(h.spec.block)) {
-      const r = await releaseInBlock(ipam, cidr, (b) => ordinalsOfHandle(b.spec, handleId).map((ordinal) => ({ ordinal, handleId })));
+      const r = await releaseInBlock(ipam, cidr, (b) =>
+        ordinalsOfHandle(b.spec, handleId).map((ordinal) => ({ ordinal, handleId })),
+      );
       released.push(...r.released);
     }
     await ipam.bs.deleteHandle(h); // a conflict (the handle grew meanwhile) goes round again
@@ -62,7 +64,11 @@ export function releaseInBlock(ipam: Ipam, cidr: string, pick: (b: IPAMBlock) =>
         while (fresh.length > 0) {
           const batch = fresh.splice(0, fresh.length);
           try {
-            const results = await releaseBatch(ipam, cidr, batch.map((w) => w.pick));
+            const results = await releaseBatch(
+              ipam,
+              cidr,
+              batch.map((w) => w.pick),
+            );
             batch.forEach((w, i) => w.resolve(results[i]!));
           } catch (err) {
             for (const w of batch) w.reject(err);
@@ -75,7 +81,11 @@ export function releaseInBlock(ipam: Ipam, cidr: string, pick: (b: IPAMBlock) =>
   });
 }
 
-async function releaseBatch(ipam: Ipam, cidr: string, picks: readonly ((b: IPAMBlock) => ReleaseItem[])[]): Promise<BlockRelease[]> {
+async function releaseBatch(
+  ipam: Ipam,
+  cidr: string,
+  picks: readonly ((b: IPAMBlock) => ReleaseItem[])[],
+): Promise<BlockRelease[]> {
   return retrying(ipam.retry, `releasing addresses in block ${cidr}`, async () => {
     const b = await ipam.bs.getBlock(cidr);
     if (!b) return picks.map(() => ({ released: [], skipped: [] }));
@@ -85,10 +95,15 @@ async function releaseBatch(ipam: Ipam, cidr: string, picks: readonly ((b: IPAMB
     for (const pick of picks) {
       const items = pick({ ...b, spec });
       const before = spec;
-      const out = items.length > 0 ? releaseOrdinals(spec, items, ipam.now(), minAge) : { spec, released: [], skipped: [] };
+      const out =
+        items.length > 0 ? releaseOrdinals(spec, items, ipam.now(), minAge) : { spec, released: [], skipped: [] };
       spec = out.spec;
       results.push({
-        released: out.released.map((ord) => ({ address: addressOf(cidr, ord), block: cidr, handleId: before.attributes[before.allocations[ord]!]?.handle_id })),
+        released: out.released.map((ord) => ({
+          address: addressOf(cidr, ord),
+          block: cidr,
+          handleId: before.attributes[before.allocations[ord]!]?.handle_id,
+        })),
         skipped: out.skipped.map((x) => ({ address: addressOf(cidr, x.ordinal), reason: x.reason })),
       });
     }

@@ -42,7 +42,11 @@ export function isRace(err: unknown): boolean {
  */
 export const RETRY = Symbol('retry');
 
-export async function retrying<T>(policy: RetryPolicy, what: string, step: (attempt: number) => Promise<T | typeof RETRY>): Promise<T> {
+export async function retrying<T>(
+  policy: RetryPolicy,
+  what: string,
+  step: (attempt: number) => Promise<T | typeof RETRY>,
+): Promise<T> {
   let last: unknown;
   for (let attempt = 1; attempt <= policy.maxAttempts; attempt++) {
     try {
@@ -84,7 +88,9 @@ export class BlockStore {
 
   /** Deletes only the version read (precondition). */
   async deleteBlock(block: IPAMBlock): Promise<void> {
-    await this.ds.delete('IPAMBlock', block.metadata.name, undefined, { resourceVersion: block.metadata.resourceVersion! });
+    await this.ds.delete('IPAMBlock', block.metadata.name, undefined, {
+      resourceVersion: block.metadata.resourceVersion!,
+    });
   }
 
   async listAffinities(): Promise<BlockAffinity[]> {
@@ -126,7 +132,12 @@ export class BlockStore {
   }
 
   async createHandle(spec: IPAMHandle['spec']): Promise<IPAMHandle> {
-    const r = { apiVersion: MARGAY_API_VERSION, kind: 'IPAMHandle', metadata: { name: ipamHandleName(spec.handleID) }, spec };
+    const r = {
+      apiVersion: MARGAY_API_VERSION,
+      kind: 'IPAMHandle',
+      metadata: { name: ipamHandleName(spec.handleID) },
+      spec,
+    };
     return obj<IPAMHandle>(await this.ds.create(r as unknown as Resource));
   }
 

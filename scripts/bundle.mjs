@@ -67,7 +67,9 @@ async function main() {
     entryNames: 'entries/[name]',
     chunkNames: 'chunks/[name]-[hash]',
     // CommonJS packages inside an ES module bundle still call require() for Node's built-ins.
-    banner: { js: "import { createRequire as __margayRequire } from 'node:module'; const require = __margayRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __margayRequire } from 'node:module'; const require = __margayRequire(import.meta.url);",
+    },
     sourcemap: 'linked',
     logLevel: 'warning',
     metafile: true,
@@ -80,7 +82,9 @@ async function main() {
   }
   const outputs = Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith('.js'));
   const kib = outputs.reduce((s, [, o]) => s + o.bytes, 0) / 1024;
-  console.log(`bundle: ${Object.keys(ENTRIES).length} entry points, ${outputs.length} files, ${kib.toFixed(0)} KiB in ${((performance.now() - started) / 1000).toFixed(1)} s → dist/bundle, launchers in dist/bin`);
+  console.log(
+    `bundle: ${Object.keys(ENTRIES).length} entry points, ${outputs.length} files, ${kib.toFixed(0)} KiB in ${((performance.now() - started) / 1000).toFixed(1)} s → dist/bundle, launchers in dist/bin`,
+  );
 }
 
 await main();

@@ -18,7 +18,13 @@ function* sources(dir: string): Generator<string> {
     const p = join(dir, n);
     if (n === 'node_modules' || n === 'build' || n === 'dist') continue;
     if (statSync(p).isDirectory()) yield* sources(p);
-    else if (p.endsWith('.ts') && !p.endsWith('.test.ts') && !p.endsWith('.d.ts') && !/\/testing\/|test-helpers\.ts$/.test(p)) yield p;
+    else if (
+      p.endsWith('.ts') &&
+      !p.endsWith('.test.ts') &&
+      !p.endsWith('.d.ts') &&
+      !/\/testing\/|test-helpers\.ts$/.test(p)
+    )
+      yield p;
   }
 }
 
@@ -47,7 +53,9 @@ describe('MGY_* error catalogue', () => {
   });
 
   it('each error class has its own code (no two classes share one)', () => {
-    const shared = [...declared].filter(([, files]) => files.length > 1).map(([c, files]) => `${c}: ${files.join(', ')}`);
+    const shared = [...declared]
+      .filter(([, files]) => files.length > 1)
+      .map(([c, files]) => `${c}: ${files.join(', ')}`);
     expect(shared).toEqual([]);
   });
 

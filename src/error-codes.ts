@@ -44,19 +44,26 @@ export const ERROR_CODES = {
   MGY_BGP_CONTROL_NOT_FOUND: 'control API: no such endpoint (HTTP 404)',
   MGY_BGP_CONTROL_INTERNAL: 'control API: an unexpected error while serving the request (HTTP 500)',
   // -- IPAM (ipam/errors.ts)
-  MGY_IPAM_BAD_REQUEST: 'an IPAM request is malformed (handle id characters, unparsable pool/ipAddrs annotation, not an address)',
-  MGY_IPAM_NO_POOL: 'no enabled IP pool can serve the request (none selects the node, or a named pool is missing/disabled)',
-  MGY_IPAM_EXHAUSTED: 'every candidate IP pool is full for this node; says whether retrying shortly helps (addresses cooling down)',
+  MGY_IPAM_BAD_REQUEST:
+    'an IPAM request is malformed (handle id characters, unparsable pool/ipAddrs annotation, not an address)',
+  MGY_IPAM_NO_POOL:
+    'no enabled IP pool can serve the request (none selects the node, or a named pool is missing/disabled)',
+  MGY_IPAM_EXHAUSTED:
+    'every candidate IP pool is full for this node; says whether retrying shortly helps (addresses cooling down)',
   MGY_IPAM_ADDRESS_IN_USE: 'a fixed address is already allocated, reserved (IPReservation), or in no pool',
   MGY_IPAM_CONTENDED: 'IPAM compare-and-swap kept losing to concurrent writers; retryable',
   // -- agent dataplane
-  MGY_DATAPLANE_APPLY: 'a dataplane reconciler (routes, iptables, ipsets, ...) failed to apply; it resyncs and the loop retries with back-off',
-  MGY_DATAPLANE_ENDPOINT_WAIT: 'a workload endpoint was not programmed in time (or was removed / the dataplane stopped) while a caller waited for it',
+  MGY_DATAPLANE_APPLY:
+    'a dataplane reconciler (routes, iptables, ipsets, ...) failed to apply; it resyncs and the loop retries with back-off',
+  MGY_DATAPLANE_ENDPOINT_WAIT:
+    'a workload endpoint was not programmed in time (or was removed / the dataplane stopped) while a caller waited for it',
   // -- agent (margay-node)
   MGY_IP_AUTODETECT: 'IP_AUTODETECTION_METHOD found no address for the node (names the method and the addresses seen)',
   MGY_NODE_NOT_REGISTERED: 'Kubernetes mode: the Node object does not exist yet (kubelet registers it); retried',
-  MGY_AGENT_CONTROL_READ_ONLY: 'the agent status socket refuses announce/withdraw: the agent originates its blocks from the datastore',
-  MGY_CNI_IPAM_CONFIG: 'the CNI netconf ipam section is invalid (assign_ipv4/assign_ipv6 not booleans, pools not a list)',
+  MGY_AGENT_CONTROL_READ_ONLY:
+    'the agent status socket refuses announce/withdraw: the agent originates its blocks from the datastore',
+  MGY_CNI_IPAM_CONFIG:
+    'the CNI netconf ipam section is invalid (assign_ipv4/assign_ipv6 not booleans, pools not a list)',
   // -- CNI
   MGY_CNI: 'the CNI plugin answers a spec error (printed as CNI error JSON with its spec code, non-zero exit)',
   MGY_CNI_STATE: "the agent's stored CNI attachments could not be read or written",
@@ -64,9 +71,10 @@ export const ERROR_CODES = {
   // -- lab
   MGY_LAB_SPEC: 'a lab or topology spec is malformed (names the field and the reason)',
   MGY_LAB_TOPOLOGY: 'building or tearing down a lab topology failed (what was built is removed again)',
-  MGY_LAB_PROCESS: 'a lab process (margay-node, margay-bgpd, BIRD, FRR, GoBGP, pod-agent, CNI plugin) failed to start, died or could not be stopped',
+  MGY_LAB_PROCESS:
+    'a lab process (margay-node, margay-bgpd, BIRD, FRR, GoBGP, pod-agent, CNI plugin) failed to start, died or could not be stopped',
   MGY_LAB_TIMEOUT: 'the lab waited too long for a daemon or a condition',
-  MGY_LAB_STATE: 'a lab\'s state file or lab dir is missing, malformed, busy or belongs to another lab',
+  MGY_LAB_STATE: "a lab's state file or lab dir is missing, malformed, busy or belongs to another lab",
 } as const satisfies Record<`MGY_${string}`, string>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -5,7 +5,14 @@
  * fields as key=value (strings with spaces quoted, objects as JSON, errors with their stack indented).
  * Pure; a line that is not JSON is passed through unchanged.
  */
-const LEVELS: Readonly<Record<number, string>> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+const LEVELS: Readonly<Record<number, string>> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO',
+  40: 'WARN',
+  50: 'ERROR',
+  60: 'FATAL',
+};
 const CONTEXT = ['component', 'peer', 'endpoint', 'ns', 'pod'];
 const DROP = new Set(['time', 'level', 'msg', 'app', 'pid', 'hostname', 'err', ...CONTEXT]);
 
@@ -24,10 +31,15 @@ export function formatPrettyLine(line: string): string {
     return line.endsWith('\n') ? line : `${line}\n`;
   }
   const level = LEVELS[Number(o.level)] ?? String(o.level);
-  const ctx = CONTEXT.filter((k) => o[k] !== undefined).map((k, i) => (i === 0 && k === 'component' ? String(o[k]) : `${k}=${value(o[k])}`));
-  const fields = Object.keys(o).filter((k) => !DROP.has(k)).map((k) => `${k}=${value(o[k])}`);
+  const ctx = CONTEXT.filter((k) => o[k] !== undefined).map((k, i) =>
+    i === 0 && k === 'component' ? String(o[k]) : `${k}=${value(o[k])}`,
+  );
+  const fields = Object.keys(o)
+    .filter((k) => !DROP.has(k))
+    .map((k) => `${k}=${value(o[k])}`);
   let out = `${String(o.time ?? '')} ${level.padEnd(5)} ${ctx.length ? `[${ctx.join(' ')}] ` : ''}${String(o.msg ?? '')}${fields.length ? ` ${fields.join(' ')}` : ''}\n`;
   const err = o.err as { type?: string; message?: string; stack?: string; code?: string } | undefined;
-  if (err) out += `    ${err.code ? `${err.code} ` : ''}${(err.stack ?? `${err.type ?? 'Error'}: ${err.message ?? ''}`).split('\n').join('\n    ')}\n`;
+  if (err)
+    out += `    ${err.code ? `${err.code} ` : ''}${(err.stack ?? `${err.type ?? 'Error'}: ${err.message ?? ''}`).split('\n').join('\n    ')}\n`;
   return out;
 }

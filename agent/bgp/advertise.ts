@@ -38,7 +38,8 @@ export function advertisedPrefixes(i: AdvertiseInput): string[] {
   };
   const mine = new Set<string>();
   for (const a of i.affinities) {
-    if (a.spec.node === i.nodeName && a.spec.state === 'confirmed' && !a.spec.deleted) mine.add(parseCidr(a.spec.cidr)?.cidr ?? a.spec.cidr);
+    if (a.spec.node === i.nodeName && a.spec.state === 'confirmed' && !a.spec.deleted)
+      mine.add(parseCidr(a.spec.cidr)?.cidr ?? a.spec.cidr);
   }
   const out = new Set<string>();
   for (const b of i.blocks) {

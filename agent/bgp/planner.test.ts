@@ -1,28 +1,50 @@
 import { describe, expect, it } from 'vitest';
 import { validateBgpdConfig } from '../../bgp/config.js';
-import { validateResourceOf, type BGPConfiguration, type BGPPeer, type IPPool, type Node } from '../../src/model/index.js';
+import {
+  validateResourceOf,
+  type BGPConfiguration,
+  type BGPPeer,
+  type IPPool,
+  type Node,
+} from '../../src/model/index.js';
 import { nodeBgp, withOwnBgp, type NodeBgp } from './node-bgp.js';
 import { EXPORT_POLICY, hashRouterId, planBgp, type PlannerInput } from './planner.js';
 
 const API = 'margay.dev/v1';
 
 function node(name: string, bgp: Record<string, unknown>, labels: Record<string, string> = {}): NodeBgp {
-  return nodeBgp(validateResourceOf('Node', { apiVersion: 'v1', kind: 'Node', metadata: { name, labels }, spec: { bgp } }) as Node);
+  return nodeBgp(
+    validateResourceOf('Node', { apiVersion: 'v1', kind: 'Node', metadata: { name, labels }, spec: { bgp } }) as Node,
+  );
 }
 function cfg(name: string, spec: Record<string, unknown>): BGPConfiguration {
-  return validateResourceOf('BGPConfiguration', { apiVersion: API, kind: 'BGPConfiguration', metadata: { name }, spec });
+  return validateResourceOf('BGPConfiguration', {
+    apiVersion: API,
+    kind: 'BGPConfiguration',
+    metadata: { name },
+    spec,
+  });
 }
 function peer(name: string, spec: Record<string, unknown>): BGPPeer {
   return validateResourceOf('BGPPeer', { apiVersion: API, kind: 'BGPPeer', metadata: { name }, spec });
 }
 function pool(name: string, cidr: string, extra: Record<string, unknown> = {}): IPPool {
-  return validateResourceOf('IPPool', { apiVersion: API, kind: 'IPPool', metadata: { name }, spec: { cidr, ...extra } });
+  return validateResourceOf('IPPool', {
+    apiVersion: API,
+    kind: 'IPPool',
+    metadata: { name },
+    spec: { cidr, ...extra },
+  });
 }
 
 const A = node('node-a', { ipv4Address: '10.0.0.1/24' }, { rack: 'r1' });
 const B = node('node-b', { ipv4Address: '10.0.0.2/24' }, { rack: 'r1' });
 const C = node('node-c', { ipv4Address: '10.0.0.3/24', asNumber: 65003 }, { rack: 'r2', 'route-reflector': 'true' });
-const RR = node('rr-1', { ipv4Address: '10.0.0.9/24', routeReflectorClusterID: '224.0.0.1' }, { 'route-reflector': 'true' });
+const RR = node(
+  'rr-1',
+  { ipv4Address: '10.0.0.9/24', routeReflectorClusterID: '224.0.0.1' },
+  { 'route-reflector': 'true' },
+);
 
 function input(over: Partial<PlannerInput> = {}): PlannerInput {
   return {
@@ -37,9 +59,18 @@ function input(over: Partial<PlannerInput> = {}): PlannerInput {
   };
 }
 
-function peersOf(i: PlannerInput): { address: string; asn: number; rr: boolean; port: number; from: string; nhs: boolean }[] {
+function peersOf(
+  i: PlannerInput,
+): { address: string; asn: number; rr: boolean; port: number; from: string; nhs: boolean }[] {
   const plan = planBgp(i);
-  return (plan.config?.peers ?? []).map((p) => ({ address: p.address, asn: p.asn, rr: p.routeReflectorClient, port: p.port, from: p.description, nhs: p.nextHopSelf }));
+  return (plan.config?.peers ?? []).map((p) => ({
+    address: p.address,
+    asn: p.asn,
+    rr: p.routeReflectorClient,
+    port: p.port,
+    from: p.description,
+    nhs: p.nextHopSelf,
+  }));
 }
 
 describe('planBgp', () => {
@@ -58,88 +89,154 @@ describe('planBgp', () => {
 
   it.each<[string, Partial<PlannerInput>, ReturnType<typeof peersOf>]>([
     ['mesh off, no peers', { configs: [cfg('default', { nodeToNodeMeshEnabled: false })] }, []],
-    ['cluster AS and listen port from BGPConfiguration', { configs: [cfg('default', { asNumber: 65100, listenPort: 1179 })] }, [
-      { address: '10.0.0.2', asn: 65100, rr: false, port: 1179, from: 'mesh node-b', nhs: false },
-      { address: '10.0.0.3', asn: 65003, rr: false, port: 1179, from: 'mesh node-c', nhs: false },
-    ]],
-    ['global BGPPeer with peerIP:port', {
-      configs: [cfg('default', { nodeToNodeMeshEnabled: false })],
-      peers: [peer('tor', { peerIP: '10.0.0.254:1179', asNumber: 65000 })],
-    }, [{ address: '10.0.0.254', asn: 65000, rr: false, port: 1179, from: 'BGPPeer tor', nhs: false }]],
-    ['node-specific BGPPeer for another node does not apply', {
-      configs: [cfg('default', { nodeToNodeMeshEnabled: false })],
-      peers: [peer('tor-b', { node: 'node-b', peerIP: '10.0.0.254', asNumber: 65000 })],
-    }, []],
-    ['nodeSelector BGPPeer applies by label; nextHopMode Self', {
-      configs: [cfg('default', { nodeToNodeMeshEnabled: false })],
-      peers: [peer('rack1', { nodeSelector: "rack == 'r1'", peerIP: '10.0.0.253', asNumber: 65000, nextHopMode: 'Self' }),
-        peer('rack2', { nodeSelector: "rack == 'r2'", peerIP: '10.0.0.252', asNumber: 65000 })],
-    }, [{ address: '10.0.0.253', asn: 65000, rr: false, port: 179, from: 'BGPPeer rack1', nhs: true }]],
-    ['peerSelector BGPPeer: the selected nodes with their AS', {
-      configs: [cfg('default', { nodeToNodeMeshEnabled: false })],
-      peers: [peer('to-rr', { peerSelector: "has(route-reflector)" })],
-    }, [{ address: '10.0.0.3', asn: 65003, rr: false, port: 179, from: 'BGPPeer to-rr', nhs: false }]],
-    ['explicit BGPPeer wins over the mesh for the same address', {
-      peers: [peer('b', { peerIP: '10.0.0.2', asNumber: 64512, keepOriginalNextHop: true })],
-    }, [
-      { address: '10.0.0.2', asn: 64512, rr: false, port: 179, from: 'BGPPeer b', nhs: false },
-      { address: '10.0.0.3', asn: 65003, rr: false, port: 179, from: 'mesh node-c', nhs: false },
-    ]],
-    ['never peers with itself', {
-      configs: [cfg('default', { nodeToNodeMeshEnabled: false })],
-      peers: [peer('all', { peerSelector: 'all()' })],
-    }, [
-      { address: '10.0.0.2', asn: 64512, rr: false, port: 179, from: 'BGPPeer all', nhs: false },
-      { address: '10.0.0.3', asn: 65003, rr: false, port: 179, from: 'BGPPeer all', nhs: false },
-    ]],
+    [
+      'cluster AS and listen port from BGPConfiguration',
+      { configs: [cfg('default', { asNumber: 65100, listenPort: 1179 })] },
+      [
+        { address: '10.0.0.2', asn: 65100, rr: false, port: 1179, from: 'mesh node-b', nhs: false },
+        { address: '10.0.0.3', asn: 65003, rr: false, port: 1179, from: 'mesh node-c', nhs: false },
+      ],
+    ],
+    [
+      'global BGPPeer with peerIP:port',
+      {
+        configs: [cfg('default', { nodeToNodeMeshEnabled: false })],
+        peers: [peer('tor', { peerIP: '10.0.0.254:1179', asNumber: 65000 })],
+      },
+      [{ address: '10.0.0.254', asn: 65000, rr: false, port: 1179, from: 'BGPPeer tor', nhs: false }],
+    ],
+    [
+      'node-specific BGPPeer for another node does not apply',
+      {
+        configs: [cfg('default', { nodeToNodeMeshEnabled: false })],
+        peers: [peer('tor-b', { node: 'node-b', peerIP: '10.0.0.254', asNumber: 65000 })],
+      },
+      [],
+    ],
+    [
+      'nodeSelector BGPPeer applies by label; nextHopMode Self',
+      {
+        configs: [cfg('default', { nodeToNodeMeshEnabled: false })],
+        peers: [
+          peer('rack1', { nodeSelector: "rack == 'r1'", peerIP: '10.0.0.253', asNumber: 65000, nextHopMode: 'Self' }),
+          peer('rack2', { nodeSelector: "rack == 'r2'", peerIP: '10.0.0.252', asNumber: 65000 }),
+        ],
+      },
+      [{ address: '10.0.0.253', asn: 65000, rr: false, port: 179, from: 'BGPPeer rack1', nhs: true }],
+    ],
+    [
+      'peerSelector BGPPeer: the selected nodes with their AS',
+      {
+        configs: [cfg('default', { nodeToNodeMeshEnabled: false })],
+        peers: [peer('to-rr', { peerSelector: 'has(route-reflector)' })],
+      },
+      [{ address: '10.0.0.3', asn: 65003, rr: false, port: 179, from: 'BGPPeer to-rr', nhs: false }],
+    ],
+    [
+      'explicit BGPPeer wins over the mesh for the same address',
+      {
+        peers: [peer('b', { peerIP: '10.0.0.2', asNumber: 64512, keepOriginalNextHop: true })],
+      },
+      [
+        { address: '10.0.0.2', asn: 64512, rr: false, port: 179, from: 'BGPPeer b', nhs: false },
+        { address: '10.0.0.3', asn: 65003, rr: false, port: 179, from: 'mesh node-c', nhs: false },
+      ],
+    ],
+    [
+      'never peers with itself',
+      {
+        configs: [cfg('default', { nodeToNodeMeshEnabled: false })],
+        peers: [peer('all', { peerSelector: 'all()' })],
+      },
+      [
+        { address: '10.0.0.2', asn: 64512, rr: false, port: 179, from: 'BGPPeer all', nhs: false },
+        { address: '10.0.0.3', asn: 65003, rr: false, port: 179, from: 'BGPPeer all', nhs: false },
+      ],
+    ],
   ])('%s', (_name, over, want) => {
     expect(peersOf(input(over))).toEqual(want);
   });
 
   it('a route reflector treats nodes outside its cluster as clients, other reflectors of the cluster as peers', () => {
-    const RR2 = node('rr-2', { ipv4Address: '10.0.0.10/24', routeReflectorClusterID: '224.0.0.1' }, { 'route-reflector': 'true' });
+    const RR2 = node(
+      'rr-2',
+      { ipv4Address: '10.0.0.10/24', routeReflectorClusterID: '224.0.0.1' },
+      { 'route-reflector': 'true' },
+    );
     const i = input({
       nodeName: 'rr-1',
       nodes: new Map([A, B, RR, RR2].map((n) => [n.name, n])),
       configs: [cfg('default', { nodeToNodeMeshEnabled: false })],
-      peers: [peer('rr-mesh', { nodeSelector: 'has(route-reflector)', peerSelector: 'has(route-reflector)' }),
-        peer('clients', { nodeSelector: 'has(route-reflector)', peerSelector: '!has(route-reflector)' })],
+      peers: [
+        peer('rr-mesh', { nodeSelector: 'has(route-reflector)', peerSelector: 'has(route-reflector)' }),
+        peer('clients', { nodeSelector: 'has(route-reflector)', peerSelector: '!has(route-reflector)' }),
+      ],
     });
     const plan = planBgp(i);
     expect(plan.config?.routeReflector).toEqual({ clusterId: '224.0.0.1' });
-    expect(peersOf(i).map((p) => [p.address, p.rr])).toEqual([['10.0.0.1', true], ['10.0.0.2', true], ['10.0.0.10', false]]);
+    expect(peersOf(i).map((p) => [p.address, p.rr])).toEqual([
+      ['10.0.0.1', true],
+      ['10.0.0.2', true],
+      ['10.0.0.10', false],
+    ]);
     expect(() => validateBgpdConfig(plan.config)).not.toThrow();
   });
 
   it('password from the secret resolver; an unreadable secret skips the peer with a problem', () => {
     const spec = { peerIP: '10.0.0.254', asNumber: 65000, password: { secretKeyRef: { name: 'bgp', key: 'tor' } } };
-    const ok = planBgp(input({ configs: [cfg('default', { nodeToNodeMeshEnabled: false })], peers: [peer('tor', spec)], password: (r) => (r.name === 'bgp' && r.key === 'tor' ? 's3cret' : undefined) }));
+    const ok = planBgp(
+      input({
+        configs: [cfg('default', { nodeToNodeMeshEnabled: false })],
+        peers: [peer('tor', spec)],
+        password: (r) => (r.name === 'bgp' && r.key === 'tor' ? 's3cret' : undefined),
+      }),
+    );
     expect(ok.config?.peers[0]?.password).toBe('s3cret');
-    const bad = planBgp(input({ configs: [cfg('default', { nodeToNodeMeshEnabled: false })], peers: [peer('tor', spec)] }));
+    const bad = planBgp(
+      input({ configs: [cfg('default', { nodeToNodeMeshEnabled: false })], peers: [peer('tor', spec)] }),
+    );
     expect(bad.config?.peers).toEqual([]);
     expect(bad.problems[0]).toMatch(/BGPPeer tor: password secret bgp\/tor cannot be read/);
   });
 
   it('graceful-restart time from maxRestartTime / nodeMeshMaxRestartTime; ttlSecurity, allowas-in, sourceAddress None', () => {
-    const plan = planBgp(input({
-      configs: [cfg('default', { nodeMeshMaxRestartTime: '300s' })],
-      peers: [peer('tor', { peerIP: '10.0.0.254', asNumber: 65000, maxRestartTime: '2m', ttlSecurity: 1, numAllowedLocalASNumbers: 2, sourceAddress: 'None' })],
-    }));
+    const plan = planBgp(
+      input({
+        configs: [cfg('default', { nodeMeshMaxRestartTime: '300s' })],
+        peers: [
+          peer('tor', {
+            peerIP: '10.0.0.254',
+            asNumber: 65000,
+            maxRestartTime: '2m',
+            ttlSecurity: 1,
+            numAllowedLocalASNumbers: 2,
+            sourceAddress: 'None',
+          }),
+        ],
+      }),
+    );
     const tor = plan.config!.peers.find((p) => p.address === '10.0.0.254')!;
     expect(tor).toMatchObject({ gracefulRestart: { enabled: true, restartTime: 120 }, ttlSecurity: 1, allowasIn: 2 });
     expect(tor.sourceAddress).toBeUndefined();
-    expect(plan.config!.peers.find((p) => p.address === '10.0.0.2')).toMatchObject({ gracefulRestart: { restartTime: 300 }, sourceAddress: '10.0.0.1' });
+    expect(plan.config!.peers.find((p) => p.address === '10.0.0.2')).toMatchObject({
+      gracefulRestart: { restartTime: 300 },
+      sourceAddress: '10.0.0.1',
+    });
   });
 
   it('originates blocks and borrowed /32s with prefixAdvertisements communities; export policy follows the pools', () => {
-    const plan = planBgp(input({
-      advertise: ['192.168.1.0/26', '192.168.9.7/32', '192.168.1.0/26'],
-      pools: [pool('p4', '192.168.0.0/16'), pool('quiet', '172.16.0.0/16', { disableBGPExport: true })],
-      configs: [cfg('default', {
-        communities: [{ name: 'pods', value: '65000:100' }],
-        prefixAdvertisements: [{ cidr: '192.168.1.0/24', communities: ['pods', '65000:1:2'] }],
-      })],
-    }));
+    const plan = planBgp(
+      input({
+        advertise: ['192.168.1.0/26', '192.168.9.7/32', '192.168.1.0/26'],
+        pools: [pool('p4', '192.168.0.0/16'), pool('quiet', '172.16.0.0/16', { disableBGPExport: true })],
+        configs: [
+          cfg('default', {
+            communities: [{ name: 'pods', value: '65000:100' }],
+            prefixAdvertisements: [{ cidr: '192.168.1.0/24', communities: ['pods', '65000:1:2'] }],
+          }),
+        ],
+      }),
+    );
     expect(plan.config?.originate).toEqual([
       { prefix: '192.168.1.0/26', communities: ['65000:100'], largeCommunities: ['65000:1:2'] },
       { prefix: '192.168.9.7/32', communities: [], largeCommunities: [] },
@@ -168,22 +265,35 @@ describe('planBgp', () => {
 });
 
 describe('node BGP records', () => {
-  const base = validateResourceOf('Node', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1', annotations: { 'projectcalico.org/ASNumber': '65010' } } }) as Node;
+  const base = validateResourceOf('Node', {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: 'n1', annotations: { 'projectcalico.org/ASNumber': '65010' } },
+  }) as Node;
 
   it('file mode writes spec.bgp; Kubernetes mode writes annotations; unchanged gives undefined', () => {
     const f = withOwnBgp(base, { ipv4Cidr: '10.0.0.1/24', ipv6Cidr: undefined, asNumber: 65001 }, 'file')!;
     expect(f.spec.bgp).toEqual({ ipv4Address: '10.0.0.1/24', asNumber: 65001 });
     expect(withOwnBgp(f, { ipv4Cidr: '10.0.0.1/24', ipv6Cidr: undefined, asNumber: 65001 }, 'file')).toBeUndefined();
     const k = withOwnBgp(base, { ipv4Cidr: '10.0.0.1/24', ipv6Cidr: undefined, asNumber: undefined }, 'kubernetes')!;
-    expect(k.metadata.annotations).toEqual({ 'projectcalico.org/ASNumber': '65010', 'margay.dev/IPv4Address': '10.0.0.1/24' });
+    expect(k.metadata.annotations).toEqual({
+      'projectcalico.org/ASNumber': '65010',
+      'margay.dev/IPv4Address': '10.0.0.1/24',
+    });
     expect(nodeBgp(k)).toMatchObject({ ipv4: '10.0.0.1', asNumber: 65010 });
   });
 });
 
 describe('nodeBgp on a Node without spec (as the API server may return it)', () => {
   it('reads annotations and does not throw', () => {
-    const n = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'k1', annotations: { 'margay.dev/IPv4Address': '10.0.0.7/24' } } } as unknown as Node;
+    const n = {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'k1', annotations: { 'margay.dev/IPv4Address': '10.0.0.7/24' } },
+    } as unknown as Node;
     expect(nodeBgp(n)).toMatchObject({ name: 'k1', ipv4: '10.0.0.7' });
-    expect(withOwnBgp(n, { ipv4Cidr: '10.0.0.7/24', ipv6Cidr: undefined, asNumber: undefined }, 'file')?.spec.bgp).toEqual({ ipv4Address: '10.0.0.7/24' });
+    expect(
+      withOwnBgp(n, { ipv4Cidr: '10.0.0.7/24', ipv6Cidr: undefined, asNumber: undefined }, 'file')?.spec.bgp,
+    ).toEqual({ ipv4Address: '10.0.0.7/24' });
   });
 });

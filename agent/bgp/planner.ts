@@ -66,7 +66,11 @@ export interface BgpPlan {
         readonly asn: number;
         readonly listen: { readonly addresses: readonly string[]; readonly port: number };
         readonly peers: readonly PlannedPeer[];
-        readonly originate: readonly { readonly prefix: string; readonly communities: readonly string[]; readonly largeCommunities: readonly string[] }[];
+        readonly originate: readonly {
+          readonly prefix: string;
+          readonly communities: readonly string[];
+          readonly largeCommunities: readonly string[];
+        }[];
         readonly policies: Record<string, unknown>;
         readonly routeReflector?: { readonly clusterId: string };
         readonly gracefulRestart: { readonly restartTime: number; readonly stalePathTime: number };
@@ -108,7 +112,10 @@ function exportPolicy(pools: readonly IPPool[]): Record<string, unknown> {
   return { rules, defaultAction: 'reject' };
 }
 
-function communitiesFor(prefix: string, cfg: BGPConfiguration['spec'] | undefined): { communities: string[]; largeCommunities: string[] } {
+function communitiesFor(
+  prefix: string,
+  cfg: BGPConfiguration['spec'] | undefined,
+): { communities: string[]; largeCommunities: string[] } {
   const named = new Map((cfg?.communities ?? []).map((c) => [c.name, c.value] as const));
   const out = { communities: [] as string[], largeCommunities: [] as string[] };
   const p = parseCidr(prefix);
@@ -139,7 +146,8 @@ export function peerAppliesTo(p: BGPPeer, me: NodeBgp): boolean {
 export function planBgp(input: PlannerInput): BgpPlan {
   const problems: string[] = [];
   const me = input.nodes.get(input.nodeName);
-  if (!me || (me.ipv4 === undefined && me.ipv6 === undefined)) return { config: undefined, problems: [`node ${input.nodeName} has no BGP address recorded yet`] };
+  if (!me || (me.ipv4 === undefined && me.ipv6 === undefined))
+    return { config: undefined, problems: [`node ${input.nodeName} has no BGP address recorded yet`] };
   const def = input.configs.find((c) => c.metadata.name === 'default')?.spec;
   const own = input.configs.find((c) => c.metadata.name === `node.${input.nodeName}`)?.spec;
   const clusterAs = def?.asNumber ?? DEFAULT_AS_NUMBER;
@@ -152,15 +160,25 @@ export function planBgp(input: PlannerInput): BgpPlan {
   const nodeByAddress = new Map<string, NodeBgp>();
   for (const n of input.nodes.values()) for (const a of [n.ipv4, n.ipv6]) if (a !== undefined) nodeByAddress.set(a, n);
   const rrClient = (peerNode: NodeBgp | undefined): boolean =>
-    me.rrClusterId !== undefined && peerNode !== undefined && peerNode.rrClusterId !== me.rrClusterId && asOf(peerNode) === myAs;
+    me.rrClusterId !== undefined &&
+    peerNode !== undefined &&
+    peerNode.rrClusterId !== me.rrClusterId &&
+    asOf(peerNode) === myAs;
 
   const planned = new Map<string, PlannedPeer>();
-  const add = (address: string, asn: number, extra: Partial<PlannedPeer> & { description: string; noSource?: boolean }, peerNode: NodeBgp | undefined): void => {
+  const add = (
+    address: string,
+    asn: number,
+    extra: Partial<PlannedPeer> & { description: string; noSource?: boolean },
+    peerNode: NodeBgp | undefined,
+  ): void => {
     if (mine.has(address) || planned.has(address)) return;
     const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
     const myAddr = family === 'ipv4' ? me.ipv4 : me.ipv6;
     if (myAddr === undefined) {
-      problems.push(`${extra.description}: peer ${address} is IPv${family === 'ipv4' ? 4 : 6} but this node has no such address`);
+      problems.push(
+        `${extra.description}: peer ${address} is IPv${family === 'ipv4' ? 4 : 6} but this node has no such address`,
+      );
       return;
     }
     planned.set(address, {
@@ -195,7 +213,9 @@ export function planBgp(input: PlannerInput): BgpPlan {
     if (p.spec.password) {
       password = input.password(p.spec.password.secretKeyRef);
       if (password === undefined) {
-        problems.push(`${what}: password secret ${p.spec.password.secretKeyRef.name}/${p.spec.password.secretKeyRef.key} cannot be read; peer skipped`);
+        problems.push(
+          `${what}: password secret ${p.spec.password.secretKeyRef.name}/${p.spec.password.secretKeyRef.key} cannot be read; peer skipped`,
+        );
         continue;
       }
     }
@@ -204,7 +224,8 @@ export function planBgp(input: PlannerInput): BgpPlan {
       description: what,
       ...(password !== undefined && { password }),
       noSource: p.spec.sourceAddress === 'None',
-      ...(p.spec.ttlSecurity !== undefined && p.spec.ttlSecurity > 0 && { ttlSecurity: Math.min(254, p.spec.ttlSecurity) }),
+      ...(p.spec.ttlSecurity !== undefined &&
+        p.spec.ttlSecurity > 0 && { ttlSecurity: Math.min(254, p.spec.ttlSecurity) }),
       nextHopSelf: mode === 'Self',
       allowasIn: Math.min(10, p.spec.numAllowedLocalASNumbers ?? 0),
       gracefulRestart: { enabled: true as const, restartTime: seconds(p.spec.maxRestartTime, restartTime, 4095) },
@@ -235,21 +256,34 @@ export function planBgp(input: PlannerInput): BgpPlan {
     let meshPassword: string | undefined;
     if (def?.nodeMeshPassword) meshPassword = input.password(def.nodeMeshPassword.secretKeyRef);
     if (def?.nodeMeshPassword && meshPassword === undefined) {
-      problems.push(`BGPConfiguration default: nodeMeshPassword secret ${def.nodeMeshPassword.secretKeyRef.name}/${def.nodeMeshPassword.secretKeyRef.key} cannot be read; mesh not configured`);
+      problems.push(
+        `BGPConfiguration default: nodeMeshPassword secret ${def.nodeMeshPassword.secretKeyRef.name}/${def.nodeMeshPassword.secretKeyRef.key} cannot be read; mesh not configured`,
+      );
     } else {
       const meshRestart = seconds(def?.nodeMeshMaxRestartTime, restartTime, 4095);
       for (const n of [...input.nodes.values()].sort((a, b) => a.name.localeCompare(b.name))) {
         if (n.name === me.name) continue;
         for (const a of [n.ipv4, n.ipv6]) {
           if (a === undefined || (isIP(a) === 4 ? me.ipv4 : me.ipv6) === undefined) continue;
-          add(a, asOf(n), { description: `mesh ${n.name}`, ...(meshPassword !== undefined && { password: meshPassword }), gracefulRestart: { enabled: true, restartTime: meshRestart } }, n);
+          add(
+            a,
+            asOf(n),
+            {
+              description: `mesh ${n.name}`,
+              ...(meshPassword !== undefined && { password: meshPassword }),
+              gracefulRestart: { enabled: true, restartTime: meshRestart },
+            },
+            n,
+          );
         }
       }
     }
   }
 
   const communityCfg = own?.prefixAdvertisements || own?.communities ? own : def;
-  const originate = [...new Set(input.advertise)].sort().map((prefix) => ({ prefix, ...communitiesFor(prefix, communityCfg) }));
+  const originate = [...new Set(input.advertise)]
+    .sort()
+    .map((prefix) => ({ prefix, ...communitiesFor(prefix, communityCfg) }));
   return {
     config: {
       routerId: me.ipv4 ?? hashRouterId(me.name),

@@ -12,28 +12,75 @@ class FakeSpeaker implements SpeakerLike {
   learned = new Map<string, { prefix: string; nextHop: string }[]>();
   cb: ((c: readonly BestPathChange[]) => void) | undefined;
   #sync: ((why: string) => void) | undefined;
-  constructor(c: SpeakerConfig) { this.configs.push(c); }
+  constructor(c: SpeakerConfig) {
+    this.configs.push(c);
+  }
   async start(): Promise<void> {}
-  async reconfigure(next: SpeakerConfig): Promise<unknown> { this.configs.push(next); return {}; }
+  async reconfigure(next: SpeakerConfig): Promise<unknown> {
+    this.configs.push(next);
+    return {};
+  }
   peerStatus(): PeerStatusView[] {
-    return this.configs.at(-1)!.peers.map((p) => ({ address: p.address, state: this.established.has(p.address) ? 'Established' : 'Active' }) as PeerStatusView);
+    return this.configs
+      .at(-1)!
+      .peers.map(
+        (p) =>
+          ({ address: p.address, state: this.established.has(p.address) ? 'Established' : 'Active' }) as PeerStatusView,
+      );
   }
   queryRib(q: RibQuery): RibQueryResult {
     const all = [...this.learned].flatMap(([from, rs]) => rs.map((r) => ({ ...r, from })));
-    const routes = all.filter((r) => (q.peer === undefined || r.from === q.peer) && (q.prefix === undefined || r.prefix === q.prefix));
-    return { matched: routes.length, prefixes: { ipv4: 0, ipv6: 0 }, paths: { ipv4: 0, ipv6: 0 }, routes: routes as never };
+    const routes = all.filter(
+      (r) => (q.peer === undefined || r.from === q.peer) && (q.prefix === undefined || r.prefix === q.prefix),
+    );
+    return {
+      matched: routes.length,
+      prefixes: { ipv4: 0, ipv6: 0 },
+      paths: { ipv4: 0, ipv6: 0 },
+      routes: routes as never,
+    };
   }
-  onBestPathChange(cb: (c: readonly BestPathChange[]) => void): () => void { this.cb = cb; return () => undefined; }
-  whenInitialSync(): Promise<string> { return new Promise((r) => (this.#sync = r)); }
-  sync(): void { this.#sync?.('every peer sent End-of-RIB'); }
+  onBestPathChange(cb: (c: readonly BestPathChange[]) => void): () => void {
+    this.cb = cb;
+    return () => undefined;
+  }
+  whenInitialSync(): Promise<string> {
+    return new Promise((r) => (this.#sync = r));
+  }
+  sync(): void {
+    this.#sync?.('every peer sent End-of-RIB');
+  }
 }
 
 const API = 'margay.dev/v1';
 const node = (name: string, ip: string, labels: Record<string, string> = {}) =>
-  nodeBgp(validateResourceOf('Node', { apiVersion: 'v1', kind: 'Node', metadata: { name, labels }, spec: { bgp: { ipv4Address: `${ip}/24` } } }) as Node);
-const cfg = (spec: Record<string, unknown>): BGPConfiguration => validateResourceOf('BGPConfiguration', { apiVersion: API, kind: 'BGPConfiguration', metadata: { name: 'default' }, spec });
-const NODES = new Map([node('a', '10.0.0.1'), node('b', '10.0.0.2'), node('rr', '10.0.0.9', { rr: 'y' })].map((n) => [n.name, n]));
-const base: PlannerInput = { nodeName: 'a', nodes: NODES, configs: [], peers: [], pools: [], advertise: [], password: () => undefined };
+  nodeBgp(
+    validateResourceOf('Node', {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name, labels },
+      spec: { bgp: { ipv4Address: `${ip}/24` } },
+    }) as Node,
+  );
+const cfg = (spec: Record<string, unknown>): BGPConfiguration =>
+  validateResourceOf('BGPConfiguration', {
+    apiVersion: API,
+    kind: 'BGPConfiguration',
+    metadata: { name: 'default' },
+    spec,
+  });
+const NODES = new Map(
+  [node('a', '10.0.0.1'), node('b', '10.0.0.2'), node('rr', '10.0.0.9', { rr: 'y' })].map((n) => [n.name, n]),
+);
+const base: PlannerInput = {
+  nodeName: 'a',
+  nodes: NODES,
+  configs: [],
+  peers: [],
+  pools: [],
+  advertise: [],
+  password: () => undefined,
+};
 
 async function tick(ms = 40): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
@@ -44,7 +91,11 @@ function host(now: { t: number }) {
   let inSync = 0;
   let speaker: FakeSpeaker | undefined;
   const h = new BgpHost({
-    log: silentLogger(), restarting: true, coalesceMs: 1, settleMs: 100, now: () => now.t,
+    log: silentLogger(),
+    restarting: true,
+    coalesceMs: 1,
+    settleMs: 100,
+    now: () => now.t,
     sink: { learned: (r) => learned.push([...r]), learnedInSync: () => inSync++ },
     createSpeaker: (c) => (speaker = new FakeSpeaker(c)),
   });
@@ -58,7 +109,10 @@ describe('BgpHost', () => {
     x.h.update(base);
     await tick();
     expect(x.speaker().configs[0]!.peers.map((p) => p.address)).toEqual(['10.0.0.2', '10.0.0.9']);
-    x.speaker().cb!([{ prefix: '10.2.0.0/26', family: 'ipv4', nextHops: ['10.0.0.2'], local: false }, { prefix: '10.1.0.0/26', family: 'ipv4', nextHops: [], local: true }]);
+    x.speaker().cb!([
+      { prefix: '10.2.0.0/26', family: 'ipv4', nextHops: ['10.0.0.2'], local: false },
+      { prefix: '10.1.0.0/26', family: 'ipv4', nextHops: [], local: true },
+    ]);
     expect(x.learned).toEqual([[{ prefix: '10.2.0.0/26', family: 'ipv4', nextHops: ['10.0.0.2'] }]]);
     expect(x.inSync()).toBe(0);
     x.speaker().sync();
@@ -74,7 +128,12 @@ describe('BgpHost', () => {
     const s = x.speaker();
     s.established = new Set(['10.0.0.2', '10.0.0.9']);
     s.learned.set('10.0.0.2', [{ prefix: '10.2.0.0/26', nextHop: '10.0.0.2' }]);
-    const rrPeer = validateResourceOf('BGPPeer', { apiVersion: API, kind: 'BGPPeer', metadata: { name: 'to-rr' }, spec: { peerSelector: 'has(rr)' } });
+    const rrPeer = validateResourceOf('BGPPeer', {
+      apiVersion: API,
+      kind: 'BGPPeer',
+      metadata: { name: 'to-rr' },
+      spec: { peerSelector: 'has(rr)' },
+    });
     x.h.update({ ...base, configs: [cfg({ nodeToNodeMeshEnabled: false })], peers: [rrPeer] });
     await tick();
     expect(s.configs.at(-1)!.peers.map((p) => p.address)).toEqual(['10.0.0.9', '10.0.0.2']); // 10.0.0.2 retiring

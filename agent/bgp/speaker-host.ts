@@ -15,7 +15,13 @@
  * keep forwarding as graceful-restart helpers until we are back.
  */
 import type { SpeakerConfig } from '../../bgp/index.js';
-import { validateBgpdConfig, type BestPathChange, type PeerStatusView, type RibQuery, type RibQueryResult } from '../../bgp/index.js';
+import {
+  validateBgpdConfig,
+  type BestPathChange,
+  type PeerStatusView,
+  type RibQuery,
+  type RibQueryResult,
+} from '../../bgp/index.js';
 import type { Logger } from '../../src/log.js';
 import { planBgp, type PlannedPeer, type PlannerInput } from './planner.js';
 import { stepTransition, type PeerFacts, type RetiringPeer } from './transition.js';
@@ -85,10 +91,12 @@ export class BgpHost {
   }
 
   #enqueue(): void {
-    this.#running = this.#running.then(() => this.#apply()).catch((err: unknown) => {
-      this.#log.error({ err }, 'applying BGP configuration failed; retrying');
-      this.update(this.#input!);
-    });
+    this.#running = this.#running
+      .then(() => this.#apply())
+      .catch((err: unknown) => {
+        this.#log.error({ err }, 'applying BGP configuration failed; retrying');
+        this.update(this.#input!);
+      });
   }
 
   async #apply(): Promise<void> {
@@ -110,7 +118,9 @@ export class BgpHost {
       maxWaitMs: this.deps.maxRetireMs ?? 60_000,
     });
     for (const d of step.dropped) this.#log.info(d, 'peer retired (make-before-break)');
-    for (const a of step.retiring.keys()) if (!this.#retiring.has(a)) this.#log.info({ peer: a }, 'peer retiring: kept until its routes are learned elsewhere');
+    for (const a of step.retiring.keys())
+      if (!this.#retiring.has(a))
+        this.#log.info({ peer: a }, 'peer retiring: kept until its routes are learned elsewhere');
     const config = validateBgpdConfig({ ...plan.config, peers: step.peers }, 'planned BGP configuration');
     this.#retiring = step.retiring;
     if (!this.#speaker) {
@@ -119,17 +129,25 @@ export class BgpHost {
       s.onBestPathChange((changes) => this.#onBest(changes));
       await s.start();
       this.#speaker = s;
-      this.#log.info({ asn: config.asn, routerId: config.routerId, peers: config.peers.length, restarting }, 'BGP speaker started');
+      this.#log.info(
+        { asn: config.asn, routerId: config.routerId, peers: config.peers.length, restarting },
+        'BGP speaker started',
+      );
       void s.whenInitialSync().then((why) => {
         if (this.#stopped) return;
         this.#log.info({ why }, 'BGP initial sync done: learned routes complete');
         this.deps.sink.learnedInSync();
       });
     } else {
-      const r = (await this.#speaker.reconfigure(config)) as Partial<Record<'added' | 'removed' | 'reset' | 'updated', number>>;
+      const r = (await this.#speaker.reconfigure(config)) as Partial<
+        Record<'added' | 'removed' | 'reset' | 'updated', number>
+      >;
       const changed = (r.added ?? 0) + (r.removed ?? 0) + (r.reset ?? 0) + (r.updated ?? 0) > 0;
       if (changed || this.#log.isLevelEnabled('debug')) {
-        this.#log[changed ? 'info' : 'debug']({ summary: r, peers: config.peers.length, originate: config.originate.length }, 'BGP configuration applied');
+        this.#log[changed ? 'info' : 'debug'](
+          { summary: r, peers: config.peers.length, originate: config.originate.length },
+          'BGP configuration applied',
+        );
       }
     }
     this.#applied = step.peers;
@@ -146,7 +164,9 @@ export class BgpHost {
     const retiring = new Set([...this.#retiring.keys(), address]);
     const learned = this.#speaker.queryRib({ peer: address, limit: 1_000_000 }).routes;
     const covered = learned.every((r) =>
-      this.#speaker!.queryRib({ prefix: r.prefix, limit: 1000 }).routes.some((o) => !retiring.has(o.from) && o.from !== 'local' && o.nextHop === r.nextHop),
+      this.#speaker!.queryRib({ prefix: r.prefix, limit: 1000 }).routes.some(
+        (o) => !retiring.has(o.from) && o.from !== 'local' && o.nextHop === r.nextHop,
+      ),
     );
     return { established, covered };
   }
@@ -172,7 +192,11 @@ export class BgpHost {
   /** Ready when every configured peer is Established (true with none configured). */
   allPeersEstablished(): boolean {
     const want = this.#applied.filter((p) => !this.#retiring.has(p.address)).map((p) => p.address);
-    const up = new Set(this.peers().filter((p) => p.state === 'Established').map((p) => p.address));
+    const up = new Set(
+      this.peers()
+        .filter((p) => p.state === 'Established')
+        .map((p) => p.address),
+    );
     return want.every((a) => up.has(a));
   }
 

@@ -2,7 +2,13 @@
  * Address helpers the graph needs (pure), on src/net (the one address toolkit). The graph and the
  * kernel adapters spell families 4 and 6; src/net spells them 'ipv4' and 'ipv6' — converted here.
  */
-import { formatAddress as formatNetAddress, formatPrefix, ipVersionOf, tryParsePrefix, type IpFamily as NetFamily } from '../../src/net/index.js';
+import {
+  formatAddress as formatNetAddress,
+  formatPrefix,
+  ipVersionOf,
+  tryParsePrefix,
+  type IpFamily as NetFamily,
+} from '../../src/net/index.js';
 import type { IpFamily } from './types.js';
 
 /** A parsed CIDR: canonical text, family 4|6, network (as a number) and length. */
@@ -22,7 +28,13 @@ const netFamily = (f: IpFamily): NetFamily => (f === 4 ? 'ipv4' : 'ipv6');
 export function canonicalCidr(text: string): Cidr | undefined {
   const p = tryParsePrefix(text.trim(), { allowBareAddress: true });
   if (p === undefined) return undefined;
-  return { family: ipVersionOf(p.family), cidr: formatPrefix(p), address: formatNetAddress(p.address), network: p.network, prefix: p.length };
+  return {
+    family: ipVersionOf(p.family),
+    cidr: formatPrefix(p),
+    address: formatNetAddress(p.address),
+    network: p.network,
+    prefix: p.length,
+  };
 }
 
 /** The canonical host prefix of an address or host CIDR (`10.0.0.5` → `10.0.0.5/32`); undefined otherwise. */

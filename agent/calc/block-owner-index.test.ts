@@ -10,7 +10,10 @@ describe('BlockOwnerIndex', () => {
     idx.onAffinity('a1', affinity('node-b', '10.0.1.0/26'));
     idx.onAffinity('a2', affinity('node-c', '10.0.2.0/26', 'pending'));
     idx.onBlock('b1', block('10.0.1.0/26', 'node-a'));
-    idx.onBlock('b1', { ...block('10.0.1.0/26', 'node-a'), spec: { cidr: '10.0.1.0/26', affinity: 'host:node-a', deleted: true } });
+    idx.onBlock('b1', {
+      ...block('10.0.1.0/26', 'node-a'),
+      spec: { cidr: '10.0.1.0/26', affinity: 'host:node-a', deleted: true },
+    });
     idx.onBlock('b1', undefined);
     expect(out.calls).toEqual([
       ['blockOwnerChanged', '10.0.1.0/26', 'node-b'],

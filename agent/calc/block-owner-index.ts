@@ -32,10 +32,13 @@ function blockClaim(obj: Resource): Claim | undefined {
 }
 
 function affinityClaim(obj: Resource): Claim | undefined {
-  const spec = obj['spec'] as { cidr?: string; node?: string; state?: string; deleted?: boolean | string; type?: string } | undefined;
+  const spec = obj['spec'] as
+    | { cidr?: string; node?: string; state?: string; deleted?: boolean | string; type?: string }
+    | undefined;
   const c = spec?.cidr === undefined ? undefined : canonicalCidr(spec.cidr);
   if (c === undefined) return undefined;
-  const live = spec?.state === 'confirmed' && spec.deleted !== true && spec.deleted !== 'true' && (spec.type ?? 'host') === 'host';
+  const live =
+    spec?.state === 'confirmed' && spec.deleted !== true && spec.deleted !== 'true' && (spec.type ?? 'host') === 'host';
   return { cidr: c.cidr, node: live ? spec?.node : undefined };
 }
 
@@ -84,7 +87,10 @@ export class BlockOwnerIndex {
     const fromAffinities = [...(this.#affinityByCidr.get(cidr) ?? [])].map((k) => this.#affinities.get(k)!);
     // A block object decides when there is one; otherwise a confirmed affinity (lowest node name on a tie).
     const source = fromBlocks.length > 0 ? fromBlocks : fromAffinities;
-    const owners = source.map((c) => c.node).filter((n): n is string => n !== undefined).sort();
+    const owners = source
+      .map((c) => c.node)
+      .filter((n): n is string => n !== undefined)
+      .sort();
     const owner = owners[0];
     if (this.#owner.get(cidr) === owner) return;
     if (owner === undefined) this.#owner.delete(cidr);

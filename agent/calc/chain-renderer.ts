@@ -38,7 +38,8 @@ export function renderEndpointRules(family: IpFamily, policyChains: readonly str
   ];
   if (family === 6) {
     // Neighbour discovery and router solicitation must work with any policy (Calico does the same).
-    for (const t of ['133', '135', '136']) rules.push(['-p', 'ipv6-icmp', '-m', 'icmp6', '--icmpv6-type', t, '-j', 'RETURN']);
+    for (const t of ['133', '135', '136'])
+      rules.push(['-p', 'ipv6-icmp', '-m', 'icmp6', '--icmpv6-type', t, '-j', 'RETURN']);
   }
   if (policyChains.length === 0) {
     rules.push(['-j', 'RETURN']); // no policy selects this endpoint: default allow
@@ -66,7 +67,8 @@ export class EndpointChainRenderer {
 
   endpointPoliciesChanged(key: string, ep: LocalEndpoint | undefined, policies: EndpointPolicies): void {
     const before = this.#rendered.get(key);
-    const families = ep === undefined ? [] : this.families.filter((f) => (f === 4 ? ep.ipv4Nets : ep.ipv6Nets).length > 0);
+    const families =
+      ep === undefined ? [] : this.families.filter((f) => (f === 4 ? ep.ipv4Nets : ep.ipv6Nets).length > 0);
     // Chains of the old interface/families that are no longer wanted.
     for (const f of before?.families ?? []) {
       if (ep !== undefined && ep.iface === before!.iface && families.includes(f)) continue;
@@ -77,8 +79,18 @@ export class EndpointChainRenderer {
     if (ep === undefined || families.length === 0) this.#rendered.delete(key);
     else this.#rendered.set(key, { iface: ep.iface, families });
     for (const f of families) {
-      this.out.chainUpdated({ family: f, table: 'filter', name: fromWorkloadChain(ep!.iface), rules: renderEndpointRules(f, policies.egress) });
-      this.out.chainUpdated({ family: f, table: 'filter', name: toWorkloadChain(ep!.iface), rules: renderEndpointRules(f, policies.ingress) });
+      this.out.chainUpdated({
+        family: f,
+        table: 'filter',
+        name: fromWorkloadChain(ep!.iface),
+        rules: renderEndpointRules(f, policies.egress),
+      });
+      this.out.chainUpdated({
+        family: f,
+        table: 'filter',
+        name: toWorkloadChain(ep!.iface),
+        rules: renderEndpointRules(f, policies.ingress),
+      });
     }
     const was = before?.families ?? [];
     const sameFamilies = was.length === families.length && was.every((f) => families.includes(f));
@@ -89,13 +101,19 @@ export class EndpointChainRenderer {
 
   flush(): void {
     for (const f of this.#dispatchDirty) {
-      const ifaces = [...new Set([...this.#rendered.values()].filter((r) => r.families.includes(f)).map((r) => r.iface))].sort();
+      const ifaces = [
+        ...new Set([...this.#rendered.values()].filter((r) => r.families.includes(f)).map((r) => r.iface)),
+      ].sort();
       this.out.chainUpdated({
-        family: f, table: 'filter', name: CHAINS.fromWorkloadDispatch,
+        family: f,
+        table: 'filter',
+        name: CHAINS.fromWorkloadDispatch,
         rules: [...ifaces.map((i) => ['-i', i, '-g', fromWorkloadChain(i)]), ['-j', 'DROP']],
       });
       this.out.chainUpdated({
-        family: f, table: 'filter', name: CHAINS.toWorkloadDispatch,
+        family: f,
+        table: 'filter',
+        name: CHAINS.toWorkloadDispatch,
         rules: [...ifaces.map((i) => ['-o', i, '-g', toWorkloadChain(i)]), ['-j', 'DROP']],
       });
     }
@@ -103,7 +121,8 @@ export class EndpointChainRenderer {
   }
 
   #ifaceStillUsed(iface: string, family: IpFamily, exceptKey: string): boolean {
-    for (const [k, r] of this.#rendered) if (k !== exceptKey && r.iface === iface && r.families.includes(family)) return true;
+    for (const [k, r] of this.#rendered)
+      if (k !== exceptKey && r.iface === iface && r.families.includes(family)) return true;
     return false;
   }
 }

@@ -138,9 +138,15 @@ export class LocalEndpointResolver {
       if (pod === undefined || pod.nets.length === 0 || this.#regsByPod.has(pk)) return undefined;
       const [namespace, name] = splitPodKey(pk);
       return {
-        key, iface: workloadInterfaceName(namespace, name), namespace, pod: name,
-        ipv4Nets: pod.nets.filter((n) => !n.includes(':')).sort(), ipv6Nets: pod.nets.filter((n) => n.includes(':')).sort(),
-        labels: pod.labels, namespaceLabels: this.#namespaces.get(namespace) ?? EMPTY, mtu: this.mtu,
+        key,
+        iface: workloadInterfaceName(namespace, name),
+        namespace,
+        pod: name,
+        ipv4Nets: pod.nets.filter((n) => !n.includes(':')).sort(),
+        ipv6Nets: pod.nets.filter((n) => n.includes(':')).sort(),
+        labels: pod.labels,
+        namespaceLabels: this.#namespaces.get(namespace) ?? EMPTY,
+        mtu: this.mtu,
       };
     }
     const reg = this.#registrations.get(key);
@@ -148,12 +154,14 @@ export class LocalEndpointResolver {
     const pk = podKeyOf(reg);
     const pod = pk === undefined ? undefined : this.#pods.get(pk);
     return {
-      key, iface: reg.iface,
+      key,
+      iface: reg.iface,
       ...(reg.mac === undefined ? {} : { mac: reg.mac.toLowerCase() }),
       ...(reg.namespace === undefined ? {} : { namespace: reg.namespace }),
       ...(reg.pod === undefined ? {} : { pod: reg.pod }),
       ...(reg.containerId === undefined ? {} : { containerId: reg.containerId }),
-      ipv4Nets: sortedNets(reg.ipv4Nets), ipv6Nets: sortedNets(reg.ipv6Nets),
+      ipv4Nets: sortedNets(reg.ipv4Nets),
+      ipv6Nets: sortedNets(reg.ipv6Nets),
       labels: pod?.labels ?? reg.labels ?? EMPTY,
       namespaceLabels: reg.namespace === undefined ? EMPTY : (this.#namespaces.get(reg.namespace) ?? EMPTY),
       mtu: this.mtu,

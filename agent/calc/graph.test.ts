@@ -8,8 +8,13 @@ import type { CalcConfig, DesiredChain, WorkloadEndpointRegistration } from './t
 
 const CONFIG: CalcConfig = { nodeName: 'node-a', routingMode: 'host-gw', ipv4: true, ipv6: true, hostMtu: 1500 };
 const REG: WorkloadEndpointRegistration = {
-  key: 'k8s/c1', namespace: 'default', pod: 'web', iface: 'mgy0000000000a', mac: '0a:58:0a:01:00:05',
-  ipv4Nets: ['10.1.0.5/32'], ipv6Nets: ['fd00:1::5/128'],
+  key: 'k8s/c1',
+  namespace: 'default',
+  pod: 'web',
+  iface: 'mgy0000000000a',
+  mac: '0a:58:0a:01:00:05',
+  ipv4Nets: ['10.1.0.5/32'],
+  ipv6Nets: ['fd00:1::5/128'],
 };
 
 function graph(config = CONFIG) {
@@ -61,9 +66,15 @@ describe('CalcGraph: sequences of datastore states', () => {
     // 10.1.0.67 (node-b's block, allocated to node-a) has no route until a local endpoint claims it.
     expect(sink.ipsets.get('4|mgy4-masq-pools')?.members).toEqual(['10.1.0.0/16']);
     expect(sink.ipsets.get('6|mgy6-masq-pools')?.members).toEqual([]);
-    expect(sink.endpoints.get('k8s/c1')).toMatchObject({ labels: { app: 'web' }, namespaceLabels: { team: 'x' }, mtu: 1500 });
+    expect(sink.endpoints.get('k8s/c1')).toMatchObject({
+      labels: { app: 'web' },
+      namespaceLabels: { team: 'x' },
+      mtu: 1500,
+    });
     // Every chain jumped to is emitted before the chain jumping to it.
-    const order = sink.calls.filter((c) => c[0] === 'chainUpdated').map((c) => `${(c[1] as DesiredChain).family}|${(c[1] as DesiredChain).name}`);
+    const order = sink.calls
+      .filter((c) => c[0] === 'chainUpdated')
+      .map((c) => `${(c[1] as DesiredChain).family}|${(c[1] as DesiredChain).name}`);
     for (const c of sink.calls.filter((x) => x[0] === 'chainUpdated').map((x) => x[1] as DesiredChain)) {
       for (const r of c.rules) {
         const t = r[r.indexOf('-j') + 1] ?? r[r.indexOf('-g') + 1];
@@ -84,10 +95,12 @@ describe('CalcGraph: sequences of datastore states', () => {
     expect(sink.calls).toEqual([['routeUpdated', { dst: '10.1.0.64/26', kind: 'blackhole' }]]);
     sink.clear();
     g.upserted('Node', node('node-b', '10.0.0.22', 'fd00::2'));
-    expect(sink.calls.map((c) => c[1])).toEqual(expect.arrayContaining([
-      { dst: '10.1.0.128/26', kind: 'remote', nextHops: ['10.0.0.22'] },
-      { dst: '10.1.0.9/32', kind: 'remote', nextHops: ['10.0.0.22'] },
-    ]));
+    expect(sink.calls.map((c) => c[1])).toEqual(
+      expect.arrayContaining([
+        { dst: '10.1.0.128/26', kind: 'remote', nextHops: ['10.0.0.22'] },
+        { dst: '10.1.0.9/32', kind: 'remote', nextHops: ['10.0.0.22'] },
+      ]),
+    );
     expect(sink.calls.length).toBe(2);
     sink.clear();
     g.unregisterEndpoint('k8s/c1');
@@ -102,7 +115,10 @@ describe('CalcGraph: sequences of datastore states', () => {
   it('bgp mode: learned routes are programmed, and learnedRoutesInSync is passed on when BGP says so', () => {
     const { sink, g } = graph({ ...CONFIG, routingMode: 'bgp' });
     for (const [k, o] of CLUSTER) g.upserted(k, o);
-    g.learnedRoutesChanged([{ prefix: '10.1.0.64/26', nextHops: ['10.0.0.2'] }, { prefix: '0.0.0.0/0', nextHops: ['10.0.0.254'] }]);
+    g.learnedRoutesChanged([
+      { prefix: '10.1.0.64/26', nextHops: ['10.0.0.2'] },
+      { prefix: '0.0.0.0/0', nextHops: ['10.0.0.254'] },
+    ]);
     g.inSync();
     expect(sink.names).not.toContain('learnedRoutesInSync');
     expect(sink.routes.get('10.1.0.128/26')).toBeUndefined(); // no host-gw routes in bgp mode
@@ -117,7 +133,10 @@ describe('CalcGraph: sequences of datastore states', () => {
     g.inSync();
     sink.clear();
     g.policiesMatched('k8s/c1', { ingress: ['mgy-pi-deny'], egress: [] });
-    expect(sink.calls.map((c) => `${(c[1] as DesiredChain).family} ${(c[1] as DesiredChain).name}`)).toEqual(['4 mgy-tw-mgy0000000000a', '6 mgy-tw-mgy0000000000a']);
+    expect(sink.calls.map((c) => `${(c[1] as DesiredChain).family} ${(c[1] as DesiredChain).name}`)).toEqual([
+      '4 mgy-tw-mgy0000000000a',
+      '6 mgy-tw-mgy0000000000a',
+    ]);
   });
 
   it('any order of the same final state gives the same output (fast-check)', () => {

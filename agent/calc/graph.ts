@@ -36,7 +36,15 @@ import { RemoteAddressIndex } from './remote-address-index.js';
 import { RouteResolver } from './route-resolver.js';
 import { Sequencer } from './sequencer.js';
 import { renderStaticChains } from './static-chains.js';
-import type { CalcConfig, DataplaneSink, IpFamily, LearnedRoute, LocalEndpoint, ResourceUpdate, WorkloadEndpointRegistration } from './types.js';
+import type {
+  CalcConfig,
+  DataplaneSink,
+  IpFamily,
+  LearnedRoute,
+  LocalEndpoint,
+  ResourceUpdate,
+  WorkloadEndpointRegistration,
+} from './types.js';
 
 /** Kinds the graph reads today (the policy issue adds the policy kinds). */
 export const CALC_KINDS: readonly KindId[] = ['Node', 'Namespace', 'Pod', 'IPPool', 'IPAMBlock', 'BlockAffinity'];

@@ -59,7 +59,8 @@ export class NodeAddressIndex {
       const v6 = nodeAddress(node, 6);
       after = { ...(v4 === undefined ? {} : { v4 }), ...(v6 === undefined ? {} : { v6 }) };
     }
-    if (before?.v4 === after?.v4 && before?.v6 === after?.v6 && (before === undefined) === (after === undefined)) return;
+    if (before?.v4 === after?.v4 && before?.v6 === after?.v6 && (before === undefined) === (after === undefined))
+      return;
     if (after === undefined) this.#nodes.delete(name);
     else this.#nodes.set(name, after);
     this.out.nodeAddressChanged(name, after);

@@ -3,7 +3,15 @@ import { NO_POLICIES, PolicyResolver, type EndpointPolicyListener } from './poli
 import { recorder } from './testing/recorder.js';
 import type { LocalEndpoint } from './types.js';
 
-const EP: LocalEndpoint = { key: 'k', iface: 'mgyk', ipv4Nets: ['10.0.0.1/32'], ipv6Nets: [], labels: {}, namespaceLabels: {}, mtu: 1500 };
+const EP: LocalEndpoint = {
+  key: 'k',
+  iface: 'mgyk',
+  ipv4Nets: ['10.0.0.1/32'],
+  ipv6Nets: [],
+  labels: {},
+  namespaceLabels: {},
+  mtu: 1500,
+};
 
 describe('PolicyResolver (the policy seam)', () => {
   it('gives every endpoint no policies until the policy nodes say otherwise, and keeps matches across updates', () => {

@@ -10,14 +10,20 @@ describe('IpPoolIndex', () => {
     const idx = new IpPoolIndex([4, 6], sets, encap);
     idx.flush();
     expect(sets.calls.map((c) => [(c[1] as { name: string }).name, (c[1] as { members: string[] }).members])).toEqual([
-      ['mgy4-all-pools', []], ['mgy4-masq-pools', []], ['mgy6-all-pools', []], ['mgy6-masq-pools', []],
+      ['mgy4-all-pools', []],
+      ['mgy4-masq-pools', []],
+      ['mgy6-all-pools', []],
+      ['mgy6-masq-pools', []],
     ]);
     sets.calls.length = 0;
     idx.onPool('a', pool('a', '10.1.0.0/16', true));
     idx.onPool('b', pool('b', '10.2.0.0/16', false, { ipipMode: 'Always' }));
     idx.flush();
     expect(sets.calls).toEqual([
-      ['ipsetUpdated', { family: 4, name: 'mgy4-all-pools', type: 'hash:net', members: ['10.1.0.0/16', '10.2.0.0/16'] }],
+      [
+        'ipsetUpdated',
+        { family: 4, name: 'mgy4-all-pools', type: 'hash:net', members: ['10.1.0.0/16', '10.2.0.0/16'] },
+      ],
       ['ipsetUpdated', { family: 4, name: 'mgy4-masq-pools', type: 'hash:net', members: ['10.1.0.0/16'] }],
     ]);
     expect(encap.calls).toEqual([['encapOverheadChanged', 20]]);

@@ -54,11 +54,21 @@ export class IpPoolIndex {
     if (obj === undefined) {
       this.#pools.delete(key);
     } else {
-      const spec = (obj['spec'] ?? {}) as { cidr?: string; natOutgoing?: boolean; ipipMode?: string; vxlanMode?: string };
+      const spec = (obj['spec'] ?? {}) as {
+        cidr?: string;
+        natOutgoing?: boolean;
+        ipipMode?: string;
+        vxlanMode?: string;
+      };
       const c = spec.cidr === undefined ? undefined : canonicalCidr(spec.cidr);
       if (c === undefined) this.#pools.delete(key);
       else {
-        this.#pools.set(key, { cidr: c.cidr, family: c.family, natOutgoing: spec.natOutgoing === true, overhead: overheadOf(c.family, spec) });
+        this.#pools.set(key, {
+          cidr: c.cidr,
+          family: c.family,
+          natOutgoing: spec.natOutgoing === true,
+          overhead: overheadOf(c.family, spec),
+        });
         this.#dirty.add(c.family);
       }
     }
@@ -74,7 +84,10 @@ export class IpPoolIndex {
       this.sets.ipsetUpdated({ family, name: masqPoolsIpset(family), type: 'hash:net', members: masq });
     }
     this.#dirty.clear();
-    const overhead = Math.max(0, ...[...this.#pools.values()].filter((p) => this.families.includes(p.family)).map((p) => p.overhead));
+    const overhead = Math.max(
+      0,
+      ...[...this.#pools.values()].filter((p) => this.families.includes(p.family)).map((p) => p.overhead),
+    );
     if (overhead !== this.#overhead) {
       this.#overhead = overhead;
       this.encap.encapOverheadChanged(overhead);

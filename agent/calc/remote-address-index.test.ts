@@ -8,7 +8,13 @@ describe('RemoteAddressIndex', () => {
     const out = recorder<RemoteAddressListener>();
     const idx = new RemoteAddressIndex(out);
     idx.blockOwnerChanged('10.0.1.0/26', 'node-b');
-    idx.onBlock('b', block('10.0.1.0/26', 'node-b', [{ ordinal: 1, node: 'node-b' }, { ordinal: 5, node: 'node-c' }]));
+    idx.onBlock(
+      'b',
+      block('10.0.1.0/26', 'node-b', [
+        { ordinal: 1, node: 'node-b' },
+        { ordinal: 5, node: 'node-c' },
+      ]),
+    );
     idx.flush();
     expect(out.calls).toEqual([['addressNodeChanged', '10.0.1.5/32', 'node-c']]);
     // The block moves to node-c: the address is no longer borrowed.

@@ -43,7 +43,12 @@ function podAllocations(pod: Resource): Allocation[] {
 /** Allocations of a block made for a node other than the block's affine host. */
 function borrowedFromBlock(block: Resource): Allocation[] {
   const spec = block['spec'] as
-    | { cidr?: string; affinity?: string; allocations?: (number | null)[]; attributes?: { secondary?: Record<string, string> }[] }
+    | {
+        cidr?: string;
+        affinity?: string;
+        allocations?: (number | null)[];
+        attributes?: { secondary?: Record<string, string> }[];
+      }
     | undefined;
   const c = spec?.cidr === undefined ? undefined : canonicalCidr(spec.cidr);
   if (c === undefined || spec?.allocations === undefined) return [];
@@ -139,7 +144,10 @@ export class RemoteAddressIndex {
   #resolve(dst: string): string | undefined {
     const m = this.#claims.get(dst);
     if (m === undefined || m.size === 0) return undefined;
-    const pods = [...m].filter(([s]) => s.startsWith('pod:')).map(([, n]) => n).sort();
+    const pods = [...m]
+      .filter(([s]) => s.startsWith('pod:'))
+      .map(([, n]) => n)
+      .sort();
     const node = pods[0] ?? [...m.values()].sort()[0]!;
     // The owner of the most specific owned block holding dst (blocks do not overlap in practice).
     let owner: string | undefined;

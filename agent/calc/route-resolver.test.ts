@@ -55,12 +55,14 @@ describe('RouteResolver', () => {
     rr.addressNodeChanged('192.168.5.9/32', 'node-a');
     rr.addressNodeChanged('192.168.6.7/32', 'node-b');
     rr.flush();
-    expect(new Map(sink.calls.map((c) => [(c[1] as { dst: string }).dst, c[1]]))).toEqual(new Map([
-      ['192.168.5.0/26', { dst: '192.168.5.0/26', kind: 'remote', nextHops: ['10.0.0.2'] }],
-      ['192.168.6.0/26', { dst: '192.168.6.0/26', kind: 'blackhole' }],
-      ['192.168.5.9/32', { dst: '192.168.5.9/32', kind: 'workload', dev: 'mgy1' }],
-      ['192.168.6.7/32', { dst: '192.168.6.7/32', kind: 'remote', nextHops: ['10.0.0.2'] }],
-    ]));
+    expect(new Map(sink.calls.map((c) => [(c[1] as { dst: string }).dst, c[1]]))).toEqual(
+      new Map([
+        ['192.168.5.0/26', { dst: '192.168.5.0/26', kind: 'remote', nextHops: ['10.0.0.2'] }],
+        ['192.168.6.0/26', { dst: '192.168.6.0/26', kind: 'blackhole' }],
+        ['192.168.5.9/32', { dst: '192.168.5.9/32', kind: 'workload', dev: 'mgy1' }],
+        ['192.168.6.7/32', { dst: '192.168.6.7/32', kind: 'remote', nextHops: ['10.0.0.2'] }],
+      ]),
+    );
   });
 
   it('bgp mode: learned routes (ECMP sorted), local knowledge wins, withdrawals remove', () => {

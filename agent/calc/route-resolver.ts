@@ -117,7 +117,9 @@ export class RouteResolver {
     const wl = this.#workloads.get(dst);
     if (wl !== undefined && wl.size > 0) {
       // Registered endpoints before pod-derived ones (`pod:` keys), then the lowest key: deterministic.
-      const [, dev] = [...wl].sort(([a], [b]) => Number(a.startsWith('pod:')) - Number(b.startsWith('pod:')) || (a < b ? -1 : 1))[0]!;
+      const [, dev] = [...wl].sort(
+        ([a], [b]) => Number(a.startsWith('pod:')) - Number(b.startsWith('pod:')) || (a < b ? -1 : 1),
+      )[0]!;
       return { dst, kind: 'workload', dev };
     }
     const owner = this.#blockOwner.get(dst);

@@ -3,7 +3,12 @@ import { Sequencer } from './sequencer.js';
 import { RecordingSink } from './testing/fixtures.js';
 import type { DesiredChain } from './types.js';
 
-const chain = (name: string, ...targets: string[]): DesiredChain => ({ family: 4, table: 'filter', name, rules: targets.map((t) => ['-j', t]) });
+const chain = (name: string, ...targets: string[]): DesiredChain => ({
+  family: 4,
+  table: 'filter',
+  name,
+  rules: targets.map((t) => ['-j', t]),
+});
 
 describe('Sequencer', () => {
   it('emits nothing before in-sync, then everything followed by inSync', () => {
@@ -37,9 +42,11 @@ describe('Sequencer', () => {
     seq.ipsetRemoved(4, 'mgy4-old');
     seq.flush();
     // Removals of never-emitted keys (10.0.0.9/32, mgy4-old) are dropped.
-    expect(sink.calls.map((c) => (c[0] === 'chainUpdated' ? `+${(c[1] as DesiredChain).name}` : c[0] === 'chainRemoved' ? `-${c[3]}` : c[0]))).toEqual([
-      'ipsetUpdated', '+mgy-new', '+mgy-top', 'routeUpdated', '-mgy-a', '-mgy-b', '-mgy-c',
-    ]);
+    expect(
+      sink.calls.map((c) =>
+        c[0] === 'chainUpdated' ? `+${(c[1] as DesiredChain).name}` : c[0] === 'chainRemoved' ? `-${c[3]}` : c[0],
+      ),
+    ).toEqual(['ipsetUpdated', '+mgy-new', '+mgy-top', 'routeUpdated', '-mgy-a', '-mgy-b', '-mgy-c']);
   });
 
   it('coalesces: an unchanged value is not re-emitted, update+remove in one batch of a new key is nothing', () => {

@@ -12,7 +12,15 @@
  * once, then `sink.inSync()`. So a restarting agent never programs (or removes) anything from a
  * half-loaded datastore.
  */
-import type { ChainTable, DataplaneSink, DesiredChain, DesiredIpset, DesiredRoute, IpFamily, LocalEndpoint } from './types.js';
+import type {
+  ChainTable,
+  DataplaneSink,
+  DesiredChain,
+  DesiredIpset,
+  DesiredRoute,
+  IpFamily,
+  LocalEndpoint,
+} from './types.js';
 
 interface Category<V> {
   /** Pending since the last flush: a value, or null for a removal. */
@@ -32,7 +40,8 @@ const ipsetKey = (family: IpFamily, name: string): string => `${family}|${name}`
 export function chainTargets(chain: DesiredChain): string[] {
   const out: string[] = [];
   for (const r of chain.rules) {
-    for (let i = 0; i < r.length - 1; i++) if ((r[i] === '-j' || r[i] === '-g') && r[i + 1]!.startsWith('mgy-')) out.push(r[i + 1]!);
+    for (let i = 0; i < r.length - 1; i++)
+      if ((r[i] === '-j' || r[i] === '-g') && r[i + 1]!.startsWith('mgy-')) out.push(r[i + 1]!);
   }
   return out;
 }
@@ -124,7 +133,6 @@ export class Sequencer implements Omit<DataplaneSink, 'inSync' | 'learnedRoutesI
       this.sink.learnedRoutesInSync();
     }
   }
-
 }
 
 function drain<V>(c: Category<V>): { updates: V[]; removals: string[] } {

@@ -31,7 +31,21 @@ export function renderStaticChains(family: IpFamily): DesiredChain[] {
     filter(CHAINS.output, [['-o', WL, '-j', 'RETURN']]),
     nat(CHAINS.postrouting, [['-j', CHAINS.natOutgoing]]),
     nat(CHAINS.natOutgoing, [
-      ['-m', 'set', '--match-set', masqPoolsIpset(family), 'src', '-m', 'set', '!', '--match-set', allPoolsIpset(family), 'dst', '-j', 'MASQUERADE'],
+      [
+        '-m',
+        'set',
+        '--match-set',
+        masqPoolsIpset(family),
+        'src',
+        '-m',
+        'set',
+        '!',
+        '--match-set',
+        allPoolsIpset(family),
+        'dst',
+        '-j',
+        'MASQUERADE',
+      ],
     ]),
   ];
 }

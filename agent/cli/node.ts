@@ -13,7 +13,9 @@ export const DEFAULT_NODE_SOCKET = '/run/margay/bgp.sock';
 function duration(s: number): string {
   const t = Math.max(0, Math.floor(s));
   const d = Math.floor(t / 86_400);
-  const hms = [Math.floor((t % 86_400) / 3600), Math.floor((t % 3600) / 60), t % 60].map((n) => String(n).padStart(2, '0')).join(':');
+  const hms = [Math.floor((t % 86_400) / 3600), Math.floor((t % 3600) / 60), t % 60]
+    .map((n) => String(n).padStart(2, '0'))
+    .join(':');
   return d > 0 ? `${d}d${hms}` : hms;
 }
 
@@ -40,10 +42,17 @@ export function formatNodeStatus(peers: readonly PeerStatusView[]): string {
     out.push(`${fam} BGP status`);
     if (list.length === 0) out.push(`No ${fam} peers found.`);
     else {
-      out.push(table(list.map((p) => [
-        p.address, peerType(p), p.state === 'Established' ? 'up' : 'start', duration(p.uptimeSeconds),
-        p.state === 'Established' ? 'Established' : `${p.state}${p.lastError ? ` ${p.lastError}` : ''}`,
-      ])));
+      out.push(
+        table(
+          list.map((p) => [
+            p.address,
+            peerType(p),
+            p.state === 'Established' ? 'up' : 'start',
+            duration(p.uptimeSeconds),
+            p.state === 'Established' ? 'Established' : `${p.state}${p.lastError ? ` ${p.lastError}` : ''}`,
+          ]),
+        ),
+      );
     }
     out.push('');
   }
@@ -51,14 +60,19 @@ export function formatNodeStatus(peers: readonly PeerStatusView[]): string {
 }
 
 export const NODE_GROUP: CommandGroup = {
-  summary: 'this node\'s agent (margay-node): BGP session status',
+  summary: "this node's agent (margay-node): BGP session status",
   commands: {
     status: {
-      summary: 'show the node\'s BGP peers and their states, like calicoctl node status',
+      summary: "show the node's BGP peers and their states, like calicoctl node status",
       usage: 'margayctl node status [--socket PATH (default /run/margay/bgp.sock)] [-o json]',
       async run(args, io) {
-        const { values } = parseArgs({ args, options: { socket: { type: 'string', default: DEFAULT_NODE_SOCKET }, output: { type: 'string', short: 'o' } }, strict: true });
-        if (values.output !== undefined && values.output !== 'json') throw new UsageError(`unknown output format "${values.output}" (use -o json)`);
+        const { values } = parseArgs({
+          args,
+          options: { socket: { type: 'string', default: DEFAULT_NODE_SOCKET }, output: { type: 'string', short: 'o' } },
+          strict: true,
+        });
+        if (values.output !== undefined && values.output !== 'json')
+          throw new UsageError(`unknown output format "${values.output}" (use -o json)`);
         let peers: readonly PeerStatusView[];
         try {
           peers = await new ControlClient(values.socket).peers();

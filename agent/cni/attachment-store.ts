@@ -35,7 +35,8 @@ export function attachmentKey(network: string, containerId: string, ifName: stri
   return `${network}/${containerId}/${ifName}`;
 }
 
-export const keyOf = (r: Pick<AttachmentRecord, 'network' | 'containerId' | 'ifName'>): string => attachmentKey(r.network, r.containerId, r.ifName);
+export const keyOf = (r: Pick<AttachmentRecord, 'network' | 'containerId' | 'ifName'>): string =>
+  attachmentKey(r.network, r.containerId, r.ifName);
 
 const fileOf = (key: string): string => `${createHash('sha1').update(key).digest('hex')}.json`;
 
@@ -55,7 +56,8 @@ export class AttachmentStore {
       const path = join(this.dir, name);
       try {
         const r = JSON.parse(await readFile(path, 'utf8')) as AttachmentRecord;
-        if (typeof r.hostIf !== 'string' || !Array.isArray(r.addresses) || fileOf(keyOf(r)) !== name) throw new CniStateError(`${path} is not an attachment record`);
+        if (typeof r.hostIf !== 'string' || !Array.isArray(r.addresses) || fileOf(keyOf(r)) !== name)
+          throw new CniStateError(`${path} is not an attachment record`);
         this.#records.set(keyOf(r), r);
       } catch (err) {
         this.log.warn({ err, file: path }, 'unreadable attachment record moved aside');

@@ -14,7 +14,12 @@ import { MapPods, MemoryIpam, RecordingEndpoints } from './testing/fakes.js';
 // DEL's idempotence. The real kernel is exercised by test/cni/*.int.test.ts.
 const log = silentLogger();
 const CONF = JSON.stringify({ cniVersion: '1.0.0', name: 'net', type: 'margay', ipam: { type: 'margay-ipam' } });
-const env = (cmd: string, id: string) => ({ CNI_COMMAND: cmd, CNI_CONTAINERID: id, CNI_NETNS: `/run/netns/${id}`, CNI_IFNAME: 'eth0' });
+const env = (cmd: string, id: string) => ({
+  CNI_COMMAND: cmd,
+  CNI_CONTAINERID: id,
+  CNI_NETNS: `/run/netns/${id}`,
+  CNI_IFNAME: 'eth0',
+});
 
 let dir: string;
 let h: CniHandler;
@@ -31,7 +36,17 @@ beforeEach(async () => {
   endpoints = new RecordingEndpoints();
   store = new AttachmentStore(dir, log);
   await store.load();
-  h = new CniHandler({ nodeName: 'n', ipam, endpoints, pods: new MapPods(), veths, sysctl, store, log, mtu: () => 1450 });
+  h = new CniHandler({
+    nodeName: 'n',
+    ipam,
+    endpoints,
+    pods: new MapPods(),
+    veths,
+    sysctl,
+    store,
+    log,
+    mtu: () => 1450,
+  });
 });
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });

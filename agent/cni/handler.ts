@@ -1,4 +1,13 @@
-import { CNI_ERROR, CniError, MARGAY_CNI_ERROR, POD_GATEWAY, ipamAddresses, renderResult, type CniRequest, type CniResult } from '../../cni/index.js';
+import {
+  CNI_ERROR,
+  CniError,
+  MARGAY_CNI_ERROR,
+  POD_GATEWAY,
+  ipamAddresses,
+  renderResult,
+  type CniRequest,
+  type CniResult,
+} from '../../cni/index.js';
 import { MargayError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import { OWNERSHIP, type SysctlOps, type WorkloadVethOps, type WorkloadVethSpec } from '../../src/kernel/index.js';
@@ -45,7 +54,8 @@ type Undo = { readonly what: string; readonly run: () => Promise<void> | void };
 
 const ipamCode = (err: unknown): number => {
   const code = err instanceof MargayError ? err.code : undefined;
-  if (code === 'MGY_IPAM_EXHAUSTED') return (err as { retryable?: boolean }).retryable ? CNI_ERROR.tryAgainLater : MARGAY_CNI_ERROR.poolExhausted;
+  if (code === 'MGY_IPAM_EXHAUSTED')
+    return (err as { retryable?: boolean }).retryable ? CNI_ERROR.tryAgainLater : MARGAY_CNI_ERROR.poolExhausted;
   if (code === 'MGY_IPAM_NO_POOL') return MARGAY_CNI_ERROR.poolExhausted;
   if (code === 'MGY_IPAM_CONTENDED' || code === 'MGY_DATASTORE_UNAVAILABLE') return CNI_ERROR.tryAgainLater;
   return MARGAY_CNI_ERROR.ipamFailed;
@@ -74,7 +84,11 @@ export class CniHandler {
         await this.#gc(req, log);
         return null;
       case 'VERSION':
-        throw new CniError(CNI_ERROR.invalidEnvironment, 'invalid environment', 'VERSION is answered by the plugin itself');
+        throw new CniError(
+          CNI_ERROR.invalidEnvironment,
+          'invalid environment',
+          'VERSION is answered by the plugin itself',
+        );
     }
   }
 
@@ -124,53 +138,93 @@ export class CniHandler {
       if (ipamType === 'margay-ipam') {
         undos.push({ what: 'release IPAM handle', run: () => this.o.ipam.release(handleId) });
         try {
-          addresses = (await this.o.ipam.assign({
-            handleId, containerId, ifName, ...(id ?? {}), ...(podObject !== undefined ? { podObject } : {}),
-            ipamConfig: (req.config.raw.ipam as Record<string, unknown> | undefined) ?? {},
-          })).map(hostCidr);
+          addresses = (
+            await this.o.ipam.assign({
+              handleId,
+              containerId,
+              ifName,
+              ...(id ?? {}),
+              ...(podObject !== undefined ? { podObject } : {}),
+              ipamConfig: (req.config.raw.ipam as Record<string, unknown> | undefined) ?? {},
+            })
+          ).map(hostCidr);
         } catch (err) {
-          throw new CniError(ipamCode(err), 'IP address assignment failed', err instanceof Error ? err.message : String(err));
+          throw new CniError(
+            ipamCode(err),
+            'IP address assignment failed',
+            err instanceof Error ? err.message : String(err),
+          );
         }
       } else {
         undos.push({ what: `${ipamType} DEL`, run: async () => void (await this.#delegate(req, 'DEL')) });
         addresses = ipamAddresses(await this.#delegate(req, 'ADD')).map(hostCidr);
       }
       lap('ipam');
-      const hostIf = id === undefined ? hostIfName(undefined, containerId, ifName) : hostIfName(id, containerId, ifName);
+      const hostIf =
+        id === undefined ? hostIfName(undefined, containerId, ifName) : hostIfName(id, containerId, ifName);
       const spec: WorkloadVethSpec = {
-        hostIf, podIf: ifName, netnsPath: req.netns!, mtu: req.config.mtu ?? this.o.mtu(), hostMac: HOST_VETH_MAC,
-        podMac: randomPodMac(), owner: containerId, addresses, gateways: POD_GATEWAY, routeProto: OWNERSHIP.routeProtocol.workload,
+        hostIf,
+        podIf: ifName,
+        netnsPath: req.netns!,
+        mtu: req.config.mtu ?? this.o.mtu(),
+        hostMac: HOST_VETH_MAC,
+        podMac: randomPodMac(),
+        owner: containerId,
+        addresses,
+        gateways: POD_GATEWAY,
+        routeProto: OWNERSHIP.routeProtocol.workload,
       };
       await this.#createVeth(spec, key, log, undos);
       lap('host veth');
       const record: AttachmentRecord = {
-        network, containerId, ifName, netns: spec.netnsPath, hostIf, podMac: spec.podMac, mtu: spec.mtu, addresses, ipamType, handleId,
+        network,
+        containerId,
+        ifName,
+        netns: spec.netnsPath,
+        hostIf,
+        podMac: spec.podMac,
+        mtu: spec.mtu,
+        addresses,
+        ipamType,
+        handleId,
         ...(id ?? {}),
       };
       // Independent of each other once the pair exists: host sysctls, the pod side, the record.
       undos.push({ what: 'delete attachment record', run: () => this.o.store.delete(key) });
       const parallel = await Promise.allSettled([
-        step('host interface settings', MARGAY_CNI_ERROR.interfaceSetupFailed, () => this.o.sysctl.setMany(hostSysctls(hostIf, addresses))),
+        step('host interface settings', MARGAY_CNI_ERROR.interfaceSetupFailed, () =>
+          this.o.sysctl.setMany(hostSysctls(hostIf, addresses)),
+        ),
         step('pod interface setup', MARGAY_CNI_ERROR.interfaceSetupFailed, () => this.o.veths.configurePodSide(spec)),
         step('attachment record', CNI_ERROR.ioFailure, () => this.o.store.save(record)),
       ]);
       const failed = parallel.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed !== undefined) throw failed.reason;
-      await step('endpoint registration', MARGAY_CNI_ERROR.endpointFailed, async () => this.o.endpoints.register(registration(record, podObject)), {
-        what: 'unregister endpoint', run: () => this.o.endpoints.unregister(key),
-      });
+      await step(
+        'endpoint registration',
+        MARGAY_CNI_ERROR.endpointFailed,
+        async () => this.o.endpoints.register(registration(record, podObject)),
+        {
+          what: 'unregister endpoint',
+          run: () => this.o.endpoints.unregister(key),
+        },
+      );
       await this.#waitProgrammed(key, log);
       lap('wait programmed');
       this.o.onSteps?.(steps);
-      return renderResult(req.config.cniVersion, {
-        host: { name: hostIf, mac: HOST_VETH_MAC, mtu: spec.mtu },
-        pod: { name: ifName, mac: spec.podMac, mtu: spec.mtu, sandbox: spec.netnsPath },
-        addresses,
-        routes: [
-          ...(addresses.some((a) => !a.includes(':')) ? [{ dst: '0.0.0.0/0', gw: POD_GATEWAY[4] }] : []),
-          ...(addresses.some((a) => a.includes(':')) ? [{ dst: '::/0', gw: POD_GATEWAY[6] }] : []),
-        ],
-      }, req.config.prevResult);
+      return renderResult(
+        req.config.cniVersion,
+        {
+          host: { name: hostIf, mac: HOST_VETH_MAC, mtu: spec.mtu },
+          pod: { name: ifName, mac: spec.podMac, mtu: spec.mtu, sandbox: spec.netnsPath },
+          addresses,
+          routes: [
+            ...(addresses.some((a) => !a.includes(':')) ? [{ dst: '0.0.0.0/0', gw: POD_GATEWAY[4] }] : []),
+            ...(addresses.some((a) => a.includes(':')) ? [{ dst: '::/0', gw: POD_GATEWAY[6] }] : []),
+          ],
+        },
+        req.config.prevResult,
+      );
     } catch (err) {
       await this.#undo(undos, log, err);
       if (err instanceof CniError) throw err;
@@ -190,15 +244,23 @@ export class CniHandler {
         const firstLineExists = /File exists/.test(text) && /-:1\b/.test(text);
         if (!firstLineExists) {
           // A later line failed: the pair exists and is ours, remove it.
-          await this.o.veths.remove(spec.hostIf).catch((e: unknown) => log.error({ err: e, hostIf: spec.hostIf }, 'could not remove a half-made veth'));
+          await this.o.veths
+            .remove(spec.hostIf)
+            .catch((e: unknown) => log.error({ err: e, hostIf: spec.hostIf }, 'could not remove a half-made veth'));
           throw new CniError(MARGAY_CNI_ERROR.interfaceSetupFailed, 'interface setup failed', text);
         }
         const owner = await this.o.veths.ownerOf(spec.hostIf);
         if (owner === undefined || attempt > 0) {
-          throw new CniError(MARGAY_CNI_ERROR.interfaceSetupFailed, 'interface setup failed',
-            `${spec.podIf} already exists in ${spec.netnsPath}, or ${spec.hostIf} could not be taken over: ${text}`);
+          throw new CniError(
+            MARGAY_CNI_ERROR.interfaceSetupFailed,
+            'interface setup failed',
+            `${spec.podIf} already exists in ${spec.netnsPath}, or ${spec.hostIf} could not be taken over: ${text}`,
+          );
         }
-        log.warn({ hostIf: spec.hostIf, previousOwner: owner }, 'host veth name held by an earlier container of the same pod: replacing it');
+        log.warn(
+          { hostIf: spec.hostIf, previousOwner: owner },
+          'host veth name held by an earlier container of the same pod: replacing it',
+        );
         for (const other of this.o.store.othersOn(spec.hostIf, key)) this.o.endpoints.unregister(keyOf(other));
         await this.o.veths.remove(spec.hostIf);
       }
@@ -210,7 +272,10 @@ export class CniHandler {
       try {
         await u.run();
       } catch (err) {
-        log.error({ err, step: u.what, cause: cause instanceof Error ? cause.message : String(cause) }, 'cleanup after a failed ADD failed');
+        log.error(
+          { err, step: u.what, cause: cause instanceof Error ? cause.message : String(cause) },
+          'cleanup after a failed ADD failed',
+        );
       }
     }
   }
@@ -218,7 +283,8 @@ export class CniHandler {
   async #waitProgrammed(key: string, log: Logger): Promise<void> {
     const t = this.o.programmedTimeoutMs ?? 0;
     if (t <= 0 || this.o.endpoints.waitProgrammed === undefined) return;
-    if (!(await this.o.endpoints.waitProgrammed(key, t))) log.warn({ key, timeoutMs: t }, 'endpoint not programmed in time; answering ADD anyway');
+    if (!(await this.o.endpoints.waitProgrammed(key, t)))
+      log.warn({ key, timeoutMs: t }, 'endpoint not programmed in time; answering ADD anyway');
   }
 
   async #pod(id: PodIdentity) {
@@ -226,23 +292,38 @@ export class CniHandler {
     try {
       pod = await this.o.pods.getPod(id.namespace, id.pod);
     } catch (err) {
-      throw new CniError(CNI_ERROR.tryAgainLater, 'datastore unavailable', `reading Pod ${id.namespace}/${id.pod}: ${(err as Error).message}`);
+      throw new CniError(
+        CNI_ERROR.tryAgainLater,
+        'datastore unavailable',
+        `reading Pod ${id.namespace}/${id.pod}: ${(err as Error).message}`,
+      );
     }
     if (pod === undefined) {
-      throw new CniError(MARGAY_CNI_ERROR.podNotFound, `pod ${id.namespace}/${id.pod} does not exist`,
-        `the datastore has no Pod ${id.namespace}/${id.pod}; the Pod object must exist before its CNI ADD (in file mode, apply it first)`);
+      throw new CniError(
+        MARGAY_CNI_ERROR.podNotFound,
+        `pod ${id.namespace}/${id.pod} does not exist`,
+        `the datastore has no Pod ${id.namespace}/${id.pod}; the Pod object must exist before its CNI ADD (in file mode, apply it first)`,
+      );
     }
     return pod;
   }
 
   async #delegate(req: CniRequest, command: 'ADD' | 'DEL' | 'CHECK'): Promise<unknown> {
     const env: Record<string, string> = {
-      CNI_CONTAINERID: req.containerId ?? '', CNI_IFNAME: req.ifName ?? '',
-      CNI_ARGS: Object.entries(req.args).map(([k, v]) => `${k}=${v}`).join(';'),
+      CNI_CONTAINERID: req.containerId ?? '',
+      CNI_IFNAME: req.ifName ?? '',
+      CNI_ARGS: Object.entries(req.args)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(';'),
       ...(req.netns !== undefined ? { CNI_NETNS: req.netns } : {}),
     };
     return invokeIpamPlugin({
-      type: req.config.ipamType, command, path: req.path, env, stdin: JSON.stringify(req.config.raw), timeoutMs: this.o.delegateTimeoutMs ?? 30_000,
+      type: req.config.ipamType,
+      command,
+      path: req.path,
+      env,
+      stdin: JSON.stringify(req.config.raw),
+      timeoutMs: this.o.delegateTimeoutMs ?? 30_000,
     });
   }
 
@@ -252,9 +333,10 @@ export class CniHandler {
     const id = podIdentity(req.args);
     const hostIf = rec?.hostIf ?? hostIfName(id, req.containerId!, req.ifName!);
     // Ours for sure when our record names it and no other record does; otherwise ask the kernel.
-    const mine = rec !== undefined && this.o.store.othersOn(hostIf, key).length === 0
-      ? true
-      : (await this.o.veths.ownerOf(hostIf)) === req.containerId;
+    const mine =
+      rec !== undefined && this.o.store.othersOn(hostIf, key).length === 0
+        ? true
+        : (await this.o.veths.ownerOf(hostIf)) === req.containerId;
     if (mine) await this.o.veths.remove(hostIf);
     this.o.endpoints.unregister(key);
     const ipamType = rec?.ipamType ?? req.config.ipamType;
@@ -275,17 +357,21 @@ export class CniHandler {
     const fail = (what: string): never => {
       throw new CniError(MARGAY_CNI_ERROR.checkFailed, 'attachment is not as ADD made it', what);
     };
-    if (req.config.prevResult === undefined) throw new CniError(CNI_ERROR.invalidNetworkConfig, 'invalid network configuration', 'CHECK needs prevResult');
+    if (req.config.prevResult === undefined)
+      throw new CniError(CNI_ERROR.invalidNetworkConfig, 'invalid network configuration', 'CHECK needs prevResult');
     const rec = this.o.store.get(this.#key(req));
-    if (rec === undefined) throw new CniError(CNI_ERROR.unknownContainer, 'unknown container', `no attachment for ${this.#key(req)}`);
+    if (rec === undefined)
+      throw new CniError(CNI_ERROR.unknownContainer, 'unknown container', `no attachment for ${this.#key(req)}`);
     const prevIps = ((req.config.prevResult.ips as { address?: string }[] | undefined) ?? []).map((i) => i.address);
     for (const a of rec.addresses) if (!prevIps.includes(a)) fail(`prevResult lacks ${a}`);
-    if ((await this.o.veths.ownerOf(rec.hostIf)) !== rec.containerId) fail(`host veth ${rec.hostIf} is missing or belongs to another container`);
+    if ((await this.o.veths.ownerOf(rec.hostIf)) !== rec.containerId)
+      fail(`host veth ${rec.hostIf} is missing or belongs to another container`);
     const pod = await this.o.veths.inspectPod(rec.netns, rec.ifName);
     if (!pod.exists) fail(`${rec.ifName} is missing in ${rec.netns}`);
     if (!pod.up) fail(`${rec.ifName} is down`);
     for (const a of rec.addresses) if (!pod.addresses.includes(a)) fail(`${rec.ifName} lacks ${a}`);
-    if (rec.addresses.some((a) => !a.includes(':')) && !pod.defaultVia.includes(POD_GATEWAY[4])) fail(`no default route via ${POD_GATEWAY[4]}`);
+    if (rec.addresses.some((a) => !a.includes(':')) && !pod.defaultVia.includes(POD_GATEWAY[4]))
+      fail(`no default route via ${POD_GATEWAY[4]}`);
     if (rec.ipamType !== 'margay-ipam') await this.#delegate(req, 'CHECK');
   }
 
@@ -297,12 +383,19 @@ export class CniHandler {
     } catch (err) {
       throw new CniError(CNI_ERROR.pluginNotAvailable, 'IPAM not available', (err as Error).message);
     }
-    if (!room) throw new CniError(CNI_ERROR.pluginNotAvailableLimitedResources, 'no free IP addresses', `no IP pool usable by node ${this.o.nodeName} has a free address`);
+    if (!room)
+      throw new CniError(
+        CNI_ERROR.pluginNotAvailableLimitedResources,
+        'no free IP addresses',
+        `no IP pool usable by node ${this.o.nodeName} has a free address`,
+      );
   }
 
   async #gc(req: CniRequest, log: Logger): Promise<void> {
     const network = req.config.name;
-    const valid = new Set((req.config.validAttachments ?? []).map((a) => attachmentKey(network, a.containerId, a.ifName)));
+    const valid = new Set(
+      (req.config.validAttachments ?? []).map((a) => attachmentKey(network, a.containerId, a.ifName)),
+    );
     const validContainers = new Set((req.config.validAttachments ?? []).map((a) => a.containerId));
     let removed = 0;
     for (const rec of this.o.store.all()) {
@@ -310,7 +403,11 @@ export class CniHandler {
       await this.#locks.run(keyOf(rec), async () => {
         const r = this.o.store.get(keyOf(rec));
         if (r === undefined) return; // deleted meanwhile
-        if (this.o.store.othersOn(r.hostIf, keyOf(r)).length === 0 || (await this.o.veths.ownerOf(r.hostIf)) === r.containerId) await this.o.veths.remove(r.hostIf);
+        if (
+          this.o.store.othersOn(r.hostIf, keyOf(r)).length === 0 ||
+          (await this.o.veths.ownerOf(r.hostIf)) === r.containerId
+        )
+          await this.o.veths.remove(r.hostIf);
         this.o.endpoints.unregister(keyOf(r));
         if (r.ipamType === 'margay-ipam') await this.o.ipam.release(r.handleId);
         await this.o.store.delete(keyOf(r));
@@ -352,7 +449,10 @@ function hostSysctls(hostIf: string, addresses: readonly string[]): Record<strin
 
 function registration(r: AttachmentRecord, pod?: { metadata: { labels?: Readonly<Record<string, string>> } }) {
   return {
-    key: keyOf(r), iface: r.hostIf, mac: r.podMac, containerId: r.containerId,
+    key: keyOf(r),
+    iface: r.hostIf,
+    mac: r.podMac,
+    containerId: r.containerId,
     ...(r.namespace !== undefined ? { namespace: r.namespace } : {}),
     ...(r.pod !== undefined ? { pod: r.pod } : {}),
     ipv4Nets: r.addresses.filter((a) => !a.includes(':')),

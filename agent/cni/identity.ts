@@ -15,10 +15,21 @@ export function podIdentity(args: Readonly<Record<string, string>>): PodIdentity
   const pod = args.K8S_POD_NAME;
   if (namespace === undefined && pod === undefined) return undefined;
   if (!namespace || !pod) {
-    throw new CniError(CNI_ERROR.invalidEnvironment, 'invalid environment', 'CNI_ARGS must give both K8S_POD_NAMESPACE and K8S_POD_NAME, or neither');
+    throw new CniError(
+      CNI_ERROR.invalidEnvironment,
+      'invalid environment',
+      'CNI_ARGS must give both K8S_POD_NAMESPACE and K8S_POD_NAME, or neither',
+    );
   }
-  const p = dnsLabelProblem(namespace) ?? (dnsSubdomainProblem(pod) === undefined ? undefined : `K8S_POD_NAME: ${dnsSubdomainProblem(pod)}`);
-  if (p !== undefined) throw new CniError(CNI_ERROR.invalidEnvironment, 'invalid environment', `CNI_ARGS pod identity ${namespace}/${pod}: ${p}`);
+  const p =
+    dnsLabelProblem(namespace) ??
+    (dnsSubdomainProblem(pod) === undefined ? undefined : `K8S_POD_NAME: ${dnsSubdomainProblem(pod)}`);
+  if (p !== undefined)
+    throw new CniError(
+      CNI_ERROR.invalidEnvironment,
+      'invalid environment',
+      `CNI_ARGS pod identity ${namespace}/${pod}: ${p}`,
+    );
   return { namespace, pod };
 }
 

@@ -18,5 +18,11 @@
  * the socket by itself (cni/wire.ts `defaultSocketPath`). docs/cni.md describes the whole flow.
  */
 export { CniServer, CniSocketInUseError, type CniServerOptions } from './server.js';
-export type { CniIpam, EndpointRegistry, IpamAssignRequest, PodDirectory, WorkloadEndpointRegistration } from './ports.js';
+export type {
+  CniIpam,
+  EndpointRegistry,
+  IpamAssignRequest,
+  PodDirectory,
+  WorkloadEndpointRegistration,
+} from './ports.js';
 export { hostIfName } from './identity.js';

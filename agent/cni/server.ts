@@ -3,8 +3,17 @@ import { createConnection } from 'node:net';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import {
-  CNI_ERROR, CniError, EXEC_PATH, EXIT_HEADER, MAX_REQUEST_BYTES, answerVersion, decodeExecRequest, defaultSocketPath,
-  parseRequest, versionResult, WireError,
+  CNI_ERROR,
+  CniError,
+  EXEC_PATH,
+  EXIT_HEADER,
+  MAX_REQUEST_BYTES,
+  answerVersion,
+  decodeExecRequest,
+  defaultSocketPath,
+  parseRequest,
+  versionResult,
+  WireError,
 } from '../../cni/index.js';
 import { InvariantError, MargayError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
@@ -81,15 +90,26 @@ export class CniServer {
     const socketPath = this.o.socketPath ?? defaultSocketPath(ino, runDir);
     const log = this.o.log;
     const runner = this.o.runner ?? new ExecaCommandRunner(log.child({ component: 'kernel' }));
-    const store = new AttachmentStore(this.o.stateDir ?? join(runDir, `cni-${ino}.d`), log.child({ component: 'cni-state' }));
+    const store = new AttachmentStore(
+      this.o.stateDir ?? join(runDir, `cni-${ino}.d`),
+      log.child({ component: 'cni-state' }),
+    );
     const records = await store.load();
     for (const r of records) this.o.endpoints.register(endpointRegistration(r));
-    if (records.length > 0) log.info({ attachments: records.length }, 're-registered endpoints of existing attachments');
+    if (records.length > 0)
+      log.info({ attachments: records.length }, 're-registered endpoints of existing attachments');
     this.#store = store;
     this.#handler = new CniHandler({
-      nodeName: this.o.nodeName, ipam: this.o.ipam, endpoints: this.o.endpoints, pods: this.o.pods, store, log,
+      nodeName: this.o.nodeName,
+      ipam: this.o.ipam,
+      endpoints: this.o.endpoints,
+      pods: this.o.pods,
+      store,
+      log,
       veths: this.o.veths ?? new IpWorkloadVethOps(runner, log.child({ component: 'kernel', adapter: 'veth' })),
-      sysctl: this.o.sysctl ?? new ProcSysctlOps(runner, log.child({ component: 'kernel', adapter: 'sysctl' }), undefined, { direct: true }),
+      sysctl:
+        this.o.sysctl ??
+        new ProcSysctlOps(runner, log.child({ component: 'kernel', adapter: 'sysctl' }), undefined, { direct: true }),
       mtu: this.o.mtu ?? (() => 1500),
       ...(this.o.programmedTimeoutMs !== undefined ? { programmedTimeoutMs: this.o.programmedTimeoutMs } : {}),
       ...(this.o.onSteps !== undefined ? { onSteps: this.o.onSteps } : {}),
@@ -131,9 +151,10 @@ export class CniServer {
     const link = this.#link;
     this.#link = undefined;
     // Only our own link: another agent may have replaced it since.
-    if (link !== undefined && (await readlink(link).catch(() => undefined)) === this.socketPath) await unlink(link).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-    });
+    if (link !== undefined && (await readlink(link).catch(() => undefined)) === this.socketPath)
+      await unlink(link).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
   }
 
   async #placeLink(link: string, target: string): Promise<void> {
@@ -143,7 +164,10 @@ export class CniServer {
       await symlink(target, link);
       this.#link = link;
     } catch (err) {
-      this.o.log.warn({ err, link, socket: target }, 'could not place the discovery link: plugins need agentSocket in their netconf');
+      this.o.log.warn(
+        { err, link, socket: target },
+        'could not place the discovery link: plugins need agentSocket in their netconf',
+      );
     }
   }
 
@@ -164,7 +188,16 @@ export class CniServer {
       size += c.length;
       if (size > MAX_REQUEST_BYTES && !refused) {
         refused = true;
-        answer(res, 1, new CniError(CNI_ERROR.decodeFailure, 'failed to decode request', `larger than ${MAX_REQUEST_BYTES} bytes`).toResult('1.1.0'), true);
+        answer(
+          res,
+          1,
+          new CniError(
+            CNI_ERROR.decodeFailure,
+            'failed to decode request',
+            `larger than ${MAX_REQUEST_BYTES} bytes`,
+          ).toResult('1.1.0'),
+          true,
+        );
       } else if (!refused) {
         chunks.push(c);
       }
@@ -201,11 +234,18 @@ export class CniServer {
         this.#release();
       }
     } catch (err) {
-      const e = err instanceof CniError ? err
-        : err instanceof WireError ? new CniError(CNI_ERROR.decodeFailure, 'failed to decode request', err.message)
-        : new CniError(CNI_ERROR.ioFailure, 'internal error', err instanceof Error ? err.message : String(err));
+      const e =
+        err instanceof CniError
+          ? err
+          : err instanceof WireError
+            ? new CniError(CNI_ERROR.decodeFailure, 'failed to decode request', err.message)
+            : new CniError(CNI_ERROR.ioFailure, 'internal error', err instanceof Error ? err.message : String(err));
       if (!(err instanceof CniError || err instanceof WireError)) log.error({ err }, 'CNI command failed unexpectedly');
-      else log.warn({ code: e.cniCode, msg: e.msg, details: e.details, ms: Math.round(performance.now() - started) }, 'CNI command failed');
+      else
+        log.warn(
+          { code: e.cniCode, msg: e.msg, details: e.details, ms: Math.round(performance.now() - started) },
+          'CNI command failed',
+        );
       return { exit: 1, out: e.toResult(answerVersion(stdin)) };
     }
   }
@@ -246,7 +286,10 @@ async function removeStaleSocket(path: string): Promise<void> {
     });
     c.once('error', () => resolve(false));
   });
-  if (alive) throw new CniSocketInUseError(`CNI socket ${path} is in use: another margay-node already serves this network namespace`);
+  if (alive)
+    throw new CniSocketInUseError(
+      `CNI socket ${path} is in use: another margay-node already serves this network namespace`,
+    );
   await unlink(path).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'ENOENT') throw err;
   });

@@ -14,7 +14,11 @@ const IFACE = 'mgy0123456789a';
 
 function setUp(config = CONFIG) {
   const kernel = createFakeKernelAdapters();
-  const dp = new Dataplane(kernel, silentLogger(), { families: [4, 6], refreshIntervalMs: 0, backoff: { initial: 1, max: 5, jitter: [1, 1] } });
+  const dp = new Dataplane(kernel, silentLogger(), {
+    families: [4, 6],
+    refreshIntervalMs: 0,
+    backoff: { initial: 1, max: 5, jitter: [1, 1] },
+  });
   const graph = new CalcGraph(config, dp);
   return { kernel, dp, graph };
 }
@@ -22,7 +26,16 @@ function setUp(config = CONFIG) {
 describe('Dataplane driven by the CalcGraph (fake kernel)', () => {
   it('programs nothing before in-sync, then the whole state; a new endpoint is waited for', async () => {
     const { kernel, dp, graph } = setUp();
-    kernel.links.links.set(IFACE, { name: IFACE, index: 9, mtu: 1500, mac: 'ee:ee:ee:ee:ee:ee', up: true, operState: 'UP', kind: 'veth', addresses: [] });
+    kernel.links.links.set(IFACE, {
+      name: IFACE,
+      index: 9,
+      mtu: 1500,
+      mac: 'ee:ee:ee:ee:ee:ee',
+      up: true,
+      operState: 'UP',
+      kind: 'veth',
+      addresses: [],
+    });
     dp.start();
     graph.upserted('Node', node('node-b', '10.0.0.2'));
     graph.upserted('IPPool', pool('p', '192.168.0.0/16', true));
@@ -33,14 +46,30 @@ describe('Dataplane driven by the CalcGraph (fake kernel)', () => {
     expect(kernel.iptables[4].ops).toEqual([]);
     graph.inSync();
     await dp.whenIdle();
-    const routes = [...kernel.routes.routes.values()].map((r) => `${r.dst} ${r.type ?? ''} ${r.via ?? ''} ${r.proto}`).sort();
-    expect(routes).toEqual([`192.168.1.0/26 blackhole  ${OWNERSHIP.routeProtocol.blackhole}`, `192.168.2.0/26  10.0.0.2 ${OWNERSHIP.routeProtocol.bgp}`]);
+    const routes = [...kernel.routes.routes.values()]
+      .map((r) => `${r.dst} ${r.type ?? ''} ${r.via ?? ''} ${r.proto}`)
+      .sort();
+    expect(routes).toEqual([
+      `192.168.1.0/26 blackhole  ${OWNERSHIP.routeProtocol.blackhole}`,
+      `192.168.2.0/26  10.0.0.2 ${OWNERSHIP.routeProtocol.bgp}`,
+    ]);
     expect(kernel.ipsets.sets.get('mgy4-masq-pools')?.members).toEqual(['192.168.0.0/16']);
     expect(kernel.iptables[4].saveText('filter')).toContain('-A FORWARD -m comment --comment mgy:');
 
-    graph.registerEndpoint({ key: 'k8s/c1', namespace: 'default', pod: 'p1', iface: IFACE, mac: '0a:58:c0:a8:01:05', ipv4Nets: ['192.168.1.5/32'], ipv6Nets: [] });
+    graph.registerEndpoint({
+      key: 'k8s/c1',
+      namespace: 'default',
+      pod: 'p1',
+      iface: IFACE,
+      mac: '0a:58:c0:a8:01:05',
+      ipv4Nets: ['192.168.1.5/32'],
+      ipv6Nets: [],
+    });
     await dp.waitForEndpoint('k8s/c1', { timeoutMs: 1000 });
-    expect(kernel.routes.routes.get(`254|192.168.1.5/32|0`)).toMatchObject({ dev: IFACE, proto: OWNERSHIP.routeProtocol.workload });
+    expect(kernel.routes.routes.get(`254|192.168.1.5/32|0`)).toMatchObject({
+      dev: IFACE,
+      proto: OWNERSHIP.routeProtocol.workload,
+    });
     expect(kernel.iptables[4].saveText('filter')).toContain(`-A mgy-from-wl-dispatch -m comment --comment`);
     expect(kernel.neighbors.entries.get(`n|${IFACE}|192.168.1.5`)?.lladdr).toBe('0a:58:c0:a8:01:05');
     expect(kernel.sysctl.values.get(`net/ipv4/conf/${IFACE}/proxy_arp`)).toBe('1');
@@ -74,7 +103,10 @@ describe('Dataplane driven by the CalcGraph (fake kernel)', () => {
     const ops: string[] = [];
     const tap = (name: string, inj: { ops: string[] }) => {
       const orig = inj.ops.push.bind(inj.ops);
-      inj.ops.push = (...items: string[]) => { for (const i of items) ops.push(`${name} ${i}`); return orig(...items); };
+      inj.ops.push = (...items: string[]) => {
+        for (const i of items) ops.push(`${name} ${i}`);
+        return orig(...items);
+      };
     };
     tap('ipset', kernel.ipsets.faults);
     tap('ipt4', kernel.iptables[4].faults);
@@ -91,7 +123,9 @@ describe('Dataplane driven by the CalcGraph (fake kernel)', () => {
     await dp.waitForEndpoint('b', { timeoutMs: 1000 });
     const pass = ops.slice(ops.indexOf('ct delete 10.1.0.5'));
     expect(pass[0]).toBe('ct delete 10.1.0.5');
-    expect(pass.findIndex((o) => o.startsWith('ipset restore'))).toBeLessThan(pass.findIndex((o) => o.startsWith('ipt4 restore')));
+    expect(pass.findIndex((o) => o.startsWith('ipset restore'))).toBeLessThan(
+      pass.findIndex((o) => o.startsWith('ipt4 restore')),
+    );
     expect(kernel.routes.routes.get('254|10.1.0.5/32|0')?.dev).toBe('mgy0000000000b');
     await dp.stop();
   });

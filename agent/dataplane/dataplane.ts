@@ -20,7 +20,15 @@
 import type { KernelAdapters } from '../../src/kernel/index.js';
 import type { Logger } from '../../src/log.js';
 import { CHAINS, fromWorkloadChain, toWorkloadChain } from '../calc/index.js';
-import type { ChainTable, DataplaneSink, DesiredChain, DesiredIpset, DesiredRoute, IpFamily, LocalEndpoint } from '../calc/index.js';
+import type {
+  ChainTable,
+  DataplaneSink,
+  DesiredChain,
+  DesiredIpset,
+  DesiredRoute,
+  IpFamily,
+  LocalEndpoint,
+} from '../calc/index.js';
 import { ConntrackFlusher } from './conntrack-flusher.js';
 import { EndpointWaitError, type ApplyStats } from './errors.js';
 import { IptablesReconciler } from './iptables-reconciler.js';
@@ -95,7 +103,15 @@ export class Dataplane implements DataplaneSink {
     this.sysctls = new SysctlReconciler(kernel.sysctl);
     this.links = new LinkReconciler(kernel.links);
     this.sysctls.setOwner('global', globalSysctls(opts.families));
-    this.#all = [this.conntrack, this.ipsets, ...Object.values(ipt), this.routes, this.neighbors, this.sysctls, this.links];
+    this.#all = [
+      this.conntrack,
+      this.ipsets,
+      ...Object.values(ipt),
+      this.routes,
+      this.neighbors,
+      this.sysctls,
+      this.links,
+    ];
     this.#clock = opts.clock ?? realClock;
     this.#backoff = new Backoff(opts.backoff ?? DEFAULT_APPLY_BACKOFF);
     this.#refreshMs = opts.refreshIntervalMs ?? 90_000;
@@ -140,7 +156,13 @@ export class Dataplane implements DataplaneSink {
     const mac = ep.mac;
     this.neighbors.setOwner(
       ep.key,
-      mac === undefined ? [] : [...ep.ipv4Nets, ...ep.ipv6Nets].map((n) => ({ dst: n.slice(0, n.indexOf('/')), dev: ep.iface, lladdr: mac })),
+      mac === undefined
+        ? []
+        : [...ep.ipv4Nets, ...ep.ipv6Nets].map((n) => ({
+            dst: n.slice(0, n.indexOf('/')),
+            dev: ep.iface,
+            lladdr: mac,
+          })),
     );
     this.links.setMtu(ep.iface, ep.mtu);
     this.kick();
@@ -185,7 +207,11 @@ export class Dataplane implements DataplaneSink {
     this.#timer = undefined;
     this.#refreshTimer?.cancel();
     this.#refreshTimer = undefined;
-    for (const key of [...this.#waiters.keys()]) this.#settle(key, new EndpointWaitError(key, 'stopped', `dataplane stopped before endpoint ${key} was programmed`));
+    for (const key of [...this.#waiters.keys()])
+      this.#settle(
+        key,
+        new EndpointWaitError(key, 'stopped', `dataplane stopped before endpoint ${key} was programmed`),
+      );
     if (this.#running) await new Promise<void>((r) => this.#idle.push(r));
   }
 
@@ -232,11 +258,15 @@ export class Dataplane implements DataplaneSink {
    * Resolves once endpoint `key` is programmed: its routes, chains (and the dispatch chains naming
    * them), neighbours, sysctls and MTU. Rejects with EndpointWaitError on timeout, removal or stop.
    */
-  waitForEndpoint(key: string, opts: { readonly timeoutMs?: number; readonly signal?: AbortSignal } = {}): Promise<void> {
+  waitForEndpoint(
+    key: string,
+    opts: { readonly timeoutMs?: number; readonly signal?: AbortSignal } = {},
+  ): Promise<void> {
     if (this.#endpointProgrammed(key)) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       let timer: { cancel(): void } | undefined;
-      const onAbort = (): void => done(new EndpointWaitError(key, 'aborted', `waiting for endpoint ${key} was aborted`));
+      const onAbort = (): void =>
+        done(new EndpointWaitError(key, 'aborted', `waiting for endpoint ${key} was aborted`));
       const w: Waiter = {
         resolve: () => done(undefined),
         reject: (e) => done(e),
@@ -253,7 +283,8 @@ export class Dataplane implements DataplaneSink {
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       if (opts.timeoutMs !== undefined) {
         timer = this.#clock.setTimeout(
-          () => done(new EndpointWaitError(key, 'timeout', `endpoint ${key} not programmed within ${opts.timeoutMs} ms`)),
+          () =>
+            done(new EndpointWaitError(key, 'timeout', `endpoint ${key} not programmed within ${opts.timeoutMs} ms`)),
           opts.timeoutMs,
         );
       }
@@ -287,7 +318,8 @@ export class Dataplane implements DataplaneSink {
       run('links', () => this.links.apply()),
     ]);
     // Sets may still be referenced by rules that failed to update: remove them only after a clean pass.
-    if (parallel.slice(0, Object.keys(this.iptables).length).every(Boolean)) await run('ipsets-removal', () => this.ipsets.applyRemovals());
+    if (parallel.slice(0, Object.keys(this.iptables).length).every(Boolean))
+      await run('ipsets-removal', () => this.ipsets.applyRemovals());
     this.#applies++;
     const report = { ms: this.#clock.now() - t0, stats, errors };
     this.lastReport = report;
@@ -306,11 +338,16 @@ export class Dataplane implements DataplaneSink {
       const report = await this.applyOnce();
       if (report.errors.length > 0) {
         delay = this.#backoff.next();
-        for (const err of report.errors) this.log.warn({ err, failures: this.#backoff.attempt, retryInMs: delay }, 'dataplane apply failed; will resync and retry');
+        for (const err of report.errors)
+          this.log.warn(
+            { err, failures: this.#backoff.attempt, retryInMs: delay },
+            'dataplane apply failed; will resync and retry',
+          );
       } else {
         if (this.#backoff.attempt > 0) this.log.info({ after: this.#backoff.attempt }, 'dataplane apply recovered');
         this.#backoff.reset();
-        if (this.log.isLevelEnabled('debug')) this.log.debug({ ms: report.ms, stats: report.stats }, 'dataplane applied');
+        if (this.log.isLevelEnabled('debug'))
+          this.log.debug({ ms: report.ms, stats: report.stats }, 'dataplane applied');
       }
     } finally {
       this.#running = false;
@@ -319,10 +356,10 @@ export class Dataplane implements DataplaneSink {
     if (delay !== undefined) {
       this.#backingOff = true;
       this.#timer = this.#clock.setTimeout(() => void this.#run(), delay);
-    }
-    else if (this.#again) this.#timer = this.#clock.setTimeout(() => void this.#run(), 0);
+    } else if (this.#again) this.#timer = this.#clock.setTimeout(() => void this.#run(), 0);
     // Still pending after a clean pass (e.g. a route held back for a conntrack flush): try again soon.
-    else if (this.#all.some((r) => r.hasPending)) this.#timer = this.#clock.setTimeout(() => void this.#run(), this.#backoff.policy.initial);
+    else if (this.#all.some((r) => r.hasPending))
+      this.#timer = this.#clock.setTimeout(() => void this.#run(), this.#backoff.policy.initial);
     else this.#wakeIdle();
   }
 
@@ -348,7 +385,12 @@ export class Dataplane implements DataplaneSink {
     for (const f of familiesOf(ep)) {
       const ipt = this.iptables[f];
       if (ipt === undefined) continue;
-      for (const c of [fromWorkloadChain(ep.iface), toWorkloadChain(ep.iface), CHAINS.fromWorkloadDispatch, CHAINS.toWorkloadDispatch]) {
+      for (const c of [
+        fromWorkloadChain(ep.iface),
+        toWorkloadChain(ep.iface),
+        CHAINS.fromWorkloadDispatch,
+        CHAINS.toWorkloadDispatch,
+      ]) {
         if (!ipt.isProgrammed('filter', c)) return false;
       }
     }
@@ -378,8 +420,10 @@ export class Dataplane implements DataplaneSink {
    */
   #flushGoneAddresses(before: LocalEndpoint, after: LocalEndpoint | undefined): void {
     const still = new Set<string>();
-    for (const e of this.#endpoints.values()) if (e.iface === before.iface) for (const n of [...e.ipv4Nets, ...e.ipv6Nets]) still.add(n);
-    if (after !== undefined && after.iface === before.iface) for (const n of [...after.ipv4Nets, ...after.ipv6Nets]) still.add(n);
+    for (const e of this.#endpoints.values())
+      if (e.iface === before.iface) for (const n of [...e.ipv4Nets, ...e.ipv6Nets]) still.add(n);
+    if (after !== undefined && after.iface === before.iface)
+      for (const n of [...after.ipv4Nets, ...after.ipv6Nets]) still.add(n);
     for (const n of [...before.ipv4Nets, ...before.ipv6Nets]) if (!still.has(n)) this.conntrack.queueFlush(n);
   }
 }

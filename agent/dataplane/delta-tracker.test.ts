@@ -4,11 +4,18 @@ import { DeltaTracker } from './delta-tracker.js';
 describe('DeltaTracker', () => {
   it('yields only differences, and only for keys touched since they were applied', () => {
     const t = new DeltaTracker<number>((a, b) => a === b);
-    t.replaceActual([['a', 1], ['b', 2], ['x', 9]]);
+    t.replaceActual([
+      ['a', 1],
+      ['b', 2],
+      ['x', 9],
+    ]);
     t.setDesired('a', 1);
     t.setDesired('b', 3);
     t.setDesired('c', 4);
-    expect([...t.pendingUpdates()]).toEqual([['b', 3], ['c', 4]]);
+    expect([...t.pendingUpdates()]).toEqual([
+      ['b', 3],
+      ['c', 4],
+    ]);
     expect([...t.pendingDeletions()]).toEqual([['x', 9]]);
     t.markApplied('b', 3);
     t.markApplied('c', 4);

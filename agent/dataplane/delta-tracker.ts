@@ -83,7 +83,8 @@ export class DeltaTracker<V> {
 
   markApplied(k: string, v: V): void {
     this.#actual.set(k, v);
-    if (this.#desired.get(k) === v || (this.#desired.has(k) && this.equal(this.#desired.get(k)!, v))) this.#dirty.delete(k);
+    if (this.#desired.get(k) === v || (this.#desired.has(k) && this.equal(this.#desired.get(k)!, v)))
+      this.#dirty.delete(k);
   }
 
   markDeleted(k: string): void {

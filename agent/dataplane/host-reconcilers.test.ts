@@ -12,13 +12,22 @@ import { interfaceSysctls, SysctlReconciler } from './sysctl-reconciler.js';
 
 describe('SysctlReconciler', () => {
   it('writes what differs in one call, skips keys of a vanished interface, and repairs drift on resync', async () => {
-    const ops = new FakeSysctlOps({ 'net/ipv4/ip_forward': 0, 'net/ipv4/conf/mgy1/proxy_arp': 0, 'net/ipv4/conf/mgy1/forwarding': 1, 'net/ipv4/conf/mgy1/rp_filter': 1, 'net/ipv4/neigh/mgy1/proxy_delay': 0 });
+    const ops = new FakeSysctlOps({
+      'net/ipv4/ip_forward': 0,
+      'net/ipv4/conf/mgy1/proxy_arp': 0,
+      'net/ipv4/conf/mgy1/forwarding': 1,
+      'net/ipv4/conf/mgy1/rp_filter': 1,
+      'net/ipv4/neigh/mgy1/proxy_delay': 0,
+    });
     const r = new SysctlReconciler(ops);
     r.setOwner('global', { 'net.ipv4.ip_forward': '1' });
     r.setOwner('ep1', interfaceSysctls('mgy1', [4]));
     r.setOwner('ep2', interfaceSysctls('mgygone', [4]));
     await r.apply();
-    expect(ops.ops.filter((o) => o.startsWith('set'))).toEqual(['set net/ipv4/ip_forward=1', 'set net/ipv4/conf/mgy1/proxy_arp=1']);
+    expect(ops.ops.filter((o) => o.startsWith('set'))).toEqual([
+      'set net/ipv4/ip_forward=1',
+      'set net/ipv4/conf/mgy1/proxy_arp=1',
+    ]);
     expect(r.isProgrammed('ep2')).toBe(true);
     ops.values.set('net/ipv4/conf/mgy1/proxy_arp', '0');
     r.queueResync();
@@ -34,8 +43,20 @@ describe('SysctlReconciler', () => {
 describe('NeighborReconciler', () => {
   it('keeps one permanent entry per pod address on our veths, in one batch, and removes stale ones of ours only', async () => {
     const ops = new FakeNeighborOps(true);
-    ops.entries.set('n|eth0|10.0.0.1', { dst: '10.0.0.1', dev: 'eth0', lladdr: 'aa:aa:aa:aa:aa:aa', state: ['PERMANENT'], proxy: false });
-    ops.entries.set('n|mgyold|10.1.0.9', { dst: '10.1.0.9', dev: 'mgyold', lladdr: 'bb:bb:bb:bb:bb:bb', state: ['PERMANENT'], proxy: false });
+    ops.entries.set('n|eth0|10.0.0.1', {
+      dst: '10.0.0.1',
+      dev: 'eth0',
+      lladdr: 'aa:aa:aa:aa:aa:aa',
+      state: ['PERMANENT'],
+      proxy: false,
+    });
+    ops.entries.set('n|mgyold|10.1.0.9', {
+      dst: '10.1.0.9',
+      dev: 'mgyold',
+      lladdr: 'bb:bb:bb:bb:bb:bb',
+      state: ['PERMANENT'],
+      proxy: false,
+    });
     const r = new NeighborReconciler(ops);
     r.setOwner('ep', [{ dst: '10.1.0.5', dev: 'mgy1', lladdr: '0a:58:00:00:00:05' }]);
     await r.apply();
@@ -50,7 +71,16 @@ describe('NeighborReconciler', () => {
 describe('LinkReconciler', () => {
   it('sets the MTU of our veths when it differs, and ignores a veth that is not there', async () => {
     const links = new FakeLinkOps();
-    links.links.set('mgy1', { name: 'mgy1', index: 5, mtu: 1500, mac: '02:00:00:00:00:05', up: true, operState: 'UP', kind: 'veth', addresses: [] });
+    links.links.set('mgy1', {
+      name: 'mgy1',
+      index: 5,
+      mtu: 1500,
+      mac: '02:00:00:00:00:05',
+      up: true,
+      operState: 'UP',
+      kind: 'veth',
+      addresses: [],
+    });
     const r = new LinkReconciler(links);
     r.setMtu('mgy1', 1450);
     r.setMtu('mgynone', 1450);

@@ -29,8 +29,14 @@ describe('IpsetReconciler (fake ipset)', () => {
     r.setIpset({ family: 4, name: 'mgy4-all-pools', type: 'hash:net', members: ['10.1.0.0/16'], maxElem: 4096 });
     r.setIpset({ family: 4, name: 'mgy4-typed', type: 'hash:net', members: ['10.2.0.0/16'] });
     await r.applyUpdates();
-    expect(be.sets.get('mgy4-all-pools')).toEqual({ spec: { name: 'mgy4-all-pools', type: 'hash:net', family: 'inet' }, members: ['10.1.0.0/16'] });
-    expect(be.sets.get('mgy4-typed')).toEqual({ spec: { name: 'mgy4-typed', type: 'hash:net', family: 'inet' }, members: ['10.2.0.0/16'] });
+    expect(be.sets.get('mgy4-all-pools')).toEqual({
+      spec: { name: 'mgy4-all-pools', type: 'hash:net', family: 'inet' },
+      members: ['10.1.0.0/16'],
+    });
+    expect(be.sets.get('mgy4-typed')).toEqual({
+      spec: { name: 'mgy4-typed', type: 'hash:net', family: 'inet' },
+      members: ['10.2.0.0/16'],
+    });
     expect([...be.sets.keys()].some((n) => n.startsWith('mgyt-'))).toBe(false);
     expect(be.sets.has('mgy4-stale')).toBe(true);
     await r.applyRemovals();

@@ -14,7 +14,16 @@
  * without its /32 or /128).
  */
 import type { IpsetBackend } from '../../src/kernel/index.js';
-import { renderAdd, renderCreate, renderDel, renderDestroy, renderFlush, renderSwap, tempIpsetName, type IpsetSpec } from '../../src/kernel/index.js';
+import {
+  renderAdd,
+  renderCreate,
+  renderDel,
+  renderDestroy,
+  renderFlush,
+  renderSwap,
+  tempIpsetName,
+  type IpsetSpec,
+} from '../../src/kernel/index.js';
 import type { DesiredIpset } from '../calc/index.js';
 import { ApplyError, type ApplyStats } from './errors.js';
 import type { Reconciler } from './reconciler.js';
@@ -45,7 +54,12 @@ export class IpsetReconciler implements Reconciler {
 
   setIpset(s: DesiredIpset): void {
     this.#desired.set(s.name, {
-      spec: { name: s.name, type: s.type, family: s.family === 4 ? 'inet' : 'inet6', ...(s.maxElem === undefined ? {} : { maxelem: s.maxElem }) },
+      spec: {
+        name: s.name,
+        type: s.type,
+        family: s.family === 4 ? 'inet' : 'inet6',
+        ...(s.maxElem === undefined ? {} : { maxelem: s.maxElem }),
+      },
       members: new Set(s.members.map(ipsetMember)),
     });
     this.#dirty.add(s.name);
@@ -87,11 +101,19 @@ export class IpsetReconciler implements Reconciler {
         const before = lines.length;
         if (have === undefined) {
           lines.push(renderCreate(want.spec), ...[...want.members].map((m) => renderAdd(name, m)));
-        } else if (have.spec.type === want.spec.type && have.spec.family === want.spec.family && (want.spec.maxelem ?? DEFAULT_MAXELEM) !== (have.spec.maxelem ?? DEFAULT_MAXELEM)) {
+        } else if (
+          have.spec.type === want.spec.type &&
+          have.spec.family === want.spec.family &&
+          (want.spec.maxelem ?? DEFAULT_MAXELEM) !== (have.spec.maxelem ?? DEFAULT_MAXELEM)
+        ) {
           // Same kind, other create options: rebuilt aside and swapped in, so rules using the set never
           // see it missing or half-filled.
           const tmp = tempIpsetName(name);
-          lines.push(renderCreate({ ...want.spec, name: tmp }), renderFlush(tmp), ...[...want.members].map((m) => renderAdd(tmp, m)));
+          lines.push(
+            renderCreate({ ...want.spec, name: tmp }),
+            renderFlush(tmp),
+            ...[...want.members].map((m) => renderAdd(tmp, m)),
+          );
           lines.push(renderSwap(tmp, name), renderDestroy(tmp));
         } else if (have.spec.type !== want.spec.type || have.spec.family !== want.spec.family) {
           // The kernel swaps only sets of the same type and family (ip_set_swap: "features must not
@@ -142,7 +164,8 @@ export class IpsetReconciler implements Reconciler {
     this.#actual = new Map();
     for (const s of sets) {
       const spec: IpsetSpec = {
-        name: s.name, type: s.type,
+        name: s.name,
+        type: s.type,
         ...(s.family === undefined ? {} : { family: s.family }),
         ...(s.maxelem === undefined ? {} : { maxelem: s.maxelem }),
       };
@@ -152,6 +175,6 @@ export class IpsetReconciler implements Reconciler {
     }
     for (const n of this.#desired.keys()) this.#dirty.add(n);
     this.#resync = false;
-        this.#read = true;
+    this.#read = true;
   }
 }

@@ -12,7 +12,10 @@ function withStatic(ipt: IptablesReconciler): void {
 }
 
 function dispatch(n: number): string[][] {
-  return [...Array.from({ length: n }, (_, i) => ['-i', `mgy${String(i).padStart(11, '0')}`, '-j', 'ACCEPT']), ['-j', 'DROP']];
+  return [
+    ...Array.from({ length: n }, (_, i) => ['-i', `mgy${String(i).padStart(11, '0')}`, '-j', 'ACCEPT']),
+    ['-j', 'DROP'],
+  ];
 }
 
 describe('IptablesReconciler (fake iptables)', () => {
@@ -60,7 +63,10 @@ describe('IptablesReconciler (fake iptables)', () => {
     withStatic(ipt);
     await ipt.apply();
     const before = be.saveText('filter');
-    const jump = before.split('\n').find((l) => l.startsWith('-A FORWARD'))!.replace('-A FORWARD', '-D FORWARD');
+    const jump = before
+      .split('\n')
+      .find((l) => l.startsWith('-A FORWARD'))!
+      .replace('-A FORWARD', '-D FORWARD');
     await be.restore('filter', [':mgy-FORWARD - [0:0]', jump, '-A mgy-INPUT -j ACCEPT']);
     ipt.queueResync();
     await ipt.apply();

@@ -20,12 +20,23 @@ import type { IptablesBackend } from '../../src/kernel/index.js';
 import { renderRuleDelete, type IptablesTable, type SavedTable } from '../../src/kernel/index.js';
 import type { ChainTable, RuleArgs } from '../calc/index.js';
 import { ApplyError, type ApplyStats } from './errors.js';
-import { hashOfComment, hashRules, renderChainEdit, renderChainRemoval, renderHashedRule, type HashedRule } from './iptables-render.js';
+import {
+  hashOfComment,
+  hashRules,
+  renderChainEdit,
+  renderChainRemoval,
+  renderHashedRule,
+  type HashedRule,
+} from './iptables-render.js';
 import type { Reconciler } from './reconciler.js';
 
 /** Kernel chain → our chain it jumps to, per table. */
 export const KERNEL_JUMPS: Readonly<Record<ChainTable, readonly (readonly [string, string])[]>> = {
-  filter: [['FORWARD', 'mgy-FORWARD'], ['INPUT', 'mgy-INPUT'], ['OUTPUT', 'mgy-OUTPUT']],
+  filter: [
+    ['FORWARD', 'mgy-FORWARD'],
+    ['INPUT', 'mgy-INPUT'],
+    ['OUTPUT', 'mgy-OUTPUT'],
+  ],
   nat: [['POSTROUTING', 'mgy-POSTROUTING']],
 };
 
@@ -53,7 +64,14 @@ export class IptablesReconciler implements Reconciler {
 
   constructor(private readonly backend: IptablesBackend) {
     this.name = `iptables${backend.family}`;
-    const state = (): TableState => ({ desired: new Map(), actual: new Map(), kernelRules: new Map(), dirty: new Set(), resync: true, read: false });
+    const state = (): TableState => ({
+      desired: new Map(),
+      actual: new Map(),
+      kernelRules: new Map(),
+      dirty: new Set(),
+      resync: true,
+      read: false,
+    });
     this.#tables = { filter: state(), nat: state() };
   }
 
@@ -142,8 +160,16 @@ export class IptablesReconciler implements Reconciler {
     t.actual = new Map();
     t.kernelRules = new Map();
     for (const c of saved.chains) {
-      if (c.owned) t.actual.set(c.name, c.rules.map((r) => hashOfComment(r.comment)));
-      else t.kernelRules.set(c.name, c.rules.filter((r) => r.owned));
+      if (c.owned)
+        t.actual.set(
+          c.name,
+          c.rules.map((r) => hashOfComment(r.comment)),
+        );
+      else
+        t.kernelRules.set(
+          c.name,
+          c.rules.filter((r) => r.owned),
+        );
     }
     for (const k of t.actual.keys()) t.dirty.add(k);
     for (const k of t.desired.keys()) t.dirty.add(k);
@@ -152,14 +178,17 @@ export class IptablesReconciler implements Reconciler {
   }
 
   /** Inserts missing jumps from the kernel's chains and deletes stale ones of ours. */
-  #jumpLines(table: ChainTable, t: TableState): { lines: string[]; after: [string, SavedTable['chains'][number]['rules']][] } {
+  #jumpLines(
+    table: ChainTable,
+    t: TableState,
+  ): { lines: string[]; after: [string, SavedTable['chains'][number]['rules']][] } {
     const lines: string[] = [];
     const after: [string, SavedTable['chains'][number]['rules']][] = [];
     for (const [kernelChain, target] of KERNEL_JUMPS[table]) {
       const want = t.desired.has(target) ? hashRules(kernelChain, [['-j', target]])[0]! : undefined;
       const have = t.kernelRules.get(kernelChain) ?? [];
       let present = false;
-      const keep: typeof have[number][] = [];
+      const keep: (typeof have)[number][] = [];
       for (const r of have) {
         if (want !== undefined && !present && hashOfComment(r.comment) === want.hash) {
           present = true;
@@ -170,7 +199,12 @@ export class IptablesReconciler implements Reconciler {
       }
       if (want !== undefined && !present) {
         lines.push(renderHashedRule('-I', kernelChain, want, 1));
-        keep.push({ chain: kernelChain, args: ['-m', 'comment', '--comment', `mgy:${want.hash}`, ...want.args], comment: `mgy:${want.hash}`, owned: true });
+        keep.push({
+          chain: kernelChain,
+          args: ['-m', 'comment', '--comment', `mgy:${want.hash}`, ...want.args],
+          comment: `mgy:${want.hash}`,
+          owned: true,
+        });
       }
       if (lines.length > 0 || keep.length !== have.length) after.push([kernelChain, keep]);
     }

@@ -1,14 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { hashRules, renderChainEdit } from './iptables-render.js';
 
-const rules = (chain: string, n: number, start = 0) => hashRules(chain, Array.from({ length: n }, (_, i) => ['-i', `mgy${start + i}`, '-j', 'ACCEPT']));
+const rules = (chain: string, n: number, start = 0) =>
+  hashRules(
+    chain,
+    Array.from({ length: n }, (_, i) => ['-i', `mgy${start + i}`, '-j', 'ACCEPT']),
+  );
 
 describe('iptables rule hashes and chain edits', () => {
   it('hashes do not depend on position; identical rules differ by occurrence', () => {
-    const a = hashRules('mgy-x', [['-j', 'A'], ['-j', 'B']]);
+    const a = hashRules('mgy-x', [
+      ['-j', 'A'],
+      ['-j', 'B'],
+    ]);
     const b = hashRules('mgy-x', [['-j', 'B']]);
     expect(a[1]!.hash).toBe(b[0]!.hash);
-    const dup = hashRules('mgy-x', [['-j', 'A'], ['-j', 'A']]);
+    const dup = hashRules('mgy-x', [
+      ['-j', 'A'],
+      ['-j', 'A'],
+    ]);
     expect(dup[0]!.hash).not.toBe(dup[1]!.hash);
     expect(hashRules('mgy-y', [['-j', 'A']])[0]!.hash).not.toBe(a[0]!.hash);
   });
@@ -23,9 +33,16 @@ describe('iptables rule hashes and chain edits', () => {
   it('one rule inserted into a long chain is one line, whatever the chain length', () => {
     for (const n of [10, 250]) {
       const have = rules('mgy-d', n).map((r) => r.hash);
-      const want = [...rules('mgy-d', 5), ...hashRules('mgy-d', [['-i', 'new', '-j', 'ACCEPT']]), ...rules('mgy-d', n - 5, 5)];
+      const want = [
+        ...rules('mgy-d', 5),
+        ...hashRules('mgy-d', [['-i', 'new', '-j', 'ACCEPT']]),
+        ...rules('mgy-d', n - 5, 5),
+      ];
       const e = renderChainEdit('mgy-d', have, want);
-      expect(e).toEqual({ decls: [], body: [expect.stringMatching(/^-I mgy-d 6 -m comment --comment mgy:\S+ -i new -j ACCEPT$/)] });
+      expect(e).toEqual({
+        decls: [],
+        body: [expect.stringMatching(/^-I mgy-d 6 -m comment --comment mgy:\S+ -i new -j ACCEPT$/)],
+      });
     }
   });
 

@@ -8,7 +8,13 @@
  * and the diff stays proportional to the change (Felix hashes by position and rewrites the tail).
  */
 import { createHash } from 'node:crypto';
-import { quoteIptablesArg, renderChainDecl, renderDeleteChain, renderFlushChain, validateChainName } from '../../src/kernel/index.js';
+import {
+  quoteIptablesArg,
+  renderChainDecl,
+  renderDeleteChain,
+  renderFlushChain,
+  validateChainName,
+} from '../../src/kernel/index.js';
 import { OWNERSHIP } from '../../src/kernel/index.js';
 import type { RuleArgs } from '../calc/index.js';
 
@@ -18,7 +24,10 @@ export interface HashedRule {
 }
 
 export function ruleHash(chain: string, args: RuleArgs, occurrence: number): string {
-  return createHash('sha256').update(`${chain}\0${args.join('\0')}\0${occurrence}`).digest('base64url').slice(0, 16);
+  return createHash('sha256')
+    .update(`${chain}\0${args.join('\0')}\0${occurrence}`)
+    .digest('base64url')
+    .slice(0, 16);
 }
 
 /** Hashes for a chain's rules (identical rules are told apart by their occurrence number). */
@@ -38,7 +47,9 @@ export function commentOf(hash: string): string {
 
 /** The hash in a rule comment of ours, or '' for a rule without one. */
 export function hashOfComment(comment: string | undefined): string {
-  return comment !== undefined && comment.startsWith(OWNERSHIP.ruleCommentPrefix) ? comment.slice(OWNERSHIP.ruleCommentPrefix.length) : '';
+  return comment !== undefined && comment.startsWith(OWNERSHIP.ruleCommentPrefix)
+    ? comment.slice(OWNERSHIP.ruleCommentPrefix.length)
+    : '';
 }
 
 /** `-A|-I CHAIN [N] -m comment --comment mgy:<hash> args…` */
@@ -61,8 +72,15 @@ export interface ChainEdit {
  * `desired`. In place when the kept rules are already in order and that is shorter; otherwise the
  * chain is declared again (which, with --noflush, flushes it) and written whole.
  */
-export function renderChainEdit(chain: string, actual: readonly string[] | undefined, desired: readonly HashedRule[]): ChainEdit {
-  const whole = (): ChainEdit => ({ decls: [renderChainDecl(chain)], body: desired.map((r) => renderHashedRule('-A', chain, r)) });
+export function renderChainEdit(
+  chain: string,
+  actual: readonly string[] | undefined,
+  desired: readonly HashedRule[],
+): ChainEdit {
+  const whole = (): ChainEdit => ({
+    decls: [renderChainDecl(chain)],
+    body: desired.map((r) => renderHashedRule('-A', chain, r)),
+  });
   if (actual === undefined) return whole();
   const want = new Set(desired.map((r) => r.hash));
   const body: string[] = [];

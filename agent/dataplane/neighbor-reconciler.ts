@@ -51,8 +51,12 @@ export class NeighborReconciler implements Reconciler {
     try {
       if (this.#resync) {
         const all = await this.ops.list({ proxy: false });
-        const ours = all.filter((n) => isOwnedInterface(n.dev) && n.state.includes('PERMANENT') && n.lladdr !== undefined);
-        this.#tracker.replaceActual(ours.map((n) => [keyOf(n), { dst: n.dst, dev: n.dev, lladdr: n.lladdr! }] as const));
+        const ours = all.filter(
+          (n) => isOwnedInterface(n.dev) && n.state.includes('PERMANENT') && n.lladdr !== undefined,
+        );
+        this.#tracker.replaceActual(
+          ours.map((n) => [keyOf(n), { dst: n.dst, dev: n.dev, lladdr: n.lladdr! }] as const),
+        );
         this.#resync = false;
         this.#read = true;
       }

@@ -9,10 +9,24 @@ const P = OWNERSHIP.routeProtocol;
 
 describe('RouteReconciler (fake route table)', () => {
   it('maps desired routes to kernel routes with our protocol per kind', () => {
-    expect(kernelRouteOf({ dst: '10.0.0.5/32', kind: 'workload', dev: 'mgy1' })).toEqual({ dst: '10.0.0.5/32', dev: 'mgy1', scope: 'link', table: 254, proto: P.workload });
-    expect(kernelRouteOf({ dst: '10.0.0.0/26', kind: 'blackhole' })).toEqual({ dst: '10.0.0.0/26', type: 'blackhole', table: 254, proto: P.blackhole });
+    expect(kernelRouteOf({ dst: '10.0.0.5/32', kind: 'workload', dev: 'mgy1' })).toEqual({
+      dst: '10.0.0.5/32',
+      dev: 'mgy1',
+      scope: 'link',
+      table: 254,
+      proto: P.workload,
+    });
+    expect(kernelRouteOf({ dst: '10.0.0.0/26', kind: 'blackhole' })).toEqual({
+      dst: '10.0.0.0/26',
+      type: 'blackhole',
+      table: 254,
+      proto: P.blackhole,
+    });
     expect(kernelRouteOf({ dst: '10.0.1.0/26', kind: 'remote', nextHops: ['10.9.0.1', 'fe80::1%eth1'] })).toEqual({
-      dst: '10.0.1.0/26', table: 254, proto: P.bgp, nexthops: [{ via: '10.9.0.1' }, { via: 'fe80::1', dev: 'eth1' }],
+      dst: '10.0.1.0/26',
+      table: 254,
+      proto: P.bgp,
+      nexthops: [{ via: '10.9.0.1' }, { via: 'fe80::1', dev: 'eth1' }],
     });
   });
 

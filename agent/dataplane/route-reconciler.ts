@@ -14,7 +14,15 @@
  * - `isBlocked(dst)` holds back a route (conntrack of a reused pod address not yet flushed).
  */
 import { OWNERSHIP } from '../../src/kernel/index.js';
-import { canonicalRoute, MAIN_TABLE, routeKeyString, sameRoute, type KernelRoute, type NextHop, type RouteKey } from '../../src/kernel/index.js';
+import {
+  canonicalRoute,
+  MAIN_TABLE,
+  routeKeyString,
+  sameRoute,
+  type KernelRoute,
+  type NextHop,
+  type RouteKey,
+} from '../../src/kernel/index.js';
 import { KernelBatchError } from '../../src/kernel/index.js';
 import type { RouteTable } from '../../src/kernel/index.js';
 import type { DesiredRoute } from '../calc/index.js';
@@ -36,7 +44,13 @@ export function kernelRouteOf(r: DesiredRoute, table = MAIN_TABLE): KernelRoute 
   switch (r.kind) {
     case 'workload':
       // IPv6 has no route scopes (the kernel neither keeps nor prints one).
-      return { dst: r.dst, dev: r.dev!, ...(r.dst.includes(':') ? {} : { scope: 'link' as const }), table, proto: PROTO.workload };
+      return {
+        dst: r.dst,
+        dev: r.dev!,
+        ...(r.dst.includes(':') ? {} : { scope: 'link' as const }),
+        table,
+        proto: PROTO.workload,
+      };
     case 'blackhole':
       return { dst: r.dst, type: 'blackhole', table, proto: PROTO.blackhole };
     case 'remote': {
@@ -71,16 +85,25 @@ async function applyReportingLines(
  */
 export function routeSatisfies(actual: KernelRoute, desired: KernelRoute): boolean {
   let a = actual;
-  if (desired.dev === undefined && a.dev !== undefined && a.via !== undefined) a = { ...a, dev: undefined } as KernelRoute;
+  if (desired.dev === undefined && a.dev !== undefined && a.via !== undefined)
+    a = { ...a, dev: undefined } as KernelRoute;
   if (desired.nexthops !== undefined && a.nexthops !== undefined && a.nexthops.length === desired.nexthops.length) {
-    a = { ...a, nexthops: a.nexthops.map((h, i) => (desired.nexthops![i]!.dev === undefined ? { ...h, dev: undefined } : h)) };
+    a = {
+      ...a,
+      nexthops: a.nexthops.map((h, i) => (desired.nexthops![i]!.dev === undefined ? { ...h, dev: undefined } : h)),
+    };
   }
   return sameRoute(stripUndefined(a), desired);
 }
 
 function stripUndefined(r: KernelRoute): KernelRoute {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(r)) if (v !== undefined) out[k] = k === 'nexthops' ? (v as NextHop[]).map((h) => Object.fromEntries(Object.entries(h).filter(([, x]) => x !== undefined))) : v;
+  for (const [k, v] of Object.entries(r))
+    if (v !== undefined)
+      out[k] =
+        k === 'nexthops'
+          ? (v as NextHop[]).map((h) => Object.fromEntries(Object.entries(h).filter(([, x]) => x !== undefined)))
+          : v;
   return out as unknown as KernelRoute;
 }
 
@@ -145,7 +168,12 @@ export class RouteReconciler implements Reconciler {
           this.#routes.clearDirty(k); // kept until BGP is in sync (learnedRoutesInSync looks again)
           continue;
         }
-        remove.push({ dst: r.dst, table: r.table, proto: r.proto, ...(r.metric === undefined ? {} : { metric: r.metric }) });
+        remove.push({
+          dst: r.dst,
+          table: r.table,
+          proto: r.proto,
+          ...(r.metric === undefined ? {} : { metric: r.metric }),
+        });
       }
       for (const [, r] of this.#routes.pendingUpdates()) if (!this.isBlocked(r.dst)) replace.push(r);
       if (replace.length + remove.length > 0) {

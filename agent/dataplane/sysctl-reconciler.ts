@@ -97,7 +97,8 @@ export class SysctlReconciler implements Reconciler {
         this.#applied.clear();
         for (const [k, v] of got) if (v !== undefined) this.#applied.set(k, v);
         for (const k of keys) {
-          if (!got.has(k) || got.get(k) === undefined) this.#dirty.delete(k); // the interface is gone: nothing to set
+          if (!got.has(k) || got.get(k) === undefined)
+            this.#dirty.delete(k); // the interface is gone: nothing to set
           else this.#dirty.add(k);
         }
         this.#resync = false;

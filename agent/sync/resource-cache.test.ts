@@ -1,13 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryDatastore } from '../../src/datastore/memory.js';
-import { DatastoreUnavailableError, VersionExpiredError, type Datastore, type WatchEvent } from '../../src/datastore/types.js';
+import {
+  DatastoreUnavailableError,
+  VersionExpiredError,
+  type Datastore,
+  type WatchEvent,
+} from '../../src/datastore/types.js';
 import type { KindId, Resource } from '../../src/model/kinds.js';
 import { silentLogger } from '../../src/log.js';
 import type { Clock } from '../../src/runtime/index.js';
 import { ResourceCache, type CacheConsumer } from './resource-cache.js';
 
 const ns = (name: string, labels: Record<string, string> = {}): Resource => ({
-  apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels },
+  apiVersion: 'v1',
+  kind: 'Namespace',
+  metadata: { name, labels },
 });
 const node = (name: string): Resource => ({ apiVersion: 'v1', kind: 'Node', metadata: { name } });
 
@@ -27,9 +34,21 @@ function manualScheduler(): Clock & { fire(): void; delays: number[] } {
   const delays: number[] = [];
   return {
     delays,
-    setTimeout(fn, ms) { delays.push(ms); pending.push(fn); return { cancel: () => { pending = pending.filter((f) => f !== fn); } }; },
+    setTimeout(fn, ms) {
+      delays.push(ms);
+      pending.push(fn);
+      return {
+        cancel: () => {
+          pending = pending.filter((f) => f !== fn);
+        },
+      };
+    },
     now: () => 0,
-    fire() { const p = pending; pending = []; p.forEach((f) => f()); },
+    fire() {
+      const p = pending;
+      pending = [];
+      p.forEach((f) => f());
+    },
   };
 }
 
@@ -94,26 +113,44 @@ describe('ResourceCache', () => {
     const inner = new MemoryDatastore();
     let emit: ((ev: WatchEvent) => void) | undefined;
     const store: Datastore = Object.assign(Object.create(inner) as Datastore, {
-      watch: (kind: KindId, opts: object, on: (ev: WatchEvent) => void) => { emit = on; return { stop() {} }; },
+      watch: (kind: KindId, opts: object, on: (ev: WatchEvent) => void) => {
+        emit = on;
+        return { stop() {} };
+      },
     });
     const sched = manualScheduler();
-    const cache = new ResourceCache(store, ['Namespace'], recorder(), silentLogger(), { clock: sched, random: () => 1, backoff: { initial: 100, max: 1000 } });
+    const cache = new ResourceCache(store, ['Namespace'], recorder(), silentLogger(), {
+      clock: sched,
+      random: () => 1,
+      backoff: { initial: 100, max: 1000 },
+    });
     cache.start();
     emit!({ type: 'error', error: new VersionExpiredError('410 Gone') });
     sched.fire();
-    for (let i = 0; i < 5; i++) { emit!({ type: 'error', error: new DatastoreUnavailableError('down') }); sched.fire(); }
+    for (let i = 0; i < 5; i++) {
+      emit!({ type: 'error', error: new DatastoreUnavailableError('down') });
+      sched.fire();
+    }
     expect(sched.delays).toEqual([0, 200, 400, 800, 1000, 1000]);
     cache.stop();
   });
 
   it('a relisted object with a known version but a new uid (store index recreated) is an upsert', async () => {
     const emits: ((ev: WatchEvent) => void)[] = [];
-    const store = { watch: (_k: KindId, _o: object, on: (ev: WatchEvent) => void) => { emits.push(on); return { stop() {} }; } } as unknown as Datastore;
+    const store = {
+      watch: (_k: KindId, _o: object, on: (ev: WatchEvent) => void) => {
+        emits.push(on);
+        return { stop() {} };
+      },
+    } as unknown as Datastore;
     const rec = recorder();
     const sched = manualScheduler();
     const cache = new ResourceCache(store, ['Namespace'], rec, silentLogger(), { clock: sched, random: () => 1 });
     cache.start();
-    const a = (uid: string, v: string): Resource => ({ ...ns('a', { v }), metadata: { ...ns('a', { v }).metadata, uid, resourceVersion: '5' } });
+    const a = (uid: string, v: string): Resource => ({
+      ...ns('a', { v }),
+      metadata: { ...ns('a', { v }).metadata, uid, resourceVersion: '5' },
+    });
     emits[0]!({ type: 'added', object: a('u1', 'old') });
     emits[0]!({ type: 'in-sync', resourceVersion: '5' });
     emits[0]!({ type: 'error', error: new VersionExpiredError('index recreated') });
@@ -133,23 +170,33 @@ describe('ResourceCache', () => {
 describe('ResourceCache typing', () => {
   it('delivers objects typed by kind: a switch on kind narrows the object, no cast', async () => {
     const store = new MemoryDatastore();
-    await store.create({ apiVersion: 'margay.dev/v1', kind: 'IPPool', metadata: { name: 'p' }, spec: { cidr: '10.0.0.0/16' } });
+    await store.create({
+      apiVersion: 'margay.dev/v1',
+      kind: 'IPPool',
+      metadata: { name: 'p' },
+      spec: { cidr: '10.0.0.0/16' },
+    });
     await store.create(node('n1'));
     const seen: string[] = [];
-    const cache = new ResourceCache(store, ['IPPool', 'Node'], {
-      upserted: (kind, obj) => {
-        switch (kind) {
-          case 'IPPool':
-            seen.push(`pool ${obj.spec.cidr} /${obj.spec.blockSize}`); // typed: IPPool spec fields
-            break;
-          case 'Node':
-            seen.push(`node ${obj.metadata.name}`);
-            break;
-        }
+    const cache = new ResourceCache(
+      store,
+      ['IPPool', 'Node'],
+      {
+        upserted: (kind, obj) => {
+          switch (kind) {
+            case 'IPPool':
+              seen.push(`pool ${obj.spec.cidr} /${obj.spec.blockSize}`); // typed: IPPool spec fields
+              break;
+            case 'Node':
+              seen.push(`node ${obj.metadata.name}`);
+              break;
+          }
+        },
+        removed: () => {},
+        inSync: () => seen.push('in-sync'),
       },
-      removed: () => {},
-      inSync: () => seen.push('in-sync'),
-    }, silentLogger());
+      silentLogger(),
+    );
     await cache.start();
     await flush();
     expect(seen.sort()).toEqual(['in-sync', 'node n1', 'pool 10.0.0.0/16 /26']);

@@ -3,7 +3,15 @@ import type { Datastore, WatchEvent, WatchHandle } from '../../src/datastore/ind
 import { VersionExpiredError } from '../../src/datastore/index.js';
 import type { KindId, Resource } from '../../src/model/index.js';
 import type { ResourceOf } from '../../src/model/index.js';
-import { Backoff, type BackoffPolicy, type Clock, Lifecycle, realClock, type Service, type Timer } from '../../src/runtime/index.js';
+import {
+  Backoff,
+  type BackoffPolicy,
+  type Clock,
+  Lifecycle,
+  realClock,
+  type Service,
+  type Timer,
+} from '../../src/runtime/index.js';
 /**
  * ResourceCache keeps an in-memory copy of the kinds the agent reads, fed by one datastore watch per
  * kind, and tells its consumer about every change. It is the boundary between the datastore (I/O,
@@ -89,7 +97,14 @@ export class ResourceCache<K extends KindId = KindId> implements Service {
     this.#consumer = consumer as unknown as UntypedConsumer;
     for (const k of kinds) {
       const backoff = new Backoff(opts.backoff ?? WATCH_BACKOFF, opts.random ?? Math.random);
-      this.#kinds.set(k, { objects: new Map(), seenInResync: undefined, synced: false, handle: undefined, backoff, timer: undefined });
+      this.#kinds.set(k, {
+        objects: new Map(),
+        seenInResync: undefined,
+        synced: false,
+        handle: undefined,
+        backoff,
+        timer: undefined,
+      });
     }
   }
 
@@ -124,7 +139,12 @@ export class ResourceCache<K extends KindId = KindId> implements Service {
 
   /** Per-kind object counts and sync state, for status output. */
   status(): { kind: K; objects: number; synced: boolean; failures: number }[] {
-    return [...this.#kinds].map(([kind, s]) => ({ kind, objects: s.objects.size, synced: s.synced, failures: s.backoff.attempt }));
+    return [...this.#kinds].map(([kind, s]) => ({
+      kind,
+      objects: s.objects.size,
+      synced: s.synced,
+      failures: s.backoff.attempt,
+    }));
   }
 
   #startWatch(kind: K): void {
@@ -178,7 +198,10 @@ export class ResourceCache<K extends KindId = KindId> implements Service {
         s.handle = undefined;
         const wait = s.backoff.next();
         const delay = ev.error instanceof VersionExpiredError ? 0 : wait;
-        this.log.warn({ err: ev.error, kind, failures: s.backoff.attempt, retryInMs: delay }, 'watch ended; restarting from a fresh list');
+        this.log.warn(
+          { err: ev.error, kind, failures: s.backoff.attempt, retryInMs: delay },
+          'watch ended; restarting from a fresh list',
+        );
         s.timer = this.#clock.setTimeout(() => {
           s.timer = undefined;
           if (this.#life.accepting) this.#startWatch(kind);

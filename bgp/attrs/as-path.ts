@@ -9,14 +9,22 @@ export function asPathLength(path: readonly AsPathSegment[]): number {
 
 /** RFC 6793 §4.2.3: rebuild the 4-octet path from AS_PATH (with AS_TRANS) and AS4_PATH. */
 export function mergeAs4Path(asPath: readonly AsPathSegment[], as4: readonly AsPathSegment[]): AsPathSegment[] {
-  const n2 = asPathLength(asPath), n4 = asPathLength(as4);
+  const n2 = asPathLength(asPath),
+    n4 = asPathLength(as4);
   if (n4 > n2) return [...asPath];
   let keep = n2 - n4;
   const out: AsPathSegment[] = [];
   for (const s of asPath) {
     if (keep <= 0) break;
-    if (s.type === SEG.AS_SET) { out.push(s); keep -= 1; continue; }
-    if (s.type !== SEG.AS_SEQUENCE) { out.push(s); continue; }
+    if (s.type === SEG.AS_SET) {
+      out.push(s);
+      keep -= 1;
+      continue;
+    }
+    if (s.type !== SEG.AS_SEQUENCE) {
+      out.push(s);
+      continue;
+    }
     const take = Math.min(keep, s.asns.length);
     out.push({ type: s.type, asns: s.asns.slice(0, take) });
     keep -= take;

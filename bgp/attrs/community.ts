@@ -24,8 +24,10 @@ export function parseCommunity(text: string): number {
   const wk = (WELL_KNOWN as Record<string, number>)[text.toLowerCase()];
   if (wk !== undefined) return wk;
   const [a, b, extra] = text.split(':');
-  if (extra !== undefined || a === undefined || b === undefined || !U16.test(a) || !U16.test(b)) throw new CommunitySyntaxError(text);
-  const hi = Number(a), lo = Number(b);
+  if (extra !== undefined || a === undefined || b === undefined || !U16.test(a) || !U16.test(b))
+    throw new CommunitySyntaxError(text);
+  const hi = Number(a),
+    lo = Number(b);
   if (hi > 0xffff || lo > 0xffff) throw new CommunitySyntaxError(text);
   return ((hi << 16) | lo) >>> 0;
 }
@@ -38,7 +40,8 @@ export function formatCommunity(c: number): string {
 /** Large community 'a:b:c' as a triple of u32. */
 export function parseLargeCommunity(text: string): readonly [number, number, number] {
   const parts = text.split(':');
-  if (parts.length !== 3 || !parts.every((p) => U32.test(p) && Number(p) <= 0xffffffff)) throw new CommunitySyntaxError(text);
+  if (parts.length !== 3 || !parts.every((p) => U32.test(p) && Number(p) <= 0xffffffff))
+    throw new CommunitySyntaxError(text);
   return [Number(parts[0]), Number(parts[1]), Number(parts[2])];
 }
 

@@ -3,7 +3,14 @@
  * other for it): attribute codes, AS paths, communities, and prefixes as packed u32 words.
  */
 export { asPathLength, asPathText, mergeAs4Path, prependAs } from './as-path.js';
-export { CommunitySyntaxError, formatCommunity, formatLargeCommunities, parseCommunity, parseLargeCommunity, WELL_KNOWN } from './community.js';
+export {
+  CommunitySyntaxError,
+  formatCommunity,
+  formatLargeCommunities,
+  parseCommunity,
+  parseLargeCommunity,
+  WELL_KNOWN,
+} from './community.js';
 export {
   familyOfAddress,
   formatIpv4,
@@ -17,4 +24,13 @@ export {
   PrefixSyntaxError,
   prefixWithin,
 } from './prefix-words.js';
-export { AS_TRANS, ATTR, EMPTY_ATTRS, FLAG, SEG, type AsPathSegment, type RawAttribute, type RouteAttrs } from './route-attrs.js';
+export {
+  AS_TRANS,
+  ATTR,
+  EMPTY_ATTRS,
+  FLAG,
+  SEG,
+  type AsPathSegment,
+  type RawAttribute,
+  type RouteAttrs,
+} from './route-attrs.js';

@@ -61,7 +61,7 @@ export function prefixWithin(w: ArrayLike<number>, len: number, cw: ArrayLike<nu
   if (len < clen) return false;
   for (let i = 0; i * 32 < clen; i++) {
     const m = mask32(clen - 32 * i);
-    if (((w[i]! & m) >>> 0) !== ((cw[i]! & m) >>> 0)) return false;
+    if ((w[i]! & m) >>> 0 !== (cw[i]! & m) >>> 0) return false;
   }
   return true;
 }

@@ -4,9 +4,22 @@
  * set. Pure data; the RIB's wire parsing and encoding live in bgp/rib/attrs.ts.
  */
 export const ATTR = {
-  ORIGIN: 1, AS_PATH: 2, NEXT_HOP: 3, MED: 4, LOCAL_PREF: 5, ATOMIC_AGGREGATE: 6, AGGREGATOR: 7,
-  COMMUNITIES: 8, ORIGINATOR_ID: 9, CLUSTER_LIST: 10, MP_REACH: 14, MP_UNREACH: 15, EXT_COMMUNITIES: 16,
-  AS4_PATH: 17, AS4_AGGREGATOR: 18, LARGE_COMMUNITIES: 32,
+  ORIGIN: 1,
+  AS_PATH: 2,
+  NEXT_HOP: 3,
+  MED: 4,
+  LOCAL_PREF: 5,
+  ATOMIC_AGGREGATE: 6,
+  AGGREGATOR: 7,
+  COMMUNITIES: 8,
+  ORIGINATOR_ID: 9,
+  CLUSTER_LIST: 10,
+  MP_REACH: 14,
+  MP_UNREACH: 15,
+  EXT_COMMUNITIES: 16,
+  AS4_PATH: 17,
+  AS4_AGGREGATOR: 18,
+  LARGE_COMMUNITIES: 32,
 } as const;
 export const FLAG = { OPTIONAL: 0x80, TRANSITIVE: 0x40, PARTIAL: 0x20, EXTENDED: 0x10 } as const;
 export const SEG = { AS_SET: 1, AS_SEQUENCE: 2, CONFED_SEQUENCE: 3, CONFED_SET: 4 } as const;
@@ -46,8 +59,15 @@ export interface RouteAttrs {
 }
 
 export const EMPTY_ATTRS: RouteAttrs = {
-  origin: 0, asPath: [], nextHop: new Uint8Array(0), atomicAggregate: false, communities: [],
-  extCommunities: new Uint8Array(0), largeCommunities: [], clusterList: [], unknown: [],
+  origin: 0,
+  asPath: [],
+  nextHop: new Uint8Array(0),
+  atomicAggregate: false,
+  communities: [],
+  extCommunities: new Uint8Array(0),
+  largeCommunities: [],
+  clusterList: [],
+  unknown: [],
 };
 
 /** Where MP_REACH / MP_UNREACH sit inside an attribute block (offsets into the same buffer). */

@@ -6,7 +6,10 @@ import { UsageError, type CommandGroup } from '../../src/cli/index.js';
 import { ControlClient, DEFAULT_CONTROL_SOCKET } from '../control/index.js';
 import { formatPeers, formatRib } from './bgp-format.js';
 
-const SOCKET_OPT = { socket: { type: 'string', default: DEFAULT_CONTROL_SOCKET }, output: { type: 'string', short: 'o' } } as const;
+const SOCKET_OPT = {
+  socket: { type: 'string', default: DEFAULT_CONTROL_SOCKET },
+  output: { type: 'string', short: 'o' },
+} as const;
 
 function outputMode(v: string | undefined): 'table' | 'json' {
   if (v === undefined || v === 'table' || v === 'wide') return 'table';

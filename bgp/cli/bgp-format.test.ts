@@ -10,10 +10,24 @@ describe('bgp formatting', () => {
   });
   it('formatPeers renders a table like birdc show protocols', () => {
     const p: PeerStatusView = {
-      address: '10.0.0.2', port: 179, asn: 65002, dynamic: false, type: 'ebgp', state: 'Established', uptimeSeconds: 61,
-      families: ['ipv4'], prefixesReceived: 10, prefixesAccepted: 9, prefixesAdvertised: 3, routeReflectorClient: false, flaps: 0,
+      address: '10.0.0.2',
+      port: 179,
+      asn: 65002,
+      dynamic: false,
+      type: 'ebgp',
+      state: 'Established',
+      uptimeSeconds: 61,
+      families: ['ipv4'],
+      prefixesReceived: 10,
+      prefixesAccepted: 9,
+      prefixesAdvertised: 3,
+      routeReflectorClient: false,
+      flaps: 0,
     };
-    const text = formatPeers([p, { ...p, address: '10.0.0.3', state: 'Active', lastError: 'Hold timer expired (4/0)', dynamic: true }]);
+    const text = formatPeers([
+      p,
+      { ...p, address: '10.0.0.3', state: 'Active', lastError: 'Hold timer expired (4/0)', dynamic: true },
+    ]);
     const lines = text.split('\n');
     expect(lines[0]).toMatch(/^PEER\s+ASN\s+TYPE\s+STATE\s+SINCE\s+RECEIVED\s+ACCEPTED\s+ADVERTISED\s+LAST ERROR$/);
     expect(lines[1]).toMatch(/^10\.0\.0\.2\s+65002\s+ebgp\s+Established\s+00:01:01\s+10\s+9\s+3\s+-$/);
@@ -22,9 +36,21 @@ describe('bgp formatting', () => {
   });
   it('formatRib marks best paths and shows counts', () => {
     const r: RibQueryResult = {
-      matched: 2, prefixes: { ipv4: 1, ipv6: 0 }, paths: { ipv4: 2, ipv6: 0 },
+      matched: 2,
+      prefixes: { ipv4: 1, ipv6: 0 },
+      paths: { ipv4: 2, ipv6: 0 },
       routes: [
-        { prefix: '10.1.0.0/24', from: '10.0.0.2', nextHop: '10.0.0.2', asPath: '65002', origin: 'igp', communities: ['65000:1'], largeCommunities: [], best: true, reason: 'as-path-length' },
+        {
+          prefix: '10.1.0.0/24',
+          from: '10.0.0.2',
+          nextHop: '10.0.0.2',
+          asPath: '65002',
+          origin: 'igp',
+          communities: ['65000:1'],
+          largeCommunities: [],
+          best: true,
+          reason: 'as-path-length',
+        },
       ],
     };
     const t = formatRib(r, false);

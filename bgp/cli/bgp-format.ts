@@ -34,7 +34,10 @@ export function formatPeers(peers: readonly PeerStatusView[]): string {
     String(p.prefixesAdvertised),
     p.lastError ?? '-',
   ]);
-  const table = renderTable(['PEER', 'ASN', 'TYPE', 'STATE', 'SINCE', 'RECEIVED', 'ACCEPTED', 'ADVERTISED', 'LAST ERROR'], rows);
+  const table = renderTable(
+    ['PEER', 'ASN', 'TYPE', 'STATE', 'SINCE', 'RECEIVED', 'ACCEPTED', 'ADVERTISED', 'LAST ERROR'],
+    rows,
+  );
   const up = peers.filter((p) => p.state === 'Established').length;
   return `${table}\n\n${up} of ${peers.length} sessions Established${peers.some((p) => p.dynamic) ? ' (* = dynamic neighbour)' : ''}`;
 }
@@ -52,7 +55,10 @@ export function formatRib(r: RibQueryResult, countOnly: boolean): string {
     x.localPref === undefined ? '' : String(x.localPref),
     x.med === undefined ? '' : String(x.med),
     `${x.asPath}${x.asPath ? ' ' : ''}${x.origin === 'igp' ? 'i' : x.origin === 'egp' ? 'e' : '?'}`,
-    [...x.communities, ...x.largeCommunities].join(' ') + (x.stale ? ' (stale)' : '') + (x.accepted === false ? ` (rejected: ${x.rejection ?? 'unknown'})` : '') + (x.best && x.reason ? ` [${x.reason}]` : ''),
+    [...x.communities, ...x.largeCommunities].join(' ') +
+      (x.stale ? ' (stale)' : '') +
+      (x.accepted === false ? ` (rejected: ${x.rejection ?? 'unknown'})` : '') +
+      (x.best && x.reason ? ` [${x.reason}]` : ''),
   ]);
   const more = r.matched > r.routes.length ? `\n(${r.matched - r.routes.length} more not shown; use --limit)` : '';
   return `${renderTable(['   PREFIX', 'NEXT HOP', 'FROM', 'LPREF', 'MED', 'PATH', 'COMMUNITIES'], rows)}${more}\n${counts}`;

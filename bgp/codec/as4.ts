@@ -41,7 +41,13 @@ export function mergeAs4Path(asPath: readonly AsPathSegment[], as4Path: readonly
   for (const s of as4Path) out.push(s);
   const head = out[joinAt - 1];
   const first = out[joinAt];
-  if (head && first && head.type === AS_PATH_SEGMENT.AS_SEQUENCE && first.type === AS_PATH_SEGMENT.AS_SEQUENCE && head.asns.length + first.asns.length <= 255) {
+  if (
+    head &&
+    first &&
+    head.type === AS_PATH_SEGMENT.AS_SEQUENCE &&
+    first.type === AS_PATH_SEGMENT.AS_SEQUENCE &&
+    head.asns.length + first.asns.length <= 255
+  ) {
     out.splice(joinAt - 1, 2, { type: head.type, asns: [...head.asns, ...first.asns] });
   }
   return out;
@@ -55,7 +61,10 @@ export interface As4Inputs {
 }
 
 /** Returns the real AS path and aggregator for a session without 4-octet AS support. */
-export function reconcileAs4(x: As4Inputs): { asPath: readonly AsPathSegment[] | undefined; aggregator: Aggregator | undefined } {
+export function reconcileAs4(x: As4Inputs): {
+  asPath: readonly AsPathSegment[] | undefined;
+  aggregator: Aggregator | undefined;
+} {
   if (x.aggregator && x.as4Aggregator && x.aggregator.asn !== AS_TRANS) {
     // §4.2.3: with both present, an AGGREGATOR other than AS_TRANS means the AS4_* attributes are stale.
     return { asPath: x.asPath, aggregator: x.aggregator };

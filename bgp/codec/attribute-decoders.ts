@@ -5,7 +5,17 @@
  * the attribute as malformed (subcode, reason, and optionally an action overriding the table's).
  */
 import { reconcileAs4 } from './as4.js';
-import { AFI, AS_PATH_SEGMENT, ATTR, ATTR_FLAG, familyKey, SAFI, UPDATE_SUBCODE, type AsPathSegmentType, type Origin } from './constants.js';
+import {
+  AFI,
+  AS_PATH_SEGMENT,
+  ATTR,
+  ATTR_FLAG,
+  familyKey,
+  SAFI,
+  UPDATE_SUBCODE,
+  type AsPathSegmentType,
+  type Origin,
+} from './constants.js';
 import type { ErrorAction } from './errors.js';
 import { ipv4ToString, scanNlri } from './prefix.js';
 import type { Aggregator, AsPathSegment, DecodeOptions, LargeCommunity, PathAttributes } from './types.js';
@@ -45,14 +55,19 @@ const FLAGS: Readonly<Record<FlagClass, number>> = {
   optional: ATTR_FLAG.OPTIONAL,
   'optional-transitive': ATTR_FLAG.OPTIONAL | ATTR_FLAG.TRANSITIVE,
 };
-const spec = (cls: FlagClass, onMalformed: ErrorAction, decode: Decoder): AttrSpec => ({ flags: FLAGS[cls], onMalformed, decode });
+const spec = (cls: FlagClass, onMalformed: ErrorAction, decode: Decoder): AttrSpec => ({
+  flags: FLAGS[cls],
+  onMalformed,
+  decode,
+});
 
 function fixedLen(v: number, n: number): void {
   if (v !== n) throw new Malformed(UPDATE_SUBCODE.ATTRIBUTE_LENGTH, `length ${v}, expected ${n}`);
 }
 
 function multipleOf(v: number, n: number): void {
-  if (v === 0 || v % n !== 0) throw new Malformed(UPDATE_SUBCODE.ATTRIBUTE_LENGTH, `length ${v} is not a positive multiple of ${n}`);
+  if (v === 0 || v % n !== 0)
+    throw new Malformed(UPDATE_SUBCODE.ATTRIBUTE_LENGTH, `length ${v} is not a positive multiple of ${n}`);
 }
 
 const u32At = (st: State, s: number): number => st.msg.readUInt32BE(s);
@@ -152,7 +167,8 @@ function decodeLargeCommunities(st: State, s: number, e: number): boolean {
 /** RFC 4271 §6.3 semantic NEXT_HOP checks: not 0/8, loopback, multicast, class E or broadcast. */
 function checkIpv4NextHop(v: number): void {
   const first = v >>> 24;
-  if (first === 0 || first === 127 || first >= 224) throw new Malformed(UPDATE_SUBCODE.INVALID_NEXT_HOP, `invalid NEXT_HOP ${ipv4ToString(v)}`);
+  if (first === 0 || first === 127 || first >= 224)
+    throw new Malformed(UPDATE_SUBCODE.INVALID_NEXT_HOP, `invalid NEXT_HOP ${ipv4ToString(v)}`);
 }
 
 function decodeAggregator(msg: Buffer, s: number, len: number, want: number): Aggregator {
@@ -163,7 +179,14 @@ function decodeAggregator(msg: Buffer, s: number, len: number, want: number): Ag
   return { asn, address: ipv4ToString(msg.readUInt32BE(s + want - 4)) };
 }
 
-function decodeAsPath(msg: Buffer, s: number, e: number, asLen: 2 | 4, isAs4: boolean, opts: DecodeOptions): AsPathSegment[] {
+function decodeAsPath(
+  msg: Buffer,
+  s: number,
+  e: number,
+  asLen: 2 | 4,
+  isAs4: boolean,
+  opts: DecodeOptions,
+): AsPathSegment[] {
   const sub = isAs4 ? UPDATE_SUBCODE.OPTIONAL_ATTRIBUTE : UPDATE_SUBCODE.MALFORMED_AS_PATH;
   const segs: AsPathSegment[] = [];
   let o = s;
@@ -172,7 +195,8 @@ function decodeAsPath(msg: Buffer, s: number, e: number, asLen: 2 | 4, isAs4: bo
     const type = msg[o]!;
     const count = msg[o + 1]!;
     o += 2;
-    if (type < AS_PATH_SEGMENT.AS_SET || type > AS_PATH_SEGMENT.AS_CONFED_SET) throw new Malformed(sub, `segment type ${type}`);
+    if (type < AS_PATH_SEGMENT.AS_SET || type > AS_PATH_SEGMENT.AS_CONFED_SET)
+      throw new Malformed(sub, `segment type ${type}`);
     if (count === 0) throw new Malformed(sub, 'empty segment');
     if (o + count * asLen > e) throw new Malformed(sub, 'segment overruns the attribute');
     if (type >= AS_PATH_SEGMENT.AS_CONFED_SEQUENCE && (isAs4 || !opts.isIbgp)) {
@@ -208,9 +232,16 @@ function decodeMpReach(st: State, s: number, e: number): boolean {
   const fam = familyKey(afi, safi);
   if (!isKnownFamily(afi, safi) || !opts.families.has(fam)) {
     // RFC 4760 §7 leaves ignoring an unexpected family to us: the attribute is discarded (as BIRD does).
-    throw new Malformed(UPDATE_SUBCODE.OPTIONAL_ATTRIBUTE, `MP_REACH_NLRI for family ${afi}/${safi} not negotiated`, DISCARD);
+    throw new Malformed(
+      UPDATE_SUBCODE.OPTIONAL_ATTRIBUTE,
+      `MP_REACH_NLRI for family ${afi}/${safi} not negotiated`,
+      DISCARD,
+    );
   }
-  const okNh = afi === AFI.IPV6 ? nhLen === 16 || nhLen === 32 : nhLen === 4 || ((nhLen === 16 || nhLen === 32) && opts.extendedNextHopV4 !== false);
+  const okNh =
+    afi === AFI.IPV6
+      ? nhLen === 16 || nhLen === 32
+      : nhLen === 4 || ((nhLen === 16 || nhLen === 32) && opts.extendedNextHopV4 !== false);
   if (!okNh) throw mpError(`MP_REACH_NLRI next hop length ${nhLen}`);
   const nextHop = msg.subarray(s + 4, s + 4 + nhLen);
   const nlriStart = s + 4 + nhLen + 1; // skip the reserved (SNPA) octet
@@ -227,7 +258,11 @@ function decodeMpUnreach(st: State, s: number, e: number): boolean {
   const safi = msg[s + 2]!;
   const fam = familyKey(afi, safi);
   if (!isKnownFamily(afi, safi) || !opts.families.has(fam)) {
-    throw new Malformed(UPDATE_SUBCODE.OPTIONAL_ATTRIBUTE, `MP_UNREACH_NLRI for family ${afi}/${safi} not negotiated`, DISCARD);
+    throw new Malformed(
+      UPDATE_SUBCODE.OPTIONAL_ATTRIBUTE,
+      `MP_UNREACH_NLRI for family ${afi}/${safi} not negotiated`,
+      DISCARD,
+    );
   }
   const withdrawn = scanNlri(msg, s + 3, e, afi, safi, opts.addPathReceive.has(fam));
   if (withdrawn === undefined) throw mpError('MP_UNREACH_NLRI prefixes malformed');
@@ -238,7 +273,12 @@ function decodeMpUnreach(st: State, s: number, e: number): boolean {
 /** RFC 6793 §4.2.3 once all attributes are in: rebuild AS_PATH/AGGREGATOR from the AS4_* ones. */
 export function finishAs4(st: State): void {
   if (st.opts.fourOctetAs || (st.as4Path === undefined && st.as4Aggregator === undefined)) return;
-  const r = reconcileAs4({ asPath: st.a.asPath, aggregator: st.a.aggregator, as4Path: st.as4Path, as4Aggregator: st.as4Aggregator });
+  const r = reconcileAs4({
+    asPath: st.a.asPath,
+    aggregator: st.a.aggregator,
+    as4Path: st.as4Path,
+    as4Aggregator: st.as4Aggregator,
+  });
   st.a.asPath = r.asPath;
   st.a.aggregator = r.aggregator;
 }

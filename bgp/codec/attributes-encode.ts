@@ -41,7 +41,8 @@ function ipv4(text: string): Buffer {
 export function encodeAsPathValue(path: readonly AsPathSegment[], asLen: 2 | 4, skipConfed = false): Buffer {
   const parts: Buffer[] = [];
   for (const seg of path) {
-    if (skipConfed && (seg.type === AS_PATH_SEGMENT.AS_CONFED_SEQUENCE || seg.type === AS_PATH_SEGMENT.AS_CONFED_SET)) continue;
+    if (skipConfed && (seg.type === AS_PATH_SEGMENT.AS_CONFED_SEQUENCE || seg.type === AS_PATH_SEGMENT.AS_CONFED_SET))
+      continue;
     for (let i = 0; i < seg.asns.length; i += 255) {
       const chunk = seg.asns.slice(i, i + 255);
       const b = Buffer.allocUnsafe(2 + chunk.length * asLen);
@@ -63,7 +64,8 @@ export function encodePathAttributes(a: PathAttributes, opts: EncodeOptions): Bu
   if (a.origin !== undefined) out.push(encodeAttribute(WK, ATTR.ORIGIN, Buffer.from([a.origin])));
   const path = a.asPath;
   const as4 = !opts.fourOctetAs && path !== undefined && needsAs4(path);
-  if (path !== undefined) out.push(encodeAttribute(WK, ATTR.AS_PATH, encodeAsPathValue(path, opts.fourOctetAs ? 4 : 2)));
+  if (path !== undefined)
+    out.push(encodeAttribute(WK, ATTR.AS_PATH, encodeAsPathValue(path, opts.fourOctetAs ? 4 : 2)));
   if (a.nextHop !== undefined) out.push(encodeAttribute(WK, ATTR.NEXT_HOP, ipv4(a.nextHop)));
   if (a.med !== undefined) out.push(encodeAttribute(OPT, ATTR.MED, u32(a.med)));
   if (a.localPref !== undefined) out.push(encodeAttribute(WK, ATTR.LOCAL_PREF, u32(a.localPref)));

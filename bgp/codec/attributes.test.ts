@@ -9,8 +9,18 @@ import { encodePrefixes } from './prefix.js';
 
 const asn = fc.integer({ min: 1, max: 0xffffffff });
 const segment = (types: readonly number[]): fc.Arbitrary<AsPathSegment> =>
-  fc.record({ type: fc.constantFrom(...types), asns: fc.array(asn, { minLength: 1, maxLength: 20 }) }) as fc.Arbitrary<AsPathSegment>;
-const unicastV4 = fc.tuple(fc.integer({ min: 1, max: 223 }).filter((x) => x !== 127), fc.nat(255), fc.nat(255), fc.nat(255)).map((p) => p.join('.'));
+  fc.record({
+    type: fc.constantFrom(...types),
+    asns: fc.array(asn, { minLength: 1, maxLength: 20 }),
+  }) as fc.Arbitrary<AsPathSegment>;
+const unicastV4 = fc
+  .tuple(
+    fc.integer({ min: 1, max: 223 }).filter((x) => x !== 127),
+    fc.nat(255),
+    fc.nat(255),
+    fc.nat(255),
+  )
+  .map((p) => p.join('.'));
 const anyV4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((p) => p.join('.'));
 
 function attrsArb(ibgp: boolean, confed: boolean): fc.Arbitrary<PathAttributes> {
@@ -26,10 +36,24 @@ function attrsArb(ibgp: boolean, confed: boolean): fc.Arbitrary<PathAttributes> 
       communities: fc.array(fc.nat({ max: 0xffffffff }), { minLength: 1, maxLength: 10 }),
       originatorId: ibgp ? anyV4 : fc.constant(undefined),
       clusterList: ibgp ? fc.array(anyV4, { minLength: 1, maxLength: 4 }) : fc.constant(undefined),
-      extCommunities: fc.array(fc.uint8Array({ minLength: 8, maxLength: 8 }).map((u) => Buffer.from(u)), { minLength: 1, maxLength: 4 }),
-      largeCommunities: fc.array(fc.record({ global: fc.nat({ max: 0xffffffff }), local1: fc.nat({ max: 0xffffffff }), local2: fc.nat({ max: 0xffffffff }) }), { minLength: 1, maxLength: 4 }),
+      extCommunities: fc.array(
+        fc.uint8Array({ minLength: 8, maxLength: 8 }).map((u) => Buffer.from(u)),
+        { minLength: 1, maxLength: 4 },
+      ),
+      largeCommunities: fc.array(
+        fc.record({
+          global: fc.nat({ max: 0xffffffff }),
+          local1: fc.nat({ max: 0xffffffff }),
+          local2: fc.nat({ max: 0xffffffff }),
+        }),
+        { minLength: 1, maxLength: 4 },
+      ),
       unknown: fc.array(
-        fc.record({ flags: fc.constant(0xc0), type: fc.integer({ min: 100, max: 250 }), value: fc.uint8Array({ maxLength: 300 }).map((u) => Buffer.from(u)) }),
+        fc.record({
+          flags: fc.constant(0xc0),
+          type: fc.integer({ min: 100, max: 250 }),
+          value: fc.uint8Array({ maxLength: 300 }).map((u) => Buffer.from(u)),
+        }),
         { minLength: 1, maxLength: 1 },
       ),
     },
@@ -46,7 +70,8 @@ function roundTrip(a: PathAttributes, fourOctetAs: boolean, ibgp: boolean): Upda
 function expected(a: PathAttributes): PathAttributes {
   const out: PathAttributes = { ...a };
   for (const k of Object.keys(out) as (keyof PathAttributes)[]) if (out[k] === undefined) delete out[k];
-  if (a.unknown) out.unknown = a.unknown.map((u) => ({ ...u, flags: u.flags | 0x20 | (u.value.length > 255 ? 0x10 : 0) }));
+  if (a.unknown)
+    out.unknown = a.unknown.map((u) => ({ ...u, flags: u.flags | 0x20 | (u.value.length > 255 ? 0x10 : 0) }));
   return out;
 }
 
@@ -75,10 +100,20 @@ describe('path attributes round trip (fast-check)', () => {
 
 describe('mergeAs4Path (RFC 6793 §4.2.3)', () => {
   it('joins the kept head and AS4_PATH into one sequence', () => {
-    expect(mergeAs4Path([{ type: 2, asns: [1, 2, 23456] }], [{ type: 2, asns: [70000] }])).toEqual([{ type: 2, asns: [1, 2, 70000] }]);
+    expect(mergeAs4Path([{ type: 2, asns: [1, 2, 23456] }], [{ type: 2, asns: [70000] }])).toEqual([
+      { type: 2, asns: [1, 2, 70000] },
+    ]);
   });
   it('keeps AS_SETs counted as one', () => {
-    expect(mergeAs4Path([{ type: 2, asns: [1] }, { type: 1, asns: [23456, 5] }], [{ type: 1, asns: [70000, 5] }])).toEqual([
+    expect(
+      mergeAs4Path(
+        [
+          { type: 2, asns: [1] },
+          { type: 1, asns: [23456, 5] },
+        ],
+        [{ type: 1, asns: [70000, 5] }],
+      ),
+    ).toEqual([
       { type: 2, asns: [1] },
       { type: 1, asns: [70000, 5] },
     ]);

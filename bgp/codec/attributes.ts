@@ -65,7 +65,13 @@ const isMp = (type: number): boolean => type === ATTR.MP_REACH_NLRI || type === 
  * `classicNlri`: the UPDATE carries IPv4 NLRI in the classic field. Without it NEXT_HOP is ignored
  * (RFC 4760 §3), so a malformed one is only discarded.
  */
-export function decodePathAttributes(msg: Buffer, start: number, end: number, opts: DecodeOptions, classicNlri = true): DecodedAttributes {
+export function decodePathAttributes(
+  msg: Buffer,
+  start: number,
+  end: number,
+  opts: DecodeOptions,
+  classicNlri = true,
+): DecodedAttributes {
   const st: State = { msg, opts, a: {}, as4Path: undefined, as4Aggregator: undefined };
   const problems = new Problems();
   const kept: Span[] = [];
@@ -86,7 +92,15 @@ export function decodePathAttributes(msg: Buffer, start: number, end: number, op
   finishAs4(st);
   let covered = start;
   for (const k of kept) if (k.start === covered) covered = k.end;
-  return { attributes: st.a, action: problems.action, problems: problems.list, kept, dropped: covered !== end, present: seen, hasOtherThanMpUnreach: other };
+  return {
+    attributes: st.a,
+    action: problems.action,
+    problems: problems.list,
+    kept,
+    dropped: covered !== end,
+    present: seen,
+    hasOtherThanMpUnreach: other,
+  };
 }
 
 /** The attribute header at `off`, or the RFC 7606 §4 problem when it or its value overruns the section. */
@@ -123,7 +137,15 @@ function decodeOne(st: State, h: Header, first: boolean, classicNlri: boolean, p
   const onMalformed = type === ATTR.NEXT_HOP && !classicNlri ? DISCARD : spec.onMalformed;
   if ((flags & OPT_TRANS) !== spec.flags) {
     // RFC 7606 §3.c: a flags conflict makes the attribute malformed; its own rule applies.
-    problems.report(attrError(type, UPDATE_SUBCODE.ATTRIBUTE_FLAGS, whole, onMalformed, `attribute ${type} flags 0x${flags.toString(16)}`));
+    problems.report(
+      attrError(
+        type,
+        UPDATE_SUBCODE.ATTRIBUTE_FLAGS,
+        whole,
+        onMalformed,
+        `attribute ${type} flags 0x${flags.toString(16)}`,
+      ),
+    );
     return false;
   }
   try {
@@ -139,7 +161,13 @@ function listError(action: ErrorAction, reason: string, type?: number): BgpProto
   return new BgpProtocolError(ERR.UPDATE, UPDATE_SUBCODE.MALFORMED_ATTRIBUTE_LIST, EMPTY, action, reason, type);
 }
 
-function attrError(type: number, subcode: number, whole: Buffer, action: ErrorAction, reason: string): BgpProtocolError {
+function attrError(
+  type: number,
+  subcode: number,
+  whole: Buffer,
+  action: ErrorAction,
+  reason: string,
+): BgpProtocolError {
   return new BgpProtocolError(ERR.UPDATE, subcode, Buffer.from(whole), action, reason, type);
 }
 
@@ -147,7 +175,14 @@ function attrError(type: number, subcode: number, whole: Buffer, action: ErrorAc
 function decodeUnknown(st: State, flags: number, type: number, whole: Buffer, headLen: number): boolean {
   if ((flags & ATTR_FLAG.OPTIONAL) === 0) {
     // RFC 4271 §6.3: an unrecognized well-known attribute: 3/2 with the attribute as data.
-    throw new BgpProtocolError(ERR.UPDATE, UPDATE_SUBCODE.UNRECOGNIZED_WELL_KNOWN, Buffer.from(whole), RESET, `unrecognized well-known attribute ${type}`, type);
+    throw new BgpProtocolError(
+      ERR.UPDATE,
+      UPDATE_SUBCODE.UNRECOGNIZED_WELL_KNOWN,
+      Buffer.from(whole),
+      RESET,
+      `unrecognized well-known attribute ${type}`,
+      type,
+    );
   }
   if ((flags & ATTR_FLAG.TRANSITIVE) === 0) return false; // optional non-transitive: quietly ignored
   const raw: RawAttribute = { flags, type, value: whole.subarray(headLen) };

@@ -57,7 +57,13 @@ function decodeCapability(code: number, v: Buffer): Capability {
       for (let o = 2; o < v.length; o += 4) {
         families.push({ afi: v.readUInt16BE(o), safi: v[o + 2]!, forwardingPreserved: (v[o + 3]! & 0x80) !== 0 });
       }
-      return { kind: 'graceful-restart', restarting: (head & 0x8000) !== 0, notification: (head & 0x4000) !== 0, restartTime: head & 0x0fff, families };
+      return {
+        kind: 'graceful-restart',
+        restarting: (head & 0x8000) !== 0,
+        notification: (head & 0x4000) !== 0,
+        restartTime: head & 0x0fff,
+        families,
+      };
     }
     case CAP.ADD_PATH: {
       if (v.length % 4 !== 0) throw bad();

@@ -34,7 +34,13 @@ export function strongerAction<A extends ErrorAction | 'none'>(a: A, b: ErrorAct
   return RANK[b] > RANK[a as ErrorAction] ? b : a;
 }
 
-export function sessionReset(code: number, subcode: number, data: Buffer | Uint8Array, message: string, attrType?: number): BgpProtocolError {
+export function sessionReset(
+  code: number,
+  subcode: number,
+  data: Buffer | Uint8Array,
+  message: string,
+  attrType?: number,
+): BgpProtocolError {
   return new BgpProtocolError(code, subcode, Buffer.from(data), 'session-reset', message, attrType);
 }
 

@@ -15,7 +15,8 @@ function update(attrs: string): Buffer {
   const body = Buffer.concat([Buffer.from([0, 0, a.length >> 8, a.length & 255]), a]);
   return Buffer.concat([fromHex(MARKER), Buffer.from([(19 + body.length) >> 8, (19 + body.length) & 255, 2]), body]);
 }
-const opts = (enhe: boolean | undefined): DecodeOptions => decodeOptions({ localAs: 65000, peerAs: 65001, ...(enhe !== undefined && { extendedNextHopV4: enhe }) });
+const opts = (enhe: boolean | undefined): DecodeOptions =>
+  decodeOptions({ localAs: 65000, peerAs: 65001, ...(enhe !== undefined && { extendedNextHopV4: enhe }) });
 
 describe('IPv4 NLRI with an IPv6 next hop (RFC 8950)', () => {
   it.each([MP_V4_V6NH, MP_V4_V6NH32])('is accepted when negotiated (%s)', (mp) => {

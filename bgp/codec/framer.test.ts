@@ -8,8 +8,16 @@ import { packUpdates } from './update-packer.js';
 const hex = (b: Buffer): string => b.toString('hex');
 const KEEPALIVE = encodeKeepalive();
 const UPDATE = packUpdates({
-  attributes: encodePathAttributes({ origin: 0, asPath: [{ type: 2, asns: [65001] }], nextHop: '192.0.2.1' }, { fourOctetAs: true, extendedMessages: false }),
-  prefixes: { afi: 1, count: 2, lengths: Uint8Array.from([24, 32]), addresses: Uint8Array.from([10, 0, 0, 0, 10, 1, 2, 3]) },
+  attributes: encodePathAttributes(
+    { origin: 0, asPath: [{ type: 2, asns: [65001] }], nextHop: '192.0.2.1' },
+    { fourOctetAs: true, extendedMessages: false },
+  ),
+  prefixes: {
+    afi: 1,
+    count: 2,
+    lengths: Uint8Array.from([24, 32]),
+    addresses: Uint8Array.from([10, 0, 0, 0, 10, 1, 2, 3]),
+  },
   addPath: false,
   maxMessageLength: 4096,
 })[0]!;

@@ -19,7 +19,8 @@ interface Fixture {
   readonly version: string;
   readonly messages: readonly string[];
 }
-const load = (name: string): Fixture => JSON.parse(readFileSync(new URL(`./fixtures/${name}.json`, import.meta.url), 'utf8')) as Fixture;
+const load = (name: string): Fixture =>
+  JSON.parse(readFileSync(new URL(`./fixtures/${name}.json`, import.meta.url), 'utf8')) as Fixture;
 const OPTS = decodeOptions({ localAs: 65001, peerAs: 4200000001 });
 const V4 = ['10.10.0.0/16', '10.20.1.0/24', '192.0.2.128/25'];
 const V6 = ['2001:db8:100::/48', '2001:db8:200:1::/64'];
@@ -37,7 +38,9 @@ function announced(us: UpdateMessage[]): { v4: string[]; v6: string[] } {
   return { v4: [...new Set(v4)].sort(), v6: [...new Set(v6)].sort() };
 }
 function kinds(caps: readonly Capability[]): string[] {
-  return caps.map((c) => (c.kind === 'unknown' ? `unknown:${c.code}` : c.kind === 'multiprotocol' ? `mp:${c.afi}/${c.safi}` : c.kind));
+  return caps.map((c) =>
+    c.kind === 'unknown' ? `unknown:${c.code}` : c.kind === 'multiprotocol' ? `mp:${c.afi}/${c.safi}` : c.kind,
+  );
 }
 
 describe.each(['bird', 'frr', 'gobgp'])('captured from %s', (name) => {
@@ -47,7 +50,9 @@ describe.each(['bird', 'frr', 'gobgp'])('captured from %s', (name) => {
 
   it('starts with an OPEN carrying AS_TRANS, the 4-octet ASN and the router id', () => {
     expect([open.type, open.version, open.myAs, open.asn, open.bgpId]).toEqual(['open', 4, 23456, 4200000001, ID]);
-    expect(kinds(open.capabilities)).toEqual(expect.arrayContaining(['mp:1/1', 'mp:2/1', 'route-refresh', 'four-octet-as']));
+    expect(kinds(open.capabilities)).toEqual(
+      expect.arrayContaining(['mp:1/1', 'mp:2/1', 'route-refresh', 'four-octet-as']),
+    );
   });
 
   it('announces exactly the configured prefixes, every UPDATE clean', () => {
@@ -100,7 +105,16 @@ describe('BIRD 2 capture, field by field', () => {
       { kind: 'multiprotocol', afi: 2, safi: 1 },
       { kind: 'route-refresh' },
       { kind: 'extended-message' },
-      { kind: 'graceful-restart', restarting: false, notification: false, restartTime: 120, families: [{ afi: 1, safi: 1, forwardingPreserved: false }, { afi: 2, safi: 1, forwardingPreserved: false }] },
+      {
+        kind: 'graceful-restart',
+        restarting: false,
+        notification: false,
+        restartTime: 120,
+        families: [
+          { afi: 1, safi: 1, forwardingPreserved: false },
+          { afi: 2, safi: 1, forwardingPreserved: false },
+        ],
+      },
       { kind: 'four-octet-as', asn: 4200000001 },
       { kind: 'enhanced-route-refresh' },
     ]);
@@ -116,7 +130,9 @@ describe('BIRD 2 capture, field by field', () => {
       extCommunities: [Buffer.from('0002fde900000007', 'hex')],
       largeCommunities: [{ global: 4200000001, local1: 1, local2: 2 }],
     });
-    expect(hexOf(encodePathAttributes(u.attributes, { fourOctetAs: true, extendedMessages: false }))).toBe(hexOf(u.rawAttributes));
+    expect(hexOf(encodePathAttributes(u.attributes, { fourOctetAs: true, extendedMessages: false }))).toBe(
+      hexOf(u.rawAttributes),
+    );
   });
   it('IPv6 UPDATE: MP_REACH_NLRI with a global + link-local next hop', () => {
     const u = updates(ms).find((x) => x.attributes.mpReach)!;
@@ -125,7 +141,11 @@ describe('BIRD 2 capture, field by field', () => {
     expect(ipv6ToString(u.attributes.mpReach!.nextHop, 16).startsWith('fe80:')).toBe(true);
   });
   it('End-of-RIB for IPv4 then IPv6', () => {
-    expect(updates(ms).map((u) => u.endOfRib).filter((x) => x !== undefined)).toEqual([FAMILY.IPV4_UNICAST, FAMILY.IPV6_UNICAST]);
+    expect(
+      updates(ms)
+        .map((u) => u.endOfRib)
+        .filter((x) => x !== undefined),
+    ).toEqual([FAMILY.IPV4_UNICAST, FAMILY.IPV6_UNICAST]);
   });
 });
 
@@ -133,7 +153,16 @@ describe('FRR capture, field by field', () => {
   const ms = decodeAll(load('frr'));
   it('OPEN: one capability per parameter, ADD-PATH, FQDN and LLGR kept raw, GR with the N bit', () => {
     const o = ms[0] as OpenMessage;
-    expect(kinds(o.capabilities)).toEqual(expect.arrayContaining(['unknown:128', 'enhanced-route-refresh', 'add-path', 'unknown:73', 'graceful-restart', 'unknown:71']));
+    expect(kinds(o.capabilities)).toEqual(
+      expect.arrayContaining([
+        'unknown:128',
+        'enhanced-route-refresh',
+        'add-path',
+        'unknown:73',
+        'graceful-restart',
+        'unknown:71',
+      ]),
+    );
     const gr = o.capabilities.find((c) => c.kind === 'graceful-restart');
     expect(gr).toMatchObject({ kind: 'graceful-restart', notification: true, restartTime: 120 });
   });
@@ -166,7 +195,14 @@ describe('GoBGP capture, field by field', () => {
     const us = updates(ms).filter((u) => u.nlri.count > 0);
     expect(us.map((u) => nlriListToStrings(u.nlri)[0])).toEqual(expect.arrayContaining(V4));
     const first = us.find((u) => nlriListToStrings(u.nlri)[0] === '10.10.0.0/16')!;
-    expect([first.attributes.origin, first.attributes.med, first.attributes.communities]).toEqual([2, 50, [65001 * 65536 + 100]]);
-    for (const u of us) expect(hexOf(encodePathAttributes(u.attributes, { fourOctetAs: true, extendedMessages: false }))).toBe(hexOf(u.rawAttributes));
+    expect([first.attributes.origin, first.attributes.med, first.attributes.communities]).toEqual([
+      2,
+      50,
+      [65001 * 65536 + 100],
+    ]);
+    for (const u of us)
+      expect(hexOf(encodePathAttributes(u.attributes, { fourOctetAs: true, extendedMessages: false }))).toBe(
+        hexOf(u.rawAttributes),
+      );
   });
 });

@@ -28,7 +28,8 @@ function update(attrs: string, nlri = NLRI, withdrawn = ''): Buffer {
   return message(2, Buffer.concat([len(w.length), w, len(a.length), a, fromHex(nlri)]));
 }
 const decodeU = (b: Buffer, o: DecodeOptions = EBGP): UpdateMessage => decodeMessage(b, o) as UpdateMessage;
-const resetOf = (b: Buffer, o: DecodeOptions = EBGP): [number, number, string, string] => reaction(protocolErrorOf(() => decodeMessage(b, o)));
+const resetOf = (b: Buffer, o: DecodeOptions = EBGP): [number, number, string, string] =>
+  reaction(protocolErrorOf(() => decodeMessage(b, o)));
 /** The single non-fatal problem of an UPDATE plus the overall action. */
 function problemOf(b: Buffer, o: DecodeOptions = EBGP): [number, number, string, string, string] {
   const u = decodeU(b, o);
@@ -61,7 +62,12 @@ describe('header errors', () => {
     expect(decodeU(big, decodeOptions({ extendedMessages: true })).nlri.count).toBe(1100);
   });
   it('1/2 for an OPEN above 4096 even with extended messages', () => {
-    expect(resetOf(message(1, Buffer.alloc(5000)), decodeOptions({ extendedMessages: true }))).toEqual([1, 2, '139b', 'session-reset']);
+    expect(resetOf(message(1, Buffer.alloc(5000)), decodeOptions({ extendedMessages: true }))).toEqual([
+      1,
+      2,
+      '139b',
+      'session-reset',
+    ]);
   });
   it('7/1 for a bad ROUTE-REFRESH length once enhanced route refresh is negotiated, data = the message', () => {
     const b = message(5, fromHex('0001010100'));
@@ -104,14 +110,24 @@ describe('UPDATE structure: session reset', () => {
     ['NLRI prefix length 129', '800e17 0002 01 10 20010db8000000000000000000000001 00 81 00'],
     ['too short', '800e04 0002 0110'],
   ])('3/9 malformed MP_REACH_NLRI (%s), data = the attribute', (_n, attr) => {
-    expect(resetOf(update(ORIGIN + AS_PATH + attr, ''))).toEqual([3, 9, fromHex(attr).toString('hex'), 'session-reset']);
+    expect(resetOf(update(ORIGIN + AS_PATH + attr, ''))).toEqual([
+      3,
+      9,
+      fromHex(attr).toString('hex'),
+      'session-reset',
+    ]);
   });
   it('3/9 malformed MP_UNREACH_NLRI', () => {
     expect(resetOf(update('800f020002', ''))).toEqual([3, 9, '800f020002', 'session-reset']);
   });
   it('3/4 MP_REACH_NLRI with the transitive flag: its own rule (session reset)', () => {
     const attr = 'c00e1a 0002 01 10 20010db8000000000000000000000001 00 20 20010db8';
-    expect(resetOf(update(ORIGIN + AS_PATH + attr, ''))).toEqual([3, 4, fromHex(attr).toString('hex'), 'session-reset']);
+    expect(resetOf(update(ORIGIN + AS_PATH + attr, ''))).toEqual([
+      3,
+      4,
+      fromHex(attr).toString('hex'),
+      'session-reset',
+    ]);
   });
   it('3/1 when an MP attribute overruns the attribute section', () => {
     expect(resetOf(update('800e20 0002 01 10', ''))).toEqual([3, 1, '', 'session-reset']);
@@ -126,7 +142,11 @@ describe('UPDATE attributes: treat-as-withdraw (RFC 7606)', () => {
     ['AS_PATH segment type 5 → 3/11', ORIGIN + '4002060501 0000fde9' + NEXT_HOP, [3, 11, '40020605010000fde9']],
     ['AS_PATH segment overrun → 3/11', ORIGIN + '4002060202 0000fde9' + NEXT_HOP, [3, 11, '40020602020000fde9']],
     ['AS_PATH empty segment → 3/11', ORIGIN + '4002020200' + NEXT_HOP, [3, 11, '4002020200']],
-    ['AS_PATH with AS 0 (RFC 7607) → 3/11', ORIGIN + '40020a0202 0000fde9 00000000' + NEXT_HOP, [3, 11, '40020a02020000fde900000000']],
+    [
+      'AS_PATH with AS 0 (RFC 7607) → 3/11',
+      ORIGIN + '40020a0202 0000fde9 00000000' + NEXT_HOP,
+      [3, 11, '40020a02020000fde900000000'],
+    ],
     ['AS_CONFED_SEQUENCE from eBGP → 3/11', ORIGIN + '4002060301 0000fde9' + NEXT_HOP, [3, 11, '40020603010000fde9']],
     ['NEXT_HOP length 5 → 3/5', ORIGIN + AS_PATH + '400305c000020100', [3, 5, '400305c000020100']],
     ['NEXT_HOP 0.0.0.0 → 3/8', ORIGIN + AS_PATH + '40030400000000', [3, 8, '40030400000000']],
@@ -155,10 +175,22 @@ describe('UPDATE attributes: treat-as-withdraw (RFC 7606)', () => {
   it('a malformed NEXT_HOP is only discarded when there is no classic NLRI (RFC 4760 §3)', () => {
     const mp = '800e1a 0002 01 10 20010db8000000000000000000000001 00 20 20010db8';
     const u = decodeU(update(ORIGIN + AS_PATH + '40030400000000' + mp, ''));
-    expect([...reaction(u.problems[0]!), u.action]).toEqual([3, 8, '40030400000000', 'attribute-discard', 'attribute-discard']);
+    expect([...reaction(u.problems[0]!), u.action]).toEqual([
+      3,
+      8,
+      '40030400000000',
+      'attribute-discard',
+      'attribute-discard',
+    ]);
   });
   it('LOCAL_PREF of length 3 from iBGP → 3/5', () => {
-    expect(problemOf(update(GOOD + '40050300006e'), IBGP)).toEqual([3, 5, '40050300006e', 'treat-as-withdraw', 'treat-as-withdraw']);
+    expect(problemOf(update(GOOD + '40050300006e'), IBGP)).toEqual([
+      3,
+      5,
+      '40050300006e',
+      'treat-as-withdraw',
+      'treat-as-withdraw',
+    ]);
   });
   it('AS_CONFED_SEQUENCE from iBGP is accepted', () => {
     expect(decodeU(update(ORIGIN + '4002060301 0000fde9' + NEXT_HOP), IBGP).action).toBe('none');
@@ -183,7 +215,12 @@ describe('UPDATE attributes: attribute discard', () => {
     ['ORIGINATOR_ID from eBGP (even malformed)', '800903010203', [3, 0, '800903010203'], 'originatorId'],
     ['CLUSTER_LIST from eBGP', '800a040a000001', [3, 0, '800a040a000001'], 'clusterList'],
     ['duplicate ORIGIN → 3/1', '40010102', [3, 1, ''], 'none'],
-    ['MP_REACH for a family not negotiated → 3/9', '800e0d 0002 80 04 c0000201 00 18 0a0000', [3, 9, '800e0d000280' + '04c0000201' + '00180a0000'], 'mpReach'],
+    [
+      'MP_REACH for a family not negotiated → 3/9',
+      '800e0d 0002 80 04 c0000201 00 18 0a0000',
+      [3, 9, '800e0d000280' + '04c0000201' + '00180a0000'],
+      'mpReach',
+    ],
   ] as const)('%s', (_n, extra, want, gone) => {
     const u = decodeU(update(GOOD + extra));
     expect([...reaction(u.problems[0]!), u.action]).toEqual([...want, 'attribute-discard', 'attribute-discard']);
@@ -217,7 +254,9 @@ describe('unknown attributes', () => {
     expect(u.attributes.unknown!.map((a) => [a.flags, a.type, hexOf(a.value)])).toEqual([[0xc0, 0x63, '01ff']]);
   });
   it('ADD-PATH NLRI with a bad path-id block length → 3/10', () => {
-    expect(resetOf(update(GOOD, '00000001180a00'), decodeOptions({ addPathReceive: new Set([FAMILY.IPV4_UNICAST]) }))).toEqual([3, 10, '', 'session-reset']);
+    expect(
+      resetOf(update(GOOD, '00000001180a00'), decodeOptions({ addPathReceive: new Set([FAMILY.IPV4_UNICAST]) })),
+    ).toEqual([3, 10, '', 'session-reset']);
   });
 });
 
@@ -247,6 +286,8 @@ describe('rawAttributes: only what the RIB may trust', () => {
     const mp = '900e001a 0002 01 10 20010db8000000000000000000000001 00 20 20010db8'.replace(/ /g, '');
     const u = decodeU(update(ORIGIN + AS_PATH + mp + 'c0630201ff' + '40060100', ''));
     expect(hexOf(u.rawAttributes)).toBe((ORIGIN + AS_PATH + mp + 'c0630201ff').replace(/ /g, ''));
-    expect(hexOf(u.attributeKey)).toBe((ORIGIN + AS_PATH + 'c0630201ff' + '00020110' + '20010db8000000000000000000000001').replace(/ /g, ''));
+    expect(hexOf(u.attributeKey)).toBe(
+      (ORIGIN + AS_PATH + 'c0630201ff' + '00020110' + '20010db8000000000000000000000001').replace(/ /g, ''),
+    );
   });
 });

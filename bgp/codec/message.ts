@@ -2,7 +2,17 @@
  * `decodeMessage`: one whole framed message → a typed message. Header checks (type 1/3, per-type length
  * 1/2 with the length field as data) happen here; the body decoders do the rest.
  */
-import { ERR, HEADER_LEN, HEADER_SUBCODE, MARKER_LEN, MAX_MESSAGE_LEN, MIN_LEN, MSG_TYPE, ROUTE_REFRESH_SUBCODE, type MsgType } from './constants.js';
+import {
+  ERR,
+  HEADER_LEN,
+  HEADER_SUBCODE,
+  MARKER_LEN,
+  MAX_MESSAGE_LEN,
+  MIN_LEN,
+  MSG_TYPE,
+  ROUTE_REFRESH_SUBCODE,
+  type MsgType,
+} from './constants.js';
 import { sessionReset } from './errors.js';
 import { badLength, hasMarker, notSynchronized } from './framer.js';
 import { decodeNotification } from './notification.js';
@@ -39,7 +49,12 @@ export function decodeMessage(msg: Buffer, opts: DecodeOptions): BgpMessage {
       if (len !== min) {
         // RFC 7313 §5: with enhanced route refresh a bad ROUTE-REFRESH length is 7/1 carrying the message.
         if (opts.enhancedRouteRefresh === true) {
-          throw sessionReset(ERR.ROUTE_REFRESH, ROUTE_REFRESH_SUBCODE.INVALID_LENGTH, msg, `ROUTE-REFRESH length ${len}`);
+          throw sessionReset(
+            ERR.ROUTE_REFRESH,
+            ROUTE_REFRESH_SUBCODE.INVALID_LENGTH,
+            msg,
+            `ROUTE-REFRESH length ${len}`,
+          );
         }
         throw badLength(len);
       }

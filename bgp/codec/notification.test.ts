@@ -57,7 +57,12 @@ describe('KEEPALIVE and ROUTE-REFRESH', () => {
     const afi = subtype === 1 ? 2 : 1;
     const b = encodeRouteRefresh(afi, 1, subtype);
     expect(hexOf(b)).toBe(golden);
-    expect(decodeMessage(b, OPTS)).toEqual({ type: 'route-refresh', afi, safi: 1, subtype } satisfies RouteRefreshMessage);
+    expect(decodeMessage(b, OPTS)).toEqual({
+      type: 'route-refresh',
+      afi,
+      safi: 1,
+      subtype,
+    } satisfies RouteRefreshMessage);
     expect(decodeRouteRefresh(b).subtype).toBe(subtype);
   });
 });

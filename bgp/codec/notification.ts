@@ -38,14 +38,21 @@ export function decodeNotification(msg: Buffer): NotificationMessage {
   }
   if (errorCode === ERR.CEASE && subcode === CEASE_SUBCODE.HARD_RESET && data.length >= 2) {
     const inner = { errorCode: data[0]!, subcode: data[1]!, data: data.subarray(2) };
-    const shutdownMessage = isShutdownCommunication(inner.errorCode, inner.subcode) ? decodeShutdown(inner.data) : undefined;
+    const shutdownMessage = isShutdownCommunication(inner.errorCode, inner.subcode)
+      ? decodeShutdown(inner.data)
+      : undefined;
     return { type: 'notification', errorCode, subcode, data, hardReset: inner, shutdownMessage };
   }
   return { type: 'notification', errorCode, subcode, data };
 }
 
 /** Encode a NOTIFICATION. Data is truncated so the message fits `maxLen` (4096 unless extended). */
-export function encodeNotification(errorCode: number, subcode: number, data: Uint8Array = Buffer.alloc(0), maxLen = 4096): Buffer {
+export function encodeNotification(
+  errorCode: number,
+  subcode: number,
+  data: Uint8Array = Buffer.alloc(0),
+  maxLen = 4096,
+): Buffer {
   const room = maxLen - HEADER_LEN - 2;
   const d = data.length > room ? data.subarray(0, room) : data;
   const body = Buffer.alloc(2 + d.length);

@@ -7,7 +7,11 @@ import type { Capability, OpenMessage } from './types.js';
 const OPTS = decodeOptions();
 const ID_10_0_0_1 = 0x0a000001;
 const GOLDEN = fromHex(`${MARKER} 002d 01 04 fde9 005a 0a000001 10 02 0e 0104 0001 0001 0200 4104 0000fde9`);
-const CAPS: Capability[] = [{ kind: 'multiprotocol', afi: 1, safi: 1 }, { kind: 'route-refresh' }, { kind: 'four-octet-as', asn: 65001 }];
+const CAPS: Capability[] = [
+  { kind: 'multiprotocol', afi: 1, safi: 1 },
+  { kind: 'route-refresh' },
+  { kind: 'four-octet-as', asn: 65001 },
+];
 
 describe('OPEN encode/decode', () => {
   it('encodes the golden OPEN byte for byte', () => {
@@ -16,11 +20,25 @@ describe('OPEN encode/decode', () => {
 
   it('decodes the golden OPEN', () => {
     const m = decodeMessage(GOLDEN, OPTS) as OpenMessage;
-    expect(m).toEqual({ type: 'open', version: 4, myAs: 65001, asn: 65001, holdTime: 90, bgpId: ID_10_0_0_1, capabilities: CAPS, extendedParams: false });
+    expect(m).toEqual({
+      type: 'open',
+      version: 4,
+      myAs: 65001,
+      asn: 65001,
+      holdTime: 90,
+      bgpId: ID_10_0_0_1,
+      capabilities: CAPS,
+      extendedParams: false,
+    });
   });
 
   it('puts AS_TRANS in My AS for a 4-octet ASN and recovers the ASN from the capability', () => {
-    const b = encodeOpen({ asn: 4200000001, holdTime: 3, bgpId: 1, capabilities: [{ kind: 'four-octet-as', asn: 4200000001 }] });
+    const b = encodeOpen({
+      asn: 4200000001,
+      holdTime: 3,
+      bgpId: 1,
+      capabilities: [{ kind: 'four-octet-as', asn: 4200000001 }],
+    });
     expect(b.readUInt16BE(20)).toBe(23456);
     const m = decodeOpen(b);
     expect([m.myAs, m.asn]).toEqual([23456, 4200000001]);
@@ -33,8 +51,23 @@ describe('OPEN encode/decode', () => {
       { kind: 'enhanced-route-refresh' },
       { kind: 'extended-message' },
       { kind: 'four-octet-as', asn: 4294967295 },
-      { kind: 'graceful-restart', restarting: true, notification: true, restartTime: 120, families: [{ afi: 1, safi: 1, forwardingPreserved: true }, { afi: 2, safi: 1, forwardingPreserved: false }] },
-      { kind: 'add-path', families: [{ afi: 1, safi: 1, mode: 'receive' }, { afi: 2, safi: 1, mode: 'both' }] },
+      {
+        kind: 'graceful-restart',
+        restarting: true,
+        notification: true,
+        restartTime: 120,
+        families: [
+          { afi: 1, safi: 1, forwardingPreserved: true },
+          { afi: 2, safi: 1, forwardingPreserved: false },
+        ],
+      },
+      {
+        kind: 'add-path',
+        families: [
+          { afi: 1, safi: 1, mode: 'receive' },
+          { afi: 2, safi: 1, mode: 'both' },
+        ],
+      },
       { kind: 'extended-next-hop', entries: [{ afi: 1, safi: 1, nextHopAfi: 2 }] },
       { kind: 'role', role: 4 },
       { kind: 'unknown', code: 73, value: fromHex('0474657374') },
@@ -53,7 +86,13 @@ describe('OPEN encode/decode', () => {
   });
 
   it('decodes a forced RFC 9072 OPEN (golden)', () => {
-    const b = encodeOpen({ asn: 65001, holdTime: 90, bgpId: ID_10_0_0_1, capabilities: [{ kind: 'route-refresh' }], extendedParams: true });
+    const b = encodeOpen({
+      asn: 65001,
+      holdTime: 90,
+      bgpId: ID_10_0_0_1,
+      capabilities: [{ kind: 'route-refresh' }],
+      extendedParams: true,
+    });
     expect(hexOf(b)).toBe(hexOf(fromHex(`${MARKER} 0025 01 04 fde9 005a 0a000001 ff ff 0005 02 0002 0200`)));
     expect(decodeOpen(b).capabilities).toEqual([{ kind: 'route-refresh' }]);
   });
@@ -66,13 +105,40 @@ describe('OPEN errors (RFC 4271 §6.2)', () => {
     return b;
   };
   it('2/1 unsupported version, data = 0004', () => {
-    expect(reaction(protocolErrorOf(() => decodeMessage(open((b) => (b[19] = 3)), OPTS)))).toEqual([2, 1, '0004', 'session-reset']);
+    expect(
+      reaction(
+        protocolErrorOf(() =>
+          decodeMessage(
+            open((b) => (b[19] = 3)),
+            OPTS,
+          ),
+        ),
+      ),
+    ).toEqual([2, 1, '0004', 'session-reset']);
   });
   it('2/4 unsupported optional parameter', () => {
-    expect(reaction(protocolErrorOf(() => decodeMessage(open((b) => (b[29] = 1)), OPTS)))).toEqual([2, 4, '', 'session-reset']);
+    expect(
+      reaction(
+        protocolErrorOf(() =>
+          decodeMessage(
+            open((b) => (b[29] = 1)),
+            OPTS,
+          ),
+        ),
+      ),
+    ).toEqual([2, 4, '', 'session-reset']);
   });
   it('2/0 when the optional parameter length disagrees with the message', () => {
-    expect(reaction(protocolErrorOf(() => decodeMessage(open((b) => (b[28] = 0x0f)), OPTS)))).toEqual([2, 0, '', 'session-reset']);
+    expect(
+      reaction(
+        protocolErrorOf(() =>
+          decodeMessage(
+            open((b) => (b[28] = 0x0f)),
+            OPTS,
+          ),
+        ),
+      ),
+    ).toEqual([2, 0, '', 'session-reset']);
   });
   it('2/0 for a capability with an impossible length', () => {
     const b = fromHex(`${MARKER} 0021 01 04 fde9 005a 0a000001 04 02 02 4100`);
@@ -111,14 +177,20 @@ describe('OPEN errors (RFC 4271 §6.2)', () => {
     expect(validateOpen({ ...m, holdTime: h }, want)).toBeUndefined();
   });
   it('2/11 role mismatch (RFC 9234), accepted for a matching pair or no role', () => {
-    const withRole = (r: number): OpenMessage => ({ ...m, capabilities: [...m.capabilities, { kind: 'role', role: r }] });
+    const withRole = (r: number): OpenMessage => ({
+      ...m,
+      capabilities: [...m.capabilities, { kind: 'role', role: r }],
+    });
     expect(reaction(validateOpen(withRole(0), { ...want, localRole: 0 })!)).toEqual([2, 11, '', 'session-reset']);
     expect(validateOpen(withRole(3), { ...want, localRole: 0 })).toBeUndefined();
     expect(validateOpen(withRole(4), { ...want, localRole: 4 })).toBeUndefined();
     expect(validateOpen(m, { ...want, localRole: 4 })).toBeUndefined();
   });
   it('2/7 lists the missing required capabilities as data', () => {
-    const e = validateOpen(m, { ...want, requiredCapabilities: [{ kind: 'multiprotocol', afi: 2, safi: 1 }, { kind: 'route-refresh' }] });
+    const e = validateOpen(m, {
+      ...want,
+      requiredCapabilities: [{ kind: 'multiprotocol', afi: 2, safi: 1 }, { kind: 'route-refresh' }],
+    });
     expect(reaction(e!)).toEqual([2, 7, '010400020001', 'session-reset']);
   });
 });

@@ -21,7 +21,12 @@ export function decodeOpen(msg: Buffer): OpenMessage {
   const r = new Reader(msg, HEADER_LEN, msg.length, () => malformedOpen('truncated'));
   const version = r.u8();
   if (version !== BGP_VERSION) {
-    throw sessionReset(ERR.OPEN, OPEN_SUBCODE.UNSUPPORTED_VERSION, Buffer.from([0, BGP_VERSION]), `unsupported version ${version}`);
+    throw sessionReset(
+      ERR.OPEN,
+      OPEN_SUBCODE.UNSUPPORTED_VERSION,
+      Buffer.from([0, BGP_VERSION]),
+      `unsupported version ${version}`,
+    );
   }
   const myAs = r.u16();
   const holdTime = r.u16();
@@ -40,7 +45,12 @@ export function decodeOpen(msg: Buffer): OpenMessage {
     const len = extendedParams ? r.u16() : r.u8();
     const value = r.view(len);
     if (type !== OPT_PARAM.CAPABILITIES) {
-      throw sessionReset(ERR.OPEN, OPEN_SUBCODE.UNSUPPORTED_OPTIONAL_PARAMETER, EMPTY, `unsupported optional parameter ${type}`);
+      throw sessionReset(
+        ERR.OPEN,
+        OPEN_SUBCODE.UNSUPPORTED_OPTIONAL_PARAMETER,
+        EMPTY,
+        `unsupported optional parameter ${type}`,
+      );
     }
     capabilities.push(...decodeCapabilities(value));
   }
@@ -64,7 +74,8 @@ export function encodeOpen(o: OpenInput): Buffer {
   const extended = o.extendedParams === true || caps.length + 2 > 255;
   let params: Buffer;
   if (caps.length === 0) params = Buffer.from([0]);
-  else if (!extended) params = Buffer.concat([Buffer.from([caps.length + 2, OPT_PARAM.CAPABILITIES, caps.length]), caps]);
+  else if (!extended)
+    params = Buffer.concat([Buffer.from([caps.length + 2, OPT_PARAM.CAPABILITIES, caps.length]), caps]);
   else {
     params = Buffer.alloc(4 + 3 + caps.length);
     params[0] = OPT_PARAM.EXTENDED_LENGTH;
@@ -132,11 +143,21 @@ export function validateOpen(open: OpenMessage, want: OpenExpectation): BgpProto
   }
   const role = open.capabilities.find((c) => c.kind === 'role');
   if (want.localRole !== undefined && role !== undefined && !ibgp && ROLE_PAIRS.get(want.localRole) !== role.role) {
-    return sessionReset(ERR.OPEN, OPEN_SUBCODE.ROLE_MISMATCH, EMPTY, `role ${role.role} does not pair with our role ${want.localRole}`);
+    return sessionReset(
+      ERR.OPEN,
+      OPEN_SUBCODE.ROLE_MISMATCH,
+      EMPTY,
+      `role ${role.role} does not pair with our role ${want.localRole}`,
+    );
   }
   const missing = (want.requiredCapabilities ?? []).filter((c) => !hasCapability(open.capabilities, c));
   if (missing.length > 0) {
-    return sessionReset(ERR.OPEN, OPEN_SUBCODE.UNSUPPORTED_CAPABILITY, Buffer.concat(missing.map(encodeCapability)), 'required capability missing');
+    return sessionReset(
+      ERR.OPEN,
+      OPEN_SUBCODE.UNSUPPORTED_CAPABILITY,
+      Buffer.concat(missing.map(encodeCapability)),
+      'required capability missing',
+    );
   }
   return undefined;
 }

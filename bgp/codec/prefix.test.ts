@@ -1,7 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PrefixSyntaxError } from './errors.js';
-import { encodePrefixes, forEachNlri, ipv6ToString, nlriListToStrings, parseAddress, parsePrefix, scanNlri } from './prefix.js';
+import {
+  encodePrefixes,
+  forEachNlri,
+  ipv6ToString,
+  nlriListToStrings,
+  parseAddress,
+  parsePrefix,
+  scanNlri,
+} from './prefix.js';
 import { hexOf } from './test-helpers.js';
 
 describe('prefix text', () => {
@@ -18,14 +26,27 @@ describe('prefix text', () => {
     expect(hexOf(parsePrefix('10.1.2.3/8')!.address)).toBe('0a000000');
     expect(hexOf(parsePrefix('2001:db8::ffff/32')!.address)).toBe('20010db8' + '0'.repeat(24));
   });
-  it.each(['2001:db8::/32', '::/0', '::1/128', 'fe80::1:2/64', '2001:db8:0:1:1:1:1:1/128', '::ffff:10.0.0.0/104'])('parses and prints %s', (t) => {
-    const p = parsePrefix(t)!;
-    expect(p.afi).toBe(2);
-    const wire = encodePrefixes([t]);
-    const back = nlriListToStrings(scanNlri(wire, 0, wire.length, 2, 1, false)!)[0]!;
-    expect(parsePrefix(back)).toEqual(p);
-  });
-  it.each(['10.0.0.0', '10.0.0.0/33', '1.2.3/8', '256.0.0.0/8', '2001:db8::/129', '1::2::3/64', 'x/1', '10.0.0.0/-1', '1:2:3:4:5:6:7:8:9/128'])('rejects %s', (t) => {
+  it.each(['2001:db8::/32', '::/0', '::1/128', 'fe80::1:2/64', '2001:db8:0:1:1:1:1:1/128', '::ffff:10.0.0.0/104'])(
+    'parses and prints %s',
+    (t) => {
+      const p = parsePrefix(t)!;
+      expect(p.afi).toBe(2);
+      const wire = encodePrefixes([t]);
+      const back = nlriListToStrings(scanNlri(wire, 0, wire.length, 2, 1, false)!)[0]!;
+      expect(parsePrefix(back)).toEqual(p);
+    },
+  );
+  it.each([
+    '10.0.0.0',
+    '10.0.0.0/33',
+    '1.2.3/8',
+    '256.0.0.0/8',
+    '2001:db8::/129',
+    '1::2::3/64',
+    'x/1',
+    '10.0.0.0/-1',
+    '1:2:3:4:5:6:7:8:9/128',
+  ])('rejects %s', (t) => {
     expect(parsePrefix(t)).toBeUndefined();
   });
   it('encodePrefixes throws a typed error on bad text', () => {
@@ -42,7 +63,9 @@ describe('prefix round trips (fast-check)', () => {
   it('IPv4 prefixes survive text → wire → forEachNlri → text', () => {
     fc.assert(
       fc.property(fc.array(v4, { maxLength: 50 }), fc.boolean(), (ps, addPath) => {
-        const texts = ps.map(([a, l]) => parsePrefix(`${a.join('.')}/${l}`)!).map((p) => `${[...p.address].join('.')}/${p.length}`);
+        const texts = ps
+          .map(([a, l]) => parsePrefix(`${a.join('.')}/${l}`)!)
+          .map((p) => `${[...p.address].join('.')}/${p.length}`);
         const ids = addPath ? texts.map((_, i) => i * 7919) : undefined;
         const wire = encodePrefixes(texts, ids);
         const list = scanNlri(wire, 0, wire.length, 1, 1, addPath)!;

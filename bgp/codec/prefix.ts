@@ -3,7 +3,14 @@
  * conversion for humans, tests and config. Nothing here allocates per prefix except the text helpers.
  */
 import { AFI } from './constants.js';
-import { addressToBytes, formatIpv4, formatIpv6Bytes, parsePrefix as netParsePrefix, tryParseAddress, tryParsePrefix } from '../../src/net/index.js';
+import {
+  addressToBytes,
+  formatIpv4,
+  formatIpv6Bytes,
+  parsePrefix as netParsePrefix,
+  tryParseAddress,
+  tryParsePrefix,
+} from '../../src/net/index.js';
 import type { NlriList } from './types.js';
 
 export function maxPrefixLen(afi: number): number {
@@ -125,7 +132,14 @@ export function parsePrefix(text: string): ParsedPrefix | undefined {
 }
 
 /** Encode one prefix in wire format into `out` at `off`; returns the new offset. */
-export function writeNlri(out: Buffer, off: number, prefixLen: number, address: Uint8Array, addrOff: number, pathId?: number): number {
+export function writeNlri(
+  out: Buffer,
+  off: number,
+  prefixLen: number,
+  address: Uint8Array,
+  addrOff: number,
+  pathId?: number,
+): number {
   if (pathId !== undefined) {
     out.writeUInt32BE(pathId >>> 0, off);
     off += 4;

@@ -14,9 +14,16 @@ import { validateOpen } from './open.js';
 
 interface Recorded {
   readonly daemons: Record<string, string>;
-  readonly cases: readonly { name: string; phase: 'open' | 'established'; hex: string; reactions: Record<string, string> }[];
+  readonly cases: readonly {
+    name: string;
+    phase: 'open' | 'established';
+    hex: string;
+    reactions: Record<string, string>;
+  }[];
 }
-const REC = JSON.parse(readFileSync(new URL('./fixtures/reference-reactions.json', import.meta.url), 'utf8')) as Recorded;
+const REC = JSON.parse(
+  readFileSync(new URL('./fixtures/reference-reactions.json', import.meta.url), 'utf8'),
+) as Recorded;
 
 // The recorded sessions: the daemons were AS 65010 / 10.255.9.2, our side AS 65020, eBGP, IPv4 + IPv6.
 const OPTS = decodeOptions({ localAs: 65010, peerAs: 65020 });

@@ -5,7 +5,12 @@ import type { RouteRefreshMessage } from './types.js';
 
 /** `msg` is the whole message; its length (23) was checked by `decodeMessage`. */
 export function decodeRouteRefresh(msg: Buffer): RouteRefreshMessage {
-  return { type: 'route-refresh', afi: msg.readUInt16BE(HEADER_LEN), subtype: msg[HEADER_LEN + 2]!, safi: msg[HEADER_LEN + 3]! };
+  return {
+    type: 'route-refresh',
+    afi: msg.readUInt16BE(HEADER_LEN),
+    subtype: msg[HEADER_LEN + 2]!,
+    safi: msg[HEADER_LEN + 3]!,
+  };
 }
 
 export function encodeRouteRefresh(afi: number, safi: number, subtype = 0): Buffer {

@@ -37,12 +37,29 @@ export interface PrefixBatch {
 
 // ------------------------------------------------------------------------------------------ capabilities
 
-export interface MultiprotocolCapability { readonly kind: 'multiprotocol'; readonly afi: number; readonly safi: number }
-export interface RouteRefreshCapability { readonly kind: 'route-refresh' }
-export interface EnhancedRouteRefreshCapability { readonly kind: 'enhanced-route-refresh' }
-export interface FourOctetAsCapability { readonly kind: 'four-octet-as'; readonly asn: number }
-export interface ExtendedMessageCapability { readonly kind: 'extended-message' }
-export interface GracefulRestartFamily { readonly afi: number; readonly safi: number; readonly forwardingPreserved: boolean }
+export interface MultiprotocolCapability {
+  readonly kind: 'multiprotocol';
+  readonly afi: number;
+  readonly safi: number;
+}
+export interface RouteRefreshCapability {
+  readonly kind: 'route-refresh';
+}
+export interface EnhancedRouteRefreshCapability {
+  readonly kind: 'enhanced-route-refresh';
+}
+export interface FourOctetAsCapability {
+  readonly kind: 'four-octet-as';
+  readonly asn: number;
+}
+export interface ExtendedMessageCapability {
+  readonly kind: 'extended-message';
+}
+export interface GracefulRestartFamily {
+  readonly afi: number;
+  readonly safi: number;
+  readonly forwardingPreserved: boolean;
+}
 /** RFC 4724 with the RFC 8538 N bit. `restartTime` in seconds (12 bits). */
 export interface GracefulRestartCapability {
   readonly kind: 'graceful-restart';
@@ -52,15 +69,36 @@ export interface GracefulRestartCapability {
   readonly families: readonly GracefulRestartFamily[];
 }
 export type AddPathMode = 'receive' | 'send' | 'both';
-export interface AddPathFamily { readonly afi: number; readonly safi: number; readonly mode: AddPathMode }
-export interface AddPathCapability { readonly kind: 'add-path'; readonly families: readonly AddPathFamily[] }
+export interface AddPathFamily {
+  readonly afi: number;
+  readonly safi: number;
+  readonly mode: AddPathMode;
+}
+export interface AddPathCapability {
+  readonly kind: 'add-path';
+  readonly families: readonly AddPathFamily[];
+}
 /** RFC 8950: NLRI of (afi, safi) may carry a next hop of `nextHopAfi`. */
-export interface ExtendedNextHopEntry { readonly afi: number; readonly safi: number; readonly nextHopAfi: number }
-export interface ExtendedNextHopCapability { readonly kind: 'extended-next-hop'; readonly entries: readonly ExtendedNextHopEntry[] }
+export interface ExtendedNextHopEntry {
+  readonly afi: number;
+  readonly safi: number;
+  readonly nextHopAfi: number;
+}
+export interface ExtendedNextHopCapability {
+  readonly kind: 'extended-next-hop';
+  readonly entries: readonly ExtendedNextHopEntry[];
+}
 /** RFC 9234 BGP role (0 provider, 1 RS, 2 RS-client, 3 customer, 4 peer). */
-export interface RoleCapability { readonly kind: 'role'; readonly role: number }
+export interface RoleCapability {
+  readonly kind: 'role';
+  readonly role: number;
+}
 /** Any capability not understood: kept raw so it can be logged or echoed. */
-export interface UnknownCapability { readonly kind: 'unknown'; readonly code: number; readonly value: Buffer }
+export interface UnknownCapability {
+  readonly kind: 'unknown';
+  readonly code: number;
+  readonly value: Buffer;
+}
 export type Capability =
   | MultiprotocolCapability
   | RouteRefreshCapability
@@ -90,11 +128,25 @@ export interface OpenMessage {
   readonly extendedParams: boolean;
 }
 
-export interface AsPathSegment { readonly type: AsPathSegmentType; readonly asns: readonly number[] }
-export interface Aggregator { readonly asn: number; readonly address: string }
-export interface LargeCommunity { readonly global: number; readonly local1: number; readonly local2: number }
+export interface AsPathSegment {
+  readonly type: AsPathSegmentType;
+  readonly asns: readonly number[];
+}
+export interface Aggregator {
+  readonly asn: number;
+  readonly address: string;
+}
+export interface LargeCommunity {
+  readonly global: number;
+  readonly local1: number;
+  readonly local2: number;
+}
 /** An attribute the codec does not interpret: optional transitive ones are passed on (Partial bit set). */
-export interface RawAttribute { readonly flags: number; readonly type: number; readonly value: Buffer }
+export interface RawAttribute {
+  readonly flags: number;
+  readonly type: number;
+  readonly value: Buffer;
+}
 
 export interface MpReach {
   readonly afi: number;
@@ -181,7 +233,9 @@ export interface NotificationMessage {
   readonly hardReset?: { readonly errorCode: number; readonly subcode: number; readonly data: Buffer } | undefined;
 }
 
-export interface KeepaliveMessage { readonly type: 'keepalive' }
+export interface KeepaliveMessage {
+  readonly type: 'keepalive';
+}
 
 export interface RouteRefreshMessage {
   readonly type: 'route-refresh';

@@ -5,7 +5,18 @@
  * `attributes`); every other case (IPv6, RFC 8950 IPv4 with an IPv6 next hop) uses MP_REACH_NLRI.
  */
 import { assert } from '../../src/errors.js';
-import { AFI, ATTR, ATTR_FLAG, FAMILY, familyAfi, familySafi, HEADER_LEN, MSG_TYPE, SAFI, type FamilyKey } from './constants.js';
+import {
+  AFI,
+  ATTR,
+  ATTR_FLAG,
+  FAMILY,
+  familyAfi,
+  familySafi,
+  HEADER_LEN,
+  MSG_TYPE,
+  SAFI,
+  type FamilyKey,
+} from './constants.js';
 import { writeHeader } from './header.js';
 import type { PrefixBatch } from './types.js';
 
@@ -49,7 +60,15 @@ function totalWireSize(b: PrefixBatch, from: number, to: number, addPath: boolea
 }
 
 /** Write prefixes [i, …) into `out[off, limit)`; returns [next index, new offset]. */
-function writePrefixes(b: PrefixBatch, i: number, to: number, addPath: boolean, out: Buffer, off: number, limit: number): [number, number] {
+function writePrefixes(
+  b: PrefixBatch,
+  i: number,
+  to: number,
+  addPath: boolean,
+  out: Buffer,
+  off: number,
+  limit: number,
+): [number, number] {
   const stride = b.afi === AFI.IPV6 ? 16 : 4;
   const addrs = b.addresses;
   const lens = b.lengths;

@@ -17,7 +17,13 @@ export function batch(texts: readonly string[], pathIds?: readonly number[]): Pr
   const stride = afi === 2 ? 16 : 4;
   const addresses = new Uint8Array(ps.length * stride);
   ps.forEach((p, i) => addresses.set(p.address, i * stride));
-  return { afi, count: ps.length, lengths: Uint8Array.from(ps.map((p) => p.length)), addresses, pathIds: pathIds ? Uint32Array.from(pathIds) : undefined };
+  return {
+    afi,
+    count: ps.length,
+    lengths: Uint8Array.from(ps.map((p) => p.length)),
+    addresses,
+    pathIds: pathIds ? Uint32Array.from(pathIds) : undefined,
+  };
 }
 
 /** ORIGIN IGP, AS_PATH 65001 (4-octet), NEXT_HOP 192.0.2.1, NLRI 10.0.0.0/24 and 10.1.2.3/32. */
@@ -30,7 +36,12 @@ const BASE: PathAttributes = { origin: 0, asPath: [{ type: 2, asns: [65001] }], 
 
 describe('UPDATE golden bytes', () => {
   it('packUpdates produces the golden message', () => {
-    const msgs = packUpdates({ attributes: encodePathAttributes(BASE, ENC), prefixes: batch(['10.0.0.0/24', '10.1.2.3/32']), addPath: false, maxMessageLength: 4096 });
+    const msgs = packUpdates({
+      attributes: encodePathAttributes(BASE, ENC),
+      prefixes: batch(['10.0.0.0/24', '10.1.2.3/32']),
+      addPath: false,
+      maxMessageLength: 4096,
+    });
     expect(msgs.map(hexOf)).toEqual([hexOf(GOLDEN_UPDATE)]);
   });
   it('decodes the golden message', () => {
@@ -44,7 +55,12 @@ describe('UPDATE golden bytes', () => {
   it('clears host bits when packing', () => {
     const b = batch(['10.0.0.0/24']);
     b.addresses[3] = 77;
-    const [m] = packUpdates({ attributes: encodePathAttributes(BASE, ENC), prefixes: b, addPath: false, maxMessageLength: 4096 });
+    const [m] = packUpdates({
+      attributes: encodePathAttributes(BASE, ENC),
+      prefixes: b,
+      addPath: false,
+      maxMessageLength: 4096,
+    });
     expect(nlriListToStrings(decode(m!).nlri)).toEqual(['10.0.0.0/24']);
   });
 });
@@ -66,7 +82,13 @@ describe('UPDATE packing', () => {
   it('packs IPv6 into MP_REACH_NLRI with a 32-byte next hop', () => {
     const nh = Buffer.concat([parsePrefix('2001:db8::1/128')!.address, parsePrefix('fe80::1/128')!.address]);
     const v6 = ['2001:db8:1::/48', '2001:db8:2::/64', '::/0', '2001:db8::1/128'];
-    const [m] = packUpdates({ attributes: encodePathAttributes({ origin: 2, asPath: [] }, ENC), prefixes: batch(v6), nextHop: nh, addPath: false, maxMessageLength: 4096 });
+    const [m] = packUpdates({
+      attributes: encodePathAttributes({ origin: 2, asPath: [] }, ENC),
+      prefixes: batch(v6),
+      nextHop: nh,
+      addPath: false,
+      maxMessageLength: 4096,
+    });
     const u = decode(m!);
     expect(u.attributes.mpReach!.nextHop).toEqual(nh);
     expect(nlriListToStrings(u.attributes.mpReach!.nlri)).toEqual(v6);
@@ -76,20 +98,38 @@ describe('UPDATE packing', () => {
   });
   it('packs IPv4 with an IPv6 next hop (RFC 8950)', () => {
     const nh = parsePrefix('2001:db8::1/128')!.address;
-    const [m] = packUpdates({ attributes: encodePathAttributes({ origin: 0, asPath: [] }, ENC), prefixes: batch(['192.168.0.0/16']), nextHop: nh, addPath: false, maxMessageLength: 4096 });
+    const [m] = packUpdates({
+      attributes: encodePathAttributes({ origin: 0, asPath: [] }, ENC),
+      prefixes: batch(['192.168.0.0/16']),
+      nextHop: nh,
+      addPath: false,
+      maxMessageLength: 4096,
+    });
     const u = decode(m!);
     expect([u.attributes.mpReach!.afi, u.attributes.mpReach!.nextHop.length, u.nlri.count]).toEqual([1, 16, 0]);
     expect(nlriListToStrings(u.attributes.mpReach!.nlri)).toEqual(['192.168.0.0/16']);
   });
   it('writes and reads ADD-PATH path ids', () => {
-    const [m] = packUpdates({ attributes: encodePathAttributes(BASE, ENC), prefixes: batch(['10.0.0.0/8', '10.0.0.0/8'], [1, 4000000000]), addPath: true, maxMessageLength: 4096 });
+    const [m] = packUpdates({
+      attributes: encodePathAttributes(BASE, ENC),
+      prefixes: batch(['10.0.0.0/8', '10.0.0.0/8'], [1, 4000000000]),
+      addPath: true,
+      maxMessageLength: 4096,
+    });
     const u = decode(m!, decodeOptions({ addPathReceive: new Set([FAMILY.IPV4_UNICAST]) }));
     const seen: [number, number][] = [];
     forEachNlri(u.nlri, (id, len) => seen.push([id, len]));
-    expect(seen).toEqual([[1, 8], [4000000000, 8]]);
+    expect(seen).toEqual([
+      [1, 8],
+      [4000000000, 8],
+    ]);
   });
   it('packs withdrawals in the classic field and in MP_UNREACH_NLRI', () => {
-    const [w4] = packWithdrawals({ prefixes: batch(['10.0.0.0/24', '0.0.0.0/0']), addPath: false, maxMessageLength: 4096 });
+    const [w4] = packWithdrawals({
+      prefixes: batch(['10.0.0.0/24', '0.0.0.0/0']),
+      addPath: false,
+      maxMessageLength: 4096,
+    });
     const u4 = decode(w4!);
     expect(nlriListToStrings(u4.withdrawn)).toEqual(['10.0.0.0/24', '0.0.0.0/0']);
     expect(hexOf(w4!)).toBe(`${MARKER}001c02000518 0a000000 0000`.replace(/ /g, ''));
@@ -102,7 +142,14 @@ describe('UPDATE packing', () => {
     expect(ws.flatMap((m) => nlriListToStrings(decode(m).withdrawn))).toEqual(many);
   });
   it('packs a range of a batch', () => {
-    const ms = packUpdates({ attributes: encodePathAttributes(BASE, ENC), prefixes: batch(['1.0.0.0/8', '2.0.0.0/8', '3.0.0.0/8']), from: 1, to: 2, addPath: false, maxMessageLength: 4096 });
+    const ms = packUpdates({
+      attributes: encodePathAttributes(BASE, ENC),
+      prefixes: batch(['1.0.0.0/8', '2.0.0.0/8', '3.0.0.0/8']),
+      from: 1,
+      to: 2,
+      addPath: false,
+      maxMessageLength: 4096,
+    });
     expect(ms.flatMap((m) => nlriListToStrings(decode(m).nlri))).toEqual(['2.0.0.0/8']);
   });
 });
@@ -127,13 +174,21 @@ describe('RFC 6793 toward and from 2-octet speakers', () => {
   const OLD = decodeOptions({ fourOctetAs: false });
   const attrs: PathAttributes = {
     origin: 0,
-    asPath: [{ type: 2, asns: [65001, 4200000001, 64512] }, { type: 1, asns: [4200000002, 1] }],
+    asPath: [
+      { type: 2, asns: [65001, 4200000001, 64512] },
+      { type: 1, asns: [4200000002, 1] },
+    ],
     nextHop: '192.0.2.1',
     aggregator: { asn: 4200000009, address: '192.0.2.9' },
   };
   it('encodes AS_TRANS plus AS4_PATH/AS4_AGGREGATOR and the receiver merges them back', () => {
     const enc = encodePathAttributes(attrs, { fourOctetAs: false, extendedMessages: false });
-    const [m] = packUpdates({ attributes: enc, prefixes: batch(['10.0.0.0/8']), addPath: false, maxMessageLength: 4096 });
+    const [m] = packUpdates({
+      attributes: enc,
+      prefixes: batch(['10.0.0.0/8']),
+      addPath: false,
+      maxMessageLength: 4096,
+    });
     const u = decode(m!, OLD);
     expect(u.attributes.asPath).toEqual(attrs.asPath);
     expect(u.attributes.aggregator).toEqual(attrs.aggregator);
@@ -141,17 +196,23 @@ describe('RFC 6793 toward and from 2-octet speakers', () => {
   });
   it('keeps the leading ASes a 2-octet speaker prepended after AS4_PATH was built', () => {
     // AS_PATH: 100 200 23456 ; AS4_PATH: 4200000001 → 100 200 4200000001... n=3, m=1 → keep 2
-    const body = fromHex(`0000 001f 40 01 01 00  40 02 08 02 03 0064 00c8 5ba0  40 03 04 c0000201  c0 11 06 02 01 fa56ea01 08 0a`);
+    const body = fromHex(
+      `0000 001f 40 01 01 00  40 02 08 02 03 0064 00c8 5ba0  40 03 04 c0000201  c0 11 06 02 01 fa56ea01 08 0a`,
+    );
     const msg = Buffer.concat([fromHex(MARKER), Buffer.from([0, 19 + body.length, 2]), body]);
     expect(decode(msg, OLD).attributes.asPath).toEqual([{ type: 2, asns: [100, 200, 4200000001] }]);
   });
   it('ignores AS4_PATH when AS_PATH is shorter', () => {
-    const body = fromHex(`0000 001f 40 01 01 00  40 02 04 02 01 5ba0  40 03 04 c0000201  c0 11 0a 02 02 fa56ea01 fa56ea02 08 0a`);
+    const body = fromHex(
+      `0000 001f 40 01 01 00  40 02 04 02 01 5ba0  40 03 04 c0000201  c0 11 0a 02 02 fa56ea01 fa56ea02 08 0a`,
+    );
     const msg = Buffer.concat([fromHex(MARKER), Buffer.from([0, 19 + body.length, 2]), body]);
     expect(decode(msg, OLD).attributes.asPath).toEqual([{ type: 2, asns: [23456] }]);
   });
   it('a 4-octet session ignores a received AS4_PATH', () => {
-    const body = fromHex(`0000 001d 40 01 01 00  40 02 06 02 01 00000064  40 03 04 c0000201  c0 11 06 02 01 fa56ea01 08 0a`);
+    const body = fromHex(
+      `0000 001d 40 01 01 00  40 02 06 02 01 00000064  40 03 04 c0000201  c0 11 06 02 01 fa56ea01 08 0a`,
+    );
     const msg = Buffer.concat([fromHex(MARKER), Buffer.from([0, 19 + body.length, 2]), body]);
     const u = decode(msg);
     expect([u.attributes.asPath, u.action]).toEqual([[{ type: 2, asns: [100] }], 'none']);

@@ -47,7 +47,9 @@ export function decodeUpdate(msg: Buffer, opts: DecodeOptions): UpdateMessage {
   }
   const receivedAttributes = msg.subarray(attrStart, attrEnd);
   const spans = decoded.kept;
-  const rawAttributes = decoded.dropped ? Buffer.concat(spans.map((k) => msg.subarray(k.start, k.end))) : receivedAttributes;
+  const rawAttributes = decoded.dropped
+    ? Buffer.concat(spans.map((k) => msg.subarray(k.start, k.end)))
+    : receivedAttributes;
   return {
     type: 'update',
     withdrawn,
@@ -74,11 +76,25 @@ function missingMandatory(a: PathAttributes, nlri: NlriList, present: Uint8Array
   if (present[ATTR.AS_PATH] === 0) need.push(ATTR.AS_PATH);
   if (nlri.count > 0 && present[ATTR.NEXT_HOP] === 0) need.push(ATTR.NEXT_HOP);
   return need.map(
-    (t) => new BgpProtocolError(ERR.UPDATE, UPDATE_SUBCODE.MISSING_WELL_KNOWN, Buffer.from([t]), 'treat-as-withdraw', `missing well-known attribute ${t}`, t),
+    (t) =>
+      new BgpProtocolError(
+        ERR.UPDATE,
+        UPDATE_SUBCODE.MISSING_WELL_KNOWN,
+        Buffer.from([t]),
+        'treat-as-withdraw',
+        `missing well-known attribute ${t}`,
+        t,
+      ),
   );
 }
 
-function endOfRib(withdrawn: NlriList, nlri: NlriList, attrLen: number, a: PathAttributes, other: boolean): number | undefined {
+function endOfRib(
+  withdrawn: NlriList,
+  nlri: NlriList,
+  attrLen: number,
+  a: PathAttributes,
+  other: boolean,
+): number | undefined {
   if (withdrawn.count > 0 || nlri.count > 0) return undefined;
   if (attrLen === 0) return FAMILY.IPV4_UNICAST;
   const un = a.mpUnreach;

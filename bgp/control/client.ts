@@ -20,7 +20,12 @@ export class ControlClientError extends MargayError {
 
 export const DEFAULT_CONTROL_SOCKET = '/run/margay/bgpd.sock';
 
-export async function controlRequest<T>(socketPath: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+export async function controlRequest<T>(
+  socketPath: string,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<T> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   const { request } = await import('node:http');
   return new Promise<T>((resolve, reject) => {
@@ -34,14 +39,23 @@ export async function controlRequest<T>(socketPath: string, method: 'GET' | 'POS
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', (err) => reject(new ControlClientError(`reading response: ${err.message}`, undefined, undefined, { cause: err })));
+        res.on('error', (err) =>
+          reject(new ControlClientError(`reading response: ${err.message}`, undefined, undefined, { cause: err })),
+        );
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           let json: unknown;
           try {
             json = JSON.parse(text);
           } catch (err) {
-            reject(new ControlClientError(`bad response from ${socketPath}: ${text.slice(0, 200)}`, res.statusCode, undefined, { cause: err }));
+            reject(
+              new ControlClientError(
+                `bad response from ${socketPath}: ${text.slice(0, 200)}`,
+                res.statusCode,
+                undefined,
+                { cause: err },
+              ),
+            );
             return;
           }
           if ((res.statusCode ?? 500) >= 400) {
@@ -52,8 +66,13 @@ export async function controlRequest<T>(socketPath: string, method: 'GET' | 'POS
       },
     );
     req.on('error', (err: NodeJS.ErrnoException) => {
-      const hint = err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? ' (is margay-bgpd running? use --socket PATH)' : '';
-      reject(new ControlClientError(`cannot reach ${socketPath}: ${err.message}${hint}`, undefined, undefined, { cause: err }));
+      const hint =
+        err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? ' (is margay-bgpd running? use --socket PATH)' : '';
+      reject(
+        new ControlClientError(`cannot reach ${socketPath}: ${err.message}${hint}`, undefined, undefined, {
+          cause: err,
+        }),
+      );
     });
     if (payload) req.write(payload);
     req.end();

@@ -26,9 +26,16 @@ describe('routeControlRequest', () => {
   });
   it('GET /rib parses filters', async () => {
     const { h, calls } = recorder();
-    const r = await routeControlRequest(h, 'GET', '/rib?prefix=10.0.0.0/8&longer=true&peer=10.0.0.2&family=ipv4&best=true&limit=5', '');
+    const r = await routeControlRequest(
+      h,
+      'GET',
+      '/rib?prefix=10.0.0.0/8&longer=true&peer=10.0.0.2&family=ipv4&best=true&limit=5',
+      '',
+    );
     expect(r.status).toBe(200);
-    expect(calls).toEqual([['rib', { prefix: '10.0.0.0/8', longer: true, peer: '10.0.0.2', family: 'ipv4', bestOnly: true, limit: 5 }]]);
+    expect(calls).toEqual([
+      ['rib', { prefix: '10.0.0.0/8', longer: true, peer: '10.0.0.2', family: 'ipv4', bestOnly: true, limit: 5 }],
+    ]);
   });
   it('GET /rib rejects a bad prefix and unknown params', async () => {
     const { h } = recorder();
@@ -37,9 +44,17 @@ describe('routeControlRequest', () => {
   });
   it('POST /announce validates and forwards', async () => {
     const { h, calls } = recorder();
-    const ok = await routeControlRequest(h, 'POST', '/announce', JSON.stringify({ prefixes: ['10.1.0.0/24'], nextHop: '10.0.0.1', communities: ['65000:1'] }));
+    const ok = await routeControlRequest(
+      h,
+      'POST',
+      '/announce',
+      JSON.stringify({ prefixes: ['10.1.0.0/24'], nextHop: '10.0.0.1', communities: ['65000:1'] }),
+    );
     expect(ok).toEqual({ status: 200, body: { announced: 1 } });
-    expect(calls[0]).toEqual(['announce', { prefixes: ['10.1.0.0/24'], nextHop: '10.0.0.1', communities: ['65000:1'] }]);
+    expect(calls[0]).toEqual([
+      'announce',
+      { prefixes: ['10.1.0.0/24'], nextHop: '10.0.0.1', communities: ['65000:1'] },
+    ]);
     const bad = await routeControlRequest(h, 'POST', '/announce', JSON.stringify({ prefixes: ['nope'] }));
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).toContain('prefixes.0');
@@ -47,11 +62,17 @@ describe('routeControlRequest', () => {
   });
   it('POST /withdraw', async () => {
     const { h } = recorder();
-    expect(await routeControlRequest(h, 'POST', '/withdraw', '{"prefixes":["2001:db8::/48"]}')).toEqual({ status: 200, body: { withdrawn: 1 } });
+    expect(await routeControlRequest(h, 'POST', '/withdraw', '{"prefixes":["2001:db8::/48"]}')).toEqual({
+      status: 200,
+      body: { withdrawn: 1 },
+    });
   });
   it('POST /refresh defaults to ipv4 and validates the family', async () => {
     const { h, calls } = recorder();
-    expect(await routeControlRequest(h, 'POST', '/refresh', '{"peer":"10.0.0.2"}')).toEqual({ status: 200, body: { sent: true } });
+    expect(await routeControlRequest(h, 'POST', '/refresh', '{"peer":"10.0.0.2"}')).toEqual({
+      status: 200,
+      body: { sent: true },
+    });
     expect(calls.at(-1)).toEqual(['refresh', '10.0.0.2', 'ipv4']);
     expect((await routeControlRequest(h, 'POST', '/refresh', '{"peer":"10.0.0.2","family":"ipx"}')).status).toBe(400);
   });

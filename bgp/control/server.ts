@@ -59,8 +59,14 @@ export async function startControlServer(
         if (size > MAX_BODY) throw new ControlSocketError('request body too large');
         chunks.push(c as Buffer);
       }
-      const r = await routeControlRequest(handler, req.method ?? 'GET', req.url ?? '/', Buffer.concat(chunks).toString('utf8'));
-      if (r.status >= 400) log.warn({ method: req.method, url: req.url, status: r.status, body: r.body }, 'control request failed');
+      const r = await routeControlRequest(
+        handler,
+        req.method ?? 'GET',
+        req.url ?? '/',
+        Buffer.concat(chunks).toString('utf8'),
+      );
+      if (r.status >= 400)
+        log.warn({ method: req.method, url: req.url, status: r.status, body: r.body }, 'control request failed');
       const out = JSON.stringify(r.body);
       res.writeHead(r.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out) });
       res.end(out);

@@ -31,7 +31,10 @@ export class FibSyncLoop {
 
   markInSync(): void {
     if (this.fib.inSync) return;
-    this.log.info({ routes: this.fib.desiredCount }, 'FIB in sync: stale routes from before the restart may now be removed');
+    this.log.info(
+      { routes: this.fib.desiredCount },
+      'FIB in sync: stale routes from before the restart may now be removed',
+    );
     this.fib.markInSync();
     this.kick();
   }
@@ -69,7 +72,10 @@ export class FibSyncLoop {
       if (stats.replaced + stats.removed > 0) this.log.info(stats, 'FIB updated');
     } catch (err) {
       delay = this.#backoff.next();
-      this.log.warn({ err, failures: this.#backoff.attempt, retryInMs: delay }, 'FIB apply failed; will resync and retry');
+      this.log.warn(
+        { err, failures: this.#backoff.attempt, retryInMs: delay },
+        'FIB apply failed; will resync and retry',
+      );
     } finally {
       this.#running = false;
     }

@@ -24,9 +24,16 @@ describe('FibSync', () => {
       { prefix: '10.3.0.0/24', nextHops: ['10.0.0.2'] },
     ]);
     expect(await fib.apply()).toEqual({ replaced: 3, removed: 0, unchanged: 0 });
-    expect(kernel(rt)).toEqual({ '10.1.0.0/24': '10.0.0.2', '10.2.0.0/24': '10.0.0.2,10.0.0.3', '10.3.0.0/24': '10.0.0.2' });
+    expect(kernel(rt)).toEqual({
+      '10.1.0.0/24': '10.0.0.2',
+      '10.2.0.0/24': '10.0.0.2,10.0.0.3',
+      '10.3.0.0/24': '10.0.0.2',
+    });
     expect([...rt.routes.values()].every((r) => r.proto === BGP && r.table === T)).toBe(true);
-    fib.setBestPaths([{ prefix: '10.1.0.0/24', nextHops: null }, { prefix: '10.2.0.0/24', nextHops: ['10.0.0.3'] }]);
+    fib.setBestPaths([
+      { prefix: '10.1.0.0/24', nextHops: null },
+      { prefix: '10.2.0.0/24', nextHops: ['10.0.0.3'] },
+    ]);
     expect(await fib.apply()).toEqual({ replaced: 1, removed: 1, unchanged: 0 });
     expect(kernel(rt)).toEqual({ '10.2.0.0/24': '10.0.0.3', '10.3.0.0/24': '10.0.0.2' });
   });
@@ -44,11 +51,23 @@ describe('FibSync', () => {
     expect(routes.map((r) => ({ dst: r.dst, via: r.via, dev: r.dev, nexthops: r.nexthops }))).toEqual([
       { dst: '10.1.0.0/24', via: '2001:db8::2', dev: undefined, nexthops: undefined },
       { dst: '10.2.0.0/24', via: 'fe80::1', dev: 'v0', nexthops: undefined },
-      { dst: '10.3.0.0/24', via: undefined, dev: undefined, nexthops: [{ via: 'fe80::1', dev: 'v1' }, { via: 'fe80::2', dev: 'v0' }] },
+      {
+        dst: '10.3.0.0/24',
+        via: undefined,
+        dev: undefined,
+        nexthops: [
+          { via: 'fe80::1', dev: 'v1' },
+          { via: 'fe80::2', dev: 'v0' },
+        ],
+      },
     ]);
     // After a restart the same desired state touches nothing.
     const again = new FibSync(rt, { table: T, batchSize: 100 });
-    again.setBestPaths([{ prefix: '10.1.0.0/24', nextHops: ['2001:db8::2'] }, { prefix: '10.2.0.0/24', nextHops: ['fe80::1%v0'] }, { prefix: '10.3.0.0/24', nextHops: ['fe80::1%v1', 'fe80::2%v0'] }]);
+    again.setBestPaths([
+      { prefix: '10.1.0.0/24', nextHops: ['2001:db8::2'] },
+      { prefix: '10.2.0.0/24', nextHops: ['fe80::1%v0'] },
+      { prefix: '10.3.0.0/24', nextHops: ['fe80::1%v1', 'fe80::2%v0'] },
+    ]);
     expect(await again.apply()).toEqual({ replaced: 0, removed: 0, unchanged: 3 });
   });
 
@@ -58,7 +77,10 @@ describe('FibSync', () => {
     rt.routes.set(`${T}|10.9.0.0/24|0`, { dst: '10.9.0.0/24', table: T, proto: BGP, via: '10.0.0.2' });
     rt.seedForeign({ dst: '10.8.0.0/24', table: T, proto: 12, via: '10.0.0.9' });
     const fib = new FibSync(rt, { table: T, batchSize: 100 });
-    fib.setBestPaths([{ prefix: '10.1.0.0/24', nextHops: ['10.0.0.2'] }, { prefix: '10.2.0.0/24', nextHops: ['10.0.0.2'] }]);
+    fib.setBestPaths([
+      { prefix: '10.1.0.0/24', nextHops: ['10.0.0.2'] },
+      { prefix: '10.2.0.0/24', nextHops: ['10.0.0.2'] },
+    ]);
     expect(await fib.apply()).toEqual({ replaced: 1, removed: 0, unchanged: 1 });
     expect(rt.ops).toEqual(['list', 'replace 10.2.0.0/24']);
     expect(Object.keys(kernel(rt)).sort()).toEqual(['10.1.0.0/24', '10.2.0.0/24', '10.8.0.0/24', '10.9.0.0/24']);
@@ -79,7 +101,10 @@ describe('FibSync', () => {
   it('honours the accept filter', async () => {
     const rt = new FakeRouteTable();
     const fib = new FibSync(rt, { table: T, batchSize: 100, accept: (p) => p.startsWith('10.1.') });
-    fib.setBestPaths([{ prefix: '10.1.0.0/24', nextHops: ['10.0.0.2'] }, { prefix: '10.2.0.0/24', nextHops: ['10.0.0.2'] }]);
+    fib.setBestPaths([
+      { prefix: '10.1.0.0/24', nextHops: ['10.0.0.2'] },
+      { prefix: '10.2.0.0/24', nextHops: ['10.0.0.2'] },
+    ]);
     await fib.apply();
     expect(Object.keys(kernel(rt))).toEqual(['10.1.0.0/24']);
   });
@@ -89,7 +114,10 @@ describe('FibSync', () => {
     const fib = new FibSync(rt, { table: T, batchSize: 100 });
     fib.setBestPaths([{ prefix: '10.1.0.0/24', nextHops: ['10.0.0.2'] }]);
     rt.failNext(new KernelOpError(['ip'], 1, 'boom'), /replace/);
-    const err = await fib.apply().then(() => undefined, (e: unknown) => e);
+    const err = await fib.apply().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(FibApplyError);
     expect((err as FibApplyError).cause).toBeInstanceOf(KernelOpError);
     expect(await fib.apply()).toEqual({ replaced: 1, removed: 0, unchanged: 0 });

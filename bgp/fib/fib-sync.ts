@@ -107,7 +107,10 @@ export class FibSync {
 
   setBestPaths(changes: Iterable<FibChange>): void {
     for (const c of changes) {
-      const hops = c.nextHops && c.nextHops.length > 0 && (this.opts.accept?.(c.prefix) ?? true) ? [...new Set(c.nextHops)].sort() : undefined;
+      const hops =
+        c.nextHops && c.nextHops.length > 0 && (this.opts.accept?.(c.prefix) ?? true)
+          ? [...new Set(c.nextHops)].sort()
+          : undefined;
       if (hops === undefined) {
         if (this.#desired.delete(c.prefix)) this.#dirty.add(c.prefix);
         else if (this.#actual.has(c.prefix)) this.#dirty.add(c.prefix);

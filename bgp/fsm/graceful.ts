@@ -27,7 +27,11 @@ export function isGracefulRestartDown(why: DownReason, n: Negotiated, localNotif
  * Reached, Administrative Shutdown, Peer De-configured. Administrative Reset and Other Configuration
  * Change are "Provisional" (the implementation's choice): we keep them graceful, like a restart.
  */
-const HARD_CEASE_SUBCODES: ReadonlySet<number> = new Set([CEASE_SUBCODE.MAX_PREFIXES, CEASE_SUBCODE.ADMIN_SHUTDOWN, CEASE_SUBCODE.PEER_DECONFIGURED]);
+const HARD_CEASE_SUBCODES: ReadonlySet<number> = new Set([
+  CEASE_SUBCODE.MAX_PREFIXES,
+  CEASE_SUBCODE.ADMIN_SHUTDOWN,
+  CEASE_SUBCODE.PEER_DECONFIGURED,
+]);
 
 /** Whether both sides exchanged the RFC 8538 N bit on this session. */
 export function hasNotificationBit(n: Negotiated, localNotificationBit: boolean): boolean {
@@ -40,8 +44,16 @@ export function hasNotificationBit(n: Negotiated, localNotificationBit: boolean)
  * Reset (Cease 9, data = code, subcode, data) — otherwise the peer would keep our routes as stale for the
  * whole restart time after, say, an administrative shutdown. Anything else goes out unchanged.
  */
-export function withHardReset(out: OutNotification, n: Negotiated | undefined, localNotificationBit: boolean): OutNotification {
+export function withHardReset(
+  out: OutNotification,
+  n: Negotiated | undefined,
+  localNotificationBit: boolean,
+): OutNotification {
   if (!n || !hasNotificationBit(n, localNotificationBit)) return out;
   if (out.code !== ERR.CEASE || !HARD_CEASE_SUBCODES.has(out.subcode)) return out;
-  return { code: ERR.CEASE, subcode: CEASE_SUBCODE.HARD_RESET, data: Buffer.concat([Buffer.from([out.code, out.subcode]), out.data]) };
+  return {
+    code: ERR.CEASE,
+    subcode: CEASE_SUBCODE.HARD_RESET,
+    data: Buffer.concat([Buffer.from([out.code, out.subcode]), out.data]),
+  };
 }

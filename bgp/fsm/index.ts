@@ -1,6 +1,13 @@
 /** The BGP FSM (pure): transitions, OPEN validation and negotiation, collision resolution, back-off. */
 export { step, fsmError, notification } from './transitions.js';
-export { negotiate, negotiateTimers, validateOpen, isPeerAsAcceptable, routerIdFromText, routerIdToText } from './negotiate.js';
+export {
+  negotiate,
+  negotiateTimers,
+  validateOpen,
+  isPeerAsAcceptable,
+  routerIdFromText,
+  routerIdToText,
+} from './negotiate.js';
 export { resolveCollision, type CollisionVerdict } from './collision.js';
 export { backoffSeconds, jitter, nextFailureCount, type BackoffParams } from './backoff.js';
 export * from './types.js';

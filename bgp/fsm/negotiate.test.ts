@@ -5,10 +5,19 @@ import { isPeerAsAcceptable, negotiate, negotiateTimers, routerIdFromText, route
 import type { FsmConfig } from './types.js';
 
 const CONFIG: FsmConfig = {
-  localAs: 4_200_000_001, peerAs: 'external', routerId: 1, holdTimeSeconds: 90, connectRetrySeconds: 30,
-  delayOpenSeconds: 0, openHoldSeconds: 240, sendHoldSeconds: 480,
+  localAs: 4_200_000_001,
+  peerAs: 'external',
+  routerId: 1,
+  holdTimeSeconds: 90,
+  connectRetrySeconds: 30,
+  delayOpenSeconds: 0,
+  openHoldSeconds: 240,
+  sendHoldSeconds: 480,
   families: [FAMILY.IPV4_UNICAST, FAMILY.IPV6_UNICAST],
-  addPath: new Map([[FAMILY.IPV4_UNICAST, 'both'], [FAMILY.IPV6_UNICAST, 'receive']]),
+  addPath: new Map([
+    [FAMILY.IPV4_UNICAST, 'both'],
+    [FAMILY.IPV6_UNICAST, 'receive'],
+  ]),
   extendedMessages: true,
   gracefulRestart: { restartTimeSeconds: 120, restarting: false, notification: true, forwardingPreserved: [] },
 };
@@ -23,26 +32,69 @@ describe('negotiation', () => {
   });
   it('families, ADD-PATH directions, GR, extended messages come from both sides', () => {
     const open: OpenMessage = {
-      type: 'open', version: 4, myAs: 23456, asn: 4_200_000_002, holdTime: 180, bgpId: 0x0a000002, extendedParams: false,
+      type: 'open',
+      version: 4,
+      myAs: 23456,
+      asn: 4_200_000_002,
+      holdTime: 180,
+      bgpId: 0x0a000002,
+      extendedParams: false,
       capabilities: [
-        { kind: 'multiprotocol', afi: 1, safi: 1 }, { kind: 'multiprotocol', afi: 2, safi: 1 },
-        { kind: 'four-octet-as', asn: 4_200_000_002 }, { kind: 'extended-message' }, { kind: 'enhanced-route-refresh' },
-        { kind: 'add-path', families: [{ afi: 1, safi: 1, mode: 'receive' }, { afi: 2, safi: 1, mode: 'both' }] },
-        { kind: 'graceful-restart', restarting: true, notification: true, restartTime: 77, families: [{ afi: 1, safi: 1, forwardingPreserved: true }] },
+        { kind: 'multiprotocol', afi: 1, safi: 1 },
+        { kind: 'multiprotocol', afi: 2, safi: 1 },
+        { kind: 'four-octet-as', asn: 4_200_000_002 },
+        { kind: 'extended-message' },
+        { kind: 'enhanced-route-refresh' },
+        {
+          kind: 'add-path',
+          families: [
+            { afi: 1, safi: 1, mode: 'receive' },
+            { afi: 2, safi: 1, mode: 'both' },
+          ],
+        },
+        {
+          kind: 'graceful-restart',
+          restarting: true,
+          notification: true,
+          restartTime: 77,
+          families: [{ afi: 1, safi: 1, forwardingPreserved: true }],
+        },
       ],
     };
     const n = negotiate(open, CONFIG);
     expect(n).toMatchObject({
-      holdTimeSeconds: 90, keepaliveSeconds: 30, peerAs: 4_200_000_002, isIbgp: false, fourOctetAs: true,
-      peerRouterIdText: '10.0.0.2', extendedMessages: true, routeRefresh: true, enhancedRouteRefresh: true, localGracefulRestart: true,
-      peerGracefulRestart: { restarting: true, notification: true, restartTimeSeconds: 77, families: [{ family: FAMILY.IPV4_UNICAST, forwardingPreserved: true }] },
+      holdTimeSeconds: 90,
+      keepaliveSeconds: 30,
+      peerAs: 4_200_000_002,
+      isIbgp: false,
+      fourOctetAs: true,
+      peerRouterIdText: '10.0.0.2',
+      extendedMessages: true,
+      routeRefresh: true,
+      enhancedRouteRefresh: true,
+      localGracefulRestart: true,
+      peerGracefulRestart: {
+        restarting: true,
+        notification: true,
+        restartTimeSeconds: 77,
+        families: [{ family: FAMILY.IPV4_UNICAST, forwardingPreserved: true }],
+      },
     });
     expect([...n.families]).toEqual([FAMILY.IPV4_UNICAST, FAMILY.IPV6_UNICAST]);
     expect([...n.addPathSend]).toEqual([FAMILY.IPV4_UNICAST]);
     expect([...n.addPathReceive]).toEqual([FAMILY.IPV6_UNICAST]);
   });
   it('a peer without multiprotocol capabilities speaks IPv4 unicast only', () => {
-    const open: OpenMessage = { type: 'open', version: 4, myAs: 65002, asn: 65002, holdTime: 90, bgpId: 2, extendedParams: false, capabilities: [] };
+    const open: OpenMessage = {
+      type: 'open',
+      version: 4,
+      myAs: 65002,
+      asn: 65002,
+      holdTime: 90,
+      bgpId: 2,
+      extendedParams: false,
+      capabilities: [],
+    };
     const n = negotiate(open, CONFIG);
     expect([...n.families]).toEqual([FAMILY.IPV4_UNICAST]);
     expect(n.fourOctetAs).toBe(false);
@@ -50,8 +102,16 @@ describe('negotiation', () => {
   });
   it('RFC 8950 IPv4 with IPv6 next hops only when both sides offer it', () => {
     const enhe = { kind: 'extended-next-hop', entries: [{ afi: 1, safi: 1, nextHopAfi: 2 }] } as const;
-    const open = (caps: OpenMessage['capabilities']): OpenMessage =>
-      ({ type: 'open', version: 4, myAs: 65002, asn: 65002, holdTime: 90, bgpId: 2, extendedParams: false, capabilities: caps });
+    const open = (caps: OpenMessage['capabilities']): OpenMessage => ({
+      type: 'open',
+      version: 4,
+      myAs: 65002,
+      asn: 65002,
+      holdTime: 90,
+      bgpId: 2,
+      extendedParams: false,
+      capabilities: caps,
+    });
     expect(negotiate(open([enhe]), { ...CONFIG, extendedNextHop: true }).extendedNextHopV4).toBe(true);
     expect(negotiate(open([enhe]), CONFIG).extendedNextHopV4).toBe(false);
     expect(negotiate(open([]), { ...CONFIG, extendedNextHop: true }).extendedNextHopV4).toBe(false);

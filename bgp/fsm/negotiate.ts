@@ -40,7 +40,11 @@ export function validateOpen(open: OpenMessage, config: FsmConfig): OutNotificat
 }
 
 /** Hold time is the smaller of both; keepalive a third of it unless configured lower (never 0 unless hold is). */
-export function negotiateTimers(localHold: number, peerHold: number, keepalive?: number): { hold: number; keepalive: number } {
+export function negotiateTimers(
+  localHold: number,
+  peerHold: number,
+  keepalive?: number,
+): { hold: number; keepalive: number } {
   const hold = Math.min(localHold, peerHold);
   if (hold === 0) return { hold: 0, keepalive: 0 };
   const third = Math.max(1, Math.floor(hold / 3));
@@ -81,7 +85,8 @@ export function negotiate(open: OpenMessage, config: FsmConfig): Negotiated {
         extendedMessages = true;
         break;
       case 'extended-next-hop':
-        if (c.entries.some((e) => e.afi === AFI.IPV4 && e.safi === SAFI.UNICAST && e.nextHopAfi === AFI.IPV6)) peerEnheV4 = true;
+        if (c.entries.some((e) => e.afi === AFI.IPV4 && e.safi === SAFI.UNICAST && e.nextHopAfi === AFI.IPV6))
+          peerEnheV4 = true;
         break;
       case 'add-path':
         for (const f of c.families) peerAddPath.set(familyKey(f.afi, f.safi), f.mode);
@@ -91,7 +96,10 @@ export function negotiate(open: OpenMessage, config: FsmConfig): Negotiated {
           restarting: c.restarting,
           notification: c.notification,
           restartTimeSeconds: c.restartTime,
-          families: c.families.map((f) => ({ family: familyKey(f.afi, f.safi), forwardingPreserved: f.forwardingPreserved })),
+          families: c.families.map((f) => ({
+            family: familyKey(f.afi, f.safi),
+            forwardingPreserved: f.forwardingPreserved,
+          })),
         };
         break;
       default:

@@ -11,7 +11,16 @@
  */
 import { CEASE_SUBCODE, ERR, FSM_SUBCODE, familyKey } from '../codec/index.js';
 import { negotiate, validateOpen } from './negotiate.js';
-import type { DownReason, FsmAction, FsmCtx, FsmEvent, OutNotification, SessionState, Step, TimerName } from './types.js';
+import type {
+  DownReason,
+  FsmAction,
+  FsmCtx,
+  FsmEvent,
+  OutNotification,
+  SessionState,
+  Step,
+  TimerName,
+} from './types.js';
 
 type Handler<T extends FsmEvent['type']> = (ctx: FsmCtx, ev: Extract<FsmEvent, { type: T }>) => Step;
 type StateTable = { [T in FsmEvent['type']]?: Handler<T> };
@@ -53,7 +62,8 @@ const FSM_SUBCODE_BY_STATE: Readonly<Record<SessionState, number>> = {
 /** An event this state does not expect (RFC 6608): 5/<subcode> once TCP is up. */
 export function fsmError(state: SessionState, ctx: FsmCtx, ev: FsmEvent): Step {
   if (state === 'Idle') return go('Idle');
-  const tcpUp = state === 'OpenSent' || state === 'OpenConfirm' || state === 'Established' || ctx.delayOpenRunning === true;
+  const tcpUp =
+    state === 'OpenSent' || state === 'OpenConfirm' || state === 'Established' || ctx.delayOpenRunning === true;
   if (!tcpUp) return go(state); // a stray message or timer with no connection: nothing to tell anyone
   return fail(notification(ERR.FSM, FSM_SUBCODE_BY_STATE[state]), `fsm-error:${ev.type}`);
 }
@@ -72,14 +82,21 @@ function onOpen(ctx: FsmCtx, ev: Extract<FsmEvent, { type: 'OpenReceived' }>, op
   const bad = validateOpen(ev.open, ctx.config);
   if (bad) {
     // With DelayOpen our OPEN is not out yet; RFC 4271 §6.2 still wants the NOTIFICATION.
-    return go('Idle', { do: 'stopTimers' }, ...(openFirst ? [send({ kind: 'open' })] : []), sendNotification(bad), { do: 'close' },
-      down({ reason: 'open-rejected', sent: bad, error: true }));
+    return go(
+      'Idle',
+      { do: 'stopTimers' },
+      ...(openFirst ? [send({ kind: 'open' })] : []),
+      sendNotification(bad),
+      { do: 'close' },
+      down({ reason: 'open-rejected', sent: bad, error: true }),
+    );
   }
   const n = negotiate(ev.open, ctx.config);
   const actions: FsmAction[] = [stopTimer('connectRetry'), stopTimer('delayOpen'), { do: 'negotiated', negotiated: n }];
   if (openFirst) actions.push(send({ kind: 'open' }));
   actions.push(send({ kind: 'keepalive' }));
-  if (n.holdTimeSeconds > 0) actions.push(startTimer('hold', n.holdTimeSeconds), startTimer('keepalive', n.keepaliveSeconds));
+  if (n.holdTimeSeconds > 0)
+    actions.push(startTimer('hold', n.holdTimeSeconds), startTimer('keepalive', n.keepaliveSeconds));
   else actions.push(stopTimer('hold'));
   return go('OpenConfirm', ...actions);
 }
@@ -87,8 +104,13 @@ function onOpen(ctx: FsmCtx, ev: Extract<FsmEvent, { type: 'OpenReceived' }>, op
 function onStop(ctx: FsmCtx, ev: Extract<FsmEvent, { type: 'Stop' }>, connected: boolean): Step {
   void ctx;
   if (!connected) return drop('stopped', false);
-  return go('Idle', { do: 'stopTimers' }, sendNotification(ev.notification), { do: 'close' },
-    down({ reason: 'stopped', sent: ev.notification, error: false }));
+  return go(
+    'Idle',
+    { do: 'stopTimers' },
+    sendNotification(ev.notification),
+    { do: 'close' },
+    down({ reason: 'stopped', sent: ev.notification, error: false }),
+  );
 }
 
 function onNotification(ev: Extract<FsmEvent, { type: 'NotificationReceived' }>): Step {
@@ -104,7 +126,13 @@ const holdExpired = (): Step => fail(notification(ERR.HOLD_TIMER_EXPIRED, 0), 'h
 const sendHoldExpired = (): Step => fail(notification(ERR.SEND_HOLD_TIMER_EXPIRED, 0), 'send-hold-timer-expired');
 const collision = (): Step => {
   const n = notification(ERR.CEASE, CEASE_SUBCODE.COLLISION_RESOLUTION);
-  return go('Idle', { do: 'stopTimers' }, sendNotification(n), { do: 'close' }, down({ reason: 'collision', sent: n, error: false }));
+  return go(
+    'Idle',
+    { do: 'stopTimers' },
+    sendNotification(n),
+    { do: 'close' },
+    down({ reason: 'collision', sent: n, error: false }),
+  );
 };
 
 /** Keepalive timer in OpenConfirm/Established: send one and restart. */
@@ -137,8 +165,13 @@ function waitingState(state: 'Connect' | 'Active'): StateTable {
     TimerExpired: (c, ev) => {
       switch (ev.timer) {
         case 'connectRetry': // drop any attempt in progress and try again
-          return go('Connect', { do: 'close' }, stopTimer('delayOpen'), { do: 'connect' },
-            startTimer('connectRetry', c.config.connectRetrySeconds));
+          return go(
+            'Connect',
+            { do: 'close' },
+            stopTimer('delayOpen'),
+            { do: 'connect' },
+            startTimer('connectRetry', c.config.connectRetrySeconds),
+          );
         case 'delayOpen':
           return go('OpenSent', send({ kind: 'open' }), startTimer('hold', c.config.openHoldSeconds));
         default:
@@ -195,7 +228,11 @@ const TABLE: { readonly [S in SessionState]: StateTable } = {
         n !== undefined &&
         n.families.has(familyKey(ev.refresh.afi, ev.refresh.safi)) &&
         (sub === 0 || ((sub === 1 || sub === 2) && n.enhancedRouteRefresh));
-      return go('Established', ...restartHold(c), ...(known ? [{ do: 'deliverRouteRefresh', refresh: ev.refresh } as const] : []));
+      return go(
+        'Established',
+        ...restartHold(c),
+        ...(known ? [{ do: 'deliverRouteRefresh', refresh: ev.refresh } as const] : []),
+      );
     },
     TcpFailed: (_c, ev) => drop(`tcp-failed: ${ev.detail}`, true),
     NotificationReceived: (_c, ev) => onNotification(ev),

@@ -6,7 +6,13 @@
  * (backoff.ts). Timers, sockets and sends come back as data: the FSM never does I/O.
  */
 import type { FamilyKey } from '../codec/index.js';
-import type { AddPathMode, OpenMessage, UpdateMessage, RouteRefreshMessage, NotificationMessage } from '../codec/index.js';
+import type {
+  AddPathMode,
+  OpenMessage,
+  UpdateMessage,
+  RouteRefreshMessage,
+  NotificationMessage,
+} from '../codec/index.js';
 import type { BgpProtocolError } from '../codec/index.js';
 
 export const STATES = ['Idle', 'Connect', 'Active', 'OpenSent', 'OpenConfirm', 'Established'] as const;
@@ -105,7 +111,10 @@ export interface OutNotification {
   readonly data: Buffer;
 }
 
-export type Outbound = { readonly kind: 'open' } | { readonly kind: 'keepalive' } | ({ readonly kind: 'notification' } & OutNotification);
+export type Outbound =
+  | { readonly kind: 'open' }
+  | { readonly kind: 'keepalive' }
+  | ({ readonly kind: 'notification' } & OutNotification);
 
 /** Why a connection ended, for logs, `margayctl bgp peers` and the back-off decision. */
 export interface DownReason {

@@ -25,7 +25,10 @@ interface Addon {
 /** A socket option could not be set (the kernel said no). */
 export class SocketOptionError extends MargayError {
   readonly code = 'MGY_SOCKOPT';
-  constructor(readonly op: string, options?: ErrorOptions) {
+  constructor(
+    readonly op: string,
+    options?: ErrorOptions,
+  ) {
     super(`${op} failed`, options);
   }
 }
@@ -74,7 +77,9 @@ function call<T>(op: string, fn: (a: Addon) => T): T {
  * (dynamic neighbours, TCP_MD5SIG_EXT).
  */
 export function setTcpMd5(fd: number, peer: string, key: string | undefined, prefixLen?: number): void {
-  call(`TCP_MD5SIG ${peer}${prefixLen !== undefined ? `/${prefixLen}` : ''}`, (a) => a.setMd5(fd, peer, key ?? '', prefixLen ?? -1));
+  call(`TCP_MD5SIG ${peer}${prefixLen !== undefined ? `/${prefixLen}` : ''}`, (a) =>
+    a.setMd5(fd, peer, key ?? '', prefixLen ?? -1),
+  );
 }
 
 /** GTSM on `fd`: send with TTL/hop limit 255 and drop anything that arrived from more than `hops` away. */

@@ -3,7 +3,16 @@
  */
 import type { RoutePolicy } from '../route-policy/index.js';
 import type {
-  UnsendableRoute, BestPathChange, Family, IngestResult, PeerRibCounts, RibNegotiated, RibPeerConfig, RibQuery, RibRoute, RibUpdate,
+  UnsendableRoute,
+  BestPathChange,
+  Family,
+  IngestResult,
+  PeerRibCounts,
+  RibNegotiated,
+  RibPeerConfig,
+  RibQuery,
+  RibRoute,
+  RibUpdate,
 } from './types.js';
 
 export interface OriginateAttrs {

@@ -42,10 +42,20 @@ function makeSet(hash: number, key: Uint8Array, attrs: RouteAttrs): AttrSet {
   if (first && first.type === SEG.AS_SEQUENCE && first.asns.length > 0) neighborAs = first.asns[0]!;
   const c = attrs.communities;
   return {
-    id: -1, hash, key, attrs, refs: 0,
-    localPref: attrs.localPref, asPathLen: asPathLength(attrs.asPath), med: attrs.med ?? 0, neighborAs,
-    noExport: c.includes(WELL_KNOWN['no-export']), noAdvertise: c.includes(WELL_KNOWN['no-advertise']),
-    noExportSubconfed: c.includes(WELL_KNOWN['no-export-subconfed']), wire: new Map(), unsendableTo: undefined,
+    id: -1,
+    hash,
+    key,
+    attrs,
+    refs: 0,
+    localPref: attrs.localPref,
+    asPathLen: asPathLength(attrs.asPath),
+    med: attrs.med ?? 0,
+    neighborAs,
+    noExport: c.includes(WELL_KNOWN['no-export']),
+    noAdvertise: c.includes(WELL_KNOWN['no-advertise']),
+    noExportSubconfed: c.includes(WELL_KNOWN['no-export-subconfed']),
+    wire: new Map(),
+    unsendableTo: undefined,
   };
 }
 
@@ -56,7 +66,9 @@ export class AttrStore {
   /** Called with an id when its set is forgotten (callers drop caches keyed by it). */
   onFree: ((id: number) => void) | undefined;
 
-  get size(): number { return this.#byId.length - this.#freeIds.length; }
+  get size(): number {
+    return this.#byId.length - this.#freeIds.length;
+  }
 
   get(id: number): AttrSet {
     return this.#byId[id]!;
@@ -84,11 +96,20 @@ export class AttrStore {
    * A received attribute block. `hash` covers the block minus MP_REACH/MP_UNREACH (see scanAttrs);
    * `keyBytes` (from `rawKey`) are what identifies the set. Parses only on a miss.
    */
-  internRaw(tag: number, hash: number, keyBytes: Uint8Array, keyStart: number, keyEnd: number,
-            parse: () => RouteAttrs): AttrSet {
+  internRaw(
+    tag: number,
+    hash: number,
+    keyBytes: Uint8Array,
+    keyStart: number,
+    keyEnd: number,
+    parse: () => RouteAttrs,
+  ): AttrSet {
     const h = (hash ^ Math.imul(tag + 1, 0x9e3779b1)) >>> 0;
     const n = keyEnd - keyStart;
-    const hit = this.#find(h, (s) => s.key.length === n + 1 && s.key[0] === tag && bytesEqual(s.key, 1, keyBytes, keyStart, n));
+    const hit = this.#find(
+      h,
+      (s) => s.key.length === n + 1 && s.key[0] === tag && bytesEqual(s.key, 1, keyBytes, keyStart, n),
+    );
     if (hit) return hit;
     const key = new Uint8Array(n + 1);
     key[0] = tag;
@@ -100,7 +121,10 @@ export class AttrStore {
   intern(attrs: RouteAttrs): AttrSet {
     const ck = canonicalKey(attrs);
     const h = (hashBytes(0x811c9dc5, ck, 0, ck.length) ^ Math.imul(TAG_CANONICAL + 1, 0x9e3779b1)) >>> 0;
-    const hit = this.#find(h, (s) => s.key.length === ck.length + 1 && s.key[0] === TAG_CANONICAL && bytesEqual(s.key, 1, ck, 0, ck.length));
+    const hit = this.#find(
+      h,
+      (s) => s.key.length === ck.length + 1 && s.key[0] === TAG_CANONICAL && bytesEqual(s.key, 1, ck, 0, ck.length),
+    );
     if (hit) return hit;
     const key = new Uint8Array(ck.length + 1);
     key[0] = TAG_CANONICAL;
@@ -111,13 +135,19 @@ export class AttrStore {
   /** A cached set may have been forgotten since: return the live equal set (re-inserting if needed). */
   revive(s: AttrSet): AttrSet {
     if (s.id >= 0 && this.#byId[s.id] === s) return s;
-    const live = this.#find(s.hash, (x) => x.key.length === s.key.length && bytesEqual(x.key, 0, s.key, 0, s.key.length));
+    const live = this.#find(
+      s.hash,
+      (x) => x.key.length === s.key.length && bytesEqual(x.key, 0, s.key, 0, s.key.length),
+    );
     return live ?? this.#insert(s);
   }
 
   /** Forget a set nothing references (e.g. interned for an UPDATE whose routes were all rejected). */
   dropIfUnused(s: AttrSet): void {
-    if (s.id >= 0 && s.refs === 0 && this.#byId[s.id] === s) { s.refs = 1; this.release(s.id); }
+    if (s.id >= 0 && s.refs === 0 && this.#byId[s.id] === s) {
+      s.refs = 1;
+      this.release(s.id);
+    }
   }
 
   acquire(id: number): void {
@@ -139,4 +169,3 @@ export class AttrStore {
     this.onFree?.(id);
   }
 }
-

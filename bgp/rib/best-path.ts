@@ -15,8 +15,19 @@ import type { FamilyTable } from './family-table.js';
 import type { BestPathReason } from './types.js';
 
 export const REASONS: readonly BestPathReason[] = [
-  'only-path', 'local-pref', 'local-origin', 'as-path-length', 'origin', 'med', 'ebgp-over-ibgp', 'igp-cost',
-  'oldest-ebgp', 'router-id', 'cluster-list-length', 'peer-address', 'path-id',
+  'only-path',
+  'local-pref',
+  'local-origin',
+  'as-path-length',
+  'origin',
+  'med',
+  'ebgp-over-ibgp',
+  'igp-cost',
+  'oldest-ebgp',
+  'router-id',
+  'cluster-list-length',
+  'peer-address',
+  'path-id',
 ];
 const STEP = Object.fromEntries(REASONS.map((r, i) => [r, i])) as Record<BestPathReason, number>;
 /** Paths equal up to (excluding) this step may share the route (multipath / ECMP). */
@@ -44,7 +55,9 @@ export interface BestPathEnv {
   readonly opts: BestPathOptions;
 }
 
-function cmpNum(a: number, b: number): number { return a < b ? -1 : a > b ? 1 : 0; }
+function cmpNum(a: number, b: number): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
 
 /**
  * Compares paths a and b. Returns -step when a is better, +step when b is better (step = index in
@@ -52,8 +65,10 @@ function cmpNum(a: number, b: number): number { return a < b ? -1 : a > b ? 1 : 
  */
 export function comparePaths(env: BestPathEnv, a: number, b: number, useMed = true): number {
   const { ft, store, opts } = env;
-  const sa: AttrSet = store.get(ft.pathAttr[a]!), sb: AttrSet = store.get(ft.pathAttr[b]!);
-  const pa = env.peers[ft.pathPeer[a]!]!, pb = env.peers[ft.pathPeer[b]!]!;
+  const sa: AttrSet = store.get(ft.pathAttr[a]!),
+    sb: AttrSet = store.get(ft.pathAttr[b]!);
+  const pa = env.peers[ft.pathPeer[a]!]!,
+    pb = env.peers[ft.pathPeer[b]!]!;
   let d = cmpNum(sb.localPref ?? opts.defaultLocalPref, sa.localPref ?? opts.defaultLocalPref);
   if (d !== 0) return d * STEP['local-pref'];
   d = Number(pb.local) - Number(pa.local);
@@ -96,9 +111,15 @@ export const selection = { best: -1, reason: 0 };
 /** Best accepted path of prefix p and its reason index, written to `selection`. */
 export function selectBest(env: BestPathEnv, p: number): void {
   const { ft } = env;
-  const attr = ft.pathAttr, next = ft.pathNext;
-  let first = -1, count = 0;
-  for (let q = ft.head[p]!; q >= 0; q = next[q]!) if (attr[q]! >= 0) { if (first < 0) first = q; count++; }
+  const attr = ft.pathAttr,
+    next = ft.pathNext;
+  let first = -1,
+    count = 0;
+  for (let q = ft.head[p]!; q >= 0; q = next[q]!)
+    if (attr[q]! >= 0) {
+      if (first < 0) first = q;
+      count++;
+    }
   selection.reason = 0;
   selection.best = first;
   if (count <= 1) return;
@@ -138,6 +159,9 @@ export function multipathSet(env: BestPathEnv, p: number, best: number, maxPaths
     cands.push(q);
   }
   cands.sort((a, b) => comparePaths(env, a, b));
-  for (const q of cands) { if (out.length >= maxPaths) break; out.push(q); }
+  for (const q of cands) {
+    if (out.length >= maxPaths) break;
+    out.push(q);
+  }
   return out;
 }

@@ -19,7 +19,9 @@ export class DirtySet {
   #hi = 0;
 
   /** True when prefix i is dirty. */
-  has(i: number): boolean { return i < this.flags.length && this.flags[i] !== 0; }
+  has(i: number): boolean {
+    return i < this.flags.length && this.flags[i] !== 0;
+  }
 
   /** Marks prefix i dirty (no-op when it already is). `capacity`: flags grow to it at once. */
   mark(i: number, capacity: number): void {
@@ -27,8 +29,15 @@ export class DirtySet {
     if (this.flags[i] !== 0) return;
     this.flags[i] = 1;
     this.count++;
-    if (this.#lo >= this.#hi && this.#queue.length < QUEUE_MAX) { this.#queue.push(i); return; }
-    if (this.#lo >= this.#hi) { this.#lo = i; this.#hi = i + 1; return; }
+    if (this.#lo >= this.#hi && this.#queue.length < QUEUE_MAX) {
+      this.#queue.push(i);
+      return;
+    }
+    if (this.#lo >= this.#hi) {
+      this.#lo = i;
+      this.#hi = i + 1;
+      return;
+    }
     if (i < this.#lo) this.#lo = i;
     if (i >= this.#hi) this.#hi = i + 1;
   }
@@ -40,12 +49,19 @@ export class DirtySet {
     while (this.#queue.length > 0) {
       const i = this.#queue.shift();
       // A queued index may have been taken by the range scan already.
-      if (f[i] !== 0) { f[i] = 0; this.count--; return i; }
+      if (f[i] !== 0) {
+        f[i] = 0;
+        this.count--;
+        return i;
+      }
     }
     let i = this.#lo;
     const hi = this.#hi;
     while (i < hi && f[i] === 0) i++;
-    if (i >= hi) { this.#lo = this.#hi = 0; return -1; }
+    if (i >= hi) {
+      this.#lo = this.#hi = 0;
+      return -1;
+    }
     this.#lo = i + 1;
     f[i] = 0;
     this.count--;
@@ -53,5 +69,7 @@ export class DirtySet {
   }
 
   /** Bytes held in typed arrays (flags; the queue is at most QUEUE_MAX entries). */
-  get bytes(): number { return this.flags.byteLength + Math.min(this.#queue.length, QUEUE_MAX) * 4; }
+  get bytes(): number {
+    return this.flags.byteLength + Math.min(this.#queue.length, QUEUE_MAX) * 4;
+  }
 }

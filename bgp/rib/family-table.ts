@@ -43,7 +43,11 @@ export class FamilyTable {
   pathCount = 0;
   #seq = 0;
 
-  constructor(readonly family: Family, initialPrefixes = 1024, readonly trackAge = false) {
+  constructor(
+    readonly family: Family,
+    initialPrefixes = 1024,
+    readonly trackAge = false,
+  ) {
     this.pathSeq = new Uint32Array(trackAge ? 1024 : 0);
     this.prefixes = new PrefixTable(family === 'ipv4' ? 1 : 4, initialPrefixes);
     const n = this.prefixes.capacity;
@@ -63,7 +67,8 @@ export class FamilyTable {
       this.reason = growTo(this.reason, n);
       this.fibState = growTo(this.fibState, n);
     }
-    const size = this.prefixes.size, head = this.head;
+    const size = this.prefixes.size,
+      head = this.head;
     while (this.#headInit < size) head[this.#headInit++] = -1;
   }
 
@@ -75,7 +80,8 @@ export class FamilyTable {
 
   /** Makes q (a path of prefix p, or -1) the best path: flagged and moved to the head of the list. */
   setBest(p: number, q: number): void {
-    const h = this.head[p]!, flags = this.pathFlags;
+    const h = this.head[p]!,
+      flags = this.pathFlags;
     if (h >= 0) flags[h] = flags[h]! & ~PATH_BEST;
     if (q < 0) return;
     flags[q] = flags[q]! | PATH_BEST;
@@ -94,7 +100,8 @@ export class FamilyTable {
 
   /** Index of the path of (peer, pathId) under prefix p, or -1. */
   findPath(p: number, peer: number, pid: number): number {
-    const peers = this.pathPeer, next = this.pathNext;
+    const peers = this.pathPeer,
+      next = this.pathNext;
     for (let q = this.head[p]!; q >= 0; q = next[q]!) if (peers[q] === peer && this.pathIdOf(q) === pid) return q;
     return -1;
   }
@@ -116,8 +123,13 @@ export class FamilyTable {
     if (this.trackAge) this.pathSeq[q] = ++this.#seq;
     const h = this.head[p]!;
     // The best path stays first: a new path goes right after it.
-    if (h >= 0 && (this.pathFlags[h]! & PATH_BEST) !== 0) { this.pathNext[q] = this.pathNext[h]!; this.pathNext[h] = q; }
-    else { this.pathNext[q] = h; this.head[p] = q; }
+    if (h >= 0 && (this.pathFlags[h]! & PATH_BEST) !== 0) {
+      this.pathNext[q] = this.pathNext[h]!;
+      this.pathNext[h] = q;
+    } else {
+      this.pathNext[q] = h;
+      this.head[p] = q;
+    }
     this.pathCount++;
     return q;
   }
@@ -140,9 +152,13 @@ export class FamilyTable {
   }
 
   /** Number of pool slots ever used (iterate 0..pathTop and skip pathPrefix < 0). */
-  get pathTop(): number { return this.#pathTop; }
+  get pathTop(): number {
+    return this.#pathTop;
+  }
 
-  touchSeq(q: number): void { if (this.trackAge) this.pathSeq[q] = ++this.#seq; }
+  touchSeq(q: number): void {
+    if (this.trackAge) this.pathSeq[q] = ++this.#seq;
+  }
 
   queueFib(p: number): void {
     if ((this.fibState[p]! & 1) !== 0) return;

@@ -26,8 +26,12 @@ const isZero = (b: Uint8Array): boolean => b.every((x) => x === 0);
 
 export function nextHopFacts(c: RibPeerConfig, ibgp: boolean): NextHopFacts {
   const texts = [c.localAddress, c.localAddressV6, c.localLinkLocalV6, ...(c.localAddresses ?? [])];
-  const locals = texts.filter((t): t is string => t !== undefined).map(parseAddressBytes).filter((b) => !isZero(b));
-  const direct = !ibgp && c.multihop !== true && c.connectedSubnets !== undefined ? c.connectedSubnets.map(parsePrefix) : undefined;
+  const locals = texts
+    .filter((t): t is string => t !== undefined)
+    .map(parseAddressBytes)
+    .filter((b) => !isZero(b));
+  const direct =
+    !ibgp && c.multihop !== true && c.connectedSubnets !== undefined ? c.connectedSubnets.map(parsePrefix) : undefined;
   return { locals, direct };
 }
 
@@ -38,12 +42,14 @@ function equalAt(nh: Uint8Array, off: number, a: Uint8Array): boolean {
 
 function words(b: Uint8Array, off: number, n: number): number[] {
   const w: number[] = [];
-  for (let i = off; i < off + n; i += 4) w.push(((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0);
+  for (let i = off; i < off + n; i += 4)
+    w.push(((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0);
   return w;
 }
 
 const isLinkLocal = (nh: Uint8Array, off: number): boolean => nh[off] === 0xfe && (nh[off + 1]! & 0xc0) === 0x80;
-const isMapped = (nh: Uint8Array): boolean => nh.length === 16 && nh.subarray(0, 10).every((x) => x === 0) && nh[10] === 0xff && nh[11] === 0xff;
+const isMapped = (nh: Uint8Array): boolean =>
+  nh.length === 16 && nh.subarray(0, 10).every((x) => x === 0) && nh[10] === 0xff && nh[11] === 0xff;
 
 function isLocal(f: NextHopFacts, nh: Uint8Array): boolean {
   for (const a of f.locals) {

@@ -82,8 +82,12 @@ export function addrWords(text: string): number[] {
 /** Our next hop toward this peer per family (see RibPeerConfig.localAddress*). */
 export function selfNextHops(c: RibPeerConfig): [Uint8Array, Uint8Array] {
   const local = parseAddressBytes(c.localAddress);
-  const g6 = c.localAddressV6 !== undefined ? parseAddressBytes(c.localAddressV6) : local.length === 16 ? local
-    : Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...local);
+  const g6 =
+    c.localAddressV6 !== undefined
+      ? parseAddressBytes(c.localAddressV6)
+      : local.length === 16
+        ? local
+        : Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...local);
   const v6 = c.localLinkLocalV6 !== undefined ? Uint8Array.of(...g6, ...parseAddressBytes(c.localLinkLocalV6)) : g6;
   const v4 = local.length === 4 ? local : v6;
   return [v4, v6];
@@ -93,11 +97,23 @@ export function makePeer(idx: number, config: RibPeerConfig, localAs: number, lo
   const las = config.localAs ?? localAs;
   const ibgp = !local && config.peerAs === las;
   return {
-    idx, config, local, ibgp, localAs: las, routerId: 0,
-    addr: local ? [0, 0, 0, 0] : addrWords(config.address), igpCost: config.igpCost, up: local, neg: undefined,
-    importPolicy: undefined, exportPolicy: undefined,
-    importCache: [new Map(), new Map()], exportCache: [new Map(), new Map()],
-    received: [0, 0], accepted: [0, 0], out: [undefined, undefined],
+    idx,
+    config,
+    local,
+    ibgp,
+    localAs: las,
+    routerId: 0,
+    addr: local ? [0, 0, 0, 0] : addrWords(config.address),
+    igpCost: config.igpCost,
+    up: local,
+    neg: undefined,
+    importPolicy: undefined,
+    exportPolicy: undefined,
+    importCache: [new Map(), new Map()],
+    exportCache: [new Map(), new Map()],
+    received: [0, 0],
+    accepted: [0, 0],
+    out: [undefined, undefined],
     selfNextHop: local ? [new Uint8Array(0), new Uint8Array(0)] : selfNextHops(config),
     sharedSubnet: config.sharedSubnet !== undefined ? parsePrefix(config.sharedSubnet) : undefined,
     nextHopFacts: local ? { locals: [], direct: undefined } : nextHopFacts(config, ibgp),

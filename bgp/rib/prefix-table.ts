@@ -21,7 +21,12 @@ const IDX_BITS = 25;
 const IDX_MASK = (1 << IDX_BITS) - 1;
 const fp1 = (w0: number, len: number): number => (Math.imul((w0 ^ (len << 26)) + len, 0x9e3779b1) >>> 26) << IDX_BITS;
 const fp4 = (w: ArrayLike<number>, o: number, len: number): number =>
-  (Math.imul(Math.imul(w[o]! ^ w[o + 2]!, 0x85ebca6b) ^ w[o + 1]! ^ Math.imul(w[o + 3]!, 0xc2b2ae35) ^ len, 0x9e3779b1) >>> 26) << IDX_BITS;
+  (Math.imul(
+    Math.imul(w[o]! ^ w[o + 2]!, 0x85ebca6b) ^ w[o + 1]! ^ Math.imul(w[o + 3]!, 0xc2b2ae35) ^ len,
+    0x9e3779b1,
+  ) >>>
+    26) <<
+  IDX_BITS;
 
 export class PrefixTableFullError extends MargayError {
   readonly code = 'MGY_BGP_PREFIX_TABLE_FULL';
@@ -53,7 +58,9 @@ export class PrefixTable {
     this.#mask = cap * 2 - 1;
   }
 
-  get capacity(): number { return this.lens.length; }
+  get capacity(): number {
+    return this.lens.length;
+  }
 
   /**
    * Slot of an IPv4 key. The 4 address bits just above the prefix length (bits 8–11 of a /24, 0–3
@@ -65,8 +72,10 @@ export class PrefixTable {
     const shift = 32 - len;
     const low = len >= 4 ? (w0 >>> shift) & 15 : 0;
     let h = (len >= 4 ? w0 & ~(15 << shift) : w0) ^ Math.imul(len + 1, 0x9e3779b1);
-    h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
     h ^= h >>> 16;
     return (h & ~15) | low;
   }
@@ -80,23 +89,35 @@ export class PrefixTable {
     let h = Math.imul(len + 1, 0x9e3779b1);
     for (let i = 0; i < 4; i++) {
       const v = i === k ? w[o + i]! & clear : w[o + i]!;
-      h = Math.imul(h ^ v, 0xcc9e2d51); h = (h << 15) | (h >>> 17); h = Math.imul(h, 0x1b873593);
+      h = Math.imul(h ^ v, 0xcc9e2d51);
+      h = (h << 15) | (h >>> 17);
+      h = Math.imul(h, 0x1b873593);
     }
-    h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
     h ^= h >>> 16;
     return (h & ~15) | low;
   }
 
   /** IPv4: index of (addr, len), inserting when absent. */
   intern1(w0: number, len: number): number {
-    const slots = this.#slots, keys = this.keys, lens = this.lens, mask = this.#mask, fp = fp1(w0, len);
-    let s = PrefixTable.hash1(w0, len) & mask, tomb = -1;
+    const slots = this.#slots,
+      keys = this.keys,
+      lens = this.lens,
+      mask = this.#mask,
+      fp = fp1(w0, len);
+    let s = PrefixTable.hash1(w0, len) & mask,
+      tomb = -1;
     for (;;) {
       const v = slots[s]!;
       if (v === EMPTY) break;
       if (v >= 0) {
-        if ((v & ~IDX_MASK) === fp) { const i = v & IDX_MASK; if (keys[i] === w0 && lens[i] === len) return i; }
+        if ((v & ~IDX_MASK) === fp) {
+          const i = v & IDX_MASK;
+          if (keys[i] === w0 && lens[i] === len) return i;
+        }
       } else if (tomb < 0) tomb = s;
       s = (s + 1) & mask;
     }
@@ -110,27 +131,54 @@ export class PrefixTable {
 
   /** IPv4 lookup without insert; -1 when absent. */
   find1(w0: number, len: number): number {
-    const slots = this.#slots, keys = this.keys, lens = this.lens, mask = this.#mask, fp = fp1(w0, len);
+    const slots = this.#slots,
+      keys = this.keys,
+      lens = this.lens,
+      mask = this.#mask,
+      fp = fp1(w0, len);
     let s = PrefixTable.hash1(w0, len) & mask;
     for (;;) {
       const v = slots[s]!;
       if (v === EMPTY) return -1;
-      if (v >= 0 && (v & ~IDX_MASK) === fp) { const i = v & IDX_MASK; if (keys[i] === w0 && lens[i] === len) return i; }
+      if (v >= 0 && (v & ~IDX_MASK) === fp) {
+        const i = v & IDX_MASK;
+        if (keys[i] === w0 && lens[i] === len) return i;
+      }
       s = (s + 1) & mask;
     }
   }
 
   /** IPv6 (or any 4-word key): index of (w[o..o+3], len), inserting when `insert`. */
   lookup4(w: ArrayLike<number>, o: number, len: number, insert: boolean): number {
-    const slots = this.#slots, keys = this.keys, lens = this.lens, mask = this.#mask, fp = fp4(w, o, len);
-    let s = PrefixTable.hash4(w, o, len) & mask, tomb = -1;
+    const slots = this.#slots,
+      keys = this.keys,
+      lens = this.lens,
+      mask = this.#mask,
+      fp = fp4(w, o, len);
+    let s = PrefixTable.hash4(w, o, len) & mask,
+      tomb = -1;
     for (;;) {
       const v = slots[s]!;
       if (v === EMPTY) break;
-      if (v < 0) { if (tomb < 0) tomb = s; s = (s + 1) & mask; continue; }
-      if ((v & ~IDX_MASK) !== fp) { s = (s + 1) & mask; continue; }
-      const i = v & IDX_MASK, k = i * 4;
-      if (lens[i] === len && keys[k] === w[o] && keys[k + 1] === w[o + 1] && keys[k + 2] === w[o + 2] && keys[k + 3] === w[o + 3]) return i;
+      if (v < 0) {
+        if (tomb < 0) tomb = s;
+        s = (s + 1) & mask;
+        continue;
+      }
+      if ((v & ~IDX_MASK) !== fp) {
+        s = (s + 1) & mask;
+        continue;
+      }
+      const i = v & IDX_MASK,
+        k = i * 4;
+      if (
+        lens[i] === len &&
+        keys[k] === w[o] &&
+        keys[k + 1] === w[o + 1] &&
+        keys[k + 2] === w[o + 2] &&
+        keys[k + 3] === w[o + 3]
+      )
+        return i;
       s = (s + 1) & mask;
     }
     if (!insert) return -1;
@@ -149,8 +197,13 @@ export class PrefixTable {
    * empty slot). Removals alone never rehash: a peer going down stays sliceable.
    */
   #place(tomb: number, s: number, v: number): void {
-    if (tomb >= 0) { this.#slots[tomb] = v; this.#tombs--; return; }
-    const slots = this.#slots, n = slots.length;
+    if (tomb >= 0) {
+      this.#slots[tomb] = v;
+      this.#tombs--;
+      return;
+    }
+    const slots = this.#slots,
+      n = slots.length;
     slots[s] = v;
     if ((this.count + this.#tombs) * 2 > n) this.#rehash(this.count * 8 > n * 3 ? n * 2 : n);
   }
@@ -165,7 +218,11 @@ export class PrefixTable {
 
   /** Home slot of index i's key. */
   #home(i: number): number {
-    return (this.words === 1 ? PrefixTable.hash1(this.keys[i]!, this.lens[i]!) : PrefixTable.hash4(this.keys, i * 4, this.lens[i]!)) & this.#mask;
+    return (
+      (this.words === 1
+        ? PrefixTable.hash1(this.keys[i]!, this.lens[i]!)
+        : PrefixTable.hash4(this.keys, i * 4, this.lens[i]!)) & this.#mask
+    );
   }
 
   /** Slot value of index i: the index with its key's fingerprint. */
@@ -174,7 +231,9 @@ export class PrefixTable {
   }
 
   /** True when index i holds a live prefix. */
-  isLive(i: number): boolean { return i < this.size && this.lens[i] !== FREE_LEN; }
+  isLive(i: number): boolean {
+    return i < this.size && this.lens[i] !== FREE_LEN;
+  }
 
   /**
    * Frees index i (live, and referenced by nothing else); a later insert reuses it. The slot becomes a
@@ -183,7 +242,8 @@ export class PrefixTable {
    * by the next rehash (see #place).
    */
   remove(i: number): void {
-    const slots = this.#slots, mask = this.#mask;
+    const slots = this.#slots,
+      mask = this.#mask;
     const v = this.#slotValue(i);
     let s = this.#home(i);
     while (slots[s] !== v) s = (s + 1) & mask;
@@ -199,7 +259,9 @@ export class PrefixTable {
    * Resident bytes: the slot array plus keys and lengths up to the high-water mark (the rest of a
    * reserved array is untouched zero pages, see growTo).
    */
-  get bytes(): number { return this.size * (this.words * 4 + 1) + this.#slots.byteLength; }
+  get bytes(): number {
+    return this.size * (this.words * 4 + 1) + this.#slots.byteLength;
+  }
 
   /** Words of index i (a view for IPv6, a fresh one-element array for IPv4). */
   keyOf(i: number): Uint32Array {
@@ -208,7 +270,8 @@ export class PrefixTable {
 
   /** More room for keys (the slot array grows on its own, see #place). */
   #grow(): void {
-    if (this.size + 1 > IDX_MASK + 1) throw new PrefixTableFullError(`more than ${IDX_MASK + 1} prefixes in one address family`);
+    if (this.size + 1 > IDX_MASK + 1)
+      throw new PrefixTableFullError(`more than ${IDX_MASK + 1} prefixes in one address family`);
     this.lens = growTo(this.lens, this.size + 1);
     this.keys = growTo(this.keys, this.lens.length * this.words);
   }
@@ -223,7 +286,8 @@ export class PrefixTable {
     this.#slots = new Int32Array(n).fill(EMPTY);
     this.#mask = n - 1;
     this.#tombs = 0;
-    const slots = this.#slots, mask = this.#mask;
+    const slots = this.#slots,
+      mask = this.#mask;
     for (let s = 0; s < old.length; s++) {
       const v = old[s]!;
       if (v < 0) continue;
@@ -249,7 +313,11 @@ const RESERVE = 1 << 22;
  * copies nothing more and leaves no doubled-then-garbage arrays behind (they were 20+ MB at 1M
  * prefixes, alive until V8's next full GC). With `fill` the new part is written, so no reserve.
  */
-export function growTo<T extends Int32Array | Uint32Array | Uint8Array | Uint16Array | Float64Array>(a: T, n: number, fill?: number): T {
+export function growTo<T extends Int32Array | Uint32Array | Uint8Array | Uint16Array | Float64Array>(
+  a: T,
+  n: number,
+  fill?: number,
+): T {
   if (a.length >= n) return a;
   let cap = Math.max(16, a.length);
   while (cap < n) cap *= 2;
@@ -265,20 +333,33 @@ export class IntQueue {
   #a = new Int32Array(64);
   #head = 0;
   #tail = 0;
-  get length(): number { return this.#tail - this.#head; }
-  get bytes(): number { return this.#a.byteLength; }
+  get length(): number {
+    return this.#tail - this.#head;
+  }
+  get bytes(): number {
+    return this.#a.byteLength;
+  }
   push(v: number): void {
     if (this.#tail === this.#a.length) {
       if (this.#head > 0 && this.#head * 2 >= this.#a.length) {
-        this.#a.copyWithin(0, this.#head, this.#tail); this.#tail -= this.#head; this.#head = 0;
+        this.#a.copyWithin(0, this.#head, this.#tail);
+        this.#tail -= this.#head;
+        this.#head = 0;
       } else this.#a = growTo(this.#a, this.#a.length * 2);
     }
     this.#a[this.#tail++] = v;
   }
   shift(): number {
     const v = this.#a[this.#head++]!;
-    if (this.#head === this.#tail) { this.#head = 0; this.#tail = 0; }
+    if (this.#head === this.#tail) {
+      this.#head = 0;
+      this.#tail = 0;
+    }
     return v;
   }
-  clear(): void { this.#head = 0; this.#tail = 0; if (this.#a.length > 1 << 16) this.#a = new Int32Array(64); }
+  clear(): void {
+    this.#head = 0;
+    this.#tail = 0;
+    if (this.#a.length > 1 << 16) this.#a = new Int32Array(64);
+  }
 }

@@ -9,7 +9,12 @@ import type { FamilyTable } from './family-table.js';
 import { PATH_STALE } from './family-table.js';
 import type { PeerRt } from './peer.js';
 
-interface Job { readonly peer: PeerRt; readonly f: number; cursor: number; readonly staleOnly: boolean }
+interface Job {
+  readonly peer: PeerRt;
+  readonly f: number;
+  cursor: number;
+  readonly staleOnly: boolean;
+}
 
 export class RemovalQueue {
   #jobs: Job[] = [];
@@ -21,7 +26,9 @@ export class RemovalQueue {
     private readonly retire: (p: PeerRt) => void,
   ) {}
 
-  get pending(): boolean { return this.#jobs.length > 0; }
+  get pending(): boolean {
+    return this.#jobs.length > 0;
+  }
 
   push(peer: PeerRt, f: number, staleOnly: boolean): void {
     this.#jobs.push({ peer, f, cursor: 0, staleOnly });
@@ -36,10 +43,13 @@ export class RemovalQueue {
 
   /** Removes up to `budget` paths, scanning at most 8 × budget pool slots. True while work remains. */
   step(budget: number): boolean {
-    let removed = 0, scanned = 0;
+    let removed = 0,
+      scanned = 0;
     const scanMax = budget * 8;
     while (this.#jobs.length > 0 && removed < budget && scanned < scanMax) {
-      const j = this.#jobs[0]!, ft = this.tables[j.f]!, idx = j.peer.idx;
+      const j = this.#jobs[0]!,
+        ft = this.tables[j.f]!,
+        idx = j.peer.idx;
       const end = Math.min(ft.pathTop, j.cursor + (scanMax - scanned));
       let q = j.cursor;
       for (; q < end && removed < budget; q++) {
@@ -50,7 +60,10 @@ export class RemovalQueue {
       }
       scanned += q - j.cursor;
       j.cursor = q;
-      if (q >= ft.pathTop) { this.#jobs.shift(); this.#retireIfDone(j.peer); }
+      if (q >= ft.pathTop) {
+        this.#jobs.shift();
+        this.#retireIfDone(j.peer);
+      }
     }
     return this.#jobs.length > 0;
   }

@@ -14,7 +14,11 @@ import type { RibCore } from './rib-core.js';
 import { importTransform } from './transforms.js';
 import type { Family, IngestResult, RibUpdate } from './types.js';
 
-interface Counts { announced: number; withdrawn: number; rejected: number }
+interface Counts {
+  announced: number;
+  withdrawn: number;
+  rejected: number;
+}
 
 const words6 = new Uint32Array(4);
 
@@ -27,7 +31,14 @@ function familyOf(afi: number, safi: number): Family | undefined {
  * Reads one NLRI at `o`; writes the prefix into words6 (IPv6) and returns [next offset, pathId, len,
  * v4 word]. Bounds-checked: the codec validated these bytes, so a failure here is a caller bug.
  */
-function readNlri(b: Uint8Array, o: number, end: number, v6: boolean, addPath: boolean, out: Int32Array | Uint32Array): number {
+function readNlri(
+  b: Uint8Array,
+  o: number,
+  end: number,
+  v6: boolean,
+  addPath: boolean,
+  out: Int32Array | Uint32Array,
+): number {
   let pid = 0;
   if (addPath) {
     if (o + 4 > end) throw new RibInputError('truncated ADD-PATH id');
@@ -46,7 +57,10 @@ function readNlri(b: Uint8Array, o: number, end: number, v6: boolean, addPath: b
   } else {
     for (let w = 0; w < 4; w++) {
       let a = 0;
-      for (let j = 0; j < 4; j++) { const k = w * 4 + j; if (k < nb) a |= b[o + k]! << (24 - 8 * j); }
+      for (let j = 0; j < 4; j++) {
+        const k = w * 4 + j;
+        if (k < nb) a |= b[o + k]! << (24 - 8 * j);
+      }
       words6[w] = (a & mask32(len - 32 * w)) >>> 0;
     }
   }
@@ -59,13 +73,19 @@ const scratch = new Uint32Array(3);
 
 function prefixIndex(ft: FamilyTable, v6: boolean, insert: boolean): number {
   const len = scratch[2]!;
-  const pi = v6 ? ft.prefixes.lookup4(words6, 0, len, insert) : insert ? ft.prefixes.intern1(scratch[0]!, len) : ft.prefixes.find1(scratch[0]!, len);
+  const pi = v6
+    ? ft.prefixes.lookup4(words6, 0, len, insert)
+    : insert
+      ? ft.prefixes.intern1(scratch[0]!, len)
+      : ft.prefixes.find1(scratch[0]!, len);
   if (insert) ft.syncCapacity();
   return pi;
 }
 
 function withdrawNlri(rib: RibCore, P: PeerRt, fam: Family, b: Uint8Array, o: number, end: number, c: Counts): void {
-  const f = famIndex(fam), ft = rib.tables[f]!, v6 = fam === 'ipv6';
+  const f = famIndex(fam),
+    ft = rib.tables[f]!,
+    v6 = fam === 'ipv6';
   const addPath = P.neg!.addPathReceive?.includes(fam) === true;
   while (o < end) {
     o = readNlri(b, o, end, v6, addPath, scratch);
@@ -77,8 +97,20 @@ function withdrawNlri(rib: RibCore, P: PeerRt, fam: Family, b: Uint8Array, o: nu
   }
 }
 
-function announceNlri(rib: RibCore, P: PeerRt, fam: Family, A: AttrSet, b: Uint8Array, o: number, end: number, c: Counts): void {
-  const f = famIndex(fam), ft = rib.tables[f]!, v6 = fam === 'ipv6', store = rib.store;
+function announceNlri(
+  rib: RibCore,
+  P: PeerRt,
+  fam: Family,
+  A: AttrSet,
+  b: Uint8Array,
+  o: number,
+  end: number,
+  c: Counts,
+): void {
+  const f = famIndex(fam),
+    ft = rib.tables[f]!,
+    v6 = fam === 'ipv6',
+    store = rib.store;
   const addPath = P.neg!.addPathReceive?.includes(fam) === true;
   const perPrefix = P.importPolicy?.prefixDependent === true;
   const cache = P.importCache[f]!;
@@ -104,14 +136,20 @@ function announceNlri(rib: RibCore, P: PeerRt, fam: Family, A: AttrSet, b: Uint8
     store.acquire(A.id);
     if (nid >= 0) store.acquire(nid);
     const pid = scratch[1]!;
-    let q = -1, wasBest = false;
-    for (let r = ft.head[pi]!; r >= 0; r = ft.pathNext[r]!) if (ft.pathPeer[r] === P.idx && ft.pathIdOf(r) === pid) { q = r; break; }
+    let q = -1,
+      wasBest = false;
+    for (let r = ft.head[pi]!; r >= 0; r = ft.pathNext[r]!)
+      if (ft.pathPeer[r] === P.idx && ft.pathIdOf(r) === pid) {
+        q = r;
+        break;
+      }
     if (q < 0) {
       ft.allocPath(pi, P.idx, pid, A.id, nid);
       P.received[f]!++;
       if (nid >= 0) P.accepted[f]!++;
     } else {
-      const oldIn = ft.pathInAttr[q]!, old = ft.pathAttr[q]!;
+      const oldIn = ft.pathInAttr[q]!,
+        old = ft.pathAttr[q]!;
       ft.pathInAttr[q] = A.id;
       ft.pathAttr[q] = nid;
       ft.pathFlags[q] = ft.pathFlags[q]! & ~PATH_STALE;
@@ -131,7 +169,9 @@ function mpKey(b: Uint8Array, mp: MpLocation | undefined): Uint8Array {
   const parts: Uint8Array[] = [];
   let off = 0;
   while (off < b.length) {
-    const flags = b[off]!, type = b[off + 1]!, ext = (flags & FLAG.EXTENDED) !== 0;
+    const flags = b[off]!,
+      type = b[off + 1]!,
+      ext = (flags & FLAG.EXTENDED) !== 0;
     const len = ext ? (b[off + 2]! << 8) | b[off + 3]! : b[off + 2]!;
     const e = off + (ext ? 4 : 3) + len;
     if (type !== ATTR.MP_REACH && type !== ATTR.MP_UNREACH) parts.push(b.subarray(off, e));
@@ -140,21 +180,31 @@ function mpKey(b: Uint8Array, mp: MpLocation | undefined): Uint8Array {
   if (mp) parts.push(Uint8Array.of(0xee), b.subarray(mp.nextHopStart, mp.nextHopEnd));
   const out = new Uint8Array(parts.reduce((n, x) => n + x.length, 0));
   let k = 0;
-  for (const x of parts) { out.set(x, k); k += x.length; }
+  for (const x of parts) {
+    out.set(x, k);
+    k += x.length;
+  }
   return out;
 }
 
 export function ingestUpdate(rib: RibCore, P: PeerRt, u: RibUpdate): IngestResult {
   const c: Counts = { announced: 0, withdrawn: 0, rejected: 0 };
-  const scan = rib.scan, attrs = u.attrs, as4 = P.neg!.fourOctetAs;
-  const nlri = u.nlri, wd = u.withdrawn;
+  const scan = rib.scan,
+    attrs = u.attrs,
+    as4 = P.neg!.fourOctetAs;
+  const nlri = u.nlri,
+    wd = u.withdrawn;
   const hasNlri = nlri !== undefined && nlri.end > nlri.start;
   const hasWd = wd !== undefined && wd.end > wd.start;
   // End-of-RIB: empty UPDATE (IPv4) or only an empty MP_UNREACH (RFC 4724 §2).
   if (!hasNlri && !hasWd) {
     const un = scan.mpUnreach;
-    const eor: Family | undefined = attrs.length === 0 ? 'ipv4'
-      : !scan.hasReachAttrs && un && un.nlriEnd === un.nlriStart ? familyOf(un.afi, un.safi) : undefined;
+    const eor: Family | undefined =
+      attrs.length === 0
+        ? 'ipv4'
+        : !scan.hasReachAttrs && un && un.nlriEnd === un.nlriStart
+          ? familyOf(un.afi, un.safi)
+          : undefined;
     if (eor) {
       rib.sweepStale(P.config.id, eor);
       return { ...c, endOfRib: eor };
@@ -165,7 +215,8 @@ export function ingestUpdate(rib: RibCore, P: PeerRt, u: RibUpdate): IngestResul
     const fam = familyOf(scan.mpUnreach.afi, scan.mpUnreach.safi);
     if (fam) withdrawNlri(rib, P, fam, attrs, scan.mpUnreach.nlriStart, scan.mpUnreach.nlriEnd, c);
   }
-  const mp = scan.mpReach, mpFam = mp ? familyOf(mp.afi, mp.safi) : undefined;
+  const mp = scan.mpReach,
+    mpFam = mp ? familyOf(mp.afi, mp.safi) : undefined;
   if (u.treatAsWithdraw) {
     if (hasNlri) withdrawNlri(rib, P, 'ipv4', nlri.buf, nlri.start, nlri.end, c);
     if (mp && mpFam) withdrawNlri(rib, P, mpFam, attrs, mp.nlriStart, mp.nlriEnd, c);
@@ -175,15 +226,24 @@ export function ingestUpdate(rib: RibCore, P: PeerRt, u: RibUpdate): IngestResul
   if (hasNlri) {
     const tag = Number(as4);
     const A = mp
-      ? (() => { const k = mpKey(attrs, undefined); return rib.store.internRaw(tag | 0x40, scan.hash, k, 0, k.length, () => parseAttrs(attrs, 0, attrs.length, as4, false)); })()
-      : rib.store.internRaw(tag, scan.hash, attrs, 0, attrs.length, () => parseAttrs(attrs, 0, attrs.length, as4, false));
+      ? (() => {
+          const k = mpKey(attrs, undefined);
+          return rib.store.internRaw(tag | 0x40, scan.hash, k, 0, k.length, () =>
+            parseAttrs(attrs, 0, attrs.length, as4, false),
+          );
+        })()
+      : rib.store.internRaw(tag, scan.hash, attrs, 0, attrs.length, () =>
+          parseAttrs(attrs, 0, attrs.length, as4, false),
+        );
     announceNlri(rib, P, 'ipv4', A, nlri.buf, nlri.start, nlri.end, c);
     rib.store.dropIfUnused(A);
     touched.push('ipv4');
   }
   if (mp && mpFam && mp.nlriEnd > mp.nlriStart) {
     const k = mpKey(attrs, mp);
-    const A = rib.store.internRaw(Number(as4) | 0x80, scan.hash, k, 0, k.length, () => parseAttrs(attrs, 0, attrs.length, as4, true));
+    const A = rib.store.internRaw(Number(as4) | 0x80, scan.hash, k, 0, k.length, () =>
+      parseAttrs(attrs, 0, attrs.length, as4, true),
+    );
     announceNlri(rib, P, mpFam, A, attrs, mp.nlriStart, mp.nlriEnd, c);
     rib.store.dropIfUnused(A);
     touched.push(mpFam);

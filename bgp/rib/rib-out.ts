@@ -45,7 +45,8 @@ function wireOf(set: AttrSet, fourOctetAs: boolean, nextHopAttr: boolean): Uint8
  */
 export function roomFor(set: AttrSet, fam: Family, as4: boolean, maxLen: number): number {
   const nh = set.attrs.nextHop;
-  return fam === 'ipv4' && nh.length === 4 ? maxLen - v4Overhead(wireOf(set, as4, true).length)
+  return fam === 'ipv4' && nh.length === 4
+    ? maxLen - v4Overhead(wireOf(set, as4, true).length)
     : maxLen - mpOverhead(nh.length, wireOf(set, as4, false).length);
 }
 
@@ -60,28 +61,40 @@ const unsent: AttrSet[] = [];
 
 export function writeOutbound(rib: RibCore, T: PeerRt, maxBytes: number): Buffer[] {
   const w = new UpdateWriter(T.neg!.extendedMessages ? 65535 : 4096);
-  const store = rib.store, as4 = T.neg!.fourOctetAs, maxLen = w.maxLen;
+  const store = rib.store,
+    as4 = T.neg!.fourOctetAs,
+    maxLen = w.maxLen;
   const perPrefix = T.exportPolicy?.prefixDependent === true;
   for (let f = 0; f < 2; f++) {
     const o = T.out[f];
     if (!o) continue;
-    const ft = rib.tables[f]!, fam = ft.family, cache = T.exportCache[f]!;
+    const ft = rib.tables[f]!,
+      fam = ft.family,
+      cache = T.exportCache[f]!;
     if (o.dirty.count > 0 && w.bytes < maxBytes) o.refreshMarked = false; // some marks are consumed now
     while (w.bytes < maxBytes && o.dirty.count > 0) {
-      let lastAttr = -2, lastSrc = -1, last: AttrSet | null = null, lastRoom = 0;
+      let lastAttr = -2,
+        lastSrc = -1,
+        last: AttrSet | null = null,
+        lastRoom = 0;
       // Bounded by the remaining budget (≥ 2 bytes per NLRI, ~4 typical) so a small maxBytes is honoured.
       const n = Math.min(CHUNK, Math.max(64, Math.ceil((maxBytes - w.bytes) / 4)));
-      let m = 0, e = 0;
+      let m = 0,
+        e = 0;
       for (let k = 0; k < n; k++) {
         const pi = o.dirty.take();
         if (pi < 0) break;
         const b = ft.bestOf(pi);
         if (ft.head[pi]! < 0) emptied[e++] = pi;
-        let r: AttrSet | null = null, room = 0;
+        let r: AttrSet | null = null,
+          room = 0;
         if (b >= 0) {
-          const aid = ft.pathAttr[b]!, src = ft.pathPeer[b]!;
-          if (!perPrefix && aid === lastAttr && src === lastSrc) { r = last; room = lastRoom; }
-          else {
+          const aid = ft.pathAttr[b]!,
+            src = ft.pathPeer[b]!;
+          if (!perPrefix && aid === lastAttr && src === lastSrc) {
+            r = last;
+            room = lastRoom;
+          } else {
             const pc = { family: fam, words: ft.prefixes.keyOf(pi), len: ft.prefixes.lens[pi]! };
             if (perPrefix) r = exportTransform(rib.env, T, rib.peers[src]!, store.get(aid), pc);
             else {
@@ -91,17 +104,31 @@ export function writeOutbound(rib: RibCore, T: PeerRt, maxBytes: number): Buffer
               if (c === undefined) row[src] = c = exportTransform(rib.env, T, rib.peers[src]!, store.get(aid), pc);
               r = c;
             }
-            if (r) { r = rib.live(r); room = roomFor(r, fam, as4, maxLen); }
-            lastAttr = aid; lastSrc = src; last = r; lastRoom = room;
+            if (r) {
+              r = rib.live(r);
+              room = roomFor(r, fam, as4, maxLen);
+            }
+            lastAttr = aid;
+            lastSrc = src;
+            last = r;
+            lastRoom = room;
           }
           // Attributes too big for this peer's messages: not advertised (withdrawn if it was), reported once per Loc-RIB set.
           if (r !== null && room < 17 && nlriBytes(ft.prefixes.lens[pi]!) > room) {
-            rib.noteUnsendable(T, store.get(ft.pathAttr[b]!), fam, pi, maxLen - room + nlriBytes(ft.prefixes.lens[pi]!), maxLen);
+            rib.noteUnsendable(
+              T,
+              store.get(ft.pathAttr[b]!),
+              fam,
+              pi,
+              maxLen - room + nlriBytes(ft.prefixes.lens[pi]!),
+              maxLen,
+            );
             if (unsent[unsent.length - 1] !== r) unsent.push(r);
             r = null;
           }
         }
-        const rid = r ? r.id : -1, adv = advOf(o, pi);
+        const rid = r ? r.id : -1,
+          adv = advOf(o, pi);
         if (rid === adv && (!o.force || rid < 0)) continue;
         if (rid < 0) {
           store.release(adv);
@@ -110,7 +137,8 @@ export function writeOutbound(rib: RibCore, T: PeerRt, maxBytes: number): Buffer
         } else if (rid !== adv) {
           if (pi >= o.adv.length) o.adv = growTo(o.adv, ft.prefixes.capacity);
           store.acquire(rid);
-          if (adv >= 0) store.release(adv); else o.advertised++;
+          if (adv >= 0) store.release(adv);
+          else o.advertised++;
           o.adv[pi] = rid + 1;
         }
         chunkPi[m] = pi;
@@ -124,7 +152,10 @@ export function writeOutbound(rib: RibCore, T: PeerRt, maxBytes: number): Buffer
     }
     if (o.dirty.count === 0) {
       o.force = false;
-      if (o.eorPending && w.bytes < maxBytes) { w.endOfRib(fam); o.eorPending = false; }
+      if (o.eorPending && w.bytes < maxBytes) {
+        w.endOfRib(fam);
+        o.eorPending = false;
+      }
     }
   }
   return w.out;
@@ -147,7 +178,8 @@ function emitGroups(w: UpdateWriter, ft: FamilyTable, fam: Family, m: number, st
   const ranges: [number, number, number][] = [];
   const next = new Map<number, number>();
   let pos = 0;
-  for (const id of [...counts.keys()].sort((x, y) => x - y)) { // -1 (withdraw) first
+  for (const id of [...counts.keys()].sort((x, y) => x - y)) {
+    // -1 (withdraw) first
     const c = counts.get(id)!;
     next.set(id, pos);
     ranges.push([id, pos, pos + c]);
@@ -168,7 +200,8 @@ function emitGroups(w: UpdateWriter, ft: FamilyTable, fam: Family, m: number, st
       else w.withdrawMp(fam, ft.prefixes, grouped, from, to);
       continue;
     }
-    const set = store.get(id), nh = set.attrs.nextHop;
+    const set = store.get(id),
+      nh = set.attrs.nextHop;
     if (fam === 'ipv4' && nh.length === 4) w.announceV4(wireOf(set, as4, true), ft.prefixes, grouped, from, to);
     else w.announceMp(fam, nh, wireOf(set, as4, false), ft.prefixes, grouped, from, to);
   }

@@ -61,17 +61,30 @@ describe('attributes too big for the peer (RFC 4271 §9.2)', () => {
     drain(rib, 'bird', 4096);
     drain(rib, 'big', 65535);
     // First a small version, advertised everywhere; then the big one: withdrawn toward 'bird' only.
-    rib.ingestUpdate('raw', update({ announce: ['10.141.1.0/24', '10.141.2.0/24'], route: { asPath: [65002], nextHop: '10.30.0.65' } }));
+    rib.ingestUpdate(
+      'raw',
+      update({ announce: ['10.141.1.0/24', '10.141.2.0/24'], route: { asPath: [65002], nextHop: '10.30.0.65' } }),
+    );
     expect([...received(drain(rib, 'bird', 4096))]).toEqual(['10.141.1.0/24', '10.141.2.0/24']);
     drain(rib, 'big', 65535);
-    rib.ingestUpdate('raw', update({ announce: ['10.141.1.0/24', '10.141.2.0/24'], route: { asPath: [65002], nextHop: '10.30.0.65', attrs: { unknown: [unknownAttr(4040)] } } }));
+    rib.ingestUpdate(
+      'raw',
+      update({
+        announce: ['10.141.1.0/24', '10.141.2.0/24'],
+        route: { asPath: [65002], nextHop: '10.30.0.65', attrs: { unknown: [unknownAttr(4040)] } },
+      }),
+    );
     const toBird = drain(rib, 'bird', 4096);
-    expect(toBird).toEqual([{ withdrawn: ['10.141.1.0/24', '10.141.2.0/24'], announced: [], attrs: undefined, endOfRib: false }]);
+    expect(toBird).toEqual([
+      { withdrawn: ['10.141.1.0/24', '10.141.2.0/24'], announced: [], attrs: undefined, endOfRib: false },
+    ]);
     const toBig = drain(rib, 'big', 65535);
     expect(toBig.flatMap((m) => m.announced)).toEqual(['10.141.1.0/24', '10.141.2.0/24']);
     expect(toBig[0]!.attrs!.unknown[0]!.value.length).toBe(4040);
     // Reported once for the set and the peer, not per prefix.
-    expect(rib.takeUnsendable()).toEqual([{ peer: 'bird', family: 'ipv4', prefix: '10.141.1.0/24', needed: 4098, limit: 4096 }]);
+    expect(rib.takeUnsendable()).toEqual([
+      { peer: 'bird', family: 'ipv4', prefix: '10.141.1.0/24', needed: 4098, limit: 4096 },
+    ]);
     expect(rib.unsendableTotal).toBe(1);
     expect(rib.peerCounts('bird').advertised).toBe(0);
     // A route refresh toward 'bird' sends nothing for them, and reports nothing new.
@@ -109,45 +122,68 @@ describe('attributes too big for the peer (RFC 4271 §9.2)', () => {
       slack: fc.integer({ min: -40, max: 140 }),
       lens: fc.array(fc.integer({ min: 0, max: 128 }), { minLength: 1, maxLength: 12 }),
     });
-    fc.assert(fc.property(arb, (c) => {
-      const limit = c.extended ? 65535 : 4096;
-      const rib = new Rib({ localAs: 65000, routerId: '1.1.1.1' });
-      up(rib, peer('a', '10.0.0.2', 65001), { extendedMessages: true });
-      const bcfg = peer('b', '10.0.1.2', 65002, { localAddress: '10.0.1.1', localAddressV6: '2001:db8::1', ...(c.linkLocal && { localLinkLocalV6: 'fe80::1' }) });
-      up(rib, bcfg, { extendedMessages: c.extended, fourOctetAs: c.as4 });
-      drain(rib, 'b', limit, c.as4);
-      const max = c.v6 ? 128 : 32;
-      const mask = (w: number, l: number) => (l <= 0 ? 0 : l >= 32 ? w : (w & (~0 << (32 - l)))) >>> 0;
-      const prefixes = [...new Set(c.lens.map((l, i) => {
-        const len = Math.min(l, max);
-        const words = c.v6 ? [0x20010db8, (i << 16) >>> 0, 0, 0] : [(((10 + i) << 24) | (i << 8)) >>> 0];
-        return formatPrefix(c.v6 ? 'ipv6' : 'ipv4', words.map((w, k) => mask(w, len - 32 * k)), len);
-      }))];
-      const asPath = c.bigAsn ? [65001, 4200000000] : [65001];
-      const nh = c.v6 ? '2001:db8:a::2' : '10.0.0.2';
-      // Small version first (advertised), then the big one replaces it.
-      rib.ingestUpdate('a', update({ announce: prefixes, route: { asPath, nextHop: nh } }));
-      expect(received(drain(rib, 'b', limit, c.as4)).size).toBe(prefixes.length);
-      // What b should be sent, encoded independently of the RIB: prepend, next-hop-self, Partial bit.
-      const self = c.v6 ? [...parseAddressBytes('2001:db8::1'), ...(c.linkLocal ? parseAddressBytes('fe80::1') : [])] : [10, 0, 1, 1];
-      const base = (size: number): RouteAttrs => ({
-        ...EMPTY_ATTRS, asPath: [{ type: SEG.AS_SEQUENCE, asns: [65000, ...asPath] }], nextHop: Uint8Array.from(self), unknown: [unknownAttr(size)],
-      });
-      const fixed = encodeAttrs(base(0), { fourOctetAs: c.as4, nextHopAttr: !c.v6 }).length;
-      const overhead = (size: number) => 19 + 4 + fixed + size + (c.v6 ? 4 + 3 + 1 + self.length + 1 : 0);
-      const size = Math.max(0, Math.min(65535, limit - overhead(0) - c.slack));
-      // The sender's own UPDATE must be encodable (total path attribute length is 16 bits).
-      fc.pre(size + 100 + 17 * prefixes.length < 65535);
-      rib.ingestUpdate('a', update({ announce: prefixes, route: { asPath, nextHop: nh, attrs: { unknown: [unknownAttr(size)] } } }));
-      const got = received(drain(rib, 'b', limit, c.as4));
-      const fits = prefixes.filter((p) => overhead(size) + 1 + ((parsePrefix(p).len + 7) >>> 3) <= limit);
-      expect([...got].sort()).toEqual([...fits].sort());
-      const reported = rib.takeUnsendable();
-      expect(reported.length).toBe(fits.length < prefixes.length ? 1 : 0);
-      for (const r of reported) {
-        expect(r.limit).toBe(limit);
-        expect(r.needed).toBe(overhead(size) + 1 + ((parsePrefix(r.prefix).len + 7) >>> 3));
-      }
-    }), { numRuns: 150 });
+    fc.assert(
+      fc.property(arb, (c) => {
+        const limit = c.extended ? 65535 : 4096;
+        const rib = new Rib({ localAs: 65000, routerId: '1.1.1.1' });
+        up(rib, peer('a', '10.0.0.2', 65001), { extendedMessages: true });
+        const bcfg = peer('b', '10.0.1.2', 65002, {
+          localAddress: '10.0.1.1',
+          localAddressV6: '2001:db8::1',
+          ...(c.linkLocal && { localLinkLocalV6: 'fe80::1' }),
+        });
+        up(rib, bcfg, { extendedMessages: c.extended, fourOctetAs: c.as4 });
+        drain(rib, 'b', limit, c.as4);
+        const max = c.v6 ? 128 : 32;
+        const mask = (w: number, l: number) => (l <= 0 ? 0 : l >= 32 ? w : w & (~0 << (32 - l))) >>> 0;
+        const prefixes = [
+          ...new Set(
+            c.lens.map((l, i) => {
+              const len = Math.min(l, max);
+              const words = c.v6 ? [0x20010db8, (i << 16) >>> 0, 0, 0] : [(((10 + i) << 24) | (i << 8)) >>> 0];
+              return formatPrefix(
+                c.v6 ? 'ipv6' : 'ipv4',
+                words.map((w, k) => mask(w, len - 32 * k)),
+                len,
+              );
+            }),
+          ),
+        ];
+        const asPath = c.bigAsn ? [65001, 4200000000] : [65001];
+        const nh = c.v6 ? '2001:db8:a::2' : '10.0.0.2';
+        // Small version first (advertised), then the big one replaces it.
+        rib.ingestUpdate('a', update({ announce: prefixes, route: { asPath, nextHop: nh } }));
+        expect(received(drain(rib, 'b', limit, c.as4)).size).toBe(prefixes.length);
+        // What b should be sent, encoded independently of the RIB: prepend, next-hop-self, Partial bit.
+        const self = c.v6
+          ? [...parseAddressBytes('2001:db8::1'), ...(c.linkLocal ? parseAddressBytes('fe80::1') : [])]
+          : [10, 0, 1, 1];
+        const base = (size: number): RouteAttrs => ({
+          ...EMPTY_ATTRS,
+          asPath: [{ type: SEG.AS_SEQUENCE, asns: [65000, ...asPath] }],
+          nextHop: Uint8Array.from(self),
+          unknown: [unknownAttr(size)],
+        });
+        const fixed = encodeAttrs(base(0), { fourOctetAs: c.as4, nextHopAttr: !c.v6 }).length;
+        const overhead = (size: number) => 19 + 4 + fixed + size + (c.v6 ? 4 + 3 + 1 + self.length + 1 : 0);
+        const size = Math.max(0, Math.min(65535, limit - overhead(0) - c.slack));
+        // The sender's own UPDATE must be encodable (total path attribute length is 16 bits).
+        fc.pre(size + 100 + 17 * prefixes.length < 65535);
+        rib.ingestUpdate(
+          'a',
+          update({ announce: prefixes, route: { asPath, nextHop: nh, attrs: { unknown: [unknownAttr(size)] } } }),
+        );
+        const got = received(drain(rib, 'b', limit, c.as4));
+        const fits = prefixes.filter((p) => overhead(size) + 1 + ((parsePrefix(p).len + 7) >>> 3) <= limit);
+        expect([...got].sort()).toEqual([...fits].sort());
+        const reported = rib.takeUnsendable();
+        expect(reported.length).toBe(fits.length < prefixes.length ? 1 : 0);
+        for (const r of reported) {
+          expect(r.limit).toBe(limit);
+          expect(r.needed).toBe(overhead(size) + 1 + ((parsePrefix(r.prefix).len + 7) >>> 3));
+        }
+      }),
+      { numRuns: 150 },
+    );
   });
 });

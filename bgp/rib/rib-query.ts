@@ -12,7 +12,11 @@ import type { RibQuery, RibRoute } from './types.js';
 export function nextHopText(nh: Uint8Array): string {
   if (nh.length === 4) return formatIpv4(((nh[0]! << 24) | (nh[1]! << 16) | (nh[2]! << 8) | nh[3]!) >>> 0);
   if (nh.length < 16) return '';
-  const words = (o: number) => [0, 1, 2, 3].map((i) => ((nh[o + 4 * i]! << 24) | (nh[o + 4 * i + 1]! << 16) | (nh[o + 4 * i + 2]! << 8) | nh[o + 4 * i + 3]!) >>> 0);
+  const words = (o: number) =>
+    [0, 1, 2, 3].map(
+      (i) =>
+        ((nh[o + 4 * i]! << 24) | (nh[o + 4 * i + 1]! << 16) | (nh[o + 4 * i + 2]! << 8) | nh[o + 4 * i + 3]!) >>> 0,
+    );
   const g = words(0);
   if (nh.length >= 32 && g.every((x) => x === 0)) return formatIpv6(words(16));
   return formatIpv6(g);
@@ -31,12 +35,17 @@ export function queryRoutes(rib: RibCore, q: RibQuery): RibRoute[] {
     if ((exact && exact.family !== ft.family) || (within && within.family !== ft.family)) continue;
     const env = rib.bestEnv[famIndex(ft.family)]!;
     // An exact prefix is one hash lookup; otherwise walk the table.
-    const only = exact ? (ft.family === 'ipv4' ? ft.prefixes.find1(exact.words[0]!, exact.len) : ft.prefixes.lookup4(exact.words, 0, exact.len, false)) : -1;
+    const only = exact
+      ? ft.family === 'ipv4'
+        ? ft.prefixes.find1(exact.words[0]!, exact.len)
+        : ft.prefixes.lookup4(exact.words, 0, exact.len, false)
+      : -1;
     if (exact && only < 0) continue;
     const [from, to] = exact ? [only, only + 1] : [0, ft.prefixes.size];
     for (let pi = from; pi < to && out.length < limit; pi++) {
       if (ft.head[pi]! < 0) continue;
-      const w = ft.prefixes.keyOf(pi), len = ft.prefixes.lens[pi]!;
+      const w = ft.prefixes.keyOf(pi),
+        len = ft.prefixes.lens[pi]!;
       if (exact && (len !== exact.len || !prefixWithin(w, len, exact.words, exact.len))) continue;
       if (within && !prefixWithin(w, len, within.words, within.len)) continue;
       const best = ft.bestOf(pi);
@@ -50,14 +59,23 @@ export function queryRoutes(rib: RibCore, q: RibQuery): RibRoute[] {
         const a = rib.store.get(accepted ? ft.pathAttr[path]! : ft.pathInAttr[path]!).attrs;
         const P = rib.peers[pidx]!;
         out.push({
-          family: ft.family, prefix, peer: P.config.id, pathId: ft.pathIdOf(path),
-          best: path === best, multipath: multi.includes(path),
+          family: ft.family,
+          prefix,
+          peer: P.config.id,
+          pathId: ft.pathIdOf(path),
+          best: path === best,
+          multipath: multi.includes(path),
           ...(path === best && { reason: REASONS[ft.reason[pi]!]! }),
-          stale: (ft.pathFlags[path]! & PATH_STALE) !== 0, accepted,
+          stale: (ft.pathFlags[path]! & PATH_STALE) !== 0,
+          accepted,
           ...(!accepted && { rejection: importCheck(rib.env, P, a) ?? 'import-policy' }),
-          nextHop: nextHopText(a.nextHop), asPath: asPathText(a.asPath), origin: ORIGIN[a.origin] ?? 'incomplete',
-          ...(a.localPref !== undefined && { localPref: a.localPref }), ...(a.med !== undefined && { med: a.med }),
-          communities: a.communities.map(formatCommunity), largeCommunities: formatLargeCommunities(a.largeCommunities),
+          nextHop: nextHopText(a.nextHop),
+          asPath: asPathText(a.asPath),
+          origin: ORIGIN[a.origin] ?? 'incomplete',
+          ...(a.localPref !== undefined && { localPref: a.localPref }),
+          ...(a.med !== undefined && { med: a.med }),
+          communities: a.communities.map(formatCommunity),
+          largeCommunities: formatLargeCommunities(a.largeCommunities),
         });
       }
     }
@@ -67,7 +85,8 @@ export function queryRoutes(rib: RibCore, q: RibQuery): RibRoute[] {
 
 export function countRoutes(rib: RibCore, q: Pick<RibQuery, 'family' | 'peer'>): { prefixes: number; paths: number } {
   const peerIdx = q.peer === undefined ? -1 : q.peer === 'local' ? 0 : rib.peer(q.peer).idx;
-  let prefixes = 0, paths = 0;
+  let prefixes = 0,
+    paths = 0;
   for (const ft of rib.tables) {
     if (q.family !== undefined && q.family !== ft.family) continue;
     if (peerIdx < 0) {
@@ -77,7 +96,11 @@ export function countRoutes(rib: RibCore, q: Pick<RibQuery, 'family' | 'peer'>):
     }
     for (let pi = 0; pi < ft.prefixes.size; pi++) {
       let has = false;
-      for (let path = ft.head[pi]!; path >= 0; path = ft.pathNext[path]!) if (ft.pathPeer[path] === peerIdx) { paths++; has = true; }
+      for (let path = ft.head[pi]!; path >= 0; path = ft.pathNext[path]!)
+        if (ft.pathPeer[path] === peerIdx) {
+          paths++;
+          has = true;
+        }
       if (has) prefixes++;
     }
   }

@@ -42,7 +42,10 @@ describe('iBGP / eBGP rules', () => {
     const r = rib();
     up(r, peer('e1', '10.0.0.4', 65001));
     up(r, peer('i1', '10.0.0.2', 65000));
-    r.ingestUpdate('e1', update({ announce: ['10.9.0.0/16'], route: { asPath: [65001], nextHop: '10.0.0.4', med: 7 } }));
+    r.ingestUpdate(
+      'e1',
+      update({ announce: ['10.9.0.0/16'], route: { asPath: [65001], nextHop: '10.0.0.4', med: 7 } }),
+    );
     const a = announced(r, 'i1')[0]!.attrs!;
     expect(a.localPref).toBe(100);
     expect([...a.nextHop]).toEqual([10, 0, 0, 4]);
@@ -54,7 +57,10 @@ describe('iBGP / eBGP rules', () => {
     const r = rib();
     up(r, peer('e1', '10.0.0.4', 65001));
     up(r, peer('i1', '10.0.0.2', 65000));
-    r.ingestUpdate('e1', update({ announce: ['10.9.0.0/16'], route: { asPath: [65001], nextHop: '10.0.0.4', localPref: 999 } }));
+    r.ingestUpdate(
+      'e1',
+      update({ announce: ['10.9.0.0/16'], route: { asPath: [65001], nextHop: '10.0.0.4', localPref: 999 } }),
+    );
     expect(announced(r, 'i1')[0]!.attrs!.localPref).toBe(100);
   });
 
@@ -94,11 +100,24 @@ describe('AS-path loop detection', () => {
     const r = rib();
     up(r, peer('e1', '10.0.0.4', 65001));
     up(r, peer('e2', '10.0.0.5', 65002, { allowAsIn: 1 }));
-    const res = r.ingestUpdate('e1', update({ announce: ['10.1.0.0/16'], route: { asPath: [65001, 65000], nextHop: '10.0.0.4' } }));
+    const res = r.ingestUpdate(
+      'e1',
+      update({ announce: ['10.1.0.0/16'], route: { asPath: [65001, 65000], nextHop: '10.0.0.4' } }),
+    );
     expect(res.rejected).toBe(1);
     expect(r.peerCounts('e1')).toMatchObject({ received: 1, accepted: 0 });
-    expect(r.ingestUpdate('e2', update({ announce: ['10.2.0.0/16'], route: { asPath: [65002, 65000], nextHop: '10.0.0.5' } })).rejected).toBe(0);
-    expect(r.ingestUpdate('e2', update({ announce: ['10.3.0.0/16'], route: { asPath: [65002, 65000, 65000], nextHop: '10.0.0.5' } })).rejected).toBe(1);
+    expect(
+      r.ingestUpdate(
+        'e2',
+        update({ announce: ['10.2.0.0/16'], route: { asPath: [65002, 65000], nextHop: '10.0.0.5' } }),
+      ).rejected,
+    ).toBe(0);
+    expect(
+      r.ingestUpdate(
+        'e2',
+        update({ announce: ['10.3.0.0/16'], route: { asPath: [65002, 65000, 65000], nextHop: '10.0.0.5' } }),
+      ).rejected,
+    ).toBe(1);
     expect(r.queryRoutes({ prefix: '10.1.0.0/16' })[0]).toMatchObject({ accepted: false, best: false });
   });
 });
@@ -109,7 +128,10 @@ describe('RFC 8212', () => {
     up(r, peer('e1', '10.0.0.4', 65001, { importPolicy: undefined }));
     up(r, peer('e2', '10.0.0.5', 65002, { exportPolicy: undefined }));
     up(r, peer('e3', '10.0.0.6', 65003));
-    expect(r.ingestUpdate('e1', update({ announce: ['10.1.0.0/16'], route: { asPath: [65001], nextHop: '10.0.0.4' } })).rejected).toBe(1);
+    expect(
+      r.ingestUpdate('e1', update({ announce: ['10.1.0.0/16'], route: { asPath: [65001], nextHop: '10.0.0.4' } }))
+        .rejected,
+    ).toBe(1);
     r.ingestUpdate('e3', update({ announce: ['10.3.0.0/16'], route: { asPath: [65003], nextHop: '10.0.0.6' } }));
     expect(announced(r, 'e2')).toEqual([]);
   });
@@ -118,7 +140,10 @@ describe('RFC 8212', () => {
     const r = rib({ ebgpRequiresPolicy: false });
     up(r, peer('e1', '10.0.0.4', 65001, { importPolicy: undefined }));
     up(r, peer('e2', '10.0.0.5', 65002, { exportPolicy: undefined }));
-    expect(r.ingestUpdate('e1', update({ announce: ['10.1.0.0/16'], route: { asPath: [65001], nextHop: '10.0.0.4' } })).rejected).toBe(0);
+    expect(
+      r.ingestUpdate('e1', update({ announce: ['10.1.0.0/16'], route: { asPath: [65001], nextHop: '10.0.0.4' } }))
+        .rejected,
+    ).toBe(0);
     expect(announced(r, 'e2')[0]!.announced).toEqual(['10.1.0.0/16']);
   });
 
@@ -127,7 +152,9 @@ describe('RFC 8212', () => {
     up(r, peer('i1', '10.0.0.2', 65000, { importPolicy: undefined, exportPolicy: undefined }));
     up(r, peer('i2', '10.0.0.3', 65000, { importPolicy: undefined, exportPolicy: undefined }));
     r.originate('10.244.0.0/26');
-    expect(r.ingestUpdate('i1', update({ announce: ['10.1.0.0/16'], route: { nextHop: '10.0.0.2' } })).rejected).toBe(0);
+    expect(r.ingestUpdate('i1', update({ announce: ['10.1.0.0/16'], route: { nextHop: '10.0.0.2' } })).rejected).toBe(
+      0,
+    );
     expect(announced(r, 'i2').flatMap((m) => m.announced)).toEqual(['10.244.0.0/26']);
   });
 });
@@ -138,11 +165,33 @@ describe('well-known communities', () => {
     up(r, peer('e1', '10.0.0.4', 65001));
     up(r, peer('e2', '10.0.0.5', 65002));
     up(r, peer('i1', '10.0.0.2', 65000));
-    r.ingestUpdate('e1', update({ announce: ['10.1.0.0/16'], route: { asPath: [65001], nextHop: '10.0.0.4', communities: [WELL_KNOWN['no-export']] } }));
-    r.ingestUpdate('e1', update({ announce: ['10.2.0.0/16'], route: { asPath: [65001], nextHop: '10.0.0.4', communities: [WELL_KNOWN['no-advertise']] } }));
-    r.ingestUpdate('e1', update({ announce: ['10.3.0.0/16'], route: { asPath: [65001], nextHop: '10.0.0.4', communities: [WELL_KNOWN['no-export-subconfed']] } }));
+    r.ingestUpdate(
+      'e1',
+      update({
+        announce: ['10.1.0.0/16'],
+        route: { asPath: [65001], nextHop: '10.0.0.4', communities: [WELL_KNOWN['no-export']] },
+      }),
+    );
+    r.ingestUpdate(
+      'e1',
+      update({
+        announce: ['10.2.0.0/16'],
+        route: { asPath: [65001], nextHop: '10.0.0.4', communities: [WELL_KNOWN['no-advertise']] },
+      }),
+    );
+    r.ingestUpdate(
+      'e1',
+      update({
+        announce: ['10.3.0.0/16'],
+        route: { asPath: [65001], nextHop: '10.0.0.4', communities: [WELL_KNOWN['no-export-subconfed']] },
+      }),
+    );
     expect(announced(r, 'e2')).toEqual([]);
-    expect(announced(r, 'i1').flatMap((m) => m.announced).sort()).toEqual(['10.1.0.0/16', '10.3.0.0/16']);
+    expect(
+      announced(r, 'i1')
+        .flatMap((m) => m.announced)
+        .sort(),
+    ).toEqual(['10.1.0.0/16', '10.3.0.0/16']);
   });
 });
 
@@ -178,12 +227,28 @@ describe('route reflection (RFC 4456)', () => {
 
   it('keeps an existing ORIGINATOR_ID, prepends the cluster id, and drops looped routes', () => {
     const r = rr();
-    r.ingestUpdate('c1', update({ announce: ['10.1.0.0/16'], route: { nextHop: '10.0.0.11', originatorId: 0x05050505, clusterList: [0x06060606] } }));
+    r.ingestUpdate(
+      'c1',
+      update({
+        announce: ['10.1.0.0/16'],
+        route: { nextHop: '10.0.0.11', originatorId: 0x05050505, clusterList: [0x06060606] },
+      }),
+    );
     const a = announced(r, 'c2')[0]!.attrs!;
     expect(a.originatorId).toBe(0x05050505);
     expect(a.clusterList).toEqual([0x07070707, 0x06060606]);
-    expect(r.ingestUpdate('c1', update({ announce: ['10.2.0.0/16'], route: { nextHop: '10.0.0.11', clusterList: [0x07070707] } })).rejected).toBe(1);
-    expect(r.ingestUpdate('c1', update({ announce: ['10.3.0.0/16'], route: { nextHop: '10.0.0.11', originatorId: 0x01010101 } })).rejected).toBe(1);
+    expect(
+      r.ingestUpdate(
+        'c1',
+        update({ announce: ['10.2.0.0/16'], route: { nextHop: '10.0.0.11', clusterList: [0x07070707] } }),
+      ).rejected,
+    ).toBe(1);
+    expect(
+      r.ingestUpdate(
+        'c1',
+        update({ announce: ['10.3.0.0/16'], route: { nextHop: '10.0.0.11', originatorId: 0x01010101 } }),
+      ).rejected,
+    ).toBe(1);
   });
 });
 
@@ -192,7 +257,9 @@ describe('max-prefix', () => {
     const r = rib();
     up(r, peer('e1', '10.0.0.4', 65001, { maxPrefixes: 2 }));
     const route = { asPath: [65001], nextHop: '10.0.0.4' };
-    expect(r.ingestUpdate('e1', update({ announce: ['10.1.0.0/16', '10.2.0.0/16'], route })).maxPrefixExceeded).toBeUndefined();
+    expect(
+      r.ingestUpdate('e1', update({ announce: ['10.1.0.0/16', '10.2.0.0/16'], route })).maxPrefixExceeded,
+    ).toBeUndefined();
     const res = r.ingestUpdate('e1', update({ announce: ['10.3.0.0/16'], route }));
     expect(res.maxPrefixExceeded).toMatchObject({ family: 'ipv4', limit: 2 });
     expect([...res.maxPrefixExceeded!.data]).toEqual([0, 1, 1, 0, 0, 0, 2]);
@@ -200,7 +267,7 @@ describe('max-prefix', () => {
 });
 
 describe('graceful restart (RFC 4724)', () => {
-  it('keeps a restarting peer\'s routes as stale and sweeps the ones not re-sent at End-of-RIB', () => {
+  it("keeps a restarting peer's routes as stale and sweeps the ones not re-sent at End-of-RIB", () => {
     const r = rib();
     up(r, peer('e1', '10.0.0.4', 65001));
     up(r, peer('e2', '10.0.0.5', 65002));
@@ -212,7 +279,10 @@ describe('graceful restart (RFC 4724)', () => {
     expect(announced(r, 'e2')).toEqual([]); // nothing withdrawn downstream
     r.peerUp('e1', { ...NEG, peerRouterId: '10.0.0.4' });
     r.ingestUpdate('e1', update({ announce: ['10.1.0.0/16'], route }));
-    expect(r.queryRoutes({ peer: 'e1' }).map((x) => [x.prefix, x.stale])).toEqual([['10.1.0.0/16', false], ['10.2.0.0/16', true]]);
+    expect(r.queryRoutes({ peer: 'e1' }).map((x) => [x.prefix, x.stale])).toEqual([
+      ['10.1.0.0/16', false],
+      ['10.2.0.0/16', true],
+    ]);
     const eor = r.ingestUpdate('e1', update({}));
     expect(eor.endOfRib).toBe('ipv4');
     expect(r.queryRoutes({ peer: 'e1' }).map((x) => x.prefix)).toEqual(['10.1.0.0/16']);
@@ -262,32 +332,63 @@ describe('route refresh', () => {
     for (const p of prefixes) r.originate(p);
     expect(announced(r, 'e1').flatMap((m) => m.announced)).toHaveLength(3000);
     for (let i = 0; i < 50; i++) r.refreshOutbound('e1');
-    expect(announced(r, 'e1').flatMap((m) => m.announced).sort()).toEqual([...prefixes].sort());
+    expect(
+      announced(r, 'e1')
+        .flatMap((m) => m.announced)
+        .sort(),
+    ).toEqual([...prefixes].sort());
     r.refreshOutbound('e1');
     const first = decodeOut(r.takeOutbound('e1', 4096)).flatMap((m) => m.announced); // part of the table
     expect(first.length).toBeGreaterThan(0);
     expect(first.length).toBeLessThan(3000);
     r.refreshOutbound('e1'); // the peer asks again: the part already sent must go again too
-    expect(announced(r, 'e1').flatMap((m) => m.announced).sort()).toEqual([...prefixes].sort());
+    expect(
+      announced(r, 'e1')
+        .flatMap((m) => m.announced)
+        .sort(),
+    ).toEqual([...prefixes].sort());
   });
 
   it('re-applies a changed import policy to stored routes (soft reconfiguration)', () => {
     const r = rib();
     up(r, peer('e1', '10.0.0.4', 65001));
-    r.ingestUpdate('e1', update({ announce: ['10.1.0.0/16', '10.2.0.0/16'], route: { asPath: [65001], nextHop: '10.0.0.4' } }));
-    r.setImportPolicy('e1', { name: 'only-10-1', defaultResult: 'reject', statements: [{ match: { prefix: { entries: [{ prefix: '10.1.0.0/16' }] } }, actions: { setLocalPref: 300 } }] });
-    expect(r.queryRoutes({ peer: 'e1' }).map((x) => [x.prefix, x.accepted, x.localPref])).toEqual([['10.1.0.0/16', true, 300], ['10.2.0.0/16', false, undefined]]);
+    r.ingestUpdate(
+      'e1',
+      update({ announce: ['10.1.0.0/16', '10.2.0.0/16'], route: { asPath: [65001], nextHop: '10.0.0.4' } }),
+    );
+    r.setImportPolicy('e1', {
+      name: 'only-10-1',
+      defaultResult: 'reject',
+      statements: [{ match: { prefix: { entries: [{ prefix: '10.1.0.0/16' }] } }, actions: { setLocalPref: 300 } }],
+    });
+    expect(r.queryRoutes({ peer: 'e1' }).map((x) => [x.prefix, x.accepted, x.localPref])).toEqual([
+      ['10.1.0.0/16', true, 300],
+      ['10.2.0.0/16', false, undefined],
+    ]);
     r.setImportPolicy('e1', ACCEPT);
     expect(r.countRoutes()).toEqual({ prefixes: 2, paths: 2 });
   });
 
   it('resolves named prefix lists from the RIB options', () => {
     const r = rib({ prefixLists: [{ name: 'pods', entries: [{ prefix: '10.244.0.0/16', le: 32 }] }] });
-    up(r, peer('e1', '10.0.0.4', 65001, { importPolicy: { name: 'p', defaultResult: 'reject', statements: [{ match: { prefix: { list: 'pods' } } }] } }));
-    const res = r.ingestUpdate('e1', update({ announce: ['10.244.1.0/26', '10.1.0.0/16'], route: { asPath: [65001], nextHop: '10.0.0.4' } }));
+    up(
+      r,
+      peer('e1', '10.0.0.4', 65001, {
+        importPolicy: { name: 'p', defaultResult: 'reject', statements: [{ match: { prefix: { list: 'pods' } } }] },
+      }),
+    );
+    const res = r.ingestUpdate(
+      'e1',
+      update({ announce: ['10.244.1.0/26', '10.1.0.0/16'], route: { asPath: [65001], nextHop: '10.0.0.4' } }),
+    );
     expect(res.rejected).toBe(1);
-    expect(() => r.addPeer(peer('e2', '10.0.0.5', 65002, { importPolicy: { name: 'q', defaultResult: 'reject', statements: [{ match: { prefix: { list: 'nope' } } }] } })))
-      .toThrow(/unknown prefix list/);
+    expect(() =>
+      r.addPeer(
+        peer('e2', '10.0.0.5', 65002, {
+          importPolicy: { name: 'q', defaultResult: 'reject', statements: [{ match: { prefix: { list: 'nope' } } }] },
+        }),
+      ),
+    ).toThrow(/unknown prefix list/);
   });
 
   it('enhanced route refresh sweeps routes the peer did not re-send', () => {
@@ -306,8 +407,14 @@ describe('ADD-PATH receive and treat-as-withdraw', () => {
   it('keys paths by path id and withdraws them individually', () => {
     const r = rib({ maxPaths: 4 });
     up(r, peer('e1', '10.0.0.4', 65001), { addPathReceive: ['ipv4'] });
-    r.ingestUpdate('e1', update({ announce: ['10.1.0.0/16'], pathIds: [1], route: { asPath: [65001], nextHop: '10.0.0.7' } }));
-    r.ingestUpdate('e1', update({ announce: ['10.1.0.0/16'], pathIds: [2], route: { asPath: [65001], nextHop: '10.0.0.8' } }));
+    r.ingestUpdate(
+      'e1',
+      update({ announce: ['10.1.0.0/16'], pathIds: [1], route: { asPath: [65001], nextHop: '10.0.0.7' } }),
+    );
+    r.ingestUpdate(
+      'e1',
+      update({ announce: ['10.1.0.0/16'], pathIds: [2], route: { asPath: [65001], nextHop: '10.0.0.8' } }),
+    );
     expect(r.countRoutes()).toEqual({ prefixes: 1, paths: 2 });
     const best = r.queryRoutes({ bestOnly: true })[0]!;
     expect(best).toMatchObject({ pathId: 1, reason: 'path-id' });
@@ -340,7 +447,9 @@ describe('originated routes and the best-path change stream', () => {
       { family: 'ipv4', prefix: '10.1.0.0/16', nextHops: ['10.0.0.4'], local: false },
     ]);
     r.withdrawOriginated('10.244.0.0/26');
-    expect(r.takeBestPathChanges(10)).toEqual([{ family: 'ipv4', prefix: '10.244.0.0/26', nextHops: null, local: false }]);
+    expect(r.takeBestPathChanges(10)).toEqual([
+      { family: 'ipv4', prefix: '10.244.0.0/26', nextHops: null, local: false },
+    ]);
     const adv = announced(r, 'e1');
     expect(adv.flatMap((m) => m.withdrawn)).toEqual([]); // announced then withdrawn before sending: nothing to say
   });

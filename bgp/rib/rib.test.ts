@@ -27,7 +27,13 @@ describe('Rib ingest and re-advertisement', () => {
     up(rib, ebgp('a', '10.0.0.2', 65001));
     up(rib, ebgp('b', '10.0.1.2', 65002, { localAddress: '10.0.1.1' }));
     expect(decodeOut(rib.takeOutbound('b', 1 << 20)).filter((m) => m.endOfRib)).toHaveLength(2); // EoR v4 + v6
-    const r = rib.ingestUpdate('a', update({ announce: ['192.168.0.0/24', '192.168.1.0/24'], route: { asPath: [65001, 65010], nextHop: '10.0.0.2', med: 5, localPref: 300 } }));
+    const r = rib.ingestUpdate(
+      'a',
+      update({
+        announce: ['192.168.0.0/24', '192.168.1.0/24'],
+        route: { asPath: [65001, 65010], nextHop: '10.0.0.2', med: 5, localPref: 300 },
+      }),
+    );
     expect(r).toEqual({ announced: 2, withdrawn: 0, rejected: 0 });
     const out = decodeOut(rib.takeOutbound('b', 1 << 20));
     expect(out).toHaveLength(1);
@@ -49,14 +55,19 @@ describe('Rib ingest and re-advertisement', () => {
     up(rib, ebgp('b', '10.0.1.2', 65002));
     rib.takeOutbound('b', 1 << 20);
     rib.ingestUpdate('a', update({ announce: ['10.1.0.0/16'], route: { asPath: [65001], nextHop: '10.0.0.2' } }));
-    rib.ingestUpdate('a', update({ announce: ['10.1.0.0/16'], route: { asPath: [65001, 65001], nextHop: '10.0.0.2' } }));
+    rib.ingestUpdate(
+      'a',
+      update({ announce: ['10.1.0.0/16'], route: { asPath: [65001, 65001], nextHop: '10.0.0.2' } }),
+    );
     const out1 = decodeOut(rib.takeOutbound('b', 1 << 20));
     expect(out1).toHaveLength(1);
     expect(out1[0]!.attrs!.asPath[0]!.asns).toEqual([65000, 65001, 65001]);
     expect(rib.countRoutes()).toEqual({ prefixes: 1, paths: 1 });
     const r = rib.ingestUpdate('a', update({ withdraw: ['10.1.0.0/16'] }));
     expect(r.withdrawn).toBe(1);
-    expect(decodeOut(rib.takeOutbound('b', 1 << 20))).toEqual([{ withdrawn: ['10.1.0.0/16'], announced: [], attrs: undefined, endOfRib: false }]);
+    expect(decodeOut(rib.takeOutbound('b', 1 << 20))).toEqual([
+      { withdrawn: ['10.1.0.0/16'], announced: [], attrs: undefined, endOfRib: false },
+    ]);
     expect(rib.countRoutes()).toEqual({ prefixes: 0, paths: 0 });
     expect(rib.attrSetCount).toBe(0); // every interned set was released
   });
@@ -91,7 +102,13 @@ describe('IPv6 and RFC 8950 next hops', () => {
     const rib = setup();
     up(rib, ebgp('e', 'fd00::2', 65001, { localAddress: 'fd00::1' }));
     up(rib, ebgp('i', 'fd00::3', 65000, { localAddress: 'fd00::1' }));
-    const body = update({ announce: ['2001:db8:1::/48'], route: { asPath: [65001], attrs: { nextHop: Uint8Array.from([...new Array(16).fill(0xfd), ...new Array(16).fill(0xfe)]) } } });
+    const body = update({
+      announce: ['2001:db8:1::/48'],
+      route: {
+        asPath: [65001],
+        attrs: { nextHop: Uint8Array.from([...new Array(16).fill(0xfd), ...new Array(16).fill(0xfe)]) },
+      },
+    });
     rib.takeOutbound('i', 1 << 20);
     rib.ingestUpdate('e', body);
     const out = decodeOut(rib.takeOutbound('i', 1 << 20)).filter((m) => !m.endOfRib);
@@ -103,12 +120,43 @@ describe('IPv6 and RFC 8950 next hops', () => {
     up(rib, ebgp('a', 'fd00::2', 65001, { localAddress: 'fd00::1' }), { extendedNextHopV4: true });
     up(rib, ebgp('i1', 'fd00::3', 65000, { localAddress: 'fd00::1' }), { extendedNextHopV4: true });
     up(rib, ebgp('i2', '10.0.0.3', 65000, { localAddress: '10.0.0.1' }));
-    rib.takeOutbound('i1', 1 << 20); rib.takeOutbound('i2', 1 << 20);
+    rib.takeOutbound('i1', 1 << 20);
+    rib.takeOutbound('i2', 1 << 20);
     // IPv4 NLRI inside MP_REACH (AFI 1) with a 16-byte next hop
     const nh = [0xfd, 0, ...new Array(13).fill(0), 2];
-    const attrs = Uint8Array.of(0x40, 1, 1, 0, 0x40, 2, 6, 2, 1, 0, 0, 0xfd, 0xe9, 0x90, 14, 0, 4 + 16 + 1 + 4, 0, 1, 1, 16, ...nh, 0, 24, 10, 9, 9);
+    const attrs = Uint8Array.of(
+      0x40,
+      1,
+      1,
+      0,
+      0x40,
+      2,
+      6,
+      2,
+      1,
+      0,
+      0,
+      0xfd,
+      0xe9,
+      0x90,
+      14,
+      0,
+      4 + 16 + 1 + 4,
+      0,
+      1,
+      1,
+      16,
+      ...nh,
+      0,
+      24,
+      10,
+      9,
+      9,
+    );
     rib.ingestUpdate('a', { attrs });
-    expect(rib.takeBestPathChanges(5)).toEqual([{ family: 'ipv4', prefix: '10.9.9.0/24', nextHops: ['fd00::2'], local: false }]);
+    expect(rib.takeBestPathChanges(5)).toEqual([
+      { family: 'ipv4', prefix: '10.9.9.0/24', nextHops: ['fd00::2'], local: false },
+    ]);
     const o1 = decodeOut(rib.takeOutbound('i1', 1 << 20)).filter((m) => !m.endOfRib);
     expect(o1[0]!.announced).toEqual(['10.9.9.0/24']);
     expect([...o1[0]!.attrs!.nextHop]).toEqual(nh);
@@ -123,9 +171,19 @@ describe('2-octet AS peers (RFC 6793)', () => {
     up(rib, ebgp('old', '10.0.0.2', 65001), { fourOctetAs: false });
     up(rib, ebgp('new', '10.0.0.3', 65002));
     rib.takeOutbound('old', 1 << 20);
-    rib.ingestUpdate('old', update({ announce: ['10.1.0.0/16'], route: { asPath: [65001, 4200000099], nextHop: '10.0.0.2' }, fourOctetAs: false }));
+    rib.ingestUpdate(
+      'old',
+      update({
+        announce: ['10.1.0.0/16'],
+        route: { asPath: [65001, 4200000099], nextHop: '10.0.0.2' },
+        fourOctetAs: false,
+      }),
+    );
     expect(rib.queryRoutes({})[0]!.asPath).toBe('65001 4200000099');
-    rib.ingestUpdate('new', update({ announce: ['10.2.0.0/16'], route: { asPath: [65002, 4200000098], nextHop: '10.0.0.3' } }));
+    rib.ingestUpdate(
+      'new',
+      update({ announce: ['10.2.0.0/16'], route: { asPath: [65002, 4200000098], nextHop: '10.0.0.3' } }),
+    );
     const out = decodeOut(rib.takeOutbound('old', 1 << 20), false).filter((m) => !m.endOfRib);
     expect(out[0]!.attrs!.asPath[0]!.asns).toEqual([4200000000, 65002, 4200000098]);
   });
@@ -140,9 +198,14 @@ describe('peer and policy lifecycle', () => {
     expect(first).toHaveLength(1);
     expect(rib.hasOutbound('a')).toBe(true);
     let n = decodeOut(first).flatMap((m) => m.announced).length;
-    for (let b = rib.takeOutbound('a', 1 << 20); b.length > 0; b = rib.takeOutbound('a', 1 << 20)) n += decodeOut(b).flatMap((m) => m.announced).length;
+    for (let b = rib.takeOutbound('a', 1 << 20); b.length > 0; b = rib.takeOutbound('a', 1 << 20))
+      n += decodeOut(b).flatMap((m) => m.announced).length;
     expect(n).toBe(3000);
-    rib.setExportPolicy('a', { name: 'only-10-0', defaultResult: 'reject', statements: [{ match: { prefix: { entries: [{ prefix: '10.0.0.0/16', le: 32 }] } } }] });
+    rib.setExportPolicy('a', {
+      name: 'only-10-0',
+      defaultResult: 'reject',
+      statements: [{ match: { prefix: { entries: [{ prefix: '10.0.0.0/16', le: 32 }] } } }],
+    });
     const out = decodeOut(rib.takeOutbound('a', 1 << 20));
     expect(out.flatMap((m) => m.withdrawn)).toHaveLength(3000 - 256);
     expect(rib.peerCounts('a').advertised).toBe(256);
@@ -172,20 +235,33 @@ describe('Rib memory under churn', () => {
     const rib = setup({ trackBestChanges: false });
     up(rib, ebgp('a', '10.0.0.2', 65001));
     up(rib, ebgp('b', '10.0.1.2', 65002));
-    const N = 70_000, PER = 500; // past growTo's reserve threshold (65536): head[] initialised per new index
-    const prefixes = (base: number) => Array.from({ length: N }, (_, i) => `${base + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.0/24`);
-    const drain = () => { for (let b = rib.takeOutbound('b', 1 << 20); b.length > 0; b = rib.takeOutbound('b', 1 << 20)); };
-    const announce = (ps: string[]) => {
-      for (let i = 0; i < ps.length; i += PER) rib.ingestUpdate('a', update({ announce: ps.slice(i, i + PER), route: { asPath: [65001, 100 + (i % 7)], nextHop: '10.0.0.2' } }));
+    const N = 70_000,
+      PER = 500; // past growTo's reserve threshold (65536): head[] initialised per new index
+    const prefixes = (base: number) =>
+      Array.from({ length: N }, (_, i) => `${base + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.0/24`);
+    const drain = () => {
+      for (let b = rib.takeOutbound('b', 1 << 20); b.length > 0; b = rib.takeOutbound('b', 1 << 20));
     };
-    const withdraw = (ps: string[]) => { for (let i = 0; i < ps.length; i += PER) rib.ingestUpdate('a', update({ withdraw: ps.slice(i, i + PER) })); };
-    announce(prefixes(20)); drain();
+    const announce = (ps: string[]) => {
+      for (let i = 0; i < ps.length; i += PER)
+        rib.ingestUpdate(
+          'a',
+          update({ announce: ps.slice(i, i + PER), route: { asPath: [65001, 100 + (i % 7)], nextHop: '10.0.0.2' } }),
+        );
+    };
+    const withdraw = (ps: string[]) => {
+      for (let i = 0; i < ps.length; i += PER) rib.ingestUpdate('a', update({ withdraw: ps.slice(i, i + PER) }));
+    };
+    announce(prefixes(20));
+    drain();
     const bytes = rib.typedArrayBytes;
     expect(rib.prefixSlots.ipv4).toBe(N);
-    withdraw(prefixes(20)); drain();
+    withdraw(prefixes(20));
+    drain();
     expect(rib.prefixSlots.ipv4).toBe(0);
     expect(rib.countRoutes()).toEqual({ prefixes: 0, paths: 0 });
-    announce(prefixes(40)); drain();
+    announce(prefixes(40));
+    drain();
     expect(rib.prefixSlots.ipv4).toBe(N);
     expect(rib.typedArrayBytes).toBe(bytes);
     expect(rib.peerCounts('b').advertised).toBe(N);
@@ -219,7 +295,11 @@ describe('sliced peer down', () => {
     const rib = setup({ trackBestChanges: false });
     up(rib, ebgp('a', '10.0.0.2', 65001));
     up(rib, ebgp('b', '10.0.1.2', 65002));
-    for (let i = 0; i < N; i += 500) rib.ingestUpdate('a', update({ announce: prefixes.slice(i, i + 500), route: { asPath: [65001], nextHop: '10.0.0.2' } }));
+    for (let i = 0; i < N; i += 500)
+      rib.ingestUpdate(
+        'a',
+        update({ announce: prefixes.slice(i, i + 500), route: { asPath: [65001], nextHop: '10.0.0.2' } }),
+      );
     rib.takeOutbound('b', 1 << 22);
     return rib;
   }
@@ -267,7 +347,10 @@ describe('sliced peer down', () => {
     const slots = () => rib.peers.filter((p) => p !== undefined).length;
     expect(slots()).toBe(4); // local, old a (retiring), b, new a
     const got: string[] = [];
-    for (let more = true; more; ) { more = rib.peerDownStep(1000); got.push(...withdrawn(rib)); }
+    for (let more = true; more; ) {
+      more = rib.peerDownStep(1000);
+      got.push(...withdrawn(rib));
+    }
     expect(slots()).toBe(3);
     expect(got.sort()).toEqual(prefixes.filter((p) => p !== '10.0.0.0/24').sort());
     expect(rib.countRoutes()).toEqual({ prefixes: 1, paths: 1 });
@@ -278,7 +361,10 @@ describe('sliced peer down', () => {
     const rib = loaded();
     rib.peerDown('a', { gracefulRestart: true });
     rib.peerUp('a', { ...NEG, peerRouterId: '10.0.0.2' });
-    rib.ingestUpdate('a', update({ announce: prefixes.slice(0, 10), route: { asPath: [65001, 7], nextHop: '10.0.0.2' } }));
+    rib.ingestUpdate(
+      'a',
+      update({ announce: prefixes.slice(0, 10), route: { asPath: [65001, 7], nextHop: '10.0.0.2' } }),
+    );
     rib.startSweepStale('a', 'ipv4');
     while (rib.peerDownStep(500));
     expect(rib.countRoutes()).toEqual({ prefixes: 10, paths: 10 });

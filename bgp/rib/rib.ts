@@ -30,8 +30,17 @@ import { originateAttrs, writeOutbound } from './rib-out.js';
 import type { TransformEnv } from './transforms.js';
 import { importTransform } from './transforms.js';
 import type {
-  BestPathChange, Family, IngestResult, PeerRibCounts, RibNegotiated, RibOptions, RibPeerConfig, RibQuery, RibRoute,
-  RibUpdate, UnsendableRoute,
+  BestPathChange,
+  Family,
+  IngestResult,
+  PeerRibCounts,
+  RibNegotiated,
+  RibOptions,
+  RibPeerConfig,
+  RibQuery,
+  RibRoute,
+  RibUpdate,
+  UnsendableRoute,
 } from './types.js';
 
 export class RibStateError extends MargayError {
@@ -56,22 +65,49 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
 
   constructor(options: RibOptions, initialPrefixes = 1024) {
     this.opts = {
-      ebgpRequiresPolicy: true, alwaysCompareMed: false, maxPaths: 1, multipathRelax: false, preferOldestEbgp: false,
-      defaultLocalPref: 100, trackBestChanges: true, clusterId: options.routerId, prefixLists: [], ...options,
+      ebgpRequiresPolicy: true,
+      alwaysCompareMed: false,
+      maxPaths: 1,
+      multipathRelax: false,
+      preferOldestEbgp: false,
+      defaultLocalPref: 100,
+      trackBestChanges: true,
+      clusterId: options.routerId,
+      prefixLists: [],
+      ...options,
     };
-    this.tables = [new FamilyTable('ipv4', initialPrefixes, this.opts.preferOldestEbgp), new FamilyTable('ipv6', 1024, this.opts.preferOldestEbgp)];
-    this.peers[0] = makePeer(0, { id: 'local', address: '0.0.0.0', peerAs: options.localAs, localAddress: '0.0.0.0' }, options.localAs, true);
+    this.tables = [
+      new FamilyTable('ipv4', initialPrefixes, this.opts.preferOldestEbgp),
+      new FamilyTable('ipv6', 1024, this.opts.preferOldestEbgp),
+    ];
+    this.peers[0] = makePeer(
+      0,
+      { id: 'local', address: '0.0.0.0', peerAs: options.localAs, localAddress: '0.0.0.0' },
+      options.localAs,
+      true,
+    );
     this.peers[0].routerId = parseIpv4(options.routerId);
-    this.#removals = new RemovalQueue(this.tables, (f, q) => this.removePath(f, q), (p) => {
-      this.peers[p.idx] = undefined;
-      this.#clearExportCaches(); // caches are keyed by source peer index, which may be reused
-    });
+    this.#removals = new RemovalQueue(
+      this.tables,
+      (f, q) => this.removePath(f, q),
+      (p) => {
+        this.peers[p.idx] = undefined;
+        this.#clearExportCaches(); // caches are keyed by source peer index, which may be reused
+      },
+    );
     this.env = {
-      store: this.store, localAs: options.localAs, routerId: parseIpv4(options.routerId),
-      clusterId: parseIpv4(this.opts.clusterId), ebgpRequiresPolicy: this.opts.ebgpRequiresPolicy,
+      store: this.store,
+      localAs: options.localAs,
+      routerId: parseIpv4(options.routerId),
+      clusterId: parseIpv4(this.opts.clusterId),
+      ebgpRequiresPolicy: this.opts.ebgpRequiresPolicy,
       defaultLocalPref: this.opts.defaultLocalPref,
     };
-    const bo = { defaultLocalPref: this.opts.defaultLocalPref, alwaysCompareMed: this.opts.alwaysCompareMed, preferOldestEbgp: this.opts.preferOldestEbgp };
+    const bo = {
+      defaultLocalPref: this.opts.defaultLocalPref,
+      alwaysCompareMed: this.opts.alwaysCompareMed,
+      preferOldestEbgp: this.opts.preferOldestEbgp,
+    };
     this.bestEnv = [
       { ft: this.tables[0], store: this.store, peers: this.peers, opts: bo },
       { ft: this.tables[1], store: this.store, peers: this.peers, opts: bo },
@@ -79,7 +115,10 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
     this.store.onFree = (id) => {
       for (const p of this.peers) {
         if (!p) continue;
-        for (let f = 0; f < 2; f++) { p.importCache[f]!.delete(id); p.exportCache[f]!.delete(id); }
+        for (let f = 0; f < 2; f++) {
+          p.importCache[f]!.delete(id);
+          p.exportCache[f]!.delete(id);
+        }
       }
     };
   }
@@ -91,7 +130,8 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
   }
 
   addPeer(config: RibPeerConfig): void {
-    if (this.#byId.has(config.id) || config.id === 'local') throw new RibStateError(`peer ${JSON.stringify(config.id)} already exists`);
+    if (this.#byId.has(config.id) || config.id === 'local')
+      throw new RibStateError(`peer ${JSON.stringify(config.id)} already exists`);
     let idx = this.peers.indexOf(undefined, 1);
     if (idx < 0) idx = this.peers.length;
     if (idx >= 0xffff) throw new RibStateError('too many peers');
@@ -121,8 +161,13 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
 
   updatePeer(config: RibPeerConfig): void {
     const p = this.peer(config.id);
-    const wasUp = p.up, neg = p.neg;
-    if (config.address !== p.config.address || config.peerAs !== p.config.peerAs || config.localAs !== p.config.localAs) {
+    const wasUp = p.up,
+      neg = p.neg;
+    if (
+      config.address !== p.config.address ||
+      config.peerAs !== p.config.peerAs ||
+      config.localAs !== p.config.localAs
+    ) {
       this.removePeer(config.id);
       this.addPeer(config);
       if (wasUp && neg) this.peerUp(config.id, neg);
@@ -130,11 +175,25 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
     }
     const old = p.config;
     const same = (k: keyof RibPeerConfig): boolean => JSON.stringify(old[k]) === JSON.stringify(config[k]);
-    const importChanged = !same('importPolicy') || !same('allowAsIn') || !same('igpCost') || !same('maxPrefixes')
-      || !same('localAddress') || !same('localAddressV6') || !same('localLinkLocalV6') || !same('localAddresses')
-      || !same('connectedSubnets') || !same('multihop');
-    const exportChanged = !same('exportPolicy') || !same('nextHopSelf') || !same('localAddress') || !same('localAddressV6')
-      || !same('localLinkLocalV6') || !same('sendMedToEbgp') || !same('sharedSubnet');
+    const importChanged =
+      !same('importPolicy') ||
+      !same('allowAsIn') ||
+      !same('igpCost') ||
+      !same('maxPrefixes') ||
+      !same('localAddress') ||
+      !same('localAddressV6') ||
+      !same('localLinkLocalV6') ||
+      !same('localAddresses') ||
+      !same('connectedSubnets') ||
+      !same('multihop');
+    const exportChanged =
+      !same('exportPolicy') ||
+      !same('nextHopSelf') ||
+      !same('localAddress') ||
+      !same('localAddressV6') ||
+      !same('localLinkLocalV6') ||
+      !same('sendMedToEbgp') ||
+      !same('sharedSubnet');
     const rrChanged = !same('routeReflectorClient');
     const fresh = makePeer(p.idx, config, this.opts.localAs, false);
     this.#setPolicies(p, config);
@@ -173,9 +232,17 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
       for (let q = 0; q < ft.pathTop; q++) {
         if (ft.pathPrefix[q]! < 0 || ft.pathPeer[q] !== p.idx) continue;
         const pi = ft.pathPrefix[q]!;
-        const r = importTransform(this.env, p, this.store.get(ft.pathInAttr[q]!), { family: ft.family, words: ft.prefixes.keyOf(pi), len: ft.prefixes.lens[pi]! });
-        const nid = r ? this.store.revive(r).id : -1, old = ft.pathAttr[q]!;
-        if (nid === old) { if (recomputeAll) this.recompute(f, pi); continue; }
+        const r = importTransform(this.env, p, this.store.get(ft.pathInAttr[q]!), {
+          family: ft.family,
+          words: ft.prefixes.keyOf(pi),
+          len: ft.prefixes.lens[pi]!,
+        });
+        const nid = r ? this.store.revive(r).id : -1,
+          old = ft.pathAttr[q]!;
+        if (nid === old) {
+          if (recomputeAll) this.recompute(f, pi);
+          continue;
+        }
         if (nid >= 0) this.store.acquire(nid);
         ft.pathAttr[q] = nid;
         if (old >= 0) this.store.release(old);
@@ -195,9 +262,17 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
     p.routerId = parseIpv4(negotiated.peerRouterId);
     this.#clearExportCaches(); // reflected routes carry this peer's router id
     for (const fam of negotiated.families) {
-      const f = famIndex(fam), ft = this.tables[f]!;
+      const f = famIndex(fam),
+        ft = this.tables[f]!;
       const n = ft.prefixes.capacity;
-      const o = { adv: new Int32Array(0), dirty: new DirtySet(), eorPending: true, force: false, refreshMarked: false, advertised: 0 };
+      const o = {
+        adv: new Int32Array(0),
+        dirty: new DirtySet(),
+        eorPending: true,
+        force: false,
+        refreshMarked: false,
+        advertised: 0,
+      };
       for (let i = 0; i < ft.prefixes.size; i++) if (ft.bestOf(i) >= 0) o.dirty.mark(i, n);
       p.out[f] = o;
       this.upOut[f]!.push(p);
@@ -267,16 +342,20 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
   }
 
   /** True while peer-down / stale-sweep / peer-removal work is pending (see peerDownStep). */
-  get peerDownPending(): boolean { return this.#removals.pending; }
+  get peerDownPending(): boolean {
+    return this.#removals.pending;
+  }
 
   #markStale(p: PeerRt, f: number): void {
     const ft = this.tables[f]!;
-    for (let q = 0; q < ft.pathTop; q++) if (ft.pathPrefix[q]! >= 0 && ft.pathPeer[q] === p.idx) ft.pathFlags[q] = ft.pathFlags[q]! | PATH_STALE;
+    for (let q = 0; q < ft.pathTop; q++)
+      if (ft.pathPrefix[q]! >= 0 && ft.pathPeer[q] === p.idx) ft.pathFlags[q] = ft.pathFlags[q]! | PATH_STALE;
   }
 
   #removePaths(p: PeerRt, f: number, which: (q: number) => boolean): void {
     const ft = this.tables[f]!;
-    for (let q = 0; q < ft.pathTop; q++) if (ft.pathPrefix[q]! >= 0 && ft.pathPeer[q] === p.idx && which(q)) this.removePath(f, q);
+    for (let q = 0; q < ft.pathTop; q++)
+      if (ft.pathPrefix[q]! >= 0 && ft.pathPeer[q] === p.idx && which(q)) this.removePath(f, q);
   }
 
   sweepStale(id: string, family?: Family): void {
@@ -306,8 +385,11 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
 
   /** Removes path q of family f, releasing its sets and re-running best path for its prefix. */
   removePath(f: number, q: number): void {
-    const ft = this.tables[f]!, p = this.peers[ft.pathPeer[q]!]!;
-    const pi = ft.pathPrefix[q]!, inA = ft.pathInAttr[q]!, a = ft.pathAttr[q]!;
+    const ft = this.tables[f]!,
+      p = this.peers[ft.pathPeer[q]!]!;
+    const pi = ft.pathPrefix[q]!,
+      inA = ft.pathInAttr[q]!,
+      a = ft.pathAttr[q]!;
     const wasBest = ft.bestOf(pi) === q;
     ft.freePath(q);
     p.received[f]!--;
@@ -331,7 +413,8 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
       const ups = this.upOut[f]!;
       const src = sel.best >= 0 ? ft.pathPeer[sel.best]! : -1;
       for (let k = 0; k < ups.length; k++) {
-        const t = ups[k]!, o = t.out[f]!;
+        const t = ups[k]!,
+          o = t.out[f]!;
         // Nothing advertised and either no best path or one from this peer (split horizon): nothing to send.
         if ((sel.best < 0 || t.idx === src) && advOf(o, pi) === -1) continue;
         o.dirty.mark(pi, ft.prefixes.capacity);
@@ -365,7 +448,8 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
       if (!o || (family !== undefined && famIndex(family) !== f)) continue;
       p.exportCache[f]!.clear();
       if (o.force && o.refreshMarked) continue; // every prefix is still marked from the last refresh
-      const ft = this.tables[f]!, n = ft.prefixes.capacity;
+      const ft = this.tables[f]!,
+        n = ft.prefixes.capacity;
       for (let i = 0; i < ft.prefixes.size; i++) if (ft.bestOf(i) >= 0 || advOf(o, i) >= 0) o.dirty.mark(i, n);
       o.force = true;
       o.refreshMarked = true;
@@ -373,26 +457,36 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
   }
 
   originate(prefix: string, attrs: OriginateAttrs = {}): void {
-    const pp = parsePrefix(prefix), f = famIndex(pp.family), ft = this.tables[f]!;
-    const pi = pp.family === 'ipv4' ? ft.prefixes.intern1(pp.words[0]!, pp.len) : ft.prefixes.lookup4(pp.words, 0, pp.len, true);
+    const pp = parsePrefix(prefix),
+      f = famIndex(pp.family),
+      ft = this.tables[f]!;
+    const pi =
+      pp.family === 'ipv4' ? ft.prefixes.intern1(pp.words[0]!, pp.len) : ft.prefixes.lookup4(pp.words, 0, pp.len, true);
     ft.syncCapacity();
     const set = this.store.intern(originateAttrs(attrs));
-    this.store.acquire(set.id); this.store.acquire(set.id);
+    this.store.acquire(set.id);
+    this.store.acquire(set.id);
     const q = ft.findPath(pi, 0, 0);
     if (q < 0) {
       ft.allocPath(pi, 0, 0, set.id, set.id);
-      this.peers[0]!.received[f]!++; this.peers[0]!.accepted[f]!++;
+      this.peers[0]!.received[f]!++;
+      this.peers[0]!.accepted[f]!++;
     } else {
       const old = ft.pathAttr[q]!;
-      ft.pathInAttr[q] = set.id; ft.pathAttr[q] = set.id;
-      this.store.release(old); this.store.release(old);
+      ft.pathInAttr[q] = set.id;
+      ft.pathAttr[q] = set.id;
+      this.store.release(old);
+      this.store.release(old);
     }
     this.recompute(f, pi, q >= 0 && ft.bestOf(pi) === q);
   }
 
   withdrawOriginated(prefix: string): void {
-    const pp = parsePrefix(prefix), f = famIndex(pp.family), ft = this.tables[f]!;
-    const pi = pp.family === 'ipv4' ? ft.prefixes.find1(pp.words[0]!, pp.len) : ft.prefixes.lookup4(pp.words, 0, pp.len, false);
+    const pp = parsePrefix(prefix),
+      f = famIndex(pp.family),
+      ft = this.tables[f]!;
+    const pi =
+      pp.family === 'ipv4' ? ft.prefixes.find1(pp.words[0]!, pp.len) : ft.prefixes.lookup4(pp.words, 0, pp.len, false);
     const q = pi < 0 ? -1 : ft.findPath(pi, 0, 0);
     if (q >= 0) this.removePath(f, q);
   }
@@ -445,7 +539,8 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
   peerCounts(id: string): PeerRibCounts {
     const p = this.peer(id);
     return {
-      received: p.received[0] + p.received[1], accepted: p.accepted[0] + p.accepted[1],
+      received: p.received[0] + p.received[1],
+      accepted: p.accepted[0] + p.accepted[1],
       advertised: (p.out[0]?.advertised ?? 0) + (p.out[1]?.advertised ?? 0),
     };
   }
@@ -458,8 +553,14 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
     let n = this.tables[0].bytes + this.tables[1].bytes;
     for (const p of this.peers) {
       for (let f = 0; f < 2; f++) {
-        const o = p?.out[f], size = this.tables[f]!.prefixes.size;
-        if (o) n += Math.min(o.adv.length, size) * 4 + Math.min(o.dirty.flags.length, size) + o.dirty.bytes - o.dirty.flags.byteLength;
+        const o = p?.out[f],
+          size = this.tables[f]!.prefixes.size;
+        if (o)
+          n +=
+            Math.min(o.adv.length, size) * 4 +
+            Math.min(o.dirty.flags.length, size) +
+            o.dirty.bytes -
+            o.dirty.flags.byteLength;
       }
     }
     return n;
@@ -477,7 +578,8 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
     this.unsendableTotal++;
     const ft = this.tables[famIndex(fam)]!;
     const prefix = formatPrefix(fam, ft.prefixes.keyOf(pi), ft.prefixes.lens[pi]!);
-    if (this.#unsendable.length < 1000) this.#unsendable.push({ peer: T.config.id, family: fam, prefix, needed, limit });
+    if (this.#unsendable.length < 1000)
+      this.#unsendable.push({ peer: T.config.id, family: fam, prefix, needed, limit });
   }
 
   takeUnsendable(): UnsendableRoute[] {
@@ -487,13 +589,22 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
   }
 
   /** Interned attribute sets (for benchmarks and tests). */
-  get attrSetCount(): number { return this.store.size; }
+  get attrSetCount(): number {
+    return this.store.size;
+  }
   /** A cached transform result whose set may have been forgotten since: the live equal set. */
-  live(set: AttrSet): AttrSet { return set.id >= 0 ? set : this.store.revive(set); }
+  live(set: AttrSet): AttrSet {
+    return set.id >= 0 ? set : this.store.revive(set);
+  }
 }
 
 export function wordsToBytes(w: ArrayLike<number>): Uint8Array {
   const out = new Uint8Array(w.length * 4);
-  for (let i = 0; i < w.length; i++) { out[4 * i] = w[i]! >>> 24; out[4 * i + 1] = (w[i]! >>> 16) & 255; out[4 * i + 2] = (w[i]! >>> 8) & 255; out[4 * i + 3] = w[i]! & 255; }
+  for (let i = 0; i < w.length; i++) {
+    out[4 * i] = w[i]! >>> 24;
+    out[4 * i + 1] = (w[i]! >>> 16) & 255;
+    out[4 * i + 2] = (w[i]! >>> 8) & 255;
+    out[4 * i + 3] = w[i]! & 255;
+  }
   return out;
 }

@@ -1,6 +1,17 @@
 /** Builders for unit tests and the benchmark: UPDATE bodies from readable inputs. */
 import { parseAddressBytes } from '../../src/net/index.js';
-import { ATTR, ByteWriter, EMPTY_ATTRS, FLAG, SEG, encodeAttrs, parseAttrs, scanAttrs, type AttrScan, type RouteAttrs } from './attrs.js';
+import {
+  ATTR,
+  ByteWriter,
+  EMPTY_ATTRS,
+  FLAG,
+  SEG,
+  encodeAttrs,
+  parseAttrs,
+  scanAttrs,
+  type AttrScan,
+  type RouteAttrs,
+} from './attrs.js';
 import { formatIpv6, parseIpv6, parsePrefix } from '../attrs/index.js';
 import { wordsToBytes } from './rib.js';
 import type { RibUpdate } from './types.js';
@@ -51,30 +62,51 @@ export function updateBody(o: {
   readonly pathIds?: readonly number[];
   readonly withdrawPathIds?: readonly number[];
 }): Uint8Array {
-  const ann = o.announce ?? [], wd = o.withdraw ?? [];
+  const ann = o.announce ?? [],
+    wd = o.withdraw ?? [];
   const v6 = (p: string) => p.includes(':');
   const w = new ByteWriter(256);
-  const wdStart = w.len; w.u16(0);
-  writeNlri(w, wd.filter((p) => !v6(p)), o.withdrawPathIds);
-  const wl = w.len - wdStart - 2; w.buf[wdStart] = wl >>> 8; w.buf[wdStart + 1] = wl & 255;
-  const alAt = w.len; w.u16(0);
+  const wdStart = w.len;
+  w.u16(0);
+  writeNlri(
+    w,
+    wd.filter((p) => !v6(p)),
+    o.withdrawPathIds,
+  );
+  const wl = w.len - wdStart - 2;
+  w.buf[wdStart] = wl >>> 8;
+  w.buf[wdStart + 1] = wl & 255;
+  const alAt = w.len;
+  w.u16(0);
   const a = o.route ? attrsOf(o.route) : undefined;
-  const ann6 = ann.filter(v6), wd6 = wd.filter(v6);
+  const ann6 = ann.filter(v6),
+    wd6 = wd.filter(v6);
   if (ann6.length > 0 && a) {
     const at = w.beginAttr(FLAG.OPTIONAL, ATTR.MP_REACH);
-    w.u16(2); w.u8(1); w.u8(a.nextHop.length); w.bytes(a.nextHop); w.u8(0);
+    w.u16(2);
+    w.u8(1);
+    w.u8(a.nextHop.length);
+    w.bytes(a.nextHop);
+    w.u8(0);
     writeNlri(w, ann6, o.pathIds);
     w.endAttr(at);
   }
   if (wd6.length > 0) {
     const at = w.beginAttr(FLAG.OPTIONAL, ATTR.MP_UNREACH);
-    w.u16(2); w.u8(1);
+    w.u16(2);
+    w.u8(1);
     writeNlri(w, wd6, o.withdrawPathIds);
     w.endAttr(at);
   }
   if (a) w.bytes(encodeAttrs(a, { fourOctetAs: o.fourOctetAs ?? true, nextHopAttr: a.nextHop.length === 4 }));
-  const al = w.len - alAt - 2; w.buf[alAt] = al >>> 8; w.buf[alAt + 1] = al & 255;
-  writeNlri(w, ann.filter((p) => !v6(p)), o.pathIds);
+  const al = w.len - alAt - 2;
+  w.buf[alAt] = al >>> 8;
+  w.buf[alAt + 1] = al & 255;
+  writeNlri(
+    w,
+    ann.filter((p) => !v6(p)),
+    o.pathIds,
+  );
   return w.buf.slice(0, w.len);
 }
 
@@ -98,7 +130,8 @@ export interface DecodedOut {
 function readPrefixes(b: Uint8Array, s: number, e: number, v6: boolean): string[] {
   const out: string[] = [];
   while (s < e) {
-    const len = b[s++]!, nb = (len + 7) >>> 3;
+    const len = b[s++]!,
+      nb = (len + 7) >>> 3;
     const bytes = new Uint8Array(v6 ? 16 : 4);
     bytes.set(b.subarray(s, s + nb));
     s += nb;
@@ -127,9 +160,15 @@ export function decodeOut(msgs: readonly Buffer[], fourOctetAs = true): DecodedO
     scanAttrs(u.attrs, 0, u.attrs.length, scan);
     const withdrawn = readPrefixes(u.withdrawn!.buf, u.withdrawn!.start, u.withdrawn!.end, false);
     const announced = readPrefixes(u.nlri!.buf, u.nlri!.start, u.nlri!.end, false);
-    if (scan.mpUnreach) withdrawn.push(...readPrefixes(u.attrs, scan.mpUnreach.nlriStart, scan.mpUnreach.nlriEnd, scan.mpUnreach.afi === 2));
-    if (scan.mpReach) announced.push(...readPrefixes(u.attrs, scan.mpReach.nlriStart, scan.mpReach.nlriEnd, scan.mpReach.afi === 2));
-    const attrs = scan.hasReachAttrs ? parseAttrs(u.attrs, 0, u.attrs.length, fourOctetAs, scan.mpReach !== undefined) : undefined;
+    if (scan.mpUnreach)
+      withdrawn.push(
+        ...readPrefixes(u.attrs, scan.mpUnreach.nlriStart, scan.mpUnreach.nlriEnd, scan.mpUnreach.afi === 2),
+      );
+    if (scan.mpReach)
+      announced.push(...readPrefixes(u.attrs, scan.mpReach.nlriStart, scan.mpReach.nlriEnd, scan.mpReach.afi === 2));
+    const attrs = scan.hasReachAttrs
+      ? parseAttrs(u.attrs, 0, u.attrs.length, fourOctetAs, scan.mpReach !== undefined)
+      : undefined;
     const endOfRib = withdrawn.length === 0 && announced.length === 0 && !scan.hasReachAttrs;
     return { withdrawn, announced, attrs, endOfRib };
   });

@@ -39,7 +39,8 @@ export function importCheck(env: TransformEnv, P: PeerRt, a: RouteAttrs): RouteR
   const nh = checkNextHop(P.nextHopFacts, a.nextHop);
   if (nh !== undefined) return nh;
   const allow = P.config.allowAsIn ?? 0;
-  if (countAs(a, P.localAs) > allow || (P.localAs !== env.localAs && countAs(a, env.localAs) > allow)) return 'as-path-loop';
+  if (countAs(a, P.localAs) > allow || (P.localAs !== env.localAs && countAs(a, env.localAs) > allow))
+    return 'as-path-loop';
   if (P.ibgp) {
     if (a.originatorId === env.routerId) return 'originator-id';
     if (a.clusterList.includes(env.clusterId)) return 'cluster-list';
@@ -58,7 +59,12 @@ export function importTransform(env: TransformEnv, P: PeerRt, A: AttrSet, pc: Pr
     }
   }
   if (P.importPolicy) {
-    const ctx: RouteContext = { ...pc, local: false, selfNextHop: P.selfNextHop[famIndex(pc.family)]!, localAs: P.localAs };
+    const ctx: RouteContext = {
+      ...pc,
+      local: false,
+      selfNextHop: P.selfNextHop[famIndex(pc.family)]!,
+      localAs: P.localAs,
+    };
     const r = P.importPolicy.evaluate(a, ctx);
     if (r === null) return null;
     a = r;
@@ -87,15 +93,21 @@ export function exportTransform(env: TransformEnv, T: PeerRt, S: PeerRt, A: Attr
     const { localPref: _lp, originatorId: _oid, med, ...rest } = a;
     const keepMed = med !== undefined && (S.local || T.config.sendMedToEbgp === true);
     a = { ...rest, asPath: prependAs(a.asPath, T.localAs, 1), clusterList: [], ...(keepMed && { med }) };
-    nh = nhs === false || (nhs === 'auto' && T.sharedSubnet && nextHopIn(nh, T.sharedSubnet)) ? stripLinkLocal(nh) : self;
+    nh =
+      nhs === false || (nhs === 'auto' && T.sharedSubnet && nextHopIn(nh, T.sharedSubnet)) ? stripLinkLocal(nh) : self;
   } else {
-    if (S.ibgp) a = { ...a, originatorId: a.originatorId ?? S.routerId, clusterList: [env.clusterId, ...a.clusterList] };
+    if (S.ibgp)
+      a = { ...a, originatorId: a.originatorId ?? S.routerId, clusterList: [env.clusterId, ...a.clusterList] };
     if (a.localPref === undefined) a = { ...a, localPref: env.defaultLocalPref };
     nh = nhs === true ? self : stripLinkLocal(nh);
   }
   // A next hop the family cannot carry to this peer falls back to self.
-  if (nh.length === 0 || (pc.family === 'ipv6' && nh.length === 4)
-      || (pc.family === 'ipv4' && nh.length !== 4 && T.neg?.extendedNextHopV4 !== true)) nh = self;
+  if (
+    nh.length === 0 ||
+    (pc.family === 'ipv6' && nh.length === 4) ||
+    (pc.family === 'ipv4' && nh.length !== 4 && T.neg?.extendedNextHopV4 !== true)
+  )
+    nh = self;
   if (nh !== a.nextHop) a = { ...a, nextHop: nh };
   if (T.exportPolicy) {
     const r = T.exportPolicy.evaluate(a, { ...pc, local: S.local, selfNextHop: self, localAs: T.localAs });

@@ -153,13 +153,29 @@ export interface BestPathChange {
 }
 
 export type BestPathReason =
-  | 'only-path' | 'local-pref' | 'local-origin' | 'as-path-length' | 'origin' | 'med' | 'ebgp-over-ibgp'
-  | 'igp-cost' | 'oldest-ebgp' | 'router-id' | 'cluster-list-length' | 'peer-address' | 'path-id';
+  | 'only-path'
+  | 'local-pref'
+  | 'local-origin'
+  | 'as-path-length'
+  | 'origin'
+  | 'med'
+  | 'ebgp-over-ibgp'
+  | 'igp-cost'
+  | 'oldest-ebgp'
+  | 'router-id'
+  | 'cluster-list-length'
+  | 'peer-address'
+  | 'path-id';
 
 /** Why a received path is not accepted (RibRoute.rejection). */
 export type RouteRejection =
-  | 'next-hop-local' | 'next-hop-unreachable' | 'as-path-loop' | 'originator-id' | 'cluster-list'
-  | 'no-import-policy' | 'import-policy';
+  | 'next-hop-local'
+  | 'next-hop-unreachable'
+  | 'as-path-loop'
+  | 'originator-id'
+  | 'cluster-list'
+  | 'no-import-policy'
+  | 'import-policy';
 
 /** One path as shown by `margayctl bgp rib`. */
 export interface RibRoute {

@@ -15,8 +15,12 @@ function table(prefixes: readonly string[], v6: boolean): { t: PrefixTable; idx:
   return { t, idx };
 }
 
-const v4list = (n: number) => Array.from({ length: n }, (_, i) => formatPrefix('ipv4', [(0x0b000000 + i * 256) >>> 0], 24));
-const attrs = encodeAttrs({ ...EMPTY_ATTRS, asPath: [{ type: SEG.AS_SEQUENCE, asns: [65000, 65001] }], nextHop: Uint8Array.of(10, 0, 0, 1) }, { fourOctetAs: true, nextHopAttr: true });
+const v4list = (n: number) =>
+  Array.from({ length: n }, (_, i) => formatPrefix('ipv4', [(0x0b000000 + i * 256) >>> 0], 24));
+const attrs = encodeAttrs(
+  { ...EMPTY_ATTRS, asPath: [{ type: SEG.AS_SEQUENCE, asns: [65000, 65001] }], nextHop: Uint8Array.of(10, 0, 0, 1) },
+  { fourOctetAs: true, nextHopAttr: true },
+);
 
 describe('UpdateWriter packing', () => {
   it('packs as many IPv4 NLRI as fit in 4096 bytes and loses none', () => {
@@ -45,23 +49,50 @@ describe('UpdateWriter packing', () => {
   });
 
   it('packs IPv6 (and RFC 8950 IPv4) into MP_REACH / MP_UNREACH within the limit', () => {
-    fc.assert(fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 16, max: 128 })), { minLength: 1, maxLength: 700 }), (raw) => {
-      const list = [...new Set(raw.map(([a, b, len]) => formatPrefix('ipv6', parsePrefix(`2001:${a.toString(16)}:${b.toString(16)}::/${len}`).words, len)))];
-      const { t, idx } = table(list, true);
-      const w = new UpdateWriter(4096);
-      const a6 = encodeAttrs({ ...EMPTY_ATTRS, asPath: [] }, { fourOctetAs: true, nextHopAttr: false });
-      const nh = new Uint8Array(32).fill(1);
-      w.announceMp('ipv6', nh, a6, t, idx, 0, idx.length);
-      w.withdrawMp('ipv6', t, idx, 0, idx.length);
-      expect(w.out.every((m) => m.length <= 4096)).toBe(true);
-      const back = decodeOut(w.out);
-      expect(back.flatMap((m) => m.announced)).toEqual(list);
-      expect(back.flatMap((m) => m.withdrawn)).toEqual(list);
-      expect(back.find((m) => m.announced.length > 0)!.attrs!.nextHop).toEqual(nh);
-    }), { numRuns: 30 });
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: 0, max: 0xffff }),
+            fc.integer({ min: 0, max: 0xffff }),
+            fc.integer({ min: 16, max: 128 }),
+          ),
+          { minLength: 1, maxLength: 700 },
+        ),
+        (raw) => {
+          const list = [
+            ...new Set(
+              raw.map(([a, b, len]) =>
+                formatPrefix('ipv6', parsePrefix(`2001:${a.toString(16)}:${b.toString(16)}::/${len}`).words, len),
+              ),
+            ),
+          ];
+          const { t, idx } = table(list, true);
+          const w = new UpdateWriter(4096);
+          const a6 = encodeAttrs({ ...EMPTY_ATTRS, asPath: [] }, { fourOctetAs: true, nextHopAttr: false });
+          const nh = new Uint8Array(32).fill(1);
+          w.announceMp('ipv6', nh, a6, t, idx, 0, idx.length);
+          w.withdrawMp('ipv6', t, idx, 0, idx.length);
+          expect(w.out.every((m) => m.length <= 4096)).toBe(true);
+          const back = decodeOut(w.out);
+          expect(back.flatMap((m) => m.announced)).toEqual(list);
+          expect(back.flatMap((m) => m.withdrawn)).toEqual(list);
+          expect(back.find((m) => m.announced.length > 0)!.attrs!.nextHop).toEqual(nh);
+        },
+      ),
+      { numRuns: 30 },
+    );
     const { t, idx } = table(['10.1.0.0/16'], false);
     const w = new UpdateWriter(4096);
-    w.announceMp('ipv4', new Uint8Array(16).fill(2), encodeAttrs(EMPTY_ATTRS, { fourOctetAs: true, nextHopAttr: false }), t, idx, 0, 1);
+    w.announceMp(
+      'ipv4',
+      new Uint8Array(16).fill(2),
+      encodeAttrs(EMPTY_ATTRS, { fourOctetAs: true, nextHopAttr: false }),
+      t,
+      idx,
+      0,
+      1,
+    );
     const [m] = decodeOut(w.out);
     expect(m!.announced).toEqual(['10.1.0.0/16']);
     expect(m!.attrs!.nextHop.length).toBe(16);

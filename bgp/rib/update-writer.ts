@@ -34,7 +34,9 @@ export function nlriBytes(len: number): number {
 
 /** Callers must drop routes whose attributes leave no room for their NLRI (see rib-out `roomFor`). */
 function noProgress(what: string, overhead: number, maxLen: number): InvariantError {
-  return new InvariantError(`UpdateWriter.${what}: ${overhead} bytes before the NLRI leave no room for the next prefix within ${maxLen}`);
+  return new InvariantError(
+    `UpdateWriter.${what}: ${overhead} bytes before the NLRI leave no room for the next prefix within ${maxLen}`,
+  );
 }
 
 export class UpdateWriter {
@@ -43,11 +45,15 @@ export class UpdateWriter {
   #slab = Buffer.allocUnsafe(0);
   #slabOff = 0;
   constructor(readonly maxLen: number) {
-    if (!(maxLen >= 4096 && maxLen <= 65535)) throw new InvariantError(`UpdateWriter: message limit ${maxLen} outside 4096..65535`);
+    if (!(maxLen >= 4096 && maxLen <= 65535))
+      throw new InvariantError(`UpdateWriter: message limit ${maxLen} outside 4096..65535`);
   }
 
   #begin(): Buffer {
-    if (this.#slab.length - this.#slabOff < this.maxLen) { this.#slab = Buffer.allocUnsafe(Math.max(SLAB, this.maxLen)); this.#slabOff = 0; }
+    if (this.#slab.length - this.#slabOff < this.maxLen) {
+      this.#slab = Buffer.allocUnsafe(Math.max(SLAB, this.maxLen));
+      this.#slabOff = 0;
+    }
     const b = this.#slab.subarray(this.#slabOff);
     b.fill(0xff, 0, 16);
     b[18] = TYPE_UPDATE;
@@ -62,11 +68,23 @@ export class UpdateWriter {
   }
 
   /** Writes NLRI for indices[from..to) starting at `pos`, stopping when the next would pass maxLen. */
-  #nlri(b: Buffer, pos: number, max: number, t: PrefixTable, idx: ArrayLike<number>, from: number, to: number): [number, number] {
-    const keys = t.keys, lens = t.lens, w = t.words;
+  #nlri(
+    b: Buffer,
+    pos: number,
+    max: number,
+    t: PrefixTable,
+    idx: ArrayLike<number>,
+    from: number,
+    to: number,
+  ): [number, number] {
+    const keys = t.keys,
+      lens = t.lens,
+      w = t.words;
     let i = from;
     for (; i < to; i++) {
-      const p = idx[i]!, len = lens[p]!, nb = (len + 7) >>> 3;
+      const p = idx[i]!,
+        len = lens[p]!,
+        nb = (len + 7) >>> 3;
       if (pos + 1 + nb > max) break;
       b[pos++] = len;
       let k = p * w;
@@ -110,7 +128,15 @@ export class UpdateWriter {
   }
 
   /** MP_REACH announcements (IPv6, or IPv4 with an IPv6 next hop). */
-  announceMp(family: Family, nextHop: Uint8Array, attrs: Uint8Array, t: PrefixTable, idx: ArrayLike<number>, from: number, to: number): void {
+  announceMp(
+    family: Family,
+    nextHop: Uint8Array,
+    attrs: Uint8Array,
+    t: PrefixTable,
+    idx: ArrayLike<number>,
+    from: number,
+    to: number,
+  ): void {
     const over = mpOverhead(nextHop.length, attrs.length);
     while (from < to) {
       if (over + nlriBytes(t.lens[idx[from]!]!) > this.maxLen) throw noProgress('announceMp', over, this.maxLen);
@@ -121,7 +147,9 @@ export class UpdateWriter {
       b[pos + 1] = ATTR.MP_REACH;
       const lenAt = pos + 2;
       pos += 4;
-      b.writeUInt16BE(AFI[family], pos); b[pos + 2] = SAFI_UNICAST; b[pos + 3] = nextHop.length;
+      b.writeUInt16BE(AFI[family], pos);
+      b[pos + 2] = SAFI_UNICAST;
+      b[pos + 3] = nextHop.length;
       b.set(nextHop, pos + 4);
       pos += 4 + nextHop.length;
       b[pos++] = 0;
@@ -144,7 +172,8 @@ export class UpdateWriter {
       b[pos + 1] = ATTR.MP_UNREACH;
       const lenAt = pos + 2;
       pos += 4;
-      b.writeUInt16BE(AFI[family], pos); b[pos + 2] = SAFI_UNICAST;
+      b.writeUInt16BE(AFI[family], pos);
+      b[pos + 2] = SAFI_UNICAST;
       const [end, next] = this.#nlri(b, pos + 3, this.maxLen, t, idx, from, to);
       b.writeUInt16BE(end - lenAt - 2, lenAt);
       b.writeUInt16BE(end - HEADER - 4, HEADER + 2);
@@ -157,10 +186,17 @@ export class UpdateWriter {
   endOfRib(family: Family): void {
     const b = this.#begin();
     b.writeUInt16BE(0, HEADER);
-    if (family === 'ipv4') { b.writeUInt16BE(0, HEADER + 2); this.#finish(b, HEADER + 4); return; }
+    if (family === 'ipv4') {
+      b.writeUInt16BE(0, HEADER + 2);
+      this.#finish(b, HEADER + 4);
+      return;
+    }
     b.writeUInt16BE(6, HEADER + 2);
-    b[HEADER + 4] = FLAG.OPTIONAL; b[HEADER + 5] = ATTR.MP_UNREACH; b[HEADER + 6] = 3;
-    b.writeUInt16BE(AFI[family], HEADER + 7); b[HEADER + 9] = SAFI_UNICAST;
+    b[HEADER + 4] = FLAG.OPTIONAL;
+    b[HEADER + 5] = ATTR.MP_UNREACH;
+    b[HEADER + 6] = 3;
+    b.writeUInt16BE(AFI[family], HEADER + 7);
+    b[HEADER + 9] = SAFI_UNICAST;
     this.#finish(b, HEADER + 10);
   }
 }

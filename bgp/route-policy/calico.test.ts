@@ -7,19 +7,37 @@ import type { RoutePolicy } from './types.js';
 
 function accepts(def: RoutePolicy, prefix: string, local = false): boolean {
   const p = parsePrefix(prefix);
-  return compileRoutePolicy(def).evaluate(EMPTY_ATTRS, { family: p.family, words: p.words, len: p.len, local, selfNextHop: new Uint8Array(4), localAs: 1 }) !== null;
+  return (
+    compileRoutePolicy(def).evaluate(EMPTY_ATTRS, {
+      family: p.family,
+      words: p.words,
+      len: p.len,
+      local,
+      selfNextHop: new Uint8Array(4),
+      localAs: 1,
+    }) !== null
+  );
 }
 
 describe('Calico BGPFilter', () => {
   // The sample from the Calico reference (interface rule left out).
-  const filter = policyFromBgpFilters('f', [{
-    exportV4: [{ action: 'Accept', matchOperator: 'In', cidr: '77.0.0.0/16', source: 'RemotePeers' }, { action: 'Reject' }],
-    importV4: [
-      { action: 'Accept', matchOperator: 'In', cidr: '55.0.0.0/16', prefixLength: { min: 30 } },
-      { action: 'Reject', matchOperator: 'NotIn', cidr: '44.0.0.0/16' },
+  const filter = policyFromBgpFilters(
+    'f',
+    [
+      {
+        exportV4: [
+          { action: 'Accept', matchOperator: 'In', cidr: '77.0.0.0/16', source: 'RemotePeers' },
+          { action: 'Reject' },
+        ],
+        importV4: [
+          { action: 'Accept', matchOperator: 'In', cidr: '55.0.0.0/16', prefixLength: { min: 30 } },
+          { action: 'Reject', matchOperator: 'NotIn', cidr: '44.0.0.0/16' },
+        ],
+        importV6: [{ action: 'Accept', matchOperator: 'Equal', cidr: '5000::/64' }, { action: 'Reject' }],
+      },
     ],
-    importV6: [{ action: 'Accept', matchOperator: 'Equal', cidr: '5000::/64' }, { action: 'Reject' }],
-  }], 'import');
+    'import',
+  );
 
   it('import: first matching rule wins, unmatched routes are accepted', () => {
     expect(accepts(filter, '55.0.1.0/30')).toBe(true);
@@ -30,7 +48,18 @@ describe('Calico BGPFilter', () => {
   });
 
   it('export: source RemotePeers matches learned routes only', () => {
-    const exp = policyFromBgpFilters('f', [{ exportV4: [{ action: 'Accept', matchOperator: 'In', cidr: '77.0.0.0/16', source: 'RemotePeers' }, { action: 'Reject' }] }], 'export');
+    const exp = policyFromBgpFilters(
+      'f',
+      [
+        {
+          exportV4: [
+            { action: 'Accept', matchOperator: 'In', cidr: '77.0.0.0/16', source: 'RemotePeers' },
+            { action: 'Reject' },
+          ],
+        },
+      ],
+      'export',
+    );
     expect(accepts(exp, '77.0.1.0/24')).toBe(true);
     expect(accepts(exp, '77.0.1.0/24', true)).toBe(false);
     expect(accepts(exp, '78.0.0.0/24')).toBe(false);
@@ -38,11 +67,19 @@ describe('Calico BGPFilter', () => {
   });
 
   it('NotEqual, and clear errors for what cannot be expressed', () => {
-    const ne = policyFromBgpFilters('n', [{ importV4: [{ action: 'Reject', matchOperator: 'NotEqual', cidr: '10.0.0.0/8' }] }], 'import');
+    const ne = policyFromBgpFilters(
+      'n',
+      [{ importV4: [{ action: 'Reject', matchOperator: 'NotEqual', cidr: '10.0.0.0/8' }] }],
+      'import',
+    );
     expect(accepts(ne, '10.0.0.0/8')).toBe(true);
     expect(accepts(ne, '10.0.0.0/9')).toBe(false);
-    expect(() => policyFromBgpFilters('x', [{ exportV4: [{ action: 'Reject', interface: '*.calico' }] }], 'export')).toThrow(RoutePolicyCompileError);
-    expect(() => policyFromBgpFilters('x', [{ exportV4: [{ action: 'Reject', cidr: 'fd00::/8' }] }], 'export')).toThrow(/not ipv4/);
+    expect(() =>
+      policyFromBgpFilters('x', [{ exportV4: [{ action: 'Reject', interface: '*.calico' }] }], 'export'),
+    ).toThrow(RoutePolicyCompileError);
+    expect(() => policyFromBgpFilters('x', [{ exportV4: [{ action: 'Reject', cidr: 'fd00::/8' }] }], 'export')).toThrow(
+      /not ipv4/,
+    );
   });
 });
 

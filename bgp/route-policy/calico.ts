@@ -23,31 +23,51 @@ export interface CalicoBgpFilterSpec {
   readonly importV6?: readonly CalicoBgpFilterRule[];
 }
 
-function ruleStatement(policy: string, r: CalicoBgpFilterRule, family: 'ipv4' | 'ipv6', i: number): RoutePolicyStatement {
+function ruleStatement(
+  policy: string,
+  r: CalicoBgpFilterRule,
+  family: 'ipv4' | 'ipv6',
+  i: number,
+): RoutePolicyStatement {
   if (r.interface !== undefined) {
-    throw new RoutePolicyCompileError(policy, `${family} rule ${i}`, 'interface matches are not supported (Margay originates routes explicitly, not from kernel interfaces)');
+    throw new RoutePolicyCompileError(
+      policy,
+      `${family} rule ${i}`,
+      'interface matches are not supported (Margay originates routes explicitly, not from kernel interfaces)',
+    );
   }
   const result = r.action === 'Accept' ? 'accept' : 'reject';
   if (r.cidr === undefined) {
-    if (r.matchOperator !== undefined) throw new RoutePolicyCompileError(policy, `${family} rule ${i}`, 'matchOperator needs cidr');
+    if (r.matchOperator !== undefined)
+      throw new RoutePolicyCompileError(policy, `${family} rule ${i}`, 'matchOperator needs cidr');
     return { name: `${family}-${i}`, match: { family, ...(r.source && { local: false }) }, result };
   }
   const p = parsePrefix(r.cidr);
-  if (p.family !== family) throw new RoutePolicyCompileError(policy, `${family} rule ${i}`, `cidr ${r.cidr} is not ${family}`);
+  if (p.family !== family)
+    throw new RoutePolicyCompileError(policy, `${family} rule ${i}`, `cidr ${r.cidr} is not ${family}`);
   const max = family === 'ipv4' ? 32 : 128;
   const op = r.matchOperator ?? 'In';
   const exact = op === 'Equal' || op === 'NotEqual';
-  const entry: PrefixListEntry = exact ? { prefix: r.cidr }
+  const entry: PrefixListEntry = exact
+    ? { prefix: r.cidr }
     : { prefix: r.cidr, ge: Math.max(p.len, r.prefixLength?.min ?? p.len), le: r.prefixLength?.max ?? max };
   return {
     name: `${family}-${i}`,
-    match: { family, prefix: { entries: [entry], invert: op === 'NotEqual' || op === 'NotIn' }, ...(r.source && { local: false }) },
+    match: {
+      family,
+      prefix: { entries: [entry], invert: op === 'NotEqual' || op === 'NotIn' },
+      ...(r.source && { local: false }),
+    },
     result,
   };
 }
 
 /** One policy for a peer's import or export from its BGPFilters, in order; unmatched routes are accepted. */
-export function policyFromBgpFilters(name: string, filters: readonly CalicoBgpFilterSpec[], direction: 'import' | 'export'): RoutePolicy {
+export function policyFromBgpFilters(
+  name: string,
+  filters: readonly CalicoBgpFilterSpec[],
+  direction: 'import' | 'export',
+): RoutePolicy {
   const statements: RoutePolicyStatement[] = [];
   for (const f of filters) {
     const v4 = direction === 'import' ? f.importV4 : f.exportV4;
@@ -76,7 +96,11 @@ export function podCidrsOnlyPolicy(name: string, poolCidrs: readonly string[]): 
  * Export to a top-of-rack router: pod blocks inside the pools and the chosen service CIDRs/IPs
  * (exactly as configured or more specific), nothing else.
  */
-export function torExportPolicy(name: string, poolCidrs: readonly string[], serviceCidrs: readonly string[]): RoutePolicy {
+export function torExportPolicy(
+  name: string,
+  poolCidrs: readonly string[],
+  serviceCidrs: readonly string[],
+): RoutePolicy {
   return {
     name,
     defaultResult: 'reject',

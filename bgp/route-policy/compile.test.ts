@@ -7,17 +7,33 @@ import type { RoutePolicy } from './types.js';
 
 function ctx(prefix: string, extra: Partial<RouteContext> = {}): RouteContext {
   const p = parsePrefix(prefix);
-  return { family: p.family, words: p.words, len: p.len, local: false, selfNextHop: Uint8Array.of(10, 0, 0, 1), localAs: 65000, ...extra };
+  return {
+    family: p.family,
+    words: p.words,
+    len: p.len,
+    local: false,
+    selfNextHop: Uint8Array.of(10, 0, 0, 1),
+    localAs: 65000,
+    ...extra,
+  };
 }
 
-const attrs = (x: Partial<RouteAttrs> = {}): RouteAttrs => ({ ...EMPTY_ATTRS, asPath: [{ type: SEG.AS_SEQUENCE, asns: [65001, 65010] }], nextHop: Uint8Array.of(10, 0, 0, 2), ...x });
+const attrs = (x: Partial<RouteAttrs> = {}): RouteAttrs => ({
+  ...EMPTY_ATTRS,
+  asPath: [{ type: SEG.AS_SEQUENCE, asns: [65001, 65010] }],
+  nextHop: Uint8Array.of(10, 0, 0, 2),
+  ...x,
+});
 
 function run(def: Omit<RoutePolicy, 'name'>, prefix: string, a = attrs(), c: Partial<RouteContext> = {}) {
   return compileRoutePolicy({ name: 't', ...def }).evaluate(a, ctx(prefix, c));
 }
 
 describe('prefix lists', () => {
-  const pods = { defaultResult: 'reject' as const, statements: [{ match: { prefix: { entries: [{ prefix: '10.244.0.0/16', ge: 24, le: 26 }] } } }] };
+  const pods = {
+    defaultResult: 'reject' as const,
+    statements: [{ match: { prefix: { entries: [{ prefix: '10.244.0.0/16', ge: 24, le: 26 }] } } }],
+  };
   it('match ge/le ranges inside the prefix', () => {
     expect(run(pods, '10.244.3.0/26')).not.toBeNull();
     expect(run(pods, '10.244.3.0/24')).not.toBeNull();
@@ -28,12 +44,23 @@ describe('prefix lists', () => {
   });
 
   it('exact match by default, le alone, and first-match deny entries in named lists', () => {
-    const exact = { defaultResult: 'reject' as const, statements: [{ match: { prefix: { entries: [{ prefix: '10.0.0.0/8' }] } } }] };
+    const exact = {
+      defaultResult: 'reject' as const,
+      statements: [{ match: { prefix: { entries: [{ prefix: '10.0.0.0/8' }] } } }],
+    };
     expect(run(exact, '10.0.0.0/8')).not.toBeNull();
     expect(run(exact, '10.0.0.0/9')).toBeNull();
     const p = compileRoutePolicy(
       { name: 'named', defaultResult: 'reject', statements: [{ match: { prefix: { list: 'l' } } }] },
-      [{ name: 'l', entries: [{ prefix: '10.1.0.0/16', le: 32, action: 'deny' }, { prefix: '10.0.0.0/8', le: 32 }] }],
+      [
+        {
+          name: 'l',
+          entries: [
+            { prefix: '10.1.0.0/16', le: 32, action: 'deny' },
+            { prefix: '10.0.0.0/8', le: 32 },
+          ],
+        },
+      ],
     );
     expect(p.evaluate(attrs(), ctx('10.1.2.0/24'))).toBeNull();
     expect(p.evaluate(attrs(), ctx('10.2.2.0/24'))).not.toBeNull();
@@ -41,7 +68,15 @@ describe('prefix lists', () => {
   });
 
   it('inverts (Calico NotIn) and handles IPv6', () => {
-    const notIn = { defaultResult: 'accept' as const, statements: [{ match: { prefix: { entries: [{ prefix: '2001:db8::/32', le: 128 }], invert: true } }, result: 'reject' as const }] };
+    const notIn = {
+      defaultResult: 'accept' as const,
+      statements: [
+        {
+          match: { prefix: { entries: [{ prefix: '2001:db8::/32', le: 128 }], invert: true } },
+          result: 'reject' as const,
+        },
+      ],
+    };
     expect(run(notIn, '2001:db8:1::/48')).not.toBeNull();
     expect(run(notIn, '2001:db9::/48')).toBeNull();
   });
@@ -58,7 +93,10 @@ describe('attribute matches', () => {
   });
 
   it('large communities', () => {
-    const def = { defaultResult: 'reject' as const, statements: [{ match: { largeCommunity: { any: ['65000:1:2'] } } }] };
+    const def = {
+      defaultResult: 'reject' as const,
+      statements: [{ match: { largeCommunity: { any: ['65000:1:2'] } } }],
+    };
     expect(run(def, '10.0.0.0/8', attrs({ largeCommunities: [65000, 1, 2] }))).not.toBeNull();
     expect(run(def, '10.0.0.0/8', attrs({ largeCommunities: [65000, 1, 3] }))).toBeNull();
   });
@@ -74,7 +112,12 @@ describe('attribute matches', () => {
     expect(run(m({ neighborAs: [65001] }), '10.0.0.0/8')).not.toBeNull();
     expect(run(m({ maxLength: 1 }), '10.0.0.0/8')).toBeNull();
     expect(run(m({ empty: true }), '10.0.0.0/8', attrs({ asPath: [] }))).not.toBeNull();
-    const set = attrs({ asPath: [{ type: SEG.AS_SEQUENCE, asns: [1] }, { type: SEG.AS_SET, asns: [2, 3] }] });
+    const set = attrs({
+      asPath: [
+        { type: SEG.AS_SEQUENCE, asns: [1] },
+        { type: SEG.AS_SET, asns: [2, 3] },
+      ],
+    });
     expect(run(m({ regex: '^1 \\{2 3\\}$' }), '10.0.0.0/8', set)).not.toBeNull();
   });
 
@@ -91,10 +134,26 @@ describe('attribute matches', () => {
 
 describe('actions and flow', () => {
   it('sets local-pref, MED, communities, next hop, origin and prepends', () => {
-    const out = run({
-      defaultResult: 'reject',
-      statements: [{ actions: { setLocalPref: 250, setMed: 9, addCommunities: ['65000:7'], addLargeCommunities: ['1:2:3'], setNextHop: 'self', prepend: { count: 2 }, setOrigin: 'incomplete' } }],
-    }, '10.0.0.0/8', attrs({ communities: [parseCommunity('65000:1')] }))!;
+    const out = run(
+      {
+        defaultResult: 'reject',
+        statements: [
+          {
+            actions: {
+              setLocalPref: 250,
+              setMed: 9,
+              addCommunities: ['65000:7'],
+              addLargeCommunities: ['1:2:3'],
+              setNextHop: 'self',
+              prepend: { count: 2 },
+              setOrigin: 'incomplete',
+            },
+          },
+        ],
+      },
+      '10.0.0.0/8',
+      attrs({ communities: [parseCommunity('65000:1')] }),
+    )!;
     expect(out.localPref).toBe(250);
     expect(out.med).toBe(9);
     expect(out.communities).toEqual([parseCommunity('65000:1'), parseCommunity('65000:7')]);
@@ -102,8 +161,24 @@ describe('actions and flow', () => {
     expect([...out.nextHop]).toEqual([10, 0, 0, 1]);
     expect(out.asPath[0]!.asns).toEqual([65000, 65000, 65001, 65010]);
     expect(out.origin).toBe(2);
-    const removed = run({ defaultResult: 'accept', statements: [{ actions: { removeCommunities: ['65000:1'], setMed: 'remove', setNextHop: '192.0.2.1', prepend: { as: 64512, count: 1 } }, result: 'next' }] },
-      '10.0.0.0/8', attrs({ communities: [parseCommunity('65000:1')], med: 3 }))!;
+    const removed = run(
+      {
+        defaultResult: 'accept',
+        statements: [
+          {
+            actions: {
+              removeCommunities: ['65000:1'],
+              setMed: 'remove',
+              setNextHop: '192.0.2.1',
+              prepend: { as: 64512, count: 1 },
+            },
+            result: 'next',
+          },
+        ],
+      },
+      '10.0.0.0/8',
+      attrs({ communities: [parseCommunity('65000:1')], med: 3 }),
+    )!;
     expect(removed.communities).toEqual([]);
     expect(removed.med).toBeUndefined();
     expect([...removed.nextHop]).toEqual([192, 0, 2, 1]);
@@ -113,7 +188,9 @@ describe('actions and flow', () => {
   it('is copy-on-write: no change returns the same object', () => {
     const a = attrs();
     expect(run({ defaultResult: 'accept', statements: [] }, '10.0.0.0/8', a)).toBe(a);
-    expect(run({ defaultResult: 'accept', statements: [{ actions: { removeCommunities: ['1:1'] } }] }, '10.0.0.0/8', a)).toBe(a);
+    expect(
+      run({ defaultResult: 'accept', statements: [{ actions: { removeCommunities: ['1:1'] } }] }, '10.0.0.0/8', a),
+    ).toBe(a);
   });
 
   it('evaluates first match, "next" continues, default applies at the end', () => {
@@ -132,11 +209,26 @@ describe('actions and flow', () => {
   });
 
   it('reports bad input naming the policy and statement', () => {
-    expect(() => compileRoutePolicy({ name: 'bad', defaultResult: 'accept', statements: [{ name: 's1', match: { community: { any: ['x:y'] } } }] }))
-      .toThrow(RoutePolicyCompileError);
-    expect(() => compileRoutePolicy({ name: 'bad', defaultResult: 'accept', statements: [{ match: { prefix: { entries: [{ prefix: '10.0.0.0/8', ge: 4 }] } } }] }))
-      .toThrow(/policy "bad" statement 0/);
-    expect(() => compileRoutePolicy({ name: 'bad', defaultResult: 'accept', statements: [{ match: { prefix: { list: 'nope' } } }] }))
-      .toThrow(/unknown prefix list/);
+    expect(() =>
+      compileRoutePolicy({
+        name: 'bad',
+        defaultResult: 'accept',
+        statements: [{ name: 's1', match: { community: { any: ['x:y'] } } }],
+      }),
+    ).toThrow(RoutePolicyCompileError);
+    expect(() =>
+      compileRoutePolicy({
+        name: 'bad',
+        defaultResult: 'accept',
+        statements: [{ match: { prefix: { entries: [{ prefix: '10.0.0.0/8', ge: 4 }] } } }],
+      }),
+    ).toThrow(/policy "bad" statement 0/);
+    expect(() =>
+      compileRoutePolicy({
+        name: 'bad',
+        defaultResult: 'accept',
+        statements: [{ match: { prefix: { list: 'nope' } } }],
+      }),
+    ).toThrow(/unknown prefix list/);
   });
 });

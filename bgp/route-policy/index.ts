@@ -4,9 +4,21 @@
  */
 export * from './types.js';
 export { compileRoutePolicy, RoutePolicyCompileError, type CompiledRoutePolicy, type RouteContext } from './compile.js';
-export { policyFromBgpFilters, podCidrsOnlyPolicy, torExportPolicy, type CalicoBgpFilterRule, type CalicoBgpFilterSpec } from './calico.js';
+export {
+  policyFromBgpFilters,
+  podCidrsOnlyPolicy,
+  torExportPolicy,
+  type CalicoBgpFilterRule,
+  type CalicoBgpFilterSpec,
+} from './calico.js';
 /** @deprecated import community helpers from bgp/attrs. */
-export { parseCommunity, formatCommunity, parseLargeCommunity, CommunitySyntaxError, WELL_KNOWN } from '../attrs/index.js';
+export {
+  parseCommunity,
+  formatCommunity,
+  parseLargeCommunity,
+  CommunitySyntaxError,
+  WELL_KNOWN,
+} from '../attrs/index.js';
 
 import type {
   RoutePolicy,

@@ -8,7 +8,13 @@ const BASE = { peerAddress: '192.0.2.2', localAs: 4_200_000_001, peerAs: 'extern
 describe('session config', () => {
   it('fills defaults: hold 90, send hold max(480, 2×hold), back-off 1..120 s', () => {
     const c = makeSessionConfig(BASE);
-    expect(c).toMatchObject({ peerPort: 179, holdTimeSeconds: 90, sendHoldSeconds: 480, routerId: 0xc0000201, passive: false });
+    expect(c).toMatchObject({
+      peerPort: 179,
+      holdTimeSeconds: 90,
+      sendHoldSeconds: 480,
+      routerId: 0xc0000201,
+      passive: false,
+    });
     expect(c.backoff).toEqual({ initialSeconds: 1, maxSeconds: 120, stableSeconds: 60 });
     expect(makeSessionConfig({ ...BASE, holdTimeSeconds: 300 }).sendHoldSeconds).toBe(600);
     expect(makeSessionConfig({ ...BASE, holdTimeSeconds: 0 }).sendHoldSeconds).toBe(0);
@@ -29,7 +35,12 @@ describe('session config', () => {
       ...BASE,
       families: [FAMILY.IPV4_UNICAST, FAMILY.IPV6_UNICAST],
       addPath: new Map([[FAMILY.IPV4_UNICAST, 'receive']]),
-      gracefulRestart: { restartTimeSeconds: 120, restarting: true, notification: true, forwardingPreserved: [FAMILY.IPV4_UNICAST] },
+      gracefulRestart: {
+        restartTimeSeconds: 120,
+        restarting: true,
+        notification: true,
+        forwardingPreserved: [FAMILY.IPV4_UNICAST],
+      },
     });
     expect(openCapabilities(c)).toEqual([
       { kind: 'multiprotocol', afi: 1, safi: 1 },
@@ -40,8 +51,14 @@ describe('session config', () => {
       { kind: 'extended-message' },
       { kind: 'add-path', families: [{ afi: 1, safi: 1, mode: 'receive' }] },
       {
-        kind: 'graceful-restart', restarting: true, notification: true, restartTime: 120,
-        families: [{ afi: 1, safi: 1, forwardingPreserved: true }, { afi: 2, safi: 1, forwardingPreserved: false }],
+        kind: 'graceful-restart',
+        restarting: true,
+        notification: true,
+        restartTime: 120,
+        families: [
+          { afi: 1, safi: 1, forwardingPreserved: true },
+          { afi: 2, safi: 1, forwardingPreserved: false },
+        ],
       },
     ]);
   });
@@ -49,6 +66,10 @@ describe('session config', () => {
     const enhe = { kind: 'extended-next-hop', entries: [{ afi: 1, safi: 1, nextHopAfi: 2 }] };
     expect(openCapabilities(makeSessionConfig({ ...BASE, extendedNextHop: true }))).toContainEqual(enhe);
     expect(openCapabilities(makeSessionConfig(BASE)).map((c) => c.kind)).not.toContain('extended-next-hop');
-    expect(openCapabilities(makeSessionConfig({ ...BASE, extendedNextHop: true, families: [FAMILY.IPV6_UNICAST] })).map((c) => c.kind)).not.toContain('extended-next-hop');
+    expect(
+      openCapabilities(makeSessionConfig({ ...BASE, extendedNextHop: true, families: [FAMILY.IPV6_UNICAST] })).map(
+        (c) => c.kind,
+      ),
+    ).not.toContain('extended-next-hop');
   });
 });

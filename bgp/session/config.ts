@@ -36,20 +36,29 @@ function bad(field: string, why: string): never {
 
 export function makeSessionConfig(i: SessionConfigInput): SessionConfig {
   if (isIP(i.peerAddress) === 0) bad('peerAddress', 'must be an IPv4 or IPv6 address');
-  if (i.localAddress !== undefined && isIP(i.localAddress) === 0) bad('localAddress', 'must be an IPv4 or IPv6 address');
+  if (i.localAddress !== undefined && isIP(i.localAddress) === 0)
+    bad('localAddress', 'must be an IPv4 or IPv6 address');
   const routerId = routerIdFromText(i.routerId);
   if (routerId === undefined || routerId === 0) bad('routerId', 'must be a non-zero dotted quad');
   const hold = i.holdTimeSeconds ?? SESSION_DEFAULTS.holdTimeSeconds;
-  if (!Number.isInteger(hold) || hold < 0 || hold > 65535 || hold === 1 || hold === 2) bad('holdTimeSeconds', 'must be 0 or 3..65535');
+  if (!Number.isInteger(hold) || hold < 0 || hold > 65535 || hold === 1 || hold === 2)
+    bad('holdTimeSeconds', 'must be 0 or 3..65535');
   if (!Number.isInteger(i.localAs) || i.localAs < 1 || i.localAs > 0xffffffff) bad('localAs', 'must be 1..4294967295');
-  if (i.md5Password !== undefined && (i.md5Password.length < 1 || Buffer.byteLength(i.md5Password) > 80)) bad('md5Password', 'must be 1..80 bytes');
-  if (i.ttlSecurityHops !== undefined && (!Number.isInteger(i.ttlSecurityHops) || i.ttlSecurityHops < 1 || i.ttlSecurityHops > 254)) {
+  if (i.md5Password !== undefined && (i.md5Password.length < 1 || Buffer.byteLength(i.md5Password) > 80))
+    bad('md5Password', 'must be 1..80 bytes');
+  if (
+    i.ttlSecurityHops !== undefined &&
+    (!Number.isInteger(i.ttlSecurityHops) || i.ttlSecurityHops < 1 || i.ttlSecurityHops > 254)
+  ) {
     bad('ttlSecurityHops', 'must be 1..254');
   }
   const sendHold = i.sendHoldSeconds ?? (hold === 0 ? 0 : Math.max(SESSION_DEFAULTS.sendHoldMinSeconds, 2 * hold));
   const high = i.maxBacklogBytes ?? SESSION_DEFAULTS.maxBacklogBytes;
   if (!Number.isInteger(high) || high < 4096) bad('maxBacklogBytes', 'must be an integer ≥ 4096');
-  if (i.resumeBacklogBytes !== undefined && (!Number.isInteger(i.resumeBacklogBytes) || i.resumeBacklogBytes < 0 || i.resumeBacklogBytes >= high)) {
+  if (
+    i.resumeBacklogBytes !== undefined &&
+    (!Number.isInteger(i.resumeBacklogBytes) || i.resumeBacklogBytes < 0 || i.resumeBacklogBytes >= high)
+  ) {
     bad('resumeBacklogBytes', 'must be an integer in 0..maxBacklogBytes-1');
   }
   const cfg: SessionConfig = {
@@ -92,7 +101,10 @@ export function openCapabilities(c: SessionConfig): Capability[] {
     caps.push({ kind: 'extended-next-hop', entries: [{ afi: AFI.IPV4, safi: SAFI.UNICAST, nextHopAfi: AFI.IPV6 }] });
   }
   if (c.addPath.size > 0) {
-    caps.push({ kind: 'add-path', families: [...c.addPath].map(([f, mode]) => ({ afi: familyAfi(f), safi: familySafi(f), mode })) });
+    caps.push({
+      kind: 'add-path',
+      families: [...c.addPath].map(([f, mode]) => ({ afi: familyAfi(f), safi: familySafi(f), mode })),
+    });
   }
   const gr = c.gracefulRestart;
   if (gr) {
@@ -101,7 +113,11 @@ export function openCapabilities(c: SessionConfig): Capability[] {
       restarting: gr.restarting,
       notification: gr.notification,
       restartTime: gr.restartTimeSeconds,
-      families: c.families.map((f) => ({ afi: familyAfi(f), safi: familySafi(f), forwardingPreserved: gr.forwardingPreserved.includes(f) })),
+      families: c.families.map((f) => ({
+        afi: familyAfi(f),
+        safi: familySafi(f),
+        forwardingPreserved: gr.forwardingPreserved.includes(f),
+      })),
     });
   }
   caps.push(...c.extraCapabilities);

@@ -131,7 +131,11 @@ export class Connection {
   }
 
   dispatch(ev: FsmEvent): void {
-    const ctx: FsmCtx = { config: this.config, negotiated: this.#negotiated, delayOpenRunning: this.#timers.has('delayOpen') };
+    const ctx: FsmCtx = {
+      config: this.config,
+      negotiated: this.#negotiated,
+      delayOpenRunning: this.#timers.has('delayOpen'),
+    };
     const { next, actions } = step(this.#state, ctx, ev);
     const from = this.#state;
     this.#state = next;
@@ -539,7 +543,10 @@ export class Connection {
         this.owner.counted('in', MSG_TYPE.UPDATE);
         // The one log line per RFC 7606 problem UPDATE (the speaker does not log them again).
         if (msg.problems.length > 0 && this.log.isLevelEnabled('warn')) {
-          this.log.warn({ action: msg.action, problems: msg.problems.map((p) => p.message) }, 'UPDATE with RFC 7606 problems');
+          this.log.warn(
+            { action: msg.action, problems: msg.problems.map((p) => p.message) },
+            'UPDATE with RFC 7606 problems',
+          );
         }
         if (this.#ownNextHop.check(msg, this.clock.now())) this.#logOwnNextHop();
         this.dispatch({ type: 'UpdateReceived', update: msg });
@@ -550,7 +557,10 @@ export class Connection {
         return false;
       case 'notification':
         this.owner.counted('in', MSG_TYPE.NOTIFICATION);
-        this.log.warn({ code: msg.errorCode, subcode: msg.subcode, message: msg.shutdownMessage }, 'NOTIFICATION received');
+        this.log.warn(
+          { code: msg.errorCode, subcode: msg.subcode, message: msg.shutdownMessage },
+          'NOTIFICATION received',
+        );
         this.dispatch({ type: 'NotificationReceived', notification: msg });
         return false;
       case 'route-refresh':

@@ -16,7 +16,13 @@ export type {
   SessionState,
   Transport,
 } from './types.js';
-export { Session, describe as describeDown, connectionRejectedNotification, type SessionDeps, type StopReason } from './session.js';
+export {
+  Session,
+  describe as describeDown,
+  connectionRejectedNotification,
+  type SessionDeps,
+  type StopReason,
+} from './session.js';
 export { BgpListener, normalizeAddress, type ListenRange, type ListenerOptions } from './listener.js';
 export { TcpTransport } from './transport.js';
 export { makeSessionConfig, openCapabilities, SESSION_DEFAULTS } from './config.js';

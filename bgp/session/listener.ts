@@ -128,7 +128,10 @@ export class BgpListener {
 
   /** GTSM settings of everyone this listener may accept. */
   #gtsmHops(): (number | undefined)[] {
-    return [...[...this.#peers.values()].map((p) => p.config.ttlSecurityHops), ...this.#ranges.map((r) => r.ttlSecurityHops)];
+    return [
+      ...[...this.#peers.values()].map((p) => p.config.ttlSecurityHops),
+      ...this.#ranges.map((r) => r.ttlSecurityHops),
+    ];
   }
 
   #needsTtl(): boolean {

@@ -5,9 +5,15 @@ import { OWN_NEXT_HOP_LOG_MS, OwnNextHopWatch } from './own-next-hop.js';
 const list = (count: number) => ({ afi: 1, safi: 1, addPath: false, buf: Buffer.alloc(0), start: 0, end: 0, count });
 function upd(nextHop: string | undefined, mpNextHop?: Buffer, nlri = 1): UpdateMessage {
   return {
-    type: 'update', withdrawn: list(0), nlri: list(mpNextHop ? 0 : nlri),
+    type: 'update',
+    withdrawn: list(0),
+    nlri: list(mpNextHop ? 0 : nlri),
     attributes: { nextHop, ...(mpNextHop && { mpReach: { afi: 2, safi: 1, nextHop: mpNextHop, nlri: list(nlri) } }) },
-    rawAttributes: Buffer.alloc(0), receivedAttributes: Buffer.alloc(0), attributeKey: Buffer.alloc(0), action: 'none', problems: [],
+    rawAttributes: Buffer.alloc(0),
+    receivedAttributes: Buffer.alloc(0),
+    attributeKey: Buffer.alloc(0),
+    action: 'none',
+    problems: [],
   };
 }
 

@@ -39,7 +39,10 @@ export class OwnNextHopWatch {
     const mp = a.mpReach;
     if (!own && mp !== undefined && mp.nlri.count > 0) {
       const nh = mp.nextHop;
-      own = nh.length === b.length ? nh.equals(b) : nh.length === 32 && b.length === 16 && (nh.subarray(0, 16).equals(b) || nh.subarray(16).equals(b));
+      own =
+        nh.length === b.length
+          ? nh.equals(b)
+          : nh.length === 32 && b.length === 16 && (nh.subarray(0, 16).equals(b) || nh.subarray(16).equals(b));
     }
     if (!own) return false;
     this.#count++;

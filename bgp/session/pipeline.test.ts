@@ -17,19 +17,40 @@ import { step } from '../fsm/transitions.js';
 import { STATES, type FsmConfig, type FsmEvent, type SessionState } from '../fsm/types.js';
 import { makeSessionConfig } from './config.js';
 
-const CONFIG: FsmConfig = makeSessionConfig({ peerAddress: '192.0.2.2', localAs: 65001, peerAs: 65002, routerId: '192.0.2.1' });
-const OPEN = encodeOpen({ asn: 65002, holdTime: 30, bgpId: 0xc0000202, capabilities: [{ kind: 'four-octet-as', asn: 65002 }, { kind: 'multiprotocol', afi: 1, safi: 1 }] });
-const UPDATE = Buffer.from('ffffffffffffffffffffffffffffffff002f0200000014400101004002060201 0000fdea400304c0000201 180a0000'.replace(/\s/g, ''), 'hex');
+const CONFIG: FsmConfig = makeSessionConfig({
+  peerAddress: '192.0.2.2',
+  localAs: 65001,
+  peerAs: 65002,
+  routerId: '192.0.2.1',
+});
+const OPEN = encodeOpen({
+  asn: 65002,
+  holdTime: 30,
+  bgpId: 0xc0000202,
+  capabilities: [
+    { kind: 'four-octet-as', asn: 65002 },
+    { kind: 'multiprotocol', afi: 1, safi: 1 },
+  ],
+});
+const UPDATE = Buffer.from(
+  'ffffffffffffffffffffffffffffffff002f0200000014400101004002060201 0000fdea400304c0000201 180a0000'.replace(/\s/g, ''),
+  'hex',
+);
 const SEEDS = [OPEN, UPDATE, encodeKeepalive()];
 const NEGOTIATED = negotiate(decodeMessage(OPEN, decodeOptions()) as Extract<BgpMessage, { type: 'open' }>, CONFIG);
 
 function toEvent(m: BgpMessage): FsmEvent {
   switch (m.type) {
-    case 'open': return { type: 'OpenReceived', open: m };
-    case 'update': return { type: 'UpdateReceived', update: m };
-    case 'keepalive': return { type: 'KeepaliveReceived' };
-    case 'notification': return { type: 'NotificationReceived', notification: m };
-    case 'route-refresh': return { type: 'RouteRefreshReceived', refresh: m };
+    case 'open':
+      return { type: 'OpenReceived', open: m };
+    case 'update':
+      return { type: 'UpdateReceived', update: m };
+    case 'keepalive':
+      return { type: 'KeepaliveReceived' };
+    case 'notification':
+      return { type: 'NotificationReceived', notification: m };
+    case 'route-refresh':
+      return { type: 'RouteRefreshReceived', refresh: m };
   }
 }
 
@@ -37,7 +58,10 @@ function toEvent(m: BgpMessage): FsmEvent {
 function feed(state: SessionState, bytes: Buffer, splitAt: number): SessionState[] {
   const framer = new Framer();
   const opts = decodeOptions({ localAs: 65001, peerAs: 65002 });
-  const ctx = { config: CONFIG, negotiated: state === 'OpenConfirm' || state === 'Established' ? NEGOTIATED : undefined };
+  const ctx = {
+    config: CONFIG,
+    negotiated: state === 'OpenConfirm' || state === 'Established' ? NEGOTIATED : undefined,
+  };
   const seen: SessionState[] = [state];
   let s = state;
   const run = (ev: FsmEvent): boolean => {
@@ -73,21 +97,32 @@ function feed(state: SessionState, bytes: Buffer, splitAt: number): SessionState
 }
 
 const mutated = fc
-  .tuple(fc.constantFrom(...SEEDS), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }))
+  .tuple(
+    fc.constantFrom(...SEEDS),
+    fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }),
+  )
   .map(([seed, edits]) => {
     const b = Buffer.from(seed);
     for (const [at, v] of edits) b[19 + (at % Math.max(1, b.length - 19))] = v; // keep the marker: reach the decoders
     return b;
   });
-const bytes = fc.oneof(mutated, fc.uint8Array({ maxLength: 200 }).map((u) => Buffer.from(u)));
+const bytes = fc.oneof(
+  mutated,
+  fc.uint8Array({ maxLength: 200 }).map((u) => Buffer.from(u)),
+);
 
 describe('receive pipeline under random input', () => {
   it('never throws anything but a handled BgpProtocolError, in any connected state', () => {
     fc.assert(
-      fc.property(fc.constantFrom<SessionState>('OpenSent', 'OpenConfirm', 'Established'), fc.array(bytes, { minLength: 1, maxLength: 4 }), fc.nat(), (state, parts, split) => {
-        const all = Buffer.concat(parts);
-        feed(state, all, split % (all.length + 1));
-      }),
+      fc.property(
+        fc.constantFrom<SessionState>('OpenSent', 'OpenConfirm', 'Established'),
+        fc.array(bytes, { minLength: 1, maxLength: 4 }),
+        fc.nat(),
+        (state, parts, split) => {
+          const all = Buffer.concat(parts);
+          feed(state, all, split % (all.length + 1));
+        },
+      ),
       { numRuns: 5_000 },
     );
   });

@@ -46,15 +46,25 @@ export type StopReason = { readonly subcode?: number; readonly message?: string 
 function toNotification(r: StopReason | undefined): OutNotification {
   if (r && 'code' in r) return r;
   const subcode = r?.subcode ?? CEASE_SUBCODE.ADMIN_SHUTDOWN;
-  const withText = r?.message !== undefined && (subcode === CEASE_SUBCODE.ADMIN_SHUTDOWN || subcode === CEASE_SUBCODE.ADMIN_RESET);
+  const withText =
+    r?.message !== undefined && (subcode === CEASE_SUBCODE.ADMIN_SHUTDOWN || subcode === CEASE_SUBCODE.ADMIN_RESET);
   return { code: ERR.CEASE, subcode, data: withText ? shutdownData(r.message!) : Buffer.alloc(0) };
 }
 
-const RANK: Readonly<Record<SessionState, number>> = Object.fromEntries(STATES.map((s, i) => [s, i])) as Record<SessionState, number>;
+const RANK: Readonly<Record<SessionState, number>> = Object.fromEntries(STATES.map((s, i) => [s, i])) as Record<
+  SessionState,
+  number
+>;
 
 interface Counters {
-  messagesIn: number; messagesOut: number; updatesIn: number; updatesOut: number; keepalivesIn: number;
-  keepalivesOut: number; notificationsIn: number; notificationsOut: number;
+  messagesIn: number;
+  messagesOut: number;
+  updatesIn: number;
+  updatesOut: number;
+  keepalivesIn: number;
+  keepalivesOut: number;
+  notificationsIn: number;
+  notificationsOut: number;
 }
 
 export class Session extends EventEmitter<SessionEvents> {
@@ -76,7 +86,14 @@ export class Session extends EventEmitter<SessionEvents> {
   #lastError: string | undefined;
   #ending = false;
   readonly #counters: Counters = {
-    messagesIn: 0, messagesOut: 0, updatesIn: 0, updatesOut: 0, keepalivesIn: 0, keepalivesOut: 0, notificationsIn: 0, notificationsOut: 0,
+    messagesIn: 0,
+    messagesOut: 0,
+    updatesIn: 0,
+    updatesOut: 0,
+    keepalivesIn: 0,
+    keepalivesOut: 0,
+    notificationsIn: 0,
+    notificationsOut: 0,
   };
 
   constructor(config: SessionConfig, deps: SessionDeps) {
@@ -162,7 +179,12 @@ export class Session extends EventEmitter<SessionEvents> {
       this.#phase = 'running';
     }
     const stale = this.#incoming;
-    if (this.#phase === 'running' && stale && stale !== est && (stale.state === 'OpenSent' || stale.state === 'Active')) {
+    if (
+      this.#phase === 'running' &&
+      stale &&
+      stale !== est &&
+      (stale.state === 'OpenSent' || stale.state === 'Active')
+    ) {
       // The peer opened a new connection while its previous one never got an OPEN through (e.g. GTSM or
       // a firewall ate it): the peer has given up on that one, so do we.
       this.#log.info({ state: stale.state }, 'replacing a stale incoming connection');
@@ -176,7 +198,14 @@ export class Session extends EventEmitter<SessionEvents> {
       setTimeout(() => socket.destroy(), 1000).unref();
       return false;
     }
-    const conn = new Connection(true, this.config, this.#owner, this.#log.child({ conn: 'in' }), this.#clock, this.#random);
+    const conn = new Connection(
+      true,
+      this.config,
+      this.#owner,
+      this.#log.child({ conn: 'in' }),
+      this.#clock,
+      this.#random,
+    );
     this.#incoming = conn;
     conn.adopt(socket);
     return true;
@@ -199,7 +228,14 @@ export class Session extends EventEmitter<SessionEvents> {
 
   #launch(): void {
     if (!this.config.passive && this.#outgoing === undefined) {
-      const conn = new Connection(false, this.config, this.#owner, this.#log.child({ conn: 'out' }), this.#clock, this.#random);
+      const conn = new Connection(
+        false,
+        this.config,
+        this.#owner,
+        this.#log.child({ conn: 'out' }),
+        this.#clock,
+        this.#random,
+      );
       this.#outgoing = conn;
       conn.dispatch({ type: 'Start', passive: false });
     }
@@ -242,7 +278,10 @@ export class Session extends EventEmitter<SessionEvents> {
       return;
     }
     this.#phase = 'backoff';
-    this.#log.info({ seconds: Math.round(delay * 10) / 10, failures: this.#failures }, 'backing off before reconnecting');
+    this.#log.info(
+      { seconds: Math.round(delay * 10) / 10, failures: this.#failures },
+      'backing off before reconnecting',
+    );
     this.#backoffTimer = this.#clock.setTimeout(() => {
       this.#backoffTimer = undefined;
       if (this.#phase !== 'backoff') return;
@@ -273,7 +312,12 @@ export class Session extends EventEmitter<SessionEvents> {
 
   readonly #owner: ConnectionOwner = {
     openMessage: () =>
-      encodeOpen({ asn: this.config.localAs, holdTime: this.config.holdTimeSeconds, bgpId: this.config.routerId, capabilities: openCapabilities(this.config) }),
+      encodeOpen({
+        asn: this.config.localAs,
+        holdTime: this.config.holdTimeSeconds,
+        bgpId: this.config.routerId,
+        capabilities: openCapabilities(this.config),
+      }),
     connectSocket: () =>
       this.#transport.connect({
         peerAddress: this.config.peerAddress,
@@ -284,7 +328,14 @@ export class Session extends EventEmitter<SessionEvents> {
       }),
     collides: (conn: Connection, open: OpenMessage): boolean => {
       const other = this.#other(conn);
-      const verdict = resolveCollision(this.config.routerId, open.bgpId, conn.incoming, other?.state, this.config.localAs, open.asn);
+      const verdict = resolveCollision(
+        this.config.routerId,
+        open.bgpId,
+        conn.incoming,
+        other?.state,
+        this.config.localAs,
+        open.asn,
+      );
       if (verdict === 'none') return false;
       this.#log.info({ verdict, incoming: conn.incoming, other: other?.state }, 'connection collision');
       if (verdict === 'close-this') return true;
@@ -309,7 +360,15 @@ export class Session extends EventEmitter<SessionEvents> {
       this.#refresh();
       const n = conn.negotiatedFacts!;
       // The one 'session established' / 'session down' line per session (the speaker logs neither).
-      this.#log.info({ holdTime: n.holdTimeSeconds, peerRouterId: n.peerRouterIdText, remoteAs: n.peerAs, families: [...n.families] }, 'session established');
+      this.#log.info(
+        {
+          holdTime: n.holdTimeSeconds,
+          peerRouterId: n.peerRouterIdText,
+          remoteAs: n.peerAs,
+          families: [...n.families],
+        },
+        'session established',
+      );
       this.emit('established', n);
     },
     down: (conn: Connection, why: DownReason) => {
@@ -320,7 +379,8 @@ export class Session extends EventEmitter<SessionEvents> {
       if (why.error) this.#lastError = describe(why);
       const upSeconds = wasUp ? (this.#clock.now() - conn.establishedAt) / 1000 : 0;
       const collisionLoser = why.reason === 'collision' || (!wasUp && (this.#outgoing || this.#incoming));
-      if (!collisionLoser && !this.#ending) this.#failures = nextFailureCount(this.#failures, why.error, upSeconds, this.config.backoff);
+      if (!collisionLoser && !this.#ending)
+        this.#failures = nextFailureCount(this.#failures, why.error, upSeconds, this.config.backoff);
       this.#refresh();
       if (wasUp) {
         this.#flaps += 1;

@@ -21,7 +21,12 @@ export class TcpTransport implements Transport {
       // A setup failure becomes a failed connection attempt (logged, retried), not a crash.
       return failedSocket(err);
     }
-    const socket = new net.Socket({ fd, readable: true, writable: true, manualStart: true } as net.SocketConstructorOpts);
+    const socket = new net.Socket({
+      fd,
+      readable: true,
+      writable: true,
+      manualStart: true,
+    } as net.SocketConstructorOpts);
     socket.connect({ host: o.peerAddress, port: o.peerPort });
     return socket;
   }

@@ -90,7 +90,8 @@ export function defaultSessionFactory(transport: Transport = new TcpTransport())
 }
 
 function innerOf(s: SessionPort): TrackedSession {
-  if (!(s instanceof SessionAdapter)) throw new InvariantError('the BGP listener needs sessions made by defaultSessionFactory');
+  if (!(s instanceof SessionAdapter))
+    throw new InvariantError('the BGP listener needs sessions made by defaultSessionFactory');
   return s.inner;
 }
 

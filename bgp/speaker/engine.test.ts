@@ -1,7 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { AS_PATH_SEGMENT, FAMILY } from '../codec/constants.js';
-import { encodePathAttributes, decodeMessage, decodeOptions, nlriListToStrings, packUpdates, parsePrefix } from '../codec/index.js';
+import {
+  encodePathAttributes,
+  decodeMessage,
+  decodeOptions,
+  nlriListToStrings,
+  packUpdates,
+  parsePrefix,
+} from '../codec/index.js';
 import type { PrefixBatch, UpdateMessage } from '../codec/types.js';
 import { parseBgpdConfig } from '../config.js';
 import { defaultRibFactory } from './adapters.js';
@@ -24,7 +31,10 @@ function batch(texts: readonly string[]): PrefixBatch {
 }
 
 function updateFrom(prefixes: readonly string[], asPath: number[], nextHop: string): UpdateMessage {
-  const attributes = encodePathAttributes({ origin: 0, asPath: [{ type: AS_PATH_SEGMENT.AS_SEQUENCE, asns: asPath }], nextHop }, { fourOctetAs: true, extendedMessages: false });
+  const attributes = encodePathAttributes(
+    { origin: 0, asPath: [{ type: AS_PATH_SEGMENT.AS_SEQUENCE, asns: asPath }], nextHop },
+    { fourOctetAs: true, extendedMessages: false },
+  );
   const [msg] = packUpdates({ attributes, prefixes: batch(prefixes), addPath: false, maxMessageLength: 4096 });
   return decodeMessage(msg!, decodeOptions({ localAs: 65001, peerAs: asPath[0]! })) as UpdateMessage;
 }
@@ -44,7 +54,13 @@ peers:
   - { address: 10.0.0.2, asn: 65002 }
   - { address: 10.0.0.3, asn: 65003 }
 `);
-    const speaker = new BgpSpeaker(config, { log: silentLogger(), sessions, listener: new FakeListener(), ribFactory: defaultRibFactory, trackBestPaths: true });
+    const speaker = new BgpSpeaker(config, {
+      log: silentLogger(),
+      sessions,
+      listener: new FakeListener(),
+      ribFactory: defaultRibFactory,
+      trackBestPaths: true,
+    });
     const changes: BestPathChange[] = [];
     speaker.onBestPathChange((c) => changes.push(...c));
     await speaker.start();
@@ -61,7 +77,9 @@ peers:
     a.emit('updatesDone');
     await vi.advanceTimersByTimeAsync(1);
 
-    const got = b.sent.map((m) => decodeMessage(m, decodeOptions({ localAs: 65001, peerAs: 65003 }))).filter((m): m is UpdateMessage => m.type === 'update');
+    const got = b.sent
+      .map((m) => decodeMessage(m, decodeOptions({ localAs: 65001, peerAs: 65003 })))
+      .filter((m): m is UpdateMessage => m.type === 'update');
     const announced = got.flatMap((u) => nlriListToStrings(u.nlri));
     expect(announced.sort()).toEqual(['10.1.0.0/24', '10.2.0.0/24']);
     const u = got.find((x) => x.nlri.count > 0)!;
@@ -78,17 +96,32 @@ peers:
     ]);
     const rib = speaker.queryRib({ prefix: '10.1.0.0/24' });
     expect(rib.matched).toBe(1);
-    expect(rib.routes[0]).toMatchObject({ prefix: '10.1.0.0/24', from: '10.0.0.2', nextHop: '10.0.0.2', asPath: '65002 65010', best: true });
+    expect(rib.routes[0]).toMatchObject({
+      prefix: '10.1.0.0/24',
+      from: '10.0.0.2',
+      nextHop: '10.0.0.2',
+      asPath: '65002 65010',
+      best: true,
+    });
     expect(rib.prefixes.ipv4).toBe(2);
 
     // The source peer goes away without graceful restart: withdrawn toward B, best paths gone.
     b.sent.length = 0;
     changes.length = 0;
-    a.emit('down', { reason: 'notification-received', received: { type: 'notification', errorCode: 6, subcode: 2, data: Buffer.alloc(0) }, error: true });
+    a.emit('down', {
+      reason: 'notification-received',
+      received: { type: 'notification', errorCode: 6, subcode: 2, data: Buffer.alloc(0) },
+      error: true,
+    });
     await vi.advanceTimersByTimeAsync(1);
-    const wd = b.sent.map((m) => decodeMessage(m, decodeOptions())).filter((m): m is UpdateMessage => m.type === 'update');
+    const wd = b.sent
+      .map((m) => decodeMessage(m, decodeOptions()))
+      .filter((m): m is UpdateMessage => m.type === 'update');
     expect(wd.flatMap((x) => nlriListToStrings(x.withdrawn)).sort()).toEqual(['10.1.0.0/24', '10.2.0.0/24']);
-    expect(changes.map((c) => [c.prefix, c.nextHops])).toEqual([['10.1.0.0/24', []], ['10.2.0.0/24', []]]);
+    expect(changes.map((c) => [c.prefix, c.nextHops])).toEqual([
+      ['10.1.0.0/24', []],
+      ['10.2.0.0/24', []],
+    ]);
     const p = speaker.stop();
     await vi.advanceTimersByTimeAsync(100);
     await p;

@@ -1,11 +1,32 @@
 import type { NetworkInterfaceInfo } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { connectedSubnets, deviceOf, fibChanges, linkFacts, localAddresses, splitZone, type InterfaceTable } from './interfaces.js';
+import {
+  connectedSubnets,
+  deviceOf,
+  fibChanges,
+  linkFacts,
+  localAddresses,
+  splitZone,
+  type InterfaceTable,
+} from './interfaces.js';
 
-const v4 = (address: string, cidr: string): NetworkInterfaceInfo =>
-  ({ address, netmask: '255.255.255.0', family: 'IPv4', mac: '00:00:00:00:00:00', internal: false, cidr });
-const v6 = (address: string, cidr: string, scopeid = 0): NetworkInterfaceInfo =>
-  ({ address, netmask: 'ffff:ffff:ffff:ffff::', family: 'IPv6', mac: '00:00:00:00:00:00', internal: false, cidr, scopeid });
+const v4 = (address: string, cidr: string): NetworkInterfaceInfo => ({
+  address,
+  netmask: '255.255.255.0',
+  family: 'IPv4',
+  mac: '00:00:00:00:00:00',
+  internal: false,
+  cidr,
+});
+const v6 = (address: string, cidr: string, scopeid = 0): NetworkInterfaceInfo => ({
+  address,
+  netmask: 'ffff:ffff:ffff:ffff::',
+  family: 'IPv6',
+  mac: '00:00:00:00:00:00',
+  internal: false,
+  cidr,
+  scopeid,
+});
 
 const TABLE: InterfaceTable = {
   lo: [v4('127.0.0.1', '127.0.0.1/8')],
@@ -41,7 +62,10 @@ describe('interfaces', () => {
     expect(linkFacts(TABLE, '10.0.0.1', '10.0.0.2', { ttlSecurity: 2 }).multihop, 'GTSM allows 2 hops').toBe(true);
     expect(linkFacts(TABLE, '10.0.0.1', '10.7.0.2', { multihop: false }).multihop, 'configured').toBe(false);
     expect(linkFacts(TABLE, 'fd00::1', 'fe80::2%eth0', {}).multihop).toBe(false);
-    expect(linkFacts(TABLE, '10.5.5.5', '10.5.5.6', {}).connectedSubnets, 'interface unknown: no subnet check').toBeUndefined();
+    expect(
+      linkFacts(TABLE, '10.5.5.5', '10.5.5.6', {}).connectedSubnets,
+      'interface unknown: no subnet check',
+    ).toBeUndefined();
   });
 
   it('turns best-path changes into FIB changes: local ones out, link-local next hops with their device', () => {

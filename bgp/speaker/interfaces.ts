@@ -28,7 +28,8 @@ export function deviceOf(table: InterfaceTable, address: string): string | undef
   const { address: a, zone } = splitZone(address);
   if (zone !== undefined && zone !== '' && !/^\d+$/.test(zone)) return zone;
   for (const [name, infos] of Object.entries(table)) {
-    if (infos?.some((x) => x.address.toLowerCase() === a && (zone === undefined || x.scopeid === Number(zone)))) return name;
+    if (infos?.some((x) => x.address.toLowerCase() === a && (zone === undefined || x.scopeid === Number(zone))))
+      return name;
   }
   return undefined;
 }

@@ -116,16 +116,25 @@ export class SpeakerPeer {
     };
     session.on('established', (n) => mine(() => this.#onEstablished(n))());
     session.on('update', (m) => mine(() => this.#onUpdate(m))());
-    session.on('updatesDone', mine(() => host.scheduleFlush()));
+    session.on(
+      'updatesDone',
+      mine(() => host.scheduleFlush()),
+    );
     session.on('routeRefresh', (m) => mine(() => this.#onRouteRefresh(m))());
     session.on('down', (why) => mine(() => this.#onDown(why))());
-    session.on('drain', mine(() => {
-      this.#sending = false;
-      host.scheduleFlush();
-    }));
-    session.on('stateChange', mine(() => {
-      this.#sinceMs = host.now();
-    }));
+    session.on(
+      'drain',
+      mine(() => {
+        this.#sending = false;
+        host.scheduleFlush();
+      }),
+    );
+    session.on(
+      'stateChange',
+      mine(() => {
+        this.#sinceMs = host.now();
+      }),
+    );
   }
 
   /** Swap in a session without the GR Restarting bit (see `renew`), inside the old one's 'down'. */
@@ -186,7 +195,10 @@ export class SpeakerPeer {
     const rib = this.host.rib();
     this.negotiated = n;
     this.peerAs = n.peerAs;
-    this.localAddress = (this.session.localAddress() ?? this.settings.sourceAddress ?? '0.0.0.0').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+    this.localAddress = (this.session.localAddress() ?? this.settings.sourceAddress ?? '0.0.0.0').replace(
+      /^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i,
+      '',
+    );
     this.host.ensureRibPeer(this, n.peerAs, this.localAddress);
     this.established = true;
     this.#sending = false;
@@ -207,7 +219,10 @@ export class SpeakerPeer {
       this.#staleTimer?.cancel();
       this.#staleTimer = this.host.clock.setTimeout(() => {
         this.#staleTimer = undefined;
-        this.log.warn({ seconds: this.host.stalePathSeconds }, 'stale-path time passed without End-of-RIB: sweeping stale routes');
+        this.log.warn(
+          { seconds: this.host.stalePathSeconds },
+          'stale-path time passed without End-of-RIB: sweeping stale routes',
+        );
         this.host.rib().startSweepStale(this.id);
         this.host.scheduleFlush();
       }, this.host.stalePathSeconds * 1000);
@@ -250,7 +265,8 @@ export class SpeakerPeer {
     const mp = this.settings.maxPrefix;
     const action = mp?.action ?? 'restart';
     if (action === 'warn') {
-      if (!this.#warnedMaxPrefix) this.log.warn({ family: x.family, limit: x.limit }, 'peer exceeded max-prefix (action warn)');
+      if (!this.#warnedMaxPrefix)
+        this.log.warn({ family: x.family, limit: x.limit }, 'peer exceeded max-prefix (action warn)');
       this.#warnedMaxPrefix = true;
       return;
     }
@@ -278,19 +294,26 @@ export class SpeakerPeer {
     const rib = this.host.rib();
     if (m.subtype === 0) {
       // RFC 7313 §4: with enhanced route refresh the re-advertisement is bracketed by BoRR and EoRR.
-      if (this.negotiated?.enhancedRouteRefresh === true && this.session.sendRouteRefresh(m.afi, m.safi, 1)) this.pendingEorr.add(family);
+      if (this.negotiated?.enhancedRouteRefresh === true && this.session.sendRouteRefresh(m.afi, m.safi, 1))
+        this.pendingEorr.add(family);
       rib.refreshOutbound(this.id, family);
     } else if (m.subtype === 1) {
       rib.beginRouteRefresh(this.id, family);
       // RFC 7313 §4: an EoRR that never comes must not keep stale routes forever.
       const old = this.#eorrTimers.get(family);
       old?.cancel();
-      this.#eorrTimers.set(family, this.host.clock.setTimeout(() => {
-        this.#eorrTimers.delete(family);
-        this.log.warn({ family, seconds: this.host.stalePathSeconds }, 'no EoRR within the stale-path time: purging routes not re-advertised');
-        this.host.rib().endRouteRefresh(this.id, family);
-        this.host.scheduleFlush();
-      }, this.host.stalePathSeconds * 1000));
+      this.#eorrTimers.set(
+        family,
+        this.host.clock.setTimeout(() => {
+          this.#eorrTimers.delete(family);
+          this.log.warn(
+            { family, seconds: this.host.stalePathSeconds },
+            'no EoRR within the stale-path time: purging routes not re-advertised',
+          );
+          this.host.rib().endRouteRefresh(this.id, family);
+          this.host.scheduleFlush();
+        }, this.host.stalePathSeconds * 1000),
+      );
     } else if (m.subtype === 2) {
       const t = this.#eorrTimers.get(family);
       t?.cancel();
@@ -324,11 +347,18 @@ export class SpeakerPeer {
     // RFC 4724: helper mode when the TCP session just ends; RFC 8538: also after a NOTIFICATION when
     // both sides set the N bit, except for Hard Reset. Our own max-prefix Cease is a hard stop.
     const helper =
-      !this.#stopping && !!n?.localGracefulRestart && !!peerGr && this.adminDown === undefined &&
+      !this.#stopping &&
+      !!n?.localGracefulRestart &&
+      !!peerGr &&
+      this.adminDown === undefined &&
       (!notified || (peerGr.notification && !isHardReset(why)));
     if (this.ribRegistered) this.host.rib().startPeerDown(this.id, { gracefulRestart: helper });
     // 'session down' itself is logged once, by the session; here only what the speaker decided.
-    if (helper) this.log.info({ restartSeconds: peerGr?.restartTimeSeconds }, 'peer down: graceful-restart helper keeps its routes as stale');
+    if (helper)
+      this.log.info(
+        { restartSeconds: peerGr?.restartTimeSeconds },
+        'peer down: graceful-restart helper keeps its routes as stale',
+      );
     if (helper && peerGr) {
       this.#gracefulHelper = true;
       const seconds = peerGr.restartTimeSeconds;

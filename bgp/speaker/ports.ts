@@ -37,8 +37,14 @@ export interface ListenerPort {
    * Dynamic neighbours: connections from `prefix` with no registered session are offered to `accept`,
    * which returns a (started) session or undefined to refuse (the listener sends Cease 5 and closes).
    */
-  addRange(range: { readonly prefix: string; readonly md5Password?: string | undefined; readonly ttlSecurityHops?: number | undefined },
-    accept: (address: string) => SessionPort | undefined): void;
+  addRange(
+    range: {
+      readonly prefix: string;
+      readonly md5Password?: string | undefined;
+      readonly ttlSecurityHops?: number | undefined;
+    },
+    accept: (address: string) => SessionPort | undefined,
+  ): void;
   close(): Promise<void>;
 }
 

@@ -32,15 +32,24 @@ function running(c: SpeakerConfig, dynamic: readonly string[] = ['10.9.1.1']): R
 const brief = (as: readonly ReconfigureAction[]): string[] =>
   as.map((a) => {
     switch (a.do) {
-      case 'remove-peer': return `remove ${a.address} (${a.why})`;
-      case 'reset-peer': return `reset ${a.address}`;
-      case 'update-peer': return `update ${a.address} (${a.why})`;
-      case 'keep-peer': return `keep ${a.address}`;
-      case 'add-peer': return `add ${a.peer.address}`;
-      case 'restart-all': return `restart-all ${a.changed.join(',')}`;
-      case 'add-listen-ranges': return `add-ranges ${a.ranges.map((r) => r.prefix).join(',')}`;
-      case 'warn': return `warn ${a.message}`;
-      default: return a.do;
+      case 'remove-peer':
+        return `remove ${a.address} (${a.why})`;
+      case 'reset-peer':
+        return `reset ${a.address}`;
+      case 'update-peer':
+        return `update ${a.address} (${a.why})`;
+      case 'keep-peer':
+        return `keep ${a.address}`;
+      case 'add-peer':
+        return `add ${a.peer.address}`;
+      case 'restart-all':
+        return `restart-all ${a.changed.join(',')}`;
+      case 'add-listen-ranges':
+        return `add-ranges ${a.ranges.map((r) => r.prefix).join(',')}`;
+      case 'warn':
+        return `warn ${a.message}`;
+      default:
+        return a.do;
     }
   });
 
@@ -53,7 +62,11 @@ const cases: readonly { name: string; edit: (y: string) => string; actions: stri
   },
   {
     name: 'a peer removed from config is deconfigured (Cease 3); a new one is added',
-    edit: (y) => y.replace('  - { address: 10.0.0.3, asn: internal, routeReflectorClient: true }', '  - { address: 10.0.0.4, asn: 65004 }'),
+    edit: (y) =>
+      y.replace(
+        '  - { address: 10.0.0.3, asn: internal, routeReflectorClient: true }',
+        '  - { address: 10.0.0.4, asn: 65004 }',
+      ),
     actions: ['keep 10.0.0.2', 'remove 10.0.0.3 (deconfigured)', 'add 10.0.0.4', 'reconcile-originated'],
     summary: { added: 1, removed: 1, reset: 0, updated: 0, unchanged: 1, restartedAll: false },
   },
@@ -71,7 +84,11 @@ const cases: readonly { name: string; edit: (y: string) => string; actions: stri
   },
   {
     name: 'a change inside a policy a peer uses updates that peer only',
-    edit: (y) => y.replace('all: { defaultAction: accept }', 'all: { defaultAction: accept, rules: [{ match: { originAs: [65099] }, action: reject }] }'),
+    edit: (y) =>
+      y.replace(
+        'all: { defaultAction: accept }',
+        'all: { defaultAction: accept, rules: [{ match: { originAs: [65099] }, action: reject }] }',
+      ),
     actions: ['update 10.0.0.2 (policy)', 'keep 10.0.0.3', 'reconcile-originated'],
     summary: { added: 0, removed: 0, reset: 0, updated: 1, unchanged: 1, restartedAll: false },
   },
@@ -84,19 +101,35 @@ const cases: readonly { name: string; edit: (y: string) => string; actions: stri
   {
     name: 'a dynamic neighbour whose range is gone is removed, and the back-off is cleared',
     edit: (y) => y.replace('  - { prefix: 10.9.0.0/16, asn: external }', '  - { prefix: 10.8.0.0/16, asn: external }'),
-    actions: ['keep 10.0.0.2', 'keep 10.0.0.3', 'remove 10.9.1.1 (range-gone)', 'add-ranges 10.8.0.0/16', 'clear-dynamic-backoff', 'reconcile-originated'],
+    actions: [
+      'keep 10.0.0.2',
+      'keep 10.0.0.3',
+      'remove 10.9.1.1 (range-gone)',
+      'add-ranges 10.8.0.0/16',
+      'clear-dynamic-backoff',
+      'reconcile-originated',
+    ],
     summary: { added: 0, removed: 1, reset: 0, updated: 0, unchanged: 2, restartedAll: false },
   },
   {
     name: 'a dynamic neighbour now configured statically is replaced by the static peer',
-    edit: (y) => y.replace('  - { address: 10.0.0.3, asn: internal, routeReflectorClient: true }', '  - { address: 10.0.0.3, asn: internal, routeReflectorClient: true }\n  - { address: 10.9.1.1, asn: 65111 }'),
+    edit: (y) =>
+      y.replace(
+        '  - { address: 10.0.0.3, asn: internal, routeReflectorClient: true }',
+        '  - { address: 10.0.0.3, asn: internal, routeReflectorClient: true }\n  - { address: 10.9.1.1, asn: 65111 }',
+      ),
     actions: ['keep 10.0.0.2', 'keep 10.0.0.3', 'remove 10.9.1.1 (now-static)', 'add 10.9.1.1', 'reconcile-originated'],
     summary: { added: 1, removed: 1, reset: 0, updated: 0, unchanged: 2, restartedAll: false },
   },
   {
     name: 'a FIB settings change is only a warning (it applies at restart)',
     edit: (y) => `${y}fib: { enabled: true, table: 200 }\n`,
-    actions: ['warn fib settings change takes effect on restart', 'keep 10.0.0.2', 'keep 10.0.0.3', 'reconcile-originated'],
+    actions: [
+      'warn fib settings change takes effect on restart',
+      'keep 10.0.0.2',
+      'keep 10.0.0.3',
+      'reconcile-originated',
+    ],
     summary: { added: 0, removed: 0, reset: 0, updated: 0, unchanged: 2, restartedAll: false },
   },
 ];

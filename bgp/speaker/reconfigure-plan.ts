@@ -38,7 +38,12 @@ export type ReconfigureAction =
   | { readonly do: 'warn'; readonly message: string }
   | { readonly do: 'remove-peer'; readonly address: string; readonly why: 'deconfigured' | 'range-gone' | 'now-static' }
   | { readonly do: 'reset-peer'; readonly address: string; readonly peer: Readonly<PeerConfig> }
-  | { readonly do: 'update-peer'; readonly address: string; readonly peer: Readonly<PeerConfig>; readonly why: 'settings' | 'policy' }
+  | {
+      readonly do: 'update-peer';
+      readonly address: string;
+      readonly peer: Readonly<PeerConfig>;
+      readonly why: 'settings' | 'policy';
+    }
   | { readonly do: 'keep-peer'; readonly address: string; readonly peer: Readonly<PeerConfig> }
   | { readonly do: 'add-peer'; readonly peer: Readonly<PeerConfig> }
   | { readonly do: 'add-listen-ranges'; readonly ranges: readonly Readonly<ListenRangeConfig>[] }
@@ -67,16 +72,28 @@ export function planReconfigure(current: ReconfigureState, next: SpeakerConfig):
   if (changedGlobals.length > 0) {
     return {
       actions: [{ do: 'restart-all', changed: changedGlobals }],
-      summary: { added: next.peers.length, removed: cur.peers.length, reset: 0, updated: 0, unchanged: 0, restartedAll: true },
+      summary: {
+        added: next.peers.length,
+        removed: cur.peers.length,
+        reset: 0,
+        updated: 0,
+        unchanged: 0,
+        restartedAll: true,
+      },
     };
   }
   const actions: ReconfigureAction[] = [];
   if (!same(cur.fib, next.fib)) actions.push({ do: 'warn', message: 'fib settings change takes effect on restart' });
   const oldPolicies = new Map(policyDefinitions(cur));
   const newPolicies = new Map(policyDefinitions(next));
-  const policyChanged = (name: string | undefined): boolean => name !== undefined && !same(oldPolicies.get(name), newPolicies.get(name));
+  const policyChanged = (name: string | undefined): boolean =>
+    name !== undefined && !same(oldPolicies.get(name), newPolicies.get(name));
   const wanted = new Map(next.peers.map((p) => [p.address, p] as const));
-  let added = 0, removed = 0, reset = 0, updated = 0, unchanged = 0;
+  let added = 0,
+    removed = 0,
+    reset = 0,
+    updated = 0,
+    unchanged = 0;
   const running = new Set<string>();
   for (const peer of current.peers) {
     const addr = peer.address;

@@ -26,8 +26,16 @@ gracefulRestart: { restartTime: 120, stalePathTime: 300 }
 
 function update(extra: Partial<UpdateMessage> = {}): UpdateMessage {
   return {
-    type: 'update', withdrawn: emptyNlriList(1, 1), nlri: emptyNlriList(1, 1), attributes: {}, rawAttributes: Buffer.alloc(0), receivedAttributes: Buffer.alloc(0),
-    attributeKey: Buffer.alloc(0), action: 'none', problems: [], ...extra,
+    type: 'update',
+    withdrawn: emptyNlriList(1, 1),
+    nlri: emptyNlriList(1, 1),
+    attributes: {},
+    rawAttributes: Buffer.alloc(0),
+    receivedAttributes: Buffer.alloc(0),
+    attributeKey: Buffer.alloc(0),
+    action: 'none',
+    problems: [],
+    ...extra,
   };
 }
 
@@ -38,7 +46,13 @@ async function setup(yaml = YAML, fib = false, restarting = false, extra: Partia
   const routeTable = new FakeRouteTable();
   const config = parseBgpdConfig(fib && !yaml.includes('\nfib:') ? `${yaml}\nfib: { enabled: true }\n` : yaml);
   const speaker = new BgpSpeaker(config, {
-    log: silentLogger(), sessions, listener, ribFactory: () => rib, ...(fib && { routeTable }), restarting, ...extra,
+    log: silentLogger(),
+    sessions,
+    listener,
+    ribFactory: () => rib,
+    ...(fib && { routeTable }),
+    restarting,
+    ...extra,
   });
   await speaker.start();
   return { sessions, listener, rib, speaker, routeTable };
@@ -66,7 +80,12 @@ describe('BgpSpeaker', () => {
     rib.outbound.set('10.0.0.2', [Buffer.from('u1'), Buffer.from('u2')]);
     s.local = '10.0.0.1';
     s.establish({ families: new Set([FAMILY.IPV4_UNICAST, FAMILY.IPV6_UNICAST]) });
-    expect(rib.named('addPeer')[0]![1]).toMatchObject({ id: '10.0.0.2', peerAs: 65002, localAddress: '10.0.0.1', maxPrefixes: 10 });
+    expect(rib.named('addPeer')[0]![1]).toMatchObject({
+      id: '10.0.0.2',
+      peerAs: 65002,
+      localAddress: '10.0.0.1',
+      maxPrefixes: 10,
+    });
     expect(rib.named('peerUp')[0]![2]).toMatchObject({ peerRouterId: '10.0.0.2', families: ['ipv4', 'ipv6'] });
     await vi.advanceTimersByTimeAsync(1);
     expect(s.sent.map(String)).toEqual(['u1', 'u2']);
@@ -94,7 +113,12 @@ describe('BgpSpeaker', () => {
     const { sessions, rib } = await setup(YAML, false, true);
     const [s2, s3] = [sessions.last('10.0.0.2'), sessions.last('10.0.0.3')];
     expect(s2.input.gracefulRestart).toMatchObject({ restarting: true });
-    const gr = { restarting: false, notification: true, restartTimeSeconds: 60, families: [{ family: FAMILY.IPV4_UNICAST, forwardingPreserved: true }] };
+    const gr = {
+      restarting: false,
+      notification: true,
+      restartTimeSeconds: 60,
+      families: [{ family: FAMILY.IPV4_UNICAST, forwardingPreserved: true }],
+    };
     s2.establish({ peerGracefulRestart: gr });
     s3.establish({ peerAs: 65001, isIbgp: true }); // no GR: owes no End-of-RIB
     rib.outbound.set('10.0.0.2', [Buffer.from('to2')]);
@@ -166,7 +190,10 @@ describe('BgpSpeaker', () => {
     expect(rib.named('startPeerDown').at(-1)).toEqual(['startPeerDown', '10.0.0.2', { gracefulRestart: false }]);
     s.emit('update', update()); // queued behind the Cease in the same slice: dropped, not fed to the RIB
     expect(rib.named('ingestUpdate')).toHaveLength(1);
-    expect(speaker.peerStatus()[0]).toMatchObject({ state: 'Idle (max-prefix)', lastError: 'max-prefix 10 exceeded (ipv4): sent Cease 1' });
+    expect(speaker.peerStatus()[0]).toMatchObject({
+      state: 'Idle (max-prefix)',
+      lastError: 'max-prefix 10 exceeded (ipv4): sent Cease 1',
+    });
     s.lastErrorText = 'connect failed: ECONNREFUSED';
     expect(speaker.peerStatus()[0]!.lastError).toBe('connect failed: ECONNREFUSED');
     const starts = () => s.calls.filter((c) => c[0] === 'start').length;
@@ -207,9 +234,14 @@ describe('BgpSpeaker', () => {
     const { sessions, rib, speaker } = await setup();
     sessions.last('10.0.0.2').establish();
     sessions.last('10.0.0.3').establish({ peerAs: 65001, isIbgp: true });
-    await speaker.reconfigure(parseBgpdConfig(YAML
-      .replace('- { address: 10.0.0.3, asn: internal, routeReflectorClient: true }', '')
-      .replace('import: all, export: all,', 'import: all, export: all, holdTime: 30,')));
+    await speaker.reconfigure(
+      parseBgpdConfig(
+        YAML.replace('- { address: 10.0.0.3, asn: internal, routeReflectorClient: true }', '').replace(
+          'import: all, export: all,',
+          'import: all, export: all, holdTime: 30,',
+        ),
+      ),
+    );
     expect(rib.named('startRemovePeer')).toEqual([['startRemovePeer', '10.0.0.3']]);
     expect(rib.named('startSweepStale')).toEqual([['startSweepStale', '10.0.0.2', undefined]]);
     expect(rib.named('removePeer').concat(rib.named('peerDown'), rib.named('sweepStale'))).toEqual([]);
@@ -221,7 +253,12 @@ describe('BgpSpeaker', () => {
   it('graceful restart helper: keeps routes stale on TCP loss, sweeps when the restart time passes', async () => {
     const { sessions, rib } = await setup();
     const s = sessions.last('10.0.0.2');
-    const gr = { restarting: false, notification: true, restartTimeSeconds: 60, families: [{ family: FAMILY.IPV4_UNICAST, forwardingPreserved: true }] };
+    const gr = {
+      restarting: false,
+      notification: true,
+      restartTimeSeconds: 60,
+      families: [{ family: FAMILY.IPV4_UNICAST, forwardingPreserved: true }],
+    };
     s.establish({ peerGracefulRestart: gr });
     s.emit('down', { reason: 'tcp-closed', error: true });
     expect(rib.named('startPeerDown').at(-1)).toEqual(['startPeerDown', '10.0.0.2', { gracefulRestart: true }]);
@@ -234,11 +271,19 @@ describe('BgpSpeaker', () => {
   it('graceful restart helper: peer back in time keeps preserved families until End-of-RIB, else stale-path time', async () => {
     const { sessions, rib } = await setup();
     const s = sessions.last('10.0.0.2');
-    const gr = { restarting: false, notification: true, restartTimeSeconds: 60, families: [{ family: FAMILY.IPV4_UNICAST, forwardingPreserved: true }] };
+    const gr = {
+      restarting: false,
+      notification: true,
+      restartTimeSeconds: 60,
+      families: [{ family: FAMILY.IPV4_UNICAST, forwardingPreserved: true }],
+    };
     s.establish({ peerGracefulRestart: gr, families: new Set([FAMILY.IPV4_UNICAST, FAMILY.IPV6_UNICAST]) });
     s.emit('down', { reason: 'tcp-closed', error: true });
     await vi.advanceTimersByTimeAsync(10_000);
-    s.establish({ peerGracefulRestart: { ...gr, restarting: true }, families: new Set([FAMILY.IPV4_UNICAST, FAMILY.IPV6_UNICAST]) });
+    s.establish({
+      peerGracefulRestart: { ...gr, restarting: true },
+      families: new Set([FAMILY.IPV4_UNICAST, FAMILY.IPV6_UNICAST]),
+    });
     expect(rib.named('startSweepStale')).toEqual([['startSweepStale', '10.0.0.2', 'ipv6']]);
     await vi.advanceTimersByTimeAsync(60_000);
     expect(rib.named('startSweepStale')).toHaveLength(1);
@@ -251,7 +296,11 @@ describe('BgpSpeaker', () => {
     const s = sessions.last('10.0.0.2');
     const gr = { restarting: false, notification: true, restartTimeSeconds: 60, families: [] };
     s.establish({ peerGracefulRestart: gr });
-    s.emit('down', { reason: 'notification-received', received: { type: 'notification', errorCode: 6, subcode: 9, data: Buffer.alloc(0) }, error: true });
+    s.emit('down', {
+      reason: 'notification-received',
+      received: { type: 'notification', errorCode: 6, subcode: 9, data: Buffer.alloc(0) },
+      error: true,
+    });
     expect(rib.named('startPeerDown').at(-1)![2]).toEqual({ gracefulRestart: false });
     s.establish();
     s.emit('down', { reason: 'tcp-closed', error: true });
@@ -264,7 +313,9 @@ describe('BgpSpeaker', () => {
     s.establish();
     for (const subtype of [0, 1, 2]) s.emit('routeRefresh', { type: 'route-refresh', afi: 1, safi: 1, subtype });
     expect(rib.calls.filter((c) => /[Rr]efresh/.test(String(c[0])))).toEqual([
-      ['refreshOutbound', '10.0.0.2', 'ipv4'], ['beginRouteRefresh', '10.0.0.2', 'ipv4'], ['endRouteRefresh', '10.0.0.2', 'ipv4'],
+      ['refreshOutbound', '10.0.0.2', 'ipv4'],
+      ['beginRouteRefresh', '10.0.0.2', 'ipv4'],
+      ['endRouteRefresh', '10.0.0.2', 'ipv4'],
     ]);
     expect(speaker.refresh('10.0.0.2', 'ipv6')).toBe(true);
     expect(s.calls.at(-1)).toEqual(['refresh', '2/1/0']);
@@ -281,7 +332,10 @@ describe('BgpSpeaker', () => {
     s.sent.length = 0;
     await vi.advanceTimersByTimeAsync(1);
     expect(s.sent.map(String)).toEqual(['table']);
-    expect(s.calls.filter((c) => c[0] === 'refresh')).toEqual([['refresh', '1/1/1'], ['refresh', '1/1/2']]);
+    expect(s.calls.filter((c) => c[0] === 'refresh')).toEqual([
+      ['refresh', '1/1/1'],
+      ['refresh', '1/1/2'],
+    ]);
     // Without enhanced route refresh: a plain re-send, no BoRR/EoRR.
     s.establish({ enhancedRouteRefresh: false });
     s.emit('routeRefresh', { type: 'route-refresh', afi: 1, safi: 1, subtype: 0 });
@@ -306,7 +360,10 @@ describe('BgpSpeaker', () => {
   });
 
   it('a dynamic neighbour shut down by max-prefix stays refused for restartSeconds although it is forgotten', async () => {
-    const yaml = YAML.replace('{ prefix: 10.9.0.0/16, asn: external }', '{ prefix: 10.9.0.0/16, asn: external, import: all, maxPrefix: { limit: 2, restartSeconds: 5 } }');
+    const yaml = YAML.replace(
+      '{ prefix: 10.9.0.0/16, asn: external }',
+      '{ prefix: 10.9.0.0/16, asn: external, import: all, maxPrefix: { limit: 2, restartSeconds: 5 } }',
+    );
     const { listener, sessions, rib, speaker } = await setup(yaml);
     expect(listener.offer('10.9.0.5')).toBeDefined();
     const s = sessions.last('10.9.0.5');
@@ -329,7 +386,11 @@ describe('BgpSpeaker', () => {
     expect(sess).toBe(sessions.last('10.9.0.5'));
     expect(sessions.last('10.9.0.5').input).toMatchObject({ passive: true, peerAs: 'external' });
     sessions.last('10.9.0.5').establish({ peerAs: 65099 });
-    expect(speaker.peerStatus().find((p) => p.address === '10.9.0.5')).toMatchObject({ dynamic: true, asn: 65099, type: 'ebgp' });
+    expect(speaker.peerStatus().find((p) => p.address === '10.9.0.5')).toMatchObject({
+      dynamic: true,
+      asn: 65099,
+      type: 'ebgp',
+    });
     sessions.last('10.9.0.5').emit('down', { reason: 'tcp-closed', error: true });
     expect(rib.named('startRemovePeer')).toEqual([['startRemovePeer', '10.9.0.5']]);
     expect(speaker.peerStatus().map((p) => p.address)).toEqual(['10.0.0.2', '10.0.0.3']);
@@ -341,16 +402,24 @@ describe('BgpSpeaker', () => {
     const s3 = sessions.last('10.0.0.3');
     s2.establish();
     s3.establish({ peerAs: 65001, isIbgp: true });
-    const next = parseBgpdConfig(YAML.replace('all: { defaultAction: accept }', 'all: { defaultAction: reject }')
-      .replace('- { address: 10.0.0.3, asn: internal, routeReflectorClient: true }', '- { address: 10.0.0.4, asn: 65004, holdTime: 30 }'));
+    const next = parseBgpdConfig(
+      YAML.replace('all: { defaultAction: accept }', 'all: { defaultAction: reject }').replace(
+        '- { address: 10.0.0.3, asn: internal, routeReflectorClient: true }',
+        '- { address: 10.0.0.4, asn: 65004, holdTime: 30 }',
+      ),
+    );
     const sum = await speaker.reconfigure(next);
     expect(sum).toMatchObject({ added: 1, removed: 1, reset: 0, updated: 1, unchanged: 0, restartedAll: false });
     expect(s3.calls.find((c) => c[0] === 'stop')![1]).toMatchObject({ code: 6, subcode: 3 });
     expect(rib.named('startRemovePeer')).toEqual([['startRemovePeer', '10.0.0.3']]);
     expect(s2.calls.some((c) => c[0] === 'stop')).toBe(false);
-    expect((rib.named('updatePeer')[0]![1] as { importPolicy: { defaultResult: string } }).importPolicy.defaultResult).toBe('reject');
+    expect(
+      (rib.named('updatePeer')[0]![1] as { importPolicy: { defaultResult: string } }).importPolicy.defaultResult,
+    ).toBe('reject');
     expect(sessions.last('10.0.0.4').calls[0]).toEqual(['start']);
-    const sum2 = await speaker.reconfigure(parseBgpdConfig(YAML.replace('import: all, export: all,', 'import: all, export: all, holdTime: 30,')));
+    const sum2 = await speaker.reconfigure(
+      parseBgpdConfig(YAML.replace('import: all, export: all,', 'import: all, export: all, holdTime: 30,')),
+    );
     expect(sum2).toMatchObject({ reset: 1, added: 1, removed: 1 });
     expect(s2.calls.find((c) => c[0] === 'stop')![1]).toMatchObject({ code: 6, subcode: 6 });
     expect(sessions.last('10.0.0.2')).not.toBe(s2);
@@ -365,13 +434,23 @@ describe('BgpSpeaker', () => {
     for (const s of before) expect(s.calls.find((c) => c[0] === 'stop')![1]).toMatchObject({ code: 6, subcode: 6 });
     expect(listener.closed).toBe(true);
     const fresh = sessions.created.slice(before.length);
-    expect(fresh.map((s) => [s.input.peerAddress, s.input.localAs])).toEqual([['10.0.0.2', 65009], ['10.0.0.3', 65009]]);
+    expect(fresh.map((s) => [s.input.peerAddress, s.input.localAs])).toEqual([
+      ['10.0.0.2', 65009],
+      ['10.0.0.3', 65009],
+    ]);
     expect(fresh.every((s) => s.calls[0]?.[0] === 'start')).toBe(true);
   });
 
   it('reconfigure: originated prefixes are diffed', async () => {
     const { rib, speaker } = await setup();
-    await speaker.reconfigure(parseBgpdConfig(YAML.replace('originate: [{ prefix: 10.244.1.0/26, communities: ["65001:1"] }]', 'originate: [{ prefix: 10.244.2.0/26 }]')));
+    await speaker.reconfigure(
+      parseBgpdConfig(
+        YAML.replace(
+          'originate: [{ prefix: 10.244.1.0/26, communities: ["65001:1"] }]',
+          'originate: [{ prefix: 10.244.2.0/26 }]',
+        ),
+      ),
+    );
     expect(rib.named('withdrawOriginated')).toEqual([['withdrawOriginated', '10.244.1.0/26']]);
     expect(rib.named('originate').at(-1)).toEqual(['originate', '10.244.2.0/26', {}]);
   });
@@ -393,11 +472,29 @@ describe('BgpSpeaker', () => {
   });
 
   it('installs link-local next hops on the device of the session they came over', async () => {
-    const eth = (address: string, cidr: string) => ({ address, cidr, netmask: '255.255.255.0', family: 'IPv4' as const, mac: '', internal: false });
+    const eth = (address: string, cidr: string) => ({
+      address,
+      cidr,
+      netmask: '255.255.255.0',
+      family: 'IPv4' as const,
+      mac: '',
+      internal: false,
+    });
     const interfaces = () => ({ eth3: [eth('10.0.0.1', '10.0.0.1/24')] });
     const { rib, routeTable, sessions } = await setup(YAML, true, false, { interfaces });
     sessions.last('10.0.0.2').establish(); // local address 10.0.0.1 (on eth3)
-    const route = { family: 'ipv4' as const, pathId: 0, best: true, multipath: false, stale: false, accepted: true, asPath: '65002', origin: 'igp' as const, communities: [], largeCommunities: [] };
+    const route = {
+      family: 'ipv4' as const,
+      pathId: 0,
+      best: true,
+      multipath: false,
+      stale: false,
+      accepted: true,
+      asPath: '65002',
+      origin: 'igp' as const,
+      communities: [],
+      largeCommunities: [],
+    };
     rib.routes = [{ ...route, prefix: '10.1.0.0/24', peer: '10.0.0.2', nextHop: 'fe80::2' }];
     rib.bestChanges = [
       { family: 'ipv4', prefix: '10.1.0.0/24', nextHops: ['fe80::2'], local: false },
@@ -405,15 +502,34 @@ describe('BgpSpeaker', () => {
     ];
     sessions.last('10.0.0.2').emit('updatesDone');
     await vi.advanceTimersByTimeAsync(10);
-    expect([...routeTable.routes.values()]).toEqual([{ dst: '10.1.0.0/24', table: 254, proto: 110, via: 'fe80::2', dev: 'eth3' }]);
+    expect([...routeTable.routes.values()]).toEqual([
+      { dst: '10.1.0.0/24', table: 254, proto: 110, via: 'fe80::2', dev: 'eth3' },
+    ]);
   });
 
   it('the RIB view hides paths that are kept but not accepted unless asked (rejected=true)', async () => {
     const { rib, speaker } = await setup();
-    const route = { family: 'ipv4' as const, prefix: '10.1.0.0/24', pathId: 0, multipath: false, stale: false, asPath: '65002', origin: 'igp' as const, communities: [], largeCommunities: [] };
+    const route = {
+      family: 'ipv4' as const,
+      prefix: '10.1.0.0/24',
+      pathId: 0,
+      multipath: false,
+      stale: false,
+      asPath: '65002',
+      origin: 'igp' as const,
+      communities: [],
+      largeCommunities: [],
+    };
     rib.routes = [
       { ...route, peer: '10.0.0.2', best: true, accepted: true, nextHop: '10.0.0.2' },
-      { ...route, peer: '10.0.0.3', best: false, accepted: false, rejection: 'next-hop-unreachable', nextHop: '10.99.0.1' },
+      {
+        ...route,
+        peer: '10.0.0.3',
+        best: false,
+        accepted: false,
+        rejection: 'next-hop-unreachable',
+        nextHop: '10.99.0.1',
+      },
     ];
     expect(speaker.queryRib({ prefix: '10.1.0.0/24' }).routes.map((r) => r.from)).toEqual(['10.0.0.2']);
     const all = speaker.queryRib({ prefix: '10.1.0.0/24', rejected: true });
@@ -423,8 +539,16 @@ describe('BgpSpeaker', () => {
   });
 
   it('installs only the prefixes fib.prefixes selects', async () => {
-    const { rib, routeTable, sessions } = await setup(`${YAML}\nfib: { enabled: true, prefixes: [{ prefix: 10.1.0.0/16, le: 24 }] }\n`, true);
-    rib.bestChanges = ['10.1.2.0/24', '10.1.2.128/25', '10.2.0.0/24', '10.1.0.0/16'].map((prefix) => ({ family: 'ipv4' as const, prefix, nextHops: ['10.0.0.2'], local: false }));
+    const { rib, routeTable, sessions } = await setup(
+      `${YAML}\nfib: { enabled: true, prefixes: [{ prefix: 10.1.0.0/16, le: 24 }] }\n`,
+      true,
+    );
+    rib.bestChanges = ['10.1.2.0/24', '10.1.2.128/25', '10.2.0.0/24', '10.1.0.0/16'].map((prefix) => ({
+      family: 'ipv4' as const,
+      prefix,
+      nextHops: ['10.0.0.2'],
+      local: false,
+    }));
     sessions.last('10.0.0.2').emit('updatesDone');
     await vi.advanceTimersByTimeAsync(10);
     expect([...routeTable.routes.values()].map((r) => r.dst).sort()).toEqual(['10.1.0.0/16', '10.1.2.0/24']);

@@ -31,8 +31,14 @@ import { deviceOf, fibChanges, linkFacts, systemInterfaces } from './interfaces.
 import { SpeakerPeer, type PeerHost } from './peer.js';
 import type { ListenerPort, RibPort, SessionFactory } from './ports.js';
 import {
-  fibAccept, matchListenRange, policyDefinitions, ribOptions, ribPeerConfig, sessionInput,
-  type PeerSettings, type SpeakerConfig,
+  fibAccept,
+  matchListenRange,
+  policyDefinitions,
+  ribOptions,
+  ribPeerConfig,
+  sessionInput,
+  type PeerSettings,
+  type SpeakerConfig,
 } from './translate.js';
 import type { AnnounceRequest, BestPathChange, PeerStatusView, RibQuery, RibQueryResult } from './types.js';
 import { peerStatusView, queryRibView } from './views.js';
@@ -119,7 +125,10 @@ export class BgpSpeaker {
     if (this.#started) return;
     this.#started = true;
     const fibOn = this.#deps.routeTable !== undefined && this.#config.fib.enabled;
-    this.#rib = this.#deps.ribFactory({ ...ribOptions(this.#config), trackBestChanges: this.#deps.trackBestPaths ?? fibOn });
+    this.#rib = this.#deps.ribFactory({
+      ...ribOptions(this.#config),
+      trackBestChanges: this.#deps.trackBestPaths ?? fibOn,
+    });
     this.#policies = new Map(policyDefinitions(this.#config));
     let restarting = this.#deps.restarting ?? false;
     if (this.#deps.routeTable && this.#config.fib.enabled) {
@@ -131,9 +140,13 @@ export class BgpSpeaker {
       });
       this.#fib = new FibSyncLoop(fib, this.#deps.log.child({ component: 'fib' }));
       if (this.#deps.restarting === undefined && !this.#reconfiguring) {
-        const ours = await this.#deps.routeTable.list({ table: this.#config.fib.table, protos: [OWNERSHIP.routeProtocol.bgp] });
+        const ours = await this.#deps.routeTable.list({
+          table: this.#config.fib.table,
+          protos: [OWNERSHIP.routeProtocol.bgp],
+        });
         restarting = ours.length > 0;
-        if (restarting) this.#log.info({ routes: ours.length }, 'FIB holds our routes from a previous run: restarting gracefully');
+        if (restarting)
+          this.#log.info({ routes: ours.length }, 'FIB holds our routes from a previous run: restarting gracefully');
       }
       this.#fib.kick();
     }
@@ -153,7 +166,10 @@ export class BgpSpeaker {
       this.#inSyncTimer = undefined;
       this.#initialSyncDone('restart time passed');
     }, this.#config.gracefulRestart.restartTime * 1000);
-    this.#log.info({ asn: this.#config.asn, routerId: this.#config.routerId, peers: this.#peers.size }, 'speaker started');
+    this.#log.info(
+      { asn: this.#config.asn, routerId: this.#config.routerId, peers: this.#peers.size },
+      'speaker started',
+    );
   }
 
   /** Stops every session with Cease 2 (RFC 9003 message) and releases everything. FIB routes stay. */
@@ -181,7 +197,11 @@ export class BgpSpeaker {
    */
   async reconfigure(next: SpeakerConfig): Promise<ReconfigureSummary> {
     const cur = this.#config;
-    const running = [...this.#peers.values()].map((p) => ({ address: p.settings.address, dynamic: p.dynamic, settings: p.settings }));
+    const running = [...this.#peers.values()].map((p) => ({
+      address: p.settings.address,
+      dynamic: p.dynamic,
+      settings: p.settings,
+    }));
     const plan = planReconfigure({ config: cur, peers: running }, next);
     if (plan.summary.restartedAll) {
       this.#log.warn('global BGP settings changed: restarting every session (Cease 6)');
@@ -222,7 +242,15 @@ export class BgpSpeaker {
         if (peer.ribRegistered && peer.peerAs !== undefined) {
           const local = peer.localAddress ?? '0.0.0.0';
           peer.linkFacts = linkFacts((this.#deps.interfaces ?? systemInterfaces)(), local, a.peer.address, a.peer);
-          this.#rib.updatePeer(ribPeerConfig(next, a.peer, peer.id, { peerAs: peer.peerAs, localAddress: local, link: peer.linkFacts }, this.#policies));
+          this.#rib.updatePeer(
+            ribPeerConfig(
+              next,
+              a.peer,
+              peer.id,
+              { peerAs: peer.peerAs, localAddress: local, link: peer.linkFacts },
+              this.#policies,
+            ),
+          );
         }
         return;
       }
@@ -283,7 +311,10 @@ export class BgpSpeaker {
 
   /** Subscribes to best-path changes (learned and local); returns the unsubscribe function. */
   onBestPathChange(cb: (changes: readonly BestPathChange[]) => void): () => void {
-    assert(this.#deps.trackBestPaths === true || (this.#deps.routeTable !== undefined && this.#config.fib.enabled), 'onBestPathChange needs deps.trackBestPaths');
+    assert(
+      this.#deps.trackBestPaths === true || (this.#deps.routeTable !== undefined && this.#config.fib.enabled),
+      'onBestPathChange needs deps.trackBestPaths',
+    );
     this.#subscribers.add(cb);
     return () => this.#subscribers.delete(cb);
   }
@@ -308,7 +339,11 @@ export class BgpSpeaker {
 
   #addPeer(p: PeerSettings, dynamic: boolean, sessions: SessionFactory, restarting: boolean): SpeakerPeer {
     const preserved = restarting && (this.#fib !== undefined || this.#deps.forwardingPreserved === true);
-    const input = sessionInput(this.#config, p, { restarting, forwardingPreserved: preserved, ...(dynamic && { passive: true }) });
+    const input = sessionInput(this.#config, p, {
+      restarting,
+      forwardingPreserved: preserved,
+      ...(dynamic && { passive: true }),
+    });
     const log = this.#log.child({ peer: p.address });
     const session = sessions.create(input, log);
     const renew = restarting
@@ -348,7 +383,10 @@ export class BgpSpeaker {
     if (existing) return existing.session;
     const until = this.#dynamicBackoff.refusedUntil(address, this.#now());
     if (until !== undefined) {
-      this.#log.info({ peer: address, range: range.prefix, untilMs: until }, 'dynamic neighbour refused: max-prefix back-off');
+      this.#log.info(
+        { peer: address, range: range.prefix, untilMs: until },
+        'dynamic neighbour refused: max-prefix back-off',
+      );
       return undefined;
     }
     const peer = this.#addPeer({ ...range, address }, true, sessions, false);
@@ -360,7 +398,8 @@ export class BgpSpeaker {
   #forgetDynamic(peer: SpeakerPeer): void {
     if (this.#peers.get(peer.settings.address) !== peer) return;
     this.#peers.delete(peer.settings.address);
-    if (peer.maxPrefixUntil !== undefined && peer.maxPrefixUntil > this.#now()) this.#dynamicBackoff.remember(peer.settings.address, peer.maxPrefixUntil, this.#now());
+    if (peer.maxPrefixUntil !== undefined && peer.maxPrefixUntil > this.#now())
+      this.#dynamicBackoff.remember(peer.settings.address, peer.maxPrefixUntil, this.#now());
     if (peer.ribRegistered) this.#rib.startRemovePeer(peer.id);
     peer.destroy();
     this.#scheduleFlush();
@@ -382,7 +421,16 @@ export class BgpSpeaker {
 
   // ------------------------------------------------------------------------------------ originate
 
-  #originate(prefix: string, a: { readonly nextHop?: string | undefined; readonly communities?: readonly string[]; readonly largeCommunities?: readonly string[]; readonly med?: number | undefined; readonly localPref?: number | undefined }): void {
+  #originate(
+    prefix: string,
+    a: {
+      readonly nextHop?: string | undefined;
+      readonly communities?: readonly string[];
+      readonly largeCommunities?: readonly string[];
+      readonly med?: number | undefined;
+      readonly localPref?: number | undefined;
+    },
+  ): void {
     this.#rib.originate(prefix, {
       ...(a.nextHop !== undefined && { nextHop: a.nextHop }),
       ...(a.communities && a.communities.length > 0 && { communities: a.communities }),
@@ -452,8 +500,21 @@ export class BgpSpeaker {
   }
 
   #publish(changes: ReturnType<RibPort['takeBestPathChanges']>): void {
-    const out: BestPathChange[] = changes.map((c) => ({ prefix: c.prefix, family: c.family, nextHops: c.nextHops ?? [], local: c.local }));
-    if (this.#fib) this.#fib.push(fibChanges(out, (prefix, family, hop) => this.#deviceFor(prefix, family, hop), (prefix, hop) => this.#log.warn({ prefix, nextHop: hop }, 'link-local next hop on no known device: not installed')));
+    const out: BestPathChange[] = changes.map((c) => ({
+      prefix: c.prefix,
+      family: c.family,
+      nextHops: c.nextHops ?? [],
+      local: c.local,
+    }));
+    if (this.#fib)
+      this.#fib.push(
+        fibChanges(
+          out,
+          (prefix, family, hop) => this.#deviceFor(prefix, family, hop),
+          (prefix, hop) =>
+            this.#log.warn({ prefix, nextHop: hop }, 'link-local next hop on no known device: not installed'),
+        ),
+      );
     for (const s of this.#subscribers) s(out);
   }
 

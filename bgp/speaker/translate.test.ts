@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { FAMILY } from '../codec/constants.js';
 import { parseBgpdConfig } from '../config.js';
-import { cidrContains, matchListenRange, peerChange, policyDefinitions, resolvePeerAs, ribPeerConfig, sessionInput } from './translate.js';
+import {
+  cidrContains,
+  matchListenRange,
+  peerChange,
+  policyDefinitions,
+  resolvePeerAs,
+  ribPeerConfig,
+  sessionInput,
+} from './translate.js';
 
 const CONF = parseBgpdConfig(`
 routerId: 10.0.0.1
@@ -30,7 +38,11 @@ describe('translate', () => {
         {
           name: 'pods[0]',
           result: 'accept',
-          match: { prefix: { entries: [{ prefix: '10.244.0.0/16', le: 26 }] }, community: { any: ['65000:1'] }, asPath: { originAs: [65010] } },
+          match: {
+            prefix: { entries: [{ prefix: '10.244.0.0/16', le: 26 }] },
+            community: { any: ['65000:1'] },
+            asPath: { originAs: [65010] },
+          },
           actions: { setLocalPref: 200, setNextHop: 'self', prepend: { count: 2 } },
         },
       ],
@@ -39,16 +51,35 @@ describe('translate', () => {
 
   it('builds session inputs with families, add-path, MD5 and GR', () => {
     const s = sessionInput(CONF, CONF.peers[0]!, { restarting: true, forwardingPreserved: false });
-    expect(s).toMatchObject({ peerAddress: '10.0.0.2', peerPort: 179, localAs: 65001, peerAs: 'internal', routerId: '10.0.0.1', md5Password: 'pw', passive: false });
+    expect(s).toMatchObject({
+      peerAddress: '10.0.0.2',
+      peerPort: 179,
+      localAs: 65001,
+      peerAs: 'internal',
+      routerId: '10.0.0.1',
+      md5Password: 'pw',
+      passive: false,
+    });
     expect(s.families).toEqual([FAMILY.IPV4_UNICAST, FAMILY.IPV6_UNICAST]);
-    expect([...s.addPath!.entries()]).toEqual([[FAMILY.IPV4_UNICAST, 'receive'], [FAMILY.IPV6_UNICAST, 'receive']]);
-    expect(s.gracefulRestart).toEqual({ restartTimeSeconds: 120, restarting: true, notification: true, forwardingPreserved: [] });
-    expect(sessionInput(CONF, CONF.peers[1]!, { restarting: false, forwardingPreserved: false }).addPath).toBeUndefined();
+    expect([...s.addPath!.entries()]).toEqual([
+      [FAMILY.IPV4_UNICAST, 'receive'],
+      [FAMILY.IPV6_UNICAST, 'receive'],
+    ]);
+    expect(s.gracefulRestart).toEqual({
+      restartTimeSeconds: 120,
+      restarting: true,
+      notification: true,
+      forwardingPreserved: [],
+    });
+    expect(
+      sessionInput(CONF, CONF.peers[1]!, { restarting: false, forwardingPreserved: false }).addPath,
+    ).toBeUndefined();
   });
 
   it('offers RFC 8950 by default on IPv6 sessions that carry ipv4; the option overrides', () => {
     const base = CONF.peers[0]!;
-    const enhe = (p: Partial<typeof base>): boolean | undefined => sessionInput(CONF, { ...base, ...p }, { restarting: false, forwardingPreserved: false }).extendedNextHop;
+    const enhe = (p: Partial<typeof base>): boolean | undefined =>
+      sessionInput(CONF, { ...base, ...p }, { restarting: false, forwardingPreserved: false }).extendedNextHop;
     expect(enhe({})).toBe(false);
     expect(enhe({ address: 'fd00::2' })).toBe(true);
     expect(enhe({ address: 'fd00::2', families: ['ipv6'] })).toBe(false);
@@ -59,8 +90,12 @@ describe('translate', () => {
 
   it('passes the NEXT_HOP facts to the RIB', () => {
     const link = { localAddresses: ['10.0.0.1'], connectedSubnets: ['10.0.0.0/24'], multihop: false };
-    expect(ribPeerConfig(CONF, CONF.peers[1]!, 'x', { peerAs: 65002, localAddress: '10.0.0.1', link }, new Map())).toMatchObject(link);
-    expect(ribPeerConfig(CONF, CONF.peers[1]!, 'x', { peerAs: 65002, localAddress: '10.0.0.1' }, new Map())).not.toHaveProperty('connectedSubnets');
+    expect(
+      ribPeerConfig(CONF, CONF.peers[1]!, 'x', { peerAs: 65002, localAddress: '10.0.0.1', link }, new Map()),
+    ).toMatchObject(link);
+    expect(
+      ribPeerConfig(CONF, CONF.peers[1]!, 'x', { peerAs: 65002, localAddress: '10.0.0.1' }, new Map()),
+    ).not.toHaveProperty('connectedSubnets');
     expect(peerChange(CONF.peers[1]!, { ...CONF.peers[1]!, multihop: true })).toBe('rib');
   });
 
@@ -70,10 +105,19 @@ describe('translate', () => {
     expect(resolvePeerAs(CONF, CONF.peers[1]!)).toBeUndefined();
     expect(resolvePeerAs(CONF, CONF.peers[1]!, 65003)).toBe(65003);
     const r = ribPeerConfig(CONF, CONF.peers[0]!, '10.0.0.2', { peerAs: 65001, localAddress: '10.0.0.1' }, pol);
-    expect(r).toMatchObject({ id: '10.0.0.2', peerAs: 65001, routeReflectorClient: true, nextHopSelf: 'auto', allowAsIn: 0 });
+    expect(r).toMatchObject({
+      id: '10.0.0.2',
+      peerAs: 65001,
+      routeReflectorClient: true,
+      nextHopSelf: 'auto',
+      allowAsIn: 0,
+    });
     expect(r.importPolicy?.name).toBe('pods');
     expect(r.exportPolicy).toBeUndefined();
-    expect(ribPeerConfig(CONF, CONF.peers[1]!, 'x', { peerAs: 1, localAddress: '10.0.0.1' }, pol)).toMatchObject({ maxPrefixes: 5, localAddressV6: '2001:db8::1' });
+    expect(ribPeerConfig(CONF, CONF.peers[1]!, 'x', { peerAs: 1, localAddress: '10.0.0.1' }, pol)).toMatchObject({
+      maxPrefixes: 5,
+      localAddressV6: '2001:db8::1',
+    });
   });
 
   it('classifies peer changes: session reset vs RIB-only vs none', () => {

@@ -37,7 +37,15 @@ export function policyDefinition(name: string, p: Readonly<PolicyConfig>): Route
       result: r.action,
       match: {
         ...(m.family && { family: m.family }),
-        ...(m.prefixes && { prefix: { entries: m.prefixes.map((e) => ({ prefix: e.prefix, ...(e.ge !== undefined && { ge: e.ge }), ...(e.le !== undefined && { le: e.le }) })) } }),
+        ...(m.prefixes && {
+          prefix: {
+            entries: m.prefixes.map((e) => ({
+              prefix: e.prefix,
+              ...(e.ge !== undefined && { ge: e.ge }),
+              ...(e.le !== undefined && { le: e.le }),
+            })),
+          },
+        }),
         ...(m.communities && { community: { any: m.communities } }),
         ...(m.largeCommunities && { largeCommunity: { any: m.largeCommunities } }),
         ...(Object.keys(asPath).length > 0 && { asPath }),
@@ -162,11 +170,33 @@ export function extendedNextHopWanted(p: Pick<PeerSettings, 'address' | 'familie
  */
 export function peerChange(a: PeerSettings, b: PeerSettings): 'none' | 'rib' | 'reset' {
   const sessionKeys = [
-    'asn', 'port', 'passive', 'holdTime', 'keepalive', 'connectRetry', 'delayOpen', 'password', 'ttlSecurity',
-    'addPath', 'families', 'extendedMessages', 'extendedNextHop', 'gracefulRestart', 'sourceAddress',
+    'asn',
+    'port',
+    'passive',
+    'holdTime',
+    'keepalive',
+    'connectRetry',
+    'delayOpen',
+    'password',
+    'ttlSecurity',
+    'addPath',
+    'families',
+    'extendedMessages',
+    'extendedNextHop',
+    'gracefulRestart',
+    'sourceAddress',
   ] as const;
   for (const k of sessionKeys) if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) return 'reset';
-  const ribKeys = ['routeReflectorClient', 'nextHopSelf', 'allowasIn', 'maxPrefix', 'import', 'export', 'ipv6NextHop', 'multihop'] as const;
+  const ribKeys = [
+    'routeReflectorClient',
+    'nextHopSelf',
+    'allowasIn',
+    'maxPrefix',
+    'import',
+    'export',
+    'ipv6NextHop',
+    'multihop',
+  ] as const;
   for (const k of ribKeys) if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) return 'rib';
   return 'none';
 }

@@ -14,7 +14,8 @@ export function peerStatusView(p: SpeakerPeer, rib: RibPort, localAsn: number, n
   const n = p.negotiated;
   const since = st.state === 'Established' && st.establishedAt ? st.establishedAt : st.stateSince || p.sinceMs;
   // Ours (max-prefix, the NOTIFICATION text) unless the session failed again since, e.g. while connecting.
-  const lastError = p.lastError !== undefined && st.lastError === p.lastErrorSnapshot ? p.lastError : (st.lastError ?? p.lastError);
+  const lastError =
+    p.lastError !== undefined && st.lastError === p.lastErrorSnapshot ? p.lastError : (st.lastError ?? p.lastError);
   return {
     address: p.settings.address,
     port: p.settings.port,

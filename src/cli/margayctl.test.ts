@@ -14,7 +14,13 @@ const TEST_GROUPS: Record<string, CommandGroup> = {
     summary: 'a group',
     commands: {
       ok: { summary: 's', usage: 'u', run: async (a) => (calls.push(a), 0) },
-      bad: { summary: 's', usage: 'ok-usage', run: async () => { throw new UsageError('nope'); } },
+      bad: {
+        summary: 's',
+        usage: 'ok-usage',
+        run: async () => {
+          throw new UsageError('nope');
+        },
+      },
     },
   },
 };
@@ -38,7 +44,14 @@ describe('runMargayctl dispatcher', () => {
     expect(await runMargayctl(['g', 'ok', '--help'], i, TEST_GROUPS)).toBe(0);
   });
   it('registers the bgp group with peers, rib, announce, withdraw, reload', async () => {
-    expect(Object.keys((await GROUPS.bgp!.load()).commands).sort()).toEqual(['announce', 'peers', 'refresh', 'reload', 'rib', 'withdraw']);
+    expect(Object.keys((await GROUPS.bgp!.load()).commands).sort()).toEqual([
+      'announce',
+      'peers',
+      'refresh',
+      'reload',
+      'rib',
+      'withdraw',
+    ]);
   });
   it('lazy registrations carry the same summaries as the groups and verbs they load', async () => {
     for (const g of Object.values(GROUPS)) expect(g.summary).toBe((await g.load()).summary);

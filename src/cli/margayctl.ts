@@ -8,22 +8,50 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MargayError } from '../errors.js';
-import { UsageError, type CliIo, type Command, type CommandGroup, type LazyCommand, type LazyCommandGroup } from './index.js';
+import {
+  UsageError,
+  type CliIo,
+  type Command,
+  type CommandGroup,
+  type LazyCommand,
+  type LazyCommandGroup,
+} from './index.js';
 
 export const GROUPS: Readonly<Record<string, LazyCommandGroup>> = {
-  bgp: { summary: 'BGP speaker (margay-bgpd): sessions, routes, announce/withdraw', load: async () => (await import('../../bgp/cli/index.js')).BGP_GROUP },
-  ipam: { summary: 'IP address management: usage, consistency check, release, garbage collection', load: async () => (await import('../../ipam/cli.js')).IPAM_GROUP },
-  node: { summary: 'this node\'s agent (margay-node): BGP session status', load: async () => (await import('../../agent/cli/node.js')).NODE_GROUP },
-  lab: { summary: 'a Margay cluster on this machine in network namespaces (ToR, nodes, pods, outside)', load: async () => (await import('../lab/cli.js')).LAB_GROUP },
+  bgp: {
+    summary: 'BGP speaker (margay-bgpd): sessions, routes, announce/withdraw',
+    load: async () => (await import('../../bgp/cli/index.js')).BGP_GROUP,
+  },
+  ipam: {
+    summary: 'IP address management: usage, consistency check, release, garbage collection',
+    load: async () => (await import('../../ipam/cli.js')).IPAM_GROUP,
+  },
+  node: {
+    summary: "this node's agent (margay-node): BGP session status",
+    load: async () => (await import('../../agent/cli/node.js')).NODE_GROUP,
+  },
+  lab: {
+    summary: 'a Margay cluster on this machine in network namespaces (ToR, nodes, pods, outside)',
+    load: async () => (await import('../lab/cli.js')).LAB_GROUP,
+  },
 };
 
 const resources = async (): Promise<typeof import('./resources.js')> => import('./resources.js');
 
 /** Top-level verbs: `margayctl apply -f x.yaml`, `margayctl get ippools`. */
 export const VERBS: Readonly<Record<string, LazyCommand>> = {
-  apply: { summary: 'create or update resources from YAML files (multi-document), a directory, or - for stdin', load: async () => (await resources()).RESOURCE_COMMANDS.apply! },
-  get: { summary: 'list or show resources (table, -o yaml, -o json)', load: async () => (await resources()).RESOURCE_COMMANDS.get! },
-  delete: { summary: 'delete a resource by kind and name, or every resource in YAML files', load: async () => (await resources()).RESOURCE_COMMANDS.delete! },
+  apply: {
+    summary: 'create or update resources from YAML files (multi-document), a directory, or - for stdin',
+    load: async () => (await resources()).RESOURCE_COMMANDS.apply!,
+  },
+  get: {
+    summary: 'list or show resources (table, -o yaml, -o json)',
+    load: async () => (await resources()).RESOURCE_COMMANDS.get!,
+  },
+  delete: {
+    summary: 'delete a resource by kind and name, or every resource in YAML files',
+    load: async () => (await resources()).RESOURCE_COMMANDS.delete!,
+  },
 };
 
 type AnyGroup = CommandGroup | LazyCommandGroup;

@@ -51,7 +51,10 @@ describe('margayctl apply/get/delete', () => {
 
   it('applies nothing when any document is bad, naming file and line', async () => {
     const f = join(dir, 'bad.yaml');
-    await writeFile(f, `${MANIFEST}---\napiVersion: margay.dev/v1\nkind: IPPool\nmetadata: { name: pool-b }\nspec: { cidr: 10.0.0.0/8, blockSize: 99 }\n`);
+    await writeFile(
+      f,
+      `${MANIFEST}---\napiVersion: margay.dev/v1\nkind: IPPool\nmetadata: { name: pool-b }\nspec: { cidr: 10.0.0.0/8, blockSize: 99 }\n`,
+    );
     const r = await ctl('apply', '-f', f, '--datastore', ds);
     expect(r.code).toBe(1);
     expect(r.err).toContain(`${f}:13:`); // the line of the offending spec

@@ -44,14 +44,28 @@ async function withStore<T>(
 /** Resolves what a user types (`ippools`, `IPPool`, `ippool`, `po`, `networkpolicies.networking.k8s.io`). */
 export function resolveKind(name: string): KindInfo {
   const n = name.toLowerCase();
-  const SHORT: Record<string, KindId> = { po: 'Pod', ns: 'Namespace', no: 'Node', netpol: 'K8sNetworkPolicy', gnp: 'GlobalNetworkPolicy', pool: 'IPPool' };
+  const SHORT: Record<string, KindId> = {
+    po: 'Pod',
+    ns: 'Namespace',
+    no: 'Node',
+    netpol: 'K8sNetworkPolicy',
+    gnp: 'GlobalNetworkPolicy',
+    pool: 'IPPool',
+  };
   if (SHORT[n]) return KINDS[SHORT[n]] as KindInfo;
   for (const info of Object.values(KINDS) as KindInfo[]) {
-    const forms = [info.id.toLowerCase(), info.kind.toLowerCase(), info.plural, info.group ? `${info.plural}.${info.group}` : info.plural];
+    const forms = [
+      info.id.toLowerCase(),
+      info.kind.toLowerCase(),
+      info.plural,
+      info.group ? `${info.plural}.${info.group}` : info.plural,
+    ];
     if (info.id === 'K8sNetworkPolicy') forms.splice(1, 2); // plain networkpolicy/networkpolicies mean Margay's
     if (forms.includes(n)) return info;
   }
-  const known = (Object.values(KINDS) as KindInfo[]).map((k) => (k.id === 'K8sNetworkPolicy' ? `${k.plural}.${k.group}` : k.plural));
+  const known = (Object.values(KINDS) as KindInfo[]).map((k) =>
+    k.id === 'K8sNetworkPolicy' ? `${k.plural}.${k.group}` : k.plural,
+  );
   throw new UsageError(`unknown resource type "${name}"; known: ${known.join(', ')}`);
 }
 
@@ -85,7 +99,11 @@ const apply: Command = {
   summary: 'create or update resources from YAML files (multi-document), a directory, or - for stdin',
   usage: 'margayctl apply -f FILE|DIR|- [-f ...] [--datastore file:<dir>|kubernetes] [--kubeconfig PATH]',
   async run(args, io) {
-    const { values } = parseArgs({ args, options: { ...STORE_OPTS, filename: { type: 'string', short: 'f', multiple: true } }, strict: true });
+    const { values } = parseArgs({
+      args,
+      options: { ...STORE_OPTS, filename: { type: 'string', short: 'f', multiple: true } },
+      strict: true,
+    });
     if (!values.filename?.length) throw new UsageError('-f FILE is required');
     const docs: Resource[] = [];
     const problems: string[] = [];
@@ -101,7 +119,9 @@ const apply: Command = {
     const results = await withStore(values, io, (store) => applyManifests(store, docs));
     for (const r of results) {
       const info = KINDS[r.kind];
-      io.out(`${info.plural}${info.group ? `.${info.group}` : ''}/${r.namespace ? `${r.namespace}/` : ''}${r.name} ${r.action}`);
+      io.out(
+        `${info.plural}${info.group ? `.${info.group}` : ''}/${r.namespace ? `${r.namespace}/` : ''}${r.name} ${r.action}`,
+      );
     }
     return 0;
   },
@@ -127,7 +147,8 @@ const get: Command = {
     if (!kindName || extra !== undefined) throw new UsageError('expected KIND [NAME]');
     const info = resolveKind(kindName);
     const output = values.output ?? 'table';
-    if (!['table', 'wide', 'yaml', 'json'].includes(output)) throw new UsageError(`unknown output format "${output}" (table, yaml, json)`);
+    if (!['table', 'wide', 'yaml', 'json'].includes(output))
+      throw new UsageError(`unknown output format "${output}" (table, yaml, json)`);
     const namespace = info.namespaced && !values['all-namespaces'] ? (values.namespace ?? 'default') : undefined;
     const items = await withStore(values, io, async (store) => {
       if (name !== undefined) {
@@ -135,14 +156,21 @@ const get: Command = {
         if (!o) return undefined;
         return [o];
       }
-      return (await store.list(info.id, { ...(namespace ? { namespace } : {}), ...(values.selector ? { labelSelector: values.selector } : {}) })).items;
+      return (
+        await store.list(info.id, {
+          ...(namespace ? { namespace } : {}),
+          ...(values.selector ? { labelSelector: values.selector } : {}),
+        })
+      ).items;
     });
     if (items === undefined) {
       io.err(`error: ${info.plural} "${name}" not found${namespace ? ` in namespace ${namespace}` : ''}`);
       return 1;
     }
-    if (output === 'json') io.out(JSON.stringify(name !== undefined ? items[0] : { apiVersion: 'v1', kind: 'List', items }, null, 2));
-    else if (output === 'yaml') io.out(stringify(name !== undefined ? items[0] : { apiVersion: 'v1', kind: 'List', items }).trimEnd());
+    if (output === 'json')
+      io.out(JSON.stringify(name !== undefined ? items[0] : { apiVersion: 'v1', kind: 'List', items }, null, 2));
+    else if (output === 'yaml')
+      io.out(stringify(name !== undefined ? items[0] : { apiVersion: 'v1', kind: 'List', items }).trimEnd());
     else io.out(formatTable(info, items));
     return 0;
   },
@@ -158,7 +186,14 @@ function formatTable(info: KindInfo, items: readonly Resource[]): string {
   ]);
   const header = [...(info.namespaced ? ['NAMESPACE'] : []), 'NAME', 'SUMMARY', 'VERSION'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [header, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return [header, ...rows]
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 function summarize(kind: KindId, o: Resource): string {
@@ -174,7 +209,9 @@ function summarize(kind: KindId, o: Resource): string {
     case 'GlobalNetworkPolicy':
       return `order ${String(spec.order ?? '-')} selector ${String(spec.selector ?? 'all()')}`;
     default:
-      return Object.entries(o.metadata.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+      return Object.entries(o.metadata.labels ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
   }
 }
 
@@ -186,16 +223,25 @@ const del: Command = {
       args,
       allowPositionals: true,
       strict: true,
-      options: { ...STORE_OPTS, namespace: { type: 'string', short: 'n' }, filename: { type: 'string', short: 'f', multiple: true } },
+      options: {
+        ...STORE_OPTS,
+        namespace: { type: 'string', short: 'n' },
+        filename: { type: 'string', short: 'f', multiple: true },
+      },
     });
     const targets: { info: KindInfo; name: string; namespace: string | undefined }[] = [];
     if (values.filename?.length) {
       if (positionals.length) throw new UsageError('give either -f FILE or KIND NAME, not both');
       for (const src of await readManifestSources(values.filename, io)) {
         const r = parseManifests(src.text, src.file);
-        if (r.problems.length) throw new UsageError(r.problems.map((p) => `${p.file}:${p.line}: ${p.reason}`).join('; '));
+        if (r.problems.length)
+          throw new UsageError(r.problems.map((p) => `${p.file}:${p.line}: ${p.reason}`).join('; '));
         for (const o of r.objects) {
-          const info = resolveKind(o.kind === 'NetworkPolicy' && o.apiVersion.startsWith('networking.k8s.io') ? 'networkpolicies.networking.k8s.io' : o.kind);
+          const info = resolveKind(
+            o.kind === 'NetworkPolicy' && o.apiVersion.startsWith('networking.k8s.io')
+              ? 'networkpolicies.networking.k8s.io'
+              : o.kind,
+          );
           targets.push({ info, name: o.metadata.name, namespace: o.metadata.namespace });
         }
       }

@@ -32,7 +32,10 @@ describe('loadAgentConfig', () => {
       metricsPort: 9091,
       logLevel: 'info',
       logFormat: 'json',
-      defaultPools: { v4: { name: 'default-ipv4-ippool', cidr: '192.168.0.0/16', blockSize: 26, natOutgoing: true }, v6: undefined },
+      defaultPools: {
+        v4: { name: 'default-ipv4-ippool', cidr: '192.168.0.0/16', blockSize: 26, natOutgoing: true },
+        v6: undefined,
+      },
       datastoreRetry: { initialMs: 250, maxMs: 30_000 },
     });
     expect(Object.isFrozen(c)).toBe(true);
@@ -90,40 +93,95 @@ describe('loadAgentConfig', () => {
       v4: { name: 'default-ipv4-ippool', cidr: '10.244.0.0/16', blockSize: 24, natOutgoing: false },
       v6: { name: 'default-ipv6-ippool', cidr: 'fd00:10::/48', blockSize: 122, natOutgoing: false },
     });
-    expect(loadAgentConfig([], { ...ENV, MARGAY_NO_DEFAULT_POOLS: 'true' }).defaultPools).toEqual({ v4: undefined, v6: undefined });
+    expect(loadAgentConfig([], { ...ENV, MARGAY_NO_DEFAULT_POOLS: 'true' }).defaultPools).toEqual({
+      v4: undefined,
+      v6: undefined,
+    });
   });
 
   it.each([
     [{}, '--nodename / NODENAME', 'is required'],
     [{ NODENAME: 'Node_A' }, '--nodename / NODENAME', 'DNS-1123'],
-    [{ ...ENV, MARGAY_DATASTORE: 'etcd' }, '--datastore / MARGAY_DATASTORE', 'must be "kubernetes" or "file:<absolute dir>"'],
+    [
+      { ...ENV, MARGAY_DATASTORE: 'etcd' },
+      '--datastore / MARGAY_DATASTORE',
+      'must be "kubernetes" or "file:<absolute dir>"',
+    ],
     [{ ...ENV, MARGAY_DATASTORE: 'file:relative' }, '--datastore / MARGAY_DATASTORE', 'absolute directory'],
     [{ ...ENV, IP: '10.0.0.300' }, '--ip / IP', 'must be an IPv4 address'],
     [{ ...ENV, IP: 'fd00::1' }, '--ip / IP', 'must be an IPv4 address'],
     [{ ...ENV, IP6: '10.0.0.1' }, '--ip6 / IP6', 'must be an IPv6 address'],
     [{ ...ENV, IP: 'none' }, '--ip / IP', 'both "none"'],
-    [{ ...ENV, IP_AUTODETECTION_METHOD: 'can-reach=example' }, '--ip-autodetection / IP_AUTODETECTION_METHOD', 'needs an IPv4 address'],
-    [{ ...ENV, IP6: 'autodetect', IP6_AUTODETECTION_METHOD: 'cidr=10.0.0.0/8' }, '--ip6-autodetection / IP6_AUTODETECTION_METHOD', 'is not an IPv6 CIDR'],
-    [{ ...ENV, IP_AUTODETECTION_METHOD: 'interface=(' }, '--ip-autodetection / IP_AUTODETECTION_METHOD', 'not a valid regex'],
-    [{ ...ENV, IP_AUTODETECTION_METHOD: 'skip-interface=' }, '--ip-autodetection / IP_AUTODETECTION_METHOD', 'needs one or more'],
+    [
+      { ...ENV, IP_AUTODETECTION_METHOD: 'can-reach=example' },
+      '--ip-autodetection / IP_AUTODETECTION_METHOD',
+      'needs an IPv4 address',
+    ],
+    [
+      { ...ENV, IP6: 'autodetect', IP6_AUTODETECTION_METHOD: 'cidr=10.0.0.0/8' },
+      '--ip6-autodetection / IP6_AUTODETECTION_METHOD',
+      'is not an IPv6 CIDR',
+    ],
+    [
+      { ...ENV, IP_AUTODETECTION_METHOD: 'interface=(' },
+      '--ip-autodetection / IP_AUTODETECTION_METHOD',
+      'not a valid regex',
+    ],
+    [
+      { ...ENV, IP_AUTODETECTION_METHOD: 'skip-interface=' },
+      '--ip-autodetection / IP_AUTODETECTION_METHOD',
+      'needs one or more',
+    ],
     [{ ...ENV, IP_AUTODETECTION_METHOD: 'magic' }, '--ip-autodetection / IP_AUTODETECTION_METHOD', 'unknown method'],
     [{ ...ENV, MARGAY_HEALTH_PORT: 'x' }, '--health-port / MARGAY_HEALTH_PORT', 'must be a whole number in 0..65535'],
-    [{ ...ENV, MARGAY_METRICS_PORT: '70000' }, '--metrics-port / MARGAY_METRICS_PORT', 'must be a whole number in 0..65535, got "70000"'],
+    [
+      { ...ENV, MARGAY_METRICS_PORT: '70000' },
+      '--metrics-port / MARGAY_METRICS_PORT',
+      'must be a whole number in 0..65535, got "70000"',
+    ],
     [{ ...ENV, MARGAY_METRICS_PORT: '9099' }, '--metrics-port / MARGAY_METRICS_PORT', 'must differ'],
     [{ ...ENV, MARGAY_HEALTH_HOST: 'localhost' }, '--health-host / MARGAY_HEALTH_HOST', 'must be an IP address'],
     [{ ...ENV, AS: '0' }, '--as / AS', 'must be a whole number in 1..4294967295'],
     [{ ...ENV, AS: '4294967296' }, '--as / AS', '1..4294967295'],
     [{ ...ENV, MARGAY_LOG_LEVEL: 'loud' }, '--log-level / MARGAY_LOG_LEVEL', 'must be one of'],
     [{ ...ENV, MARGAY_LOG_FORMAT: 'xml' }, '--log-format / MARGAY_LOG_FORMAT', 'must be one of json, pretty'],
-    [{ ...ENV, MARGAY_NETWORKING_BACKEND: 'bird' }, '--networking-backend / MARGAY_NETWORKING_BACKEND', 'must be "bgp" or "none"'],
+    [
+      { ...ENV, MARGAY_NETWORKING_BACKEND: 'bird' },
+      '--networking-backend / MARGAY_NETWORKING_BACKEND',
+      'must be "bgp" or "none"',
+    ],
     [{ ...ENV, MARGAY_RUN_DIR: 'run' }, '--run-dir / MARGAY_RUN_DIR', 'absolute path'],
-    [{ ...ENV, MARGAY_DATASTORE_RETRY_MAX_MS: '5' }, '--datastore-retry-max / MARGAY_DATASTORE_RETRY_MAX_MS', '100..600000'],
-    [{ ...ENV, MARGAY_IPV4POOL_CIDR: '10.0.0.1/16' }, '--ipv4pool-cidr / MARGAY_IPV4POOL_CIDR', 'host bits set; use 10.0.0.0/16'],
+    [
+      { ...ENV, MARGAY_DATASTORE_RETRY_MAX_MS: '5' },
+      '--datastore-retry-max / MARGAY_DATASTORE_RETRY_MAX_MS',
+      '100..600000',
+    ],
+    [
+      { ...ENV, MARGAY_IPV4POOL_CIDR: '10.0.0.1/16' },
+      '--ipv4pool-cidr / MARGAY_IPV4POOL_CIDR',
+      'host bits set; use 10.0.0.0/16',
+    ],
     [{ ...ENV, MARGAY_IPV4POOL_CIDR: 'fd00::/64' }, '--ipv4pool-cidr / MARGAY_IPV4POOL_CIDR', 'must be an IPv4 CIDR'],
-    [{ ...ENV, MARGAY_IPV4POOL_BLOCK_SIZE: '33' }, '--ipv4pool-block-size / MARGAY_IPV4POOL_BLOCK_SIZE', 'must be a whole number in 20..32, got "33"'],
-    [{ ...ENV, MARGAY_IPV4POOL_CIDR: '10.0.0.0/28' }, '--ipv4pool-cidr / MARGAY_IPV4POOL_CIDR', 'smaller than one /26 block'],
-    [{ ...ENV, MARGAY_IPV4POOL_NAT_OUTGOING: 'yes' }, '--ipv4pool-nat-outgoing / MARGAY_IPV4POOL_NAT_OUTGOING', 'must be true or false'],
-    [{ ...ENV, MARGAY_IPV6POOL_CIDR: 'fd00::/64', MARGAY_IPV6POOL_BLOCK_SIZE: '100' }, '--ipv6pool-block-size / MARGAY_IPV6POOL_BLOCK_SIZE', '116..128'],
+    [
+      { ...ENV, MARGAY_IPV4POOL_BLOCK_SIZE: '33' },
+      '--ipv4pool-block-size / MARGAY_IPV4POOL_BLOCK_SIZE',
+      'must be a whole number in 20..32, got "33"',
+    ],
+    [
+      { ...ENV, MARGAY_IPV4POOL_CIDR: '10.0.0.0/28' },
+      '--ipv4pool-cidr / MARGAY_IPV4POOL_CIDR',
+      'smaller than one /26 block',
+    ],
+    [
+      { ...ENV, MARGAY_IPV4POOL_NAT_OUTGOING: 'yes' },
+      '--ipv4pool-nat-outgoing / MARGAY_IPV4POOL_NAT_OUTGOING',
+      'must be true or false',
+    ],
+    [
+      { ...ENV, MARGAY_IPV6POOL_CIDR: 'fd00::/64', MARGAY_IPV6POOL_BLOCK_SIZE: '100' },
+      '--ipv6pool-block-size / MARGAY_IPV6POOL_BLOCK_SIZE',
+      '116..128',
+    ],
     [{ ...ENV, MARGAY_NO_DEFAULT_POOLS: '1' }, '--no-default-pools / MARGAY_NO_DEFAULT_POOLS', 'must be true or false'],
   ])('rejects %o naming %s', (env, source, reason) => {
     const e = err(() => loadAgentConfig([], env));

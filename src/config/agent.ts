@@ -58,23 +58,59 @@ interface Setting {
 }
 
 export const AGENT_SETTINGS = {
-  nodename: { env: 'NODENAME', def: undefined, help: 'this node\'s Kubernetes name (required; the hostname is not guessed)' },
-  datastore: { env: 'MARGAY_DATASTORE', def: 'file:/var/lib/margay/datastore', help: '"kubernetes" or "file:<absolute dir>"' },
-  kubeconfig: { env: 'KUBECONFIG', def: undefined, help: 'kubeconfig for the kubernetes datastore (in-cluster when unset)' },
+  nodename: {
+    env: 'NODENAME',
+    def: undefined,
+    help: "this node's Kubernetes name (required; the hostname is not guessed)",
+  },
+  datastore: {
+    env: 'MARGAY_DATASTORE',
+    def: 'file:/var/lib/margay/datastore',
+    help: '"kubernetes" or "file:<absolute dir>"',
+  },
+  kubeconfig: {
+    env: 'KUBECONFIG',
+    def: undefined,
+    help: 'kubeconfig for the kubernetes datastore (in-cluster when unset)',
+  },
   ip: { env: 'IP', def: 'autodetect', help: 'IPv4 address[/len] of this node, "autodetect" or "none"' },
-  'ip-autodetection': { env: 'IP_AUTODETECTION_METHOD', def: 'first-found', help: 'first-found, can-reach=IP, interface=RE,..., skip-interface=RE,..., cidr=CIDR,..., kubernetes-internal-ip' },
+  'ip-autodetection': {
+    env: 'IP_AUTODETECTION_METHOD',
+    def: 'first-found',
+    help: 'first-found, can-reach=IP, interface=RE,..., skip-interface=RE,..., cidr=CIDR,..., kubernetes-internal-ip',
+  },
   ip6: { env: 'IP6', def: 'none', help: 'IPv6 address[/len] of this node, "autodetect" or "none"' },
   'ip6-autodetection': { env: 'IP6_AUTODETECTION_METHOD', def: 'first-found', help: 'as --ip-autodetection, for IPv6' },
-  as: { env: 'AS', def: undefined, help: 'this node\'s AS number 1..4294967295 (default: the cluster\'s, BGPConfiguration asNumber)' },
-  'networking-backend': { env: 'MARGAY_NETWORKING_BACKEND', def: 'bgp', help: '"bgp" (embedded speaker) or "none" (routes from block affinities only)' },
+  as: {
+    env: 'AS',
+    def: undefined,
+    help: "this node's AS number 1..4294967295 (default: the cluster's, BGPConfiguration asNumber)",
+  },
+  'networking-backend': {
+    env: 'MARGAY_NETWORKING_BACKEND',
+    def: 'bgp',
+    help: '"bgp" (embedded speaker) or "none" (routes from block affinities only)',
+  },
   'run-dir': { env: 'MARGAY_RUN_DIR', def: '/run/margay', help: 'sockets (CNI, BGP status) live here' },
-  'secrets-dir': { env: 'MARGAY_SECRETS_DIR', def: '/etc/margay/secrets', help: 'BGP passwords: secretKeyRef {name, key} is read from <dir>/<name>/<key>' },
+  'secrets-dir': {
+    env: 'MARGAY_SECRETS_DIR',
+    def: '/etc/margay/secrets',
+    help: 'BGP passwords: secretKeyRef {name, key} is read from <dir>/<name>/<key>',
+  },
   'health-port': { env: 'MARGAY_HEALTH_PORT', def: '9099', help: '/liveness and /readiness port 0..65535 (0 = off)' },
   'health-host': { env: 'MARGAY_HEALTH_HOST', def: '127.0.0.1', help: 'address the health and metrics ports bind to' },
   'metrics-port': { env: 'MARGAY_METRICS_PORT', def: '9091', help: 'Prometheus /metrics port 0..65535 (0 = off)' },
   'log-level': { env: 'MARGAY_LOG_LEVEL', def: 'info', help: LOG_LEVELS.join(', ') },
-  'log-format': { env: 'MARGAY_LOG_FORMAT', def: 'json', help: '"json" (one object per line) or "pretty" (human-readable)' },
-  'datastore-retry-max': { env: 'MARGAY_DATASTORE_RETRY_MAX_MS', def: '30000', help: 'longest wait between datastore retries, 100..600000 ms' },
+  'log-format': {
+    env: 'MARGAY_LOG_FORMAT',
+    def: 'json',
+    help: '"json" (one object per line) or "pretty" (human-readable)',
+  },
+  'datastore-retry-max': {
+    env: 'MARGAY_DATASTORE_RETRY_MAX_MS',
+    def: '30000',
+    help: 'longest wait between datastore retries, 100..600000 ms',
+  },
   ...POOL_SETTINGS,
 } as const satisfies Record<string, Setting>;
 export type SettingName = keyof typeof AGENT_SETTINGS;
@@ -84,16 +120,14 @@ const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[
 /** A whole number in [min, max]; every error says the range. */
 export function intInRange(min: number, max: number): z.ZodType<number, string> {
   const range = `a whole number in ${min}..${max}`;
-  return z
-    .string()
-    .transform((s, ctx) => {
-      const n = /^-?\d+$/.test(s.trim()) ? Number(s) : Number.NaN;
-      if (!Number.isInteger(n) || n < min || n > max) {
-        ctx.addIssue({ code: 'custom', message: `must be ${range}, got ${JSON.stringify(s)}` });
-        return z.NEVER;
-      }
-      return n;
-    });
+  return z.string().transform((s, ctx) => {
+    const n = /^-?\d+$/.test(s.trim()) ? Number(s) : Number.NaN;
+    if (!Number.isInteger(n) || n < min || n > max) {
+      ctx.addIssue({ code: 'custom', message: `must be ${range}, got ${JSON.stringify(s)}` });
+      return z.NEVER;
+    }
+    return n;
+  });
 }
 
 const Raw = z.object({
@@ -126,7 +160,11 @@ export function parseDatastoreSpec(spec: string, name: SettingName = 'datastore'
   if (spec === 'kubernetes') return { type: 'kubernetes' };
   if (spec.startsWith('file:')) {
     const dir = spec.slice('file:'.length);
-    if (!dir.startsWith('/')) fail(name, `file datastore needs an absolute directory, got ${JSON.stringify(spec)} (e.g. file:/var/lib/margay/datastore)`);
+    if (!dir.startsWith('/'))
+      fail(
+        name,
+        `file datastore needs an absolute directory, got ${JSON.stringify(spec)} (e.g. file:/var/lib/margay/datastore)`,
+      );
     return { type: 'file', dir };
   }
   return fail(name, `must be "kubernetes" or "file:<absolute dir>", got ${JSON.stringify(spec)}`);
@@ -142,8 +180,15 @@ function parseIpSetting(value: string, method: string, family: IpFamilyNumber): 
     return { autodetect: m };
   }
   const [address, len] = value.split('/');
-  const ok = address !== undefined && isIP(address) === family && (len === undefined || familyIs(parseCidr(value)?.family, family));
-  if (!ok) fail(ipName, `must be an IPv${family} address (optionally with /prefix-length), "autodetect" or "none", got ${JSON.stringify(value)}`);
+  const ok =
+    address !== undefined &&
+    isIP(address) === family &&
+    (len === undefined || familyIs(parseCidr(value)?.family, family));
+  if (!ok)
+    fail(
+      ipName,
+      `must be an IPv${family} address (optionally with /prefix-length), "autodetect" or "none", got ${JSON.stringify(value)}`,
+    );
   return { address: address!, prefixLength: len === undefined ? undefined : Number(len) };
 }
 
@@ -158,7 +203,9 @@ function collect(argv: readonly string[], env: Readonly<Record<string, string | 
       allowPositionals: false,
     }).values;
   } catch (err) {
-    throw new ConfigError('command line', `${(err as Error).message} (margay-node --help lists the flags)`, { cause: err });
+    throw new ConfigError('command line', `${(err as Error).message} (margay-node --help lists the flags)`, {
+      cause: err,
+    });
   }
   const raw: Record<string, string> = {};
   for (const [name, s] of Object.entries(AGENT_SETTINGS) as [SettingName, Setting][]) {
@@ -173,7 +220,10 @@ function collect(argv: readonly string[], env: Readonly<Record<string, string | 
  * Reads flags (argv without node and script) and environment, validates, returns a frozen config.
  * Throws ConfigError naming the setting (flag and env var) and the problem.
  */
-export function loadAgentConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): AgentConfig {
+export function loadAgentConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): AgentConfig {
   const raw = collect(argv, env);
   const r = Raw.safeParse(raw);
   if (!r.success) {
@@ -205,14 +255,17 @@ export function loadAgentConfig(argv: readonly string[], env: Readonly<Record<st
     logLevel: v['log-level'],
     logFormat: v['log-format'],
     defaultPools,
-    datastoreRetry: Object.freeze({ initialMs: Math.min(250, v['datastore-retry-max']), maxMs: v['datastore-retry-max'] }),
+    datastoreRetry: Object.freeze({
+      initialMs: Math.min(250, v['datastore-retry-max']),
+      maxMs: v['datastore-retry-max'],
+    }),
   });
 }
 
 /** `margay-node --help`: every flag, its variable and its default, from the one table. */
 export function agentHelp(): string {
-  const rows = (Object.entries(AGENT_SETTINGS) as [SettingName, Setting][]).map(([name, s]) =>
-    `  --${name.padEnd(22)} ${s.env.padEnd(32)} ${(s.def ?? '(unset)').padEnd(32)} ${s.help}`,
+  const rows = (Object.entries(AGENT_SETTINGS) as [SettingName, Setting][]).map(
+    ([name, s]) => `  --${name.padEnd(22)} ${s.env.padEnd(32)} ${(s.def ?? '(unset)').padEnd(32)} ${s.help}`,
   );
   return [
     'usage: margay-node [--flag value ...]   (each flag also reads its environment variable; a flag wins)',

@@ -27,12 +27,32 @@ export interface DefaultPools {
 }
 
 export const POOL_SETTINGS = {
-  'ipv4pool-cidr': { env: 'MARGAY_IPV4POOL_CIDR', def: '192.168.0.0/16', help: 'default IPv4 pool, created when no IPPool exists' },
-  'ipv4pool-block-size': { env: 'MARGAY_IPV4POOL_BLOCK_SIZE', def: '26', help: `its block prefix length ${rangeOf<readonly number[]>(BLOCK_SIZE_RANGE, 4).join('..')}` },
-  'ipv4pool-nat-outgoing': { env: 'MARGAY_IPV4POOL_NAT_OUTGOING', def: 'true', help: 'masquerade traffic leaving the pool (true|false)' },
+  'ipv4pool-cidr': {
+    env: 'MARGAY_IPV4POOL_CIDR',
+    def: '192.168.0.0/16',
+    help: 'default IPv4 pool, created when no IPPool exists',
+  },
+  'ipv4pool-block-size': {
+    env: 'MARGAY_IPV4POOL_BLOCK_SIZE',
+    def: '26',
+    help: `its block prefix length ${rangeOf<readonly number[]>(BLOCK_SIZE_RANGE, 4).join('..')}`,
+  },
+  'ipv4pool-nat-outgoing': {
+    env: 'MARGAY_IPV4POOL_NAT_OUTGOING',
+    def: 'true',
+    help: 'masquerade traffic leaving the pool (true|false)',
+  },
   'ipv6pool-cidr': { env: 'MARGAY_IPV6POOL_CIDR', def: undefined, help: 'default IPv6 pool (none unless set)' },
-  'ipv6pool-block-size': { env: 'MARGAY_IPV6POOL_BLOCK_SIZE', def: '122', help: `its block prefix length ${rangeOf<readonly number[]>(BLOCK_SIZE_RANGE, 6).join('..')}` },
-  'ipv6pool-nat-outgoing': { env: 'MARGAY_IPV6POOL_NAT_OUTGOING', def: 'false', help: 'masquerade IPv6 traffic leaving the pool (true|false)' },
+  'ipv6pool-block-size': {
+    env: 'MARGAY_IPV6POOL_BLOCK_SIZE',
+    def: '122',
+    help: `its block prefix length ${rangeOf<readonly number[]>(BLOCK_SIZE_RANGE, 6).join('..')}`,
+  },
+  'ipv6pool-nat-outgoing': {
+    env: 'MARGAY_IPV6POOL_NAT_OUTGOING',
+    def: 'false',
+    help: 'masquerade IPv6 traffic leaving the pool (true|false)',
+  },
   'no-default-pools': { env: 'MARGAY_NO_DEFAULT_POOLS', def: 'false', help: 'true: never create default pools' },
 } as const;
 
@@ -58,8 +78,10 @@ function pool(raw: Readonly<Record<string, string>>, family: 4 | 6, fail: Fail):
   const [min, max] = rangeOf(BLOCK_SIZE_RANGE, family) as readonly [number, number];
   const sizeText = raw[sizeName] ?? String(rangeOf(DEFAULT_BLOCK_SIZE, family));
   const blockSize = /^\d+$/.test(sizeText) ? Number(sizeText) : Number.NaN;
-  if (!(blockSize >= min && blockSize <= max)) fail(sizeName, `must be a whole number in ${min}..${max}, got ${JSON.stringify(sizeText)}`);
-  if (c.prefix > blockSize) fail(cidrName, `${c.cidr} is smaller than one /${blockSize} block; use a prefix of /${blockSize} or shorter`);
+  if (!(blockSize >= min && blockSize <= max))
+    fail(sizeName, `must be a whole number in ${min}..${max}, got ${JSON.stringify(sizeText)}`);
+  if (c.prefix > blockSize)
+    fail(cidrName, `${c.cidr} is smaller than one /${blockSize} block; use a prefix of /${blockSize} or shorter`);
   return Object.freeze({
     name: `default-ipv${family}-ippool`,
     cidr: c.cidr,

@@ -8,7 +8,12 @@ import { isIP } from 'node:net';
 import { parseCidr } from '../model/index.js';
 
 export const IP_AUTODETECTION_METHODS = [
-  'first-found', 'can-reach=', 'interface=', 'skip-interface=', 'cidr=', 'kubernetes-internal-ip',
+  'first-found',
+  'can-reach=',
+  'interface=',
+  'skip-interface=',
+  'cidr=',
+  'kubernetes-internal-ip',
 ] as const;
 
 export type IpAutodetection =
@@ -63,10 +68,12 @@ export function parseIpAutodetection(value: string, family: IpFamilyNumber = 4):
     }
     case 'cidr': {
       const cidrs = arg.split(',').filter(Boolean);
-      if (cidrs.length === 0) return `cidr= needs one or more ${fam} CIDRs, e.g. cidr=${family === 4 ? '10.0.0.0/8' : 'fd00::/8'}`;
+      if (cidrs.length === 0)
+        return `cidr= needs one or more ${fam} CIDRs, e.g. cidr=${family === 4 ? '10.0.0.0/8' : 'fd00::/8'}`;
       for (const c of cidrs) {
         const parsed = parseCidr(c);
-        if (!parsed || !familyIs(parsed.family, family)) return `cidr= value ${JSON.stringify(c)} is not an ${fam} CIDR`;
+        if (!parsed || !familyIs(parsed.family, family))
+          return `cidr= value ${JSON.stringify(c)} is not an ${fam} CIDR`;
       }
       return { method: 'cidr', cidrs };
     }

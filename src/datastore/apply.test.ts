@@ -32,7 +32,10 @@ describe('applyManifests', () => {
 
 describe('parseManifests', () => {
   it('ignores empty documents and comments', () => {
-    const { objects, problems } = parseManifests('# c\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n# end\n---\n', 'e.yaml');
+    const { objects, problems } = parseManifests(
+      '# c\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n# end\n---\n',
+      'e.yaml',
+    );
     expect(objects).toHaveLength(1);
     expect(problems).toEqual([]);
   });
@@ -62,13 +65,20 @@ describe('parseManifests', () => {
 
   it('refuses an IP pool overlapping a stored one or another in the same batch, naming both, before writing anything', async () => {
     const store = new MemoryDatastore();
-    const pool = (name: string, cidr: string) => ({ apiVersion: 'margay.dev/v1', kind: 'IPPool', metadata: { name }, spec: { cidr } });
+    const pool = (name: string, cidr: string) => ({
+      apiVersion: 'margay.dev/v1',
+      kind: 'IPPool',
+      metadata: { name },
+      spec: { cidr },
+    });
     await applyManifests(store, [pool('a', '10.0.0.0/16')]);
     await expect(applyManifests(store, [podFixture('ns1', 'x'), pool('b', '10.0.128.0/24')])).rejects.toThrow(
       'invalid IPPool "b": spec.cidr: IPPool "b" (10.0.128.0/24) overlaps IPPool "a" (10.0.0.0/16); pools must not overlap',
     );
     expect(await store.get('Pod', 'x', 'ns1')).toBeUndefined();
-    await expect(applyManifests(store, [pool('c', '10.1.0.0/16'), pool('d', '10.1.2.0/24')])).rejects.toThrow(/IPPool "d" .* overlaps IPPool "c"/);
+    await expect(applyManifests(store, [pool('c', '10.1.0.0/16'), pool('d', '10.1.2.0/24')])).rejects.toThrow(
+      /IPPool "d" .* overlaps IPPool "c"/,
+    );
     // Replacing a pool by name with a changed CIDR is not an overlap with itself.
     expect((await applyManifests(store, [pool('a', '10.0.0.0/17')]))[0]!.action).toBe('configured');
   });

@@ -43,7 +43,9 @@ async function refuseOverlappingPools(store: Datastore, ctx: StoreContext, docs:
   }
   if (pools.length === 0) return;
   const names = new Set(pools.map((p) => p.metadata.name));
-  const stored = (await store.list('IPPool')).items.map((o) => o as unknown as PoolLike).filter((o) => !names.has(o.metadata.name));
+  const stored = (await store.list('IPPool')).items
+    .map((o) => o as unknown as PoolLike)
+    .filter((o) => !names.has(o.metadata.name));
   for (const [i, p] of pools.entries()) {
     const problem = poolOverlapProblem(p, [...stored, ...pools.slice(0, i)]);
     if (problem) throw new ValidationError('IPPool', p.metadata.name, [{ path: 'spec.cidr', message: problem }]);

@@ -38,7 +38,9 @@ export class ChangeFeed {
       if (this.#published < compacted) {
         this.hub.failBehind(
           compacted,
-          new VersionExpiredError(`this process fell behind the change log (at ${this.#published}, history starts after ${compacted}): relist`),
+          new VersionExpiredError(
+            `this process fell behind the change log (at ${this.#published}, history starts after ${compacted}): relist`,
+          ),
         );
         this.#published = compacted;
       }
@@ -68,7 +70,9 @@ export class ChangeFeed {
     try {
       init = this.sql.readTx(() => this.#initial(kind, filter, opts.resourceVersion));
     } catch (err) {
-      init = { error: new DatastoreUnavailableError(`starting a watch of ${kind}: ${(err as Error).message}`, { cause: err }) };
+      init = {
+        error: new DatastoreUnavailableError(`starting a watch of ${kind}: ${(err as Error).message}`, { cause: err }),
+      };
     }
     if ('error' in init) {
       this.hub.fail(watcher, init.error);
@@ -80,7 +84,11 @@ export class ChangeFeed {
     return handle;
   }
 
-  #initial(kind: KindId, filter: ObjectFilter, resourceVersion: string | undefined): { events: WatchEvent[]; fromRev: number } | { error: MargayError } {
+  #initial(
+    kind: KindId,
+    filter: ObjectFilter,
+    resourceVersion: string | undefined,
+  ): { events: WatchEvent[]; fromRev: number } | { error: MargayError } {
     const { revision, compacted } = this.sql.counter();
     const inSync: WatchEvent = { type: 'in-sync', resourceVersion: String(revision) };
     if (resourceVersion === undefined || resourceVersion === '0') {

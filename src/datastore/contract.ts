@@ -27,7 +27,8 @@ export function recordWatch(store: Datastore, kind: KindId, opts: WatchOptions) 
   const until = async (what: string, pred: (evs: readonly WatchEvent[]) => boolean): Promise<void> => {
     const deadline = Date.now() + WAIT_MS;
     while (!pred(events)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; events: ${JSON.stringify(summarize(events))}`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${what}; events: ${JSON.stringify(summarize(events))}`);
       await new Promise((r) => setTimeout(r, 10));
     }
   };
@@ -45,7 +46,10 @@ export function summarize(events: readonly WatchEvent[]): string[] {
 }
 
 const rv = (o: Resource): bigint => BigInt(o.metadata.resourceVersion ?? 'x');
-const withLabels = (o: Resource, labels: Record<string, string>): Resource => ({ ...o, metadata: { ...o.metadata, labels } });
+const withLabels = (o: Resource, labels: Record<string, string>): Resource => ({
+  ...o,
+  metadata: { ...o.metadata, labels },
+});
 
 export function datastoreContract(name: string, make: MakeStore): void {
   describe(`datastore contract: ${name}`, () => {
@@ -80,7 +84,10 @@ export function datastoreContract(name: string, make: MakeStore): void {
       expect(created.metadata.uid).toBeTruthy();
       expect(created.metadata.creationTimestamp).toMatch(/^\d{4}-\d\d-\d\dT/);
       const got = await store.get('Pod', 'a', 'ns1');
-      expect(got?.metadata).toMatchObject({ resourceVersion: created.metadata.resourceVersion, uid: created.metadata.uid });
+      expect(got?.metadata).toMatchObject({
+        resourceVersion: created.metadata.resourceVersion,
+        uid: created.metadata.uid,
+      });
       expect(await store.get('Pod', 'a', 'other')).toBeUndefined();
       expect(await store.get('Pod', 'missing', 'ns1')).toBeUndefined();
       const ns = await store.create(namespaceFixture('ns1'));
@@ -90,7 +97,9 @@ export function datastoreContract(name: string, make: MakeStore): void {
 
     it('create of an existing object fails with AlreadyExistsError', async () => {
       await store.create(podFixture('ns1', 'a'));
-      await expect(store.create(podFixture('ns1', 'a'))).rejects.toMatchObject({ code: 'MGY_DATASTORE_ALREADY_EXISTS' });
+      await expect(store.create(podFixture('ns1', 'a'))).rejects.toMatchObject({
+        code: 'MGY_DATASTORE_ALREADY_EXISTS',
+      });
       await expect(store.create(podFixture('ns2', 'a'))).resolves.toBeTruthy();
     });
 
@@ -143,7 +152,9 @@ export function datastoreContract(name: string, make: MakeStore): void {
       expect(await store.get('Pod', 'a', 'ns1')).toBeUndefined();
       await expect(store.delete('Pod', 'a', 'ns1')).rejects.toMatchObject({ code: 'MGY_DATASTORE_NOT_FOUND' });
       const b2 = await store.update(withLabels(b, { x: 'y' }));
-      await expect(store.delete('Pod', 'b', 'ns1', { resourceVersion: b.metadata.resourceVersion! })).rejects.toMatchObject({
+      await expect(
+        store.delete('Pod', 'b', 'ns1', { resourceVersion: b.metadata.resourceVersion! }),
+      ).rejects.toMatchObject({
         code: 'MGY_DATASTORE_CONFLICT',
       });
       await store.delete('Pod', 'b', 'ns1', { resourceVersion: b2.metadata.resourceVersion! });
@@ -168,7 +179,9 @@ export function datastoreContract(name: string, make: MakeStore): void {
       const live = w.events.slice(3) as Extract<WatchEvent, { object: Resource }>[];
       expect(live[1]!.object.metadata.resourceVersion).toBe(c2.metadata.resourceVersion);
       expect(rv(live[2]!.object)).toBeGreaterThan(rv(c2));
-      expect(live.map((e) => rv(e.object))).toEqual([...live.map((e) => rv(e.object))].sort((x, y) => (x < y ? -1 : 1)));
+      expect(live.map((e) => rv(e.object))).toEqual(
+        [...live.map((e) => rv(e.object))].sort((x, y) => (x < y ? -1 : 1)),
+      );
     });
 
     it("watch resumed from a list's version sees exactly the later changes, in order, once", async () => {

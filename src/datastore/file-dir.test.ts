@@ -34,7 +34,10 @@ afterEach(async () => {
 
 function capturingLogger(): { log: Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
-  const log = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+  const log = pino(
+    { level: 'info' },
+    { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) },
+  );
   return { log, lines };
 }
 
@@ -74,7 +77,8 @@ spec:
   containers: [{ name: main, image: postgres }]
 `;
 
-const NODE = (extra: string) => `apiVersion: v1\nkind: Node\nmetadata:\n  name: node-1\n  labels: {rack: r1}\nspec:\n${extra}`;
+const NODE = (extra: string) =>
+  `apiVersion: v1\nkind: Node\nmetadata:\n  name: node-1\n  labels: {rack: r1}\nspec:\n${extra}`;
 
 describe('FileDatastore: manifest files are desired state', () => {
   it('applies hand-written multi-document files without touching them; API writes create no files', async () => {
@@ -96,8 +100,14 @@ describe('FileDatastore: manifest files are desired state', () => {
     const store = await openStore(dir);
     const w = recordWatch(store, 'Pod', {});
     await w.until('in-sync', (evs) => evs.some((e) => e.type === 'in-sync'));
-    await writeFile(join(dir, 'cluster.yaml'), HAND_WRITTEN.replace('app: web', 'app: changed').split('---\n').slice(0, 2).join('---\n'));
-    await w.until('modify + delete', (evs) => summarize(evs).includes('deleted:team-a/db') && summarize(evs).includes('modified:team-a/web'));
+    await writeFile(
+      join(dir, 'cluster.yaml'),
+      HAND_WRITTEN.replace('app: web', 'app: changed').split('---\n').slice(0, 2).join('---\n'),
+    );
+    await w.until(
+      'modify + delete',
+      (evs) => summarize(evs).includes('deleted:team-a/db') && summarize(evs).includes('modified:team-a/web'),
+    );
     await rm(join(dir, 'cluster.yaml'));
     await w.until('file removal', (evs) => summarize(evs).includes('deleted:team-a/web'));
     expect(await store.get('Namespace', 'team-a')).toBeUndefined();
@@ -112,7 +122,11 @@ describe('FileDatastore: manifest files are desired state', () => {
     // The agent records what it learned (an annotation and a label); the file never set these.
     const v2 = await store.update({
       ...node,
-      metadata: { ...node.metadata, labels: { ...node.metadata.labels, agent: 'yes' }, annotations: { 'margay.dev/bgp': '10.0.0.1' } },
+      metadata: {
+        ...node.metadata,
+        labels: { ...node.metadata.labels, agent: 'yes' },
+        annotations: { 'margay.dev/bgp': '10.0.0.1' },
+      },
       status: { addresses: [{ type: 'InternalIP', address: '10.0.0.1' }] },
     });
     expect(v2.metadata.annotations).toEqual({ 'margay.dev/bgp': '10.0.0.1' });
@@ -137,7 +151,10 @@ describe('FileDatastore: manifest files are desired state', () => {
     await store.delete('Namespace', 'solo');
     await new Promise((r) => setTimeout(r, 150)); // several rescans
     expect(await store.get('Namespace', 'solo')).toBeUndefined();
-    await writeFile(join(dir, 'ns.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: solo\n  labels: {x: y}\n');
+    await writeFile(
+      join(dir, 'ns.yaml'),
+      'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: solo\n  labels: {x: y}\n',
+    );
     await eventually('re-created', () => store.get('Namespace', 'solo'));
   });
 
@@ -145,15 +162,30 @@ describe('FileDatastore: manifest files are desired state', () => {
     const dir = await tempDir();
     const { log, lines } = capturingLogger();
     await writeFile(join(dir, 'good.yaml'), HAND_WRITTEN);
-    await writeFile(join(dir, 'bad.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata: {name: broken, namespace: team-a\nspec: {}\n');
-    await writeFile(join(dir, 'mixed.yml'), 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: fine\n---\napiVersion: v1\nkind: Gizmo\nmetadata:\n  name: what\n');
+    await writeFile(
+      join(dir, 'bad.yaml'),
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: broken, namespace: team-a\nspec: {}\n',
+    );
+    await writeFile(
+      join(dir, 'mixed.yml'),
+      'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: fine\n---\napiVersion: v1\nkind: Gizmo\nmetadata:\n  name: what\n',
+    );
     const store = await openStore(dir, { log });
     const problems = store.problems();
-    expect(problems.find((p) => p.file === 'bad.yaml')).toMatchObject({ line: expect.any(Number), reason: expect.stringMatching(/YAML/) });
-    expect(problems.find((p) => p.file === 'mixed.yml')).toMatchObject({ line: 7, reason: expect.stringMatching(/Gizmo/) });
+    expect(problems.find((p) => p.file === 'bad.yaml')).toMatchObject({
+      line: expect.any(Number),
+      reason: expect.stringMatching(/YAML/),
+    });
+    expect(problems.find((p) => p.file === 'mixed.yml')).toMatchObject({
+      line: 7,
+      reason: expect.stringMatching(/Gizmo/),
+    });
     expect(lines.some((l) => l['msg'] === 'manifest problem: document skipped' && l['file'] === 'bad.yaml')).toBe(true);
     expect((await store.list('Namespace')).items.map((n) => n.metadata.name).sort()).toEqual(['fine', 'team-a']);
-    await writeFile(join(dir, 'bad.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata: {name: broken, namespace: team-a}\nspec: {nodeName: n}\n');
+    await writeFile(
+      join(dir, 'bad.yaml'),
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: broken, namespace: team-a}\nspec: {nodeName: n}\n',
+    );
     await eventually('the fix', () => store.get('Pod', 'broken', 'team-a'));
     expect(store.problems().filter((p) => p.file === 'bad.yaml')).toEqual([]);
   });
@@ -184,11 +216,22 @@ describe('FileDatastore: manifest files are desired state', () => {
   it('rejects annotations over 256 KiB, in a file and through the API, naming the limit', async () => {
     const dir = await tempDir();
     const big = 'x'.repeat(300 * 1024);
-    await writeFile(join(dir, 'big.yaml'), `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: big\n  annotations:\n    a: ${big}\n`);
+    await writeFile(
+      join(dir, 'big.yaml'),
+      `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: big\n  annotations:\n    a: ${big}\n`,
+    );
     const store = await openStore(dir);
-    expect(store.problems()).toEqual([{ file: 'big.yaml', line: expect.any(Number), reason: expect.stringMatching(/262144 bytes \(256 KiB/) }]);
-    const pod: Resource = { ...podFixture('ns1', 'p'), metadata: { name: 'p', namespace: 'ns1', annotations: { a: big } } };
-    await expect(store.create(pod)).rejects.toMatchObject({ code: 'MGY_VALIDATION', message: expect.stringMatching(/256 KiB/) });
+    expect(store.problems()).toEqual([
+      { file: 'big.yaml', line: expect.any(Number), reason: expect.stringMatching(/262144 bytes \(256 KiB/) },
+    ]);
+    const pod: Resource = {
+      ...podFixture('ns1', 'p'),
+      metadata: { name: 'p', namespace: 'ns1', annotations: { a: big } },
+    };
+    await expect(store.create(pod)).rejects.toMatchObject({
+      code: 'MGY_VALIDATION',
+      message: expect.stringMatching(/256 KiB/),
+    });
   });
 
   it('a file stamped in the future is read at once; a file still being written waits to settle', async () => {
@@ -263,9 +306,19 @@ describe('FileDatastore: import of the previous layout', () => {
     expect((await store.list('Pod')).resourceVersion).toBe(rev);
     await expect(stat(join(dir, 'pods'))).resolves.toBeTruthy();
     await expect(stat(join(dir, 'pods', 'ns1', 'api-pod.yaml'))).rejects.toMatchObject({ code: 'ENOENT' });
-    expect(await readFile(join(dir, '.margay', 'imported-v1', 'pods', 'ns1', 'api-pod.yaml'), 'utf8')).toContain('api-pod');
-    expect((await readdir(join(dir, '.margay'))).sort()).toEqual(['imported-v1', 'store.db', 'store.db-shm', 'store.db-wal']);
-    const next = await store.update({ ...api, metadata: { ...api.metadata, resourceVersion: api.metadata.resourceVersion } });
+    expect(await readFile(join(dir, '.margay', 'imported-v1', 'pods', 'ns1', 'api-pod.yaml'), 'utf8')).toContain(
+      'api-pod',
+    );
+    expect((await readdir(join(dir, '.margay'))).sort()).toEqual([
+      'imported-v1',
+      'store.db',
+      'store.db-shm',
+      'store.db-wal',
+    ]);
+    const next = await store.update({
+      ...api,
+      metadata: { ...api.metadata, resourceVersion: api.metadata.resourceVersion },
+    });
     expect(Number(next.metadata.resourceVersion)).toBeGreaterThan(Number(rev));
     // The hand-written file still owns its objects: editing it applies.
     await writeFile(join(dir, 'cluster.yaml'), HAND_WRITTEN.replace('app: web', 'app: web3'));

@@ -8,7 +8,9 @@ describe('replaceDocument', () => {
     expect(countDocuments(TEXT)).toBe(4);
     const out = replaceDocument(TEXT, 2, 'c: 30\n');
     expect(out).toBe('# head\na: 1 # keep\n---\n# second\nb: [1, 2\n---\nc: 30\n...\n---\nd: 4\n');
-    expect(replaceDocument(TEXT, 0, 'a: 2')).toBe('# head\n---\na: 2\n---\n# second\nb: [1, 2\n---\nc: 3\n...\n---\nd: 4\n');
+    expect(replaceDocument(TEXT, 0, 'a: 2')).toBe(
+      '# head\n---\na: 2\n---\n# second\nb: [1, 2\n---\nc: 3\n...\n---\nd: 4\n',
+    );
   });
 
   it('removes a document', () => {

@@ -74,7 +74,13 @@ function withoutManagedMeta(raw: unknown): unknown {
   return { ...r, metadata: meta };
 }
 
-function describeInvalid(err: MargayError, file: string, start: number, doc: Document, lc: LineCounter): ManifestProblem[] {
+function describeInvalid(
+  err: MargayError,
+  file: string,
+  start: number,
+  doc: Document,
+  lc: LineCounter,
+): ManifestProblem[] {
   if (!(err instanceof ValidationError)) return [{ file, line: start, reason: err.message }];
   const what = `${err.kind} ${JSON.stringify(err.objectName)}`;
   return err.issues.map((i) => ({
@@ -86,7 +92,10 @@ function describeInvalid(err: MargayError, file: string, start: number, doc: Doc
 
 /** Line of the node at a validation path ("spec.peers[0].asn", "spec.peers.0.asn"), or of its nearest parent. */
 function lineOfPath(doc: Document, path: string, lc: LineCounter): number | undefined {
-  const segs = path.split(/[.[\]]+/).filter((s) => s !== '').map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+  const segs = path
+    .split(/[.[\]]+/)
+    .filter((s) => s !== '')
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
   for (let n = segs.length; n > 0; n--) {
     const node = doc.getIn(segs.slice(0, n), true) as { range?: [number, number, number] } | undefined;
     if (node?.range) return lc.linePos(node.range[0]).line;

@@ -4,7 +4,16 @@ import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { KindId, Resource } from '../model/index.js';
 import { ConfigError, InvariantError, MargayError } from '../errors.js';
-import type { Datastore, DatastoreStatus, DeleteOptions, ListOptions, ListResult, WatchEvent, WatchHandle, WatchOptions } from './types.js';
+import type {
+  Datastore,
+  DatastoreStatus,
+  DeleteOptions,
+  ListOptions,
+  ListResult,
+  WatchEvent,
+  WatchHandle,
+  WatchOptions,
+} from './types.js';
 import { DatastoreUnavailableError } from './types.js';
 import { checkHistoryWindow, namespaceFor, normalizeResource, storeContext } from './store-state.js';
 import { compileFilter, matchesFilter } from './watch-hub.js';
@@ -232,7 +241,9 @@ export class FileDatastore implements Datastore {
       });
     } catch (err) {
       if (err instanceof MargayError) throw err;
-      throw new DatastoreUnavailableError(`file datastore ${this.#dir}: ${what}: ${(err as Error).message}`, { cause: err });
+      throw new DatastoreUnavailableError(`file datastore ${this.#dir}: ${what}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   };
 
@@ -242,7 +253,9 @@ export class FileDatastore implements Datastore {
       return await withBusyRetry(`file datastore ${this.#dir}: ${what}`, this.#busyMs, fn);
     } catch (err) {
       if (err instanceof MargayError) throw err;
-      throw new DatastoreUnavailableError(`file datastore ${this.#dir}: ${what}: ${(err as Error).message}`, { cause: err });
+      throw new DatastoreUnavailableError(`file datastore ${this.#dir}: ${what}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 
@@ -276,7 +289,8 @@ export class FileDatastore implements Datastore {
     );
     this.#lastUnsettled = r.unsettled;
     for (const [file, problems] of r.problems) {
-      for (const p of problems) this.#log.warn({ file: p.file, line: p.line, reason: p.reason }, 'manifest problem: document skipped');
+      for (const p of problems)
+        this.#log.warn({ file: p.file, line: p.line, reason: p.reason }, 'manifest problem: document skipped');
       if (problems.length === 0) this.#log.info({ file }, 'manifest problems resolved');
     }
     if (r.applied > 0) this.#pump();
@@ -291,7 +305,9 @@ export class FileDatastore implements Datastore {
       this.#fsWatcher = fsWatch(this.#dir, (_ev, name) => {
         if (name === null || !String(name).startsWith('.')) this.#kickSoon();
       });
-      this.#fsWatcher.on('error', (err) => this.#log.warn({ err, dir: this.#dir }, 'fs.watch failed; relying on the periodic rescan'));
+      this.#fsWatcher.on('error', (err) =>
+        this.#log.warn({ err, dir: this.#dir }, 'fs.watch failed; relying on the periodic rescan'),
+      );
     } catch (err) {
       this.#log.warn({ err, dir: this.#dir }, 'fs.watch unavailable; relying on the periodic rescan');
     }
@@ -347,7 +363,9 @@ export class FileDatastore implements Datastore {
       return;
     }
     this.#syncing = this.#syncNow()
-      .catch((err: unknown) => this.#log.warn({ err, dir: this.#dir }, 'applying manifest files failed; retrying on the next scan'))
+      .catch((err: unknown) =>
+        this.#log.warn({ err, dir: this.#dir }, 'applying manifest files failed; retrying on the next scan'),
+      )
       .finally(() => {
         this.#syncing = undefined;
         if (this.#lastUnsettled > 0 && !this.#closed) setTimeout(() => this.#kickSync(), this.#settleMs + 10);
@@ -372,4 +390,3 @@ function identity(path: string): string | undefined {
     return `unreadable:${(err as NodeJS.ErrnoException).code ?? 'error'}`;
   }
 }
-

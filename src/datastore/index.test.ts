@@ -22,11 +22,14 @@ describe('openDatastore', () => {
     }
   });
 
-  it.each(['', 'etcd', 'file:', 'File:/x', 'kubernetes:foo'])('rejects %j with a ConfigError naming it', async (spec) => {
-    const err = await openDatastore(spec, { log: silentLogger() }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).message).toContain(JSON.stringify(spec));
-  });
+  it.each(['', 'etcd', 'file:', 'File:/x', 'kubernetes:foo'])(
+    'rejects %j with a ConfigError naming it',
+    async (spec) => {
+      const err = await openDatastore(spec, { log: silentLogger() }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).message).toContain(JSON.stringify(spec));
+    },
+  );
 });
 
 describe('openDatastore kubernetes', () => {

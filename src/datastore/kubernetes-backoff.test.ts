@@ -13,16 +13,19 @@ describe('Backoff', () => {
 
   it('jitter spreads each delay around its exponential value and never exceeds the cap', () => {
     fc.assert(
-      fc.property(fc.array(fc.double({ min: 0, max: 0.999999, noNaN: true }), { minLength: 1, maxLength: 20 }), (rs) => {
-        let i = 0;
-        const b = new Backoff({ initialMs: 100, maxMs: 5000, factor: 2, jitter: 0.5 }, () => rs[i++ % rs.length]!);
-        for (let n = 0; n < rs.length; n++) {
-          const base = Math.min(5000, 100 * 2 ** n);
-          const d = b.next();
-          expect(d).toBeGreaterThanOrEqual(Math.floor(base * 0.75));
-          expect(d).toBeLessThanOrEqual(Math.min(5000, Math.ceil(base * 1.25)));
-        }
-      }),
+      fc.property(
+        fc.array(fc.double({ min: 0, max: 0.999999, noNaN: true }), { minLength: 1, maxLength: 20 }),
+        (rs) => {
+          let i = 0;
+          const b = new Backoff({ initialMs: 100, maxMs: 5000, factor: 2, jitter: 0.5 }, () => rs[i++ % rs.length]!);
+          for (let n = 0; n < rs.length; n++) {
+            const base = Math.min(5000, 100 * 2 ** n);
+            const d = b.next();
+            expect(d).toBeGreaterThanOrEqual(Math.floor(base * 0.75));
+            expect(d).toBeLessThanOrEqual(Math.min(5000, Math.ceil(base * 1.25)));
+          }
+        },
+      ),
     );
   });
 });

@@ -19,6 +19,14 @@ export const DEFAULT_BACKOFF: BackoffOptions = Object.freeze({ initialMs: 250, m
 
 export class Backoff extends RuntimeBackoff {
   constructor(opts: BackoffOptions = DEFAULT_BACKOFF, random: () => number = Math.random) {
-    super({ initial: opts.initialMs, max: opts.maxMs, factor: opts.factor, jitter: [1 - opts.jitter / 2, 1 + opts.jitter / 2] }, random);
+    super(
+      {
+        initial: opts.initialMs,
+        max: opts.maxMs,
+        factor: opts.factor,
+        jitter: [1 - opts.jitter / 2, 1 + opts.jitter / 2],
+      },
+      random,
+    );
   }
 }

@@ -101,7 +101,9 @@ export class KubeRestClient {
     const headers: Record<string, string> = {
       ...(opts.headers as Record<string, string>),
       Accept: 'application/json',
-      ...(payload !== undefined ? { 'Content-Type': contentType, 'Content-Length': String(Buffer.byteLength(payload)) } : {}),
+      ...(payload !== undefined
+        ? { 'Content-Type': contentType, 'Content-Length': String(Buffer.byteLength(payload)) }
+        : {}),
     };
     const url = new URL(this.server + path);
     const doRequest = url.protocol === 'https:' ? httpsRequest : httpRequest;
@@ -117,7 +119,11 @@ export class KubeRestClient {
             try {
               parsed = JSON.parse(text);
             } catch (err) {
-              reject(new DatastoreUnavailableError(`${this.server} sent malformed JSON for ${method} ${path}`, { cause: err }));
+              reject(
+                new DatastoreUnavailableError(`${this.server} sent malformed JSON for ${method} ${path}`, {
+                  cause: err,
+                }),
+              );
               return;
             }
           }
@@ -153,14 +159,19 @@ export class KubeRestClient {
         return new NotFoundError(kind, name);
       case 409:
         if (reason === 'AlreadyExists') return new AlreadyExistsError(kind, name);
-        return new ConflictError(kind, name, expectedVersion, undefined, { cause: statusCause(res.status, reason, message) });
+        return new ConflictError(kind, name, expectedVersion, undefined, {
+          cause: statusCause(res.status, reason, message),
+        });
       case 410:
         return new VersionExpiredError(`${kind}: ${message || 'resource version expired'}`);
       case 422:
         return new ValidationError(
           kind,
           name,
-          (st.details?.causes ?? [{ field: '', message }]).map((c) => ({ path: c.field ?? '', message: c.message ?? '' })),
+          (st.details?.causes ?? [{ field: '', message }]).map((c) => ({
+            path: c.field ?? '',
+            message: c.message ?? '',
+          })),
         );
       default:
         if (res.status >= 500 || res.status === 429) {

@@ -97,7 +97,8 @@ export class KubeWatch implements WatchHandle {
   start(): this {
     this.#run().catch((err: unknown) => {
       this.#log.error({ err }, 'watch loop crashed');
-      const error = err instanceof MargayError ? err : new DatastoreUnavailableError('watch loop crashed', { cause: err });
+      const error =
+        err instanceof MargayError ? err : new DatastoreUnavailableError('watch loop crashed', { cause: err });
       this.#fail(error);
     });
     return this;
@@ -134,7 +135,9 @@ export class KubeWatch implements WatchHandle {
       }
       if (end.type === 'expired') {
         if (this.#known === undefined) {
-          this.#fail(new VersionExpiredError(`${this.kind} watch from resourceVersion ${this.#lastRv}: ${end.message}; relist`));
+          this.#fail(
+            new VersionExpiredError(`${this.kind} watch from resourceVersion ${this.#lastRv}: ${end.message}; relist`),
+          );
           return;
         }
         this.#log.info({ resourceVersion: this.#lastRv }, 'watch version expired; relisting');
@@ -185,7 +188,8 @@ export class KubeWatch implements WatchHandle {
       seen.add(k);
       const before = known.get(k);
       if (!before) changes.push({ type: 'added', object: o });
-      else if (before.metadata.resourceVersion !== o.metadata.resourceVersion) changes.push({ type: 'modified', object: o });
+      else if (before.metadata.resourceVersion !== o.metadata.resourceVersion)
+        changes.push({ type: 'modified', object: o });
       known.set(k, o);
     }
     for (const [k, o] of known) {
@@ -280,7 +284,11 @@ export class KubeWatch implements WatchHandle {
         try {
           ev = JSON.parse(line) as WireEvent;
         } catch (err) {
-          result = { type: 'failed', error: new DatastoreUnavailableError(`${client.server} sent a malformed watch event`, { cause: err }), fatal: false };
+          result = {
+            type: 'failed',
+            error: new DatastoreUnavailableError(`${client.server} sent a malformed watch event`, { cause: err }),
+            fatal: false,
+          };
           res.destroy();
           return;
         }
@@ -295,7 +303,8 @@ export class KubeWatch implements WatchHandle {
       });
       // readline re-emits the response's errors (a dropped connection: 'aborted'); both are one failure.
       const onError = (err: Error) => {
-        if (result === undefined && !this.#stopped) result = { type: 'failed', error: client.unreachable('GET', path, err), fatal: false };
+        if (result === undefined && !this.#stopped)
+          result = { type: 'failed', error: client.unreachable('GET', path, err), fatal: false };
       };
       res.on('error', onError);
       lines.on('error', onError);
@@ -310,10 +319,15 @@ export class KubeWatch implements WatchHandle {
       (opts) =>
         new Promise<IncomingMessage>((resolve, reject) => {
           const url = new URL(client.server + path);
-          const req = client.rawRequest(url, { ...opts, headers: { ...(opts.headers as Record<string, string>), Accept: 'application/json' } });
+          const req = client.rawRequest(url, {
+            ...opts,
+            headers: { ...(opts.headers as Record<string, string>), Accept: 'application/json' },
+          });
           this.#request = req;
           // No bytes for far longer than the server's timeout: the connection is dead.
-          req.setTimeout((this.deps.watchTimeoutSeconds * 2 + 30) * 1000, () => req.destroy(new Error('watch connection idle')));
+          req.setTimeout((this.deps.watchTimeoutSeconds * 2 + 30) * 1000, () =>
+            req.destroy(new Error('watch connection idle')),
+          );
           req.on('response', resolve);
           req.on('error', (err) => reject(client.unreachable('GET', path, err)));
           if (this.#stopped) req.destroy();
@@ -331,7 +345,9 @@ export class KubeWatch implements WatchHandle {
       try {
         body = JSON.parse(text);
       } catch (err) {
-        const error = new DatastoreUnavailableError(`${this.deps.client.server} refused a watch with malformed JSON`, { cause: err });
+        const error = new DatastoreUnavailableError(`${this.deps.client.server} refused a watch with malformed JSON`, {
+          cause: err,
+        });
         return { type: 'failed', error, fatal: false };
       }
     }
@@ -344,14 +360,26 @@ export class KubeWatch implements WatchHandle {
 
   /** Handles one event; returns how the stream ends if this event ends it. */
   #onWire(ev: WireEvent): StreamEnd | undefined {
-    if (typeof ev !== 'object' || ev === null || typeof ev.object !== 'object' || ev.object === null || !WIRE_TYPES.has(ev.type)) {
-      const error = new DatastoreUnavailableError(`${this.deps.client.server} sent a malformed watch event: ${JSON.stringify(ev).slice(0, 200)}`);
+    if (
+      typeof ev !== 'object' ||
+      ev === null ||
+      typeof ev.object !== 'object' ||
+      ev.object === null ||
+      !WIRE_TYPES.has(ev.type)
+    ) {
+      const error = new DatastoreUnavailableError(
+        `${this.deps.client.server} sent a malformed watch event: ${JSON.stringify(ev).slice(0, 200)}`,
+      );
       return { type: 'failed', error, fatal: false };
     }
     if (ev.type === 'ERROR') {
       const st = ev.object as ApiStatus;
       if (st.code === 410) return { type: 'expired', message: st.message ?? 'Expired' };
-      return { type: 'failed', error: this.deps.client.errorFor({ status: st.code ?? 500, body: st }, this.kind, '(watch)'), fatal: false };
+      return {
+        type: 'failed',
+        error: this.deps.client.errorFor({ status: st.code ?? 500, body: st }, this.kind, '(watch)'),
+        fatal: false,
+      };
     }
     const meta = (ev.object.metadata ?? {}) as { resourceVersion?: string };
     if (meta.resourceVersion) this.#lastRv = meta.resourceVersion;
@@ -380,7 +408,8 @@ export class KubeWatch implements WatchHandle {
     // consumer saw, stamped with the version of this change (versions only move forward).
     const known = this.#known?.get(key);
     const rv = r.object.metadata.resourceVersion;
-    const last = r.ok || !known ? r.object : { ...known, metadata: { ...known.metadata, ...(rv ? { resourceVersion: rv } : {}) } };
+    const last =
+      r.ok || !known ? r.object : { ...known, metadata: { ...known.metadata, ...(rv ? { resourceVersion: rv } : {}) } };
     if (type === 'DELETED') {
       this.#known?.delete(key);
       this.#invalid.delete(key);
@@ -388,7 +417,10 @@ export class KubeWatch implements WatchHandle {
       return;
     }
     if (!r.ok) {
-      this.#log.warn({ err: r.error, name: r.object.metadata.name, ns: r.object.metadata.namespace }, 'invalid object treated as absent');
+      this.#log.warn(
+        { err: r.error, name: r.object.metadata.name, ns: r.object.metadata.namespace },
+        'invalid object treated as absent',
+      );
       this.#known?.delete(key);
       this.#invalid.add(key);
       if (had && type === 'MODIFIED') this.#emit({ type: 'deleted', object: last });

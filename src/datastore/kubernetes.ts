@@ -18,7 +18,14 @@ import { ConfigError, MargayError, ValidationError } from '../errors.js';
 import { validateResource } from '../model/index.js';
 import { KINDS, MARGAY_GROUP, kindFor, type KindId, type Resource } from '../model/index.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './kubernetes-backoff.js';
-import { KubeRestClient, KubernetesApiError, kindInfo, queryString, resourcePath, type ApiResponse } from './kubernetes-rest.js';
+import {
+  KubeRestClient,
+  KubernetesApiError,
+  kindInfo,
+  queryString,
+  resourcePath,
+  type ApiResponse,
+} from './kubernetes-rest.js';
 import { KubeWatch, type ReadResult } from './kubernetes-watch.js';
 import {
   ConflictError,
@@ -54,7 +61,9 @@ export async function openKubernetesDatastore(opts: KubernetesDatastoreOptions):
     if (opts.kubeconfig !== undefined) kc.loadFromFile(opts.kubeconfig);
     else kc.loadFromDefault();
   } catch (err) {
-    throw new ConfigError(opts.kubeconfig ?? 'kubeconfig', `cannot load kubeconfig: ${(err as Error).message}`, { cause: err });
+    throw new ConfigError(opts.kubeconfig ?? 'kubeconfig', `cannot load kubeconfig: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   const store = new KubernetesDatastore(kc, opts);
   await store.probe();
@@ -91,7 +100,9 @@ export class KubernetesDatastore implements Datastore {
     if (version.status !== 200) throw this.#client.errorFor(version, 'Namespace', '/version');
     const groups = await this.#client.send('GET', '/apis/margay.dev/v1');
     const served = new Set(
-      groups.status === 200 ? ((groups.body as { resources?: { name: string }[] }).resources ?? []).map((r) => r.name) : [],
+      groups.status === 200
+        ? ((groups.body as { resources?: { name: string }[] }).resources ?? []).map((r) => r.name)
+        : [],
     );
     const missing = Object.values(KINDS).filter((k) => k.group === MARGAY_GROUP && !served.has(k.plural));
     if (missing.length > 0) {
@@ -113,7 +124,10 @@ export class KubernetesDatastore implements Datastore {
       items: (body.items ?? []).flatMap((raw) => {
         const r = this.#read(kind, raw);
         if (r.ok) return [r.object];
-        this.#log.warn({ err: r.error, kind, name: r.object.metadata.name, ns: r.object.metadata.namespace }, 'invalid object skipped');
+        this.#log.warn(
+          { err: r.error, kind, name: r.object.metadata.name, ns: r.object.metadata.namespace },
+          'invalid object skipped',
+        );
         return [];
       }),
       resourceVersion: body.metadata?.resourceVersion ?? '',
@@ -133,7 +147,10 @@ export class KubernetesDatastore implements Datastore {
     this.#checkOpen();
     const { kind, object } = this.#prepare(obj);
     const { resourceVersion: _rv, ...meta } = object.metadata;
-    const res = await this.#client.send('POST', resourcePath(kindInfo(kind), meta.namespace), { ...object, metadata: meta });
+    const res = await this.#client.send('POST', resourcePath(kindInfo(kind), meta.namespace), {
+      ...object,
+      metadata: meta,
+    });
     if (res.status !== 200 && res.status !== 201) {
       throw this.#client.errorFor(res, kind, displayName(meta.name, meta.namespace));
     }
@@ -266,7 +283,12 @@ export class KubernetesDatastore implements Datastore {
     if (!o || typeof o !== 'object' || !o.metadata || typeof o.metadata.name !== 'string') {
       throw new DatastoreUnavailableError(`${this.#client.server} returned a ${info.kind} without metadata.name`);
     }
-    return { ...o, apiVersion: o.apiVersion ?? info.apiVersion, kind: o.kind ?? info.kind, metadata: o.metadata } as Resource;
+    return {
+      ...o,
+      apiVersion: o.apiVersion ?? info.apiVersion,
+      kind: o.kind ?? info.kind,
+      metadata: o.metadata,
+    } as Resource;
   }
 
   /** A 409 Conflict becomes ConflictError carrying the stored version (read back); anything else maps as usual. */
@@ -280,7 +302,9 @@ export class KubernetesDatastore implements Datastore {
     const err = this.#client.errorFor(res, kind, displayName(name, namespace), expected);
     if (!(err instanceof ConflictError)) return err;
     const current = await this.get(kind, name, namespace);
-    return new ConflictError(kind, displayName(name, namespace), expected, current?.metadata.resourceVersion, { cause: err });
+    return new ConflictError(kind, displayName(name, namespace), expected, current?.metadata.resourceVersion, {
+      cause: err,
+    });
   }
 
   #collectionError(res: ApiResponse, kind: KindId, path: string): MargayError {
@@ -290,7 +314,8 @@ export class KubernetesDatastore implements Datastore {
         this.#client.server,
         404,
         'NotFound',
-        `${path} is not served` + (info.group === MARGAY_GROUP ? ' (is its CRD installed? kubectl apply -f deploy/crds/)' : ''),
+        `${path} is not served` +
+          (info.group === MARGAY_GROUP ? ' (is its CRD installed? kubectl apply -f deploy/crds/)' : ''),
       );
     }
     return this.#client.errorFor(res, kind, path);

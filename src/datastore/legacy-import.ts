@@ -58,7 +58,9 @@ export async function importLegacyIndex(
       await rename(join(dir, rel), to);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // moved by an earlier, interrupted open
-      throw new DatastoreUnavailableError(`importing the old file datastore: cannot move ${rel} to ${to}`, { cause: err });
+      throw new DatastoreUnavailableError(`importing the old file datastore: cannot move ${rel} to ${to}`, {
+        cause: err,
+      });
     }
   }
   for (const name of await readdir(join(dir, '.margay'))) {
@@ -68,7 +70,10 @@ export async function importLegacyIndex(
       });
     }
   }
-  log.info({ objects: Object.keys(db.objects).length, moved: planned.moves.length, backup }, 'imported the previous file datastore index');
+  log.info(
+    { objects: Object.keys(db.objects).length, moved: planned.moves.length, backup },
+    'imported the previous file datastore index',
+  );
 }
 
 /** Which source files are the old backend's one-object-per-file API layout (moved aside). */

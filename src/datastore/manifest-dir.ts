@@ -33,7 +33,13 @@ export interface ScannedFile {
 
 const statKey = (s: BigIntStats): string => `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
 
-function typeName(s: { isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean; isDirectory(): boolean }): string {
+function typeName(s: {
+  isFIFO(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+  isSocket(): boolean;
+  isDirectory(): boolean;
+}): string {
   if (s.isFIFO()) return 'a FIFO';
   if (s.isCharacterDevice()) return 'a character device';
   if (s.isBlockDevice()) return 'a block device';
@@ -58,7 +64,11 @@ export async function scanManifestDir(root: string): Promise<Map<string, Scanned
       if (dir === root) throw err; // the directory itself unreadable: the caller reports it
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return; // removed or replaced while scanning
-      out.set(rel(dir), { rel: rel(dir), key: `err:${code}`, problem: `cannot list directory: ${code ?? String(err)}` });
+      out.set(rel(dir), {
+        rel: rel(dir),
+        key: `err:${code}`,
+        problem: `cannot list directory: ${code ?? String(err)}`,
+      });
       return;
     }
     for (const e of entries) {
@@ -88,7 +98,9 @@ export function examine(abs: string, rel: string, realRoot: string): ScannedFile
   if (!l) return undefined;
   if (l.isFile()) {
     const key = statKey(l);
-    return l.size > BigInt(MAX_MANIFEST_BYTES) ? { rel, key, problem: tooBig(l.size) } : { rel, key, target: abs, targetKey: key };
+    return l.size > BigInt(MAX_MANIFEST_BYTES)
+      ? { rel, key, problem: tooBig(l.size) }
+      : { rel, key, target: abs, targetKey: key };
   }
   if (!l.isSymbolicLink()) return { rel, key: statKey(l), problem: `is ${typeName(l)}: not read` };
   const linkKey = statKey(l);
@@ -97,11 +109,20 @@ export function examine(abs: string, rel: string, realRoot: string): ScannedFile
     real = realpathSync(abs);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ELOOP' ? 'symlink loop (ELOOP)' : code === 'ENOENT' ? 'dangling symlink (target missing)' : `unresolvable symlink (${code ?? String(err)})`;
+    const why =
+      code === 'ELOOP'
+        ? 'symlink loop (ELOOP)'
+        : code === 'ENOENT'
+          ? 'dangling symlink (target missing)'
+          : `unresolvable symlink (${code ?? String(err)})`;
     return { rel, key: `${linkKey}>${code}`, problem: `${why}: not read` };
   }
   if (!real.startsWith(realRoot + sep)) {
-    return { rel, key: `${linkKey}>${real}`, problem: `symlink to ${real}, outside the datastore directory: not followed` };
+    return {
+      rel,
+      key: `${linkKey}>${real}`,
+      problem: `symlink to ${real}, outside the datastore directory: not followed`,
+    };
   }
   const t = statSync(real, { bigint: true, throwIfNoEntry: false });
   if (!t) return { rel, key: `${linkKey}>gone`, problem: 'dangling symlink (target missing): not read' };
@@ -118,7 +139,12 @@ export type ReadOutcome = { readonly text: string } | { readonly problem: string
  * `settleMs` ago, or changed while read (people and tools write files in place; a half-written
  * multi-document file can parse cleanly with documents missing). `now` is ms since the epoch.
  */
-export async function readManifest(target: string, targetKey: string, settleMs: number, now: number): Promise<ReadOutcome> {
+export async function readManifest(
+  target: string,
+  targetKey: string,
+  settleMs: number,
+  now: number,
+): Promise<ReadOutcome> {
   let fh;
   try {
     fh = await open(target, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -135,7 +161,8 @@ export async function readManifest(target: string, targetKey: string, settleMs: 
     if (statKey(before) !== targetKey) return 'unsettled'; // not the file vetted by the scan: look again
     const nowNs = BigInt(now) * 1_000_000n;
     // A time far in the future is a skewed stamp (`cp -p`, `touch -d`), not a write in progress.
-    if (before.mtimeNs > nowNs - BigInt(settleMs) * 1_000_000n && before.mtimeNs <= nowNs + 1_000_000_000n) return 'unsettled';
+    if (before.mtimeNs > nowNs - BigInt(settleMs) * 1_000_000n && before.mtimeNs <= nowNs + 1_000_000_000n)
+      return 'unsettled';
     // One byte more than fstat says: a file that grows while read is caught, never read past the limit.
     const buf = Buffer.alloc(Number(before.size) + 1);
     let n = 0;

@@ -74,7 +74,11 @@ export async function syncManifests(deps: SyncDeps, now: () => number): Promise<
   for (const f of [...onDisk.values()].sort((a, b) => (a.rel < b.rel ? -1 : 1))) {
     if (known.get(f.rel)?.stat === f.key) continue;
     if (f.problem !== undefined || !f.target || !f.targetKey) {
-      parsed.push({ file: f, docs: [], problems: [{ file: f.rel, line: 1, reason: f.problem ?? 'not a regular file' }] });
+      parsed.push({
+        file: f,
+        docs: [],
+        problems: [{ file: f.rel, line: 1, reason: f.problem ?? 'not a regular file' }],
+      });
       continue;
     }
     const read = await readManifest(f.target, f.targetKey, deps.settleMs, now());
@@ -107,7 +111,8 @@ export async function syncManifests(deps: SyncDeps, now: () => number): Promise<
     for (const rel of removed) {
       if (lstatSync(join(deps.dir, rel), { throwIfNoEntry: false })) continue; // back meanwhile: next scan
       if (!deps.sql.st.getFile.get(rel)) continue; // another process removed it already
-      for (const row of deps.sql.st.ownedBy.all(rel) as unknown as ObjectRow[]) changes.push(deps.objects.remove(row.kind as KindId, row));
+      for (const row of deps.sql.st.ownedBy.all(rel) as unknown as ObjectRow[])
+        changes.push(deps.objects.remove(row.kind as KindId, row));
       deps.sql.st.deleteFile.run(rel);
       problems.set(rel, []);
       applied++;
@@ -137,13 +142,21 @@ function applyFile(deps: SyncDeps, p: Parsed, changes: JournalEntry[]): Manifest
     const key = objectKey(d.info.id, name, namespace);
     const first = seen.get(key);
     if (first !== undefined) {
-      problems.push({ file: rel, line: d.line, reason: `duplicate: ${key} is defined twice in this file (first at line ${first}); this one is ignored` });
+      problems.push({
+        file: rel,
+        line: d.line,
+        reason: `duplicate: ${key} is defined twice in this file (first at line ${first}); this one is ignored`,
+      });
       continue;
     }
     seen.set(key, d.line);
     const row = deps.objects.row(d.info.id, name, namespace);
     if (row?.source && row.source !== rel) {
-      problems.push({ file: rel, line: d.line, reason: `duplicate: ${key} is already defined in ${row.source}; ignored here` });
+      problems.push({
+        file: rel,
+        line: d.line,
+        reason: `duplicate: ${key} is already defined in ${row.source}; ignored here`,
+      });
       continue;
     }
     let object: Resource = d.object;
@@ -155,7 +168,11 @@ function applyFile(deps: SyncDeps, p: Parsed, changes: JournalEntry[]): Manifest
         object = deps.normalize(merged).object;
       } catch (err) {
         if (!(err instanceof MargayError)) throw err;
-        problems.push({ file: rel, line: d.line, reason: `merged with the stored ${key}, it is invalid: ${err.message}` });
+        problems.push({
+          file: rel,
+          line: d.line,
+          reason: `merged with the stored ${key}, it is invalid: ${err.message}`,
+        });
         continue;
       }
     }
@@ -164,7 +181,8 @@ function applyFile(deps: SyncDeps, p: Parsed, changes: JournalEntry[]): Manifest
   }
   if (problems.length === 0) {
     for (const row of deps.sql.st.ownedBy.all(rel) as unknown as ObjectRow[]) {
-      if (!seen.has(objectKey(row.kind as KindId, row.name, row.ns || undefined))) changes.push(deps.objects.remove(row.kind as KindId, row));
+      if (!seen.has(objectKey(row.kind as KindId, row.name, row.ns || undefined)))
+        changes.push(deps.objects.remove(row.kind as KindId, row));
     }
   }
   return problems;

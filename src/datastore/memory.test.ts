@@ -65,8 +65,11 @@ describe('MemoryDatastore', () => {
     await store.create(podFixture('ns1', 'b'));
     await store.delete('Pod', 'b', 'ns1');
     const events = await collect(store, { resourceVersion: '0' });
-    expect(events.map((e) => (e.type === 'added' ? `added:${e.object.metadata.name}:${e.object.metadata.labels!['i']}` : e.type)))
-      .toEqual(['added:a:3', 'in-sync']);
+    expect(
+      events.map((e) =>
+        e.type === 'added' ? `added:${e.object.metadata.name}:${e.object.metadata.labels!['i']}` : e.type,
+      ),
+    ).toEqual(['added:a:3', 'in-sync']);
   });
 
   it('watch from a version newer than the store fails (it would silently skip every change up to it)', async () => {
@@ -97,7 +100,7 @@ describe('MemoryDatastore', () => {
     await expect(store.list('Pod')).rejects.toMatchObject({ code: 'MGY_DATASTORE_UNAVAILABLE' });
   });
 
-  it('a deletion carries the last state at the deletion\'s version, and reaches a label-filtered watch', async () => {
+  it("a deletion carries the last state at the deletion's version, and reaches a label-filtered watch", async () => {
     const store = new MemoryDatastore();
     const a = await store.create(podFixture('ns1', 'a', { app: 'web' }));
     const a2 = await store.update({ ...a, metadata: { ...a.metadata, annotations: { last: 'yes' } } });
@@ -126,9 +129,17 @@ describe('MemoryDatastore', () => {
     // Five changes (revisions 1..5), three kept (3, 4, 5): resuming after 2 needs exactly those.
     const fromOldest = await collect(store, { resourceVersion: versions[1]! });
     expect(fromOldest.map((e) => (e.type === 'modified' ? e.object.metadata.resourceVersion : e.type))).toEqual([
-      versions[2], versions[3], versions[4], 'in-sync',
+      versions[2],
+      versions[3],
+      versions[4],
+      'in-sync',
     ]);
     const tooOld = await collect(store, { resourceVersion: versions[0]! });
-    expect(tooOld).toEqual([expect.objectContaining({ type: 'error', error: expect.objectContaining({ code: 'MGY_DATASTORE_VERSION_EXPIRED' }) })]);
+    expect(tooOld).toEqual([
+      expect.objectContaining({
+        type: 'error',
+        error: expect.objectContaining({ code: 'MGY_DATASTORE_VERSION_EXPIRED' }),
+      }),
+    ]);
   });
 });

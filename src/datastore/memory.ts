@@ -1,6 +1,14 @@
 import type { KindId, Resource } from '../model/index.js';
 import { validateResource } from '../model/index.js';
-import type { Datastore, DeleteOptions, ListOptions, ListResult, WatchEvent, WatchHandle, WatchOptions } from './types.js';
+import type {
+  Datastore,
+  DeleteOptions,
+  ListOptions,
+  ListResult,
+  WatchEvent,
+  WatchHandle,
+  WatchOptions,
+} from './types.js';
 import { DatastoreUnavailableError } from './types.js';
 import { checkHistoryWindow, emptySnapshot, storeContext, StoreState, type StoreContext } from './store-state.js';
 import { compileFilter, matchesFilter, startWatch, WatchHub } from './watch-hub.js';
@@ -29,7 +37,11 @@ export class MemoryDatastore implements Datastore {
   #closed = false;
 
   constructor(opts: MemoryDatastoreOptions = {}) {
-    this.#state = new StoreState(emptySnapshot(), defaultStoreContext(opts.validate), checkHistoryWindow(opts.historyWindow));
+    this.#state = new StoreState(
+      emptySnapshot(),
+      defaultStoreContext(opts.validate),
+      checkHistoryWindow(opts.historyWindow),
+    );
   }
 
   async list(kind: KindId, opts?: ListOptions): Promise<ListResult> {

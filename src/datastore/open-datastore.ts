@@ -26,7 +26,8 @@ export async function openDatastore(spec: string, deps: OpenDatastoreDeps): Prom
   }
   if (s.startsWith('file:')) {
     const dir = s.slice('file:'.length);
-    if (dir === '') throw new ConfigError('datastore', `${JSON.stringify(spec)}: file: needs a directory, e.g. file:/var/lib/margay`);
+    if (dir === '')
+      throw new ConfigError('datastore', `${JSON.stringify(spec)}: file: needs a directory, e.g. file:/var/lib/margay`);
     const { FileDatastore } = await import('./file.js');
     return FileDatastore.open({
       dir,
@@ -36,12 +37,18 @@ export async function openDatastore(spec: string, deps: OpenDatastoreDeps): Prom
   }
   if (s === 'kubernetes') {
     // Loaded lazily: only the kubernetes backend pulls in @kubernetes/client-node.
-    const [{ openKubernetesDatastore }, { validateResource }] = await Promise.all([import('./kubernetes.js'), import('../model/index.js')]);
+    const [{ openKubernetesDatastore }, { validateResource }] = await Promise.all([
+      import('./kubernetes.js'),
+      import('../model/index.js'),
+    ]);
     return openKubernetesDatastore({
       log: deps.log.child({ component: 'datastore', backend: 'kubernetes' }),
       validate: validateResource,
       ...(deps.kubeconfig !== undefined ? { kubeconfig: deps.kubeconfig } : {}),
     });
   }
-  throw new ConfigError('datastore', `unknown datastore ${JSON.stringify(spec)}: expected memory, file:<dir> or kubernetes`);
+  throw new ConfigError(
+    'datastore',
+    `unknown datastore ${JSON.stringify(spec)}: expected memory, file:<dir> or kubernetes`,
+  );
 }

@@ -186,12 +186,19 @@ export class SqliteDb {
         s.exec('BEGIN IMMEDIATE');
         try {
           s.exec(SCHEMA);
-          const schema = s.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as { value: string } | undefined;
+          const schema = s.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as
+            | { value: string }
+            | undefined;
           if (schema && schema.value !== SCHEMA_VERSION) {
-            throw new DatastoreUnavailableError(`${path} has schema ${schema.value}; this margay reads ${SCHEMA_VERSION}`);
+            throw new DatastoreUnavailableError(
+              `${path} has schema ${schema.value}; this margay reads ${SCHEMA_VERSION}`,
+            );
           }
           if (!schema) {
-            s.prepare("INSERT INTO meta (key, value) VALUES ('schema', ?), ('epoch', ?)").run(SCHEMA_VERSION, randomUUID());
+            s.prepare("INSERT INTO meta (key, value) VALUES ('schema', ?), ('epoch', ?)").run(
+              SCHEMA_VERSION,
+              randomUUID(),
+            );
           }
           s.exec('COMMIT');
         } catch (err) {

@@ -1,7 +1,14 @@
 import type { KindId, KindInfo, Resource } from '../model/index.js';
 import { ValidationError } from '../errors.js';
 import { AlreadyExistsError, ConflictError, NotFoundError } from './types.js';
-import { displayName, namespaceFor, sameContent, type ChangeType, type JournalEntry, type StoreContext } from './store-state.js';
+import {
+  displayName,
+  namespaceFor,
+  sameContent,
+  type ChangeType,
+  type JournalEntry,
+  type StoreContext,
+} from './store-state.js';
 import type { ChangeRow, ObjectRow, SqliteDb } from './sqlite-db.js';
 
 /**
@@ -41,7 +48,9 @@ export class ObjectTable {
 
   /** Stored bodies (JSON) of one kind, optionally one namespace. */
   bodies(kind: KindId, namespace: string | undefined): string[] {
-    const rows = (namespace === undefined ? this.sql.st.listKind.all(kind) : this.sql.st.listKindNs.all(kind, namespace)) as {
+    const rows = (
+      namespace === undefined ? this.sql.st.listKind.all(kind) : this.sql.st.listKindNs.all(kind, namespace)
+    ) as {
       body: string;
     }[];
     return rows.map((r) => r.body);
@@ -49,7 +58,8 @@ export class ObjectTable {
 
   /** The same, one at a time (a large list never holds every JSON text at once). */
   *iterateBodies(kind: KindId, namespace: string | undefined): Generator<string> {
-    const it = namespace === undefined ? this.sql.st.listKind.iterate(kind) : this.sql.st.listKindNs.iterate(kind, namespace);
+    const it =
+      namespace === undefined ? this.sql.st.listKind.iterate(kind) : this.sql.st.listKindNs.iterate(kind, namespace);
     for (const r of it) yield (r as { body: string }).body;
   }
 
@@ -103,7 +113,12 @@ export class ObjectTable {
    * manifest file's three-way merge). Unchanged content only records the owner. Returns the change,
    * or undefined when the content was unchanged.
    */
-  putChecked(info: KindInfo, object: Resource, current: ObjectRow | undefined, owner: OwnerInfo): JournalEntry | undefined {
+  putChecked(
+    info: KindInfo,
+    object: Resource,
+    current: ObjectRow | undefined,
+    owner: OwnerInfo,
+  ): JournalEntry | undefined {
     if (current && sameContent(JSON.parse(current.body) as Resource, object)) {
       this.sql.st.setOwner.run(owner.source ?? null, ownerApplied(owner), current.kind, current.ns, current.name);
       return undefined;
@@ -124,7 +139,12 @@ export class ObjectTable {
         ...object.metadata,
         resourceVersion: String(rev),
         uid: prev?.metadata.uid ?? this.ctx.newUid(),
-        creationTimestamp: prev?.metadata.creationTimestamp ?? this.ctx.now().toISOString().replace(/\.\d+Z$/, 'Z'),
+        creationTimestamp:
+          prev?.metadata.creationTimestamp ??
+          this.ctx
+            .now()
+            .toISOString()
+            .replace(/\.\d+Z$/, 'Z'),
       },
     };
     const body = JSON.stringify(stored);
@@ -137,7 +157,10 @@ export class ObjectTable {
       this.sql.st.insertObject.run(kind, ns, name, rev, body, owner?.source ?? null, ownerApplied(owner));
     }
     const type: ChangeType = prev ? 'modified' : 'added';
-    return this.#log({ rev, type, kind, object: stored, ...(prev ? { prevLabels: prev.metadata.labels ?? {} } : {}) }, body);
+    return this.#log(
+      { rev, type, kind, object: stored, ...(prev ? { prevLabels: prev.metadata.labels ?? {} } : {}) },
+      body,
+    );
   }
 
   /** The counter as read in this transaction (read once per write; #log writes it back). */

@@ -111,13 +111,20 @@ export function normalizeResource(raw: unknown, ctx: StoreContext): { info: Kind
 /** Kubernetes' limit on the total size of an object's annotations (keys + values, bytes). */
 export const MAX_ANNOTATIONS_BYTES = 256 * 1024;
 
-function checkAnnotationSize(kind: string, name: string, annotations: Readonly<Record<string, string>> | undefined): void {
+function checkAnnotationSize(
+  kind: string,
+  name: string,
+  annotations: Readonly<Record<string, string>> | undefined,
+): void {
   if (!annotations) return;
   let total = 0;
   for (const [k, v] of Object.entries(annotations)) total += Buffer.byteLength(k) + Buffer.byteLength(String(v));
   if (total > MAX_ANNOTATIONS_BYTES) {
     throw new ValidationError(kind, name, [
-      { path: 'metadata.annotations', message: `total size ${total} bytes exceeds the limit of ${MAX_ANNOTATIONS_BYTES} bytes (256 KiB, as in Kubernetes)` },
+      {
+        path: 'metadata.annotations',
+        message: `total size ${total} bytes exceeds the limit of ${MAX_ANNOTATIONS_BYTES} bytes (256 KiB, as in Kubernetes)`,
+      },
     ]);
   }
 }
@@ -147,7 +154,9 @@ export function sameContent(a: Resource, b: Resource): boolean {
 function canonicalJson(v: unknown): string {
   return JSON.stringify(v, (_k, val: unknown) =>
     val && typeof val === 'object' && !Array.isArray(val)
-      ? Object.fromEntries(Object.entries(val as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
+      ? Object.fromEntries(
+          Object.entries(val as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)),
+        )
       : val,
   );
 }
@@ -217,7 +226,12 @@ export class StoreState {
     const stored = withMeta(object, {
       resourceVersion: String(rev),
       uid: current?.metadata.uid ?? this.ctx.newUid(),
-      creationTimestamp: current?.metadata.creationTimestamp ?? this.ctx.now().toISOString().replace(/\.\d+Z$/, 'Z'),
+      creationTimestamp:
+        current?.metadata.creationTimestamp ??
+        this.ctx
+          .now()
+          .toISOString()
+          .replace(/\.\d+Z$/, 'Z'),
     });
     this.snap.objects[objectKey(kind, stored.metadata.name, stored.metadata.namespace)] = { kind, object: stored };
     const entry: JournalEntry = current

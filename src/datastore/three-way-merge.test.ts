@@ -5,7 +5,10 @@ describe('threeWayMerge', () => {
   it('file fields win, fields the file dropped are removed, API-only fields survive', () => {
     const last = { spec: { a: 1, b: 2, list: [1, 2] }, metadata: { labels: { x: '1' } } };
     const desired = { spec: { a: 10, list: [3] }, metadata: { labels: { x: '1' } } };
-    const live = { spec: { a: 1, b: 2, bgp: { asn: 64512 }, list: [1, 2, 9] }, metadata: { labels: { x: '1', api: 'y' } } };
+    const live = {
+      spec: { a: 1, b: 2, bgp: { asn: 64512 }, list: [1, 2, 9] },
+      metadata: { labels: { x: '1', api: 'y' } },
+    };
     expect(threeWayMerge(last, desired, live)).toEqual({
       spec: { a: 10, bgp: { asn: 64512 }, list: [3] },
       metadata: { labels: { x: '1', api: 'y' } },
@@ -21,6 +24,8 @@ describe('threeWayMerge', () => {
     const out = threeWayMerge({ spec: { a: { deep: 1 } } }, { spec: { a: 'flat' } }, live);
     expect(out).toEqual({ spec: { a: 'flat' } });
     expect(live).toEqual({ spec: { a: { deep: 1 } } });
-    expect(threeWayMerge({ spec: { a: 'flat' } }, { spec: { a: { deep: 2 } } }, { spec: { a: 'flat' } })).toEqual({ spec: { a: { deep: 2 } } });
+    expect(threeWayMerge({ spec: { a: 'flat' } }, { spec: { a: { deep: 2 } } }, { spec: { a: 'flat' } })).toEqual({
+      spec: { a: { deep: 2 } },
+    });
   });
 });

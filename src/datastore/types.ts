@@ -94,14 +94,22 @@ export class ConflictError extends MargayError {
 
 export class NotFoundError extends MargayError {
   readonly code = 'MGY_DATASTORE_NOT_FOUND';
-  constructor(readonly kind: KindId, readonly objectName: string, options?: ErrorOptions) {
+  constructor(
+    readonly kind: KindId,
+    readonly objectName: string,
+    options?: ErrorOptions,
+  ) {
     super(`${kind} ${objectName} not found`, options);
   }
 }
 
 export class AlreadyExistsError extends MargayError {
   readonly code = 'MGY_DATASTORE_ALREADY_EXISTS';
-  constructor(readonly kind: KindId, readonly objectName: string, options?: ErrorOptions) {
+  constructor(
+    readonly kind: KindId,
+    readonly objectName: string,
+    options?: ErrorOptions,
+  ) {
     super(`${kind} ${objectName} already exists`, options);
   }
 }

@@ -62,8 +62,21 @@ export class WatchHub {
   readonly #watchers = new Set<Watcher>();
 
   /** Registers a pending watcher; `start` it with its initial events. */
-  create(kind: KindId, filter: ObjectFilter, onEvent: (ev: WatchEvent) => void): { handle: WatchHandle; watcher: Watcher } {
-    const w: Watcher = { kind, filter, onEvent, fromRev: 0, started: false, stopped: false, queue: [], scheduled: false };
+  create(
+    kind: KindId,
+    filter: ObjectFilter,
+    onEvent: (ev: WatchEvent) => void,
+  ): { handle: WatchHandle; watcher: Watcher } {
+    const w: Watcher = {
+      kind,
+      filter,
+      onEvent,
+      fromRev: 0,
+      started: false,
+      stopped: false,
+      queue: [],
+      scheduled: false,
+    };
     this.#watchers.add(w);
     const handle: WatchHandle = {
       stop: () => {

@@ -34,9 +34,14 @@ export interface KernelAdapterOptions {
  * Builds the real adapters for one namespace, each with its own child logger
  * (`{ component: 'kernel', adapter, netns }`). Detects the iptables backend once.
  */
-export async function createKernelAdapters(runner: CommandRunner, log: Logger, opts: KernelAdapterOptions = {}): Promise<KernelAdapters> {
+export async function createKernelAdapters(
+  runner: CommandRunner,
+  log: Logger,
+  opts: KernelAdapterOptions = {},
+): Promise<KernelAdapters> {
   const netns = opts.netns;
-  const child = (adapter: string): Logger => log.child({ component: 'kernel', adapter, ...(netns === undefined ? {} : { netns }) });
+  const child = (adapter: string): Logger =>
+    log.child({ component: 'kernel', adapter, ...(netns === undefined ? {} : { netns }) });
   const mode = await detectIptablesMode(runner, child('iptables-detect'), {
     ...(netns === undefined ? {} : { netns }),
     override: opts.iptablesMode ?? 'auto',

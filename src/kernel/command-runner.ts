@@ -55,7 +55,9 @@ export class ExecaCommandRunner implements CommandRunner {
       env: { LC_ALL: 'C' },
     });
     if (r.code === 'ENOENT') {
-      throw new PrerequisiteError(`${cmd} is not installed (needed for: ${full.join(' ')}); run scripts/install-system-deps.sh`);
+      throw new PrerequisiteError(
+        `${cmd} is not installed (needed for: ${full.join(' ')}); run scripts/install-system-deps.sh`,
+      );
     }
     if (r.timedOut) throw new KernelOpError(full, null, `timed out after ${this.timeoutMs} ms`);
     const result: CommandResult = {

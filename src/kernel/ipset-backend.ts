@@ -3,8 +3,12 @@ import type { Logger } from '../log.js';
 import type { CommandRunner } from './command-runner.js';
 import { inputLines, KernelBatchError } from './errors.js';
 import {
-  assertOwnedIpsetLines, parseIpsetSave, renderDestroy, renderReplaceSet,
-  type IpsetSpec, type KernelIpset,
+  assertOwnedIpsetLines,
+  parseIpsetSave,
+  renderDestroy,
+  renderReplaceSet,
+  type IpsetSpec,
+  type KernelIpset,
 } from './ipset-format.js';
 import { isOwnedIpset } from './ownership.js';
 
@@ -36,17 +40,27 @@ export class IpsetRestoreBackend implements IpsetBackend {
 
   async listNames(): Promise<string[]> {
     const r = await this.runner.run(['ipset', 'list', '-n'], this.#opts());
-    return r.stdout.split('\n').map((l) => l.trim()).filter((n) => n !== '' && isOwnedIpset(n));
+    return r.stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((n) => n !== '' && isOwnedIpset(n));
   }
 
   async restore(lines: readonly string[]): Promise<void> {
     assertOwnedIpsetLines(lines);
     if (lines.length === 0) return;
     const input = lines.map((l) => `${l}\n`).join('');
-    const r = await this.runner.run(['ipset', 'restore', '-exist'], { ...this.#opts(), stdin: input, allowFailure: true });
+    const r = await this.runner.run(['ipset', 'restore', '-exist'], {
+      ...this.#opts(),
+      stdin: input,
+      allowFailure: true,
+    });
     if (r.exitCode !== 0) {
       const m = /Error in line (\d+): (.*)/.exec(r.stderr);
-      const failures = m === null ? [] : [{ line: Number(m[1]), text: inputLines(input)[Number(m[1]) - 1] ?? '', reason: m[2]!.trim() }];
+      const failures =
+        m === null
+          ? []
+          : [{ line: Number(m[1]), text: inputLines(input)[Number(m[1]) - 1] ?? '', reason: m[2]!.trim() }];
       this.log.warn({ lines: lines.length, failures }, 'ipset restore failed');
       throw new KernelBatchError(r.argv, r.exitCode, r.stderr, failures);
     }

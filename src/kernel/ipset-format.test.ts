@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { InvariantError } from '../errors.js';
 import {
-  assertOwnedIpsetLines, parseIpsetSave, renderAdd, renderCreate, renderReplaceSet, tempIpsetName,
+  assertOwnedIpsetLines,
+  parseIpsetSave,
+  renderAdd,
+  renderCreate,
+  renderReplaceSet,
+  tempIpsetName,
 } from './ipset-format.js';
 
 // `ipset save` of ipset v7.17, captured in a test namespace.
@@ -27,12 +32,21 @@ describe('parseIpsetSave', () => {
 
 describe('rendering', () => {
   it('renders create for each type and family, and an atomic replace via a temporary and swap', () => {
-    expect(renderCreate({ name: 'mgys4abc', type: 'hash:net', family: 'inet6', maxelem: 1048576 })).toBe('create mgys4abc hash:net family inet6 maxelem 1048576');
+    expect(renderCreate({ name: 'mgys4abc', type: 'hash:net', family: 'inet6', maxelem: 1048576 })).toBe(
+      'create mgys4abc hash:net family inet6 maxelem 1048576',
+    );
     expect(renderCreate({ name: 'mgyl', type: 'list:set' })).toBe('create mgyl list:set');
     expect(() => renderCreate({ name: 'mgyx', type: 'hash:ip' })).toThrow(InvariantError);
-    expect(renderReplaceSet({ name: 'mgys4abc', type: 'hash:net', family: 'inet' }, ['10.0.0.0/24', '10.1.0.0/24'])).toEqual([
-      'create mgyt-s4abc hash:net family inet', 'flush mgyt-s4abc', 'add mgyt-s4abc 10.0.0.0/24', 'add mgyt-s4abc 10.1.0.0/24',
-      'create mgys4abc hash:net family inet', 'swap mgyt-s4abc mgys4abc', 'destroy mgyt-s4abc',
+    expect(
+      renderReplaceSet({ name: 'mgys4abc', type: 'hash:net', family: 'inet' }, ['10.0.0.0/24', '10.1.0.0/24']),
+    ).toEqual([
+      'create mgyt-s4abc hash:net family inet',
+      'flush mgyt-s4abc',
+      'add mgyt-s4abc 10.0.0.0/24',
+      'add mgyt-s4abc 10.1.0.0/24',
+      'create mgys4abc hash:net family inet',
+      'swap mgyt-s4abc mgys4abc',
+      'destroy mgyt-s4abc',
     ]);
     expect(tempIpsetName(`mgy${'x'.repeat(28)}`)).toHaveLength(31);
     expect(() => tempIpsetName('KUBE-X')).toThrow(InvariantError);

@@ -27,7 +27,8 @@ const NAME = /^[A-Za-z0-9_.:-]{1,31}$/;
 const MEMBER = /^[0-9A-Za-z.:/,_-]{1,80}$/;
 
 export function validateIpsetName(name: string): string {
-  if (!NAME.test(name)) throw new InvariantError(`ipset name ${JSON.stringify(name)} is not valid (1-31 chars of [A-Za-z0-9_.:-])`);
+  if (!NAME.test(name))
+    throw new InvariantError(`ipset name ${JSON.stringify(name)} is not valid (1-31 chars of [A-Za-z0-9_.:-])`);
   return name;
 }
 
@@ -39,7 +40,9 @@ function validateMember(set: string, m: string): string {
 /** The temporary used to replace `name` atomically. */
 export function tempIpsetName(name: string): string {
   if (!isOwnedIpset(name) || name.startsWith(TEMP_PREFIX)) {
-    throw new InvariantError(`ipset ${JSON.stringify(name)}: not a Margay set name (or a reserved ${TEMP_PREFIX} temporary)`);
+    throw new InvariantError(
+      `ipset ${JSON.stringify(name)}: not a Margay set name (or a reserved ${TEMP_PREFIX} temporary)`,
+    );
   }
   return validateIpsetName(`${TEMP_PREFIX}${name.slice(OWNERSHIP.ipsetPrefix.length)}`.slice(0, 31));
 }
@@ -80,7 +83,8 @@ export function renderCreate(spec: IpsetSpec): string {
     if (spec.family === undefined) throw new InvariantError(`ipset ${spec.name}: ${spec.type} needs a family`);
     parts.push('family', spec.family);
   }
-  if (spec.maxelem !== undefined) parts.push(spec.type === 'list:set' ? 'size' : 'maxelem', String(Math.trunc(spec.maxelem)));
+  if (spec.maxelem !== undefined)
+    parts.push(spec.type === 'list:set' ? 'size' : 'maxelem', String(Math.trunc(spec.maxelem)));
   return parts.join(' ');
 }
 

@@ -22,13 +22,19 @@ describe('IptablesRestoreBackend', () => {
   it('names the failing input line', async () => {
     const runner = new FakeCommandRunner().on('restore', {
       exitCode: 2,
-      stderr: "iptables-restore v1.8.9 (legacy): Couldn't load target `NOPE':No such file or directory\n\nError occurred at line: 3\nTry `iptables-restore -h' for more information.\n",
+      stderr:
+        "iptables-restore v1.8.9 (legacy): Couldn't load target `NOPE':No such file or directory\n\nError occurred at line: 3\nTry `iptables-restore -h' for more information.\n",
     });
     const err = await new IptablesRestoreBackend(runner, silentLogger(), 4, 'legacy')
-      .restore('filter', [renderChainDecl('mgy-a'), renderRule('-A', 'mgy-a', ['-j', 'NOPE'])]).catch((e: unknown) => e);
+      .restore('filter', [renderChainDecl('mgy-a'), renderRule('-A', 'mgy-a', ['-j', 'NOPE'])])
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KernelBatchError);
     expect((err as KernelBatchError).failures).toEqual([
-      { line: 3, text: '-A mgy-a -j NOPE', reason: "iptables-restore v1.8.9 (legacy): Couldn't load target `NOPE':No such file or directory" },
+      {
+        line: 3,
+        text: '-A mgy-a -j NOPE',
+        reason: "iptables-restore v1.8.9 (legacy): Couldn't load target `NOPE':No such file or directory",
+      },
     ]);
   });
 
@@ -46,12 +52,23 @@ describe('FakeIptablesBackend', () => {
     const b = new FakeIptablesBackend();
     b.seedForeign('filter', 'KUBE-FW', ['-j', 'DROP']);
     b.seedForeign('filter', 'INPUT', ['-j', 'KUBE-FW']);
-    await b.restore('filter', [renderChainDecl('mgy-a'), renderRule('-A', 'mgy-a', ['-j', 'ACCEPT'], 'mgy:r1'), renderRule('-I', 'INPUT', ['-j', 'mgy-a'], 'mgy:j')]);
-    const err = await b.restore('filter', [renderRule('-A', 'mgy-a', ['-j', 'DROP']), renderRule('-A', 'mgy-a', ['-j', 'mgy-missing'])]).catch((e: unknown) => e);
+    await b.restore('filter', [
+      renderChainDecl('mgy-a'),
+      renderRule('-A', 'mgy-a', ['-j', 'ACCEPT'], 'mgy:r1'),
+      renderRule('-I', 'INPUT', ['-j', 'mgy-a'], 'mgy:j'),
+    ]);
+    const err = await b
+      .restore('filter', [renderRule('-A', 'mgy-a', ['-j', 'DROP']), renderRule('-A', 'mgy-a', ['-j', 'mgy-missing'])])
+      .catch((e: unknown) => e);
     expect((err as KernelBatchError).failures[0]!.line).toBe(3);
     expect(b.saveText('filter')).not.toContain('-A mgy-a -j DROP');
-    expect((await b.save('filter')).chains.find((c) => c.name === 'INPUT')!.rules.map((r) => r.owned)).toEqual([true, false]);
+    expect((await b.save('filter')).chains.find((c) => c.name === 'INPUT')!.rules.map((r) => r.owned)).toEqual([
+      true,
+      false,
+    ]);
     await b.removeOwned('filter');
-    expect(b.saveText('filter')).toBe('*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:KUBE-FW - [0:0]\n-A INPUT -j KUBE-FW\n-A KUBE-FW -j DROP\nCOMMIT\n');
+    expect(b.saveText('filter')).toBe(
+      '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:KUBE-FW - [0:0]\n-A INPUT -j KUBE-FW\n-A KUBE-FW -j DROP\nCOMMIT\n',
+    );
   });
 });

@@ -4,8 +4,12 @@ import type { CommandRunner } from './command-runner.js';
 import { inputLines, KernelBatchError } from './errors.js';
 import type { IptablesMode } from './iptables-detect.js';
 import {
-  assertOwnedRestoreLines, parseIptablesSave, renderRemoveOwned, renderRestoreInput,
-  type IptablesTable, type SavedTable,
+  assertOwnedRestoreLines,
+  parseIptablesSave,
+  renderRemoveOwned,
+  renderRestoreInput,
+  type IptablesTable,
+  type SavedTable,
 } from './iptables-format.js';
 
 export interface RestoreOptions {
@@ -47,15 +51,21 @@ export class IptablesRestoreBackend implements IptablesBackend {
     const r = await this.runner.run([`${this.#prefix}-save`, '-t', table], { ...this.#opts(), allowFailure: true });
     if (r.exitCode !== 0) {
       // legacy: the table's module is not loaded, so nothing (and nothing of ours) is in it.
-      if (/Table does not exist|does not exist \(do you need to insmod\?\)/.test(r.stderr)) return { table, chains: [] };
+      if (/Table does not exist|does not exist \(do you need to insmod\?\)/.test(r.stderr))
+        return { table, chains: [] };
       throw new KernelOpError(r.argv, r.exitCode, r.stderr);
     }
     const found = parseIptablesSave(r.stdout).find((t) => t.table === table);
     return found ?? { table, chains: [] };
   }
 
-  async restore(table: IptablesTable, lines: readonly string[], opts: RestoreOptions = { noflush: true }): Promise<void> {
-    if (opts.noflush !== true) throw new InvariantError('iptables restore without --noflush would remove foreign rules');
+  async restore(
+    table: IptablesTable,
+    lines: readonly string[],
+    opts: RestoreOptions = { noflush: true },
+  ): Promise<void> {
+    if (opts.noflush !== true)
+      throw new InvariantError('iptables restore without --noflush would remove foreign rules');
     assertOwnedRestoreLines(lines);
     if (lines.length === 0) return;
     const input = renderRestoreInput(table, lines);
@@ -63,12 +73,18 @@ export class IptablesRestoreBackend implements IptablesBackend {
     const r = await this.runner.run(argv, { ...this.#opts(), stdin: input, allowFailure: true });
     if (r.exitCode !== 0) {
       const m = /Error occurred at line: (\d+)/.exec(r.stderr);
-      const reason = r.stderr.split('\n').find((l) => l.trim() !== '' && !l.startsWith('Error occurred') && !l.startsWith('Try ')) ?? 'failed';
-      const failures = m === null ? [] : [{ line: Number(m[1]), text: inputLines(input)[Number(m[1]) - 1] ?? '', reason: reason.trim() }];
+      const reason =
+        r.stderr.split('\n').find((l) => l.trim() !== '' && !l.startsWith('Error occurred') && !l.startsWith('Try ')) ??
+        'failed';
+      const failures =
+        m === null
+          ? []
+          : [{ line: Number(m[1]), text: inputLines(input)[Number(m[1]) - 1] ?? '', reason: reason.trim() }];
       this.log.warn({ table, family: this.family, lines: lines.length, failures }, 'iptables-restore failed');
       throw new KernelBatchError(r.argv, r.exitCode, r.stderr, failures);
     }
-    if (this.log.isLevelEnabled('debug')) this.log.debug({ table, family: this.family, lines: lines.length }, 'iptables restored');
+    if (this.log.isLevelEnabled('debug'))
+      this.log.debug({ table, family: this.family, lines: lines.length }, 'iptables restored');
   }
 
   async removeOwned(table: IptablesTable): Promise<void> {

@@ -22,12 +22,17 @@ describe('chooseIptablesMode', () => {
 describe('detectIptablesMode', () => {
   it('counts rules of both families per backend, in the namespace', async () => {
     const runner = new FakeCommandRunner()
-      .on('iptables-legacy-save', { stdout: '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\n-A INPUT -j DROP\nCOMMIT\n' })
+      .on('iptables-legacy-save', {
+        stdout: '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\n-A INPUT -j DROP\nCOMMIT\n',
+      })
       .on('iptables-nft-save', { stdout: '*filter\n-A INPUT -j ACCEPT\nCOMMIT\n' });
     expect(await detectIptablesMode(runner, silentLogger(), { netns: 'n1' })).toBe('legacy');
     expect(runner.lines).toEqual([
-      'ip netns exec n1 iptables-legacy-save', 'ip netns exec n1 ip6tables-legacy-save',
-      'ip netns exec n1 iptables-nft-save', 'ip netns exec n1 ip6tables-nft-save', 'iptables -V',
+      'ip netns exec n1 iptables-legacy-save',
+      'ip netns exec n1 ip6tables-legacy-save',
+      'ip netns exec n1 iptables-nft-save',
+      'ip netns exec n1 ip6tables-nft-save',
+      'iptables -V',
     ]);
   });
 

@@ -21,12 +21,15 @@ export interface ModeEvidence {
 export function chooseIptablesMode(e: ModeEvidence): { mode: IptablesMode; reason: string } {
   const legacy = e.legacyRules ?? -1;
   const nft = e.nftRules ?? -1;
-  if (e.legacyRules === undefined && e.nftRules !== undefined) return { mode: 'nft', reason: 'only nft tools installed' };
-  if (e.nftRules === undefined && e.legacyRules !== undefined) return { mode: 'legacy', reason: 'only legacy tools installed' };
+  if (e.legacyRules === undefined && e.nftRules !== undefined)
+    return { mode: 'nft', reason: 'only nft tools installed' };
+  if (e.nftRules === undefined && e.legacyRules !== undefined)
+    return { mode: 'legacy', reason: 'only legacy tools installed' };
   if (legacy > nft) return { mode: 'legacy', reason: `legacy holds more rules (${legacy} vs ${nft})` };
   if (nft > legacy) return { mode: 'nft', reason: `nft holds more rules (${nft} vs ${legacy})` };
   if (e.versionText?.includes('(legacy)')) return { mode: 'legacy', reason: 'no rules yet; iptables -V says legacy' };
-  if (e.versionText?.includes('(nf_tables)')) return { mode: 'nft', reason: 'no rules yet; iptables -V says nf_tables' };
+  if (e.versionText?.includes('(nf_tables)'))
+    return { mode: 'nft', reason: 'no rules yet; iptables -V says nf_tables' };
   return { mode: 'nft', reason: 'no rules and no default known; nft' };
 }
 
@@ -35,7 +38,11 @@ function countRules(text: string): number {
 }
 
 /** Rules in both families for one mode; undefined when its tools are not installed. */
-async function rulesFor(runner: CommandRunner, mode: IptablesMode, netns: string | undefined): Promise<number | undefined> {
+async function rulesFor(
+  runner: CommandRunner,
+  mode: IptablesMode,
+  netns: string | undefined,
+): Promise<number | undefined> {
   let total = 0;
   for (const bin of [`iptables-${mode}-save`, `ip6tables-${mode}-save`]) {
     try {
@@ -65,7 +72,9 @@ export async function detectIptablesMode(
   const legacyRules = await rulesFor(runner, 'legacy', opts.netns);
   const nftRules = await rulesFor(runner, 'nft', opts.netns);
   if (legacyRules === undefined && nftRules === undefined) {
-    throw new PrerequisiteError('neither iptables-nft-save nor iptables-legacy-save is installed; run scripts/install-system-deps.sh');
+    throw new PrerequisiteError(
+      'neither iptables-nft-save nor iptables-legacy-save is installed; run scripts/install-system-deps.sh',
+    );
   }
   const versionText = await iptablesVersion(runner);
   const { mode, reason } = chooseIptablesMode({ legacyRules, nftRules, versionText });

@@ -2,8 +2,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvariantError } from '../errors.js';
 import {
-  assertOwnedRestoreLines, parseIptablesSave, quoteIptablesArg, renderChainDecl, renderRemoveOwned, renderRestoreInput,
-  renderRule, tokenizeIptablesLine,
+  assertOwnedRestoreLines,
+  parseIptablesSave,
+  quoteIptablesArg,
+  renderChainDecl,
+  renderRemoveOwned,
+  renderRestoreInput,
+  renderRule,
+  tokenizeIptablesLine,
 } from './iptables-format.js';
 
 // iptables-nft-save v1.8.9 output captured in a test namespace, plus a foreign chain and a nat table.
@@ -33,8 +39,11 @@ describe('parseIptablesSave', () => {
     const [filter, nat] = parseIptablesSave(SAVE);
     expect(filter!.table).toBe('filter');
     expect(filter!.chains.map((c) => [c.name, c.policy, c.owned])).toEqual([
-      ['INPUT', 'ACCEPT', false], ['FORWARD', 'DROP', false], ['OUTPUT', 'ACCEPT', false],
-      ['KUBE-FIREWALL', undefined, false], ['mgy-X', undefined, true],
+      ['INPUT', 'ACCEPT', false],
+      ['FORWARD', 'DROP', false],
+      ['OUTPUT', 'ACCEPT', false],
+      ['KUBE-FIREWALL', undefined, false],
+      ['mgy-X', undefined, true],
     ]);
     expect(filter!.chains[0]!.rules).toEqual([
       { chain: 'INPUT', args: ['-m', 'comment', '--comment', 'mgy:j1', '-j', 'mgy-X'], comment: 'mgy:j1', owned: true },
@@ -47,14 +56,20 @@ describe('parseIptablesSave', () => {
 
   it('removes only ours: our rules in foreign chains, then flush and delete our chains', () => {
     expect(renderRemoveOwned(parseIptablesSave(SAVE)[0]!)).toEqual([
-      '-D INPUT -m comment --comment mgy:j1 -j mgy-X', '-F mgy-X', '-X mgy-X',
+      '-D INPUT -m comment --comment mgy:j1 -j mgy-X',
+      '-F mgy-X',
+      '-X mgy-X',
     ]);
   });
 });
 
 describe('rendering and quoting', () => {
   it('renders restore input with comments quoted', () => {
-    const lines = [renderChainDecl('mgy-fw'), renderRule('-A', 'mgy-fw', ['-s', '10.0.0.0/8', '-j', 'ACCEPT'], 'mgy:x y'), renderRule('-I', 'FORWARD', ['-j', 'mgy-fw'], 'mgy:fwd')];
+    const lines = [
+      renderChainDecl('mgy-fw'),
+      renderRule('-A', 'mgy-fw', ['-s', '10.0.0.0/8', '-j', 'ACCEPT'], 'mgy:x y'),
+      renderRule('-I', 'FORWARD', ['-j', 'mgy-fw'], 'mgy:fwd'),
+    ];
     expect(renderRestoreInput('filter', lines)).toBe(
       '*filter\n:mgy-fw - [0:0]\n-A mgy-fw -m comment --comment "mgy:x y" -s 10.0.0.0/8 -j ACCEPT\n-I FORWARD -m comment --comment mgy:fwd -j mgy-fw\nCOMMIT\n',
     );
@@ -64,20 +79,42 @@ describe('rendering and quoting', () => {
 
   it('tokenize(quote(x)) round-trips any argument without line breaks', () => {
     const arg = fc.string({ minLength: 1, maxLength: 30 }).filter((s) => !/[\n\r\0]/.test(s));
-    fc.assert(fc.property(fc.array(arg, { minLength: 1, maxLength: 6 }), (args) => {
-      expect(tokenizeIptablesLine(args.map(quoteIptablesArg).join(' '))).toEqual(args);
-    }));
+    fc.assert(
+      fc.property(fc.array(arg, { minLength: 1, maxLength: 6 }), (args) => {
+        expect(tokenizeIptablesLine(args.map(quoteIptablesArg).join(' '))).toEqual(args);
+      }),
+    );
   });
 });
 
 describe('assertOwnedRestoreLines', () => {
   it('accepts our chains and commented rules in foreign chains', () => {
-    assertOwnedRestoreLines([':mgy-a - [0:0]', '-A mgy-a -j ACCEPT', '-I INPUT -m comment --comment mgy:1 -j mgy-a', '-D INPUT -m comment --comment "mgy:1" -j mgy-a', '-F mgy-a', '-X mgy-a', '-R mgy-a 1 -j DROP', '# note', '']);
+    assertOwnedRestoreLines([
+      ':mgy-a - [0:0]',
+      '-A mgy-a -j ACCEPT',
+      '-I INPUT -m comment --comment mgy:1 -j mgy-a',
+      '-D INPUT -m comment --comment "mgy:1" -j mgy-a',
+      '-F mgy-a',
+      '-X mgy-a',
+      '-R mgy-a 1 -j DROP',
+      '# note',
+      '',
+    ]);
   });
 
   it.each([
-    [':INPUT DROP [0:0]'], [':KUBE-SERVICES - [0:0]'], ['-A INPUT -j ACCEPT'], ['-A INPUT -m comment --comment "kube" -j DROP'],
-    ['-F INPUT'], ['-X KUBE-SERVICES'], ['-F'], ['-R INPUT 1 -m comment --comment mgy:x -j ACCEPT'], ['*filter'], ['COMMIT'], ['-P INPUT DROP'], ['-D FORWARD 1'],
+    [':INPUT DROP [0:0]'],
+    [':KUBE-SERVICES - [0:0]'],
+    ['-A INPUT -j ACCEPT'],
+    ['-A INPUT -m comment --comment "kube" -j DROP'],
+    ['-F INPUT'],
+    ['-X KUBE-SERVICES'],
+    ['-F'],
+    ['-R INPUT 1 -m comment --comment mgy:x -j ACCEPT'],
+    ['*filter'],
+    ['COMMIT'],
+    ['-P INPUT DROP'],
+    ['-D FORWARD 1'],
   ])('refuses %j', (line) => {
     expect(() => assertOwnedRestoreLines([line])).toThrow(InvariantError);
   });

@@ -37,7 +37,8 @@ const CHAIN = /^[A-Za-z0-9_.-]{1,28}$/;
 const PLAIN = /^[A-Za-z0-9_.:/@%+=,!-]+$/;
 
 export function validateChainName(name: string): string {
-  if (!CHAIN.test(name)) throw new InvariantError(`iptables chain ${JSON.stringify(name)} is not valid (1-28 chars of [A-Za-z0-9_.-])`);
+  if (!CHAIN.test(name))
+    throw new InvariantError(`iptables chain ${JSON.stringify(name)} is not valid (1-28 chars of [A-Za-z0-9_.-])`);
   return name;
 }
 
@@ -109,11 +110,17 @@ export function parseIptablesSave(text: string): SavedTable[] {
     if (line.startsWith(':')) {
       const [name, policy] = line.slice(1).split(/\s+/);
       if (name === undefined) throw new InvariantError(`${where}: chain declaration without a name`);
-      chains.set(name, { name, ...(policy === undefined || policy === '-' ? {} : { policy }), owned: isOwnedChain(name), rules: [] });
+      chains.set(name, {
+        name,
+        ...(policy === undefined || policy === '-' ? {} : { policy }),
+        owned: isOwnedChain(name),
+        rules: [],
+      });
       return;
     }
     const toks = tokenizeIptablesLine(line);
-    if (toks[0] !== '-A' || toks[1] === undefined) throw new InvariantError(`${where}: unexpected ${JSON.stringify(line)}`);
+    if (toks[0] !== '-A' || toks[1] === undefined)
+      throw new InvariantError(`${where}: unexpected ${JSON.stringify(line)}`);
     const chain = toks[1];
     const args = toks.slice(2);
     const comment = commentOf(args);
@@ -122,7 +129,12 @@ export function parseIptablesSave(text: string): SavedTable[] {
       c = { name: chain, owned: isOwnedChain(chain), rules: [] };
       chains.set(chain, c);
     }
-    c.rules.push({ chain, args, ...(comment === undefined ? {} : { comment }), owned: isOwnedChain(chain) || isOwnedRuleComment(comment) });
+    c.rules.push({
+      chain,
+      args,
+      ...(comment === undefined ? {} : { comment }),
+      owned: isOwnedChain(chain) || isOwnedRuleComment(comment),
+    });
   });
   return tables;
 }
@@ -136,7 +148,8 @@ export function renderChainDecl(chain: string): string {
 export function renderRule(op: '-A' | '-I' | '-D', chain: string, args: readonly string[], comment?: string): string {
   const parts = [op, validateChainName(chain)];
   if (comment !== undefined) {
-    if (comment.length > 256) throw new InvariantError(`iptables comment longer than 256 chars: ${comment.slice(0, 40)}...`);
+    if (comment.length > 256)
+      throw new InvariantError(`iptables comment longer than 256 chars: ${comment.slice(0, 40)}...`);
     parts.push('-m', 'comment', '--comment', quoteIptablesArg(comment));
   }
   for (const a of args) parts.push(quoteIptablesArg(a));
@@ -180,13 +193,18 @@ export function assertOwnedRestoreLines(lines: readonly string[]): void {
     const [op, chain] = toks;
     if (chain === undefined) throw new InvariantError(`${where}: not a chain operation`);
     switch (op) {
-      case '-N': case '-F': case '-X': case '-Z':
+      case '-N':
+      case '-F':
+      case '-X':
+      case '-Z':
         if (!isOwnedChain(chain)) throw new InvariantError(`${where}: ${op} on a chain Margay does not own`);
         return;
       case '-R': // replaces by position: in a foreign chain that position may hold someone else's rule
         if (!isOwnedChain(chain)) throw new InvariantError(`${where}: -R on a chain Margay does not own`);
         return;
-      case '-A': case '-I': case '-D':
+      case '-A':
+      case '-I':
+      case '-D':
         if (!isOwnedChain(chain) && !isOwnedRuleComment(commentOf(toks))) {
           throw new InvariantError(`${where}: a rule in a foreign chain must carry a mgy: comment`);
         }

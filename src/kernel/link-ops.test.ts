@@ -7,27 +7,94 @@ import { FakeLinkOps } from './testing/fake-link-ops.js';
 
 // Trimmed from `ip -n NS -d -j addr show` (iproute2 6.1): a bridge and a veth enslaved to it.
 const LINKS = JSON.stringify([
-  { ifindex: 1, ifname: 'lo', flags: ['LOOPBACK'], mtu: 65536, operstate: 'DOWN', address: '00:00:00:00:00:00', addr_info: [] },
-  { ifindex: 2, ifname: 'mgyb0', flags: ['BROADCAST', 'MULTICAST', 'UP'], mtu: 1500, operstate: 'UP', address: 'aa:b1:7b:28:ed:2d',
+  {
+    ifindex: 1,
+    ifname: 'lo',
+    flags: ['LOOPBACK'],
+    mtu: 65536,
+    operstate: 'DOWN',
+    address: '00:00:00:00:00:00',
+    addr_info: [],
+  },
+  {
+    ifindex: 2,
+    ifname: 'mgyb0',
+    flags: ['BROADCAST', 'MULTICAST', 'UP'],
+    mtu: 1500,
+    operstate: 'UP',
+    address: 'aa:b1:7b:28:ed:2d',
     linkinfo: { info_kind: 'bridge', info_data: { stp_state: 0 } },
-    addr_info: [{ family: 'inet', local: '10.1.0.1', prefixlen: 24, scope: 'global', label: 'mgyb0' }] },
-  { ifindex: 3, link_index: 2, ifname: 'mgyv0', flags: ['NO-CARRIER', 'BROADCAST', 'MULTICAST', 'UP'], mtu: 1400, master: 'mgyb0',
-    operstate: 'DOWN', address: 'aa:b1:7b:28:ed:2e', link_netnsid: 0, linkinfo: { info_kind: 'veth', info_slave_kind: 'bridge' },
-    addr_info: [{ family: 'inet6', local: 'fd00::1', prefixlen: 64, scope: 'global' }, { family: 'inet6', local: 'fe80::1', prefixlen: 64, scope: 'link' }] },
+    addr_info: [{ family: 'inet', local: '10.1.0.1', prefixlen: 24, scope: 'global', label: 'mgyb0' }],
+  },
+  {
+    ifindex: 3,
+    link_index: 2,
+    ifname: 'mgyv0',
+    flags: ['NO-CARRIER', 'BROADCAST', 'MULTICAST', 'UP'],
+    mtu: 1400,
+    master: 'mgyb0',
+    operstate: 'DOWN',
+    address: 'aa:b1:7b:28:ed:2e',
+    link_netnsid: 0,
+    linkinfo: { info_kind: 'veth', info_slave_kind: 'bridge' },
+    addr_info: [
+      { family: 'inet6', local: 'fd00::1', prefixlen: 64, scope: 'global' },
+      { family: 'inet6', local: 'fe80::1', prefixlen: 64, scope: 'link' },
+    ],
+  },
 ]);
 
 describe('parseLinks / renderLinkChanges', () => {
   it('parses name, index, MTU, MAC, up, kind, master and addresses (no link-local)', () => {
     expect(parseLinks(LINKS)).toEqual([
       { name: 'lo', index: 1, mtu: 65536, mac: '00:00:00:00:00:00', up: false, operState: 'DOWN', addresses: [] },
-      { name: 'mgyb0', index: 2, mtu: 1500, mac: 'aa:b1:7b:28:ed:2d', up: true, operState: 'UP', kind: 'bridge', addresses: ['10.1.0.1/24'] },
-      { name: 'mgyv0', index: 3, mtu: 1400, mac: 'aa:b1:7b:28:ed:2e', up: true, operState: 'DOWN', kind: 'veth', master: 'mgyb0', addresses: ['fd00::1/64'] },
+      {
+        name: 'mgyb0',
+        index: 2,
+        mtu: 1500,
+        mac: 'aa:b1:7b:28:ed:2d',
+        up: true,
+        operState: 'UP',
+        kind: 'bridge',
+        addresses: ['10.1.0.1/24'],
+      },
+      {
+        name: 'mgyv0',
+        index: 3,
+        mtu: 1400,
+        mac: 'aa:b1:7b:28:ed:2e',
+        up: true,
+        operState: 'DOWN',
+        kind: 'veth',
+        master: 'mgyb0',
+        addresses: ['fd00::1/64'],
+      },
     ]);
   });
 
   it('renders changes in ip-link order and validates each value', () => {
-    expect(renderLinkChanges({ up: true, mtu: 1450, mac: '02:00:00:00:00:01', master: 'mgyb0', netns: 'pod1', name: 'eth0' }))
-      .toEqual(['up', 'mtu', '1450', 'address', '02:00:00:00:00:01', 'master', 'mgyb0', 'netns', 'pod1', 'name', 'eth0']);
+    expect(
+      renderLinkChanges({
+        up: true,
+        mtu: 1450,
+        mac: '02:00:00:00:00:01',
+        master: 'mgyb0',
+        netns: 'pod1',
+        name: 'eth0',
+      }),
+    ).toEqual([
+      'up',
+      'mtu',
+      '1450',
+      'address',
+      '02:00:00:00:00:01',
+      'master',
+      'mgyb0',
+      'netns',
+      'pod1',
+      'name',
+      'eth0',
+    ]);
     expect(renderLinkChanges({ master: null, up: false })).toEqual(['down', 'nomaster']);
     expect(() => renderLinkChanges({ mac: 'zz:00' })).toThrow(InvariantError);
     expect(() => renderLinkChanges({ name: 'much-too-long-name' })).toThrow(InvariantError);

@@ -71,10 +71,22 @@ function check(v: string, re: RegExp, what: string): string {
   return v;
 }
 
-interface RawAddr { family?: string; local?: string; prefixlen?: number; scope?: string }
+interface RawAddr {
+  family?: string;
+  local?: string;
+  prefixlen?: number;
+  scope?: string;
+}
 interface RawLink {
-  ifname: string; ifindex: number; mtu: number; address?: string; flags?: string[]; operstate?: string;
-  master?: string; linkinfo?: { info_kind?: string }; addr_info?: RawAddr[];
+  ifname: string;
+  ifindex: number;
+  mtu: number;
+  address?: string;
+  flags?: string[];
+  operstate?: string;
+  master?: string;
+  linkinfo?: { info_kind?: string };
+  addr_info?: RawAddr[];
 }
 
 /** Parses `ip -d -j addr show` (links with their addresses). */
@@ -128,7 +140,9 @@ export class IpLinkOps implements LinkOps {
   }
 
   async get(name: string): Promise<KernelLink | undefined> {
-    const r = await this.runner.run([...this.#ip, '-d', '-j', 'addr', 'show', 'dev', validateIfName(name)], { allowFailure: true });
+    const r = await this.runner.run([...this.#ip, '-d', '-j', 'addr', 'show', 'dev', validateIfName(name)], {
+      allowFailure: true,
+    });
     if (r.exitCode !== 0 && /does not exist/.test(r.stderr)) return undefined;
     if (r.exitCode !== 0) throw new KernelOpError(r.argv, r.exitCode, r.stderr);
     return parseLinks(r.stdout)[0];
@@ -179,7 +193,9 @@ export class IpLinkOps implements LinkOps {
 
   #guard(name: string, op: string): void {
     if (!this.#touchForeign && !isOwnedInterface(name)) {
-      throw new InvariantError(`link ${op} ${JSON.stringify(name)}: not a Margay interface (prefix ${JSON.stringify(OWNERSHIP.interfacePrefix)}) and touchForeign is off`);
+      throw new InvariantError(
+        `link ${op} ${JSON.stringify(name)}: not a Margay interface (prefix ${JSON.stringify(OWNERSHIP.interfacePrefix)}) and touchForeign is off`,
+      );
     }
   }
 }

@@ -7,20 +7,30 @@ import { FakeNeighborOps } from './testing/fake-neighbor-ops.js';
 
 describe('parseNeighbors', () => {
   it('parses permanent, dynamic and proxy entries (iproute2 6.1 JSON)', () => {
-    expect(parseNeighbors('[{"dst":"10.9.0.7","dev":"d0","lladdr":"02:00:00:00:00:07","state":["PERMANENT"]},{"dst":"fe80::1","dev":"d0","lladdr":"02:00:00:00:00:01","router":null,"state":["STALE"]}]'))
-      .toEqual([
-        { dst: '10.9.0.7', dev: 'd0', lladdr: '02:00:00:00:00:07', state: ['PERMANENT'], proxy: false },
-        { dst: 'fe80::1', dev: 'd0', lladdr: '02:00:00:00:00:01', state: ['STALE'], proxy: false },
-      ]);
-    expect(parseNeighbors('[{"dst":"10.9.0.8","dev":"d0","proxy":null}]')).toEqual([{ dst: '10.9.0.8', dev: 'd0', state: [], proxy: true }]);
+    expect(
+      parseNeighbors(
+        '[{"dst":"10.9.0.7","dev":"d0","lladdr":"02:00:00:00:00:07","state":["PERMANENT"]},{"dst":"fe80::1","dev":"d0","lladdr":"02:00:00:00:00:01","router":null,"state":["STALE"]}]',
+      ),
+    ).toEqual([
+      { dst: '10.9.0.7', dev: 'd0', lladdr: '02:00:00:00:00:07', state: ['PERMANENT'], proxy: false },
+      { dst: 'fe80::1', dev: 'd0', lladdr: '02:00:00:00:00:01', state: ['STALE'], proxy: false },
+    ]);
+    expect(parseNeighbors('[{"dst":"10.9.0.8","dev":"d0","proxy":null}]')).toEqual([
+      { dst: '10.9.0.8', dev: 'd0', state: [], proxy: true },
+    ]);
     expect(parseNeighbors('')).toEqual([]);
-    expect(parseNeighbors('[{"dst":"10.9.0.7","lladdr":"02:00:00:00:00:07","state":["PERMANENT"]}]', 'mgy1')[0]!.dev).toBe('mgy1');
+    expect(
+      parseNeighbors('[{"dst":"10.9.0.7","lladdr":"02:00:00:00:00:07","state":["PERMANENT"]}]', 'mgy1')[0]!.dev,
+    ).toBe('mgy1');
   });
 });
 
 describe('IpNeighborOps', () => {
   it('builds permanent, proxy and delete commands in the namespace', async () => {
-    const runner = new FakeCommandRunner().on('del proxy 10.0.0.9', { exitCode: 2, stderr: 'RTNETLINK answers: No such file or directory' });
+    const runner = new FakeCommandRunner().on('del proxy 10.0.0.9', {
+      exitCode: 2,
+      stderr: 'RTNETLINK answers: No such file or directory',
+    });
     const n = new IpNeighborOps(runner, silentLogger(), { netns: 'h' });
     await n.replace({ dst: '10.0.0.5', dev: 'mgyab', lladdr: 'ee:ee:ee:ee:ee:ee' });
     await n.replaceProxy({ dst: '10.0.0.9', dev: 'mgyab' });
@@ -36,10 +46,17 @@ describe('IpNeighborOps', () => {
   });
 
   it('refuses foreign devices and bad values; real failures throw', async () => {
-    const runner = new FakeCommandRunner().on('neigh del', { exitCode: 2, stderr: 'RTNETLINK answers: Operation not permitted' });
+    const runner = new FakeCommandRunner().on('neigh del', {
+      exitCode: 2,
+      stderr: 'RTNETLINK answers: Operation not permitted',
+    });
     const n = new IpNeighborOps(runner, silentLogger());
-    await expect(n.replace({ dst: '10.0.0.5', dev: 'eth0', lladdr: 'ee:ee:ee:ee:ee:ee' })).rejects.toThrow(InvariantError);
-    await expect(n.replace({ dst: '10.0.0.5 x', dev: 'mgy1', lladdr: 'ee:ee:ee:ee:ee:ee' })).rejects.toThrow(InvariantError);
+    await expect(n.replace({ dst: '10.0.0.5', dev: 'eth0', lladdr: 'ee:ee:ee:ee:ee:ee' })).rejects.toThrow(
+      InvariantError,
+    );
+    await expect(n.replace({ dst: '10.0.0.5 x', dev: 'mgy1', lladdr: 'ee:ee:ee:ee:ee:ee' })).rejects.toThrow(
+      InvariantError,
+    );
     await expect(n.delete({ dst: '10.0.0.5', dev: 'mgy1' })).rejects.toThrow(KernelOpError);
   });
 });

@@ -36,7 +36,10 @@ export interface NeighborOps {
    * Permanent entries replaced and entries deleted in one `ip -force -batch -`: every line is tried;
    * a KernelBatchError names the lines the kernel refused (a delete of a missing entry is not one).
    */
-  apply(changes: { readonly replace?: readonly NeighborEntry[]; readonly remove?: readonly { readonly dst: string; readonly dev: string }[] }): Promise<void>;
+  apply(changes: {
+    readonly replace?: readonly NeighborEntry[];
+    readonly remove?: readonly { readonly dst: string; readonly dev: string }[];
+  }): Promise<void>;
 }
 
 const ADDR = /^[0-9a-fA-F.:]+$/;
@@ -47,7 +50,13 @@ function check(v: string, re: RegExp, what: string): string {
   return v;
 }
 
-interface RawNeigh { dst?: string; dev?: string; lladdr?: string; state?: string[]; proxy?: null }
+interface RawNeigh {
+  dst?: string;
+  dev?: string;
+  lladdr?: string;
+  state?: string[];
+  proxy?: null;
+}
 
 /** Parses `ip -j neigh show [proxy] [dev D]` (ip leaves out `dev` when it filtered on it: pass it). */
 export function parseNeighbors(json: string, filteredDev?: string): KernelNeighbor[] {
@@ -82,10 +91,17 @@ export class IpNeighborOps implements NeighborOps {
     const dev = filter.dev === undefined ? [] : ['dev', validateIfName(filter.dev)];
     const out: KernelNeighbor[] = [];
     if (filter.proxy !== true) {
-      out.push(...parseNeighbors((await this.runner.run([...this.#ip, '-j', 'neigh', 'show', ...dev])).stdout, filter.dev));
+      out.push(
+        ...parseNeighbors((await this.runner.run([...this.#ip, '-j', 'neigh', 'show', ...dev])).stdout, filter.dev),
+      );
     }
     if (filter.proxy !== false) {
-      out.push(...parseNeighbors((await this.runner.run([...this.#ip, '-j', 'neigh', 'show', 'proxy', ...dev])).stdout, filter.dev));
+      out.push(
+        ...parseNeighbors(
+          (await this.runner.run([...this.#ip, '-j', 'neigh', 'show', 'proxy', ...dev])).stdout,
+          filter.dev,
+        ),
+      );
     }
     return out;
   }
@@ -93,27 +109,55 @@ export class IpNeighborOps implements NeighborOps {
   async replace(e: NeighborEntry): Promise<void> {
     this.#guard(e.dev);
     await this.runner.run([
-      ...this.#ip, 'neigh', 'replace', check(e.dst, ADDR, 'address'), 'lladdr', check(e.lladdr, MAC, 'MAC'),
-      'dev', validateIfName(e.dev), 'nud', 'permanent',
+      ...this.#ip,
+      'neigh',
+      'replace',
+      check(e.dst, ADDR, 'address'),
+      'lladdr',
+      check(e.lladdr, MAC, 'MAC'),
+      'dev',
+      validateIfName(e.dev),
+      'nud',
+      'permanent',
     ]);
   }
 
   async replaceProxy(e: { readonly dst: string; readonly dev: string }): Promise<void> {
     this.#guard(e.dev);
-    await this.runner.run([...this.#ip, 'neigh', 'replace', 'proxy', check(e.dst, ADDR, 'address'), 'dev', validateIfName(e.dev)]);
+    await this.runner.run([
+      ...this.#ip,
+      'neigh',
+      'replace',
+      'proxy',
+      check(e.dst, ADDR, 'address'),
+      'dev',
+      validateIfName(e.dev),
+    ]);
   }
 
   async delete(e: { readonly dst: string; readonly dev: string; readonly proxy?: boolean }): Promise<void> {
     this.#guard(e.dev);
-    const argv = [...this.#ip, 'neigh', 'del', ...(e.proxy ? ['proxy'] : []), check(e.dst, ADDR, 'address'), 'dev', validateIfName(e.dev)];
+    const argv = [
+      ...this.#ip,
+      'neigh',
+      'del',
+      ...(e.proxy ? ['proxy'] : []),
+      check(e.dst, ADDR, 'address'),
+      'dev',
+      validateIfName(e.dev),
+    ];
     const r = await this.runner.run(argv, { allowFailure: true });
     if (r.exitCode !== 0 && !/No such file or directory|Cannot find device/.test(r.stderr)) {
       throw new KernelOpError(r.argv, r.exitCode, r.stderr);
     }
-    if (this.log.isLevelEnabled('debug')) this.log.debug({ dst: e.dst, dev: e.dev, exitCode: r.exitCode }, 'neighbour deleted');
+    if (this.log.isLevelEnabled('debug'))
+      this.log.debug({ dst: e.dst, dev: e.dev, exitCode: r.exitCode }, 'neighbour deleted');
   }
 
-  async apply(changes: { readonly replace?: readonly NeighborEntry[]; readonly remove?: readonly { readonly dst: string; readonly dev: string }[] }): Promise<void> {
+  async apply(changes: {
+    readonly replace?: readonly NeighborEntry[];
+    readonly remove?: readonly { readonly dst: string; readonly dev: string }[];
+  }): Promise<void> {
     const lines: string[] = [];
     for (const e of changes.remove ?? []) {
       this.#guard(e.dev);
@@ -121,7 +165,9 @@ export class IpNeighborOps implements NeighborOps {
     }
     for (const e of changes.replace ?? []) {
       this.#guard(e.dev);
-      lines.push(`neigh replace ${check(e.dst, ADDR, 'address')} lladdr ${check(e.lladdr, MAC, 'MAC')} dev ${validateIfName(e.dev)} nud permanent`);
+      lines.push(
+        `neigh replace ${check(e.dst, ADDR, 'address')} lladdr ${check(e.lladdr, MAC, 'MAC')} dev ${validateIfName(e.dev)} nud permanent`,
+      );
     }
     if (lines.length === 0) return;
     const input = lines.map((l) => `${l}\n`).join('');

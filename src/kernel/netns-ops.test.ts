@@ -9,7 +9,10 @@ describe('IpNetnsOps', () => {
   it('lists, adds (with lo up), execs inside, and deletes idempotently', async () => {
     const runner = new FakeCommandRunner()
       .on('netns list', { stdout: '[{"name":"a"},{"name":"b","id":0}]\n' })
-      .on('netns del gone', { exitCode: 1, stderr: 'Cannot remove namespace file "/run/netns/gone": No such file or directory' });
+      .on('netns del gone', {
+        exitCode: 1,
+        stderr: 'Cannot remove namespace file "/run/netns/gone": No such file or directory',
+      });
     const ns = new IpNetnsOps(runner, silentLogger());
     expect(await ns.list()).toEqual(['a', 'b']);
     expect(await ns.exists('b')).toBe(true);
@@ -17,7 +20,10 @@ describe('IpNetnsOps', () => {
     await ns.exec('c', ['sysctl', '-n', 'net.ipv4.ip_forward']);
     await ns.delete('gone');
     expect(runner.lines.slice(2)).toEqual([
-      'ip netns add c', 'ip -n c link set lo up', 'ip netns exec c sysctl -n net.ipv4.ip_forward', 'ip netns del gone',
+      'ip netns add c',
+      'ip -n c link set lo up',
+      'ip netns exec c sysctl -n net.ipv4.ip_forward',
+      'ip netns del gone',
     ]);
     expect(parseNetnsList('')).toEqual([]);
     await expect(ns.add('../x')).rejects.toThrow(InvariantError);

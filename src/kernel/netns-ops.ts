@@ -20,7 +20,9 @@ const NETNS = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export function validateNetnsName(name: string): string {
   if (!NETNS.test(name) || name === '.' || name === '..') {
-    throw new InvariantError(`network namespace name ${JSON.stringify(name)} is not valid (1-64 chars of [A-Za-z0-9_.-])`);
+    throw new InvariantError(
+      `network namespace name ${JSON.stringify(name)} is not valid (1-64 chars of [A-Za-z0-9_.-])`,
+    );
   }
   return name;
 }

@@ -7,8 +7,15 @@ const V4 = JSON.stringify([
   { dst: '10.25.0.0/24', gateway: '10.9.0.2', dev: 'd0', table: '100', protocol: '109', flags: [] },
   { dst: '10.9.0.0/24', dev: 'd0', protocol: '2', scope: '253', prefsrc: '10.9.0.1', flags: [] },
   { dst: '10.20.0.0/24', gateway: '10.9.0.2', dev: 'd0', protocol: '109', metric: 5, flags: [] },
-  { dst: '10.21.0.0/24', protocol: '110', flags: [], nexthops: [
-    { gateway: '10.9.0.2', dev: 'd0', weight: 1, flags: [] }, { gateway: '10.9.1.2', dev: 'd1', weight: 2, flags: [] }] },
+  {
+    dst: '10.21.0.0/24',
+    protocol: '110',
+    flags: [],
+    nexthops: [
+      { gateway: '10.9.0.2', dev: 'd0', weight: 1, flags: [] },
+      { gateway: '10.9.1.2', dev: 'd1', weight: 2, flags: [] },
+    ],
+  },
   { type: '6', dst: '10.22.0.0/26', protocol: '111', flags: [] },
   { type: '7', dst: '10.23.0.0/26', protocol: '111', flags: [] },
   { dst: '10.24.0.1', dev: 'd0', protocol: '109', scope: '253', prefsrc: '10.9.0.1', flags: [] },
@@ -17,8 +24,17 @@ const V4 = JSON.stringify([
 ]);
 const V6 = JSON.stringify([
   { dst: 'fd00:20::/64', gateway: 'fd00:9::2', dev: 'd0', protocol: '109', metric: 1024, flags: [], pref: 'medium' },
-  { dst: 'fd00:21::/64', protocol: '110', metric: 1024, flags: [], pref: 'medium', nexthops: [
-    { gateway: 'fd00:9::2', dev: 'd0', weight: 1, flags: [] }, { gateway: 'fd00:9::3', dev: 'd0', weight: 1, flags: [] }] },
+  {
+    dst: 'fd00:21::/64',
+    protocol: '110',
+    metric: 1024,
+    flags: [],
+    pref: 'medium',
+    nexthops: [
+      { gateway: 'fd00:9::2', dev: 'd0', weight: 1, flags: [] },
+      { gateway: 'fd00:9::3', dev: 'd0', weight: 1, flags: [] },
+    ],
+  },
   { type: 'blackhole', dst: 'fd00:22::/122', dev: 'lo', protocol: '111', metric: 1024, flags: [], pref: 'medium' },
   { type: 'multicast', dst: 'ff00::/8', dev: 'd0', table: 'local', protocol: 'kernel', metric: 256, flags: [] },
 ]);
@@ -29,7 +45,15 @@ describe('parseRoutes', () => {
       { dst: '10.25.0.0/24', table: 100, proto: 109, dev: 'd0', via: '10.9.0.2' },
       { dst: '10.9.0.0/24', table: 254, proto: 2, dev: 'd0', scope: 'link', src: '10.9.0.1' },
       { dst: '10.20.0.0/24', table: 254, proto: 109, dev: 'd0', via: '10.9.0.2', metric: 5 },
-      { dst: '10.21.0.0/24', table: 254, proto: 110, nexthops: [{ via: '10.9.0.2', dev: 'd0' }, { via: '10.9.1.2', dev: 'd1', weight: 2 }] },
+      {
+        dst: '10.21.0.0/24',
+        table: 254,
+        proto: 110,
+        nexthops: [
+          { via: '10.9.0.2', dev: 'd0' },
+          { via: '10.9.1.2', dev: 'd1', weight: 2 },
+        ],
+      },
       { dst: '10.22.0.0/26', table: 254, proto: 111, type: 'blackhole' },
       { dst: '10.23.0.0/26', table: 254, proto: 111, type: 'unreachable' },
       { dst: '10.24.0.1/32', table: 254, proto: 109, dev: 'd0', scope: 'link', src: '10.9.0.1' },
@@ -40,7 +64,15 @@ describe('parseRoutes', () => {
   it('parses IPv6 multipath, drops the default metric and the lo of blackholes, skips multicast', () => {
     expect(parseRoutes(V6, 6)).toEqual([
       { dst: 'fd00:20::/64', table: 254, proto: 109, dev: 'd0', via: 'fd00:9::2' },
-      { dst: 'fd00:21::/64', table: 254, proto: 110, nexthops: [{ via: 'fd00:9::2', dev: 'd0' }, { via: 'fd00:9::3', dev: 'd0' }] },
+      {
+        dst: 'fd00:21::/64',
+        table: 254,
+        proto: 110,
+        nexthops: [
+          { via: 'fd00:9::2', dev: 'd0' },
+          { via: 'fd00:9::3', dev: 'd0' },
+        ],
+      },
       { dst: 'fd00:22::/122', table: 254, proto: 111, type: 'blackhole' },
     ]);
   });
@@ -59,26 +91,55 @@ describe('renderRouteArgs', () => {
       expect(args).toContain('proto');
       expect(sameRoute(r, r)).toBe(true);
     }
-    expect(renderRouteArgs({ dst: '10.21.0.0/24', table: 254, proto: 110, nexthops: [{ via: '10.9.0.2', dev: 'd0' }, { via: '10.9.1.2', dev: 'd1', weight: 2 }] }).join(' '))
-      .toBe('10.21.0.0/24 table 254 proto 110 nexthop via 10.9.0.2 dev d0 nexthop via 10.9.1.2 dev d1 weight 2');
-    expect(renderRouteArgs({ dst: '10.22.0.0/26', table: 254, proto: 111, type: 'blackhole' }).join(' '))
-      .toBe('blackhole 10.22.0.0/26 table 254 proto 111');
-    expect(renderRouteArgs({ dst: '10.24.0.1/32', table: 254, proto: 109, dev: 'mgy1', scope: 'link', src: '10.9.0.1', metric: 7 }).join(' '))
-      .toBe('10.24.0.1/32 dev mgy1 table 254 proto 109 scope link src 10.9.0.1 metric 7');
-    expect(renderRouteDeleteArgs({ dst: 'fd00::/64', table: 100, proto: 110 }).join(' ')).toBe('fd00::/64 table 100 proto 110');
+    expect(
+      renderRouteArgs({
+        dst: '10.21.0.0/24',
+        table: 254,
+        proto: 110,
+        nexthops: [
+          { via: '10.9.0.2', dev: 'd0' },
+          { via: '10.9.1.2', dev: 'd1', weight: 2 },
+        ],
+      }).join(' '),
+    ).toBe('10.21.0.0/24 table 254 proto 110 nexthop via 10.9.0.2 dev d0 nexthop via 10.9.1.2 dev d1 weight 2');
+    expect(renderRouteArgs({ dst: '10.22.0.0/26', table: 254, proto: 111, type: 'blackhole' }).join(' ')).toBe(
+      'blackhole 10.22.0.0/26 table 254 proto 111',
+    );
+    expect(
+      renderRouteArgs({
+        dst: '10.24.0.1/32',
+        table: 254,
+        proto: 109,
+        dev: 'mgy1',
+        scope: 'link',
+        src: '10.9.0.1',
+        metric: 7,
+      }).join(' '),
+    ).toBe('10.24.0.1/32 dev mgy1 table 254 proto 109 scope link src 10.9.0.1 metric 7');
+    expect(renderRouteDeleteArgs({ dst: 'fd00::/64', table: 100, proto: 110 }).join(' ')).toBe(
+      'fd00::/64 table 100 proto 110',
+    );
   });
 
   it('refuses tokens that would break an ip -batch line', () => {
     expect(() => renderRouteArgs({ dst: '10.0.0.0/24 dev eth0', table: 254, proto: 109 })).toThrow(InvariantError);
-    expect(() => renderRouteArgs({ dst: '10.0.0.0/24', dev: 'a\nroute flush', table: 254, proto: 109 })).toThrow(InvariantError);
-    expect(() => renderRouteArgs({ dst: '10.0.0.0/24', via: '1.1.1.1', table: 254, proto: 109, nexthops: [{ via: '2.2.2.2' }] })).toThrow(InvariantError);
+    expect(() => renderRouteArgs({ dst: '10.0.0.0/24', dev: 'a\nroute flush', table: 254, proto: 109 })).toThrow(
+      InvariantError,
+    );
+    expect(() =>
+      renderRouteArgs({ dst: '10.0.0.0/24', via: '1.1.1.1', table: 254, proto: 109, nexthops: [{ via: '2.2.2.2' }] }),
+    ).toThrow(InvariantError);
   });
 
   it('compares routes in the canonical form the kernel reports', () => {
     const listed = { dst: '10.0.0.0/24', table: 254, proto: 109, dev: 'mgy1' };
     expect(sameRoute(listed, { ...listed, type: 'unicast', scope: 'global', metric: 0 })).toBe(true);
-    expect(sameRoute({ dst: 'fd00::/64', table: 254, proto: 110, metric: 1024, nexthops: [{ via: 'fd00::1', weight: 1 }] },
-      { dst: 'fd00::/64', table: 254, proto: 110, nexthops: [{ via: 'fd00::1' }] })).toBe(true);
+    expect(
+      sameRoute(
+        { dst: 'fd00::/64', table: 254, proto: 110, metric: 1024, nexthops: [{ via: 'fd00::1', weight: 1 }] },
+        { dst: 'fd00::/64', table: 254, proto: 110, nexthops: [{ via: 'fd00::1' }] },
+      ),
+    ).toBe(true);
     expect(sameRoute(listed, { ...listed, metric: 5 })).toBe(false);
     expect(sameRoute(listed, { ...listed, dev: 'mgy2' })).toBe(false);
   });

@@ -65,15 +65,48 @@ export function routeKeyString(r: { readonly dst: string; readonly table: number
 }
 
 const TYPE_NUMBERS: Record<string, string> = {
-  '1': 'unicast', '2': 'local', '3': 'broadcast', '4': 'anycast', '5': 'multicast',
-  '6': 'blackhole', '7': 'unreachable', '8': 'prohibit', '9': 'throw', '10': 'nat',
+  '1': 'unicast',
+  '2': 'local',
+  '3': 'broadcast',
+  '4': 'anycast',
+  '5': 'multicast',
+  '6': 'blackhole',
+  '7': 'unreachable',
+  '8': 'prohibit',
+  '9': 'throw',
+  '10': 'nat',
 };
-const SCOPE_NUMBERS: Record<string, string> = { '0': 'global', '200': 'site', '253': 'link', '254': 'host', '255': 'nowhere' };
+const SCOPE_NUMBERS: Record<string, string> = {
+  '0': 'global',
+  '200': 'site',
+  '253': 'link',
+  '254': 'host',
+  '255': 'nowhere',
+};
 const TABLE_NAMES: Record<string, number> = { main: 254, local: 255, default: 253, unspec: 0 };
 const PROTO_NAMES: Record<string, number> = {
-  unspec: 0, redirect: 1, kernel: 2, boot: 3, static: 4, gated: 8, ra: 9, mrt: 10, zebra: 11, bird: 12,
-  dnrouted: 13, xorp: 14, ntk: 15, dhcp: 16, keepalived: 18, babel: 42, openr: 99, bgp: 186, isis: 187,
-  ospf: 188, rip: 189, eigrp: 192,
+  unspec: 0,
+  redirect: 1,
+  kernel: 2,
+  boot: 3,
+  static: 4,
+  gated: 8,
+  ra: 9,
+  mrt: 10,
+  zebra: 11,
+  bird: 12,
+  dnrouted: 13,
+  xorp: 14,
+  ntk: 15,
+  dhcp: 16,
+  keepalived: 18,
+  babel: 42,
+  openr: 99,
+  bgp: 186,
+  isis: 187,
+  ospf: 188,
+  rip: 189,
+  eigrp: 192,
 };
 
 function num(v: unknown, names: Record<string, number>, fallback: number): number {
@@ -84,10 +117,21 @@ function num(v: unknown, names: Record<string, number>, fallback: number): numbe
 }
 
 /** A gateway of the other family (IPv4 route via an IPv6 next hop, RFC 5549/8950) comes as `via: {family, host}`. */
-interface RawNextHop { gateway?: string; via?: { family?: string; host?: string }; dev?: string; weight?: number }
+interface RawNextHop {
+  gateway?: string;
+  via?: { family?: string; host?: string };
+  dev?: string;
+  weight?: number;
+}
 interface RawRoute extends RawNextHop {
-  type?: string; dst?: string; table?: string | number; protocol?: string | number; scope?: string | number;
-  prefsrc?: string; metric?: number; nexthops?: RawNextHop[];
+  type?: string;
+  dst?: string;
+  table?: string | number;
+  protocol?: string | number;
+  scope?: string | number;
+  prefsrc?: string;
+  metric?: number;
+  nexthops?: RawNextHop[];
 }
 
 /**
@@ -151,7 +195,8 @@ export function renderRouteArgs(r: KernelRoute): string[] {
   if (r.type !== undefined && r.type !== 'unicast') a.push(r.type);
   a.push(tok(r.dst, 'dst'));
   if (r.nexthops && r.nexthops.length > 0) {
-    if (r.via !== undefined || r.dev !== undefined) throw new InvariantError(`route ${r.dst}: nexthops exclude via/dev`);
+    if (r.via !== undefined || r.dev !== undefined)
+      throw new InvariantError(`route ${r.dst}: nexthops exclude via/dev`);
   } else {
     if (r.via !== undefined) a.push(...viaArgs(r.dst, r.via));
     if (r.dev !== undefined) a.push('dev', tok(r.dev, 'dev'));
@@ -188,7 +233,9 @@ export function canonicalRoute(r: KernelRoute): KernelRoute {
     ...(metric === undefined || metric === effectiveMetric({ dst: r.dst }) ? {} : { metric }),
     ...(nexthops === undefined
       ? {}
-      : { nexthops: nexthops.map(({ weight, ...h }) => (weight === undefined || weight === 1 ? h : { ...h, weight })) }),
+      : {
+          nexthops: nexthops.map(({ weight, ...h }) => (weight === undefined || weight === 1 ? h : { ...h, weight })),
+        }),
   };
 }
 

@@ -6,7 +6,8 @@ import { IpRouteTable } from './route-table.js';
 import { FakeCommandRunner } from './testing/fake-command-runner.js';
 import { FakeRouteTable } from './testing/fake-route-table.js';
 
-const V4 = '[{"dst":"10.1.0.0/24","gateway":"10.9.0.2","dev":"d0","protocol":"109"},{"dst":"10.2.0.0/24","dev":"d0","protocol":"4"},{"dst":"10.3.0.0/24","dev":"d0","protocol":"110"}]';
+const V4 =
+  '[{"dst":"10.1.0.0/24","gateway":"10.9.0.2","dev":"d0","protocol":"109"},{"dst":"10.2.0.0/24","dev":"d0","protocol":"4"},{"dst":"10.3.0.0/24","dev":"d0","protocol":"110"}]';
 
 describe('IpRouteTable', () => {
   it('lists both families in the target namespace and keeps only our protocols', async () => {
@@ -16,8 +17,12 @@ describe('IpRouteTable', () => {
       .on('route show', { stdout: '[]' });
     const rt = new IpRouteTable(runner, silentLogger(), 'nsA');
     expect(await rt.list()).toEqual([{ dst: '10.1.0.0/24', via: '10.9.0.2', dev: 'd0', table: 254, proto: 109 }]);
-    expect(runner.lines).toEqual([109, 110, 111].flatMap((p) => [4, 6].map((f) => `ip -n nsA -N -j -${f} route show table all proto ${p}`)));
-    expect((await rt.list({ protos: [110], family: 4, table: 254 })).map((r) => [r.dst, r.proto])).toEqual([['10.3.0.0/24', 110]]);
+    expect(runner.lines).toEqual(
+      [109, 110, 111].flatMap((p) => [4, 6].map((f) => `ip -n nsA -N -j -${f} route show table all proto ${p}`)),
+    );
+    expect((await rt.list({ protos: [110], family: 4, table: 254 })).map((r) => [r.dst, r.proto])).toEqual([
+      ['10.3.0.0/24', 110],
+    ]);
     await expect(rt.list({ protos: [4] })).rejects.toThrow(InvariantError);
   });
 
@@ -29,7 +34,10 @@ describe('IpRouteTable', () => {
       remove: [{ dst: '10.6.0.0/26', table: 254, proto: 111 }],
     });
     expect(runner.commands.map((c) => [c.argv.join(' '), c.stdin])).toEqual([
-      ['ip -force -batch -', 'route del 10.6.0.0/26 table 254 proto 111\nroute add blackhole 10.5.0.0/26 table 254 proto 111\n'],
+      [
+        'ip -force -batch -',
+        'route del 10.6.0.0/26 table 254 proto 111\nroute add blackhole 10.5.0.0/26 table 254 proto 111\n',
+      ],
     ]);
   });
 
@@ -39,7 +47,10 @@ describe('IpRouteTable', () => {
       .on('-4 route show table 254 proto 109', { stdout: '[{"dst":"10.8.0.0/24","gateway":"10.9.0.2","dev":"d0"}]' });
     const rt = new IpRouteTable(runner, silentLogger());
     await rt.apply({
-      replace: [{ dst: '10.7.0.0/24', via: '10.9.0.2', table: 254, proto: 109 }, { dst: '10.8.0.0/24', via: '10.9.0.3', table: 254, proto: 109 }],
+      replace: [
+        { dst: '10.7.0.0/24', via: '10.9.0.2', table: 254, proto: 109 },
+        { dst: '10.8.0.0/24', via: '10.9.0.3', table: 254, proto: 109 },
+      ],
     });
     const batches = runner.commands.filter((c) => c.argv.includes('-batch')).map((c) => c.stdin);
     expect(batches).toEqual([
@@ -55,16 +66,29 @@ describe('IpRouteTable', () => {
   it('names the failing lines, and ignores deleting a route that is already gone', async () => {
     const runner = new FakeCommandRunner()
       .on('route show', { stdout: '[]' })
-      .on('-batch', { exitCode: 1, stderr: 'RTNETLINK answers: No such process\nCommand failed -:1\nError: Nexthop has invalid gateway.\nCommand failed -:3\n' });
+      .on('-batch', {
+        exitCode: 1,
+        stderr:
+          'RTNETLINK answers: No such process\nCommand failed -:1\nError: Nexthop has invalid gateway.\nCommand failed -:3\n',
+      });
     const rt = new IpRouteTable(runner, silentLogger());
-    const err = await rt.apply({
-      remove: [{ dst: '10.6.0.0/26', table: 254, proto: 109 }],
-      replace: [{ dst: '10.7.0.0/24', via: '10.9.0.2', table: 254, proto: 109 }, { dst: '10.8.0.0/24', via: '10.99.0.2', table: 254, proto: 109 }],
-    }).catch((e: unknown) => e);
+    const err = await rt
+      .apply({
+        remove: [{ dst: '10.6.0.0/26', table: 254, proto: 109 }],
+        replace: [
+          { dst: '10.7.0.0/24', via: '10.9.0.2', table: 254, proto: 109 },
+          { dst: '10.8.0.0/24', via: '10.99.0.2', table: 254, proto: 109 },
+        ],
+      })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KernelBatchError);
     expect((err as KernelBatchError).code).toBe('MGY_KERNEL_OP');
     expect((err as KernelBatchError).failures).toEqual([
-      { line: 3, text: 'route replace 10.8.0.0/24 via 10.99.0.2 table 254 proto 109', reason: 'Error: Nexthop has invalid gateway.' },
+      {
+        line: 3,
+        text: 'route replace 10.8.0.0/24 via 10.99.0.2 table 254 proto 109',
+        reason: 'Error: Nexthop has invalid gateway.',
+      },
     ]);
     expect((err as Error).message).toContain('line 3 "route replace 10.8.0.0/24');
   });
@@ -75,10 +99,20 @@ describe('IpRouteTable', () => {
       .on(/-4 route show table 254 proto/, { stdout: '[]' })
       .on('-4 route show table 254', { stdout: V4 });
     const rt = new IpRouteTable(runner, silentLogger());
-    const err = await rt.apply({ replace: [{ dst: '10.2.0.0/24', dev: 'mgy1', table: 254, proto: 109 }, { dst: '10.4.0.0/24', dev: 'mgy1', table: 254, proto: 109 }] })
+    const err = await rt
+      .apply({
+        replace: [
+          { dst: '10.2.0.0/24', dev: 'mgy1', table: 254, proto: 109 },
+          { dst: '10.4.0.0/24', dev: 'mgy1', table: 254, proto: 109 },
+        ],
+      })
       .catch((e: unknown) => e);
     expect((err as KernelBatchError).failures).toEqual([
-      { line: 1, text: 'route replace 10.2.0.0/24 dev mgy1 table 254 proto 109', reason: 'would overwrite a route with proto 4, which Margay does not own' },
+      {
+        line: 1,
+        text: 'route replace 10.2.0.0/24 dev mgy1 table 254 proto 109',
+        reason: 'would overwrite a route with proto 4, which Margay does not own',
+      },
     ]);
     // One batch only: the free key was added, the taken one never replaced.
     expect(runner.commands.filter((c) => c.argv.includes('-batch')).map((c) => c.stdin)).toEqual([
@@ -98,7 +132,9 @@ describe('FakeRouteTable', () => {
     const rt = new FakeRouteTable();
     rt.seedForeign({ dst: '10.2.0.0/24', dev: 'eth0', table: 254, proto: 4 });
     await rt.replace({ dst: '10.1.0.0/24', dev: 'mgy1', table: 254, proto: 109 });
-    await expect(rt.replace({ dst: '10.2.0.0/24', dev: 'mgy1', table: 254, proto: 109 })).rejects.toThrow(KernelBatchError);
+    await expect(rt.replace({ dst: '10.2.0.0/24', dev: 'mgy1', table: 254, proto: 109 })).rejects.toThrow(
+      KernelBatchError,
+    );
     rt.failNext(new InvariantError('boom'), /remove/);
     await expect(rt.remove({ dst: '10.1.0.0/24', table: 254, proto: 109 })).rejects.toThrow('boom');
     expect((await rt.list()).map((r) => r.dst)).toEqual(['10.1.0.0/24']);

@@ -4,8 +4,14 @@ import type { CommandRunner } from './command-runner.js';
 import { KernelBatchError, parseIpBatchFailures, type BatchLineFailure } from './errors.js';
 import { isOwnedRouteProtocol, OWNED_ROUTE_PROTOCOLS } from './ownership.js';
 import {
-  familyOf, parseRoutes, renderRouteArgs, renderRouteDeleteArgs, routeKeyString,
-  type IpFamily, type KernelRoute, type RouteKey,
+  familyOf,
+  parseRoutes,
+  renderRouteArgs,
+  renderRouteDeleteArgs,
+  routeKeyString,
+  type IpFamily,
+  type KernelRoute,
+  type RouteKey,
 } from './route-format.js';
 
 export interface RouteFilter {
@@ -129,11 +135,14 @@ export class IpRouteTable implements RouteTable {
       this.log.warn({ failures: failures.length, lines: logical.length }, 'route batch partly failed');
       throw new KernelBatchError(argv, step1.exitCode, step1.stderr, failures);
     }
-    if (this.log.isLevelEnabled('debug')) this.log.debug({ replaced: replaces.length, removed: removes.length }, 'routes applied');
+    if (this.log.isLevelEnabled('debug'))
+      this.log.debug({ replaced: replaces.length, removed: removes.length }, 'routes applied');
   }
 
   /** One `ip -force -batch -`: the lines that failed (every other line is applied). */
-  async #batch(lines: readonly string[]): Promise<{ argv: readonly string[]; exitCode: number | null; stderr: string; failures: BatchLineFailure[] }> {
+  async #batch(
+    lines: readonly string[],
+  ): Promise<{ argv: readonly string[]; exitCode: number | null; stderr: string; failures: BatchLineFailure[] }> {
     const input = lines.map((l) => `${l}\n`).join('');
     const r = await this.runner.run([...this.#ip, '-force', '-batch', '-'], { stdin: input, allowFailure: true });
     if (r.exitCode === 0) return { argv: r.argv, exitCode: 0, stderr: r.stderr, failures: [] };
@@ -146,7 +155,8 @@ export class IpRouteTable implements RouteTable {
   async #ownKeys(routes: readonly KernelRoute[]): Promise<Set<string>> {
     const keys = new Set<string>();
     for (const { family, table } of scopesOf(routes)) {
-      for (const e of await this.list({ family, ...(table === undefined ? {} : { table }) })) keys.add(routeKeyString(e));
+      for (const e of await this.list({ family, ...(table === undefined ? {} : { table }) }))
+        keys.add(routeKeyString(e));
     }
     return keys;
   }
@@ -155,7 +165,8 @@ export class IpRouteTable implements RouteTable {
   async #foreignOwners(routes: readonly KernelRoute[]): Promise<Map<string, number>> {
     const owners = new Map<string, number>();
     for (const { family, table } of scopesOf(routes)) {
-      for (const e of await this.#listAll(family, table)) if (!isOwnedRouteProtocol(e.proto)) owners.set(routeKeyString(e), e.proto);
+      for (const e of await this.#listAll(family, table))
+        if (!isOwnedRouteProtocol(e.proto)) owners.set(routeKeyString(e), e.proto);
     }
     return owners;
   }
@@ -164,7 +175,16 @@ export class IpRouteTable implements RouteTable {
     const families: IpFamily[] = family === undefined ? [4, 6] : [family];
     const out: KernelRoute[] = [];
     for (const f of families) {
-      const argv = [...this.#ip, '-N', '-j', `-${f}`, 'route', 'show', 'table', table === undefined ? 'all' : String(table)];
+      const argv = [
+        ...this.#ip,
+        '-N',
+        '-j',
+        `-${f}`,
+        'route',
+        'show',
+        'table',
+        table === undefined ? 'all' : String(table),
+      ];
       if (proto !== undefined) argv.push('proto', String(proto));
       const r = await this.runner.run(argv, { allowFailure: true });
       // A table that holds no route of this family does not exist yet: it is empty, not an error.

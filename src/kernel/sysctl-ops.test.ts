@@ -13,8 +13,15 @@ describe('sysctl keys', () => {
   });
 
   it.each([
-    ['net/../kernel/core_pattern'], ['net/ipv4/conf/../../../etc/passwd'], ['kernel.core_pattern'], ['/net/ipv4/ip_forward'],
-    ['net//ipv4'], ['net.ipv4.ip forward'], ['net/ipv4/conf/a\n/b'], ['net'], ['net/ipv4/conf/./rp_filter'],
+    ['net/../kernel/core_pattern'],
+    ['net/ipv4/conf/../../../etc/passwd'],
+    ['kernel.core_pattern'],
+    ['/net/ipv4/ip_forward'],
+    ['net//ipv4'],
+    ['net.ipv4.ip forward'],
+    ['net/ipv4/conf/a\n/b'],
+    ['net'],
+    ['net/ipv4/conf/./rp_filter'],
   ])('refuses %j', (key) => {
     expect(() => normalizeSysctlKey(key)).toThrow(InvariantError);
   });
@@ -44,9 +51,12 @@ describe('ProcSysctlOps', () => {
 
   it('fails with the key sysctl could not write', async () => {
     const runner = new FakeCommandRunner().on('sysctl -q -w', {
-      exitCode: 255, stderr: 'sysctl: cannot stat /proc/sys/net/ipv4/conf/mgynope/rp_filter: No such file or directory\n',
+      exitCode: 255,
+      stderr: 'sysctl: cannot stat /proc/sys/net/ipv4/conf/mgynope/rp_filter: No such file or directory\n',
     });
-    const err = await new ProcSysctlOps(runner, silentLogger()).set(confKey(4, 'mgynope', 'rp_filter'), 1).catch((e: unknown) => e);
+    const err = await new ProcSysctlOps(runner, silentLogger())
+      .set(confKey(4, 'mgynope', 'rp_filter'), 1)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KernelOpError);
     expect((err as Error).message).toContain('mgynope/rp_filter');
   });

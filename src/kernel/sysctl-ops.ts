@@ -44,7 +44,10 @@ export function confKey(family: 4 | 6, iface: string, setting: string): string {
 
 /** How `sysctl` prints a key: segments joined by dots, dots inside a segment shown as slashes. */
 export function printedSysctlKey(key: string): string {
-  return normalizeSysctlKey(key).split('/').map((s) => s.replace(/\./g, '/')).join('.');
+  return normalizeSysctlKey(key)
+    .split('/')
+    .map((s) => s.replace(/\./g, '/'))
+    .join('.');
 }
 
 export function validateSysctlValue(key: string, value: string | number): string {
@@ -64,7 +67,8 @@ export class ProcSysctlOps implements SysctlOps {
     readonly netns?: string,
     private readonly opts: { readonly direct?: boolean } = {},
   ) {
-    if (opts.direct === true && netns !== undefined) throw new InvariantError('direct sysctl writes only work in the own network namespace');
+    if (opts.direct === true && netns !== undefined)
+      throw new InvariantError('direct sysctl writes only work in the own network namespace');
   }
 
   async get(key: string): Promise<string> {
@@ -87,7 +91,9 @@ export class ProcSysctlOps implements SysctlOps {
       if (k !== undefined) out.set(k, line.slice(i + 3));
     }
     // A missing key is reported on stderr and left undefined; anything else is a failure.
-    const other = r.stderr.split('\n').filter((l) => l.trim() !== '' && !/cannot stat|No such file or directory/.test(l));
+    const other = r.stderr
+      .split('\n')
+      .filter((l) => l.trim() !== '' && !/cannot stat|No such file or directory/.test(l));
     if (r.exitCode !== 0 && other.length > 0) throw new KernelOpError(r.argv, r.exitCode, r.stderr);
     return out;
   }

@@ -62,12 +62,16 @@ const ALIAS_PREFIX = 'margay:';
 function checked(spec: WorkloadVethSpec): WorkloadVethSpec {
   validateIfName(spec.hostIf);
   validateIfName(spec.podIf);
-  if (!isOwnedInterface(spec.hostIf)) throw new InvariantError(`host veth ${spec.hostIf} lacks the ${OWNERSHIP.interfacePrefix} prefix`);
-  if (!spec.netnsPath.startsWith('/') || /[\s\0]/.test(spec.netnsPath)) throw new InvariantError(`netns path ${JSON.stringify(spec.netnsPath)} is not valid`);
+  if (!isOwnedInterface(spec.hostIf))
+    throw new InvariantError(`host veth ${spec.hostIf} lacks the ${OWNERSHIP.interfacePrefix} prefix`);
+  if (!spec.netnsPath.startsWith('/') || /[\s\0]/.test(spec.netnsPath))
+    throw new InvariantError(`netns path ${JSON.stringify(spec.netnsPath)} is not valid`);
   if (!MAC.test(spec.hostMac) || !MAC.test(spec.podMac)) throw new InvariantError('veth MACs are not valid');
   if (!OWNER.test(spec.owner)) throw new InvariantError(`veth owner ${JSON.stringify(spec.owner)} is not valid`);
-  if (!Number.isInteger(spec.mtu) || spec.mtu < 68 || spec.mtu > 65_535) throw new InvariantError(`MTU ${spec.mtu} is not valid`);
-  for (const a of spec.addresses) if (!HOST_CIDR.test(a)) throw new InvariantError(`pod address ${JSON.stringify(a)} is not a /32 or /128`);
+  if (!Number.isInteger(spec.mtu) || spec.mtu < 68 || spec.mtu > 65_535)
+    throw new InvariantError(`MTU ${spec.mtu} is not valid`);
+  for (const a of spec.addresses)
+    if (!HOST_CIDR.test(a)) throw new InvariantError(`pod address ${JSON.stringify(a)} is not a /32 or /128`);
   if (!ADDR.test(spec.gateways[4]) || !ADDR.test(spec.gateways[6])) throw new InvariantError('gateways are not valid');
   return spec;
 }
@@ -97,7 +101,10 @@ export function podSideBatch(s: WorkloadVethSpec): string[] {
   for (const a of s.addresses) lines.push(`addr add ${a} dev ${s.podIf}${a.includes(':') ? ' nodad' : ''}`);
   lines.push(`link set ${s.podIf} up`);
   if (s.addresses.some((a) => !a.includes(':'))) {
-    lines.push(`route add ${s.gateways[4]} dev ${s.podIf} scope link`, `route add default via ${s.gateways[4]} dev ${s.podIf}`);
+    lines.push(
+      `route add ${s.gateways[4]} dev ${s.podIf} scope link`,
+      `route add default via ${s.gateways[4]} dev ${s.podIf}`,
+    );
   }
   if (s.addresses.some((a) => a.includes(':'))) lines.push(`route add default via ${s.gateways[6]} dev ${s.podIf}`);
   return lines;
@@ -112,16 +119,21 @@ export class IpWorkloadVethOps implements WorkloadVethOps {
   async createHostSide(spec: WorkloadVethSpec): Promise<void> {
     const s = checked(spec);
     await this.runner.run(['ip', '-batch', '-'], { stdin: `${hostSideBatch(s).join('\n')}\n` });
-    if (this.log.isLevelEnabled('debug')) this.log.debug({ hostIf: s.hostIf, netns: s.netnsPath }, 'workload veth created');
+    if (this.log.isLevelEnabled('debug'))
+      this.log.debug({ hostIf: s.hostIf, netns: s.netnsPath }, 'workload veth created');
   }
 
   async configurePodSide(spec: WorkloadVethSpec): Promise<void> {
     const s = checked(spec);
-    await this.runner.run(['nsenter', `--net=${s.netnsPath}`, 'ip', '-batch', '-'], { stdin: `${podSideBatch(s).join('\n')}\n` });
+    await this.runner.run(['nsenter', `--net=${s.netnsPath}`, 'ip', '-batch', '-'], {
+      stdin: `${podSideBatch(s).join('\n')}\n`,
+    });
   }
 
   async ownerOf(hostIf: string): Promise<string | null | undefined> {
-    const r = await this.runner.run(['ip', '-j', 'link', 'show', 'dev', validateIfName(hostIf)], { allowFailure: true });
+    const r = await this.runner.run(['ip', '-j', 'link', 'show', 'dev', validateIfName(hostIf)], {
+      allowFailure: true,
+    });
     if (r.exitCode !== 0 && /does not exist|Cannot find device/.test(r.stderr)) return undefined;
     if (r.exitCode !== 0) throw new KernelOpError(r.argv, r.exitCode, r.stderr);
     const alias = (JSON.parse(r.stdout) as { ifalias?: string }[])[0]?.ifalias;
@@ -131,15 +143,25 @@ export class IpWorkloadVethOps implements WorkloadVethOps {
   async remove(hostIf: string): Promise<void> {
     if (!isOwnedInterface(hostIf)) throw new InvariantError(`refusing to delete ${hostIf}: not a Margay interface`);
     const r = await this.runner.run(['ip', 'link', 'del', validateIfName(hostIf)], { allowFailure: true });
-    if (r.exitCode !== 0 && !/Cannot find device|does not exist/.test(r.stderr)) throw new KernelOpError(r.argv, r.exitCode, r.stderr);
+    if (r.exitCode !== 0 && !/Cannot find device|does not exist/.test(r.stderr))
+      throw new KernelOpError(r.argv, r.exitCode, r.stderr);
   }
 
   async inspectPod(netnsPath: string, podIf: string): Promise<PodInterfaceState> {
     const ns = ['nsenter', `--net=${netnsPath}`];
-    const a = await this.runner.run([...ns, 'ip', '-j', 'addr', 'show', 'dev', validateIfName(podIf)], { allowFailure: true });
-    if (a.exitCode !== 0 && /does not exist|Cannot find device/.test(a.stderr)) return { exists: false, up: false, addresses: [], defaultVia: [] };
+    const a = await this.runner.run([...ns, 'ip', '-j', 'addr', 'show', 'dev', validateIfName(podIf)], {
+      allowFailure: true,
+    });
+    if (a.exitCode !== 0 && /does not exist|Cannot find device/.test(a.stderr))
+      return { exists: false, up: false, addresses: [], defaultVia: [] };
     if (a.exitCode !== 0) throw new KernelOpError(a.argv, a.exitCode, a.stderr);
-    const link = (JSON.parse(a.stdout) as { flags?: string[]; address?: string; addr_info?: { local: string; prefixlen: number; scope?: string }[] }[])[0];
+    const link = (
+      JSON.parse(a.stdout) as {
+        flags?: string[];
+        address?: string;
+        addr_info?: { local: string; prefixlen: number; scope?: string }[];
+      }[]
+    )[0];
     const via: string[] = [];
     for (const fam of ['-4', '-6']) {
       const r = await this.runner.run([...ns, 'ip', '-j', fam, 'route', 'show', 'default', 'dev', podIf]);

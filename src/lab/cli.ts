@@ -28,14 +28,24 @@ const COMMON = {
   'log-level': { type: 'string', default: 'warn' },
 } as const;
 
-function context(values: { name?: string | undefined; dir?: string | undefined; 'log-level'?: string | undefined }, io: CliIo): LabContext {
+function context(
+  values: { name?: string | undefined; dir?: string | undefined; 'log-level'?: string | undefined },
+  io: CliIo,
+): LabContext {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
     throw new PrerequisiteError('margayctl lab needs root (it creates network namespaces); run it with sudo');
   }
   const name = values.name ?? 'lab';
-  if (!/^[a-z][a-z0-9]{0,11}$/.test(name)) throw new UsageError(`--name ${JSON.stringify(name)} must match [a-z][a-z0-9]{0,11}`);
+  if (!/^[a-z][a-z0-9]{0,11}$/.test(name))
+    throw new UsageError(`--name ${JSON.stringify(name)} must match [a-z][a-z0-9]{0,11}`);
   const log = createRootLogger({ level: (values['log-level'] ?? 'warn') as LogLevel, name: 'margayctl-lab' });
-  return { dir: values.dir ?? defaultLabDir(name), runner: new ExecaCommandRunner(log), log, env: process.env, out: (t) => io.out(t) };
+  return {
+    dir: values.dir ?? defaultLabDir(name),
+    runner: new ExecaCommandRunner(log),
+    log,
+    env: process.env,
+    out: (t) => io.out(t),
+  };
 }
 
 function int(v: string | undefined, flag: string, def: number): number {
@@ -60,15 +70,25 @@ async function needState(ctx: LabContext): Promise<LabState> {
 
 const up: Command = {
   summary: 'build the lab (idempotent) and print sessions, routes, pods and the reachability matrix',
-  usage: 'margayctl lab up [--nodes 3] [--pods 2] [--tor auto|bird|frr|margay-bgpd] [--mode mesh|rr|ebgp|host-gw] [--dual-stack] [--name lab] [--dir DIR]',
+  usage:
+    'margayctl lab up [--nodes 3] [--pods 2] [--tor auto|bird|frr|margay-bgpd] [--mode mesh|rr|ebgp|host-gw] [--dual-stack] [--name lab] [--dir DIR]',
   async run(args, io) {
     const { values } = parseArgs({
       args,
-      options: { ...COMMON, nodes: { type: 'string' }, pods: { type: 'string' }, tor: { type: 'string', default: 'auto' }, mode: { type: 'string', default: 'mesh' }, 'dual-stack': { type: 'boolean', default: false } },
+      options: {
+        ...COMMON,
+        nodes: { type: 'string' },
+        pods: { type: 'string' },
+        tor: { type: 'string', default: 'auto' },
+        mode: { type: 'string', default: 'mesh' },
+        'dual-stack': { type: 'boolean', default: false },
+      },
     });
     const tor = values.tor === 'auto' ? autoTor() : values.tor;
-    if (!(TOR_KINDS as readonly string[]).includes(tor)) throw new UsageError(`--tor must be auto or one of ${TOR_KINDS.join(', ')}`);
-    if (!(LAB_MODES as readonly string[]).includes(values.mode)) throw new UsageError(`--mode must be one of ${LAB_MODES.join(', ')}`);
+    if (!(TOR_KINDS as readonly string[]).includes(tor))
+      throw new UsageError(`--tor must be auto or one of ${TOR_KINDS.join(', ')}`);
+    if (!(LAB_MODES as readonly string[]).includes(values.mode))
+      throw new UsageError(`--mode must be one of ${LAB_MODES.join(', ')}`);
     const options: LabOptions = {
       name: values.name,
       nodes: int(values.nodes, '--nodes', 3),
@@ -100,7 +120,8 @@ const status: Command = {
     const ctx = context(values, io);
     const s = await needState(ctx);
     io.out(`lab ${s.name}: ${s.phase}, prefix ${s.prefix}`);
-    for (const p of s.processes) io.out(`  ${(await isRunning(p)) ? 'running' : 'DEAD   '} pid ${String(p.pid).padEnd(7)} ${p.name}`);
+    for (const p of s.processes)
+      io.out(`  ${(await isRunning(p)) ? 'running' : 'DEAD   '} pid ${String(p.pid).padEnd(7)} ${p.name}`);
     const { text, ok } = await labReport(ctx, s, planLab(s.options, s.prefix));
     io.out(section(`lab ${s.name}`));
     io.out(text);
@@ -135,7 +156,10 @@ const exec: Command = {
     const plan = planLab(s.options, s.prefix);
     const pod = s.pods.find((p) => p.name === target);
     const known = ['tor', 'outside', ...plan.nodes.map((n) => n.name)];
-    if (!pod && !known.includes(target)) throw new UsageError(`unknown target ${JSON.stringify(target)}; known: ${[...known, ...s.pods.map((p) => p.name)].join(', ')}`);
+    if (!pod && !known.includes(target))
+      throw new UsageError(
+        `unknown target ${JSON.stringify(target)}; known: ${[...known, ...s.pods.map((p) => p.name)].join(', ')}`,
+      );
     const ns = pod ? pod.netns : nsName(s.prefix, target);
     const r = await execa('ip', ['netns', 'exec', ns, ...args.slice(dash + 1)], { stdio: 'inherit', reject: false });
     return r.exitCode ?? 1;
@@ -143,14 +167,20 @@ const exec: Command = {
 };
 
 const apply: Command = {
-  summary: 'apply manifests to the lab\'s datastore (as kubectl apply), then re-run the matrix',
+  summary: "apply manifests to the lab's datastore (as kubectl apply), then re-run the matrix",
   usage: 'margayctl lab apply -f FILE|DIR [--name lab] [--dir DIR]',
   async run(args, io) {
-    const { values } = parseArgs({ args, options: { ...COMMON, filename: { type: 'string', short: 'f', multiple: true } } });
+    const { values } = parseArgs({
+      args,
+      options: { ...COMMON, filename: { type: 'string', short: 'f', multiple: true } },
+    });
     if (!values.filename?.length) throw new UsageError('give -f FILE');
     const ctx = context(values, io);
     const s = await needState(ctx);
-    const code = await RESOURCE_COMMANDS.apply!.run([...values.filename.flatMap((f) => ['-f', f]), '--datastore', `file:${labPaths(ctx.dir).datastore}`], io);
+    const code = await RESOURCE_COMMANDS.apply!.run(
+      [...values.filename.flatMap((f) => ['-f', f]), '--datastore', `file:${labPaths(ctx.dir).datastore}`],
+      io,
+    );
     if (code !== 0) return code;
     const m = await matrixFor(s, planLab(s.options, s.prefix));
     io.out(formatMatrix(m));

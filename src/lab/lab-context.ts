@@ -53,7 +53,12 @@ export const CNI_DIR = '/run/margay';
  * IPv6 address too, as Calico's dual-stack netconf does (`assign_ipv6`).
  */
 export function netconf(dualStack: boolean): Record<string, unknown> {
-  return { cniVersion: '1.0.0', name: 'k8s-pod-network', type: 'margay', ipam: { type: 'margay-ipam', ...(dualStack ? { assign_ipv4: 'true', assign_ipv6: 'true' } : {}) } };
+  return {
+    cniVersion: '1.0.0',
+    name: 'k8s-pod-network',
+    type: 'margay',
+    ipam: { type: 'margay-ipam', ...(dualStack ? { assign_ipv4: 'true', assign_ipv6: 'true' } : {}) },
+  };
 }
 
 export function section(title: string): string {

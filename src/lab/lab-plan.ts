@@ -67,13 +67,17 @@ export interface LabPlan {
 }
 
 export function validateOptions(o: LabOptions): LabOptions {
-  if (!/^[a-z][a-z0-9]{0,11}$/.test(o.name)) throw new TopologySpecError('name', `${JSON.stringify(o.name)} must match [a-z][a-z0-9]{0,11}`);
-  if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > 50) throw new TopologySpecError('nodes', `must be a whole number 1..50, got ${o.nodes}`);
+  if (!/^[a-z][a-z0-9]{0,11}$/.test(o.name))
+    throw new TopologySpecError('name', `${JSON.stringify(o.name)} must match [a-z][a-z0-9]{0,11}`);
+  if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > 50)
+    throw new TopologySpecError('nodes', `must be a whole number 1..50, got ${o.nodes}`);
   if (!Number.isInteger(o.podsPerNode) || o.podsPerNode < 0 || o.podsPerNode > 50) {
     throw new TopologySpecError('pods', `must be a whole number 0..50, got ${o.podsPerNode}`);
   }
-  if (!TOR_KINDS.includes(o.tor)) throw new TopologySpecError('tor', `must be one of ${TOR_KINDS.join(', ')}, got ${JSON.stringify(o.tor)}`);
-  if (!LAB_MODES.includes(o.mode)) throw new TopologySpecError('mode', `must be one of ${LAB_MODES.join(', ')}, got ${JSON.stringify(o.mode)}`);
+  if (!TOR_KINDS.includes(o.tor))
+    throw new TopologySpecError('tor', `must be one of ${TOR_KINDS.join(', ')}, got ${JSON.stringify(o.tor)}`);
+  if (!LAB_MODES.includes(o.mode))
+    throw new TopologySpecError('mode', `must be one of ${LAB_MODES.join(', ')}, got ${JSON.stringify(o.mode)}`);
   if (o.mode === 'rr' && o.nodes < 2) throw new TopologySpecError('mode', 'route reflectors need at least 2 nodes');
   return o;
 }
@@ -94,7 +98,13 @@ export function planLab(o: LabOptions, prefix: string): LabPlan {
   const pods: LabPod[] = [];
   for (const n of nodes) {
     for (let j = 1; j <= o.podsPerNode; j++) {
-      pods.push({ name: `pod-${n.index}-${j}`, namespace: 'default', node: n.name, netnsNode: `p${n.index}-${j}`, containerId: `${prefix}${n.index}x${j}` });
+      pods.push({
+        name: `pod-${n.index}-${j}`,
+        namespace: 'default',
+        node: n.name,
+        netnsNode: `p${n.index}-${j}`,
+        containerId: `${prefix}${n.index}x${j}`,
+      });
     }
   }
   const v6 = (a: string): string[] => (o.dualStack ? [a] : []);
@@ -103,14 +113,31 @@ export function planLab(o: LabOptions, prefix: string): LabPlan {
       a: { node: n.name, ifName: 'eth0', addresses: [`${n.ip}/24`, ...v6(`${n.ip6}/64`)] },
       b: { node: 'tor', ifName: `n${n.index}`, master: 'br0' },
     })),
-    { a: { node: 'tor', ifName: 'outside', addresses: ['198.18.0.1/24', ...v6('fd00:98::1/64')] }, b: { node: 'outside', ifName: 'eth0', addresses: [`${OUTSIDE_IP}/24`, ...v6(`${OUTSIDE_IP6}/64`)] } },
+    {
+      a: { node: 'tor', ifName: 'outside', addresses: ['198.18.0.1/24', ...v6('fd00:98::1/64')] },
+      b: { node: 'outside', ifName: 'eth0', addresses: [`${OUTSIDE_IP}/24`, ...v6(`${OUTSIDE_IP6}/64`)] },
+    },
   ];
   const spec: TopologySpec = {
     prefix,
     nodes: [
-      { name: 'tor', forwarding: true, bridges: [{ name: 'br0', addresses: [`${TOR_IP}/24`, ...v6(`${TOR_IP6}/64`)] }] },
-      ...nodes.map((n) => ({ name: n.name, forwarding: true, routes: [{ dst: 'default', via: TOR_IP }, ...(o.dualStack ? [{ dst: 'default', via: TOR_IP6 }] : [])] })),
-      { name: 'outside', routes: [{ dst: '10.99.0.0/24', via: '198.18.0.1' }, ...(o.dualStack ? [{ dst: 'fd00:99::/64', via: 'fd00:98::1' }] : [])] },
+      {
+        name: 'tor',
+        forwarding: true,
+        bridges: [{ name: 'br0', addresses: [`${TOR_IP}/24`, ...v6(`${TOR_IP6}/64`)] }],
+      },
+      ...nodes.map((n) => ({
+        name: n.name,
+        forwarding: true,
+        routes: [{ dst: 'default', via: TOR_IP }, ...(o.dualStack ? [{ dst: 'default', via: TOR_IP6 }] : [])],
+      })),
+      {
+        name: 'outside',
+        routes: [
+          { dst: '10.99.0.0/24', via: '198.18.0.1' },
+          ...(o.dualStack ? [{ dst: 'fd00:99::/64', via: 'fd00:98::1' }] : []),
+        ],
+      },
     ],
     links,
   };
@@ -127,16 +154,29 @@ export function planLab(o: LabOptions, prefix: string): LabPlan {
 function labManifests(o: LabOptions, nodes: readonly LabNode[]): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } },
-    { apiVersion: 'margay.dev/v1', kind: 'IPPool', metadata: { name: 'lab-ipv4' }, spec: { cidr: POOL_V4, blockSize: 26, natOutgoing: true, nodeSelector: 'all()' } },
+    {
+      apiVersion: 'margay.dev/v1',
+      kind: 'IPPool',
+      metadata: { name: 'lab-ipv4' },
+      spec: { cidr: POOL_V4, blockSize: 26, natOutgoing: true, nodeSelector: 'all()' },
+    },
   ];
   if (o.dualStack) {
-    out.push({ apiVersion: 'margay.dev/v1', kind: 'IPPool', metadata: { name: 'lab-ipv6' }, spec: { cidr: POOL_V6, blockSize: 122, natOutgoing: false, nodeSelector: 'all()' } });
+    out.push({
+      apiVersion: 'margay.dev/v1',
+      kind: 'IPPool',
+      metadata: { name: 'lab-ipv6' },
+      spec: { cidr: POOL_V6, blockSize: 122, natOutgoing: false, nodeSelector: 'all()' },
+    });
   }
   for (const n of nodes) {
     out.push({
       apiVersion: 'v1',
       kind: 'Node',
-      metadata: { name: n.name, labels: { 'kubernetes.io/hostname': n.name, ...(n.routeReflector ? { 'route-reflector': 'true' } : {}) } },
+      metadata: {
+        name: n.name,
+        labels: { 'kubernetes.io/hostname': n.name, ...(n.routeReflector ? { 'route-reflector': 'true' } : {}) },
+      },
       spec: n.routeReflector ? { bgp: { ipv4Address: `${n.ip}/24`, routeReflectorClusterID: '244.0.0.1' } } : {},
     });
   }
@@ -149,8 +189,19 @@ function labManifests(o: LabOptions, nodes: readonly LabNode[]): Record<string, 
   });
   // The ToR is a global peer (Calico's usual L3 design); in route-reflector mode the clients peer
   // with the reflector(s) by selector, and the reflectors with each other.
-  out.push({ apiVersion: 'margay.dev/v1', kind: 'BGPPeer', metadata: { name: 'tor' }, spec: { peerIP: TOR_IP, asNumber: TOR_ASN } });
-  if (o.dualStack) out.push({ apiVersion: 'margay.dev/v1', kind: 'BGPPeer', metadata: { name: 'tor-v6' }, spec: { peerIP: TOR_IP6, asNumber: TOR_ASN } });
+  out.push({
+    apiVersion: 'margay.dev/v1',
+    kind: 'BGPPeer',
+    metadata: { name: 'tor' },
+    spec: { peerIP: TOR_IP, asNumber: TOR_ASN },
+  });
+  if (o.dualStack)
+    out.push({
+      apiVersion: 'margay.dev/v1',
+      kind: 'BGPPeer',
+      metadata: { name: 'tor-v6' },
+      spec: { peerIP: TOR_IP6, asNumber: TOR_ASN },
+    });
   if (o.mode === 'rr') {
     // Both directions spelled out: clients peer with the reflectors, reflectors with every node.
     out.push({

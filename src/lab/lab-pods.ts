@@ -24,7 +24,13 @@ export interface CniRun {
 }
 
 /** Execs the CNI plugin inside the node's namespace, as the node's container runtime would. */
-export async function runCni(ctx: LabContext, nodeNs: string, command: 'ADD' | 'DEL' | 'CHECK', pod: LabPodState, dualStack: boolean): Promise<CniRun> {
+export async function runCni(
+  ctx: LabContext,
+  nodeNs: string,
+  command: 'ADD' | 'DEL' | 'CHECK',
+  pod: LabPodState,
+  dualStack: boolean,
+): Promise<CniRun> {
   const plugin = cniPlugin();
   const env = {
     PATH: ctx.env.PATH ?? '/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
@@ -61,7 +67,13 @@ export function podObject(p: Pick<LabPod, 'name' | 'namespace' | 'node'>): Recor
 }
 
 /** Starts the pod-agent in `ns` and waits for its control socket; the record goes to state at once. */
-export async function startPodAgent(ctx: LabContext, state: LabState, label: string, ns: string, save: () => Promise<void>): Promise<ProcessRecord> {
+export async function startPodAgent(
+  ctx: LabContext,
+  state: LabState,
+  label: string,
+  ns: string,
+  save: () => Promise<void>,
+): Promise<ProcessRecord> {
   const socket = labPaths(ctx.dir).agentSocket(label);
   await mkdir(labPaths(ctx.dir).agents, { recursive: true });
   const proc = await spawnDaemon({
@@ -75,10 +87,15 @@ export async function startPodAgent(ctx: LabContext, state: LabState, label: str
   const rec = toRecord(proc);
   state.processes.push(rec);
   await save();
-  await waitFor(`pod-agent ${label} control socket`, async () => {
-    if (proc.hasExited()) throw new LabProcessError(`pod-agent ${label}`, 'exited during start');
-    return canConnect(socket);
-  }, 20_000, 50);
+  await waitFor(
+    `pod-agent ${label} control socket`,
+    async () => {
+      if (proc.hasExited()) throw new LabProcessError(`pod-agent ${label}`, 'exited during start');
+      return canConnect(socket);
+    },
+    20_000,
+    50,
+  );
   return rec;
 }
 
@@ -86,22 +103,42 @@ export async function startPodAgent(ctx: LabContext, state: LabState, label: str
  * Creates one pod: object, namespace (journaled first), CNI ADD, pod-agent. Throws with the
  * plugin's answer when ADD fails (the namespace stays journaled for `down`).
  */
-export async function createPod(ctx: LabContext, state: LabState, store: Datastore, pod: LabPod, save: () => Promise<void>): Promise<LabPodState> {
+export async function createPod(
+  ctx: LabContext,
+  state: LabState,
+  store: Datastore,
+  pod: LabPod,
+  save: () => Promise<void>,
+): Promise<LabPodState> {
   await applyManifests(store, [podObject(pod)]);
   const netns = nsName(state.prefix, pod.netnsNode);
   state.entries.push({ kind: 'netns', name: netns });
   await save();
   await ctx.runner.run(['ip', 'netns', 'add', netns]);
   await ctx.runner.run(['ip', '-n', netns, 'link', 'set', 'lo', 'up']);
-  const ps: LabPodState = { name: pod.name, namespace: pod.namespace, node: pod.node, containerId: pod.containerId, netns, ips: [] };
+  const ps: LabPodState = {
+    name: pod.name,
+    namespace: pod.namespace,
+    node: pod.node,
+    containerId: pod.containerId,
+    netns,
+    ips: [],
+  };
   state.pods.push(ps);
   await save();
   const r = await runCni(ctx, nsName(state.prefix, pod.node), 'ADD', ps, state.options.dualStack);
   if (r.code !== 0) {
-    throw new LabProcessError(`CNI ADD ${pod.namespace}/${pod.name}`, `the plugin exited ${r.code}: ${r.stdout.trim() || r.stderr.trim()}`);
+    throw new LabProcessError(
+      `CNI ADD ${pod.namespace}/${pod.name}`,
+      `the plugin exited ${r.code}: ${r.stdout.trim() || r.stderr.trim()}`,
+    );
   }
   const ips = resultIps(r.stdout);
-  if (ips.length === 0) throw new LabProcessError(`CNI ADD ${pod.namespace}/${pod.name}`, `the result has no addresses: ${r.stdout.trim()}`);
+  if (ips.length === 0)
+    throw new LabProcessError(
+      `CNI ADD ${pod.namespace}/${pod.name}`,
+      `the result has no addresses: ${r.stdout.trim()}`,
+    );
   const done: LabPodState = { ...ps, ips };
   state.pods[state.pods.indexOf(ps)] = done;
   await save();
@@ -110,7 +147,13 @@ export async function createPod(ctx: LabContext, state: LabState, store: Datasto
 }
 
 /** Removes one pod the way the runtime does: DEL, namespace, then the API object. */
-export async function deletePod(ctx: LabContext, state: LabState, store: Datastore, pod: LabPodState, save: () => Promise<void>): Promise<void> {
+export async function deletePod(
+  ctx: LabContext,
+  state: LabState,
+  store: Datastore,
+  pod: LabPodState,
+  save: () => Promise<void>,
+): Promise<void> {
   const agent = state.processes.find((p) => p.name === `pod-agent ${pod.name}`);
   if (agent) {
     await stopProcess(agent);
@@ -118,7 +161,11 @@ export async function deletePod(ctx: LabContext, state: LabState, store: Datasto
     await save();
   }
   const r = await runCni(ctx, nsName(state.prefix, pod.node), 'DEL', pod, state.options.dualStack);
-  if (r.code !== 0) throw new LabProcessError(`CNI DEL ${pod.namespace}/${pod.name}`, `the plugin exited ${r.code}: ${r.stdout.trim() || r.stderr.trim()}`);
+  if (r.code !== 0)
+    throw new LabProcessError(
+      `CNI DEL ${pod.namespace}/${pod.name}`,
+      `the plugin exited ${r.code}: ${r.stdout.trim() || r.stderr.trim()}`,
+    );
   await ctx.runner.run(['ip', 'netns', 'del', pod.netns], { allowFailure: true });
   await store.delete('Pod', pod.name, pod.namespace).catch((err: unknown) => {
     ctx.log.warn({ err, pod: pod.name }, 'pod object already gone');

@@ -12,22 +12,40 @@ import { torSessionsCommand } from './tor.js';
 import { nsName } from './topology-spec.js';
 
 /** Sources and destinations of the matrix: pods (and nodes as sources, the outside as destination). */
-export function endpoints(state: LabState, plan: LabPlan, dir: string, podsOnly: boolean): { sources: ProbeEndpoint[]; destinations: ProbeEndpoint[] } {
+export function endpoints(
+  state: LabState,
+  plan: LabPlan,
+  dir: string,
+  podsOnly: boolean,
+): { sources: ProbeEndpoint[]; destinations: ProbeEndpoint[] } {
   const sock = labPaths(dir).agentSocket;
   const pods: ProbeEndpoint[] = state.pods
     .filter((p) => p.ips.length > 0)
     .map((p) => ({ label: p.name, kind: 'pod', node: p.node, ips: p.ips, control: sock(p.name) }));
   if (podsOnly) return { sources: pods, destinations: pods };
-  const nodes: ProbeEndpoint[] = plan.nodes.map((n) => ({ label: n.name, kind: 'node', node: n.name, ips: [n.ip, ...(n.ip6 ? [n.ip6] : [])], control: sock(n.name) }));
+  const nodes: ProbeEndpoint[] = plan.nodes.map((n) => ({
+    label: n.name,
+    kind: 'node',
+    node: n.name,
+    ips: [n.ip, ...(n.ip6 ? [n.ip6] : [])],
+    control: sock(n.name),
+  }));
   // The outside is probed over IPv4 only: the IPv6 pool has no NAT-outgoing and the outside has no
   // route to pod addresses, so IPv6 to it fails by design.
   const outside: ProbeEndpoint = { label: 'outside', kind: 'outside', ips: [OUTSIDE_IP], control: sock('outside') };
   return { sources: [...pods, ...nodes], destinations: [...pods, outside] };
 }
 
-export async function matrixFor(state: LabState, plan: LabPlan, opts: { readonly podsOnly?: boolean; readonly timeoutMs?: number } = {}): Promise<Matrix> {
+export async function matrixFor(
+  state: LabState,
+  plan: LabPlan,
+  opts: { readonly podsOnly?: boolean; readonly timeoutMs?: number } = {},
+): Promise<Matrix> {
   const { sources, destinations } = endpoints(state, plan, state.dir, opts.podsOnly ?? false);
-  return runMatrix(sources, destinations, { families: plan.options.dualStack ? [4, 6] : [4], ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) });
+  return runMatrix(sources, destinations, {
+    families: plan.options.dualStack ? [4, 6] : [4],
+    ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+  });
 }
 
 /** True when the matrix is as the Kubernetes network model says: pods ↔ pods and node → own pods without NAT, pods → outside with NAT. */
@@ -43,17 +61,32 @@ export function matrixAsExpected(m: Matrix): boolean {
 }
 
 async function tryRun(ctx: LabContext, argv: string[], netns?: string): Promise<string> {
-  const r: CommandResult = await ctx.runner.run(argv, { allowFailure: true, ...(netns !== undefined ? { netns } : {}) });
+  const r: CommandResult = await ctx.runner.run(argv, {
+    allowFailure: true,
+    ...(netns !== undefined ? { netns } : {}),
+  });
   return r.exitCode === 0 ? r.stdout.trimEnd() : `(${argv[0]} failed: ${(r.stderr || r.stdout).trim()})`;
 }
 
 export async function sessionsText(ctx: LabContext, state: LabState, plan: LabPlan): Promise<string> {
-  const lines = [`ToR (${plan.options.tor}, AS ${plan.tor.asn}):`, await tryRun(ctx, torSessionsCommand(plan.options.tor, labPaths(ctx.dir).tor))];
+  const lines = [
+    `ToR (${plan.options.tor}, AS ${plan.tor.asn}):`,
+    await tryRun(ctx, torSessionsCommand(plan.options.tor, labPaths(ctx.dir).tor)),
+  ];
   if (plan.options.mode === 'host-gw') lines.push('(BGP off: host-gw mode; routes come from block affinities)');
   for (const n of plan.nodes) {
-    const ss = await tryRun(ctx, ['ss', '-Htn', 'state', 'established', '( sport = :179 or dport = :179 )'], nsName(state.prefix, n.name));
-    const peers = ss.split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/).slice(-2).join(' -> '));
-    lines.push(`${n.name} (AS ${n.asn}${n.routeReflector ? ', route reflector' : ''}): ${peers.length} BGP connection(s) established${peers.length ? `: ${peers.join(', ')}` : ''}`);
+    const ss = await tryRun(
+      ctx,
+      ['ss', '-Htn', 'state', 'established', '( sport = :179 or dport = :179 )'],
+      nsName(state.prefix, n.name),
+    );
+    const peers = ss
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.trim().split(/\s+/).slice(-2).join(' -> '));
+    lines.push(
+      `${n.name} (AS ${n.asn}${n.routeReflector ? ', route reflector' : ''}): ${peers.length} BGP connection(s) established${peers.length ? `: ${peers.join(', ')}` : ''}`,
+    );
   }
   return lines.join('\n');
 }
@@ -63,16 +96,28 @@ export async function routesText(ctx: LabContext, state: LabState, plan: LabPlan
   for (const name of ['tor', ...plan.nodes.map((n) => n.name)]) {
     const ns = nsName(state.prefix, name);
     const v4 = await tryRun(ctx, ['ip', '-4', 'route', 'show', 'root', '10.244.0.0/16'], ns);
-    const v6 = plan.options.dualStack ? await tryRun(ctx, ['ip', '-6', 'route', 'show', 'root', 'fd00:244::/48'], ns) : '';
+    const v6 = plan.options.dualStack
+      ? await tryRun(ctx, ['ip', '-6', 'route', 'show', 'root', 'fd00:244::/48'], ns)
+      : '';
     const routes = [...v4.split('\n'), ...v6.split('\n')].filter(Boolean);
     out.push(`${name}:${routes.length ? '' : ' (no pod routes)'}`, ...routes.map((r) => `  ${r}`));
   }
   return out.join('\n');
 }
 
-export async function labReport(ctx: LabContext, state: LabState, plan: LabPlan): Promise<{ text: string; matrix: Matrix | undefined; ok: boolean }> {
-  const nodes = plan.nodes.map((n) => `${n.name.padEnd(9)} ns ${nsName(state.prefix, n.name).padEnd(22)} ${n.ip}${n.ip6 ? ` ${n.ip6}` : ''}  AS ${n.asn}${n.routeReflector ? '  route reflector' : ''}`);
-  const pods = state.pods.map((p) => `${`${p.namespace}/${p.name}`.padEnd(16)} on ${p.node.padEnd(8)} ${p.ips.join(', ') || '(no address: CNI ADD did not finish)'}`);
+export async function labReport(
+  ctx: LabContext,
+  state: LabState,
+  plan: LabPlan,
+): Promise<{ text: string; matrix: Matrix | undefined; ok: boolean }> {
+  const nodes = plan.nodes.map(
+    (n) =>
+      `${n.name.padEnd(9)} ns ${nsName(state.prefix, n.name).padEnd(22)} ${n.ip}${n.ip6 ? ` ${n.ip6}` : ''}  AS ${n.asn}${n.routeReflector ? '  route reflector' : ''}`,
+  );
+  const pods = state.pods.map(
+    (p) =>
+      `${`${p.namespace}/${p.name}`.padEnd(16)} on ${p.node.padEnd(8)} ${p.ips.join(', ') || '(no address: CNI ADD did not finish)'}`,
+  );
   let matrix: Matrix | undefined;
   let matrixText: string;
   try {

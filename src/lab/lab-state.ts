@@ -69,7 +69,14 @@ const StateSchema = z.strictObject({
   madeCniDir: z.boolean(),
   processes: z.array(Record_),
   pods: z.array(
-    z.strictObject({ name: z.string(), namespace: z.string(), node: z.string(), containerId: z.string(), netns: z.string(), ips: z.array(z.string()) }),
+    z.strictObject({
+      name: z.string(),
+      namespace: z.string(),
+      node: z.string(),
+      containerId: z.string(),
+      netns: z.string(),
+      ips: z.array(z.string()),
+    }),
   ),
 });
 
@@ -124,7 +131,8 @@ export async function lockLab(dir: string): Promise<() => Promise<void>> {
       closeSync(fd);
       return () => rm(file, { force: true });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new LabStateError(`cannot lock ${file}: ${(err as Error).message}`, { cause: err });
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw new LabStateError(`cannot lock ${file}: ${(err as Error).message}`, { cause: err });
       const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
       if (Number.isInteger(pid) && pid > 0 && (await isRunning({ pid, startTime: '' }))) {
         throw new LabStateError(`lab in ${dir} is busy: another margayctl lab command (pid ${pid}) holds ${file}`);

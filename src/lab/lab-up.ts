@@ -35,24 +35,36 @@ export interface UpResult {
   readonly ok: boolean;
 }
 
-export async function labUp(ctx: LabContext, options: LabOptions, opts: { readonly convergeMs?: number } = {}): Promise<UpResult> {
+export async function labUp(
+  ctx: LabContext,
+  options: LabOptions,
+  opts: { readonly convergeMs?: number } = {},
+): Promise<UpResult> {
   validateOptions(options);
   const unlock = await lockLab(ctx.dir);
   try {
     const existing = await readState(ctx.dir);
     if (existing) {
-      if (existing.name !== options.name) throw new LabStateError(`${ctx.dir} holds lab ${existing.name}, not ${options.name}`);
+      if (existing.name !== options.name)
+        throw new LabStateError(`${ctx.dir} holds lab ${existing.name}, not ${options.name}`);
       if (existing.phase === 'up') {
         if (!isDeepStrictEqual(existing.options, options)) {
-          throw new LabStateError(`lab ${options.name} is up with other options (${JSON.stringify(existing.options)}): run margayctl lab down first`);
+          throw new LabStateError(
+            `lab ${options.name} is up with other options (${JSON.stringify(existing.options)}): run margayctl lab down first`,
+          );
         }
         const dead = [];
         for (const p of existing.processes) if (!(await isRunning(p))) dead.push(p.name);
-        if (dead.length > 0) throw new LabStateError(`lab ${options.name} is up but these processes died: ${dead.join(', ')}; run margayctl lab down, then up`);
+        if (dead.length > 0)
+          throw new LabStateError(
+            `lab ${options.name} is up but these processes died: ${dead.join(', ')}; run margayctl lab down, then up`,
+          );
         ctx.out(`lab ${options.name} is already up (prefix ${existing.prefix}); nothing to build`);
         return await report(ctx, existing, planLab(existing.options, existing.prefix));
       }
-      ctx.out(`lab ${options.name}: removing what an earlier, unfinished up left (${existing.entries.length} namespaces/links, ${existing.processes.length} processes)`);
+      ctx.out(
+        `lab ${options.name}: removing what an earlier, unfinished up left (${existing.entries.length} namespaces/links, ${existing.processes.length} processes)`,
+      );
       await labDown(ctx, { locked: true });
     }
     return await build(ctx, options, opts.convergeMs ?? 60_000);
@@ -64,17 +76,33 @@ export async function labUp(ctx: LabContext, options: LabOptions, opts: { readon
 async function build(ctx: LabContext, options: LabOptions, convergeMs: number): Promise<UpResult> {
   const started = performance.now();
   const prefix = `mgy${options.name}${randomBytes(2).toString('hex')}`;
-  const state: LabState = { version: 1, name: options.name, prefix, dir: ctx.dir, options, phase: 'building', entries: [], cniLinks: [], madeCniDir: false, processes: [], pods: [] };
+  const state: LabState = {
+    version: 1,
+    name: options.name,
+    prefix,
+    dir: ctx.dir,
+    options,
+    phase: 'building',
+    entries: [],
+    cniLinks: [],
+    madeCniDir: false,
+    processes: [],
+    pods: [],
+  };
   const save = (): Promise<void> => writeState(state);
   await save();
   const plan = planLab(options, prefix);
   const paths = labPaths(ctx.dir);
   let store: Datastore | undefined;
   try {
-    await upTopology(plan.spec, { runner: ctx.runner, log: ctx.log, journal: async (entries) => {
-      state.entries = [...entries];
-      await save();
-    } });
+    await upTopology(plan.spec, {
+      runner: ctx.runner,
+      log: ctx.log,
+      journal: async (entries) => {
+        state.entries = [...entries];
+        await save();
+      },
+    });
     ctx.out(`lab ${options.name}: ${plan.spec.nodes.length} namespaces (prefix ${prefix}) in ${ms(started)}`);
 
     await mkdir(paths.tor, { recursive: true });
@@ -87,10 +115,18 @@ async function build(ctx: LabContext, options: LabOptions, convergeMs: number): 
     await applyManifests(store, plan.manifests);
 
     const agents = await startAgents(ctx, state, plan, save);
-    await waitFor('every margay-node to be ready', async () => (await Promise.all(agents.map((a) => a.ready()))).every(Boolean), 60_000, 250)
-      .catch(async (err: unknown) => {
-        throw new LabProcessError('margay-node', (err as Error).message, (await Promise.all(agents.map(async (a) => `[${a.nodeName}] ${(await a.log()).slice(-1500)}`))).join('\n'));
-      });
+    await waitFor(
+      'every margay-node to be ready',
+      async () => (await Promise.all(agents.map((a) => a.ready()))).every(Boolean),
+      60_000,
+      250,
+    ).catch(async (err: unknown) => {
+      throw new LabProcessError(
+        'margay-node',
+        (err as Error).message,
+        (await Promise.all(agents.map(async (a) => `[${a.nodeName}] ${(await a.log()).slice(-1500)}`))).join('\n'),
+      );
+    });
     if (plan.pods.length > 0) for (const a of agents) await linkCniSocket(state, a, save);
     ctx.out(`lab ${options.name}: ToR (${options.tor}) and ${agents.length} margay-node agents up in ${ms(started)}`);
 
@@ -113,7 +149,12 @@ async function build(ctx: LabContext, options: LabOptions, convergeMs: number): 
   }
 }
 
-async function startAgents(ctx: LabContext, state: LabState, plan: LabPlan, save: () => Promise<void>): Promise<NodeAgent[]> {
+async function startAgents(
+  ctx: LabContext,
+  state: LabState,
+  plan: LabPlan,
+  save: () => Promise<void>,
+): Promise<NodeAgent[]> {
   const agents: NodeAgent[] = [];
   for (const n of plan.nodes) {
     const workdir = labPaths(ctx.dir).node(n.name);
@@ -165,10 +206,15 @@ async function linkCniSocket(state: LabState, a: NodeAgent, save: () => Promise<
 async function converge(state: LabState, plan: LabPlan, timeoutMs: number): Promise<boolean> {
   if (state.pods.length < 2) return true;
   try {
-    await waitFor('every pod to reach every other pod', async () => {
-      const m = await matrixFor(state, plan, { podsOnly: true, timeoutMs: 800 });
-      return m.cells.every((c) => c.verdict === 'ok' || c.verdict === 'self');
-    }, timeoutMs, 500);
+    await waitFor(
+      'every pod to reach every other pod',
+      async () => {
+        const m = await matrixFor(state, plan, { podsOnly: true, timeoutMs: 800 });
+        return m.cells.every((c) => c.verdict === 'ok' || c.verdict === 'self');
+      },
+      timeoutMs,
+      500,
+    );
     return true;
   } catch (err) {
     if (err instanceof LabTimeoutError) return false;

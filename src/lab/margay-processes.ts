@@ -21,14 +21,20 @@ export function packageRoot(): string {
     const pkg = join(dir, 'package.json');
     if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'margay') return dir;
     const up = dirname(dir);
-    if (up === dir) throw new LabProcessError('lab', `cannot find margay's package.json above ${fileURLToPath(import.meta.url)}`);
+    if (up === dir)
+      throw new LabProcessError('lab', `cannot find margay's package.json above ${fileURLToPath(import.meta.url)}`);
     dir = up;
   }
 }
 
 /** Built entry points (package.json `bin`), as absolute paths. */
 export function binPath(bin: 'margay-node' | 'margayctl' | 'margay-bgpd' | 'margay'): string {
-  const rel = { 'margay-node': 'dist/agent/main.js', margayctl: 'dist/src/cli/margayctl.js', 'margay-bgpd': 'dist/bgp/main.js', margay: 'dist/cni/main.js' }[bin];
+  const rel = {
+    'margay-node': 'dist/agent/main.js',
+    margayctl: 'dist/src/cli/margayctl.js',
+    'margay-bgpd': 'dist/bgp/main.js',
+    margay: 'dist/cni/main.js',
+  }[bin];
   return join(packageRoot(), rel);
 }
 
@@ -85,17 +91,43 @@ export async function startMargayBgpd(o: BgpdOptions): Promise<BgpdDaemon> {
   const socket = join(o.workdir, `${file}.sock`);
   const configFile = join(o.workdir, `${file}.yaml`);
   await writeFile(configFile, o.config(socket));
-  const argv = [process.execPath, o.entry ?? binPath('margay-bgpd'), '--config', configFile, '--log-level', o.logLevel ?? 'info'];
-  const proc = await spawnDaemon({ name, ns: o.ns, argv, workdir: o.workdir, file, ...(o.cwd !== undefined ? { cwd: o.cwd } : {}) });
+  const argv = [
+    process.execPath,
+    o.entry ?? binPath('margay-bgpd'),
+    '--config',
+    configFile,
+    '--log-level',
+    o.logLevel ?? 'info',
+  ];
+  const proc = await spawnDaemon({
+    name,
+    ns: o.ns,
+    argv,
+    workdir: o.workdir,
+    file,
+    ...(o.cwd !== undefined ? { cwd: o.cwd } : {}),
+  });
   const d = daemon(proc, o.workdir);
   try {
-    await waitFor(`${name} control socket ${socket}`, async () => {
-      if (proc.hasExited()) throw new LabProcessError(name, `exited with ${await proc.exited} during start`, await logTail(proc.logFile!));
-      return canConnect(socket);
-    }, o.startTimeoutMs ?? 20_000, 50);
+    await waitFor(
+      `${name} control socket ${socket}`,
+      async () => {
+        if (proc.hasExited())
+          throw new LabProcessError(
+            name,
+            `exited with ${await proc.exited} during start`,
+            await logTail(proc.logFile!),
+          );
+        return canConnect(socket);
+      },
+      o.startTimeoutMs ?? 20_000,
+      50,
+    );
   } catch (err) {
     await d.kill();
-    throw new LabProcessError(name, `did not start: ${(err as Error).message}`, await logTail(proc.logFile!), { cause: err });
+    throw new LabProcessError(name, `did not start: ${(err as Error).message}`, await logTail(proc.logFile!), {
+      cause: err,
+    });
   }
   return {
     ...d,
@@ -182,6 +214,9 @@ export async function startMargayNode(o: NodeAgentOptions): Promise<NodeAgent> {
 /** GET http://127.0.0.1:PORT/PATH inside a namespace; true on 200. */
 export async function httpOk(ns: string, port: number, path: string): Promise<boolean> {
   const script = `fetch('http://127.0.0.1:${port}${path}').then(r=>process.exit(r.status===200?0:1),()=>process.exit(2))`;
-  const r = await execa('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { reject: false, timeout: 10_000 });
+  const r = await execa('ip', ['netns', 'exec', ns, process.execPath, '-e', script], {
+    reject: false,
+    timeout: 10_000,
+  });
   return r.exitCode === 0;
 }

@@ -91,19 +91,25 @@ export function probe(targets: readonly ProbeTarget[], timeoutMs: number): Promi
 
 function parseRequest(line: string): { targets: ProbeTarget[]; timeoutMs: number } {
   const req = JSON.parse(line) as { probe?: unknown; timeoutMs?: unknown };
-  if (!Array.isArray(req.probe) || req.probe.length > MAX_TARGETS) throw new LabProcessError('pod-agent', `"probe" must be an array of at most ${MAX_TARGETS} targets`);
+  if (!Array.isArray(req.probe) || req.probe.length > MAX_TARGETS)
+    throw new LabProcessError('pod-agent', `"probe" must be an array of at most ${MAX_TARGETS} targets`);
   const targets = req.probe.map((t: { ip?: unknown; proto?: unknown; port?: unknown }, i) => {
-    if (typeof t.ip !== 'string' || (t.proto !== 'tcp' && t.proto !== 'udp')) throw new LabProcessError('pod-agent', `probe[${i}] needs "ip" and "proto" (tcp|udp)`);
+    if (typeof t.ip !== 'string' || (t.proto !== 'tcp' && t.proto !== 'udp'))
+      throw new LabProcessError('pod-agent', `probe[${i}] needs "ip" and "proto" (tcp|udp)`);
     const port = t.port === undefined ? PROBE_PORT : Number(t.port);
-    if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new LabProcessError('pod-agent', `probe[${i}].port must be 1..65535`);
+    if (!Number.isInteger(port) || port < 1 || port > 65_535)
+      throw new LabProcessError('pod-agent', `probe[${i}].port must be 1..65535`);
     return { ip: t.ip, proto: t.proto, port } as ProbeTarget;
   });
-  const timeoutMs = typeof req.timeoutMs === 'number' && req.timeoutMs >= 50 && req.timeoutMs <= 30_000 ? req.timeoutMs : 1500;
+  const timeoutMs =
+    typeof req.timeoutMs === 'number' && req.timeoutMs >= 50 && req.timeoutMs <= 30_000 ? req.timeoutMs : 1500;
   return { targets, timeoutMs };
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { control: { type: 'string' }, port: { type: 'string', default: String(PROBE_PORT) } } });
+  const { values } = parseArgs({
+    options: { control: { type: 'string' }, port: { type: 'string', default: String(PROBE_PORT) } },
+  });
   const port = Number(values.port);
   if (!values.control || !Number.isInteger(port)) {
     process.stderr.write('usage: pod-agent --control SOCKET [--port N]\n');

@@ -38,8 +38,14 @@ export function blackboxSpec(prefix: string, hostIf: string): TopologySpec {
     allowHostLinks: true,
     nodes: [{ name: 'bm' }, { name: 'bb' }],
     links: [
-      { a: { node: HOST, ifName: hostIf, addresses: [`${BLACKBOX.HOST_IP}/24`] }, b: { node: 'bm', ifName: 'raw', addresses: [`${BLACKBOX.MARGAY_RAW_IP}/24`] } },
-      { a: { node: 'bm', ifName: 'bird', addresses: [`${BLACKBOX.MARGAY_BIRD_IP}/24`] }, b: { node: 'bb', ifName: 'margay', addresses: [`${BLACKBOX.BIRD_IP}/24`] } },
+      {
+        a: { node: HOST, ifName: hostIf, addresses: [`${BLACKBOX.HOST_IP}/24`] },
+        b: { node: 'bm', ifName: 'raw', addresses: [`${BLACKBOX.MARGAY_RAW_IP}/24`] },
+      },
+      {
+        a: { node: 'bm', ifName: 'bird', addresses: [`${BLACKBOX.MARGAY_BIRD_IP}/24`] },
+        b: { node: 'bb', ifName: 'margay', addresses: [`${BLACKBOX.BIRD_IP}/24`] },
+      },
     ],
   };
 }

@@ -2,15 +2,33 @@ import { describe, expect, it } from 'vitest';
 import { matrixAsExpected } from './lab-report.js';
 import { formatMatrix, verdict, type Matrix, type ProbeEndpoint } from './probe.js';
 
-const pod = (label: string, node: string, ip: string): ProbeEndpoint => ({ label, kind: 'pod', node, ips: [ip], control: `/x/${label}.sock` });
+const pod = (label: string, node: string, ip: string): ProbeEndpoint => ({
+  label,
+  kind: 'pod',
+  node,
+  ips: [ip],
+  control: `/x/${label}.sock`,
+});
 const P1 = pod('pod-1-1', 'node-1', '10.244.1.1');
 const P2 = pod('pod-2-1', 'node-2', '10.244.2.1');
-const N1: ProbeEndpoint = { label: 'node-1', kind: 'node', node: 'node-1', ips: ['10.99.0.11'], control: '/x/node-1.sock' };
+const N1: ProbeEndpoint = {
+  label: 'node-1',
+  kind: 'node',
+  node: 'node-1',
+  ips: ['10.99.0.11'],
+  control: '/x/node-1.sock',
+};
 const OUT: ProbeEndpoint = { label: 'outside', kind: 'outside', ips: ['198.18.0.2'], control: '/x/outside.sock' };
-const r = (ip: string, proto: 'tcp' | 'udp', seen?: string) => ({ ip, proto, ok: seen !== undefined, ms: 1, ...(seen ? { seen } : { error: 'timeout' }) });
+const r = (ip: string, proto: 'tcp' | 'udp', seen?: string) => ({
+  ip,
+  proto,
+  ok: seen !== undefined,
+  ms: 1,
+  ...(seen ? { seen } : { error: 'timeout' }),
+});
 
 describe('reachability verdicts', () => {
-  it('ok only when both protocols reached and the receiver saw the sender\'s own address', () => {
+  it("ok only when both protocols reached and the receiver saw the sender's own address", () => {
     expect(verdict(P1, [r('10.244.2.1', 'tcp', '10.244.1.1'), r('10.244.2.1', 'udp', '10.244.1.1')])).toBe('ok');
     expect(verdict(P1, [r('198.18.0.2', 'tcp', '10.99.0.11'), r('198.18.0.2', 'udp', '10.99.0.11')])).toBe('nat');
     expect(verdict(P1, [r('10.244.2.1', 'tcp', '10.244.1.1'), r('10.244.2.1', 'udp')])).toBe('partial');

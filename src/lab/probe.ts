@@ -51,10 +51,15 @@ export function askAgent(socket: string, targets: readonly ProbeTarget[], timeou
       clearTimeout(timer);
       try {
         const r = JSON.parse(buf) as { results?: ProbeResult[]; error?: string };
-        if (r.error !== undefined || !Array.isArray(r.results)) reject(new LabProcessError('pod-agent', `${socket}: ${r.error ?? 'no results'}`));
+        if (r.error !== undefined || !Array.isArray(r.results))
+          reject(new LabProcessError('pod-agent', `${socket}: ${r.error ?? 'no results'}`));
         else resolve(r.results);
       } catch (err) {
-        reject(new LabProcessError('pod-agent', `${socket} answered something that is not JSON: ${buf.slice(0, 200)}`, '', { cause: err }));
+        reject(
+          new LabProcessError('pod-agent', `${socket} answered something that is not JSON: ${buf.slice(0, 200)}`, '', {
+            cause: err,
+          }),
+        );
       }
     });
     s.on('error', (err) => {
@@ -86,7 +91,8 @@ export async function runMatrix(
       const targets: ProbeTarget[] = [];
       for (const dst of destinations) {
         if (dst.label === src.label) continue;
-        for (const ip of dst.ips) if (families.includes(fam(ip))) for (const proto of ['tcp', 'udp'] as const) targets.push({ ip, proto });
+        for (const ip of dst.ips)
+          if (families.includes(fam(ip))) for (const proto of ['tcp', 'udp'] as const) targets.push({ ip, proto });
       }
       return askAgent(src.control, targets, timeoutMs);
     }),
@@ -114,15 +120,23 @@ export function formatMatrix(m: Matrix): string {
   const cw = Math.max(5, ...m.destinations.map((d) => d.label.length));
   const head = `${'from \\ to'.padEnd(w)} ${m.destinations.map((d) => d.label.padStart(cw)).join(' ')}`;
   const rows = m.sources.map((s) => {
-    const cells = m.destinations.map((d) => MARK[m.cells.find((c) => c.from === s.label && c.to === d.label)?.verdict ?? 'fail'].padStart(cw));
+    const cells = m.destinations.map((d) =>
+      MARK[m.cells.find((c) => c.from === s.label && c.to === d.label)?.verdict ?? 'fail'].padStart(cw),
+    );
     return `${s.label.padEnd(w)} ${cells.join(' ')}`;
   });
   const failed = m.cells.filter((c) => c.verdict === 'fail' || c.verdict === 'partial');
-  const detail = failed.slice(0, 10).map((c) => `  ${c.from} -> ${c.to}: ${c.results.filter((r) => !r.ok).map((r) => `${r.proto} ${r.ip} ${r.error ?? ''}`).join(', ')}`);
+  const detail = failed.slice(0, 10).map(
+    (c) =>
+      `  ${c.from} -> ${c.to}: ${c.results
+        .filter((r) => !r.ok)
+        .map((r) => `${r.proto} ${r.ip} ${r.error ?? ''}`)
+        .join(', ')}`,
+  );
   return [
     head,
     ...rows,
-    'ok: TCP and UDP reached, the receiver saw the sender\'s own address (no NAT); NAT: reached, source translated; XX: unreachable',
+    "ok: TCP and UDP reached, the receiver saw the sender's own address (no NAT); NAT: reached, source translated; XX: unreachable",
     ...(failed.length > 0 ? [`${failed.length} cell(s) failing:`, ...detail] : []),
   ].join('\n');
 }

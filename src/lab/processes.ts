@@ -73,7 +73,9 @@ export async function spawnDaemon(spec: SpawnSpec): Promise<SpawnedProcess> {
     closeSync(fd);
   }
   const exited = new Promise<number | null>((resolve, reject) => {
-    child.once('error', (err) => reject(new LabProcessError(spec.name, `could not start ${argv[0]}: ${err.message}`, '', { cause: err })));
+    child.once('error', (err) =>
+      reject(new LabProcessError(spec.name, `could not start ${argv[0]}: ${err.message}`, '', { cause: err })),
+    );
     child.once('exit', (code) => {
       exitCode = code;
       resolve(code);
@@ -114,7 +116,8 @@ export async function procStartTime(pid: number): Promise<string | undefined> {
   try {
     stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ESRCH') return undefined;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ESRCH')
+      return undefined;
     throw err;
   }
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -130,17 +133,23 @@ export async function adoptPidFile(
   logFile: string | undefined,
   timeoutMs = 5000,
 ): Promise<ProcessRecord> {
-  const pid = await waitFor(`${name} to write its pid file ${pidFile}`, async () => {
-    try {
-      const n = Number((await readFile(pidFile, 'utf8')).trim());
-      return Number.isInteger(n) && n > 0 ? n : undefined;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
-  }, timeoutMs, 20);
+  const pid = await waitFor(
+    `${name} to write its pid file ${pidFile}`,
+    async () => {
+      try {
+        const n = Number((await readFile(pidFile, 'utf8')).trim());
+        return Number.isInteger(n) && n > 0 ? n : undefined;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw err;
+      }
+    },
+    timeoutMs,
+    20,
+  );
   const startTime = await procStartTime(pid);
-  if (startTime === undefined) throw new LabProcessError(name, `pid ${pid} from ${pidFile} is not running`, logFile ? await logTail(logFile) : '');
+  if (startTime === undefined)
+    throw new LabProcessError(name, `pid ${pid} from ${pidFile} is not running`, logFile ? await logTail(logFile) : '');
   return { name, ns, pid, startTime, pidFile, logFile };
 }
 
@@ -163,7 +172,8 @@ export async function stopProcess(
   if (!(await isRunning(rec))) return 'gone';
   const signal = opts.signal ?? 'SIGTERM';
   if (!signalQuietly(rec.pid, signal)) return 'gone';
-  if (await waitGone(rec, signal === 'SIGKILL' ? 5000 : (opts.timeoutMs ?? 5000))) return signal === 'SIGKILL' ? 'killed' : 'stopped';
+  if (await waitGone(rec, signal === 'SIGKILL' ? 5000 : (opts.timeoutMs ?? 5000)))
+    return signal === 'SIGKILL' ? 'killed' : 'stopped';
   if (signal !== 'SIGKILL') {
     signalQuietly(rec.pid, 'SIGKILL');
     if (await waitGone(rec, 5000)) return 'killed';

@@ -67,7 +67,8 @@ export function cidrFamily(cidr: string, field: string): 4 | 6 {
   const slash = cidr.indexOf('/');
   const addr = slash < 0 ? cidr : cidr.slice(0, slash);
   const family = isIP(addr);
-  if (family === 0) throw new TopologySpecError(field, `${JSON.stringify(cidr)} is not an IP address with a prefix length`);
+  if (family === 0)
+    throw new TopologySpecError(field, `${JSON.stringify(cidr)} is not an IP address with a prefix length`);
   const len = slash < 0 ? Number.NaN : Number(cidr.slice(slash + 1));
   const max = family === 4 ? 32 : 128;
   if (!Number.isInteger(len) || len < 0 || len > max || !/^\d+$/.test(cidr.slice(slash + 1))) {
@@ -83,22 +84,32 @@ export function validateSpec(spec: TopologySpec): TopologySpec {
   }
   const names = new Set<string>();
   spec.nodes.forEach((n, i) => {
-    if (!NODE_RE.test(n.name)) throw new TopologySpecError(`nodes[${i}].name`, `${JSON.stringify(n.name)} must match ${NODE_RE.source}`);
+    if (!NODE_RE.test(n.name))
+      throw new TopologySpecError(`nodes[${i}].name`, `${JSON.stringify(n.name)} must match ${NODE_RE.source}`);
     if (names.has(n.name)) throw new TopologySpecError(`nodes[${i}].name`, `${JSON.stringify(n.name)} appears twice`);
     names.add(n.name);
     (n.loopback ?? []).forEach((c, j) => cidrFamily(c, `nodes[${i}].loopback[${j}]`));
     (n.bridges ?? []).forEach((b, j) => {
-      if (!IFNAME_RE.test(b.name)) throw new TopologySpecError(`nodes[${i}].bridges[${j}].name`, `${JSON.stringify(b.name)} must be 1-15 chars of [A-Za-z0-9_.-]`);
+      if (!IFNAME_RE.test(b.name))
+        throw new TopologySpecError(
+          `nodes[${i}].bridges[${j}].name`,
+          `${JSON.stringify(b.name)} must be 1-15 chars of [A-Za-z0-9_.-]`,
+        );
       (b.addresses ?? []).forEach((c, k) => cidrFamily(c, `nodes[${i}].bridges[${j}].addresses[${k}]`));
     });
     (n.routes ?? []).forEach((r, j) => {
-      if (isIP(r.via) === 0) throw new TopologySpecError(`nodes[${i}].routes[${j}].via`, `${JSON.stringify(r.via)} is not an IP address`);
+      if (isIP(r.via) === 0)
+        throw new TopologySpecError(`nodes[${i}].routes[${j}].via`, `${JSON.stringify(r.via)} is not an IP address`);
       if (r.dst !== 'default' && cidrFamily(r.dst, `nodes[${i}].routes[${j}].dst`) !== isIP(r.via)) {
         throw new TopologySpecError(`nodes[${i}].routes[${j}]`, `${r.dst} and ${r.via} are of different families`);
       }
     });
     for (const k of Object.keys(n.sysctls ?? {})) {
-      if (!/^net\.[a-z0-9_.\-/]+$/.test(k)) throw new TopologySpecError(`nodes[${i}].sysctls`, `${JSON.stringify(k)}: only net.* keys (they are per namespace)`);
+      if (!/^net\.[a-z0-9_.\-/]+$/.test(k))
+        throw new TopologySpecError(
+          `nodes[${i}].sysctls`,
+          `${JSON.stringify(k)}: only net.* keys (they are per namespace)`,
+        );
     }
   });
   const ifaces = new Set<string>();
@@ -107,16 +118,24 @@ export function validateSpec(spec: TopologySpec): TopologySpec {
       const end = l[side];
       const field = `links[${i}].${side}`;
       if (end.node === HOST) {
-        if (spec.allowHostLinks !== true) throw new TopologySpecError(field, 'links to the host namespace are not allowed in this topology');
+        if (spec.allowHostLinks !== true)
+          throw new TopologySpecError(field, 'links to the host namespace are not allowed in this topology');
       } else if (!names.has(end.node)) {
         throw new TopologySpecError(`${field}.node`, `no node named ${JSON.stringify(end.node)}`);
       }
-      if (!IFNAME_RE.test(end.ifName)) throw new TopologySpecError(`${field}.ifName`, `${JSON.stringify(end.ifName)} must be 1-15 chars of [A-Za-z0-9_.-]`);
+      if (!IFNAME_RE.test(end.ifName))
+        throw new TopologySpecError(
+          `${field}.ifName`,
+          `${JSON.stringify(end.ifName)} must be 1-15 chars of [A-Za-z0-9_.-]`,
+        );
       const key = `${end.node}/${end.ifName}`;
       if (ifaces.has(key)) throw new TopologySpecError(`${field}.ifName`, `${end.ifName} is used twice in ${end.node}`);
       ifaces.add(key);
       (end.addresses ?? []).forEach((c, j) => cidrFamily(c, `${field}.addresses[${j}]`));
-      if (end.master !== undefined && !spec.nodes.find((n) => n.name === end.node)?.bridges?.some((b) => b.name === end.master)) {
+      if (
+        end.master !== undefined &&
+        !spec.nodes.find((n) => n.name === end.node)?.bridges?.some((b) => b.name === end.master)
+      ) {
         throw new TopologySpecError(`${field}.master`, `${end.node} has no bridge ${JSON.stringify(end.master)}`);
       }
     }

@@ -16,8 +16,16 @@ const deps = (runner: FakeCommandRunner, journal: TopologyEntry[] = []) => ({
 
 const TWO: TopologySpec = {
   prefix: 'mgyt1',
-  nodes: [{ name: 'tor', forwarding: true }, { name: 'node-1', loopback: ['10.244.1.10/32'] }],
-  links: [{ a: { node: 'node-1', ifName: 'eth0', addresses: ['10.10.1.2/24', 'fd00:10:1::2/64'] }, b: { node: 'tor', ifName: 'node-1', addresses: ['10.10.1.1/24'] } }],
+  nodes: [
+    { name: 'tor', forwarding: true },
+    { name: 'node-1', loopback: ['10.244.1.10/32'] },
+  ],
+  links: [
+    {
+      a: { node: 'node-1', ifName: 'eth0', addresses: ['10.10.1.2/24', 'fd00:10:1::2/64'] },
+      b: { node: 'tor', ifName: 'node-1', addresses: ['10.10.1.1/24'] },
+    },
+  ],
 };
 
 describe('validateSpec', () => {
@@ -27,10 +35,22 @@ describe('validateSpec', () => {
     [{ ...TWO, nodes: [{ name: 'a', loopback: ['10.0.0.1'] }] }, 'nodes[0].loopback[0]'],
     [{ ...TWO, nodes: [{ name: 'a', sysctls: { 'kernel.panic': '1' } }] }, 'nodes[0].sysctls'],
     [{ ...TWO, links: [{ a: { node: 'nope', ifName: 'x' }, b: { node: 'tor', ifName: 'y' } }] }, 'links[0].a.node'],
-    [{ ...TWO, links: [{ a: { node: 'tor', ifName: 'much-too-long-name' }, b: { node: 'node-1', ifName: 'y' } }] }, 'links[0].a.ifName'],
+    [
+      { ...TWO, links: [{ a: { node: 'tor', ifName: 'much-too-long-name' }, b: { node: 'node-1', ifName: 'y' } }] },
+      'links[0].a.ifName',
+    ],
     [{ ...TWO, links: [{ a: { node: HOST, ifName: 'h' }, b: { node: 'tor', ifName: 'y' } }] }, 'links[0].a'],
-    [{ ...TWO, links: [...TWO.links!, { a: { node: 'node-1', ifName: 'eth0' }, b: { node: 'tor', ifName: 'z' } }] }, 'links[1].a.ifName'],
-    [{ ...TWO, links: [{ a: { node: 'tor', ifName: 'a', addresses: ['10.0.0.1/33'] }, b: { node: 'node-1', ifName: 'b' } }] }, 'links[0].a.addresses[0]'],
+    [
+      { ...TWO, links: [...TWO.links!, { a: { node: 'node-1', ifName: 'eth0' }, b: { node: 'tor', ifName: 'z' } }] },
+      'links[1].a.ifName',
+    ],
+    [
+      {
+        ...TWO,
+        links: [{ a: { node: 'tor', ifName: 'a', addresses: ['10.0.0.1/33'] }, b: { node: 'node-1', ifName: 'b' } }],
+      },
+      'links[0].a.addresses[0]',
+    ],
   ] as [TopologySpec, string][])('rejects a bad spec, naming %#: %s', (spec, field) => {
     expect(() => validateSpec(spec)).toThrow(TopologySpecError);
     try {
@@ -51,7 +71,10 @@ describe('upTopology', () => {
     const journal: TopologyEntry[] = [];
     const t = await upTopology(TWO, deps(r, journal));
     expect(t.namespaces).toEqual(['mgyt1-tor', 'mgyt1-node-1']);
-    expect(journal).toEqual([{ kind: 'netns', name: 'mgyt1-tor' }, { kind: 'netns', name: 'mgyt1-node-1' }]);
+    expect(journal).toEqual([
+      { kind: 'netns', name: 'mgyt1-tor' },
+      { kind: 'netns', name: 'mgyt1-node-1' },
+    ]);
     expect(r.lines).toEqual([
       'ip netns add mgyt1-tor',
       'ip -n mgyt1-tor link set lo up',
@@ -70,17 +93,30 @@ describe('upTopology', () => {
     r.commands.length = 0;
     await t.down();
     await t.down(); // idempotent: the second call does nothing new
-    expect(r.lines).toEqual(['ip netns pids mgyt1-node-1', 'ip netns del mgyt1-node-1', 'ip netns pids mgyt1-tor', 'ip netns del mgyt1-tor']);
+    expect(r.lines).toEqual([
+      'ip netns pids mgyt1-node-1',
+      'ip netns del mgyt1-node-1',
+      'ip netns pids mgyt1-tor',
+      'ip netns del mgyt1-tor',
+    ]);
   });
 
   it('after a failure part-way removes exactly what it made, then throws TopologyError with the cause', async () => {
-    const r = new FakeCommandRunner().on('link add name eth0', { exitCode: 2, stderr: 'RTNETLINK answers: File exists' });
+    const r = new FakeCommandRunner().on('link add name eth0', {
+      exitCode: 2,
+      stderr: 'RTNETLINK answers: File exists',
+    });
     const journal: TopologyEntry[] = [];
     const err = await upTopology(TWO, deps(r, journal)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TopologyError);
     expect((err as Error).message).toContain('File exists');
     const after = r.lines.slice(r.lines.findIndex((l) => l.includes('link add name eth0')) + 1);
-    expect(after).toEqual(['ip netns pids mgyt1-node-1', 'ip netns del mgyt1-node-1', 'ip netns pids mgyt1-tor', 'ip netns del mgyt1-tor']);
+    expect(after).toEqual([
+      'ip netns pids mgyt1-node-1',
+      'ip netns del mgyt1-node-1',
+      'ip netns pids mgyt1-tor',
+      'ip netns del mgyt1-tor',
+    ]);
   });
 
   it('journals a host link before making it and deletes it at teardown', async () => {
@@ -94,8 +130,11 @@ describe('upTopology', () => {
     expect(r.lines[0]).toBe('ip link del dev vhx');
   });
 
-  it('never removes a namespace it failed to make (it may be someone else\'s)', async () => {
-    const r = new FakeCommandRunner().on('netns add mgyt1-node-1', { exitCode: 1, stderr: 'Cannot create namespace file "/run/netns/mgyt1-node-1": File exists' });
+  it("never removes a namespace it failed to make (it may be someone else's)", async () => {
+    const r = new FakeCommandRunner().on('netns add mgyt1-node-1', {
+      exitCode: 1,
+      stderr: 'Cannot create namespace file "/run/netns/mgyt1-node-1": File exists',
+    });
     const journal: TopologyEntry[] = [];
     await expect(upTopology(TWO, deps(r, journal))).rejects.toThrow(TopologyError);
     expect(r.lines.filter((l) => l.includes('del'))).toEqual(['ip netns del mgyt1-tor']);
@@ -103,9 +142,14 @@ describe('upTopology', () => {
   });
 
   it('teardown tolerates objects that are already gone but reports ones it could not remove', async () => {
-    const gone = new FakeCommandRunner().on('netns del', { exitCode: 1, stderr: 'Cannot remove namespace file "/run/netns/x": No such file or directory' });
+    const gone = new FakeCommandRunner().on('netns del', {
+      exitCode: 1,
+      stderr: 'Cannot remove namespace file "/run/netns/x": No such file or directory',
+    });
     await expect((await upTopology(TWO, deps(gone))).down()).resolves.toBeUndefined();
     const busy = new FakeCommandRunner().on('netns del mgyt1-tor', { exitCode: 1, stderr: 'Device or resource busy' });
-    await expect((await upTopology(TWO, deps(busy))).down()).rejects.toThrow(/netns mgyt1-tor: Device or resource busy/);
+    await expect((await upTopology(TWO, deps(busy))).down()).rejects.toThrow(
+      /netns mgyt1-tor: Device or resource busy/,
+    );
   });
 });

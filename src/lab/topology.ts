@@ -18,9 +18,19 @@ import { isIP } from 'node:net';
 import type { CommandResult, CommandRunner, RunOptions } from '../kernel/index.js';
 import type { Logger } from '../log.js';
 import { TopologyError } from './errors.js';
-import { HOST, cidrFamily, nsName, validateSpec, type LinkEnd, type LinkSpec, type TopologySpec } from './topology-spec.js';
+import {
+  HOST,
+  cidrFamily,
+  nsName,
+  validateSpec,
+  type LinkEnd,
+  type LinkSpec,
+  type TopologySpec,
+} from './topology-spec.js';
 
-export type TopologyEntry = { readonly kind: 'netns'; readonly name: string } | { readonly kind: 'host-link'; readonly name: string };
+export type TopologyEntry =
+  | { readonly kind: 'netns'; readonly name: string }
+  | { readonly kind: 'host-link'; readonly name: string };
 
 export interface TopologyDeps {
   readonly runner: CommandRunner;
@@ -75,7 +85,11 @@ export async function upTopology(spec: TopologySpec, deps: TopologyDeps): Promis
       for (const c of n.loopback ?? []) await runner.run(addrArgv(ns, 'lo', c));
       for (const b of n.bridges ?? []) {
         await runner.run(['ip', '-n', ns, 'link', 'add', 'name', b.name, 'type', 'bridge']);
-        await configureEnd(runner, ns, { node: n.name, ifName: b.name, ...(b.addresses ? { addresses: b.addresses } : {}) });
+        await configureEnd(runner, ns, {
+          node: n.name,
+          ifName: b.name,
+          ...(b.addresses ? { addresses: b.addresses } : {}),
+        });
       }
     }
     for (const l of spec.links ?? []) {
@@ -85,10 +99,23 @@ export async function upTopology(spec: TopologySpec, deps: TopologyDeps): Promis
     }
     for (const n of spec.nodes) {
       for (const r of n.routes ?? []) {
-        await runner.run(['ip', '-n', nsOf(n.name), isIP(r.via) === 6 ? '-6' : '-4', 'route', 'add', r.dst, 'via', r.via]);
+        await runner.run([
+          'ip',
+          '-n',
+          nsOf(n.name),
+          isIP(r.via) === 6 ? '-6' : '-4',
+          'route',
+          'add',
+          r.dst,
+          'via',
+          r.via,
+        ]);
       }
     }
-    deps.log.info({ prefix: spec.prefix, namespaces: spec.nodes.length, links: spec.links?.length ?? 0 }, 'topology up');
+    deps.log.info(
+      { prefix: spec.prefix, namespaces: spec.nodes.length, links: spec.links?.length ?? 0 },
+      'topology up',
+    );
   } catch (err) {
     try {
       await teardown(entries, deps);
@@ -125,7 +152,20 @@ export async function addLink(runner: CommandRunner, l: LinkSpec, nsOf: (node: s
   const [a, b] = l.b.node === HOST ? [l.b, l.a] : [l.a, l.b];
   const nsA = a.node === HOST ? undefined : nsOf(a.node);
   const nsB = nsOf(b.node);
-  await runner.run([...ipIn(nsA), 'link', 'add', 'name', a.ifName, 'type', 'veth', 'peer', 'name', b.ifName, 'netns', nsB]);
+  await runner.run([
+    ...ipIn(nsA),
+    'link',
+    'add',
+    'name',
+    a.ifName,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    b.ifName,
+    'netns',
+    nsB,
+  ]);
   await configureEnd(runner, nsA, a);
   await configureEnd(runner, nsB, b);
 }
@@ -150,13 +190,17 @@ async function configureEnd(runner: CommandRunner, ns: string | undefined, end: 
  * process still inside one: only processes started in a namespace this topology made can be there).
  * Idempotent; tries every entry and throws one TopologyError listing what could not be removed.
  */
-export async function teardown(entries: readonly TopologyEntry[], deps: Pick<TopologyDeps, 'runner' | 'log'>): Promise<void> {
+export async function teardown(
+  entries: readonly TopologyEntry[],
+  deps: Pick<TopologyDeps, 'runner' | 'log'>,
+): Promise<void> {
   const failures: string[] = [];
   for (const e of [...entries].reverse()) {
     try {
       if (e.kind === 'host-link') {
         const r = await deps.runner.run(['ip', 'link', 'del', 'dev', e.name], { allowFailure: true });
-        if (r.exitCode !== 0 && !/Cannot find device|does not exist/.test(r.stderr)) failures.push(`link ${e.name}: ${r.stderr.trim()}`);
+        if (r.exitCode !== 0 && !/Cannot find device|does not exist/.test(r.stderr))
+          failures.push(`link ${e.name}: ${r.stderr.trim()}`);
         continue;
       }
       const pids = await deps.runner.run(['ip', 'netns', 'pids', e.name], { allowFailure: true });
@@ -165,12 +209,14 @@ export async function teardown(entries: readonly TopologyEntry[], deps: Pick<Top
         killQuietly(pid);
       }
       const r = await deps.runner.run(['ip', 'netns', 'del', e.name], { allowFailure: true });
-      if (r.exitCode !== 0 && !/No such file or directory/.test(r.stderr)) failures.push(`netns ${e.name}: ${r.stderr.trim()}`);
+      if (r.exitCode !== 0 && !/No such file or directory/.test(r.stderr))
+        failures.push(`netns ${e.name}: ${r.stderr.trim()}`);
     } catch (err) {
       failures.push(`${e.kind} ${e.name}: ${(err as Error).message}`);
     }
   }
-  if (failures.length > 0) throw new TopologyError(`teardown left ${failures.length} object(s): ${failures.join('; ')}`);
+  if (failures.length > 0)
+    throw new TopologyError(`teardown left ${failures.length} object(s): ${failures.join('; ')}`);
 }
 
 function killQuietly(pid: number): void {

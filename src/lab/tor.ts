@@ -44,12 +44,24 @@ export function frrTorConfig(plan: LabPlan): string {
     ` bgp router-id ${plan.tor.ip}`,
     ' no bgp ebgp-requires-policy',
     ' no bgp network import-check',
-    ...peers.flatMap((n) => [` neighbor ${n.ip} remote-as ${n.asn}`, ` neighbor ${n.ip} timers 3 9`, ` neighbor ${n.ip} timers connect 1`]),
-    ...(plan.tor.ip6 ? peers.flatMap((n) => [` neighbor ${n.ip6} remote-as ${n.asn}`, ` neighbor ${n.ip6} timers 3 9`, ` neighbor ${n.ip6} timers connect 1`]) : []),
+    ...peers.flatMap((n) => [
+      ` neighbor ${n.ip} remote-as ${n.asn}`,
+      ` neighbor ${n.ip} timers 3 9`,
+      ` neighbor ${n.ip} timers connect 1`,
+    ]),
+    ...(plan.tor.ip6
+      ? peers.flatMap((n) => [
+          ` neighbor ${n.ip6} remote-as ${n.asn}`,
+          ` neighbor ${n.ip6} timers 3 9`,
+          ` neighbor ${n.ip6} timers connect 1`,
+        ])
+      : []),
     ' address-family ipv4 unicast',
     ...(plan.tor.ip6 ? peers.map((n) => `  no neighbor ${n.ip6} activate`) : []),
     ' exit-address-family',
-    ...(plan.tor.ip6 ? [' address-family ipv6 unicast', ...peers.map((n) => `  neighbor ${n.ip6} activate`), ' exit-address-family'] : []),
+    ...(plan.tor.ip6
+      ? [' address-family ipv6 unicast', ...peers.map((n) => `  neighbor ${n.ip6} activate`), ' exit-address-family']
+      : []),
   ].join('\n');
 }
 
@@ -92,20 +104,36 @@ export async function startTor(kind: TorKind, plan: LabPlan, ns: string, workdir
         records: h.records,
         async sessions() {
           const peers = await h.peers('ipv4');
-          return Object.entries(peers).map(([ip, p]) => ({ peer: `${plan.nodes.find((n) => n.ip === ip)?.name ?? '?'} ${ip}`, state: p.state }));
+          return Object.entries(peers).map(([ip, p]) => ({
+            peer: `${plan.nodes.find((n) => n.ip === ip)?.name ?? '?'} ${ip}`,
+            state: p.state,
+          }));
         },
       };
     }
     case 'margay-bgpd': {
-      const d = await startMargayBgpd({ ns, workdir, name: 'tor', logLevel: 'warn', config: (socket) => bgpdTorConfig(plan, socket) });
+      const d = await startMargayBgpd({
+        ns,
+        workdir,
+        name: 'tor',
+        logLevel: 'warn',
+        config: (socket) => bgpdTorConfig(plan, socket),
+      });
       return {
         kind,
         records: [toRecord(d.proc)],
         async sessions() {
-          const r = await execa(process.execPath, [binPath('margayctl'), 'bgp', 'peers', '-o', 'json', '--socket', d.socket], { reject: false });
+          const r = await execa(
+            process.execPath,
+            [binPath('margayctl'), 'bgp', 'peers', '-o', 'json', '--socket', d.socket],
+            { reject: false },
+          );
           if (r.exitCode !== 0) throw new LabProcessError('margayctl', `bgp peers: ${r.stderr}`);
           const peers = JSON.parse(r.stdout) as { address: string; state: string }[];
-          return peers.map((p) => ({ peer: `${plan.nodes.find((n) => n.ip === p.address)?.name ?? '?'} ${p.address}`, state: p.state }));
+          return peers.map((p) => ({
+            peer: `${plan.nodes.find((n) => n.ip === p.address)?.name ?? '?'} ${p.address}`,
+            state: p.state,
+          }));
         },
       };
     }

@@ -8,7 +8,12 @@ export function sleep(ms: number): Promise<void> {
  * Polls `fn` until it returns a truthy value; throws LabTimeoutError naming `what` (with the last
  * error `fn` threw as its cause) on timeout.
  */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastErr: unknown;
   for (;;) {

@@ -3,33 +3,59 @@ import { parseAsNumber, parsePeerIp, validateResource, validateResourceOf } from
 import { catchValidationError } from './testing/catch-validation-error.js';
 
 const M = 'margay.dev/v1';
-const cfg = (name: string, spec?: Record<string, unknown>) => ({ apiVersion: M, kind: 'BGPConfiguration', metadata: { name }, ...(spec ? { spec } : {}) });
-const peer = (spec: Record<string, unknown>) => ({ apiVersion: M, kind: 'BGPPeer', metadata: { name: 'rack1-tor' }, spec });
+const cfg = (name: string, spec?: Record<string, unknown>) => ({
+  apiVersion: M,
+  kind: 'BGPConfiguration',
+  metadata: { name },
+  ...(spec ? { spec } : {}),
+});
+const peer = (spec: Record<string, unknown>) => ({
+  apiVersion: M,
+  kind: 'BGPPeer',
+  metadata: { name: 'rack1-tor' },
+  spec,
+});
 
 describe('BGPConfiguration', () => {
   it('the default object gets Calico defaults', () => {
     expect(validateResourceOf('BGPConfiguration', cfg('default')).spec).toEqual({
-      logSeverityScreen: 'Info', nodeToNodeMeshEnabled: true, asNumber: 64512, listenPort: 179,
+      logSeverityScreen: 'Info',
+      nodeToNodeMeshEnabled: true,
+      asNumber: 64512,
+      listenPort: 179,
     });
   });
 
   it('accepts a full Calico manifest, normalising CIDRs and AS numbers', () => {
-    const c = validateResourceOf('BGPConfiguration', cfg('default', {
-      logSeverityScreen: 'Warning', nodeToNodeMeshEnabled: false, asNumber: '1.10', listenPort: 1179, bindMode: 'NodeIP',
-      serviceClusterIPs: [{ cidr: '10.96.0.0/12' }], serviceExternalIPs: [{ cidr: '104.244.42.129/32' }],
-      serviceLoadBalancerIPs: [{ cidr: 'fd00:1::1/128' }],
-      communities: [{ name: 'bgp-large-community', value: '63400:300:100' }, { name: 'std', value: '65001:100' }],
-      prefixAdvertisements: [{ cidr: '172.218.4.0/26', communities: ['bgp-large-community', '63400:120'] }],
-      nodeMeshPassword: { secretKeyRef: { name: 'bgp-secrets', key: 'rr-password' } }, nodeMeshMaxRestartTime: '2m30s',
-    })).spec;
+    const c = validateResourceOf(
+      'BGPConfiguration',
+      cfg('default', {
+        logSeverityScreen: 'Warning',
+        nodeToNodeMeshEnabled: false,
+        asNumber: '1.10',
+        listenPort: 1179,
+        bindMode: 'NodeIP',
+        serviceClusterIPs: [{ cidr: '10.96.0.0/12' }],
+        serviceExternalIPs: [{ cidr: '104.244.42.129/32' }],
+        serviceLoadBalancerIPs: [{ cidr: 'fd00:1::1/128' }],
+        communities: [
+          { name: 'bgp-large-community', value: '63400:300:100' },
+          { name: 'std', value: '65001:100' },
+        ],
+        prefixAdvertisements: [{ cidr: '172.218.4.0/26', communities: ['bgp-large-community', '63400:120'] }],
+        nodeMeshPassword: { secretKeyRef: { name: 'bgp-secrets', key: 'rr-password' } },
+        nodeMeshMaxRestartTime: '2m30s',
+      }),
+    ).spec;
     expect(c.asNumber).toBe(65546);
     expect(c.serviceLoadBalancerIPs).toEqual([{ cidr: 'fd00:1::1/128' }]);
     expect(c.prefixAdvertisements?.[0]?.communities).toEqual(['bgp-large-community', '63400:120']);
   });
 
   it('per-node objects get no cluster defaults', () => {
-    expect(validateResourceOf('BGPConfiguration', cfg('node.node-1', { logSeverityScreen: 'Debug', listenPort: 1790 })).spec)
-      .toEqual({ logSeverityScreen: 'Debug', listenPort: 1790 });
+    expect(
+      validateResourceOf('BGPConfiguration', cfg('node.node-1', { logSeverityScreen: 'Debug', listenPort: 1790 })).spec,
+    ).toEqual({ logSeverityScreen: 'Debug', listenPort: 1790 });
   });
 
   it.each<[string, Record<string, unknown>, string]>([
@@ -38,9 +64,17 @@ describe('BGPConfiguration', () => {
     ['default', { listenPort: 70000 }, 'spec.listenPort: Too big'],
     ['default', { logSeverityScreen: 'Verbose' }, 'spec.logSeverityScreen: must be one of'],
     ['default', { communities: [{ name: 'c', value: '70000:1' }] }, 'spec.communities[0].value: must be "aa:nn"'],
-    ['default', { prefixAdvertisements: [{ cidr: '10.0.0.0/8', communities: ['nope'] }] }, 'spec.prefixAdvertisements[0].communities[0]: "nope" is neither'],
+    [
+      'default',
+      { prefixAdvertisements: [{ cidr: '10.0.0.0/8', communities: ['nope'] }] },
+      'spec.prefixAdvertisements[0].communities[0]: "nope" is neither',
+    ],
     ['default', { nodeMeshMaxRestartTime: '2 minutes' }, 'spec.nodeMeshMaxRestartTime: "2 minutes" is not a duration'],
-    ['default', { serviceClusterIPs: [{ cidr: '10.96.0.0' }] }, 'spec.serviceClusterIPs[0].cidr: "10.96.0.0" is not a valid CIDR'],
+    [
+      'default',
+      { serviceClusterIPs: [{ cidr: '10.96.0.0' }] },
+      'spec.serviceClusterIPs[0].cidr: "10.96.0.0" is not a valid CIDR',
+    ],
     ['default', { nodeToNodeMesh: true }, 'spec.nodeToNodeMesh: unknown field'],
     ['node.n1', { asNumber: 65000 }, 'spec.asNumber: can only be set on the BGPConfiguration named "default"'],
     ['node.n1', { nodeToNodeMeshEnabled: false }, 'spec.nodeToNodeMeshEnabled: can only be set'],
@@ -55,34 +89,66 @@ describe('BGPConfiguration', () => {
 describe('BGPPeer', () => {
   it('accepts a global peer and applies defaults', () => {
     expect(validateResourceOf('BGPPeer', peer({ peerIP: '192.20.30.40', asNumber: 64567 })).spec).toEqual({
-      peerIP: '192.20.30.40', asNumber: 64567, keepOriginalNextHop: false, sourceAddress: 'UseNodeIP',
+      peerIP: '192.20.30.40',
+      asNumber: 64567,
+      keepOriginalNextHop: false,
+      sourceAddress: 'UseNodeIP',
     });
   });
 
   it('accepts every Calico field', () => {
-    const p = validateResourceOf('BGPPeer', peer({
-      nodeSelector: 'rack == "rack-1"', peerIP: '[FD00::1]:1179', asNumber: '64567', keepOriginalNextHop: true,
-      password: { secretKeyRef: { name: 'bgp-secrets', key: 'rr-password' } }, sourceAddress: 'None', maxRestartTime: '15s',
-      numAllowedLocalASNumbers: 1, ttlSecurity: 1, reachableBy: 'fd00::fe', filters: ['export-only-pods'],
-    })).spec;
-    expect(p).toMatchObject({ peerIP: '[fd00::1]:1179', asNumber: 64567, sourceAddress: 'None', reachableBy: 'fd00::fe' });
+    const p = validateResourceOf(
+      'BGPPeer',
+      peer({
+        nodeSelector: 'rack == "rack-1"',
+        peerIP: '[FD00::1]:1179',
+        asNumber: '64567',
+        keepOriginalNextHop: true,
+        password: { secretKeyRef: { name: 'bgp-secrets', key: 'rr-password' } },
+        sourceAddress: 'None',
+        maxRestartTime: '15s',
+        numAllowedLocalASNumbers: 1,
+        ttlSecurity: 1,
+        reachableBy: 'fd00::fe',
+        filters: ['export-only-pods'],
+      }),
+    ).spec;
+    expect(p).toMatchObject({
+      peerIP: '[fd00::1]:1179',
+      asNumber: 64567,
+      sourceAddress: 'None',
+      reachableBy: 'fd00::fe',
+    });
   });
 
   it('accepts a peerSelector peering (no peerIP, no asNumber) and a node-scoped peer', () => {
-    expect(validateResourceOf('BGPPeer', peer({ peerSelector: 'route-reflector == "true"' })).spec.peerSelector).toBe('route-reflector == "true"');
-    expect(validateResourceOf('BGPPeer', peer({ node: 'node-1', peerIP: '10.0.0.1:179', asNumber: 65000 })).spec.peerIP).toBe('10.0.0.1:179');
+    expect(validateResourceOf('BGPPeer', peer({ peerSelector: 'route-reflector == "true"' })).spec.peerSelector).toBe(
+      'route-reflector == "true"',
+    );
+    expect(
+      validateResourceOf('BGPPeer', peer({ node: 'node-1', peerIP: '10.0.0.1:179', asNumber: 65000 })).spec.peerIP,
+    ).toBe('10.0.0.1:179');
   });
 
   it.each<[Record<string, unknown>, string]>([
     [{ peerIP: '10.0.0.1' }, 'spec.asNumber: is required with peerIP'],
     [{ asNumber: 65000 }, 'spec.peerIP: either peerIP (with asNumber) or peerSelector is required'],
-    [{ peerSelector: 'all()', peerIP: '10.0.0.1', asNumber: 1 }, 'spec.peerIP: cannot be set together with peerSelector'],
+    [
+      { peerSelector: 'all()', peerIP: '10.0.0.1', asNumber: 1 },
+      'spec.peerIP: cannot be set together with peerSelector',
+    ],
     [{ peerSelector: 'all()', asNumber: 1 }, 'spec.asNumber: cannot be set together with peerSelector'],
-    [{ node: 'n', nodeSelector: 'all()', peerIP: '10.0.0.1', asNumber: 1 }, 'spec.nodeSelector: cannot be set together with node'],
+    [
+      { node: 'n', nodeSelector: 'all()', peerIP: '10.0.0.1', asNumber: 1 },
+      'spec.nodeSelector: cannot be set together with node',
+    ],
     [{ peerIP: '10.0.0.1:99999', asNumber: 1 }, 'spec.peerIP: "10.0.0.1:99999" is not an IP address'],
     [{ peerIP: '[10.0.0.1]:179', asNumber: 1 }, 'spec.peerIP'],
-    [{ peerIP: '10.0.0.1', asNumber: 1, reachableBy: 'fd00::1' }, 'spec.reachableBy: must be the same IP family as peerIP'],
-    [{ peerSelector: 'has(', }, 'spec.peerSelector: invalid selector: expected a label key inside has( at position 4'],
+    [
+      { peerIP: '10.0.0.1', asNumber: 1, reachableBy: 'fd00::1' },
+      'spec.reachableBy: must be the same IP family as peerIP',
+    ],
+    [{ peerSelector: 'has(' }, 'spec.peerSelector: invalid selector: expected a label key inside has( at position 4'],
     [{ peerIP: '10.0.0.1', asNumber: 1, sourceAddress: 'Auto' }, 'spec.sourceAddress: must be one of'],
     [{ peerIP: '10.0.0.1', asNumber: 1, password: 'secret' }, 'spec.password: expected object, got string'],
     [{ peerIP: '10.0.0.1', asNumber: 1, ttlSecurity: 256 }, 'spec.ttlSecurity: Too big'],

@@ -31,8 +31,15 @@ const Community = z.strictObject({
 const CidrBlock = z.strictObject({ cidr: Cidr });
 
 /** Fields only the cluster-wide `default` BGPConfiguration may set. */
-const CLUSTER_ONLY = ['nodeToNodeMeshEnabled', 'asNumber', 'serviceClusterIPs', 'serviceExternalIPs',
-  'serviceLoadBalancerIPs', 'nodeMeshPassword', 'nodeMeshMaxRestartTime'] as const;
+const CLUSTER_ONLY = [
+  'nodeToNodeMeshEnabled',
+  'asNumber',
+  'serviceClusterIPs',
+  'serviceExternalIPs',
+  'serviceLoadBalancerIPs',
+  'nodeMeshPassword',
+  'nodeMeshMaxRestartTime',
+] as const;
 
 const BGPConfigurationSpec = z
   .strictObject({
@@ -45,9 +52,7 @@ const BGPConfigurationSpec = z
     listenPort: z.number().int().min(1).max(65_535).optional(),
     bindMode: z.enum(['None', 'NodeIP']).optional(),
     communities: z.array(Community).optional(),
-    prefixAdvertisements: z
-      .array(z.strictObject({ cidr: Cidr, communities: z.array(z.string()).min(1) }))
-      .optional(),
+    prefixAdvertisements: z.array(z.strictObject({ cidr: Cidr, communities: z.array(z.string()).min(1) })).optional(),
     nodeMeshPassword: BgpPassword.optional(),
     nodeMeshMaxRestartTime: Duration.optional(),
     ignoredInterfaces: z.array(z.string().min(1)).optional(),
@@ -57,7 +62,11 @@ const BGPConfigurationSpec = z
     s.prefixAdvertisements?.forEach((pa, i) =>
       pa.communities.forEach((c, j) => {
         if (!names.has(c) && !isCommunityValue(c)) {
-          ctx.addIssue({ code: 'custom', path: ['prefixAdvertisements', i, 'communities', j], message: `${JSON.stringify(c)} is neither a community defined in spec.communities nor a community value` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['prefixAdvertisements', i, 'communities', j],
+            message: `${JSON.stringify(c)} is neither a community defined in spec.communities nor a community value`,
+          });
         }
       }),
     );
@@ -77,7 +86,12 @@ export const BGPConfigurationSchema = z
     }
     if (name === 'default') return;
     for (const f of CLUSTER_ONLY) {
-      if (o.spec[f] !== undefined) ctx.addIssue({ code: 'custom', path: ['spec', f], message: 'can only be set on the BGPConfiguration named "default"' });
+      if (o.spec[f] !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['spec', f],
+          message: 'can only be set on the BGPConfiguration named "default"',
+        });
     }
   })
   .transform((o) =>
@@ -111,7 +125,10 @@ export function parsePeerIp(s: string): { ip: string; family: IpFamily; port?: n
 const PeerIp = z.string().transform((s, ctx) => {
   const p = parsePeerIp(s);
   if (!p) {
-    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not an IP address with optional port ("10.0.0.1", "10.0.0.1:179", "[fd00::1]:179")` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `${JSON.stringify(s)} is not an IP address with optional port ("10.0.0.1", "10.0.0.1:179", "[fd00::1]:179")`,
+    });
     return z.NEVER;
   }
   if (p.port === undefined) return p.ip;
@@ -141,13 +158,15 @@ const BGPPeerSpec = z
     if (s.node !== undefined && s.nodeSelector !== undefined) add('nodeSelector', 'cannot be set together with node');
     if (s.peerSelector !== undefined) {
       if (s.peerIP !== undefined) add('peerIP', 'cannot be set together with peerSelector');
-      if (s.asNumber !== undefined) add('asNumber', 'cannot be set together with peerSelector (the remote nodes\' AS numbers are used)');
+      if (s.asNumber !== undefined)
+        add('asNumber', "cannot be set together with peerSelector (the remote nodes' AS numbers are used)");
     } else if (s.peerIP === undefined) {
       add('peerIP', 'either peerIP (with asNumber) or peerSelector is required');
     } else if (s.asNumber === undefined) {
       add('asNumber', 'is required with peerIP');
     }
-    if (s.nextHopMode !== undefined && s.keepOriginalNextHop && s.nextHopMode !== 'Keep') add('nextHopMode', 'conflicts with keepOriginalNextHop: true (use nextHopMode: Keep alone)');
+    if (s.nextHopMode !== undefined && s.keepOriginalNextHop && s.nextHopMode !== 'Keep')
+      add('nextHopMode', 'conflicts with keepOriginalNextHop: true (use nextHopMode: Keep alone)');
     if (s.reachableBy !== undefined && s.peerIP !== undefined) {
       const peer = parsePeerIp(s.peerIP)!;
       if (parseIp(s.reachableBy)!.family !== peer.family) add('reachableBy', 'must be the same IP family as peerIP');

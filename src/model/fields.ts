@@ -50,7 +50,10 @@ export const SelectorString = z.string().superRefine((s, ctx) => {
     parseSelector(s);
   } catch (err) {
     if (!(err instanceof SelectorParseError)) throw err;
-    ctx.addIssue({ code: 'custom', message: `invalid selector: expected ${err.expected} at position ${err.position}, found ${err.found}` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `invalid selector: expected ${err.expected} at position ${err.position}, found ${err.found}`,
+    });
   }
 });
 
@@ -127,7 +130,8 @@ export function parseGoDuration(s: string): number | undefined {
 }
 
 export const Duration = z.string().superRefine((s, ctx) => {
-  if (parseGoDuration(s) === undefined) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a duration (e.g. "120s", "2m", "1h30m")` });
+  if (parseGoDuration(s) === undefined)
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a duration (e.g. "120s", "2m", "1h30m")` });
 });
 
 /** Kubernetes SecretKeySelector (the fields Margay reads). */

@@ -26,11 +26,34 @@ export {
   type Pod,
   type ResourceOf,
 } from './validate.js';
-export { BLOCK_SIZE_RANGE, DEFAULT_BLOCK_SIZE, blockAffinityName, ipamBlockName, ipamHandleName, poolOverlapProblem } from './ipam-kinds.js';
+export {
+  BLOCK_SIZE_RANGE,
+  DEFAULT_BLOCK_SIZE,
+  blockAffinityName,
+  ipamBlockName,
+  ipamHandleName,
+  poolOverlapProblem,
+} from './ipam-kinds.js';
 export { DEFAULT_AS_NUMBER, DEFAULT_BGP_PORT, isCommunityValue, parsePeerIp } from './bgp-kinds.js';
-export { PROTOCOL_NAMES, PROTOCOL_NUMBERS, parsePort, parseProtocol, type PortSpec, type ProtocolName, type Rule } from './policy-rules.js';
+export {
+  PROTOCOL_NAMES,
+  PROTOCOL_NUMBERS,
+  parsePort,
+  parseProtocol,
+  type PortSpec,
+  type ProtocolName,
+  type Rule,
+} from './policy-rules.js';
 export { defaultPolicyTypes } from './policy-kinds.js';
 export { portNameProblem } from './k8s-kinds.js';
 export { dnsLabelProblem, dnsSubdomainProblem, parseAsNumber, parseGoDuration } from './fields.js';
-export { addressCount, cidrContains, parseCidr, parseIp, type IpFamily, type ParsedCidr, type ParsedIp } from './net.js';
+export {
+  addressCount,
+  cidrContains,
+  parseCidr,
+  parseIp,
+  type IpFamily,
+  type ParsedCidr,
+  type ParsedIp,
+} from './net.js';
 export { blockAffinityHost, nodeAddresses, podIPs, resolveNamedPort } from './accessors.js';

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { blockAffinityName, ipamBlockName, ipamHandleName, poolOverlapProblem, validateResource, validateResourceOf } from './index.js';
+import {
+  blockAffinityName,
+  ipamBlockName,
+  ipamHandleName,
+  poolOverlapProblem,
+  validateResource,
+  validateResourceOf,
+} from './index.js';
 import { catchValidationError as validationError } from './testing/catch-validation-error.js';
 
 const M = 'margay.dev/v1';
@@ -10,14 +17,30 @@ describe('IPPool', () => {
   it('accepts a Calico manifest and applies Calico defaults (v4)', () => {
     const p = validateResourceOf('IPPool', pool({ cidr: '192.168.0.0/16' }));
     expect(p.spec).toEqual({
-      cidr: '192.168.0.0/16', blockSize: 26, ipipMode: 'Never', vxlanMode: 'Never', natOutgoing: false,
-      disabled: false, disableBGPExport: false, nodeSelector: 'all()', allowedUses: ['Workload', 'Tunnel'],
+      cidr: '192.168.0.0/16',
+      blockSize: 26,
+      ipipMode: 'Never',
+      vxlanMode: 'Never',
+      natOutgoing: false,
+      disabled: false,
+      disableBGPExport: false,
+      nodeSelector: 'all()',
+      allowedUses: ['Workload', 'Tunnel'],
     });
   });
 
   it('defaults blockSize 122 for IPv6 and canonicalises the CIDR text', () => {
-    const p = validateResourceOf('IPPool', pool({ cidr: 'FD00:0::/64', vxlanMode: 'CrossSubnet', natOutgoing: true, nodeSelector: 'zone == "a"' }));
-    expect(p.spec).toMatchObject({ cidr: 'fd00::/64', blockSize: 122, vxlanMode: 'CrossSubnet', natOutgoing: true, nodeSelector: 'zone == "a"' });
+    const p = validateResourceOf(
+      'IPPool',
+      pool({ cidr: 'FD00:0::/64', vxlanMode: 'CrossSubnet', natOutgoing: true, nodeSelector: 'zone == "a"' }),
+    );
+    expect(p.spec).toMatchObject({
+      cidr: 'fd00::/64',
+      blockSize: 122,
+      vxlanMode: 'CrossSubnet',
+      natOutgoing: true,
+      nodeSelector: 'zone == "a"',
+    });
   });
 
   it('is idempotent: validating the output again gives the same object', () => {
@@ -34,9 +57,15 @@ describe('IPPool', () => {
     [{ cidr: '169.254.0.0/20' }, 'spec.cidr: 169.254.0.0/20 overlaps the link-local range'],
     [{ cidr: 'fe80::/64' }, 'spec.cidr: fe80::/64 overlaps the link-local range'],
     [{ cidr: '10.0.0.0/16', ipipMode: 'Sometimes' }, 'spec.ipipMode: must be one of'],
-    [{ cidr: '10.0.0.0/16', ipipMode: 'Always', vxlanMode: 'Always' }, 'spec.vxlanMode: ipipMode and vxlanMode cannot both be enabled'],
+    [
+      { cidr: '10.0.0.0/16', ipipMode: 'Always', vxlanMode: 'Always' },
+      'spec.vxlanMode: ipipMode and vxlanMode cannot both be enabled',
+    ],
     [{ cidr: 'fd00::/64', ipipMode: 'Always' }, 'spec.ipipMode: IPIP is IPv4 only'],
-    [{ cidr: '10.0.0.0/16', nodeSelector: 'zone = "a"' }, 'spec.nodeSelector: invalid selector: expected "==" at position 6'],
+    [
+      { cidr: '10.0.0.0/16', nodeSelector: 'zone = "a"' },
+      'spec.nodeSelector: invalid selector: expected "==" at position 6',
+    ],
     [{ cidr: '10.0.0.0/16', natOutgoing: 'yes' }, 'spec.natOutgoing: expected boolean, got string "yes"'],
     [{ cidr: '10.0.0.0/16', allowedUses: ['LoadBalancer'] }, 'spec.allowedUses[0]: must be one of'],
     [{}, 'spec.cidr: required (string)'],
@@ -53,32 +82,61 @@ describe('IPPool', () => {
 });
 
 describe('IPAMBlock', () => {
-  const block = (spec: Record<string, unknown>) => ({ apiVersion: M, kind: 'IPAMBlock', metadata: { name: '10-0-0-0-30' }, spec });
+  const block = (spec: Record<string, unknown>) => ({
+    apiVersion: M,
+    kind: 'IPAMBlock',
+    metadata: { name: '10-0-0-0-30' },
+    spec,
+  });
 
   it('defaults a new block to all-free', () => {
     const b = validateResourceOf('IPAMBlock', block({ cidr: '10.0.0.0/30', affinity: 'host:node-1' }));
     expect(b.spec).toEqual({
-      cidr: '10.0.0.0/30', affinity: 'host:node-1', strictAffinity: false, allocations: [null, null, null, null],
-      unallocated: [0, 1, 2, 3], attributes: [], deleted: false, sequenceNumber: 0,
+      cidr: '10.0.0.0/30',
+      affinity: 'host:node-1',
+      strictAffinity: false,
+      allocations: [null, null, null, null],
+      unallocated: [0, 1, 2, 3],
+      attributes: [],
+      deleted: false,
+      sequenceNumber: 0,
     });
   });
 
   it('accepts a Calico block with allocations and attributes', () => {
     const spec = {
-      cidr: '10.0.0.0/30', affinity: 'host:node-1', strictAffinity: false, allocations: [0, null, 1, null],
-      unallocated: [3, 1], attributes: [{ handle_id: 'k8s-pod-network.abc', secondary: { namespace: 'default', pod: 'p' } }, { handle_id: 'ipip-tunnel-addr-node-1' }],
-      deleted: false, sequenceNumber: 7, sequenceNumberForAllocation: { '0': 3, '2': 7 },
+      cidr: '10.0.0.0/30',
+      affinity: 'host:node-1',
+      strictAffinity: false,
+      allocations: [0, null, 1, null],
+      unallocated: [3, 1],
+      attributes: [
+        { handle_id: 'k8s-pod-network.abc', secondary: { namespace: 'default', pod: 'p' } },
+        { handle_id: 'ipip-tunnel-addr-node-1' },
+      ],
+      deleted: false,
+      sequenceNumber: 7,
+      sequenceNumberForAllocation: { '0': 3, '2': 7 },
     };
     expect(validateResourceOf('IPAMBlock', block(spec)).spec).toEqual(spec);
   });
 
   it.each<[Record<string, unknown>, string]>([
     [{ cidr: '10.0.0.1/30' }, 'spec.cidr: 10.0.0.1/30 has host bits set; use 10.0.0.0/30'],
-    [{ cidr: '10.0.0.0/30', allocations: [null] }, 'spec.allocations: must have one entry per address in 10.0.0.0/30 (4), has 1'],
-    [{ cidr: '10.0.0.0/30', allocations: [0, null, null, null] }, 'spec.allocations[0]: attribute index 0 is beyond attributes (0)'],
+    [
+      { cidr: '10.0.0.0/30', allocations: [null] },
+      'spec.allocations: must have one entry per address in 10.0.0.0/30 (4), has 1',
+    ],
+    [
+      { cidr: '10.0.0.0/30', allocations: [0, null, null, null] },
+      'spec.allocations[0]: attribute index 0 is beyond attributes (0)',
+    ],
     [{ cidr: '10.0.0.0/30', unallocated: [4] }, 'spec.unallocated[0]: ordinal 4 is outside the block (0..3)'],
     [{ cidr: '10.0.0.0/30', unallocated: [1, 1] }, 'spec.unallocated[1]: ordinal 1 is listed twice'],
-    [{ cidr: '10.0.0.0/30', allocations: [0, null, null, null], attributes: [{}], unallocated: [0] }, 'spec.unallocated[0]: ordinal 0 is allocated'],
+    [
+      { cidr: '10.0.0.0/30', allocations: [0, null, null, null], attributes: [{}], unallocated: [0] },
+      'spec.unallocated[0]: ordinal 0 is allocated',
+    ],
     [{ cidr: '10.0.0.0/16' }, 'spec.cidr: a block of 65536 addresses is too large'],
     [{ cidr: '10.0.0.0/30', affinity: 'node-1' }, 'spec.affinity: must be "host:<node name>"'],
     [{ cidr: '10.0.0.0/30', attributes: [{ handle: 'x' }] }, 'spec.attributes[0].handle: unknown field'],
@@ -94,13 +152,29 @@ describe('IPAMBlock', () => {
 });
 
 describe('BlockAffinity', () => {
-  const aff = (spec: Record<string, unknown>) => ({ apiVersion: M, kind: 'BlockAffinity', metadata: { name: 'node-1-10-0-0-0-26' }, spec });
+  const aff = (spec: Record<string, unknown>) => ({
+    apiVersion: M,
+    kind: 'BlockAffinity',
+    metadata: { name: 'node-1-10-0-0-0-26' },
+    spec,
+  });
 
   it('accepts Calico\'s string "deleted" and keeps a boolean', () => {
-    expect(validateResourceOf('BlockAffinity', aff({ state: 'confirmed', node: 'node-1', cidr: '10.0.0.0/26', deleted: 'false' })).spec)
-      .toEqual({ state: 'confirmed', node: 'node-1', cidr: '10.0.0.0/26', deleted: false });
-    expect(validateResourceOf('BlockAffinity', aff({ state: 'pendingDeletion', node: 'n', cidr: '10.0.0.0/26', deleted: true })).spec.deleted).toBe(true);
-    expect(validateResourceOf('BlockAffinity', aff({ state: 'pending', node: 'n', cidr: '10.0.0.0/26' })).spec.deleted).toBe(false);
+    expect(
+      validateResourceOf(
+        'BlockAffinity',
+        aff({ state: 'confirmed', node: 'node-1', cidr: '10.0.0.0/26', deleted: 'false' }),
+      ).spec,
+    ).toEqual({ state: 'confirmed', node: 'node-1', cidr: '10.0.0.0/26', deleted: false });
+    expect(
+      validateResourceOf(
+        'BlockAffinity',
+        aff({ state: 'pendingDeletion', node: 'n', cidr: '10.0.0.0/26', deleted: true }),
+      ).spec.deleted,
+    ).toBe(true);
+    expect(
+      validateResourceOf('BlockAffinity', aff({ state: 'pending', node: 'n', cidr: '10.0.0.0/26' })).spec.deleted,
+    ).toBe(false);
   });
 
   it.each<[Record<string, unknown>, string]>([
@@ -115,13 +189,19 @@ describe('BlockAffinity', () => {
 });
 
 describe('IPAMConfiguration', () => {
-  const cfg = (name: string, spec?: Record<string, unknown>) => ({ apiVersion: M, kind: 'IPAMConfiguration', metadata: { name }, ...(spec ? { spec } : {}) });
+  const cfg = (name: string, spec?: Record<string, unknown>) => ({
+    apiVersion: M,
+    kind: 'IPAMConfiguration',
+    metadata: { name },
+    ...(spec ? { spec } : {}),
+  });
 
   it('applies defaults, with or without a spec', () => {
     const want = { strictAffinity: false, maxBlocksPerHost: 0, autoAllocateBlocks: true, minReuseAgeSeconds: 10 };
     expect(validateResourceOf('IPAMConfiguration', cfg('default')).spec).toEqual(want);
-    expect(validateResourceOf('IPAMConfiguration', cfg('default', { strictAffinity: true, maxBlocksPerHost: 4 })).spec)
-      .toEqual({ ...want, strictAffinity: true, maxBlocksPerHost: 4 });
+    expect(
+      validateResourceOf('IPAMConfiguration', cfg('default', { strictAffinity: true, maxBlocksPerHost: 4 })).spec,
+    ).toEqual({ ...want, strictAffinity: true, maxBlocksPerHost: 4 });
   });
 
   it.each<[string, Record<string, unknown>, string]>([
@@ -135,24 +215,62 @@ describe('IPAMConfiguration', () => {
 
 describe('IPAMHandle and IPReservation', () => {
   it('validates a Calico handle and keeps Margay network/containerID', () => {
-    const h = validateResourceOf('IPAMHandle', { apiVersion: M, kind: 'IPAMHandle', metadata: { name: 'k8s-pod-network.abc' }, spec: { handleID: 'k8s-pod-network.abc', block: { '10.0.0.0/26': 1 }, network: 'k8s-pod-network', containerID: 'abc' } });
-    expect(h.spec).toEqual({ handleID: 'k8s-pod-network.abc', block: { '10.0.0.0/26': 1 }, deleted: false, network: 'k8s-pod-network', containerID: 'abc' });
-    expect(validationError(() => validateResource({ apiVersion: M, kind: 'IPAMHandle', metadata: { name: 'h' }, spec: { handleID: '', block: { x: -1 } } })).message)
-      .toMatch(/spec.handleID: .*spec.block.x: Too small/);
+    const h = validateResourceOf('IPAMHandle', {
+      apiVersion: M,
+      kind: 'IPAMHandle',
+      metadata: { name: 'k8s-pod-network.abc' },
+      spec: {
+        handleID: 'k8s-pod-network.abc',
+        block: { '10.0.0.0/26': 1 },
+        network: 'k8s-pod-network',
+        containerID: 'abc',
+      },
+    });
+    expect(h.spec).toEqual({
+      handleID: 'k8s-pod-network.abc',
+      block: { '10.0.0.0/26': 1 },
+      deleted: false,
+      network: 'k8s-pod-network',
+      containerID: 'abc',
+    });
+    expect(
+      validationError(() =>
+        validateResource({
+          apiVersion: M,
+          kind: 'IPAMHandle',
+          metadata: { name: 'h' },
+          spec: { handleID: '', block: { x: -1 } },
+        }),
+      ).message,
+    ).toMatch(/spec.handleID: .*spec.block.x: Too small/);
   });
 
   it('names handles by their id when it is a DNS subdomain, else a safe form plus a hash', () => {
     expect(ipamHandleName('k8s-pod-network.0123abc')).toBe('k8s-pod-network.0123abc');
-    const a = ipamHandleName('Net_1.ABC'), b = ipamHandleName('net_1.abc');
+    const a = ipamHandleName('Net_1.ABC'),
+      b = ipamHandleName('net_1.abc');
     expect(a).toMatch(/^net-1\.abc-[0-9a-f]{16}$/);
     expect(a).not.toBe(b);
   });
 
   it('normalises reserved CIDRs and bare addresses', () => {
-    const r = validateResourceOf('IPReservation', { apiVersion: M, kind: 'IPReservation', metadata: { name: 'r' }, spec: { reservedCIDRs: ['10.0.0.7', '10.0.1.5/24', 'FD00::1'] } });
+    const r = validateResourceOf('IPReservation', {
+      apiVersion: M,
+      kind: 'IPReservation',
+      metadata: { name: 'r' },
+      spec: { reservedCIDRs: ['10.0.0.7', '10.0.1.5/24', 'FD00::1'] },
+    });
     expect(r.spec.reservedCIDRs).toEqual(['10.0.0.7/32', '10.0.1.0/24', 'fd00::1/128']);
-    expect(validationError(() => validateResource({ apiVersion: M, kind: 'IPReservation', metadata: { name: 'r' }, spec: { reservedCIDRs: ['x'] } })).message)
-      .toContain('spec.reservedCIDRs[0]: "x" is not a valid CIDR or IP address');
+    expect(
+      validationError(() =>
+        validateResource({
+          apiVersion: M,
+          kind: 'IPReservation',
+          metadata: { name: 'r' },
+          spec: { reservedCIDRs: ['x'] },
+        }),
+      ).message,
+    ).toContain('spec.reservedCIDRs[0]: "x" is not a valid CIDR or IP address');
   });
 });
 
@@ -162,6 +280,8 @@ describe('poolOverlapProblem', () => {
     expect(poolOverlapProblem(p('b', '10.0.1.0/24'), [p('a', '10.0.0.0/16')])).toBe(
       'IPPool "b" (10.0.1.0/24) overlaps IPPool "a" (10.0.0.0/16); pools must not overlap',
     );
-    expect(poolOverlapProblem(p('a', '10.0.0.0/24'), [p('a', '10.0.0.0/16'), p('c', 'fd00::/64'), p('d', '10.1.0.0/16')])).toBeUndefined();
+    expect(
+      poolOverlapProblem(p('a', '10.0.0.0/24'), [p('a', '10.0.0.0/16'), p('c', 'fd00::/64'), p('d', '10.1.0.0/16')]),
+    ).toBeUndefined();
   });
 });

@@ -28,7 +28,10 @@ const IPPoolSpec = z
     disabled: z.boolean().default(false),
     disableBGPExport: z.boolean().default(false),
     nodeSelector: SelectorString.default('all()'),
-    allowedUses: z.array(z.enum(['Workload', 'Tunnel'])).min(1).optional(),
+    allowedUses: z
+      .array(z.enum(['Workload', 'Tunnel']))
+      .min(1)
+      .optional(),
   })
   .superRefine((s, ctx) => {
     const c = parseCidr(s.cidr)!;
@@ -36,18 +39,33 @@ const IPPoolSpec = z
       ctx.addIssue({ code: 'custom', path: ['cidr'], message: `${s.cidr} has host bits set; use ${c.cidr}` });
       return;
     }
-    if (cidrContains(c.family === 'ipv4' ? LINK_LOCAL_V4 : LINK_LOCAL_V6, c) || cidrContains(c, c.family === 'ipv4' ? LINK_LOCAL_V4 : LINK_LOCAL_V6)) {
+    if (
+      cidrContains(c.family === 'ipv4' ? LINK_LOCAL_V4 : LINK_LOCAL_V6, c) ||
+      cidrContains(c, c.family === 'ipv4' ? LINK_LOCAL_V4 : LINK_LOCAL_V6)
+    ) {
       ctx.addIssue({ code: 'custom', path: ['cidr'], message: `${s.cidr} overlaps the link-local range` });
     }
     const [min, max] = BLOCK_SIZE_RANGE[c.family];
     const bs = s.blockSize ?? DEFAULT_BLOCK_SIZE[c.family];
     if (bs < min || bs > max) {
-      ctx.addIssue({ code: 'custom', path: ['blockSize'], message: `${bs} is out of range for an IPv${ipVersionOf(c.family)} pool (${min}..${max})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['blockSize'],
+        message: `${bs} is out of range for an IPv${ipVersionOf(c.family)} pool (${min}..${max})`,
+      });
     } else if (c.prefix > bs && !s.disabled) {
-      ctx.addIssue({ code: 'custom', path: ['cidr'], message: `${s.cidr} is smaller than one block (/${bs}); use a prefix of /${bs} or shorter` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cidr'],
+        message: `${s.cidr} is smaller than one block (/${bs}); use a prefix of /${bs} or shorter`,
+      });
     }
     if (c.family === 'ipv6' && s.ipipMode !== 'Never') {
-      ctx.addIssue({ code: 'custom', path: ['ipipMode'], message: 'IPIP is IPv4 only; must be Never for an IPv6 pool' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ipipMode'],
+        message: 'IPIP is IPv4 only; must be Never for an IPv6 pool',
+      });
     }
     if (s.ipipMode !== 'Never' && s.vxlanMode !== 'Never') {
       ctx.addIssue({ code: 'custom', path: ['vxlanMode'], message: 'ipipMode and vxlanMode cannot both be enabled' });
@@ -76,7 +94,10 @@ const Ordinal = z.number().int().min(0);
 const IPAMBlockSpec = z
   .strictObject({
     cidr: CidrKeepingHostBits,
-    affinity: z.string().regex(/^(host|virtual):.+$/, 'must be "host:<node name>"').optional(),
+    affinity: z
+      .string()
+      .regex(/^(host|virtual):.+$/, 'must be "host:<node name>"')
+      .optional(),
     affinityClaimTime: z.string().optional(),
     strictAffinity: z.boolean().default(false),
     allocations: z.array(Ordinal.nullable()).optional(),
@@ -87,7 +108,9 @@ const IPAMBlockSpec = z
     sequenceNumberForAllocation: z.record(z.string(), z.number().int().min(0)).optional(),
     // Margay: when each free ordinal was last released (unix ms), so it is not handed out again
     // before IPAMConfiguration.minReuseAgeSeconds has passed. Entries older than that are dropped.
-    releaseTimes: z.record(z.string().regex(/^(0|[1-9][0-9]*)$/, 'must be an ordinal'), z.number().int().min(0)).optional(),
+    releaseTimes: z
+      .record(z.string().regex(/^(0|[1-9][0-9]*)$/, 'must be an ordinal'), z.number().int().min(0))
+      .optional(),
   })
   .superRefine((s, ctx) => {
     const c = parseCidr(s.cidr)!;
@@ -97,23 +120,41 @@ const IPAMBlockSpec = z
     }
     const size = addressCount(c.family, c.prefix);
     if (size > 4096n) {
-      ctx.addIssue({ code: 'custom', path: ['cidr'], message: `a block of ${size} addresses is too large (at most 4096: /20 for IPv4, /116 for IPv6)` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cidr'],
+        message: `a block of ${size} addresses is too large (at most 4096: /20 for IPv4, /116 for IPv6)`,
+      });
       return;
     }
     const n = Number(size);
     if (s.allocations && s.allocations.length !== n) {
-      ctx.addIssue({ code: 'custom', path: ['allocations'], message: `must have one entry per address in ${s.cidr} (${n}), has ${s.allocations.length}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['allocations'],
+        message: `must have one entry per address in ${s.cidr} (${n}), has ${s.allocations.length}`,
+      });
       return;
     }
     s.allocations?.forEach((a, i) => {
       if (a !== null && a >= s.attributes.length) {
-        ctx.addIssue({ code: 'custom', path: ['allocations', i], message: `attribute index ${a} is beyond attributes (${s.attributes.length})` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['allocations', i],
+          message: `attribute index ${a} is beyond attributes (${s.attributes.length})`,
+        });
       }
     });
     const seen = new Set<number>();
     s.unallocated?.forEach((u, i) => {
-      if (u >= n) ctx.addIssue({ code: 'custom', path: ['unallocated', i], message: `ordinal ${u} is outside the block (0..${n - 1})` });
-      else if (seen.has(u)) ctx.addIssue({ code: 'custom', path: ['unallocated', i], message: `ordinal ${u} is listed twice` });
+      if (u >= n)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['unallocated', i],
+          message: `ordinal ${u} is outside the block (0..${n - 1})`,
+        });
+      else if (seen.has(u))
+        ctx.addIssue({ code: 'custom', path: ['unallocated', i], message: `ordinal ${u} is listed twice` });
       else if (s.allocations && s.allocations[u] !== null) {
         ctx.addIssue({ code: 'custom', path: ['unallocated', i], message: `ordinal ${u} is allocated` });
       }
@@ -222,7 +263,12 @@ const HANDLE_NAME_SAFE = /^[a-z0-9]([-a-z0-9.]{0,200}[a-z0-9])?$/;
  */
 export function ipamHandleName(handleId: string): string {
   if (HANDLE_NAME_SAFE.test(handleId) && !handleId.includes('..')) return handleId;
-  const safe = handleId.toLowerCase().replace(/[^-a-z0-9.]/g, '-').replace(/\.{2,}/g, '.').slice(0, 180).replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
+  const safe = handleId
+    .toLowerCase()
+    .replace(/[^-a-z0-9.]/g, '-')
+    .replace(/\.{2,}/g, '.')
+    .slice(0, 180)
+    .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
   return `${safe || 'handle'}-${fnv1a64(handleId)}`;
 }
 

@@ -78,9 +78,7 @@ export const NodeSchema = z.object({
         .optional(),
     })
     .prefault({}),
-  status: z
-    .object({ addresses: z.array(z.object({ type: z.string(), address: z.string() })).optional() })
-    .optional(),
+  status: z.object({ addresses: z.array(z.object({ type: z.string(), address: z.string() })).optional() }).optional(),
 });
 
 const LabelSelectorSchema = z
@@ -108,24 +106,28 @@ function selectorErrorPath(path: string): (string | number)[] {
   return out;
 }
 
-const IpBlock = z
-  .object({ cidr: Cidr, except: z.array(Cidr).optional() })
-  .superRefine((b, ctx) => {
-    const outer = parseCidr(b.cidr)!;
-    (b.except ?? []).forEach((e, i) => {
-      const inner = parseCidr(e)!;
-      if (!cidrContains(outer, inner) || inner.prefix <= outer.prefix) {
-        ctx.addIssue({ code: 'custom', message: `${e} must be a strict subset of ${b.cidr}`, path: ['except', i] });
-      }
-    });
+const IpBlock = z.object({ cidr: Cidr, except: z.array(Cidr).optional() }).superRefine((b, ctx) => {
+  const outer = parseCidr(b.cidr)!;
+  (b.except ?? []).forEach((e, i) => {
+    const inner = parseCidr(e)!;
+    if (!cidrContains(outer, inner) || inner.prefix <= outer.prefix) {
+      ctx.addIssue({ code: 'custom', message: `${e} must be a strict subset of ${b.cidr}`, path: ['except', i] });
+    }
   });
+});
 
 const Peer = z
-  .object({ podSelector: LabelSelectorSchema.optional(), namespaceSelector: LabelSelectorSchema.optional(), ipBlock: IpBlock.optional() })
+  .object({
+    podSelector: LabelSelectorSchema.optional(),
+    namespaceSelector: LabelSelectorSchema.optional(),
+    ipBlock: IpBlock.optional(),
+  })
   .superRefine((p, ctx) => {
     const selectors = p.podSelector !== undefined || p.namespaceSelector !== undefined;
-    if (p.ipBlock && selectors) ctx.addIssue({ code: 'custom', message: 'ipBlock cannot be combined with podSelector or namespaceSelector' });
-    if (!p.ipBlock && !selectors) ctx.addIssue({ code: 'custom', message: 'a peer needs podSelector, namespaceSelector or ipBlock' });
+    if (p.ipBlock && selectors)
+      ctx.addIssue({ code: 'custom', message: 'ipBlock cannot be combined with podSelector or namespaceSelector' });
+    if (!p.ipBlock && !selectors)
+      ctx.addIssue({ code: 'custom', message: 'a peer needs podSelector, namespaceSelector or ipBlock' });
   });
 
 const NetworkPolicyPort = z
@@ -136,8 +138,10 @@ const NetworkPolicyPort = z
   })
   .superRefine((p, ctx) => {
     if (p.endPort === undefined) return;
-    if (typeof p.port !== 'number') ctx.addIssue({ code: 'custom', message: 'endPort needs a numeric port', path: ['endPort'] });
-    else if (p.endPort < p.port) ctx.addIssue({ code: 'custom', message: `endPort ${p.endPort} is below port ${p.port}`, path: ['endPort'] });
+    if (typeof p.port !== 'number')
+      ctx.addIssue({ code: 'custom', message: 'endPort needs a numeric port', path: ['endPort'] });
+    else if (p.endPort < p.port)
+      ctx.addIssue({ code: 'custom', message: `endPort ${p.endPort} is below port ${p.port}`, path: ['endPort'] });
   });
 
 export const K8sNetworkPolicySchema = z.object({
@@ -148,14 +152,21 @@ export const K8sNetworkPolicySchema = z.object({
     .object({
       podSelector: LabelSelectorSchema,
       policyTypes: z.array(z.enum(['Ingress', 'Egress'])).optional(),
-      ingress: z.array(z.object({ from: z.array(Peer).optional(), ports: z.array(NetworkPolicyPort).optional() })).optional(),
-      egress: z.array(z.object({ to: z.array(Peer).optional(), ports: z.array(NetworkPolicyPort).optional() })).optional(),
+      ingress: z
+        .array(z.object({ from: z.array(Peer).optional(), ports: z.array(NetworkPolicyPort).optional() }))
+        .optional(),
+      egress: z
+        .array(z.object({ to: z.array(Peer).optional(), ports: z.array(NetworkPolicyPort).optional() }))
+        .optional(),
     })
     .transform((s) => ({
       ...s,
       // API server default (SetDefaults_NetworkPolicy, also for an empty list): Ingress always,
       // Egress when the policy has egress rules.
-      policyTypes: s.policyTypes?.length ? s.policyTypes
-        : s.egress && s.egress.length > 0 ? ['Ingress', 'Egress'] as const : ['Ingress'] as const,
+      policyTypes: s.policyTypes?.length
+        ? s.policyTypes
+        : s.egress && s.egress.length > 0
+          ? (['Ingress', 'Egress'] as const)
+          : (['Ingress'] as const),
     })),
 });

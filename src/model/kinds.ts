@@ -36,7 +36,13 @@ export const KINDS = {
   BGPConfiguration: k('BGPConfiguration', MARGAY_API_VERSION, 'BGPConfiguration', 'bgpconfigurations', false),
   BGPPeer: k('BGPPeer', MARGAY_API_VERSION, 'BGPPeer', 'bgppeers', false),
   NetworkPolicy: k('NetworkPolicy', MARGAY_API_VERSION, 'NetworkPolicy', 'networkpolicies', true),
-  GlobalNetworkPolicy: k('GlobalNetworkPolicy', MARGAY_API_VERSION, 'GlobalNetworkPolicy', 'globalnetworkpolicies', false),
+  GlobalNetworkPolicy: k(
+    'GlobalNetworkPolicy',
+    MARGAY_API_VERSION,
+    'GlobalNetworkPolicy',
+    'globalnetworkpolicies',
+    false,
+  ),
 } as const;
 
 export type KindId = keyof typeof KINDS;

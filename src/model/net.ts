@@ -3,7 +3,17 @@
  * syntax, canonical text, and the range of a prefix. Returns undefined instead of throwing, as the
  * zod refinements want.
  */
-import { familyBits, formatAddress, formatPrefix, type IpFamily, lastAddress, prefixContains, prefixSize, tryParseAddress, tryParsePrefix } from '../net/index.js';
+import {
+  familyBits,
+  formatAddress,
+  formatPrefix,
+  type IpFamily,
+  lastAddress,
+  prefixContains,
+  prefixSize,
+  tryParseAddress,
+  tryParsePrefix,
+} from '../net/index.js';
 
 export type { IpFamily } from '../net/index.js';
 

@@ -41,9 +41,12 @@ export function defaultPolicyTypes(p: PolicyLike): PolicyType[] {
 
 function checkTypes(p: PolicyLike, ctx: z.RefinementCtx): void {
   if (!p.types) return;
-  if (new Set(p.types).size !== p.types.length) ctx.addIssue({ code: 'custom', path: ['types'], message: 'lists a type twice' });
-  if (p.ingress?.length && !p.types.includes('Ingress')) ctx.addIssue({ code: 'custom', path: ['ingress'], message: 'ingress rules need "Ingress" in types' });
-  if (p.egress?.length && !p.types.includes('Egress')) ctx.addIssue({ code: 'custom', path: ['egress'], message: 'egress rules need "Egress" in types' });
+  if (new Set(p.types).size !== p.types.length)
+    ctx.addIssue({ code: 'custom', path: ['types'], message: 'lists a type twice' });
+  if (p.ingress?.length && !p.types.includes('Ingress'))
+    ctx.addIssue({ code: 'custom', path: ['ingress'], message: 'ingress rules need "Ingress" in types' });
+  if (p.egress?.length && !p.types.includes('Egress'))
+    ctx.addIssue({ code: 'custom', path: ['egress'], message: 'egress rules need "Egress" in types' });
 }
 
 const NetworkPolicySpec = z

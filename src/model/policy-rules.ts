@@ -14,7 +14,14 @@ import { parseCidr } from './net.js';
 
 export const PROTOCOL_NAMES = ['TCP', 'UDP', 'ICMP', 'ICMPv6', 'SCTP', 'UDPLite'] as const;
 export type ProtocolName = (typeof PROTOCOL_NAMES)[number];
-export const PROTOCOL_NUMBERS: Readonly<Record<ProtocolName, number>> = { TCP: 6, UDP: 17, ICMP: 1, ICMPv6: 58, SCTP: 132, UDPLite: 136 };
+export const PROTOCOL_NUMBERS: Readonly<Record<ProtocolName, number>> = {
+  TCP: 6,
+  UDP: 17,
+  ICMP: 1,
+  ICMPv6: 58,
+  SCTP: 132,
+  UDPLite: 136,
+};
 const PORT_PROTOCOLS: ReadonlySet<number> = new Set([6, 17, 132, 136]);
 
 /** Protocol number for a rule's protocol value (a name, any case, or 1..255). */
@@ -29,10 +36,14 @@ export function parseProtocol(v: string | number): number | undefined {
 const Protocol = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const n = parseProtocol(v);
   if (n === undefined) {
-    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v)} is not a protocol (${PROTOCOL_NAMES.join(', ')} or 1..255)` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `${JSON.stringify(v)} is not a protocol (${PROTOCOL_NAMES.join(', ')} or 1..255)`,
+    });
     return z.NEVER;
   }
-  if (typeof v === 'string' && !/^[0-9]+$/.test(v)) return PROTOCOL_NAMES.find((p) => p.toLowerCase() === v.toLowerCase())!;
+  if (typeof v === 'string' && !/^[0-9]+$/.test(v))
+    return PROTOCOL_NAMES.find((p) => p.toLowerCase() === v.toLowerCase())!;
   return n;
 });
 
@@ -43,7 +54,8 @@ export type PortSpec =
 /** Parses a rule port: `80`, `"80"`, `"8000:8080"` or a named port. Returns a reason on error. */
 export function parsePort(v: string | number): PortSpec | string {
   const inRange = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 65_535;
-  if (typeof v === 'number') return inRange(v) ? { kind: 'range', min: v, max: v } : `port ${v} is out of range 0..65535`;
+  if (typeof v === 'number')
+    return inRange(v) ? { kind: 'range', min: v, max: v } : `port ${v} is out of range 0..65535`;
   const m = /^([0-9]{1,5})(?::([0-9]{1,5}))?$/.exec(v);
   if (m) {
     const min = Number(m[1]);
@@ -73,12 +85,17 @@ const EntityRule = z.strictObject({
   namespaceSelector: SelectorString.optional(),
   ports: z.array(Port).optional(),
   notPorts: z.array(Port).optional(),
-  serviceAccounts: z.strictObject({ names: z.array(z.string()).optional(), selector: SelectorString.optional() }).optional(),
+  serviceAccounts: z
+    .strictObject({ names: z.array(z.string()).optional(), selector: SelectorString.optional() })
+    .optional(),
   services: z.strictObject({ name: z.string(), namespace: z.string().optional() }).optional(),
 });
 
 const IcmpFields = z
-  .strictObject({ type: z.number().int().min(0).max(254).optional(), code: z.number().int().min(0).max(255).optional() })
+  .strictObject({
+    type: z.number().int().min(0).max(254).optional(),
+    code: z.number().int().min(0).max(255).optional(),
+  })
   .refine((f) => f.code === undefined || f.type !== undefined, { message: 'code needs type', path: ['code'] });
 
 export const RuleSchema = z
@@ -103,7 +120,14 @@ export const RuleSchema = z
         const ports = e[f] ?? [];
         // As libcalico-go: without a protocol only named ports are allowed; with one, it must have ports.
         if (proto === undefined ? ports.some(isNumericPort) : ports.length > 0 && !PORT_PROTOCOLS.has(proto)) {
-          ctx.addIssue({ code: 'custom', path: [side, f], message: proto === undefined ? 'numeric ports need protocol TCP, UDP, SCTP or UDPLite' : 'ports need protocol TCP, UDP, SCTP or UDPLite' });
+          ctx.addIssue({
+            code: 'custom',
+            path: [side, f],
+            message:
+              proto === undefined
+                ? 'numeric ports need protocol TCP, UDP, SCTP or UDPLite'
+                : 'ports need protocol TCP, UDP, SCTP or UDPLite',
+          });
         }
       }
       for (const f of ['nets', 'notNets'] as const) {
@@ -111,7 +135,11 @@ export const RuleSchema = z
           const c = parseCidr(n)!;
           families.add(ipVersionOf(c.family));
           if (r.ipVersion !== undefined && ipVersionOf(c.family) !== r.ipVersion) {
-            ctx.addIssue({ code: 'custom', path: [side, f, i], message: `${n} is not IPv${r.ipVersion} (rule ipVersion)` });
+            ctx.addIssue({
+              code: 'custom',
+              path: [side, f, i],
+              message: `${n} is not IPv${r.ipVersion} (rule ipVersion)`,
+            });
           }
           if (f === 'notNets' && c.prefix === 0) {
             ctx.addIssue({ code: 'custom', path: [side, f, i], message: `${n} in notNets matches no traffic at all` });
@@ -143,9 +171,11 @@ function checkEntitySelectors(e: EntityRuleOut, side: string, ctx: z.RefinementC
     if (sel && hasGlobal(sel)) add(f, 'global() can only be used in namespaceSelector');
   }
   const ns = parsedOrUndefined(e.namespaceSelector);
-  if (ns && ns.op !== 'global' && hasGlobal(ns)) add('namespaceSelector', 'global() must be the whole namespaceSelector');
+  if (ns && ns.op !== 'global' && hasGlobal(ns))
+    add('namespaceSelector', 'global() must be the whole namespaceSelector');
   if (e.services) {
-    if (e.selector !== undefined || e.notSelector !== undefined) add('services', 'cannot be combined with selector or notSelector');
+    if (e.selector !== undefined || e.notSelector !== undefined)
+      add('services', 'cannot be combined with selector or notSelector');
     if (e.nets?.length || e.notNets?.length) add('services', 'cannot be combined with nets or notNets');
     if (e.serviceAccounts) add('services', 'cannot be combined with serviceAccounts');
   }
@@ -164,10 +194,15 @@ function parsedOrUndefined(src: string | undefined): Selector | undefined {
 
 function hasGlobal(sel: Selector): boolean {
   switch (sel.op) {
-    case 'global': return true;
-    case 'not': return hasGlobal(sel.operand);
-    case 'and': case 'or': return sel.operands.some(hasGlobal);
-    default: return false;
+    case 'global':
+      return true;
+    case 'not':
+      return hasGlobal(sel.operand);
+    case 'and':
+    case 'or':
+      return sel.operands.some(hasGlobal);
+    default:
+      return false;
   }
 }
 

@@ -21,25 +21,65 @@ const FIELDS: Partial<Record<KindId, string[]>> = {
 
 const interesting = fc.oneof(
   fc.anything(),
-  fc.constantFrom('10.0.0.0/8', 'fd00::/64', '10.0.0.1', 'all()', 'global()', 'a == "b"', 'Never', 'TCP', 80, '80:90', 'http', 64512, '1.2', true, null, [], {}),
-  fc.array(fc.record({ action: fc.constantFrom('Allow', 'Deny', 7), protocol: fc.constantFrom('TCP', 'ICMP', 300, undefined), source: fc.anything(), destination: fc.record({ ports: fc.array(fc.oneof(fc.integer(), fc.string())), nets: fc.array(fc.string()), selector: fc.string() }) }, { requiredKeys: [] })),
+  fc.constantFrom(
+    '10.0.0.0/8',
+    'fd00::/64',
+    '10.0.0.1',
+    'all()',
+    'global()',
+    'a == "b"',
+    'Never',
+    'TCP',
+    80,
+    '80:90',
+    'http',
+    64512,
+    '1.2',
+    true,
+    null,
+    [],
+    {},
+  ),
+  fc.array(
+    fc.record(
+      {
+        action: fc.constantFrom('Allow', 'Deny', 7),
+        protocol: fc.constantFrom('TCP', 'ICMP', 300, undefined),
+        source: fc.anything(),
+        destination: fc.record({
+          ports: fc.array(fc.oneof(fc.integer(), fc.string())),
+          nets: fc.array(fc.string()),
+          selector: fc.string(),
+        }),
+      },
+      { requiredKeys: [] },
+    ),
+  ),
 );
 
 describe('validateResource never fails with anything but a ValidationError', () => {
   for (const [id, info] of Object.entries(KINDS)) {
     it(id, () => {
-      fc.assert(fc.property(fc.dictionary(fc.constantFrom(...(FIELDS[id as KindId] ?? ['x'])), interesting), (spec) => {
-        const raw = { apiVersion: info.apiVersion, kind: info.kind, metadata: { name: 'default', ...(info.namespaced ? { namespace: 'ns' } : {}) }, spec };
-        let out: unknown;
-        try {
-          out = validateResource(raw);
-        } catch (err) {
-          expect(err).toBeInstanceOf(ValidationError);
-          expect((err as ValidationError).issues.length).toBeGreaterThan(0);
-          return;
-        }
-        expect(validateResource(JSON.parse(JSON.stringify(out)))).toEqual(out);
-      }), { numRuns: 300 });
+      fc.assert(
+        fc.property(fc.dictionary(fc.constantFrom(...(FIELDS[id as KindId] ?? ['x'])), interesting), (spec) => {
+          const raw = {
+            apiVersion: info.apiVersion,
+            kind: info.kind,
+            metadata: { name: 'default', ...(info.namespaced ? { namespace: 'ns' } : {}) },
+            spec,
+          };
+          let out: unknown;
+          try {
+            out = validateResource(raw);
+          } catch (err) {
+            expect(err).toBeInstanceOf(ValidationError);
+            expect((err as ValidationError).issues.length).toBeGreaterThan(0);
+            return;
+          }
+          expect(validateResource(JSON.parse(JSON.stringify(out)))).toEqual(out);
+        }),
+        { numRuns: 300 },
+      );
     });
   }
 });

@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import { ValidationError } from '../errors.js';
 import { BGPConfigurationSchema, BGPPeerSchema } from './bgp-kinds.js';
-import { BlockAffinitySchema, IPAMBlockSchema, IPAMConfigurationSchema, IPAMHandleSchema, IPPoolSchema, IPReservationSchema } from './ipam-kinds.js';
+import {
+  BlockAffinitySchema,
+  IPAMBlockSchema,
+  IPAMConfigurationSchema,
+  IPAMHandleSchema,
+  IPPoolSchema,
+  IPReservationSchema,
+} from './ipam-kinds.js';
 import { K8sNetworkPolicySchema, NamespaceSchema, NodeSchema, PodSchema } from './k8s-kinds.js';
 import { KINDS, MARGAY_API_VERSION, kindFor, type KindId, type KindInfo, type Resource } from './kinds.js';
 import { GlobalNetworkPolicySchema, NetworkPolicySchema } from './policy-kinds.js';
@@ -74,7 +81,9 @@ export function isResourceOf<K extends KindId>(r: Resource, kind: K): r is Resou
 
 function validateWith(raw: unknown, expected: KindId | undefined): Resource {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new ValidationError(expected ?? 'resource', '(unnamed)', [{ path: '', message: `expected an object, got ${describe(raw)}` }]);
+    throw new ValidationError(expected ?? 'resource', '(unnamed)', [
+      { path: '', message: `expected an object, got ${describe(raw)}` },
+    ]);
   }
   const obj = raw as Record<string, unknown>;
   const label = objectLabel(obj);
@@ -102,21 +111,30 @@ function validateWith(raw: unknown, expected: KindId | undefined): Resource {
 function resolveKind(obj: Record<string, unknown>, label: string, expected: KindId | undefined): KindInfo {
   const { apiVersion, kind } = obj;
   const fail = (path: string, message: string): never => {
-    throw new ValidationError(typeof kind === 'string' ? kind : expected ?? 'resource', label, [{ path, message }]);
+    throw new ValidationError(typeof kind === 'string' ? kind : (expected ?? 'resource'), label, [{ path, message }]);
   };
-  const needString = (v: unknown): string => (v === undefined ? 'required (string)' : `expected string, got ${describe(v)}`);
+  const needString = (v: unknown): string =>
+    v === undefined ? 'required (string)' : `expected string, got ${describe(v)}`;
   if (typeof apiVersion !== 'string') fail('apiVersion', needString(apiVersion));
   if (typeof kind !== 'string') fail('kind', needString(kind));
   const info = kindFor(apiVersion as string, kind as string);
   if (!info) {
-    if (CALICO_API_VERSIONS.has(apiVersion as string) && Object.values(KINDS).some((k) => k.kind === kind && k.group === 'margay.dev')) {
+    if (
+      CALICO_API_VERSIONS.has(apiVersion as string) &&
+      Object.values(KINDS).some((k) => k.kind === kind && k.group === 'margay.dev')
+    ) {
       fail('apiVersion', `${JSON.stringify(apiVersion)} is Calico's; change it to "${MARGAY_API_VERSION}"`);
     }
-    const known = Object.values(KINDS).map((k) => `${k.apiVersion} ${k.kind}`).join(', ');
+    const known = Object.values(KINDS)
+      .map((k) => `${k.apiVersion} ${k.kind}`)
+      .join(', ');
     fail('kind', `unknown kind ${JSON.stringify(kind)} in apiVersion ${JSON.stringify(apiVersion)} (known: ${known})`);
   }
   if (expected !== undefined && info!.id !== expected) {
-    fail('kind', `expected ${KINDS[expected].apiVersion} ${KINDS[expected].kind}, got ${apiVersion as string} ${kind as string}`);
+    fail(
+      'kind',
+      `expected ${KINDS[expected].apiVersion} ${KINDS[expected].kind}, got ${apiVersion as string} ${kind as string}`,
+    );
   }
   return info!;
 }
@@ -144,10 +162,14 @@ const errorMessage: z.core.$ZodErrorMap = (issue) => {
   switch (issue.code) {
     case 'invalid_value': {
       const options = issue.values.map((v) => JSON.stringify(v)).join(', ');
-      return issue.input === undefined ? `required, one of ${options}` : `must be one of ${options}, got ${describe(issue.input)}`;
+      return issue.input === undefined
+        ? `required, one of ${options}`
+        : `must be one of ${options}, got ${describe(issue.input)}`;
     }
     case 'invalid_type':
-      return issue.input === undefined ? `required (${issue.expected})` : `expected ${issue.expected}, got ${describe(issue.input)}`;
+      return issue.input === undefined
+        ? `required (${issue.expected})`
+        : `expected ${issue.expected}, got ${describe(issue.input)}`;
     default:
       return undefined;
   }

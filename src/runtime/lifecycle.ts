@@ -54,7 +54,8 @@ export class Lifecycle {
   }
 
   start(fn: () => Promise<void> | void = () => {}): Promise<void> {
-    if (this.#state === 'stopping' || this.#state === 'stopped') return Promise.reject(new ServiceStoppedError(this.name));
+    if (this.#state === 'stopping' || this.#state === 'stopped')
+      return Promise.reject(new ServiceStoppedError(this.name));
     if (this.#starting) return this.#starting;
     this.#state = 'starting';
     this.#starting = (async () => {
@@ -121,7 +122,9 @@ export class ServiceGroup {
         this.#started.push(s);
       } catch (err) {
         this.log?.error({ err, service: s.name }, 'service failed to start; stopping the others');
-        await this.stop().catch((stopErr: unknown) => this.log?.error({ err: stopErr }, 'stop after failed start failed'));
+        await this.stop().catch((stopErr: unknown) =>
+          this.log?.error({ err: stopErr }, 'stop after failed start failed'),
+        );
         throw new ServiceStartError(s.name, { cause: err });
       }
     }

@@ -59,11 +59,13 @@ export function evaluateSelector(sel: Selector, labels: Labels, opts: EvaluateOp
 /** Labels every selector in `sel` refers to (for indexing: a label change outside it cannot change the result). */
 export function selectorKeys(sel: Selector, out: Set<string> = new Set()): Set<string> {
   switch (sel.op) {
-    case 'all': case 'global':
+    case 'all':
+    case 'global':
       return out;
     case 'not':
       return selectorKeys(sel.operand, out);
-    case 'and': case 'or':
+    case 'and':
+    case 'or':
       for (const o of sel.operands) selectorKeys(o, out);
       return out;
     default:
@@ -104,7 +106,9 @@ export function compileSelector(sel: Selector, opts: EvaluateOptions = {}): Comp
     }
     case 'in':
     case 'notIn': {
-      const k = sel.key, set = new Set(sel.values), want = sel.op === 'in';
+      const k = sel.key,
+        set = new Set(sel.values),
+        want = sel.op === 'in';
       return (l) => (hasOwn.call(l, k) ? set.has(l[k]!) === want : !want);
     }
     default: {

@@ -32,12 +32,21 @@ describe('labelSelectorToSelector', () => {
   });
 
   it.each<[LabelSelector, RegExp]>([
-    [{ matchExpressions: [{ key: 'a', operator: 'Equals', values: ['x'] }] }, /matchExpressions\[0\]\.operator: unknown operator "Equals"/],
-    [{ matchExpressions: [{ key: 'a', operator: 'In', values: [] }] }, /matchExpressions\[0\]\.values: operator In needs at least one value/],
+    [
+      { matchExpressions: [{ key: 'a', operator: 'Equals', values: ['x'] }] },
+      /matchExpressions\[0\]\.operator: unknown operator "Equals"/,
+    ],
+    [
+      { matchExpressions: [{ key: 'a', operator: 'In', values: [] }] },
+      /matchExpressions\[0\]\.values: operator In needs at least one value/,
+    ],
     [{ matchExpressions: [{ key: 'a', operator: 'Exists', values: ['x'] }] }, /operator Exists takes no values/],
     [{ matchLabels: { 'bad key': 'x' } }, /matchLabels\["bad key"\]: label key name "bad key"/],
     [{ matchLabels: { a: 'x y' } }, /label value "x y"/],
-    [{ matchExpressions: [{ key: 'Upper.Case/x', operator: 'Exists' }] }, /prefix "Upper.Case" must be a DNS subdomain/],
+    [
+      { matchExpressions: [{ key: 'Upper.Case/x', operator: 'Exists' }] },
+      /prefix "Upper.Case" must be a DNS subdomain/,
+    ],
   ])('rejects %j', (ls, msg) => {
     expect(() => labelSelectorToSelector(ls)).toThrow(InvalidSelectorError);
     expect(() => labelSelectorToSelector(ls)).toThrow(msg);
@@ -98,10 +107,13 @@ function k8sMatches(ls: LabelSelector, labels: Record<string, string>): boolean 
   for (const r of ls.matchExpressions ?? []) {
     const vals = r.values ?? [];
     const ok =
-      r.operator === 'In' ? has(r.key) && vals.includes(labels[r.key]!)
-      : r.operator === 'NotIn' ? !has(r.key) || !vals.includes(labels[r.key]!)
-      : r.operator === 'Exists' ? has(r.key)
-      : !has(r.key);
+      r.operator === 'In'
+        ? has(r.key) && vals.includes(labels[r.key]!)
+        : r.operator === 'NotIn'
+          ? !has(r.key) || !vals.includes(labels[r.key]!)
+          : r.operator === 'Exists'
+            ? has(r.key)
+            : !has(r.key);
     if (!ok) return false;
   }
   return true;
@@ -111,15 +123,25 @@ describe('LabelSelector conversion agrees with Kubernetes matching', () => {
   const key = fc.constantFrom('a', 'b', 'app.kubernetes.io/name', 'tier');
   const value = fc.constantFrom('x', 'y', 'z', '');
   const req = fc.oneof(
-    fc.record({ key, operator: fc.constantFrom('In', 'NotIn'), values: fc.array(value, { minLength: 1, maxLength: 3 }) }),
+    fc.record({
+      key,
+      operator: fc.constantFrom('In', 'NotIn'),
+      values: fc.array(value, { minLength: 1, maxLength: 3 }),
+    }),
     fc.record({ key, operator: fc.constantFrom('Exists', 'DoesNotExist') }),
   );
-  const ls = fc.record({ matchLabels: fc.dictionary(key, value, { maxKeys: 3 }), matchExpressions: fc.array(req, { maxLength: 4 }) }, { requiredKeys: [] });
+  const ls = fc.record(
+    { matchLabels: fc.dictionary(key, value, { maxKeys: 3 }), matchExpressions: fc.array(req, { maxLength: 4 }) },
+    { requiredKeys: [] },
+  );
   const labels = fc.dictionary(key, value, { maxKeys: 4 });
 
   it('on random selectors and label maps', () => {
-    fc.assert(fc.property(ls, labels, (sel, lab) => {
-      expect(evaluateSelector(labelSelectorToSelector(sel), lab)).toBe(k8sMatches(sel, lab));
-    }), { numRuns: 3000 });
+    fc.assert(
+      fc.property(ls, labels, (sel, lab) => {
+        expect(evaluateSelector(labelSelectorToSelector(sel), lab)).toBe(k8sMatches(sel, lab));
+      }),
+      { numRuns: 3000 },
+    );
   });
 });

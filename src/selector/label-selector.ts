@@ -74,7 +74,10 @@ export function labelSelectorToSelector(ls: LabelSelector): Selector {
         break;
       }
       default:
-        throw new InvalidSelectorError(`${path}.operator`, `unknown operator ${JSON.stringify(req.operator)} (expected In, NotIn, Exists or DoesNotExist)`);
+        throw new InvalidSelectorError(
+          `${path}.operator`,
+          `unknown operator ${JSON.stringify(req.operator)} (expected In, NotIn, Exists or DoesNotExist)`,
+        );
     }
   });
   return andOf(parts);
@@ -143,7 +146,8 @@ export function parseK8sLabelSelectorString(src: string): Selector {
         parts.push({ op: 'has', key: k });
       } else {
         const op = word();
-        if (op.text !== 'in' && op.text !== 'notin') fail(op.pos, 'an operator (=, ==, !=, in, notin), "," or end of input');
+        if (op.text !== 'in' && op.text !== 'notin')
+          fail(op.pos, 'an operator (=, ==, !=, in, notin), "," or end of input');
         skip();
         if (src[i] !== '(') fail(i, '"(" starting the value set');
         i++;

@@ -62,7 +62,17 @@ describe('parseSelector + evaluateSelector (Calico semantics)', () => {
   it('builds flat n-ary trees and sorted, unique sets', () => {
     expect(parseSelector('has(a) && has(b) && has(c) || all()')).toEqual({
       op: 'or',
-      operands: [{ op: 'and', operands: [{ op: 'has', key: 'a' }, { op: 'has', key: 'b' }, { op: 'has', key: 'c' }] }, { op: 'all' }],
+      operands: [
+        {
+          op: 'and',
+          operands: [
+            { op: 'has', key: 'a' },
+            { op: 'has', key: 'b' },
+            { op: 'has', key: 'c' },
+          ],
+        },
+        { op: 'all' },
+      ],
     });
     expect(parseSelector("k in {'b', \"a\", 'b',}")).toEqual({ op: 'in', key: 'k', values: ['a', 'b'] });
   });
@@ -71,7 +81,10 @@ describe('parseSelector + evaluateSelector (Calico semantics)', () => {
     expect(parseSelector('in == "x"')).toEqual({ op: 'eq', key: 'in', value: 'x' });
     expect(parseSelector('has == "x" && all not in {"y"}')).toEqual({
       op: 'and',
-      operands: [{ op: 'eq', key: 'has', value: 'x' }, { op: 'notIn', key: 'all', values: ['y'] }],
+      operands: [
+        { op: 'eq', key: 'has', value: 'x' },
+        { op: 'notIn', key: 'all', values: ['y'] },
+      ],
     });
     expect(parseSelector('a\tstarts   with "x"')).toEqual({ op: 'startsWith', key: 'a', value: 'x' });
   });
@@ -137,7 +150,10 @@ describe('printSelector', () => {
     ['k not in {"b","a"}', 'k not in {"a", "b"}'],
     ['', 'all()'],
     ['global() || all()', 'global() || all()'],
-    ['a starts with "x" && a ends with "y" && a contains "z"', 'a starts with "x" && a ends with "y" && a contains "z"'],
+    [
+      'a starts with "x" && a ends with "y" && a contains "z"',
+      'a starts with "x" && a ends with "y" && a contains "z"',
+    ],
   ])('%s → %s', (src, want) => {
     expect(printSelector(parseSelector(src))).toBe(want);
   });

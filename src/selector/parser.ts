@@ -24,7 +24,11 @@ export function parseSelector(src: string): Selector {
 }
 
 const VALUE_OP_TOKENS: Partial<Record<TokenKind, ValueOp>> = {
-  eq: 'eq', ne: 'ne', contains: 'contains', startsWith: 'startsWith', endsWith: 'endsWith',
+  eq: 'eq',
+  ne: 'ne',
+  contains: 'contains',
+  startsWith: 'startsWith',
+  endsWith: 'endsWith',
 };
 
 class Parser {

@@ -16,7 +16,11 @@ export function printSelector(sel: Selector): string {
 type Context = 'root' | 'and' | 'or' | 'not';
 
 const VALUE_OP_TEXT = {
-  eq: '==', ne: '!=', contains: 'contains', startsWith: 'starts with', endsWith: 'ends with',
+  eq: '==',
+  ne: '!=',
+  contains: 'contains',
+  startsWith: 'starts with',
+  endsWith: 'ends with',
 } as const;
 
 function print(sel: Selector, ctx: Context, path: string): string {
@@ -27,9 +31,14 @@ function print(sel: Selector, ctx: Context, path: string): string {
       return 'global()';
     case 'has':
       return `has(${key(sel.key, path)})`;
-    case 'eq': case 'ne': case 'contains': case 'startsWith': case 'endsWith':
+    case 'eq':
+    case 'ne':
+    case 'contains':
+    case 'startsWith':
+    case 'endsWith':
       return `${key(sel.key, path)} ${VALUE_OP_TEXT[sel.op]} ${quote(sel.value, `${path}.value`)}`;
-    case 'in': case 'notIn': {
+    case 'in':
+    case 'notIn': {
       const vals = sel.values.map((v, i) => quote(v, `${path}.values[${i}]`)).join(', ');
       return `${key(sel.key, path)} ${sel.op === 'in' ? 'in' : 'not in'} {${vals}}`;
     }
@@ -37,7 +46,8 @@ function print(sel: Selector, ctx: Context, path: string): string {
       const inner = print(sel.operand, 'not', `${path}.operand`);
       return sel.operand.op === 'not' ? `!(${inner})` : `!${inner}`; // `!!x` would parse as x
     }
-    case 'and': case 'or': {
+    case 'and':
+    case 'or': {
       if (sel.operands.length < 2) throw new InvalidSelectorError(trim(path), `${sel.op} needs at least two operands`);
       const text = sel.operands
         .map((o, i) => print(o, sel.op, `${path}.operands[${i}]`))
@@ -54,7 +64,11 @@ function needsParens(op: 'and' | 'or', ctx: Context): boolean {
 }
 
 function key(k: string, path: string): string {
-  if (!LABEL_KEY_PATTERN.test(k)) throw new InvalidSelectorError(trim(`${path}.key`), `label key ${JSON.stringify(k)} has characters outside [a-zA-Z0-9_./-] or is empty`);
+  if (!LABEL_KEY_PATTERN.test(k))
+    throw new InvalidSelectorError(
+      trim(`${path}.key`),
+      `label key ${JSON.stringify(k)} has characters outside [a-zA-Z0-9_./-] or is empty`,
+    );
   return k;
 }
 

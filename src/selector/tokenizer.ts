@@ -8,9 +8,27 @@ import { SelectorParseError } from './errors.js';
  * double-quoted with no escapes (so a string cannot contain its own quote character).
  */
 export type TokenKind =
-  | 'label' | 'string' | 'lbrace' | 'rbrace' | 'comma' | 'eq' | 'ne' | 'not' | 'in' | 'notIn'
-  | 'contains' | 'startsWith' | 'endsWith' | 'all' | 'global' | 'has' | 'lparen' | 'rparen'
-  | 'and' | 'or' | 'eof';
+  | 'label'
+  | 'string'
+  | 'lbrace'
+  | 'rbrace'
+  | 'comma'
+  | 'eq'
+  | 'ne'
+  | 'not'
+  | 'in'
+  | 'notIn'
+  | 'contains'
+  | 'startsWith'
+  | 'endsWith'
+  | 'all'
+  | 'global'
+  | 'has'
+  | 'lparen'
+  | 'rparen'
+  | 'and'
+  | 'or'
+  | 'eof';
 
 export interface Token {
   readonly kind: TokenKind;
@@ -35,18 +53,41 @@ const OPERATOR_WORDS: ReadonlyArray<readonly [string, string | null, TokenKind]>
 
 export function describeToken(t: Token): string {
   switch (t.kind) {
-    case 'eof': return 'end of input';
-    case 'label': return `label ${JSON.stringify(t.value)}`;
-    case 'string': return `string ${JSON.stringify(t.value)}`;
-    case 'has': return `has(${t.value})`;
-    default: return JSON.stringify(TOKEN_TEXT[t.kind]);
+    case 'eof':
+      return 'end of input';
+    case 'label':
+      return `label ${JSON.stringify(t.value)}`;
+    case 'string':
+      return `string ${JSON.stringify(t.value)}`;
+    case 'has':
+      return `has(${t.value})`;
+    default:
+      return JSON.stringify(TOKEN_TEXT[t.kind]);
   }
 }
 
 const TOKEN_TEXT: Record<TokenKind, string> = {
-  label: '', string: '', has: '', eof: '', lbrace: '{', rbrace: '}', comma: ',', eq: '==', ne: '!=',
-  not: '!', in: 'in', notIn: 'not in', contains: 'contains', startsWith: 'starts with',
-  endsWith: 'ends with', all: 'all()', global: 'global()', lparen: '(', rparen: ')', and: '&&', or: '||',
+  label: '',
+  string: '',
+  has: '',
+  eof: '',
+  lbrace: '{',
+  rbrace: '}',
+  comma: ',',
+  eq: '==',
+  ne: '!=',
+  not: '!',
+  in: 'in',
+  notIn: 'not in',
+  contains: 'contains',
+  startsWith: 'starts with',
+  endsWith: 'ends with',
+  all: 'all()',
+  global: 'global()',
+  lparen: '(',
+  rparen: ')',
+  and: '&&',
+  or: '||',
 };
 
 export function tokenize(src: string): Token[] {

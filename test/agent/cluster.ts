@@ -15,7 +15,9 @@ import { createBridge, createNetns, deleteLink, deleteNetns, run, uniqueName } f
  */
 // The repo, whether this file runs from test/agent (vitest) or dist/test/agent (a compiled bench).
 const HERE = fileURLToPath(import.meta.url);
-export const REPO = HERE.includes('/dist/test/') ? HERE.slice(0, HERE.indexOf('/dist/test/')) : resolve(dirname(HERE), '../..');
+export const REPO = HERE.includes('/dist/test/')
+  ? HERE.slice(0, HERE.indexOf('/dist/test/'))
+  : resolve(dirname(HERE), '../..');
 export const AGENT = join(REPO, 'dist/agent/main.js');
 export const PLUGIN = join(REPO, 'dist/cni/margay');
 export const MARGAYCTL = join(REPO, 'dist/src/cli/margayctl.js');
@@ -40,7 +42,12 @@ export async function sleep(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 200): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+  everyMs = 200,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -50,7 +57,10 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     } catch (err) {
       last = err;
     }
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() > until)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`,
+      );
     await sleep(everyMs);
   }
 }
@@ -68,7 +78,10 @@ export class Cluster {
   readonly #extraNs: string[] = [];
 
   /** `subnet`: the second octet of 10.S.0.0/24 for node addresses (unique per test file). */
-  constructor(readonly subnet: number, readonly poolCidr: string) {}
+  constructor(
+    readonly subnet: number,
+    readonly poolCidr: string,
+  ) {}
 
   async setUp(count: number, env: Record<string, string> = {}): Promise<this> {
     this.dir = await mkdtemp(join(tmpdir(), 'mgy-agent-'));
@@ -89,7 +102,12 @@ export class Cluster {
       const runDir = join(this.dir, `run-${i}`);
       await mkdir(runDir, { recursive: true });
       this.nodes.push({
-        name, ns, ip, runDir, proc: undefined, log: join(this.dir, `${name}.log`),
+        name,
+        ns,
+        ip,
+        runDir,
+        proc: undefined,
+        log: join(this.dir, `${name}.log`),
         env: {
           NODENAME: name,
           MARGAY_DATASTORE: `file:${join(this.dir, 'datastore')}`,
@@ -165,12 +183,30 @@ export class Cluster {
   async addPod(n: AgentNode, containerId: string): Promise<Pod> {
     const ns = await createNetns('ap');
     this.#extraNs.push(ns);
-    const conf = { cniVersion: '1.0.0', name: 'k8s-pod-network', type: 'margay', ipam: { type: 'margay-ipam' }, agentSocket: await this.cniSocket(n) };
+    const conf = {
+      cniVersion: '1.0.0',
+      name: 'k8s-pod-network',
+      type: 'margay',
+      ipam: { type: 'margay-ipam' },
+      agentSocket: await this.cniSocket(n),
+    };
     const r = await execa('ip', ['netns', 'exec', n.ns, PLUGIN], {
-      env: { CNI_COMMAND: 'ADD', CNI_CONTAINERID: containerId, CNI_IFNAME: 'eth0', CNI_NETNS: `/run/netns/${ns}`, CNI_PATH: '/usr/lib/cni' },
-      extendEnv: false, input: JSON.stringify(conf), reject: false, timeout: 120_000,
+      env: {
+        CNI_COMMAND: 'ADD',
+        CNI_CONTAINERID: containerId,
+        CNI_IFNAME: 'eth0',
+        CNI_NETNS: `/run/netns/${ns}`,
+        CNI_PATH: '/usr/lib/cni',
+      },
+      extendEnv: false,
+      input: JSON.stringify(conf),
+      reject: false,
+      timeout: 120_000,
     });
-    if (r.exitCode !== 0) throw new Error(`CNI ADD on ${n.name} failed (${r.timedOut ? 'timed out' : `exit ${r.exitCode}`}): ${r.stdout} ${r.stderr}`);
+    if (r.exitCode !== 0)
+      throw new Error(
+        `CNI ADD on ${n.name} failed (${r.timedOut ? 'timed out' : `exit ${r.exitCode}`}): ${r.stdout} ${r.stderr}`,
+      );
     const out = JSON.parse(r.stdout) as { ips: { address: string }[] };
     const pod = { ns, ip: out.ips[0]!.address.split('/')[0]!, node: n };
     this.pods.push(pod);
@@ -178,7 +214,10 @@ export class Cluster {
   }
 
   async routes(n: AgentNode, proto: number): Promise<{ dst: string; gateway?: string }[]> {
-    return JSON.parse(await run('ip', ['-n', n.ns, '-j', 'route', 'show', 'proto', String(proto)])) as { dst: string; gateway?: string }[];
+    return JSON.parse(await run('ip', ['-n', n.ns, '-j', 'route', 'show', 'proto', String(proto)])) as {
+      dst: string;
+      gateway?: string;
+    }[];
   }
 
   async writeManifest(name: string, yaml: string): Promise<void> {

@@ -46,11 +46,26 @@ export async function withNode<T>(
   try {
     const log = silentLogger();
     const kernel = await createKernelAdapters(new ExecaCommandRunner(log), log, { netns: ns });
-    const dp = new Dataplane(kernel, log, { families: [4, 6], refreshIntervalMs: 0, backoff: { initial: 20, max: 200, jitter: [1, 1] }, ...opts.dataplane });
-    const config: CalcConfig = { nodeName: NODE, routingMode: 'host-gw', ipv4: true, ipv6: true, hostMtu: 1500, ...opts.config };
+    const dp = new Dataplane(kernel, log, {
+      families: [4, 6],
+      refreshIntervalMs: 0,
+      backoff: { initial: 20, max: 200, jitter: [1, 1] },
+      ...opts.dataplane,
+    });
+    const config: CalcConfig = {
+      nodeName: NODE,
+      routingMode: 'host-gw',
+      ipv4: true,
+      ipv6: true,
+      hostMtu: 1500,
+      ...opts.config,
+    };
     const graph = new CalcGraph(config, dp);
     const node: TestNode = {
-      ns, kernel, dp, graph,
+      ns,
+      kernel,
+      dp,
+      graph,
       ip: (...args) => run('ip', ['-n', ns, ...args]),
       exec: (cmd, ...args) => run('ip', ['netns', 'exec', ns, cmd, ...args]),
     };
@@ -60,7 +75,10 @@ export async function withNode<T>(
     } catch (err) {
       // What the dataplane last saw, to make a failure explain itself.
       const r = dp.lastReport;
-      if (r !== undefined) process.stderr.write(`last apply: ${JSON.stringify({ ms: r.ms, stats: r.stats, errors: r.errors.map((e) => `${String(e)} <- ${String((e as Error).cause)}`) })}\n`);
+      if (r !== undefined)
+        process.stderr.write(
+          `last apply: ${JSON.stringify({ ms: r.ms, stats: r.stats, errors: r.errors.map((e) => `${String(e)} <- ${String((e as Error).cause)}`) })}\n`,
+        );
       throw err;
     } finally {
       await dp.stop();
@@ -90,8 +108,13 @@ export async function addPod(node: TestNode, key: string, v4?: string, v6?: stri
   if (v6 !== undefined) await run('ip', ['-n', ns, 'addr', 'add', `${v6}/128`, 'dev', 'eth0', 'nodad']);
   const mac = JSON.parse(await run('ip', ['-n', ns, '-j', 'link', 'show', 'eth0']))[0].address as string;
   const reg: WorkloadEndpointRegistration = {
-    key, iface, mac, namespace: 'default', pod: key,
-    ipv4Nets: v4 === undefined ? [] : [`${v4}/32`], ipv6Nets: v6 === undefined ? [] : [`${v6}/128`],
+    key,
+    iface,
+    mac,
+    namespace: 'default',
+    pod: key,
+    ipv4Nets: v4 === undefined ? [] : [`${v4}/32`],
+    ipv6Nets: v6 === undefined ? [] : [`${v6}/128`],
   };
   return { ns, iface, mac, reg };
 }

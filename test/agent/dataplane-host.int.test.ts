@@ -9,7 +9,9 @@ import { run } from '../helpers/netns.js';
 import { addPod, eventually, withNode } from './dataplane-helpers.js';
 
 describe('dataplane host state and traffic (real kernel)', () => {
-  it('sets sysctls, neighbours and MTU; repairs them; pods reach each other; unknown mgy interfaces are dropped', { timeout: 120_000 }, async () => {
+  it('sets sysctls, neighbours and MTU; repairs them; pods reach each other; unknown mgy interfaces are dropped', {
+    timeout: 120_000,
+  }, async () => {
     await withNode(
       async (n) => {
         // The node needs an address of its own to ping from (a veth pair inside its namespace).
@@ -42,21 +44,33 @@ describe('dataplane host state and traffic (real kernel)', () => {
         // An mgy interface no endpoint owns: its traffic is dropped by the dispatch chain.
         const rogue = await addPod(n, 'rogue', '10.254.0.9');
         await n.ip('route', 'add', '10.254.0.9/32', 'dev', rogue.iface);
-        await expect(run('ip', ['netns', 'exec', rogue.ns, 'ping', '-c', '1', '-W', '1', '10.254.0.3'])).rejects.toThrow();
+        await expect(
+          run('ip', ['netns', 'exec', rogue.ns, 'ping', '-c', '1', '-W', '1', '10.254.0.3']),
+        ).rejects.toThrow();
 
         // Drift: sysctl, neighbour and MTU changed by hand come back.
         await n.exec('sysctl', '-w', `net.ipv4.conf.${a.iface}.proxy_arp=0`);
         await n.ip('neigh', 'del', '10.254.0.2', 'dev', a.iface);
         await n.ip('link', 'set', a.iface, 'mtu', '1400');
-        await eventually(async () => (await n.exec('sysctl', '-n', `net.ipv4.conf.${a.iface}.proxy_arp`)) === '1', 15_000, 'proxy_arp back');
-        await eventually(async () => (await n.ip('neigh', 'show', 'dev', a.iface)).includes('PERMANENT'), 15_000, 'neighbour back');
+        await eventually(
+          async () => (await n.exec('sysctl', '-n', `net.ipv4.conf.${a.iface}.proxy_arp`)) === '1',
+          15_000,
+          'proxy_arp back',
+        );
+        await eventually(
+          async () => (await n.ip('neigh', 'show', 'dev', a.iface)).includes('PERMANENT'),
+          15_000,
+          'neighbour back',
+        );
         await eventually(async () => (await n.ip('link', 'show', a.iface)).includes('mtu 1480'), 15_000, 'MTU back');
       },
       { dataplane: { refreshIntervalMs: 2_000 } },
     );
   });
 
-  it('masquerades a natOutgoing pool to outside all pools, and flushes conntrack of a removed pod address', { timeout: 120_000 }, async () => {
+  it('masquerades a natOutgoing pool to outside all pools, and flushes conntrack of a removed pod address', {
+    timeout: 120_000,
+  }, async () => {
     await withNode(async (n) => {
       // "Outside": a namespace on a veth from the node, 10.77.0.0/24.
       const { createNetns } = await import('../helpers/netns.js');
@@ -80,7 +94,11 @@ describe('dataplane host state and traffic (real kernel)', () => {
       const flows = await n.exec('conntrack', '-L', '-s', '10.248.0.2');
       expect(flows).toContain('dst=10.77.0.1'); // reply to the node's address: masqueraded
       n.graph.unregisterEndpoint('a');
-      await eventually(async () => !(await n.exec('conntrack', '-L', '-s', '10.248.0.2')).includes('10.248.0.2'), 15_000, 'conntrack flushed');
+      await eventually(
+        async () => !(await n.exec('conntrack', '-L', '-s', '10.248.0.2')).includes('10.248.0.2'),
+        15_000,
+        'conntrack flushed',
+      );
     });
   });
 });

@@ -10,7 +10,9 @@ import { pool } from '../../agent/calc/testing/fixtures.js';
 import { addPod, eventually, withNode } from './dataplane-helpers.js';
 
 describe('dataplane iptables (real kernel)', () => {
-  it('applies, is idempotent, repairs a flushed chain and a deleted jump, and leaves foreign rules alone', { timeout: 120_000 }, async () => {
+  it('applies, is idempotent, repairs a flushed chain and a deleted jump, and leaves foreign rules alone', {
+    timeout: 120_000,
+  }, async () => {
     await withNode(
       async (n) => {
         for (const bin of ['iptables', 'ip6tables']) {
@@ -37,7 +39,9 @@ describe('dataplane iptables (real kernel)', () => {
           expect(saved).toContain('-A POSTROUTING -o lo -j RETURN');
         }
         // The jump sits above the foreign rule (inserted at the top).
-        const forward = (await n.exec('iptables-save', '-t', 'filter')).split('\n').filter((l) => l.startsWith('-A FORWARD'));
+        const forward = (await n.exec('iptables-save', '-t', 'filter'))
+          .split('\n')
+          .filter((l) => l.startsWith('-A FORWARD'));
         expect(forward[0]).toMatch(/-j mgy-FORWARD$/);
 
         // Idempotent: a full re-read finds nothing to write.
@@ -52,18 +56,28 @@ describe('dataplane iptables (real kernel)', () => {
         await n.exec('iptables', '-F', `mgy-fw-${pod.iface}`);
         const jump = before.split('\n').find((l) => /^-A FORWARD .*mgy-FORWARD/.test(l))!;
         await n.exec('iptables', ...jump.replace('-A FORWARD', '-D FORWARD').replace(/"/g, '').split(' '));
-        await eventually(async () => normalize(await n.exec('iptables-save', '-t', 'filter')) === normalize(before), 15_000, 'chains repaired');
+        await eventually(
+          async () => normalize(await n.exec('iptables-save', '-t', 'filter')) === normalize(before),
+          15_000,
+          'chains repaired',
+        );
 
         // Endpoint removed: its chains and dispatch lines go, foreign rules stay.
         n.graph.unregisterEndpoint('p1');
-        await eventually(async () => !(await n.exec('iptables-save')).includes(pod.iface), 15_000, 'endpoint chains removed');
+        await eventually(
+          async () => !(await n.exec('iptables-save')).includes(pod.iface),
+          15_000,
+          'endpoint chains removed',
+        );
         expect(await n.exec('iptables-save')).toContain('-A FOREIGN-CHAIN -j RETURN');
       },
       { dataplane: { refreshIntervalMs: 2_000 } },
     );
   });
 
-  it('restore input for a one-endpoint change stays the same size at 10 and 250 endpoints', { timeout: 120_000 }, async () => {
+  it('restore input for a one-endpoint change stays the same size at 10 and 250 endpoints', {
+    timeout: 120_000,
+  }, async () => {
     await withNode(async (n) => {
       const sizes: number[] = [];
       for (const count of [10, 250]) {
@@ -79,7 +93,11 @@ describe('dataplane iptables (real kernel)', () => {
         ipt.setChain('filter', `mgy-t${String(count).padStart(3, '0')}`, next);
         await ipt.apply();
         sizes.push(ipt.lastBytes.filter);
-        expect((await n.exec('iptables-save', '-t', 'filter')).match(new RegExp(`-A mgy-t${String(count).padStart(3, '0')} `, 'g'))).toHaveLength(count + 2);
+        expect(
+          (await n.exec('iptables-save', '-t', 'filter')).match(
+            new RegExp(`-A mgy-t${String(count).padStart(3, '0')} `, 'g'),
+          ),
+        ).toHaveLength(count + 2);
       }
       expect(sizes[0]).toBe(sizes[1]);
     });
@@ -88,5 +106,9 @@ describe('dataplane iptables (real kernel)', () => {
 
 /** iptables-save output without comments and counters, for comparing rule sets. */
 function normalize(text: string): string {
-  return text.split('\n').filter((l) => !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]/, '')).join('\n');
+  return text
+    .split('\n')
+    .filter((l) => !l.startsWith('#'))
+    .map((l) => l.replace(/\[\d+:\d+\]/, ''))
+    .join('\n');
 }

@@ -11,7 +11,9 @@ import { addPod, eventually, withNode } from './dataplane-helpers.js';
 const P = OWNERSHIP.routeProtocol;
 
 describe('dataplane routes (real kernel)', () => {
-  it('programs workload, blackhole and host-gw routes; is idempotent; repairs drift; keeps foreign routes', { timeout: 120_000 }, async () => {
+  it('programs workload, blackhole and host-gw routes; is idempotent; repairs drift; keeps foreign routes', {
+    timeout: 120_000,
+  }, async () => {
     await withNode(
       async (n) => {
         // Node b is on a link of the node namespace, so host-gw routes via it are valid.
@@ -38,10 +40,16 @@ describe('dataplane routes (real kernel)', () => {
 
         const routes = await n.ip('route', 'show', 'proto', String(P.workload));
         expect(routes).toContain(`10.250.1.5 dev ${pod.iface} scope link`);
-        expect(await n.ip('-6', 'route', 'show', 'proto', String(P.workload))).toContain(`fd00:250:1::5 dev ${pod.iface}`);
+        expect(await n.ip('-6', 'route', 'show', 'proto', String(P.workload))).toContain(
+          `fd00:250:1::5 dev ${pod.iface}`,
+        );
         expect(await n.ip('route', 'show', 'proto', String(P.blackhole))).toContain('blackhole 10.250.1.0/26');
-        expect(await n.ip('route', 'show', 'proto', String(P.bgp))).toContain('10.250.2.0/26 via 10.200.0.2 dev uplink0');
-        expect(await n.ip('-6', 'route', 'show', 'proto', String(P.bgp))).toContain('fd00:250:2::/122 via fd00:200::2 dev uplink0');
+        expect(await n.ip('route', 'show', 'proto', String(P.bgp))).toContain(
+          '10.250.2.0/26 via 10.200.0.2 dev uplink0',
+        );
+        expect(await n.ip('-6', 'route', 'show', 'proto', String(P.bgp))).toContain(
+          'fd00:250:2::/122 via fd00:200::2 dev uplink0',
+        );
 
         // Idempotent: a pass after a full re-read writes nothing but the route the kernel keeps
         // refusing (the foreign blackhole is in its way). The loop is stopped meanwhile: it never goes
@@ -50,13 +58,19 @@ describe('dataplane routes (real kernel)', () => {
         n.dp.queueResync();
         const again = await n.dp.applyOnce();
         expect(again.stats['routes']).toBeUndefined();
-        expect(again.errors.map((e) => String((e as Error).cause))).toEqual([expect.stringMatching(/10\.97\.0\.0\/26.*does not own/)]);
+        expect(again.errors.map((e) => String((e as Error).cause))).toEqual([
+          expect.stringMatching(/10\.97\.0\.0\/26.*does not own/),
+        ]);
         expect(await n.ip('route', 'show', 'proto', String(P.workload))).toContain(`10.250.1.5 dev ${pod.iface}`);
         n.dp.start();
 
         // Drift: the pod route deleted by hand is back within the refresh interval.
         await n.ip('route', 'del', '10.250.1.5/32', 'dev', pod.iface);
-        const took = await eventually(async () => (await n.ip('route', 'show', '10.250.1.5/32')).includes(pod.iface), 10_000, 'pod route restored');
+        const took = await eventually(
+          async () => (await n.ip('route', 'show', '10.250.1.5/32')).includes(pod.iface),
+          10_000,
+          'pod route restored',
+        );
         expect(took).toBeLessThan(10_000);
 
         // Foreign routes untouched (the colliding blackhole keeps its protocol).
@@ -67,8 +81,16 @@ describe('dataplane routes (real kernel)', () => {
         // Removal: the endpoint goes, its routes go; the block moves away, its blackhole goes.
         n.graph.unregisterEndpoint('p1');
         n.graph.upserted('IPAMBlock', block('10.250.1.0/26', 'node-b'));
-        await eventually(async () => !(await n.ip('route', 'show', 'proto', String(P.workload))).includes('10.250.1.5'), 10_000, 'pod route removed');
-        await eventually(async () => (await n.ip('route', 'show', '10.250.1.0/26')).includes('via 10.200.0.2'), 10_000, 'block now via node-b');
+        await eventually(
+          async () => !(await n.ip('route', 'show', 'proto', String(P.workload))).includes('10.250.1.5'),
+          10_000,
+          'pod route removed',
+        );
+        await eventually(
+          async () => (await n.ip('route', 'show', '10.250.1.0/26')).includes('via 10.200.0.2'),
+          10_000,
+          'block now via node-b',
+        );
         expect(await n.ip('route', 'show', '10.99.0.0/24')).toContain('proto static');
       },
       { dataplane: { refreshIntervalMs: 2_000 } },

@@ -36,21 +36,36 @@ beforeAll(async () => {
   await run('ip', ['link', 'set', link, 'up']);
   await run('ip', ['link', 'set', `${link}p`, 'up']);
   // kubelet's Node object, with the address the agent is told to use.
-  await store.create({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'k1' }, status: { addresses: [{ type: 'InternalIP', address: '10.86.0.1' }] } });
+  await store.create({
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: 'k1' },
+    status: { addresses: [{ type: 'InternalIP', address: '10.86.0.1' }] },
+  });
   const log = createWriteStream(join(dir, 'agent.log'));
   agent = spawn(process.execPath, [AGENT], {
     env: {
-      PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', NODENAME: 'k1', MARGAY_DATASTORE: 'kubernetes', KUBECONFIG: kubeconfig,
-      IP_AUTODETECTION_METHOD: 'kubernetes-internal-ip', MARGAY_RUN_DIR: join(dir, 'run'), MARGAY_HEALTH_PORT: '19099', MARGAY_METRICS_PORT: '19091',
+      PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+      NODENAME: 'k1',
+      MARGAY_DATASTORE: 'kubernetes',
+      KUBECONFIG: kubeconfig,
+      IP_AUTODETECTION_METHOD: 'kubernetes-internal-ip',
+      MARGAY_RUN_DIR: join(dir, 'run'),
+      MARGAY_HEALTH_PORT: '19099',
+      MARGAY_METRICS_PORT: '19091',
       MARGAY_IPV4POOL_CIDR: '10.186.0.0/16',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   agent.stdout?.pipe(log);
   agent.stderr?.pipe(log);
-  await waitFor('agent ready', async () => (await httpGet(`${HEALTH}/readiness`)).status === 200, 45_000, 300).catch(async (err: unknown) => {
-    throw new Error(`${(err as Error).message}\n${(await readFile(join(dir, 'agent.log'), 'utf8')).split('\n').slice(-30).join('\n')}`);
-  });
+  await waitFor('agent ready', async () => (await httpGet(`${HEALTH}/readiness`)).status === 200, 45_000, 300).catch(
+    async (err: unknown) => {
+      throw new Error(
+        `${(err as Error).message}\n${(await readFile(join(dir, 'agent.log'), 'utf8')).split('\n').slice(-30).join('\n')}`,
+      );
+    },
+  );
 }, 110_000);
 
 afterAll(async () => {
@@ -63,7 +78,9 @@ afterAll(async () => {
 });
 
 async function blackholes(): Promise<string[]> {
-  return (JSON.parse((await execa('ip', ['-j', 'route', 'show', 'proto', '111'])).stdout) as { dst: string }[]).map((r) => r.dst);
+  return (JSON.parse((await execa('ip', ['-j', 'route', 'show', 'proto', '111'])).stdout) as { dst: string }[]).map(
+    (r) => r.dst,
+  );
 }
 
 describe('margay-node on the Kubernetes datastore (fake API server)', () => {
@@ -78,8 +95,13 @@ describe('margay-node on the Kubernetes datastore (fake API server)', () => {
     const cidr = '10.186.0.0/26';
     const name = '10-186-0-0-26';
     await store.create({ apiVersion: API, kind: 'IPAMBlock', metadata: { name }, spec: { cidr, affinity: 'host:k1' } });
-    await store.create({ apiVersion: API, kind: 'BlockAffinity', metadata: { name: `k1-${name}` }, spec: { node: 'k1', cidr, state: 'confirmed' } });
-    await waitFor('blackhole for the node\'s block', async () => (await blackholes()).includes(cidr), 20_000);
+    await store.create({
+      apiVersion: API,
+      kind: 'BlockAffinity',
+      metadata: { name: `k1-${name}` },
+      spec: { node: 'k1', cidr, state: 'confirmed' },
+    });
+    await waitFor("blackhole for the node's block", async () => (await blackholes()).includes(cidr), 20_000);
 
     await server.goDown();
     await sleep(3000);

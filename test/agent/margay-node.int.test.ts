@@ -30,7 +30,12 @@ describe('margay-node binary', () => {
       reject: false,
     });
     try {
-      await waitFor('readiness 200', async () => (await fetch(`http://127.0.0.1:${port}/readiness`)).status === 200, 15_000, 100);
+      await waitFor(
+        'readiness 200',
+        async () => (await fetch(`http://127.0.0.1:${port}/readiness`)).status === 200,
+        15_000,
+        100,
+      );
       expect((await fetch(`http://127.0.0.1:${port}/liveness`)).status).toBe(200);
     } finally {
       child.kill('SIGTERM');

@@ -21,32 +21,64 @@ afterAll(async () => {
 
 describe('margay-node mesh (3 nodes, real kernel)', () => {
   it('each node records its BGP address, the default pool exists once, and every mesh session is Established', async () => {
-    const st = await execa('ip', ['netns', 'exec', c.nodes[0]!.ns, process.execPath, MARGAYCTL, 'node', 'status', '--socket', `${c.nodes[0]!.runDir}/bgp.sock`, '-o', 'json']);
+    const st = await execa('ip', [
+      'netns',
+      'exec',
+      c.nodes[0]!.ns,
+      process.execPath,
+      MARGAYCTL,
+      'node',
+      'status',
+      '--socket',
+      `${c.nodes[0]!.runDir}/bgp.sock`,
+      '-o',
+      'json',
+    ]);
     const peers = JSON.parse(st.stdout) as { address: string; state: string; description: string }[];
     expect(peers.map((p) => [p.address, p.state, p.description]).sort()).toEqual([
       ['10.81.0.2', 'Established', 'mesh node-2'],
       ['10.81.0.3', 'Established', 'mesh node-3'],
     ]);
-    const text = await execa('ip', ['netns', 'exec', c.nodes[1]!.ns, process.execPath, MARGAYCTL, 'node', 'status', '--socket', `${c.nodes[1]!.runDir}/bgp.sock`]);
+    const text = await execa('ip', [
+      'netns',
+      'exec',
+      c.nodes[1]!.ns,
+      process.execPath,
+      MARGAYCTL,
+      'node',
+      'status',
+      '--socket',
+      `${c.nodes[1]!.runDir}/bgp.sock`,
+    ]);
     expect(text.stdout).toContain('| 10.81.0.1    | node-to-node mesh | up    |');
   });
 
-  it('pods get addresses from blocks of their node; every node learns the other nodes\' blocks via BGP into its kernel', async () => {
+  it("pods get addresses from blocks of their node; every node learns the other nodes' blocks via BGP into its kernel", async () => {
     const pods = [];
     for (const [i, n] of c.nodes.entries()) pods.push(await c.addPod(n, `mesh-c${i}`));
     const blocks = pods.map((p) => `${p.ip.split('.').slice(0, 3).join('.')}.${Number(p.ip.split('.')[3]) & ~63}/26`);
     for (const [i, n] of c.nodes.entries()) {
       const want = c.nodes.map((m, j) => [blocks[j], m.ip] as const).filter((_, j) => j !== i);
-      await waitFor(`${n.name} learns ${want.map((w) => w[0]).join(', ')}`, async () => {
-        const r = await c.routes(n, BGP_PROTO);
-        return want.every(([dst, via]) => r.some((x) => x.dst === dst && x.gateway === via));
-      }, 20_000);
+      await waitFor(
+        `${n.name} learns ${want.map((w) => w[0]).join(', ')}`,
+        async () => {
+          const r = await c.routes(n, BGP_PROTO);
+          return want.every(([dst, via]) => r.some((x) => x.dst === dst && x.gateway === via));
+        },
+        20_000,
+      );
     }
     // Pod to pod across nodes, both ways.
     for (const from of pods) {
       for (const to of pods) {
         if (from === to) continue;
-        await waitFor(`${from.ip} → ${to.ip}`, async () => (await execa('ip', ['netns', 'exec', from.ns, 'ping', '-c', '1', '-W', '1', to.ip], { reject: false })).exitCode === 0, 15_000);
+        await waitFor(
+          `${from.ip} → ${to.ip}`,
+          async () =>
+            (await execa('ip', ['netns', 'exec', from.ns, 'ping', '-c', '1', '-W', '1', to.ip], { reject: false }))
+              .exitCode === 0,
+          15_000,
+        );
       }
     }
   });
@@ -72,10 +104,15 @@ describe('margay-node mesh (3 nodes, real kernel)', () => {
   it('readiness drops when a configured peer goes away, and comes back', async () => {
     const [a, b] = [c.nodes[0]!, c.nodes[1]!];
     await c.stopAgent(b, 'SIGKILL');
-    await waitFor('node-1 not ready (peer node-2 down)', async () => {
-      const r = await httpGet(c.url(a, '/readiness'));
-      return r.status === 503 && r.body.includes('bgp');
-    }, 20_000, 300);
+    await waitFor(
+      'node-1 not ready (peer node-2 down)',
+      async () => {
+        const r = await httpGet(c.url(a, '/readiness'));
+        return r.status === 503 && r.body.includes('bgp');
+      },
+      20_000,
+      300,
+    );
     // The kernel kept node-2's routes on node-1 meanwhile (graceful restart helper).
     expect((await c.routes(a, BGP_PROTO)).some((r) => r.gateway === b.ip)).toBe(true);
     c.start(b);

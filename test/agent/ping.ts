@@ -2,8 +2,13 @@ import { spawn } from 'node:child_process';
 import type { Pod } from './cluster.js';
 
 /** A ping every 50 ms from one pod to another until stop(); returns sent/received from ping's summary. */
-export function continuousPing(from: Pod, to: Pod): { stop(): Promise<{ sent: number; received: number; text: string }> } {
-  const p = spawn('ip', ['netns', 'exec', from.ns, 'ping', '-i', '0.05', '-W', '1', to.ip], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function continuousPing(
+  from: Pod,
+  to: Pod,
+): { stop(): Promise<{ sent: number; received: number; text: string }> } {
+  const p = spawn('ip', ['netns', 'exec', from.ns, 'ping', '-i', '0.05', '-W', '1', to.ip], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   p.stdout.on('data', (d: Buffer) => (out += d.toString()));
   p.stderr.on('data', (d: Buffer) => (out += d.toString()));

@@ -14,7 +14,13 @@ beforeAll(async () => {
   await c.startAll();
   for (const n of c.nodes) await c.waitReady(n, 40_000);
   pods = [await c.addPod(c.nodes[0]!, 'rs-a'), await c.addPod(c.nodes[1]!, 'rs-b')];
-  await waitFor('pods reach each other', async () => (await execa('ip', ['netns', 'exec', pods[0]!.ns, 'ping', '-c', '1', '-W', '1', pods[1]!.ip], { reject: false })).exitCode === 0, 20_000);
+  await waitFor(
+    'pods reach each other',
+    async () =>
+      (await execa('ip', ['netns', 'exec', pods[0]!.ns, 'ping', '-c', '1', '-W', '1', pods[1]!.ip], { reject: false }))
+        .exitCode === 0,
+    20_000,
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -25,8 +31,14 @@ afterAll(async () => {
 async function kernelState(n: AgentNode): Promise<string> {
   const ip = async (...a: string[]): Promise<string> => (await execa('ip', ['-n', n.ns, ...a])).stdout;
   const routes = await Promise.all([109, 110, 111].map((p) => ip('route', 'show', 'proto', String(p))));
-  const ipt = (await execa('ip', ['netns', 'exec', n.ns, 'iptables-save'])).stdout.split('\n').filter((l) => l.includes('mgy')).sort();
-  const sets = (await execa('ip', ['netns', 'exec', n.ns, 'ipset', 'list', '-n'])).stdout.split('\n').filter((l) => l.startsWith('mgy')).sort();
+  const ipt = (await execa('ip', ['netns', 'exec', n.ns, 'iptables-save'])).stdout
+    .split('\n')
+    .filter((l) => l.includes('mgy'))
+    .sort();
+  const sets = (await execa('ip', ['netns', 'exec', n.ns, 'ipset', 'list', '-n'])).stdout
+    .split('\n')
+    .filter((l) => l.startsWith('mgy'))
+    .sort();
   return [...routes, ...ipt, ...sets].join('\n');
 }
 

@@ -19,7 +19,12 @@ beforeAll(async () => {
   store = await openDatastore(c.nodes[0]!.env.MARGAY_DATASTORE!, { log: silentLogger() });
   // node-3 is a route reflector from the start (cluster ID on its Node, a label to select it by):
   // its agent records its address next to the operator's fields. With the mesh on it reflects too.
-  await store.create({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-3', labels: { 'route-reflector': 'true' } }, spec: { bgp: { routeReflectorClusterID: '224.0.0.1' } } });
+  await store.create({
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: 'node-3', labels: { 'route-reflector': 'true' } },
+    spec: { bgp: { routeReflectorClusterID: '224.0.0.1' } },
+  });
   await c.startAll();
   for (const n of c.nodes) await c.waitReady(n, 40_000);
   pods = [await c.addPod(c.nodes[0]!, 'rr-a'), await c.addPod(c.nodes[1]!, 'rr-b')];
@@ -31,25 +36,69 @@ afterAll(async () => {
 });
 
 async function peers(n: AgentNode): Promise<string[]> {
-  const r = await execa('ip', ['netns', 'exec', n.ns, process.execPath, MARGAYCTL, 'node', 'status', '--socket', `${n.runDir}/bgp.sock`, '-o', 'json']);
+  const r = await execa('ip', [
+    'netns',
+    'exec',
+    n.ns,
+    process.execPath,
+    MARGAYCTL,
+    'node',
+    'status',
+    '--socket',
+    `${n.runDir}/bgp.sock`,
+    '-o',
+    'json',
+  ]);
   return (JSON.parse(r.stdout) as { address: string; state: string }[]).map((p) => `${p.address} ${p.state}`).sort();
 }
 
 describe('mesh → route reflector (3 nodes, real kernel)', () => {
   it('switches without losing a packet between pods on the two client nodes', async () => {
     const [n1, n2, n3] = c.nodes as [AgentNode, AgentNode, AgentNode];
-    await waitFor('pods reach each other', async () => (await execa('ip', ['netns', 'exec', pods[0]!.ns, 'ping', '-c', '1', '-W', '1', pods[1]!.ip], { reject: false })).exitCode === 0, 20_000);
+    await waitFor(
+      'pods reach each other',
+      async () =>
+        (
+          await execa('ip', ['netns', 'exec', pods[0]!.ns, 'ping', '-c', '1', '-W', '1', pods[1]!.ip], {
+            reject: false,
+          })
+        ).exitCode === 0,
+      20_000,
+    );
     const there = continuousPing(pods[0]!, pods[1]!);
     const back = continuousPing(pods[1]!, pods[0]!);
     await sleep(300);
-    await store.create({ apiVersion: API, kind: 'BGPPeer', metadata: { name: 'to-reflectors' }, spec: { nodeSelector: '!has(route-reflector)', peerSelector: 'has(route-reflector)' } });
-    await store.create({ apiVersion: API, kind: 'BGPPeer', metadata: { name: 'reflector-clients' }, spec: { nodeSelector: 'has(route-reflector)', peerSelector: '!has(route-reflector)' } });
-    await store.create({ apiVersion: API, kind: 'BGPConfiguration', metadata: { name: 'default' }, spec: { nodeToNodeMeshEnabled: false } });
+    await store.create({
+      apiVersion: API,
+      kind: 'BGPPeer',
+      metadata: { name: 'to-reflectors' },
+      spec: { nodeSelector: '!has(route-reflector)', peerSelector: 'has(route-reflector)' },
+    });
+    await store.create({
+      apiVersion: API,
+      kind: 'BGPPeer',
+      metadata: { name: 'reflector-clients' },
+      spec: { nodeSelector: 'has(route-reflector)', peerSelector: '!has(route-reflector)' },
+    });
+    await store.create({
+      apiVersion: API,
+      kind: 'BGPConfiguration',
+      metadata: { name: 'default' },
+      spec: { nodeToNodeMeshEnabled: false },
+    });
 
-    await waitFor('clients peer only with the reflector', async () => {
-      const [p1, p2] = [await peers(n1), await peers(n2)];
-      return JSON.stringify(p1) === JSON.stringify([`${n3.ip} Established`]) && JSON.stringify(p2) === JSON.stringify([`${n3.ip} Established`]);
-    }, 40_000, 500);
+    await waitFor(
+      'clients peer only with the reflector',
+      async () => {
+        const [p1, p2] = [await peers(n1), await peers(n2)];
+        return (
+          JSON.stringify(p1) === JSON.stringify([`${n3.ip} Established`]) &&
+          JSON.stringify(p2) === JSON.stringify([`${n3.ip} Established`])
+        );
+      },
+      40_000,
+      500,
+    );
     await sleep(1000);
     const [r1, r2] = [await there.stop(), await back.stop()];
     expect(r1.sent).toBeGreaterThan(20);

@@ -37,11 +37,24 @@ describe('margay-node start-up', () => {
   });
 
   it('configuration errors exit 2 with the flag, the variable and the range; --help lists every setting', async () => {
-    const bad = await execa(process.execPath, [AGENT], { env: { NODENAME: 'n1', AS: '0' }, extendEnv: false, reject: false });
+    const bad = await execa(process.execPath, [AGENT], {
+      env: { NODENAME: 'n1', AS: '0' },
+      extendEnv: false,
+      reject: false,
+    });
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toContain('invalid configuration (--as / AS): must be a whole number in 1..4294967295, got "0"');
     const help = await execa(process.execPath, [AGENT, '--help'], { extendEnv: false, reject: false });
     expect(help.exitCode).toBe(0);
-    for (const v of ['NODENAME', 'MARGAY_DATASTORE', 'IP_AUTODETECTION_METHOD', 'IP6', 'AS', 'MARGAY_LOG_FORMAT', 'MARGAY_IPV4POOL_CIDR']) expect(help.stdout).toContain(v);
+    for (const v of [
+      'NODENAME',
+      'MARGAY_DATASTORE',
+      'IP_AUTODETECTION_METHOD',
+      'IP6',
+      'AS',
+      'MARGAY_LOG_FORMAT',
+      'MARGAY_IPV4POOL_CIDR',
+    ])
+      expect(help.stdout).toContain(v);
   });
 });

@@ -21,7 +21,15 @@ import { ControlClient } from '../../bgp/index.js';
 import { Cluster, httpGet, REPO, sleep, waitFor, type AgentNode } from '../agent/cluster.js';
 import { createNetns, deleteNetns, run } from '../helpers/netns.js';
 
-const { values } = parseArgs({ options: { pods: { type: 'string', default: '250' }, blocks: { type: 'string', default: '5000' }, runs: { type: 'string', default: '3' }, untuned: { type: 'boolean', default: false }, compare: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    pods: { type: 'string', default: '250' },
+    blocks: { type: 'string', default: '5000' },
+    runs: { type: 'string', default: '3' },
+    untuned: { type: 'boolean', default: false },
+    compare: { type: 'boolean', default: false },
+  },
+});
 const PODS = Number(values.pods);
 const BLOCKS = Number(values.blocks);
 const RUNS = Number(values.runs);
@@ -59,19 +67,40 @@ async function startTor(c: Cluster): Promise<{ ns: string; socket: string; stop(
   await run('ip', ['link', 'set', host, 'up']);
   const socket = join(c.dir, 'tor.sock');
   const cfg = join(c.dir, 'tor.yaml');
-  await writeFile(cfg, [
-    `routerId: 10.${c.subnet}.0.250`, 'asn: 64512',
-    `listen: { addresses: ["10.${c.subnet}.0.250"], port: 179 }`,
-    `peers: [{ address: "10.${c.subnet}.0.1", asn: internal }]`,
-    `control: { socket: "${socket}" }`,
-  ].join('\n'));
-  const p = execa('ip', ['netns', 'exec', ns, process.execPath, join(REPO, 'dist/bgp/main.js'), '--config', cfg, '--log-level', 'warn'], { reject: false });
-  await waitFor('margay-bgpd control socket', async () => (await new ControlClient(socket).peers()).length === 1, 20_000);
-  return { ns, socket, async stop() { p.kill('SIGKILL'); await p; await deleteNetns(ns); } };
+  await writeFile(
+    cfg,
+    [
+      `routerId: 10.${c.subnet}.0.250`,
+      'asn: 64512',
+      `listen: { addresses: ["10.${c.subnet}.0.250"], port: 179 }`,
+      `peers: [{ address: "10.${c.subnet}.0.1", asn: internal }]`,
+      `control: { socket: "${socket}" }`,
+    ].join('\n'),
+  );
+  const p = execa(
+    'ip',
+    ['netns', 'exec', ns, process.execPath, join(REPO, 'dist/bgp/main.js'), '--config', cfg, '--log-level', 'warn'],
+    { reject: false },
+  );
+  await waitFor(
+    'margay-bgpd control socket',
+    async () => (await new ControlClient(socket).peers()).length === 1,
+    20_000,
+  );
+  return {
+    ns,
+    socket,
+    async stop() {
+      p.kill('SIGKILL');
+      await p;
+      await deleteNetns(ns);
+    },
+  };
 }
 
 async function flushDataplane(ns: string): Promise<void> {
-  for (const proto of [109, 110, 111]) await execa('ip', ['-n', ns, 'route', 'flush', 'proto', String(proto)], { reject: false });
+  for (const proto of [109, 110, 111])
+    await execa('ip', ['-n', ns, 'route', 'flush', 'proto', String(proto)], { reject: false });
   for (const t of ['filter', 'nat', 'mangle', 'raw']) {
     await execa('ip', ['netns', 'exec', ns, 'iptables', '-t', t, '-F'], { reject: false });
     await execa('ip', ['netns', 'exec', ns, 'iptables', '-t', t, '-X'], { reject: false });
@@ -87,7 +116,10 @@ async function ipBatchReference(routes: number): Promise<number> {
     });
     await run('ip', ['-n', ns, 'addr', 'add', '10.250.0.1/24', 'dev', 'r0']);
     await run('ip', ['-n', ns, 'link', 'set', 'r0', 'up']);
-    const lines = Array.from({ length: routes }, (_, i) => `route replace ${blockPrefix(i)} via 10.250.0.254 proto 110`);
+    const lines = Array.from(
+      { length: routes },
+      (_, i) => `route replace ${blockPrefix(i)} via 10.250.0.254 proto 110`,
+    );
     const t = performance.now();
     await execa('ip', ['-n', ns, '-batch', '-'], { input: `${lines.join('\n')}\n` });
     return (performance.now() - t) / 1000;
@@ -97,25 +129,53 @@ async function ipBatchReference(routes: number): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const c = await new Cluster(85, '10.185.0.0/16').setUp(1, { MARGAY_LOG_LEVEL: 'warn', MARGAY_DATASTORE_RETRY_MAX_MS: '1000' });
+  const c = await new Cluster(85, '10.185.0.0/16').setUp(1, {
+    MARGAY_LOG_LEVEL: 'warn',
+    MARGAY_DATASTORE_RETRY_MAX_MS: '1000',
+  });
   const n = c.nodes[0]!;
   const tor = await startTor(c);
   try {
     await mkdir(join(c.dir, 'datastore'), { recursive: true });
-    await writeFile(join(c.dir, 'datastore', 'bgp.yaml'), [
-      'apiVersion: margay.dev/v1', 'kind: BGPConfiguration', 'metadata: { name: default }', 'spec: { nodeToNodeMeshEnabled: false }', '---',
-      'apiVersion: margay.dev/v1', 'kind: BGPPeer', 'metadata: { name: tor }', `spec: { peerIP: "10.${c.subnet}.0.250", asNumber: 64512 }`, '',
-    ].join('\n'));
+    await writeFile(
+      join(c.dir, 'datastore', 'bgp.yaml'),
+      [
+        'apiVersion: margay.dev/v1',
+        'kind: BGPConfiguration',
+        'metadata: { name: default }',
+        'spec: { nodeToNodeMeshEnabled: false }',
+        '---',
+        'apiVersion: margay.dev/v1',
+        'kind: BGPPeer',
+        'metadata: { name: tor }',
+        `spec: { peerIP: "10.${c.subnet}.0.250", asNumber: 64512 }`,
+        '',
+      ].join('\n'),
+    );
     const prefixes = Array.from({ length: BLOCKS }, (_, i) => blockPrefix(i));
     await new ControlClient(tor.socket).announce({ prefixes, nextHop: `10.${c.subnet}.0.250` });
     c.start(n);
     await c.waitReady(n, 60_000);
     const t0 = performance.now();
-    for (let i = 0; i < PODS; i += 4) await Promise.all(Array.from({ length: Math.min(4, PODS - i) }, (_, j) => c.addPod(n, `bench-${i + j}`)));
+    for (let i = 0; i < PODS; i += 4)
+      await Promise.all(Array.from({ length: Math.min(4, PODS - i) }, (_, j) => c.addPod(n, `bench-${i + j}`)));
     process.stderr.write(`setup: ${PODS} pods in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
-    await waitFor('all routes', async () => (await countRoutes(n.ns, 110)) >= BLOCKS && (await countRoutes(n.ns, 109)) >= PODS, 120_000, 500);
+    await waitFor(
+      'all routes',
+      async () => (await countRoutes(n.ns, 110)) >= BLOCKS && (await countRoutes(n.ns, 109)) >= PODS,
+      120_000,
+      500,
+    );
 
-    type Row = { first: number; ready: number; routes: number; rss: number; hwm: number; load: number; untuned: boolean };
+    type Row = {
+      first: number;
+      ready: number;
+      routes: number;
+      rss: number;
+      hwm: number;
+      load: number;
+      untuned: boolean;
+    };
     const rows: Row[] = [];
     for (let r = 0; r < RUNS * (values.compare ? 2 : 1); r++) {
       const untuned = values.untuned || (values.compare && r % 2 === 1);
@@ -126,7 +186,12 @@ async function main(): Promise<void> {
       const t = performance.now();
       c.start(n, untuned ? { MARGAY_NODE_TUNED: '0' } : {});
       const pid = n.proc!.pid!;
-      await waitFor('all routes back', async () => (await countRoutes(n.ns, 110)) >= BLOCKS && (await countRoutes(n.ns, 109)) >= PODS, 120_000, 100);
+      await waitFor(
+        'all routes back',
+        async () => (await countRoutes(n.ns, 110)) >= BLOCKS && (await countRoutes(n.ns, 109)) >= PODS,
+        120_000,
+        100,
+      );
       const routes = (performance.now() - t) / 1000;
       await c.waitReady(n, 60_000);
       const ready = (performance.now() - t) / 1000;
@@ -136,7 +201,11 @@ async function main(): Promise<void> {
       rows.push({ first, ready, routes, rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024, load, untuned });
       process.stderr.write(`run ${r + 1}: ${JSON.stringify(rows.at(-1))}\n`);
     }
-    const ref = [await ipBatchReference(BLOCKS + PODS), await ipBatchReference(BLOCKS + PODS), await ipBatchReference(BLOCKS + PODS)];
+    const ref = [
+      await ipBatchReference(BLOCKS + PODS),
+      await ipBatchReference(BLOCKS + PODS),
+      await ipBatchReference(BLOCKS + PODS),
+    ];
     const lines: string[] = [];
     const refMed = [...ref].sort((a, b) => a - b)[1]!;
     for (const group of [false, true]) {

@@ -41,8 +41,17 @@ interface Target {
   /** margay only: one control API status request (what `margayctl bgp peers` sends). */
   probe?(): Promise<unknown>;
 }
-interface Probe { idle: number[]; busy: number[] }
-interface RunResult { ribSeconds: number; advSeconds: number; peakRssMb: number; sendSeconds: number; probe?: Probe }
+interface Probe {
+  idle: number[];
+  busy: number[];
+}
+interface RunResult {
+  ribSeconds: number;
+  advSeconds: number;
+  peakRssMb: number;
+  sendSeconds: number;
+  probe?: Probe;
+}
 
 const TARGET_IP = { inj: '10.0.1.1', col: '10.0.2.1' };
 const PEER_IP = { inj: '10.0.1.2', col: '10.0.2.2' };
@@ -58,23 +67,32 @@ function arg(name: string, def: string): string {
 async function startTarget(kind: TargetKind, ns: string, workdir: string): Promise<Target> {
   switch (kind) {
     case 'bird': {
-      const h = await startBird(ns, `router id ${TARGET_IP.inj};
+      const h = await startBird(
+        ns,
+        `router id ${TARGET_IP.inj};
 protocol device {}
 protocol bgp inj { local ${TARGET_IP.inj} as ${AS.target}; neighbor ${PEER_IP.inj} as ${AS.inj}; ipv4 { import all; export none; }; }
-protocol bgp col { local ${TARGET_IP.col} as ${AS.target}; neighbor ${PEER_IP.col} as ${AS.col}; ipv4 { import none; export all; }; }`);
+protocol bgp col { local ${TARGET_IP.col} as ${AS.target}; neighbor ${PEER_IP.col} as ${AS.col}; ipv4 { import none; export all; }; }`,
+      );
       return { handle: h, ribCount: () => h.importedCount('inj'), probe: birdStatusProbe(join(h.workdir, 'bird.ctl')) };
     }
     case 'frr': {
-      const h = await startFrr(ns, `frr defaults traditional
+      const h = await startFrr(
+        ns,
+        `frr defaults traditional
 router bgp ${AS.target}
  bgp router-id ${TARGET_IP.inj}
  no bgp ebgp-requires-policy
  neighbor ${PEER_IP.inj} remote-as ${AS.inj}
- neighbor ${PEER_IP.col} remote-as ${AS.col}`, { zebra: true, noKernel: true });
+ neighbor ${PEER_IP.col} remote-as ${AS.col}`,
+        { zebra: true, noKernel: true },
+      );
       return { handle: h, ribCount: async () => (await h.peers())[PEER_IP.inj]?.pfxRcd ?? 0 };
     }
     case 'gobgp': {
-      const h = await startGobgp(ns, `[global.config]
+      const h = await startGobgp(
+        ns,
+        `[global.config]
   as = ${AS.target}
   router-id = "${TARGET_IP.inj}"
 [[neighbors]]
@@ -85,7 +103,8 @@ router bgp ${AS.target}
   [neighbors.config]
     neighbor-address = "${PEER_IP.col}"
     peer-as = ${AS.col}
-`);
+`,
+      );
       return {
         handle: h,
         ribCount: async () => {
@@ -112,17 +131,27 @@ function birdStatusProbe(ctlPath: string): () => Promise<unknown> {
     const sock = connect(ctlPath);
     let buf = '';
     let wake: (() => void) | undefined;
-    sock.on('data', (d: Buffer) => { buf += d.toString(); wake?.(); });
+    sock.on('data', (d: Buffer) => {
+      buf += d.toString();
+      wake?.();
+    });
     sock.on('error', () => wake?.());
     const read = async (): Promise<string> => {
       for (;;) {
         const m = /(^|\n)\d{4} [^\n]*\n/.exec(buf);
-        if (m) { const out = buf.slice(0, m.index + m[0].length); buf = buf.slice(m.index + m[0].length); return out; }
+        if (m) {
+          const out = buf.slice(0, m.index + m[0].length);
+          buf = buf.slice(m.index + m[0].length);
+          return out;
+        }
         if (sock.destroyed) throw new Error('BIRD control socket closed');
         await new Promise<void>((r) => (wake = r));
       }
     };
-    await new Promise<void>((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject); });
+    await new Promise<void>((resolve, reject) => {
+      sock.once('connect', resolve);
+      sock.once('error', reject);
+    });
     await read(); // "0001 BIRD x.y ready."
     return { sock, read };
   };
@@ -145,7 +174,10 @@ function margayStatusProbe(socketPath: string): () => Promise<unknown> {
     const sock = connect(socketPath);
     let buf = Buffer.alloc(0);
     let wake: (() => void) | undefined;
-    sock.on('data', (d: Buffer) => { buf = Buffer.concat([buf, d]); wake?.(); });
+    sock.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      wake?.();
+    });
     sock.on('error', () => wake?.());
     const read = async (): Promise<string> => {
       for (;;) {
@@ -153,13 +185,20 @@ function margayStatusProbe(socketPath: string): () => Promise<unknown> {
         if (head >= 0) {
           const m = /content-length: *(\d+)/i.exec(buf.subarray(0, head).toString());
           const end = head + 4 + Number(m?.[1] ?? 0);
-          if (buf.length >= end) { const out = buf.subarray(head + 4, end).toString(); buf = buf.subarray(end); return out; }
+          if (buf.length >= end) {
+            const out = buf.subarray(head + 4, end).toString();
+            buf = buf.subarray(end);
+            return out;
+          }
         }
         if (sock.destroyed) throw new Error('margay-bgpd control socket closed');
         await new Promise<void>((r) => (wake = r));
       }
     };
-    await new Promise<void>((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject); });
+    await new Promise<void>((resolve, reject) => {
+      sock.once('connect', resolve);
+      sock.once('error', reject);
+    });
     return { sock, read };
   };
   return async () => {
@@ -174,7 +213,9 @@ function margayStatusProbe(socketPath: string): () => Promise<unknown> {
 async function startMargay(ns: string, workdir: string): Promise<Target> {
   const conf = join(workdir, 'margay-bgpd.yaml');
   const socket = join(workdir, 'bgpd.sock');
-  await writeFile(conf, `routerId: ${TARGET_IP.inj}
+  await writeFile(
+    conf,
+    `routerId: ${TARGET_IP.inj}
 asn: ${AS.target}
 ebgpRequiresPolicy: false
 fib: { enabled: false }
@@ -182,29 +223,56 @@ control: { socket: ${socket} }
 peers:
   - { address: ${PEER_IP.inj}, asn: ${AS.inj}, passive: true }
   - { address: ${PEER_IP.col}, asn: ${AS.col}, passive: true }
-`);
-  const child: ResultPromise = execa('ip', ['netns', 'exec', ns, process.execPath, join(REPO, 'dist/bgp/main.js'), '--config', conf, '--log-level', 'warn'], {
-    reject: false, detached: true, stdio: ['ignore', 'ignore', 'pipe'],
-  });
+`,
+  );
+  const child: ResultPromise = execa(
+    'ip',
+    ['netns', 'exec', ns, process.execPath, join(REPO, 'dist/bgp/main.js'), '--config', conf, '--log-level', 'warn'],
+    {
+      reject: false,
+      detached: true,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const pid = child.pid!;
   // The control API from this process (no margayctl process per poll: that cost ≈0.3 s of CPU each on
   // this 2-core machine, taken from the target under test).
   const client = new ControlClient(socket);
-  await waitFor('margay-bgpd control socket', async () => {
-    if (child.exitCode !== null && child.exitCode !== undefined) throw new Error(`margay-bgpd exited: ${stderr}`);
-    return client.peers().then(() => true, () => false);
-  }, 15_000, 100);
+  await waitFor(
+    'margay-bgpd control socket',
+    async () => {
+      if (child.exitCode !== null && child.exitCode !== undefined) throw new Error(`margay-bgpd exited: ${stderr}`);
+      return client.peers().then(
+        () => true,
+        () => false,
+      );
+    },
+    15_000,
+    100,
+  );
   return {
     handle: {
-      kind: 'bird' as never, ns, workdir,
+      kind: 'bird' as never,
+      ns,
+      workdir,
       pids: async () => [pid],
       log: async () => stderr,
       // SIGTERM (a clean stop, so `--cpu-prof` in NODE_OPTIONS writes its profile), SIGKILL after 5 s.
       stop: async () => {
-        try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ }
-        const t = setTimeout(() => { try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ } }, 5000);
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          /* already gone */
+        }
+        const t = setTimeout(() => {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            /* already gone */
+          }
+        }, 5000);
         await child;
         clearTimeout(t);
       },
@@ -232,14 +300,30 @@ function startProbe(t: Target): { stop(): Promise<number[]> } {
       lat.push(performance.now() - t0);
     }
   })();
-  return { async stop() { running = false; await loop; return lat; } };
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return lat;
+    },
+  };
 }
 
-function startPeer(role: 'inject' | 'collect', count: number, attrSets: number): { w: Worker; next: (ev: string, timeoutMs: number) => Promise<Record<string, unknown>> } {
+function startPeer(
+  role: 'inject' | 'collect',
+  count: number,
+  attrSets: number,
+): { w: Worker; next: (ev: string, timeoutMs: number) => Promise<Record<string, unknown>> } {
   const w = new Worker(new URL('./bgp-peer-worker.js', import.meta.url), {
     workerData: {
-      role, count, base: BASE, attrSets, shuffle: SHUFFLE, ...(PER_UPDATE !== undefined && { perUpdate: PER_UPDATE }),
-      host: role === 'inject' ? TARGET_IP.inj : TARGET_IP.col, port: 179,
+      role,
+      count,
+      base: BASE,
+      attrSets,
+      shuffle: SHUFFLE,
+      ...(PER_UPDATE !== undefined && { perUpdate: PER_UPDATE }),
+      host: role === 'inject' ? TARGET_IP.inj : TARGET_IP.col,
+      port: 179,
       localAddress: role === 'inject' ? PEER_IP.inj : PEER_IP.col,
       asn: role === 'inject' ? AS.inj : AS.col,
       routerId: role === 'inject' ? PEER_IP.inj : PEER_IP.col,
@@ -247,7 +331,10 @@ function startPeer(role: 'inject' | 'collect', count: number, attrSets: number):
   });
   const queue: Record<string, unknown>[] = [];
   const waiters: (() => void)[] = [];
-  w.on('message', (m: Record<string, unknown>) => { queue.push(m); waiters.splice(0).forEach((f) => f()); });
+  w.on('message', (m: Record<string, unknown>) => {
+    queue.push(m);
+    waiters.splice(0).forEach((f) => f());
+  });
   const next = async (ev: string, timeoutMs: number): Promise<Record<string, unknown>> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -258,7 +345,10 @@ function startPeer(role: 'inject' | 'collect', count: number, attrSets: number):
         return m;
       }
       if (Date.now() > deadline) throw new Error(`${role} peer: no '${ev}' within ${timeoutMs} ms`);
-      await new Promise<void>((r) => { waiters.push(r); setTimeout(r, 100); });
+      await new Promise<void>((r) => {
+        waiters.push(r);
+        setTimeout(r, 100);
+      });
     }
   };
   return { w, next };
@@ -270,7 +360,10 @@ async function oneRun(kind: TargetKind, count: number, attrSets: number, timeout
   let target: Target | undefined;
   const peers: Worker[] = [];
   try {
-    for (const [side, ifn] of [['inj', 'mbi'], ['col', 'mbc']] as const) {
+    for (const [side, ifn] of [
+      ['inj', 'mbi'],
+      ['col', 'mbc'],
+    ] as const) {
       await run('ip', ['link', 'add', `${ifn}0`, 'type', 'veth', 'peer', 'name', `${ifn}1`, 'netns', ns]);
       await run('ip', ['addr', 'add', `${PEER_IP[side]}/24`, 'dev', `${ifn}0`]);
       await run('ip', ['link', 'set', `${ifn}0`, 'up']);
@@ -297,7 +390,10 @@ async function oneRun(kind: TargetKind, count: number, attrSets: number, timeout
     let ribAt: number | undefined;
     const donePromise = col.next('done', timeoutMs);
     let advAt: number | undefined;
-    void donePromise.then((m) => (advAt = m.t as number), () => undefined);
+    void donePromise.then(
+      (m) => (advAt = m.t as number),
+      () => undefined,
+    );
     const deadline = Date.now() + timeoutMs;
     while (ribAt === undefined) {
       if ((await target.ribCount()) >= count) ribAt = performance.timeOrigin + performance.now();
@@ -310,12 +406,17 @@ async function oneRun(kind: TargetKind, count: number, attrSets: number, timeout
     let rss = 0;
     for (const p of pids) rss += await peakRss(p);
     return {
-      ribSeconds: (ribAt - t0) / 1000, advSeconds: (advAt! - t0) / 1000, peakRssMb: rss / 2 ** 20, sendSeconds: ((sent.t as number) - t0) / 1000,
+      ribSeconds: (ribAt - t0) / 1000,
+      advSeconds: (advAt! - t0) / 1000,
+      peakRssMb: rss / 2 ** 20,
+      sendSeconds: ((sent.t as number) - t0) / 1000,
       ...(busy && { probe: { idle, busy } }),
     };
   } catch (err) {
     const log = target ? (await target.handle.log()).slice(-2000) : '';
-    throw new Error(`${kind} N=${count}: ${(err as Error).message}${log ? `\n--- target log tail ---\n${log}` : ''}`, { cause: err });
+    throw new Error(`${kind} N=${count}: ${(err as Error).message}${log ? `\n--- target log tail ---\n${log}` : ''}`, {
+      cause: err,
+    });
   } finally {
     await Promise.all(peers.map((w) => w.terminate()));
     if (target) await target.handle.stop();
@@ -327,8 +428,14 @@ async function oneRun(kind: TargetKind, count: number, attrSets: number, timeout
   }
 }
 
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
-const pct = (xs: readonly number[], q: number): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] ?? NaN; };
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+};
+const pct = (xs: readonly number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] ?? NaN;
+};
 const latency = (xs: readonly number[]): string =>
   `n=${xs.length} p50 ${pct(xs, 0.5).toFixed(1)} ms, p99 ${pct(xs, 0.99).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms`;
 const probes = new Map<string, Probe[]>();
@@ -344,7 +451,11 @@ async function main(): Promise<void> {
   const attrSets = Number(arg('attr-sets', '500'));
   const timeoutMs = Number(arg('timeout', '240')) * 1000;
   const rows: string[] = [];
-  console.log(`# BGP ingest benchmark: ${runs} runs each, median; /32 prefixes, ${attrSets} attribute sets, ≤4096-byte UPDATEs${PER_UPDATE !== undefined ? `, ≤${PER_UPDATE} prefixes per UPDATE` : ''}, prefixes ${SHUFFLE ? 'in shuffled order' : 'in address order'}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(
+    `# BGP ingest benchmark: ${runs} runs each, median; /32 prefixes, ${attrSets} attribute sets, ≤4096-byte UPDATEs${PER_UPDATE !== undefined ? `, ≤${PER_UPDATE} prefixes per UPDATE` : ''}, prefixes ${SHUFFLE ? 'in shuffled order' : 'in address order'}; load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   for (const n of sizes) {
     for (const kind of targets) {
       const results: RunResult[] = [];
@@ -352,9 +463,13 @@ async function main(): Promise<void> {
         try {
           const res = await oneRun(kind, n, attrSets, timeoutMs);
           results.push(res);
-          console.log(`${kind} N=${n} run ${r + 1}: rib ${res.ribSeconds.toFixed(2)} s, re-advertised ${res.advSeconds.toFixed(2)} s, peak RSS ${res.peakRssMb.toFixed(0)} MB (injector wrote all in ${res.sendSeconds.toFixed(2)} s)`);
+          console.log(
+            `${kind} N=${n} run ${r + 1}: rib ${res.ribSeconds.toFixed(2)} s, re-advertised ${res.advSeconds.toFixed(2)} s, peak RSS ${res.peakRssMb.toFixed(0)} MB (injector wrote all in ${res.sendSeconds.toFixed(2)} s)`,
+          );
           if (res.probe) {
-            console.log(`  control API GET /peers: idle ${latency(res.probe.idle)}; during ingest ${latency(res.probe.busy)}`);
+            console.log(
+              `  control API GET /peers: idle ${latency(res.probe.idle)}; during ingest ${latency(res.probe.busy)}`,
+            );
             probes.set(kind, [...(probes.get(kind) ?? []), res.probe]);
           }
         } catch (err) {
@@ -362,17 +477,37 @@ async function main(): Promise<void> {
         }
       }
       if (results.length) {
-        const spread = (xs: number[], d: number): string => `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)})`;
-        rows.push(`| ${kind} | ${n} | ${spread(results.map((x) => x.ribSeconds), 2)} | ${spread(results.map((x) => x.advSeconds), 2)} | ${spread(results.map((x) => x.peakRssMb), 0)} | ${results.length}/${runs} |`);
+        const spread = (xs: number[], d: number): string =>
+          `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)})`;
+        rows.push(
+          `| ${kind} | ${n} | ${spread(
+            results.map((x) => x.ribSeconds),
+            2,
+          )} | ${spread(
+            results.map((x) => x.advSeconds),
+            2,
+          )} | ${spread(
+            results.map((x) => x.peakRssMb),
+            0,
+          )} | ${results.length}/${runs} |`,
+        );
       } else rows.push(`| ${kind} | ${n} | failed | failed | – | 0/${runs} |`);
     }
   }
-  console.log('\n| target | N | in RIB (s) median (min–max) | re-advertised (s) | peak RSS (MB) | runs ok |\n| --- | --- | --- | --- | --- | --- |');
+  console.log(
+    '\n| target | N | in RIB (s) median (min–max) | re-advertised (s) | peak RSS (MB) | runs ok |\n| --- | --- | --- | --- | --- | --- |',
+  );
   for (const r of rows) console.log(r);
   for (const [kind, ps] of probes) {
-    console.log(`\n${kind} control socket status requests (all runs pooled): idle ${latency(ps.flatMap((p) => p.idle))}; during ingest ${latency(ps.flatMap((p) => p.busy))}`);
+    console.log(
+      `\n${kind} control socket status requests (all runs pooled): idle ${latency(ps.flatMap((p) => p.idle))}; during ingest ${latency(ps.flatMap((p) => p.busy))}`,
+    );
   }
-  console.log(`\nload average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(
+    `\nload average at the end: ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
 }
 
 await main();

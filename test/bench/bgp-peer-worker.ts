@@ -28,9 +28,18 @@ const data = workerData as PeerWorkerData;
 const port = parentPort!;
 const post = (m: Record<string, unknown>): void => port.postMessage(m);
 
-const updates = data.role === 'inject'
-  ? buildUpdates({ count: data.count, base: data.base, localAs: data.asn, nextHop: data.localAddress, attrSets: data.attrSets, shuffle: data.shuffle, ...(data.perUpdate !== undefined && { perUpdate: data.perUpdate }) })
-  : undefined;
+const updates =
+  data.role === 'inject'
+    ? buildUpdates({
+        count: data.count,
+        base: data.base,
+        localAs: data.asn,
+        nextHop: data.localAddress,
+        attrSets: data.attrSets,
+        shuffle: data.shuffle,
+        ...(data.perUpdate !== undefined && { perUpdate: data.perUpdate }),
+      })
+    : undefined;
 const counter = new NlriCounter(data.base, data.count);
 let established = false;
 let done = false;

@@ -24,9 +24,20 @@ export function encodeKeepalive(): Buffer {
 /** OPEN with MP IPv4 unicast, route refresh and 4-octet AS capabilities. */
 export function encodeOpen(asn: number, routerId: string, holdTime: number): Buffer {
   const caps = Buffer.from([
-    1, 4, 0, 1, 0, 1, // MP-BGP: AFI 1, SAFI 1
-    2, 0, // route refresh
-    65, 4, (asn >>> 24) & 0xff, (asn >>> 16) & 0xff, (asn >>> 8) & 0xff, asn & 0xff, // 4-octet AS
+    1,
+    4,
+    0,
+    1,
+    0,
+    1, // MP-BGP: AFI 1, SAFI 1
+    2,
+    0, // route refresh
+    65,
+    4,
+    (asn >>> 24) & 0xff,
+    (asn >>> 16) & 0xff,
+    (asn >>> 8) & 0xff,
+    asn & 0xff, // 4-octet AS
   ]);
   const optLen = 2 + caps.length;
   const len = 29 + optLen;
@@ -36,7 +47,10 @@ export function encodeOpen(asn: number, routerId: string, holdTime: number): Buf
   b.writeUInt16BE(asn > 65535 ? 23456 : asn, 20);
   b.writeUInt16BE(holdTime, 22);
   const [a, bb, c, d] = routerId.split('.').map(Number) as [number, number, number, number];
-  b[24] = a; b[25] = bb; b[26] = c; b[27] = d;
+  b[24] = a;
+  b[25] = bb;
+  b[26] = c;
+  b[27] = d;
   b[28] = optLen;
   b[29] = 2; // optional parameter: capabilities
   b[30] = caps.length;
@@ -55,21 +69,30 @@ export function encodeAttributes(i: number, localAs: number, nextHop: string): B
   const parts: Buffer[] = [];
   parts.push(Buffer.from([0x40, 1, 1, i % 3 === 0 ? 2 : 0])); // ORIGIN (IGP or INCOMPLETE)
   const asPath = Buffer.alloc(3 + 2 + 4 * asns.length);
-  asPath[0] = 0x40; asPath[1] = 2; asPath[2] = 2 + 4 * asns.length;
-  asPath[3] = 2; asPath[4] = asns.length; // AS_SEQUENCE
+  asPath[0] = 0x40;
+  asPath[1] = 2;
+  asPath[2] = 2 + 4 * asns.length;
+  asPath[3] = 2;
+  asPath[4] = asns.length; // AS_SEQUENCE
   asns.forEach((a, k) => asPath.writeUInt32BE(a, 5 + 4 * k));
   parts.push(asPath);
   const nh = Buffer.from([0x40, 3, 4, ...nextHop.split('.').map(Number)]);
   parts.push(nh);
   if (i % 2 === 0) {
     const med = Buffer.alloc(7);
-    med[0] = 0x80; med[1] = 4; med[2] = 4; med.writeUInt32BE(i % 1000, 3);
+    med[0] = 0x80;
+    med[1] = 4;
+    med[2] = 4;
+    med.writeUInt32BE(i % 1000, 3);
     parts.push(med);
   }
   const nComm = 1 + (i % 3);
   const comm = Buffer.alloc(3 + 4 * nComm);
-  comm[0] = 0xc0; comm[1] = 8; comm[2] = 4 * nComm;
-  for (let k = 0; k < nComm; k++) comm.writeUInt32BE((((localAs & 0xffff) << 16) | (100 + ((i + k) % 50))) >>> 0, 3 + 4 * k);
+  comm[0] = 0xc0;
+  comm[1] = 8;
+  comm[2] = 4 * nComm;
+  for (let k = 0; k < nComm; k++)
+    comm.writeUInt32BE((((localAs & 0xffff) << 16) | (100 + ((i + k) % 50))) >>> 0, 3 + 4 * k);
   parts.push(comm);
   return Buffer.concat(parts);
 }
@@ -80,9 +103,11 @@ export function shuffledOrder(n: number, seed = 0x9e3779b9): Uint32Array {
   for (let i = 0; i < n; i++) out[i] = i;
   let x = seed >>> 0 || 1;
   for (let i = n - 1; i > 0; i--) {
-    x ^= x << 13; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
     x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
+    x ^= x << 5;
+    x >>>= 0;
     const j = x % (i + 1);
     const t = out[i]!;
     out[i] = out[j]!;
@@ -156,7 +181,10 @@ export class NlriCounter {
   other = 0;
   notification: { code: number; subcode: number } | undefined;
 
-  constructor(private readonly base: number, private readonly count: number) {
+  constructor(
+    private readonly base: number,
+    private readonly count: number,
+  ) {
     this.#seen = new Uint8Array(Math.ceil(count / 8));
   }
 

@@ -19,7 +19,9 @@ import { CniServer } from '../../agent/cni/index.js';
 import { MapPods, MemoryIpam, RecordingEndpoints } from '../../agent/cni/testing/fakes.js';
 import { silentLogger } from '../../src/log.js';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '30' }, burst: { type: 'string', default: '100' } } });
+const { values } = parseArgs({
+  options: { rounds: { type: 'string', default: '30' }, burst: { type: 'string', default: '100' } },
+});
 const ROUNDS = Number(values.rounds);
 const BURST = Number(values.burst);
 const PLUGIN = new URL('../../cni/margay', import.meta.url).pathname;
@@ -27,7 +29,12 @@ const NODE_PLUGIN = new URL('../../cni/main.js', import.meta.url).pathname;
 const CNI_BIN = '/usr/lib/cni';
 const PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 
-interface Stats { median: number; min: number; max: number; p90: number }
+interface Stats {
+  median: number;
+  min: number;
+  max: number;
+  p90: number;
+}
 function stats(xs: number[]): Stats {
   const s = [...xs].sort((a, b) => a - b);
   const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
@@ -51,8 +58,13 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'mgy-cni-bench-'));
   const steps: Record<string, number[]> = {};
   const server = new CniServer({
-    nodeName: 'bench', ipam: new MemoryIpam('10.244.0.', 250), endpoints: new RecordingEndpoints(), pods: new MapPods(), log: silentLogger(),
-    socketPath: join(dir, 'cni.sock'), stateDir: join(dir, 'state'),
+    nodeName: 'bench',
+    ipam: new MemoryIpam('10.244.0.', 250),
+    endpoints: new RecordingEndpoints(),
+    pods: new MapPods(),
+    log: silentLogger(),
+    socketPath: join(dir, 'cni.sock'),
+    stateDir: join(dir, 'state'),
     onSteps: (s) => {
       for (const [k, v] of Object.entries(s)) (steps[k] ??= []).push(v);
     },
@@ -60,14 +72,31 @@ async function main(): Promise<void> {
   await server.start();
   const netns: string[] = [];
   try {
-    const margayConf = JSON.stringify({ cniVersion: '1.0.0', name: 'k8s-pod-network', type: 'margay', ipam: { type: 'margay-ipam' }, agentSocket: server.socketPath });
-    const ptpConf = JSON.stringify({ cniVersion: '1.0.0', name: 'ptpnet', type: 'ptp', ipam: { type: 'host-local', subnet: '10.88.0.0/16', dataDir: join(dir, 'host-local') } });
+    const margayConf = JSON.stringify({
+      cniVersion: '1.0.0',
+      name: 'k8s-pod-network',
+      type: 'margay',
+      ipam: { type: 'margay-ipam' },
+      agentSocket: server.socketPath,
+    });
+    const ptpConf = JSON.stringify({
+      cniVersion: '1.0.0',
+      name: 'ptpnet',
+      type: 'ptp',
+      ipam: { type: 'host-local', subnet: '10.88.0.0/16', dataDir: join(dir, 'host-local') },
+    });
     for (let i = 0; i < 2 * ROUNDS; i++) {
       const n = `mgybench${i}`;
       await execa('ip', ['netns', 'add', n]);
       netns.push(n);
     }
-    const env = (cmd: string, i: number) => ({ CNI_COMMAND: cmd, CNI_CONTAINERID: `bench${i}`, CNI_NETNS: `/run/netns/${netns[i]}`, CNI_IFNAME: 'eth0', CNI_PATH: CNI_BIN });
+    const env = (cmd: string, i: number) => ({
+      CNI_COMMAND: cmd,
+      CNI_CONTAINERID: `bench${i}`,
+      CNI_NETNS: `/run/netns/${netns[i]}`,
+      CNI_IFNAME: 'eth0',
+      CNI_PATH: CNI_BIN,
+    });
     const load0 = await loadavg();
     const add = { margay: [] as number[], ptp: [] as number[] };
     const del = { margay: [] as number[], ptp: [] as number[] };
@@ -85,7 +114,9 @@ async function main(): Promise<void> {
     const statusConf = margayConf.replace('"1.0.0"', '"1.1.0"');
     for (let r = 0; r < Math.min(ROUNDS, 15); r++) {
       version.forwarder.push(await timed(PLUGIN, [], { CNI_COMMAND: 'VERSION' }, '{"cniVersion":"1.0.0"}'));
-      version.node.push(await timed(process.execPath, [NODE_PLUGIN], { CNI_COMMAND: 'VERSION' }, '{"cniVersion":"1.0.0"}'));
+      version.node.push(
+        await timed(process.execPath, [NODE_PLUGIN], { CNI_COMMAND: 'VERSION' }, '{"cniVersion":"1.0.0"}'),
+      );
       version.status.push(await timed(PLUGIN, [], { CNI_COMMAND: 'STATUS' }, statusConf));
     }
     const burst = { margay: 0, ptp: 0, margayDel: 0, ptpDel: 0, load: '' };
@@ -97,7 +128,13 @@ async function main(): Promise<void> {
         netns.push(n);
         bns.push(n);
       }
-      const benv = (cmd: string, i: number) => ({ CNI_COMMAND: cmd, CNI_CONTAINERID: `burst${i}`, CNI_NETNS: `/run/netns/${bns[i]}`, CNI_IFNAME: 'eth0', CNI_PATH: CNI_BIN });
+      const benv = (cmd: string, i: number) => ({
+        CNI_COMMAND: cmd,
+        CNI_CONTAINERID: `burst${i}`,
+        CNI_NETNS: `/run/netns/${bns[i]}`,
+        CNI_IFNAME: 'eth0',
+        CNI_PATH: CNI_BIN,
+      });
       const all = async (bin: string, cmd: string, from: number, conf: string): Promise<number> => {
         const t = performance.now();
         await Promise.all(Array.from({ length: BURST }, (_, i) => timed(bin, [], benv(cmd, from + i), conf)));
@@ -124,15 +161,17 @@ async function main(): Promise<void> {
       `| VERSION, compiled forwarder (process start) | ${fmt(stats(version.forwarder))} | |`,
       `| VERSION, Node fallback (process start) | ${fmt(stats(version.node))} | |`,
       `| STATUS, forwarder → agent round trip | ${fmt(stats(version.status))} | |`,
-      ...(BURST > 0 ? [
-        '',
-        `${BURST} ADDs started at once, then ${BURST} DELs (load average before: ${burst.load}):`,
-        '',
-        '| burst | margay ms | ptp + host-local ms | margay / ptp |',
-        '| --- | --- | --- | --- |',
-        `| ${BURST} × ADD | ${burst.margay.toFixed(0)} | ${burst.ptp.toFixed(0)} | ${(burst.margay / burst.ptp).toFixed(2)}× |`,
-        `| ${BURST} × DEL | ${burst.margayDel.toFixed(0)} | ${burst.ptpDel.toFixed(0)} | ${(burst.margayDel / burst.ptpDel).toFixed(2)}× |`,
-      ] : []),
+      ...(BURST > 0
+        ? [
+            '',
+            `${BURST} ADDs started at once, then ${BURST} DELs (load average before: ${burst.load}):`,
+            '',
+            '| burst | margay ms | ptp + host-local ms | margay / ptp |',
+            '| --- | --- | --- | --- |',
+            `| ${BURST} × ADD | ${burst.margay.toFixed(0)} | ${burst.ptp.toFixed(0)} | ${(burst.margay / burst.ptp).toFixed(2)}× |`,
+            `| ${BURST} × DEL | ${burst.margayDel.toFixed(0)} | ${burst.ptpDel.toFixed(0)} | ${(burst.margayDel / burst.ptpDel).toFixed(2)}× |`,
+          ]
+        : []),
       '',
       '| margay ADD step (agent side) | median ms | min–max ms | p90 ms |',
       '| --- | --- | --- | --- |',

@@ -76,7 +76,15 @@ function main(): void {
     msgs = [];
     for (let from = 0, g = 0; from < N; from += PER_GROUP, g++) {
       const to = Math.min(N, from + PER_GROUP);
-      for (const m of packUpdates({ attributes: attrSets[g % attrSets.length]!, prefixes: batch, from, to, addPath: false, maxMessageLength: 4096 })) msgs.push(m);
+      for (const m of packUpdates({
+        attributes: attrSets[g % attrSets.length]!,
+        prefixes: batch,
+        from,
+        to,
+        addPath: false,
+        maxMessageLength: 4096,
+      }))
+        msgs.push(m);
     }
     packT.push(performance.now() - t);
 
@@ -84,7 +92,8 @@ function main(): void {
     t = performance.now();
     const framer = new Framer();
     const framed: Buffer[] = [];
-    for (let off = 0; off < stream.length; off += 65536) for (const m of framer.push(stream.subarray(off, off + 65536))) framed.push(m);
+    for (let off = 0; off < stream.length; off += 65536)
+      for (const m of framer.push(stream.subarray(off, off + 65536))) framed.push(m);
     frameT.push(performance.now() - t);
 
     t = performance.now();
@@ -105,7 +114,8 @@ function main(): void {
     checksum = sum;
   }
   const bytes = msgs.reduce((s, m) => s + m.length, 0);
-  const row = (name: string, xs: number[]): string => `${name.padEnd(34)} median ${median(xs).toFixed(1).padStart(7)} ms   (runs: ${xs.map((x) => x.toFixed(0)).join(', ')})`;
+  const row = (name: string, xs: number[]): string =>
+    `${name.padEnd(34)} median ${median(xs).toFixed(1).padStart(7)} ms   (runs: ${xs.map((x) => x.toFixed(0)).join(', ')})`;
   console.log(`prefixes ${N}, UPDATE messages ${msgs.length}, bytes ${bytes}, runs ${RUNS}, checksum ${checksum}`);
   console.log(row('packUpdates (encode)', packT));
   console.log(row('Framer.push (64 KiB chunks)', frameT));

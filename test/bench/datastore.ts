@@ -42,7 +42,12 @@ async function openStore(backend: Backend, dir: string): Promise<Datastore> {
 const pod = (i: number, extra: Record<string, string> = {}): Resource => ({
   apiVersion: 'v1',
   kind: 'Pod',
-  metadata: { name: `pod-${i}`, namespace: `ns-${i % 50}`, labels: { app: `app-${i % 10}`, tier: 'bench' }, annotations: extra },
+  metadata: {
+    name: `pod-${i}`,
+    namespace: `ns-${i % 50}`,
+    labels: { app: `app-${i % 10}`, tier: 'bench' },
+    annotations: extra,
+  },
   spec: { nodeName: `node-${i % 20}`, containers: [{ name: 'main' }] },
 });
 
@@ -114,7 +119,8 @@ async function roleWatch(backend: Backend, dir: string, expected: number): Promi
 async function roleLegacyGet(dir: string): Promise<void> {
   const store = await openStore('old', dir);
   const { items } = await store.list('Pod');
-  for (const p of items) process.stdout.write(`${p.metadata.namespace} ${p.metadata.name} ${p.metadata.resourceVersion}\n`);
+  for (const p of items)
+    process.stdout.write(`${p.metadata.namespace} ${p.metadata.name} ${p.metadata.resourceVersion}\n`);
   await store.close();
 }
 
@@ -159,7 +165,9 @@ async function bench(backend: Backend, n: number, runs: number, secs: number): P
     const openList: number[] = [];
     const openListCpu: number[] = [];
     for (let r = 0; r < runs; r++) {
-      const o = lastJson<{ ms: number; cpuMs: number }>(await child(['--role', 'open-list', '--backend', backend, '--dir', dir]));
+      const o = lastJson<{ ms: number; cpuMs: number }>(
+        await child(['--role', 'open-list', '--backend', backend, '--dir', dir]),
+      );
       openList.push(o.ms);
       openListCpu.push(o.cpuMs);
     }
@@ -175,22 +183,44 @@ async function bench(backend: Backend, n: number, runs: number, secs: number): P
     }
 
     const cas = await Promise.all(
-      [0, 1, 2, 3].map((w) => child(['--role', 'cas', '--backend', backend, '--dir', dir, '--worker', String(w), '--secs', String(secs), '--objects', String(n)])),
+      [0, 1, 2, 3].map((w) =>
+        child([
+          '--role',
+          'cas',
+          '--backend',
+          backend,
+          '--dir',
+          dir,
+          '--worker',
+          String(w),
+          '--secs',
+          String(secs),
+          '--objects',
+          String(n),
+        ]),
+      ),
     );
     const casRes = cas.map((o) => lastJson<{ writes: number; conflicts: number; cpuMs: number }>(o));
     const casPerSec = casRes.reduce((a, c) => a + c.writes, 0) / secs;
 
     const changes = backend === 'new' ? 200 : 20;
-    const watcher = spawn(process.execPath, [SELF, '--role', 'watch', '--backend', backend, '--dir', dir, '--expected', String(changes)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const watcher = spawn(
+      process.execPath,
+      [SELF, '--role', 'watch', '--backend', backend, '--dir', dir, '--expected', String(changes)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let wout = '';
     watcher.stdout.on('data', (b: Buffer) => (wout += b.toString()));
     const wdone = new Promise<void>((res) => watcher.on('exit', () => res()));
     while (!wout.includes('ready')) await new Promise((r) => setTimeout(r, 10));
     for (let i = 0; i < changes; i++) {
       const p = pod(1_000_000 + i);
-      await store.create({ ...p, metadata: { ...p.metadata, namespace: 'ns-watch', annotations: { sent: String(Date.now()) } } });
+      await store.create({
+        ...p,
+        metadata: { ...p.metadata, namespace: 'ns-watch', annotations: { sent: String(Date.now()) } },
+      });
       await new Promise((r) => setTimeout(r, 20 + Math.random() * 10));
     }
     await wdone;
@@ -198,7 +228,10 @@ async function bench(backend: Backend, n: number, runs: number, secs: number): P
     await store.close();
 
     const peakRss = (cmd: string[]): number => {
-      const res = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, ...cmd], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+      const res = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, ...cmd], {
+        encoding: 'utf8',
+        maxBuffer: 256 * 1024 * 1024,
+      });
       if (res.status !== 0) throw new Error(`get failed: ${res.stderr}`);
       return Number(res.stderr.trim().split('\n').pop()) / 1024;
     };
@@ -221,7 +254,13 @@ async function bench(backend: Backend, n: number, runs: number, secs: number): P
       writeMs: stats(writeMs),
       casPerSec: Math.round(casPerSec),
       casConflicts: casRes.reduce((a, c) => a + c.conflicts, 0),
-      casCpuMsPerWrite: r1(casRes.reduce((a, c) => a + c.cpuMs, 0) / Math.max(1, casRes.reduce((a, c) => a + c.writes, 0))),
+      casCpuMsPerWrite: r1(
+        casRes.reduce((a, c) => a + c.cpuMs, 0) /
+          Math.max(
+            1,
+            casRes.reduce((a, c) => a + c.writes, 0),
+          ),
+      ),
       watchMs: stats(watchLat),
       getRssMb: stats(rss),
       ...(rssLight.length ? { getLightRssMb: stats(rssLight) } : {}),
@@ -237,7 +276,8 @@ async function main(): Promise<void> {
   const backend = arg('backend', 'new') as Backend;
   const dir = arg('dir', '');
   if (role === 'open-list') return roleOpenList(backend, dir);
-  if (role === 'cas') return roleCas(backend, dir, Number(arg('worker', '0')), Number(arg('secs', '3')), Number(arg('objects', '10000')));
+  if (role === 'cas')
+    return roleCas(backend, dir, Number(arg('worker', '0')), Number(arg('secs', '3')), Number(arg('objects', '10000')));
   if (role === 'watch') return roleWatch(backend, dir, Number(arg('expected', '100')));
   if (role === 'legacy-get') return roleLegacyGet(dir);
   const n = Number(arg('objects', '10000'));
@@ -251,7 +291,9 @@ async function main(): Promise<void> {
   }
   type S = ReturnType<typeof stats>;
   const fmt = (s: S) => `${r1(s.median)} (${r1(s.min)}–${r1(s.max)})`;
-  process.stdout.write('\n| backend | open+list ms (CPU ms) | write ms median (min–max, p90) | CAS writes/s (4 procs; CPU ms/write) | watch ms median (p99, max) | get peak RSS MB (light reader) | load |\n|---|---|---|---|---|---|---|\n');
+  process.stdout.write(
+    '\n| backend | open+list ms (CPU ms) | write ms median (min–max, p90) | CAS writes/s (4 procs; CPU ms/write) | watch ms median (p99, max) | get peak RSS MB (light reader) | load |\n|---|---|---|---|---|---|---|\n',
+  );
   for (const r of rows) {
     const w = r['writeMs'] as S;
     const wl = r['watchMs'] as S;

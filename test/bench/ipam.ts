@@ -30,12 +30,18 @@ const { values } = parseArgs({
     'host-local': { type: 'string', default: '200' },
   },
 });
-const COUNT = Number(values.count), RUNS = Number(values.runs), NODES = Number(values.nodes);
+const COUNT = Number(values.count),
+  RUNS = Number(values.runs),
+  NODES = Number(values.nodes);
 const CONCURRENCY = values.concurrency.split(',').map(Number);
 const HOST_LOCAL = '/usr/lib/cni/host-local';
 
 /** Wall-clock rates, and assigns per second of this process's CPU time (less sensitive to a busy machine). */
-interface Rates { assign: number; release: number; assignCpu?: number }
+interface Rates {
+  assign: number;
+  release: number;
+  assignCpu?: number;
+}
 
 async function withStore<T>(kind: string, fn: (s: Datastore) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'mgy-ipam-bench-'));
@@ -50,14 +56,26 @@ async function withStore<T>(kind: string, fn: (s: Datastore) => Promise<T>): Pro
 
 async function runMargay(kind: string, inFlight: number): Promise<Rates> {
   return withStore(kind, async (store) => {
-    await store.create({ apiVersion: 'margay.dev/v1', kind: 'IPPool', metadata: { name: 'bench' }, spec: { cidr: '10.96.0.0/16', blockSize: 26 } });
+    await store.create({
+      apiVersion: 'margay.dev/v1',
+      kind: 'IPPool',
+      metadata: { name: 'bench' },
+      spec: { cidr: '10.96.0.0/16', blockSize: 26 },
+    });
     const ipams = Array.from({ length: NODES }, () => new Ipam({ store, log: silentLogger() }));
     const t0 = performance.now();
     const c0 = process.cpuUsage();
     let next = 0;
     const lane = async () => {
       for (let i = next++; i < COUNT; i = next++) {
-        await ipams[i % NODES]!.assign({ network: 'bench', containerId: `c${i}`, node: `node-${i % NODES}`, pod: { namespace: 'bench', name: `p${i}` }, podAnnotations: {}, namespaceAnnotations: {} });
+        await ipams[i % NODES]!.assign({
+          network: 'bench',
+          containerId: `c${i}`,
+          node: `node-${i % NODES}`,
+          pod: { namespace: 'bench', name: `p${i}` },
+          podAnnotations: {},
+          namespaceAnnotations: {},
+        });
       }
     };
     await Promise.all(Array.from({ length: inFlight }, lane));
@@ -70,17 +88,37 @@ async function runMargay(kind: string, inFlight: number): Promise<Rates> {
     await Promise.all(Array.from({ length: inFlight }, releaseLane));
     const t2 = performance.now();
     const report = await ipams[0]!.check();
-    if (report.summary.allocations !== 0 || report.problems.length !== 0) throw new Error(`bench left state behind: ${JSON.stringify(report.summary)}`);
-    return { assign: (COUNT * 1000) / (t1 - t0), release: (COUNT * 1000) / (t2 - t1), assignCpu: (COUNT * 1e6) / (c1.user + c1.system) };
+    if (report.summary.allocations !== 0 || report.problems.length !== 0)
+      throw new Error(`bench left state behind: ${JSON.stringify(report.summary)}`);
+    return {
+      assign: (COUNT * 1000) / (t1 - t0),
+      release: (COUNT * 1000) / (t2 - t1),
+      assignCpu: (COUNT * 1e6) / (c1.user + c1.system),
+    };
   });
 }
 
 function hostLocal(cmd: 'ADD' | 'DEL', dataDir: string, id: string): Promise<void> {
-  const conf = JSON.stringify({ cniVersion: '1.0.0', name: 'bench', ipam: { type: 'host-local', ranges: [[{ subnet: '10.97.0.0/16' }]], dataDir } });
+  const conf = JSON.stringify({
+    cniVersion: '1.0.0',
+    name: 'bench',
+    ipam: { type: 'host-local', ranges: [[{ subnet: '10.97.0.0/16' }]], dataDir },
+  });
   return new Promise((resolve, reject) => {
-    const p = execFile(HOST_LOCAL, [], {
-      env: { CNI_COMMAND: cmd, CNI_CONTAINERID: id, CNI_NETNS: '/proc/self/ns/net', CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni' },
-    }, (err, _out, stderr) => (err ? reject(new Error(`host-local ${cmd}: ${err.message} ${stderr}`)) : resolve()));
+    const p = execFile(
+      HOST_LOCAL,
+      [],
+      {
+        env: {
+          CNI_COMMAND: cmd,
+          CNI_CONTAINERID: id,
+          CNI_NETNS: '/proc/self/ns/net',
+          CNI_IFNAME: 'eth0',
+          CNI_PATH: '/usr/lib/cni',
+        },
+      },
+      (err, _out, stderr) => (err ? reject(new Error(`host-local ${cmd}: ${err.message} ${stderr}`)) : resolve()),
+    );
     p.stdin!.end(conf);
   });
 }
@@ -105,8 +143,13 @@ function summary(xs: number[]): string {
   return `${med.toFixed(0)}/s (min ${s[0]!.toFixed(0)}, max ${s[s.length - 1]!.toFixed(0)})`;
 }
 
-const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
-console.log(`IPAM bench: ${COUNT} assigns then ${COUNT} releases, ${NODES} node(s), ${RUNS} runs; load before: ${load()}`);
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+console.log(
+  `IPAM bench: ${COUNT} assigns then ${COUNT} releases, ${NODES} node(s), ${RUNS} runs; load before: ${load()}`,
+);
 const rows: [string, Rates[]][] = [];
 for (const kind of values.stores.split(',').filter(Boolean)) {
   for (const c of CONCURRENCY) {
@@ -129,7 +172,11 @@ if (hlAvailable) {
   rows.push([`host-local plugin (${hl} exec ADD/DEL)`, rs]);
 }
 for (const [name, rs] of rows) {
-  const cpu = rs.every((r) => r.assignCpu !== undefined) ? `  assign per CPU-second ${summary(rs.map((r) => r.assignCpu!))}` : '';
-  console.log(`${name.padEnd(46)} assign ${summary(rs.map((r) => r.assign)).padEnd(34)} release ${summary(rs.map((r) => r.release)).padEnd(34)}${cpu}`);
+  const cpu = rs.every((r) => r.assignCpu !== undefined)
+    ? `  assign per CPU-second ${summary(rs.map((r) => r.assignCpu!))}`
+    : '';
+  console.log(
+    `${name.padEnd(46)} assign ${summary(rs.map((r) => r.assign)).padEnd(34)} release ${summary(rs.map((r) => r.release)).padEnd(34)}${cpu}`,
+  );
 }
 console.log(`load after: ${load()}`);

@@ -24,7 +24,10 @@ const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 const TIME = '/usr/bin/time';
 const HAVE_TIME = existsSync(TIME);
 
-interface Sample { readonly wallMs: number; readonly cpuMs: number | undefined }
+interface Sample {
+  readonly wallMs: number;
+  readonly cpuMs: number | undefined;
+}
 interface Case {
   readonly name: string;
   readonly variant: 'node' | 'dist (tsc)' | 'bin (bundle + cache)';
@@ -47,7 +50,9 @@ async function timed(argv: readonly string[], env: NodeJS.ProcessEnv = process.e
     c.stderr.on('data', (d: Buffer) => (err += d.toString()));
     c.on('error', reject);
     // 0 ok, 2 usage (help without a command); 1 would mean the command failed: not a start-up figure.
-    c.on('close', (n) => (n === 0 || n === 2 ? resolve(n) : reject(new Error(`${argv.join(' ')} exited ${n}: ${err}`))));
+    c.on('close', (n) =>
+      n === 0 || n === 2 ? resolve(n) : reject(new Error(`${argv.join(' ')} exited ${n}: ${err}`)),
+    );
   });
   const wallMs = performance.now() - t0;
   let cpuMs: number | undefined;
@@ -64,9 +69,14 @@ async function daemonToSocket(script: string, n: number): Promise<Sample> {
   const dir = join(WORK, `bgpd-${n}`);
   const socket = join(dir, 'bgpd.sock');
   const conf = join(WORK, `bgpd-${n}.yaml`);
-  await writeFile(conf, `routerId: 192.0.2.1\nasn: 65001\nlisten: { addresses: [], port: 0 }\nfib: { enabled: false }\ncontrol: { socket: ${socket} }\n`);
+  await writeFile(
+    conf,
+    `routerId: 192.0.2.1\nasn: 65001\nlisten: { addresses: [], port: 0 }\nfib: { enabled: false }\ncontrol: { socket: ${socket} }\n`,
+  );
   const t0 = performance.now();
-  const c = spawn(process.execPath, [script, '--config', conf, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const c = spawn(process.execPath, [script, '--config', conf, '--log-level', 'warn'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   c.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((r) => c.on('close', (code) => r(code)));
@@ -132,8 +142,12 @@ const quantile = (xs: readonly number[], q: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.round(q * (s.length - 1))))]!;
 };
-const fmt = (xs: readonly number[]): string => `${quantile(xs, 0.5).toFixed(0)} (${quantile(xs, 0.1).toFixed(0)}–${quantile(xs, 0.9).toFixed(0)})`;
-const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
+const fmt = (xs: readonly number[]): string =>
+  `${quantile(xs, 0.5).toFixed(0)} (${quantile(xs, 0.1).toFixed(0)}–${quantile(xs, 0.9).toFixed(0)})`;
+const load = (): string =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 
 async function main(): Promise<void> {
   const runs = Number(arg('runs', '30'));
@@ -143,10 +157,15 @@ async function main(): Promise<void> {
   try {
     const datastore = `file:${join(WORK, 'ds')}`;
     const manifest = join(WORK, 'pool.yaml');
-    await writeFile(manifest, 'apiVersion: margay.dev/v1\nkind: IPPool\nmetadata: { name: bench }\nspec: { cidr: 10.250.0.0/16 }\n');
+    await writeFile(
+      manifest,
+      'apiVersion: margay.dev/v1\nkind: IPPool\nmetadata: { name: bench }\nspec: { cidr: 10.250.0.0/16 }\n',
+    );
     const all = cases(onlyArg === '' ? undefined : onlyArg, datastore, manifest);
     const samples = new Map<Case, Sample[]>(all.map((c) => [c, []]));
-    console.log(`# start-up benchmark: ${runs} rounds (+${warmup} warm-up), Node ${process.version}, CPU time ${HAVE_TIME ? 'from /usr/bin/time' : 'not measured (no /usr/bin/time)'}; load average at start ${load()}`);
+    console.log(
+      `# start-up benchmark: ${runs} rounds (+${warmup} warm-up), Node ${process.version}, CPU time ${HAVE_TIME ? 'from /usr/bin/time' : 'not measured (no /usr/bin/time)'}; load average at start ${load()}`,
+    );
     for (let r = 0; r < warmup + runs; r++) {
       for (const c of all) {
         const s = await c.run();
@@ -154,15 +173,30 @@ async function main(): Promise<void> {
       }
     }
     const base = samples.get(all[0]!)!;
-    const baseWall = quantile(base.map((s) => s.wallMs), 0.5);
-    const baseCpu = HAVE_TIME ? quantile(base.map((s) => s.cpuMs!), 0.5) : undefined;
-    console.log('\n| command | via | wall ms median (p10–p90) | × node -e 0 | CPU ms median (p10–p90) | × node -e 0 |\n| --- | --- | --- | --- | --- | --- |');
+    const baseWall = quantile(
+      base.map((s) => s.wallMs),
+      0.5,
+    );
+    const baseCpu = HAVE_TIME
+      ? quantile(
+          base.map((s) => s.cpuMs!),
+          0.5,
+        )
+      : undefined;
+    console.log(
+      '\n| command | via | wall ms median (p10–p90) | × node -e 0 | CPU ms median (p10–p90) | × node -e 0 |\n| --- | --- | --- | --- | --- | --- |',
+    );
     for (const c of all) {
       const xs = samples.get(c)!;
       const wall = xs.map((s) => s.wallMs);
       const cpu = xs.map((s) => s.cpuMs).filter((x): x is number => x !== undefined);
-      const cpuCols = cpu.length > 0 && baseCpu !== undefined ? `${fmt(cpu)} | ${(quantile(cpu, 0.5) / baseCpu).toFixed(2)}` : '– | –';
-      console.log(`| ${c.name} | ${c.variant} | ${fmt(wall)} | ${(quantile(wall, 0.5) / baseWall).toFixed(2)} | ${cpuCols} |`);
+      const cpuCols =
+        cpu.length > 0 && baseCpu !== undefined
+          ? `${fmt(cpu)} | ${(quantile(cpu, 0.5) / baseCpu).toFixed(2)}`
+          : '– | –';
+      console.log(
+        `| ${c.name} | ${c.variant} | ${fmt(wall)} | ${(quantile(wall, 0.5) / baseWall).toFixed(2)} | ${cpuCols} |`,
+      );
     }
     console.log(`\nload average at the end: ${load()}`);
   } finally {

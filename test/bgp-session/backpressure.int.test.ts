@@ -32,7 +32,12 @@ function table(): Buffer[] {
     { origin: 0, asPath: [{ type: 2, asns: [65010] }], nextHop: '127.0.0.2' },
     { fourOctetAs: true, extendedMessages: false },
   );
-  return packUpdates({ attributes, prefixes: { afi: 1, count: N, lengths: new Uint8Array(N).fill(32), addresses }, addPath: false, maxMessageLength: 4096 });
+  return packUpdates({
+    attributes,
+    prefixes: { afi: 1, count: N, lengths: new Uint8Array(N).fill(32), addresses },
+    addPath: false,
+    maxMessageLength: 4096,
+  });
 }
 
 describe('receive back-pressure', () => {
@@ -42,8 +47,14 @@ describe('receive back-pressure', () => {
     const { port, server, accepted } = await RawBgpPeer.listen('127.0.0.1');
     const session = new Session(
       makeSessionConfig({
-        peerAddress: '127.0.0.1', peerPort: port, localAs: 65001, peerAs: 65010, routerId: '10.0.0.1',
-        holdTimeSeconds: 3, maxBacklogBytes: HIGH, resumeBacklogBytes: LOW,
+        peerAddress: '127.0.0.1',
+        peerPort: port,
+        localAs: 65001,
+        peerAs: 65010,
+        routerId: '10.0.0.1',
+        holdTimeSeconds: 3,
+        maxBacklogBytes: HIGH,
+        resumeBacklogBytes: LOW,
       }),
       { log: silentLogger(), transport: new TcpTransport() },
     );
@@ -63,7 +74,7 @@ describe('receive back-pressure', () => {
         consumed += msgs[delivered]!.length;
         delivered++;
         forEachNlri(u.nlri, (_id, _len, buf, off) => {
-          if (buf.readUInt32BE(off) !== ((0x64400000 + prefixes) >>> 0)) inOrder = false;
+          if (buf.readUInt32BE(off) !== (0x64400000 + prefixes) >>> 0) inOrder = false;
           prefixes++;
         });
         maxAhead = Math.max(maxAhead, (session.status.bytesIn ?? 0) - consumed);
@@ -78,16 +89,23 @@ describe('receive back-pressure', () => {
       for (const m of msgs) raw.send(m);
       raw.sendKeepalive(); // the peer's keepalive, behind its whole table
       try {
-        await waitFor('whole table delivered', async () => prefixes === N || session.state !== 'Established', 120_000, 50);
+        await waitFor(
+          'whole table delivered',
+          async () => prefixes === N || session.state !== 'Established',
+          120_000,
+          50,
+        );
       } finally {
         clearInterval(sample);
       }
       const seconds = (performance.now() - t0) / 1000;
       const st = session.status;
       const keepalivesDuring = raw.received.filter((m) => m.type === 4).length - keepalivesBefore;
-      console.log(`back-pressure: ${N} prefixes (${(total / 2 ** 20).toFixed(1)} MiB, ${msgs.length} UPDATEs) in ${seconds.toFixed(1)} s; ` +
-        `read ahead of the consumer ≤ ${(maxAhead / 1024).toFixed(0)} KiB (high-water ${HIGH / 1024} KiB); paused ${st.receivePauses}×; ` +
-        `peer's unsent queue up to ${(peerQueuedMax / 2 ** 20).toFixed(1)} MiB; our keepalives during the flood ${keepalivesDuring}`);
+      console.log(
+        `back-pressure: ${N} prefixes (${(total / 2 ** 20).toFixed(1)} MiB, ${msgs.length} UPDATEs) in ${seconds.toFixed(1)} s; ` +
+          `read ahead of the consumer ≤ ${(maxAhead / 1024).toFixed(0)} KiB (high-water ${HIGH / 1024} KiB); paused ${st.receivePauses}×; ` +
+          `peer's unsent queue up to ${(peerQueuedMax / 2 ** 20).toFixed(1)} MiB; our keepalives during the flood ${keepalivesDuring}`,
+      );
 
       expect(session.state).toBe('Established');
       expect(st.flaps).toBe(0);

@@ -95,54 +95,195 @@ const CASES: Case[] = [
   // OPEN message errors (RFC 4271 §6.2, RFC 5492, RFC 6286, RFC 7607, RFC 9072)
   // RFC 4271 §6.2: the data is the 2-octet version we support, 0x0004. BIRD 2.0.12's data here varies from
   // run to run ('0400', 'b089': bytes it did not initialise), so only its code/subcode are compared ('*').
-  { name: 'version 3', phase: 'open', bytes: open(capsParam(MP4 + AS4), { version: 3 }), want: '2/1 0004', bird: '2/1 *' },
-  { name: 'wrong peer AS 65099', phase: 'open', bytes: open(capsParam(MP4 + '4104 0000fe4b'), { myAs: 65099 }), want: '2/2 fe4b', bird: '2/2 *' }, // data unspecified by the RFC: ours My AS; BIRD's varies ('0000fe4b', garbage)
+  {
+    name: 'version 3',
+    phase: 'open',
+    bytes: open(capsParam(MP4 + AS4), { version: 3 }),
+    want: '2/1 0004',
+    bird: '2/1 *',
+  },
+  {
+    name: 'wrong peer AS 65099',
+    phase: 'open',
+    bytes: open(capsParam(MP4 + '4104 0000fe4b'), { myAs: 65099 }),
+    want: '2/2 fe4b',
+    bird: '2/2 *',
+  }, // data unspecified by the RFC: ours My AS; BIRD's varies ('0000fe4b', garbage)
   { name: 'AS 0 (RFC 7607)', phase: 'open', bytes: open(capsParam(MP4), { myAs: 0 }), want: '2/2 0000' },
-  { name: 'BGP identifier 0', phase: 'open', bytes: open(capsParam(MP4 + AS4), { id: '00000000' }), want: '2/3 00000000', bird: '2/3 ' }, // data unspecified: BIRD sends none
+  {
+    name: 'BGP identifier 0',
+    phase: 'open',
+    bytes: open(capsParam(MP4 + AS4), { id: '00000000' }),
+    want: '2/3 00000000',
+    bird: '2/3 ',
+  }, // data unspecified: BIRD sends none
   { name: 'hold time 1', phase: 'open', bytes: open(capsParam(MP4 + AS4), { hold: 1 }), want: '2/6 0001' },
   { name: 'hold time 2', phase: 'open', bytes: open(capsParam(MP4 + AS4), { hold: 2 }), want: '2/6 0002' },
-  { name: 'hold time 0 (no keepalives): accepted', phase: 'open', bytes: open(capsParam(MP4 + AS4), { hold: 0 }), want: 'up' },
-  { name: 'unsupported optional parameter 1', phase: 'open', bytes: open('04 01 02 0000'), want: '2/4 ', bird: '2/4 01020000' }, // data unspecified: BIRD the parameter
+  {
+    name: 'hold time 0 (no keepalives): accepted',
+    phase: 'open',
+    bytes: open(capsParam(MP4 + AS4), { hold: 0 }),
+    want: 'up',
+  },
+  {
+    name: 'unsupported optional parameter 1',
+    phase: 'open',
+    bytes: open('04 01 02 0000'),
+    want: '2/4 ',
+    bird: '2/4 01020000',
+  }, // data unspecified: BIRD the parameter
   { name: '4-octet AS capability of 3 bytes', phase: 'open', bytes: open('07 0205 4103 00fde9'), want: '2/0 ' },
-  { name: 'optional parameters length overruns the message', phase: 'open', bytes: open('10 0206 ' + MP4), want: '2/0 ' },
-  { name: 'optional parameters length short of the message', phase: 'open', bytes: open('04 0206 ' + MP4), want: '2/0 ' },
-  { name: 'capability length overruns its parameter', phase: 'open', bytes: open('08 0206 0108 00010001'), want: '2/0 ' },
+  {
+    name: 'optional parameters length overruns the message',
+    phase: 'open',
+    bytes: open('10 0206 ' + MP4),
+    want: '2/0 ',
+  },
+  {
+    name: 'optional parameters length short of the message',
+    phase: 'open',
+    bytes: open('04 0206 ' + MP4),
+    want: '2/0 ',
+  },
+  {
+    name: 'capability length overruns its parameter',
+    phase: 'open',
+    bytes: open('08 0206 0108 00010001'),
+    want: '2/0 ',
+  },
   { name: 'parameter length overruns the parameters', phase: 'open', bytes: open('08 020a ' + MP4), want: '2/0 ' },
   { name: 'RFC 9072 extended parameters, well-formed', phase: 'open', bytes: open(extParams(MP4 + AS4)), want: 'up' },
-  { name: 'RFC 9072 extended length overruns', phase: 'open', bytes: open(extParams(MP4 + AS4, { total: 40 })), want: '2/0 ' },
-  { name: 'RFC 9072 parameter length overruns', phase: 'open', bytes: open(extParams(MP4 + AS4, { param: 20 })), want: '2/0 ' },
-  { name: 'eBGP peer with the target identifier (RFC 6286): accepted', phase: 'open', bytes: open(capsParam(MP4 + AS4), { id: '0a4e0002' }), want: 'up' },
-  { name: 'iBGP peer with the target identifier', phase: 'open', ibgp: true, bytes: open(capsParam(MP4 + '4104 0000fdea'), { myAs: 65002, id: '0a4e0002' }), want: '2/3 0a4e0002', bird: '2/3 ' },
-  { name: 'AS_TRANS without the 4-octet AS capability', phase: 'open', bytes: open(capsParam(MP4), { myAs: 23456 }), want: '2/2 5ba0' },
-  { name: 'duplicate capabilities: accepted', phase: 'open', bytes: open(capsParam(MP4 + MP4 + AS4 + AS4 + '0200 0200')), want: 'up' },
-  { name: 'several MP capabilities incl. an unknown family: accepted', phase: 'open', bytes: open(capsParam(MP4 + '0104 00020001 0104 00630001' + AS4)), want: 'up' },
-  { name: 'OPEN of 4200 bytes with the extended-message capability', phase: 'open', bytes: OPEN_LEN_4200, want: '1/2 1068' },
+  {
+    name: 'RFC 9072 extended length overruns',
+    phase: 'open',
+    bytes: open(extParams(MP4 + AS4, { total: 40 })),
+    want: '2/0 ',
+  },
+  {
+    name: 'RFC 9072 parameter length overruns',
+    phase: 'open',
+    bytes: open(extParams(MP4 + AS4, { param: 20 })),
+    want: '2/0 ',
+  },
+  {
+    name: 'eBGP peer with the target identifier (RFC 6286): accepted',
+    phase: 'open',
+    bytes: open(capsParam(MP4 + AS4), { id: '0a4e0002' }),
+    want: 'up',
+  },
+  {
+    name: 'iBGP peer with the target identifier',
+    phase: 'open',
+    ibgp: true,
+    bytes: open(capsParam(MP4 + '4104 0000fdea'), { myAs: 65002, id: '0a4e0002' }),
+    want: '2/3 0a4e0002',
+    bird: '2/3 ',
+  },
+  {
+    name: 'AS_TRANS without the 4-octet AS capability',
+    phase: 'open',
+    bytes: open(capsParam(MP4), { myAs: 23456 }),
+    want: '2/2 5ba0',
+  },
+  {
+    name: 'duplicate capabilities: accepted',
+    phase: 'open',
+    bytes: open(capsParam(MP4 + MP4 + AS4 + AS4 + '0200 0200')),
+    want: 'up',
+  },
+  {
+    name: 'several MP capabilities incl. an unknown family: accepted',
+    phase: 'open',
+    bytes: open(capsParam(MP4 + '0104 00020001 0104 00630001' + AS4)),
+    want: 'up',
+  },
+  {
+    name: 'OPEN of 4200 bytes with the extended-message capability',
+    phase: 'open',
+    bytes: OPEN_LEN_4200,
+    want: '1/2 1068',
+  },
   { name: 'OPEN of 4200 bytes without it', phase: 'open', bytes: OPEN_LEN_4200_PLAIN, want: '1/2 1068' },
-  { name: 'OPEN of exactly 4096 bytes: accepted', phase: 'open', bytes: open(extParams(MP4 + AS4 + padCaps(4096 - 19 - 9 - 7 - 12))), want: 'up' },
+  {
+    name: 'OPEN of exactly 4096 bytes: accepted',
+    phase: 'open',
+    bytes: open(extParams(MP4 + AS4 + padCaps(4096 - 19 - 9 - 7 - 12))),
+    want: 'up',
+  },
   { name: 'KEEPALIVE instead of OPEN (OpenSent)', phase: 'open', bytes: rawMessage(4), want: '5/1 ' },
   // RFC 6608: 5/2. BIRD 2.0.12 reads nothing more on an incoming connection in OpenConfirm until it
   // becomes the session's (its rx loop stops while `p->conn != conn`): no reaction within the window.
-  { name: 'UPDATE in OpenConfirm (after the target\'s KEEPALIVE)', phase: 'open', bytes: openBytes(RAW), then: UPDATE, want: '5/2 ', bird: 'up' },
-  { name: 'UPDATE in the OPEN\'s segment (OpenConfirm)', phase: 'open', bytes: Buffer.concat([openBytes(RAW), UPDATE]), want: '5/2 ', bird: 'up' },
+  {
+    name: "UPDATE in OpenConfirm (after the target's KEEPALIVE)",
+    phase: 'open',
+    bytes: openBytes(RAW),
+    then: UPDATE,
+    want: '5/2 ',
+    bird: 'up',
+  },
+  {
+    name: "UPDATE in the OPEN's segment (OpenConfirm)",
+    phase: 'open',
+    bytes: Buffer.concat([openBytes(RAW), UPDATE]),
+    want: '5/2 ',
+    bird: 'up',
+  },
   // Header errors (RFC 4271 §6.1) and messages once Established
-  { name: 'marker not all ones', phase: 'est', bytes: Buffer.concat([Buffer.alloc(16, 0xfe), hex('001304')]), want: '1/1 ' },
+  {
+    name: 'marker not all ones',
+    phase: 'est',
+    bytes: Buffer.concat([Buffer.alloc(16, 0xfe), hex('001304')]),
+    want: '1/1 ',
+  },
   { name: 'length 18', phase: 'est', bytes: rawMessage(4, Buffer.alloc(0), 18), want: '1/2 0012' },
-  { name: 'length 4097 without extended messages', phase: 'est', bytes: rawMessage(2, Buffer.alloc(4078), 4097), want: '1/2 1001', bird: '1/2 *' }, // BIRD: '1001' or '0000'
+  {
+    name: 'length 4097 without extended messages',
+    phase: 'est',
+    bytes: rawMessage(2, Buffer.alloc(4078), 4097),
+    want: '1/2 1001',
+    bird: '1/2 *',
+  }, // BIRD: '1001' or '0000'
   { name: 'type 9', phase: 'est', bytes: rawMessage(9, Buffer.alloc(4)), want: '1/3 09' },
   // RFC 4271 §6.1: a KEEPALIVE whose length is not 19 is 1/2; BIRD 2.0.12 does not check it.
-  { name: 'KEEPALIVE with a 1-byte body', phase: 'est', bytes: rawMessage(4, Buffer.alloc(1)), want: '1/2 0014', bird: 'up' },
+  {
+    name: 'KEEPALIVE with a 1-byte body',
+    phase: 'est',
+    bytes: rawMessage(4, Buffer.alloc(1)),
+    want: '1/2 0014',
+    bird: 'up',
+  },
   { name: 'NOTIFICATION of 20 bytes', phase: 'est', bytes: rawMessage(3, Buffer.alloc(1)), want: '1/2 0014' },
   { name: 'OPEN in Established', phase: 'est', bytes: openBytes(RAW), want: '5/3 ' },
-  { name: 'ROUTE-REFRESH for a family not negotiated (RFC 7313: ignore)', phase: 'est', bytes: routeRefresh('0002 00 01'), want: 'up' },
-  { name: 'ROUTE-REFRESH with an unknown subtype (RFC 7313: ignore)', phase: 'est', bytes: routeRefresh('0001 07 01'), want: 'up' },
+  {
+    name: 'ROUTE-REFRESH for a family not negotiated (RFC 7313: ignore)',
+    phase: 'est',
+    bytes: routeRefresh('0002 00 01'),
+    want: 'up',
+  },
+  {
+    name: 'ROUTE-REFRESH with an unknown subtype (RFC 7313: ignore)',
+    phase: 'est',
+    bytes: routeRefresh('0001 07 01'),
+    want: 'up',
+  },
   {
     name: 'ROUTE-REFRESH of 24 bytes (RFC 7313 §5)',
     phase: 'est',
     bytes: routeRefresh('0001 00 01 00'),
     want: `7/1 ${routeRefresh('0001 00 01 00').toString('hex')}`,
   },
-  { name: '10000 KEEPALIVEs in one write', phase: 'est', bytes: Buffer.concat(Array.from({ length: 10_000 }, () => rawMessage(4))), want: 'up' },
-  { name: 'KEEPALIVE and UPDATE in one segment', phase: 'est', bytes: Buffer.concat([rawMessage(4), UPDATE]), want: 'up' },
+  {
+    name: '10000 KEEPALIVEs in one write',
+    phase: 'est',
+    bytes: Buffer.concat(Array.from({ length: 10_000 }, () => rawMessage(4))),
+    want: 'up',
+  },
+  {
+    name: 'KEEPALIVE and UPDATE in one segment',
+    phase: 'est',
+    bytes: Buffer.concat([rawMessage(4), UPDATE]),
+    want: 'up',
+  },
 ];
 
 const WINDOW_MS = 1500;
@@ -179,7 +320,13 @@ async function drive(p: RawBgpPeer, c: Case): Promise<Outcome> {
 async function ours(c: Case): Promise<Outcome> {
   const { port, server, accepted } = await RawBgpPeer.listen('127.0.0.1');
   const s = new Session(
-    makeSessionConfig({ peerAddress: '127.0.0.1', peerPort: port, localAs: 65002, peerAs: c.ibgp ? 65002 : 65001, routerId: TARGET_ID }),
+    makeSessionConfig({
+      peerAddress: '127.0.0.1',
+      peerPort: port,
+      localAs: 65002,
+      peerAs: c.ibgp ? 65002 : 65001,
+      routerId: TARGET_ID,
+    }),
     { log: silentLogger(), transport: new TcpTransport() },
   );
   s.start();
@@ -210,13 +357,18 @@ function birdConfig(): string {
 
 async function viaBird(k: number, c: Case): Promise<Outcome> {
   // BIRD accepts a connection only once its protocol is up: retry the connect until it sends OPEN.
-  const p = await waitFor(`BIRD protocol c${k} accepting`, async () => {
-    const peer = await RawBgpPeer.connect('10.78.0.2', 179, BIRD_HOST(k));
-    const got = await peer.waitForType(1, 1000).catch(() => undefined);
-    if (got) return peer;
-    peer.close();
-    return undefined;
-  }, 15_000, 200);
+  const p = await waitFor(
+    `BIRD protocol c${k} accepting`,
+    async () => {
+      const peer = await RawBgpPeer.connect('10.78.0.2', 179, BIRD_HOST(k));
+      const got = await peer.waitForType(1, 1000).catch(() => undefined);
+      if (got) return peer;
+      peer.close();
+      return undefined;
+    },
+    15_000,
+    200,
+  );
   try {
     return await drive(p, c);
   } finally {
@@ -235,10 +387,17 @@ describe('malformed matrix: Margay vs BIRD 2 (reference column)', () => {
     ({ hostIf } = await linkToHost(ns, '10.78.0.1/16', '10.78.0.2/16'));
     for (let k = 0; k < CASES.length; k++) await execa('ip', ['addr', 'add', `${BIRD_HOST(k)}/16`, 'dev', hostIf]);
     bird = await startBird(ns, birdConfig());
-    const got = await Promise.all(CASES.map(async (c, k) => [c.name, { ours: await ours(c), bird: await viaBird(k, c) }] as const));
+    const got = await Promise.all(
+      CASES.map(async (c, k) => [c.name, { ours: await ours(c), bird: await viaBird(k, c) }] as const),
+    );
     for (const [n, r] of got) results.set(n, r);
     const width = Math.max(...CASES.map((c) => c.name.length));
-    console.log(['case'.padEnd(width) + ' | margay | bird', ...got.map(([n, r]) => `${n.padEnd(width)} | ${r.ours} | ${r.bird}`)].join('\n'));
+    console.log(
+      [
+        'case'.padEnd(width) + ' | margay | bird',
+        ...got.map(([n, r]) => `${n.padEnd(width)} | ${r.ours} | ${r.bird}`),
+      ].join('\n'),
+    );
   }, 120_000);
 
   afterAll(async () => {

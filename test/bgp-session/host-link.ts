@@ -9,10 +9,18 @@ import { addLink } from '../../src/lab/topology.js';
 import { HOST } from '../../src/lab/topology-spec.js';
 import { labDeps, run, uniqueName } from '../helpers/netns.js';
 
-export async function linkToHost(ns: string, hostCidr: string, nsCidr: string): Promise<{ hostIf: string; nsIf: string }> {
+export async function linkToHost(
+  ns: string,
+  hostCidr: string,
+  nsCidr: string,
+): Promise<{ hostIf: string; nsIf: string }> {
   const hostIf = uniqueName('vh');
   const nsIf = uniqueName('vn');
-  await addLink(labDeps().runner, { a: { node: HOST, ifName: hostIf, addresses: [hostCidr] }, b: { node: ns, ifName: nsIf, addresses: [nsCidr] } }, (n) => n);
+  await addLink(
+    labDeps().runner,
+    { a: { node: HOST, ifName: hostIf, addresses: [hostCidr] }, b: { node: ns, ifName: nsIf, addresses: [nsCidr] } },
+    (n) => n,
+  );
   await waitHostLinkUp(hostIf);
   return { hostIf, nsIf };
 }

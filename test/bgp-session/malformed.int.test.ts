@@ -45,7 +45,14 @@ function titled(cases: [string, Buffer, number, number, string][]): [string, num
 async function rig(over: Partial<SessionConfigInput> = {}): Promise<Rig> {
   const { port, server, accepted } = await RawBgpPeer.listen('127.0.0.1');
   const session = new Session(
-    makeSessionConfig({ peerAddress: '127.0.0.1', peerPort: port, localAs: 65001, peerAs: 65002, routerId: '192.0.2.1', ...over }),
+    makeSessionConfig({
+      peerAddress: '127.0.0.1',
+      peerPort: port,
+      localAs: 65001,
+      peerAs: 65002,
+      routerId: '192.0.2.1',
+      ...over,
+    }),
     { log: silentLogger(), transport: new TcpTransport() },
   );
   const updates: UpdateMessage[] = [];
@@ -119,7 +126,13 @@ describe('OPEN errors (RFC 4271 §6.2, RFC 7607)', () => {
     ['hold time 1', openBytes({ ...PEER, holdTime: 1 }), 2, 6, '0001'],
     ['hold time 2', openBytes({ ...PEER, holdTime: 2 }), 2, 6, '0002'],
     ['unsupported optional parameter 1', rawMessage(1, hex('04 fdea 005a c0000202 04 01 02 0000')), 2, 4, ''],
-    ['malformed capability (4-octet AS of 3 bytes)', rawMessage(1, hex('04 fdea 005a c0000202 05 02 03 41 01 00')), 2, 0, ''],
+    [
+      'malformed capability (4-octet AS of 3 bytes)',
+      rawMessage(1, hex('04 fdea 005a c0000202 05 02 03 41 01 00')),
+      2,
+      0,
+      '',
+    ],
   ];
   it.each(titled(cases))('%s → %i/%i data=%s', async (_n, code, subcode, data, bytes) => {
     const r = await rig();
@@ -147,7 +160,14 @@ describe('UPDATE errors: session reset (RFC 4271 §6.3, RFC 7606 §5)', () => {
   ];
   it.each(titled(cases))('%s → %i/%i data=%s', async (_n, code, subcode, data, bytes) => {
     const r = await rig({ families: [0x0101, 0x0201] });
-    await establish(r, { ...PEER, capabilities: [{ kind: 'multiprotocol', afi: 1, safi: 1 }, { kind: 'multiprotocol', afi: 2, safi: 1 }, { kind: 'four-octet-as', asn: 65002 }] });
+    await establish(r, {
+      ...PEER,
+      capabilities: [
+        { kind: 'multiprotocol', afi: 1, safi: 1 },
+        { kind: 'multiprotocol', afi: 2, safi: 1 },
+        { kind: 'four-octet-as', asn: 65002 },
+      ],
+    });
     r.peer.send(bytes);
     await expectNotification(r, code, subcode, data);
   });
@@ -223,8 +243,17 @@ describe('FSM errors (RFC 6608) and timers', () => {
   });
   it('with the RFC 8538 N bit on both sides, stop() sends Hard Reset (Cease 9) wrapping Cease 2; without it, Cease 2', async () => {
     const gr = { restartTimeSeconds: 120, restarting: false, notification: true, forwardingPreserved: [] };
-    const grCap = (n: boolean) => ({ kind: 'graceful-restart' as const, restarting: false, notification: n, restartTime: 120, families: [{ afi: 1, safi: 1, forwardingPreserved: false }] });
-    const caps = [{ kind: 'multiprotocol' as const, afi: 1, safi: 1 }, { kind: 'four-octet-as' as const, asn: 65002 }];
+    const grCap = (n: boolean) => ({
+      kind: 'graceful-restart' as const,
+      restarting: false,
+      notification: n,
+      restartTime: 120,
+      families: [{ afi: 1, safi: 1, forwardingPreserved: false }],
+    });
+    const caps = [
+      { kind: 'multiprotocol' as const, afi: 1, safi: 1 },
+      { kind: 'four-octet-as' as const, asn: 65002 },
+    ];
     const msg = '03' + Buffer.from('bye').toString('hex');
     const r = await rig({ gracefulRestart: gr });
     await establish(r, { ...PEER, capabilities: [...caps, grCap(true)] });
@@ -238,7 +267,10 @@ describe('FSM errors (RFC 6608) and timers', () => {
   it('reset() for max-prefix sends Cease 1 with its data and counts a failure', async () => {
     const r = await rig();
     await establish(r);
-    r.session.reset({ code: 6, subcode: 1, data: Buffer.from('000101000003e8', 'hex') }, { error: true, minDelaySeconds: 30 });
+    r.session.reset(
+      { code: 6, subcode: 1, data: Buffer.from('000101000003e8', 'hex') },
+      { error: true, minDelaySeconds: 30 },
+    );
     await expectNotification(r, 6, 1, '000101000003e8');
     expect(r.session.status.failures).toBe(1);
     expect(r.session.state).toBe('Idle'); // backing off for at least 30 s

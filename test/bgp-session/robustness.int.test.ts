@@ -14,14 +14,23 @@ import vm from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import type { UpdateMessage } from '../../bgp/codec/types.js';
-import { BgpListener, makeSessionConfig, Session, TcpTransport, type SessionConfigInput } from '../../bgp/session/index.js';
+import {
+  BgpListener,
+  makeSessionConfig,
+  Session,
+  TcpTransport,
+  type SessionConfigInput,
+} from '../../bgp/session/index.js';
 import { RawBgpPeer, openBytes, rawMessage, type RawOpen } from '../helpers/raw-bgp-peer.js';
 
 const log = silentLogger();
 const transport = new TcpTransport();
 const PEER: RawOpen = { asn: 65002, holdTime: 90, bgpId: '192.0.2.2' };
 /** ORIGIN (4) + AS_PATH 65002 (9) + NEXT_HOP (7) = 20 bytes of attributes, one NLRI 10.0.0.0/24. */
-const UPDATE = rawMessage(2, Buffer.from('0000 0014 40010100 4002060201 0000fdea 400304 c0000202 180a0000'.replace(/\s/g, ''), 'hex'));
+const UPDATE = rawMessage(
+  2,
+  Buffer.from('0000 0014 40010100 4002060201 0000fdea 400304 c0000202 180a0000'.replace(/\s/g, ''), 'hex'),
+);
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -87,21 +96,66 @@ describe('stop() in every state leaves nothing behind', () => {
     ['Connect (connect in flight)', {}, async () => undefined, undefined],
     ['Active (passive, waiting)', { passive: true }, async () => undefined, undefined],
     ['Connect with DelayOpen running (TCP up)', { delayOpenSeconds: 30 }, async (_s, peer) => peer(), '6/2'],
-    ['OpenSent', {}, async (_s, peer) => { const p = await peer(); await p.waitForType(1); return p; }, '6/2'],
-    ['OpenConfirm', {}, async (_s, peer) => { const p = await peer(); await p.waitForType(1); p.sendOpen(PEER); await p.waitForType(4); return p; }, '6/2'],
-    ['Established', {}, async (s, peer) => { const p = await peer(); await p.handshake(PEER); await until('up', () => s.state === 'Established'); return p; }, '6/2'],
-    ['Idle, backing off after an error', {}, async (s, peer) => {
-      const p = await peer();
-      await p.waitForType(1);
-      p.send(rawMessage(3, Buffer.from([6, 3])));
-      await until('backing off', () => s.status.failures === 1 && s.state === 'Idle');
-      return undefined;
-    }, undefined],
+    [
+      'OpenSent',
+      {},
+      async (_s, peer) => {
+        const p = await peer();
+        await p.waitForType(1);
+        return p;
+      },
+      '6/2',
+    ],
+    [
+      'OpenConfirm',
+      {},
+      async (_s, peer) => {
+        const p = await peer();
+        await p.waitForType(1);
+        p.sendOpen(PEER);
+        await p.waitForType(4);
+        return p;
+      },
+      '6/2',
+    ],
+    [
+      'Established',
+      {},
+      async (s, peer) => {
+        const p = await peer();
+        await p.handshake(PEER);
+        await until('up', () => s.state === 'Established');
+        return p;
+      },
+      '6/2',
+    ],
+    [
+      'Idle, backing off after an error',
+      {},
+      async (s, peer) => {
+        const p = await peer();
+        await p.waitForType(1);
+        p.send(rawMessage(3, Buffer.from([6, 3])));
+        await until('backing off', () => s.status.failures === 1 && s.state === 'Idle');
+        return undefined;
+      },
+      undefined,
+    ],
   ];
   it.each(states)('%s', async (name, over, setup, notification) => {
     const { port, accepted } = await rawListener();
     const base = resources();
-    const s = new Session(makeSessionConfig({ peerAddress: '127.0.0.1', peerPort: port, localAs: 65001, peerAs: 65002, routerId: '192.0.2.1', ...over }), { log, transport });
+    const s = new Session(
+      makeSessionConfig({
+        peerAddress: '127.0.0.1',
+        peerPort: port,
+        localAs: 65001,
+        peerAs: 65002,
+        routerId: '192.0.2.1',
+        ...over,
+      }),
+      { log, transport },
+    );
     s.start();
     const p = await setup(s, () => accepted);
     if (name.startsWith('Connect (')) expect(s.state).toBe('Connect');
@@ -151,7 +205,9 @@ describe('the listener under abuse', () => {
     const ms = performance.now() - t0;
     await settlesTo(base, 0, 3000);
     const grownKb = (heapAfterGc() - heap0) / 1024;
-    console.log(`2000 refused cycles in ${Math.round(ms)} ms; fds ${base.fds}→${resources().fds}; heap after GC ${grownKb >= 0 ? '+' : ''}${Math.round(grownKb)} KiB`);
+    console.log(
+      `2000 refused cycles in ${Math.round(ms)} ms; fds ${base.fds}→${resources().fds}; heap after GC ${grownKb >= 0 ? '+' : ''}${Math.round(grownKb)} KiB`,
+    );
     expect(grownKb).toBeLessThan(1024); // no per-connection residue (a leak of even 512 B each would be 1 MiB)
   }, 60_000);
 
@@ -159,7 +215,12 @@ describe('the listener under abuse', () => {
     const l = new BgpListener({ addresses: ['127.0.0.1'], port: 0, log });
     await l.listen();
     cleanups.push(() => l.close());
-    const s = session({ peerAddress: '127.0.0.1', peerPort: 179, passive: true, backoff: { initialSeconds: 0.05, maxSeconds: 0.4 } });
+    const s = session({
+      peerAddress: '127.0.0.1',
+      peerPort: 179,
+      passive: true,
+      backoff: { initialSeconds: 0.05, maxSeconds: 0.4 },
+    });
     l.addPeer(s);
     s.start();
     const port = l.ports[0]!;
@@ -186,7 +247,8 @@ describe('the listener under abuse', () => {
       if (first.type === 1) accepted++;
       else refused++;
       if (i % 3 === 0) p.socket.resetAndDestroy();
-      else if (i % 3 === 1) p.socket.end(Buffer.from(openBytes(PEER).subarray(0, 30))); // half an OPEN, then FIN
+      else if (i % 3 === 1)
+        p.socket.end(Buffer.from(openBytes(PEER).subarray(0, 30))); // half an OPEN, then FIN
       else p.close();
       await p.closed;
     }
@@ -362,7 +424,9 @@ describe('one receive budget per loop turn for all sessions', () => {
     await until('all refreshes delivered', () => refreshes === N * 300, 30_000);
     clearTimeout(timer);
     h.disable();
-    console.log(`${N} sessions × 300 ROUTE-REFRESHes × 1 ms: at most ${maxBetweenTimers} deliveries between two timer callbacks; max event-loop delay ${Math.round(h.max / 1e6)} ms`);
+    console.log(
+      `${N} sessions × 300 ROUTE-REFRESHes × 1 ms: at most ${maxBetweenTimers} deliveries between two timer callbacks; max event-loop delay ${Math.round(h.max / 1e6)} ms`,
+    );
     // Per-connection slices allow N × 20 = 320 deliveries (1 ms each) and more between timer runs
     // (measured before the shared budget: 582, with a 633 ms loop delay); one shared 20 ms budget allows
     // about 20 plus one message per socket read (measured 49–64).
@@ -375,7 +439,16 @@ describe('OPEN + KEEPALIVE split into two writes at every byte boundary', () => 
     const bytes = Buffer.concat([openBytes(PEER), rawMessage(4)]);
     for (let at = 1; at < bytes.length; at++) {
       const { port, server, accepted } = await RawBgpPeer.listen('127.0.0.1');
-      const s = new Session(makeSessionConfig({ peerAddress: '127.0.0.1', peerPort: port, localAs: 65001, peerAs: 65002, routerId: '192.0.2.1' }), { log, transport });
+      const s = new Session(
+        makeSessionConfig({
+          peerAddress: '127.0.0.1',
+          peerPort: port,
+          localAs: 65001,
+          peerAs: 65002,
+          routerId: '192.0.2.1',
+        }),
+        { log, transport },
+      );
       s.start();
       const p = await accepted;
       try {
@@ -401,9 +474,24 @@ describe('collision with equal BGP identifiers (RFC 6286 §2.3)', () => {
     const lb = new BgpListener({ addresses: ['127.0.0.1'], port: 0, log });
     await la.listen();
     await lb.listen();
-    cleanups.push(() => la.close(), () => lb.close());
-    const a = session({ peerPort: lb.ports[0]!, localAs: 65001, peerAs: 65002, routerId: '9.9.9.9', holdTimeSeconds: 9 });
-    const b = session({ peerPort: la.ports[0]!, localAs: 65002, peerAs: 65001, routerId: '9.9.9.9', holdTimeSeconds: 9 });
+    cleanups.push(
+      () => la.close(),
+      () => lb.close(),
+    );
+    const a = session({
+      peerPort: lb.ports[0]!,
+      localAs: 65001,
+      peerAs: 65002,
+      routerId: '9.9.9.9',
+      holdTimeSeconds: 9,
+    });
+    const b = session({
+      peerPort: la.ports[0]!,
+      localAs: 65002,
+      peerAs: 65001,
+      routerId: '9.9.9.9',
+      holdTimeSeconds: 9,
+    });
     la.addPeer(a);
     lb.addPeer(b);
     a.start();

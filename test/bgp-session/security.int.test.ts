@@ -7,7 +7,14 @@
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
-import { BgpListener, isSockoptAvailable, makeSessionConfig, Session, TcpTransport, type SessionConfigInput } from '../../bgp/session/index.js';
+import {
+  BgpListener,
+  isSockoptAvailable,
+  makeSessionConfig,
+  Session,
+  TcpTransport,
+  type SessionConfigInput,
+} from '../../bgp/session/index.js';
 import { sleep, startBird, startFrr, waitFor, type BirdHandle } from '../helpers/bgp-daemons.js';
 import { withNetns } from '../helpers/netns.js';
 import { linkToHost, unlinkFromHost } from './host-link.js';
@@ -22,7 +29,16 @@ const transport = new TcpTransport();
 
 function ours(over: Partial<SessionConfigInput> = {}): Session {
   return new Session(
-    makeSessionConfig({ peerAddress: THEM, localAddress: US, localAs: 65001, peerAs: 65002, routerId: US, holdTimeSeconds: 9, connectRetrySeconds: 1, ...over }),
+    makeSessionConfig({
+      peerAddress: THEM,
+      localAddress: US,
+      localAs: 65001,
+      peerAs: 65002,
+      routerId: US,
+      holdTimeSeconds: 9,
+      connectRetrySeconds: 1,
+      ...over,
+    }),
     { log, transport },
   );
 }
@@ -283,7 +299,14 @@ protocol bgp margay6 {
         md5Password: KEY,
         accept: (address) => {
           const s = new Session(
-            makeSessionConfig({ peerAddress: address, localAs: 65001, peerAs: 'external', routerId: '1.1.1.1', passive: true, md5Password: KEY }),
+            makeSessionConfig({
+              peerAddress: address,
+              localAs: 65001,
+              peerAs: 'external',
+              routerId: '1.1.1.1',
+              passive: true,
+              md5Password: KEY,
+            }),
             { log, transport },
           );
           s.start();
@@ -293,7 +316,15 @@ protocol bgp margay6 {
       });
       const client = (address: string, key: string): Session =>
         new Session(
-          makeSessionConfig({ peerAddress: '127.0.0.1', peerPort: l.ports[0], localAddress: address, localAs: 65002, peerAs: 65001, routerId: address, md5Password: key }),
+          makeSessionConfig({
+            peerAddress: '127.0.0.1',
+            peerPort: l.ports[0],
+            localAddress: address,
+            localAs: 65002,
+            peerAs: 65001,
+            routerId: address,
+            md5Password: key,
+          }),
           { log, transport },
         );
       const good = client('127.0.5.7', KEY);

@@ -9,7 +9,14 @@ import { silentLogger } from '../../src/log.js';
 import { packUpdates } from '../../bgp/codec/update-packer.js';
 import { encodePathAttributes } from '../../bgp/codec/attributes-encode.js';
 import type { RouteRefreshMessage, UpdateMessage } from '../../bgp/codec/types.js';
-import { BgpListener, makeSessionConfig, Session, TcpTransport, type DownReason, type SessionConfigInput } from '../../bgp/session/index.js';
+import {
+  BgpListener,
+  makeSessionConfig,
+  Session,
+  TcpTransport,
+  type DownReason,
+  type SessionConfigInput,
+} from '../../bgp/session/index.js';
 import { RawBgpPeer } from '../helpers/raw-bgp-peer.js';
 
 const log = silentLogger();
@@ -42,8 +49,22 @@ describe('two Margay sessions', () => {
   it('connect to each other at once: the collision keeps the connection opened by the higher BGP identifier', async () => {
     const la = await listener('127.0.0.1');
     const lb = await listener('127.0.0.1');
-    const a = session({ peerAddress: '127.0.0.1', peerPort: lb.ports[0], localAs: 65001, peerAs: 65002, routerId: '1.1.1.1', holdTimeSeconds: 9 });
-    const b = session({ peerAddress: '127.0.0.1', peerPort: la.ports[0], localAs: 65002, peerAs: 65001, routerId: '2.2.2.2', holdTimeSeconds: 9 });
+    const a = session({
+      peerAddress: '127.0.0.1',
+      peerPort: lb.ports[0],
+      localAs: 65001,
+      peerAs: 65002,
+      routerId: '1.1.1.1',
+      holdTimeSeconds: 9,
+    });
+    const b = session({
+      peerAddress: '127.0.0.1',
+      peerPort: la.ports[0],
+      localAs: 65002,
+      peerAs: 65001,
+      routerId: '2.2.2.2',
+      holdTimeSeconds: 9,
+    });
     la.addPeer(a);
     lb.addPeer(b);
     a.start();
@@ -67,7 +88,13 @@ describe('two Margay sessions', () => {
     const lb = await listener('127.0.0.1');
     const b = session({ peerAddress: '127.0.0.1', localAs: 65002, peerAs: 65001, routerId: '2.2.2.2', passive: true });
     lb.addPeer(b);
-    const a = session({ peerAddress: '127.0.0.1', peerPort: lb.ports[0], localAs: 65001, peerAs: 65002, routerId: '1.1.1.1' });
+    const a = session({
+      peerAddress: '127.0.0.1',
+      peerPort: lb.ports[0],
+      localAs: 65001,
+      peerAs: 65002,
+      routerId: '1.1.1.1',
+    });
     const got: UpdateMessage[] = [];
     const refreshes: RouteRefreshMessage[] = [];
     let prefixes = 0;
@@ -87,8 +114,16 @@ describe('two Margay sessions', () => {
     const addresses = new Uint8Array(N * 4);
     const lengths = new Uint8Array(N).fill(32);
     for (let i = 0; i < N; i++) new DataView(addresses.buffer).setUint32(i * 4, 0x0a000000 + i);
-    const attributes = encodePathAttributes({ origin: 0, asPath: [{ type: 2, asns: [65001] }], nextHop: '192.0.2.1' }, { fourOctetAs: true, extendedMessages: true });
-    const msgs = packUpdates({ attributes, prefixes: { afi: 1, count: N, lengths, addresses }, addPath: false, maxMessageLength: 65535 });
+    const attributes = encodePathAttributes(
+      { origin: 0, asPath: [{ type: 2, asns: [65001] }], nextHop: '192.0.2.1' },
+      { fourOctetAs: true, extendedMessages: true },
+    );
+    const msgs = packUpdates({
+      attributes,
+      prefixes: { afi: 1, count: N, lengths, addresses },
+      addPath: false,
+      maxMessageLength: 65535,
+    });
     let i = 0;
     let sawBackpressure = false;
     await new Promise<void>((resolve) => {
@@ -131,7 +166,13 @@ describe('listener', () => {
     l.addRange({
       prefix: '127.0.0.0/24',
       accept: (address) => {
-        const s = session({ peerAddress: address, localAs: 65001, peerAs: { min: 65100, max: 65199 }, routerId: '1.1.1.1', passive: true });
+        const s = session({
+          peerAddress: address,
+          localAs: 65001,
+          peerAs: { min: 65100, max: 65199 },
+          routerId: '1.1.1.1',
+          passive: true,
+        });
         s.start();
         made.push(s);
         return s;
@@ -155,17 +196,32 @@ describe('graceful restart', () => {
   it('a GR peer that reconnects while its session is Established has restarted: the old session ends, the new one comes up', async () => {
     const l = await listener('127.0.0.1');
     const s = session({
-      peerAddress: '127.0.0.1', localAs: 65001, peerAs: 65002, routerId: '1.1.1.1', passive: true,
+      peerAddress: '127.0.0.1',
+      localAs: 65001,
+      peerAs: 65002,
+      routerId: '1.1.1.1',
+      passive: true,
       gracefulRestart: { restartTimeSeconds: 120, restarting: false, notification: true, forwardingPreserved: [] },
     });
     const downs: DownReason[] = [];
     s.on('down', (w) => downs.push(w));
     l.addPeer(s);
     s.start();
-    const gr = { asn: 65002, bgpId: '2.2.2.2', capabilities: [
-      { kind: 'multiprotocol', afi: 1, safi: 1 }, { kind: 'four-octet-as', asn: 65002 },
-      { kind: 'graceful-restart', restarting: false, notification: true, restartTime: 90, families: [{ afi: 1, safi: 1, forwardingPreserved: true }] },
-    ] } as const;
+    const gr = {
+      asn: 65002,
+      bgpId: '2.2.2.2',
+      capabilities: [
+        { kind: 'multiprotocol', afi: 1, safi: 1 },
+        { kind: 'four-octet-as', asn: 65002 },
+        {
+          kind: 'graceful-restart',
+          restarting: false,
+          notification: true,
+          restartTime: 90,
+          families: [{ afi: 1, safi: 1, forwardingPreserved: true }],
+        },
+      ],
+    } as const;
     const first = await RawBgpPeer.connect('127.0.0.1', l.ports[0]!);
     cleanups.push(() => first.close());
     await first.handshake(gr);
@@ -173,7 +229,10 @@ describe('graceful restart', () => {
     expect(s.negotiated?.peerGracefulRestart).toMatchObject({ notification: true, restartTimeSeconds: 90 });
     const second = await RawBgpPeer.connect('127.0.0.1', l.ports[0]!);
     cleanups.push(() => second.close());
-    await second.handshake({ ...gr, capabilities: gr.capabilities.map((c) => (c.kind === 'graceful-restart' ? { ...c, restarting: true } : c)) });
+    await second.handshake({
+      ...gr,
+      capabilities: gr.capabilities.map((c) => (c.kind === 'graceful-restart' ? { ...c, restarting: true } : c)),
+    });
     await until('second Established', () => s.state === 'Established' && downs.length === 1);
     expect(downs[0]!.reason).toBe('tcp-failed: peer reconnected (graceful restart)');
     expect(s.negotiated?.peerGracefulRestart?.restarting).toBe(true);
@@ -192,7 +251,14 @@ describe('back-off', () => {
       sock.on('error', (err) => expect(err).toBeInstanceOf(Error));
       sock.end(Buffer.concat([Buffer.alloc(16, 0xff), Buffer.from([0, 21, 3, 2, 2])]));
     });
-    const s = session({ peerAddress: '127.0.0.1', peerPort: port, localAs: 65001, peerAs: 65002, routerId: '1.1.1.1', connectRetrySeconds: 1 });
+    const s = session({
+      peerAddress: '127.0.0.1',
+      peerPort: port,
+      localAs: 65001,
+      peerAs: 65002,
+      routerId: '1.1.1.1',
+      connectRetrySeconds: 1,
+    });
     s.start();
     await new Promise((r) => setTimeout(r, 4000));
     s.stop();
@@ -210,7 +276,14 @@ describe('send hold timer (RFC 9687)', () => {
   it('a peer that stops reading is dropped with 8/0 once nothing could be written for sendHoldSeconds', async () => {
     const { port, server, accepted } = await RawBgpPeer.listen('127.0.0.1');
     cleanups.push(() => void server.close());
-    const s = session({ peerAddress: '127.0.0.1', peerPort: port, localAs: 65001, peerAs: 65002, routerId: '1.1.1.1', sendHoldSeconds: 2 });
+    const s = session({
+      peerAddress: '127.0.0.1',
+      peerPort: port,
+      localAs: 65001,
+      peerAs: 65002,
+      routerId: '1.1.1.1',
+      sendHoldSeconds: 2,
+    });
     const downs: DownReason[] = [];
     s.on('down', (w) => downs.push(w));
     s.start();
@@ -221,8 +294,16 @@ describe('send hold timer (RFC 9687)', () => {
     raw.socket.pause(); // the peer stops reading: its receive window and our send buffer fill up
     const N = 800;
     const addresses = new Uint8Array(N * 4).map((_, k) => k);
-    const attributes = encodePathAttributes({ origin: 0, asPath: [{ type: 2, asns: [65001] }], nextHop: '192.0.2.1' }, { fourOctetAs: true, extendedMessages: false });
-    const msgs = packUpdates({ attributes, prefixes: { afi: 1, count: N, lengths: new Uint8Array(N).fill(32), addresses }, addPath: false, maxMessageLength: 4096 });
+    const attributes = encodePathAttributes(
+      { origin: 0, asPath: [{ type: 2, asns: [65001] }], nextHop: '192.0.2.1' },
+      { fourOctetAs: true, extendedMessages: false },
+    );
+    const msgs = packUpdates({
+      attributes,
+      prefixes: { afi: 1, count: N, lengths: new Uint8Array(N).fill(32), addresses },
+      addPath: false,
+      maxMessageLength: 4096,
+    });
     const t0 = Date.now();
     const pump = (): void => {
       while (s.state === 'Established') if (!s.send(msgs)) return void s.once('drain', pump);
@@ -239,17 +320,43 @@ describe('IPv6 transport', () => {
   it('two sessions over ::1 with TCP-MD5 and GTSM on both the outgoing socket and the listener', async () => {
     const l = await listener('::1');
     const key = 'v6-key';
-    const b = session({ peerAddress: '::1', localAs: 65002, peerAs: 65001, routerId: '2.2.2.2', passive: true, md5Password: key, ttlSecurityHops: 1, families: [0x0201] });
+    const b = session({
+      peerAddress: '::1',
+      localAs: 65002,
+      peerAs: 65001,
+      routerId: '2.2.2.2',
+      passive: true,
+      md5Password: key,
+      ttlSecurityHops: 1,
+      families: [0x0201],
+    });
     l.addPeer(b);
     b.start();
-    const a = session({ peerAddress: '::1', peerPort: l.ports[0], localAs: 65001, peerAs: 65002, routerId: '1.1.1.1', md5Password: key, ttlSecurityHops: 1, families: [0x0201] });
+    const a = session({
+      peerAddress: '::1',
+      peerPort: l.ports[0],
+      localAs: 65001,
+      peerAs: 65002,
+      routerId: '1.1.1.1',
+      md5Password: key,
+      ttlSecurityHops: 1,
+      families: [0x0201],
+    });
     a.start();
     await until('Established over IPv6', () => a.state === 'Established' && b.state === 'Established');
     expect([...a.negotiated!.families]).toEqual([0x0201]);
     // A wrong key from the same address never gets a message through.
     a.stop();
     await until('b down', () => b.state !== 'Established');
-    const c = session({ peerAddress: '::1', peerPort: l.ports[0], localAs: 65001, peerAs: 65002, routerId: '1.1.1.1', md5Password: 'wrong', families: [0x0201] });
+    const c = session({
+      peerAddress: '::1',
+      peerPort: l.ports[0],
+      localAs: 65001,
+      peerAs: 65002,
+      routerId: '1.1.1.1',
+      md5Password: 'wrong',
+      families: [0x0201],
+    });
     c.start();
     await new Promise((r) => setTimeout(r, 2500));
     expect(c.state).not.toBe('Established');

@@ -24,32 +24,60 @@ function floodMessages(): Buffer[] {
   const view = new DataView(addresses.buffer);
   for (let i = 0; i < N; i++) view.setUint32(i * 4, (0x64000000 + i) >>> 0);
   const attributes = encodePathAttributes(
-    { origin: 0, asPath: [{ type: 2, asns: [65010, 65020, 65030] }], nextHop: '192.0.2.10', med: 10, communities: [0xfdea0001] },
+    {
+      origin: 0,
+      asPath: [{ type: 2, asns: [65010, 65020, 65030] }],
+      nextHop: '192.0.2.10',
+      med: 10,
+      communities: [0xfdea0001],
+    },
     { fourOctetAs: true, extendedMessages: false },
   );
-  return packUpdates({ attributes, prefixes: { afi: 1, count: N, lengths: new Uint8Array(N).fill(32), addresses }, addPath: false, maxMessageLength: 4096 });
+  return packUpdates({
+    attributes,
+    prefixes: { afi: 1, count: N, lengths: new Uint8Array(N).fill(32), addresses },
+    addPath: false,
+    maxMessageLength: 4096,
+  });
 }
 
 describe('never starved', () => {
   it('a hold-time-3 s session to BIRD stays Established while 1M prefixes arrive on another session', async () => {
     await withNetns(async (ns) => {
       const { hostIf } = await linkToHost(ns, '10.78.0.1/24', '10.78.0.2/24');
-      const bird = await startBird(ns, `router id 10.78.0.2;
+      const bird = await startBird(
+        ns,
+        `router id 10.78.0.2;
 protocol device {}
 protocol bgp margay {
   local 10.78.0.2 as 65002; neighbor 10.78.0.1 as 65001;
   hold time 3; keepalive time 1; passive on;
   ipv4 { import all; export none; };
-}`);
+}`,
+      );
       const log = silentLogger();
       const transport = new TcpTransport();
       const toBird = new Session(
-        makeSessionConfig({ peerAddress: '10.78.0.2', localAddress: '10.78.0.1', localAs: 65001, peerAs: 65002, routerId: '10.78.0.1', holdTimeSeconds: 3, connectRetrySeconds: 1 }),
+        makeSessionConfig({
+          peerAddress: '10.78.0.2',
+          localAddress: '10.78.0.1',
+          localAs: 65001,
+          peerAs: 65002,
+          routerId: '10.78.0.1',
+          holdTimeSeconds: 3,
+          connectRetrySeconds: 1,
+        }),
         { log, transport },
       );
       const { port, server, accepted } = await RawBgpPeer.listen('127.0.0.1');
       const flooded = new Session(
-        makeSessionConfig({ peerAddress: '127.0.0.1', peerPort: port, localAs: 65001, peerAs: 65010, routerId: '10.78.0.1' }),
+        makeSessionConfig({
+          peerAddress: '127.0.0.1',
+          peerPort: port,
+          localAs: 65001,
+          peerAs: 65010,
+          routerId: '10.78.0.1',
+        }),
         { log, transport },
       );
       try {
@@ -83,10 +111,15 @@ protocol bgp margay {
         const t0 = performance.now();
         for (const m of floodMessages()) raw.send(m);
         try {
-          await waitFor('1M prefixes delivered', async () => {
-            birdStates.push(await birdSince(bird.birdc.bind(bird)));
-            return prefixes === N;
-          }, 120_000, 250);
+          await waitFor(
+            '1M prefixes delivered',
+            async () => {
+              birdStates.push(await birdSince(bird.birdc.bind(bird)));
+              return prefixes === N;
+            },
+            120_000,
+            250,
+          );
         } finally {
           clearInterval(tick);
         }
@@ -100,7 +133,9 @@ protocol bgp margay {
         expect(toBird.state).toBe('Established');
         expect(toBird.status.flaps).toBe(0);
         expect(toBird.status.keepalivesOut).toBeGreaterThanOrEqual(Math.floor(seconds) - 1);
-        console.log(`never-starved: ${N} prefixes in ${seconds.toFixed(1)} s with ${WORK_MS_PER_UPDATE} ms work per UPDATE; max event-loop gap ${maxGap.toFixed(0)} ms; keepalives to BIRD ${toBird.status.keepalivesOut}`);
+        console.log(
+          `never-starved: ${N} prefixes in ${seconds.toFixed(1)} s with ${WORK_MS_PER_UPDATE} ms work per UPDATE; max event-loop gap ${maxGap.toFixed(0)} ms; keepalives to BIRD ${toBird.status.keepalivesOut}`,
+        );
       } finally {
         flooded.stop();
         toBird.stop();

@@ -63,7 +63,12 @@ describe('margay-bgpd capabilities (black box)', () => {
     const p = await rig.rawPeer(10, { capabilities: [] });
     try {
       p.send(update(ORIGIN + '4002040201fdea' + `400304${ipHex('10.30.0.10')}`, nlri('10.160.1.0/24')));
-      await waitFor('route in RIB', async () => (await rig.ribFrom('10.160.1.0/24', '10.30.0.10')).length === 1, 5000, 20);
+      await waitFor(
+        'route in RIB',
+        async () => (await rig.ribFrom('10.160.1.0/24', '10.30.0.10')).length === 1,
+        5000,
+        20,
+      );
       await rig.margay.ctl.announce({ prefixes: ['10.160.2.0/24'] });
       await p.waitFor((m) => m.type === 2 && m.bytes.toString('hex').endsWith(nlri('10.160.2.0/24')), 5000);
       expect(p.received.filter((m) => m.type === 3)).toEqual([]);
@@ -74,12 +79,16 @@ describe('margay-bgpd capabilities (black box)', () => {
   });
 
   it('ignores an unknown capability (RFC 5492 §3)', async () => {
-    const p = await rig.rawPeer(11, { capabilities: [...baseCaps(), { kind: 'unknown', code: 200, value: Buffer.from('abcd', 'hex') }] });
+    const p = await rig.rawPeer(11, {
+      capabilities: [...baseCaps(), { kind: 'unknown', code: 200, value: Buffer.from('abcd', 'hex') }],
+    });
     p.close();
   });
 
   it('ADD-PATH receive: keeps two paths of one prefix from one peer and withdraws them by path id (RFC 7911)', async () => {
-    const p = await rig.rawPeer(12, { capabilities: [...baseCaps(), { kind: 'add-path', families: [{ afi: 1, safi: 1, mode: 'send' }] }] });
+    const p = await rig.rawPeer(12, {
+      capabilities: [...baseCaps(), { kind: 'add-path', families: [{ afi: 1, safi: 1, mode: 'send' }] }],
+    });
     try {
       const pfx = '10.160.3.0/24';
       const withId = (id: number, prefix: string): string => id.toString(16).padStart(8, '0') + nlri(prefix);
@@ -87,11 +96,21 @@ describe('margay-bgpd capabilities (black box)', () => {
       p.send(update(ORIGIN + '40020a0202 0000fdea 0000fdf2' + `400304${ipHex('10.30.0.12')}`, withId(2, pfx)));
       await waitFor('two paths', async () => (await rig.ribFrom(pfx, '10.30.0.12')).length === 2, 5000, 20);
       expect((await rig.ribFrom(pfx, '10.30.0.12')).map((r) => r.pathId).sort()).toEqual([1, 2]);
-      await waitFor('the best path at BIRD', async () => /as_path: 65001 65002\s/.test(await rig.birdRoute(pfx)), 5000, 50);
+      await waitFor(
+        'the best path at BIRD',
+        async () => /as_path: 65001 65002\s/.test(await rig.birdRoute(pfx)),
+        5000,
+        50,
+      );
       p.send(update('', '', withId(1, pfx)));
       await waitFor('one path left', async () => (await rig.ribFrom(pfx, '10.30.0.12')).length === 1, 5000, 20);
       expect((await rig.ribFrom(pfx, '10.30.0.12'))[0]!.pathId).toBe(2);
-      await waitFor('the remaining path at BIRD', async () => /as_path: 65001 65002 65010/.test(await rig.birdRoute(pfx)), 5000, 50);
+      await waitFor(
+        'the remaining path at BIRD',
+        async () => /as_path: 65001 65002 65010/.test(await rig.birdRoute(pfx)),
+        5000,
+        50,
+      );
     } finally {
       p.close();
     }
@@ -105,16 +124,28 @@ describe('margay-bgpd capabilities (black box)', () => {
       a.send(update(good('10.30.0.20'), nlri(pfx)));
       b.send(update(ORIGIN + '40020a0202 0000fdea 0000fdf2' + `400304${ipHex('10.30.0.21')}`, nlri(pfx)));
       await waitFor('two paths', async () => (await rig.margay.ctl.rib({ prefix: pfx })).routes.length === 2, 5000, 20);
-      await waitFor('the best path at BIRD', async () => /as_path: 65001 65002\s/.test(await rig.birdRoute(pfx)), 5000, 50);
+      await waitFor(
+        'the best path at BIRD',
+        async () => /as_path: 65001 65002\s/.test(await rig.birdRoute(pfx)),
+        5000,
+        50,
+      );
       a.send(update('', '', nlri(pfx)));
-      await waitFor('the other path at BIRD', async () => /as_path: 65001 65002 65010/.test(await rig.birdRoute(pfx)), 5000, 50);
+      await waitFor(
+        'the other path at BIRD',
+        async () => /as_path: 65001 65002 65010/.test(await rig.birdRoute(pfx)),
+        5000,
+        50,
+      );
     } finally {
       a.close();
       b.close();
     }
   });
 
-  it('GR helper with the N bit: Cease keeps the routes stale; End-of-RIB after the restart sweeps the rest; Hard Reset flushes (RFC 4724, RFC 8538)', { timeout: 30_000 }, async () => {
+  it('GR helper with the N bit: Cease keeps the routes stale; End-of-RIB after the restart sweeps the rest; Hard Reset flushes (RFC 4724, RFC 8538)', {
+    timeout: 30_000,
+  }, async () => {
     const ip = '10.30.0.13';
     const [keep, drop] = ['10.160.4.0/24', '10.160.5.0/24'];
     let p = await rig.rawPeer(13, { capabilities: [...baseCaps(), grCap(false)] });
@@ -122,7 +153,12 @@ describe('margay-bgpd capabilities (black box)', () => {
     expect(mine, 'margay-bgpd offers GR with the N bit').toMatchObject({ notification: true });
     p.send(update(good(ip), nlri(keep) + nlri(drop)));
     p.send(EOR);
-    await waitFor('both at BIRD', async () => (await rig.birdRoute(keep)) !== '' && (await rig.birdRoute(drop)) !== '', 5000, 50);
+    await waitFor(
+      'both at BIRD',
+      async () => (await rig.birdRoute(keep)) !== '' && (await rig.birdRoute(drop)) !== '',
+      5000,
+      50,
+    );
 
     // Cease 6/4 (Administrative Reset) with N negotiated: graceful, the routes stay, marked stale.
     p.send(cease(4));
@@ -132,7 +168,12 @@ describe('margay-bgpd capabilities (black box)', () => {
 
     // Back with the Restarting bit; re-announce only `keep`, then End-of-RIB: `drop` is swept.
     // margay-bgpd backs off (< 1 s) after a session ends and refuses connections meanwhile: retry.
-    p = await waitFor('reconnected', () => rig.rawPeer(13, { capabilities: [...baseCaps(), grCap(true)] }).catch(() => undefined), 10_000, 200);
+    p = await waitFor(
+      'reconnected',
+      () => rig.rawPeer(13, { capabilities: [...baseCaps(), grCap(true)] }).catch(() => undefined),
+      10_000,
+      200,
+    );
     p.send(update(good(ip), nlri(keep)));
     p.send(EOR);
     await waitFor(`${drop} swept`, async () => (await rig.ribFrom(drop, ip)).length === 0, 5000, 20);
@@ -147,10 +188,14 @@ describe('margay-bgpd capabilities (black box)', () => {
     await waitFor(`${keep} withdrawn at BIRD`, async () => (await rig.birdRoute(keep)) === '', 5000, 50);
   });
 
-  it('GR helper: stale routes are swept when the peer is not back within its restart time (RFC 4724 §4.2)', { timeout: 20_000 }, async () => {
+  it('GR helper: stale routes are swept when the peer is not back within its restart time (RFC 4724 §4.2)', {
+    timeout: 20_000,
+  }, async () => {
     const ip = '10.30.0.14';
     const pfx = '10.160.7.0/24';
-    const p = await rig.rawPeer(14, { capabilities: [...baseCaps(), { ...grCap(false), restartTime: 2 } as Capability] });
+    const p = await rig.rawPeer(14, {
+      capabilities: [...baseCaps(), { ...grCap(false), restartTime: 2 } as Capability],
+    });
     p.send(update(good(ip), nlri(pfx)));
     p.send(EOR);
     await waitFor(`${pfx} at BIRD`, async () => (await rig.birdRoute(pfx)) !== '', 5000, 50);
@@ -162,7 +207,9 @@ describe('margay-bgpd capabilities (black box)', () => {
     await waitFor(`${pfx} withdrawn at BIRD`, async () => (await rig.birdRoute(pfx)) === '', 5000, 50);
   });
 
-  it('GR helper: a peer that comes back without the GR capability gets its stale routes flushed (RFC 4724 §4.2)', { timeout: 20_000 }, async () => {
+  it('GR helper: a peer that comes back without the GR capability gets its stale routes flushed (RFC 4724 §4.2)', {
+    timeout: 20_000,
+  }, async () => {
     const ip = '10.30.0.15';
     const [a, b] = ['10.160.8.0/24', '10.160.9.0/24'];
     let p = await rig.rawPeer(15, { capabilities: [...baseCaps(), grCap(false)] });
@@ -177,7 +224,13 @@ describe('margay-bgpd capabilities (black box)', () => {
       p.send(update(good(ip), nlri(a)));
       await waitFor(`${b} flushed`, async () => (await rig.ribFrom(b, ip)).length === 0, 5000, 20);
       await waitFor(`${b} withdrawn at BIRD`, async () => (await rig.birdRoute(b)) === '', 5000, 50);
-      await waitFor(`${a} fresh`, async () => (await rig.ribFrom(a, ip))[0]?.stale === false || (await rig.ribFrom(a, ip))[0]?.stale === undefined, 5000, 20);
+      await waitFor(
+        `${a} fresh`,
+        async () =>
+          (await rig.ribFrom(a, ip))[0]?.stale === false || (await rig.ribFrom(a, ip))[0]?.stale === undefined,
+        5000,
+        20,
+      );
     } finally {
       p.close();
     }

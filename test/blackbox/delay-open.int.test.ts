@@ -8,7 +8,9 @@ import { RawBgpPeer } from '../helpers/raw-bgp-peer.js';
 import { MARGAY_RAW_IP, withRig } from './rig.js';
 
 describe('margay-bgpd DelayOpen', () => {
-  it('waits delayOpen seconds for a silent peer, answers a peer that opens first at once', { timeout: 30_000 }, async () => {
+  it('waits delayOpen seconds for a silent peer, answers a peer that opens first at once', {
+    timeout: 30_000,
+  }, async () => {
     await withRig(
       async (rig) => {
         await run('ip', ['addr', 'add', '10.30.0.10/24', 'dev', rig.hostIf]);

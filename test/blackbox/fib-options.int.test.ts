@@ -17,7 +17,10 @@ const nh = (ip: string): string => `400304${ipHex(ip)}`;
 const as4 = (n: number): string => n.toString(16).padStart(8, '0');
 const path = (...asns: number[]): string =>
   `4002${(2 + 4 * asns.length).toString(16).padStart(2, '0')}02${asns.length.toString(16).padStart(2, '0')}${asns.map(as4).join('')}`;
-const announcing = (prefix: string) => (m: RawMessage): boolean => m.type === 2 && m.bytes.toString('hex').endsWith(nlri(prefix));
+const announcing =
+  (prefix: string) =>
+  (m: RawMessage): boolean =>
+    m.type === 2 && m.bytes.toString('hex').endsWith(nlri(prefix));
 
 let rig: Rig;
 let release: () => void;

@@ -20,15 +20,20 @@ function asPeer(h: BirdHandle | FrrHandle): RunningPeer {
   return { kind: h.kind, handle: h, established: async () => true, hasRoute: async () => false, stop: () => h.stop() };
 }
 
-async function frrRoute(h: FrrHandle, prefix: string): Promise<{ metric?: number; community?: { string: string }; largeCommunity?: { string: string } }[]> {
-  const j = await h.vtyshJson<{ paths?: { metric?: number; community?: { string: string }; largeCommunity?: { string: string } }[] }>(
-    `show bgp ipv4 unicast ${prefix} json`,
-  );
+async function frrRoute(
+  h: FrrHandle,
+  prefix: string,
+): Promise<{ metric?: number; community?: { string: string }; largeCommunity?: { string: string } }[]> {
+  const j = await h.vtyshJson<{
+    paths?: { metric?: number; community?: { string: string }; largeCommunity?: { string: string } }[];
+  }>(`show bgp ipv4 unicast ${prefix} json`);
   return j.paths ?? [];
 }
 
 describe('margay-bgpd between FRR and BIRD', () => {
-  it('passes communities on, honours NO_EXPORT, answers FRR route refresh, and splits BIRD extended-message UPDATEs for FRR', { timeout: 90_000 }, async () => {
+  it('passes communities on, honours NO_EXPORT, answers FRR route refresh, and splits BIRD extended-message UPDATEs for FRR', {
+    timeout: 90_000,
+  }, async () => {
     await withTopology(2, async ({ margayNs, links }) => {
       const [f, b] = [links[0]!, links[1]!];
       const peers: RunningPeer[] = [];
@@ -77,7 +82,9 @@ peers:
           ].join('\n'),
         );
         peers.push(asPeer(frr));
-        const statics = Array.from({ length: N }, (_, i) => `route 10.200.${i >> 8}.${i & 255}/32 blackhole;`).join('\n');
+        const statics = Array.from({ length: N }, (_, i) => `route 10.200.${i >> 8}.${i & 255}/32 blackhole;`).join(
+          '\n',
+        );
         const bird = await startBird(
           b.ns,
           `router id ${b.peerIp};
@@ -88,36 +95,79 @@ protocol bgp margay { local ${b.peerIp} as 65003; neighbor ${b.margayIp} as 6500
         );
         peers.push(asPeer(bird));
 
-        await waitFor('FRR Established', async () => (await frr.peers('ipv4'))[f.margayIp]?.state === 'Established', 30_000, 200);
-        await waitFor('BIRD Established', async () => (await bird.protocols()).get('margay')?.info.includes('Established'), 30_000, 200);
+        await waitFor(
+          'FRR Established',
+          async () => (await frr.peers('ipv4'))[f.margayIp]?.state === 'Established',
+          30_000,
+          200,
+        );
+        await waitFor(
+          'BIRD Established',
+          async () => (await bird.protocols()).get('margay')?.info.includes('Established'),
+          30_000,
+          200,
+        );
         const birdPeer = await m.peer(b.peerIp);
         expect(birdPeer?.state).toBe('Established');
 
         // Communities pass FRR → margay → BIRD; NO_EXPORT is not advertised to the eBGP peer BIRD.
-        await waitFor('198.51.100.0/24 at BIRD', async () => (await birdRoute(bird, '198.51.100.0/24')).includes('198.51.100.0/24'), 20_000, 200);
+        await waitFor(
+          '198.51.100.0/24 at BIRD',
+          async () => (await birdRoute(bird, '198.51.100.0/24')).includes('198.51.100.0/24'),
+          20_000,
+          200,
+        );
         const tagged = await birdRoute(bird, '198.51.100.0/24');
         expect(tagged).toMatch(/BGP\.community: \(65002,7\)/);
         expect(tagged).toMatch(/BGP\.large_community: \(65002, 7, 7\)/);
-        await waitFor('198.51.101.0/24 in margay RIB', async () => (await m.ctl.rib({ prefix: '198.51.101.0/24' })).matched === 1, 10_000, 100);
+        await waitFor(
+          '198.51.101.0/24 in margay RIB',
+          async () => (await m.ctl.rib({ prefix: '198.51.101.0/24' })).matched === 1,
+          10_000,
+          100,
+        );
         const noexp = (await m.ctl.rib({ prefix: '198.51.101.0/24' })).routes[0]!.communities;
-        expect(noexp.some((c) => c === 'no-export' || c === '65535:65281'), `NO_EXPORT in ${noexp.join(',')}`).toBe(true);
+        expect(
+          noexp.some((c) => c === 'no-export' || c === '65535:65281'),
+          `NO_EXPORT in ${noexp.join(',')}`,
+        ).toBe(true);
         expect(await birdRoute(bird, '198.51.101.0/24'), 'NO_EXPORT route must not reach an eBGP peer').toBe('');
 
         // margay's originated route at FRR: MED and both kinds of community.
-        await waitFor('10.244.1.0/24 at FRR', async () => (await frrRoute(frr, '10.244.1.0/24')).length > 0, 20_000, 200);
+        await waitFor(
+          '10.244.1.0/24 at FRR',
+          async () => (await frrRoute(frr, '10.244.1.0/24')).length > 0,
+          20_000,
+          200,
+        );
         const [own] = await frrRoute(frr, '10.244.1.0/24');
         expect(own!.metric, JSON.stringify(own)).toBe(10);
         expect(own!.community?.string).toBe('65001:1');
         expect(own!.largeCommunity?.string).toBe('65001:1:1');
 
         // BIRD's 5000 prefixes arrive in extended-length UPDATEs; all 5000 reach FRR (4096-byte UPDATEs).
-        await waitFor(`${N} prefixes from BIRD in margay`, async () => (await m.peer(b.peerIp))?.prefixesAccepted === N, 20_000, 200);
-        await waitFor(`${N} + 1 prefixes at FRR`, async () => (await frr.peers('ipv4'))[f.margayIp]?.pfxRcd === N + 1, 20_000, 200);
+        await waitFor(
+          `${N} prefixes from BIRD in margay`,
+          async () => (await m.peer(b.peerIp))?.prefixesAccepted === N,
+          20_000,
+          200,
+        );
+        await waitFor(
+          `${N} + 1 prefixes at FRR`,
+          async () => (await frr.peers('ipv4'))[f.margayIp]?.pfxRcd === N + 1,
+          20_000,
+          200,
+        );
 
         // FRR asks for a refresh: margay re-sends everything (FRR counts the UPDATEs it receives).
         const before = await updatesReceived(frr, f.margayIp);
         await frr.vtysh(`clear bgp ipv4 unicast ${f.margayIp} soft in`);
-        await waitFor('UPDATEs after FRR route refresh', async () => (await updatesReceived(frr, f.margayIp)) > before, 10_000, 200);
+        await waitFor(
+          'UPDATEs after FRR route refresh',
+          async () => (await updatesReceived(frr, f.margayIp)) > before,
+          10_000,
+          200,
+        );
         expect((await frr.peers('ipv4'))[f.margayIp]?.state).toBe('Established');
         expect((await m.peer(f.peerIp))?.flaps).toBe(0);
         expect((await m.peer(b.peerIp))?.flaps).toBe(0);
@@ -134,6 +184,8 @@ async function birdRoute(h: BirdHandle, prefix: string): Promise<string> {
 }
 
 async function updatesReceived(h: FrrHandle, neighbor: string): Promise<number> {
-  const j = await h.vtyshJson<Record<string, { messageStats?: { updatesRecv?: number } }>>(`show bgp neighbors ${neighbor} json`);
+  const j = await h.vtyshJson<Record<string, { messageStats?: { updatesRecv?: number } }>>(
+    `show bgp neighbors ${neighbor} json`,
+  );
   return j[neighbor]?.messageStats?.updatesRecv ?? 0;
 }

@@ -12,7 +12,9 @@ import { ipHex, MARGAY_RAW_IP, nlri, update, withRig } from './rig.js';
 const good = (ip: string): string => '40010100' + '4002060201 0000fdea' + `400304${ipHex(ip)}`;
 
 describe('margay-bgpd max-prefix on a dynamic neighbour', () => {
-  it('sends Cease 1 with AFI/SAFI/limit, withdraws downstream, and keeps the peer out for restartSeconds', { timeout: 60_000 }, async () => {
+  it('sends Cease 1 with AFI/SAFI/limit, withdraws downstream, and keeps the peer out for restartSeconds', {
+    timeout: 60_000,
+  }, async () => {
     await withRig(
       async (rig) => {
         const ip = '10.30.0.10';
@@ -29,11 +31,19 @@ describe('margay-bgpd max-prefix on a dynamic neighbour', () => {
         const again = await RawBgpPeer.connect(MARGAY_RAW_IP, 179, ip);
         again.sendOpen({ asn: 65002, bgpId: ip });
         await again.waitFor((m) => m.type === 3, 5000).catch(() => undefined);
-        expect(again.received.some((m) => m.type === 4), 'session re-established inside the max-prefix back-off').toBe(false);
+        expect(
+          again.received.some((m) => m.type === 4),
+          'session re-established inside the max-prefix back-off',
+        ).toBe(false);
         again.close();
         // After it, the peer is welcome again.
         await sleep(4000);
-        const later = await waitFor('reconnected after restartSeconds', () => rig.rawPeer(10).catch(() => undefined), 10_000, 300);
+        const later = await waitFor(
+          'reconnected after restartSeconds',
+          () => rig.rawPeer(10).catch(() => undefined),
+          10_000,
+          300,
+        );
         later.close();
       },
       { rangeOptions: 'maxPrefix: { limit: 2, action: restart, restartSeconds: 5 }' },

@@ -13,7 +13,11 @@ const ORIGIN = '40010100';
 const AS_PATH = '4002060201 0000fdea';
 const nh = (ip: string): string => `400304${ipHex(ip)}`;
 
-interface Line { readonly msg?: string; readonly peer?: string; readonly [k: string]: unknown }
+interface Line {
+  readonly msg?: string;
+  readonly peer?: string;
+  readonly [k: string]: unknown;
+}
 
 describe('margay-bgpd logs', () => {
   it('one line per RFC 7606 problem, per session down and per own-NEXT_HOP burst; no repeated keys', async () => {
@@ -26,14 +30,32 @@ describe('margay-bgpd logs', () => {
       for (let i = 0; i < 5; i++) raw.send(update(ORIGIN + AS_PATH + nh(MARGAY_RAW_IP), nlri(`10.77.${10 + i}.0/24`)));
       // A sentinel: once it is in the RIB, everything before it was processed.
       raw.send(update(ORIGIN + AS_PATH + nh(peerIp), nlri('10.77.99.0/24')));
-      await waitFor('sentinel in the RIB', async () => (await rig.ribFrom('10.77.99.0/24', peerIp)).length === 1, 10_000, 50);
+      await waitFor(
+        'sentinel in the RIB',
+        async () => (await rig.ribFrom('10.77.99.0/24', peerIp)).length === 1,
+        10_000,
+        50,
+      );
       expect(await rig.ribFrom('10.77.10.0/24', peerIp)).toEqual([]);
       raw.close();
-      const parse = (): Line[] => rig.margay.log().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Line);
-      await waitFor('session down logged', async () => parse().some((l) => l.msg === 'session down' && l.peer === peerIp), 10_000, 50);
+      const parse = (): Line[] =>
+        rig.margay
+          .log()
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as Line);
+      await waitFor(
+        'session down logged',
+        async () => parse().some((l) => l.msg === 'session down' && l.peer === peerIp),
+        10_000,
+        50,
+      );
       await new Promise((r) => setTimeout(r, 300)); // a second line, if any, would be written by now
 
-      const text = rig.margay.log().split('\n').filter((l) => l.startsWith('{'));
+      const text = rig.margay
+        .log()
+        .split('\n')
+        .filter((l) => l.startsWith('{'));
       expect(text.length).toBeGreaterThan(10);
       for (const l of text) {
         const keys = topLevelKeys(l);

@@ -17,7 +17,20 @@ import { hex, ipHex, nlri, update, withRig, type Rig } from './rig.js';
 type Expect =
   | { kind: 'reset'; code: number; subcode: number; data?: string }
   | { kind: 'withdraw' }
-  | { kind: 'keep'; check?: (rib: { med?: number; localPref?: number; origin: string; asPath: string; communities: readonly string[]; largeCommunities: readonly string[] }, bird: string) => void };
+  | {
+      kind: 'keep';
+      check?: (
+        rib: {
+          med?: number;
+          localPref?: number;
+          origin: string;
+          asPath: string;
+          communities: readonly string[];
+          largeCommunities: readonly string[];
+        },
+        bird: string,
+      ) => void;
+    };
 
 interface Case {
   readonly name: string;
@@ -47,27 +60,132 @@ function mpReach4(nextHop: string, prefixes: string): string {
 }
 
 const CASES: readonly Case[] = [
-  { name: 'ORIGIN value 3', rfc: '7606 §7.1', bytes: (p, ip) => update('40010103' + AS_PATH + nh(ip), nlri(p)), want: { kind: 'withdraw' } },
-  { name: 'ORIGIN length 2', rfc: '7606 §7.1', bytes: (p, ip) => update('4001020000' + AS_PATH + nh(ip), nlri(p)), want: { kind: 'withdraw' } },
-  { name: 'ORIGIN flagged optional', rfc: '7606 §3(c)', bytes: (p, ip) => update('c0010100' + AS_PATH + nh(ip), nlri(p)), want: { kind: 'withdraw' } },
-  { name: 'AS_PATH segment overrun', rfc: '7606 §7.2', bytes: (p, ip) => update(ORIGIN + '4002060205 0000fdea' + nh(ip), nlri(p)), want: { kind: 'withdraw' } },
-  { name: 'AS_PATH segment type 5', rfc: '7606 §7.2', bytes: (p, ip) => update(ORIGIN + '4002060501 0000fdea' + nh(ip), nlri(p)), want: { kind: 'withdraw' } },
-  { name: 'AS_PATH with AS 0', rfc: '7607 §2', bytes: (p, ip) => update(ORIGIN + '40020a0202 0000fdea 00000000' + nh(ip), nlri(p)), want: { kind: 'withdraw' } },
-  { name: 'AS_CONFED_SEQUENCE from an eBGP peer', rfc: '7606 §7.2 / 5065 §5', bytes: (p, ip) => update(ORIGIN + '40020c0301 0000fde8 0201 0000fdea' + nh(ip), nlri(p)), want: { kind: 'withdraw' } },
-  { name: 'NEXT_HOP length 3', rfc: '7606 §7.3', bytes: (p, ip) => update(ORIGIN + AS_PATH + '400303' + ipHex(ip).slice(0, 6), nlri(p)), want: { kind: 'withdraw' } },
-  { name: 'NEXT_HOP multicast 224.0.0.5', rfc: '4271 §6.3 (semantic: route ignored)', bytes: (p) => update(ORIGIN + AS_PATH + '400304e0000005', nlri(p)), want: { kind: 'withdraw' } },
-  { name: "NEXT_HOP is the receiver's own address", rfc: '4271 §6.3 (semantic: route ignored)', bytes: (p) => update(ORIGIN + AS_PATH + '4003040a1e0001', nlri(p)), want: { kind: 'withdraw' } },
-  { name: 'NEXT_HOP not directly reachable (single-hop eBGP)', rfc: '4271 §9.1.2.1 / §5.1.3', bytes: (p) => update(ORIGIN + AS_PATH + '4003040a630001', nlri(p)), want: { kind: 'withdraw' } },
-  { name: 'MED length 3', rfc: '7606 §7.4', bytes: (p, ip) => update(good(ip) + '800403000001', nlri(p)), want: { kind: 'withdraw' } },
-  { name: 'COMMUNITIES length 3', rfc: '7606 §7.8', bytes: (p, ip) => update(good(ip) + 'c00803fde900', nlri(p)), want: { kind: 'withdraw' } },
-  { name: 'EXTENDED_COMMUNITIES length 7', rfc: '7606 §7.14', bytes: (p, ip) => update(good(ip) + 'c010070002fdea000000', nlri(p)), want: { kind: 'withdraw' } },
-  { name: 'LARGE_COMMUNITY length 11', rfc: '8092 §6', bytes: (p, ip) => update(good(ip) + 'c0200b0000fdea0000000100000002'.slice(0, 28), nlri(p)), want: { kind: 'withdraw' } },
-  { name: 'MP_UNREACH_NLRI alone (no other attribute needed)', rfc: '4760 §4', bytes: (p) => update(mpUnreach4(nlri(p))), want: { kind: 'withdraw' } },
-  { name: 'missing NEXT_HOP', rfc: '7606 §3(d)', bytes: (p) => update(ORIGIN + AS_PATH, nlri(p)), want: { kind: 'withdraw' } },
-  { name: 'missing ORIGIN', rfc: '7606 §3(d)', bytes: (p, ip) => update(AS_PATH + nh(ip), nlri(p)), want: { kind: 'withdraw' } },
-  { name: 'missing AS_PATH', rfc: '7606 §3(d)', bytes: (p, ip) => update(ORIGIN + nh(ip), nlri(p)), want: { kind: 'withdraw' } },
-  { name: 'MED flagged transitive', rfc: '7606 §3(c)', bytes: (p, ip) => update(good(ip) + 'c004040000004d', nlri(p)), want: { kind: 'withdraw' } },
-  { name: 'attribute length overruns the attribute section', rfc: '7606 §4', bytes: (p, ip) => update(good(ip) + 'c0080c0000fde9', nlri(p)), want: { kind: 'withdraw' } },
+  {
+    name: 'ORIGIN value 3',
+    rfc: '7606 §7.1',
+    bytes: (p, ip) => update('40010103' + AS_PATH + nh(ip), nlri(p)),
+    want: { kind: 'withdraw' },
+  },
+  {
+    name: 'ORIGIN length 2',
+    rfc: '7606 §7.1',
+    bytes: (p, ip) => update('4001020000' + AS_PATH + nh(ip), nlri(p)),
+    want: { kind: 'withdraw' },
+  },
+  {
+    name: 'ORIGIN flagged optional',
+    rfc: '7606 §3(c)',
+    bytes: (p, ip) => update('c0010100' + AS_PATH + nh(ip), nlri(p)),
+    want: { kind: 'withdraw' },
+  },
+  {
+    name: 'AS_PATH segment overrun',
+    rfc: '7606 §7.2',
+    bytes: (p, ip) => update(ORIGIN + '4002060205 0000fdea' + nh(ip), nlri(p)),
+    want: { kind: 'withdraw' },
+  },
+  {
+    name: 'AS_PATH segment type 5',
+    rfc: '7606 §7.2',
+    bytes: (p, ip) => update(ORIGIN + '4002060501 0000fdea' + nh(ip), nlri(p)),
+    want: { kind: 'withdraw' },
+  },
+  {
+    name: 'AS_PATH with AS 0',
+    rfc: '7607 §2',
+    bytes: (p, ip) => update(ORIGIN + '40020a0202 0000fdea 00000000' + nh(ip), nlri(p)),
+    want: { kind: 'withdraw' },
+  },
+  {
+    name: 'AS_CONFED_SEQUENCE from an eBGP peer',
+    rfc: '7606 §7.2 / 5065 §5',
+    bytes: (p, ip) => update(ORIGIN + '40020c0301 0000fde8 0201 0000fdea' + nh(ip), nlri(p)),
+    want: { kind: 'withdraw' },
+  },
+  {
+    name: 'NEXT_HOP length 3',
+    rfc: '7606 §7.3',
+    bytes: (p, ip) => update(ORIGIN + AS_PATH + '400303' + ipHex(ip).slice(0, 6), nlri(p)),
+    want: { kind: 'withdraw' },
+  },
+  {
+    name: 'NEXT_HOP multicast 224.0.0.5',
+    rfc: '4271 §6.3 (semantic: route ignored)',
+    bytes: (p) => update(ORIGIN + AS_PATH + '400304e0000005', nlri(p)),
+    want: { kind: 'withdraw' },
+  },
+  {
+    name: "NEXT_HOP is the receiver's own address",
+    rfc: '4271 §6.3 (semantic: route ignored)',
+    bytes: (p) => update(ORIGIN + AS_PATH + '4003040a1e0001', nlri(p)),
+    want: { kind: 'withdraw' },
+  },
+  {
+    name: 'NEXT_HOP not directly reachable (single-hop eBGP)',
+    rfc: '4271 §9.1.2.1 / §5.1.3',
+    bytes: (p) => update(ORIGIN + AS_PATH + '4003040a630001', nlri(p)),
+    want: { kind: 'withdraw' },
+  },
+  {
+    name: 'MED length 3',
+    rfc: '7606 §7.4',
+    bytes: (p, ip) => update(good(ip) + '800403000001', nlri(p)),
+    want: { kind: 'withdraw' },
+  },
+  {
+    name: 'COMMUNITIES length 3',
+    rfc: '7606 §7.8',
+    bytes: (p, ip) => update(good(ip) + 'c00803fde900', nlri(p)),
+    want: { kind: 'withdraw' },
+  },
+  {
+    name: 'EXTENDED_COMMUNITIES length 7',
+    rfc: '7606 §7.14',
+    bytes: (p, ip) => update(good(ip) + 'c010070002fdea000000', nlri(p)),
+    want: { kind: 'withdraw' },
+  },
+  {
+    name: 'LARGE_COMMUNITY length 11',
+    rfc: '8092 §6',
+    bytes: (p, ip) => update(good(ip) + 'c0200b0000fdea0000000100000002'.slice(0, 28), nlri(p)),
+    want: { kind: 'withdraw' },
+  },
+  {
+    name: 'MP_UNREACH_NLRI alone (no other attribute needed)',
+    rfc: '4760 §4',
+    bytes: (p) => update(mpUnreach4(nlri(p))),
+    want: { kind: 'withdraw' },
+  },
+  {
+    name: 'missing NEXT_HOP',
+    rfc: '7606 §3(d)',
+    bytes: (p) => update(ORIGIN + AS_PATH, nlri(p)),
+    want: { kind: 'withdraw' },
+  },
+  {
+    name: 'missing ORIGIN',
+    rfc: '7606 §3(d)',
+    bytes: (p, ip) => update(AS_PATH + nh(ip), nlri(p)),
+    want: { kind: 'withdraw' },
+  },
+  {
+    name: 'missing AS_PATH',
+    rfc: '7606 §3(d)',
+    bytes: (p, ip) => update(ORIGIN + nh(ip), nlri(p)),
+    want: { kind: 'withdraw' },
+  },
+  {
+    name: 'MED flagged transitive',
+    rfc: '7606 §3(c)',
+    bytes: (p, ip) => update(good(ip) + 'c004040000004d', nlri(p)),
+    want: { kind: 'withdraw' },
+  },
+  {
+    name: 'attribute length overruns the attribute section',
+    rfc: '7606 §4',
+    bytes: (p, ip) => update(good(ip) + 'c0080c0000fde9', nlri(p)),
+    want: { kind: 'withdraw' },
+  },
   {
     name: 'LOCAL_PREF from an eBGP peer',
     rfc: '7606 §7.5 (discard)',
@@ -143,8 +261,18 @@ const CASES: readonly Case[] = [
     bytes: (p, ip) => update(good(ip) + MARK + '80fb02abcd', nlri(p)),
     want: { kind: 'keep', check: (_r, bird) => expect(bird).not.toMatch(/BGP\.fb|ab cd/) },
   },
-  { name: 'NLRI prefix length 33', rfc: '7606 §5.3 / 4271 §6.3', bytes: (_p, ip) => update(good(ip), '210a6401ff00'), want: { kind: 'reset', code: 3, subcode: 10 } },
-  { name: 'withdrawn prefix length 33', rfc: '7606 §5.3', bytes: () => update('', '', '210a6401ff00'), want: { kind: 'reset', code: 3, subcode: 10 } },
+  {
+    name: 'NLRI prefix length 33',
+    rfc: '7606 §5.3 / 4271 §6.3',
+    bytes: (_p, ip) => update(good(ip), '210a6401ff00'),
+    want: { kind: 'reset', code: 3, subcode: 10 },
+  },
+  {
+    name: 'withdrawn prefix length 33',
+    rfc: '7606 §5.3',
+    bytes: () => update('', '', '210a6401ff00'),
+    want: { kind: 'reset', code: 3, subcode: 10 },
+  },
   {
     name: 'withdrawn length overruns the message',
     rfc: '4271 §6.3',
@@ -165,7 +293,12 @@ const CASES: readonly Case[] = [
     },
     want: { kind: 'reset', code: 3, subcode: 1, data: '' },
   },
-  { name: 'unrecognized well-known attribute', rfc: '4271 §6.3', bytes: (p, ip) => update(good(ip) + '40630100', nlri(p)), want: { kind: 'reset', code: 3, subcode: 2, data: '40630100' } },
+  {
+    name: 'unrecognized well-known attribute',
+    rfc: '4271 §6.3',
+    bytes: (p, ip) => update(good(ip) + '40630100', nlri(p)),
+    want: { kind: 'reset', code: 3, subcode: 2, data: '40630100' },
+  },
   {
     name: 'duplicate MP_REACH_NLRI',
     rfc: '7606 §3(g)',
@@ -194,7 +327,11 @@ async function runCase(rig: Rig, c: Case, i: number): Promise<void> {
     if (c.want.kind === 'reset') {
       const n = await peer.notification(5000);
       const got = { code: n.code, subcode: n.subcode, ...(c.want.data !== undefined ? { data: n.data } : {}) };
-      expect(got, `${c.name}: NOTIFICATION`).toEqual({ code: c.want.code, subcode: c.want.subcode, ...(c.want.data !== undefined ? { data: c.want.data } : {}) });
+      expect(got, `${c.name}: NOTIFICATION`).toEqual({
+        code: c.want.code,
+        subcode: c.want.subcode,
+        ...(c.want.data !== undefined ? { data: c.want.data } : {}),
+      });
       await peer.closed;
       await waitFor(`${p} gone from margay RIB`, async () => (await rig.ribFrom(p, ip)).length === 0, 5000, 20);
       await waitFor(`${p} withdrawn at BIRD`, async () => (await rig.birdRoute(p)) === '', 5000, 50);
@@ -202,7 +339,10 @@ async function runCase(rig: Rig, c: Case, i: number): Promise<void> {
     }
     peer.send(update(good(ip), nlri(sentinel)));
     await waitFor(`${sentinel} in margay RIB`, async () => (await rig.ribFrom(sentinel, ip)).length === 1, 5000, 20);
-    expect(peer.received.filter((m) => m.type === 3).map((m) => m.notification), `${c.name}: no NOTIFICATION`).toEqual([]);
+    expect(
+      peer.received.filter((m) => m.type === 3).map((m) => m.notification),
+      `${c.name}: no NOTIFICATION`,
+    ).toEqual([]);
     expect((await rig.margay.peer(ip))?.state, `${c.name}: session stays up`).toBe('Established');
     if (c.want.kind === 'withdraw') {
       expect(await rig.ribFrom(p, ip), `${c.name}: treat-as-withdraw in margay RIB`).toEqual([]);
@@ -214,7 +354,12 @@ async function runCase(rig: Rig, c: Case, i: number): Promise<void> {
     expect(r.length, `${c.name}: route kept`).toBe(1);
     expect(r[0]!.communities, `${c.name}: the UPDATE was applied (community 65002:77)`).toEqual(['65002:77']);
     let bird = '';
-    await waitFor(`${p} at BIRD with community 65002:77`, async () => (bird = await rig.birdRoute(p)).includes('(65002,77)'), 5000, 50);
+    await waitFor(
+      `${p} at BIRD with community 65002:77`,
+      async () => (bird = await rig.birdRoute(p)).includes('(65002,77)'),
+      5000,
+      50,
+    );
     c.want.check?.(r[0]!, bird);
     if (c.observe !== undefined) {
       const obs = await rig.rawPeer(200 + i);
@@ -249,14 +394,21 @@ describe('margay-bgpd: malformed UPDATEs after a valid route (black box, RIB + B
     expect(failures).toEqual([]);
   });
 
-  it('treat-as-withdraw covers every NLRI of the UPDATE and still applies its withdrawn routes', { timeout: 30_000 }, async () => {
+  it('treat-as-withdraw covers every NLRI of the UPDATE and still applies its withdrawn routes', {
+    timeout: 30_000,
+  }, async () => {
     await withRig(async (rig) => {
       const ip = '10.30.0.99';
       const peer = await rig.rawPeer(99);
       try {
         const [a, b, c, d] = ['10.190.1.0/24', '10.190.2.0/24', '10.190.3.0/24', '10.190.4.0/24'];
         peer.send(update(good(ip), nlri(a) + nlri(b) + nlri(c) + nlri(d)));
-        await waitFor('all four at BIRD', async () => (await rig.birdRoute(d)) !== '' && (await rig.birdRoute(a)) !== '', 5000, 50);
+        await waitFor(
+          'all four at BIRD',
+          async () => (await rig.birdRoute(d)) !== '' && (await rig.birdRoute(a)) !== '',
+          5000,
+          50,
+        );
         // Bad ORIGIN: a and b treated as withdrawn; c withdrawn explicitly; d untouched.
         peer.send(update('40010103' + AS_PATH + nh(ip), nlri(a) + nlri(b), nlri(c)));
         peer.send(update(good(ip), nlri('10.190.9.0/24')));

@@ -29,10 +29,16 @@ const BAD: readonly (readonly [string, string])[] = [
   ['peers: [{ address: 10.0.0.2, asn: 65002, password: "" }]', 'peers[0].password'],
   ['peers: [{ address: 10.0.0.2, asn: 65002, families: [ipv7] }]', 'peers[0].families[0]'],
   ['peers: [{ address: 10.0.0.2, asn: 65002, maxPrefix: { limit: 0 } }]', 'peers[0].maxPrefix.limit'],
-  ['peers: [{ address: 10.0.0.2, asn: 65002, gracefulRestart: { restartTime: 4096 } }]', 'peers[0].gracefulRestart.restartTime'],
+  [
+    'peers: [{ address: 10.0.0.2, asn: 65002, gracefulRestart: { restartTime: 4096 } }]',
+    'peers[0].gracefulRestart.restartTime',
+  ],
   ['listenRanges: [{ prefix: 10.0.0.0/33, asn: 65002 }]', 'listenRanges[0].prefix'],
   ['originate: [{ prefix: 10.244.1.0/24, communities: ["70000:1"] }]', 'originate[0].communities[0]'],
-  ['policies: { p: { rules: [{ match: { prefixes: [{ prefix: 10.0.0.0/8, le: 33 }] }, action: accept }] } }', 'policies.p.rules[0].match.prefixes[0].le'],
+  [
+    'policies: { p: { rules: [{ match: { prefixes: [{ prefix: 10.0.0.0/8, le: 33 }] }, action: accept }] } }',
+    'policies.p.rules[0].match.prefixes[0].le',
+  ],
   ['multipath: { maxPaths: 0 }', 'multipath.maxPaths'],
 ];
 
@@ -46,7 +52,8 @@ describe('margay-bgpd configuration errors', () => {
         const file = join(dir, 'bgpd.yaml');
         await writeFile(file, BASE + body + '\n');
         const r = await execa(process.execPath, [bundle, '--config', file], { reject: false, timeout: 10_000 });
-        if (r.exitCode !== 2 || !r.stderr.includes(want)) got.push(`${body} → exit ${r.exitCode}: ${r.stderr.slice(0, 300)}`);
+        if (r.exitCode !== 2 || !r.stderr.includes(want))
+          got.push(`${body} → exit ${r.exitCode}: ${r.stderr.slice(0, 300)}`);
       }
       expect(got).toEqual([]);
     } finally {
@@ -56,7 +63,9 @@ describe('margay-bgpd configuration errors', () => {
 });
 
 describe('margay-bgpd reload and margayctl', () => {
-  it('SIGHUP adds a peer and leaves the established session alone; margayctl shows it all', { timeout: 60_000 }, async () => {
+  it('SIGHUP adds a peer and leaves the established session alone; margayctl shows it all', {
+    timeout: 60_000,
+  }, async () => {
     await withRig(async (rig) => {
       const m = rig.margay;
       await run('ip', ['addr', 'add', '10.30.0.70/24', 'dev', rig.hostIf]);
@@ -69,12 +78,22 @@ describe('margay-bgpd reload and margayctl', () => {
 
       const before = await m.peer(BIRD_IP);
       const yaml = await readFile(m.configFile, 'utf8');
-      await m.reload(yaml.replace('peers:\n', 'peers:\n  - { address: 10.30.0.70, asn: 65070, passive: true, description: added-by-reload }\n'));
+      await m.reload(
+        yaml.replace(
+          'peers:\n',
+          'peers:\n  - { address: 10.30.0.70, asn: 65070, passive: true, description: added-by-reload }\n',
+        ),
+      );
       await waitFor('the new peer configured', async () => (await m.peer('10.30.0.70'))?.dynamic === false, 10_000, 50);
       const p = await RawBgpPeer.connect(MARGAY_RAW_IP, 179, '10.30.0.70');
       try {
         await p.handshake({ asn: 65070, bgpId: '10.30.0.70' });
-        await waitFor('the new peer Established', async () => (await m.peer('10.30.0.70'))?.state === 'Established', 5000, 20);
+        await waitFor(
+          'the new peer Established',
+          async () => (await m.peer('10.30.0.70'))?.state === 'Established',
+          5000,
+          20,
+        );
         const after = await m.peer(BIRD_IP);
         expect(after?.state).toBe('Established');
         expect(after?.flaps).toBe(before?.flaps);
@@ -93,7 +112,10 @@ describe('margay-bgpd reload and margayctl', () => {
         out.length = 0;
         expect(await runMargayctl(['bgp', 'peers', '-o', 'json', ...sock], io)).toBe(0);
         const j = JSON.parse(out.join('')) as unknown;
-        const list = (Array.isArray(j) ? j : (j as { peers: unknown[] }).peers) as { address: string; description?: string }[];
+        const list = (Array.isArray(j) ? j : (j as { peers: unknown[] }).peers) as {
+          address: string;
+          description?: string;
+        }[];
         expect(list.find((x) => x.address === '10.30.0.70')?.description).toBe('added-by-reload');
         out.length = 0;
         expect(await runMargayctl(['bgp', 'rib', '--prefix', '10.244.0.0/16', '--longer', ...sock], io)).toBe(0);

@@ -18,7 +18,10 @@ describe('margay-bgpd with attributes too big to re-advertise', () => {
       const p = await rig.rawPeer(65);
       p.send(update(head('10.30.0.65') + 'd0fa0fc8' + '00'.repeat(4040), nlri('10.141.1.0/24')));
       await sleep(1000);
-      const answer = await Promise.race([rig.margay.ctl.peers().then(() => 'answered'), sleep(3000).then(() => 'hung')]);
+      const answer = await Promise.race([
+        rig.margay.ctl.peers().then(() => 'answered'),
+        sleep(3000).then(() => 'hung'),
+      ]);
       expect(answer).toBe('answered');
       expect((await rig.margay.peer(BIRD_IP))?.state).toBe('Established');
       expect(await rig.birdRoute('10.141.1.0/24')).toBe('');

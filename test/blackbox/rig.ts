@@ -41,7 +41,10 @@ export function update(attrs: string, nlri = '', withdrawn = ''): Buffer {
 export function nlri(prefix: string): string {
   const [ip, len] = prefix.split('/') as [string, string];
   const bits = Number(len);
-  const bytes = ip.split('.').map(Number).slice(0, Math.ceil(bits / 8));
+  const bytes = ip
+    .split('.')
+    .map(Number)
+    .slice(0, Math.ceil(bits / 8));
   return Buffer.from([bits, ...bytes]).toString('hex');
 }
 
@@ -107,7 +110,11 @@ protocol bgp margay { local ${BIRD_IP} as ${BIRD_ASN}; neighbor ${MARGAY_BIRD_IP
   ipv4 { import all; export none; }; }`,
     );
     const b = bird;
-    await waitFor('BIRD Established with margay-bgpd', async () => (await b.protocols()).get('margay')?.info.includes('Established'), 20_000);
+    await waitFor(
+      'BIRD Established with margay-bgpd',
+      async () => (await b.protocols()).get('margay')?.info.includes('Established'),
+      20_000,
+    );
     const m = margay;
     const added = new Set<number>();
     await fn({
@@ -122,7 +129,12 @@ protocol bgp margay { local ${BIRD_IP} as ${BIRD_ASN}; neighbor ${MARGAY_BIRD_IP
         }
         const p = await RawBgpPeer.connect(MARGAY_RAW_IP, 179, ip);
         await p.handshake({ asn: RAW_ASN, bgpId: ip, holdTime: 90, ...open });
-        await waitFor(`margay-bgpd sees ${ip} Established`, async () => (await m.peer(ip))?.state === 'Established', 5000, 20);
+        await waitFor(
+          `margay-bgpd sees ${ip} Established`,
+          async () => (await m.peer(ip))?.state === 'Established',
+          5000,
+          20,
+        );
         return p;
       },
       async ribFrom(prefix, from) {
@@ -131,7 +143,9 @@ protocol bgp margay { local ${BIRD_IP} as ${BIRD_ASN}; neighbor ${MARGAY_BIRD_IP
         return r.routes.filter((x) => x.prefix === prefix && x.from === from);
       },
       async birdRoute(prefix) {
-        const out = await execa('birdc', ['-s', `${b.workdir}/bird.ctl`, 'show', 'route', prefix, 'all'], { reject: false });
+        const out = await execa('birdc', ['-s', `${b.workdir}/bird.ctl`, 'show', 'route', prefix, 'all'], {
+          reject: false,
+        });
         if (out.exitCode !== 0 || /Network not found/.test(out.stdout)) return '';
         return out.stdout.includes(prefix) ? out.stdout : '';
       },

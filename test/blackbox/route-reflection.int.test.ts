@@ -34,7 +34,10 @@ function attrsOf(m: RawMessage): Map<number, string> {
   }
   return out;
 }
-const announcing = (prefix: string) => (m: RawMessage): boolean => m.type === 2 && m.bytes.toString('hex').endsWith(nlri(prefix));
+const announcing =
+  (prefix: string) =>
+  (m: RawMessage): boolean =>
+    m.type === 2 && m.bytes.toString('hex').endsWith(nlri(prefix));
 
 let rig: Rig;
 let release: () => void;
@@ -54,7 +57,10 @@ beforeAll(async () => {
       await new Promise<void>((res) => (release = res));
     },
     {
-      extraRanges: ['{ prefix: 10.30.0.128/25, asn: internal, routeReflectorClient: true }', '{ prefix: 10.30.0.64/26, asn: internal }'],
+      extraRanges: [
+        '{ prefix: 10.30.0.128/25, asn: internal, routeReflectorClient: true }',
+        '{ prefix: 10.30.0.64/26, asn: internal }',
+      ],
       extraYaml: `routeReflector: { clusterId: ${CLUSTER} }`,
     },
   );
@@ -97,13 +103,34 @@ describe('margay-bgpd as a route reflector (RFC 4456)', () => {
     const viaCluster = '10.170.4.0/24';
     const viaOriginator = '10.170.5.0/24';
     const s = '10.170.6.0/24';
-    c1.send(update(ORIGIN + EMPTY_PATH + nh('10.30.0.130') + LP + `800a08${ipHex('192.0.2.9')}${ipHex(CLUSTER)}` + `800904${ipHex('192.0.2.9')}`, nlri(viaCluster)));
-    c1.send(update(ORIGIN + EMPTY_PATH + nh('10.30.0.130') + LP + `800904${ipHex('10.31.0.1')}` + `800a04${ipHex('192.0.2.8')}`, nlri(viaOriginator)));
+    c1.send(
+      update(
+        ORIGIN +
+          EMPTY_PATH +
+          nh('10.30.0.130') +
+          LP +
+          `800a08${ipHex('192.0.2.9')}${ipHex(CLUSTER)}` +
+          `800904${ipHex('192.0.2.9')}`,
+        nlri(viaCluster),
+      ),
+    );
+    c1.send(
+      update(
+        ORIGIN + EMPTY_PATH + nh('10.30.0.130') + LP + `800904${ipHex('10.31.0.1')}` + `800a04${ipHex('192.0.2.8')}`,
+        nlri(viaOriginator),
+      ),
+    );
     c1.send(update(ORIGIN + EMPTY_PATH + nh('10.30.0.130') + LP, nlri(s)));
     await c2.waitFor(announcing(s), 5000);
     await waitFor(`${s} in RIB`, async () => (await rig.ribFrom(s, '10.30.0.130')).length === 1, 5000, 20);
-    expect((await rig.ribFrom(viaCluster, '10.30.0.130')).filter((r) => r.best), 'CLUSTER_LIST loop is not best').toEqual([]);
-    expect((await rig.ribFrom(viaOriginator, '10.30.0.130')).filter((r) => r.best), 'ORIGINATOR_ID loop is not best').toEqual([]);
+    expect(
+      (await rig.ribFrom(viaCluster, '10.30.0.130')).filter((r) => r.best),
+      'CLUSTER_LIST loop is not best',
+    ).toEqual([]);
+    expect(
+      (await rig.ribFrom(viaOriginator, '10.30.0.130')).filter((r) => r.best),
+      'ORIGINATOR_ID loop is not best',
+    ).toEqual([]);
     expect(c2.received.some(announcing(viaCluster)), 'CLUSTER_LIST loop reflected').toBe(false);
     expect(c2.received.some(announcing(viaOriginator)), 'ORIGINATOR_ID loop reflected').toBe(false);
     expect(c1.received.filter((m) => m.type === 3)).toEqual([]);

@@ -16,7 +16,9 @@ const ORIGIN = '40010100';
 const nh = (ip: string): string => `400304${ipHex(ip)}`;
 const as4 = (n: number): string => n.toString(16).padStart(8, '0');
 const path = (...asns: number[]): string =>
-  asns.length === 0 ? '400200' : `4002${(2 + 4 * asns.length).toString(16).padStart(2, '0')}02${asns.length.toString(16).padStart(2, '0')}${asns.map(as4).join('')}`;
+  asns.length === 0
+    ? '400200'
+    : `4002${(2 + 4 * asns.length).toString(16).padStart(2, '0')}02${asns.length.toString(16).padStart(2, '0')}${asns.map(as4).join('')}`;
 const med = (n: number): string => `800404${as4(n)}`;
 const lp = (n: number): string => `400504${as4(n)}`;
 
@@ -37,7 +39,10 @@ function attrsOf(m: RawMessage): Map<number, string> {
   }
   return out;
 }
-const announcing = (prefix: string) => (m: RawMessage): boolean => m.type === 2 && m.bytes.toString('hex').endsWith(nlri(prefix));
+const announcing =
+  (prefix: string) =>
+  (m: RawMessage): boolean =>
+    m.type === 2 && m.bytes.toString('hex').endsWith(nlri(prefix));
 
 let rig: Rig;
 let release: () => void;
@@ -129,7 +134,12 @@ describe('margay-bgpd iBGP/eBGP rules', () => {
     const p = '10.150.7.0/24';
     ebgpA.send(update(ORIGIN + path(65002) + nh('10.30.0.10'), nlri(p)));
     ibgpA.send(update(ORIGIN + path(65020, 65021) + nh('10.30.0.130') + lp(200), nlri(p)));
-    await waitFor(`two paths for ${p}`, async () => (await rig.margay.ctl.rib({ prefix: p })).routes.length === 2, 5000, 20);
+    await waitFor(
+      `two paths for ${p}`,
+      async () => (await rig.margay.ctl.rib({ prefix: p })).routes.length === 2,
+      5000,
+      20,
+    );
     const routes = (await rig.margay.ctl.rib({ prefix: p })).routes;
     const best = routes.find((r) => r.best);
     expect(best?.from).toBe('10.30.0.130');
@@ -140,7 +150,9 @@ describe('margay-bgpd iBGP/eBGP rules', () => {
     const p = '10.150.8.0/24';
     const asns = [65002, ...Array.from({ length: 254 }, (_, i) => 64600 + i)];
     const body = `02ff${asns.map(as4).join('')}`;
-    ebgpA.send(update(ORIGIN + `5002${(body.length / 2).toString(16).padStart(4, '0')}${body}` + nh('10.30.0.10'), nlri(p)));
+    ebgpA.send(
+      update(ORIGIN + `5002${(body.length / 2).toString(16).padStart(4, '0')}${body}` + nh('10.30.0.10'), nlri(p)),
+    );
     let bird = '';
     await waitFor(`${p} at BIRD`, async () => (bird = await rig.birdRoute(p)) !== '', 5000, 50);
     // BIRD truncates long paths in `show route all`: ask it with a filter instead.
@@ -151,4 +163,3 @@ describe('margay-bgpd iBGP/eBGP rules', () => {
     expect(u.get(2)!.slice(12, 16), 'then the full 255-AS segment').toBe('02ff');
   });
 });
-

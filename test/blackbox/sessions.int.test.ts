@@ -70,7 +70,12 @@ describe('margay-bgpd toward a 2-octet-only speaker (RFC 6793)', () => {
     try {
       const open = await old.handshake({ asn: 65002, bgpId: '10.30.0.20', capabilities: [...TWO_OCTET_CAPS] });
       expect(open.myAs, 'My AS field toward a 2-octet speaker').toBe(23456);
-      await waitFor('Established', async () => (await rig.margay.peer('10.30.0.20'))?.state === 'Established', 5000, 20);
+      await waitFor(
+        'Established',
+        async () => (await rig.margay.peer('10.30.0.20'))?.state === 'Established',
+        5000,
+        20,
+      );
 
       // AS_PATH 65002 23456, AS4_PATH 4200000005; AGGREGATOR 23456/10.30.0.20 with AS4_AGGREGATOR 4200000005.
       const p = '10.110.1.0/24';
@@ -101,8 +106,12 @@ describe('margay-bgpd toward a 2-octet-only speaker (RFC 6793)', () => {
         newer.send(update(ORIGIN + `40020a0202 ${as4(65002)} ${as4(4_200_000_007)}` + nh('10.30.0.21'), nlri(p2)));
         const u = await updateFor(old, p2, from);
         const a = attrsOf(u);
-        expect(a.get(2), 'AS_PATH with AS_TRANS for each 4-octet AS').toBe(`0203${as2(23456)}${as2(65002)}${as2(23456)}`);
-        expect(a.get(17), 'AS4_PATH with the real path').toBe(`0203${as4(MARGAY_AS)}${as4(65002)}${as4(4_200_000_007)}`);
+        expect(a.get(2), 'AS_PATH with AS_TRANS for each 4-octet AS').toBe(
+          `0203${as2(23456)}${as2(65002)}${as2(23456)}`,
+        );
+        expect(a.get(17), 'AS4_PATH with the real path').toBe(
+          `0203${as4(MARGAY_AS)}${as4(65002)}${as4(4_200_000_007)}`,
+        );
       } finally {
         newer.close();
       }
@@ -116,7 +125,15 @@ describe('margay-bgpd toward a 2-octet-only speaker (RFC 6793)', () => {
     try {
       await old.handshake({ asn: 65002, bgpId: '10.30.0.22', capabilities: [...TWO_OCTET_CAPS] });
       const p = '10.110.3.0/24';
-      old.send(update(ORIGIN + `400206 0202 ${as2(65002)} ${as2(23456)}` + nh('10.30.0.22') + `c01112 0204 ${as4(1)} ${as4(2)} ${as4(3)} ${as4(4)}`, nlri(p)));
+      old.send(
+        update(
+          ORIGIN +
+            `400206 0202 ${as2(65002)} ${as2(23456)}` +
+            nh('10.30.0.22') +
+            `c01112 0204 ${as4(1)} ${as4(2)} ${as4(3)} ${as4(4)}`,
+          nlri(p),
+        ),
+      );
       await waitFor(`${p} in RIB`, async () => (await rig.ribFrom(p, '10.30.0.22')).length === 1, 5000, 20);
       expect((await rig.ribFrom(p, '10.30.0.22'))[0]!.asPath).toBe('65002 23456');
       expect(old.received.filter((m) => m.type === 3)).toEqual([]);
@@ -169,7 +186,12 @@ describe('margay-bgpd session rules toward raw peers', () => {
 
   it('brackets the re-sent table with BoRR/EoRR when enhanced route refresh is agreed (RFC 7313 §4)', async () => {
     await rig.margay.ctl.announce({ prefixes: ['10.120.0.0/24'] });
-    const caps = [{ kind: 'multiprotocol', afi: 1, safi: 1 }, { kind: 'four-octet-as', asn: 65002 }, { kind: 'route-refresh' }, { kind: 'enhanced-route-refresh' }] as const;
+    const caps = [
+      { kind: 'multiprotocol', afi: 1, safi: 1 },
+      { kind: 'four-octet-as', asn: 65002 },
+      { kind: 'route-refresh' },
+      { kind: 'enhanced-route-refresh' },
+    ] as const;
     const p = await rig.rawPeer(40, { capabilities: [...caps] });
     try {
       const theirs = p.received.find((m) => m.type === 1)!.open!.capabilities.map((c) => c.kind);
@@ -181,7 +203,10 @@ describe('margay-bgpd session rules toward raw peers', () => {
       p.send(Buffer.from('ffffffffffffffffffffffffffffffff0017050001 0001'.replace(/\s/g, ''), 'hex'));
       await updateFor(p, '10.120.0.0/24', from);
       await p.waitFor((m) => m.type === 5 && m.bytes[21] === 2, 3000, from).catch(() => undefined);
-      const rr = p.received.slice(from).filter((m) => m.type === 5).map((m) => m.bytes.subarray(19).toString('hex'));
+      const rr = p.received
+        .slice(from)
+        .filter((m) => m.type === 5)
+        .map((m) => m.bytes.subarray(19).toString('hex'));
       expect(rr, 'BoRR then EoRR (RFC 7313 §4)').toEqual(['00010101', '00010201']);
       expect(p.received.filter((m) => m.type === 3)).toEqual([]);
     } finally {
@@ -236,15 +261,23 @@ describe('margay-bgpd message size (RFC 4271 §4.1, RFC 8654)', () => {
     const base = update(head, '').length + 3;
     const k = (size - base) % 5;
     const count = (size - base - k) / 5;
-    const nl = Array.from({ length: count }, (_, i) => `200a${second.toString(16)}${(i >> 8).toString(16).padStart(2, '0')}${(i & 255).toString(16).padStart(2, '0')}`).join('');
+    const nl = Array.from(
+      { length: count },
+      (_, i) =>
+        `200a${second.toString(16)}${(i >> 8).toString(16).padStart(2, '0')}${(i & 255).toString(16).padStart(2, '0')}`,
+    ).join('');
     const bytes = update(head + `c0fa${k.toString(16).padStart(2, '0')}${'ab'.repeat(k)}`, nl);
     if (bytes.length !== size) throw new Error(`built ${bytes.length} bytes, wanted ${size}`);
     return { bytes, count };
   }
-  const counted = async (prefix: string): Promise<number> => (await rig.margay.ctl.rib({ prefix, longer: true, limit: 1 })).matched;
+  const counted = async (prefix: string): Promise<number> =>
+    (await rig.margay.ctl.rib({ prefix, longer: true, limit: 1 })).matched;
 
   it('without extended messages: 4096 bytes are fine, 4097 gets 1/2 with the length as data', async () => {
-    const caps = [{ kind: 'multiprotocol', afi: 1, safi: 1 }, { kind: 'four-octet-as', asn: 65002 }] as const;
+    const caps = [
+      { kind: 'multiprotocol', afi: 1, safi: 1 },
+      { kind: 'four-octet-as', asn: 65002 },
+    ] as const;
     const p = await rig.rawPeer(65, { capabilities: [...caps] });
     try {
       const ok = sized('10.30.0.65', 142, 4096);
@@ -259,7 +292,11 @@ describe('margay-bgpd message size (RFC 4271 §4.1, RFC 8654)', () => {
   });
 
   it('with extended messages on both sides: a 20000-byte UPDATE is accepted', async () => {
-    const caps = [{ kind: 'multiprotocol', afi: 1, safi: 1 }, { kind: 'four-octet-as', asn: 65002 }, { kind: 'extended-message' }] as const;
+    const caps = [
+      { kind: 'multiprotocol', afi: 1, safi: 1 },
+      { kind: 'four-octet-as', asn: 65002 },
+      { kind: 'extended-message' },
+    ] as const;
     const p = await rig.rawPeer(66, { capabilities: [...caps] });
     try {
       expect(p.received.find((m) => m.type === 1)!.open!.capabilities.map((c) => c.kind)).toContain('extended-message');
@@ -305,7 +342,12 @@ describe('margay-bgpd FSM errors from a raw peer (RFC 4271 §8, RFC 6608)', () =
     try {
       p.send(Buffer.from(`${'ff'.repeat(16)}0017 05 0002 00 01`.replace(/\s/g, ''), 'hex'));
       p.send(update(ORIGIN + `400206 0201 ${as4(65002)}` + nh('10.30.0.64'), nlri('10.140.1.0/24')));
-      await waitFor('sentinel in RIB', async () => (await rig.ribFrom('10.140.1.0/24', '10.30.0.64')).length === 1, 5000, 20);
+      await waitFor(
+        'sentinel in RIB',
+        async () => (await rig.ribFrom('10.140.1.0/24', '10.30.0.64')).length === 1,
+        5000,
+        20,
+      );
       expect(p.received.filter((m) => m.type === 3)).toEqual([]);
     } finally {
       p.close();

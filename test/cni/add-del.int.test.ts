@@ -18,11 +18,19 @@ describe('CNI ADD / DEL / CHECK (real kernel)', () => {
   it('ADD plumbs the pod: veth, /32, gateway routes, host route, static neighbour, proxy ARP; result per spec 1.0.0', async () => {
     rig.pods.add('default', 'web-0', { app: 'web' });
     const pod = await rig.pod();
-    const r = await rig.plugin(rig.env('ADD', 'c1', pod.path, 'K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0'), rig.conf());
+    const r = await rig.plugin(
+      rig.env('ADD', 'c1', pod.path, 'K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0'),
+      rig.conf(),
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const hostIf = hostIfName({ namespace: 'default', pod: 'web-0' }, 'c1', 'eth0');
-    const out = r.out as { cniVersion: string; interfaces: { name: string; mac: string; sandbox?: string }[]; ips: Record<string, unknown>[]; routes: unknown[] };
+    const out = r.out as {
+      cniVersion: string;
+      interfaces: { name: string; mac: string; sandbox?: string }[];
+      ips: Record<string, unknown>[];
+      routes: unknown[];
+    };
     expect(out.cniVersion).toBe('1.0.0');
     expect(out.interfaces[0]).toEqual({ name: hostIf, mac: 'ee:ee:ee:ee:ee:ee', mtu: 1500 });
     expect(out.interfaces[1]).toMatchObject({ name: 'eth0', sandbox: pod.path });
@@ -36,13 +44,22 @@ describe('CNI ADD / DEL / CHECK (real kernel)', () => {
     expect((await run('sysctl', ['-n', `net.ipv4.conf.${hostIf}.proxy_arp`])).trim()).toBe('1');
     const p = await podState(pod.name);
     expect(p.link?.address).toBe(out.interfaces[1]!.mac);
-    expect(p.link?.addr_info.filter((a) => a.scope !== 'link')).toEqual([expect.objectContaining({ local: '10.244.0.1', prefixlen: 32 })]);
-    expect(p.routes).toEqual(expect.arrayContaining([
-      expect.objectContaining({ dst: 'default', gateway: '169.254.1.1' }),
-      expect.objectContaining({ dst: '169.254.1.1', scope: 'link' }),
-    ]));
+    expect(p.link?.addr_info.filter((a) => a.scope !== 'link')).toEqual([
+      expect.objectContaining({ local: '10.244.0.1', prefixlen: 32 }),
+    ]);
+    expect(p.routes).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ dst: 'default', gateway: '169.254.1.1' }),
+        expect.objectContaining({ dst: '169.254.1.1', scope: 'link' }),
+      ]),
+    );
     expect(rig.endpoints.endpoints.get('k8s-pod-network/c1/eth0')).toMatchObject({
-      iface: hostIf, namespace: 'default', pod: 'web-0', containerId: 'c1', ipv4Nets: ['10.244.0.1/32'], labels: { app: 'web' },
+      iface: hostIf,
+      namespace: 'default',
+      pod: 'web-0',
+      containerId: 'c1',
+      ipv4Nets: ['10.244.0.1/32'],
+      labels: { app: 'web' },
     });
     expect(rig.ipam.requests[0]).toMatchObject({ handleId: 'k8s-pod-network.c1', namespace: 'default', pod: 'web-0' });
   });
@@ -67,7 +84,8 @@ describe('CNI ADD / DEL / CHECK (real kernel)', () => {
       await new Promise<void>((r) => server!.listen(4321, '10.250.0.1', () => r()));
       const pod = await rig.pod();
       expect((await rig.plugin(rig.env('ADD', 'reach1', pod.path), rig.conf())).code).toBe(0);
-      const script = "const s=require('net').connect(4321,'10.250.0.1');s.on('data',d=>{process.stdout.write(d);s.end()});s.on('error',e=>{console.error(e.message);process.exit(1)});setTimeout(()=>process.exit(2),5000)";
+      const script =
+        "const s=require('net').connect(4321,'10.250.0.1');s.on('data',d=>{process.stdout.write(d);s.end()});s.on('error',e=>{console.error(e.message);process.exit(1)});setTimeout(()=>process.exit(2),5000)";
       const r = await execa('ip', ['netns', 'exec', pod.name, process.execPath, '-e', script], { reject: false });
       expect(r.stderr).toBe('');
       expect(r.stdout).toBe('hello from the node');
@@ -119,7 +137,7 @@ describe('CNI ADD / DEL / CHECK (real kernel)', () => {
     expect(unknown.out).toMatchObject({ code: 3 });
   });
 
-  it('a pod re-created under the same name takes the host veth over; the old container\'s DEL leaves it alone', async () => {
+  it("a pod re-created under the same name takes the host veth over; the old container's DEL leaves it alone", async () => {
     rig.pods.add('default', 'db-0');
     const args = 'K8S_POD_NAMESPACE=default;K8S_POD_NAME=db-0';
     const old = await rig.pod();
@@ -137,7 +155,9 @@ describe('CNI ADD / DEL / CHECK (real kernel)', () => {
 
   it('IPv4 + IPv6: /128 on eth0, default via the host veth link-local, result in 0.4.0 shape with versions', async () => {
     await rig.stop();
-    rig = await new Rig(new (await import('../../agent/cni/testing/fakes.js')).MemoryIpam('10.244.0.', 250, 'fd00:10:244::')).start();
+    rig = await new Rig(
+      new (await import('../../agent/cni/testing/fakes.js')).MemoryIpam('10.244.0.', 250, 'fd00:10:244::'),
+    ).start();
     const pod = await rig.pod();
     const r = await rig.plugin(rig.env('ADD', 'ds1', pod.path), rig.conf({}, '0.4.0'));
     expect(r.code).toBe(0);
@@ -148,10 +168,15 @@ describe('CNI ADD / DEL / CHECK (real kernel)', () => {
         { version: '6', address: 'fd00:10:244::1/128', gateway: 'fe80::ecee:eeff:feee:eeee', interface: 1 },
       ],
     });
-    const routes = JSON.parse(await run('ip', ['-n', pod.name, '-6', '-j', 'route', 'show', 'default'])) as { gateway: string }[];
+    const routes = JSON.parse(await run('ip', ['-n', pod.name, '-6', '-j', 'route', 'show', 'default'])) as {
+      gateway: string;
+    }[];
     expect(routes[0]?.gateway).toBe('fe80::ecee:eeff:feee:eeee');
     const hostIf = hostIfName(undefined, 'ds1', 'eth0');
-    const host6 = JSON.parse(await run('ip', ['-6', '-j', 'route', 'show', 'proto', '109'])) as { dst: string; dev: string }[];
+    const host6 = JSON.parse(await run('ip', ['-6', '-j', 'route', 'show', 'proto', '109'])) as {
+      dst: string;
+      dev: string;
+    }[];
     expect(host6).toEqual([expect.objectContaining({ dst: 'fd00:10:244::1', dev: hostIf })]);
   });
 });

@@ -18,13 +18,25 @@ afterEach(async () => {
 
 type Conf = Record<string, unknown> & { type: string; capabilities?: Record<string, boolean> };
 
-async function runList(cmd: 'ADD' | 'DEL' | 'CHECK', plugins: Conf[], env: Record<string, string>, runtimeConfig: Record<string, unknown>, prev?: unknown) {
+async function runList(
+  cmd: 'ADD' | 'DEL' | 'CHECK',
+  plugins: Conf[],
+  env: Record<string, string>,
+  runtimeConfig: Record<string, unknown>,
+  prev?: unknown,
+) {
   const order = cmd === 'DEL' ? [...plugins].reverse() : plugins;
   let result = prev;
   for (const p of order) {
     const caps = Object.keys(p.capabilities ?? {}).filter((c) => p.capabilities![c]);
     const rc = Object.fromEntries(caps.filter((c) => c in runtimeConfig).map((c) => [c, runtimeConfig[c]]));
-    const conf = { ...p, name: 'k8s-pod-network', cniVersion: '1.0.0', ...(result !== undefined ? { prevResult: result } : {}), ...(Object.keys(rc).length ? { runtimeConfig: rc } : {}) };
+    const conf = {
+      ...p,
+      name: 'k8s-pod-network',
+      cniVersion: '1.0.0',
+      ...(result !== undefined ? { prevResult: result } : {}),
+      ...(Object.keys(rc).length ? { runtimeConfig: rc } : {}),
+    };
     const bin = p.type === 'margay' ? PLUGIN : `${CNI_BIN}/${p.type}`;
     const r = await exec(bin, { ...env, CNI_COMMAND: cmd }, JSON.stringify(conf));
     if (r.code !== 0) throw new Error(`${p.type} ${cmd} failed: ${r.stdout} ${r.stderr}`);
@@ -33,7 +45,7 @@ async function runList(cmd: 'ADD' | 'DEL' | 'CHECK', plugins: Conf[], env: Recor
   return result as { interfaces: { name: string; sandbox?: string }[]; ips: { address: string; interface: number }[] };
 }
 
-describe('chaining with Debian\'s tuning, bandwidth and portmap', () => {
+describe("chaining with Debian's tuning, bandwidth and portmap", () => {
   it('ADD, CHECK and DEL through the whole list; each plugin finds the interfaces it needs', async () => {
     const pod = await rig.pod();
     const plugins: Conf[] = [
@@ -63,7 +75,13 @@ describe('chaining with Debian\'s tuning, bandwidth and portmap', () => {
 
     // CHECK through the list except portmap: Debian's portmap (plugins 1.1.1) fails CHECK on every
     // IPv4-only pod by looking for an ip6tables chain it never made (containernetworking/plugins#819).
-    await runList('CHECK', plugins.filter((p) => p.type !== 'portmap'), env, runtimeConfig, result);
+    await runList(
+      'CHECK',
+      plugins.filter((p) => p.type !== 'portmap'),
+      env,
+      runtimeConfig,
+      result,
+    );
 
     await runList('DEL', plugins, env, runtimeConfig, result);
     expect(await run('iptables', ['-t', 'nat', '-S'])).not.toMatch(/--dport 18080/);

@@ -51,8 +51,15 @@ export class Rig {
   async start(extra: Partial<CniServerOptions> = {}): Promise<this> {
     this.dir = await mkdtemp(join(tmpdir(), 'mgy-cni-'));
     this.server = new CniServer({
-      nodeName: 'node-a', ipam: this.ipam, endpoints: this.endpoints, pods: this.pods, log: silentLogger(),
-      socketPath: join(this.dir, 'cni.sock'), stateDir: join(this.dir, 'state'), discoveryLink: false, ...extra,
+      nodeName: 'node-a',
+      ipam: this.ipam,
+      endpoints: this.endpoints,
+      pods: this.pods,
+      log: silentLogger(),
+      socketPath: join(this.dir, 'cni.sock'),
+      stateDir: join(this.dir, 'state'),
+      discoveryLink: false,
+      ...extra,
     });
     await this.server.start();
     return this;
@@ -60,7 +67,14 @@ export class Rig {
 
   /** A network config for this rig (agentSocket set, so discovery is not involved). */
   conf(extra: Record<string, unknown> = {}, version = '1.0.0'): Record<string, unknown> {
-    return { cniVersion: version, name: 'k8s-pod-network', type: 'margay', ipam: { type: 'margay-ipam' }, agentSocket: this.server.socketPath, ...extra };
+    return {
+      cniVersion: version,
+      name: 'k8s-pod-network',
+      type: 'margay',
+      ipam: { type: 'margay-ipam' },
+      agentSocket: this.server.socketPath,
+      ...extra,
+    };
   }
 
   async pod(): Promise<{ name: string; path: string }> {
@@ -69,10 +83,21 @@ export class Rig {
     return { name, path: `/run/netns/${name}` };
   }
 
-  env(cmd: string, containerId: string, netnsPath: string | undefined, args = '', ifName = 'eth0'): Record<string, string> {
+  env(
+    cmd: string,
+    containerId: string,
+    netnsPath: string | undefined,
+    args = '',
+    ifName = 'eth0',
+  ): Record<string, string> {
     return {
-      CNI_COMMAND: cmd, CNI_CONTAINERID: containerId, CNI_IFNAME: ifName, CNI_PATH: CNI_BIN, PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
-      ...(netnsPath !== undefined ? { CNI_NETNS: netnsPath } : {}), ...(args ? { CNI_ARGS: args } : {}),
+      CNI_COMMAND: cmd,
+      CNI_CONTAINERID: containerId,
+      CNI_IFNAME: ifName,
+      CNI_PATH: CNI_BIN,
+      PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
+      ...(netnsPath !== undefined ? { CNI_NETNS: netnsPath } : {}),
+      ...(args ? { CNI_ARGS: args } : {}),
     };
   }
 
@@ -85,26 +110,48 @@ export class Rig {
     for (const ns of this.netns.splice(0)) await deleteNetns(ns);
     // Host veths of pods whose DEL a failing test never ran.
     const links = JSON.parse(await run('ip', ['-j', 'link', 'show'])) as { ifname: string }[];
-    for (const l of links) if (l.ifname.startsWith('mgy')) await execa('ip', ['link', 'del', l.ifname], { reject: false });
+    for (const l of links)
+      if (l.ifname.startsWith('mgy')) await execa('ip', ['link', 'del', l.ifname], { reject: false });
     if (this.dir) await rm(this.dir, { recursive: true, force: true });
   }
 }
 
 /** Host-side kernel state of one pod: link, route, neighbour, sysctls. */
 export async function hostState(hostIf: string) {
-  const link = (JSON.parse(await run('ip', ['-j', '-d', 'link', 'show'])) as { ifname: string; address: string; mtu: number; ifalias?: string; operstate: string }[])
-    .find((l) => l.ifname === hostIf);
+  const link = (
+    JSON.parse(await run('ip', ['-j', '-d', 'link', 'show'])) as {
+      ifname: string;
+      address: string;
+      mtu: number;
+      ifalias?: string;
+      operstate: string;
+    }[]
+  ).find((l) => l.ifname === hostIf);
   const routes = JSON.parse(await run('ip', ['-j', 'route', 'show', 'proto', '109'])) as { dst: string; dev: string }[];
-  const neigh = JSON.parse(await run('ip', ['-j', 'neigh', 'show', 'nud', 'permanent'])) as { dst: string; dev: string; lladdr: string }[];
+  const neigh = JSON.parse(await run('ip', ['-j', 'neigh', 'show', 'nud', 'permanent'])) as {
+    dst: string;
+    dev: string;
+    lladdr: string;
+  }[];
   return { link, routes: routes.filter((r) => r.dev === hostIf), neigh: neigh.filter((n) => n.dev === hostIf) };
 }
 
 export async function podState(netns: string, ifName = 'eth0') {
-  const addr = JSON.parse(await run('ip', ['-n', netns, '-j', 'addr', 'show', 'dev', ifName])) as { address: string; mtu: number; addr_info: { local: string; prefixlen: number; scope: string }[] }[];
-  const routes = JSON.parse(await run('ip', ['-n', netns, '-j', 'route', 'show'])) as { dst: string; gateway?: string; scope?: string }[];
+  const addr = JSON.parse(await run('ip', ['-n', netns, '-j', 'addr', 'show', 'dev', ifName])) as {
+    address: string;
+    mtu: number;
+    addr_info: { local: string; prefixlen: number; scope: string }[];
+  }[];
+  const routes = JSON.parse(await run('ip', ['-n', netns, '-j', 'route', 'show'])) as {
+    dst: string;
+    gateway?: string;
+    scope?: string;
+  }[];
   return { link: addr[0], routes };
 }
 
 export async function mgyLinks(): Promise<string[]> {
-  return (JSON.parse(await run('ip', ['-j', 'link', 'show'])) as { ifname: string }[]).map((l) => l.ifname).filter((n) => n.startsWith('mgy'));
+  return (JSON.parse(await run('ip', ['-j', 'link', 'show'])) as { ifname: string }[])
+    .map((l) => l.ifname)
+    .filter((n) => n.startsWith('mgy'));
 }

@@ -23,12 +23,18 @@ describe('margay-install-cni', () => {
     expect(first.stdout).toContain('written');
     expect((await readFile(join(bin, 'margay'))).equals(await readFile(PLUGIN))).toBe(true);
     expect((await stat(join(bin, 'margay'))).mode & 0o777).toBe(0o755);
-    const conf = JSON.parse(await readFile(join(net, '10-margay.conflist'), 'utf8')) as { cniVersion: string; plugins: { type: string; mtu?: number }[] };
+    const conf = JSON.parse(await readFile(join(net, '10-margay.conflist'), 'utf8')) as {
+      cniVersion: string;
+      plugins: { type: string; mtu?: number }[];
+    };
     expect(conf.cniVersion).toBe('1.0.0');
     expect(conf.plugins.map((p) => p.type)).toEqual(['margay', 'portmap', 'bandwidth']);
     expect(conf.plugins[0]!.mtu).toBe(1440);
     // The installed plugin is the runnable forwarder.
-    const v = await execa(join(bin, 'margay'), [], { env: { CNI_COMMAND: 'VERSION' }, input: '{"cniVersion":"1.0.0"}' });
+    const v = await execa(join(bin, 'margay'), [], {
+      env: { CNI_COMMAND: 'VERSION' },
+      input: '{"cniVersion":"1.0.0"}',
+    });
     expect(JSON.parse(v.stdout)).toMatchObject({ cniVersion: '1.0.0' });
 
     const mtime = (await stat(join(net, '10-margay.conflist'))).mtimeMs;

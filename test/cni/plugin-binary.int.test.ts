@@ -21,8 +21,22 @@ afterEach(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const conf = (extra: object = {}) => JSON.stringify({ cniVersion: '1.0.0', name: 'k8s-pod-network', type: 'margay', ipam: { type: 'margay-ipam' }, ...extra });
-const ADD = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_NETNS: '/var/run/netns/c1', CNI_IFNAME: 'eth0', CNI_ARGS: 'K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0', CNI_PATH: '/opt/cni/bin' };
+const conf = (extra: object = {}) =>
+  JSON.stringify({
+    cniVersion: '1.0.0',
+    name: 'k8s-pod-network',
+    type: 'margay',
+    ipam: { type: 'margay-ipam' },
+    ...extra,
+  });
+const ADD = {
+  CNI_COMMAND: 'ADD',
+  CNI_CONTAINERID: 'c1',
+  CNI_NETNS: '/var/run/netns/c1',
+  CNI_IFNAME: 'eth0',
+  CNI_ARGS: 'K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0',
+  CNI_PATH: '/opt/cni/bin',
+};
 
 /** A socket that does whatever `onConn` says with each connection. */
 async function rawAgent(onConn: (s: import('node:net').Socket) => void): Promise<string> {
@@ -40,11 +54,17 @@ describe.each([
   ['compiled forwarder', PLUGIN, [] as string[]],
   ['node fallback', process.execPath, [NODE_PLUGIN]],
 ])('margay plugin binary: %s', (_name, bin, pre) => {
-  const plugin = (env: Record<string, string>, stdin: string) => (pre.length ? exec2(bin, pre, env, stdin) : exec(bin, env, stdin));
+  const plugin = (env: Record<string, string>, stdin: string) =>
+    pre.length ? exec2(bin, pre, env, stdin) : exec(bin, env, stdin);
 
   it('answers VERSION itself, in the config version when supported', async () => {
-    expect(await plugin({ CNI_COMMAND: 'VERSION' }, '{"cniVersion":"0.4.0"}')).toMatchObject({ code: 0, out: { cniVersion: '0.4.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] } });
-    expect((await plugin({ CNI_COMMAND: 'VERSION' }, '{"cniVersion":"7.0.0"}')).out).toMatchObject({ cniVersion: '1.1.0' });
+    expect(await plugin({ CNI_COMMAND: 'VERSION' }, '{"cniVersion":"0.4.0"}')).toMatchObject({
+      code: 0,
+      out: { cniVersion: '0.4.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] },
+    });
+    expect((await plugin({ CNI_COMMAND: 'VERSION' }, '{"cniVersion":"7.0.0"}')).out).toMatchObject({
+      cniVersion: '1.1.0',
+    });
   });
 
   it('without margay-node: 11 "try again later" (STATUS: 50), naming the socket; logs only on stderr', async () => {
@@ -55,7 +75,10 @@ describe.each([
     expect(add.out).toMatchObject({ cniVersion: '1.0.0', code: 11, msg: 'margay-node is not answering' });
     expect(String(add.out?.details)).toContain(sock);
     expect(add.stdout.split('\n').filter(Boolean)).toHaveLength(1);
-    const status = await plugin({ CNI_COMMAND: 'STATUS' }, JSON.stringify({ cniVersion: '1.1.0', name: 'n', type: 'margay', agentSocket: sock }));
+    const status = await plugin(
+      { CNI_COMMAND: 'STATUS' },
+      JSON.stringify({ cniVersion: '1.1.0', name: 'n', type: 'margay', agentSocket: sock }),
+    );
     expect(status.out).toMatchObject({ cniVersion: '1.1.0', code: 50 });
   });
 
@@ -79,10 +102,16 @@ async function exec2(bin: string, pre: string[], env: Record<string, string>, st
   const { execa } = await import('execa');
   const t = performance.now();
   const r = await execa(bin, pre, { env, extendEnv: false, input: stdin, reject: false, timeout: 130_000 });
-  return { code: r.exitCode ?? -1, out: r.stdout ? (JSON.parse(r.stdout) as Record<string, unknown>) : undefined, stdout: r.stdout, stderr: r.stderr, ms: performance.now() - t };
+  return {
+    code: r.exitCode ?? -1,
+    out: r.stdout ? (JSON.parse(r.stdout) as Record<string, unknown>) : undefined,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    ms: performance.now() - t,
+  };
 }
 
-describe('the forwarder\'s own checks agree with cni/protocol.ts', () => {
+describe("the forwarder's own checks agree with cni/protocol.ts", () => {
   // Every case the forwarder refuses before reaching an agent, with the code protocol.ts gives.
   const CASES: [string, Record<string, string>][] = [
     ['no command', { ...ADD, CNI_COMMAND: '' }],
@@ -118,7 +147,11 @@ describe('the forwarder\'s own checks agree with cni/protocol.ts', () => {
   });
 
   it('never reads the netconf beyond its top level: nested or escaped agentSocket is not used', async () => {
-    const r = await exec(PLUGIN, ADD, JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'margay', args: { agentSocket: '/evil.sock' } }));
+    const r = await exec(
+      PLUGIN,
+      ADD,
+      JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'margay', args: { agentSocket: '/evil.sock' } }),
+    );
     expect(String(r.out?.details)).toMatch(/\/run\/margay\/cni-\d+\.sock/);
   });
 });

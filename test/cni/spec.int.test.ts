@@ -19,13 +19,19 @@ describe('CNI spec behaviours (real kernel)', () => {
   it('STATUS: success with room, 51 when the pools are full; 1 for a pre-1.1.0 config', async () => {
     const env = { CNI_COMMAND: 'STATUS', CNI_PATH: CNI_BIN };
     expect(await rig.plugin(env, rig.conf({}, '1.1.0'))).toMatchObject({ code: 0, stdout: '' });
-    for (const id of ['s1', 's2', 's3']) expect((await rig.plugin(rig.env('ADD', id, (await rig.pod()).path), rig.conf())).code).toBe(0);
-    expect((await rig.plugin(env, rig.conf({}, '1.1.0'))).out).toMatchObject({ cniVersion: '1.1.0', code: 51, msg: 'no free IP addresses' });
+    for (const id of ['s1', 's2', 's3'])
+      expect((await rig.plugin(rig.env('ADD', id, (await rig.pod()).path), rig.conf())).code).toBe(0);
+    expect((await rig.plugin(env, rig.conf({}, '1.1.0'))).out).toMatchObject({
+      cniVersion: '1.1.0',
+      code: 51,
+      msg: 'no free IP addresses',
+    });
     expect((await rig.plugin(env, rig.conf({}, '1.0.0'))).out).toMatchObject({ code: 1 });
   });
 
   it('pool exhausted: ADD fails with 101 saying what to do, and leaves nothing behind', async () => {
-    for (const id of ['e1', 'e2', 'e3']) expect((await rig.plugin(rig.env('ADD', id, (await rig.pod()).path), rig.conf())).code).toBe(0);
+    for (const id of ['e1', 'e2', 'e3'])
+      expect((await rig.plugin(rig.env('ADD', id, (await rig.pod()).path), rig.conf())).code).toBe(0);
     const links = await mgyLinks();
     const r = await rig.plugin(rig.env('ADD', 'e4', (await rig.pod()).path), rig.conf());
     expect(r.out).toMatchObject({ cniVersion: '1.0.0', code: 101, msg: 'IP address assignment failed' });
@@ -36,10 +42,16 @@ describe('CNI spec behaviours (real kernel)', () => {
 
   it('GC (1.1.0) removes every attachment not in cni.dev/valid-attachments, and stray handles', async () => {
     const ids = ['g1', 'g2', 'g3'];
-    for (const id of ids) expect((await rig.plugin(rig.env('ADD', id, (await rig.pod()).path), rig.conf())).code).toBe(0);
-    await rig.ipam.assign({ handleId: 'k8s-pod-network.leaked', containerId: 'leaked', ifName: 'eth0', ipamConfig: {} }).catch(() => undefined);
+    for (const id of ids)
+      expect((await rig.plugin(rig.env('ADD', id, (await rig.pod()).path), rig.conf())).code).toBe(0);
+    await rig.ipam
+      .assign({ handleId: 'k8s-pod-network.leaked', containerId: 'leaked', ifName: 'eth0', ipamConfig: {} })
+      .catch(() => undefined);
     rig.ipam.handles.set('k8s-pod-network.leaked2', ['10.9.9.9/32']);
-    const gc = await rig.plugin({ CNI_COMMAND: 'GC', CNI_PATH: CNI_BIN }, rig.conf({ 'cni.dev/valid-attachments': [{ containerID: 'g2', ifname: 'eth0' }] }, '1.1.0'));
+    const gc = await rig.plugin(
+      { CNI_COMMAND: 'GC', CNI_PATH: CNI_BIN },
+      rig.conf({ 'cni.dev/valid-attachments': [{ containerID: 'g2', ifname: 'eth0' }] }, '1.1.0'),
+    );
     expect(gc).toMatchObject({ code: 0, stdout: '' });
     expect(await mgyLinks()).toEqual([hostIfName(undefined, 'g2', 'eth0')]);
     expect([...rig.ipam.handles.keys()]).toEqual(['k8s-pod-network.g2']);
@@ -47,7 +59,13 @@ describe('CNI spec behaviours (real kernel)', () => {
   });
 
   it('version negotiation: each supported version answers in its own shape; others get 1', async () => {
-    for (const [v, withVersion] of [['0.3.0', true], ['0.3.1', true], ['0.4.0', true], ['1.0.0', false], ['1.1.0', false]] as const) {
+    for (const [v, withVersion] of [
+      ['0.3.0', true],
+      ['0.3.1', true],
+      ['0.4.0', true],
+      ['1.0.0', false],
+      ['1.1.0', false],
+    ] as const) {
       const id = `v${v.replaceAll('.', '')}`;
       const pod = await rig.pod();
       const r = await rig.plugin(rig.env('ADD', id, pod.path), rig.conf({}, v));
@@ -63,8 +81,13 @@ describe('CNI spec behaviours (real kernel)', () => {
     const pod = await rig.pod();
     const env = rig.env('ADD', 'err1', pod.path);
     expect((await rig.plugin(env, rig.conf({ type: 'calico' }))).out).toMatchObject({ code: 7 });
-    expect((await exec(PLUGIN, env, `{"cniVersion":"1.0.0","agentSocket":"${rig.server.socketPath}",`)).out).toMatchObject({ code: 6 });
-    const missing = await rig.plugin(rig.env('ADD', 'err1', pod.path, 'K8S_POD_NAMESPACE=prod;K8S_POD_NAME=api-7'), rig.conf());
+    expect(
+      (await exec(PLUGIN, env, `{"cniVersion":"1.0.0","agentSocket":"${rig.server.socketPath}",`)).out,
+    ).toMatchObject({ code: 6 });
+    const missing = await rig.plugin(
+      rig.env('ADD', 'err1', pod.path, 'K8S_POD_NAMESPACE=prod;K8S_POD_NAME=api-7'),
+      rig.conf(),
+    );
     expect(missing.out).toMatchObject({ code: 100, msg: 'pod prod/api-7 does not exist' });
     const half = await rig.plugin(rig.env('ADD', 'err1', pod.path, 'K8S_POD_NAME=api-7'), rig.conf());
     expect(half.out).toMatchObject({ code: 4 });

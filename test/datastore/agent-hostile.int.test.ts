@@ -48,7 +48,15 @@ beforeAll(async () => {
   await writeFile(join(dir, 'good.yaml'), ns('good-1'));
   port = 20_000 + Math.floor(Math.random() * 20_000);
   agent = spawn(process.execPath, [AGENT], {
-    env: { ...process.env, NODENAME: 'hostile-node', MARGAY_DATASTORE: `file:${dir}`, MARGAY_HEALTH_PORT: String(port), MARGAY_METRICS_PORT: '0', MARGAY_LOG_LEVEL: 'info', IP: '10.99.0.1' },
+    env: {
+      ...process.env,
+      NODENAME: 'hostile-node',
+      MARGAY_DATASTORE: `file:${dir}`,
+      MARGAY_HEALTH_PORT: String(port),
+      MARGAY_METRICS_PORT: '0',
+      MARGAY_LOG_LEVEL: 'info',
+      IP: '10.99.0.1',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   agent.stdout!.on('data', (b: Buffer) => (logs += b.toString()));
@@ -111,7 +119,10 @@ describe('margay-node on a file datastore with hostile files', () => {
       await store.close();
     }
     // The agent logged them too (file, line, reason), is still ready, and did not balloon.
-    await until('the agent to log the problems', () => logs.includes('"file":"huge.yaml"') && logs.includes('"file":"to-fifo.yaml"'));
+    await until(
+      'the agent to log the problems',
+      () => logs.includes('"file":"huge.yaml"') && logs.includes('"file":"to-fifo.yaml"'),
+    );
     expect(logs).toMatch(/"file":"broken.yaml","line":\d+,"reason":"YAML/);
     expect(await readiness()).toBe(200);
     const after = await rssKb(agent.pid!);

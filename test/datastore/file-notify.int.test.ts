@@ -34,12 +34,22 @@ describe('file datastore change notification latency', () => {
           await w.until(what, (evs) => summarize(evs).includes(seen));
           return Date.now() - t0;
         };
-        const edit = await timed('the edit', () => writeFile(join(dir, 'web.yaml'), pod('web', 'changed')), 'modified:team-a/web');
+        const edit = await timed(
+          'the edit',
+          () => writeFile(join(dir, 'web.yaml'), pod('web', 'changed')),
+          'modified:team-a/web',
+        );
         await mkdir(join(dir, 'more', 'nested'), { recursive: true });
-        const nested = await timed('the nested file', () => writeFile(join(dir, 'more', 'nested', 'db.yml'), pod('db', 'db')), 'added:team-a/db');
+        const nested = await timed(
+          'the nested file',
+          () => writeFile(join(dir, 'more', 'nested', 'db.yml'), pod('db', 'db')),
+          'added:team-a/db',
+        );
         const removal = await timed('the removal', () => rm(join(dir, 'web.yaml')), 'deleted:team-a/web');
-        expect({ edit: edit < 1_000, nested: nested < 1_000, removal: removal < 1_000 }, `latencies ${edit}/${nested}/${removal} ms`)
-          .toEqual({ edit: true, nested: true, removal: true });
+        expect(
+          { edit: edit < 1_000, nested: nested < 1_000, removal: removal < 1_000 },
+          `latencies ${edit}/${nested}/${removal} ms`,
+        ).toEqual({ edit: true, nested: true, removal: true });
         w.handle.stop();
       } finally {
         await store.close();

@@ -23,7 +23,10 @@ let logs: Record<string, unknown>[];
 const FAST_BACKOFF = { initialMs: 20, maxMs: 200, factor: 2, jitter: 0.5 };
 
 async function open(extra: Partial<KubernetesDatastoreOptions> = {}): Promise<Datastore> {
-  const log = pino({ level: 'debug' }, { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) });
+  const log = pino(
+    { level: 'debug' },
+    { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) },
+  );
   const store = await openKubernetesDatastore({ kubeconfig, log, backoff: FAST_BACKOFF, ...extra });
   stores.push(store);
   return store;
@@ -43,9 +46,13 @@ async function until(what: string, pred: () => boolean): Promise<void> {
   }
 }
 
-const withLabels = (o: Resource, labels: Record<string, string>): Resource => ({ ...o, metadata: { ...o.metadata, labels } });
+const withLabels = (o: Resource, labels: Record<string, string>): Resource => ({
+  ...o,
+  metadata: { ...o.metadata, labels },
+});
 const isWatch = (r: { url: string }) => r.url.includes('watch=true');
-const isList = (r: { method: string; url: string }) => r.method === 'GET' && r.url.startsWith('/api/v1/pods') && !isWatch(r);
+const isList = (r: { method: string; url: string }) =>
+  r.method === 'GET' && r.url.startsWith('/api/v1/pods') && !isWatch(r);
 
 beforeEach(async () => {
   logs = [];
@@ -175,8 +182,13 @@ describe('kubernetes datastore against the fake API server', () => {
     await w.until('in-sync', (evs) => evs.some((e) => e.type === 'in-sync'));
     server.failNext(4, { emptyStream: true }, isWatch);
     server.closeWatches();
-    await until('four early ends', () => logs.filter((l) => l.msg === 'watch stream ended at once; retrying').length >= 4);
-    const delays = logs.filter((l) => l.msg === 'watch stream ended at once; retrying').map((l) => l.retryInMs as number);
+    await until(
+      'four early ends',
+      () => logs.filter((l) => l.msg === 'watch stream ended at once; retrying').length >= 4,
+    );
+    const delays = logs
+      .filter((l) => l.msg === 'watch stream ended at once; retrying')
+      .map((l) => l.retryInMs as number);
     expect(delays[3]!).toBeGreaterThan(delays[0]!);
     await store.create(podFixture('default', 'a'));
     await w.until('live add', (evs) => evs.length >= 2);
@@ -192,12 +204,18 @@ describe('kubernetes datastore against the fake API server', () => {
       expectedVersion: v1.metadata.resourceVersion,
       actualVersion: v2.metadata.resourceVersion,
     });
-    await expect(store.delete('Pod', 'a', 'default', { resourceVersion: v1.metadata.resourceVersion! })).rejects.toMatchObject({
+    await expect(
+      store.delete('Pod', 'a', 'default', { resourceVersion: v1.metadata.resourceVersion! }),
+    ).rejects.toMatchObject({
       code: 'MGY_DATASTORE_CONFLICT',
       actualVersion: v2.metadata.resourceVersion,
     });
-    await expect(store.create(podFixture('default', 'a'))).rejects.toMatchObject({ code: 'MGY_DATASTORE_ALREADY_EXISTS' });
-    await expect(store.create(podFixture('no-such-ns', 'a'))).rejects.toMatchObject({ code: 'MGY_DATASTORE_NOT_FOUND' });
+    await expect(store.create(podFixture('default', 'a'))).rejects.toMatchObject({
+      code: 'MGY_DATASTORE_ALREADY_EXISTS',
+    });
+    await expect(store.create(podFixture('no-such-ns', 'a'))).rejects.toMatchObject({
+      code: 'MGY_DATASTORE_NOT_FOUND',
+    });
   });
 
   it('bookmarks advance the watch version without producing events, so a reconnect needs no relist', async () => {
@@ -224,7 +242,9 @@ describe('kubernetes datastore against the fake API server', () => {
     const store = await open();
     await store.create(podFixture('default', 'web', { app: 'web' }));
     await store.create(podFixture('default', 'db', { app: 'db' }));
-    expect((await store.list('Pod', { labelSelector: 'app in (web,cache)' })).items.map((p) => p.metadata.name)).toEqual(['web']);
+    expect(
+      (await store.list('Pod', { labelSelector: 'app in (web,cache)' })).items.map((p) => p.metadata.name),
+    ).toEqual(['web']);
     expect((await store.list('Pod', { labelSelector: 'app!=web' })).items.map((p) => p.metadata.name)).toEqual(['db']);
     const err = await store.list('Pod', { labelSelector: 'app in (' }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'MGY_KUBERNETES_API', httpStatus: 400 });
@@ -261,7 +281,9 @@ describe('kubernetes datastore against the fake API server', () => {
 
   it('a missing kubeconfig is a ConfigError naming the file', async () => {
     const path = join(dir, 'nope');
-    const err = await openKubernetesDatastore({ kubeconfig: path, log: pino({ level: 'silent' }) }).catch((e: unknown) => e);
+    const err = await openKubernetesDatastore({ kubeconfig: path, log: pino({ level: 'silent' }) }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toMatchObject({ code: 'MGY_CONFIG' });
     expect((err as Error).message).toContain(path);
   });
@@ -280,7 +302,12 @@ describe('kubernetes datastore against the fake API server', () => {
 });
 
 describe('kubernetes datastore: objects other clients wrote invalid', () => {
-  const pool = (cidr: string) => ({ apiVersion: 'margay.dev/v1', kind: 'IPPool', metadata: { name: 'pool-x' }, spec: { cidr } });
+  const pool = (cidr: string) => ({
+    apiVersion: 'margay.dev/v1',
+    kind: 'IPPool',
+    metadata: { name: 'pool-x' },
+    spec: { cidr },
+  });
   const put = async (obj: Record<string, unknown>) => {
     const res = await fetch(`${server.url}/apis/margay.dev/v1/ippools/pool-x`, {
       method: 'PUT',

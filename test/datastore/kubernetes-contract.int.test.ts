@@ -18,7 +18,10 @@ datastoreContract('kubernetes (fake API server)', async (o) => {
     ...(o.historyWindow !== undefined ? { historyLimit: o.historyWindow } : {}),
   });
   const dir = mkdtempSync(join(tmpdir(), 'mgy-kube-'));
-  const store = await openKubernetesDatastore({ kubeconfig: server.writeKubeconfig(join(dir, 'kubeconfig')), log: silentLogger() });
+  const store = await openKubernetesDatastore({
+    kubeconfig: server.writeKubeconfig(join(dir, 'kubeconfig')),
+    log: silentLogger(),
+  });
   return {
     store,
     cleanup: async () => {

@@ -26,7 +26,8 @@ const WORKERS = ['cas-worker', 'lock-holder-worker', 'kill-writer-worker', 'appl
 const workerPath = (w: string): string => join('dist/test/datastore', `${w}.js`);
 beforeAll(() => {
   for (const w of WORKERS) {
-    if (!existsSync(workerPath(w))) throw new Error(`${workerPath(w)} missing: run \`npm run build\` before the integration tests`);
+    if (!existsSync(workerPath(w)))
+      throw new Error(`${workerPath(w)} missing: run \`npm run build\` before the integration tests`);
   }
 });
 afterAll(async () => {
@@ -57,7 +58,8 @@ function spawnCapture(cmd: string, args: string[]): Promise<{ code: number | nul
     c.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }
-const versionsOf = (r: Run): string[] => (JSON.parse(r.stdout.trim().split('\n').pop()!) as { versions: string[] }).versions;
+const versionsOf = (r: Run): string[] =>
+  (JSON.parse(r.stdout.trim().split('\n').pop()!) as { versions: string[] }).versions;
 async function until(what: string, pred: () => boolean, ms = 30_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!pred()) {
@@ -100,7 +102,10 @@ describe('file datastore (SQLite) across processes', () => {
     const store = await FileDatastore.open({ dir, log: silentLogger() });
     for (let i = 0; i < 3000; i++) await store.create(podFixture(`ns${i % 20}`, `existing-${i}`, { app: 'bulk' }));
     for (let i = 0; i < 210; i++) {
-      await writeFile(join(mdir, `apply-${i}.yaml`), `apiVersion: v1\nkind: Pod\nmetadata: {name: applied-${i}, namespace: burst}\nspec: {nodeName: node-1}\n`);
+      await writeFile(
+        join(mdir, `apply-${i}.yaml`),
+        `apiVersion: v1\nkind: Pod\nmetadata: {name: applied-${i}, namespace: burst}\nspec: {nodeName: node-1}\n`,
+      );
     }
     // 20 processes × 10 connections: 200 independent SQLite connections, each applying one object,
     // released at the same moment (process start-up is not what is measured; see docs/datastore.md).
@@ -110,7 +115,14 @@ describe('file datastore (SQLite) across processes', () => {
     for (const r of runs) r.child.stdin!.write('go\n');
     // Meanwhile 10 real `margayctl apply -f` processes.
     const cli = Array.from({ length: 10 }, (_, i) =>
-      spawnCapture(process.execPath, ['dist/src/cli/margayctl.js', 'apply', '-f', join(mdir, `apply-${200 + i}.yaml`), '--datastore', `file:${dir}`]),
+      spawnCapture(process.execPath, [
+        'dist/src/cli/margayctl.js',
+        'apply',
+        '-f',
+        join(mdir, `apply-${200 + i}.yaml`),
+        '--datastore',
+        `file:${dir}`,
+      ]),
     );
     const codes = await Promise.all(runs.map((r) => r.done));
     const burstMs = Date.now() - t0;
@@ -118,7 +130,9 @@ describe('file datastore (SQLite) across processes', () => {
     expect(failed).toEqual([]);
     const cliRes = await Promise.all(cli);
     expect(cliRes.filter((c) => c.code !== 0).map((c) => c.stderr)).toEqual([]);
-    expect(cliRes.map((c) => c.stdout.trim())).toEqual(Array.from({ length: 10 }, (_, i) => `pods/burst/applied-${200 + i} created`));
+    expect(cliRes.map((c) => c.stdout.trim())).toEqual(
+      Array.from({ length: 10 }, (_, i) => `pods/burst/applied-${200 + i} created`),
+    );
     expect((await store.list('Pod', { namespace: 'burst' })).items).toHaveLength(210);
     expect((await store.list('Pod')).items).toHaveLength(3210);
     await store.close();
@@ -198,6 +212,8 @@ describe('file datastore (SQLite) across processes', () => {
     await store.close();
     expect(await stateFiles(dir)).toEqual([]);
     expect((await readdir(join(dir, '.margay'))).sort()).toEqual(['store.db']); // the last close checkpoints the WAL
-    console.log(`kill -9: ${committed.length} creates and ${incs.length} increments acknowledged before the kills; counter ${counter}`);
+    console.log(
+      `kill -9: ${committed.length} creates and ${incs.length} increments acknowledged before the kills; counter ${counter}`,
+    );
   }, 170_000);
 });

@@ -11,8 +11,14 @@ describe('e2e: dual stack', () => {
     await withLab({ nodes: 2, podsPerNode: 1, tor: 'bird', mode: 'ebgp', dualStack: true }, async (lab) => {
       const s = await lab.state();
       for (const p of s.pods) {
-        expect(p.ips.filter((ip) => !ip.includes(':')), p.name).toHaveLength(1);
-        expect(p.ips.filter((ip) => ip.includes(':')), p.name).toHaveLength(1);
+        expect(
+          p.ips.filter((ip) => !ip.includes(':')),
+          p.name,
+        ).toHaveLength(1);
+        expect(
+          p.ips.filter((ip) => ip.includes(':')),
+          p.name,
+        ).toHaveLength(1);
       }
       const m = await lab.matrix({ podsOnly: true });
       expect(badPodCells(m)).toEqual([]);

@@ -32,7 +32,13 @@ export async function withLab(options: Omit<LabOptions, 'name'>, fn: (lab: Lab) 
   const dir = await mkdtemp(join(tmpdir(), 'mgy-e2e-'));
   const log = silentLogger();
   let output = '';
-  const ctx: LabContext = { dir, runner: new ExecaCommandRunner(log), log, env: process.env, out: (t) => (output += `${t}\n`) };
+  const ctx: LabContext = {
+    dir,
+    runner: new ExecaCommandRunner(log),
+    log,
+    env: process.env,
+    out: (t) => (output += `${t}\n`),
+  };
   try {
     const r = await labUp(ctx, { ...options, name });
     const plan = planLab(r.state.options, r.state.prefix);
@@ -53,8 +59,16 @@ export async function withLab(options: Omit<LabOptions, 'name'>, fn: (lab: Lab) 
 }
 
 /** `ip -j route` in a namespace. */
-export async function routes(ns: string, family: 4 | 6 = 4): Promise<{ dst: string; gateway?: string; dev?: string; protocol?: string }[]> {
-  return JSON.parse(await run('ip', ['-n', ns, `-${family}`, '-j', 'route', 'show'])) as { dst: string; gateway?: string; dev?: string; protocol?: string }[];
+export async function routes(
+  ns: string,
+  family: 4 | 6 = 4,
+): Promise<{ dst: string; gateway?: string; dev?: string; protocol?: string }[]> {
+  return JSON.parse(await run('ip', ['-n', ns, `-${family}`, '-j', 'route', 'show'])) as {
+    dst: string;
+    gateway?: string;
+    dev?: string;
+    protocol?: string;
+  }[];
 }
 
 export function cell(m: Matrix, from: string, to: string): MatrixCell {
@@ -65,20 +79,33 @@ export function cell(m: Matrix, from: string, to: string): MatrixCell {
 
 /** Cells that are not what the Kubernetes model expects between pods (anything but ok/self). */
 export function badPodCells(m: Matrix): string[] {
-  return m.cells.filter((c) => c.verdict !== 'ok' && c.verdict !== 'self').map((c) => `${c.from}->${c.to}:${c.verdict}`);
+  return m.cells
+    .filter((c) => c.verdict !== 'ok' && c.verdict !== 'self')
+    .map((c) => `${c.from}->${c.to}:${c.verdict}`);
 }
 
 /**
  * Where pod routes come from: each node's own blocks (its blackhole routes), and every route for a
  * pool address in every namespace of the lab, with its protocol.
  */
-export async function podRouting(lab: Lab): Promise<{ ownBlocks: Map<string, string[]>; routesByNs: Map<string, { dst: string; gateway?: string; protocol?: string; type?: string }[]> }> {
+export async function podRouting(
+  lab: Lab,
+): Promise<{
+  ownBlocks: Map<string, string[]>;
+  routesByNs: Map<string, { dst: string; gateway?: string; protocol?: string; type?: string }[]>;
+}> {
   const ownBlocks = new Map<string, string[]>();
   const routesByNs = new Map<string, { dst: string; gateway?: string; protocol?: string; type?: string }[]>();
   for (const name of ['tor', ...lab.plan.nodes.map((n) => n.name)]) {
-    const all = JSON.parse(await run('ip', ['-n', lab.ns(name), '-4', '-j', 'route', 'show', 'root', '10.244.0.0/16'])) as { dst: string; gateway?: string; protocol?: string; type?: string }[];
+    const all = JSON.parse(
+      await run('ip', ['-n', lab.ns(name), '-4', '-j', 'route', 'show', 'root', '10.244.0.0/16']),
+    ) as { dst: string; gateway?: string; protocol?: string; type?: string }[];
     routesByNs.set(name, all);
-    if (name !== 'tor') ownBlocks.set(name, all.filter((r) => r.type === 'blackhole').map((r) => r.dst));
+    if (name !== 'tor')
+      ownBlocks.set(
+        name,
+        all.filter((r) => r.type === 'blackhole').map((r) => r.dst),
+      );
   }
   return { ownBlocks, routesByNs };
 }
@@ -91,7 +118,8 @@ export function missingBlockRoutes(lab: Lab, r: Awaited<ReturnType<typeof podRou
     for (const block of blocks) {
       for (const [name, routes] of r.routesByNs) {
         if (name === owner || (name === 'tor' && !tor)) continue;
-        if (!routes.some((x) => x.dst === block && x.gateway === nodeIp.get(owner))) missing.push(`${name} has no route ${block} via ${owner}`);
+        if (!routes.some((x) => x.dst === block && x.gateway === nodeIp.get(owner)))
+          missing.push(`${name} has no route ${block} via ${owner}`);
       }
     }
   }

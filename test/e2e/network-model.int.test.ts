@@ -26,7 +26,10 @@ describe('e2e: the Kubernetes network model', () => {
       expect(badPodCells(await lab.matrix({ podsOnly: true }))).toEqual([]);
       // The receiver saw the sender's pod IP, across nodes (TCP and UDP).
       const c = cell(m, 'pod-1-1', 'pod-3-2');
-      expect(c.results.map((r) => r.seen)).toEqual([s.pods.find((p) => p.name === 'pod-1-1')!.ips[0], s.pods.find((p) => p.name === 'pod-1-1')!.ips[0]]);
+      expect(c.results.map((r) => r.seen)).toEqual([
+        s.pods.find((p) => p.name === 'pod-1-1')!.ips[0],
+        s.pods.find((p) => p.name === 'pod-1-1')!.ips[0],
+      ]);
       // A node reaches its own pods, from its own address.
       expect(cell(m, 'node-2', 'pod-2-1').verdict).toBe('ok');
       // The outside sees the node's address (NAT-outgoing).
@@ -36,10 +39,20 @@ describe('e2e: the Kubernetes network model', () => {
 
       // The pool says no: the outside no longer answers pods (it has no route to pod addresses).
       const file = join(lab.ctx.dir, 'no-nat.yaml');
-      await writeFile(file, `apiVersion: margay.dev/v1\nkind: IPPool\nmetadata: { name: lab-ipv4 }\nspec: { cidr: ${POOL_V4}, blockSize: 26, natOutgoing: false, nodeSelector: all() }\n`);
+      await writeFile(
+        file,
+        `apiVersion: margay.dev/v1\nkind: IPPool\nmetadata: { name: lab-ipv4 }\nspec: { cidr: ${POOL_V4}, blockSize: 26, natOutgoing: false, nodeSelector: all() }\n`,
+      );
       const io = { out: () => undefined, err: (t: string) => process.stderr.write(`${t}\n`) };
-      expect(await RESOURCE_COMMANDS.apply!.run(['-f', file, '--datastore', `file:${labPaths(lab.ctx.dir).datastore}`], io)).toBe(0);
-      await waitFor('pods to lose the outside', async () => cell(await lab.matrix(), 'pod-2-1', 'outside').verdict === 'fail', 20_000, 500);
+      expect(
+        await RESOURCE_COMMANDS.apply!.run(['-f', file, '--datastore', `file:${labPaths(lab.ctx.dir).datastore}`], io),
+      ).toBe(0);
+      await waitFor(
+        'pods to lose the outside',
+        async () => cell(await lab.matrix(), 'pod-2-1', 'outside').verdict === 'fail',
+        20_000,
+        500,
+      );
       // Pod-to-pod is untouched.
       expect(badPodCells(await lab.matrix({ podsOnly: true }))).toEqual([]);
     });

@@ -15,7 +15,8 @@ describe('e2e: eBGP to the ToR', () => {
       expect(missingBlockRoutes(lab, r, true)).toEqual([]);
       // The ToR's pod routes are all BIRD's (learned over BGP); nodes' remote blocks are not static.
       for (const x of r.routesByNs.get('tor')!) expect(x.protocol).toBe('bird');
-      for (const [, routes] of r.routesByNs) for (const x of routes) expect(['static', 'boot', 'kernel']).not.toContain(x.protocol);
+      for (const [, routes] of r.routesByNs)
+        for (const x of routes) expect(['static', 'boot', 'kernel']).not.toContain(x.protocol);
       expect(badPodCells(await lab.matrix({ podsOnly: true }))).toEqual([]);
     });
   }, 150_000);

@@ -75,7 +75,10 @@ export function parseSelectors(def: ResourceDef, q: URLSearchParams): { labels: 
 }
 
 export function matches(sel: { labels: LabelSelector; fields: FieldSelector }, obj: StoredObject): boolean {
-  return matchesLabels(sel.labels, obj.metadata.labels as Record<string, string> | undefined) && matchesFields(sel.fields, obj);
+  return (
+    matchesLabels(sel.labels, obj.metadata.labels as Record<string, string> | undefined) &&
+    matchesFields(sel.fields, obj)
+  );
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -155,7 +158,11 @@ export class ResourceHandlers {
       if (!r.def.builtin) {
         throw new StatusError(
           Statuses.invalid(r.def, r.name!, [
-            { field: 'metadata.resourceVersion', reason: 'FieldValueInvalid', message: 'Invalid value: 0x0: must be specified for an update' },
+            {
+              field: 'metadata.resourceVersion',
+              reason: 'FieldValueInvalid',
+              message: 'Invalid value: 0x0: must be specified for an update',
+            },
           ]),
         );
       }
@@ -253,11 +260,17 @@ export class ResourceHandlers {
     const want = apiVersionOf(r.def);
     if (obj.apiVersion !== undefined && obj.apiVersion !== want) {
       throw new StatusError(
-        Statuses.badRequest(`the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${want})`),
+        Statuses.badRequest(
+          `the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${want})`,
+        ),
       );
     }
     if (obj.kind !== undefined && obj.kind !== r.def.kind) {
-      throw new StatusError(Statuses.badRequest(`the kind in the data (${String(obj.kind)}) does not match the expected kind (${r.def.kind})`));
+      throw new StatusError(
+        Statuses.badRequest(
+          `the kind in the data (${String(obj.kind)}) does not match the expected kind (${r.def.kind})`,
+        ),
+      );
     }
     obj.apiVersion = want;
     obj.kind = r.def.kind;
@@ -273,7 +286,9 @@ export class ResourceHandlers {
     } else delete meta.namespace;
     if (r.name !== undefined && meta.name !== r.name) {
       throw new StatusError(
-        Statuses.badRequest(`the name of the object (${String(meta.name)}) does not match the name on the URL (${r.name})`),
+        Statuses.badRequest(
+          `the name of the object (${String(meta.name)}) does not match the name on the URL (${r.name})`,
+        ),
       );
     }
     if (r.def.kind === 'Namespace' && typeof meta.name === 'string') defaultNamespace(obj);
@@ -284,7 +299,11 @@ export class ResourceHandlers {
     if (name === '') {
       throw new StatusError(
         Statuses.invalid(def, '', [
-          { field: 'metadata.name', reason: 'FieldValueRequired', message: 'Required value: name or generateName is required' },
+          {
+            field: 'metadata.name',
+            reason: 'FieldValueRequired',
+            message: 'Required value: name or generateName is required',
+          },
         ]),
       );
     }
@@ -307,14 +326,20 @@ export class ResourceHandlers {
       defs = resourcesFromCrd(obj);
     } catch (err) {
       throw new StatusError(
-        Statuses.invalid(CRD_RESOURCE, name, [{ field: 'spec', reason: 'FieldValueRequired', message: (err as Error).message }]),
+        Statuses.invalid(CRD_RESOURCE, name, [
+          { field: 'spec', reason: 'FieldValueRequired', message: (err as Error).message },
+        ]),
       );
     }
     const d = defs[0];
     if (d && name !== `${d.plural}.${d.group}`) {
       throw new StatusError(
         Statuses.invalid(CRD_RESOURCE, name, [
-          { field: 'metadata.name', reason: 'FieldValueInvalid', message: `Invalid value: "${name}": must be spec.names.plural+"."+spec.group` },
+          {
+            field: 'metadata.name',
+            reason: 'FieldValueInvalid',
+            message: `Invalid value: "${name}": must be spec.names.plural+"."+spec.group`,
+          },
         ]),
       );
     }

@@ -15,10 +15,14 @@ let server: FakeApiServer;
 let dir: string;
 
 async function kubectl(...args: string[]) {
-  return execa(KUBECTL, ['--kubeconfig', join(dir, 'kubeconfig'), '--cache-dir', join(dir, 'cache'), '--request-timeout=10s', ...args], {
-    reject: false,
-    timeout: 30_000,
-  });
+  return execa(
+    KUBECTL,
+    ['--kubeconfig', join(dir, 'kubeconfig'), '--cache-dir', join(dir, 'cache'), '--request-timeout=10s', ...args],
+    {
+      reject: false,
+      timeout: 30_000,
+    },
+  );
 }
 
 const MANIFEST = (blockSize: number) => `
@@ -55,7 +59,9 @@ spec: {selector: all(), types: [Egress], egress: [{action: Allow, protocol: UDP,
 beforeAll(async () => {
   const probe = await execa(KUBECTL, ['version', '--client', '-o', 'json'], { reject: false });
   if (probe.exitCode !== 0) {
-    throw new Error(`${KUBECTL} is needed for the fake API server's fidelity check (install kubernetes-client): ${probe.stderr}`);
+    throw new Error(
+      `${KUBECTL} is needed for the fake API server's fidelity check (install kubernetes-client): ${probe.stderr}`,
+    );
   }
   server = await FakeApiServer.start();
   dir = mkdtempSync(join(tmpdir(), 'mgy-kubectl-'));
@@ -91,20 +97,29 @@ describe('kubectl against the fake API server', () => {
     ]);
     const patches = server.requests.filter((r) => r.method === 'PATCH').map((r) => r.url.split('?')[0]);
     expect(patches).toEqual(['/apis/margay.dev/v1/ippools/pool-a']);
-    const pools = JSON.parse((await kubectl('get', 'ippools', '-o', 'json')).stdout) as { items: { spec: unknown; metadata: { generation: number } }[] };
+    const pools = JSON.parse((await kubectl('get', 'ippools', '-o', 'json')).stdout) as {
+      items: { spec: unknown; metadata: { generation: number } }[];
+    };
     expect(pools.items).toHaveLength(1);
     expect(pools.items[0]!.spec).toEqual({ cidr: '10.244.0.0/16', blockSize: 27, natOutgoing: true });
     expect(pools.items[0]!.metadata.generation).toBe(2);
   });
 
   it('get -A -o json, label and field selectors, table output, NotFound and AlreadyExists messages', async () => {
-    const all = JSON.parse((await kubectl('get', 'pods', '-A', '-o', 'json')).stdout) as { kind: string; items: { metadata: { name: string } }[] };
+    const all = JSON.parse((await kubectl('get', 'pods', '-A', '-o', 'json')).stdout) as {
+      kind: string;
+      items: { metadata: { name: string } }[];
+    };
     expect(all.kind).toBe('List');
     expect(all.items.map((p) => p.metadata.name)).toEqual(['web']);
     expect((await kubectl('get', 'pods', '-l', 'app=web', '-o', 'name')).stdout).toBe('pod/web');
     expect((await kubectl('get', 'pods', '-l', 'app!=web', '-o', 'name')).stdout).toBe('');
-    expect((await kubectl('get', 'pods', '-A', '--field-selector', 'spec.nodeName=node-1', '-o', 'name')).stdout).toBe('pod/web');
-    expect((await kubectl('get', 'pods', '-A', '--field-selector', 'spec.nodeName=node-2', '-o', 'name')).stdout).toBe('');
+    expect((await kubectl('get', 'pods', '-A', '--field-selector', 'spec.nodeName=node-1', '-o', 'name')).stdout).toBe(
+      'pod/web',
+    );
+    expect((await kubectl('get', 'pods', '-A', '--field-selector', 'spec.nodeName=node-2', '-o', 'name')).stdout).toBe(
+      '',
+    );
     const table = await kubectl('get', 'namespaces');
     expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+AGE$/);
     expect(table.stdout).toContain('kube-system');
@@ -117,9 +132,23 @@ describe('kubectl against the fake API server', () => {
   });
 
   it('get --watch streams changes made by another client', async () => {
-    const proc = execa(KUBECTL, ['--kubeconfig', join(dir, 'kubeconfig'), '--cache-dir', join(dir, 'cache'), 'get', 'ippools', '--watch', '-o', 'name'], {
-      reject: false,
-    });
+    const proc = execa(
+      KUBECTL,
+      [
+        '--kubeconfig',
+        join(dir, 'kubeconfig'),
+        '--cache-dir',
+        join(dir, 'cache'),
+        'get',
+        'ippools',
+        '--watch',
+        '-o',
+        'name',
+      ],
+      {
+        reject: false,
+      },
+    );
     let out = '';
     proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
     const waitFor = async (text: string) => {
@@ -131,7 +160,12 @@ describe('kubectl against the fake API server', () => {
     };
     try {
       await waitFor('ippool.margay.dev/pool-a');
-      server.create({ apiVersion: 'margay.dev/v1', kind: 'IPPool', metadata: { name: 'pool-b' }, spec: { cidr: '10.96.0.0/16' } });
+      server.create({
+        apiVersion: 'margay.dev/v1',
+        kind: 'IPPool',
+        metadata: { name: 'pool-b' },
+        spec: { cidr: '10.96.0.0/16' },
+      });
       await waitFor('ippool.margay.dev/pool-b');
       expect((await kubectl('delete', 'ippool', 'pool-b')).stdout).toBe('ippool.margay.dev "pool-b" deleted');
       await waitFor('ippool.margay.dev/pool-b\nippool.margay.dev/pool-b');
@@ -139,6 +173,10 @@ describe('kubectl against the fake API server', () => {
       proc.kill();
       await proc;
     }
-    expect(out.trim().split('\n')).toEqual(['ippool.margay.dev/pool-a', 'ippool.margay.dev/pool-b', 'ippool.margay.dev/pool-b']);
+    expect(out.trim().split('\n')).toEqual([
+      'ippool.margay.dev/pool-a',
+      'ippool.margay.dev/pool-b',
+      'ippool.margay.dev/pool-b',
+    ]);
   });
 });

@@ -29,7 +29,9 @@ export function openapiRoot(defs: readonly ResourceDef[]): Record<string, unknow
     gvs.set(k, [...(gvs.get(k) ?? []), d]);
   }
   return {
-    paths: Object.fromEntries([...gvs].map(([k, ds]) => [k, { serverRelativeURL: `/openapi/v3/${k}?hash=${hashOf(ds)}` }])),
+    paths: Object.fromEntries(
+      [...gvs].map(([k, ds]) => [k, { serverRelativeURL: `/openapi/v3/${k}?hash=${hashOf(ds)}` }]),
+    ),
   };
 }
 
@@ -48,7 +50,12 @@ function op(d: ResourceDef, action: string, write: boolean, patch = false): Reco
     'x-kubernetes-group-version-kind': { group: d.group, version: d.version, kind: d.kind },
     ...(write ? { parameters: WRITE_PARAMS } : {}),
     ...(patch
-      ? { requestBody: { content: { 'application/json-patch+json': { schema: {} }, 'application/merge-patch+json': { schema: {} } }, required: true } }
+      ? {
+          requestBody: {
+            content: { 'application/json-patch+json': { schema: {} }, 'application/merge-patch+json': { schema: {} } },
+            required: true,
+          },
+        }
       : {}),
     responses: OK,
   };
@@ -69,5 +76,10 @@ export function openapiGroupVersion(defs: readonly ResourceDef[], key: string): 
       delete: op(d, 'delete', false),
     };
   }
-  return { openapi: '3.0.0', info: { title: 'Kubernetes', version: 'v1.32.0-margay-fake' }, paths, components: { schemas: {} } };
+  return {
+    openapi: '3.0.0',
+    info: { title: 'Kubernetes', version: 'v1.32.0-margay-fake' },
+    paths,
+    components: { schemas: {} },
+  };
 }

@@ -43,16 +43,23 @@ function builtin(
 }
 
 export const BUILTIN_RESOURCES: readonly ResourceDef[] = [
-  builtin('', 'pods', 'Pod', true, ['po'], [
-    'spec.nodeName',
-    'spec.restartPolicy',
-    'spec.schedulerName',
-    'spec.serviceAccountName',
-    'spec.hostNetwork',
-    'status.phase',
-    'status.podIP',
-    'status.nominatedNodeName',
-  ]),
+  builtin(
+    '',
+    'pods',
+    'Pod',
+    true,
+    ['po'],
+    [
+      'spec.nodeName',
+      'spec.restartPolicy',
+      'spec.schedulerName',
+      'spec.serviceAccountName',
+      'spec.hostNetwork',
+      'status.phase',
+      'status.podIP',
+      'status.nominatedNodeName',
+    ],
+  ),
   builtin('', 'namespaces', 'Namespace', false, ['ns'], ['status.phase']),
   builtin('', 'nodes', 'Node', false, ['no'], ['spec.unschedulable']),
   builtin('networking.k8s.io', 'networkpolicies', 'NetworkPolicy', true, ['netpol']),

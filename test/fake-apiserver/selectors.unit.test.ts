@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, SelectorParseError } from './selectors.js';
+import {
+  matchesFields,
+  matchesLabels,
+  parseFieldSelector,
+  parseLabelSelector,
+  SelectorParseError,
+} from './selectors.js';
 import { jsonPatch, mergePatch, PatchError, stripDirectives } from './patch.js';
 
 describe('fake API server label selectors (k8s.io/apimachinery/pkg/labels syntax)', () => {
@@ -39,7 +45,10 @@ describe('fake API server field selectors', () => {
 
 describe('fake API server patches', () => {
   it('merge patch (RFC 7386): null deletes, objects merge, arrays replace', () => {
-    expect(mergePatch({ a: 1, b: { c: 2, d: 3 }, e: [1, 2] }, { a: null, b: { c: 9 }, e: [3] })).toEqual({ b: { c: 9, d: 3 }, e: [3] });
+    expect(mergePatch({ a: 1, b: { c: 2, d: 3 }, e: [1, 2] }, { a: null, b: { c: 9 }, e: [3] })).toEqual({
+      b: { c: 9, d: 3 },
+      e: [3],
+    });
     expect(stripDirectives({ $patch: 'replace', a: { $retainKeys: ['x'], x: 1 } })).toEqual({ a: { x: 1 } });
   });
 

@@ -51,14 +51,16 @@ function watch(path: string) {
   const until = async (pred: (evs: WireEvent[]) => boolean, what: string) => {
     const deadline = Date.now() + 5000;
     while (!pred(events)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(events.map((e) => e.type))}`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${what}: ${JSON.stringify(events.map((e) => e.type))}`);
       await new Promise((r) => setTimeout(r, 5));
     }
   };
   return { events, until, done, stop: () => ctl.abort(), isEnded: () => ended };
 }
 
-const names = (evs: WireEvent[]) => evs.filter((e) => e.type !== 'BOOKMARK').map((e) => `${e.type}:${e.object.metadata?.name}`);
+const names = (evs: WireEvent[]) =>
+  evs.filter((e) => e.type !== 'BOOKMARK').map((e) => `${e.type}:${e.object.metadata?.name}`);
 const pod = (name: string, labels: Record<string, string> = {}, nodeName = 'n1') => ({
   apiVersion: 'v1',
   kind: 'Pod',
@@ -74,9 +76,15 @@ describe('fake API server', () => {
     expect(groups).toEqual(expect.arrayContaining(['margay.dev', 'networking.k8s.io', 'apiextensions.k8s.io']));
     const core = (await call('GET', '/api/v1')).body.resources.map((r: { name: string }) => r.name);
     expect(core).toEqual(['pods', 'namespaces', 'nodes']);
-    const margay = (await call('GET', '/apis/margay.dev/v1')).body.resources as { name: string; kind: string; namespaced: boolean }[];
+    const margay = (await call('GET', '/apis/margay.dev/v1')).body.resources as {
+      name: string;
+      kind: string;
+      namespaced: boolean;
+    }[];
     const want = Object.values(KINDS).filter((k) => k.group === 'margay.dev');
-    expect(margay.map((r) => [r.name, r.kind, r.namespaced]).sort()).toEqual(want.map((k) => [k.plural, k.kind, k.namespaced]).sort());
+    expect(margay.map((r) => [r.name, r.kind, r.namespaced]).sort()).toEqual(
+      want.map((k) => [k.plural, k.kind, k.namespaced]).sort(),
+    );
   });
 
   it('serves custom resources only while their CRD exists', async () => {
@@ -85,19 +93,38 @@ describe('fake API server', () => {
     const missing = await call('GET', '/apis/margay.dev/v1/ippools');
     expect(missing).toEqual({
       status: 404,
-      body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the server could not find the requested resource', reason: 'NotFound', details: {}, code: 404 },
+      body: {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: 'the server could not find the requested resource',
+        reason: 'NotFound',
+        details: {},
+        code: 404,
+      },
     });
     const crd = {
       apiVersion: 'apiextensions.k8s.io/v1',
       kind: 'CustomResourceDefinition',
       metadata: { name: 'ippools.margay.dev' },
-      spec: { group: 'margay.dev', scope: 'Cluster', names: { plural: 'ippools', kind: 'IPPool' }, versions: [{ name: 'v1', served: true, storage: true }] },
+      spec: {
+        group: 'margay.dev',
+        scope: 'Cluster',
+        names: { plural: 'ippools', kind: 'IPPool' },
+        versions: [{ name: 'v1', served: true, storage: true }],
+      },
     };
     expect((await call('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd)).status).toBe(201);
     expect((await call('POST', '/apis/margay.dev/v1/ippools', { metadata: { name: 'p' }, spec: {} })).status).toBe(201);
-    expect((await call('DELETE', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/ippools.margay.dev')).status).toBe(200);
+    expect(
+      (await call('DELETE', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/ippools.margay.dev')).status,
+    ).toBe(200);
     expect((await call('GET', '/apis/margay.dev/v1/ippools')).status).toBe(404);
-    const badName = await call('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { ...crd, metadata: { name: 'x' } });
+    const badName = await call('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
+      ...crd,
+      metadata: { name: 'x' },
+    });
     expect(badName.body).toMatchObject({ code: 422, reason: 'Invalid' });
   });
 
@@ -110,24 +137,44 @@ describe('fake API server', () => {
     expect(a.metadata.creationTimestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     expect(ns.metadata.labels).toEqual({ 'kubernetes.io/metadata.name': 'n2' });
     expect(ns.status).toEqual({ phase: 'Active' });
-    const relabeled = (await call('PUT', '/api/v1/namespaces/default/pods/a', { ...a, metadata: { ...a.metadata, labels: { x: 'y' } } })).body;
+    const relabeled = (
+      await call('PUT', '/api/v1/namespaces/default/pods/a', { ...a, metadata: { ...a.metadata, labels: { x: 'y' } } })
+    ).body;
     expect(relabeled.metadata.generation).toBe(1);
-    const respec = (await call('PUT', '/api/v1/namespaces/default/pods/a', { ...relabeled, spec: { ...a.spec, nodeName: 'n2' } })).body;
+    const respec = (
+      await call('PUT', '/api/v1/namespaces/default/pods/a', { ...relabeled, spec: { ...a.spec, nodeName: 'n2' } })
+    ).body;
     expect(respec.metadata.generation).toBe(2);
     const noop = (await call('PUT', '/api/v1/namespaces/default/pods/a', respec)).body;
     expect(noop.metadata.resourceVersion).toBe(respec.metadata.resourceVersion);
     const list = (await call('GET', '/api/v1/pods')).body;
-    expect(list).toMatchObject({ kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: respec.metadata.resourceVersion } });
+    expect(list).toMatchObject({
+      kind: 'PodList',
+      apiVersion: 'v1',
+      metadata: { resourceVersion: respec.metadata.resourceVersion },
+    });
     expect(list.items[0].kind).toBeUndefined();
     await call('POST', '/apis/margay.dev/v1/ippools', { metadata: { name: 'p' } });
-    expect((await call('GET', '/apis/margay.dev/v1/ippools')).body.items[0]).toMatchObject({ apiVersion: 'margay.dev/v1', kind: 'IPPool' });
+    expect((await call('GET', '/apis/margay.dev/v1/ippools')).body.items[0]).toMatchObject({
+      apiVersion: 'margay.dev/v1',
+      kind: 'IPPool',
+    });
   });
 
   it('answers failures with Status objects as the real server does', async () => {
     const a = (await call('POST', '/api/v1/namespaces/default/pods', pod('a'))).body;
     expect(await call('GET', '/api/v1/namespaces/default/pods/zz')).toEqual({
       status: 404,
-      body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'pods "zz" not found', reason: 'NotFound', details: { name: 'zz', kind: 'pods' }, code: 404 },
+      body: {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: 'pods "zz" not found',
+        reason: 'NotFound',
+        details: { name: 'zz', kind: 'pods' },
+        code: 404,
+      },
     });
     expect((await call('POST', '/api/v1/namespaces/default/pods', pod('a'))).body).toMatchObject({
       code: 409,
@@ -136,12 +183,27 @@ describe('fake API server', () => {
     });
     await call('PUT', '/api/v1/namespaces/default/pods/a', { ...a, metadata: { ...a.metadata, labels: { v: '2' } } });
     const stale = await call('PUT', '/api/v1/namespaces/default/pods/a', a);
-    expect(stale.body).toMatchObject({ status: 'Failure', code: 409, reason: 'Conflict', details: { name: 'a', kind: 'pods' } });
+    expect(stale.body).toMatchObject({
+      status: 'Failure',
+      code: 409,
+      reason: 'Conflict',
+      details: { name: 'a', kind: 'pods' },
+    });
     expect(stale.body.message).toContain('the object has been modified');
     const noName = await call('POST', '/apis/margay.dev/v1/ippools', { spec: {} });
-    expect(noName.body).toMatchObject({ code: 422, reason: 'Invalid', details: { causes: [{ field: 'metadata.name', reason: 'FieldValueRequired' }] } });
-    expect((await call('POST', '/api/v1/namespaces/nowhere/pods', pod('b'))).body).toMatchObject({ code: 404, message: 'namespaces "nowhere" not found' });
-    expect((await call('GET', '/api/v1/pods?fieldSelector=spec.bogus=1')).body).toMatchObject({ code: 400, message: 'field label not supported: spec.bogus' });
+    expect(noName.body).toMatchObject({
+      code: 422,
+      reason: 'Invalid',
+      details: { causes: [{ field: 'metadata.name', reason: 'FieldValueRequired' }] },
+    });
+    expect((await call('POST', '/api/v1/namespaces/nowhere/pods', pod('b'))).body).toMatchObject({
+      code: 404,
+      message: 'namespaces "nowhere" not found',
+    });
+    expect((await call('GET', '/api/v1/pods?fieldSelector=spec.bogus=1')).body).toMatchObject({
+      code: 400,
+      message: 'field label not supported: spec.bogus',
+    });
     const cr = await call('PUT', '/apis/margay.dev/v1/ippools/p', { metadata: { name: 'p' } });
     expect(cr.status).toBe(404);
     server.failNext(1, { status: 503 });
@@ -152,17 +214,42 @@ describe('fake API server', () => {
 
   it('PATCH: merge, JSON patch, strategic merge (refused for custom resources), version preconditions', async () => {
     const a = (await call('POST', '/api/v1/namespaces/default/pods', pod('a', { x: '1' }))).body;
-    const merged = await call('PATCH', '/api/v1/namespaces/default/pods/a', { metadata: { labels: { x: null, y: '2' } } }, 'application/merge-patch+json');
+    const merged = await call(
+      'PATCH',
+      '/api/v1/namespaces/default/pods/a',
+      { metadata: { labels: { x: null, y: '2' } } },
+      'application/merge-patch+json',
+    );
     expect(merged.body.metadata.labels).toEqual({ y: '2' });
-    const jp = await call('PATCH', '/api/v1/namespaces/default/pods/a', [{ op: 'add', path: '/metadata/labels/z', value: '3' }], 'application/json-patch+json');
+    const jp = await call(
+      'PATCH',
+      '/api/v1/namespaces/default/pods/a',
+      [{ op: 'add', path: '/metadata/labels/z', value: '3' }],
+      'application/json-patch+json',
+    );
     expect(jp.body.metadata.labels).toEqual({ y: '2', z: '3' });
-    const smp = await call('PATCH', '/api/v1/namespaces/default/pods/a', { spec: { nodeName: 'n9' } }, 'application/strategic-merge-patch+json');
+    const smp = await call(
+      'PATCH',
+      '/api/v1/namespaces/default/pods/a',
+      { spec: { nodeName: 'n9' } },
+      'application/strategic-merge-patch+json',
+    );
     expect(smp.body.spec.nodeName).toBe('n9');
-    const stale = await call('PATCH', '/api/v1/namespaces/default/pods/a', { metadata: { resourceVersion: a.metadata.resourceVersion, labels: { q: '1' } } }, 'application/merge-patch+json');
+    const stale = await call(
+      'PATCH',
+      '/api/v1/namespaces/default/pods/a',
+      { metadata: { resourceVersion: a.metadata.resourceVersion, labels: { q: '1' } } },
+      'application/merge-patch+json',
+    );
     expect(stale.body).toMatchObject({ code: 409, reason: 'Conflict' });
     await call('POST', '/apis/margay.dev/v1/ippools', { metadata: { name: 'p' } });
-    expect((await call('PATCH', '/apis/margay.dev/v1/ippools/p', { spec: {} }, 'application/strategic-merge-patch+json')).status).toBe(415);
-    const pre = await call('DELETE', '/api/v1/namespaces/default/pods/a', { preconditions: { resourceVersion: a.metadata.resourceVersion } });
+    expect(
+      (await call('PATCH', '/apis/margay.dev/v1/ippools/p', { spec: {} }, 'application/strategic-merge-patch+json'))
+        .status,
+    ).toBe(415);
+    const pre = await call('DELETE', '/api/v1/namespaces/default/pods/a', {
+      preconditions: { resourceVersion: a.metadata.resourceVersion },
+    });
     expect(pre.body).toMatchObject({ code: 409, reason: 'Conflict' });
     expect((await call('DELETE', '/api/v1/namespaces/default/pods/a')).body.metadata.name).toBe('a');
   });
@@ -177,7 +264,10 @@ describe('fake API server', () => {
     await web.until((e) => e.length >= 1, 'initial');
     await onN2.until((e) => e.length >= 1, 'initial');
     const b = (await call('GET', '/api/v1/namespaces/default/pods/b')).body;
-    await call('PUT', '/api/v1/namespaces/default/pods/b', { ...b, metadata: { ...b.metadata, labels: { app: 'web' } } });
+    await call('PUT', '/api/v1/namespaces/default/pods/b', {
+      ...b,
+      metadata: { ...b.metadata, labels: { app: 'web' } },
+    });
     await call('DELETE', '/api/v1/namespaces/default/pods/a');
     await all.until((e) => e.length >= 4, 'changes');
     await web.until((e) => e.length >= 3, 'changes');
@@ -185,7 +275,9 @@ describe('fake API server', () => {
     expect(names(web.events)).toEqual(['ADDED:a', 'ADDED:b', 'DELETED:a']);
     expect(names(onN2.events)).toEqual(['ADDED:b', 'MODIFIED:b']);
     const deleted = all.events[3]!.object;
-    expect(Number(deleted.metadata.resourceVersion)).toBeGreaterThan(Number(all.events[2]!.object.metadata.resourceVersion));
+    expect(Number(deleted.metadata.resourceVersion)).toBeGreaterThan(
+      Number(all.events[2]!.object.metadata.resourceVersion),
+    );
     for (const w of [all, web, onN2]) w.stop();
   });
 
@@ -203,10 +295,21 @@ describe('fake API server', () => {
     expect(old.events).toEqual([
       {
         type: 'ERROR',
-        object: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: expect.stringMatching(/^too old resource version: \d+ \(\d+\)$/), reason: 'Expired', code: 410 },
+        object: {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Failure',
+          message: expect.stringMatching(/^too old resource version: \d+ \(\d+\)$/),
+          reason: 'Expired',
+          code: 410,
+        },
       },
     ]);
-    const gone = await call('GET', `/api/v1/pods?resourceVersion=${a.metadata.resourceVersion}&resourceVersionMatch=Exact`);
+    const gone = await call(
+      'GET',
+      `/api/v1/pods?resourceVersion=${a.metadata.resourceVersion}&resourceVersionMatch=Exact`,
+    );
     expect(gone.body).toMatchObject({ code: 410, reason: 'Expired' });
   });
 
@@ -214,7 +317,10 @@ describe('fake API server', () => {
     const plain = watch('/api/v1/pods?watch=true&timeoutSeconds=1');
     const marked = watch('/api/v1/pods?watch=true&allowWatchBookmarks=true');
     await marked.until((e) => e.length >= 2, 'bookmarks');
-    expect(marked.events[0]).toEqual({ type: 'BOOKMARK', object: { kind: 'Pod', apiVersion: 'v1', metadata: { resourceVersion: String(server.store.revision) } } });
+    expect(marked.events[0]).toEqual({
+      type: 'BOOKMARK',
+      object: { kind: 'Pod', apiVersion: 'v1', metadata: { resourceVersion: String(server.store.revision) } },
+    });
     await plain.done;
     expect(plain.isEnded()).toBe(true);
     expect(plain.events).toEqual([]);

@@ -84,7 +84,9 @@ export class FakeApiServer {
 
   private constructor(private readonly opts: FakeApiServerOptions) {
     this.store = new FakeStore(opts.historyLimit ?? 10_000);
-    this.#handlers = new ResourceHandlers(this.store, this.#registry, { requireNamespace: opts.requireNamespace ?? true });
+    this.#handlers = new ResourceHandlers(this.store, this.#registry, {
+      requireNamespace: opts.requireNamespace ?? true,
+    });
     this.#server = this.#makeServer();
   }
 
@@ -127,14 +129,17 @@ export class FakeApiServer {
   }
 
   /** Creates an object through the same path as POST (test setup). */
-  create(obj: Record<string, unknown> & { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }): unknown {
+  create(
+    obj: Record<string, unknown> & { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } },
+  ): unknown {
     const def = this.#registry.all().find((d) => {
       const av = d.group === '' ? d.version : `${d.group}/${d.version}`;
       return av === obj.apiVersion && d.kind === obj.kind;
     });
     if (!def) throw new Error(`fake apiserver does not serve ${obj.apiVersion} ${obj.kind}`);
-    return this.#handlers.create(this.#request(def, def.namespaced ? (obj.metadata.namespace ?? 'default') : undefined, undefined, obj))
-      .body;
+    return this.#handlers.create(
+      this.#request(def, def.namespaced ? (obj.metadata.namespace ?? 'default') : undefined, undefined, obj),
+    ).body;
   }
 
   compact(): void {
@@ -186,17 +191,33 @@ export class FakeApiServer {
     }
     const dir = this.opts.crdDir === undefined ? DEFAULT_CRD_DIR : this.opts.crdDir;
     if (dir === null) return;
-    for (const file of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort()) {
+    for (const file of readdirSync(dir)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .sort()) {
       for (const doc of parseAllDocuments(readFileSync(join(dir, file), 'utf8'))) {
         if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0]!.message}`);
         const crd = doc.toJS() as Record<string, unknown> | null;
-        if (crd && crd.kind === 'CustomResourceDefinition') this.#handlers.create(this.#request(CRD_RESOURCE, undefined, undefined, crd));
+        if (crd && crd.kind === 'CustomResourceDefinition')
+          this.#handlers.create(this.#request(CRD_RESOURCE, undefined, undefined, crd));
       }
     }
   }
 
-  #request(def: ResourceRequest['def'], namespace: string | undefined, name: string | undefined, body: unknown): ResourceRequest {
-    return { def, namespace, name, query: new URLSearchParams(), body, contentType: 'application/json', accept: 'application/json' };
+  #request(
+    def: ResourceRequest['def'],
+    namespace: string | undefined,
+    name: string | undefined,
+    body: unknown,
+  ): ResourceRequest {
+    return {
+      def,
+      namespace,
+      name,
+      query: new URLSearchParams(),
+      body,
+      contentType: 'application/json',
+      accept: 'application/json',
+    };
   }
 
   #makeServer(): Server {
@@ -240,7 +261,11 @@ export class FakeApiServer {
         res.end();
         return;
       }
-      send(res, failure.status, failure.status === 503 ? Statuses.unavailable('injected failure') : Statuses.internal('injected failure'));
+      send(
+        res,
+        failure.status,
+        failure.status === 503 ? Statuses.unavailable('injected failure') : Statuses.internal('injected failure'),
+      );
       return;
     }
     const raw = await readBody(req);
@@ -268,7 +293,14 @@ export class FakeApiServer {
       return { code: 200, body: doc };
     }
     if (p === '/api') return { code: 200, body: apiVersions(`127.0.0.1:${this.#port}`) };
-    if (p === '/api/v1') return { code: 200, body: apiResourceList('v1', all.filter((d) => d.group === '')) };
+    if (p === '/api/v1')
+      return {
+        code: 200,
+        body: apiResourceList(
+          'v1',
+          all.filter((d) => d.group === ''),
+        ),
+      };
     if (p === '/apis') return { code: 200, body: apiGroupList(all) };
     let rest: string[];
     let group: string;
@@ -285,7 +317,13 @@ export class FakeApiServer {
       version = segs[2]!;
       if (!versions.includes(version)) throw new StatusError(Statuses.unknownPath());
       if (segs.length === 3) {
-        return { code: 200, body: apiResourceList(`${group}/${version}`, all.filter((d) => d.group === group && d.version === version)) };
+        return {
+          code: 200,
+          body: apiResourceList(
+            `${group}/${version}`,
+            all.filter((d) => d.group === group && d.version === version),
+          ),
+        };
       }
       rest = segs.slice(3);
     } else throw new StatusError(Statuses.unknownPath());
@@ -296,7 +334,8 @@ export class FakeApiServer {
       rest = rest.slice(2);
     }
     const def = this.#registry.find(group, version, rest[0] ?? '');
-    if (!def || rest.length > 3 || (rest.length === 3 && rest[2] !== 'status')) throw new StatusError(Statuses.unknownPath());
+    if (!def || rest.length > 3 || (rest.length === 3 && rest[2] !== 'status'))
+      throw new StatusError(Statuses.unknownPath());
     if (def.namespaced && namespace === undefined && rest.length > 1) throw new StatusError(Statuses.unknownPath());
     const name = rest[1];
     let body: unknown;
@@ -321,14 +360,18 @@ export class FakeApiServer {
       case 'GET':
         if (name !== undefined) return this.#handlers.get(r);
         if (watch === 'true' || watch === '1') {
-          const wopts = { bookmarkIntervalMs: this.opts.bookmarkIntervalMs ?? 1000, onBookmark: () => (this.bookmarksSent += 1) };
+          const wopts = {
+            bookmarkIntervalMs: this.opts.bookmarkIntervalMs ?? 1000,
+            onBookmark: () => (this.bookmarksSent += 1),
+          };
           const w = serveWatch(this.store, r, res, wopts, (x) => this.#watches.delete(x));
           this.#watches.add(w);
           return undefined;
         }
         return this.#handlers.list(r);
       case 'POST':
-        if (name !== undefined || (def.namespaced && namespace === undefined)) throw new StatusError(Statuses.methodNotAllowed());
+        if (name !== undefined || (def.namespaced && namespace === undefined))
+          throw new StatusError(Statuses.methodNotAllowed());
         return this.#handlers.create(r);
       case 'PUT':
         if (name === undefined) throw new StatusError(Statuses.methodNotAllowed());
@@ -347,7 +390,10 @@ export class FakeApiServer {
 
 function send(res: ServerResponse, code: number, body: unknown): void {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
-  res.writeHead(code, { 'Content-Type': typeof body === 'string' ? 'text/plain' : 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.writeHead(code, {
+    'Content-Type': typeof body === 'string' ? 'text/plain' : 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 

@@ -88,12 +88,16 @@ export const Statuses = {
     );
   },
   badRequest: (message: string) => status(400, 'BadRequest', message),
-  methodNotAllowed: () => status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'),
+  methodNotAllowed: () =>
+    status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'),
   unsupportedMediaType: (ct: string) =>
-    status(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got ${ct})`),
+    status(
+      415,
+      'UnsupportedMediaType',
+      `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got ${ct})`,
+    ),
   expired: (requested: number, oldest: number) =>
     status(410, 'Expired', `too old resource version: ${requested} (${oldest})`),
   internal: (message: string) => status(500, 'InternalError', `Internal error occurred: ${message}`),
-  unavailable: (message: string) =>
-    status(503, 'ServiceUnavailable', message, { retryAfterSeconds: 1 }),
+  unavailable: (message: string) => status(503, 'ServiceUnavailable', message, { retryAfterSeconds: 1 }),
 } as const;

@@ -30,7 +30,9 @@ export interface OpenWatch {
   fail(status: Status): void;
 }
 
-type WireEvent = { type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK'; object: unknown } | { type: 'ERROR'; object: Status };
+type WireEvent =
+  | { type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK'; object: unknown }
+  | { type: 'ERROR'; object: Status };
 
 export function serveWatch(
   store: FakeStore,
@@ -102,7 +104,11 @@ export function serveWatch(
       opts.onBookmark();
       write({
         type: 'BOOKMARK',
-        object: { kind: req.def.kind, apiVersion: apiVersionOf(req.def), metadata: { resourceVersion: String(store.revision) } },
+        object: {
+          kind: req.def.kind,
+          apiVersion: apiVersionOf(req.def),
+          metadata: { resourceVersion: String(store.revision) },
+        },
       });
       timers[0] = setTimeout(tick, opts.bookmarkIntervalMs);
     };

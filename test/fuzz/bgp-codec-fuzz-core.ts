@@ -57,7 +57,10 @@ export function corpus(): Buffer[] {
   const enc2 = { fourOctetAs: false, extendedMessages: false };
   const full = {
     origin: 1 as const,
-    asPath: [{ type: 2 as const, asns: [65001, 4200000001, 7] }, { type: 1 as const, asns: [1, 2] }],
+    asPath: [
+      { type: 2 as const, asns: [65001, 4200000001, 7] },
+      { type: 1 as const, asns: [1, 2] },
+    ],
     nextHop: '192.0.2.1',
     med: 50,
     localPref: 200,
@@ -87,7 +90,13 @@ export function corpus(): Buffer[] {
         { kind: 'route-refresh' },
         { kind: 'enhanced-route-refresh' },
         { kind: 'four-octet-as', asn: 4200000001 },
-        { kind: 'graceful-restart', restarting: true, notification: true, restartTime: 120, families: [{ afi: 1, safi: 1, forwardingPreserved: true }] },
+        {
+          kind: 'graceful-restart',
+          restarting: true,
+          notification: true,
+          restartTime: 120,
+          families: [{ afi: 1, safi: 1, forwardingPreserved: true }],
+        },
         { kind: 'add-path', families: [{ afi: 1, safi: 1, mode: 'both' }] },
         { kind: 'extended-next-hop', entries: [{ afi: 1, safi: 1, nextHopAfi: 2 }] },
         { kind: 'extended-message' },
@@ -96,7 +105,11 @@ export function corpus(): Buffer[] {
     }),
     encodeOpen({ asn: 65001, holdTime: 3, bgpId: 1, capabilities: [{ kind: 'route-refresh' }], extendedParams: true }),
     encodeUpdate({ attributes: encodePathAttributes(full, enc4), nlri: v4 }),
-    encodeUpdate({ attributes: encodePathAttributes(full, enc2), nlri: v4, withdrawn: encodePrefixes(['192.168.0.0/16']) }),
+    encodeUpdate({
+      attributes: encodePathAttributes(full, enc2),
+      nlri: v4,
+      withdrawn: encodePrefixes(['192.168.0.0/16']),
+    }),
     encodeUpdate({ attributes: Buffer.concat([encodeMpReach(2, 1, v6nh, v6), base]) }),
     encodeUpdate({ attributes: Buffer.concat([encodeMpReach(1, 1, parseAddress('2001:db8::1')!, v4), base]) }),
     encodeUpdate({ attributes: encodeMpUnreach(2, 1, v6) }),
@@ -112,7 +125,10 @@ export function corpus(): Buffer[] {
   ];
 }
 
-const INTERESTING = [0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x0f, 0x10, 0x1f, 0x20, 0x21, 0x40, 0x7f, 0x80, 0x81, 0x90, 0xc0, 0xd0, 0xe0, 0xfe, 0xff];
+const INTERESTING = [
+  0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x0f, 0x10, 0x1f, 0x20, 0x21, 0x40, 0x7f, 0x80, 0x81, 0x90, 0xc0, 0xd0, 0xe0,
+  0xfe, 0xff,
+];
 
 /** Walk an UPDATE's attributes; returns [start, end) of each attribute (for splicing and length edits). */
 function attributeSpans(m: Buffer): [number, number][] {
@@ -163,7 +179,8 @@ export function mutate(seed: Buffer, pool: readonly Buffer[], r: () => number): 
       case 2: {
         // edit a 2-byte length field: message, withdrawn, attribute total, or any offset
         const at = [16, 19, 21, pick(Math.max(1, m.length - 1))][pick(4)]!;
-        if (at + 2 <= m.length) m.writeUInt16BE([0, 1, 18, 19, 22, 23, 255, 256, 4096, 65535, pick(65536)][pick(11)]!, at);
+        if (at + 2 <= m.length)
+          m.writeUInt16BE([0, 1, 18, 19, 22, 23, 255, 256, 4096, 65535, pick(65536)][pick(11)]!, at);
         break;
       }
       case 3: {
@@ -247,7 +264,12 @@ function exercise(input: Buffer, o: number, stats: FuzzStats, decode: Decode, si
     } else {
       if (msg.type === 'open') {
         // What the FSM does with every OPEN; its verdict is a value, never a throw.
-        const verdict = validateOpen(msg, { localAs: opts.localAs || 65000, localBgpId: 0x0a000001, peerAs: 'external', localRole: 0 });
+        const verdict = validateOpen(msg, {
+          localAs: opts.localAs || 65000,
+          localBgpId: 0x0a000001,
+          peerAs: 'external',
+          localRole: 0,
+        });
         if (verdict) encodeNotification(verdict.errorCode, verdict.subcode, verdict.data);
       }
       count(stats, `ok ${msg.type}`);
@@ -255,7 +277,8 @@ function exercise(input: Buffer, o: number, stats: FuzzStats, decode: Decode, si
     return undefined;
   } catch (err) {
     if (err instanceof BgpProtocolError) {
-      if (err.errorCode < 1 || err.errorCode > 8 || !(err.data instanceof Buffer)) return new Error(`odd protocol error ${err.errorCode}/${err.subcode}`, { cause: err });
+      if (err.errorCode < 1 || err.errorCode > 8 || !(err.data instanceof Buffer))
+        return new Error(`odd protocol error ${err.errorCode}/${err.subcode}`, { cause: err });
       encodeNotification(err.errorCode, err.subcode, err.data); // what the session sends back
       count(stats, `error ${err.errorCode}/${err.subcode}`);
       return undefined;
@@ -331,7 +354,8 @@ export function runFuzz(p: {
     if (framed.error !== undefined) failures.push({ input: input.toString('hex'), options: -1, error: framed.error });
     for (const m of framed.messages) {
       const e2 = exercise(m, (o + 1) % OPTION_SETS.length, stats, decode, p.sink);
-      if (e2 !== undefined) failures.push({ input: m.toString('hex'), options: (o + 1) % OPTION_SETS.length, error: e2 });
+      if (e2 !== undefined)
+        failures.push({ input: m.toString('hex'), options: (o + 1) % OPTION_SETS.length, error: e2 });
     }
     if (p.onProgress && (i + 1) % 100_000 === 0) p.onProgress(i + 1);
   }

@@ -18,7 +18,14 @@ describe('BGP codec fuzz', () => {
     const failures = runFuzz({ iterations: 50_000, seed, maxFailures: 3, stats });
     expect(failures.map((f) => `seed ${seed} options ${f.options} input ${f.input}: ${String(f.error)}`)).toEqual([]);
     // The inputs reach deep: some UPDATEs decode, some are treat-as-withdraw, some reset the session.
-    for (const k of ['ok update none', 'ok update treat-as-withdraw', 'ok update attribute-discard', 'ok open', 'error 3/1', 'error 1/2']) {
+    for (const k of [
+      'ok update none',
+      'ok update treat-as-withdraw',
+      'ok update attribute-discard',
+      'ok open',
+      'error 3/1',
+      'error 1/2',
+    ]) {
       expect(stats.get(k) ?? 0, k).toBeGreaterThan(0);
     }
   }, 120_000);

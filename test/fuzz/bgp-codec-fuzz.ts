@@ -43,4 +43,6 @@ if (failures.length > 0) {
 const outcomes = [...stats.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}: ${v}`);
 if (rib) process.stdout.write(`RIB: ${JSON.stringify(rib.counts)}\n`);
 process.stdout.write(`outcomes (decodes of raw and framed inputs): ${outcomes.join(', ')}\n`);
-process.stdout.write(`ok: ${iterations} inputs (seed ${seed}${pipeline ? ', pipeline into bgp/rib' : ''}) in ${secs} s, no exception other than BgpProtocolError\n`);
+process.stdout.write(
+  `ok: ${iterations} inputs (seed ${seed}${pipeline ? ', pipeline into bgp/rib' : ''}) in ${secs} s, no exception other than BgpProtocolError\n`,
+);

@@ -10,7 +10,14 @@
 import { writeFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { execa } from 'execa';
-import { decodeMessage, decodeOptions, encodeKeepalive, encodeOpen, encodeShutdown, Framer } from '../../bgp/codec/index.js';
+import {
+  decodeMessage,
+  decodeOptions,
+  encodeKeepalive,
+  encodeOpen,
+  encodeShutdown,
+  Framer,
+} from '../../bgp/codec/index.js';
 import { startBird, startFrr, startGobgp, sleep, type DaemonHandle } from '../helpers/bgp-daemons.js';
 import { addVethToNetns, createNetns, deleteNetns, run } from '../helpers/netns.js';
 
@@ -119,7 +126,10 @@ router bgp 4200000001
   neighbor ${HOST} activate
  exit-address-family`,
       );
-      return { h, version: (await execa('/usr/lib/frr/bgpd', ['--version'], { reject: false })).stdout.split('\n')[0]!.trim() };
+      return {
+        h,
+        version: (await execa('/usr/lib/frr/bgpd', ['--version'], { reject: false })).stdout.split('\n')[0]!.trim(),
+      };
     }
     default: {
       const h = await startGobgp(
@@ -165,7 +175,12 @@ async function capture(kind: string): Promise<Fixture> {
         throw new Error(`${kind}: no session within 30 s: ${''}`);
       });
       const messages = await Promise.race([rec.done, timeout]);
-      return { daemon: kind, version, note: `eBGP AS 4200000001 → recorder AS 65001, ${RECORD_MS} ms after OPEN, then Cease 2`, messages };
+      return {
+        daemon: kind,
+        version,
+        note: `eBGP AS 4200000001 → recorder AS 65001, ${RECORD_MS} ms after OPEN, then Cease 2`,
+        messages,
+      };
     } finally {
       await h.stop();
     }

@@ -18,7 +18,15 @@ import {
   type PathAttributes,
   type PrefixBatch,
 } from '../../bgp/codec/index.js';
-import { startBird, startFrr, startGobgp, type BirdHandle, type DaemonHandle, type FrrHandle, type GobgpHandle } from '../helpers/bgp-daemons.js';
+import {
+  startBird,
+  startFrr,
+  startGobgp,
+  type BirdHandle,
+  type DaemonHandle,
+  type FrrHandle,
+  type GobgpHandle,
+} from '../helpers/bgp-daemons.js';
 import { addVethToNetns, createNetns, deleteNetns, run } from '../helpers/netns.js';
 import { MiniSpeaker } from './mini-speaker.js';
 
@@ -60,10 +68,23 @@ const ATTRS_A: PathAttributes = {
   extCommunities: [Buffer.from('0002fde900000007', 'hex')],
   largeCommunities: [{ global: OUR_AS, local1: 1, local2: 2 }],
 };
-const ATTRS_B: PathAttributes = { origin: 2, asPath: [{ type: 2, asns: [OUR_AS] }, { type: 1, asns: [64512, 64513] }], nextHop: HOST, atomicAggregate: true, aggregator: { asn: OUR_AS, address: HOST } };
+const ATTRS_B: PathAttributes = {
+  origin: 2,
+  asPath: [
+    { type: 2, asns: [OUR_AS] },
+    { type: 1, asns: [64512, 64513] },
+  ],
+  nextHop: HOST,
+  atomicAggregate: true,
+  aggregator: { asn: OUR_AS, address: HOST },
+};
 
 function caps(extended: boolean, fourOctet = true): Capability[] {
-  const c: Capability[] = [{ kind: 'multiprotocol', afi: 1, safi: 1 }, { kind: 'multiprotocol', afi: 2, safi: 1 }, { kind: 'route-refresh' }];
+  const c: Capability[] = [
+    { kind: 'multiprotocol', afi: 1, safi: 1 },
+    { kind: 'multiprotocol', afi: 2, safi: 1 },
+    { kind: 'route-refresh' },
+  ];
   if (fourOctet) c.push({ kind: 'four-octet-as', asn: OUR_AS });
   if (extended) c.push({ kind: 'extended-message' });
   return c;
@@ -73,10 +94,37 @@ function caps(extended: boolean, fourOctet = true): Capability[] {
 async function announceAndWithdraw(sp: MiniSpeaker, enc: EncodeOptions, nextHop6: Buffer, max: number): Promise<void> {
   const v4 = batch(1, N4);
   const half = N4 / 2;
-  await sp.send(packUpdates({ attributes: encodePathAttributes(ATTRS_A, enc), prefixes: v4, to: half, addPath: false, maxMessageLength: max }));
-  await sp.send(packUpdates({ attributes: encodePathAttributes(ATTRS_B, enc), prefixes: v4, from: half, addPath: false, maxMessageLength: max }));
-  const v6attrs = encodePathAttributes({ origin: 0, asPath: [{ type: 2, asns: [OUR_AS] }], communities: [65001 * 65536 + 6] }, enc);
-  await sp.send(packUpdates({ attributes: v6attrs, prefixes: batch(2, N6), nextHop: nextHop6, addPath: false, maxMessageLength: max }));
+  await sp.send(
+    packUpdates({
+      attributes: encodePathAttributes(ATTRS_A, enc),
+      prefixes: v4,
+      to: half,
+      addPath: false,
+      maxMessageLength: max,
+    }),
+  );
+  await sp.send(
+    packUpdates({
+      attributes: encodePathAttributes(ATTRS_B, enc),
+      prefixes: v4,
+      from: half,
+      addPath: false,
+      maxMessageLength: max,
+    }),
+  );
+  const v6attrs = encodePathAttributes(
+    { origin: 0, asPath: [{ type: 2, asns: [OUR_AS] }], communities: [65001 * 65536 + 6] },
+    enc,
+  );
+  await sp.send(
+    packUpdates({
+      attributes: v6attrs,
+      prefixes: batch(2, N6),
+      nextHop: nextHop6,
+      addPath: false,
+      maxMessageLength: max,
+    }),
+  );
   await sp.send(packWithdrawals({ prefixes: v4, to: N4 / 3, addPath: false, maxMessageLength: max }));
   await sp.send(packWithdrawals({ prefixes: batch(2, N6), to: N6 / 3, addPath: false, maxMessageLength: max }));
   await sp.send([encodeEndOfRib(FAMILY.IPV4_UNICAST), encodeEndOfRib(FAMILY.IPV6_UNICAST)]);
@@ -145,7 +193,7 @@ protocol bgp t { local ${PEER} as ${THEIR_AS}; neighbor ${HOST} as ${OUR_AS}; en
     const open = await sp.established;
     expect(open.capabilities).toContainEqual({ kind: 'extended-message' });
     await announceAndWithdraw(sp, { fourOctetAs: true, extendedMessages: true }, nh6(l), 65535);
-    const want = (N4 - N4 / 3) + (N6 - N6 / 3);
+    const want = N4 - N4 / 3 + (N6 - N6 / 3);
     await expectCount(() => birdImported(h, 't'), want, h);
     const detail = await h.birdc('show', 'route', 'for', '100.68.176.0/24', 'all');
     expect(detail).toContain(`BGP.as_path: ${OUR_AS} 64999`);
@@ -197,8 +245,22 @@ protocol bgp t { local ${PEER} as ${THEIR_AS}; neighbor ${HOST} as ${OUR_AS};
     const one = batch(1, n);
     const ids = (id: number): PrefixBatch => ({ ...one, pathIds: new Uint32Array(n).fill(id) });
     const enc = { fourOctetAs: true, extendedMessages: false };
-    await sp.send(packUpdates({ attributes: encodePathAttributes(ATTRS_A, enc), prefixes: ids(1), addPath: true, maxMessageLength: 4096 }));
-    await sp.send(packUpdates({ attributes: encodePathAttributes({ ...ATTRS_B, nextHop: '10.255.8.3' }, enc), prefixes: ids(2), addPath: true, maxMessageLength: 4096 }));
+    await sp.send(
+      packUpdates({
+        attributes: encodePathAttributes(ATTRS_A, enc),
+        prefixes: ids(1),
+        addPath: true,
+        maxMessageLength: 4096,
+      }),
+    );
+    await sp.send(
+      packUpdates({
+        attributes: encodePathAttributes({ ...ATTRS_B, nextHop: '10.255.8.3' }, enc),
+        prefixes: ids(2),
+        addPath: true,
+        maxMessageLength: 4096,
+      }),
+    );
     await sp.send(packWithdrawals({ prefixes: ids(2), to: 100, addPath: true, maxMessageLength: 4096 }));
     await expectCount(() => birdImported(h, 't'), 2 * n - 100, h);
     expect(sp.notifications()).toEqual([]);
@@ -222,8 +284,14 @@ router bgp ${THEIR_AS}
     cleanup.push(() => h.stop());
     await sp.established;
     await announceAndWithdraw(sp, { fourOctetAs: true, extendedMessages: false }, nh6(l), 4096);
-    await expectCount(async () => ((await h.peers('ipv4'))[HOST]?.pfxRcd ?? 0) * 100_000 + ((await h.peers('ipv6'))[HOST]?.pfxRcd ?? 0), (N4 - N4 / 3) * 100_000 + N6 - N6 / 3, h);
-    const r = await h.vtyshJson<{ paths: { aspath: { string: string }; largeCommunity?: { string: string } }[] }>('show bgp ipv4 unicast 100.68.176.0/24 json');
+    await expectCount(
+      async () => ((await h.peers('ipv4'))[HOST]?.pfxRcd ?? 0) * 100_000 + ((await h.peers('ipv6'))[HOST]?.pfxRcd ?? 0),
+      (N4 - N4 / 3) * 100_000 + N6 - N6 / 3,
+      h,
+    );
+    const r = await h.vtyshJson<{ paths: { aspath: { string: string }; largeCommunity?: { string: string } }[] }>(
+      'show bgp ipv4 unicast 100.68.176.0/24 json',
+    );
     expect(r.paths[0]!.aspath.string).toBe(`${OUR_AS} 64999`);
     expect(r.paths[0]!.largeCommunity?.string).toBe(`${OUR_AS}:1:2`);
     expect(sp.notifications()).toEqual([]);
@@ -253,11 +321,15 @@ router bgp ${THEIR_AS}
     cleanup.push(() => h.stop());
     await sp.established;
     await announceAndWithdraw(sp, { fourOctetAs: true, extendedMessages: false }, nh6(l), 4096);
-    const count = async (fam: string): Promise<number> => Number(/Destination:\s*(\d+)/.exec(await h.gobgp('global', 'rib', 'summary', '-a', fam))?.[1] ?? -1);
-    await expectCount(async () => (await count('ipv4')) * 100_000 + (await count('ipv6')), (N4 - N4 / 3) * 100_000 + N6 - N6 / 3, h);
+    const count = async (fam: string): Promise<number> =>
+      Number(/Destination:\s*(\d+)/.exec(await h.gobgp('global', 'rib', 'summary', '-a', fam))?.[1] ?? -1);
+    await expectCount(
+      async () => (await count('ipv4')) * 100_000 + (await count('ipv6')),
+      (N4 - N4 / 3) * 100_000 + N6 - N6 / 3,
+      h,
+    );
     const r = await h.gobgp('global', 'rib', '-a', 'ipv4', '100.68.176.0/24');
     expect(r).toContain(`${OUR_AS} 64999`);
     expect(sp.notifications()).toEqual([]);
   });
 });
-

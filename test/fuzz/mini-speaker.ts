@@ -69,16 +69,24 @@ export class MiniSpeaker {
         this.received.push(msg);
         if (msg.type === 'open') {
           this.#open = msg;
-          if (msg.capabilities.some((c) => c.kind === 'extended-message') && this.o.capabilities.some((c) => c.kind === 'extended-message')) {
+          if (
+            msg.capabilities.some((c) => c.kind === 'extended-message') &&
+            this.o.capabilities.some((c) => c.kind === 'extended-message')
+          ) {
             framer.setMaxLength(MAX_EXTENDED_MESSAGE_LEN);
           }
-          s.write(this.o.openOverride ?? encodeOpen({ asn: this.o.asn, holdTime: 90, bgpId: this.o.bgpId, capabilities: this.o.capabilities }));
+          s.write(
+            this.o.openOverride ??
+              encodeOpen({ asn: this.o.asn, holdTime: 90, bgpId: this.o.bgpId, capabilities: this.o.capabilities }),
+          );
           s.write(encodeKeepalive());
           this.#keepalive = setInterval(() => s.write(encodeKeepalive()), 1000);
         } else if (msg.type === 'keepalive' && this.#open) {
           this.#resolveUp?.(this.#open);
         } else if (msg.type === 'notification') {
-          this.#rejectUp?.(new Error(`peer sent NOTIFICATION ${msg.errorCode}/${msg.subcode} ${msg.data.toString('hex')}`));
+          this.#rejectUp?.(
+            new Error(`peer sent NOTIFICATION ${msg.errorCode}/${msg.subcode} ${msg.data.toString('hex')}`),
+          );
         }
       }
     });

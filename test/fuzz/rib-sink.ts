@@ -16,24 +16,42 @@ export class RibSink {
     optionSets.forEach((o, i) => {
       const id = `10.0.0.${i + 1}`;
       this.#ids.push(id);
-      this.#rib.addPeer({ id, address: id, peerAs: o.isIbgp ? 65000 : 65001, localAddress: '10.0.0.254', localAddressV6: '2001:db8::fe' });
+      this.#rib.addPeer({
+        id,
+        address: id,
+        peerAs: o.isIbgp ? 65000 : 65001,
+        localAddress: '10.0.0.254',
+        localAddressV6: '2001:db8::fe',
+      });
       const addPath: Family[] = [];
       if (o.addPathReceive.has(FAMILY.IPV4_UNICAST)) addPath.push('ipv4');
       if (o.addPathReceive.has(FAMILY.IPV6_UNICAST)) addPath.push('ipv6');
       const families: Family[] = [];
       if (o.families.has(FAMILY.IPV4_UNICAST)) families.push('ipv4');
       if (o.families.has(FAMILY.IPV6_UNICAST)) families.push('ipv6');
-      this.#rib.peerUp(id, { peerRouterId: id, fourOctetAs: o.fourOctetAs, families, addPathReceive: addPath, extendedMessages: o.extendedMessages });
+      this.#rib.peerUp(id, {
+        peerRouterId: id,
+        fourOctetAs: o.fourOctetAs,
+        families,
+        addPathReceive: addPath,
+        extendedMessages: o.extendedMessages,
+      });
     });
   }
 
   /** Feed one decoded UPDATE from the peer of option set `i`; drain outbound so the RIB does its export work too. */
   ingest(i: number, m: UpdateMessage): void {
     const id = this.#ids[i]!;
-    const r = this.#rib.ingestUpdate(id, { withdrawn: m.withdrawn, attrs: m.rawAttributes, nlri: m.nlri, treatAsWithdraw: m.action === 'treat-as-withdraw' });
+    const r = this.#rib.ingestUpdate(id, {
+      withdrawn: m.withdrawn,
+      attrs: m.rawAttributes,
+      nlri: m.nlri,
+      treatAsWithdraw: m.action === 'treat-as-withdraw',
+    });
     this.counts.updates++;
     this.counts.announced += r.announced;
     this.counts.withdrawn += r.withdrawn;
-    for (const other of this.#ids) if (other !== id) for (const b of this.#rib.takeOutbound(other, 1 << 20)) this.counts.outBytes += b.length;
+    for (const other of this.#ids)
+      if (other !== id) for (const b of this.#rib.takeOutbound(other, 1 << 20)) this.counts.outBytes += b.length;
   }
 }

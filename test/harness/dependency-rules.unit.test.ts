@@ -11,7 +11,9 @@ const CONFIG = join(REPO, '.dependency-cruiser.cjs');
 const BIN = join(REPO, 'node_modules/.bin/depcruise');
 
 const TREE: Record<string, string> = {
-  'tsconfig.json': JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', strict: true } }),
+  'tsconfig.json': JSON.stringify({
+    compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', strict: true },
+  }),
   'src/net/index.ts': "export * from './net.js';\n",
   'src/net/net.ts': 'export const n = 1;\n',
   'src/model/index.ts': "export { m } from './m.js';\n",
@@ -24,7 +26,8 @@ const TREE: Record<string, string> = {
   'bgp/rib/rib.ts': "import { h } from './helper.js';\nexport const r = h + 1;\n",
   'bgp/rib/helper.ts': "import { r } from './rib.js';\nexport const h = 1;\nexport const again = () => r;\n",
   // feature importing agent: upward; and a root
-  'bgp/speaker/speaker.ts': "import { s } from '../../agent/sync/index.js';\nimport { n } from '../../src/net/index.js';\nexport const sp = s + n;\n",
+  'bgp/speaker/speaker.ts':
+    "import { s } from '../../agent/sync/index.js';\nimport { n } from '../../src/net/index.js';\nexport const sp = s + n;\n",
   'agent/sync/index.ts': 'export const s = 1;\n',
   'agent/calc/graph.ts': "import { main } from '../main.js';\nexport const g = main;\n",
   'agent/main.ts': "import { s } from './sync/index.js';\nexport const main = s;\n",
@@ -57,7 +60,10 @@ describe('.dependency-cruiser.cjs layer rules', () => {
     ['agent-imports-root', 'agent/calc/graph.ts → agent/main.ts'],
   ])('%s: %s', (rule, edge) => {
     const lines = stdout.split('\n').filter((l) => l.includes(`error ${rule}:`));
-    expect(lines.some((l) => l.includes(edge.split(' → ')[0]!)), stdout).toBe(true);
+    expect(
+      lines.some((l) => l.includes(edge.split(' → ')[0]!)),
+      stdout,
+    ).toBe(true);
   });
   it('lets allowed imports through: via index.ts, downward, and tests', () => {
     expect(stdout).not.toContain('bgp/speaker/speaker.ts → src/net/index.ts');

@@ -18,7 +18,10 @@ let counter = 0;
 export function uniqueName(tag = 'n'): string {
   counter += 1;
   const name = `mt${tag}${RUN_ID}${counter.toString(36)}`;
-  if (name.length > 15) throw new Error(`test name ${name} is longer than IFNAMSIZ allows (15): use a shorter tag than ${JSON.stringify(tag)}`);
+  if (name.length > 15)
+    throw new Error(
+      `test name ${name} is longer than IFNAMSIZ allows (15): use a shorter tag than ${JSON.stringify(tag)}`,
+    );
   return name;
 }
 
@@ -27,7 +30,8 @@ export function uniqueName(tag = 'n'): string {
  * topology's namespaces (`<prefix>-<node>`) are recognisable as this test run's.
  */
 export function uniquePrefix(tag = 't'): string {
-  if (!/^[a-z]{1,4}$/.test(tag)) throw new Error(`topology prefix tag ${JSON.stringify(tag)} must be 1-4 lowercase letters`);
+  if (!/^[a-z]{1,4}$/.test(tag))
+    throw new Error(`topology prefix tag ${JSON.stringify(tag)} must be 1-4 lowercase letters`);
   counter += 1;
   return `mt${tag}${RUN_ID}${counter.toString(36)}`;
 }
@@ -96,12 +100,7 @@ export async function withNetnses<T>(count: number, fn: (nses: string[]) => Prom
  * A veth pair between two namespaces with addresses, both ends up. `a`/`b` are CIDRs like
  * '10.99.0.1/24'. Returns the interface names. Deleted with its namespaces.
  */
-export async function linkNetns(
-  nsA: string,
-  nsB: string,
-  a: string,
-  b: string,
-): Promise<{ ifA: string; ifB: string }> {
+export async function linkNetns(nsA: string, nsB: string, a: string, b: string): Promise<{ ifA: string; ifB: string }> {
   const ifA = uniqueName('va');
   const ifB = uniqueName('vb');
   await run('ip', ['link', 'add', ifA, 'netns', nsA, 'type', 'veth', 'peer', 'name', ifB, 'netns', nsB]);
@@ -121,7 +120,10 @@ export async function inNetns(ns: string, cmd: string, args: readonly string[], 
  * A Linux bridge in `ns` (or in the sandbox's own namespace when `ns` is undefined), up, with an
  * optional address. Deleted with its namespace, or by `deleteLink`.
  */
-export async function createBridge(ns: string | undefined, opts: { name?: string; cidr?: string } = {}): Promise<string> {
+export async function createBridge(
+  ns: string | undefined,
+  opts: { name?: string; cidr?: string } = {},
+): Promise<string> {
   const name = opts.name ?? uniqueName('br');
   const ip = ns === undefined ? ['ip'] : ['ip', '-n', ns];
   await run(ip[0]!, [...ip.slice(1), 'link', 'add', name, 'type', 'bridge']);
@@ -137,7 +139,11 @@ export async function deleteLink(ns: string | undefined, name: string): Promise<
 }
 
 /** Runs `fn` with a fresh bridge in `ns` and always deletes the bridge afterwards. */
-export async function withBridge<T>(ns: string | undefined, fn: (bridge: string) => Promise<T>, cidr?: string): Promise<T> {
+export async function withBridge<T>(
+  ns: string | undefined,
+  fn: (bridge: string) => Promise<T>,
+  cidr?: string,
+): Promise<T> {
   const br = await createBridge(ns, cidr === undefined ? {} : { cidr });
   try {
     return await fn(br);

@@ -109,7 +109,8 @@ export class RawBgpPeer {
     for (;;) {
       const hit = this.received.slice(from).find(pred);
       if (hit) return hit;
-      if (this.#closed) throw new Error(`connection closed; received types ${this.received.map((m) => m.type).join(',')}`);
+      if (this.#closed)
+        throw new Error(`connection closed; received types ${this.received.map((m) => m.type).join(',')}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out; received types ${this.received.map((m) => m.type).join(',')}`);
       await new Promise<void>((r) => {
@@ -160,7 +161,8 @@ export class RawBgpPeer {
       this.#buf = this.#buf.subarray(len);
       const type = bytes[18]!;
       let m: RawMessage = { type, bytes };
-      if (type === 3) m = { ...m, notification: { code: bytes[19]!, subcode: bytes[20]!, data: bytes.subarray(21).toString('hex') } };
+      if (type === 3)
+        m = { ...m, notification: { code: bytes[19]!, subcode: bytes[20]!, data: bytes.subarray(21).toString('hex') } };
       if (type === 1) m = { ...m, open: decodeOpen(bytes) };
       this.received.push(m);
     }

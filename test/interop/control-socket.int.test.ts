@@ -14,8 +14,19 @@ import { runMargayctl } from '../../src/cli/margayctl.js';
 const handler: ControlHandler = {
   peers: () => [
     {
-      address: '10.0.0.2', port: 179, asn: 65002, dynamic: false, type: 'ebgp', state: 'Established', uptimeSeconds: 5,
-      families: ['ipv4'], prefixesReceived: 3, prefixesAccepted: 2, prefixesAdvertised: 1, routeReflectorClient: false, flaps: 0,
+      address: '10.0.0.2',
+      port: 179,
+      asn: 65002,
+      dynamic: false,
+      type: 'ebgp',
+      state: 'Established',
+      uptimeSeconds: 5,
+      families: ['ipv4'],
+      prefixesReceived: 3,
+      prefixesAccepted: 2,
+      prefixesAdvertised: 1,
+      routeReflectorClient: false,
+      flaps: 0,
     },
   ],
   rib: (q) => ({ matched: q.prefix ? 1 : 0, prefixes: { ipv4: 1, ipv6: 0 }, paths: { ipv4: 1, ipv6: 0 }, routes: [] }),
@@ -31,7 +42,9 @@ describe('control socket', () => {
     const sock = join(dir, 'sub', 'bgpd.sock');
     try {
       await writeFile(join(dir, 'not-a-socket'), 'x');
-      await expect(startControlServer(join(dir, 'not-a-socket'), handler, silentLogger())).rejects.toBeInstanceOf(ControlSocketError);
+      await expect(startControlServer(join(dir, 'not-a-socket'), handler, silentLogger())).rejects.toBeInstanceOf(
+        ControlSocketError,
+      );
 
       const server = await startControlServer(sock, handler, silentLogger());
       try {
@@ -43,7 +56,10 @@ describe('control socket', () => {
         expect(await c.announce({ prefixes: ['10.1.0.0/24', '10.2.0.0/24'] })).toEqual({ announced: 2 });
         expect(await c.withdraw(['10.1.0.0/24'])).toEqual({ withdrawn: 1 });
         expect(await c.reload()).toEqual({ reloaded: false, error: 'peers[0].asn: bad' });
-        const err = await c.announce({ prefixes: ['bogus'] }).then(() => undefined, (e: unknown) => e);
+        const err = await c.announce({ prefixes: ['bogus'] }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(err).toBeInstanceOf(ControlClientError);
         expect((err as ControlClientError).status).toBe(400);
 
@@ -72,7 +88,14 @@ describe('control socket', () => {
     try {
       // A child process listens and is killed: its socket file stays, nobody answers.
       const { execa } = await import('execa');
-      const child = execa(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(sock)}, () => process.kill(process.pid, 'SIGKILL'))`], { reject: false });
+      const child = execa(
+        process.execPath,
+        [
+          '-e',
+          `require('net').createServer().listen(${JSON.stringify(sock)}, () => process.kill(process.pid, 'SIGKILL'))`,
+        ],
+        { reject: false },
+      );
       await child;
       expect((await stat(sock)).isSocket()).toBe(true);
       const server = await startControlServer(sock, handler, silentLogger());

@@ -32,17 +32,43 @@ describe('margay-bgpd daemon', () => {
       try {
         const m = await startMargay(margayNs, yaml(lb, lf, { birdHold: 9, originate: ['10.244.1.0/26'] }));
         margays.push(m);
-        const bird = await startPeer('bird', { ns: lb.ns, ip: lb.peerIp, asn: 65002, routerId: lb.peerIp, margayIp: lb.margayIp, margayAsn: 65001, holdTime: 9 });
+        const bird = await startPeer('bird', {
+          ns: lb.ns,
+          ip: lb.peerIp,
+          asn: 65002,
+          routerId: lb.peerIp,
+          margayIp: lb.margayIp,
+          margayAsn: 65001,
+          holdTime: 9,
+        });
         peers.push(bird);
-        const frr = await startPeer('frr', { ns: lf.ns, ip: lf.peerIp, asn: 65003, routerId: lf.peerIp, margayIp: lf.margayIp, margayAsn: 65001, holdTime: 9 });
+        const frr = await startPeer('frr', {
+          ns: lf.ns,
+          ip: lf.peerIp,
+          asn: 65003,
+          routerId: lf.peerIp,
+          margayIp: lf.margayIp,
+          margayAsn: 65001,
+          holdTime: 9,
+        });
         peers.push(frr);
-        await waitFor('both sessions up', async () => (await bird.established()) && (await frr.established()), 30_000, 200);
+        await waitFor(
+          'both sessions up',
+          async () => (await bird.established()) && (await frr.established()),
+          30_000,
+          200,
+        );
         await waitFor('FRR has the first block', () => frr.hasRoute('10.244.1.0/26'), 20_000, 200);
 
         // Reload: BIRD's hold time changes (session reset), a second block is originated.
         await m.reload(yaml(lb, lf, { birdHold: 6, originate: ['10.244.1.0/26', '10.244.2.0/26'] })(m.ctl.socketPath));
         await waitFor('FRR learns the new block without a reset', () => frr.hasRoute('10.244.2.0/26'), 20_000, 200);
-        await waitFor('BIRD session back with the new hold time', async () => (await m.peer(lb.peerIp))?.holdTime === 6, 30_000, 200);
+        await waitFor(
+          'BIRD session back with the new hold time',
+          async () => (await m.peer(lb.peerIp))?.holdTime === 6,
+          30_000,
+          200,
+        );
         const f = (await m.peer(lf.peerIp))!;
         expect(f).toMatchObject({ state: 'Established', flaps: 0 });
         // The BIRD peer got a new session (Cease 6 to the old one), so its counters start again.
@@ -54,7 +80,12 @@ describe('margay-bgpd daemon', () => {
         expect(m.log()).toMatch(/reload rejected/);
         expect(m.log()).toContain('peers[1]: Unrecognized key: \\"bogusKey\\"');
         const out: string[] = [];
-        expect(await runMargayctl(['bgp', 'reload', '--socket', m.ctl.socketPath], { out: (t) => out.push(t), err: (t) => out.push(t) })).toBe(1);
+        expect(
+          await runMargayctl(['bgp', 'reload', '--socket', m.ctl.socketPath], {
+            out: (t) => out.push(t),
+            err: (t) => out.push(t),
+          }),
+        ).toBe(1);
         expect(out.join('\n')).toContain('bogusKey');
         expect((await m.peer(lb.peerIp))!).toMatchObject({ holdTime: 6, flaps: 0 });
         expect((await m.peer(lf.peerIp))!).toMatchObject({ state: 'Established', flaps: 0 });
@@ -62,7 +93,15 @@ describe('margay-bgpd daemon', () => {
 
         // Clean stop: Cease 2 with the shutdown message, exit 0.
         expect(await m.stop()).toBe(0);
-        await waitFor('BIRD to record the shutdown', async () => /Administrative shutdown/i.test(await (bird.handle as BirdHandle).birdc('show', 'protocols', 'all', 'margay')), 10_000, 100);
+        await waitFor(
+          'BIRD to record the shutdown',
+          async () =>
+            /Administrative shutdown/i.test(
+              await (bird.handle as BirdHandle).birdc('show', 'protocols', 'all', 'margay'),
+            ),
+          10_000,
+          100,
+        );
         const info = await (bird.handle as BirdHandle).birdc('show', 'protocols', 'all', 'margay');
         expect(info).toContain('margay-bgpd shutting down');
       } finally {

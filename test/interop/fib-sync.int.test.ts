@@ -13,7 +13,10 @@ import { inNetns, linkNetns, run, withNetnses } from '../helpers/netns.js';
 async function routes(ns: string): Promise<string[]> {
   const out = await inNetns(ns, 'ip', ['-4', 'route', 'show', 'proto', '110']);
   // ECMP routes print their next hops on continuation lines.
-  return out.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('nexthop'));
+  return out
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('nexthop'));
 }
 
 /** ns gets 10.50.0.1/24 on a veth to `other`, so next hops 10.50.0.x are on-link. */
@@ -46,7 +49,10 @@ describe('FIB sync (real kernel)', () => {
       const ecmp = await inNetns(ns, 'ip', ['-4', 'route', 'show', '10.60.3.0/24']);
       expect(ecmp).toMatch(/nexthop via 10\.50\.0\.2 dev \S+ weight 1\s+nexthop via 10\.50\.0\.3 dev \S+ weight 1/);
 
-      fib.setBestPaths([{ prefix: '10.60.1.0/24', nextHops: null }, { prefix: '10.60.2.0/24', nextHops: ['10.50.0.2', '10.50.0.4'] }]);
+      fib.setBestPaths([
+        { prefix: '10.60.1.0/24', nextHops: null },
+        { prefix: '10.60.2.0/24', nextHops: ['10.50.0.2', '10.50.0.4'] },
+      ]);
       expect(await fib.apply()).toEqual({ replaced: 1, removed: 1, unchanged: 0 });
       const after = await routes(ns);
       expect(after.some((l) => l.startsWith('10.60.1.0/24'))).toBe(false);
@@ -68,10 +74,18 @@ describe('FIB sync (real kernel)', () => {
         { prefix: 'fd61::/64', nextHops: [`fe80::2%${ifA}`] },
       ]);
       expect(await fib.apply()).toEqual({ replaced: 4, removed: 0, unchanged: 0 });
-      expect(await inNetns(ns, 'ip', ['-4', 'route', 'show', '10.61.1.0/24'])).toContain(`via inet6 fd50::2 dev ${ifA} proto 110`);
-      expect(await inNetns(ns, 'ip', ['-4', 'route', 'show', '10.61.2.0/24'])).toContain(`via inet6 fe80::2 dev ${ifA} proto 110`);
-      expect(await inNetns(ns, 'ip', ['-4', 'route', 'show', '10.61.3.0/24'])).toMatch(new RegExp(`nexthop via inet6 fe80::2 dev ${ifA} weight 1\\s+nexthop via inet6 fe80::3 dev ${ifA}`));
-      expect(await inNetns(ns, 'ip', ['-6', 'route', 'show', 'fd61::/64'])).toContain(`via fe80::2 dev ${ifA} proto 110`);
+      expect(await inNetns(ns, 'ip', ['-4', 'route', 'show', '10.61.1.0/24'])).toContain(
+        `via inet6 fd50::2 dev ${ifA} proto 110`,
+      );
+      expect(await inNetns(ns, 'ip', ['-4', 'route', 'show', '10.61.2.0/24'])).toContain(
+        `via inet6 fe80::2 dev ${ifA} proto 110`,
+      );
+      expect(await inNetns(ns, 'ip', ['-4', 'route', 'show', '10.61.3.0/24'])).toMatch(
+        new RegExp(`nexthop via inet6 fe80::2 dev ${ifA} weight 1\\s+nexthop via inet6 fe80::3 dev ${ifA}`),
+      );
+      expect(await inNetns(ns, 'ip', ['-6', 'route', 'show', 'fd61::/64'])).toContain(
+        `via fe80::2 dev ${ifA} proto 110`,
+      );
       // A restarted FibSync reads them back as the same routes: nothing rewritten.
       const again = fibFor(ns);
       again.setBestPaths([

@@ -33,7 +33,16 @@ peers:
 }
 
 function spec(link: Link) {
-  return { ns: link.ns, ip: link.peerIp, asn: 65002, routerId: link.peerIp, margayIp: link.margayIp, margayAsn: 65001, holdTime: 9, gracefulRestart: true };
+  return {
+    ns: link.ns,
+    ip: link.peerIp,
+    asn: 65002,
+    routerId: link.peerIp,
+    margayIp: link.margayIp,
+    margayAsn: 65001,
+    holdTime: 9,
+    gracefulRestart: true,
+  };
 }
 
 describe.each(KINDS)('graceful restart with %s', (kind) => {
@@ -48,8 +57,18 @@ describe.each(KINDS)('graceful restart with %s', (kind) => {
         margays.push(m1);
         const peer = await startPeer(kind, spec(link));
         peers.push(peer);
-        await waitFor(`${kind} to learn both prefixes`, async () => (await peer.hasRoute(KEEP)) && (await peer.hasRoute(DROP)), 30_000, 200);
-        await waitFor('margay to install the peer\'s route', async () => (await kernelBgpRoutes(margayNs)).includes(theirs), 20_000, 200);
+        await waitFor(
+          `${kind} to learn both prefixes`,
+          async () => (await peer.hasRoute(KEEP)) && (await peer.hasRoute(DROP)),
+          30_000,
+          200,
+        );
+        await waitFor(
+          "margay to install the peer's route",
+          async () => (await kernelBgpRoutes(margayNs)).includes(theirs),
+          20_000,
+          200,
+        );
 
         const monitor = execa('ip', ['-n', margayNs, 'monitor', 'route'], { reject: false, buffer: true });
         await sleep(200);
@@ -59,19 +78,31 @@ describe.each(KINDS)('graceful restart with %s', (kind) => {
         expect(await peer.hasRoute(KEEP)).toBe(true);
         expect(await peer.hasRoute(DROP)).toBe(true);
         if (kind === 'bird') {
-          expect(await (peer.handle as BirdHandle).birdc('show', 'protocols', 'all', 'margay')).toContain('Neighbor graceful restart active');
+          expect(await (peer.handle as BirdHandle).birdc('show', 'protocols', 'all', 'margay')).toContain(
+            'Neighbor graceful restart active',
+          );
         }
 
         const m2 = await startMargay(margayNs, margayYaml(link, [KEEP]), { workdir: m1.workdir });
         margays.push(m2);
         await waitFor('session back', () => peer.established(), 30_000, 200);
-        await waitFor(`${kind} to sweep ${DROP} after margay's End-of-RIB`, async () => !(await peer.hasRoute(DROP)), 30_000, 200);
+        await waitFor(
+          `${kind} to sweep ${DROP} after margay's End-of-RIB`,
+          async () => !(await peer.hasRoute(DROP)),
+          30_000,
+          200,
+        );
         expect(await peer.hasRoute(KEEP)).toBe(true);
         // margay found its routes in the FIB, so it restarted gracefully and deferred its advertisements
         // until the peer's End-of-RIB (RFC 4724 §4.1).
         expect(m2.log()).toContain('FIB holds our routes from a previous run: restarting gracefully');
         expect(m2.log()).toContain('route selection deferral over');
-        await waitFor('margay to learn the peer\'s route again', async () => (await m2.ctl.rib({ prefix: theirs })).matched > 0, 20_000, 200);
+        await waitFor(
+          "margay to learn the peer's route again",
+          async () => (await m2.ctl.rib({ prefix: theirs })).matched > 0,
+          20_000,
+          200,
+        );
         await sleep(1500); // let the FIB loop run after the relearn
         monitor.kill('SIGTERM');
         const events = String((await monitor).stdout);
@@ -80,7 +111,14 @@ describe.each(KINDS)('graceful restart with %s', (kind) => {
         if (kind === 'bird') {
           // The Restarting bit was for the first session only: after a reset the renewed session peers again.
           await (peer.handle as BirdHandle).birdc('restart', 'margay');
-          await waitFor('the renewed session', async () => m2.log().includes('session renewed without the graceful-restart Restarting bit') && (await peer.established()), 30_000, 200);
+          await waitFor(
+            'the renewed session',
+            async () =>
+              m2.log().includes('session renewed without the graceful-restart Restarting bit') &&
+              (await peer.established()),
+            30_000,
+            200,
+          );
           await waitFor(`${kind} to have ${KEEP} again`, () => peer.hasRoute(KEEP), 20_000, 200);
         }
       } finally {
@@ -100,11 +138,26 @@ describe.each(KINDS)('graceful restart with %s', (kind) => {
         const p1 = await startPeer(kind, spec(link));
         peers.push(p1);
         const theirs = ORIGIN_PREFIX[kind];
-        await waitFor(`margay to learn ${kind}'s prefix`, async () => (await m.ctl.rib({ prefix: theirs })).matched > 0, 30_000, 200);
-        await waitFor('route in the kernel', async () => (await kernelBgpRoutes(margayNs)).includes(theirs), 10_000, 200);
+        await waitFor(
+          `margay to learn ${kind}'s prefix`,
+          async () => (await m.ctl.rib({ prefix: theirs })).matched > 0,
+          30_000,
+          200,
+        );
+        await waitFor(
+          'route in the kernel',
+          async () => (await kernelBgpRoutes(margayNs)).includes(theirs),
+          10_000,
+          200,
+        );
 
         for (const pid of await p1.handle.pids()) process.kill(pid, 'SIGKILL');
-        await waitFor('margay to see the session down', async () => (await m.peer(link.peerIp))?.state !== 'Established', 20_000, 100);
+        await waitFor(
+          'margay to see the session down',
+          async () => (await m.peer(link.peerIp))?.state !== 'Established',
+          20_000,
+          100,
+        );
         await sleep(1000);
         const stale = (await m.ctl.rib({ prefix: theirs })).routes[0];
         expect(stale).toMatchObject({ prefix: theirs, stale: true });
@@ -113,10 +166,15 @@ describe.each(KINDS)('graceful restart with %s', (kind) => {
         const p2 = await startPeer(kind, spec(link));
         peers.push(p2);
         await waitFor('session back', async () => (await m.peer(link.peerIp))?.state === 'Established', 30_000, 200);
-        await waitFor(`route fresh again after ${kind}'s End-of-RIB`, async () => {
-          const r = (await m.ctl.rib({ prefix: theirs })).routes[0];
-          return r !== undefined && r.stale !== true;
-        }, 30_000, 200);
+        await waitFor(
+          `route fresh again after ${kind}'s End-of-RIB`,
+          async () => {
+            const r = (await m.ctl.rib({ prefix: theirs })).routes[0];
+            return r !== undefined && r.stale !== true;
+          },
+          30_000,
+          200,
+        );
         expect(await kernelBgpRoutes(margayNs)).toContain(theirs);
       } finally {
         await cleanup(peers, margays);

@@ -63,7 +63,11 @@ export interface MargayProcess {
  * Starts the bundle with src/lab's process helper (detached, pid file and log in the work dir,
  * stopped by its recorded pid) and waits until the control API answers.
  */
-export async function startMargay(ns: string, yaml: (socket: string) => string, opts: { workdir?: string } = {}): Promise<MargayProcess> {
+export async function startMargay(
+  ns: string,
+  yaml: (socket: string) => string,
+  opts: { workdir?: string } = {},
+): Promise<MargayProcess> {
   const bundle = await bundleMargayBgpd();
   const workdir = opts.workdir ?? (await mkdtemp(join(tmpdir(), 'mgy-bgpd-')));
   const logFile = join(workdir, 'margay-bgpd.log');

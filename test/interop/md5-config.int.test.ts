@@ -22,19 +22,25 @@ describe('TCP-MD5 through margay-bgpd config', () => {
       const peers: RunningPeer[] = [];
       const margays: MargayProcess[] = [];
       try {
-        const m = await startMargay(margayNs, (socket) => `
+        const m = await startMargay(
+          margayNs,
+          (socket) => `
 routerId: ${link.margayIp}
 asn: 65001
 listen: { addresses: [${link.margayIp}], port: 179 }
 control: { socket: ${socket} }
 peers:
   - { address: ${link.peerIp}, asn: 65002, connectRetry: 1, password: k3y-Right }
-`);
+`,
+        );
         margays.push(m);
-        const b = await startBird(link.ns, `router id ${link.peerIp};
+        const b = await startBird(
+          link.ns,
+          `router id ${link.peerIp};
 protocol device {}
 protocol bgp margay { local ${link.peerIp} as 65002; neighbor ${link.margayIp} as 65001; password "${birdKey}"; connect retry time 1;
-  ipv4 { import none; export none; }; }`);
+  ipv4 { import none; export none; }; }`,
+        );
         peers.push(running(b));
         const up = async (): Promise<boolean> => (await m.peer(link.peerIp))?.state === 'Established';
         if (shouldPeer) {

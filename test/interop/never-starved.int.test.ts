@@ -31,7 +31,9 @@ describe('never starved', () => {
       const peers: RunningPeer[] = [];
       const margays: MargayProcess[] = [];
       try {
-        const m = await startMargay(margayNs, (socket) => `
+        const m = await startMargay(
+          margayNs,
+          (socket) => `
 routerId: 10.10.1.1
 asn: 65001
 listen: { addresses: ["0.0.0.0"], port: 179 }
@@ -40,36 +42,50 @@ ebgpRequiresPolicy: false
 peers:
   - { address: ${la.peerIp}, asn: 65002, connectRetry: 1, passive: true, gracefulRestart: { enabled: false } }
   - { address: ${lb.peerIp}, asn: 65003, connectRetry: 1, holdTime: 3 }
-`);
+`,
+        );
         margays.push(m);
-        const b = await startBird(lb.ns, `router id ${lb.peerIp};
+        const b = await startBird(
+          lb.ns,
+          `router id ${lb.peerIp};
 protocol device {}
 protocol bgp margay { local ${lb.peerIp} as 65003; neighbor ${lb.margayIp} as 65001; hold time 3; keepalive time 1;
-  ipv4 { import all; export none; }; }`);
+  ipv4 { import all; export none; }; }`,
+        );
         peers.push(running(b));
         await waitFor('B Established', async () => (await m.peer(lb.peerIp))?.state === 'Established', 30_000, 100);
         const flapsBefore = (await m.peer(lb.peerIp))!.flaps;
 
         // BIRD A loads N static routes and only then connects (its config is written before start).
-        const a = await startBird(la.ns, `router id ${la.peerIp};
+        const a = await startBird(
+          la.ns,
+          `router id ${la.peerIp};
 protocol device {}
 protocol static big { ipv4;
 ${statics(N)}
 }
 protocol bgp margay { local ${la.peerIp} as 65002; neighbor ${la.margayIp} as 65001; start delay time 0;
-  ipv4 { import none; export all; }; }`);
+  ipv4 { import none; export all; }; }`,
+        );
         peers.push(running(a));
         const t0 = Date.now();
         // Poll B's state every 200 ms all along: it must never leave Established.
         let sawDown = false;
-        await waitFor(`B to hold all ${N} re-advertised prefixes`, async () => {
-          const st = await m.peer(lb.peerIp);
-          if (st?.state !== 'Established') sawDown = true;
-          const out = await b.birdc('show', 'route', 'count');
-          const got = Number(/(\d+) of \d+ routes/.exec(out)?.[1] ?? 0);
-          return got >= N;
-        }, 180_000, 200);
-        console.log(`never-starved: ${N} prefixes through margay-bgpd to B in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        await waitFor(
+          `B to hold all ${N} re-advertised prefixes`,
+          async () => {
+            const st = await m.peer(lb.peerIp);
+            if (st?.state !== 'Established') sawDown = true;
+            const out = await b.birdc('show', 'route', 'count');
+            const got = Number(/(\d+) of \d+ routes/.exec(out)?.[1] ?? 0);
+            return got >= N;
+          },
+          180_000,
+          200,
+        );
+        console.log(
+          `never-starved: ${N} prefixes through margay-bgpd to B in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+        );
         await sleep(4000); // one more hold time after the burst
         const st = (await m.peer(lb.peerIp))!;
         expect(sawDown).toBe(false);
@@ -83,14 +99,21 @@ protocol bgp margay { local ${la.peerIp} as 65002; neighbor ${la.margayIp} as 65
         await peers.pop()!.stop();
         const t1 = Date.now();
         let sawDownCut = false;
-        await waitFor(`B to have all ${N} prefixes withdrawn`, async () => {
-          const st2 = await m.peer(lb.peerIp);
-          if (st2?.state !== 'Established') sawDownCut = true;
-          const out = await b.birdc('show', 'route', 'count');
-          const got = /(\d+) of \d+ routes/.exec(out);
-          return got !== null && Number(got[1]) === 0;
-        }, 180_000, 200);
-        console.log(`never-starved: ${N} withdrawals through margay-bgpd to B in ${((Date.now() - t1) / 1000).toFixed(1)} s after A was cut`);
+        await waitFor(
+          `B to have all ${N} prefixes withdrawn`,
+          async () => {
+            const st2 = await m.peer(lb.peerIp);
+            if (st2?.state !== 'Established') sawDownCut = true;
+            const out = await b.birdc('show', 'route', 'count');
+            const got = /(\d+) of \d+ routes/.exec(out);
+            return got !== null && Number(got[1]) === 0;
+          },
+          180_000,
+          200,
+        );
+        console.log(
+          `never-starved: ${N} withdrawals through margay-bgpd to B in ${((Date.now() - t1) / 1000).toFixed(1)} s after A was cut`,
+        );
         await sleep(4000); // one more hold time after the withdrawal burst
         const after = (await m.peer(lb.peerIp))!;
         expect(sawDownCut).toBe(false);

@@ -4,7 +4,14 @@
  * ORIGIN_PREFIX6 (v6, when the session carries IPv6) and accepts everything margay sends.
  */
 import { execa } from 'execa';
-import { startBird, startFrr, startGobgp, GOBGP_ESTABLISHED, type BirdHandle, type DaemonHandle } from '../helpers/bgp-daemons.js';
+import {
+  startBird,
+  startFrr,
+  startGobgp,
+  GOBGP_ESTABLISHED,
+  type BirdHandle,
+  type DaemonHandle,
+} from '../helpers/bgp-daemons.js';
 
 export type DaemonKind = 'bird' | 'frr' | 'gobgp';
 export const DAEMONS: readonly DaemonKind[] = ['bird', 'frr', 'gobgp'];
@@ -66,20 +73,26 @@ export async function startPeer(kind: DaemonKind, s: PeerSpec): Promise<RunningP
 protocol bgp margay6 { local ${s.ip6.own} as ${s.asn}; neighbor ${s.ip6.margay} as ${s.margayAsn}; hold time ${hold}; ${gr}
   ipv6 { import all; export where proto = "s6"; ${ib} }; }`
         : '';
-      const h = await startBird(s.ns, `router id ${s.routerId};
+      const h = await startBird(
+        s.ns,
+        `router id ${s.routerId};
 protocol device {}
 protocol direct { ipv4; ipv6; }
 protocol static s4 { ipv4; route ${ORIGIN_PREFIX.bird} blackhole; }
 protocol static nh4 { ipv4; route 10.10.0.0/16 via ${s.margayIp}; }
 protocol bgp margay { local ${s.ip} as ${s.asn}; neighbor ${s.margayIp} as ${s.margayAsn}; hold time ${hold}; ${gr}
   ipv4 { import all; export where proto = "s4"; ${ib} }; }
-${v6}`);
+${v6}`,
+      );
       return {
         kind,
         handle: h,
         established: async () => {
           const p = await h.protocols();
-          return p.get('margay')?.info.includes('Established') === true && (!s.ip6 || p.get('margay6')?.info.includes('Established') === true);
+          return (
+            p.get('margay')?.info.includes('Established') === true &&
+            (!s.ip6 || p.get('margay6')?.info.includes('Established') === true)
+          );
         },
         hasRoute: (prefix) => birdHasRoute(h, prefix),
         stop: () => h.stop(),
@@ -88,22 +101,32 @@ ${v6}`);
     case 'frr': {
       const timers = `timers ${Math.max(1, Math.floor(hold / 3))} ${hold}`;
       const m6 = s.ip6?.margay;
-      const h = await startFrr(s.ns, [
-        'frr defaults traditional',
-        `router bgp ${s.asn}`,
-        ` bgp router-id ${s.routerId}`,
-        ' no bgp ebgp-requires-policy',
-        ' no bgp network import-check',
-        ...(s.gracefulRestart ? [' bgp graceful-restart'] : []),
-        ` neighbor ${s.margayIp} remote-as ${s.margayAsn}`,
-        ` neighbor ${s.margayIp} ${timers}`,
-        ...(m6 ? [` neighbor ${m6} remote-as ${s.margayAsn}`, ` neighbor ${m6} ${timers}`] : []),
-        ' address-family ipv4 unicast',
-        `  network ${ORIGIN_PREFIX.frr}`,
-        ...(m6 ? [`  no neighbor ${m6} activate`] : []),
-        ' exit-address-family',
-        ...(m6 ? [' address-family ipv6 unicast', `  network ${ORIGIN_PREFIX6.frr}`, `  neighbor ${m6} activate`, ' exit-address-family'] : []),
-      ].join('\n'));
+      const h = await startFrr(
+        s.ns,
+        [
+          'frr defaults traditional',
+          `router bgp ${s.asn}`,
+          ` bgp router-id ${s.routerId}`,
+          ' no bgp ebgp-requires-policy',
+          ' no bgp network import-check',
+          ...(s.gracefulRestart ? [' bgp graceful-restart'] : []),
+          ` neighbor ${s.margayIp} remote-as ${s.margayAsn}`,
+          ` neighbor ${s.margayIp} ${timers}`,
+          ...(m6 ? [` neighbor ${m6} remote-as ${s.margayAsn}`, ` neighbor ${m6} ${timers}`] : []),
+          ' address-family ipv4 unicast',
+          `  network ${ORIGIN_PREFIX.frr}`,
+          ...(m6 ? [`  no neighbor ${m6} activate`] : []),
+          ' exit-address-family',
+          ...(m6
+            ? [
+                ' address-family ipv6 unicast',
+                `  network ${ORIGIN_PREFIX6.frr}`,
+                `  neighbor ${m6} activate`,
+                ' exit-address-family',
+              ]
+            : []),
+        ].join('\n'),
+      );
       return {
         kind,
         handle: h,
@@ -131,17 +154,20 @@ ${v6}`);
     hold-time = ${hold}
     keepalive-interval = ${Math.max(1, Math.floor(hold / 3))}
 ${s.gracefulRestart ? '  [neighbors.graceful-restart.config]\n    enabled = true\n    restart-time = 120\n' : ''}${fams
-        .map(
-          (f) =>
-            `  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = "${f}"\n${s.gracefulRestart ? '    [neighbors.afi-safis.mp-graceful-restart.config]\n      enabled = true\n' : ''}`,
-        )
-        .join('')}`;
-      const h = await startGobgp(s.ns, `[global.config]
+  .map(
+    (f) =>
+      `  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = "${f}"\n${s.gracefulRestart ? '    [neighbors.afi-safis.mp-graceful-restart.config]\n      enabled = true\n' : ''}`,
+  )
+  .join('')}`;
+      const h = await startGobgp(
+        s.ns,
+        `[global.config]
   as = ${s.asn}
   router-id = "${s.routerId}"
 ${nb(s.margayIp, ['ipv4-unicast'])}
 ${s.ip6 ? nb(s.ip6.margay, ['ipv6-unicast']) : ''}
-`);
+`,
+      );
       await h.gobgp('global', 'rib', 'add', ORIGIN_PREFIX.gobgp, ...(ibgp ? ['local-pref', '100'] : []));
       if (s.ip6) await h.gobgp('global', 'rib', '-a', 'ipv6', 'add', ORIGIN_PREFIX6.gobgp, 'nexthop', s.ip6.own);
       return {
@@ -150,7 +176,9 @@ ${s.ip6 ? nb(s.ip6.margay, ['ipv6-unicast']) : ''}
         established: async () => {
           const n = await h.neighbors();
           const want = [s.margayIp, ...(s.ip6 ? [s.ip6.margay] : [])];
-          return want.every((a) => n.find((x) => x.conf.neighbor_address === a)?.state.session_state === GOBGP_ESTABLISHED);
+          return want.every(
+            (a) => n.find((x) => x.conf.neighbor_address === a)?.state.session_state === GOBGP_ESTABLISHED,
+          );
         },
         hasRoute: async (prefix) => {
           const out = await h.gobgp('global', 'rib', ...(prefix.includes(':') ? ['-a', 'ipv6'] : []), prefix);

@@ -13,7 +13,8 @@ import { cleanup, withTopology } from './scenario.js';
 
 function running(h: BirdHandle): RunningPeer {
   return {
-    kind: 'bird', handle: h,
+    kind: 'bird',
+    handle: h,
     established: async () => (await h.protocols()).get('margay')?.info.includes('Established') === true,
     hasRoute: (p) => birdHasRoute(h, p),
     stop: () => h.stop(),
@@ -21,11 +22,14 @@ function running(h: BirdHandle): RunningPeer {
 }
 
 function bird(ns: string, ip: string, asn: number, margayIp: string, statics: readonly string[]): Promise<BirdHandle> {
-  return startBird(ns, `router id ${ip};
+  return startBird(
+    ns,
+    `router id ${ip};
 protocol device {}
 protocol static s4 { ipv4; ${statics.map((p) => `route ${p} blackhole;`).join(' ')} }
 protocol bgp margay { local ${ip} as ${asn}; neighbor ${margayIp} as 65001; connect retry time 1; error wait time 1, 2;
-  ipv4 { import all; export where proto = "s4"; }; }`);
+  ipv4 { import all; export where proto = "s4"; }; }`,
+  );
 }
 
 describe('policies and dynamic neighbours', () => {
@@ -35,7 +39,9 @@ describe('policies and dynamic neighbours', () => {
       const peers: RunningPeer[] = [];
       const margays: MargayProcess[] = [];
       try {
-        const m = await startMargay(margayNs, (socket) => `
+        const m = await startMargay(
+          margayNs,
+          (socket) => `
 routerId: 10.10.1.1
 asn: 65001
 listen: { addresses: ["0.0.0.0"], port: 179 }
@@ -56,14 +62,25 @@ policies:
 peers:
   - { address: ${la.peerIp}, asn: 65002, connectRetry: 1, import: pods-in, export: pods-out }
   - { address: ${lb.peerIp}, asn: 65003, connectRetry: 1 }
-`);
+`,
+        );
         margays.push(m);
         const a = await bird(la.ns, la.peerIp, 65002, la.margayIp, ['10.244.5.0/26', '192.0.2.0/24', '10.244.0.0/14']);
         peers.push(running(a));
         const b = await bird(lb.ns, lb.peerIp, 65003, lb.margayIp, ['198.51.100.0/24']);
         peers.push(running(b));
-        await waitFor('both Established', async () => (await peers[0]!.established()) && (await peers[1]!.established()), 30_000, 200);
-        await waitFor('A\'s pod block accepted', async () => (await m.ctl.rib({ prefix: '10.244.5.0/26' })).matched > 0, 20_000, 200);
+        await waitFor(
+          'both Established',
+          async () => (await peers[0]!.established()) && (await peers[1]!.established()),
+          30_000,
+          200,
+        );
+        await waitFor(
+          "A's pod block accepted",
+          async () => (await m.ctl.rib({ prefix: '10.244.5.0/26' })).matched > 0,
+          20_000,
+          200,
+        );
         await waitFor('A to receive the exported pod block', () => birdHasRoute(a, '10.244.1.0/26'), 20_000, 200);
         await sleep(1500);
 
@@ -94,7 +111,9 @@ peers:
       const peers: RunningPeer[] = [];
       const margays: MargayProcess[] = [];
       try {
-        const m = await startMargay(margayNs, (socket) => `
+        const m = await startMargay(
+          margayNs,
+          (socket) => `
 routerId: 10.10.1.1
 asn: 65001
 listen: { addresses: ["0.0.0.0"], port: 179 }
@@ -103,20 +122,40 @@ ebgpRequiresPolicy: false
 originate: [{ prefix: 10.244.1.0/26 }]
 listenRanges:
   - { prefix: 10.10.1.0/24, asn: external, holdTime: 9 }
-`);
+`,
+        );
         margays.push(m);
         const inside = await bird(la.ns, la.peerIp, 65002, la.margayIp, ['192.0.2.0/24']);
         peers.push(running(inside));
         const outside = await bird(lb.ns, lb.peerIp, 65003, lb.margayIp, ['198.51.100.0/24']);
         peers.push(running(outside));
-        await waitFor('the in-range neighbour Established', async () => (await m.peer(la.peerIp))?.state === 'Established', 30_000, 200);
+        await waitFor(
+          'the in-range neighbour Established',
+          async () => (await m.peer(la.peerIp))?.state === 'Established',
+          30_000,
+          200,
+        );
         const st = (await m.peer(la.peerIp))!;
         expect(st).toMatchObject({ dynamic: true, asn: 65002, type: 'ebgp' });
-        await waitFor('routes both ways', async () => (await birdHasRoute(inside, '10.244.1.0/26')) && (await m.ctl.rib({ prefix: '192.0.2.0/24' })).matched > 0, 20_000, 200);
-        await waitFor('the outside one refused', async () => /Connection rejected/i.test(await outside.birdc('show', 'protocols', 'all', 'margay')), 20_000, 200);
+        await waitFor(
+          'routes both ways',
+          async () =>
+            (await birdHasRoute(inside, '10.244.1.0/26')) && (await m.ctl.rib({ prefix: '192.0.2.0/24' })).matched > 0,
+          20_000,
+          200,
+        );
+        await waitFor(
+          'the outside one refused',
+          async () => /Connection rejected/i.test(await outside.birdc('show', 'protocols', 'all', 'margay')),
+          20_000,
+          200,
+        );
         expect(await m.peer(lb.peerIp)).toBeUndefined();
         const out: string[] = [];
-        await runMargayctl(['bgp', 'peers', '--socket', m.ctl.socketPath], { out: (t) => out.push(t), err: (t) => out.push(t) });
+        await runMargayctl(['bgp', 'peers', '--socket', m.ctl.socketPath], {
+          out: (t) => out.push(t),
+          err: (t) => out.push(t),
+        });
         expect(out.join('\n')).toContain(`${la.peerIp}*`);
         expect(out.join('\n')).toContain('(* = dynamic neighbour)');
       } finally {

@@ -16,7 +16,9 @@ describe('route reflection', () => {
       const peers: RunningPeer[] = [];
       const margays: MargayProcess[] = [];
       try {
-        const m = await startMargay(margayNs, (socket) => `
+        const m = await startMargay(
+          margayNs,
+          (socket) => `
 routerId: 10.10.1.1
 asn: 65000
 listen: { addresses: ["0.0.0.0"], port: 179 }
@@ -25,25 +27,60 @@ routeReflector: { clusterId: 10.255.0.1 }
 peers:
   - { address: ${lb.peerIp}, asn: internal, routeReflectorClient: true, connectRetry: 1 }
   - { address: ${lf.peerIp}, asn: internal, routeReflectorClient: true, connectRetry: 1 }
-`);
-        margays.push(m);
-        const bird = await startPeer('bird', { ns: lb.ns, ip: lb.peerIp, asn: 65000, routerId: '10.0.0.11', margayIp: lb.margayIp, margayAsn: 65000 });
-        peers.push(bird);
-        const frr = await startPeer('frr', { ns: lf.ns, ip: lf.peerIp, asn: 65000, routerId: '10.0.0.12', margayIp: lf.margayIp, margayAsn: 65000 });
-        peers.push(frr);
-        await waitFor('both clients Established', async () => (await bird.established()) && (await frr.established()), 30_000, 200);
-
-        await waitFor('FRR to learn BIRD\'s route via the reflector', () => frr.hasRoute(ORIGIN_PREFIX.bird), 20_000, 200);
-        const j = await (frr.handle as FrrHandle).vtyshJson<{ paths: { originatorId?: string; clusterList?: { list: string[] }; nexthops?: { ip: string }[] }[] }>(
-          `show bgp ipv4 unicast ${ORIGIN_PREFIX.bird} json`,
+`,
         );
+        margays.push(m);
+        const bird = await startPeer('bird', {
+          ns: lb.ns,
+          ip: lb.peerIp,
+          asn: 65000,
+          routerId: '10.0.0.11',
+          margayIp: lb.margayIp,
+          margayAsn: 65000,
+        });
+        peers.push(bird);
+        const frr = await startPeer('frr', {
+          ns: lf.ns,
+          ip: lf.peerIp,
+          asn: 65000,
+          routerId: '10.0.0.12',
+          margayIp: lf.margayIp,
+          margayAsn: 65000,
+        });
+        peers.push(frr);
+        await waitFor(
+          'both clients Established',
+          async () => (await bird.established()) && (await frr.established()),
+          30_000,
+          200,
+        );
+
+        await waitFor(
+          "FRR to learn BIRD's route via the reflector",
+          () => frr.hasRoute(ORIGIN_PREFIX.bird),
+          20_000,
+          200,
+        );
+        const j = await (frr.handle as FrrHandle).vtyshJson<{
+          paths: { originatorId?: string; clusterList?: { list: string[] }; nexthops?: { ip: string }[] }[];
+        }>(`show bgp ipv4 unicast ${ORIGIN_PREFIX.bird} json`);
         const path = j.paths[0]!;
         expect(path.originatorId).toBe('10.0.0.11');
         expect(path.clusterList?.list).toEqual(['10.255.0.1']);
         expect(path.nexthops?.[0]?.ip).toBe(lb.peerIp);
 
-        await waitFor('BIRD to learn FRR\'s route via the reflector', () => bird.hasRoute(ORIGIN_PREFIX.frr), 20_000, 200);
-        const b = await (bird.handle as import('../helpers/bgp-daemons.js').BirdHandle).birdc('show', 'route', ORIGIN_PREFIX.frr, 'all');
+        await waitFor(
+          "BIRD to learn FRR's route via the reflector",
+          () => bird.hasRoute(ORIGIN_PREFIX.frr),
+          20_000,
+          200,
+        );
+        const b = await (bird.handle as import('../helpers/bgp-daemons.js').BirdHandle).birdc(
+          'show',
+          'route',
+          ORIGIN_PREFIX.frr,
+          'all',
+        );
         expect(b).toMatch(/BGP\.originator_id: 10\.0\.0\.12/);
         expect(b).toMatch(/BGP\.cluster_list: 10\.255\.0\.1/);
         const st = await m.ctl.peers();

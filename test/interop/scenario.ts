@@ -32,7 +32,13 @@ export async function withTopology(count: number, fn: (t: Topology) => Promise<v
     const links: Link[] = [];
     for (let i = 0; i < count; i++) {
       const n = i + 1;
-      links.push({ ns: topo.ns(`d${i}`), margayIp: `10.10.${n}.1`, peerIp: `10.10.${n}.2`, margayIp6: `fd00:10:${n}::1`, peerIp6: `fd00:10:${n}::2` });
+      links.push({
+        ns: topo.ns(`d${i}`),
+        margayIp: `10.10.${n}.1`,
+        peerIp: `10.10.${n}.2`,
+        margayIp6: `fd00:10:${n}::1`,
+        peerIp6: `fd00:10:${n}::2`,
+      });
     }
     await fn({ margayNs: topo.ns('margay'), links });
   } finally {

@@ -20,11 +20,24 @@ const now = () => (performance.timeOrigin + performance.now()).toFixed(3);
 const emit = (line: string) => process.stdout.write(`${line}\n`);
 
 for (let i = 0; i < Number(cycles); i++) {
-  const name = `p-${id}-${i}`, containerId = `c${id}x${i}`, handle = `k8s-pod-network.${containerId}`;
-  const pod = await store.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'load' }, spec: { nodeName: node } });
+  const name = `p-${id}-${i}`,
+    containerId = `c${id}x${i}`,
+    handle = `k8s-pod-network.${containerId}`;
+  const pod = await store.create({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'load' },
+    spec: { nodeName: node },
+  });
   let r;
   try {
-    r = await ipam.assign({ network: 'k8s-pod-network', containerId, node: node!, pod: { namespace: 'load', name }, ipv6: i % 3 === 0 });
+    r = await ipam.assign({
+      network: 'k8s-pod-network',
+      containerId,
+      node: node!,
+      pod: { namespace: 'load', name },
+      ipv6: i % 3 === 0,
+    });
   } catch (err) {
     if (!(err instanceof IpamExhaustedError)) throw err;
     emit(`E ${now()} ${err.code}`);

@@ -30,15 +30,35 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-interface Ev { t: number; kind: 'A' | 'R' | 'E'; handle: string; addrs: string[] }
+interface Ev {
+  t: number;
+  kind: 'A' | 'R' | 'E';
+  handle: string;
+  addrs: string[];
+}
 
 describe('IPAM across processes with kill -9', () => {
   it('never hands out an address twice; after GC nothing leaks', async () => {
     const spec = `file:${dir}`;
     const seed = await openDatastore(spec, { log: silentLogger() });
-    await seed.create({ apiVersion: 'margay.dev/v1', kind: 'IPPool', metadata: { name: 'v4' }, spec: { cidr: '10.80.0.0/26', blockSize: 29 } });
-    await seed.create({ apiVersion: 'margay.dev/v1', kind: 'IPPool', metadata: { name: 'v6' }, spec: { cidr: 'fd80::/122', blockSize: 125 } });
-    await seed.create({ apiVersion: 'margay.dev/v1', kind: 'IPAMConfiguration', metadata: { name: 'default' }, spec: { minReuseAgeSeconds: 0 } });
+    await seed.create({
+      apiVersion: 'margay.dev/v1',
+      kind: 'IPPool',
+      metadata: { name: 'v4' },
+      spec: { cidr: '10.80.0.0/26', blockSize: 29 },
+    });
+    await seed.create({
+      apiVersion: 'margay.dev/v1',
+      kind: 'IPPool',
+      metadata: { name: 'v6' },
+      spec: { cidr: 'fd80::/122', blockSize: 125 },
+    });
+    await seed.create({
+      apiVersion: 'margay.dev/v1',
+      kind: 'IPAMConfiguration',
+      metadata: { name: 'default' },
+      spec: { minReuseAgeSeconds: 0 },
+    });
     for (const n of new Set(NODES)) await seed.create({ apiVersion: 'v1', kind: 'Node', metadata: { name: n } });
     await seed.close();
 
@@ -46,10 +66,13 @@ describe('IPAM across processes with kill -9', () => {
     const errors: string[] = [];
     const running = new Map<number, ChildProcess>();
     const active = new Set<number>(); // slots whose worker is past start-up (has printed an event)
-    let nextId = 0, kills = 0;
+    let nextId = 0,
+      kills = 0;
     const start = (slot: number) => {
       const id = nextId++;
-      const p = spawn(process.execPath, [worker.path, spec, NODES[slot]!, String(id), '100000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const p = spawn(process.execPath, [worker.path, spec, NODES[slot]!, String(id), '100000'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let buf = '';
       p.stdout!.on('data', (d: Buffer) => {
         if (running.get(slot) === p) active.add(slot);
@@ -58,14 +81,16 @@ describe('IPAM across processes with kill -9', () => {
         while ((nl = buf.indexOf('\n')) >= 0) {
           const [kind, t, handle, ...addrs] = buf.slice(0, nl).split(' ');
           buf = buf.slice(nl + 1);
-          if (kind === 'A' || kind === 'R' || kind === 'E') events.push({ t: Number(t), kind, handle: handle ?? '', addrs });
+          if (kind === 'A' || kind === 'R' || kind === 'E')
+            events.push({ t: Number(t), kind, handle: handle ?? '', addrs });
         }
       });
       let err = '';
       p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
       p.on('exit', (code, signal) => {
         if (signal !== 'SIGKILL' && code !== 0) errors.push(`worker ${id} exited ${code}: ${err.slice(-2000)}`);
-        if (process.env.MARGAY_TEST_DEBUG) console.log(`worker ${id} exit ${code} ${signal} stderr: ${err.slice(-500)}`);
+        if (process.env.MARGAY_TEST_DEBUG)
+          console.log(`worker ${id} exit ${code} ${signal} stderr: ${err.slice(-500)}`);
       });
       running.set(slot, p);
     };
@@ -74,7 +99,8 @@ describe('IPAM across processes with kill -9', () => {
     const startBy = Date.now() + 90_000;
     while (active.size < NODES.length && Date.now() < startBy) await new Promise((r) => setTimeout(r, 100));
     expect(active.size, 'workers did not start allocating within 90 s').toBe(NODES.length);
-    const deadline = Date.now() + CHURN_MS, hardStop = Date.now() + 100_000;
+    const deadline = Date.now() + CHURN_MS,
+      hardStop = Date.now() + 100_000;
     const assignsSoFar = () => events.reduce((n, e) => n + (e.kind === 'A' ? 1 : 0), 0);
     while ((Date.now() < deadline || assignsSoFar() < 30 || kills < 8) && Date.now() < hardStop) {
       await new Promise((r) => setTimeout(r, 500 + Math.random() * 1500));
@@ -87,11 +113,16 @@ describe('IPAM across processes with kill -9', () => {
       kills++;
       start(slot);
     }
-    await Promise.all([...running.values()].map((p) => new Promise<void>((res) => {
-      if (p.exitCode !== null || p.signalCode !== null) return res();
-      p.on('exit', () => res());
-      p.kill('SIGKILL');
-    })));
+    await Promise.all(
+      [...running.values()].map(
+        (p) =>
+          new Promise<void>((res) => {
+            if (p.exitCode !== null || p.signalCode !== null) return res();
+            p.on('exit', () => res());
+            p.kill('SIGKILL');
+          }),
+      ),
+    );
     expect(errors).toEqual([]);
 
     // Replay in real-time order: an address given to a handle while another still holds it is a duplicate.
@@ -112,7 +143,9 @@ describe('IPAM across processes with kill -9', () => {
       }
     }
     const assigns = events.filter((e) => e.kind === 'A').length;
-    console.log(`ipam concurrency: ${assigns} assigns, ${events.filter((e) => e.kind === 'R').length} releases, ${events.filter((e) => e.kind === 'E').length} exhausted, ${kills} kills`);
+    console.log(
+      `ipam concurrency: ${assigns} assigns, ${events.filter((e) => e.kind === 'R').length} releases, ${events.filter((e) => e.kind === 'E').length} exhausted, ${kills} kills`,
+    );
     expect(dups).toEqual([]);
     expect(assigns).toBeGreaterThanOrEqual(30);
     expect(kills).toBeGreaterThanOrEqual(8);
@@ -128,8 +161,12 @@ describe('IPAM across processes with kill -9', () => {
       await ipam.gc({ gracePeriodMs: 0 });
       const after = await ipam.check();
       expect(after.problems).toEqual([]);
-      const left = (await store.list('Pod')).items.filter((p) => ((p.status as { podIPs?: unknown[] } | undefined)?.podIPs ?? []).length > 0);
-      expect(after.summary.allocations).toBeGreaterThanOrEqual(left.reduce((n, p) => n + (p.status as { podIPs: unknown[] }).podIPs.length, 0));
+      const left = (await store.list('Pod')).items.filter(
+        (p) => ((p.status as { podIPs?: unknown[] } | undefined)?.podIPs ?? []).length > 0,
+      );
+      expect(after.summary.allocations).toBeGreaterThanOrEqual(
+        left.reduce((n, p) => n + (p.status as { podIPs: unknown[] }).podIPs.length, 0),
+      );
     } finally {
       await store.close();
     }

@@ -9,7 +9,8 @@ const log = silentLogger();
 describe('ConntrackOps against the kernel', () => {
   it('lists flows and deletes those naming an IP in either direction, IPv4 and IPv6', async () => {
     await withNetns(async (ns) => {
-      const add = (...a: string[]) => inNetns(ns, 'conntrack', ['-I', '-p', 'udp', '--sport', '1000', '--dport', '53', '-t', '100', ...a]);
+      const add = (...a: string[]) =>
+        inNetns(ns, 'conntrack', ['-I', '-p', 'udp', '--sport', '1000', '--dport', '53', '-t', '100', ...a]);
       await add('-s', '10.64.0.1', '-d', '10.64.0.2');
       await add('-s', '10.64.0.3', '-d', '10.64.0.1');
       await add('-s', '10.64.0.3', '-d', '10.64.0.4');

@@ -23,8 +23,15 @@ describe('IpsetRestoreBackend against the kernel', () => {
       await b.replaceSet({ name: 'mgyn4', type: 'hash:net', family: 'inet' }, ['10.0.0.0/24', '10.1.0.0/16']);
       await b.replaceSet({ name: 'mgyn6', type: 'hash:net', family: 'inet6' }, ['fd00:1::/64']);
       await b.replaceSet({ name: 'mgyi4', type: 'hash:ip', family: 'inet', maxelem: 1024 }, ['10.0.0.5']);
-      await b.replaceSet({ name: 'mgyp6', type: 'hash:ip,port', family: 'inet6' }, ['fd00::5,tcp:8080', 'fd00::6,udp:53']);
-      await b.restore([renderCreate({ name: 'mgyl', type: 'list:set' }), renderAdd('mgyl', 'mgyn4'), renderAdd('mgyl', 'mgyi4')]);
+      await b.replaceSet({ name: 'mgyp6', type: 'hash:ip,port', family: 'inet6' }, [
+        'fd00::5,tcp:8080',
+        'fd00::6,udp:53',
+      ]);
+      await b.restore([
+        renderCreate({ name: 'mgyl', type: 'list:set' }),
+        renderAdd('mgyl', 'mgyn4'),
+        renderAdd('mgyl', 'mgyi4'),
+      ]);
 
       const sets = new Map((await b.list()).map((s) => [s.name, s]));
       expect([...sets.keys()].sort()).toEqual(['mgyi4', 'mgyl', 'mgyn4', 'mgyn6', 'mgyp6']);
@@ -46,7 +53,9 @@ describe('IpsetRestoreBackend against the kernel', () => {
       expect((await b.list()).find((s) => s.name === 'mgyi4')!.members).toEqual(['10.0.0.6']);
 
       // A bad line is named.
-      const err = await b.restore([renderAdd('mgyi4', '10.0.0.7'), renderAdd('mgyi4', 'fd00::1')]).catch((e: unknown) => e);
+      const err = await b
+        .restore([renderAdd('mgyi4', '10.0.0.7'), renderAdd('mgyi4', 'fd00::1')])
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(KernelBatchError);
       expect((err as KernelBatchError).failures[0]).toMatchObject({ line: 2, text: 'add mgyi4 fd00::1' });
 
@@ -76,7 +85,9 @@ describe('IpsetRestoreBackend against the kernel', () => {
       ]);
       await inNetns(a!, 'ping', ['-c', '1', '-W', '2', '10.63.0.2']);
       await sets.replaceSet({ name: 'mgyblock', type: 'hash:net', family: 'inet' }, ['10.63.0.0/30']);
-      const blocked = await execa('ip', ['netns', 'exec', a!, 'ping', '-c', '1', '-W', '1', '10.63.0.2'], { reject: false });
+      const blocked = await execa('ip', ['netns', 'exec', a!, 'ping', '-c', '1', '-W', '1', '10.63.0.2'], {
+        reject: false,
+      });
       expect(blocked.exitCode).not.toBe(0);
       await sets.replaceSet({ name: 'mgyblock', type: 'hash:net', family: 'inet' }, ['10.99.0.0/24']);
       await inNetns(a!, 'ping', ['-c', '1', '-W', '2', '10.63.0.2']);

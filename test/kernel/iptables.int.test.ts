@@ -12,7 +12,11 @@ import { inNetns, linkNetns, withNetns, withNetnses } from '../helpers/netns.js'
 const log = silentLogger();
 const runner = new ExecaCommandRunner(log);
 /** iptables-save text without its `# Generated ... on <time>` comments. */
-const noComments = (s: string): string => s.split('\n').filter((l) => !l.startsWith('#')).join('\n');
+const noComments = (s: string): string =>
+  s
+    .split('\n')
+    .filter((l) => !l.startsWith('#'))
+    .join('\n');
 
 describe.each(IPTABLES_MODES)('IptablesRestoreBackend (%s) against the kernel', (mode) => {
   it.each([4, 6] as const)('IPv%i: creates, saves, updates with --noflush and removes only ours', async (family) => {
@@ -38,19 +42,29 @@ describe.each(IPTABLES_MODES)('IptablesRestoreBackend (%s) against the kernel', 
       const chain = (n: string) => saved.chains.find((c) => c.name === n);
       expect(chain('mgy-fw')!.rules.map((r) => r.comment)).toEqual(['mgy:r1 "quoted" \\ back']);
       expect(chain('mgy-from-wl')!.rules[0]!.args).toEqual(expect.arrayContaining(['--dport', '80', '-j', 'ACCEPT']));
-      expect(chain('INPUT')!.rules.map((r) => [r.owned, r.args.at(-1)])).toEqual([[true, 'mgy-fw'], [false, 'KUBE-FW']]);
+      expect(chain('INPUT')!.rules.map((r) => [r.owned, r.args.at(-1)])).toEqual([
+        [true, 'mgy-fw'],
+        [false, 'KUBE-FW'],
+      ]);
       expect(chain('FORWARD')!.policy).toBe('DROP');
       expect(chain('KUBE-FW')!.owned).toBe(false);
 
       // Update one chain with --noflush: redeclaring flushes just that chain; the rest stays.
-      await b.restore('filter', [renderChainDecl('mgy-from-wl'), renderRule('-A', 'mgy-from-wl', ['-p', 'udp', '-j', 'DROP'], 'mgy:r3')]);
+      await b.restore('filter', [
+        renderChainDecl('mgy-from-wl'),
+        renderRule('-A', 'mgy-from-wl', ['-p', 'udp', '-j', 'DROP'], 'mgy:r3'),
+      ]);
       saved = await b.save('filter');
       expect(chain('mgy-from-wl')!.rules.map((r) => r.comment)).toEqual(['mgy:r3']);
       expect(chain('mgy-fw')!.rules).toHaveLength(1);
       expect(chain('KUBE-FW')!.rules).toHaveLength(1);
 
       // A failing line leaves the table as it was and is named.
-      const err = await b.restore('filter', [renderRule('-A', 'mgy-fw', ['-j', 'DROP']), renderRule('-A', 'mgy-fw', ['-j', 'mgy-nonexistent'])])
+      const err = await b
+        .restore('filter', [
+          renderRule('-A', 'mgy-fw', ['-j', 'DROP']),
+          renderRule('-A', 'mgy-fw', ['-j', 'mgy-nonexistent']),
+        ])
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(KernelBatchError);
       expect((err as KernelBatchError).failures[0]!.line).toBeGreaterThanOrEqual(3);
@@ -86,8 +100,14 @@ describe('iptables backend detection', () => {
       const mode = await detectIptablesMode(runner, log, { netns: b! });
       const fw = new IptablesRestoreBackend(runner, log, 4, mode, b!);
       await inNetns(a!, 'ping', ['-c', '1', '-W', '2', '10.62.0.2']);
-      await fw.restore('filter', [renderChainDecl('mgy-in'), renderRule('-A', 'mgy-in', ['-p', 'icmp', '-j', 'DROP'], 'mgy:icmp'), renderRule('-A', 'INPUT', ['-j', 'mgy-in'], 'mgy:jump')]);
-      const blocked = await execa('ip', ['netns', 'exec', a!, 'ping', '-c', '1', '-W', '1', '10.62.0.2'], { reject: false });
+      await fw.restore('filter', [
+        renderChainDecl('mgy-in'),
+        renderRule('-A', 'mgy-in', ['-p', 'icmp', '-j', 'DROP'], 'mgy:icmp'),
+        renderRule('-A', 'INPUT', ['-j', 'mgy-in'], 'mgy:jump'),
+      ]);
+      const blocked = await execa('ip', ['netns', 'exec', a!, 'ping', '-c', '1', '-W', '1', '10.62.0.2'], {
+        reject: false,
+      });
       expect(blocked.exitCode).not.toBe(0);
       await fw.removeOwned('filter');
       await inNetns(a!, 'ping', ['-c', '1', '-W', '2', '10.62.0.2']);

@@ -42,7 +42,14 @@ describe('LinkOps against the kernel', () => {
       await podLinks.addAddress('eth0', 'fd80::5/128'); // idempotent (addr replace)
 
       const h = await hostLinks.get(veth);
-      expect(h).toMatchObject({ name: veth, mtu: 1410, mac: 'ee:ee:ee:ee:ee:ee', up: true, kind: 'veth', addresses: ['169.254.1.1/32'] });
+      expect(h).toMatchObject({
+        name: veth,
+        mtu: 1410,
+        mac: 'ee:ee:ee:ee:ee:ee',
+        up: true,
+        kind: 'veth',
+        addresses: ['169.254.1.1/32'],
+      });
       const p = await podLinks.get('eth0');
       expect(p).toMatchObject({ mtu: 1410, up: true, kind: 'veth', addresses: ['10.80.0.5/32', 'fd80::5/128'] });
       expect(await hostLinks.get('mgynosuchlink')).toBeUndefined();

@@ -26,19 +26,37 @@ describe('IpRouteTable against the kernel', () => {
       const rt = new IpRouteTable(new ExecaCommandRunner(silentLogger()), silentLogger(), a!);
       const routes: KernelRoute[] = [
         { dst: '10.70.0.0/24', via: '10.60.1.2', dev: ifB, table: 254, proto: B, metric: 20 },
-        { dst: '10.70.1.0/24', table: 254, proto: B, nexthops: [{ via: '10.60.1.2', dev: ifB }, { via: '10.60.2.2', dev: ifC, weight: 3 }] },
+        {
+          dst: '10.70.1.0/24',
+          table: 254,
+          proto: B,
+          nexthops: [
+            { via: '10.60.1.2', dev: ifB },
+            { via: '10.60.2.2', dev: ifC, weight: 3 },
+          ],
+        },
         { dst: '10.70.2.5/32', dev: ifC, scope: 'link', src: '10.60.2.1', table: 254, proto: W },
         { dst: '10.70.3.0/26', type: 'blackhole', table: 254, proto: H },
         { dst: '10.70.4.0/26', type: 'unreachable', table: 254, proto: H },
         { dst: '10.70.5.0/24', via: '10.60.1.2', dev: ifB, table: 100, proto: B },
         { dst: 'fd70:1::/64', via: 'fd60:1::2', dev: ifB, table: 254, proto: B },
-        { dst: 'fd70:2::/64', table: 254, proto: B, nexthops: [{ via: 'fd60:1::2', dev: ifB }, { via: 'fd60:2::2', dev: ifC }] },
+        {
+          dst: 'fd70:2::/64',
+          table: 254,
+          proto: B,
+          nexthops: [
+            { via: 'fd60:1::2', dev: ifB },
+            { via: 'fd60:2::2', dev: ifC },
+          ],
+        },
         { dst: 'fd70:3::/122', type: 'blackhole', table: 254, proto: H },
       ];
       await rt.apply({ replace: routes });
       const key = (r: KernelRoute): string => `${r.table} ${r.dst}`;
       const got = await rt.list();
-      expect([...got].sort((x, y) => key(x).localeCompare(key(y)))).toEqual([...routes].sort((x, y) => key(x).localeCompare(key(y))));
+      expect([...got].sort((x, y) => key(x).localeCompare(key(y)))).toEqual(
+        [...routes].sort((x, y) => key(x).localeCompare(key(y))),
+      );
       expect((await rt.list({ family: 6, protos: [H] })).map((r) => r.dst)).toEqual(['fd70:3::/122']);
       expect((await rt.list({ table: 100 })).map((r) => r.dst)).toEqual(['10.70.5.0/24']);
 
@@ -66,16 +84,28 @@ describe('IpRouteTable against the kernel', () => {
       // Deleting with our proto never deletes the foreign route with the same destination.
       await rt.remove({ dst: '10.70.9.0/24', table: 254, proto: B });
       // Overwriting the foreign route is refused; the rest of the batch is applied.
-      const err = await rt.apply({
-        replace: [{ dst: '10.70.9.0/24', dev: ifB, table: 254, proto: B }, { dst: '10.70.8.0/24', dev: ifB, table: 254, proto: B }],
-      }).catch((e: unknown) => e);
+      const err = await rt
+        .apply({
+          replace: [
+            { dst: '10.70.9.0/24', dev: ifB, table: 254, proto: B },
+            { dst: '10.70.8.0/24', dev: ifB, table: 254, proto: B },
+          ],
+        })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(KernelBatchError);
       expect((err as KernelBatchError).failures.map((f) => f.reason)).toEqual([expect.stringMatching(/proto 4/)]);
       expect(await inNetns(a!, 'ip', ['route', 'show', '10.70.9.0/24'])).toContain('proto static');
       expect((await rt.list()).map((r) => r.dst)).toContain('10.70.8.0/24');
 
       // Removing everything we own leaves only the kernel's and the foreign routes.
-      await rt.apply({ remove: (await rt.list()).map((r) => ({ dst: r.dst, table: r.table, proto: r.proto, ...(r.metric === undefined ? {} : { metric: r.metric }) })) });
+      await rt.apply({
+        remove: (await rt.list()).map((r) => ({
+          dst: r.dst,
+          table: r.table,
+          proto: r.proto,
+          ...(r.metric === undefined ? {} : { metric: r.metric }),
+        })),
+      });
       expect(await rt.list()).toEqual([]);
       expect(await inNetns(a!, 'ip', ['route', 'show', '10.70.9.0/24'])).toContain('proto static');
       // Removing again is a no-op, not an error.
@@ -87,13 +117,15 @@ describe('IpRouteTable against the kernel', () => {
     await withNetnses(3, async ([a, b, c]) => {
       const { ifB } = await setUp(a!, b!, c!);
       const rt = new IpRouteTable(new ExecaCommandRunner(silentLogger()), silentLogger(), a!);
-      const err = await rt.apply({
-        replace: [
-          { dst: '10.71.0.0/24', via: '10.60.1.2', table: 254, proto: B },
-          { dst: '10.71.1.0/24', via: '10.99.99.2', table: 254, proto: B },
-          { dst: '10.71.2.0/24', via: '10.60.1.2', dev: ifB, table: 254, proto: B },
-        ],
-      }).catch((e: unknown) => e);
+      const err = await rt
+        .apply({
+          replace: [
+            { dst: '10.71.0.0/24', via: '10.60.1.2', table: 254, proto: B },
+            { dst: '10.71.1.0/24', via: '10.99.99.2', table: 254, proto: B },
+            { dst: '10.71.2.0/24', via: '10.60.1.2', dev: ifB, table: 254, proto: B },
+          ],
+        })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(KernelBatchError);
       const f = (err as KernelBatchError).failures;
       expect(f).toHaveLength(1);

@@ -22,7 +22,11 @@ describe('kernel adapters at scale', () => {
       const { ifA } = await linkNetns(a!, b!, '10.61.0.1/24', '10.61.0.2/24');
       const rt = new IpRouteTable(new ExecaCommandRunner(silentLogger()), silentLogger(), a!);
       const routes: KernelRoute[] = Array.from({ length: N }, (_, i) => ({
-        dst: `10.${100 + (i >> 8)}.${i & 255}.0/24`, via: '10.61.0.2', dev: ifA, table: 254, proto: OWNERSHIP.routeProtocol.bgp,
+        dst: `10.${100 + (i >> 8)}.${i & 255}.0/24`,
+        via: '10.61.0.2',
+        dev: ifA,
+        table: 254,
+        proto: OWNERSHIP.routeProtocol.bgp,
       }));
       const t0 = performance.now();
       await rt.apply({ replace: routes });
@@ -34,19 +38,34 @@ describe('kernel adapters at scale', () => {
       await rt.apply({ remove: routes.map((r) => ({ dst: r.dst, table: r.table, proto: r.proto })) });
       const t3 = performance.now();
       expect(await rt.list()).toEqual([]);
-      bench(`routes=${N} replace=${(t1 - t0).toFixed(0)}ms list=${(t2 - t1).toFixed(0)}ms remove=${(t3 - t2).toFixed(0)}ms`);
+      bench(
+        `routes=${N} replace=${(t1 - t0).toFixed(0)}ms list=${(t2 - t1).toFixed(0)}ms remove=${(t3 - t2).toFixed(0)}ms`,
+      );
     });
   });
 
   it('restores 500 chains with 10000 rules in one iptables-restore, saves, and removes them', async () => {
     await withNetns(async (ns) => {
       const runner = new ExecaCommandRunner(silentLogger());
-      const fw = new IptablesRestoreBackend(runner, silentLogger(), 4, await detectIptablesMode(runner, silentLogger(), { netns: ns }), ns);
+      const fw = new IptablesRestoreBackend(
+        runner,
+        silentLogger(),
+        4,
+        await detectIptablesMode(runner, silentLogger(), { netns: ns }),
+        ns,
+      );
       const lines: string[] = [];
       for (let c = 0; c < 500; c++) {
         lines.push(renderChainDecl(`mgy-pol-${c}`));
         for (let r = 0; r < 20; r++) {
-          lines.push(renderRule('-A', `mgy-pol-${c}`, ['-s', `10.${c >> 8}.${c & 255}.${r}/32`, '-p', 'tcp', '--dport', String(1000 + r), '-j', 'ACCEPT'], `mgy:${c}-${r}`));
+          lines.push(
+            renderRule(
+              '-A',
+              `mgy-pol-${c}`,
+              ['-s', `10.${c >> 8}.${c & 255}.${r}/32`, '-p', 'tcp', '--dport', String(1000 + r), '-j', 'ACCEPT'],
+              `mgy:${c}-${r}`,
+            ),
+          );
         }
       }
       const t0 = performance.now();
@@ -59,7 +78,9 @@ describe('kernel adapters at scale', () => {
       await fw.removeOwned('filter');
       const t3 = performance.now();
       expect((await fw.save('filter')).chains.filter((c) => c.owned)).toEqual([]);
-      bench(`iptables(${fw.mode}) rules=10000 restore=${(t1 - t0).toFixed(0)}ms save+parse=${(t2 - t1).toFixed(0)}ms removeOwned=${(t3 - t2).toFixed(0)}ms`);
+      bench(
+        `iptables(${fw.mode}) rules=10000 restore=${(t1 - t0).toFixed(0)}ms save+parse=${(t2 - t1).toFixed(0)}ms removeOwned=${(t3 - t2).toFixed(0)}ms`,
+      );
     });
   });
 

@@ -13,10 +13,15 @@ const CTL = new URL('../../dist/src/cli/margayctl.js', import.meta.url).pathname
 const lab = async (...args: string[]) => {
   const t = performance.now();
   const r = await execa(process.execPath, [CTL, 'lab', ...args], { reject: false, timeout: 120_000 });
-  if (process.env.MARGAY_TEST_TIMINGS) process.stderr.write(`lab ${args.slice(0, 2).join(' ')}: ${Math.round(performance.now() - t)} ms\n`);
+  if (process.env.MARGAY_TEST_TIMINGS)
+    process.stderr.write(`lab ${args.slice(0, 2).join(' ')}: ${Math.round(performance.now() - t)} ms\n`);
   return r;
 };
-const netns = async (): Promise<string[]> => (await execa('ip', ['netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]!).filter(Boolean);
+const netns = async (): Promise<string[]> =>
+  (await execa('ip', ['netns', 'list'])).stdout
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter(Boolean);
 
 describe('margayctl lab (topology, ToR, agents, probes, state)', () => {
   it('two labs coexist (BIRD and margay-bgpd ToRs); up is idempotent; down removes exactly each one', async () => {
@@ -29,7 +34,21 @@ describe('margayctl lab (topology, ToR, agents, probes, state)', () => {
     try {
       const [ua, ub] = await Promise.all([
         lab('up', '--name', a, '--dir', dirA, '--nodes', '2', '--pods', '0', '--tor', 'bird'),
-        lab('up', '--name', b, '--dir', dirB, '--nodes', '1', '--pods', '0', '--tor', 'margay-bgpd', '--mode', 'host-gw'),
+        lab(
+          'up',
+          '--name',
+          b,
+          '--dir',
+          dirB,
+          '--nodes',
+          '1',
+          '--pods',
+          '0',
+          '--tor',
+          'margay-bgpd',
+          '--mode',
+          'host-gw',
+        ),
       ]);
       expect(ua.stderr).toBe('');
       expect(ua.exitCode, ua.stdout).toBe(0);
@@ -57,7 +76,22 @@ describe('margayctl lab (topology, ToR, agents, probes, state)', () => {
       expect(st.stdout).toMatch(/running pid \d+\s+margay-node node-2/);
       const pr = await lab('probe', '--name', a, '--dir', dirA);
       expect(pr.exitCode).toBe(0);
-      const ex = await lab('exec', 'node-2', '--name', a, '--dir', dirA, '--', 'ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0');
+      const ex = await lab(
+        'exec',
+        'node-2',
+        '--name',
+        a,
+        '--dir',
+        dirA,
+        '--',
+        'ip',
+        '-4',
+        '-o',
+        'addr',
+        'show',
+        'dev',
+        'eth0',
+      );
       expect(ex.exitCode).toBe(0);
 
       expect((await lab('down', '--name', a, '--dir', dirA)).exitCode).toBe(0);
@@ -82,10 +116,18 @@ describe('margayctl lab (topology, ToR, agents, probes, state)', () => {
     const n = uniquePrefix('lc').slice(0, 12);
     const dir = `/tmp/margay-lab-test-${n}`;
     const before = await netns();
-    const up = execa(process.execPath, [CTL, 'lab', 'up', '--name', n, '--dir', dir, '--nodes', '2', '--pods', '0'], { reject: false });
+    const up = execa(process.execPath, [CTL, 'lab', 'up', '--name', n, '--dir', dir, '--nodes', '2', '--pods', '0'], {
+      reject: false,
+    });
     try {
       // Kill it once the topology and at least one agent exist.
-      await waitFor('up to start an agent', async () => (await readState(dir).catch(() => undefined))?.processes.some((p) => p.name.startsWith('margay-node')), 60_000, 50);
+      await waitFor(
+        'up to start an agent',
+        async () =>
+          (await readState(dir).catch(() => undefined))?.processes.some((p) => p.name.startsWith('margay-node')),
+        60_000,
+        50,
+      );
       up.kill('SIGKILL');
       await up;
       const s = (await readState(dir))!;

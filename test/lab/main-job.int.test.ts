@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 // directly.
 const MAIN_JOB = new URL('../../scripts/main-job.sh', import.meta.url).pathname;
 
-describe('the main job (README\'s first command)', () => {
+describe("the main job (README's first command)", () => {
   it('brings the lab up, prints sessions, routes, pods and a matrix as the Kubernetes model says, and cleans up', async () => {
     const before = (await execa('ip', ['netns', 'list'])).stdout;
     const r = await execa(MAIN_JOB, [], { reject: false, timeout: 200_000 });

@@ -15,10 +15,20 @@ const netnsList = async (): Promise<string> => (await execa('ip', ['netns', 'lis
 function twoNodes(prefix: string): TopologySpec {
   return {
     prefix,
-    nodes: [{ name: 'tor', forwarding: true }, { name: 'a', loopback: ['10.244.1.10/32'] }, { name: 'b', loopback: ['10.244.2.10/32'] }],
+    nodes: [
+      { name: 'tor', forwarding: true },
+      { name: 'a', loopback: ['10.244.1.10/32'] },
+      { name: 'b', loopback: ['10.244.2.10/32'] },
+    ],
     links: [
-      { a: { node: 'a', ifName: 'eth0', addresses: ['10.10.1.2/24', 'fd00:10:1::2/64'] }, b: { node: 'tor', ifName: 'a', addresses: ['10.10.1.1/24', 'fd00:10:1::1/64'] } },
-      { a: { node: 'b', ifName: 'eth0', addresses: ['10.10.2.2/24', 'fd00:10:2::2/64'] }, b: { node: 'tor', ifName: 'b', addresses: ['10.10.2.1/24', 'fd00:10:2::1/64'] } },
+      {
+        a: { node: 'a', ifName: 'eth0', addresses: ['10.10.1.2/24', 'fd00:10:1::2/64'] },
+        b: { node: 'tor', ifName: 'a', addresses: ['10.10.1.1/24', 'fd00:10:1::1/64'] },
+      },
+      {
+        a: { node: 'b', ifName: 'eth0', addresses: ['10.10.2.2/24', 'fd00:10:2::2/64'] },
+        b: { node: 'tor', ifName: 'b', addresses: ['10.10.2.1/24', 'fd00:10:2::1/64'] },
+      },
     ],
   };
 }
@@ -41,8 +51,12 @@ describe('lab topology on the real kernel', () => {
       await topo.exec('a', ['ip', '-6', 'route', 'add', 'default', 'via', 'fd00:10:1::1']);
       await topo.exec('b', ['ip', '-6', 'route', 'add', 'default', 'via', 'fd00:10:2::1']);
       expect((await topo.exec('tor', ['sysctl', '-n', 'net.ipv4.ip_forward'])).stdout.trim()).toBe('1');
-      expect((await topo.exec('a', ['ping', '-c', '1', '-W', '2', '10.10.2.2'], { allowFailure: true })).exitCode).toBe(0);
-      expect((await topo.exec('a', ['ping', '-6', '-c', '1', '-W', '2', 'fd00:10:2::2'], { allowFailure: true })).exitCode).toBe(0);
+      expect((await topo.exec('a', ['ping', '-c', '1', '-W', '2', '10.10.2.2'], { allowFailure: true })).exitCode).toBe(
+        0,
+      );
+      expect(
+        (await topo.exec('a', ['ping', '-6', '-c', '1', '-W', '2', 'fd00:10:2::2'], { allowFailure: true })).exitCode,
+      ).toBe(0);
       // The forwarding sysctl is the namespace's own, not the sandbox's.
       expect((await run('sysctl', ['-n', 'net.ipv4.ip_forward'])).trim()).toBe('0');
       expect(await netnsList()).toContain(`${prefix}-tor`);
@@ -79,8 +93,18 @@ describe('lab topology on the real kernel', () => {
       expect(await stopProcess(p)).toBe('stopped');
       expect(await p.exited).toBe(null); // ended by SIGTERM
       expect(await stopProcess(p)).toBe('gone');
-      const stubborn = await spawnDaemon({ name: 'stubborn', ns: topo.ns('n'), argv: ['sh', '-c', 'trap "" TERM; echo ready; sleep 600 & wait'], workdir });
-      await waitFor('the trap to be set', async () => (await readFile(stubborn.logFile!, 'utf8')).includes('ready'), 5000, 20);
+      const stubborn = await spawnDaemon({
+        name: 'stubborn',
+        ns: topo.ns('n'),
+        argv: ['sh', '-c', 'trap "" TERM; echo ready; sleep 600 & wait'],
+        workdir,
+      });
+      await waitFor(
+        'the trap to be set',
+        async () => (await readFile(stubborn.logFile!, 'utf8')).includes('ready'),
+        5000,
+        20,
+      );
       expect(await stopProcess(stubborn, { timeoutMs: 300 })).toBe('killed');
     } finally {
       await topo.down();

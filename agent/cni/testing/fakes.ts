@@ -1,6 +1,12 @@
 import { IpamExhaustedError } from '../../../ipam/index.js';
 import type { Resource } from '../../../src/model/index.js';
-import type { CniIpam, EndpointRegistry, IpamAssignRequest, PodDirectory, WorkloadEndpointRegistration } from '../ports.js';
+import type {
+  CniIpam,
+  EndpointRegistry,
+  IpamAssignRequest,
+  PodDirectory,
+  WorkloadEndpointRegistration,
+} from '../ports.js';
 
 /**
  * In-memory IPv4 (optionally IPv6) IPAM for CNI tests only: hands out the next free address of one
@@ -26,7 +32,8 @@ export class MemoryIpam implements CniIpam {
     if (held) return held;
     const used = new Set([...this.handles.values()].flat());
     let v4: string | undefined;
-    for (let i = 1; i <= this.size && v4 === undefined; i++) if (!used.has(`${this.v4Base}${i}/32`)) v4 = `${this.v4Base}${i}/32`;
+    for (let i = 1; i <= this.size && v4 === undefined; i++)
+      if (!used.has(`${this.v4Base}${i}/32`)) v4 = `${this.v4Base}${i}/32`;
     if (v4 === undefined) throw new IpamExhaustedError('ipv4', 'test-node', [], false);
     const out = [v4];
     if (this.v6Base !== undefined) out.push(`${this.v6Base}${v4.split('.')[3]!.replace('/32', '')}/128`);
@@ -70,7 +77,11 @@ export class MapPods implements PodDirectory {
   readonly pods = new Map<string, Resource>();
 
   add(namespace: string, name: string, labels: Record<string, string> = {}): void {
-    this.pods.set(`${namespace}/${name}`, { apiVersion: 'v1', kind: 'Pod', metadata: { namespace, name, labels } } as unknown as Resource);
+    this.pods.set(`${namespace}/${name}`, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { namespace, name, labels },
+    } as unknown as Resource);
   }
 
   async getPod(namespace: string, name: string): Promise<Resource | undefined> {

@@ -8,7 +8,15 @@ import { FAMILY } from '../../codec/constants.js';
 import type { OutNotification } from '../../fsm/types.js';
 import type { OriginateAttrs, RibApi, RibSlicedRemoval } from '../../rib/api.js';
 import type {
-  BestPathChange, Family, IngestResult, PeerRibCounts, RibNegotiated, RibPeerConfig, RibQuery, RibRoute, RibUpdate,
+  BestPathChange,
+  Family,
+  IngestResult,
+  PeerRibCounts,
+  RibNegotiated,
+  RibPeerConfig,
+  RibQuery,
+  RibRoute,
+  RibUpdate,
 } from '../../rib/types.js';
 import type { Negotiated, PeerStatus, SessionConfigInput, SessionState } from '../../session/types.js';
 import type { ListenerFactory, ListenerPort, SessionFactory, SessionPort } from '../ports.js';
@@ -45,8 +53,20 @@ export class FakeSession extends EventEmitter implements SessionPort {
   }
   status(): PeerStatus {
     return {
-      peerAddress: this.input.peerAddress, state: this.state, stateSince: 1000, messagesIn: 0, messagesOut: 0, updatesIn: 0,
-      updatesOut: 0, keepalivesIn: 0, keepalivesOut: 0, notificationsIn: 0, notificationsOut: 0, flaps: 0, failures: 0, backlogBytes: 0,
+      peerAddress: this.input.peerAddress,
+      state: this.state,
+      stateSince: 1000,
+      messagesIn: 0,
+      messagesOut: 0,
+      updatesIn: 0,
+      updatesOut: 0,
+      keepalivesIn: 0,
+      keepalivesOut: 0,
+      notificationsIn: 0,
+      notificationsOut: 0,
+      flaps: 0,
+      failures: 0,
+      backlogBytes: 0,
       lastError: this.lastErrorText,
     };
   }
@@ -65,10 +85,31 @@ export class FakeSession extends EventEmitter implements SessionPort {
 
 export function negotiated(n: Partial<Negotiated> = {}): Negotiated {
   return {
-    holdTimeSeconds: 90, keepaliveSeconds: 30, peerAs: 65002, localAs: 65001, isIbgp: false, peerRouterId: 0x0a000002,
-    peerRouterIdText: '10.0.0.2', fourOctetAs: true, families: new Set([FAMILY.IPV4_UNICAST]), addPathReceive: new Set(),
-    addPathSend: new Set(), extendedMessages: false, routeRefresh: true, enhancedRouteRefresh: false, localGracefulRestart: true,
-    peerOpen: { type: 'open', version: 4, myAs: 65002, asn: 65002, holdTime: 90, bgpId: 0x0a000002, capabilities: [], extendedParams: false },
+    holdTimeSeconds: 90,
+    keepaliveSeconds: 30,
+    peerAs: 65002,
+    localAs: 65001,
+    isIbgp: false,
+    peerRouterId: 0x0a000002,
+    peerRouterIdText: '10.0.0.2',
+    fourOctetAs: true,
+    families: new Set([FAMILY.IPV4_UNICAST]),
+    addPathReceive: new Set(),
+    addPathSend: new Set(),
+    extendedMessages: false,
+    routeRefresh: true,
+    enhancedRouteRefresh: false,
+    localGracefulRestart: true,
+    peerOpen: {
+      type: 'open',
+      version: 4,
+      myAs: 65002,
+      asn: 65002,
+      holdTime: 90,
+      bgpId: 0x0a000002,
+      capabilities: [],
+      extendedParams: false,
+    },
     ...n,
   };
 }
@@ -132,44 +173,92 @@ export class FakeRib implements RibApi, RibSlicedRemoval {
   named(name: string): unknown[][] {
     return this.calls.filter((c) => c[0] === name);
   }
-  addPeer(c: RibPeerConfig): void { this.#c('addPeer', c); }
-  removePeer(id: string): void { this.#c('removePeer', id); }
-  updatePeer(c: RibPeerConfig): void { this.#c('updatePeer', c); }
-  peerUp(id: string, n: RibNegotiated): void { this.#c('peerUp', id, n); }
-  peerDown(id: string, o?: { gracefulRestart?: boolean }): void { this.#c('peerDown', id, o); }
-  sweepStale(id: string, f?: Family): void { this.#c('sweepStale', id, f); }
-  startPeerDown(id: string, o?: { readonly gracefulRestart?: boolean }): void { this.#c('startPeerDown', id, o); this.#pendingSteps += this.sliceSteps; }
-  startSweepStale(id: string, f?: Family): void { this.#c('startSweepStale', id, f); this.#pendingSteps += this.sliceSteps; }
-  startRemovePeer(id: string): void { this.#c('startRemovePeer', id); this.#pendingSteps += this.sliceSteps; }
+  addPeer(c: RibPeerConfig): void {
+    this.#c('addPeer', c);
+  }
+  removePeer(id: string): void {
+    this.#c('removePeer', id);
+  }
+  updatePeer(c: RibPeerConfig): void {
+    this.#c('updatePeer', c);
+  }
+  peerUp(id: string, n: RibNegotiated): void {
+    this.#c('peerUp', id, n);
+  }
+  peerDown(id: string, o?: { gracefulRestart?: boolean }): void {
+    this.#c('peerDown', id, o);
+  }
+  sweepStale(id: string, f?: Family): void {
+    this.#c('sweepStale', id, f);
+  }
+  startPeerDown(id: string, o?: { readonly gracefulRestart?: boolean }): void {
+    this.#c('startPeerDown', id, o);
+    this.#pendingSteps += this.sliceSteps;
+  }
+  startSweepStale(id: string, f?: Family): void {
+    this.#c('startSweepStale', id, f);
+    this.#pendingSteps += this.sliceSteps;
+  }
+  startRemovePeer(id: string): void {
+    this.#c('startRemovePeer', id);
+    this.#pendingSteps += this.sliceSteps;
+  }
   peerDownStep(budget: number): boolean {
     this.#c('peerDownStep', budget);
     if (this.#pendingSteps > 0) this.#pendingSteps--;
     return this.#pendingSteps > 0;
   }
-  get peerDownPending(): boolean { return this.#pendingSteps > 0; }
-  beginRouteRefresh(id: string, f: Family): void { this.#c('beginRouteRefresh', id, f); }
-  endRouteRefresh(id: string, f: Family): void { this.#c('endRouteRefresh', id, f); }
+  get peerDownPending(): boolean {
+    return this.#pendingSteps > 0;
+  }
+  beginRouteRefresh(id: string, f: Family): void {
+    this.#c('beginRouteRefresh', id, f);
+  }
+  endRouteRefresh(id: string, f: Family): void {
+    this.#c('endRouteRefresh', id, f);
+  }
   ingestUpdate(id: string, u: RibUpdate): IngestResult {
     this.#c('ingestUpdate', id, u);
     const r = { announced: 0, withdrawn: 0, rejected: 0, ...this.nextIngest };
     this.nextIngest = {};
     return r;
   }
-  refreshOutbound(id: string, f?: Family): void { this.#c('refreshOutbound', id, f); }
-  originate(p: string, a?: OriginateAttrs): void { this.#c('originate', p, a); }
-  withdrawOriginated(p: string): void { this.#c('withdrawOriginated', p); }
+  refreshOutbound(id: string, f?: Family): void {
+    this.#c('refreshOutbound', id, f);
+  }
+  originate(p: string, a?: OriginateAttrs): void {
+    this.#c('originate', p, a);
+  }
+  withdrawOriginated(p: string): void {
+    this.#c('withdrawOriginated', p);
+  }
   takeOutbound(id: string, _max: number): Buffer[] {
     const q = this.outbound.get(id) ?? [];
     this.outbound.delete(id);
     return q;
   }
-  hasOutbound(id: string): boolean { return (this.outbound.get(id)?.length ?? 0) > 0; }
-  takeBestPathChanges(max: number): BestPathChange[] { return this.bestChanges.splice(0, max); }
+  hasOutbound(id: string): boolean {
+    return (this.outbound.get(id)?.length ?? 0) > 0;
+  }
+  takeBestPathChanges(max: number): BestPathChange[] {
+    return this.bestChanges.splice(0, max);
+  }
   /** What queryRoutes answers (filtered by exact prefix). */
   routes: RibRoute[] = [];
-  queryRoutes(q: RibQuery): RibRoute[] { this.#c('queryRoutes', q); return this.routes.filter((r) => q.prefix === undefined || r.prefix === q.prefix); }
-  countRoutes(): { prefixes: number; paths: number } { return { prefixes: 0, paths: 0 }; }
-  peerCounts(): PeerRibCounts { return this.counts; }
-  setImportPolicy(): void { this.#c('setImportPolicy'); }
-  setExportPolicy(): void { this.#c('setExportPolicy'); }
+  queryRoutes(q: RibQuery): RibRoute[] {
+    this.#c('queryRoutes', q);
+    return this.routes.filter((r) => q.prefix === undefined || r.prefix === q.prefix);
+  }
+  countRoutes(): { prefixes: number; paths: number } {
+    return { prefixes: 0, paths: 0 };
+  }
+  peerCounts(): PeerRibCounts {
+    return this.counts;
+  }
+  setImportPolicy(): void {
+    this.#c('setImportPolicy');
+  }
+  setExportPolicy(): void {
+    this.#c('setExportPolicy');
+  }
 }

@@ -66,11 +66,15 @@ export async function readDb(path: string): Promise<{ db: FileDb; stat: string }
     try {
       db = JSON.parse(text) as FileDb;
     } catch (err) {
-      throw new DatastoreUnavailableError(`datastore index ${path} is corrupt; delete it to rebuild from the manifests`, {
-        cause: err,
-      });
+      throw new DatastoreUnavailableError(
+        `datastore index ${path} is corrupt; delete it to rebuild from the manifests`,
+        {
+          cause: err,
+        },
+      );
     }
-    if (db.format !== 1) throw new DatastoreUnavailableError(`datastore index ${path} has unknown format ${String(db.format)}`);
+    if (db.format !== 1)
+      throw new DatastoreUnavailableError(`datastore index ${path} has unknown format ${String(db.format)}`);
     return { db, stat: `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}` };
   } finally {
     await fh.close();
@@ -159,7 +163,11 @@ export async function syncFiles(
     } catch (err) {
       // Unreadable (EACCES, EISDIR, EIO…): a problem of this file only; its objects are kept.
       const code = (err as NodeJS.ErrnoException).code;
-      parsed.set(rel, { docs: [], problems: [{ file: rel, line: 1, reason: `cannot read file: ${code ?? String(err)}` }], stat: k });
+      parsed.set(rel, {
+        docs: [],
+        problems: [{ file: rel, line: 1, reason: `cannot read file: ${code ?? String(err)}` }],
+        stat: k,
+      });
       continue;
     }
     if (read === 'gone') continue; // removed since the scan
@@ -185,7 +193,11 @@ export async function syncFiles(
       const key = docKey(d);
       const owner = db.sources[key];
       if (owner && owner.file !== rel) {
-        problems.push({ file: rel, line: d.line, reason: `duplicate: ${key} is already defined in ${owner.file}; ignored here` });
+        problems.push({
+          file: rel,
+          line: d.line,
+          reason: `duplicate: ${key} is already defined in ${owner.file}; ignored here`,
+        });
         continue;
       }
       state.upsertUnchecked(d.info, d.object);

@@ -4,13 +4,27 @@ import { dirname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { KINDS, type KindId, type Resource } from '../../model/index.js';
 import { ConfigError, InvariantError, MargayError } from '../../errors.js';
-import type { Datastore, DeleteOptions, ListOptions, ListResult, WatchEvent, WatchHandle, WatchOptions } from '../types.js';
+import type {
+  Datastore,
+  DeleteOptions,
+  ListOptions,
+  ListResult,
+  WatchEvent,
+  WatchHandle,
+  WatchOptions,
+} from '../types.js';
 import { DatastoreUnavailableError, VersionExpiredError } from '../types.js';
 import { namespaceFor, normalizeResource, objectKey, StoreState, type StoreContext } from '../store-state.js';
 import { compileFilter, matchesFilter, startWatch, WatchHub } from '../watch-hub.js';
 import { checkHistoryWindow, defaultStoreContext } from '../memory.js';
 import { withFileLock, writeFileAtomic, type LockOptions } from './legacy-file-lock.js';
-import { hasNoObjects, isBareSingleDocument, manifestYaml, parseManifestText, replaceDocument } from '../file-manifests.js';
+import {
+  hasNoObjects,
+  isBareSingleDocument,
+  manifestYaml,
+  parseManifestText,
+  replaceDocument,
+} from '../file-manifests.js';
 import type { ManifestProblem, Normalize } from '../file-manifests.js';
 import { filesDiffer, newDb, readDb, scanManifestFiles, STATE_DIR, statKey, syncFiles } from './legacy-file-db.js';
 import type { FileDb, SourceRef } from './legacy-file-db.js';
@@ -167,18 +181,25 @@ export class LegacyFileDatastore implements Datastore {
 
   watch(kind: KindId, opts: WatchOptions, onEvent: (ev: WatchEvent) => void): WatchHandle {
     if (this.#closed) throw new DatastoreUnavailableError(`file datastore ${this.#dir} is closed`);
-    return startWatch(this.#hub, () => this.#db, kind, opts, onEvent, (start) => {
-      // Start from the newest index, in the same queue that publishes changes: nothing lost or doubled.
-      void this.#serial(async () => {
-        try {
-          await this.#catchUpNow();
-        } catch (err) {
-          // The periodic rescan retries the re-read; start from the index last read meanwhile.
-          this.#log.warn({ err, kind }, 'watch start: re-reading the index failed');
-        }
-        start();
-      });
-    });
+    return startWatch(
+      this.#hub,
+      () => this.#db,
+      kind,
+      opts,
+      onEvent,
+      (start) => {
+        // Start from the newest index, in the same queue that publishes changes: nothing lost or doubled.
+        void this.#serial(async () => {
+          try {
+            await this.#catchUpNow();
+          } catch (err) {
+            // The periodic rescan retries the re-read; start from the index last read meanwhile.
+            this.#log.warn({ err, kind }, 'watch start: re-reading the index failed');
+          }
+          start();
+        });
+      },
+    );
   }
 
   async close(): Promise<void> {
@@ -247,7 +268,8 @@ export class LegacyFileDatastore implements Datastore {
       const now = db.files[file]?.problems ?? [];
       const before = prev?.files[file]?.problems ?? [];
       if (JSON.stringify(now) === JSON.stringify(before)) continue;
-      for (const p of now) this.#log.warn({ file: p.file, line: p.line, reason: p.reason }, 'manifest problem: document skipped');
+      for (const p of now)
+        this.#log.warn({ file: p.file, line: p.line, reason: p.reason }, 'manifest problem: document skipped');
       if (now.length === 0 && before.length > 0) this.#log.info({ file }, 'manifest problems resolved');
     }
   }
@@ -326,7 +348,9 @@ export class LegacyFileDatastore implements Datastore {
     const scan = this.#scanPending;
     this.#scanPending = false;
     this.#refreshing = this.#refresh(scan)
-      .catch((err: unknown) => this.#log.warn({ err, dir: this.#dir }, 'datastore refresh failed; retrying on the next scan'))
+      .catch((err: unknown) =>
+        this.#log.warn({ err, dir: this.#dir }, 'datastore refresh failed; retrying on the next scan'),
+      )
       .finally(() => {
         this.#refreshing = undefined;
         if (this.#again) {

@@ -34,11 +34,18 @@ export class FakeCommandRunner implements CommandRunner {
     const cmd: RecordedCommand = { argv: full, stdin: opts.stdin };
     this.commands.push(cmd);
     const joined = full.join(' ');
-    const i = this.#rules.findIndex((r) => (typeof r.match === 'string' ? joined.includes(r.match) : r.match.test(joined)));
+    const i = this.#rules.findIndex((r) =>
+      typeof r.match === 'string' ? joined.includes(r.match) : r.match.test(joined),
+    );
     const rule = i >= 0 ? this.#rules[i] : undefined;
     if (rule?.once) this.#rules.splice(i, 1);
     const reply = rule === undefined ? {} : typeof rule.reply === 'function' ? rule.reply(cmd) : rule.reply;
-    const result: CommandResult = { argv: full, exitCode: reply.exitCode ?? 0, stdout: reply.stdout ?? '', stderr: reply.stderr ?? '' };
+    const result: CommandResult = {
+      argv: full,
+      exitCode: reply.exitCode ?? 0,
+      stdout: reply.stdout ?? '',
+      stderr: reply.stderr ?? '',
+    };
     if (result.exitCode !== 0 && !opts.allowFailure) throw new KernelOpError(full, result.exitCode, result.stderr);
     return result;
   }

@@ -4,8 +4,13 @@ import { KernelBatchError } from '../errors.js';
 import type { IptablesBackend, RestoreOptions } from '../iptables-backend.js';
 import type { IptablesMode } from '../iptables-detect.js';
 import {
-  assertOwnedRestoreLines, parseIptablesSave, quoteIptablesArg, renderRemoveOwned, tokenizeIptablesLine,
-  type IptablesTable, type SavedTable,
+  assertOwnedRestoreLines,
+  parseIptablesSave,
+  quoteIptablesArg,
+  renderRemoveOwned,
+  tokenizeIptablesLine,
+  type IptablesTable,
+  type SavedTable,
 } from '../iptables-format.js';
 import { FailureInjector } from './failure-injector.js';
 
@@ -16,7 +21,10 @@ const BUILTIN: Record<IptablesTable, readonly string[]> = {
   raw: ['PREROUTING', 'OUTPUT'],
 };
 
-interface Chain { policy?: string; rules: string[][] }
+interface Chain {
+  policy?: string;
+  rules: string[][];
+}
 type Table = Map<string, Chain>;
 
 /**
@@ -64,11 +72,18 @@ export class FakeIptablesBackend implements IptablesBackend {
     return parseIptablesSave(this.saveText(table))[0] ?? { table, chains: [] };
   }
 
-  async restore(table: IptablesTable, lines: readonly string[], opts: RestoreOptions = { noflush: true }): Promise<void> {
+  async restore(
+    table: IptablesTable,
+    lines: readonly string[],
+    opts: RestoreOptions = { noflush: true },
+  ): Promise<void> {
     this.faults.record(`restore ${table} ${lines.length}`);
-    if (opts.noflush !== true) throw new InvariantError('iptables restore without --noflush would remove foreign rules');
+    if (opts.noflush !== true)
+      throw new InvariantError('iptables restore without --noflush would remove foreign rules');
     assertOwnedRestoreLines(lines);
-    const work: Table = new Map([...this.#table(table)].map(([k, c]) => [k, { ...c, rules: c.rules.map((r) => [...r]) }]));
+    const work: Table = new Map(
+      [...this.#table(table)].map(([k, c]) => [k, { ...c, rules: c.rules.map((r) => [...r]) }]),
+    );
     lines.forEach((line, i) => {
       const fail = (reason: string): never => {
         throw new KernelBatchError(['fake-iptables-restore'], 2, reason, [{ line: i + 2, text: line, reason }]);
@@ -85,7 +100,13 @@ export class FakeIptablesBackend implements IptablesBackend {
       const [op, chain, ...args] = tokenizeIptablesLine(t);
       const c = work.get(chain!) ?? fail(`Chain '${chain}' does not exist`);
       const target = args[args.indexOf('-j') + 1];
-      if ((op === '-A' || op === '-I' || op === '-R') && args.includes('-j') && target !== undefined && /^[a-z]/.test(target) && !work.has(target)) {
+      if (
+        (op === '-A' || op === '-I' || op === '-R') &&
+        args.includes('-j') &&
+        target !== undefined &&
+        /^[a-z]/.test(target) &&
+        !work.has(target)
+      ) {
         fail(`Chain '${target}' does not exist`);
       }
       // Positional forms, as iptables takes them: -I CHAIN N rule, -D CHAIN N, -R CHAIN N rule.

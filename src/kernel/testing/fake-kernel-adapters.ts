@@ -18,7 +18,9 @@ export interface FakeKernelAdapters extends KernelAdapters {
   readonly conntrack: FakeConntrackOps;
 }
 
-export function createFakeKernelAdapters(opts: { readonly netns?: string; readonly touchForeign?: boolean } = {}): FakeKernelAdapters {
+export function createFakeKernelAdapters(
+  opts: { readonly netns?: string; readonly touchForeign?: boolean } = {},
+): FakeKernelAdapters {
   return {
     netns: opts.netns,
     links: new FakeLinkOps(opts.touchForeign ?? false),

@@ -18,7 +18,15 @@ export class FakeLinkOps implements LinkOps {
   #nextIndex = 2;
 
   constructor(private readonly touchForeign = false) {
-    this.links.set('lo', { name: 'lo', index: 1, mtu: 65536, mac: '00:00:00:00:00:00', up: true, operState: 'UNKNOWN', addresses: ['127.0.0.1/8', '::1/128'] });
+    this.links.set('lo', {
+      name: 'lo',
+      index: 1,
+      mtu: 65536,
+      mac: '00:00:00:00:00:00',
+      up: true,
+      operState: 'UNKNOWN',
+      addresses: ['127.0.0.1/8', '::1/128'],
+    });
   }
 
   get ops(): string[] {
@@ -64,7 +72,10 @@ export class FakeLinkOps implements LinkOps {
     this.faults.record(`set ${name} ${JSON.stringify(c)}`);
     this.#guard(name);
     const l = this.#must(name);
-    if (c.up !== undefined) { l.up = c.up; l.operState = c.up ? 'UP' : 'DOWN'; }
+    if (c.up !== undefined) {
+      l.up = c.up;
+      l.operState = c.up ? 'UP' : 'DOWN';
+    }
     if (c.mtu !== undefined) l.mtu = c.mtu;
     if (c.mac !== undefined) l.mac = c.mac;
     if (c.master === null) delete l.master;
@@ -86,14 +97,21 @@ export class FakeLinkOps implements LinkOps {
     this.faults.record(`removeAddress ${name} ${cidr}`);
     this.#guard(name);
     const l = this.#must(name);
-    if (!l.addresses.includes(cidr)) throw new KernelOpError(['ip', 'addr', 'del', cidr, 'dev', name], 2, 'RTNETLINK answers: Cannot assign requested address');
+    if (!l.addresses.includes(cidr))
+      throw new KernelOpError(
+        ['ip', 'addr', 'del', cidr, 'dev', name],
+        2,
+        'RTNETLINK answers: Cannot assign requested address',
+      );
     l.addresses = l.addresses.filter((a) => a !== cidr);
   }
 
   #create(name: string, kind: string, mtu = 1500, mac?: string): void {
-    if (this.links.has(validateIfName(name))) throw new KernelOpError(['ip', 'link', 'add', name], 2, 'RTNETLINK answers: File exists');
+    if (this.links.has(validateIfName(name)))
+      throw new KernelOpError(['ip', 'link', 'add', name], 2, 'RTNETLINK answers: File exists');
     const index = this.#nextIndex++;
-    const m = mac ?? `02:00:00:00:${(index >> 8).toString(16).padStart(2, '0')}:${(index & 255).toString(16).padStart(2, '0')}`;
+    const m =
+      mac ?? `02:00:00:00:${(index >> 8).toString(16).padStart(2, '0')}:${(index & 255).toString(16).padStart(2, '0')}`;
     this.links.set(name, { name, index, mtu, mac: m, up: false, operState: 'DOWN', kind, addresses: [] });
   }
 
@@ -104,6 +122,7 @@ export class FakeLinkOps implements LinkOps {
   }
 
   #guard(name: string): void {
-    if (!this.touchForeign && !isOwnedInterface(name)) throw new InvariantError(`link ${JSON.stringify(name)}: not a Margay interface`);
+    if (!this.touchForeign && !isOwnedInterface(name))
+      throw new InvariantError(`link ${JSON.stringify(name)}: not a Margay interface`);
   }
 }

@@ -21,14 +21,21 @@ export class FakeNeighborOps implements NeighborOps {
   async list(filter: { readonly dev?: string; readonly proxy?: boolean } = {}): Promise<KernelNeighbor[]> {
     this.faults.record('list');
     return [...this.entries.values()].filter(
-      (n) => (filter.dev === undefined || n.dev === filter.dev) && (filter.proxy === undefined || n.proxy === filter.proxy),
+      (n) =>
+        (filter.dev === undefined || n.dev === filter.dev) && (filter.proxy === undefined || n.proxy === filter.proxy),
     );
   }
 
   async replace(e: NeighborEntry): Promise<void> {
     this.faults.record(`replace ${e.dst} ${e.dev}`);
     this.#guard(e.dev);
-    this.entries.set(`n|${e.dev}|${e.dst}`, { dst: e.dst, dev: e.dev, lladdr: e.lladdr, state: ['PERMANENT'], proxy: false });
+    this.entries.set(`n|${e.dev}|${e.dst}`, {
+      dst: e.dst,
+      dev: e.dev,
+      lladdr: e.lladdr,
+      state: ['PERMANENT'],
+      proxy: false,
+    });
   }
 
   async replaceProxy(e: { readonly dst: string; readonly dev: string }): Promise<void> {
@@ -43,16 +50,26 @@ export class FakeNeighborOps implements NeighborOps {
     this.entries.delete(`${e.proxy ? 'p' : 'n'}|${e.dev}|${e.dst}`);
   }
 
-  async apply(changes: { readonly replace?: readonly NeighborEntry[]; readonly remove?: readonly { readonly dst: string; readonly dev: string }[] }): Promise<void> {
+  async apply(changes: {
+    readonly replace?: readonly NeighborEntry[];
+    readonly remove?: readonly { readonly dst: string; readonly dev: string }[];
+  }): Promise<void> {
     this.faults.record(`apply ${changes.replace?.length ?? 0} ${changes.remove?.length ?? 0}`);
     for (const e of [...(changes.remove ?? []), ...(changes.replace ?? [])]) this.#guard(e.dev);
     for (const e of changes.remove ?? []) this.entries.delete(`n|${e.dev}|${e.dst}`);
     for (const e of changes.replace ?? []) {
-      this.entries.set(`n|${e.dev}|${e.dst}`, { dst: e.dst, dev: e.dev, lladdr: e.lladdr, state: ['PERMANENT'], proxy: false });
+      this.entries.set(`n|${e.dev}|${e.dst}`, {
+        dst: e.dst,
+        dev: e.dev,
+        lladdr: e.lladdr,
+        state: ['PERMANENT'],
+        proxy: false,
+      });
     }
   }
 
   #guard(dev: string): void {
-    if (!this.touchForeign && !isOwnedInterface(dev)) throw new InvariantError(`neighbour on ${JSON.stringify(dev)}: not a Margay interface`);
+    if (!this.touchForeign && !isOwnedInterface(dev))
+      throw new InvariantError(`neighbour on ${JSON.stringify(dev)}: not a Margay interface`);
   }
 }

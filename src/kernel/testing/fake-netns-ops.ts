@@ -30,7 +30,11 @@ export class FakeNetnsOps implements NetnsOps {
   async add(name: string): Promise<void> {
     this.faults.record(`add ${name}`);
     if (this.namespaces.has(validateNetnsName(name))) {
-      throw new KernelOpError(['ip', 'netns', 'add', name], 1, `Cannot create namespace file "/run/netns/${name}": File exists`);
+      throw new KernelOpError(
+        ['ip', 'netns', 'add', name],
+        1,
+        `Cannot create namespace file "/run/netns/${name}": File exists`,
+      );
     }
     this.namespaces.add(name);
   }
@@ -43,7 +47,8 @@ export class FakeNetnsOps implements NetnsOps {
   async exec(name: string, argv: readonly string[], _opts: Omit<RunOptions, 'netns'> = {}): Promise<CommandResult> {
     this.faults.record(`exec ${name} ${argv.join(' ')}`);
     const full = ['ip', 'netns', 'exec', name, ...argv];
-    if (!this.namespaces.has(name)) throw new KernelOpError(full, 1, `Cannot open network namespace "${name}": No such file or directory`);
+    if (!this.namespaces.has(name))
+      throw new KernelOpError(full, 1, `Cannot open network namespace "${name}": No such file or directory`);
     return { argv: full, exitCode: 0, stdout: this.execReplies.get(argv.join(' ')) ?? '', stderr: '' };
   }
 }

@@ -61,7 +61,11 @@ export class FakeRouteTable implements RouteTable {
       const cur = this.routes.get(routeKeyString(r));
       if (cur !== undefined && !isOwnedRouteProtocol(cur.proto)) {
         // Line numbers as IpRouteTable reports them: removes first, then replaces, 1-based.
-        refused.push({ line: removes + i + 1, text: `route replace ${r.dst}`, reason: `would overwrite a route with proto ${cur.proto}` });
+        refused.push({
+          line: removes + i + 1,
+          text: `route replace ${r.dst}`,
+          reason: `would overwrite a route with proto ${cur.proto}`,
+        });
       } else {
         this.routes.set(routeKeyString(r), r);
       }

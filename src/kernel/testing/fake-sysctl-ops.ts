@@ -26,7 +26,12 @@ export class FakeSysctlOps implements SysctlOps {
     const k = normalizeSysctlKey(key);
     this.faults.record(`get ${k}`);
     const v = this.values.get(k);
-    if (v === undefined) throw new KernelOpError(['sysctl', '-n', k], 255, `sysctl: cannot stat /proc/sys/${k}: No such file or directory`);
+    if (v === undefined)
+      throw new KernelOpError(
+        ['sysctl', '-n', k],
+        255,
+        `sysctl: cannot stat /proc/sys/${k}: No such file or directory`,
+      );
     return v;
   }
 

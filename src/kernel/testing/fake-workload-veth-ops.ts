@@ -49,8 +49,13 @@ export class FakeWorkloadVethOps implements WorkloadVethOps {
     if (p === undefined) return { exists: false, up: false, addresses: [], defaultVia: [] };
     const s = p.spec;
     return {
-      exists: true, up: p.configured, mac: s.podMac, addresses: p.configured ? [...s.addresses] : [],
-      defaultVia: p.configured ? [...new Set(s.addresses.map((a) => (a.includes(':') ? s.gateways[6] : s.gateways[4])))] : [],
+      exists: true,
+      up: p.configured,
+      mac: s.podMac,
+      addresses: p.configured ? [...s.addresses] : [],
+      defaultVia: p.configured
+        ? [...new Set(s.addresses.map((a) => (a.includes(':') ? s.gateways[6] : s.gateways[4])))]
+        : [],
     };
   }
 }

@@ -30,7 +30,8 @@ export async function startBird(ns: string, config: string, opts: DaemonOptions 
   const logFile = join(workdir, 'bird.log');
   await writeFile(conf, `log "${logFile}" all;\n${config}\n`);
   const r = await execa('ip', ['netns', 'exec', ns, 'bird', '-c', conf, '-s', ctl, '-P', pidFile], { reject: false });
-  if (r.exitCode !== 0) throw new LabProcessError('bird', `failed to start (exit ${r.exitCode}): ${r.stderr}`, await logTail(logFile));
+  if (r.exitCode !== 0)
+    throw new LabProcessError('bird', `failed to start (exit ${r.exitCode}): ${r.stderr}`, await logTail(logFile));
   const rec = await adoptPidFile('bird', pidFile, ns, logFile);
   const birdc = async (...args: string[]): Promise<string> => {
     const out = await execa('birdc', ['-s', ctl, ...args], { reject: false });

@@ -36,7 +36,12 @@ export async function makeWorkdir(kind: DaemonKind, opts: DaemonOptions): Promis
   return { dir, owned: opts.workdir === undefined };
 }
 
-export async function stopRecords(records: readonly ProcessRecord[], signal: NodeJS.Signals, workdir: string, owned: boolean): Promise<void> {
+export async function stopRecords(
+  records: readonly ProcessRecord[],
+  signal: NodeJS.Signals,
+  workdir: string,
+  owned: boolean,
+): Promise<void> {
   for (const r of records) await stopProcess(r, { signal });
   if (owned) await rm(workdir, { recursive: true, force: true });
 }

@@ -13,7 +13,9 @@ export interface FrrHandle extends DaemonHandle {
   vtysh(command: string, daemon?: 'bgpd' | 'zebra'): Promise<string>;
   vtyshJson<T = unknown>(command: string): Promise<T>;
   /** `show bgp <afi> unicast summary json` peers map. */
-  peers(afi?: 'ipv4' | 'ipv6'): Promise<Record<string, { state: string; pfxRcd?: number; pfxSnt?: number; remoteAs: number }>>;
+  peers(
+    afi?: 'ipv4' | 'ipv6',
+  ): Promise<Record<string, { state: string; pfxRcd?: number; pfxSnt?: number; remoteAs: number }>>;
 }
 
 export interface FrrOptions extends DaemonOptions {
@@ -38,10 +40,27 @@ export async function startFrr(ns: string, bgpdConfig: string, opts: FrrOptions 
       const zpid = join(workdir, 'zebra.pid');
       const z = await execa(
         'ip',
-        ['netns', 'exec', ns, '/usr/lib/frr/zebra', '-d', '-P', '0', '-f', zconf, '-i', zpid, '--vty_socket', workdir, '-z', zserv],
+        [
+          'netns',
+          'exec',
+          ns,
+          '/usr/lib/frr/zebra',
+          '-d',
+          '-P',
+          '0',
+          '-f',
+          zconf,
+          '-i',
+          zpid,
+          '--vty_socket',
+          workdir,
+          '-z',
+          zserv,
+        ],
         { reject: false },
       );
-      if (z.exitCode !== 0) throw new LabProcessError('zebra', `failed to start (exit ${z.exitCode}): ${z.stderr}`, await logTail(zlog));
+      if (z.exitCode !== 0)
+        throw new LabProcessError('zebra', `failed to start (exit ${z.exitCode}): ${z.stderr}`, await logTail(zlog));
       records.push(await adoptPidFile('zebra', zpid, ns, zlog));
     }
     const pidFile = join(workdir, 'bgpd.pid');
@@ -49,7 +68,8 @@ export async function startFrr(ns: string, bgpdConfig: string, opts: FrrOptions 
     if (!opts.zebra) args.unshift('-Z');
     if (opts.noKernel) args.unshift('-n');
     const r = await execa('ip', ['netns', 'exec', ns, '/usr/lib/frr/bgpd', ...args], { reject: false });
-    if (r.exitCode !== 0) throw new LabProcessError('bgpd', `failed to start (exit ${r.exitCode}): ${r.stderr}`, await logTail(logFile));
+    if (r.exitCode !== 0)
+      throw new LabProcessError('bgpd', `failed to start (exit ${r.exitCode}): ${r.stderr}`, await logTail(logFile));
     records.push(await adoptPidFile('bgpd', pidFile, ns, logFile));
   } catch (err) {
     await stopRecords(records, 'SIGKILL', workdir, owned);
@@ -69,9 +89,9 @@ export async function startFrr(ns: string, bgpdConfig: string, opts: FrrOptions 
     vtysh,
     vtyshJson,
     async peers(afi = 'ipv4') {
-      const j = await vtyshJson<{ peers?: Record<string, { state: string; pfxRcd?: number; pfxSnt?: number; remoteAs: number }> }>(
-        `show bgp ${afi} unicast summary json`,
-      );
+      const j = await vtyshJson<{
+        peers?: Record<string, { state: string; pfxRcd?: number; pfxSnt?: number; remoteAs: number }>;
+      }>(`show bgp ${afi} unicast summary json`);
       return j.peers ?? {};
     },
     async pids() {

@@ -42,10 +42,15 @@ export async function startGobgp(ns: string, tomlConfig: string, opts: DaemonOpt
     return out.stdout;
   };
   try {
-    await waitFor('gobgpd API socket', async () => {
-      if (proc.hasExited()) throw new LabProcessError('gobgpd', 'exited during start', await logTail(proc.logFile!));
-      return gobgp('global').then(() => true);
-    }, 10_000, 50);
+    await waitFor(
+      'gobgpd API socket',
+      async () => {
+        if (proc.hasExited()) throw new LabProcessError('gobgpd', 'exited during start', await logTail(proc.logFile!));
+        return gobgp('global').then(() => true);
+      },
+      10_000,
+      50,
+    );
   } catch (err) {
     await stopRecords([proc], 'SIGKILL', workdir, owned);
     throw err;
