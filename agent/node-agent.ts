@@ -300,7 +300,7 @@ export class NodeAgent {
   }
 
   async #startBgp(): Promise<void> {
-    const c = this.config;
+    const _c = this.config;
     const graph = this.#graph!;
     const ours = await this.#kernel!.routes.list({ protos: [OWNERSHIP.routeProtocol.bgp] });
     this.#bgp = new BgpHost({

@@ -49,7 +49,7 @@ export async function writeAtomic(path: string, content: Buffer, mode: number): 
     if (err.code === 'ENOENT') return undefined;
     throw err;
   });
-  if (current !== undefined && current.equals(content)) return false;
+  if (current?.equals(content)) return false;
   await mkdir(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
   try {

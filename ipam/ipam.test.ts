@@ -195,12 +195,7 @@ describe('Ipam.assign', () => {
     expect((await ipam.check()).problems).toEqual([]);
     blockWrites = 0;
     const released = await Promise.all(got.map((r) => ipam.releaseByHandle(r.handleId)));
-    expect(
-      released
-        .map((r) => r.map((x) => x.address))
-        .flat()
-        .sort(),
-    ).toEqual([...addrs].sort());
+    expect(released.flatMap((r) => r.map((x) => x.address)).sort()).toEqual([...addrs].sort());
     expect(blockWrites).toBeLessThan(20);
     expect((await ipam.check()).summary).toMatchObject({ allocations: 0, handles: 0 });
   });

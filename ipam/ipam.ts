@@ -7,7 +7,6 @@ import {
   addressOf,
   allocateOrdinals,
   blockRange,
-  newBlockSpec,
   ordinalOf,
   pruneReleaseTimes,
   type AllocationAttrs,

@@ -47,9 +47,7 @@ export function commentOf(hash: string): string {
 
 /** The hash in a rule comment of ours, or '' for a rule without one. */
 export function hashOfComment(comment: string | undefined): string {
-  return comment !== undefined && comment.startsWith(OWNERSHIP.ruleCommentPrefix)
-    ? comment.slice(OWNERSHIP.ruleCommentPrefix.length)
-    : '';
+  return comment?.startsWith(OWNERSHIP.ruleCommentPrefix) ? comment.slice(OWNERSHIP.ruleCommentPrefix.length) : '';
 }
 
 /** `-A|-I CHAIN [N] -m comment --comment mgy:<hash> args…` */

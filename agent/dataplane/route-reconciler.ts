@@ -32,7 +32,7 @@ import type { Reconciler } from './reconciler.js';
 
 const PROTO = OWNERSHIP.routeProtocol;
 
-const isLinkLocal = (ip: string): boolean => /^fe[89ab][0-9a-f]:/i.test(ip);
+const _isLinkLocal = (ip: string): boolean => /^fe[89ab][0-9a-f]:/i.test(ip);
 
 function nextHopOf(hop: string): NextHop {
   const i = hop.indexOf('%');

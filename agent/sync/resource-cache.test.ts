@@ -113,7 +113,7 @@ describe('ResourceCache', () => {
     const inner = new MemoryDatastore();
     let emit: ((ev: WatchEvent) => void) | undefined;
     const store: Datastore = Object.assign(Object.create(inner) as Datastore, {
-      watch: (kind: KindId, opts: object, on: (ev: WatchEvent) => void) => {
+      watch: (_kind: KindId, _opts: object, on: (ev: WatchEvent) => void) => {
         emit = on;
         return { stop() {} };
       },

@@ -60,13 +60,13 @@ export {
   type NlriVisitor,
   type ParsedPrefix,
 } from './prefix.js';
-export {
-  type AddPathMode,
-  type BgpMessage,
-  type Capability,
-  type DecodeOptions,
-  type NotificationMessage,
-  type OpenMessage,
-  type RouteRefreshMessage,
-  type UpdateMessage,
+export type {
+  AddPathMode,
+  BgpMessage,
+  Capability,
+  DecodeOptions,
+  NotificationMessage,
+  OpenMessage,
+  RouteRefreshMessage,
+  UpdateMessage,
 } from './types.js';

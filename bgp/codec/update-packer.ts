@@ -49,7 +49,7 @@ export interface PackWithdrawalsInput {
   readonly maxMessageLength: number;
 }
 
-function prefixWireSize(b: PrefixBatch, i: number, addPath: boolean): number {
+function _prefixWireSize(b: PrefixBatch, i: number, addPath: boolean): number {
   return (addPath ? 5 : 1) + ((b.lengths[i]! + 7) >>> 3);
 }
 

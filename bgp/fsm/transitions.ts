@@ -225,8 +225,7 @@ const TABLE: { readonly [S in SessionState]: StateTable } = {
       // or 2 (RFC 7313 §5), and BoRR/EoRR (1, 2) unless enhanced route refresh was negotiated.
       const sub = ev.refresh.subtype;
       const known =
-        n !== undefined &&
-        n.families.has(familyKey(ev.refresh.afi, ev.refresh.safi)) &&
+        n?.families.has(familyKey(ev.refresh.afi, ev.refresh.safi)) &&
         (sub === 0 || ((sub === 1 || sub === 2) && n.enhancedRouteRefresh));
       return go(
         'Established',

@@ -9,8 +9,6 @@ import {
   AS_TRANS,
   ATTR,
   FLAG,
-  SEG,
-  asPathLength,
   mergeAs4Path,
   type AsPathSegment,
   type RawAttribute,

@@ -5,4 +5,4 @@ export { Rib, RibStateError } from './rib.js';
 export { RibInputError } from './attrs.js';
 export { PrefixSyntaxError } from '../attrs/index.js';
 export { ribUpdateFromBody, ribUpdateFromMessage } from './update-view.js';
-export { type RibSlicedRemoval } from './api.js';
+export type { RibSlicedRemoval } from './api.js';

@@ -8,7 +8,6 @@ import { ConfigError, MargayError } from '../../src/errors.js';
 import { parseAddressBytes } from '../../src/net/index.js';
 import type { IpFamily as Family } from '../../src/net/index.js';
 import {
-  SEG,
   asPathLength,
   asPathText,
   parseCommunity,
@@ -124,7 +123,7 @@ function compileCommunityMatch(
     const v = values(a);
     if (any && !any.some((w) => has(v, w))) return false;
     if (all && !all.every((w) => has(v, w))) return false;
-    if (none && none.some((w) => has(v, w))) return false;
+    if (none?.some((w) => has(v, w))) return false;
     return true;
   };
 }

@@ -220,7 +220,7 @@ export class Session extends EventEmitter<SessionEvents> {
   /** RFC 2918 / RFC 7313 ROUTE-REFRESH (subtype 0 normal, 1 BoRR, 2 EoRR). */
   sendRouteRefresh(afi: number, safi: number, subtype = 0): boolean {
     const c = this.#established;
-    if (!c || c.negotiatedFacts?.routeRefresh !== true) return false;
+    if (c?.negotiatedFacts?.routeRefresh !== true) return false;
     return c.send([encodeRouteRefresh(afi, safi, subtype)], MSG_TYPE.ROUTE_REFRESH);
   }
 

@@ -90,7 +90,7 @@ export function resolvePeerAs(c: SpeakerConfig, p: PeerSettings, learned?: numbe
 }
 
 export function ribPeerConfig(
-  c: SpeakerConfig,
+  _c: SpeakerConfig,
   p: PeerSettings,
   id: string,
   facts: { readonly peerAs: number; readonly localAddress: string; readonly link?: LinkFacts | undefined },

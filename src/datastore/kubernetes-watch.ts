@@ -26,7 +26,7 @@ import type { Logger } from 'pino';
 import { MargayError, type ValidationError } from '../errors.js';
 import type { KindId, Resource } from '../model/index.js';
 import { Backoff, type BackoffOptions } from './kubernetes-backoff.js';
-import { KubeRestClient, kindInfo, queryString, resourcePath, type ApiStatus } from './kubernetes-rest.js';
+import { type KubeRestClient, kindInfo, queryString, resourcePath, type ApiStatus } from './kubernetes-rest.js';
 import {
   DatastoreUnavailableError,
   VersionExpiredError,

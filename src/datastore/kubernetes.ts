@@ -14,7 +14,7 @@
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { ConfigError, MargayError, ValidationError } from '../errors.js';
+import { ConfigError, type MargayError, ValidationError } from '../errors.js';
 import { validateResource } from '../model/index.js';
 import { KINDS, MARGAY_GROUP, kindFor, type KindId, type Resource } from '../model/index.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './kubernetes-backoff.js';

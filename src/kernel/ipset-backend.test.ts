@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvariantError, KernelOpError } from '../errors.js';
 import { silentLogger } from '../log.js';
-import { KernelBatchError } from './errors.js';
+import type { KernelBatchError } from './errors.js';
 import { IpsetRestoreBackend } from './ipset-backend.js';
 import { FakeCommandRunner } from './testing/fake-command-runner.js';
 import { FakeIpsetBackend } from './testing/fake-ipset-backend.js';

@@ -64,13 +64,11 @@ describe('IpRouteTable', () => {
   });
 
   it('names the failing lines, and ignores deleting a route that is already gone', async () => {
-    const runner = new FakeCommandRunner()
-      .on('route show', { stdout: '[]' })
-      .on('-batch', {
-        exitCode: 1,
-        stderr:
-          'RTNETLINK answers: No such process\nCommand failed -:1\nError: Nexthop has invalid gateway.\nCommand failed -:3\n',
-      });
+    const runner = new FakeCommandRunner().on('route show', { stdout: '[]' }).on('-batch', {
+      exitCode: 1,
+      stderr:
+        'RTNETLINK answers: No such process\nCommand failed -:1\nError: Nexthop has invalid gateway.\nCommand failed -:3\n',
+    });
     const rt = new IpRouteTable(runner, silentLogger());
     const err = await rt
       .apply({

@@ -21,7 +21,7 @@ export interface SysctlOps {
 }
 
 const SEGMENT = /^[A-Za-z0-9_@:+-][A-Za-z0-9_.@:+-]*$/;
-const VALUE = /^[A-Za-z0-9_.:\/ \t+-]*$/;
+const VALUE = /^[A-Za-z0-9_.:/ \t+-]*$/;
 
 /** The canonical (slash) form of a key, or an InvariantError saying why it is refused. */
 export function normalizeSysctlKey(key: string): string {

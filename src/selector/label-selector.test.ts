@@ -102,7 +102,7 @@ describe('parseK8sLabelSelectorString', () => {
 
 // Reference: Kubernetes' LabelSelectorAsSelector + Requirement.Matches, written directly.
 function k8sMatches(ls: LabelSelector, labels: Record<string, string>): boolean {
-  const has = (k: string): boolean => Object.prototype.hasOwnProperty.call(labels, k);
+  const has = (k: string): boolean => Object.hasOwn(labels, k);
   for (const [k, v] of Object.entries(ls.matchLabels ?? {})) if (!has(k) || labels[k] !== v) return false;
   for (const r of ls.matchExpressions ?? []) {
     const vals = r.values ?? [];

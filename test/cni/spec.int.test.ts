@@ -70,7 +70,7 @@ describe('CNI spec behaviours (real kernel)', () => {
       const pod = await rig.pod();
       const r = await rig.plugin(rig.env('ADD', id, pod.path), rig.conf({}, v));
       expect(r.out?.cniVersion).toBe(v);
-      expect('version' in (r.out?.ips as object[])[0]!).toBe(withVersion);
+      expect('version' in ((r.out?.ips ?? []) as object[])[0]!).toBe(withVersion);
       expect((await rig.plugin(rig.env('DEL', id, pod.path), rig.conf({}, v))).code).toBe(0);
     }
     const bad = await rig.plugin(rig.env('ADD', 'x', '/run/netns/none'), rig.conf({}, '0.2.0'));

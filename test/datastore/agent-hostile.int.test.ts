@@ -24,7 +24,7 @@ let sock: Server | undefined;
 async function readiness(): Promise<number> {
   try {
     return (await fetch(`http://127.0.0.1:${port}/readiness`)).status;
-  } catch (err) {
+  } catch (_err) {
     return -1; // not listening yet
   }
 }

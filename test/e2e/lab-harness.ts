@@ -88,9 +88,7 @@ export function badPodCells(m: Matrix): string[] {
  * Where pod routes come from: each node's own blocks (its blackhole routes), and every route for a
  * pool address in every namespace of the lab, with its protocol.
  */
-export async function podRouting(
-  lab: Lab,
-): Promise<{
+export async function podRouting(lab: Lab): Promise<{
   ownBlocks: Map<string, string[]>;
   routesByNs: Map<string, { dst: string; gateway?: string; protocol?: string; type?: string }[]>;
 }> {

@@ -80,7 +80,7 @@ export function parseLabelSelector(raw: string | undefined): LabelSelector {
 export function matchesLabels(sel: LabelSelector, labels: Readonly<Record<string, string>> | undefined): boolean {
   const l = labels ?? {};
   return sel.every((r) => {
-    const has = Object.prototype.hasOwnProperty.call(l, r.key);
+    const has = Object.hasOwn(l, r.key);
     const v = l[r.key];
     switch (r.op) {
       case 'exists':

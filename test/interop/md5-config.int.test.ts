@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sleep, startBird, waitFor, type BirdHandle } from '../helpers/bgp-daemons.js';
 import { startMargay, type MargayProcess } from './margay-process.js';
-import { type RunningPeer } from './peers.js';
+import type { RunningPeer } from './peers.js';
 import { cleanup, withTopology } from './scenario.js';
 
 // The margay-bgpd config path for TCP-MD5 (the socket options themselves are B2's and tested there):

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { runMargayctl } from '../../src/cli/margayctl.js';
 import { sleep, startBird, waitFor, type BirdHandle } from '../helpers/bgp-daemons.js';
 import { startMargay, type MargayProcess } from './margay-process.js';
-import { birdHasRoute, startPeer, type RunningPeer } from './peers.js';
+import { birdHasRoute, type RunningPeer } from './peers.js';
 import { cleanup, withTopology } from './scenario.js';
 
 // Policies and who may connect, against real daemons:

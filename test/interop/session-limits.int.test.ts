@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { sleep, startBird, waitFor, type BirdHandle } from '../helpers/bgp-daemons.js';
-import { run } from '../helpers/netns.js';
 import { startMargay, type MargayProcess } from './margay-process.js';
 import { birdHasRoute, DAEMONS, startPeer, type RunningPeer } from './peers.js';
 import { cleanup, withTopology } from './scenario.js';

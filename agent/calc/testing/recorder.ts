@@ -2,7 +2,7 @@
 export function recorder<T extends object>(): T & { calls: unknown[][] } {
   const calls: unknown[][] = [];
   return new Proxy({ calls } as T & { calls: unknown[][] }, {
-    get(target, prop) {
+    get(_target, prop) {
       if (prop === 'calls') return calls;
       return (...args: unknown[]) => {
         calls.push([String(prop), ...args]);

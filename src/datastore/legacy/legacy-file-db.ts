@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
-import { open, readFile, stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { KindId } from '../../model/index.js';
 import { DatastoreUnavailableError } from '../types.js';
-import { emptySnapshot, objectKey, StoreState, type StoreSnapshot } from '../store-state.js';
+import { emptySnapshot, objectKey, type StoreState, type StoreSnapshot } from '../store-state.js';
 import { parseManifestText, type ManifestProblem, type Normalize } from '../file-manifests.js';
 
 /**
