@@ -1,7 +1,7 @@
 import { AlreadyExistsError } from '../src/datastore/index.js';
 import type { BlockAffinity, IPAMBlock } from '../src/model/index.js';
 import { newBlockSpec } from './block.js';
-import type { Ipam } from './ipam.js';
+import type { IpamCore } from './ipam-core.js';
 import { RETRY, retrying } from './store.js';
 
 /**
@@ -14,7 +14,7 @@ import { RETRY, retrying } from './store.js';
  * period; block present: the next claim or GC confirms it) and never a block without a known owner.
  */
 export async function claimBlock(
-  ipam: Ipam,
+  ipam: IpamCore,
   node: string,
   cidr: string,
   strictAffinity: boolean,
@@ -45,7 +45,7 @@ export async function claimBlock(
   return block;
 }
 
-async function confirmAffinity(ipam: Ipam, node: string, cidr: string): Promise<void> {
+async function confirmAffinity(ipam: IpamCore, node: string, cidr: string): Promise<void> {
   await retrying(ipam.retry, `confirming the affinity of ${node} to ${cidr}`, async () => {
     const a = await ipam.bs.getAffinity(node, cidr);
     if (!a) {
@@ -59,7 +59,7 @@ async function confirmAffinity(ipam: Ipam, node: string, cidr: string): Promise<
 }
 
 /** Removes a node's affinity object for `cidr` (if there), retrying on races. */
-export async function dropAffinity(ipam: Ipam, node: string, cidr: string): Promise<void> {
+export async function dropAffinity(ipam: IpamCore, node: string, cidr: string): Promise<void> {
   await retrying(ipam.retry, `removing the affinity of ${node} to ${cidr}`, async () => {
     const a = await ipam.bs.getAffinity(node, cidr);
     if (!a) return true;

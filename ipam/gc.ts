@@ -9,7 +9,7 @@ import {
 } from './check.js';
 import { dropAffinity } from './claim.js';
 import { IpamRequestError } from './errors.js';
-import type { Ipam } from './ipam.js';
+import type { IpamCore } from './ipam-core.js';
 import { releaseAddresses, releaseHandle } from './release.js';
 import { retrying } from './store.js';
 import type { CniAttachment, ReleasedAddress } from './types.js';
@@ -19,7 +19,7 @@ import type { CniAttachment, ReleasedAddress } from './types.js';
  * through the same CAS paths as assign/release. Every release names what it saw (handle, sequence
  * number, handle version), so nothing that changed since the snapshot is touched.
  */
-export async function loadSnapshot(ipam: Ipam): Promise<Snapshot> {
+export async function loadSnapshot(ipam: IpamCore): Promise<Snapshot> {
   const [blocks, handles, affinities, pods, nodes, cluster] = await Promise.all([
     ipam.bs.listBlocks(),
     ipam.bs.listHandles(),
@@ -67,7 +67,7 @@ function candidateKey(p: CheckProblem): string | undefined {
   }
 }
 
-export async function runGc(ipam: Ipam, memory: GcMemory, opts: GcOptions = {}): Promise<GcResult> {
+export async function runGc(ipam: IpamCore, memory: GcMemory, opts: GcOptions = {}): Promise<GcResult> {
   const grace = opts.gracePeriodMs ?? 60_000;
   const now = ipam.now();
   const report = checkSnapshot(await loadSnapshot(ipam), new Date(now));
@@ -87,7 +87,7 @@ export async function runGc(ipam: Ipam, memory: GcMemory, opts: GcOptions = {}):
   return { ...result, waiting: seen.size - due.length };
 }
 
-async function actOn(ipam: Ipam, problems: readonly CheckProblem[]): Promise<Omit<GcResult, 'waiting'>> {
+async function actOn(ipam: IpamCore, problems: readonly CheckProblem[]): Promise<Omit<GcResult, 'waiting'>> {
   const allocs = problems.filter((p) => p.kind === 'leaked-allocation' || p.kind === 'orphaned-allocation');
   const rel =
     allocs.length > 0
@@ -128,7 +128,7 @@ async function actOn(ipam: Ipam, problems: readonly CheckProblem[]): Promise<Omi
   return { releasedAddresses: rel.released, deletedHandles, releasedNodes, removedAffinities };
 }
 
-async function confirmExisting(ipam: Ipam, node: string, cidr: string): Promise<void> {
+async function confirmExisting(ipam: IpamCore, node: string, cidr: string): Promise<void> {
   await retrying(ipam.retry, `confirming the affinity of ${node} to ${cidr}`, async () => {
     const a = await ipam.bs.getAffinity(node, cidr);
     if (a && a.spec.state === 'pending') await ipam.bs.updateAffinity(a, { ...a.spec, state: 'confirmed' });
@@ -137,7 +137,7 @@ async function confirmExisting(ipam: Ipam, node: string, cidr: string): Promise<
 }
 
 /** Deletes a handle only if it is still at `version` and still holds no address in any block. */
-async function deleteEmptyHandle(ipam: Ipam, handleId: string, version: string): Promise<boolean> {
+async function deleteEmptyHandle(ipam: IpamCore, handleId: string, version: string): Promise<boolean> {
   const h = await ipam.bs.getHandle(handleId);
   if (!h || h.metadata.resourceVersion !== version) return false;
   for (const b of await ipam.bs.listBlocks()) {
@@ -162,7 +162,7 @@ async function deleteEmptyHandle(ipam: Ipam, handleId: string, version: string):
  * handle holds addresses is never dropped.
  */
 async function recountHandle(
-  ipam: Ipam,
+  ipam: IpamCore,
   handleId: string,
   version: string,
 ): Promise<'deleted' | 'recounted' | 'unchanged'> {
@@ -198,7 +198,7 @@ async function recountHandle(
  * may then borrow from them; the addresses stay allocated until released), its affinities go.
  */
 export async function releaseNode(
-  ipam: Ipam,
+  ipam: IpamCore,
   node: string,
 ): Promise<{ deletedBlocks: string[]; unaffinedBlocks: string[] }> {
   const deletedBlocks: string[] = [],
@@ -231,7 +231,7 @@ export async function releaseNode(
  * CNI GC (spec 1.1): releases every attachment of `network` that is not in `valid`: handles made
  * for that network, and allocations of such handles that lost their handle object.
  */
-export async function cniGc(ipam: Ipam, network: string, valid: readonly CniAttachment[]): Promise<string[]> {
+export async function cniGc(ipam: IpamCore, network: string, valid: readonly CniAttachment[]): Promise<string[]> {
   const keep = new Set(valid.map((v) => `${network}.${v.containerId}`));
   const stale = new Set<string>();
   for (const h of await ipam.bs.listHandles()) {
@@ -252,7 +252,7 @@ export async function cniGc(ipam: Ipam, network: string, valid: readonly CniAtta
 }
 
 /** `release --from-report`: acts on the releasable problems of a check report, re-checking each. */
-export async function releaseFromReport(ipam: Ipam, report: unknown): Promise<Omit<GcResult, 'waiting'>> {
+export async function releaseFromReport(ipam: IpamCore, report: unknown): Promise<Omit<GcResult, 'waiting'>> {
   const r = report as Partial<CheckReport> | null;
   if (!r || typeof r !== 'object' || r.format !== REPORT_FORMAT || !Array.isArray(r.problems)) {
     throw new IpamRequestError(

@@ -1,8 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Datastore } from '../src/datastore/index.js';
-import type { IPAMBlock, IPAMConfiguration, IPAMHandle } from '../src/model/index.js';
-import { bitsOf, formatCidr, toAddr, toRange, type IpFamily, type Range } from './addr.js';
+import type { IPAMBlock, IPAMHandle } from '../src/model/index.js';
+import { bitsOf, formatCidr, toAddr, toRange, type IpFamily } from './addr.js';
 import {
   addressOf,
   allocateOrdinals,
@@ -25,6 +25,8 @@ import { releaseHandle, releaseAddresses } from './release.js';
 import { BlockStore, RETRY, retrying, type RetryPolicy } from './store.js';
 import { claimBlock } from './claim.js';
 import { OwnBlockBatcher } from './batch.js';
+import { checkRequest, handleIdFor, HandleState } from './handle.js';
+import type { ClusterState, IpamCore } from './ipam-core.js';
 import { checkSnapshot, usageOf, type CheckReport, type UsageReport } from './check.js';
 import {
   cniGc,
@@ -46,6 +48,8 @@ import type {
   ReleasedAddress,
 } from './types.js';
 
+export { handleIdFor } from './handle.js';
+
 export interface IpamOptions {
   readonly store: Datastore;
   readonly log: Logger;
@@ -59,20 +63,6 @@ export interface IpamOptions {
   readonly clusterCacheMs?: number;
 }
 
-interface ClusterState {
-  readonly pools: UsablePool[];
-  readonly reservations: Range[];
-  readonly config: IPAMConfiguration['spec'];
-  readonly loadedAt: number;
-}
-
-const HANDLE_CHARS = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-
-/** `<network>.<containerId>`, as Calico's k8s-pod-network.<id>. */
-export function handleIdFor(network: string, containerId: string): string {
-  return `${network}.${containerId}`;
-}
-
 /**
  * The IPAM service: assign / release / (gc, check in gc.ts, check.ts). Calico's IPAM over the
  * Datastore interface: each step reads, plans with the pure functions in plan.ts and block.ts, and
@@ -82,7 +72,7 @@ export function handleIdFor(network: string, containerId: string): string {
  * is written before the handle is counted down. The node's own blocks are cached between calls;
  * the cache is only a hint — every write is checked against the stored version.
  */
-export class Ipam {
+export class Ipam implements IpamCore {
   readonly bs: BlockStore;
   readonly log: Logger;
   readonly now: () => number;
@@ -491,54 +481,4 @@ function isRaceErr(err: unknown): boolean {
     (err as { code?: string }).code === 'MGY_DATASTORE_CONFLICT' ||
     (err as { code?: string }).code === 'MGY_DATASTORE_NOT_FOUND'
   );
-}
-
-function checkRequest(req: AssignRequest): void {
-  if (!HANDLE_CHARS.test(req.network) || req.network.length > 256) {
-    throw new IpamRequestError(
-      `network name ${JSON.stringify(req.network)} must start with a letter or digit and hold only letters, digits, _ . - (at most 256)`,
-    );
-  }
-  if (!HANDLE_CHARS.test(req.containerId) || req.containerId.length > 512) {
-    throw new IpamRequestError(
-      `container id ${JSON.stringify(req.containerId)} must start with a letter or digit and hold only letters, digits, _ . - (at most 512)`,
-    );
-  }
-  if (req.node === '' || req.node.length > 253)
-    throw new IpamRequestError(`node name ${JSON.stringify(req.node)} is empty or too long`);
-}
-
-/** The handle of one assign call: counted up before each block write, down when a write loses. */
-class HandleState {
-  touched = false;
-  #h: IPAMHandle | undefined;
-  constructor(
-    readonly ipam: Ipam,
-    readonly handleId: string,
-    readonly req: AssignRequest,
-    prior: IPAMHandle | undefined,
-  ) {
-    this.#h = prior;
-  }
-
-  async add(cidr: string, n: number): Promise<void> {
-    this.touched = true;
-    this.#h = await retrying(this.ipam.retry, `updating handle ${this.handleId}`, async (attempt) => {
-      if (attempt > 1) this.#h = await this.ipam.bs.getHandle(this.handleId);
-      const h = this.#h;
-      if (!h) {
-        if (n < 0) return undefined;
-        return this.ipam.bs.createHandle({
-          handleID: this.handleId,
-          block: { [cidr]: n },
-          deleted: false,
-          network: this.req.network,
-          containerID: this.req.containerId,
-        });
-      }
-      const block = { ...h.spec.block, [cidr]: Math.max(0, (h.spec.block[cidr] ?? 0) + n) };
-      if (block[cidr] === 0) delete block[cidr];
-      return this.ipam.bs.updateHandle(h, { ...h.spec, block });
-    });
-  }
 }

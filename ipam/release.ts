@@ -1,7 +1,7 @@
 import type { IPAMBlock } from '../src/model/index.js';
 import { toAddr } from './addr.js';
 import { addressOf, blockRange, ordinalsOfHandle, releaseOrdinals, type ReleaseItem } from './block.js';
-import type { Ipam } from './ipam.js';
+import type { IpamCore } from './ipam-core.js';
 import { RETRY, retrying } from './store.js';
 import type { ReleaseRequest, ReleaseResult, ReleasedAddress } from './types.js';
 
@@ -10,7 +10,7 @@ import type { ReleaseRequest, ReleaseResult, ReleasedAddress } from './types.js'
  * counted down or deleted; a crash in between leaves a handle without addresses, which the next
  * release of that handle (or GC) removes.
  */
-export async function releaseHandle(ipam: Ipam, handleId: string): Promise<ReleasedAddress[]> {
+export async function releaseHandle(ipam: IpamCore, handleId: string): Promise<ReleasedAddress[]> {
   const released: ReleasedAddress[] = [];
   await retrying(ipam.retry, `releasing handle ${handleId}`, async () => {
     const h = await ipam.bs.getHandle(handleId);
@@ -40,14 +40,18 @@ interface ReleaseWaiter {
 }
 
 /** Per Ipam: block CIDR → releases waiting for that block (group commit, as batch.ts for assigns). */
-const queues = new WeakMap<Ipam, Map<string, ReleaseWaiter[]>>();
+const queues = new WeakMap<IpamCore, Map<string, ReleaseWaiter[]>>();
 
 /**
  * Frees what `pick` chooses in one block (re-picked on every attempt, against the fresh version).
  * Concurrent releases of one block (a burst of pod deletions) share one compare-and-swap: the
  * first caller drains the queue, applying every waiting pick to the same block version.
  */
-export function releaseInBlock(ipam: Ipam, cidr: string, pick: (b: IPAMBlock) => ReleaseItem[]): Promise<BlockRelease> {
+export function releaseInBlock(
+  ipam: IpamCore,
+  cidr: string,
+  pick: (b: IPAMBlock) => ReleaseItem[],
+): Promise<BlockRelease> {
   let byBlock = queues.get(ipam);
   if (!byBlock) queues.set(ipam, (byBlock = new Map()));
   const map = byBlock;
@@ -82,7 +86,7 @@ export function releaseInBlock(ipam: Ipam, cidr: string, pick: (b: IPAMBlock) =>
 }
 
 async function releaseBatch(
-  ipam: Ipam,
+  ipam: IpamCore,
   cidr: string,
   picks: readonly ((b: IPAMBlock) => ReleaseItem[])[],
 ): Promise<BlockRelease[]> {
@@ -116,7 +120,7 @@ async function releaseBatch(
 }
 
 /** Counts a handle down by `n` in `cidr`; deletes it when nothing is left. */
-export async function countHandleDown(ipam: Ipam, handleId: string, cidr: string, n: number): Promise<void> {
+export async function countHandleDown(ipam: IpamCore, handleId: string, cidr: string, n: number): Promise<void> {
   await retrying(ipam.retry, `updating handle ${handleId}`, async () => {
     const h = await ipam.bs.getHandle(handleId);
     if (!h) return true;
@@ -130,7 +134,7 @@ export async function countHandleDown(ipam: Ipam, handleId: string, cidr: string
   });
 }
 
-export async function releaseAddresses(ipam: Ipam, items: readonly ReleaseRequest[]): Promise<ReleaseResult> {
+export async function releaseAddresses(ipam: IpamCore, items: readonly ReleaseRequest[]): Promise<ReleaseResult> {
   const blocks = await ipam.bs.listBlocks();
   const byBlock = new Map<string, ReleaseItem[]>();
   const skipped: { address: string; reason: string }[] = [];
