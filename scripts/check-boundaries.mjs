@@ -24,7 +24,6 @@ const MAX_LINES = 500;
 // connection.ts. Lint fails as soon as one grows further or a new file passes 500.
 const SIZE_BASELINE = {
   'bgp/session/connection.ts': 574,
-  'bgp/rib/rib.ts': 610,
   'bgp/speaker/speaker.ts': 561,
   'ipam/ipam.ts': 544,
 };
