@@ -23,7 +23,6 @@ const MAX_LINES = 500;
 // formatting only) pushed these past 500 lines; before it they were at or under the limit except
 // connection.ts. Lint fails as soon as one grows further or a new file passes 500.
 const SIZE_BASELINE = {
-  'bgp/speaker/speaker.ts': 561,
   'ipam/ipam.ts': 544,
 };
 const PURE_DIRS = [
