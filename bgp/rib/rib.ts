@@ -17,18 +17,19 @@ import type { RoutePolicy } from '../route-policy/index.js';
 import type { OriginateAttrs, RibApi, RibDiagnostics, RibSlicedRemoval } from './api.js';
 import { AttrStore, type AttrSet } from './attr-store.js';
 import { scanAttrs, type AttrScan } from './attrs.js';
-import { type BestPathEnv, multipathSet, selectBest, selection } from './best-path.js';
+import { type BestPathEnv, selectBest, selection } from './best-path.js';
 import { FamilyTable, PATH_STALE } from './family-table.js';
 import { DirtySet } from './dirty-set.js';
 import { advOf, famIndex, makePeer, type PeerRt } from './peer.js';
-import { formatPrefix, parseIpv4, parsePrefix } from '../attrs/index.js';
+import { formatPrefix, parseIpv4 } from '../attrs/index.js';
 import { RemovalQueue } from './removal-queue.js';
 import type { RibCore, RibCoreOptions } from './rib-core.js';
-import { countRoutes, nextHopText, queryRoutes } from './rib-query.js';
+import { countRoutes, queryRoutes } from './rib-query.js';
+import { originate, takeBestPathChanges, withdrawOriginated } from './rib-local.js';
+import { clearExportCaches, markStale, peerConfigChange, reimport, removePaths } from './rib-peer-paths.js';
 import { ingestUpdate } from './rib-ingest.js';
-import { originateAttrs, writeOutbound } from './rib-out.js';
+import { writeOutbound } from './rib-out.js';
 import type { TransformEnv } from './transforms.js';
-import { importTransform } from './transforms.js';
 import type {
   BestPathChange,
   Family,
@@ -92,7 +93,7 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
       (f, q) => this.removePath(f, q),
       (p) => {
         this.peers[p.idx] = undefined;
-        this.#clearExportCaches(); // caches are keyed by source peer index, which may be reused
+        clearExportCaches(this); // caches are keyed by source peer index, which may be reused
       },
     );
     this.env = {
@@ -153,10 +154,10 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
     const p = this.peer(id);
     this.peerDown(id);
     this.#removals.finish(p);
-    for (let f = 0; f < 2; f++) this.#removePaths(p, f, () => true);
+    for (let f = 0; f < 2; f++) removePaths(this, p, f, () => true);
     this.peers[p.idx] = undefined;
     this.#byId.delete(id);
-    this.#clearExportCaches(); // caches are keyed by source peer index, which may be reused
+    clearExportCaches(this); // caches are keyed by source peer index, which may be reused
   }
 
   updatePeer(config: RibPeerConfig): void {
@@ -173,28 +174,7 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
       if (wasUp && neg) this.peerUp(config.id, neg);
       return;
     }
-    const old = p.config;
-    const same = (k: keyof RibPeerConfig): boolean => JSON.stringify(old[k]) === JSON.stringify(config[k]);
-    const importChanged =
-      !same('importPolicy') ||
-      !same('allowAsIn') ||
-      !same('igpCost') ||
-      !same('maxPrefixes') ||
-      !same('localAddress') ||
-      !same('localAddressV6') ||
-      !same('localLinkLocalV6') ||
-      !same('localAddresses') ||
-      !same('connectedSubnets') ||
-      !same('multihop');
-    const exportChanged =
-      !same('exportPolicy') ||
-      !same('nextHopSelf') ||
-      !same('localAddress') ||
-      !same('localAddressV6') ||
-      !same('localLinkLocalV6') ||
-      !same('sendMedToEbgp') ||
-      !same('sharedSubnet');
-    const rrChanged = !same('routeReflectorClient');
+    const { importChanged, exportChanged, rrChanged, igpCostChanged } = peerConfigChange(p.config, config);
     const fresh = makePeer(p.idx, config, this.opts.localAs, false);
     this.#setPolicies(p, config);
     p.config = config;
@@ -202,15 +182,11 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
     p.sharedSubnet = fresh.sharedSubnet;
     p.nextHopFacts = fresh.nextHopFacts;
     p.igpCost = config.igpCost;
-    if (importChanged) this.#reimport(p, !same('igpCost'));
+    if (importChanged) reimport(this, p, igpCostChanged);
     if (rrChanged) {
-      this.#clearExportCaches();
+      clearExportCaches(this);
       for (const t of this.peers) if (t?.up && !t.local) this.refreshOutbound(t.config.id);
     } else if (exportChanged) this.refreshOutbound(config.id);
-  }
-
-  #clearExportCaches(): void {
-    for (const t of this.peers) if (t) for (let f = 0; f < 2; f++) t.exportCache[f]!.clear();
   }
 
   setImportPolicy(id: string, policy: RoutePolicy | undefined): void {
@@ -223,36 +199,6 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
     this.updatePeer({ ...p.config, exportPolicy: policy });
   }
 
-  /** Re-applies import rules and policy to every stored path of p from its pre-policy set. */
-  #reimport(p: PeerRt, recomputeAll = false): void {
-    for (let f = 0; f < 2; f++) {
-      p.importCache[f]!.clear();
-      p.exportCache[f]!.clear();
-      const ft = this.tables[f]!;
-      for (let q = 0; q < ft.pathTop; q++) {
-        if (ft.pathPrefix[q]! < 0 || ft.pathPeer[q] !== p.idx) continue;
-        const pi = ft.pathPrefix[q]!;
-        const r = importTransform(this.env, p, this.store.get(ft.pathInAttr[q]!), {
-          family: ft.family,
-          words: ft.prefixes.keyOf(pi),
-          len: ft.prefixes.lens[pi]!,
-        });
-        const nid = r ? this.store.revive(r).id : -1,
-          old = ft.pathAttr[q]!;
-        if (nid === old) {
-          if (recomputeAll) this.recompute(f, pi);
-          continue;
-        }
-        if (nid >= 0) this.store.acquire(nid);
-        ft.pathAttr[q] = nid;
-        if (old >= 0) this.store.release(old);
-        p.accepted[f]! += Number(nid >= 0) - Number(old >= 0);
-        this.recompute(f, pi, ft.bestOf(pi) === q);
-      }
-    }
-    this.#clearExportCaches();
-  }
-
   peerUp(id: string, negotiated: RibNegotiated): void {
     const p = this.peer(id);
     if (p.up) this.peerDown(id, { gracefulRestart: true });
@@ -260,7 +206,7 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
     p.up = true;
     p.neg = negotiated;
     p.routerId = parseIpv4(negotiated.peerRouterId);
-    this.#clearExportCaches(); // reflected routes carry this peer's router id
+    clearExportCaches(this); // reflected routes carry this peer's router id
     for (const fam of negotiated.families) {
       const f = famIndex(fam),
         ft = this.tables[f]!;
@@ -310,7 +256,7 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
           if (ft.head[i]! < 0) this.maybeFreePrefix(f, i);
         }
       }
-      if (opts?.gracefulRestart) this.#markStale(p, f);
+      if (opts?.gracefulRestart) markStale(this, p, f);
       else this.#removals.push(p, f, false);
     }
   }
@@ -346,30 +292,18 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
     return this.#removals.pending;
   }
 
-  #markStale(p: PeerRt, f: number): void {
-    const ft = this.tables[f]!;
-    for (let q = 0; q < ft.pathTop; q++)
-      if (ft.pathPrefix[q]! >= 0 && ft.pathPeer[q] === p.idx) ft.pathFlags[q] = ft.pathFlags[q]! | PATH_STALE;
-  }
-
-  #removePaths(p: PeerRt, f: number, which: (q: number) => boolean): void {
-    const ft = this.tables[f]!;
-    for (let q = 0; q < ft.pathTop; q++)
-      if (ft.pathPrefix[q]! >= 0 && ft.pathPeer[q] === p.idx && which(q)) this.removePath(f, q);
-  }
-
   sweepStale(id: string, family?: Family): void {
     const p = this.peer(id);
     for (let f = 0; f < 2; f++) {
       if (family !== undefined && famIndex(family) !== f) continue;
       const ft = this.tables[f]!;
-      this.#removePaths(p, f, (q) => (ft.pathFlags[q]! & PATH_STALE) !== 0);
+      removePaths(this, p, f, (q) => (ft.pathFlags[q]! & PATH_STALE) !== 0);
     }
   }
 
   beginRouteRefresh(id: string, family: Family): void {
     this.#removals.finish(this.peer(id));
-    this.#markStale(this.peer(id), famIndex(family));
+    markStale(this, this.peer(id), famIndex(family));
   }
 
   endRouteRefresh(id: string, family: Family): void {
@@ -457,38 +391,11 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
   }
 
   originate(prefix: string, attrs: OriginateAttrs = {}): void {
-    const pp = parsePrefix(prefix),
-      f = famIndex(pp.family),
-      ft = this.tables[f]!;
-    const pi =
-      pp.family === 'ipv4' ? ft.prefixes.intern1(pp.words[0]!, pp.len) : ft.prefixes.lookup4(pp.words, 0, pp.len, true);
-    ft.syncCapacity();
-    const set = this.store.intern(originateAttrs(attrs));
-    this.store.acquire(set.id);
-    this.store.acquire(set.id);
-    const q = ft.findPath(pi, 0, 0);
-    if (q < 0) {
-      ft.allocPath(pi, 0, 0, set.id, set.id);
-      this.peers[0]!.received[f]!++;
-      this.peers[0]!.accepted[f]!++;
-    } else {
-      const old = ft.pathAttr[q]!;
-      ft.pathInAttr[q] = set.id;
-      ft.pathAttr[q] = set.id;
-      this.store.release(old);
-      this.store.release(old);
-    }
-    this.recompute(f, pi, q >= 0 && ft.bestOf(pi) === q);
+    originate(this, prefix, attrs);
   }
 
   withdrawOriginated(prefix: string): void {
-    const pp = parsePrefix(prefix),
-      f = famIndex(pp.family),
-      ft = this.tables[f]!;
-    const pi =
-      pp.family === 'ipv4' ? ft.prefixes.find1(pp.words[0]!, pp.len) : ft.prefixes.lookup4(pp.words, 0, pp.len, false);
-    const q = pi < 0 ? -1 : ft.findPath(pi, 0, 0);
-    if (q >= 0) this.removePath(f, q);
+    withdrawOriginated(this, prefix);
   }
 
   takeOutbound(id: string, maxBytes: number): Buffer[] {
@@ -503,29 +410,7 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
   }
 
   takeBestPathChanges(max: number): BestPathChange[] {
-    const out: BestPathChange[] = [];
-    for (let f = 0; f < 2 && out.length < max; f++) {
-      const ft = this.tables[f]!;
-      while (ft.fibQueue.length > 0 && out.length < max) {
-        const pi = ft.fibQueue.shift();
-        const st = ft.fibState[pi]! & ~1;
-        const prefix = () => formatPrefix(ft.family, ft.prefixes.keyOf(pi), ft.prefixes.lens[pi]!);
-        const b = ft.bestOf(pi);
-        if (b < 0) {
-          ft.fibState[pi] = 0;
-          if (st & 2) out.push({ family: ft.family, prefix: prefix(), nextHops: null, local: false });
-          if (ft.head[pi]! < 0) this.maybeFreePrefix(f, pi);
-          continue;
-        }
-        ft.fibState[pi] = 2;
-        const local = ft.pathPeer[b] === 0;
-        const hops = multipathSet(this.bestEnv[f]!, pi, b, this.opts.maxPaths, this.opts.multipathRelax)
-          .map((q) => nextHopText(this.store.get(ft.pathAttr[q]!).attrs.nextHop))
-          .filter((h, i, a) => h !== '' && a.indexOf(h) === i);
-        out.push({ family: ft.family, prefix: prefix(), nextHops: hops, local });
-      }
-    }
-    return out;
+    return takeBestPathChanges(this, max);
   }
 
   queryRoutes(query: RibQuery): RibRoute[] {

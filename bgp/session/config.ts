@@ -5,8 +5,10 @@
 import { isIP } from 'node:net';
 import { ConfigError } from '../../src/errors.js';
 import { AFI, FAMILY, SAFI, familyAfi, familySafi } from '../codec/index.js';
-import type { Capability } from '../codec/index.js';
+import type { Capability, DecodeOptions } from '../codec/index.js';
+import { decodeOptions } from '../codec/index.js';
 import { routerIdFromText } from '../fsm/index.js';
+import type { Negotiated } from '../fsm/index.js';
 import type { SessionConfig, SessionConfigInput } from './types.js';
 
 export const SESSION_DEFAULTS = {
@@ -122,4 +124,19 @@ export function openCapabilities(c: SessionConfig): Capability[] {
   }
   caps.push(...c.extraCapabilities);
   return caps;
+}
+
+/** How to decode the peer's messages once the OPENs are exchanged. */
+export function negotiatedDecodeOptions(n: Negotiated): DecodeOptions {
+  return decodeOptions({
+    fourOctetAs: n.fourOctetAs,
+    addPathReceive: n.addPathReceive,
+    extendedMessages: n.extendedMessages,
+    families: n.families,
+    isIbgp: n.isIbgp,
+    localAs: n.localAs,
+    peerAs: n.peerAs,
+    enhancedRouteRefresh: n.enhancedRouteRefresh,
+    extendedNextHopV4: n.extendedNextHopV4 === true,
+  });
 }

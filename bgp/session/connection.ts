@@ -16,7 +16,7 @@
  *   one socket buffer. The RFC 9687 SendHoldTimer closes the connection (8/0) when nothing could be
  *   written for `sendHoldSeconds` while data was pending.
  */
-import { type Clock, realClock, type Timer } from '../../src/runtime/index.js';
+import { type Clock, realClock } from '../../src/runtime/index.js';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
@@ -27,12 +27,13 @@ import { decodeMessage, decodeOptions } from '../codec/index.js';
 import { encodeNotification } from '../codec/index.js';
 import { encodeKeepalive } from '../codec/index.js';
 import type { BgpMessage, DecodeOptions, OpenMessage, RouteRefreshMessage, UpdateMessage } from '../codec/index.js';
-import { jitter } from '../fsm/index.js';
-import { isSockoptAvailable, setRecvBuffer, SocketOptionError } from '../native/index.js';
 import { step } from '../fsm/index.js';
 import type { DownReason, FsmAction, FsmCtx, FsmEvent, Negotiated, SessionState, TimerName } from '../fsm/index.js';
-import { OWN_NEXT_HOP_LOG_MS, OwnNextHopWatch } from './own-next-hop.js';
+import { ConnectionTimers } from './connection-timers.js';
+import { capReceiveBuffer } from './transport.js';
+import { logOwnNextHop, OwnNextHopWatch } from './own-next-hop.js';
 import { turnDeadline, yieldTurn } from './receive-budget.js';
+import { negotiatedDecodeOptions } from './config.js';
 import type { SessionConfig } from './types.js';
 
 /** Timers the driver uses: src/runtime's Clock, injectable so tests can drive time. */
@@ -72,7 +73,7 @@ export class Connection {
   #framer = new Framer();
   #decode: DecodeOptions = decodeOptions();
   #negotiated: Negotiated | undefined;
-  readonly #timers = new Map<TimerName, Timer>();
+  readonly #timers: ConnectionTimers;
   #queue: Queued[] = [];
   #qHead = 0;
   #queueBytes = 0;
@@ -86,9 +87,6 @@ export class Connection {
   /** The peer closed while messages were still queued: TcpFailed waits until they are processed. */
   #closedDetail: string | undefined;
   establishedAt = 0;
-  #holdSeconds = 0;
-  /** clock.now() at which the hold timer expires unless restarted again (see #startTimer). */
-  #holdDeadline = 0;
   #ownNextHop = new OwnNextHopWatch(undefined);
 
   constructor(
@@ -97,8 +95,10 @@ export class Connection {
     private readonly owner: ConnectionOwner,
     private readonly log: Logger,
     private readonly clock: Clock,
-    private readonly random: () => number = Math.random,
-  ) {}
+    random: () => number = Math.random,
+  ) {
+    this.#timers = new ConnectionTimers(clock, random, (t, seconds) => this.#timerFired(t, seconds));
+  }
 
   get state(): SessionState {
     return this.#state;
@@ -154,13 +154,13 @@ export class Connection {
     for (const m of messages) this.#write(m, type);
     s.uncork();
     const ka = this.#negotiated?.keepaliveSeconds ?? 0;
-    if (ka > 0 && messages.length > 0 && type === MSG_TYPE.UPDATE) this.#startTimer('keepalive', ka); // an UPDATE counts as a keepalive
+    if (ka > 0 && messages.length > 0 && type === MSG_TYPE.UPDATE) this.#timers.start('keepalive', ka); // an UPDATE counts as a keepalive
     return !s.writableNeedDrain;
   }
 
   /** Close without a NOTIFICATION and without telling the owner (collision loser still connecting). */
   abandon(): void {
-    this.#clearTimers();
+    this.#timers.clear();
     this.#state = 'Idle';
     this.#destroySocket();
   }
@@ -179,13 +179,13 @@ export class Connection {
         this.#sendOutbound(a.msg);
         return;
       case 'startTimer':
-        this.#startTimer(a.timer, a.seconds);
+        this.#timers.start(a.timer, a.seconds);
         return;
       case 'stopTimer':
-        this.#stopTimer(a.timer);
+        this.#timers.stop(a.timer);
         return;
       case 'stopTimers':
-        this.#clearTimers();
+        this.#timers.clear();
         return;
       case 'negotiated':
         this.#onNegotiated(a.negotiated);
@@ -202,7 +202,7 @@ export class Connection {
         this.establishedAt = this.clock.now();
         this.#lastWriteProgress = this.clock.now();
         if (this.config.sendHoldSeconds > 0 && (this.#negotiated?.holdTimeSeconds ?? 0) > 0) {
-          this.#startTimer('sendHold', this.config.sendHoldSeconds);
+          this.#timers.start('sendHold', this.config.sendHoldSeconds);
         }
         this.owner.up(this);
         return;
@@ -214,17 +214,7 @@ export class Connection {
 
   #onNegotiated(n: Negotiated): void {
     this.#negotiated = n;
-    this.#decode = decodeOptions({
-      fourOctetAs: n.fourOctetAs,
-      addPathReceive: n.addPathReceive,
-      extendedMessages: n.extendedMessages,
-      families: n.families,
-      isIbgp: n.isIbgp,
-      localAs: n.localAs,
-      peerAs: n.peerAs,
-      enhancedRouteRefresh: n.enhancedRouteRefresh,
-      extendedNextHopV4: n.extendedNextHopV4 === true,
-    });
+    this.#decode = negotiatedDecodeOptions(n);
     if (n.extendedMessages) this.#framer.setMaxLength(MAX_EXTENDED_MESSAGE_LEN);
     this.owner.negotiated(this, n);
   }
@@ -259,52 +249,8 @@ export class Connection {
 
   // ------------------------------------------------------------------------------------- timers
 
-  #startTimer(t: TimerName, seconds: number): void {
-    if (t === 'hold' && this.#timers.has('hold') && seconds === this.#holdSeconds) {
-      // Restarted by every KEEPALIVE and UPDATE: move the deadline only; the armed timer, when it
-      // fires early, re-arms itself for what is left (one timer per hold time, not one per message).
-      this.#holdDeadline = this.clock.now() + seconds * 1000;
-      return;
-    }
-    if (t === 'hold') {
-      this.#holdSeconds = seconds;
-      this.#holdDeadline = this.clock.now() + seconds * 1000;
-    }
-    this.#stopTimer(t);
-    // RFC 4271 §10: ConnectRetry and Keepalive are jittered (×0.75..1) so peers do not synchronise.
-    const ms = (t === 'connectRetry' || t === 'keepalive' ? jitter(seconds, this.random()) : seconds) * 1000;
-    const h = this.clock.setTimeout(() => {
-      this.#timers.delete(t);
-      this.#timerFired(t, seconds);
-    }, ms);
-    this.#timers.set(t, h);
-  }
-
-  /** The hold timer's real timeout, `ms` from now, keeping the deadline (see #startTimer). */
-  #armHold(ms: number, seconds: number): void {
-    const h = this.clock.setTimeout(() => {
-      this.#timers.delete('hold');
-      this.#timerFired('hold', seconds);
-    }, ms);
-    this.#timers.set('hold', h);
-  }
-
-  #stopTimer(t: TimerName): void {
-    const h = this.#timers.get(t);
-    h?.cancel();
-    this.#timers.delete(t);
-  }
-
-  #clearTimers(): void {
-    for (const h of this.#timers.values()) h.cancel();
-    this.#timers.clear();
-  }
-
   #timerFired(t: TimerName, seconds: number): void {
-    if (t === 'hold' && this.#holdDeadline > this.clock.now()) {
-      this.#armHold(this.#holdDeadline - this.clock.now(), seconds);
-      return;
-    }
+    if (t === 'hold' && this.#timers.rearmHold(seconds)) return;
     if (t === 'hold') {
       // Decide after the poll phase has read what the kernel holds (see the design comment): messages
       // waiting, or bytes read in that very turn (we were behind, not the peer), re-arm it. Bytes of a
@@ -313,7 +259,7 @@ export class Connection {
       const rxAtFire = this.#rxBytes;
       setImmediate(() => {
         if (this.#state === 'Idle' || this.#timers.has('hold')) return;
-        if (this.#queueBytes > 0 || this.#rxBytes !== rxAtFire) this.#startTimer('hold', seconds);
+        if (this.#queueBytes > 0 || this.#rxBytes !== rxAtFire) this.#timers.start('hold', seconds);
         else this.dispatch({ type: 'TimerExpired', timer: 'hold' });
       });
       return;
@@ -326,7 +272,7 @@ export class Connection {
       if (!pending) this.#lastWriteProgress = this.clock.now();
       const stuckMs = this.clock.now() - this.#lastWriteProgress;
       if (stuckMs < limit * 1000) {
-        this.#startTimer('sendHold', Math.max(0.001, limit - stuckMs / 1000));
+        this.#timers.start('sendHold', Math.max(0.001, limit - stuckMs / 1000));
         return;
       }
     }
@@ -344,10 +290,10 @@ export class Connection {
     if (connecting) {
       socket.once('connect', () => {
         if (this.#socket !== socket) return;
-        this.#capReceiveBuffer(socket);
+        capReceiveBuffer(socket, this.config.receiveBufferBytes, this.log);
         this.dispatch({ type: 'TcpConnected' });
       });
-    } else this.#capReceiveBuffer(socket);
+    } else capReceiveBuffer(socket, this.config.receiveBufferBytes, this.log);
     socket.on('data', (chunk: Buffer) => this.#onData(socket, chunk));
     socket.on('drain', () => {
       if (this.#socket === socket) this.owner.drain(this);
@@ -358,27 +304,6 @@ export class Connection {
       this.#lost(socket, err.message);
     });
     socket.on('close', () => this.#lost(socket, 'connection closed by peer'));
-  }
-
-  /**
-   * Caps the kernel's receive buffer (SO_RCVBUF, autotuning off): with the user-space high-water mark
-   * this bounds everything read ahead of the consumer, so TCP pushes back on a fast peer early instead
-   * of the kernel absorbing megabytes first. Needs the native addon; without it autotuning stays.
-   */
-  #capReceiveBuffer(socket: Socket): void {
-    const bytes = this.config.receiveBufferBytes;
-    const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
-    if (bytes <= 0 || fd === undefined || fd < 0) return;
-    if (!isSockoptAvailable()) {
-      this.log.debug('native addon not built: kernel receive buffer left to autotuning');
-      return;
-    }
-    try {
-      setRecvBuffer(fd, bytes);
-    } catch (err) {
-      if (!(err instanceof SocketOptionError)) throw err;
-      this.log.warn({ err, bytes }, 'cannot cap the kernel receive buffer; back-pressure starts later');
-    }
   }
 
   #lost(socket: Socket, detail: string): void {
@@ -509,15 +434,6 @@ export class Connection {
     }
   };
 
-  /** RFC 4271 §6.3: a NEXT_HOP that is our own address SHOULD be logged (the RIB ignores the route). */
-  #logOwnNextHop(): void {
-    const w = this.#ownNextHop;
-    this.log.warn(
-      { nextHop: w.address, updates: w.takeCount(), perMinutes: OWN_NEXT_HOP_LOG_MS / 60_000 },
-      'UPDATE with our own address as NEXT_HOP: routes ignored (RFC 4271 §6.3)',
-    );
-  }
-
   /** Decode one message and feed the FSM. Returns true for an UPDATE. */
   #handle(m: Buffer): boolean {
     let msg: BgpMessage;
@@ -548,7 +464,7 @@ export class Connection {
             'UPDATE with RFC 7606 problems',
           );
         }
-        if (this.#ownNextHop.check(msg, this.clock.now())) this.#logOwnNextHop();
+        if (this.#ownNextHop.check(msg, this.clock.now())) logOwnNextHop(this.log, this.#ownNextHop);
         this.dispatch({ type: 'UpdateReceived', update: msg });
         return true;
       case 'keepalive':

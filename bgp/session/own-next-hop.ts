@@ -8,6 +8,7 @@
  */
 import { parseAddress } from '../codec/index.js';
 import type { UpdateMessage } from '../codec/index.js';
+import type { Logger } from 'pino';
 
 export const OWN_NEXT_HOP_LOG_MS = 60_000;
 
@@ -57,4 +58,12 @@ export class OwnNextHopWatch {
     this.#count = 0;
     return n;
   }
+}
+
+/** RFC 4271 §6.3: a NEXT_HOP that is our own address SHOULD be logged (the RIB ignores the route). */
+export function logOwnNextHop(log: Logger, w: OwnNextHopWatch): void {
+  log.warn(
+    { nextHop: w.address, updates: w.takeCount(), perMinutes: OWN_NEXT_HOP_LOG_MS / 60_000 },
+    'UPDATE with our own address as NEXT_HOP: routes ignored (RFC 4271 §6.3)',
+  );
 }

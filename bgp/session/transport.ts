@@ -4,8 +4,17 @@
  * too late); the fd is then wrapped in a net.Socket and connected. Without them, plain net.connect.
  */
 import net, { type Socket } from 'node:net';
+import type { Logger } from 'pino';
 import { MargayError } from '../../src/errors.js';
-import { closeFd, createTcpSocket, setGtsm, setTcpMd5 } from '../native/index.js';
+import {
+  closeFd,
+  createTcpSocket,
+  isSockoptAvailable,
+  SocketOptionError,
+  setGtsm,
+  setRecvBuffer,
+  setTcpMd5,
+} from '../native/index.js';
 import type { ConnectOptions, Transport } from './types.js';
 
 export class TcpTransport implements Transport {
@@ -51,4 +60,24 @@ function failedSocket(err: Error): Socket {
   Object.defineProperty(s, 'connecting', { value: true, configurable: true });
   process.nextTick(() => s.destroy(err));
   return s;
+}
+
+/**
+ * Caps the kernel's receive buffer (SO_RCVBUF, autotuning off): with the user-space high-water mark
+ * this bounds everything read ahead of the consumer, so TCP pushes back on a fast peer early instead
+ * of the kernel absorbing megabytes first. Needs the native addon; without it autotuning stays.
+ */
+export function capReceiveBuffer(socket: Socket, bytes: number, log: Logger): void {
+  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  if (bytes <= 0 || fd === undefined || fd < 0) return;
+  if (!isSockoptAvailable()) {
+    log.debug('native addon not built: kernel receive buffer left to autotuning');
+    return;
+  }
+  try {
+    setRecvBuffer(fd, bytes);
+  } catch (err) {
+    if (!(err instanceof SocketOptionError)) throw err;
+    log.warn({ err, bytes }, 'cannot cap the kernel receive buffer; back-pressure starts later');
+  }
 }

@@ -12,7 +12,7 @@
  *                                                ▼
  *                                       FibSyncLoop (bgp/fib) ──▶ RouteTable (src/kernel)
  *
- * Flushing runs on setImmediate in time-bounded slices (steps of FLUSH_STEP bytes per peer), so keepalives
+ * Flushing runs on setImmediate in time-bounded slices (speaker-flush.ts), so keepalives
  * and hold timers of every session keep running while a big table moves (issue: "never starved").
  */
 import { type Clock, realClock, sleep, type Timer } from '../../src/runtime/index.js';
@@ -25,14 +25,15 @@ import { CEASE_SUBCODE, ERR } from '../codec/index.js';
 import { shutdownData } from '../codec/index.js';
 import { FibSync } from '../fib/index.js';
 import { FibSyncLoop } from '../fib/index.js';
-import { flushDeadline, yieldFlushTurn } from '../session/index.js';
+import { yieldFlushTurn } from '../session/index.js';
 import type { Family } from '../rib/index.js';
-import { deviceOf, fibChanges, linkFacts, systemInterfaces } from './interfaces.js';
+import { deviceOf, linkFacts, systemInterfaces } from './interfaces.js';
 import { SpeakerPeer, type PeerHost } from './peer.js';
 import type { ListenerPort, RibPort, SessionFactory } from './ports.js';
 import {
   fibAccept,
   matchListenRange,
+  originateAttrs,
   policyDefinitions,
   ribOptions,
   ribPeerConfig,
@@ -42,6 +43,7 @@ import {
 } from './translate.js';
 import type { AnnounceRequest, BestPathChange, PeerStatusView, RibQuery, RibQueryResult } from './types.js';
 import { peerStatusView, queryRibView } from './views.js';
+import { flushSlice, publishChanges } from './speaker-flush.js';
 
 export type { SpeakerConfig } from './translate.js';
 
@@ -50,11 +52,6 @@ export type { SpeakerDeps };
 
 export type { ReconfigureSummary } from './reconfigure-plan.js';
 
-/** Outbound bytes per peer per flush step, and best-path changes per step (see #flush). */
-const FLUSH_STEP = 32 * 1024;
-const BEST_STEP = 4096;
-/** Paths a lost session gives up per flush slice (≈ 10–25 ms at 1M paths, docs/bgp-rib.md). */
-const PEER_DOWN_BUDGET = 20_000;
 /** Dynamic neighbours remembered in max-prefix back-off at most (oldest forgotten first). */
 const DYNAMIC_BACKOFF_MAX = 4096;
 
@@ -421,23 +418,8 @@ export class BgpSpeaker {
 
   // ------------------------------------------------------------------------------------ originate
 
-  #originate(
-    prefix: string,
-    a: {
-      readonly nextHop?: string | undefined;
-      readonly communities?: readonly string[];
-      readonly largeCommunities?: readonly string[];
-      readonly med?: number | undefined;
-      readonly localPref?: number | undefined;
-    },
-  ): void {
-    this.#rib.originate(prefix, {
-      ...(a.nextHop !== undefined && { nextHop: a.nextHop }),
-      ...(a.communities && a.communities.length > 0 && { communities: a.communities }),
-      ...(a.largeCommunities && a.largeCommunities.length > 0 && { largeCommunities: a.largeCommunities }),
-      ...(a.med !== undefined && { med: a.med }),
-      ...(a.localPref !== undefined && { localPref: a.localPref }),
-    });
+  #originate(prefix: string, a: Parameters<typeof originateAttrs>[0]): void {
+    this.#rib.originate(prefix, originateAttrs(a));
   }
 
   #reconcileOriginated(cur: SpeakerConfig, next: SpeakerConfig): void {
@@ -458,64 +440,16 @@ export class BgpSpeaker {
   #flush(): void {
     this.#flushScheduled = false;
     if (this.#stopped) return;
-    let more = false;
-    // A lost session's paths go in slices; withdrawals each slice queues are sent below, and keepalives
-    // and hold timers run between slices.
-    if (this.#rib.peerDownPending) {
-      this.#rib.peerDownStep(PEER_DOWN_BUDGET);
-      more = true;
-    }
-    // Time-sliced (issue 8 §5): steps of FLUSH_STEP bytes per peer while this event-loop turn's budget
-    // (shared with the sessions' receive pumps, bgp/session) lasts, at least one round per call.
-    const deadline = flushDeadline();
-    let round: boolean;
-    do {
-      round = false;
-      more = false;
-      for (const p of this.#peers.values()) {
-        if (this.#deferOutbound || !p.writable) continue;
-        if (this.#rib.hasOutbound(p.id)) {
-          const bufs = this.#rib.takeOutbound(p.id, FLUSH_STEP);
-          if (bufs.length > 0 && !p.send(bufs)) continue; // resumes on 'drain'
-        }
-        if (this.#rib.hasOutbound(p.id)) round = more = true;
-        else if (p.pendingEorr.size > 0) p.sendPendingEorr();
-      }
-    } while (round && performance.now() < deadline);
-    if (this.#rib.peerDownPending) more = true;
-    let changes = this.#rib.takeBestPathChanges(BEST_STEP);
-    while (changes.length > 0) {
-      this.#publish(changes);
-      if (changes.length < BEST_STEP) break;
-      if (performance.now() >= deadline) {
-        more = true;
-        break;
-      }
-      changes = this.#rib.takeBestPathChanges(BEST_STEP);
-    }
-    if (more) {
+    const deferOutbound = () => this.#deferOutbound;
+    if (flushSlice(this.#rib, this.#peers, deferOutbound, (c) => this.#publish(c))) {
       yieldFlushTurn();
       this.#scheduleFlush();
     }
   }
 
-  #publish(changes: ReturnType<RibPort['takeBestPathChanges']>): void {
-    const out: BestPathChange[] = changes.map((c) => ({
-      prefix: c.prefix,
-      family: c.family,
-      nextHops: c.nextHops ?? [],
-      local: c.local,
-    }));
-    if (this.#fib)
-      this.#fib.push(
-        fibChanges(
-          out,
-          (prefix, family, hop) => this.#deviceFor(prefix, family, hop),
-          (prefix, hop) =>
-            this.#log.warn({ prefix, nextHop: hop }, 'link-local next hop on no known device: not installed'),
-        ),
-      );
-    for (const s of this.#subscribers) s(out);
+  #publish(changes: Parameters<typeof publishChanges>[0]): void {
+    const deviceFor = (prefix: string, family: Family, hop: string) => this.#deviceFor(prefix, family, hop);
+    publishChanges(changes, this.#fib, this.#subscribers, deviceFor, this.#log);
   }
 
   /** The device of the session a link-local next hop was learned over (FIB: `via fe80::1 dev X`). */

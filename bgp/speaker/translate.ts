@@ -9,7 +9,7 @@ import { FAMILY, type FamilyKey } from '../codec/index.js';
 import type { AddPathMode } from '../codec/index.js';
 import type { BgpdConfig, PeerConfig, PolicyConfig, ListenRangeConfig } from '../config.js';
 import type { RoutePolicy, RoutePolicyStatement } from '../route-policy/index.js';
-import type { Family, RibOptions, RibPeerConfig } from '../rib/index.js';
+import type { Family, OriginateAttrs, RibOptions, RibPeerConfig } from '../rib/index.js';
 import type { SessionConfigInput } from '../session/index.js';
 import type { LinkFacts } from './interfaces.js';
 
@@ -223,5 +223,22 @@ export function fibAccept(c: SpeakerConfig): ((prefix: string) => boolean) | und
       const le = r.le ?? (r.ge !== undefined ? max : rl);
       return len >= ge && len <= le && cidrContains(r.prefix, addr!);
     });
+  };
+}
+
+/** What the Rib originates for a configured `originate` entry or an advertise() request (empty lists left out). */
+export function originateAttrs(a: {
+  readonly nextHop?: string | undefined;
+  readonly communities?: readonly string[];
+  readonly largeCommunities?: readonly string[];
+  readonly med?: number | undefined;
+  readonly localPref?: number | undefined;
+}): OriginateAttrs {
+  return {
+    ...(a.nextHop !== undefined && { nextHop: a.nextHop }),
+    ...(a.communities && a.communities.length > 0 && { communities: a.communities }),
+    ...(a.largeCommunities && a.largeCommunities.length > 0 && { largeCommunities: a.largeCommunities }),
+    ...(a.med !== undefined && { med: a.med }),
+    ...(a.localPref !== undefined && { localPref: a.localPref }),
   };
 }
