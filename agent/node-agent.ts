@@ -167,6 +167,8 @@ export class NodeAgent {
       { log: log.child({ component: 'datastore' }), policy: c.datastoreRetry, signal: this.#abort.signal },
     );
     this.#store = store;
+    // The file datastore reports when its database cannot be read at all: not ready meanwhile.
+    store.onStatus?.((st) => this.health.setReady('datastore-storage', st.readable));
     const ipam = new Ipam({ store, log: log.child({ component: 'ipam' }) });
 
     const cacheLog = log.child({ component: 'cache' });

@@ -23,6 +23,7 @@ import {
   type RibQueryResult,
 } from '../../bgp/index.js';
 import type { Logger } from '../../src/log.js';
+import { Backoff } from '../../src/runtime/index.js';
 import { planBgp, type PlannedPeer, type PlannerInput } from './planner.js';
 import { stepTransition, type PeerFacts, type RetiringPeer } from './transition.js';
 
@@ -72,6 +73,8 @@ export class BgpHost {
   #running: Promise<void> = Promise.resolve();
   #stopped = false;
   #problems = '';
+  /** Failed applies (e.g. the listen address is not on this host yet) retry with capped back-off, not at line rate. */
+  readonly #failures = new Backoff({ initial: 250, max: 30_000, factor: 2, jitter: [0.8, 1] });
 
   constructor(private readonly deps: BgpHostDeps) {
     this.#log = deps.log;
@@ -92,10 +95,21 @@ export class BgpHost {
 
   #enqueue(): void {
     this.#running = this.#running
-      .then(() => this.#apply())
+      .then(async () => {
+        await this.#apply();
+        this.#failures.reset();
+      })
       .catch((err: unknown) => {
-        this.#log.error({ err }, 'applying BGP configuration failed; retrying');
-        this.update(this.#input!);
+        const delay = this.#failures.next();
+        this.#log.error(
+          { err, attempt: this.#failures.attempt, retryInMs: delay },
+          'applying BGP configuration failed; retrying',
+        );
+        if (this.#stopped || this.#timer) return;
+        this.#timer = setTimeout(() => {
+          this.#timer = undefined;
+          this.#enqueue();
+        }, delay);
       });
   }
 

@@ -56,6 +56,8 @@ beforeAll(async () => {
       MARGAY_METRICS_PORT: '0',
       MARGAY_LOG_LEVEL: 'info',
       IP: '10.99.0.1',
+      // This test is about the datastore: no BGP speaker (whose listen address is not on this host).
+      MARGAY_NETWORKING_BACKEND: 'none',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
