@@ -17,10 +17,13 @@ if [ -z "${MARGAY_IN_SANDBOX:-}" ]; then
   exec unshare --net --mount --propagation private env MARGAY_IN_SANDBOX=1 "$0" "$@"
 fi
 
-mkdir -p /run/netns /run/bird /run/frr
+mkdir -p /run/netns /run/bird /run/frr /run/margay
 mount -t tmpfs -o size=16m,mode=755 margay-netns /run/netns
 mount -t tmpfs -o size=16m,mode=755 margay-bird /run/bird
 mount -t tmpfs -o size=16m,mode=755 margay-frr /run/frr
+# Agents' CNI discovery links (/run/margay/cni-<netns inode>.sock): private, so a run never sees
+# another run's links (netns inodes are reused) and leaves nothing on the host.
+mount -t tmpfs -o size=16m,mode=755 margay-run /run/margay
 ip link set lo up
 
 cleanup() {

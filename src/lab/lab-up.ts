@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, stat, symlink } from 'node:fs/promises';
+import { mkdir, readlink, rm, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { applyManifests, openDatastore, type Datastore } from '../datastore/index.js';
@@ -199,6 +199,10 @@ async function linkCniSocket(state: LabState, a: NodeAgent, save: () => Promise<
   const link = join(CNI_DIR, `cni-${ino}.sock`);
   state.cniLinks.push(link);
   await save();
+  // The agent places the same link itself when it can; a link left by an earlier lab whose netns
+  // inode has been reused points elsewhere and is replaced.
+  if ((await readlink(link).catch(() => undefined)) === target) return;
+  await rm(link, { force: true });
   await symlink(target, link);
 }
 
