@@ -26,7 +26,13 @@ describe('margay-node binary', () => {
     await writeFile(join(dir, 'broken.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: [oops\n');
     const port = 20_000 + Math.floor(Math.random() * 20_000);
     const child = execa('node', [MAIN, '--health-port', String(port), '--metrics-port', '0'], {
-      env: { NODENAME: 'node-a', MARGAY_DATASTORE: `file:${dir}`, MARGAY_LOG_LEVEL: 'info' },
+      // No BGP: this sandbox has no interface address for the speaker (test/agent/mesh covers BGP).
+      env: {
+        NODENAME: 'node-a',
+        MARGAY_DATASTORE: `file:${dir}`,
+        MARGAY_LOG_LEVEL: 'info',
+        MARGAY_NETWORKING_BACKEND: 'none',
+      },
       reject: false,
     });
     try {
