@@ -94,6 +94,10 @@ function countingIptables(b: IptablesBackend, m: AgentMetrics): IptablesBackend 
   };
 }
 
+/** IPAM GC cadence and the grace a leak must outlive (Calico kube-controllers: 15 min). */
+const IPAM_GC_INTERVAL_MS = 60_000;
+const IPAM_GC_GRACE_MS = 15 * 60_000;
+
 export class NodeAgent {
   readonly health: HealthServer;
   readonly metrics = new AgentMetrics();
@@ -111,6 +115,8 @@ export class NodeAgent {
   #firstProgrammed = false;
   #ips: { v4: DetectedIp | undefined; v6: DetectedIp | undefined } | undefined;
   #stopping: Promise<void> | undefined;
+  #ipam: Ipam | undefined;
+  #gcTimer: NodeJS.Timeout | undefined;
   /** First datastore change not yet in the kernel (policy implementation delay). */
   #changeSeenAt: number | undefined;
   readonly #desired = new DesiredStateTap();
@@ -170,6 +176,7 @@ export class NodeAgent {
     // The file datastore reports when its database cannot be read at all: not ready meanwhile.
     store.onStatus?.((st) => this.health.setReady('datastore-storage', st.readable));
     const ipam = new Ipam({ store, log: log.child({ component: 'ipam' }) });
+    this.#ipam = ipam;
 
     const cacheLog = log.child({ component: 'cache' });
     const cache = new ResourceCache(
@@ -276,6 +283,7 @@ export class NodeAgent {
         await new Promise((r) => setTimeout(r, delay));
       }
     }
+    if (!this.#abort.signal.aborted) this.#startIpamGc(log.child({ component: 'ipam-gc' }));
     if (c.bgp && !this.#abort.signal.aborted) await this.#startBgp();
   }
 
@@ -352,9 +360,53 @@ export class NodeAgent {
   }
 
   /** SIGTERM: components stop in reverse order; the dataplane stays as it is in the kernel. */
+  /**
+   * IPAM garbage collection (allocations and handles whose pod is gone, deleted nodes' affinities and
+   * empty blocks): every IPAM_GC_INTERVAL_MS once in sync. A problem must persist across runs for
+   * IPAM_GC_GRACE_MS (Calico's leak grace period) before it is acted on; several agents may run it at
+   * once (every IPAM write is compare-and-swap).
+   */
+  #startIpamGc(log: Logger): void {
+    const ipam = this.#ipam;
+    if (this.#gcTimer !== undefined || ipam === undefined) return;
+    let running = false;
+    this.#gcTimer = setInterval(() => {
+      if (running || this.#abort.signal.aborted) return;
+      running = true;
+      ipam
+        .gc({ gracePeriodMs: IPAM_GC_GRACE_MS })
+        .then(
+          (r) => {
+            const acted =
+              r.releasedAddresses.length +
+              r.deletedHandles.length +
+              r.releasedNodes.length +
+              r.removedAffinities.length;
+            if (acted > 0)
+              log.info(
+                {
+                  addresses: r.releasedAddresses.length,
+                  handles: r.deletedHandles.length,
+                  nodes: r.releasedNodes,
+                  affinities: r.removedAffinities.length,
+                  waiting: r.waiting,
+                },
+                'IPAM garbage collected',
+              );
+          },
+          (err: unknown) => log.warn({ err }, 'IPAM garbage collection failed; retried at the next interval'),
+        )
+        .finally(() => {
+          running = false;
+        });
+    }, IPAM_GC_INTERVAL_MS);
+    this.#gcTimer.unref();
+  }
+
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#abort.abort(new Error('stopping'));
+      if (this.#gcTimer !== undefined) clearInterval(this.#gcTimer);
       const step = async (name: string, fn: () => Promise<void> | void): Promise<void> => {
         try {
           await fn();
