@@ -44,6 +44,9 @@ describe('lab topology on the real kernel', () => {
 
   it('builds namespaces joined by veths that forward v4 and v6 through the router, and down() removes exactly them', async () => {
     const prefix = uniquePrefix('tp');
+    // The sandbox's own namespace starts with forwarding off here, whatever earlier tests in this
+    // sandbox (agents run in it) left, so the check below can see a leak from the router's sysctl.
+    await run('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=0']);
     const topo = await upTopology(twoNodes(prefix), labDeps());
     try {
       await topo.exec('a', ['ip', 'route', 'add', 'default', 'via', '10.10.1.1']);
