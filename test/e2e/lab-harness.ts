@@ -2,9 +2,9 @@
  * The e2e suite runs on the lab itself (src/lab): `withLab` brings a lab up in-process with a unique
  * name and dir, hands it to the test, and always takes it down. Helpers read the real kernels.
  */
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { ExecaCommandRunner } from '../../src/kernel/index.js';
 import { labPaths, type LabContext } from '../../src/lab/lab-context.js';
@@ -17,7 +17,7 @@ import { binPath, startMargayNode, type NodeAgent } from '../../src/lab/margay-p
 import type { Matrix, MatrixCell } from '../../src/lab/probe.js';
 import { stopProcess, toRecord, type ProcessRecord, type StopOutcome } from '../../src/lab/processes.js';
 import { nsName } from '../../src/lab/topology-spec.js';
-import { waitFor } from '../../src/lab/wait.js';
+import { sleep, waitFor } from '../../src/lab/wait.js';
 import { silentLogger } from '../../src/log.js';
 import { run, uniquePrefix } from '../helpers/netns.js';
 
@@ -291,4 +291,60 @@ export async function ipamCheck(lab: Lab): Promise<{ code: number; out: string }
     { reject: false, all: true },
   );
   return { code: r.exitCode ?? -1, out: String(r.all ?? '').trim() };
+}
+
+/** Syscalls on the store's files that fail during a cut (reads, writes, opens, stats, syncs, dir reads). */
+const CUT_SYSCALLS =
+  'read,write,pread64,pwrite64,readv,writev,preadv,pwritev,preadv2,pwritev2,open,openat,openat2,stat,lstat,fstat,newfstatat,statx,access,faccessat,faccessat2,fsync,fdatasync,ftruncate,getdents64,readlink,readlinkat';
+
+/**
+ * Cuts `node`'s agent off its datastore: from now on every system call that agent (all its threads)
+ * makes on the file datastore — the directory, `.margay/store.db` and its `-wal` and `-shm` files —
+ * fails with EIO, as on a shared file system that stopped answering (a soft NFS mount, a dead
+ * disk). Done with strace's fault injection (`-P path -e inject=...:error=EIO`) attached to that
+ * one process, so the other agents and the test keep their access, and the agent keeps running.
+ * File locks (fcntl) are left working: failing them makes SQLite spin in its own retry loop and
+ * block the event loop for ~10 s per attempt, which is a hang, not a cut. `restore()` detaches
+ * (everything works again) and returns how many calls failed.
+ */
+export async function cutDatastore(lab: Lab, node: string): Promise<{ restore(): Promise<number> }> {
+  const rec = await agentRecord(lab, node);
+  const dir = labPaths(lab.ctx.dir).datastore;
+  const db = join(dir, '.margay', 'store.db');
+  const out = join(await mkdtemp(join(tmpdir(), 'mgy-e2e-cut-')), 'strace.txt');
+  const paths = [dir, join(dir, '.margay'), db, `${db}-wal`, `${db}-shm`].flatMap((p) => ['-P', p]);
+  const p = execa(
+    'strace',
+    [
+      '-f',
+      '-qq',
+      '-p',
+      String(rec.pid),
+      ...paths,
+      '-e',
+      `trace=${CUT_SYSCALLS}`,
+      '-e',
+      'inject=all:error=EIO',
+      '-o',
+      out,
+    ],
+    { reject: false, all: true },
+  );
+  // Attached once strace has written its first line or a moment has passed without an exit.
+  await sleep(500);
+  if (p.exitCode !== null) throw new Error(`strace could not attach to ${node}'s agent: ${String((await p).all)}`);
+  let restored: Promise<number> | undefined;
+  return {
+    restore() {
+      restored ??= (async () => {
+        p.kill('SIGINT');
+        const r = await p;
+        if (r.exitCode !== 0 && r.signal !== 'SIGINT') throw new Error(`strace ended badly: ${String(r.all)}`);
+        const text = await readFile(out, 'utf8').catch(() => '');
+        await rm(dirname(out), { recursive: true, force: true });
+        return text.split('\n').filter((l) => l.includes('(INJECTED)')).length;
+      })();
+      return restored;
+    },
+  };
 }
