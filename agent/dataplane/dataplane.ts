@@ -7,8 +7,8 @@
  *                               apply pass, one at a time:
  *                                 1. conntrack flushes of removed pod addresses
  *                                 2. ipset creates/updates          (before rules that use them)
- *                                 3. iptables v4, v6 | routes | neighbours | sysctls | link MTUs
- *                                    (independent: in parallel)
+ *                                 3. routes | neighbours | sysctls | link MTUs | iptables v4, v6
+ *                                    (independent: in parallel; the quick writes are issued first)
  *                                 4. ipset removals                 (after rules stopped using them)
  *
  * - Nothing is applied before the graph's `inSync()`.
@@ -310,16 +310,19 @@ export class Dataplane implements DataplaneSink {
     };
     await run('conntrack', () => this.conntrack.apply());
     await run('ipsets', () => this.ipsets.applyUpdates());
-    const parallel = await Promise.all([
-      ...Object.values(this.iptables).map((r) => run(r.name, () => r.apply())),
+    // Routes, neighbours and links are pipe writes to the ip co-process, sysctls /proc writes: they go
+    // out first (one turn of the event loop), before iptables-restore's process start holds the loop.
+    const quick = [
       run('routes', () => this.routes.apply()),
       run('neighbours', () => this.neighbors.apply()),
       run('sysctls', () => this.sysctls.apply()),
       run('links', () => this.links.apply()),
-    ]);
+    ];
+    await new Promise<void>((r) => setImmediate(r));
+    const rules = await Promise.all(Object.values(this.iptables).map((r) => run(r.name, () => r.apply())));
+    await Promise.all(quick);
     // Sets may still be referenced by rules that failed to update: remove them only after a clean pass.
-    if (parallel.slice(0, Object.keys(this.iptables).length).every(Boolean))
-      await run('ipsets-removal', () => this.ipsets.applyRemovals());
+    if (rules.every(Boolean)) await run('ipsets-removal', () => this.ipsets.applyRemovals());
     this.#applies++;
     const report = { ms: this.#clock.now() - t0, stats, errors };
     this.lastReport = report;
