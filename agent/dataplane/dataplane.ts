@@ -86,6 +86,8 @@ export class Dataplane implements DataplaneSink {
   #refreshTimer: Timer | undefined;
   #idle: (() => void)[] = [];
   #applies = 0;
+  /** The kernel reads started by start() before in-sync (awaited by the first apply). */
+  #prefetching: Promise<void> | undefined;
   lastReport: ApplyReport | undefined;
 
   constructor(
@@ -196,8 +198,23 @@ export class Dataplane implements DataplaneSink {
 
   start(): void {
     this.#stopped = false;
+    if (!this.#inSync && this.#prefetching === undefined) this.#prefetching = this.#prefetch();
     this.#scheduleRefresh();
     this.kick();
+  }
+
+  /**
+   * Before in-sync: every reconciler whose resync read does not depend on the desired state reads
+   * the kernel now (concurrently), so the first apply after in-sync only writes. Nothing is written.
+   */
+  async #prefetch(): Promise<void> {
+    const t0 = this.#clock.now();
+    const rs: Reconciler[] = [this.ipsets, ...Object.values(this.iptables), this.routes, this.neighbors, this.links];
+    const results = await Promise.allSettled(rs.map((r) => r.prefetch?.()));
+    for (const r of results)
+      if (r.status === 'rejected')
+        this.log.warn({ err: r.reason }, 'reading the kernel before in-sync failed; the first apply reads it again');
+    this.log.debug({ ms: this.#clock.now() - t0 }, 'kernel read before in-sync');
   }
 
   /** Stops the loop after the apply in progress (if any); pending waiters fail with 'stopped'. */
@@ -296,6 +313,10 @@ export class Dataplane implements DataplaneSink {
 
   /** One apply pass over every reconciler, in order. Errors are collected, not thrown. */
   async applyOnce(): Promise<ApplyReport> {
+    if (this.#prefetching !== undefined) {
+      await this.#prefetching;
+      this.#prefetching = undefined;
+    }
     const t0 = this.#clock.now();
     const stats: Record<string, ApplyStats> = {};
     const errors: unknown[] = [];

@@ -19,14 +19,18 @@ describe('IpRouteTable', () => {
         .map((l) =>
           l === 'route show table all proto 109 root 0.0.0.0/0'
             ? '[{"dst":"10.1.0.0/24","gateway":"10.9.0.2","dev":"d0"}]'
-            : l === 'route show table 254 proto 110 root 0.0.0.0/0'
-              ? '[{"dst":"10.3.0.0/24","dev":"d0"}]'
+            : l === 'route show table all proto 110 root 0.0.0.0/0'
+              ? '[{"dst":"10.3.0.0/24","dev":"d0"},{"dst":"10.4.0.0/24","dev":"d0","table":"77"}]'
               : '[]',
         )
         .join('\n'),
     }));
     const rt = new IpRouteTable(runner, silentLogger(), 'nsA');
-    expect(await rt.list()).toEqual([{ dst: '10.1.0.0/24', via: '10.9.0.2', dev: 'd0', table: 254, proto: 109 }]);
+    expect((await rt.list()).map((r) => [r.dst, r.table, r.proto])).toEqual([
+      ['10.1.0.0/24', 254, 109],
+      ['10.3.0.0/24', 254, 110],
+      ['10.4.0.0/24', 77, 110],
+    ]);
     expect(runner.commands.map((c) => [c.argv.join(' '), c.stdin])).toEqual([
       [
         'ip -n nsA -N -j -batch -',
@@ -89,7 +93,7 @@ describe('IpRouteTable', () => {
     ]);
     // Only our own protocols were listed, in the one table concerned; no full listing.
     expect(runner.commands.filter((c) => c.argv.includes('-j')).map((c) => c.stdin)).toEqual([
-      [109, 110, 111].map((p) => `route show table 254 proto ${p} root 0.0.0.0/0\n`).join(''),
+      [109, 110, 111].map((p) => `route show table all proto ${p} root 0.0.0.0/0\n`).join(''),
     ]);
   });
 

@@ -82,18 +82,18 @@ export class IpRouteTable implements RouteTable {
     queries: readonly { readonly family: IpFamily; readonly proto: number }[],
     table: number | undefined,
   ): Promise<KernelRoute[] | undefined> {
+    // `table all`, and table N kept here: without -6, ip reads a numbered table as IPv4 only, and
+    // with one table asked for it leaves the table out of its output.
     const input = queries
-      .map(
-        (q) =>
-          `route show table ${table === undefined ? 'all' : String(table)} proto ${q.proto} root ${q.family === 4 ? '0.0.0.0/0' : '::/0'}\n`,
-      )
+      .map((q) => `route show table all proto ${q.proto} root ${q.family === 4 ? '0.0.0.0/0' : '::/0'}\n`)
       .join('');
     const r = await this.runner.run([...this.#ip, '-N', '-j', '-batch', '-'], { stdin: input, allowFailure: true });
     if (r.exitCode !== 0) return undefined;
     const lines = r.stdout.split('\n').filter((l) => l.trim() !== '');
     if (lines.length !== queries.length)
       throw new KernelOpError(r.argv, r.exitCode, `expected ${queries.length} JSON lines, got ${lines.length}`);
-    return queries.flatMap((q, i) => parseRoutes(lines[i]!, q.family, q.proto));
+    const routes = queries.flatMap((q, i) => parseRoutes(lines[i]!, q.family, q.proto));
+    return table === undefined ? routes : routes.filter((r) => r.table === table);
   }
 
   async replace(route: KernelRoute): Promise<void> {
