@@ -2,18 +2,22 @@
  * The e2e suite runs on the lab itself (src/lab): `withLab` brings a lab up in-process with a unique
  * name and dir, hands it to the test, and always takes it down. Helpers read the real kernels.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { execa } from 'execa';
 import { ExecaCommandRunner } from '../../src/kernel/index.js';
-import type { LabContext } from '../../src/lab/lab-context.js';
+import { labPaths, type LabContext } from '../../src/lab/lab-context.js';
 import { labDown } from '../../src/lab/lab-down.js';
 import { planLab, type LabOptions, type LabPlan } from '../../src/lab/lab-plan.js';
 import { matrixFor } from '../../src/lab/lab-report.js';
-import { readState, type LabState } from '../../src/lab/lab-state.js';
+import { readState, writeState, type LabState } from '../../src/lab/lab-state.js';
 import { labUp } from '../../src/lab/lab-up.js';
+import { binPath, startMargayNode, type NodeAgent } from '../../src/lab/margay-processes.js';
 import type { Matrix, MatrixCell } from '../../src/lab/probe.js';
+import { stopProcess, toRecord, type ProcessRecord, type StopOutcome } from '../../src/lab/processes.js';
 import { nsName } from '../../src/lab/topology-spec.js';
+import { sleep, waitFor } from '../../src/lab/wait.js';
 import { silentLogger } from '../../src/log.js';
 import { run, uniquePrefix } from '../helpers/netns.js';
 
@@ -122,4 +126,225 @@ export function missingBlockRoutes(lab: Lab, r: Awaited<ReturnType<typeof podRou
     }
   }
   return missing;
+}
+
+// ---- churn, restart and fault helpers (agent-restart, datastore-fault, churn) ----
+
+/** The lab's recorded margay-node process of `node`. */
+export async function agentRecord(lab: Lab, node: string): Promise<ProcessRecord> {
+  const rec = (await lab.state()).processes.find((p) => p.name === `margay-node ${node}`);
+  if (!rec) throw new Error(`the lab records no margay-node for ${node}`);
+  return rec;
+}
+
+/**
+ * Stops `node`'s agent with `signal` (SIGKILL: a crash) and drops its record from the lab state.
+ * Returns how it ended: 'stopped' means it exited on SIGTERM by itself (within 10 s).
+ */
+export async function stopAgent(lab: Lab, node: string, signal: 'SIGTERM' | 'SIGKILL'): Promise<StopOutcome> {
+  const rec = await agentRecord(lab, node);
+  const outcome = await stopProcess(rec, { signal, timeoutMs: 10_000 });
+  const s = await lab.state();
+  s.processes = s.processes.filter((p) => p.pid !== rec.pid);
+  await writeState(s);
+  return outcome;
+}
+
+/**
+ * Starts margay-node for `node` the way `lab up` does (src/lab/lab-up.ts startAgents: same env,
+ * work dir, datastore), records it in the lab state, and returns once it answers /readiness 200
+ * (`waitReady`, default true) — `plan` may be a larger plan than the lab's (a node being added).
+ */
+export async function startAgent(
+  lab: Lab,
+  node: string,
+  opts: { readonly plan?: LabPlan; readonly waitReady?: boolean; readonly timeoutMs?: number } = {},
+): Promise<NodeAgent> {
+  const plan = opts.plan ?? lab.plan;
+  const n = plan.nodes.find((x) => x.name === node);
+  if (!n) throw new Error(`no node ${node} in the plan`);
+  const workdir = labPaths(lab.ctx.dir).node(n.name);
+  await mkdir(workdir, { recursive: true });
+  const a = await startMargayNode({
+    ns: lab.ns(n.name),
+    workdir,
+    nodeName: n.name,
+    datastore: `file:${labPaths(lab.ctx.dir).datastore}`,
+    ip: `${n.ip}/24`,
+    ...(n.ip6 !== undefined ? { ip6: `${n.ip6}/64` } : {}),
+    env: {
+      ...lab.ctx.env,
+      MARGAY_NO_DEFAULT_POOLS: 'true',
+      MARGAY_METRICS_PORT: '0',
+      MARGAY_NETWORKING_BACKEND: plan.options.mode === 'host-gw' ? 'none' : 'bgp',
+      ...(plan.options.mode === 'ebgp' ? { AS: String(n.asn) } : {}),
+    },
+  });
+  const s = await lab.state();
+  s.processes.push(toRecord(a.proc));
+  await writeState(s);
+  if (opts.waitReady ?? true) {
+    await waitFor(
+      `${node}'s restarted agent to be ready`,
+      async () => {
+        if (a.proc.hasExited()) throw new Error(`margay-node ${node} exited: ${(await a.log()).slice(-3000)}`);
+        return a.ready();
+      },
+      opts.timeoutMs ?? 60_000,
+      100,
+    );
+  }
+  return a;
+}
+
+/** GET /readiness of `node`'s agent: the HTTP status and body ("not ready: datastore-storage", ...). */
+export async function readiness(lab: Lab, node: string): Promise<{ status: number; body: string }> {
+  const script =
+    "fetch('http://127.0.0.1:9099/readiness').then(async r=>{process.stdout.write(r.status+' '+(await r.text()))},e=>{process.stdout.write('0 '+e.message)})";
+  const out = await run('ip', ['netns', 'exec', lab.ns(node), process.execPath, '-e', script]);
+  const sp = out.indexOf(' ');
+  return { status: Number(out.slice(0, sp)), body: out.slice(sp + 1).trim() };
+}
+
+export interface PingResult {
+  /** Sequence numbers answered (each once), in order. */
+  readonly seqs: number[];
+  /** Highest sequence number answered. */
+  readonly maxSeq: number;
+  /** Sequence numbers 1..maxSeq that got no answer (packets lost while later ones got through). */
+  readonly missing: number[];
+  /** Unix time (ms) of the first and the last answer (ping -D). */
+  readonly firstAt: number;
+  readonly lastAt: number;
+}
+
+/**
+ * A continuous ping (every 10 ms) from inside namespace `ns` to `dst`; `stop()` ends it (SIGINT)
+ * and returns what was answered. Only the packets after the last answer may still have been in
+ * flight at the stop, so "no packet lost" is: nothing missing in 1..maxSeq, and maxSeq covers the
+ * window of interest (lastAt after it ended).
+ */
+export function startPing(ns: string, dst: string): { stop(): Promise<PingResult> } {
+  const p = execa('ip', ['netns', 'exec', ns, 'ping', '-D', '-n', '-i', '0.01', dst], {
+    reject: false,
+    all: true,
+  });
+  return {
+    async stop() {
+      p.kill('SIGINT');
+      const r = await p;
+      const seen = new Set<number>();
+      let firstAt = 0;
+      let lastAt = 0;
+      for (const line of String(r.all ?? '').split('\n')) {
+        const m = /^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+)/.exec(line);
+        if (!m) continue;
+        const at = Math.round(Number(m[1]) * 1000);
+        if (firstAt === 0) firstAt = at;
+        lastAt = at;
+        seen.add(Number(m[2]));
+      }
+      const seqs = [...seen].sort((a, b) => a - b);
+      const maxSeq = seqs.at(-1) ?? 0;
+      const missing: number[] = [];
+      for (let i = 1; i <= maxSeq; i++) if (!seen.has(i)) missing.push(i);
+      if (seqs.length === 0)
+        throw new Error(`ping ${dst} from ${ns} got no answer at all:\n${String(r.all).slice(-2000)}`);
+      return { seqs, maxSeq, missing, firstAt, lastAt };
+    },
+  };
+}
+
+/** A node's kernel state Margay programs: routes (v4, all tables), veths, iptables (v4) and ipsets. */
+export interface KernelState {
+  readonly routes: string[];
+  readonly veths: string[];
+  readonly iptables: string[];
+  readonly ipsets: string[];
+}
+
+export async function kernelState(ns: string): Promise<KernelState> {
+  const routes = (await run('ip', ['-n', ns, '-4', 'route', 'show', 'table', 'all']))
+    .split('\n')
+    .filter((l) => l !== '' && !/^(local|broadcast|multicast) /.test(l) && !/table local/.test(l))
+    .sort();
+  const veths = (JSON.parse(await run('ip', ['-n', ns, '-j', 'link', 'show', 'type', 'veth'])) as { ifname: string }[])
+    .map((l) => l.ifname)
+    .sort();
+  const iptables = (await run('ip', ['netns', 'exec', ns, 'iptables-save']))
+    .split('\n')
+    .filter((l) => l !== '' && !l.startsWith('#'))
+    .map((l) => l.replace(/\[\d+:\d+\]$/, '')) // chain counters
+    .sort();
+  const ipsets = (await run('ip', ['netns', 'exec', ns, 'ipset', 'save']))
+    .split('\n')
+    .filter((l) => l !== '')
+    .sort();
+  return { routes, veths, iptables, ipsets };
+}
+
+/** `margayctl ipam check` on the lab's datastore, run as an operator would: exit code and output. */
+export async function ipamCheck(lab: Lab): Promise<{ code: number; out: string }> {
+  const r = await execa(
+    process.execPath,
+    [binPath('margayctl'), 'ipam', 'check', '--datastore', `file:${labPaths(lab.ctx.dir).datastore}`],
+    { reject: false, all: true },
+  );
+  return { code: r.exitCode ?? -1, out: String(r.all ?? '').trim() };
+}
+
+/** Syscalls on the store's files that fail during a cut (reads, writes, opens, stats, syncs, dir reads). */
+const CUT_SYSCALLS =
+  'read,write,pread64,pwrite64,readv,writev,preadv,pwritev,preadv2,pwritev2,open,openat,openat2,stat,lstat,fstat,newfstatat,statx,access,faccessat,faccessat2,fsync,fdatasync,ftruncate,getdents64,readlink,readlinkat';
+
+/**
+ * Cuts `node`'s agent off its datastore: from now on every system call that agent (all its threads)
+ * makes on the file datastore — the directory, `.margay/store.db` and its `-wal` and `-shm` files —
+ * fails with EIO, as on a shared file system that stopped answering (a soft NFS mount, a dead
+ * disk). Done with strace's fault injection (`-P path -e inject=...:error=EIO`) attached to that
+ * one process, so the other agents and the test keep their access, and the agent keeps running.
+ * File locks (fcntl) are left working: failing them makes SQLite spin in its own retry loop and
+ * block the event loop for ~10 s per attempt, which is a hang, not a cut. `restore()` detaches
+ * (everything works again) and returns how many calls failed.
+ */
+export async function cutDatastore(lab: Lab, node: string): Promise<{ restore(): Promise<number> }> {
+  const rec = await agentRecord(lab, node);
+  const dir = labPaths(lab.ctx.dir).datastore;
+  const db = join(dir, '.margay', 'store.db');
+  const out = join(await mkdtemp(join(tmpdir(), 'mgy-e2e-cut-')), 'strace.txt');
+  const paths = [dir, join(dir, '.margay'), db, `${db}-wal`, `${db}-shm`].flatMap((p) => ['-P', p]);
+  const p = execa(
+    'strace',
+    [
+      '-f',
+      '-qq',
+      '-p',
+      String(rec.pid),
+      ...paths,
+      '-e',
+      `trace=${CUT_SYSCALLS}`,
+      '-e',
+      'inject=all:error=EIO',
+      '-o',
+      out,
+    ],
+    { reject: false, all: true },
+  );
+  // Attached once strace has written its first line or a moment has passed without an exit.
+  await sleep(500);
+  if (p.exitCode !== null) throw new Error(`strace could not attach to ${node}'s agent: ${String((await p).all)}`);
+  let restored: Promise<number> | undefined;
+  return {
+    restore() {
+      restored ??= (async () => {
+        p.kill('SIGINT');
+        const r = await p;
+        if (r.exitCode !== 0 && r.signal !== 'SIGINT') throw new Error(`strace ended badly: ${String(r.all)}`);
+        const text = await readFile(out, 'utf8').catch(() => '');
+        await rm(dirname(out), { recursive: true, force: true });
+        return text.split('\n').filter((l) => l.includes('(INJECTED)')).length;
+      })();
+      return restored;
+    },
+  };
 }
