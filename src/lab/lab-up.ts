@@ -67,7 +67,7 @@ export async function labUp(
       );
       await labDown(ctx, { locked: true });
     }
-    return await build(ctx, options, opts.convergeMs ?? 60_000);
+    return await build(ctx, options, opts.convergeMs ?? 60_000 + 1_000 * options.nodes * options.podsPerNode);
   } finally {
     await unlock();
   }
