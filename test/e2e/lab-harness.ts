@@ -548,3 +548,60 @@ export async function staleOrMissing(lab: Lab, store: Datastore, nodes: readonly
   }
   return out;
 }
+
+/**
+ * Samples `ns`'s kernel state (kernelState) every ~50 ms until `stop()`, which returns every sample
+ * that differed from `expected` (with its time): for "stays in place during ..." claims.
+ */
+export function watchKernel(
+  ns: string,
+  expected: KernelState,
+): { stop(): Promise<{ samples: number; differing: string[] }> } {
+  let stopping = false;
+  let samples = 0;
+  const differing: string[] = [];
+  const want = JSON.stringify(expected);
+  const loop = (async () => {
+    while (!stopping) {
+      const k = await kernelState(ns);
+      samples++;
+      if (JSON.stringify(k) !== want) {
+        const d = (Object.keys(expected) as (keyof KernelState)[])
+          .map((key) => {
+            const gone = expected[key].filter((x) => !k[key].includes(x));
+            const added = k[key].filter((x) => !expected[key].includes(x));
+            return gone.length + added.length > 0 ? `${key}: -[${gone.join(' | ')}] +[${added.join(' | ')}]` : '';
+          })
+          .filter(Boolean);
+        differing.push(`${new Date().toISOString()} ${d.join('; ')}`);
+      }
+      await sleep(50); // a sample costs four processes: leave the agents some of the 2 cores
+    }
+  })();
+  return {
+    async stop() {
+      stopping = true;
+      await loop;
+      return { samples, differing };
+    },
+  };
+}
+
+/** The remote addresses of `node`'s established BGP connections (TCP port 179), sorted. */
+export async function bgpPeersUp(lab: Lab, node: string): Promise<string[]> {
+  const out = await run('ip', [
+    'netns',
+    'exec',
+    lab.ns(node),
+    'ss',
+    '-Htn',
+    'state',
+    'established',
+    '( sport = :179 or dport = :179 )',
+  ]);
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.trim().split(/\s+/).at(-1)!.replace(/:\d+$/, ''))
+    .sort();
+}
