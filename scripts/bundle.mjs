@@ -20,6 +20,7 @@ import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { barrelImports } from './barrel-imports.mjs';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** Loaded from node_modules at run time, not bundled: big, only loaded lazily, and hard to test bundled here. */
@@ -73,7 +74,10 @@ async function main() {
     sourcemap: 'linked',
     logLevel: 'warning',
     metafile: true,
+    plugins: [barrelImports(REPO)],
   });
+  // What each entry and chunk holds (inputs, bytes, imports): for finding what a start-up loads.
+  await writeFile(join(out, 'meta.json'), JSON.stringify(result.metafile));
   await mkdir(join(REPO, 'dist', 'bin'), { recursive: true });
   for (const name of Object.keys(ENTRIES)) {
     const file = join(REPO, 'dist', 'bin', `${name}.js`);

@@ -18,7 +18,8 @@ import {
 import { InvariantError, MargayError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import type { CommandRunner, SysctlOps, WorkloadVethOps } from '../../src/kernel/index.js';
-import { ExecaCommandRunner, IpWorkloadVethOps, ProcSysctlOps } from '../../src/kernel/index.js';
+import { ExecaCommandRunner, IpWorkloadVethOps } from '../../src/kernel/index.js';
+import { SyncProcSysctl } from './host-sysctl.js';
 import { AttachmentStore, keyOf } from './attachment-store.js';
 import { CniHandler, endpointRegistration } from './handler.js';
 import type { CniIpam, EndpointRegistry, PodDirectory } from './ports.js';
@@ -107,9 +108,7 @@ export class CniServer {
       store,
       log,
       veths: this.o.veths ?? new IpWorkloadVethOps(runner, log.child({ component: 'kernel', adapter: 'veth' })),
-      sysctl:
-        this.o.sysctl ??
-        new ProcSysctlOps(runner, log.child({ component: 'kernel', adapter: 'sysctl' }), undefined, { direct: true }),
+      sysctl: this.o.sysctl ?? new SyncProcSysctl(runner, log.child({ component: 'kernel', adapter: 'sysctl' })),
       mtu: this.o.mtu ?? (() => 1500),
       ...(this.o.programmedTimeoutMs !== undefined ? { programmedTimeoutMs: this.o.programmedTimeoutMs } : {}),
       ...(this.o.onSteps !== undefined ? { onSteps: this.o.onSteps } : {}),

@@ -63,10 +63,9 @@ export class IpRouteTable implements RouteTable {
     const protos = filter.protos ?? OWNED_ROUTE_PROTOCOLS;
     for (const p of protos) assertOwnedProto(p, 'route list');
     // One `ip route show ... proto P` per protocol and family: the kernel filters, so a node that
-    // also carries a full BGP table from another daemon does not have to parse all of it.
-    const out: KernelRoute[] = [];
-    for (const p of protos) out.push(...(await this.#listAll(filter.family, filter.table, p)));
-    return out;
+    // also carries a full BGP table from another daemon does not have to parse all of it. The reads
+    // are independent and run concurrently (a first apply waits for all of them).
+    return (await Promise.all(protos.map((p) => this.#listAll(filter.family, filter.table, p)))).flat();
   }
 
   async replace(route: KernelRoute): Promise<void> {
@@ -173,8 +172,12 @@ export class IpRouteTable implements RouteTable {
 
   async #listAll(family: IpFamily | undefined, table: number | undefined, proto?: number): Promise<KernelRoute[]> {
     const families: IpFamily[] = family === undefined ? [4, 6] : [family];
-    const out: KernelRoute[] = [];
-    for (const f of families) {
+    const perFamily = await Promise.all(families.map((f) => this.#listFamily(f, table, proto)));
+    return perFamily.flat();
+  }
+
+  async #listFamily(f: IpFamily, table: number | undefined, proto: number | undefined): Promise<KernelRoute[]> {
+    {
       const argv = [
         ...this.#ip,
         '-N',
@@ -188,12 +191,11 @@ export class IpRouteTable implements RouteTable {
       if (proto !== undefined) argv.push('proto', String(proto));
       const r = await this.runner.run(argv, { allowFailure: true });
       // A table that holds no route of this family does not exist yet: it is empty, not an error.
-      if (r.exitCode !== 0 && /FIB table does not exist/.test(r.stderr)) continue;
+      if (r.exitCode !== 0 && /FIB table does not exist/.test(r.stderr)) return [];
       if (r.exitCode !== 0) throw new KernelOpError(r.argv, r.exitCode, r.stderr);
       // With a proto filter ip leaves the protocol out of its output; parseRoutes fills it in.
-      out.push(...parseRoutes(r.stdout, f, proto));
+      return parseRoutes(r.stdout, f, proto);
     }
-    return out;
   }
 }
 
