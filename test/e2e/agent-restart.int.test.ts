@@ -51,5 +51,5 @@ describe('e2e: agent restart', () => {
         expect(r.maxSeq, signal).toBeGreaterThan(200);
       }
     });
-  }, 150_000);
+  }, 200_000);
 });

@@ -179,5 +179,5 @@ describe('e2e: churn', () => {
         await store.close();
       }
     });
-  }, 180_000);
+  }, 240_000);
 });

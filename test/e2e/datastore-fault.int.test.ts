@@ -102,5 +102,5 @@ describe('e2e: datastore access cut for 30 s', () => {
       expect(p.lastAt).toBeGreaterThan(restoredAt);
       expect(cell(await lab.matrix({ podsOnly: true }), src.name, dst.name).verdict).toBe('ok');
     });
-  }, 150_000);
+  }, 200_000);
 });

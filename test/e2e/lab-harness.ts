@@ -145,11 +145,11 @@ export async function agentRecord(lab: Lab, node: string): Promise<ProcessRecord
 
 /**
  * Stops `node`'s agent with `signal` (SIGKILL: a crash) and drops its record from the lab state.
- * Returns how it ended: 'stopped' means it exited on SIGTERM by itself (within 10 s).
+ * Returns how it ended: 'stopped' means it exited on SIGTERM by itself (within 20 s).
  */
 export async function stopAgent(lab: Lab, node: string, signal: 'SIGTERM' | 'SIGKILL'): Promise<StopOutcome> {
   const rec = await agentRecord(lab, node);
-  const outcome = await stopProcess(rec, { signal, timeoutMs: 10_000 });
+  const outcome = await stopProcess(rec, { signal, timeoutMs: 20_000 });
   const s = await lab.state();
   s.processes = s.processes.filter((p) => p.pid !== rec.pid);
   await writeState(s);
