@@ -3,7 +3,7 @@
  * datastore first (name, namespace, labels, spec.nodeName), then the runtime creates the sandbox's
  * network namespace and execs the CNI plugin binary in the node's namespace with CNI_COMMAND=ADD,
  * the CNI_* environment and the network config on stdin; removal runs DEL, then deletes the
- * namespace and the object. Each pod then runs a pod-agent (probe.ts) in its namespace.
+ * namespace and the object. Each pod runs a pod-agent (probe.ts) in its namespace, started alongside ADD.
  */
 import { mkdir } from 'node:fs/promises';
 import { execa } from 'execa';
@@ -100,7 +100,7 @@ export async function startPodAgent(
 }
 
 /**
- * Creates one pod: object, namespace (journaled first), CNI ADD, pod-agent. Throws with the
+ * Creates one pod: object, namespace (journaled first), then CNI ADD and the pod-agent together. Throws with the
  * plugin's answer when ADD fails (the namespace stays journaled for `down`).
  */
 export async function createPod(
@@ -126,6 +126,10 @@ export async function createPod(
   };
   state.pods.push(ps);
   await save();
+  // The pod-agent listens on the wildcard address, so it starts alongside ADD (its node process
+  // start-up is not on the pod's critical path); it is in state at once either way.
+  const agent = startPodAgent(ctx, state, pod.name, netns, save);
+  agent.catch(() => undefined); // awaited below; keep a failure while ADD runs from being unhandled
   const r = await runCni(ctx, nsName(state.prefix, pod.node), 'ADD', ps, state.options.dualStack);
   if (r.code !== 0) {
     throw new LabProcessError(
@@ -142,7 +146,7 @@ export async function createPod(
   const done: LabPodState = { ...ps, ips };
   state.pods[state.pods.indexOf(ps)] = done;
   await save();
-  await startPodAgent(ctx, state, pod.name, netns, save);
+  await agent;
   return done;
 }
 

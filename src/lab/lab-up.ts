@@ -17,13 +17,13 @@ import { applyManifests, openDatastore, type Datastore } from '../datastore/inde
 import { LabProcessError, LabStateError, LabTimeoutError } from './errors.js';
 import { CNI_DIR, labPaths, section, type LabContext } from './lab-context.js';
 import { labDown } from './lab-down.js';
-import { planLab, validateOptions, type LabOptions, type LabPlan } from './lab-plan.js';
+import { planLab, validateOptions, type LabNode, type LabOptions, type LabPlan, type LabPod } from './lab-plan.js';
 import { createPod, startPodAgent } from './lab-pods.js';
 import { labReport, matrixFor } from './lab-report.js';
 import { lockLab, readState, writeState, type LabState } from './lab-state.js';
 import { startMargayNode, type NodeAgent } from './margay-processes.js';
 import { isRunning, toRecord } from './processes.js';
-import type { Matrix } from './probe.js';
+import { askAgentHttp, type Matrix } from './probe.js';
 import { startTor } from './tor.js';
 import { upTopology } from './topology.js';
 import { nsName } from './topology-spec.js';
@@ -67,7 +67,7 @@ export async function labUp(
       );
       await labDown(ctx, { locked: true });
     }
-    return await build(ctx, options, opts.convergeMs ?? 60_000);
+    return await build(ctx, options, opts.convergeMs ?? 60_000 + 1_000 * options.nodes * options.podsPerNode);
   } finally {
     await unlock();
   }
@@ -89,7 +89,12 @@ async function build(ctx: LabContext, options: LabOptions, convergeMs: number): 
     processes: [],
     pods: [],
   };
-  const save = (): Promise<void> => writeState(state);
+  // Steps run in parallel below; saves are chained so the file always ends with the latest state.
+  let saving: Promise<void> = Promise.resolve();
+  const save = (): Promise<void> => {
+    saving = saving.catch(() => undefined).then(() => writeState(state));
+    return saving;
+  };
   await save();
   const plan = planLab(options, prefix);
   const paths = labPaths(ctx.dir);
@@ -105,21 +110,35 @@ async function build(ctx: LabContext, options: LabOptions, convergeMs: number): 
     });
     ctx.out(`lab ${options.name}: ${plan.spec.nodes.length} namespaces (prefix ${prefix}) in ${ms(started)}`);
 
+    // Independent of each other: the ToR, the manifests, and the pod-agents of the nodes and the
+    // outside (the node ones also carry the readiness polls below).
     await mkdir(paths.tor, { recursive: true });
-    const tor = await startTor(options.tor, plan, nsName(prefix, 'tor'), paths.tor);
-    state.processes.push(...tor.records);
-    await save();
-
     await mkdir(paths.datastore, { recursive: true });
-    store = await openDatastore(`file:${paths.datastore}`, { log: ctx.log });
-    await applyManifests(store, plan.manifests);
+    await Promise.all([
+      startTor(options.tor, plan, nsName(prefix, 'tor'), paths.tor).then(async (tor) => {
+        state.processes.push(...tor.records);
+        await save();
+      }),
+      (async () => {
+        store = await openDatastore(`file:${paths.datastore}`, { log: ctx.log });
+        await applyManifests(store, plan.manifests);
+      })(),
+      ...plan.nodes.map((n) => startPodAgent(ctx, state, n.name, nsName(prefix, n.name), save)),
+      startPodAgent(ctx, state, 'outside', nsName(prefix, 'outside'), save),
+    ]);
 
     const agents = await startAgents(ctx, state, plan, save);
+    const ready = (a: NodeAgent): Promise<boolean> =>
+      askAgentHttp(paths.agentSocket(a.nodeName), a.healthPort, '/readiness').then((st) => st === 200);
     await waitFor(
       'every margay-node to be ready',
-      async () => (await Promise.all(agents.map((a) => a.ready()))).every(Boolean),
-      60_000,
-      250,
+      async () => {
+        const dead = agents.find((a) => a.proc.hasExited());
+        if (dead) throw new LabProcessError(`margay-node ${dead.nodeName}`, 'exited during start');
+        return (await Promise.all(agents.map(ready))).every(Boolean);
+      },
+      60_000 + 3_000 * agents.length,
+      100,
     ).catch(async (err: unknown) => {
       throw new LabProcessError(
         'margay-node',
@@ -127,12 +146,20 @@ async function build(ctx: LabContext, options: LabOptions, convergeMs: number): 
         (await Promise.all(agents.map(async (a) => `[${a.nodeName}] ${(await a.log()).slice(-1500)}`))).join('\n'),
       );
     });
-    if (plan.pods.length > 0) for (const a of agents) await linkCniSocket(state, a, save);
+    if (plan.pods.length > 0) await Promise.all(agents.map((a) => linkCniSocket(state, a, save)));
     ctx.out(`lab ${options.name}: ToR (${options.tor}) and ${agents.length} margay-node agents up in ${ms(started)}`);
 
-    for (const n of plan.nodes) await startPodAgent(ctx, state, n.name, nsName(prefix, n.name), save);
-    await startPodAgent(ctx, state, 'outside', nsName(prefix, 'outside'), save);
-    for (const pod of plan.pods) await createPod(ctx, state, store, pod, save);
+    // Pods: several at once (each node's agent serves its own; the CNI plugin is a short exec),
+    // taken round-robin over the nodes; state lists them in plan order afterwards.
+    const queue = roundRobin(plan.pods);
+    const s = store!;
+    await Promise.all(
+      Array.from({ length: Math.min(POD_WORKERS, queue.length) }, async () => {
+        for (let pod = queue.shift(); pod !== undefined; pod = queue.shift()) await createPod(ctx, state, s, pod, save);
+      }),
+    );
+    const order = new Map(plan.pods.map((p, i) => [p.name, i]));
+    state.pods.sort((a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0));
     ctx.out(`lab ${options.name}: ${plan.pods.length} pods added through the CNI plugin in ${ms(started)}`);
 
     state.phase = 'up';
@@ -149,6 +176,18 @@ async function build(ctx: LabContext, options: LabOptions, convergeMs: number): 
   }
 }
 
+/** CNI ADDs (with their pod-agent starts) in flight at once during `up`. */
+const POD_WORKERS = 4;
+
+/** Pods ordered node-1's first, node-2's first, ..., then each node's second, ... */
+function roundRobin(pods: readonly LabPod[]): LabPod[] {
+  const byNode = new Map<string, LabPod[]>();
+  for (const p of pods) byNode.set(p.node, [...(byNode.get(p.node) ?? []), p]);
+  const out: LabPod[] = [];
+  for (let i = 0; out.length < pods.length; i++) for (const list of byNode.values()) if (list[i]) out.push(list[i]!);
+  return out;
+}
+
 async function startAgents(
   ctx: LabContext,
   state: LabState,
@@ -157,29 +196,33 @@ async function startAgents(
 ): Promise<NodeAgent[]> {
   const agents: NodeAgent[] = [];
   for (const n of plan.nodes) {
-    const workdir = labPaths(ctx.dir).node(n.name);
-    await mkdir(workdir, { recursive: true });
-    const a = await startMargayNode({
-      ns: nsName(state.prefix, n.name),
-      workdir,
-      nodeName: n.name,
-      datastore: `file:${labPaths(ctx.dir).datastore}`,
-      ip: `${n.ip}/24`,
-      ...(n.ip6 !== undefined ? { ip6: `${n.ip6}/64` } : {}),
-      env: {
-        ...ctx.env,
-        MARGAY_NO_DEFAULT_POOLS: 'true',
-        MARGAY_METRICS_PORT: '0',
-        MARGAY_NETWORKING_BACKEND: plan.options.mode === 'host-gw' ? 'none' : 'bgp',
-        ...(plan.options.mode === 'ebgp' ? { AS: String(n.asn) } : {}),
-      },
-    });
-    const rec = toRecord(a.proc);
-    state.processes.push(rec);
+    const a = await startNodeAgent(ctx, state.prefix, plan, n);
+    state.processes.push(toRecord(a.proc));
     await save();
     agents.push(a);
   }
   return agents;
+}
+
+/** Starts margay-node for one lab node as `up` does (the benchmark restarts agents with it). */
+export async function startNodeAgent(ctx: LabContext, prefix: string, plan: LabPlan, n: LabNode): Promise<NodeAgent> {
+  const workdir = labPaths(ctx.dir).node(n.name);
+  await mkdir(workdir, { recursive: true });
+  return startMargayNode({
+    ns: nsName(prefix, n.name),
+    workdir,
+    nodeName: n.name,
+    datastore: `file:${labPaths(ctx.dir).datastore}`,
+    ip: `${n.ip}/24`,
+    ...(n.ip6 !== undefined ? { ip6: `${n.ip6}/64` } : {}),
+    env: {
+      ...ctx.env,
+      MARGAY_NO_DEFAULT_POOLS: 'true',
+      MARGAY_METRICS_PORT: '0',
+      MARGAY_NETWORKING_BACKEND: plan.options.mode === 'host-gw' ? 'none' : 'bgp',
+      ...(plan.options.mode === 'ebgp' ? { AS: String(n.asn) } : {}),
+    },
+  });
 }
 
 /**

@@ -6,7 +6,10 @@
  *    probe proves both reachability and "no NAT" (the receiver sees the sender's pod IP);
  *  - on its control socket (a unix socket in the lab dir: reachable from any namespace) takes one JSON
  *    line `{"probe":[{"ip":"10.244.1.2","proto":"tcp"},...],"timeoutMs":1500}` and probes every
- *    target from inside its namespace with real sockets, answering one JSON line of results.
+ *    target from inside its namespace with real sockets, answering one JSON line of results;
+ *  - on the same socket takes `{"http":{"port":9099,"path":"/readiness"}}` and answers
+ *    `{"status":200}`: a GET on this namespace's loopback (the lab polls margay-node's readiness
+ *    this way, without spawning a process per poll).
  *
  *   node dist/src/lab/pod-agent.js --control /path/pod-1-1.sock [--port 7000]
  */
@@ -106,6 +109,35 @@ function parseRequest(line: string): { targets: ProbeTarget[]; timeoutMs: number
   return { targets, timeoutMs };
 }
 
+/** GET http://127.0.0.1:PORT/PATH from inside this namespace: the status (0 when it failed). */
+async function httpStatus(port: number, path: string, timeoutMs: number): Promise<{ status: number; error?: string }> {
+  try {
+    const r = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
+    await r.arrayBuffer();
+    return { status: r.status };
+  } catch (err) {
+    return { status: 0, error: (err as Error).message };
+  }
+}
+
+function parseHttp(line: string): { port: number; path: string; timeoutMs: number } | undefined {
+  const req = JSON.parse(line) as { http?: { port?: unknown; path?: unknown }; timeoutMs?: unknown };
+  if (req.http === undefined) return undefined;
+  const port = Number(req.http.port);
+  const path = req.http.path;
+  if (
+    !Number.isInteger(port) ||
+    port < 1 ||
+    port > 65_535 ||
+    typeof path !== 'string' ||
+    !/^\/[\w./-]{0,200}$/.test(path)
+  )
+    throw new LabProcessError('pod-agent', '"http" needs a port 1..65535 and an absolute path');
+  const timeoutMs =
+    typeof req.timeoutMs === 'number' && req.timeoutMs >= 50 && req.timeoutMs <= 30_000 ? req.timeoutMs : 1500;
+  return { port, path, timeoutMs };
+}
+
 function main(): void {
   const { values } = parseArgs({
     options: { control: { type: 'string' }, port: { type: 'string', default: String(PROBE_PORT) } },
@@ -141,6 +173,11 @@ function main(): void {
       if (nl < 0) return;
       let req: ReturnType<typeof parseRequest>;
       try {
+        const http = parseHttp(buf.slice(0, nl));
+        if (http) {
+          void httpStatus(http.port, http.path, http.timeoutMs).then((r) => c.end(`${JSON.stringify(r)}\n`));
+          return;
+        }
         req = parseRequest(buf.slice(0, nl));
       } catch (err) {
         c.end(`${JSON.stringify({ error: (err as Error).message })}\n`);

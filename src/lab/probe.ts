@@ -69,6 +69,42 @@ export function askAgent(socket: string, targets: readonly ProbeTarget[], timeou
   });
 }
 
+/** GET 127.0.0.1:PORT/PATH inside a pod-agent's namespace, through its control socket: the HTTP status (0: failed). */
+export function askAgentHttp(socket: string, port: number, path: string, timeoutMs = 1500): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = connect(socket);
+    let buf = '';
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new LabProcessError('pod-agent', `${socket} did not answer within ${timeoutMs + 5000} ms`));
+    }, timeoutMs + 5000);
+    s.setEncoding('utf8');
+    s.on('connect', () => s.write(`${JSON.stringify({ http: { port, path }, timeoutMs })}\n`));
+    s.on('data', (d: string) => {
+      buf += d;
+    });
+    s.on('end', () => {
+      clearTimeout(timer);
+      try {
+        const r = JSON.parse(buf) as { status?: number; error?: string };
+        if (typeof r.status !== 'number')
+          reject(new LabProcessError('pod-agent', `${socket}: ${r.error ?? 'no status'}`));
+        else resolve(r.status);
+      } catch (err) {
+        reject(
+          new LabProcessError('pod-agent', `${socket} answered something that is not JSON: ${buf.slice(0, 200)}`, '', {
+            cause: err,
+          }),
+        );
+      }
+    });
+    s.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new LabProcessError('pod-agent', `${socket}: ${err.message}`, '', { cause: err }));
+    });
+  });
+}
+
 /** Judges one source→destination cell from its probe results (pure). */
 export function verdict(src: ProbeEndpoint, results: readonly ProbeResult[]): CellVerdict {
   if (results.length === 0) return 'fail';

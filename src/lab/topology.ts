@@ -25,6 +25,7 @@ import {
   validateSpec,
   type LinkEnd,
   type LinkSpec,
+  type NodeSpec,
   type TopologySpec,
 } from './topology-spec.js';
 
@@ -74,44 +75,42 @@ export async function upTopology(spec: TopologySpec, deps: TopologyDeps): Promis
   const { runner } = deps;
   const nsOf = (node: string): string => nsName(spec.prefix, node);
   try {
-    for (const n of spec.nodes) {
-      const ns = nsOf(n.name);
-      await make({ kind: 'netns', name: ns }, () => runner.run(['ip', 'netns', 'add', ns]));
-      await runner.run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
-      const sysctls: Record<string, string> = { ...(n.sysctls ?? {}) };
-      if (n.forwarding) Object.assign(sysctls, { 'net.ipv4.ip_forward': '1', 'net.ipv6.conf.all.forwarding': '1' });
-      const pairs = Object.entries(sysctls).map(([k, v]) => `${k}=${v}`);
-      if (pairs.length > 0) await runner.run(['sysctl', '-q', '-w', ...pairs], { netns: ns });
-      for (const c of n.loopback ?? []) await runner.run(addrArgv(ns, 'lo', c));
-      for (const b of n.bridges ?? []) {
-        await runner.run(['ip', '-n', ns, 'link', 'add', 'name', b.name, 'type', 'bridge']);
-        await configureEnd(runner, ns, {
-          node: n.name,
-          ifName: b.name,
-          ...(b.addresses ? { addresses: b.addresses } : {}),
-        });
-      }
+    // Namespaces: journaled all at once, then made in parallel (independent kernel objects); one
+    // that fails to be made is dropped from the journal again (it may be someone else's).
+    const nsEntries: TopologyEntry[] = spec.nodes.map((n) => ({ kind: 'netns', name: nsOf(n.name) }));
+    entries.push(...nsEntries);
+    if (deps.journal) await deps.journal([...entries]);
+    const made = await Promise.allSettled(nsEntries.map((e) => runner.run(['ip', 'netns', 'add', e.name])));
+    const failed = nsEntries.filter((_e, i) => made[i]!.status === 'rejected');
+    if (failed.length > 0) {
+      entries.splice(0, entries.length, ...entries.filter((e) => !failed.includes(e)));
+      if (deps.journal) await deps.journal([...entries]);
+      throw (made.find((m) => m.status === 'rejected') as PromiseRejectedResult).reason;
     }
-    for (const l of spec.links ?? []) {
-      const hostEnd = l.a.node === HOST ? l.a : l.b.node === HOST ? l.b : undefined;
-      if (hostEnd) await make({ kind: 'host-link', name: hostEnd.ifName }, () => addLink(runner, l, nsOf));
-      else await addLink(runner, l, nsOf);
+    await Promise.all(spec.nodes.map((n) => configureNode(runner, nsOf(n.name), n)));
+    const hostLinks = (spec.links ?? []).filter((l) => l.a.node === HOST || l.b.node === HOST);
+    for (const l of hostLinks) {
+      const hostEnd = l.a.node === HOST ? l.a : l.b;
+      await make({ kind: 'host-link', name: hostEnd.ifName }, () => addLink(runner, l, nsOf));
     }
-    for (const n of spec.nodes) {
-      for (const r of n.routes ?? []) {
-        await runner.run([
-          'ip',
-          '-n',
-          nsOf(n.name),
-          isIP(r.via) === 6 ? '-6' : '-4',
-          'route',
-          'add',
-          r.dst,
-          'via',
-          r.via,
-        ]);
-      }
-    }
+    await Promise.all((spec.links ?? []).filter((l) => !hostLinks.includes(l)).map((l) => addLink(runner, l, nsOf)));
+    await Promise.all(
+      spec.nodes.map(async (n) => {
+        for (const r of n.routes ?? []) {
+          await runner.run([
+            'ip',
+            '-n',
+            nsOf(n.name),
+            isIP(r.via) === 6 ? '-6' : '-4',
+            'route',
+            'add',
+            r.dst,
+            'via',
+            r.via,
+          ]);
+        }
+      }),
+    );
     deps.log.info(
       { prefix: spec.prefix, namespaces: spec.nodes.length, links: spec.links?.length ?? 0 },
       'topology up',
@@ -168,6 +167,24 @@ export async function addLink(runner: CommandRunner, l: LinkSpec, nsOf: (node: s
   ]);
   await configureEnd(runner, nsA, a);
   await configureEnd(runner, nsB, b);
+}
+
+/** lo up, sysctls (forwarding), loopback addresses and bridges of one node, inside its namespace. */
+async function configureNode(runner: CommandRunner, ns: string, n: NodeSpec): Promise<void> {
+  await runner.run(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+  const sysctls: Record<string, string> = { ...(n.sysctls ?? {}) };
+  if (n.forwarding) Object.assign(sysctls, { 'net.ipv4.ip_forward': '1', 'net.ipv6.conf.all.forwarding': '1' });
+  const pairs = Object.entries(sysctls).map(([k, v]) => `${k}=${v}`);
+  if (pairs.length > 0) await runner.run(['sysctl', '-q', '-w', ...pairs], { netns: ns });
+  for (const c of n.loopback ?? []) await runner.run(addrArgv(ns, 'lo', c));
+  for (const b of n.bridges ?? []) {
+    await runner.run(['ip', '-n', ns, 'link', 'add', 'name', b.name, 'type', 'bridge']);
+    await configureEnd(runner, ns, {
+      node: n.name,
+      ifName: b.name,
+      ...(b.addresses ? { addresses: b.addresses } : {}),
+    });
+  }
 }
 
 function ipIn(ns: string | undefined): string[] {
