@@ -15,14 +15,21 @@ import type { Logger } from '../../src/log.js';
  * as in the whole batch (`-:1` means the pair was not made, e.g. "File exists": the name is held by
  * another container's veth).
  */
+/** What the runner needs of an IpBatchSession (unit tests pass a fake). */
+export interface BatchSession {
+  run(input: string): Promise<CommandResult>;
+  close(): void;
+}
+
 export class VethCommandRunner implements CommandRunner {
-  readonly #session: IpBatchSession;
+  readonly #session: BatchSession;
 
   constructor(
     private readonly base: CommandRunner,
     log: Logger,
+    session?: BatchSession,
   ) {
-    this.#session = new IpBatchSession(['ip', '-force', '-batch', '-'], log);
+    this.#session = session ?? new IpBatchSession(['ip', '-force', '-batch', '-'], log);
   }
 
   async run(argv: readonly string[], opts: RunOptions = {}): Promise<CommandResult> {
