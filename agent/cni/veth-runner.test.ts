@@ -31,7 +31,7 @@ describe('VethCommandRunner', () => {
   it('sends the pair creation alone, then the rest; nothing to the base runner', async () => {
     const s = new FakeSession([]);
     const base = new RecordingRunner();
-    const r = await new VethCommandRunner(base, silentLogger(), s).run(['ip', '-batch', '-'], { stdin: BATCH });
+    const r = await new VethCommandRunner(base, silentLogger(), [s]).run(['ip', '-batch', '-'], { stdin: BATCH });
     expect(r.exitCode).toBe(0);
     expect(s.sent).toEqual([
       'link add mgyx type veth peer name eth0 netns /run/netns/p\n',
@@ -42,7 +42,7 @@ describe('VethCommandRunner', () => {
 
   it('a refused first line stops the batch and reads "-:1" (the pair was not made)', async () => {
     const s = new FakeSession([{ exitCode: 1, stderr: 'RTNETLINK answers: File exists\nCommand failed -:1\n' }]);
-    const run = new VethCommandRunner(new RecordingRunner(), silentLogger(), s).run(['ip', '-batch', '-'], {
+    const run = new VethCommandRunner(new RecordingRunner(), silentLogger(), [s]).run(['ip', '-batch', '-'], {
       stdin: BATCH,
     });
     await expect(run).rejects.toThrow(KernelOpError);
@@ -55,7 +55,7 @@ describe('VethCommandRunner', () => {
       { exitCode: 0, stderr: '' },
       { exitCode: 1, stderr: 'RTNETLINK answers: Invalid argument\nCommand failed -:2\n' },
     ]);
-    const r = await new VethCommandRunner(new RecordingRunner(), silentLogger(), s).run(['ip', '-batch', '-'], {
+    const r = await new VethCommandRunner(new RecordingRunner(), silentLogger(), [s]).run(['ip', '-batch', '-'], {
       stdin: BATCH,
       allowFailure: true,
     });
@@ -67,7 +67,7 @@ describe('VethCommandRunner', () => {
   it('ip link del goes through the session; other commands and other namespaces to the base runner', async () => {
     const s = new FakeSession([{ exitCode: 1, stderr: 'Cannot find device "mgyx"\nCommand failed -:1\n' }]);
     const base = new RecordingRunner();
-    const v = new VethCommandRunner(base, silentLogger(), s);
+    const v = new VethCommandRunner(base, silentLogger(), [s]);
     const del = await v.run(['ip', 'link', 'del', 'mgyx'], { allowFailure: true });
     expect(del.stderr).toContain('Cannot find device');
     expect(s.sent).toEqual(['link del mgyx\n']);
