@@ -14,6 +14,7 @@
 #   gobgpd                       gobgpd, gobgp                       BGP reference peer
 #   containernetworking-plugins  /usr/lib/cni/portmap               CNI chaining (portmap, bandwidth, tuning)
 #   iputils-ping, netcat-openbsd ping, nc                            reachability probes
+#   strace                       strace                              e2e datastore-fault test (fault injection)
 #   build-essential, python3     g++, make, python3                  node-gyp (the TCP-MD5/GTSM addon)
 set -euo pipefail
 
@@ -23,7 +24,7 @@ REQUIRED=(
   "util-linux:unshare" "bird2:bird" "bird2:birdc" "frr:/usr/lib/frr/bgpd" "frr:vtysh"
   "gobgpd:gobgpd" "gobgpd:gobgp" "containernetworking-plugins:/usr/lib/cni/portmap"
   "iputils-ping:ping" "netcat-openbsd:nc" "build-essential:g++" "build-essential:make" "python3:python3"
-  "procps:pkill" "kmod:modprobe"
+  "procps:pkill" "kmod:modprobe" "strace:strace"
 )
 
 have() { case "$1" in /*) [ -x "$1" ] ;; *) command -v "$1" >/dev/null 2>&1 ;; esac; }

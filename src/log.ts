@@ -33,7 +33,5 @@ export function createRootLogger(opts: {
   return pino(options, pino.destination({ dest: opts.destination ?? 2, sync: true }));
 }
 
-/** A logger that drops everything: for unit tests and library callers that pass none. */
-export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
-}
+/** A logger that drops everything, without loading pino (log-silent.ts). */
+export { silentLogger } from './log-silent.js';

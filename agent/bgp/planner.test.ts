@@ -8,7 +8,7 @@ import {
   type Node,
 } from '../../src/model/index.js';
 import { nodeBgp, withOwnBgp, type NodeBgp } from './node-bgp.js';
-import { EXPORT_POLICY, hashRouterId, planBgp, type PlannerInput } from './planner.js';
+import { EXPORT_EXTERNAL_POLICY, EXPORT_POLICY, hashRouterId, planBgp, type PlannerInput } from './planner.js';
 
 const API = 'margay.dev/v1';
 
@@ -241,14 +241,117 @@ describe('planBgp', () => {
       { prefix: '192.168.1.0/26', communities: ['65000:100'], largeCommunities: ['65000:1:2'] },
       { prefix: '192.168.9.7/32', communities: [], largeCommunities: [] },
     ]);
+    // To cluster nodes, Calico's calico_export_to_bgp_peers: disabled pools out, own blocks exactly,
+    // nothing beneath them (calico_aggr), then the enabled pools.
     expect(plan.config?.policies[EXPORT_POLICY]).toEqual({
       rules: [
         { match: { prefixes: [{ prefix: '172.16.0.0/16', ge: 16, le: 32 }] }, action: 'reject' },
+        {
+          match: {
+            prefixes: [
+              { prefix: '192.168.1.0/26', ge: 26, le: 26 },
+              { prefix: '192.168.9.7/32', ge: 32, le: 32 },
+            ],
+          },
+          action: 'accept',
+        },
+        { match: { prefixes: [{ prefix: '192.168.1.0/26', ge: 27, le: 32 }] }, action: 'reject' },
         { match: { prefixes: [{ prefix: '192.168.0.0/16', ge: 16, le: 32 }] }, action: 'accept' },
       ],
       defaultAction: 'reject',
     });
+    // To anything else (the ToR): only what this node originates.
+    expect(plan.config?.policies[EXPORT_EXTERNAL_POLICY]).toEqual({
+      rules: [
+        {
+          match: {
+            prefixes: [
+              { prefix: '192.168.1.0/26', ge: 26, le: 26 },
+              { prefix: '192.168.9.7/32', ge: 32, le: 32 },
+            ],
+          },
+          action: 'accept',
+        },
+      ],
+      defaultAction: 'reject',
+    });
     expect(() => validateBgpdConfig(plan.config)).not.toThrow();
+  });
+
+  it('the ToR (not a node) gets the external export policy; node addresses the cluster one', () => {
+    const plan = planBgp(
+      input({
+        peers: [
+          peer('tor', { peerIP: '10.0.0.254', asNumber: 65000 }),
+          peer('b', { peerIP: '10.0.0.2', asNumber: 64512 }),
+        ],
+      }),
+    );
+    expect(plan.config!.peers.map((p) => [p.address, p.export])).toEqual([
+      ['10.0.0.2', EXPORT_POLICY],
+      ['10.0.0.254', EXPORT_EXTERNAL_POLICY],
+      ['10.0.0.3', EXPORT_POLICY],
+    ]);
+  });
+
+  // Calico's route-reflector pattern: one BGPPeer from the clients to the reflectors, one among the
+  // reflectors; the reflector side configures the sessions back (confd's reverse peerings).
+  const rrPeers = [
+    peer('peer-with-route-reflectors', { nodeSelector: '!has(route-reflector)', peerSelector: 'has(route-reflector)' }),
+    peer('rr-mesh', { nodeSelector: 'has(route-reflector)', peerSelector: 'has(route-reflector)' }),
+  ];
+  const RR2 = node(
+    'rr-2',
+    { ipv4Address: '10.0.0.10/24', routeReflectorClusterID: '224.0.0.1' },
+    { 'route-reflector': 'true' },
+  );
+  const rrNodes = new Map([A, B, RR, RR2].map((n) => [n.name, n]));
+  const rrConfigs = [cfg('default', { nodeToNodeMeshEnabled: false })];
+
+  it('peerSelector BGPPeer applies in both directions: the reflector peers back with each client', () => {
+    const onRr = peersOf(input({ nodeName: 'rr-1', nodes: rrNodes, configs: rrConfigs, peers: rrPeers }));
+    expect(onRr.map((p) => [p.address, p.rr, p.from])).toEqual([
+      ['10.0.0.10', false, 'BGPPeer rr-mesh'],
+      ['10.0.0.1', true, 'BGPPeer peer-with-route-reflectors (peer side)'],
+      ['10.0.0.2', true, 'BGPPeer peer-with-route-reflectors (peer side)'],
+    ]);
+    const onClient = peersOf(input({ nodeName: 'node-a', nodes: rrNodes, configs: rrConfigs, peers: rrPeers }));
+    expect(onClient.map((p) => [p.address, p.rr])).toEqual([
+      ['10.0.0.9', false],
+      ['10.0.0.10', false],
+    ]);
+  });
+
+  it('a peerIP BGPPeer naming a node (address and AS) is reversed on that node over the same family only', () => {
+    const A46 = node('node-a', { ipv4Address: '10.0.0.1/24', ipv6Address: 'fd00::1/64' }, { rack: 'r1' });
+    const B46 = node('node-b', { ipv4Address: '10.0.0.2/24', ipv6Address: 'fd00::2/64' }, { rack: 'r1' });
+    const nodes = new Map([A46, B46].map((n) => [n.name, n]));
+    const peers = [peer('a-to-b', { node: 'node-a', peerIP: '10.0.0.2', asNumber: 64512 })];
+    expect(peersOf(input({ nodeName: 'node-b', nodes, configs: rrConfigs, peers })).map((p) => p.address)).toEqual([
+      '10.0.0.1',
+    ]);
+    // A different AS than node-b's: not node-b, no reverse.
+    const other = [peer('a-to-b', { node: 'node-a', peerIP: '10.0.0.2', asNumber: 65001 })];
+    expect(peersOf(input({ nodeName: 'node-b', nodes, configs: rrConfigs, peers: other }))).toEqual([]);
+    // A port that is not node-b's listen port: no reverse either.
+    const port = [peer('a-to-b', { node: 'node-a', peerIP: '10.0.0.2:1790', asNumber: 64512 })];
+    expect(peersOf(input({ nodeName: 'node-b', nodes, configs: rrConfigs, peers: port }))).toEqual([]);
+  });
+
+  it('an explicit peering wins over a reverse one for the same address', () => {
+    const peers = [
+      peer('clients', {
+        nodeSelector: '!has(route-reflector)',
+        peerSelector: 'has(route-reflector)',
+        maxRestartTime: '30s',
+      }),
+      peer('rr-to-a', { node: 'rr-1', peerIP: '10.0.0.1', asNumber: 64512, maxRestartTime: '90s' }),
+    ];
+    const plan = planBgp(input({ nodeName: 'rr-1', nodes: rrNodes, configs: rrConfigs, peers }));
+    expect(plan.config!.peers.map((p) => [p.address, p.gracefulRestart.restartTime, p.description])).toEqual([
+      ['10.0.0.1', 90, 'BGPPeer rr-to-a'],
+      ['10.0.0.2', 30, 'BGPPeer clients (peer side)'],
+    ]);
   });
 
   it('IPv6: sessions per family; an IPv6-only node gets a hashed router ID', () => {

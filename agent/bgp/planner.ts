@@ -8,18 +8,29 @@
  *   BGPConfiguration node.X ──┤ per-node listen port, communities, prefix advertisements
  *   Nodes (spec.bgp / annot.) ┤ mesh peers; peerSelector peers; route-reflector roles
  *   BGPPeer ──────────────────┤ global / node / nodeSelector; peerIP+AS or peerSelector; password,
- *                             │ keepOriginalNextHop / nextHopMode, sourceAddress, ttlSecurity, ...
- *   IPPools ──────────────────┤ export policy: prefixes inside pools (not disableBGPExport)
- *   blocks + borrowed /32s ───┘ originated routes (with the communities that apply)
+ *                             │ keepOriginalNextHop / nextHopMode, sourceAddress, ttlSecurity, ...;
+ *                             │ and its reverse on the peer side (Calico: a node a BGPPeer selects, or
+ *                             │ whose address+AS it names, peers back with the nodes it applies to)
+ *   IPPools ──────────────────┤ export policies (export-policy.ts): to cluster nodes Calico's
+ *   blocks + borrowed /32s ───┘ calico_export_to_bgp_peers; to others only what this node originates
  *
- * Peer precedence for one address: BGPPeer objects (by name) before the mesh.
+ * Peer precedence for one address: global BGPPeers, node-scoped BGPPeers (by name), reverse
+ * peerings, then the mesh — the first planned wins.
  */
 import { isIP } from 'node:net';
 import type { BGPConfiguration, BGPPeer, IPPool } from '../../src/model/index.js';
 import { DEFAULT_AS_NUMBER, DEFAULT_BGP_PORT, parseCidr, parseGoDuration, parsePeerIp } from '../../src/model/index.js';
 import { compileSelector, parseSelector } from '../../src/selector/index.js';
 import type { NodeBgp } from './node-bgp.js';
-import { familyIs } from '../../src/config/index.js';
+import {
+  clusterExportPolicy,
+  EXPORT_EXTERNAL_POLICY,
+  EXPORT_POLICY,
+  externalExportPolicy,
+  IMPORT_POLICY,
+} from './export-policy.js';
+
+export { EXPORT_EXTERNAL_POLICY, EXPORT_POLICY, IMPORT_POLICY } from './export-policy.js';
 
 export interface SecretRef {
   readonly name: string;
@@ -81,9 +92,6 @@ export interface BgpPlan {
   readonly problems: readonly string[];
 }
 
-export const IMPORT_POLICY = 'margay-import';
-export const EXPORT_POLICY = 'margay-export';
-
 function seconds(d: string | undefined, fallback: number, max: number): number {
   const ms = d === undefined ? undefined : parseGoDuration(d);
   if (ms === undefined) return fallback;
@@ -95,21 +103,6 @@ export function hashRouterId(name: string): string {
   let h = 0x811c9dc5;
   for (const ch of Buffer.from(name)) h = Math.imul(h ^ ch, 0x01000193) >>> 0;
   return [h >>> 24, (h >>> 16) & 255, (h >>> 8) & 255, h & 255].join('.');
-}
-
-function exportPolicy(pools: readonly IPPool[]): Record<string, unknown> {
-  const rules: unknown[] = [];
-  const sorted = [...pools].sort((a, b) => Number(b.spec.disableBGPExport) - Number(a.spec.disableBGPExport));
-  for (const p of sorted) {
-    const c = parseCidr(p.spec.cidr);
-    if (!c) continue;
-    const max = familyIs(c.family, 4) ? 32 : 128;
-    rules.push({
-      match: { prefixes: [{ prefix: c.cidr, ge: c.prefix, le: max }] },
-      action: p.spec.disableBGPExport ? 'reject' : 'accept',
-    });
-  }
-  return { rules, defaultAction: 'reject' };
 }
 
 function communitiesFor(
@@ -143,6 +136,60 @@ export function peerAppliesTo(p: BGPPeer, me: NodeBgp): boolean {
   return selects(p.spec.nodeSelector, me.labels);
 }
 
+/** A BGPPeer's session settings, as `add` in planBgp takes them. */
+type PeerExtra = Partial<PlannedPeer> & { readonly description: string; readonly noSource?: boolean };
+
+/** Settings of BGPPeer `p`; undefined (with a problem) when its password cannot be read. */
+function bgpPeerSettings(
+  p: BGPPeer,
+  password: PlannerInput['password'],
+  restartTime: number,
+  problems: string[],
+): PeerExtra | undefined {
+  const what = `BGPPeer ${p.metadata.name}`;
+  let secret: string | undefined;
+  if (p.spec.password) {
+    secret = password(p.spec.password.secretKeyRef);
+    if (secret === undefined) {
+      problems.push(
+        `${what}: password secret ${p.spec.password.secretKeyRef.name}/${p.spec.password.secretKeyRef.key} cannot be read; peer skipped`,
+      );
+      return undefined;
+    }
+  }
+  const mode = p.spec.nextHopMode ?? (p.spec.keepOriginalNextHop ? 'Keep' : 'Auto');
+  return {
+    description: what,
+    ...(secret !== undefined && { password: secret }),
+    noSource: p.spec.sourceAddress === 'None',
+    ...(p.spec.ttlSecurity !== undefined &&
+      p.spec.ttlSecurity > 0 && { ttlSecurity: Math.min(254, p.spec.ttlSecurity) }),
+    nextHopSelf: mode === 'Self',
+    allowasIn: Math.min(10, p.spec.numAllowedLocalASNumbers ?? 0),
+    gracefulRestart: { enabled: true as const, restartTime: seconds(p.spec.maxRestartTime, restartTime, 4095) },
+  };
+}
+
+/**
+ * The families over which node `me` is the peer side of BGPPeer `p` (Calico's reverse peerings): all
+ * when its peerSelector selects `me`; the peerIP's family when that is `me`'s address, the BGPPeer's
+ * asNumber (or the cluster's) is `me`'s AS and a port in peerIP is `me`'s listen port.
+ */
+export function reverseFamilies(p: BGPPeer, me: NodeBgp, myAs: number, clusterAs: number, myPort: number): (4 | 6)[] {
+  if (p.spec.peerSelector !== undefined) {
+    try {
+      return compileSelector(parseSelector(p.spec.peerSelector))(me.labels) ? [4, 6] : [];
+    } catch {
+      return []; // reported by the forward pass
+    }
+  }
+  const ip = p.spec.peerIP === undefined ? undefined : parsePeerIp(p.spec.peerIP);
+  if (!ip || (ip.ip !== me.ipv4 && ip.ip !== me.ipv6)) return [];
+  if ((p.spec.asNumber ?? clusterAs) !== myAs) return [];
+  if (ip.port !== undefined && ip.port !== myPort) return [];
+  return [isIP(ip.ip) === 6 ? 6 : 4];
+}
+
 export function planBgp(input: PlannerInput): BgpPlan {
   const problems: string[] = [];
   const me = input.nodes.get(input.nodeName);
@@ -155,6 +202,8 @@ export function planBgp(input: PlannerInput): BgpPlan {
   const myAs = asOf(me);
   const listenPort = own?.listenPort ?? def?.listenPort ?? DEFAULT_BGP_PORT;
   const clusterPort = def?.listenPort ?? DEFAULT_BGP_PORT;
+  const portOf = (n: NodeBgp): number =>
+    input.configs.find((c) => c.metadata.name === `node.${n.name}`)?.spec.listenPort ?? clusterPort;
   const restartTime = input.restartTimeSeconds ?? 120;
   const mine = new Set([me.ipv4, me.ipv6].filter((a): a is string => a !== undefined));
   const nodeByAddress = new Map<string, NodeBgp>();
@@ -166,12 +215,7 @@ export function planBgp(input: PlannerInput): BgpPlan {
     asOf(peerNode) === myAs;
 
   const planned = new Map<string, PlannedPeer>();
-  const add = (
-    address: string,
-    asn: number,
-    extra: Partial<PlannedPeer> & { description: string; noSource?: boolean },
-    peerNode: NodeBgp | undefined,
-  ): void => {
+  const add = (address: string, asn: number, extra: PeerExtra, peerNode: NodeBgp | undefined): void => {
     if (mine.has(address) || planned.has(address)) return;
     const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
     const myAddr = family === 'ipv4' ? me.ipv4 : me.ipv6;
@@ -194,12 +238,31 @@ export function planBgp(input: PlannerInput): BgpPlan {
       allowasIn: extra.allowasIn ?? 0,
       gracefulRestart: { enabled: true, restartTime: extra.gracefulRestart?.restartTime ?? restartTime },
       import: IMPORT_POLICY,
-      export: EXPORT_POLICY,
+      // A node's own address: a cluster peer; anything else (the ToR, global peers): external.
+      export: peerNode ? EXPORT_POLICY : EXPORT_EXTERNAL_POLICY,
       description: extra.description,
     });
   };
 
-  for (const p of [...input.peers].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
+  // Calico's order (confd updatePeersV1): global BGPPeers, then node-scoped ones, then the reverse
+  // of every BGPPeer; the first peering planned for an address wins.
+  const byName = [...input.peers].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  const isGlobal = (p: BGPPeer): boolean => p.spec.node === undefined && p.spec.nodeSelector === undefined;
+  const settings = new Map<BGPPeer, PeerExtra | undefined>();
+  const settingsOf = (p: BGPPeer): PeerExtra | undefined => {
+    if (!settings.has(p)) settings.set(p, bgpPeerSettings(p, input.password, restartTime, problems));
+    return settings.get(p);
+  };
+  const sortedNodes = [...input.nodes.values()].sort((a, b) => a.name.localeCompare(b.name));
+  const addNode = (n: NodeBgp, families: readonly (4 | 6)[], extra: PeerExtra): void => {
+    if (n.name === me.name) return;
+    for (const f of families) {
+      const a = f === 4 ? n.ipv4 : n.ipv6;
+      if (a === undefined || (f === 4 ? me.ipv4 : me.ipv6) === undefined) continue;
+      add(a, asOf(n), { ...extra, port: portOf(n) }, n);
+    }
+  };
+  for (const p of [...byName.filter(isGlobal), ...byName.filter((x) => !isGlobal(x))]) {
     const what = `BGPPeer ${p.metadata.name}`;
     let applies: boolean;
     try {
@@ -209,31 +272,13 @@ export function planBgp(input: PlannerInput): BgpPlan {
       continue;
     }
     if (!applies) continue;
-    let password: string | undefined;
-    if (p.spec.password) {
-      password = input.password(p.spec.password.secretKeyRef);
-      if (password === undefined) {
-        problems.push(
-          `${what}: password secret ${p.spec.password.secretKeyRef.name}/${p.spec.password.secretKeyRef.key} cannot be read; peer skipped`,
-        );
-        continue;
-      }
-    }
-    const mode = p.spec.nextHopMode ?? (p.spec.keepOriginalNextHop ? 'Keep' : 'Auto');
-    const extra = {
-      description: what,
-      ...(password !== undefined && { password }),
-      noSource: p.spec.sourceAddress === 'None',
-      ...(p.spec.ttlSecurity !== undefined &&
-        p.spec.ttlSecurity > 0 && { ttlSecurity: Math.min(254, p.spec.ttlSecurity) }),
-      nextHopSelf: mode === 'Self',
-      allowasIn: Math.min(10, p.spec.numAllowedLocalASNumbers ?? 0),
-      gracefulRestart: { enabled: true as const, restartTime: seconds(p.spec.maxRestartTime, restartTime, 4095) },
-    };
+    const extra = settingsOf(p);
+    if (!extra) continue;
     if (p.spec.peerIP !== undefined) {
       const ip = parsePeerIp(p.spec.peerIP)!;
       const node = nodeByAddress.get(ip.ip);
-      add(ip.ip, p.spec.asNumber ?? clusterAs, { ...extra, ...(ip.port !== undefined && { port: ip.port }) }, node);
+      const port = ip.port ?? (node ? portOf(node) : undefined);
+      add(ip.ip, p.spec.asNumber ?? clusterAs, { ...extra, ...(port !== undefined && { port }) }, node);
       continue;
     }
     let match: (labels: Readonly<Record<string, string>>) => boolean;
@@ -243,13 +288,22 @@ export function planBgp(input: PlannerInput): BgpPlan {
       problems.push(`${what}: peerSelector does not parse (${(err as Error).message})`);
       continue;
     }
-    for (const n of [...input.nodes.values()].sort((a, b) => a.name.localeCompare(b.name))) {
-      if (n.name === me.name || !match(n.labels)) continue;
-      for (const a of [n.ipv4, n.ipv6]) {
-        if (a === undefined || (isIP(a) === 4 ? me.ipv4 : me.ipv6) === undefined) continue;
-        add(a, asOf(n), extra, n);
-      }
+    for (const n of sortedNodes) if (match(n.labels)) addNode(n, [4, 6], extra);
+  }
+  // The reverse: this node is the peer side of a BGPPeer (selected by its peerSelector, or its address
+  // and AS are the peerIP and asNumber), so it peers back with each node the BGPPeer applies to.
+  for (const p of byName) {
+    const families = reverseFamilies(p, me, asOf(me), clusterAs, listenPort);
+    if (families.length === 0) continue;
+    let peerNodes: NodeBgp[];
+    try {
+      peerNodes = sortedNodes.filter((n) => peerAppliesTo(p, n));
+    } catch {
+      continue; // already reported by the forward pass
     }
+    const extra = settingsOf(p);
+    if (!extra) continue;
+    for (const n of peerNodes) addNode(n, families, { ...extra, description: `${extra.description} (peer side)` });
   }
 
   if (def?.nodeToNodeMeshEnabled ?? true) {
@@ -261,29 +315,18 @@ export function planBgp(input: PlannerInput): BgpPlan {
       );
     } else {
       const meshRestart = seconds(def?.nodeMeshMaxRestartTime, restartTime, 4095);
-      for (const n of [...input.nodes.values()].sort((a, b) => a.name.localeCompare(b.name))) {
-        if (n.name === me.name) continue;
-        for (const a of [n.ipv4, n.ipv6]) {
-          if (a === undefined || (isIP(a) === 4 ? me.ipv4 : me.ipv6) === undefined) continue;
-          add(
-            a,
-            asOf(n),
-            {
-              description: `mesh ${n.name}`,
-              ...(meshPassword !== undefined && { password: meshPassword }),
-              gracefulRestart: { enabled: true, restartTime: meshRestart },
-            },
-            n,
-          );
-        }
-      }
+      for (const n of sortedNodes)
+        addNode(n, [4, 6], {
+          description: `mesh ${n.name}`,
+          ...(meshPassword !== undefined && { password: meshPassword }),
+          gracefulRestart: { enabled: true, restartTime: meshRestart },
+        });
     }
   }
 
   const communityCfg = own?.prefixAdvertisements || own?.communities ? own : def;
-  const originate = [...new Set(input.advertise)]
-    .sort()
-    .map((prefix) => ({ prefix, ...communitiesFor(prefix, communityCfg) }));
+  const prefixes = [...new Set(input.advertise)].sort();
+  const originate = prefixes.map((prefix) => ({ prefix, ...communitiesFor(prefix, communityCfg) }));
   return {
     config: {
       routerId: me.ipv4 ?? hashRouterId(me.name),
@@ -291,7 +334,11 @@ export function planBgp(input: PlannerInput): BgpPlan {
       listen: { addresses: [...mine], port: listenPort },
       peers: [...planned.values()],
       originate,
-      policies: { [IMPORT_POLICY]: { rules: [], defaultAction: 'accept' }, [EXPORT_POLICY]: exportPolicy(input.pools) },
+      policies: {
+        [IMPORT_POLICY]: { rules: [], defaultAction: 'accept' },
+        [EXPORT_POLICY]: clusterExportPolicy(input.pools, prefixes),
+        [EXPORT_EXTERNAL_POLICY]: externalExportPolicy(prefixes),
+      },
       ...(me.rrClusterId !== undefined && { routeReflector: { clusterId: me.rrClusterId } }),
       gracefulRestart: { restartTime, stalePathTime: 360 },
       fib: { enabled: false },

@@ -146,4 +146,69 @@ describe('BgpHost', () => {
     expect(s.configs.at(-1)!.peers.map((p) => p.address)).toEqual(['10.0.0.9']);
     await x.h.stop();
   });
+
+  it('becoming a route reflector: clients change in place, the running cluster ID is kept (no restart of every session)', async () => {
+    const now = { t: 0 };
+    const x = host(now);
+    x.h.update(base);
+    await tick();
+    const s = x.speaker();
+    const rrNode = (id: string | undefined) =>
+      nodeBgp(
+        validateResourceOf('Node', {
+          apiVersion: 'v1',
+          kind: 'Node',
+          metadata: { name: 'a' },
+          spec: { bgp: { ipv4Address: '10.0.0.1/24', ...(id !== undefined && { routeReflectorClusterID: id }) } },
+        }) as Node,
+      );
+    x.h.update({ ...base, nodes: new Map([...NODES, ['a', rrNode('224.0.0.1')]]) });
+    await tick();
+    const c = s.configs.at(-1)!;
+    expect(c.routeReflector).toBeUndefined();
+    expect(c.peers.map((p) => [p.address, p.routeReflectorClient])).toEqual([
+      ['10.0.0.2', true],
+      ['10.0.0.9', true],
+    ]);
+    // Another node joins cluster 224.0.0.1 and this one leaves it: kept until it is not safe. Here it
+    // is safe (this speaker still runs with its router ID), so nothing global changes.
+    const b2 = nodeBgp(
+      validateResourceOf('Node', {
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: { name: 'b' },
+        spec: { bgp: { ipv4Address: '10.0.0.2/24', routeReflectorClusterID: '224.0.0.1' } },
+      }) as Node,
+    );
+    x.h.update({ ...base, nodes: new Map([...NODES, ['b', b2]]) });
+    await tick();
+    expect(s.configs.at(-1)!.routeReflector).toBeUndefined();
+    await x.h.stop();
+  });
+
+  it('a speaker started as a reflector keeps its cluster ID when it leaves the role, unless others use that ID', async () => {
+    const now = { t: 0 };
+    const x = host(now);
+    const withId = (name: string, ip: string, id: string | undefined) =>
+      nodeBgp(
+        validateResourceOf('Node', {
+          apiVersion: 'v1',
+          kind: 'Node',
+          metadata: { name },
+          spec: { bgp: { ipv4Address: `${ip}/24`, ...(id !== undefined && { routeReflectorClusterID: id }) } },
+        }) as Node,
+      );
+    x.h.update({ ...base, nodes: new Map([...NODES, ['a', withId('a', '10.0.0.1', '224.0.0.1')]]) });
+    await tick();
+    const s = x.speaker();
+    expect(s.configs.at(-1)!.routeReflector).toEqual({ clusterId: '224.0.0.1' });
+    x.h.update(base);
+    await tick();
+    expect(s.configs.at(-1)!.routeReflector).toEqual({ clusterId: '224.0.0.1' });
+    // node b is now a reflector of 224.0.0.1: its reflections to us carry that ID, so it is applied.
+    x.h.update({ ...base, nodes: new Map([...NODES, ['b', withId('b', '10.0.0.2', '224.0.0.1')]]) });
+    await tick();
+    expect(s.configs.at(-1)!.routeReflector).toBeUndefined();
+    await x.h.stop();
+  });
 });

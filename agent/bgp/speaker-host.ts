@@ -24,6 +24,7 @@ import {
 } from '../../bgp/index.js';
 import type { Logger } from '../../src/log.js';
 import { Backoff } from '../../src/runtime/index.js';
+import { chooseClusterId } from './cluster-id.js';
 import { planBgp, type PlannedPeer, type PlannerInput } from './planner.js';
 import { stepTransition, type PeerFacts, type RetiringPeer } from './transition.js';
 
@@ -73,6 +74,9 @@ export class BgpHost {
   #running: Promise<void> = Promise.resolve();
   #stopped = false;
   #problems = '';
+  /** The route-reflector cluster ID the running speaker was given (cluster-id.ts). */
+  #clusterId: string | undefined;
+  #deferredClusterId: string | undefined;
   /** Failed applies (e.g. the listen address is not on this host yet) retry with capped back-off, not at line rate. */
   readonly #failures = new Backoff({ initial: 250, max: 30_000, factor: 2, jitter: [0.8, 1] });
 
@@ -115,7 +119,8 @@ export class BgpHost {
 
   async #apply(): Promise<void> {
     if (this.#stopped || !this.#input) return;
-    const plan = planBgp(this.#input());
+    const input = this.#input();
+    const plan = planBgp(input);
     const problems = plan.problems.join('; ');
     if (problems !== this.#problems) {
       this.#problems = problems;
@@ -135,7 +140,31 @@ export class BgpHost {
     for (const a of step.retiring.keys())
       if (!this.#retiring.has(a))
         this.#log.info({ peer: a }, 'peer retiring: kept until its routes are learned elsewhere');
-    const config = validateBgpdConfig({ ...plan.config, peers: step.peers }, 'planned BGP configuration');
+    const wanted = plan.config.routeReflector?.clusterId;
+    const cid = this.#speaker
+      ? chooseClusterId({
+          running: this.#clusterId,
+          wanted,
+          routerId: plan.config.routerId,
+          others: [...input.nodes.values()].filter((n) => n.name !== input.nodeName).map((n) => n.rrClusterId),
+        })
+      : { clusterId: wanted, deferred: false };
+    const deferredNote = cid.deferred ? `${wanted ?? 'none'}` : undefined;
+    if (deferredNote !== undefined && deferredNote !== this.#deferredClusterId)
+      this.#log.info(
+        { running: cid.clusterId ?? `router ID ${plan.config.routerId}`, wanted: wanted ?? 'none' },
+        'route-reflector cluster ID changed: reflector roles change now without a session reset; the running speaker keeps its cluster ID until the next start',
+      );
+    this.#deferredClusterId = deferredNote;
+    const { routeReflector: _rr, ...rest } = plan.config;
+    const config = validateBgpdConfig(
+      {
+        ...rest,
+        peers: step.peers,
+        ...(cid.clusterId !== undefined && { routeReflector: { clusterId: cid.clusterId } }),
+      },
+      'planned BGP configuration',
+    );
     this.#retiring = step.retiring;
     if (!this.#speaker) {
       const restarting = this.deps.restarting;
@@ -165,6 +194,7 @@ export class BgpHost {
       }
     }
     this.#applied = step.peers;
+    this.#clusterId = config.routeReflector?.clusterId;
     if (this.#retireTimer) clearTimeout(this.#retireTimer);
     if (step.retiring.size > 0 && !this.#stopped) {
       this.#retireTimer = setTimeout(() => this.#enqueue(), 500);

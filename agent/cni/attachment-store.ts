@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MargayError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
@@ -80,17 +81,24 @@ export class AttachmentStore {
     return this.all().filter((r) => r.hostIf === hostIf && keyOf(r) !== key);
   }
 
+  /**
+   * Written before ADD answers (a crash after the answer still leaves DEL and GC the record).
+   * Synchronous on purpose: one small file on the run directory (tmpfs in production) takes
+   * microseconds, while the asynchronous write + rename cost 4 thread-pool hops and event-loop turns,
+   * each waiting behind the agent's process starts in a burst (docs/cni.md: ~1 s median per ADD with
+   * 100 at once). No fsync: the run directory does not outlive a reboot, and neither do the pods.
+   */
   async save(r: AttachmentRecord): Promise<void> {
     const key = keyOf(r);
     const path = join(this.dir, fileOf(key));
     const tmp = `${path}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(r), { mode: 0o600 });
-    await rename(tmp, path);
+    writeFileSync(tmp, JSON.stringify(r), { mode: 0o600 });
+    renameSync(tmp, path);
     this.#records.set(key, r);
   }
 
   async delete(key: string): Promise<void> {
-    await rm(join(this.dir, fileOf(key)), { force: true });
+    rmSync(join(this.dir, fileOf(key)), { force: true });
     this.#records.delete(key);
   }
 }

@@ -18,7 +18,9 @@ import {
 import { InvariantError, MargayError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import type { CommandRunner, SysctlOps, WorkloadVethOps } from '../../src/kernel/index.js';
-import { ExecaCommandRunner, IpWorkloadVethOps, ProcSysctlOps } from '../../src/kernel/index.js';
+import { ExecaCommandRunner, IpWorkloadVethOps } from '../../src/kernel/index.js';
+import { SyncProcSysctl } from './host-sysctl.js';
+import { VethCommandRunner } from './veth-runner.js';
 import { AttachmentStore, keyOf } from './attachment-store.js';
 import { CniHandler, endpointRegistration } from './handler.js';
 import type { CniIpam, EndpointRegistry, PodDirectory } from './ports.js';
@@ -74,8 +76,16 @@ export class CniServer {
   #running = 0;
   readonly #queue: (() => void)[] = [];
   readonly #inflight = new Set<Promise<unknown>>();
+  #coprocess: VethCommandRunner | undefined;
 
   constructor(private readonly o: CniServerOptions) {}
+
+  /** Host-side veth work through a persistent `ip` co-process, unless the caller gave its own runner. */
+  #vethRunner(runner: CommandRunner, log: Logger): CommandRunner {
+    if (this.o.runner !== undefined) return runner;
+    this.#coprocess ??= new VethCommandRunner(runner, log.child({ component: 'kernel', adapter: 'veth-batch' }));
+    return this.#coprocess;
+  }
 
   get socketPath(): string {
     if (this.#socketPath === undefined) throw new InvariantError('CniServer not started');
@@ -106,10 +116,10 @@ export class CniServer {
       pods: this.o.pods,
       store,
       log,
-      veths: this.o.veths ?? new IpWorkloadVethOps(runner, log.child({ component: 'kernel', adapter: 'veth' })),
-      sysctl:
-        this.o.sysctl ??
-        new ProcSysctlOps(runner, log.child({ component: 'kernel', adapter: 'sysctl' }), undefined, { direct: true }),
+      veths:
+        this.o.veths ??
+        new IpWorkloadVethOps(this.#vethRunner(runner, log), log.child({ component: 'kernel', adapter: 'veth' })),
+      sysctl: this.o.sysctl ?? new SyncProcSysctl(runner, log.child({ component: 'kernel', adapter: 'sysctl' })),
       mtu: this.o.mtu ?? (() => 1500),
       ...(this.o.programmedTimeoutMs !== undefined ? { programmedTimeoutMs: this.o.programmedTimeoutMs } : {}),
       ...(this.o.onSteps !== undefined ? { onSteps: this.o.onSteps } : {}),
@@ -145,6 +155,8 @@ export class CniServer {
       server.closeIdleConnections();
     });
     await Promise.allSettled([...this.#inflight]);
+    this.#coprocess?.close();
+    this.#coprocess = undefined;
     await unlink(this.socketPath).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });

@@ -101,58 +101,96 @@ export class IptablesReconciler implements Reconciler {
     return t.read && !t.dirty.has(name);
   }
 
+  /** Both tables concurrently (independent restores); an error names its table. */
   async apply(): Promise<IptablesApplyStats> {
+    const results = await Promise.allSettled([this.#applyTable('filter'), this.#applyTable('nat')]);
     let upserted = 0;
     let deleted = 0;
     const bytes: Record<ChainTable, number> = { filter: 0, nat: 0 };
-    for (const table of ['filter', 'nat'] as const) {
-      const t = this.#tables[table];
-      try {
-        if (t.resync) await this.#read(table, t);
-        if (t.dirty.size === 0) continue;
-        const decls: string[] = [];
-        const body: string[] = [];
-        const removals: string[] = [];
-        const writtenChains: [string, string[] | undefined][] = [];
-        for (const chain of t.dirty) {
-          const want = t.desired.get(chain);
-          const have = t.actual.get(chain);
-          if (want === undefined) {
-            if (have !== undefined) {
-              removals.push(...renderChainRemoval(chain));
-              writtenChains.push([chain, undefined]);
-              deleted++;
-            }
-            continue;
-          }
-          const hashes = want.map((r) => r.hash);
-          if (have !== undefined && sameList(have, hashes)) continue;
-          const edit = renderChainEdit(chain, have, want);
-          decls.push(...edit.decls);
-          body.push(...edit.body);
-          writtenChains.push([chain, hashes]);
-          upserted++;
-        }
-        const jumps = this.#jumpLines(table, t);
-        const lines = [...decls, ...body, ...jumps.lines, ...removals];
-        if (lines.length > 0) {
-          await this.backend.restore(table as IptablesTable, lines);
-          bytes[table] = lines.reduce((n, l) => n + l.length + 1, 0);
-        }
-        for (const [chain, hashes] of writtenChains) {
-          if (hashes === undefined) t.actual.delete(chain);
-          else t.actual.set(chain, hashes);
-        }
-        for (const [chain, rules] of jumps.after) t.kernelRules.set(chain, rules);
-        t.dirty.clear();
-      } catch (err) {
-        t.resync = true;
-        this.lastStats = { upserted, deleted, bytes };
-        throw new ApplyError(`${this.name}/${table}`, { upserted, deleted }, { cause: err });
-      }
+    const errors: ApplyError[] = [];
+    for (const r of results) {
+      if (r.status === 'rejected') errors.push(r.reason as ApplyError); // #applyTable throws only ApplyError
+      const st = r.status === 'fulfilled' ? r.value : (r.reason as ApplyError).stats;
+      upserted += st.upserted;
+      deleted += st.deleted;
+      if (r.status === 'fulfilled') bytes[r.value.table] = r.value.bytes;
     }
     this.lastStats = { upserted, deleted, bytes };
+    if (errors.length === 1) throw errors[0]!;
+    if (errors.length > 1)
+      throw new ApplyError(
+        this.name,
+        { upserted, deleted },
+        { cause: new AggregateError(errors, 'filter and nat failed') },
+      );
     return this.lastStats;
+  }
+
+  async #applyTable(table: ChainTable): Promise<ApplyStats & { table: ChainTable; bytes: number }> {
+    const t = this.#tables[table];
+    let upserted = 0;
+    let deleted = 0;
+    let bytes = 0;
+    try {
+      if (t.resync) await this.#read(table, t);
+      if (t.dirty.size === 0) return { upserted, deleted, table, bytes };
+      const decls: string[] = [];
+      const body: string[] = [];
+      const removals: string[] = [];
+      const writtenChains: [string, string[] | undefined][] = [];
+      for (const chain of t.dirty) {
+        const want = t.desired.get(chain);
+        const have = t.actual.get(chain);
+        if (want === undefined) {
+          if (have !== undefined) {
+            removals.push(...renderChainRemoval(chain));
+            writtenChains.push([chain, undefined]);
+            deleted++;
+          }
+          continue;
+        }
+        const hashes = want.map((r) => r.hash);
+        if (have !== undefined && sameList(have, hashes)) continue;
+        const edit = renderChainEdit(chain, have, want);
+        decls.push(...edit.decls);
+        body.push(...edit.body);
+        writtenChains.push([chain, hashes]);
+        upserted++;
+      }
+      const jumps = this.#jumpLines(table, t);
+      const lines = [...decls, ...body, ...jumps.lines, ...removals];
+      if (lines.length > 0) {
+        await this.backend.restore(table as IptablesTable, lines);
+        bytes = lines.reduce((n, l) => n + l.length + 1, 0);
+      }
+      for (const [chain, hashes] of writtenChains) {
+        if (hashes === undefined) t.actual.delete(chain);
+        else t.actual.set(chain, hashes);
+      }
+      for (const [chain, rules] of jumps.after) t.kernelRules.set(chain, rules);
+      t.dirty.clear();
+      return { upserted, deleted, table, bytes };
+    } catch (err) {
+      t.resync = true;
+      throw new ApplyError(`${this.name}/${table}`, { upserted, deleted }, { cause: err });
+    }
+  }
+
+  async prefetch(): Promise<void> {
+    const results = await Promise.allSettled(
+      (['filter', 'nat'] as const).map(async (table) => {
+        const t = this.#tables[table];
+        if (!t.resync) return;
+        try {
+          await this.#read(table, t);
+        } catch (err) {
+          t.resync = true;
+          throw new ApplyError(`${this.name}/${table}`, { upserted: 0, deleted: 0 }, { cause: err });
+        }
+      }),
+    );
+    const failed = results.filter((r) => r.status === 'rejected');
+    if (failed.length > 0) throw (failed[0] as PromiseRejectedResult).reason;
   }
 
   async #read(table: ChainTable, t: TableState): Promise<void> {

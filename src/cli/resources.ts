@@ -2,15 +2,18 @@
  * `margayctl apply|get|delete`: kubectl-like resource commands against the datastore named by
  * --datastore / MARGAY_DATASTORE (`file:<dir>`, `kubernetes`). `apply -f` validates every document
  * first (file, line, reason for each bad one) and writes nothing if any is bad.
+ *
+ * Start-up (docs/startup.md): what only some commands need is imported where it is used — the
+ * manifest parser and validators (yaml, zod and the model's schemas) by apply and delete -f, yaml by
+ * `get -o yaml`, pino only when MARGAY_LOG_LEVEL asks for log lines — so `get` loads the datastore
+ * backend it opens and little else.
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { stringify } from 'yaml';
-import { applyManifests, openDatastore, parseManifests, type Datastore } from '../datastore/index.js';
-import { FileDatastore } from '../datastore/index.js';
+import { FileDatastore, openDatastore, type Datastore } from '../datastore/index.js';
 import { KINDS, type KindId, type KindInfo, type Resource } from '../model/index.js';
-import { silentLogger, createRootLogger } from '../log.js';
+import { silentLogger } from '../log-silent.js';
 import type { CliIo, Command } from './command.js';
 import { UsageError } from './command.js';
 
@@ -29,7 +32,9 @@ async function withStore<T>(
   const spec = values.datastore ?? process.env.MARGAY_DATASTORE ?? DEFAULT_DATASTORE;
   const kubeconfig = values.kubeconfig ?? process.env.KUBECONFIG;
   // Warnings (e.g. a malformed manifest in a file datastore) go to stderr; everything else is quiet.
-  const log = process.env.MARGAY_LOG_LEVEL ? createRootLogger({ level: 'warn', name: 'margayctl' }) : silentLogger();
+  const log = process.env.MARGAY_LOG_LEVEL
+    ? (await import('../log.js')).createRootLogger({ level: 'warn', name: 'margayctl' })
+    : silentLogger();
   const store = await openDatastore(spec, { log, ...(kubeconfig ? { kubeconfig } : {}) });
   try {
     if (store instanceof FileDatastore) {
@@ -105,6 +110,7 @@ const apply: Command = {
       strict: true,
     });
     if (!values.filename?.length) throw new UsageError('-f FILE is required');
+    const { applyManifests, parseManifests } = await import('../datastore/index.js');
     const docs: Resource[] = [];
     const problems: string[] = [];
     for (const src of await readManifestSources(values.filename, io)) {
@@ -170,7 +176,11 @@ const get: Command = {
     if (output === 'json')
       io.out(JSON.stringify(name !== undefined ? items[0] : { apiVersion: 'v1', kind: 'List', items }, null, 2));
     else if (output === 'yaml')
-      io.out(stringify(name !== undefined ? items[0] : { apiVersion: 'v1', kind: 'List', items }).trimEnd());
+      io.out(
+        (await import('yaml')).default
+          .stringify(name !== undefined ? items[0] : { apiVersion: 'v1', kind: 'List', items })
+          .trimEnd(),
+      );
     else io.out(formatTable(info, items));
     return 0;
   },
@@ -232,6 +242,7 @@ const del: Command = {
     const targets: { info: KindInfo; name: string; namespace: string | undefined }[] = [];
     if (values.filename?.length) {
       if (positionals.length) throw new UsageError('give either -f FILE or KIND NAME, not both');
+      const { parseManifests } = await import('../datastore/index.js');
       for (const src of await readManifestSources(values.filename, io)) {
         const r = parseManifests(src.text, src.file);
         if (r.problems.length)

@@ -1,11 +1,12 @@
 import type { Logger } from '../log.js';
-import type { CommandRunner } from './command-runner.js';
+import { ExecaCommandRunner, type CommandRunner } from './command-runner.js';
 import { ConntrackToolOps, type ConntrackOps } from './conntrack-ops.js';
 import { IptablesRestoreBackend, type IptablesBackend } from './iptables-backend.js';
 import { detectIptablesMode, type IptablesMode } from './iptables-detect.js';
 import { IpsetRestoreBackend, type IpsetBackend } from './ipset-backend.js';
 import { IpLinkOps, type LinkOps } from './link-ops.js';
 import { IpNeighborOps, type NeighborOps } from './neighbor-ops.js';
+import { CoprocessCommandRunner } from './ip-batch-session.js';
 import { IpRouteTable, type RouteTable } from './route-table.js';
 import { ProcSysctlOps, type SysctlOps } from './sysctl-ops.js';
 
@@ -19,6 +20,8 @@ export interface KernelAdapters {
   readonly iptables: { readonly 4: IptablesBackend; readonly 6: IptablesBackend };
   readonly ipsets: IpsetBackend;
   readonly conntrack: ConntrackOps;
+  /** Ends helper co-processes (the persistent `ip -batch`); the adapters must not be used after. */
+  readonly close?: () => void;
 }
 
 export interface KernelAdapterOptions {
@@ -28,20 +31,31 @@ export interface KernelAdapterOptions {
   readonly iptablesMode?: IptablesMode | 'auto';
   /** Allow link and neighbour writes on interfaces without Margay's prefix (pod namespaces, the lab). */
   readonly touchForeign?: boolean;
+  /**
+   * Route, neighbour and link writes through a persistent `ip -force -batch -` co-process (see
+   * ip-batch-session.ts) instead of one `ip` process per apply. Default: on over an
+   * ExecaCommandRunner, off over any other runner (fakes record every command).
+   */
+  readonly coprocess?: boolean;
 }
 
 /**
  * Builds the real adapters for one namespace, each with its own child logger
- * (`{ component: 'kernel', adapter, netns }`). Detects the iptables backend once.
+ * (`{ component: 'kernel', adapter, netns }`). Detects the iptables backend once. In the process's
+ * own namespace sysctls are read and written as /proc/sys files (no `sysctl` process).
  */
 export async function createKernelAdapters(
-  runner: CommandRunner,
+  baseRunner: CommandRunner,
   log: Logger,
   opts: KernelAdapterOptions = {},
 ): Promise<KernelAdapters> {
   const netns = opts.netns;
   const child = (adapter: string): Logger =>
     log.child({ component: 'kernel', adapter, ...(netns === undefined ? {} : { netns }) });
+  // Only over real processes: a fake runner (unit tests) sees every command itself.
+  const coprocess = opts.coprocess ?? baseRunner instanceof ExecaCommandRunner;
+  const batching = coprocess ? new CoprocessCommandRunner(baseRunner, child('ip-batch')) : undefined;
+  const runner: CommandRunner = batching ?? baseRunner;
   const mode = await detectIptablesMode(runner, child('iptables-detect'), {
     ...(netns === undefined ? {} : { netns }),
     override: opts.iptablesMode ?? 'auto',
@@ -51,7 +65,7 @@ export async function createKernelAdapters(
     netns,
     links: new IpLinkOps(runner, child('links'), scoped),
     routes: new IpRouteTable(runner, child('routes'), netns),
-    sysctl: new ProcSysctlOps(runner, child('sysctl'), netns),
+    sysctl: new ProcSysctlOps(runner, child('sysctl'), netns, { direct: netns === undefined }),
     neighbors: new IpNeighborOps(runner, child('neighbors'), scoped),
     iptables: {
       4: new IptablesRestoreBackend(runner, child('iptables4'), 4, mode, netns),
@@ -59,5 +73,6 @@ export async function createKernelAdapters(
     },
     ipsets: new IpsetRestoreBackend(runner, child('ipsets'), netns),
     conntrack: new ConntrackToolOps(runner, child('conntrack'), netns),
+    ...(batching === undefined ? {} : { close: () => batching.close() }),
   };
 }

@@ -8,6 +8,7 @@ export * from './iptables-detect.js';
 export * from './iptables-format.js';
 export * from './ipset-backend.js';
 export * from './ipset-format.js';
+export * from './ip-batch-session.js';
 export * from './link-ops.js';
 export * from './neighbor-ops.js';
 export * from './netns-ops.js';

@@ -43,17 +43,18 @@ async function rulesFor(
   mode: IptablesMode,
   netns: string | undefined,
 ): Promise<number | undefined> {
-  let total = 0;
-  for (const bin of [`iptables-${mode}-save`, `ip6tables-${mode}-save`]) {
-    try {
-      const r = await runner.run([bin], { allowFailure: true, ...(netns === undefined ? {} : { netns }) });
-      total += r.exitCode === 0 ? countRules(r.stdout) : 0;
-    } catch (err) {
-      if (err instanceof PrerequisiteError) return undefined; // typed result: this backend is not installed
-      throw err;
-    }
-  }
-  return total;
+  const counts = await Promise.all(
+    [`iptables-${mode}-save`, `ip6tables-${mode}-save`].map(async (bin) => {
+      try {
+        const r = await runner.run([bin], { allowFailure: true, ...(netns === undefined ? {} : { netns }) });
+        return r.exitCode === 0 ? countRules(r.stdout) : 0;
+      } catch (err) {
+        if (err instanceof PrerequisiteError) return undefined; // typed result: this backend is not installed
+        throw err;
+      }
+    }),
+  );
+  return counts.includes(undefined) ? undefined : counts.reduce<number>((a, b) => a + b!, 0);
 }
 
 /**
@@ -69,14 +70,17 @@ export async function detectIptablesMode(
     log.info({ mode: opts.override }, 'iptables backend set by configuration');
     return opts.override;
   }
-  const legacyRules = await rulesFor(runner, 'legacy', opts.netns);
-  const nftRules = await rulesFor(runner, 'nft', opts.netns);
+  // The five probes are independent: run concurrently (each is a process start).
+  const [legacyRules, nftRules, versionText] = await Promise.all([
+    rulesFor(runner, 'legacy', opts.netns),
+    rulesFor(runner, 'nft', opts.netns),
+    iptablesVersion(runner),
+  ]);
   if (legacyRules === undefined && nftRules === undefined) {
     throw new PrerequisiteError(
       'neither iptables-nft-save nor iptables-legacy-save is installed; run scripts/install-system-deps.sh',
     );
   }
-  const versionText = await iptablesVersion(runner);
   const { mode, reason } = chooseIptablesMode({ legacyRules, nftRules, versionText });
   log.info({ mode, reason, legacyRules, nftRules }, 'iptables backend detected');
   return mode;

@@ -111,7 +111,7 @@ describe('IpLinkOps', () => {
     await links.addAddress('mgy0123456789a', 'fd00::1/128');
     expect(runner.lines).toEqual([
       'ip -n host1 link add mgy0123456789a mtu 1410 type veth peer name eth0 mtu 1410 netns pod1',
-      'ip -n host1 link set dev mgy0123456789a up',
+      'ip -n host1 -force -batch -',
       'ip -n host1 addr replace fd00::1/128 dev mgy0123456789a nodad',
     ]);
   });
@@ -123,7 +123,9 @@ describe('IpLinkOps', () => {
     await expect(host.set('eth0', { mtu: 9000 })).rejects.toThrow(/not a Margay interface/);
     expect(runner.commands).toEqual([]);
     await new IpLinkOps(runner, silentLogger(), { netns: 'pod1', touchForeign: true }).set('eth0', { up: true });
-    expect(runner.lines).toEqual(['ip -n pod1 link set dev eth0 up']);
+    expect(runner.commands.map((c) => [c.argv.join(' '), c.stdin])).toEqual([
+      ['ip -n pod1 -force -batch -', 'link set dev eth0 up\n'],
+    ]);
   });
 
   it('get returns undefined for a missing link; delete of a missing link is not an error; other failures throw', async () => {

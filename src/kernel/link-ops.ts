@@ -1,6 +1,7 @@
 import { InvariantError, KernelOpError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CommandRunner } from './command-runner.js';
+import { KernelBatchError, parseIpBatchFailures } from './errors.js';
 import { isOwnedInterface, OWNERSHIP } from './ownership.js';
 
 export interface KernelLink {
@@ -176,7 +177,12 @@ export class IpLinkOps implements LinkOps {
   async set(name: string, changes: LinkChanges): Promise<void> {
     this.#guard(name, 'set');
     const args = renderLinkChanges(changes);
-    if (args.length > 0) await this.runner.run([...this.#ip, 'link', 'set', 'dev', validateIfName(name), ...args]);
+    if (args.length === 0) return;
+    // As an `ip -batch` line: over a CoprocessCommandRunner it goes to the persistent co-process.
+    const input = `${['link', 'set', 'dev', validateIfName(name), ...args].join(' ')}\n`;
+    const r = await this.runner.run([...this.#ip, '-force', '-batch', '-'], { stdin: input, allowFailure: true });
+    if (r.exitCode !== 0)
+      throw new KernelBatchError(r.argv, r.exitCode, r.stderr, parseIpBatchFailures(r.stderr, input));
   }
 
   async addAddress(name: string, cidr: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { InvariantError, KernelOpError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CommandRunner } from './command-runner.js';
@@ -73,6 +73,11 @@ export class ProcSysctlOps implements SysctlOps {
 
   async get(key: string): Promise<string> {
     const k = normalizeSysctlKey(key);
+    if (this.opts.direct === true) {
+      const v = (await this.#readDirect([k])).get(k);
+      if (v === undefined) throw new KernelOpError(['read', `/proc/sys/${k}`], null, 'No such file or directory');
+      return v;
+    }
     const r = await this.runner.run(['sysctl', '-n', k], this.#opts());
     return r.stdout.replace(/\n$/, '');
   }
@@ -81,6 +86,7 @@ export class ProcSysctlOps implements SysctlOps {
     const norm = keys.map(normalizeSysctlKey);
     const out = new Map<string, string | undefined>(norm.map((k) => [k, undefined]));
     if (norm.length === 0) return out;
+    if (this.opts.direct === true) return this.#readDirect(norm);
     // sysctl prints `a.b.c = v`, with dots inside a segment (eth0.100) shown as slashes.
     const printed = new Map(norm.map((k) => [printedSysctlKey(k), k]));
     const r = await this.runner.run(['sysctl', ...norm], { ...this.#opts(), allowFailure: true });
@@ -122,6 +128,22 @@ export class ProcSysctlOps implements SysctlOps {
       throw new KernelOpError(r.argv, r.exitCode, r.stderr);
     }
     this.log.info({ netns: this.netns, sysctls: entries }, 'sysctls set');
+  }
+
+  /** Reads /proc/sys files concurrently; a missing one (interface gone) is undefined. */
+  async #readDirect(keys: readonly string[]): Promise<Map<string, string | undefined>> {
+    const values = await Promise.all(
+      keys.map(async (k) => {
+        const path = `/proc/sys/${k}`;
+        try {
+          return (await readFile(path, 'utf8')).replace(/\n$/, '');
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // typed result: no such key
+          throw new KernelOpError(['read', path], null, (err as Error).message, { cause: err });
+        }
+      }),
+    );
+    return new Map(keys.map((k, i) => [k, values[i]]));
   }
 
   #opts(): { netns?: string } {

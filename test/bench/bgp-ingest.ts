@@ -9,6 +9,11 @@
  *
  * `--shuffle` sends the same prefixes in a fixed pseudo-random order instead of address order.
  * `--per-update K` packs at most K prefixes per UPDATE (`--per-update 1`: one prefix per UPDATE).
+ * `--peers P` (default 1): P injector sessions (10.0.1.2, .3, …; AS 65001, 65101, 65102, …), each
+ *   announcing N distinct prefixes of its own, so the target holds and re-advertises P × N. Every
+ *   target exports nothing to the injectors (BIRD `export none`, FRR route-map deny, margay-bgpd a
+ *   reject-all policy), only to the collector; GoBGP's configuration here has no export policy (it
+ *   also sends every route to every other injector), so its multi-peer figures are not comparable.
  * `--control-probe` (margay and BIRD): while the table arrives, one client sends status requests back to
  *   back on the target's control socket over one kept-open connection — margay-bgpd `GET /peers` (what
  *   `margayctl bgp peers` sends), BIRD `show protocols` on bird.ctl — and the latencies are reported (p50/p99/max), next to the same
@@ -33,6 +38,12 @@ import { createNetns, deleteNetns, run } from '../helpers/netns.js';
 import { peakRss, sleep, startBird, startFrr, startGobgp, waitFor, type DaemonHandle } from '../helpers/bgp-daemons.js';
 import { ControlClient } from '../../bgp/control/client.js';
 import { ipToU32 } from './bgp-wire.js';
+import type { PeerSessionSpec } from './bgp-peer-worker.js';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
+}
 
 type TargetKind = 'margay' | 'bird' | 'frr' | 'gobgp';
 interface Target {
@@ -56,13 +67,15 @@ interface RunResult {
 const TARGET_IP = { inj: '10.0.1.1', col: '10.0.2.1' };
 const PEER_IP = { inj: '10.0.1.2', col: '10.0.2.2' };
 const AS = { inj: 65001, target: 65002, col: 65003 };
+const PEERS = Number(arg('peers', '1'));
+/** Injector k: its address and AS (k = 0 is the single-injector bench's peer). */
+const INJECTORS = Array.from({ length: PEERS }, (_, k) => ({
+  name: k === 0 ? 'inj' : `inj${k}`,
+  ip: `10.0.1.${2 + k}`,
+  asn: k === 0 ? AS.inj : 65100 + k,
+}));
 const BASE = ipToU32('100.64.0.0'); // /32s from 100.64.0.0/10: room for 4M
 const REPO = fileURLToPath(new URL('../../..', import.meta.url));
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
 
 async function startTarget(kind: TargetKind, ns: string, workdir: string): Promise<Target> {
   switch (kind) {
@@ -71,10 +84,20 @@ async function startTarget(kind: TargetKind, ns: string, workdir: string): Promi
         ns,
         `router id ${TARGET_IP.inj};
 protocol device {}
-protocol bgp inj { local ${TARGET_IP.inj} as ${AS.target}; neighbor ${PEER_IP.inj} as ${AS.inj}; ipv4 { import all; export none; }; }
+${INJECTORS.map((p) => `protocol bgp ${p.name} { local ${TARGET_IP.inj} as ${AS.target}; neighbor ${p.ip} as ${p.asn}; ipv4 { import all; export none; }; }`).join('\n')}
 protocol bgp col { local ${TARGET_IP.col} as ${AS.target}; neighbor ${PEER_IP.col} as ${AS.col}; ipv4 { import none; export all; }; }`,
       );
-      return { handle: h, ribCount: () => h.importedCount('inj'), probe: birdStatusProbe(join(h.workdir, 'bird.ctl')) };
+      const ribCount =
+        PEERS === 1
+          ? () => h.importedCount('inj')
+          : async () => {
+              // One birdc for all protocols: "Routes: N imported" per protocol (the collector imports none).
+              const out = await h.birdc('show', 'protocols', 'all');
+              let n = 0;
+              for (const m of out.matchAll(/Routes:\s+(\d+) imported/g)) n += Number(m[1]);
+              return n;
+            };
+      return { handle: h, ribCount, probe: birdStatusProbe(join(h.workdir, 'bird.ctl')) };
     }
     case 'frr': {
       const h = await startFrr(
@@ -83,11 +106,22 @@ protocol bgp col { local ${TARGET_IP.col} as ${AS.target}; neighbor ${PEER_IP.co
 router bgp ${AS.target}
  bgp router-id ${TARGET_IP.inj}
  no bgp ebgp-requires-policy
- neighbor ${PEER_IP.inj} remote-as ${AS.inj}
- neighbor ${PEER_IP.col} remote-as ${AS.col}`,
+ ${INJECTORS.map((p) => `neighbor ${p.ip} remote-as ${p.asn}`).join('\n ')}
+ neighbor ${PEER_IP.col} remote-as ${AS.col}
+ address-family ipv4 unicast
+  ${INJECTORS.map((p) => `neighbor ${p.ip} route-map NONE out`).join('\n  ')}
+ exit-address-family
+!
+route-map NONE deny 10`,
         { zebra: true, noKernel: true },
       );
-      return { handle: h, ribCount: async () => (await h.peers())[PEER_IP.inj]?.pfxRcd ?? 0 };
+      return {
+        handle: h,
+        ribCount: async () => {
+          const peers = await h.peers();
+          return INJECTORS.reduce((n, p) => n + (peers[p.ip]?.pfxRcd ?? 0), 0);
+        },
+      };
     }
     case 'gobgp': {
       const h = await startGobgp(
@@ -95,11 +129,13 @@ router bgp ${AS.target}
         `[global.config]
   as = ${AS.target}
   router-id = "${TARGET_IP.inj}"
-[[neighbors]]
+${INJECTORS.map(
+  (p) => `[[neighbors]]
   [neighbors.config]
-    neighbor-address = "${PEER_IP.inj}"
-    peer-as = ${AS.inj}
-[[neighbors]]
+    neighbor-address = "${p.ip}"
+    peer-as = ${p.asn}
+`,
+).join('')}[[neighbors]]
   [neighbors.config]
     neighbor-address = "${PEER_IP.col}"
     peer-as = ${AS.col}
@@ -220,9 +256,10 @@ asn: ${AS.target}
 ebgpRequiresPolicy: false
 fib: { enabled: false }
 control: { socket: ${socket} }
+policies:
+  none: { defaultAction: reject }
 peers:
-  - { address: ${PEER_IP.inj}, asn: ${AS.inj}, passive: true }
-  - { address: ${PEER_IP.col}, asn: ${AS.col}, passive: true }
+${INJECTORS.map((p) => `  - { address: ${p.ip}, asn: ${p.asn}, passive: true, export: none }\n`).join('')}  - { address: ${PEER_IP.col}, asn: ${AS.col}, passive: true }
 `,
   );
   const child: ResultPromise = execa(
@@ -278,8 +315,12 @@ peers:
       },
     },
     ribCount: async () => {
-      const p = (await client.peers()).find((x) => x.address === PEER_IP.inj);
-      return p?.prefixesAccepted ?? p?.prefixesReceived ?? 0;
+      const injectors = new Set(INJECTORS.map((p) => p.ip));
+      let n = 0;
+      for (const p of await client.peers()) {
+        if (injectors.has(p.address)) n += p.prefixesAccepted ?? p.prefixesReceived ?? 0;
+      }
+      return n;
     },
     probe: margayStatusProbe(socket),
   };
@@ -314,19 +355,20 @@ function startPeer(
   count: number,
   attrSets: number,
 ): { w: Worker; next: (ev: string, timeoutMs: number) => Promise<Record<string, unknown>> } {
+  const sessions: PeerSessionSpec[] =
+    role === 'inject'
+      ? INJECTORS.map((p, k) => ({ localAddress: p.ip, asn: p.asn, routerId: p.ip, base: BASE + k * count }))
+      : [{ localAddress: PEER_IP.col, asn: AS.col, routerId: PEER_IP.col, base: BASE }];
   const w = new Worker(new URL('./bgp-peer-worker.js', import.meta.url), {
     workerData: {
       role,
-      count,
-      base: BASE,
+      count: role === 'inject' ? count : count * PEERS,
+      sessions,
       attrSets,
       shuffle: SHUFFLE,
       ...(PER_UPDATE !== undefined && { perUpdate: PER_UPDATE }),
       host: role === 'inject' ? TARGET_IP.inj : TARGET_IP.col,
       port: 179,
-      localAddress: role === 'inject' ? PEER_IP.inj : PEER_IP.col,
-      asn: role === 'inject' ? AS.inj : AS.col,
-      routerId: role === 'inject' ? PEER_IP.inj : PEER_IP.col,
     },
   });
   const queue: Record<string, unknown>[] = [];
@@ -365,7 +407,9 @@ async function oneRun(kind: TargetKind, count: number, attrSets: number, timeout
       ['col', 'mbc'],
     ] as const) {
       await run('ip', ['link', 'add', `${ifn}0`, 'type', 'veth', 'peer', 'name', `${ifn}1`, 'netns', ns]);
-      await run('ip', ['addr', 'add', `${PEER_IP[side]}/24`, 'dev', `${ifn}0`]);
+      for (const ip of side === 'inj' ? INJECTORS.map((p) => p.ip) : [PEER_IP.col]) {
+        await run('ip', ['addr', 'add', `${ip}/24`, 'dev', `${ifn}0`]);
+      }
       await run('ip', ['link', 'set', `${ifn}0`, 'up']);
       await run('ip', ['-n', ns, 'addr', 'add', `${TARGET_IP[side]}/24`, 'dev', `${ifn}1`]);
       await run('ip', ['-n', ns, 'link', 'set', `${ifn}1`, 'up']);
@@ -396,8 +440,9 @@ async function oneRun(kind: TargetKind, count: number, attrSets: number, timeout
     );
     const deadline = Date.now() + timeoutMs;
     while (ribAt === undefined) {
-      if ((await target.ribCount()) >= count) ribAt = performance.timeOrigin + performance.now();
-      else if (Date.now() > deadline) throw new Error(`${kind}: RIB did not reach ${count} within ${timeoutMs} ms`);
+      if ((await target.ribCount()) >= count * PEERS) ribAt = performance.timeOrigin + performance.now();
+      else if (Date.now() > deadline)
+        throw new Error(`${kind}: RIB did not reach ${count * PEERS} within ${timeoutMs} ms`);
       else await sleep(25);
     }
     await donePromise;
@@ -439,6 +484,16 @@ const pct = (xs: readonly number[], q: number): number => {
 const latency = (xs: readonly number[]): string =>
   `n=${xs.length} p50 ${pct(xs, 0.5).toFixed(1)} ms, p99 ${pct(xs, 0.99).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms`;
 const probes = new Map<string, Probe[]>();
+/** N as printed: `P×N` with several injectors. */
+const sizeLabel = (n: number): string => (PEERS > 1 ? `${PEERS}×${n}` : `${n}`);
+
+function tableRow(kind: TargetKind, n: number, results: readonly RunResult[], runs: number): string {
+  if (results.length === 0) return `| ${kind} | ${sizeLabel(n)} | failed | failed | – | 0/${runs} |`;
+  const spread = (xs: number[], d: number): string =>
+    `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)})`;
+  const col = (f: (r: RunResult) => number, d: number): string => spread(results.map(f), d);
+  return `| ${kind} | ${sizeLabel(n)} | ${col((x) => x.ribSeconds, 2)} | ${col((x) => x.advSeconds, 2)} | ${col((x) => x.peakRssMb, 0)} | ${results.length}/${runs} |`;
+}
 
 async function main(): Promise<void> {
   if (process.env.MARGAY_IN_SANDBOX !== '1') {
@@ -452,19 +507,21 @@ async function main(): Promise<void> {
   const timeoutMs = Number(arg('timeout', '240')) * 1000;
   const rows: string[] = [];
   console.log(
-    `# BGP ingest benchmark: ${runs} runs each, median; /32 prefixes, ${attrSets} attribute sets, ≤4096-byte UPDATEs${PER_UPDATE !== undefined ? `, ≤${PER_UPDATE} prefixes per UPDATE` : ''}, prefixes ${SHUFFLE ? 'in shuffled order' : 'in address order'}; load average ${loadavg()
+    `# BGP ingest benchmark: ${runs} runs each, median; /32 prefixes, ${attrSets} attribute sets, ≤4096-byte UPDATEs${PEERS > 1 ? `, ${PEERS} injector sessions with N distinct prefixes each` : ''}${PER_UPDATE !== undefined ? `, ≤${PER_UPDATE} prefixes per UPDATE` : ''}, prefixes ${SHUFFLE ? 'in shuffled order' : 'in address order'}; load average ${loadavg()
       .map((x) => x.toFixed(2))
       .join(' ')}`,
   );
   for (const n of sizes) {
-    for (const kind of targets) {
-      const results: RunResult[] = [];
-      for (let r = 0; r < runs; r++) {
+    // Interleaved (run 1 of every target, then run 2, …): on a shared machine the load drifts, and the
+    // ratio between targets is only fair when their runs sit side by side in time.
+    const results = new Map<TargetKind, RunResult[]>(targets.map((k) => [k, []]));
+    for (let r = 0; r < runs; r++) {
+      for (const kind of targets) {
         try {
           const res = await oneRun(kind, n, attrSets, timeoutMs);
-          results.push(res);
+          results.get(kind)!.push(res);
           console.log(
-            `${kind} N=${n} run ${r + 1}: rib ${res.ribSeconds.toFixed(2)} s, re-advertised ${res.advSeconds.toFixed(2)} s, peak RSS ${res.peakRssMb.toFixed(0)} MB (injector wrote all in ${res.sendSeconds.toFixed(2)} s)`,
+            `${kind} N=${sizeLabel(n)} run ${r + 1}: rib ${res.ribSeconds.toFixed(2)} s, re-advertised ${res.advSeconds.toFixed(2)} s, peak RSS ${res.peakRssMb.toFixed(0)} MB (injector wrote all in ${res.sendSeconds.toFixed(2)} s; load ${loadavg()[0]!.toFixed(1)})`,
           );
           if (res.probe) {
             console.log(
@@ -473,26 +530,11 @@ async function main(): Promise<void> {
             probes.set(kind, [...(probes.get(kind) ?? []), res.probe]);
           }
         } catch (err) {
-          console.log(`${kind} N=${n} run ${r + 1}: FAILED — ${(err as Error).message}`);
+          console.log(`${kind} N=${sizeLabel(n)} run ${r + 1}: FAILED — ${(err as Error).message}`);
         }
       }
-      if (results.length) {
-        const spread = (xs: number[], d: number): string =>
-          `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)})`;
-        rows.push(
-          `| ${kind} | ${n} | ${spread(
-            results.map((x) => x.ribSeconds),
-            2,
-          )} | ${spread(
-            results.map((x) => x.advSeconds),
-            2,
-          )} | ${spread(
-            results.map((x) => x.peakRssMb),
-            0,
-          )} | ${results.length}/${runs} |`,
-        );
-      } else rows.push(`| ${kind} | ${n} | failed | failed | – | 0/${runs} |`);
     }
+    for (const kind of targets) rows.push(tableRow(kind, n, results.get(kind)!, runs));
   }
   console.log(
     '\n| target | N | in RIB (s) median (min–max) | re-advertised (s) | peak RSS (MB) | runs ok |\n| --- | --- | --- | --- | --- | --- |',
