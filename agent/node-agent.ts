@@ -18,6 +18,7 @@
 import { BgpSpeaker, defaultSpeakerPorts, startControlServer, type ControlServer } from '../bgp/index.js';
 import type { AgentConfig } from '../src/config/index.js';
 import { openDatastore } from '../src/datastore/index.js';
+import { ConfigError } from '../src/errors.js';
 import type { Datastore } from '../src/datastore/index.js';
 import {
   createKernelAdapters,
@@ -94,9 +95,24 @@ function countingIptables(b: IptablesBackend, m: AgentMetrics): IptablesBackend 
   };
 }
 
-/** IPAM GC cadence and the grace a leak must outlive (Calico kube-controllers: 15 min). */
+/**
+ * IPAM GC cadence and the grace a leak must outlive (Calico kube-controllers: 15 min). Tests shorten
+ * both with MARGAY_IPAM_GC_INTERVAL_MS / MARGAY_IPAM_GC_GRACE_MS (test/cni/churn.int.test.ts).
+ */
 const IPAM_GC_INTERVAL_MS = 60_000;
 const IPAM_GC_GRACE_MS = 15 * 60_000;
+
+function envMs(name: string, def: number, min: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > 86_400_000)
+    throw new ConfigError(
+      name,
+      `must be an integer number of milliseconds in ${min}..86400000, got ${JSON.stringify(v)}`,
+    );
+  return n;
+}
 
 export class NodeAgent {
   readonly health: HealthServer;
@@ -369,12 +385,14 @@ export class NodeAgent {
   #startIpamGc(log: Logger): void {
     const ipam = this.#ipam;
     if (this.#gcTimer !== undefined || ipam === undefined) return;
+    const intervalMs = envMs('MARGAY_IPAM_GC_INTERVAL_MS', IPAM_GC_INTERVAL_MS, 100);
+    const graceMs = envMs('MARGAY_IPAM_GC_GRACE_MS', IPAM_GC_GRACE_MS, 0);
     let running = false;
     this.#gcTimer = setInterval(() => {
       if (running || this.#abort.signal.aborted) return;
       running = true;
       ipam
-        .gc({ gracePeriodMs: IPAM_GC_GRACE_MS })
+        .gc({ gracePeriodMs: graceMs })
         .then(
           (r) => {
             const acted =
@@ -399,7 +417,7 @@ export class NodeAgent {
         .finally(() => {
           running = false;
         });
-    }, IPAM_GC_INTERVAL_MS);
+    }, intervalMs);
     this.#gcTimer.unref();
   }
 

@@ -5,6 +5,7 @@
  * pass those straight through or with a thin adapter.
  */
 import type { Resource } from '../../src/model/index.js';
+import type { WorkloadEndpointRegistration } from '../calc/index.js';
 
 export interface IpamAssignRequest {
   /** `<network>.<containerId>`: the handle every address of this attachment is recorded under. */
@@ -35,18 +36,8 @@ export interface CniIpam {
   hasRoom(): Promise<boolean>;
 }
 
-/** The calculation graph's endpoint input (structurally agent/calc's WorkloadEndpointRegistration). */
-export interface WorkloadEndpointRegistration {
-  readonly key: string;
-  readonly namespace?: string;
-  readonly pod?: string;
-  readonly containerId?: string;
-  readonly iface: string;
-  readonly mac?: string;
-  readonly ipv4Nets: readonly string[];
-  readonly ipv6Nets: readonly string[];
-  readonly labels?: Readonly<Record<string, string>>;
-}
+/** The calculation graph's endpoint input: one definition, agent/calc's (re-exported for CNI callers). */
+export type { WorkloadEndpointRegistration };
 
 export interface EndpointRegistry {
   register(reg: WorkloadEndpointRegistration): void;

@@ -20,6 +20,7 @@ import type { Logger } from '../../src/log.js';
 import type { CommandRunner, SysctlOps, WorkloadVethOps } from '../../src/kernel/index.js';
 import { ExecaCommandRunner, IpWorkloadVethOps } from '../../src/kernel/index.js';
 import { SyncProcSysctl } from './host-sysctl.js';
+import { VethCommandRunner } from './veth-runner.js';
 import { AttachmentStore, keyOf } from './attachment-store.js';
 import { CniHandler, endpointRegistration } from './handler.js';
 import type { CniIpam, EndpointRegistry, PodDirectory } from './ports.js';
@@ -75,8 +76,16 @@ export class CniServer {
   #running = 0;
   readonly #queue: (() => void)[] = [];
   readonly #inflight = new Set<Promise<unknown>>();
+  #coprocess: VethCommandRunner | undefined;
 
   constructor(private readonly o: CniServerOptions) {}
+
+  /** Host-side veth work through a persistent `ip` co-process, unless the caller gave its own runner. */
+  #vethRunner(runner: CommandRunner, log: Logger): CommandRunner {
+    if (this.o.runner !== undefined) return runner;
+    this.#coprocess ??= new VethCommandRunner(runner, log.child({ component: 'kernel', adapter: 'veth-batch' }));
+    return this.#coprocess;
+  }
 
   get socketPath(): string {
     if (this.#socketPath === undefined) throw new InvariantError('CniServer not started');
@@ -107,7 +116,9 @@ export class CniServer {
       pods: this.o.pods,
       store,
       log,
-      veths: this.o.veths ?? new IpWorkloadVethOps(runner, log.child({ component: 'kernel', adapter: 'veth' })),
+      veths:
+        this.o.veths ??
+        new IpWorkloadVethOps(this.#vethRunner(runner, log), log.child({ component: 'kernel', adapter: 'veth' })),
       sysctl: this.o.sysctl ?? new SyncProcSysctl(runner, log.child({ component: 'kernel', adapter: 'sysctl' })),
       mtu: this.o.mtu ?? (() => 1500),
       ...(this.o.programmedTimeoutMs !== undefined ? { programmedTimeoutMs: this.o.programmedTimeoutMs } : {}),
@@ -144,6 +155,8 @@ export class CniServer {
       server.closeIdleConnections();
     });
     await Promise.allSettled([...this.#inflight]);
+    this.#coprocess?.close();
+    this.#coprocess = undefined;
     await unlink(this.socketPath).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });

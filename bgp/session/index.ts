@@ -27,5 +27,5 @@ export { BgpListener, normalizeAddress, type ListenRange, type ListenerOptions }
 export { TcpTransport } from './transport.js';
 export { makeSessionConfig, openCapabilities, SESSION_DEFAULTS } from './config.js';
 export { REAL_CLOCK, type Clock } from './connection.js';
-export { flushDeadline, yieldFlushTurn } from './receive-budget.js';
+export { scheduleSliced, slicedPending, SLICE_MS, type SlicedTask } from './receive-budget.js';
 export { isSockoptAvailable, SocketOptionError } from '../native/index.js';

@@ -17,7 +17,7 @@ import { applyManifests, openDatastore, type Datastore } from '../datastore/inde
 import { LabProcessError, LabStateError, LabTimeoutError } from './errors.js';
 import { CNI_DIR, labPaths, section, type LabContext } from './lab-context.js';
 import { labDown } from './lab-down.js';
-import { planLab, validateOptions, type LabOptions, type LabPlan, type LabPod } from './lab-plan.js';
+import { planLab, validateOptions, type LabNode, type LabOptions, type LabPlan, type LabPod } from './lab-plan.js';
 import { createPod, startPodAgent } from './lab-pods.js';
 import { labReport, matrixFor } from './lab-report.js';
 import { lockLab, readState, writeState, type LabState } from './lab-state.js';
@@ -67,7 +67,7 @@ export async function labUp(
       );
       await labDown(ctx, { locked: true });
     }
-    return await build(ctx, options, opts.convergeMs ?? 60_000);
+    return await build(ctx, options, opts.convergeMs ?? 60_000 + 1_000 * options.nodes * options.podsPerNode);
   } finally {
     await unlock();
   }
@@ -196,29 +196,33 @@ async function startAgents(
 ): Promise<NodeAgent[]> {
   const agents: NodeAgent[] = [];
   for (const n of plan.nodes) {
-    const workdir = labPaths(ctx.dir).node(n.name);
-    await mkdir(workdir, { recursive: true });
-    const a = await startMargayNode({
-      ns: nsName(state.prefix, n.name),
-      workdir,
-      nodeName: n.name,
-      datastore: `file:${labPaths(ctx.dir).datastore}`,
-      ip: `${n.ip}/24`,
-      ...(n.ip6 !== undefined ? { ip6: `${n.ip6}/64` } : {}),
-      env: {
-        ...ctx.env,
-        MARGAY_NO_DEFAULT_POOLS: 'true',
-        MARGAY_METRICS_PORT: '0',
-        MARGAY_NETWORKING_BACKEND: plan.options.mode === 'host-gw' ? 'none' : 'bgp',
-        ...(plan.options.mode === 'ebgp' ? { AS: String(n.asn) } : {}),
-      },
-    });
-    const rec = toRecord(a.proc);
-    state.processes.push(rec);
+    const a = await startNodeAgent(ctx, state.prefix, plan, n);
+    state.processes.push(toRecord(a.proc));
     await save();
     agents.push(a);
   }
   return agents;
+}
+
+/** Starts margay-node for one lab node as `up` does (the benchmark restarts agents with it). */
+export async function startNodeAgent(ctx: LabContext, prefix: string, plan: LabPlan, n: LabNode): Promise<NodeAgent> {
+  const workdir = labPaths(ctx.dir).node(n.name);
+  await mkdir(workdir, { recursive: true });
+  return startMargayNode({
+    ns: nsName(prefix, n.name),
+    workdir,
+    nodeName: n.name,
+    datastore: `file:${labPaths(ctx.dir).datastore}`,
+    ip: `${n.ip}/24`,
+    ...(n.ip6 !== undefined ? { ip6: `${n.ip6}/64` } : {}),
+    env: {
+      ...ctx.env,
+      MARGAY_NO_DEFAULT_POOLS: 'true',
+      MARGAY_METRICS_PORT: '0',
+      MARGAY_NETWORKING_BACKEND: plan.options.mode === 'host-gw' ? 'none' : 'bgp',
+      ...(plan.options.mode === 'ebgp' ? { AS: String(n.asn) } : {}),
+    },
+  });
 }
 
 /**

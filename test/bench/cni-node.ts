@@ -94,7 +94,7 @@ async function burst(
 }
 
 async function main(): Promise<void> {
-  const cluster = new Cluster(97, '10.97.128.0/17');
+  const cluster = new Cluster(97, '10.197.0.0/16');
   const nses: string[] = [];
   const rows: string[] = [];
   const stepLog: Record<string, number[]> = {};

@@ -1,0 +1,58 @@
+import { KernelOpError } from '../../src/errors.js';
+import { IpBatchSession, type CommandResult, type CommandRunner, type RunOptions } from '../../src/kernel/index.js';
+import type { Logger } from '../../src/log.js';
+
+/**
+ * The CNI server's command runner: the host side of a pod's veth (`ip -batch -`) and its removal
+ * (`ip link del`) go to one persistent `ip -force -batch -` co-process (src/kernel's IpBatchSession)
+ * instead of a new process each; everything else (the pod side's `nsenter … ip -batch`, reads) is
+ * run by `base`. A process start from the agent costs a fork of the whole Node process on its main
+ * thread — in a burst of ADDs that fork, not the kernel work, was what each ADD waited for
+ * (docs/cni.md) — while a batch line through the co-process is a pipe write.
+ *
+ * The host batch keeps one-shot `ip -batch` semantics, which the handler relies on: its first line
+ * (`link add` of the pair) runs alone and the rest only when it succeeded, and failures are numbered
+ * as in the whole batch (`-:1` means the pair was not made, e.g. "File exists": the name is held by
+ * another container's veth).
+ */
+export class VethCommandRunner implements CommandRunner {
+  readonly #session: IpBatchSession;
+
+  constructor(
+    private readonly base: CommandRunner,
+    log: Logger,
+  ) {
+    this.#session = new IpBatchSession(['ip', '-force', '-batch', '-'], log);
+  }
+
+  async run(argv: readonly string[], opts: RunOptions = {}): Promise<CommandResult> {
+    if (opts.netns !== undefined) return this.base.run(argv, opts);
+    if (argv.length === 3 && argv[0] === 'ip' && argv[1] === '-batch' && argv[2] === '-' && opts.stdin !== undefined)
+      return this.#hostBatch(argv, opts);
+    if (argv.length === 4 && argv[0] === 'ip' && argv[1] === 'link' && argv[2] === 'del')
+      return this.#finish(argv, opts, await this.#session.run(`link del ${argv[3]}\n`), 0);
+    return this.base.run(argv, opts);
+  }
+
+  async #hostBatch(argv: readonly string[], opts: RunOptions): Promise<CommandResult> {
+    const lines = opts.stdin!.split('\n').filter((l) => l.trim() !== '');
+    if (lines.some((l) => l.includes('\0'))) throw new KernelOpError(argv, null, 'a batch line holds a NUL character');
+    const first = await this.#session.run(`${lines[0] ?? ''}\n`);
+    if (first.exitCode !== 0 || lines.length === 1) return this.#finish(argv, opts, first, 0);
+    return this.#finish(argv, opts, await this.#session.run(`${lines.slice(1).join('\n')}\n`), 1);
+  }
+
+  /** A result as a one-shot run of the whole batch reports it: failed line numbers shifted by `offset`. */
+  #finish(argv: readonly string[], opts: RunOptions, r: CommandResult, offset: number): CommandResult {
+    const stderr =
+      offset === 0 ? r.stderr : r.stderr.replace(/-:(\d+)\b/g, (_m, n: string) => `-:${Number(n) + offset}`);
+    const out = { argv, exitCode: r.exitCode, stdout: r.stdout, stderr };
+    if (out.exitCode !== 0 && opts.allowFailure !== true) throw new KernelOpError(argv, out.exitCode, stderr);
+    return out;
+  }
+
+  /** Ends the co-process. */
+  close(): void {
+    this.#session.close();
+  }
+}
