@@ -27,9 +27,13 @@ export interface LazyCommandGroup {
   load(): Promise<CommandGroup>;
 }
 
-/** A top-level verb registered lazily, like a group. */
+/**
+ * A top-level verb registered lazily, like a group. With `usage` given (the same text as the loaded
+ * command's), `VERB --help` is answered without loading the command's module.
+ */
 export interface LazyCommand {
   readonly summary: string;
+  readonly usage?: string;
   load(): Promise<Command>;
 }
 

@@ -55,7 +55,11 @@ describe('runMargayctl dispatcher', () => {
   });
   it('lazy registrations carry the same summaries as the groups and verbs they load', async () => {
     for (const g of Object.values(GROUPS)) expect(g.summary).toBe((await g.load()).summary);
-    for (const v of Object.values(VERBS)) expect(v.summary).toBe((await v.load()).summary);
+    for (const v of Object.values(VERBS)) {
+      const loaded = await v.load();
+      expect(v.summary).toBe(loaded.summary);
+      expect(v.usage).toBe(loaded.usage);
+    }
     expect(Object.keys(VERBS).sort()).toEqual(['apply', 'delete', 'get']);
   });
   it('bgp commands report an unreachable socket as exit 1 with a hint', async () => {
@@ -67,5 +71,19 @@ describe('runMargayctl dispatcher', () => {
     const i = io();
     expect(await runMargayctl(['bgp', 'peers', '--bogus'], i)).toBe(2);
     expect(await runMargayctl(['bgp', 'announce', '--socket', '/x'], i)).toBe(2);
+  });
+  it('VERB --help prints the registered usage without loading the command', async () => {
+    const i = io();
+    let loaded = false;
+    const verbs = { ...VERBS, get: { ...VERBS.get!, load: async () => ((loaded = true), VERBS.get!.load()) } };
+    const saved = { ...VERBS };
+    Object.assign(VERBS as Record<string, unknown>, verbs);
+    try {
+      expect(await runMargayctl(['get', '--help'], i)).toBe(0);
+    } finally {
+      Object.assign(VERBS as Record<string, unknown>, saved);
+    }
+    expect(loaded).toBe(false);
+    expect(i.outs.at(-1)).toContain('usage: margayctl get KIND');
   });
 });

@@ -42,14 +42,17 @@ const resources = async (): Promise<typeof import('./resources.js')> => import('
 export const VERBS: Readonly<Record<string, LazyCommand>> = {
   apply: {
     summary: 'create or update resources from YAML files (multi-document), a directory, or - for stdin',
+    usage: 'margayctl apply -f FILE|DIR|- [-f ...] [--datastore file:<dir>|kubernetes] [--kubeconfig PATH]',
     load: async () => (await resources()).RESOURCE_COMMANDS.apply!,
   },
   get: {
     summary: 'list or show resources (table, -o yaml, -o json)',
+    usage: 'margayctl get KIND [NAME] [-n NAMESPACE | -A] [-l SELECTOR] [-o yaml|json] [--datastore ...]',
     load: async () => (await resources()).RESOURCE_COMMANDS.get!,
   },
   delete: {
     summary: 'delete a resource by kind and name, or every resource in YAML files',
+    usage: 'margayctl delete KIND NAME [-n NAMESPACE] | -f FILE [--datastore ...]',
     load: async () => (await resources()).RESOURCE_COMMANDS.delete!,
   },
 };
@@ -86,7 +89,14 @@ export async function runMargayctl(
     return groupName === undefined ? 2 : 0;
   }
   if (Object.hasOwn(VERBS, groupName)) {
-    return runCommand(groupName, await VERBS[groupName]!.load(), argv.slice(1), io);
+    const verb = VERBS[groupName]!;
+    const rest = argv.slice(1);
+    // Help from the registration: the command's module (datastore, ...) is not loaded for it.
+    if (verb.usage !== undefined && (rest.includes('--help') || rest.includes('-h'))) {
+      io.out(`${verb.summary}\nusage: ${verb.usage}`);
+      return 0;
+    }
+    return runCommand(groupName, await verb.load(), rest, io);
   }
   const lazy = Object.hasOwn(groups, groupName) ? groups[groupName] : undefined;
   if (!lazy) {

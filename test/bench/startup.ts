@@ -85,7 +85,7 @@ async function daemonToSocket(script: string, n: number, asProgram = false): Pro
   let up = false;
   while (!up) {
     if (c.exitCode !== null) throw new Error(`margay-bgpd exited ${c.exitCode}: ${err}`);
-    if (performance.now() - t0 > 30_000) throw new Error(`margay-bgpd: no control socket within 30 s: ${err}`);
+    if (performance.now() - t0 > 120_000) throw new Error(`margay-bgpd: no control socket within 120 s: ${err}`);
     up = await new Promise<boolean>((resolve) => {
       const s = connect(socket);
       s.once('connect', () => {
