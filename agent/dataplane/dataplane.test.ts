@@ -135,6 +135,21 @@ describe('Dataplane driven by the CalcGraph (fake kernel)', () => {
     await dp.stop();
   });
 
+  it('a failed read before in-sync is read again by the first apply, which then programs everything', async () => {
+    const { kernel, dp, graph } = setUp();
+    kernel.routes.failNext(new KernelOpError(['ip', 'route', 'show'], 1, 'boom'), /list/);
+    dp.start();
+    graph.upserted('IPAMBlock', block('192.168.1.0/26', 'node-a'));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(kernel.routes.routes.size).toBe(0);
+    graph.inSync();
+    await dp.whenIdle();
+    expect(kernel.routes.ops.filter((o) => o === 'list')).toHaveLength(2);
+    expect([...kernel.routes.routes.values()].map((r) => r.dst)).toEqual(['192.168.1.0/26']);
+    expect(dp.isProgrammed).toBe(true);
+    await dp.stop();
+  });
+
   it('a removed endpoint rejects its waiters', async () => {
     const { dp, graph } = setUp();
     graph.inSync();

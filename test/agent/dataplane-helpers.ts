@@ -82,6 +82,7 @@ export async function withNode<T>(
       throw err;
     } finally {
       await dp.stop();
+      kernel.close?.(); // the ip co-process in the node namespace
     }
   } finally {
     for (const n of made) await deleteNetns(n);
