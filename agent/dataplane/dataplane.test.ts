@@ -42,10 +42,15 @@ describe('Dataplane driven by the CalcGraph (fake kernel)', () => {
     graph.upserted('IPAMBlock', block('192.168.1.0/26', 'node-a'));
     graph.upserted('IPAMBlock', block('192.168.2.0/26', 'node-b'));
     await dp.whenIdle();
+    await new Promise((r) => setTimeout(r, 20));
+    // Before in-sync the kernel is read (so the first apply only writes), never written.
     expect(kernel.routes.routes.size).toBe(0);
-    expect(kernel.iptables[4].ops).toEqual([]);
+    expect(kernel.routes.ops).toEqual(['list']);
+    expect(kernel.iptables[4].ops).toEqual(['save filter', 'save nat']);
     graph.inSync();
     await dp.whenIdle();
+    expect(kernel.routes.ops.filter((o) => o === 'list')).toHaveLength(1);
+    expect(kernel.iptables[4].ops.filter((o) => o.startsWith('save'))).toEqual(['save filter', 'save nat']);
     const routes = [...kernel.routes.routes.values()]
       .map((r) => `${r.dst} ${r.type ?? ''} ${r.via ?? ''} ${r.proto}`)
       .sort();

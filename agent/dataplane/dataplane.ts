@@ -6,10 +6,14 @@
  *                                        ▼
  *                               apply pass, one at a time:
  *                                 1. conntrack flushes of removed pod addresses
- *                                 2. ipset creates/updates          (before rules that use them)
- *                                 3. iptables v4, v6 | routes | neighbours | sysctls | link MTUs
- *                                    (independent: in parallel)
- *                                 4. ipset removals                 (after rules stopped using them)
+ *                                 2. routes | neighbours | sysctls | link MTUs      (issued first)
+ *                                    in parallel with:
+ *                                    ipset creates/updates → iptables v4, v6 (sets before the rules
+ *                                    that use them; filter and nat concurrently)
+ *                                 3. ipset removals                 (after rules stopped using them)
+ *
+ * - Before in-sync, start() reads the kernel (routes, chains, sets, neighbours, links) without
+ *   writing, so the first apply after in-sync only writes.
  *
  * - Nothing is applied before the graph's `inSync()`.
  * - A failed reconciler queues its own resync; the loop logs the error once and retries with capped
@@ -86,6 +90,8 @@ export class Dataplane implements DataplaneSink {
   #refreshTimer: Timer | undefined;
   #idle: (() => void)[] = [];
   #applies = 0;
+  /** The kernel reads started by start() before in-sync (awaited by the first apply). */
+  #prefetching: Promise<void> | undefined;
   lastReport: ApplyReport | undefined;
 
   constructor(
@@ -196,8 +202,23 @@ export class Dataplane implements DataplaneSink {
 
   start(): void {
     this.#stopped = false;
+    if (!this.#inSync && this.#prefetching === undefined) this.#prefetching = this.#prefetch();
     this.#scheduleRefresh();
     this.kick();
+  }
+
+  /**
+   * Before in-sync: every reconciler whose resync read does not depend on the desired state reads
+   * the kernel now (concurrently), so the first apply after in-sync only writes. Nothing is written.
+   */
+  async #prefetch(): Promise<void> {
+    const t0 = this.#clock.now();
+    const rs: Reconciler[] = [this.ipsets, ...Object.values(this.iptables), this.routes, this.neighbors, this.links];
+    const results = await Promise.allSettled(rs.map((r) => r.prefetch?.()));
+    for (const r of results)
+      if (r.status === 'rejected')
+        this.log.warn({ err: r.reason }, 'reading the kernel before in-sync failed; the first apply reads it again');
+    this.log.debug({ ms: this.#clock.now() - t0 }, 'kernel read before in-sync');
   }
 
   /** Stops the loop after the apply in progress (if any); pending waiters fail with 'stopped'. */
@@ -296,6 +317,10 @@ export class Dataplane implements DataplaneSink {
 
   /** One apply pass over every reconciler, in order. Errors are collected, not thrown. */
   async applyOnce(): Promise<ApplyReport> {
+    if (this.#prefetching !== undefined) {
+      await this.#prefetching;
+      this.#prefetching = undefined;
+    }
     const t0 = this.#clock.now();
     const stats: Record<string, ApplyStats> = {};
     const errors: unknown[] = [];
@@ -309,17 +334,21 @@ export class Dataplane implements DataplaneSink {
       }
     };
     await run('conntrack', () => this.conntrack.apply());
-    await run('ipsets', () => this.ipsets.applyUpdates());
-    const parallel = await Promise.all([
-      ...Object.values(this.iptables).map((r) => run(r.name, () => r.apply())),
+    // Routes, neighbours and links are pipe writes to the ip co-process, sysctls /proc writes; they do
+    // not depend on ipsets, so they go out at once (their writes issued before iptables-restore's
+    // process start holds the event loop). The rules wait for the sets they use.
+    const quick = Promise.all([
       run('routes', () => this.routes.apply()),
       run('neighbours', () => this.neighbors.apply()),
       run('sysctls', () => this.sysctls.apply()),
       run('links', () => this.links.apply()),
     ]);
+    await new Promise<void>((r) => setImmediate(r));
+    await run('ipsets', () => this.ipsets.applyUpdates());
+    const rules = await Promise.all(Object.values(this.iptables).map((r) => run(r.name, () => r.apply())));
+    await quick;
     // Sets may still be referenced by rules that failed to update: remove them only after a clean pass.
-    if (parallel.slice(0, Object.keys(this.iptables).length).every(Boolean))
-      await run('ipsets-removal', () => this.ipsets.applyRemovals());
+    if (rules.every(Boolean)) await run('ipsets-removal', () => this.ipsets.applyRemovals());
     this.#applies++;
     const report = { ms: this.#clock.now() - t0, stats, errors };
     this.lastReport = report;

@@ -30,4 +30,16 @@ describe('DeltaTracker', () => {
     t.replaceActual([['a', 1]]);
     expect(t.isPending('a')).toBe(true);
   });
+
+  it('touch looks again at a difference that was set aside, without a re-read', () => {
+    const t = new DeltaTracker<number>((a, b) => a === b);
+    t.replaceActual([['stale', 1]]);
+    expect([...t.pendingDeletions()].map(([k]) => k)).toEqual(['stale']);
+    t.clearDirty('stale');
+    expect(t.hasPending).toBe(false);
+    t.touch('stale');
+    t.touch('unknown');
+    expect([...t.pendingDeletions()].map(([k]) => k)).toEqual(['stale']);
+    expect(t.isPending('unknown')).toBe(false);
+  });
 });

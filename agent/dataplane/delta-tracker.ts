@@ -92,6 +92,11 @@ export class DeltaTracker<V> {
     if (!this.#desired.has(k)) this.#dirty.delete(k);
   }
 
+  /** Looks at `k` again on the next pass (a difference kept deliberately so far). */
+  touch(k: string): void {
+    if (this.#desired.has(k) || this.#actual.has(k)) this.#dirty.add(k);
+  }
+
   /** Stops looking at `k` until it is set, deleted or read back again (a deliberately kept difference). */
   clearDirty(k: string): void {
     this.#dirty.delete(k);

@@ -159,6 +159,16 @@ export class IpsetReconciler implements Reconciler {
     }
   }
 
+  async prefetch(): Promise<void> {
+    if (!this.#resync) return;
+    try {
+      await this.#readKernel();
+    } catch (err) {
+      this.#resync = true;
+      throw new ApplyError(this.name, { upserted: 0, deleted: 0 }, { cause: err });
+    }
+  }
+
   async #readKernel(): Promise<void> {
     const sets = await this.backend.list();
     this.#actual = new Map();

@@ -176,6 +176,23 @@ export class IptablesReconciler implements Reconciler {
     }
   }
 
+  async prefetch(): Promise<void> {
+    const results = await Promise.allSettled(
+      (['filter', 'nat'] as const).map(async (table) => {
+        const t = this.#tables[table];
+        if (!t.resync) return;
+        try {
+          await this.#read(table, t);
+        } catch (err) {
+          t.resync = true;
+          throw new ApplyError(`${this.name}/${table}`, { upserted: 0, deleted: 0 }, { cause: err });
+        }
+      }),
+    );
+    const failed = results.filter((r) => r.status === 'rejected');
+    if (failed.length > 0) throw (failed[0] as PromiseRejectedResult).reason;
+  }
+
   async #read(table: ChainTable, t: TableState): Promise<void> {
     const saved = await this.backend.save(table as IptablesTable);
     t.actual = new Map();

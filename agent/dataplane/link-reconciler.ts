@@ -4,7 +4,7 @@
  * not exist (yet, or any more) is not an error: there is nothing to set. Without a resync a new
  * veth's MTU is set without reading it first (one `ip link set` — idempotent).
  */
-import type { LinkOps } from '../../src/kernel/index.js';
+import { isOwnedInterface, type LinkOps } from '../../src/kernel/index.js';
 import { ApplyError, type ApplyStats } from './errors.js';
 import type { Reconciler } from './reconciler.js';
 
@@ -42,22 +42,34 @@ export class LinkReconciler implements Reconciler {
     return this.#read && !this.#dirty.has(iface);
   }
 
+  async prefetch(): Promise<void> {
+    if (!this.#resync) return;
+    try {
+      await this.#readKernel();
+    } catch (err) {
+      this.#resync = true;
+      throw new ApplyError(this.name, { upserted: 0, deleted: 0 }, { cause: err });
+    }
+  }
+
+  /**
+   * Every `mgy` link's MTU (not only the desired ones: a read before in-sync knows few of them yet).
+   * A desired veth that is not there has nothing to set: its mark is dropped.
+   */
+  async #readKernel(): Promise<void> {
+    const links = await this.links.list();
+    this.#actual.clear();
+    for (const l of links) if (isOwnedInterface(l.name)) this.#actual.set(l.name, l.mtu);
+    this.#dirty.clear();
+    for (const i of this.#desired.keys()) if (this.#actual.has(i)) this.#dirty.add(i);
+    this.#resync = false;
+    this.#read = true;
+  }
+
   async apply(): Promise<ApplyStats> {
     let upserted = 0;
     try {
-      if (this.#resync) {
-        const links = await this.links.list();
-        this.#actual.clear();
-        const present = new Set<string>();
-        for (const l of links) {
-          present.add(l.name);
-          if (this.#desired.has(l.name)) this.#actual.set(l.name, l.mtu);
-        }
-        this.#dirty.clear();
-        for (const i of this.#desired.keys()) if (present.has(i)) this.#dirty.add(i);
-        this.#resync = false;
-        this.#read = true;
-      }
+      if (this.#resync) await this.#readKernel();
       for (const iface of [...this.#dirty]) {
         const want = this.#desired.get(iface);
         if (want !== undefined && this.#actual.get(iface) !== want) {

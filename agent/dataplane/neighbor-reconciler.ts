@@ -45,21 +45,29 @@ export class NeighborReconciler implements Reconciler {
     return this.#read && (this.#byOwner.get(owner) ?? []).every((e) => !this.#tracker.isPending(keyOf(e)));
   }
 
+  async prefetch(): Promise<void> {
+    if (!this.#resync) return;
+    try {
+      await this.#readKernel();
+    } catch (err) {
+      this.#resync = true;
+      throw new ApplyError(this.name, { upserted: 0, deleted: 0 }, { cause: err });
+    }
+  }
+
+  async #readKernel(): Promise<void> {
+    const all = await this.ops.list({ proxy: false });
+    const ours = all.filter((n) => isOwnedInterface(n.dev) && n.state.includes('PERMANENT') && n.lladdr !== undefined);
+    this.#tracker.replaceActual(ours.map((n) => [keyOf(n), { dst: n.dst, dev: n.dev, lladdr: n.lladdr! }] as const));
+    this.#resync = false;
+    this.#read = true;
+  }
+
   async apply(): Promise<ApplyStats> {
     let upserted = 0;
     let deleted = 0;
     try {
-      if (this.#resync) {
-        const all = await this.ops.list({ proxy: false });
-        const ours = all.filter(
-          (n) => isOwnedInterface(n.dev) && n.state.includes('PERMANENT') && n.lladdr !== undefined,
-        );
-        this.#tracker.replaceActual(
-          ours.map((n) => [keyOf(n), { dst: n.dst, dev: n.dev, lladdr: n.lladdr! }] as const),
-        );
-        this.#resync = false;
-        this.#read = true;
-      }
+      if (this.#resync) await this.#readKernel();
       const replace = [...this.#tracker.pendingUpdates()].map(([, e]) => e);
       const remove = [...this.#tracker.pendingDeletions()].map(([, e]) => ({ dst: e.dst, dev: e.dev }));
       if (replace.length + remove.length > 0) await this.ops.apply({ replace, remove });

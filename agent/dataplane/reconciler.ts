@@ -12,4 +12,10 @@ export interface Reconciler {
   apply(): Promise<ApplyStats>;
   /** True while something desired is not (known to be) in the kernel. */
   readonly hasPending: boolean;
+  /**
+   * Does the resync read now (if one is pending) and writes nothing: the Dataplane calls it before
+   * the datastore is in sync, so the first apply after in-sync only writes. A failure leaves the
+   * resync pending (the apply reads again) and throws ApplyError.
+   */
+  prefetch?(): Promise<void>;
 }

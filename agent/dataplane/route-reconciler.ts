@@ -115,6 +115,8 @@ export class RouteReconciler implements Reconciler {
   #resync = true;
   #read = false;
   #learnedInSync = false;
+  /** Stale remote routes kept until learned routes are in sync (looked at again then, no re-read). */
+  readonly #kept = new Set<string>();
 
   constructor(
     private readonly table: RouteTable,
@@ -133,7 +135,8 @@ export class RouteReconciler implements Reconciler {
 
   learnedRoutesInSync(): void {
     this.#learnedInSync = true;
-    this.#resync = true; // look again at stale remote routes kept so far
+    for (const k of this.#kept) this.#routes.touch(k); // look again at stale remote routes kept so far
+    this.#kept.clear();
   }
 
   queueResync(): void {
@@ -151,21 +154,34 @@ export class RouteReconciler implements Reconciler {
     return this.#read && !this.#routes.isPending(routeKeyString({ dst, table: this.tableId }));
   }
 
+  async prefetch(): Promise<void> {
+    if (!this.#resync) return;
+    try {
+      await this.#readKernel();
+    } catch (err) {
+      this.#resync = true;
+      throw new ApplyError(this.name, { upserted: 0, deleted: 0 }, { cause: err });
+    }
+  }
+
+  async #readKernel(): Promise<void> {
+    const actual = await this.table.list({ table: this.tableId });
+    this.#routes.replaceActual(actual.map((r) => [routeKeyString(r), canonicalRoute(r)] as const));
+    this.#resync = false;
+    this.#read = true;
+  }
+
   async apply(): Promise<ApplyStats> {
     let upserted = 0;
     let deleted = 0;
     try {
-      if (this.#resync) {
-        const actual = await this.table.list({ table: this.tableId });
-        this.#routes.replaceActual(actual.map((r) => [routeKeyString(r), canonicalRoute(r)] as const));
-        this.#resync = false;
-        this.#read = true;
-      }
+      if (this.#resync) await this.#readKernel();
       const replace: KernelRoute[] = [];
       const remove: RouteKey[] = [];
       for (const [k, r] of this.#routes.pendingDeletions()) {
         if (r.proto === PROTO.bgp && !this.#learnedInSync && !this.#installed.has(k)) {
           this.#routes.clearDirty(k); // kept until BGP is in sync (learnedRoutesInSync looks again)
+          this.#kept.add(k);
           continue;
         }
         remove.push({

@@ -211,6 +211,28 @@ describe('peer and policy lifecycle', () => {
     expect(rib.peerCounts('a').advertised).toBe(256);
   });
 
+  it('does no Adj-RIB-Out work for a peer exported nothing, and still re-exports when its policy opens up', () => {
+    const rib = setup();
+    const NONE: RoutePolicy = { name: 'none', statements: [], defaultResult: 'reject' };
+    up(rib, ebgp('a', '10.0.0.2', 65001, { exportPolicy: NONE }));
+    up(rib, ebgp('b', '10.0.0.3', 65002));
+    rib.takeOutbound('a', 1 << 20); // End-of-RIB of the initial (empty) table
+    rib.takeOutbound('b', 1 << 20);
+    rib.ingestUpdate(
+      'b',
+      update({ announce: ['10.9.0.0/24', '10.9.1.0/24'], route: { asPath: [65002], nextHop: '10.0.0.3' } }),
+    );
+    expect(rib.hasOutbound('a')).toBe(false); // not even queued for a look
+    expect(rib.peerCounts('a').advertised).toBe(0);
+    rib.setExportPolicy('a', ACCEPT);
+    const out = decodeOut(rib.takeOutbound('a', 1 << 20));
+    expect(out.flatMap((m) => m.announced).sort()).toEqual(['10.9.0.0/24', '10.9.1.0/24']);
+    rib.setExportPolicy('a', NONE);
+    expect(decodeOut(rib.takeOutbound('a', 1 << 20)).flatMap((m) => m.withdrawn)).toHaveLength(2);
+    rib.ingestUpdate('b', update({ announce: ['10.9.2.0/24'], route: { asPath: [65002], nextHop: '10.0.0.3' } }));
+    expect(rib.hasOutbound('a')).toBe(false);
+  });
+
   it('removes a peer with all its routes', () => {
     const rib = setup();
     up(rib, ebgp('a', '10.0.0.2', 65001));

@@ -346,9 +346,14 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
       ft.setBest(pi, sel.best);
       const ups = this.upOut[f]!;
       const src = sel.best >= 0 ? ft.pathPeer[sel.best]! : -1;
+      const requiresPolicy = this.env.ebgpRequiresPolicy;
       for (let k = 0; k < ups.length; k++) {
         const t = ups[k]!,
           o = t.out[f]!;
+        // A peer we export nothing to (a reject-all policy, or RFC 8212 without one) with nothing
+        // advertised: no Adj-RIB-Out work at all (50 such peers cost 50 dirty marks per prefix).
+        if (o.advertised === 0 && (t.exportPolicy ? t.exportPolicy.rejectsAll === true : !t.ibgp && requiresPolicy))
+          continue;
         // Nothing advertised and either no best path or one from this peer (split horizon): nothing to send.
         if ((sel.best < 0 || t.idx === src) && advOf(o, pi) === -1) continue;
         o.dirty.mark(pi, ft.prefixes.capacity);

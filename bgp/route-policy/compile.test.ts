@@ -232,3 +232,14 @@ describe('actions and flow', () => {
     ).toThrow(/unknown prefix list/);
   });
 });
+
+describe('rejectsAll', () => {
+  const stmt = (result: 'accept' | 'reject' | 'next') => ({ match: { community: { any: ['65000:1'] } }, result });
+  it('is true only when neither the default nor any statement can accept', () => {
+    const c = (def: Omit<RoutePolicy, 'name'>) => compileRoutePolicy({ name: 't', ...def }).rejectsAll;
+    expect(c({ defaultResult: 'reject', statements: [] })).toBe(true);
+    expect(c({ defaultResult: 'reject', statements: [stmt('reject'), stmt('next')] })).toBe(true);
+    expect(c({ defaultResult: 'reject', statements: [stmt('accept')] })).toBe(false);
+    expect(c({ defaultResult: 'accept', statements: [stmt('reject')] })).toBe(false);
+  });
+});

@@ -56,6 +56,11 @@ export interface RouteContext {
 export interface CompiledRoutePolicy {
   readonly name: string;
   readonly prefixDependent: boolean;
+  /**
+   * True when no route can be accepted (the default result rejects and no statement accepts): the RIB
+   * then does no Adj-RIB-Out work for a peer with this export policy while nothing is advertised to it.
+   */
+  readonly rejectsAll?: boolean;
   /** Returns the (possibly new) attributes when accepted, null when rejected. */
   evaluate(attrs: RouteAttrs, ctx: RouteContext): RouteAttrs | null;
 }
@@ -313,6 +318,7 @@ export function compileRoutePolicy(def: RoutePolicy, prefixLists: readonly Prefi
   return {
     name: def.name,
     prefixDependent,
+    rejectsAll: dflt !== 'accept' && stmts.every((s) => s.result !== 'accept'),
     evaluate(attrs, ctx) {
       let a = attrs;
       for (const s of stmts) {

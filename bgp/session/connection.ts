@@ -3,9 +3,10 @@
  * A Session owns up to two (the one it opened, the one the peer opened) and resolves collisions.
  *
  * Receive path, built so keepalives and hold timers keep working while the consumer does heavy work:
- *   socket 'data' → Framer (views) → queue → pump: decode + FSM + deliver, for at most `sliceMs` per
- *   event-loop turn across all connections (see `turn`), then setImmediate. Between slices the event
- *   loop runs timers (our keepalives go out) and reads sockets.
+ *   socket 'data' → Framer (views) → queue → pump: decode + FSM + deliver, a sliced task of the process's
+ *   one scheduler (receive-budget.ts: all connections and the speaker's flush share a budget per
+ *   event-loop turn, round-robin). Between turns the event loop runs timers (our keepalives go out)
+ *   and reads sockets (peers, the control API).
  *   While more than `maxBacklogBytes` wait in the queue the socket is paused (TCP pushes back on the
  *   peer). A hold timer that fires while messages wait, or when the poll phase right after it reads
  *   more bytes, is re-armed instead of expiring: the peer is talking, we are just behind. Expiry is
@@ -16,7 +17,7 @@
  *   one socket buffer. The RFC 9687 SendHoldTimer closes the connection (8/0) when nothing could be
  *   written for `sendHoldSeconds` while data was pending.
  */
-import { type Clock, realClock } from '../../src/runtime/index.js';
+import type { Clock } from '../../src/runtime/index.js';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
@@ -32,15 +33,12 @@ import type { DownReason, FsmAction, FsmCtx, FsmEvent, Negotiated, SessionState,
 import { ConnectionTimers } from './connection-timers.js';
 import { capReceiveBuffer } from './transport.js';
 import { logOwnNextHop, OwnNextHopWatch } from './own-next-hop.js';
-import { turnDeadline, yieldTurn } from './receive-budget.js';
+import { scheduleSliced } from './receive-budget.js';
 import { negotiatedDecodeOptions } from './config.js';
 import type { SessionConfig } from './types.js';
 
 /** Timers the driver uses: src/runtime's Clock, injectable so tests can drive time. */
 export type { Clock } from '../../src/runtime/index.js';
-
-/** @deprecated use `realClock` from src/runtime. */
-export const REAL_CLOCK: Clock = realClock;
 
 /** What a Connection reports to its Session. */
 export interface ConnectionOwner {
@@ -77,7 +75,6 @@ export class Connection {
   #queue: Queued[] = [];
   #qHead = 0;
   #queueBytes = 0;
-  #pumpScheduled = false;
   #pausedByUs = false;
   readonly #pauses = { paused: 0, resumed: 0, maxBacklog: 0 };
   #rxBytes = 0;
@@ -314,10 +311,7 @@ export class Connection {
       // What the peer sent before closing still counts, in order — a trailing NOTIFICATION above all
       // (it decides the down reason and, with RFC 8538, whether routes are kept): drain, then fail.
       this.#closedDetail = detail;
-      if (!this.#pumpScheduled) {
-        this.#pumpScheduled = true;
-        setImmediate(this.#pump);
-      }
+      scheduleSliced(this.#pump);
       return;
     }
     this.#resetQueue();
@@ -385,13 +379,15 @@ export class Connection {
       socket.pause();
     }
     if (this.#queueBytes > this.#pauses.maxBacklog) this.#pauses.maxBacklog = this.#queueBytes;
-    if (!this.#pumpScheduled) this.#pump();
+    scheduleSliced(this.#pump);
   }
 
-  /** Process queued messages for at most sliceMs, then yield (see the design comment). */
-  #pump = (): void => {
-    this.#pumpScheduled = false;
-    const deadline = turnDeadline(this.config.sliceMs);
+  /**
+   * Process queued messages until the turn's deadline (and for at most sliceMs of it), at least one;
+   * true while messages remain (the scheduler runs it again next turn, see the design comment).
+   */
+  #pump = (turnDeadline: number): boolean => {
+    const deadline = Math.min(turnDeadline, performance.now() + this.config.sliceMs);
     let updates = 0;
     const socket = this.#socket;
     const draining = socket === undefined && this.#closedDetail !== undefined;
@@ -416,22 +412,18 @@ export class Connection {
       if (closed !== undefined) {
         // Drained after the peer closed: now the connection fails.
         if (this.#state !== 'Idle') this.dispatch({ type: 'TcpFailed', detail: closed });
-        return;
+        return false;
       }
     } else if (this.#qHead > 4096) {
       this.#queue = this.#queue.slice(this.#qHead);
       this.#qHead = 0;
-    }
-    if (this.#queueBytes > 0 && (this.#socket !== undefined || this.#closedDetail !== undefined)) {
-      this.#pumpScheduled = true;
-      yieldTurn();
-      setImmediate(this.#pump);
     }
     if (this.#pausedByUs && this.#queueBytes <= this.config.resumeBacklogBytes) {
       this.#pausedByUs = false;
       this.#pauses.resumed++;
       this.#socket?.resume();
     }
+    return this.#queueBytes > 0 && (this.#socket !== undefined || this.#closedDetail !== undefined);
   };
 
   /** Decode one message and feed the FSM. Returns true for an UPDATE. */

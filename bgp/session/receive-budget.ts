@@ -1,41 +1,74 @@
 /**
- * The per-turn work budget the Connections' pumps share (see connection.ts), and the speaker's flush
- * with them (flushDeadline). Module state on purpose: the budget is the process's, like the event loop
- * it protects — a control API request waits behind at most about one budget per event-loop phase.
+ * The process's one scheduler for sliced work: every Connection's receive pump and the speaker's flush
+ * are tasks in one round-robin queue, run from one setImmediate per event-loop turn until the turn's
+ * budget (SLICE_MS) is spent. Module state on purpose: the budget is the process's, like the event loop
+ * it protects — between two turns the loop runs timers (our keepalives) and polls sockets (peers' bytes,
+ * the control API), so a control request waits behind at most about one budget plus one unit of work.
+ *
+ * Why one queue and not a budget shared by independent setImmediate callbacks (the earlier design):
+ * with N busy sessions each callback did at least one unit of work per turn to make progress, so a turn
+ * held the loop for N units however small the budget (50 peers × one 4 KiB UPDATE with its best-path
+ * and export marking: seconds); and the flush did a step for every peer before looking at the clock.
+ * Here a turn runs at least one unit in all, tasks that still have work go to the back of the queue,
+ * and tasks the turn did not reach run first in the next one — every task progresses, in order.
  */
 import { performance } from 'node:perf_hooks';
 
 /**
- * One receive budget per event-loop turn for the whole process, shared by every connection: per-
- * connection slices alone let N busy sessions hold the loop for N × sliceMs before timers (our
- * keepalives) run. A pump works until the shared deadline (always at least one message, so each makes
- * progress), then yields; the first to yield schedules the renewal, which runs first in the next check
- * phase — after that turn's timers and poll phases — and the yielded pumps follow it. While nobody has
- * yielded, a window older than the slice is simply renewed on entry.
+ * One slice of a task: does at least one unit of work (if it has any), keeps going while
+ * `performance.now() < deadline`, and returns true while work remains.
  */
-const turn = { start: 0, renewPending: false };
-function renewTurn(): void {
-  turn.start = performance.now();
-  turn.renewPending = false;
-}
-export function turnDeadline(sliceMs: number): number {
-  const now = performance.now();
-  if (!turn.renewPending && now - turn.start >= sliceMs) turn.start = now;
-  return turn.start + sliceMs;
-}
-export function yieldTurn(): void {
-  if (turn.renewPending) return;
-  turn.renewPending = true;
-  setImmediate(renewTurn);
+export type SlicedTask = (deadline: number) => boolean;
+
+/** The budget per event-loop turn for all sliced work together. */
+export const SLICE_MS = 5;
+
+const queue: SlicedTask[] = [];
+const queued = new Set<SlicedTask>();
+let turnScheduled = false;
+/**
+ * The setImmediate the pending turn was scheduled with. A turn scheduled through one that has since
+ * been replaced (a test installing or removing fake timers) may never run: then a new one is scheduled.
+ */
+let scheduledWith: typeof setImmediate | undefined;
+
+function scheduleTurn(): void {
+  turnScheduled = true;
+  scheduledWith = globalThis.setImmediate;
+  setImmediate(runTurn);
 }
 
-/** The budget per turn for work outside a session (the speaker's flush): the sessions' default slice. */
-export const FLUSH_SLICE_MS = 5;
-/** Deadline of the current turn's budget for the speaker's flush (shared with the receive pumps). */
-export function flushDeadline(): number {
-  return turnDeadline(FLUSH_SLICE_MS);
+/** Queue `task` for the next turn (a no-op when it is already queued). */
+export function scheduleSliced(task: SlicedTask): void {
+  if (!queued.has(task)) {
+    queued.add(task);
+    queue.push(task);
+  }
+  if (!turnScheduled || scheduledWith !== globalThis.setImmediate) scheduleTurn();
 }
-/** The flush ran out of budget: renew it after this turn's timers and I/O. */
-export function yieldFlushTurn(): void {
-  yieldTurn();
+
+/** Tasks waiting for a turn (tests and diagnostics). */
+export function slicedPending(): number {
+  return queue.length;
+}
+
+function runTurn(): void {
+  turnScheduled = false;
+  const deadline = performance.now() + SLICE_MS;
+  // Only the tasks queued when the turn began: one re-queued (or newly queued) during it waits for the
+  // next turn, so a turn is bounded even if a task always has more.
+  for (let n = queue.length; n > 0; n--) {
+    const task = queue.shift()!;
+    queued.delete(task);
+    let more: boolean;
+    try {
+      more = task(deadline);
+    } finally {
+      // A throwing task is a bug that crashes the process; the others must not be lost before that.
+      if (queue.length > 0 && !turnScheduled) scheduleTurn();
+    }
+    if (more) scheduleSliced(task);
+    if (performance.now() >= deadline) break;
+  }
+  if (queue.length > 0 && !turnScheduled) scheduleTurn();
 }

@@ -25,7 +25,7 @@ import { CEASE_SUBCODE, ERR } from '../codec/index.js';
 import { shutdownData } from '../codec/index.js';
 import { FibSync } from '../fib/index.js';
 import { FibSyncLoop } from '../fib/index.js';
-import { yieldFlushTurn } from '../session/index.js';
+import { scheduleSliced } from '../session/index.js';
 import type { Family } from '../rib/index.js';
 import { deviceOf, linkFacts, systemInterfaces } from './interfaces.js';
 import { SpeakerPeer, type PeerHost } from './peer.js';
@@ -69,7 +69,7 @@ export class BgpSpeaker {
   readonly #subscribers = new Set<(changes: readonly BestPathChange[]) => void>();
   readonly #initialSyncWaiters = new Set<(why: string) => void>();
   #initialSync: string | undefined;
-  #flushScheduled = false;
+  readonly #flushCursor = { next: 0 };
   #started = false;
   #stopped = false;
   #inSyncTimer: Timer | undefined;
@@ -432,20 +432,16 @@ export class BgpSpeaker {
   // ---------------------------------------------------------------------------------------- flush
 
   #scheduleFlush(): void {
-    if (this.#flushScheduled || this.#stopped || !this.#started) return;
-    this.#flushScheduled = true;
-    setImmediate(() => this.#flush());
+    if (this.#stopped || !this.#started) return;
+    scheduleSliced(this.#flush);
   }
 
-  #flush(): void {
-    this.#flushScheduled = false;
-    if (this.#stopped) return;
+  /** One slice of the flush, a task of the sessions' scheduler (it runs it again while this returns true). */
+  #flush = (deadline: number): boolean => {
+    if (this.#stopped) return false;
     const deferOutbound = () => this.#deferOutbound;
-    if (flushSlice(this.#rib, this.#peers, deferOutbound, (c) => this.#publish(c))) {
-      yieldFlushTurn();
-      this.#scheduleFlush();
-    }
-  }
+    return flushSlice(this.#rib, this.#peers, deferOutbound, (c) => this.#publish(c), deadline, this.#flushCursor);
+  };
 
   #publish(changes: Parameters<typeof publishChanges>[0]): void {
     const deviceFor = (prefix: string, family: Family, hop: string) => this.#deviceFor(prefix, family, hop);

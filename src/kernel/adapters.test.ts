@@ -9,7 +9,7 @@ describe('createKernelAdapters', () => {
     const runner = new FakeCommandRunner()
       .on('iptables-legacy-save', { stdout: '' })
       .on('iptables-nft-save', { stdout: '*filter\n-A INPUT -j ACCEPT\nCOMMIT\n' })
-      .on('route show', { stdout: '[]' });
+      .on('-N -j -batch -', { stdout: '[]\n[]\n[]\n' });
     const k = await createKernelAdapters(runner, silentLogger(), { netns: 'node1' });
     expect(k.iptables[4].mode).toBe('nft');
     expect(k.iptables[6].family).toBe(6);
@@ -19,9 +19,7 @@ describe('createKernelAdapters', () => {
     await k.ipsets.listNames();
     await k.iptables[6].save('filter');
     expect(runner.lines).toEqual([
-      'ip -n node1 -N -j -4 route show table all proto 109',
-      'ip -n node1 -N -j -4 route show table all proto 110',
-      'ip -n node1 -N -j -4 route show table all proto 111',
+      'ip -n node1 -N -j -batch -',
       'ip netns exec node1 sysctl -q -w net/ipv4/ip_forward=1',
       'ip netns exec node1 ipset list -n',
       'ip netns exec node1 ip6tables-nft-save -t filter',

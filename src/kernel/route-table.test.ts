@@ -10,20 +10,52 @@ const V4 =
   '[{"dst":"10.1.0.0/24","gateway":"10.9.0.2","dev":"d0","protocol":"109"},{"dst":"10.2.0.0/24","dev":"d0","protocol":"4"},{"dst":"10.3.0.0/24","dev":"d0","protocol":"110"}]';
 
 describe('IpRouteTable', () => {
-  it('lists both families in the target namespace and keeps only our protocols', async () => {
-    const runner = new FakeCommandRunner()
-      .on('-4 route show table all proto 109', { stdout: '[{"dst":"10.1.0.0/24","gateway":"10.9.0.2","dev":"d0"}]' })
-      .on('-4 route show table 254 proto 110', { stdout: '[{"dst":"10.3.0.0/24","dev":"d0"}]' })
-      .on('route show', { stdout: '[]' });
+  it('lists both families in the target namespace in one ip -batch and keeps only our protocols', async () => {
+    const runner = new FakeCommandRunner().on('-N -j -batch -', ({ stdin }) => ({
+      // One JSON line per `route show` line, in order: proto 109 v4 holds a route, the rest nothing.
+      stdout: (stdin ?? '')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) =>
+          l === 'route show table all proto 109 root 0.0.0.0/0'
+            ? '[{"dst":"10.1.0.0/24","gateway":"10.9.0.2","dev":"d0"}]'
+            : l === 'route show table all proto 110 root 0.0.0.0/0'
+              ? '[{"dst":"10.3.0.0/24","dev":"d0"},{"dst":"10.4.0.0/24","dev":"d0","table":"77"}]'
+              : '[]',
+        )
+        .join('\n'),
+    }));
     const rt = new IpRouteTable(runner, silentLogger(), 'nsA');
-    expect(await rt.list()).toEqual([{ dst: '10.1.0.0/24', via: '10.9.0.2', dev: 'd0', table: 254, proto: 109 }]);
-    expect(runner.lines).toEqual(
-      [109, 110, 111].flatMap((p) => [4, 6].map((f) => `ip -n nsA -N -j -${f} route show table all proto ${p}`)),
-    );
+    expect((await rt.list()).map((r) => [r.dst, r.table, r.proto])).toEqual([
+      ['10.1.0.0/24', 254, 109],
+      ['10.3.0.0/24', 254, 110],
+      ['10.4.0.0/24', 77, 110],
+    ]);
+    expect(runner.commands.map((c) => [c.argv.join(' '), c.stdin])).toEqual([
+      [
+        'ip -n nsA -N -j -batch -',
+        [109, 110, 111]
+          .flatMap((p) => ['0.0.0.0/0', '::/0'].map((root) => `route show table all proto ${p} root ${root}\n`))
+          .join(''),
+      ],
+    ]);
     expect((await rt.list({ protos: [110], family: 4, table: 254 })).map((r) => [r.dst, r.proto])).toEqual([
       ['10.3.0.0/24', 110],
     ]);
     await expect(rt.list({ protos: [4] })).rejects.toThrow(InvariantError);
+  });
+
+  it('falls back to one ip process per query when the batch stops at a failure', async () => {
+    const runner = new FakeCommandRunner()
+      .on('-N -j -batch -', { exitCode: 1, stderr: 'Error: ipv4: FIB table does not exist.\nDump terminated\n' })
+      .on('-4 route show table 77 proto 109', { exitCode: 2, stderr: 'Error: ipv4: FIB table does not exist.\n' })
+      .on('-4 route show table 77 proto 110', { stdout: '[{"dst":"10.3.0.0/24","dev":"d0","table":"77"}]' })
+      .on('route show', { stdout: '[]' });
+    const rt = new IpRouteTable(runner, silentLogger());
+    expect((await rt.list({ family: 4, table: 77 })).map((r) => [r.dst, r.proto, r.table])).toEqual([
+      ['10.3.0.0/24', 110, 77],
+    ]);
+    expect(runner.lines.slice(1)).toEqual([109, 110, 111].map((p) => `ip -N -j -4 route show table 77 proto ${p}`));
   });
 
   it('writes removes and adds in one ip -force -batch, listing nothing when every key is free', async () => {
@@ -44,7 +76,9 @@ describe('IpRouteTable', () => {
   it('replaces a key the kernel holds only after seeing the route there is ours', async () => {
     const runner = new FakeCommandRunner()
       .on('-batch', { exitCode: 1, stderr: 'RTNETLINK answers: File exists\nCommand failed -:2\n' }, { once: true })
-      .on('-4 route show table 254 proto 109', { stdout: '[{"dst":"10.8.0.0/24","gateway":"10.9.0.2","dev":"d0"}]' });
+      .on('-N -j -batch -', {
+        stdout: '[{"dst":"10.8.0.0/24","gateway":"10.9.0.2","dev":"d0"}]\n[]\n[]\n',
+      });
     const rt = new IpRouteTable(runner, silentLogger());
     await rt.apply({
       replace: [
@@ -52,15 +86,15 @@ describe('IpRouteTable', () => {
         { dst: '10.8.0.0/24', via: '10.9.0.3', table: 254, proto: 109 },
       ],
     });
-    const batches = runner.commands.filter((c) => c.argv.includes('-batch')).map((c) => c.stdin);
+    const batches = runner.commands.filter((c) => c.argv.includes('-force')).map((c) => c.stdin);
     expect(batches).toEqual([
       'route add 10.7.0.0/24 via 10.9.0.2 table 254 proto 109\nroute add 10.8.0.0/24 via 10.9.0.3 table 254 proto 109\n',
       'route replace 10.8.0.0/24 via 10.9.0.3 table 254 proto 109\n',
     ]);
     // Only our own protocols were listed, in the one table concerned; no full listing.
-    expect(runner.lines.filter((l) => l.includes('route show'))).toEqual(
-      [109, 110, 111].map((p) => `ip -N -j -4 route show table 254 proto ${p}`),
-    );
+    expect(runner.commands.filter((c) => c.argv.includes('-j')).map((c) => c.stdin)).toEqual([
+      [109, 110, 111].map((p) => `route show table all proto ${p} root 0.0.0.0/0\n`).join(''),
+    ]);
   });
 
   it('names the failing lines, and ignores deleting a route that is already gone', async () => {
@@ -94,7 +128,7 @@ describe('IpRouteTable', () => {
   it('refuses to overwrite a foreign route with the same table, dst and metric, and applies the rest', async () => {
     const runner = new FakeCommandRunner()
       .on('-batch', { exitCode: 1, stderr: 'RTNETLINK answers: File exists\nCommand failed -:1\n' }, { once: true })
-      .on(/-4 route show table 254 proto/, { stdout: '[]' })
+      .on('-N -j -batch -', { stdout: '[]\n[]\n[]\n' })
       .on('-4 route show table 254', { stdout: V4 });
     const rt = new IpRouteTable(runner, silentLogger());
     const err = await rt
@@ -113,7 +147,7 @@ describe('IpRouteTable', () => {
       },
     ]);
     // One batch only: the free key was added, the taken one never replaced.
-    expect(runner.commands.filter((c) => c.argv.includes('-batch')).map((c) => c.stdin)).toEqual([
+    expect(runner.commands.filter((c) => c.argv.includes('-force')).map((c) => c.stdin)).toEqual([
       'route add 10.2.0.0/24 dev mgy1 table 254 proto 109\nroute add 10.4.0.0/24 dev mgy1 table 254 proto 109\n',
     ]);
   });

@@ -27,14 +27,24 @@ export function packageRoot(): string {
   }
 }
 
-/** Built entry points (package.json `bin`), as absolute paths. */
+/**
+ * Built entry points, as absolute paths. margay-node and margayctl are what package.json `bin`
+ * names (dist/bin: the bundle with Node's compile cache, docs/startup.md) when built, else the tsc
+ * output; margay-bgpd and the CNI front end are the tsc output (the rigs that start them rely on it).
+ */
 export function binPath(bin: 'margay-node' | 'margayctl' | 'margay-bgpd' | 'margay'): string {
+  const shipped = { 'margay-node': 'dist/bin/margay-node.js', margayctl: 'dist/bin/margayctl.js' } as Record<
+    string,
+    string | undefined
+  >;
   const rel = {
     'margay-node': 'dist/agent/main.js',
     margayctl: 'dist/src/cli/margayctl.js',
     'margay-bgpd': 'dist/bgp/main.js',
     margay: 'dist/cni/main.js',
   }[bin];
+  const bundled = shipped[bin];
+  if (bundled !== undefined && existsSync(join(packageRoot(), bundled))) return join(packageRoot(), bundled);
   return join(packageRoot(), rel);
 }
 

@@ -68,6 +68,33 @@ describe('margay-node mesh (3 nodes, real kernel)', () => {
         20_000,
       );
     }
+    // iBGP split horizon (RFC 4271 §9.2): a node never re-advertises a block it learned from another
+    // mesh node, so each node holds exactly one path per remote block — from the block's owner.
+    for (const [i, n] of c.nodes.entries()) {
+      const r = await execa('ip', [
+        'netns',
+        'exec',
+        n.ns,
+        process.execPath,
+        MARGAYCTL,
+        'bgp',
+        'rib',
+        '--socket',
+        `${n.runDir}/bgp.sock`,
+        '--limit',
+        '1000',
+        '-o',
+        'json',
+      ]);
+      const paths = (JSON.parse(r.stdout) as { routes: { prefix: string; from: string }[] }).routes;
+      for (const [j, m] of c.nodes.entries()) {
+        if (j === i) continue;
+        expect(
+          paths.filter((p) => p.prefix === blocks[j]).map((p) => p.from),
+          `${n.name}: paths for ${m.name}'s block`,
+        ).toEqual([m.ip]);
+      }
+    }
     // Pod to pod across nodes, both ways.
     for (const from of pods) {
       for (const to of pods) {

@@ -10,7 +10,10 @@
  * `--shuffle` sends the same prefixes in a fixed pseudo-random order instead of address order.
  * `--per-update K` packs at most K prefixes per UPDATE (`--per-update 1`: one prefix per UPDATE).
  * `--peers P` (default 1): P injector sessions (10.0.1.2, .3, …; AS 65001, 65101, 65102, …), each
- *   announcing N distinct prefixes of its own, so the target holds and re-advertises P × N.
+ *   announcing N distinct prefixes of its own, so the target holds and re-advertises P × N. Every
+ *   target exports nothing to the injectors (BIRD `export none`, FRR route-map deny, margay-bgpd a
+ *   reject-all policy), only to the collector; GoBGP's configuration here has no export policy (it
+ *   also sends every route to every other injector), so its multi-peer figures are not comparable.
  * `--control-probe` (margay and BIRD): while the table arrives, one client sends status requests back to
  *   back on the target's control socket over one kept-open connection — margay-bgpd `GET /peers` (what
  *   `margayctl bgp peers` sends), BIRD `show protocols` on bird.ctl — and the latencies are reported (p50/p99/max), next to the same
@@ -104,7 +107,12 @@ router bgp ${AS.target}
  bgp router-id ${TARGET_IP.inj}
  no bgp ebgp-requires-policy
  ${INJECTORS.map((p) => `neighbor ${p.ip} remote-as ${p.asn}`).join('\n ')}
- neighbor ${PEER_IP.col} remote-as ${AS.col}`,
+ neighbor ${PEER_IP.col} remote-as ${AS.col}
+ address-family ipv4 unicast
+  ${INJECTORS.map((p) => `neighbor ${p.ip} route-map NONE out`).join('\n  ')}
+ exit-address-family
+!
+route-map NONE deny 10`,
         { zebra: true, noKernel: true },
       );
       return {
@@ -248,8 +256,10 @@ asn: ${AS.target}
 ebgpRequiresPolicy: false
 fib: { enabled: false }
 control: { socket: ${socket} }
+policies:
+  none: { defaultAction: reject }
 peers:
-${INJECTORS.map((p) => `  - { address: ${p.ip}, asn: ${p.asn}, passive: true }\n`).join('')}  - { address: ${PEER_IP.col}, asn: ${AS.col}, passive: true }
+${INJECTORS.map((p) => `  - { address: ${p.ip}, asn: ${p.asn}, passive: true, export: none }\n`).join('')}  - { address: ${PEER_IP.col}, asn: ${AS.col}, passive: true }
 `,
   );
   const child: ResultPromise = execa(
@@ -276,7 +286,7 @@ ${INJECTORS.map((p) => `  - { address: ${p.ip}, asn: ${p.asn}, passive: true }\n
         () => false,
       );
     },
-    15_000,
+    60_000, // start-up takes ≈ 0.5 s idle, but many seconds at a load average of 100 or more
     100,
   );
   return {
@@ -465,7 +475,8 @@ async function oneRun(kind: TargetKind, count: number, attrSets: number, timeout
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 const pct = (xs: readonly number[], q: number): number => {
   const s = [...xs].sort((a, b) => a - b);

@@ -5,8 +5,8 @@
  * the faithful cut for the embedded file datastore); the other agents and the operator keep access.
  *
  * Meanwhile: a ping every 10 ms from node-1's pod to node-2's pod loses nothing; node-2's readiness
- * says not ready, naming the datastore; node-2's kernel state is left exactly as it was (nothing
- * torn down for lack of the store). A change made during the cut (the pool's natOutgoing turned off)
+ * says not ready, naming the datastore; node-2's kernel state is left exactly as it was and its BGP
+ * sessions stay up (nothing torn down for lack of the store). A change made during the cut (the pool's natOutgoing turned off)
  * reaches node-1 at once but not node-2 — proof the cut is real — and reaches node-2 after the
  * restore: state converges, the agent is ready again.
  */
@@ -18,7 +18,7 @@ import { labPaths } from '../../src/lab/lab-context.js';
 import { POOL_V4 } from '../../src/lab/lab-plan.js';
 import { sleep, waitFor } from '../../src/lab/wait.js';
 import { run } from '../helpers/netns.js';
-import { cell, cutDatastore, kernelState, readiness, startPing, withLab } from './lab-harness.js';
+import { bgpPeersUp, cell, cutDatastore, kernelState, readiness, startPing, withLab } from './lab-harness.js';
 
 const masqPools = async (ns: string): Promise<string[]> =>
   (await run('ip', ['netns', 'exec', ns, 'ipset', 'list', 'mgy4-masq-pools']))
@@ -39,6 +39,8 @@ describe('e2e: datastore access cut for 30 s', () => {
       const ping = startPing(src.netns, dst.ips[0]!);
       await sleep(1000);
       const before = await kernelState(ns2);
+      const peers = await bgpPeersUp(lab, 'node-2');
+      expect(peers).toEqual(['10.99.0.1', '10.99.0.11']);
       const cutAt = Date.now();
       const cut = await cutDatastore(lab, 'node-2');
       let injected: number;
@@ -73,6 +75,7 @@ describe('e2e: datastore access cut for 30 s', () => {
         expect(r.body).toMatch(/^not ready: .*datastore/);
         expect(await masqPools(ns2)).toEqual([POOL_V4]);
         expect(await kernelState(ns2), "node-2's kernel state during the cut").toEqual(before);
+        expect(await bgpPeersUp(lab, 'node-2'), "node-2's BGP sessions during the cut").toEqual(peers);
       } finally {
         injected = await cut.restore();
       }
@@ -99,5 +102,5 @@ describe('e2e: datastore access cut for 30 s', () => {
       expect(p.lastAt).toBeGreaterThan(restoredAt);
       expect(cell(await lab.matrix({ podsOnly: true }), src.name, dst.name).verdict).toBe('ok');
     });
-  }, 150_000);
+  }, 200_000);
 });

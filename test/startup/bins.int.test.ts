@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -139,8 +139,11 @@ describe('dist/bin launchers', () => {
       conf,
       `routerId: 192.0.2.1\nasn: 65001\nlisten: { addresses: [], port: 0 }\nfib: { enabled: false }\ncontrol: { socket: ${socket} }\n`,
     );
-    const d = spawn(process.execPath, [BIN('margay-bgpd'), '--config', conf, '--log-level', 'warn'], {
+    // Executed as a program, as the npm bin runs: the launcher's #! line (env -S) starts Node with the
+    // tuned settings, so the daemon neither re-executes nor warns that they are missing.
+    const d = spawn(BIN('margay-bgpd'), ['--config', conf, '--log-level', 'warn'], {
       stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` },
     });
     let err = '';
     d.stderr.on('data', (b: Buffer) => (err += b.toString()));
@@ -164,6 +167,7 @@ describe('dist/bin launchers', () => {
       d.kill('SIGTERM');
     }
     expect(await exited).toBe(0);
+    expect(err).not.toContain('memory settings not applied');
     const node = await run([BIN('margay-node'), '--help']);
     expect(node.code).toBe(0);
     expect(node.out).toContain('usage: margay-node');
