@@ -201,7 +201,7 @@ describe('three agents, ADD/DEL churn with kill -9 mid-ADD', () => {
         await sleep(100 + Math.random() * 400);
         c!.start(victim);
         // Serving CNI again is what matters here (readiness also waits for the dataplane).
-        await waitFor(`${victim.name} serving CNI`, () => answers(sockets.get(victim)!), 60_000, 100);
+        await waitFor(`${victim.name} serving CNI`, () => answers(sockets.get(victim)!), 120_000, 100);
       }
     };
 
@@ -212,7 +212,7 @@ describe('three agents, ADD/DEL churn with kill -9 mid-ADD', () => {
       done = true;
     }
     for (const n of c.nodes) if (n.proc === undefined) c.start(n);
-    for (const n of c.nodes) await waitFor(`${n.name} serving CNI`, () => answers(sockets.get(n)!), 60_000, 100);
+    for (const n of c.nodes) await waitFor(`${n.name} serving CNI`, () => answers(sockets.get(n)!), 120_000, 100);
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     process.stdout.write(
       `churn: ${tally.cycles} ADD/DEL cycles in ${seconds} s on 3 agents (${tally.addOk} ADDs succeeded, ` +
@@ -245,5 +245,5 @@ describe('three agents, ADD/DEL churn with kill -9 mid-ADD', () => {
       );
     });
     expect(final.problems).toEqual([]);
-  }, 240_000);
+  }, 400_000);
 });
