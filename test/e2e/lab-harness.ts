@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, readFile, readlink, rm, stat, symlink, writeFile } from
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
+import { IPAM_GROUP } from '../../ipam/cli.js';
 import { openDatastore, type Datastore } from '../../src/datastore/index.js';
 import { ExecaCommandRunner } from '../../src/kernel/index.js';
 import { CNI_DIR, labPaths, type LabContext } from '../../src/lab/lab-context.js';
@@ -289,13 +290,27 @@ export async function kernelState(ns: string): Promise<KernelState> {
   return { routes, veths, iptables, ipsets };
 }
 
-/** `margayctl ipam check` on the lab's datastore, run as an operator would: exit code and output. */
-export async function ipamCheck(lab: Lab): Promise<{ code: number; out: string }> {
-  const r = await execa(
-    process.execPath,
-    [binPath('margayctl'), 'ipam', 'check', '--datastore', `file:${labPaths(lab.ctx.dir).datastore}`],
-    { reject: false, all: true },
-  );
+/**
+ * `margayctl ipam check --datastore file:<lab>` on the lab's datastore: exit code and output. Runs
+ * the command's own implementation in this process (`inProcess`, default) or the built margayctl.
+ */
+export async function ipamCheck(
+  lab: Lab,
+  opts: { readonly inProcess?: boolean } = {},
+): Promise<{ code: number; out: string }> {
+  const args = ['--datastore', `file:${labPaths(lab.ctx.dir).datastore}`];
+  if (opts.inProcess ?? true) {
+    let out = '';
+    const code = await IPAM_GROUP.commands.check!.run(args, {
+      out: (t) => (out += `${t}\n`),
+      err: (t) => (out += `${t}\n`),
+    });
+    return { code, out: out.trim() };
+  }
+  const r = await execa(process.execPath, [binPath('margayctl'), 'ipam', 'check', ...args], {
+    reject: false,
+    all: true,
+  });
   return { code: r.exitCode ?? -1, out: String(r.all ?? '').trim() };
 }
 
