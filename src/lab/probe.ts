@@ -38,10 +38,13 @@ export function askAgent(socket: string, targets: readonly ProbeTarget[], timeou
   return new Promise((resolve, reject) => {
     const s = connect(socket);
     let buf = '';
+    // The agent probes every target at once; a big fan-out on a loaded machine takes longer than
+    // one probe's timeout, so the deadline grows with the number of targets.
+    const deadline = timeoutMs + 5000 + 50 * targets.length;
     const timer = setTimeout(() => {
       s.destroy();
-      reject(new LabProcessError('pod-agent', `${socket} did not answer within ${timeoutMs + 5000} ms`));
-    }, timeoutMs + 5000);
+      reject(new LabProcessError('pod-agent', `${socket} did not answer within ${deadline} ms`));
+    }, deadline);
     s.setEncoding('utf8');
     s.on('connect', () => s.write(`${JSON.stringify({ probe: targets, timeoutMs })}\n`));
     s.on('data', (d: string) => {

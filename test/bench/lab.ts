@@ -112,7 +112,11 @@ interface MargayLab {
   agentPid(node: string): number;
 }
 
-async function margayLab(dir: string, nodes: number, pods: number): Promise<{ lab: MargayLab; upMs: number }> {
+async function margayLab(
+  dir: string,
+  nodes: number,
+  pods: number,
+): Promise<{ lab: MargayLab; upMs: number; ok: boolean }> {
   const ctx: LabContext = {
     dir,
     runner,
@@ -126,12 +130,12 @@ async function margayLab(dir: string, nodes: number, pods: number): Promise<{ la
   const t0 = performance.now();
   const up = await labUp(ctx, options, { convergeMs: 60_000 + 2_000 * nodes * pods });
   const upMs = performance.now() - t0;
-  if (!up.ok) throw new Error('the Margay lab did not converge');
   const plan = planLab(options, up.state.prefix);
   const store = await openDatastore(`file:${join(dir, 'datastore')}`, { log });
   const state = up.state;
   return {
     upMs,
+    ok: up.ok,
     lab: {
       ctx,
       state,
@@ -229,7 +233,9 @@ async function main(): Promise<void> {
       blocks: { 'node-1': ['10.244.1.0/26'], 'node-2': ['10.244.2.0/26'], 'node-3': ['10.244.3.0/26'] },
     });
     const r = ref;
-    const m = (margay = (await margayLab(join(dir, 'margay'), 3, 1)).lab);
+    const built = await margayLab(join(dir, 'margay'), 3, 1);
+    const m = (margay = built.lab);
+    if (!built.ok) throw new Error('the Margay lab did not converge');
     await until(
       'the reference to converge',
       performance.now(),
@@ -336,7 +342,7 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     const target = nodes === 3 ? '≤ 15 s' : 'works';
     try {
-      const { lab, upMs } = await margayLab(upDir, nodes!, pods!);
+      const { lab, upMs, ok } = await margayLab(upDir, nodes!, pods!);
       let peak = 0;
       for (const p of lab.state.processes) {
         const st = await readFile(`/proc/${p.pid}/status`, 'utf8').catch(() => '');
@@ -344,9 +350,9 @@ async function main(): Promise<void> {
       }
       await lab.store.close();
       await labDown(lab.ctx);
-      const verdict = nodes === 3 ? (upMs <= 15_000 ? 'met' : '**missed**') : 'met';
+      const verdict = !ok ? '**missed** (matrix not converged)' : nodes === 3 && upMs > 15_000 ? '**missed**' : 'met';
       rows.push(
-        `| lab up ${nodes} nodes × ${pods} pods (to a converged matrix) | ${(upMs / 1000).toFixed(1)} s; ${lab.state.processes.length} processes, sum of their peak RSS ${(peak / 1024).toFixed(0)} MiB | — | ${target} | ${verdict} (load ${before} → ${load()}) |`,
+        `| lab up ${nodes} nodes × ${pods} pods (${ok ? 'to a converged matrix' : 'NOT converged'}) | ${(upMs / 1000).toFixed(1)} s; ${lab.state.processes.length} processes, sum of their peak RSS ${(peak / 1024).toFixed(0)} MiB | — | ${target} | ${verdict} (load ${before} → ${load()}) |`,
       );
     } catch (err) {
       rows.push(
