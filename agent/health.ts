@@ -1,16 +1,22 @@
-import { createServer, type Server } from 'node:http';
-import type { Logger } from 'pino';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { InvariantError } from '../src/errors.js';
+import type { Logger } from '../src/log.js';
+import type { StoppableService } from '../src/runtime/index.js';
+import { HttpEndpoint } from './http-endpoint.js';
 
 /**
  * Liveness and readiness over HTTP, like Felix's health port: GET /liveness is 200 while the process
  * runs its event loop; GET /readiness is 200 only when every registered reporter says ready (503 and
  * the names of those that are not, otherwise). Binds to loopback by default (kubelet probes via
- * hostNetwork reach it there).
+ * hostNetwork reach it there). The listener is an HttpEndpoint (http-endpoint.ts): the service
+ * lifecycle, shared with the metrics server.
  */
-export class HealthServer {
+export class HealthServer implements StoppableService {
+  readonly name = 'health';
   readonly #ready = new Map<string, boolean>();
   readonly #checks = new Map<string, () => boolean>();
-  #server: Server | undefined;
+  #endpoint: HttpEndpoint | undefined;
+  #stopped = false;
 
   constructor(private readonly log: Logger) {}
 
@@ -30,35 +36,39 @@ export class HealthServer {
     return out;
   }
 
+  /**
+   * Serves GET /liveness and /readiness on host:port (port 0: ephemeral); returns the bound port.
+   * One-shot, like every service: after stop() make a new HealthServer.
+   */
   async listen(port: number, host = '127.0.0.1'): Promise<number> {
-    const server = createServer((req, res) => {
-      if (req.method !== 'GET') {
-        res.writeHead(405).end();
-        return;
-      }
-      if (req.url === '/liveness') {
-        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
-      } else if (req.url === '/readiness') {
-        const waiting = this.notReady();
-        res.writeHead(waiting.length ? 503 : 200, { 'content-type': 'text/plain' });
-        res.end(waiting.length ? `not ready: ${waiting.join(', ')}\n` : 'ready\n');
-      } else {
-        res.writeHead(404).end();
-      }
-    });
-    this.#server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => resolve());
-    });
-    const addr = server.address();
-    return typeof addr === 'object' && addr ? addr.port : port;
+    if (this.#endpoint !== undefined)
+      throw new InvariantError(`health server already listening on ${this.#endpoint.port}`);
+    const endpoint = new HttpEndpoint(this.name, { port, host }, (req, res) => this.#handle(req, res), this.log);
+    this.#endpoint = endpoint;
+    if (this.#stopped) await endpoint.stop();
+    await endpoint.start();
+    return endpoint.port!;
   }
 
-  async close(): Promise<void> {
-    const s = this.#server;
-    if (!s) return;
-    this.#server = undefined;
-    await new Promise<void>((resolve) => s.close(() => resolve()));
+  /** Stops answering: waits for requests in flight (bounded), then closes the port. Idempotent. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#endpoint?.stop();
+  }
+
+  #handle(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method !== 'GET') {
+      res.writeHead(405).end();
+      return;
+    }
+    if (req.url === '/liveness') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    } else if (req.url === '/readiness') {
+      const waiting = this.notReady();
+      res.writeHead(waiting.length ? 503 : 200, { 'content-type': 'text/plain' });
+      res.end(waiting.length ? `not ready: ${waiting.join(', ')}\n` : 'ready\n');
+    } else {
+      res.writeHead(404).end();
+    }
   }
 }

@@ -62,8 +62,11 @@ async function main(argv: readonly string[]): Promise<number> {
     );
   const agent = new NodeAgent(config, log);
   const stopped = new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
+    // `on`, not `once`: while a kernel command runs, execa's signal-exit listens too, and when it finds
+    // itself the only listener left it re-raises the signal, which killed the agent in the middle of its
+    // ordered stop (exit 143, nothing stopped). A repeated signal is ignored: the stop already runs.
+    process.on('SIGTERM', () => resolve('SIGTERM'));
+    process.on('SIGINT', () => resolve('SIGINT'));
   });
   const started = agent.start().then(
     () => undefined,

@@ -5,9 +5,12 @@
  * meaning is the same, under the margay_ prefix. Gauges that mirror state (BGP sessions, IPAM
  * usage, endpoints, routes) are computed at scrape time from providers, never kept in two places.
  */
-import { createServer, type Server } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { InvariantError } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
+import type { StoppableService } from '../src/runtime/index.js';
+import { HttpEndpoint } from './http-endpoint.js';
 
 export interface IpamUsage {
   readonly pool: string;
@@ -27,7 +30,8 @@ export interface MetricsProviders {
 
 const BGP_STATES = ['Idle', 'Connect', 'Active', 'OpenSent', 'OpenConfirm', 'Established'] as const;
 
-export class AgentMetrics {
+export class AgentMetrics implements StoppableService {
+  readonly name = 'metrics';
   readonly registry = new Registry();
   readonly applyTime: Histogram;
   readonly applyFailures: Counter;
@@ -37,7 +41,8 @@ export class AgentMetrics {
   readonly resyncs: Counter;
   readonly firstProgramming: Gauge;
   #providers: MetricsProviders | undefined;
-  #server: Server | undefined;
+  #endpoint: HttpEndpoint | undefined;
+  #stopped = false;
 
   constructor(opts: { readonly defaultMetrics?: boolean } = {}) {
     const r = this.registry;
@@ -162,33 +167,32 @@ export class AgentMetrics {
     this.#providers = p;
   }
 
+  /**
+   * Serves GET /metrics on host:port (port 0: ephemeral); returns the bound port. The listener is an
+   * HttpEndpoint (http-endpoint.ts), shared with the health server. One-shot, like every service.
+   */
   async listen(port: number, host: string, log: Logger): Promise<number> {
-    const server = createServer((req, res) => {
-      if (req.method !== 'GET' || (req.url !== '/metrics' && !req.url?.startsWith('/metrics?'))) {
-        res.writeHead(404).end();
-        return;
-      }
-      this.registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(text),
-        (err: unknown) => {
-          log.warn({ err }, 'metrics collection failed');
-          res.writeHead(500).end();
-        },
-      );
-    });
-    this.#server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => resolve());
-    });
-    const addr = server.address();
-    return typeof addr === 'object' && addr ? addr.port : port;
+    if (this.#endpoint !== undefined) throw new InvariantError(`metrics already listening on ${this.#endpoint.port}`);
+    const endpoint = new HttpEndpoint(this.name, { port, host }, (req, res) => this.#handle(req, res), log);
+    this.#endpoint = endpoint;
+    if (this.#stopped) await endpoint.stop();
+    await endpoint.start();
+    return endpoint.port!;
   }
 
-  async close(): Promise<void> {
-    const s = this.#server;
-    if (!s) return;
-    this.#server = undefined;
-    await new Promise<void>((resolve) => s.close(() => resolve()));
+  /** Stops answering: waits for scrapes in flight (bounded), then closes the port. Idempotent. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#endpoint?.stop();
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'GET' || (req.url !== '/metrics' && !req.url?.startsWith('/metrics?'))) {
+      res.writeHead(404).end();
+      return;
+    }
+    // A collection failure rejects: HttpEndpoint answers 500 and logs it.
+    const text = await this.registry.metrics();
+    res.writeHead(200, { 'content-type': this.registry.contentType }).end(text);
   }
 }

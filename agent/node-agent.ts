@@ -12,10 +12,12 @@
  * (re-registers the endpoints of earlier attachments *before* the graph is in sync, so a restart
  * keeps them) → cache. On in-sync: the graph emits the whole desired state (nothing reached the
  * kernel before), the node's BGP address is recorded, default pools created, BGP started.
- * Stop (SIGTERM) in reverse: CNI, BGP (sessions abandoned without Cease), cache, dataplane (waits for
- * the apply in progress), datastore, servers. The kernel state stays as it is.
+ * Each part joins a ServiceGroup (src/runtime) as it comes up, and SIGTERM stops them through it, last
+ * first: BGP (sessions abandoned without Cease), CNI (joins after the cache, so no new pod work starts
+ * while the rest stops), cache, status socket, datastore, dataplane (waits for the apply in progress),
+ * metrics, health. The kernel state stays as it is.
  */
-import { BgpSpeaker, defaultSpeakerPorts, startControlServer, type ControlServer } from '../bgp/index.js';
+import { BgpSpeaker, defaultSpeakerPorts, startControlServer } from '../bgp/index.js';
 import type { AgentConfig } from '../src/config/index.js';
 import { openDatastore } from '../src/datastore/index.js';
 import { ConfigError } from '../src/errors.js';
@@ -47,6 +49,7 @@ import { ensureDefaultPools, recordNodeBgp } from './node-register.js';
 import { readSecret } from './secrets.js';
 import { agentControlHandler } from './status-socket.js';
 import { ResourceCache } from './sync/index.js';
+import { ServiceGroup, ServiceStopError } from '../src/runtime/index.js';
 
 /** Every kind the agent reads (ARCHITECTURE.md §3 "Resources"). */
 export const AGENT_KINDS: readonly KindId[] = [
@@ -125,7 +128,6 @@ export class NodeAgent {
   #dataplane: Dataplane | undefined;
   #cni: CniServer | undefined;
   #bgp: BgpHost | undefined;
-  #control: ControlServer | undefined;
   #kernel: KernelAdapters | undefined;
   #inSyncAt: number | undefined;
   #firstProgrammed = false;
@@ -136,6 +138,8 @@ export class NodeAgent {
   /** First datastore change not yet in the kernel (policy implementation delay). */
   #changeSeenAt: number | undefined;
   readonly #desired = new DesiredStateTap();
+  /** What SIGTERM stops, in reverse order of joining (see the file comment). */
+  readonly #services: ServiceGroup;
 
   constructor(
     readonly config: AgentConfig,
@@ -143,6 +147,7 @@ export class NodeAgent {
   ) {
     this.#log = log;
     this.health = new HealthServer(log.child({ component: 'health' }));
+    this.#services = new ServiceGroup(log.child({ component: 'lifecycle' }));
   }
 
   async start(): Promise<void> {
@@ -151,7 +156,9 @@ export class NodeAgent {
     this.health.setReady('datastore', false);
     this.health.setCheck('dataplane', () => this.#dataplane?.isProgrammed === true);
     if (c.bgp) this.health.setCheck('bgp', () => this.#bgp?.speaker !== undefined && this.#bgp.allPeersEstablished());
+    await this.#services.adopt(this.health);
     if (c.healthPort !== 0) await this.health.listen(c.healthPort, c.healthHost);
+    await this.#services.adopt(this.metrics);
     if (c.metricsPort !== 0)
       await this.metrics.listen(c.metricsPort, c.healthHost, log.child({ component: 'metrics' }));
 
@@ -182,6 +189,7 @@ export class NodeAgent {
     );
     this.#graph = graph;
     dataplane.start();
+    await this.#services.adopt({ name: 'dataplane', stop: () => dataplane.stop() });
 
     const store = await connectDatastore(
       () =>
@@ -189,6 +197,7 @@ export class NodeAgent {
       { log: log.child({ component: 'datastore' }), policy: c.datastoreRetry, signal: this.#abort.signal },
     );
     this.#store = store;
+    await this.#services.adopt({ name: 'datastore', stop: () => store.close() });
     // The file datastore reports when its database cannot be read at all: not ready meanwhile.
     store.onStatus?.((st) => this.health.setReady('datastore-storage', st.readable));
     const ipam = new Ipam({ store, log: log.child({ component: 'ipam' }) });
@@ -242,13 +251,17 @@ export class NodeAgent {
       runDir: c.runDir,
       mtu: () => graph.vethMtu,
     });
-    await this.#cni.start();
-    this.#control = await startControlServer(
+    const cni = this.#cni;
+    await cni.start();
+    const control = await startControlServer(
       `${c.runDir}/bgp.sock`,
       agentControlHandler({ peers: () => this.#bgp?.peers() ?? [], rib: (q) => this.#bgp?.speaker?.queryRib(q) }),
       log.child({ component: 'status-socket' }),
     );
+    await this.#services.adopt({ name: 'status-socket', stop: () => control.close() });
     await cache.start();
+    await this.#services.adopt({ name: 'cache', stop: () => cache.stop() });
+    await this.#services.adopt({ name: 'cni', stop: () => cni.stop() });
     log.info(
       { node: c.nodeName, datastore: datastoreSpec(c), bgp: c.bgp },
       'started; waiting for the datastore to be in sync',
@@ -329,7 +342,7 @@ export class NodeAgent {
     const _c = this.config;
     const graph = this.#graph!;
     const ours = await this.#kernel!.routes.list({ protos: [OWNERSHIP.routeProtocol.bgp] });
-    this.#bgp = new BgpHost({
+    const bgp = new BgpHost({
       log: this.#log.child({ component: 'bgp' }),
       restarting: ours.length > 0,
       sink: {
@@ -345,6 +358,8 @@ export class NodeAgent {
           forwardingPreserved: true,
         }),
     });
+    this.#bgp = bgp;
+    await this.#services.adopt({ name: 'bgp', stop: () => bgp.stop() });
     if (ours.length > 0)
       this.#log.info({ routes: ours.length }, 'kernel holds BGP routes from a previous run: graceful restart');
     this.#replanBgp();
@@ -425,21 +440,12 @@ export class NodeAgent {
     this.#stopping ??= (async () => {
       this.#abort.abort(new Error('stopping'));
       if (this.#gcTimer !== undefined) clearInterval(this.#gcTimer);
-      const step = async (name: string, fn: () => Promise<void> | void): Promise<void> => {
-        try {
-          await fn();
-        } catch (err) {
-          this.#log.error({ err, component: name }, 'stop failed');
-        }
-      };
-      await step('cni', () => this.#cni?.stop());
-      await step('bgp', () => this.#bgp?.stop());
-      await step('status-socket', () => this.#control?.close());
-      await step('cache', () => this.#cache?.stop());
-      await step('dataplane', () => this.#dataplane?.stop());
-      await step('datastore', () => this.#store?.close());
-      await step('metrics', () => this.metrics.close());
-      await step('health', () => this.health.close());
+      try {
+        await this.#services.stop();
+      } catch (err) {
+        // Every part was still stopped; the group logged each failure with its name.
+        if (!(err instanceof ServiceStopError)) throw err;
+      }
       this.#log.info('stopped; dataplane left in place');
     })();
     return this.#stopping;

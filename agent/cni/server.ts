@@ -15,7 +15,7 @@ import {
   versionResult,
   WireError,
 } from '../../cni/index.js';
-import { InvariantError, MargayError } from '../../src/errors.js';
+import { ConfigError, InvariantError, MargayError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import type { CommandRunner, SysctlOps, WorkloadVethOps } from '../../src/kernel/index.js';
 import { ExecaCommandRunner, IpWorkloadVethOps } from '../../src/kernel/index.js';
@@ -59,6 +59,11 @@ export interface CniServerOptions {
   readonly runner?: CommandRunner;
   readonly veths?: WorkloadVethOps;
   readonly sysctl?: SysctlOps;
+  /**
+   * Persistent `ip -batch` co-processes for the host side of veths (default 4, or
+   * MARGAY_CNI_IP_COPROCESSES; 0: one `ip` process per ADD and DEL, as before).
+   */
+  readonly ipCoprocesses?: number;
   /** Per-step milliseconds of each ADD (benchmarks). */
   readonly onSteps?: (steps: Readonly<Record<string, number>>) => void;
 }
@@ -82,8 +87,9 @@ export class CniServer {
 
   /** Host-side veth work through a persistent `ip` co-process, unless the caller gave its own runner. */
   #vethRunner(runner: CommandRunner, log: Logger): CommandRunner {
-    if (this.o.runner !== undefined) return runner;
-    this.#coprocess ??= new VethCommandRunner(runner, log.child({ component: 'kernel', adapter: 'veth-batch' }));
+    const n = this.o.ipCoprocesses ?? coprocessesFromEnv();
+    if (this.o.runner !== undefined || n === 0) return runner;
+    this.#coprocess ??= new VethCommandRunner(runner, log.child({ component: 'kernel', adapter: 'veth-batch' }), n);
     return this.#coprocess;
   }
 
@@ -275,6 +281,15 @@ export class CniServer {
     if (next !== undefined) next();
     else this.#running--;
   }
+}
+
+function coprocessesFromEnv(): number {
+  const v = process.env.MARGAY_CNI_IP_COPROCESSES;
+  if (v === undefined || v === '') return 4;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 16)
+    throw new ConfigError('MARGAY_CNI_IP_COPROCESSES', `must be an integer in 0..16, got ${JSON.stringify(v)}`);
+  return n;
 }
 
 function answer(res: ServerResponse, exit: number, out: unknown, close: boolean): void {

@@ -1,4 +1,4 @@
-import { KernelOpError } from '../../src/errors.js';
+import { InvariantError, KernelOpError } from '../../src/errors.js';
 import { IpBatchSession, type CommandResult, type CommandRunner, type RunOptions } from '../../src/kernel/index.js';
 import type { Logger } from '../../src/log.js';
 
@@ -15,14 +15,42 @@ import type { Logger } from '../../src/log.js';
  * as in the whole batch (`-:1` means the pair was not made, e.g. "File exists": the name is held by
  * another container's veth).
  */
-export class VethCommandRunner implements CommandRunner {
-  readonly #session: IpBatchSession;
+/** What the runner needs of an IpBatchSession (unit tests pass a fake). */
+export interface BatchSession {
+  run(input: string): Promise<CommandResult>;
+  close(): void;
+}
 
+export class VethCommandRunner implements CommandRunner {
+  readonly #sessions: { readonly s: BatchSession; busy: number }[];
+
+  /**
+   * `sessions`: how many co-processes (default 4). One `ip` is one thread of user-space work: on a
+   * busy machine a single co-process serialises a burst behind its CPU share (measured: docs/cni.md),
+   * so batches go to the least busy of a few. The kernel serialises link changes anyway (rtnl).
+   */
   constructor(
     private readonly base: CommandRunner,
     log: Logger,
+    sessions: number | readonly BatchSession[] = 4,
   ) {
-    this.#session = new IpBatchSession(['ip', '-force', '-batch', '-'], log);
+    const list =
+      typeof sessions === 'number'
+        ? Array.from({ length: sessions }, () => new IpBatchSession(['ip', '-force', '-batch', '-'], log))
+        : sessions;
+    if (list.length === 0) throw new InvariantError('VethCommandRunner needs at least one co-process');
+    this.#sessions = list.map((s) => ({ s, busy: 0 }));
+  }
+
+  /** One batch on the least busy co-process. */
+  async #batch(input: string): Promise<CommandResult> {
+    const pick = this.#sessions.reduce((a, b) => (b.busy < a.busy ? b : a));
+    pick.busy++;
+    try {
+      return await pick.s.run(input);
+    } finally {
+      pick.busy--;
+    }
   }
 
   async run(argv: readonly string[], opts: RunOptions = {}): Promise<CommandResult> {
@@ -30,16 +58,16 @@ export class VethCommandRunner implements CommandRunner {
     if (argv.length === 3 && argv[0] === 'ip' && argv[1] === '-batch' && argv[2] === '-' && opts.stdin !== undefined)
       return this.#hostBatch(argv, opts);
     if (argv.length === 4 && argv[0] === 'ip' && argv[1] === 'link' && argv[2] === 'del')
-      return this.#finish(argv, opts, await this.#session.run(`link del ${argv[3]}\n`), 0);
+      return this.#finish(argv, opts, await this.#batch(`link del ${argv[3]}\n`), 0);
     return this.base.run(argv, opts);
   }
 
   async #hostBatch(argv: readonly string[], opts: RunOptions): Promise<CommandResult> {
     const lines = opts.stdin!.split('\n').filter((l) => l.trim() !== '');
     if (lines.some((l) => l.includes('\0'))) throw new KernelOpError(argv, null, 'a batch line holds a NUL character');
-    const first = await this.#session.run(`${lines[0] ?? ''}\n`);
+    const first = await this.#batch(`${lines[0] ?? ''}\n`);
     if (first.exitCode !== 0 || lines.length === 1) return this.#finish(argv, opts, first, 0);
-    return this.#finish(argv, opts, await this.#session.run(`${lines.slice(1).join('\n')}\n`), 1);
+    return this.#finish(argv, opts, await this.#batch(`${lines.slice(1).join('\n')}\n`), 1);
   }
 
   /** A result as a one-shot run of the whole batch reports it: failed line numbers shifted by `offset`. */
@@ -53,6 +81,6 @@ export class VethCommandRunner implements CommandRunner {
 
   /** Ends the co-process. */
   close(): void {
-    this.#session.close();
+    for (const x of this.#sessions) x.s.close();
   }
 }

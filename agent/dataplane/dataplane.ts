@@ -6,10 +6,14 @@
  *                                        ▼
  *                               apply pass, one at a time:
  *                                 1. conntrack flushes of removed pod addresses
- *                                 2. ipset creates/updates          (before rules that use them)
- *                                 3. routes | neighbours | sysctls | link MTUs | iptables v4, v6
- *                                    (independent: in parallel; the quick writes are issued first)
- *                                 4. ipset removals                 (after rules stopped using them)
+ *                                 2. routes | neighbours | sysctls | link MTUs      (issued first)
+ *                                    in parallel with:
+ *                                    ipset creates/updates → iptables v4, v6 (sets before the rules
+ *                                    that use them; filter and nat concurrently)
+ *                                 3. ipset removals                 (after rules stopped using them)
+ *
+ * - Before in-sync, start() reads the kernel (routes, chains, sets, neighbours, links) without
+ *   writing, so the first apply after in-sync only writes.
  *
  * - Nothing is applied before the graph's `inSync()`.
  * - A failed reconciler queues its own resync; the loop logs the error once and retries with capped
@@ -330,18 +334,19 @@ export class Dataplane implements DataplaneSink {
       }
     };
     await run('conntrack', () => this.conntrack.apply());
-    await run('ipsets', () => this.ipsets.applyUpdates());
-    // Routes, neighbours and links are pipe writes to the ip co-process, sysctls /proc writes: they go
-    // out first (one turn of the event loop), before iptables-restore's process start holds the loop.
-    const quick = [
+    // Routes, neighbours and links are pipe writes to the ip co-process, sysctls /proc writes; they do
+    // not depend on ipsets, so they go out at once (their writes issued before iptables-restore's
+    // process start holds the event loop). The rules wait for the sets they use.
+    const quick = Promise.all([
       run('routes', () => this.routes.apply()),
       run('neighbours', () => this.neighbors.apply()),
       run('sysctls', () => this.sysctls.apply()),
       run('links', () => this.links.apply()),
-    ];
+    ]);
     await new Promise<void>((r) => setImmediate(r));
+    await run('ipsets', () => this.ipsets.applyUpdates());
     const rules = await Promise.all(Object.values(this.iptables).map((r) => run(r.name, () => r.apply())));
-    await Promise.all(quick);
+    await quick;
     // Sets may still be referenced by rules that failed to update: remove them only after a clean pass.
     if (rules.every(Boolean)) await run('ipsets-removal', () => this.ipsets.applyRemovals());
     this.#applies++;

@@ -34,7 +34,7 @@ export function mergeAs4Path(asPath: readonly AsPathSegment[], as4: readonly AsP
 
 export function asPathText(path: readonly AsPathSegment[]): string {
   return path
-    .map((s) => (s.type === SEG.AS_SET || s.type === SEG.CONFED_SET ? `{${s.asns.join(' ')}}` : s.asns.join(' ')))
+    .map((s) => (s.type === SEG.AS_SET || s.type === SEG.AS_CONFED_SET ? `{${s.asns.join(' ')}}` : s.asns.join(' ')))
     .filter((t) => t !== '')
     .join(' ');
 }

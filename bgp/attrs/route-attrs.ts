@@ -1,29 +1,13 @@
 /**
- * The vocabulary of BGP route attributes shared by the RIB and route policy: type codes and flags
- * (RFC 4271 §4.3, 4456, 4760, 6793, 1997, 4360, 8092), AS path segments and the decoded attribute
- * set. Pure data; the RIB's wire parsing and encoding live in bgp/rib/attrs.ts.
+ * The vocabulary of BGP route attributes shared by the RIB and route policy: the decoded attribute
+ * set and AS path segments (RFC 4271 §4.3, 4456, 4760, 6793, 1997, 4360, 8092), with the codec's type
+ * codes and flags re-exported. Pure data; the RIB's wire parsing and encoding live in bgp/rib/attrs.ts.
  */
-export const ATTR = {
-  ORIGIN: 1,
-  AS_PATH: 2,
-  NEXT_HOP: 3,
-  MED: 4,
-  LOCAL_PREF: 5,
-  ATOMIC_AGGREGATE: 6,
-  AGGREGATOR: 7,
-  COMMUNITIES: 8,
-  ORIGINATOR_ID: 9,
-  CLUSTER_LIST: 10,
-  MP_REACH: 14,
-  MP_UNREACH: 15,
-  EXT_COMMUNITIES: 16,
-  AS4_PATH: 17,
-  AS4_AGGREGATOR: 18,
-  LARGE_COMMUNITIES: 32,
-} as const;
-export const FLAG = { OPTIONAL: 0x80, TRANSITIVE: 0x40, PARTIAL: 0x20, EXTENDED: 0x10 } as const;
-export const SEG = { AS_SET: 1, AS_SEQUENCE: 2, CONFED_SEQUENCE: 3, CONFED_SET: 4 } as const;
-export const AS_TRANS = 23456;
+/**
+ * Type codes, flags, segment types and AS_TRANS have one definition, the codec's wire constants
+ * (bgp/codec/constants.ts); FLAG and SEG are the names the RIB and route policy use for them.
+ */
+export { ATTR, AS_TRANS, ATTR_FLAG as FLAG, AS_PATH_SEGMENT as SEG } from '../codec/index.js';
 
 export interface AsPathSegment {
   readonly type: number;

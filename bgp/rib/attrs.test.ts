@@ -56,7 +56,7 @@ describe('attribute wire form', () => {
     let off = 0,
       asPathBytes: Uint8Array | undefined;
     while (off < b.length) {
-      const ext = (b[off]! & FLAG.EXTENDED) !== 0,
+      const ext = (b[off]! & FLAG.EXTENDED_LENGTH) !== 0,
         len = ext ? (b[off + 2]! << 8) | b[off + 3]! : b[off + 2]!;
       const vs = off + (ext ? 4 : 3);
       if (b[off + 1] === ATTR.AS_PATH) asPathBytes = b.subarray(vs, vs + len);
@@ -82,7 +82,27 @@ describe('attribute wire form', () => {
     scanAttrs(Uint8Array.from(b), 0, b.length, s2);
     expect(s1.hash).toBe(s2.hash);
     expect(s1.mpReach).toBeUndefined();
-    const mp = Uint8Array.of(0x90, ATTR.MP_REACH, 0, 9, 0, 2, 1, 4, 10, 0, 0, 1, 0, 0x80, ATTR.MP_UNREACH, 3, 0, 2, 1);
+    const mp = Uint8Array.of(
+      0x90,
+      ATTR.MP_REACH_NLRI,
+      0,
+      9,
+      0,
+      2,
+      1,
+      4,
+      10,
+      0,
+      0,
+      1,
+      0,
+      0x80,
+      ATTR.MP_UNREACH_NLRI,
+      3,
+      0,
+      2,
+      1,
+    );
     const s3 = scan();
     scanAttrs(mp, 0, mp.length, s3);
     expect(s3.mpReach).toMatchObject({ afi: 2, safi: 1, nextHopStart: 8, nextHopEnd: 12, nlriStart: 13, nlriEnd: 13 });

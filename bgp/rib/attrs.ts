@@ -71,14 +71,14 @@ export function scanAttrs(b: Uint8Array, start: number, end: number, out: AttrSc
     if (off + 3 > end) throw new RibInputError('truncated attribute header');
     const flags = b[off]!,
       type = b[off + 1]!;
-    const ext = (flags & FLAG.EXTENDED) !== 0;
+    const ext = (flags & FLAG.EXTENDED_LENGTH) !== 0;
     const hdr = ext ? 4 : 3;
     if (off + hdr > end) throw new RibInputError('truncated attribute header');
     const len = ext ? u16(b, off + 2) : b[off + 2]!;
     const vs = off + hdr,
       ve = vs + len;
     if (ve > end) throw new RibInputError('attribute overruns block');
-    if (type === ATTR.MP_REACH) {
+    if (type === ATTR.MP_REACH_NLRI) {
       if (len < 5) throw new RibInputError('short MP_REACH');
       const nhLen = b[vs + 3]!;
       const nhEnd = vs + 4 + nhLen;
@@ -93,7 +93,7 @@ export function scanAttrs(b: Uint8Array, start: number, end: number, out: AttrSc
       };
       h = hashBytes(h ^ 0xee, b, vs, nhEnd);
       reach = true;
-    } else if (type === ATTR.MP_UNREACH) {
+    } else if (type === ATTR.MP_UNREACH_NLRI) {
       if (len < 3) throw new RibInputError('short MP_UNREACH');
       out.mpUnreach = {
         afi: u16(b, vs),
@@ -160,7 +160,7 @@ export function parseAttrs(
   while (off < end) {
     const flags = b[off]!,
       type = b[off + 1]!;
-    const ext = (flags & FLAG.EXTENDED) !== 0;
+    const ext = (flags & FLAG.EXTENDED_LENGTH) !== 0;
     const len = ext ? u16(b, off + 2) : b[off + 2]!;
     const vs = off + (ext ? 4 : 3),
       ve = vs + len;
@@ -178,13 +178,13 @@ export function parseAttrs(
       case ATTR.NEXT_HOP:
         if (!mpNextHop) nextHop = copy(vs, ve);
         break;
-      case ATTR.MP_REACH:
+      case ATTR.MP_REACH_NLRI:
         if (mpNextHop) {
           const nl = b[vs + 3]!;
           nextHop = copy(vs + 4, vs + 4 + nl);
         }
         break;
-      case ATTR.MP_UNREACH:
+      case ATTR.MP_UNREACH_NLRI:
         break;
       case ATTR.MED:
         med = u32(b, vs);
@@ -205,10 +205,10 @@ export function parseAttrs(
       case ATTR.COMMUNITIES:
         for (let o = vs; o + 4 <= ve; o += 4) communities.push(u32(b, o));
         break;
-      case ATTR.LARGE_COMMUNITIES:
+      case ATTR.LARGE_COMMUNITY:
         for (let o = vs; o + 4 <= ve - (len % 12); o += 4) largeCommunities.push(u32(b, o));
         break;
-      case ATTR.EXT_COMMUNITIES:
+      case ATTR.EXTENDED_COMMUNITIES:
         extCommunities = copy(vs, ve);
         break;
       case ATTR.ORIGINATOR_ID:
@@ -218,7 +218,7 @@ export function parseAttrs(
         for (let o = vs; o + 4 <= ve; o += 4) clusterList.push(u32(b, o));
         break;
       default:
-        unknown.push({ flags: flags & ~FLAG.EXTENDED, type, value: copy(vs, ve) });
+        unknown.push({ flags: flags & ~FLAG.EXTENDED_LENGTH, type, value: copy(vs, ve) });
     }
     off = ve;
   }
@@ -281,7 +281,7 @@ export class ByteWriter {
   }
   /** Writes an attribute header with a placeholder length; `endAttr` fixes it. */
   beginAttr(flags: number, type: number): number {
-    this.u8(flags | FLAG.EXTENDED);
+    this.u8(flags | FLAG.EXTENDED_LENGTH);
     this.u8(type);
     const at = this.len;
     this.u16(0);
@@ -368,7 +368,7 @@ export function encodeAttrs(a: RouteAttrs, o: EncodeAttrsOptions): Uint8Array {
     w.endAttr(at);
   }
   if (a.extCommunities.length > 0) {
-    at = w.beginAttr(FLAG.OPTIONAL | FLAG.TRANSITIVE, ATTR.EXT_COMMUNITIES);
+    at = w.beginAttr(FLAG.OPTIONAL | FLAG.TRANSITIVE, ATTR.EXTENDED_COMMUNITIES);
     w.bytes(a.extCommunities);
     w.endAttr(at);
   }
@@ -389,7 +389,7 @@ export function encodeAttrs(a: RouteAttrs, o: EncodeAttrsOptions): Uint8Array {
     w.endAttr(at);
   }
   if (a.largeCommunities.length > 0) {
-    at = w.beginAttr(FLAG.OPTIONAL | FLAG.TRANSITIVE, ATTR.LARGE_COMMUNITIES);
+    at = w.beginAttr(FLAG.OPTIONAL | FLAG.TRANSITIVE, ATTR.LARGE_COMMUNITY);
     for (const c of a.largeCommunities) w.u32(c);
     w.endAttr(at);
   }

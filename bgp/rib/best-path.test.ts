@@ -72,7 +72,7 @@ describe('best path selection (RFC 4271 §9.1.2.2) records its reason', () => {
     const confed = {
       attrs: {
         asPath: [
-          { type: SEG.CONFED_SEQUENCE, asns: [7, 8, 9] },
+          { type: SEG.AS_CONFED_SEQUENCE, asns: [7, 8, 9] },
           { type: SEG.AS_SEQUENCE, asns: [65002, 5, 6] },
         ],
       },

@@ -61,7 +61,7 @@ function makeUpdates(base = 0x0b000000, withdraw = false): RibUpdate[] {
       w.u16(0);
       const alAt = w.len;
       w.u16(0);
-      const at = w.beginAttr(0x80, ATTR.MP_REACH);
+      const at = w.beginAttr(0x80, ATTR.MP_REACH_NLRI);
       w.u16(2);
       w.u8(1);
       w.u8(16);

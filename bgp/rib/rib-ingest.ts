@@ -171,10 +171,10 @@ function mpKey(b: Uint8Array, mp: MpLocation | undefined): Uint8Array {
   while (off < b.length) {
     const flags = b[off]!,
       type = b[off + 1]!,
-      ext = (flags & FLAG.EXTENDED) !== 0;
+      ext = (flags & FLAG.EXTENDED_LENGTH) !== 0;
     const len = ext ? (b[off + 2]! << 8) | b[off + 3]! : b[off + 2]!;
     const e = off + (ext ? 4 : 3) + len;
-    if (type !== ATTR.MP_REACH && type !== ATTR.MP_UNREACH) parts.push(b.subarray(off, e));
+    if (type !== ATTR.MP_REACH_NLRI && type !== ATTR.MP_UNREACH_NLRI) parts.push(b.subarray(off, e));
     off = e;
   }
   if (mp) parts.push(Uint8Array.of(0xee), b.subarray(mp.nextHopStart, mp.nextHopEnd));

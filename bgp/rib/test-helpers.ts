@@ -82,7 +82,7 @@ export function updateBody(o: {
   const ann6 = ann.filter(v6),
     wd6 = wd.filter(v6);
   if (ann6.length > 0 && a) {
-    const at = w.beginAttr(FLAG.OPTIONAL, ATTR.MP_REACH);
+    const at = w.beginAttr(FLAG.OPTIONAL, ATTR.MP_REACH_NLRI);
     w.u16(2);
     w.u8(1);
     w.u8(a.nextHop.length);
@@ -92,7 +92,7 @@ export function updateBody(o: {
     w.endAttr(at);
   }
   if (wd6.length > 0) {
-    const at = w.beginAttr(FLAG.OPTIONAL, ATTR.MP_UNREACH);
+    const at = w.beginAttr(FLAG.OPTIONAL, ATTR.MP_UNREACH_NLRI);
     w.u16(2);
     w.u8(1);
     writeNlri(w, wd6, o.withdrawPathIds);
@@ -116,7 +116,7 @@ export function update(o: Parameters<typeof updateBody>[0]): RibUpdate {
 
 /** An empty MP_UNREACH End-of-RIB for IPv6. */
 export function eorV6(): RibUpdate {
-  const body = Uint8Array.of(0, 0, 0, 6, FLAG.OPTIONAL, ATTR.MP_UNREACH, 3, 0, 2, 1);
+  const body = Uint8Array.of(0, 0, 0, 6, FLAG.OPTIONAL, ATTR.MP_UNREACH_NLRI, 3, 0, 2, 1);
   return ribUpdateFromBody(body);
 }
 

@@ -143,8 +143,8 @@ export class UpdateWriter {
       const b = this.#begin();
       b.writeUInt16BE(0, HEADER);
       let pos = HEADER + 4;
-      b[pos] = FLAG.OPTIONAL | FLAG.EXTENDED;
-      b[pos + 1] = ATTR.MP_REACH;
+      b[pos] = FLAG.OPTIONAL | FLAG.EXTENDED_LENGTH;
+      b[pos + 1] = ATTR.MP_REACH_NLRI;
       const lenAt = pos + 2;
       pos += 4;
       b.writeUInt16BE(AFI[family], pos);
@@ -168,8 +168,8 @@ export class UpdateWriter {
       const b = this.#begin();
       b.writeUInt16BE(0, HEADER);
       let pos = HEADER + 4;
-      b[pos] = FLAG.OPTIONAL | FLAG.EXTENDED;
-      b[pos + 1] = ATTR.MP_UNREACH;
+      b[pos] = FLAG.OPTIONAL | FLAG.EXTENDED_LENGTH;
+      b[pos + 1] = ATTR.MP_UNREACH_NLRI;
       const lenAt = pos + 2;
       pos += 4;
       b.writeUInt16BE(AFI[family], pos);
@@ -193,7 +193,7 @@ export class UpdateWriter {
     }
     b.writeUInt16BE(6, HEADER + 2);
     b[HEADER + 4] = FLAG.OPTIONAL;
-    b[HEADER + 5] = ATTR.MP_UNREACH;
+    b[HEADER + 5] = ATTR.MP_UNREACH_NLRI;
     b[HEADER + 6] = 3;
     b.writeUInt16BE(AFI[family], HEADER + 7);
     b[HEADER + 9] = SAFI_UNICAST;

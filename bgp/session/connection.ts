@@ -17,7 +17,7 @@
  *   one socket buffer. The RFC 9687 SendHoldTimer closes the connection (8/0) when nothing could be
  *   written for `sendHoldSeconds` while data was pending.
  */
-import { type Clock, realClock } from '../../src/runtime/index.js';
+import type { Clock } from '../../src/runtime/index.js';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
@@ -39,9 +39,6 @@ import type { SessionConfig } from './types.js';
 
 /** Timers the driver uses: src/runtime's Clock, injectable so tests can drive time. */
 export type { Clock } from '../../src/runtime/index.js';
-
-/** @deprecated use `realClock` from src/runtime. */
-export const REAL_CLOCK: Clock = realClock;
 
 /** What a Connection reports to its Session. */
 export interface ConnectionOwner {

@@ -26,6 +26,6 @@ export {
 export { BgpListener, normalizeAddress, type ListenRange, type ListenerOptions } from './listener.js';
 export { TcpTransport } from './transport.js';
 export { makeSessionConfig, openCapabilities, SESSION_DEFAULTS } from './config.js';
-export { REAL_CLOCK, type Clock } from './connection.js';
+export type { Clock } from './connection.js';
 export { scheduleSliced, slicedPending, SLICE_MS, type SlicedTask } from './receive-budget.js';
 export { isSockoptAvailable, SocketOptionError } from '../native/index.js';

@@ -28,7 +28,8 @@ import { resolveCollision } from '../fsm/index.js';
 import { withHardReset } from '../fsm/index.js';
 import { STATES, type DownReason, type Negotiated, type OutNotification, type SessionState } from '../fsm/index.js';
 import { openCapabilities } from './config.js';
-import { Connection, REAL_CLOCK, type Clock, type ConnectionOwner } from './connection.js';
+import { realClock } from '../../src/runtime/index.js';
+import { Connection, type Clock, type ConnectionOwner } from './connection.js';
 import { childWithout } from './log-bindings.js';
 import type { PeerStatus, SessionConfig, SessionEvents, Transport } from './types.js';
 
@@ -102,7 +103,7 @@ export class Session extends EventEmitter<SessionEvents> {
     // The speaker's logger already names the peer: bind only what it lacks (no repeated JSON keys).
     this.#log = childWithout(deps.log, { peer: config.peerAddress, peerAs: config.peerAs });
     this.#transport = deps.transport;
-    this.#clock = deps.clock ?? REAL_CLOCK;
+    this.#clock = deps.clock ?? realClock;
     this.#random = deps.random ?? Math.random;
     this.#stateSince = this.#clock.now();
   }

@@ -51,7 +51,7 @@ export function flushSlice(
   const n = order.length;
   let idleRun = 0; // consecutive peers with nothing to send: a full lap of them ends the rounds
   let stepped = false;
-  for (let k = 0; n > 0 && idleRun < n; k++) {
+  while (n > 0 && idleRun < n) {
     if (stepped && performance.now() >= deadline) {
       more = true;
       break;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { FAMILY } from '../codec/constants.js';
 import { parseBgpdConfig } from '../config.js';
+import { prefixTextContains } from '../../src/net/index.js';
 import {
-  cidrContains,
   matchListenRange,
   peerChange,
   policyDefinitions,
@@ -132,9 +132,9 @@ describe('translate', () => {
     expect(matchListenRange(CONF, '10.9.3.4')?.asn).toBe(65009);
     expect(matchListenRange(CONF, '::ffff:10.9.3.4')?.asn).toBe(65009);
     expect(matchListenRange(CONF, '10.8.3.4')).toBeUndefined();
-    expect(cidrContains('2001:db8::/32', '2001:db8:1::5')).toBe(true);
-    expect(cidrContains('2001:db8::/32', '2001:db9::5')).toBe(false);
-    expect(cidrContains('0.0.0.0/0', '1.2.3.4')).toBe(true);
-    expect(cidrContains('10.0.0.0/9', '10.128.0.1')).toBe(false);
+    expect(prefixTextContains('2001:db8::/32', '2001:db8:1::5')).toBe(true);
+    expect(prefixTextContains('2001:db8::/32', '2001:db9::5')).toBe(false);
+    expect(prefixTextContains('0.0.0.0/0', '1.2.3.4')).toBe(true);
+    expect(prefixTextContains('10.0.0.0/9', '10.128.0.1')).toBe(false);
   });
 });

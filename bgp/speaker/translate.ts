@@ -203,11 +203,8 @@ export function peerChange(a: PeerSettings, b: PeerSettings): 'none' | 'rib' | '
 
 /** The listen range an address falls in, if any (first match). IPv4 and IPv6. */
 export function matchListenRange(c: SpeakerConfig, address: string): Readonly<ListenRangeConfig> | undefined {
-  return c.listenRanges.find((r) => cidrContains(r.prefix, address));
+  return c.listenRanges.find((r) => prefixTextContains(r.prefix, address));
 }
-
-/** @deprecated use prefixTextContains from src/net. */
-export const cidrContains = prefixTextContains;
 
 /** The FIB's prefix filter (`fib.prefixes`, with ge/le); undefined = every prefix. */
 export function fibAccept(c: SpeakerConfig): ((prefix: string) => boolean) | undefined {
@@ -221,7 +218,7 @@ export function fibAccept(c: SpeakerConfig): ((prefix: string) => boolean) | und
       const max = r.prefix.includes(':') ? 128 : 32;
       const ge = r.ge ?? rl;
       const le = r.le ?? (r.ge !== undefined ? max : rl);
-      return len >= ge && len <= le && cidrContains(r.prefix, addr!);
+      return len >= ge && len <= le && prefixTextContains(r.prefix, addr!);
     });
   };
 }

@@ -35,6 +35,8 @@ const FAILED = /^Command failed (?:-|\S+):(\d+)$/;
 class CoprocessDied extends Error {}
 
 interface Pending {
+  /** The co-process the batch was written to: only its death fails the batch. */
+  readonly child: ChildProcess;
   readonly base: number;
   readonly sentinel: number;
   readonly stderr: string[];
@@ -117,6 +119,7 @@ export class IpBatchSession {
         reject(new KernelOpError(this.argv, null, `batch of ${lines} lines not answered within ${timeoutMs} ms`));
       }, timeoutMs);
       this.#pending = {
+        child,
         base,
         sentinel,
         stderr: [],
@@ -200,7 +203,9 @@ export class IpBatchSession {
   #died(child: ChildProcess, reason: string): void {
     if (this.#child === child) this.#child = undefined;
     const p = this.#pending;
-    if (p === undefined) return;
+    // A dead co-process's late events (exit after EPIPE, or the other way round) must not fail the
+    // retry already running on its successor.
+    if (p === undefined || p.child !== child) return;
     this.#pending = undefined;
     p.reject(new CoprocessDied(reason));
   }

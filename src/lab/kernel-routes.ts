@@ -51,6 +51,25 @@ export async function hasGatewayRoute(pid: number, cidr: string): Promise<boolea
   return (await routesOfPid(pid)).some((r) => r.dst === cidr && r.gateway !== undefined);
 }
 
+const v4 = (ip: string): number => ip.split('.').reduce((x, o) => x * 256 + Number(o), 0);
+
+/** The longest-prefix match for an IPv4 address among `routes` (pure); undefined when none. */
+export function lookup(routes: readonly KernelRoute4[], ip: string): KernelRoute4 | undefined {
+  const a = v4(ip);
+  let best: KernelRoute4 | undefined;
+  let bestLen = -1;
+  for (const r of routes) {
+    const [net, lenText] = r.dst.split('/');
+    const len = Number(lenText);
+    const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+    if ((a & mask) >>> 0 === (v4(net!) & mask) >>> 0 && len > bestLen) {
+      best = r;
+      bestLen = len;
+    }
+  }
+  return best;
+}
+
 /** Whether the namespace of `pid` listens on TCP `port` (IPv4 or IPv6), from /proc/<pid>/net/tcp{,6}. */
 export async function listensOn(pid: number, port: number): Promise<boolean> {
   const hexPort = port.toString(16).toUpperCase().padStart(4, '0');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseProcRoutes } from './kernel-routes.js';
+import { lookup, parseProcRoutes } from './kernel-routes.js';
 import { planLab } from './lab-plan.js';
 import { calicoBirdConfig, CALICO_TIMERS } from './reference.js';
 
@@ -43,5 +43,22 @@ describe('parseProcRoutes', () => {
       { dst: '10.244.1.0/26', gateway: '10.99.0.11', dev: 'eth0' },
       { dst: '10.244.1.5/32', gateway: undefined, dev: 'cali1' },
     ]);
+  });
+});
+
+describe('lookup', () => {
+  it('picks the longest prefix that holds the address', () => {
+    const routes = parseProcRoutes(
+      [
+        'Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT',
+        'eth0\t00000000\t0100630A\t0003\t0\t0\t0\t00000000\t0\t0\t0',
+        'eth0\t0001F40A\t0B00630A\t0003\t0\t0\t0\tC0FFFFFF\t0\t0\t0',
+        'cali1\t0501F40A\t00000000\t0005\t0\t0\t0\tFFFFFFFF\t0\t0\t0',
+      ].join('\n'),
+    );
+    expect(lookup(routes, '10.244.1.5')?.dev).toBe('cali1');
+    expect(lookup(routes, '10.244.1.6')?.gateway).toBe('10.99.0.11');
+    expect(lookup(routes, '10.244.1.64')?.gateway).toBe('10.99.0.1');
+    expect(lookup([], '10.0.0.1')).toBeUndefined();
   });
 });

@@ -5,4 +5,4 @@
 export { Backoff, backoffDelay, type BackoffPolicy } from './backoff.js';
 export { FakeClock, realClock, sleep, type Clock, type Timer } from './clock.js';
 export { ServiceStartError, ServiceStopError, ServiceStoppedError } from './errors.js';
-export { Lifecycle, ServiceGroup, type Service, type ServiceState } from './lifecycle.js';
+export { Lifecycle, ServiceGroup, type Service, type ServiceState, type StoppableService } from './lifecycle.js';

@@ -101,16 +101,44 @@ export class Lifecycle {
   }
 }
 
-/** Services started in order and stopped in reverse order. */
+/** What ServiceGroup.adopt takes: a part that is already running and can be stopped. */
+export type StoppableService = Pick<Service, 'name' | 'stop'>;
+
+/**
+ * Services started in order and stopped in reverse order. A composition root that starts its parts
+ * itself (conditionally, with retries, some only later) `adopt`s each one as it comes up instead;
+ * stop() then stops adopted and started ones alike, last first.
+ */
 export class ServiceGroup {
   readonly #services: Service[] = [];
-  readonly #started: Service[] = [];
+  readonly #started: StoppableService[] = [];
+  #stopping = false;
 
   constructor(private readonly log?: Logger) {}
 
   add<S extends Service>(s: S): S {
     this.#services.push(s);
     return s;
+  }
+
+  /**
+   * Registers a service that is already running, to be stopped by stop() before everything adopted
+   * or started earlier. Adopting once stop() has begun stops the service right away (a part that
+   * finished starting during shutdown must not be left running); that stop's failure is thrown.
+   */
+  async adopt<S extends StoppableService>(s: S): Promise<S> {
+    if (this.#stopping) {
+      await s.stop();
+      this.log?.info({ service: s.name }, 'service stopped (it came up during shutdown)');
+      return s;
+    }
+    if (!this.#started.includes(s)) this.#started.push(s);
+    return s;
+  }
+
+  /** Names of the running services, in the order stop() will stop them. */
+  get stopOrder(): string[] {
+    return this.#started.map((s) => s.name).reverse();
   }
 
   /** Starts each service in order; on a failure stops the started ones (reverse) and throws. */
@@ -130,8 +158,12 @@ export class ServiceGroup {
     }
   }
 
-  /** Stops every started service, last first; keeps going past failures and reports them all. */
+  /**
+   * Stops every started or adopted service, last first; keeps going past failures and reports them all.
+   * Services adopted after this began are stopped as they are adopted (see adopt).
+   */
   async stop(): Promise<void> {
+    this.#stopping = true;
     const failures: { service: string; error: unknown }[] = [];
     while (this.#started.length > 0) {
       const s = this.#started.pop()!;

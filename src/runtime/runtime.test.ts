@@ -168,4 +168,28 @@ describe('ServiceGroup', () => {
     await expect(g.start()).rejects.toBeInstanceOf(ServiceStartError);
     expect(log).toEqual(['start a', 'stop a']);
   });
+  it('adopted services stop in reverse order of adoption, after the started ones', async () => {
+    const log: string[] = [];
+    const g = new ServiceGroup(silentLogger());
+    g.add(svc('server', log));
+    await g.start();
+    const store = await g.adopt(svc('store', log));
+    await g.adopt(svc('cache', log));
+    await g.adopt(store); // adopting twice changes nothing
+    expect(g.stopOrder).toEqual(['cache', 'store', 'server']);
+    await g.stop();
+    expect(log).toEqual(['start server', 'stop cache', 'stop store', 'stop server']);
+    await g.stop(); // idempotent: nothing left
+    expect(log).toHaveLength(4);
+  });
+  it('a service adopted once stopping began is stopped at once', async () => {
+    const log: string[] = [];
+    const g = new ServiceGroup(silentLogger());
+    await g.adopt(svc('a', log));
+    await g.stop();
+    await g.adopt(svc('late', log));
+    expect(log).toEqual(['stop a', 'stop late']);
+    expect(g.stopOrder).toEqual([]);
+    await expect(g.adopt(svc('late-bad', log, false, true))).rejects.toThrow('late-bad stop');
+  });
 });

@@ -7,6 +7,7 @@
  *
  * Each repeat: N margay ADDs at once (plugin exec'd as a runtime does, agentSocket → the agent's
  * socket), check 0 failures and N distinct addresses, N ptp ADDs at once, then the DELs of both.
+ * MARGAY_CNI_IP_COPROCESSES (0..16, default 4) is passed through to the agent (0: one `ip` per ADD).
  * MARGAY_BENCH_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p") is passed to the agent as NODE_OPTIONS.
  * Step times per ADD come from the agent's own log line ("CNI command done": steps + queue wait).
  */
@@ -176,7 +177,7 @@ async function main(): Promise<void> {
   }
   const load1 = await loadavg();
   const out = [
-    `CNI burst through margay-node (file datastore): ${REPEAT} × (${BURST} ADDs at once, then ${BURST} DELs); load average before ${load0}, after ${load1}; ${new Date().toISOString()}`,
+    `CNI burst through margay-node (file datastore, MARGAY_CNI_IP_COPROCESSES=${process.env.MARGAY_CNI_IP_COPROCESSES ?? 'default'}): ${REPEAT} × (${BURST} ADDs at once, then ${BURST} DELs); load average before ${load0}, after ${load1}; ${new Date().toISOString()}`,
     '',
     '| repeat | load before | margay ADD ms | ptp ADD ms | margay / ptp | margay DEL ms | ptp DEL ms | margay failures | duplicate IPs |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',

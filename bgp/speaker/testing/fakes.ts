@@ -20,7 +20,7 @@ import type {
 } from '../../rib/types.js';
 import type { Negotiated, PeerStatus, SessionConfigInput, SessionState } from '../../session/types.js';
 import type { ListenerFactory, ListenerPort, SessionFactory, SessionPort } from '../ports.js';
-import { cidrContains } from '../translate.js';
+import { prefixTextContains } from '../../../src/net/index.js';
 
 export class FakeSession extends EventEmitter implements SessionPort {
   readonly calls: (string | OutNotification | undefined)[][] = [];
@@ -147,7 +147,7 @@ export class FakeListener implements ListenerFactory, ListenerPort {
   }
   /** What the real listener does for an unknown address: the first range containing it decides. */
   offer(address: string): SessionPort | undefined {
-    const r = this.ranges.find((x) => cidrContains(x.prefix, address));
+    const r = this.ranges.find((x) => prefixTextContains(x.prefix, address));
     return r?.accept(address);
   }
   async close(): Promise<void> {
