@@ -3,7 +3,7 @@
  * name and dir, hands it to the test, and always takes it down. Helpers read the real kernels.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
@@ -16,8 +16,8 @@ import { planLab, POOL_V4, type LabNode, type LabOptions, type LabPlan, type Lab
 import { createPod, deletePod } from '../../src/lab/lab-pods.js';
 import { matrixFor } from '../../src/lab/lab-report.js';
 import { readState, writeState, type LabPodState, type LabState } from '../../src/lab/lab-state.js';
-import { labUp } from '../../src/lab/lab-up.js';
-import { binPath, startMargayNode, type NodeAgent } from '../../src/lab/margay-processes.js';
+import { labUp, startNodeAgent } from '../../src/lab/lab-up.js';
+import { binPath, type NodeAgent } from '../../src/lab/margay-processes.js';
 import type { Matrix, MatrixCell } from '../../src/lab/probe.js';
 import { stopProcess, toRecord, type ProcessRecord, type StopOutcome } from '../../src/lab/processes.js';
 import { addLink } from '../../src/lab/topology.js';
@@ -158,8 +158,8 @@ export async function stopAgent(lab: Lab, node: string, signal: 'SIGTERM' | 'SIG
 }
 
 /**
- * Starts margay-node for `node` the way `lab up` does (src/lab/lab-up.ts startAgents: same env,
- * work dir, datastore), records it in the lab state, and returns once it answers /readiness 200
+ * Starts margay-node for `node` the way `lab up` does (src/lab/lab-up.ts startNodeAgent), records
+ * it in the lab state, and returns once it answers /readiness 200
  * (`waitReady`, default true) — `plan` may be a larger plan than the lab's (a node being added).
  */
 export async function startAgent(
@@ -170,23 +170,7 @@ export async function startAgent(
   const plan = opts.plan ?? lab.plan;
   const n = plan.nodes.find((x) => x.name === node);
   if (!n) throw new Error(`no node ${node} in the plan`);
-  const workdir = labPaths(lab.ctx.dir).node(n.name);
-  await mkdir(workdir, { recursive: true });
-  const a = await startMargayNode({
-    ns: lab.ns(n.name),
-    workdir,
-    nodeName: n.name,
-    datastore: `file:${labPaths(lab.ctx.dir).datastore}`,
-    ip: `${n.ip}/24`,
-    ...(n.ip6 !== undefined ? { ip6: `${n.ip6}/64` } : {}),
-    env: {
-      ...lab.ctx.env,
-      MARGAY_NO_DEFAULT_POOLS: 'true',
-      MARGAY_METRICS_PORT: '0',
-      MARGAY_NETWORKING_BACKEND: plan.options.mode === 'host-gw' ? 'none' : 'bgp',
-      ...(plan.options.mode === 'ebgp' ? { AS: String(n.asn) } : {}),
-    },
-  });
+  const a = await startNodeAgent(lab.ctx, lab.plan.spec.prefix, plan, n);
   const s = await lab.state();
   s.processes.push(toRecord(a.proc));
   await writeState(s);
