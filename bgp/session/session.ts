@@ -12,7 +12,9 @@
  *
  * Reported state: the most advanced of the connections; 'Active' while a passive session waits; 'Idle'
  * when stopped or backing off. Back-off (backoff.ts) grows with consecutive failures and resets only
- * after a session stayed up for `backoff.stableSeconds`.
+ * after a session stayed up for `backoff.stableSeconds`. While backing off, the peer's connections are
+ * refused (Cease 5) — except after the peer refused ours that way: then its call is taken, or two
+ * speakers that each back off would keep missing each other.
  */
 import type { Timer } from '../../src/runtime/index.js';
 import { EventEmitter } from 'node:events';
@@ -85,6 +87,8 @@ export class Session extends EventEmitter<SessionEvents> {
   #flaps = 0;
   #lastDown: DownReason | undefined;
   #lastError: string | undefined;
+  /** The last connection ended with the peer refusing it (Cease 5): it was backing off itself. */
+  #rejectedByPeer = false;
   #ending = false;
   readonly #counters: Counters = {
     messagesIn: 0,
@@ -177,6 +181,14 @@ export class Session extends EventEmitter<SessionEvents> {
     if (est && n?.peerGracefulRestart !== undefined && n.localGracefulRestart) {
       // RFC 4724 §4.2: a graceful-restart peer that reconnects has restarted; the old session is gone.
       this.#quietly(() => est.dispatch({ type: 'TcpFailed', detail: 'peer reconnected (graceful restart)' }));
+      this.#phase = 'running';
+    }
+    if (this.#phase === 'backoff' && this.#rejectedByPeer) {
+      // Our last attempt met the peer backing off (Cease 5); now the peer, its back-off over, calls us.
+      // Refusing it would leave the two sides alternating — each attempt landing in the other's
+      // back-off, both delays growing — so the session never comes up: take it, back-off over.
+      this.#log.info('the peer that refused our connection connects: accepting it during our back-off');
+      this.#cancelBackoff();
       this.#phase = 'running';
     }
     const stale = this.#incoming;
@@ -378,6 +390,8 @@ export class Session extends EventEmitter<SessionEvents> {
       if (wasUp) this.#established = undefined;
       if (why.error || wasUp) this.#lastDown = why;
       if (why.error) this.#lastError = describe(why);
+      this.#rejectedByPeer =
+        why.received?.errorCode === ERR.CEASE && why.received.subcode === CEASE_SUBCODE.CONNECTION_REJECTED;
       const upSeconds = wasUp ? (this.#clock.now() - conn.establishedAt) / 1000 : 0;
       const collisionLoser = why.reason === 'collision' || (!wasUp && (this.#outgoing || this.#incoming));
       if (!collisionLoser && !this.#ending)

@@ -148,6 +148,48 @@ describe('two Margay sessions', () => {
     await until('route refresh', () => refreshes.length === 1);
     expect(refreshes[0]).toMatchObject({ afi: 1, safi: 1, subtype: 0 });
   });
+
+  it('one refused the other while backing off: they still come up (no alternating back-off livelock)', async () => {
+    // A's first attempt reaches B before B knows A (Cease 5), so A backs off; B then calls A during
+    // A's back-off. Refusing that (B backs off in turn, A's next call lands in B's back-off, ...)
+    // kept a restarted mesh node from ever becoming ready. Fixed jitter: A waits 0.75 s × 2^n, B ~1 s × 2^n.
+    const la = await listener('127.0.0.1');
+    const lb = await listener('127.0.0.1');
+    const mk = (i: SessionConfigInput, r: number): Session => {
+      const s = new Session(makeSessionConfig(i), { log, transport, random: () => r });
+      cleanups.push(() => s.stop());
+      return s;
+    };
+    const a = mk(
+      {
+        peerAddress: '127.0.0.1',
+        peerPort: lb.ports[0],
+        localAs: 65001,
+        peerAs: 65002,
+        routerId: '1.1.1.1',
+      },
+      0,
+    );
+    const b = mk(
+      {
+        peerAddress: '127.0.0.1',
+        peerPort: la.ports[0],
+        localAs: 65002,
+        peerAs: 65001,
+        routerId: '2.2.2.2',
+      },
+      0.99,
+    );
+    la.addPeer(a);
+    a.start();
+    await until('A refused by B, backing off', () => a.status.failures === 1 && a.state === 'Idle');
+    expect(a.status.lastError).toBe('notification-received (received 6/5)');
+    lb.addPeer(b);
+    b.start();
+    await until('both Established', () => a.state === 'Established' && b.state === 'Established', 3000);
+    expect(b.status.openedBy).toBe('us');
+    expect(b.status.failures).toBe(0);
+  });
 });
 
 describe('listener', () => {

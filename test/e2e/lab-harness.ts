@@ -175,15 +175,24 @@ export async function startAgent(
   s.processes.push(toRecord(a.proc));
   await writeState(s);
   if (opts.waitReady ?? true) {
-    await waitFor(
-      `${node}'s restarted agent to be ready`,
-      async () => {
-        if (a.proc.hasExited()) throw new Error(`margay-node ${node} exited: ${(await a.log()).slice(-3000)}`);
-        return a.ready();
-      },
-      opts.timeoutMs ?? 60_000,
-      100,
-    );
+    try {
+      await waitFor(
+        `${node}'s restarted agent to be ready`,
+        async () => {
+          if (a.proc.hasExited()) throw new Error(`margay-node ${node} exited: ${(await a.log()).slice(-3000)}`);
+          return a.ready();
+        },
+        opts.timeoutMs ?? 60_000,
+        100,
+      );
+    } catch (err) {
+      // Say which readiness condition is stuck, with the agent's log tail.
+      const r = await readiness(lab, node).catch((e: unknown) => ({ status: 0, body: String(e) }));
+      const log = await a.log().catch((e: unknown) => String(e));
+      throw new Error(`${(err as Error).message}; /readiness ${r.status} ${r.body}; log: ${log.slice(-4000)}`, {
+        cause: err,
+      });
+    }
   }
   return a;
 }
