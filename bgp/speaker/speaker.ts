@@ -70,6 +70,8 @@ export class BgpSpeaker {
   readonly #initialSyncWaiters = new Set<(why: string) => void>();
   #initialSync: string | undefined;
   readonly #flushCursor = { next: 0 };
+  /** Initial sync reached: the FIB is told once the flush has published the RIB's pending best paths. */
+  #fibInSyncDue = false;
   #started = false;
   #stopped = false;
   #inSyncTimer: Timer | undefined;
@@ -440,7 +442,19 @@ export class BgpSpeaker {
   #flush = (deadline: number): boolean => {
     if (this.#stopped) return false;
     const deferOutbound = () => this.#deferOutbound;
-    return flushSlice(this.#rib, this.#peers, deferOutbound, (c) => this.#publish(c), deadline, this.#flushCursor);
+    const more = flushSlice(
+      this.#rib,
+      this.#peers,
+      deferOutbound,
+      (c) => this.#publish(c),
+      deadline,
+      this.#flushCursor,
+    );
+    if (!more && this.#fibInSyncDue) {
+      this.#fibInSyncDue = false;
+      this.#fib?.markInSync();
+    }
+    return more;
   };
 
   #publish(changes: Parameters<typeof publishChanges>[0]): void {
@@ -481,7 +495,13 @@ export class BgpSpeaker {
       for (const w of this.#initialSyncWaiters) w(why);
       this.#initialSyncWaiters.clear();
     }
-    this.#fib?.markInSync();
+    // Not at once: routes received just before the last End-of-RIB may still wait in the RIB for a flush
+    // slice to publish their best paths; a FIB told "in sync" before that would remove them from the
+    // kernel as unwanted and re-add them a moment later. The flush tells it when it has published all.
+    if (this.#fib !== undefined && !this.#fib.fib.inSync) {
+      this.#fibInSyncDue = true;
+      this.#scheduleFlush();
+    }
     if (this.#deferOutbound) {
       this.#deferOutbound = false;
       this.#log.info({ why }, 'graceful restart: route selection deferral over, advertising');
