@@ -441,19 +441,10 @@ export class BgpSpeaker {
   /** One slice of the flush, a task of the sessions' scheduler (it runs it again while this returns true). */
   #flush = (deadline: number): boolean => {
     if (this.#stopped) return false;
-    const deferOutbound = () => this.#deferOutbound;
-    const more = flushSlice(
-      this.#rib,
-      this.#peers,
-      deferOutbound,
-      (c) => this.#publish(c),
-      deadline,
-      this.#flushCursor,
-    );
-    if (!more && this.#fibInSyncDue) {
-      this.#fibInSyncDue = false;
-      this.#fib?.markInSync();
-    }
+    const defer = () => this.#deferOutbound;
+    const more = flushSlice(this.#rib, this.#peers, defer, (c) => this.#publish(c), deadline, this.#flushCursor);
+    if (!more && this.#fibInSyncDue) this.#fib?.markInSync();
+    this.#fibInSyncDue &&= more;
     return more;
   };
 
@@ -495,13 +486,10 @@ export class BgpSpeaker {
       for (const w of this.#initialSyncWaiters) w(why);
       this.#initialSyncWaiters.clear();
     }
-    // Not at once: routes received just before the last End-of-RIB may still wait in the RIB for a flush
-    // slice to publish their best paths; a FIB told "in sync" before that would remove them from the
-    // kernel as unwanted and re-add them a moment later. The flush tells it when it has published all.
-    if (this.#fib !== undefined && !this.#fib.fib.inSync) {
-      this.#fibInSyncDue = true;
-      this.#scheduleFlush();
-    }
+    // Not at once: routes received with the last End-of-RIB may wait in the RIB for a flush slice; told
+    // before they are published, the FIB would remove them as unwanted. The flush tells it when done.
+    this.#fibInSyncDue = this.#fib !== undefined && !this.#fib.fib.inSync;
+    if (this.#fibInSyncDue) this.#scheduleFlush();
     if (this.#deferOutbound) {
       this.#deferOutbound = false;
       this.#log.info({ why }, 'graceful restart: route selection deferral over, advertising');
