@@ -98,6 +98,35 @@ describe('FibSync', () => {
     expect(await fib.apply()).toEqual({ replaced: 0, removed: 1, unchanged: 0 });
   });
 
+  it('a change that arrives while its prefix is being written stays queued for the next apply', async () => {
+    // A graceful-restart peer back: its stale route swept (withdraw), then re-announced while the
+    // removal is still in the kernel. The re-announce must not be lost with the removal's dirty mark.
+    const rt = new FakeRouteTable();
+    const fib = new FibSync(rt, { table: T, batchSize: 100 });
+    fib.setBestPaths([{ prefix: '10.1.0.0/24', nextHops: ['10.0.0.2'] }]);
+    await fib.apply();
+    let during: (() => void) | undefined;
+    const apply = rt.apply.bind(rt);
+    rt.apply = async (changes) => {
+      await apply(changes);
+      during?.();
+      during = undefined;
+    };
+    fib.setBestPaths([{ prefix: '10.1.0.0/24', nextHops: null }]);
+    during = () => fib.setBestPaths([{ prefix: '10.1.0.0/24', nextHops: ['10.0.0.2'] }]);
+    expect(await fib.apply()).toEqual({ replaced: 0, removed: 1, unchanged: 0 });
+    expect(fib.pending).toBe(1);
+    expect(await fib.apply()).toEqual({ replaced: 1, removed: 0, unchanged: 0 });
+    expect(kernel(rt)).toEqual({ '10.1.0.0/24': '10.0.0.2' });
+    // The other way round: written, then withdrawn during the write.
+    fib.setBestPaths([{ prefix: '10.2.0.0/24', nextHops: ['10.0.0.3'] }]);
+    during = () => fib.setBestPaths([{ prefix: '10.2.0.0/24', nextHops: null }]);
+    expect(await fib.apply()).toEqual({ replaced: 1, removed: 0, unchanged: 0 });
+    expect(await fib.apply()).toEqual({ replaced: 0, removed: 1, unchanged: 0 });
+    expect(kernel(rt)).toEqual({ '10.1.0.0/24': '10.0.0.2' });
+    expect(fib.pending).toBe(0);
+  });
+
   it('honours the accept filter', async () => {
     const rt = new FakeRouteTable();
     const fib = new FibSync(rt, { table: T, batchSize: 100, accept: (p) => p.startsWith('10.1.') });

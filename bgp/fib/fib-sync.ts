@@ -146,7 +146,9 @@ export class FibSync {
       }
       const replace: KernelRoute[] = [];
       const remove: RouteKey[] = [];
-      const done: string[] = [];
+      // Each prefix written with the desired value it was written for: a change that arrives while the
+      // batch is in the kernel (setBestPaths during the await) keeps its prefix dirty for the next apply.
+      const done: { prefix: string; want: readonly string[] | undefined }[] = [];
       const flush = async (): Promise<void> => {
         if (replace.length + remove.length === 0) return;
         await this.table.apply({ replace, remove });
@@ -160,7 +162,7 @@ export class FibSync {
         }
         replaced += replace.length;
         removed += remove.length;
-        for (const p of done) this.#dirty.delete(p);
+        for (const d of done) if (this.#desired.get(d.prefix) === d.want) this.#dirty.delete(d.prefix);
         replace.length = 0;
         remove.length = 0;
         done.length = 0;
@@ -171,7 +173,7 @@ export class FibSync {
         if (want === undefined) {
           if (have !== undefined && (this.#inSync || this.#installed.has(prefix))) {
             remove.push({ dst: prefix, table: this.opts.table, proto: PROTO });
-            done.push(prefix);
+            done.push({ prefix, want });
           } else {
             // Gone already, or a route from before a restart: kept until markInSync() queues it again.
             this.#dirty.delete(prefix);
@@ -181,7 +183,7 @@ export class FibSync {
           this.#dirty.delete(prefix);
         } else {
           replace.push(this.#route(prefix, want));
-          done.push(prefix);
+          done.push({ prefix, want });
         }
         if (replace.length + remove.length >= this.opts.batchSize) await flush();
       }

@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FAMILY } from '../codec/constants.js';
+import { FakeRouteTable } from '../../src/kernel/testing/fake-route-table.js';
 import { parseBgpdConfig } from '../config.js';
+import { FibSync } from '../fib/index.js';
 import { YAML, setup, update } from './testing/speaker-setup.js';
 
 beforeEach(() => {
@@ -77,6 +79,36 @@ describe('BgpSpeaker', () => {
     await vi.advanceTimersByTimeAsync(1);
     expect(s2.sent.map(String)).toEqual(['to2']);
     expect(s3.sent.map(String)).toEqual(['to3']);
+  });
+
+  it('after our restart the FIB is told in-sync only once the routes learned before the last End-of-RIB are published to it', async () => {
+    // Our route from the previous run, still in the kernel.
+    const routeTable = new FakeRouteTable();
+    routeTable.routes.set('k', { dst: '10.1.0.0/24', table: 254, proto: 110, via: '10.0.0.2' });
+    const { sessions, rib } = await setup(YAML, true, true, { routeTable });
+    const wantedAtInSync: number[] = [];
+    const markInSync = FibSync.prototype.markInSync;
+    const spy = vi.spyOn(FibSync.prototype, 'markInSync').mockImplementation(function (this: FibSync) {
+      wantedAtInSync.push(this.desiredCount);
+      markInSync.call(this);
+    });
+    const [s2, s3] = [sessions.last('10.0.0.2'), sessions.last('10.0.0.3')];
+    const gr = { restarting: false, notification: true, restartTimeSeconds: 60, families: [] };
+    s2.establish({ peerGracefulRestart: gr });
+    s3.establish({ peerAs: 65001, isIbgp: true });
+    await vi.advanceTimersByTimeAsync(10);
+    // The peer re-sends the route and its End-of-RIB in one read: the best path waits in the RIB for a
+    // flush slice when the End-of-RIB ends the initial sync. Told in-sync before that, the FIB would
+    // remove the route from the kernel as unwanted (and re-add it a moment later).
+    rib.bestChanges = [{ family: 'ipv4', prefix: '10.1.0.0/24', nextHops: ['10.0.0.2'], local: false }];
+    rib.nextIngest = { endOfRib: 'ipv4' };
+    s2.emit('update', update());
+    s2.emit('updatesDone');
+    await vi.advanceTimersByTimeAsync(10);
+    spy.mockRestore();
+    expect(wantedAtInSync).toEqual([1]);
+    expect(routeTable.ops.filter((o) => o.startsWith('remove'))).toEqual([]);
+    expect([...routeTable.routes.values()].map((r) => r.dst)).toEqual(['10.1.0.0/24']);
   });
 
   it('after our restart only the first session carries the Restarting bit; its successor does not', async () => {

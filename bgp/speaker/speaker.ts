@@ -70,6 +70,8 @@ export class BgpSpeaker {
   readonly #initialSyncWaiters = new Set<(why: string) => void>();
   #initialSync: string | undefined;
   readonly #flushCursor = { next: 0 };
+  /** Initial sync reached: the FIB is told once the flush has published the RIB's pending best paths. */
+  #fibInSyncDue = false;
   #started = false;
   #stopped = false;
   #inSyncTimer: Timer | undefined;
@@ -439,8 +441,11 @@ export class BgpSpeaker {
   /** One slice of the flush, a task of the sessions' scheduler (it runs it again while this returns true). */
   #flush = (deadline: number): boolean => {
     if (this.#stopped) return false;
-    const deferOutbound = () => this.#deferOutbound;
-    return flushSlice(this.#rib, this.#peers, deferOutbound, (c) => this.#publish(c), deadline, this.#flushCursor);
+    const defer = () => this.#deferOutbound;
+    const more = flushSlice(this.#rib, this.#peers, defer, (c) => this.#publish(c), deadline, this.#flushCursor);
+    if (!more && this.#fibInSyncDue) this.#fib?.markInSync();
+    this.#fibInSyncDue &&= more;
+    return more;
   };
 
   #publish(changes: Parameters<typeof publishChanges>[0]): void {
@@ -481,7 +486,10 @@ export class BgpSpeaker {
       for (const w of this.#initialSyncWaiters) w(why);
       this.#initialSyncWaiters.clear();
     }
-    this.#fib?.markInSync();
+    // Not at once: routes received with the last End-of-RIB may wait in the RIB for a flush slice; told
+    // before they are published, the FIB would remove them as unwanted. The flush tells it when done.
+    this.#fibInSyncDue = this.#fib !== undefined && !this.#fib.fib.inSync;
+    if (this.#fibInSyncDue) this.#scheduleFlush();
     if (this.#deferOutbound) {
       this.#deferOutbound = false;
       this.#log.info({ why }, 'graceful restart: route selection deferral over, advertising');
