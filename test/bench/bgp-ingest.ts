@@ -483,7 +483,7 @@ const pct = (xs: readonly number[], q: number): number => {
   return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] ?? NaN;
 };
 const latency = (xs: readonly number[]): string =>
-  `n=${xs.length} p50 ${pct(xs, 0.5).toFixed(1)} ms, p99 ${pct(xs, 0.99).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms`;
+  `n=${xs.length} p50 ${pct(xs, 0.5).toFixed(1)} ms, p99 ${pct(xs, 0.99).toFixed(1)} ms, max ${xs.reduce((m, x) => (x > m ? x : m), Number.NEGATIVE_INFINITY).toFixed(1)} ms`;
 const probes = new Map<string, Probe[]>();
 /** N as printed: `P×N` with several injectors. */
 const sizeLabel = (n: number): string => (PEERS > 1 ? `${PEERS}×${n}` : `${n}`);
