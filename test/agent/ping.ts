@@ -6,7 +6,16 @@ export function continuousPing(
   from: Pod,
   to: Pod,
 ): { stop(): Promise<{ sent: number; received: number; text: string }> } {
-  const p = spawn('ip', ['netns', 'exec', from.ns, 'ping', '-i', '0.05', '-W', '1', to.ip], {
+  return pingLoop(from.ns, to.ip, 0.05);
+}
+
+/** A ping every `intervalS` seconds from namespace `ns` to `ip` until stop(); sent/received from ping's summary. */
+export function pingLoop(
+  ns: string,
+  ip: string,
+  intervalS: number,
+): { stop(): Promise<{ sent: number; received: number; text: string }> } {
+  const p = spawn('ip', ['netns', 'exec', ns, 'ping', '-i', String(intervalS), '-W', '1', ip], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

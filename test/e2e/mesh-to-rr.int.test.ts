@@ -6,7 +6,6 @@
  * lost. Afterwards the mesh sessions are gone, the reflector sessions are up, every node (and the
  * ToR) has every block — and the ToR learns each block from its owner only, before and after.
  */
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -16,31 +15,18 @@ import { labPaths } from '../../src/lab/lab-context.js';
 import type { LabPodState } from '../../src/lab/lab-state.js';
 import { silentLogger } from '../../src/log.js';
 import type { BGPConfiguration, Node } from '../../src/model/index.js';
+import { pingLoop } from '../agent/ping.js';
 import { agentRecord, missingBlockRoutes, podRouting, withLab, type Lab } from './lab-harness.js';
 
 const MARGAYCTL = join(import.meta.dirname, '../../dist/src/cli/margayctl.js');
 const API = 'margay.dev/v1';
 
 /** A ping every 20 ms until stop(); sent and received from ping's summary. */
-function pingLoop(
+function pingLoop20(
   from: LabPodState,
   to: string,
 ): { stop(): Promise<{ sent: number; received: number; text: string }> } {
-  const p = spawn('ip', ['netns', 'exec', from.netns, 'ping', '-i', '0.02', '-W', '1', to], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  p.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  return {
-    async stop() {
-      const done = new Promise<void>((r) => p.once('exit', () => r()));
-      p.kill('SIGINT');
-      await done;
-      const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
-      return { sent: Number(m?.[1] ?? 0), received: Number(m?.[2] ?? -1), text: out.split('\n').slice(-4).join('\n') };
-    },
-  };
+  return pingLoop(from.netns, to, 0.02);
 }
 
 /** A node's configured BGP peers and their state, from its agent (`margayctl node status`). */
@@ -105,9 +91,9 @@ describe('e2e: full mesh → route reflectors with traffic flowing', () => {
 
       // Cross-node traffic both ways between the two nodes that become clients, and to the reflector.
       const pings = [
-        pingLoop(podOn(n2!.name), v4(podOn(n3!.name))),
-        pingLoop(podOn(n3!.name), v4(podOn(n2!.name))),
-        pingLoop(podOn(n2!.name), v4(podOn(n1!.name))),
+        pingLoop20(podOn(n2!.name), v4(podOn(n3!.name))),
+        pingLoop20(podOn(n3!.name), v4(podOn(n2!.name))),
+        pingLoop20(podOn(n2!.name), v4(podOn(n1!.name))),
       ];
       await new Promise((r) => setTimeout(r, 500));
       let meshOff = 0;
