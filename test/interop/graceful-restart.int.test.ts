@@ -175,7 +175,14 @@ describe.each(KINDS)('graceful restart with %s', (kind) => {
           30_000,
           200,
         );
-        expect(await kernelBgpRoutes(margayNs)).toContain(theirs);
+        // The FIB follows the RIB through its own loop: without the F bit in the restarted peer's OPEN
+        // (RFC 4724 4.2) the stale route is removed at once and the fresh one written a moment later.
+        await waitFor(
+          'route in the kernel again',
+          async () => (await kernelBgpRoutes(margayNs)).includes(theirs),
+          10_000,
+          100,
+        );
       } finally {
         await cleanup(peers, margays);
       }
