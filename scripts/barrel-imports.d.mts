@@ -8,3 +8,4 @@ export function createExportMap(read?: (file: string) => Promise<string>): Expor
 export function rewriteBarrelImports(file: string, src: string, exportsOf: ExportsOf): Promise<string>;
 export function rewriteHttpImports(src: string): string;
 export function barrelImports(repo: string): { name: string; setup(build: unknown): void };
+export function rewriteZodImports(src: string): string;

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createExportMap, rewriteBarrelImports, rewriteHttpImports } from '../../scripts/barrel-imports.mjs';
+import {
+  createExportMap,
+  rewriteBarrelImports,
+  rewriteHttpImports,
+  rewriteZodImports,
+} from '../../scripts/barrel-imports.mjs';
 
 /** A little source tree in memory: path → text. */
 function tree(files: Record<string, string>): ReturnType<typeof createExportMap> {
@@ -65,5 +70,21 @@ describe('rewriteHttpImports', () => {
   it('leaves type-only imports and other modules alone', () => {
     for (const src of ["import type { Server } from 'node:http';", "import { createServer } from 'node:net';"])
       expect(rewriteHttpImports(src)).toBe(src);
+  });
+});
+
+describe('rewriteZodImports', () => {
+  it("imports zod's z as a namespace so the bundler can drop what is unused", () => {
+    expect(rewriteZodImports("import { z } from 'zod';\nconst s = z.string();")).toBe(
+      "import * as z from 'zod';\nconst s = z.string();",
+    );
+  });
+  it('leaves type-only and other zod imports alone', () => {
+    for (const src of [
+      "import type { z } from 'zod';",
+      "import { z } from 'zod/mini';",
+      "import { ZodError } from 'zod';",
+    ])
+      expect(rewriteZodImports(src)).toBe(src);
   });
 });
