@@ -6,5 +6,6 @@ export interface ExportTarget {
 export type ExportsOf = (file: string) => Promise<Map<string, ExportTarget>>;
 export function createExportMap(read?: (file: string) => Promise<string>): ExportsOf;
 export function rewriteBarrelImports(file: string, src: string, exportsOf: ExportsOf): Promise<string>;
-export function rewriteHttpImports(src: string): string;
+export function rewriteBuiltinImports(src: string): string;
 export function barrelImports(repo: string): { name: string; setup(build: unknown): void };
+export function rewriteZodImports(src: string): string;

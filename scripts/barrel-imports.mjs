@@ -10,7 +10,7 @@
  * into `margayctl bgp --help`; `import { KINDS } from '../model/index.js'` loaded zod into
  * `margayctl get`. The source keeps its barrels (and the tsc output in dist/ is unchanged).
  *
- * Also rewrites imports of node:http/https (rewriteHttpImports, below).
+ * Also rewrites imports of Node built-ins (rewriteBuiltinImports) and of zod's `z` (rewriteZodImports), below.
  *
  * The same applies to any of our modules that re-exports (e.g. src/log.ts re-exports silentLogger from
  * log-silent.ts, which needs no pino). Only static named imports are rewritten (`import * as`, default imports, `import()` are left alone),
@@ -18,6 +18,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, relative, resolve } from 'node:path';
+import { promisify } from 'node:util';
 
 const IMPORT = /^import\s+(type\s+)?\{([^}]*)\}\s+from\s+'(\.[^']*\.js)';/gm;
 const DECL =
@@ -126,27 +127,71 @@ export async function rewriteBarrelImports(file, src, exportsOf) {
 }
 
 /**
- * `import { createServer } from 'node:http'` → `const { createServer } = process.getBuiltinModule('node:http');`.
- * An ES module import of node:http or node:https copies every export into the module namespace, and
- * that touches their lazy getters, which load undici (Node's fetch): measured ≈ 80 ms of CPU on this
- * machine against ≈ 10 ms for getBuiltinModule, which returns the plain exports object. Type-only
- * names are dropped (erased anyway); namespace imports are left alone.
+ * `import { createServer } from 'node:http'` → `const { createServer } = process.getBuiltinModule('node:http');`,
+ * for every Node built-in imported with the `node:` prefix (and http/https without it). An ES module
+ * import of a built-in copies every export into the module namespace, and that runs the built-in's
+ * lazy getters: node:http's load undici (Node's fetch: measured ≈ 80 ms of CPU on this machine
+ * against ≈ 10 ms for getBuiltinModule), node:crypto's load all of WebCrypto, node:fs's load
+ * fs/promises, readline and the REPL history (≈ 35 internal modules for `margayctl --help`).
+ * getBuiltinModule returns the plain exports object and touches nothing. Type-only names are
+ * dropped (erased anyway); `import * as x` becomes `const x = ...`.
+ *
+ * Built-ins that cost a lot to load and that short commands often import without calling (LAZY:
+ * node:crypto alone loads ≈ 20 internal modules, ≈ 10-50 ms, for the datastore's randomUUID, which
+ * `margayctl get` never calls) are loaded on first call instead, when every imported name is a plain
+ * function of the built-in (checked against this Node at build time; a class, a value or a function
+ * with a util.promisify.custom variant such as execFile is loaded eagerly): `const randomUUID = (...a) => process.getBuiltinModule('node:crypto').randomUUID(...a);`.
  */
-const HTTP_IMPORT =
-  /^import\s+(type\s+)?(?:([A-Za-z_$][\w$]*)\s*,?\s*)?(?:\{([^}]*)\})?\s+from\s+'((?:node:)?https?)';/gm;
-export function rewriteHttpImports(src) {
-  return src.replace(HTTP_IMPORT, (whole, typeOnly, def, named, mod) => {
+const LAZY = new Set([
+  'node:crypto',
+  'node:fs/promises',
+  'node:child_process',
+  'node:net',
+  'node:dgram',
+  'node:readline',
+  'node:http',
+  'node:https',
+  'node:zlib',
+  'node:worker_threads',
+]);
+function lazyFunction(spec, name) {
+  if (!LAZY.has(spec) || !/^[a-z]/.test(name)) return false;
+  const fn = process.getBuiltinModule(spec)?.[name];
+  // util.promisify(execFile) relies on execFile's promisify.custom, which a wrapper would lose.
+  return typeof fn === 'function' && !(promisify.custom in fn);
+}
+const BUILTIN_IMPORT =
+  /^import\s+(type\s+)?(?:\*\s+as\s+([A-Za-z_$][\w$]*)|([A-Za-z_$][\w$]*)?\s*,?\s*(?:\{([^}]*)\})?)\s+from\s+'(node:[a-z_/]+|https?)';/gm;
+export function rewriteBuiltinImports(src) {
+  return src.replace(BUILTIN_IMPORT, (whole, typeOnly, ns, def, named, mod) => {
     if (typeOnly !== undefined) return whole;
     const spec = mod.startsWith('node:') ? mod : `node:${mod}`;
     const names = specifiers(named ?? '').filter((x) => !x.type);
     const out = [];
-    if (def !== undefined) out.push(`const ${def} = process.getBuiltinModule('${spec}');`);
-    if (names.length > 0) {
+    const local = ns ?? def;
+    if (local !== undefined) out.push(`const ${local} = process.getBuiltinModule('${spec}');`);
+    if (local === undefined && names.length > 0 && names.every((x) => lazyFunction(spec, x.name))) {
+      for (const x of names)
+        out.push(`const ${x.alias} = (...a) => process.getBuiltinModule('${spec}').${x.name}(...a);`);
+    } else if (names.length > 0) {
       const list = names.map((x) => (x.name === x.alias ? x.name : `${x.name}: ${x.alias}`)).join(', ');
       out.push(`const { ${list} } = process.getBuiltinModule('${spec}');`);
     }
+    // `import { type X } from 'node:y'` alone: nothing left at run time.
     return out.join(' ');
   });
+}
+
+/**
+ * `import { z } from 'zod'` → `import * as z from 'zod'`. zod's index exports `z` as a namespace
+ * object (`export * as z`), and a bundler must keep everything a namespace object holds: every
+ * locale, the JSON-schema converters... (755 KiB). Imported as a namespace, each `z.string` is a
+ * plain named import that esbuild tree-shakes: ≈ 170 KiB for what the model uses, about half the
+ * load time. The names are the same (zod's index re-exports everything `z` holds at its top level).
+ */
+const ZOD_IMPORT = /^import\s+\{\s*z\s*\}\s+from\s+'zod';/gm;
+export function rewriteZodImports(src) {
+  return src.replace(ZOD_IMPORT, "import * as z from 'zod';");
 }
 
 /** The plugin: applies to our own TypeScript (not node_modules). */
@@ -158,7 +203,9 @@ export function barrelImports(repo) {
       b.onLoad({ filter: /\.ts$/ }, async (args) => {
         if (args.path.includes('/node_modules/') || !args.path.startsWith(repo)) return undefined;
         const src = await readFile(args.path, 'utf8');
-        const contents = rewriteHttpImports(await rewriteBarrelImports(args.path, src, exportsOf));
+        const contents = rewriteZodImports(
+          rewriteBuiltinImports(await rewriteBarrelImports(args.path, src, exportsOf)),
+        );
         return { contents, loader: 'ts' };
       });
     },

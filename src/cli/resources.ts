@@ -35,7 +35,17 @@ async function withStore<T>(
   const log = process.env.MARGAY_LOG_LEVEL
     ? (await import('../log.js')).createRootLogger({ level: 'warn', name: 'margayctl' })
     : silentLogger();
-  const store = await openDatastore(spec, { log, ...(kubeconfig ? { kubeconfig } : {}) });
+  // A file datastore is opened directly, without fs.watch on its directory: a one-shot command does
+  // not follow manifest changes (and skips loading the watcher modules, docs/startup.md).
+  const dir = spec.trim().startsWith('file:') ? spec.trim().slice('file:'.length) : '';
+  const store =
+    dir !== ''
+      ? await FileDatastore.open({
+          dir,
+          log: log.child({ component: 'datastore', backend: 'file' }),
+          useFsWatch: false,
+        })
+      : await openDatastore(spec, { log, ...(kubeconfig ? { kubeconfig } : {}) });
   try {
     if (store instanceof FileDatastore) {
       for (const p of store.problems()) io.err(`warning: ${p.file}:${p.line}: ${p.reason} (skipped)`);

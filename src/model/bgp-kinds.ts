@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { lazy } from './lazy.js';
 import { MARGAY_API_VERSION } from './kinds.js';
 import { AsNumber, BgpPassword, Cidr, DnsSubdomain, Duration, Ip, SelectorString } from './fields.js';
 import { ObjectMetaSchema } from './metadata.js';
@@ -23,12 +24,14 @@ export function isCommunityValue(v: string): boolean {
   return LARGE_COMMUNITY.test(v) && v.split(':').every((p) => Number(p) <= 4_294_967_295);
 }
 
-const Community = z.strictObject({
-  name: DnsSubdomain,
-  value: z.string().refine(isCommunityValue, 'must be "aa:nn" (16-bit parts) or "aa:nn:mm" (32-bit parts)'),
-});
+const Community = lazy(() =>
+  z.strictObject({
+    name: DnsSubdomain(),
+    value: z.string().refine(isCommunityValue, 'must be "aa:nn" (16-bit parts) or "aa:nn:mm" (32-bit parts)'),
+  }),
+);
 
-const CidrBlock = z.strictObject({ cidr: Cidr });
+const CidrBlock = lazy(() => z.strictObject({ cidr: Cidr() }));
 
 /** Fields only the cluster-wide `default` BGPConfiguration may set. */
 const CLUSTER_ONLY = [
@@ -41,73 +44,83 @@ const CLUSTER_ONLY = [
   'nodeMeshMaxRestartTime',
 ] as const;
 
-const BGPConfigurationSpec = z
-  .strictObject({
-    logSeverityScreen: z.enum(['Debug', 'Info', 'Warning', 'Error', 'Fatal']).optional(),
-    nodeToNodeMeshEnabled: z.boolean().optional(),
-    asNumber: AsNumber.optional(),
-    serviceClusterIPs: z.array(CidrBlock).optional(),
-    serviceExternalIPs: z.array(CidrBlock).optional(),
-    serviceLoadBalancerIPs: z.array(CidrBlock).optional(),
-    listenPort: z.number().int().min(1).max(65_535).optional(),
-    bindMode: z.enum(['None', 'NodeIP']).optional(),
-    communities: z.array(Community).optional(),
-    prefixAdvertisements: z.array(z.strictObject({ cidr: Cidr, communities: z.array(z.string()).min(1) })).optional(),
-    nodeMeshPassword: BgpPassword.optional(),
-    nodeMeshMaxRestartTime: Duration.optional(),
-    ignoredInterfaces: z.array(z.string().min(1)).optional(),
-  })
-  .superRefine((s, ctx) => {
-    const names = new Set((s.communities ?? []).map((c) => c.name));
-    s.prefixAdvertisements?.forEach((pa, i) =>
-      pa.communities.forEach((c, j) => {
-        if (!names.has(c) && !isCommunityValue(c)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['prefixAdvertisements', i, 'communities', j],
-            message: `${JSON.stringify(c)} is neither a community defined in spec.communities nor a community value`,
-          });
-        }
-      }),
-    );
-  });
+const BGPConfigurationSpec = lazy(() =>
+  z
+    .strictObject({
+      logSeverityScreen: z.enum(['Debug', 'Info', 'Warning', 'Error', 'Fatal']).optional(),
+      nodeToNodeMeshEnabled: z.boolean().optional(),
+      asNumber: AsNumber().optional(),
+      serviceClusterIPs: z.array(CidrBlock()).optional(),
+      serviceExternalIPs: z.array(CidrBlock()).optional(),
+      serviceLoadBalancerIPs: z.array(CidrBlock()).optional(),
+      listenPort: z.number().int().min(1).max(65_535).optional(),
+      bindMode: z.enum(['None', 'NodeIP']).optional(),
+      communities: z.array(Community()).optional(),
+      prefixAdvertisements: z
+        .array(z.strictObject({ cidr: Cidr(), communities: z.array(z.string()).min(1) }))
+        .optional(),
+      nodeMeshPassword: BgpPassword().optional(),
+      nodeMeshMaxRestartTime: Duration().optional(),
+      ignoredInterfaces: z.array(z.string().min(1)).optional(),
+    })
+    .superRefine((s, ctx) => {
+      const names = new Set((s.communities ?? []).map((c) => c.name));
+      s.prefixAdvertisements?.forEach((pa, i) =>
+        pa.communities.forEach((c, j) => {
+          if (!names.has(c) && !isCommunityValue(c)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['prefixAdvertisements', i, 'communities', j],
+              message: `${JSON.stringify(c)} is neither a community defined in spec.communities nor a community value`,
+            });
+          }
+        }),
+      );
+    }),
+);
 
-export const BGPConfigurationSchema = z
-  .strictObject({
-    apiVersion: z.literal(MARGAY_API_VERSION),
-    kind: z.literal('BGPConfiguration'),
-    metadata: ObjectMetaSchema,
-    spec: BGPConfigurationSpec.prefault({}),
-  })
-  .superRefine((o, ctx) => {
-    const name = o.metadata.name;
-    if (name !== 'default' && !name.startsWith('node.')) {
-      ctx.addIssue({ code: 'custom', path: ['metadata', 'name'], message: 'must be "default" or "node.<node name>"' });
-    }
-    if (name === 'default') return;
-    for (const f of CLUSTER_ONLY) {
-      if (o.spec[f] !== undefined)
+export const BGPConfigurationSchema = lazy(() =>
+  z
+    .strictObject({
+      apiVersion: z.literal(MARGAY_API_VERSION),
+      kind: z.literal('BGPConfiguration'),
+      metadata: ObjectMetaSchema(),
+      spec: BGPConfigurationSpec().prefault({}),
+    })
+    .superRefine((o, ctx) => {
+      const name = o.metadata.name;
+      if (name !== 'default' && !name.startsWith('node.')) {
         ctx.addIssue({
           code: 'custom',
-          path: ['spec', f],
-          message: 'can only be set on the BGPConfiguration named "default"',
+          path: ['metadata', 'name'],
+          message: 'must be "default" or "node.<node name>"',
         });
-    }
-  })
-  .transform((o) =>
-    o.metadata.name !== 'default'
-      ? o
-      : {
-          ...o,
-          spec: {
-            ...o.spec,
-            logSeverityScreen: o.spec.logSeverityScreen ?? 'Info',
-            nodeToNodeMeshEnabled: o.spec.nodeToNodeMeshEnabled ?? true,
-            asNumber: o.spec.asNumber ?? DEFAULT_AS_NUMBER,
-            listenPort: o.spec.listenPort ?? DEFAULT_BGP_PORT,
+      }
+      if (name === 'default') return;
+      for (const f of CLUSTER_ONLY) {
+        if (o.spec[f] !== undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['spec', f],
+            message: 'can only be set on the BGPConfiguration named "default"',
+          });
+      }
+    })
+    .transform((o) =>
+      o.metadata.name !== 'default'
+        ? o
+        : {
+            ...o,
+            spec: {
+              ...o.spec,
+              logSeverityScreen: o.spec.logSeverityScreen ?? 'Info',
+              nodeToNodeMeshEnabled: o.spec.nodeToNodeMeshEnabled ?? true,
+              asNumber: o.spec.asNumber ?? DEFAULT_AS_NUMBER,
+              listenPort: o.spec.listenPort ?? DEFAULT_BGP_PORT,
+            },
           },
-        },
-  );
+    ),
+);
 
 /** A peer address with optional port: `10.0.0.1`, `10.0.0.1:1179`, `fd00::1`, `[fd00::1]:1179`. */
 export function parsePeerIp(s: string): { ip: string; family: IpFamily; port?: number } | undefined {
@@ -122,60 +135,66 @@ export function parsePeerIp(s: string): { ip: string; family: IpFamily; port?: n
   return { ip: ip.address, family: ip.family, port };
 }
 
-const PeerIp = z.string().transform((s, ctx) => {
-  const p = parsePeerIp(s);
-  if (!p) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `${JSON.stringify(s)} is not an IP address with optional port ("10.0.0.1", "10.0.0.1:179", "[fd00::1]:179")`,
-    });
-    return z.NEVER;
-  }
-  if (p.port === undefined) return p.ip;
-  return p.family === 'ipv4' ? `${p.ip}:${p.port}` : `[${p.ip}]:${p.port}`;
-});
-
-const BGPPeerSpec = z
-  .strictObject({
-    node: DnsSubdomain.optional(),
-    nodeSelector: SelectorString.optional(),
-    peerIP: PeerIp.optional(),
-    asNumber: AsNumber.optional(),
-    peerSelector: SelectorString.optional(),
-    keepOriginalNextHop: z.boolean().default(false),
-    /** Calico 3.30: Auto (default: next-hop-self toward eBGP, kept toward iBGP), Self, or Keep. */
-    nextHopMode: z.enum(['Auto', 'Self', 'Keep']).optional(),
-    password: BgpPassword.optional(),
-    sourceAddress: z.enum(['UseNodeIP', 'None']).default('UseNodeIP'),
-    maxRestartTime: Duration.optional(),
-    numAllowedLocalASNumbers: z.number().int().min(0).optional(),
-    ttlSecurity: z.number().int().min(0).max(255).optional(),
-    reachableBy: Ip.optional(),
-    filters: z.array(DnsSubdomain).optional(),
-  })
-  .superRefine((s, ctx) => {
-    const add = (path: string, message: string): void => ctx.addIssue({ code: 'custom', path: [path], message });
-    if (s.node !== undefined && s.nodeSelector !== undefined) add('nodeSelector', 'cannot be set together with node');
-    if (s.peerSelector !== undefined) {
-      if (s.peerIP !== undefined) add('peerIP', 'cannot be set together with peerSelector');
-      if (s.asNumber !== undefined)
-        add('asNumber', "cannot be set together with peerSelector (the remote nodes' AS numbers are used)");
-    } else if (s.peerIP === undefined) {
-      add('peerIP', 'either peerIP (with asNumber) or peerSelector is required');
-    } else if (s.asNumber === undefined) {
-      add('asNumber', 'is required with peerIP');
+const PeerIp = lazy(() =>
+  z.string().transform((s, ctx) => {
+    const p = parsePeerIp(s);
+    if (!p) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${JSON.stringify(s)} is not an IP address with optional port ("10.0.0.1", "10.0.0.1:179", "[fd00::1]:179")`,
+      });
+      return z.NEVER;
     }
-    if (s.nextHopMode !== undefined && s.keepOriginalNextHop && s.nextHopMode !== 'Keep')
-      add('nextHopMode', 'conflicts with keepOriginalNextHop: true (use nextHopMode: Keep alone)');
-    if (s.reachableBy !== undefined && s.peerIP !== undefined) {
-      const peer = parsePeerIp(s.peerIP)!;
-      if (parseIp(s.reachableBy)!.family !== peer.family) add('reachableBy', 'must be the same IP family as peerIP');
-    }
-  });
+    if (p.port === undefined) return p.ip;
+    return p.family === 'ipv4' ? `${p.ip}:${p.port}` : `[${p.ip}]:${p.port}`;
+  }),
+);
 
-export const BGPPeerSchema = z.strictObject({
-  apiVersion: z.literal(MARGAY_API_VERSION),
-  kind: z.literal('BGPPeer'),
-  metadata: ObjectMetaSchema,
-  spec: BGPPeerSpec,
-});
+const BGPPeerSpec = lazy(() =>
+  z
+    .strictObject({
+      node: DnsSubdomain().optional(),
+      nodeSelector: SelectorString().optional(),
+      peerIP: PeerIp().optional(),
+      asNumber: AsNumber().optional(),
+      peerSelector: SelectorString().optional(),
+      keepOriginalNextHop: z.boolean().default(false),
+      /** Calico 3.30: Auto (default: next-hop-self toward eBGP, kept toward iBGP), Self, or Keep. */
+      nextHopMode: z.enum(['Auto', 'Self', 'Keep']).optional(),
+      password: BgpPassword().optional(),
+      sourceAddress: z.enum(['UseNodeIP', 'None']).default('UseNodeIP'),
+      maxRestartTime: Duration().optional(),
+      numAllowedLocalASNumbers: z.number().int().min(0).optional(),
+      ttlSecurity: z.number().int().min(0).max(255).optional(),
+      reachableBy: Ip().optional(),
+      filters: z.array(DnsSubdomain()).optional(),
+    })
+    .superRefine((s, ctx) => {
+      const add = (path: string, message: string): void => ctx.addIssue({ code: 'custom', path: [path], message });
+      if (s.node !== undefined && s.nodeSelector !== undefined) add('nodeSelector', 'cannot be set together with node');
+      if (s.peerSelector !== undefined) {
+        if (s.peerIP !== undefined) add('peerIP', 'cannot be set together with peerSelector');
+        if (s.asNumber !== undefined)
+          add('asNumber', "cannot be set together with peerSelector (the remote nodes' AS numbers are used)");
+      } else if (s.peerIP === undefined) {
+        add('peerIP', 'either peerIP (with asNumber) or peerSelector is required');
+      } else if (s.asNumber === undefined) {
+        add('asNumber', 'is required with peerIP');
+      }
+      if (s.nextHopMode !== undefined && s.keepOriginalNextHop && s.nextHopMode !== 'Keep')
+        add('nextHopMode', 'conflicts with keepOriginalNextHop: true (use nextHopMode: Keep alone)');
+      if (s.reachableBy !== undefined && s.peerIP !== undefined) {
+        const peer = parsePeerIp(s.peerIP)!;
+        if (parseIp(s.reachableBy)!.family !== peer.family) add('reachableBy', 'must be the same IP family as peerIP');
+      }
+    }),
+);
+
+export const BGPPeerSchema = lazy(() =>
+  z.strictObject({
+    apiVersion: z.literal(MARGAY_API_VERSION),
+    kind: z.literal('BGPPeer'),
+    metadata: ObjectMetaSchema(),
+    spec: BGPPeerSpec(),
+  }),
+);

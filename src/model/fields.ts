@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { labelKeyProblem, labelValueProblem, parseSelector, SelectorParseError } from '../selector/index.js';
+import { lazy } from './lazy.js';
 import { parseCidr, parseIp } from './net.js';
 
 /**
  * Zod building blocks shared by the kind schemas: names, selectors, CIDRs, IPs, AS numbers, ports,
  * protocols, durations. Each one validates, normalises (canonical CIDR, numeric AS number...) and
- * words its error so the message alone tells an operator what to fix.
+ * words its error so the message alone tells an operator what to fix. Each is a lazy() getter
+ * (`Cidr()`): built on first use, so importing the model builds no schema (docs/startup.md).
  */
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -33,64 +35,76 @@ export function checkedString(problem: (s: string) => string | undefined) {
   });
 }
 
-export const DnsSubdomain = checkedString(dnsSubdomainProblem);
-export const DnsLabel = checkedString(dnsLabelProblem);
+export const DnsSubdomain = lazy(() => checkedString(dnsSubdomainProblem));
+export const DnsLabel = lazy(() => checkedString(dnsLabelProblem));
 
 /** Kubernetes labels: keys and values validated as the API server does. */
-export const Labels = z.record(z.string(), z.string()).superRefine((labels, ctx) => {
-  for (const [k, v] of Object.entries(labels)) {
-    const p = labelKeyProblem(k) ?? labelValueProblem(v);
-    if (p !== undefined) ctx.addIssue({ code: 'custom', message: p, path: [k] });
-  }
-});
+export const Labels = lazy(() =>
+  z.record(z.string(), z.string()).superRefine((labels, ctx) => {
+    for (const [k, v] of Object.entries(labels)) {
+      const p = labelKeyProblem(k) ?? labelValueProblem(v);
+      if (p !== undefined) ctx.addIssue({ code: 'custom', message: p, path: [k] });
+    }
+  }),
+);
 
 /** A Calico selector expression, checked with the selector parser. Kept as written. */
-export const SelectorString = z.string().superRefine((s, ctx) => {
-  try {
-    parseSelector(s);
-  } catch (err) {
-    if (!(err instanceof SelectorParseError)) throw err;
-    ctx.addIssue({
-      code: 'custom',
-      message: `invalid selector: expected ${err.expected} at position ${err.position}, found ${err.found}`,
-    });
-  }
-});
+export const SelectorString = lazy(() =>
+  z.string().superRefine((s, ctx) => {
+    try {
+      parseSelector(s);
+    } catch (err) {
+      if (!(err instanceof SelectorParseError)) throw err;
+      ctx.addIssue({
+        code: 'custom',
+        message: `invalid selector: expected ${err.expected} at position ${err.position}, found ${err.found}`,
+      });
+    }
+  }),
+);
 
 /** A CIDR, normalised to its network address (`10.0.0.5/24` → `10.0.0.0/24`). */
-export const Cidr = z.string().transform((s, ctx) => {
-  const c = parseCidr(s);
-  if (c) return c.cidr;
-  ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a valid CIDR (address/prefix)` });
-  return z.NEVER;
-});
+export const Cidr = lazy(() =>
+  z.string().transform((s, ctx) => {
+    const c = parseCidr(s);
+    if (c) return c.cidr;
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a valid CIDR (address/prefix)` });
+    return z.NEVER;
+  }),
+);
 
 /**
  * A CIDR with canonical address text (`FD00::1/64` → `fd00::1/64`) but host bits kept, for specs
  * that reject host bits (IP pools, blocks) instead of silently masking them, as Calico does.
  */
-export const CidrKeepingHostBits = z.string().transform((s, ctx) => {
-  const c = parseCidr(s);
-  if (c) return `${c.address}/${c.prefix}`;
-  ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a valid CIDR (address/prefix)` });
-  return z.NEVER;
-});
+export const CidrKeepingHostBits = lazy(() =>
+  z.string().transform((s, ctx) => {
+    const c = parseCidr(s);
+    if (c) return `${c.address}/${c.prefix}`;
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a valid CIDR (address/prefix)` });
+    return z.NEVER;
+  }),
+);
 
 /** A CIDR or bare address (a /32 or /128), as Calico's `nets` accept; normalised. */
-export const Net = z.string().transform((s, ctx) => {
-  const c = parseCidr(s, { allowBareIp: true });
-  if (c) return c.cidr;
-  ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a valid CIDR or IP address` });
-  return z.NEVER;
-});
+export const Net = lazy(() =>
+  z.string().transform((s, ctx) => {
+    const c = parseCidr(s, { allowBareIp: true });
+    if (c) return c.cidr;
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a valid CIDR or IP address` });
+    return z.NEVER;
+  }),
+);
 
 /** An IPv4 or IPv6 address, canonicalised. */
-export const Ip = z.string().transform((s, ctx) => {
-  const ip = parseIp(s);
-  if (ip) return ip.address;
-  ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a valid IP address` });
-  return z.NEVER;
-});
+export const Ip = lazy(() =>
+  z.string().transform((s, ctx) => {
+    const ip = parseIp(s);
+    if (ip) return ip.address;
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a valid IP address` });
+    return z.NEVER;
+  }),
+);
 
 const MAX_ASN = 4_294_967_295;
 
@@ -107,14 +121,19 @@ export function parseAsNumber(v: unknown): number | undefined {
 }
 
 /** AS number 1..4294967295, as a number or asdot string; normalised to a number. */
-export const AsNumber = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  const n = parseAsNumber(v);
-  if (n !== undefined) return n;
-  ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v)} is not an AS number (1..4294967295, or asdot "a.b")` });
-  return z.NEVER;
-});
+export const AsNumber = lazy(() =>
+  z.union([z.number(), z.string()]).transform((v, ctx) => {
+    const n = parseAsNumber(v);
+    if (n !== undefined) return n;
+    ctx.addIssue({
+      code: 'custom',
+      message: `${JSON.stringify(v)} is not an AS number (1..4294967295, or asdot "a.b")`,
+    });
+    return z.NEVER;
+  }),
+);
 
-export const PortNumber = z.number().int().min(1).max(65_535);
+export const PortNumber = lazy(() => z.number().int().min(1).max(65_535));
 
 /** Go duration text as metav1.Duration serialises it: `120s`, `1m30s`, `1.5h`, `500ms`. */
 const DURATION = /^(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+$/;
@@ -129,16 +148,20 @@ export function parseGoDuration(s: string): number | undefined {
   return ms;
 }
 
-export const Duration = z.string().superRefine((s, ctx) => {
-  if (parseGoDuration(s) === undefined)
-    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a duration (e.g. "120s", "2m", "1h30m")` });
-});
+export const Duration = lazy(() =>
+  z.string().superRefine((s, ctx) => {
+    if (parseGoDuration(s) === undefined)
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a duration (e.g. "120s", "2m", "1h30m")` });
+  }),
+);
 
 /** Kubernetes SecretKeySelector (the fields Margay reads). */
-export const SecretKeyRef = z.strictObject({
-  name: DnsSubdomain,
-  key: z.string().regex(/^[-._a-zA-Z0-9]+$/, 'must be a Secret key: alphanumerics, "-", "_" or "."'),
-  optional: z.boolean().optional(),
-});
+export const SecretKeyRef = lazy(() =>
+  z.strictObject({
+    name: DnsSubdomain(),
+    key: z.string().regex(/^[-._a-zA-Z0-9]+$/, 'must be a Secret key: alphanumerics, "-", "_" or "."'),
+    optional: z.boolean().optional(),
+  }),
+);
 
-export const BgpPassword = z.strictObject({ secretKeyRef: SecretKeyRef });
+export const BgpPassword = lazy(() => z.strictObject({ secretKeyRef: SecretKeyRef() }));

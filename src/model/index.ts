@@ -5,6 +5,8 @@
 export * from './kinds.js';
 export {
   SCHEMAS,
+  builtSchemaKinds,
+  schemaOf,
   formatPath,
   isResourceOf,
   kindIdOf,

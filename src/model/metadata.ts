@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { lazy } from './lazy.js';
 import { DnsLabel, DnsSubdomain, Labels } from './fields.js';
 
 /**
@@ -6,17 +7,19 @@ import { DnsLabel, DnsSubdomain, Labels } from './fields.js';
  * server puts there (ownerReferences, finalizers, managedFields...) passes through untouched so an
  * update never drops it. Whether `namespace` is required is decided per kind in validate.ts.
  */
-const ObjectMetaFields = z.looseObject({
-  name: DnsSubdomain,
-  namespace: DnsLabel.optional(),
-  labels: Labels.optional(),
-  annotations: z.record(z.string(), z.string()).optional(),
-  resourceVersion: z.string().optional(),
-  uid: z.string().optional(),
-  generation: z.number().int().optional(),
-  creationTimestamp: z.string().optional(),
-  deletionTimestamp: z.string().optional(),
-});
+const ObjectMetaFields = lazy(() =>
+  z.looseObject({
+    name: DnsSubdomain(),
+    namespace: DnsLabel().optional(),
+    labels: Labels().optional(),
+    annotations: z.record(z.string(), z.string()).optional(),
+    resourceVersion: z.string().optional(),
+    uid: z.string().optional(),
+    generation: z.number().int().optional(),
+    creationTimestamp: z.string().optional(),
+    deletionTimestamp: z.string().optional(),
+  }),
+);
 
 /** Drops null-valued keys first: generated manifests carry `creationTimestamp: null`, `labels:`. */
 function dropNulls(m: unknown): unknown {
@@ -24,9 +27,9 @@ function dropNulls(m: unknown): unknown {
   return Object.fromEntries(Object.entries(m).filter(([, v]) => v !== null));
 }
 
-export const ObjectMetaSchema = z.preprocess(dropNulls, ObjectMetaFields);
+export const ObjectMetaSchema = lazy(() => z.preprocess(dropNulls, ObjectMetaFields()));
 
 /** Namespaces' own names are DNS-1123 labels, stricter than other objects' names. */
-export const NamespaceMetaSchema = z.preprocess(dropNulls, ObjectMetaFields.extend({ name: DnsLabel }));
+export const NamespaceMetaSchema = lazy(() => z.preprocess(dropNulls, ObjectMetaFields().extend({ name: DnsLabel() })));
 
-export type ValidatedObjectMeta = z.output<typeof ObjectMetaSchema>;
+export type ValidatedObjectMeta = z.output<ReturnType<typeof ObjectMetaSchema>>;

@@ -1,4 +1,5 @@
 import { ipVersionOf } from '../net/index.js';
+import { lazy } from './lazy.js';
 import { z } from 'zod';
 import { SelectorParseError, parseSelector, type Selector } from '../selector/index.js';
 import { Net, SelectorString } from './fields.js';
@@ -24,7 +25,7 @@ export const PROTOCOL_NUMBERS: Readonly<Record<ProtocolName, number>> = {
 };
 const PORT_PROTOCOLS: ReadonlySet<number> = new Set([6, 17, 132, 136]);
 
-/** Protocol number for a rule's protocol value (a name, any case, or 1..255). */
+/** Protocol() number for a rule's protocol value (a name, any case, or 1..255). */
 export function parseProtocol(v: string | number): number | undefined {
   if (typeof v === 'number') return Number.isInteger(v) && v >= 1 && v <= 255 ? v : undefined;
   if (/^[0-9]{1,3}$/.test(v)) return parseProtocol(Number(v));
@@ -32,20 +33,22 @@ export function parseProtocol(v: string | number): number | undefined {
   return name ? PROTOCOL_NUMBERS[name] : undefined;
 }
 
-/** Protocol: a Calico name (canonical case) or a number 1..255. */
-const Protocol = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  const n = parseProtocol(v);
-  if (n === undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `${JSON.stringify(v)} is not a protocol (${PROTOCOL_NAMES.join(', ')} or 1..255)`,
-    });
-    return z.NEVER;
-  }
-  if (typeof v === 'string' && !/^[0-9]+$/.test(v))
-    return PROTOCOL_NAMES.find((p) => p.toLowerCase() === v.toLowerCase())!;
-  return n;
-});
+/** Protocol(): a Calico name (canonical case) or a number 1..255. */
+const Protocol = lazy(() =>
+  z.union([z.string(), z.number()]).transform((v, ctx) => {
+    const n = parseProtocol(v);
+    if (n === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${JSON.stringify(v)} is not a protocol (${PROTOCOL_NAMES.join(', ')} or 1..255)`,
+      });
+      return z.NEVER;
+    }
+    if (typeof v === 'string' && !/^[0-9]+$/.test(v))
+      return PROTOCOL_NAMES.find((p) => p.toLowerCase() === v.toLowerCase())!;
+    return n;
+  }),
+);
 
 export type PortSpec =
   | { readonly kind: 'range'; readonly min: number; readonly max: number }
@@ -68,100 +71,112 @@ export function parsePort(v: string | number): PortSpec | string {
   return problem ?? { kind: 'named', name: v };
 }
 
-const Port = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  const p = parsePort(v);
-  if (typeof p === 'string') {
-    ctx.addIssue({ code: 'custom', message: p });
-    return z.NEVER;
-  }
-  return p.kind === 'named' ? p.name : p.min === p.max ? p.min : `${p.min}:${p.max}`;
-});
+const Port = lazy(() =>
+  z.union([z.number(), z.string()]).transform((v, ctx) => {
+    const p = parsePort(v);
+    if (typeof p === 'string') {
+      ctx.addIssue({ code: 'custom', message: p });
+      return z.NEVER;
+    }
+    return p.kind === 'named' ? p.name : p.min === p.max ? p.min : `${p.min}:${p.max}`;
+  }),
+);
 
-const EntityRule = z.strictObject({
-  nets: z.array(Net).optional(),
-  notNets: z.array(Net).optional(),
-  selector: SelectorString.optional(),
-  notSelector: SelectorString.optional(),
-  namespaceSelector: SelectorString.optional(),
-  ports: z.array(Port).optional(),
-  notPorts: z.array(Port).optional(),
-  serviceAccounts: z
-    .strictObject({ names: z.array(z.string()).optional(), selector: SelectorString.optional() })
-    .optional(),
-  services: z.strictObject({ name: z.string(), namespace: z.string().optional() }).optional(),
-});
+const EntityRule = lazy(() =>
+  z.strictObject({
+    nets: z.array(Net()).optional(),
+    notNets: z.array(Net()).optional(),
+    selector: SelectorString().optional(),
+    notSelector: SelectorString().optional(),
+    namespaceSelector: SelectorString().optional(),
+    ports: z.array(Port()).optional(),
+    notPorts: z.array(Port()).optional(),
+    serviceAccounts: z
+      .strictObject({ names: z.array(z.string()).optional(), selector: SelectorString().optional() })
+      .optional(),
+    services: z.strictObject({ name: z.string(), namespace: z.string().optional() }).optional(),
+  }),
+);
 
-const IcmpFields = z
-  .strictObject({
-    type: z.number().int().min(0).max(254).optional(),
-    code: z.number().int().min(0).max(255).optional(),
-  })
-  .refine((f) => f.code === undefined || f.type !== undefined, { message: 'code needs type', path: ['code'] });
+const IcmpFields = lazy(() =>
+  z
+    .strictObject({
+      type: z.number().int().min(0).max(254).optional(),
+      code: z.number().int().min(0).max(255).optional(),
+    })
+    .refine((f) => f.code === undefined || f.type !== undefined, { message: 'code needs type', path: ['code'] }),
+);
 
-export const RuleSchema = z
-  .strictObject({
-    action: z.enum(['Allow', 'Deny', 'Log', 'Pass']),
-    ipVersion: z.union([z.literal(4), z.literal(6)], { error: 'must be 4 or 6' }).optional(),
-    protocol: Protocol.optional(),
-    notProtocol: Protocol.optional(),
-    icmp: IcmpFields.optional(),
-    notICMP: IcmpFields.optional(),
-    source: EntityRule.optional(),
-    destination: EntityRule.optional(),
-    metadata: z.strictObject({ annotations: z.record(z.string(), z.string()).optional() }).optional(),
-  })
-  .superRefine((r, ctx) => {
-    const proto = r.protocol === undefined ? undefined : parseProtocol(r.protocol);
-    const families = new Set<number>();
-    for (const side of ['source', 'destination'] as const) {
-      const e = r[side];
-      if (!e) continue;
-      for (const f of ['ports', 'notPorts'] as const) {
-        const ports = e[f] ?? [];
-        // As libcalico-go: without a protocol only named ports are allowed; with one, it must have ports.
-        if (proto === undefined ? ports.some(isNumericPort) : ports.length > 0 && !PORT_PROTOCOLS.has(proto)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: [side, f],
-            message:
-              proto === undefined
-                ? 'numeric ports need protocol TCP, UDP, SCTP or UDPLite'
-                : 'ports need protocol TCP, UDP, SCTP or UDPLite',
-          });
-        }
-      }
-      for (const f of ['nets', 'notNets'] as const) {
-        e[f]?.forEach((n, i) => {
-          const c = parseCidr(n)!;
-          families.add(ipVersionOf(c.family));
-          if (r.ipVersion !== undefined && ipVersionOf(c.family) !== r.ipVersion) {
+export const RuleSchema = lazy(() =>
+  z
+    .strictObject({
+      action: z.enum(['Allow', 'Deny', 'Log', 'Pass']),
+      ipVersion: z.union([z.literal(4), z.literal(6)], { error: 'must be 4 or 6' }).optional(),
+      protocol: Protocol().optional(),
+      notProtocol: Protocol().optional(),
+      icmp: IcmpFields().optional(),
+      notICMP: IcmpFields().optional(),
+      source: EntityRule().optional(),
+      destination: EntityRule().optional(),
+      metadata: z.strictObject({ annotations: z.record(z.string(), z.string()).optional() }).optional(),
+    })
+    .superRefine((r, ctx) => {
+      const proto = r.protocol === undefined ? undefined : parseProtocol(r.protocol);
+      const families = new Set<number>();
+      for (const side of ['source', 'destination'] as const) {
+        const e = r[side];
+        if (!e) continue;
+        for (const f of ['ports', 'notPorts'] as const) {
+          const ports = e[f] ?? [];
+          // As libcalico-go: without a protocol only named ports are allowed; with one, it must have ports.
+          if (proto === undefined ? ports.some(isNumericPort) : ports.length > 0 && !PORT_PROTOCOLS.has(proto)) {
             ctx.addIssue({
               code: 'custom',
-              path: [side, f, i],
-              message: `${n} is not IPv${r.ipVersion} (rule ipVersion)`,
+              path: [side, f],
+              message:
+                proto === undefined
+                  ? 'numeric ports need protocol TCP, UDP, SCTP or UDPLite'
+                  : 'ports need protocol TCP, UDP, SCTP or UDPLite',
             });
           }
-          if (f === 'notNets' && c.prefix === 0) {
-            ctx.addIssue({ code: 'custom', path: [side, f, i], message: `${n} in notNets matches no traffic at all` });
-          }
-        });
+        }
+        for (const f of ['nets', 'notNets'] as const) {
+          e[f]?.forEach((n, i) => {
+            const c = parseCidr(n)!;
+            families.add(ipVersionOf(c.family));
+            if (r.ipVersion !== undefined && ipVersionOf(c.family) !== r.ipVersion) {
+              ctx.addIssue({
+                code: 'custom',
+                path: [side, f, i],
+                message: `${n} is not IPv${r.ipVersion} (rule ipVersion)`,
+              });
+            }
+            if (f === 'notNets' && c.prefix === 0) {
+              ctx.addIssue({
+                code: 'custom',
+                path: [side, f, i],
+                message: `${n} in notNets matches no traffic at all`,
+              });
+            }
+          });
+        }
+        checkEntitySelectors(e, side, ctx);
       }
-      checkEntitySelectors(e, side, ctx);
-    }
-    if (families.size > 1) ctx.addIssue({ code: 'custom', path: [], message: 'rule mixes IPv4 and IPv6 nets' });
-    for (const f of ['icmp', 'notICMP'] as const) {
-      if (r[f] && proto !== PROTOCOL_NUMBERS.ICMP && proto !== PROTOCOL_NUMBERS.ICMPv6) {
-        ctx.addIssue({ code: 'custom', path: [f], message: 'needs protocol ICMP or ICMPv6' });
+      if (families.size > 1) ctx.addIssue({ code: 'custom', path: [], message: 'rule mixes IPv4 and IPv6 nets' });
+      for (const f of ['icmp', 'notICMP'] as const) {
+        if (r[f] && proto !== PROTOCOL_NUMBERS.ICMP && proto !== PROTOCOL_NUMBERS.ICMPv6) {
+          ctx.addIssue({ code: 'custom', path: [f], message: 'needs protocol ICMP or ICMPv6' });
+        }
       }
-    }
-  });
+    }),
+);
 
 /** A validated port that is a number or "a:b" range (not a name). */
 function isNumericPort(p: string | number): boolean {
   return typeof p === 'number' || /^[0-9]+:[0-9]+$/.test(p);
 }
 
-type EntityRuleOut = z.output<typeof EntityRule>;
+type EntityRuleOut = z.output<ReturnType<typeof EntityRule>>;
 
 /** libcalico-go's validateEntityRule: where global() may appear, and what services excludes. */
 function checkEntitySelectors(e: EntityRuleOut, side: string, ctx: z.RefinementCtx): void {
@@ -206,4 +221,4 @@ function hasGlobal(sel: Selector): boolean {
   }
 }
 
-export type Rule = z.output<typeof RuleSchema>;
+export type Rule = z.output<ReturnType<typeof RuleSchema>>;

@@ -18,8 +18,11 @@ import { GlobalNetworkPolicySchema, NetworkPolicySchema } from './policy-kinds.j
  * through validateResource() once, and everything below works on the typed, defaulted result.
  * A failure is one ValidationError naming the object, every bad field path and the reason.
  * Calico-compatible: a Calico v3 manifest validates after changing apiVersion to margay.dev/v1.
+ *
+ * Each kind's schema is built on its first validation (lazy(), docs/startup.md): importing the model
+ * builds no zod schema, so a command that validates one IPPool pays for the IPPool schema only.
  */
-export const SCHEMAS = {
+const BUILDERS = {
   Pod: PodSchema,
   Namespace: NamespaceSchema,
   Node: NodeSchema,
@@ -34,10 +37,32 @@ export const SCHEMAS = {
   BGPPeer: BGPPeerSchema,
   NetworkPolicy: NetworkPolicySchema,
   GlobalNetworkPolicy: GlobalNetworkPolicySchema,
-} as const satisfies Record<KindId, z.ZodType>;
+} as const satisfies Record<KindId, () => z.ZodType>;
+
+type SchemaOf<K extends KindId> = ReturnType<(typeof BUILDERS)[K]>;
+
+const built = new Set<KindId>();
+
+/** The zod schema of a kind, built on first use and kept. */
+export function schemaOf<K extends KindId>(kind: K): SchemaOf<K> {
+  const schema = BUILDERS[kind]() as SchemaOf<K>;
+  built.add(kind);
+  return schema;
+}
+
+/** The kinds whose schema has been built so far, in build order (start-up tests: docs/startup.md). */
+export function builtSchemaKinds(): KindId[] {
+  return [...built];
+}
+
+/** Every kind's schema by KindId; reading a property builds that kind's schema (see schemaOf). */
+export const SCHEMAS: { readonly [K in KindId]: SchemaOf<K> } = Object.defineProperties(
+  {},
+  Object.fromEntries((Object.keys(BUILDERS) as KindId[]).map((k) => [k, { enumerable: true, get: () => schemaOf(k) }])),
+) as { readonly [K in KindId]: SchemaOf<K> };
 
 /** The validated, defaulted type of a kind, e.g. ResourceOf<'IPPool'>. */
-export type ResourceOf<K extends KindId> = z.output<(typeof SCHEMAS)[K]>;
+export type ResourceOf<K extends KindId> = z.output<SchemaOf<K>>;
 
 export type Pod = ResourceOf<'Pod'>;
 export type Namespace = ResourceOf<'Namespace'>;
@@ -98,7 +123,7 @@ function validateWith(raw: unknown, expected: KindId | undefined): Resource {
   } else if (!info.namespaced && ns !== undefined && ns !== null) {
     issues.push({ path: 'metadata.namespace', message: `must not be set: ${display} is cluster-scoped` });
   }
-  const result = SCHEMAS[info.id].safeParse(raw, { reportInput: true, error: errorMessage });
+  const result = schemaOf(info.id).safeParse(raw, { reportInput: true, error: errorMessage });
   if (!result.success) {
     const zodIssues = result.error.issues.flatMap(toIssues);
     // The namespace-scope issue above already says what is wrong with metadata.namespace.

@@ -8,6 +8,7 @@
  * disturbs far less than wall time. Ratios are medians over the `node -e 0` median of the same run.
  *
  *   npm run build && node dist/test/bench/startup.js [--runs 30] [--warmup 3] [--only margayctl|bgpd]
+ *     [--variant bin|dist]   (default both: the shipped bin, and the tsc output)
  *
  * Needs no root and no network: the daemon case uses a temporary control socket and no listener.
  */
@@ -125,7 +126,7 @@ async function procCpuMs(pid: number | undefined): Promise<number | undefined> {
 
 let WORK = '';
 
-function cases(only: string | undefined, datastore: string, manifest: string): Case[] {
+function cases(only: string | undefined, datastore: string, manifest: string, variants: string): Case[] {
   const node = process.execPath;
   const out: Case[] = [{ name: 'node -e 0', variant: 'node', run: () => timed([node, '-e', '0']) }];
   const ctl = {
@@ -145,6 +146,7 @@ function cases(only: string | undefined, datastore: string, manifest: string): C
     ['apply', '-f', manifest, '--datastore', datastore],
   ];
   for (const variant of ['dist (tsc)', 'bin (bundle + cache)'] as const) {
+    if (variants !== 'all' && !variant.startsWith(variants)) continue;
     if (only === undefined || only === 'margayctl') {
       for (const c of commands) {
         const shown = c.map((a) => (a === datastore ? 'file:DIR' : a === manifest ? 'pool.yaml' : a)).join(' ');
@@ -191,7 +193,7 @@ async function main(): Promise<void> {
       manifest,
       'apiVersion: margay.dev/v1\nkind: IPPool\nmetadata: { name: bench }\nspec: { cidr: 10.250.0.0/16 }\n',
     );
-    const all = cases(onlyArg === '' ? undefined : onlyArg, datastore, manifest);
+    const all = cases(onlyArg === '' ? undefined : onlyArg, datastore, manifest, arg('variant', 'all'));
     const samples = new Map<Case, Sample[]>(all.map((c) => [c, []]));
     console.log(
       `# start-up benchmark: ${runs} rounds (+${warmup} warm-up), Node ${process.version}, CPU time ${HAVE_TIME ? 'from /usr/bin/time' : 'not measured (no /usr/bin/time)'}; load average at start ${load()}`,

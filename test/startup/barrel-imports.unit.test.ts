@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createExportMap, rewriteBarrelImports, rewriteHttpImports } from '../../scripts/barrel-imports.mjs';
+import {
+  createExportMap,
+  rewriteBarrelImports,
+  rewriteBuiltinImports,
+  rewriteZodImports,
+} from '../../scripts/barrel-imports.mjs';
 
 /** A little source tree in memory: path → text. */
 function tree(files: Record<string, string>): ReturnType<typeof createExportMap> {
@@ -50,20 +55,71 @@ describe('rewriteBarrelImports', () => {
   });
 });
 
-describe('rewriteHttpImports', () => {
+describe('rewriteBuiltinImports', () => {
   it('reads node:http and node:https through process.getBuiltinModule, types dropped', () => {
-    expect(rewriteHttpImports("import { createServer, type Server } from 'node:http';")).toBe(
-      "const { createServer } = process.getBuiltinModule('node:http');",
+    expect(rewriteBuiltinImports("import { STATUS_CODES, type Server } from 'node:http';")).toBe(
+      "const { STATUS_CODES } = process.getBuiltinModule('node:http');",
     );
-    expect(rewriteHttpImports("import { request as r } from 'https';")).toBe(
-      "const { request: r } = process.getBuiltinModule('node:https');",
+    expect(rewriteBuiltinImports("import { Agent as A } from 'https';")).toBe(
+      "const { Agent: A } = process.getBuiltinModule('node:https');",
     );
-    expect(rewriteHttpImports("import http from 'node:http';")).toBe(
+    expect(rewriteBuiltinImports("import http from 'node:http';")).toBe(
       "const http = process.getBuiltinModule('node:http');",
     );
   });
+  it('reads every node: built-in the same way, namespace and default imports too', () => {
+    expect(rewriteBuiltinImports("import { EOL, tmpdir } from 'node:os';")).toBe(
+      "const { EOL, tmpdir } = process.getBuiltinModule('node:os');",
+    );
+    expect(rewriteBuiltinImports("import * as fsp from 'node:fs/promises';")).toBe(
+      "const fsp = process.getBuiltinModule('node:fs/promises');",
+    );
+    expect(rewriteBuiltinImports("import {\n  join,\n  resolve as res,\n} from 'node:path';")).toBe(
+      "const { join, resolve: res } = process.getBuiltinModule('node:path');",
+    );
+    expect(rewriteBuiltinImports("import { type DatabaseSync } from 'node:sqlite';")).toBe('');
+  });
+  it('loads costly built-ins on first call when every name imported is a function', () => {
+    const lazy = rewriteBuiltinImports("import { randomUUID as uuid, createHash } from 'node:crypto';");
+    expect(lazy).toBe(
+      "const uuid = (...a) => process.getBuiltinModule('node:crypto').randomUUID(...a); " +
+        "const createHash = (...a) => process.getBuiltinModule('node:crypto').createHash(...a);",
+    );
+    const uuid = new Function(`${lazy}; return uuid;`)() as () => string;
+    expect(uuid()).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-/);
+    // A class (new Socket) or a value (constants) cannot be wrapped: the module is loaded at once.
+    expect(rewriteBuiltinImports("import { Socket, connect } from 'node:net';")).toBe(
+      "const { Socket, connect } = process.getBuiltinModule('node:net');",
+    );
+    expect(rewriteBuiltinImports("import { execFile } from 'node:child_process';")).toBe(
+      "const { execFile } = process.getBuiltinModule('node:child_process');",
+    );
+    expect(rewriteBuiltinImports("import { constants, mkdir } from 'node:fs/promises';")).toBe(
+      "const { constants, mkdir } = process.getBuiltinModule('node:fs/promises');",
+    );
+  });
   it('leaves type-only imports and other modules alone', () => {
-    for (const src of ["import type { Server } from 'node:http';", "import { createServer } from 'node:net';"])
-      expect(rewriteHttpImports(src)).toBe(src);
+    for (const src of [
+      "import type { Server } from 'node:http';",
+      "import { x } from 'zod';",
+      "import { y } from './net.js';",
+    ])
+      expect(rewriteBuiltinImports(src)).toBe(src);
+  });
+});
+
+describe('rewriteZodImports', () => {
+  it("imports zod's z as a namespace so the bundler can drop what is unused", () => {
+    expect(rewriteZodImports("import { z } from 'zod';\nconst s = z.string();")).toBe(
+      "import * as z from 'zod';\nconst s = z.string();",
+    );
+  });
+  it('leaves type-only and other zod imports alone', () => {
+    for (const src of [
+      "import type { z } from 'zod';",
+      "import { z } from 'zod/mini';",
+      "import { ZodError } from 'zod';",
+    ])
+      expect(rewriteZodImports(src)).toBe(src);
   });
 });
