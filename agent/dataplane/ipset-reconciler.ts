@@ -93,7 +93,9 @@ export class IpsetReconciler implements Reconciler {
     try {
       if (this.#resync) await this.#readKernel();
       const lines: string[] = [];
-      const written: string[] = [];
+      // Each set with the desired state it is written for: a setIpset during the restore below replaces
+      // the desired object, so that set stays dirty for the next apply (a change is never lost).
+      const written: [string, SetState][] = [];
       for (const name of this.#dirty) {
         const want = this.#desired.get(name);
         if (want === undefined) continue;
@@ -126,13 +128,12 @@ export class IpsetReconciler implements Reconciler {
           for (const m of want.members) if (!have.members.has(m)) lines.push(renderAdd(name, m));
         }
         if (lines.length > before) upserted++;
-        written.push(name);
+        written.push([name, want]);
       }
       if (lines.length > 0) await this.backend.restore(lines);
-      for (const name of written) {
-        const want = this.#desired.get(name)!;
+      for (const [name, want] of written) {
         this.#actual.set(name, { spec: want.spec, members: new Set(want.members) });
-        this.#dirty.delete(name);
+        if (this.#desired.get(name) === want) this.#dirty.delete(name);
       }
       return { upserted, deleted: 0 };
     } catch (err) {
@@ -150,7 +151,7 @@ export class IpsetReconciler implements Reconciler {
       if (lines.length > 0) await this.backend.restore(lines);
       for (const n of gone) {
         if (this.#actual.delete(n)) deleted++;
-        this.#dirty.delete(n);
+        if (!this.#desired.has(n)) this.#dirty.delete(n); // wanted again meanwhile: created next apply
       }
       return { upserted: 0, deleted };
     } catch (err) {

@@ -138,8 +138,11 @@ export class IptablesReconciler implements Reconciler {
       const body: string[] = [];
       const removals: string[] = [];
       const writtenChains: [string, string[] | undefined][] = [];
-      for (const chain of t.dirty) {
-        const want = t.desired.get(chain);
+      // The dirty chains with the desired value each is written for: setChain/removeChain during the
+      // restore below keep their chain dirty for the next apply (a change is never lost).
+      const batch = new Map<string, HashedRule[] | undefined>();
+      for (const chain of t.dirty) batch.set(chain, t.desired.get(chain));
+      for (const [chain, want] of batch) {
         const have = t.actual.get(chain);
         if (want === undefined) {
           if (have !== undefined) {
@@ -168,7 +171,7 @@ export class IptablesReconciler implements Reconciler {
         else t.actual.set(chain, hashes);
       }
       for (const [chain, rules] of jumps.after) t.kernelRules.set(chain, rules);
-      t.dirty.clear();
+      for (const [chain, want] of batch) if (t.desired.get(chain) === want) t.dirty.delete(chain);
       return { upserted, deleted, table, bytes };
     } catch (err) {
       t.resync = true;

@@ -77,7 +77,7 @@ export class LinkReconciler implements Reconciler {
           this.#actual.set(iface, want);
           upserted++;
         }
-        this.#dirty.delete(iface);
+        if (this.#desired.get(iface) === want) this.#dirty.delete(iface); // changed meanwhile: next apply
       }
       return { upserted, deleted: 0 };
     } catch (err) {

@@ -105,14 +105,17 @@ export class SysctlReconciler implements Reconciler {
         this.#read = true;
       }
       const write: Record<string, string> = {};
+      const batch = new Map<string, string | undefined>();
       for (const k of this.#dirty) {
         const v = this.#desired.get(k);
+        batch.set(k, v);
         if (v !== undefined && this.#applied.get(k) !== v) write[k] = v;
       }
       const n = Object.keys(write).length;
       if (n > 0) await this.ops.setMany(write);
       for (const [k, v] of Object.entries(write)) this.#applied.set(k, v);
-      this.#dirty.clear();
+      // A key set again while the writes were in flight stays dirty for the next apply.
+      for (const [k, v] of batch) if (this.#desired.get(k) === v) this.#dirty.delete(k);
       upserted = n;
       return { upserted, deleted: 0 };
     } catch (err) {
