@@ -30,11 +30,6 @@ export const labPaths = (dir: string) => ({
   agentSocket: (label: string) => join(dir, 'agents', `${label}.sock`),
 });
 
-/** The built pod-agent script (dist/src/lab/pod-agent.js). */
-export function podAgentScript(): string {
-  return join(packageRoot(), 'dist/src/lab/pod-agent.js');
-}
-
 /**
  * The CNI plugin as a container runtime finds it: the compiled `margay` binary when built, else the
  * TypeScript front end run with node. Returns argv and the CNI_PATH dir.

@@ -52,6 +52,10 @@ describe('planLab', () => {
       nodeSelector: 'all()',
       peerSelector: "route-reflector == 'true'",
     });
+    expect(p.manifests.filter((m) => m.kind === 'BGPPeer').map((m) => (m.metadata as { name: string }).name)).toEqual([
+      'tor',
+      'to-route-reflectors',
+    ]);
   });
 
   it('eBGP: one AS per node, each a ToR neighbour with its own AS', () => {

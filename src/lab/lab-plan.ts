@@ -188,7 +188,7 @@ function labManifests(o: LabOptions, nodes: readonly LabNode[]): Record<string, 
     spec: { nodeToNodeMeshEnabled: o.mode === 'mesh', asNumber: CLUSTER_ASN },
   });
   // The ToR is a global peer (Calico's usual L3 design); in route-reflector mode the clients peer
-  // with the reflector(s) by selector, and the reflectors with each other.
+  // with the reflector(s) by selector.
   out.push({
     apiVersion: 'margay.dev/v1',
     kind: 'BGPPeer',
@@ -203,18 +203,14 @@ function labManifests(o: LabOptions, nodes: readonly LabNode[]): Record<string, 
       spec: { peerIP: TOR_IP6, asNumber: TOR_ASN },
     });
   if (o.mode === 'rr') {
-    // Both directions spelled out: clients peer with the reflectors, reflectors with every node.
+    // One BGPPeer, as Calico's docs write it: every node peers with the reflectors. A peering is
+    // symmetric (the planner also gives a reflector the nodes whose BGPPeer selects it), so a
+    // second "reflectors → all()" BGPPeer would only restate the same sessions.
     out.push({
       apiVersion: 'margay.dev/v1',
       kind: 'BGPPeer',
       metadata: { name: 'to-route-reflectors' },
       spec: { nodeSelector: 'all()', peerSelector: "route-reflector == 'true'" },
-    });
-    out.push({
-      apiVersion: 'margay.dev/v1',
-      kind: 'BGPPeer',
-      metadata: { name: 'route-reflectors-to-all' },
-      spec: { nodeSelector: "route-reflector == 'true'", peerSelector: 'all()' },
     });
   }
   return out;

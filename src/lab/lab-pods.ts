@@ -3,19 +3,17 @@
  * datastore first (name, namespace, labels, spec.nodeName), then the runtime creates the sandbox's
  * network namespace and execs the CNI plugin binary in the node's namespace with CNI_COMMAND=ADD,
  * the CNI_* environment and the network config on stdin; removal runs DEL, then deletes the
- * namespace and the object. Each pod runs a pod-agent (probe.ts) in its namespace, started alongside ADD.
+ * namespace and the object. Each pod's namespace is served by its node's labnet (labnet.ts): registered
+ * before ADD (it listens on the wildcard address), deregistered before DEL.
  */
-import { mkdir } from 'node:fs/promises';
 import { execa } from 'execa';
 import { applyManifests, type Datastore } from '../datastore/index.js';
 import { LabProcessError } from './errors.js';
-import { cniPlugin, labPaths, netconf, podAgentScript, type LabContext } from './lab-context.js';
+import { cniPlugin, labPaths, netconf, type LabContext } from './lab-context.js';
 import type { LabPod } from './lab-plan.js';
 import type { LabPodState, LabState } from './lab-state.js';
-import { canConnect } from './margay-processes.js';
-import { spawnDaemon, stopProcess, toRecord, type ProcessRecord } from './processes.js';
+import { labnetAdd, labnetDel, labnetName, startLabnet } from './labnet.js';
 import { nsName } from './topology-spec.js';
-import { waitFor } from './wait.js';
 
 export interface CniRun {
   readonly code: number;
@@ -66,41 +64,9 @@ export function podObject(p: Pick<LabPod, 'name' | 'namespace' | 'node'>): Recor
   };
 }
 
-/** Starts the pod-agent in `ns` and waits for its control socket; the record goes to state at once. */
-export async function startPodAgent(
-  ctx: LabContext,
-  state: LabState,
-  label: string,
-  ns: string,
-  save: () => Promise<void>,
-): Promise<ProcessRecord> {
-  const socket = labPaths(ctx.dir).agentSocket(label);
-  await mkdir(labPaths(ctx.dir).agents, { recursive: true });
-  const proc = await spawnDaemon({
-    name: `pod-agent ${label}`,
-    file: `agent-${label}`,
-    ns,
-    workdir: labPaths(ctx.dir).agents,
-    argv: [process.execPath, '--max-old-space-size=32', podAgentScript(), '--control', socket],
-    env: ctx.env,
-  });
-  const rec = toRecord(proc);
-  state.processes.push(rec);
-  await save();
-  await waitFor(
-    `pod-agent ${label} control socket`,
-    async () => {
-      if (proc.hasExited()) throw new LabProcessError(`pod-agent ${label}`, 'exited during start');
-      return canConnect(socket);
-    },
-    20_000,
-    50,
-  );
-  return rec;
-}
-
 /**
- * Creates one pod: object, namespace (journaled first), then CNI ADD and the pod-agent together. Throws with the
+ * Creates one pod: object, namespace (journaled first), registered with its node's labnet (started
+ * first if that node has none yet, e.g. a node a test added), then CNI ADD. Throws with the
  * plugin's answer when ADD fails (the namespace stays journaled for `down`).
  */
 export async function createPod(
@@ -126,10 +92,8 @@ export async function createPod(
   };
   state.pods.push(ps);
   await save();
-  // The pod-agent listens on the wildcard address, so it starts alongside ADD (its node process
-  // start-up is not on the pod's critical path); it is in state at once either way.
-  const agent = startPodAgent(ctx, state, pod.name, netns, save);
-  agent.catch(() => undefined); // awaited below; keep a failure while ADD runs from being unhandled
+  await ensureLabnet(ctx, state, pod.node, save);
+  await labnetAdd(labPaths(ctx.dir).agentSocket(pod.node), pod.name, `/run/netns/${netns}`);
   const r = await runCni(ctx, nsName(state.prefix, pod.node), 'ADD', ps, state.options.dualStack);
   if (r.code !== 0) {
     throw new LabProcessError(
@@ -146,7 +110,6 @@ export async function createPod(
   const done: LabPodState = { ...ps, ips };
   state.pods[state.pods.indexOf(ps)] = done;
   await save();
-  await agent;
   return done;
 }
 
@@ -158,12 +121,8 @@ export async function deletePod(
   pod: LabPodState,
   save: () => Promise<void>,
 ): Promise<void> {
-  const agent = state.processes.find((p) => p.name === `pod-agent ${pod.name}`);
-  if (agent) {
-    await stopProcess(agent);
-    state.processes = state.processes.filter((p) => p !== agent);
-    await save();
-  }
+  if (state.processes.some((p) => p.name === labnetName(pod.node)))
+    await labnetDel(labPaths(ctx.dir).agentSocket(pod.node), pod.name);
   const r = await runCni(ctx, nsName(state.prefix, pod.node), 'DEL', pod, state.options.dualStack);
   if (r.code !== 0)
     throw new LabProcessError(
@@ -177,4 +136,24 @@ export async function deletePod(
   state.pods = state.pods.filter((p) => p !== pod);
   state.entries = state.entries.filter((e) => e.name !== pod.netns);
   await save();
+}
+
+/** Node names whose labnet is starting or started by this process (a node's pods share one). */
+const starting = new Map<string, Promise<unknown>>();
+
+/** Starts `node`'s labnet unless the lab state already has one. */
+export async function ensureLabnet(
+  ctx: LabContext,
+  state: LabState,
+  node: string,
+  save: () => Promise<void>,
+): Promise<void> {
+  if (state.processes.some((p) => p.name === labnetName(node))) return;
+  const key = `${state.prefix}/${node}`;
+  let p = starting.get(key);
+  if (p === undefined) {
+    p = startLabnet(ctx, state, node, nsName(state.prefix, node), save).finally(() => starting.delete(key));
+    starting.set(key, p);
+  }
+  await p;
 }

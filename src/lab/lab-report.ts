@@ -7,7 +7,8 @@ import type { CommandResult } from '../kernel/index.js';
 import { labPaths, section, type LabContext } from './lab-context.js';
 import { OUTSIDE_IP, type LabPlan } from './lab-plan.js';
 import type { LabState } from './lab-state.js';
-import { formatMatrix, runMatrix, type Matrix, type ProbeEndpoint } from './probe.js';
+import { diagnoseMatrix } from './lab-diagnose.js';
+import { formatMatrix, runMatrix, type Matrix, type MatrixCell, type ProbeEndpoint } from './probe.js';
 import { torSessionsCommand } from './tor.js';
 import { nsName } from './topology-spec.js';
 
@@ -21,43 +22,62 @@ export function endpoints(
   const sock = labPaths(dir).agentSocket;
   const pods: ProbeEndpoint[] = state.pods
     .filter((p) => p.ips.length > 0)
-    .map((p) => ({ label: p.name, kind: 'pod', node: p.node, ips: p.ips, control: sock(p.name) }));
+    .map((p) => ({
+      label: p.name,
+      kind: 'pod',
+      node: p.node,
+      ips: p.ips,
+      agent: { socket: sock(p.node), label: p.name },
+    }));
   if (podsOnly) return { sources: pods, destinations: pods };
   const nodes: ProbeEndpoint[] = plan.nodes.map((n) => ({
     label: n.name,
     kind: 'node',
     node: n.name,
     ips: [n.ip, ...(n.ip6 ? [n.ip6] : [])],
-    control: sock(n.name),
+    agent: { socket: sock(n.name), label: n.name },
   }));
   // The outside is probed over IPv4 only: the IPv6 pool has no NAT-outgoing and the outside has no
   // route to pod addresses, so IPv6 to it fails by design.
-  const outside: ProbeEndpoint = { label: 'outside', kind: 'outside', ips: [OUTSIDE_IP], control: sock('outside') };
+  const outside: ProbeEndpoint = {
+    label: 'outside',
+    kind: 'outside',
+    ips: [OUTSIDE_IP],
+    agent: { socket: sock('outside'), label: 'outside' },
+  };
   return { sources: [...pods, ...nodes], destinations: [...pods, outside] };
 }
 
 export async function matrixFor(
   state: LabState,
   plan: LabPlan,
-  opts: { readonly podsOnly?: boolean; readonly timeoutMs?: number } = {},
+  opts: {
+    readonly podsOnly?: boolean;
+    readonly timeoutMs?: number;
+    readonly pick?: (src: ProbeEndpoint, dst: ProbeEndpoint) => boolean;
+  } = {},
 ): Promise<Matrix> {
   const { sources, destinations } = endpoints(state, plan, state.dir, opts.podsOnly ?? false);
   return runMatrix(sources, destinations, {
     families: plan.options.dualStack ? [4, 6] : [4],
     ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+    ...(opts.pick !== undefined ? { pick: opts.pick } : {}),
   });
 }
 
 /** True when the matrix is as the Kubernetes network model says: pods ↔ pods and node → own pods without NAT, pods → outside with NAT. */
 export function matrixAsExpected(m: Matrix): boolean {
-  return m.cells.every((c) => {
-    if (c.verdict === 'self') return true;
-    const src = m.sources.find((s) => s.label === c.from)!;
-    const dst = m.destinations.find((d) => d.label === c.to)!;
-    if (dst.kind === 'outside') return src.kind === 'pod' ? c.verdict === 'nat' : c.verdict === 'ok';
-    if (src.kind === 'node') return dst.node !== src.node || c.verdict === 'ok';
-    return c.verdict === 'ok';
-  });
+  return m.cells.every((c) => cellAsExpected(m, c));
+}
+
+/** One cell of matrixAsExpected. */
+export function cellAsExpected(m: Matrix, c: MatrixCell): boolean {
+  if (c.verdict === 'self') return true;
+  const src = m.sources.find((s) => s.label === c.from)!;
+  const dst = m.destinations.find((d) => d.label === c.to)!;
+  if (dst.kind === 'outside') return src.kind === 'pod' ? c.verdict === 'nat' : c.verdict === 'ok';
+  if (src.kind === 'node') return dst.node !== src.node || c.verdict === 'ok';
+  return c.verdict === 'ok';
 }
 
 async function tryRun(ctx: LabContext, argv: string[], netns?: string): Promise<string> {
@@ -127,6 +147,15 @@ export async function labReport(
     matrixText = `(probe failed: ${(err as Error).message})`;
   }
   const ok = matrix !== undefined && matrixAsExpected(matrix);
+  let diagnosis: string[] = [];
+  if (matrix !== undefined && !ok) {
+    const m = matrix;
+    const bad = new Set(m.cells.filter((c) => !cellAsExpected(m, c)).map((c) => `${c.from}\n${c.to}`));
+    diagnosis = [
+      section('diagnosis: pods in failing cells'),
+      await diagnoseMatrix(ctx.runner, state, m, (from, to) => bad.has(`${from}\n${to}`)),
+    ];
+  }
   const text = [
     `mode ${plan.options.mode}, ToR ${plan.options.tor}, ${plan.options.dualStack ? 'dual stack' : 'IPv4'}; lab dir ${state.dir}`,
     ...nodes,
@@ -138,6 +167,7 @@ export async function labReport(
     ...(pods.length ? pods : ['(none)']),
     section('reachability (TCP+UDP, real sockets)'),
     matrixText,
+    ...diagnosis,
     '',
     ok ? 'RESULT: the matrix is as the Kubernetes network model says' : 'RESULT: the matrix is NOT as expected',
   ].join('\n');

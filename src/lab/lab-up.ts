@@ -3,8 +3,8 @@
  * taking it, so `lab down` can undo a crashed `up`:
  *
  *   lock → state (prefix) → topology (journal) → ToR daemon → manifests into the shared file datastore
- *   → margay-node per node (ready) → pod-agents in nodes and outside → pods (object, netns, CNI ADD,
- *   pod-agent) → wait for the matrix → report (sessions, routes, pods, matrix)
+ *   → margay-node per node (ready) → labnet in nodes and outside → pods (object, netns registered
+ *   with its node's labnet, CNI ADD) → wait for the matrix → report (sessions, routes, pods, matrix)
  *
  * `up` on a lab that is already up with the same options only reports; with other options it refuses.
  */
@@ -19,12 +19,13 @@ import { lookup, routesOfPid } from './kernel-routes.js';
 import { CNI_DIR, labPaths, section, type LabContext } from './lab-context.js';
 import { labDown } from './lab-down.js';
 import { planLab, validateOptions, type LabNode, type LabOptions, type LabPlan, type LabPod } from './lab-plan.js';
-import { createPod, startPodAgent } from './lab-pods.js';
+import { createPod } from './lab-pods.js';
+import { askAgentHttp, startLabnet } from './labnet.js';
 import { labReport, matrixFor } from './lab-report.js';
 import { lockLab, readState, writeState, type LabState } from './lab-state.js';
 import { startMargayNode, type NodeAgent } from './margay-processes.js';
 import { isRunning, toRecord } from './processes.js';
-import { askAgentHttp, type Matrix } from './probe.js';
+import type { Matrix, ProbeEndpoint } from './probe.js';
 import { startTor } from './tor.js';
 import { upTopology } from './topology.js';
 import { nsName } from './topology-spec.js';
@@ -111,7 +112,7 @@ async function build(ctx: LabContext, options: LabOptions, convergeMs: number): 
     });
     ctx.out(`lab ${options.name}: ${plan.spec.nodes.length} namespaces (prefix ${prefix}) in ${ms(started)}`);
 
-    // Independent of each other: the ToR, the manifests, and the pod-agents of the nodes and the
+    // Independent of each other: the ToR, the manifests, and the labnets of the nodes and the
     // outside (the node ones also carry the readiness polls below).
     await mkdir(paths.tor, { recursive: true });
     await mkdir(paths.datastore, { recursive: true });
@@ -124,13 +125,15 @@ async function build(ctx: LabContext, options: LabOptions, convergeMs: number): 
         store = await openDatastore(`file:${paths.datastore}`, { log: ctx.log });
         await applyManifests(store, plan.manifests);
       })(),
-      ...plan.nodes.map((n) => startPodAgent(ctx, state, n.name, nsName(prefix, n.name), save)),
-      startPodAgent(ctx, state, 'outside', nsName(prefix, 'outside'), save),
+      ...plan.nodes.map((n) => startLabnet(ctx, state, n.name, nsName(prefix, n.name), save)),
+      startLabnet(ctx, state, 'outside', nsName(prefix, 'outside'), save),
     ]);
 
     const agents = await startAgents(ctx, state, plan, save);
     const ready = (a: NodeAgent): Promise<boolean> =>
-      askAgentHttp(paths.agentSocket(a.nodeName), a.healthPort, '/readiness').then((st) => st === 200);
+      askAgentHttp({ socket: paths.agentSocket(a.nodeName), label: a.nodeName }, a.healthPort, '/readiness').then(
+        (st) => st === 200,
+      );
     await waitFor(
       'every margay-node to be ready',
       async () => {
@@ -177,7 +180,7 @@ async function build(ctx: LabContext, options: LabOptions, convergeMs: number): 
   }
 }
 
-/** CNI ADDs (with their pod-agent starts) in flight at once during `up`. */
+/** CNI ADDs in flight at once during `up`. */
 const POD_WORKERS = 4;
 
 /** Pods ordered node-1's first, node-2's first, ..., then each node's second, ... */
@@ -281,14 +284,22 @@ async function converge(
   const deadline = Date.now() + timeoutMs;
   try {
     await waitFor('every node to route every other node’s pods', routed, timeoutMs, 50);
+    // Big labs: sampled rounds first (each pod to one pod on every node, a different one each
+    // round), then full rounds; a round is pods × nodes probes instead of pods².
+    const sample = state.pods.length > SAMPLE_ABOVE_PODS;
+    let round = 0;
     await waitFor(
       'every pod to reach every other pod',
       async () => {
-        const m = await matrixFor(state, plan, { podsOnly: true, timeoutMs: 1500 });
-        return m.cells.every((c) => c.verdict === 'ok' || c.verdict === 'self');
+        const pick = sample && round >= 0 ? samplePick(state, round++) : undefined;
+        const m = await matrixFor(state, plan, { podsOnly: true, timeoutMs: 1500, ...(pick ? { pick } : {}) });
+        const ok = m.cells.every((c) => c.verdict === 'ok' || c.verdict === 'self');
+        if (!ok || pick === undefined) return ok;
+        round = -1; // the sample is all ok: from now on the full matrix
+        return false;
       },
       Math.max(1000, deadline - Date.now()),
-      500,
+      200,
     );
     return true;
   } catch (err) {
@@ -296,6 +307,25 @@ async function converge(
     out(err.message);
     return false;
   }
+}
+
+/** Above this many pods the convergence wait samples pairs before it probes every pair. */
+const SAMPLE_ABOVE_PODS = 16;
+
+/** Round `round`'s sample: each pod to the ((its index + round) mod n)-th pod of every node. */
+function samplePick(state: LabState, round: number): (src: ProbeEndpoint, dst: ProbeEndpoint) => boolean {
+  const byNode = new Map<string, string[]>();
+  for (const p of state.pods) byNode.set(p.node, [...(byNode.get(p.node) ?? []), p.name]);
+  const index = new Map(state.pods.map((p, i) => [p.name, i]));
+  const chosen = new Set<string>();
+  for (const p of state.pods) {
+    const i = index.get(p.name)!;
+    for (const names of byNode.values()) {
+      const others = names.filter((n) => n !== p.name);
+      if (others.length > 0) chosen.add(`${p.name}\n${others[(i + round) % others.length]!}`);
+    }
+  }
+  return (src, dst) => chosen.has(`${src.label}\n${dst.label}`);
 }
 
 async function report(ctx: LabContext, state: LabState, plan: LabPlan): Promise<UpResult> {

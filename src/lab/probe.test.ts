@@ -7,7 +7,7 @@ const pod = (label: string, node: string, ip: string): ProbeEndpoint => ({
   kind: 'pod',
   node,
   ips: [ip],
-  control: `/x/${label}.sock`,
+  agent: { socket: '/x/node.sock', label },
 });
 const P1 = pod('pod-1-1', 'node-1', '10.244.1.1');
 const P2 = pod('pod-2-1', 'node-2', '10.244.2.1');
@@ -16,9 +16,14 @@ const N1: ProbeEndpoint = {
   kind: 'node',
   node: 'node-1',
   ips: ['10.99.0.11'],
-  control: '/x/node-1.sock',
+  agent: { socket: '/x/node-1.sock', label: 'node-1' },
 };
-const OUT: ProbeEndpoint = { label: 'outside', kind: 'outside', ips: ['198.18.0.2'], control: '/x/outside.sock' };
+const OUT: ProbeEndpoint = {
+  label: 'outside',
+  kind: 'outside',
+  ips: ['198.18.0.2'],
+  agent: { socket: '/x/outside.sock', label: 'outside' },
+};
 const r = (ip: string, proto: 'tcp' | 'udp', seen?: string) => ({
   ip,
   proto,

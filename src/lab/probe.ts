@@ -1,12 +1,10 @@
 /**
- * The reachability matrix: every source (pods, nodes) asks its pod-agent to reach every destination
+ * The reachability matrix: every source (pods, nodes) asks its labnet (labnet.ts) to reach every destination
  * (pods, the outside) over TCP and UDP with real sockets; the destination answers with the address it
  * saw. A cell says whether both protocols got through and whether the source address survived (no
  * NAT) or was translated (NAT-outgoing: the outside sees the node's address).
  */
-import { connect } from 'node:net';
-import { LabProcessError } from './errors.js';
-import type { ProbeResult, ProbeTarget } from './pod-agent.js';
+import { askAgent, type AgentRef, type ProbeResult, type ProbeTarget } from './labnet.js';
 
 export interface ProbeEndpoint {
   readonly label: string;
@@ -14,8 +12,8 @@ export interface ProbeEndpoint {
   /** The node a pod runs on (its own name for a node). */
   readonly node?: string;
   readonly ips: readonly string[];
-  /** The pod-agent's control socket (undefined: destination only, e.g. a pod with no agent). */
-  readonly control: string;
+  /** Where its probes start: the labnet serving its namespace, and its label there. */
+  readonly agent: AgentRef;
 }
 
 export type CellVerdict = 'ok' | 'nat' | 'fail' | 'partial' | 'self';
@@ -33,81 +31,6 @@ export interface Matrix {
   readonly cells: readonly MatrixCell[];
 }
 
-/** Sends one request line to a pod-agent's control socket and reads its one-line answer. */
-export function askAgent(socket: string, targets: readonly ProbeTarget[], timeoutMs: number): Promise<ProbeResult[]> {
-  return new Promise((resolve, reject) => {
-    const s = connect(socket);
-    let buf = '';
-    // The agent probes every target at once; a big fan-out on a loaded machine takes longer than
-    // one probe's timeout, so the deadline grows with the number of targets.
-    const deadline = timeoutMs + 5000 + 50 * targets.length;
-    const timer = setTimeout(() => {
-      s.destroy();
-      reject(new LabProcessError('pod-agent', `${socket} did not answer within ${deadline} ms`));
-    }, deadline);
-    s.setEncoding('utf8');
-    s.on('connect', () => s.write(`${JSON.stringify({ probe: targets, timeoutMs })}\n`));
-    s.on('data', (d: string) => {
-      buf += d;
-    });
-    s.on('end', () => {
-      clearTimeout(timer);
-      try {
-        const r = JSON.parse(buf) as { results?: ProbeResult[]; error?: string };
-        if (r.error !== undefined || !Array.isArray(r.results))
-          reject(new LabProcessError('pod-agent', `${socket}: ${r.error ?? 'no results'}`));
-        else resolve(r.results);
-      } catch (err) {
-        reject(
-          new LabProcessError('pod-agent', `${socket} answered something that is not JSON: ${buf.slice(0, 200)}`, '', {
-            cause: err,
-          }),
-        );
-      }
-    });
-    s.on('error', (err) => {
-      clearTimeout(timer);
-      reject(new LabProcessError('pod-agent', `${socket}: ${err.message}`, '', { cause: err }));
-    });
-  });
-}
-
-/** GET 127.0.0.1:PORT/PATH inside a pod-agent's namespace, through its control socket: the HTTP status (0: failed). */
-export function askAgentHttp(socket: string, port: number, path: string, timeoutMs = 1500): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = connect(socket);
-    let buf = '';
-    const timer = setTimeout(() => {
-      s.destroy();
-      reject(new LabProcessError('pod-agent', `${socket} did not answer within ${timeoutMs + 5000} ms`));
-    }, timeoutMs + 5000);
-    s.setEncoding('utf8');
-    s.on('connect', () => s.write(`${JSON.stringify({ http: { port, path }, timeoutMs })}\n`));
-    s.on('data', (d: string) => {
-      buf += d;
-    });
-    s.on('end', () => {
-      clearTimeout(timer);
-      try {
-        const r = JSON.parse(buf) as { status?: number; error?: string };
-        if (typeof r.status !== 'number')
-          reject(new LabProcessError('pod-agent', `${socket}: ${r.error ?? 'no status'}`));
-        else resolve(r.status);
-      } catch (err) {
-        reject(
-          new LabProcessError('pod-agent', `${socket} answered something that is not JSON: ${buf.slice(0, 200)}`, '', {
-            cause: err,
-          }),
-        );
-      }
-    });
-    s.on('error', (err) => {
-      clearTimeout(timer);
-      reject(new LabProcessError('pod-agent', `${socket}: ${err.message}`, '', { cause: err }));
-    });
-  });
-}
-
 /** Judges one source→destination cell from its probe results (pure). */
 export function verdict(src: ProbeEndpoint, results: readonly ProbeResult[]): CellVerdict {
   if (results.length === 0) return 'fail';
@@ -120,8 +43,14 @@ export function verdict(src: ProbeEndpoint, results: readonly ProbeResult[]): Ce
 export async function runMatrix(
   sources: readonly ProbeEndpoint[],
   destinations: readonly ProbeEndpoint[],
-  opts: { readonly timeoutMs?: number; readonly families?: readonly (4 | 6)[] } = {},
+  opts: {
+    readonly timeoutMs?: number;
+    readonly families?: readonly (4 | 6)[];
+    /** Probe only these pairs (a sample); cells of the others are left out. Default: every pair. */
+    readonly pick?: (src: ProbeEndpoint, dst: ProbeEndpoint) => boolean;
+  } = {},
 ): Promise<Matrix> {
+  const pick = opts.pick ?? (() => true);
   const timeoutMs = opts.timeoutMs ?? 1500;
   const families = opts.families ?? [4];
   const fam = (ip: string): 4 | 6 => (ip.includes(':') ? 6 : 4);
@@ -129,11 +58,11 @@ export async function runMatrix(
     sources.map(async (src) => {
       const targets: ProbeTarget[] = [];
       for (const dst of destinations) {
-        if (dst.label === src.label) continue;
+        if (dst.label === src.label || !pick(src, dst)) continue;
         for (const ip of dst.ips)
           if (families.includes(fam(ip))) for (const proto of ['tcp', 'udp'] as const) targets.push({ ip, proto });
       }
-      return askAgent(src.control, targets, timeoutMs);
+      return askAgent(src.agent, targets, timeoutMs);
     }),
   );
   const cells: MatrixCell[] = [];
@@ -144,6 +73,7 @@ export async function runMatrix(
         cells.push({ from: src.label, to: dst.label, verdict: 'self', results: [] });
         continue;
       }
+      if (!pick(src, dst)) continue;
       const mine = results.filter((r) => dst.ips.includes(r.ip));
       cells.push({ from: src.label, to: dst.label, verdict: verdict(src, mine), results: mine });
     }
@@ -158,10 +88,9 @@ export function formatMatrix(m: Matrix): string {
   const w = Math.max(8, ...m.sources.map((s) => s.label.length));
   const cw = Math.max(5, ...m.destinations.map((d) => d.label.length));
   const head = `${'from \\ to'.padEnd(w)} ${m.destinations.map((d) => d.label.padStart(cw)).join(' ')}`;
+  const byPair = new Map(m.cells.map((c) => [`${c.from}\n${c.to}`, c.verdict]));
   const rows = m.sources.map((s) => {
-    const cells = m.destinations.map((d) =>
-      MARK[m.cells.find((c) => c.from === s.label && c.to === d.label)?.verdict ?? 'fail'].padStart(cw),
-    );
+    const cells = m.destinations.map((d) => MARK[byPair.get(`${s.label}\n${d.label}`) ?? 'fail'].padStart(cw));
     return `${s.label.padEnd(w)} ${cells.join(' ')}`;
   });
   const failed = m.cells.filter((c) => c.verdict === 'fail' || c.verdict === 'partial');

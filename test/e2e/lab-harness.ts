@@ -370,7 +370,7 @@ export function openLabStore(lab: Lab): Promise<Datastore> {
   return openDatastore(`file:${labPaths(lab.ctx.dir).datastore}`, { log: lab.ctx.log });
 }
 
-/** Adds a pod the way the lab does (Pod object, netns, CNI ADD, pod-agent), recorded in the lab state. */
+/** Adds a pod the way the lab does (Pod object, netns registered with its node's labnet, CNI ADD), recorded in the lab state. */
 export async function addPod(lab: Lab, store: Datastore, pod: LabPod): Promise<LabPodState> {
   const s = await lab.state();
   return createPod(lab.ctx, s, store, pod, () => writeState(s));
