@@ -8,10 +8,13 @@
  *   datastore (connected with back-off) ─▶ Ipam ─▶ CniServer;  ResourceCache ─▶ BgpHost (planner input)
  *   status socket (<run dir>/bgp.sock) ─ margayctl node status
  *
- * Start order: servers → kernel → dataplane → datastore (retried, never fatal) → IPAM → CNI server
- * (re-registers the endpoints of earlier attachments *before* the graph is in sync, so a restart
- * keeps them) → cache. On in-sync: the graph emits the whole desired state (nothing reached the
- * kernel before), the node's BGP address is recorded, default pools created, BGP started.
+ * Start order: servers → datastore (retried, never fatal) and kernel adapters in parallel (the
+ * kernel only read: BGP routes of a previous run mean a graceful restart) → dataplane → IPAM → CNI
+ * server (re-registers the endpoints of earlier attachments *before* the graph is in sync, so a
+ * restart keeps them) → cache. On in-sync: the graph emits the whole desired state (nothing reached
+ * the kernel before), the node's addresses are resolved, BGP starts at once (planned with the node's
+ * address as it is about to be recorded), and meanwhile the node's BGP address is recorded and
+ * default pools created. `start-up step` log lines give each milestone's time since the fork.
  * Each part joins a ServiceGroup (src/runtime) as it comes up, and SIGTERM stops them through it, last
  * first: BGP (sessions abandoned without Cease), CNI (joins after the cache, so no new pod work starts
  * while the rest stops), cache, status socket, datastore, dataplane (waits for the apply in progress),
@@ -20,7 +23,6 @@
 import { BgpSpeaker, defaultSpeakerPorts, startControlServer } from '../bgp/index.js';
 import type { AgentConfig } from '../src/config/index.js';
 import { openDatastore } from '../src/datastore/index.js';
-import { ConfigError } from '../src/errors.js';
 import type { Datastore } from '../src/datastore/index.js';
 import {
   createKernelAdapters,
@@ -33,7 +35,7 @@ import type { Logger } from '../src/log.js';
 import type { BGPConfiguration, BGPPeer, BlockAffinity, IPAMBlock, IPPool, KindId, Node } from '../src/model/index.js';
 import { Ipam } from '../ipam/index.js';
 import { advertisedPrefixes } from './bgp/index.js';
-import { nodeBgp, type NodeBgp } from './bgp/index.js';
+import { nodeBgp, withOwnBgp, type NodeBgp, type OwnNodeBgp } from './bgp/index.js';
 import { BgpHost } from './bgp/index.js';
 import { CalcGraph, CALC_KINDS } from './calc/index.js';
 import { CniServer } from './cni/index.js';
@@ -43,6 +45,7 @@ import { cniIpamAdapter } from './ipam-adapter.js';
 import { DesiredStateTap } from './desired-tap.js';
 import { HealthServer } from './health.js';
 import { resolveNodeIp, type DetectedIp } from './ip-autodetect.js';
+import { startIpamGc } from './ipam-gc.js';
 import { ipamUsage } from './ipam-usage.js';
 import { AgentMetrics } from './metrics.js';
 import { ensureDefaultPools, recordNodeBgp } from './node-register.js';
@@ -50,6 +53,7 @@ import { readSecret } from './secrets.js';
 import { agentControlHandler } from './status-socket.js';
 import { ResourceCache } from './sync/index.js';
 import { ServiceGroup, ServiceStopError } from '../src/runtime/index.js';
+import { processAgeMs } from './startup-clock.js';
 
 /** Every kind the agent reads (ARCHITECTURE.md §3 "Resources"). */
 export const AGENT_KINDS: readonly KindId[] = [
@@ -98,25 +102,6 @@ function countingIptables(b: IptablesBackend, m: AgentMetrics): IptablesBackend 
   };
 }
 
-/**
- * IPAM GC cadence and the grace a leak must outlive (Calico kube-controllers: 15 min). Tests shorten
- * both with MARGAY_IPAM_GC_INTERVAL_MS / MARGAY_IPAM_GC_GRACE_MS (test/cni/churn.int.test.ts).
- */
-const IPAM_GC_INTERVAL_MS = 60_000;
-const IPAM_GC_GRACE_MS = 15 * 60_000;
-
-function envMs(name: string, def: number, min: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return def;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > 86_400_000)
-    throw new ConfigError(
-      name,
-      `must be an integer number of milliseconds in ${min}..86400000, got ${JSON.stringify(v)}`,
-    );
-  return n;
-}
-
 export class NodeAgent {
   readonly health: HealthServer;
   readonly metrics = new AgentMetrics();
@@ -129,6 +114,12 @@ export class NodeAgent {
   #cni: CniServer | undefined;
   #bgp: BgpHost | undefined;
   #kernel: KernelAdapters | undefined;
+  /** BGP routes the kernel held at start (read before anything could write it): > 0 is a graceful restart. */
+  #previousBgpRoutes = 0;
+  /** What this agent records as its node's BGP identity, used for planning until the record is written. */
+  #ownBgp: OwnNodeBgp | undefined;
+  #ownBgpRecorded = false;
+  #ownBgpSeen = false;
   #inSyncAt: number | undefined;
   #firstProgrammed = false;
   #ips: { v4: DetectedIp | undefined; v6: DetectedIp | undefined } | undefined;
@@ -150,9 +141,15 @@ export class NodeAgent {
     this.#services = new ServiceGroup(log.child({ component: 'lifecycle' }));
   }
 
+  /** A start-up milestone, with the process's age (agent/startup-clock.ts): where a cold start goes. */
+  #step(step: string): void {
+    this.#log.info({ step, ms: processAgeMs() }, 'start-up step');
+  }
+
   async start(): Promise<void> {
     const c = this.config;
     const log = this.#log;
+    this.#step('modules loaded');
     this.health.setReady('datastore', false);
     this.health.setCheck('dataplane', () => this.#dataplane?.isProgrammed === true);
     if (c.bgp) this.health.setCheck('bgp', () => this.#bgp?.speaker !== undefined && this.#bgp.allPeersEstablished());
@@ -162,15 +159,27 @@ export class NodeAgent {
     if (c.metricsPort !== 0)
       await this.metrics.listen(c.metricsPort, c.healthHost, log.child({ component: 'metrics' }));
 
-    const runner = new ExecaCommandRunner(log.child({ component: 'exec' }));
-    const kernel = await createKernelAdapters(runner, log);
-    this.#kernel = {
-      ...kernel,
-      iptables: {
-        4: countingIptables(kernel.iptables[4], this.metrics),
-        6: countingIptables(kernel.iptables[6], this.metrics),
-      },
-    };
+    // The datastore and the kernel adapters (iptables mode detection, the `ip -batch` co-process)
+    // come up in parallel: both are mostly waiting on other processes and files. The kernel is only
+    // read here (our BGP routes from a previous run: a graceful restart); nothing is written to it
+    // before the datastore is in sync.
+    const storeP = connectDatastore(
+      () =>
+        openDatastore(datastoreSpec(c), { log, ...(c.kubeconfig !== undefined ? { kubeconfig: c.kubeconfig } : {}) }),
+      { log: log.child({ component: 'datastore' }), policy: c.datastoreRetry, signal: this.#abort.signal },
+    ).then((s) => {
+      this.#step('datastore open');
+      return s;
+    });
+    const kernelP = this.#openKernel(log);
+    const [storeR, kernelR] = await Promise.allSettled([storeP, kernelP]);
+    if (storeR.status === 'rejected' || kernelR.status === 'rejected') {
+      if (storeR.status === 'fulfilled') await storeR.value.close();
+      if (kernelR.status === 'fulfilled') await kernelR.value.close?.();
+      throw storeR.status === 'rejected' ? storeR.reason : (kernelR as PromiseRejectedResult).reason;
+    }
+    const store = storeR.value;
+    this.#kernel = kernelR.value;
     const families = [...('none' in c.ip ? [] : [4 as const]), ...('none' in c.ip6 ? [] : [6 as const])];
     const dataplane = new Dataplane(this.#kernel, log.child({ component: 'dataplane' }), {
       families,
@@ -191,11 +200,6 @@ export class NodeAgent {
     dataplane.start();
     await this.#services.adopt({ name: 'dataplane', stop: () => dataplane.stop() });
 
-    const store = await connectDatastore(
-      () =>
-        openDatastore(datastoreSpec(c), { log, ...(c.kubeconfig !== undefined ? { kubeconfig: c.kubeconfig } : {}) }),
-      { log: log.child({ component: 'datastore' }), policy: c.datastoreRetry, signal: this.#abort.signal },
-    );
     this.#store = store;
     await this.#services.adopt({ name: 'datastore', stop: () => store.close() });
     // The file datastore reports when its database cannot be read at all: not ready meanwhile.
@@ -268,6 +272,28 @@ export class NodeAgent {
     );
   }
 
+  /**
+   * Kernel adapters with counted iptables calls, and (BGP on) the BGP routes the kernel holds from a
+   * previous run, read once here: their presence makes this start a graceful restart.
+   */
+  async #openKernel(log: Logger): Promise<KernelAdapters> {
+    const runner = new ExecaCommandRunner(log.child({ component: 'exec' }));
+    const kernel = await createKernelAdapters(runner, log);
+    const counted: KernelAdapters = {
+      ...kernel,
+      iptables: {
+        4: countingIptables(kernel.iptables[4], this.metrics),
+        6: countingIptables(kernel.iptables[6], this.metrics),
+      },
+    };
+    this.#step('kernel adapters ready');
+    if (this.config.bgp) {
+      this.#previousBgpRoutes = (await counted.routes.list({ protos: [OWNERSHIP.routeProtocol.bgp] })).length;
+      this.#step('kernel BGP routes read');
+    }
+    return counted;
+  }
+
   #changed(kind: KindId, feed: () => void): void {
     this.#changeSeenAt ??= Date.now();
     if (CALC.has(kind)) feed();
@@ -292,6 +318,7 @@ export class NodeAgent {
   async #onInSync(store: Datastore, log: Logger): Promise<void> {
     const c = this.config;
     this.#inSyncAt = Date.now();
+    this.#step('datastore in sync');
     this.#graph!.inSync();
     this.health.setReady('datastore', true);
     log.info(
@@ -302,21 +329,32 @@ export class NodeAgent {
       },
       'datastore in sync',
     );
-    for (let attempt = 1; !this.#abort.signal.aborted; attempt++) {
-      try {
-        await this.#register(store);
-        break;
-      } catch (err) {
-        const delay = Math.min(30_000, 250 * 2 ** Math.min(attempt, 7));
-        log.warn({ err, retryInMs: delay }, 'recording the node or default pools failed; retrying');
-        await new Promise((r) => setTimeout(r, delay));
+    // The node's addresses first (BGP needs them), then BGP at once — its sessions come up while the
+    // node record and the default pools are written (the plan uses the address about to be recorded).
+    const retrying = async (what: string, fn: () => Promise<void>): Promise<void> => {
+      for (let attempt = 1; !this.#abort.signal.aborted; attempt++) {
+        try {
+          await fn();
+          return;
+        } catch (err) {
+          const delay = Math.min(30_000, 250 * 2 ** Math.min(attempt, 7));
+          log.warn({ err, retryInMs: delay }, `${what} failed; retrying`);
+          await new Promise((r) => setTimeout(r, delay));
+        }
       }
-    }
-    if (!this.#abort.signal.aborted) this.#startIpamGc(log.child({ component: 'ipam-gc' }));
+    };
+    await retrying("resolving the node's addresses", () => this.#resolveIps(store));
     if (c.bgp && !this.#abort.signal.aborted) await this.#startBgp();
+    await retrying('recording the node or default pools', () => this.#register(store));
+    if (!this.#abort.signal.aborted) {
+      this.#step('node registered');
+      this.#ownBgpRecorded = true;
+      if (this.#ipam && this.#gcTimer === undefined)
+        this.#gcTimer = startIpamGc(this.#ipam, log.child({ component: 'ipam-gc' }), this.#abort.signal);
+    }
   }
 
-  async #register(store: Datastore): Promise<void> {
+  async #resolveIps(store: Datastore): Promise<void> {
     const c = this.config;
     const internalIp = async (): Promise<string | undefined> => {
       const n = (await store.get('Node', c.nodeName)) as Node | undefined;
@@ -325,26 +363,31 @@ export class NodeAgent {
     const v4 = await resolveNodeIp(c.ip, 4, { internalIp });
     const v6 = await resolveNodeIp(c.ip6, 6, { internalIp });
     this.#ips = { v4, v6 };
+    this.#ownBgp = {
+      ipv4Cidr: v4 && `${v4.address}/${v4.prefixLength}`,
+      ipv6Cidr: v6 && `${v6.address}/${v6.prefixLength}`,
+      asNumber: c.asNumber,
+    };
+  }
+
+  async #register(store: Datastore): Promise<void> {
+    const c = this.config;
     await recordNodeBgp(store, {
       nodeName: c.nodeName,
       mode: c.datastore.type,
-      own: {
-        ipv4Cidr: v4 && `${v4.address}/${v4.prefixLength}`,
-        ipv6Cidr: v6 && `${v6.address}/${v6.prefixLength}`,
-        asNumber: c.asNumber,
-      },
+      own: this.#ownBgp!,
       log: this.#log.child({ component: 'node' }),
     });
     await ensureDefaultPools(store, c.defaultPools, this.#log.child({ component: 'pools' }));
   }
 
   async #startBgp(): Promise<void> {
-    const _c = this.config;
     const graph = this.#graph!;
-    const ours = await this.#kernel!.routes.list({ protos: [OWNERSHIP.routeProtocol.bgp] });
+    const restarting = this.#previousBgpRoutes > 0;
     const bgp = new BgpHost({
       log: this.#log.child({ component: 'bgp' }),
-      restarting: ours.length > 0,
+      restarting,
+      onSpeakerStarted: () => this.#step('BGP speaker started'),
       sink: {
         learned: (routes) => graph.learnedRoutesChanged(routes),
         learnedInSync: () => graph.learnedRoutesInSync(),
@@ -360,8 +403,11 @@ export class NodeAgent {
     });
     this.#bgp = bgp;
     await this.#services.adopt({ name: 'bgp', stop: () => bgp.stop() });
-    if (ours.length > 0)
-      this.#log.info({ routes: ours.length }, 'kernel holds BGP routes from a previous run: graceful restart');
+    if (restarting)
+      this.#log.info(
+        { routes: this.#previousBgpRoutes },
+        'kernel holds BGP routes from a previous run: graceful restart',
+      );
     this.#replanBgp();
   }
 
@@ -371,12 +417,7 @@ export class NodeAgent {
     const c = this.config;
     this.#bgp.update(() => ({
       nodeName: c.nodeName,
-      nodes: new Map(
-        cache
-          .list('Node')
-          .map((n) => nodeBgp(n as Node))
-          .map((b): [string, NodeBgp] => [b.name, b]),
-      ),
+      nodes: this.#plannedNodes(cache),
       configs: cache.list('BGPConfiguration') as BGPConfiguration[],
       peers: cache.list('BGPPeer') as BGPPeer[],
       pools: cache.list('IPPool') as IPPool[],
@@ -390,52 +431,32 @@ export class NodeAgent {
     }));
   }
 
-  /** SIGTERM: components stop in reverse order; the dataplane stays as it is in the kernel. */
   /**
-   * IPAM garbage collection (allocations and handles whose pod is gone, deleted nodes' affinities and
-   * empty blocks): every IPAM_GC_INTERVAL_MS once in sync. A problem must persist across runs for
-   * IPAM_GC_GRACE_MS (Calico's leak grace period) before it is acted on; several agents may run it at
-   * once (every IPAM write is compare-and-swap).
+   * Every Node's BGP identity for the planner. Until this agent's own record is written (just after
+   * BGP starts) and seen back in the cache, its node is taken as it will be recorded, so sessions
+   * need not wait for that write; afterwards the datastore says (an operator's later edit is
+   * followed, as before).
    */
-  #startIpamGc(log: Logger): void {
-    const ipam = this.#ipam;
-    if (this.#gcTimer !== undefined || ipam === undefined) return;
-    const intervalMs = envMs('MARGAY_IPAM_GC_INTERVAL_MS', IPAM_GC_INTERVAL_MS, 100);
-    const graceMs = envMs('MARGAY_IPAM_GC_GRACE_MS', IPAM_GC_GRACE_MS, 0);
-    let running = false;
-    this.#gcTimer = setInterval(() => {
-      if (running || this.#abort.signal.aborted) return;
-      running = true;
-      ipam
-        .gc({ gracePeriodMs: graceMs })
-        .then(
-          (r) => {
-            const acted =
-              r.releasedAddresses.length +
-              r.deletedHandles.length +
-              r.releasedNodes.length +
-              r.removedAffinities.length;
-            if (acted > 0)
-              log.info(
-                {
-                  addresses: r.releasedAddresses.length,
-                  handles: r.deletedHandles.length,
-                  nodes: r.releasedNodes,
-                  affinities: r.removedAffinities.length,
-                  waiting: r.waiting,
-                },
-                'IPAM garbage collected',
-              );
-          },
-          (err: unknown) => log.warn({ err }, 'IPAM garbage collection failed; retried at the next interval'),
-        )
-        .finally(() => {
-          running = false;
-        });
-    }, intervalMs);
-    this.#gcTimer.unref();
+  #plannedNodes(cache: ResourceCache): Map<string, NodeBgp> {
+    const c = this.config;
+    const nodes = new Map(
+      cache
+        .list('Node')
+        .map((n) => nodeBgp(n as Node))
+        .map((b): [string, NodeBgp] => [b.name, b]),
+    );
+    if (!this.#ownBgpSeen && this.#ownBgp !== undefined) {
+      const cur =
+        (cache.get('Node', c.nodeName) as Node | undefined) ??
+        ({ apiVersion: 'v1', kind: 'Node', metadata: { name: c.nodeName }, spec: {} } as unknown as Node);
+      const next = withOwnBgp(cur, this.#ownBgp, c.datastore.type);
+      if (next !== undefined) nodes.set(c.nodeName, nodeBgp(next));
+      else if (this.#ownBgpRecorded) this.#ownBgpSeen = true; // the cache has our record: it says from now on
+    }
+    return nodes;
   }
 
+  /** SIGTERM: components stop in reverse order; the dataplane stays as it is in the kernel. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#abort.abort(new Error('stopping'));

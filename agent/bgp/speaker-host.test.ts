@@ -86,7 +86,10 @@ async function tick(ms = 40): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
 }
 
-function host(now: { t: number }) {
+function host(
+  now: { t: number },
+  throttle: { coalesceMs?: number; burstPlans?: number; monotonic?: () => number } = {},
+) {
   const learned: LearnedRoute[][] = [];
   let inSync = 0;
   let speaker: FakeSpeaker | undefined;
@@ -94,6 +97,7 @@ function host(now: { t: number }) {
     log: silentLogger(),
     restarting: true,
     coalesceMs: 1,
+    ...throttle,
     settleMs: 100,
     now: () => now.t,
     sink: { learned: (r) => learned.push([...r]), learnedInSync: () => inSync++ },
@@ -103,6 +107,52 @@ function host(now: { t: number }) {
 }
 
 describe('BgpHost', () => {
+  describe('planning: at once when idle, coalesced under a burst', () => {
+    const withAdvert = (n: number): PlannerInput => ({ ...base, advertise: [`10.1.${n}.0/26`] });
+    const advertised = (s: FakeSpeaker): string[] => s.configs.at(-1)!.originate.map((o) => o.prefix);
+
+    it('leading edge: the first update plans at once, not after the window', async () => {
+      const x = host({ t: 0 }, { coalesceMs: 5_000 });
+      const t0 = performance.now();
+      x.h.update(withAdvert(1));
+      await tick(5);
+      expect(x.h.plans).toBe(1);
+      expect(advertised(x.speaker())).toEqual(['10.1.1.0/26']);
+      expect(performance.now() - t0).toBeLessThan(1_000);
+      // Idle again, well inside the window: a later single change is planned at once too.
+      x.h.update(withAdvert(2));
+      await tick(5);
+      expect(x.h.plans).toBe(2);
+      expect(advertised(x.speaker())).toEqual(['10.1.2.0/26']);
+      await x.h.stop();
+    });
+
+    it('updates made in one synchronous run share one plan', async () => {
+      const x = host({ t: 0 }, { coalesceMs: 5_000 });
+      for (let i = 0; i < 100; i++) x.h.update(withAdvert(i));
+      await tick(5);
+      expect(x.h.plans).toBe(1);
+      expect(advertised(x.speaker())).toEqual(['10.1.99.0/26']);
+      await x.h.stop();
+    });
+
+    it('a burst beyond burstPlans within the window is coalesced into one trailing plan with the latest state', async () => {
+      // The burst window's clock stands still, so every update is inside it however slow this machine is.
+      const x = host({ t: 0 }, { coalesceMs: 300, burstPlans: 2, monotonic: () => 0 });
+      for (let i = 0; i < 20; i++) {
+        x.h.update(withAdvert(i));
+        await tick(2);
+      }
+      // Two plans at once (leading edge), then everything else waits for the window's end.
+      expect(x.h.plans).toBe(2);
+      expect(advertised(x.speaker())).toEqual(['10.1.1.0/26']);
+      await tick(600);
+      expect(x.h.plans).toBe(3);
+      expect(advertised(x.speaker())).toEqual(['10.1.19.0/26']);
+      await x.h.stop();
+    });
+  });
+
   it('starts the speaker from the plan, passes learned (non-local) paths on and signals the initial sync', async () => {
     const now = { t: 0 };
     const x = host(now);

@@ -3,7 +3,7 @@
  * (planner.ts), applies changes make-before-break (transition.ts), and passes learned best paths to
  * the agent's route reconciler through a sink; the speaker itself never writes the kernel here.
  *
- *   update(PlannerInput) ──coalesced──▶ planBgp ─▶ stepTransition ─▶ speaker.start / reconfigure
+ *   update(PlannerInput) ──throttled──▶ planBgp ─▶ stepTransition ─▶ speaker.start / reconfigure
  *   speaker best-path changes ────────▶ sink.learned()
  *   speaker initial sync (End-of-RIB) ─▶ sink.learnedInSync()   (stale remote routes may go now)
  *
@@ -13,6 +13,12 @@
  * abandons the sessions without a NOTIFICATION (a Cease would make peers flush our routes; with the
  * N bit the speaker would send a Hard Reset): the process exit closes the TCP connections, peers
  * keep forwarding as graceful-restart helpers until we are back.
+ *
+ * Planning is throttled, not delayed (a new block reaches the peers as soon as the datastore says so):
+ * an update when the host is idle plans at once (leading edge, in the next microtask, so updates made
+ * in the same synchronous run still share it); updates that arrive while a plan runs share one plan
+ * right after it. Only a burst — `burstPlans` plans started within `coalesceMs` — makes later updates
+ * wait for that window to end, and every update meanwhile is covered by that one trailing plan.
  */
 import type { SpeakerConfig } from '../../bgp/index.js';
 import {
@@ -59,8 +65,15 @@ export interface BgpHostDeps {
   readonly restarting: boolean;
   readonly settleMs?: number;
   readonly maxRetireMs?: number;
+  /** The burst window (default 20 ms): see burstPlans. */
   readonly coalesceMs?: number;
+  /** Plans that may start within coalesceMs before updates are coalesced to the window's end (default 3). */
+  readonly burstPlans?: number;
   readonly now?: () => number;
+  /** Monotonic milliseconds for the burst window (default performance.now). */
+  readonly monotonic?: () => number;
+  /** Called once the speaker runs (its listener and first connections are up). */
+  readonly onSpeakerStarted?: () => void;
 }
 
 export class BgpHost {
@@ -70,6 +83,12 @@ export class BgpHost {
   #applied: readonly PlannedPeer[] = [];
   #retiring: ReadonlyMap<string, RetiringPeer> = new Map();
   #timer: NodeJS.Timeout | undefined;
+  /** A plan is queued (chained, or waiting on #timer) that has not read its input yet. */
+  #queued = false;
+  /** Start times (monotonic ms) of the plans within the current burst window. */
+  #recentStarts: number[] = [];
+  /** Plans made so far (tests and debug logs). */
+  #plans = 0;
   #retireTimer: NodeJS.Timeout | undefined;
   #running: Promise<void> = Promise.resolve();
   #stopped = false;
@@ -85,16 +104,42 @@ export class BgpHost {
   }
 
   /**
-   * New cluster state; re-planned after a short coalescing delay. A function is called only when
-   * the plan is made, so a burst of datastore changes costs one read of the state.
+   * New cluster state; planned at once when idle, coalesced under a burst (see the file comment). A
+   * function is called only when the plan is made, so a burst of datastore changes costs one read
+   * of the state.
    */
   update(input: PlannerInput | (() => PlannerInput)): void {
     this.#input = typeof input === 'function' ? input : () => input;
-    if (this.#stopped || this.#timer) return;
+    if (this.#stopped || this.#queued) return;
+    this.#queued = true;
+    const wait = this.#burstWait();
+    if (wait <= 0) {
+      this.#enqueue();
+      return;
+    }
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#enqueue();
-    }, this.deps.coalesceMs ?? 20);
+    }, wait);
+  }
+
+  /** 0 when a plan may start now; else how long until the burst window lets one. */
+  #burstWait(): number {
+    const windowMs = this.deps.coalesceMs ?? 20;
+    const burst = this.deps.burstPlans ?? 3;
+    const now = this.#monotonic();
+    this.#recentStarts = this.#recentStarts.filter((t) => now - t < windowMs);
+    if (this.#recentStarts.length < burst) return 0;
+    return Math.max(1, this.#recentStarts[0]! + windowMs - now);
+  }
+
+  #monotonic(): number {
+    return this.deps.monotonic?.() ?? performance.now();
+  }
+
+  /** How many plans were made (each reads the input once). */
+  get plans(): number {
+    return this.#plans;
   }
 
   #enqueue(): void {
@@ -109,7 +154,8 @@ export class BgpHost {
           { err, attempt: this.#failures.attempt, retryInMs: delay },
           'applying BGP configuration failed; retrying',
         );
-        if (this.#stopped || this.#timer) return;
+        if (this.#stopped || this.#queued) return;
+        this.#queued = true;
         this.#timer = setTimeout(() => {
           this.#timer = undefined;
           this.#enqueue();
@@ -118,7 +164,10 @@ export class BgpHost {
   }
 
   async #apply(): Promise<void> {
+    this.#queued = false;
     if (this.#stopped || !this.#input) return;
+    this.#recentStarts.push(this.#monotonic());
+    this.#plans++;
     const input = this.#input();
     const plan = planBgp(input);
     const problems = plan.problems.join('; ');
@@ -176,6 +225,7 @@ export class BgpHost {
         { asn: config.asn, routerId: config.routerId, peers: config.peers.length, restarting },
         'BGP speaker started',
       );
+      this.deps.onSpeakerStarted?.();
       void s.whenInitialSync().then((why) => {
         if (this.#stopped) return;
         this.#log.info({ why }, 'BGP initial sync done: learned routes complete');

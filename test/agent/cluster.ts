@@ -76,6 +76,8 @@ export class Cluster {
   dir = '';
   bridge = '';
   readonly #extraNs: string[] = [];
+  /** What start() runs: the tsc build by default; benches set the shipped launcher (dist/bin). */
+  agentEntry = AGENT;
 
   /** `subnet`: the second octet of 10.S.0.0/24 for node addresses (unique per test file). */
   constructor(
@@ -126,7 +128,7 @@ export class Cluster {
   /** Starts (or restarts) the node's agent; its log is appended to <dir>/<node>.log. */
   start(n: AgentNode, env: Record<string, string> = {}): void {
     const out = createWriteStream(n.log, { flags: 'a' });
-    const p = spawn('ip', ['netns', 'exec', n.ns, process.execPath, AGENT], {
+    const p = spawn('ip', ['netns', 'exec', n.ns, process.execPath, this.agentEntry], {
       env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...n.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

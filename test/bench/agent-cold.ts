@@ -1,0 +1,139 @@
+/**
+ * Agent cold start (issue 10 "all agents started → every node has every block ≤ 0.5 s") on the agent
+ * test cluster (test/agent/cluster.ts: node namespaces on one bridge, one file datastore, full iBGP
+ * mesh, no ToR), with the shipped launcher `dist/bin/margay-node.js` as the lab runs it. Each round:
+ * every agent stopped with SIGTERM, every node's pool routes flushed (so the kernel holds nothing to
+ * keep: a true cold start, no graceful restart), then all agents spawned back to back and the clock
+ * runs until every node's kernel has a gateway route to every other node's block (read from
+ * /proc/<pid>/net/route, polled every 5 ms, no process spawned per poll). The agents' own start-up
+ * phase logs (`start-up step`, ms since their fork) give the split.
+ *
+ *   npm run build && scripts/in-sandbox.sh node dist/test/bench/agent-cold.js [--nodes 3] [--rounds 5]
+ */
+import { readFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { listensOn, routesOfPid } from '../../src/lab/kernel-routes.js';
+import { Cluster, REPO, waitFor } from '../agent/cluster.js';
+import { run } from '../helpers/netns.js';
+
+const { values } = parseArgs({
+  options: {
+    nodes: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '5' },
+    /** Print each node's start-up step log lines for every round. */
+    verbose: { type: 'boolean', default: false },
+  },
+});
+const NODES = Number(values.nodes);
+const ROUNDS = Number(values.rounds);
+const load = (): string => loadavg()[0]!.toFixed(1);
+
+interface Stats {
+  n: number;
+  median: number;
+  min: number;
+  max: number;
+  p90: number;
+}
+function stats(xs: readonly number[]): Stats {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (q: number): number => s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+  return { n: s.length, median: at(0.5), min: s[0]!, max: s[s.length - 1]!, p90: at(0.9) };
+}
+const fmt = (s: Stats): string =>
+  `${s.median.toFixed(0)} ms (${s.min.toFixed(0)}–${s.max.toFixed(0)}, p90 ${s.p90.toFixed(0)}, n=${s.n})`;
+
+async function until(what: string, t0: number, fn: () => Promise<boolean>, timeoutMs = 60_000): Promise<number> {
+  for (;;) {
+    if (await fn()) return performance.now() - t0;
+    if (performance.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** The agent's `start-up step` lines since `fromLine`: step → ms since its fork (first occurrence). */
+async function steps(log: string, fromLine: number): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const lines = (await readFile(log, 'utf8')).split('\n').slice(fromLine);
+  for (const l of lines) {
+    if (!l.includes('"start-up step"')) continue;
+    const j = JSON.parse(l) as { step: string; ms: number };
+    if (!out.has(j.step)) out.set(j.step, j.ms);
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  console.log(
+    `\nAgent cold start: ${NODES} margay-node (dist/bin/margay-node.js), full mesh; load (1 min) ${load()} at start, ${ROUNDS} rounds.\n`,
+  );
+  const c = new Cluster(87, '10.187.0.0/16');
+  c.agentEntry = join(REPO, 'dist/bin/margay-node.js');
+  try {
+    // MARGAY_BENCH_AGENT_NODE_OPTIONS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) goes to the agents only.
+    const nodeOptions = process.env.MARGAY_BENCH_AGENT_NODE_OPTIONS;
+    await c.setUp(NODES, { MARGAY_LOG_LEVEL: 'info', ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) });
+    await c.startAll();
+    for (const n of c.nodes) await c.waitReady(n, 60_000);
+    for (const [i, n] of c.nodes.entries()) await c.addPod(n, `cold${i}`);
+    // Each node's block, from its blackhole route.
+    const blocks = new Map<string, string>();
+    for (const n of c.nodes) {
+      const bh = await waitFor(`${n.name}'s block`, async () =>
+        (
+          JSON.parse(await run('ip', ['-n', n.ns, '-j', 'route', 'show', 'type', 'blackhole'])) as { dst: string }[]
+        ).find((r) => r.dst.startsWith('10.187.')),
+      );
+      blocks.set(n.name, bh.dst);
+    }
+    const total: number[] = [];
+    const listen: number[] = [];
+    const stepTimes = new Map<string, number[]>();
+    for (let k = 0; k < ROUNDS; k++) {
+      for (const n of c.nodes) await c.stopAgent(n, 'SIGTERM');
+      for (const n of c.nodes) await run('ip', ['-n', n.ns, 'route', 'flush', 'root', '10.187.0.0/16']);
+      const logLines = await Promise.all(
+        c.nodes.map(async (n) => (await readFile(n.log, 'utf8').catch(() => '')).split('\n').length - 1),
+      );
+      const t0 = performance.now();
+      await c.startAll();
+      const pids = c.nodes.map((n) => n.proc!.pid!);
+      const l = await until('every agent listening on :179', t0, async () =>
+        (await Promise.all(pids.map((p) => listensOn(p, 179)))).every(Boolean),
+      );
+      const t = await until('every node to have every block', t0, async () => {
+        for (const [i, n] of c.nodes.entries()) {
+          const have = new Set((await routesOfPid(pids[i]!)).filter((r) => r.gateway).map((r) => r.dst));
+          for (const [other, cidr] of blocks) if (other !== n.name && !have.has(cidr)) return false;
+        }
+        return true;
+      });
+      total.push(t);
+      listen.push(l);
+      for (const [i, n] of c.nodes.entries()) {
+        const s = await steps(n.log, logLines[i]!);
+        for (const [step, ms] of s) stepTimes.set(step, [...(stepTimes.get(step) ?? []), ms]);
+        if (values.verbose) console.log(`round ${k} ${n.name}: ${[...s].map(([a, b]) => `${a} ${b}`).join(', ')}`);
+      }
+      for (const n of c.nodes) await c.waitReady(n, 60_000);
+    }
+    console.log('| measure | median (min–max, p90) | target |');
+    console.log('| --- | --- | --- |');
+    console.log(
+      `| all agents spawned → every node has every block | ${fmt(stats(total))} | ≤ 500 ms (${stats(total).median <= 500 ? 'met' : '**missed**'}) |`,
+    );
+    console.log(`| all agents spawned → every agent listens on :179 | ${fmt(stats(listen))} | — |`);
+    for (const [step, xs] of stepTimes)
+      console.log(`| agent start-up step "${step}" (ms since the agent's fork, all nodes) | ${fmt(stats(xs))} | — |`);
+  } finally {
+    await c.stop();
+  }
+  console.log(`\nload (1 min) at the end: ${load()}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
