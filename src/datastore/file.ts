@@ -282,45 +282,25 @@ export class FileDatastore implements Datastore {
     this.#validate ??= this.#customValidate ?? (await import('../model/index.js')).validateResource;
   };
 
-  #write = async <T>(what: string, fn: () => T): Promise<T> => {
-    this.#checkOpen();
-    try {
-      return await guardedRetry(
-        this.#sql.path,
-        `file datastore ${this.#dir}: ${what}`,
-        this.#busyMs,
-        this.#guard,
-        () => {
-          this.#checkOpen();
-          return this.#sql.writeTx(fn);
-        },
-      );
-    } catch (err) {
-      if (err instanceof MargayError) throw err;
-      throw new DatastoreUnavailableError(`file datastore ${this.#dir}: ${what}: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
-  };
+  #write = async <T>(what: string, fn: () => T): Promise<T> =>
+    this.#call(what, this.#busyMs, () => this.#sql.writeTx(fn));
 
-  async #read<T>(what: string, fn: () => T): Promise<T> {
+  #read<T>(what: string, fn: () => T): Promise<T> {
+    return this.#call(what, this.#readMs, fn);
+  }
+
+  /** A synchronous SQLite call, made only while the lock guard allows it, retried while it cannot lock. */
+  async #call<T>(what: string, timeoutMs: number, fn: () => T): Promise<T> {
     this.#checkOpen();
+    const label = `file datastore ${this.#dir}: ${what}`;
     try {
-      return await guardedRetry(
-        this.#sql.path,
-        `file datastore ${this.#dir}: ${what}`,
-        this.#readMs,
-        this.#guard,
-        () => {
-          this.#checkOpen();
-          return fn();
-        },
-      );
+      return await guardedRetry(this.#sql.path, label, timeoutMs, this.#guard, () => {
+        this.#checkOpen();
+        return fn();
+      });
     } catch (err) {
       if (err instanceof MargayError) throw err;
-      throw new DatastoreUnavailableError(`file datastore ${this.#dir}: ${what}: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw new DatastoreUnavailableError(`${label}: ${(err as Error).message}`, { cause: err });
     }
   }
 
