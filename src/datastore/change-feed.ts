@@ -54,6 +54,13 @@ export class ChangeFeed {
     });
   }
 
+  /** A watch that fails at once with `error` (delivered asynchronously, as every watch event). */
+  failed(kind: KindId, onEvent: (ev: WatchEvent) => void, error: MargayError): WatchHandle {
+    const { handle, watcher } = this.hub.create(kind, { matchLabels: () => false }, onEvent);
+    this.hub.fail(watcher, error);
+    return handle;
+  }
+
   watch(kind: KindId, opts: WatchOptions, onEvent: (ev: WatchEvent) => void): WatchHandle {
     let filter: ObjectFilter;
     try {

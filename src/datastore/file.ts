@@ -18,7 +18,9 @@ import { DatastoreUnavailableError } from './types.js';
 import { checkHistoryWindow, namespaceFor, normalizeResource, storeContext } from './store-state.js';
 import { compileFilter, matchesFilter } from './watch-hub.js';
 import type { ManifestProblem, Normalize } from './file-manifests.js';
-import { SqliteDb, withBusyRetry } from './sqlite-db.js';
+import { SqliteDb } from './sqlite-db.js';
+import { DbWake } from './db-wake.js';
+import { DatastoreLockedError, guardedRetry, LockGuard } from './lock-guard.js';
 import { ObjectTable, type Normalized } from './sqlite-objects.js';
 import { ChangeFeed } from './change-feed.js';
 import { knownFiles, syncManifests } from './manifest-sync.js';
@@ -30,10 +32,22 @@ export interface FileDatastoreOptions {
   readonly historyWindow?: number;
   /** Periodic rescan of the manifest files, the fallback behind fs.watch (default 500 ms, at most 1000). */
   readonly rescanIntervalMs?: number;
-  /** How often this process looks for commits by other processes (PRAGMA data_version; default 20 ms). */
+  /**
+   * Safety poll for commits by other processes (PRAGMA data_version), behind the inotify wake-up on
+   * the database and its WAL (default 250 ms; the only way when `useFsWatch` is false).
+   */
   readonly pollIntervalMs?: number;
   /** How long a write waits for the database's write lock held by another process (default 120 s). */
   readonly busyTimeoutMs?: number;
+  /** How long a read waits (on timers) while the database cannot be locked, before DatastoreLockedError (default 3 s). */
+  readonly readTimeoutMs?: number;
+  /**
+   * Probe the database's locks from a worker thread so a lock failure never blocks the event loop
+   * (lock-guard.ts; default true). Started `lockGuardDelayMs` (default 300) after open, so a
+   * short-lived reader such as `margayctl get` never pays for the thread.
+   */
+  readonly lockGuard?: boolean;
+  readonly lockGuardDelayMs?: number;
   readonly validate?: (raw: unknown) => Resource;
   /** Follow manifest changes with fs.watch as well as the rescan (default true). */
   readonly useFsWatch?: boolean;
@@ -65,9 +79,18 @@ export class FileDatastore implements Datastore {
   readonly #feed: ChangeFeed;
   readonly #normalize: Normalize;
   readonly #busyMs: number;
+  readonly #readMs: number;
   readonly #settleMs: number;
   #dataVersion = -1;
-  #poll: NodeJS.Timeout | undefined;
+  /** Own commits not yet published to this process's watches (the guard deferred the pump). */
+  #pumpPending = false;
+  #wake: DbWake | undefined;
+  #guard: LockGuard | undefined;
+  #guardTimer: NodeJS.Timeout | undefined;
+  #statusTimer: NodeJS.Timeout | undefined;
+  #pollMs = 250;
+  #ticks = 0;
+  #useFsWatch = true;
   #rescan: NodeJS.Timeout | undefined;
   #fsWatcher: FSWatcher | undefined;
   #syncing: Promise<void> | undefined;
@@ -94,6 +117,7 @@ export class FileDatastore implements Datastore {
     this.#feed = new ChangeFeed(sql, this.#objects);
     this.#normalize = (raw) => normalizeResource(raw, ctx);
     this.#busyMs = opts.busyTimeoutMs ?? 120_000;
+    this.#readMs = opts.readTimeoutMs ?? 3000;
     this.#settleMs = opts.settleMs ?? 100;
     this.#dbIdentity = identity(sql.path);
   }
@@ -104,7 +128,7 @@ export class FileDatastore implements Datastore {
     if (!Number.isInteger(rescan) || rescan < 10 || rescan > 1000) {
       throw new ConfigError('datastore', `rescanIntervalMs must be an integer in 10..1000, got ${rescan}`);
     }
-    const poll = opts.pollIntervalMs ?? 20;
+    const poll = opts.pollIntervalMs ?? 250;
     if (!Number.isInteger(poll) || poll < 1 || poll > 1000) {
       throw new ConfigError('datastore', `pollIntervalMs must be an integer in 1..1000, got ${poll}`);
     }
@@ -135,6 +159,10 @@ export class FileDatastore implements Datastore {
       throw err;
     }
     ds.#follow(rescan, poll, opts.useFsWatch ?? true);
+    if (opts.lockGuard ?? true) {
+      ds.#guardTimer = setTimeout(() => ds.#startGuard(), opts.lockGuardDelayMs ?? 300);
+      ds.#guardTimer.unref();
+    }
     return ds;
   }
 
@@ -145,6 +173,8 @@ export class FileDatastore implements Datastore {
   /** Problems of the manifest files (bad YAML, invalid objects, duplicates, hostile entries): skipped. */
   problems(): ManifestProblem[] {
     this.#checkOpen();
+    const blocked = this.#guard?.blocked();
+    if (blocked) throw new DatastoreLockedError(this.#sql.path, blocked, 'reading manifest problems', 0);
     return [...knownFiles(this.#sql).values()].flatMap((r) => JSON.parse(r.problems) as ManifestProblem[]);
   }
 
@@ -199,14 +229,34 @@ export class FileDatastore implements Datastore {
 
   watch(kind: KindId, opts: WatchOptions, onEvent: (ev: WatchEvent) => void): WatchHandle {
     this.#checkOpen();
+    const blocked = this.#guard?.blocked();
+    if (blocked) {
+      // Reading the snapshot now could block the loop for seconds: the watch fails at once (retryable).
+      return this.#feed.failed(kind, onEvent, new DatastoreLockedError(this.#sql.path, blocked, `watching ${kind}`, 0));
+    }
     this.#pump(); // publish what is already committed before this watch's snapshot
     return this.#feed.watch(kind, opts, onEvent);
+  }
+
+  /** Wake-ups so far (inotify, probe thread, safety poll): tests check there is no busy loop. */
+  get ticks(): number {
+    return this.#ticks;
+  }
+
+  /** How this process learns of other processes' commits now (tests, benchmark). */
+  get wakeMode(): 'inotify' | 'poll' | 'probe-thread' | 'closed' {
+    if (this.#closed) return 'closed';
+    if (this.#guard?.alive) return 'probe-thread';
+    return this.#wake?.watching ? 'inotify' : 'poll';
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#poll);
+    this.#wake?.close();
+    clearTimeout(this.#guardTimer);
+    clearInterval(this.#statusTimer);
+    this.#guard?.close();
     clearInterval(this.#rescan);
     clearTimeout(this.#debounce);
     this.#fsWatcher?.close();
@@ -232,35 +282,35 @@ export class FileDatastore implements Datastore {
     this.#validate ??= this.#customValidate ?? (await import('../model/index.js')).validateResource;
   };
 
-  #write = async <T>(what: string, fn: () => T): Promise<T> => {
-    this.#checkOpen();
-    try {
-      return await withBusyRetry(`file datastore ${this.#dir}: ${what}`, this.#busyMs, () => {
-        this.#checkOpen();
-        return this.#sql.writeTx(fn);
-      });
-    } catch (err) {
-      if (err instanceof MargayError) throw err;
-      throw new DatastoreUnavailableError(`file datastore ${this.#dir}: ${what}: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
-  };
+  #write = async <T>(what: string, fn: () => T): Promise<T> =>
+    this.#call(what, this.#busyMs, () => this.#sql.writeTx(fn));
 
-  async #read<T>(what: string, fn: () => T): Promise<T> {
+  #read<T>(what: string, fn: () => T): Promise<T> {
+    return this.#call(what, this.#readMs, fn);
+  }
+
+  /** A synchronous SQLite call, made only while the lock guard allows it, retried while it cannot lock. */
+  async #call<T>(what: string, timeoutMs: number, fn: () => T): Promise<T> {
     this.#checkOpen();
+    const label = `file datastore ${this.#dir}: ${what}`;
     try {
-      return await withBusyRetry(`file datastore ${this.#dir}: ${what}`, this.#busyMs, fn);
+      return await guardedRetry(this.#sql.path, label, timeoutMs, this.#guard, () => {
+        this.#checkOpen();
+        return fn();
+      });
     } catch (err) {
       if (err instanceof MargayError) throw err;
-      throw new DatastoreUnavailableError(`file datastore ${this.#dir}: ${what}: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw new DatastoreUnavailableError(`${label}: ${(err as Error).message}`, { cause: err });
     }
   }
 
   #pump(): void {
     if (this.#closed) return;
+    if (this.#guard?.blocked()) {
+      this.#pumpPending = true; // published by the next wake once the locks answer
+      return;
+    }
+    this.#pumpPending = false;
     try {
       this.#dataVersion = this.#sql.dataVersion();
       this.#feed.pump(); // readable again is decided by #checkHealth only (no flapping)
@@ -297,8 +347,9 @@ export class FileDatastore implements Datastore {
   }
 
   #follow(rescanMs: number, pollMs: number, useFsWatch: boolean): void {
-    // Not unref'd: an open store is a live resource and keeps the process up until close().
-    this.#poll = setInterval(() => this.#tick(), pollMs);
+    this.#pollMs = pollMs;
+    this.#useFsWatch = useFsWatch;
+    this.#restartWake();
     this.#rescan = setInterval(() => this.#kickSync(), rescanMs);
     if (!useFsWatch) return;
     try {
@@ -313,19 +364,57 @@ export class FileDatastore implements Datastore {
     }
   }
 
-  /** The short timer: a commit by another connection changes data_version; then publish it. */
-  #tick(): void {
-    if (this.#closed) return;
+  /**
+   * From now on the probe thread wakes this store (inotify and its probe, lock-guard.ts) and the
+   * event loop touches SQLite only right after a probe succeeded or when called; the main-thread
+   * wake-up stops (its safety poll would call SQLite at moments when the locks may be failing).
+   */
+  #startGuard(): void {
+    if (this.#closed || this.#guard) return;
+    this.#guard = new LockGuard(this.#sql.path, this.#log, () => {
+      if (this.#guard?.alive === false) this.#restartWake();
+      this.#tick();
+    });
+    this.#wake?.close();
+    this.#wake = undefined;
+    this.#statusTimer = setInterval(() => {
+      const blocked = this.#guard?.blocked();
+      if (blocked) this.#setStatus({ readable: false, reason: `${this.#sql.path}: ${blocked}` });
+    }, 1000);
+    this.#statusTimer.unref();
+  }
+
+  #restartWake(): void {
+    if (this.#wake || this.#closed) return;
+    this.#wake = new DbWake(this.#sql.path, () => this.#tick(), this.#log, this.#pollMs);
+    this.#wake.start(this.#useFsWatch);
+  }
+
+  /**
+   * A wake (inotify event on the database or its WAL, or the safety poll): a commit by another
+   * connection changes data_version; then publish it. Returns whether there was something new.
+   */
+  #tick(): boolean {
+    if (this.#closed) return false;
+    this.#ticks++;
+    const blocked = this.#guard?.blocked();
+    if (blocked) {
+      this.#setStatus({ readable: false, reason: `${this.#sql.path}: ${blocked}` });
+      return false;
+    }
     try {
       const v = this.#sql.dataVersion();
-      if (v !== this.#dataVersion) this.#pump();
+      const changed = v !== this.#dataVersion || this.#pumpPending;
+      if (changed) this.#pump();
       const now = Date.now();
       if (now - this.#lastHealthCheck >= 1000) {
         this.#lastHealthCheck = now;
         this.#checkHealth();
       }
+      return changed;
     } catch (err) {
       this.#setStatus({ readable: false, reason: `cannot read the database: ${(err as Error).message}` });
+      return false;
     }
   }
 
@@ -357,7 +446,7 @@ export class FileDatastore implements Datastore {
   }
 
   #kickSync(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#guard?.blocked()) return; // the next rescan tries again
     if (this.#syncing) {
       this.#syncAgain = true;
       return;

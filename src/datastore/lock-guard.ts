@@ -1,0 +1,240 @@
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import { DatastoreUnavailableError } from './types.js';
+
+/**
+ * Keeps SQLite's lock trouble off the event loop. node:sqlite is synchronous, and when SQLite cannot
+ * take the WAL index's file locks — fcntl failing (EIO on a dying disk or a soft NFS mount) or the
+ * lock bytes held by a foreign process — every read and write spins inside SQLite's own retry loop
+ * (walTryBeginRead: ~100 attempts with growing sleeps) for about 10 s, then fails with
+ * SQLITE_PROTOCOL. busy_timeout does not bound that loop, and nothing can interrupt it.
+ *
+ * So a worker thread (its own connection) probes the database with a `PRAGMA data_version` read
+ * every `probeMs` and publishes in shared memory when its probe started (if one is running) and when
+ * one last succeeded and failed. The main thread asks `blocked()` before each SQLite call: while a
+ * probe has been running longer than `stuckMs`, or the last probe failed, it does not call SQLite
+ * (reads wait on a timer and then fail with DatastoreLockedError; writes wait, they are never
+ * started half-way). A call started in the instant between the locks breaking and the next probe
+ * can still block once; after that the loop stays free.
+ */
+const WORKER_SOURCE = `
+const { workerData, parentPort } = require('node:worker_threads');
+const { DatabaseSync } = require('node:sqlite');
+const { watch } = require('node:fs');
+const { basename, dirname } = require('node:path');
+const { path, probeMs, beatMs, recheckMs } = workerData;
+const st = new BigInt64Array(workerData.sab);
+const names = new Set([basename(path), basename(path) + '-wal']);
+let db, stmt, ok, lastDv, timer, watcher, stopped = false, immediate = false, fromEvent = false, lastPost = 0;
+parentPort.on('message', (m) => {
+  if (m !== 'stop') return;
+  stopped = true;
+  clearTimeout(timer);
+  watcher?.close();
+  try { db?.close(); } catch (e) { parentPort.postMessage({ type: 'warn', message: 'closing the probe connection: ' + e.message }); }
+});
+function post(m) { lastPost = Date.now(); parentPort.postMessage(m); }
+function later(ms) { clearTimeout(timer); timer = setTimeout(probe, ms); }
+function soon() {
+  fromEvent = true;
+  if (immediate || stopped) return;
+  immediate = true;
+  setImmediate(() => { immediate = false; probe(); });
+}
+function probe() {
+  if (stopped) return;
+  const event = fromEvent;
+  fromEvent = false;
+  Atomics.store(st, 0, BigInt(Date.now()));
+  let err, dv;
+  try {
+    if (!db) { db = new DatabaseSync(path, { timeout: 20 }); stmt = db.prepare('PRAGMA data_version'); }
+    dv = stmt.get().data_version;
+  } catch (e) { err = e; }
+  const now = Date.now();
+  Atomics.store(st, 0, 0n);
+  if (err) {
+    Atomics.store(st, 2, BigInt(now));
+    if (ok !== false) post({ type: 'state', ok: false, errcode: err.errcode, message: String(err.message) });
+    ok = false;
+    return later(probeMs);
+  }
+  Atomics.store(st, 1, BigInt(now));
+  if (ok !== true) post({ type: 'state', ok: true });
+  ok = true;
+  const changed = dv !== lastDv;
+  lastDv = dv;
+  if (changed) post({ type: 'changed' });
+  else if (now - lastPost >= beatMs) post({ type: 'beat' });
+  // An event can come a moment before the commit is visible in the WAL index: look once more soon.
+  later(event && !changed ? recheckMs : probeMs);
+}
+try {
+  watcher = watch(dirname(path), { persistent: false }, (_ev, name) => { if (name === null || names.has(String(name))) soon(); });
+  watcher.on('error', (e) => { watcher?.close(); watcher = undefined; post({ type: 'warn', message: 'fs.watch failed, probing every ' + probeMs + ' ms only: ' + e.message }); });
+} catch (e) { post({ type: 'warn', message: 'fs.watch unavailable, probing every ' + probeMs + ' ms only: ' + e.message }); }
+probe();
+`;
+
+/** A read or write of the file datastore gave up because SQLite could not lock the database. */
+export class DatastoreLockedError extends DatastoreUnavailableError {
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+    what: string,
+    waitedMs: number,
+    options?: ErrorOptions,
+  ) {
+    super(`${what}: ${file}: ${problem} (gave up after ${waitedMs} ms without blocking; retry later)`, options);
+  }
+}
+
+/** What an SQLite error code means for locking, or undefined if it is not a locking problem. */
+export function lockProblem(err: unknown): string | undefined {
+  const code = (err as { errcode?: unknown }).errcode;
+  if (typeof code !== 'number') return undefined;
+  const primary = code & 0xff;
+  if (primary === 5 || primary === 6) return 'the database is locked by another process (SQLITE_BUSY)';
+  if (primary === 15)
+    return 'SQLite cannot take its file locks (SQLITE_PROTOCOL: fcntl locks failing, or the WAL index locks held by another process)';
+  return undefined;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Waits on timers (never blocking the loop) while `guard` says SQLite must not be called now;
+ * DatastoreLockedError once `timeoutMs` since `startedAt` have passed.
+ */
+export async function untilUnblocked(
+  guard: LockGuard | undefined,
+  what: string,
+  startedAt: number,
+  timeoutMs: number,
+): Promise<void> {
+  let delay = 5;
+  for (;;) {
+    const problem = guard?.blocked();
+    if (problem === undefined) return;
+    const waited = Date.now() - startedAt;
+    if (waited >= timeoutMs) throw new DatastoreLockedError(guard!.path, problem, what, waited);
+    await sleep(Math.min(delay, timeoutMs - waited));
+    delay = Math.min(delay * 2, 100);
+  }
+}
+
+/**
+ * Runs the synchronous SQLite call `attempt` once the guard allows it, again after a jittered
+ * back-off (1–25 ms, on a timer) while it fails to lock (SQLITE_BUSY/LOCKED/PROTOCOL: nothing was
+ * done, so a retry is safe, also for a compare-and-swap write), for at most `timeoutMs`; then
+ * DatastoreLockedError naming the file and the problem. Any other error is thrown as is.
+ */
+export async function guardedRetry<T>(
+  file: string,
+  what: string,
+  timeoutMs: number,
+  guard: LockGuard | undefined,
+  attempt: () => T,
+): Promise<T> {
+  const t0 = Date.now();
+  let delay = 1;
+  for (;;) {
+    await untilUnblocked(guard, what, t0, timeoutMs);
+    try {
+      return attempt();
+    } catch (err) {
+      const problem = lockProblem(err);
+      if (problem === undefined) throw err;
+      const waited = Date.now() - t0;
+      if (waited >= timeoutMs) throw new DatastoreLockedError(file, problem, what, waited, { cause: err });
+    }
+    await sleep(delay * (0.5 + Math.random()));
+    delay = Math.min(delay * 2, 25);
+  }
+}
+
+export interface LockGuardOptions {
+  /** Probe interval (default 25 ms): also the safety poll for other processes' commits. */
+  readonly probeMs?: number;
+  /** A probe running longer than this means the locks are not answering (default 30 ms). */
+  readonly stuckMs?: number;
+  /** A wake at least this often while the locks answer, for the store's health check (default 250 ms). */
+  readonly beatMs?: number;
+}
+
+/** The probe thread and what it last saw. `onWake` runs after a probe succeeded: calling SQLite now is safe. */
+export class LockGuard {
+  readonly #st: BigInt64Array;
+  readonly #worker: Worker;
+  readonly #stuckMs: number;
+  #problem: string | undefined;
+  #dead = false;
+  /** Wakes of the store caused by the probe thread (changes seen + heartbeats). */
+  wakes = 0;
+
+  constructor(
+    readonly path: string,
+    log: Logger,
+    onWake: () => void,
+    opts: LockGuardOptions = {},
+  ) {
+    this.#stuckMs = opts.stuckMs ?? 30;
+    const sab = new SharedArrayBuffer(3 * 8);
+    this.#st = new BigInt64Array(sab);
+    const workerData = { path, probeMs: opts.probeMs ?? 25, beatMs: opts.beatMs ?? 250, recheckMs: 2, sab };
+    this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
+    this.#worker.unref(); // never keeps the process up (close() stops it)
+    this.#worker.on('message', (m: { type: string; ok?: boolean; errcode?: number; message?: string }) => {
+      if (m.type === 'warn') {
+        log.warn({ file: path, reason: m.message }, 'lock probe thread');
+        return;
+      }
+      if (m.type === 'state') {
+        if (m.ok) {
+          if (this.#problem) log.info({ file: path }, 'database locks answer again');
+          this.#problem = undefined;
+        } else {
+          this.#problem = lockProblem(m) ?? `the database cannot be read (${m.message ?? 'unknown error'})`;
+          log.error(
+            { file: path, problem: this.#problem },
+            'database locks failing: SQLite is not called on the event loop',
+          );
+        }
+      }
+      this.wakes++;
+      onWake();
+    });
+    this.#worker.on('error', (err) => {
+      this.#dead = true;
+      log.warn({ err, file: path }, 'lock probe thread failed; lock guard off');
+      onWake();
+    });
+  }
+
+  /** False once the probe thread died: the store then wakes itself again. */
+  get alive(): boolean {
+    return !this.#dead;
+  }
+
+  /** Undefined when the main thread may call SQLite now; else the problem. */
+  blocked(now = Date.now()): string | undefined {
+    if (this.#dead) return undefined;
+    const since = Number(Atomics.load(this.#st, 0));
+    if (since !== 0 && now - since > this.#stuckMs) {
+      return `the file locks are not answering (a lock probe has been waiting ${now - since} ms)`;
+    }
+    const okAt = Number(Atomics.load(this.#st, 1));
+    const failAt = Number(Atomics.load(this.#st, 2));
+    if (failAt > okAt) return this.#problem ?? 'the last lock probe failed';
+    return undefined;
+  }
+
+  /**
+   * Stops the probe thread. Not awaited: a probe stuck inside SQLite's retry loop cannot be
+   * interrupted and ends by itself (≤ ~10 s); the thread is unref'd meanwhile.
+   */
+  close(): void {
+    this.#worker.postMessage('stop');
+    void this.#worker.terminate();
+  }
+}
