@@ -24,7 +24,7 @@ import { ConfigError } from '../src/errors.js';
 import type { Datastore } from '../src/datastore/index.js';
 import {
   createKernelAdapters,
-  ExecaCommandRunner,
+  createCommandRunner,
   OWNERSHIP,
   type IptablesBackend,
   type KernelAdapters,
@@ -162,7 +162,7 @@ export class NodeAgent {
     if (c.metricsPort !== 0)
       await this.metrics.listen(c.metricsPort, c.healthHost, log.child({ component: 'metrics' }));
 
-    const runner = new ExecaCommandRunner(log.child({ component: 'exec' }));
+    const runner = createCommandRunner(log.child({ component: 'exec' }));
     const kernel = await createKernelAdapters(runner, log);
     this.#kernel = {
       ...kernel,
