@@ -26,7 +26,7 @@ import { openDatastore } from '../src/datastore/index.js';
 import type { Datastore } from '../src/datastore/index.js';
 import {
   createKernelAdapters,
-  ExecaCommandRunner,
+  createCommandRunner,
   OWNERSHIP,
   type IptablesBackend,
   type KernelAdapters,
@@ -277,7 +277,7 @@ export class NodeAgent {
    * previous run, read once here: their presence makes this start a graceful restart.
    */
   async #openKernel(log: Logger): Promise<KernelAdapters> {
-    const runner = new ExecaCommandRunner(log.child({ component: 'exec' }));
+    const runner = createCommandRunner(log.child({ component: 'exec' }));
     const kernel = await createKernelAdapters(runner, log);
     const counted: KernelAdapters = {
       ...kernel,

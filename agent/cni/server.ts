@@ -18,7 +18,7 @@ import {
 import { ConfigError, InvariantError, MargayError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import type { CommandRunner, SysctlOps, WorkloadVethOps } from '../../src/kernel/index.js';
-import { ExecaCommandRunner, IpWorkloadVethOps } from '../../src/kernel/index.js';
+import { createCommandRunner, IpWorkloadVethOps } from '../../src/kernel/index.js';
 import { SyncProcSysctl } from './host-sysctl.js';
 import { VethCommandRunner } from './veth-runner.js';
 import { AttachmentStore, keyOf } from './attachment-store.js';
@@ -105,7 +105,7 @@ export class CniServer {
     const ino = (await stat('/proc/self/ns/net', { bigint: true })).ino;
     const socketPath = this.o.socketPath ?? defaultSocketPath(ino, runDir);
     const log = this.o.log;
-    const runner = this.o.runner ?? new ExecaCommandRunner(log.child({ component: 'kernel' }));
+    const runner = this.o.runner ?? createCommandRunner(log.child({ component: 'kernel' }));
     const store = new AttachmentStore(
       this.o.stateDir ?? join(runDir, `cni-${ino}.d`),
       log.child({ component: 'cni-state' }),

@@ -1,5 +1,6 @@
 import type { Logger } from '../log.js';
 import { ExecaCommandRunner, type CommandRunner } from './command-runner.js';
+import { SpawnHelperRunner } from './spawn-runner.js';
 import { ConntrackToolOps, type ConntrackOps } from './conntrack-ops.js';
 import { IptablesRestoreBackend, type IptablesBackend } from './iptables-backend.js';
 import { detectIptablesMode, type IptablesMode } from './iptables-detect.js';
@@ -34,7 +35,7 @@ export interface KernelAdapterOptions {
   /**
    * Route, neighbour and link writes through a persistent `ip -force -batch -` co-process (see
    * ip-batch-session.ts) instead of one `ip` process per apply. Default: on over an
-   * ExecaCommandRunner, off over any other runner (fakes record every command).
+   * ExecaCommandRunner or SpawnHelperRunner, off over any other runner (fakes record every command).
    */
   readonly coprocess?: boolean;
 }
@@ -53,7 +54,8 @@ export async function createKernelAdapters(
   const child = (adapter: string): Logger =>
     log.child({ component: 'kernel', adapter, ...(netns === undefined ? {} : { netns }) });
   // Only over real processes: a fake runner (unit tests) sees every command itself.
-  const coprocess = opts.coprocess ?? baseRunner instanceof ExecaCommandRunner;
+  const coprocess =
+    opts.coprocess ?? (baseRunner instanceof ExecaCommandRunner || baseRunner instanceof SpawnHelperRunner);
   const batching = coprocess ? new CoprocessCommandRunner(baseRunner, child('ip-batch')) : undefined;
   const runner: CommandRunner = batching ?? baseRunner;
   const mode = await detectIptablesMode(runner, child('iptables-detect'), {

@@ -15,5 +15,6 @@ export * from './netns-ops.js';
 export * from './ownership.js';
 export * from './route-format.js';
 export * from './route-table.js';
+export * from './spawn-runner.js';
 export * from './sysctl-ops.js';
 export * from './workload-veth.js';

@@ -13,9 +13,10 @@
  *     one plain `ip -batch` of the same routes, alternating, same namespace;
  *  4. iptables-restore input bytes when one endpoint is added, next to 1 and next to N endpoints.
  *
- * Phases 1 and 2 run with the persistent `ip -batch` co-process (as shipped) and with one `ip`
- * process per apply (`coprocess: false`, as before), alternating, so both are measured under the
- * same load.
+ * Phases 1 and 2 run as shipped (processes started by the margay-spawn co-process, routes through
+ * the persistent `ip -batch` co-process) and with processes forked from Node (ExecaCommandRunner, as
+ * before margay-spawn; `ip` co-process too), alternating, so both are measured under the same load.
+ * (The variable `coprocess` below means "as shipped".)
  *
  *   npm run build && scripts/in-sandbox.sh node dist/test/bench/agent-endpoint.js \
  *     [--pods 250] [--blocks 5000] [--new 20] [--routes 10000] [--runs 3]
@@ -31,6 +32,7 @@ import { Dataplane } from '../../agent/dataplane/dataplane.js';
 import { RouteReconciler } from '../../agent/dataplane/route-reconciler.js';
 import { createKernelAdapters, type KernelAdapters } from '../../src/kernel/adapters.js';
 import { ExecaCommandRunner } from '../../src/kernel/command-runner.js';
+import { SpawnHelperRunner, spawnHelperPath } from '../../src/kernel/spawn-runner.js';
 import { silentLogger } from '../../src/log.js';
 import { createNetns, deleteNetns } from '../helpers/netns.js';
 
@@ -138,7 +140,10 @@ interface Node {
 }
 
 async function newNode(coprocess: boolean): Promise<Node> {
-  const kernel = await createKernelAdapters(new ExecaCommandRunner(log), log, { coprocess });
+  const helper = spawnHelperPath();
+  if (helper === undefined) throw new Error('dist/kernel/margay-spawn is not built (npm run build)');
+  const runner = coprocess ? new SpawnHelperRunner(helper, log) : new ExecaCommandRunner(log);
+  const kernel = await createKernelAdapters(runner, log, { coprocess: true });
   const dp = new Dataplane(kernel, log, { families: [4], refreshIntervalMs: 0 });
   const graph = new CalcGraph(
     { nodeName: 'bench-node', routingMode: 'bgp', ipv4: true, ipv6: false, hostMtu: 1500 },
@@ -360,7 +365,7 @@ async function worker(): Promise<void> {
         await stopNode(node);
       }
       process.stderr.write(
-        `run ${r + 1} ${coprocess ? 'co-process' : 'exec'}: first ${row.ms.toFixed(0)} ms; new pod route ${median(eps.at(-1)!.route).toFixed(1)} ms, programmed ${median(eps.at(-1)!.programmed).toFixed(1)} ms (load ${row.load})\n`,
+        `run ${r + 1} ${coprocess ? 'margay-spawn' : 'node fork'}: first ${row.ms.toFixed(0)} ms; new pod route ${median(eps.at(-1)!.route).toFixed(1)} ms, programmed ${median(eps.at(-1)!.programmed).toFixed(1)} ms (load ${row.load})\n`,
       );
     }
   }
@@ -372,7 +377,7 @@ async function worker(): Promise<void> {
   const rt = await routeReconciler();
 
   const out: string[] = [];
-  const cop = (c: boolean): string => (c ? 'co-process (as shipped)' : 'one process per apply');
+  const cop = (c: boolean): string => (c ? 'margay-spawn (as shipped)' : 'forked from Node (before)');
   out.push(
     `## agent dataplane bench: ${PODS} endpoints, ${BLOCKS} remote blocks, ${NEW} new pods × ${RUNS} runs per mode, IPv4`,
     '',

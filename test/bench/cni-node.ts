@@ -7,7 +7,8 @@
  *
  * Each repeat: N margay ADDs at once (plugin exec'd as a runtime does, agentSocket → the agent's
  * socket), check 0 failures and N distinct addresses, N ptp ADDs at once, then the DELs of both.
- * MARGAY_CNI_IP_COPROCESSES (0..16, default 4) is passed through to the agent (0: one `ip` per ADD).
+ * MARGAY_CNI_IP_COPROCESSES (0..16, default 4) is passed through to the agent (0: one `ip` per ADD), as is
+ * MARGAY_SPAWN_HELPER (`off`: the agent starts its processes by forking Node, as before margay-spawn).
  * MARGAY_BENCH_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p") is passed to the agent as NODE_OPTIONS.
  * Step times per ADD come from the agent's own log line ("CNI command done": steps + queue wait).
  */
@@ -107,10 +108,11 @@ async function main(): Promise<void> {
   try {
     await cluster.setUp(1, { MARGAY_NETWORKING_BACKEND: 'none', MARGAY_LOG_LEVEL: 'info' });
     const node = cluster.nodes[0]!;
-    cluster.start(
-      node,
-      process.env.MARGAY_BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.MARGAY_BENCH_NODE_OPTIONS } : {},
-    );
+    const pass: Record<string, string> = {};
+    for (const k of ['MARGAY_CNI_IP_COPROCESSES', 'MARGAY_SPAWN_HELPER'] as const)
+      if (process.env[k] !== undefined) pass[k] = process.env[k];
+    if (process.env.MARGAY_BENCH_NODE_OPTIONS) pass.NODE_OPTIONS = process.env.MARGAY_BENCH_NODE_OPTIONS;
+    cluster.start(node, pass);
     await cluster.waitReady(node, 60_000);
     const margayConf = JSON.stringify({
       cniVersion: '1.0.0',
@@ -177,7 +179,7 @@ async function main(): Promise<void> {
   }
   const load1 = await loadavg();
   const out = [
-    `CNI burst through margay-node (file datastore, MARGAY_CNI_IP_COPROCESSES=${process.env.MARGAY_CNI_IP_COPROCESSES ?? 'default'}): ${REPEAT} × (${BURST} ADDs at once, then ${BURST} DELs); load average before ${load0}, after ${load1}; ${new Date().toISOString()}`,
+    `CNI burst through margay-node (file datastore, MARGAY_CNI_IP_COPROCESSES=${process.env.MARGAY_CNI_IP_COPROCESSES ?? 'default'}, MARGAY_SPAWN_HELPER=${process.env.MARGAY_SPAWN_HELPER ?? 'default'}): ${REPEAT} × (${BURST} ADDs at once, then ${BURST} DELs); load average before ${load0}, after ${load1}; ${new Date().toISOString()}`,
     '',
     '| repeat | load before | margay ADD ms | ptp ADD ms | margay / ptp | margay DEL ms | ptp DEL ms | margay failures | duplicate IPs |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',

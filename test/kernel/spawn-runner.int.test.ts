@@ -1,0 +1,140 @@
+import { spawn } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { KernelOpError, PrerequisiteError } from '../../src/errors.js';
+import { silentLogger } from '../../src/log.js';
+import { encodeRequest, SpawnHelperRunner, spawnHelperPath } from '../../src/kernel/spawn-runner.js';
+import { withNetns } from '../helpers/netns.js';
+
+/** Real processes through the real margay-spawn helper (built by `npm run build:cni`). */
+const HELPER = spawnHelperPath();
+if (HELPER === undefined) throw new Error('dist/kernel/margay-spawn is not built: run npm run build');
+
+const runners: SpawnHelperRunner[] = [];
+function runner(opts: ConstructorParameters<typeof SpawnHelperRunner>[2] = {}): SpawnHelperRunner {
+  const r = new SpawnHelperRunner(HELPER!, silentLogger(), { timeoutMs: 5_000, ...opts });
+  runners.push(r);
+  return r;
+}
+afterEach(() => {
+  for (const r of runners.splice(0)) r.close();
+});
+
+describe('SpawnHelperRunner', () => {
+  it('passes stdin, returns stdout/stderr and exit codes, runs inside a namespace when asked', async () => {
+    const r = runner();
+    expect((await r.run(['cat'], { stdin: 'hello\n' })).stdout).toBe('hello\n');
+    const both = await r.run(['sh', '-c', 'echo out; echo err >&2; exit 3'], { allowFailure: true });
+    expect(both).toMatchObject({ exitCode: 3, stdout: 'out\n', stderr: 'err\n' });
+    const err = await r.run(['ip', 'link', 'show', 'dev', 'mgynosuch']).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KernelOpError);
+    expect(err).toMatchObject({ code: 'MGY_KERNEL_OP', exitCode: 1 });
+    expect((err as KernelOpError).stderr).toContain('mgynosuch');
+    await withNetns(async (ns) => {
+      const res = await r.run(['ip', '-j', 'link', 'show'], { netns: ns });
+      expect(res.argv.slice(0, 4)).toEqual(['ip', 'netns', 'exec', ns]);
+      expect((JSON.parse(res.stdout) as { ifname: string }[]).map((l) => l.ifname)).toEqual(['lo']);
+    });
+    expect(r.starts).toBe(1);
+  });
+
+  it('reports a missing binary as a PrerequisiteError and a NUL in argv as an error, and keeps working', async () => {
+    const r = runner();
+    await expect(r.run(['margay-no-such-binary'])).rejects.toThrow(PrerequisiteError);
+    await expect(r.run(['echo', 'a\0b'])).rejects.toThrow(/NUL/);
+    await expect(r.run(['/etc/hostname'])).rejects.toThrow(/could not start|errno/);
+    expect((await r.run(['echo', 'ok'])).stdout).toBe('ok\n');
+  });
+
+  it('carries big stdin and big output intact, and binary bytes', async () => {
+    const r = runner({ timeoutMs: 30_000 });
+    const big = 'x'.repeat(6 * 1024 * 1024);
+    expect((await r.run(['wc', '-c'], { stdin: big })).stdout.trim()).toBe(String(big.length));
+    const out = await r.run(['head', '-c', String(8 * 1024 * 1024), '/dev/zero']);
+    expect(out.stdout.length).toBe(8 * 1024 * 1024);
+    const echo = await r.run(['cat'], { stdin: big });
+    expect(echo.stdout === big).toBe(true);
+    const bin = await r.run(['printf', '\\001\\377\\000z']);
+    expect(bin.stdout.length).toBeGreaterThan(0);
+    expect(bin.stdout.endsWith('z')).toBe(true);
+  });
+
+  it('kills a command whose output goes above the cap, with a clear error', async () => {
+    const r = runner({ maxOutputBytes: 1024 * 1024 });
+    const t = performance.now();
+    const err = await r.run(['cat', '/dev/zero']).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KernelOpError);
+    expect(String(err)).toMatch(/output above 1048576 bytes/);
+    expect(performance.now() - t).toBeLessThan(3_000);
+    expect((await r.run(['echo', 'still'])).stdout).toBe('still\n');
+    expect(r.starts).toBe(1);
+  });
+
+  it('times out a hung command, its children included, and one whose grandchild holds the pipes', async () => {
+    const r = runner({ timeoutMs: 300 });
+    let t = performance.now();
+    await expect(r.run(['sleep', '30'])).rejects.toThrow(/timed out after 300 ms/);
+    expect(performance.now() - t).toBeLessThan(2_000);
+    // The shell's child inherits the pipes; the group kill takes both.
+    t = performance.now();
+    await expect(r.run(['sh', '-c', 'sleep 30 & sleep 30'])).rejects.toThrow(/timed out/);
+    expect(performance.now() - t).toBeLessThan(2_000);
+    // A grandchild in its own session keeps the pipes open past the kill: answered after the grace.
+    t = performance.now();
+    await expect(r.run(['sh', '-c', 'setsid sleep 4 & exec sleep 30'])).rejects.toThrow(/timed out/);
+    expect(performance.now() - t).toBeLessThan(3_000);
+    // A command that exits at once while a detached grandchild holds stdout open: answered at the timeout.
+    t = performance.now();
+    await expect(r.run(['sh', '-c', 'setsid sleep 4 & exit 0'])).rejects.toThrow(/timed out/);
+    expect(performance.now() - t).toBeLessThan(3_000);
+    expect((await r.run(['true'])).exitCode).toBe(0);
+  });
+
+  it('fails commands in flight clearly when the helper dies, and starts a new one for the next', async () => {
+    const pids: (number | undefined)[] = [];
+    const r = runner({ onHelperStart: (p) => pids.push(p) });
+    expect((await r.run(['true'])).exitCode).toBe(0);
+    const inflight = [r.run(['sleep', '5']), r.run(['sleep', '5'])];
+    await new Promise((res) => setTimeout(res, 100));
+    process.kill(r.helperPid!, 'SIGKILL');
+    for (const p of inflight)
+      await expect(p).rejects.toThrow(/spawn helper exited \(SIGKILL\).*may or may not have run/);
+    expect((await r.run(['echo', 'again'])).stdout).toBe('again\n');
+    expect(r.starts).toBe(2);
+    expect(pids).toHaveLength(2);
+    expect(pids[0]).not.toBe(pids[1]);
+  });
+
+  it('kills a helper that stops answering (never a hang)', async () => {
+    const r = runner({ timeoutMs: 200, backstopMs: 300 });
+    expect((await r.run(['true'])).exitCode).toBe(0);
+    process.kill(r.helperPid!, 'SIGSTOP');
+    const t = performance.now();
+    await expect(r.run(['true'])).rejects.toThrow(/no answer .* within 500 ms/);
+    expect(performance.now() - t).toBeLessThan(2_000);
+    expect((await r.run(['echo', 'new'])).stdout).toBe('new\n');
+    expect(r.starts).toBe(2);
+  });
+
+  it('runs 400 commands at once (more than it keeps in flight), each with its own answer', async () => {
+    const r = runner({ maxInFlight: 64 });
+    const got = await Promise.all(
+      Array.from({ length: 400 }, (_, i) => r.run(['sh', '-c', `echo ${i}; exit ${i % 7}`], { allowFailure: true })),
+    );
+    got.forEach((g, i) => expect(g).toMatchObject({ stdout: `${i}\n`, exitCode: i % 7 }));
+    expect(r.starts).toBe(1);
+  });
+
+  it('the helper itself refuses a malformed request: says why and exits 2', async () => {
+    const bad = encodeRequest(1, 1000, ['true'], '');
+    bad.writeUInt32LE(0, 12); // argc 0
+    const child = spawn(HELPER!, [], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    child.stdin.end(bad);
+    const code = await new Promise<number | null>((res) => child.on('close', res));
+    expect(code).toBe(2);
+    expect(err).toMatch(/argc out of range/);
+  });
+});
