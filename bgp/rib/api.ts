@@ -59,6 +59,8 @@ export interface RibApi {
   queryRoutes(query: RibQuery): RibRoute[];
   countRoutes(query?: Pick<RibQuery, 'family' | 'peer'>): { readonly prefixes: number; readonly paths: number };
   peerCounts(id: string): PeerRibCounts;
+  /** A new route-reflector cluster ID (dotted quad): reflection re-evaluated in place, no session reset. */
+  setClusterId(clusterId: string): void;
   setImportPolicy(id: string, policy: RoutePolicy | undefined): void;
   setExportPolicy(id: string, policy: RoutePolicy | undefined): void;
 }

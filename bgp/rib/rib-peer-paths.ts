@@ -4,7 +4,7 @@
  * peer's paths, and export-cache invalidation. Works on a RibCore (see rib-core.ts).
  */
 import { PATH_STALE } from './family-table.js';
-import type { PeerRt } from './peer.js';
+import { advOf, type PeerRt } from './peer.js';
 import type { RibCore } from './rib-core.js';
 import { importTransform } from './transforms.js';
 import type { RibPeerConfig } from './types.js';
@@ -73,6 +73,33 @@ export function reimport(rib: RibCore, p: PeerRt, recomputeAll = false): void {
     }
   }
   clearExportCaches(rib);
+}
+
+/**
+ * Marks every prefix of T's Adj-RIB-Out that has a best path or an advertised route, without forcing:
+ * takeOutbound re-runs export for each and sends only those whose result changed.
+ */
+export function reevaluateOutbound(rib: RibCore, T: PeerRt): void {
+  for (let f = 0; f < 2; f++) {
+    const o = T.out[f];
+    if (!o) continue;
+    T.exportCache[f]!.clear();
+    const ft = rib.tables[f]!,
+      n = ft.prefixes.capacity;
+    for (let i = 0; i < ft.prefixes.size; i++) if (ft.bestOf(i) >= 0 || advOf(o, i) >= 0) o.dirty.mark(i, n);
+  }
+}
+
+/**
+ * After a cluster ID change (RFC 4456): the CLUSTER_LIST loop check is re-run over every iBGP peer's
+ * stored pre-policy paths (a path looping through the new ID is dropped, one that looped only through
+ * the old ID comes back), and every up iBGP peer's Adj-RIB-Out is re-evaluated, so reflected routes go
+ * out again with the new ID in CLUSTER_LIST and nothing else is re-sent. No session is touched.
+ */
+export function reevaluateReflection(rib: RibCore): void {
+  for (const p of rib.peers) if (p && !p.local && p.ibgp) reimport(rib, p);
+  clearExportCaches(rib);
+  for (const t of rib.peers) if (t?.up && !t.local && t.ibgp) reevaluateOutbound(rib, t);
 }
 
 export function markStale(rib: RibCore, p: PeerRt, f: number): void {

@@ -106,3 +106,32 @@ export function countRoutes(rib: RibCore, q: Pick<RibQuery, 'family' | 'peer'>):
   }
   return { prefixes, paths };
 }
+
+/** Rib.typedArrayBytes: resident bytes of the typed arrays up to their high-water marks. */
+export function typedArrayBytes(rib: RibCore): number {
+  let n = rib.tables[0].bytes + rib.tables[1].bytes;
+  for (const p of rib.peers) {
+    for (let f = 0; f < 2; f++) {
+      const o = p?.out[f],
+        size = rib.tables[f]!.prefixes.size;
+      if (o)
+        n +=
+          Math.min(o.adv.length, size) * 4 +
+          Math.min(o.dirty.flags.length, size) +
+          o.dirty.bytes -
+          o.dirty.flags.byteLength;
+    }
+  }
+  return n;
+}
+
+export function wordsToBytes(w: ArrayLike<number>): Uint8Array {
+  const out = new Uint8Array(w.length * 4);
+  for (let i = 0; i < w.length; i++) {
+    out[4 * i] = w[i]! >>> 24;
+    out[4 * i + 1] = (w[i]! >>> 16) & 255;
+    out[4 * i + 2] = (w[i]! >>> 8) & 255;
+    out[4 * i + 3] = w[i]! & 255;
+  }
+  return out;
+}

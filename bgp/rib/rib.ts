@@ -24,9 +24,16 @@ import { advOf, famIndex, makePeer, type PeerRt } from './peer.js';
 import { formatPrefix, parseIpv4 } from '../attrs/index.js';
 import { RemovalQueue } from './removal-queue.js';
 import type { RibCore, RibCoreOptions } from './rib-core.js';
-import { countRoutes, queryRoutes } from './rib-query.js';
+import { countRoutes, queryRoutes, typedArrayBytes } from './rib-query.js';
 import { originate, takeBestPathChanges, withdrawOriginated } from './rib-local.js';
-import { clearExportCaches, markStale, peerConfigChange, reimport, removePaths } from './rib-peer-paths.js';
+import {
+  clearExportCaches,
+  markStale,
+  peerConfigChange,
+  reevaluateReflection,
+  reimport,
+  removePaths,
+} from './rib-peer-paths.js';
 import { ingestUpdate } from './rib-ingest.js';
 import { writeOutbound } from './rib-out.js';
 import type { TransformEnv } from './transforms.js';
@@ -49,14 +56,14 @@ export class RibStateError extends MargayError {
 }
 
 export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
-  readonly opts: RibCoreOptions;
+  opts: RibCoreOptions;
   readonly store = new AttrStore();
   readonly tables: readonly [FamilyTable, FamilyTable];
   readonly peers: (PeerRt | undefined)[] = [];
   readonly #byId = new Map<string, PeerRt>();
   /** Up peers' Adj-RIB-Out per family, for dirty marking. */
   readonly upOut: [PeerRt[], PeerRt[]] = [[], []];
-  readonly env: TransformEnv;
+  env: TransformEnv;
   readonly bestEnv: [BestPathEnv, BestPathEnv];
   /** Pending path removals (peer down, stale sweep, peer deleted), processed by peerDownStep. */
   readonly #removals: RemovalQueue;
@@ -187,6 +194,15 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
       clearExportCaches(this);
       for (const t of this.peers) if (t?.up && !t.local) this.refreshOutbound(t.config.id);
     } else if (exportChanged) this.refreshOutbound(config.id);
+  }
+
+  /** A new route-reflector cluster ID, applied in place (see reevaluateReflection); no session is touched. */
+  setClusterId(clusterId: string): void {
+    const id = parseIpv4(clusterId);
+    if (id === this.env.clusterId) return;
+    this.opts = { ...this.opts, clusterId };
+    this.env = { ...this.env, clusterId: id };
+    reevaluateReflection(this);
   }
 
   setImportPolicy(id: string, policy: RoutePolicy | undefined): void {
@@ -440,20 +456,7 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
    * high-water marks, for benchmarks and tests; reserved but untouched capacity is not counted.
    */
   get typedArrayBytes(): number {
-    let n = this.tables[0].bytes + this.tables[1].bytes;
-    for (const p of this.peers) {
-      for (let f = 0; f < 2; f++) {
-        const o = p?.out[f],
-          size = this.tables[f]!.prefixes.size;
-        if (o)
-          n +=
-            Math.min(o.adv.length, size) * 4 +
-            Math.min(o.dirty.flags.length, size) +
-            o.dirty.bytes -
-            o.dirty.flags.byteLength;
-      }
-    }
-    return n;
+    return typedArrayBytes(this);
   }
 
   /** Live prefix slots per family (freed slots are reused). */
@@ -486,15 +489,4 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
   live(set: AttrSet): AttrSet {
     return set.id >= 0 ? set : this.store.revive(set);
   }
-}
-
-export function wordsToBytes(w: ArrayLike<number>): Uint8Array {
-  const out = new Uint8Array(w.length * 4);
-  for (let i = 0; i < w.length; i++) {
-    out[4 * i] = w[i]! >>> 24;
-    out[4 * i + 1] = (w[i]! >>> 16) & 255;
-    out[4 * i + 2] = (w[i]! >>> 8) & 255;
-    out[4 * i + 3] = w[i]! & 255;
-  }
-  return out;
 }

@@ -13,7 +13,7 @@ import {
   type RouteAttrs,
 } from './attrs.js';
 import { formatIpv6, parseIpv6, parsePrefix } from '../attrs/index.js';
-import { wordsToBytes } from './rib.js';
+import { wordsToBytes } from './rib-query.js';
 import type { RibUpdate } from './types.js';
 import { ribUpdateFromBody, ribUpdateFromMessage } from './update-view.js';
 

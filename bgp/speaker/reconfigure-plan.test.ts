@@ -48,6 +48,8 @@ const brief = (as: readonly ReconfigureAction[]): string[] =>
         return `add-ranges ${a.ranges.map((r) => r.prefix).join(',')}`;
       case 'warn':
         return `warn ${a.message}`;
+      case 'set-cluster-id':
+        return `set-cluster-id ${a.from} -> ${a.clusterId}`;
       default:
         return a.do;
     }
@@ -96,6 +98,30 @@ const cases: readonly { name: string; edit: (y: string) => string; actions: stri
     name: 'a global change (ASN) restarts everything and plans nothing else',
     edit: (y) => y.replace('asn: 65001', 'asn: 65009'),
     actions: ['restart-all asn'],
+    summary: { added: 2, removed: 2, reset: 0, updated: 0, unchanged: 0, restartedAll: true },
+  },
+  {
+    name: 'a route-reflector cluster ID set (default was the router ID) is applied in the RIB, no session touched',
+    edit: (y) => `${y}routeReflector: { clusterId: 10.255.0.1 }\n`,
+    actions: ['set-cluster-id 10.0.0.1 -> 10.255.0.1', 'keep 10.0.0.2', 'keep 10.0.0.3', 'reconcile-originated'],
+    summary: { added: 0, removed: 0, reset: 0, updated: 0, unchanged: 2, restartedAll: false },
+  },
+  {
+    name: 'a cluster ID set to the router ID (what was in effect) plans no cluster change',
+    edit: (y) => `${y}routeReflector: { clusterId: 10.0.0.1 }\n`,
+    actions: ['keep 10.0.0.2', 'keep 10.0.0.3', 'reconcile-originated'],
+    summary: { added: 0, removed: 0, reset: 0, updated: 0, unchanged: 2, restartedAll: false },
+  },
+  {
+    name: 'routeReflector without a cluster ID plans no cluster change',
+    edit: (y) => `${y}routeReflector: {}\n`,
+    actions: ['keep 10.0.0.2', 'keep 10.0.0.3', 'reconcile-originated'],
+    summary: { added: 0, removed: 0, reset: 0, updated: 0, unchanged: 2, restartedAll: false },
+  },
+  {
+    name: 'a router ID change still restarts everything (the default cluster ID follows it inside that restart)',
+    edit: (y) => y.replace('routerId: 10.0.0.1', 'routerId: 10.0.0.9'),
+    actions: ['restart-all routerId'],
     summary: { added: 2, removed: 2, reset: 0, updated: 0, unchanged: 0, restartedAll: true },
   },
   {

@@ -5,7 +5,9 @@
  * calls it on every BGPPeer/BGPConfiguration change, so "nothing changed" must plan nothing that
  * disturbs a session.
  *
- *   global setting changed (asn, routerId, RR, multipath, listen, ...) → restart-all (Cease 6 to all)
+ *   global setting changed (asn, routerId, multipath, listen, ...)    → restart-all (Cease 6 to all)
+ *   route-reflector cluster ID changed                               → set-cluster-id (RIB re-evaluates
+ *                                                                      reflection; no session impact)
  *   peer gone from config                                            → remove-peer (Cease 3)
  *   dynamic peer whose range is gone, or now configured statically    → remove-peer (Cease 3)
  *   OPEN-level setting changed (AS, timers, families, password, ...)  → reset-peer (Cease 6, new session)
@@ -19,7 +21,12 @@ import type { SpeakerConfig } from './translate.js';
 import { matchListenRange, peerChange, policyDefinitions, type PeerSettings } from './translate.js';
 
 /** Global settings whose change restarts every session. */
-export const GLOBAL_KEYS = ['asn', 'routerId', 'routeReflector', 'ebgpRequiresPolicy', 'multipath', 'listen'] as const;
+export const GLOBAL_KEYS = ['asn', 'routerId', 'ebgpRequiresPolicy', 'multipath', 'listen'] as const;
+
+/** The cluster ID in effect (RFC 4456 §7: the router ID unless one is configured). */
+export function effectiveClusterId(c: SpeakerConfig): string {
+  return c.routeReflector?.clusterId ?? c.routerId;
+}
 
 /** A running peer as the planner sees it. */
 export interface RunningPeer {
@@ -36,6 +43,7 @@ export interface ReconfigureState {
 export type ReconfigureAction =
   | { readonly do: 'restart-all'; readonly changed: readonly (typeof GLOBAL_KEYS)[number][] }
   | { readonly do: 'warn'; readonly message: string }
+  | { readonly do: 'set-cluster-id'; readonly from: string; readonly clusterId: string }
   | { readonly do: 'remove-peer'; readonly address: string; readonly why: 'deconfigured' | 'range-gone' | 'now-static' }
   | { readonly do: 'reset-peer'; readonly address: string; readonly peer: Readonly<PeerConfig> }
   | {
@@ -83,6 +91,9 @@ export function planReconfigure(current: ReconfigureState, next: SpeakerConfig):
     };
   }
   const actions: ReconfigureAction[] = [];
+  const fromCluster = effectiveClusterId(cur),
+    toCluster = effectiveClusterId(next);
+  if (fromCluster !== toCluster) actions.push({ do: 'set-cluster-id', from: fromCluster, clusterId: toCluster });
   if (!same(cur.fib, next.fib)) actions.push({ do: 'warn', message: 'fib settings change takes effect on restart' });
   const oldPolicies = new Map(policyDefinitions(cur));
   const newPolicies = new Map(policyDefinitions(next));

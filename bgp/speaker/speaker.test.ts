@@ -227,6 +227,19 @@ describe('BgpSpeaker', () => {
     expect(rib.named('peerDownStep').length).toBeGreaterThan(0);
   });
 
+  it('a cluster ID change goes to the RIB in place: no session is stopped or replaced', async () => {
+    const { sessions, rib, speaker } = await setup();
+    sessions.last('10.0.0.2').establish();
+    sessions.last('10.0.0.3').establish({ peerAs: 65001, isIbgp: true });
+    const before = sessions.created.length;
+    const summary = await speaker.reconfigure(parseBgpdConfig(`${YAML}routeReflector: { clusterId: 10.255.0.1 }\n`));
+    expect(summary.restartedAll).toBe(false);
+    expect(rib.named('setClusterId')).toEqual([['setClusterId', '10.255.0.1']]);
+    expect(sessions.created).toHaveLength(before);
+    expect(sessions.created.flatMap((s) => s.calls.filter((c) => c[0] === 'stop'))).toEqual([]);
+    expect(rib.named('removePeer').concat(rib.named('startRemovePeer'), rib.named('startPeerDown'))).toEqual([]);
+  });
+
   it('stop sends Cease 2 with the RFC 9003 message to every peer', async () => {
     const { sessions, speaker, listener } = await setup();
     const p = speaker.stop({ message: 'bye' });

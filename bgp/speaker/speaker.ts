@@ -21,10 +21,8 @@ import { planReconfigure, type ReconfigureAction, type ReconfigureSummary } from
 import { assert } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import { OWNERSHIP } from '../../src/kernel/index.js';
-import { CEASE_SUBCODE, ERR } from '../codec/index.js';
-import { shutdownData } from '../codec/index.js';
-import { FibSync } from '../fib/index.js';
-import { FibSyncLoop } from '../fib/index.js';
+import { CEASE_SUBCODE, ERR, shutdownData } from '../codec/index.js';
+import { FibSync, FibSyncLoop } from '../fib/index.js';
 import { scheduleSliced } from '../session/index.js';
 import type { Family } from '../rib/index.js';
 import { deviceOf, linkFacts, systemInterfaces } from './interfaces.js';
@@ -45,11 +43,9 @@ import type { AnnounceRequest, BestPathChange, PeerStatusView, RibQuery, RibQuer
 import { peerStatusView, queryRibView } from './views.js';
 import { flushSlice, publishChanges } from './speaker-flush.js';
 
-export type { SpeakerConfig } from './translate.js';
-
 import type { SpeakerDeps } from './speaker-deps.js';
+export type { SpeakerConfig } from './translate.js';
 export type { SpeakerDeps };
-
 export type { ReconfigureSummary } from './reconfigure-plan.js';
 
 /** Dynamic neighbours remembered in max-prefix back-off at most (oldest forgotten first). */
@@ -222,6 +218,13 @@ export class BgpSpeaker {
       case 'warn':
         this.#log.warn(a.message);
         return;
+      case 'set-cluster-id':
+        this.#log.info(
+          { from: a.from, to: a.clusterId },
+          'route-reflector cluster ID changed: reflection re-evaluated',
+        );
+        this.#rib.setClusterId(a.clusterId);
+        return;
       case 'remove-peer':
         this.#removePeer(this.#peers.get(a.address)!, CEASE_SUBCODE.PEER_DECONFIGURED);
         return;
@@ -238,19 +241,8 @@ export class BgpSpeaker {
       case 'update-peer': {
         const peer = this.#peers.get(a.address)!;
         peer.settings = a.peer;
-        if (peer.ribRegistered && peer.peerAs !== undefined) {
-          const local = peer.localAddress ?? '0.0.0.0';
-          peer.linkFacts = linkFacts((this.#deps.interfaces ?? systemInterfaces)(), local, a.peer.address, a.peer);
-          this.#rib.updatePeer(
-            ribPeerConfig(
-              next,
-              a.peer,
-              peer.id,
-              { peerAs: peer.peerAs, localAddress: local, link: peer.linkFacts },
-              this.#policies,
-            ),
-          );
-        }
+        if (peer.ribRegistered && peer.peerAs !== undefined)
+          this.#rib.updatePeer(this.#ribConfig(peer, peer.peerAs, peer.localAddress ?? '0.0.0.0').cfg);
         return;
       }
       case 'keep-peer':
@@ -404,11 +396,19 @@ export class BgpSpeaker {
     this.#scheduleFlush();
   }
 
-  #ensureRibPeer(p: SpeakerPeer, peerAs: number, localAddress: string): void {
+  /** The RIB's view of a peer under the current config (its link facts refreshed). */
+  #ribConfig(p: SpeakerPeer, peerAs: number, localAddress: string) {
     const link = linkFacts((this.#deps.interfaces ?? systemInterfaces)(), localAddress, p.settings.address, p.settings);
     const linkChanged = JSON.stringify(link) !== JSON.stringify(p.linkFacts);
     p.linkFacts = link;
-    const cfg = ribPeerConfig(this.#config, p.settings, p.id, { peerAs, localAddress, link }, this.#policies);
+    return {
+      cfg: ribPeerConfig(this.#config, p.settings, p.id, { peerAs, localAddress, link }, this.#policies),
+      linkChanged,
+    };
+  }
+
+  #ensureRibPeer(p: SpeakerPeer, peerAs: number, localAddress: string): void {
+    const { cfg, linkChanged } = this.#ribConfig(p, peerAs, localAddress);
     if (!p.ribRegistered) {
       this.#rib.addPeer(cfg);
       p.ribRegistered = true;

@@ -7,7 +7,9 @@ import { cleanup, withTopology } from './scenario.js';
 
 // margay-bgpd as an RFC 4456 route reflector (AS 65000, cluster id 10.255.0.1) for a BIRD client and
 // an FRR client: each client's route reaches the other with ORIGINATOR_ID = the originating client's
-// router id and CLUSTER_LIST = [our cluster id], next hop unchanged.
+// router id and CLUSTER_LIST = [our cluster id], next hop unchanged. Then a reload with another cluster
+// id: both clients get the reflected routes again with the new CLUSTER_LIST, and neither session drops
+// (the change is applied in the RIB, not by restarting sessions).
 
 describe('route reflection', () => {
   it('reflects between BIRD and FRR clients with ORIGINATOR_ID and CLUSTER_LIST', async () => {
@@ -16,19 +18,18 @@ describe('route reflection', () => {
       const peers: RunningPeer[] = [];
       const margays: MargayProcess[] = [];
       try {
-        const m = await startMargay(
-          margayNs,
-          (socket) => `
+        const yaml = (clusterId: string) => (socket: string) =>
+          `
 routerId: 10.10.1.1
 asn: 65000
 listen: { addresses: ["0.0.0.0"], port: 179 }
 control: { socket: ${socket} }
-routeReflector: { clusterId: 10.255.0.1 }
+routeReflector: { clusterId: ${clusterId} }
 peers:
   - { address: ${lb.peerIp}, asn: internal, routeReflectorClient: true, connectRetry: 1 }
   - { address: ${lf.peerIp}, asn: internal, routeReflectorClient: true, connectRetry: 1 }
-`,
-        );
+`;
+        const m = await startMargay(margayNs, yaml('10.255.0.1'));
         margays.push(m);
         const bird = await startPeer('bird', {
           ns: lb.ns,
@@ -61,10 +62,13 @@ peers:
           20_000,
           200,
         );
-        const j = await (frr.handle as FrrHandle).vtyshJson<{
-          paths: { originatorId?: string; clusterList?: { list: string[] }; nexthops?: { ip: string }[] }[];
-        }>(`show bgp ipv4 unicast ${ORIGIN_PREFIX.bird} json`);
-        const path = j.paths[0]!;
+        const frrPath = async () =>
+          (
+            await (frr.handle as FrrHandle).vtyshJson<{
+              paths: { originatorId?: string; clusterList?: { list: string[] }; nexthops?: { ip: string }[] }[];
+            }>(`show bgp ipv4 unicast ${ORIGIN_PREFIX.bird} json`)
+          ).paths[0]!;
+        const path = await frrPath();
         expect(path.originatorId).toBe('10.0.0.11');
         expect(path.clusterList?.list).toEqual(['10.255.0.1']);
         expect(path.nexthops?.[0]?.ip).toBe(lb.peerIp);
@@ -75,12 +79,14 @@ peers:
           20_000,
           200,
         );
-        const b = await (bird.handle as import('../helpers/bgp-daemons.js').BirdHandle).birdc(
-          'show',
-          'route',
-          ORIGIN_PREFIX.frr,
-          'all',
-        );
+        const birdRoute = () =>
+          (bird.handle as import('../helpers/bgp-daemons.js').BirdHandle).birdc(
+            'show',
+            'route',
+            ORIGIN_PREFIX.frr,
+            'all',
+          );
+        const b = await birdRoute();
         expect(b).toMatch(/BGP\.originator_id: 10\.0\.0\.12/);
         expect(b).toMatch(/BGP\.cluster_list: 10\.255\.0\.1/);
         const st = await m.ctl.peers();
@@ -88,6 +94,29 @@ peers:
           [lb.peerIp, 'ibgp', true, 'Established'],
           [lf.peerIp, 'ibgp', true, 'Established'],
         ]);
+
+        // A new cluster id: reflected routes are re-advertised with it; no session is reset.
+        await m.reload(yaml('10.255.0.2')(m.ctl.socketPath));
+        await waitFor(
+          'FRR to see the new cluster id',
+          async () => (await frrPath()).clusterList?.list.join() === '10.255.0.2',
+          20_000,
+          200,
+        );
+        await waitFor(
+          'BIRD to see the new cluster id',
+          async () => /BGP\.cluster_list: 10\.255\.0\.2\s*$/m.test(await birdRoute()),
+          20_000,
+          200,
+        );
+        expect((await frrPath()).originatorId).toBe('10.0.0.11');
+        expect(m.log()).toMatch(/cluster ID changed/);
+        expect(m.log()).not.toMatch(/restarting every session/);
+        expect((await m.ctl.peers()).map((p) => [p.address, p.state, p.flaps])).toEqual([
+          [lb.peerIp, 'Established', 0],
+          [lf.peerIp, 'Established', 0],
+        ]);
+        expect(await bird.handle.log()).not.toMatch(/Other configuration change/i);
       } finally {
         await cleanup(peers, margays);
       }

@@ -182,6 +182,9 @@ export class FakeRib implements RibApi, RibSlicedRemoval {
   updatePeer(c: RibPeerConfig): void {
     this.#c('updatePeer', c);
   }
+  setClusterId(id: string): void {
+    this.#c('setClusterId', id);
+  }
   peerUp(id: string, n: RibNegotiated): void {
     this.#c('peerUp', id, n);
   }
