@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import type { CliIo, Command, CommandGroup } from '../src/cli/index.js';
 import { UsageError } from '../src/cli/index.js';
 import { openDatastore } from '../src/datastore/index.js';
-import { createRootLogger, silentLogger } from '../src/log.js';
+import { silentLogger } from '../src/log-silent.js';
 import type { CheckReport, UsageRow } from './check.js';
 import { allocationsOf } from './check.js';
 import { Ipam } from './ipam.js';
@@ -22,7 +22,10 @@ async function withIpam<T>(
 ): Promise<T> {
   const spec = values.datastore ?? process.env.MARGAY_DATASTORE ?? DEFAULT_DATASTORE;
   const kubeconfig = values.kubeconfig ?? process.env.KUBECONFIG;
-  const log = process.env.MARGAY_LOG_LEVEL ? createRootLogger({ level: 'warn', name: 'margayctl' }) : silentLogger();
+  // pino is loaded only when log lines are asked for (docs/startup.md).
+  const log = process.env.MARGAY_LOG_LEVEL
+    ? (await import('../src/log.js')).createRootLogger({ level: 'warn', name: 'margayctl' })
+    : silentLogger();
   const store = await openDatastore(spec, { log, ...(kubeconfig ? { kubeconfig } : {}) });
   try {
     return await fn(new Ipam({ store, log: log.child({ component: 'ipam' }), clusterCacheMs: 0 }));
