@@ -16,6 +16,7 @@ import {
   type LazyCommand,
   type LazyCommandGroup,
 } from './index.js';
+import { VERSION_COMMAND } from './version.js';
 
 export const GROUPS: Readonly<Record<string, LazyCommandGroup>> = {
   bgp: {
@@ -55,6 +56,11 @@ export const VERBS: Readonly<Record<string, LazyCommand>> = {
     usage: 'margayctl delete KIND NAME [-n NAMESPACE] | -f FILE [--datastore ...]',
     load: async () => (await resources()).RESOURCE_COMMANDS.delete!,
   },
+  version: {
+    summary: VERSION_COMMAND.summary,
+    usage: VERSION_COMMAND.usage,
+    load: async () => VERSION_COMMAND,
+  },
 };
 
 type AnyGroup = CommandGroup | LazyCommandGroup;
@@ -83,14 +89,15 @@ export async function runMargayctl(
   io: CliIo,
   groups: Readonly<Record<string, AnyGroup>> = GROUPS,
 ): Promise<number> {
-  const [groupName, cmdName, ...rest] = argv;
+  const args = argv[0] === '--version' ? ['version', ...argv.slice(1)] : argv;
+  const [groupName, cmdName, ...rest] = args;
   if (groupName === undefined || groupName === '--help' || groupName === '-h' || groupName === 'help') {
     io.out(help(groups));
     return groupName === undefined ? 2 : 0;
   }
   if (Object.hasOwn(VERBS, groupName)) {
     const verb = VERBS[groupName]!;
-    const rest = argv.slice(1);
+    const rest = args.slice(1);
     // Help from the registration: the command's module (datastore, ...) is not loaded for it.
     if (verb.usage !== undefined && (rest.includes('--help') || rest.includes('-h'))) {
       io.out(`${verb.summary}\nusage: ${verb.usage}`);

@@ -118,6 +118,7 @@ describe('dist/bin launchers', () => {
     expect(help.out).toContain('Groups:');
     expect((await run([BIN('margayctl'), 'bgp', '--help'])).out).toContain('peers');
     expect((await run([BIN('margayctl'), 'get', '--help'])).out).toContain('usage: margayctl get');
+    expect((await run([BIN('margayctl'), 'version'])).out).toMatch(/^margayctl \d+\.\d+\.\d+ \(Node\.js v/);
     const applied = await run([BIN('margayctl'), 'apply', '-f', pool, '--datastore', ds]);
     expect(applied, applied.err).toMatchObject({ code: 0 });
     expect(applied.out).toContain('ippools.margay.dev/p1 created');
