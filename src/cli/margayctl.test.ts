@@ -1,7 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError, type CliIo, type CommandGroup } from './command.js';
-import { GROUPS, runMargayctl, VERBS } from './margayctl.js';
+import { GROUPS, lineWriter, runMargayctl, VERBS } from './margayctl.js';
 import { nearestPackageJson, packageVersion } from './version.js';
 
 function io(): CliIo & { outs: string[]; errs: string[] } {
@@ -104,5 +106,24 @@ describe('runMargayctl dispatcher', () => {
     }
     expect(loaded).toBe(false);
     expect(i.outs.at(-1)).toContain('usage: margayctl get KIND');
+  });
+  it('lineWriter writes whole lines to the descriptor in order; other errors than EAGAIN/EPIPE are thrown', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mgy-linewriter-'));
+    try {
+      const file = join(dir, 'out');
+      const fd = openSync(file, 'w');
+      const stream = (): NodeJS.WritableStream => {
+        throw new Error('the stream must not be touched for a blocking descriptor');
+      };
+      const out = lineWriter(fd, stream);
+      out('first');
+      out('x'.repeat(200_000));
+      out('last ✓');
+      closeSync(fd);
+      expect(readFileSync(file, 'utf8')).toBe(`first\n${'x'.repeat(200_000)}\nlast ✓\n`);
+      expect(() => lineWriter(fd, stream)('after close')).toThrow(/EBADF/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
