@@ -153,6 +153,8 @@ export class NodeAgent {
     const log = this.#log;
     this.#step('modules loaded');
     this.health.setReady('datastore', false);
+    // Not ready before the node record and default pools are written (BGP starts before that write).
+    this.health.setReady('node-record', false);
     this.health.setCheck('dataplane', () => this.#dataplane?.isProgrammed === true);
     if (c.bgp) this.health.setCheck('bgp', () => this.#bgp?.speaker !== undefined && this.#bgp.allPeersEstablished());
     await this.#services.adopt(this.health);
@@ -356,6 +358,7 @@ export class NodeAgent {
     await retrying('recording the node or default pools', () => this.#register(store));
     if (!this.#abort.signal.aborted) {
       this.#step('node registered');
+      this.health.setReady('node-record', true);
       this.#ownBgpRecorded = true;
       if (this.#ipam && this.#gcTimer === undefined)
         this.#gcTimer = startIpamGc(this.#ipam, log.child({ component: 'ipam-gc' }), this.#abort.signal);
