@@ -153,8 +153,9 @@ export class NodeAgent {
     const log = this.#log;
     this.#step('modules loaded');
     this.health.setReady('datastore', false);
-    // Not ready before the node record and default pools are written (BGP starts before that write).
-    this.health.setReady('node-record', false);
+    // The node's record (BGP address, AS) and the default pools are written after in-sync: the CNI
+    // plugin and the other nodes rely on them, so the agent is not ready before they are.
+    this.health.setReady('node-registered', false);
     this.health.setCheck('dataplane', () => this.#dataplane?.isProgrammed === true);
     if (c.bgp) this.health.setCheck('bgp', () => this.#bgp?.speaker !== undefined && this.#bgp.allPeersEstablished());
     await this.#services.adopt(this.health);
@@ -358,8 +359,8 @@ export class NodeAgent {
     await retrying('recording the node or default pools', () => this.#register(store));
     if (!this.#abort.signal.aborted) {
       this.#step('node registered');
-      this.health.setReady('node-record', true);
       this.#ownBgpRecorded = true;
+      this.health.setReady('node-registered', true);
       if (this.#ipam && this.#gcTimer === undefined)
         this.#gcTimer = startIpamGc(this.#ipam, log.child({ component: 'ipam-gc' }), this.#abort.signal);
     }

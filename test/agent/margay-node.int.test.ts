@@ -55,7 +55,7 @@ describe('margay-node binary', () => {
     expect(r.stderr).toContain('broken.yaml');
   });
 
-  it('stays not ready (node-record) while its address cannot be resolved: nothing to record', async () => {
+  it('stays not ready (node-registered) while its address cannot be resolved: nothing to record', async () => {
     dir = await mkdtemp(join(tmpdir(), 'mgy-node-'));
     const port = 20_000 + Math.floor(Math.random() * 20_000);
     const child = execa('node', [MAIN, '--health-port', String(port), '--metrics-port', '0'], {
@@ -69,12 +69,12 @@ describe('margay-node binary', () => {
         async () => {
           const r = await fetch(`http://127.0.0.1:${port}/readiness`);
           const text = await r.text();
-          return r.status === 503 && text.trim() === 'not ready: node-record' ? text.trim() : undefined;
+          return r.status === 503 && text.trim() === 'not ready: node-registered' ? text.trim() : undefined;
         },
         15_000,
         100,
       );
-      expect(body).toBe('not ready: node-record');
+      expect(body).toBe('not ready: node-registered');
     } finally {
       child.kill('SIGTERM');
     }
