@@ -8,19 +8,9 @@
  */
 import { execve, isSockoptAvailable } from '../bgp/native/index.js';
 import type { AgentConfig } from '../src/config/index.js';
+import { TUNED_ENV, TUNED_MALLOC_ENV, TUNED_V8_FLAGS } from './tuning.js';
 
-/**
- * Memory settings margay-node runs with, as margay-bgpd does (bgp/main.ts): V8 sizes its young
- * generation when the heap is created and glibc reads MALLOC_MMAP_THRESHOLD_ at its first malloc, so
- * a process started without them re-executes itself once, same pid (SIGTERM, `ip netns exec` and
- * supervisors keep working), before loading anything heavy. Measured with test/bench/agent-scale.ts
- * (docs/agent.md): most of the default RSS was an idle 32–64 MB young generation.
- * `MARGAY_NODE_TUNED` marks the second image; setting it yourself disables the re-exec.
- */
-export const TUNED_ENV = 'MARGAY_NODE_TUNED';
-const TUNED_V8_FLAGS = ['--max-semi-space-size=2'];
-const TUNED_MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '131072' };
-
+/** Re-executes once with the settings of tuning.ts unless the image already has them (see there). */
 function reexecTuned(): void {
   if (process.env[TUNED_ENV] !== undefined || !isSockoptAvailable()) return;
   const opts = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`;

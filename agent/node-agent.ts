@@ -122,6 +122,7 @@ export class NodeAgent {
   #ownBgpSeen = false;
   #inSyncAt: number | undefined;
   #firstProgrammed = false;
+  #learnedAny = false;
   #ips: { v4: DetectedIp | undefined; v6: DetectedIp | undefined } | undefined;
   #stopping: Promise<void> | undefined;
   #ipam: Ipam | undefined;
@@ -143,7 +144,8 @@ export class NodeAgent {
 
   /** A start-up milestone, with the process's age (agent/startup-clock.ts): where a cold start goes. */
   #step(step: string): void {
-    this.#log.info({ step, ms: processAgeMs() }, 'start-up step');
+    const cpu = process.cpuUsage(); // getrusage: counts the tuned re-exec's first image too
+    this.#log.info({ step, ms: processAgeMs(), cpuMs: Math.round((cpu.user + cpu.system) / 1000) }, 'start-up step');
   }
 
   async start(): Promise<void> {
@@ -260,6 +262,7 @@ export class NodeAgent {
     });
     const cni = this.#cni;
     await cni.start();
+    this.#step('CNI server started');
     const control = await startControlServer(
       `${c.runDir}/bgp.sock`,
       agentControlHandler({ peers: () => this.#bgp?.peers() ?? [], rib: (q) => this.#bgp?.speaker?.queryRib(q) }),
@@ -315,6 +318,7 @@ export class NodeAgent {
       const s = (Date.now() - this.#inSyncAt) / 1000;
       this.metrics.firstProgramming.set(s);
       this.#log.info({ seconds: s }, 'dataplane programmed after in-sync');
+      this.#step('dataplane programmed');
     }
   }
 
@@ -332,8 +336,11 @@ export class NodeAgent {
       },
       'datastore in sync',
     );
-    // The node's addresses first (BGP needs them), then BGP at once — its sessions come up while the
-    // node record and the default pools are written (the plan uses the address about to be recorded).
+    // The node's addresses first (BGP needs them), then BGP at once: the speaker listens and connects
+    // (its first plan applied) before the node record and the default pools are written — those
+    // writes would otherwise hold the event loop first — and the plan uses the address about to be
+    // recorded. Peers already know this node from its record of the previous run; a new node's
+    // record follows right after.
     const retrying = async (what: string, fn: () => Promise<void>): Promise<void> => {
       for (let attempt = 1; !this.#abort.signal.aborted; attempt++) {
         try {
@@ -347,6 +354,7 @@ export class NodeAgent {
       }
     };
     await retrying("resolving the node's addresses", () => this.#resolveIps(store));
+    this.#step('node addresses resolved');
     if (c.bgp && !this.#abort.signal.aborted) await this.#startBgp();
     await retrying('recording the node or default pools', () => this.#register(store));
     if (!this.#abort.signal.aborted) {
@@ -393,7 +401,13 @@ export class NodeAgent {
       restarting,
       onSpeakerStarted: () => this.#step('BGP speaker started'),
       sink: {
-        learned: (routes) => graph.learnedRoutesChanged(routes),
+        learned: (routes) => {
+          if (!this.#learnedAny) {
+            this.#learnedAny = true;
+            this.#step('first BGP route learned');
+          }
+          graph.learnedRoutesChanged(routes);
+        },
         learnedInSync: () => graph.learnedRoutesInSync(),
       },
       createSpeaker: (config, { restarting }) =>
@@ -413,6 +427,7 @@ export class NodeAgent {
         'kernel holds BGP routes from a previous run: graceful restart',
       );
     this.#replanBgp();
+    await bgp.settled();
   }
 
   #replanBgp(): void {

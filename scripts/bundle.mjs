@@ -33,16 +33,17 @@ export const ENTRIES = {
 };
 
 /**
- * The launcher's `#!` line. margay-bgpd wants tuned V8 flags and a malloc setting that must be in place
- * before Node starts, and re-executes itself to get them (bgp/main.ts, tunedExec) — a second Node start.
+ * The launcher's `#!` line. margay-bgpd and margay-node (agent/tuning.ts) want tuned V8 flags and a
+ * malloc setting that must be in place before Node starts, and re-executes itself to get them (bgp/main.ts, tunedExec) — a second Node start.
  * Run as a program (the npm bin, `margay-bgpd ...`), its launcher starts Node with them already, through
  * `env -S` (GNU coreutils ≥ 8.30), and marks the image tuned, so no re-exec happens. `node
  * dist/bin/margay-bgpd.js` ignores the line and re-executes as before. The values come from the tsc
- * output of bgp/main.ts (built before this script runs), so they cannot drift.
+ * output of bgp/main.ts and agent/tuning.ts (built before this script runs), so they cannot drift.
  */
+const TUNED = { 'margay-bgpd': 'dist/bgp/main.js', 'margay-node': 'dist/agent/tuning.js' };
 async function shebang(name) {
-  if (name !== 'margay-bgpd') return '#!/usr/bin/env node';
-  const { TUNED_ENV, TUNED_V8_FLAGS, TUNED_MALLOC_ENV } = await import(join(REPO, 'dist/bgp/main.js'));
+  if (TUNED[name] === undefined) return '#!/usr/bin/env node';
+  const { TUNED_ENV, TUNED_V8_FLAGS, TUNED_MALLOC_ENV } = await import(join(REPO, TUNED[name]));
   const env = Object.entries({ ...TUNED_MALLOC_ENV, [TUNED_ENV]: '1' }).map(([k, v]) => `${k}=${v}`);
   const line = `#!/usr/bin/env -S ${env.join(' ')} node ${TUNED_V8_FLAGS.join(' ')}`;
   // Linux reads at most 255 bytes of a #! line (127 before 5.1): refuse to write one it would cut.

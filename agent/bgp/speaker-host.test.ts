@@ -127,6 +127,29 @@ describe('BgpHost', () => {
       await x.h.stop();
     });
 
+    it('settled() resolves once the queued plan is applied: the speaker has started', async () => {
+      let started = false;
+      const h = new BgpHost({
+        log: silentLogger(),
+        restarting: false,
+        now: () => 0,
+        sink: { learned: () => undefined, learnedInSync: () => undefined },
+        createSpeaker: (c) =>
+          Object.assign(new FakeSpeaker(c), {
+            start: async () => {
+              await tick(20);
+              started = true;
+            },
+          }),
+      });
+      h.update(withAdvert(1));
+      expect(started).toBe(false);
+      await h.settled();
+      expect(started).toBe(true);
+      expect(h.speaker).toBeDefined();
+      await h.stop();
+    });
+
     it('updates made in one synchronous run share one plan', async () => {
       const x = host({ t: 0 }, { coalesceMs: 5_000 });
       for (let i = 0; i < 100; i++) x.h.update(withAdvert(i));

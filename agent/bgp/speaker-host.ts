@@ -137,6 +137,15 @@ export class BgpHost {
     return this.deps.monotonic?.() ?? performance.now();
   }
 
+  /**
+   * Resolves once every plan queued so far has been applied (or failed and been scheduled for a
+   * retry): the agent waits for the first one, so the speaker listens and connects before the agent
+   * goes on with slower start-up work that shares the event loop.
+   */
+  async settled(): Promise<void> {
+    await this.#running;
+  }
+
   /** How many plans were made (each reads the input once). */
   get plans(): number {
     return this.#plans;

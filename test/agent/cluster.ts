@@ -128,8 +128,12 @@ export class Cluster {
   /** Starts (or restarts) the node's agent; its log is appended to <dir>/<node>.log. */
   start(n: AgentNode, env: Record<string, string> = {}): void {
     const out = createWriteStream(n.log, { flags: 'a' });
-    const p = spawn('ip', ['netns', 'exec', n.ns, process.execPath, this.agentEntry], {
-      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...n.env, ...env },
+    // A launcher under dist/bin runs as a program, as an operator's supervisor runs the npm bin: its
+    // `#!/usr/bin/env -S … node <flags>` line starts Node tuned (no re-exec); `node` is this Node.
+    const argv = this.agentEntry.includes('/dist/bin/') ? [this.agentEntry] : [process.execPath, this.agentEntry];
+    const path = `${dirname(process.execPath)}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`;
+    const p = spawn('ip', ['netns', 'exec', n.ns, ...argv], {
+      env: { PATH: path, ...n.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     p.stdout?.pipe(out);

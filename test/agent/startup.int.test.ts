@@ -1,8 +1,8 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT, Cluster, httpGet, sleep, waitFor } from './cluster.js';
+import { AGENT, Cluster, httpGet, REPO, sleep, waitFor } from './cluster.js';
 
 // Start-up: an unreachable datastore is retried while the agent says not-ready (it never exits), and
 // it becomes ready once the datastore is there; configuration errors exit 2 naming the setting.
@@ -56,5 +56,35 @@ describe('margay-node start-up', () => {
       'MARGAY_IPV4POOL_CIDR',
     ])
       expect(help.stdout).toContain(v);
+  });
+
+  it('run as a program, the launcher starts Node tuned (no re-exec, no warning) and logs its start-up steps; BGP starts before the node record is written', async () => {
+    const n = c.nodes[0]!;
+    await c.stopAgent(n, 'SIGTERM');
+    const from = (await readFile(n.log, 'utf8')).length;
+    const launcher = join(REPO, 'dist/bin/margay-node.js');
+    c.agentEntry = launcher;
+    try {
+      c.start(n);
+      await c.waitReady(n, 30_000);
+      // The #! line's env -S started Node with the flag and the launcher as argv[1]; a re-exec would
+      // have argv[1] = the bundle entry (the launcher rewrites it before importing the bundle).
+      const argv = (await readFile(`/proc/${n.proc!.pid}/cmdline`, 'utf8')).split('\0');
+      expect(argv).toContain('--max-semi-space-size=2');
+      expect(argv).toContain(launcher);
+      const log = (await readFile(n.log, 'utf8')).slice(from);
+      expect(log).not.toContain('memory settings not applied');
+      const steps = log
+        .split('\n')
+        .filter((l) => l.includes('"start-up step"'))
+        .map((l) => JSON.parse(l) as { step: string; ms: number; cpuMs: number });
+      const at = (step: string): number => steps.findIndex((s) => s.step === step);
+      for (const s of ['modules loaded', 'datastore in sync', 'BGP speaker started', 'node registered'])
+        expect(at(s), s).toBeGreaterThanOrEqual(0);
+      expect(at('BGP speaker started')).toBeLessThan(at('node registered'));
+      for (const s of steps) expect(s.cpuMs).toBeGreaterThan(0);
+    } finally {
+      c.agentEntry = AGENT;
+    }
   });
 });
