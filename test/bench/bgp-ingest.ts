@@ -28,7 +28,7 @@
  * its control API from this process, ≈2 ms idle): it is an upper bound. The re-advertised time is exact (the collector sees the last prefix).
  */
 import { Worker } from 'node:worker_threads';
-import { writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,7 +61,19 @@ interface RunResult {
   advSeconds: number;
   peakRssMb: number;
   sendSeconds: number;
+  /** Minor page faults of the target during the ingest (first touches of fresh memory: costly in a VM). */
+  minorFaults: number;
   probe?: Probe;
+}
+
+/** Minor page faults so far of the given processes (/proc/PID/stat field 10). */
+async function minorFaults(pids: readonly number[]): Promise<number> {
+  let n = 0;
+  for (const pid of pids) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    n += Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7] ?? 0);
+  }
+  return n;
 }
 
 const TARGET_IP = { inj: '10.0.1.1', col: '10.0.2.1' };
@@ -428,6 +440,7 @@ async function oneRun(kind: TargetKind, count: number, attrSets: number, timeout
       await sleep(1500); // FRR's ~1 s update-group timer after a session comes up; same wait for all
     }
     const busyProbe = CONTROL_PROBE && target.probe ? startProbe(target) : undefined;
+    const faults0 = await minorFaults(await target.handle.pids());
     inj.w.postMessage({ cmd: 'go' });
     const sent = await inj.next('sent', timeoutMs);
     const t0 = sent.t0 as number;
@@ -448,6 +461,7 @@ async function oneRun(kind: TargetKind, count: number, attrSets: number, timeout
     await donePromise;
     const busy = busyProbe ? await busyProbe.stop() : undefined;
     const pids = await target.handle.pids();
+    const faults = (await minorFaults(pids)) - faults0;
     let rss = 0;
     for (const p of pids) rss += await peakRss(p);
     return {
@@ -455,6 +469,7 @@ async function oneRun(kind: TargetKind, count: number, attrSets: number, timeout
       advSeconds: (advAt! - t0) / 1000,
       peakRssMb: rss / 2 ** 20,
       sendSeconds: ((sent.t as number) - t0) / 1000,
+      minorFaults: faults,
       ...(busy && { probe: { idle, busy } }),
     };
   } catch (err) {
@@ -522,7 +537,7 @@ async function main(): Promise<void> {
           const res = await oneRun(kind, n, attrSets, timeoutMs);
           results.get(kind)!.push(res);
           console.log(
-            `${kind} N=${sizeLabel(n)} run ${r + 1}: rib ${res.ribSeconds.toFixed(2)} s, re-advertised ${res.advSeconds.toFixed(2)} s, peak RSS ${res.peakRssMb.toFixed(0)} MB (injector wrote all in ${res.sendSeconds.toFixed(2)} s; load ${loadavg()[0]!.toFixed(1)})`,
+            `${kind} N=${sizeLabel(n)} run ${r + 1}: rib ${res.ribSeconds.toFixed(2)} s, re-advertised ${res.advSeconds.toFixed(2)} s, peak RSS ${res.peakRssMb.toFixed(0)} MB, ${res.minorFaults} minor faults (injector wrote all in ${res.sendSeconds.toFixed(2)} s; load ${loadavg()[0]!.toFixed(1)})`,
           );
           if (res.probe) {
             console.log(
