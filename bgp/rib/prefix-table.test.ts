@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as fc from 'fast-check';
 import { formatIpv6, formatPrefix, parseIpv6, parsePrefix, PrefixSyntaxError } from '../attrs/index.js';
-import { IntQueue, PrefixTable, PrefixTableFullError, growTo } from './prefix-table.js';
+import { IntQueue, PrefixTable, PrefixTableFullError, RESERVE, RESERVE_FROM, growTo } from './prefix-table.js';
 
 describe('PrefixTable', () => {
   it('behaves like a Map from prefix to a dense index, across growth (IPv4 and IPv6)', () => {
@@ -130,16 +130,18 @@ describe('PrefixTable', () => {
 });
 
 describe('growTo', () => {
-  it('doubles small arrays, reserves 4M elements once past 65536 (contents kept), never reserves when filling', () => {
-    const a = Int32Array.from({ length: 30_000 }, (_, i) => i);
-    const b = growTo(a, 30_001);
-    expect(b.length).toBe(60_000);
-    const c = growTo(b, 60_001);
+  it('doubles small arrays, reserves 4M elements once past 2048 (contents kept), never reserves when filling', () => {
+    const a = Int32Array.from({ length: 1_000 }, (_, i) => i);
+    const b = growTo(a, 1_001);
+    expect(b.length).toBe(2_000);
+    expect(RESERVE_FROM).toBe(2048);
+    const c = growTo(b, 2_001);
+    expect(c.length).toBe(RESERVE);
     expect(c.length).toBe(1 << 22);
-    expect(c[29_999]).toBe(29_999);
-    expect(c[60_000]).toBe(0);
+    expect(c[999]).toBe(999);
+    expect(c[2_000]).toBe(0);
     expect(growTo(c, 100)).toBe(c);
-    expect(growTo(b, 60_001, -1).length).toBe(120_000);
+    expect(growTo(b, 2_001, -1).length).toBe(4_000);
     expect(growTo(c, (1 << 22) + 1).length).toBe(1 << 23); // past the reserve: doubling again
   });
 });

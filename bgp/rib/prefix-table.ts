@@ -302,16 +302,21 @@ export class PrefixTable {
 export const FREE_LEN = 255;
 
 /** Arrays growing past RESERVE_FROM elements jump to RESERVE elements at once (see growTo). */
-const RESERVE_FROM = 1 << 16;
-const RESERVE = 1 << 22;
+export const RESERVE_FROM = 1 << 11;
+export const RESERVE = 1 << 22;
 
 /**
  * Grows a typed array to at least n elements (doubling), keeping contents. Without `fill`, an array
  * passing RESERVE_FROM elements is reallocated once at RESERVE (4M) elements: a zeroed allocation that
- * large is fresh anonymous memory (glibc mmap / top of heap) whose pages become resident only when
- * written, so the RIB pays in RSS only for what it uses, and a table growing to a full Internet table
- * copies nothing more and leaves no doubled-then-garbage arrays behind (they were 20+ MB at 1M
- * prefixes, alive until V8's next full GC). With `fill` the new part is written, so no reserve.
+ * large is fresh anonymous memory (glibc mmap) whose pages become resident only when written, so the
+ * RIB pays in RSS only for what it uses, and a table growing to a full Internet table copies nothing
+ * more and leaves no doubled-then-garbage arrays behind (they were 20+ MB at 1M prefixes, alive until
+ * V8's next full GC). The jump comes early (2K elements, not 64K as before): each doubling copied into
+ * fresh pages, and a first touch of a page is what costs here (a minor fault is 25–170 µs on the
+ * benchmark VM; 100k-prefix ingest: ≈ 1000 of margay-bgpd's ≈ 4400 faults were these copies).
+ * Virtual size is no cost: tables of ≤ 2K prefixes stay small, bigger ones reserve 4M elements per
+ * array, of which only the pages written become resident. With `fill` the new part is written, so no
+ * reserve.
  */
 export function growTo<T extends Int32Array | Uint32Array | Uint8Array | Uint16Array | Float64Array>(
   a: T,

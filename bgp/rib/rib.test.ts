@@ -258,7 +258,7 @@ describe('Rib memory under churn', () => {
     up(rib, ebgp('a', '10.0.0.2', 65001));
     up(rib, ebgp('b', '10.0.1.2', 65002));
     const N = 70_000,
-      PER = 500; // past growTo's reserve threshold (65536): head[] initialised per new index
+      PER = 500; // past growTo's reserve threshold (2048): head[] initialised per new index
     const prefixes = (base: number) =>
       Array.from({ length: N }, (_, i) => `${base + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.0/24`);
     const drain = () => {

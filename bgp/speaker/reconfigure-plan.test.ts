@@ -148,6 +148,58 @@ const cases: readonly { name: string; edit: (y: string) => string; actions: stri
     summary: { added: 1, removed: 1, reset: 0, updated: 0, unchanged: 2, restartedAll: false },
   },
   {
+    name: 'a TCP-MD5 password set on one peer resets that session only (an OPEN-level setting)',
+    edit: (y) => y.replace('import: all, export: all }', 'import: all, export: all, password: s3cret }'),
+    actions: ['reset 10.0.0.2', 'keep 10.0.0.3', 'reconcile-originated'],
+    summary: { added: 0, removed: 0, reset: 1, updated: 0, unchanged: 1, restartedAll: false },
+  },
+  {
+    name: 'a families change resets the session (capabilities are negotiated in OPEN)',
+    edit: (y) => y.replace('routeReflectorClient: true }', 'routeReflectorClient: true, families: [ipv4, ipv6] }'),
+    actions: ['keep 10.0.0.2', 'reset 10.0.0.3', 'reconcile-originated'],
+    summary: { added: 0, removed: 0, reset: 1, updated: 0, unchanged: 1, restartedAll: false },
+  },
+  {
+    name: 'switching a peer to another export policy updates its Adj-RIB-Out without a reset',
+    edit: (y) => y.replace('import: all, export: all }', 'import: all, export: none }'),
+    actions: ['update 10.0.0.2 (settings)', 'keep 10.0.0.3', 'reconcile-originated'],
+    summary: { added: 0, removed: 0, reset: 0, updated: 1, unchanged: 1, restartedAll: false },
+  },
+  {
+    name: 'a change inside a policy no peer uses touches no peer',
+    edit: (y) => y.replace('none: { defaultAction: reject }', 'none: { defaultAction: accept }'),
+    actions: ['keep 10.0.0.2', 'keep 10.0.0.3', 'reconcile-originated'],
+    summary: { added: 0, removed: 0, reset: 0, updated: 0, unchanged: 2, restartedAll: false },
+  },
+  {
+    name: 'a listen range added beside the old one keeps the dynamic neighbour and lets ranges retry',
+    edit: (y) =>
+      y.replace(
+        '  - { prefix: 10.9.0.0/16, asn: external }',
+        '  - { prefix: 10.9.0.0/16, asn: external }\n  - { prefix: 10.7.0.0/16, asn: external }',
+      ),
+    actions: [
+      'keep 10.0.0.2',
+      'keep 10.0.0.3',
+      'add-ranges 10.7.0.0/16',
+      'clear-dynamic-backoff',
+      'reconcile-originated',
+    ],
+    summary: { added: 0, removed: 0, reset: 0, updated: 0, unchanged: 2, restartedAll: false },
+  },
+  {
+    name: 'a changed originated prefix touches no session (the executor reconciles originated routes)',
+    edit: (y) => y.replace('originate: [{ prefix: 10.244.1.0/26 }]', 'originate: [{ prefix: 10.244.2.0/26 }]'),
+    actions: ['keep 10.0.0.2', 'keep 10.0.0.3', 'reconcile-originated'],
+    summary: { added: 0, removed: 0, reset: 0, updated: 0, unchanged: 2, restartedAll: false },
+  },
+  {
+    name: 'multipath is global: turning it on restarts every session',
+    edit: (y) => `${y}multipath: { maxPaths: 4 }\n`,
+    actions: ['restart-all multipath'],
+    summary: { added: 2, removed: 2, reset: 0, updated: 0, unchanged: 0, restartedAll: true },
+  },
+  {
     name: 'a FIB settings change is only a warning (it applies at restart)',
     edit: (y) => `${y}fib: { enabled: true, table: 200 }\n`,
     actions: [

@@ -18,8 +18,10 @@
  *   back on the target's control socket over one kept-open connection — margay-bgpd `GET /peers` (what
  *   `margayctl bgp peers` sends), BIRD `show protocols` on bird.ctl — and the latencies are reported (p50/p99/max), next to the same
  *   probe on the idle daemon just before; BIRD's figures are the reference for this machine's load.
- * margay-bgpd starts as shipped (`node dist/bgp/main.js`, which re-executes itself with its memory
- * settings); `MARGAY_BGPD_TUNED=0` in the environment measures it without them.
+ * margay-bgpd starts as shipped: the npm bin `dist/bin/margay-bgpd.js` run as a program (its `#!` line
+ * starts Node with the memory settings; it loads the esbuild bundle with the compile cache on).
+ * `--bgpd tsc` runs the unbundled tsc output instead (`node dist/bgp/main.js`, which re-executes itself
+ * with the same settings; `MARGAY_BGPD_TUNED=0` in the environment then measures it without them).
  * Topology (inside the sandbox's private network namespace): the target runs in its own namespace
  * `T`; the injector (AS 65001, 10.0.1.2) and the collector (AS 65003, 10.0.2.2) are worker threads of
  * this process, each on its own veth into T (target: AS 65002, 10.0.1.1 / 10.0.2.1). The target's FIB
@@ -28,9 +30,9 @@
  * its control API from this process, ≈2 ms idle): it is an upper bound. The re-advertised time is exact (the collector sees the last prefix).
  */
 import { Worker } from 'node:worker_threads';
-import { writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { execa, type ResultPromise } from 'execa';
@@ -61,7 +63,49 @@ interface RunResult {
   advSeconds: number;
   peakRssMb: number;
   sendSeconds: number;
+  /** Minor page faults of the target during the ingest (first touches of fresh memory: costly in a VM). */
+  minorFaults: number;
+  /** RSS of the target with its sessions up, before the first UPDATE (MB). */
+  idleRssMb: number;
+  /** RSS of the target once the whole table is re-advertised (MB). */
+  endRssMb: number;
   probe?: Probe;
+}
+
+/** Resident set size now (VmRSS), bytes, summed over the given processes. */
+async function currentRss(pids: readonly number[]): Promise<number> {
+  let n = 0;
+  for (const pid of pids) {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+    n += Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+  }
+  return n;
+}
+
+/** Profiling aid (BGP_BENCH_SMAPS=1): resident kB per mapping name, largest first. */
+async function printSmaps(when: string, pids: readonly number[]): Promise<void> {
+  for (const pid of pids) {
+    const text = await readFile(`/proc/${pid}/smaps`, 'utf8');
+    const byName = new Map<string, number>();
+    let name = '';
+    for (const line of text.split('\n')) {
+      const m = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+      if (m) name = m[1] || '[anon]';
+      else if (line.startsWith('Rss:')) byName.set(name, (byName.get(name) ?? 0) + Number(line.split(/\s+/)[1]));
+    }
+    const top = [...byName].sort((a, b) => b[1] - a[1]).slice(0, 6);
+    console.log(`smaps ${when} pid ${pid}: ${top.map(([n, kb]) => `${n} ${(kb / 1024).toFixed(1)} MB`).join(', ')}`);
+  }
+}
+
+/** Minor page faults so far of the given processes (/proc/PID/stat field 10). */
+async function minorFaults(pids: readonly number[]): Promise<number> {
+  let n = 0;
+  for (const pid of pids) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    n += Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7] ?? 0);
+  }
+  return n;
 }
 
 const TARGET_IP = { inj: '10.0.1.1', col: '10.0.2.1' };
@@ -262,15 +306,15 @@ peers:
 ${INJECTORS.map((p) => `  - { address: ${p.ip}, asn: ${p.asn}, passive: true, export: none }\n`).join('')}  - { address: ${PEER_IP.col}, asn: ${AS.col}, passive: true }
 `,
   );
-  const child: ResultPromise = execa(
-    'ip',
-    ['netns', 'exec', ns, process.execPath, join(REPO, 'dist/bgp/main.js'), '--config', conf, '--log-level', 'warn'],
-    {
-      reject: false,
-      detached: true,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
+  const program =
+    BGPD_BUILD === 'tsc' ? [process.execPath, join(REPO, 'dist/bgp/main.js')] : [join(REPO, 'dist/bin/margay-bgpd.js')];
+  const child: ResultPromise = execa('ip', ['netns', 'exec', ns, ...program, '--config', conf, '--log-level', 'warn'], {
+    // The bin's #! line finds `node` on PATH: the one running this bench.
+    env: { PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` },
+    reject: false,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const pid = child.pid!;
@@ -327,6 +371,8 @@ ${INJECTORS.map((p) => `  - { address: ${p.ip}, asn: ${p.asn}, passive: true, ex
 }
 
 const SHUFFLE = process.argv.includes('--shuffle');
+const BGPD_BUILD = arg('bgpd', 'bin');
+if (BGPD_BUILD !== 'bin' && BGPD_BUILD !== 'tsc') throw new Error(`--bgpd: 'bin' or 'tsc', not ${BGPD_BUILD}`);
 const CONTROL_PROBE = process.argv.includes('--control-probe');
 const PER_UPDATE = process.argv.includes('--per-update') ? Number(arg('per-update', '0')) : undefined;
 
@@ -428,6 +474,9 @@ async function oneRun(kind: TargetKind, count: number, attrSets: number, timeout
       await sleep(1500); // FRR's ~1 s update-group timer after a session comes up; same wait for all
     }
     const busyProbe = CONTROL_PROBE && target.probe ? startProbe(target) : undefined;
+    const faults0 = await minorFaults(await target.handle.pids());
+    const idleRss = await currentRss(await target.handle.pids());
+    if (process.env.BGP_BENCH_SMAPS && kind === 'margay') await printSmaps('idle', await target.handle.pids());
     inj.w.postMessage({ cmd: 'go' });
     const sent = await inj.next('sent', timeoutMs);
     const t0 = sent.t0 as number;
@@ -448,13 +497,26 @@ async function oneRun(kind: TargetKind, count: number, attrSets: number, timeout
     await donePromise;
     const busy = busyProbe ? await busyProbe.stop() : undefined;
     const pids = await target.handle.pids();
+    const faults = (await minorFaults(pids)) - faults0;
+    const endRss = await currentRss(pids);
+    if (process.env.BGP_BENCH_SMAPS && kind === 'margay') await printSmaps('end', pids);
     let rss = 0;
     for (const p of pids) rss += await peakRss(p);
+    // Profiling aid: BGP_BENCH_END_SIGNAL=SIGUSR2 with NODE_OPTIONS=--heapsnapshot-signal=SIGUSR2 gives a
+    // heap snapshot of margay-bgpd holding the whole table (taken after the figures above are read).
+    const endSignal = process.env.BGP_BENCH_END_SIGNAL;
+    if (endSignal && kind === 'margay') {
+      for (const p of pids) process.kill(p, endSignal as NodeJS.Signals);
+      await sleep(Number(process.env.BGP_BENCH_END_WAIT_MS ?? 15000));
+    }
     return {
       ribSeconds: (ribAt - t0) / 1000,
       advSeconds: (advAt! - t0) / 1000,
       peakRssMb: rss / 2 ** 20,
       sendSeconds: ((sent.t as number) - t0) / 1000,
+      minorFaults: faults,
+      idleRssMb: idleRss / 2 ** 20,
+      endRssMb: endRss / 2 ** 20,
       ...(busy && { probe: { idle, busy } }),
     };
   } catch (err) {
@@ -522,7 +584,7 @@ async function main(): Promise<void> {
           const res = await oneRun(kind, n, attrSets, timeoutMs);
           results.get(kind)!.push(res);
           console.log(
-            `${kind} N=${sizeLabel(n)} run ${r + 1}: rib ${res.ribSeconds.toFixed(2)} s, re-advertised ${res.advSeconds.toFixed(2)} s, peak RSS ${res.peakRssMb.toFixed(0)} MB (injector wrote all in ${res.sendSeconds.toFixed(2)} s; load ${loadavg()[0]!.toFixed(1)})`,
+            `${kind} N=${sizeLabel(n)} run ${r + 1}: rib ${res.ribSeconds.toFixed(2)} s, re-advertised ${res.advSeconds.toFixed(2)} s, peak RSS ${res.peakRssMb.toFixed(0)} MB (idle ${res.idleRssMb.toFixed(0)}, end ${res.endRssMb.toFixed(0)}), ${res.minorFaults} minor faults (injector wrote all in ${res.sendSeconds.toFixed(2)} s; load ${loadavg()[0]!.toFixed(1)})`,
           );
           if (res.probe) {
             console.log(
