@@ -125,10 +125,15 @@ export async function routesText(ctx: LabContext, state: LabState, plan: LabPlan
   return out.join('\n');
 }
 
+/**
+ * The report. `measured`: a full matrix probed moments ago (the one `up` converged on) is printed
+ * as it is; without it the matrix is probed now.
+ */
 export async function labReport(
   ctx: LabContext,
   state: LabState,
   plan: LabPlan,
+  measured?: Matrix,
 ): Promise<{ text: string; matrix: Matrix | undefined; ok: boolean }> {
   const nodes = plan.nodes.map(
     (n) =>
@@ -141,7 +146,7 @@ export async function labReport(
   let matrix: Matrix | undefined;
   let matrixText: string;
   try {
-    matrix = await matrixFor(state, plan);
+    matrix = measured ?? (await matrixFor(state, plan));
     matrixText = formatMatrix(matrix);
   } catch (err) {
     matrixText = `(probe failed: ${(err as Error).message})`;
