@@ -165,8 +165,11 @@ export async function addLink(runner: CommandRunner, l: LinkSpec, nsOf: (node: s
     'netns',
     nsB,
   ]);
-  await configureEnd(runner, nsA, a);
-  await configureEnd(runner, nsB, b);
+  // The two ends are independent (each in its own namespace): configured at once, and both
+  // settled before a failure is thrown (no command still running while the caller tears down).
+  const ends = await Promise.allSettled([configureEnd(runner, nsA, a), configureEnd(runner, nsB, b)]);
+  const failed = ends.find((e): e is PromiseRejectedResult => e.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** lo up, sysctls (forwarding), loopback addresses and bridges of one node, inside its namespace. */
