@@ -72,7 +72,7 @@ export const ERROR_CODES = {
   MGY_LAB_SPEC: 'a lab or topology spec is malformed (names the field and the reason)',
   MGY_LAB_TOPOLOGY: 'building or tearing down a lab topology failed (what was built is removed again)',
   MGY_LAB_PROCESS:
-    'a lab process (margay-node, margay-bgpd, BIRD, FRR, GoBGP, pod-agent, CNI plugin) failed to start, died or could not be stopped',
+    'a lab process (margay-node, margay-bgpd, BIRD, FRR, GoBGP, labnet, CNI plugin) failed to start, died or could not be stopped',
   MGY_LAB_TIMEOUT: 'the lab waited too long for a daemon or a condition',
   MGY_LAB_STATE: "a lab's state file or lab dir is missing, malformed, busy or belongs to another lab",
 } as const satisfies Record<`MGY_${string}`, string>;

@@ -89,46 +89,55 @@ async function tryRun(ctx: LabContext, argv: string[], netns?: string): Promise<
 }
 
 export async function sessionsText(ctx: LabContext, state: LabState, plan: LabPlan): Promise<string> {
-  const lines = [
-    `ToR (${plan.options.tor}, AS ${plan.tor.asn}):`,
-    await tryRun(ctx, torSessionsCommand(plan.options.tor, labPaths(ctx.dir).tor)),
-  ];
+  // Read in parallel (one process each; at 10 nodes one after another costs seconds on a loaded machine).
+  const [tor, ...perNode] = await Promise.all([
+    tryRun(ctx, torSessionsCommand(plan.options.tor, labPaths(ctx.dir).tor)),
+    ...plan.nodes.map((n) =>
+      tryRun(
+        ctx,
+        ['ss', '-Htn', 'state', 'established', '( sport = :179 or dport = :179 )'],
+        nsName(state.prefix, n.name),
+      ),
+    ),
+  ]);
+  const lines = [`ToR (${plan.options.tor}, AS ${plan.tor.asn}):`, tor!];
   if (plan.options.mode === 'host-gw') lines.push('(BGP off: host-gw mode; routes come from block affinities)');
-  for (const n of plan.nodes) {
-    const ss = await tryRun(
-      ctx,
-      ['ss', '-Htn', 'state', 'established', '( sport = :179 or dport = :179 )'],
-      nsName(state.prefix, n.name),
-    );
-    const peers = ss
-      .split('\n')
+  plan.nodes.forEach((n, i) => {
+    const peers = perNode[i]!.split('\n')
       .filter(Boolean)
       .map((l) => l.trim().split(/\s+/).slice(-2).join(' -> '));
     lines.push(
       `${n.name} (AS ${n.asn}${n.routeReflector ? ', route reflector' : ''}): ${peers.length} BGP connection(s) established${peers.length ? `: ${peers.join(', ')}` : ''}`,
     );
-  }
+  });
   return lines.join('\n');
 }
 
 export async function routesText(ctx: LabContext, state: LabState, plan: LabPlan): Promise<string> {
-  const out: string[] = [];
-  for (const name of ['tor', ...plan.nodes.map((n) => n.name)]) {
-    const ns = nsName(state.prefix, name);
-    const v4 = await tryRun(ctx, ['ip', '-4', 'route', 'show', 'root', '10.244.0.0/16'], ns);
-    const v6 = plan.options.dualStack
-      ? await tryRun(ctx, ['ip', '-6', 'route', 'show', 'root', 'fd00:244::/48'], ns)
-      : '';
-    const routes = [...v4.split('\n'), ...v6.split('\n')].filter(Boolean);
-    out.push(`${name}:${routes.length ? '' : ' (no pod routes)'}`, ...routes.map((r) => `  ${r}`));
-  }
-  return out.join('\n');
+  const names = ['tor', ...plan.nodes.map((n) => n.name)];
+  const per = await Promise.all(
+    names.map(async (name) => {
+      const ns = nsName(state.prefix, name);
+      const [v4, v6] = await Promise.all([
+        tryRun(ctx, ['ip', '-4', 'route', 'show', 'root', '10.244.0.0/16'], ns),
+        plan.options.dualStack ? tryRun(ctx, ['ip', '-6', 'route', 'show', 'root', 'fd00:244::/48'], ns) : '',
+      ]);
+      const routes = [...v4.split('\n'), ...v6.split('\n')].filter(Boolean);
+      return [`${name}:${routes.length ? '' : ' (no pod routes)'}`, ...routes.map((r) => `  ${r}`)];
+    }),
+  );
+  return per.flat().join('\n');
 }
 
+/**
+ * The report. `measured`: a full matrix probed moments ago (the one `up` converged on) is printed
+ * as it is; without it the matrix is probed now.
+ */
 export async function labReport(
   ctx: LabContext,
   state: LabState,
   plan: LabPlan,
+  measured?: Matrix,
 ): Promise<{ text: string; matrix: Matrix | undefined; ok: boolean }> {
   const nodes = plan.nodes.map(
     (n) =>
@@ -141,7 +150,7 @@ export async function labReport(
   let matrix: Matrix | undefined;
   let matrixText: string;
   try {
-    matrix = await matrixFor(state, plan);
+    matrix = measured ?? (await matrixFor(state, plan));
     matrixText = formatMatrix(matrix);
   } catch (err) {
     matrixText = `(probe failed: ${(err as Error).message})`;
@@ -156,13 +165,14 @@ export async function labReport(
       await diagnoseMatrix(ctx.runner, state, m, (from, to) => bad.has(`${from}\n${to}`)),
     ];
   }
+  const [sessions, routes] = await Promise.all([sessionsText(ctx, state, plan), routesText(ctx, state, plan)]);
   const text = [
     `mode ${plan.options.mode}, ToR ${plan.options.tor}, ${plan.options.dualStack ? 'dual stack' : 'IPv4'}; lab dir ${state.dir}`,
     ...nodes,
     section('BGP sessions'),
-    await sessionsText(ctx, state, plan),
+    sessions,
     section('pod routes in each kernel'),
-    await routesText(ctx, state, plan),
+    routes,
     section('pods'),
     ...(pods.length ? pods : ['(none)']),
     section('reachability (TCP+UDP, real sockets)'),

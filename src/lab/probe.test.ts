@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { matrixAsExpected } from './lab-report.js';
-import { formatMatrix, verdict, type Matrix, type ProbeEndpoint } from './probe.js';
+import type { ProbeTarget } from './labnet.js';
+import { askWithRetries, formatMatrix, verdict, type Matrix, type ProbeEndpoint } from './probe.js';
 
 const pod = (label: string, node: string, ip: string): ProbeEndpoint => ({
   label,
@@ -63,5 +64,43 @@ describe('reachability verdicts', () => {
     const text = formatMatrix(cells('nat', 'ok'));
     expect(text.split('\n')[0]).toMatch(/^from \\ to\s+pod-1-1\s+pod-2-1\s+outside$/);
     expect(text).toMatch(/^pod-1-1\s+-\s+ok\s+NAT$/m);
+  });
+});
+
+describe('probes that fail are asked again', () => {
+  const T: ProbeTarget[] = [
+    { ip: '10.244.2.1', proto: 'tcp' },
+    { ip: '10.244.2.1', proto: 'udp' },
+    { ip: '10.244.3.1', proto: 'tcp' },
+  ];
+  it('only the failed ones, with twice the timeout; a later success replaces the failure', async () => {
+    const calls: { targets: string[]; timeoutMs: number }[] = [];
+    const reachable = new Set(['10.244.2.1 tcp']);
+    const ask = async (_a: unknown, targets: readonly ProbeTarget[], timeoutMs: number) => {
+      calls.push({ targets: targets.map((t) => `${t.ip} ${t.proto}`), timeoutMs });
+      const res = targets.map((t) => r(t.ip, t.proto, reachable.has(`${t.ip} ${t.proto}`) ? '10.244.1.1' : undefined));
+      reachable.add('10.244.2.1 udp'); // answers from the second attempt on (a stalled moment)
+      return res;
+    };
+    const out = await askWithRetries(P1.agent, T, 1500, 2, ask);
+    expect(calls).toEqual([
+      { targets: ['10.244.2.1 tcp', '10.244.2.1 udp', '10.244.3.1 tcp'], timeoutMs: 1500 },
+      { targets: ['10.244.2.1 udp', '10.244.3.1 tcp'], timeoutMs: 3000 },
+      { targets: ['10.244.3.1 tcp'], timeoutMs: 3000 },
+    ]);
+    expect(out.map((x) => [x.ip, x.proto, x.ok])).toEqual([
+      ['10.244.2.1', 'tcp', true],
+      ['10.244.2.1', 'udp', true],
+      ['10.244.3.1', 'tcp', false],
+    ]);
+  });
+  it('no retry when everything answered, none when retries is 0', async () => {
+    let n = 0;
+    const ask = async (_a: unknown, targets: readonly ProbeTarget[]) => {
+      n++;
+      return targets.map((t) => r(t.ip, t.proto));
+    };
+    await askWithRetries(P1.agent, T, 1500, 0, ask);
+    expect(n).toBe(1);
   });
 });

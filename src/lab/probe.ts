@@ -48,6 +48,8 @@ export async function runMatrix(
     readonly families?: readonly (4 | 6)[];
     /** Probe only these pairs (a sample); cells of the others are left out. Default: every pair. */
     readonly pick?: (src: ProbeEndpoint, dst: ProbeEndpoint) => boolean;
+    /** Probes that failed are asked again this many times, with twice the timeout (default 1). */
+    readonly retries?: number;
   } = {},
 ): Promise<Matrix> {
   const pick = opts.pick ?? (() => true);
@@ -62,7 +64,7 @@ export async function runMatrix(
         for (const ip of dst.ips)
           if (families.includes(fam(ip))) for (const proto of ['tcp', 'udp'] as const) targets.push({ ip, proto });
       }
-      return askAgent(src.agent, targets, timeoutMs);
+      return askWithRetries(src.agent, targets, timeoutMs, opts.retries ?? 1);
     }),
   );
   const cells: MatrixCell[] = [];
@@ -79,6 +81,35 @@ export async function runMatrix(
     }
   });
   return { sources, destinations, cells };
+}
+
+/**
+ * Probes `targets`, then asks again for those that failed (`retries` times, each with twice the
+ * timeout): on a machine loaded far past its cores a source or destination process can stall past
+ * one timeout, and one lost answer is not unreachability. A real failure fails every time; its
+ * result is the last attempt's.
+ */
+export async function askWithRetries(
+  agent: AgentRef,
+  targets: readonly ProbeTarget[],
+  timeoutMs: number,
+  retries: number,
+  ask: typeof askAgent = askAgent,
+): Promise<ProbeResult[]> {
+  const results = await ask(agent, targets, timeoutMs);
+  for (let i = 0; i < retries; i++) {
+    const failed = results.flatMap((r, idx) => (r.ok ? [] : [idx]));
+    if (failed.length === 0) break;
+    const again = await ask(
+      agent,
+      failed.map((idx) => targets[idx]!),
+      timeoutMs * 2,
+    );
+    failed.forEach((idx, j) => {
+      results[idx] = again[j]!;
+    });
+  }
+  return results;
 }
 
 const MARK: Readonly<Record<CellVerdict, string>> = { ok: 'ok', nat: 'NAT', fail: 'XX', partial: 'part', self: '-' };

@@ -170,15 +170,48 @@ export async function stopProcess(
   opts: { readonly signal?: NodeJS.Signals; readonly timeoutMs?: number } = {},
 ): Promise<StopOutcome> {
   if (!(await isRunning(rec))) return 'gone';
+  const leader = await leadsGroup(rec.pid);
+  const cleanGroup = (): void => {
+    if (leader) killGroupLeft(rec.pid);
+  };
   const signal = opts.signal ?? 'SIGTERM';
   if (!signalQuietly(rec.pid, signal)) return 'gone';
-  if (await waitGone(rec, signal === 'SIGKILL' ? 5000 : (opts.timeoutMs ?? 5000)))
+  if (await waitGone(rec, signal === 'SIGKILL' ? 5000 : (opts.timeoutMs ?? 5000))) {
+    cleanGroup();
     return signal === 'SIGKILL' ? 'killed' : 'stopped';
+  }
   if (signal !== 'SIGKILL') {
     signalQuietly(rec.pid, 'SIGKILL');
-    if (await waitGone(rec, 5000)) return 'killed';
+    if (await waitGone(rec, 5000)) {
+      cleanGroup();
+      return 'killed';
+    }
   }
   throw new LabProcessError(rec.name, `pid ${rec.pid} did not exit after SIGKILL`);
+}
+
+/** Whether `pid` leads its own process group (pgrp, field 5 of /proc/PID/stat, is its pid). */
+async function leadsGroup(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT' || err.code === 'ESRCH') return ''; // exited meanwhile: nothing to lead
+    throw err;
+  });
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2] === String(pid);
+}
+
+/**
+ * A daemon is started detached, so it leads its own process group (pgid = its pid). Once it is
+ * gone, what is left of the group are its helpers (margay-node's co-processes: margay-spawn,
+ * `ip -batch`, ...) that would exit on their own a moment later, on EOF; they are killed now, so
+ * the namespace they run in is empty when the lab removes it. The group id cannot name anyone
+ * else: Linux does not hand out a number still in use as a process group id.
+ */
+function killGroupLeft(pgid: number): void {
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
 }
 
 async function waitGone(rec: Pick<ProcessRecord, 'pid' | 'startTime'>, timeoutMs: number): Promise<boolean> {

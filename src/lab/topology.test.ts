@@ -3,7 +3,7 @@ import { FakeCommandRunner } from '../kernel/testing/index.js';
 import { silentLogger } from '../log.js';
 import { TopologyError, TopologySpecError } from './errors.js';
 import { blackboxSpec, interopSpec } from './presets.js';
-import { upTopology, type TopologyEntry } from './topology.js';
+import { teardown, upTopology, type TopologyEntry } from './topology.js';
 import { HOST, validateSpec, type TopologySpec } from './topology-spec.js';
 
 const deps = (runner: FakeCommandRunner, journal: TopologyEntry[] = []) => ({
@@ -145,6 +145,20 @@ describe('upTopology', () => {
     await expect(upTopology(TWO, deps(r, journal))).rejects.toThrow(TopologyError);
     expect(r.lines.filter((l) => l.includes('del'))).toEqual(['ip netns del mgyt1-tor']);
     expect(journal).toEqual([]);
+  });
+
+  it('teardown gives a process leaving a namespace a moment before it removes the namespace', async () => {
+    // A daemon's helper exits on EOF just after the daemon: listed twice, then gone — never killed.
+    const r = new FakeCommandRunner()
+      .on('netns pids mgyt1-x', { exitCode: 0, stdout: '999999\n' }, { once: true })
+      .on('netns pids mgyt1-x', { exitCode: 0, stdout: '999999\n' }, { once: true });
+    await teardown([{ kind: 'netns', name: 'mgyt1-x' }], { runner: r, log: silentLogger() });
+    expect(r.lines).toEqual([
+      'ip netns pids mgyt1-x',
+      'ip netns pids mgyt1-x',
+      'ip netns pids mgyt1-x',
+      'ip netns del mgyt1-x',
+    ]);
   });
 
   it('teardown tolerates objects that are already gone but reports ones it could not remove', async () => {

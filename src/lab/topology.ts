@@ -18,6 +18,7 @@ import { isIP } from 'node:net';
 import type { CommandResult, CommandRunner, RunOptions } from '../kernel/index.js';
 import type { Logger } from '../log.js';
 import { TopologyError } from './errors.js';
+import { sleep } from './wait.js';
 import {
   HOST,
   cidrFamily,
@@ -165,8 +166,11 @@ export async function addLink(runner: CommandRunner, l: LinkSpec, nsOf: (node: s
     'netns',
     nsB,
   ]);
-  await configureEnd(runner, nsA, a);
-  await configureEnd(runner, nsB, b);
+  // The two ends are independent (each in its own namespace): configured at once, and both
+  // settled before a failure is thrown (no command still running while the caller tears down).
+  const ends = await Promise.allSettled([configureEnd(runner, nsA, a), configureEnd(runner, nsB, b)]);
+  const failed = ends.find((e): e is PromiseRejectedResult => e.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** lo up, sysctls (forwarding), loopback addresses and bridges of one node, inside its namespace. */
@@ -220,8 +224,19 @@ export async function teardown(
           failures.push(`link ${e.name}: ${r.stderr.trim()}`);
         continue;
       }
-      const pids = await deps.runner.run(['ip', 'netns', 'pids', e.name], { allowFailure: true });
-      for (const pid of pids.stdout.split(/\s+/).filter(Boolean).map(Number)) {
+      // A stopped daemon's helpers (e.g. a co-process in its own process group) leave a moment after
+      // it, on EOF: give them that moment; what is still inside after it is killed, and said so.
+      const pidsIn = async (): Promise<number[]> =>
+        (await deps.runner.run(['ip', 'netns', 'pids', e.name], { allowFailure: true })).stdout
+          .split(/\s+/)
+          .filter(Boolean)
+          .map(Number);
+      let pids = await pidsIn();
+      for (let i = 0; pids.length > 0 && i < 15; i++) {
+        await sleep(100);
+        pids = await pidsIn();
+      }
+      for (const pid of pids) {
         deps.log.warn({ netns: e.name, pid }, 'process still in a lab namespace at teardown: killing it');
         killQuietly(pid);
       }

@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { claimBlock } from '../../ipam/claim.js';
 import { Ipam } from '../../ipam/index.js';
-import { openDatastore, applyManifests, type Datastore } from '../../src/datastore/index.js';
+import { applyManifests, type Datastore } from '../../src/datastore/index.js';
 import { ExecaCommandRunner } from '../../src/kernel/index.js';
 import { hasGatewayRoute, listensOn, routesOfPid } from '../../src/lab/kernel-routes.js';
 import type { LabContext } from '../../src/lab/lab-context.js';
@@ -33,7 +33,7 @@ import type { LabOptions, LabPlan } from '../../src/lab/lab-plan.js';
 import { planLab } from '../../src/lab/lab-plan.js';
 import { podObject, resultIps, runCni } from '../../src/lab/lab-pods.js';
 import { writeState, type LabState } from '../../src/lab/lab-state.js';
-import { labUp, startNodeAgent } from '../../src/lab/lab-up.js';
+import { labUp, openLabStore, startNodeAgent } from '../../src/lab/lab-up.js';
 import { stopProcess, toRecord } from '../../src/lab/processes.js';
 import { upReference, type ReferenceLab } from '../../src/lab/reference.js';
 import { nsName } from '../../src/lab/topology-spec.js';
@@ -117,21 +117,28 @@ async function margayLab(
   nodes: number,
   pods: number,
 ): Promise<{ lab: MargayLab; upMs: number; ok: boolean }> {
+  let report = '';
   const ctx: LabContext = {
     dir,
     runner,
     log,
     env: process.env,
     out: (t) => {
-      if (/timed out|NOT converged|every pod reaches/.test(t)) console.error(`  [lab ${nodes}×${pods}] ${t}`);
+      report += `${t}\n`;
+      if (/^lab bench:|timed out/.test(t)) console.error(`  [lab ${nodes}×${pods}] ${t}`);
     },
   };
   const options: LabOptions = { name: 'bench', nodes, podsPerNode: pods, tor: 'bird', mode: 'mesh', dualStack: false };
   const t0 = performance.now();
   const up = await labUp(ctx, options, { convergeMs: 60_000 + 2_000 * nodes * pods });
   const upMs = performance.now() - t0;
+  if (!up.ok) {
+    // What failed: the failing cells and the diagnosis of the report (stderr, the table stays clean).
+    const from = report.search(/^\d+ cell\(s\) failing:/m);
+    console.error(`  [lab ${nodes}×${pods}] ${from >= 0 ? report.slice(from, from + 6000) : report.slice(-3000)}`);
+  }
   const plan = planLab(options, up.state.prefix);
-  const store = await openDatastore(`file:${join(dir, 'datastore')}`, { log });
+  const store = await openLabStore(ctx, join(dir, 'datastore'));
   const state = up.state;
   return {
     upMs,

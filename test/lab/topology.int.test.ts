@@ -113,6 +113,23 @@ describe('lab topology on the real kernel', () => {
         20,
       );
       expect(await stopProcess(stubborn, { timeoutMs: 300 })).toBe('killed');
+      expect((await execa('ip', ['netns', 'pids', topo.ns('n')])).stdout.trim()).toBe(''); // its sleep went too
+      // A daemon's helpers (its process group) go with it, so its namespace is empty for teardown.
+      const parent = await spawnDaemon({
+        name: 'parent',
+        ns: topo.ns('n'),
+        argv: ['sh', '-c', 'sleep 600 & echo started; wait'],
+        workdir,
+      });
+      await waitFor('the helper', async () => (await readFile(parent.logFile!, 'utf8')).includes('started'), 5000, 20);
+      expect((await execa('ip', ['netns', 'pids', topo.ns('n')])).stdout.trim().split('\n')).toHaveLength(2);
+      expect(await stopProcess(parent)).toBe('stopped');
+      await waitFor(
+        'the helper to be gone',
+        async () => (await execa('ip', ['netns', 'pids', topo.ns('n')])).stdout.trim() === '',
+        2000,
+        20,
+      );
     } finally {
       await topo.down();
     }
