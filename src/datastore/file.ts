@@ -371,14 +371,14 @@ export class FileDatastore implements Datastore {
    */
   #startGuard(): void {
     if (this.#closed || this.#guard) return;
-    this.#guard = new LockGuard(this.#sql.path, this.#log, () => {
+    this.#guard = new LockGuard(this.#sql.path, this.#log, (changed) => {
       if (this.#guard?.alive === false) this.#restartWake();
-      this.#tick();
+      this.#tick(this.#guard?.alive === false ? undefined : changed);
     });
     this.#wake?.close();
     this.#wake = undefined;
     this.#statusTimer = setInterval(() => {
-      const blocked = this.#guard?.blocked();
+      const blocked = this.#guard?.failing();
       if (blocked) this.#setStatus({ readable: false, reason: `${this.#sql.path}: ${blocked}` });
     }, 1000);
     this.#statusTimer.unref();
@@ -391,25 +391,28 @@ export class FileDatastore implements Datastore {
   }
 
   /**
-   * A wake (inotify event on the database or its WAL, or the safety poll): a commit by another
-   * connection changes data_version; then publish it. Returns whether there was something new.
+   * A wake (inotify event on the database or its WAL, the safety poll, or the probe thread): a commit
+   * by another connection changes data_version; then publish it. Returns whether there was something
+   * new. `probed` comes from the probe thread, which read data_version itself and proved the locks
+   * answer: the loop then calls SQLite only to publish (never for a heartbeat — a lock that broke
+   * since the probe would freeze it), and a change seen while the locks fail is published later.
    */
-  #tick(): boolean {
+  #tick(probed?: boolean): boolean {
     if (this.#closed) return false;
     this.#ticks++;
-    const blocked = this.#guard?.blocked();
-    if (blocked) {
-      this.#setStatus({ readable: false, reason: `${this.#sql.path}: ${blocked}` });
+    if (this.#guard?.blocked()) {
+      const failing = this.#guard.failing();
+      if (failing) this.#setStatus({ readable: false, reason: `${this.#sql.path}: ${failing}` });
+      if (probed) this.#pumpPending = true;
       return false;
     }
     try {
-      const v = this.#sql.dataVersion();
-      const changed = v !== this.#dataVersion || this.#pumpPending;
+      const changed = (probed ?? this.#sql.dataVersion() !== this.#dataVersion) || this.#pumpPending;
       if (changed) this.#pump();
       const now = Date.now();
       if (now - this.#lastHealthCheck >= 1000) {
         this.#lastHealthCheck = now;
-        this.#checkHealth();
+        this.#checkHealth(probed === undefined);
       }
       return changed;
     } catch (err) {
@@ -419,13 +422,13 @@ export class FileDatastore implements Datastore {
   }
 
   /** The database file must still be the one this process opened, and readable. */
-  #checkHealth(): void {
+  #checkHealth(read = true): void {
     const id = identity(this.#sql.path);
     if (id === undefined || id !== this.#dbIdentity) {
       this.#setStatus({ readable: false, reason: `${this.#sql.path} is gone or was replaced since it was opened` });
       return;
     }
-    this.#sql.counter();
+    if (read) this.#sql.counter(); // with the probe thread, its last probe was the read
     this.#setStatus({ readable: true });
   }
 

@@ -160,13 +160,26 @@ export interface LockGuardOptions {
   readonly stuckMs?: number;
   /** A wake at least this often while the locks answer, for the store's health check (default 250 ms). */
   readonly beatMs?: number;
+  /**
+   * A probe running longer than this is reported as a failure (`failing()`, default 1000 ms). Longer
+   * than `stuckMs`: on a loaded machine the probe thread can simply not be scheduled for a few tens
+   * of ms, which is reason enough not to call SQLite on the loop, but not to tell readiness and the
+   * logs that the datastore is unreadable.
+   */
+  readonly reportMs?: number;
 }
 
-/** The probe thread and what it last saw. `onWake` runs after a probe succeeded: calling SQLite now is safe. */
+/**
+ * The probe thread and what it last saw. `onWake(changed)` runs after each probe report; `changed`
+ * says the probe saw another connection's commit (data_version moved), so the store need not call
+ * SQLite on its loop just to find out — every main-thread call is one that can hit locks that broke
+ * after the last probe.
+ */
 export class LockGuard {
   readonly #st: BigInt64Array;
   readonly #worker: Worker;
   readonly #stuckMs: number;
+  readonly #reportMs: number;
   #problem: string | undefined;
   #dead = false;
   /** Wakes of the store caused by the probe thread (changes seen + heartbeats). */
@@ -175,10 +188,11 @@ export class LockGuard {
   constructor(
     readonly path: string,
     log: Logger,
-    onWake: () => void,
+    onWake: (changed: boolean) => void,
     opts: LockGuardOptions = {},
   ) {
     this.#stuckMs = opts.stuckMs ?? 30;
+    this.#reportMs = Math.max(this.#stuckMs, opts.reportMs ?? 1000);
     const sab = new SharedArrayBuffer(3 * 8);
     this.#st = new BigInt64Array(sab);
     const workerData = { path, probeMs: opts.probeMs ?? 25, beatMs: opts.beatMs ?? 250, recheckMs: 2, sab };
@@ -205,12 +219,12 @@ export class LockGuard {
         }
       }
       this.wakes++;
-      onWake();
+      onWake(m.type === 'changed');
     });
     this.#worker.on('error', (err) => {
       this.#dead = true;
       log.warn({ err, file: path }, 'lock probe thread failed; lock guard off');
-      onWake();
+      onWake(true);
     });
   }
 
@@ -221,9 +235,21 @@ export class LockGuard {
 
   /** Undefined when the main thread may call SQLite now; else the problem. */
   blocked(now = Date.now()): string | undefined {
+    return this.#check(now, this.#stuckMs);
+  }
+
+  /**
+   * The problem to report (status, readiness, logs): the last probe failed, or one has been running
+   * for `reportMs`. A probe merely descheduled for a moment blocks calls but is not reported.
+   */
+  failing(now = Date.now()): string | undefined {
+    return this.#check(now, this.#reportMs);
+  }
+
+  #check(now: number, stuckMs: number): string | undefined {
     if (this.#dead) return undefined;
     const since = Number(Atomics.load(this.#st, 0));
-    if (since !== 0 && now - since > this.#stuckMs) {
+    if (since !== 0 && now - since > stuckMs) {
       return `the file locks are not answering (a lock probe has been waiting ${now - since} ms)`;
     }
     const okAt = Number(Atomics.load(this.#st, 1));

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FileDatastore } from '../../src/datastore/file.js';
+import { LockGuard } from '../../src/datastore/lock-guard.js';
 import type { DatastoreStatus, WatchEvent } from '../../src/datastore/types.js';
 import { silentLogger } from '../../src/log.js';
 import '../../src/model/index.js';
@@ -156,6 +157,34 @@ describe('file datastore: SQLite locks failing never freeze the event loop', () 
       mon.stop();
       await other?.close();
       await store.close();
+    }
+  }, 30_000);
+
+  it('a probe stuck for a moment blocks SQLite calls at once but is reported only after reportMs (no readiness flap under load)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mgy-locks-'));
+    dirs.push(dir);
+    const store = await FileDatastore.open({ dir, log: silentLogger(), lockGuard: false });
+    await store.create(pod('counter', 0));
+    await store.close();
+    const guard = new LockGuard(join(dir, '.margay', 'store.db'), silentLogger(), () => {}, {
+      stuckMs: 30,
+      reportMs: 1500,
+    });
+    const holder = await holdLocks(dir, 20);
+    try {
+      const t0 = performance.now();
+      while (guard.blocked() === undefined && performance.now() - t0 < 5000) await sleep(5);
+      const blockedAt = performance.now() - t0;
+      expect(guard.blocked(), 'blocked while the probe is stuck').toMatch(/not answering/);
+      // Right after the first block the problem is not yet reported.
+      if (performance.now() - t0 < 1000) expect(guard.failing()).toBeUndefined();
+      while (guard.failing() === undefined && performance.now() - t0 < 5000) await sleep(20);
+      const reportedAt = performance.now() - t0;
+      expect(guard.failing()).toMatch(/not answering/);
+      expect(reportedAt - blockedAt).toBeGreaterThan(1000);
+    } finally {
+      holder.kill('SIGKILL');
+      guard.close();
     }
   }, 30_000);
 
