@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KernelOpError, PrerequisiteError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
+import { ExecaCommandRunner } from '../../src/kernel/command-runner.js';
 import { encodeRequest, SpawnHelperRunner, spawnHelperPath } from '../../src/kernel/spawn-runner.js';
 import { withNetns } from '../helpers/netns.js';
 
@@ -35,6 +36,31 @@ describe('SpawnHelperRunner', () => {
       expect((JSON.parse(res.stdout) as { ifname: string }[]).map((l) => l.ifname)).toEqual(['lo']);
     });
     expect(r.starts).toBe(1);
+  });
+
+  it('runs `nsenter --net=PATH cmd` itself (setns + one exec), failing as nsenter does', async () => {
+    const r = runner();
+    const execa = new ExecaCommandRunner(silentLogger(), 5_000);
+    await withNetns(async (ns) => {
+      const argv = ['nsenter', `--net=/run/netns/${ns}`, 'ip', '-j', 'link', 'show'];
+      const res = await r.run(argv);
+      expect(res.argv).toEqual(argv);
+      expect((JSON.parse(res.stdout) as { ifname: string }[]).map((l) => l.ifname)).toEqual(['lo']);
+      expect((await r.run(['nsenter', `--net=/run/netns/${ns}`, 'cat'], { stdin: 'in ns\n' })).stdout).toBe('in ns\n');
+      // The same failures as the real nsenter: exit 1, a message naming the path.
+      for (const path of ['/run/netns/mgy-no-such-ns', '/etc/hostname']) {
+        const bad = ['nsenter', `--net=${path}`, 'ip', 'link', 'show'];
+        const mine = await r.run(bad, { allowFailure: true });
+        const real = await execa.run(bad, { allowFailure: true });
+        expect(mine.exitCode).toBe(real.exitCode);
+        expect(mine.exitCode).toBe(1);
+        expect(mine.stderr).toContain(path);
+        expect(mine.stderr.split(':')[0]).toBe(real.stderr.split(':')[0]);
+      }
+      await expect(r.run(['nsenter', `--net=/run/netns/${ns}`, 'margay-no-such-binary'])).rejects.toThrow(
+        PrerequisiteError,
+      );
+    });
   });
 
   it('reports a missing binary as a PrerequisiteError and a NUL in argv as an error, and keeps working', async () => {

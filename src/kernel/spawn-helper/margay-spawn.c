@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
@@ -180,6 +181,58 @@ static struct job *free_slot(void) {
   return NULL;
 }
 
+static volatile int child_errno, child_stage;
+
+/* Answers like nsenter(1) when the namespace cannot be entered: exit 1, its message on stderr. */
+static void nsenter_failed(uint32_t id, const char *what, const char *path, int e) {
+  struct buf err = {0};
+  char line[512];
+  int n = snprintf(line, sizeof line, "nsenter: %s %s: %s\n", what, path, strerror(e));
+  buf_put(&err, line, (size_t)(n < (int)sizeof line ? n : (int)sizeof line - 1));
+  respond(id, ST_EXIT, 1, NULL, &err);
+  free(err.p);
+}
+
+/*
+ * vfork + setns(CLONE_NEWNET) + exec. The child shares our memory until it execs, so it reports a
+ * failure through child_errno/child_stage. No signal handler is installed in this process (SIGCHLD
+ * blocked, SIGPIPE ignored), so nothing can run on the shared stack. Returns 0 (started), an errno
+ * (exec failed), or -1 (already answered).
+ */
+static int spawn_in_netns(pid_t *pid, const char *path, char **argv, int in, int out, int err, uint32_t id) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    nsenter_failed(id, "cannot open", path, errno);
+    return -1;
+  }
+  child_errno = 0;
+  child_stage = 0;
+  sigset_t none;
+  sigemptyset(&none);
+  pid_t p = vfork();
+  if (p == 0) {
+    setpgid(0, 0);
+    signal(SIGPIPE, SIG_DFL);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (setns(fd, CLONE_NEWNET) < 0) { child_errno = errno; child_stage = 1; _exit(127); }
+    if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) { child_errno = errno; child_stage = 2; _exit(127); }
+    execvp(argv[0], argv);
+    child_errno = errno;
+    child_stage = 2;
+    _exit(127);
+  }
+  int e = errno;
+  close(fd);
+  if (p < 0) return e;
+  if (child_stage == 1) {
+    nsenter_failed(id, "reassociate to namespace 'ns/net' failed:", path, child_errno);
+    return -1;
+  }
+  if (child_stage == 2) return child_errno ? child_errno : EIO;
+  *pid = p;
+  return 0;
+}
+
 static void start(uint32_t id, uint32_t timeout_ms, char **argv, const char *in, uint32_t in_len) {
   int ip[2], op[2], ep[2];
   if (pipe2(ip, O_CLOEXEC) < 0) { respond(id, ST_SPAWN, errno, NULL, NULL); return; }
@@ -207,9 +260,20 @@ static void start(uint32_t id, uint32_t timeout_ms, char **argv, const char *in,
   posix_spawnattr_setpgroup(&at, 0);
   posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
   pid_t pid;
-  int rc = posix_spawnp(&pid, argv[0], &fa, &at, argv, environ);
+  int rc;
+  const char *netns = NULL;
+  /* `nsenter --net=PATH cmd…` is setns(PATH) + exec cmd: done here, one exec instead of two. */
+  if (argv[1] && argv[2] && strcmp(argv[0], "nsenter") == 0 && strncmp(argv[1], "--net=", 6) == 0 &&
+      argv[1][6] == '/' && argv[2][0] != '-')
+    netns = argv[1] + 6;
+  if (netns) rc = spawn_in_netns(&pid, netns, argv + 2, ip[0], op[1], ep[1], id);
+  else rc = posix_spawnp(&pid, argv[0], &fa, &at, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&at);
+  if (rc < 0) { /* answered already (as nsenter would have) */
+    close(ip[0]); close(op[1]); close(ep[1]); close(ip[1]); close(op[0]); close(ep[0]);
+    return;
+  }
   close(ip[0]);
   close(op[1]);
   close(ep[1]);
