@@ -20,6 +20,11 @@
  * process says why on stderr and exits 2 (the agent fails the commands in flight and starts a new
  * one). stdin at EOF: no new commands; exits once the ones running are answered.
  *
+ * It dies with its parent: PR_SET_PDEATHSIG delivers SIGTERM when the thread that started it ends
+ * (MARGAY_SPAWN_PARENT=<pid> closes the race of a parent that died before the prctl), and SIGTERM,
+ * SIGINT or SIGHUP kill every command's process group and end this process at once (exit 4) —
+ * commands in flight are not left running for an agent that is gone.
+ *
  * Usage: margay-spawn [max_output_bytes_per_stream]   (default 64 MiB)
  */
 #define _GNU_SOURCE
@@ -33,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -366,6 +372,14 @@ static void feed(struct job *j) {
   j->in = NULL;
 }
 
+static void kill_all(void) {
+  for (int i = 0; i < MAX_JOBS; i++)
+    if (jobs[i].used && !jobs[i].reaped) {
+      kill(-jobs[i].pid, SIGKILL);
+      kill(jobs[i].pid, SIGKILL);
+    }
+}
+
 static void reap(void) {
   int st;
   pid_t pid;
@@ -393,9 +407,20 @@ int main(int argc, char **argv) {
   sigset_t chld;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
+  sigaddset(&chld, SIGTERM);
+  sigaddset(&chld, SIGINT);
+  sigaddset(&chld, SIGHUP);
   sigprocmask(SIG_BLOCK, &chld, NULL);
   int sfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
   if (sfd < 0) die("signalfd failed");
+  if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0) die("prctl(PR_SET_PDEATHSIG) failed");
+  const char *parent = getenv("MARGAY_SPAWN_PARENT");
+  if (parent && *parent) {
+    char *e;
+    long want = strtol(parent, &e, 10);
+    if (*e || want <= 0) die("MARGAY_SPAWN_PARENT is not a pid");
+    if ((long)getppid() != want) return 4; /* the parent died before the prctl */
+  }
   fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
   fcntl(1, F_SETFL, fcntl(1, F_GETFL) | O_NONBLOCK);
   for (int i = 0; i < MAX_JOBS; i++) jobs[i].in_fd = jobs[i].out_fd = jobs[i].err_fd = -1;
@@ -432,7 +457,13 @@ int main(int argc, char **argv) {
       if (!j) {
         if (who[k].which == 0) {
           struct signalfd_siginfo si;
-          while (read(sfd, &si, sizeof si) > 0) {}
+          int stop = 0;
+          while (read(sfd, &si, sizeof si) > 0)
+            if (si.ssi_signo != SIGCHLD) stop = 1;
+          if (stop) {
+            kill_all();
+            return 4;
+          }
           reap();
         } else if (who[k].which == 1) {
           for (;;) {
@@ -446,9 +477,7 @@ int main(int argc, char **argv) {
           ssize_t w = write(1, resp.p + resp_off, resp.len - resp_off);
           if (w > 0) resp_off += (size_t)w;
           else if (w < 0 && errno != EAGAIN && errno != EINTR) {
-            /* the agent is gone: nobody reads the answers */
-            for (int i = 0; i < MAX_JOBS; i++)
-              if (jobs[i].used && !jobs[i].reaped) kill(-jobs[i].pid, SIGKILL);
+            kill_all(); /* the agent is gone: nobody reads the answers */
             return 3;
           }
           if (resp_off == resp.len) resp.len = resp_off = 0;
