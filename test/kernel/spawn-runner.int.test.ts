@@ -180,7 +180,10 @@ describe('SpawnHelperRunner', () => {
   });
 
   it('exits at once when started for a parent that is already gone', async () => {
-    const child = spawn(HELPER!, [], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, MARGAY_SPAWN_PARENT: '1' } });
+    const child = spawn(HELPER!, [], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, MARGAY_SPAWN_PARENT: '1' },
+    });
     expect(await new Promise<number | null>((res) => child.on('close', res))).toBe(4);
   });
 
