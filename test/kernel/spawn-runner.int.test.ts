@@ -187,6 +187,27 @@ describe('SpawnHelperRunner', () => {
     expect(await new Promise<number | null>((res) => child.on('close', res))).toBe(4);
   });
 
+  it('answers every request of a burst that arrives with EOF (started a few per loop turn)', async () => {
+    const child = spawn(HELPER!, [], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => chunks.push(d));
+    child.stdin.end(
+      Buffer.concat(Array.from({ length: 40 }, (_, i) => encodeRequest(i + 1, 5000, ['echo', `${i}`], ''))),
+    );
+    const code = await new Promise<number | null>((res) => child.on('close', res));
+    expect(code).toBe(0);
+    const all = Buffer.concat(chunks);
+    const got = new Map<number, string>();
+    for (let off = 0; off < all.length; ) {
+      const len = all.readUInt32LE(off);
+      const f = all.subarray(off + 4, off + 4 + len);
+      got.set(f.readUInt32LE(0), f.toString('utf8', 20, 20 + f.readUInt32LE(12)));
+      off += 4 + len;
+    }
+    expect(got.size).toBe(40);
+    for (let i = 0; i < 40; i++) expect(got.get(i + 1)).toBe(`${i}\n`);
+  });
+
   it('the helper itself refuses every malformed request: says why, exits 2, never crashes or hangs', async () => {
     const ok = (): Buffer => encodeRequest(1, 1000, ['/nonexistent/mgy', 'a'], 'in');
     const cases: [string, Buffer, RegExp][] = [];

@@ -52,6 +52,7 @@ extern char **environ;
 #define OUT_SNIPPET 65536u
 #define GRACE_MS 1000
 #define CHUNK 65536
+#define SPAWNS_PER_TURN 8
 
 enum { ST_EXIT = 0, ST_SIGNAL = 1, ST_SPAWN = 2, ST_TIMEOUT = 3, ST_TOO_BIG = 4 };
 
@@ -312,10 +313,21 @@ static void start(uint32_t id, uint32_t timeout_ms, char **argv, const char *in,
   njobs++;
 }
 
-/* Parses every complete request in `req`. */
-static void take_requests(void) {
+/*
+ * Starts the complete requests in `req`, at most SPAWNS_PER_TURN per loop turn: each start blocks
+ * this process until the child has exec'd, and answers and pipes are only served between turns —
+ * starting a whole burst at once made the first command's answer wait for the last one's start.
+ * Returns 1 when a complete request is left for the next turn.
+ */
+static int take_requests(void) {
   size_t off = 0;
+  int started = 0, more = 0;
   while (njobs < MAX_JOBS && req.len - off >= 4) {
+    if (started == SPAWNS_PER_TURN) {
+      uint32_t l = get_u32(req.p + off);
+      more = l <= MAX_FRAME && req.len - off - 4 >= l;
+      break;
+    }
     uint32_t len = get_u32(req.p + off);
     if (len < 16 || len > MAX_FRAME) die("request frame length out of range");
     if (req.len - off - 4 < len) break;
@@ -334,10 +346,12 @@ static void take_requests(void) {
     if (s != end) die("bytes between argv and stdin");
     argv[argc] = NULL;
     start(id, timeout, argv, end, in_len);
+    started++;
     off += 4 + (size_t)len;
   }
   memmove(req.p, req.p + off, req.len - off);
   req.len -= off;
+  return more;
 }
 
 /* Reads what a child wrote; above the cap the group is killed and reading stops. */
@@ -427,8 +441,9 @@ int main(int argc, char **argv) {
 
   static struct pollfd pfd[3 + 3 * MAX_JOBS];
   static struct { struct job *j; int which; } who[3 + 3 * MAX_JOBS];
+  int more = 0; /* complete requests left over from the last turn */
   for (;;) {
-    if (stdin_eof && njobs == 0 && resp.len == resp_off) return 0;
+    if (stdin_eof && njobs == 0 && req.len == 0 && resp.len == resp_off) return 0;
     int n = 0;
     int64_t now = now_ms(), wait = -1;
     pfd[n] = (struct pollfd){sfd, POLLIN, 0}, who[n].j = NULL, who[n++].which = 0;
@@ -447,6 +462,7 @@ int main(int argc, char **argv) {
         if (wait < 0 || w < wait) wait = w;
       }
     }
+    if (more && njobs < MAX_JOBS) wait = 0;
     if (poll(pfd, (nfds_t)n, (int)wait) < 0) {
       if (errno == EINTR) continue;
       die("poll failed");
@@ -490,8 +506,8 @@ int main(int argc, char **argv) {
       else if (who[k].which == 2 && j->err_fd >= 0) drain(j, &j->err_fd, &j->err);
       maybe_finish(j, 0);
     }
-    take_requests();
-    if (stdin_eof && req.len > 0 && njobs < MAX_JOBS) die("stdin ended inside a request");
+    more = take_requests();
+    if (stdin_eof && req.len > 0 && !more && njobs < MAX_JOBS) die("stdin ended inside a request");
     now = now_ms();
     for (int i = 0; i < MAX_JOBS; i++) {
       struct job *j = &jobs[i];
