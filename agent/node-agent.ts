@@ -151,6 +151,9 @@ export class NodeAgent {
     const log = this.#log;
     this.#step('modules loaded');
     this.health.setReady('datastore', false);
+    // The node's record (BGP address, AS) and the default pools are written after in-sync: the CNI
+    // plugin and the other nodes rely on them, so the agent is not ready before they are.
+    this.health.setReady('node-registered', false);
     this.health.setCheck('dataplane', () => this.#dataplane?.isProgrammed === true);
     if (c.bgp) this.health.setCheck('bgp', () => this.#bgp?.speaker !== undefined && this.#bgp.allPeersEstablished());
     await this.#services.adopt(this.health);
@@ -349,6 +352,7 @@ export class NodeAgent {
     if (!this.#abort.signal.aborted) {
       this.#step('node registered');
       this.#ownBgpRecorded = true;
+      this.health.setReady('node-registered', true);
       if (this.#ipam && this.#gcTimer === undefined)
         this.#gcTimer = startIpamGc(this.#ipam, log.child({ component: 'ipam-gc' }), this.#abort.signal);
     }

@@ -6,29 +6,21 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { CliIo, Command, CommandGroup } from '../src/cli/index.js';
-import { UsageError } from '../src/cli/index.js';
-import { openDatastore } from '../src/datastore/index.js';
-import { createRootLogger, silentLogger } from '../src/log.js';
+import { UsageError, withStore } from '../src/cli/index.js';
 import type { CheckReport, UsageRow } from './check.js';
 import { allocationsOf } from './check.js';
 import { Ipam } from './ipam.js';
 
-const DEFAULT_DATASTORE = 'file:/var/lib/margay/datastore';
 const STORE_OPTS = { datastore: { type: 'string' }, kubeconfig: { type: 'string' } } as const;
 
 async function withIpam<T>(
   values: { datastore?: string | undefined; kubeconfig?: string | undefined },
+  io: CliIo,
   fn: (ipam: Ipam) => Promise<T>,
 ): Promise<T> {
-  const spec = values.datastore ?? process.env.MARGAY_DATASTORE ?? DEFAULT_DATASTORE;
-  const kubeconfig = values.kubeconfig ?? process.env.KUBECONFIG;
-  const log = process.env.MARGAY_LOG_LEVEL ? createRootLogger({ level: 'warn', name: 'margayctl' }) : silentLogger();
-  const store = await openDatastore(spec, { log, ...(kubeconfig ? { kubeconfig } : {}) });
-  try {
-    return await fn(new Ipam({ store, log: log.child({ component: 'ipam' }), clusterCacheMs: 0 }));
-  } finally {
-    await store.close();
-  }
+  return withStore(values, io, (store, log) =>
+    fn(new Ipam({ store, log: log.child({ component: 'ipam' }), clusterCacheMs: 0 })),
+  );
 }
 
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -75,7 +67,7 @@ const show: Command = {
     });
     if (!['table', 'json'].includes(values.output))
       throw new UsageError(`unknown output format "${values.output}" (table, json)`);
-    return withIpam(values, async (ipam) => {
+    return withIpam(values, io, async (ipam) => {
       if (values.ip !== undefined) return showIp(ipam, values.ip, values.output, io);
       const u = await ipam.usage();
       if (values.output === 'json') {
@@ -139,7 +131,7 @@ const check: Command = {
       strict: true,
       options: { ...STORE_OPTS, output: { type: 'string', short: 'o' }, json: { type: 'boolean', default: false } },
     });
-    return withIpam(values, async (ipam) => {
+    return withIpam(values, io, async (ipam) => {
       const report = await ipam.check();
       if (values.output !== undefined)
         await writeFile(values.output, `${JSON.stringify(report, null, 2)}\n`, { mode: 0o600 });
@@ -194,7 +186,7 @@ const release: Command = {
         throw new UsageError(`${path} is not JSON: ${(err as Error).message}`, { cause: err });
       }
     }
-    return withIpam(values, async (ipam) => {
+    return withIpam(values, io, async (ipam) => {
       if (values.ip?.length) {
         const r = await ipam.releaseAddresses(values.ip.map((address) => ({ address })));
         for (const x of r.released) io.out(`released ${x.address} (block ${x.block}, handle ${x.handleId ?? 'none'})`);
@@ -235,7 +227,7 @@ const gc: Command = {
   usage: 'margayctl ipam gc [--datastore ...]',
   async run(args, io) {
     const { values } = parseArgs({ args, strict: true, options: { ...STORE_OPTS } });
-    return withIpam(values, async (ipam) => {
+    return withIpam(values, io, async (ipam) => {
       const r = await ipam.gc({ gracePeriodMs: 0 });
       io.out(
         `released ${r.releasedAddresses.length} address(es), deleted ${r.deletedHandles.length} handle(s), ` +

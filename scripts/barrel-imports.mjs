@@ -118,7 +118,15 @@ export async function rewriteBarrelImports(file, src, exportsOf) {
       byFile.set(spec, list);
     }
     if (!ok || byFile.size === 0) continue;
-    const text = [...byFile].map(([spec, list]) => `import { ${list.join(', ')} } from '${spec}';`).join(' ');
+    // A group of only `type X` names becomes `import type { X }`: under verbatimModuleSyntax,
+    // `import { type X } from 'm'` is kept as `import 'm'` and would load m (and what m imports).
+    const text = [...byFile]
+      .map(([spec, list]) =>
+        list.every((x) => x.startsWith('type '))
+          ? `import type { ${list.map((x) => x.slice(5)).join(', ')} } from '${spec}';`
+          : `import { ${list.join(', ')} } from '${spec}';`,
+      )
+      .join(' ');
     edits.push({ start: m.index, end: m.index + m[0].length, text });
   }
   let out = src;

@@ -7,4 +7,5 @@ export {
   type LazyCommand,
   type LazyCommandGroup,
 } from './command.js';
+export { DEFAULT_DATASTORE, withStore } from './datastore.js';
 export { RESOURCE_COMMANDS } from './resources.js';

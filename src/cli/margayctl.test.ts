@@ -1,6 +1,10 @@
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError, type CliIo, type CommandGroup } from './command.js';
-import { GROUPS, runMargayctl, VERBS } from './margayctl.js';
+import { GROUPS, lineWriter, runMargayctl, VERBS } from './margayctl.js';
+import { nearestPackageJson, packageVersion } from './version.js';
 
 function io(): CliIo & { outs: string[]; errs: string[] } {
   const outs: string[] = [];
@@ -60,7 +64,24 @@ describe('runMargayctl dispatcher', () => {
       expect(v.summary).toBe(loaded.summary);
       expect(v.usage).toBe(loaded.usage);
     }
-    expect(Object.keys(VERBS).sort()).toEqual(['apply', 'delete', 'get']);
+    expect(Object.keys(VERBS).sort()).toEqual(['apply', 'delete', 'get', 'version']);
+  });
+  it('version and --version print the package version and Node version; extra arguments are usage errors', async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const argv of [['version'], ['--version']]) {
+      const i = io();
+      expect(await runMargayctl(argv, i)).toBe(0);
+      expect(i.outs).toEqual([`margayctl ${pkg.version} (Node.js ${process.version})`]);
+    }
+    const i = io();
+    expect(await runMargayctl(['version', 'extra'], i)).toBe(2);
+    expect(i.errs[0]).toContain('unexpected argument "extra"');
+  });
+  it('packageVersion names the file and the problem; nearestPackageJson stops at /', () => {
+    expect(nearestPackageJson(new URL('file:///nonexistent/a/b/')).href).toBe('file:///package.json');
+    expect(() => packageVersion(new URL('file:///nonexistent/package.json'))).toThrow(
+      /cannot read \/nonexistent\/package.json/,
+    );
   });
   it('bgp commands report an unreachable socket as exit 1 with a hint', async () => {
     const i = io();
@@ -85,5 +106,24 @@ describe('runMargayctl dispatcher', () => {
     }
     expect(loaded).toBe(false);
     expect(i.outs.at(-1)).toContain('usage: margayctl get KIND');
+  });
+  it('lineWriter writes whole lines to the descriptor in order; other errors than EAGAIN/EPIPE are thrown', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mgy-linewriter-'));
+    try {
+      const file = join(dir, 'out');
+      const fd = openSync(file, 'w');
+      const stream = (): NodeJS.WritableStream => {
+        throw new Error('the stream must not be touched for a blocking descriptor');
+      };
+      const out = lineWriter(fd, stream);
+      out('first');
+      out('x'.repeat(200_000));
+      out('last ✓');
+      closeSync(fd);
+      expect(readFileSync(file, 'utf8')).toBe(`first\n${'x'.repeat(200_000)}\nlast ✓\n`);
+      expect(() => lineWriter(fd, stream)('after close')).toThrow(/EBADF/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -5,7 +5,7 @@
  * import, so a command loads only its own group's code; the dispatcher itself knows nothing about any
  * group. This file is a composition root: the one place that reaches into every feature's CLI.
  */
-import { realpathSync } from 'node:fs';
+import { realpathSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MargayError } from '../errors.js';
 import {
@@ -16,6 +16,7 @@ import {
   type LazyCommand,
   type LazyCommandGroup,
 } from './index.js';
+import { VERSION_COMMAND } from './version.js';
 
 export const GROUPS: Readonly<Record<string, LazyCommandGroup>> = {
   bgp: {
@@ -55,6 +56,11 @@ export const VERBS: Readonly<Record<string, LazyCommand>> = {
     usage: 'margayctl delete KIND NAME [-n NAMESPACE] | -f FILE [--datastore ...]',
     load: async () => (await resources()).RESOURCE_COMMANDS.delete!,
   },
+  version: {
+    summary: VERSION_COMMAND.summary,
+    usage: VERSION_COMMAND.usage,
+    load: async () => VERSION_COMMAND,
+  },
 };
 
 type AnyGroup = CommandGroup | LazyCommandGroup;
@@ -83,14 +89,15 @@ export async function runMargayctl(
   io: CliIo,
   groups: Readonly<Record<string, AnyGroup>> = GROUPS,
 ): Promise<number> {
-  const [groupName, cmdName, ...rest] = argv;
+  const args = argv[0] === '--version' ? ['version', ...argv.slice(1)] : argv;
+  const [groupName, cmdName, ...rest] = args;
   if (groupName === undefined || groupName === '--help' || groupName === '-h' || groupName === 'help') {
     io.out(help(groups));
     return groupName === undefined ? 2 : 0;
   }
   if (Object.hasOwn(VERBS, groupName)) {
     const verb = VERBS[groupName]!;
-    const rest = argv.slice(1);
+    const rest = args.slice(1);
     // Help from the registration: the command's module (datastore, ...) is not loaded for it.
     if (verb.usage !== undefined && (rest.includes('--help') || rest.includes('-h'))) {
       io.out(`${verb.summary}\nusage: ${verb.usage}`);
@@ -143,6 +150,39 @@ async function runCommand(label: string, cmd: Command, rest: string[], io: CliIo
   }
 }
 
+/**
+ * Writes each line straight to the file descriptor: touching process.stdout loads Node's stream
+ * modules (≈ 20 internal modules, a few ms of every command's start-up; docs/startup.md). Falls back
+ * to the stream, for this and every later line (order kept), when the descriptor is non-blocking and
+ * full (EAGAIN); a reader that went away (EPIPE: `margayctl get ... | head`) ends the output quietly.
+ */
+export function lineWriter(fd: number, stream: () => NodeJS.WritableStream): (text: string) => void {
+  let viaStream = false;
+  let closed = false;
+  return (text) => {
+    if (closed) return;
+    const buf = Buffer.from(`${text}\n`);
+    if (viaStream) {
+      stream().write(buf);
+      return;
+    }
+    let off = 0;
+    try {
+      while (off < buf.length) off += writeSync(fd, buf, off);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
+        viaStream = true;
+        stream().write(buf.subarray(off));
+      } else if (code === 'EPIPE') {
+        closed = true;
+      } else {
+        throw err;
+      }
+    }
+  };
+}
+
 function isMain(): boolean {
   const arg = process.argv[1];
   if (arg === undefined) return false;
@@ -155,7 +195,7 @@ function isMain(): boolean {
 }
 
 if (isMain()) {
-  const io: CliIo = { out: (t) => process.stdout.write(`${t}\n`), err: (t) => process.stderr.write(`${t}\n`) };
+  const io: CliIo = { out: lineWriter(1, () => process.stdout), err: lineWriter(2, () => process.stderr) };
   runMargayctl(process.argv.slice(2), io).then(
     (code) => {
       process.exitCode = code;

@@ -8,53 +8,19 @@
  * `get -o yaml`, pino only when MARGAY_LOG_LEVEL asks for log lines — so `get` loads the datastore
  * backend it opens and little else.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { FileDatastore, openDatastore, type Datastore } from '../datastore/index.js';
+import type { Datastore } from '../datastore/index.js';
 import { KINDS, type KindId, type KindInfo, type Resource } from '../model/index.js';
-import { silentLogger } from '../log-silent.js';
 import type { CliIo, Command } from './command.js';
 import { UsageError } from './command.js';
-
-export const DEFAULT_DATASTORE = 'file:/var/lib/margay/datastore';
+import { withStore } from './datastore.js';
 
 const STORE_OPTS = {
   datastore: { type: 'string' },
   kubeconfig: { type: 'string' },
 } as const;
-
-async function withStore<T>(
-  values: { datastore?: string | undefined; kubeconfig?: string | undefined },
-  io: CliIo,
-  fn: (s: Datastore) => Promise<T>,
-): Promise<T> {
-  const spec = values.datastore ?? process.env.MARGAY_DATASTORE ?? DEFAULT_DATASTORE;
-  const kubeconfig = values.kubeconfig ?? process.env.KUBECONFIG;
-  // Warnings (e.g. a malformed manifest in a file datastore) go to stderr; everything else is quiet.
-  const log = process.env.MARGAY_LOG_LEVEL
-    ? (await import('../log.js')).createRootLogger({ level: 'warn', name: 'margayctl' })
-    : silentLogger();
-  // A file datastore is opened directly, without fs.watch on its directory: a one-shot command does
-  // not follow manifest changes (and skips loading the watcher modules, docs/startup.md).
-  const dir = spec.trim().startsWith('file:') ? spec.trim().slice('file:'.length) : '';
-  const store =
-    dir !== ''
-      ? await FileDatastore.open({
-          dir,
-          log: log.child({ component: 'datastore', backend: 'file' }),
-          useFsWatch: false,
-        })
-      : await openDatastore(spec, { log, ...(kubeconfig ? { kubeconfig } : {}) });
-  try {
-    if (store instanceof FileDatastore) {
-      for (const p of store.problems()) io.err(`warning: ${p.file}:${p.line}: ${p.reason} (skipped)`);
-    }
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
-}
 
 /** Resolves what a user types (`ippools`, `IPPool`, `ippool`, `po`, `networkpolicies.networking.k8s.io`). */
 export function resolveKind(name: string): KindInfo {
@@ -84,6 +50,15 @@ export function resolveKind(name: string): KindInfo {
   throw new UsageError(`unknown resource type "${name}"; known: ${known.join(', ')}`);
 }
 
+/** fn() on a manifest path; a file-system error becomes a usage error naming the path and the code. */
+function readable<T>(p: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw new UsageError(`cannot read ${p}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+  }
+}
+
 async function readManifestSources(paths: readonly string[], io: CliIo): Promise<{ text: string; file: string }[]> {
   const out: { text: string; file: string }[] = [];
   for (const p of paths) {
@@ -93,18 +68,19 @@ async function readManifestSources(paths: readonly string[], io: CliIo): Promise
       out.push({ text: Buffer.concat(chunks).toString('utf8'), file: '<stdin>' });
       continue;
     }
-    let st;
-    try {
-      st = await stat(p);
-    } catch (err) {
-      throw new UsageError(`cannot read ${p}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
-    }
+    // Sync reads: node:fs/promises would load ≈ 10 internal modules for them (docs/startup.md).
+    const st = readable(p, () => statSync(p));
     if (st.isDirectory()) {
-      const names = (await readdir(p)).filter((n) => /\.ya?ml$/.test(n)).sort();
+      const names = readable(p, () => readdirSync(p))
+        .filter((n) => /\.ya?ml$/.test(n))
+        .sort();
       if (names.length === 0) io.err(`warning: ${p}: no *.yaml or *.yml files`);
-      for (const n of names) out.push({ text: await readFile(join(p, n), 'utf8'), file: join(p, n) });
+      for (const n of names) {
+        const file = join(p, n);
+        out.push({ text: readable(file, () => readFileSync(file, 'utf8')), file });
+      }
     } else {
-      out.push({ text: await readFile(p, 'utf8'), file: p });
+      out.push({ text: readable(p, () => readFileSync(p, 'utf8')), file: p });
     }
   }
   return out;

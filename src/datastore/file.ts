@@ -1,5 +1,4 @@
-import { existsSync, watch as fsWatch, statSync, type FSWatcher } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { existsSync, watch as fsWatch, mkdirSync, statSync, type FSWatcher } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { KindId, Resource } from '../model/index.js';
@@ -134,7 +133,8 @@ export class FileDatastore implements Datastore {
     }
     const dir = resolve(opts.dir);
     try {
-      await mkdir(join(dir, STATE_DIR), { recursive: true, mode: 0o755 });
+      // Sync: node:fs/promises would load ≈ 10 internal modules for this one call (docs/startup.md).
+      mkdirSync(join(dir, STATE_DIR), { recursive: true, mode: 0o755 });
     } catch (err) {
       throw new DatastoreUnavailableError(`cannot create file datastore directory ${dir}`, { cause: err });
     }

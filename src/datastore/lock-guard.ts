@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { DatastoreUnavailableError } from './types.js';
 
@@ -182,7 +182,10 @@ export class LockGuard {
     const sab = new SharedArrayBuffer(3 * 8);
     this.#st = new BigInt64Array(sab);
     const workerData = { path, probeMs: opts.probeMs ?? 25, beatMs: opts.beatMs ?? 250, recheckMs: 2, sab };
-    this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
+    // node:worker_threads is read here, not imported: loading it costs every process that merely
+    // opens a file datastore (margayctl get) ≈ 5-10 ms of start-up (docs/startup.md).
+    const { Worker: WorkerThread } = process.getBuiltinModule('node:worker_threads');
+    this.#worker = new WorkerThread(WORKER_SOURCE, { eval: true, workerData });
     this.#worker.unref(); // never keeps the process up (close() stops it)
     this.#worker.on('message', (m: { type: string; ok?: boolean; errcode?: number; message?: string }) => {
       if (m.type === 'warn') {

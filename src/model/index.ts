@@ -35,7 +35,7 @@ export {
   ipamBlockName,
   ipamHandleName,
   poolOverlapProblem,
-} from './ipam-kinds.js';
+} from './ipam-names.js';
 export { DEFAULT_AS_NUMBER, DEFAULT_BGP_PORT, isCommunityValue, parsePeerIp } from './bgp-kinds.js';
 export {
   PROTOCOL_NAMES,

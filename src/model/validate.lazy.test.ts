@@ -74,3 +74,31 @@ describe('schemas are built per kind on first use', () => {
     expect(model.builtSchemaKinds()).toEqual(['Node']);
   });
 });
+
+describe("zod's JIT only after a kind's first parses (docs/startup.md)", () => {
+  beforeEach(() => {
+    vi.resetModules();
+  });
+
+  it('the same results and the same errors before and after the JIT takes over', async () => {
+    const model = await import('./index.js');
+    const bad = { ...pool('b'), spec: { cidr: '10.1.0.0/16', blockSize: 'x', bogus: 1 } };
+    const errorOf = (raw: unknown): string => {
+      try {
+        model.validateResource(raw);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      throw new Error('accepted a bad IPPool');
+    };
+    const firstOk = model.validateResource(pool('a'));
+    const firstErr = errorOf(bad);
+    expect(firstErr).toContain('spec.bogus');
+    expect(firstErr).toContain('spec.blockSize');
+    // 40 rounds: well past the jitless first parses, so both of zod's paths are compared.
+    for (let i = 0; i < 40; i++) {
+      expect(model.validateResource(pool('a'))).toEqual(firstOk);
+      expect(errorOf(bad)).toBe(firstErr);
+    }
+  });
+});

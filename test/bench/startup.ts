@@ -144,6 +144,9 @@ function cases(only: string | undefined, datastore: string, manifest: string, va
     ['get', 'ippools', '--datastore', datastore],
     ['get', 'ippools', '-o', 'json', '--datastore', datastore],
     ['apply', '-f', manifest, '--datastore', datastore],
+    ['ipam', 'show', '--datastore', datastore],
+    ['ipam', 'check', '--datastore', datastore],
+    ['version'],
   ];
   for (const variant of ['dist (tsc)', 'bin (bundle + cache)'] as const) {
     if (variants !== 'all' && !variant.startsWith(variants)) continue;

@@ -36,6 +36,12 @@ describe('rewriteBarrelImports', () => {
         "import { helper as R } from '../m/helpers.js';\nuse(KINDS);\n",
     );
   });
+  it('imports names that are all types from one module with `import type` (nothing loaded)', async () => {
+    const src = "import { KINDS, type Checked } from '../m/index.js';";
+    expect(await rewriteBarrelImports('/r/src/cli/x.ts', src, tree(FILES))).toBe(
+      "import { KINDS } from '../m/kinds.js'; import type { Checked } from '../m/validate.js';",
+    );
+  });
   it('leaves a statement alone when a name cannot be followed, and type-only imports', async () => {
     const e = tree(FILES);
     for (const src of [

@@ -76,7 +76,7 @@ afterAll(async () => {
 });
 
 describe('bundle contents (start-up)', () => {
-  it('margayctl --help and the get/apply/delete chunk load no zod, yaml or pino before running', async () => {
+  it('margayctl --help, the get/apply/delete chunk and the bgp and ipam groups load no zod, yaml or pino before running', async () => {
     const meta = JSON.parse(await readFile(join(REPO, 'dist/bundle/meta.json'), 'utf8')) as Meta;
     const chunkOf = (entry: string): string => {
       const hit = Object.entries(meta.outputs).find(([, v]) => v.entryPoint === entry);
@@ -84,7 +84,12 @@ describe('bundle contents (start-up)', () => {
       return hit[0].slice(hit[0].indexOf('dist/bundle/') + 'dist/bundle/'.length);
     };
     const heavy = /node_modules\/(zod|yaml|pino)\//;
-    for (const start of ['entries/margayctl.js', chunkOf('src/cli/resources.ts'), chunkOf('bgp/cli/index.ts')]) {
+    for (const start of [
+      'entries/margayctl.js',
+      chunkOf('src/cli/resources.ts'),
+      chunkOf('bgp/cli/index.ts'),
+      chunkOf('ipam/cli.ts'),
+    ]) {
       const inputs = [...staticClosure(meta, start)].flatMap((f) =>
         Object.keys(meta.outputs[`dist/bundle/${f}`]!.inputs),
       );
@@ -113,6 +118,7 @@ describe('dist/bin launchers', () => {
     expect(help.out).toContain('Groups:');
     expect((await run([BIN('margayctl'), 'bgp', '--help'])).out).toContain('peers');
     expect((await run([BIN('margayctl'), 'get', '--help'])).out).toContain('usage: margayctl get');
+    expect((await run([BIN('margayctl'), 'version'])).out).toMatch(/^margayctl \d+\.\d+\.\d+ \(Node\.js v/);
     const applied = await run([BIN('margayctl'), 'apply', '-f', pool, '--datastore', ds]);
     expect(applied, applied.err).toMatchObject({ code: 0 });
     expect(applied.out).toContain('ippools.margay.dev/p1 created');
@@ -127,6 +133,11 @@ describe('dist/bin launchers', () => {
     const rejected = await run([BIN('margayctl'), 'apply', '-f', bad, '--datastore', ds]);
     expect(rejected.code).toBe(1);
     expect(rejected.err).toContain('spec.cidr');
+    const show = await run([BIN('margayctl'), 'ipam', 'show', '--datastore', ds]);
+    expect(show, show.err).toMatchObject({ code: 0 });
+    expect(show.out).toMatch(/IP Pool\s+10\.250\.0\.0\/16\s+65536/);
+    const check = await run([BIN('margayctl'), 'ipam', 'check', '--datastore', ds]);
+    expect(check.out).toContain('No problems found.');
     const deleted = await run([BIN('margayctl'), 'delete', '-f', pool, '--datastore', ds]);
     expect(deleted.out).toContain('deleted');
     expect((await run([BIN('margayctl'), 'get', 'ippools', '--datastore', ds])).out).toContain('No ippools found.');
