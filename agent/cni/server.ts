@@ -148,6 +148,8 @@ export class CniServer {
     this.#socketPath = socketPath;
     const discoverable = defaultSocketPath(ino);
     if (socketPath !== discoverable && (this.o.discoveryLink ?? true)) await this.#placeLink(discoverable, socketPath);
+    // The co-processes are started now, one per loop turn, not by the first burst of ADDs.
+    void this.#coprocess?.warm();
     log.info({ socket: socketPath, attachments: records.length }, 'CNI server listening');
   }
 

@@ -13,6 +13,10 @@ class FakeSession implements BatchSession {
     const a = this.answers.shift() ?? { exitCode: 0, stderr: '' };
     return { argv: ['ip', '-force', '-batch', '-'], stdout: '', ...a };
   }
+  starts = 0;
+  start(): void {
+    this.starts++;
+  }
   close(): void {}
 }
 
@@ -75,5 +79,19 @@ describe('VethCommandRunner', () => {
     await v.run(['ip', '-batch', '-'], { stdin: BATCH, netns: 'other' });
     expect(base.calls.map((c) => c.argv[0])).toEqual(['nsenter', 'ip']);
     expect(s.sent).toHaveLength(1);
+  });
+
+  it('warm() starts every co-process ahead of use, one per loop turn, and stops after close()', async () => {
+    const ss = [new FakeSession([]), new FakeSession([]), new FakeSession([])];
+    const r = new VethCommandRunner(new RecordingRunner(), silentLogger(), ss);
+    const w = r.warm();
+    expect(ss.map((s) => s.starts)).toEqual([0, 0, 0]);
+    await w;
+    expect(ss.map((s) => s.starts)).toEqual([1, 1, 1]);
+    const r2 = new VethCommandRunner(new RecordingRunner(), silentLogger(), ss);
+    const w2 = r2.warm();
+    r2.close();
+    await w2;
+    expect(ss.map((s) => s.starts)).toEqual([1, 1, 1]);
   });
 });

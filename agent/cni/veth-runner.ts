@@ -18,11 +18,14 @@ import type { Logger } from '../../src/log.js';
 /** What the runner needs of an IpBatchSession (unit tests pass a fake). */
 export interface BatchSession {
   run(input: string): Promise<CommandResult>;
+  /** Starts the co-process if it is not running. */
+  start(): void;
   close(): void;
 }
 
 export class VethCommandRunner implements CommandRunner {
   readonly #sessions: { readonly s: BatchSession; busy: number }[];
+  #closed = false;
 
   /**
    * `sessions`: how many co-processes (default 4). One `ip` is one thread of user-space work: on a
@@ -31,7 +34,7 @@ export class VethCommandRunner implements CommandRunner {
    */
   constructor(
     private readonly base: CommandRunner,
-    log: Logger,
+    private readonly log: Logger,
     sessions: number | readonly BatchSession[] = 4,
   ) {
     const list =
@@ -79,8 +82,27 @@ export class VethCommandRunner implements CommandRunner {
     return out;
   }
 
+  /**
+   * Starts every co-process that is not running, one per event-loop turn. Each start forks the Node
+   * process on the main thread; started lazily, the 2nd to 4th came only when a burst of ADDs
+   * overlapped, and each fork then froze the agent in the middle of it (0.5–0.9 s at load 30, CPU
+   * profile in docs/cni.md). Resolves when all were started (a failed start is retried by the next batch).
+   */
+  async warm(): Promise<void> {
+    for (const x of this.#sessions) {
+      await new Promise<void>((r) => setImmediate(r));
+      if (this.#closed) return;
+      try {
+        x.s.start();
+      } catch (err) {
+        this.log.warn({ err }, 'could not start an ip co-process ahead of use; the next batch starts it');
+      }
+    }
+  }
+
   /** Ends the co-process. */
   close(): void {
+    this.#closed = true;
     for (const x of this.#sessions) x.s.close();
   }
 }

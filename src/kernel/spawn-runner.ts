@@ -24,6 +24,9 @@ import {
  * - the helper dying fails every command in flight with a KernelOpError that says so (a command may or
  *   may not have run: it is not repeated) and the next command starts a new helper;
  * - a helper that does not answer within timeout + `backstopMs` is killed (never a hang);
+ * - the helper dies with this process (PR_SET_PDEATHSIG) and takes the commands in flight with it —
+ *   strictly with the thread that started it: a runner used from a worker thread loses its helper when
+ *   that thread ends (the next command starts a new one);
  * - at most `maxInFlight` commands are in the helper at once; the rest wait here in order;
  * - while nothing is in flight neither the helper nor its pipes keep the event loop alive.
  */
@@ -166,7 +169,8 @@ export class SpawnHelperRunner implements CommandRunner {
     if (this.#helper !== undefined && !this.#helper.dead) return this.#helper;
     const child = spawn(this.helperPath, [String(this.#maxOutput)], {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, LC_ALL: 'C' },
+      // The helper dies with this process (PR_SET_PDEATHSIG) and checks it was not orphaned already.
+      env: { ...process.env, LC_ALL: 'C', MARGAY_SPAWN_PARENT: String(process.pid) },
     });
     const h: Helper = { child, inflight: new Map(), chunks: [], buffered: 0, stderrTail: '', dead: false };
     this.#helper = h;

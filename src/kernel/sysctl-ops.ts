@@ -112,14 +112,19 @@ export class ProcSysctlOps implements SysctlOps {
     const pairs = Object.entries(entries).map(([k, v]) => `${normalizeSysctlKey(k)}=${validateSysctlValue(k, v)}`);
     if (pairs.length === 0) return;
     if (this.opts.direct === true) {
-      for (const [k, v] of Object.entries(entries)) {
+      // Concurrently: each write is 3 thread-pool hops (open, write, close), and an apply after a burst
+      // of pods writes several keys per new interface. Asynchronous, not writeFileSync: `forwarding`
+      // waits for the rtnl lock, which veth creation holds.
+      const writes = Object.entries(entries).map(async ([k, v]) => {
         const path = `/proc/sys/${normalizeSysctlKey(k)}`;
         try {
           await writeFile(path, `${validateSysctlValue(k, v)}\n`);
         } catch (err) {
           throw new KernelOpError(['write', path], null, (err as Error).message, { cause: err });
         }
-      }
+      });
+      const failed = (await Promise.allSettled(writes)).find((r) => r.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
       if (this.log.isLevelEnabled('debug')) this.log.debug({ sysctls: entries }, 'sysctls written');
       return;
     }

@@ -4,6 +4,10 @@
  * operator runs), side by side with Debian's ptp + host-local bursts in the same run.
  *
  *   npm run build && scripts/in-sandbox.sh node dist/test/bench/cni-node.js [--burst 100] [--repeat 3]
+ *     [--launcher spawn|node]
+ *
+ * Plugins are started as a runtime does (vfork + exec, through margay-spawn), both margay and ptp;
+ * `--launcher node` forks the bench's Node process per call as earlier versions did (test/bench/cni-launch.ts).
  *
  * Each repeat: N margay ADDs at once (plugin exec'd as a runtime does, agentSocket → the agent's
  * socket), check 0 failures and N distinct addresses, N ptp ADDs at once, then the DELs of both.
@@ -15,17 +19,22 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { execa } from 'execa';
 import { Cluster, PLUGIN } from '../agent/cluster.js';
 import { createNetns, deleteNetns } from '../helpers/netns.js';
+import { launchMode, PluginLauncher } from './cni-launch.js';
 
 const { values } = parseArgs({
-  options: { burst: { type: 'string', default: '100' }, repeat: { type: 'string', default: '3' } },
+  options: {
+    burst: { type: 'string', default: '100' },
+    repeat: { type: 'string', default: '3' },
+    launcher: { type: 'string', default: 'spawn' },
+  },
 });
 const BURST = Number(values.burst);
 const REPEAT = Number(values.repeat);
 const CNI_BIN = '/usr/lib/cni';
 const PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
+const launcher = new PluginLauncher(launchMode(values.launcher), PATH);
 
 interface Stats {
   median: number;
@@ -52,21 +61,13 @@ interface Call {
 }
 
 async function call(bin: string, env: Record<string, string>, conf: string): Promise<Call> {
-  const t = performance.now();
-  const r = await execa(bin, [], {
-    env: { PATH, ...env },
-    extendEnv: false,
-    input: conf,
-    reject: false,
-    timeout: 120_000,
-  });
-  const ms = performance.now() - t;
+  const r = await launcher.call(bin, env, conf);
   let ip: string | undefined;
-  if (r.exitCode === 0 && r.stdout) {
+  if (r.code === 0 && r.stdout) {
     const o = JSON.parse(r.stdout) as { ips?: { address: string }[] };
     ip = o.ips?.[0]?.address.split('/')[0];
   }
-  return { ms, code: r.exitCode ?? -1, ...(ip !== undefined && { ip }), out: `${r.stdout} ${r.stderr}`.trim() };
+  return { ms: r.ms, code: r.code, ...(ip !== undefined && { ip }), out: `${r.stdout} ${r.stderr}`.trim() };
 }
 
 async function burst(
@@ -174,12 +175,13 @@ async function main(): Promise<void> {
       for (const [k, v] of Object.entries(o.steps)) (stepLog[k] ??= []).push(v);
     }
   } finally {
+    launcher.close();
     await cluster.stop();
     for (const n of nses) await deleteNetns(n);
   }
   const load1 = await loadavg();
   const out = [
-    `CNI burst through margay-node (file datastore, MARGAY_CNI_IP_COPROCESSES=${process.env.MARGAY_CNI_IP_COPROCESSES ?? 'default'}, MARGAY_SPAWN_HELPER=${process.env.MARGAY_SPAWN_HELPER ?? 'default'}): ${REPEAT} × (${BURST} ADDs at once, then ${BURST} DELs); load average before ${load0}, after ${load1}; ${new Date().toISOString()}`,
+    `CNI burst through margay-node (file datastore, MARGAY_CNI_IP_COPROCESSES=${process.env.MARGAY_CNI_IP_COPROCESSES ?? 'default'}, MARGAY_SPAWN_HELPER=${process.env.MARGAY_SPAWN_HELPER ?? 'default'}, plugins started by ${launcher.mode === 'spawn' ? 'margay-spawn (vfork+exec, as a Go runtime)' : "forks of the bench's Node process"}): ${REPEAT} × (${BURST} ADDs at once, then ${BURST} DELs); load average before ${load0}, after ${load1}; ${new Date().toISOString()}`,
     '',
     '| repeat | load before | margay ADD ms | ptp ADD ms | margay / ptp | margay DEL ms | ptp DEL ms | margay failures | duplicate IPs |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',

@@ -6,6 +6,8 @@
  *   npm run build && scripts/in-sandbox.sh node dist/test/bench/cni.js [--rounds 30] [--burst 100]
  *
  * --burst N: N ADDs started at once (then N DELs), margay and then ptp + host-local (0: skip).
+ * --launcher spawn|node: plugins started through margay-spawn (vfork + exec, as a Go runtime; default)
+ * or by forking this Node process per call, as earlier versions did (test/bench/cni-launch.ts).
  *
  * The agent side runs in this process (the sandbox namespace plays the node) with the real IPAM
  * service over an in-memory datastore; the plugins are exec'd exactly as a runtime does.
@@ -15,12 +17,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
+import { launchMode, PluginLauncher } from './cni-launch.js';
 import { CniServer } from '../../agent/cni/index.js';
 import { MapPods, MemoryIpam, RecordingEndpoints } from '../../agent/cni/testing/fakes.js';
 import { silentLogger } from '../../src/log.js';
 
 const { values } = parseArgs({
-  options: { rounds: { type: 'string', default: '30' }, burst: { type: 'string', default: '100' } },
+  options: {
+    rounds: { type: 'string', default: '30' },
+    burst: { type: 'string', default: '100' },
+    launcher: { type: 'string', default: 'spawn' },
+  },
 });
 const ROUNDS = Number(values.rounds);
 const BURST = Number(values.burst);
@@ -28,6 +35,7 @@ const PLUGIN = new URL('../../cni/margay', import.meta.url).pathname;
 const NODE_PLUGIN = new URL('../../cni/main.js', import.meta.url).pathname;
 const CNI_BIN = '/usr/lib/cni';
 const PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
+const launcher = new PluginLauncher(launchMode(values.launcher), PATH);
 
 interface Stats {
   median: number;
@@ -43,11 +51,16 @@ function stats(xs: number[]): Stats {
 const fmt = (s: Stats) => `${s.median.toFixed(1)} | ${s.min.toFixed(1)}–${s.max.toFixed(1)} | ${s.p90.toFixed(1)}`;
 
 async function timed(bin: string, args: string[], env: Record<string, string>, stdin: string): Promise<number> {
-  const t = performance.now();
-  const r = await execa(bin, args, { env: { PATH, ...env }, extendEnv: false, input: stdin, reject: false });
-  const ms = performance.now() - t;
-  if (r.exitCode !== 0) throw new Error(`${bin} ${env.CNI_COMMAND} failed: ${r.stdout} ${r.stderr}`);
-  return ms;
+  if (args.length > 0) {
+    // the Node fallback plugin (`node cni/main.js`): started from this process either way
+    const t = performance.now();
+    const r = await execa(bin, args, { env: { PATH, ...env }, extendEnv: false, input: stdin, reject: false });
+    if (r.exitCode !== 0) throw new Error(`${bin} ${env.CNI_COMMAND} failed: ${r.stdout} ${r.stderr}`);
+    return performance.now() - t;
+  }
+  const r = await launcher.call(bin, env, stdin);
+  if (r.code !== 0) throw new Error(`${bin} ${env.CNI_COMMAND} failed: ${r.stdout} ${r.stderr}`);
+  return r.ms;
 }
 
 async function loadavg(): Promise<string> {
@@ -150,7 +163,7 @@ async function main(): Promise<void> {
     const a = { m: stats(add.margay), p: stats(add.ptp) };
     const d = { m: stats(del.margay), p: stats(del.ptp) };
     const lines = [
-      `CNI bench: ${ROUNDS} ADDs then ${ROUNDS} DELs each, interleaved; load average before ${load0}, after ${load1}; ${new Date().toISOString()}`,
+      `CNI bench: ${ROUNDS} ADDs then ${ROUNDS} DELs each, interleaved, plugins started by ${launcher.mode === 'spawn' ? 'margay-spawn' : 'forks of this Node process'}; load average before ${load0}, after ${load1}; ${new Date().toISOString()}`,
       '',
       '| call | median ms | min–max ms | p90 ms | margay / ptp (median) |',
       '| --- | --- | --- | --- | --- |',
@@ -179,6 +192,7 @@ async function main(): Promise<void> {
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
+    launcher.close();
     await server.stop();
     for (const n of netns) await execa('ip', ['netns', 'del', n], { reject: false });
     await rm(dir, { recursive: true, force: true });

@@ -20,18 +20,25 @@
  * process says why on stderr and exits 2 (the agent fails the commands in flight and starts a new
  * one). stdin at EOF: no new commands; exits once the ones running are answered.
  *
+ * It dies with its parent: PR_SET_PDEATHSIG delivers SIGTERM when the thread that started it ends
+ * (MARGAY_SPAWN_PARENT=<pid> closes the race of a parent that died before the prctl), and SIGTERM,
+ * SIGINT or SIGHUP kill every command's process group and end this process at once (exit 4) —
+ * commands in flight are not left running for an agent that is gone.
+ *
  * Usage: margay-spawn [max_output_bytes_per_stream]   (default 64 MiB)
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -45,6 +52,7 @@ extern char **environ;
 #define OUT_SNIPPET 65536u
 #define GRACE_MS 1000
 #define CHUNK 65536
+#define SPAWNS_PER_TURN 8
 
 enum { ST_EXIT = 0, ST_SIGNAL = 1, ST_SPAWN = 2, ST_TIMEOUT = 3, ST_TOO_BIG = 4 };
 
@@ -180,6 +188,58 @@ static struct job *free_slot(void) {
   return NULL;
 }
 
+static volatile int child_errno, child_stage;
+
+/* Answers like nsenter(1) when the namespace cannot be entered: exit 1, its message on stderr. */
+static void nsenter_failed(uint32_t id, const char *what, const char *path, int e) {
+  struct buf err = {0};
+  char line[512];
+  int n = snprintf(line, sizeof line, "nsenter: %s %s: %s\n", what, path, strerror(e));
+  buf_put(&err, line, (size_t)(n < (int)sizeof line ? n : (int)sizeof line - 1));
+  respond(id, ST_EXIT, 1, NULL, &err);
+  free(err.p);
+}
+
+/*
+ * vfork + setns(CLONE_NEWNET) + exec. The child shares our memory until it execs, so it reports a
+ * failure through child_errno/child_stage. No signal handler is installed in this process (SIGCHLD
+ * blocked, SIGPIPE ignored), so nothing can run on the shared stack. Returns 0 (started), an errno
+ * (exec failed), or -1 (already answered).
+ */
+static int spawn_in_netns(pid_t *pid, const char *path, char **argv, int in, int out, int err, uint32_t id) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    nsenter_failed(id, "cannot open", path, errno);
+    return -1;
+  }
+  child_errno = 0;
+  child_stage = 0;
+  sigset_t none;
+  sigemptyset(&none);
+  pid_t p = vfork();
+  if (p == 0) {
+    setpgid(0, 0);
+    signal(SIGPIPE, SIG_DFL);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (setns(fd, CLONE_NEWNET) < 0) { child_errno = errno; child_stage = 1; _exit(127); }
+    if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) { child_errno = errno; child_stage = 2; _exit(127); }
+    execvp(argv[0], argv);
+    child_errno = errno;
+    child_stage = 2;
+    _exit(127);
+  }
+  int e = errno;
+  close(fd);
+  if (p < 0) return e;
+  if (child_stage == 1) {
+    nsenter_failed(id, "reassociate to namespace 'ns/net' failed:", path, child_errno);
+    return -1;
+  }
+  if (child_stage == 2) return child_errno ? child_errno : EIO;
+  *pid = p;
+  return 0;
+}
+
 static void start(uint32_t id, uint32_t timeout_ms, char **argv, const char *in, uint32_t in_len) {
   int ip[2], op[2], ep[2];
   if (pipe2(ip, O_CLOEXEC) < 0) { respond(id, ST_SPAWN, errno, NULL, NULL); return; }
@@ -207,9 +267,20 @@ static void start(uint32_t id, uint32_t timeout_ms, char **argv, const char *in,
   posix_spawnattr_setpgroup(&at, 0);
   posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
   pid_t pid;
-  int rc = posix_spawnp(&pid, argv[0], &fa, &at, argv, environ);
+  int rc;
+  const char *netns = NULL;
+  /* `nsenter --net=PATH cmd…` is setns(PATH) + exec cmd: done here, one exec instead of two. */
+  if (argv[1] && argv[2] && strcmp(argv[0], "nsenter") == 0 && strncmp(argv[1], "--net=", 6) == 0 &&
+      argv[1][6] == '/' && argv[2][0] != '-')
+    netns = argv[1] + 6;
+  if (netns) rc = spawn_in_netns(&pid, netns, argv + 2, ip[0], op[1], ep[1], id);
+  else rc = posix_spawnp(&pid, argv[0], &fa, &at, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&at);
+  if (rc < 0) { /* answered already (as nsenter would have) */
+    close(ip[0]); close(op[1]); close(ep[1]); close(ip[1]); close(op[0]); close(ep[0]);
+    return;
+  }
   close(ip[0]);
   close(op[1]);
   close(ep[1]);
@@ -242,10 +313,21 @@ static void start(uint32_t id, uint32_t timeout_ms, char **argv, const char *in,
   njobs++;
 }
 
-/* Parses every complete request in `req`. */
-static void take_requests(void) {
+/*
+ * Starts the complete requests in `req`, at most SPAWNS_PER_TURN per loop turn: each start blocks
+ * this process until the child has exec'd, and answers and pipes are only served between turns —
+ * starting a whole burst at once made the first command's answer wait for the last one's start.
+ * Returns 1 when a complete request is left for the next turn.
+ */
+static int take_requests(void) {
   size_t off = 0;
+  int started = 0, more = 0;
   while (njobs < MAX_JOBS && req.len - off >= 4) {
+    if (started == SPAWNS_PER_TURN) {
+      uint32_t l = get_u32(req.p + off);
+      more = l <= MAX_FRAME && req.len - off - 4 >= l;
+      break;
+    }
     uint32_t len = get_u32(req.p + off);
     if (len < 16 || len > MAX_FRAME) die("request frame length out of range");
     if (req.len - off - 4 < len) break;
@@ -264,10 +346,12 @@ static void take_requests(void) {
     if (s != end) die("bytes between argv and stdin");
     argv[argc] = NULL;
     start(id, timeout, argv, end, in_len);
+    started++;
     off += 4 + (size_t)len;
   }
   memmove(req.p, req.p + off, req.len - off);
   req.len -= off;
+  return more;
 }
 
 /* Reads what a child wrote; above the cap the group is killed and reading stops. */
@@ -302,6 +386,14 @@ static void feed(struct job *j) {
   j->in = NULL;
 }
 
+static void kill_all(void) {
+  for (int i = 0; i < MAX_JOBS; i++)
+    if (jobs[i].used && !jobs[i].reaped) {
+      kill(-jobs[i].pid, SIGKILL);
+      kill(jobs[i].pid, SIGKILL);
+    }
+}
+
 static void reap(void) {
   int st;
   pid_t pid;
@@ -329,17 +421,29 @@ int main(int argc, char **argv) {
   sigset_t chld;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
+  sigaddset(&chld, SIGTERM);
+  sigaddset(&chld, SIGINT);
+  sigaddset(&chld, SIGHUP);
   sigprocmask(SIG_BLOCK, &chld, NULL);
   int sfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
   if (sfd < 0) die("signalfd failed");
+  if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0) die("prctl(PR_SET_PDEATHSIG) failed");
+  const char *parent = getenv("MARGAY_SPAWN_PARENT");
+  if (parent && *parent) {
+    char *e;
+    long want = strtol(parent, &e, 10);
+    if (*e || want <= 0) die("MARGAY_SPAWN_PARENT is not a pid");
+    if ((long)getppid() != want) return 4; /* the parent died before the prctl */
+  }
   fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
   fcntl(1, F_SETFL, fcntl(1, F_GETFL) | O_NONBLOCK);
   for (int i = 0; i < MAX_JOBS; i++) jobs[i].in_fd = jobs[i].out_fd = jobs[i].err_fd = -1;
 
   static struct pollfd pfd[3 + 3 * MAX_JOBS];
   static struct { struct job *j; int which; } who[3 + 3 * MAX_JOBS];
+  int more = 0; /* complete requests left over from the last turn */
   for (;;) {
-    if (stdin_eof && njobs == 0 && resp.len == resp_off) return 0;
+    if (stdin_eof && njobs == 0 && req.len == 0 && resp.len == resp_off) return 0;
     int n = 0;
     int64_t now = now_ms(), wait = -1;
     pfd[n] = (struct pollfd){sfd, POLLIN, 0}, who[n].j = NULL, who[n++].which = 0;
@@ -358,6 +462,7 @@ int main(int argc, char **argv) {
         if (wait < 0 || w < wait) wait = w;
       }
     }
+    if (more && njobs < MAX_JOBS) wait = 0;
     if (poll(pfd, (nfds_t)n, (int)wait) < 0) {
       if (errno == EINTR) continue;
       die("poll failed");
@@ -368,7 +473,13 @@ int main(int argc, char **argv) {
       if (!j) {
         if (who[k].which == 0) {
           struct signalfd_siginfo si;
-          while (read(sfd, &si, sizeof si) > 0) {}
+          int stop = 0;
+          while (read(sfd, &si, sizeof si) > 0)
+            if (si.ssi_signo != SIGCHLD) stop = 1;
+          if (stop) {
+            kill_all();
+            return 4;
+          }
           reap();
         } else if (who[k].which == 1) {
           for (;;) {
@@ -382,9 +493,7 @@ int main(int argc, char **argv) {
           ssize_t w = write(1, resp.p + resp_off, resp.len - resp_off);
           if (w > 0) resp_off += (size_t)w;
           else if (w < 0 && errno != EAGAIN && errno != EINTR) {
-            /* the agent is gone: nobody reads the answers */
-            for (int i = 0; i < MAX_JOBS; i++)
-              if (jobs[i].used && !jobs[i].reaped) kill(-jobs[i].pid, SIGKILL);
+            kill_all(); /* the agent is gone: nobody reads the answers */
             return 3;
           }
           if (resp_off == resp.len) resp.len = resp_off = 0;
@@ -397,8 +506,8 @@ int main(int argc, char **argv) {
       else if (who[k].which == 2 && j->err_fd >= 0) drain(j, &j->err_fd, &j->err);
       maybe_finish(j, 0);
     }
-    take_requests();
-    if (stdin_eof && req.len > 0 && njobs < MAX_JOBS) die("stdin ended inside a request");
+    more = take_requests();
+    if (stdin_eof && req.len > 0 && !more && njobs < MAX_JOBS) die("stdin ended inside a request");
     now = now_ms();
     for (int i = 0; i < MAX_JOBS; i++) {
       struct job *j = &jobs[i];
