@@ -323,6 +323,7 @@ export class FileDatastore implements Datastore {
   // ---- following other processes and the manifest files ----
 
   #lastUnsettled = 0;
+  #cleanScan: string | undefined;
 
   async #syncNow(): Promise<void> {
     const r = await syncManifests(
@@ -334,9 +335,12 @@ export class FileDatastore implements Datastore {
         prepare: this.#loadValidator,
         settleMs: this.#settleMs,
         write: this.#write,
+        ...(this.#cleanScan !== undefined ? { lastCleanScan: this.#cleanScan } : {}),
+        blocked: () => this.#guard?.blocked(),
       },
       Date.now,
     );
+    this.#cleanScan = r.cleanScan;
     this.#lastUnsettled = r.unsettled;
     for (const [file, problems] of r.problems) {
       for (const p of problems)

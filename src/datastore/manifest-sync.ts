@@ -32,6 +32,8 @@ export interface SyncResult {
   /** Problems of the files this call applied, by file ([] when a file became clean). */
   readonly problems: ReadonlyMap<string, readonly ManifestProblem[]>;
   readonly changes: readonly JournalEntry[];
+  /** The directory as scanned, when it matched the database: pass it back as `lastCleanScan`. */
+  readonly cleanScan?: string;
 }
 
 interface Parsed {
@@ -50,6 +52,14 @@ export interface SyncDeps {
   readonly settleMs: number;
   /** Runs a write transaction with SQLITE_BUSY retry. */
   readonly write: <T>(what: string, fn: () => T) => Promise<T>;
+  /**
+   * The scan the last call found equal to the database: the same directory again needs no query.
+   * (Every query on the event loop is one that can meet SQLite locks that broke since the lock
+   * guard's last probe, and the rescan runs every 500 ms.)
+   */
+  readonly lastCleanScan?: string;
+  /** Why SQLite must not be called now (the lock guard), checked after the directory scan. */
+  readonly blocked?: () => string | undefined;
 }
 
 /** Cheap check: does anything on disk differ from what the database last applied? */
@@ -66,9 +76,11 @@ export function knownFiles(sql: SqliteDb): Map<string, FileRow> {
 
 export async function syncManifests(deps: SyncDeps, now: () => number): Promise<SyncResult> {
   const onDisk = await scanManifestDir(deps.dir);
-  const known = knownFiles(deps.sql);
   const none: SyncResult = { applied: 0, unsettled: 0, problems: new Map(), changes: [] };
-  if (!filesChanged(known, onDisk)) return none;
+  const scan = [...onDisk.values()].map((f) => `${f.rel}\0${f.key}`).join('\n');
+  if (scan === deps.lastCleanScan || deps.blocked?.()) return { ...none, cleanScan: deps.lastCleanScan };
+  const known = knownFiles(deps.sql);
+  if (!filesChanged(known, onDisk)) return { ...none, cleanScan: scan };
   const parsed: Parsed[] = [];
   let unsettled = 0;
   for (const f of [...onDisk.values()].sort((a, b) => (a.rel < b.rel ? -1 : 1))) {
