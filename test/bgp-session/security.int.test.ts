@@ -22,8 +22,11 @@ import { linkToHost, unlinkFromHost } from './host-link.js';
 const US = '10.79.0.1';
 const THEM = '10.79.0.2';
 const KEY = 'sesame-7f3a';
-/** How long a session that must not come up is watched (BIRD/FRR retry every 1–2 s meanwhile). */
-const NEVER_MS = 5000;
+/**
+ * How long a session that must not come up is watched: BIRD/FRR and our side retry every 1–2 s, so
+ * at least one full retry each way (a right key comes up in under 0.5 s).
+ */
+const NEVER_MS = 3000;
 const log = silentLogger();
 const transport = new TcpTransport();
 
