@@ -80,7 +80,7 @@ interface Case {
   readonly phase: 'open' | 'est';
   readonly bytes: Buffer;
   readonly want: Outcome;
-  /** BIRD's reaction where it differs from `want`, with the reason in the name or a comment. */
+  /** BIRD's reaction where it differs from `want` ('|' separates alternatives), with the reason in a comment. */
   readonly bird?: Outcome;
   readonly ibgp?: boolean;
   /** Sent after the target answered `bytes` (phase 'open') with its KEEPALIVE. */
@@ -241,8 +241,10 @@ const CASES: Case[] = [
     phase: 'est',
     bytes: rawMessage(2, Buffer.alloc(4078), 4097),
     want: '1/2 1001',
-    bird: '1/2 *',
-  }, // BIRD: '1001' or '0000'
+    // BIRD: '1001' or '0000'; or 'closed': BIRD closes with the message's 4078 unread bytes still in its
+    // receive buffer, so its kernel sends an RST, which can discard the NOTIFICATION before it is read.
+    bird: '1/2 *|closed',
+  },
   { name: 'type 9', phase: 'est', bytes: rawMessage(9, Buffer.alloc(4)), want: '1/3 09' },
   // RFC 4271 §6.1: a KEEPALIVE whose length is not 19 is 1/2; BIRD 2.0.12 does not check it.
   {
@@ -409,8 +411,10 @@ describe('malformed matrix: Margay vs BIRD 2 (reference column)', () => {
   it.each(CASES.map((c) => [c.name, c] as const))('%s', (_n, c) => {
     const r = results.get(c.name)!;
     expect(r.ours).toBe(c.want);
-    const bird = c.bird ?? c.want;
-    if (bird.endsWith(' *')) expect(r.bird.startsWith(bird.slice(0, -1))).toBe(true);
-    else expect(r.bird).toBe(bird);
+    // BIRD's column: one outcome, a prefix ending in ' *', or alternatives separated by '|'.
+    const birdOk = (c.bird ?? c.want)
+      .split('|')
+      .some((b) => (b.endsWith(' *') ? r.bird.startsWith(b.slice(0, -1)) : r.bird === b));
+    expect(birdOk, `BIRD's reaction ${r.bird}, expected ${c.bird ?? c.want}`).toBe(true);
   });
 });
