@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, MargayError } from '../src/errors.js';
 import type { LogLevel, Logger } from '../src/log.js';
 import type { BgpdConfig } from './config.js';
-import { execve, isSockoptAvailable } from './native/index.js';
+import { execve, isSockoptAvailable, setMallocTrimThreshold } from './native/index.js';
 import type { ControlServer } from './control/index.js';
 import type { ControlHandler } from './control/index.js';
 import type { BgpSpeaker } from './speaker/index.js';
@@ -29,17 +29,32 @@ import type { BgpSpeaker } from './speaker/index.js';
  * Memory settings margay-bgpd runs with (measured with test/bench/bgp-ingest.ts at 1M prefixes: peak RSS
  * 135 → ≈115 MB, no slowdown; docs/bgp.md). V8 sizes its young generation when the heap is created, so
  * `v8.setFlagsFromString` at run time has no effect (measured: new space stays 32 MB), and glibc reads
- * MALLOC_MMAP_THRESHOLD_ at its first malloc. Setting that threshold also fixes glibc's trim threshold at
- * 128 KiB, so the heap top was handed back to the kernel after every burst and faulted in afresh by the
- * next (a first touch of a page costs 25–170 µs on the benchmark VM): MALLOC_TRIM_THRESHOLD_ keeps up
- * to 4 MiB of it (100k ingest: minor faults 3950 → 3430; 50 peers × 10k: 10.3k → 8.6k, same peak
- * RSS). So when started without them (`node dist/bgp/main.js`,
- * the npm bin), the daemon re-executes itself once, same pid, through the native addon's execve(2).
+ * MALLOC_MMAP_THRESHOLD_ and MALLOC_ARENA_MAX at its first malloc. So when started without them (`node
+ * dist/bgp/main.js`), the daemon re-executes itself once, same pid, through the native addon's
+ * execve(2); the npm bin's `#!` line (scripts/bundle.mjs) starts Node with them already.
  * `MARGAY_BGPD_TUNED` marks the second image; setting it to anything yourself disables the re-exec.
+ * - MALLOC_ARENA_MAX=1: one malloc heap for every thread. With one heap per thread, V8's four worker
+ *   threads each kept the high-water mark of their compiler zones (≈ 10 MB mapped at the end of a
+ *   50 peers × 10k ingest, 97 % of it free); with one, the main thread reuses that memory (peak RSS
+ *   −4..7 MB there, and fewer page faults; docs/bgp.md, 2026-12-07 session 14).
+ * - M_TRIM_THRESHOLD (TUNED_TRIM_THRESHOLD): setting MALLOC_MMAP_THRESHOLD_ also fixes glibc's trim
+ *   threshold at 128 KiB, so the heap top was handed back to the kernel after every burst and faulted
+ *   in afresh by the next (a first touch of a page costs 25–170 µs on the benchmark VM): 4 MiB of it
+ *   is kept (100k ingest: minor faults 3950 → 3430; 50 peers × 10k: 10.3k → 8.6k, same peak RSS). It
+ *   is set at run time (mallopt, applyTrimThreshold) because the `#!` line has no room left for it
+ *   (≤ 127 bytes); an operator's MALLOC_TRIM_THRESHOLD_ wins.
  */
 export const TUNED_ENV = 'MARGAY_BGPD_TUNED';
 export const TUNED_V8_FLAGS = ['--max-semi-space-size=2'] as const;
-export const TUNED_MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_TRIM_THRESHOLD_: '4194304' } as const;
+export const TUNED_MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_ARENA_MAX: '1' } as const;
+export const TUNED_TRIM_THRESHOLD = 4 * 1024 * 1024;
+
+/** Sets the malloc trim threshold unless the environment chose one; what happened, for the log. */
+function applyTrimThreshold(env: NodeJS.ProcessEnv): string {
+  if (env.MALLOC_TRIM_THRESHOLD_ !== undefined) return 'MALLOC_TRIM_THRESHOLD_ from the environment';
+  if (!isSockoptAvailable()) return 'native addon not built: malloc trim threshold left at its default';
+  return setMallocTrimThreshold(TUNED_TRIM_THRESHOLD) ? 'set' : 'no glibc mallopt: trim threshold unchanged';
+}
 
 /** The command line and environment of the tuned re-exec, or undefined when none is needed. Pure. */
 export function tunedExec(
@@ -170,7 +185,12 @@ export async function startDaemon(configFile: string, log: Logger): Promise<Daem
   };
 }
 
-export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, tuning = 'tuned'): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  tuning = 'tuned',
+  trimThreshold = 'set',
+): Promise<number> {
   let values: { config?: string; 'log-level'?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
@@ -200,6 +220,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, tuni
   }
   const log = createRootLogger({ level: level as LogLevel, name: 'margay-bgpd', redact: ['config.peers[*].password'] });
   if (tuning !== 'tuned') log.warn({ tuning }, 'memory settings not applied');
+  if (trimThreshold !== 'set') log.info({ trimThreshold }, 'malloc trim threshold not set');
   let daemon: Daemon;
   try {
     daemon = await startDaemon(values.config, log);
@@ -263,7 +284,8 @@ if (isMain()) {
     !args.some((a) => a === '--help' || a === '-h') &&
     args.some((a) => a === '--config' || a === '-c' || a.startsWith('--config='));
   const tuning = daemon ? reexecTuned() : 'tuned';
-  main(process.argv.slice(2), process.env, tuning).then(
+  const trim = daemon ? applyTrimThreshold(process.env) : 'set';
+  main(process.argv.slice(2), process.env, tuning, trim).then(
     (code) => process.exit(code),
     (err: unknown) => {
       process.stderr.write(`margay-bgpd: internal error: ${(err as Error).stack ?? String(err)}\n`);

@@ -6,6 +6,7 @@ export {
   execve,
   isSockoptAvailable,
   setGtsm,
+  setMallocTrimThreshold,
   setMinTtl,
   setTcpMd5,
   setTtl,

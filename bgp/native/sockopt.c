@@ -10,6 +10,9 @@
  *   closeFd(fd)                          for cleanup when wrapping the fd fails.
  *   execve(file, argv[], env[])          replaces the process image (margay-bgpd re-executes itself
  *                                        with V8/glibc memory settings; only returns by throwing).
+ *   setMallocTrimThreshold(bytes)        glibc mallopt(M_TRIM_THRESHOLD): how much free memory at the
+ *                                        top of a malloc heap is kept instead of handed back to the
+ *                                        kernel. Returns false where there is no glibc mallopt.
  * Errors throw a JS Error whose code is "MGY_SOCKOPT" and whose message names the call and errno.
  * Plain node_api.h (N-API 8), no C++ and no dependencies.
  */
@@ -19,6 +22,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -271,6 +277,22 @@ static napi_value exec_ve(napi_env env, napi_callback_info info) {
   return throw_errno(env, "execve", err);
 }
 
+/* setMallocTrimThreshold(bytes) -> boolean: the option was taken (glibc only). */
+static napi_value set_trim_threshold(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t bytes;
+  if (argc < 1 || !get_int(env, argv[0], &bytes) || bytes < 0) return throw_msg(env, "setMallocTrimThreshold(bytes)");
+  int ok = 0;
+#ifdef __GLIBC__
+  ok = mallopt(M_TRIM_THRESHOLD, bytes) == 1;
+#endif
+  napi_value out;
+  napi_get_boolean(env, ok, &out);
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"setMd5", NULL, set_md5, NULL, NULL, NULL, napi_default, NULL},
@@ -280,6 +302,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"createSocket", NULL, create_socket, NULL, NULL, NULL, napi_default, NULL},
       {"closeFd", NULL, close_fd, NULL, NULL, NULL, napi_default, NULL},
       {"execve", NULL, exec_ve, NULL, NULL, NULL, napi_default, NULL},
+      {"setMallocTrimThreshold", NULL, set_trim_threshold, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

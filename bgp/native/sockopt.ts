@@ -20,6 +20,7 @@ interface Addon {
   createSocket(family: 4 | 6, localAddress: string, localPort: number): number;
   closeFd(fd: number): void;
   execve(file: string, argv: readonly string[], env: readonly string[]): never;
+  setMallocTrimThreshold(bytes: number): boolean;
 }
 
 /** A socket option could not be set (the kernel said no). */
@@ -123,4 +124,14 @@ export function closeFd(fd: number): void {
  */
 export function execve(file: string, argv: readonly string[], env: readonly string[]): never {
   return call('execve', (a) => a.execve(file, argv, env));
+}
+
+/**
+ * glibc's M_TRIM_THRESHOLD (mallopt(3)) for this process: free memory at the top of a malloc heap up
+ * to `bytes` stays mapped for reuse instead of going back to the kernel. False when it could not be set
+ * (no glibc mallopt). margay-bgpd sets it at start (bgp/main.ts) rather than by MALLOC_TRIM_THRESHOLD_
+ * in its launcher's `#!` line, which has no room left for it.
+ */
+export function setMallocTrimThreshold(bytes: number): boolean {
+  return call(`M_TRIM_THRESHOLD ${bytes}`, (a) => a.setMallocTrimThreshold(bytes));
 }

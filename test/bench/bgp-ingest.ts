@@ -98,6 +98,18 @@ async function printSmaps(when: string, pids: readonly number[]): Promise<void> 
   }
 }
 
+/**
+ * Profiling aid (BGP_BENCH_PAUSE_MS=N): hold the target N ms at idle (sessions up, before the first
+ * UPDATE) and at the end (whole table re-advertised), printing its pids, so /proc/PID/smaps, pagemap or
+ * a heap snapshot can be taken from outside. The figures of such a run are not comparable.
+ */
+async function pauseForInspection(when: string, kind: TargetKind, pids: readonly number[]): Promise<void> {
+  const ms = Number(process.env.BGP_BENCH_PAUSE_MS ?? 0);
+  if (!(ms > 0)) return;
+  console.log(`pause ${when}: ${kind} pids ${pids.join(',')} for ${ms} ms`);
+  await sleep(ms);
+}
+
 /** Minor page faults so far of the given processes (/proc/PID/stat field 10). */
 async function minorFaults(pids: readonly number[]): Promise<number> {
   let n = 0;
@@ -313,7 +325,12 @@ ${INJECTORS.map((p) => `  - { address: ${p.ip}, asn: ${p.asn}, passive: true, ex
     env: { PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` },
     reject: false,
     detached: true,
-    stdio: ['ignore', 'ignore', 'pipe'],
+    // Profiling aid: BGP_BENCH_TARGET_STDOUT=FILE keeps margay-bgpd's stdout (e.g. with --trace-gc in its #! line).
+    stdio: [
+      'ignore',
+      process.env.BGP_BENCH_TARGET_STDOUT ? { file: process.env.BGP_BENCH_TARGET_STDOUT } : 'ignore',
+      'pipe',
+    ],
   });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -477,6 +494,7 @@ async function oneRun(kind: TargetKind, count: number, attrSets: number, timeout
     const faults0 = await minorFaults(await target.handle.pids());
     const idleRss = await currentRss(await target.handle.pids());
     if (process.env.BGP_BENCH_SMAPS && kind === 'margay') await printSmaps('idle', await target.handle.pids());
+    await pauseForInspection('idle', kind, await target.handle.pids());
     inj.w.postMessage({ cmd: 'go' });
     const sent = await inj.next('sent', timeoutMs);
     const t0 = sent.t0 as number;
@@ -500,6 +518,7 @@ async function oneRun(kind: TargetKind, count: number, attrSets: number, timeout
     const faults = (await minorFaults(pids)) - faults0;
     const endRss = await currentRss(pids);
     if (process.env.BGP_BENCH_SMAPS && kind === 'margay') await printSmaps('end', pids);
+    await pauseForInspection('end', kind, pids);
     let rss = 0;
     for (const p of pids) rss += await peakRss(p);
     // Profiling aid: BGP_BENCH_END_SIGNAL=SIGUSR2 with NODE_OPTIONS=--heapsnapshot-signal=SIGUSR2 gives a
