@@ -148,10 +148,9 @@ function announceNlri(
       P.received[f]!++;
       if (nid >= 0) P.accepted[f]!++;
     } else {
-      const oldIn = ft.pathInAttr[q]!,
+      const oldIn = ft.inAttrOf(q),
         old = ft.pathAttr[q]!;
-      ft.pathInAttr[q] = A.id;
-      ft.pathAttr[q] = nid;
+      ft.setAttrs(q, A.id, nid);
       ft.pathFlags[q] = ft.pathFlags[q]! & ~PATH_STALE;
       ft.touchSeq(q);
       store.release(oldIn);

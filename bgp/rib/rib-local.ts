@@ -28,8 +28,7 @@ export function originate(rib: RibCore, prefix: string, attrs: OriginateAttrs): 
     rib.peers[0]!.accepted[f]!++;
   } else {
     const old = ft.pathAttr[q]!;
-    ft.pathInAttr[q] = set.id;
-    ft.pathAttr[q] = set.id;
+    ft.setAttrs(q, set.id, set.id);
     rib.store.release(old);
     rib.store.release(old);
   }

@@ -54,7 +54,7 @@ export function reimport(rib: RibCore, p: PeerRt, recomputeAll = false): void {
     for (let q = 0; q < ft.pathTop; q++) {
       if (ft.pathPrefix[q]! < 0 || ft.pathPeer[q] !== p.idx) continue;
       const pi = ft.pathPrefix[q]!;
-      const r = importTransform(rib.env, p, rib.store.get(ft.pathInAttr[q]!), {
+      const r = importTransform(rib.env, p, rib.store.get(ft.inAttrOf(q)), {
         family: ft.family,
         words: ft.prefixes.keyOf(pi),
         len: ft.prefixes.lens[pi]!,
@@ -66,7 +66,7 @@ export function reimport(rib: RibCore, p: PeerRt, recomputeAll = false): void {
         continue;
       }
       if (nid >= 0) rib.store.acquire(nid);
-      ft.pathAttr[q] = nid;
+      ft.setAttr(q, nid);
       if (old >= 0) rib.store.release(old);
       p.accepted[f]! += Number(nid >= 0) - Number(old >= 0);
       rib.recompute(f, pi, ft.bestOf(pi) === q);

@@ -56,7 +56,7 @@ export function queryRoutes(rib: RibCore, q: RibQuery): RibRoute[] {
         if (peerIdx >= 0 && pidx !== peerIdx) continue;
         if (q.bestOnly && path !== best) continue;
         const accepted = ft.pathAttr[path]! >= 0;
-        const a = rib.store.get(accepted ? ft.pathAttr[path]! : ft.pathInAttr[path]!).attrs;
+        const a = rib.store.get(accepted ? ft.pathAttr[path]! : ft.inAttrOf(path)).attrs;
         const P = rib.peers[pidx]!;
         out.push({
           family: ft.family,

@@ -338,7 +338,7 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
     const ft = this.tables[f]!,
       p = this.peers[ft.pathPeer[q]!]!;
     const pi = ft.pathPrefix[q]!,
-      inA = ft.pathInAttr[q]!,
+      inA = ft.inAttrOf(q),
       a = ft.pathAttr[q]!;
     const wasBest = ft.bestOf(pi) === q;
     ft.freePath(q);
