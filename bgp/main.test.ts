@@ -46,7 +46,7 @@ describe('tunedExec (memory settings by re-exec)', () => {
     );
     expect(plan?.argv).toEqual([
       '/usr/bin/node',
-      '--max-semi-space-size=2',
+      '--max-semi-space-size=1',
       '--enable-source-maps',
       '/x/main.js',
       '--config',

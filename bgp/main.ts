@@ -33,6 +33,9 @@ import type { BgpSpeaker } from './speaker/index.js';
  * dist/bgp/main.js`), the daemon re-executes itself once, same pid, through the native addon's
  * execve(2); the npm bin's `#!` line (scripts/bundle.mjs) starts Node with them already.
  * `MARGAY_BGPD_TUNED` marks the second image; setting it to anything yourself disables the re-exec.
+ * - --max-semi-space-size=1 (was 2; V8's default lets it grow to 16 MB): the young generation is 2 MB
+ *   instead of 4 (idle [anon] 19.5 → 17.6 MB; 50 peers × 10k peak RSS median 102 → 100 MB, 1M ingest
+ *   no slower beside BIRD; docs/bgp.md, 2026-12-07 session 14).
  * - MALLOC_ARENA_MAX=1: one malloc heap for every thread. With one heap per thread, V8's four worker
  *   threads each kept the high-water mark of their compiler zones (≈ 10 MB mapped at the end of a
  *   50 peers × 10k ingest, 97 % of it free); with one, the main thread reuses that memory (peak RSS
@@ -45,7 +48,7 @@ import type { BgpSpeaker } from './speaker/index.js';
  *   (≤ 127 bytes); an operator's MALLOC_TRIM_THRESHOLD_ wins.
  */
 export const TUNED_ENV = 'MARGAY_BGPD_TUNED';
-export const TUNED_V8_FLAGS = ['--max-semi-space-size=2'] as const;
+export const TUNED_V8_FLAGS = ['--max-semi-space-size=1'] as const;
 export const TUNED_MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_ARENA_MAX: '1' } as const;
 export const TUNED_TRIM_THRESHOLD = 4 * 1024 * 1024;
 
