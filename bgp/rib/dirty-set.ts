@@ -10,7 +10,8 @@ import { IntQueue, growTo } from './prefix-table.js';
 const QUEUE_MAX = 1 << 15;
 
 export class DirtySet {
-  flags = new Uint8Array(0);
+  /** Bit i % 32 of word i >>> 5: prefix i is dirty. */
+  #bits = new Uint32Array(0);
   /** Number of dirty prefixes. */
   count = 0;
   readonly #queue = new IntQueue();
@@ -20,14 +21,17 @@ export class DirtySet {
 
   /** True when prefix i is dirty. */
   has(i: number): boolean {
-    return i < this.flags.length && this.flags[i] !== 0;
+    const w = i >>> 5;
+    return w < this.#bits.length && (this.#bits[w]! & (1 << (i & 31))) !== 0;
   }
 
   /** Marks prefix i dirty (no-op when it already is). `capacity`: flags grow to it at once. */
   mark(i: number, capacity: number): void {
-    if (i >= this.flags.length) this.flags = growTo(this.flags, Math.max(i + 1, capacity));
-    if (this.flags[i] !== 0) return;
-    this.flags[i] = 1;
+    const w = i >>> 5,
+      bit = 1 << (i & 31);
+    if (w >= this.#bits.length) this.#bits = growTo(this.#bits, (Math.max(i + 1, capacity) + 31) >>> 5);
+    if ((this.#bits[w]! & bit) !== 0) return;
+    this.#bits[w] = this.#bits[w]! | bit;
     this.count++;
     if (this.#lo >= this.#hi && this.#queue.length < QUEUE_MAX) {
       this.#queue.push(i);
@@ -45,31 +49,44 @@ export class DirtySet {
   /** Next dirty prefix (cleared), or -1 when none. Queue first (arrival order), then the overflow range. */
   take(): number {
     if (this.count === 0) return -1;
-    const f = this.flags;
+    const b = this.#bits;
     while (this.#queue.length > 0) {
       const i = this.#queue.shift();
       // A queued index may have been taken by the range scan already.
-      if (f[i] !== 0) {
-        f[i] = 0;
+      const w = i >>> 5,
+        bit = 1 << (i & 31);
+      if ((b[w]! & bit) !== 0) {
+        b[w] = b[w]! & ~bit;
         this.count--;
         return i;
       }
     }
     let i = this.#lo;
     const hi = this.#hi;
-    while (i < hi && f[i] === 0) i++;
+    while (i < hi) {
+      const word = b[i >>> 5]!;
+      if (word === 0)
+        i = (i | 31) + 1; // skip a clear word
+      else if ((word & (1 << (i & 31))) === 0) i++;
+      else break;
+    }
     if (i >= hi) {
       this.#lo = this.#hi = 0;
       return -1;
     }
     this.#lo = i + 1;
-    f[i] = 0;
+    b[i >>> 5] = b[i >>> 5]! & ~(1 << (i & 31));
     this.count--;
     return i;
   }
 
-  /** Bytes held in typed arrays (flags; the queue is at most QUEUE_MAX entries). */
-  get bytes(): number {
-    return this.flags.byteLength + Math.min(this.#queue.length, QUEUE_MAX) * 4;
+  /** Bytes of the flag bits covering the first `prefixes` prefixes (what is resident of them). */
+  flagBytes(prefixes: number): number {
+    return Math.min(this.#bits.byteLength, ((prefixes + 31) >>> 5) * 4);
+  }
+
+  /** Bytes held in typed arrays beyond the flag bits (the queue is at most QUEUE_MAX entries). */
+  get queueBytes(): number {
+    return Math.min(this.#queue.length, QUEUE_MAX) * 4;
   }
 }

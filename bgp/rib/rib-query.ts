@@ -114,12 +114,7 @@ export function typedArrayBytes(rib: RibCore): number {
     for (let f = 0; f < 2; f++) {
       const o = p?.out[f],
         size = rib.tables[f]!.prefixes.size;
-      if (o)
-        n +=
-          Math.min(o.adv.length, size) * 4 +
-          Math.min(o.dirty.flags.length, size) +
-          o.dirty.bytes -
-          o.dirty.flags.byteLength;
+      if (o) n += Math.min(o.adv.length, size) * 4 + o.dirty.flagBytes(size) + o.dirty.queueBytes;
     }
   }
   return n;
