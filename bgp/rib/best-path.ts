@@ -112,10 +112,10 @@ export const selection = { best: -1, reason: 0 };
 export function selectBest(env: BestPathEnv, p: number): void {
   const { ft } = env;
   const attr = ft.pathAttr,
-    next = ft.pathNext;
+    next = ft.pathNext1;
   let first = -1,
     count = 0;
-  for (let q = ft.head[p]!; q >= 0; q = next[q]!)
+  for (let q = ft.head[p]!; q >= 0; q = next[q]! - 1)
     if (attr[q]! >= 0) {
       if (first < 0) first = q;
       count++;
@@ -125,7 +125,7 @@ export function selectBest(env: BestPathEnv, p: number): void {
   if (count <= 1) return;
   // Deterministic MED: winner per neighbour AS (with MED), then winners compared without MED.
   const groupBest = new Map<number, number>();
-  for (let q = ft.head[p]!; q >= 0; q = next[q]!) {
+  for (let q = ft.head[p]!; q >= 0; q = next[q]! - 1) {
     if (attr[q]! < 0) continue;
     const nas = env.opts.alwaysCompareMed ? 0 : env.store.get(attr[q]!).neighborAs;
     const cur = groupBest.get(nas);
@@ -135,7 +135,7 @@ export function selectBest(env: BestPathEnv, p: number): void {
   for (const q of groupBest.values()) if (best < 0 || comparePaths(env, q, best, false) < 0) best = q;
   // Reason: the deciding step against the closest competitor.
   let reason = 0;
-  for (let q = ft.head[p]!; q >= 0; q = next[q]!) {
+  for (let q = ft.head[p]!; q >= 0; q = next[q]! - 1) {
     if (attr[q]! < 0 || q === best) continue;
     const c = comparePaths(env, best, q);
     reason = Math.max(reason, c < 0 ? -c : STEP.med);
@@ -151,7 +151,7 @@ export function multipathSet(env: BestPathEnv, p: number, best: number, maxPaths
   const { ft } = env;
   const bestAs = env.store.get(ft.pathAttr[best]!).neighborAs;
   const cands: number[] = [];
-  for (let q = ft.head[p]!; q >= 0; q = ft.pathNext[q]!) {
+  for (let q = ft.head[p]!; q >= 0; q = ft.nextOf(q)) {
     if (q === best || ft.pathAttr[q]! < 0) continue;
     const c = comparePaths(env, best, q);
     if (-c < MULTIPATH_STEP) continue;

@@ -39,3 +39,38 @@ describe('FamilyTable pre-policy attribute sets', () => {
     expect([ft.inAttrOf(a), ft.pathAttr[a]]).toEqual([6, 6]);
   });
 });
+
+describe('FamilyTable path lists (successor stored + 1)', () => {
+  const list = (ft: FamilyTable, p: number): number[] => {
+    const out: number[] = [];
+    for (let q = ft.head[p]!; q >= 0; q = ft.nextOf(q)) out.push(q);
+    return out;
+  };
+
+  it('writes nothing for the one path of a prefix', () => {
+    const ft = new FamilyTable('ipv4');
+    for (let k = 0; k < 100; k++) ft.allocPath(prefix(ft, k), 1, 0, 1, 1);
+    expect(ft.pathNext1.subarray(0, 100).every((v) => v === 0)).toBe(true);
+    expect(list(ft, 5)).toEqual([5]);
+  });
+
+  it('keeps the best path first, unlinks, and reuses freed slots', () => {
+    const ft = new FamilyTable('ipv4');
+    const p = prefix(ft, 1);
+    const a = ft.allocPath(p, 1, 0, 1, 1);
+    ft.setBest(p, a);
+    const b = ft.allocPath(p, 2, 0, 1, 1);
+    const c = ft.allocPath(p, 3, 0, 1, 1);
+    expect(list(ft, p)).toEqual([a, c, b]); // new paths go right after the best
+    ft.setBest(p, b);
+    expect(list(ft, p)[0]).toBe(b);
+    ft.freePath(c);
+    expect(list(ft, p).sort()).toEqual([a, b].sort());
+    const q = prefix(ft, 2);
+    const d = ft.allocPath(q, 4, 0, 1, 1); // reuses c's slot, whose old successor must not leak
+    expect(d).toBe(c);
+    expect(list(ft, q)).toEqual([d]);
+    expect(ft.findPath(p, 3, 0)).toBe(-1);
+    expect(ft.findPath(q, 4, 0)).toBe(d);
+  });
+});

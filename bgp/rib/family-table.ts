@@ -6,7 +6,8 @@
  *                    4 bytes per prefix saved), reason[p] the BestPathReason index
  *   path pool        peer, pathId (allocated only once an ADD-PATH id ≠ 0 arrives), inAttr (pre-policy
  *                    set; allocated only once a path's pre- and post-policy sets differ, read through
- *                    inAttrOf), attr (post-policy set, -1 = rejected), next, prefix, flags (stale), seq
+ *                    inAttrOf), attr (post-policy set, -1 = rejected), next (stored + 1, read through nextOf),
+ *                    prefix, flags (stale), seq
  *                    (arrival order, only for oldest-path)
  *   fib queue        prefixes whose best/multipath set changed, for the best-path change stream
  * Adj-RIB-In of a peer is the set of pool paths with that peer; keeping pre-policy sets makes import
@@ -37,7 +38,13 @@ export class FamilyTable {
    */
   pathInAttr = new Int32Array(0);
   pathAttr = new Int32Array(1024);
-  pathNext = new Int32Array(1024);
+  /**
+   * Next path of the same prefix (or of the free list) plus one; 0 ends the list. Stored + 1 so that
+   * the last path of a list, which every single-path prefix's path is, reads 0 from a page never
+   * written: allocPath then writes nothing, and those pages stay untouched (not resident: 4 bytes per
+   * path, 2 MB at 500k single-path prefixes). Read through nextOf.
+   */
+  pathNext1 = new Int32Array(1024);
   pathPrefix = new Int32Array(1024);
   pathFlags = new Uint8Array(1024);
   /** Arrival order, kept only when `trackAge` (oldest-path tie-break): 4 bytes per path otherwise saved. */
@@ -92,12 +99,22 @@ export class FamilyTable {
     if (q < 0) return;
     flags[q] = flags[q]! | PATH_BEST;
     if (h === q) return;
-    const next = this.pathNext;
+    const next = this.pathNext1;
     let r = h;
-    while (next[r] !== q) r = next[r]!;
+    while (next[r]! - 1 !== q) r = next[r]! - 1;
     next[r] = next[q]!;
-    next[q] = h;
+    next[q] = h + 1;
     this.head[p] = q;
+  }
+
+  /** The path after q in its prefix's list, -1 at the end. */
+  nextOf(q: number): number {
+    return this.pathNext1[q]! - 1;
+  }
+
+  /** Sets q's successor (encoded value v = successor + 1); a 0 over a 0 is not written (see pathNext1). */
+  #setNext1(q: number, v: number): void {
+    if (v !== 0 || this.pathNext1[q] !== 0) this.pathNext1[q] = v;
   }
 
   /** Pre-policy attribute set of path q. */
@@ -138,14 +155,14 @@ export class FamilyTable {
   /** Index of the path of (peer, pathId) under prefix p, or -1. */
   findPath(p: number, peer: number, pid: number): number {
     const peers = this.pathPeer,
-      next = this.pathNext;
-    for (let q = this.head[p]!; q >= 0; q = next[q]!) if (peers[q] === peer && this.pathIdOf(q) === pid) return q;
+      next = this.pathNext1;
+    for (let q = this.head[p]!; q >= 0; q = next[q]! - 1) if (peers[q] === peer && this.pathIdOf(q) === pid) return q;
     return -1;
   }
 
   allocPath(p: number, peer: number, pid: number, inAttr: number, attr: number): number {
     let q = this.#freePath;
-    if (q >= 0) this.#freePath = this.pathNext[q]!;
+    if (q >= 0) this.#freePath = this.pathNext1[q]! - 1;
     else {
       q = this.#pathTop++;
       if (q >= this.pathPeer.length) this.#growPaths(q + 1);
@@ -155,15 +172,15 @@ export class FamilyTable {
     if (this.pathId.length > 0) this.pathId[q] = pid;
     this.setAttrs(q, inAttr, attr);
     this.pathPrefix[q] = p;
-    this.pathFlags[q] = 0;
+    if (this.pathFlags[q] !== 0) this.pathFlags[q] = 0;
     if (this.trackAge) this.pathSeq[q] = ++this.#seq;
     const h = this.head[p]!;
     // The best path stays first: a new path goes right after it.
     if (h >= 0 && (this.pathFlags[h]! & PATH_BEST) !== 0) {
-      this.pathNext[q] = this.pathNext[h]!;
-      this.pathNext[h] = q;
+      this.#setNext1(q, this.pathNext1[h]!);
+      this.pathNext1[h] = q + 1;
     } else {
-      this.pathNext[q] = h;
+      this.#setNext1(q, h + 1);
       this.head[p] = q;
     }
     this.pathCount++;
@@ -173,16 +190,16 @@ export class FamilyTable {
   /** Unlinks and frees path q (caller releases its attribute references). */
   freePath(q: number): void {
     const p = this.pathPrefix[q]!;
-    const next = this.pathNext;
-    if (this.head[p] === q) this.head[p] = next[q]!;
+    const next = this.pathNext1;
+    if (this.head[p] === q) this.head[p] = next[q]! - 1;
     else {
       let r = this.head[p]!;
-      while (next[r] !== q) r = next[r]!;
+      while (next[r]! - 1 !== q) r = next[r]! - 1;
       next[r] = next[q]!;
     }
     this.pathPeer[q] = 0xffff;
     this.pathPrefix[q] = -1;
-    next[q] = this.#freePath;
+    next[q] = this.#freePath + 1;
     this.#freePath = q;
     this.pathCount--;
   }
@@ -214,7 +231,7 @@ export class FamilyTable {
     if (this.pathId.length > 0) this.pathId = growTo(this.pathId, n);
     if (this.pathInAttr.length > 0) this.pathInAttr = growTo(this.pathInAttr, n);
     this.pathAttr = growTo(this.pathAttr, n);
-    this.pathNext = growTo(this.pathNext, n);
+    this.pathNext1 = growTo(this.pathNext1, n);
     this.pathPrefix = growTo(this.pathPrefix, n);
     this.pathFlags = growTo(this.pathFlags, n);
     if (this.trackAge) this.pathSeq = growTo(this.pathSeq, n);

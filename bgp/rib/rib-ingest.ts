@@ -138,7 +138,7 @@ function announceNlri(
     const pid = scratch[1]!;
     let q = -1,
       wasBest = false;
-    for (let r = ft.head[pi]!; r >= 0; r = ft.pathNext[r]!)
+    for (let r = ft.head[pi]!; r >= 0; r = ft.nextOf(r))
       if (ft.pathPeer[r] === P.idx && ft.pathIdOf(r) === pid) {
         q = r;
         break;

@@ -51,7 +51,7 @@ export function queryRoutes(rib: RibCore, q: RibQuery): RibRoute[] {
       const best = ft.bestOf(pi);
       const multi = best >= 0 ? multipathSet(env, pi, best, rib.opts.maxPaths, rib.opts.multipathRelax) : [];
       const prefix = formatPrefix(ft.family, w, len);
-      for (let path = ft.head[pi]!; path >= 0 && out.length < limit; path = ft.pathNext[path]!) {
+      for (let path = ft.head[pi]!; path >= 0 && out.length < limit; path = ft.nextOf(path)) {
         const pidx = ft.pathPeer[path]!;
         if (peerIdx >= 0 && pidx !== peerIdx) continue;
         if (q.bestOnly && path !== best) continue;
@@ -96,7 +96,7 @@ export function countRoutes(rib: RibCore, q: Pick<RibQuery, 'family' | 'peer'>):
     }
     for (let pi = 0; pi < ft.prefixes.size; pi++) {
       let has = false;
-      for (let path = ft.head[pi]!; path >= 0; path = ft.pathNext[path]!)
+      for (let path = ft.head[pi]!; path >= 0; path = ft.nextOf(path))
         if (ft.pathPeer[path] === peerIdx) {
           paths++;
           has = true;
