@@ -574,7 +574,7 @@ function tableRow(kind: TargetKind, n: number, results: readonly RunResult[], ru
   const spread = (xs: number[], d: number): string =>
     `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)})`;
   const col = (f: (r: RunResult) => number, d: number): string => spread(results.map(f), d);
-  return `| ${kind} | ${sizeLabel(n)} | ${col((x) => x.ribSeconds, 2)} | ${col((x) => x.advSeconds, 2)} | ${col((x) => x.peakRssMb, 0)} | ${results.length}/${runs} |`;
+  return `| ${kind} | ${sizeLabel(n)} | ${col((x) => x.ribSeconds, 2)} | ${col((x) => x.advSeconds, 2)} | ${col((x) => x.peakRssMb, 1)} | ${results.length}/${runs} |`;
 }
 
 async function main(): Promise<void> {
@@ -603,7 +603,7 @@ async function main(): Promise<void> {
           const res = await oneRun(kind, n, attrSets, timeoutMs);
           results.get(kind)!.push(res);
           console.log(
-            `${kind} N=${sizeLabel(n)} run ${r + 1}: rib ${res.ribSeconds.toFixed(2)} s, re-advertised ${res.advSeconds.toFixed(2)} s, peak RSS ${res.peakRssMb.toFixed(0)} MB (idle ${res.idleRssMb.toFixed(0)}, end ${res.endRssMb.toFixed(0)}), ${res.minorFaults} minor faults (injector wrote all in ${res.sendSeconds.toFixed(2)} s; load ${loadavg()[0]!.toFixed(1)})`,
+            `${kind} N=${sizeLabel(n)} run ${r + 1}: rib ${res.ribSeconds.toFixed(2)} s, re-advertised ${res.advSeconds.toFixed(2)} s, peak RSS ${res.peakRssMb.toFixed(1)} MB (idle ${res.idleRssMb.toFixed(0)}, end ${res.endRssMb.toFixed(0)}), ${res.minorFaults} minor faults (injector wrote all in ${res.sendSeconds.toFixed(2)} s; load ${loadavg()[0]!.toFixed(1)})`,
           );
           if (res.probe) {
             console.log(
