@@ -96,6 +96,9 @@ export class BgpHost {
   /** The route-reflector cluster ID the running speaker was given (cluster-id.ts). */
   #clusterId: string | undefined;
   #deferredClusterId: string | undefined;
+  /** The speaker config last applied (and its JSON before validation): an unchanged plan is skipped. */
+  #appliedConfig: SpeakerConfig | undefined;
+  #appliedKey: string | undefined;
   /** Failed applies (e.g. the listen address is not on this host yet) retry with capped back-off, not at line rate. */
   readonly #failures = new Backoff({ initial: 250, max: 30_000, factor: 2, jitter: [0.8, 1] });
 
@@ -215,14 +218,22 @@ export class BgpHost {
       );
     this.#deferredClusterId = deferredNote;
     const { routeReflector: _rr, ...rest } = plan.config;
-    const config = validateBgpdConfig(
-      {
-        ...rest,
-        peers: step.peers,
-        ...(cid.clusterId !== undefined && { routeReflector: { clusterId: cid.clusterId } }),
-      },
-      'planned BGP configuration',
-    );
+    const wantedConfig = {
+      ...rest,
+      peers: step.peers,
+      ...(cid.clusterId !== undefined && { routeReflector: { clusterId: cid.clusterId } }),
+    };
+    // Most datastore changes (another node's block, a pod) leave this node's plan as it was: then
+    // neither validation (~1 ms) nor the speaker's reconfigure runs, so a change that matters (an
+    // UPDATE already in the socket) is not queued behind one that does not.
+    const key = JSON.stringify(wantedConfig);
+    if (this.#speaker && key === this.#appliedKey) {
+      this.#retiring = step.retiring;
+      this.#applied = step.peers;
+      this.#scheduleRetire(step.retiring.size);
+      return;
+    }
+    const config = validateBgpdConfig(wantedConfig, 'planned BGP configuration');
     this.#retiring = step.retiring;
     if (!this.#speaker) {
       const restarting = this.deps.restarting;
@@ -241,6 +252,7 @@ export class BgpHost {
         this.deps.sink.learnedInSync();
       });
     } else {
+      await this.#originateFirst(config);
       const r = (await this.#speaker.reconfigure(config)) as Partial<
         Record<'added' | 'removed' | 'reset' | 'updated', number>
       >;
@@ -254,10 +266,34 @@ export class BgpHost {
     }
     this.#applied = step.peers;
     this.#clusterId = config.routeReflector?.clusterId;
+    this.#appliedKey = key;
+    this.#appliedConfig = config;
+    this.#scheduleRetire(step.retiring.size);
+  }
+
+  #scheduleRetire(retiring: number): void {
     if (this.#retireTimer) clearTimeout(this.#retireTimer);
-    if (step.retiring.size > 0 && !this.#stopped) {
+    if (retiring > 0 && !this.#stopped) {
       this.#retireTimer = setTimeout(() => this.#enqueue(), 500);
     }
+  }
+
+  /**
+   * A new block changes what this node originates *and* its export policies (Calico's
+   * calico_export_to_bgp_peers names each own block), and a policy change makes the speaker re-run
+   * export for every peer: several ms of CPU before its flush sends anything. So the new originations
+   * go first, under the policies already running (a new block lies in an enabled pool, which those
+   * accept towards cluster nodes), and one macrotask later — after the speaker's flush, queued by
+   * that reconfigure, has sent the UPDATE — the whole new config (policies, the ToR's export) follows.
+   */
+  async #originateFirst(config: SpeakerConfig): Promise<void> {
+    const prev = this.#appliedConfig;
+    if (!prev || !this.#speaker) return;
+    const prefixes = (c: SpeakerConfig) => JSON.stringify(c.originate);
+    if (prefixes(prev) === prefixes(config)) return;
+    if (JSON.stringify(prev.policies) === JSON.stringify(config.policies)) return;
+    await this.#speaker.reconfigure({ ...prev, originate: config.originate });
+    await new Promise<void>((r) => setImmediate(r));
   }
 
   #facts(address: string): PeerFacts {

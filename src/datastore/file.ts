@@ -238,6 +238,14 @@ export class FileDatastore implements Datastore {
     return this.#feed.watch(kind, opts, onEvent);
   }
 
+  /** Tests: change-log reads to publish (one per own commit), and probes by the lock-probe thread. */
+  get pumps(): number {
+    return this.#feed.reads;
+  }
+  get probes(): number {
+    return this.#guard?.probes ?? 0;
+  }
+
   /** Wake-ups so far (inotify, probe thread, safety poll): tests check there is no busy loop. */
   get ticks(): number {
     return this.#ticks;
@@ -398,8 +406,11 @@ export class FileDatastore implements Datastore {
    * A wake (inotify event on the database or its WAL, the safety poll, or the probe thread): a commit
    * by another connection changes data_version; then publish it. Returns whether there was something
    * new. `probed` comes from the probe thread, which read data_version itself and proved the locks
-   * answer: the loop then calls SQLite only to publish (never for a heartbeat — a lock that broke
-   * since the probe would freeze it), and a change seen while the locks fail is published later.
+   * answer: the loop then calls SQLite only when the probe saw a commit (never for a heartbeat — a
+   * lock that broke since the probe would freeze it), and a change seen while the locks fail is
+   * published later. The probe's connection counts this process's own commits as changes too, so the
+   * loop first reads its own data_version (one cheap PRAGMA) and publishes only when another
+   * connection committed: a serial writer no longer reads the change log twice per commit.
    */
   #tick(probed?: boolean): boolean {
     if (this.#closed) return false;
@@ -411,7 +422,7 @@ export class FileDatastore implements Datastore {
       return false;
     }
     try {
-      const changed = (probed ?? this.#sql.dataVersion() !== this.#dataVersion) || this.#pumpPending;
+      const changed = (probed !== false && this.#sql.dataVersion() !== this.#dataVersion) || this.#pumpPending;
       if (changed) this.#pump();
       const now = Date.now();
       if (now - this.#lastHealthCheck >= 1000) {
