@@ -24,13 +24,7 @@ import { BgpSpeaker, defaultSpeakerPorts, startControlServer } from '../bgp/inde
 import type { AgentConfig } from '../src/config/index.js';
 import { openDatastore } from '../src/datastore/index.js';
 import type { Datastore } from '../src/datastore/index.js';
-import {
-  createKernelAdapters,
-  createCommandRunner,
-  OWNERSHIP,
-  type IptablesBackend,
-  type KernelAdapters,
-} from '../src/kernel/index.js';
+import { createKernelAdapters, createCommandRunner, OWNERSHIP, type KernelAdapters } from '../src/kernel/index.js';
 import type { Logger } from '../src/log.js';
 import type { BGPConfiguration, BGPPeer, BlockAffinity, IPAMBlock, IPPool, KindId, Node } from '../src/model/index.js';
 import { Ipam } from '../ipam/index.js';
@@ -47,7 +41,7 @@ import { HealthServer } from './health.js';
 import { resolveNodeIp, type DetectedIp } from './ip-autodetect.js';
 import { startIpamGc } from './ipam-gc.js';
 import { ipamUsage } from './ipam-usage.js';
-import { AgentMetrics } from './metrics.js';
+import { AgentMetrics, countingIptables } from './metrics.js';
 import { ensureDefaultPools, recordNodeBgp } from './node-register.js';
 import { readSecret } from './secrets.js';
 import { agentControlHandler } from './status-socket.js';
@@ -84,24 +78,6 @@ function datastoreSpec(c: AgentConfig): string {
   return c.datastore.type === 'kubernetes' ? 'kubernetes' : `file:${c.datastore.dir}`;
 }
 
-function countingIptables(b: IptablesBackend, m: AgentMetrics): IptablesBackend {
-  return {
-    family: b.family,
-    mode: b.mode,
-    save: (t) => b.save(t),
-    removeOwned: (t) => b.removeOwned(t),
-    async restore(table, lines, opts) {
-      m.iptablesRestoreCalls.inc();
-      try {
-        await b.restore(table, lines, opts);
-      } catch (err) {
-        m.iptablesRestoreErrors.inc();
-        throw err;
-      }
-    },
-  };
-}
-
 export class NodeAgent {
   readonly health: HealthServer;
   readonly metrics = new AgentMetrics();
@@ -122,6 +98,9 @@ export class NodeAgent {
   #ownBgpSeen = false;
   #inSyncAt: number | undefined;
   #firstProgrammed = false;
+  /** The first routes are in the kernel, or 3 s passed since in-sync: deferred start-up work (CNI co-processes) may run. */
+  #routesInNow: () => void = () => undefined;
+  readonly #routesIn = new Promise<void>((r) => (this.#routesInNow = r));
   #learnedAny = false;
   #ips: { v4: DetectedIp | undefined; v6: DetectedIp | undefined } | undefined;
   #stopping: Promise<void> | undefined;
@@ -259,6 +238,7 @@ export class NodeAgent {
       log: log.child({ component: 'cni' }),
       runDir: c.runDir,
       mtu: () => graph.vethMtu,
+      warmAfter: this.#routesIn,
     });
     const cni = this.#cni;
     await cni.start();
@@ -320,11 +300,15 @@ export class NodeAgent {
       this.#log.info({ seconds: s }, 'dataplane programmed after in-sync');
       this.#step('dataplane programmed');
     }
+    const bgp = this.#bgp;
+    const learned = bgp?.allPeersEstablished() === true && (this.#learnedAny || bgp.peers().length === 0);
+    if (this.#firstProgrammed && (!this.config.bgp || learned)) this.#routesInNow();
   }
 
   async #onInSync(store: Datastore, log: Logger): Promise<void> {
     const c = this.config;
     this.#inSyncAt = Date.now();
+    setTimeout(() => this.#routesInNow(), 3000).unref();
     this.#step('datastore in sync');
     this.health.setReady('datastore', true);
     log.info(

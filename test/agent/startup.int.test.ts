@@ -86,6 +86,16 @@ describe('margay-node start-up', () => {
       const line = (msg: string): number => log.indexOf(`"msg":"${msg}"`);
       expect(line('desired state complete: programming the dataplane')).toBeGreaterThan(line('BGP speaker started'));
       expect(line('BGP speaker started')).toBeGreaterThan(0);
+      // The CNI server's ip co-processes (a fork of the agent each) start only once the first routes are in.
+      const warmed = async () => (await readFile(n.log, 'utf8')).slice(from);
+      const t0 = Date.now();
+      while (!(await warmed()).includes('CNI ip co-processes started') && Date.now() - t0 < 10_000)
+        await new Promise((r) => setTimeout(r, 50));
+      const later = await warmed();
+      expect(later.indexOf('"msg":"CNI ip co-processes started ahead of use"')).toBeGreaterThan(
+        later.indexOf('"step":"dataplane programmed"'),
+      );
+      expect(later.indexOf('"step":"dataplane programmed"')).toBeGreaterThan(0);
       for (const s of steps) expect(s.cpuMs).toBeGreaterThan(0);
     } finally {
       c.agentEntry = AGENT;
