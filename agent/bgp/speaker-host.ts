@@ -22,6 +22,7 @@
  */
 import type { SpeakerConfig } from '../../bgp/index.js';
 import {
+  BgpdConfig,
   validateBgpdConfig,
   type BestPathChange,
   type PeerStatusView,
@@ -99,6 +100,7 @@ export class BgpHost {
   /** The speaker config last applied (and its JSON before validation): an unchanged plan is skipped. */
   #appliedConfig: SpeakerConfig | undefined;
   #appliedKey: string | undefined;
+  #appliedPolicies: string | undefined;
   /** Failed applies (e.g. the listen address is not on this host yet) retry with capped back-off, not at line rate. */
   readonly #failures = new Backoff({ initial: 250, max: 30_000, factor: 2, jitter: [0.8, 1] });
 
@@ -233,6 +235,8 @@ export class BgpHost {
       this.#scheduleRetire(step.retiring.size);
       return;
     }
+    // Before the whole config is validated (≈ 1–10 ms in a cold agent: zod runs rarely here).
+    if (this.#speaker) await this.#originateFirst(wantedConfig.originate, JSON.stringify(wantedConfig.policies));
     const config = validateBgpdConfig(wantedConfig, 'planned BGP configuration');
     this.#retiring = step.retiring;
     if (!this.#speaker) {
@@ -252,7 +256,6 @@ export class BgpHost {
         this.deps.sink.learnedInSync();
       });
     } else {
-      await this.#originateFirst(config);
       const r = (await this.#speaker.reconfigure(config)) as Partial<
         Record<'added' | 'removed' | 'reset' | 'updated', number>
       >;
@@ -268,6 +271,7 @@ export class BgpHost {
     this.#clusterId = config.routeReflector?.clusterId;
     this.#appliedKey = key;
     this.#appliedConfig = config;
+    this.#appliedPolicies = JSON.stringify(wantedConfig.policies);
     this.#scheduleRetire(step.retiring.size);
   }
 
@@ -284,15 +288,15 @@ export class BgpHost {
    * export for every peer: several ms of CPU before its flush sends anything. So the new originations
    * go first, under the policies already running (a new block lies in an enabled pool, which those
    * accept towards cluster nodes), and one macrotask later — after the speaker's flush, queued by
-   * that reconfigure, has sent the UPDATE — the whole new config (policies, the ToR's export) follows.
+   * that reconfigure, has sent the UPDATE — the whole new config (policies, the ToR's export) is
+   * validated and follows. Only the originations are validated for the first step.
    */
-  async #originateFirst(config: SpeakerConfig): Promise<void> {
+  async #originateFirst(originate: unknown, policies: string): Promise<void> {
     const prev = this.#appliedConfig;
-    if (!prev || !this.#speaker) return;
-    const prefixes = (c: SpeakerConfig) => JSON.stringify(c.originate);
-    if (prefixes(prev) === prefixes(config)) return;
-    if (JSON.stringify(prev.policies) === JSON.stringify(config.policies)) return;
-    await this.#speaker.reconfigure({ ...prev, originate: config.originate });
+    if (!prev || !this.#speaker || policies === this.#appliedPolicies) return;
+    const parsed = BgpdConfig.shape.originate.safeParse(originate);
+    if (!parsed.success || JSON.stringify(parsed.data) === JSON.stringify(prev.originate)) return;
+    await this.#speaker.reconfigure({ ...prev, originate: parsed.data });
     await new Promise<void>((r) => setImmediate(r));
   }
 
@@ -300,14 +304,21 @@ export class BgpHost {
     const st = this.#speaker?.peerStatus().find((p) => p.address === address);
     const established = st?.state === 'Established';
     if (!established || !this.#speaker) return { established, covered: false };
+    const speaker = this.#speaker;
     const retiring = new Set([...this.#retiring.keys(), address]);
-    const learned = this.#speaker.queryRib({ peer: address, limit: 1_000_000 }).routes;
-    const covered = learned.every((r) =>
-      this.#speaker!.queryRib({ prefix: r.prefix, limit: 1000 }).routes.some(
-        (o) => !retiring.has(o.from) && o.from !== 'local' && o.nextHop === r.nextHop,
-      ),
-    );
-    return { established, covered };
+    // Read from the RIB only when asked (a getter): most questions are only "established?".
+    return {
+      established,
+      get covered() {
+        return speaker
+          .queryRib({ peer: address, limit: 1_000_000 })
+          .routes.every((r) =>
+            speaker
+              .queryRib({ prefix: r.prefix, limit: 1000 })
+              .routes.some((o) => !retiring.has(o.from) && o.from !== 'local' && o.nextHop === r.nextHop),
+          );
+      },
+    };
   }
 
   #onBest(changes: readonly BestPathChange[]): void {
