@@ -135,6 +135,9 @@ export async function startDaemon(configFile: string, log: Logger): Promise<Daem
         log.info(summary, 'configuration reloaded');
         return { reloaded: true };
       } catch (err) {
+        // A reload racing SIGTERM: the speaker refuses it (src/runtime Lifecycle), nothing to apply.
+        if (err instanceof MargayError && err.code === 'MGY_SERVICE_STOPPED')
+          return { reloaded: false, error: 'shutting down' };
         if (!(err instanceof ConfigError)) throw err;
         log.error({ err }, 'reload rejected: configuration invalid, keeping the running one');
         return { reloaded: false, error: err.message };

@@ -21,6 +21,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { barrelImports } from './barrel-imports.mjs';
+import { lazyRequires } from './lazy-requires.mjs';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** Loaded from node_modules at run time, not bundled: big, only loaded lazily, and hard to test bundled here. */
@@ -118,7 +119,7 @@ async function main() {
     sourcemap: 'linked',
     logLevel: 'warning',
     metafile: true,
-    plugins: [barrelImports(REPO), yamlAsEsm],
+    plugins: [barrelImports(REPO), yamlAsEsm, lazyRequires()],
   });
   // What each entry and chunk holds (inputs, bytes, imports): for finding what a start-up loads.
   await writeFile(join(out, 'meta.json'), JSON.stringify(result.metafile));

@@ -1,9 +1,11 @@
 /**
  * Drives a FibSync: applies soon after changes arrive (one apply at a time, changes arriving meanwhile
  * are picked up by the next one), and after a failure logs it and retries with capped back-off.
+ * Runs from construction on src/runtime's Lifecycle: stop() is idempotent, cancels what is only
+ * scheduled and waits for an apply in flight to finish (the routes it writes stay in the kernel).
  */
 import type { Logger } from '../../src/log.js';
-import { Backoff, type Clock, realClock, type Timer } from '../../src/runtime/index.js';
+import { Backoff, type Clock, Lifecycle, realClock, type Timer } from '../../src/runtime/index.js';
 import type { FibChange, FibSync } from './fib-sync.js';
 
 export class FibSyncLoop {
@@ -11,7 +13,7 @@ export class FibSyncLoop {
   #again = false;
   #timer: Timer | undefined;
   readonly #backoff: Backoff;
-  #stopped = false;
+  readonly #life = new Lifecycle('fib-sync');
   #idle: (() => void)[] = [];
 
   constructor(
@@ -21,6 +23,7 @@ export class FibSyncLoop {
     private readonly clock: Clock = realClock,
   ) {
     this.#backoff = new Backoff({ initial: 500, max: maxBackoffMs, jitter: [1, 1] });
+    void this.#life.start();
   }
 
   push(changes: readonly FibChange[]): void {
@@ -40,12 +43,16 @@ export class FibSyncLoop {
   }
 
   kick(): void {
-    if (this.#stopped) return;
+    if (!this.#life.accepting) return;
     if (this.#running) {
       this.#again = true;
       return;
     }
-    if (this.#timer === undefined) this.#timer = this.clock.setTimeout(() => void this.#run(), 0);
+    if (this.#timer === undefined) this.#schedule(0);
+  }
+
+  #schedule(ms: number): void {
+    this.#timer = this.clock.setTimeout(() => void this.#life.track(this.#run()).catch(() => undefined), ms);
   }
 
   /** Resolves once no apply is running or scheduled (tests, shutdown). */
@@ -54,11 +61,11 @@ export class FibSyncLoop {
     await new Promise<void>((r) => this.#idle.push(r));
   }
 
-  stop(): void {
-    this.#stopped = true;
+  /** Stops applying; resolves once an apply in flight has finished. Idempotent. */
+  stop(): Promise<void> {
     this.#timer?.cancel();
     this.#timer = undefined;
-    if (!this.#running) this.#settle();
+    return this.#life.stop(() => this.#settle());
   }
 
   async #run(): Promise<void> {
@@ -79,9 +86,9 @@ export class FibSyncLoop {
     } finally {
       this.#running = false;
     }
-    if (this.#stopped) return this.#settle();
-    if (delay !== undefined) this.#timer = this.clock.setTimeout(() => void this.#run(), delay);
-    else if (this.#again) this.#timer = this.clock.setTimeout(() => void this.#run(), 0);
+    if (!this.#life.accepting) return this.#settle();
+    if (delay !== undefined) this.#schedule(delay);
+    else if (this.#again) this.#schedule(0);
     else this.#settle();
   }
 

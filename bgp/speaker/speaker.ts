@@ -12,10 +12,10 @@
  *                                                ▼
  *                                       FibSyncLoop (bgp/fib) ──▶ RouteTable (src/kernel)
  *
- * Flushing runs on setImmediate in time-bounded slices (speaker-flush.ts), so keepalives
- * and hold timers of every session keep running while a big table moves (issue: "never starved").
+ * Flushing runs on setImmediate in time-bounded slices (speaker-flush.ts), so keepalives and hold
+ * timers keep running while a big table moves. start/stop/reconfigure follow src/runtime's Lifecycle.
  */
-import { type Clock, realClock, sleep, type Timer } from '../../src/runtime/index.js';
+import { type Clock, Lifecycle, realClock, sleep, type Timer } from '../../src/runtime/index.js';
 import { DynamicBackoff } from './dynamic-backoff.js';
 import { planReconfigure, type ReconfigureAction, type ReconfigureSummary } from './reconfigure-plan.js';
 import { assert } from '../../src/errors.js';
@@ -42,7 +42,6 @@ import {
 import type { AnnounceRequest, BestPathChange, PeerStatusView, RibQuery, RibQueryResult } from './types.js';
 import { peerStatusView, queryRibView } from './views.js';
 import { flushSlice, publishChanges } from './speaker-flush.js';
-
 import type { SpeakerDeps } from './speaker-deps.js';
 export type { SpeakerConfig } from './translate.js';
 export type { SpeakerDeps };
@@ -68,8 +67,7 @@ export class BgpSpeaker {
   readonly #flushCursor = { next: 0 };
   /** Initial sync reached: the FIB is told once the flush has published the RIB's pending best paths. */
   #fibInSyncDue = false;
-  #started = false;
-  #stopped = false;
+  readonly #life = new Lifecycle('bgp-speaker');
   #inSyncTimer: Timer | undefined;
   readonly #clock: Clock;
   /**
@@ -116,9 +114,11 @@ export class BgpSpeaker {
     return this.#clock.now();
   }
 
-  async start(): Promise<void> {
-    if (this.#started) return;
-    this.#started = true;
+  start(): Promise<void> {
+    return this.#life.start(() => this.#open());
+  }
+
+  async #open(): Promise<void> {
     const fibOn = this.#deps.routeTable !== undefined && this.#config.fib.enabled;
     this.#rib = this.#deps.ribFactory({
       ...ribOptions(this.#config),
@@ -168,9 +168,11 @@ export class BgpSpeaker {
   }
 
   /** Stops every session with Cease 2 (RFC 9003 message) and releases everything. FIB routes stay. */
-  async stop(opts: { readonly message?: string } = {}): Promise<void> {
-    if (this.#stopped) return;
-    this.#stopped = true;
+  stop(opts: { readonly message?: string } = {}): Promise<void> {
+    return this.#life.stop(() => this.#close(opts));
+  }
+
+  async #close(opts: { readonly message?: string }): Promise<void> {
     this.#inSyncTimer?.cancel();
     const data = opts.message ? shutdownData(opts.message) : Buffer.alloc(0);
     for (const p of this.#peers.values()) p.stop({ code: ERR.CEASE, subcode: CEASE_SUBCODE.ADMIN_SHUTDOWN, data });
@@ -179,18 +181,23 @@ export class BgpSpeaker {
     await sleep(this.#clock, 50);
     for (const p of this.#peers.values()) p.destroy();
     this.#peers.clear();
-    if (this.#fib) {
-      await this.#fib.whenIdle();
-      this.#fib.stop();
-    }
+    await this.#fib?.whenIdle(); // changes already queued still reach the kernel
+    await this.#fib?.stop();
     this.#log.info('speaker stopped');
   }
 
   /**
-   * Applies a new config without dropping unaffected sessions: planReconfigure (pure, in
-   * reconfigure-plan.ts) decides, this carries the plan out.
+   * Applies a new config without dropping unaffected sessions: planReconfigure (pure, in reconfigure-plan.ts)
+   * decides, this carries the plan out. Before start() only the config changes; once stopping, refused.
    */
-  async reconfigure(next: SpeakerConfig): Promise<ReconfigureSummary> {
+  reconfigure(next: SpeakerConfig): Promise<ReconfigureSummary> {
+    if (this.#life.state !== 'idle') return this.#life.run(() => this.#reconfigure(next));
+    const plan = planReconfigure({ config: this.#config, peers: [] }, next);
+    this.#config = next;
+    return Promise.resolve(plan.summary);
+  }
+
+  async #reconfigure(next: SpeakerConfig): Promise<ReconfigureSummary> {
     const cur = this.#config;
     const running = [...this.#peers.values()].map((p) => ({
       address: p.settings.address,
@@ -275,13 +282,12 @@ export class BgpSpeaker {
     await this.#listener?.close();
     this.#listener = undefined;
     this.#inSyncTimer?.cancel();
-    this.#fib?.stop();
+    await this.#fib?.stop();
     this.#fib = undefined;
     this.#config = next;
-    this.#started = false;
     this.#reconfiguring = true;
     try {
-      await this.start();
+      await this.#open();
     } finally {
       this.#reconfiguring = false;
     }
@@ -302,10 +308,8 @@ export class BgpSpeaker {
 
   /** Subscribes to best-path changes (learned and local); returns the unsubscribe function. */
   onBestPathChange(cb: (changes: readonly BestPathChange[]) => void): () => void {
-    assert(
-      this.#deps.trackBestPaths === true || (this.#deps.routeTable !== undefined && this.#config.fib.enabled),
-      'onBestPathChange needs deps.trackBestPaths',
-    );
+    const tracked = this.#deps.trackBestPaths === true || (this.#deps.routeTable && this.#config.fib.enabled);
+    assert(tracked === true, 'onBestPathChange needs deps.trackBestPaths');
     this.#subscribers.add(cb);
     return () => this.#subscribers.delete(cb);
   }
@@ -369,15 +373,13 @@ export class BgpSpeaker {
 
   #acceptDynamic(address: string, sessions: SessionFactory): import('./ports.js').SessionPort | undefined {
     const range = matchListenRange(this.#config, address);
-    if (!range || this.#stopped) return undefined;
+    if (!range || !this.#life.accepting) return undefined;
     const existing = this.#peers.get(address);
     if (existing) return existing.session;
     const until = this.#dynamicBackoff.refusedUntil(address, this.#now());
     if (until !== undefined) {
-      this.#log.info(
-        { peer: address, range: range.prefix, untilMs: until },
-        'dynamic neighbour refused: max-prefix back-off',
-      );
+      const refused = { peer: address, range: range.prefix, untilMs: until };
+      this.#log.info(refused, 'dynamic neighbour refused: max-prefix back-off');
       return undefined;
     }
     const peer = this.#addPeer({ ...range, address }, true, sessions, false);
@@ -401,10 +403,8 @@ export class BgpSpeaker {
     const link = linkFacts((this.#deps.interfaces ?? systemInterfaces)(), localAddress, p.settings.address, p.settings);
     const linkChanged = JSON.stringify(link) !== JSON.stringify(p.linkFacts);
     p.linkFacts = link;
-    return {
-      cfg: ribPeerConfig(this.#config, p.settings, p.id, { peerAs, localAddress, link }, this.#policies),
-      linkChanged,
-    };
+    const cfg = ribPeerConfig(this.#config, p.settings, p.id, { peerAs, localAddress, link }, this.#policies);
+    return { cfg, linkChanged };
   }
 
   #ensureRibPeer(p: SpeakerPeer, peerAs: number, localAddress: string): void {
@@ -434,13 +434,13 @@ export class BgpSpeaker {
   // ---------------------------------------------------------------------------------------- flush
 
   #scheduleFlush(): void {
-    if (this.#stopped || !this.#started) return;
+    if (!this.#life.accepting) return;
     scheduleSliced(this.#flush);
   }
 
   /** One slice of the flush, a task of the sessions' scheduler (it runs it again while this returns true). */
   #flush = (deadline: number): boolean => {
-    if (this.#stopped) return false;
+    if (!this.#life.accepting) return false;
     const defer = () => this.#deferOutbound;
     const more = flushSlice(this.#rib, this.#peers, defer, (c) => this.#publish(c), deadline, this.#flushCursor);
     if (!more && this.#fibInSyncDue) this.#fib?.markInSync();
@@ -471,9 +471,8 @@ export class BgpSpeaker {
   }
 
   /**
-   * Resolves once the initial sync after start is over (every configured peer up and, with graceful
-   * restart, its End-of-RIB received; or the restart time passed): learned routes are complete, stale
-   * ones may be swept. Only tracked when restarting or with FIB sync; otherwise resolves at start.
+   * Resolves once the initial sync after start is over (every configured peer up and, with graceful restart,
+   * its End-of-RIB in; or the restart time passed). Only tracked when restarting or with FIB sync.
    */
   whenInitialSync(): Promise<string> {
     if (this.#initialSync !== undefined) return Promise.resolve(this.#initialSync);

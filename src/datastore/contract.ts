@@ -237,6 +237,19 @@ export function datastoreContract(name: string, make: MakeStore): void {
       expect(summarize(stopped.events)).toEqual(['in-sync']);
     });
 
+    it('close() lets calls already made finish, then refuses new ones as unavailable; closing twice is fine', async () => {
+      const writes = Array.from({ length: 10 }, (_, i) => store.create(podFixture('ns1', `closing-${i}`)));
+      const closing = store.close();
+      const results = await Promise.allSettled(writes);
+      expect(results.map((r) => r.status)).toEqual(Array(10).fill('fulfilled'));
+      await closing;
+      await store.close();
+      await expect(store.get('Pod', 'closing-0', 'ns1')).rejects.toMatchObject({ code: 'MGY_DATASTORE_UNAVAILABLE' });
+      await expect(store.create(podFixture('ns1', 'late'))).rejects.toMatchObject({
+        code: 'MGY_DATASTORE_UNAVAILABLE',
+      });
+    });
+
     it('concurrent updates from one version: exactly one wins', async () => {
       const a = await store.create(podFixture('ns1', 'a'));
       const results = await Promise.allSettled(

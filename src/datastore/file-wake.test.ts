@@ -112,8 +112,8 @@ describe('file datastore: wake-up on other connections’ commits', () => {
       watcher.watch('Pod', { namespace: 'wake' }, (ev) => {
         if (ev.type === 'added') seen.add(ev.object.metadata.name);
       });
-      const p0 = watcher.pumps;
-      const probes0 = watcher.probes;
+      const p0 = watcher.counts.pumps;
+      const probes0 = watcher.counts.probes;
       // Own commits, each followed by a turn of the loop so the probe thread's reports are handled.
       for (let i = 0; i < 40; i++) {
         await watcher.create(pod(`self${i}`));
@@ -121,13 +121,13 @@ describe('file datastore: wake-up on other connections’ commits', () => {
       }
       await sleep(50);
       // One read per own commit (right after the write); the probe's "changed" adds none.
-      expect(watcher.pumps - p0, 'change-log reads for 40 own commits').toBe(40);
+      expect(watcher.counts.pumps - p0, 'change-log reads for 40 own commits').toBe(40);
       // Back to back, as a serial allocator writes: one commit is several writes to the WAL, which
       // cost a probe each (≈ 10 per IPAM assign); now the writes of one commit share one.
-      const probes1 = watcher.probes;
+      const probes1 = watcher.counts.probes;
       for (let i = 0; i < 100; i++) await watcher.create(pod(`burst${i}`));
       await sleep(50);
-      expect(watcher.probes - probes1, 'probes for 100 own commits back to back').toBeLessThanOrEqual(100 * 1.5);
+      expect(watcher.counts.probes - probes1, 'probes for 100 own commits back to back').toBeLessThanOrEqual(100 * 1.5);
       expect(probes1 - probes0).toBeGreaterThan(0);
       // Another connection's commits, interleaved with ours and back to back: none is lost.
       const other: Promise<unknown>[] = [];

@@ -1,4 +1,4 @@
-import { existsSync, watch as fsWatch, mkdirSync, statSync, type FSWatcher } from 'node:fs';
+import { existsSync, watch as fsWatch, mkdirSync, type FSWatcher } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { KindId, Resource } from '../model/index.js';
@@ -17,8 +17,9 @@ import { DatastoreUnavailableError } from './types.js';
 import { checkHistoryWindow, namespaceFor, normalizeResource, storeContext } from './store-state.js';
 import { compileFilter, matchesFilter } from './watch-hub.js';
 import type { ManifestProblem, Normalize } from './file-manifests.js';
-import { SqliteDb } from './sqlite-db.js';
+import { fileIdentity, SqliteDb } from './sqlite-db.js';
 import { DbWake } from './db-wake.js';
+import { StoreLife } from './store-life.js';
 import { DatastoreLockedError, guardedRetry, LockGuard } from './lock-guard.js';
 import { ObjectTable, type Normalized } from './sqlite-objects.js';
 import { ChangeFeed } from './change-feed.js';
@@ -95,7 +96,7 @@ export class FileDatastore implements Datastore {
   #syncing: Promise<void> | undefined;
   #syncAgain = false;
   #debounce: NodeJS.Timeout | undefined;
-  #closed = false;
+  readonly #life: StoreLife;
   #status: DatastoreStatus = { readable: true };
   readonly #statusListeners = new Set<(s: DatastoreStatus) => void>();
   #dbIdentity: string | undefined;
@@ -110,6 +111,7 @@ export class FileDatastore implements Datastore {
       return this.#validate(raw);
     });
     this.#dir = dir;
+    this.#life = new StoreLife(`file datastore ${dir}`);
     this.#log = opts.log;
     this.#sql = sql;
     this.#objects = new ObjectTable(sql, ctx, checkHistoryWindow(opts.historyWindow ?? DEFAULT_FILE_HISTORY));
@@ -118,7 +120,7 @@ export class FileDatastore implements Datastore {
     this.#busyMs = opts.busyTimeoutMs ?? 120_000;
     this.#readMs = opts.readTimeoutMs ?? 3000;
     this.#settleMs = opts.settleMs ?? 100;
-    this.#dbIdentity = identity(sql.path);
+    this.#dbIdentity = fileIdentity(sql.path);
   }
 
   /** Opens (creating if needed) the directory and database, imports an old-layout index, applies the manifests. */
@@ -189,7 +191,7 @@ export class FileDatastore implements Datastore {
     return () => this.#statusListeners.delete(cb);
   }
 
-  async list(kind: KindId, opts?: ListOptions): Promise<ListResult> {
+  list(kind: KindId, opts?: ListOptions): Promise<ListResult> {
     const filter = compileFilter(opts);
     const ns = opts?.namespace ? namespaceFor(kind, opts.namespace) : undefined;
     return this.#read(`listing ${kind}`, () =>
@@ -204,27 +206,33 @@ export class FileDatastore implements Datastore {
     );
   }
 
-  async get(kind: KindId, name: string, namespace?: string): Promise<Resource | undefined> {
+  get(kind: KindId, name: string, namespace?: string): Promise<Resource | undefined> {
     return this.#read(`reading ${kind} ${name}`, () => this.#objects.get(kind, name, namespace));
   }
 
-  async create(obj: Resource): Promise<Resource> {
-    const n = await this.#normalized(obj);
-    const e = await this.#write('create', () => this.#objects.create(n));
-    this.#pump();
-    return structuredClone(e.object);
+  create(obj: Resource): Promise<Resource> {
+    return this.#life.run(async () => {
+      const n = await this.#normalized(obj);
+      const e = await this.#write('create', () => this.#objects.create(n));
+      this.#pump();
+      return structuredClone(e.object);
+    });
   }
 
-  async update(obj: Resource): Promise<Resource> {
-    const n = await this.#normalized(obj);
-    const e = await this.#write('update', () => this.#objects.update(n));
-    this.#pump();
-    return structuredClone(e.object);
+  update(obj: Resource): Promise<Resource> {
+    return this.#life.run(async () => {
+      const n = await this.#normalized(obj);
+      const e = await this.#write('update', () => this.#objects.update(n));
+      this.#pump();
+      return structuredClone(e.object);
+    });
   }
 
-  async delete(kind: KindId, name: string, namespace?: string, opts?: DeleteOptions): Promise<void> {
-    await this.#write('delete', () => this.#objects.delete(kind, name, namespace, opts?.resourceVersion));
-    this.#pump();
+  delete(kind: KindId, name: string, namespace?: string, opts?: DeleteOptions): Promise<void> {
+    return this.#life.run(async () => {
+      await this.#write('delete', () => this.#objects.delete(kind, name, namespace, opts?.resourceVersion));
+      this.#pump();
+    });
   }
 
   watch(kind: KindId, opts: WatchOptions, onEvent: (ev: WatchEvent) => void): WatchHandle {
@@ -238,12 +246,9 @@ export class FileDatastore implements Datastore {
     return this.#feed.watch(kind, opts, onEvent);
   }
 
-  /** Tests: change-log reads to publish (one per own commit), and probes by the lock-probe thread. */
-  get pumps(): number {
-    return this.#feed.reads;
-  }
-  get probes(): number {
-    return this.#guard?.probes ?? 0;
+  /** Tests: change-log reads to publish (one per own commit), probes by the lock-probe thread. */
+  get counts(): { readonly pumps: number; readonly probes: number } {
+    return { pumps: this.#feed.reads, probes: this.#guard?.probes ?? 0 };
   }
 
   /** Wake-ups so far (inotify, probe thread, safety poll): tests check there is no busy loop. */
@@ -258,9 +263,16 @@ export class FileDatastore implements Datastore {
     return this.#wake?.watching ? 'inotify' : 'poll';
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+  /** Closing (src/runtime Lifecycle): new calls are refused at once; calls in flight finish first. */
+  get #closed(): boolean {
+    return !this.#life.open;
+  }
+
+  close(): Promise<void> {
+    return this.#life.close(() => this.#release());
+  }
+
+  async #release(): Promise<void> {
     this.#wake?.close();
     clearTimeout(this.#guardTimer);
     clearInterval(this.#statusTimer);
@@ -281,7 +293,6 @@ export class FileDatastore implements Datastore {
    * the ~20 MB and ~0.3 s CPU they cost.
    */
   async #normalized(obj: Resource): Promise<Normalized> {
-    this.#checkOpen();
     await this.#loadValidator();
     return this.#normalize(structuredClone(obj));
   }
@@ -294,16 +305,17 @@ export class FileDatastore implements Datastore {
     this.#call(what, this.#busyMs, () => this.#sql.writeTx(fn));
 
   #read<T>(what: string, fn: () => T): Promise<T> {
-    return this.#call(what, this.#readMs, fn);
+    return this.#life.run(() => this.#call(what, this.#readMs, fn));
   }
 
   /** A synchronous SQLite call, made only while the lock guard allows it, retried while it cannot lock. */
   async #call<T>(what: string, timeoutMs: number, fn: () => T): Promise<T> {
-    this.#checkOpen();
     const label = `file datastore ${this.#dir}: ${what}`;
+    let tries = 0;
     try {
       return await guardedRetry(this.#sql.path, label, timeoutMs, this.#guard, () => {
-        this.#checkOpen();
+        // A call in flight finishes when close() begins, but stops waiting for a lock it cannot get.
+        if (this.#life.released || (tries++ > 0 && this.#life.signal.aborted)) this.#checkOpen();
         return fn();
       });
     } catch (err) {
@@ -406,11 +418,9 @@ export class FileDatastore implements Datastore {
    * A wake (inotify event on the database or its WAL, the safety poll, or the probe thread): a commit
    * by another connection changes data_version; then publish it. Returns whether there was something
    * new. `probed` comes from the probe thread, which read data_version itself and proved the locks
-   * answer: the loop then calls SQLite only when the probe saw a commit (never for a heartbeat — a
-   * lock that broke since the probe would freeze it), and a change seen while the locks fail is
-   * published later. The probe's connection counts this process's own commits as changes too, so the
-   * loop first reads its own data_version (one cheap PRAGMA) and publishes only when another
-   * connection committed: a serial writer no longer reads the change log twice per commit.
+   * answer: the loop calls SQLite only when it saw a commit (never for a heartbeat: a lock broken since
+   * would freeze it); a change seen while the locks fail is published later. The probe sees our own
+   * commits too, so the loop checks its own data_version (moved only by others) before publishing.
    */
   #tick(probed?: boolean): boolean {
     if (this.#closed) return false;
@@ -438,7 +448,7 @@ export class FileDatastore implements Datastore {
 
   /** The database file must still be the one this process opened, and readable. */
   #checkHealth(read = true): void {
-    const id = identity(this.#sql.path);
+    const id = fileIdentity(this.#sql.path);
     if (id === undefined || id !== this.#dbIdentity) {
       this.#setStatus({ readable: false, reason: `${this.#sql.path} is gone or was replaced since it was opened` });
       return;
@@ -484,16 +494,6 @@ export class FileDatastore implements Datastore {
   }
 
   #checkOpen(): void {
-    if (this.#closed) throw new DatastoreUnavailableError(`file datastore ${this.#dir} is closed`);
-  }
-}
-
-function identity(path: string): string | undefined {
-  try {
-    const s = statSync(path, { throwIfNoEntry: false });
-    return s && `${s.dev}:${s.ino}`;
-  } catch (err) {
-    // EACCES, ENOTDIR…: treated as gone; the caller reports the store unreadable.
-    return `unreadable:${(err as NodeJS.ErrnoException).code ?? 'error'}`;
+    this.#life.check();
   }
 }

@@ -12,6 +12,7 @@
  * - watch() is a list+watch loop (kubernetes-watch.ts) with relist on 410 and capped, jittered
  *   back-off on errors.
  */
+import { StoreLife } from './store-life.js';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ConfigError, type MargayError, ValidationError } from '../errors.js';
@@ -79,13 +80,14 @@ export class KubernetesDatastore implements Datastore {
   readonly #log: Logger;
   readonly #watches = new Set<KubeWatch>();
   readonly #backoff: BackoffOptions;
-  #closed = false;
+  readonly #life: StoreLife;
 
   constructor(
     kc: KubeConfig,
     private readonly opts: KubernetesDatastoreOptions,
   ) {
     this.#client = new KubeRestClient(kc, opts.requestTimeoutMs ?? 30_000);
+    this.#life = new StoreLife(`kubernetes datastore for ${this.#client.server}`);
     this.#log = opts.log.child({ server: this.#client.server });
     this.#backoff = { ...DEFAULT_BACKOFF, ...opts.backoff };
   }
@@ -113,8 +115,28 @@ export class KubernetesDatastore implements Datastore {
     }
   }
 
-  async list(kind: KindId, opts: ListOptions = {}): Promise<ListResult> {
-    this.#checkOpen();
+  // Every request is tracked work of the store's lifecycle: close() waits for those in flight.
+  list(kind: KindId, opts: ListOptions = {}): Promise<ListResult> {
+    return this.#life.run(() => this.#list(kind, opts));
+  }
+
+  get(kind: KindId, name: string, namespace?: string): Promise<Resource | undefined> {
+    return this.#life.run(() => this.#get(kind, name, namespace));
+  }
+
+  create(obj: Resource): Promise<Resource> {
+    return this.#life.run(() => this.#create(obj));
+  }
+
+  update(obj: Resource): Promise<Resource> {
+    return this.#life.run(() => this.#update(obj));
+  }
+
+  delete(kind: KindId, name: string, namespace?: string, opts: DeleteOptions = {}): Promise<void> {
+    return this.#life.run(() => this.#delete(kind, name, namespace, opts));
+  }
+
+  async #list(kind: KindId, opts: ListOptions = {}): Promise<ListResult> {
     const info = kindInfo(kind);
     const path = resourcePath(info, opts.namespace) + queryString({ labelSelector: opts.labelSelector });
     const res = await this.#client.send('GET', path);
@@ -134,8 +156,7 @@ export class KubernetesDatastore implements Datastore {
     };
   }
 
-  async get(kind: KindId, name: string, namespace?: string): Promise<Resource | undefined> {
-    this.#checkOpen();
+  async #get(kind: KindId, name: string, namespace?: string): Promise<Resource | undefined> {
     const ns = this.#namespaceFor(kind, namespace);
     const res = await this.#client.send('GET', resourcePath(kindInfo(kind), ns, name));
     if (res.status === 404) return undefined;
@@ -143,8 +164,7 @@ export class KubernetesDatastore implements Datastore {
     return this.#readOrThrow(kind, res.body);
   }
 
-  async create(obj: Resource): Promise<Resource> {
-    this.#checkOpen();
+  async #create(obj: Resource): Promise<Resource> {
     const { kind, object } = this.#prepare(obj);
     const { resourceVersion: _rv, ...meta } = object.metadata;
     const res = await this.#client.send('POST', resourcePath(kindInfo(kind), meta.namespace), {
@@ -157,8 +177,7 @@ export class KubernetesDatastore implements Datastore {
     return this.#readOrThrow(kind, res.body);
   }
 
-  async update(obj: Resource): Promise<Resource> {
-    this.#checkOpen();
+  async #update(obj: Resource): Promise<Resource> {
     const { kind, object } = this.#prepare(obj);
     const { name, namespace, resourceVersion } = object.metadata;
     if (resourceVersion === undefined || resourceVersion === '') {
@@ -171,8 +190,7 @@ export class KubernetesDatastore implements Datastore {
     throw await this.#conflictOr(res, kind, name, namespace, resourceVersion);
   }
 
-  async delete(kind: KindId, name: string, namespace?: string, opts: DeleteOptions = {}): Promise<void> {
-    this.#checkOpen();
+  async #delete(kind: KindId, name: string, namespace?: string, opts: DeleteOptions = {}): Promise<void> {
     const ns = this.#namespaceFor(kind, namespace);
     const body = {
       apiVersion: 'v1',
@@ -211,14 +229,15 @@ export class KubernetesDatastore implements Datastore {
     return handle;
   }
 
-  async close(): Promise<void> {
-    this.#closed = true;
+  /** Refuses new requests at once, stops the watches, and waits for requests in flight (each has its timeout). */
+  close(): Promise<void> {
     for (const w of this.#watches) w.stop();
     this.#watches.clear();
+    return this.#life.close(() => undefined);
   }
 
   #checkOpen(): void {
-    if (this.#closed) throw new DatastoreUnavailableError(`kubernetes datastore for ${this.#client.server} is closed`);
+    this.#life.check();
   }
 
   #namespaceFor(kind: KindId, namespace: string | undefined): string | undefined {

@@ -1,3 +1,4 @@
+import { StoreLife } from './store-life.js';
 import type { KindId, Resource } from '../model/index.js';
 import { validateResource } from '../model/index.js';
 import type {
@@ -9,7 +10,6 @@ import type {
   WatchHandle,
   WatchOptions,
 } from './types.js';
-import { DatastoreUnavailableError } from './types.js';
 import { checkHistoryWindow, emptySnapshot, storeContext, StoreState, type StoreContext } from './store-state.js';
 import { compileFilter, matchesFilter, startWatch, WatchHub } from './watch-hub.js';
 
@@ -34,7 +34,7 @@ export function defaultStoreContext(validate: ((raw: unknown) => Resource) | und
 export class MemoryDatastore implements Datastore {
   readonly #state: StoreState;
   readonly #hub = new WatchHub();
-  #closed = false;
+  readonly #life = new StoreLife('memory datastore');
 
   constructor(opts: MemoryDatastoreOptions = {}) {
     this.#state = new StoreState(
@@ -76,9 +76,9 @@ export class MemoryDatastore implements Datastore {
     return startWatch(this.#hub, () => this.#state.snap, kind, opts, onEvent);
   }
 
-  async close(): Promise<void> {
-    this.#closed = true;
-    this.#hub.stopAll();
+  /** Its operations never wait, so close() has nothing in flight to wait for (src/runtime Lifecycle). */
+  close(): Promise<void> {
+    return this.#life.close(() => this.#hub.stopAll());
   }
 
   #commit(op: () => ReturnType<StoreState['create']>): Resource {
@@ -89,6 +89,6 @@ export class MemoryDatastore implements Datastore {
   }
 
   #checkOpen(): void {
-    if (this.#closed) throw new DatastoreUnavailableError('memory datastore is closed');
+    this.#life.check();
   }
 }

@@ -1,5 +1,6 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { randomUUID } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { DatastoreUnavailableError } from './types.js';
 
 /**
@@ -267,5 +268,16 @@ export class SqliteDb {
 
   close(): void {
     if (this.db.isOpen) this.db.close();
+  }
+}
+
+/** The file's device:inode (undefined when gone): a replaced database file gets a new one. */
+export function fileIdentity(path: string): string | undefined {
+  try {
+    const s = statSync(path, { throwIfNoEntry: false });
+    return s && `${s.dev}:${s.ino}`;
+  } catch (err) {
+    // EACCES, ENOTDIR…: treated as gone; the caller reports the store unreadable.
+    return `unreadable:${(err as NodeJS.ErrnoException).code ?? 'error'}`;
   }
 }

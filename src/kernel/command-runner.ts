@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import { KernelOpError, PrerequisiteError } from '../errors.js';
 import type { Logger } from '../log.js';
 
@@ -6,7 +5,9 @@ import type { Logger } from '../log.js';
  * The one place kernel adapters start processes. Adapters build argument vectors (never a shell
  * string) and parse the output; a CommandRunner carries them out. The real runner uses execa; the
  * FakeCommandRunner in ./testing records argv and stdin and answers from a script, so the parsing and
- * rendering code of every real adapter is unit-tested without root.
+ * rendering code of every real adapter is unit-tested without root. execa is imported on the first
+ * run: the agent's own runner is margay-spawn (spawn-runner.ts), and execa with its dependencies
+ * (≈ 240 KiB, Node's child_process, tty and stream modules) cost every agent start ≈ 10 ms of CPU.
  */
 export interface RunOptions {
   /** Written to the command's stdin (e.g. `ip -batch -`, `iptables-restore`, `ipset restore`). */
@@ -47,6 +48,7 @@ export class ExecaCommandRunner implements CommandRunner {
     if (cmd === undefined) throw new KernelOpError(full, null, 'empty argv');
     const debug = this.log.isLevelEnabled('debug');
     if (debug) this.log.debug({ argv: full, stdinBytes: opts.stdin?.length ?? 0 }, 'run');
+    const { execa } = await import('execa');
     const r = await execa(cmd, args, {
       input: opts.stdin ?? '',
       reject: false,

@@ -4,10 +4,10 @@
  * MARGAY_DATASTORE, IP, ... — ARCHITECTURE.md §3). Each runs inside its namespace with its files in
  * a private work dir and is stopped by its recorded pid (processes.ts).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { LabProcessError } from './errors.js';
@@ -206,10 +206,9 @@ export async function startMargayNode(o: NodeAgentOptions): Promise<NodeAgent> {
   const proc = await spawnDaemon({
     name,
     ns: o.ns,
-    argv: [process.execPath, o.entry ?? binPath('margay-node')],
+    ...nodeProgram(o.entry ?? binPath('margay-node'), env),
     workdir: o.workdir,
     file: 'margay-node',
-    env,
   });
   return {
     ...daemon(proc, o.workdir),
@@ -219,6 +218,36 @@ export async function startMargayNode(o: NodeAgentOptions): Promise<NodeAgent> {
     healthPort,
     ready: () => httpOk(o.ns, healthPort, '/readiness'),
   };
+}
+
+/**
+ * How to start a Node entry point. A launcher under dist/bin runs as a program, as an operator's
+ * supervisor runs the npm bin: its `#!/usr/bin/env -S … node <flags>` line starts Node with the
+ * agent's tuned flags and malloc settings, so it does not re-execute itself to get them (a second
+ * Node start, agent/main.ts). `env` finds `node` on PATH, so this Node's directory goes first (another
+ * Node may be earlier on PATH, e.g. /usr/bin/node). Anything else runs as `process.execPath entry`.
+ */
+export function nodeProgram(
+  entry: string,
+  env: Readonly<Record<string, string | undefined>>,
+): { argv: string[]; env: Record<string, string | undefined> } {
+  if (!isLauncher(entry)) return { argv: [process.execPath, entry], env: { ...env } };
+  const dir = dirname(process.execPath);
+  const path = env.PATH ?? process.env.PATH ?? '/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+  return { argv: [entry], env: { ...env, PATH: path.split(':')[0] === dir ? path : `${dir}:${path}` } };
+}
+
+/** A dist/bin launcher that can run as a program: its #! line names env and node, and it is executable. */
+function isLauncher(entry: string): boolean {
+  if (basename(dirname(entry)) !== 'bin' || basename(dirname(dirname(entry))) !== 'dist') return false;
+  try {
+    accessSync(entry, constants.X_OK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EACCES' || (err as NodeJS.ErrnoException).code === 'ENOENT')
+      return false;
+    throw err;
+  }
+  return readFileSync(entry, 'utf8').startsWith('#!/usr/bin/env ');
 }
 
 /** GET http://127.0.0.1:PORT/PATH inside a namespace; true on 200. */

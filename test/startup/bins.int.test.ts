@@ -105,6 +105,39 @@ describe('bundle contents (start-up)', () => {
   });
 });
 
+describe('margay-node module load (issue 10 cold start)', () => {
+  // What the agent's main imports before "modules loaded" (the entry's dynamic imports, in order), in a
+  // fresh Node: none of Node's modules that only an unused export (prom-client's Pushgateway, pino's
+  // transport, sonic-boom's assert) or the execa runner (the agent's runner is margay-spawn) needs.
+  it('loads no https, tls, zlib, child_process, tty or assert; prom-client and pino still work', async () => {
+    const script = `
+      const { readFileSync } = await import('node:fs');
+      const bundle = ${JSON.stringify(join(REPO, 'dist/bundle'))};
+      const entry = readFileSync(bundle + '/entries/margay-node.js', 'utf8');
+      const before = new Set(process.moduleLoadList);
+      const mods = {};
+      for (const m of entry.matchAll(/import\\("\\.\\.\\/chunks\\/([^"]+)"\\)/g)) Object.assign(mods, await import(bundle + '/chunks/' + m[1]));
+      const loaded = process.moduleLoadList.filter((m) => !before.has(m)).map((m) => m.replace(/^NativeModule /, ''));
+      // The agent as main() makes it (pino logging to stderr), and its prom-client registry at work.
+      const log = mods.createRootLogger({ level: 'info', name: 'margay-node', destination: 2 });
+      log.info('logged through the bundle');
+      const agent = new mods.NodeAgent({}, log);
+      agent.metrics.applyFailures.inc();
+      const metrics = await agent.metrics.registry.metrics();
+      process.stdout.write(JSON.stringify({ loaded, names: Object.keys(mods).length, metrics }));
+    `;
+    const r = await run(['--input-type=module', '-e', script]);
+    expect(r, r.err).toMatchObject({ code: 0 });
+    const { loaded, names, metrics } = JSON.parse(r.out) as { loaded: string[]; names: number; metrics: string };
+    expect(names).toBeGreaterThan(3);
+    expect(metrics).toMatch(/_total 1\n/);
+    expect(r.err).toContain('logged through the bundle');
+    expect(loaded.length).toBeGreaterThan(0);
+    for (const m of ['https', 'tls', 'zlib', 'child_process', 'tty', 'assert', 'http'])
+      expect(loaded, `${m} loaded`).not.toContain(m);
+  });
+});
+
 describe('dist/bin launchers', () => {
   it('margayctl: help, apply, get (table, json, yaml), delete through the bundle', async () => {
     const ds = `file:${join(work, 'ds')}`;
