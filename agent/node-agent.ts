@@ -98,9 +98,14 @@ export class NodeAgent {
   #ownBgpSeen = false;
   #inSyncAt: number | undefined;
   #firstProgrammed = false;
-  /** The first routes are in the kernel, or 3 s passed since in-sync: deferred start-up work (CNI co-processes) may run. */
+  /**
+   * Deferred start-up work (the CNI co-processes: a fork each) runs 1 s after this node's first routes
+   * are in — the other agents of a cold start are still converging on the same cores — or 4 s after in-sync.
+   */
   #routesInNow: () => void = () => undefined;
-  readonly #routesIn = new Promise<void>((r) => (this.#routesInNow = r));
+  readonly #routesIn = new Promise<void>((r) => (this.#routesInNow = r)).then(
+    () => new Promise<void>((r) => setTimeout(r, 1000).unref()),
+  );
   #learnedAny = false;
   #ips: { v4: DetectedIp | undefined; v6: DetectedIp | undefined } | undefined;
   #stopping: Promise<void> | undefined;
@@ -308,7 +313,7 @@ export class NodeAgent {
   async #onInSync(store: Datastore, log: Logger): Promise<void> {
     const c = this.config;
     this.#inSyncAt = Date.now();
-    setTimeout(() => this.#routesInNow(), 3000).unref();
+    setTimeout(() => this.#routesInNow(), 3000).unref(); // (+ the 1 s above)
     this.#step('datastore in sync');
     this.health.setReady('datastore', true);
     log.info(
