@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { InvariantError } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
+import type { IptablesBackend } from '../src/kernel/index.js';
 import type { StoppableService } from '../src/runtime/index.js';
 import { HttpEndpoint } from './http-endpoint.js';
 
@@ -195,4 +196,23 @@ export class AgentMetrics implements StoppableService {
     const text = await this.registry.metrics();
     res.writeHead(200, { 'content-type': this.registry.contentType }).end(text);
   }
+}
+
+/** The iptables backend, counting restore calls and errors (felix_iptables_restore_calls / _errors). */
+export function countingIptables(b: IptablesBackend, m: AgentMetrics): IptablesBackend {
+  return {
+    family: b.family,
+    mode: b.mode,
+    save: (t) => b.save(t),
+    removeOwned: (t) => b.removeOwned(t),
+    async restore(table, lines, opts) {
+      m.iptablesRestoreCalls.inc();
+      try {
+        await b.restore(table, lines, opts);
+      } catch (err) {
+        m.iptablesRestoreErrors.inc();
+        throw err;
+      }
+    },
+  };
 }

@@ -24,13 +24,7 @@ import { BgpSpeaker, defaultSpeakerPorts, startControlServer } from '../bgp/inde
 import type { AgentConfig } from '../src/config/index.js';
 import { openDatastore } from '../src/datastore/index.js';
 import type { Datastore } from '../src/datastore/index.js';
-import {
-  createKernelAdapters,
-  createCommandRunner,
-  OWNERSHIP,
-  type IptablesBackend,
-  type KernelAdapters,
-} from '../src/kernel/index.js';
+import { createKernelAdapters, createCommandRunner, OWNERSHIP, type KernelAdapters } from '../src/kernel/index.js';
 import type { Logger } from '../src/log.js';
 import type { BGPConfiguration, BGPPeer, BlockAffinity, IPAMBlock, IPPool, KindId, Node } from '../src/model/index.js';
 import { Ipam } from '../ipam/index.js';
@@ -47,7 +41,7 @@ import { HealthServer } from './health.js';
 import { resolveNodeIp, type DetectedIp } from './ip-autodetect.js';
 import { startIpamGc } from './ipam-gc.js';
 import { ipamUsage } from './ipam-usage.js';
-import { AgentMetrics } from './metrics.js';
+import { AgentMetrics, countingIptables } from './metrics.js';
 import { ensureDefaultPools, recordNodeBgp } from './node-register.js';
 import { readSecret } from './secrets.js';
 import { agentControlHandler } from './status-socket.js';
@@ -84,24 +78,6 @@ function datastoreSpec(c: AgentConfig): string {
   return c.datastore.type === 'kubernetes' ? 'kubernetes' : `file:${c.datastore.dir}`;
 }
 
-function countingIptables(b: IptablesBackend, m: AgentMetrics): IptablesBackend {
-  return {
-    family: b.family,
-    mode: b.mode,
-    save: (t) => b.save(t),
-    removeOwned: (t) => b.removeOwned(t),
-    async restore(table, lines, opts) {
-      m.iptablesRestoreCalls.inc();
-      try {
-        await b.restore(table, lines, opts);
-      } catch (err) {
-        m.iptablesRestoreErrors.inc();
-        throw err;
-      }
-    },
-  };
-}
-
 export class NodeAgent {
   readonly health: HealthServer;
   readonly metrics = new AgentMetrics();
@@ -122,6 +98,14 @@ export class NodeAgent {
   #ownBgpSeen = false;
   #inSyncAt: number | undefined;
   #firstProgrammed = false;
+  /**
+   * Deferred start-up work (the CNI co-processes: a fork each) runs 1 s after this node's first routes
+   * are in — the other agents of a cold start are still converging on the same cores — or 4 s after in-sync.
+   */
+  #routesInNow: () => void = () => undefined;
+  readonly #routesIn = new Promise<void>((r) => (this.#routesInNow = r)).then(
+    () => new Promise<void>((r) => setTimeout(r, 1000).unref()),
+  );
   #learnedAny = false;
   #ips: { v4: DetectedIp | undefined; v6: DetectedIp | undefined } | undefined;
   #stopping: Promise<void> | undefined;
@@ -259,6 +243,7 @@ export class NodeAgent {
       log: log.child({ component: 'cni' }),
       runDir: c.runDir,
       mtu: () => graph.vethMtu,
+      warmAfter: this.#routesIn,
     });
     const cni = this.#cni;
     await cni.start();
@@ -320,13 +305,16 @@ export class NodeAgent {
       this.#log.info({ seconds: s }, 'dataplane programmed after in-sync');
       this.#step('dataplane programmed');
     }
+    const bgp = this.#bgp;
+    const learned = bgp?.allPeersEstablished() === true && (this.#learnedAny || bgp.peers().length === 0);
+    if (this.#firstProgrammed && (!this.config.bgp || learned)) this.#routesInNow();
   }
 
   async #onInSync(store: Datastore, log: Logger): Promise<void> {
     const c = this.config;
     this.#inSyncAt = Date.now();
+    setTimeout(() => this.#routesInNow(), 3000).unref(); // (+ the 1 s above)
     this.#step('datastore in sync');
-    this.#graph!.inSync();
     this.health.setReady('datastore', true);
     log.info(
       {
@@ -337,25 +325,27 @@ export class NodeAgent {
       'datastore in sync',
     );
     // The node's addresses first (BGP needs them), then BGP at once: the speaker listens and connects
-    // (its first plan applied) before the node record and the default pools are written — those
-    // writes would otherwise hold the event loop first — and the plan uses the address about to be
-    // recorded. Peers already know this node from its record of the previous run; a new node's
-    // record follows right after.
-    const retrying = async (what: string, fn: () => Promise<void>): Promise<void> => {
+    // (its first plan applied) before the first full programming (≈ 60 ms of CPU: on a cold start the
+    // peers wait for us) and before the node record and default pools are written; the plan uses the
+    // address about to be recorded. A new node's record follows the speaker's start.
+    const retrying = async (what: string, fn: () => Promise<void>, failed?: () => void): Promise<void> => {
       for (let attempt = 1; !this.#abort.signal.aborted; attempt++) {
         try {
           await fn();
           return;
         } catch (err) {
+          failed?.();
           const delay = Math.min(30_000, 250 * 2 ** Math.min(attempt, 7));
           log.warn({ err, retryInMs: delay }, `${what} failed; retrying`);
           await new Promise((r) => setTimeout(r, delay));
         }
       }
     };
-    await retrying("resolving the node's addresses", () => this.#resolveIps(store));
+    const programAll = () => this.#graph!.inSync(); // idempotent; at once if the addresses are retried
+    await retrying("resolving the node's addresses", () => this.#resolveIps(store), programAll);
     this.#step('node addresses resolved');
     if (c.bgp && !this.#abort.signal.aborted) await this.#startBgp();
+    programAll();
     await retrying('recording the node or default pools', () => this.#register(store));
     if (!this.#abort.signal.aborted) {
       this.#step('node registered');

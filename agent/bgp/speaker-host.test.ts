@@ -285,3 +285,71 @@ describe('BgpHost', () => {
     await x.h.stop();
   });
 });
+
+describe('BgpHost: the route path (propagation)', () => {
+  const withAdvert = (...n: number[]): PlannerInput => ({ ...base, advertise: n.map((i) => `10.1.${i}.0/26`) });
+
+  it('an update that leaves the plan as it was does not reconfigure the speaker', async () => {
+    const x = host({ t: 0 }, { coalesceMs: 1, burstPlans: 100 });
+    x.h.update(withAdvert(1));
+    await tick(5);
+    expect(x.speaker().configs).toHaveLength(1); // the start
+    // Another node's state changed (here: the same input again): planned, nothing applied.
+    x.h.update({ ...withAdvert(1), nodes: new Map(NODES) });
+    await tick(5);
+    expect(x.h.plans).toBe(2);
+    expect(x.speaker().configs).toHaveLength(1);
+    // A real change is applied.
+    x.h.update(withAdvert(1, 2));
+    await tick(5);
+    expect(
+      x
+        .speaker()
+        .configs.at(-1)!
+        .originate.map((o) => o.prefix),
+    ).toEqual(['10.1.1.0/26', '10.1.2.0/26']);
+    await x.h.stop();
+  });
+
+  it('a new block is originated under the running policies first; the new policies follow after the flush', async () => {
+    const events: string[] = [];
+    let speaker: FakeSpeaker | undefined;
+    const h = new BgpHost({
+      log: silentLogger(),
+      restarting: false,
+      coalesceMs: 1,
+      burstPlans: 100,
+      now: () => 0,
+      sink: { learned: () => undefined, learnedInSync: () => undefined },
+      createSpeaker: (c) => {
+        speaker = new FakeSpeaker(c);
+        const reconfigure = speaker.reconfigure.bind(speaker);
+        speaker.reconfigure = async (next) => {
+          events.push(
+            `reconfigure ${next.originate.length} originated, policies ${JSON.stringify(next.policies).length}`,
+          );
+          setImmediate(() => events.push('flush')); // as the speaker's flush: the next check phase
+          return reconfigure(next);
+        };
+        return speaker;
+      },
+    });
+    h.update(withAdvert(1));
+    await tick(5);
+    const oldPolicies = JSON.stringify(speaker!.configs[0]!.policies);
+    h.update(withAdvert(1, 2));
+    await tick(5);
+    const [early, final] = speaker!.configs.slice(1);
+    expect(early!.originate.map((o) => o.prefix)).toEqual(['10.1.1.0/26', '10.1.2.0/26']);
+    expect(JSON.stringify(early!.policies)).toBe(oldPolicies);
+    expect(JSON.stringify(final!.policies)).not.toBe(oldPolicies);
+    expect(final!.originate).toEqual(early!.originate);
+    // The early config's flush ran before the final reconfigure.
+    expect(events.slice(0, 3)).toEqual([
+      `reconfigure 2 originated, policies ${oldPolicies.length}`,
+      'flush',
+      `reconfigure 2 originated, policies ${JSON.stringify(final!.policies).length}`,
+    ]);
+    await h.stop();
+  });
+});

@@ -80,4 +80,22 @@ describe('stepTransition (mesh → route reflector, make-before-break)', () => {
     });
     expect([...s.retiring.keys()]).toEqual(['10.0.0.3']);
   });
+
+  it('a plan with no peer retiring asks no facts (they read the speaker’s RIB)', () => {
+    const asked: string[] = [];
+    const r = stepTransition({
+      desired: MESH,
+      current: MESH,
+      retiring: new Map(),
+      nowMs: 0,
+      settleMs: 2000,
+      maxWaitMs: 60_000,
+      facts: (a) => {
+        asked.push(a);
+        return { established: true, covered: true };
+      },
+    });
+    expect(r.peers).toEqual(MESH);
+    expect(asked).toEqual([]);
+  });
 });

@@ -44,7 +44,10 @@ export function stepTransition(i: TransitionInput): TransitionStep {
     retiring.set(p.address, i.retiring.get(p.address) ?? { peer: p, sinceMs: i.nowMs });
   }
   for (const [a, r] of i.retiring) if (!desired.has(a) && !retiring.has(a)) retiring.set(a, r);
-  const desiredUp = i.desired.every((p) => i.facts(p.address).established);
+  // Asked only while a peer is retiring: facts read the speaker's RIB (every plan of a quiet cluster
+  // would pay for it, and a new block's plan is on the route path).
+  let up: boolean | undefined;
+  const desiredUp = () => (up ??= i.desired.every((p) => i.facts(p.address).established));
   const dropped: { address: string; why: string }[] = [];
   for (const [a, r] of retiring) {
     const f = i.facts(a);
@@ -52,7 +55,7 @@ export function stepTransition(i: TransitionInput): TransitionStep {
     let why: string | undefined;
     if (!f.established) why = 'not established';
     else if (waited >= i.maxWaitMs) why = 'longest wait passed';
-    else if (f.covered && desiredUp && waited >= i.settleMs) why = 'routes learned over the new peers';
+    else if (waited >= i.settleMs && f.covered && desiredUp()) why = 'routes learned over the new peers';
     if (why !== undefined) {
       dropped.push({ address: a, why });
       retiring.delete(a);

@@ -66,6 +66,11 @@ export interface CniServerOptions {
   readonly ipCoprocesses?: number;
   /** Per-step milliseconds of each ADD (benchmarks). */
   readonly onSteps?: (steps: Readonly<Record<string, number>>) => void;
+  /**
+   * When to start the co-processes ahead of use (default: as the server starts). Each start forks
+   * the agent on its main thread (tens of ms): the agent defers them until its first routes are in.
+   */
+  readonly warmAfter?: Promise<unknown>;
 }
 
 export class CniSocketInUseError extends MargayError {
@@ -148,8 +153,11 @@ export class CniServer {
     this.#socketPath = socketPath;
     const discoverable = defaultSocketPath(ino);
     if (socketPath !== discoverable && (this.o.discoveryLink ?? true)) await this.#placeLink(discoverable, socketPath);
-    // The co-processes are started now, one per loop turn, not by the first burst of ADDs.
-    void this.#coprocess?.warm();
+    // The co-processes are started ahead of use, one per loop turn, not by the first burst of ADDs.
+    void (this.o.warmAfter ?? Promise.resolve()).then(() => {
+      if (this.#server === undefined || this.#coprocess === undefined) return;
+      return this.#coprocess.warm().then(() => log.info('CNI ip co-processes started ahead of use'));
+    });
     log.info({ socket: socketPath, attachments: records.length }, 'CNI server listening');
   }
 

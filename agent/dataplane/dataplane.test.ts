@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { KernelOpError } from '../../src/errors.js';
 import { createFakeKernelAdapters } from '../../src/kernel/testing/fake-kernel-adapters.js';
 import { OWNERSHIP } from '../../src/kernel/ownership.js';
@@ -157,5 +157,27 @@ describe('Dataplane driven by the CalcGraph (fake kernel)', () => {
     graph.registerEndpoint({ key: 'x', iface: 'mgy0000000000x', ipv4Nets: ['10.1.0.9/32'], ipv6Nets: [] });
     graph.unregisterEndpoint('x');
     await expect(wait).rejects.toMatchObject({ reason: 'removed' });
+  });
+});
+
+describe('Dataplane: the route path', () => {
+  it('a change is applied in the next check phase, without waiting for a timer (real clock)', async () => {
+    const { kernel, dp, graph } = setUp();
+    dp.start();
+    graph.upserted('Node', node('node-b', '10.0.0.2'));
+    graph.upserted('IPPool', pool('p', '192.168.0.0/16', true));
+    graph.inSync();
+    await dp.whenIdle();
+    const applies = dp.applyCount;
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      // Timers stand still from here: only setImmediate and I/O run.
+      graph.upserted('IPAMBlock', block('192.168.2.0/26', 'node-b'));
+      for (let i = 0; i < 5 && dp.applyCount === applies; i++) await new Promise((r) => setImmediate(r));
+      expect(dp.applyCount).toBe(applies + 1);
+      expect([...kernel.routes.routes.values()].some((r) => r.dst === '192.168.2.0/26')).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -247,7 +247,17 @@ export class Dataplane implements DataplaneSink {
     // failure count stays, so a persistent error still backs off when nothing changes).
     this.#timer?.cancel();
     this.#backingOff = false;
-    this.#timer = this.#clock.setTimeout(() => void this.#run(), 0);
+    this.#timer = this.#soon();
+  }
+
+  /**
+   * The next pass, at once: with the real clock in the loop's next check phase (a change on the
+   * route path waits for no 1 ms timer and no timer phase), with an injected clock its timer.
+   */
+  #soon(): Timer {
+    if (this.#clock !== realClock) return this.#clock.setTimeout(() => void this.#run(), 0);
+    const h = setImmediate(() => void this.#run());
+    return { cancel: () => clearImmediate(h) };
   }
 
   /** Resolves when no apply is running or scheduled. */
@@ -385,7 +395,7 @@ export class Dataplane implements DataplaneSink {
     if (delay !== undefined) {
       this.#backingOff = true;
       this.#timer = this.#clock.setTimeout(() => void this.#run(), delay);
-    } else if (this.#again) this.#timer = this.#clock.setTimeout(() => void this.#run(), 0);
+    } else if (this.#again) this.#timer = this.#soon();
     // Still pending after a clean pass (e.g. a route held back for a conntrack flush): try again soon.
     else if (this.#all.some((r) => r.hasPending))
       this.#timer = this.#clock.setTimeout(() => void this.#run(), this.#backoff.policy.initial);

@@ -21,6 +21,8 @@ const PAGE = 1000;
 export class ChangeFeed {
   readonly hub = new WatchHub();
   #published = 0;
+  /** Reads of the change log by pump() (tests). */
+  reads = 0;
 
   constructor(
     private readonly sql: SqliteDb,
@@ -32,6 +34,7 @@ export class ChangeFeed {
   /** Publishes changes committed since the last call (by anyone). Synchronous. */
   pump(): void {
     if (this.hub.size === 0) return; // nobody to tell; a new watch starts from its own snapshot
+    this.reads++;
     this.sql.readTx(() => {
       const { revision, compacted } = this.sql.counter();
       if (revision <= this.#published) return;

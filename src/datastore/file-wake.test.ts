@@ -103,6 +103,54 @@ describe('file datastore: wake-up on other connections’ commits', () => {
     }
   });
 
+  it('probe thread: own commits cost one change-log read each and few probes; other writers are all still delivered', async () => {
+    const { watcher, writer } = await pair({ pollIntervalMs: 1000, lockGuardDelayMs: 0 });
+    try {
+      while (watcher.wakeMode !== 'probe-thread') await sleep(5);
+      await sleep(50);
+      const seen = new Set<string>();
+      watcher.watch('Pod', { namespace: 'wake' }, (ev) => {
+        if (ev.type === 'added') seen.add(ev.object.metadata.name);
+      });
+      const p0 = watcher.counts.pumps;
+      const probes0 = watcher.counts.probes;
+      // Own commits, each followed by a turn of the loop so the probe thread's reports are handled.
+      for (let i = 0; i < 40; i++) {
+        await watcher.create(pod(`self${i}`));
+        await sleep(3);
+      }
+      await sleep(50);
+      // One read per own commit (right after the write); the probe's "changed" adds none.
+      expect(watcher.counts.pumps - p0, 'change-log reads for 40 own commits').toBe(40);
+      // Back to back, as a serial allocator writes: one commit is several writes to the WAL, which
+      // cost a probe each (≈ 10 per IPAM assign); now the writes of one commit share one.
+      const probes1 = watcher.counts.probes;
+      for (let i = 0; i < 100; i++) await watcher.create(pod(`burst${i}`));
+      await sleep(50);
+      expect(watcher.counts.probes - probes1, 'probes for 100 own commits back to back').toBeLessThanOrEqual(100 * 1.5);
+      expect(probes1 - probes0).toBeGreaterThan(0);
+      // Another connection's commits, interleaved with ours and back to back: none is lost.
+      const other: Promise<unknown>[] = [];
+      for (let i = 0; i < 40; i++) {
+        other.push(writer.create(pod(`other${i}`)));
+        await watcher.create(pod(`mine${i}`));
+        if (i % 10 === 0) await sleep(1);
+      }
+      await Promise.all(other);
+      const t0 = performance.now();
+      while ([...Array(40).keys()].some((i) => !seen.has(`other${i}`) || !seen.has(`mine${i}`))) {
+        if (performance.now() - t0 > 3000)
+          throw new Error(`missing: ${[...Array(40).keys()].filter((i) => !seen.has(`other${i}`))}`);
+        await sleep(2);
+      }
+      // The last other commit arrives by inotify, not by the 1 s poll.
+      expect(performance.now() - t0).toBeLessThan(500);
+    } finally {
+      await writer.close();
+      await watcher.close();
+    }
+  });
+
   it('without inotify the safety poll still delivers', async () => {
     const { watcher, writer, latency } = await pair({ pollIntervalMs: 50, useFsWatch: false, lockGuard: false });
     try {

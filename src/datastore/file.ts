@@ -246,6 +246,11 @@ export class FileDatastore implements Datastore {
     return this.#feed.watch(kind, opts, onEvent);
   }
 
+  /** Tests: change-log reads to publish (one per own commit), probes by the lock-probe thread. */
+  get counts(): { readonly pumps: number; readonly probes: number } {
+    return { pumps: this.#feed.reads, probes: this.#guard?.probes ?? 0 };
+  }
+
   /** Wake-ups so far (inotify, probe thread, safety poll): tests check there is no busy loop. */
   get ticks(): number {
     return this.#ticks;
@@ -413,8 +418,9 @@ export class FileDatastore implements Datastore {
    * A wake (inotify event on the database or its WAL, the safety poll, or the probe thread): a commit
    * by another connection changes data_version; then publish it. Returns whether there was something
    * new. `probed` comes from the probe thread, which read data_version itself and proved the locks
-   * answer: the loop then calls SQLite only to publish (never for a heartbeat — a lock that broke
-   * since the probe would freeze it), and a change seen while the locks fail is published later.
+   * answer: the loop calls SQLite only when it saw a commit (never for a heartbeat: a lock broken since
+   * would freeze it); a change seen while the locks fail is published later. The probe sees our own
+   * commits too, so the loop checks its own data_version (moved only by others) before publishing.
    */
   #tick(probed?: boolean): boolean {
     if (this.#closed) return false;
@@ -426,7 +432,7 @@ export class FileDatastore implements Datastore {
       return false;
     }
     try {
-      const changed = (probed ?? this.#sql.dataVersion() !== this.#dataVersion) || this.#pumpPending;
+      const changed = (probed !== false && this.#sql.dataVersion() !== this.#dataVersion) || this.#pumpPending;
       if (changed) this.#pump();
       const now = Date.now();
       if (now - this.#lastHealthCheck >= 1000) {

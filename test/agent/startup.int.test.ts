@@ -58,7 +58,7 @@ describe('margay-node start-up', () => {
       expect(help.stdout).toContain(v);
   });
 
-  it('run as a program, the launcher starts Node tuned (no re-exec, no warning) and logs its start-up steps; BGP starts before the node record is written', async () => {
+  it('run as a program, the launcher starts Node tuned (no re-exec, no warning) and logs its start-up steps; BGP starts before the first programming and the node record', async () => {
     const n = c.nodes[0]!;
     await c.stopAgent(n, 'SIGTERM');
     const from = (await readFile(n.log, 'utf8')).length;
@@ -82,6 +82,20 @@ describe('margay-node start-up', () => {
       for (const s of ['modules loaded', 'datastore in sync', 'BGP speaker started', 'node registered'])
         expect(at(s), s).toBeGreaterThanOrEqual(0);
       expect(at('BGP speaker started')).toBeLessThan(at('node registered'));
+      // The speaker listens and connects before the first full programming (its CPU) starts.
+      const line = (msg: string): number => log.indexOf(`"msg":"${msg}"`);
+      expect(line('desired state complete: programming the dataplane')).toBeGreaterThan(line('BGP speaker started'));
+      expect(line('BGP speaker started')).toBeGreaterThan(0);
+      // The CNI server's ip co-processes (a fork of the agent each) start only once the first routes are in.
+      const warmed = async () => (await readFile(n.log, 'utf8')).slice(from);
+      const t0 = Date.now();
+      while (!(await warmed()).includes('CNI ip co-processes started') && Date.now() - t0 < 10_000)
+        await new Promise((r) => setTimeout(r, 50));
+      const later = await warmed();
+      expect(later.indexOf('"msg":"CNI ip co-processes started ahead of use"')).toBeGreaterThan(
+        later.indexOf('"step":"dataplane programmed"'),
+      );
+      expect(later.indexOf('"step":"dataplane programmed"')).toBeGreaterThan(0);
       for (const s of steps) expect(s.cpuMs).toBeGreaterThan(0);
     } finally {
       c.agentEntry = AGENT;
