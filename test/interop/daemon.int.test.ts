@@ -72,7 +72,13 @@ describe('margay-bgpd daemon', () => {
         const f = (await m.peer(lf.peerIp))!;
         expect(f).toMatchObject({ state: 'Established', flaps: 0 });
         // The BIRD peer got a new session (Cease 6 to the old one), so its counters start again.
-        expect(await bird.handle.log()).toMatch(/Received: Other configuration change/i);
+        // BIRD writes its log line on its own schedule: wait for it rather than read it once.
+        await waitFor(
+          'BIRD logs the Cease 6 it received',
+          async () => /Received: Other configuration change/i.test(await bird.handle.log()),
+          10_000,
+          200,
+        );
 
         // An invalid file: rejected, running config kept, nothing reset.
         await m.reload(yaml(lb, lf, { birdHold: 3, originate: [], junk: true })(m.ctl.socketPath));
