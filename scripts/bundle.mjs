@@ -117,6 +117,10 @@ async function main() {
     chunkNames: 'chunks/[name]-[hash]',
     banner: { js: REQUIRE_BANNER },
     sourcemap: 'linked',
+    // Whitespace and comments out (names kept; the linked source maps give back files and lines): the
+    // comments' non-ASCII characters (—, →, §) made V8 hold each chunk's source as a two-byte string,
+    // and every byte of source is held in every daemon's heap for lazy compilation (docs/startup.md).
+    minifyWhitespace: process.env.MARGAY_BUNDLE_MINIFY !== '0',
     logLevel: 'warning',
     metafile: true,
     plugins: [barrelImports(REPO), yamlAsEsm, lazyRequires()],

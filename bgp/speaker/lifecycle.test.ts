@@ -123,3 +123,22 @@ describe('FibSyncLoop lifecycle', () => {
     expect(rt.writes).toBe(writes);
   });
 });
+
+describe('a peer reset by a config change', () => {
+  it('sends its Cease 6 at once and reconnects only after a pause, so the peer reads the NOTIFICATION first', async () => {
+    const { speaker, sessions } = await setup();
+    const old = sessions.last('10.0.0.2');
+    const next = parseBgpdConfig(YAML.replace('asn: 65002, import: all', 'asn: 65002, holdTime: 30, import: all'));
+    const summary = await speaker.reconfigure(next);
+    expect(summary).toMatchObject({ reset: 1 });
+    expect(old.calls.find((c) => c[0] === 'stop')?.[1]).toMatchObject({ code: 6, subcode: 6 });
+    const renewed = sessions.last('10.0.0.2');
+    expect(renewed).not.toBe(old);
+    expect(renewed.calls.some((c) => c[0] === 'start')).toBe(false);
+    await vi.advanceTimersByTimeAsync(350);
+    expect(renewed.calls.some((c) => c[0] === 'start')).toBe(true);
+    const s = speaker.stop();
+    await vi.advanceTimersByTimeAsync(100);
+    await s;
+  });
+});

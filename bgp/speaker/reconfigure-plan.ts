@@ -151,3 +151,16 @@ export function planReconfigure(current: ReconfigureState, next: SpeakerConfig):
   actions.push({ do: 'reconcile-originated' });
   return { actions, summary: { added, removed, reset, updated, unchanged, restartedAll: false } };
 }
+
+/** Originated prefixes to withdraw (gone from the config) and to (re)originate (new or changed). */
+export function originatedChanges(
+  cur: SpeakerConfig,
+  next: SpeakerConfig,
+): { withdraw: string[]; originate: SpeakerConfig['originate'][number][] } {
+  const before = new Map(cur.originate.map((o) => [o.prefix, JSON.stringify(o)] as const));
+  const after = new Set(next.originate.map((o) => o.prefix));
+  return {
+    withdraw: [...before.keys()].filter((p) => !after.has(p)),
+    originate: next.originate.filter((o) => before.get(o.prefix) !== JSON.stringify(o)),
+  };
+}

@@ -17,7 +17,8 @@
  */
 import { type Clock, Lifecycle, realClock, sleep, type Timer } from '../../src/runtime/index.js';
 import { DynamicBackoff } from './dynamic-backoff.js';
-import { planReconfigure, type ReconfigureAction, type ReconfigureSummary } from './reconfigure-plan.js';
+import { originatedChanges, planReconfigure } from './reconfigure-plan.js';
+import type { ReconfigureAction, ReconfigureSummary } from './reconfigure-plan.js';
 import { assert } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
 import { OWNERSHIP } from '../../src/kernel/index.js';
@@ -49,6 +50,8 @@ export type { ReconfigureSummary } from './reconfigure-plan.js';
 
 /** Dynamic neighbours remembered in max-prefix back-off at most (oldest forgotten first). */
 const DYNAMIC_BACKOFF_MAX = 4096;
+/** A peer reset by a config change reconnects after this (its Cease 6 read first). */
+const RESET_RECONNECT_MS = 300;
 
 export class BgpSpeaker {
   #config: SpeakerConfig;
@@ -242,7 +245,10 @@ export class BgpSpeaker {
         p.ribRegistered = old.ribRegistered;
         p.ribStale = true;
         this.#listener?.register(p.session);
-        p.start();
+        // Reconnect once the peer has had time to read our Cease 6: a new OPEN that reaches it first
+        // makes it drop the old session without ever reading the NOTIFICATION (BIRD does).
+        const started = () => this.#peers.get(a.address) === p && this.#life.accepting && p.start();
+        this.#clock.setTimeout(started, RESET_RECONNECT_MS);
         return;
       }
       case 'update-peer': {
@@ -267,9 +273,12 @@ export class BgpSpeaker {
       case 'clear-dynamic-backoff':
         this.#dynamicBackoff.clear();
         return;
-      case 'reconcile-originated':
-        this.#reconcileOriginated(cur, next);
+      case 'reconcile-originated': {
+        const d = originatedChanges(cur, next);
+        for (const prefix of d.withdraw) this.#rib.withdrawOriginated(prefix);
+        for (const o of d.originate) this.#originate(o.prefix, o);
         return;
+      }
     }
   }
 
@@ -422,13 +431,6 @@ export class BgpSpeaker {
 
   #originate(prefix: string, a: Parameters<typeof originateAttrs>[0]): void {
     this.#rib.originate(prefix, originateAttrs(a));
-  }
-
-  #reconcileOriginated(cur: SpeakerConfig, next: SpeakerConfig): void {
-    const before = new Map(cur.originate.map((o) => [o.prefix, JSON.stringify(o)] as const));
-    const after = new Set(next.originate.map((o) => o.prefix));
-    for (const p of before.keys()) if (!after.has(p)) this.#rib.withdrawOriginated(p);
-    for (const o of next.originate) if (before.get(o.prefix) !== JSON.stringify(o)) this.#originate(o.prefix, o);
   }
 
   // ---------------------------------------------------------------------------------------- flush

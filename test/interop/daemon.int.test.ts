@@ -78,7 +78,10 @@ describe('margay-bgpd daemon', () => {
           async () => /Received: Other configuration change/i.test(await bird.handle.log()),
           10_000,
           200,
-        );
+        ).catch(async (e) => {
+          console.log(`BIRD's log:\n${await bird.handle.log()}\nmargay-bgpd's log:\n${m.log()}`);
+          throw e;
+        });
 
         // An invalid file: rejected, running config kept, nothing reset.
         await m.reload(yaml(lb, lf, { birdHold: 3, originate: [], junk: true })(m.ctl.socketPath));
