@@ -276,7 +276,7 @@ export class FileDatastore implements Datastore {
     this.#wake?.close();
     clearTimeout(this.#guardTimer);
     clearInterval(this.#statusTimer);
-    this.#guard?.close();
+    await this.#guard?.close(); // its connection closed before ours: ours, the last, checkpoints
     clearInterval(this.#rescan);
     clearTimeout(this.#debounce);
     this.#fsWatcher?.close();

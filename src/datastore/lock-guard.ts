@@ -34,6 +34,7 @@ parentPort.on('message', (m) => {
   clearTimeout(trailing);
   watcher?.close();
   try { db?.close(); } catch (e) { parentPort.postMessage({ type: 'warn', message: 'closing the probe connection: ' + e.message }); }
+  parentPort.postMessage({ type: 'stopped' });
 });
 function post(m) { lastPost = Date.now(); parentPort.postMessage(m); }
 function later(ms) { clearTimeout(timer); timer = setTimeout(probe, ms); }
@@ -191,6 +192,7 @@ export interface LockGuardOptions {
 export class LockGuard {
   readonly #st: BigInt64Array;
   readonly #worker: Worker;
+  #closing: Promise<void> | undefined;
   readonly #stuckMs: number;
   readonly #reportMs: number;
   #problem: string | undefined;
@@ -222,6 +224,7 @@ export class LockGuard {
     this.#worker = new WorkerThread(WORKER_SOURCE, { eval: true, workerData });
     this.#worker.unref(); // never keeps the process up (close() stops it)
     this.#worker.on('message', (m: { type: string; ok?: boolean; errcode?: number; message?: string }) => {
+      if (m.type === 'stopped') return;
       if (m.type === 'warn') {
         log.warn({ file: path, reason: m.message }, 'lock probe thread');
         return;
@@ -284,11 +287,24 @@ export class LockGuard {
   }
 
   /**
-   * Stops the probe thread. Not awaited: a probe stuck inside SQLite's retry loop cannot be
-   * interrupted and ends by itself (≤ ~10 s); the thread is unref'd meanwhile.
+   * Stops the probe thread: it closes its SQLite connection, then is terminated. Resolves once that
+   * connection is closed (so a store's close() leaves no connection behind to checkpoint the WAL later),
+   * or after 1 s: a probe stuck inside SQLite's retry loop cannot be interrupted and ends by itself
+   * (≤ ~10 s; the thread is unref'd meanwhile). Idempotent.
    */
-  close(): void {
-    this.#worker.postMessage('stop');
-    void this.#worker.terminate();
+  close(): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        void this.#worker.terminate();
+        resolve();
+      };
+      const timer = setTimeout(done, this.#dead ? 0 : 1000); // a dead thread has nothing to close
+      timer.unref();
+      this.#worker.on('message', (m: { type: string }) => m.type === 'stopped' && done());
+      this.#worker.once('exit', done);
+      this.#worker.postMessage('stop');
+    });
+    return this.#closing;
   }
 }
