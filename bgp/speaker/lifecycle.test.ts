@@ -54,6 +54,8 @@ describe('BgpSpeaker lifecycle', () => {
       stopDone = true;
     });
     await vi.advanceTimersByTimeAsync(100);
+    expect(stopDone).toBe(false); // the restart waits 300 ms for the peers to read their Cease 6
+    await vi.advanceTimersByTimeAsync(400);
     await r;
     await stopped;
     expect(reconfigured).toBe(true);

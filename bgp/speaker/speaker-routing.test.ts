@@ -191,7 +191,13 @@ describe('BgpSpeaker routing', () => {
   it('reconfigure: a global change (ASN) restarts every session with Cease 6 on a fresh RIB', async () => {
     const { sessions, speaker, listener } = await setup();
     const before = [...sessions.created];
-    const sum = await speaker.reconfigure(parseBgpdConfig(YAML.replace('asn: 65001', 'asn: 65009')));
+    const reconfigured = speaker.reconfigure(parseBgpdConfig(YAML.replace('asn: 65001', 'asn: 65009')));
+    await vi.advanceTimersByTimeAsync(1);
+    // The Cease 6s go out at once; the new sessions wait until the peers have read them.
+    for (const s of before) expect(s.calls.find((c) => c[0] === 'stop')![1]).toMatchObject({ code: 6, subcode: 6 });
+    expect(sessions.created).toHaveLength(before.length);
+    await vi.advanceTimersByTimeAsync(300);
+    const sum = await reconfigured;
     expect(sum.restartedAll).toBe(true);
     for (const s of before) expect(s.calls.find((c) => c[0] === 'stop')![1]).toMatchObject({ code: 6, subcode: 6 });
     expect(listener.closed).toBe(true);

@@ -50,7 +50,7 @@ export type { ReconfigureSummary } from './reconfigure-plan.js';
 
 /** Dynamic neighbours remembered in max-prefix back-off at most (oldest forgotten first). */
 const DYNAMIC_BACKOFF_MAX = 4096;
-/** A peer reset by a config change reconnects after this (its Cease 6 read first). */
+/** Reset peers reconnect after this: an OPEN ahead of our Cease 6 drops it unread (BIRD; docs/bgp.md). */
 const RESET_RECONNECT_MS = 300;
 
 export class BgpSpeaker {
@@ -245,8 +245,7 @@ export class BgpSpeaker {
         p.ribRegistered = old.ribRegistered;
         p.ribStale = true;
         this.#listener?.register(p.session);
-        // Reconnect once the peer has had time to read our Cease 6: a new OPEN that reaches it first
-        // makes it drop the old session without ever reading the NOTIFICATION (BIRD does).
+        // Reconnect once the peer read our Cease 6 (RESET_RECONNECT_MS).
         const started = () => this.#peers.get(a.address) === p && this.#life.accepting && p.start();
         this.#clock.setTimeout(started, RESET_RECONNECT_MS);
         return;
@@ -293,6 +292,7 @@ export class BgpSpeaker {
     this.#inSyncTimer?.cancel();
     await this.#fib?.stop();
     this.#fib = undefined;
+    await sleep(this.#clock, RESET_RECONNECT_MS); // every peer reads its Cease 6 before our new OPEN
     this.#config = next;
     this.#reconfiguring = true;
     try {
