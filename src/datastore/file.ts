@@ -211,18 +211,18 @@ export class FileDatastore implements Datastore {
   }
 
   create(obj: Resource): Promise<Resource> {
-    return this.#life.run(async () => {
-      const n = await this.#normalized(obj);
-      const e = await this.#write('create', () => this.#objects.create(n));
-      this.#pump();
-      return structuredClone(e.object);
-    });
+    return this.#put('create', obj);
   }
 
   update(obj: Resource): Promise<Resource> {
+    return this.#put('update', obj);
+  }
+
+  /** Validated outside the write lock, written, published; tracked so close() waits for it. */
+  #put(op: 'create' | 'update', obj: Resource): Promise<Resource> {
     return this.#life.run(async () => {
       const n = await this.#normalized(obj);
-      const e = await this.#write('update', () => this.#objects.update(n));
+      const e = await this.#write(op, () => this.#objects[op](n));
       this.#pump();
       return structuredClone(e.object);
     });
