@@ -7,6 +7,7 @@ import type { AttrSet } from './attr-store.js';
 import type { PeerFacts } from './best-path.js';
 import { familyOfAddress, parseIpv4, parseIpv6, parsePrefix, prefixWithin, type ParsedPrefix } from '../attrs/index.js';
 import type { DirtySet } from './dirty-set.js';
+import { growTo, release } from './prefix-table.js';
 import { nextHopFacts, type NextHopFacts } from './next-hop-check.js';
 import type { Family, RibNegotiated, RibPeerConfig } from './types.js';
 
@@ -16,11 +17,13 @@ export const famIndex = (f: Family): number => (f === 'ipv4' ? 0 : 1);
 /**
  * Adj-RIB-Out of one peer for one family. adv[p]: 1 + attribute set id advertised for prefix p, 0 for
  * none (zero is free: a reserved array needs no fill); it grows only when something is advertised (a
- * peer that only sends costs nothing per prefix), so read it through `advOf`. dirty: prefixes waiting
+ * peer that only sends costs nothing per prefix), so read it through `advOf` and write it through
+ * `setAdv`. 16-bit while every stored value fits (set ids below 65535: 2 bytes per prefix and peer
+ * instead of 4, 1 MB at 500k prefixes), widened to 32-bit once one does not. dirty: prefixes waiting
  * to be sent.
  */
 export interface OutState {
-  adv: Int32Array;
+  adv: Uint16Array | Int32Array;
   readonly dirty: DirtySet;
   eorPending: boolean;
   /** After a route refresh: re-send even unchanged routes until the queue drains. */
@@ -64,6 +67,26 @@ export interface PeerRt extends PeerFacts {
 /** Set id advertised to o for prefix p, -1 for none. */
 export function advOf(o: OutState, p: number): number {
   return p < o.adv.length ? o.adv[p]! - 1 : -1;
+}
+
+/**
+ * Records set id `id` (-1: none) as advertised to o for prefix p. `capacity`: the family's prefix
+ * capacity (adv grows to it at once); `size`: its high-water mark (what a widening copies).
+ */
+export function setAdv(o: OutState, p: number, id: number, capacity: number, size: number): void {
+  const v = id + 1;
+  if (p >= o.adv.length) {
+    if (v === 0) return;
+    o.adv = growTo(o.adv, capacity);
+  }
+  if (v > 0xffff && o.adv instanceof Uint16Array) {
+    // Copy only the indices in use: the rest of a reserved array is untouched zero pages (growTo).
+    const wide = new Int32Array(o.adv.length);
+    wide.set(o.adv.subarray(0, Math.min(size, o.adv.length)));
+    release(o.adv);
+    o.adv = wide;
+  }
+  o.adv[p] = v;
 }
 
 /** True when next hop bytes (4 or 16+) lie inside the subnet. */

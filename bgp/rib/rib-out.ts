@@ -11,8 +11,7 @@ import type { AttrSet, AttrStore } from './attr-store.js';
 import type { FamilyTable } from './family-table.js';
 import type { Family } from './types.js';
 import { EMPTY_ATTRS, encodeAttrs, type RouteAttrs } from './attrs.js';
-import { advOf, type PeerRt } from './peer.js';
-import { growTo } from './prefix-table.js';
+import { advOf, setAdv, type PeerRt } from './peer.js';
 import type { RibCore } from './rib-core.js';
 import { exportTransform } from './transforms.js';
 import { UpdateWriter, mpOverhead, nlriBytes, v4Overhead } from './update-writer.js';
@@ -135,11 +134,10 @@ export function writeOutbound(rib: RibCore, T: PeerRt, maxBytes: number): Buffer
           o.adv[pi] = 0;
           o.advertised--;
         } else if (rid !== adv) {
-          if (pi >= o.adv.length) o.adv = growTo(o.adv, ft.prefixes.capacity);
           store.acquire(rid);
           if (adv >= 0) store.release(adv);
           else o.advertised++;
-          o.adv[pi] = rid + 1;
+          setAdv(o, pi, rid, ft.prefixes.capacity, ft.prefixes.size);
         }
         chunkPi[m] = pi;
         chunkSet[m++] = rid;

@@ -114,7 +114,7 @@ export function typedArrayBytes(rib: RibCore): number {
     for (let f = 0; f < 2; f++) {
       const o = p?.out[f],
         size = rib.tables[f]!.prefixes.size;
-      if (o) n += Math.min(o.adv.length, size) * 4 + o.dirty.flagBytes(size) + o.dirty.queueBytes;
+      if (o) n += Math.min(o.adv.length, size) * o.adv.BYTES_PER_ELEMENT + o.dirty.flagBytes(size) + o.dirty.queueBytes;
     }
   }
   return n;

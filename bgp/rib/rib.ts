@@ -228,7 +228,7 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
         ft = this.tables[f]!;
       const n = ft.prefixes.capacity;
       const o = {
-        adv: new Int32Array(0),
+        adv: new Uint16Array(0),
         dirty: new DirtySet(),
         eorPending: true,
         force: false,
