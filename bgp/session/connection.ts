@@ -8,7 +8,8 @@
  *   event-loop turn, round-robin). Between turns the event loop runs timers (our keepalives go out)
  *   and reads sockets (peers, the control API).
  *   While more than `maxBacklogBytes` wait in the queue the socket is paused (TCP pushes back on the
- *   peer). A hold timer that fires while messages wait, or when the poll phase right after it reads
+ *   peer), and while all connections together hold more than the process's read-ahead budget
+ *   (read-ahead.ts) every one of them is, resuming in turn. A hold timer that fires while messages wait, or when the poll phase right after it reads
  *   more bytes, is re-armed instead of expiring: the peer is talking, we are just behind. Expiry is
  *   decided one event loop turn later (setImmediate), after the poll phase has read whatever the kernel
  *   holds, so a long synchronous stall elsewhere in the process cannot fake a dead peer.
@@ -34,6 +35,7 @@ import { ConnectionTimers } from './connection-timers.js';
 import { capReceiveBuffer } from './transport.js';
 import { logOwnNextHop, OwnNextHopWatch } from './own-next-hop.js';
 import { scheduleSliced } from './receive-budget.js';
+import { ReadGate } from './read-gate.js';
 import { negotiatedDecodeOptions } from './config.js';
 import type { SessionConfig } from './types.js';
 
@@ -75,8 +77,9 @@ export class Connection {
   #queue: Queued[] = [];
   #qHead = 0;
   #queueBytes = 0;
-  #pausedByUs = false;
-  readonly #pauses = { paused: 0, resumed: 0, maxBacklog: 0 };
+  /** Whether the socket reads: our backlog's marks and the process's read-ahead budget (read-gate.ts). */
+  readonly #gate = new ReadGate();
+  #maxBacklog = 0;
   #rxBytes = 0;
   #lastWriteProgress = 0;
   #pendingWrites = 0;
@@ -111,7 +114,8 @@ export class Connection {
   }
   /** Receive back-pressure so far: times the socket was paused / resumed, the largest backlog seen. */
   get backPressure(): Readonly<{ paused: number; resumed: number; maxBacklog: number; pausedNow: boolean }> {
-    return { ...this.#pauses, pausedNow: this.#pausedByUs };
+    const { paused, resumed } = this.#gate.counts;
+    return { paused, resumed, maxBacklog: this.#maxBacklog, pausedNow: this.#gate.pausedNow };
   }
   get socket(): Socket | undefined {
     return this.#socket;
@@ -256,8 +260,10 @@ export class Connection {
       const rxAtFire = this.#rxBytes;
       setImmediate(() => {
         if (this.#state === 'Idle' || this.#timers.has('hold')) return;
-        if (this.#queueBytes > 0 || this.#rxBytes !== rxAtFire) this.#timers.start('hold', seconds);
-        else this.dispatch({ type: 'TimerExpired', timer: 'hold' });
+        // Held back by the read-ahead budget: the peer's bytes wait in the kernel by our choice.
+        if (this.#queueBytes > 0 || this.#rxBytes !== rxAtFire || this.#gate.pausedByBudget) {
+          this.#timers.start('hold', seconds);
+        } else this.dispatch({ type: 'TimerExpired', timer: 'hold' });
       });
       return;
     }
@@ -282,6 +288,7 @@ export class Connection {
     this.#destroySocket();
     this.#socket = socket;
     this.#framer = new Framer();
+    this.#gate.attach(socket);
     socket.setNoDelay(true);
     const connecting = socket.connecting;
     if (connecting) {
@@ -306,6 +313,7 @@ export class Connection {
   #lost(socket: Socket, detail: string): void {
     if (this.#socket !== socket) return;
     this.#socket = undefined;
+    this.#gate.detach();
     socket.destroy();
     if (this.#state !== 'Idle' && this.#qHead < this.#queue.length) {
       // What the peer sent before closing still counts, in order — a trailing NOTIFICATION above all
@@ -321,6 +329,7 @@ export class Connection {
   #close(): void {
     const s = this.#socket;
     this.#socket = undefined;
+    this.#gate.detach();
     this.#resetQueue();
     if (!s) return;
     s.removeAllListeners('data');
@@ -334,6 +343,7 @@ export class Connection {
   #destroySocket(): void {
     const s = this.#socket;
     this.#socket = undefined;
+    this.#gate.detach();
     this.#resetQueue();
     if (s) {
       s.removeAllListeners('data');
@@ -342,16 +352,12 @@ export class Connection {
   }
 
   #resetQueue(): void {
-    if (this.#pausedByUs) {
-      // Nothing waits any more: a socket we paused (if still ours) reads again.
-      this.#pausedByUs = false;
-      this.#pauses.resumed++;
-      this.#socket?.resume();
-    }
     this.#closedDetail = undefined;
     this.#queue = [];
     this.#qHead = 0;
     this.#queueBytes = 0;
+    this.#gate.hold(0);
+    this.#gate.setOwnPaused(false); // nothing waits any more: a socket we paused (if still ours) reads again
   }
 
   #onData(socket: Socket, chunk: Buffer): void {
@@ -373,12 +379,9 @@ export class Connection {
       this.#queue.push(error);
       this.#queueBytes += 1;
     }
-    if (this.#queueBytes > this.config.maxBacklogBytes && !this.#pausedByUs) {
-      this.#pausedByUs = true;
-      this.#pauses.paused++;
-      socket.pause();
-    }
-    if (this.#queueBytes > this.#pauses.maxBacklog) this.#pauses.maxBacklog = this.#queueBytes;
+    if (this.#queueBytes > this.config.maxBacklogBytes) this.#gate.setOwnPaused(true);
+    if (this.#queueBytes > this.#maxBacklog) this.#maxBacklog = this.#queueBytes;
+    this.#gate.hold(this.#queueBytes);
     scheduleSliced(this.#pump);
   }
 
@@ -418,11 +421,8 @@ export class Connection {
       this.#queue = this.#queue.slice(this.#qHead);
       this.#qHead = 0;
     }
-    if (this.#pausedByUs && this.#queueBytes <= this.config.resumeBacklogBytes) {
-      this.#pausedByUs = false;
-      this.#pauses.resumed++;
-      this.#socket?.resume();
-    }
+    this.#gate.hold(this.#queueBytes);
+    if (this.#queueBytes <= this.config.resumeBacklogBytes) this.#gate.setOwnPaused(false);
     return this.#queueBytes > 0 && (this.#socket !== undefined || this.#closedDetail !== undefined);
   };
 

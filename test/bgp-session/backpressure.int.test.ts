@@ -13,6 +13,7 @@ import { encodePathAttributes } from '../../bgp/codec/attributes-encode.js';
 import { forEachNlri } from '../../bgp/codec/prefix.js';
 import { packUpdates } from '../../bgp/codec/update-packer.js';
 import { makeSessionConfig, Session, TcpTransport } from '../../bgp/session/index.js';
+import { readAhead, READ_AHEAD_DEFAULTS } from '../../bgp/session/read-ahead.js';
 import { silentLogger } from '../../src/log.js';
 import { waitFor } from '../helpers/bgp-daemons.js';
 import { RawBgpPeer } from '../helpers/raw-bgp-peer.js';
@@ -24,17 +25,17 @@ const LOW = 64 * 1024;
 const ONE_READ = 64 * 1024;
 const WORK_MS_PER_UPDATE = 2;
 
-function table(): Buffer[] {
-  const addresses = new Uint8Array(N * 4);
+function table(n = N, base = 0x64400000): Buffer[] {
+  const addresses = new Uint8Array(n * 4);
   const view = new DataView(addresses.buffer);
-  for (let i = 0; i < N; i++) view.setUint32(i * 4, (0x64400000 + i) >>> 0);
+  for (let i = 0; i < n; i++) view.setUint32(i * 4, (base + i) >>> 0);
   const attributes = encodePathAttributes(
     { origin: 0, asPath: [{ type: 2, asns: [65010] }], nextHop: '127.0.0.2' },
     { fourOctetAs: true, extendedMessages: false },
   );
   return packUpdates({
     attributes,
-    prefixes: { afi: 1, count: N, lengths: new Uint8Array(N).fill(32), addresses },
+    prefixes: { afi: 1, count: n, lengths: new Uint8Array(n).fill(32), addresses },
     addPath: false,
     maxMessageLength: 4096,
   });
@@ -135,4 +136,84 @@ describe('receive back-pressure', () => {
       server.close();
     }
   }, 150_000);
+
+  it('holds all sessions together to the read-ahead budget and lets them take turns', async () => {
+    const PEERS = 3;
+    const PER_PEER = 400_000; // ≈ 2 MB of UPDATEs each, far more than the budget
+    const LIMIT = 128 * 1024;
+    readAhead.setLimits({ limitBytes: LIMIT, resumeBytes: 32 * 1024 });
+    const exhaustedBefore = readAhead.exhaustions;
+    const sessions: Session[] = [];
+    const servers: { close(): void }[] = [];
+    try {
+      const peers = [];
+      for (let k = 0; k < PEERS; k++) {
+        const { port, server, accepted } = await RawBgpPeer.listen('127.0.0.1');
+        servers.push(server);
+        const session = new Session(
+          makeSessionConfig({
+            peerAddress: '127.0.0.1',
+            peerPort: port,
+            localAs: 65001,
+            peerAs: 65010 + k,
+            routerId: '10.0.0.1',
+            holdTimeSeconds: 30,
+          }),
+          { log: silentLogger(), transport: new TcpTransport() },
+        );
+        sessions.push(session);
+        session.start();
+        const raw = await accepted;
+        await raw.handshake({ asn: 65010 + k, holdTime: 30, bgpId: `192.0.2.${10 + k}` });
+        peers.push(raw);
+      }
+      await waitFor('all Established', async () => sessions.every((s) => s.state === 'Established'), 5000, 10);
+      const tables = peers.map((_, k) => table(PER_PEER, 0x64400000 + k * 0x01000000));
+      const consumed = sessions.map((s) => s.status.bytesIn ?? 0);
+      const delivered = sessions.map(() => 0);
+      const prefixes = sessions.map(() => 0);
+      let maxAhead = 0;
+      let progressAtFirstDone: number[] | undefined;
+      sessions.forEach((s, k) =>
+        s.on('update', (u) => {
+          consumed[k]! += tables[k]![delivered[k]!]!.length;
+          delivered[k]!++;
+          forEachNlri(u.nlri, () => void prefixes[k]!++);
+          const ahead = sessions.reduce((sum, x, j) => sum + (x.status.bytesIn ?? 0) - consumed[j]!, 0);
+          maxAhead = Math.max(maxAhead, ahead);
+          if (prefixes[k] === PER_PEER && progressAtFirstDone === undefined)
+            progressAtFirstDone = prefixes.map((n) => n / PER_PEER);
+          const until = performance.now() + 0.2;
+          while (performance.now() < until); // a busy RIB
+        }),
+      );
+      peers.forEach((raw, k) => {
+        for (const m of tables[k]!) raw.send(m);
+      });
+      await waitFor(
+        'every table delivered',
+        async () => prefixes.every((n) => n === PER_PEER) || sessions.some((s) => s.state !== 'Established'),
+        60_000,
+        50,
+      );
+      console.log(
+        `read-ahead budget: ${PEERS} peers × ${PER_PEER} prefixes; all sessions together read ahead ≤ ${(maxAhead / 1024).toFixed(0)} KiB ` +
+          `(budget ${LIMIT / 1024} KiB), budget ran out ${readAhead.exhaustions - exhaustedBefore}×; progress when the first ` +
+          `finished: ${progressAtFirstDone?.map((x) => (x * 100).toFixed(0) + ' %').join(', ')}`,
+      );
+      expect(sessions.map((s) => s.state)).toEqual(sessions.map(() => 'Established'));
+      expect(prefixes).toEqual(sessions.map(() => PER_PEER));
+      // Bounded by the one budget, not by 3 × the per-session high-water mark (1 MiB each): the budget
+      // plus the read that took it over, plus at most one read Node had buffered before a pause took
+      // effect (and partial messages in the framers, < 4 KiB each),
+      expect(maxAhead).toBeLessThanOrEqual(LIMIT + 2 * ONE_READ);
+      expect(readAhead.exhaustions - exhaustedBefore).toBeGreaterThan(3);
+      // …and fair: no session was starved while another ran ahead to its end.
+      expect(Math.min(...progressAtFirstDone!)).toBeGreaterThan(0.5);
+    } finally {
+      for (const s of sessions) s.stop();
+      for (const server of servers) server.close();
+      readAhead.setLimits(READ_AHEAD_DEFAULTS);
+    }
+  }, 90_000);
 });
