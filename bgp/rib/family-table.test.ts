@@ -74,3 +74,20 @@ describe('FamilyTable path lists (successor stored + 1)', () => {
     expect(ft.findPath(q, 4, 0)).toBe(d);
   });
 });
+
+describe('FamilyTable peer indices (8-bit until a peer index needs 16)', () => {
+  it('widens in place at the first peer index ≥ 255, keeping every path’s peer and the free marks', () => {
+    const ft = new FamilyTable('ipv4');
+    const paths = Array.from({ length: 300 }, (_, k) => ft.allocPath(prefix(ft, k), k % 255, 0, 1, 1));
+    expect(ft.pathPeer).toBeInstanceOf(Uint8Array);
+    ft.freePath(paths[7]!); // its peer slot now holds the free mark (0xff here)
+    const wide = ft.allocPath(prefix(ft, 1000), 254 + 46, 0, 1, 1);
+    expect(ft.pathPeer).toBeInstanceOf(Uint16Array);
+    expect(wide).toBe(paths[7]); // the freed slot, reused
+    for (let k = 0; k < 300; k++) if (k !== 7) expect(ft.findPath(prefix(ft, k), k % 255, 0)).toBe(paths[k]);
+    expect(ft.findPath(prefix(ft, 1000), 300, 0)).toBe(wide);
+    ft.freePath(paths[8]!);
+    expect(ft.pathPeer[paths[8]!]).toBe(0xffff); // free marks are 16-bit now
+    expect(ft.findPath(prefix(ft, 8), 255, 0)).toBe(-1);
+  });
+});

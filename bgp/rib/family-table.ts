@@ -13,7 +13,7 @@
  * Adj-RIB-In of a peer is the set of pool paths with that peer; keeping pre-policy sets makes import
  * policy re-application possible without a route refresh (soft reconfiguration for 4 bytes per path).
  */
-import { IntQueue, PrefixTable, growTo } from './prefix-table.js';
+import { IntQueue, PrefixTable, growTo, release } from './prefix-table.js';
 import type { Family } from './types.js';
 
 export const PATH_STALE = 1;
@@ -28,7 +28,12 @@ export class FamilyTable {
   fibState: Uint8Array;
   readonly fibQueue = new IntQueue();
 
-  pathPeer = new Uint16Array(1024);
+  /**
+   * Peer index per path. 8-bit while every peer index is below 255 (a free path's 0xffff then reads
+   * 0xff, still no peer's): 1 byte per path instead of 2 (0.5 MB at 500k paths); widened to 16-bit in
+   * place by the first path from a peer index ≥ 255.
+   */
+  pathPeer: Uint8Array | Uint16Array = new Uint8Array(1024);
   /** ADD-PATH ids; empty while every id is 0 (no ADD-PATH): read through pathIdOf. */
   pathId = new Uint32Array(0);
   /**
@@ -167,6 +172,7 @@ export class FamilyTable {
       q = this.#pathTop++;
       if (q >= this.pathPeer.length) this.#growPaths(q + 1);
     }
+    if (peer >= 0xff && this.pathPeer instanceof Uint8Array) this.#widenPeers();
     this.pathPeer[q] = peer;
     if (pid !== 0 && this.pathId.length < this.pathPeer.length) this.pathId = growTo(this.pathId, this.pathPeer.length);
     if (this.pathId.length > 0) this.pathId[q] = pid;
@@ -222,8 +228,23 @@ export class FamilyTable {
   /** Resident bytes of the typed arrays: per prefix and per path up to their high-water marks. */
   get bytes(): number {
     const perPath =
-      15 + (this.pathInAttr.length > 0 ? 4 : 0) + (this.pathId.length > 0 ? 4 : 0) + (this.trackAge ? 4 : 0);
+      13 +
+      this.pathPeer.BYTES_PER_ELEMENT +
+      (this.pathInAttr.length > 0 ? 4 : 0) +
+      (this.pathId.length > 0 ? 4 : 0) +
+      (this.trackAge ? 4 : 0);
     return this.prefixes.bytes + this.prefixes.size * 6 + this.#pathTop * perPath + this.fibQueue.bytes;
+  }
+
+  #widenPeers(): void {
+    const narrow = this.pathPeer,
+      wide = new Uint16Array(narrow.length);
+    for (let q = 0; q < this.#pathTop; q++) {
+      const v = narrow[q]!;
+      wide[q] = v === 0xff ? 0xffff : v;
+    }
+    release(narrow);
+    this.pathPeer = wide;
   }
 
   #growPaths(n: number): void {
