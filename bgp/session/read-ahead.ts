@@ -4,8 +4,8 @@
  * (`maxBacklogBytes`), but 50 peers sending their tables at once each read up to that much: with 1 MiB
  * per session, tens of MB of socket data in user space (and in the malloc heap, which keeps its
  * high-water mark), where BIRD lets TCP push back. Here, once the bytes held by all connections pass
- * `limitBytes`, every connection still reading is paused (its peer's data stays in the kernel, TCP
- * pushes back), and once they fall to `resumeBytes` the paused ones are resumed in the order they were
+ * `limitBytes`, every connection still reading is paused (its peer's data stays in the kernel once
+ * the socket's 64 KiB stream buffer is full, and TCP pushes back), and once they fall to `resumeBytes` the paused ones are resumed in the order they were
  * paused (first paused, first resumed), as many at once as one socket read each (READ_CHUNK) fits in
  * what is left of the budget. While others wait, a resumed one reads one READ_CHUNK and goes to the
  * back of the line (as does every reader when the budget runs out), so the sessions take turns a read

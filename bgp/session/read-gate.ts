@@ -3,16 +3,17 @@
  * its high-water mark (until it falls to the low-water mark, connection.ts) or while the process's
  * read-ahead budget is used up (read-ahead.ts, which resumes connections in turn); reading otherwise.
  * The gate tells the budget how many bytes the connection holds, and counts pauses for PeerStatus.
+ * A paused net.Socket still fills its stream buffer (64 KiB, Node's readable high-water mark) before
+ * its handle stops reading: those bytes are not counted here (they reach us as 'data' on resume).
  */
 import type { Socket } from 'node:net';
 import { readAhead, type ReadAheadBudget, type ReadAheadMember } from './read-ahead.js';
-import { pauseReading, resumeReading } from './transport.js';
 
 export class ReadGate {
   #socket: Socket | undefined;
   #own = false;
   #byBudget = false;
-  /** What pauseReading/resumeReading were last called for on the current socket. */
+  /** What pause()/resume() were last called for on the current socket. */
   #paused = false;
   /** Bytes counted in the budget for this connection. */
   #held = 0;
@@ -81,10 +82,10 @@ export class ReadGate {
     this.#paused = want;
     if (want) {
       this.counts.paused++;
-      pauseReading(s);
+      s.pause();
     } else {
       this.counts.resumed++;
-      resumeReading(s);
+      s.resume();
     }
   }
 }

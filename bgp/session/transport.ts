@@ -81,38 +81,3 @@ export function capReceiveBuffer(socket: Socket, bytes: number, log: Logger): vo
     log.warn({ err, bytes }, 'cannot cap the kernel receive buffer; back-pressure starts later');
   }
 }
-
-interface ReadHandle {
-  reading?: boolean;
-  readStop?: () => number;
-  readStart?: () => number;
-}
-
-function readHandle(socket: Socket): ReadHandle | undefined {
-  const h = (socket as unknown as { _handle?: ReadHandle | null })._handle;
-  return h && typeof h.readStop === 'function' && typeof h.readStart === 'function' ? h : undefined;
-}
-
-/**
- * Pause reading now. `socket.pause()` alone only stops emitting 'data': the handle keeps reading until
- * the stream's buffer holds its high-water mark (64 KiB), so pausing 50 sockets let each still read
- * 64 KiB into user space. Stopping the handle too (as Node does itself once that buffer is full) leaves
- * the bytes in the kernel, where TCP pushes back. `resumeReading` undoes both.
- */
-export function pauseReading(socket: Socket): void {
-  socket.pause();
-  const h = readHandle(socket);
-  if (h?.reading === true) {
-    h.reading = false;
-    h.readStop!();
-  }
-}
-
-export function resumeReading(socket: Socket): void {
-  const h = readHandle(socket);
-  if (h?.reading === false && !socket.destroyed && !socket.connecting) {
-    h.reading = true;
-    h.readStart!();
-  }
-  socket.resume();
-}
