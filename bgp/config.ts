@@ -344,7 +344,14 @@ export function parseOriginate(
   const r = v.safeParse(Originations, raw, PARSE_CONFIG);
   return r.success
     ? { success: true, data: r.output }
-    : { success: false, error: formatIssues(plainIssues(r.issues), 'brackets', 'originate') };
+    : {
+        success: false,
+        error: formatIssues(
+          plainIssues(r.issues).map((i) => ({ path: ['originate', ...i.path], message: i.message })),
+          'brackets',
+          'originate',
+        ),
+      };
 }
 
 /** Parses YAML text then validates it. YAML syntax errors become ConfigError with the line. */

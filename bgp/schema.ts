@@ -86,8 +86,7 @@ export function issueMessage(issue: BaseIssue<unknown>): string {
   }
   const last = issue.path?.[issue.path.length - 1];
   if (issue.type === 'strict_object' && last !== undefined && 'origin' in last && last.origin === 'key') {
-    // Unknown keys are rewritten by plainIssues; this one is a missing key.
-    return issue.expected === 'never' ? 'unknown key' : 'required';
+    return issue.expected === 'never' ? 'unknown key' : 'required'; // plainIssues rewords unknown keys
   }
   if (issue.kind === 'schema')
     return `expected ${describeExpected(issue.expected)}, received ${describeValue(issue.input)}`;
@@ -95,40 +94,24 @@ export function issueMessage(issue: BaseIssue<unknown>): string {
 }
 
 /**
- * Valibot issues → plain ones. Unknown keys are reported on their object, grouped, with zod's wording
- * that operators and tests already match: `peers[0]: Unrecognized key: "hold"` (keys: `"a", "b"`).
+ * Valibot issues → plain ones. An unknown key is reported on its object with zod's wording, which
+ * operators and tests already match: `peers[0]: Unrecognized key: "hold"`.
  */
 export function plainIssues(issues: readonly BaseIssue<unknown>[]): PlainIssue[] {
-  type Unknown = { readonly path: PathKey[]; readonly keys: string[] };
-  const slots: (PlainIssue | Unknown)[] = [];
-  const unknownAt = new Map<string, Unknown>();
-  for (const issue of issues) {
+  return issues.map((issue) => {
     const path = (issue.path ?? []).map((p) => p.key as PathKey);
     const last = issue.path?.[issue.path.length - 1];
-    const isUnknownKey =
-      issue.type === 'strict_object' && issue.expected === 'never' && last && 'origin' in last && last.origin === 'key';
-    if (!isUnknownKey) {
-      slots.push({ path, message: issue.message });
-      continue;
+    if (
+      issue.type === 'strict_object' &&
+      issue.expected === 'never' &&
+      last &&
+      'origin' in last &&
+      last.origin === 'key'
+    ) {
+      return { path: path.slice(0, -1), message: `Unrecognized key: ${describeValue(String(last.key))}` };
     }
-    const parent = path.slice(0, -1);
-    const id = JSON.stringify(parent);
-    let group = unknownAt.get(id);
-    if (!group) {
-      group = { path: parent, keys: [] };
-      unknownAt.set(id, group);
-      slots.push(group);
-    }
-    group.keys.push(String(last.key));
-  }
-  return slots.map((s) =>
-    'keys' in s
-      ? {
-          path: s.path,
-          message: `Unrecognized key${s.keys.length > 1 ? 's' : ''}: ${s.keys.map(describeValue).join(', ')}`,
-        }
-      : s,
-  );
+    return { path, message: issue.message };
+  });
 }
 
 /** `peers[1].holdTime` (config file) or `peers.1.holdTime` (control API). */

@@ -33,7 +33,31 @@ export interface ControlResponse {
 const CIDR = 'must be a CIDR like 10.0.0.0/24';
 const Cidr = v.pipe(v.string(CIDR), v.check(isCidr, CIDR));
 const Community = v.pipe(v.string(), v.regex(/^\d{1,5}:\d{1,5}$/, 'must be a community like 65000:100'));
-const Prefixes = v.pipe(v.array(Cidr), v.minLength(1), v.maxLength(1_000_000));
+/** Bad prefixes named one by one before the rest are only counted. */
+const LISTED_PREFIXES = 10;
+/**
+ * Up to a million prefixes: checked in one pass that names the first bad ones and counts the rest,
+ * so a hostile body of a million bad entries costs one error string, not a million issue objects.
+ */
+const Prefixes = v.pipe(
+  v.array(v.unknown()),
+  v.minLength(1),
+  v.maxLength(1_000_000),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const input = dataset.value;
+    let bad = 0;
+    for (let i = 0; i < input.length; i++) {
+      const p = input[i];
+      if (typeof p === 'string' && isCidr(p)) continue;
+      if (++bad <= LISTED_PREFIXES) {
+        addIssue({ message: CIDR, path: [{ type: 'array', origin: 'value', input, key: i, value: p }] });
+      }
+    }
+    if (bad > LISTED_PREFIXES) addIssue({ message: `${bad - LISTED_PREFIXES} more are not CIDRs` });
+  }),
+  v.transform((xs) => xs as string[]),
+);
 const Family = v.picklist(['ipv4', 'ipv6']);
 const Flag = v.optional(v.picklist(['true', 'false']));
 const AnnounceBody = strictObject({
