@@ -10,7 +10,6 @@
  */
 import { isIP } from 'node:net';
 import * as v from 'valibot';
-import type { IssuePathItem } from 'valibot';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../src/errors.js';
 import {
@@ -27,9 +26,9 @@ const ASN_MAX = 4_294_967_295;
 const AS_NUMBER = `not an AS number (1..${ASN_MAX}, or asdot like 1.10)`;
 
 /** Parses an ASN given as a number, a decimal string or asdot ("1.10" = 1·65536 + 10). */
-export function parseAsn(v: number | string): number | undefined {
-  if (typeof v === 'number') return Number.isInteger(v) && v >= 1 && v <= ASN_MAX ? v : undefined;
-  const dot = /^(\d{1,5})\.(\d{1,5})$/.exec(v);
+export function parseAsn(value: number | string): number | undefined {
+  if (typeof value === 'number') return Number.isInteger(value) && value >= 1 && value <= ASN_MAX ? value : undefined;
+  const dot = /^(\d{1,5})\.(\d{1,5})$/.exec(value);
   if (dot) {
     const hi = Number(dot[1]);
     const lo = Number(dot[2]);
@@ -37,7 +36,7 @@ export function parseAsn(v: number | string): number | undefined {
     const asn = hi * 65_536 + lo;
     return asn >= 1 ? asn : undefined;
   }
-  if (/^\d+$/.test(v)) return parseAsn(Number(v));
+  if (/^\d+$/.test(value)) return parseAsn(Number(value));
   return undefined;
 }
 
@@ -152,7 +151,7 @@ const PolicyMap = v.pipe(
     for (const key of Object.keys(raw)) {
       if (RESERVED_KEYS.has(key)) {
         const input = raw as Record<string, unknown>;
-        const path: [IssuePathItem] = [{ type: 'object', origin: 'key', input, key, value: input[key] }];
+        const path: [v.IssuePathItem] = [{ type: 'object', origin: 'key', input, key, value: input[key] }];
         addIssue({ message: 'reserved name, not a policy name', path });
       }
     }

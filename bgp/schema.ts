@@ -11,7 +11,6 @@
  */
 import { isIP } from 'node:net';
 import * as v from 'valibot';
-import type { BaseIssue } from 'valibot';
 
 export type PathKey = string | number;
 /** One problem: where (keys from the document root) and what. */
@@ -51,12 +50,12 @@ export function isCidr(s: string): boolean {
 }
 
 /** The received value, short: strings quoted and cut, other values by type. */
-function describeValue(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v.length > MAX_ECHO ? `${v.slice(0, MAX_ECHO)}…` : v);
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'array';
-  return typeof v;
+function describeValue(x: unknown): string {
+  if (typeof x === 'string') return JSON.stringify(x.length > MAX_ECHO ? `${x.slice(0, MAX_ECHO)}…` : x);
+  if (typeof x === 'number' || typeof x === 'boolean') return String(x);
+  if (x === null) return 'null';
+  if (Array.isArray(x)) return 'array';
+  return typeof x;
 }
 
 /** valibot's `expects` in words: `Object` → an object, `("a" | "b")` → one of "a" | "b". */
@@ -68,7 +67,7 @@ function describeExpected(e: string | null): string {
 }
 
 /** Default message for issues whose schema or action carries none (valibot's `config.message`). */
-export function issueMessage(issue: BaseIssue<unknown>): string {
+export function issueMessage(issue: v.BaseIssue<unknown>): string {
   const req = issue.requirement;
   const str = typeof issue.input === 'string';
   switch (issue.type) {
@@ -97,7 +96,7 @@ export function issueMessage(issue: BaseIssue<unknown>): string {
  * Valibot issues → plain ones. An unknown key is reported on its object with zod's wording, which
  * operators and tests already match: `peers[0]: Unrecognized key: "hold"`.
  */
-export function plainIssues(issues: readonly BaseIssue<unknown>[]): PlainIssue[] {
+export function plainIssues(issues: readonly v.BaseIssue<unknown>[]): PlainIssue[] {
   return issues.map((issue) => {
     const path = (issue.path ?? []).map((p) => p.key as PathKey);
     const last = issue.path?.[issue.path.length - 1];

@@ -56,7 +56,7 @@ const Prefixes = v.pipe(
     }
     if (bad > LISTED_PREFIXES) addIssue({ message: `${bad - LISTED_PREFIXES} more are not CIDRs` });
   }),
-  v.transform((xs) => xs as string[]),
+  v.transform((xs) => xs as string[]), // every item was checked to be a CIDR string above
 );
 const Family = v.picklist(['ipv4', 'ipv6']);
 const Flag = v.optional(v.picklist(['true', 'false']));
@@ -96,7 +96,7 @@ function bad(error: string): ControlResponse {
 }
 
 /** Validates a body or query: the value, or a 400 naming each bad field (`prefixes.0: must be a CIDR…`). */
-function check<S extends v.GenericSchema>(
+function parseRequest<S extends v.GenericSchema>(
   schema: S,
   input: unknown,
 ): { ok: true; value: v.InferOutput<S> } | { ok: false; res: ControlResponse } {
@@ -129,7 +129,7 @@ export async function routeControlRequest(
       case 'GET /peers':
         return { status: 200, body: { peers: h.peers() } };
       case 'GET /rib': {
-        const p = check(RibParams, Object.fromEntries(u.searchParams));
+        const p = parseRequest(RibParams, Object.fromEntries(u.searchParams));
         if (!p.ok) return p.res;
         const d = p.value;
         const q: RibQuery = {
@@ -146,21 +146,21 @@ export async function routeControlRequest(
       case 'POST /announce': {
         const j = parseJson(body);
         if (!j.ok) return bad('body is not JSON');
-        const p = check(AnnounceBody, j.value);
+        const p = parseRequest(AnnounceBody, j.value);
         if (!p.ok) return p.res;
         return { status: 200, body: h.announce(p.value) };
       }
       case 'POST /withdraw': {
         const j = parseJson(body);
         if (!j.ok) return bad('body is not JSON');
-        const p = check(WithdrawBody, j.value);
+        const p = parseRequest(WithdrawBody, j.value);
         if (!p.ok) return p.res;
         return { status: 200, body: h.withdraw(p.value.prefixes) };
       }
       case 'POST /refresh': {
         const j = parseJson(body);
         if (!j.ok) return bad('body is not JSON');
-        const p = check(RefreshBody, j.value);
+        const p = parseRequest(RefreshBody, j.value);
         if (!p.ok) return p.res;
         return { status: 200, body: h.refresh(p.value.peer, p.value.family) };
       }
