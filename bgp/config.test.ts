@@ -277,6 +277,26 @@ describe('hostile config input', () => {
     expect(err.detail).toContain('listen.port: expected number, received "xxxx');
   });
 
+  it('names every unknown key, and still runs the cross-field rules', () => {
+    const err = errorOf(() =>
+      validateBgpdConfig({
+        ...BASE,
+        colour: 1,
+        peers: [
+          { ...PEER, hold: 9, tll: 1 },
+          { ...PEER, asn: 3 },
+        ],
+      }),
+    );
+    expect(err.detail).toBe(
+      'peers[0]: Unrecognized keys: "hold", "tll"; (root): Unrecognized key: "colour"; peers[1].address: duplicate peer',
+    );
+    const many = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`k${i}`, i]));
+    expect(errorOf(() => validateBgpdConfig({ ...BASE, ...many })).detail).toBe(
+      '(root): Unrecognized keys: "k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8", "k9", and 990 more',
+    );
+  });
+
   it('reports every range problem and the cross-field rules in one pass', () => {
     const err = errorOf(() =>
       validateBgpdConfig({

@@ -1,6 +1,6 @@
 /**
  * Valibot helpers shared by margay-bgpd's two schema users, the config file (bgp/config.ts) and the
- * control API (bgp/control/routes.ts): a strict object that is never an array, the CIDR text check,
+ * control API (bgp/control/routes.ts): a strict object as zod's was, the CIDR text check,
  * and issues → the one-line detail the daemon prints and answers with:
  * `peers[1].holdTime: must be 0 or ≥ 3; peers[0]: Unrecognized key: "hold"`.
  *
@@ -22,15 +22,73 @@ export interface PlainIssue {
 const MAX_LISTED = 20;
 const MAX_ECHO = 40;
 
-const NOT_ARRAY = v.check((x: unknown) => !Array.isArray(x), 'expected an object, received array');
+/** Unknown keys named in one issue before the rest are only counted. */
+const MAX_KEYS_NAMED = 10;
+
+/** An issue in valibot's shape, raised by `strictObject` itself (its message is final). */
+function objectIssue(
+  config: v.Config<v.BaseIssue<unknown>>,
+  input: unknown,
+  expected: 'Object' | 'never',
+  message: string,
+): v.StrictObjectIssue {
+  return {
+    kind: 'schema',
+    type: 'strict_object',
+    input,
+    expected,
+    received: describeValue(input),
+    message,
+    requirement: undefined,
+    path: undefined,
+    issues: undefined,
+    lang: config.lang,
+    abortEarly: config.abortEarly,
+    abortPipeEarly: config.abortPipeEarly,
+  };
+}
 
 /**
- * `v.strictObject` that also refuses arrays (valibot takes any `typeof 'object'`; a YAML list where a
- * mapping belongs must not pass as `{}` with defaults). Valibot reports the first unknown key of an
- * object, and an unknown key stops the checks that need every field typed (cross-field rules).
+ * `v.strictObject` as zod's was: an array is not an object (valibot takes any `typeof 'object'`, so
+ * a YAML list where a mapping belongs would pass as `{}` with defaults); every unknown key is named,
+ * in one issue on the object (`peers[0]: Unrecognized keys: "a", "b"`: valibot stops at the first
+ * and marks the object untyped); and an unknown key leaves the object typed (known fields valid), so
+ * refinements and the cross-field rules still run in the same pass. The output never has the
+ * unknown keys (`__proto__` included). It is a valibot schema with its `~run` replaced, so types and
+ * composition (optional, array, pipe) apply unchanged.
  */
-export function strictObject<const E extends v.ObjectEntries>(entries: E) {
-  return v.pipe(v.unknown(), NOT_ARRAY, v.strictObject(entries));
+export function strictObject<const E extends v.ObjectEntries>(entries: E): v.StrictObjectSchema<E, undefined> {
+  const strict = v.strictObject(entries);
+  const known = v.object(entries); // the entries, unknown keys dropped
+  const run = ((dataset, config) => {
+    const input: unknown = dataset.value;
+    if (Array.isArray(input)) {
+      const issue = objectIssue(config, input, 'Object', 'expected an object, received array');
+      return { typed: false, value: input, issues: [issue] };
+    }
+    const out = known['~run'](dataset, config) as v.OutputDataset<unknown, v.BaseIssue<unknown>>;
+    if (input === null || typeof input !== 'object') return out;
+    const extra = Object.keys(input).filter((k) => !Object.hasOwn(entries, k));
+    if (extra.length === 0) return out;
+    const named = extra.slice(0, MAX_KEYS_NAMED).map((k) => describeValue(k));
+    if (extra.length > MAX_KEYS_NAMED) named.push(`and ${extra.length - MAX_KEYS_NAMED} more`);
+    const issue = objectIssue(
+      config,
+      input,
+      'never',
+      `Unrecognized key${extra.length > 1 ? 's' : ''}: ${named.join(', ')}`,
+    );
+    return { ...out, issues: [...(out.issues ?? []), issue] } as v.OutputDataset<unknown, v.BaseIssue<unknown>>;
+  }) as (typeof strict)['~run'];
+  return {
+    ...strict,
+    '~run': run,
+    '~standard': {
+      ...strict['~standard'],
+      // As valibot's own: the dataset is the Standard Schema result.
+      validate: ((value: unknown) => run({ value }, v.getGlobalConfig())) as (typeof strict)['~standard']['validate'],
+    },
+  };
 }
 
 // The CIDR rules zod's cidrv4/cidrv6 applied, kept: host bits may be set; IPv6 written with hex
@@ -84,33 +142,15 @@ export function issueMessage(issue: v.BaseIssue<unknown>): string {
       return `must be an integer, received ${describeValue(issue.input)}`;
   }
   const last = issue.path?.[issue.path.length - 1];
-  if (issue.type === 'strict_object' && last !== undefined && 'origin' in last && last.origin === 'key') {
-    return issue.expected === 'never' ? 'unknown key' : 'required'; // plainIssues rewords unknown keys
-  }
+  if (issue.type === 'object' && last !== undefined && 'origin' in last && last.origin === 'key') return 'required';
   if (issue.kind === 'schema')
     return `expected ${describeExpected(issue.expected)}, received ${describeValue(issue.input)}`;
   return `invalid ${issue.type}`;
 }
 
-/**
- * Valibot issues → plain ones. An unknown key is reported on its object with zod's wording, which
- * operators and tests already match: `peers[0]: Unrecognized key: "hold"`.
- */
+/** Valibot issues → plain ones (path as keys from the document root). */
 export function plainIssues(issues: readonly v.BaseIssue<unknown>[]): PlainIssue[] {
-  return issues.map((issue) => {
-    const path = (issue.path ?? []).map((p) => p.key as PathKey);
-    const last = issue.path?.[issue.path.length - 1];
-    if (
-      issue.type === 'strict_object' &&
-      issue.expected === 'never' &&
-      last &&
-      'origin' in last &&
-      last.origin === 'key'
-    ) {
-      return { path: path.slice(0, -1), message: `Unrecognized key: ${describeValue(String(last.key))}` };
-    }
-    return { path, message: issue.message };
-  });
+  return issues.map((issue) => ({ path: (issue.path ?? []).map((p) => p.key as PathKey), message: issue.message }));
 }
 
 /** `peers[1].holdTime` (config file) or `peers.1.holdTime` (control API). */
