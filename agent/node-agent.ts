@@ -73,6 +73,8 @@ const BGP_INPUT_KINDS = new Set<KindId>([
   'BlockAffinity',
 ]);
 const CALC = new Set<KindId>(CALC_KINDS);
+/** The file datastore's lock-probe thread starts after this node's first routes, or this long after open. */
+export const LOCK_GUARD_LATEST_MS = 6000;
 
 function datastoreSpec(c: AgentConfig): string {
   return c.datastore.type === 'kubernetes' ? 'kubernetes' : `file:${c.datastore.dir}`;
@@ -154,7 +156,14 @@ export class NodeAgent {
     // before the datastore is in sync.
     const storeP = connectDatastore(
       () =>
-        openDatastore(datastoreSpec(c), { log, ...(c.kubeconfig !== undefined ? { kubeconfig: c.kubeconfig } : {}) }),
+        openDatastore(datastoreSpec(c), {
+          log,
+          ...(c.kubeconfig !== undefined ? { kubeconfig: c.kubeconfig } : {}),
+          // The file store's lock-probe thread (≈ 90 ms of CPU to start a worker) waits for this
+          // node's first routes, like the CNI co-processes; 6 s at the latest (never in sync).
+          lockGuardDelayMs: LOCK_GUARD_LATEST_MS,
+          lockGuardStart: this.#routesIn,
+        }),
       { log: log.child({ component: 'datastore' }), policy: c.datastoreRetry, signal: this.#abort.signal },
     ).then((s) => {
       this.#step('datastore open');
