@@ -147,6 +147,7 @@ export class NodeAgent {
     await this.#services.adopt(this.health);
     if (c.healthPort !== 0) await this.health.listen(c.healthPort, c.healthHost);
     await this.#services.adopt(this.metrics);
+    void this.#routesIn.then(() => this.metrics.startDefaultMetrics()); // or the first scrape
     if (c.metricsPort !== 0)
       await this.metrics.listen(c.metricsPort, c.healthHost, log.child({ component: 'metrics' }));
 
