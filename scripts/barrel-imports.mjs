@@ -196,6 +196,9 @@ export function rewriteBuiltinImports(src) {
  * locale, the JSON-schema converters... (755 KiB). Imported as a namespace, each `z.string` is a
  * plain named import that esbuild tree-shakes: ≈ 170 KiB for what the model uses, about half the
  * load time. The names are the same (zod's index re-exports everything `z` holds at its top level).
+ * Since session 15 the model, the agent configuration and the lab state use valibot (imported as
+ * `import * as v from 'valibot'`, which esbuild tree-shakes as it is: ≈ 20 KiB); this rewrite only
+ * matters while a module still imports zod (bgp/config.ts, bgp/control/routes.ts) and goes with zod.
  */
 const ZOD_IMPORT = /^import\s+\{\s*z\s*\}\s+from\s+'zod';/gm;
 export function rewriteZodImports(src) {

@@ -6,7 +6,7 @@
  */
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import * as v from 'valibot';
 import { ConfigError } from '../errors.js';
 import { LOG_LEVELS } from '../log.js';
 import { parseCidr } from '../model/index.js';
@@ -118,33 +118,44 @@ export type SettingName = keyof typeof AGENT_SETTINGS;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** A whole number in [min, max]; every error says the range. */
-export function intInRange(min: number, max: number): z.ZodType<number, string> {
+export function intInRange(min: number, max: number) {
   const range = `a whole number in ${min}..${max}`;
-  return z.string().transform((s, ctx) => {
-    const n = /^-?\d+$/.test(s.trim()) ? Number(s) : Number.NaN;
-    if (!Number.isInteger(n) || n < min || n > max) {
-      ctx.addIssue({ code: 'custom', message: `must be ${range}, got ${JSON.stringify(s)}` });
-      return z.NEVER;
-    }
-    return n;
-  });
+  return v.pipe(
+    v.string(),
+    v.rawTransform<string, number>(({ dataset, addIssue, NEVER }) => {
+      const s = dataset.value;
+      const n = /^-?\d+$/.test(s.trim()) ? Number(s) : Number.NaN;
+      if (!Number.isInteger(n) || n < min || n > max) {
+        addIssue({ message: `must be ${range}, got ${JSON.stringify(s)}` });
+        return NEVER;
+      }
+      return n;
+    }),
+  );
 }
 
-const Raw = z.object({
-  nodename: z
-    .string({ error: 'is required (the Kubernetes node name of this machine)' })
-    .max(253, 'must be at most 253 characters')
-    .regex(DNS1123_SUBDOMAIN, 'must be a DNS-1123 subdomain (lowercase letters, digits, "-" and ".")'),
-  kubeconfig: z.string().min(1).optional(),
-  'run-dir': z.string().regex(/^\//, 'must be an absolute path'),
-  'secrets-dir': z.string().regex(/^\//, 'must be an absolute path'),
+const absolutePath = () => v.pipe(v.string(), v.regex(/^\//, 'must be an absolute path'));
+
+/** The settings checked by schema (each value a string: flag, environment or default). */
+const Raw = v.object({
+  nodename: v.pipe(
+    v.string('is required (the Kubernetes node name of this machine)'),
+    v.maxLength(253, 'must be at most 253 characters'),
+    v.regex(DNS1123_SUBDOMAIN, 'must be a DNS-1123 subdomain (lowercase letters, digits, "-" and ".")'),
+  ),
+  kubeconfig: v.optional(v.pipe(v.string(), v.minLength(1, 'must not be empty'))),
+  'run-dir': absolutePath(),
+  'secrets-dir': absolutePath(),
   'health-port': intInRange(0, 65_535),
-  'health-host': z.string().refine((s) => isIP(s) !== 0, 'must be an IP address'),
+  'health-host': v.pipe(
+    v.string(),
+    v.check((s) => isIP(s) !== 0, 'must be an IP address'),
+  ),
   'metrics-port': intInRange(0, 65_535),
-  'log-level': z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }),
-  'log-format': z.enum(LOG_FORMATS, { error: `must be one of ${LOG_FORMATS.join(', ')}` }),
-  'networking-backend': z.enum(['bgp', 'none'], { error: 'must be "bgp" or "none"' }),
-  as: intInRange(1, 4_294_967_295).optional(),
+  'log-level': v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`),
+  'log-format': v.picklist(LOG_FORMATS, `must be one of ${LOG_FORMATS.join(', ')}`),
+  'networking-backend': v.picklist(['bgp', 'none'], 'must be "bgp" or "none"'),
+  as: v.optional(intInRange(1, 4_294_967_295)),
   'datastore-retry-max': intInRange(100, 600_000),
 });
 
@@ -225,39 +236,42 @@ export function loadAgentConfig(
   env: Readonly<Record<string, string | undefined>>,
 ): AgentConfig {
   const raw = collect(argv, env);
-  const r = Raw.safeParse(raw);
+  // Every setting but nodename, kubeconfig and as has a default; a missing nodename is named here
+  // (valibot's object reports a missing key with the object's message, not the field's).
+  if (raw.nodename === undefined) fail('nodename', 'is required (the Kubernetes node name of this machine)');
+  const r = v.safeParse(Raw, raw);
   if (!r.success) {
-    const issue = r.error.issues[0]!;
-    fail(String(issue.path[0]) as SettingName, issue.message);
+    const issue = r.issues[0];
+    fail(String(issue.path?.[0]?.key) as SettingName, issue.message);
   }
-  const v = r.data;
+  const c = r.output;
   const ip = parseIpSetting(raw.ip!, raw['ip-autodetection']!, 4);
   const ip6 = parseIpSetting(raw.ip6!, raw['ip6-autodetection']!, 6);
   if ('none' in ip && 'none' in ip6) fail('ip', 'IP and IP6 are both "none": the node needs at least one address');
   const datastore = parseDatastoreSpec(raw.datastore!);
-  if (v['health-port'] !== 0 && v['health-port'] === v['metrics-port']) {
-    fail('metrics-port', `must differ from the health port (both ${v['health-port']})`);
+  if (c['health-port'] !== 0 && c['health-port'] === c['metrics-port']) {
+    fail('metrics-port', `must differ from the health port (both ${c['health-port']})`);
   }
   const defaultPools = loadDefaultPools(raw, (name, msg) => fail(name as SettingName, msg));
   return Object.freeze({
-    nodeName: v.nodename,
+    nodeName: c.nodename,
     datastore,
-    kubeconfig: v.kubeconfig,
+    kubeconfig: c.kubeconfig,
     ip: Object.freeze(ip),
     ip6: Object.freeze(ip6),
-    asNumber: v.as,
-    bgp: v['networking-backend'] === 'bgp',
-    runDir: v['run-dir'],
-    secretsDir: v['secrets-dir'],
-    healthPort: v['health-port'],
-    healthHost: v['health-host'],
-    metricsPort: v['metrics-port'],
-    logLevel: v['log-level'],
-    logFormat: v['log-format'],
+    asNumber: c.as,
+    bgp: c['networking-backend'] === 'bgp',
+    runDir: c['run-dir'],
+    secretsDir: c['secrets-dir'],
+    healthPort: c['health-port'],
+    healthHost: c['health-host'],
+    metricsPort: c['metrics-port'],
+    logLevel: c['log-level'],
+    logFormat: c['log-format'],
     defaultPools,
     datastoreRetry: Object.freeze({
-      initialMs: Math.min(250, v['datastore-retry-max']),
-      maxMs: v['datastore-retry-max'],
+      initialMs: Math.min(250, c['datastore-retry-max']),
+      maxMs: c['datastore-retry-max'],
     }),
   });
 }

@@ -7,7 +7,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as v from 'valibot';
 import { LabStateError } from './errors.js';
 import { LAB_MODES, TOR_KINDS, type LabOptions } from './lab-plan.js';
 import { isRunning, type ProcessRecord } from './processes.js';
@@ -41,41 +41,44 @@ export interface LabState {
   pods: LabPodState[];
 }
 
-const Record_ = z.strictObject({
-  name: z.string(),
-  ns: z.string().optional(),
-  pid: z.number().int().positive(),
-  startTime: z.string(),
-  pidFile: z.string(),
-  logFile: z.string().optional(),
+const str = () => v.string();
+const matching = (re: RegExp) => v.pipe(v.string(), v.regex(re));
+
+const Record_ = v.strictObject({
+  name: str(),
+  ns: v.optional(str()),
+  pid: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  startTime: str(),
+  pidFile: str(),
+  logFile: v.optional(str()),
 });
 
-const StateSchema = z.strictObject({
-  version: z.literal(1),
-  name: z.string().regex(/^[a-z][a-z0-9]{0,11}$/),
-  prefix: z.string().regex(/^[a-z][a-z0-9]{0,23}$/),
-  dir: z.string(),
-  options: z.strictObject({
-    name: z.string(),
-    nodes: z.number().int(),
-    podsPerNode: z.number().int(),
-    tor: z.enum(TOR_KINDS),
-    mode: z.enum(LAB_MODES),
-    dualStack: z.boolean(),
+const StateSchema = v.strictObject({
+  version: v.literal(1),
+  name: matching(/^[a-z][a-z0-9]{0,11}$/),
+  prefix: matching(/^[a-z][a-z0-9]{0,23}$/),
+  dir: str(),
+  options: v.strictObject({
+    name: str(),
+    nodes: v.pipe(v.number(), v.integer()),
+    podsPerNode: v.pipe(v.number(), v.integer()),
+    tor: v.picklist(TOR_KINDS),
+    mode: v.picklist(LAB_MODES),
+    dualStack: v.boolean(),
   }),
-  phase: z.enum(['building', 'up', 'failed']),
-  entries: z.array(z.strictObject({ kind: z.enum(['netns', 'host-link']), name: z.string() })),
-  cniLinks: z.array(z.string().regex(/^\/run\/margay\/cni-\d+\.sock$/)),
-  madeCniDir: z.boolean(),
-  processes: z.array(Record_),
-  pods: z.array(
-    z.strictObject({
-      name: z.string(),
-      namespace: z.string(),
-      node: z.string(),
-      containerId: z.string(),
-      netns: z.string(),
-      ips: z.array(z.string()),
+  phase: v.picklist(['building', 'up', 'failed']),
+  entries: v.array(v.strictObject({ kind: v.picklist(['netns', 'host-link']), name: str() })),
+  cniLinks: v.array(matching(/^\/run\/margay\/cni-\d+\.sock$/)),
+  madeCniDir: v.boolean(),
+  processes: v.array(Record_),
+  pods: v.array(
+    v.strictObject({
+      name: str(),
+      namespace: str(),
+      node: str(),
+      containerId: str(),
+      netns: str(),
+      ips: v.array(str()),
     }),
   ),
 });
@@ -99,9 +102,9 @@ export async function readState(dir: string): Promise<LabState | undefined> {
   } catch (err) {
     throw new LabStateError(`${statePath(dir)} is not JSON: ${(err as Error).message}`, { cause: err });
   }
-  const r = StateSchema.safeParse(raw);
-  if (!r.success) throw new LabStateError(`${statePath(dir)} is not a lab state file: ${z.prettifyError(r.error)}`);
-  const s = r.data;
+  const r = v.safeParse(StateSchema, raw);
+  if (!r.success) throw new LabStateError(`${statePath(dir)} is not a lab state file:\n${v.summarize(r.issues)}`);
+  const s = r.output;
   // Process records: ns and logFile are optional in JSON but always present as keys in ProcessRecord.
   return { ...s, processes: s.processes.map((p) => ({ ...p, ns: p.ns, logFile: p.logFile })) } as LabState;
 }

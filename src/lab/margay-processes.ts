@@ -11,7 +11,7 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { LabProcessError } from './errors.js';
-import { logTail, spawnDaemon, stopProcess, type SpawnedProcess } from './processes.js';
+import { describeProcess, logTail, spawnDaemon, stopProcess, type SpawnedProcess } from './processes.js';
 import { waitFor } from './wait.js';
 
 /** The repository (or installed package) root: the nearest directory up with margay's package.json. */
@@ -126,7 +126,7 @@ export async function startMargayBgpd(o: BgpdOptions): Promise<BgpdDaemon> {
           throw new LabProcessError(
             name,
             `exited with ${await proc.exited} during start`,
-            await logTail(proc.logFile!),
+            await logTail(proc.logFile!, 4000, proc.logStart),
           );
         return canConnect(socket);
       },
@@ -134,10 +134,16 @@ export async function startMargayBgpd(o: BgpdOptions): Promise<BgpdDaemon> {
       50,
     );
   } catch (err) {
+    // Where it is stuck, before the kill: a start that hangs says where it hangs.
+    const state = await describeProcess(proc.pid);
     await d.kill();
-    throw new LabProcessError(name, `did not start: ${(err as Error).message}`, await logTail(proc.logFile!), {
-      cause: err,
-    });
+    const output = (await logTail(proc.logFile!, 4000, proc.logStart)) || '(no output from this process)';
+    throw new LabProcessError(
+      name,
+      `did not start: ${(err as Error).message}${state ? `\n--- what it was doing ---\n${state}` : ''}`,
+      output,
+      { cause: err },
+    );
   }
   return {
     ...d,

@@ -9,8 +9,8 @@
  * log file), so they outlive a `margayctl lab up` that started them.
  */
 import { spawn } from 'node:child_process';
-import { openSync, closeSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync } from 'node:fs';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LabProcessError } from './errors.js';
 import { sleep, waitFor } from './wait.js';
@@ -46,6 +46,8 @@ export interface SpawnedProcess extends ProcessRecord {
   hasExited(): boolean;
   /** Waits for the exit, keeping this process alive meanwhile (the child is unref'd otherwise). */
   waitExit(): Promise<number | null>;
+  /** Size of the log file when this process was started: what it wrote starts here (a restart appends). */
+  readonly logStart: number;
 }
 
 /** The plain, serialisable record of a process (drops a SpawnedProcess's promise and methods). */
@@ -60,6 +62,7 @@ export async function spawnDaemon(spec: SpawnSpec): Promise<SpawnedProcess> {
   const pidFile = join(spec.workdir, `${base}.pid`);
   const argv = spec.ns === undefined ? [...spec.argv] : ['ip', 'netns', 'exec', spec.ns, ...spec.argv];
   const fd = openSync(logFile, 'a');
+  const logStart = fstatSync(fd).size;
   let exitCode: number | null | undefined;
   let child;
   try {
@@ -98,6 +101,7 @@ export async function spawnDaemon(spec: SpawnSpec): Promise<SpawnedProcess> {
     pidFile,
     logFile,
     exited,
+    logStart,
     hasExited: () => exitCode !== undefined,
     async waitExit() {
       child.ref();
@@ -233,13 +237,43 @@ function signalQuietly(pid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
-/** The last `bytes` of a log file ('' when it does not exist). */
-export async function logTail(file: string, bytes = 4000): Promise<string> {
+/**
+ * The last `bytes` of a log file ('' when it does not exist), from byte `from` on (a restarted
+ * daemon appends to its predecessor's log: `from` keeps the predecessor's lines out).
+ */
+export async function logTail(file: string, bytes = 4000, from = 0): Promise<string> {
   try {
-    const text = await readFile(file, 'utf8');
+    const text = (await readFile(file)).subarray(from).toString('utf8');
     return text.slice(-bytes);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
     throw err;
   }
+}
+
+/**
+ * What a live process is doing, for a start-up timeout's message: its command line (did it get past
+ * `ip netns exec`, did it re-execute itself), and each thread's state and the kernel function it
+ * sleeps in (wchan), with the kernel stack where readable (root). '' when it is gone.
+ */
+export async function describeProcess(pid: number): Promise<string> {
+  const read = (path: string): Promise<string> =>
+    readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'ESRCH' || err.code === 'EACCES' || err.code === 'EPERM') return '';
+      throw err;
+    });
+  const cmdline = (await read(`/proc/${pid}/cmdline`)).split('\0').filter(Boolean).join(' ');
+  if (!cmdline) return '';
+  const tids = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+  const threads = await Promise.all(
+    tids.slice(0, 32).map(async (tid) => {
+      const stat = await read(`/proc/${pid}/task/${tid}/stat`);
+      const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const wchan = await read(`/proc/${pid}/task/${tid}/wchan`);
+      const stack = (await read(`/proc/${pid}/task/${tid}/stack`)).trim().split('\n').slice(0, 6).join(' < ');
+      return `  thread ${tid} (${comm}) state ${after[0] ?? '?'} wchan ${wchan || '-'}${stack ? ` stack ${stack}` : ''}`;
+    }),
+  );
+  return [`pid ${pid}: ${cmdline}`, ...threads].join('\n');
 }

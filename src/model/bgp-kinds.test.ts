@@ -61,7 +61,7 @@ describe('BGPConfiguration', () => {
   it.each<[string, Record<string, unknown>, string]>([
     ['default', { asNumber: 0 }, 'spec.asNumber: 0 is not an AS number'],
     ['default', { asNumber: 4294967296 }, 'spec.asNumber: 4294967296 is not an AS number'],
-    ['default', { listenPort: 70000 }, 'spec.listenPort: Too big'],
+    ['default', { listenPort: 70000 }, 'spec.listenPort: must be at most 65535, got 70000'],
     ['default', { logSeverityScreen: 'Verbose' }, 'spec.logSeverityScreen: must be one of'],
     ['default', { communities: [{ name: 'c', value: '70000:1' }] }, 'spec.communities[0].value: must be "aa:nn"'],
     [
@@ -151,7 +151,7 @@ describe('BGPPeer', () => {
     [{ peerSelector: 'has(' }, 'spec.peerSelector: invalid selector: expected a label key inside has( at position 4'],
     [{ peerIP: '10.0.0.1', asNumber: 1, sourceAddress: 'Auto' }, 'spec.sourceAddress: must be one of'],
     [{ peerIP: '10.0.0.1', asNumber: 1, password: 'secret' }, 'spec.password: expected object, got string'],
-    [{ peerIP: '10.0.0.1', asNumber: 1, ttlSecurity: 256 }, 'spec.ttlSecurity: Too big'],
+    [{ peerIP: '10.0.0.1', asNumber: 1, ttlSecurity: 256 }, 'spec.ttlSecurity: must be at most 255, got 256'],
     [{ peerIP: '10.0.0.1', asNumber: 1, peerAS: 2 }, 'spec.peerAS: unknown field'],
   ])('rejects %j', (spec, msg) => {
     const e = catchValidationError(() => validateResource(peer(spec)));

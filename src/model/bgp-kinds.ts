@@ -1,9 +1,10 @@
-import { z } from 'zod';
+import * as v from 'valibot';
 import { lazy } from './lazy.js';
 import { MARGAY_API_VERSION } from './kinds.js';
 import { AsNumber, BgpPassword, Cidr, DnsSubdomain, Duration, Ip, SelectorString } from './fields.js';
 import { ObjectMetaSchema } from './metadata.js';
 import { type IpFamily, parseIp } from './net.js';
+import { int, parsedString, refined, strictObject } from './schema.js';
 
 /**
  * margay.dev/v1 BGPConfiguration and BGPPeer, Calico v3 field names and defaults. The object named
@@ -25,13 +26,13 @@ export function isCommunityValue(v: string): boolean {
 }
 
 const Community = lazy(() =>
-  z.strictObject({
+  strictObject({
     name: DnsSubdomain(),
-    value: z.string().refine(isCommunityValue, 'must be "aa:nn" (16-bit parts) or "aa:nn:mm" (32-bit parts)'),
+    value: v.pipe(v.string(), v.check(isCommunityValue, 'must be "aa:nn" (16-bit parts) or "aa:nn:mm" (32-bit parts)')),
   }),
 );
 
-const CidrBlock = lazy(() => z.strictObject({ cidr: Cidr() }));
+const CidrBlock = lazy(() => strictObject({ cidr: Cidr() }));
 
 /** Fields only the cluster-wide `default` BGPConfiguration may set. */
 const CLUSTER_ONLY = [
@@ -45,68 +46,61 @@ const CLUSTER_ONLY = [
 ] as const;
 
 const BGPConfigurationSpec = lazy(() =>
-  z
-    .strictObject({
-      logSeverityScreen: z.enum(['Debug', 'Info', 'Warning', 'Error', 'Fatal']).optional(),
-      nodeToNodeMeshEnabled: z.boolean().optional(),
-      asNumber: AsNumber().optional(),
-      serviceClusterIPs: z.array(CidrBlock()).optional(),
-      serviceExternalIPs: z.array(CidrBlock()).optional(),
-      serviceLoadBalancerIPs: z.array(CidrBlock()).optional(),
-      listenPort: z.number().int().min(1).max(65_535).optional(),
-      bindMode: z.enum(['None', 'NodeIP']).optional(),
-      communities: z.array(Community()).optional(),
-      prefixAdvertisements: z
-        .array(z.strictObject({ cidr: Cidr(), communities: z.array(z.string()).min(1) }))
-        .optional(),
-      nodeMeshPassword: BgpPassword().optional(),
-      nodeMeshMaxRestartTime: Duration().optional(),
-      ignoredInterfaces: z.array(z.string().min(1)).optional(),
-    })
-    .superRefine((s, ctx) => {
+  refined(
+    strictObject({
+      logSeverityScreen: v.optional(v.picklist(['Debug', 'Info', 'Warning', 'Error', 'Fatal'])),
+      nodeToNodeMeshEnabled: v.optional(v.boolean()),
+      asNumber: v.optional(AsNumber()),
+      serviceClusterIPs: v.optional(v.array(CidrBlock())),
+      serviceExternalIPs: v.optional(v.array(CidrBlock())),
+      serviceLoadBalancerIPs: v.optional(v.array(CidrBlock())),
+      listenPort: v.optional(int(1, 65_535)),
+      bindMode: v.optional(v.picklist(['None', 'NodeIP'])),
+      communities: v.optional(v.array(Community())),
+      prefixAdvertisements: v.optional(
+        v.array(strictObject({ cidr: Cidr(), communities: v.pipe(v.array(v.string()), v.minLength(1)) })),
+      ),
+      nodeMeshPassword: v.optional(BgpPassword()),
+      nodeMeshMaxRestartTime: v.optional(Duration()),
+      ignoredInterfaces: v.optional(v.array(v.pipe(v.string(), v.minLength(1)))),
+    }),
+    (s, add) => {
       const names = new Set((s.communities ?? []).map((c) => c.name));
       s.prefixAdvertisements?.forEach((pa, i) =>
         pa.communities.forEach((c, j) => {
           if (!names.has(c) && !isCommunityValue(c)) {
-            ctx.addIssue({
-              code: 'custom',
-              path: ['prefixAdvertisements', i, 'communities', j],
-              message: `${JSON.stringify(c)} is neither a community defined in spec.communities nor a community value`,
-            });
+            add(
+              ['prefixAdvertisements', i, 'communities', j],
+              `${JSON.stringify(c)} is neither a community defined in spec.communities nor a community value`,
+            );
           }
         }),
       );
-    }),
+    },
+  ),
 );
 
 export const BGPConfigurationSchema = lazy(() =>
-  z
-    .strictObject({
-      apiVersion: z.literal(MARGAY_API_VERSION),
-      kind: z.literal('BGPConfiguration'),
-      metadata: ObjectMetaSchema(),
-      spec: BGPConfigurationSpec().prefault({}),
-    })
-    .superRefine((o, ctx) => {
-      const name = o.metadata.name;
-      if (name !== 'default' && !name.startsWith('node.')) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['metadata', 'name'],
-          message: 'must be "default" or "node.<node name>"',
-        });
-      }
-      if (name === 'default') return;
-      for (const f of CLUSTER_ONLY) {
-        if (o.spec[f] !== undefined)
-          ctx.addIssue({
-            code: 'custom',
-            path: ['spec', f],
-            message: 'can only be set on the BGPConfiguration named "default"',
-          });
-      }
-    })
-    .transform((o) =>
+  v.pipe(
+    refined(
+      strictObject({
+        apiVersion: v.literal(MARGAY_API_VERSION),
+        kind: v.literal('BGPConfiguration'),
+        metadata: ObjectMetaSchema(),
+        spec: v.optional(BGPConfigurationSpec(), () => ({})),
+      }),
+      (o, add) => {
+        const name = o.metadata.name;
+        if (name !== 'default' && !name.startsWith('node.')) {
+          add(['metadata', 'name'], 'must be "default" or "node.<node name>"');
+        }
+        if (name === 'default') return;
+        for (const f of CLUSTER_ONLY) {
+          if (o.spec[f] !== undefined) add(['spec', f], 'can only be set on the BGPConfiguration named "default"');
+        }
+      },
+    ),
+    v.transform((o) =>
       o.metadata.name !== 'default'
         ? o
         : {
@@ -120,6 +114,7 @@ export const BGPConfigurationSchema = lazy(() =>
             },
           },
     ),
+  ),
 );
 
 /** A peer address with optional port: `10.0.0.1`, `10.0.0.1:1179`, `fd00::1`, `[fd00::1]:1179`. */
@@ -136,41 +131,38 @@ export function parsePeerIp(s: string): { ip: string; family: IpFamily; port?: n
 }
 
 const PeerIp = lazy(() =>
-  z.string().transform((s, ctx) => {
-    const p = parsePeerIp(s);
-    if (!p) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `${JSON.stringify(s)} is not an IP address with optional port ("10.0.0.1", "10.0.0.1:179", "[fd00::1]:179")`,
-      });
-      return z.NEVER;
-    }
-    if (p.port === undefined) return p.ip;
-    return p.family === 'ipv4' ? `${p.ip}:${p.port}` : `[${p.ip}]:${p.port}`;
-  }),
+  parsedString(
+    (s) => {
+      const p = parsePeerIp(s);
+      if (!p) return undefined;
+      if (p.port === undefined) return p.ip;
+      return p.family === 'ipv4' ? `${p.ip}:${p.port}` : `[${p.ip}]:${p.port}`;
+    },
+    (s) => `${JSON.stringify(s)} is not an IP address with optional port ("10.0.0.1", "10.0.0.1:179", "[fd00::1]:179")`,
+  ),
 );
 
 const BGPPeerSpec = lazy(() =>
-  z
-    .strictObject({
-      node: DnsSubdomain().optional(),
-      nodeSelector: SelectorString().optional(),
-      peerIP: PeerIp().optional(),
-      asNumber: AsNumber().optional(),
-      peerSelector: SelectorString().optional(),
-      keepOriginalNextHop: z.boolean().default(false),
+  refined(
+    strictObject({
+      node: v.optional(DnsSubdomain()),
+      nodeSelector: v.optional(SelectorString()),
+      peerIP: v.optional(PeerIp()),
+      asNumber: v.optional(AsNumber()),
+      peerSelector: v.optional(SelectorString()),
+      keepOriginalNextHop: v.optional(v.boolean(), false),
       /** Calico 3.30: Auto (default: next-hop-self toward eBGP, kept toward iBGP), Self, or Keep. */
-      nextHopMode: z.enum(['Auto', 'Self', 'Keep']).optional(),
-      password: BgpPassword().optional(),
-      sourceAddress: z.enum(['UseNodeIP', 'None']).default('UseNodeIP'),
-      maxRestartTime: Duration().optional(),
-      numAllowedLocalASNumbers: z.number().int().min(0).optional(),
-      ttlSecurity: z.number().int().min(0).max(255).optional(),
-      reachableBy: Ip().optional(),
-      filters: z.array(DnsSubdomain()).optional(),
-    })
-    .superRefine((s, ctx) => {
-      const add = (path: string, message: string): void => ctx.addIssue({ code: 'custom', path: [path], message });
+      nextHopMode: v.optional(v.picklist(['Auto', 'Self', 'Keep'])),
+      password: v.optional(BgpPassword()),
+      sourceAddress: v.optional(v.picklist(['UseNodeIP', 'None']), 'UseNodeIP'),
+      maxRestartTime: v.optional(Duration()),
+      numAllowedLocalASNumbers: v.optional(int(0)),
+      ttlSecurity: v.optional(int(0, 255)),
+      reachableBy: v.optional(Ip()),
+      filters: v.optional(v.array(DnsSubdomain())),
+    }),
+    (s, addIssue) => {
+      const add = (path: string, message: string): void => addIssue([path], message);
       if (s.node !== undefined && s.nodeSelector !== undefined) add('nodeSelector', 'cannot be set together with node');
       if (s.peerSelector !== undefined) {
         if (s.peerIP !== undefined) add('peerIP', 'cannot be set together with peerSelector');
@@ -187,13 +179,14 @@ const BGPPeerSpec = lazy(() =>
         const peer = parsePeerIp(s.peerIP)!;
         if (parseIp(s.reachableBy)!.family !== peer.family) add('reachableBy', 'must be the same IP family as peerIP');
       }
-    }),
+    },
+  ),
 );
 
 export const BGPPeerSchema = lazy(() =>
-  z.strictObject({
-    apiVersion: z.literal(MARGAY_API_VERSION),
-    kind: z.literal('BGPPeer'),
+  strictObject({
+    apiVersion: v.literal(MARGAY_API_VERSION),
+    kind: v.literal('BGPPeer'),
     metadata: ObjectMetaSchema(),
     spec: BGPPeerSpec(),
   }),

@@ -1,10 +1,11 @@
-import { z } from 'zod';
+import * as v from 'valibot';
 import { labelKeyProblem, labelValueProblem, parseSelector, SelectorParseError } from '../selector/index.js';
 import { lazy } from './lazy.js';
 import { parseCidr, parseIp } from './net.js';
+import { checkedString, int, parsedString, record, refined, strictObject } from './schema.js';
 
 /**
- * Zod building blocks shared by the kind schemas: names, selectors, CIDRs, IPs, AS numbers, ports,
+ * Schema building blocks (valibot) shared by the kind schemas: names, selectors, CIDRs, IPs, AS numbers, ports,
  * protocols, durations. Each one validates, normalises (canonical CIDR, numeric AS number...) and
  * words its error so the message alone tells an operator what to fix. Each is a lazy() getter
  * (`Cidr()`): built on first use, so importing the model builds no schema (docs/startup.md).
@@ -27,83 +28,66 @@ export function dnsSubdomainProblem(s: string): string | undefined {
   return undefined;
 }
 
-/** A string schema checked by `problem` (returns the reason it is invalid, or undefined). */
-export function checkedString(problem: (s: string) => string | undefined) {
-  return z.string().superRefine((s, ctx) => {
-    const p = problem(s);
-    if (p !== undefined) ctx.addIssue({ code: 'custom', message: p });
-  });
-}
+export { checkedString } from './schema.js';
 
 export const DnsSubdomain = lazy(() => checkedString(dnsSubdomainProblem));
 export const DnsLabel = lazy(() => checkedString(dnsLabelProblem));
 
 /** Kubernetes labels: keys and values validated as the API server does. */
 export const Labels = lazy(() =>
-  z.record(z.string(), z.string()).superRefine((labels, ctx) => {
-    for (const [k, v] of Object.entries(labels)) {
-      const p = labelKeyProblem(k) ?? labelValueProblem(v);
-      if (p !== undefined) ctx.addIssue({ code: 'custom', message: p, path: [k] });
+  refined(record(v.string(), v.string()), (labels, add) => {
+    for (const [k, val] of Object.entries(labels)) {
+      const p = labelKeyProblem(k) ?? labelValueProblem(val);
+      if (p !== undefined) add([k], p);
     }
   }),
 );
 
 /** A Calico selector expression, checked with the selector parser. Kept as written. */
 export const SelectorString = lazy(() =>
-  z.string().superRefine((s, ctx) => {
+  checkedString((s) => {
     try {
       parseSelector(s);
+      return undefined;
     } catch (err) {
       if (!(err instanceof SelectorParseError)) throw err;
-      ctx.addIssue({
-        code: 'custom',
-        message: `invalid selector: expected ${err.expected} at position ${err.position}, found ${err.found}`,
-      });
+      return `invalid selector: expected ${err.expected} at position ${err.position}, found ${err.found}`;
     }
   }),
 );
 
 /** A CIDR, normalised to its network address (`10.0.0.5/24` → `10.0.0.0/24`). */
-export const Cidr = lazy(() =>
-  z.string().transform((s, ctx) => {
-    const c = parseCidr(s);
-    if (c) return c.cidr;
-    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a valid CIDR (address/prefix)` });
-    return z.NEVER;
-  }),
-);
+export const Cidr = lazy(() => parsedString((s) => parseCidr(s)?.cidr, notCidr));
+
+function notCidr(s: string): string {
+  return `${JSON.stringify(s)} is not a valid CIDR (address/prefix)`;
+}
 
 /**
  * A CIDR with canonical address text (`FD00::1/64` → `fd00::1/64`) but host bits kept, for specs
  * that reject host bits (IP pools, blocks) instead of silently masking them, as Calico does.
  */
 export const CidrKeepingHostBits = lazy(() =>
-  z.string().transform((s, ctx) => {
+  parsedString((s) => {
     const c = parseCidr(s);
-    if (c) return `${c.address}/${c.prefix}`;
-    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a valid CIDR (address/prefix)` });
-    return z.NEVER;
-  }),
+    return c && `${c.address}/${c.prefix}`;
+  }, notCidr),
 );
 
 /** A CIDR or bare address (a /32 or /128), as Calico's `nets` accept; normalised. */
 export const Net = lazy(() =>
-  z.string().transform((s, ctx) => {
-    const c = parseCidr(s, { allowBareIp: true });
-    if (c) return c.cidr;
-    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a valid CIDR or IP address` });
-    return z.NEVER;
-  }),
+  parsedString(
+    (s) => parseCidr(s, { allowBareIp: true })?.cidr,
+    (s) => `${JSON.stringify(s)} is not a valid CIDR or IP address`,
+  ),
 );
 
 /** An IPv4 or IPv6 address, canonicalised. */
 export const Ip = lazy(() =>
-  z.string().transform((s, ctx) => {
-    const ip = parseIp(s);
-    if (ip) return ip.address;
-    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a valid IP address` });
-    return z.NEVER;
-  }),
+  parsedString(
+    (s) => parseIp(s)?.address,
+    (s) => `${JSON.stringify(s)} is not a valid IP address`,
+  ),
 );
 
 const MAX_ASN = 4_294_967_295;
@@ -122,18 +106,18 @@ export function parseAsNumber(v: unknown): number | undefined {
 
 /** AS number 1..4294967295, as a number or asdot string; normalised to a number. */
 export const AsNumber = lazy(() =>
-  z.union([z.number(), z.string()]).transform((v, ctx) => {
-    const n = parseAsNumber(v);
-    if (n !== undefined) return n;
-    ctx.addIssue({
-      code: 'custom',
-      message: `${JSON.stringify(v)} is not an AS number (1..4294967295, or asdot "a.b")`,
-    });
-    return z.NEVER;
-  }),
+  v.pipe(
+    v.union([v.number(), v.string()]),
+    v.rawTransform<number | string, number>(({ dataset, addIssue, NEVER }) => {
+      const n = parseAsNumber(dataset.value);
+      if (n !== undefined) return n;
+      addIssue({ message: `${JSON.stringify(dataset.value)} is not an AS number (1..4294967295, or asdot "a.b")` });
+      return NEVER;
+    }),
+  ),
 );
 
-export const PortNumber = lazy(() => z.number().int().min(1).max(65_535));
+export const PortNumber = lazy(() => int(1, 65_535));
 
 /** Go duration text as metav1.Duration serialises it: `120s`, `1m30s`, `1.5h`, `500ms`. */
 const DURATION = /^(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+$/;
@@ -149,19 +133,20 @@ export function parseGoDuration(s: string): number | undefined {
 }
 
 export const Duration = lazy(() =>
-  z.string().superRefine((s, ctx) => {
-    if (parseGoDuration(s) === undefined)
-      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a duration (e.g. "120s", "2m", "1h30m")` });
-  }),
+  checkedString((s) =>
+    parseGoDuration(s) === undefined
+      ? `${JSON.stringify(s)} is not a duration (e.g. "120s", "2m", "1h30m")`
+      : undefined,
+  ),
 );
 
 /** Kubernetes SecretKeySelector (the fields Margay reads). */
 export const SecretKeyRef = lazy(() =>
-  z.strictObject({
+  strictObject({
     name: DnsSubdomain(),
-    key: z.string().regex(/^[-._a-zA-Z0-9]+$/, 'must be a Secret key: alphanumerics, "-", "_" or "."'),
-    optional: z.boolean().optional(),
+    key: v.pipe(v.string(), v.regex(/^[-._a-zA-Z0-9]+$/, 'must be a Secret key: alphanumerics, "-", "_" or "."')),
+    optional: v.optional(v.boolean()),
   }),
 );
 
-export const BgpPassword = lazy(() => z.strictObject({ secretKeyRef: SecretKeyRef() }));
+export const BgpPassword = lazy(() => strictObject({ secretKeyRef: SecretKeyRef() }));

@@ -206,7 +206,7 @@ describe('IPAMConfiguration', () => {
 
   it.each<[string, Record<string, unknown>, string]>([
     ['other', {}, 'metadata.name: an IPAMConfiguration must be named "default"'],
-    ['default', { maxBlocksPerHost: -1 }, 'spec.maxBlocksPerHost: Too small'],
+    ['default', { maxBlocksPerHost: -1 }, 'spec.maxBlocksPerHost: must be at least 0, got -1'],
     ['default', { autoAllocate: true }, 'spec.autoAllocate: unknown field'],
   ])('rejects %s %j', (name, spec, msg) => {
     expect(validationError(() => validateResource(cfg(name, spec))).message).toContain(msg);
@@ -242,7 +242,7 @@ describe('IPAMHandle and IPReservation', () => {
           spec: { handleID: '', block: { x: -1 } },
         }),
       ).message,
-    ).toMatch(/spec.handleID: .*spec.block.x: Too small/);
+    ).toMatch(/spec.handleID: must not be empty; spec.block.x: must be at least 0, got -1/);
   });
 
   it('names handles by their id when it is a DNS subdomain, else a safe form plus a hash', () => {

@@ -2,8 +2,8 @@ import { parseCidr } from './net.js';
 
 /**
  * IPAM object names, block sizes and the pool-overlap rule: plain functions over validated IPAM
- * resources, kept apart from the zod schemas in ipam-kinds.ts so that IPAM code and `margayctl ipam`
- * can import them without loading zod (docs/startup.md).
+ * resources, kept apart from the schemas in ipam-kinds.ts so that IPAM code and `margayctl ipam`
+ * can import them without loading valibot and the schemas (docs/startup.md).
  */
 
 export const BLOCK_SIZE_RANGE = { ipv4: [20, 32], ipv6: [116, 128] } as const;

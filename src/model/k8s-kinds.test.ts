@@ -83,7 +83,7 @@ describe('Pod', () => {
     [
       'containerPort',
       { ...pod, spec: { ...pod.spec, containers: [{ name: 'c', ports: [{ containerPort: 0 }] }] } },
-      'spec.containers[0].ports[0].containerPort: Too small',
+      'spec.containers[0].ports[0].containerPort: must be at least 1, got 0',
     ],
     [
       'protocol',

@@ -1,18 +1,19 @@
-import { z } from 'zod';
+import * as v from 'valibot';
 import { lazy } from './lazy.js';
 import { InvalidSelectorError, labelSelectorToSelector } from '../selector/index.js';
 import { AsNumber, Cidr, CidrKeepingHostBits, Ip, PortNumber, checkedString } from './fields.js';
 import { NamespaceMetaSchema, ObjectMetaSchema } from './metadata.js';
 import { parseCidr, cidrContains } from './net.js';
+import { int, object, record, refined, strictObject } from './schema.js';
 
 /**
  * Kubernetes built-in kinds, reduced to the fields Margay uses. These objects come from the API
  * server or kubectl-style manifests and carry many fields Margay ignores: unknown fields are
- * accepted and dropped (z.object strips), never an error. Known fields are validated and defaulted
+ * accepted and dropped (object() strips), never an error. Known fields are validated and defaulted
  * as the API server would (container port protocol TCP, NetworkPolicy policyTypes...).
  */
 
-const Protocol = lazy(() => z.enum(['TCP', 'UDP', 'SCTP']));
+const Protocol = lazy(() => v.picklist(['TCP', 'UDP', 'SCTP']));
 
 /** IANA service name, as Kubernetes validates named ports: ≤ 15 chars, a letter, no `--`. */
 export function portNameProblem(s: string): string | undefined {
@@ -24,93 +25,103 @@ export function portNameProblem(s: string): string | undefined {
 export const PortName = lazy(() => checkedString(portNameProblem));
 
 const ContainerPort = lazy(() =>
-  z.object({
-    name: PortName().optional(),
+  object({
+    name: v.optional(PortName()),
     containerPort: PortNumber(),
-    protocol: Protocol().default('TCP'),
-    hostPort: PortNumber().optional(),
+    protocol: v.optional(Protocol(), 'TCP'),
+    hostPort: v.optional(PortNumber()),
   }),
 );
 
 export const PodSchema = lazy(() =>
-  z.object({
-    apiVersion: z.literal('v1'),
-    kind: z.literal('Pod'),
+  object({
+    apiVersion: v.literal('v1'),
+    kind: v.literal('Pod'),
     metadata: ObjectMetaSchema(),
-    spec: z
-      .object({
-        nodeName: z.string().optional(),
-        hostNetwork: z.boolean().default(false),
-        serviceAccountName: z.string().optional(),
-        containers: z.array(z.object({ name: z.string(), ports: z.array(ContainerPort()).optional() })).default([]),
-      })
-      .prefault({}),
-    status: z
-      .object({
-        phase: z.string().optional(),
-        podIP: Ip().optional(),
-        podIPs: z.array(z.object({ ip: Ip() })).optional(),
-      })
-      .optional(),
+    spec: v.optional(
+      object({
+        nodeName: v.optional(v.string()),
+        hostNetwork: v.optional(v.boolean(), false),
+        serviceAccountName: v.optional(v.string()),
+        containers: v.optional(
+          v.array(object({ name: v.string(), ports: v.optional(v.array(ContainerPort())) })),
+          () => [],
+        ),
+      }),
+      () => ({}),
+    ),
+    status: v.optional(
+      object({
+        phase: v.optional(v.string()),
+        podIP: v.optional(Ip()),
+        podIPs: v.optional(v.array(object({ ip: Ip() }))),
+      }),
+    ),
   }),
 );
 
 export const NamespaceSchema = lazy(() =>
-  z.object({
-    apiVersion: z.literal('v1'),
-    kind: z.literal('Namespace'),
+  object({
+    apiVersion: v.literal('v1'),
+    kind: v.literal('Namespace'),
     metadata: NamespaceMetaSchema(),
   }),
 );
 
+/** Dotted-quad IPv4, as zod's ipv4 format checked it (no leading zeros). */
+const IPV4 =
+  /^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])$/;
+
 export const NodeSchema = lazy(() =>
-  z.object({
-    apiVersion: z.literal('v1'),
-    kind: z.literal('Node'),
+  object({
+    apiVersion: v.literal('v1'),
+    kind: v.literal('Node'),
     metadata: ObjectMetaSchema(),
-    spec: z
-      .object({
-        podCIDR: Cidr().optional(),
-        podCIDRs: z.array(Cidr()).optional(),
+    spec: v.optional(
+      object({
+        podCIDR: v.optional(Cidr()),
+        podCIDRs: v.optional(v.array(Cidr())),
         /**
          * Margay's (and Calico's v3 Node) BGP settings for the node, recorded by its agent in file mode;
          * in Kubernetes mode the agent uses the margay.dev/IPv4Address, ... annotations instead.
          */
-        bgp: z
-          .strictObject({
-            ipv4Address: CidrKeepingHostBits().optional(),
-            ipv6Address: CidrKeepingHostBits().optional(),
-            asNumber: AsNumber().optional(),
-            routeReflectorClusterID: z
-              .ipv4({ error: 'must be an IPv4-formatted cluster ID like 224.0.0.1' })
-              .optional(),
-          })
-          .optional(),
-      })
-      .prefault({}),
-    status: z.object({ addresses: z.array(z.object({ type: z.string(), address: z.string() })).optional() }).optional(),
+        bgp: v.optional(
+          strictObject({
+            ipv4Address: v.optional(CidrKeepingHostBits()),
+            ipv6Address: v.optional(CidrKeepingHostBits()),
+            asNumber: v.optional(AsNumber()),
+            routeReflectorClusterID: v.optional(
+              v.pipe(v.string(), v.regex(IPV4, 'must be an IPv4-formatted cluster ID like 224.0.0.1')),
+            ),
+          }),
+        ),
+      }),
+      () => ({}),
+    ),
+    status: v.optional(object({ addresses: v.optional(v.array(object({ type: v.string(), address: v.string() }))) })),
   }),
 );
 
 const LabelSelectorSchema = lazy(() =>
-  z
-    .object({
-      matchLabels: z.record(z.string(), z.string()).nullish(),
-      matchExpressions: z
-        .array(z.object({ key: z.string(), operator: z.string(), values: z.array(z.string()).nullish() }))
-        .nullish(),
-    })
-    .superRefine((ls, ctx) => {
+  refined(
+    object({
+      matchLabels: v.nullish(record(v.string(), v.string())),
+      matchExpressions: v.nullish(
+        v.array(object({ key: v.string(), operator: v.string(), values: v.nullish(v.array(v.string())) })),
+      ),
+    }),
+    (ls, add) => {
       try {
         labelSelectorToSelector(ls);
       } catch (err) {
         if (!(err instanceof InvalidSelectorError)) throw err;
-        ctx.addIssue({ code: 'custom', message: err.reason, path: selectorErrorPath(err.path) });
+        add(selectorErrorPath(err.path), err.reason);
       }
-    }),
+    },
+  ),
 );
 
-/** `matchExpressions[1].values` → ['matchExpressions', 1, 'values'] for zod issue paths. */
+/** `matchExpressions[1].values` → ['matchExpressions', 1, 'values'] for issue paths. */
 function selectorErrorPath(path: string): (string | number)[] {
   const out: (string | number)[] = [];
   for (const m of path.matchAll(/(\w+)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]/g)) {
@@ -120,66 +131,64 @@ function selectorErrorPath(path: string): (string | number)[] {
 }
 
 const IpBlock = lazy(() =>
-  z.object({ cidr: Cidr(), except: z.array(Cidr()).optional() }).superRefine((b, ctx) => {
+  refined(object({ cidr: Cidr(), except: v.optional(v.array(Cidr())) }), (b, add) => {
     const outer = parseCidr(b.cidr)!;
     (b.except ?? []).forEach((e, i) => {
       const inner = parseCidr(e)!;
       if (!cidrContains(outer, inner) || inner.prefix <= outer.prefix) {
-        ctx.addIssue({ code: 'custom', message: `${e} must be a strict subset of ${b.cidr}`, path: ['except', i] });
+        add(['except', i], `${e} must be a strict subset of ${b.cidr}`);
       }
     });
   }),
 );
 
 const Peer = lazy(() =>
-  z
-    .object({
-      podSelector: LabelSelectorSchema().optional(),
-      namespaceSelector: LabelSelectorSchema().optional(),
-      ipBlock: IpBlock().optional(),
-    })
-    .superRefine((p, ctx) => {
-      const selectors = p.podSelector !== undefined || p.namespaceSelector !== undefined;
-      if (p.ipBlock && selectors)
-        ctx.addIssue({ code: 'custom', message: 'ipBlock cannot be combined with podSelector or namespaceSelector' });
-      if (!p.ipBlock && !selectors)
-        ctx.addIssue({ code: 'custom', message: 'a peer needs podSelector, namespaceSelector or ipBlock' });
+  refined(
+    object({
+      podSelector: v.optional(LabelSelectorSchema()),
+      namespaceSelector: v.optional(LabelSelectorSchema()),
+      ipBlock: v.optional(IpBlock()),
     }),
+    (p, add) => {
+      const selectors = p.podSelector !== undefined || p.namespaceSelector !== undefined;
+      if (p.ipBlock && selectors) add([], 'ipBlock cannot be combined with podSelector or namespaceSelector');
+      if (!p.ipBlock && !selectors) add([], 'a peer needs podSelector, namespaceSelector or ipBlock');
+    },
+  ),
 );
 
 const NetworkPolicyPort = lazy(() =>
-  z
-    .object({
-      protocol: Protocol().default('TCP'),
-      port: z.union([PortNumber(), PortName()], { error: 'must be a port number 1..65535 or a port name' }).optional(),
-      endPort: PortNumber().optional(),
-    })
-    .superRefine((p, ctx) => {
-      if (p.endPort === undefined) return;
-      if (typeof p.port !== 'number')
-        ctx.addIssue({ code: 'custom', message: 'endPort needs a numeric port', path: ['endPort'] });
-      else if (p.endPort < p.port)
-        ctx.addIssue({ code: 'custom', message: `endPort ${p.endPort} is below port ${p.port}`, path: ['endPort'] });
+  refined(
+    object({
+      protocol: v.optional(Protocol(), 'TCP'),
+      port: v.optional(v.union([PortNumber(), PortName()], 'must be a port number 1..65535 or a port name')),
+      endPort: v.optional(PortNumber()),
     }),
+    (p, add) => {
+      if (p.endPort === undefined) return;
+      if (typeof p.port !== 'number') add(['endPort'], 'endPort needs a numeric port');
+      else if (p.endPort < p.port) add(['endPort'], `endPort ${p.endPort} is below port ${p.port}`);
+    },
+  ),
 );
 
 export const K8sNetworkPolicySchema = lazy(() =>
-  z.object({
-    apiVersion: z.literal('networking.k8s.io/v1'),
-    kind: z.literal('NetworkPolicy'),
+  object({
+    apiVersion: v.literal('networking.k8s.io/v1'),
+    kind: v.literal('NetworkPolicy'),
     metadata: ObjectMetaSchema(),
-    spec: z
-      .object({
+    spec: v.pipe(
+      object({
         podSelector: LabelSelectorSchema(),
-        policyTypes: z.array(z.enum(['Ingress', 'Egress'])).optional(),
-        ingress: z
-          .array(z.object({ from: z.array(Peer()).optional(), ports: z.array(NetworkPolicyPort()).optional() }))
-          .optional(),
-        egress: z
-          .array(z.object({ to: z.array(Peer()).optional(), ports: z.array(NetworkPolicyPort()).optional() }))
-          .optional(),
-      })
-      .transform((s) => ({
+        policyTypes: v.optional(v.array(v.picklist(['Ingress', 'Egress']))),
+        ingress: v.optional(
+          v.array(object({ from: v.optional(v.array(Peer())), ports: v.optional(v.array(NetworkPolicyPort())) })),
+        ),
+        egress: v.optional(
+          v.array(object({ to: v.optional(v.array(Peer())), ports: v.optional(v.array(NetworkPolicyPort())) })),
+        ),
+      }),
+      v.transform((s) => ({
         ...s,
         // API server default (SetDefaults_NetworkPolicy, also for an empty list): Ingress always,
         // Egress when the policy has egress rules.
@@ -189,5 +198,6 @@ export const K8sNetworkPolicySchema = lazy(() =>
             ? (['Ingress', 'Egress'] as const)
             : (['Ingress'] as const),
       })),
+    ),
   }),
 );

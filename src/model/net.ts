@@ -1,7 +1,7 @@
 /**
  * Address and CIDR checks for resource validation, on top of src/net (the one parser): strict
  * syntax, canonical text, and the range of a prefix. Returns undefined instead of throwing, as the
- * zod refinements want.
+ * schema refinements want.
  */
 import {
   familyBits,

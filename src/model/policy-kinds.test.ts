@@ -154,7 +154,10 @@ describe('NetworkPolicy (margay.dev)', () => {
       { ingress: [{ action: 'Allow', protocol: 'TCP', icmp: { type: 8 } }] },
       'spec.ingress[0].icmp: needs protocol ICMP or ICMPv6',
     ],
-    [{ ingress: [{ action: 'Allow', protocol: 'ICMP', icmp: { type: 255 } }] }, 'spec.ingress[0].icmp.type: Too big'],
+    [
+      { ingress: [{ action: 'Allow', protocol: 'ICMP', icmp: { type: 255 } }] },
+      'spec.ingress[0].icmp.type: must be at most 254, got 255',
+    ],
     [
       { ingress: [{ action: 'Allow', ipVersion: 6, source: { nets: ['10.0.0.0/8'] } }] },
       'spec.ingress[0].source.nets[0]: 10.0.0.0/8 is not IPv6',

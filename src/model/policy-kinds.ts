@@ -1,9 +1,10 @@
-import { z } from 'zod';
+import * as v from 'valibot';
 import { lazy } from './lazy.js';
 import { MARGAY_API_VERSION } from './kinds.js';
 import { SelectorString } from './fields.js';
 import { ObjectMetaSchema } from './metadata.js';
 import { RuleSchema, type Rule } from './policy-rules.js';
+import { type AddIssue, refined, strictObject } from './schema.js';
 
 /**
  * margay.dev/v1 NetworkPolicy (namespaced) and GlobalNetworkPolicy, Calico v3 field names.
@@ -12,18 +13,18 @@ import { RuleSchema, type Rule } from './policy-rules.js';
  * GlobalNetworkPolicy doNotTrack/preDNAT/applyOnForward false.
  */
 
-const PolicyTypeSchema = lazy(() => z.enum(['Ingress', 'Egress']));
-type PolicyType = z.output<ReturnType<typeof PolicyTypeSchema>>;
+const PolicyTypeSchema = lazy(() => v.picklist(['Ingress', 'Egress']));
+type PolicyType = v.InferOutput<ReturnType<typeof PolicyTypeSchema>>;
 
 const commonSpecFields = lazy(() => ({
   // Margay has no tiers; Calico's implicit "default" tier is accepted so manifests migrate.
-  tier: z.literal('default', { error: 'Margay supports only the "default" tier' }).optional(),
-  order: z.number().optional(),
-  selector: SelectorString().default('all()'),
-  serviceAccountSelector: SelectorString().optional(),
-  types: z.array(PolicyTypeSchema()).min(1).optional(),
-  ingress: z.array(RuleSchema()).optional(),
-  egress: z.array(RuleSchema()).optional(),
+  tier: v.optional(v.literal('default', 'Margay supports only the "default" tier')),
+  order: v.optional(v.pipe(v.number(), v.finite())),
+  selector: v.optional(SelectorString(), 'all()'),
+  serviceAccountSelector: v.optional(SelectorString()),
+  types: v.optional(v.pipe(v.array(PolicyTypeSchema()), v.minLength(1))),
+  ingress: v.optional(v.array(RuleSchema())),
+  egress: v.optional(v.array(RuleSchema())),
 }));
 
 interface PolicyLike {
@@ -40,58 +41,58 @@ export function defaultPolicyTypes(p: PolicyLike): PolicyType[] {
   return ['Ingress', 'Egress'];
 }
 
-function checkTypes(p: PolicyLike, ctx: z.RefinementCtx): void {
+function checkTypes(p: PolicyLike, add: AddIssue): void {
   if (!p.types) return;
-  if (new Set(p.types).size !== p.types.length)
-    ctx.addIssue({ code: 'custom', path: ['types'], message: 'lists a type twice' });
-  if (p.ingress?.length && !p.types.includes('Ingress'))
-    ctx.addIssue({ code: 'custom', path: ['ingress'], message: 'ingress rules need "Ingress" in types' });
-  if (p.egress?.length && !p.types.includes('Egress'))
-    ctx.addIssue({ code: 'custom', path: ['egress'], message: 'egress rules need "Egress" in types' });
+  if (new Set(p.types).size !== p.types.length) add(['types'], 'lists a type twice');
+  if (p.ingress?.length && !p.types.includes('Ingress')) add(['ingress'], 'ingress rules need "Ingress" in types');
+  if (p.egress?.length && !p.types.includes('Egress')) add(['egress'], 'egress rules need "Egress" in types');
 }
 
 const NetworkPolicySpec = lazy(() =>
-  z
-    .strictObject(commonSpecFields())
-    .superRefine(checkTypes)
-    .transform((s) => ({ ...s, types: defaultPolicyTypes(s) })),
+  v.pipe(
+    refined(strictObject(commonSpecFields()), checkTypes),
+    v.transform((s) => ({ ...s, types: defaultPolicyTypes(s) })),
+  ),
 );
 
 export const NetworkPolicySchema = lazy(() =>
-  z.strictObject({
-    apiVersion: z.literal(MARGAY_API_VERSION),
-    kind: z.literal('NetworkPolicy'),
+  strictObject({
+    apiVersion: v.literal(MARGAY_API_VERSION),
+    kind: v.literal('NetworkPolicy'),
     metadata: ObjectMetaSchema(),
-    spec: NetworkPolicySpec().prefault({}),
+    spec: v.optional(NetworkPolicySpec(), () => ({})),
   }),
 );
 
 const GlobalNetworkPolicySpec = lazy(() =>
-  z
-    .strictObject({
-      ...commonSpecFields(),
-      namespaceSelector: SelectorString().optional(),
-      doNotTrack: z.boolean().default(false),
-      preDNAT: z.boolean().default(false),
-      applyOnForward: z.boolean().default(false),
-    })
-    .superRefine((s, ctx) => {
-      checkTypes(s, ctx);
-      const add = (path: string, message: string): void => ctx.addIssue({ code: 'custom', path: [path], message });
-      if (s.doNotTrack && s.preDNAT) add('preDNAT', 'cannot be true together with doNotTrack');
-      if (s.doNotTrack && !s.applyOnForward) add('applyOnForward', 'must be true when doNotTrack is true');
-      if (s.preDNAT && !s.applyOnForward) add('applyOnForward', 'must be true when preDNAT is true');
-      if (s.preDNAT && s.egress?.length) add('egress', 'preDNAT policies cannot have egress rules');
-      if (s.preDNAT && s.types?.includes('Egress')) add('types', 'preDNAT policies cannot have type Egress');
-    })
-    .transform((s) => ({ ...s, types: defaultPolicyTypes(s) })),
+  v.pipe(
+    refined(
+      strictObject({
+        ...commonSpecFields(),
+        namespaceSelector: v.optional(SelectorString()),
+        doNotTrack: v.optional(v.boolean(), false),
+        preDNAT: v.optional(v.boolean(), false),
+        applyOnForward: v.optional(v.boolean(), false),
+      }),
+      (s, addIssue) => {
+        checkTypes(s, addIssue);
+        const add = (path: string, message: string): void => addIssue([path], message);
+        if (s.doNotTrack && s.preDNAT) add('preDNAT', 'cannot be true together with doNotTrack');
+        if (s.doNotTrack && !s.applyOnForward) add('applyOnForward', 'must be true when doNotTrack is true');
+        if (s.preDNAT && !s.applyOnForward) add('applyOnForward', 'must be true when preDNAT is true');
+        if (s.preDNAT && s.egress?.length) add('egress', 'preDNAT policies cannot have egress rules');
+        if (s.preDNAT && s.types?.includes('Egress')) add('types', 'preDNAT policies cannot have type Egress');
+      },
+    ),
+    v.transform((s) => ({ ...s, types: defaultPolicyTypes(s) })),
+  ),
 );
 
 export const GlobalNetworkPolicySchema = lazy(() =>
-  z.strictObject({
-    apiVersion: z.literal(MARGAY_API_VERSION),
-    kind: z.literal('GlobalNetworkPolicy'),
+  strictObject({
+    apiVersion: v.literal(MARGAY_API_VERSION),
+    kind: v.literal('GlobalNetworkPolicy'),
     metadata: ObjectMetaSchema(),
-    spec: GlobalNetworkPolicySpec().prefault({}),
+    spec: v.optional(GlobalNetworkPolicySpec(), () => ({})),
   }),
 );

@@ -1,10 +1,11 @@
 import { ipVersionOf } from '../net/index.js';
 import { lazy } from './lazy.js';
-import { z } from 'zod';
+import * as v from 'valibot';
 import { SelectorParseError, parseSelector, type Selector } from '../selector/index.js';
 import { Net, SelectorString } from './fields.js';
 import { portNameProblem } from './k8s-kinds.js';
 import { parseCidr } from './net.js';
+import { type AddIssue, int, record, refined, strictObject } from './schema.js';
 
 /**
  * Calico v3 policy rules (shared by NetworkPolicy and GlobalNetworkPolicy): action, protocol,
@@ -35,19 +36,20 @@ export function parseProtocol(v: string | number): number | undefined {
 
 /** Protocol(): a Calico name (canonical case) or a number 1..255. */
 const Protocol = lazy(() =>
-  z.union([z.string(), z.number()]).transform((v, ctx) => {
-    const n = parseProtocol(v);
-    if (n === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `${JSON.stringify(v)} is not a protocol (${PROTOCOL_NAMES.join(', ')} or 1..255)`,
-      });
-      return z.NEVER;
-    }
-    if (typeof v === 'string' && !/^[0-9]+$/.test(v))
-      return PROTOCOL_NAMES.find((p) => p.toLowerCase() === v.toLowerCase())!;
-    return n;
-  }),
+  v.pipe(
+    v.union([v.string(), v.number()]),
+    v.rawTransform<string | number, ProtocolName | number>(({ dataset, addIssue, NEVER }) => {
+      const value = dataset.value;
+      const n = parseProtocol(value);
+      if (n === undefined) {
+        addIssue({ message: `${JSON.stringify(value)} is not a protocol (${PROTOCOL_NAMES.join(', ')} or 1..255)` });
+        return NEVER;
+      }
+      if (typeof value === 'string' && !/^[0-9]+$/.test(value))
+        return PROTOCOL_NAMES.find((p) => p.toLowerCase() === value.toLowerCase())!;
+      return n;
+    }),
+  ),
 );
 
 export type PortSpec =
@@ -72,55 +74,55 @@ export function parsePort(v: string | number): PortSpec | string {
 }
 
 const Port = lazy(() =>
-  z.union([z.number(), z.string()]).transform((v, ctx) => {
-    const p = parsePort(v);
-    if (typeof p === 'string') {
-      ctx.addIssue({ code: 'custom', message: p });
-      return z.NEVER;
-    }
-    return p.kind === 'named' ? p.name : p.min === p.max ? p.min : `${p.min}:${p.max}`;
-  }),
+  v.pipe(
+    v.union([v.number(), v.string()]),
+    v.rawTransform<number | string, number | string>(({ dataset, addIssue, NEVER }) => {
+      const p = parsePort(dataset.value);
+      if (typeof p === 'string') {
+        addIssue({ message: p });
+        return NEVER;
+      }
+      return p.kind === 'named' ? p.name : p.min === p.max ? p.min : `${p.min}:${p.max}`;
+    }),
+  ),
 );
 
 const EntityRule = lazy(() =>
-  z.strictObject({
-    nets: z.array(Net()).optional(),
-    notNets: z.array(Net()).optional(),
-    selector: SelectorString().optional(),
-    notSelector: SelectorString().optional(),
-    namespaceSelector: SelectorString().optional(),
-    ports: z.array(Port()).optional(),
-    notPorts: z.array(Port()).optional(),
-    serviceAccounts: z
-      .strictObject({ names: z.array(z.string()).optional(), selector: SelectorString().optional() })
-      .optional(),
-    services: z.strictObject({ name: z.string(), namespace: z.string().optional() }).optional(),
+  strictObject({
+    nets: v.optional(v.array(Net())),
+    notNets: v.optional(v.array(Net())),
+    selector: v.optional(SelectorString()),
+    notSelector: v.optional(SelectorString()),
+    namespaceSelector: v.optional(SelectorString()),
+    ports: v.optional(v.array(Port())),
+    notPorts: v.optional(v.array(Port())),
+    serviceAccounts: v.optional(
+      strictObject({ names: v.optional(v.array(v.string())), selector: v.optional(SelectorString()) }),
+    ),
+    services: v.optional(strictObject({ name: v.string(), namespace: v.optional(v.string()) })),
   }),
 );
 
 const IcmpFields = lazy(() =>
-  z
-    .strictObject({
-      type: z.number().int().min(0).max(254).optional(),
-      code: z.number().int().min(0).max(255).optional(),
-    })
-    .refine((f) => f.code === undefined || f.type !== undefined, { message: 'code needs type', path: ['code'] }),
+  refined(strictObject({ type: v.optional(int(0, 254)), code: v.optional(int(0, 255)) }), (f, add) => {
+    if (f.code !== undefined && f.type === undefined) add(['code'], 'code needs type');
+  }),
 );
 
 export const RuleSchema = lazy(() =>
-  z
-    .strictObject({
-      action: z.enum(['Allow', 'Deny', 'Log', 'Pass']),
-      ipVersion: z.union([z.literal(4), z.literal(6)], { error: 'must be 4 or 6' }).optional(),
-      protocol: Protocol().optional(),
-      notProtocol: Protocol().optional(),
-      icmp: IcmpFields().optional(),
-      notICMP: IcmpFields().optional(),
-      source: EntityRule().optional(),
-      destination: EntityRule().optional(),
-      metadata: z.strictObject({ annotations: z.record(z.string(), z.string()).optional() }).optional(),
-    })
-    .superRefine((r, ctx) => {
+  refined(
+    strictObject({
+      action: v.picklist(['Allow', 'Deny', 'Log', 'Pass']),
+      ipVersion: v.optional(v.union([v.literal(4), v.literal(6)], 'must be 4 or 6')),
+      protocol: v.optional(Protocol()),
+      notProtocol: v.optional(Protocol()),
+      icmp: v.optional(IcmpFields()),
+      notICMP: v.optional(IcmpFields()),
+      source: v.optional(EntityRule()),
+      destination: v.optional(EntityRule()),
+      metadata: v.optional(strictObject({ annotations: v.optional(record(v.string(), v.string())) })),
+    }),
+    (r, add) => {
       const proto = r.protocol === undefined ? undefined : parseProtocol(r.protocol);
       const families = new Set<number>();
       for (const side of ['source', 'destination'] as const) {
@@ -130,14 +132,12 @@ export const RuleSchema = lazy(() =>
           const ports = e[f] ?? [];
           // As libcalico-go: without a protocol only named ports are allowed; with one, it must have ports.
           if (proto === undefined ? ports.some(isNumericPort) : ports.length > 0 && !PORT_PROTOCOLS.has(proto)) {
-            ctx.addIssue({
-              code: 'custom',
-              path: [side, f],
-              message:
-                proto === undefined
-                  ? 'numeric ports need protocol TCP, UDP, SCTP or UDPLite'
-                  : 'ports need protocol TCP, UDP, SCTP or UDPLite',
-            });
+            add(
+              [side, f],
+              proto === undefined
+                ? 'numeric ports need protocol TCP, UDP, SCTP or UDPLite'
+                : 'ports need protocol TCP, UDP, SCTP or UDPLite',
+            );
           }
         }
         for (const f of ['nets', 'notNets'] as const) {
@@ -145,30 +145,23 @@ export const RuleSchema = lazy(() =>
             const c = parseCidr(n)!;
             families.add(ipVersionOf(c.family));
             if (r.ipVersion !== undefined && ipVersionOf(c.family) !== r.ipVersion) {
-              ctx.addIssue({
-                code: 'custom',
-                path: [side, f, i],
-                message: `${n} is not IPv${r.ipVersion} (rule ipVersion)`,
-              });
+              add([side, f, i], `${n} is not IPv${r.ipVersion} (rule ipVersion)`);
             }
             if (f === 'notNets' && c.prefix === 0) {
-              ctx.addIssue({
-                code: 'custom',
-                path: [side, f, i],
-                message: `${n} in notNets matches no traffic at all`,
-              });
+              add([side, f, i], `${n} in notNets matches no traffic at all`);
             }
           });
         }
-        checkEntitySelectors(e, side, ctx);
+        checkEntitySelectors(e, side, add);
       }
-      if (families.size > 1) ctx.addIssue({ code: 'custom', path: [], message: 'rule mixes IPv4 and IPv6 nets' });
+      if (families.size > 1) add([], 'rule mixes IPv4 and IPv6 nets');
       for (const f of ['icmp', 'notICMP'] as const) {
         if (r[f] && proto !== PROTOCOL_NUMBERS.ICMP && proto !== PROTOCOL_NUMBERS.ICMPv6) {
-          ctx.addIssue({ code: 'custom', path: [f], message: 'needs protocol ICMP or ICMPv6' });
+          add([f], 'needs protocol ICMP or ICMPv6');
         }
       }
-    }),
+    },
+  ),
 );
 
 /** A validated port that is a number or "a:b" range (not a name). */
@@ -176,11 +169,11 @@ function isNumericPort(p: string | number): boolean {
   return typeof p === 'number' || /^[0-9]+:[0-9]+$/.test(p);
 }
 
-type EntityRuleOut = z.output<ReturnType<typeof EntityRule>>;
+type EntityRuleOut = v.InferOutput<ReturnType<typeof EntityRule>>;
 
 /** libcalico-go's validateEntityRule: where global() may appear, and what services excludes. */
-function checkEntitySelectors(e: EntityRuleOut, side: string, ctx: z.RefinementCtx): void {
-  const add = (f: string, message: string): void => ctx.addIssue({ code: 'custom', path: [side, f], message });
+function checkEntitySelectors(e: EntityRuleOut, side: string, addIssue: AddIssue): void {
+  const add = (f: string, message: string): void => addIssue([side, f], message);
   for (const f of ['selector', 'notSelector'] as const) {
     const sel = parsedOrUndefined(e[f]);
     if (sel && hasGlobal(sel)) add(f, 'global() can only be used in namespaceSelector');
@@ -221,4 +214,4 @@ function hasGlobal(sel: Selector): boolean {
   }
 }
 
-export type Rule = z.output<ReturnType<typeof RuleSchema>>;
+export type Rule = v.InferOutput<ReturnType<typeof RuleSchema>>;

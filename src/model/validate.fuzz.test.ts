@@ -39,6 +39,9 @@ const interesting = fc.oneof(
     null,
     [],
     {},
+    JSON.parse('{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}}}'),
+    Number.POSITIVE_INFINITY,
+    Number.NaN,
   ),
   fc.array(
     fc.record(
@@ -61,23 +64,28 @@ describe('validateResource never fails with anything but a ValidationError', () 
   for (const [id, info] of Object.entries(KINDS)) {
     it(id, () => {
       fc.assert(
-        fc.property(fc.dictionary(fc.constantFrom(...(FIELDS[id as KindId] ?? ['x'])), interesting), (spec) => {
-          const raw = {
-            apiVersion: info.apiVersion,
-            kind: info.kind,
-            metadata: { name: 'default', ...(info.namespaced ? { namespace: 'ns' } : {}) },
-            spec,
-          };
-          let out: unknown;
-          try {
-            out = validateResource(raw);
-          } catch (err) {
-            expect(err).toBeInstanceOf(ValidationError);
-            expect((err as ValidationError).issues.length).toBeGreaterThan(0);
-            return;
-          }
-          expect(validateResource(JSON.parse(JSON.stringify(out)))).toEqual(out);
-        }),
+        fc.property(
+          fc.dictionary(fc.constantFrom(...(FIELDS[id as KindId] ?? ['x']), 'constructor', 'toString'), interesting),
+          (spec) => {
+            const raw = {
+              apiVersion: info.apiVersion,
+              kind: info.kind,
+              metadata: { name: 'default', ...(info.namespaced ? { namespace: 'ns' } : {}) },
+              spec,
+            };
+            let out: unknown;
+            try {
+              out = validateResource(raw);
+            } catch (err) {
+              expect(err).toBeInstanceOf(ValidationError);
+              expect((err as ValidationError).issues.length).toBeGreaterThan(0);
+              return;
+            } finally {
+              expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+            }
+            expect(validateResource(JSON.parse(JSON.stringify(out)))).toEqual(out);
+          },
+        ),
         { numRuns: 300 },
       );
     });

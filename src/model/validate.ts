@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import * as v from 'valibot';
 import { ValidationError } from '../errors.js';
 import { BGPConfigurationSchema, BGPPeerSchema } from './bgp-kinds.js';
 import {
@@ -12,6 +12,7 @@ import {
 import { K8sNetworkPolicySchema, NamespaceSchema, NodeSchema, PodSchema } from './k8s-kinds.js';
 import { KINDS, MARGAY_API_VERSION, kindFor, type KindId, type KindInfo, type Resource } from './kinds.js';
 import { GlobalNetworkPolicySchema, NetworkPolicySchema } from './policy-kinds.js';
+import { inputProblem } from './input-limits.js';
 
 /**
  * The validation edge for resources: everything read from a datastore, a manifest or the CLI goes
@@ -20,7 +21,7 @@ import { GlobalNetworkPolicySchema, NetworkPolicySchema } from './policy-kinds.j
  * Calico-compatible: a Calico v3 manifest validates after changing apiVersion to margay.dev/v1.
  *
  * Each kind's schema is built on its first validation (lazy(), docs/startup.md): importing the model
- * builds no zod schema, so a command that validates one IPPool pays for the IPPool schema only.
+ * builds no schema, so a command that validates one IPPool pays for the IPPool schema only.
  */
 const BUILDERS = {
   Pod: PodSchema,
@@ -37,13 +38,13 @@ const BUILDERS = {
   BGPPeer: BGPPeerSchema,
   NetworkPolicy: NetworkPolicySchema,
   GlobalNetworkPolicy: GlobalNetworkPolicySchema,
-} as const satisfies Record<KindId, () => z.ZodType>;
+} as const satisfies Record<KindId, () => v.GenericSchema>;
 
 type SchemaOf<K extends KindId> = ReturnType<(typeof BUILDERS)[K]>;
 
 const built = new Set<KindId>();
 
-/** The zod schema of a kind, built on first use and kept. */
+/** The (valibot) schema of a kind, built on first use and kept. */
 export function schemaOf<K extends KindId>(kind: K): SchemaOf<K> {
   const schema = BUILDERS[kind]() as SchemaOf<K>;
   built.add(kind);
@@ -62,7 +63,7 @@ export const SCHEMAS: { readonly [K in KindId]: SchemaOf<K> } = Object.definePro
 ) as { readonly [K in KindId]: SchemaOf<K> };
 
 /** The validated, defaulted type of a kind, e.g. ResourceOf<'IPPool'>. */
-export type ResourceOf<K extends KindId> = z.output<SchemaOf<K>>;
+export type ResourceOf<K extends KindId> = v.InferOutput<SchemaOf<K>>;
 
 export type Pod = ResourceOf<'Pod'>;
 export type Namespace = ResourceOf<'Namespace'>;
@@ -123,35 +124,27 @@ function validateWith(raw: unknown, expected: KindId | undefined): Resource {
   } else if (!info.namespaced && ns !== undefined && ns !== null) {
     issues.push({ path: 'metadata.namespace', message: `must not be set: ${display} is cluster-scoped` });
   }
-  const result = schemaOf(info.id).safeParse(raw, {
-    reportInput: true,
-    error: errorMessage,
-    jitless: jitless(info.id),
-  });
+  const limit = inputProblem(raw);
+  if (limit) throw new ValidationError(display, label, [{ path: formatPath(limit.path), message: limit.message }]);
+  const result = v.safeParse(schemaOf(info.id), raw, { message: issueMessage });
   if (!result.success) {
-    const zodIssues = result.error.issues.flatMap(toIssues);
+    const found = result.issues.map(toIssue);
     // The namespace-scope issue above already says what is wrong with metadata.namespace.
-    issues.push(...(issues.length > 0 ? zodIssues.filter((i) => i.path !== 'metadata.namespace') : zodIssues));
+    issues.push(...(issues.length > 0 ? found.filter((i) => i.path !== 'metadata.namespace') : found));
   }
-  if (issues.length > 0) throw new ValidationError(display, label, dedupe(issues));
-  return result.data as Resource;
+  if (issues.length > 0) throw new ValidationError(display, label, capped(dedupe(issues)));
+  return result.output as Resource;
 }
 
-/**
- * zod compiles a parser for each object schema (`new Function`) on its first parse unless told
- * `jitless`: worth it for a kind validated many times (the agent's resource cache), not for the one
- * or two objects of a `margayctl apply` (measured: a first IPPool parse 11 ms of CPU with the JIT,
- * 3 ms without; docs/startup.md). So the first JIT_AFTER parses of each kind run without it; the
- * result is the same either way (zod's fast path and slow path check the same schema).
- */
-const JIT_AFTER = 16;
-const parses = new Map<KindId, number>();
+/** At most MAX_ISSUES issues in one error (an array of a million bad items must not make a huge message). */
+const MAX_ISSUES = 50;
 
-function jitless(kind: KindId): boolean {
-  const n = parses.get(kind) ?? 0;
-  if (n > JIT_AFTER) return false;
-  parses.set(kind, n + 1);
-  return n < JIT_AFTER;
+function capped(issues: Issue[]): Issue[] {
+  if (issues.length <= MAX_ISSUES) return issues;
+  return [
+    ...issues.slice(0, MAX_ISSUES),
+    { path: '', message: `and ${issues.length - MAX_ISSUES} more problems not listed` },
+  ];
 }
 
 function resolveKind(obj: Record<string, unknown>, label: string, expected: KindId | undefined): KindInfo {
@@ -193,33 +186,65 @@ function objectLabel(obj: Record<string, unknown>): string {
   return typeof namespace === 'string' && namespace !== '' ? `${namespace}/${n}` : n;
 }
 
-function toIssues(issue: z.core.$ZodIssue): Issue[] {
-  if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((k) => ({ path: formatPath([...issue.path, k]), message: 'unknown field' }));
-  }
-  return [{ path: formatPath(issue.path), message: issue.message }];
+function toIssue(issue: v.BaseIssue<unknown>): Issue {
+  return { path: formatPath(issue.path?.map((p) => p.key as PropertyKey) ?? []), message: issue.message };
 }
 
-/**
- * Per-parse wording for zod's generic issues. A message set on a schema (`{ error }`, refine
- * messages) takes precedence over this, so field-specific wording wins where it exists.
- */
-const errorMessage: z.core.$ZodErrorMap = (issue) => {
-  switch (issue.code) {
-    case 'invalid_value': {
-      const options = issue.values.map((v) => JSON.stringify(v)).join(', ');
-      return issue.input === undefined
-        ? `required, one of ${options}`
-        : `must be one of ${options}, got ${describe(issue.input)}`;
-    }
-    case 'invalid_type':
-      return issue.input === undefined
-        ? `required (${issue.expected})`
-        : `expected ${issue.expected}, got ${describe(issue.input)}`;
-    default:
-      return undefined;
-  }
+/** valibot's `expected` of a picklist or union, `("a" | "b")`, as a list. */
+function expectedOptions(issue: v.BaseIssue<unknown>): string[] {
+  return (issue.expected ?? '').replace(/^\((.*)\)$/, '$1').split(' | ');
+}
+
+const TYPE_NAMES: Readonly<Record<string, string>> = {
+  string: 'string',
+  number: 'number',
+  boolean: 'boolean',
+  array: 'array',
+  object: 'object',
+  strict_object: 'object',
+  loose_object: 'object',
+  record: 'object',
 };
+
+/**
+ * The wording of valibot's generic issues (a type, a value out of range). A message set on a schema
+ * or check takes precedence over this, so field-specific wording wins where it exists.
+ */
+export function issueMessage(issue: v.BaseIssue<unknown>): string {
+  const { input } = issue;
+  const requirement = issue.requirement as number;
+  const size = (x: unknown): string => (typeof x === 'string' ? 'characters' : 'items');
+  switch (issue.type) {
+    case 'picklist':
+    case 'literal': {
+      const options = expectedOptions(issue).join(', ');
+      return input === undefined ? `required, one of ${options}` : `must be one of ${options}, got ${describe(input)}`;
+    }
+    case 'union': {
+      const options = expectedOptions(issue).join(' or ');
+      return input === undefined ? `required (${options})` : `expected ${options}, got ${describe(input)}`;
+    }
+    case 'integer':
+      return `must be a whole number, got ${describe(input)}`;
+    case 'finite':
+      return `must be a finite number, got ${describe(input)}`;
+    case 'min_value':
+      return `must be at least ${requirement}, got ${String(input)}`;
+    case 'max_value':
+      return `must be at most ${requirement}, got ${String(input)}`;
+    case 'min_length':
+      return requirement === 1 ? 'must not be empty' : `must have at least ${requirement} ${size(input)}`;
+    case 'max_length':
+      return `must have at most ${requirement} ${size(input)}, has ${(input as { length: number }).length}`;
+    case 'regex':
+      return `must match ${String(issue.requirement)}, got ${describe(input)}`;
+    default: {
+      const name = TYPE_NAMES[issue.type];
+      if (name === undefined) return `invalid value ${describe(input)}`;
+      return input === undefined ? `required (${name})` : `expected ${name}, got ${describe(input)}`;
+    }
+  }
+}
 
 /** ['spec', 'ingress', 0, 'ports'] → `spec.ingress[0].ports`; odd keys → `labels["a/b"]`. */
 export function formatPath(path: readonly PropertyKey[]): string {

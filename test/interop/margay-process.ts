@@ -7,7 +7,7 @@
  * (the TCP sessions just end: graceful-restart territory).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +26,9 @@ let bundled: Promise<string> | undefined;
 export function bundleMargayBgpd(): Promise<string> {
   bundled ??= (async () => {
     await mkdir(dirname(BUNDLE), { recursive: true });
-    await build({
+    // Every test process bundles (both integration lanes run at once): write aside and rename over,
+    // so a daemon starting in another process never reads a file esbuild is half-way through writing.
+    const out = await build({
       entryPoints: [join(REPO, 'bgp/main.ts')],
       bundle: true,
       platform: 'node',
@@ -35,8 +37,14 @@ export function bundleMargayBgpd(): Promise<string> {
       outfile: BUNDLE,
       packages: 'external',
       logLevel: 'error',
+      write: false,
       // The bundle's isMain() compares argv[1] with its own URL: true when run directly.
     });
+    const code = out.outputFiles.find((f) => f.path === BUNDLE);
+    if (!code) throw new Error(`esbuild produced no ${BUNDLE}`);
+    const tmp = `${BUNDLE}.${process.pid}.tmp`;
+    await writeFile(tmp, code.contents);
+    await rename(tmp, BUNDLE);
     return BUNDLE;
   })();
   return bundled;

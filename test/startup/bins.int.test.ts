@@ -1,7 +1,7 @@
 /**
  * The shipped entry points (package.json `bin` → dist/bin launchers → esbuild bundle, scripts/bundle.mjs)
  * work end to end, and the bundle keeps start-up lean: what `margayctl --help` and `margayctl get`
- * load statically holds no zod, yaml or pino (docs/startup.md). Needs `npm run build` first, like the
+ * load statically holds no zod, valibot, yaml or pino (docs/startup.md). Needs `npm run build` first, like the
  * other integration tests that spawn dist/.
  */
 import { spawn } from 'node:child_process';
@@ -76,14 +76,14 @@ afterAll(async () => {
 });
 
 describe('bundle contents (start-up)', () => {
-  it('margayctl --help, the get/apply/delete chunk and the bgp and ipam groups load no zod, yaml or pino before running', async () => {
+  it('margayctl --help, the get/apply/delete chunk and the bgp and ipam groups load no zod, valibot, yaml or pino before running', async () => {
     const meta = JSON.parse(await readFile(join(REPO, 'dist/bundle/meta.json'), 'utf8')) as Meta;
     const chunkOf = (entry: string): string => {
       const hit = Object.entries(meta.outputs).find(([, v]) => v.entryPoint === entry);
       if (!hit) throw new Error(`no bundle output for ${entry}`);
       return hit[0].slice(hit[0].indexOf('dist/bundle/') + 'dist/bundle/'.length);
     };
-    const heavy = /node_modules\/(zod|yaml|pino)\//;
+    const heavy = /node_modules\/(zod|valibot|yaml|pino)\//;
     for (const start of [
       'entries/margayctl.js',
       chunkOf('src/cli/resources.ts'),
@@ -101,7 +101,7 @@ describe('bundle contents (start-up)', () => {
     }
     // The apply path does load the validators: the check above would pass vacuously if nothing did.
     const all = Object.values(meta.outputs).flatMap((o) => Object.keys(o.inputs));
-    expect(all.some((i) => /node_modules\/zod\//.test(i))).toBe(true);
+    expect(all.some((i) => /node_modules\/valibot\//.test(i))).toBe(true);
   });
 });
 
