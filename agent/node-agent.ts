@@ -289,7 +289,9 @@ export class NodeAgent {
     };
     this.#step('kernel adapters ready');
     if (this.config.bgp) {
-      this.#previousBgpRoutes = (await counted.routes.list({ protos: [OWNERSHIP.routeProtocol.bgp] })).length;
+      // Every owned route, kept for the dataplane's same read before in-sync: one `ip` process, not two.
+      const routes = await counted.routes.list({ shareWithNext: true });
+      this.#previousBgpRoutes = routes.filter((r) => r.proto === OWNERSHIP.routeProtocol.bgp).length;
       this.#step('kernel BGP routes read');
     }
     return counted;
