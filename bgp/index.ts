@@ -31,6 +31,7 @@ export {
 export {
   BgpdConfig,
   parseBgpdConfig,
+  parseOriginate,
   validateBgpdConfig,
   type ListenRangeConfig,
   type OriginatedRouteConfig,
