@@ -32,8 +32,18 @@ describe('detectIptablesMode', () => {
       'ip netns exec n1 ip6tables-legacy-save',
       'ip netns exec n1 iptables-nft-save',
       'ip netns exec n1 ip6tables-nft-save',
-      'iptables -V',
     ]);
+  });
+
+  it('asks `iptables -V` only to decide a tie of rule counts', async () => {
+    const tie = new FakeCommandRunner().on('iptables -V', { stdout: 'iptables v1.8.9 (legacy)\n' });
+    expect(await detectIptablesMode(tie, silentLogger())).toBe('legacy');
+    expect(tie.lines.at(-1)).toBe('iptables -V');
+    const nftOnly = new FakeCommandRunner()
+      .on('iptables -V', { stdout: 'iptables v1.8.9 (legacy)\n' })
+      .on('iptables-nft-save', { stdout: '*filter\n-A INPUT -j ACCEPT\nCOMMIT\n' });
+    expect(await detectIptablesMode(nftOnly, silentLogger())).toBe('nft');
+    expect(nftOnly.lines).not.toContain('iptables -V');
   });
 
   it("returns the chosen backend's dumps per family (exit 0 only), none with an override", async () => {

@@ -96,14 +96,17 @@ export async function detectIptables(
     log.info({ mode: opts.override }, 'iptables backend set by configuration');
     return { mode: opts.override, dumps: {} };
   }
-  // The five probes are independent: run concurrently (each is a process start).
-  const [legacy, nft, versionText] = await Promise.all([
+  // The four dumps are independent: run concurrently (each is a process start). `iptables -V` only
+  // decides a tie (a host without rules in either), so it runs only then: one process less on a
+  // restart, when our own rules are in the backend chosen before.
+  const [legacy, nft] = await Promise.all([
     rulesFor(runner, 'legacy', opts.netns),
     rulesFor(runner, 'nft', opts.netns),
-    iptablesVersion(runner),
   ]);
   const legacyRules = legacy.rules;
   const nftRules = nft.rules;
+  const tie = legacyRules !== undefined && legacyRules === nftRules;
+  const versionText = tie ? await iptablesVersion(runner) : undefined;
   if (legacyRules === undefined && nftRules === undefined) {
     throw new PrerequisiteError(
       'neither iptables-nft-save nor iptables-legacy-save is installed; run scripts/install-system-deps.sh',
