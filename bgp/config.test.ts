@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/errors.js';
-import { parseAsn, parseBgpdConfig, parseOriginate, validateBgpdConfig } from './config.js';
+import { parseBgpdConfig } from './config-file.js';
+import { parseAsn, parseOriginate, validateBgpdConfig } from './config.js';
 
 function errorOf(fn: () => unknown): ConfigError {
   try {

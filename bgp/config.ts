@@ -10,7 +10,6 @@
  */
 import { isIP } from 'node:net';
 import * as v from 'valibot';
-import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../src/errors.js';
 import {
   formatIssues,
@@ -351,17 +350,6 @@ export function parseOriginate(
           'originate',
         ),
       };
-}
-
-/** Parses YAML text then validates it. YAML syntax errors become ConfigError with the line. */
-export function parseBgpdConfig(text: string, source = 'margay-bgpd config'): Readonly<BgpdConfig> {
-  let doc: unknown;
-  try {
-    doc = parseYaml(text, { prettyErrors: true });
-  } catch (err) {
-    throw new ConfigError(source, `YAML: ${(err as Error).message}`, { cause: err });
-  }
-  return validateBgpdConfig(doc ?? {}, source);
 }
 
 export function deepFreeze<T>(v: T): T {
