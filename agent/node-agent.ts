@@ -73,6 +73,8 @@ const BGP_INPUT_KINDS = new Set<KindId>([
   'BlockAffinity',
 ]);
 const CALC = new Set<KindId>(CALC_KINDS);
+/** The file datastore's lock-probe thread starts after this node's first routes, or this long after open. */
+export const LOCK_GUARD_LATEST_MS = 6000;
 
 function datastoreSpec(c: AgentConfig): string {
   return c.datastore.type === 'kubernetes' ? 'kubernetes' : `file:${c.datastore.dir}`;
@@ -145,6 +147,7 @@ export class NodeAgent {
     await this.#services.adopt(this.health);
     if (c.healthPort !== 0) await this.health.listen(c.healthPort, c.healthHost);
     await this.#services.adopt(this.metrics);
+    void this.#routesIn.then(() => this.metrics.startDefaultMetrics()); // or the first scrape
     if (c.metricsPort !== 0)
       await this.metrics.listen(c.metricsPort, c.healthHost, log.child({ component: 'metrics' }));
 
@@ -154,7 +157,14 @@ export class NodeAgent {
     // before the datastore is in sync.
     const storeP = connectDatastore(
       () =>
-        openDatastore(datastoreSpec(c), { log, ...(c.kubeconfig !== undefined ? { kubeconfig: c.kubeconfig } : {}) }),
+        openDatastore(datastoreSpec(c), {
+          log,
+          ...(c.kubeconfig !== undefined ? { kubeconfig: c.kubeconfig } : {}),
+          // The file store's lock-probe thread (≈ 90 ms of CPU to start a worker) waits for this
+          // node's first routes, like the CNI co-processes; 6 s at the latest (never in sync).
+          lockGuardDelayMs: LOCK_GUARD_LATEST_MS,
+          lockGuardStart: this.#routesIn,
+        }),
       { log: log.child({ component: 'datastore' }), policy: c.datastoreRetry, signal: this.#abort.signal },
     ).then((s) => {
       this.#step('datastore open');
@@ -279,7 +289,9 @@ export class NodeAgent {
     };
     this.#step('kernel adapters ready');
     if (this.config.bgp) {
-      this.#previousBgpRoutes = (await counted.routes.list({ protos: [OWNERSHIP.routeProtocol.bgp] })).length;
+      // Every owned route, kept for the dataplane's same read before in-sync: one `ip` process, not two.
+      const routes = await counted.routes.list({ shareWithNext: true });
+      this.#previousBgpRoutes = routes.filter((r) => r.proto === OWNERSHIP.routeProtocol.bgp).length;
       this.#step('kernel BGP routes read');
     }
     return counted;

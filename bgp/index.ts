@@ -28,9 +28,10 @@ export {
   type SpeakerConfig,
   type SpeakerDeps,
 } from './speaker/index.js';
+export { parseBgpdConfig } from './config-file.js';
 export {
   BgpdConfig,
-  parseBgpdConfig,
+  parseOriginate,
   validateBgpdConfig,
   type ListenRangeConfig,
   type OriginatedRouteConfig,

@@ -15,7 +15,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 // Only light modules load statically: the tuned re-exec below happens before the daemon's module graph
-// (zod, pino, execa, the speaker) is loaded, so it costs one bare Node start. The rest is imported
+// (valibot and yaml, pino, execa, the speaker) is loaded, so it costs one bare Node start. The rest is imported
 // where it is used.
 import { ConfigError, MargayError } from '../src/errors.js';
 import type { LogLevel, Logger } from '../src/log.js';
@@ -109,7 +109,7 @@ async function loadConfig(file: string): Promise<Readonly<BgpdConfig>> {
   } catch (err) {
     throw new ConfigError(file, `cannot read: ${(err as Error).message}`, { cause: err });
   }
-  const { parseBgpdConfig } = await import('./config.js');
+  const { parseBgpdConfig } = await import('./config-file.js');
   return parseBgpdConfig(text, file);
 }
 

@@ -7,10 +7,10 @@
  * esbuild's code splitting follows every import of a module it reaches, used or not (marking our files
  * side-effect free does not change that). So `import { UsageError } from '../../src/cli/index.js'`
  * used to load every resource command, the datastore, zod with all the model's schemas, yaml and pino
- * into `margayctl bgp --help`; `import { KINDS } from '../model/index.js'` loaded zod into
+ * into `margayctl bgp --help`; `import { KINDS } from '../model/index.js'` loaded the schema library into
  * `margayctl get`. The source keeps its barrels (and the tsc output in dist/ is unchanged).
  *
- * Also rewrites imports of Node built-ins (rewriteBuiltinImports) and of zod's `z` (rewriteZodImports), below.
+ * Also rewrites imports of Node built-ins (rewriteBuiltinImports), below.
  *
  * The same applies to any of our modules that re-exports (e.g. src/log.ts re-exports silentLogger from
  * log-silent.ts, which needs no pino). Only static named imports are rewritten (`import * as`, default imports, `import()` are left alone),
@@ -190,21 +190,6 @@ export function rewriteBuiltinImports(src) {
   });
 }
 
-/**
- * `import { z } from 'zod'` → `import * as z from 'zod'`. zod's index exports `z` as a namespace
- * object (`export * as z`), and a bundler must keep everything a namespace object holds: every
- * locale, the JSON-schema converters... (755 KiB). Imported as a namespace, each `z.string` is a
- * plain named import that esbuild tree-shakes: ≈ 170 KiB for what the model uses, about half the
- * load time. The names are the same (zod's index re-exports everything `z` holds at its top level).
- * Since session 15 the model, the agent configuration and the lab state use valibot (imported as
- * `import * as v from 'valibot'`, which esbuild tree-shakes as it is: ≈ 20 KiB); this rewrite only
- * matters while a module still imports zod (bgp/config.ts, bgp/control/routes.ts) and goes with zod.
- */
-const ZOD_IMPORT = /^import\s+\{\s*z\s*\}\s+from\s+'zod';/gm;
-export function rewriteZodImports(src) {
-  return src.replace(ZOD_IMPORT, "import * as z from 'zod';");
-}
-
 /** The plugin: applies to our own TypeScript (not node_modules). */
 export function barrelImports(repo) {
   return {
@@ -214,9 +199,7 @@ export function barrelImports(repo) {
       b.onLoad({ filter: /\.ts$/ }, async (args) => {
         if (args.path.includes('/node_modules/') || !args.path.startsWith(repo)) return undefined;
         const src = await readFile(args.path, 'utf8');
-        const contents = rewriteZodImports(
-          rewriteBuiltinImports(await rewriteBarrelImports(args.path, src, exportsOf)),
-        );
+        const contents = rewriteBuiltinImports(await rewriteBarrelImports(args.path, src, exportsOf));
         return { contents, loader: 'ts' };
       });
     },

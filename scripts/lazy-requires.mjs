@@ -19,6 +19,9 @@ export const LAZY = {
   'prom-client/index.js': [
     getter('exports.Pushgateway', './lib/pushgateway'),
     getter('exports.AggregatorRegistry', './lib/cluster'),
+    // Node's default metrics (13 collector modules and @opentelemetry/api): the agent registers them
+    // once its first routes are in (agent/metrics.ts startDefaultMetrics), not at start-up.
+    getter('exports.collectDefaultMetrics', './lib/defaultMetrics'),
   ],
   'pino/pino.js': [getter('module.exports.transport', './lib/transport')],
   'pino/lib/tools.js': [

@@ -22,7 +22,7 @@
  */
 import type { SpeakerConfig } from '../../bgp/index.js';
 import {
-  BgpdConfig,
+  parseOriginate,
   validateBgpdConfig,
   type BestPathChange,
   type PeerStatusView,
@@ -294,7 +294,7 @@ export class BgpHost {
   async #originateFirst(originate: unknown, policies: string): Promise<void> {
     const prev = this.#appliedConfig;
     if (!prev || !this.#speaker || policies === this.#appliedPolicies) return;
-    const parsed = BgpdConfig.shape.originate.safeParse(originate);
+    const parsed = parseOriginate(originate);
     if (!parsed.success || JSON.stringify(parsed.data) === JSON.stringify(prev.originate)) return;
     await this.#speaker.reconfigure({ ...prev, originate: parsed.data });
     await new Promise<void>((r) => setImmediate(r));

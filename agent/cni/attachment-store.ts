@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MargayError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
+import { sha1Hex } from './sha1.js';
 
 export class CniStateError extends MargayError {
   readonly code = 'MGY_CNI_STATE';
@@ -39,7 +39,8 @@ export function attachmentKey(network: string, containerId: string, ifName: stri
 export const keyOf = (r: Pick<AttachmentRecord, 'network' | 'containerId' | 'ifName'>): string =>
   attachmentKey(r.network, r.containerId, r.ifName);
 
-const fileOf = (key: string): string => `${createHash('sha1').update(key).digest('hex')}.json`;
+/** The record's file: the SHA-1 of its key (node:crypto is not loaded for it: sha1.ts). */
+const fileOf = (key: string): string => `${sha1Hex(key)}.json`;
 
 export class AttachmentStore {
   readonly #records = new Map<string, AttachmentRecord>();

@@ -10,8 +10,9 @@
  * Errors are { error, code } with 400 (bad request), 404, 405 or 500.
  */
 import { isIP } from 'node:net';
-import { z } from 'zod';
+import * as v from 'valibot';
 import { MargayError } from '../../src/errors.js';
+import { formatIssues, isCidr, issueMessage, plainIssues, strictObject } from '../schema.js';
 import type { AnnounceRequest, PeerStatusView, RibQuery, RibQueryResult } from '../speaker/index.js';
 
 export interface ControlHandler {
@@ -29,38 +30,80 @@ export interface ControlResponse {
   readonly body: unknown;
 }
 
-const Cidr = z.union([z.cidrv4(), z.cidrv6()], { error: 'must be a CIDR like 10.0.0.0/24' });
-const Community = z.string().regex(/^\d{1,5}:\d{1,5}$/, 'must be a community like 65000:100');
-const AnnounceBody = z.strictObject({
-  prefixes: z.array(Cidr).min(1).max(1_000_000),
-  nextHop: z
-    .string()
-    .refine((v) => isIP(v) !== 0, 'must be an IP address')
-    .optional(),
-  communities: z.array(Community).optional(),
-  largeCommunities: z.array(z.string().regex(/^\d+:\d+:\d+$/)).optional(),
-  med: z.number().int().min(0).max(4_294_967_295).optional(),
-  localPref: z.number().int().min(0).max(4_294_967_295).optional(),
-  origin: z.enum(['igp', 'egp', 'incomplete']).optional(),
+const CIDR = 'must be a CIDR like 10.0.0.0/24';
+const Cidr = v.pipe(v.string(CIDR), v.check(isCidr, CIDR));
+const Community = v.pipe(v.string(), v.regex(/^\d{1,5}:\d{1,5}$/, 'must be a community like 65000:100'));
+/** Bad prefixes named one by one before the rest are only counted. */
+const LISTED_PREFIXES = 10;
+/**
+ * Up to a million prefixes: checked in one pass that names the first bad ones and counts the rest,
+ * so a hostile body of a million bad entries costs one error string, not a million issue objects.
+ */
+const Prefixes = v.pipe(
+  v.array(v.unknown()),
+  v.minLength(1),
+  v.maxLength(1_000_000),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const input = dataset.value;
+    let bad = 0;
+    for (let i = 0; i < input.length; i++) {
+      const p = input[i];
+      if (typeof p === 'string' && isCidr(p)) continue;
+      if (++bad <= LISTED_PREFIXES) {
+        addIssue({ message: CIDR, path: [{ type: 'array', origin: 'value', input, key: i, value: p }] });
+      }
+    }
+    if (bad > LISTED_PREFIXES) addIssue({ message: `${bad - LISTED_PREFIXES} more are not CIDRs` });
+  }),
+  v.transform((xs) => xs as string[]), // every item was checked to be a CIDR string above
+);
+const Family = v.picklist(['ipv4', 'ipv6']);
+const Flag = v.optional(v.picklist(['true', 'false']));
+const AnnounceBody = strictObject({
+  prefixes: Prefixes,
+  nextHop: v.optional(
+    v.pipe(
+      v.string(),
+      v.check((s) => isIP(s) !== 0, 'must be an IP address'),
+    ),
+  ),
+  communities: v.optional(v.array(Community)),
+  largeCommunities: v.optional(
+    v.array(v.pipe(v.string(), v.regex(/^\d+:\d+:\d+$/, 'must be a large community like 65000:1:2'))),
+  ),
+  med: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(4_294_967_295))),
+  localPref: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(4_294_967_295))),
+  origin: v.optional(v.picklist(['igp', 'egp', 'incomplete'])),
 });
-const WithdrawBody = z.strictObject({ prefixes: z.array(Cidr).min(1).max(1_000_000) });
-const RefreshBody = z.strictObject({ peer: z.string().min(1), family: z.enum(['ipv4', 'ipv6']).default('ipv4') });
-const RibParams = z.strictObject({
-  prefix: Cidr.optional(),
-  longer: z.enum(['true', 'false']).optional(),
-  peer: z.string().optional(),
-  family: z.enum(['ipv4', 'ipv6']).optional(),
-  best: z.enum(['true', 'false']).optional(),
-  limit: z.coerce.number().int().min(0).max(10_000_000).optional(),
-  rejected: z.enum(['true', 'false']).optional(),
+const WithdrawBody = strictObject({ prefixes: Prefixes });
+const RefreshBody = strictObject({ peer: v.pipe(v.string(), v.minLength(1)), family: v.optional(Family, 'ipv4') });
+const RibParams = strictObject({
+  prefix: v.optional(Cidr),
+  longer: Flag,
+  peer: v.optional(v.string()),
+  family: v.optional(Family),
+  best: Flag,
+  // A query string: the number as Number() reads it (as before: '' is 0, '1e3' is 1000).
+  limit: v.optional(
+    v.pipe(v.string(), v.transform(Number), v.number(), v.integer(), v.minValue(0), v.maxValue(10_000_000)),
+  ),
+  rejected: Flag,
 });
 
 function bad(error: string): ControlResponse {
   return { status: 400, body: { error, code: 'MGY_BGP_CONTROL_BAD_REQUEST' } };
 }
 
-function issuesText(e: z.ZodError): string {
-  return e.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
+/** Validates a body or query: the value, or a 400 naming each bad field (`prefixes.0: must be a CIDR…`). */
+function parseRequest<S extends v.GenericSchema>(
+  schema: S,
+  input: unknown,
+): { ok: true; value: v.InferOutput<S> } | { ok: false; res: ControlResponse } {
+  const r = v.safeParse(schema, input, { message: issueMessage });
+  return r.success
+    ? { ok: true, value: r.output }
+    : { ok: false, res: bad(formatIssues(plainIssues(r.issues), 'dots', '(body)')) };
 }
 
 function parseJson(body: string): { ok: true; value: unknown } | { ok: false } {
@@ -86,39 +129,40 @@ export async function routeControlRequest(
       case 'GET /peers':
         return { status: 200, body: { peers: h.peers() } };
       case 'GET /rib': {
-        const p = RibParams.safeParse(Object.fromEntries(u.searchParams));
-        if (!p.success) return bad(issuesText(p.error));
+        const p = parseRequest(RibParams, Object.fromEntries(u.searchParams));
+        if (!p.ok) return p.res;
+        const d = p.value;
         const q: RibQuery = {
-          ...(p.data.prefix !== undefined && { prefix: p.data.prefix }),
-          ...(p.data.longer !== undefined && { longer: p.data.longer === 'true' }),
-          ...(p.data.peer !== undefined && { peer: p.data.peer }),
-          ...(p.data.family !== undefined && { family: p.data.family }),
-          ...(p.data.best !== undefined && { bestOnly: p.data.best === 'true' }),
-          ...(p.data.limit !== undefined && { limit: p.data.limit }),
-          ...(p.data.rejected !== undefined && { rejected: p.data.rejected === 'true' }),
+          ...(d.prefix !== undefined && { prefix: d.prefix }),
+          ...(d.longer !== undefined && { longer: d.longer === 'true' }),
+          ...(d.peer !== undefined && { peer: d.peer }),
+          ...(d.family !== undefined && { family: d.family }),
+          ...(d.best !== undefined && { bestOnly: d.best === 'true' }),
+          ...(d.limit !== undefined && { limit: d.limit }),
+          ...(d.rejected !== undefined && { rejected: d.rejected === 'true' }),
         };
         return { status: 200, body: h.rib(q) };
       }
       case 'POST /announce': {
         const j = parseJson(body);
         if (!j.ok) return bad('body is not JSON');
-        const p = AnnounceBody.safeParse(j.value);
-        if (!p.success) return bad(issuesText(p.error));
-        return { status: 200, body: h.announce(p.data) };
+        const p = parseRequest(AnnounceBody, j.value);
+        if (!p.ok) return p.res;
+        return { status: 200, body: h.announce(p.value) };
       }
       case 'POST /withdraw': {
         const j = parseJson(body);
         if (!j.ok) return bad('body is not JSON');
-        const p = WithdrawBody.safeParse(j.value);
-        if (!p.success) return bad(issuesText(p.error));
-        return { status: 200, body: h.withdraw(p.data.prefixes) };
+        const p = parseRequest(WithdrawBody, j.value);
+        if (!p.ok) return p.res;
+        return { status: 200, body: h.withdraw(p.value.prefixes) };
       }
       case 'POST /refresh': {
         const j = parseJson(body);
         if (!j.ok) return bad('body is not JSON');
-        const p = RefreshBody.safeParse(j.value);
-        if (!p.success) return bad(issuesText(p.error));
-        return { status: 200, body: h.refresh(p.data.peer, p.data.family) };
+        const p = parseRequest(RefreshBody, j.value);
+        if (!p.ok) return p.res;
+        return { status: 200, body: h.refresh(p.value.peer, p.value.family) };
       }
       case 'POST /reload':
         return { status: 200, body: await h.reload() };

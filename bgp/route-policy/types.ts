@@ -1,5 +1,5 @@
 /**
- * Policy configuration: plain data, validated at the edge (bgp/config.ts, zod) and passed down frozen.
+ * Policy configuration: plain data, validated at the edge (bgp/config.ts, valibot) and passed down frozen.
  * A policy is a list of first-match statements plus a default result, like BIRD filters / FRR
  * route-maps. Statements whose matches look only at attributes are evaluated once per attribute set
  * (cached by the RIB); prefix matches use a compiled numeric prefix check.

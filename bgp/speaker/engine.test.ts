@@ -10,7 +10,7 @@ import {
   parsePrefix,
 } from '../codec/index.js';
 import type { PrefixBatch, UpdateMessage } from '../codec/types.js';
-import { parseBgpdConfig } from '../config.js';
+import { parseBgpdConfig } from '../config-file.js';
 import { defaultRibFactory } from './adapters.js';
 import { BgpSpeaker } from './speaker.js';
 import { FakeListener, FakeSessions } from './testing/fakes.js';

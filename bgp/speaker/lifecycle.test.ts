@@ -3,7 +3,7 @@ import { silentLogger } from '../../src/log.js';
 import { ServiceStoppedError } from '../../src/runtime/index.js';
 import { FakeRouteTable } from '../../src/kernel/testing/fake-route-table.js';
 import type { RouteChanges } from '../../src/kernel/index.js';
-import { parseBgpdConfig } from '../config.js';
+import { parseBgpdConfig } from '../config-file.js';
 import { FibSync, FibSyncLoop } from '../fib/index.js';
 import { YAML, setup } from './testing/speaker-setup.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseBgpdConfig } from '../config.js';
+import { parseBgpdConfig } from '../config-file.js';
 import { planReconfigure, type ReconfigureAction, type RunningPeer } from './reconfigure-plan.js';
 import type { SpeakerConfig } from './translate.js';
 

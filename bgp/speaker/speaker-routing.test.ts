@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FAMILY } from '../codec/constants.js';
-import { parseBgpdConfig } from '../config.js';
+import { parseBgpdConfig } from '../config-file.js';
 import type { BestPathChange } from './types.js';
 import { YAML, setup, update } from './testing/speaker-setup.js';
 

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FAMILY } from '../codec/constants.js';
 import { FakeRouteTable } from '../../src/kernel/testing/fake-route-table.js';
-import { parseBgpdConfig } from '../config.js';
+import { parseBgpdConfig } from '../config-file.js';
 import { FibSync } from '../fib/index.js';
 import { YAML, setup, update } from './testing/speaker-setup.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FAMILY } from '../codec/constants.js';
-import { parseBgpdConfig } from '../config.js';
+import { parseBgpdConfig } from '../config-file.js';
 import { prefixTextContains } from '../../src/net/index.js';
 import {
   matchListenRange,

@@ -151,6 +151,31 @@ describe('file datastore: wake-up on other connections’ commits', () => {
     }
   });
 
+  it('lockGuardStart starts the probe thread before lockGuardDelayMs, not before it settles', async () => {
+    let go!: () => void;
+    const start = new Promise<void>((r) => (go = r));
+    const { watcher, writer, latency } = await pair({
+      pollIntervalMs: 1000,
+      lockGuardDelayMs: 60_000,
+      lockGuardStart: start,
+    });
+    try {
+      await sleep(400); // past the default 300 ms delay: still no thread
+      expect(watcher.wakeMode).toBe('inotify');
+      expect(await latency('before-guard')).toBeLessThan(1000);
+      go();
+      const t0 = performance.now();
+      while (watcher.wakeMode !== 'probe-thread') {
+        if (performance.now() - t0 > 2000) throw new Error('probe thread not started 2 s after lockGuardStart settled');
+        await sleep(5);
+      }
+      expect(await latency('after-guard')).toBeLessThan(1000);
+    } finally {
+      await writer.close();
+      await watcher.close();
+    }
+  });
+
   it('without inotify the safety poll still delivers', async () => {
     const { watcher, writer, latency } = await pair({ pollIntervalMs: 50, useFsWatch: false, lockGuard: false });
     try {

@@ -22,38 +22,11 @@ import { DbWake } from './db-wake.js';
 import { StoreLife } from './store-life.js';
 import { DatastoreLockedError, guardedRetry, LockGuard } from './lock-guard.js';
 import { ObjectTable, type Normalized } from './sqlite-objects.js';
+import type { FileDatastoreOptions } from './file-options.js';
 import { ChangeFeed } from './change-feed.js';
 import { knownFiles, syncManifests } from './manifest-sync.js';
 
-export interface FileDatastoreOptions {
-  readonly dir: string;
-  readonly log: Logger;
-  /** Changes kept in the change log for resuming watches (default 10000). */
-  readonly historyWindow?: number;
-  /** Periodic rescan of the manifest files, the fallback behind fs.watch (default 500 ms, at most 1000). */
-  readonly rescanIntervalMs?: number;
-  /**
-   * Safety poll for commits by other processes (PRAGMA data_version), behind the inotify wake-up on
-   * the database and its WAL (default 250 ms; the only way when `useFsWatch` is false).
-   */
-  readonly pollIntervalMs?: number;
-  /** How long a write waits for the database's write lock held by another process (default 120 s). */
-  readonly busyTimeoutMs?: number;
-  /** How long a read waits (on timers) while the database cannot be locked, before DatastoreLockedError (default 3 s). */
-  readonly readTimeoutMs?: number;
-  /**
-   * Probe the database's locks from a worker thread so a lock failure never blocks the event loop
-   * (lock-guard.ts; default true). Started `lockGuardDelayMs` (default 300) after open, so a
-   * short-lived reader such as `margayctl get` never pays for the thread.
-   */
-  readonly lockGuard?: boolean;
-  readonly lockGuardDelayMs?: number;
-  readonly validate?: (raw: unknown) => Resource;
-  /** Follow manifest changes with fs.watch as well as the rescan (default true). */
-  readonly useFsWatch?: boolean;
-  /** A manifest modified less than this long ago is left for the next look (default 100 ms). */
-  readonly settleMs?: number;
-}
+export type { FileDatastoreOptions } from './file-options.js';
 
 export const DB_FILE = 'store.db';
 const STATE_DIR = '.margay';
@@ -164,6 +137,9 @@ export class FileDatastore implements Datastore {
     if (opts.lockGuard ?? true) {
       ds.#guardTimer = setTimeout(() => ds.#startGuard(), opts.lockGuardDelayMs ?? 300);
       ds.#guardTimer.unref();
+      const opened = ds;
+      const start = (): void => opened.#startGuard();
+      void opts.lockGuardStart?.then(start, start);
     }
     return ds;
   }
@@ -399,6 +375,7 @@ export class FileDatastore implements Datastore {
       if (this.#guard?.alive === false) this.#restartWake();
       this.#tick(this.#guard?.alive === false ? undefined : changed);
     });
+    this.#log.info({ file: this.#sql.path }, 'lock probe thread started');
     this.#wake?.close();
     this.#wake = undefined;
     this.#statusTimer = setInterval(() => {

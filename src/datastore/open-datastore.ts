@@ -8,6 +8,9 @@ export interface OpenDatastoreDeps {
   readonly historyWindow?: number;
   /** Kubeconfig path for the kubernetes backend (default: in-cluster, then $KUBECONFIG as read by main). */
   readonly kubeconfig?: string;
+  /** File backend: when its lock-probe thread starts (FileDatastoreOptions, file.ts). */
+  readonly lockGuardDelayMs?: number;
+  readonly lockGuardStart?: Promise<unknown>;
 }
 
 /**
@@ -33,6 +36,8 @@ export async function openDatastore(spec: string, deps: OpenDatastoreDeps): Prom
       dir,
       log: deps.log.child({ component: 'datastore', backend: 'file' }),
       ...(deps.historyWindow !== undefined ? { historyWindow: deps.historyWindow } : {}),
+      ...(deps.lockGuardDelayMs !== undefined ? { lockGuardDelayMs: deps.lockGuardDelayMs } : {}),
+      ...(deps.lockGuardStart !== undefined ? { lockGuardStart: deps.lockGuardStart } : {}),
     });
   }
   if (s === 'kubernetes') {

@@ -3,7 +3,7 @@ import { ExecaCommandRunner, type CommandRunner } from './command-runner.js';
 import { SpawnHelperRunner } from './spawn-runner.js';
 import { ConntrackToolOps, type ConntrackOps } from './conntrack-ops.js';
 import { IptablesRestoreBackend, type IptablesBackend } from './iptables-backend.js';
-import { detectIptablesMode, type IptablesMode } from './iptables-detect.js';
+import { detectIptables, type IptablesMode } from './iptables-detect.js';
 import { IpsetRestoreBackend, type IpsetBackend } from './ipset-backend.js';
 import { IpLinkOps, type LinkOps } from './link-ops.js';
 import { IpNeighborOps, type NeighborOps } from './neighbor-ops.js';
@@ -58,10 +58,12 @@ export async function createKernelAdapters(
     opts.coprocess ?? (baseRunner instanceof ExecaCommandRunner || baseRunner instanceof SpawnHelperRunner);
   const batching = coprocess ? new CoprocessCommandRunner(baseRunner, child('ip-batch')) : undefined;
   const runner: CommandRunner = batching ?? baseRunner;
-  const mode = await detectIptablesMode(runner, child('iptables-detect'), {
+  const { mode, dumps } = await detectIptables(runner, child('iptables-detect'), {
     ...(netns === undefined ? {} : { netns }),
     override: opts.iptablesMode ?? 'auto',
   });
+  const at = Date.now();
+  const primed = (f: 4 | 6) => (dumps[f] === undefined ? undefined : { text: dumps[f], at });
   const scoped = { ...(netns === undefined ? {} : { netns }), touchForeign: opts.touchForeign ?? false };
   return {
     netns,
@@ -70,8 +72,8 @@ export async function createKernelAdapters(
     sysctl: new ProcSysctlOps(runner, child('sysctl'), netns, { direct: netns === undefined }),
     neighbors: new IpNeighborOps(runner, child('neighbors'), scoped),
     iptables: {
-      4: new IptablesRestoreBackend(runner, child('iptables4'), 4, mode, netns),
-      6: new IptablesRestoreBackend(runner, child('iptables6'), 6, mode, netns),
+      4: new IptablesRestoreBackend(runner, child('iptables4'), 4, mode, netns, primed(4)),
+      6: new IptablesRestoreBackend(runner, child('iptables6'), 6, mode, netns, primed(6)),
     },
     ipsets: new IpsetRestoreBackend(runner, child('ipsets'), netns),
     conntrack: new ConntrackToolOps(runner, child('conntrack'), netns),

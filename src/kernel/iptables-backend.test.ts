@@ -19,6 +19,32 @@ describe('IptablesRestoreBackend', () => {
     ]);
   });
 
+  it("answers each table's first save from the detection's dump (no process), until it is stale or anything was written", async () => {
+    const dump = '*mangle\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:mgy-x - [0:0]\nCOMMIT\n';
+    const runner = new FakeCommandRunner().on('save', { stdout: '*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n' });
+    const b = new IptablesRestoreBackend(runner, silentLogger(), 4, 'nft', undefined, { text: dump, at: Date.now() });
+    expect((await b.save('filter')).chains.map((c) => c.name)).toEqual(['INPUT', 'mgy-x']);
+    expect((await b.save('nat')).chains).toEqual([]); // not in the dump: nothing there, as `-t nat` says
+    expect(runner.commands).toEqual([]);
+    // Second read of a table: fresh.
+    expect((await b.save('filter')).chains.map((c) => c.name)).toEqual(['FORWARD']);
+    expect(runner.lines).toEqual(['iptables-nft-save -t filter']);
+    // A write drops the dump; so does its age.
+    const w = new IptablesRestoreBackend(runner, silentLogger(), 4, 'nft', undefined, { text: dump, at: Date.now() });
+    await w.restore('filter', [renderChainDecl('mgy-a')]);
+    expect((await w.save('mangle')).chains).toEqual([]);
+    const old = new IptablesRestoreBackend(runner, silentLogger(), 4, 'nft', undefined, {
+      text: dump,
+      at: Date.now() - 6000,
+    });
+    expect((await old.save('filter')).chains.map((c) => c.name)).toEqual(['FORWARD']);
+    expect(runner.lines.slice(1)).toEqual([
+      'iptables-nft-restore --noflush --wait=10',
+      'iptables-nft-save -t mangle',
+      'iptables-nft-save -t filter',
+    ]);
+  });
+
   it('names the failing input line', async () => {
     const runner = new FakeCommandRunner().on('restore', {
       exitCode: 2,

@@ -31,11 +31,24 @@ export interface IptablesBackend {
   removeOwned(table: IptablesTable): Promise<void>;
 }
 
+/**
+ * The whole-ruleset dump the backend detection just read (iptables-detect.ts `detectIptables`): the
+ * first `save` of each table within `validForMs` of `at` (Date.now()) is answered from it instead of
+ * a process start, as long as this backend has written nothing since (any restore drops it).
+ */
+export interface PrimedDump {
+  readonly text: string;
+  readonly at: number;
+  readonly validForMs?: number;
+}
+
 /** Seconds iptables-restore waits for the xtables lock held by another writer (kube-proxy, ...). */
 const LOCK_WAIT_SECONDS = 10;
 
 export class IptablesRestoreBackend implements IptablesBackend {
   readonly #prefix: string;
+  #primed: PrimedDump | undefined;
+  readonly #primedServed = new Set<IptablesTable>();
 
   constructor(
     private readonly runner: CommandRunner,
@@ -43,11 +56,15 @@ export class IptablesRestoreBackend implements IptablesBackend {
     readonly family: 4 | 6,
     readonly mode: IptablesMode,
     readonly netns?: string,
+    primed?: PrimedDump,
   ) {
     this.#prefix = `${family === 4 ? 'iptables' : 'ip6tables'}-${mode}`;
+    this.#primed = primed;
   }
 
   async save(table: IptablesTable): Promise<SavedTable> {
+    const fromDump = this.#fromPrimed(table);
+    if (fromDump !== undefined) return fromDump;
     const r = await this.runner.run([`${this.#prefix}-save`, '-t', table], { ...this.#opts(), allowFailure: true });
     if (r.exitCode !== 0) {
       // legacy: the table's module is not loaded, so nothing (and nothing of ours) is in it.
@@ -68,6 +85,7 @@ export class IptablesRestoreBackend implements IptablesBackend {
       throw new InvariantError('iptables restore without --noflush would remove foreign rules');
     assertOwnedRestoreLines(lines);
     if (lines.length === 0) return;
+    this.#primed = undefined; // from now on only a fresh read tells what is there
     const input = renderRestoreInput(table, lines);
     const argv = [`${this.#prefix}-restore`, '--noflush', `--wait=${LOCK_WAIT_SECONDS}`];
     const r = await this.runner.run(argv, { ...this.#opts(), stdin: input, allowFailure: true });
@@ -91,6 +109,24 @@ export class IptablesRestoreBackend implements IptablesBackend {
     const lines = renderRemoveOwned(await this.save(table));
     await this.restore(table, lines);
     this.log.info({ table, family: this.family, lines: lines.length }, 'removed Margay iptables chains and rules');
+  }
+
+  /** The table from the detection's dump: once per table, while fresh, before any write; else undefined. */
+  #fromPrimed(table: IptablesTable): SavedTable | undefined {
+    const p = this.#primed;
+    if (p === undefined || this.#primedServed.has(table)) return undefined;
+    if (Date.now() - p.at > (p.validForMs ?? 5000)) {
+      this.#primed = undefined;
+      return undefined;
+    }
+    this.#primedServed.add(table);
+    try {
+      return parseIptablesSave(p.text).find((t) => t.table === table) ?? { table, chains: [] };
+    } catch (err) {
+      // A table `-t <table>` would not have shown (mangle, raw) did not parse: read this one alone.
+      this.log.debug({ err, table }, 'detection dump not parsed; reading the table');
+      return undefined;
+    }
   }
 
   #opts(): { netns?: string } {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { PrerequisiteError } from '../errors.js';
 import { silentLogger } from '../log.js';
 import type { CommandRunner } from './command-runner.js';
-import { chooseIptablesMode, detectIptablesMode } from './iptables-detect.js';
+import { chooseIptablesMode, detectIptables, detectIptablesMode } from './iptables-detect.js';
 import { FakeCommandRunner } from './testing/fake-command-runner.js';
 
 describe('chooseIptablesMode', () => {
@@ -32,8 +32,29 @@ describe('detectIptablesMode', () => {
       'ip netns exec n1 ip6tables-legacy-save',
       'ip netns exec n1 iptables-nft-save',
       'ip netns exec n1 ip6tables-nft-save',
-      'iptables -V',
     ]);
+  });
+
+  it('asks `iptables -V` only to decide a tie of rule counts', async () => {
+    const tie = new FakeCommandRunner().on('iptables -V', { stdout: 'iptables v1.8.9 (legacy)\n' });
+    expect(await detectIptablesMode(tie, silentLogger())).toBe('legacy');
+    expect(tie.lines.at(-1)).toBe('iptables -V');
+    const nftOnly = new FakeCommandRunner()
+      .on('iptables -V', { stdout: 'iptables v1.8.9 (legacy)\n' })
+      .on('iptables-nft-save', { stdout: '*filter\n-A INPUT -j ACCEPT\nCOMMIT\n' });
+    expect(await detectIptablesMode(nftOnly, silentLogger())).toBe('nft');
+    expect(nftOnly.lines).not.toContain('iptables -V');
+  });
+
+  it("returns the chosen backend's dumps per family (exit 0 only), none with an override", async () => {
+    const v4 = '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\nCOMMIT\n';
+    const runner = new FakeCommandRunner()
+      .on('ip6tables-nft-save', { exitCode: 1, stderr: 'no v6' })
+      .on('iptables-nft-save', { stdout: v4 });
+    const r = await detectIptables(runner, silentLogger());
+    expect(r.mode).toBe('nft');
+    expect(r.dumps).toEqual({ 4: v4 });
+    expect((await detectIptables(new FakeCommandRunner(), silentLogger(), { override: 'legacy' })).dumps).toEqual({});
   });
 
   it('honours an override without running anything', async () => {

@@ -37,24 +37,37 @@ function countRules(text: string): number {
   return text.split('\n').filter((l) => l.startsWith('-A ')).length;
 }
 
-/** Rules in both families for one mode; undefined when its tools are not installed. */
+/** The `-save` output of one mode per family (exit 0 only): what the detection read. */
+export interface IptablesDumps {
+  readonly 4?: string;
+  readonly 6?: string;
+}
+
+/** Rules in both families for one mode (undefined when its tools are not installed), and the dumps read. */
 async function rulesFor(
   runner: CommandRunner,
   mode: IptablesMode,
   netns: string | undefined,
-): Promise<number | undefined> {
+): Promise<{ rules: number | undefined; dumps: IptablesDumps }> {
+  const dumps: { 4?: string; 6?: string } = {};
   const counts = await Promise.all(
-    [`iptables-${mode}-save`, `ip6tables-${mode}-save`].map(async (bin) => {
+    ([4, 6] as const).map(async (family) => {
+      const bin = `${family === 4 ? 'iptables' : 'ip6tables'}-${mode}-save`;
       try {
         const r = await runner.run([bin], { allowFailure: true, ...(netns === undefined ? {} : { netns }) });
-        return r.exitCode === 0 ? countRules(r.stdout) : 0;
+        if (r.exitCode !== 0) return 0;
+        dumps[family] = r.stdout;
+        return countRules(r.stdout);
       } catch (err) {
         if (err instanceof PrerequisiteError) return undefined; // typed result: this backend is not installed
         throw err;
       }
     }),
   );
-  return counts.includes(undefined) ? undefined : counts.reduce<number>((a, b) => a + b!, 0);
+  return {
+    rules: counts.includes(undefined) ? undefined : counts.reduce<number>((a, b) => a + b!, 0),
+    dumps,
+  };
 }
 
 /**
@@ -66,16 +79,34 @@ export async function detectIptablesMode(
   log: Logger,
   opts: { readonly netns?: string; readonly override?: IptablesMode | 'auto' } = {},
 ): Promise<IptablesMode> {
+  return (await detectIptables(runner, log, opts)).mode;
+}
+
+/**
+ * detectIptablesMode, plus the chosen backend's whole-ruleset dumps it read on the way (none with an
+ * override): the agent's dataplane reads its tables once right after (kernel adapters, before it
+ * writes anything), and those reads can come from here instead of two to four more process starts.
+ */
+export async function detectIptables(
+  runner: CommandRunner,
+  log: Logger,
+  opts: { readonly netns?: string; readonly override?: IptablesMode | 'auto' } = {},
+): Promise<{ mode: IptablesMode; dumps: IptablesDumps }> {
   if (opts.override !== undefined && opts.override !== 'auto') {
     log.info({ mode: opts.override }, 'iptables backend set by configuration');
-    return opts.override;
+    return { mode: opts.override, dumps: {} };
   }
-  // The five probes are independent: run concurrently (each is a process start).
-  const [legacyRules, nftRules, versionText] = await Promise.all([
+  // The four dumps are independent: run concurrently (each is a process start). `iptables -V` only
+  // decides a tie (a host without rules in either), so it runs only then: one process less on a
+  // restart, when our own rules are in the backend chosen before.
+  const [legacy, nft] = await Promise.all([
     rulesFor(runner, 'legacy', opts.netns),
     rulesFor(runner, 'nft', opts.netns),
-    iptablesVersion(runner),
   ]);
+  const legacyRules = legacy.rules;
+  const nftRules = nft.rules;
+  const tie = legacyRules !== undefined && legacyRules === nftRules;
+  const versionText = tie ? await iptablesVersion(runner) : undefined;
   if (legacyRules === undefined && nftRules === undefined) {
     throw new PrerequisiteError(
       'neither iptables-nft-save nor iptables-legacy-save is installed; run scripts/install-system-deps.sh',
@@ -83,7 +114,7 @@ export async function detectIptablesMode(
   }
   const { mode, reason } = chooseIptablesMode({ legacyRules, nftRules, versionText });
   log.info({ mode, reason, legacyRules, nftRules }, 'iptables backend detected');
-  return mode;
+  return { mode, dumps: mode === 'legacy' ? legacy.dumps : nft.dumps };
 }
 
 async function iptablesVersion(runner: CommandRunner): Promise<string | undefined> {

@@ -10,6 +10,46 @@ const V4 =
   '[{"dst":"10.1.0.0/24","gateway":"10.9.0.2","dev":"d0","protocol":"109"},{"dst":"10.2.0.0/24","dev":"d0","protocol":"4"},{"dst":"10.3.0.0/24","dev":"d0","protocol":"110"}]';
 
 describe('IpRouteTable', () => {
+  it('a shared read answers the next read of every protocol (one process), unless a write or 5 s came between', async () => {
+    const answer = ({ stdin }: { stdin?: string }) => ({
+      stdout: (stdin ?? '')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) =>
+          l === 'route show table all proto 111 root 0.0.0.0/0'
+            ? '[{"dst":"10.1.0.0/26","gateway":"10.9.0.2","dev":"d0"},{"dst":"10.2.0.0/26","dev":"d0","table":"77"}]'
+            : '[]',
+        )
+        .join('\n'),
+    });
+    const runner = new FakeCommandRunner().on('-N -j -batch -', answer);
+    const rt = new IpRouteTable(runner, silentLogger());
+    expect((await rt.list({ shareWithNext: true })).map((r) => r.dst)).toEqual(['10.1.0.0/26', '10.2.0.0/26']);
+    expect((await rt.list({ table: 254 })).map((r) => r.dst)).toEqual(['10.1.0.0/26']); // from the shared read
+    expect(runner.commands).toHaveLength(1);
+    await rt.list({ table: 254 }); // used once: read again
+    expect(runner.commands).toHaveLength(2);
+    // A write in between: read again.
+    await rt.list({ shareWithNext: true });
+    await rt.apply({ remove: [{ dst: '10.1.0.0/26', table: 254, proto: 111 }] });
+    const n = runner.commands.length;
+    await rt.list({});
+    expect(runner.lines.slice(n)).toEqual(['ip -N -j -batch -']);
+    // Stale: read again.
+    const now = Date.now();
+    await rt.list({ shareWithNext: true });
+    const m = runner.commands.length;
+    const realNow = Date.now;
+    Date.now = () => now + 6000;
+    try {
+      await rt.list({});
+    } finally {
+      Date.now = realNow;
+    }
+    expect(runner.commands.length).toBe(m + 1);
+    await expect(rt.list({ shareWithNext: true, protos: [111] })).rejects.toThrow(InvariantError);
+  });
+
   it('lists both families in the target namespace in one ip -batch and keeps only our protocols', async () => {
     const runner = new FakeCommandRunner().on('-N -j -batch -', ({ stdin }) => ({
       // One JSON line per `route show` line, in order: proto 109 v4 holds a route, the rest nothing.

@@ -20,7 +20,16 @@ export interface RouteFilter {
   readonly table?: number;
   /** A subset of Margay's protocol numbers; all of them when absent. */
   readonly protos?: readonly number[];
+  /**
+   * Keep this read (it must be of every protocol and both families) for the next such list: when it
+   * comes within 5 s and nothing was written through this table since, it is answered from here
+   * instead of another `ip` process. The agent's start-up read (BGP routes of a previous run: a
+   * graceful restart) and the dataplane's read before in-sync are the same query, one after the other.
+   */
+  readonly shareWithNext?: boolean;
 }
+
+const SHARED_LIST_MS = 5000;
 
 export interface RouteChanges {
   readonly replace?: readonly KernelRoute[];
@@ -50,6 +59,7 @@ export function assertOwnedProto(proto: number, what: string): void {
 /** `ip route` through a CommandRunner, optionally in another network namespace (`ip -n NS`). */
 export class IpRouteTable implements RouteTable {
   readonly #ip: readonly string[];
+  #shared: { readonly at: number; readonly routes: readonly KernelRoute[] } | undefined;
 
   constructor(
     private readonly runner: CommandRunner,
@@ -60,6 +70,18 @@ export class IpRouteTable implements RouteTable {
   }
 
   async list(filter: RouteFilter = {}): Promise<KernelRoute[]> {
+    const every = filter.protos === undefined && filter.family === undefined;
+    const shared = this.#shared;
+    this.#shared = undefined;
+    if (every && shared !== undefined && Date.now() - shared.at <= SHARED_LIST_MS)
+      return shared.routes.filter((r) => filter.table === undefined || r.table === filter.table);
+    if (filter.shareWithNext) {
+      if (!every || filter.table !== undefined)
+        throw new InvariantError('route list: only a read of every protocol, family and table can be shared');
+      const routes = await this.list({});
+      this.#shared = { at: Date.now(), routes };
+      return routes;
+    }
     const protos = filter.protos ?? OWNED_ROUTE_PROTOCOLS;
     for (const p of protos) assertOwnedProto(p, 'route list');
     // One `ip route show ... proto P` per protocol and family: the kernel filters, so a node that
@@ -118,6 +140,7 @@ export class IpRouteTable implements RouteTable {
     for (const k of removes) assertOwnedProto(k.proto, `route del ${k.dst}`);
     for (const r of replaces) assertOwnedProto(r.proto, `route replace ${r.dst}`);
     if (removes.length + replaces.length === 0) return;
+    this.#shared = undefined; // what was read is no longer what is there
 
     // Logical batch: what a caller reads in failures (line numbers and text).
     const logical = [

@@ -96,6 +96,13 @@ describe('margay-node start-up', () => {
         later.indexOf('"step":"dataplane programmed"'),
       );
       expect(later.indexOf('"step":"dataplane programmed"')).toBeGreaterThan(0);
+      // So does the file datastore's lock-probe thread (a worker: ≈ 90 ms of CPU to start).
+      while (!(await warmed()).includes('lock probe thread started') && Date.now() - t0 < 10_000)
+        await new Promise((r) => setTimeout(r, 50));
+      const guarded = await warmed();
+      expect(guarded.indexOf('"msg":"lock probe thread started"')).toBeGreaterThan(
+        guarded.indexOf('"step":"dataplane programmed"'),
+      );
       for (const s of steps) expect(s.cpuMs).toBeGreaterThan(0);
     } finally {
       c.agentEntry = AGENT;

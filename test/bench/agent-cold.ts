@@ -135,6 +135,8 @@ async function main(): Promise<void> {
         `| agent start-up step "${step}" (ms since the agent's fork, all nodes) | ${fmt(stats(xs))} | ${stats(stepCpu.get(step)!).median.toFixed(0)} | — |`,
       );
   } finally {
+    // SIGTERM first, so agents run with `--cpu-prof` write the last round's profile.
+    for (const n of c.nodes) await c.stopAgent(n, 'SIGTERM').catch(() => undefined);
     await c.stop();
   }
   console.log(`\nload (1 min) at the end: ${load()}`);

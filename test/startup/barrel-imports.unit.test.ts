@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  createExportMap,
-  rewriteBarrelImports,
-  rewriteBuiltinImports,
-  rewriteZodImports,
-} from '../../scripts/barrel-imports.mjs';
+import { createExportMap, rewriteBarrelImports, rewriteBuiltinImports } from '../../scripts/barrel-imports.mjs';
 
 /** A little source tree in memory: path → text. */
 function tree(files: Record<string, string>): ReturnType<typeof createExportMap> {
@@ -23,7 +18,7 @@ const FILES = {
     "export * as ns from './helpers.js';",
   ].join('\n'),
   '/r/src/m/kinds.ts': 'export const KINDS = {};\nexport interface Kind {}\nexport function kindFor() {}\n',
-  '/r/src/m/validate.ts': "import { z } from 'zod';\nexport function validate() {}\nexport type Checked = 1;\n",
+  '/r/src/m/validate.ts': "import * as v from 'valibot';\nexport function validate() {}\nexport type Checked = 1;\n",
   '/r/src/m/helpers.ts': 'export class helper {}\n',
 };
 
@@ -107,25 +102,9 @@ describe('rewriteBuiltinImports', () => {
   it('leaves type-only imports and other modules alone', () => {
     for (const src of [
       "import type { Server } from 'node:http';",
-      "import { x } from 'zod';",
+      "import { x } from 'valibot';",
       "import { y } from './net.js';",
     ])
       expect(rewriteBuiltinImports(src)).toBe(src);
-  });
-});
-
-describe('rewriteZodImports', () => {
-  it("imports zod's z as a namespace so the bundler can drop what is unused", () => {
-    expect(rewriteZodImports("import { z } from 'zod';\nconst s = z.string();")).toBe(
-      "import * as z from 'zod';\nconst s = z.string();",
-    );
-  });
-  it('leaves type-only and other zod imports alone', () => {
-    for (const src of [
-      "import type { z } from 'zod';",
-      "import { z } from 'zod/mini';",
-      "import { ZodError } from 'zod';",
-    ])
-      expect(rewriteZodImports(src)).toBe(src);
   });
 });

@@ -31,7 +31,7 @@ describe('lazify', () => {
     const src = "exports.Pushgateway = require('./lib/other');\n";
     const { text, missing } = lazify(src, LAZY['prom-client/index.js']!);
     expect(text).toBe(src);
-    expect(missing).toHaveLength(2);
+    expect(missing).toHaveLength(LAZY['prom-client/index.js']!.length);
   });
 
   // The installed packages still have every line the plugin rewrites (a package update that changes

@@ -6,7 +6,7 @@ import { silentLogger } from '../../../src/log.js';
 import { FakeRouteTable } from '../../../src/kernel/testing/fake-route-table.js';
 import { emptyNlriList } from '../../codec/prefix.js';
 import type { UpdateMessage } from '../../codec/types.js';
-import { parseBgpdConfig } from '../../config.js';
+import { parseBgpdConfig } from '../../config-file.js';
 import { BgpSpeaker, type SpeakerDeps } from '../speaker.js';
 import { FakeListener, FakeRib, FakeSessions } from './fakes.js';
 
