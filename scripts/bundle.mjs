@@ -86,6 +86,10 @@ function launcher(name, firstLine) {
 // runs the bundle as the main module (argv[1] names it, so its isMain() check holds). The cache
 // directory goes into NODE_COMPILE_CACHE too, so a re-exec (margay-bgpd's tuned image) and child Node
 // processes use the same cache.
+// The bundle's own relative imports (./chunk-….js between its files, all ES modules) are resolved here
+// in one URL join: Node's resolver would turn each into a path, stat and realpath it and look up the
+// package scope, ≈ 1 ms of CPU per file (a command imports 20–30 of them). Anything else (node_modules,
+// built-ins) goes to Node's resolver as before.
 import module from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -93,6 +97,21 @@ if (process.env.NODE_COMPILE_CACHE === undefined && process.env.NODE_DISABLE_COM
   const r = module.enableCompileCache();
   if (r.directory !== undefined) process.env.NODE_COMPILE_CACHE = r.directory;
 }
+const bundleDir = new URL('../bundle/', import.meta.url).href;
+module.registerHooks?.({
+  resolve(specifier, context, next) {
+    const parent = context.parentURL;
+    if (
+      (specifier.startsWith('./') || specifier.startsWith('../')) &&
+      specifier.endsWith('.js') &&
+      parent?.startsWith(bundleDir)
+    ) {
+      const url = new URL(specifier, parent).href;
+      if (url.startsWith(bundleDir)) return { url, format: 'module', shortCircuit: true };
+    }
+    return next(specifier, context);
+  },
+});
 const bundle = new URL('../bundle/entries/${name}.js', import.meta.url);
 process.argv[1] = fileURLToPath(bundle);
 await import(bundle.href);

@@ -176,6 +176,48 @@ describe('dist/bin launchers', () => {
     expect((await run([BIN('margayctl'), 'get', 'ippools', '--datastore', ds])).out).toContain('No ippools found.');
   });
 
+  it("resolves the bundle's own chunk imports itself and leaves every other import to Node's resolver", async () => {
+    // A hook registered before the launcher's runs after it: it sees only what the launcher passes on.
+    const seen = join(work, 'resolved.txt');
+    const spy = join(work, 'spy.mjs');
+    await writeFile(
+      spy,
+      [
+        "import { appendFileSync } from 'node:fs';",
+        "import module from 'node:module';",
+        'module.registerHooks({',
+        '  resolve(specifier, context, next) {',
+        `    appendFileSync(${JSON.stringify(seen)}, \`\${specifier} <- \${context.parentURL ?? ''}\\n\`);`,
+        '    return next(specifier, context);',
+        '  },',
+        '});',
+      ].join('\n'),
+    );
+    const pool = join(work, 'spy-pool.yaml');
+    await writeFile(
+      pool,
+      'apiVersion: margay.dev/v1\nkind: IPPool\nmetadata: { name: spy }\nspec: { cidr: 10.251.0.0/16 }\n',
+    );
+    const r = await run([
+      '--import',
+      spy,
+      BIN('margayctl'),
+      'apply',
+      '-f',
+      pool,
+      '--datastore',
+      `file:${join(work, 'ds-spy')}`,
+    ]);
+    expect(r, r.err).toMatchObject({ code: 0 });
+    expect(r.out).toContain('ippools.margay.dev/spy created');
+    const lines = (await readFile(seen, 'utf8')).trim().split('\n');
+    expect(lines.some((l) => l.includes('dist/bundle/entries/margayctl.js <- '))).toBe(true); // the launcher's own import
+    const fromBundle = lines.filter(
+      (l) => l.includes('/dist/bundle/') && l.split(' <- ')[1]?.includes('/dist/bundle/'),
+    );
+    expect(fromBundle.filter((l) => l.startsWith('./') || l.startsWith('../'))).toEqual([]);
+  });
+
   it('margay-bgpd answers on its control socket and margayctl bgp peers reads it; margay-node --help', async () => {
     const socket = join(work, 'bgpd.sock');
     const conf = join(work, 'bgpd.yaml');
