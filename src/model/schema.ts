@@ -84,15 +84,31 @@ function isPlainObject(x: unknown): x is Record<string, unknown> {
 
 type Unknown = 'strict' | 'strip' | 'keep';
 
+/** The input when it is a plain object (typed from here on); otherwise an issue and undefined. */
+function plainInput(
+  dataset: Dataset,
+  config: v.Config<v.BaseIssue<unknown>>,
+  type: 'object' | 'record',
+): Record<string, unknown> | undefined {
+  const input = dataset.value;
+  if (!isPlainObject(input)) {
+    addIssue(dataset, config, { type, expected: 'object', input });
+    return undefined;
+  }
+  dataset.typed = true;
+  return input;
+}
+
+/** The path of an object's key (not its value): where an unknown or forbidden key is reported. */
+function keyPath(input: Record<string, unknown>, key: string): v.IssuePathItem[] {
+  return [{ type: 'object', origin: 'key', input, key, value: input[key] } as v.IssuePathItem];
+}
+
 function objectRun(entries: v.ObjectEntries, unknown: Unknown, dropNulls: boolean): Run {
   return (ds, config) => {
     const dataset = ds as Dataset;
-    const input = dataset.value;
-    if (!isPlainObject(input)) {
-      addIssue(dataset, config, { type: 'object', expected: 'object', input });
-      return dataset as v.OutputDataset<unknown, v.BaseIssue<unknown>>;
-    }
-    dataset.typed = true;
+    const input = plainInput(dataset, config, 'object');
+    if (input === undefined) return dataset as v.OutputDataset<unknown, v.BaseIssue<unknown>>;
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(entries)) {
       const present = Object.hasOwn(input, key) && !(dropNulls && input[key] === null);
@@ -103,7 +119,7 @@ function objectRun(entries: v.ObjectEntries, unknown: Unknown, dropNulls: boolea
     if (unknown !== 'strip') {
       for (const key of Object.keys(input)) {
         if (Object.hasOwn(entries, key)) continue;
-        const path = [{ type: 'object', origin: 'key', input, key, value: input[key] } as v.IssuePathItem];
+        const path = keyPath(input, key);
         if (key === '__proto__') {
           addIssue(dataset, config, { type: 'key', expected: 'never', input: key, message: 'not allowed', path });
         } else if (unknown === 'strict') {
@@ -151,15 +167,11 @@ export function record<const K extends v.GenericSchema<string, string>, const V 
 ): v.RecordSchema<K, V, undefined> {
   return withRun(v.record(key, value), (ds, config) => {
     const dataset = ds as Dataset;
-    const input = dataset.value;
-    if (!isPlainObject(input)) {
-      addIssue(dataset, config, { type: 'record', expected: 'object', input });
-      return dataset as v.OutputDataset<unknown, v.BaseIssue<unknown>>;
-    }
-    dataset.typed = true;
+    const input = plainInput(dataset, config, 'record');
+    if (input === undefined) return dataset as v.OutputDataset<unknown, v.BaseIssue<unknown>>;
     const out: Record<string, unknown> = {};
     for (const k of Object.keys(input)) {
-      const path = [{ type: 'object', origin: 'key', input, key: k, value: input[k] } as v.IssuePathItem];
+      const path = keyPath(input, k);
       if (k === '__proto__') {
         addIssue(dataset, config, { type: 'key', expected: 'never', input: k, message: 'not allowed', path });
         continue;
