@@ -3,24 +3,32 @@
  * Start-up: bundles the entry points and writes the small launchers package.json's `bin` names
  * (docs/startup.md has the figures).
  *
- *   dist/bundle/entries/<bin>.js, dist/bundle/chunks/*.js
- *                          esbuild: our modules and the npm packages they use merged per entry point,
- *                          code split at dynamic `import()`s (lazy command groups and daemon parts become
- *                          chunks loaded only when used). Both folders sit three levels below the repo,
- *                          like dist/src/<dir>/x.js, so `new URL('../../..', import.meta.url)` still
- *                          names the repo (src/lab, bgp/native/sockopt.ts rely on that).
+ *   dist/bundle/entries/<daemon>.js, dist/bundle/chunks/*.js
+ *                          esbuild, ES modules: our modules and the npm packages they use merged per
+ *                          daemon, code split at dynamic `import()`s (lazy daemon parts become chunks
+ *                          loaded only when used). Both folders sit three levels below the repo, like
+ *                          dist/src/<dir>/x.js, so `new URL('../../..', import.meta.url)` still names the
+ *                          repo (src/lab, bgp/native/sockopt.ts rely on that).
  *                          EXTERNAL packages are left to node_modules (large and loaded lazily anyway).
+ *   dist/bundle/entries/margayctl.cjs
+ *                          esbuild, one CommonJS file: what a dynamic `import()` reaches is evaluated on
+ *                          first use (esbuild's lazy module wrappers), so a command still runs only its
+ *                          own code; import.meta.url is the file's URL, passed in by the launcher.
  *   dist/bin/<bin>.js      launcher: turns on Node's module compile cache (module.enableCompileCache;
- *                          V8 code cache on disk, reused by every later start), then loads the bundle.
+ *                          V8 code cache on disk, reused by every later start), then loads the bundle;
+ *                          margayctl's runs its bundle with a code cache made after a run of the same
+ *                          command (scripts/cjs-launcher.mjs).
  *
  * The tsc output (dist/<path>/main.js) stays as it was: tests and scripts that spawn it keep working.
  * Run by `npm run build` after tsc; `node scripts/bundle.mjs` alone rebuilds just these.
  */
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { barrelImports } from './barrel-imports.mjs';
+import { launcherSource } from './cjs-launcher.mjs';
 import { lazyRequires } from './lazy-requires.mjs';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -32,6 +40,12 @@ export const ENTRIES = {
   'margay-bgpd': 'bgp/main.ts',
   'margay-node': 'agent/main.ts',
 };
+/**
+ * Bundled as one CommonJS file and run by scripts/cjs-launcher.mjs's launcher: short-lived commands,
+ * where a code cache made after a run saves the compilation of every function the command runs. The
+ * daemons stay ES modules, code split (their start-up is measured by test/bench/agent-cold.ts).
+ */
+const CJS = new Set(['margayctl']);
 
 /**
  * The launcher's `#!` line. margay-bgpd and margay-node (agent/tuning.ts) want tuned V8 flags and a
@@ -118,23 +132,16 @@ await import(bundle.href);
 `;
 }
 
-async function main() {
-  const out = join(REPO, 'dist', 'bundle');
-  await rm(out, { recursive: true, force: true });
-  const started = performance.now();
-  const result = await build({
+/** Options both builds share. */
+function common(out) {
+  return {
     absWorkingDir: REPO,
-    entryPoints: ENTRIES,
     outdir: out,
     bundle: true,
-    splitting: true,
-    format: 'esm',
     platform: 'node',
     target: 'node24',
     external: EXTERNAL,
     entryNames: 'entries/[name]',
-    chunkNames: 'chunks/[name]-[hash]',
-    banner: { js: REQUIRE_BANNER },
     sourcemap: 'linked',
     // Whitespace and comments out (names kept; the linked source maps give back files and lines): the
     // comments' non-ASCII characters (—, →, §) made V8 hold each chunk's source as a two-byte string,
@@ -143,16 +150,133 @@ async function main() {
     logLevel: 'warning',
     metafile: true,
     plugins: [barrelImports(REPO), yamlAsEsm, lazyRequires()],
+  };
+}
+
+/**
+ * margayctl as CommonJS (scripts/cjs-launcher.mjs runs it): the core (dist/bundle/entries/margayctl.cjs:
+ * the dispatcher, version, help) and one file per lazily loaded command group (dist/bundle/margayctl/
+ * NAME.cjs, what margayctl.ts `import()`s: the resource commands, ipam, bgp, node, lab), each with
+ * everything it uses but the modules it shares with the core (SHARED: the error classes the core checks
+ * with instanceof), which it takes from the core. So `--help` compiles and caches a few KiB, and `apply`
+ * only the resource commands. import.meta.url becomes `__margayImportMetaUrl`, a parameter of the
+ * launcher's wrapper (the banner computes it when a file is required some other way); the `#!` line
+ * esbuild copies from the entry becomes a comment (the launcher compiles each file inside a function).
+ * Returns the metafiles and the content hash of all the files (the launcher's cache key).
+ */
+const SHARED = { 'src/errors.ts': 'errors', 'src/cli/command.ts': 'command' };
+const GROUP_DIR = 'margayctl';
+
+/** `./x.js` from `dir` → the repo-relative .ts path (our sources are .ts; tsc maps .js to .ts). */
+function tsSource(dir, spec) {
+  return relative(REPO, resolve(dir, spec)).replace(/\.js$/, '.ts');
+}
+
+async function buildCjs(out) {
+  const entry = ENTRIES.margayctl;
+  const groups = new Map(); // source → group name
+  const cjs = {
+    ...common(out),
+    format: 'cjs',
+    outExtension: { '.js': '.cjs' },
+    define: { 'import.meta.url': '__margayImportMetaUrl' },
+    // import() of a group or of node_modules becomes require() in a promise (the launcher's require).
+    supported: { 'dynamic-import': false },
+    banner: {
+      // 'use strict' first: esbuild's own directive comes after the banner, where it would be no directive.
+      js: "'use strict'; var __margayImportMetaUrl = __margayImportMetaUrl ?? require('node:url').pathToFileURL(__filename).href;",
+    },
+  };
+  /** The core: the entry, and its shared modules exported for the groups (`__errors`, `__command`). */
+  const core = await build({
+    ...cjs,
+    entryPoints: { margayctl: 'margayctl-core' },
+    plugins: [
+      {
+        name: 'margayctl-core',
+        setup(b) {
+          b.onResolve({ filter: /^margayctl-core$/ }, () => ({ path: 'margayctl-core', namespace: 'margayctl' }));
+          b.onLoad({ filter: /.*/, namespace: 'margayctl' }, () => ({
+            resolveDir: REPO,
+            loader: 'js',
+            contents: [
+              `export * from './${entry}';`,
+              ...Object.entries(SHARED).map(([f, n]) => `export * as __${n} from './${f}';`),
+            ].join('\n'),
+          }));
+          b.onResolve({ filter: /^\./ }, (a) => {
+            if (a.kind !== 'dynamic-import' || a.importer !== join(REPO, entry)) return undefined;
+            const src = tsSource(a.resolveDir, a.path);
+            const name = src.replace(/\.ts$/, '').replaceAll('/', '-');
+            groups.set(src, name);
+            return { path: `margayctl-group:${name}`, external: true };
+          });
+        },
+      },
+      ...cjs.plugins,
+    ],
   });
+  const grouped = await build({
+    ...cjs,
+    entryPoints: Object.fromEntries([...groups].map(([src, name]) => [name, src])),
+    entryNames: `${GROUP_DIR}/[name]`,
+    plugins: [
+      {
+        name: 'margayctl-shared',
+        setup(b) {
+          b.onResolve({ filter: /^\./ }, (a) => {
+            const name = SHARED[tsSource(a.resolveDir, a.path)];
+            return name === undefined ? undefined : { path: `margayctl-core:${name}`, external: true };
+          });
+        },
+      },
+      ...cjs.plugins,
+    ],
+  });
+  const hash = createHash('sha256');
+  const files = [
+    join(out, 'entries', 'margayctl.cjs'),
+    ...[...groups.values()].map((n) => join(out, GROUP_DIR, `${n}.cjs`)),
+  ];
+  for (const file of files) {
+    const text = (await readFile(file, 'utf8')).replace(/^#!/, '//#!');
+    await writeFile(file, text);
+    hash.update(text);
+  }
+  return { metafiles: [core.metafile, grouped.metafile], hash: hash.digest('hex').slice(0, 16) };
+}
+
+async function main() {
+  const out = join(REPO, 'dist', 'bundle');
+  await rm(out, { recursive: true, force: true });
+  const started = performance.now();
+  const result = await build({
+    ...common(out),
+    entryPoints: Object.fromEntries(Object.entries(ENTRIES).filter(([n]) => !CJS.has(n))),
+    splitting: true,
+    format: 'esm',
+    chunkNames: 'chunks/[name]-[hash]',
+    banner: { js: REQUIRE_BANNER },
+  });
+  const cjs = await buildCjs(out);
   // What each entry and chunk holds (inputs, bytes, imports): for finding what a start-up loads.
-  await writeFile(join(out, 'meta.json'), JSON.stringify(result.metafile));
+  const metas = [result.metafile, ...cjs.metafiles];
+  const metafile = {
+    inputs: Object.assign({}, ...metas.map((m) => m.inputs)),
+    outputs: Object.assign({}, ...metas.map((m) => m.outputs)),
+  };
+  await writeFile(join(out, 'meta.json'), JSON.stringify(metafile));
   await mkdir(join(REPO, 'dist', 'bin'), { recursive: true });
   for (const name of Object.keys(ENTRIES)) {
     const file = join(REPO, 'dist', 'bin', `${name}.js`);
-    await writeFile(file, launcher(name, await shebang(name)));
+    const first = await shebang(name);
+    await writeFile(
+      file,
+      CJS.has(name) ? launcherSource(name, first, `${name}.cjs`, GROUP_DIR, cjs.hash) : launcher(name, first),
+    );
     await chmod(file, 0o755);
   }
-  const outputs = Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith('.js'));
+  const outputs = Object.entries(metafile.outputs).filter(([f]) => /\.c?js$/.test(f));
   const kib = outputs.reduce((s, [, o]) => s + o.bytes, 0) / 1024;
   console.log(
     `bundle: ${Object.keys(ENTRIES).length} entry points, ${outputs.length} files, ${kib.toFixed(0)} KiB in ${((performance.now() - started) / 1000).toFixed(1)} s → dist/bundle, launchers in dist/bin`,
