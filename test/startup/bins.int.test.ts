@@ -6,11 +6,11 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -39,23 +39,8 @@ function run(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Pro
   });
 }
 
-/** Output files (relative to dist/bundle) an entry or chunk loads before running: static imports only. */
-function staticClosure(meta: Meta, start: string): Set<string> {
-  const key = (f: string): string => f.slice(f.indexOf('dist/bundle/') + 'dist/bundle/'.length);
-  const outputs = new Map(Object.entries(meta.outputs).map(([k, v]) => [key(k), v]));
-  const seen = new Set<string>();
-  const todo = [start];
-  while (todo.length > 0) {
-    const f = todo.pop()!;
-    if (seen.has(f)) continue;
-    seen.add(f);
-    for (const i of outputs.get(f)?.imports ?? [])
-      if (i.kind === 'import-statement' && !i.external) todo.push(key(i.path));
-  }
-  return seen;
-}
-
 interface Meta {
+  readonly inputs: Record<string, unknown>;
   readonly outputs: Record<
     string,
     {
@@ -75,33 +60,84 @@ afterAll(async () => {
   if (work !== '') await rm(work, { recursive: true, force: true });
 });
 
+/** The bundle files a margayctl command ran (V8 coverage, file URLs), and the bundled modules it evaluated. */
+async function evaluated(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<Evaluated> {
+  const cov = await mkdtemp(join(work, 'cov-'));
+  const r = await run([BIN('margayctl'), ...argv], { ...env, NODE_V8_COVERAGE: cov });
+  expect(r, r.err).toMatchObject({ code: 0 });
+  const meta = JSON.parse(await readFile(join(REPO, 'dist/bundle/meta.json'), 'utf8')) as Meta;
+  const files: string[] = [];
+  const modules = new Set<string>();
+  for (const f of await readdir(cov)) {
+    const { result } = JSON.parse(await readFile(join(cov, f), 'utf8')) as Coverage;
+    for (const script of result) {
+      if (!script.url.startsWith(pathToFileURL(join(REPO, 'dist')).href)) continue;
+      files.push(script.url.slice(script.url.indexOf('/dist/') + 1));
+      // esbuild wraps a module evaluated on demand in a function named after its source file; the
+      // others (what the file's entry imports statically) run when the file does.
+      const wrapped = script.functions.filter((fn) => meta.inputs[fn.functionName] !== undefined);
+      for (const fn of wrapped) if (fn.ranges[0]!.count > 0) modules.add(fn.functionName);
+      const names = new Set(wrapped.map((fn) => fn.functionName));
+      for (const input of Object.keys(meta.outputs[files.at(-1)!]?.inputs ?? {}))
+        if (!names.has(input)) modules.add(input);
+    }
+  }
+  return { files: files.sort(), modules: [...modules] };
+}
+
+interface Evaluated {
+  readonly files: readonly string[];
+  readonly modules: readonly string[];
+}
+
+interface Coverage {
+  readonly result: readonly {
+    readonly url: string;
+    readonly functions: readonly { readonly functionName: string; readonly ranges: readonly { count: number }[] }[];
+  }[];
+}
+
 describe('bundle contents (start-up)', () => {
-  it('margayctl --help, the get/apply/delete chunk and the bgp and ipam groups load no zod, valibot, yaml or pino before running', async () => {
-    const meta = JSON.parse(await readFile(join(REPO, 'dist/bundle/meta.json'), 'utf8')) as Meta;
-    const chunkOf = (entry: string): string => {
-      const hit = Object.entries(meta.outputs).find(([, v]) => v.entryPoint === entry);
-      if (!hit) throw new Error(`no bundle output for ${entry}`);
-      return hit[0].slice(hit[0].indexOf('dist/bundle/') + 'dist/bundle/'.length);
-    };
-    const heavy = /node_modules\/(zod|valibot|yaml|pino)\//;
-    for (const start of [
-      'entries/margayctl.js',
-      chunkOf('src/cli/resources.ts'),
-      chunkOf('bgp/cli/index.ts'),
-      chunkOf('ipam/cli.ts'),
+  it('margayctl runs its launcher and CommonJS bundle files only: no ES module of dist/bundle, three files for apply', async () => {
+    const ds = `file:${join(work, 'ds-files')}`;
+    const pool = join(work, 'files-pool.yaml');
+    await writeFile(
+      pool,
+      'apiVersion: margay.dev/v1\nkind: IPPool\nmetadata: { name: f1 }\nspec: { cidr: 10.252.0.0/16 }\n',
+    );
+    expect((await evaluated(['apply', '-f', pool, '--datastore', ds])).files).toEqual([
+      'dist/bin/margayctl.js',
+      'dist/bundle/entries/margayctl.cjs',
+      'dist/bundle/margayctl/src-cli-resources.cjs',
+    ]);
+    expect((await evaluated(['--help'])).files).toEqual(['dist/bin/margayctl.js', 'dist/bundle/entries/margayctl.cjs']);
+  });
+
+  it('margayctl --help, get, bgp --help and ipam show evaluate no valibot, yaml or pino; apply does', async () => {
+    const ds = `file:${join(work, 'ds-contents')}`;
+    const pool = join(work, 'contents-pool.yaml');
+    await writeFile(
+      pool,
+      'apiVersion: margay.dev/v1\nkind: IPPool\nmetadata: { name: c1 }\nspec: { cidr: 10.253.0.0/16 }\n',
+    );
+    const heavy = /node_modules\/(valibot|yaml|pino)\//;
+    const applied = await evaluated(['apply', '-f', pool, '--datastore', ds]);
+    // The check below would pass vacuously if no command evaluated them.
+    expect(applied.modules.filter((m) => heavy.test(m)).length).toBeGreaterThan(10);
+    expect(applied.modules).toContain('src/datastore/file.ts');
+    for (const argv of [
+      ['--help'],
+      ['bgp', '--help'],
+      ['get', 'ippools', '--datastore', ds],
+      ['ipam', 'show', '--datastore', ds],
     ]) {
-      const inputs = [...staticClosure(meta, start)].flatMap((f) =>
-        Object.keys(meta.outputs[`dist/bundle/${f}`]!.inputs),
-      );
-      expect(inputs.length, start).toBeGreaterThan(0);
+      const e = await evaluated(argv);
+      expect(e.modules.length, argv.join(' ')).toBeGreaterThan(2);
       expect(
-        inputs.filter((i) => heavy.test(i)),
-        start,
+        e.modules.filter((m) => heavy.test(m)),
+        argv.join(' '),
       ).toEqual([]);
     }
-    // The apply path does load the validators: the check above would pass vacuously if nothing did.
-    const all = Object.values(meta.outputs).flatMap((o) => Object.keys(o.inputs));
-    expect(all.some((i) => /node_modules\/valibot\//.test(i))).toBe(true);
   });
 });
 
@@ -176,7 +212,58 @@ describe('dist/bin launchers', () => {
     expect((await run([BIN('margayctl'), 'get', 'ippools', '--datastore', ds])).out).toContain('No ippools found.');
   });
 
-  it("resolves the bundle's own chunk imports itself and leaves every other import to Node's resolver", async () => {
+  it('margayctl keeps a V8 code cache per command, made after a run: written once, then used; a rejected one is rewritten, an untrusted one left alone', async () => {
+    const cache = await mkdtemp(join(work, 'cc-'));
+    const env = { ...process.env, NODE_COMPILE_CACHE: cache, NODE_DEBUG: 'margayctl' };
+    const version = (): Promise<Run> => run([BIN('margayctl'), 'version'], env);
+    const first = await version();
+    expect(first, first.err).toMatchObject({ code: 0 });
+    expect(first.err).toMatch(/none: .*-core-version\.v8/);
+    expect(first.err).toMatch(/written: .*-core-version\.v8/);
+    const second = await version();
+    expect(second.out).toMatch(/^margayctl \d/);
+    expect(second.err).toMatch(/accepted: .*-core-version\.v8/);
+    expect(second.err).not.toContain('written');
+    // Another command has its own cache; a failed run (usage error, exit 2) writes none.
+    const help = await run([BIN('margayctl'), '--help'], env);
+    expect(help.err).toMatch(/written: .*-core-help\.v8/);
+    const bad = await run([BIN('margayctl'), 'version', 'extra'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.err).not.toContain('written');
+    const [folder] = (await readdir(cache)).filter((f) => f.startsWith('margayctl-'));
+    expect(folder).toBeDefined();
+    const dir = join(cache, folder!);
+    expect((await stat(dir)).mode & 0o777).toBe(0o700);
+    const [file] = (await readdir(dir)).filter((f) => f.endsWith('-core-version.v8')).map((f) => join(dir, f));
+    // Not a cache V8 can use (another Node, other flags, a torn file): rejected, and written again.
+    await writeFile(file!, Buffer.alloc(64, 7));
+    const rejected = await version();
+    expect(rejected.out).toMatch(/^margayctl \d/);
+    expect(rejected.err).toMatch(/rejected: .*-core-version\.v8/);
+    expect(rejected.err).toMatch(/written: .*-core-version\.v8/);
+    // A code cache is code: one others may write is not read. In the user's own folder it is replaced
+    // (rename) by one only the user may write; in a folder others may write, nothing is read or written.
+    await chmod(file!, 0o666);
+    const open = await version();
+    expect(open.err).toMatch(/ignored \(mode 666\): .*-core-version\.v8/);
+    expect(open.err).toMatch(/written: .*-core-version\.v8/);
+    expect((await stat(file!)).mode & 0o777).toBe(0o600);
+    if (process.getuid?.() === 0) {
+      await chown(file!, 1, 1);
+      expect((await version()).err).toMatch(/ignored \(owned by uid 1\)/);
+    }
+    await chmod(dir, 0o777);
+    const shared = await version();
+    expect(shared.out).toMatch(/^margayctl \d/);
+    expect(shared.err).toMatch(/ignored \(folder not trusted\)/);
+    expect(shared.err).not.toContain('written');
+    await chmod(dir, 0o700);
+    const off = await run([BIN('margayctl'), 'version'], { ...env, NODE_DISABLE_COMPILE_CACHE: '1' });
+    expect(off.out).toMatch(/^margayctl \d/);
+    expect(off.err).toBe('');
+  });
+
+  it("margay-node's launcher resolves the bundle's own chunk imports itself and leaves every other import to Node's resolver", async () => {
     // A hook registered before the launcher's runs after it: it sees only what the launcher passes on.
     const seen = join(work, 'resolved.txt');
     const spy = join(work, 'spy.mjs');
@@ -193,25 +280,12 @@ describe('dist/bin launchers', () => {
         '});',
       ].join('\n'),
     );
-    const pool = join(work, 'spy-pool.yaml');
-    await writeFile(
-      pool,
-      'apiVersion: margay.dev/v1\nkind: IPPool\nmetadata: { name: spy }\nspec: { cidr: 10.251.0.0/16 }\n',
-    );
-    const r = await run([
-      '--import',
-      spy,
-      BIN('margayctl'),
-      'apply',
-      '-f',
-      pool,
-      '--datastore',
-      `file:${join(work, 'ds-spy')}`,
-    ]);
+    // margay-node's entry imports its first chunks statically (the daemons' bundles are ES modules).
+    const r = await run(['--import', spy, BIN('margay-node'), '--help']);
     expect(r, r.err).toMatchObject({ code: 0 });
-    expect(r.out).toContain('ippools.margay.dev/spy created');
+    expect(r.out).toContain('usage: margay-node');
     const lines = (await readFile(seen, 'utf8')).trim().split('\n');
-    expect(lines.some((l) => l.includes('dist/bundle/entries/margayctl.js <- '))).toBe(true); // the launcher's own import
+    expect(lines.some((l) => l.includes('dist/bundle/entries/margay-node.js <- '))).toBe(true); // the launcher's own import
     const fromBundle = lines.filter(
       (l) => l.includes('/dist/bundle/') && l.split(' <- ')[1]?.includes('/dist/bundle/'),
     );

@@ -1,0 +1,10 @@
+/** Types for scripts/cjs-launcher.mjs (used by test/startup/cjs-launcher.unit.test.ts). */
+
+/** The code cache's name for a command line (argv without node and script). */
+export function commandKey(args: readonly string[]): string;
+/** 32-bit FNV-1a of a string, 8 hex digits. */
+export function fnv1a(text: string): string;
+/** Why a file or folder may not be trusted with code (undefined: it may). */
+export function untrusted(st: { readonly uid: number; readonly mode: number }, uid: number): string | undefined;
+/** The launcher's source text. */
+export function launcherSource(name: string, firstLine: string, core: string, groupDir: string, hash: string): string;

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { commandKey, fnv1a, launcherSource, untrusted } from '../../scripts/cjs-launcher.mjs';
+
+describe('margayctl launcher (scripts/cjs-launcher.mjs)', () => {
+  it('names a code cache after the command: its first plain words, help apart', () => {
+    expect(commandKey(['apply', '-f', 'pool.yaml'])).toBe('apply');
+    expect(commandKey(['get', 'ippools', '--datastore', 'file:/x'])).toBe('get-ippools');
+    expect(commandKey(['get', 'ippool', 'p1'])).toBe('get-ippool');
+    expect(commandKey(['ipam', 'show'])).toBe('ipam-show');
+    expect(commandKey(['get', '--help'])).toBe('get-help');
+    expect(commandKey(['--help'])).toBe('help');
+    expect(commandKey(['help'])).toBe('help');
+    expect(commandKey([])).toBe('none');
+    // Nothing a user types becomes a path: no slashes, dots, upper case or long names.
+    expect(commandKey(['../../etc', 'x'])).toBe('none');
+    expect(commandKey(['get', 'IPPool'])).toBe('get');
+    expect(commandKey(['a'.repeat(40)])).toBe('none');
+  });
+
+  it('hashes the bundle path (FNV-1a, 32 bits)', () => {
+    expect(fnv1a('')).toBe('811c9dc5');
+    expect(fnv1a('a')).toBe('e40c292c');
+    expect(fnv1a('/repo/dist/bundle/entries/margayctl.cjs')).toMatch(/^[0-9a-f]{8}$/);
+  });
+
+  it('trusts a cache only when the user owns it and no one else may write it', () => {
+    expect(untrusted({ uid: 1000, mode: 0o100600 }, 1000)).toBeUndefined();
+    expect(untrusted({ uid: 1000, mode: 0o40700 }, 1000)).toBeUndefined();
+    expect(untrusted({ uid: 0, mode: 0o100600 }, 1000)).toBe('owned by uid 0');
+    expect(untrusted({ uid: 1000, mode: 0o100620 }, 1000)).toBe('mode 620');
+    expect(untrusted({ uid: 1000, mode: 0o40777 }, 1000)).toBe('mode 777');
+  });
+
+  it('writes a launcher holding these functions and the bundle hash', () => {
+    const src = launcherSource('margayctl', '#!/usr/bin/env node', 'margayctl.cjs', 'margayctl', '0123abcd');
+    expect(src.split('\n')[0]).toBe('#!/usr/bin/env node');
+    expect(src).toContain(commandKey.toString());
+    expect(src).toContain(untrusted.toString());
+    expect(src).toContain('const HASH = "0123abcd";');
+    expect(src).toContain('"../bundle/entries/margayctl.cjs"');
+  });
+});
