@@ -9,6 +9,10 @@
  *
  *   npm run build && node dist/test/bench/startup.js [--runs 30] [--warmup 3] [--only margayctl|bgpd]
  *     [--variant bin|dist]   (default both: the shipped bin, and the tsc output)
+ *     [--compare DIR]        (also margayctl of another built checkout, DIR/dist/bin, in the same rounds: A/B)
+ *
+ * CPU time: bash's `time` keyword (getrusage of the command, printed in ms) when /bin/bash exists, else
+ * /usr/bin/time (10 ms steps: too coarse for a 40 ms command).
  *
  * Needs no root and no network: the daemon case uses a temporary control socket and no listener.
  */
@@ -17,13 +21,21 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 const TIME = '/usr/bin/time';
-const HAVE_TIME = existsSync(TIME);
+const BASH = '/bin/bash';
+/** How CPU time is measured: bash's `time` (ms), /usr/bin/time (10 ms), or not at all. */
+const CPU_BY = existsSync(BASH) ? 'bash' : existsSync(TIME) ? 'time' : undefined;
+const HAVE_TIME = CPU_BY !== undefined;
+/**
+ * `bash -c SCRIPT cpuFile argv...`: runs argv with its stderr kept (fd 3), writes "user sys" in seconds
+ * with three decimals (getrusage of the children, around the command only) to cpuFile.
+ */
+const BASH_TIME = 'TIMEFORMAT="%3U %3S"; { time "$@" 2>&3; } 3>&2 2>"$0"';
 
 interface Sample {
   readonly wallMs: number;
@@ -31,7 +43,7 @@ interface Sample {
 }
 interface Case {
   readonly name: string;
-  readonly variant: 'node' | 'dist (tsc)' | 'bin (bundle + cache)';
+  readonly variant: string;
   run(): Promise<Sample>;
 }
 
@@ -43,7 +55,12 @@ function arg(name: string, def: string): string {
 /** Runs a command to completion; wall time around it, CPU time from /usr/bin/time when there. */
 async function timed(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<Sample> {
   const cpuFile = join(WORK, `cpu-${process.hrtime.bigint()}`);
-  const full = HAVE_TIME ? [TIME, '-q', '-f', '%U %S', '-o', cpuFile, ...argv] : [...argv];
+  const full =
+    CPU_BY === 'bash'
+      ? [BASH, '-c', BASH_TIME, cpuFile, ...argv]
+      : CPU_BY === 'time'
+        ? [TIME, '-q', '-f', '%U %S', '-o', cpuFile, ...argv]
+        : [...argv];
   const t0 = performance.now();
   await new Promise<number>((resolve, reject) => {
     const c = spawn(full[0]!, full.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env });
@@ -126,17 +143,24 @@ async function procCpuMs(pid: number | undefined): Promise<number | undefined> {
 
 let WORK = '';
 
-function cases(only: string | undefined, datastore: string, manifest: string, variants: string): Case[] {
+function cases(
+  only: string | undefined,
+  datastore: string,
+  manifest: string,
+  variants: string,
+  compare: readonly string[],
+): Case[] {
   const node = process.execPath;
   const out: Case[] = [{ name: 'node -e 0', variant: 'node', run: () => timed([node, '-e', '0']) }];
-  const ctl = {
+  const ctl: Record<string, string> = {
     'dist (tsc)': join(REPO, 'dist/src/cli/margayctl.js'),
     'bin (bundle + cache)': join(REPO, 'dist/bin/margayctl.js'),
-  } as const;
-  const bgpd = {
+  };
+  for (const dir of compare) ctl[`bin (${dir})`] = resolve(dir, 'dist/bin/margayctl.js');
+  const bgpd: Record<string, string> = {
     'dist (tsc)': join(REPO, 'dist/bgp/main.js'),
     'bin (bundle + cache)': join(REPO, 'dist/bin/margay-bgpd.js'),
-  } as const;
+  };
   const commands: readonly (readonly string[])[] = [
     ['--help'],
     ['bgp', '--help'],
@@ -148,24 +172,24 @@ function cases(only: string | undefined, datastore: string, manifest: string, va
     ['ipam', 'check', '--datastore', datastore],
     ['version'],
   ];
-  for (const variant of ['dist (tsc)', 'bin (bundle + cache)'] as const) {
+  for (const variant of Object.keys(ctl)) {
     if (variants !== 'all' && !variant.startsWith(variants)) continue;
     if (only === undefined || only === 'margayctl') {
       for (const c of commands) {
         const shown = c.map((a) => (a === datastore ? 'file:DIR' : a === manifest ? 'pool.yaml' : a)).join(' ');
-        out.push({ name: `margayctl ${shown}`, variant, run: () => timed([node, ctl[variant], ...c]) });
+        out.push({ name: `margayctl ${shown}`, variant, run: () => timed([node, ctl[variant]!, ...c]) });
       }
     }
-    if (only === undefined || only === 'bgpd') {
-      out.push({ name: 'margay-bgpd --help', variant, run: () => timed([node, bgpd[variant], '--help']) });
+    if ((only === undefined || only === 'bgpd') && (variant === 'dist (tsc)' || variant === 'bin (bundle + cache)')) {
+      out.push({ name: 'margay-bgpd --help', variant, run: () => timed([node, bgpd[variant]!, '--help']) });
       let n = 0;
-      out.push({ name: 'margay-bgpd to control socket', variant, run: () => daemonToSocket(bgpd[variant], n++) });
+      out.push({ name: 'margay-bgpd to control socket', variant, run: () => daemonToSocket(bgpd[variant]!, n++) });
       if (variant === 'bin (bundle + cache)') {
         // The launcher's #! line starts Node already tuned: no re-exec (scripts/bundle.mjs, shebang()).
         out.push({
           name: 'margay-bgpd to control socket, run as a program',
           variant,
-          run: () => daemonToSocket(bgpd[variant], n++, true),
+          run: () => daemonToSocket(bgpd[variant]!, n++, true),
         });
       }
     }
@@ -196,10 +220,13 @@ async function main(): Promise<void> {
       manifest,
       'apiVersion: margay.dev/v1\nkind: IPPool\nmetadata: { name: bench }\nspec: { cidr: 10.250.0.0/16 }\n',
     );
-    const all = cases(onlyArg === '' ? undefined : onlyArg, datastore, manifest, arg('variant', 'all'));
+    const compare = process.argv.flatMap((a, i) =>
+      a === '--compare' && process.argv[i + 1] ? [process.argv[i + 1]!] : [],
+    );
+    const all = cases(onlyArg === '' ? undefined : onlyArg, datastore, manifest, arg('variant', 'all'), compare);
     const samples = new Map<Case, Sample[]>(all.map((c) => [c, []]));
     console.log(
-      `# start-up benchmark: ${runs} rounds (+${warmup} warm-up), Node ${process.version}, CPU time ${HAVE_TIME ? 'from /usr/bin/time' : 'not measured (no /usr/bin/time)'}; load average at start ${load()}`,
+      `# start-up benchmark: ${runs} rounds (+${warmup} warm-up), Node ${process.version}, CPU time ${CPU_BY === 'bash' ? "from bash's time (ms)" : CPU_BY === 'time' ? 'from /usr/bin/time (10 ms steps)' : 'not measured (no bash, no /usr/bin/time)'}; load average at start ${load()}`,
     );
     for (let r = 0; r < warmup + runs; r++) {
       for (const c of all) {
