@@ -41,11 +41,11 @@ export const ENTRIES = {
   'margay-node': 'agent/main.ts',
 };
 /**
- * Bundled as one CommonJS file and run by scripts/cjs-launcher.mjs's launcher: short-lived commands,
+ * Bundled as CommonJS (buildCjs) and run by scripts/cjs-launcher.mjs's launcher: short-lived commands,
  * where a code cache made after a run saves the compilation of every function the command runs. The
  * daemons stay ES modules, code split (their start-up is measured by test/bench/agent-cold.ts).
  */
-const CJS = new Set(['margayctl']);
+const CJS = 'margayctl';
 
 /**
  * The launcher's `#!` line. margay-bgpd and margay-node (agent/tuning.ts) want tuned V8 flags and a
@@ -173,7 +173,7 @@ function tsSource(dir, spec) {
 }
 
 async function buildCjs(out) {
-  const entry = ENTRIES.margayctl;
+  const entry = ENTRIES[CJS];
   const groups = new Map(); // source → group name
   const cjs = {
     ...common(out),
@@ -190,7 +190,7 @@ async function buildCjs(out) {
   /** The core: the entry, and its shared modules exported for the groups (`__errors`, `__command`). */
   const core = await build({
     ...cjs,
-    entryPoints: { margayctl: 'margayctl-core' },
+    entryPoints: { [CJS]: 'margayctl-core' },
     plugins: [
       {
         name: 'margayctl-core',
@@ -235,7 +235,7 @@ async function buildCjs(out) {
   });
   const hash = createHash('sha256');
   const files = [
-    join(out, 'entries', 'margayctl.cjs'),
+    join(out, 'entries', `${CJS}.cjs`),
     ...[...groups.values()].map((n) => join(out, GROUP_DIR, `${n}.cjs`)),
   ];
   for (const file of files) {
@@ -252,7 +252,7 @@ async function main() {
   const started = performance.now();
   const result = await build({
     ...common(out),
-    entryPoints: Object.fromEntries(Object.entries(ENTRIES).filter(([n]) => !CJS.has(n))),
+    entryPoints: Object.fromEntries(Object.entries(ENTRIES).filter(([n]) => n !== CJS)),
     splitting: true,
     format: 'esm',
     chunkNames: 'chunks/[name]-[hash]',
@@ -272,7 +272,7 @@ async function main() {
     const first = await shebang(name);
     await writeFile(
       file,
-      CJS.has(name) ? launcherSource(name, first, `${name}.cjs`, GROUP_DIR, cjs.hash) : launcher(name, first),
+      name === CJS ? launcherSource(name, first, `${name}.cjs`, GROUP_DIR, cjs.hash) : launcher(name, first),
     );
     await chmod(file, 0o755);
   }

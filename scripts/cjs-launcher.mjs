@@ -92,7 +92,7 @@ const key = commandKey(process.argv.slice(2));
 const toWrite = [];
 let dirTrusted;
 
-/** The code cache for \`base\` (a bundle file's name) and this command, when there is one to trust. */
+/** The code cache in \`file\`, when there is one and it may be trusted. */
 function readCache(file) {
   let fd;
   try {
