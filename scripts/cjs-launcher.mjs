@@ -97,8 +97,9 @@ function readCache(file) {
   let fd;
   try {
     fd = fs.openSync(file, 'r');
-  } catch {
-    debug(\`none: \${file}\`);
+  } catch (err) {
+    // Missing is the usual case (first run); anything else only costs this run its cache, too.
+    debug(err.code === 'ENOENT' ? \`none: \${file}\` : \`unreadable (\${err.code}): \${file}\`);
     return undefined;
   }
   try {
