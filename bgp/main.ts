@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, MargayError } from '../src/errors.js';
 import type { LogLevel, Logger } from '../src/log.js';
 import type { BgpdConfig } from './config.js';
-import { execve, isSockoptAvailable, setMallocTrimThreshold } from './native/index.js';
+import { execve, isSockoptAvailable, releaseStartupPages, setMallocTrimThreshold } from './native/index.js';
 import type { ControlServer } from './control/index.js';
 import type { ControlHandler } from './control/index.js';
 import type { BgpSpeaker } from './speaker/index.js';
@@ -57,6 +57,24 @@ function applyTrimThreshold(env: NodeJS.ProcessEnv): string {
   if (env.MALLOC_TRIM_THRESHOLD_ !== undefined) return 'MALLOC_TRIM_THRESHOLD_ from the environment';
   if (!isSockoptAvailable()) return 'native addon not built: malloc trim threshold left at its default';
   return setMallocTrimThreshold(TUNED_TRIM_THRESHOLD) ? 'set' : 'no glibc mallopt: trim threshold unchanged';
+}
+
+/**
+ * Once the daemon is up: the pages of the `node` executable and libraries that only start-up used leave
+ * the resident set (bgp/native/startup-pages.ts; 50 peers × 10k: idle RSS 65 → 37 MB, docs/bgp.md).
+ */
+function releaseStartup(log: Logger): void {
+  if (!isSockoptAvailable()) {
+    log.info('native addon not built: start-up pages stay resident');
+    return;
+  }
+  try {
+    const { mappings, rssKb } = releaseStartupPages();
+    log.info({ mappings, releasedMb: Math.round(rssKb / 102.4) / 10 }, 'start-up pages released');
+  } catch (err) {
+    // An optimisation only (no /proc, madvise refused): the daemon runs as it is.
+    log.warn({ err }, 'start-up pages not released');
+  }
 }
 
 /** The command line and environment of the tuned re-exec, or undefined when none is needed. Pure. */
@@ -240,6 +258,7 @@ export async function main(
     return 1;
   }
   log.info({ config: values.config }, 'margay-bgpd running'); // pid: in every line's base
+  releaseStartup(log);
   return new Promise<number>((resolve) => {
     let stopping = false;
     const onStop = (signal: NodeJS.Signals): void => {

@@ -11,4 +11,5 @@ export {
   setTcpMd5,
   setTtl,
 } from './sockopt.js';
-export { setRecvBuffer } from './sockopt.js';
+export { releaseFilePages, setRecvBuffer } from './sockopt.js';
+export { cleanFileMappings, releaseStartupPages, type FileMapping, type ReleasedPages } from './startup-pages.js';

@@ -13,6 +13,9 @@
  *   setMallocTrimThreshold(bytes)        glibc mallopt(M_TRIM_THRESHOLD): how much free memory at the
  *                                        top of a malloc heap is kept instead of handed back to the
  *                                        kernel. Returns false where there is no glibc mallopt.
+ *   releaseFilePages(start, length)      madvise(MADV_DONTNEED) on a clean, read-only file mapping: its
+ *                                        pages leave this process's resident set (they stay in the
+ *                                        page cache; the next touch maps them again from there).
  * Errors throw a JS Error whose code is "MGY_SOCKOPT" and whose message names the call and errno.
  * Plain node_api.h (N-API 8), no C++ and no dependencies.
  */
@@ -30,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -293,6 +297,21 @@ static napi_value set_trim_threshold(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* releaseFilePages(start, length): madvise(MADV_DONTNEED). Whole pages; the caller picks the range. */
+static napi_value release_file_pages(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int64_t start, length;
+  long page = sysconf(_SC_PAGESIZE);
+  if (argc < 2 || napi_get_value_int64(env, argv[0], &start) != napi_ok ||
+      napi_get_value_int64(env, argv[1], &length) != napi_ok || start <= 0 || length <= 0 || start % page != 0 ||
+      length % page != 0)
+    return throw_msg(env, "releaseFilePages(start, length): page-aligned, positive");
+  if (madvise((void *)(uintptr_t)start, (size_t)length, MADV_DONTNEED) != 0) return throw_errno(env, "madvise", errno);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"setMd5", NULL, set_md5, NULL, NULL, NULL, napi_default, NULL},
@@ -303,6 +322,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"closeFd", NULL, close_fd, NULL, NULL, NULL, napi_default, NULL},
       {"execve", NULL, exec_ve, NULL, NULL, NULL, napi_default, NULL},
       {"setMallocTrimThreshold", NULL, set_trim_threshold, NULL, NULL, NULL, napi_default, NULL},
+      {"releaseFilePages", NULL, release_file_pages, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -21,6 +21,7 @@ interface Addon {
   closeFd(fd: number): void;
   execve(file: string, argv: readonly string[], env: readonly string[]): never;
   setMallocTrimThreshold(bytes: number): boolean;
+  releaseFilePages(start: number, length: number): void;
 }
 
 /** A socket option could not be set (the kernel said no). */
@@ -134,4 +135,14 @@ export function execve(file: string, argv: readonly string[], env: readonly stri
  */
 export function setMallocTrimThreshold(bytes: number): boolean {
   return call(`M_TRIM_THRESHOLD ${bytes}`, (a) => a.setMallocTrimThreshold(bytes));
+}
+
+/**
+ * madvise(MADV_DONTNEED) on `length` bytes at `start` (page-aligned): for a clean, read-only file
+ * mapping the pages leave this process's resident set and stay in the page cache, so the next touch
+ * maps them again from there. Never for a mapping with private (written) pages: those would be lost.
+ * See startup-pages.ts.
+ */
+export function releaseFilePages(start: number, length: number): void {
+  call(`madvise ${start.toString(16)}+${length}`, (a) => a.releaseFilePages(start, length));
 }

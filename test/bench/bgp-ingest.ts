@@ -69,18 +69,27 @@ interface RunResult {
   idleRssMb: number;
   /** RSS of the target once the whole table is re-advertised (MB). */
   endRssMb: number;
+  /**
+   * Of endRssMb: anonymous memory (heap, JIT code, malloc; RssAnon) and pages of mapped files (the
+   * executable and libraries; RssFile, shared with other processes running them).
+   */
+  endAnonMb: number;
+  endFileMb: number;
   probe?: Probe;
 }
 
-/** Resident set size now (VmRSS), bytes, summed over the given processes. */
-async function currentRss(pids: readonly number[]): Promise<number> {
+/** A kB field of /proc/PID/status (VmRSS, RssAnon, RssFile, …) now, bytes, summed over the given processes. */
+async function statusBytes(pids: readonly number[], field = 'VmRSS'): Promise<number> {
   let n = 0;
   for (const pid of pids) {
     const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-    n += Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+    n += Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
   }
   return n;
 }
+
+/** Resident set size now (VmRSS), bytes, summed over the given processes. */
+const currentRss = (pids: readonly number[]): Promise<number> => statusBytes(pids);
 
 /** Profiling aid (BGP_BENCH_SMAPS=1): resident kB per mapping name, largest first. */
 async function printSmaps(when: string, pids: readonly number[]): Promise<void> {
@@ -517,6 +526,8 @@ async function oneRun(kind: TargetKind, count: number, attrSets: number, timeout
     const pids = await target.handle.pids();
     const faults = (await minorFaults(pids)) - faults0;
     const endRss = await currentRss(pids);
+    const endAnon = await statusBytes(pids, 'RssAnon');
+    const endFile = await statusBytes(pids, 'RssFile');
     if (process.env.BGP_BENCH_SMAPS && kind === 'margay') await printSmaps('end', pids);
     await pauseForInspection('end', kind, pids);
     let rss = 0;
@@ -536,6 +547,8 @@ async function oneRun(kind: TargetKind, count: number, attrSets: number, timeout
       minorFaults: faults,
       idleRssMb: idleRss / 2 ** 20,
       endRssMb: endRss / 2 ** 20,
+      endAnonMb: endAnon / 2 ** 20,
+      endFileMb: endFile / 2 ** 20,
       ...(busy && { probe: { idle, busy } }),
     };
   } catch (err) {
@@ -570,11 +583,11 @@ const probes = new Map<string, Probe[]>();
 const sizeLabel = (n: number): string => (PEERS > 1 ? `${PEERS}×${n}` : `${n}`);
 
 function tableRow(kind: TargetKind, n: number, results: readonly RunResult[], runs: number): string {
-  if (results.length === 0) return `| ${kind} | ${sizeLabel(n)} | failed | failed | – | 0/${runs} |`;
+  if (results.length === 0) return `| ${kind} | ${sizeLabel(n)} | failed | failed | – | – | 0/${runs} |`;
   const spread = (xs: number[], d: number): string =>
     `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)})`;
   const col = (f: (r: RunResult) => number, d: number): string => spread(results.map(f), d);
-  return `| ${kind} | ${sizeLabel(n)} | ${col((x) => x.ribSeconds, 2)} | ${col((x) => x.advSeconds, 2)} | ${col((x) => x.peakRssMb, 1)} | ${results.length}/${runs} |`;
+  return `| ${kind} | ${sizeLabel(n)} | ${col((x) => x.ribSeconds, 2)} | ${col((x) => x.advSeconds, 2)} | ${col((x) => x.peakRssMb, 1)} | ${col((x) => x.endAnonMb, 1)} | ${results.length}/${runs} |`;
 }
 
 async function main(): Promise<void> {
@@ -603,7 +616,7 @@ async function main(): Promise<void> {
           const res = await oneRun(kind, n, attrSets, timeoutMs);
           results.get(kind)!.push(res);
           console.log(
-            `${kind} N=${sizeLabel(n)} run ${r + 1}: rib ${res.ribSeconds.toFixed(2)} s, re-advertised ${res.advSeconds.toFixed(2)} s, peak RSS ${res.peakRssMb.toFixed(1)} MB (idle ${res.idleRssMb.toFixed(0)}, end ${res.endRssMb.toFixed(0)}), ${res.minorFaults} minor faults (injector wrote all in ${res.sendSeconds.toFixed(2)} s; load ${loadavg()[0]!.toFixed(1)})`,
+            `${kind} N=${sizeLabel(n)} run ${r + 1}: rib ${res.ribSeconds.toFixed(2)} s, re-advertised ${res.advSeconds.toFixed(2)} s, peak RSS ${res.peakRssMb.toFixed(1)} MB (idle ${res.idleRssMb.toFixed(0)}, end ${res.endRssMb.toFixed(0)}: anon ${res.endAnonMb.toFixed(1)} + files ${res.endFileMb.toFixed(1)}), ${res.minorFaults} minor faults (injector wrote all in ${res.sendSeconds.toFixed(2)} s; load ${loadavg()[0]!.toFixed(1)})`,
           );
           if (res.probe) {
             console.log(
@@ -619,7 +632,7 @@ async function main(): Promise<void> {
     for (const kind of targets) rows.push(tableRow(kind, n, results.get(kind)!, runs));
   }
   console.log(
-    '\n| target | N | in RIB (s) median (min–max) | re-advertised (s) | peak RSS (MB) | runs ok |\n| --- | --- | --- | --- | --- | --- |',
+    '\n| target | N | in RIB (s) median (min–max) | re-advertised (s) | peak RSS (MB) | end anon (MB) | runs ok |\n| --- | --- | --- | --- | --- | --- | --- |',
   );
   for (const r of rows) console.log(r);
   for (const [kind, ps] of probes) {
