@@ -25,6 +25,47 @@ function reexecTuned(): void {
   );
 }
 
+/**
+ * What the CommonJS launcher (scripts/cjs-launcher.mjs, STARTED) installs as `globalThis[Symbol.for('margay.started')]`:
+ * called once the agent is up, it writes the V8 code caches of the bundle, which by then hold every
+ * function the start-up compiled (docs/startup.md, eighth pass). Absent when run any other way.
+ */
+type StartedHook = () => void;
+const STARTED = Symbol.for('margay.started');
+/** After start(): ready (every readiness check passes) and this long quiet, or UP_LATEST_MS at the latest. */
+const UP_SETTLE_MS = 1000;
+const UP_LATEST_MS = 10_000;
+
+/**
+ * Calls the launcher's hook once the agent is up: its first routes in and the cold start's CPU rush
+ * over. Returns what to call when the agent is told to stop: the hook then runs at once if the agent
+ * was ready but the settle time had not passed (an agent restarted within a second of being ready).
+ */
+function signalUp(agent: { health: { notReady(): string[] } }): () => void {
+  const hook = (globalThis as { [STARTED]?: StartedHook })[STARTED];
+  if (typeof hook !== 'function') return () => undefined;
+  const t0 = Date.now();
+  let ready = false;
+  let timer: NodeJS.Timeout | undefined;
+  let called = false;
+  const call = (): void => {
+    if (called) return;
+    called = true;
+    clearTimeout(timer);
+    hook();
+  };
+  const poll = (): void => {
+    ready = agent.health.notReady().length === 0;
+    timer = ready || Date.now() - t0 >= UP_LATEST_MS ? setTimeout(call, UP_SETTLE_MS) : setTimeout(poll, 100);
+    timer.unref();
+  };
+  poll();
+  return () => {
+    if (ready) call();
+    else clearTimeout(timer);
+  };
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   const { agentHelp, loadAgentConfig } = await import('../src/config/agent.js');
   const { ConfigError } = await import('../src/errors.js');
@@ -74,7 +115,9 @@ async function main(argv: readonly string[]): Promise<number> {
     await agent.stop();
     return 1;
   }
+  const stopping = typeof first === 'string' ? () => undefined : signalUp(agent);
   const signal = typeof first === 'string' ? first : await stopped;
+  stopping();
   log.info({ signal }, 'stopping');
   await agent.stop();
   return 0;

@@ -42,10 +42,15 @@ export const ENTRIES = {
 };
 /**
  * Bundled as CommonJS (buildCjs) and run by scripts/cjs-launcher.mjs's launcher: short-lived commands,
- * where a code cache made after a run saves the compilation of every function the command runs. The
- * daemons stay ES modules, code split (their start-up is measured by test/bench/agent-cold.ts).
+ * where a code cache made after a run saves the compilation of every function the command runs.
  */
 const CJS = 'margayctl';
+/**
+ * Daemons bundled as one CommonJS file each and run by the same launcher, whose code cache is written
+ * once the daemon is up (it calls `globalThis[Symbol.for('margay.started')]`): it holds the functions of
+ * the start-up as well as the import-time code (docs/startup.md, eighth pass).
+ */
+const DAEMONS = ['margay-node'];
 
 /**
  * The launcher's `#!` line. margay-bgpd and margay-node (agent/tuning.ts) want tuned V8 flags and a
@@ -172,20 +177,49 @@ function tsSource(dir, spec) {
   return relative(REPO, resolve(dir, spec)).replace(/\.js$/, '.ts');
 }
 
-async function buildCjs(out) {
-  const entry = ENTRIES[CJS];
-  const groups = new Map(); // source → group name
-  const cjs = {
+/** esbuild options of a CommonJS file run by the launcher (import.meta.url: the launcher passes the file's URL). */
+function cjsOptions(out) {
+  return {
     ...common(out),
     format: 'cjs',
     outExtension: { '.js': '.cjs' },
     define: { 'import.meta.url': '__margayImportMetaUrl' },
-    // import() of a group or of node_modules becomes require() in a promise (the launcher's require).
-    supported: { 'dynamic-import': false },
     banner: {
       // 'use strict' first: esbuild's own directive comes after the banner, where it would be no directive.
       js: "'use strict'; var __margayImportMetaUrl = __margayImportMetaUrl ?? require('node:url').pathToFileURL(__filename).href;",
     },
+  };
+}
+
+/** The `#!` line esbuild copies from the entry becomes a comment (the launcher compiles each file inside a function). */
+async function finish(files) {
+  const hash = createHash('sha256');
+  for (const file of files) {
+    const text = (await readFile(file, 'utf8')).replace(/^#!/, '//#!');
+    await writeFile(file, text);
+    hash.update(text);
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+/**
+ * A daemon (DAEMONS) as one CommonJS file, dist/bundle/entries/NAME.cjs: everything its start-up loads
+ * is in it, what it imports lazily too (esbuild's module wrappers: evaluated on first use). `import()`
+ * of an external package (@kubernetes/client-node) stays a dynamic import at run time (the launcher's
+ * vm.Script loads it with Node's default loader).
+ */
+async function buildDaemonCjs(out, name) {
+  const r = await build({ ...cjsOptions(out), entryPoints: { [name]: ENTRIES[name] } });
+  return { metafile: r.metafile, hash: await finish([join(out, 'entries', `${name}.cjs`)]) };
+}
+
+async function buildCjs(out) {
+  const entry = ENTRIES[CJS];
+  const groups = new Map(); // source → group name
+  const cjs = {
+    ...cjsOptions(out),
+    // import() of a group or of node_modules becomes require() in a promise (the launcher's require).
+    supported: { 'dynamic-import': false },
   };
   /** The core: the entry, and its shared modules exported for the groups (`__errors`, `__command`). */
   const core = await build({
@@ -233,17 +267,11 @@ async function buildCjs(out) {
       ...cjs.plugins,
     ],
   });
-  const hash = createHash('sha256');
-  const files = [
+  const hash = await finish([
     join(out, 'entries', `${CJS}.cjs`),
     ...[...groups.values()].map((n) => join(out, GROUP_DIR, `${n}.cjs`)),
-  ];
-  for (const file of files) {
-    const text = (await readFile(file, 'utf8')).replace(/^#!/, '//#!');
-    await writeFile(file, text);
-    hash.update(text);
-  }
-  return { metafiles: [core.metafile, grouped.metafile], hash: hash.digest('hex').slice(0, 16) };
+  ]);
+  return { metafiles: [core.metafile, grouped.metafile], hash };
 }
 
 async function main() {
@@ -252,15 +280,17 @@ async function main() {
   const started = performance.now();
   const result = await build({
     ...common(out),
-    entryPoints: Object.fromEntries(Object.entries(ENTRIES).filter(([n]) => n !== CJS)),
+    entryPoints: Object.fromEntries(Object.entries(ENTRIES).filter(([n]) => n !== CJS && !DAEMONS.includes(n))),
     splitting: true,
     format: 'esm',
     chunkNames: 'chunks/[name]-[hash]',
     banner: { js: REQUIRE_BANNER },
   });
   const cjs = await buildCjs(out);
+  const daemons = {};
+  for (const name of DAEMONS) daemons[name] = await buildDaemonCjs(out, name);
   // What each entry and chunk holds (inputs, bytes, imports): for finding what a start-up loads.
-  const metas = [result.metafile, ...cjs.metafiles];
+  const metas = [result.metafile, ...cjs.metafiles, ...Object.values(daemons).map((d) => d.metafile)];
   const metafile = {
     inputs: Object.assign({}, ...metas.map((m) => m.inputs)),
     outputs: Object.assign({}, ...metas.map((m) => m.outputs)),
@@ -272,7 +302,11 @@ async function main() {
     const first = await shebang(name);
     await writeFile(
       file,
-      name === CJS ? launcherSource(name, first, `${name}.cjs`, GROUP_DIR, cjs.hash) : launcher(name, first),
+      name === CJS
+        ? launcherSource(name, first, `${name}.cjs`, GROUP_DIR, cjs.hash)
+        : DAEMONS.includes(name)
+          ? launcherSource(name, first, `${name}.cjs`, undefined, daemons[name].hash, true)
+          : launcher(name, first),
     );
     await chmod(file, 0o755);
   }

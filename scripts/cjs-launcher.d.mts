@@ -6,5 +6,16 @@ export function commandKey(args: readonly string[]): string;
 export function fnv1a(text: string): string;
 /** Why a file or folder may not be trusted with code (undefined: it may). */
 export function untrusted(st: { readonly uid: number; readonly mode: number }, uid: number): string | undefined;
-/** The launcher's source text. */
-export function launcherSource(name: string, firstLine: string, core: string, groupDir: string, hash: string): string;
+/** A daemon's code cache name: `help` or `run`. */
+export function daemonKey(args: readonly string[]): string;
+/** `Symbol.for(STARTED)`: the global callback a daemon's launcher installs, called by the daemon once it is up. */
+export const STARTED: 'margay.started';
+/** The launcher's source text (`groupDir` undefined: no lazily loaded groups; `daemon`: caches written when started). */
+export function launcherSource(
+  name: string,
+  firstLine: string,
+  core: string,
+  groupDir: string | undefined,
+  hash: string,
+  daemon?: boolean,
+): string;

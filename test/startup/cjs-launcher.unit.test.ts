@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { commandKey, fnv1a, launcherSource, untrusted } from '../../scripts/cjs-launcher.mjs';
+import { commandKey, daemonKey, fnv1a, launcherSource, STARTED, untrusted } from '../../scripts/cjs-launcher.mjs';
 
 describe('margayctl launcher (scripts/cjs-launcher.mjs)', () => {
   it('names a code cache after the command: its first plain words, help apart', () => {
@@ -38,5 +38,28 @@ describe('margayctl launcher (scripts/cjs-launcher.mjs)', () => {
     expect(src).toContain(untrusted.toString());
     expect(src).toContain('const HASH = "0123abcd";');
     expect(src).toContain('"../bundle/entries/margayctl.cjs"');
+  });
+
+  it("names a daemon's cache run or help", () => {
+    expect(daemonKey([])).toBe('run');
+    expect(daemonKey(['--node-name', 'a', '--datastore', 'file:/x'])).toBe('run');
+    expect(daemonKey(['--help'])).toBe('help');
+    expect(daemonKey(['-h'])).toBe('help');
+  });
+
+  it("writes a daemon's launcher: caches written by the started hook, argv[1] left to the launcher", () => {
+    const src = launcherSource('margay-node', '#!/usr/bin/env node', 'margay-node.cjs', undefined, '0123abcd', true);
+    expect(STARTED).toBe('margay.started'); // agent/main.ts: Symbol.for('margay.started')
+    expect(src).toContain(`globalThis[Symbol.for(${JSON.stringify(STARTED)})] = writeCaches;`);
+    expect(src).toContain(daemonKey.toString());
+    expect(src).toContain('const key = daemonKey(process.argv.slice(2));');
+    expect(src).toContain("if (code === 0 && key === 'help') writeCaches();");
+    expect(src).not.toContain('process.argv[1] = coreFile');
+    expect(src).toContain('const groupUrl = undefined;');
+    expect(src).toContain("NODE_DEBUG ?? '')");
+    expect(src).toContain('margay-node code cache: ');
+    const ctl = launcherSource('margayctl', '#!/usr/bin/env node', 'margayctl.cjs', 'margayctl', '0123abcd');
+    expect(ctl).toContain('process.argv[1] = coreFile');
+    expect(ctl).not.toContain('Symbol.for(');
   });
 });
