@@ -8,10 +8,18 @@
  * copy of main's dist/bundle (it must sit three levels below a repo, like dist/bundle, for the
  * native addon's path). Interleaved rounds, median and p10–p90.
  *
- *   npm run build && node dist/test/bench/startup-agent.js [--runs 20] [--bundle dist/bundle-main ...]
+ * `--launcher` (and always for a CommonJS build, entries/margay-node.cjs): the build's own launcher
+ * (`<bundle>/../bin/margay-node.js`, tuned flags on the command line as its `#!` line gives them) starts a
+ * real agent, and a preload reports at its "modules loaded" step (the agent's first process.cpuUsage())
+ * and ends the process there; each build gets its own code cache folder, filled in the warm-up rounds —
+ * for margay-node's CommonJS launcher by calling its started hook at that point, so the cache holds the
+ * module load only (a real agent's holds its start-up too: test/bench/agent-cold.ts shows that part).
+ *
+ *   npm run build && node dist/test/bench/startup-agent.js [--runs 20] [--bundle dist/bundle-main ...] [--launcher]
  */
 import { spawn } from 'node:child_process';
-import { loadavg } from 'node:os';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -22,8 +30,47 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '20' },
     warmup: { type: 'string', default: '2' },
     bundle: { type: 'string', multiple: true, default: [join(REPO, 'dist/bundle')] },
+    launcher: { type: 'boolean', default: false },
   },
 });
+const WORK = mkdtempSync(join(tmpdir(), 'mgy-startup-agent-'));
+
+/**
+ * Preloaded into the agent: at its "modules loaded" step (its first process.cpuUsage()) reports CPU and
+ * wall time on stdout and ends the process; with MARGAY_BENCH_STARTED set, first calls the CommonJS
+ * launcher's started hook (writes its code cache).
+ */
+const PRELOAD = join(WORK, 'report.mjs');
+writeFileSync(
+  PRELOAD,
+  `import { writeSync } from 'node:fs';
+const cpuUsage = process.cpuUsage;
+process.cpuUsage = function (...a) {
+  const c = cpuUsage.apply(process, a);
+  writeSync(1, JSON.stringify({ cpuMs: (c.user + c.system) / 1000, wallMs: performance.now() }));
+  if (process.env.MARGAY_BENCH_STARTED !== undefined) globalThis[Symbol.for('margay.started')]?.();
+  process.exit(0);
+};
+`,
+);
+
+/** A real agent through the build's launcher, tuned as its #! line starts it; one cache folder per build. */
+function launcherCase(bundle: string, i: number): { args: string[]; env: NodeJS.ProcessEnv } {
+  return {
+    args: ['--max-semi-space-size=2', '--import', PRELOAD, join(bundle, '../bin/margay-node.js')],
+    env: {
+      ...process.env,
+      MARGAY_NODE_TUNED: '1',
+      MALLOC_MMAP_THRESHOLD_: '131072',
+      NODE_COMPILE_CACHE: join(WORK, `cache-${i}`),
+      NODENAME: 'bench',
+      MARGAY_DATASTORE: `file:${join(WORK, 'ds')}`,
+      MARGAY_RUN_DIR: join(WORK, 'run'),
+      MARGAY_HEALTH_PORT: '0',
+      MARGAY_METRICS_PORT: '0',
+    },
+  };
+}
 
 const REPORT = `const c = process.cpuUsage(); process.stdout.write(JSON.stringify({ cpuMs: (c.user + c.system) / 1000, wallMs: performance.now() }));`;
 
@@ -44,9 +91,9 @@ interface Sample {
   readonly wallMs: number;
 }
 
-function once(args: readonly string[]): Promise<Sample> {
+function once(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<Sample> {
   return new Promise((res, rej) => {
-    const c = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     let out = '';
     let err = '';
     c.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -69,12 +116,19 @@ const fmt = (xs: readonly number[]): string =>
 async function main(): Promise<void> {
   const runs = Number(values.runs);
   const warmup = Number(values.warmup);
-  const cases: { name: string; args: string[] }[] = [
+  const cases: { name: string; args: string[]; env?: NodeJS.ProcessEnv }[] = [
     { name: 'node -e (report only)', args: ['--input-type=module', '-e', REPORT] },
-    ...values.bundle.map((b) => ({
-      name: `margay-node modules (${resolve(b).replace(REPO, '')})`,
-      args: ['--input-type=module', '-e', agentScript(resolve(b))],
-    })),
+    ...values.bundle.map((b, i) =>
+      values.launcher || existsSync(join(resolve(b), 'entries/margay-node.cjs'))
+        ? {
+            name: `margay-node launcher to "modules loaded" (${resolve(b).replace(REPO, '')})`,
+            ...launcherCase(resolve(b), i),
+          }
+        : {
+            name: `margay-node modules (${resolve(b).replace(REPO, '')})`,
+            args: ['--input-type=module', '-e', agentScript(resolve(b))],
+          },
+    ),
   ];
   const samples = cases.map(() => [] as Sample[]);
   console.log(
@@ -82,7 +136,8 @@ async function main(): Promise<void> {
   );
   for (let r = 0; r < warmup + runs; r++)
     for (const [i, c] of cases.entries()) {
-      const s = await once(c.args);
+      const env = c.env && r === 0 ? { ...c.env, MARGAY_BENCH_STARTED: '1' } : c.env;
+      const s = await once(c.args, env);
       if (r >= warmup) samples[i]!.push(s);
     }
   const base = q(
@@ -100,6 +155,7 @@ async function main(): Promise<void> {
     );
   }
   console.log(`\nload at the end: ${loadavg()[0]!.toFixed(2)}`);
+  rmSync(WORK, { recursive: true, force: true });
 }
 
 await main();
