@@ -32,20 +32,23 @@ function reexecTuned(): void {
  */
 type StartedHook = () => void;
 const STARTED = Symbol.for('margay.started');
-/** After start(): ready (every readiness check passes) and this long quiet, or UP_LATEST_MS at the latest. */
-const UP_SETTLE_MS = 1000;
+/**
+ * After start(): ready (every readiness check passes) and this long after, or UP_LATEST_MS at the latest.
+ * Before the deferred start-up work (CNI co-processes, default metrics: 1 s after the first routes,
+ * node-agent.ts), whose functions would only make the cache bigger to deserialize on the critical path.
+ */
+const UP_SETTLE_MS = 300;
 const UP_LATEST_MS = 10_000;
 
 /**
  * Calls the launcher's hook once the agent is up: its first routes in and the cold start's CPU rush
- * over. Returns what to call when the agent is told to stop: the hook then runs at once if the agent
- * was ready but the settle time had not passed (an agent restarted within a second of being ready).
+ * over. Returns what to call when the agent is told to stop: the hook then runs at once if it has not
+ * yet and the agent is ready (an agent stopped right after it became ready).
  */
 function signalUp(agent: { health: { notReady(): string[] } }): () => void {
   const hook = (globalThis as { [STARTED]?: StartedHook })[STARTED];
   if (typeof hook !== 'function') return () => undefined;
   const t0 = Date.now();
-  let ready = false;
   let timer: NodeJS.Timeout | undefined;
   let called = false;
   const call = (): void => {
@@ -55,13 +58,13 @@ function signalUp(agent: { health: { notReady(): string[] } }): () => void {
     hook();
   };
   const poll = (): void => {
-    ready = agent.health.notReady().length === 0;
+    const ready = agent.health.notReady().length === 0;
     timer = ready || Date.now() - t0 >= UP_LATEST_MS ? setTimeout(call, UP_SETTLE_MS) : setTimeout(poll, 100);
     timer.unref();
   };
   poll();
   return () => {
-    if (ready) call();
+    if (agent.health.notReady().length === 0) call();
     else clearTimeout(timer);
   };
 }

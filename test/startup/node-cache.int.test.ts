@@ -43,7 +43,7 @@ async function startOnce(written: boolean, whileUp?: () => Promise<void>): Promi
   await c.waitReady(n, 60_000);
   await whileUp?.();
   if (written) await waitFor('the code cache written', async () => /written: /.test(await said(from)), 15_000);
-  else await new Promise((r) => setTimeout(r, 2_500)); // the hook fires ≈ 1 s after ready
+  else await new Promise((r) => setTimeout(r, 2_500)); // the hook fires ≈ 0.3 s after ready
   expect(await c.stopAgent(n, 'SIGTERM')).toBe(0);
   return said(from);
 }
@@ -88,14 +88,13 @@ describe('margay-node code cache', () => {
     expect(await said(off)).toBe('');
   }, 180_000);
 
-  it('is written when the agent is stopped within a second of being ready', async () => {
+  it('is written when the agent is stopped as soon as it is ready', async () => {
     const [folder] = (await readdir(cache)).filter((f) => f.startsWith('margay-node-'));
     await rm(join(cache, folder!), { recursive: true });
     const from = await logLength();
     c.start(n);
     await c.waitReady(n, 60_000);
-    // agent/main.ts looks at readiness every 100 ms and writes the cache 1 s after it saw it.
-    await new Promise((r) => setTimeout(r, 400));
+    // agent/main.ts writes the cache 300 ms after it saw the agent ready, or at SIGTERM if it is ready.
     expect(await c.stopAgent(n, 'SIGTERM')).toBe(0);
     expect(await said(from)).toMatch(/written: .*-core-run\.v8/);
   }, 90_000);
