@@ -10,14 +10,17 @@
  *                          dist/src/<dir>/x.js, so `new URL('../../..', import.meta.url)` still names the
  *                          repo (src/lab, bgp/native/sockopt.ts rely on that).
  *                          EXTERNAL packages are left to node_modules (large and loaded lazily anyway).
- *   dist/bundle/entries/margayctl.cjs
- *                          esbuild, one CommonJS file: what a dynamic `import()` reaches is evaluated on
- *                          first use (esbuild's lazy module wrappers), so a command still runs only its
- *                          own code; import.meta.url is the file's URL, passed in by the launcher.
+ *   dist/bundle/entries/margayctl.cjs, dist/bundle/margayctl/*.cjs
+ *                          esbuild, CommonJS: a core and one file per command group; what a dynamic
+ *                          `import()` reaches is evaluated on first use (esbuild's lazy module wrappers), so
+ *                          a command still runs only its own code; import.meta.url is the file's URL,
+ *                          passed in by the launcher.
+ *   dist/bundle/entries/margay-node.cjs
+ *                          esbuild, one CommonJS file for the agent (DAEMONS), the same way.
  *   dist/bin/<bin>.js      launcher: turns on Node's module compile cache (module.enableCompileCache;
  *                          V8 code cache on disk, reused by every later start), then loads the bundle;
  *                          margayctl's runs its bundle with a code cache made after a run of the same
- *                          command (scripts/cjs-launcher.mjs).
+ *                          command, margay-node's with one made once the agent is up (scripts/cjs-launcher.mjs).
  *
  * The tsc output (dist/<path>/main.js) stays as it was: tests and scripts that spawn it keep working.
  * Run by `npm run build` after tsc; `node scripts/bundle.mjs` alone rebuilds just these.
