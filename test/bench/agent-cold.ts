@@ -10,7 +10,7 @@
  *
  *   npm run build && scripts/in-sandbox.sh node dist/test/bench/agent-cold.js [--nodes 3] [--rounds 5]
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -65,6 +65,43 @@ async function steps(log: string, fromLine: number): Promise<Map<string, { ms: n
   return out;
 }
 
+const TICK_MS = 10; // USER_HZ 100: /proc's CPU times are in 1/100 s
+
+/** Busy CPU ms of the whole machine so far (/proc/stat: every column but idle and iowait). */
+async function machineBusyMs(): Promise<number> {
+  const f = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return (f.reduce((a, b) => a + b, 0) - f[3]! - f[4]!) * TICK_MS;
+}
+
+/**
+ * CPU ms of each process tree rooted at `roots` (an agent with its live children — margay-spawn, the
+ * `ip -batch` co-processes — and every child they reaped: utime + stime + cutime + cstime).
+ */
+async function treeCpuMs(roots: readonly number[]): Promise<number[]> {
+  const procs = new Map<number, { ppid: number; cpu: number }>();
+  for (const d of await readdir('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const stat = await readFile(`/proc/${d}/stat`, 'utf8').catch(() => undefined);
+    if (stat === undefined) continue;
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    procs.set(Number(d), {
+      ppid: Number(f[1]),
+      cpu: (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * TICK_MS,
+    });
+  }
+  const rootOf = (pid: number): number | undefined => {
+    for (let p: number | undefined = pid; p !== undefined && p > 1; p = procs.get(p)?.ppid)
+      if (roots.includes(p)) return p;
+    return undefined;
+  };
+  const out = roots.map(() => 0);
+  for (const [pid, { cpu }] of procs) {
+    const r = rootOf(pid);
+    if (r !== undefined) out[roots.indexOf(r)]! += cpu;
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   console.log(
     `\nAgent cold start: ${NODES} margay-node (dist/bin/margay-node.js), full mesh; load (1 min) ${load()} at start, ${ROUNDS} rounds.\n`,
@@ -90,6 +127,8 @@ async function main(): Promise<void> {
     }
     const total: number[] = [];
     const listen: number[] = [];
+    const treeCpu: number[] = [];
+    const busy: number[] = [];
     const stepTimes = new Map<string, number[]>();
     const stepCpu = new Map<string, number[]>();
     for (let k = 0; k < ROUNDS; k++) {
@@ -98,6 +137,7 @@ async function main(): Promise<void> {
       const logLines = await Promise.all(
         c.nodes.map(async (n) => (await readFile(n.log, 'utf8').catch(() => '')).split('\n').length - 1),
       );
+      const busy0 = await machineBusyMs();
       const t0 = performance.now();
       await c.startAll();
       const pids = c.nodes.map((n) => n.proc!.pid!);
@@ -111,8 +151,16 @@ async function main(): Promise<void> {
         }
         return true;
       });
+      const busyMs = (await machineBusyMs()) - busy0;
+      const cpus = await treeCpuMs(pids);
       total.push(t);
       listen.push(l);
+      busy.push(busyMs);
+      treeCpu.push(...cpus);
+      if (values.verbose)
+        console.log(
+          `round ${k}: ${t.toFixed(0)} ms; agent trees' CPU ${cpus.join(' / ')} ms, machine busy ${busyMs} ms`,
+        );
       for (const [i, n] of c.nodes.entries()) {
         const s = await steps(n.log, logLines[i]!);
         for (const [step, { ms, cpuMs }] of s) {
@@ -130,6 +178,12 @@ async function main(): Promise<void> {
       `| all agents spawned → every node has every block | ${fmt(stats(total))} | — | ≤ 500 ms (${stats(total).median <= 500 ? 'met' : '**missed**'}) |`,
     );
     console.log(`| all agents spawned → every agent listens on :179 | ${fmt(stats(listen))} | — | — |`);
+    console.log(
+      `| CPU of each agent with its children, at "every node has every block" (10 ms ticks) | ${fmt(stats(treeCpu))} | — | — |`,
+    );
+    console.log(
+      `| machine busy CPU from spawn to "every node has every block" (both cores) | ${fmt(stats(busy))} | — | — |`,
+    );
     for (const [step, xs] of stepTimes)
       console.log(
         `| agent start-up step "${step}" (ms since the agent's fork, all nodes) | ${fmt(stats(xs))} | ${stats(stepCpu.get(step)!).median.toFixed(0)} | — |`,
