@@ -217,7 +217,9 @@ export class AgentMetrics implements StoppableService {
 export function countingIptables(b: IptablesBackend, m: AgentMetrics): IptablesBackend {
   return {
     family: b.family,
-    mode: b.mode,
+    get mode() {
+      return b.mode;
+    },
     save: (t) => b.save(t),
     removeOwned: (t) => b.removeOwned(t),
     async restore(table, lines, opts) {

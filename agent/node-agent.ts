@@ -48,33 +48,10 @@ import { agentControlHandler } from './status-socket.js';
 import { ResourceCache } from './sync/index.js';
 import { ServiceGroup, ServiceStopError } from '../src/runtime/index.js';
 import { processAgeMs } from './startup-clock.js';
+import { LOCK_GUARD_LATEST_MS, StartupGates } from './startup-gates.js';
+import { AGENT_KINDS, BGP_INPUT_KINDS } from './agent-kinds.js';
 
-/** Every kind the agent reads (ARCHITECTURE.md §3 "Resources"). */
-export const AGENT_KINDS: readonly KindId[] = [
-  'Node',
-  'Namespace',
-  'Pod',
-  'K8sNetworkPolicy',
-  'IPPool',
-  'IPAMBlock',
-  'BlockAffinity',
-  'IPAMConfiguration',
-  'BGPConfiguration',
-  'BGPPeer',
-  'NetworkPolicy',
-  'GlobalNetworkPolicy',
-];
-const BGP_INPUT_KINDS = new Set<KindId>([
-  'Node',
-  'BGPConfiguration',
-  'BGPPeer',
-  'IPPool',
-  'IPAMBlock',
-  'BlockAffinity',
-]);
 const CALC = new Set<KindId>(CALC_KINDS);
-/** The file datastore's lock-probe thread starts after this node's first routes, or this long after open. */
-export const LOCK_GUARD_LATEST_MS = 6000;
 
 function datastoreSpec(c: AgentConfig): string {
   return c.datastore.type === 'kubernetes' ? 'kubernetes' : `file:${c.datastore.dir}`;
@@ -85,7 +62,6 @@ export class NodeAgent {
   readonly metrics = new AgentMetrics();
   readonly #abort = new AbortController();
   readonly #log: Logger;
-  #store: Datastore | undefined;
   #cache: ResourceCache | undefined;
   #graph: CalcGraph | undefined;
   #dataplane: Dataplane | undefined;
@@ -100,14 +76,11 @@ export class NodeAgent {
   #ownBgpSeen = false;
   #inSyncAt: number | undefined;
   #firstProgrammed = false;
-  /**
-   * Deferred start-up work (the CNI co-processes: a fork each) runs 1 s after this node's first routes
-   * are in — the other agents of a cold start are still converging on the same cores — or 4 s after in-sync.
-   */
-  #routesInNow: () => void = () => undefined;
-  readonly #routesIn = new Promise<void>((r) => (this.#routesInNow = r)).then(
-    () => new Promise<void>((r) => setTimeout(r, 1000).unref()),
-  );
+  /** Routes first: the rest of the dataplane, then deferred work (CNI co-processes, ...): startup-gates.ts. */
+  readonly #gates = new StartupGates((reason) => {
+    if (reason === 'routes') this.#step('routes programmed');
+    this.#dataplane?.releaseHeld();
+  });
   #learnedAny = false;
   #ips: { v4: DetectedIp | undefined; v6: DetectedIp | undefined } | undefined;
   #stopping: Promise<void> | undefined;
@@ -147,7 +120,7 @@ export class NodeAgent {
     await this.#services.adopt(this.health);
     if (c.healthPort !== 0) await this.health.listen(c.healthPort, c.healthHost);
     await this.#services.adopt(this.metrics);
-    void this.#routesIn.then(() => this.metrics.startDefaultMetrics()); // or the first scrape
+    void this.#gates.deferred.then(() => this.metrics.startDefaultMetrics()); // or the first scrape
     if (c.metricsPort !== 0)
       await this.metrics.listen(c.metricsPort, c.healthHost, log.child({ component: 'metrics' }));
 
@@ -163,7 +136,7 @@ export class NodeAgent {
           // The file store's lock-probe thread (≈ 90 ms of CPU to start a worker) waits for this
           // node's first routes, like the CNI co-processes; 6 s at the latest (never in sync).
           lockGuardDelayMs: LOCK_GUARD_LATEST_MS,
-          lockGuardStart: this.#routesIn,
+          lockGuardStart: this.#gates.deferred,
         }),
       { log: log.child({ component: 'datastore' }), policy: c.datastoreRetry, signal: this.#abort.signal },
     ).then((s) => {
@@ -182,6 +155,7 @@ export class NodeAgent {
     const families = [...('none' in c.ip ? [] : [4 as const]), ...('none' in c.ip6 ? [] : [6 as const])];
     const dataplane = new Dataplane(this.#kernel, log.child({ component: 'dataplane' }), {
       families,
+      routesFirst: true,
       onApply: (r) => this.#onApply(r.ms, r.errors.length),
     });
     this.#dataplane = dataplane;
@@ -199,7 +173,6 @@ export class NodeAgent {
     dataplane.start();
     await this.#services.adopt({ name: 'dataplane', stop: () => dataplane.stop() });
 
-    this.#store = store;
     await this.#services.adopt({ name: 'datastore', stop: () => store.close() });
     // The file datastore reports when its database cannot be read at all: not ready meanwhile.
     store.onStatus?.((st) => this.health.setReady('datastore-storage', st.readable));
@@ -253,7 +226,7 @@ export class NodeAgent {
       log: log.child({ component: 'cni' }),
       runDir: c.runDir,
       mtu: () => graph.vethMtu,
-      warmAfter: this.#routesIn,
+      warmAfter: this.#gates.deferred,
     });
     const cni = this.#cni;
     await cni.start();
@@ -279,7 +252,8 @@ export class NodeAgent {
    */
   async #openKernel(log: Logger): Promise<KernelAdapters> {
     const runner = createCommandRunner(log.child({ component: 'exec' }));
-    const kernel = await createKernelAdapters(runner, log);
+    // iptables detection on first use: the dataplane programs routes first (startup-gates.ts).
+    const kernel = await createKernelAdapters(runner, log, { iptablesDetection: 'on-first-use' });
     const counted: KernelAdapters = {
       ...kernel,
       iptables: {
@@ -319,13 +293,17 @@ export class NodeAgent {
     }
     const bgp = this.#bgp;
     const learned = bgp?.allPeersEstablished() === true && (this.#learnedAny || bgp.peers().length === 0);
-    if (this.#firstProgrammed && (!this.config.bgp || learned)) this.#routesInNow();
+    this.#gates.applied({
+      routesProgrammed: this.#dataplane?.routesProgrammed === true,
+      programmed: this.#firstProgrammed,
+      routesLearned: !this.config.bgp || learned,
+    });
   }
 
   async #onInSync(store: Datastore, log: Logger): Promise<void> {
     const c = this.config;
     this.#inSyncAt = Date.now();
-    setTimeout(() => this.#routesInNow(), 3000).unref(); // (+ the 1 s above)
+    this.#gates.inSync();
     this.#step('datastore in sync');
     this.health.setReady('datastore', true);
     log.info(
