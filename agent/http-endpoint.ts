@@ -8,13 +8,10 @@
  *   listener and idle keep-alive connections. Idempotent; stop() before start() just marks it stopped.
  * - A handler that throws or rejects is answered 500 (or its connection is cut if headers went out),
  *   and logged: one bad request never takes the listener down.
- * - The port is a node:net listener, bound at start() exactly as an HTTP server's would be; node:http
- *   (≈ 7 ms of CPU to load and build a server, on every agent's start before its first routes) loads
- *   at the first connection, which is handed to the HTTP server (`emit('connection')`, the documented
- *   way to give it a socket).
+ * - node:http loads at the first connection (lazy-http.ts); the port is bound at start() as before.
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { createServer as createListener, type Server as Listener, type Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LazyHttpServer } from './lazy-http.js';
 import { Lifecycle, type Service, type ServiceState } from '../src/runtime/index.js';
 import type { Logger } from '../src/log.js';
 
@@ -29,9 +26,7 @@ export interface HttpEndpointOptions {
 
 export class HttpEndpoint implements Service {
   readonly #life: Lifecycle;
-  readonly #listener: Listener;
-  #http: Promise<Server> | undefined;
-  #httpServer: Server | undefined;
+  readonly #server: LazyHttpServer;
   #port: number | undefined;
   #stopping: Promise<void> | undefined;
 
@@ -42,29 +37,7 @@ export class HttpEndpoint implements Service {
     private readonly log: Logger,
   ) {
     this.#life = new Lifecycle(name);
-    this.#listener = createListener((socket) => this.#accept(socket, handler));
-  }
-
-  /** Hands a connection to the HTTP server, built on the first one. */
-  #accept(socket: Socket, handler: HttpHandler): void {
-    const early = (): void => void socket.destroy(); // reset while node:http loads: nobody else listens yet
-    socket.on('error', early);
-    this.#http ??= import('node:http').then(({ createServer }) => {
-      const server = createServer((req, res) => this.#serve(req, res, handler));
-      server.emit('listening'); // starts its connection tracking (request/headers timeouts, idle closing)
-      this.#httpServer = server;
-      return server;
-    });
-    this.#http.then(
-      (server) => {
-        socket.off('error', early);
-        server.emit('connection', socket);
-      },
-      (err: unknown) => {
-        this.log.error({ err }, `${this.name}: node:http did not load`);
-        socket.destroy();
-      },
-    );
+    this.#server = new LazyHttpServer((create) => create((req, res) => this.#serve(req, res, handler)), log);
   }
 
   /** The bound port once started (the actual one when asked for port 0). */
@@ -83,7 +56,7 @@ export class HttpEndpoint implements Service {
 
   start(): Promise<void> {
     return this.#life.start(async () => {
-      const server = this.#listener;
+      const server = this.#server.listener;
       await new Promise<void>((resolve, reject) => {
         const failed = (err: Error): void => reject(err);
         server.once('error', failed);
@@ -104,18 +77,15 @@ export class HttpEndpoint implements Service {
   }
 
   async #stop(): Promise<void> {
-    const server = this.#listener;
+    const server = this.#server;
     // Requests still running after drainMs get their connections cut, so a stuck client cannot hold
     // SIGTERM up; cutting them ends their responses, which settles the tracked work.
-    const cut = setTimeout(() => this.#httpServer?.closeAllConnections(), this.opts.drainMs ?? 5000);
+    const cut = setTimeout(() => server.http?.closeAllConnections(), this.opts.drainMs ?? 5000);
     cut.unref();
     try {
       await this.#life.stop(async () => {
-        if (!server.listening) return;
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve()); // once every connection has ended
-          this.#httpServer?.close(); // closes its idle keep-alive connections, stops its timeout checks
-        });
+        if (!server.listener.listening) return;
+        await new Promise<void>((resolve) => server.close(resolve));
       });
     } finally {
       clearTimeout(cut);
