@@ -48,6 +48,7 @@ import { agentControlHandler } from './status-socket.js';
 import { ResourceCache } from './sync/index.js';
 import { ServiceGroup, ServiceStopError } from '../src/runtime/index.js';
 import { processAgeMs } from './startup-clock.js';
+import { compileIpv6CheckNatively } from './ipv6-check.js';
 import { LOCK_GUARD_LATEST_MS, StartupGates } from './startup-gates.js';
 import { AGENT_KINDS, BGP_INPUT_KINDS } from './agent-kinds.js';
 
@@ -118,6 +119,7 @@ export class NodeAgent {
     this.health.setCheck('dataplane', () => this.#dataplane?.isProgrammed === true);
     if (c.bgp) this.health.setCheck('bgp', () => this.#bgp?.speaker !== undefined && this.#bgp.allPeersEstablished());
     await this.#services.adopt(this.health);
+    compileIpv6CheckNatively(); // before the first listen(port, host): ipv6-check.ts
     if (c.healthPort !== 0) await this.health.listen(c.healthPort, c.healthHost);
     await this.#services.adopt(this.metrics);
     void this.#gates.deferred.then(() => this.metrics.startDefaultMetrics()); // or the first scrape
