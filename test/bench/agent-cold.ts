@@ -10,11 +10,12 @@
  *
  *   npm run build && scripts/in-sandbox.sh node dist/test/bench/agent-cold.js [--nodes 3] [--rounds 5]
  */
+import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { listensOn, routesOfPid } from '../../src/lab/kernel-routes.js';
+import { parseProcRoutes } from '../../src/lab/kernel-routes.js';
 import { Cluster, REPO, waitFor } from '../agent/cluster.js';
 import { run } from '../helpers/netns.js';
 
@@ -44,6 +45,31 @@ function stats(xs: readonly number[]): Stats {
 }
 const fmt = (s: Stats): string =>
   `${s.median.toFixed(0)} ms (${s.min.toFixed(0)}–${s.max.toFixed(0)}, p90 ${s.p90.toFixed(0)}, n=${s.n})`;
+
+/**
+ * The pollers read /proc synchronously: a few µs each, where fs/promises' readFile costs ≈ 0.1–0.3 ms
+ * of this process's CPU per file — at 6 files every 5 ms that was ≈ 200 ms of CPU in a 500 ms
+ * window, taken from the two cores the agents share (the figure went up with it).
+ */
+function procText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw err;
+  }
+}
+
+/** Whether `pid`'s namespace has a TCP socket listening on `port` (/proc/<pid>/net/tcp and tcp6). */
+function listensOn(pid: number, port: number): boolean {
+  const hexPort = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  for (const f of ['tcp', 'tcp6'])
+    for (const line of procText(`/proc/${pid}/net/${f}`).split('\n').slice(1)) {
+      const c = line.trim().split(/\s+/);
+      if (c[3] === '0A' && c[1]?.endsWith(hexPort)) return true;
+    }
+  return false;
+}
 
 async function until(what: string, t0: number, fn: () => Promise<boolean>, timeoutMs = 60_000): Promise<number> {
   for (;;) {
@@ -138,20 +164,22 @@ async function main(): Promise<void> {
         c.nodes.map(async (n) => (await readFile(n.log, 'utf8').catch(() => '')).split('\n').length - 1),
       );
       const busy0 = await machineBusyMs();
+      const bench0 = process.cpuUsage();
       const t0 = performance.now();
       await c.startAll();
       const pids = c.nodes.map((n) => n.proc!.pid!);
-      const l = await until('every agent listening on :179', t0, async () =>
-        (await Promise.all(pids.map((p) => listensOn(p, 179)))).every(Boolean),
-      );
+      const l = await until('every agent listening on :179', t0, async () => pids.every((p) => listensOn(p, 179)));
       const t = await until('every node to have every block', t0, async () => {
         for (const [i, n] of c.nodes.entries()) {
-          const have = new Set((await routesOfPid(pids[i]!)).filter((r) => r.gateway).map((r) => r.dst));
+          const routes = parseProcRoutes(procText(`/proc/${pids[i]!}/net/route`));
+          const have = new Set(routes.filter((r) => r.gateway).map((r) => r.dst));
           for (const [other, cidr] of blocks) if (other !== n.name && !have.has(cidr)) return false;
         }
         return true;
       });
       const busyMs = (await machineBusyMs()) - busy0;
+      const benchCpu = process.cpuUsage(bench0);
+      const benchMs = Math.round((benchCpu.user + benchCpu.system) / 1000);
       const cpus = await treeCpuMs(pids);
       total.push(t);
       listen.push(l);
@@ -159,7 +187,7 @@ async function main(): Promise<void> {
       treeCpu.push(...cpus);
       if (values.verbose)
         console.log(
-          `round ${k}: ${t.toFixed(0)} ms; agent trees' CPU ${cpus.join(' / ')} ms, machine busy ${busyMs} ms`,
+          `round ${k}: ${t.toFixed(0)} ms; agent trees' CPU ${cpus.join(' / ')} ms, machine busy ${busyMs} ms (this bench's polling ${benchMs} ms)`,
         );
       for (const [i, n] of c.nodes.entries()) {
         const s = await steps(n.log, logLines[i]!);
