@@ -44,7 +44,7 @@ import { ipamUsage } from './ipam-usage.js';
 import { AgentMetrics, countingIptables } from './metrics.js';
 import { ensureDefaultPools, recordNodeBgp } from './node-register.js';
 import { readSecret } from './secrets.js';
-import { agentControlHandler } from './status-socket.js';
+import { agentControlHandler, StatusSocket } from './status-socket.js';
 import { ResourceCache } from './sync/index.js';
 import { ServiceGroup, ServiceStopError } from '../src/runtime/index.js';
 import { processAgeMs } from './startup-clock.js';
@@ -81,7 +81,9 @@ export class NodeAgent {
   readonly #gates = new StartupGates((reason) => {
     if (reason === 'routes') this.#step('routes programmed');
     this.#dataplane?.releaseHeld();
+    this.#status?.start();
   });
+  #status: StatusSocket | undefined;
   #learnedAny = false;
   #ips: { v4: DetectedIp | undefined; v6: DetectedIp | undefined } | undefined;
   #stopping: Promise<void> | undefined;
@@ -233,12 +235,18 @@ export class NodeAgent {
     const cni = this.#cni;
     await cni.start();
     this.#step('CNI server started');
-    const control = await startControlServer(
-      `${c.runDir}/bgp.sock`,
-      agentControlHandler({ peers: () => this.#bgp?.peers() ?? [], rib: (q) => this.#bgp?.speaker?.queryRib(q) }),
-      log.child({ component: 'status-socket' }),
+    const statusLog = log.child({ component: 'status-socket' });
+    const handler = agentControlHandler({
+      peers: () => this.#bgp?.peers() ?? [],
+      rib: (q) => this.#bgp?.speaker?.queryRib(q),
+    });
+    const status = new StatusSocket(
+      () => startControlServer(`${c.runDir}/bgp.sock`, handler, statusLog),
+      statusLog,
+      (ok) => this.health.setReady('status-socket', ok),
     );
-    await this.#services.adopt({ name: 'status-socket', stop: () => control.close() });
+    this.#status = status; // started with the rest of the dataplane, once the routes are in (startup-gates.ts)
+    await this.#services.adopt({ name: 'status-socket', stop: () => status.stop() });
     await cache.start();
     await this.#services.adopt({ name: 'cache', stop: () => cache.stop() });
     await this.#services.adopt({ name: 'cni', stop: () => cni.stop() });

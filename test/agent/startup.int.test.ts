@@ -107,6 +107,10 @@ describe('margay-node start-up', () => {
       expect(later.indexOf('"step":"dataplane programmed"')).toBeGreaterThan(
         later.indexOf('"msg":"iptables backend detected"'),
       );
+      // So does the status socket (its server loads node:http); readiness waited for it.
+      expect(later.indexOf('"reporter":"status-socket","ready":true')).toBeGreaterThan(
+        later.indexOf('"step":"routes programmed"'),
+      );
       // So does the file datastore's lock-probe thread (a worker: ≈ 90 ms of CPU to start).
       while (!(await warmed()).includes('lock probe thread started') && Date.now() - t0 < 10_000)
         await new Promise((r) => setTimeout(r, 50));
