@@ -41,7 +41,7 @@ import { HealthServer } from './health.js';
 import { resolveNodeIp, type DetectedIp } from './ip-autodetect.js';
 import { startIpamGc } from './ipam-gc.js';
 import { ipamUsage } from './ipam-usage.js';
-import { AgentMetrics, countingIptables } from './metrics.js';
+import { countingIptables, LazyAgentMetrics } from './metrics-lazy.js';
 import { ensureDefaultPools, recordNodeBgp } from './node-register.js';
 import { readSecret } from './secrets.js';
 import { agentControlHandler, StatusSocket } from './status-socket.js';
@@ -60,7 +60,7 @@ function datastoreSpec(c: AgentConfig): string {
 
 export class NodeAgent {
   readonly health: HealthServer;
-  readonly metrics = new AgentMetrics();
+  readonly metrics = new LazyAgentMetrics();
   readonly #abort = new AbortController();
   readonly #log: Logger;
   #cache: ResourceCache | undefined;
@@ -124,7 +124,8 @@ export class NodeAgent {
     compileIpv6CheckNatively(); // before the first listen(port, host): ipv6-check.ts
     if (c.healthPort !== 0) await this.health.listen(c.healthPort, c.healthHost);
     await this.#services.adopt(this.metrics);
-    void this.#gates.deferred.then(() => this.metrics.startDefaultMetrics()); // or the first scrape
+    // prom-client and Node's default metrics load after the routes (metrics-lazy.ts), or at the first scrape.
+    void this.#gates.deferred.then(() => this.metrics.load().then((m) => m.startDefaultMetrics()));
     if (c.metricsPort !== 0)
       await this.metrics.listen(c.metricsPort, c.healthHost, log.child({ component: 'metrics' }));
 
@@ -288,16 +289,17 @@ export class NodeAgent {
   }
 
   #onApply(ms: number, errors: number): void {
-    this.metrics.applyTime.observe(ms / 1000);
-    if (errors > 0) this.metrics.applyFailures.inc();
+    this.metrics.record((m) => m.applyTime.observe(ms / 1000));
+    if (errors > 0) this.metrics.record((m) => m.applyFailures.inc());
     if (errors === 0 && this.#changeSeenAt !== undefined && this.#dataplane?.isProgrammed) {
-      this.metrics.policyDelay.observe((Date.now() - this.#changeSeenAt) / 1000);
+      const delay = (Date.now() - this.#changeSeenAt) / 1000;
+      this.metrics.record((m) => m.policyDelay.observe(delay));
       this.#changeSeenAt = undefined;
     }
     if (!this.#firstProgrammed && this.#inSyncAt !== undefined && this.#dataplane?.isProgrammed) {
       this.#firstProgrammed = true;
       const s = (Date.now() - this.#inSyncAt) / 1000;
-      this.metrics.firstProgramming.set(s);
+      this.metrics.record((m) => m.firstProgramming.set(s));
       this.#log.info({ seconds: s }, 'dataplane programmed after in-sync');
       this.#step('dataplane programmed');
     }
