@@ -1,7 +1,8 @@
 /**
  * An HTTP server whose port (or unix socket) is a node:net listener, bound at once exactly as the HTTP
- * server's own listen would bind it, while node:http itself — ≈ 7 ms of CPU to load and build a
- * server, on every agent's start before its first routes — loads at the first connection. Each
+ * server's own listen would bind it, while node:http itself — ≈ 2–3 ms of CPU to load and build a
+ * server once node:net and the streams are loaded (≈ 7 ms in a bare process), on every agent's
+ * start before its first routes — loads at the first connection. Each
  * connection is handed to the HTTP server with `emit('connection')`, the documented way to give it a
  * socket; its connection tracking (request and headers timeouts, idle closing) is started as its own
  * listen would start it. Used by the health and metrics ports (http-endpoint.ts) and the CNI socket.
@@ -40,7 +41,7 @@ export class LazyHttpServer {
     if (http === undefined) {
       try {
         // getBuiltinModule, not import(): an ES import builds node:http's module facade, which reads
-        // every export — its lazy fetch/WebSocket getters load undici (≈ 20 ms).
+        // every export — its lazy fetch/WebSocket getters load undici (≈ 40–50 ms of CPU).
         const mod = process.getBuiltinModule('node:http') as typeof import('node:http');
         http = this.build(mod.createServer);
       } catch (err) {

@@ -1,7 +1,8 @@
 /**
  * The agent's metrics (metrics.ts, prom-client), loaded once its routes are in or at the first
  * scrape, whichever comes first: prom-client's module evaluation and the registry's construction cost
- * every agent start ≈ 5–8 ms of CPU before its first routes otherwise. The metrics port is bound at
+ * every agent start ≈ 2–3 ms of CPU before its first routes otherwise (the node-agent chunk's load
+ * ≈ 1.7 ms less with the compile cache, measured alone; 306 → 191 KB). The metrics port is bound at
  * start as before. Until the load, each observation is queued (one or two per apply pass) and replayed
  * in order, so no count is lost.
  */

@@ -39,7 +39,7 @@ export function agentControlHandler(src: {
 
 /**
  * The status socket's server, started by the agent once its routes are in (startup-gates.ts): the
- * control server loads node:http (≈ 7 ms of CPU) and there are no sessions to show before in-sync.
+ * control server loads node:http (≈ 2–3 ms of CPU, and a few file operations) and there are no sessions to show before in-sync.
  * Readiness waits for it (`ready`). A failure (e.g. the socket in use by a running process) is logged
  * and retried with back-off until it starts or stop() is called.
  */

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 
 // Names are derived before an agent's first routes (re-registered pods, attachment records):
-// node:crypto's first hash would cost ≈ 10 ms of CPU there, so it must not be used for them.
+// node:crypto's first hash would cost ≈ 7 ms of CPU there, so it must not be used for them.
 vi.mock('node:crypto', async (importOriginal) => ({
   ...(await importOriginal<typeof import('node:crypto')>()),
   createHash: () => {

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { FakeIptablesBackend } from '../../src/kernel/testing/fake-iptables-backend.js';
 
 // The desired chains arrive at in-sync, before the routes-first dataplane applies any rule; their
-// hashes (node:crypto's first use: ≈ 10 ms of CPU) wait for the apply.
+// hashes (node:crypto's first use: ≈ 7 ms of CPU) wait for the apply.
 const hashed = vi.hoisted(() => ({ calls: 0 }));
 vi.mock('./iptables-render.js', async (importOriginal) => {
   const orig = await importOriginal<typeof import('./iptables-render.js')>();
