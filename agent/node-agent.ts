@@ -14,7 +14,9 @@
  * restart keeps them) → cache. On in-sync: the graph emits the whole desired state (nothing reached
  * the kernel before), the node's addresses are resolved, BGP starts at once (planned with the node's
  * address as it is about to be recorded), and meanwhile the node's BGP address is recorded and
- * default pools created. `start-up step` log lines give each milestone's time since the fork.
+ * default pools created. Routes first (startup-gates.ts): the dataplane programs only routes until
+ * this node's routes are in; then the rest of it and the status socket; metrics and the CNI
+ * co-processes 1 s later. `start-up step` log lines give each milestone's time and CPU since the fork.
  * Each part joins a ServiceGroup (src/runtime) as it comes up, and SIGTERM stops them through it, last
  * first: BGP (sessions abandoned without Cease), CNI (joins after the cache, so no new pod work starts
  * while the rest stops), cache, status socket, datastore, dataplane (waits for the apply in progress),
