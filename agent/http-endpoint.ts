@@ -8,8 +8,10 @@
  *   listener and idle keep-alive connections. Idempotent; stop() before start() just marks it stopped.
  * - A handler that throws or rejects is answered 500 (or its connection is cut if headers went out),
  *   and logged: one bad request never takes the listener down.
+ * - node:http loads at the first connection (lazy-http.ts); the port is bound at start() as before.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LazyHttpServer } from './lazy-http.js';
 import { Lifecycle, type Service, type ServiceState } from '../src/runtime/index.js';
 import type { Logger } from '../src/log.js';
 
@@ -24,7 +26,7 @@ export interface HttpEndpointOptions {
 
 export class HttpEndpoint implements Service {
   readonly #life: Lifecycle;
-  readonly #server: Server;
+  readonly #server: LazyHttpServer;
   #port: number | undefined;
   #stopping: Promise<void> | undefined;
 
@@ -35,7 +37,7 @@ export class HttpEndpoint implements Service {
     private readonly log: Logger,
   ) {
     this.#life = new Lifecycle(name);
-    this.#server = createServer((req, res) => this.#serve(req, res, handler));
+    this.#server = new LazyHttpServer((create) => create((req, res) => this.#serve(req, res, handler)), log);
   }
 
   /** The bound port once started (the actual one when asked for port 0). */
@@ -54,7 +56,7 @@ export class HttpEndpoint implements Service {
 
   start(): Promise<void> {
     return this.#life.start(async () => {
-      const server = this.#server;
+      const server = this.#server.listener;
       await new Promise<void>((resolve, reject) => {
         const failed = (err: Error): void => reject(err);
         server.once('error', failed);
@@ -78,15 +80,12 @@ export class HttpEndpoint implements Service {
     const server = this.#server;
     // Requests still running after drainMs get their connections cut, so a stuck client cannot hold
     // SIGTERM up; cutting them ends their responses, which settles the tracked work.
-    const cut = setTimeout(() => server.closeAllConnections(), this.opts.drainMs ?? 5000);
+    const cut = setTimeout(() => server.http?.closeAllConnections(), this.opts.drainMs ?? 5000);
     cut.unref();
     try {
       await this.#life.stop(async () => {
-        if (!server.listening) return;
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-        });
+        if (!server.listener.listening) return;
+        await new Promise<void>((resolve) => server.close(resolve));
       });
     } finally {
       clearTimeout(cut);

@@ -33,5 +33,7 @@ export function ipamUsage(
       usage.set(pool, u);
     }
   }
-  return [...usage].map(([pool, u]) => ({ pool, ...u })).sort((x, y) => x.pool.localeCompare(y.pool));
+  return [...usage]
+    .map(([pool, u]) => ({ pool, ...u }))
+    .sort((x, y) => (x.pool < y.pool ? -1 : x.pool > y.pool ? 1 : 0)); // not localeCompare: ICU's start-up
 }

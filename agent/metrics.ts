@@ -9,7 +9,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { InvariantError } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
-import type { IptablesBackend } from '../src/kernel/index.js';
 import type { StoppableService } from '../src/runtime/index.js';
 import { HttpEndpoint } from './http-endpoint.js';
 
@@ -181,7 +180,7 @@ export class AgentMetrics implements StoppableService {
    */
   async listen(port: number, host: string, log: Logger): Promise<number> {
     if (this.#endpoint !== undefined) throw new InvariantError(`metrics already listening on ${this.#endpoint.port}`);
-    const endpoint = new HttpEndpoint(this.name, { port, host }, (req, res) => this.#handle(req, res), log);
+    const endpoint = new HttpEndpoint(this.name, { port, host }, (req, res) => this.handle(req, res), log);
     this.#endpoint = endpoint;
     if (this.#stopped) await endpoint.stop();
     await endpoint.start();
@@ -201,7 +200,8 @@ export class AgentMetrics implements StoppableService {
     collectDefaultMetrics({ register: this.registry, prefix: 'margay_' });
   }
 
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Answers GET /metrics (the agent's own port goes through LazyAgentMetrics: metrics-lazy.ts). */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'GET' || (req.url !== '/metrics' && !req.url?.startsWith('/metrics?'))) {
       res.writeHead(404).end();
       return;
@@ -211,23 +211,4 @@ export class AgentMetrics implements StoppableService {
     const text = await this.registry.metrics();
     res.writeHead(200, { 'content-type': this.registry.contentType }).end(text);
   }
-}
-
-/** The iptables backend, counting restore calls and errors (felix_iptables_restore_calls / _errors). */
-export function countingIptables(b: IptablesBackend, m: AgentMetrics): IptablesBackend {
-  return {
-    family: b.family,
-    mode: b.mode,
-    save: (t) => b.save(t),
-    removeOwned: (t) => b.removeOwned(t),
-    async restore(table, lines, opts) {
-      m.iptablesRestoreCalls.inc();
-      try {
-        await b.restore(table, lines, opts);
-      } catch (err) {
-        m.iptablesRestoreErrors.inc();
-        throw err;
-      }
-    },
-  };
 }

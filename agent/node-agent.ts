@@ -14,7 +14,9 @@
  * restart keeps them) → cache. On in-sync: the graph emits the whole desired state (nothing reached
  * the kernel before), the node's addresses are resolved, BGP starts at once (planned with the node's
  * address as it is about to be recorded), and meanwhile the node's BGP address is recorded and
- * default pools created. `start-up step` log lines give each milestone's time since the fork.
+ * default pools created. Routes first (startup-gates.ts): the dataplane programs only routes until
+ * this node's routes are in; then the rest of it and the status socket; metrics and the CNI
+ * co-processes 1 s later. `start-up step` log lines give each milestone's time and CPU since the fork.
  * Each part joins a ServiceGroup (src/runtime) as it comes up, and SIGTERM stops them through it, last
  * first: BGP (sessions abandoned without Cease), CNI (joins after the cache, so no new pod work starts
  * while the rest stops), cache, status socket, datastore, dataplane (waits for the apply in progress),
@@ -41,40 +43,18 @@ import { HealthServer } from './health.js';
 import { resolveNodeIp, type DetectedIp } from './ip-autodetect.js';
 import { startIpamGc } from './ipam-gc.js';
 import { ipamUsage } from './ipam-usage.js';
-import { AgentMetrics, countingIptables } from './metrics.js';
+import { countingIptables, LazyAgentMetrics } from './metrics-lazy.js';
 import { ensureDefaultPools, recordNodeBgp } from './node-register.js';
 import { readSecret } from './secrets.js';
-import { agentControlHandler } from './status-socket.js';
+import { agentControlHandler, StatusSocket } from './status-socket.js';
 import { ResourceCache } from './sync/index.js';
 import { ServiceGroup, ServiceStopError } from '../src/runtime/index.js';
 import { processAgeMs } from './startup-clock.js';
+import { compileIpv6CheckNatively } from './ipv6-check.js';
+import { LOCK_GUARD_LATEST_MS, StartupGates } from './startup-gates.js';
+import { AGENT_KINDS, BGP_INPUT_KINDS } from './agent-kinds.js';
 
-/** Every kind the agent reads (ARCHITECTURE.md §3 "Resources"). */
-export const AGENT_KINDS: readonly KindId[] = [
-  'Node',
-  'Namespace',
-  'Pod',
-  'K8sNetworkPolicy',
-  'IPPool',
-  'IPAMBlock',
-  'BlockAffinity',
-  'IPAMConfiguration',
-  'BGPConfiguration',
-  'BGPPeer',
-  'NetworkPolicy',
-  'GlobalNetworkPolicy',
-];
-const BGP_INPUT_KINDS = new Set<KindId>([
-  'Node',
-  'BGPConfiguration',
-  'BGPPeer',
-  'IPPool',
-  'IPAMBlock',
-  'BlockAffinity',
-]);
 const CALC = new Set<KindId>(CALC_KINDS);
-/** The file datastore's lock-probe thread starts after this node's first routes, or this long after open. */
-export const LOCK_GUARD_LATEST_MS = 6000;
 
 function datastoreSpec(c: AgentConfig): string {
   return c.datastore.type === 'kubernetes' ? 'kubernetes' : `file:${c.datastore.dir}`;
@@ -82,10 +62,9 @@ function datastoreSpec(c: AgentConfig): string {
 
 export class NodeAgent {
   readonly health: HealthServer;
-  readonly metrics = new AgentMetrics();
+  readonly metrics = new LazyAgentMetrics();
   readonly #abort = new AbortController();
   readonly #log: Logger;
-  #store: Datastore | undefined;
   #cache: ResourceCache | undefined;
   #graph: CalcGraph | undefined;
   #dataplane: Dataplane | undefined;
@@ -100,14 +79,13 @@ export class NodeAgent {
   #ownBgpSeen = false;
   #inSyncAt: number | undefined;
   #firstProgrammed = false;
-  /**
-   * Deferred start-up work (the CNI co-processes: a fork each) runs 1 s after this node's first routes
-   * are in — the other agents of a cold start are still converging on the same cores — or 4 s after in-sync.
-   */
-  #routesInNow: () => void = () => undefined;
-  readonly #routesIn = new Promise<void>((r) => (this.#routesInNow = r)).then(
-    () => new Promise<void>((r) => setTimeout(r, 1000).unref()),
-  );
+  /** Routes first: the rest of the dataplane, then deferred work (CNI co-processes, ...): startup-gates.ts. */
+  readonly #gates = new StartupGates((reason) => {
+    if (reason === 'routes') this.#step('routes programmed');
+    this.#dataplane?.releaseHeld();
+    this.#status?.start();
+  });
+  #status: StatusSocket | undefined;
   #learnedAny = false;
   #ips: { v4: DetectedIp | undefined; v6: DetectedIp | undefined } | undefined;
   #stopping: Promise<void> | undefined;
@@ -145,9 +123,11 @@ export class NodeAgent {
     this.health.setCheck('dataplane', () => this.#dataplane?.isProgrammed === true);
     if (c.bgp) this.health.setCheck('bgp', () => this.#bgp?.speaker !== undefined && this.#bgp.allPeersEstablished());
     await this.#services.adopt(this.health);
+    compileIpv6CheckNatively(); // before the first listen(port, host): ipv6-check.ts
     if (c.healthPort !== 0) await this.health.listen(c.healthPort, c.healthHost);
     await this.#services.adopt(this.metrics);
-    void this.#routesIn.then(() => this.metrics.startDefaultMetrics()); // or the first scrape
+    // prom-client and Node's default metrics load after the routes (metrics-lazy.ts), or at the first scrape.
+    void this.#gates.deferred.then(() => this.metrics.load().then((m) => m.startDefaultMetrics()));
     if (c.metricsPort !== 0)
       await this.metrics.listen(c.metricsPort, c.healthHost, log.child({ component: 'metrics' }));
 
@@ -163,7 +143,7 @@ export class NodeAgent {
           // The file store's lock-probe thread (≈ 90 ms of CPU to start a worker) waits for this
           // node's first routes, like the CNI co-processes; 6 s at the latest (never in sync).
           lockGuardDelayMs: LOCK_GUARD_LATEST_MS,
-          lockGuardStart: this.#routesIn,
+          lockGuardStart: this.#gates.deferred,
         }),
       { log: log.child({ component: 'datastore' }), policy: c.datastoreRetry, signal: this.#abort.signal },
     ).then((s) => {
@@ -182,6 +162,7 @@ export class NodeAgent {
     const families = [...('none' in c.ip ? [] : [4 as const]), ...('none' in c.ip6 ? [] : [6 as const])];
     const dataplane = new Dataplane(this.#kernel, log.child({ component: 'dataplane' }), {
       families,
+      routesFirst: true,
       onApply: (r) => this.#onApply(r.ms, r.errors.length),
     });
     this.#dataplane = dataplane;
@@ -199,7 +180,6 @@ export class NodeAgent {
     dataplane.start();
     await this.#services.adopt({ name: 'dataplane', stop: () => dataplane.stop() });
 
-    this.#store = store;
     await this.#services.adopt({ name: 'datastore', stop: () => store.close() });
     // The file datastore reports when its database cannot be read at all: not ready meanwhile.
     store.onStatus?.((st) => this.health.setReady('datastore-storage', st.readable));
@@ -253,17 +233,23 @@ export class NodeAgent {
       log: log.child({ component: 'cni' }),
       runDir: c.runDir,
       mtu: () => graph.vethMtu,
-      warmAfter: this.#routesIn,
+      warmAfter: this.#gates.deferred,
     });
     const cni = this.#cni;
     await cni.start();
     this.#step('CNI server started');
-    const control = await startControlServer(
-      `${c.runDir}/bgp.sock`,
-      agentControlHandler({ peers: () => this.#bgp?.peers() ?? [], rib: (q) => this.#bgp?.speaker?.queryRib(q) }),
-      log.child({ component: 'status-socket' }),
+    const statusLog = log.child({ component: 'status-socket' });
+    const handler = agentControlHandler({
+      peers: () => this.#bgp?.peers() ?? [],
+      rib: (q) => this.#bgp?.speaker?.queryRib(q),
+    });
+    const status = new StatusSocket(
+      () => startControlServer(`${c.runDir}/bgp.sock`, handler, statusLog),
+      statusLog,
+      (ok) => this.health.setReady('status-socket', ok),
     );
-    await this.#services.adopt({ name: 'status-socket', stop: () => control.close() });
+    this.#status = status; // started with the rest of the dataplane, once the routes are in (startup-gates.ts)
+    await this.#services.adopt({ name: 'status-socket', stop: () => status.stop() });
     await cache.start();
     await this.#services.adopt({ name: 'cache', stop: () => cache.stop() });
     await this.#services.adopt({ name: 'cni', stop: () => cni.stop() });
@@ -279,7 +265,8 @@ export class NodeAgent {
    */
   async #openKernel(log: Logger): Promise<KernelAdapters> {
     const runner = createCommandRunner(log.child({ component: 'exec' }));
-    const kernel = await createKernelAdapters(runner, log);
+    // iptables detection on first use: the dataplane programs routes first (startup-gates.ts).
+    const kernel = await createKernelAdapters(runner, log, { iptablesDetection: 'on-first-use' });
     const counted: KernelAdapters = {
       ...kernel,
       iptables: {
@@ -304,28 +291,33 @@ export class NodeAgent {
   }
 
   #onApply(ms: number, errors: number): void {
-    this.metrics.applyTime.observe(ms / 1000);
-    if (errors > 0) this.metrics.applyFailures.inc();
+    this.metrics.record((m) => m.applyTime.observe(ms / 1000));
+    if (errors > 0) this.metrics.record((m) => m.applyFailures.inc());
     if (errors === 0 && this.#changeSeenAt !== undefined && this.#dataplane?.isProgrammed) {
-      this.metrics.policyDelay.observe((Date.now() - this.#changeSeenAt) / 1000);
+      const delay = (Date.now() - this.#changeSeenAt) / 1000;
+      this.metrics.record((m) => m.policyDelay.observe(delay));
       this.#changeSeenAt = undefined;
     }
     if (!this.#firstProgrammed && this.#inSyncAt !== undefined && this.#dataplane?.isProgrammed) {
       this.#firstProgrammed = true;
       const s = (Date.now() - this.#inSyncAt) / 1000;
-      this.metrics.firstProgramming.set(s);
+      this.metrics.record((m) => m.firstProgramming.set(s));
       this.#log.info({ seconds: s }, 'dataplane programmed after in-sync');
       this.#step('dataplane programmed');
     }
     const bgp = this.#bgp;
     const learned = bgp?.allPeersEstablished() === true && (this.#learnedAny || bgp.peers().length === 0);
-    if (this.#firstProgrammed && (!this.config.bgp || learned)) this.#routesInNow();
+    this.#gates.applied({
+      routesProgrammed: this.#dataplane?.routesProgrammed === true,
+      programmed: this.#firstProgrammed,
+      routesLearned: !this.config.bgp || learned,
+    });
   }
 
   async #onInSync(store: Datastore, log: Logger): Promise<void> {
     const c = this.config;
     this.#inSyncAt = Date.now();
-    setTimeout(() => this.#routesInNow(), 3000).unref(); // (+ the 1 s above)
+    this.#gates.inSync();
     this.#step('datastore in sync');
     this.health.setReady('datastore', true);
     log.info(

@@ -13,9 +13,9 @@
  * derives (`workloadInterfaceName`), so a restart never drops a working pod's routes. Work is
  * deferred to `flush()`.
  */
-import { createHash } from 'node:crypto';
 import type { Resource } from '../../src/model/index.js';
 import { hostPrefix } from './addr.js';
+import { sha1Hex } from './sha1.js';
 import type { CalcConfig, LocalEndpoint, WorkloadEndpointRegistration } from './types.js';
 
 export interface EndpointListener {
@@ -24,7 +24,7 @@ export interface EndpointListener {
 
 /** The host-side veth name of a pod: `mgy` + the first 11 hex digits of sha1(`<namespace>.<pod>`) (Calico's scheme). */
 export function workloadInterfaceName(namespace: string, pod: string): string {
-  return `mgy${createHash('sha1').update(`${namespace}.${pod}`).digest('hex').slice(0, 11)}`;
+  return `mgy${sha1Hex(`${namespace}.${pod}`).slice(0, 11)}`;
 }
 
 interface PodInfo {

@@ -5,6 +5,7 @@
  */
 export { CalcGraph, CALC_KINDS } from './graph.js';
 export { workloadInterfaceName } from './endpoint-resolver.js';
+export { sha1Hex } from './sha1.js';
 export { NO_POLICIES, type EndpointPolicies } from './policy-resolver.js';
 export { ACCEPT_MARK, CHAINS, allPoolsIpset, fromWorkloadChain, masqPoolsIpset, toWorkloadChain } from './names.js';
 export { nodeAddress } from './node-address-index.js';

@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MargayError } from '../../src/errors.js';
 import type { Logger } from '../../src/log.js';
-import { sha1Hex } from './sha1.js';
+import { sha1Hex } from '../calc/index.js';
 
 export class CniStateError extends MargayError {
   readonly code = 'MGY_CNI_STATE';

@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { sha1Hex } from '../calc/index.js';
 import { CNI_ERROR, CniError } from '../../cni/index.js';
 import { dnsLabelProblem, dnsSubdomainProblem } from '../../src/model/index.js';
 import { OWNERSHIP } from '../../src/kernel/index.js';
@@ -41,7 +42,7 @@ export function podIdentity(args: Readonly<Record<string, string>>): PodIdentity
 export function hostIfName(id: PodIdentity | undefined, containerId: string, ifName: string): string {
   const base = id === undefined ? containerId : `${id.namespace}.${id.pod}`;
   const key = ifName === 'eth0' ? base : `${base}.${ifName}`;
-  return `${OWNERSHIP.interfacePrefix}${createHash('sha1').update(key).digest('hex').slice(0, 11)}`;
+  return `${OWNERSHIP.interfacePrefix}${sha1Hex(key).slice(0, 11)}`;
 }
 
 /** A random locally administered unicast MAC for the pod side. */

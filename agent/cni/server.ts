@@ -1,6 +1,6 @@
 import { chmod, mkdir, readlink, stat, symlink, unlink } from 'node:fs/promises';
 import { createConnection } from 'node:net';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import {
   CNI_ERROR,
@@ -24,6 +24,7 @@ import { VethCommandRunner } from './veth-runner.js';
 import { AttachmentStore, keyOf } from './attachment-store.js';
 import { CniHandler, endpointRegistration } from './handler.js';
 import type { CniIpam, EndpointRegistry, PodDirectory } from './ports.js';
+import { LazyHttpServer } from '../lazy-http.js';
 
 /**
  * margay-node's CNI endpoint: HTTP/1.1 on a unix socket (wire format in cni/wire.ts), served to the
@@ -78,7 +79,7 @@ export class CniSocketInUseError extends MargayError {
 }
 
 export class CniServer {
-  #server: Server | undefined;
+  #server: LazyHttpServer | undefined;
   #handler: CniHandler | undefined;
   #store: AttachmentStore | undefined;
   #socketPath: string | undefined;
@@ -137,14 +138,18 @@ export class CniServer {
     });
     await mkdir(dirname(socketPath), { recursive: true, mode: 0o755 });
     await removeStaleSocket(socketPath);
-    const server = createServer((req, res) => this.#onRequest(req, res));
-    server.requestTimeout = this.o.requestTimeoutMs ?? 10_000;
-    server.headersTimeout = Math.min(server.requestTimeout, 5_000);
-    server.maxHeadersCount = 32;
+    // node:http loads at the first connection (lazy-http.ts): a pod ADD, not the agent's start.
+    const server = new LazyHttpServer((create) => {
+      const http = create((req, res) => this.#onRequest(req, res));
+      http.requestTimeout = this.o.requestTimeoutMs ?? 10_000;
+      http.headersTimeout = Math.min(http.requestTimeout, 5_000);
+      http.maxHeadersCount = 32;
+      return http;
+    }, log);
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(socketPath, () => {
-        server.off('error', reject);
+      server.listener.once('error', reject);
+      server.listener.listen(socketPath, () => {
+        server.listener.off('error', reject);
         resolve();
       });
     });
@@ -166,10 +171,7 @@ export class CniServer {
     const server = this.#server;
     if (server === undefined) return;
     this.#server = undefined;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    });
+    await new Promise<void>((resolve) => server.close(resolve));
     await Promise.allSettled([...this.#inflight]);
     this.#coprocess?.close();
     this.#coprocess = undefined;

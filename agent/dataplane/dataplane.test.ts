@@ -12,9 +12,10 @@ import { EndpointWaitError } from './errors.js';
 const CONFIG: CalcConfig = { nodeName: 'node-a', routingMode: 'host-gw', ipv4: true, ipv6: true, hostMtu: 1500 };
 const IFACE = 'mgy0123456789a';
 
-function setUp(config = CONFIG) {
+function setUp(config = CONFIG, opts: { routesFirst?: boolean } = {}) {
   const kernel = createFakeKernelAdapters();
   const dp = new Dataplane(kernel, silentLogger(), {
+    ...opts,
     families: [4, 6],
     refreshIntervalMs: 0,
     backoff: { initial: 1, max: 5, jitter: [1, 1] },
@@ -179,5 +180,49 @@ describe('Dataplane: the route path', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe('Dataplane: routes first (a cold start)', () => {
+  const start = () => {
+    const t = setUp(CONFIG, { routesFirst: true });
+    t.dp.start();
+    t.graph.upserted('Node', node('node-b', '10.0.0.2'));
+    t.graph.upserted('IPPool', pool('p', '192.168.0.0/16', true));
+    t.graph.upserted('IPAMBlock', block('192.168.1.0/26', 'node-a'));
+    t.graph.upserted('IPAMBlock', block('192.168.2.0/26', 'node-b'));
+    t.graph.inSync();
+    return t;
+  };
+
+  it('programs only routes until released; then reads and programs the rest', async () => {
+    const { kernel, dp } = start();
+    await dp.whenIdle();
+    await new Promise((r) => setTimeout(r, 20)); // no retry loop spins on the held reconcilers
+    expect([...kernel.routes.routes.values()].map((r) => r.dst).sort()).toEqual(['192.168.1.0/26', '192.168.2.0/26']);
+    for (const f of [4, 6] as const) expect(kernel.iptables[f].ops).toEqual([]);
+    expect(kernel.ipsets.faults.ops).toEqual([]);
+    expect(kernel.sysctl.values.size).toBe(0);
+    expect(dp.routesProgrammed).toBe(true);
+    expect(dp.isProgrammed).toBe(false);
+    const applies = dp.applyCount;
+    expect(applies).toBeLessThanOrEqual(2);
+    dp.releaseHeld();
+    await dp.whenIdle();
+    expect(kernel.iptables[4].ops.filter((o) => o.startsWith('save'))).toEqual(['save filter', 'save nat']);
+    expect(kernel.ipsets.sets.get('mgy4-masq-pools')?.members).toEqual(['192.168.0.0/16']);
+    expect(kernel.iptables[4].saveText('filter')).toContain('-A FORWARD -m comment --comment mgy:');
+    expect(dp.isProgrammed).toBe(true);
+    await dp.stop();
+  });
+
+  it("a pod's wait releases the held reconcilers at once", async () => {
+    const { kernel, dp, graph } = start();
+    await dp.whenIdle();
+    graph.registerEndpoint({ key: 'a', iface: 'mgy0000000000a', ipv4Nets: ['192.168.1.5/32'], ipv6Nets: [] });
+    await dp.waitForEndpoint('a', { timeoutMs: 1000 });
+    expect(kernel.iptables[4].saveText('filter')).toContain('-A mgy-from-wl-dispatch -m comment --comment');
+    expect(dp.isHolding).toBe(false);
+    await dp.stop();
   });
 });

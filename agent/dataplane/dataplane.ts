@@ -14,6 +14,9 @@
  *
  * - Before in-sync, start() reads the kernel (routes, chains, sets, neighbours, links) without
  *   writing, so the first apply after in-sync only writes.
+ * - `routesFirst`: only routes (and conntrack flushes) are read and applied until releaseHeld() — a
+ *   cold start's critical path is every node's routes; chains, sets, neighbours, sysctls and MTUs
+ *   follow (the agent releases them once its routes are in, bounded; a pod's wait releases at once).
  *
  * - Nothing is applied before the graph's `inSync()`.
  * - A failed reconciler queues its own resync; the loop logs the error once and retries with capped
@@ -34,6 +37,7 @@ import type {
   LocalEndpoint,
 } from '../calc/index.js';
 import { ConntrackFlusher } from './conntrack-flusher.js';
+import { EndpointWaiters } from './endpoint-waiters.js';
 import { EndpointWaitError, type ApplyStats } from './errors.js';
 import { IptablesReconciler } from './iptables-reconciler.js';
 import { IpsetReconciler } from './ipset-reconciler.js';
@@ -54,17 +58,14 @@ export interface DataplaneOptions {
   readonly clock?: Clock;
   /** Called after every apply pass (metrics: apply time, errors, restore calls). */
   readonly onApply?: (report: ApplyReport) => void;
+  /** Hold every reconciler but routes and conntrack until releaseHeld() (see the file comment). */
+  readonly routesFirst?: boolean;
 }
 
 export interface ApplyReport {
   readonly ms: number;
   readonly stats: Readonly<Record<string, ApplyStats>>;
   readonly errors: readonly unknown[];
-}
-
-interface Waiter {
-  readonly resolve: () => void;
-  readonly reject: (e: EndpointWaitError) => void;
 }
 
 export class Dataplane implements DataplaneSink {
@@ -77,7 +78,7 @@ export class Dataplane implements DataplaneSink {
   readonly conntrack: ConntrackFlusher;
   readonly #all: Reconciler[];
   readonly #endpoints = new Map<string, LocalEndpoint>();
-  readonly #waiters = new Map<string, Set<Waiter>>();
+  readonly #waiters: EndpointWaiters;
   readonly #clock: Clock;
   readonly #backoff: Backoff;
   readonly #refreshMs: number;
@@ -90,6 +91,8 @@ export class Dataplane implements DataplaneSink {
   #refreshTimer: Timer | undefined;
   #idle: (() => void)[] = [];
   #applies = 0;
+  /** Reconcilers that wait for releaseHeld() (`routesFirst`); empty once released. */
+  readonly #held = new Set<Reconciler>();
   /** The kernel reads started by start() before in-sync (awaited by the first apply). */
   #prefetching: Promise<void> | undefined;
   lastReport: ApplyReport | undefined;
@@ -118,7 +121,9 @@ export class Dataplane implements DataplaneSink {
       this.sysctls,
       this.links,
     ];
+    if (opts.routesFirst) for (const r of this.#all) if (r !== this.routes && r !== this.conntrack) this.#held.add(r);
     this.#clock = opts.clock ?? realClock;
+    this.#waiters = new EndpointWaiters(this.#clock);
     this.#backoff = new Backoff(opts.backoff ?? DEFAULT_APPLY_BACKOFF);
     this.#refreshMs = opts.refreshIntervalMs ?? 90_000;
   }
@@ -193,6 +198,23 @@ export class Dataplane implements DataplaneSink {
     this.kick();
   }
 
+  /** `routesFirst`: the held reconcilers read and apply from the next pass on. Idempotent. */
+  releaseHeld(): void {
+    if (this.#held.size === 0) return;
+    this.#held.clear();
+    this.log.info('routes programmed first; programming the rest of the dataplane');
+    this.kick();
+  }
+
+  get isHolding(): boolean {
+    return this.#held.size > 0;
+  }
+
+  /** True when every desired route is in the kernel (what `routesFirst` programs first). */
+  get routesProgrammed(): boolean {
+    return this.#inSync && this.#backoff.attempt === 0 && !this.routes.hasPending && !this.conntrack.hasPending;
+  }
+
   learnedRoutesInSync(): void {
     this.routes.learnedRoutesInSync();
     this.kick();
@@ -213,7 +235,9 @@ export class Dataplane implements DataplaneSink {
    */
   async #prefetch(): Promise<void> {
     const t0 = this.#clock.now();
-    const rs: Reconciler[] = [this.ipsets, ...Object.values(this.iptables), this.routes, this.neighbors, this.links];
+    const rs = [this.ipsets, ...Object.values(this.iptables), this.routes, this.neighbors, this.links].filter(
+      (r: Reconciler) => !this.#held.has(r),
+    );
     const results = await Promise.allSettled(rs.map((r) => r.prefetch?.()));
     for (const r of results)
       if (r.status === 'rejected')
@@ -228,7 +252,7 @@ export class Dataplane implements DataplaneSink {
     this.#timer = undefined;
     this.#refreshTimer?.cancel();
     this.#refreshTimer = undefined;
-    for (const key of [...this.#waiters.keys()])
+    for (const key of this.#waiters.keys())
       this.#settle(
         key,
         new EndpointWaitError(key, 'stopped', `dataplane stopped before endpoint ${key} was programmed`),
@@ -294,35 +318,8 @@ export class Dataplane implements DataplaneSink {
     opts: { readonly timeoutMs?: number; readonly signal?: AbortSignal } = {},
   ): Promise<void> {
     if (this.#endpointProgrammed(key)) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      let timer: { cancel(): void } | undefined;
-      const onAbort = (): void =>
-        done(new EndpointWaitError(key, 'aborted', `waiting for endpoint ${key} was aborted`));
-      const w: Waiter = {
-        resolve: () => done(undefined),
-        reject: (e) => done(e),
-      };
-      const done = (e: EndpointWaitError | undefined): void => {
-        timer?.cancel();
-        opts.signal?.removeEventListener('abort', onAbort);
-        this.#waiters.get(key)?.delete(w);
-        if (this.#waiters.get(key)?.size === 0) this.#waiters.delete(key);
-        if (e === undefined) resolve();
-        else reject(e);
-      };
-      if (opts.signal?.aborted) return onAbort();
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
-      if (opts.timeoutMs !== undefined) {
-        timer = this.#clock.setTimeout(
-          () =>
-            done(new EndpointWaitError(key, 'timeout', `endpoint ${key} not programmed within ${opts.timeoutMs} ms`)),
-          opts.timeoutMs,
-        );
-      }
-      const set = this.#waiters.get(key) ?? new Set<Waiter>();
-      set.add(w);
-      this.#waiters.set(key, set);
-    });
+    this.releaseHeld(); // a pod waits for its chains, sysctls and neighbours too
+    return this.#waiters.wait(key, opts);
   }
 
   /** One apply pass over every reconciler, in order. Errors are collected, not thrown. */
@@ -347,18 +344,22 @@ export class Dataplane implements DataplaneSink {
     // Routes, neighbours and links are pipe writes to the ip co-process, sysctls /proc writes; they do
     // not depend on ipsets, so they go out at once (their writes issued before iptables-restore's
     // process start holds the event loop). The rules wait for the sets they use.
-    const quick = Promise.all([
-      run('routes', () => this.routes.apply()),
-      run('neighbours', () => this.neighbors.apply()),
-      run('sysctls', () => this.sysctls.apply()),
-      run('links', () => this.links.apply()),
-    ]);
-    await new Promise<void>((r) => setImmediate(r));
-    await run('ipsets', () => this.ipsets.applyUpdates());
-    const rules = await Promise.all(Object.values(this.iptables).map((r) => run(r.name, () => r.apply())));
-    await quick;
-    // Sets may still be referenced by rules that failed to update: remove them only after a clean pass.
-    if (rules.every(Boolean)) await run('ipsets-removal', () => this.ipsets.applyRemovals());
+    const routes = run('routes', () => this.routes.apply());
+    if (this.#held.size > 0) await routes;
+    else {
+      const quick = Promise.all([
+        routes,
+        run('neighbours', () => this.neighbors.apply()),
+        run('sysctls', () => this.sysctls.apply()),
+        run('links', () => this.links.apply()),
+      ]);
+      await new Promise<void>((r) => setImmediate(r));
+      await run('ipsets', () => this.ipsets.applyUpdates());
+      const rules = await Promise.all(Object.values(this.iptables).map((r) => run(r.name, () => r.apply())));
+      await quick;
+      // Sets may still be referenced by rules that failed to update: remove them only after a clean pass.
+      if (rules.every(Boolean)) await run('ipsets-removal', () => this.ipsets.applyRemovals());
+    }
     this.#applies++;
     const report = { ms: this.#clock.now() - t0, stats, errors };
     this.lastReport = report;
@@ -397,7 +398,7 @@ export class Dataplane implements DataplaneSink {
       this.#timer = this.#clock.setTimeout(() => void this.#run(), delay);
     } else if (this.#again) this.#timer = this.#soon();
     // Still pending after a clean pass (e.g. a route held back for a conntrack flush): try again soon.
-    else if (this.#all.some((r) => r.hasPending))
+    else if (this.#all.some((r) => r.hasPending && !this.#held.has(r)))
       this.#timer = this.#clock.setTimeout(() => void this.#run(), this.#backoff.policy.initial);
     else this.#wakeIdle();
   }
@@ -437,14 +438,11 @@ export class Dataplane implements DataplaneSink {
   }
 
   #settleProgrammed(): void {
-    for (const key of [...this.#waiters.keys()]) if (this.#endpointProgrammed(key)) this.#settle(key, undefined);
+    for (const key of this.#waiters.keys()) if (this.#endpointProgrammed(key)) this.#settle(key, undefined);
   }
 
   #settle(key: string, err: EndpointWaitError | undefined): void {
-    for (const w of [...(this.#waiters.get(key) ?? [])]) {
-      if (err === undefined) w.resolve();
-      else w.reject(err);
-    }
+    this.#waiters.settle(key, err);
   }
 
   #ifaceInUse(iface: string): boolean {

@@ -41,7 +41,12 @@ export const KERNEL_JUMPS: Readonly<Record<ChainTable, readonly (readonly [strin
 };
 
 interface TableState {
-  readonly desired: Map<string, HashedRule[]>;
+  /**
+   * Chain → its rules, hashed when first needed (an apply, not setChain): the first desired state
+   * arrives before the routes-first dataplane applies any rule, and node:crypto's first hash costs
+   * an agent ≈ 7 ms of CPU — after its routes are in, then.
+   */
+  readonly desired: Map<string, Desired>;
   /** Our chains in the kernel: rule hashes in order ('' for a rule without our comment). */
   actual: Map<string, string[]>;
   /** Our rules in the kernel's chains (for the jumps): chain → saved rules of ours. */
@@ -50,6 +55,17 @@ interface TableState {
   resync: boolean;
   /** Read from the kernel at least once (before that, nothing is known to be programmed). */
   read: boolean;
+}
+
+/** A chain's desired rules; `hashed` filled on first use. */
+interface Desired {
+  readonly rules: readonly RuleArgs[];
+  hashed?: HashedRule[];
+}
+
+function hashedRules(name: string, d: Desired): HashedRule[] {
+  d.hashed ??= hashRules(name, d.rules);
+  return d.hashed;
 }
 
 export interface IptablesApplyStats extends ApplyStats {
@@ -77,7 +93,7 @@ export class IptablesReconciler implements Reconciler {
 
   setChain(table: ChainTable, name: string, rules: readonly RuleArgs[]): void {
     const t = this.#tables[table];
-    t.desired.set(name, hashRules(name, rules));
+    t.desired.set(name, { rules });
     t.dirty.add(name);
   }
 
@@ -140,7 +156,7 @@ export class IptablesReconciler implements Reconciler {
       const writtenChains: [string, string[] | undefined][] = [];
       // The dirty chains with the desired value each is written for: setChain/removeChain during the
       // restore below keep their chain dirty for the next apply (a change is never lost).
-      const batch = new Map<string, HashedRule[] | undefined>();
+      const batch = new Map<string, Desired | undefined>();
       for (const chain of t.dirty) batch.set(chain, t.desired.get(chain));
       for (const [chain, want] of batch) {
         const have = t.actual.get(chain);
@@ -152,9 +168,10 @@ export class IptablesReconciler implements Reconciler {
           }
           continue;
         }
-        const hashes = want.map((r) => r.hash);
+        const rules = hashedRules(chain, want);
+        const hashes = rules.map((r) => r.hash);
         if (have !== undefined && sameList(have, hashes)) continue;
-        const edit = renderChainEdit(chain, have, want);
+        const edit = renderChainEdit(chain, have, rules);
         decls.push(...edit.decls);
         body.push(...edit.body);
         writtenChains.push([chain, hashes]);

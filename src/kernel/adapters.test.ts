@@ -29,6 +29,27 @@ describe('createKernelAdapters', () => {
     ]);
   });
 
+  it('on-first-use: builds without a process; the first iptables call of either family detects once', async () => {
+    const runner = new FakeCommandRunner()
+      .on('iptables-legacy-save', { stdout: '' })
+      .on('iptables-nft-save', { stdout: '*filter\n-A INPUT -j ACCEPT\nCOMMIT\n' });
+    const k = await createKernelAdapters(runner, silentLogger(), { iptablesDetection: 'on-first-use' });
+    expect(runner.commands).toEqual([]);
+    expect(k.iptables[4].mode).toBeUndefined();
+    const [v4, v6] = await Promise.all([k.iptables[4].save('filter'), k.iptables[6].save('filter')]);
+    expect(v4.chains.map((c) => c.rules.length)).toEqual([1]);
+    expect(v6.chains).toEqual([]);
+    expect(k.iptables[4].mode).toBe('nft');
+    expect(k.iptables[6].mode).toBe('nft');
+    // One detection (four dumps) for both families, and their first saves answered from it.
+    expect(runner.lines.filter((l) => l.includes('-save')).sort()).toEqual([
+      'ip6tables-legacy-save',
+      'ip6tables-nft-save',
+      'iptables-legacy-save',
+      'iptables-nft-save',
+    ]);
+  });
+
   it('honours an iptables override without probing', async () => {
     const runner = new FakeCommandRunner();
     const k = await createKernelAdapters(runner, silentLogger(), { iptablesMode: 'legacy' });

@@ -4,6 +4,7 @@ import { SpawnHelperRunner } from './spawn-runner.js';
 import { ConntrackToolOps, type ConntrackOps } from './conntrack-ops.js';
 import { IptablesRestoreBackend, type IptablesBackend } from './iptables-backend.js';
 import { detectIptables, type IptablesMode } from './iptables-detect.js';
+import { DetectOnUseIptablesBackend } from './iptables-on-use.js';
 import { IpsetRestoreBackend, type IpsetBackend } from './ipset-backend.js';
 import { IpLinkOps, type LinkOps } from './link-ops.js';
 import { IpNeighborOps, type NeighborOps } from './neighbor-ops.js';
@@ -30,6 +31,8 @@ export interface KernelAdapterOptions {
   readonly netns?: string;
   /** `auto` (default) detects the host's backend; see iptables-detect.ts. */
   readonly iptablesMode?: IptablesMode | 'auto';
+  /** `on-first-use`: detect it at the first iptables call (iptables-on-use.ts); default `at-start`. */
+  readonly iptablesDetection?: 'at-start' | 'on-first-use';
   /** Allow link and neighbour writes on interfaces without Margay's prefix (pod namespaces, the lab). */
   readonly touchForeign?: boolean;
   /**
@@ -58,12 +61,27 @@ export async function createKernelAdapters(
     opts.coprocess ?? (baseRunner instanceof ExecaCommandRunner || baseRunner instanceof SpawnHelperRunner);
   const batching = coprocess ? new CoprocessCommandRunner(baseRunner, child('ip-batch')) : undefined;
   const runner: CommandRunner = batching ?? baseRunner;
-  const { mode, dumps } = await detectIptables(runner, child('iptables-detect'), {
-    ...(netns === undefined ? {} : { netns }),
-    override: opts.iptablesMode ?? 'auto',
-  });
-  const at = Date.now();
-  const primed = (f: 4 | 6) => (dumps[f] === undefined ? undefined : { text: dumps[f], at });
+  let detection: Promise<{ mode: IptablesMode; dumps: { 4?: string; 6?: string }; at: number }> | undefined;
+  const detect = () =>
+    (detection ??= detectIptables(runner, child('iptables-detect'), {
+      ...(netns === undefined ? {} : { netns }),
+      override: opts.iptablesMode ?? 'auto',
+    }).then(
+      (r) => ({ ...r, at: Date.now() }),
+      (err: unknown) => {
+        detection = undefined; // the next call detects again
+        throw err;
+      },
+    ));
+  const backend = async (f: 4 | 6): Promise<IptablesBackend> => {
+    const { mode, dumps, at } = await detect();
+    const primed = dumps[f] === undefined ? undefined : { text: dumps[f], at };
+    return new IptablesRestoreBackend(runner, child(`iptables${f}`), f, mode, netns, primed);
+  };
+  const onUse = opts.iptablesDetection === 'on-first-use';
+  const iptables = onUse
+    ? { 4: new DetectOnUseIptablesBackend(4, backend), 6: new DetectOnUseIptablesBackend(6, backend) }
+    : { 4: await backend(4), 6: await backend(6) };
   const scoped = { ...(netns === undefined ? {} : { netns }), touchForeign: opts.touchForeign ?? false };
   return {
     netns,
@@ -71,10 +89,7 @@ export async function createKernelAdapters(
     routes: new IpRouteTable(runner, child('routes'), netns),
     sysctl: new ProcSysctlOps(runner, child('sysctl'), netns, { direct: netns === undefined }),
     neighbors: new IpNeighborOps(runner, child('neighbors'), scoped),
-    iptables: {
-      4: new IptablesRestoreBackend(runner, child('iptables4'), 4, mode, netns, primed(4)),
-      6: new IptablesRestoreBackend(runner, child('iptables6'), 6, mode, netns, primed(6)),
-    },
+    iptables,
     ipsets: new IpsetRestoreBackend(runner, child('ipsets'), netns),
     conntrack: new ConntrackToolOps(runner, child('conntrack'), netns),
     ...(batching === undefined ? {} : { close: () => batching.close() }),

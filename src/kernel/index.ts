@@ -5,6 +5,7 @@ export * from './conntrack-ops.js';
 export * from './errors.js';
 export * from './iptables-backend.js';
 export * from './iptables-detect.js';
+export * from './iptables-on-use.js';
 export * from './iptables-format.js';
 export * from './ipset-backend.js';
 export * from './ipset-format.js';

@@ -25,7 +25,8 @@ export interface RestoreOptions {
  */
 export interface IptablesBackend {
   readonly family: 4 | 6;
-  readonly mode: IptablesMode;
+  /** Undefined while not detected yet (iptables-on-use.ts). */
+  readonly mode: IptablesMode | undefined;
   save(table: IptablesTable): Promise<SavedTable>;
   restore(table: IptablesTable, lines: readonly string[], opts?: RestoreOptions): Promise<void>;
   removeOwned(table: IptablesTable): Promise<void>;

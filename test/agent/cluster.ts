@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -127,17 +127,18 @@ export class Cluster {
 
   /** Starts (or restarts) the node's agent; its log is appended to <dir>/<node>.log. */
   start(n: AgentNode, env: Record<string, string> = {}): void {
-    const out = createWriteStream(n.log, { flags: 'a' });
+    // The agent writes its log file itself (an fd of its own, appending): no bytes through this
+    // process, whose CPU would compete with the agents' on a small machine (the cold-start bench).
+    const out = openSync(n.log, 'a');
     // A launcher under dist/bin runs as a program, as an operator's supervisor runs the npm bin: its
     // `#!/usr/bin/env -S … node <flags>` line starts Node tuned (no re-exec); `node` is this Node.
     const argv = this.agentEntry.includes('/dist/bin/') ? [this.agentEntry] : [process.execPath, this.agentEntry];
     const path = `${dirname(process.execPath)}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`;
     const p = spawn('ip', ['netns', 'exec', n.ns, ...argv], {
       env: { PATH: path, ...n.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', out, out],
     });
-    p.stdout?.pipe(out);
-    p.stderr?.pipe(out);
+    closeSync(out);
     n.proc = p;
   }
 

@@ -3,14 +3,18 @@
  * answer, stop waits for a request in flight, refuses new ones, is idempotent, and a stuck client
  * cannot hold stop up past the drain bound. Loopback only, inside scripts/in-sandbox.sh.
  */
+import { execFile } from 'node:child_process';
 import { request } from 'node:http';
 import { connect } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { HealthServer } from '../../agent/health.js';
 import { HttpEndpoint } from '../../agent/http-endpoint.js';
 import { AgentMetrics } from '../../agent/metrics.js';
 import { silentLogger } from '../../src/log.js';
 import { ServiceGroup, ServiceStoppedError } from '../../src/runtime/index.js';
+import { REPO } from './cluster.js';
 
 function get(port: number, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -132,5 +136,49 @@ describe('HttpEndpoint lifecycle', () => {
     await b.stop();
     expect(b.state).toBe('stopped');
     await a.stop();
+  });
+
+  it('binds its port (and the CNI server its socket) without loading node:http; the first connection loads it and is answered', async () => {
+    // A fresh Node (vitest has node:http loaded): the built endpoint, a raw request over node:net.
+    const script = `
+      import { HttpEndpoint } from ${JSON.stringify(join(REPO, 'dist/agent/http-endpoint.js'))};
+      import { silentLogger } from ${JSON.stringify(join(REPO, 'dist/src/log.js'))};
+      import { CniServer } from ${JSON.stringify(join(REPO, 'dist/agent/cni/index.js'))};
+      import { connect } from 'node:net';
+      import { mkdtempSync } from 'node:fs';
+      const loaded = () => process.moduleLoadList.includes('NativeModule http');
+      const dir = mkdtempSync('/tmp/mgy-lazy-http-');
+      const cni = new CniServer({ nodeName: 'n', ipam: {}, endpoints: { register() {}, unregister() {}, waitProgrammed: async () => true },
+        pods: { getPod: async () => undefined }, log: silentLogger(), socketPath: dir + '/cni.sock', stateDir: dir + '/state', discoveryLink: false });
+      await cni.start();
+      const ep = new HttpEndpoint('t', { port: 0, host: '127.0.0.1' }, (_q, s) => void s.end('hi'), silentLogger());
+      await ep.start();
+      const before = loaded();
+      const answer = await new Promise((resolve, reject) => {
+        const c = connect(ep.port, '127.0.0.1', () => c.end('GET / HTTP/1.1\\r\\nhost: x\\r\\nconnection: close\\r\\n\\r\\n'));
+        let got = '';
+        c.on('data', (d) => (got += d));
+        c.on('end', () => resolve(got));
+        c.on('error', reject);
+      });
+      await ep.stop();
+      const cniAnswer = await new Promise((resolve, reject) => {
+        const c = connect(dir + '/cni.sock', () => c.end('GET / HTTP/1.1\\r\\nhost: x\\r\\nconnection: close\\r\\n\\r\\n'));
+        let got = '';
+        c.on('data', (d) => (got += d));
+        c.on('end', () => resolve(got.split('\\r\\n')[0]));
+        c.on('error', reject);
+      });
+      await cni.stop();
+      console.log(JSON.stringify({ before, after: loaded(), status: answer.split('\\r\\n')[0], body: answer.endsWith('hi'), cni: cniAnswer }));
+    `;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
+    expect(JSON.parse(stdout)).toEqual({
+      before: false,
+      after: true,
+      status: 'HTTP/1.1 200 OK',
+      body: true,
+      cni: 'HTTP/1.1 404 Not Found',
+    });
   });
 });

@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatastore } from '../../src/datastore/index.js';
 import type { Datastore } from '../../src/datastore/types.js';
+import { createKernelAdapters, ExecaCommandRunner } from '../../src/kernel/index.js';
 import { silentLogger } from '../../src/log.js';
 import type { ResourceDef } from '../fake-apiserver/resources.js';
 import { FakeApiServer } from '../fake-apiserver/server.js';
@@ -24,12 +25,14 @@ let store: Datastore;
 let dir: string;
 let agent: ChildProcess | undefined;
 let link: string;
+let ipForward: string;
 
 beforeAll(async () => {
   server = await FakeApiServer.start({ bookmarkIntervalMs: 200 });
   dir = await mkdtemp(join(tmpdir(), 'mgy-agent-k8s-'));
   const kubeconfig = server.writeKubeconfig(join(dir, 'kubeconfig'));
   store = await openDatastore('kubernetes', { log: silentLogger(), kubeconfig });
+  ipForward = (await run('sysctl', ['-n', 'net.ipv4.ip_forward'])).trim();
   link = uniqueName('kh');
   await run('ip', ['link', 'add', link, 'type', 'veth', 'peer', 'name', `${link}p`]);
   await run('ip', ['addr', 'add', '10.86.0.1/24', 'dev', link]);
@@ -74,6 +77,13 @@ afterAll(async () => {
   await server?.stop();
   await execa('ip', ['link', 'del', link], { reject: false });
   for (const p of [109, 110, 111]) await execa('ip', ['route', 'flush', 'proto', String(p)], { reject: false });
+  // The agent programmed the sandbox's own namespace: its chains (mgy-from-wl-dispatch drops traffic
+  // from unknown mgy* veths), sets and ip_forward would stay for the next files of the same sandbox
+  // (test/cni/add-del's pod ↔ node check failed after this file, on main as well).
+  const k = await createKernelAdapters(new ExecaCommandRunner(silentLogger()), silentLogger(), { coprocess: false });
+  for (const f of [4, 6] as const) for (const t of ['filter', 'nat'] as const) await k.iptables[f].removeOwned(t);
+  for (const set of await k.ipsets.listNames()) if (set.startsWith('mgy')) await k.ipsets.destroy(set);
+  if (ipForward !== undefined) await run('sysctl', ['-q', '-w', `net.ipv4.ip_forward=${ipForward}`]);
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 

@@ -96,6 +96,21 @@ describe('margay-node start-up', () => {
         later.indexOf('"step":"dataplane programmed"'),
       );
       expect(later.indexOf('"step":"dataplane programmed"')).toBeGreaterThan(0);
+      // Routes first: chains, ipsets, neighbours, sysctls and MTUs — and the iptables backend's
+      // detection (four or five process starts) — wait until this node's routes are in.
+      expect(later.indexOf('"step":"routes programmed"')).toBeGreaterThan(
+        later.indexOf('"step":"BGP speaker started"'),
+      );
+      expect(later.indexOf('"msg":"iptables backend detected"')).toBeGreaterThan(
+        later.indexOf('"step":"routes programmed"'),
+      );
+      expect(later.indexOf('"step":"dataplane programmed"')).toBeGreaterThan(
+        later.indexOf('"msg":"iptables backend detected"'),
+      );
+      // So does the status socket (its server loads node:http); readiness waited for it.
+      expect(later.indexOf('"reporter":"status-socket","ready":true')).toBeGreaterThan(
+        later.indexOf('"step":"routes programmed"'),
+      );
       // So does the file datastore's lock-probe thread (a worker: ≈ 90 ms of CPU to start).
       while (!(await warmed()).includes('lock probe thread started') && Date.now() - t0 < 10_000)
         await new Promise((r) => setTimeout(r, 50));

@@ -1,8 +1,9 @@
 /**
- * SHA-1 of a string's UTF-8 bytes, hex (FIPS 180-4 §6.1), for the attachment store's file names
- * (attachment-store.ts): a restarted agent reads and checks every record before its first routes,
- * and node:crypto's first use costs that agent ≈ 11 ms of CPU to load (its first pod ADD loads it
- * anyway, later). A name, not a security boundary; sha1.test.ts checks it against node:crypto.
+ * SHA-1 of a string's UTF-8 bytes, hex (FIPS 180-4 §6.1), for names: the host-side veths
+ * (workloadInterfaceName, cni/identity.ts) and the CNI attachment store's files. A restarted agent
+ * derives them for every pod and record before its first routes, and node:crypto's first use costs
+ * an agent ≈ 7 ms of CPU to load. A name, not a security boundary; sha1.test.ts checks it against
+ * node:crypto.
  */
 export function sha1Hex(text: string): string {
   const bytes = new TextEncoder().encode(text);
