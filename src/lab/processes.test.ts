@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { describeProcess, logTail, spawnDaemon, stopProcess } from './processes.js';
+import { describeProcess, launchForking, logTail, spawnDaemon, stopProcess } from './processes.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -54,6 +54,31 @@ describe('logTail from a restart', () => {
       expect(await logTail(p.logFile!)).toBe('line of the first run\nsecond run\n');
     } finally {
       await stopProcess(p, { signal: 'SIGKILL' });
+    }
+  });
+});
+
+describe('launchForking', () => {
+  it("adopts the daemon's own pid, not the last run's pid file in a reused work dir", async () => {
+    const dir = await workdir();
+    const pidFile = join(dir, 'd.pid');
+    // The last run's pid: a live process (this one), so adopting it would later stop the wrong one.
+    await writeFile(pidFile, `${process.pid}\n`);
+    let child: number | undefined;
+    try {
+      const rec = await launchForking('d', pidFile, undefined, undefined, async () => {
+        // Like BIRD: the launcher returns at once; the forked daemon writes its pid a little later.
+        const p = spawn('sh', ['-c', `sleep 0.3; echo $$ > '${pidFile}'; exec sleep 30`], {
+          stdio: 'ignore',
+          detached: true,
+        });
+        p.unref();
+        child = p.pid;
+      });
+      expect(rec.pid).toBe(child);
+      expect(rec.pid).not.toBe(process.pid);
+    } finally {
+      if (child !== undefined) process.kill(child, 'SIGKILL');
     }
   });
 });

@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, fstatSync, openSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LabProcessError } from './errors.js';
 import { sleep, waitFor } from './wait.js';
@@ -155,6 +155,25 @@ export async function adoptPidFile(
   if (startTime === undefined)
     throw new LabProcessError(name, `pid ${pid} from ${pidFile} is not running`, logFile ? await logTail(logFile) : '');
   return { name, ns, pid, startTime, pidFile, logFile };
+}
+
+/**
+ * Starts a daemon that forks and writes its own pid file (BIRD, FRR) and adopts it. `launch` runs the
+ * command, which returns once the daemon has forked. Such daemons write the file only after the fork
+ * (BIRD: open before, truncate and write after), so in a reused work dir the last run's pid could be
+ * read first — found dead ("not running"), or adopted while it names another process. The old file
+ * goes before the launch, and adoption waits for the new one.
+ */
+export async function launchForking(
+  name: string,
+  pidFile: string,
+  ns: string | undefined,
+  logFile: string | undefined,
+  launch: () => Promise<void>,
+): Promise<ProcessRecord> {
+  await rm(pidFile, { force: true });
+  await launch();
+  return adoptPidFile(name, pidFile, ns, logFile);
 }
 
 /** Whether the recorded process is still the one running under its pid. */

@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { LabProcessError } from '../errors.js';
-import { adoptPidFile, logTail } from '../processes.js';
+import { launchForking, logTail } from '../processes.js';
 import type { ProcessRecord } from '../processes.js';
 import { makeWorkdir, stopRecords, type DaemonHandle, type DaemonOptions } from './common.js';
 
@@ -29,10 +29,11 @@ export async function startBird(ns: string, config: string, opts: DaemonOptions 
   const pidFile = join(workdir, 'bird.pid');
   const logFile = join(workdir, 'bird.log');
   await writeFile(conf, `log "${logFile}" all;\n${config}\n`);
-  const r = await execa('ip', ['netns', 'exec', ns, 'bird', '-c', conf, '-s', ctl, '-P', pidFile], { reject: false });
-  if (r.exitCode !== 0)
-    throw new LabProcessError('bird', `failed to start (exit ${r.exitCode}): ${r.stderr}`, await logTail(logFile));
-  const rec = await adoptPidFile('bird', pidFile, ns, logFile);
+  const rec = await launchForking('bird', pidFile, ns, logFile, async () => {
+    const r = await execa('ip', ['netns', 'exec', ns, 'bird', '-c', conf, '-s', ctl, '-P', pidFile], { reject: false });
+    if (r.exitCode !== 0)
+      throw new LabProcessError('bird', `failed to start (exit ${r.exitCode}): ${r.stderr}`, await logTail(logFile));
+  });
   const birdc = async (...args: string[]): Promise<string> => {
     const out = await execa('birdc', ['-s', ctl, ...args], { reject: false });
     if (out.exitCode !== 0) throw new LabProcessError('birdc', `${args.join(' ')} failed: ${out.stderr || out.stdout}`);

@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { LabProcessError } from '../errors.js';
-import { adoptPidFile, logTail, type ProcessRecord } from '../processes.js';
+import { launchForking, logTail, type ProcessRecord } from '../processes.js';
 import { makeWorkdir, stopRecords, type DaemonHandle, type DaemonOptions } from './common.js';
 
 /** FRR bgpd (optionally with zebra), everything in a private work dir (vty sockets included). */
@@ -38,39 +38,43 @@ export async function startFrr(ns: string, bgpdConfig: string, opts: FrrOptions 
       const zlog = join(workdir, 'zebra.log');
       await writeFile(zconf, `log file ${zlog}\n`);
       const zpid = join(workdir, 'zebra.pid');
-      const z = await execa(
-        'ip',
-        [
-          'netns',
-          'exec',
-          ns,
-          '/usr/lib/frr/zebra',
-          '-d',
-          '-P',
-          '0',
-          '-f',
-          zconf,
-          '-i',
-          zpid,
-          '--vty_socket',
-          workdir,
-          '-z',
-          zserv,
-        ],
-        { reject: false },
-      );
-      if (z.exitCode !== 0)
-        throw new LabProcessError('zebra', `failed to start (exit ${z.exitCode}): ${z.stderr}`, await logTail(zlog));
-      records.push(await adoptPidFile('zebra', zpid, ns, zlog));
+      const zebra = await launchForking('zebra', zpid, ns, zlog, async () => {
+        const z = await execa(
+          'ip',
+          [
+            'netns',
+            'exec',
+            ns,
+            '/usr/lib/frr/zebra',
+            '-d',
+            '-P',
+            '0',
+            '-f',
+            zconf,
+            '-i',
+            zpid,
+            '--vty_socket',
+            workdir,
+            '-z',
+            zserv,
+          ],
+          { reject: false },
+        );
+        if (z.exitCode !== 0)
+          throw new LabProcessError('zebra', `failed to start (exit ${z.exitCode}): ${z.stderr}`, await logTail(zlog));
+      });
+      records.push(zebra);
     }
     const pidFile = join(workdir, 'bgpd.pid');
     const args = ['-d', '-S', '-P', '0', '-f', conf, '-i', pidFile, '--vty_socket', workdir, '-z', zserv];
     if (!opts.zebra) args.unshift('-Z');
     if (opts.noKernel) args.unshift('-n');
-    const r = await execa('ip', ['netns', 'exec', ns, '/usr/lib/frr/bgpd', ...args], { reject: false });
-    if (r.exitCode !== 0)
-      throw new LabProcessError('bgpd', `failed to start (exit ${r.exitCode}): ${r.stderr}`, await logTail(logFile));
-    records.push(await adoptPidFile('bgpd', pidFile, ns, logFile));
+    const bgpd = await launchForking('bgpd', pidFile, ns, logFile, async () => {
+      const r = await execa('ip', ['netns', 'exec', ns, '/usr/lib/frr/bgpd', ...args], { reject: false });
+      if (r.exitCode !== 0)
+        throw new LabProcessError('bgpd', `failed to start (exit ${r.exitCode}): ${r.stderr}`, await logTail(logFile));
+    });
+    records.push(bgpd);
   } catch (err) {
     await stopRecords(records, 'SIGKILL', workdir, owned);
     throw err;
