@@ -1,8 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { InvariantError } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
 import type { StoppableService } from '../src/runtime/index.js';
-import { HttpEndpoint } from './http-endpoint.js';
+import { EndpointSlot } from './http-endpoint.js';
 
 /**
  * Liveness and readiness over HTTP, like Felix's health port: GET /liveness is 200 while the process
@@ -15,8 +14,7 @@ export class HealthServer implements StoppableService {
   readonly name = 'health';
   readonly #ready = new Map<string, boolean>();
   readonly #checks = new Map<string, () => boolean>();
-  #endpoint: HttpEndpoint | undefined;
-  #stopped = false;
+  readonly #slot = new EndpointSlot('health server');
 
   constructor(private readonly log: Logger) {}
 
@@ -41,19 +39,12 @@ export class HealthServer implements StoppableService {
    * One-shot, like every service: after stop() make a new HealthServer.
    */
   async listen(port: number, host = '127.0.0.1'): Promise<number> {
-    if (this.#endpoint !== undefined)
-      throw new InvariantError(`health server already listening on ${this.#endpoint.port}`);
-    const endpoint = new HttpEndpoint(this.name, { port, host }, (req, res) => this.#handle(req, res), this.log);
-    this.#endpoint = endpoint;
-    if (this.#stopped) await endpoint.stop();
-    await endpoint.start();
-    return endpoint.port!;
+    return this.#slot.listen(this.name, port, host, (req, res) => this.#handle(req, res), this.log);
   }
 
   /** Stops answering: waits for requests in flight (bounded), then closes the port. Idempotent. */
   async stop(): Promise<void> {
-    this.#stopped = true;
-    await this.#endpoint?.stop();
+    await this.#slot.stop();
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {

@@ -11,6 +11,7 @@
  * - node:http loads at the first connection (lazy-http.ts); the port is bound at start() as before.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { InvariantError } from '../src/errors.js';
 import { LazyHttpServer } from './lazy-http.js';
 import { Lifecycle, type Service, type ServiceState } from '../src/runtime/index.js';
 import type { Logger } from '../src/log.js';
@@ -110,5 +111,34 @@ export class HttpEndpoint implements Service {
     } catch (err) {
       failed(err);
     }
+  }
+}
+
+/**
+ * The one port of a one-shot service (health, metrics): listen() once — a second call is a bug —, stop()
+ * idempotent, and a stop() that came first makes a later listen() close its port at once.
+ */
+export class EndpointSlot {
+  #endpoint: HttpEndpoint | undefined;
+  #stopped = false;
+
+  /** `what` names the service in the error a second listen() throws. */
+  constructor(private readonly what: string) {}
+
+  /** Binds `name`'s endpoint on host:port (port 0: ephemeral) with `handler`; returns the bound port. */
+  async listen(name: string, port: number, host: string, handler: HttpHandler, log: Logger): Promise<number> {
+    if (this.#endpoint !== undefined)
+      throw new InvariantError(`${this.what} already listening on ${this.#endpoint.port}`);
+    const endpoint = new HttpEndpoint(name, { port, host }, handler, log);
+    this.#endpoint = endpoint;
+    if (this.#stopped) await endpoint.stop();
+    await endpoint.start();
+    return endpoint.port!;
+  }
+
+  /** Stops answering: waits for requests in flight (bounded), then closes the port. Idempotent. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#endpoint?.stop();
   }
 }

@@ -8,9 +8,8 @@
  */
 import type { IptablesBackend } from '../src/kernel/index.js';
 import type { Logger } from '../src/log.js';
-import { InvariantError } from '../src/errors.js';
 import type { StoppableService } from '../src/runtime/index.js';
-import { HttpEndpoint } from './http-endpoint.js';
+import { EndpointSlot } from './http-endpoint.js';
 import type { AgentMetrics, MetricsProviders } from './metrics.js';
 
 export class LazyAgentMetrics implements StoppableService {
@@ -19,8 +18,7 @@ export class LazyAgentMetrics implements StoppableService {
   #loading: Promise<AgentMetrics> | undefined;
   #queue: ((m: AgentMetrics) => void)[] = [];
   #providers: MetricsProviders | undefined;
-  #endpoint: HttpEndpoint | undefined;
-  #stopped = false;
+  readonly #slot = new EndpointSlot('metrics');
 
   /** Applies `op` now, or at the load. */
   record(op: (m: AgentMetrics) => void): void {
@@ -48,22 +46,11 @@ export class LazyAgentMetrics implements StoppableService {
 
   /** Serves GET /metrics on host:port; the first scrape loads the metrics. Returns the bound port. */
   async listen(port: number, host: string, log: Logger): Promise<number> {
-    if (this.#endpoint !== undefined) throw new InvariantError(`metrics already listening on ${this.#endpoint.port}`);
-    const endpoint = new HttpEndpoint(
-      this.name,
-      { port, host },
-      async (req, res) => (await this.load()).handle(req, res),
-      log,
-    );
-    this.#endpoint = endpoint;
-    if (this.#stopped) await endpoint.stop();
-    await endpoint.start();
-    return endpoint.port!;
+    return this.#slot.listen(this.name, port, host, async (req, res) => (await this.load()).handle(req, res), log);
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    await this.#endpoint?.stop();
+    await this.#slot.stop();
   }
 }
 

@@ -7,10 +7,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { InvariantError } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
 import type { StoppableService } from '../src/runtime/index.js';
-import { HttpEndpoint } from './http-endpoint.js';
+import { EndpointSlot } from './http-endpoint.js';
 
 export interface IpamUsage {
   readonly pool: string;
@@ -41,8 +40,7 @@ export class AgentMetrics implements StoppableService {
   readonly resyncs: Counter;
   readonly firstProgramming: Gauge;
   #providers: MetricsProviders | undefined;
-  #endpoint: HttpEndpoint | undefined;
-  #stopped = false;
+  readonly #slot = new EndpointSlot('metrics');
   /** Node's process and GC metrics, not yet registered (see startDefaultMetrics). */
   #defaultPending: boolean;
 
@@ -179,18 +177,12 @@ export class AgentMetrics implements StoppableService {
    * HttpEndpoint (http-endpoint.ts), shared with the health server. One-shot, like every service.
    */
   async listen(port: number, host: string, log: Logger): Promise<number> {
-    if (this.#endpoint !== undefined) throw new InvariantError(`metrics already listening on ${this.#endpoint.port}`);
-    const endpoint = new HttpEndpoint(this.name, { port, host }, (req, res) => this.handle(req, res), log);
-    this.#endpoint = endpoint;
-    if (this.#stopped) await endpoint.stop();
-    await endpoint.start();
-    return endpoint.port!;
+    return this.#slot.listen(this.name, port, host, (req, res) => this.handle(req, res), log);
   }
 
   /** Stops answering: waits for scrapes in flight (bounded), then closes the port. Idempotent. */
   async stop(): Promise<void> {
-    this.#stopped = true;
-    await this.#endpoint?.stop();
+    await this.#slot.stop();
   }
 
   /** Registers Node's default metrics now, if asked for and not done yet. Idempotent. */

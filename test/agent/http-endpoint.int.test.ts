@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { HealthServer } from '../../agent/health.js';
-import { HttpEndpoint } from '../../agent/http-endpoint.js';
+import { EndpointSlot, HttpEndpoint } from '../../agent/http-endpoint.js';
 import { AgentMetrics } from '../../agent/metrics.js';
 import { silentLogger } from '../../src/log.js';
 import { ServiceGroup, ServiceStoppedError } from '../../src/runtime/index.js';
@@ -53,6 +53,23 @@ describe('HealthServer and AgentMetrics on HttpEndpoint', () => {
     await health.stop();
     await metrics.stop();
     await expect(health.listen(0)).rejects.toThrow();
+  });
+
+  it('EndpointSlot: one listen per service (a second is a bug), stop idempotent, a stop first closes a later listen at once', async () => {
+    const slot = new EndpointSlot('health server');
+    const port = await slot.listen('health', 0, '127.0.0.1', (_q, r) => void r.end('ok'), silentLogger());
+    expect((await get(port, '/')).body).toBe('ok');
+    await expect(slot.listen('health', 0, '127.0.0.1', () => undefined, silentLogger())).rejects.toThrow(
+      `health server already listening on ${port}`,
+    );
+    await slot.stop();
+    await slot.stop();
+    await expect(get(port, '/')).rejects.toThrow(/ECONNREFUSED/);
+    const early = new EndpointSlot('metrics');
+    await early.stop();
+    await expect(early.listen('metrics', 0, '127.0.0.1', () => undefined, silentLogger())).rejects.toThrow(
+      ServiceStoppedError,
+    );
   });
 
   it('a failing metrics collection is a 500, and the endpoint keeps serving', async () => {
