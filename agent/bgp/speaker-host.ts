@@ -17,12 +17,8 @@
  * Planning is throttled, not delayed (a new block reaches the peers as soon as the datastore says so):
  * an update when the host is idle plans at once (leading edge, in the next microtask, so updates made
  * in the same synchronous run still share it); updates that arrive while a plan runs share one plan
- * right after it. Only a burst makes later updates wait for the window to end — within `coalesceMs`,
- * either `burstPlans` plans started or the plans took `planBudgetMs` of the event loop between them —
- * and every update meanwhile is covered by that one trailing plan. The time budget is what bounds a
- * storm (a plan for a large mesh takes milliseconds, a no-op one a fraction of one); the count only
- * caps many cheap ones. A count alone made the fourth cheap plan in 20 ms wait up to 20 ms: one
- * block claim is three datastore commits, so a second claim soon after the first waited (docs/lab.md).
+ * right after it. Only a burst — `burstPlans` plans started within `coalesceMs` — makes later updates
+ * wait for that window to end, and every update meanwhile is covered by that one trailing plan.
  */
 import type { SpeakerConfig } from '../../bgp/index.js';
 import {
@@ -72,10 +68,8 @@ export interface BgpHostDeps {
   readonly maxRetireMs?: number;
   /** The burst window (default 20 ms): see burstPlans. */
   readonly coalesceMs?: number;
-  /** Plans that may start within coalesceMs before updates are coalesced to the window's end (default 8). */
+  /** Plans that may start within coalesceMs before updates are coalesced to the window's end (default 3). */
   readonly burstPlans?: number;
-  /** Milliseconds the plans within coalesceMs may take before updates are coalesced (default 5: a quarter of the window). */
-  readonly planBudgetMs?: number;
   readonly now?: () => number;
   /** Monotonic milliseconds for the burst window (default performance.now). */
   readonly monotonic?: () => number;
@@ -92,8 +86,8 @@ export class BgpHost {
   #timer: NodeJS.Timeout | undefined;
   /** A plan is queued (chained, or waiting on #timer) that has not read its input yet. */
   #queued = false;
-  /** Start times and durations (monotonic ms; duration 0 while running) of the plans within the burst window. */
-  #recent: { start: number; cost: number }[] = [];
+  /** Start times (monotonic ms) of the plans within the current burst window. */
+  #recentStarts: number[] = [];
   /** Plans made so far (tests and debug logs). */
   #plans = 0;
   #retireTimer: NodeJS.Timeout | undefined;
@@ -137,18 +131,11 @@ export class BgpHost {
   /** 0 when a plan may start now; else how long until the burst window lets one. */
   #burstWait(): number {
     const windowMs = this.deps.coalesceMs ?? 20;
-    const burst = this.deps.burstPlans ?? 8;
-    const budget = this.deps.planBudgetMs ?? 5;
+    const burst = this.deps.burstPlans ?? 3;
     const now = this.#monotonic();
-    this.#recent = this.#recent.filter((p) => now - p.start < windowMs);
-    let spent = 0;
-    for (const p of this.#recent) spent += p.cost;
-    if (this.#recent.length < burst && spent < budget) return 0;
-    // A plan may start once enough of the oldest plans have left the window for both limits to hold.
-    let i = 0;
-    while (i < this.#recent.length && (this.#recent.length - i >= burst || spent >= budget))
-      spent -= this.#recent[i++]!.cost;
-    return Math.max(1, this.#recent[Math.max(i, 1) - 1]!.start + windowMs - now);
+    this.#recentStarts = this.#recentStarts.filter((t) => now - t < windowMs);
+    if (this.#recentStarts.length < burst) return 0;
+    return Math.max(1, this.#recentStarts[0]! + windowMs - now);
   }
 
   #monotonic(): number {
@@ -172,14 +159,7 @@ export class BgpHost {
   #enqueue(): void {
     this.#running = this.#running
       .then(async () => {
-        const started = this.#monotonic();
-        const entry = { start: started, cost: 0 };
-        this.#recent.push(entry);
-        try {
-          await this.#apply();
-        } finally {
-          entry.cost = this.#monotonic() - started;
-        }
+        await this.#apply();
         this.#failures.reset();
       })
       .catch((err: unknown) => {
@@ -200,6 +180,7 @@ export class BgpHost {
   async #apply(): Promise<void> {
     this.#queued = false;
     if (this.#stopped || !this.#input) return;
+    this.#recentStarts.push(this.#monotonic());
     this.#plans++;
     const input = this.#input();
     const plan = planBgp(input);
