@@ -19,3 +19,11 @@ export function launcherSource(
   hash: string,
   daemon?: boolean,
 ): string;
+/** Why a cache folder may not be trusted (undefined: it may); `lstat` is fs.lstatSync. */
+export function untrustedDir(
+  lstat: (path: string) => { readonly uid: number; readonly mode: number; isDirectory(): boolean },
+  dir: string,
+  uid: number,
+): string | undefined;
+/** Whether a file name is one the launcher writes (the only files it removes). */
+export function isCacheFileName(name: string): boolean;

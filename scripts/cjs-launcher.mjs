@@ -59,6 +59,32 @@ export function untrusted(st, uid) {
  */
 export const STARTED = 'margay.started';
 
+/**
+ * Why the cache folder `dir` may not be trusted (undefined: it may). It and its parent must be real
+ * directories — lstat: a symlink is refused wherever it points —, the folder owned by `uid` and not
+ * writable by group or others, the parent owned by `uid` or root and not writable by group or others.
+ * Else someone else could swap the folder (from a parent of theirs, e.g. a compile-cache folder they made
+ * first under /tmp) and have this process — root, for margay-node — read their code, or write and prune
+ * files in a folder of their choosing. `lstat` is fs.lstatSync (a parameter: the launcher embeds this text).
+ */
+export function untrustedDir(lstat, dir, uid) {
+  const st = lstat(dir);
+  if (!st.isDirectory()) return 'not a directory (a symlink?)';
+  const own = untrusted(st, uid);
+  if (own !== undefined) return own;
+  const parent = dir.slice(0, dir.lastIndexOf('/')) || '/';
+  const up = lstat(parent);
+  if (!up.isDirectory()) return `parent ${parent} not a directory`;
+  if (up.uid !== uid && up.uid !== 0) return `parent ${parent} owned by uid ${up.uid}`;
+  if ((up.mode & 0o022) !== 0) return `parent ${parent} mode ${(up.mode & 0o777).toString(8)}`;
+  return undefined;
+}
+
+/** A file name this launcher writes (a cache or its temporary): the only files it ever removes. */
+export function isCacheFileName(name) {
+  return /^v\d+\.\d+\.\d+-[a-z0-9_]+-[0-9a-f]+-[a-z0-9-]+\.v8(\.\d+\.tmp)?$/.test(name);
+}
+
 /** A daemon's cache name: `help` when asked for usage (it exits at once), else `run`. */
 export function daemonKey(args) {
   return args.includes('--help') || args.includes('-h') ? 'help' : 'run';
@@ -96,6 +122,8 @@ const debug = /\\b${name}\\b/.test(process.env.NODE_DEBUG ?? '')
 ${daemon ? daemonKey.toString() : commandKey.toString()}
 ${fnv1a.toString()}
 ${untrusted.toString()}
+${untrustedDir.toString()}
+${isCacheFileName.toString()}
 
 const coreUrl = new URL(${JSON.stringify(`../bundle/entries/${core}`)}, import.meta.url);
 const groupUrl = ${groupDir === undefined ? 'undefined' : `new URL(${JSON.stringify(`../bundle/${groupDir}/`)}, import.meta.url)`};
@@ -119,7 +147,9 @@ function readCache(file) {
     return undefined;
   }
   try {
-    dirTrusted ??= untrusted(fs.statSync(dir), uid) === undefined;
+    const folder = dirTrusted === undefined ? untrustedDir(fs.lstatSync, dir, uid) : undefined;
+    dirTrusted ??= folder === undefined;
+    if (folder !== undefined) debug(\`folder not trusted (\${folder}): \${dir}\`);
     const why = dirTrusted ? untrusted(fs.fstatSync(fd), uid) : 'folder not trusted';
     if (why === undefined) return fs.readFileSync(fd);
     debug(\`ignored (\${why}): \${file}\`);
@@ -175,7 +205,7 @@ function writeCaches() {
   if (toWrite.length === 0) return;
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const why = untrusted(fs.statSync(dir), uid);
+    const why = untrustedDir(fs.lstatSync, dir, uid);
     if (why !== undefined) return debug(\`not written (folder \${why}): \${dir}\`);
     for (const [script, cacheFile] of toWrite.splice(0)) {
       const tmp = \`\${cacheFile}.\${process.pid}.tmp\`;
@@ -184,7 +214,8 @@ function writeCaches() {
       debug(\`written: \${cacheFile}\`);
     }
     // Caches of earlier builds of this bundle go (the folder is this install's alone).
-    for (const f of fs.readdirSync(dir)) if (!f.includes(HASH)) fs.rmSync(\`\${dir}/\${f}\`, { force: true });
+    for (const f of fs.readdirSync(dir))
+      if (isCacheFileName(f) && !f.includes(HASH)) fs.rmSync(\`\${dir}/\${f}\`, { force: true });
   } catch (err) {
     toWrite.length = 0;
     debug(\`not written: \${err.message}\`);

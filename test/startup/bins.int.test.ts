@@ -6,12 +6,13 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fnv1a } from '../../scripts/cjs-launcher.mjs';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const REPO = HERE.includes('/dist/test/') ? HERE.slice(0, HERE.indexOf('/dist/test/')) : join(HERE, '../..');
@@ -281,6 +282,33 @@ describe('dist/bin launchers', () => {
     const off = await run([BIN('margayctl'), 'version'], { ...env, NODE_DISABLE_COMPILE_CACHE: '1' });
     expect(off.out).toMatch(/^margayctl \d/);
     expect(off.err).toBe('');
+  });
+
+  it('margayctl never follows a symlinked cache folder: nothing read, written or pruned where it points', async () => {
+    const cache = await mkdtemp(join(work, 'cc-link-'));
+    const victim = await mkdtemp(join(work, 'victim-'));
+    await writeFile(join(victim, 'keep.v8'), 'not ours');
+    await writeFile(join(victim, 'v1.0.0-x64-00ff-core-version.v8'), 'an older cache-like name');
+    const core = join(REPO, 'dist/bundle/entries/margayctl.cjs');
+    await symlink(victim, join(cache, `margayctl-${process.getuid?.() ?? 0}-${fnv1a(core)}`));
+    const env = { ...process.env, NODE_COMPILE_CACHE: cache, NODE_DEBUG: 'margayctl' };
+    for (let i = 0; i < 2; i++) {
+      const r = await run([BIN('margayctl'), 'version'], env);
+      expect(r.out).toMatch(/^margayctl \d/);
+      expect(r.err).toMatch(/not written \(folder not a directory \(a symlink\?\)\)/);
+    }
+    expect((await readdir(victim)).sort()).toEqual(['keep.v8', 'v1.0.0-x64-00ff-core-version.v8']);
+    // A real folder of the user's own is pruned of older caches only, never of other files.
+    const own = await mkdtemp(join(work, 'cc-own-'));
+    const dir = join(own, `margayctl-${process.getuid?.() ?? 0}-${fnv1a(core)}`);
+    await mkdir(dir, { mode: 0o700 });
+    await writeFile(join(dir, 'notes.txt'), 'mine');
+    await writeFile(join(dir, 'v1.0.0-x64-00ff-core-version.v8'), 'old');
+    const r = await run([BIN('margayctl'), 'version'], { ...env, NODE_COMPILE_CACHE: own });
+    expect(r.err).toMatch(/written: /);
+    const left = await readdir(dir);
+    expect(left).toContain('notes.txt');
+    expect(left).not.toContain('v1.0.0-x64-00ff-core-version.v8');
   });
 
   it("margay-bgpd's launcher resolves the bundle's own chunk imports itself and leaves every other import to Node's resolver", async () => {

@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { commandKey, daemonKey, fnv1a, launcherSource, STARTED, untrusted } from '../../scripts/cjs-launcher.mjs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  commandKey,
+  daemonKey,
+  fnv1a,
+  isCacheFileName,
+  launcherSource,
+  STARTED,
+  untrusted,
+  untrustedDir,
+} from '../../scripts/cjs-launcher.mjs';
 
 describe('margayctl launcher (scripts/cjs-launcher.mjs)', () => {
   it('names a code cache after the command: its first plain words, help apart', () => {
@@ -31,11 +43,48 @@ describe('margayctl launcher (scripts/cjs-launcher.mjs)', () => {
     expect(untrusted({ uid: 1000, mode: 0o40777 }, 1000)).toBe('mode 777');
   });
 
+  it('trusts a cache folder only when it and its parent are real directories no one else may change', () => {
+    const uid = process.getuid!();
+    const root = mkdtempSync(join(tmpdir(), 'mgy-cc-trust-'));
+    try {
+      const dir = join(root, 'margayctl-0-abc');
+      mkdirSync(dir, { mode: 0o700 });
+      chmodSync(root, 0o755);
+      expect(untrustedDir(lstatSync, dir, uid)).toBeUndefined();
+      // A symlink to a folder that would pass (the user's own, 0700) is refused: whoever owns the parent
+      // could point it anywhere, and the launcher writes and prunes there.
+      const victim = join(root, 'victim');
+      mkdirSync(victim, { mode: 0o700 });
+      const link = join(root, 'margayctl-0-link');
+      symlinkSync(victim, link);
+      expect(untrustedDir(lstatSync, link, uid)).toBe('not a directory (a symlink?)');
+      chmodSync(dir, 0o770);
+      expect(untrustedDir(lstatSync, dir, uid)).toBe('mode 770');
+      chmodSync(dir, 0o700);
+      chmodSync(root, 0o777);
+      expect(untrustedDir(lstatSync, dir, uid)).toBe(`parent ${root} mode 777`);
+      chmodSync(root, 0o755);
+      expect(untrustedDir(lstatSync, dir, uid + 1)).toBe(`owned by uid ${uid}`);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('removes only files it writes itself', () => {
+    expect(isCacheFileName('v24.21.0-x64-ae5a66fe7f271c57-core-apply.v8')).toBe(true);
+    expect(isCacheFileName('v24.21.0-x64-ae5a66fe7f271c57-src-cli-resources-get-ippools.v8')).toBe(true);
+    expect(isCacheFileName('v24.21.0-x64-ae5a66fe7f271c57-core-run.v8.12345.tmp')).toBe(true);
+    for (const other of ['passwd', 'x.v8', 'v24-x64-ab-core.v8', '.v8', 'v24.21.0-x64-zz-core-apply.v8', 'a/b.v8'])
+      expect(isCacheFileName(other), other).toBe(false);
+  });
+
   it('writes a launcher holding these functions and the bundle hash', () => {
     const src = launcherSource('margayctl', '#!/usr/bin/env node', 'margayctl.cjs', 'margayctl', '0123abcd');
     expect(src.split('\n')[0]).toBe('#!/usr/bin/env node');
     expect(src).toContain(commandKey.toString());
     expect(src).toContain(untrusted.toString());
+    expect(src).toContain(untrustedDir.toString());
+    expect(src).toContain(isCacheFileName.toString());
     expect(src).toContain('const HASH = "0123abcd";');
     expect(src).toContain('"../bundle/entries/margayctl.cjs"');
   });
