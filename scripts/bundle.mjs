@@ -31,7 +31,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { barrelImports } from './barrel-imports.mjs';
-import { launcherSource } from './cjs-launcher.mjs';
+import { enableCompileCacheSafely, launcherSource } from './cjs-launcher.mjs';
 import { lazyRequires } from './lazy-requires.mjs';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -112,13 +112,12 @@ function launcher(name, firstLine) {
 // in one URL join: Node's resolver would turn each into a path, stat and realpath it and look up the
 // package scope, ≈ 1 ms of CPU per file (a command imports 20–30 of them). Anything else (node_modules,
 // built-ins) goes to Node's resolver as before.
+import fs from 'node:fs';
 import module from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-if (process.env.NODE_COMPILE_CACHE === undefined && process.env.NODE_DISABLE_COMPILE_CACHE === undefined) {
-  const r = module.enableCompileCache();
-  if (r.directory !== undefined) process.env.NODE_COMPILE_CACHE = r.directory;
-}
+${enableCompileCacheSafely.toString()}
+enableCompileCacheSafely(fs, module, process.env, process.getuid?.() ?? 0);
 const bundleDir = new URL('../bundle/', import.meta.url).href;
 module.registerHooks?.({
   resolve(specifier, context, next) {

@@ -27,3 +27,10 @@ export function untrustedDir(
 ): string | undefined;
 /** Whether a file name is one the launcher writes (the only files it removes). */
 export function isCacheFileName(name: string): boolean;
+/** Turns on Node's compile cache in a folder no one else controls; the folder, or undefined (off). */
+export function enableCompileCacheSafely(
+  fs: typeof import('node:fs'),
+  nodeModule: typeof import('node:module'),
+  env: Record<string, string | undefined>,
+  uid: number,
+): string | undefined;

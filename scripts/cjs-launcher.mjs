@@ -80,6 +80,45 @@ export function untrustedDir(lstat, dir, uid) {
   return undefined;
 }
 
+/**
+ * Turns on Node's module compile cache in a folder no one else controls, and names it in
+ * NODE_COMPILE_CACHE (children and a re-exec use it too); returns that folder, or undefined when the
+ * cache stays off. Node's default folder is <tmpdir>/node-compile-cache, shared by every user of the
+ * machine: one another user made first would feed this process — root, for the daemons — V8 code of
+ * theirs. So the folder is made here (0700) unless it exists, and used only when it is a real directory
+ * owned by this user or root that no one else may write. An explicit NODE_COMPILE_CACHE is the
+ * operator's choice and is used as given. `fs` and `nodeModule` are node:fs and node:module
+ * (parameters: the launchers embed this text).
+ */
+export function enableCompileCacheSafely(fs, nodeModule, env, uid) {
+  if (env.NODE_DISABLE_COMPILE_CACHE !== undefined) return undefined;
+  let root = env.NODE_COMPILE_CACHE;
+  if (root === undefined) {
+    // os.tmpdir() on POSIX, without loading node:os.
+    let tmp = env.TMPDIR || env.TMP || env.TEMP || '/tmp';
+    if (tmp.length > 1 && tmp.endsWith('/')) tmp = tmp.slice(0, -1);
+    root = `${tmp}/node-compile-cache`;
+    try {
+      fs.mkdirSync(root, { mode: 0o700 });
+    } catch (err) {
+      if (err.code !== 'EEXIST') return undefined;
+    }
+    try {
+      const st = fs.lstatSync(root);
+      if (!st.isDirectory() || (st.uid !== uid && st.uid !== 0) || (st.mode & 0o022) !== 0) return undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  // Node answers with its versioned subfolder when the cache was on already; the root is what children
+  // and this launcher's own caches are given.
+  const { status } = nodeModule.enableCompileCache(root);
+  const { FAILED, DISABLED } = nodeModule.constants.compileCacheStatus;
+  if (status === FAILED || status === DISABLED) return undefined;
+  env.NODE_COMPILE_CACHE = root;
+  return root;
+}
+
 /** A file name this launcher writes (a cache or its temporary): the only files it ever removes. */
 export function isCacheFileName(name) {
   return /^v\d+\.\d+\.\d+-[a-z0-9_]+-[0-9a-f]+-[a-z0-9-]+\.v8(\.\d+\.tmp)?$/.test(name);
@@ -112,10 +151,9 @@ const { fileURLToPath } = process.getBuiltinModule('node:url');
 
 const HASH = ${JSON.stringify(hash)};
 const off = process.env.NODE_DISABLE_COMPILE_CACHE !== undefined;
-if (process.env.NODE_COMPILE_CACHE === undefined && !off) {
-  const r = nodeModule.enableCompileCache();
-  if (r.directory !== undefined) process.env.NODE_COMPILE_CACHE = r.directory;
-}
+${enableCompileCacheSafely.toString()}
+const uid = process.getuid?.() ?? 0;
+enableCompileCacheSafely(fs, nodeModule, process.env, uid);
 const debug = /\\b${name}\\b/.test(process.env.NODE_DEBUG ?? '')
   ? (m) => fs.writeSync(2, \`${name} code cache: \${m}\\n\`)
   : () => {};
@@ -129,7 +167,6 @@ const coreUrl = new URL(${JSON.stringify(`../bundle/entries/${core}`)}, import.m
 const groupUrl = ${groupDir === undefined ? 'undefined' : `new URL(${JSON.stringify(`../bundle/${groupDir}/`)}, import.meta.url)`};
 const coreFile = fileURLToPath(coreUrl);
 const root = process.env.NODE_COMPILE_CACHE;
-const uid = process.getuid?.() ?? 0;
 const dir = off || root === undefined ? undefined : \`\${root}/${name}-\${uid}-\${fnv1a(coreFile)}\`;
 const key = ${daemon ? 'daemonKey' : 'commandKey'}(process.argv.slice(2));
 /** Scripts whose cache is to be written at exit: none was there, or V8 rejected it. */

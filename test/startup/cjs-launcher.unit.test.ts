@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import * as fs from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   commandKey,
   daemonKey,
+  enableCompileCacheSafely,
   fnv1a,
   isCacheFileName,
   launcherSource,
@@ -70,6 +72,50 @@ describe('margayctl launcher (scripts/cjs-launcher.mjs)', () => {
     }
   });
 
+  it("turns Node's compile cache on only in a folder no one else controls (its default is shared /tmp)", () => {
+    const uid = process.getuid!();
+    const tmp = mkdtempSync(join(tmpdir(), 'mgy-cc-root-'));
+    const calls: string[] = [];
+    const nodeModule = {
+      enableCompileCache: (dir: string) => {
+        calls.push(dir);
+        return { status: 1, directory: `${dir}/v-versioned` };
+      },
+      constants: { compileCacheStatus: { FAILED: 0, ENABLED: 1, ALREADY_ENABLED: 2, DISABLED: 3 } },
+    } as unknown as typeof import('node:module');
+    try {
+      const root = join(tmp, 'node-compile-cache');
+      // Missing: made here, 0700, and used.
+      const env: Record<string, string | undefined> = { TMPDIR: `${tmp}/` };
+      expect(enableCompileCacheSafely(fs, nodeModule, env, uid)).toBe(root);
+      expect(statSync(root).mode & 0o777).toBe(0o700);
+      expect(env.NODE_COMPILE_CACHE).toBe(root);
+      // Writable by others (someone made it first, or opened it up): not used, the cache stays off.
+      chmodSync(root, 0o777);
+      const open: Record<string, string | undefined> = { TMPDIR: tmp };
+      expect(enableCompileCacheSafely(fs, nodeModule, open, uid)).toBeUndefined();
+      expect(open.NODE_COMPILE_CACHE).toBeUndefined();
+      // A symlink, even to a folder of the user's own: not used.
+      rmSync(root, { recursive: true });
+      const mine = join(tmp, 'mine');
+      mkdirSync(mine, { mode: 0o700 });
+      symlinkSync(mine, root);
+      expect(enableCompileCacheSafely(fs, nodeModule, { TMPDIR: tmp }, uid)).toBeUndefined();
+      // Owned by someone else (not root): not used.
+      expect(enableCompileCacheSafely(fs, nodeModule, { TMPDIR: tmp }, uid + 1)).toBeUndefined();
+      // Off, and the operator's own folder as given.
+      expect(
+        enableCompileCacheSafely(fs, nodeModule, { TMPDIR: tmp, NODE_DISABLE_COMPILE_CACHE: '1' }, uid),
+      ).toBeUndefined();
+      expect(enableCompileCacheSafely(fs, nodeModule, { NODE_COMPILE_CACHE: '/var/cache/x' }, uid)).toBe(
+        '/var/cache/x',
+      );
+      expect(calls).toEqual([root, '/var/cache/x']);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
   it('removes only files it writes itself', () => {
     expect(isCacheFileName('v24.21.0-x64-ae5a66fe7f271c57-core-apply.v8')).toBe(true);
     expect(isCacheFileName('v24.21.0-x64-ae5a66fe7f271c57-src-cli-resources-get-ippools.v8')).toBe(true);
@@ -85,6 +131,7 @@ describe('margayctl launcher (scripts/cjs-launcher.mjs)', () => {
     expect(src).toContain(untrusted.toString());
     expect(src).toContain(untrustedDir.toString());
     expect(src).toContain(isCacheFileName.toString());
+    expect(src).toContain(enableCompileCacheSafely.toString());
     expect(src).toContain('const HASH = "0123abcd";');
     expect(src).toContain('"../bundle/entries/margayctl.cjs"');
   });
