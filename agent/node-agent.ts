@@ -30,7 +30,7 @@ import { createKernelAdapters, createCommandRunner, OWNERSHIP, type KernelAdapte
 import type { Logger } from '../src/log.js';
 import type { BGPConfiguration, BGPPeer, BlockAffinity, IPAMBlock, IPPool, KindId, Node } from '../src/model/index.js';
 import { Ipam } from '../ipam/index.js';
-import { advertisedPrefixes } from './bgp/index.js';
+import { AdvertisementScope, advertisedPrefixes } from './bgp/index.js';
 import { nodeBgp, withOwnBgp, type NodeBgp, type OwnNodeBgp } from './bgp/index.js';
 import { BgpHost } from './bgp/index.js';
 import { CalcGraph, CALC_KINDS } from './calc/index.js';
@@ -93,6 +93,7 @@ export class NodeAgent {
   #gcTimer: NodeJS.Timeout | undefined;
   /** First datastore change not yet in the kernel (policy implementation delay). */
   #changeSeenAt: number | undefined;
+  #scope: AdvertisementScope | undefined; // which IPAM changes bear on this node's BGP plan
   readonly #desired = new DesiredStateTap();
   /** What SIGTERM stops, in reverse order of joining (see the file comment). */
   readonly #services: ServiceGroup;
@@ -191,8 +192,8 @@ export class NodeAgent {
       store,
       AGENT_KINDS,
       {
-        upserted: (kind, obj) => this.#changed(kind, () => graph.upserted(kind, obj)),
-        removed: (kind, key, last) => this.#changed(kind, () => graph.removed(kind, key, last)),
+        upserted: (kind, obj) => this.#changed(kind, obj, false, () => graph.upserted(kind, obj)),
+        removed: (kind, key, last) => this.#changed(kind, last, true, () => graph.removed(kind, key, last)),
         inSync: () =>
           void this.#onInSync(store, cacheLog).catch((err: unknown) => {
             // A bug, not an outage (those are retried inside): say so loudly and stay up; readiness shows it.
@@ -284,10 +285,12 @@ export class NodeAgent {
     return counted;
   }
 
-  #changed(kind: KindId, feed: () => void): void {
+  #changed(kind: KindId, obj: { readonly kind: string }, removed: boolean, feed: () => void): void {
     this.#changeSeenAt ??= Date.now();
     if (CALC.has(kind)) feed();
-    if (BGP_INPUT_KINDS.has(kind) && this.#cache?.isInSync) this.#replanBgp();
+    // Another node's block claim or pod address leaves this node's plan as it was: not re-made.
+    const concerns = (this.#scope ??= new AdvertisementScope(this.config.nodeName)).concerns(obj, removed);
+    if (concerns && BGP_INPUT_KINDS.has(kind) && this.#cache?.isInSync) this.#replanBgp();
   }
 
   #onApply(ms: number, errors: number): void {

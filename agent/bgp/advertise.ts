@@ -56,3 +56,47 @@ export function advertisedPrefixes(i: AdvertiseInput): string[] {
   for (const m of mine) out.add(m);
   return [...out].filter(exported).sort();
 }
+
+/**
+ * Whether this version of an IPAMBlock or BlockAffinity bears on what `nodeName` advertises
+ * (advertisedPrefixes): a confirmed affinity of this node, a block affine to it, or a block with an address
+ * attributed to it (a borrowed /32 or /128). Over-approximate on purpose — an attribute naming the
+ * node counts even when no allocation points at it — and cheap: no address arithmetic.
+ */
+export function concernsAdvertisement(obj: IPAMBlock | BlockAffinity, nodeName: string): boolean {
+  if (obj.kind === 'BlockAffinity')
+    return obj.spec.node === nodeName && obj.spec.state === 'confirmed' && !obj.spec.deleted;
+  if (blockAffinityHost(obj) === nodeName) return true;
+  return obj.spec.attributes.some((a) => a?.secondary?.node === nodeName);
+}
+
+/**
+ * Tells which IPAMBlock/BlockAffinity changes can alter this node's advertisements, so the BGP plan
+ * is not re-made for every other node's block claim or pod address (each agent sees every change in
+ * the cluster). A change counts when the object concerns this node now or did in the version seen
+ * before, so losing a block or a borrowed address re-plans as surely as gaining one.
+ */
+export class AdvertisementScope {
+  /** Objects whose last seen version concerned this node. */
+  readonly #concerning = new Set<string>();
+
+  constructor(private readonly nodeName: string) {}
+
+  /**
+   * A new version of `obj` (`removed`: it is gone); true when the plan must be made again — always
+   * for kinds other than IPAMBlock and BlockAffinity.
+   */
+  concerns(obj: { readonly kind: string }, removed = false): boolean {
+    if (obj.kind !== 'IPAMBlock' && obj.kind !== 'BlockAffinity') return true;
+    return this.#changed(obj as IPAMBlock | BlockAffinity, removed);
+  }
+
+  #changed(obj: IPAMBlock | BlockAffinity, removed: boolean): boolean {
+    const key = `${obj.kind}/${obj.metadata.name}`;
+    const before = this.#concerning.has(key);
+    const now = !removed && concernsAdvertisement(obj, this.nodeName);
+    if (now) this.#concerning.add(key);
+    else this.#concerning.delete(key);
+    return before || now || (removed && concernsAdvertisement(obj, this.nodeName));
+  }
+}

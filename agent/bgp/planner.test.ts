@@ -14,6 +14,7 @@ import {
   EXPORT_POLICY,
   hashRouterId,
   planBgp,
+  plannedOriginate,
   type PlannerInput,
 } from './planner.js';
 
@@ -389,6 +390,31 @@ describe('planBgp', () => {
 
   it('no address recorded yet: no config', () => {
     expect(planBgp(input({ nodes: new Map() })).config).toBeUndefined();
+  });
+});
+
+describe('plannedOriginate (the first step of a new block, before the whole plan)', () => {
+  it('is exactly what planBgp originates, communities included, and undefined when planBgp has no config', () => {
+    const communities = [
+      cfg('default', {
+        communities: [{ name: 'pods', value: '65000:100' }],
+        prefixAdvertisements: [{ cidr: '192.168.1.0/24', communities: ['pods', '65000:1:2'] }],
+      }),
+      cfg('node.node-a', { prefixAdvertisements: [{ cidr: '192.168.9.0/24', communities: ['65000:7'] }] }),
+    ];
+    const cases: PlannerInput[] = [
+      input(),
+      input({ advertise: [] }),
+      input({ advertise: ['192.168.9.7/32', '192.168.1.0/26', '192.168.1.0/26', 'fd00::/122'], configs: communities }),
+      input({ advertise: ['192.168.1.0/26'], configs: communities.slice(0, 1) }),
+      input({ nodeName: 'node-x' }), // no BGP address recorded: no config
+    ];
+    for (const i of cases) expect(plannedOriginate(i)).toEqual(planBgp(i).config?.originate);
+    expect(plannedOriginate(cases[2]!)).toEqual([
+      { prefix: '192.168.1.0/26', communities: [], largeCommunities: [] },
+      { prefix: '192.168.9.7/32', communities: ['65000:7'], largeCommunities: [] },
+      { prefix: 'fd00::/122', communities: [], largeCommunities: [] },
+    ]);
   });
 });
 

@@ -198,6 +198,23 @@ export function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** One origination of the plan: a prefix with the communities BGPConfiguration gives it. */
+export type PlannedOrigination = { readonly prefix: string } & ReturnType<typeof communitiesFor>;
+
+/**
+ * What planBgp's config will originate, without planning the rest (peers, policies): the agent sends
+ * a new block out before the whole plan is made (speaker-host.ts). Undefined when planBgp gives no
+ * config (no BGP address recorded for this node yet).
+ */
+export function plannedOriginate(input: PlannerInput): PlannedOrigination[] | undefined {
+  const me = input.nodes.get(input.nodeName);
+  if (!me || (me.ipv4 === undefined && me.ipv6 === undefined)) return undefined;
+  const def = input.configs.find((c) => c.metadata.name === 'default')?.spec;
+  const own = input.configs.find((c) => c.metadata.name === `node.${input.nodeName}`)?.spec;
+  const communityCfg = own?.prefixAdvertisements || own?.communities ? own : def;
+  return [...new Set(input.advertise)].sort().map((prefix) => ({ prefix, ...communitiesFor(prefix, communityCfg) }));
+}
+
 export function planBgp(input: PlannerInput): BgpPlan {
   const problems: string[] = [];
   const me = input.nodes.get(input.nodeName);
@@ -332,9 +349,8 @@ export function planBgp(input: PlannerInput): BgpPlan {
     }
   }
 
-  const communityCfg = own?.prefixAdvertisements || own?.communities ? own : def;
-  const prefixes = [...new Set(input.advertise)].sort();
-  const originate = prefixes.map((prefix) => ({ prefix, ...communitiesFor(prefix, communityCfg) }));
+  const originate = plannedOriginate(input)!;
+  const prefixes = originate.map((o) => o.prefix);
   return {
     config: {
       routerId: me.ipv4 ?? hashRouterId(me.name),

@@ -32,7 +32,7 @@ import {
 import type { Logger } from '../../src/log.js';
 import { Backoff } from '../../src/runtime/index.js';
 import { chooseClusterId } from './cluster-id.js';
-import { planBgp, type PlannedPeer, type PlannerInput } from './planner.js';
+import { planBgp, plannedOriginate, type PlannedOrigination, type PlannedPeer, type PlannerInput } from './planner.js';
 import { stepTransition, type PeerFacts, type RetiringPeer } from './transition.js';
 
 /** What the host needs of the speaker (BgpSpeaker implements it). */
@@ -100,7 +100,8 @@ export class BgpHost {
   /** The speaker config last applied (and its JSON before validation): an unchanged plan is skipped. */
   #appliedConfig: SpeakerConfig | undefined;
   #appliedKey: string | undefined;
-  #appliedPolicies: string | undefined;
+  /** The planner's originations the speaker runs (JSON): a change is sent before the rest is planned. */
+  #appliedOriginate: string | undefined;
   /** Failed applies (e.g. the listen address is not on this host yet) retry with capped back-off, not at line rate. */
   readonly #failures = new Backoff({ initial: 250, max: 30_000, factor: 2, jitter: [0.8, 1] });
 
@@ -183,6 +184,7 @@ export class BgpHost {
     this.#recentStarts.push(this.#monotonic());
     this.#plans++;
     const input = this.#input();
+    if (this.#speaker) await this.#originateFirst(plannedOriginate(input));
     const plan = planBgp(input);
     const problems = plan.problems.join('; ');
     if (problems !== this.#problems) {
@@ -235,8 +237,6 @@ export class BgpHost {
       this.#scheduleRetire(step.retiring.size);
       return;
     }
-    // Before the whole config is validated (≈ 1–10 ms in a cold agent: zod runs rarely here).
-    if (this.#speaker) await this.#originateFirst(wantedConfig.originate, JSON.stringify(wantedConfig.policies));
     const config = validateBgpdConfig(wantedConfig, 'planned BGP configuration');
     this.#retiring = step.retiring;
     if (!this.#speaker) {
@@ -271,7 +271,7 @@ export class BgpHost {
     this.#clusterId = config.routeReflector?.clusterId;
     this.#appliedKey = key;
     this.#appliedConfig = config;
-    this.#appliedPolicies = JSON.stringify(wantedConfig.policies);
+    this.#appliedOriginate = JSON.stringify(wantedConfig.originate);
     this.#scheduleRetire(step.retiring.size);
   }
 
@@ -285,18 +285,22 @@ export class BgpHost {
   /**
    * A new block changes what this node originates *and* its export policies (Calico's
    * calico_export_to_bgp_peers names each own block), and a policy change makes the speaker re-run
-   * export for every peer: several ms of CPU before its flush sends anything. So the new originations
-   * go first, under the policies already running (a new block lies in an enabled pool, which those
-   * accept towards cluster nodes), and one macrotask later — after the speaker's flush, queued by
-   * that reconfigure, has sent the UPDATE — the whole new config (policies, the ToR's export) is
-   * validated and follows. Only the originations are validated for the first step.
+   * export for every peer: several ms of CPU before anything is sent. So a change of the originations
+   * goes first, before the rest is even planned (plannedOriginate: no peers, no policies), under the
+   * policies already running (a new block lies in an enabled pool, which those accept towards cluster
+   * nodes); the speaker sends its UPDATE within that reconfigure. One macrotask later the whole plan
+   * (policies, the ToR's export) is made, validated and follows. Only the originations are validated
+   * for the first step.
    */
-  async #originateFirst(originate: unknown, policies: string): Promise<void> {
+  async #originateFirst(originate: readonly PlannedOrigination[] | undefined): Promise<void> {
     const prev = this.#appliedConfig;
-    if (!prev || !this.#speaker || policies === this.#appliedPolicies) return;
+    if (!prev || !this.#speaker || originate === undefined) return;
+    const key = JSON.stringify(originate);
+    if (key === this.#appliedOriginate) return;
     const parsed = parseOriginate(originate);
-    if (!parsed.success || JSON.stringify(parsed.data) === JSON.stringify(prev.originate)) return;
+    if (!parsed.success) return; // the whole plan's validation reports it
     await this.#speaker.reconfigure({ ...prev, originate: parsed.data });
+    this.#appliedOriginate = key;
     await new Promise<void>((r) => setImmediate(r));
   }
 

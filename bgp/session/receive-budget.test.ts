@@ -57,4 +57,25 @@ describe('sliced work scheduler', () => {
     for (let i = 0; i < 10 && units < 3; i++) await nextTurn();
     expect(units).toBe(3);
   });
+
+  it('runs a task first queued during a turn in that turn (a flush after a receive), a re-queued one in the next', async () => {
+    const events: string[] = [];
+    const flush: SlicedTask = () => {
+      events.push('flush');
+      return false;
+    };
+    let receives = 0;
+    const receive: SlicedTask = () => {
+      events.push(`receive ${++receives}`);
+      scheduleSliced(flush); // the UPDATE it ingested is to be sent on
+      return receives < 2; // more to read: its next slice is the next turn's
+    };
+    scheduleSliced(receive);
+    await nextTurn();
+    expect(events).toEqual(['receive 1', 'flush']);
+    await nextTurn();
+    expect(events).toEqual(['receive 1', 'flush', 'receive 2', 'flush']);
+    await nextTurn();
+    expect(slicedPending()).toBe(0);
+  });
 });

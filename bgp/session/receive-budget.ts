@@ -55,11 +55,14 @@ export function slicedPending(): number {
 function runTurn(): void {
   turnScheduled = false;
   const deadline = performance.now() + SLICE_MS;
-  // Only the tasks queued when the turn began: one re-queued (or newly queued) during it waits for the
-  // next turn, so a turn is bounded even if a task always has more.
-  for (let n = queue.length; n > 0; n--) {
+  // Each task at most once a turn: one re-queued during it waits for the next turn, so a turn is
+  // bounded even if a task always has more. A task first queued during the turn (the flush after a
+  // receive task ingested an UPDATE) runs in it while the budget lasts: the route is not held a turn.
+  const ran = new Set<SlicedTask>();
+  while (queue.length > 0 && !ran.has(queue[0]!)) {
     const task = queue.shift()!;
     queued.delete(task);
+    ran.add(task);
     let more: boolean;
     try {
       more = task(deadline);

@@ -24,7 +24,7 @@ import type { Logger } from '../../src/log.js';
 import { OWNERSHIP } from '../../src/kernel/index.js';
 import { CEASE_SUBCODE, ERR, shutdownData } from '../codec/index.js';
 import { FibSync, FibSyncLoop } from '../fib/index.js';
-import { scheduleSliced } from '../session/index.js';
+import { SLICE_MS, scheduleSliced } from '../session/index.js';
 import type { Family } from '../rib/index.js';
 import { deviceOf, linkFacts, systemInterfaces } from './interfaces.js';
 import { SpeakerPeer, type PeerHost } from './peer.js';
@@ -45,8 +45,7 @@ import { peerStatusView, queryRibView } from './views.js';
 import { flushSlice, publishChanges } from './speaker-flush.js';
 import type { SpeakerDeps } from './speaker-deps.js';
 export type { SpeakerConfig } from './translate.js';
-export type { SpeakerDeps };
-export type { ReconfigureSummary } from './reconfigure-plan.js';
+export type { ReconfigureSummary, SpeakerDeps };
 
 /** Dynamic neighbours remembered in max-prefix back-off at most (oldest forgotten first). */
 const DYNAMIC_BACKOFF_MAX = 4096;
@@ -216,7 +215,8 @@ export class BgpSpeaker {
     this.#config = next;
     this.#policies = new Map(policyDefinitions(next));
     for (const a of plan.actions) this.#applyReconfigure(a, cur, next);
-    this.#scheduleFlush();
+    // A slice at once: a new origination's UPDATE leaves now, not behind the caller's queued work.
+    if (this.#life.accepting && this.#flush(performance.now() + SLICE_MS)) this.#scheduleFlush();
     return plan.summary;
   }
 

@@ -1,6 +1,7 @@
 import { watch as fsWatch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
+import { COMMIT_SIGNAL_SUFFIX } from './commit-signal.js';
 
 /**
  * Wakes a file datastore when another process may have committed: inotify (fs.watch) on the
@@ -42,7 +43,7 @@ export class DbWake {
   ) {
     this.#dir = dirname(dbPath);
     const db = basename(dbPath);
-    this.#names = new Set([db, `${db}-wal`]);
+    this.#names = new Set([db, `${db}-wal`, `${db}${COMMIT_SIGNAL_SUFFIX}`]);
   }
 
   /** Starts the watcher (unless `useInotify` is false) and the safety poll. */

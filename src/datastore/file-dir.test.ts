@@ -312,6 +312,7 @@ describe('FileDatastore: import of the previous layout', () => {
     expect((await readdir(join(dir, '.margay'))).sort()).toEqual([
       'imported-v1',
       'store.db',
+      'store.db-commit', // commit-signal.ts
       'store.db-shm',
       'store.db-wal',
     ]);

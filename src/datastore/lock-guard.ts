@@ -1,5 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import { COMMIT_SIGNAL_SUFFIX } from './commit-signal.js';
 import { DatastoreUnavailableError } from './types.js';
 
 /**
@@ -25,6 +26,7 @@ const { basename, dirname } = require('node:path');
 const { path, probeMs, beatMs, recheckMs, eventGapMs } = workerData;
 const st = new BigInt64Array(workerData.sab);
 const names = new Set([basename(path), basename(path) + '-wal']);
+const signal = basename(path) + workerData.signalSuffix;
 let db, stmt, ok, lastDv, timer, watcher, stopped = false, immediate = false, fromEvent = false, lastPost = 0;
 let lastEventProbe = -Infinity, trailing;
 parentPort.on('message', (m) => {
@@ -40,10 +42,13 @@ function post(m) { lastPost = Date.now(); parentPort.postMessage(m); }
 function later(ms) { clearTimeout(timer); timer = setTimeout(probe, ms); }
 // One commit is ~10 writes to the WAL, seen here one by one: the first event probes at once, the
 // rest within eventGapMs share one trailing probe (own commits no longer cost a probe per write).
-function soon() {
+// The commit signal (commit-signal.ts) comes after the commit is visible: it probes at once.
+function soon(committed) {
   fromEvent = true;
-  if (immediate || trailing || stopped) return;
-  const wait = lastEventProbe + eventGapMs - performance.now();
+  if (immediate || stopped) return;
+  if (committed) { clearTimeout(trailing); trailing = undefined; }
+  else if (trailing) return;
+  const wait = committed ? 0 : lastEventProbe + eventGapMs - performance.now();
   if (wait > 0) {
     trailing = setTimeout(() => { trailing = undefined; probe(); }, wait);
     return;
@@ -82,7 +87,10 @@ function probe() {
   later(event && !changed ? recheckMs : probeMs);
 }
 try {
-  watcher = watch(dirname(path), { persistent: false }, (_ev, name) => { if (name === null || names.has(String(name))) soon(); });
+  watcher = watch(dirname(path), { persistent: false }, (_ev, name) => {
+    if (name === null || names.has(String(name))) soon(false);
+    else if (String(name) === signal) soon(true);
+  });
   watcher.on('error', (e) => { watcher?.close(); watcher = undefined; post({ type: 'warn', message: 'fs.watch failed, probing every ' + probeMs + ' ms only: ' + e.message }); });
 } catch (e) { post({ type: 'warn', message: 'fs.watch unavailable, probing every ' + probeMs + ' ms only: ' + e.message }); }
 probe();
@@ -216,6 +224,7 @@ export class LockGuard {
       beatMs: opts.beatMs ?? 250,
       recheckMs: 2,
       eventGapMs: opts.eventGapMs ?? 1,
+      signalSuffix: COMMIT_SIGNAL_SUFFIX,
       sab,
     };
     // node:worker_threads is read here, not imported: loading it costs every process that merely

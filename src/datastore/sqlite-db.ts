@@ -1,6 +1,7 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
+import { CommitSignal } from './commit-signal.js';
 import { DatastoreUnavailableError } from './types.js';
 
 /**
@@ -153,12 +154,15 @@ export class Statements {
 export class SqliteDb {
   readonly st: Statements;
   #inTx = false;
+  /** Wakes the other processes once a commit is visible (commit-signal.ts). */
+  readonly #signal: CommitSignal;
 
   private constructor(
     readonly db: DatabaseSync,
     readonly path: string,
   ) {
     this.st = new Statements(db);
+    this.#signal = new CommitSignal(path);
   }
 
   /**
@@ -228,6 +232,7 @@ export class SqliteDb {
     try {
       const out = fn();
       this.db.exec('COMMIT');
+      this.#signal.notify();
       return out;
     } catch (err) {
       this.#rollback();
@@ -267,6 +272,7 @@ export class SqliteDb {
   }
 
   close(): void {
+    this.#signal.close();
     if (this.db.isOpen) this.db.close();
   }
 }

@@ -67,9 +67,10 @@ async function until(what: string, pred: () => boolean, ms = 30_000): Promise<vo
     await new Promise((r) => setTimeout(r, 20));
   }
 }
-/** Only SQLite's own files may be in .margay: no temporary files, no lock files. */
+/** Only SQLite's own files (and the commit signal, commit-signal.ts) may be in .margay: no temporary files, no lock files. */
 async function stateFiles(dir: string): Promise<string[]> {
-  return (await readdir(join(dir, '.margay'))).filter((n) => !['store.db', 'store.db-wal', 'store.db-shm'].includes(n));
+  const own = ['store.db', 'store.db-wal', 'store.db-shm', 'store.db-commit'];
+  return (await readdir(join(dir, '.margay'))).filter((n) => !own.includes(n));
 }
 function integrity(dir: string): string {
   const db = new DatabaseSync(join(dir, '.margay', 'store.db'), { readOnly: true });
