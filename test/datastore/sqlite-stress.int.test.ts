@@ -212,7 +212,8 @@ describe('file datastore (SQLite) across processes', () => {
     await store.create(podFixture('ns1', 'after-the-kills'));
     await store.close();
     expect(await stateFiles(dir)).toEqual([]);
-    expect((await readdir(join(dir, '.margay'))).sort()).toEqual(['store.db']); // the last close checkpoints the WAL
+    // The last close checkpoints the WAL; the commit signal (commit-signal.ts) is a permanent 1-byte file.
+    expect((await readdir(join(dir, '.margay'))).sort()).toEqual(['store.db', 'store.db-commit']);
     console.log(
       `kill -9: ${committed.length} creates and ${incs.length} increments acknowledged before the kills; counter ${counter}`,
     );
