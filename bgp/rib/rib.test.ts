@@ -211,6 +211,25 @@ describe('peer and policy lifecycle', () => {
     expect(rib.peerCounts('a').advertised).toBe(256);
   });
 
+  it('a changed export policy sends only what it changes: unchanged routes are not re-sent', () => {
+    const rib = setup();
+    up(rib, ebgp('a', '10.0.0.2', 65001));
+    for (const p of ['10.0.0.0/24', '10.0.1.0/24', '10.1.0.0/24']) rib.originate(p);
+    for (let b = rib.takeOutbound('a', 1 << 20); b.length > 0; b = rib.takeOutbound('a', 1 << 20));
+    rib.setExportPolicy('a', {
+      name: 'not-10-1',
+      defaultResult: 'accept',
+      statements: [{ match: { prefix: { entries: [{ prefix: '10.1.0.0/16', le: 32 }] } }, result: 'reject' }],
+    });
+    const out = decodeOut(rib.takeOutbound('a', 1 << 20));
+    expect(out.flatMap((m) => m.withdrawn)).toEqual(['10.1.0.0/24']);
+    expect(out.flatMap((m) => m.announced)).toEqual([]);
+    expect(rib.peerCounts('a').advertised).toBe(2);
+    // A route-refresh request still re-sends the whole table (RFC 2918).
+    rib.refreshOutbound('a');
+    expect(decodeOut(rib.takeOutbound('a', 1 << 20)).flatMap((m) => m.announced)).toHaveLength(2);
+  });
+
   it('does no Adj-RIB-Out work for a peer exported nothing, and still re-exports when its policy opens up', () => {
     const rib = setup();
     const NONE: RoutePolicy = { name: 'none', statements: [], defaultResult: 'reject' };

@@ -12,7 +12,7 @@
  * Pure: no I/O, no timers, no logger. Errors: RibStateError for calls that break the contract.
  */
 import { MargayError } from '../../src/errors.js';
-import { compileRoutePolicy } from '../route-policy/index.js';
+import { compileRoutePolicyOnce } from '../route-policy/index.js';
 import type { RoutePolicy } from '../route-policy/index.js';
 import type { OriginateAttrs, RibApi, RibDiagnostics, RibSlicedRemoval } from './api.js';
 import { AttrStore, type AttrSet } from './attr-store.js';
@@ -30,6 +30,7 @@ import {
   clearExportCaches,
   markStale,
   peerConfigChange,
+  reevaluateOutbound,
   reevaluateReflection,
   reimport,
   removePaths,
@@ -151,8 +152,8 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
 
   /** Compiles first, assigns after: a bad policy (RoutePolicyCompileError) leaves the peer unchanged. */
   #setPolicies(p: PeerRt, c: RibPeerConfig): void {
-    const imp = c.importPolicy ? compileRoutePolicy(c.importPolicy, this.opts.prefixLists) : undefined;
-    const exp = c.exportPolicy ? compileRoutePolicy(c.exportPolicy, this.opts.prefixLists) : undefined;
+    const imp = c.importPolicy ? compileRoutePolicyOnce(c.importPolicy, this.opts.prefixLists) : undefined;
+    const exp = c.exportPolicy ? compileRoutePolicyOnce(c.exportPolicy, this.opts.prefixLists) : undefined;
     p.importPolicy = imp;
     p.exportPolicy = exp;
   }
@@ -193,7 +194,7 @@ export class Rib implements RibApi, RibSlicedRemoval, RibDiagnostics, RibCore {
     if (rrChanged) {
       clearExportCaches(this);
       for (const t of this.peers) if (t?.up && !t.local) this.refreshOutbound(t.config.id);
-    } else if (exportChanged) this.refreshOutbound(config.id);
+    } else if (exportChanged) reevaluateOutbound(this, p); // only what the new policy changes is sent
   }
 
   /** A new route-reflector cluster ID, applied in place (see reevaluateReflection); no session is touched. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { EMPTY_ATTRS, SEG, type RouteAttrs } from '../rib/attrs.js';
 import { parsePrefix } from '../attrs/index.js';
 import { parseCommunity } from '../attrs/index.js';
-import { RoutePolicyCompileError, compileRoutePolicy, type RouteContext } from './compile.js';
+import { RoutePolicyCompileError, compileRoutePolicy, compileRoutePolicyOnce, type RouteContext } from './compile.js';
 import type { RoutePolicy } from './types.js';
 
 function ctx(prefix: string, extra: Partial<RouteContext> = {}): RouteContext {
@@ -241,5 +241,23 @@ describe('rejectsAll', () => {
     expect(c({ defaultResult: 'reject', statements: [stmt('reject'), stmt('next')] })).toBe(true);
     expect(c({ defaultResult: 'reject', statements: [stmt('accept')] })).toBe(false);
     expect(c({ defaultResult: 'accept', statements: [stmt('reject')] })).toBe(false);
+  });
+});
+
+describe('compileRoutePolicyOnce', () => {
+  it('compiles a definition object once (peers sharing a policy share its compilation), a new one afresh', () => {
+    const def: RoutePolicy = { name: 'p', defaultResult: 'accept', statements: [] };
+    const lists = [{ name: 'l', entries: [{ prefix: '10.0.0.0/8', le: 32 }] }];
+    const a = compileRoutePolicyOnce(def, lists);
+    expect(compileRoutePolicyOnce(def, lists)).toBe(a);
+    expect(compileRoutePolicyOnce({ ...def }, lists)).not.toBe(a);
+    expect(compileRoutePolicyOnce(def, [...lists])).not.toBe(a); // other prefix lists: compiled again
+    const bad: RoutePolicy = {
+      name: 'bad',
+      defaultResult: 'accept',
+      statements: [{ match: { prefix: { list: 'nope' } } }],
+    };
+    expect(() => compileRoutePolicyOnce(bad)).toThrow(RoutePolicyCompileError);
+    expect(() => compileRoutePolicyOnce(bad)).toThrow(RoutePolicyCompileError); // failures are not cached
   });
 });

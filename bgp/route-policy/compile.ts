@@ -331,3 +331,18 @@ export function compileRoutePolicy(def: RoutePolicy, prefixLists: readonly Prefi
     },
   };
 }
+
+const compiledByDef = new WeakMap<RoutePolicy, { lists: readonly PrefixList[]; compiled: CompiledRoutePolicy }>();
+
+/**
+ * compileRoutePolicy, once per definition object (and prefix lists): a speaker gives every peer of a
+ * policy the same object, so a reconfigure that changes it (a node's export policy names each of its
+ * blocks) compiles it once, not once per peer. A compiled policy holds no state, so sharing is safe.
+ */
+export function compileRoutePolicyOnce(def: RoutePolicy, prefixLists: readonly PrefixList[] = []): CompiledRoutePolicy {
+  const hit = compiledByDef.get(def);
+  if (hit && hit.lists === prefixLists) return hit.compiled;
+  const compiled = compileRoutePolicy(def, prefixLists);
+  compiledByDef.set(def, { lists: prefixLists, compiled });
+  return compiled;
+}

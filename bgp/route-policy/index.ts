@@ -3,7 +3,13 @@
  * (compileRoutePolicy), plus Calico BGPFilter translation. "Policy" alone means NetworkPolicy (policy/).
  */
 export * from './types.js';
-export { compileRoutePolicy, RoutePolicyCompileError, type CompiledRoutePolicy, type RouteContext } from './compile.js';
+export {
+  compileRoutePolicy,
+  compileRoutePolicyOnce,
+  RoutePolicyCompileError,
+  type CompiledRoutePolicy,
+  type RouteContext,
+} from './compile.js';
 export {
   policyFromBgpFilters,
   podCidrsOnlyPolicy,

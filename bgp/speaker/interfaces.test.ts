@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   connectedSubnets,
   deviceOf,
+  systemInterfaces,
   fibChanges,
   linkFacts,
   localAddresses,
@@ -90,5 +91,14 @@ describe('interfaces', () => {
       { prefix: 'fd02::/64', nextHops: [] },
     ]);
     expect(unresolved).toEqual(['fd01::/64 fe80::9']);
+  });
+
+  it('systemInterfaces reads the host once per synchronous run, afresh in the next', async () => {
+    const a = systemInterfaces();
+    expect(systemInterfaces()).toBe(a);
+    await Promise.resolve();
+    const b = systemInterfaces();
+    expect(b).not.toBe(a);
+    expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
   });
 });
