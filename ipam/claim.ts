@@ -41,13 +41,16 @@ export async function claimBlock(
       return undefined;
     }
   }
-  if (aff?.spec.state !== 'confirmed') await confirmAffinity(ipam, node, cidr);
+  if (aff?.spec.state !== 'confirmed') await confirmAffinity(ipam, node, cidr, aff);
   return block;
 }
 
-async function confirmAffinity(ipam: IpamCore, node: string, cidr: string): Promise<void> {
+/** `known`: the affinity as this claim last saw it, tried first (a stale one fails the compare-and-swap and is read again). */
+async function confirmAffinity(ipam: IpamCore, node: string, cidr: string, known?: BlockAffinity): Promise<void> {
+  let guess = known;
   await retrying(ipam.retry, `confirming the affinity of ${node} to ${cidr}`, async () => {
-    const a = await ipam.bs.getAffinity(node, cidr);
+    const a = guess ?? (await ipam.bs.getAffinity(node, cidr));
+    guess = undefined;
     if (!a) {
       await ipam.bs.createAffinity(node, cidr, 'confirmed');
       return true;

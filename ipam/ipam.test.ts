@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryDatastore } from '../src/datastore/index.js';
 import { silentLogger } from '../src/log.js';
-import type { Resource } from '../src/model/index.js';
+import type { BlockAffinity, Resource } from '../src/model/index.js';
+import { claimBlock } from './claim.js';
 import { Ipam, IpamExhaustedError, IpamNoPoolError, type AssignRequest } from './index.js';
 
 const M = 'margay.dev/v1';
@@ -198,5 +199,27 @@ describe('Ipam.assign', () => {
     expect(released.flatMap((r) => r.map((x) => x.address)).sort()).toEqual([...addrs].sort());
     expect(blockWrites).toBeLessThan(20);
     expect((await ipam.check()).summary).toMatchObject({ allocations: 0, handles: 0 });
+  });
+});
+
+describe('claimBlock', () => {
+  it('confirms the affinity also when it changed between the claim steps (a stale copy is read again)', async () => {
+    class Meddling extends MemoryDatastore {
+      override async create(obj: Resource): Promise<Resource> {
+        const out = await super.create(obj);
+        if (obj.kind === 'IPAMBlock') {
+          // Someone else touches the pending affinity right after the block is made.
+          const a = (await this.list('BlockAffinity')).items[0]!;
+          await super.update({ ...a, metadata: { ...a.metadata, labels: { touched: 'yes' } } });
+        }
+        return out;
+      }
+    }
+    const ds = new Meddling();
+    const ipam = new Ipam({ store: ds, log: silentLogger(), clusterCacheMs: 0, sleep: async () => {} });
+    const block = await claimBlock(ipam, 'node-a', '10.0.0.0/26', false);
+    expect(block?.spec.affinity).toBe('host:node-a');
+    const affs = (await ds.list('BlockAffinity')).items as unknown as BlockAffinity[];
+    expect(affs.map((a) => [a.spec.state, a.metadata.labels?.touched])).toEqual([['confirmed', 'yes']]);
   });
 });
