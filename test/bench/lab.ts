@@ -56,6 +56,8 @@ const UP_SIZES = (values.up ?? '')
   .filter(Boolean)
   .map((s) => s.split('x').map(Number) as [number, number]);
 
+/** After both labs converged, before the propagation rounds (see there). */
+const SETTLE_MS = 3500;
 const log = silentLogger();
 const runner = new ExecaCommandRunner(log);
 const load = (): string => loadavg()[0]!.toFixed(1);
@@ -255,6 +257,9 @@ async function main(): Promise<void> {
       20,
     );
 
+    // The agents' deferred start-up work (startup-gates.ts: CNI co-processes, metrics, the lock-probe
+    // thread) runs ≈ 1–3 s after their routes are in; propagation is measured in the steady state after it.
+    await sleep(SETTLE_MS);
     // Propagation: a new block on node-1 → node-3's kernel, interleaved.
     const ipam = new Ipam({ store: m.store, log });
     const prop = { margay: [] as number[], ref: [] as number[] };
