@@ -6,6 +6,7 @@
 import type { BlockAffinity, IPAMBlock, IPPool } from '../../src/model/index.js';
 import { familyIs } from '../../src/config/index.js';
 import { blockAffinityHost, cidrContains, parseCidr } from '../../src/model/index.js';
+import { parseCidrCached } from './cidr-cache.js';
 
 export interface AdvertiseInput {
   readonly nodeName: string;
@@ -33,13 +34,13 @@ export function ordinalAddress(block: IPAMBlock, ordinal: number): string {
 export function advertisedPrefixes(i: AdvertiseInput): string[] {
   const noExport = [...i.pools].filter((p) => p.spec.disableBGPExport).map((p) => parseCidr(p.spec.cidr)!);
   const exported = (cidr: string): boolean => {
-    const c = parseCidr(cidr);
+    const c = parseCidrCached(cidr);
     return c !== undefined && !noExport.some((n) => cidrContains(n, c));
   };
   const mine = new Set<string>();
   for (const a of i.affinities) {
     if (a.spec.node === i.nodeName && a.spec.state === 'confirmed' && !a.spec.deleted)
-      mine.add(parseCidr(a.spec.cidr)?.cidr ?? a.spec.cidr);
+      mine.add(parseCidrCached(a.spec.cidr)?.cidr ?? a.spec.cidr);
   }
   const out = new Set<string>();
   for (const b of i.blocks) {

@@ -16,6 +16,7 @@
 import type { IPPool } from '../../src/model/index.js';
 import { familyIs } from '../../src/config/index.js';
 import { parseCidr } from '../../src/model/index.js';
+import { parseCidrCached } from './cidr-cache.js';
 
 export const IMPORT_POLICY = 'margay-import';
 /** Towards cluster nodes. */
@@ -38,7 +39,7 @@ export interface ExportPolicy {
 }
 
 function range(cidr: string, beneath = false): PrefixRange | undefined {
-  const c = parseCidr(cidr);
+  const c = parseCidrCached(cidr);
   if (!c) return undefined;
   const max = familyIs(c.family, 4) ? 32 : 128;
   if (beneath && c.prefix >= max) return undefined;

@@ -111,6 +111,7 @@ function communitiesFor(
 ): { communities: string[]; largeCommunities: string[] } {
   const named = new Map((cfg?.communities ?? []).map((c) => [c.name, c.value] as const));
   const out = { communities: [] as string[], largeCommunities: [] as string[] };
+  if (!cfg?.prefixAdvertisements?.length) return out; // no prefix to parse, no community to give
   const p = parseCidr(prefix);
   if (!p) return out;
   for (const pa of cfg?.prefixAdvertisements ?? []) {
