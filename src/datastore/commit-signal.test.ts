@@ -1,5 +1,15 @@
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -40,6 +50,23 @@ describe('CommitSignal: the file a writer touches after each commit', () => {
     expect(readFileSync(target, 'utf8')).toBe('keep me');
     expect(lstatSync(`${path}${COMMIT_SIGNAL_SUFFIX}`).isSymbolicLink()).toBe(true);
     s.close();
+  });
+
+  it('never writes a file planted under its name that is not its own: a hard link, one with content', () => {
+    const path = db();
+    const victim = join(root, `victim-hl-${n}`);
+    writeFileSync(victim, 'x');
+    linkSync(victim, `${path}${COMMIT_SIGNAL_SUFFIX}`); // one byte, but two links
+    const s = new CommitSignal(path);
+    s.notify();
+    expect(readFileSync(victim, 'utf8')).toBe('x');
+    s.close();
+    const other = db();
+    writeFileSync(`${other}${COMMIT_SIGNAL_SUFFIX}`, 'precious data');
+    const t = new CommitSignal(other);
+    t.notify();
+    expect(readFileSync(`${other}${COMMIT_SIGNAL_SUFFIX}`, 'utf8')).toBe('precious data');
+    t.close();
   });
 
   it('does not block on a FIFO in its place, nor write into a directory', () => {

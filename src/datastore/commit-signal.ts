@@ -11,9 +11,11 @@ import { closeSync, constants, fstatSync, openSync, writeSync } from 'node:fs';
  * node's BGP speaker. An event on this file comes after the commit is published. Writers that do not
  * touch it (an older margay, the sqlite3 shell) are still seen through the WAL's events.
  *
- * Hostile directory contents are refused, never followed: no symlink (O_NOFOLLOW), nothing but a
- * regular file, never a blocking open (O_NONBLOCK: a FIFO in its place fails at once). Any failure
- * turns the signal off for this connection; readers then fall back to the WAL's events.
+ * Hostile directory contents are refused, never followed: no symlink (O_NOFOLLOW), never a blocking
+ * open (O_NONBLOCK: a FIFO in its place fails at once), and only a regular file of at most the one
+ * byte this class writes, with one link, owned by this process's user — a hard link to someone else's
+ * file planted under the name is never written. Any failure turns the signal off for this
+ * connection; readers then fall back to the WAL's events.
  */
 export const COMMIT_SIGNAL_SUFFIX = '-commit';
 
@@ -40,7 +42,8 @@ export class CommitSignal {
   #open(): number | null {
     const { O_WRONLY, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = constants;
     const fd = openSync(`${this.dbPath}${COMMIT_SIGNAL_SUFFIX}`, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o644);
-    if (fstatSync(fd).isFile()) return fd;
+    const st = fstatSync(fd);
+    if (st.isFile() && st.nlink === 1 && st.size <= 1 && st.uid === process.geteuid?.()) return fd;
     closeSync(fd);
     return null;
   }
