@@ -20,14 +20,14 @@ export async function claimBlock(
   strictAffinity: boolean,
 ): Promise<IPAMBlock | undefined> {
   const bs = ipam.bs;
-  let aff: BlockAffinity | undefined = await bs.getAffinity(node, cidr);
-  if (!aff) {
-    try {
-      aff = await bs.createAffinity(node, cidr, 'pending');
-    } catch (err) {
-      if (!(err instanceof AlreadyExistsError)) throw err;
-      aff = await bs.getAffinity(node, cidr);
-    }
+  // Created at once, read only when it is there already (an earlier claim's, maybe interrupted): the
+  // common case costs one write, not a read and a write.
+  let aff: BlockAffinity | undefined;
+  try {
+    aff = await bs.createAffinity(node, cidr, 'pending');
+  } catch (err) {
+    if (!(err instanceof AlreadyExistsError)) throw err;
+    aff = await bs.getAffinity(node, cidr);
   }
   let block: IPAMBlock | undefined;
   try {
