@@ -17,7 +17,7 @@
  *                          passed in by the launcher.
  *   dist/bundle/entries/margay-node.cjs
  *                          esbuild, one CommonJS file for the agent (DAEMONS), the same way.
- *   dist/bin/<bin>.js      launcher: turns on Node's module compile cache (module.enableCompileCache;
+ *   dist/bin/<bin>.js      launcher (CommonJS: dist/bin/package.json): turns on Node's module compile cache (module.enableCompileCache;
  *                          V8 code cache on disk, reused by every later start), then loads the bundle;
  *                          margayctl's runs its bundle with a code cache made after a run of the same
  *                          command, margay-node's with one made once the agent is up (scripts/cjs-launcher.mjs).
@@ -111,15 +111,17 @@ function launcher(name, firstLine) {
 // The bundle's own relative imports (./chunk-….js between its files, all ES modules) are resolved here
 // in one URL join: Node's resolver would turn each into a path, stat and realpath it and look up the
 // package scope, ≈ 1 ms of CPU per file (a command imports 20–30 of them). Anything else (node_modules,
-// built-ins) goes to Node's resolver as before.
-import fs from 'node:fs';
-import module from 'node:module';
-import { fileURLToPath } from 'node:url';
+// built-ins) goes to Node's resolver as before. This file is CommonJS (dist/bin/package.json), like the
+// other launchers there; the bundle it imports is ES modules.
+const fs = process.getBuiltinModule('node:fs');
+const nodeModule = process.getBuiltinModule('node:module');
+const { join } = process.getBuiltinModule('node:path');
+const { pathToFileURL } = process.getBuiltinModule('node:url');
 
 ${enableCompileCacheSafely.toString()}
-enableCompileCacheSafely(fs, module, process.env, process.getuid?.() ?? 0);
-const bundleDir = new URL('../bundle/', import.meta.url).href;
-module.registerHooks?.({
+enableCompileCacheSafely(fs, nodeModule, process.env, process.getuid?.() ?? 0);
+const bundleDir = pathToFileURL(join(__dirname, '../bundle/')).href;
+nodeModule.registerHooks?.({
   resolve(specifier, context, next) {
     const parent = context.parentURL;
     if (
@@ -133,9 +135,12 @@ module.registerHooks?.({
     return next(specifier, context);
   },
 });
-const bundle = new URL('../bundle/entries/${name}.js', import.meta.url);
-process.argv[1] = fileURLToPath(bundle);
-await import(bundle.href);
+const bundle = join(__dirname, '../bundle/entries/${name}.js');
+process.argv[1] = bundle;
+// As a failed top-level await of an ES module launcher would: the error is uncaught, exit code 1.
+import(pathToFileURL(bundle).href).catch((err) => process.nextTick(() => {
+  throw err;
+}));
 `;
 }
 
@@ -299,6 +304,9 @@ async function main() {
   };
   await writeFile(join(out, 'meta.json'), JSON.stringify(metafile));
   await mkdir(join(REPO, 'dist', 'bin'), { recursive: true });
+  // The launchers are CommonJS: an ES module entry starts Node's ES module loader first (≈ 1 ms of every
+  // start, docs/startup.md tenth pass); the repo's package.json says "type": "module".
+  await writeFile(join(REPO, 'dist', 'bin', 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
   for (const name of Object.keys(ENTRIES)) {
     const file = join(REPO, 'dist', 'bin', `${name}.js`);
     const first = await shebang(name);

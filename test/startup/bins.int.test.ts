@@ -118,6 +118,25 @@ describe('bundle contents (start-up)', () => {
     expect((await evaluated(['--help'])).files).toEqual(['dist/bin/margayctl.js', 'dist/bundle/entries/margayctl.cjs']);
   });
 
+  it("the dist/bin launchers run as CommonJS main modules (no ES module entry for Node's loader to start)", async () => {
+    // An ES module entry leaves process.mainModule undefined; a CommonJS one is the launcher itself.
+    const probe = join(work, 'main-probe.cjs');
+    await writeFile(
+      probe,
+      "process.on('exit', () => require('node:fs').writeSync(2, `MAIN=${process.mainModule?.filename}\\n`));\n",
+    );
+    expect(JSON.parse(await readFile(join(REPO, 'dist/bin/package.json'), 'utf8'))).toEqual({ type: 'commonjs' });
+    for (const [bin, argv] of [
+      ['margayctl', ['version']],
+      ['margay-node', ['--help']],
+      ['margay-bgpd', ['--help']],
+    ] as const) {
+      const r = await run(['-r', probe, BIN(bin), ...argv]);
+      expect(r.code, r.err).toBe(0);
+      expect(r.err, bin).toContain(`MAIN=${BIN(bin)}\n`);
+    }
+  });
+
   it('margay-node runs its launcher and one CommonJS bundle file: no ES module of dist/bundle', async () => {
     expect((await evaluated(['--help'], process.env, 'margay-node')).files).toEqual([
       'dist/bin/margay-node.js',

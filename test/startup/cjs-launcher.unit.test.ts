@@ -151,7 +151,7 @@ describe('margayctl launcher (scripts/cjs-launcher.mjs)', () => {
     expect(src).toContain('const key = daemonKey(process.argv.slice(2));');
     expect(src).toContain("if (code === 0 && key === 'help') writeCaches();");
     expect(src).not.toContain('process.argv[1] = coreFile');
-    expect(src).toContain('const groupUrl = undefined;');
+    expect(src).toContain('const groupDir = undefined;');
     expect(src).toContain("NODE_DEBUG ?? '')");
     expect(src).toContain('margay-node code cache: ');
     const ctl = launcherSource('margayctl', '#!/usr/bin/env node', 'margayctl.cjs', 'margayctl', '0123abcd');
