@@ -178,6 +178,15 @@ function common(out) {
  */
 const SHARED = { 'src/errors.ts': 'errors', 'src/cli/command.ts': 'command' };
 const GROUP_DIR = 'margayctl';
+/**
+ * Command groups also built *fused* with the core, as one file (dist/bundle/entries/margayctl-GROUP.cjs:
+ * the core with that group inside, in esbuild's lazy module wrapper), and the first words that run it
+ * (the launcher's `fused`): `apply -f x.yaml` then compiles, checks and deserializes one file and one
+ * code cache instead of two (docs/startup.md, tenth pass). A request for help (`apply --help`) still
+ * runs the small core. Keep in step with margayctl.ts (VERBS / GROUPS): test/startup/bins.int.test.ts
+ * checks that each of these commands runs the launcher and its fused file only.
+ */
+export const FUSED = { 'src/cli/resources.ts': ['apply', 'get', 'delete'], 'ipam/cli.ts': ['ipam'] };
 
 /** `./x.js` from `dir` → the repo-relative .ts path (our sources are .ts; tsc maps .js to .ts). */
 function tsSource(dir, spec) {
@@ -220,6 +229,9 @@ async function buildDaemonCjs(out, name) {
   return { metafile: r.metafile, hash: await finish([join(out, 'entries', `${name}.cjs`)]) };
 }
 
+/** A group's name (its file names): its source path with dashes. */
+const groupName = (src) => src.replace(/\.ts$/, '').replaceAll('/', '-');
+
 async function buildCjs(out) {
   const entry = ENTRIES[CJS];
   const groups = new Map(); // source → group name
@@ -228,35 +240,47 @@ async function buildCjs(out) {
     // import() of a group or of node_modules becomes require() in a promise (the launcher's require).
     supported: { 'dynamic-import': false },
   };
-  /** The core: the entry, and its shared modules exported for the groups (`__errors`, `__command`). */
-  const core = await build({
-    ...cjs,
-    entryPoints: { [CJS]: 'margayctl-core' },
-    plugins: [
-      {
-        name: 'margayctl-core',
-        setup(b) {
-          b.onResolve({ filter: /^margayctl-core$/ }, () => ({ path: 'margayctl-core', namespace: 'margayctl' }));
-          b.onLoad({ filter: /.*/, namespace: 'margayctl' }, () => ({
-            resolveDir: REPO,
-            loader: 'js',
-            contents: [
-              `export * from './${entry}';`,
-              ...Object.entries(SHARED).map(([f, n]) => `export * as __${n} from './${f}';`),
-            ].join('\n'),
-          }));
-          b.onResolve({ filter: /^\./ }, (a) => {
-            if (a.kind !== 'dynamic-import' || a.importer !== join(REPO, entry)) return undefined;
-            const src = tsSource(a.resolveDir, a.path);
-            const name = src.replace(/\.ts$/, '').replaceAll('/', '-');
-            groups.set(src, name);
-            return { path: `margayctl-group:${name}`, external: true };
-          });
+  /**
+   * The core: the entry, and its shared modules exported for the groups (`__errors`, `__command`);
+   * every group external (`margayctl-group:NAME`, loaded by the launcher) but `inside` (a fused file).
+   */
+  const coreBuild = (name, inside) =>
+    build({
+      ...cjs,
+      entryPoints: { [name]: 'margayctl-core' },
+      plugins: [
+        {
+          name: 'margayctl-core',
+          setup(b) {
+            b.onResolve({ filter: /^margayctl-core$/ }, () => ({ path: 'margayctl-core', namespace: 'margayctl' }));
+            b.onLoad({ filter: /.*/, namespace: 'margayctl' }, () => ({
+              resolveDir: REPO,
+              loader: 'js',
+              contents: [
+                `export * from './${entry}';`,
+                ...Object.entries(SHARED).map(([f, n]) => `export * as __${n} from './${f}';`),
+              ].join('\n'),
+            }));
+            b.onResolve({ filter: /^\./ }, (a) => {
+              if (a.kind !== 'dynamic-import' || a.importer !== join(REPO, entry)) return undefined;
+              const src = tsSource(a.resolveDir, a.path);
+              groups.set(src, groupName(src));
+              return src === inside ? undefined : { path: `margayctl-group:${groupName(src)}`, external: true };
+            });
+          },
         },
-      },
-      ...cjs.plugins,
-    ],
-  });
+        ...cjs.plugins,
+      ],
+    });
+  const core = await coreBuild(CJS, undefined);
+  const fused = [];
+  for (const src of Object.keys(FUSED)) {
+    const r = await coreBuild(`${CJS}-${groupName(src)}`, src);
+    const file = `dist/bundle/entries/${CJS}-${groupName(src)}.cjs`;
+    // The group must be inside, not loaded as a file of its own (a renamed import would leave it out).
+    if (r.metafile.outputs[file]?.inputs[src] === undefined) throw new Error(`bundle: ${src} not fused into ${file}`);
+    fused.push(r.metafile);
+  }
   const grouped = await build({
     ...cjs,
     entryPoints: Object.fromEntries([...groups].map(([src, name]) => [name, src])),
@@ -276,9 +300,14 @@ async function buildCjs(out) {
   });
   const hash = await finish([
     join(out, 'entries', `${CJS}.cjs`),
+    ...Object.keys(FUSED).map((src) => join(out, 'entries', `${CJS}-${groupName(src)}.cjs`)),
     ...[...groups.values()].map((n) => join(out, GROUP_DIR, `${n}.cjs`)),
   ]);
-  return { metafiles: [core.metafile, grouped.metafile], hash };
+  /** First word → fused file (the launcher's `fused`). */
+  const words = Object.fromEntries(
+    Object.entries(FUSED).flatMap(([src, ws]) => ws.map((w) => [w, `${CJS}-${groupName(src)}.cjs`])),
+  );
+  return { metafiles: [core.metafile, ...fused, grouped.metafile], hash, fused: words };
 }
 
 async function main() {
@@ -313,7 +342,7 @@ async function main() {
     await writeFile(
       file,
       name === CJS
-        ? launcherSource(name, first, `${name}.cjs`, GROUP_DIR, cjs.hash)
+        ? launcherSource(name, first, `${name}.cjs`, GROUP_DIR, cjs.hash, false, cjs.fused)
         : DAEMONS.includes(name)
           ? launcherSource(name, first, `${name}.cjs`, undefined, daemons[name].hash, true)
           : launcher(name, first),

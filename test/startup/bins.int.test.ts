@@ -103,19 +103,27 @@ interface Coverage {
 }
 
 describe('bundle contents (start-up)', () => {
-  it('margayctl runs its launcher and CommonJS bundle files only: no ES module of dist/bundle, three files for apply', async () => {
+  it('margayctl runs its launcher and CommonJS bundle files only: no ES module of dist/bundle; one fused file for apply, get, delete and ipam', async () => {
     const ds = `file:${join(work, 'ds-files')}`;
     const pool = join(work, 'files-pool.yaml');
     await writeFile(
       pool,
       'apiVersion: margay.dev/v1\nkind: IPPool\nmetadata: { name: f1 }\nspec: { cidr: 10.252.0.0/16 }\n',
     );
-    expect((await evaluated(['apply', '-f', pool, '--datastore', ds])).files).toEqual([
+    const resources = ['dist/bin/margayctl.js', 'dist/bundle/entries/margayctl-src-cli-resources.cjs'];
+    expect((await evaluated(['apply', '-f', pool, '--datastore', ds])).files).toEqual(resources);
+    expect((await evaluated(['get', 'ippools', '--datastore', ds])).files).toEqual(resources);
+    expect((await evaluated(['delete', 'ippool', 'f1', '--datastore', ds])).files).toEqual(resources);
+    expect((await evaluated(['ipam', 'show', '--datastore', ds])).files).toEqual([
       'dist/bin/margayctl.js',
-      'dist/bundle/entries/margayctl.cjs',
-      'dist/bundle/margayctl/src-cli-resources.cjs',
+      'dist/bundle/entries/margayctl-ipam-cli.cjs',
     ]);
-    expect((await evaluated(['--help'])).files).toEqual(['dist/bin/margayctl.js', 'dist/bundle/entries/margayctl.cjs']);
+    // Help, and the groups not fused, run the small core (and the group's own file).
+    const core = ['dist/bin/margayctl.js', 'dist/bundle/entries/margayctl.cjs'];
+    expect((await evaluated(['--help'])).files).toEqual(core);
+    expect((await evaluated(['apply', '--help'])).files).toEqual(core);
+    expect((await evaluated(['ipam', '--help'])).files).toEqual([...core, 'dist/bundle/margayctl/ipam-cli.cjs']);
+    expect((await evaluated(['bgp', '--help'])).files).toEqual([...core, 'dist/bundle/margayctl/bgp-cli-index.cjs']);
   });
 
   it("the dist/bin launchers run as CommonJS main modules (no ES module entry for Node's loader to start)", async () => {
