@@ -131,7 +131,7 @@ describe('bundle contents (start-up)', () => {
     const probe = join(work, 'main-probe.cjs');
     await writeFile(
       probe,
-      "process.on('exit', () => require('node:fs').writeSync(2, `MAIN=${process.mainModule?.filename}\\n`));\n",
+      "process.on('exit', () => require('node:fs').writeSync(2, 'MAIN=' + process.mainModule?.filename + '\\n'));\n",
     );
     expect(JSON.parse(await readFile(join(REPO, 'dist/bin/package.json'), 'utf8'))).toEqual({ type: 'commonjs' });
     for (const [bin, argv] of [
@@ -258,6 +258,60 @@ describe('dist/bin launchers', () => {
     const deleted = await run([BIN('margayctl'), 'delete', '-f', pool, '--datastore', ds]);
     expect(deleted.out).toContain('deleted');
     expect((await run([BIN('margayctl'), 'get', 'ippools', '--datastore', ds])).out).toContain('No ippools found.');
+  });
+
+  it('margayctl ends the process itself once a command is done and nothing is left to run; a stray rejection still fails it', async () => {
+    const ds = `file:${join(work, 'ds-exit')}`;
+    const pool = join(work, 'exit-pool.yaml');
+    await writeFile(
+      pool,
+      'apiVersion: margay.dev/v1\nkind: IPPool\nmetadata: { name: e1 }\nspec: { cidr: 10.254.0.0/16 }\n',
+    );
+    // Preloads: one reports a process.exit call (the early end) and every 'exit' event; one rejects a
+    // promise without a handler in the middle of the command (while the manifest's JSON is parsed).
+    const spy = join(work, 'exit-spy.cjs');
+    await writeFile(
+      spy,
+      [
+        "const { writeSync } = require('node:fs');",
+        'const exit = process.exit;',
+        "process.exit = function (code) { writeSync(2, 'EARLY ' + code + '\\n'); return exit.call(process, code); };",
+        "process.on('exit', (code) => writeSync(2, 'EXIT ' + code + '\\n'));",
+      ].join('\n'),
+    );
+    const stray = join(work, 'stray.cjs');
+    await writeFile(
+      stray,
+      [
+        'const parse = JSON.parse;',
+        'let once = true;',
+        'JSON.parse = function (...a) {',
+        "  if (once) { once = false; Promise.reject(new Error('stray rejection')); }",
+        '  return parse.apply(this, a);',
+        '};',
+      ].join('\n'),
+    );
+    const applied = await run(['-r', spy, BIN('margayctl'), 'apply', '-f', pool, '--datastore', ds]);
+    expect(applied, applied.err).toMatchObject({ code: 0 });
+    expect(applied.out).toBe('ippools.margay.dev/e1 created\n');
+    expect(applied.err).toBe('EARLY 0\nEXIT 0\n');
+    const listed = await run(['-r', spy, BIN('margayctl'), 'get', 'ippools', 'e1', '--datastore', ds]);
+    expect(listed.out).toMatch(/^NAME\s+SUMMARY/);
+    expect(listed.err).toBe('EARLY 0\nEXIT 0\n');
+    // A usage error ends early too, with its code; an unhandled rejection fails the process as Node
+    // does without the early end (exit 1, the error on stderr), before the command's code is used.
+    const usage = await run(['-r', spy, BIN('margayctl'), 'get', 'nokind', '--datastore', ds]);
+    expect(usage.code).toBe(2);
+    const failed = await run(['-r', spy, '-r', stray, BIN('margayctl'), 'apply', '-f', pool, '--datastore', ds]);
+    expect(failed.code).toBe(1);
+    expect(failed.err).toContain('Error: stray rejection');
+    expect(failed.err).not.toContain('EARLY');
+    // A ref'd timer left behind (here: a preload's) is waited for, as before.
+    const timer = join(work, 'timer.cjs');
+    await writeFile(timer, "setTimeout(() => require('node:fs').writeSync(2, 'TIMER\\n'), 50);\n");
+    const waited = await run(['-r', spy, '-r', timer, BIN('margayctl'), 'apply', '-f', pool, '--datastore', ds]);
+    expect(waited.code).toBe(0);
+    expect(waited.err).toBe('TIMER\nEXIT 0\n');
   });
 
   it('margayctl keeps a V8 code cache per command, made after a run: written once, then used; a rejected one is rewritten, an untrusted one left alone', async () => {
