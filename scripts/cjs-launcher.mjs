@@ -99,12 +99,16 @@ export function enableCompileCacheSafely(fs, nodeModule, env, uid) {
     if (tmp.length > 1 && tmp.endsWith('/')) tmp = tmp.slice(0, -1);
     root = `${tmp}/node-compile-cache`;
     try {
-      fs.mkdirSync(root, { mode: 0o700 });
-    } catch (err) {
-      if (err.code !== 'EEXIST') return undefined;
-    }
-    try {
-      const st = fs.lstatSync(root);
+      // Made when missing (an existing one is looked at first: no EEXIST error to build on every start).
+      let st = fs.lstatSync(root, { throwIfNoEntry: false });
+      if (st === undefined) {
+        try {
+          fs.mkdirSync(root, { mode: 0o700 });
+        } catch (err) {
+          if (err.code !== 'EEXIST') return undefined;
+        }
+        st = fs.lstatSync(root);
+      }
       if (!st.isDirectory() || (st.uid !== uid && st.uid !== 0) || (st.mode & 0o022) !== 0) return undefined;
     } catch {
       return undefined;
@@ -167,7 +171,7 @@ const off = process.env.NODE_DISABLE_COMPILE_CACHE !== undefined;
 ${enableCompileCacheSafely.toString()}
 const uid = process.getuid?.() ?? 0;
 enableCompileCacheSafely(fs, nodeModule, process.env, uid);
-const debug = /\\b${name}\\b/.test(process.env.NODE_DEBUG ?? '')
+const debug = process.env.NODE_DEBUG !== undefined && /\\b${name}\\b/.test(process.env.NODE_DEBUG ?? '')
   ? (m) => fs.writeSync(2, \`${name} code cache: \${m}\\n\`)
   : () => {};
 ${daemon ? daemonKey.toString() : commandKey.toString()}
