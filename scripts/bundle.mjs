@@ -31,7 +31,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { barrelImports } from './barrel-imports.mjs';
-import { enableCompileCacheSafely, launcherSource } from './cjs-launcher.mjs';
+import { enableCompileCacheSafely, launcherSource, WRAPPER } from './cjs-launcher.mjs';
 import { lazyRequires } from './lazy-requires.mjs';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -207,11 +207,16 @@ function cjsOptions(out) {
   };
 }
 
-/** The `#!` line esbuild copies from the entry becomes a comment (the launcher compiles each file inside a function). */
-async function finish(files) {
+/**
+ * The `#!` line esbuild copies from the entry becomes a comment (the launcher compiles each file inside a
+ * function); files in `wrapped` are written inside that function (WRAPPER, at the start of their first
+ * line: line numbers and the source map stay right), so the launcher compiles them as read.
+ */
+async function finish(files, wrapped = new Set()) {
   const hash = createHash('sha256');
   for (const file of files) {
-    const text = (await readFile(file, 'utf8')).replace(/^#!/, '//#!');
+    let text = (await readFile(file, 'utf8')).replace(/^#!/, '//#!');
+    if (wrapped.has(file)) text = `${WRAPPER}${text}\n})`;
     await writeFile(file, text);
     hash.update(text);
   }
@@ -298,11 +303,14 @@ async function buildCjs(out) {
       ...cjs.plugins,
     ],
   });
-  const hash = await finish([
-    join(out, 'entries', `${CJS}.cjs`),
+  // The core stays a plain CommonJS file (`node dist/bundle/entries/margayctl.cjs version` works); the
+  // group files (they need the core's modules from the launcher) and the fused ones run only through the
+  // launcher and are written wrapped.
+  const wrapped = [
     ...Object.keys(FUSED).map((src) => join(out, 'entries', `${CJS}-${groupName(src)}.cjs`)),
     ...[...groups.values()].map((n) => join(out, GROUP_DIR, `${n}.cjs`)),
-  ]);
+  ];
+  const hash = await finish([join(out, 'entries', `${CJS}.cjs`), ...wrapped], new Set(wrapped));
   /** First word → fused file (the launcher's `fused`). */
   const words = Object.fromEntries(
     Object.entries(FUSED).flatMap(([src, ws]) => ws.map((w) => [w, `${CJS}-${groupName(src)}.cjs`])),

@@ -37,3 +37,5 @@ export function enableCompileCacheSafely(
   env: Record<string, string | undefined>,
   uid: number,
 ): string | undefined;
+/** The function a bundle file runs in (margayctl's group and fused files are written inside it). */
+export const WRAPPER: string;

@@ -123,6 +123,15 @@ export function enableCompileCacheSafely(fs, nodeModule, env, uid) {
   return root;
 }
 
+/**
+ * What a bundle file runs in: the parameters of a CommonJS module, and import.meta.url (esbuild
+ * \`define\` names it __margayImportMetaUrl). margayctl's group and fused files are written already
+ * inside it (scripts/bundle.mjs, WRAPPED), on their first line: the launcher compiles the text as read,
+ * with no 450 KiB copy into a wrapped string (≈ 1 ms of \`apply\`, docs/startup.md tenth pass); such a
+ * file only runs through the launcher. Others (the core, a daemon's file) are wrapped here.
+ */
+export const WRAPPER = '(function (exports, require, module, __filename, __dirname, __margayImportMetaUrl) {';
+
 /** A file name this launcher writes (a cache or its temporary): the only files it ever removes. */
 export function isCacheFileName(name) {
   return /^v\d+\.\d+\.\d+-[a-z0-9_]+-[0-9a-f]+-[a-z0-9-]+\.v8(\.\d+\.tmp)?$/.test(name);
@@ -222,14 +231,15 @@ function readCache(file) {
 }
 
 /** Runs one bundle file as a CommonJS module (esbuild's cjs output) and returns its exports. */
-function run(file, base) {
+function run(file, base, wrapped = false) {
   const cacheFile = dir && \`\${dir}/\${process.version}-\${process.arch}-\${HASH}-\${base}-\${key}.v8\`;
   const cached = cacheFile && readCache(cacheFile);
-  // One line of wrapper before the file's first line (lineOffset -1 keeps its line numbers). The bundle
-  // names import.meta.url __margayImportMetaUrl (esbuild define).
+  // A file not written inside WRAPPER gets it as one line before its first (lineOffset -1 keeps its
+  // line numbers); a wrapped one has it at the start of its first line.
+  const text = fs.readFileSync(file, 'utf8');
   const script = new vm.Script(
-    \`(function (exports, require, module, __filename, __dirname, __margayImportMetaUrl) {\\n\${fs.readFileSync(file, 'utf8')}\\n})\`,
-    { filename: file, lineOffset: -1, cachedData: cached, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER },
+    wrapped ? text : \`${WRAPPER}\\n\${text}\\n})\`,
+    { filename: file, lineOffset: wrapped ? 0 : -1, cachedData: cached, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER },
   );
   if (cached !== undefined) debug(\`\${script.cachedDataRejected ? 'rejected' : 'accepted'}: \${cacheFile}\`);
   if (cacheFile !== undefined && dirTrusted !== false && (cached === undefined || script.cachedDataRejected))
@@ -251,7 +261,7 @@ function requireFrom(file) {
       if (builtin !== undefined) return builtin;
       if (id.startsWith('margayctl-group:')) {
         const g = id.slice('margayctl-group:'.length);
-        if (!groups.has(g)) groups.set(g, run(join(groupDir, \`\${g}.cjs\`), g));
+        if (!groups.has(g)) groups.set(g, run(join(groupDir, \`\${g}.cjs\`), g, true));
         return groups.get(g);
       }
       if (id.startsWith('margayctl-core:')) return core[\`__\${id.slice('margayctl-core:'.length)}\`];
@@ -293,6 +303,9 @@ process.once('exit', (code) => {
 });
 process.argv[1] = mainFile;`
 }
-core = run(mainFile, mainFile === coreFile ? 'core' : mainFile.slice(mainFile.lastIndexOf('/') + 1, -'.cjs'.length));
+core =
+  mainFile === coreFile
+    ? run(coreFile, 'core')
+    : run(mainFile, mainFile.slice(mainFile.lastIndexOf('/') + 1, -'.cjs'.length), true);
 `;
 }

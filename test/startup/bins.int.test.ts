@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fnv1a } from '../../scripts/cjs-launcher.mjs';
+import { fnv1a, WRAPPER } from '../../scripts/cjs-launcher.mjs';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const REPO = HERE.includes('/dist/test/') ? HERE.slice(0, HERE.indexOf('/dist/test/')) : join(HERE, '../..');
@@ -124,6 +124,20 @@ describe('bundle contents (start-up)', () => {
     expect((await evaluated(['apply', '--help'])).files).toEqual(core);
     expect((await evaluated(['ipam', '--help'])).files).toEqual([...core, 'dist/bundle/margayctl/ipam-cli.cjs']);
     expect((await evaluated(['bgp', '--help'])).files).toEqual([...core, 'dist/bundle/margayctl/bgp-cli-index.cjs']);
+    // The fused and group files are written inside the launcher's function wrapper (compiled as read);
+    // the core is a plain CommonJS file that also runs on its own.
+    for (const f of [
+      'entries/margayctl-src-cli-resources.cjs',
+      'entries/margayctl-ipam-cli.cjs',
+      'margayctl/ipam-cli.cjs',
+    ]) {
+      const text = await readFile(join(REPO, 'dist/bundle', f), 'utf8');
+      expect(text.startsWith(WRAPPER), f).toBe(true);
+      expect(text.endsWith('\n})'), f).toBe(true);
+    }
+    expect((await readFile(join(REPO, 'dist/bundle/entries/margayctl.cjs'), 'utf8')).startsWith(WRAPPER)).toBe(false);
+    const direct = await run([join(REPO, 'dist/bundle/entries/margayctl.cjs'), 'version']);
+    expect(direct.out).toMatch(/^margayctl \d/);
   });
 
   it("the dist/bin launchers run as CommonJS main modules (no ES module entry for Node's loader to start)", async () => {
