@@ -212,11 +212,16 @@ function cjsOptions(out) {
  * function); files in `wrapped` are written inside that function (WRAPPER, at the start of their first
  * line: line numbers and the source map stay right), so the launcher compiles them as read.
  */
-async function finish(files, wrapped = new Set()) {
+async function finish(files, wrapped = new Set(), ascii = false) {
   const hash = createHash('sha256');
   for (const file of files) {
     let text = (await readFile(file, 'utf8')).replace(/^#!/, '//#!');
     if (wrapped.has(file)) text = `${WRAPPER}${text}\n})`;
+    // esbuild escapes non-ASCII characters in strings, not in regular expressions: one such byte takes
+    // the file's whole text off V8's ASCII fast path when the launcher reads it (docs/startup.md, tenth
+    // pass). Write it as \uXXXX in the source.
+    const at = ascii ? text.search(/[^\x00-\x7f]/) : -1;
+    if (at >= 0) throw new Error(`bundle: ${file} holds a non-ASCII character: …${text.slice(at - 40, at + 10)}…`);
     await writeFile(file, text);
     hash.update(text);
   }
@@ -310,7 +315,7 @@ async function buildCjs(out) {
     ...Object.keys(FUSED).map((src) => join(out, 'entries', `${CJS}-${groupName(src)}.cjs`)),
     ...[...groups.values()].map((n) => join(out, GROUP_DIR, `${n}.cjs`)),
   ];
-  const hash = await finish([join(out, 'entries', `${CJS}.cjs`), ...wrapped], new Set(wrapped));
+  const hash = await finish([join(out, 'entries', `${CJS}.cjs`), ...wrapped], new Set(wrapped), true);
   /** First word → fused file (the launcher's `fused`). */
   const words = Object.fromEntries(
     Object.entries(FUSED).flatMap(([src, ws]) => ws.map((w) => [w, `${CJS}-${groupName(src)}.cjs`])),
