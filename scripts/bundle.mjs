@@ -199,7 +199,8 @@ function cjsOptions(out) {
     ...common(out),
     format: 'cjs',
     outExtension: { '.js': '.cjs' },
-    define: { 'import.meta.url': '__margayImportMetaUrl' },
+    // import.meta.filename: the file's path, which the launcher passes as __filename.
+    define: { 'import.meta.url': '__margayImportMetaUrl', 'import.meta.filename': '__filename' },
     banner: {
       // 'use strict' first: esbuild's own directive comes after the banner, where it would be no directive.
       js: "'use strict'; var __margayImportMetaUrl = __margayImportMetaUrl ?? require('node:url').pathToFileURL(__filename).href;",

@@ -39,3 +39,5 @@ export function enableCompileCacheSafely(
 ): string | undefined;
 /** The function a bundle file runs in (margayctl's group and fused files are written inside it). */
 export const WRAPPER: string;
+/** A bundle file's URL from its absolute path (pathToFileURL's, without URL parsing when nothing needs escaping). */
+export function fileUrl(file: string): string;

@@ -6,7 +6,6 @@
  * group. This file is a composition root: the one place that reaches into every feature's CLI.
  */
 import { realpathSync, writeSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { MargayError } from '../errors.js';
 import {
   UsageError,
@@ -187,8 +186,9 @@ function isMain(): boolean {
   const arg = process.argv[1];
   if (arg === undefined) return false;
   try {
-    // The native realpath(3): one call each instead of an lstat per path component in JS.
-    return realpathSync.native(arg) === realpathSync.native(fileURLToPath(import.meta.url));
+    // The native realpath(3): one call each instead of an lstat per path component in JS. The file's
+    // path, not its URL: no URL parsing on the way (the bundle passes its __filename).
+    return realpathSync.native(arg) === realpathSync.native(import.meta.filename);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw err;

@@ -3,10 +3,12 @@ import * as fs from 'node:fs';
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
   commandKey,
   daemonKey,
   enableCompileCacheSafely,
+  fileUrl,
   fnv1a,
   fusedFile,
   isCacheFileName,
@@ -30,6 +32,21 @@ describe('margayctl launcher (scripts/cjs-launcher.mjs)', () => {
     expect(commandKey(['../../etc', 'x'])).toBe('none');
     expect(commandKey(['get', 'IPPool'])).toBe('get');
     expect(commandKey(['a'.repeat(40)])).toBe('none');
+  });
+
+  it("gives a bundle file's URL exactly as pathToFileURL does", () => {
+    for (const p of [
+      '/repo/dist/bundle/entries/margayctl-src-cli-resources.cjs',
+      '/opt/margay-1.2_3/dist/x.cjs',
+      '/with space/x.cjs',
+      '/per%cent/#hash?q/x.cjs',
+      '/ünï/cödé.cjs',
+      '/tab\there/x.cjs',
+      '/a~b/[c]/x.cjs',
+    ])
+      expect(fileUrl(p), p).toBe(pathToFileURL(p).href);
+    const src = launcherSource('margayctl', '#!/usr/bin/env node', 'margayctl.cjs', 'margayctl', '0');
+    expect(src).toContain(fileUrl.toString());
   });
 
   it('hashes the bundle path (FNV-1a, 32 bits)', () => {
