@@ -311,7 +311,7 @@ describe('dist/bin launchers', () => {
     expect(applied.err).toBe('EARLY 0\nEXIT 0\n');
     const listed = await run(['-r', spy, BIN('margayctl'), 'get', 'ippools', 'e1', '--datastore', ds]);
     expect(listed.out).toMatch(/^NAME\s+SUMMARY/);
-    // A command done within ≈ 2 ms of its start ends as it always did (its timer would not be due yet).
+    // A command done within ≈ 3 ms of its start ends as it always did (its timer would not be due yet).
     expect(listed.err).toMatch(/^(EARLY 0\n)?EXIT 0\n$/);
     // A usage error ends early too, with its code; an unhandled rejection fails the process as Node
     // does without the early end (exit 1, the error on stderr), before the command's code is used.
