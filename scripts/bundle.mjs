@@ -221,7 +221,7 @@ async function finish(files, wrapped = new Set(), ascii = false) {
     // esbuild escapes non-ASCII characters in strings, not in regular expressions: one such byte takes
     // the file's whole text off V8's ASCII fast path when the launcher reads it (docs/startup.md, tenth
     // pass). Write it as \uXXXX in the source.
-    const at = ascii ? text.search(/[^\x00-\x7f]/) : -1;
+    const at = ascii ? [...text].findIndex((c) => c.charCodeAt(0) > 0x7f) : -1;
     if (at >= 0) throw new Error(`bundle: ${file} holds a non-ASCII character: …${text.slice(at - 40, at + 10)}…`);
     await writeFile(file, text);
     hash.update(text);
