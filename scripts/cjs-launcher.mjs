@@ -126,7 +126,7 @@ export function enableCompileCacheSafely(fs, nodeModule, env, uid) {
 /**
  * What a bundle file runs in: the parameters of a CommonJS module, and import.meta.url (esbuild
  * \`define\` names it __margayImportMetaUrl). margayctl's group and fused files are written already
- * inside it (scripts/bundle.mjs, WRAPPED), on their first line: the launcher compiles the text as read,
+ * inside it (scripts/bundle.mjs, `finish`), on their first line: the launcher compiles the text as read,
  * with no 450 KiB copy into a wrapped string (≈ 1 ms of \`apply\`, docs/startup.md tenth pass); such a
  * file only runs through the launcher. Others (the core, a daemon's file) are wrapped here.
  */

@@ -203,7 +203,7 @@ export type IdleProcess = Pick<NodeJS.Process, 'exit' | 'getActiveResourcesInfo'
  * handle, request, timer or immediate, no 'beforeExit' listener, and all output written (`flushed`:
  * lineWriter wrote every line with writeSync, no stream may still hold some). Node's own wind-down would
  * then only run the young-generation GC V8 scheduled during the command (`apply` allocates more than
- * the 1 MiB new space) and tear the heap down: ≈ 2–3 ms whose only product is memory given back by a
+ * the 1 MiB new space) and tear the heap down: ≈ 1 ms (whole process) whose only product is memory given back by a
  * process that is ending (docs/startup.md, tenth pass). Returns whether it exited (false: Node's
  * ordinary exit follows). 'exit' listeners run as always (the launcher writes its code cache there).
  */
