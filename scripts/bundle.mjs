@@ -17,7 +17,7 @@
  *                          passed in by the launcher.
  *   dist/bundle/entries/margay-node.cjs
  *                          esbuild, one CommonJS file for the agent (DAEMONS), the same way.
- *   dist/bin/<bin>.js      launcher: turns on Node's module compile cache (module.enableCompileCache;
+ *   dist/bin/<bin>.js      launcher (CommonJS: dist/bin/package.json): turns on Node's module compile cache (module.enableCompileCache;
  *                          V8 code cache on disk, reused by every later start), then loads the bundle;
  *                          margayctl's runs its bundle with a code cache made after a run of the same
  *                          command, margay-node's with one made once the agent is up (scripts/cjs-launcher.mjs).
@@ -31,7 +31,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { barrelImports } from './barrel-imports.mjs';
-import { enableCompileCacheSafely, launcherSource } from './cjs-launcher.mjs';
+import { enableCompileCacheSafely, launcherSource, WRAPPER } from './cjs-launcher.mjs';
 import { lazyRequires } from './lazy-requires.mjs';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -111,15 +111,17 @@ function launcher(name, firstLine) {
 // The bundle's own relative imports (./chunk-….js between its files, all ES modules) are resolved here
 // in one URL join: Node's resolver would turn each into a path, stat and realpath it and look up the
 // package scope, ≈ 1 ms of CPU per file (a command imports 20–30 of them). Anything else (node_modules,
-// built-ins) goes to Node's resolver as before.
-import fs from 'node:fs';
-import module from 'node:module';
-import { fileURLToPath } from 'node:url';
+// built-ins) goes to Node's resolver as before. This file is CommonJS (dist/bin/package.json), like the
+// other launchers there; the bundle it imports is ES modules.
+const fs = process.getBuiltinModule('node:fs');
+const nodeModule = process.getBuiltinModule('node:module');
+const { join } = process.getBuiltinModule('node:path');
+const { pathToFileURL } = process.getBuiltinModule('node:url');
 
 ${enableCompileCacheSafely.toString()}
-enableCompileCacheSafely(fs, module, process.env, process.getuid?.() ?? 0);
-const bundleDir = new URL('../bundle/', import.meta.url).href;
-module.registerHooks?.({
+enableCompileCacheSafely(fs, nodeModule, process.env, process.getuid?.() ?? 0);
+const bundleDir = pathToFileURL(join(__dirname, '../bundle/')).href;
+nodeModule.registerHooks?.({
   resolve(specifier, context, next) {
     const parent = context.parentURL;
     if (
@@ -133,9 +135,12 @@ module.registerHooks?.({
     return next(specifier, context);
   },
 });
-const bundle = new URL('../bundle/entries/${name}.js', import.meta.url);
-process.argv[1] = fileURLToPath(bundle);
-await import(bundle.href);
+const bundle = join(__dirname, '../bundle/entries/${name}.js');
+process.argv[1] = bundle;
+// As a failed top-level await of an ES module launcher would: the error is uncaught, exit code 1.
+import(pathToFileURL(bundle).href).catch((err) => process.nextTick(() => {
+  throw err;
+}));
 `;
 }
 
@@ -173,6 +178,15 @@ function common(out) {
  */
 const SHARED = { 'src/errors.ts': 'errors', 'src/cli/command.ts': 'command' };
 const GROUP_DIR = 'margayctl';
+/**
+ * Command groups also built *fused* with the core, as one file (dist/bundle/entries/margayctl-GROUP.cjs:
+ * the core with that group inside, in esbuild's lazy module wrapper), and the first words that run it
+ * (the launcher's `fused`): `apply -f x.yaml` then compiles, checks and deserializes one file and one
+ * code cache instead of two (docs/startup.md, tenth pass). A request for help (`apply --help`) still
+ * runs the small core. Keep in step with margayctl.ts (VERBS / GROUPS): test/startup/bins.int.test.ts
+ * checks that each of these commands runs the launcher and its fused file only.
+ */
+export const FUSED = { 'src/cli/resources.ts': ['apply', 'get', 'delete'], 'ipam/cli.ts': ['ipam'] };
 
 /** `./x.js` from `dir` → the repo-relative .ts path (our sources are .ts; tsc maps .js to .ts). */
 function tsSource(dir, spec) {
@@ -185,7 +199,8 @@ function cjsOptions(out) {
     ...common(out),
     format: 'cjs',
     outExtension: { '.js': '.cjs' },
-    define: { 'import.meta.url': '__margayImportMetaUrl' },
+    // import.meta.filename: the file's path, which the launcher passes as __filename.
+    define: { 'import.meta.url': '__margayImportMetaUrl', 'import.meta.filename': '__filename' },
     banner: {
       // 'use strict' first: esbuild's own directive comes after the banner, where it would be no directive.
       js: "'use strict'; var __margayImportMetaUrl = __margayImportMetaUrl ?? require('node:url').pathToFileURL(__filename).href;",
@@ -193,11 +208,21 @@ function cjsOptions(out) {
   };
 }
 
-/** The `#!` line esbuild copies from the entry becomes a comment (the launcher compiles each file inside a function). */
-async function finish(files) {
+/**
+ * The `#!` line esbuild copies from the entry becomes a comment (the launcher compiles each file inside a
+ * function); files in `wrapped` are written inside that function (WRAPPER, at the start of their first
+ * line: line numbers and the source map stay right), so the launcher compiles them as read.
+ */
+async function finish(files, wrapped = new Set(), ascii = false) {
   const hash = createHash('sha256');
   for (const file of files) {
-    const text = (await readFile(file, 'utf8')).replace(/^#!/, '//#!');
+    let text = (await readFile(file, 'utf8')).replace(/^#!/, '//#!');
+    if (wrapped.has(file)) text = `${WRAPPER}${text}\n})`;
+    // esbuild escapes non-ASCII characters in strings, not in regular expressions: one such byte takes
+    // the file's whole text off V8's ASCII fast path when the launcher reads it (docs/startup.md, tenth
+    // pass). Write it as \uXXXX in the source.
+    const at = ascii ? [...text].findIndex((c) => c.charCodeAt(0) > 0x7f) : -1;
+    if (at >= 0) throw new Error(`bundle: ${file} holds a non-ASCII character: …${text.slice(at - 40, at + 10)}…`);
     await writeFile(file, text);
     hash.update(text);
   }
@@ -215,6 +240,9 @@ async function buildDaemonCjs(out, name) {
   return { metafile: r.metafile, hash: await finish([join(out, 'entries', `${name}.cjs`)]) };
 }
 
+/** A group's name (its file names): its source path with dashes. */
+const groupName = (src) => src.replace(/\.ts$/, '').replaceAll('/', '-');
+
 async function buildCjs(out) {
   const entry = ENTRIES[CJS];
   const groups = new Map(); // source → group name
@@ -223,35 +251,47 @@ async function buildCjs(out) {
     // import() of a group or of node_modules becomes require() in a promise (the launcher's require).
     supported: { 'dynamic-import': false },
   };
-  /** The core: the entry, and its shared modules exported for the groups (`__errors`, `__command`). */
-  const core = await build({
-    ...cjs,
-    entryPoints: { [CJS]: 'margayctl-core' },
-    plugins: [
-      {
-        name: 'margayctl-core',
-        setup(b) {
-          b.onResolve({ filter: /^margayctl-core$/ }, () => ({ path: 'margayctl-core', namespace: 'margayctl' }));
-          b.onLoad({ filter: /.*/, namespace: 'margayctl' }, () => ({
-            resolveDir: REPO,
-            loader: 'js',
-            contents: [
-              `export * from './${entry}';`,
-              ...Object.entries(SHARED).map(([f, n]) => `export * as __${n} from './${f}';`),
-            ].join('\n'),
-          }));
-          b.onResolve({ filter: /^\./ }, (a) => {
-            if (a.kind !== 'dynamic-import' || a.importer !== join(REPO, entry)) return undefined;
-            const src = tsSource(a.resolveDir, a.path);
-            const name = src.replace(/\.ts$/, '').replaceAll('/', '-');
-            groups.set(src, name);
-            return { path: `margayctl-group:${name}`, external: true };
-          });
+  /**
+   * The core: the entry, and its shared modules exported for the groups (`__errors`, `__command`);
+   * every group external (`margayctl-group:NAME`, loaded by the launcher) but `inside` (a fused file).
+   */
+  const coreBuild = (name, inside) =>
+    build({
+      ...cjs,
+      entryPoints: { [name]: 'margayctl-core' },
+      plugins: [
+        {
+          name: 'margayctl-core',
+          setup(b) {
+            b.onResolve({ filter: /^margayctl-core$/ }, () => ({ path: 'margayctl-core', namespace: 'margayctl' }));
+            b.onLoad({ filter: /.*/, namespace: 'margayctl' }, () => ({
+              resolveDir: REPO,
+              loader: 'js',
+              contents: [
+                `export * from './${entry}';`,
+                ...Object.entries(SHARED).map(([f, n]) => `export * as __${n} from './${f}';`),
+              ].join('\n'),
+            }));
+            b.onResolve({ filter: /^\./ }, (a) => {
+              if (a.kind !== 'dynamic-import' || a.importer !== join(REPO, entry)) return undefined;
+              const src = tsSource(a.resolveDir, a.path);
+              groups.set(src, groupName(src));
+              return src === inside ? undefined : { path: `margayctl-group:${groupName(src)}`, external: true };
+            });
+          },
         },
-      },
-      ...cjs.plugins,
-    ],
-  });
+        ...cjs.plugins,
+      ],
+    });
+  const core = await coreBuild(CJS, undefined);
+  const fused = [];
+  for (const src of Object.keys(FUSED)) {
+    const r = await coreBuild(`${CJS}-${groupName(src)}`, src);
+    const file = `dist/bundle/entries/${CJS}-${groupName(src)}.cjs`;
+    // The group must be inside, not loaded as a file of its own (a renamed import would leave it out).
+    if (r.metafile.outputs[file]?.inputs[src] === undefined) throw new Error(`bundle: ${src} not fused into ${file}`);
+    fused.push(r.metafile);
+  }
   const grouped = await build({
     ...cjs,
     entryPoints: Object.fromEntries([...groups].map(([src, name]) => [name, src])),
@@ -269,11 +309,19 @@ async function buildCjs(out) {
       ...cjs.plugins,
     ],
   });
-  const hash = await finish([
-    join(out, 'entries', `${CJS}.cjs`),
+  // The core stays a plain CommonJS file (`node dist/bundle/entries/margayctl.cjs version` works); the
+  // group files (they need the core's modules from the launcher) and the fused ones run only through the
+  // launcher and are written wrapped.
+  const wrapped = [
+    ...Object.keys(FUSED).map((src) => join(out, 'entries', `${CJS}-${groupName(src)}.cjs`)),
     ...[...groups.values()].map((n) => join(out, GROUP_DIR, `${n}.cjs`)),
-  ]);
-  return { metafiles: [core.metafile, grouped.metafile], hash };
+  ];
+  const hash = await finish([join(out, 'entries', `${CJS}.cjs`), ...wrapped], new Set(wrapped), true);
+  /** First word → fused file (the launcher's `fused`). */
+  const words = Object.fromEntries(
+    Object.entries(FUSED).flatMap(([src, ws]) => ws.map((w) => [w, `${CJS}-${groupName(src)}.cjs`])),
+  );
+  return { metafiles: [core.metafile, ...fused, grouped.metafile], hash, fused: words };
 }
 
 async function main() {
@@ -299,13 +347,16 @@ async function main() {
   };
   await writeFile(join(out, 'meta.json'), JSON.stringify(metafile));
   await mkdir(join(REPO, 'dist', 'bin'), { recursive: true });
+  // The launchers are CommonJS: an ES module entry starts Node's ES module loader first (≈ 1 ms of every
+  // start, docs/startup.md tenth pass); the repo's package.json says "type": "module".
+  await writeFile(join(REPO, 'dist', 'bin', 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
   for (const name of Object.keys(ENTRIES)) {
     const file = join(REPO, 'dist', 'bin', `${name}.js`);
     const first = await shebang(name);
     await writeFile(
       file,
       name === CJS
-        ? launcherSource(name, first, `${name}.cjs`, GROUP_DIR, cjs.hash)
+        ? launcherSource(name, first, `${name}.cjs`, GROUP_DIR, cjs.hash, false, cjs.fused)
         : DAEMONS.includes(name)
           ? launcherSource(name, first, `${name}.cjs`, undefined, daemons[name].hash, true)
           : launcher(name, first),

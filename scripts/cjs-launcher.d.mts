@@ -18,7 +18,10 @@ export function launcherSource(
   groupDir: string | undefined,
   hash: string,
   daemon?: boolean,
+  fused?: Readonly<Record<string, string>>,
 ): string;
+/** The fused core + group file a margayctl command line runs (undefined: the core). */
+export function fusedFile(args: readonly string[], fused: Readonly<Record<string, string>>): string | undefined;
 /** Why a cache folder may not be trusted (undefined: it may); `lstat` is fs.lstatSync. */
 export function untrustedDir(
   lstat: (path: string) => { readonly uid: number; readonly mode: number; isDirectory(): boolean },
@@ -34,3 +37,7 @@ export function enableCompileCacheSafely(
   env: Record<string, string | undefined>,
   uid: number,
 ): string | undefined;
+/** The function a bundle file runs in (margayctl's group and fused files are written inside it). */
+export const WRAPPER: string;
+/** A bundle file's URL from its absolute path (pathToFileURL's, without URL parsing when nothing needs escaping). */
+export function fileUrl(file: string): string;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError, type CliIo, type CommandGroup } from './command.js';
-import { GROUPS, lineWriter, runMargayctl, VERBS } from './margayctl.js';
+import { exitWhenIdle, GROUPS, lineWriter, runMargayctl, VERBS, type IdleProcess } from './margayctl.js';
 import { nearestPackageJson, packageVersion } from './version.js';
 
 function io(): CliIo & { outs: string[]; errs: string[] } {
@@ -106,6 +106,30 @@ describe('runMargayctl dispatcher', () => {
     }
     expect(loaded).toBe(false);
     expect(i.outs.at(-1)).toContain('usage: margayctl get KIND');
+  });
+  it('exitWhenIdle ends the process only after a finished command, with all output written and nothing left to run', () => {
+    const fake = (active: string[], beforeExit = 0) => {
+      const exits: number[] = [];
+      const proc: IdleProcess = {
+        exit: ((code: number) => void exits.push(code)) as IdleProcess['exit'],
+        getActiveResourcesInfo: () => active,
+        listenerCount: ((name: string) => (name === 'beforeExit' ? beforeExit : 0)) as IdleProcess['listenerCount'],
+      };
+      return { proc, exits };
+    };
+    const idle = fake([]);
+    expect(exitWhenIdle(2, true, idle.proc)).toBe(true);
+    expect(idle.exits).toEqual([2]);
+    for (const [code, flushed, f] of [
+      [undefined, true, fake([])], // the command has not finished (or failed inside)
+      [0, false, fake([])], // a line went through a stream that may still hold it
+      [0, true, fake(['Timeout'])], // a ref'd timer, handle or request could still run
+      [0, true, fake(['FSReqCallback'])],
+      [0, true, fake([], 1)], // a 'beforeExit' listener would run
+    ] as const) {
+      expect(exitWhenIdle(code, flushed, f.proc)).toBe(false);
+      expect(f.exits).toEqual([]);
+    }
   });
   it('lineWriter writes whole lines to the descriptor in order; other errors than EAGAIN/EPIPE are thrown', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mgy-linewriter-'));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseAsNumber, parsePeerIp, validateResource, validateResourceOf } from './index.js';
+import { parseAsNumber, parseGoDuration, parsePeerIp, validateResource, validateResourceOf } from './index.js';
 import { catchValidationError } from './testing/catch-validation-error.js';
 
 const M = 'margay.dev/v1';
@@ -14,6 +14,20 @@ const peer = (spec: Record<string, unknown>) => ({
   kind: 'BGPPeer',
   metadata: { name: 'rack1-tor' },
   spec,
+});
+
+describe('Go durations', () => {
+  it('reads every unit, µs (micro sign) and us alike; anything else is not a duration', () => {
+    expect(parseGoDuration('1m30s')).toBe(90_000);
+    expect(parseGoDuration('1.5h')).toBe(5_400_000);
+    expect(parseGoDuration('500ms')).toBe(500);
+    expect(parseGoDuration('3\u00b5s')).toBeCloseTo(0.003);
+    expect(parseGoDuration('3µs')).toBeCloseTo(0.003);
+    expect(parseGoDuration('3us')).toBeCloseTo(0.003);
+    expect(parseGoDuration('2000ns')).toBeCloseTo(0.002);
+    expect(parseGoDuration('0')).toBe(0);
+    for (const bad of ['', '1', '1d', '3μs', 'm1', '1m 30s']) expect(parseGoDuration(bad), bad).toBeUndefined();
+  });
 });
 
 describe('BGPConfiguration', () => {

@@ -25,8 +25,11 @@ export {
  */
 
 const EncapMode = lazy(() => v.picklist(['Never', 'Always', 'CrossSubnet']));
-const LINK_LOCAL_V4 = parseCidr('169.254.0.0/16')!;
-const LINK_LOCAL_V6 = parseCidr('fe80::/10')!;
+/** The link-local range of a family, parsed on first use (an IPv4 manifest never parses the IPv6 one). */
+const LINK_LOCAL = {
+  ipv4: lazy(() => parseCidr('169.254.0.0/16')!),
+  ipv6: lazy(() => parseCidr('fe80::/10')!),
+};
 
 const IPPoolSpec = lazy(() =>
   v.pipe(
@@ -48,10 +51,8 @@ const IPPoolSpec = lazy(() =>
           add(['cidr'], `${s.cidr} has host bits set; use ${c.cidr}`);
           return;
         }
-        if (
-          cidrContains(c.family === 'ipv4' ? LINK_LOCAL_V4 : LINK_LOCAL_V6, c) ||
-          cidrContains(c, c.family === 'ipv4' ? LINK_LOCAL_V4 : LINK_LOCAL_V6)
-        ) {
+        const linkLocal = LINK_LOCAL[c.family]();
+        if (cidrContains(linkLocal, c) || cidrContains(c, linkLocal)) {
           add(['cidr'], `${s.cidr} overlaps the link-local range`);
         }
         const [min, max] = BLOCK_SIZE_RANGE[c.family];

@@ -113,6 +113,25 @@ describe('Lifecycle', () => {
     expect(l.state).toBe('stopped');
     await expect(l.start()).rejects.toBeInstanceOf(ServiceStoppedError);
   });
+  it('signal: the same one every time, aborted by stop() whether taken before or after it', async () => {
+    const before = new Lifecycle('a');
+    await before.start();
+    const signal = before.signal;
+    expect(signal.aborted).toBe(false);
+    expect(before.signal).toBe(signal);
+    let reason: unknown;
+    signal.addEventListener('abort', () => (reason = signal.reason));
+    const stopping = before.stop();
+    expect(signal.aborted).toBe(true);
+    expect(reason).toBeInstanceOf(ServiceStoppedError);
+    await stopping;
+    const after = new Lifecycle('b');
+    await after.start();
+    await after.stop();
+    expect(after.signal.aborted).toBe(true);
+    expect(after.signal.reason).toBeInstanceOf(ServiceStoppedError);
+    expect(after.signal).toBe(after.signal);
+  });
   it('stop before start marks it stopped without running the close hook', async () => {
     const l = new Lifecycle('svc');
     let closed = false;

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fnv1a } from '../../scripts/cjs-launcher.mjs';
+import { fnv1a, WRAPPER } from '../../scripts/cjs-launcher.mjs';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const REPO = HERE.includes('/dist/test/') ? HERE.slice(0, HERE.indexOf('/dist/test/')) : join(HERE, '../..');
@@ -103,19 +103,60 @@ interface Coverage {
 }
 
 describe('bundle contents (start-up)', () => {
-  it('margayctl runs its launcher and CommonJS bundle files only: no ES module of dist/bundle, three files for apply', async () => {
+  it('margayctl runs its launcher and CommonJS bundle files only: no ES module of dist/bundle; one fused file for apply, get, delete and ipam', async () => {
     const ds = `file:${join(work, 'ds-files')}`;
     const pool = join(work, 'files-pool.yaml');
     await writeFile(
       pool,
       'apiVersion: margay.dev/v1\nkind: IPPool\nmetadata: { name: f1 }\nspec: { cidr: 10.252.0.0/16 }\n',
     );
-    expect((await evaluated(['apply', '-f', pool, '--datastore', ds])).files).toEqual([
+    const resources = ['dist/bin/margayctl.js', 'dist/bundle/entries/margayctl-src-cli-resources.cjs'];
+    expect((await evaluated(['apply', '-f', pool, '--datastore', ds])).files).toEqual(resources);
+    expect((await evaluated(['get', 'ippools', '--datastore', ds])).files).toEqual(resources);
+    expect((await evaluated(['delete', 'ippool', 'f1', '--datastore', ds])).files).toEqual(resources);
+    expect((await evaluated(['ipam', 'show', '--datastore', ds])).files).toEqual([
       'dist/bin/margayctl.js',
-      'dist/bundle/entries/margayctl.cjs',
-      'dist/bundle/margayctl/src-cli-resources.cjs',
+      'dist/bundle/entries/margayctl-ipam-cli.cjs',
     ]);
-    expect((await evaluated(['--help'])).files).toEqual(['dist/bin/margayctl.js', 'dist/bundle/entries/margayctl.cjs']);
+    // Help, and the groups not fused, run the small core (and the group's own file).
+    const core = ['dist/bin/margayctl.js', 'dist/bundle/entries/margayctl.cjs'];
+    expect((await evaluated(['--help'])).files).toEqual(core);
+    expect((await evaluated(['apply', '--help'])).files).toEqual(core);
+    expect((await evaluated(['ipam', '--help'])).files).toEqual([...core, 'dist/bundle/margayctl/ipam-cli.cjs']);
+    expect((await evaluated(['bgp', '--help'])).files).toEqual([...core, 'dist/bundle/margayctl/bgp-cli-index.cjs']);
+    // The fused and group files are written inside the launcher's function wrapper (compiled as read);
+    // the core is a plain CommonJS file that also runs on its own.
+    for (const f of [
+      'entries/margayctl-src-cli-resources.cjs',
+      'entries/margayctl-ipam-cli.cjs',
+      'margayctl/ipam-cli.cjs',
+    ]) {
+      const text = await readFile(join(REPO, 'dist/bundle', f), 'utf8');
+      expect(text.startsWith(WRAPPER), f).toBe(true);
+      expect(text.endsWith('\n})'), f).toBe(true);
+    }
+    expect((await readFile(join(REPO, 'dist/bundle/entries/margayctl.cjs'), 'utf8')).startsWith(WRAPPER)).toBe(false);
+    const direct = await run([join(REPO, 'dist/bundle/entries/margayctl.cjs'), 'version']);
+    expect(direct.out).toMatch(/^margayctl \d/);
+  });
+
+  it("the dist/bin launchers run as CommonJS main modules (no ES module entry for Node's loader to start)", async () => {
+    // An ES module entry leaves process.mainModule undefined; a CommonJS one is the launcher itself.
+    const probe = join(work, 'main-probe.cjs');
+    await writeFile(
+      probe,
+      "process.on('exit', () => require('node:fs').writeSync(2, 'MAIN=' + process.mainModule?.filename + '\\n'));\n",
+    );
+    expect(JSON.parse(await readFile(join(REPO, 'dist/bin/package.json'), 'utf8'))).toEqual({ type: 'commonjs' });
+    for (const [bin, argv] of [
+      ['margayctl', ['version']],
+      ['margay-node', ['--help']],
+      ['margay-bgpd', ['--help']],
+    ] as const) {
+      const r = await run(['-r', probe, BIN(bin), ...argv]);
+      expect(r.code, r.err).toBe(0);
+      expect(r.err, bin).toContain(`MAIN=${BIN(bin)}\n`);
+    }
   });
 
   it('margay-node runs its launcher and one CommonJS bundle file: no ES module of dist/bundle', async () => {
@@ -231,6 +272,61 @@ describe('dist/bin launchers', () => {
     const deleted = await run([BIN('margayctl'), 'delete', '-f', pool, '--datastore', ds]);
     expect(deleted.out).toContain('deleted');
     expect((await run([BIN('margayctl'), 'get', 'ippools', '--datastore', ds])).out).toContain('No ippools found.');
+  });
+
+  it('margayctl ends the process itself once a command is done and nothing is left to run; a stray rejection still fails it', async () => {
+    const ds = `file:${join(work, 'ds-exit')}`;
+    const pool = join(work, 'exit-pool.yaml');
+    await writeFile(
+      pool,
+      'apiVersion: margay.dev/v1\nkind: IPPool\nmetadata: { name: e1 }\nspec: { cidr: 10.254.0.0/16 }\n',
+    );
+    // Preloads: one reports a process.exit call (the early end) and every 'exit' event; one rejects a
+    // promise without a handler in the middle of the command (while the manifest's JSON is parsed).
+    const spy = join(work, 'exit-spy.cjs');
+    await writeFile(
+      spy,
+      [
+        "const { writeSync } = require('node:fs');",
+        'const exit = process.exit;',
+        "process.exit = function (code) { writeSync(2, 'EARLY ' + code + '\\n'); return exit.call(process, code); };",
+        "process.on('exit', (code) => writeSync(2, 'EXIT ' + code + '\\n'));",
+      ].join('\n'),
+    );
+    const stray = join(work, 'stray.cjs');
+    await writeFile(
+      stray,
+      [
+        'const parse = JSON.parse;',
+        'let once = true;',
+        'JSON.parse = function (...a) {',
+        "  if (once) { once = false; Promise.reject(new Error('stray rejection')); }",
+        '  return parse.apply(this, a);',
+        '};',
+      ].join('\n'),
+    );
+    const applied = await run(['-r', spy, BIN('margayctl'), 'apply', '-f', pool, '--datastore', ds]);
+    expect(applied, applied.err).toMatchObject({ code: 0 });
+    expect(applied.out).toBe('ippools.margay.dev/e1 created\n');
+    expect(applied.err).toBe('EARLY 0\nEXIT 0\n');
+    const listed = await run(['-r', spy, BIN('margayctl'), 'get', 'ippools', 'e1', '--datastore', ds]);
+    expect(listed.out).toMatch(/^NAME\s+SUMMARY/);
+    // A command done within ≈ 3 ms of its start ends as it always did (its timer would not be due yet).
+    expect(listed.err).toMatch(/^(EARLY 0\n)?EXIT 0\n$/);
+    // A usage error ends early too, with its code; an unhandled rejection fails the process as Node
+    // does without the early end (exit 1, the error on stderr), before the command's code is used.
+    const usage = await run(['-r', spy, BIN('margayctl'), 'get', 'nokind', '--datastore', ds]);
+    expect(usage.code).toBe(2);
+    const failed = await run(['-r', spy, '-r', stray, BIN('margayctl'), 'apply', '-f', pool, '--datastore', ds]);
+    expect(failed.code).toBe(1);
+    expect(failed.err).toContain('Error: stray rejection');
+    expect(failed.err).not.toContain('EARLY');
+    // A ref'd timer left behind (here: a preload's) is waited for, as before.
+    const timer = join(work, 'timer.cjs');
+    await writeFile(timer, "setTimeout(() => require('node:fs').writeSync(2, 'TIMER\\n'), 50);\n");
+    const waited = await run(['-r', spy, '-r', timer, BIN('margayctl'), 'apply', '-f', pool, '--datastore', ds]);
+    expect(waited.code).toBe(0);
+    expect(waited.err).toBe('TIMER\nEXIT 0\n');
   });
 
   it('margayctl keeps a V8 code cache per command, made after a run: written once, then used; a rejected one is rewritten, an untrusted one left alone', async () => {

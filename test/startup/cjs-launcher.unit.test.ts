@@ -3,11 +3,14 @@ import * as fs from 'node:fs';
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
   commandKey,
   daemonKey,
   enableCompileCacheSafely,
+  fileUrl,
   fnv1a,
+  fusedFile,
   isCacheFileName,
   launcherSource,
   STARTED,
@@ -29,6 +32,21 @@ describe('margayctl launcher (scripts/cjs-launcher.mjs)', () => {
     expect(commandKey(['../../etc', 'x'])).toBe('none');
     expect(commandKey(['get', 'IPPool'])).toBe('get');
     expect(commandKey(['a'.repeat(40)])).toBe('none');
+  });
+
+  it("gives a bundle file's URL exactly as pathToFileURL does", () => {
+    for (const p of [
+      '/repo/dist/bundle/entries/margayctl-src-cli-resources.cjs',
+      '/opt/margay-1.2_3/dist/x.cjs',
+      '/with space/x.cjs',
+      '/per%cent/#hash?q/x.cjs',
+      '/ünï/cödé.cjs',
+      '/tab\there/x.cjs',
+      '/a~b/[c]/x.cjs',
+    ])
+      expect(fileUrl(p), p).toBe(pathToFileURL(p).href);
+    const src = launcherSource('margayctl', '#!/usr/bin/env node', 'margayctl.cjs', 'margayctl', '0');
+    expect(src).toContain(fileUrl.toString());
   });
 
   it('hashes the bundle path (FNV-1a, 32 bits)', () => {
@@ -136,6 +154,22 @@ describe('margayctl launcher (scripts/cjs-launcher.mjs)', () => {
     expect(src).toContain('"../bundle/entries/margayctl.cjs"');
   });
 
+  it('runs a fused core + group file for the commands that have one, unless they ask for help', () => {
+    const fused = { apply: 'margayctl-src-cli-resources.cjs', ipam: 'margayctl-ipam-cli.cjs' };
+    expect(fusedFile(['apply', '-f', 'x.yaml'], fused)).toBe('margayctl-src-cli-resources.cjs');
+    expect(fusedFile(['ipam', 'show'], fused)).toBe('margayctl-ipam-cli.cjs');
+    expect(fusedFile(['ipam'], fused)).toBe('margayctl-ipam-cli.cjs');
+    for (const args of [[], ['apply', '--help'], ['apply', '-f', 'x', '-h'], ['bgp', 'peers'], ['--help'], ['version']])
+      expect(fusedFile(args, fused), args.join(' ')).toBeUndefined();
+    // Only its own keys: nothing a user types reaches Object.prototype.
+    for (const word of ['constructor', 'toString', '__proto__', 'hasOwnProperty'])
+      expect(fusedFile([word], fused), word).toBeUndefined();
+    const src = launcherSource('margayctl', '#!/usr/bin/env node', 'margayctl.cjs', 'margayctl', '0', false, fused);
+    expect(src).toContain(fusedFile.toString());
+    expect(src).toContain(`fusedFile(process.argv.slice(2), ${JSON.stringify(fused)})`);
+    expect(src).toContain('process.argv[1] = mainFile');
+  });
+
   it("names a daemon's cache run or help", () => {
     expect(daemonKey([])).toBe('run');
     expect(daemonKey(['--node-name', 'a', '--datastore', 'file:/x'])).toBe('run');
@@ -150,12 +184,13 @@ describe('margayctl launcher (scripts/cjs-launcher.mjs)', () => {
     expect(src).toContain(daemonKey.toString());
     expect(src).toContain('const key = daemonKey(process.argv.slice(2));');
     expect(src).toContain("if (code === 0 && key === 'help') writeCaches();");
-    expect(src).not.toContain('process.argv[1] = coreFile');
-    expect(src).toContain('const groupUrl = undefined;');
+    expect(src).not.toContain('process.argv[1] = ');
+    expect(src).not.toContain('fusedFile');
+    expect(src).toContain('const groupDir = undefined;');
     expect(src).toContain("NODE_DEBUG ?? '')");
     expect(src).toContain('margay-node code cache: ');
     const ctl = launcherSource('margayctl', '#!/usr/bin/env node', 'margayctl.cjs', 'margayctl', '0123abcd');
-    expect(ctl).toContain('process.argv[1] = coreFile');
+    expect(ctl).toContain('process.argv[1] = mainFile');
     expect(ctl).not.toContain('Symbol.for(');
   });
 });
