@@ -1,4 +1,5 @@
 import { DatabaseSync } from 'node:sqlite';
+import { closeSync, openSync, statSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -145,6 +146,36 @@ describe('file datastore: wake-up on other connections’ commits', () => {
       }
       // The last other commit arrives by inotify, not by the 1 s poll.
       expect(performance.now() - t0).toBeLessThan(500);
+    } finally {
+      await writer.close();
+      await watcher.close();
+    }
+  });
+
+  it('probe thread: a commit signal probes at once, a flood of touches to it costs a bounded number of probes', async () => {
+    const { dir, watcher, writer, latency } = await pair({ pollIntervalMs: 1000, lockGuardDelayMs: 0 });
+    try {
+      while (watcher.wakeMode !== 'probe-thread') await sleep(5);
+      await writer.create(pod('first')); // the writer creates store.db-commit with its first commit
+      const signal = join(dir, '.margay', 'store.db-commit');
+      expect(statSync(signal).size).toBe(1);
+      await sleep(50);
+      const probes0 = watcher.counts.probes;
+      const fd = openSync(signal, 'w');
+      const t0 = performance.now();
+      let touches = 0;
+      while (performance.now() - t0 < 300) {
+        writeSync(fd, '1', 0);
+        touches++;
+      }
+      closeSync(fd);
+      await sleep(50);
+      const probes = watcher.counts.probes - probes0;
+      // ≤ one per 0.5 ms for the signal plus one per 1 ms trailing over ≈ 350 ms (≈ 700 measured; unbounded: ≈ 14,000).
+      expect(probes, `${probes} probes for ${touches} touches`).toBeLessThan(1500);
+      expect(touches).toBeGreaterThan(5000);
+      // Commits are still seen (by the signal, or the WAL's events).
+      expect(await latency('after-flood')).toBeLessThan(1000);
     } finally {
       await writer.close();
       await watcher.close();

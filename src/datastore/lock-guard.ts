@@ -23,7 +23,7 @@ const { workerData, parentPort } = require('node:worker_threads');
 const { DatabaseSync } = require('node:sqlite');
 const { watch } = require('node:fs');
 const { basename, dirname } = require('node:path');
-const { path, probeMs, beatMs, recheckMs, eventGapMs } = workerData;
+const { path, probeMs, beatMs, recheckMs, eventGapMs, signalGapMs } = workerData;
 const st = new BigInt64Array(workerData.sab);
 const names = new Set([basename(path), basename(path) + '-wal']);
 const signal = basename(path) + workerData.signalSuffix;
@@ -42,13 +42,22 @@ function post(m) { lastPost = Date.now(); parentPort.postMessage(m); }
 function later(ms) { clearTimeout(timer); timer = setTimeout(probe, ms); }
 // One commit is ~10 writes to the WAL, seen here one by one: the first event probes at once, the
 // rest within eventGapMs share one trailing probe (own commits no longer cost a probe per write).
-// The commit signal (commit-signal.ts) comes after the commit is visible: it probes at once.
+// The commit signal (commit-signal.ts) comes after the commit is visible: it probes at once, at most
+// once per signalGapMs (a flood of touches to the file costs a bounded number of probes).
+let lastSignalProbe = -Infinity;
 function soon(committed) {
   fromEvent = true;
   if (immediate || stopped) return;
-  if (committed) { clearTimeout(trailing); trailing = undefined; }
-  else if (trailing) return;
-  const wait = committed ? 0 : lastEventProbe + eventGapMs - performance.now();
+  const now = performance.now();
+  if (committed && now - lastSignalProbe >= signalGapMs) {
+    lastSignalProbe = now;
+    clearTimeout(trailing);
+    trailing = undefined;
+  } else {
+    committed = false;
+    if (trailing) return;
+  }
+  const wait = committed ? 0 : lastEventProbe + eventGapMs - now;
   if (wait > 0) {
     trailing = setTimeout(() => { trailing = undefined; probe(); }, wait);
     return;
@@ -225,6 +234,7 @@ export class LockGuard {
       recheckMs: 2,
       eventGapMs: opts.eventGapMs ?? 1,
       signalSuffix: COMMIT_SIGNAL_SUFFIX,
+      signalGapMs: 0.5,
       sab,
     };
     // node:worker_threads is read here, not imported: loading it costs every process that merely
