@@ -95,9 +95,9 @@ export class AdvertisementScope {
   #changed(obj: IPAMBlock | BlockAffinity, removed: boolean): boolean {
     const key = `${obj.kind}/${obj.metadata.name}`;
     const before = this.#concerning.has(key);
-    const now = !removed && concernsAdvertisement(obj, this.nodeName);
-    if (now) this.#concerning.add(key);
+    const now = concernsAdvertisement(obj, this.nodeName);
+    if (now && !removed) this.#concerning.add(key);
     else this.#concerning.delete(key);
-    return before || now || (removed && concernsAdvertisement(obj, this.nodeName));
+    return before || now;
   }
 }
