@@ -18,8 +18,11 @@ describe('concurrent assign/release across simulated nodes', () => {
       fc.asyncProperty(
         fc.array(fc.array(Op, { minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 25 }),
         fc.boolean(),
-        async (batches, strict) => {
+        fc.boolean(),
+        async (batches, strict, atomic) => {
           const ds = new MemoryDatastore();
+          // Both claim paths: one atomic write, or step by step as over the Kubernetes API (claim.ts).
+          if (!atomic) (ds as { createAll?: unknown }).createAll = undefined;
           await ds.create({
             apiVersion: 'margay.dev/v1',
             kind: 'IPPool',

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryDatastore } from '../src/datastore/index.js';
 import { silentLogger } from '../src/log.js';
 import type { BlockAffinity, Resource } from '../src/model/index.js';
+import { newBlockSpec } from './block.js';
 import { claimBlock } from './claim.js';
 import { Ipam, IpamExhaustedError, IpamNoPoolError, type AssignRequest } from './index.js';
 
@@ -202,7 +203,80 @@ describe('Ipam.assign', () => {
   });
 });
 
+/** The store as the Kubernetes backend offers it: no atomic multi-object create. */
+function stepwise<T extends MemoryDatastore>(ds: T): T {
+  (ds as { createAll?: unknown }).createAll = undefined;
+  return ds;
+}
+
+/** Counts the writes a store receives, by method. */
+class Counting extends MemoryDatastore {
+  readonly writes: string[] = [];
+  override async create(obj: Resource): Promise<Resource> {
+    this.writes.push(`create ${obj.kind}`);
+    return super.create(obj);
+  }
+  override async createAll(objs: readonly Resource[]): Promise<Resource[]> {
+    this.writes.push(`createAll ${objs.map((o) => o.kind).join('+')}`);
+    return super.createAll(objs);
+  }
+  override async update(obj: Resource): Promise<Resource> {
+    this.writes.push(`update ${obj.kind}`);
+    return super.update(obj);
+  }
+  override async delete(...args: Parameters<MemoryDatastore['delete']>): Promise<void> {
+    this.writes.push(`delete ${args[0]}`);
+    return super.delete(...args);
+  }
+}
+
+const affinities = async (ds: MemoryDatastore) =>
+  ((await ds.list('BlockAffinity')).items as unknown as BlockAffinity[]).map((a) => [a.spec.node, a.spec.state]);
+
 describe('claimBlock', () => {
+  it('with an atomic datastore: the block and the confirmed affinity in one write', async () => {
+    const ds = new Counting();
+    const ipam = new Ipam({ store: ds, log: silentLogger(), clusterCacheMs: 0, sleep: async () => {} });
+    const block = await claimBlock(ipam, 'node-a', '10.0.0.0/26', false);
+    expect(block?.spec.affinity).toBe('host:node-a');
+    expect(ds.writes).toEqual(['createAll IPAMBlock+BlockAffinity']);
+    expect(await affinities(ds)).toEqual([['node-a', 'confirmed']]);
+  });
+
+  it('step by step (no atomic create): pending affinity, block, confirmed', async () => {
+    const ds = stepwise(new Counting());
+    const ipam = new Ipam({ store: ds, log: silentLogger(), clusterCacheMs: 0, sleep: async () => {} });
+    const block = await claimBlock(ipam, 'node-a', '10.0.0.0/26', false);
+    expect(block?.spec.affinity).toBe('host:node-a');
+    expect(ds.writes).toEqual(['create BlockAffinity', 'create IPAMBlock', 'update BlockAffinity']);
+    expect(await affinities(ds)).toEqual([['node-a', 'confirmed']]);
+  });
+
+  for (const mode of ['atomic', 'step by step'] as const) {
+    const make = () => (mode === 'atomic' ? new MemoryDatastore() : stepwise(new MemoryDatastore()));
+    it(`${mode}: a block another node holds is not claimed, and no affinity is left behind`, async () => {
+      const ds = make();
+      const ipam = new Ipam({ store: ds, log: silentLogger(), clusterCacheMs: 0, sleep: async () => {} });
+      expect(await claimBlock(ipam, 'node-b', '10.0.0.0/26', false)).toBeDefined();
+      expect(await claimBlock(ipam, 'node-a', '10.0.0.0/26', false)).toBeUndefined();
+      expect(await affinities(ds)).toEqual([['node-b', 'confirmed']]);
+    });
+
+    it(`${mode}: an interrupted earlier claim (pending affinity, with or without its block) is completed`, async () => {
+      for (const withBlock of [false, true]) {
+        const ds = make();
+        const ipam = new Ipam({ store: ds, log: silentLogger(), clusterCacheMs: 0, sleep: async () => {} });
+        await ipam.bs.createAffinity('node-a', '10.0.0.0/26', 'pending');
+        if (withBlock)
+          await ipam.bs.createBlock(newBlockSpec('10.0.0.0/26', 'node-a', false, new Date(0).toISOString()));
+        const block = await claimBlock(ipam, 'node-a', '10.0.0.0/26', false);
+        expect(block?.spec.affinity).toBe('host:node-a');
+        expect(await affinities(ds)).toEqual([['node-a', 'confirmed']]);
+        expect((await ds.list('IPAMBlock')).items).toHaveLength(1);
+      }
+    });
+  }
+
   it('confirms the affinity also when it changed between the claim steps (a stale copy is read again)', async () => {
     class Meddling extends MemoryDatastore {
       override async create(obj: Resource): Promise<Resource> {
@@ -215,7 +289,7 @@ describe('claimBlock', () => {
         return out;
       }
     }
-    const ds = new Meddling();
+    const ds = stepwise(new Meddling());
     const ipam = new Ipam({ store: ds, log: silentLogger(), clusterCacheMs: 0, sleep: async () => {} });
     const block = await claimBlock(ipam, 'node-a', '10.0.0.0/26', false);
     expect(block?.spec.affinity).toBe('host:node-a');

@@ -64,6 +64,21 @@ export async function retrying<T>(
 
 const obj = <T>(r: Resource): T => r as unknown as T;
 
+function blockObject(spec: BlockSpec): Resource {
+  const r = { apiVersion: MARGAY_API_VERSION, kind: 'IPAMBlock', metadata: { name: ipamBlockName(spec.cidr) }, spec };
+  return r as unknown as Resource;
+}
+
+function affinityObject(node: string, cidr: string, state: 'pending' | 'confirmed'): Resource {
+  const r = {
+    apiVersion: MARGAY_API_VERSION,
+    kind: 'BlockAffinity',
+    metadata: { name: blockAffinityName(node, cidr) },
+    spec: { state, node, cidr, type: 'host', deleted: false },
+  };
+  return r as unknown as Resource;
+}
+
 export class BlockStore {
   constructor(readonly ds: Datastore) {}
 
@@ -82,8 +97,21 @@ export class BlockStore {
   }
 
   async createBlock(spec: BlockSpec): Promise<IPAMBlock> {
-    const r = { apiVersion: MARGAY_API_VERSION, kind: 'IPAMBlock', metadata: { name: ipamBlockName(spec.cidr) }, spec };
-    return obj<IPAMBlock>(await this.ds.create(r as unknown as Resource));
+    return obj<IPAMBlock>(await this.ds.create(blockObject(spec)));
+  }
+
+  /** Whether the datastore can create several objects in one atomic write (Datastore.createAll). */
+  get atomicCreate(): boolean {
+    return this.ds.createAll !== undefined;
+  }
+
+  /**
+   * The block and `node`'s confirmed affinity to it in one atomic write (only where atomicCreate):
+   * AlreadyExistsError, and nothing written, when either is there already.
+   */
+  async createBlockWithAffinity(spec: BlockSpec, node: string): Promise<IPAMBlock> {
+    const [b] = await this.ds.createAll!([blockObject(spec), affinityObject(node, spec.cidr, 'confirmed')]);
+    return obj<IPAMBlock>(b!);
   }
 
   /** Deletes only the version read (precondition). */
@@ -103,13 +131,7 @@ export class BlockStore {
   }
 
   async createAffinity(node: string, cidr: string, state: 'pending' | 'confirmed'): Promise<BlockAffinity> {
-    const r = {
-      apiVersion: MARGAY_API_VERSION,
-      kind: 'BlockAffinity',
-      metadata: { name: blockAffinityName(node, cidr) },
-      spec: { state, node, cidr, type: 'host', deleted: false },
-    };
-    return obj<BlockAffinity>(await this.ds.create(r as unknown as Resource));
+    return obj<BlockAffinity>(await this.ds.create(affinityObject(node, cidr, state)));
   }
 
   async updateAffinity(a: BlockAffinity, spec: BlockAffinity['spec']): Promise<BlockAffinity> {

@@ -51,7 +51,13 @@ const withLabels = (o: Resource, labels: Record<string, string>): Resource => ({
   metadata: { ...o.metadata, labels },
 });
 
-export function datastoreContract(name: string, make: MakeStore): void {
+/** What a backend offers beyond the required interface; the contract checks it is there exactly when claimed. */
+export interface ContractCapabilities {
+  /** `createAll`: an atomic multi-object create (memory, file; the Kubernetes API has none). */
+  readonly createAll: boolean;
+}
+
+export function datastoreContract(name: string, make: MakeStore, caps: ContractCapabilities): void {
   describe(`datastore contract: ${name}`, () => {
     let store: Datastore;
     let cleanup: (() => Promise<void>) | undefined;
@@ -278,5 +284,62 @@ export function datastoreContract(name: string, make: MakeStore): void {
       expect(new Set(perWorker.flat()).size).toBe(32);
       for (const mine of perWorker) for (let i = 1; i < mine.length; i++) expect(mine[i]! > mine[i - 1]!).toBe(true);
     });
+
+    it(
+      caps.createAll ? 'createAll writes every object at consecutive versions, seen in order' : 'has no createAll',
+      async () => {
+        if (!caps.createAll) {
+          expect(store.createAll).toBeUndefined();
+          return;
+        }
+        const w = watch('Pod', {});
+        await w.until('in-sync', (evs) => evs.some((e) => e.type === 'in-sync'));
+        const made = await store.createAll!([
+          podFixture('ns1', 'a', { x: '1' }),
+          namespaceFixture('ns1'),
+          podFixture('ns1', 'b'),
+        ]);
+        expect(made.map((o) => o.metadata.name)).toEqual(['a', 'ns1', 'b']);
+        const vs = made.map(rv);
+        expect(vs[1]).toBe(vs[0]! + 1n);
+        expect(vs[2]).toBe(vs[1]! + 1n);
+        expect((await store.get('Pod', 'a', 'ns1'))?.metadata).toMatchObject({
+          resourceVersion: String(vs[0]),
+          labels: { x: '1' },
+        });
+        expect((await store.list('Pod')).resourceVersion).toBe(String(vs[2]));
+        await w.until('2 added', (evs) => evs.length >= 3);
+        expect(summarize(w.events.slice(1))).toEqual(['added:ns1/a', 'added:ns1/b']);
+      },
+    );
+
+    if (caps.createAll) {
+      it('createAll writes nothing when one object exists, is given twice, or is invalid', async () => {
+        await store.create(podFixture('ns1', 'b'));
+        const before = (await store.list('Pod')).resourceVersion;
+        const w = watch('Pod', { resourceVersion: before });
+        await w.until('in-sync', (evs) => evs.some((e) => e.type === 'in-sync'));
+        await expect(store.createAll!([podFixture('ns1', 'a'), podFixture('ns1', 'b')])).rejects.toMatchObject({
+          code: 'MGY_DATASTORE_ALREADY_EXISTS',
+          objectName: 'ns1/b',
+        });
+        await expect(store.createAll!([podFixture('ns1', 'c'), podFixture('ns1', 'c')])).rejects.toMatchObject({
+          code: 'MGY_DATASTORE_ALREADY_EXISTS',
+        });
+        await expect(
+          store.createAll!([podFixture('ns1', 'd'), namespaceFixture('Not_A_DNS_Label')]),
+        ).rejects.toMatchObject({
+          code: 'MGY_VALIDATION',
+        });
+        expect(await store.get('Pod', 'a', 'ns1')).toBeUndefined();
+        expect(await store.get('Pod', 'c', 'ns1')).toBeUndefined();
+        expect(await store.get('Pod', 'd', 'ns1')).toBeUndefined();
+        expect((await store.list('Pod')).resourceVersion).toBe(before);
+        await store.create(podFixture('ns1', 'e'));
+        await w.until('the later create', (evs) => evs.length >= 2);
+        expect(summarize(w.events)).toEqual(['in-sync', 'added:ns1/e']);
+        expect(rv((w.events[1] as Extract<WatchEvent, { object: Resource }>).object)).toBe(BigInt(before) + 1n);
+      });
+    }
   });
 }

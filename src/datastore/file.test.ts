@@ -14,9 +14,13 @@ afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-datastoreContract('file (sqlite)', async (opts) => {
-  const dir = await mkdtemp(join(tmpdir(), 'mgy-ds-'));
-  dirs.push(dir);
-  const store = await FileDatastore.open({ dir, log: silentLogger(), ...opts });
-  return { store, cleanup: () => store.close() };
-});
+datastoreContract(
+  'file (sqlite)',
+  async (opts) => {
+    const dir = await mkdtemp(join(tmpdir(), 'mgy-ds-'));
+    dirs.push(dir);
+    const store = await FileDatastore.open({ dir, log: silentLogger(), ...opts });
+    return { store, cleanup: () => store.close() };
+  },
+  { createAll: true },
+);

@@ -194,6 +194,17 @@ export class FileDatastore implements Datastore {
     return this.#put('update', obj);
   }
 
+  /** One transaction: SQLite rolls every insert back when one fails (AlreadyExistsError, given twice). */
+  createAll(objs: readonly Resource[]): Promise<Resource[]> {
+    return this.#life.run(async () => {
+      const ns: Normalized[] = [];
+      for (const o of objs) ns.push(await this.#normalized(o));
+      const es = await this.#write('create', () => ns.map((n) => this.#objects.create(n)));
+      this.#pump();
+      return es.map((e) => structuredClone(e.object));
+    });
+  }
+
   /** Validated outside the write lock, written, published; tracked so close() waits for it. */
   #put(op: 'create' | 'update', obj: Resource): Promise<Resource> {
     return this.#life.run(async () => {

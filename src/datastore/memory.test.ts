@@ -12,10 +12,14 @@ async function collect(store: MemoryDatastore, opts: WatchOptions): Promise<Watc
   return events;
 }
 
-datastoreContract('memory', async (opts) => {
-  const store = new MemoryDatastore(opts);
-  return { store, cleanup: () => store.close() };
-});
+datastoreContract(
+  'memory',
+  async (opts) => {
+    const store = new MemoryDatastore(opts);
+    return { store, cleanup: () => store.close() };
+  },
+  { createAll: true },
+);
 
 describe('MemoryDatastore', () => {
   it('hands out copies: mutating a returned object does not change the store', async () => {

@@ -63,6 +63,13 @@ export class MemoryDatastore implements Datastore {
     return this.#commit(() => this.#state.create(structuredClone(obj)));
   }
 
+  async createAll(objs: readonly Resource[]): Promise<Resource[]> {
+    this.#checkOpen();
+    const entries = this.#state.createAll(objs.map((o) => structuredClone(o)));
+    this.#hub.publish(entries);
+    return entries.map((e) => structuredClone(e.object));
+  }
+
   async update(obj: Resource): Promise<Resource> {
     return this.#commit(() => this.#state.update(structuredClone(obj)));
   }

@@ -184,6 +184,20 @@ export class StoreState {
     return this.put(info.id, object, undefined);
   }
 
+  /** All or none: every object is validated and checked absent (and distinct) before any is written. */
+  createAll(raws: readonly unknown[]): JournalEntry[] {
+    const ns = raws.map((r) => normalizeResource(r, this.ctx));
+    const seen = new Set<string>();
+    for (const { info, object } of ns) {
+      const { name, namespace } = object.metadata;
+      const key = objectKey(info.id, name, namespaceFor(info.id, namespace));
+      if (seen.has(key) || this.get(info.id, name, namespace))
+        throw new AlreadyExistsError(info.id, displayName(name, namespace));
+      seen.add(key);
+    }
+    return ns.map(({ info, object }) => this.put(info.id, object, undefined));
+  }
+
   update(raw: unknown): JournalEntry {
     const { info, object } = normalizeResource(raw, this.ctx);
     const { name, namespace, resourceVersion } = object.metadata;

@@ -60,6 +60,14 @@ export interface Datastore {
   /** Fails with AlreadyExistsError if it exists. Returns the stored object (with its version). */
   create(obj: Resource): Promise<Resource>;
   /**
+   * Optional (memory and file backends; the Kubernetes API has no multi-object write): creates every
+   * object in one atomic write, all of them or none. If one exists already (or is given twice),
+   * AlreadyExistsError naming it; if one is invalid, ValidationError; either way nothing is written.
+   * Watchers see one change per object, in the order given, at consecutive versions. Returns the
+   * stored objects in that order.
+   */
+  createAll?(objs: readonly Resource[]): Promise<Resource[]>;
+  /**
    * Compare-and-swap on metadata.resourceVersion (required: without it, ValidationError on
    * metadata.resourceVersion). ConflictError (with both versions) / NotFoundError.
    */

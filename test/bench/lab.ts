@@ -284,7 +284,7 @@ async function main(): Promise<void> {
     );
 
     rows.push(
-      `| … of which writing the change (IPAM claim: 3 datastore writes / config file + \`birdc configure\`) | ${fmt(stats(write.margay))} | ${fmt(stats(write.ref))} | — | — |`,
+      `| … of which writing the change (IPAM claim: one atomic datastore write / config file + \`birdc configure\`) | ${fmt(stats(write.margay))} | ${fmt(stats(write.ref))} | — | — |`,
     );
 
     // Pod ADD on node-1 → ping answer at node-3.
