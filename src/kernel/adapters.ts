@@ -10,6 +10,8 @@ import { IpLinkOps, type LinkOps } from './link-ops.js';
 import { IpNeighborOps, type NeighborOps } from './neighbor-ops.js';
 import { CoprocessCommandRunner } from './ip-batch-session.js';
 import { IpRouteTable, type RouteTable } from './route-table.js';
+import { NetlinkRouteWriter, type RouteWriter } from './netlink.js';
+import { PrerequisiteError } from '../errors.js';
 import { ProcSysctlOps, type SysctlOps } from './sysctl-ops.js';
 
 /** Every kernel adapter for one network namespace. Reconcilers take the one they own. */
@@ -41,6 +43,11 @@ export interface KernelAdapterOptions {
    * ExecaCommandRunner or SpawnHelperRunner, off over any other runner (fakes record every command).
    */
   readonly coprocess?: boolean;
+  /**
+   * Route writes: `netlink` from this process (netlink.ts; needs the built addon), or `ip`. Default
+   * `auto`: netlink in the process's own namespace over a real runner, else ip. `MARGAY_ROUTE_WRITER=ip` in the environment forces ip (troubleshooting).
+   */
+  readonly routeWriter?: 'auto' | 'netlink' | 'ip';
 }
 
 /**
@@ -82,16 +89,47 @@ export async function createKernelAdapters(
   const iptables = onUse
     ? { 4: new DetectOnUseIptablesBackend(4, backend), 6: new DetectOnUseIptablesBackend(6, backend) }
     : { 4: await backend(4), 6: await backend(6) };
+  const writer = routeWriterFor(opts, netns, coprocess, child('routes'));
   const scoped = { ...(netns === undefined ? {} : { netns }), touchForeign: opts.touchForeign ?? false };
   return {
     netns,
     links: new IpLinkOps(runner, child('links'), scoped),
-    routes: new IpRouteTable(runner, child('routes'), netns),
+    routes: new IpRouteTable(runner, child('routes'), netns, writer),
     sysctl: new ProcSysctlOps(runner, child('sysctl'), netns, { direct: netns === undefined }),
     neighbors: new IpNeighborOps(runner, child('neighbors'), scoped),
     iptables,
     ipsets: new IpsetRestoreBackend(runner, child('ipsets'), netns),
     conntrack: new ConntrackToolOps(runner, child('conntrack'), netns),
-    ...(batching === undefined ? {} : { close: () => batching.close() }),
+    ...(batching === undefined && writer === undefined
+      ? {}
+      : {
+          close: () => {
+            batching?.close();
+            writer?.close();
+          },
+        }),
   };
+}
+
+/** What `ip -n NAME` opens: /run/netns/NAME (a path is taken as it is). */
+function netnsPath(netns: string): string {
+  return netns.includes('/') ? netns : `/run/netns/${netns}`;
+}
+
+function routeWriterFor(
+  opts: KernelAdapterOptions,
+  netns: string | undefined,
+  realRunner: boolean,
+  log: Logger,
+): RouteWriter | undefined {
+  const want = process.env['MARGAY_ROUTE_WRITER'] === 'ip' ? 'ip' : (opts.routeWriter ?? 'auto');
+  if (want === 'ip' || (want === 'auto' && !realRunner)) return undefined;
+  // In another namespace only when asked for: `auto` keeps `ip -n` there (pod namespaces, the lab).
+  if (netns !== undefined && want === 'auto') return undefined;
+  const w = NetlinkRouteWriter.create(log, netns === undefined ? undefined : netnsPath(netns));
+  if (w === undefined && want === 'netlink')
+    throw new PrerequisiteError('route writes over netlink need the native addon: run `npm run build:native`');
+  if (w === undefined) log.warn('route writes through ip: the netlink addon is not built (npm run build:native)');
+  else log.debug('route writes over rtnetlink');
+  return w;
 }

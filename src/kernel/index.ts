@@ -12,6 +12,8 @@ export * from './ipset-format.js';
 export * from './ip-batch-session.js';
 export * from './link-ops.js';
 export * from './neighbor-ops.js';
+export * from './netlink.js';
+export * from './netlink-route.js';
 export * from './netns-ops.js';
 export * from './ownership.js';
 export * from './route-format.js';

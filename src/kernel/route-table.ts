@@ -1,6 +1,8 @@
 import { InvariantError, KernelOpError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CommandRunner } from './command-runner.js';
+import type { RouteWriter } from './netlink.js';
+import type { RouteOp } from './netlink-route.js';
 import { KernelBatchError, parseIpBatchFailures, type BatchLineFailure } from './errors.js';
 import { isOwnedRouteProtocol, OWNED_ROUTE_PROTOCOLS } from './ownership.js';
 import {
@@ -61,10 +63,15 @@ export class IpRouteTable implements RouteTable {
   readonly #ip: readonly string[];
   #shared: { readonly at: number; readonly routes: readonly KernelRoute[] } | undefined;
 
+  /**
+   * `writer`: route writes over rtnetlink (netlink.ts) instead of `ip -force -batch -`, through a
+   * socket in the same namespace as `netns` (the caller makes it so). Reads stay with ip.
+   */
   constructor(
     private readonly runner: CommandRunner,
     private readonly log: Logger,
     readonly netns?: string,
+    private readonly writer?: RouteWriter,
   ) {
     this.#ip = netns === undefined ? ['ip'] : ['ip', '-n', netns];
   }
@@ -148,9 +155,13 @@ export class IpRouteTable implements RouteTable {
       ...replaces.map((r) => `route replace ${renderRouteArgs(r).join(' ')}`),
     ];
     const first = logical.map((l, i) => (i < removes.length ? l : `route add ${l.slice('route replace '.length)}`));
+    const firstOps: RouteOp[] = [
+      ...removes.map((key) => ({ op: 'del' as const, key })),
+      ...replaces.map((route) => ({ op: 'add' as const, route })),
+    ];
     const failures: BatchLineFailure[] = [];
     const taken: number[] = []; // indexes into `replaces` whose key the kernel already holds
-    const step1 = await this.#batch(first);
+    const step1 = await this.#batch(first, firstOps);
     for (const f of step1.failures) {
       const i = f.line - 1;
       if (i < removes.length && /No such process/.test(f.reason)) continue; // already gone: wanted
@@ -172,7 +183,10 @@ export class IpRouteTable implements RouteTable {
         }
       }
       if (again.length > 0) {
-        const step2 = await this.#batch(again.map((i) => logical[removes.length + i]!));
+        const step2 = await this.#batch(
+          again.map((i) => logical[removes.length + i]!),
+          again.map((i) => ({ op: 'replace' as const, route: replaces[i]! })),
+        );
         argv = step2.argv;
         for (const f of step2.failures) {
           const i = again[f.line - 1]!;
@@ -189,10 +203,23 @@ export class IpRouteTable implements RouteTable {
       this.log.debug({ replaced: replaces.length, removed: removes.length }, 'routes applied');
   }
 
-  /** One `ip -force -batch -`: the lines that failed (every other line is applied). */
+  /**
+   * One `ip -force -batch -` of `lines`, or the same `ops` over rtnetlink: the lines that failed
+   * (every other line is applied).
+   */
   async #batch(
     lines: readonly string[],
+    ops: readonly RouteOp[],
   ): Promise<{ argv: readonly string[]; exitCode: number | null; stderr: string; failures: BatchLineFailure[] }> {
+    if (this.writer !== undefined) {
+      const results = await this.writer.write(ops);
+      const failures: BatchLineFailure[] = [];
+      results.forEach((reason, i) => {
+        if (reason !== undefined) failures.push({ line: i + 1, text: lines[i]!, reason });
+      });
+      const stderr = failures.map((f) => f.reason).join('\n');
+      return { argv: ['rtnetlink', 'route'], exitCode: failures.length > 0 ? 1 : 0, stderr, failures };
+    }
     const input = lines.map((l) => `${l}\n`).join('');
     const r = await this.runner.run([...this.#ip, '-force', '-batch', '-'], { stdin: input, allowFailure: true });
     if (r.exitCode === 0) return { argv: r.argv, exitCode: 0, stderr: r.stderr, failures: [] };

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
-import { ExecaCommandRunner } from '../../src/kernel/command-runner.js';
+import { ExecaCommandRunner, type CommandResult, type RunOptions } from '../../src/kernel/command-runner.js';
 import { KernelBatchError } from '../../src/kernel/errors.js';
 import { OWNERSHIP } from '../../src/kernel/ownership.js';
 import { IpRouteTable } from '../../src/kernel/route-table.js';
+import { NetlinkRouteWriter } from '../../src/kernel/netlink.js';
 import type { KernelRoute } from '../../src/kernel/route-format.js';
 import { inNetns, linkNetns, run, withNetnses } from '../helpers/netns.js';
 
@@ -17,13 +18,35 @@ async function setUp(a: string, b: string, c: string): Promise<{ ifB: string; if
   return { ifB: ab.ifA, ifC: ac.ifA };
 }
 
-describe('IpRouteTable against the kernel', () => {
+/**
+ * Every test runs twice: route writes through `ip -n NS -force -batch -`, and over rtnetlink from this
+ * process (NetlinkRouteWriter, a socket made in NS). Reads are `ip -j` either way, so the same
+ * expectations prove the netlink messages make exactly the routes `ip` makes.
+ */
+const MODES = ['ip', 'netlink'] as const;
+/** Every command the route tables ran (netlink mode must write without `ip -force -batch`). */
+const commands: string[] = [];
+class Recording extends ExecaCommandRunner {
+  override run(argv: readonly string[], opts?: RunOptions): Promise<CommandResult> {
+    commands.push(argv.join(' '));
+    return super.run(argv, opts);
+  }
+}
+function table(mode: (typeof MODES)[number], ns: string): IpRouteTable {
+  const writer = mode === 'netlink' ? NetlinkRouteWriter.create(silentLogger(), `/run/netns/${ns}`) : undefined;
+  if (mode === 'netlink' && writer === undefined)
+    throw new Error('the netlink addon is not built (npm run build:native)');
+  return new IpRouteTable(new Recording(silentLogger()), silentLogger(), ns, writer);
+}
+const writes = (): string[] => commands.filter((c) => c.includes('-force'));
+
+describe.each(MODES)('IpRouteTable against the kernel, writes through %s', (mode) => {
   it('writes every route shape in one batch, reads back exactly those, and leaves foreign routes alone', async () => {
     await withNetnses(3, async ([a, b, c]) => {
       const { ifB, ifC } = await setUp(a!, b!, c!);
       // A foreign route (proto static) that Margay must never list, overwrite or delete.
       await run('ip', ['-n', a!, 'route', 'add', '10.70.9.0/24', 'via', '10.60.1.2', 'proto', 'static']);
-      const rt = new IpRouteTable(new ExecaCommandRunner(silentLogger()), silentLogger(), a!);
+      const rt = table(mode, a!);
       const routes: KernelRoute[] = [
         { dst: '10.70.0.0/24', via: '10.60.1.2', dev: ifB, table: 254, proto: B, metric: 20 },
         {
@@ -116,7 +139,7 @@ describe('IpRouteTable against the kernel', () => {
   it('names the failing line of a batch and applies the others', async () => {
     await withNetnses(3, async ([a, b, c]) => {
       const { ifB } = await setUp(a!, b!, c!);
-      const rt = new IpRouteTable(new ExecaCommandRunner(silentLogger()), silentLogger(), a!);
+      const rt = table(mode, a!);
       const err = await rt
         .apply({
           replace: [
@@ -132,6 +155,64 @@ describe('IpRouteTable against the kernel', () => {
       expect(f[0]).toMatchObject({ line: 2, text: 'route replace 10.71.1.0/24 via 10.99.99.2 table 254 proto 110' });
       expect(f[0]!.reason).toMatch(/gateway|unreachable/i);
       expect((await rt.list()).map((r) => r.dst).sort()).toEqual(['10.71.0.0/24', '10.71.2.0/24']);
+    });
+  });
+
+  it('a table above 255, prohibit, an IPv4 route via an IPv6 next hop, metrics; a missing device names the line', async () => {
+    await withNetnses(3, async ([a, b, c]) => {
+      const { ifB, ifC } = await setUp(a!, b!, c!);
+      commands.length = 0;
+      const rt = table(mode, a!);
+      const routes: KernelRoute[] = [
+        { dst: '10.72.0.0/24', via: '10.60.1.2', dev: ifB, table: 1000, proto: B },
+        { dst: '10.72.1.0/24', type: 'prohibit', table: 254, proto: H },
+        { dst: '10.72.2.0/24', via: 'fd60:1::2', dev: ifB, table: 254, proto: B },
+        { dst: 'fd72:1::/64', via: 'fd60:2::2', dev: ifC, table: 254, proto: B, metric: 7 },
+        { dst: 'fd72:2::5/128', dev: ifC, table: 254, proto: W },
+        {
+          dst: '10.72.3.0/24',
+          table: 254,
+          proto: B,
+          nexthops: [
+            { via: '10.60.1.2', dev: ifB, weight: 256 },
+            { via: '10.60.2.2', dev: ifC, weight: 2 },
+          ],
+        },
+      ];
+      await rt.apply({ replace: routes });
+      const key = (r: KernelRoute): string => `${r.table} ${r.dst}`;
+      expect((await rt.list()).sort((x, y) => key(x).localeCompare(key(y)))).toEqual(
+        [...routes].sort((x, y) => key(x).localeCompare(key(y))),
+      );
+      const err = await rt
+        .apply({
+          replace: [
+            { dst: '10.72.4.0/24', dev: 'mgy-nosuchdev', table: 254, proto: W },
+            { dst: '10.72.5.0/24', dev: ifB, table: 254, proto: W },
+          ],
+        })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(KernelBatchError);
+      expect((err as KernelBatchError).failures).toEqual([
+        {
+          line: 1,
+          text: `route replace 10.72.4.0/24 dev mgy-nosuchdev table 254 proto ${W}`,
+          reason: expect.stringMatching(/Cannot find device "mgy-nosuchdev"/),
+        },
+      ]);
+      expect((await rt.list()).map((r) => r.dst)).toContain('10.72.5.0/24');
+      // Removing with a metric matches only that metric; the table above 255 is found too.
+      await rt.remove({ dst: 'fd72:1::/64', table: 254, proto: B, metric: 8 });
+      expect((await rt.list()).map((r) => r.dst)).toContain('fd72:1::/64');
+      await rt.apply({
+        remove: [
+          { dst: 'fd72:1::/64', table: 254, proto: B, metric: 7 },
+          { dst: '10.72.0.0/24', table: 1000, proto: B },
+        ],
+      });
+      expect((await rt.list()).map((r) => r.dst)).not.toContain('fd72:1::/64');
+      expect((await rt.list()).map((r) => r.dst)).not.toContain('10.72.0.0/24');
+      expect(writes().length > 0).toBe(mode === 'ip');
     });
   });
 });
