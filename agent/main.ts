@@ -95,12 +95,26 @@ async function main(argv: readonly string[]): Promise<number> {
       'memory settings not applied',
     );
   const agent = new NodeAgent(config, log);
+  // A daemon whose event loop runs empty would otherwise end silently with status 0 (nothing keeps
+  // the `stopped` promise alive). That is a bug: say so, and exit non-zero so a supervisor notices.
+  let ending = false;
+  process.on('beforeExit', () => {
+    if (ending) return;
+    log.fatal('the event loop ran empty while the agent should be running (a bug); exiting');
+    process.exitCode = 70;
+  });
   const stopped = new Promise<string>((resolve) => {
     // `on`, not `once`: while a kernel command runs, execa's signal-exit listens too, and when it finds
     // itself the only listener left it re-raises the signal, which killed the agent in the middle of its
     // ordered stop (exit 143, nothing stopped). A repeated signal is ignored: the stop already runs.
-    process.on('SIGTERM', () => resolve('SIGTERM'));
-    process.on('SIGINT', () => resolve('SIGINT'));
+    process.on('SIGTERM', () => {
+      ending = true;
+      resolve('SIGTERM');
+    });
+    process.on('SIGINT', () => {
+      ending = true;
+      resolve('SIGINT');
+    });
   });
   const started = agent.start().then(
     () => undefined,
@@ -108,6 +122,7 @@ async function main(argv: readonly string[]): Promise<number> {
   );
   const first = await Promise.race([stopped, started.then((e) => ({ failed: e }))]);
   if (typeof first === 'object' && first.failed !== undefined) {
+    ending = true;
     const err = first.failed;
     if (err instanceof ConfigError) {
       process.stderr.write(`margay-node: ${err.message}\n`);

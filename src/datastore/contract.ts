@@ -317,6 +317,7 @@ export function datastoreContract(name: string, make: MakeStore, caps: ContractC
       it('createAll writes nothing when one object exists, is given twice, or is invalid', async () => {
         await store.create(podFixture('ns1', 'b'));
         const before = (await store.list('Pod')).resourceVersion;
+        await expect(store.createAll!([])).resolves.toEqual([]);
         const w = watch('Pod', { resourceVersion: before });
         await w.until('in-sync', (evs) => evs.some((e) => e.type === 'in-sync'));
         await expect(store.createAll!([podFixture('ns1', 'a'), podFixture('ns1', 'b')])).rejects.toMatchObject({

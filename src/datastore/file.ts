@@ -197,6 +197,7 @@ export class FileDatastore implements Datastore {
   /** One transaction: SQLite rolls every insert back when one fails (AlreadyExistsError, given twice). */
   createAll(objs: readonly Resource[]): Promise<Resource[]> {
     return this.#life.run(async () => {
+      if (objs.length === 0) return [];
       const ns: Normalized[] = [];
       for (const o of objs) ns.push(await this.#normalized(o));
       const es = await this.#write('create', () => ns.map((n) => this.#objects.create(n)));

@@ -65,6 +65,7 @@ export class MemoryDatastore implements Datastore {
 
   async createAll(objs: readonly Resource[]): Promise<Resource[]> {
     this.#checkOpen();
+    if (objs.length === 0) return [];
     const entries = this.#state.createAll(objs.map((o) => structuredClone(o)));
     this.#hub.publish(entries);
     return entries.map((e) => structuredClone(e.object));
