@@ -23,8 +23,11 @@ interface Addon {
 }
 
 const ADDON_FILE = 'margay_netlink.node';
-/** Requests per exchange: their ACKs fit the socket's receive buffer many times over. */
-const CHUNK = 256;
+/**
+ * Requests per exchange. The kernel answers every request of a send before we read any answer, so
+ * all of them must fit the receive queue (1 MiB asked for; an answer costs ≈ 0.5–1 KiB of it).
+ */
+const CHUNK = 128;
 /** The kernel answers a route request in microseconds; this only bounds a kernel that does not. */
 const TIMEOUT_MS = 2000;
 

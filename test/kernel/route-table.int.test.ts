@@ -215,4 +215,22 @@ describe.each(MODES)('IpRouteTable against the kernel, writes through %s', (mode
       expect(writes().length > 0).toBe(mode === 'ip');
     });
   });
+
+  it('3,000 routes in one apply (many exchanges), all read back, all removed', async () => {
+    await withNetnses(3, async ([a, b, c]) => {
+      const { ifB } = await setUp(a!, b!, c!);
+      const rt = table(mode, a!);
+      const routes: KernelRoute[] = Array.from({ length: 3000 }, (_, i) => ({
+        dst: `10.73.${i >> 6}.${(i & 63) * 4}/30`,
+        dev: ifB,
+        scope: 'link',
+        table: 254,
+        proto: W,
+      }));
+      await rt.apply({ replace: routes });
+      expect((await rt.list({ protos: [W] })).length).toBe(3000);
+      await rt.apply({ remove: routes.map(({ dst, table: t, proto }) => ({ dst, table: t, proto })) });
+      expect(await rt.list({ protos: [W] })).toEqual([]);
+    });
+  });
 });

@@ -130,6 +130,11 @@ static napi_value nl_open(napi_env env, napi_callback_info info) {
     close(fd);
     return throw_errno(env, "bind(AF_NETLINK)", err);
   }
+  /* Room for every answer of an exchange (≤ 128 requests, each answer a small skb) several times
+   * over, whatever net.core.rmem_default says; FORCE works as root, the plain one as far as rmem_max. */
+  int rcv = 1 << 20;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv) != 0)
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
   int one = 1;
   /* Optional: an error then carries only the request's header, plus the kernel's reason as text. */
   (void)setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
@@ -212,10 +217,12 @@ static napi_value nl_talk(napi_env env, napi_callback_info info) {
     ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (n < 0) {
+      /* ENOBUFS: answers were dropped (receive queue full); waiting for them would only time out. */
       result = throw_errno(env, "netlink recv", errno);
       goto out;
     }
-    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+    int len = (int)n;
+    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
       if (h->nlmsg_type != NLMSG_ERROR) continue;
       int64_t i = (int64_t)h->nlmsg_seq - first;
       if (i < 0 || i >= count || answered[i]) continue;
@@ -300,7 +307,8 @@ static napi_value nl_ifindex(napi_env env, napi_callback_info info) {
     ssize_t r = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
     if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (r < 0) return throw_errno(env, "netlink recv", errno);
-    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)r); h = NLMSG_NEXT(h, r)) {
+    int len = (int)r;
+    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
       if (h->nlmsg_seq != seq) continue;
       napi_value out;
       if (h->nlmsg_type == NLMSG_ERROR && h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct nlmsgerr))) {
