@@ -50,6 +50,27 @@ describe('createKernelAdapters', () => {
     ]);
   });
 
+  it('MARGAY_ROUTE_WRITER: ip, or unset; any other value is a configuration error naming it', async () => {
+    const before = process.env['MARGAY_ROUTE_WRITER'];
+    try {
+      for (const bad of ['netlnk', 'IP', ' ip', 'x'.repeat(10_000)]) {
+        process.env['MARGAY_ROUTE_WRITER'] = bad;
+        await expect(
+          createKernelAdapters(new FakeCommandRunner(), silentLogger(), { iptablesDetection: 'on-first-use' }),
+        ).rejects.toMatchObject({ code: 'MGY_CONFIG', source: 'MARGAY_ROUTE_WRITER' });
+      }
+      for (const ok of ['ip', '']) {
+        process.env['MARGAY_ROUTE_WRITER'] = ok;
+        await expect(
+          createKernelAdapters(new FakeCommandRunner(), silentLogger(), { iptablesDetection: 'on-first-use' }),
+        ).resolves.toBeTruthy();
+      }
+    } finally {
+      if (before === undefined) delete process.env['MARGAY_ROUTE_WRITER'];
+      else process.env['MARGAY_ROUTE_WRITER'] = before;
+    }
+  });
+
   it('honours an iptables override without probing', async () => {
     const runner = new FakeCommandRunner();
     const k = await createKernelAdapters(runner, silentLogger(), { iptablesMode: 'legacy' });

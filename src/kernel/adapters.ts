@@ -11,7 +11,7 @@ import { IpNeighborOps, type NeighborOps } from './neighbor-ops.js';
 import { CoprocessCommandRunner } from './ip-batch-session.js';
 import { IpRouteTable, type RouteTable } from './route-table.js';
 import { NetlinkRouteWriter, type RouteWriter } from './netlink.js';
-import { PrerequisiteError } from '../errors.js';
+import { ConfigError, PrerequisiteError } from '../errors.js';
 import { ProcSysctlOps, type SysctlOps } from './sysctl-ops.js';
 
 /** Every kernel adapter for one network namespace. Reconcilers take the one they own. */
@@ -122,7 +122,10 @@ function routeWriterFor(
   realRunner: boolean,
   log: Logger,
 ): RouteWriter | undefined {
-  const want = process.env['MARGAY_ROUTE_WRITER'] === 'ip' ? 'ip' : (opts.routeWriter ?? 'auto');
+  const forced = process.env['MARGAY_ROUTE_WRITER'];
+  if (forced !== undefined && forced !== '' && forced !== 'ip')
+    throw new ConfigError('MARGAY_ROUTE_WRITER', `${JSON.stringify(forced)}: the only value is ip (or leave it unset)`);
+  const want = forced === 'ip' ? 'ip' : (opts.routeWriter ?? 'auto');
   if (want === 'ip' || (want === 'auto' && !realRunner)) return undefined;
   // In another namespace only when asked for: `auto` keeps `ip -n` there (pod namespaces, the lab).
   if (netns !== undefined && want === 'auto') return undefined;

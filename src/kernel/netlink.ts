@@ -53,11 +53,6 @@ function loadAddon(): Addon | undefined {
   return addon ?? undefined;
 }
 
-/** Whether route writes can go over netlink here (the addon is built and loads). */
-export function isNetlinkAvailable(): boolean {
-  return loadAddon() !== undefined;
-}
-
 /** The result of one op: undefined when applied, else the kernel's reason (as `ip` would print it). */
 export type RouteOpResult = string | undefined;
 

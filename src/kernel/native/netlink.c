@@ -169,6 +169,37 @@ static void ext_ack_msg(const struct nlmsghdr *h, const struct nlmsgerr *e, char
   }
 }
 
+/* Sends one datagram to the kernel: 0, or an errno (EMSGSIZE for a short write). */
+static int send_kernel(int fd, const void *data, size_t len) {
+  struct sockaddr_nl kernel;
+  memset(&kernel, 0, sizeof kernel);
+  kernel.nl_family = AF_NETLINK;
+  ssize_t sent;
+  do sent = sendto(fd, data, len, 0, (struct sockaddr *)&kernel, sizeof kernel);
+  while (sent < 0 && errno == EINTR);
+  if (sent < 0) return errno;
+  return (size_t)sent == len ? 0 : EMSGSIZE;
+}
+
+/* Receives one datagram by `deadline`: its length, -ETIMEDOUT when none came in time, or -errno of
+ * poll/recv (ENOBUFS: answers were dropped because the receive queue was full; waiting for them
+ * would only time out). `what` names the failing call. */
+static ssize_t recv_by(int fd, char *buf, size_t cap, int64_t deadline, const char **what) {
+  for (;;) {
+    int64_t wait = deadline - now_ms();
+    if (wait <= 0) return -ETIMEDOUT;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int pr = poll(&p, 1, (int)wait);
+    if (pr < 0 && errno == EINTR) continue;
+    if (pr < 0) return *what = "netlink poll", -errno;
+    if (pr == 0) continue;
+    ssize_t n = recv(fd, buf, cap, MSG_DONTWAIT);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n < 0) return *what = "netlink recv", -errno;
+    return n;
+  }
+}
+
 /* talk(fd, buf, firstSeq, count, timeoutMs): sends buf (count requests, each with NLM_F_ACK and
  * sequence numbers firstSeq .. firstSeq+count-1) and waits for every answer. */
 static napi_value nl_talk(napi_env env, napi_callback_info info) {
@@ -187,38 +218,22 @@ static napi_value nl_talk(napi_env env, napi_callback_info info) {
   uint8_t answered[MAX_COUNT];
   memset(answered, 0, (size_t)count);
   memset(msgs, 0, sizeof(char *) * (size_t)count);
-  struct sockaddr_nl kernel;
-  memset(&kernel, 0, sizeof kernel);
-  kernel.nl_family = AF_NETLINK;
-  ssize_t sent;
-  do sent = sendto(fd, data, len, 0, (struct sockaddr *)&kernel, sizeof kernel);
-  while (sent < 0 && errno == EINTR);
-  if (sent < 0) return throw_errno(env, "netlink send", errno);
-  if ((size_t)sent != len) return throw_msg(env, "netlink send: short write");
+  int err = send_kernel(fd, data, len);
+  if (err != 0) return throw_errno(env, "netlink send", err);
   char buf[RECV_BUF] __attribute__((aligned(8)));
   char text[512];
   int left = count;
   int64_t deadline = now_ms() + timeout;
   napi_value result = NULL;
   while (left > 0) {
-    int64_t wait = deadline - now_ms();
-    if (wait <= 0) {
+    const char *what = "";
+    ssize_t n = recv_by(fd, buf, sizeof buf, deadline, &what);
+    if (n == -ETIMEDOUT) {
       result = throw_msg(env, "netlink: the kernel did not answer every request in time");
       goto out;
     }
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    int pr = poll(&p, 1, (int)wait);
-    if (pr < 0 && errno == EINTR) continue;
-    if (pr < 0) {
-      result = throw_errno(env, "netlink poll", errno);
-      goto out;
-    }
-    if (pr == 0) continue;
-    ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (n < 0) {
-      /* ENOBUFS: answers were dropped (receive queue full); waiting for them would only time out. */
-      result = throw_errno(env, "netlink recv", errno);
+      result = throw_errno(env, what, (int)-n);
       goto out;
     }
     int len = (int)n;
@@ -287,26 +302,15 @@ static napi_value nl_ifindex(napi_env env, napi_callback_info info) {
   req.h.nlmsg_flags = NLM_F_REQUEST;
   req.h.nlmsg_seq = seq;
   req.i.ifi_family = AF_UNSPEC;
-  struct sockaddr_nl kernel;
-  memset(&kernel, 0, sizeof kernel);
-  kernel.nl_family = AF_NETLINK;
-  ssize_t sent;
-  do sent = sendto(fd, &req, req.h.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel);
-  while (sent < 0 && errno == EINTR);
-  if (sent < 0) return throw_errno(env, "netlink send (RTM_GETLINK)", errno);
+  int err = send_kernel(fd, &req, req.h.nlmsg_len);
+  if (err != 0) return throw_errno(env, "netlink send (RTM_GETLINK)", err);
   char buf[RECV_BUF] __attribute__((aligned(8)));
   int64_t deadline = now_ms() + 2000;
   for (;;) {
-    int64_t wait = deadline - now_ms();
-    if (wait <= 0) return throw_msg(env, "netlink: the kernel did not answer RTM_GETLINK in time");
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    int pr = poll(&p, 1, (int)wait);
-    if (pr < 0 && errno == EINTR) continue;
-    if (pr < 0) return throw_errno(env, "netlink poll", errno);
-    if (pr == 0) continue;
-    ssize_t r = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-    if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (r < 0) return throw_errno(env, "netlink recv", errno);
+    const char *what = "";
+    ssize_t r = recv_by(fd, buf, sizeof buf, deadline, &what);
+    if (r == -ETIMEDOUT) return throw_msg(env, "netlink: the kernel did not answer RTM_GETLINK in time");
+    if (r < 0) return throw_errno(env, what, (int)-r);
     int len = (int)r;
     for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
       if (h->nlmsg_seq != seq) continue;
